@@ -1,0 +1,26 @@
+/*
+ * iked native addon: the few system and OpenSSL calls Node.js does not expose.
+ * Built against Node's own headers (node-gyp, nodedir), so the OpenSSL symbols
+ * resolve to the copy inside the node binary.
+ */
+#include <node_api.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+/* disableCoreDumps(): PR_SET_DUMPABLE 0 and RLIMIT_CORE 0, so keying material never reaches a core file. */
+static napi_value DisableCoreDumps(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct rlimit rl = {0, 0};
+  int ok = setrlimit(RLIMIT_CORE, &rl) == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+    {"disableCoreDumps", NULL, DisableCoreDumps, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
