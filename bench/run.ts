@@ -1,0 +1,34 @@
+/**
+ * Runs the micro-benchmarks: every `*.bench.js` under dist/bench, or those whose path contains one of
+ * the command-line arguments (`npm run bench -- codec dh`).
+ *
+ * Each bench file default-exports `async () => void`, runs its own tinybench suite and prints its
+ * table, with ratios against a baseline measured in the same run.
+ */
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+function findBenches(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...findBenches(full));
+    else if (name.endsWith(".bench.js")) out.push(full);
+  }
+  return out;
+}
+
+const filters = process.argv.slice(2);
+const files = findBenches(root).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+if (files.length === 0) {
+  console.error(`no benchmark matches ${filters.join(" ")}`);
+  process.exit(1);
+}
+for (const file of files) {
+  console.log(`\n## ${path.relative(root, file).replace(/\.js$/, "")}`);
+  const mod = (await import(pathToFileURL(file).href)) as { default: () => Promise<void> };
+  await mod.default();
+}
