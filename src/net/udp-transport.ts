@@ -1,0 +1,199 @@
+/**
+ * UDP sockets for IKE (RFC 2408 section 4: port 500) and NAT-T (RFC 3947 / RFC 3948: port 4500),
+ * bound per local address.
+ *
+ * Why per address and with SO_REUSEADDR: other IKE daemons on the same host (Libreswan binds
+ * 127.0.0.4:500, and probes 0.0.0.0:500 at start-up) must be able to coexist with us, so we never hold
+ * the wildcard address exclusively. Binding each configured address also tells us, for every
+ * datagram, which local address it reached, which the engine needs to pick rules and to answer from
+ * the same address.
+ *
+ * This layer never parses payloads: it strips the non-ESP marker, drops keepalives and ESP, and hands
+ * bare ISAKMP datagrams to the engine.
+ */
+import dgram from "node:dgram";
+import net from "node:net";
+import { SocketError } from "../errors.js";
+import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
+import { endpointKey } from "../ike/transport.js";
+import { addMarker, classify, markerExpected } from "./marker.js";
+import { DEFAULT_SEND_LIMITS, SendQueue, type SendQueueLimits } from "./send-queue.js";
+
+/** Options of a {@link UdpTransport}. */
+export interface UdpTransportOptions {
+  /** Local addresses to bind (IPv4 or IPv6 literals). `0.0.0.0` / `::` bind the wildcard, shared. */
+  readonly addresses: readonly string[];
+  /** IKE port (`--port`), default 500; 0 picks a free port per address (tests). */
+  readonly port?: number;
+  /** NAT-T port (`--natt-port`), default 4500; 0 picks a free port; null binds no NAT-T socket. */
+  readonly nattPort?: number | null;
+  readonly sendLimits?: SendQueueLimits;
+  /** Operational socket errors after start-up (send failures); never peer input. */
+  readonly onError?: (err: SocketError) => void;
+}
+
+/** Counters of a {@link UdpTransport}. */
+export interface UdpTransportStats {
+  received: number;
+  keepalives: number;
+  espDropped: number;
+  runts: number;
+  sent: number;
+  sendDropped: number;
+  sendErrors: number;
+}
+
+interface Bound {
+  readonly socket: dgram.Socket;
+  readonly local: Endpoint;
+  readonly natt: boolean;
+  readonly queue: SendQueue;
+}
+
+/** The daemon's transport: one IKE and one NAT-T socket per configured local address. */
+export class UdpTransport implements Transport {
+  private readonly bound = new Map<string, Bound>();
+  private handler: DatagramHandler = () => {};
+  private readonly counters = { received: 0, keepalives: 0, espDropped: 0, runts: 0 };
+  private sendDroppedNoSocket = 0;
+
+  private constructor(private readonly opts: UdpTransportOptions) {}
+
+  /** Bind every socket; rejects with a {@link SocketError} (and closes what was bound) on failure. */
+  static async open(opts: UdpTransportOptions): Promise<UdpTransport> {
+    const t = new UdpTransport(opts);
+    try {
+      for (const address of opts.addresses) {
+        if (net.isIP(address) === 0) {
+          throw new SocketError("IKE_ERR_BAD_ADDRESS", `not an IP address: ${address}`);
+        }
+        await t.bindOne(address, opts.port ?? 500, false);
+        const natt = opts.nattPort === undefined ? 4500 : opts.nattPort;
+        if (natt !== null) await t.bindOne(address, natt, true);
+      }
+    } catch (err) {
+      await t.close();
+      throw err;
+    }
+    return t;
+  }
+
+  /** The endpoints actually bound (ports resolved when 0 was asked for). */
+  endpoints(): { local: Endpoint; natt: boolean }[] {
+    return [...this.bound.values()].map((b) => ({ local: b.local, natt: b.natt }));
+  }
+
+  /** The IKE (non-NAT-T) endpoint bound on `address`, if any. */
+  ikeEndpoint(address: string): Endpoint | undefined {
+    return [...this.bound.values()].find((b) => !b.natt && b.local.address === address)?.local;
+  }
+
+  /** The NAT-T endpoint bound on `address`, if any. */
+  nattEndpoint(address: string): Endpoint | undefined {
+    return [...this.bound.values()].find((b) => b.natt && b.local.address === address)?.local;
+  }
+
+  onDatagram(handler: DatagramHandler): void {
+    this.handler = handler;
+  }
+
+  send(datagram: Buffer, local: Endpoint, remote: Endpoint): boolean {
+    const b = this.lookup(local);
+    if (!b) {
+      this.sendDroppedNoSocket++;
+      return false;
+    }
+    const out = markerExpected(b.local.port, remote.port, b.natt) ? addMarker(datagram) : datagram;
+    return b.queue.push(out, remote.port, remote.address);
+  }
+
+  stats(): UdpTransportStats {
+    let sent = 0;
+    let dropped = this.sendDroppedNoSocket;
+    let errors = 0;
+    for (const b of this.bound.values()) {
+      sent += b.queue.stats.sent;
+      dropped += b.queue.stats.dropped;
+      errors += b.queue.stats.errors;
+    }
+    return { ...this.counters, sent, sendDropped: dropped, sendErrors: errors };
+  }
+
+  /** Close every socket; pending sends are dropped. */
+  async close(): Promise<void> {
+    const all = [...this.bound.values()];
+    this.bound.clear();
+    await Promise.all(
+      all.map(
+        (b) =>
+          new Promise<void>((resolve) => {
+            b.queue.close();
+            try {
+              b.socket.close(() => resolve());
+            } catch {
+              // Already closed (bind failed half-way): nothing left to release.
+              resolve();
+            }
+          }),
+      ),
+    );
+  }
+
+  private lookup(local: Endpoint): Bound | undefined {
+    const exact = this.bound.get(endpointKey(local));
+    if (exact) return exact;
+    const wildcard = local.address.includes(":") ? "::" : "0.0.0.0";
+    return this.bound.get(endpointKey({ address: wildcard, port: local.port }));
+  }
+
+  private bindOne(address: string, port: number, natt: boolean): Promise<void> {
+    const v6 = net.isIPv6(address);
+    const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", reuseAddr: true, ipv6Only: v6 });
+    return new Promise<void>((resolve, reject) => {
+      const onBindError = (err: Error): void => {
+        socket.close();
+        reject(new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${err.message}`, { cause: err }));
+      };
+      socket.once("error", onBindError);
+      socket.bind({ address, port, exclusive: false }, () => {
+        socket.off("error", onBindError);
+        const local: Endpoint = { address, port: socket.address().port };
+        const queue = new SendQueue(
+          (d, p, a, done) => socket.send(d, p, a, done),
+          this.opts.sendLimits ?? DEFAULT_SEND_LIMITS,
+          (err) => this.opts.onError?.(new SocketError("IKE_ERR_SEND", `send from ${endpointKey(local)} failed`, { cause: err })),
+        );
+        const b: Bound = { socket, local, natt, queue };
+        socket.on("message", (msg, rinfo) => this.receive(b, msg, rinfo));
+        socket.on("error", (err) =>
+          this.opts.onError?.(new SocketError("IKE_ERR_SOCKET", `socket ${endpointKey(local)}: ${err.message}`, { cause: err })),
+        );
+        this.bound.set(endpointKey(local), b);
+        resolve();
+      });
+    });
+  }
+
+  private receive(b: Bound, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const r = classify(msg, markerExpected(b.local.port, rinfo.port, b.natt));
+    switch (r.kind) {
+      case "ike":
+        this.counters.received++;
+        this.handler(r.datagram, b.local, { address: rinfo.address, port: rinfo.port });
+        return;
+      case "keepalive":
+        this.counters.keepalives++;
+        return;
+      case "esp":
+        this.counters.espDropped++;
+        return;
+      case "runt":
+        this.counters.runts++;
+        return;
+      default: {
+        const never: never = r;
+        throw new Error(`unhandled ${String(never)}`);
+      }
+    }
+  }
+}
