@@ -1,0 +1,116 @@
+/**
+ * Admin socket framing. Linux has no doors, so requests and replies travel over a Unix stream
+ * socket as length-prefixed, versioned frames whose body is one msgpack value:
+ *
+ * ```
+ *  0               1               2               3
+ *  +---------------+---------------+---------------+---------------+
+ *  |  magic 'I'    |  magic 'K'    |   version     |   reserved 0  |
+ *  +---------------+---------------+---------------+---------------+
+ *  |                  body length (uint32, big endian)             |
+ *  +---------------+---------------+---------------+---------------+
+ *  |                  body: msgpack (msgpackr) ...                 |
+ * ```
+ *
+ * The decoder is incremental and bounded: a header announcing more than MAX_FRAME_BODY, a bad
+ * magic or version, or a body msgpack cannot decode yields an error value, never a throw.
+ */
+import { Packr } from "msgpackr";
+
+/** Frame format version; bumped on any incompatible change of framing or messages. */
+export const FRAME_VERSION = 1;
+/** Bytes before the body. */
+export const FRAME_HEADER_LEN = 8;
+/** Largest body accepted (a config file sent by `add rule` fits many times over). */
+export const MAX_FRAME_BODY = 1024 * 1024;
+
+const MAGIC0 = 0x49; // 'I'
+const MAGIC1 = 0x4b; // 'K'
+
+// Plain maps in, plain objects out; no records or structure sharing, so frames are self-contained.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+
+/** Why a byte stream is not a valid frame sequence. Offsets are from the start of the frame. */
+export interface FrameError {
+  code: "IKE_ERR_FRAME_MAGIC" | "IKE_ERR_FRAME_VERSION" | "IKE_ERR_FRAME_TOO_LARGE" | "IKE_ERR_FRAME_BODY";
+  message: string;
+  offset: number;
+}
+
+/** Encode one value as a frame. */
+export function encodeFrame(value: unknown): Buffer {
+  const body = packr.pack(value);
+  if (body.length > MAX_FRAME_BODY) throw new RangeError(`frame body ${body.length} bytes exceeds ${MAX_FRAME_BODY}`);
+  const head = Buffer.alloc(FRAME_HEADER_LEN);
+  head[0] = MAGIC0;
+  head[1] = MAGIC1;
+  head[2] = FRAME_VERSION;
+  head.writeUInt32BE(body.length, 4);
+  return Buffer.concat([head, body]);
+}
+
+/** One decoded item: a value or an error (after an error the stream must be closed). */
+export type FrameItem = { ok: true; value: unknown } | { ok: false; error: FrameError };
+
+/** Incremental frame decoder for one connection. */
+export class FrameDecoder {
+  #buf: Buffer = Buffer.alloc(0);
+  #failed = false;
+
+  /** Bytes buffered but not yet a whole frame. */
+  get pending(): number {
+    return this.#buf.length;
+  }
+
+  /** Feed bytes; returns every complete frame, stopping at the first error. */
+  push(chunk: Buffer): FrameItem[] {
+    if (this.#failed) return [];
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    const out: FrameItem[] = [];
+    while (this.#buf.length >= 2) {
+      const err = this.#checkHeader();
+      if (err) {
+        this.#failed = true;
+        out.push({ ok: false, error: err });
+        return out;
+      }
+      if (this.#buf.length < FRAME_HEADER_LEN) break;
+      const len = this.#buf.readUInt32BE(4);
+      if (this.#buf.length < FRAME_HEADER_LEN + len) break;
+      const body = this.#buf.subarray(FRAME_HEADER_LEN, FRAME_HEADER_LEN + len);
+      this.#buf = this.#buf.subarray(FRAME_HEADER_LEN + len);
+      out.push(decodeBody(body));
+      if (!out[out.length - 1]!.ok) {
+        this.#failed = true;
+        return out;
+      }
+    }
+    return out;
+  }
+
+  #checkHeader(): FrameError | undefined {
+    const b = this.#buf;
+    if (b[0] !== MAGIC0 || b[1] !== MAGIC1) {
+      return { code: "IKE_ERR_FRAME_MAGIC", message: "not an iked admin frame (bad magic)", offset: b[0] !== MAGIC0 ? 0 : 1 };
+    }
+    if (b.length >= 3 && b[2] !== FRAME_VERSION) {
+      return { code: "IKE_ERR_FRAME_VERSION", message: `unsupported frame version ${b[2]} (this daemon speaks ${FRAME_VERSION})`, offset: 2 };
+    }
+    if (b.length >= FRAME_HEADER_LEN) {
+      const len = b.readUInt32BE(4);
+      if (len > MAX_FRAME_BODY) {
+        return { code: "IKE_ERR_FRAME_TOO_LARGE", message: `frame body of ${len} bytes exceeds the limit of ${MAX_FRAME_BODY}`, offset: 4 };
+      }
+    }
+    return undefined;
+  }
+}
+
+function decodeBody(body: Buffer): FrameItem {
+  try {
+    return { ok: true, value: packr.unpack(body) };
+  } catch (err) {
+    // msgpackr throws on malformed input; hostile bytes become an error value here.
+    return { ok: false, error: { code: "IKE_ERR_FRAME_BODY", message: `undecodable frame body: ${(err as Error).message}`, offset: FRAME_HEADER_LEN } };
+  }
+}

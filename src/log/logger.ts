@@ -1,0 +1,174 @@
+/**
+ * The daemon's logger: pino underneath, one `LogHub` per process holding the live debug level,
+ * the privilege level and the destination; `Logger`s per subsystem (STYLE §7).
+ *
+ * Levels: error, warn, info (audit: SA up/down, auth results, reloads), debug and trace. debug and
+ * trace lines belong to a debug category (DebugCategory) and are emitted only when that bit is set
+ * in the current debug level (`-d`, `debug_level`, `ikeadm set debug`); the check happens before
+ * any formatting, so disabled lines cost a bit test.
+ */
+import fs from "node:fs";
+import { pino, type Logger as PinoLogger } from "pino";
+import { DebugCategory, type DebugCategoryName, type PrivilegeLevel } from "./categories.js";
+import { logProblem } from "./channels.js";
+import { prettyLine } from "./pretty.js";
+import { Secret, revealSecret, scrubFields } from "./secret.js";
+
+/** Subsystems of STYLE §7, plus `dmn` for the daemon's own lifecycle. */
+export type Subsystem = "net" | "enc" | "ike" | "cfg" | "knl" | "wrk" | "ctl" | "dmn";
+
+/** Where log lines go: the terminal (stderr) or a file opened for append, mode 0600. */
+export type LogDestination = { kind: "stderr" } | { kind: "file"; path: string };
+
+/** Options for a LogHub. */
+export interface LogHubOptions {
+  debugLevel: number;
+  privilege: PrivilegeLevel;
+  destination: LogDestination;
+  /** Render lines for people (default) or keep pino's JSON. */
+  format?: "pretty" | "json";
+}
+
+/** Key-value fields of a log line. */
+export type Fields = Record<string, unknown>;
+
+/** Owns the pino instance and the live settings every Logger consults. */
+export class LogHub {
+  #debugLevel: number;
+  #privilege: PrivilegeLevel;
+  #destination: LogDestination;
+  #fd: number | undefined;
+  readonly #format: "pretty" | "json";
+  readonly #pino: PinoLogger;
+
+  constructor(opts: LogHubOptions) {
+    this.#debugLevel = opts.debugLevel >>> 0;
+    this.#privilege = opts.privilege;
+    this.#format = opts.format ?? "pretty";
+    this.#destination = { kind: "stderr" };
+    if (opts.destination.kind === "file") this.setDestination(opts.destination);
+    const sink = { write: (line: string) => this.#write(line) };
+    this.#pino = pino(
+      { level: "trace", base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg" },
+      sink,
+    );
+  }
+
+  /** Current debug category bits. */
+  get debugLevel(): number {
+    return this.#debugLevel;
+  }
+  /** Replace the debug category bits; returns the previous value. */
+  setDebugLevel(level: number): number {
+    const old = this.#debugLevel;
+    this.#debugLevel = level >>> 0;
+    return old;
+  }
+  /** Privilege level that decides whether `Logger.secret()` reveals bytes. */
+  get privilege(): PrivilegeLevel {
+    return this.#privilege;
+  }
+  /** Set by the daemon when `ikeadm set priv` lowers the level. */
+  setPrivilege(level: PrivilegeLevel): void {
+    this.#privilege = level;
+  }
+  /** Current destination. */
+  get destination(): LogDestination {
+    return this.#destination;
+  }
+
+  /**
+   * Switch destination. A file is opened for append with mode 0600 before the old one is closed,
+   * so a bad path leaves logging where it was (the error is thrown to the caller).
+   */
+  setDestination(dest: LogDestination): void {
+    let fd: number | undefined;
+    if (dest.kind === "file") fd = fs.openSync(dest.path, "a", 0o600);
+    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = fd;
+    this.#destination = dest;
+  }
+
+  /** A logger for one subsystem. */
+  logger(subsystem: Subsystem): Logger {
+    return new Logger(this, this.#pino.child({ sub: subsystem }), subsystem);
+  }
+
+  /** Close the log file, if any. */
+  close(): void {
+    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = undefined;
+    this.#destination = { kind: "stderr" };
+  }
+
+  #write(line: string): void {
+    const text = this.#format === "pretty" ? prettyLine(line) : line;
+    try {
+      if (this.#fd !== undefined) fs.writeSync(this.#fd, text);
+      else process.stderr.write(text);
+    } catch {
+      // A full disk or closed terminal must not take the daemon down; the line is lost.
+    }
+  }
+}
+
+/** Logger of one subsystem; optionally bound to extra fields (an SA tag, a request id). */
+export class Logger {
+  readonly #hub: LogHub;
+  readonly #pino: PinoLogger;
+  readonly subsystem: Subsystem;
+
+  /** Created by LogHub.logger() and Logger.with(). */
+  constructor(hub: LogHub, p: PinoLogger, subsystem: Subsystem) {
+    this.#hub = hub;
+    this.#pino = p;
+    this.subsystem = subsystem;
+  }
+
+  /** A logger whose lines also carry `fields` (scrubbed like any field). */
+  with(fields: Fields): Logger {
+    return new Logger(this.#hub, this.#pino.child(scrubFields(fields)), this.subsystem);
+  }
+
+  /** Whether debug lines of `category` are currently emitted. */
+  enabled(category: DebugCategoryName): boolean {
+    return (this.#hub.debugLevel & DebugCategory[category]) !== 0;
+  }
+
+  error(msg: string, fields: Fields = {}): void {
+    this.#pino.error(scrubFields(fields), msg);
+    logProblem.publish({ level: "error", subsystem: this.subsystem, msg });
+  }
+  warn(msg: string, fields: Fields = {}): void {
+    this.#pino.warn(scrubFields(fields), msg);
+    logProblem.publish({ level: "warn", subsystem: this.subsystem, msg });
+  }
+  /** Audit-level events: always logged. */
+  info(msg: string, fields: Fields = {}): void {
+    this.#pino.info(scrubFields(fields), msg);
+  }
+  /** Control-flow detail of one category. */
+  debug(category: DebugCategoryName, msg: string, fields: Fields = {}): void {
+    if (!this.enabled(category)) return;
+    this.#pino.debug({ cat: category, ...scrubFields(fields) }, msg);
+  }
+  /** Payload-level detail of one category. */
+  trace(category: DebugCategoryName, msg: string, fields: Fields = {}): void {
+    if (!this.enabled(category)) return;
+    this.#pino.trace({ cat: category, ...scrubFields(fields) }, msg);
+  }
+
+  /**
+   * The only way secret bytes reach a log: shown as hex when the daemon runs at privilege
+   * level 2 (keymat) and `category` is enabled; below level 2 each secret prints as its length.
+   */
+  secret(category: DebugCategoryName, msg: string, secrets: Record<string, Secret>, fields: Fields = {}): void {
+    if (!this.enabled(category)) return;
+    const shown: Fields = {};
+    const reveal = this.#hub.privilege >= 2;
+    for (const [name, s] of Object.entries(secrets)) {
+      shown[name] = reveal ? revealSecret(s).toString("hex") : `[redacted ${s.length} bytes, privilege ${this.#hub.privilege}]`;
+    }
+    this.#pino.debug({ cat: category, ...scrubFields(fields), ...shown }, msg);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Secrets in log lines.
+ *
+ * A key, PSK or DH value reaches a log line only wrapped in `Secret` and only through
+ * `Logger.secret()`, which prints the bytes solely when the daemon runs at privilege level 2
+ * (keymat). Everything else that could carry one is scrubbed by `scrubFields()`: a `Secret`
+ * prints as a placeholder and a raw Buffer only as its length, so passing a key by mistake in an
+ * ordinary field leaks nothing.
+ */
+import { inspect } from "node:util";
+
+const hidden = new WeakMap<Secret, Buffer>();
+
+/** A secret value; its bytes are reachable only through `revealSecret()`. */
+export class Secret {
+  /** Number of bytes held. */
+  readonly length: number;
+  constructor(value: Buffer | string) {
+    const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : Buffer.from(value);
+    hidden.set(this, bytes);
+    this.length = bytes.length;
+  }
+  toString(): string {
+    return `[secret ${this.length} bytes]`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** The bytes of a secret; used only by the logger's privilege-checked path. */
+export function revealSecret(s: Secret): Buffer {
+  return hidden.get(s) ?? Buffer.alloc(0);
+}
+
+/** Field names whose values are always redacted when logged as plain fields. */
+export const SECRET_FIELD_NAMES: readonly string[] = [
+  "key", "psk", "pin", "secret", "password", "skeyid", "skeyidD", "skeyidA", "skeyidE",
+  "gxy", "dhPrivate", "privateKey", "keymat",
+];
+
+/** Replace anything that might hold secret bytes by a description of its size. */
+export function scrubFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    if (value instanceof Secret) out[name] = value.toString();
+    else if (Buffer.isBuffer(value) || value instanceof Uint8Array) out[name] = `[${value.length} bytes]`;
+    else if (SECRET_FIELD_NAMES.includes(name)) out[name] = "[redacted]";
+    else out[name] = value;
+  }
+  return out;
+}
