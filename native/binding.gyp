@@ -2,9 +2,9 @@
   "targets": [
     {
       "target_name": "iked_native",
-      "sources": ["src/addon.c"],
+      "sources": ["src/addon.c", "src/pkey.c", "src/rsa-decrypt.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
-      "defines": ["NAPI_VERSION=8"]
+      "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=30000", "OPENSSL_NO_DEPRECATED"]
     }
   ]
 }

@@ -2,10 +2,14 @@
  * iked native addon: the few system and OpenSSL calls Node.js does not expose.
  * Built against Node's own headers (node-gyp, nodedir), so the OpenSSL symbols
  * resolve to the copy inside the node binary.
+ *
+ * Context-aware (NAPI_MODULE_INIT) and free of global state: every worker thread that loads it gets
+ * its own exports, and key handles belong to the thread that created them.
  */
 #include <node_api.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include "pkey.h"
 
 /* disableCoreDumps(): PR_SET_DUMPABLE 0 and RLIMIT_CORE 0, so keying material never reaches a core file. */
 static napi_value DisableCoreDumps(napi_env env, napi_callback_info info) {
@@ -17,9 +21,17 @@ static napi_value DisableCoreDumps(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
-    {"disableCoreDumps", NULL, DisableCoreDumps, NULL, NULL, NULL, napi_default, NULL},
+    METHOD("disableCoreDumps", DisableCoreDumps),
+    METHOD("loadPrivateKey", LoadPrivateKey),
+    METHOD("loadPublicKey", LoadPublicKey),
+    METHOD("keyInfo", KeyInfo),
+    METHOD("dsaSign", DsaSign),
+    METHOD("dsaVerify", DsaVerify),
+    METHOD("rsaDecryptPkcs1", RsaDecryptPkcs1),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
