@@ -1,0 +1,198 @@
+/**
+ * One ISAKMP SA (RFC 2408 section 2.4, RFC 2409 section 5): its cookies, endpoints, role, lifecycle
+ * state, timers, reply cache and per-SA processing queue. The Phase 1 exchange itself is a task
+ * (src/ike/phase1/) attached to the SA; this class only knows where the SA is in its life.
+ *
+ * ```
+ *   larval ──> negotiating ──> established ──> expired
+ *     │             │               │             │
+ *     └─────────────┴───────────────┴─────────────┴──> dead
+ * ```
+ *
+ * Every change goes through {@link IsakmpSa.transition}, which rejects any other edge (a broken
+ * invariant, so it throws), logs old→new with the SA tag, publishes on `iked:ike:sa-state` and
+ * keeps the `ikeadm get stats` counters. Timers belong to the SA and die in {@link IsakmpSa.destroy}.
+ */
+import assert from "node:assert/strict";
+import type { Clock, TimerHandle } from "./clock.js";
+import type { IkeLog } from "./log.js";
+import { saStateChannel } from "./log.js";
+import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
+import type { IkeStats } from "./stats.js";
+import type { Endpoint } from "./transport.js";
+import { endpointKey } from "./transport.js";
+import { ZERO_COOKIE } from "./cookies.js";
+
+/** Lifecycle states of an ISAKMP SA. */
+export type IsakmpSaState = "larval" | "negotiating" | "established" | "expired" | "dead";
+
+/** Who started the Phase 1 exchange. */
+export type Role = "initiator" | "responder";
+
+const EDGES: Readonly<Record<IsakmpSaState, readonly IsakmpSaState[]>> = {
+  larval: ["negotiating", "dead"],
+  negotiating: ["established", "dead"],
+  established: ["expired", "dead"],
+  expired: ["dead"],
+  dead: [],
+};
+
+/** Whether `from → to` is a legal edge. */
+export function isLegalTransition(from: IsakmpSaState, to: IsakmpSaState): boolean {
+  return EDGES[from].includes(to);
+}
+
+/** What an SA needs from its engine. */
+export interface IsakmpSaContext {
+  readonly clock: Clock;
+  readonly log: IkeLog;
+  readonly stats: IkeStats;
+}
+
+/** Construction parameters of an {@link IsakmpSa}. */
+export interface IsakmpSaInit {
+  readonly role: Role;
+  readonly icookie: Buffer;
+  /** Zero for an initiator until MM2/AM2 arrives. */
+  readonly rcookie?: Buffer;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  /** The ike.config rule label this SA was made for, when known. */
+  readonly rule?: string;
+}
+
+/** The lifecycle holder of one ISAKMP SA. */
+export class IsakmpSa {
+  readonly role: Role;
+  readonly icookie: Buffer;
+  rcookie: Buffer;
+  local: Endpoint;
+  remote: Endpoint;
+  rule: string | undefined;
+  /** When the SA was created and (once established) when it came up, on the engine clock. */
+  readonly createdAt: number;
+  establishedAt: number | undefined;
+  /** Whether the peer ever sent us a valid message of this exchange (noresp vs respfail). */
+  peerAnswered = false;
+  /** Why the SA died, once dead. */
+  deathReason: string | undefined;
+  /** Answer for a retransmitted request. */
+  readonly replies = new ReplyCache();
+  /** One message at a time. */
+  readonly queue: SerialQueue;
+  /** The outstanding request's retransmitter, if we are waiting for an answer. */
+  retransmitter: Retransmitter | undefined;
+
+  private st: IsakmpSaState = "larval";
+  private readonly timers = new Map<string, TimerHandle>();
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(
+    init: IsakmpSaInit,
+    private readonly ctx: IsakmpSaContext,
+  ) {
+    this.role = init.role;
+    this.icookie = Buffer.from(init.icookie);
+    this.rcookie = Buffer.from(init.rcookie ?? ZERO_COOKIE);
+    this.local = init.local;
+    this.remote = init.remote;
+    this.rule = init.rule;
+    this.createdAt = ctx.clock.now();
+    this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
+  }
+
+  get state(): IsakmpSaState {
+    return this.st;
+  }
+
+  /** Short cookies and peer, for log lines: `0123abcd:4567ef01@192.0.2.1:500`. */
+  get tag(): string {
+    return `${this.icookie.toString("hex", 0, 4)}:${this.rcookie.toString("hex", 0, 4)}@${endpointKey(this.remote)}`;
+  }
+
+  /** Move to `to`; an illegal edge is a bug in the engine, so it throws. */
+  transition(to: IsakmpSaState, reason: string): void {
+    const from = this.st;
+    assert.ok(isLegalTransition(from, to), `illegal ISAKMP SA transition ${from} -> ${to} (${this.tag})`);
+    this.st = to;
+    this.count(from, to);
+    if (to === "established") this.establishedAt = this.ctx.clock.now();
+    this.ctx.log.debug({ sa: this.tag, from, to, reason }, "ISAKMP SA state");
+    if (saStateChannel.hasSubscribers) saStateChannel.publish({ tag: this.tag, role: this.role, from, to, reason });
+  }
+
+  /** Arm (or re-arm) the named timer; it is cleared on destroy. */
+  setTimer(name: string, ms: number, fn: () => void): void {
+    this.clearTimer(name);
+    const h = this.ctx.clock.setTimeout(() => {
+      this.timers.delete(name);
+      fn();
+    }, ms);
+    this.timers.set(name, h);
+  }
+
+  clearTimer(name: string): void {
+    const h = this.timers.get(name);
+    if (h !== undefined) {
+      this.ctx.clock.clearTimeout(h);
+      this.timers.delete(name);
+    }
+  }
+
+  /** Names of the armed timers (for tests and `ikeadm dump`). */
+  timerNames(): string[] {
+    return [...this.timers.keys()];
+  }
+
+  /** Run `fn` on destroy (e.g. wipe the Keymat, drop manager indexes). Runs in reverse order. */
+  onDestroy(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
+  /** Tear down: stop retransmitting, kill timers, drop queued work, run cleanups, go dead. Idempotent. */
+  destroy(reason: string): void {
+    if (this.st === "dead") return;
+    this.retransmitter?.stop();
+    this.retransmitter = undefined;
+    for (const h of this.timers.values()) this.ctx.clock.clearTimeout(h);
+    this.timers.clear();
+    this.queue.close();
+    this.replies.clear();
+    this.deathReason = reason;
+    this.transition("dead", reason);
+    for (let fn = this.cleanups.pop(); fn !== undefined; fn = this.cleanups.pop()) {
+      try {
+        fn();
+      } catch (err) {
+        // A failing cleanup must not stop the others (the Keymat wipe above all).
+        this.ctx.log.error({ sa: this.tag, err: String(err) }, "SA cleanup failed");
+      }
+    }
+  }
+
+  private count(from: IsakmpSaState, to: IsakmpSaState): void {
+    const p1 = this.ctx.stats.p1;
+    const init = this.role === "initiator";
+    if (to === "negotiating") {
+      if (init) p1.init_p1_attempts++;
+      else p1.resp_p1_attempts++;
+    } else if (to === "established") {
+      if (init) {
+        p1.init_p1_total++;
+        p1.init_p1_current++;
+      } else {
+        p1.resp_p1_total++;
+        p1.resp_p1_current++;
+      }
+    } else if (to === "dead") {
+      if (from === "negotiating") {
+        if (!init) p1.resp_p1_fail++;
+        else if (this.peerAnswered) p1.init_p1_respfail++;
+        else p1.init_p1_noresp++;
+      } else if (from === "established" || from === "expired") {
+        if (init) p1.init_p1_current--;
+        else p1.resp_p1_current--;
+      }
+    }
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Reliability over UDP for IKEv1. RFC 2408 leaves retransmission to the implementation; in Main
+ * Mode the side waiting for the next message resends its last one, and the other side must answer
+ * a repeated message with its previous answer.
+ *
+ * - {@link Retransmitter}: resend the last request with exponential backoff, from the config's
+ *   `retry_timer_init` (first interval, doubling), `retry_timer_max` (cap) and `retry_limit`
+ *   (retransmissions before giving up). Defaults 0.5 s, 30 s, 5: the original's wire pattern is
+ *   intervals of 0.5, 1, 2, 4, 8 s.
+ * - {@link ReplyCache}: a retransmitted request is answered with the reply we already sent, never by
+ *   re-running the exchange (that would cost DH work and change nonces). The whole datagram is
+ *   compared, so a different message with the same cookies is not mistaken for a retransmission.
+ * - {@link SerialQueue}: an SA handles one message at a time, even though handling awaits the pool.
+ */
+import type { Clock, TimerHandle } from "./clock.js";
+
+/** Retransmission parameters, in milliseconds. */
+export interface RetransmitPolicy {
+  readonly initMs: number;
+  readonly maxMs: number;
+  readonly limit: number;
+}
+
+/** The original's defaults (ike.config: retry_timer_init 0.5, retry_timer_max 30, retry_limit 5). */
+export const DEFAULT_RETRANSMIT: RetransmitPolicy = { initMs: 500, maxMs: 30_000, limit: 5 };
+
+/** The original's `expire_timer` default: an unfinished Phase 1 lingers 300 s. */
+export const DEFAULT_EXPIRE_MS = 300_000;
+
+/** Builds a policy from ike.config values (seconds, possibly fractional); missing ones default. */
+export function retransmitPolicy(cfg: {
+  readonly retry_timer_init?: number | undefined;
+  readonly retry_timer_max?: number | undefined;
+  readonly retry_limit?: number | undefined;
+}): RetransmitPolicy {
+  const initMs = cfg.retry_timer_init !== undefined ? Math.round(cfg.retry_timer_init * 1000) : DEFAULT_RETRANSMIT.initMs;
+  const maxMs = cfg.retry_timer_max !== undefined ? Math.round(cfg.retry_timer_max * 1000) : DEFAULT_RETRANSMIT.maxMs;
+  return {
+    initMs: Math.max(1, initMs),
+    maxMs: Math.max(1, initMs, maxMs),
+    limit: Math.max(0, cfg.retry_limit ?? DEFAULT_RETRANSMIT.limit),
+  };
+}
+
+/** The interval before retransmission number `n` (0-based): init·2ⁿ, capped at max. */
+export function backoffMs(policy: RetransmitPolicy, n: number): number {
+  return Math.min(policy.maxMs, policy.initMs * 2 ** Math.min(n, 30));
+}
+
+/**
+ * Sends one message and resends it until {@link stop} is called; after `limit` retransmissions and
+ * one more interval without an answer, calls `onGiveUp`.
+ */
+export class Retransmitter {
+  private timer: TimerHandle | undefined;
+  private sent = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly policy: RetransmitPolicy,
+    private readonly send: (isRetransmit: boolean) => void,
+    private readonly onGiveUp: () => void,
+  ) {}
+
+  /** Retransmissions sent so far. */
+  get retransmissions(): number {
+    return Math.max(0, this.sent - 1);
+  }
+
+  /** Send now and arm the timer. */
+  start(): void {
+    this.stop();
+    this.sent = 0;
+    this.fire();
+  }
+
+  /** Disarm (the answer arrived, or the SA is going away). */
+  stop(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    if (this.sent > this.policy.limit) {
+      this.onGiveUp();
+      return;
+    }
+    this.send(this.sent > 0);
+    const wait = backoffMs(this.policy, this.sent);
+    this.sent++;
+    this.timer = this.clock.setTimeout(() => this.fire(), wait);
+  }
+}
+
+/** The last request an SA answered and the datagrams it answered with. */
+export class ReplyCache {
+  private request: Buffer | undefined;
+  private replies: Buffer[] = [];
+
+  /** Remember the answer to `request` (both copied: the caller's buffers may be views). */
+  remember(request: Buffer, replies: readonly Buffer[]): void {
+    this.request = Buffer.from(request);
+    this.replies = replies.map((r) => Buffer.from(r));
+  }
+
+  /** The cached replies when `datagram` is byte for byte the last request, else undefined. */
+  match(datagram: Buffer): readonly Buffer[] | undefined {
+    return this.request !== undefined && this.request.equals(datagram) ? this.replies : undefined;
+  }
+
+  /** Whether `datagram` is the last request (answered or not: a reply may be empty). */
+  isLastRequest(datagram: Buffer): boolean {
+    return this.request !== undefined && this.request.equals(datagram);
+  }
+
+  clear(): void {
+    this.request = undefined;
+    this.replies = [];
+  }
+}
+
+/**
+ * Runs async jobs one after another. Bounded: a peer flooding one SA cannot queue unbounded work;
+ * beyond `max` waiting jobs, {@link push} refuses.
+ */
+export class SerialQueue {
+  private readonly jobs: (() => Promise<void>)[] = [];
+  private running = false;
+  private closed = false;
+
+  constructor(
+    private readonly max = 16,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** Jobs waiting, not counting the one running. */
+  get length(): number {
+    return this.jobs.length;
+  }
+
+  /** Whether a job is running or waiting. */
+  get busy(): boolean {
+    return this.running || this.jobs.length > 0;
+  }
+
+  /** Queue `job`; false when the queue is full or closed. */
+  push(job: () => Promise<void>): boolean {
+    if (this.closed || this.jobs.length >= this.max) return false;
+    this.jobs.push(job);
+    if (!this.running) void this.pump();
+    return true;
+  }
+
+  /** Drop waiting jobs; the running one finishes. */
+  close(): void {
+    this.closed = true;
+    this.jobs.length = 0;
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      for (let job = this.jobs.shift(); job !== undefined; job = this.jobs.shift()) {
+        try {
+          await job();
+        } catch (err) {
+          this.onError(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

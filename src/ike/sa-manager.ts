@@ -1,0 +1,176 @@
+/**
+ * The tables of ISAKMP SAs and Phase 2 exchanges, and the half-open bound.
+ *
+ * RFC 2408 section 3.1: an ISAKMP SA is named by its cookie pair; a first message carries a zero
+ * rcookie, so until the responder's cookie is known an SA is found by its icookie (and the peer, so
+ * two peers choosing the same icookie cannot collide). Phase 2 exchanges (Quick Mode,
+ * informational) are named by the cookie pair and their message ID (RFC 2408 section 3.1, "Message
+ * ID").
+ *
+ * Half-open SAs (a Phase 1 in progress) are bounded globally and per peer. The engine asks
+ * {@link SaManager.admitResponder} *before* any pool work for a new first message, as strongSwan's
+ * receiver does, so a flood of spoofed MM1s costs a table lookup, not a DH computation.
+ */
+import type { IsakmpSa } from "./isakmp-sa.js";
+import type { Endpoint } from "./transport.js";
+import { ZERO_COOKIE } from "./cookies.js";
+
+/** Bounds on Phase 1 exchanges in progress. */
+export interface HalfOpenLimits {
+  readonly global: number;
+  readonly perPeer: number;
+}
+
+/** Defaults, sized like strongSwan's `block_threshold` (5 per peer) with a generous global cap. */
+export const DEFAULT_HALF_OPEN: HalfOpenLimits = { global: 1024, perPeer: 5 };
+
+/** Why a new responder exchange was refused. */
+export type AdmitRefusal = "global-half-open" | "peer-half-open";
+
+function pairKey(icookie: Buffer, rcookie: Buffer): string {
+  return icookie.toString("hex") + rcookie.toString("hex");
+}
+
+function halfKey(icookie: Buffer, peer: Endpoint): string {
+  return `${icookie.toString("hex")}/${peer.address}`;
+}
+
+/** The engine's SA tables. `P2` is the Phase 2 exchange type. */
+export class SaManager<P2 = unknown> {
+  private readonly byPair = new Map<string, IsakmpSa>();
+  private readonly byHalf = new Map<string, IsakmpSa>();
+  private readonly byPeer = new Map<string, Set<IsakmpSa>>();
+  private readonly byRule = new Map<string, Set<IsakmpSa>>();
+  private readonly halfOpen = new Set<IsakmpSa>();
+  private readonly halfOpenPerPeer = new Map<string, number>();
+  private readonly phase2 = new Map<string, P2>();
+
+  constructor(private readonly limits: HalfOpenLimits = DEFAULT_HALF_OPEN) {}
+
+  /** Number of ISAKMP SAs held. */
+  get size(): number {
+    return this.byHalf.size;
+  }
+
+  /** Number of Phase 1 exchanges in progress. */
+  get halfOpenCount(): number {
+    return this.halfOpen.size;
+  }
+
+  /** Whether a new responder exchange from `peer` may start; checked before any pool work. */
+  admitResponder(peer: Endpoint): AdmitRefusal | null {
+    if (this.halfOpen.size >= this.limits.global) return "global-half-open";
+    if ((this.halfOpenPerPeer.get(peer.address) ?? 0) >= this.limits.perPeer) return "peer-half-open";
+    return null;
+  }
+
+  /** Insert a new SA; it counts as half-open until {@link markEstablished}. Removed on its destroy. */
+  add(sa: IsakmpSa): void {
+    const hk = halfKey(sa.icookie, sa.remote);
+    if (this.byHalf.has(hk)) throw new Error(`duplicate SA ${sa.tag}`);
+    this.byHalf.set(hk, sa);
+    if (!sa.rcookie.equals(ZERO_COOKIE)) this.byPair.set(pairKey(sa.icookie, sa.rcookie), sa);
+    addTo(this.byPeer, sa.remote.address, sa);
+    if (sa.rule !== undefined) addTo(this.byRule, sa.rule, sa);
+    this.halfOpen.add(sa);
+    this.halfOpenPerPeer.set(sa.remote.address, (this.halfOpenPerPeer.get(sa.remote.address) ?? 0) + 1);
+    sa.onDestroy(() => this.remove(sa));
+  }
+
+  /** Record the responder cookie an initiator learned from MM2/AM2. */
+  setRcookie(sa: IsakmpSa, rcookie: Buffer): void {
+    if (!sa.rcookie.equals(ZERO_COOKIE)) this.byPair.delete(pairKey(sa.icookie, sa.rcookie));
+    sa.rcookie = Buffer.from(rcookie);
+    this.byPair.set(pairKey(sa.icookie, sa.rcookie), sa);
+  }
+
+  /** The SA stops counting as half-open. */
+  markEstablished(sa: IsakmpSa): void {
+    this.leaveHalfOpen(sa);
+  }
+
+  /**
+   * Find the SA a datagram belongs to: by the cookie pair, or by icookie and peer address when the
+   * rcookie is zero (a retransmitted first message) or not yet known to us (MM2 for an initiator).
+   */
+  lookup(icookie: Buffer, rcookie: Buffer, peer: Endpoint): IsakmpSa | undefined {
+    if (!rcookie.equals(ZERO_COOKIE)) {
+      const sa = this.byPair.get(pairKey(icookie, rcookie));
+      if (sa !== undefined) return sa;
+    }
+    const sa = this.byHalf.get(halfKey(icookie, peer));
+    if (sa === undefined) return undefined;
+    // A known rcookie must match: otherwise this is another exchange reusing the icookie.
+    if (!rcookie.equals(ZERO_COOKIE) && !sa.rcookie.equals(ZERO_COOKIE) && !sa.rcookie.equals(rcookie)) return undefined;
+    return sa;
+  }
+
+  /** SAs with this peer address (any port: NAT-T may move the peer to 4500). */
+  byPeerAddress(address: string): IsakmpSa[] {
+    return [...(this.byPeer.get(address) ?? [])];
+  }
+
+  /** SAs made for this rule label. */
+  byRuleLabel(label: string): IsakmpSa[] {
+    return [...(this.byRule.get(label) ?? [])];
+  }
+
+  /** Every SA, in insertion order. */
+  all(): IsakmpSa[] {
+    return [...this.byHalf.values()];
+  }
+
+  /** Phase 2 exchange (Quick Mode, informational) by cookies and message ID. */
+  getPhase2(icookie: Buffer, rcookie: Buffer, messageId: number): P2 | undefined {
+    return this.phase2.get(p2Key(icookie, rcookie, messageId));
+  }
+
+  setPhase2(icookie: Buffer, rcookie: Buffer, messageId: number, ex: P2): void {
+    this.phase2.set(p2Key(icookie, rcookie, messageId), ex);
+  }
+
+  deletePhase2(icookie: Buffer, rcookie: Buffer, messageId: number): void {
+    this.phase2.delete(p2Key(icookie, rcookie, messageId));
+  }
+
+  /** Number of Phase 2 exchanges held. */
+  get phase2Count(): number {
+    return this.phase2.size;
+  }
+
+  private remove(sa: IsakmpSa): void {
+    const hk = halfKey(sa.icookie, sa.remote);
+    if (this.byHalf.get(hk) === sa) this.byHalf.delete(hk);
+    const pk = pairKey(sa.icookie, sa.rcookie);
+    if (this.byPair.get(pk) === sa) this.byPair.delete(pk);
+    removeFrom(this.byPeer, sa.remote.address, sa);
+    if (sa.rule !== undefined) removeFrom(this.byRule, sa.rule, sa);
+    this.leaveHalfOpen(sa);
+    const prefix = pairKey(sa.icookie, sa.rcookie);
+    for (const k of this.phase2.keys()) if (k.startsWith(prefix)) this.phase2.delete(k);
+  }
+
+  private leaveHalfOpen(sa: IsakmpSa): void {
+    if (!this.halfOpen.delete(sa)) return;
+    const n = (this.halfOpenPerPeer.get(sa.remote.address) ?? 1) - 1;
+    if (n <= 0) this.halfOpenPerPeer.delete(sa.remote.address);
+    else this.halfOpenPerPeer.set(sa.remote.address, n);
+  }
+}
+
+function p2Key(icookie: Buffer, rcookie: Buffer, messageId: number): string {
+  return `${pairKey(icookie, rcookie)}${(messageId >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+function addTo(m: Map<string, Set<IsakmpSa>>, k: string, sa: IsakmpSa): void {
+  let s = m.get(k);
+  if (s === undefined) m.set(k, (s = new Set()));
+  s.add(sa);
+}
+
+function removeFrom(m: Map<string, Set<IsakmpSa>>, k: string, sa: IsakmpSa): void {
+  const s = m.get(k);
+  if (s === undefined) return;
+  s.delete(sa);
+  if (s.size === 0) m.delete(k);
+}

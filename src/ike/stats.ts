@@ -1,0 +1,71 @@
+/**
+ * The counters `ikeadm get stats` prints (the original's door struct `ike_stats_t`, see
+ * shared/reference/ikeadm.md section 3.4), plus engine counters for debugging that the original
+ * does not have. The field names of {@link P1Stats} are the original's without the `st_` prefix.
+ */
+
+/** Phase 1 counters, as in `ike_stats_t`. */
+export interface P1Stats {
+  /** Live Phase 1 SAs where we were initiator / responder. */
+  init_p1_current: number;
+  resp_p1_current: number;
+  /** Phase 1 SAs completed since start. */
+  init_p1_total: number;
+  resp_p1_total: number;
+  /** Attempts, failures included. */
+  init_p1_attempts: number;
+  resp_p1_attempts: number;
+  /** Initiator failures: the peer never answered. */
+  init_p1_noresp: number;
+  /** Initiator failures after the peer answered. */
+  init_p1_respfail: number;
+  /** Responder failures. */
+  resp_p1_fail: number;
+}
+
+/** Engine counters beyond the original's. */
+export interface EngineStats {
+  datagramsIn: number;
+  datagramsOut: number;
+  /** Datagrams that did not decode, had unknown cookies, or were refused before reaching an SA. */
+  dropped: number;
+  /** Requests answered from the reply cache. */
+  retransmitsAnswered: number;
+  /** Our own retransmissions. */
+  retransmitsSent: number;
+  /** New responder exchanges refused by the half-open limits. */
+  halfOpenRefused: number;
+  /** Incomplete exchanges discarded by `expire_timer` or by the retry limit. */
+  expired: number;
+}
+
+/** A copy of all counters at one moment. */
+export type StatsSnapshot = P1Stats & EngineStats;
+
+/** Mutable counters owned by one engine. */
+export class IkeStats {
+  readonly p1: P1Stats = {
+    init_p1_current: 0,
+    resp_p1_current: 0,
+    init_p1_total: 0,
+    resp_p1_total: 0,
+    init_p1_attempts: 0,
+    resp_p1_attempts: 0,
+    init_p1_noresp: 0,
+    init_p1_respfail: 0,
+    resp_p1_fail: 0,
+  };
+  readonly engine: EngineStats = {
+    datagramsIn: 0,
+    datagramsOut: 0,
+    dropped: 0,
+    retransmitsAnswered: 0,
+    retransmitsSent: 0,
+    halfOpenRefused: 0,
+    expired: 0,
+  };
+
+  snapshot(): StatsSnapshot {
+    return { ...this.p1, ...this.engine };
+  }
+}

@@ -1,0 +1,104 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import diagnostics from "node:diagnostics_channel";
+import { ManualClock } from "../../src/ike/clock.js";
+import { IsakmpSa, isLegalTransition, type IsakmpSaContext } from "../../src/ike/isakmp-sa.js";
+import { IkeStats } from "../../src/ike/stats.js";
+import type { IkeLog } from "../../src/ike/log.js";
+
+function ctx(): IsakmpSaContext & { lines: Record<string, unknown>[]; clock: ManualClock } {
+  const lines: Record<string, unknown>[] = [];
+  const log: IkeLog = {
+    debug: (f, msg) => lines.push({ ...f, msg }),
+    info: (f, msg) => lines.push({ ...f, msg }),
+    warn: (f, msg) => lines.push({ ...f, msg }),
+    error: (f, msg) => lines.push({ ...f, msg }),
+  };
+  return { clock: new ManualClock(), log, stats: new IkeStats(), lines };
+}
+
+const init = (role: "initiator" | "responder") => ({
+  role,
+  icookie: Buffer.from("0011223344556677", "hex"),
+  local: { address: "10.0.0.1", port: 500 },
+  remote: { address: "10.0.0.2", port: 500 },
+});
+
+test("legal edges only", () => {
+  assert.ok(isLegalTransition("larval", "negotiating"));
+  assert.ok(isLegalTransition("negotiating", "established"));
+  assert.ok(!isLegalTransition("larval", "established"));
+  assert.ok(!isLegalTransition("dead", "larval"));
+  const c = ctx();
+  const sa = new IsakmpSa(init("initiator"), c);
+  assert.throws(() => sa.transition("established", "skip"), /illegal ISAKMP SA transition larval -> established/);
+});
+
+test("transitions log old->new with the tag, publish, and keep ikeadm counters", () => {
+  const c = ctx();
+  const seen: unknown[] = [];
+  const sub = (m: unknown) => seen.push(m);
+  diagnostics.subscribe("iked:ike:sa-state", sub);
+  try {
+    const sa = new IsakmpSa(init("initiator"), c);
+    assert.equal(sa.tag, "00112233:00000000@10.0.0.2:500");
+    sa.transition("negotiating", "MM1 sent");
+    sa.transition("established", "MM6 ok");
+    assert.deepEqual(
+      { ...c.stats.p1 },
+      { ...c.stats.p1, init_p1_attempts: 1, init_p1_total: 1, init_p1_current: 1 },
+    );
+    sa.destroy("deleted");
+    assert.equal(c.stats.p1.init_p1_current, 0);
+    assert.equal(sa.state, "dead");
+    assert.deepEqual(
+      c.lines.map((l) => `${l.from}->${l.to}`),
+      ["larval->negotiating", "negotiating->established", "established->dead"],
+    );
+    assert.equal(seen.length, 3);
+  } finally {
+    diagnostics.unsubscribe("iked:ike:sa-state", sub);
+  }
+});
+
+test("failure counters: initiator noresp vs respfail, responder fail", () => {
+  const c = ctx();
+  const a = new IsakmpSa(init("initiator"), c);
+  a.transition("negotiating", "MM1 sent");
+  a.destroy("retry limit");
+  const b = new IsakmpSa(init("initiator"), c);
+  b.transition("negotiating", "MM1 sent");
+  b.peerAnswered = true;
+  b.destroy("auth failed");
+  const r = new IsakmpSa(init("responder"), c);
+  r.transition("negotiating", "MM1 received");
+  r.destroy("no proposal");
+  const p1 = c.stats.p1;
+  assert.equal(p1.init_p1_attempts, 2);
+  assert.equal(p1.init_p1_noresp, 1);
+  assert.equal(p1.init_p1_respfail, 1);
+  assert.equal(p1.resp_p1_attempts, 1);
+  assert.equal(p1.resp_p1_fail, 1);
+});
+
+test("timers belong to the SA and die with destroy(); cleanups run once", () => {
+  const c = ctx();
+  const sa = new IsakmpSa(init("responder"), c);
+  let fired = 0;
+  let cleaned = 0;
+  sa.setTimer("expire", 1000, () => fired++);
+  sa.setTimer("lifetime", 5000, () => fired++);
+  sa.setTimer("expire", 2000, () => fired++); // re-arm replaces
+  assert.deepEqual(sa.timerNames().sort(), ["expire", "lifetime"]);
+  assert.equal(c.clock.timerCount, 2);
+  c.clock.advance(2500);
+  assert.equal(fired, 1);
+  sa.onDestroy(() => cleaned++);
+  sa.destroy("test");
+  sa.destroy("again");
+  assert.equal(c.clock.timerCount, 0);
+  c.clock.advance(10_000);
+  assert.equal(fired, 1);
+  assert.equal(cleaned, 1);
+  assert.equal(sa.deathReason, "test");
+});

@@ -1,0 +1,61 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ManualClock } from "../../src/ike/clock.js";
+import { IsakmpSa } from "../../src/ike/isakmp-sa.js";
+import { SaManager } from "../../src/ike/sa-manager.js";
+import { IkeStats } from "../../src/ike/stats.js";
+import { nullLog } from "../../src/ike/log.js";
+import { ZERO_COOKIE } from "../../src/ike/cookies.js";
+
+const c = { clock: new ManualClock(), log: nullLog, stats: new IkeStats() };
+const local = { address: "10.0.0.1", port: 500 };
+let n = 0;
+function mk(peer: string, role: "initiator" | "responder" = "responder", rule?: string): IsakmpSa {
+  const ic = Buffer.alloc(8);
+  ic.writeUInt32BE(++n, 4);
+  return new IsakmpSa({ role, icookie: ic, local, remote: { address: peer, port: 500 }, ...(rule ? { rule } : {}) }, c);
+}
+
+test("lookup by icookie while rcookie is unknown, then by the pair", () => {
+  const m = new SaManager();
+  const sa = mk("10.0.0.2", "initiator", "r1");
+  m.add(sa);
+  const peer = sa.remote;
+  assert.equal(m.lookup(sa.icookie, ZERO_COOKIE, peer), sa, "retransmitted first message");
+  const rc = Buffer.from("8899aabbccddeeff", "hex");
+  assert.equal(m.lookup(sa.icookie, rc, peer), sa, "MM2 with the responder's new cookie");
+  m.setRcookie(sa, rc);
+  assert.equal(m.lookup(sa.icookie, rc, { address: "10.9.9.9", port: 4500 }), sa, "pair lookup ignores the address");
+  assert.equal(m.lookup(sa.icookie, Buffer.from("0000000000000001", "hex"), peer), undefined, "other rcookie");
+  assert.equal(m.lookup(sa.icookie, ZERO_COOKIE, { address: "10.0.0.3", port: 500 }), undefined, "other peer");
+  assert.deepEqual(m.byPeerAddress("10.0.0.2"), [sa]);
+  assert.deepEqual(m.byRuleLabel("r1"), [sa]);
+  m.setPhase2(sa.icookie, sa.rcookie, 0xdeadbeef, "qm");
+  assert.equal(m.getPhase2(sa.icookie, sa.rcookie, 0xdeadbeef), "qm");
+  sa.destroy("gone");
+  assert.equal(m.size, 0);
+  assert.equal(m.lookup(sa.icookie, rc, peer), undefined);
+  assert.deepEqual(m.byPeerAddress("10.0.0.2"), []);
+  assert.deepEqual(m.byRuleLabel("r1"), []);
+  assert.equal(m.phase2Count, 0, "Phase 2 exchanges die with their ISAKMP SA");
+});
+
+test("half-open bounds: per peer and global, released by establishment or destroy", () => {
+  const m = new SaManager({ global: 3, perPeer: 2 });
+  const a1 = mk("10.0.0.2");
+  const a2 = mk("10.0.0.2");
+  m.add(a1);
+  assert.equal(m.admitResponder(a1.remote), null);
+  m.add(a2);
+  assert.equal(m.admitResponder(a1.remote), "peer-half-open");
+  const b1 = mk("10.0.0.3");
+  m.add(b1);
+  assert.equal(m.admitResponder({ address: "10.0.0.4", port: 500 }), "global-half-open");
+  m.markEstablished(a1);
+  assert.equal(m.halfOpenCount, 2);
+  assert.equal(m.admitResponder(a1.remote), null);
+  b1.destroy("x");
+  m.markEstablished(a1); // idempotent
+  assert.equal(m.halfOpenCount, 1);
+  assert.throws(() => m.add(a2), /duplicate/);
+});
