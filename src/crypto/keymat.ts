@@ -1,0 +1,385 @@
+/**
+ * The key holder of one ISAKMP SA (RFC 2409 sections 5 and 5.5, appendix B), after strongSwan's
+ * keymat_v1: it derives SKEYID, SKEYID_d/a/e and Ka, and then offers operations (HASH_I/HASH_R,
+ * Quick Mode and Informational hashes, CBC with per-exchange IV chaining, KEYMAT) without ever
+ * handing a key out. All secrets of the SA (g^xy, SKEYID*, Ka, the DH private value until it is
+ * used) sit in one `SecureBuffer`; destroy() wipes and releases it.
+ *
+ * Ownership: buffers passed as g^xy or as the DH private value are copied into secure memory and
+ * the given buffer is zero-filled, so the pool's result buffer does not linger.
+ *
+ * Typical use by the exchange engine:
+ *   const km = new Phase1Keymat(phase1Suite(encr, keyLen, hash));
+ *   km.deriveFromPsk({ icookie, rcookie, nonceI, nonceR, gxi, gxr }, gxyFromPool, psk);
+ *   const ct = km.encrypt(0, payloads);                 // MM5
+ *   const r = km.decrypt(0, ciphertext);                // MM6
+ *   if (r.ok && km.verifyHashR(hashPayload, saiB, idirB)) r.commit(); else if (r.ok) r.discard();
+ */
+import {
+  cipherById,
+  hashById,
+  keyBitsAllowed,
+  type CipherInfo,
+  type HashInfo,
+  type IpsecProtocolId,
+} from "./algorithms.js";
+import { cbcDecrypt, cbcEncrypt, checkCipherKey, padForEncryption } from "./cipher.js";
+import { CryptoError, CryptoErrorCode } from "./crypto-error.js";
+import { IvChain } from "./iv-chain.js";
+import * as kdf from "./kdf.js";
+import { constantTimeEqual, SecureBuffer, wipe } from "./secure.js";
+
+/** The negotiated Phase 1 algorithms. */
+export interface Phase1Suite {
+  readonly cipher: CipherInfo;
+  /** Cipher key length in bits (the Key Length attribute, or the cipher's default). */
+  readonly keyBits: number;
+  /** The hash; prf is HMAC over it. */
+  readonly hash: HashInfo;
+}
+
+/**
+ * The suite for Phase 1 attribute values (Encryption Algorithm, Key Length or undefined, Hash
+ * Algorithm). Throws `CryptoError` `IKE_ERR_CRYPTO_UNKNOWN_ALGORITHM` / `IKE_ERR_CRYPTO_KEY_LENGTH`;
+ * proposal selection checks these against the registry before it gets here.
+ */
+export function phase1Suite(encryption: number, keyBits: number | undefined, hashAlg: number): Phase1Suite {
+  const cipher = cipherById(encryption);
+  const h = hashById(hashAlg);
+  if (!cipher || !h) {
+    throw new CryptoError(CryptoErrorCode.UnknownAlgorithm, `no Phase 1 algorithm encr=${encryption} hash=${hashAlg}`);
+  }
+  const bits = keyBits ?? cipher.keyBits.default;
+  if (!keyBitsAllowed(cipher.keyBits, bits)) {
+    throw new CryptoError(CryptoErrorCode.KeyLength, `${cipher.display} does not take a ${bits}-bit key`);
+  }
+  return { cipher, keyBits: bits, hash: h };
+}
+
+/** The public inputs of a Phase 1 derivation (all bodies without generic payload headers). */
+export interface Phase1Exchange {
+  readonly icookie: Uint8Array;
+  readonly rcookie: Uint8Array;
+  /** Ni_b and Nr_b. */
+  readonly nonceI: Uint8Array;
+  readonly nonceR: Uint8Array;
+  /** g^xi and g^xr (KE payload bodies). */
+  readonly gxi: Uint8Array;
+  readonly gxr: Uint8Array;
+}
+
+/** A decrypted message whose IV advance waits for authentication. */
+export interface Decrypted {
+  readonly ok: true;
+  /** The payload chain followed by the padding (the receiver ignores what follows the chain). */
+  readonly plaintext: Buffer;
+  /** The message authenticated: later messages of this exchange chain from its last block. */
+  commit(): void;
+  /** The message failed authentication: the IV stays where it was. */
+  discard(): void;
+}
+
+/** Why a ciphertext could not be decrypted (a value: it comes from a peer). */
+export interface DecryptFailure {
+  readonly ok: false;
+  readonly code: "IKE_ERR_DECRYPT_LENGTH";
+  readonly message: string;
+}
+
+/** Offsets of the secrets in the SA's one secure allocation. */
+interface Layout {
+  readonly skeyid: [number, number];
+  readonly skeyidD: [number, number];
+  readonly skeyidA: [number, number];
+  readonly skeyidE: [number, number];
+  readonly ka: [number, number];
+  readonly gxy: [number, number];
+}
+
+const view = (b: Buffer, [off, len]: [number, number]): Buffer => b.subarray(off, off + len);
+
+/** The per-ISAKMP-SA key holder. */
+export class Phase1Keymat {
+  readonly suite: Phase1Suite;
+  #secrets: SecureBuffer | undefined;
+  #layout: Layout | undefined;
+  #dhPrivate: SecureBuffer | undefined;
+  #ivs: IvChain | undefined;
+  #x: Phase1Exchange | undefined;
+  #destroyed = false;
+
+  constructor(suite: Phase1Suite) {
+    this.suite = suite;
+  }
+
+  /** Whether SKEYID and its children have been derived. */
+  get derived(): boolean {
+    return this.#secrets !== undefined;
+  }
+
+  /** Keeps our DH private value (takes ownership: `value` is wiped) until a derivation runs. */
+  holdDhPrivate(value: Uint8Array): void {
+    this.#alive();
+    this.#dhPrivate?.destroy();
+    this.#dhPrivate = SecureBuffer.take(value);
+  }
+
+  /**
+   * A normal-memory copy of the DH private value, only to be moved (transferred) to a pool task
+   * computing g^xy; the worker wipes it after use. This is the one place it leaves secure memory.
+   */
+  dhPrivateForTask(): Buffer {
+    this.#alive();
+    if (!this.#dhPrivate) throw new CryptoError(CryptoErrorCode.NotDerived, "no DH private value held");
+    return this.#dhPrivate.use((b) => Buffer.from(b));
+  }
+
+  /** Pre-shared key authentication: SKEYID = prf(PSK, Ni_b | Nr_b). Wipes `gxy`. */
+  deriveFromPsk(x: Phase1Exchange, gxy: Uint8Array, psk: Uint8Array | SecureBuffer): void {
+    const h = this.suite.hash;
+    this.#derive(x, gxy, () =>
+      psk instanceof SecureBuffer ? psk.use((k) => kdf.skeyidPsk(h, k, x.nonceI, x.nonceR)) : kdf.skeyidPsk(h, psk, x.nonceI, x.nonceR),
+    );
+  }
+
+  /** Signature authentication: SKEYID = prf(Ni_b | Nr_b, g^xy). Wipes `gxy`. */
+  deriveFromSig(x: Phase1Exchange, gxy: Uint8Array): void {
+    this.#derive(x, gxy, (g) => kdf.skeyidSig(this.suite.hash, x.nonceI, x.nonceR, g));
+  }
+
+  /** Public key encryption: SKEYID = prf(hash(Ni_b | Nr_b), CKY-I | CKY-R). Wipes `gxy`. */
+  deriveFromPkEnc(x: Phase1Exchange, gxy: Uint8Array): void {
+    this.#derive(x, gxy, () => kdf.skeyidPkEnc(this.suite.hash, x.nonceI, x.nonceR, x.icookie, x.rcookie));
+  }
+
+  /** HASH_I over the initiator's SA body and ID body. */
+  hashI(saiB: Uint8Array, idiiB: Uint8Array): Buffer {
+    const x = this.#exchange();
+    return this.#withKeys((s, l) => kdf.hashI(this.suite.hash, view(s, l.skeyid), x.gxi, x.gxr, x.icookie, x.rcookie, saiB, idiiB));
+  }
+
+  /** HASH_R over the initiator's SA body and the responder's ID body. */
+  hashR(saiB: Uint8Array, idirB: Uint8Array): Buffer {
+    const x = this.#exchange();
+    return this.#withKeys((s, l) => kdf.hashR(this.suite.hash, view(s, l.skeyid), x.gxi, x.gxr, x.icookie, x.rcookie, saiB, idirB));
+  }
+
+  /** Constant-time comparison of a received hash with the expected one. */
+  verifyHash(received: Uint8Array, expected: Uint8Array): boolean {
+    return constantTimeEqual(received, expected);
+  }
+
+  /** Whether `received` is the right HASH_I. */
+  verifyHashI(received: Uint8Array, saiB: Uint8Array, idiiB: Uint8Array): boolean {
+    return constantTimeEqual(received, this.hashI(saiB, idiiB));
+  }
+
+  /** Whether `received` is the right HASH_R. */
+  verifyHashR(received: Uint8Array, saiB: Uint8Array, idirB: Uint8Array): boolean {
+    return constantTimeEqual(received, this.hashR(saiB, idirB));
+  }
+
+  /** Quick Mode HASH(1) = prf(SKEYID_a, M-ID | rest of the message after HASH). */
+  quickModeHash1(messageId: number, rest: Uint8Array): Buffer {
+    return this.#withKeys((s, l) => kdf.quickModeHash1(this.suite.hash, view(s, l.skeyidA), messageId, rest));
+  }
+
+  /** Quick Mode HASH(2) = prf(SKEYID_a, M-ID | Ni_b | rest). */
+  quickModeHash2(messageId: number, nonceI: Uint8Array, rest: Uint8Array): Buffer {
+    return this.#withKeys((s, l) => kdf.quickModeHash2(this.suite.hash, view(s, l.skeyidA), messageId, nonceI, rest));
+  }
+
+  /** Quick Mode HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b). */
+  quickModeHash3(messageId: number, nonceI: Uint8Array, nonceR: Uint8Array): Buffer {
+    return this.#withKeys((s, l) => kdf.quickModeHash3(this.suite.hash, view(s, l.skeyidA), messageId, nonceI, nonceR));
+  }
+
+  /** Informational HASH(1) = prf(SKEYID_a, M-ID | N/D payloads). */
+  informationalHash(messageId: number, rest: Uint8Array): Buffer {
+    return this.quickModeHash1(messageId, rest);
+  }
+
+  /**
+   * Pads the payload chain (zeros, at least one byte) and encrypts it with the current IV of
+   * `messageId`; the exchange's IV then chains from the last ciphertext block.
+   */
+  encrypt(messageId: number, payloads: Uint8Array): Buffer {
+    const ivs = this.#ivChain();
+    const padded = padForEncryption(payloads, this.suite.cipher.blockSize);
+    const ct = this.#withKeys((s, l) => cbcEncrypt(this.suite.cipher, view(s, l.ka), ivs.current(messageId), padded));
+    ivs.advance(messageId, ct);
+    return ct;
+  }
+
+  /**
+   * Decrypts a message of exchange `messageId`. The IV advance happens only on commit(), after
+   * the caller has checked the message's hash, so a forged message cannot desynchronise the chain.
+   */
+  decrypt(messageId: number, ciphertext: Uint8Array): Decrypted | DecryptFailure {
+    const ivs = this.#ivChain();
+    const bs = this.suite.cipher.blockSize;
+    if (ciphertext.length === 0 || ciphertext.length % bs !== 0) {
+      return {
+        ok: false,
+        code: "IKE_ERR_DECRYPT_LENGTH",
+        message: `encrypted part is ${ciphertext.length} bytes, not a non-zero multiple of ${bs}`,
+      };
+    }
+    const plaintext = this.#withKeys((s, l) => cbcDecrypt(this.suite.cipher, view(s, l.ka), ivs.current(messageId), ciphertext));
+    const lastBlock = Buffer.from(ciphertext.subarray(ciphertext.length - bs));
+    let settled = false;
+    return {
+      ok: true,
+      plaintext,
+      commit: () => {
+        if (settled) return;
+        settled = true;
+        if (!this.#destroyed) ivs.advance(messageId, lastBlock);
+      },
+      discard: () => {
+        settled = true;
+      },
+    };
+  }
+
+  /** The IV the next message of `messageId` will use (public; for logs at trace level and tests). */
+  currentIv(messageId: number): Buffer {
+    return this.#ivChain().current(messageId);
+  }
+
+  /** Drops the IV state of a finished Quick Mode or Informational exchange. */
+  endExchange(messageId: number): void {
+    this.#ivs?.end(messageId);
+  }
+
+  /**
+   * KEYMAT for one IPsec SA: `lengthBytes` bytes (encryption key, then authentication key; see
+   * `keymatLength`) in a new SecureBuffer that the caller hands to the kernel and destroys.
+   * `gqmxy` is the Quick Mode DH secret with PFS (the caller keeps and destroys it).
+   */
+  keymat(
+    protocol: IpsecProtocolId,
+    spi: number | Uint8Array,
+    nonceI: Uint8Array,
+    nonceR: Uint8Array,
+    gqmxy: SecureBuffer | undefined,
+    lengthBytes: number,
+  ): SecureBuffer {
+    const out = SecureBuffer.alloc(lengthBytes);
+    try {
+      out.use((o) =>
+        this.#withKeys((s, l) => {
+          const d = view(s, l.skeyidD);
+          if (gqmxy) gqmxy.use((g) => kdf.keymat(this.suite.hash, d, protocol, spi, nonceI, nonceR, g, lengthBytes, o));
+          else kdf.keymat(this.suite.hash, d, protocol, spi, nonceI, nonceR, undefined, lengthBytes, o);
+        }),
+      );
+      return out;
+    } catch (e) {
+      out.destroy();
+      throw e;
+    }
+  }
+
+  /** Wipes and releases every secret; the holder is unusable afterwards. Idempotent. */
+  destroy(): void {
+    this.#destroyed = true;
+    this.#secrets?.destroy();
+    this.#dhPrivate?.destroy();
+    this.#secrets = undefined;
+    this.#dhPrivate = undefined;
+    this.#layout = undefined;
+    this.#ivs = undefined;
+    this.#x = undefined;
+  }
+
+  /** Never shows key bytes. */
+  toString(): string {
+    const s = this.suite;
+    return `[Phase1Keymat ${s.cipher.name}-${s.keyBits} ${s.hash.name}${this.derived ? " derived" : ""}${this.#destroyed ? " destroyed" : ""}]`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #derive(x: Phase1Exchange, gxyIn: Uint8Array, skeyidOf: (gxy: Buffer) => Buffer): void {
+    this.#alive();
+    if (this.#secrets) throw new CryptoError(CryptoErrorCode.BadInput, "Phase 1 keys already derived");
+    const h = this.suite.hash;
+    const hl = h.outputLength;
+    const kaLen = this.suite.keyBits / 8;
+    const layout: Layout = {
+      skeyid: [0, hl],
+      skeyidD: [hl, hl],
+      skeyidA: [2 * hl, hl],
+      skeyidE: [3 * hl, hl],
+      ka: [4 * hl, kaLen],
+      gxy: [4 * hl + kaLen, gxyIn.length],
+    };
+    const secrets = SecureBuffer.alloc(4 * hl + kaLen + gxyIn.length);
+    try {
+      secrets.use((s) => {
+        const gxy = view(s, layout.gxy);
+        gxy.set(gxyIn);
+        wipe(gxyIn);
+        const put = (slot: [number, number], value: Buffer): Buffer => {
+          view(s, slot).set(value);
+          wipe(value);
+          return view(s, slot);
+        };
+        const skeyid = put(layout.skeyid, skeyidOf(gxy));
+        const c = kdf.skeyidChildren(h, skeyid, gxy, x.icookie, x.rcookie);
+        put(layout.skeyidD, c.skeyidD);
+        put(layout.skeyidA, c.skeyidA);
+        const skeyidE = put(layout.skeyidE, c.skeyidE);
+        const ka = kdf.expandKa(h, skeyidE, kaLen, view(s, layout.ka));
+        checkCipherKey(this.suite.cipher, ka);
+      });
+    } catch (e) {
+      secrets.destroy();
+      wipe(gxyIn);
+      throw e;
+    }
+    this.#dhPrivate?.destroy();
+    this.#dhPrivate = undefined;
+    this.#secrets = secrets;
+    this.#layout = layout;
+    this.#x = {
+      icookie: Buffer.from(x.icookie),
+      rcookie: Buffer.from(x.rcookie),
+      nonceI: Buffer.from(x.nonceI),
+      nonceR: Buffer.from(x.nonceR),
+      gxi: Buffer.from(x.gxi),
+      gxr: Buffer.from(x.gxr),
+    };
+    const iv = kdf.phase1Iv(h, x.gxi, x.gxr, this.suite.cipher.blockSize);
+    this.#ivs = new IvChain(h, this.suite.cipher.blockSize, iv);
+  }
+
+  #withKeys<T>(fn: (secrets: Buffer, layout: Layout) => T): T {
+    this.#alive();
+    const secrets = this.#secrets;
+    const layout = this.#layout;
+    if (!secrets || !layout) throw new CryptoError(CryptoErrorCode.NotDerived, "Phase 1 keys not derived yet");
+    return secrets.use((s) => fn(s, layout));
+  }
+
+  #exchange(): Phase1Exchange {
+    this.#alive();
+    if (!this.#x) throw new CryptoError(CryptoErrorCode.NotDerived, "Phase 1 keys not derived yet");
+    return this.#x;
+  }
+
+  #ivChain(): IvChain {
+    this.#alive();
+    if (!this.#ivs) throw new CryptoError(CryptoErrorCode.NotDerived, "Phase 1 keys not derived yet");
+    return this.#ivs;
+  }
+
+  #alive(): void {
+    if (this.#destroyed) throw new CryptoError(CryptoErrorCode.Destroyed, "Phase 1 key holder used after destroy");
+  }
+}
