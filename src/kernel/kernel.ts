@@ -1,0 +1,241 @@
+/**
+ * The kernel boundary: the IPsec SA database as the IKE daemon sees it, with PF_KEY v2 meaning
+ * (RFC 2367). Every request, response and event is plain data (strings, numbers, Buffers), so the
+ * same interface can be served by the in-memory SADB (memory.ts), a PF_KEY backend, an XFRM netlink
+ * backend, or a privileged helper on the far side of a message channel (see messages.ts).
+ *
+ *   daemon → kernel   GETSPI   larval SA with a fresh SPI            getSpi()
+ *                     UPDATE   larval → mature (keys, lifetimes)     update()
+ *                     ADD      new mature SA (outbound)              add()
+ *                     DELETE / GET / FLUSH / DUMP                    delete() get() flush() dump()
+ *                     REGISTER supported algorithms                  register()
+ *   kernel → daemon   ACQUIRE  outbound traffic found no SA          "acquire" event
+ *                     EXPIRE   soft or hard lifetime reached         "expire" event
+ *
+ * Keys travel as Buffers. A backend copies them into its own storage; the caller keeps and wipes its
+ * own copy. No response carries key bytes unless the caller asked with `includeKeys` (the daemon does
+ * so only at privilege level 2 for `ikeadm dump`-style requests).
+ */
+import type { SaProto } from "./algorithms.js";
+import type { SupportedAlgorithms } from "./algorithms.js";
+
+export type { SaProto, SupportedAlgorithms } from "./algorithms.js";
+
+/** Encapsulation mode of an SA. */
+export type SaMode = "transport" | "tunnel";
+
+/** SA state (RFC 2367 §2.3.1 `SADB_SASTATE_*`). */
+export type SaState = "larval" | "mature" | "dying" | "dead";
+
+/**
+ * One lifetime (RFC 2367 §2.3.2 `sadb_lifetime`). 0 in a field means "no limit".
+ * `addSeconds` counts from creation, `useSeconds` from first use.
+ */
+export interface Lifetime {
+  allocations: number;
+  bytes: number;
+  addSeconds: number;
+  useSeconds: number;
+}
+
+/** Hard and soft lifetimes as the caller gives them: missing fields mean no limit. */
+export interface LifetimesSpec {
+  hard?: Partial<Lifetime>;
+  soft?: Partial<Lifetime>;
+}
+
+/** UDP encapsulation of ESP for NAT traversal (RFC 3948): the UDP ports and the original addresses. */
+export interface UdpEncap {
+  sport: number;
+  dport: number;
+  /** NAT-OA: the peer's address before translation, for transport-mode checksum fix-up. */
+  originalSrc?: string;
+  originalDst?: string;
+}
+
+/**
+ * Traffic an SA (or a policy) covers: address prefixes (`10.0.0.0/24`, a bare address is a host),
+ * upper-layer protocol (0 = any) and ports (0 = any). Tunnel mode carries these as inner addresses.
+ */
+export interface TrafficSelector {
+  src: string;
+  dst: string;
+  ulp: number;
+  srcPort: number;
+  dstPort: number;
+}
+
+/** An address with a port (0 = any): the endpoints of traffic in an ACQUIRE. */
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** What the caller hands to ADD and UPDATE. */
+export interface SaSpec {
+  src: string;
+  dst: string;
+  proto: SaProto;
+  spi: number;
+  mode: SaMode;
+  /** Ties the SA to a policy template (XFRM reqid); 0 = none. */
+  reqid?: number;
+  /** SPI of the SA in the other direction (illumos `SADB_X_EXT_PAIR`); 0 = none. */
+  pairSpi?: number;
+  encAlg?: number;
+  encKey?: Buffer;
+  authAlg?: number;
+  authKey?: Buffer;
+  compAlg?: number;
+  /** Anti-replay window in packets (`sadb_sa_replay`, 0..255); 0 disables the check. */
+  replayWindow?: number;
+  lifetimes?: LifetimesSpec;
+  encap?: UdpEncap;
+  selector?: TrafficSelector;
+  /** Key-management cookie (illumos `SADB_X_EXT_KM_COOKIE`): the ike.config rule's cookie. */
+  kmCookie?: number;
+  /** Human label of the rule that created the SA (not sent to the kernel by every backend). */
+  label?: string;
+  /** Sequence number of the ACQUIRE this SA answers (`sadb_msg_seq`); 0 = none. */
+  seq?: number;
+}
+
+/** Traffic counters of an SA (`SADB_EXT_LIFETIME_CURRENT`). Times are clock milliseconds. */
+export interface SaCounters {
+  bytes: number;
+  packets: number;
+  allocations: number;
+  addTime: number;
+  /** First use, or null if the SA has carried nothing yet. */
+  useTime: number | null;
+}
+
+/** An SA as the kernel reports it. Keys only when the request set `includeKeys`. */
+export interface SaInfo {
+  src: string;
+  dst: string;
+  proto: SaProto;
+  spi: number;
+  mode: SaMode;
+  state: SaState;
+  reqid: number;
+  pairSpi: number;
+  encAlg: number;
+  encKeyBits: number;
+  authAlg: number;
+  authKeyBits: number;
+  compAlg: number;
+  replayWindow: number;
+  hard: Lifetime;
+  soft: Lifetime;
+  encap: UdpEncap | null;
+  selector: TrafficSelector | null;
+  kmCookie: number;
+  label: string;
+  seq: number;
+  counters: SaCounters;
+  /** Copies of the key bytes, present only with `includeKeys`. */
+  keys?: { enc: Buffer | null; auth: Buffer | null };
+}
+
+/** SPI range for GETSPI (`SADB_EXT_SPIRANGE`), inclusive. */
+export interface SpiRange {
+  min: number;
+  max: number;
+}
+
+/** Extra GETSPI fields: the ACQUIRE sequence number, mode and reqid of the SA to come. */
+export interface GetSpiOptions {
+  seq?: number;
+  mode?: SaMode;
+  reqid?: number;
+}
+
+/** Whether a read returns key bytes. Set only for level-2 (key-reading) administrators. */
+export interface KeyOptions {
+  includeKeys?: boolean;
+}
+
+/** DUMP filters. */
+export interface DumpOptions extends KeyOptions {
+  reqid?: number;
+}
+
+/**
+ * One algorithm combination a policy allows (illumos extended ACQUIRE `X_EPROP`, RFC 2367 §2.3.7
+ * `sadb_comb`): what the IKE initiator turns into a Phase 2 proposal.
+ */
+export interface AcquireCombination {
+  proto: "esp" | "ah";
+  encAlg: number;
+  encMinBits: number;
+  encMaxBits: number;
+  authAlg: number;
+  authMinBits: number;
+  authMaxBits: number;
+}
+
+/** The policy that needed an SA: its index in the SPD, its selector and algorithm combinations. */
+export interface AcquirePolicy {
+  index: number;
+  selector: TrafficSelector | null;
+  combinations: AcquireCombination[];
+}
+
+/** ACQUIRE: outbound traffic matched an IPsec policy and found no SA. */
+export interface AcquireEvent {
+  type: "acquire";
+  /** Copy into the GETSPI/UPDATE/ADD that answers it. */
+  seq: number;
+  src: Endpoint;
+  dst: Endpoint;
+  /** Upper-layer protocol of the traffic (6 TCP, 17 UDP ...), 0 if unknown. */
+  ulp: number;
+  proto: SaProto;
+  mode: SaMode;
+  policy: AcquirePolicy;
+}
+
+/** Why a lifetime fired. `larval`: a GETSPI SA was never updated. */
+export type ExpireReason = "addtime" | "usetime" | "bytes" | "allocations" | "larval";
+
+/** EXPIRE: a soft lifetime (renegotiate) or hard lifetime (SA gone) was reached. */
+export interface ExpireEvent {
+  type: "expire";
+  kind: "soft" | "hard";
+  reason: ExpireReason;
+  /** The SA at the moment it fired, without keys; after a hard expire its state is "dead". */
+  sa: SaInfo;
+}
+
+/** Everything the kernel tells the daemon unasked. */
+export type KernelEvent = AcquireEvent | ExpireEvent;
+
+/**
+ * The kernel's key-management interface. Methods reject with `KernelError` (codes in errors.ts) and
+ * never with key bytes in the message.
+ */
+export interface Kernel {
+  /** GETSPI: reserves an SPI unique for (dst, proto), from `range` (never 0..255), as a larval SA. */
+  getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo>;
+  /** UPDATE: completes a larval SA from GETSPI (or changes the lifetimes of a mature one). */
+  update(sa: SaSpec): Promise<SaInfo>;
+  /** ADD: installs a new mature SA. */
+  add(sa: SaSpec): Promise<SaInfo>;
+  /** DELETE: removes an SA and wipes its keys. */
+  delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void>;
+  /** GET: one SA. */
+  get(src: string, dst: string, proto: SaProto, spi: number, options?: KeyOptions): Promise<SaInfo>;
+  /** FLUSH: removes every SA (of one protocol); returns how many went. */
+  flush(proto?: SaProto): Promise<number>;
+  /** DUMP: every SA (of one protocol). */
+  dump(proto?: SaProto, options?: DumpOptions): Promise<SaInfo[]>;
+  /** REGISTER: announces a key manager for `proto` (ACQUIREs for it are sent from now on). */
+  register(proto: SaProto): Promise<SupportedAlgorithms>;
+  on(event: "acquire", listener: (event: AcquireEvent) => void): this;
+  on(event: "expire", listener: (event: ExpireEvent) => void): this;
+  off(event: "acquire", listener: (event: AcquireEvent) => void): this;
+  off(event: "expire", listener: (event: ExpireEvent) => void): this;
+  /** Releases the backend (timers, sockets); the in-memory SADB also wipes every key it holds. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,453 @@
+/**
+ * The in-memory SADB: a complete `Kernel` backend kept in this process, for tests, load tests and
+ * hosts without IPsec. It behaves as RFC 2367 describes a PF_KEY kernel: GETSPI makes larval SAs that
+ * die if never updated, lifetimes fire soft (once, SA becomes dying) then hard (SA deleted), keys live
+ * in sodium secure memory and are zeroed when an SA goes, and `acquire()` raises ACQUIRE the way
+ * outbound traffic without an SA would.
+ *
+ * Scale: SAs are indexed by (proto, spi, dst) and by reqid; every lifetime deadline sits in one
+ * min-heap with a single clock timer armed for the earliest, so 100k SAs cost 100k map entries and
+ * heap slots, not 200k timers.
+ */
+import { EventEmitter } from "node:events";
+import { randomBytes } from "node:crypto";
+import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
+import { addressFamily } from "./address.js";
+import { systemClock, type Clock } from "./clock.js";
+import { kernelError } from "./errors.js";
+import type {
+  AcquireEvent,
+  AcquirePolicy,
+  DumpOptions,
+  Endpoint,
+  ExpireEvent,
+  ExpireReason,
+  GetSpiOptions,
+  Kernel,
+  KeyOptions,
+  SaInfo,
+  SaMode,
+  SaSpec,
+  SpiRange,
+} from "./kernel.js";
+import { SaRecord, saKey } from "./sa-record.js";
+import { SecureKeyStore, type KeyAllocator } from "./secure-keys.js";
+import { TimerHeap, type HeapEntry } from "./timer-heap.js";
+import { checkAddress, checkLifetimes, checkProto, checkSpi, resolveSa, spiBounds } from "./validate.js";
+
+/** Settings of the in-memory SADB. */
+export interface MemoryKernelOptions {
+  /** Time source and timers; `ManualClock` in tests. */
+  clock?: Clock;
+  /** Key storage; defaults to a private `SecureKeyStore` (destroyed by `close()`). */
+  keys?: KeyAllocator;
+  /** Life of a larval SA that is never updated, like Linux `xfrm_acq_expires` (default 30 s). */
+  larvalSeconds?: number;
+  /** How long an ACQUIRE stays pending, suppressing duplicates for the same flow (default 30 s). */
+  acquireSeconds?: number;
+  /** Most SAs held at once; beyond it GETSPI/ADD fail with ENOBUFS (default 1,000,000). */
+  maxSas?: number;
+}
+
+/** What `acquire()` needs: the traffic that found no SA and the policy that asked for one. */
+export interface AcquireRequest {
+  src: Endpoint;
+  dst: Endpoint;
+  ulp?: number;
+  proto?: SaProto;
+  mode?: SaMode;
+  policy?: Partial<AcquirePolicy>;
+}
+
+/** Traffic to account against an SA (`account()`). */
+export interface Traffic {
+  bytes: number;
+  packets?: number;
+  allocations?: number;
+}
+
+const enum Deadline {
+  Larval,
+  SoftAdd,
+  HardAdd,
+  SoftUse,
+  HardUse,
+}
+
+const REASON: Record<Deadline, ExpireReason> = ["larval", "addtime", "addtime", "usetime", "usetime"];
+
+interface PendingAcquire {
+  seq: number;
+  until: number;
+}
+
+/** The in-memory SADB. */
+export class MemoryKernel extends EventEmitter implements Kernel {
+  readonly #clock: Clock;
+  readonly #keys: KeyAllocator;
+  readonly #ownKeys: boolean;
+  readonly #larvalMs: number;
+  readonly #acquireMs: number;
+  readonly #maxSas: number;
+  readonly #sas = new Map<string, SaRecord>();
+  readonly #byReqid = new Map<number, Set<SaRecord>>();
+  readonly #heap = new TimerHeap<SaRecord>();
+  readonly #registered = new Set<SaProto>();
+  readonly #acquires = new Map<string, PendingAcquire>();
+  #timer: unknown = null;
+  #armedAt = Infinity;
+  #seq = 0;
+  #closed = false;
+
+  constructor(options: MemoryKernelOptions = {}) {
+    super();
+    this.#clock = options.clock ?? systemClock;
+    this.#ownKeys = options.keys === undefined;
+    this.#keys = options.keys ?? new SecureKeyStore();
+    this.#larvalMs = (options.larvalSeconds ?? 30) * 1000;
+    this.#acquireMs = (options.acquireSeconds ?? 30) * 1000;
+    this.#maxSas = options.maxSas ?? 1_000_000;
+  }
+
+  /** Number of SAs held (any state). */
+  get size(): number {
+    return this.#sas.size;
+  }
+
+  async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options: GetSpiOptions = {}): Promise<SaInfo> {
+    this.#open();
+    const p = checkProto(proto);
+    const s = checkAddress(src, "source");
+    const d = checkAddress(dst, "destination");
+    if (addressFamily(s) !== addressFamily(d)) throw kernelError("IKE_ERR_KERNEL_EINVAL", "source and destination families differ");
+    const bounds = spiBounds(p);
+    const min = Math.max(range?.min ?? bounds.min, bounds.min);
+    const max = Math.min(range?.max ?? bounds.max, bounds.max);
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) throw kernelError("IKE_ERR_KERNEL_EINVAL", `empty SPI range for ${p}`);
+    this.#room();
+    const spi = this.#freeSpi(p, d, min, max);
+    const now = this.#clock.now();
+    const rec = new SaRecord(
+      {
+        src: s,
+        dst: d,
+        proto: p,
+        spi,
+        mode: options.mode === "tunnel" ? "tunnel" : "transport",
+        reqid: options.reqid ?? 0,
+        pairSpi: 0,
+        encAlg: 0,
+        authAlg: 0,
+        compAlg: 0,
+        replayWindow: 0,
+        ...checkLifetimes(undefined),
+        encap: null,
+        selector: null,
+        kmCookie: 0,
+        label: "",
+        seq: options.seq ?? 0,
+      },
+      "larval",
+      now,
+    );
+    this.#insert(rec);
+    this.#schedule(rec, Deadline.Larval, now + this.#larvalMs);
+    return rec.info(false);
+  }
+
+  async update(spec: SaSpec): Promise<SaInfo> {
+    this.#open();
+    const sa = resolveSa(spec);
+    const rec = this.#sas.get(saKey(sa.proto, sa.spi, sa.dst));
+    if (rec === undefined || rec.sa.src !== sa.src) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${sa.proto} SA ${hex(sa.spi)} to ${sa.dst}`);
+    const now = this.#clock.now();
+    if (rec.state === "larval") {
+      this.#reindexReqid(rec, sa.reqid);
+      rec.install(sa, spec, this.#keys, now);
+      rec.gen++; // the larval deadline no longer applies
+      this.#scheduleLifetimes(rec);
+    } else {
+      // RFC 2367 §3.1.2: a mature SA may only have its lifetimes changed.
+      if (spec.encKey !== undefined || spec.authKey !== undefined) throw kernelError("IKE_ERR_KERNEL_EINVAL", "UPDATE of a mature SA cannot change keys");
+      rec.sa.hard = sa.hard;
+      rec.sa.soft = sa.soft;
+      rec.gen++;
+      this.#scheduleLifetimes(rec);
+    }
+    this.#answerAcquire(sa.seq);
+    return rec.info(false);
+  }
+
+  async add(spec: SaSpec): Promise<SaInfo> {
+    this.#open();
+    const sa = resolveSa(spec);
+    if (this.#sas.has(saKey(sa.proto, sa.spi, sa.dst))) throw kernelError("IKE_ERR_KERNEL_EEXIST", `${sa.proto} SA ${hex(sa.spi)} to ${sa.dst} exists`);
+    this.#room();
+    const now = this.#clock.now();
+    const rec = new SaRecord(sa, "mature", now);
+    rec.install(sa, spec, this.#keys, now);
+    this.#insert(rec);
+    this.#scheduleLifetimes(rec);
+    this.#answerAcquire(sa.seq);
+    return rec.info(false);
+  }
+
+  async delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void> {
+    this.#open();
+    this.#remove(this.#find(src, dst, proto, spi));
+  }
+
+  async get(src: string, dst: string, proto: SaProto, spi: number, options: KeyOptions = {}): Promise<SaInfo> {
+    this.#open();
+    return this.#find(src, dst, proto, spi).info(options.includeKeys === true);
+  }
+
+  async flush(proto?: SaProto): Promise<number> {
+    this.#open();
+    const p = proto === undefined ? undefined : checkProto(proto);
+    let n = 0;
+    for (const rec of [...this.#sas.values()]) {
+      if (p !== undefined && rec.sa.proto !== p) continue;
+      this.#remove(rec);
+      n++;
+    }
+    return n;
+  }
+
+  async dump(proto?: SaProto, options: DumpOptions = {}): Promise<SaInfo[]> {
+    this.#open();
+    const p = proto === undefined ? undefined : checkProto(proto);
+    const keys = options.includeKeys === true;
+    const source = options.reqid !== undefined ? (this.#byReqid.get(options.reqid) ?? new Set<SaRecord>()) : this.#sas.values();
+    const out: SaInfo[] = [];
+    for (const rec of source) if (p === undefined || rec.sa.proto === p) out.push(rec.info(keys));
+    return out;
+  }
+
+  async register(proto: SaProto): Promise<SupportedAlgorithms> {
+    this.#open();
+    const p = checkProto(proto);
+    this.#registered.add(p);
+    return {
+      proto: p,
+      auth: p === "ipcomp" ? [] : AUTH_ALGORITHMS,
+      encrypt: p === "esp" ? ENCRYPT_ALGORITHMS : [],
+      compress: p === "ipcomp" ? COMPRESS_ALGORITHMS : [],
+    };
+  }
+
+  /**
+   * Raises ACQUIRE as a kernel does when outbound traffic matches an IPsec policy and finds no SA.
+   * A flow that already has a pending ACQUIRE gets the same sequence number and no second event.
+   * Returns the sequence number, or null when no key manager registered for the protocol (a kernel
+   * would then drop the traffic).
+   */
+  acquire(req: AcquireRequest): number | null {
+    this.#open();
+    const proto = checkProto(req.proto ?? "esp");
+    const src: Endpoint = { address: checkAddress(req.src?.address, "source"), port: portOf(req.src?.port) };
+    const dst: Endpoint = { address: checkAddress(req.dst?.address, "destination"), port: portOf(req.dst?.port) };
+    if (!this.#registered.has(proto)) return null;
+    const ulp = req.ulp ?? 0;
+    const flow = `${proto}|${src.address}|${src.port}|${dst.address}|${dst.port}|${ulp}`;
+    const now = this.#clock.now();
+    const pending = this.#acquires.get(flow);
+    if (pending !== undefined && pending.until > now) return pending.seq;
+    this.#seq = (this.#seq % 0xffffffff) + 1;
+    this.#acquires.set(flow, { seq: this.#seq, until: now + this.#acquireMs });
+    const policy: AcquirePolicy = {
+      index: req.policy?.index ?? 0,
+      selector: req.policy?.selector ?? null,
+      combinations: req.policy?.combinations ?? [],
+    };
+    const event: AcquireEvent = { type: "acquire", seq: this.#seq, src, dst, ulp, proto, mode: req.mode ?? "transport", policy };
+    this.emit("acquire", event);
+    return this.#seq;
+  }
+
+  /**
+   * Counts traffic through an SA, as the data path would: sets the first-use time, and fires the
+   * soft or hard byte/allocation lifetime when crossed. Returns false if the hard limit deleted the SA.
+   */
+  account(src: string, dst: string, proto: SaProto, spi: number, traffic: Traffic): boolean {
+    this.#open();
+    const rec = this.#find(src, dst, proto, spi);
+    if (rec.state === "larval") throw kernelError("IKE_ERR_KERNEL_EINVAL", "traffic on a larval SA");
+    const c = rec.counters;
+    c.bytes += traffic.bytes;
+    c.packets += traffic.packets ?? 1;
+    c.allocations += traffic.allocations ?? 0;
+    if (c.useTime === null) {
+      c.useTime = this.#clock.now();
+      const { hard, soft } = rec.sa;
+      if (soft.useSeconds > 0) this.#schedule(rec, Deadline.SoftUse, c.useTime + soft.useSeconds * 1000);
+      if (hard.useSeconds > 0) this.#schedule(rec, Deadline.HardUse, c.useTime + hard.useSeconds * 1000);
+    }
+    const { hard, soft } = rec.sa;
+    if (hard.bytes > 0 && c.bytes >= hard.bytes) return this.#expireHard(rec, "bytes"), false;
+    if (hard.allocations > 0 && c.allocations >= hard.allocations) return this.#expireHard(rec, "allocations"), false;
+    if (soft.bytes > 0 && c.bytes >= soft.bytes) this.#expireSoft(rec, "bytes");
+    else if (soft.allocations > 0 && c.allocations >= soft.allocations) this.#expireSoft(rec, "allocations");
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const rec of [...this.#sas.values()]) this.#remove(rec);
+    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
+    this.#timer = null;
+    this.#heap.clear();
+    if (this.#ownKeys) this.#keys.destroy();
+    this.#closed = true;
+  }
+
+  #open(): void {
+    if (this.#closed) throw kernelError("IKE_ERR_KERNEL_ESHUTDOWN", "kernel backend closed");
+  }
+
+  #room(): void {
+    if (this.#sas.size >= this.#maxSas) throw kernelError("IKE_ERR_KERNEL_ENOBUFS", `SADB full (${this.#maxSas} SAs)`);
+  }
+
+  #find(src: string, dst: string, proto: SaProto, spi: number): SaRecord {
+    const p = checkProto(proto);
+    const rec = this.#sas.get(saKey(p, checkSpi(p, spi), checkAddress(dst, "destination")));
+    if (rec === undefined || rec.sa.src !== checkAddress(src, "source")) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${hex(spi)} to ${dst}`);
+    return rec;
+  }
+
+  /** A random SPI free for (proto, dst). Random draws first; a full scan from a random start after. */
+  #freeSpi(proto: SaProto, dst: string, min: number, max: number): number {
+    const span = max - min + 1;
+    const rnd = randomBytes(4 * 8);
+    for (let i = 0; i < 8; i++) {
+      const spi = min + (rnd.readUInt32BE(i * 4) % span);
+      if (!this.#sas.has(saKey(proto, spi, dst))) return spi;
+    }
+    // At most size+1 consecutive candidates can all be taken, so this scan is bounded by the SADB size.
+    const start = rnd.readUInt32BE(0) % span;
+    const tries = Math.min(span, this.#sas.size + 1);
+    for (let i = 0; i < tries; i++) {
+      const spi = min + ((start + i) % span);
+      if (!this.#sas.has(saKey(proto, spi, dst))) return spi;
+    }
+    throw kernelError("IKE_ERR_KERNEL_ENOBUFS", `no free SPI in ${min}..${max} for ${proto} to ${dst}`);
+  }
+
+  #insert(rec: SaRecord): void {
+    this.#sas.set(rec.key, rec);
+    this.#indexReqid(rec);
+  }
+
+  #indexReqid(rec: SaRecord): void {
+    if (rec.sa.reqid === 0) return;
+    let set = this.#byReqid.get(rec.sa.reqid);
+    if (set === undefined) this.#byReqid.set(rec.sa.reqid, (set = new Set()));
+    set.add(rec);
+  }
+
+  #unindexReqid(rec: SaRecord): void {
+    const set = this.#byReqid.get(rec.sa.reqid);
+    if (set === undefined) return;
+    set.delete(rec);
+    if (set.size === 0) this.#byReqid.delete(rec.sa.reqid);
+  }
+
+  #reindexReqid(rec: SaRecord, reqid: number): void {
+    this.#unindexReqid(rec);
+    rec.sa.reqid = reqid;
+    this.#indexReqid(rec);
+  }
+
+  /** Drops an SA: wipes its keys, invalidates its deadlines, marks it dead. */
+  #remove(rec: SaRecord): void {
+    this.#sas.delete(rec.key);
+    this.#unindexReqid(rec);
+    rec.destroy(this.#keys);
+  }
+
+  #answerAcquire(seq: number): void {
+    if (seq === 0) return;
+    for (const [flow, p] of this.#acquires) if (p.seq === seq) this.#acquires.delete(flow);
+  }
+
+  #scheduleLifetimes(rec: SaRecord): void {
+    const { hard, soft } = rec.sa;
+    const add = rec.counters.addTime;
+    if (soft.addSeconds > 0) this.#schedule(rec, Deadline.SoftAdd, add + soft.addSeconds * 1000);
+    if (hard.addSeconds > 0) this.#schedule(rec, Deadline.HardAdd, add + hard.addSeconds * 1000);
+    const used = rec.counters.useTime;
+    if (used !== null && soft.useSeconds > 0) this.#schedule(rec, Deadline.SoftUse, used + soft.useSeconds * 1000);
+    if (used !== null && hard.useSeconds > 0) this.#schedule(rec, Deadline.HardUse, used + hard.useSeconds * 1000);
+  }
+
+  #schedule(rec: SaRecord, kind: Deadline, at: number): void {
+    this.#heap.push({ at, owner: rec, gen: rec.gen, kind });
+    // Stale entries (deleted or rescheduled SAs) are dropped in bulk once they outnumber live ones.
+    if (this.#heap.size > 4 * this.#sas.size + 1024) this.#heap.compact((e) => e.gen === e.owner.gen);
+    if (at < this.#armedAt) this.#arm(at);
+  }
+
+  #arm(at: number): void {
+    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
+    this.#armedAt = at;
+    this.#timer = this.#clock.setTimer(() => this.#fire(), at - this.#clock.now());
+  }
+
+  #fire(): void {
+    this.#timer = null;
+    this.#armedAt = Infinity;
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    for (let e = this.#heap.peek(); e !== undefined && e.at <= now; e = this.#heap.peek()) {
+      this.#heap.pop();
+      if (e.gen === e.owner.gen) this.#due(e);
+    }
+    const next = this.#heap.peek();
+    if (next !== undefined) this.#arm(next.at);
+  }
+
+  #due(e: HeapEntry<SaRecord>): void {
+    const kind = e.kind as Deadline;
+    const rec = e.owner;
+    switch (kind) {
+      case Deadline.Larval:
+      case Deadline.HardAdd:
+      case Deadline.HardUse:
+        this.#expireHard(rec, REASON[kind]);
+        return;
+      case Deadline.SoftAdd:
+      case Deadline.SoftUse:
+        this.#expireSoft(rec, REASON[kind]);
+        return;
+      default: {
+        const never: never = kind;
+        throw new Error(`unknown deadline ${String(never)}`);
+      }
+    }
+  }
+
+  #expireSoft(rec: SaRecord, reason: ExpireReason): void {
+    if (rec.softFired || rec.state !== "mature") return;
+    rec.softFired = true;
+    rec.state = "dying";
+    const event: ExpireEvent = { type: "expire", kind: "soft", reason, sa: rec.info(false) };
+    this.emit("expire", event);
+  }
+
+  #expireHard(rec: SaRecord, reason: ExpireReason): void {
+    this.#remove(rec);
+    const event: ExpireEvent = { type: "expire", kind: "hard", reason, sa: rec.info(false) };
+    this.emit("expire", event);
+  }
+}
+
+function portOf(v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff) throw kernelError("IKE_ERR_KERNEL_EINVAL", "port must be in 0..65535");
+  return v;
+}
+
+function hex(spi: number): string {
+  return `0x${spi.toString(16).padStart(8, "0")}`;
+}
