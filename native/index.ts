@@ -8,10 +8,44 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
-/** Functions the addon exports. */
+/**
+ * An OpenSSL key held by the addon (an N-API external, type-tagged). It belongs to the thread that
+ * loaded it and cannot be posted to another worker; the garbage collector frees it.
+ */
+export interface NativeKeyHandle {
+  readonly __nativeKey: unique symbol;
+}
+
+/** What `keyInfo()` reports about a handle. */
+export interface NativeKeyInfo {
+  readonly type: "rsa" | "dsa" | "other";
+  /** Modulus (RSA) or prime p (DSA) length in bits. */
+  readonly bits: number;
+  /** Maximum signature/ciphertext length in bytes as OpenSSL reports it. */
+  readonly bytes: number;
+}
+
+/**
+ * Functions the addon exports. Key and argument errors throw an Error whose `code` is a stable
+ * `IKE_ERR_*` string; src/crypto/pubkey.ts turns them into values.
+ */
 export interface NativeAddon {
   /** PR_SET_DUMPABLE 0 and RLIMIT_CORE 0; true on success. */
   disableCoreDumps(): boolean;
+  /** PKCS#8 (or traditional) private key DER to a handle. */
+  loadPrivateKey(der: Uint8Array): NativeKeyHandle;
+  /** SubjectPublicKeyInfo DER to a handle. */
+  loadPublicKey(der: Uint8Array): NativeKeyHandle;
+  keyInfo(key: NativeKeyHandle): NativeKeyInfo;
+  /** DSA signature over `digest` as given (no hashing), as r|s each padded to the length of q. */
+  dsaSign(key: NativeKeyHandle, digest: Uint8Array): Buffer;
+  /** True when r|s is a valid DSA signature over the raw `digest`. */
+  dsaVerify(key: NativeKeyHandle, digest: Uint8Array, rs: Uint8Array): boolean;
+  /**
+   * RSA PKCS#1 v1.5 type-2 decryption with implicit rejection: a ciphertext with bad padding yields a
+   * deterministic pseudo-random message instead of an error (see native/src/rsa-decrypt.c).
+   */
+  rsaDecryptPkcs1(key: NativeKeyHandle, ciphertext: Uint8Array): Buffer;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

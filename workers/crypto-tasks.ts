@@ -1,0 +1,117 @@
+/**
+ * The crypto task executor: turns one `TaskRequest` into its `TaskResponse`, synchronously.
+ *
+ * The same function runs inside every crypto worker (workers/crypto.worker.ts) and, for a pool of
+ * size 0, inline on the main thread, so both paths give identical results. The per-thread keyring of
+ * long-term private keys lives here: each thread loads a key once and keeps the parsed key (and its
+ * native handle) for later requests.
+ */
+import { readFileSync } from "node:fs";
+import { dhAgree, dhGenerate } from "../src/crypto/dh.js";
+import {
+  decrypt,
+  encrypt,
+  loadPrivateKey,
+  loadPublicKey,
+  sign,
+  verify,
+  type PrivateKeyRef,
+  type PubkeyResult,
+} from "../src/crypto/pubkey.js";
+import {
+  KEY_NOT_LOADED,
+  TASK_EXCEPTION,
+  type KeyRefFields,
+  type KeySource,
+  type TaskOp,
+  type TaskRequest,
+  type TaskResponse,
+  type TaskResult,
+} from "../src/crypto/tasks.js";
+
+/** Keys loaded in this thread, by key id, with the version they were loaded for. */
+const keyring = new Map<string, { version: number; ref: PrivateKeyRef }>();
+
+/** Forget a key in this thread (the pool broadcasts removals). */
+export function dropKey(keyId: string): void {
+  keyring.delete(keyId);
+}
+
+/** Number of keys loaded in this thread (for tests and stats). */
+export function loadedKeyCount(): number {
+  return keyring.size;
+}
+
+function readSource(source: KeySource): PubkeyResult<PrivateKeyRef> {
+  if ("path" in source) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(source.path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+      return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `cannot read key file ${source.path}: ${code}` } };
+    }
+    const text = bytes.toString("latin1");
+    return loadPrivateKey(text.includes("-----BEGIN") ? text : bytes);
+  }
+  return loadPrivateKey("pem" in source ? source.pem : source.der);
+}
+
+function keyFor(req: KeyRefFields): TaskResult<PrivateKeyRef> {
+  const have = keyring.get(req.keyId);
+  if (have !== undefined && have.version === req.keyVersion) return { ok: true, value: have.ref };
+  if (req.keySource === undefined) {
+    return { ok: false, error: { code: KEY_NOT_LOADED, message: `key ${req.keyId} not loaded in this thread` } };
+  }
+  const loaded = readSource(req.keySource);
+  if (loaded.ok) keyring.set(req.keyId, { version: req.keyVersion, ref: loaded.value });
+  return loaded;
+}
+
+function execute(req: TaskRequest): TaskResponse {
+  switch (req.op) {
+    case "dhGenerate":
+      return dhGenerate(req.group);
+    case "dhAgree":
+      return dhAgree(req.group, req.privateValue, req.peerPublic);
+    case "sign": {
+      const key = keyFor(req);
+      return key.ok ? sign(key.value, req.hash) : key;
+    }
+    case "decrypt": {
+      const key = keyFor(req);
+      return key.ok ? decrypt(key.value, req.ciphertext) : key;
+    }
+    case "loadKey": {
+      const key = keyFor(req);
+      return key.ok ? { ok: true, value: { type: key.value.type, bits: key.value.bits } } : key;
+    }
+    case "verify": {
+      const key = loadPublicKey(req.publicKey);
+      return key.ok ? verify(key.value, req.hash, req.signature) : key;
+    }
+    case "encrypt": {
+      const key = loadPublicKey(req.publicKey);
+      return key.ok ? encrypt(key.value, req.plaintext) : key;
+    }
+    default: {
+      const never: never = req;
+      return { ok: false, error: { code: TASK_EXCEPTION, message: `unknown task ${String((never as { op: unknown }).op)}` } };
+    }
+  }
+}
+
+/**
+ * Run one request. Never throws: a thrown exception (a bug, or a structurally broken request)
+ * becomes an `IKE_ERR_TASK_EXCEPTION` value so the rest of a batch still completes.
+ */
+export function runTask<Op extends TaskOp>(req: TaskRequest & { op: Op }): TaskResponse<Op>;
+export function runTask(req: TaskRequest): TaskResponse;
+export function runTask(req: TaskRequest): TaskResponse {
+  try {
+    return execute(req);
+  } catch (err) {
+    // The message names the failing operation only; exception text could echo inputs.
+    return { ok: false, error: { code: TASK_EXCEPTION, message: `${String(req?.op)} task failed (${(err as Error)?.name ?? "error"})` } };
+  }
+}
