@@ -1,0 +1,144 @@
+/**
+ * Tokeniser shared by the ike.config and ike.preshared parsers.
+ *
+ * ike.config lexical rules (reference ike-config.md §1): whitespace separates tokens; an unquoted
+ * `#` or `//` starts a comment to end of line; a backslash right before a newline is whitespace;
+ * `{` `}` (and here `(` `)`) are self-delimiting; strings are double-quoted with backslash
+ * escaping the next character. ike.preshared differs only in string escapes: a backslash escapes
+ * a quote or a backslash and is kept literally before anything else.
+ */
+import type { Diagnostics, Pos } from "./diagnostics.js";
+
+/** Token kinds. `string` text is the unescaped content. */
+export type TokenKind = "word" | "string" | "{" | "}" | "(" | ")" | "eof";
+
+/** One token with the position of its first character. */
+export interface Token extends Pos {
+  readonly kind: TokenKind;
+  readonly text: string;
+}
+
+/** Lexer dialect. */
+export interface LexOptions {
+  /** `//` starts a comment (ike.config). */
+  readonly slashComments: boolean;
+  /** `(` and `)` are tokens of their own (ike.config `aes(128..256)`). */
+  readonly parens: boolean;
+  /** `any`: backslash escapes every character; `quote`: only `"` and `\`. */
+  readonly escapes: "any" | "quote";
+}
+
+/** ike.config dialect. */
+export const CONFIG_LEX: LexOptions = { slashComments: true, parens: true, escapes: "any" };
+/** ike.preshared dialect. */
+export const PRESHARED_LEX: LexOptions = { slashComments: false, parens: false, escapes: "quote" };
+
+function isSpace(c: string): boolean {
+  return c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\f" || c === "\v";
+}
+
+/**
+ * Splits `text` into tokens, ending with one `eof` token. Lexical errors (an unterminated
+ * string) go to `diags`; the lexer then resumes on the next line, so it never throws.
+ */
+export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  const n = text.length;
+  const delimiters = opts.parens ? '{}()"' : '{}"';
+
+  const atComment = (j: number): boolean =>
+    text[j] === "#" || (opts.slashComments && text[j] === "/" && text[j + 1] === "/");
+
+  while (i < n) {
+    const c = text[i]!;
+    if (c === "\n") {
+      i++;
+      line++;
+      lineStart = i;
+      continue;
+    }
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    if (c === "\\" && (text[i + 1] === "\n" || (text[i + 1] === "\r" && text[i + 2] === "\n"))) {
+      i += text[i + 1] === "\n" ? 1 : 2;
+      continue;
+    }
+    if (atComment(i)) {
+      while (i < n && text[i] !== "\n") i++;
+      continue;
+    }
+    const pos = { line, col: i - lineStart + 1 };
+    if (delimiters.includes(c) && c !== '"') {
+      tokens.push({ kind: c as TokenKind, text: c, ...pos });
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      let out = "";
+      let j = i + 1;
+      let closed = false;
+      while (j < n) {
+        const d = text[j]!;
+        if (d === "\n") break;
+        if (d === '"') {
+          closed = true;
+          j++;
+          break;
+        }
+        if (d === "\\" && j + 1 < n && text[j + 1] !== "\n") {
+          const e = text[j + 1]!;
+          if (opts.escapes === "any" || e === '"' || e === "\\") {
+            out += e;
+            j += 2;
+            continue;
+          }
+        }
+        out += d;
+        j++;
+      }
+      if (!closed) {
+        diags.error("IKE_ERR_CFG_UNTERMINATED_STRING", pos, "unterminated quoted string (a string ends on its own line)");
+        i = j;
+        continue;
+      }
+      tokens.push({ kind: "string", text: out, ...pos });
+      i = j;
+      continue;
+    }
+    let j = i;
+    while (j < n && !isSpace(text[j]!) && !delimiters.includes(text[j]!) && !atComment(j)) j++;
+    tokens.push({ kind: "word", text: text.slice(i, j), ...pos });
+    i = j;
+  }
+  tokens.push({ kind: "eof", text: "", line, col: i - lineStart + 1 });
+  return tokens;
+}
+
+/** Reads a token list front to back. */
+export class TokenStream {
+  private i = 0;
+  constructor(private readonly tokens: readonly Token[]) {}
+
+  /** The next token without consuming it. */
+  peek(ahead = 0): Token {
+    const t = this.tokens[Math.min(this.i + ahead, this.tokens.length - 1)];
+    return t!;
+  }
+
+  /** Consumes and returns the next token (`eof` repeats forever). */
+  next(): Token {
+    const t = this.peek();
+    if (this.i < this.tokens.length - 1) this.i++;
+    return t;
+  }
+
+  /** True at end of input. */
+  get atEnd(): boolean {
+    return this.peek().kind === "eof";
+  }
+}

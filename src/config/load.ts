@@ -1,0 +1,120 @@
+/**
+ * Reading the configuration files from disk. The pre-shared key file is opened first and checked
+ * through the open descriptor (no window between check and read): it must be a regular file,
+ * owned by root or the daemon's uid, with no group or other permission bits.
+ */
+import { open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { MAX_FILE_CHARS } from "./diagnostics.js";
+import { parseIkeConfig } from "./ike-config-parser.js";
+import { parsePreshared } from "./preshared-parser.js";
+import type { ConfigDiagnostic, IkeConfig, ParseResult, PresharedEntry } from "./types.js";
+
+/** Options for the secret-file check. */
+export interface SecretFileOptions {
+  /** The uid allowed to own the file besides root; default: this process's uid. */
+  readonly ownerUid?: number;
+}
+
+/** A whole-file diagnostic (line 0: no position). */
+function fileProblem(file: string, code: string, message: string): ConfigDiagnostic {
+  return { code, severity: "error", file, line: 0, col: 0, message };
+}
+
+function ioMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `cannot read the file (${e.code})` : "cannot read the file";
+}
+
+type Opened = { fh: FileHandle; mode: number; uid: number } | ConfigDiagnostic;
+
+async function openRegular(path: string): Promise<Opened> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (err) {
+    return fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err));
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      return fileProblem(path, "IKE_ERR_CFG_IO", "not a regular file");
+    }
+    if (st.size > MAX_FILE_CHARS) {
+      await fh.close();
+      return fileProblem(path, "IKE_ERR_CFG_TOO_LARGE", `file is larger than ${MAX_FILE_CHARS} bytes`);
+    }
+    return { fh, mode: st.mode, uid: st.uid };
+  } catch (err) {
+    await fh.close();
+    return fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err));
+  }
+}
+
+/** The problem with a secret file's mode/owner, or `undefined` when it is safe. */
+export function secretModeProblem(path: string, mode: number, uid: number, opts: SecretFileOptions = {}): ConfigDiagnostic | undefined {
+  const self = opts.ownerUid ?? process.getuid?.() ?? 0;
+  if ((mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+    return fileProblem(path, "IKE_ERR_CFG_PERMS", `holds secrets but other users may read or write it (mode ${octal}); run: chmod 600 ${path}`);
+  }
+  if (uid !== 0 && uid !== self) {
+    return fileProblem(path, "IKE_ERR_CFG_PERMS", `holds secrets but is owned by uid ${uid}, not root; run: chown root ${path}`);
+  }
+  return undefined;
+}
+
+/**
+ * Checks that `path` may hold secrets: a regular file, owned by root or `opts.ownerUid`
+ * (default: this process), mode with no group/other bits. Returns the problem or `undefined`.
+ */
+export async function checkSecretFilePermissions(path: string, opts: SecretFileOptions = {}): Promise<ConfigDiagnostic | undefined> {
+  const o = await openRegular(path);
+  if ("code" in o) return o;
+  await o.fh.close();
+  return secretModeProblem(path, o.mode, o.uid, opts);
+}
+
+async function readAll(o: { fh: FileHandle }): Promise<string> {
+  try {
+    return await o.fh.readFile({ encoding: "utf8" });
+  } finally {
+    await o.fh.close();
+  }
+}
+
+/** Reads and parses an ike.config file; I/O problems come back as diagnostics too. */
+export async function loadIkeConfig(path: string): Promise<ParseResult<IkeConfig>> {
+  const o = await openRegular(path);
+  const empty = parseIkeConfig("", path).value;
+  if ("code" in o) return { ok: false, value: empty, diagnostics: [o] };
+  let text: string;
+  try {
+    text = await readAll(o);
+  } catch (err) {
+    return { ok: false, value: empty, diagnostics: [fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err))] };
+  }
+  return parseIkeConfig(text, path);
+}
+
+/**
+ * Reads and parses an ike.preshared file after the secret-file check (refused files are not
+ * read at all). Diagnostics never contain key material.
+ */
+export async function loadPreshared(path: string, opts: SecretFileOptions = {}): Promise<ParseResult<PresharedEntry[]>> {
+  const o = await openRegular(path);
+  if ("code" in o) return { ok: false, value: [], diagnostics: [o] };
+  const problem = secretModeProblem(path, o.mode, o.uid, opts);
+  if (problem) {
+    await o.fh.close();
+    return { ok: false, value: [], diagnostics: [problem] };
+  }
+  let text: string;
+  try {
+    text = await readAll(o);
+  } catch (err) {
+    return { ok: false, value: [], diagnostics: [fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err))] };
+  }
+  return parsePreshared(text, path);
+}
