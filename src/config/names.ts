@@ -2,29 +2,48 @@
  * Word tables of ike.config / ike.preshared mapped to RFC numbers.
  *
  * RFC 2409 Appendix A (Phase 1 attribute values) and RFC 2407 §4.6.2.1 (identification types).
- * XXX: when src/crypto/algorithms.ts exists it should own the algorithm constants and these
- * tables should map words onto its names; the numbers here are the IANA values either way.
+ * The numbers come from the shared tables (src/crypto/algorithms.ts for ciphers and hashes,
+ * src/codec for authentication methods and ID types); this file only adds the config words.
  */
+import { AuthMethod as WireAuthMethod } from "../codec/attributes-constants.js";
+import { IdType as WireIdType } from "../codec/constants.js";
+import { EncryptionAlgorithm, HashAlgorithm } from "../crypto/algorithms.js";
 
-/** RFC 2409 App. A, attribute class 1: encryption algorithm. */
-export const EncrAlg = { DES_CBC: 1, BLOWFISH_CBC: 3, TRIPLE_DES_CBC: 5, AES_CBC: 7 } as const;
-/** RFC 2409 App. A, attribute class 2: hash algorithm (plus RFC 4878 SHA-2 values). */
-export const HashAlg = { MD5: 1, SHA1: 2, SHA2_256: 4, SHA2_384: 5, SHA2_512: 6 } as const;
-/** RFC 2409 App. A, attribute class 3: authentication method. */
-export const AuthMethod = { PRESHARED: 1, DSS_SIG: 2, RSA_SIG: 3, RSA_ENCRYPT: 4 } as const;
+/** RFC 2409 App. A, attribute class 1: encryption algorithm (values of crypto/algorithms.ts). */
+export const EncrAlg = {
+  DES_CBC: EncryptionAlgorithm.DesCbc,
+  BLOWFISH_CBC: EncryptionAlgorithm.BlowfishCbc,
+  TRIPLE_DES_CBC: EncryptionAlgorithm.TripleDesCbc,
+  AES_CBC: EncryptionAlgorithm.AesCbc,
+} as const;
+/** RFC 2409 App. A, attribute class 2: hash algorithm (values of crypto/algorithms.ts). */
+export const HashAlg = {
+  MD5: HashAlgorithm.Md5,
+  SHA1: HashAlgorithm.Sha1,
+  SHA2_256: HashAlgorithm.Sha2_256,
+  SHA2_384: HashAlgorithm.Sha2_384,
+  SHA2_512: HashAlgorithm.Sha2_512,
+} as const;
+/** RFC 2409 App. A, attribute class 3: the authentication methods ike.config can name. */
+export const AuthMethod = {
+  PRESHARED: WireAuthMethod.PreSharedKey,
+  DSS_SIG: WireAuthMethod.DssSignatures,
+  RSA_SIG: WireAuthMethod.RsaSignatures,
+  RSA_ENCRYPT: WireAuthMethod.RsaEncryption,
+} as const;
 /** RFC 2407 §4.6.2.1: identification type values. */
 export const IdType = {
-  IPV4_ADDR: 1,
-  FQDN: 2,
-  USER_FQDN: 3,
-  IPV4_ADDR_SUBNET: 4,
-  IPV6_ADDR: 5,
-  IPV6_ADDR_SUBNET: 6,
-  IPV4_ADDR_RANGE: 7,
-  IPV6_ADDR_RANGE: 8,
-  DER_ASN1_DN: 9,
-  DER_ASN1_GN: 10,
-  KEY_ID: 11,
+  IPV4_ADDR: WireIdType.ID_IPV4_ADDR,
+  FQDN: WireIdType.ID_FQDN,
+  USER_FQDN: WireIdType.ID_USER_FQDN,
+  IPV4_ADDR_SUBNET: WireIdType.ID_IPV4_ADDR_SUBNET,
+  IPV6_ADDR: WireIdType.ID_IPV6_ADDR,
+  IPV6_ADDR_SUBNET: WireIdType.ID_IPV6_ADDR_SUBNET,
+  IPV4_ADDR_RANGE: WireIdType.ID_IPV4_ADDR_RANGE,
+  IPV6_ADDR_RANGE: WireIdType.ID_IPV6_ADDR_RANGE,
+  DER_ASN1_DN: WireIdType.ID_DER_ASN1_DN,
+  DER_ASN1_GN: WireIdType.ID_DER_ASN1_GN,
+  KEY_ID: WireIdType.ID_KEY_ID,
 } as const;
 
 /** `encr_alg` words (ike.config §7); the first spelling per value is the one the writer uses. */
