@@ -1,0 +1,537 @@
+/**
+ * The one engine that runs every payload spec (STYLE §3.1): decode from a bounded `Reader`, encode to
+ * a `Writer`, and the trace-level dump. A spec is an ordered list of field descriptors built with the
+ * helpers below; no payload computes offsets by hand.
+ *
+ * Field kinds:
+ * - `u8/u16/u32(name)`: numbers; `bytes(name, n)`: fixed-size bytes; `reserved(n)`: must be zero.
+ * - `lengthOf(width, target)`: a count or size derived from `target` on encode (a Buffer's length or
+ *   a list's item count) and checked against it on decode; the value is not kept.
+ * - `sized(name)`: bytes whose length the preceding `lengthOf` gave.
+ * - `rest(name)`: all bytes left in the payload.
+ * - `chain(name, ...)`: nested generic-header payloads (proposals in an SA, transforms in a
+ *   proposal), linked by next-payload, that must end exactly at the region's end.
+ * - `attributes(name, ...)`: data attributes (RFC 2408 §3.3) in TV or TLV form up to the end.
+ * - `array(name, ...)`: `lengthOf` items of `sizeFrom` bytes each (Delete's SPIs).
+ *
+ * Decode writes into a plain object and returns `DecodeError | null`; the engine is written so no
+ * read can throw (every read goes through the Reader, which returns -1/undefined at its end).
+ */
+import { Reader } from "./reader.js";
+import type { Writer } from "./writer.js";
+import { decodeError, type DecodeError, type DecodeErrorCode } from "./errors.js";
+import { nameOf, type NumberTable } from "./names.js";
+import { isBasicAttribute, attributeName, attributeValueName } from "./attributes-constants.js";
+import { GENERIC_HEADER_LENGTH } from "./constants.js";
+
+/** A data attribute (RFC 2408 §3.3): TV (AF=1, 16-bit value) or TLV (AF=0, variable bytes). */
+export type DataAttribute =
+  | { readonly format: "tv"; readonly type: number; readonly value: number }
+  | { readonly format: "tlv"; readonly type: number; readonly value: Buffer };
+
+/** Renders a number for the dump: a table name, or a function of the value and the parent object. */
+export type Namer = NumberTable | ((value: number, ctx: unknown) => string);
+
+/** Semantic check run after a spec's fields decoded; `bodyStart` is the absolute body offset. */
+export type Verify = (value: any, bodyStart: number, ctx: any, spec: Spec) => DecodeError | null;
+
+/** One field descriptor. */
+export type Field =
+  | { readonly kind: "u8" | "u16" | "u32"; readonly name: string; readonly names: Namer | undefined }
+  | { readonly kind: "nibbles"; readonly name: string; readonly low: string }
+  | { readonly kind: "bytes"; readonly name: string; readonly size: number }
+  | { readonly kind: "reserved"; readonly size: number }
+  | { readonly kind: "lengthOf"; readonly width: 1 | 2; readonly target: string; slot: number }
+  | { readonly kind: "sized"; readonly name: string; slot: number }
+  | { readonly kind: "rest"; readonly name: string }
+  | {
+      readonly kind: "chain";
+      readonly name: string;
+      readonly payloadType: number;
+      readonly item: Spec;
+      readonly max: number;
+      readonly tooMany: DecodeErrorCode;
+      readonly countMismatch: DecodeErrorCode;
+      readonly orderField: string | undefined;
+      slot: number;
+    }
+  | { readonly kind: "attributes"; readonly name: string; readonly max: number; readonly checkForm: boolean }
+  | { readonly kind: "array"; readonly name: string; readonly sizeFrom: string; readonly code: DecodeErrorCode; slot: number };
+
+/** A payload (or sub-structure) layout plus its semantic check. */
+export interface Spec {
+  readonly name: string;
+  readonly fields: readonly Field[];
+  /** Number of `lengthOf` slots. */
+  readonly slots: number;
+  /** Bytes of the fixed-size fields: the smallest body the layout allows. */
+  readonly minLength: number;
+  /** Body-relative offset of each field in the fixed-size prefix. */
+  readonly offsets: Readonly<Record<string, number>>;
+  /** Index of the first field after the fixed-size prefix. */
+  readonly prefixCount: number;
+  /** Check run as soon as the fixed prefix decoded, before nested structures use its values. */
+  readonly verifyPrefix: Verify | undefined;
+  readonly verify: Verify | undefined;
+}
+
+/** A number field. */
+export function u8(name: string, names?: Namer): Field {
+  return { kind: "u8", name, names };
+}
+/** A big-endian 16-bit field. */
+export function u16(name: string, names?: Namer): Field {
+  return { kind: "u16", name, names };
+}
+/** A big-endian 32-bit field. */
+export function u32(name: string, names?: Namer): Field {
+  return { kind: "u32", name, names };
+}
+/** One octet split into a high (`name`) and a low (`low`) 4-bit number, as the ISAKMP version. */
+export function nibbles(name: string, low: string): Field {
+  return { kind: "nibbles", name, low };
+}
+/** Fixed-size bytes. */
+export function bytes(name: string, size: number): Field {
+  return { kind: "bytes", name, size };
+}
+/** Reserved octets, zero on the wire. */
+export function reserved(size: number): Field {
+  return { kind: "reserved", size };
+}
+/** A count or size field derived from `target`. */
+export function lengthOf(width: 1 | 2, target: string): Field {
+  return { kind: "lengthOf", width, target, slot: -1 };
+}
+/** Bytes sized by the preceding `lengthOf`. */
+export function sized(name: string): Field {
+  return { kind: "sized", name, slot: -1 };
+}
+/** The rest of the payload. */
+export function rest(name: string): Field {
+  return { kind: "rest", name };
+}
+/** Nested generic-header payloads of one type. */
+export function chain(
+  name: string,
+  opts: {
+    payloadType: number;
+    item: Spec;
+    max: number;
+    tooMany: DecodeErrorCode;
+    countMismatch?: DecodeErrorCode;
+    orderField?: string;
+  },
+): Field {
+  return {
+    kind: "chain",
+    name,
+    payloadType: opts.payloadType,
+    item: opts.item,
+    max: opts.max,
+    tooMany: opts.tooMany,
+    countMismatch: opts.countMismatch ?? "IKE_ERR_BAD_PROPOSAL_SYNTAX",
+    orderField: opts.orderField,
+    slot: -1,
+  };
+}
+/** Data attributes to the end of the payload; `checkForm` enforces TV for basic attributes. */
+export function attributes(name: string, opts: { max: number; checkForm: boolean }): Field {
+  return { kind: "attributes", name, max: opts.max, checkForm: opts.checkForm };
+}
+/** `lengthOf` items each `value[sizeFrom]` bytes long, filling the rest exactly. */
+export function array(name: string, opts: { sizeFrom: string; code: DecodeErrorCode }): Field {
+  return { kind: "array", name, sizeFrom: opts.sizeFrom, code: opts.code, slot: -1 };
+}
+
+function fixedSize(f: Field): number {
+  switch (f.kind) {
+    case "u8":
+    case "nibbles":
+      return 1;
+    case "u16":
+      return 2;
+    case "u32":
+      return 4;
+    case "bytes":
+    case "reserved":
+      return f.size;
+    case "lengthOf":
+      return f.width;
+    default:
+      return -1;
+  }
+}
+
+/** Builds a spec, linking each `lengthOf` to its target and computing the fixed prefix. */
+export function spec(name: string, fields: Field[], checks: { verifyPrefix?: Verify; verify?: Verify } = {}): Spec {
+  let slots = 0;
+  let minLength = 0;
+  let prefix = 0;
+  let prefixCount = fields.length;
+  const offsets: Record<string, number> = {};
+  for (const [i, f] of fields.entries()) {
+    const size = fixedSize(f);
+    if (prefix >= 0) {
+      if ("name" in f) offsets[f.name] = prefix;
+      if (f.kind === "lengthOf") offsets[`#${f.target}`] = prefix;
+      if (size < 0) prefixCount = i;
+      prefix = size >= 0 ? prefix + size : -1;
+    }
+    if (size > 0) minLength += size;
+    if (f.kind === "lengthOf") {
+      const target = fields.find((t) => "name" in t && t.name === f.target);
+      if (target === undefined || !("slot" in target)) throw new Error(`${name}: bad lengthOf target ${f.target}`);
+      f.slot = slots;
+      target.slot = slots;
+      slots++;
+    }
+  }
+  return { name, fields, slots, minLength, offsets, prefixCount, verifyPrefix: checks.verifyPrefix, verify: checks.verify };
+}
+
+/** Absolute offset of a fixed-prefix field (`#target` for a `lengthOf`), for error positions in `verify`. */
+export function at(s: Spec, bodyStart: number, field: string): number {
+  return bodyStart + (s.offsets[field] ?? 0);
+}
+
+const NO_LOCALS: number[] = [];
+
+/**
+ * Decodes `s` from `r` into `o`. `ctx` is the enclosing object (a transform sees its proposal);
+ * `pt` the payload type for errors. Returns null on success. The region must be consumed exactly.
+ */
+export function decodeInto(s: Spec, r: Reader, o: Record<string, unknown>, ctx: unknown, pt: number): DecodeError | null {
+  const bodyStart = r.pos;
+  // locals[2k] holds the k-th lengthOf value, locals[2k+1] its offset (for count-mismatch errors).
+  const locals = s.slots > 0 ? new Array<number>(s.slots * 2).fill(0) : NO_LOCALS;
+  const fields = s.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    const p = r.pos;
+    if (i === s.prefixCount && s.verifyPrefix !== undefined) {
+      const e = s.verifyPrefix(o, bodyStart, ctx, s);
+      if (e !== null) return e;
+    }
+    switch (f.kind) {
+      case "u8": {
+        const v = r.u8();
+        if (v < 0) return short(s, p, pt);
+        o[f.name] = v;
+        break;
+      }
+      case "u16": {
+        const v = r.u16();
+        if (v < 0) return short(s, p, pt);
+        o[f.name] = v;
+        break;
+      }
+      case "nibbles": {
+        const v = r.u8();
+        if (v < 0) return short(s, p, pt);
+        o[f.name] = v >>> 4;
+        o[f.low] = v & 0x0f;
+        break;
+      }
+      case "u32": {
+        const v = r.u32();
+        if (v < 0) return short(s, p, pt);
+        o[f.name] = v;
+        break;
+      }
+      case "bytes": {
+        const b = r.bytes(f.size);
+        if (b === undefined) return short(s, p, pt);
+        o[f.name] = b;
+        break;
+      }
+      case "reserved": {
+        for (let k = 0; k < f.size; k++) {
+          const v = r.u8();
+          if (v < 0) return short(s, p + k, pt);
+          if (v !== 0) return decodeError("IKE_ERR_RESERVED_NOT_ZERO", p + k, pt, `${s.name}: reserved octet is ${v}`);
+        }
+        break;
+      }
+      case "lengthOf": {
+        const v = f.width === 1 ? r.u8() : r.u16();
+        if (v < 0) return short(s, p, pt);
+        locals[f.slot * 2] = v;
+        locals[f.slot * 2 + 1] = p;
+        break;
+      }
+      case "sized": {
+        const b = r.bytes(locals[f.slot * 2]!);
+        if (b === undefined) return short(s, p, pt);
+        o[f.name] = b;
+        break;
+      }
+      case "rest": {
+        o[f.name] = r.buf.subarray(r.pos, r.end);
+        r.pos = r.end;
+        break;
+      }
+      case "chain": {
+        const e = decodeChain(f, r, o, locals, pt);
+        if (e !== null) return e;
+        break;
+      }
+      case "attributes": {
+        const e = decodeAttributes(f, r, o, ctx, pt);
+        if (e !== null) return e;
+        break;
+      }
+      case "array": {
+        const count = locals[f.slot * 2]!;
+        const size = o[f.sizeFrom] as number;
+        if (count * size !== r.remaining) {
+          return decodeError(f.code, locals[f.slot * 2 + 1]!, pt, `${s.name}: ${count} x ${size} bytes != ${r.remaining} left`);
+        }
+        const items: Buffer[] = new Array(count);
+        for (let k = 0; k < count; k++) items[k] = r.buf.subarray(r.pos + k * size, r.pos + (k + 1) * size);
+        r.pos = r.end;
+        o[f.name] = items;
+        break;
+      }
+      default:
+        return assertNever(f);
+    }
+  }
+  if (r.pos !== r.end) {
+    return decodeError("IKE_ERR_TRAILING_DATA", r.pos, pt, `${s.name}: ${r.end - r.pos} bytes after the last field`);
+  }
+  if (s.prefixCount === fields.length && s.verifyPrefix !== undefined) {
+    const e = s.verifyPrefix(o, bodyStart, ctx, s);
+    if (e !== null) return e;
+  }
+  return s.verify === undefined ? null : s.verify(o, bodyStart, ctx, s);
+}
+
+function short(s: Spec, p: number, pt: number): DecodeError {
+  return decodeError("IKE_ERR_PAYLOAD_TOO_SHORT", p, pt, `${s.name}: field at ${p} runs past the payload end`);
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled field kind ${JSON.stringify(x)}`);
+}
+
+type ChainField = Extract<Field, { kind: "chain" }>;
+type AttrField = Extract<Field, { kind: "attributes" }>;
+
+function decodeChain(f: ChainField, r: Reader, parent: Record<string, unknown>, locals: number[], pt: number): DecodeError | null {
+  const items: Record<string, unknown>[] = [];
+  const itemType = f.payloadType;
+  let lastOrder = -1;
+  for (;;) {
+    const start = r.pos;
+    if (r.remaining === 0) {
+      return decodeError("IKE_ERR_BAD_PROPOSAL_SYNTAX", start, itemType, `${f.item.name}: chain ends before its last item`);
+    }
+    if (items.length >= f.max) return decodeError(f.tooMany, start, itemType, `more than ${f.max} ${f.item.name} items`);
+    if (r.remaining < GENERIC_HEADER_LENGTH) {
+      return decodeError("IKE_ERR_PAYLOAD_TRUNCATED", start, itemType, `${r.remaining} bytes cannot hold a generic header`);
+    }
+    const next = r.u8();
+    const res = r.u8();
+    const len = r.u16();
+    if (res !== 0) return decodeError("IKE_ERR_RESERVED_NOT_ZERO", start + 1, itemType, `${f.item.name}: reserved octet is ${res}`);
+    if (len < GENERIC_HEADER_LENGTH + f.item.minLength) {
+      return decodeError("IKE_ERR_PAYLOAD_TOO_SHORT", start + 2, itemType, `${f.item.name}: length ${len} below minimum`);
+    }
+    if (start + len > r.end) {
+      return decodeError("IKE_ERR_PAYLOAD_LENGTH", start + 2, itemType, `${f.item.name}: length ${len} exceeds ${r.end - start} left`);
+    }
+    if (next !== 0 && next !== itemType) {
+      return decodeError("IKE_ERR_BAD_PROPOSAL_SYNTAX", start, itemType, `${f.item.name}: next payload ${next} inside the chain`);
+    }
+    const item: Record<string, unknown> = { type: itemType };
+    const e = decodeInto(f.item, new Reader(r.buf, start + GENERIC_HEADER_LENGTH, start + len), item, parent, itemType);
+    if (e !== null) return e;
+    if (f.orderField !== undefined) {
+      const n = item[f.orderField] as number;
+      if (n < lastOrder) {
+        return decodeError("IKE_ERR_BAD_PROPOSAL_SYNTAX", start + GENERIC_HEADER_LENGTH, itemType, `${f.item.name} number ${n} after ${lastOrder}`);
+      }
+      lastOrder = n;
+    }
+    items.push(item);
+    r.pos = start + len;
+    if (next === 0) {
+      if (r.pos !== r.end) {
+        return decodeError("IKE_ERR_BAD_PROPOSAL_SYNTAX", r.pos, itemType, `${r.end - r.pos} bytes after the last ${f.item.name}`);
+      }
+      break;
+    }
+  }
+  if (f.slot >= 0 && locals[f.slot * 2] !== items.length) {
+    return decodeError(f.countMismatch, locals[f.slot * 2 + 1]!, itemType, `count says ${locals[f.slot * 2]}, found ${items.length}`);
+  }
+  parent[f.name] = items;
+  return null;
+}
+
+function decodeAttributes(f: AttrField, r: Reader, o: Record<string, unknown>, ctx: unknown, pt: number): DecodeError | null {
+  const list: DataAttribute[] = [];
+  const protocolId = f.checkForm ? ((ctx as { protocolId?: number } | undefined)?.protocolId ?? -1) : -1;
+  while (r.pos < r.end) {
+    const p = r.pos;
+    if (list.length >= f.max) return decodeError("IKE_ERR_TOO_MANY_ATTRIBUTES", p, pt, `more than ${f.max} attributes`);
+    const t = r.u16();
+    const v = r.u16();
+    if (v < 0) return decodeError("IKE_ERR_ATTRIBUTE_TRUNCATED", p, pt, `attribute header needs 4 bytes, ${r.end - p} left`);
+    if ((t & 0x8000) !== 0) {
+      list.push({ format: "tv", type: t & 0x7fff, value: v });
+      continue;
+    }
+    const b = r.bytes(v);
+    if (b === undefined) return decodeError("IKE_ERR_ATTRIBUTE_TRUNCATED", p + 2, pt, `attribute length ${v} exceeds ${r.end - p - 4} left`);
+    if (protocolId >= 0 && isBasicAttribute(protocolId, t)) {
+      return decodeError("IKE_ERR_ATTRIBUTE_FORM", p, pt, `basic attribute ${t} in TLV form`);
+    }
+    list.push({ format: "tlv", type: t, value: b });
+  }
+  o[f.name] = list;
+  return null;
+}
+
+/** Encodes `v` by `s` into `w`; `ctx` as for decode. Throws RangeError on an out-of-range value. */
+export function encodeFrom(s: Spec, w: Writer, v: Record<string, any>, ctx: unknown): void {
+  for (const f of s.fields) {
+    switch (f.kind) {
+      case "u8":
+        w.u8(v[f.name]);
+        break;
+      case "u16":
+        w.u16(v[f.name]);
+        break;
+      case "u32":
+        w.u32(v[f.name]);
+        break;
+      case "nibbles": {
+        const hi = v[f.name] as number;
+        const lo = v[f.low] as number;
+        if (hi < 0 || hi > 15 || lo < 0 || lo > 15) throw new RangeError(`${s.name}.${f.name}: nibble out of range`);
+        w.u8((hi << 4) | lo);
+        break;
+      }
+      case "bytes": {
+        const b = v[f.name] as Buffer;
+        if (b.length !== f.size) throw new RangeError(`${s.name}.${f.name} must be ${f.size} bytes`);
+        w.bytes(b);
+        break;
+      }
+      case "reserved":
+        w.zeros(f.size);
+        break;
+      case "lengthOf": {
+        const n = (v[f.target] as { length: number }).length;
+        if (f.width === 1) w.u8(n);
+        else w.u16(n);
+        break;
+      }
+      case "sized":
+      case "rest":
+        w.bytes(v[f.name] as Buffer);
+        break;
+      case "chain": {
+        const items = v[f.name] as Record<string, any>[];
+        for (let i = 0; i < items.length; i++) {
+          const start = w.pos;
+          w.u8(i + 1 < items.length ? f.payloadType : 0);
+          w.u8(0);
+          w.u16(0);
+          encodeFrom(f.item, w, items[i]!, v);
+          w.patchU16(start + 2, w.pos - start);
+        }
+        break;
+      }
+      case "attributes":
+        for (const a of v[f.name] as DataAttribute[]) {
+          if (a.type < 0 || a.type > 0x7fff) throw new RangeError(`attribute type out of range: ${a.type}`);
+          if (a.format === "tv") {
+            w.u16(0x8000 | a.type);
+            w.u16(a.value);
+          } else {
+            w.u16(a.type);
+            w.u16(a.value.length);
+            w.bytes(a.value);
+          }
+        }
+        break;
+      case "array": {
+        const size = v[f.sizeFrom] as number;
+        for (const b of v[f.name] as Buffer[]) {
+          if (b.length !== size) throw new RangeError(`${s.name}.${f.name}: item of ${b.length} bytes, ${f.sizeFrom} is ${size}`);
+          w.bytes(b);
+        }
+        break;
+      }
+      default:
+        assertNever(f);
+    }
+  }
+}
+
+/** Decides whether a field is secret and must be redacted in a dump; `path` is e.g. "KE.keyData". */
+export type Redact = (payloadType: number, path: string) => boolean;
+
+/**
+ * Appends `key=value` lines for `v` by `s` to `out`. Numbers print as `n` or `n(NAME)`, bytes as hex
+ * (`<redacted N bytes>` where `redact` says so), lists with `[i]` in the key.
+ */
+export function dumpFields(s: Spec, v: Record<string, any>, prefix: string, pt: number, out: string[], redact: Redact | undefined, ctx: unknown): void {
+  for (const f of s.fields) {
+    switch (f.kind) {
+      case "u8":
+      case "u16":
+      case "u32": {
+        const n = v[f.name] as number;
+        const names = f.names;
+        const label = names === undefined ? "" : `(${typeof names === "function" ? names(n, ctx ?? v) : nameOf(names, n)})`;
+        out.push(`${prefix}.${f.name}=${n}${label}`);
+        break;
+      }
+      case "bytes":
+      case "sized":
+      case "rest":
+        out.push(`${prefix}.${f.name}=${hex(v[f.name] as Buffer, pt, `${prefix}.${f.name}`, redact)}`);
+        break;
+      case "nibbles":
+        out.push(`${prefix}.${f.name}=${v[f.name]}`, `${prefix}.${f.low}=${v[f.low]}`);
+        break;
+      case "reserved":
+      case "lengthOf":
+        break;
+      case "chain": {
+        const items = v[f.name] as Record<string, any>[];
+        items.forEach((item, i) => dumpFields(f.item, item, `${prefix}.${f.name}[${i}]`, pt, out, redact, v));
+        break;
+      }
+      case "attributes": {
+        const protocolId = (ctx as { protocolId?: number } | undefined)?.protocolId;
+        (v[f.name] as DataAttribute[]).forEach((a, i) => {
+          const key = `${prefix}.${f.name}[${i}]`;
+          const name = protocolId === undefined ? String(a.type) : attributeName(protocolId, a.type);
+          const value =
+            a.format === "tv"
+              ? protocolId === undefined
+                ? String(a.value)
+                : `${a.value}(${attributeValueName(protocolId, a.type, a.value)})`
+              : hex(a.value, pt, key, redact);
+          out.push(`${key}=${name}:${value}`);
+        });
+        break;
+      }
+      case "array":
+        (v[f.name] as Buffer[]).forEach((b, i) => out.push(`${prefix}.${f.name}[${i}]=${hex(b, pt, `${prefix}.${f.name}`, redact)}`));
+        break;
+      default:
+        assertNever(f);
+    }
+  }
+}
+
+function hex(b: Buffer, pt: number, path: string, redact: Redact | undefined): string {
+  if (redact !== undefined && redact(pt, path)) return `<redacted ${b.length} bytes>`;
+  return b.length === 0 ? "(empty)" : b.toString("hex");
+}
