@@ -10,7 +10,7 @@
  * heap slots, not 200k timers.
  */
 import { EventEmitter } from "node:events";
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
 import { addressFamily } from "./address.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -98,6 +98,8 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   #armedAt = Infinity;
   #seq = 0;
   #closed = false;
+  readonly #randomPool = Buffer.alloc(4096);
+  #randomAt = 4096;
 
   constructor(options: MemoryKernelOptions = {}) {
     super();
@@ -157,24 +159,25 @@ export class MemoryKernel extends EventEmitter implements Kernel {
 
   async update(spec: SaSpec): Promise<SaInfo> {
     this.#open();
-    const sa = resolveSa(spec);
-    const rec = this.#sas.get(saKey(sa.proto, sa.spi, sa.dst));
-    if (rec === undefined || rec.sa.src !== sa.src) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${sa.proto} SA ${hex(sa.spi)} to ${sa.dst}`);
+    const rec = this.#find(spec?.src, spec?.dst, spec?.proto, spec?.spi);
     const now = this.#clock.now();
+    let seq: number;
     if (rec.state === "larval") {
+      const sa = resolveSa(spec);
       this.#reindexReqid(rec, sa.reqid);
       rec.install(sa, spec, this.#keys, now);
-      rec.gen++; // the larval deadline no longer applies
-      this.#scheduleLifetimes(rec);
+      seq = sa.seq;
     } else {
       // RFC 2367 §3.1.2: a mature SA may only have its lifetimes changed.
       if (spec.encKey !== undefined || spec.authKey !== undefined) throw kernelError("IKE_ERR_KERNEL_EINVAL", "UPDATE of a mature SA cannot change keys");
-      rec.sa.hard = sa.hard;
-      rec.sa.soft = sa.soft;
-      rec.gen++;
-      this.#scheduleLifetimes(rec);
+      const { hard, soft } = checkLifetimes(spec.lifetimes);
+      rec.sa.hard = hard;
+      rec.sa.soft = soft;
+      seq = typeof spec.seq === "number" ? spec.seq : 0;
     }
-    this.#answerAcquire(sa.seq);
+    rec.gen++; // deadlines scheduled before this update no longer apply
+    this.#scheduleLifetimes(rec);
+    this.#answerAcquire(seq);
     return rec.info(false);
   }
 
@@ -319,19 +322,29 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   /** A random SPI free for (proto, dst). Random draws first; a full scan from a random start after. */
   #freeSpi(proto: SaProto, dst: string, min: number, max: number): number {
     const span = max - min + 1;
-    const rnd = randomBytes(4 * 8);
     for (let i = 0; i < 8; i++) {
-      const spi = min + (rnd.readUInt32BE(i * 4) % span);
+      const spi = min + (this.#random32() % span);
       if (!this.#sas.has(saKey(proto, spi, dst))) return spi;
     }
     // At most size+1 consecutive candidates can all be taken, so this scan is bounded by the SADB size.
-    const start = rnd.readUInt32BE(0) % span;
+    const start = this.#random32() % span;
     const tries = Math.min(span, this.#sas.size + 1);
     for (let i = 0; i < tries; i++) {
       const spi = min + ((start + i) % span);
       if (!this.#sas.has(saKey(proto, spi, dst))) return spi;
     }
     throw kernelError("IKE_ERR_KERNEL_ENOBUFS", `no free SPI in ${min}..${max} for ${proto} to ${dst}`);
+  }
+
+  /** 32 random bits from a pooled buffer: one CSPRNG call per 1024 SPIs instead of one per SPI. */
+  #random32(): number {
+    if (this.#randomAt >= this.#randomPool.length) {
+      randomFillSync(this.#randomPool);
+      this.#randomAt = 0;
+    }
+    const v = this.#randomPool.readUInt32BE(this.#randomAt);
+    this.#randomAt += 4;
+    return v;
   }
 
   #insert(rec: SaRecord): void {
