@@ -210,7 +210,13 @@ class ConfigParser {
     const open = s.peek();
     if (open.kind !== "{") {
       d.error("IKE_ERR_CFG_UNEXPECTED_TOKEN", open, `expected '{' after 'p1_xform', found ${describe(open)}`);
-      this.skipValues();
+      // Swallow the transform's parameters too, so they are not reported again as misplaced.
+      for (let i = 0; i < 16; i++) {
+        this.skipValues();
+        const t = s.peek();
+        if (t.kind !== "word" || !(XFORM_ONLY.has(t.text) || t.text === "p1_lifetime_secs")) break;
+        s.next();
+      }
       return undefined;
     }
     s.next();
