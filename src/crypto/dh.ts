@@ -186,7 +186,7 @@ export function warmDh(ids: readonly DhGroupId[] = [1, 2, 5, 14, 15, 16]): void 
   for (const id of ids) engine(DhGroups[id]);
 }
 
-function err(group: number, code: DhErrorCode, message: string, expected?: number, actual?: number): DhResult<never> {
+function err(group: number, code: DhErrorCode, message: string, expected?: number, actual?: number): { ok: false; error: DhError } {
   return { ok: false, error: { code, message, group, ...(expected === undefined ? {} : { expected, actual }) } };
 }
 
