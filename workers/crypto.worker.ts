@@ -76,13 +76,20 @@ function detach(op: TaskRequest["op"], res: TaskResponse, transfer: ArrayBuffer[
   return res;
 }
 
+/** The received copy of a DH private value is this thread's alone: wipe it once used. */
+function run(req: TaskRequest): TaskResponse {
+  const res = runTask(req);
+  if (req.op === "dhAgree") req.privateValue.fill(0);
+  return res;
+}
+
 function movable<T>(value: T, transfer: ArrayBuffer[]): T {
   return move({ [transferableSymbol]: transfer, [valueSymbol]: value } as never) as T;
 }
 
 function one(req: TaskRequest): TaskResponse {
   const transfer: ArrayBuffer[] = [];
-  return movable(detach(req.op, runTask(req), transfer), transfer);
+  return movable(detach(req.op, run(req), transfer), transfer);
 }
 
 /** Fresh DH key pair. */
@@ -117,6 +124,6 @@ export function loadKey(req: LoadKeyRequest): TaskResponse<"loadKey"> {
 /** Several requests, answered in order, in one round trip. */
 export function batch(req: BatchRequest): TaskResponse[] {
   const transfer: ArrayBuffer[] = [];
-  const out = req.requests.map((r) => detach(r.op, runTask(r), transfer));
+  const out = req.requests.map((r) => detach(r.op, run(r), transfer));
   return movable(out, transfer);
 }

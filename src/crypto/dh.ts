@@ -15,9 +15,10 @@
  * These objects hold no state between calls that matters: every call sets its own private value.
  */
 import { createDiffieHellman, randomBytes, type DiffieHellman } from "node:crypto";
+import { groupById, type GroupId } from "./algorithms.js";
 
-/** Oakley group numbers this module implements (IKEv1 "Group Description" attribute values). */
-export type DhGroupId = 1 | 2 | 5 | 14 | 15 | 16;
+/** Oakley group numbers this module implements (IKEv1 "Group Description" values; algorithms.ts). */
+export type DhGroupId = GroupId;
 
 /** A MODP group: prime, generator and the private exponent length chosen for it. */
 export interface DhGroup {
@@ -27,7 +28,7 @@ export interface DhGroup {
   readonly primeBits: number;
   /** Length of KE payload data and of g^xy. */
   readonly primeBytes: number;
-  /** Estimated symmetric strength in bits (NIST SP 800-57; RFC 3526 §8 for 1536 and 4096). */
+  /** Estimated symmetric strength in bits (from algorithms.ts: NIST SP 800-57, RFC 3526 §8). */
   readonly strengthBits: number;
   /** Private exponent length in bits: twice the strength, never under 160. */
   readonly privateBits: number;
@@ -86,17 +87,11 @@ const PRIME_HEX: Record<DhGroupId, string[]> = {
 };
 
 /**
- * Strength per group. 768 and 1024 get a 160-bit exponent (the classic floor: anything shorter would
- * be the weak point even for these groups); from 1536 on, 2 × strength.
+ * Private exponent length per group: twice the strength algorithms.ts estimates, rounded up to whole
+ * bytes, and never under 160 bits (the classic floor for 768 and 1024: anything shorter would become
+ * the weak point even for these groups).
  */
-const STRENGTH: Record<DhGroupId, { strengthBits: number; privateBits: number }> = {
-  1: { strengthBits: 64, privateBits: 160 },
-  2: { strengthBits: 80, privateBits: 160 },
-  5: { strengthBits: 96, privateBits: 192 },
-  14: { strengthBits: 112, privateBits: 224 },
-  15: { strengthBits: 128, privateBits: 256 },
-  16: { strengthBits: 152, privateBits: 304 },
-};
+const PRIVATE_BITS: Record<DhGroupId, number> = { 1: 160, 2: 160, 5: 184, 14: 224, 15: 256, 16: 304 };
 
 function makeGroup(id: DhGroupId): DhGroup {
   const prime = Buffer.from(PRIME_HEX[id].join(""), "hex");
@@ -105,7 +100,8 @@ function makeGroup(id: DhGroupId): DhGroup {
     name: `modp${prime.length * 8}`,
     primeBits: prime.length * 8,
     primeBytes: prime.length,
-    ...STRENGTH[id],
+    strengthBits: groupById(id)?.strength ?? 0,
+    privateBits: PRIVATE_BITS[id],
     prime,
     generator: 2 as const,
   });

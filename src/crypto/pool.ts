@@ -226,7 +226,10 @@ export class CryptoPool {
     return this.#submit({ op: "dhGenerate", group }, options);
   }
 
-  /** g^xy, left-padded, after validating the peer's public value. */
+  /**
+   * g^xy, left-padded, after validating the peer's public value. `privateValue` is copied (the copy is
+   * transferred to the worker, which wipes it after use); the caller's buffer is left as it was.
+   */
   dhAgree(group: number, privateValue: Uint8Array, peerPublic: Uint8Array, options?: CallOptions): Promise<TaskResult<Buffer>> {
     return this.#submit({ op: "dhAgree", group, privateValue, peerPublic }, options);
   }
