@@ -1,0 +1,69 @@
+#!/usr/bin/env -S node --openssl-legacy-provider
+/**
+ * in.iked launcher: `-c` checks the configuration; `-d` runs in the foreground; otherwise the
+ * daemon detaches (src/daemon/detach.ts) and this process exits once it reports it is up.
+ */
+import { loadAll } from "../daemon/config-load.js";
+import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
+import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
+import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
+
+const say = (line: string) => process.stderr.write(`in.iked: ${line}\n`);
+
+async function check(o: DaemonOptions): Promise<number> {
+  const { rules, keys } = await loadAll(o.configFile, o.presharedFile);
+  for (const line of [...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings]) process.stderr.write(line + "\n");
+  const bad = rules.errors.length + keys.errors.length;
+  if (bad > 0) {
+    say(`configuration check failed (${bad} error${bad === 1 ? "" : "s"})`);
+    return ExitCode.Error;
+  }
+  process.stdout.write(`${o.configFile}: ${rules.value.rules.length} rules; ${o.presharedFile}: ${keys.value.length} pre-shared keys; configuration OK\n`);
+  return ExitCode.Ok;
+}
+
+async function main(): Promise<number | undefined> {
+  const argv = process.argv.slice(2);
+  const parsed = parseDaemonOptions(argv);
+  if (parsed.kind === "help") {
+    process.stdout.write(IN_IKED_USAGE);
+    return ExitCode.Ok;
+  }
+  if (parsed.kind === "error") {
+    say(parsed.message);
+    process.stderr.write("Try 'in.iked --help'.\n");
+    return ExitCode.Error;
+  }
+  const o = parsed.options;
+  if (o.check) return check(o);
+
+  const child = isDetachedChild();
+  if (!o.foreground && !child) {
+    const r = await detachAndWait(argv, o.debugLogfile ?? o.paths.defaultLogFile);
+    if (r.code !== 0) say(r.message ?? "startup failed");
+    return r.code;
+  }
+
+  try {
+    await Daemon.start(o);
+  } catch (err) {
+    const e = err instanceof StartupError ? err : new StartupError(ExitCode.Error, (err as Error).message);
+    for (const d of e.details) process.stderr.write(d + "\n");
+    say(`fatal error - exiting: ${e.message}`);
+    if (child) await reportStartup({ up: false, exitCode: e.exitCode, message: [e.message, ...e.details].join("\n") });
+    return e.exitCode;
+  }
+  if (child) await reportStartup({ up: true, pid: process.pid });
+  // Running: signals end the process (daemon.ts).
+  return undefined;
+}
+
+main().then(
+  (code) => {
+    if (code !== undefined) process.exit(code);
+  },
+  (err: unknown) => {
+    say(`fatal error - exiting: ${(err as Error).stack ?? String(err)}`);
+    process.exit(ExitCode.Error);
+  },
+);

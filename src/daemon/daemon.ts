@@ -1,0 +1,227 @@
+/**
+ * in.iked startup, reload and shutdown — wiring only (STYLE §1): options → logging → core-dump
+ * guard → single-instance lock → configuration → kernel, crypto pool, engine → admin socket →
+ * signals. Protocol logic lives in the engine (engine.ts).
+ *
+ * Reload (SIGHUP): both files are read and validated completely before anything changes; a bad
+ * file leaves the running configuration in place and the log says why. At startup a bad file
+ * stops the daemon unless `ignore_errors` is true, in which case it runs with what did parse.
+ */
+import { tryLoadNative } from "../../native/index.js";
+import { CryptoPool } from "../crypto/pool.js";
+import { MemoryKernel } from "../kernel/memory.js";
+import type { Kernel } from "../kernel/kernel.js";
+import { ControlServer } from "../control/server.js";
+import { daemonReload, daemonStart, daemonStop } from "../log/channels.js";
+import { LogHub, type Logger } from "../log/logger.js";
+import { createAdminHandler } from "./admin.js";
+import { loadAll } from "./config-load.js";
+import type { EngineFactory, IkeEngine } from "./engine.js";
+import { LiveConfig } from "./live-config.js";
+import type { DaemonOptions } from "./options.js";
+import { acquirePidLock, type PidLock } from "./pidfile.js";
+import fs from "node:fs";
+import path from "node:path";
+
+/** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
+export const ExitCode = {
+  Ok: 0,
+  /** Restart-worthy or run from a shell. */
+  Error: 1,
+  /** Bad configuration: the service should not be restarted until it is fixed. */
+  Config: 95,
+  /** Permission problem. */
+  Perm: 100,
+} as const;
+
+/** Why startup failed. */
+export class StartupError extends Error {
+  constructor(readonly exitCode: number, message: string, readonly details: readonly string[] = []) {
+    super(message);
+  }
+}
+
+/** Extra wiring for start(). */
+export interface DaemonHooks {
+  /** Creates the IKE exchange engine; none yet in this version. */
+  engineFactory?: EngineFactory;
+}
+
+/** A running daemon. */
+export class Daemon {
+  #stopping: Promise<void> | undefined;
+  readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
+
+  private constructor(
+    readonly options: DaemonOptions,
+    readonly logs: LogHub,
+    readonly live: LiveConfig,
+    readonly control: ControlServer,
+    readonly kernel: Kernel,
+    readonly pool: CryptoPool,
+    readonly engine: IkeEngine | undefined,
+    readonly pidLock: PidLock,
+    readonly log: Logger,
+  ) {}
+
+  /** Start everything; throws StartupError with an exit code and printable details. */
+  static async start(options: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
+    const logs = new LogHub({
+      debugLevel: options.debugLevel,
+      privilege: options.privilege,
+      destination: !options.foreground && options.debugLogfile ? { kind: "file", path: options.debugLogfile } : { kind: "stderr" },
+    });
+    const log = logs.logger("dmn");
+    const cfgLog = logs.logger("cfg");
+
+    guardCoreDumps(options, log);
+
+    const lock = acquirePidLock(options.paths.pidFile);
+    if (!lock.ok) throw new StartupError(ExitCode.Error, lock.message);
+    if (lock.recoveredStalePid !== undefined) log.warn("removed stale pid file", { file: options.paths.pidFile, stalePid: lock.recoveredStalePid });
+    const cleanup: (() => Promise<void> | void)[] = [() => lock.lock.release()];
+    const unwind = async () => {
+      for (const f of cleanup.reverse()) await f();
+    };
+
+    try {
+      const { rules, keys } = await loadAll(options.configFile, options.presharedFile);
+      for (const w of [...rules.warnings, ...keys.warnings]) cfgLog.warn(w);
+      const errors = [...rules.errors, ...keys.errors];
+      if (errors.length > 0) {
+        if (!options.ignoreErrors) {
+          throw new StartupError(ExitCode.Config, "bad configuration; fix it (check with 'in.iked -c') or set ignore_errors=true", errors);
+        }
+        for (const e of errors) cfgLog.error(e);
+        cfgLog.warn("ignore_errors is set: running with the parts of the configuration that loaded");
+      }
+      const live = new LiveConfig(rules.value, keys.value);
+      cfgLog.info("configuration loaded", { file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length });
+
+      if (options.kernel !== "memory") {
+        throw new StartupError(ExitCode.Error, "no kernel backend: PF_KEY and XFRM are not implemented yet; start with --kernel memory");
+      }
+      const kernel: Kernel = new MemoryKernel();
+      cleanup.push(() => kernel.close());
+      const pool = new CryptoPool({ threads: options.workers });
+      cleanup.push(() => pool.close());
+
+      const engine = hooks.engineFactory?.({ config: live, pool, kernel, logs, ikePort: options.ikePort, nattPort: options.nattPort });
+      if (engine) {
+        live.onChange((next) => engine.reconfigure(next));
+        await engine.start();
+        cleanup.push(() => engine.stop());
+      } else {
+        log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
+      }
+
+      fs.mkdirSync(path.dirname(options.paths.adminSocket), { recursive: true, mode: 0o755 });
+      const ctlLog = logs.logger("ctl");
+      const control = await ControlServer.listen({
+        path: options.paths.adminSocket,
+        log: ctlLog,
+        handler: createAdminHandler({
+          live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine,
+        }),
+      });
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log);
+      d.#installSignals();
+      log.info("in.iked started", {
+        pid: process.pid, socket: options.paths.adminSocket, privilege: options.privilege,
+        debugLevel: `0x${options.debugLevel.toString(16)}`, kernel: options.kernel, workers: options.workers,
+      });
+      daemonStart.publish({ pid: process.pid, socket: options.paths.adminSocket });
+      return d;
+    } catch (err) {
+      await unwind();
+      if (err instanceof StartupError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      throw new StartupError(e.code === "EACCES" || e.code === "EPERM" ? ExitCode.Perm : ExitCode.Error, e.message);
+    }
+  }
+
+  /**
+   * Re-read both files; swap them in only when both are valid. Returns whether it swapped.
+   * Certificates will be reloaded here too once the PKI store exists.
+   */
+  async reload(): Promise<boolean> {
+    const log = this.logs.logger("cfg");
+    const { rules, keys } = await loadAll(this.options.configFile, this.options.presharedFile);
+    const errors = [...rules.errors, ...keys.errors];
+    if (errors.length > 0) {
+      for (const e of errors) log.error(e);
+      log.error("reload refused: the running configuration stays in effect", { errors: errors.length });
+      daemonReload.publish({ ok: false, errors });
+      return false;
+    }
+    for (const w of [...rules.warnings, ...keys.warnings]) log.warn(w);
+    const snap = this.live.replace({ config: rules.value, preshared: keys.value });
+    log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
+    daemonReload.publish({ ok: true, generation: snap.generation });
+    return true;
+  }
+
+  /** Clean shutdown: socket unlinked, engine stopped, pool and kernel closed, pid file removed. */
+  stop(signal?: string): Promise<void> {
+    this.#stopping ??= (async () => {
+      daemonStop.publish({ signal });
+      this.log.info("in.iked stopping", signal ? { signal } : {});
+      for (const [sig, h] of this.#signalHandlers) process.off(sig, h);
+      await this.control.close();
+      await this.engine?.stop();
+      await this.pool.close();
+      await this.kernel.close();
+      this.pidLock.release();
+      this.log.info("in.iked stopped");
+      this.logs.close();
+    })();
+    return this.#stopping;
+  }
+
+  #installSignals(): void {
+    const on = (sig: NodeJS.Signals, h: () => void) => {
+      process.on(sig, h);
+      this.#signalHandlers.push([sig, h]);
+    };
+    // Reloads are serialised: a SIGHUP during a reload runs after it.
+    let reloading: Promise<unknown> = Promise.resolve();
+    on("SIGHUP", () => {
+      this.log.info("SIGHUP: reloading configuration");
+      reloading = reloading.then(() => this.reload()).catch((err: Error) => this.log.error("reload failed", { err: err.message }));
+    });
+    const term = (sig: NodeJS.Signals) => () => {
+      void this.stop(sig).then(() => process.exit(ExitCode.Ok));
+    };
+    on("SIGTERM", term("SIGTERM"));
+    on("SIGINT", term("SIGINT"));
+  }
+}
+
+/**
+ * Keying material lives in this process: no core dumps. A real kernel backend refuses to run
+ * without the guard; the in-memory SADB (tests, demos) only warns.
+ */
+function guardCoreDumps(options: DaemonOptions, log: Logger): void {
+  const native = tryLoadNative();
+  let ok = false;
+  try {
+    ok = native?.disableCoreDumps() ?? false;
+  } catch {
+    // A failing addon call counts as "not disabled", handled below.
+    ok = false;
+  }
+  if (ok) return;
+  const why = native ? "prctl/setrlimit failed" : "native addon not built (npm run build:native)";
+  switch (options.kernel) {
+    case "memory":
+      log.warn(`core dumps NOT disabled (${why}); continuing because --kernel memory holds no kernel SAs`);
+      return;
+    case undefined:
+      throw new StartupError(ExitCode.Perm, `cannot disable core dumps (${why}); refusing to hold keying material`);
+    default: {
+      const never: never = options.kernel;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Command line and service properties of in.iked (reference in-iked.md §1, §2):
+ *
+ * ```
+ * in.iked [-d] [-f file] [-p level] [extensions]
+ * in.iked -c [-f file] [extensions]
+ * ```
+ *
+ * Service properties arrive as environment variables with the original property names
+ * (`admin_privilege`, `config_file`, `debug_level`, `debug_logfile`, `ignore_errors`), which the
+ * systemd unit loads from /etc/default/in.iked; a command-line option wins over its property.
+ * Extensions (not in the original) are long options: --root, --port, --natt-port, --kernel,
+ * --workers, --help.
+ */
+import os from "node:os";
+import { DEBUG_ALL, DebugCategory, parseDebugLevel, parsePrivilege, type PrivilegeLevel } from "../log/categories.js";
+import { ikedPaths, type IkedPaths } from "./paths.js";
+
+/** Kernel SADB backends this build has. PF_KEY and XFRM are not implemented yet. */
+export type KernelBackend = "memory";
+
+/** Everything the daemon needs to start, resolved from argv and the environment. */
+export interface DaemonOptions {
+  /** `-c`: check the configuration and exit. */
+  readonly check: boolean;
+  /** `-d`: stay in the foreground, debug output to the terminal. */
+  readonly foreground: boolean;
+  readonly paths: IkedPaths;
+  readonly configFile: string;
+  readonly presharedFile: string;
+  readonly privilege: PrivilegeLevel;
+  readonly debugLevel: number;
+  readonly debugLogfile?: string;
+  readonly ignoreErrors: boolean;
+  /** IKE UDP port for the engine (default 500). */
+  readonly ikePort: number;
+  /** NAT-T UDP port for the engine (default 4500). */
+  readonly nattPort: number;
+  /** Chosen kernel backend; undefined means the real kernel, which this build lacks. */
+  readonly kernel?: KernelBackend;
+  /** Crypto worker threads. */
+  readonly workers: number;
+}
+
+/** Parse outcome: options, a request for help, or a usage error. */
+export type ParseOptionsResult =
+  | { kind: "run"; options: DaemonOptions }
+  | { kind: "help" }
+  | { kind: "error"; message: string };
+
+/** `--help` text. */
+export const IN_IKED_USAGE = `Usage: in.iked [-d] [-f file] [-p level] [options]
+       in.iked -c [-f file] [options]
+
+  -c            check the syntax of the configuration (and the pre-shared key file), then exit
+  -d            stay in the foreground; debug output (all categories) to the terminal
+  -f file       configuration file (default <root>/etc/inet/ike/config)
+  -p level      admin privilege: 0|base, 1|modkeys, 2|keymat (default base)
+
+Extensions (not in the original in.iked):
+  --root DIR    alternate root for every default path: DIR/etc/inet/ike/config,
+                DIR/etc/inet/secret/ike.preshared, DIR/etc/inet/secret/ike.privatekeys,
+                DIR/etc/inet/ike/publickeys, DIR/etc/inet/ike/crls,
+                the admin socket DIR/var/run/ike_door, the pid file DIR/var/run/in.iked.pid
+  --port N      IKE UDP port (default 500)
+  --natt-port N NAT-T UDP port (default 4500)
+  --kernel memory
+                keep SAs in the in-memory SADB (the only backend so far; required)
+  --workers N   crypto worker threads (default: CPUs - 1, at least 1)
+  -h, --help    this text
+
+Service properties (environment, as loaded from /etc/default/in.iked):
+  admin_privilege, config_file, debug_level, debug_logfile, ignore_errors
+`;
+
+function parsePort(text: string | undefined, what: string): number | string {
+  if (text === undefined || !/^[0-9]+$/.test(text)) return `${what} needs a port number`;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : `${what} ${text}: port out of range 1..65535`;
+}
+
+/** Parse argv (without node and script) and the service properties in `env`. */
+export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParseOptionsResult {
+  let check = false;
+  let foreground = false;
+  let file: string | undefined;
+  let priv: string | undefined;
+  let root = "/";
+  let ikePort: number = 500;
+  let nattPort: number = 4500;
+  let kernel: KernelBackend | undefined;
+  let workers = Math.max(1, os.availableParallelism() - 1);
+  const err = (message: string): ParseOptionsResult => ({ kind: "error", message });
+
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = (): string | undefined => argv[++i];
+    if (a === "--help") return { kind: "help" };
+    if (a.startsWith("--")) {
+      const [name, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+      const value = inline ?? next();
+      switch (name) {
+        case "--root":
+          if (!value) return err("--root needs a directory");
+          root = value;
+          break;
+        case "--port": {
+          const p = parsePort(value, "--port");
+          if (typeof p === "string") return err(p);
+          ikePort = p;
+          break;
+        }
+        case "--natt-port": {
+          const p = parsePort(value, "--natt-port");
+          if (typeof p === "string") return err(p);
+          nattPort = p;
+          break;
+        }
+        case "--kernel":
+          if (value !== "memory") return err(`--kernel ${value ?? ""}: only 'memory' is implemented`);
+          kernel = value;
+          break;
+        case "--workers":
+          if (!value || !/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 64) return err("--workers needs a number 1..64");
+          workers = Number(value);
+          break;
+        default:
+          return err(`unknown option ${name}`);
+      }
+      continue;
+    }
+    if (!a.startsWith("-") || a === "-") return err(`unexpected argument '${a}'`);
+    // Short options may be grouped (-dc) and take their value attached or as the next word (getopt).
+    for (let j = 1; j < a.length; j++) {
+      const c = a[j]!;
+      switch (c) {
+        case "c": check = true; break;
+        case "d": foreground = true; break;
+        case "h": return { kind: "help" };
+        case "f":
+        case "p": {
+          const value = j + 1 < a.length ? a.slice(j + 1) : next();
+          if (value === undefined) return err(`-${c} needs a value`);
+          if (c === "f") file = value;
+          else priv = value;
+          j = a.length;
+          break;
+        }
+        default:
+          return err(`unknown option -${c}`);
+      }
+    }
+  }
+
+  const paths = ikedPaths(root);
+  const privText = priv ?? env.admin_privilege ?? "base";
+  const p = parsePrivilege(privText);
+  if (!p.ok) return err(`${priv !== undefined ? "-p" : "admin_privilege"}: ${p.message}`);
+
+  let debugLevel: number = DebugCategory.op;
+  if (env.debug_level !== undefined && env.debug_level !== "") {
+    const d = parseDebugLevel(env.debug_level);
+    if (!d.ok) return err(`debug_level: ${d.message}`);
+    debugLevel = d.level;
+  }
+  if (foreground) debugLevel = DEBUG_ALL;
+
+  const ignore = (env.ignore_errors ?? "false").toLowerCase();
+  if (!["true", "false", ""].includes(ignore)) return err(`ignore_errors: '${env.ignore_errors}' is not true or false`);
+
+  const configFile = file ?? (env.config_file || paths.configFile);
+  const logfile = env.debug_logfile || undefined;
+  const options: DaemonOptions = {
+    check, foreground, paths, configFile, presharedFile: paths.presharedFile,
+    privilege: p.level, debugLevel, ignoreErrors: ignore === "true",
+    ikePort, nattPort, workers,
+    ...(logfile ? { debugLogfile: logfile } : {}),
+    ...(kernel ? { kernel } : {}),
+  };
+  return { kind: "run", options };
+}
