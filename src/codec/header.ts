@@ -20,7 +20,7 @@
 import { spec, bytes, u8, u32, nibbles, at } from "./fields.js";
 import { decodeError, type DecodeError } from "./errors.js";
 import { ExchangeType, HEADER_FLAGS_MASK, HEADER_LENGTH, HeaderFlag, IsakmpVersion, PayloadType } from "./constants.js";
-import { isKnown, nameOf } from "./names.js";
+import { nameOf } from "./names.js";
 
 /** Largest datagram accepted or built (the ISAKMP length field allows more; UDP does not). */
 export const MAX_DATAGRAM = 65535;
@@ -70,6 +70,7 @@ export const headerSpec = spec("HDR", [
 
 /** Exchanges of phase 1 (RFC 2408 §3.1: message ID 0) and those that need a fresh nonzero one (RFC 2409 §5.5, §5.6). */
 const PHASE1: ReadonlySet<number> = new Set([ExchangeType.Base, ExchangeType.IdentityProtection, ExchangeType.AuthenticationOnly, ExchangeType.Aggressive]);
+const EXCHANGES: ReadonlySet<number> = new Set(Object.values(ExchangeType).filter((t) => t !== ExchangeType.None));
 const NEEDS_MESSAGE_ID: ReadonlySet<number> = new Set([ExchangeType.QuickMode, ExchangeType.NewGroupMode]);
 
 /**
@@ -89,7 +90,7 @@ export function checkHeader(h: Header, datagramLength: number): DecodeError | nu
   if (h.length !== datagramLength) {
     return decodeError("IKE_ERR_LENGTH_MISMATCH", at(headerSpec, 0, "length"), undefined, `header length ${h.length}, datagram ${datagramLength}`);
   }
-  if (h.exchangeType === ExchangeType.None || !isKnown(ExchangeType, h.exchangeType)) {
+  if (!EXCHANGES.has(h.exchangeType)) {
     return decodeError("IKE_ERR_INVALID_EXCHANGE_TYPE", at(headerSpec, 0, "exchangeType"), undefined, `exchange type ${h.exchangeType}`);
   }
   if ((h.flags & ~HEADER_FLAGS_MASK) !== 0) {

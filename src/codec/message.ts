@@ -12,12 +12,14 @@
  */
 import { Reader } from "./reader.js";
 import { Writer } from "./writer.js";
-import { decodeInto, encodeFrom } from "./fields.js";
+import { encodeFrom, type Spec } from "./fields.js";
+import { decoderOf, lastError, type DecoderMode } from "./compile.js";
+import { interpretDecode } from "./interpret.js";
 import { decodeError, type DecodeError } from "./errors.js";
 import { ok, err, type Result } from "./result.js";
 import { GENERIC_HEADER_LENGTH, HEADER_LENGTH, HeaderFlag, IsakmpVersion, PayloadType } from "./constants.js";
 import { headerSpec, checkHeader, MAX_DATAGRAM, type Header, type HeaderInit } from "./header.js";
-import { payloadSpec, type Payload } from "./payloads/index.js";
+import { payloadSpec, type Payload, type PayloadRaw } from "./payloads/index.js";
 
 /** Most payloads one message may carry (strongSwan's MM1 has 6, a QM1 with NAT-OA 7). */
 export const MAX_PAYLOADS = 64;
@@ -40,17 +42,70 @@ export interface EncryptedMessage {
 /** A decoded datagram. */
 export type Message = PlainMessage | EncryptedMessage;
 
+/**
+ * Which decoder runs the specs: the compiled one (what the daemon uses) or the reference
+ * interpreter (the differential fuzzer's oracle). Both must give identical results.
+ */
+export type DecodeEngine = "compiled" | "reference";
+
+let specError: DecodeError | null = null;
+
+/** Runs a spec on bytes [start, end); null means failure, with the error in `specError`. */
+function runSpec(engine: DecodeEngine, s: Spec, mode: DecoderMode, buf: Buffer, start: number, end: number, pt: number): Record<string, unknown> | null {
+  if (engine === "compiled") {
+    const o = decoderOf(s, mode)(buf, start, end, undefined, pt);
+    if (o === null) specError = lastError();
+    return o;
+  }
+  const o: Record<string, unknown> = mode === "untyped" ? {} : { type: pt };
+  const e = interpretDecode(s, new Reader(buf, start, end), o, undefined, pt);
+  if (e === null) return o;
+  specError = e;
+  return null;
+}
+
+function takeError(): DecodeError {
+  const e = specError ?? decodeError("IKE_ERR_PAYLOAD_TOO_SHORT", 0, undefined, "no error recorded");
+  specError = null;
+  return e;
+}
+
+/** A payload's bytes, with the views made only when asked for (most payloads never need them). */
+class RawView implements PayloadRaw {
+  constructor(
+    private readonly buf: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly delta: number,
+  ) {}
+  get offset(): number {
+    return this.start + this.delta;
+  }
+  get full(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+  get body(): Buffer {
+    return this.buf.subarray(this.start + GENERIC_HEADER_LENGTH, this.end);
+  }
+  toJSON(): { offset: number; length: number } {
+    return { offset: this.offset, length: this.end - this.start };
+  }
+}
+
 /** Decodes and checks the 28-byte header of a datagram (RFC 2408 §3.1, §5.2). */
 export function decodeHeader(datagram: Buffer): Result<Header, DecodeError> {
+  return decodeHeaderUsing(datagram, "compiled");
+}
+
+function decodeHeaderUsing(datagram: Buffer, engine: DecodeEngine): Result<Header, DecodeError> {
   if (datagram.length < HEADER_LENGTH) {
     return err(decodeError("IKE_ERR_DATAGRAM_TOO_SHORT", datagram.length, undefined, `${datagram.length} bytes cannot hold a header`));
   }
   if (datagram.length > MAX_DATAGRAM) {
     return err(decodeError("IKE_ERR_DATAGRAM_TOO_LARGE", MAX_DATAGRAM, undefined, `${datagram.length} bytes exceed ${MAX_DATAGRAM}`));
   }
-  const h: Record<string, unknown> = {};
-  const e = decodeInto(headerSpec, new Reader(datagram, 0, HEADER_LENGTH), h, undefined, PayloadType.None);
-  if (e !== null) return err(e);
+  const h = runSpec(engine, headerSpec, "untyped", datagram, 0, HEADER_LENGTH, PayloadType.None);
+  if (h === null) return err(takeError());
   const header = h as unknown as Header;
   const bad = checkHeader(header, datagram.length);
   return bad === null ? ok(header) : err(bad);
@@ -61,7 +116,12 @@ export function decodeHeader(datagram: Buffer): Result<Header, DecodeError> {
  * datagram's end; an E-flagged one comes back with its ciphertext for the caller to decrypt.
  */
 export function decodeMessage(datagram: Buffer): Result<Message, DecodeError> {
-  const hr = decodeHeader(datagram);
+  return decodeMessageUsing(datagram, "compiled");
+}
+
+/** `decodeMessage` with a chosen engine (tests compare the two). */
+export function decodeMessageUsing(datagram: Buffer, engine: DecodeEngine): Result<Message, DecodeError> {
+  const hr = decodeHeaderUsing(datagram, engine);
   if (!hr.ok) return hr;
   const header = hr.value;
   if ((header.flags & HeaderFlag.Encryption) !== 0) {
@@ -73,7 +133,7 @@ export function decodeMessage(datagram: Buffer): Result<Message, DecodeError> {
     }
     return ok({ kind: "encrypted", header, ciphertext: datagram.subarray(HEADER_LENGTH) });
   }
-  const pr = decodeChain(header.nextPayload, datagram, HEADER_LENGTH, false, 0);
+  const pr = decodeChain(header.nextPayload, datagram, HEADER_LENGTH, false, 0, engine);
   if (!pr.ok) return pr;
   return ok({ kind: "plain", header, payloads: pr.value });
 }
@@ -99,11 +159,16 @@ export interface ChainOptions {
 
 /** Decodes a payload chain that starts with payload type `first` and fills `body`. */
 export function decodePayloads(first: number, body: Buffer, options: ChainOptions = {}): Result<Payload[], DecodeError> {
-  const delta = options.baseOffset ?? HEADER_LENGTH;
-  return decodeChain(first, body, 0, options.padded ?? false, delta);
+  return decodePayloadsUsing(first, body, options, "compiled");
 }
 
-function decodeChain(first: number, buf: Buffer, start: number, padded: boolean, delta: number): Result<Payload[], DecodeError> {
+/** `decodePayloads` with a chosen engine (tests compare the two). */
+export function decodePayloadsUsing(first: number, body: Buffer, options: ChainOptions, engine: DecodeEngine): Result<Payload[], DecodeError> {
+  const delta = options.baseOffset ?? HEADER_LENGTH;
+  return decodeChain(first, body, 0, options.padded ?? false, delta, engine);
+}
+
+function decodeChain(first: number, buf: Buffer, start: number, padded: boolean, delta: number, engine: DecodeEngine): Result<Payload[], DecodeError> {
   const payloads: Payload[] = [];
   const end = buf.length;
   let type = first;
@@ -127,10 +192,9 @@ function decodeChain(first: number, buf: Buffer, start: number, padded: boolean,
     if (pos + len > end) {
       return fail(decodeError("IKE_ERR_PAYLOAD_LENGTH", pos + 2, type, `${s.name} length ${len} exceeds ${end - pos} left`), delta);
     }
-    const o: Record<string, unknown> = { type };
-    const e = decodeInto(s, new Reader(buf, pos + GENERIC_HEADER_LENGTH, pos + len), o, undefined, type);
-    if (e !== null) return fail(e, delta);
-    o["raw"] = { offset: pos + delta, full: buf.subarray(pos, pos + len), body: buf.subarray(pos + GENERIC_HEADER_LENGTH, pos + len) };
+    const o = runSpec(engine, s, "payload", buf, pos + GENERIC_HEADER_LENGTH, pos + len, type);
+    if (o === null) return fail(takeError(), delta);
+    o["raw"] = new RawView(buf, pos, pos + len, delta);
     payloads.push(o as unknown as Payload);
     namedAt = pos;
     pos += len;
