@@ -1,0 +1,47 @@
+/**
+ * Tokens of `ipsecinit.conf`: braces and whitespace-separated words, with their line and column.
+ * `#` starts a comment that runs to the end of the line (ipsecconf(8): comments at the beginning or
+ * the end of a line). Never throws; bounded by the input size.
+ */
+
+/** One token. `text` is `{`, `}` or a word. */
+export interface Token {
+  text: string;
+  line: number;
+  col: number;
+}
+
+/** Splits the text into tokens. Columns count characters from 1; tabs count as one. */
+export function tokenize(source: string): Token[] {
+  const out: Token[] = [];
+  let line = 1;
+  let lineStart = 0;
+  let i = 0;
+  const n = source.length;
+  while (i < n) {
+    const c = source[i]!;
+    if (c === "\n") {
+      line++;
+      lineStart = ++i;
+      continue;
+    }
+    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v") {
+      i++;
+      continue;
+    }
+    if (c === "#") {
+      while (i < n && source[i] !== "\n") i++;
+      continue;
+    }
+    const col = i - lineStart + 1;
+    if (c === "{" || c === "}") {
+      out.push({ text: c, line, col });
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && !/[\s{}#]/.test(source[i]!)) i++;
+    out.push({ text: source.slice(start, i), line, col });
+  }
+  return out;
+}
