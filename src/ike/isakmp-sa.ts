@@ -22,6 +22,7 @@ import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
 import { endpointKey } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
+import type { Phase1Keymat } from "../crypto/keymat.js";
 
 /** Lifecycle states of an ISAKMP SA. */
 export type IsakmpSaState = "larval" | "negotiating" | "established" | "expired" | "dead";
@@ -82,6 +83,12 @@ export class IsakmpSa {
   readonly queue: SerialQueue;
   /** The outstanding request's retransmitter, if we are waiting for an answer. */
   retransmitter: Retransmitter | undefined;
+  /** The SA's keys, once the Phase 1 suite is chosen; wiped by {@link destroy}. */
+  keymat: Phase1Keymat | undefined;
+  /** Negotiated lifetime in seconds (the shorter of proposed and configured). */
+  lifeSecs: number | undefined;
+  /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
+  readonly abort = new AbortController();
 
   private st: IsakmpSaState = "larval";
   private readonly timers = new Map<string, TimerHandle>();
@@ -103,6 +110,11 @@ export class IsakmpSa {
 
   get state(): IsakmpSaState {
     return this.st;
+  }
+
+  /** Whether the SA has been destroyed (a method, so checks after an await are not narrowed away). */
+  isDead(): boolean {
+    return this.st === "dead";
   }
 
   /** Short cookies and peer, for log lines: `0123abcd:4567ef01@192.0.2.1:500`. */
@@ -159,6 +171,9 @@ export class IsakmpSa {
     this.queue.close();
     this.replies.clear();
     this.deathReason = reason;
+    this.abort.abort();
+    this.keymat?.destroy();
+    this.keymat = undefined;
     this.transition("dead", reason);
     for (let fn = this.cleanups.pop(); fn !== undefined; fn = this.cleanups.pop()) {
       try {

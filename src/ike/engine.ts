@@ -1,0 +1,381 @@
+/**
+ * The IKEv1 engine: datagrams in, datagrams out, SAs in between (RFC 2408 section 5, message
+ * processing). It is handed a {@link Transport}, a {@link DhPort} and a {@link Phase1Policy}, and
+ * does no I/O of its own, so two engines can run in one test process.
+ *
+ * For every datagram: decode the header; find the SA by cookies (or admit a new responder exchange,
+ * after the half-open bounds and before any pool work); answer a retransmitted request from the
+ * reply cache; otherwise queue it on the SA's serial queue, where it is decoded, decrypted, handed
+ * to the exchange task, and the task's answer encrypted, sent and cached (responder) or sent and
+ * retransmitted (initiator).
+ *
+ * Errors before keys exist go out as unprotected Informational notifies (RFC 2408 section 5.1
+ * onwards), as strongSwan sends them; a datagram that does not even decode to a header is dropped.
+ */
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { ExchangeType, HeaderFlag, PayloadType } from "../codec/constants.js";
+import type { Header } from "../codec/header.js";
+import { decodeDecrypted, decodeHeader, decodeMessage, encodeEncrypted, encodeMessage, encodePayloads } from "../codec/message.js";
+import { Notify } from "../codec/notify-constants.js";
+import type { Payload } from "../codec/payloads/index.js";
+import type { ResolvedRule } from "../config/types.js";
+import type { Clock } from "./clock.js";
+import { systemClock } from "./clock.js";
+import { CookieJar, ZERO_COOKIE } from "./cookies.js";
+import { IsakmpSa } from "./isakmp-sa.js";
+import { dropChannel, nullLog, phase1Channel, type IkeLog } from "./log.js";
+import { MainMode, type Outgoing, type Phase1Result, type Step } from "./phase1/main-mode.js";
+import type { DhPort, Phase1Policy } from "./ports.js";
+import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
+import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.js";
+import { IkeStats } from "./stats.js";
+import type { Endpoint, Transport } from "./transport.js";
+import { endpointKey } from "./transport.js";
+
+/** Construction options of an {@link IkeEngine}. */
+export interface EngineOptions {
+  readonly transport: Transport;
+  readonly dh: DhPort;
+  readonly policy: Phase1Policy;
+  readonly clock?: Clock;
+  readonly log?: IkeLog;
+  readonly cookies?: CookieJar;
+  /** Random bytes for nonces and message IDs (tests pass a deterministic source). */
+  readonly random?: (n: number) => Buffer;
+  readonly retransmit?: RetransmitPolicy;
+  /** `expire_timer`: how long an unfinished Phase 1 may live, ms. */
+  readonly expireMs?: number;
+  readonly halfOpen?: HalfOpenLimits;
+  /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
+  readonly p1LifetimeSecs?: number;
+}
+
+/** Events of an {@link IkeEngine}. */
+export interface EngineEvents {
+  "phase1-up": [sa: IsakmpSa, result: Phase1Result];
+  "phase1-failed": [sa: IsakmpSa, reason: string, notify: number | undefined];
+  "sa-dead": [sa: IsakmpSa, reason: string];
+}
+
+/** The per-process IKE engine. */
+export class IkeEngine extends EventEmitter<EngineEvents> {
+  readonly stats = new IkeStats();
+  readonly sas: SaManager;
+  private readonly tasks = new Map<IsakmpSa, MainMode>();
+  private readonly clock: Clock;
+  private readonly log: IkeLog;
+  private readonly cookies: CookieJar;
+  private readonly random: (n: number) => Buffer;
+  private readonly retransmit: RetransmitPolicy;
+  private readonly expireMs: number;
+  private closed = false;
+
+  constructor(private readonly opts: EngineOptions) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? nullLog;
+    this.cookies = opts.cookies ?? new CookieJar({ clock: this.clock });
+    this.random = opts.random ?? randomBytes;
+    this.retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
+    this.expireMs = opts.expireMs ?? DEFAULT_EXPIRE_MS;
+    this.sas = new SaManager(opts.halfOpen ?? DEFAULT_HALF_OPEN);
+    opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));
+  }
+
+  /** Start Main Mode as initiator towards `remote` from `local` under `rule`. */
+  initiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint): IsakmpSa {
+    const sa = this.newSa({ role: "initiator", icookie: this.cookies.icookie(), local, remote, rule: rule.rule.label });
+    const task = new MainMode(this.taskContext(sa, rule));
+    this.tasks.set(sa, task);
+    sa.transition("negotiating", "MM1 built");
+    const step = task.buildI();
+    void sa.queue.push(async () => this.afterStep(sa, step, undefined));
+    return sa;
+  }
+
+  /** Tear down every SA (daemon shutdown). XXX: no Delete payloads are sent yet. */
+  close(): void {
+    this.closed = true;
+    for (const sa of this.sas.all()) sa.destroy("engine closed");
+  }
+
+  /** Handle one received ISAKMP datagram (the transport calls this). */
+  receive(datagram: Buffer, local: Endpoint, remote: Endpoint): void {
+    if (this.closed) return;
+    this.stats.engine.datagramsIn++;
+    const hr = decodeHeader(datagram);
+    if (!hr.ok) return this.drop(remote, `header: ${hr.error.code} at ${hr.error.offset}`);
+    const h = hr.value;
+    let sa = this.sas.lookup(h.icookie, h.rcookie, remote);
+    if (sa === undefined) {
+      if (h.exchangeType !== ExchangeType.IdentityProtection || !h.rcookie.equals(ZERO_COOKIE)) {
+        return this.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
+      }
+      sa = this.admitResponder(datagram, h, local, remote);
+      if (sa === undefined) return;
+    }
+    const cached = sa.replies.match(datagram);
+    if (cached !== undefined) {
+      this.stats.engine.retransmitsAnswered++;
+      for (const r of cached) this.send(sa, r);
+      return;
+    }
+    const target = sa;
+    if (!target.queue.push(() => this.process(target, Buffer.from(datagram)))) {
+      this.drop(remote, `SA ${target.tag} queue full`);
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private admitResponder(datagram: Buffer, h: Header, local: Endpoint, remote: Endpoint): IsakmpSa | undefined {
+    if (h.messageId !== 0 || (h.flags & HeaderFlag.Encryption) !== 0) {
+      this.drop(remote, "first message with message ID or E flag");
+      return undefined;
+    }
+    const refusal = this.sas.admitResponder(remote);
+    if (refusal !== null) {
+      this.stats.engine.halfOpenRefused++;
+      this.drop(remote, refusal);
+      return undefined;
+    }
+    const rule = this.opts.policy.ruleFor(local.address, remote.address);
+    const rcookie = this.cookies.rcookie(h.icookie, remote, local);
+    if (rule === undefined) {
+      this.notifyUnprotected(local, remote, h.icookie, rcookie, Notify.NoProposalChosen);
+      this.drop(remote, `no rule for ${local.address} <- ${remote.address}`);
+      return undefined;
+    }
+    const m = decodeMessage(datagram);
+    if (!m.ok) {
+      this.notifyUnprotected(local, remote, h.icookie, rcookie, m.error.notify);
+      this.drop(remote, `MM1: ${m.error.code} at ${m.error.offset}`);
+      return undefined;
+    }
+    const sa = this.newSa({ role: "responder", icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label });
+    sa.peerAnswered = true;
+    this.tasks.set(sa, new MainMode(this.taskContext(sa, rule)));
+    sa.transition("negotiating", "MM1 received");
+    return sa;
+  }
+
+  private newSa(init: ConstructorParameters<typeof IsakmpSa>[0]): IsakmpSa {
+    const sa = new IsakmpSa(init, { clock: this.clock, log: this.log, stats: this.stats });
+    this.sas.add(sa);
+    sa.setTimer("expire", this.expireMs, () => {
+      if (sa.state !== "negotiating") return;
+      this.stats.engine.expired++;
+      this.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false);
+    });
+    sa.onDestroy(() => {
+      this.tasks.delete(sa);
+      this.emit("sa-dead", sa, sa.deathReason ?? "");
+    });
+    return sa;
+  }
+
+  private taskContext(sa: IsakmpSa, rule: ResolvedRule) {
+    return {
+      sa,
+      rule,
+      dh: this.opts.dh,
+      policy: this.opts.policy,
+      random: this.random,
+      log: this.log,
+      otherSaWithPeer: () => this.sas.byPeerAddress(sa.remote.address).some((o) => o !== sa && o.state === "established"),
+      ...(this.opts.p1LifetimeSecs !== undefined ? { defaultLifeSecs: this.opts.p1LifetimeSecs } : {}),
+    };
+  }
+
+  /** Runs on the SA's queue: one message at a time. */
+  private async process(sa: IsakmpSa, datagram: Buffer): Promise<void> {
+    if (sa.state === "dead") return;
+    const cached = sa.replies.match(datagram);
+    if (cached !== undefined) {
+      this.stats.engine.retransmitsAnswered++;
+      for (const r of cached) this.send(sa, r);
+      return;
+    }
+    const m = decodeMessage(datagram);
+    if (!m.ok) return this.drop(sa.remote, `${sa.tag}: ${m.error.code} at ${m.error.offset}`);
+    const h = m.value.header;
+    if (h.exchangeType === ExchangeType.Informational) return this.onInformational(sa, m.value.kind === "plain" ? m.value.payloads : undefined);
+    if (h.exchangeType !== ExchangeType.IdentityProtection || h.messageId !== 0) {
+      // XXX: Quick Mode and Aggressive Mode are not implemented yet.
+      return this.drop(sa.remote, `${sa.tag}: exchange ${h.exchangeType} mid ${h.messageId} not handled`);
+    }
+    const task = this.tasks.get(sa);
+    if (task === undefined || task.state === "done" || task.state === "failed") {
+      return this.drop(sa.remote, `${sa.tag}: Main Mode message after the exchange ended`);
+    }
+    let payloads: readonly Payload[];
+    let settle: ((good: boolean) => void) | undefined;
+    if (m.value.kind === "encrypted") {
+      const km = sa.keymat;
+      if (km === undefined || !km.derived) return this.drop(sa.remote, `${sa.tag}: encrypted message before keys`);
+      const d = km.decrypt(0, m.value.ciphertext);
+      if (!d.ok) return this.drop(sa.remote, `${sa.tag}: ${d.code}`);
+      const pm = decodeDecrypted(h, d.plaintext);
+      if (!pm.ok) {
+        d.discard();
+        // Garbage after decryption almost always means the two sides hold different keys.
+        return this.stepFailed(sa, { kind: "fail", notify: Notify.PayloadMalformed, reason: `decrypted body: ${pm.error.code} (wrong pre-shared key?)` });
+      }
+      payloads = pm.value.payloads;
+      settle = (good) => (good ? d.commit() : d.discard());
+    } else {
+      payloads = m.value.payloads;
+    }
+    if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
+      if (h.rcookie.equals(ZERO_COOKIE)) return this.drop(sa.remote, `${sa.tag}: answer without responder cookie`);
+      this.sas.setRcookie(sa, h.rcookie);
+    }
+    let step: Step;
+    try {
+      step = sa.role === "initiator" ? await task.processI(payloads) : await task.processR(payloads);
+    } catch (err) {
+      // Our own machinery (crypto, pool) failed: the SA cannot continue, the daemon can.
+      settle?.(false);
+      this.log.error({ sa: sa.tag, err: String(err) }, "Phase 1 step threw");
+      return this.failSa(sa, `internal error: ${(err as Error).message ?? String(err)}`, undefined, false);
+    }
+    if (sa.isDead()) return;
+    settle?.(step.kind !== "fail");
+    if (step.kind !== "fail") {
+      sa.peerAnswered = true;
+      sa.retransmitter?.stop();
+      sa.retransmitter = undefined;
+    }
+    this.afterStep(sa, step, datagram);
+  }
+
+  /** Send what a step produced and move the SA on. `request` is the datagram it answered. */
+  private afterStep(sa: IsakmpSa, step: Step, request: Buffer | undefined): void {
+    if (step.kind === "fail") return this.stepFailed(sa, step);
+    const out = step.reply === undefined ? undefined : this.encode(sa, step.reply);
+    if (out !== undefined) {
+      if (sa.role === "responder") {
+        this.send(sa, out);
+      } else if (step.kind === "more") {
+        const r = new Retransmitter(
+          this.clock,
+          this.retransmit,
+          (again) => {
+            if (again) this.stats.engine.retransmitsSent++;
+            this.send(sa, out);
+          },
+          () => this.failSa(sa, `no answer after ${this.retransmit.limit} retransmissions`, undefined, false),
+        );
+        sa.retransmitter = r;
+        r.start();
+      } else {
+        this.send(sa, out);
+      }
+    }
+    // A repeat of the message we just answered gets the same answer (responder: our reply;
+    // initiator: the retransmitted answer from the peer makes us resend our next request).
+    if (request !== undefined && out !== undefined) sa.replies.remember(request, [out]);
+    if (step.kind === "done") this.established(sa);
+  }
+
+  private established(sa: IsakmpSa): void {
+    const task = this.tasks.get(sa)!;
+    const result = task.result!;
+    sa.clearTimer("expire");
+    sa.transition("established", `Main Mode done, peer ${result.peerId}`);
+    this.sas.markEstablished(sa);
+    const life = (sa.lifeSecs ?? result.lifeSecs) * 1000;
+    // XXX: no rekey yet; the SA simply ends at its lifetime.
+    sa.setTimer("lifetime", life, () => {
+      sa.transition("expired", "lifetime");
+      sa.destroy("lifetime expired");
+    });
+    this.log.info(
+      { sa: sa.tag, role: sa.role, peer: result.peerId, encr: result.transform.encr, bits: result.keyBits, hash: result.transform.hash, group: result.transform.group, life: result.lifeSecs },
+      "Phase 1 SA established",
+    );
+    if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: true });
+    if (result.initialContact) {
+      // RFC 2407 section 4.6.3.3: the peer has rebooted; our older SAs with it are stale.
+      for (const o of this.sas.byPeerAddress(sa.remote.address)) {
+        if (o !== sa) o.destroy("INITIAL-CONTACT from peer");
+      }
+    }
+    this.emit("phase1-up", sa, result);
+  }
+
+  private stepFailed(sa: IsakmpSa, step: Extract<Step, { kind: "fail" }>): void {
+    this.failSa(sa, step.reason, step.notify, true);
+  }
+
+  private failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean): void {
+    if (sa.state === "dead") return;
+    if (sendNotify && notify !== undefined) this.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
+    this.log.info({ sa: sa.tag, role: sa.role, reason, notify }, "Phase 1 failed");
+    if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
+    this.emit("phase1-failed", sa, reason, notify);
+    sa.destroy(reason);
+  }
+
+  /** A peer's Informational message on a half-open SA: an error notify ends the exchange. */
+  private onInformational(sa: IsakmpSa, payloads: readonly Payload[] | undefined): void {
+    if (payloads === undefined) {
+      // XXX: protected Informational (HASH(1), Delete, DPD) is not implemented yet.
+      return this.drop(sa.remote, `${sa.tag}: encrypted Informational not handled yet`);
+    }
+    if (sa.state !== "negotiating") return this.drop(sa.remote, `${sa.tag}: unprotected Informational on an established SA`);
+    for (const p of payloads) {
+      if (p.type === PayloadType.N && p.notifyType < 16384) {
+        sa.peerAnswered = true;
+        return this.failSa(sa, `peer sent notify ${p.notifyType}`, p.notifyType, false);
+      }
+    }
+  }
+
+  private encode(sa: IsakmpSa, o: Outgoing): Buffer {
+    const header = {
+      icookie: sa.icookie,
+      rcookie: sa.rcookie,
+      exchangeType: ExchangeType.IdentityProtection,
+      flags: o.encrypt ? HeaderFlag.Encryption : 0,
+      messageId: 0,
+    };
+    if (!o.encrypt) return encodeMessage(header, o.payloads);
+    const ct = sa.keymat!.encrypt(0, encodePayloads(o.payloads));
+    return encodeEncrypted(header, o.payloads[0]!.type, ct);
+  }
+
+  private send(sa: IsakmpSa, datagram: Buffer): void {
+    this.stats.engine.datagramsOut++;
+    if (!this.opts.transport.send(datagram, sa.local, sa.remote)) {
+      this.log.debug({ sa: sa.tag }, "send refused by transport");
+    }
+  }
+
+  /** RFC 2408 section 3.14: an Informational exchange with one Notification, in the clear. */
+  private notifyUnprotected(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notifyType: number): void {
+    const mid = this.random(4).readUInt32BE(0) || 1;
+    const d = encodeMessage(
+      { icookie, rcookie, exchangeType: ExchangeType.Informational, flags: 0, messageId: mid },
+      [
+        {
+          type: PayloadType.N,
+          doi: 1,
+          protocolId: 1,
+          notifyType,
+          spi: Buffer.concat([icookie, rcookie]),
+          data: Buffer.alloc(0),
+        },
+      ],
+    );
+    this.stats.engine.datagramsOut++;
+    this.opts.transport.send(d, local, remote);
+  }
+
+  private drop(remote: Endpoint, reason: string): void {
+    this.stats.engine.dropped++;
+    this.log.debug({ peer: endpointKey(remote), reason }, "datagram dropped");
+    if (dropChannel.hasSubscribers) dropChannel.publish({ peer: endpointKey(remote), reason });
+  }
+}

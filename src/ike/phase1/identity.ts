@@ -1,0 +1,114 @@
+/**
+ * Phase 1 identities (RFC 2409 section 5, RFC 2407 section 4.6.2): the ID payload we present, and
+ * whether the peer's is acceptable.
+ *
+ * ```
+ *  0                   1                   2                   3
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * !   ID Type     !  Protocol ID  !             Port              !
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * ~                     Identification Data                       ~
+ * ```
+ *
+ * RFC 2407 section 4.6.2: in Phase 1 the protocol and port are zero or UDP/500; we send zero and
+ * accept both. IDii_b/IDir_b in the hashes start at the ID Type.
+ *
+ * Main Mode with pre-shared keys picks the key by address before the (encrypted) ID arrives, so
+ * the ID cannot choose the key; HASH_I/HASH_R prove the peer holds it. What we still refuse is an
+ * address ID naming a host that is neither the peer nor covered by the key entry's remote identity,
+ * which would make logs and policy decisions lie (INVALID-ID-INFORMATION).
+ */
+import net from "node:net";
+import { IdType, PayloadType } from "../../codec/constants.js";
+import type { IdPayload } from "../../codec/payloads/index.js";
+import { addressCovers, parseIp } from "../../config/address.js";
+import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
+import type { Endpoint } from "../transport.js";
+
+const IPPROTO_UDP = 17;
+
+function addressBytes(address: string): Buffer | undefined {
+  const ip = parseIp(address);
+  if (ip === undefined) return undefined;
+  const len = ip.family === 4 ? 4 : 16;
+  const out = Buffer.alloc(len);
+  let v = ip.value;
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function addressId(address: string): IdPayload {
+  const v6 = net.isIPv6(address);
+  return {
+    type: PayloadType.ID,
+    idType: v6 ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR,
+    protocolId: 0,
+    port: 0,
+    data: addressBytes(address) ?? Buffer.alloc(v6 ? 16 : 4),
+  };
+}
+
+/**
+ * The ID we present for `rule` on `local`: the local address for the address types (of the
+ * family actually in use), or the rule's `local_id` text for FQDN/USER_FQDN. Without a usable
+ * `local_id` the address is presented.
+ */
+export function localIdPayload(rule: ResolvedRule, local: Endpoint): IdPayload {
+  const t = rule.localIdType;
+  if ((t === IdType.ID_FQDN || t === IdType.ID_USER_FQDN) && rule.rule.localId !== undefined && rule.rule.localId !== "") {
+    return { type: PayloadType.ID, idType: t, protocolId: 0, port: 0, data: Buffer.from(rule.rule.localId, "utf8") };
+  }
+  return addressId(local.address);
+}
+
+/** The textual form of an ID, for logs and `ikeadm dump` (names and addresses are not secret). */
+export function formatId(id: IdPayload): string {
+  switch (id.idType) {
+    case IdType.ID_IPV4_ADDR:
+    case IdType.ID_IPV6_ADDR:
+      return ipText(id.data) ?? `<bad address>`;
+    case IdType.ID_FQDN:
+    case IdType.ID_USER_FQDN:
+      return id.data.toString("latin1").replace(/[^\x20-\x7e]/g, "?");
+    default:
+      return `type ${id.idType} (${id.data.length} bytes)`;
+  }
+}
+
+function ipText(data: Buffer): string | undefined {
+  if (data.length === 4) return [...data].join(".");
+  if (data.length === 16) {
+    const parts: string[] = [];
+    for (let i = 0; i < 16; i += 2) parts.push(data.readUInt16BE(i).toString(16));
+    return parts.join(":");
+  }
+  return undefined;
+}
+
+/** Why a peer's Phase 1 ID is refused, or null when it is acceptable. */
+export function checkPeerId(id: IdPayload, remote: Endpoint, entry: PresharedEntry | undefined): string | null {
+  if (!(id.protocolId === 0 && id.port === 0) && !(id.protocolId === IPPROTO_UDP && (id.port === 0 || id.port === 500))) {
+    return `Phase 1 ID with protocol ${id.protocolId} port ${id.port}`;
+  }
+  if (id.idType === IdType.ID_IPV4_ADDR || id.idType === IdType.ID_IPV6_ADDR) {
+    const text = ipText(id.data);
+    const ip = text === undefined ? undefined : parseIp(text);
+    if (ip === undefined) return "unreadable address ID";
+    const peer = parseIp(remote.address);
+    if (peer !== undefined && peer.family === ip.family && peer.value === ip.value) return null;
+    if (entry !== undefined && "addr" in entry.remoteId && addressCovers(entry.remoteId.addr, ip)) return null;
+    return `address ID ${text} is not the peer ${remote.address}`;
+  }
+  if (id.idType === IdType.ID_FQDN || id.idType === IdType.ID_USER_FQDN) {
+    // An address-bound key authenticates the host; a name-bound one must name this ID.
+    if (entry === undefined || "addr" in entry.remoteId) return null;
+    const name = id.data.toString("utf8");
+    return entry.remoteId.type === id.idType && entry.remoteId.name.toLowerCase() === name.toLowerCase()
+      ? null
+      : `ID ${formatId(id)} does not match the key's remote identity`;
+  }
+  return `ID type ${id.idType} not usable with pre-shared keys`;
+}

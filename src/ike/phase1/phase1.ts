@@ -1,0 +1,108 @@
+/**
+ * What Main Mode and Aggressive Mode share (RFC 2409 section 5): building and echoing the Phase 1
+ * SA payload and capturing its body (SAi_b), nonces, and finding payloads in a decoded message.
+ *
+ * SAi_b is "the entire body of the SA payload (minus the ISAKMP generic header)" as the initiator
+ * sent it: the initiator keeps the bytes it encoded, the responder the bytes it received (a view
+ * into the datagram, so copied), never a re-encoding of a decoded value.
+ */
+import { Doi, IsakmpTransformId, PayloadType, ProtocolId, Situation } from "../../codec/constants.js";
+import { encodePayloads } from "../../codec/message.js";
+import type { Payload, PayloadOf, ProposalPayload, SaPayload, TransformPayload } from "../../codec/payloads/index.js";
+import { p1Attributes, type Attr, type P1Transform } from "./proposal.js";
+
+/** The SA payload an initiator sends: one ISAKMP proposal, one KEY_IKE transform per entry. */
+export function buildSaPayload(transforms: readonly P1Transform[]): SaPayload {
+  return {
+    type: PayloadType.SA,
+    doi: Doi.Ipsec,
+    situation: Situation.IdentityOnly,
+    proposals: [
+      {
+        type: PayloadType.Proposal,
+        proposalNumber: 1,
+        protocolId: ProtocolId.ISAKMP,
+        spi: Buffer.alloc(0),
+        transforms: transforms.map((t, i) => ({
+          type: PayloadType.Transform,
+          transformNumber: i + 1,
+          transformId: IsakmpTransformId.KEY_IKE,
+          attributes: p1Attributes(t),
+        })),
+      },
+    ],
+  };
+}
+
+/** The body of a payload as it is (or was) on the wire, without the generic header; a copy. */
+export function payloadBody(p: Payload): Buffer {
+  if (p.raw !== undefined) return Buffer.from(p.raw.body);
+  return Buffer.from(encodePayloads([p]).subarray(4));
+}
+
+/** One offered Phase 1 transform, with where it came from (to echo it back unchanged). */
+export interface OfferedTransform {
+  readonly proposal: ProposalPayload;
+  readonly transform: TransformPayload;
+  readonly attributes: readonly Attr[];
+}
+
+/**
+ * The transforms of every ISAKMP proposal of an SA payload, in order. RFC 2409 section 5 allows
+ * one proposal in Phase 1, but several do no harm: we pick among all of them.
+ */
+export function offeredTransforms(sa: SaPayload): OfferedTransform[] {
+  const out: OfferedTransform[] = [];
+  for (const proposal of sa.proposals) {
+    if (proposal.protocolId !== ProtocolId.ISAKMP) continue;
+    for (const transform of proposal.transforms) {
+      if (transform.transformId !== IsakmpTransformId.KEY_IKE) continue;
+      out.push({ proposal, transform, attributes: transform.attributes });
+    }
+  }
+  return out;
+}
+
+/** The responder's SA payload: the chosen transform echoed exactly, inside its own proposal. */
+export function echoSaPayload(offered: SaPayload, choice: OfferedTransform): SaPayload {
+  return {
+    type: PayloadType.SA,
+    doi: offered.doi,
+    situation: offered.situation,
+    proposals: [
+      {
+        type: PayloadType.Proposal,
+        proposalNumber: choice.proposal.proposalNumber,
+        protocolId: choice.proposal.protocolId,
+        spi: Buffer.from(choice.proposal.spi),
+        transforms: [
+          {
+            type: PayloadType.Transform,
+            transformNumber: choice.transform.transformNumber,
+            transformId: choice.transform.transformId,
+            attributes: choice.transform.attributes.map((a) =>
+              a.format === "tv" ? { ...a } : { format: "tlv" as const, type: a.type, value: Buffer.from(a.value) },
+            ),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The first payload of a type, or undefined. */
+export function first<T extends Payload["type"]>(payloads: readonly Payload[], type: T): PayloadOf<T> | undefined {
+  return payloads.find((p) => p.type === type) as PayloadOf<T> | undefined;
+}
+
+/** Every payload of a type. */
+export function all<T extends Payload["type"]>(payloads: readonly Payload[], type: T): PayloadOf<T>[] {
+  return payloads.filter((p) => p.type === type) as PayloadOf<T>[];
+}
+
+/** Count of payloads of a type. */
+export function count(payloads: readonly Payload[], type: number): number {
+  let n = 0;
+  for (const p of payloads) if (p.type === type) n++;
+  return n;
+}

@@ -1,0 +1,72 @@
+/**
+ * What the engine is handed besides a transport: the crypto pool (DH for now) and the policy that
+ * answers "which rule, which pre-shared key". Both are plain interfaces so tests can substitute
+ * deterministic versions, and so the daemon can move either behind a thread or process boundary.
+ *
+ * `CryptoPool` (src/crypto/pool.ts) satisfies {@link DhPort} as it is; {@link configPolicy} adapts a
+ * loaded ike.config and ike.preshared through the config module's lookup helpers.
+ */
+import { findPresharedByAddress, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
+import type { IkeConfig, PresharedEntry, ResolvedRule } from "../config/types.js";
+import { dhAgree, dhPublicFromPrivate, type DhKeyPair } from "../crypto/dh.js";
+import type { TaskResult } from "../crypto/tasks.js";
+
+/** Diffie-Hellman through the crypto pool. Peer values come back as errors, never as throws. */
+export interface DhPort {
+  dhGenerate(group: number, options?: { readonly signal?: AbortSignal }): Promise<TaskResult<DhKeyPair>>;
+  dhAgree(
+    group: number,
+    privateValue: Uint8Array,
+    peerPublic: Uint8Array,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<TaskResult<Buffer>>;
+}
+
+/** Rule and key lookups for Phase 1. */
+export interface Phase1Policy {
+  /** The rule covering this address pair (responder, or an initiator started by addresses). */
+  ruleFor(local: string, remote: string): ResolvedRule | undefined;
+  /** The rule with this label (`ikeadm` and tests start exchanges by label). */
+  ruleByLabel(label: string): ResolvedRule | undefined;
+  /** The pre-shared key entry for this address pair and exchange mode. */
+  presharedFor(local: string, remote: string, mode: "main" | "aggressive"): PresharedEntry | undefined;
+}
+
+/** A {@link Phase1Policy} over parsed files; `get` is called per lookup, so a reload takes effect. */
+export function configPolicy(get: () => { readonly config: IkeConfig; readonly preshared: readonly PresharedEntry[] }): Phase1Policy {
+  return {
+    ruleFor(local, remote) {
+      const { config } = get();
+      const r = findRule(config, local, remote);
+      return r && resolveRule(config, r);
+    },
+    ruleByLabel(label) {
+      const { config } = get();
+      const r = findRuleByLabel(config, label);
+      return r && resolveRule(config, r);
+    },
+    presharedFor(local, remote, mode) {
+      return findPresharedByAddress(get().preshared, local, remote, mode);
+    },
+  };
+}
+
+/**
+ * A {@link DhPort} whose private values come from `privateOf(group, n)` (n counts calls), for
+ * tests that need reproducible exchanges; agreement is the real computation.
+ */
+export function deterministicDh(privateOf: (group: number, n: number) => Buffer): DhPort {
+  let n = 0;
+  return {
+    async dhGenerate(group) {
+      const privateValue = privateOf(group, n++);
+      const pub = dhPublicFromPrivate(group, privateValue);
+      if (!pub.ok) return { ok: false, error: { code: pub.error.code, message: pub.error.message } };
+      return { ok: true, value: { publicValue: pub.value, privateValue: Buffer.from(privateValue) } };
+    },
+    async dhAgree(group, privateValue, peerPublic) {
+      const r = dhAgree(group, privateValue, peerPublic);
+      return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
+    },
+  };
+}
