@@ -12,7 +12,9 @@
  * the Delete informationals go out, and stops everything. It then reads the pcap, strips the
  * RFC 3948 non-ESP marker (neither side uses port 500, so every packet carries one), drops
  * retransmissions, decrypts encrypted messages with the Ka and initial IV strongSwan logged
- * (see ikev1-decrypt.ts for the IV chain), and writes <scenario>.json:
+ * (see ikev1-decrypt.ts for the IV chain), and writes <scenario>.json. IKE fragments (payload
+ * 132) are kept as captured, and the message they reassemble to follows them as an extra
+ * packet named "...-reassembled" (not a datagram on the wire, but what the receiver decrypts):
  *
  *   { "source": "...", "packets": [ { "name", "hex", "plaintextHex"? } ] }
  *
@@ -67,6 +69,8 @@ const SCENARIOS: Scenario[] = [
     common: { mode: "main", cipher: "aes256", hash: "sha1", dh: 2, ah: "sha1", espMode: "transport" },
   },
   { name: "mm-rsa-aes128-sha1-g14", common: { mode: "main", auth: "rsa", cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", fragmentation: "no" } },
+  // With fragmentation on, strongSwan splits the certificate-carrying MM5 into IKE fragments.
+  { name: "mm-rsa-fragmented", common: { mode: "main", auth: "rsa", cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", fragmentation: "yes" } },
   {
     name: "mm-psk-dpd",
     common: { mode: "main", cipher: "3des", hash: "sha1", dh: 2, esp: "aes128-sha1" },
@@ -83,6 +87,9 @@ const SCENARIOS: Scenario[] = [
 const RESP = { addr: "127.0.1.1", port: 11500, natt: 11501 };
 const LSW = { addr: "127.0.1.4", port: 11520 };
 const INIT = { addr: "127.0.1.2", port: 11510, natt: 11511 };
+
+/** Payload type of an IKEv1 fragment (Cisco's, also strongSwan's and Libreswan's). */
+const FRAGMENT = 132;
 
 const EXCHANGE: Record<number, string> = { 1: "base", 2: "main", 4: "aggressive", 5: "info", 6: "transaction", 32: "quick" };
 
@@ -169,21 +176,12 @@ function extract(sc: Scenario, dgrams: UdpDatagram[], keys: Awaited<ReturnType<t
   const seen = new Set<string>();
   const decryptors = new Map<string, SaDecryptor>();
   const out: FixturePacket[] = [];
-  for (const d of dgrams) {
-    if (!ports.has(d.sport) || !ports.has(d.dport)) continue;
-    let msg = d.payload;
-    if (d.sport !== 500 && d.dport !== 500) {
-      if (msg.length < 4 || msg.readUInt32BE(0) !== 0) continue; // ESP or keepalive, not IKE
-      msg = msg.subarray(4);
-    }
-    const key = `${d.sport}>${d.dport}:${msg.toString("hex")}`;
-    if (seen.has(key)) continue; // retransmission
-    seen.add(key);
+  const fragments = new Map<string, Map<number, Buffer>>();
+  const emit = (msg: Buffer, from: string, what: string) => {
     const h = readHeader(msg);
     if (!h || h.length !== msg.length) throw new Error(`${sc.name}: datagram is not one ISAKMP message`);
-    const from = d.sport === initPort ? "i" : "r";
-    const n = out.length + 1;
-    const pkt: FixturePacket = { name: `${sc.name}-${n}-${EXCHANGE[h.exchangeType] ?? `x${h.exchangeType}`}-${from}`, hex: msg.toString("hex") };
+    const exch = h.nextPayload === FRAGMENT && !(h.flags & 1) ? "fragment" : (EXCHANGE[h.exchangeType] ?? `x${h.exchangeType}`);
+    const pkt: FixturePacket = { name: `${sc.name}-${out.length + 1}-${exch}-${from}${what}`, hex: msg.toString("hex") };
     if (h.flags & 1) {
       let dec = decryptors.get(h.icookie);
       if (!dec) {
@@ -200,6 +198,36 @@ function extract(sc: Scenario, dgrams: UdpDatagram[], keys: Awaited<ReturnType<t
       if ("error" in w) throw new Error(`${sc.name}: ${pkt.name}: ${w.error}`);
     }
     out.push(pkt);
+    return h;
+  };
+  for (const d of dgrams) {
+    if (!ports.has(d.sport) || !ports.has(d.dport)) continue;
+    let msg = d.payload;
+    if (d.sport !== 500 && d.dport !== 500) {
+      if (msg.length < 4 || msg.readUInt32BE(0) !== 0) continue; // ESP or keepalive, not IKE
+      msg = msg.subarray(4);
+    }
+    const key = `${d.sport}>${d.dport}:${msg.toString("hex")}`;
+    if (seen.has(key)) continue; // retransmission
+    seen.add(key);
+    const from = d.sport === initPort ? "i" : "r";
+    const h = emit(msg, from, "");
+    if (h.nextPayload !== FRAGMENT || h.flags & 1) continue;
+    // Cisco-style fragment (one payload: ID u16, number u8, flags u8 with 1 = last, data): the
+    // fragments' data, in number order, is the original encrypted message, which must be
+    // decrypted in sequence to keep the IV chain; it follows its fragments as "-reassembled".
+    const fid = `${from}:${msg.readUInt16BE(32)}`;
+    const parts = fragments.get(fid) ?? new Map<number, Buffer>();
+    fragments.set(fid, parts);
+    parts.set(msg[34]!, Buffer.from(msg.subarray(36, 28 + msg.readUInt16BE(30))));
+    const last = msg[35]! & 1 ? msg[34]! : undefined;
+    if (last !== undefined) parts.set(0, Buffer.from([last]));
+    const total = parts.get(0)?.[0];
+    if (total !== undefined && parts.size === total + 1) {
+      const whole = Buffer.concat(Array.from({ length: total }, (_, i) => parts.get(i + 1)!));
+      emit(whole, from, "-reassembled");
+      fragments.delete(fid);
+    }
   }
   return out;
 }
@@ -216,7 +244,8 @@ function describe(sc: Scenario, ver: string): string {
     `${peers} on loopback via shared/interop (strongswan-peer.sh/libreswan-peer.sh start, capture.sh), ` +
     `${opts}${extra ? `; ${extra}` : ""}${sc.linger ? `; up ${sc.linger}s` : ""}; initiator stopped gracefully. ` +
     `Recorded by node dist/test/tools/record-fixtures.js on ${new Date().toISOString()}; ` +
-    `non-ESP marker stripped, retransmissions dropped, encrypted bodies decrypted at record time.`
+    `non-ESP marker stripped, retransmissions dropped, encrypted bodies decrypted at record time` +
+    `, IKE fragments followed by the message they reassemble to ("-reassembled").`
   );
 }
 
