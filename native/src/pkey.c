@@ -55,6 +55,9 @@ int IkedGetBytes(napi_env env, napi_value v, const unsigned char **data, size_t 
 EVP_PKEY *IkedGetKey(napi_env env, napi_value v) {
   bool ok = false;
   void *data = NULL;
+  napi_valuetype type;
+  /* Check the type first: the tag check on a non-object would leave a pending TypeError. */
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return NULL;
   if (napi_check_object_type_tag(env, v, &kKeyTag, &ok) != napi_ok || !ok) return NULL;
   if (napi_get_value_external(env, v, &data) != napi_ok) return NULL;
   return (EVP_PKEY *)data;
