@@ -7,7 +7,6 @@
  * never re-entered from its own send.
  */
 import type { Clock, TimerHandle } from "../ike/clock.js";
-import { systemClock } from "../ike/clock.js";
 import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
 import { endpointKey } from "../ike/transport.js";
 
@@ -51,6 +50,27 @@ export interface MemoryNetworkStats {
   undeliverable: number;
 }
 
+/**
+ * Real timers that keep the process alive (unlike the engine's `systemClock`): a datagram in
+ * flight on a test network must be delivered before the test's event loop may end.
+ */
+const refClock: Clock = (() => {
+  let next = 1;
+  const live = new Map<number, NodeJS.Timeout>();
+  return {
+    now: () => Date.now(),
+    setTimeout(fn, ms) {
+      const id = next++;
+      live.set(id, setTimeout(() => (live.delete(id), fn()), ms));
+      return { id };
+    },
+    clearTimeout(h) {
+      clearTimeout(live.get(h.id));
+      live.delete(h.id);
+    },
+  };
+})();
+
 /** mulberry32: small, fast, good enough to pick impairments reproducibly. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -85,7 +105,7 @@ export class MemoryNetwork {
   constructor(opts: MemoryNetworkOptions = {}) {
     this.impair = opts.impair ?? {};
     this.random = rng(opts.seed ?? 1);
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock ?? refClock;
   }
 
   /** Replace the impairments (e.g. start losing packets half-way through a test). */

@@ -1,0 +1,129 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initiate, makePair, pskText, ruleText, settle, type Pair, type PairOptions } from "./harness.js";
+import type { MemoryNetworkOptions } from "../../src/net/memory-transport.js";
+import type { DhPort } from "../../src/ike/ports.js";
+
+const XF = "p1_xform { auth_method preshared oakley_group 2 auth_alg sha1 encr_alg 3des }";
+
+function pair(network: MemoryNetworkOptions = {}, engine: PairOptions["engine"] = {}): Pair {
+  return makePair({
+    configA: ruleText("to-b", "10.0.0.1", "10.0.0.2", XF),
+    configB: ruleText("from-a", "10.0.0.2", "10.0.0.1", XF),
+    pskA: pskText("10.0.0.1", "10.0.0.2", "k"),
+    pskB: pskText("10.0.0.2", "10.0.0.1", "k"),
+    network,
+    engine,
+  });
+}
+
+/** Drop the n-th datagram (1-based) sent from `from`. */
+function dropNth(from: string, ...nths: number[]): MemoryNetworkOptions {
+  let seen = 0;
+  return {
+    impair: {
+      filter: (_d, src) => (src.address === from && nths.includes(++seen) ? "drop" : "pass"),
+    },
+  };
+}
+
+async function tick(p: Pair, ms: number): Promise<void> {
+  p.clock.advance(ms);
+  await settle(p);
+}
+
+test("a lost MM3 is retransmitted after retry_timer_init and the exchange completes", async () => {
+  const p = pair(dropNth("10.0.0.1", 2));
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  assert.equal(sa.state, "negotiating");
+  await tick(p, 500);
+  assert.equal(sa.state, "established");
+  assert.equal(p.a.engine.stats.engine.retransmitsSent, 1);
+  p.a.engine.close();
+  p.b.engine.close();
+});
+
+test("a lost MM6 makes the initiator resend MM5, answered from the cache without new DH work", async () => {
+  let dhCalls = 0;
+  const p0 = pair(dropNth("10.0.0.2", 3));
+  // Count the responder's pool calls by wrapping its DH port before any exchange runs.
+  const dh = (p0.b.engine as unknown as { opts: { dh: DhPort } }).opts.dh;
+  const wrapped: DhPort = {
+    dhGenerate: (g, o) => (dhCalls++, dh.dhGenerate(g, o)),
+    dhAgree: (g, x, y, o) => (dhCalls++, dh.dhAgree(g, x, y, o)),
+  };
+  (p0.b.engine as unknown as { opts: { dh: DhPort } }).opts.dh = wrapped;
+  const sa = initiate(p0, "to-b");
+  await settle(p0);
+  const [saB] = p0.b.engine.sas.all();
+  assert.equal(saB!.state, "established", "the responder finished when it sent MM6");
+  assert.equal(sa.state, "negotiating");
+  const before = dhCalls;
+  await tick(p0, 500);
+  assert.equal(sa.state, "established");
+  assert.equal(p0.b.engine.stats.engine.retransmitsAnswered, 1);
+  assert.equal(dhCalls, before, "answered from the reply cache, not recomputed");
+  p0.a.engine.close();
+  p0.b.engine.close();
+});
+
+test("every datagram duplicated: duplicates are answered from the cache, both sides establish", async () => {
+  const p = pair({ impair: { duplicate: 1 } });
+  const sa = initiate(p, "to-b");
+  await settle(p, 40);
+  assert.equal(sa.state, "established");
+  assert.equal(p.b.engine.sas.all()[0]!.state, "established");
+  assert.ok(p.b.engine.stats.engine.retransmitsAnswered >= 2);
+  p.a.engine.close();
+  p.b.engine.close();
+});
+
+test("no answer at all: retry_limit retransmissions with backoff, then a no-response failure", async () => {
+  const p = pair({ impair: { loss: 1 } });
+  const sends: number[] = [];
+  p.network.tap((r) => sends.push(p.clock.now()));
+  const start = p.clock.now();
+  const sa = initiate(p, "to-b");
+  for (let i = 0; i < 70 && sa.state !== "dead"; i++) await tick(p, 500);
+  assert.equal(sa.state, "dead");
+  assert.deepEqual(sends.map((t) => t - start), [0, 500, 1500, 3500, 7500, 15500]);
+  assert.equal(p.a.engine.stats.p1.init_p1_noresp, 1);
+  assert.equal(p.a.engine.stats.p1.init_p1_respfail, 0);
+  assert.equal(p.clock.timerCount, 0);
+});
+
+test("a responder left half-open is discarded by expire_timer", async () => {
+  const p = pair(dropNth("10.0.0.1", 2, 3, 4, 5, 6, 7), { expireMs: 10_000 });
+  initiate(p, "to-b");
+  await settle(p);
+  assert.equal(p.b.engine.sas.halfOpenCount, 1);
+  for (let i = 0; i < 25; i++) await tick(p, 500);
+  assert.equal(p.b.engine.sas.size, 0);
+  assert.equal(p.b.engine.stats.engine.expired, 1);
+  assert.equal(p.b.engine.stats.p1.resp_p1_fail, 1);
+});
+
+test("half-open limit per peer is enforced before any work", async () => {
+  const p = pair({}, { halfOpen: { global: 10, perPeer: 1 } });
+  // Hold exchanges half-open: pass only MM1/MM2 (header byte 16, first payload, is SA = 1).
+  p.network.setImpairment({ filter: (d) => (d[16] === 1 ? "pass" : "drop") });
+  initiate(p, "to-b");
+  initiate(p, "to-b");
+  await settle(p);
+  assert.equal(p.b.engine.sas.size, 1);
+  assert.equal(p.b.engine.stats.engine.halfOpenRefused, 1);
+  p.a.engine.close();
+  p.b.engine.close();
+});
+
+test("lossy, reordering, duplicating relay: Main Mode still completes (seeded)", async () => {
+  for (const seed of [1, 2, 3]) {
+    const p = pair({ seed, impair: { loss: 0.25, duplicate: 0.2, reorder: 0.2 } });
+    const sa = initiate(p, "to-b");
+    for (let i = 0; i < 80 && sa.state === "negotiating"; i++) await tick(p, 500);
+    assert.equal(sa.state, "established", `seed ${seed}: ${sa.deathReason ?? ""}`);
+    p.a.engine.close();
+    p.b.engine.close();
+  }
+});
