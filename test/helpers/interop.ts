@@ -95,8 +95,8 @@ export function interopSkip(): string | false {
 
 /**
  * Parses harness output: `key=value` tokens separated by newlines or spaces (`start` prints
- * one pair per line, `stop` and `status` several on one line). Values never contain spaces in
- * the harness's output except after the last `=`-free token, which is ignored.
+ * one pair per line, `stop` and `status` several on one line). Tokens without `=` (the `sa`
+ * and `add_sa` words of `keys`) are skipped; the harness prints no values with spaces.
  */
 export function parseKv(text: string): Kv {
   const kv: Kv = {};
