@@ -128,6 +128,7 @@ export class SerialQueue {
   private readonly jobs: (() => Promise<void>)[] = [];
   private running = false;
   private closed = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly max = 16,
@@ -152,6 +153,12 @@ export class SerialQueue {
     return true;
   }
 
+  /** Resolves when no job is running or waiting. */
+  idle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Drop waiting jobs; the running one finishes. */
   close(): void {
     this.closed = true;
@@ -170,6 +177,9 @@ export class SerialQueue {
       }
     } finally {
       this.running = false;
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const fn of w) fn();
     }
   }
 }

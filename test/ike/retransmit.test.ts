@@ -81,7 +81,7 @@ test("serial queue runs jobs one at a time, in order, bounded, errors reported",
   assert.equal(q.push(job("b", true)), true);
   assert.equal(q.push(job("c")), true);
   assert.equal(q.push(job("d")), false, "beyond the bound");
-  await new Promise((r) => setTimeout(r, 20));
+  await q.idle();
   assert.deepEqual(order, ["a", "b", "c"]);
   assert.equal(errors.length, 1);
   assert.equal(q.busy, false);
