@@ -160,7 +160,7 @@ async function run(sc: Scenario, keep: boolean) {
     if (sc.linger) await new Promise((r) => setTimeout(r, sc.linger! * 1000));
     const keys = await init.keys();
     // Graceful: the initiator sends Delete informationals for the CHILD_SA and the ISAKMP SA.
-    await init.stop();
+    await init.stop({ purge: !keep });
     await new Promise((r) => setTimeout(r, 300));
     return { pcap: cap.pcap, keys, initPort: INIT.port, respPort: respAddr.port };
   } finally {
