@@ -51,6 +51,8 @@ export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): To
 
   const atComment = (j: number): boolean =>
     text[j] === "#" || (opts.slashComments && text[j] === "/" && text[j + 1] === "/");
+  const atContinuation = (j: number): boolean =>
+    text[j] === "\\" && (text[j + 1] === "\n" || (text[j + 1] === "\r" && text[j + 2] === "\n"));
 
   while (i < n) {
     const c = text[i]!;
@@ -64,7 +66,7 @@ export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): To
       i++;
       continue;
     }
-    if (c === "\\" && (text[i + 1] === "\n" || (text[i + 1] === "\r" && text[i + 2] === "\n"))) {
+    if (atContinuation(i)) {
       i += text[i + 1] === "\n" ? 1 : 2;
       continue;
     }
@@ -111,7 +113,7 @@ export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): To
       continue;
     }
     let j = i;
-    while (j < n && !isSpace(text[j]!) && !delimiters.includes(text[j]!) && !atComment(j)) j++;
+    while (j < n && !isSpace(text[j]!) && !delimiters.includes(text[j]!) && !atComment(j) && !atContinuation(j)) j++;
     tokens.push({ kind: "word", text: text.slice(i, j), ...pos });
     i = j;
   }
