@@ -8,7 +8,7 @@
  */
 import { findPresharedByAddress, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
 import type { IkeConfig, PresharedEntry, ResolvedRule } from "../config/types.js";
-import { dhAgree, dhPublicFromPrivate, type DhKeyPair } from "../crypto/dh.js";
+import { dhAgree, dhGenerate, dhPublicFromPrivate, type DhKeyPair } from "../crypto/dh.js";
 import type { TaskResult } from "../crypto/tasks.js";
 
 /** Diffie-Hellman through the crypto pool. Peer values come back as errors, never as throws. */
@@ -50,6 +50,18 @@ export function configPolicy(get: () => { readonly config: IkeConfig; readonly p
     },
   };
 }
+
+/** DH on the calling thread (what a pool of size 0 does), for tools and tests without a pool. */
+export const inlineDh: DhPort = {
+  async dhGenerate(group) {
+    const r = dhGenerate(group);
+    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
+  },
+  async dhAgree(group, privateValue, peerPublic) {
+    const r = dhAgree(group, privateValue, peerPublic);
+    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
+  },
+};
 
 /**
  * A {@link DhPort} whose private values come from `privateOf(group, n)` (n counts calls), for
