@@ -98,9 +98,19 @@ interface Layout {
 
 const view = (b: Buffer, [off, len]: [number, number]): Buffer => b.subarray(off, off + len);
 
+/** Options of a key holder. */
+export interface Phase1KeymatOptions {
+  /**
+   * Keep the secrets PROT_NONE between operations (default true; see secure.ts for the measured
+   * cost). Applies to the SA's secrets and to the KEYMAT buffers it returns.
+   */
+  readonly protect?: boolean;
+}
+
 /** The per-ISAKMP-SA key holder. */
 export class Phase1Keymat {
   readonly suite: Phase1Suite;
+  readonly #protect: boolean;
   #secrets: SecureBuffer | undefined;
   #layout: Layout | undefined;
   #dhPrivate: SecureBuffer | undefined;
@@ -108,8 +118,9 @@ export class Phase1Keymat {
   #x: Phase1Exchange | undefined;
   #destroyed = false;
 
-  constructor(suite: Phase1Suite) {
+  constructor(suite: Phase1Suite, options: Phase1KeymatOptions = {}) {
     this.suite = suite;
+    this.#protect = options.protect ?? true;
   }
 
   /** Whether SKEYID and its children have been derived. */
@@ -121,7 +132,7 @@ export class Phase1Keymat {
   holdDhPrivate(value: Uint8Array): void {
     this.#alive();
     this.#dhPrivate?.destroy();
-    this.#dhPrivate = SecureBuffer.take(value);
+    this.#dhPrivate = SecureBuffer.take(value, { protect: this.#protect });
   }
 
   /**
@@ -265,7 +276,7 @@ export class Phase1Keymat {
     gqmxy: SecureBuffer | undefined,
     lengthBytes: number,
   ): SecureBuffer {
-    const out = SecureBuffer.alloc(lengthBytes);
+    const out = SecureBuffer.alloc(lengthBytes, { protect: this.#protect });
     try {
       out.use((o) =>
         this.#withKeys((s, l) => {
@@ -319,7 +330,7 @@ export class Phase1Keymat {
       ka: [4 * hl, kaLen],
       gxy: [4 * hl + kaLen, gxyIn.length],
     };
-    const secrets = SecureBuffer.alloc(4 * hl + kaLen + gxyIn.length);
+    const secrets = SecureBuffer.alloc(4 * hl + kaLen + gxyIn.length, { protect: this.#protect });
     try {
       secrets.use((s) => {
         const gxy = view(s, layout.gxy);

@@ -4,11 +4,16 @@
  * `sodium_free` on destroy(). While a `SecureBuffer` is idle its pages are `PROT_NONE`
  * (`sodium_mprotect_noaccess`), so a stray read of a dangling view faults instead of leaking.
  *
- * Decision on page protection (bench/crypto/primitives.bench.ts, "mprotect pair"): one
- * unlock/lock pair costs about as much as one HMAC-SHA1 over 100 bytes (~3.8 us each, measured on
- * the 2-core dev VM), i.e. ~60 us per Phase 1 (about 16 keyed operations) against milliseconds of
- * modular exponentiation for the DH that each Phase 1 needs, so it stays on by default.
- * `SecureBuffer.alloc(n, { protect: false })` turns it off for a buffer.
+ * Decision on page protection, from bench/crypto/primitives.bench.ts (`npm run bench -- primitives`):
+ * one unlock/lock pair costs about one HMAC-SHA1 over 100 bytes (3.8 us vs 3.7 us on the idle
+ * 2-core VM; 11 us vs 11 us at load average 15). A Phase 1 makes about 20 keyed operations, so
+ * protection adds roughly 80-250 us per SA, next to 2-6 ms of group 14 Diffie-Hellman (key
+ * generation plus computeSecret) that every Phase 1 costs; on one established SA it doubles the
+ * crypto time of a short message (96 bytes: 30 -> 56 us under load) but stays far below the cost
+ * of handling the datagram. It stays on by default; `{ protect: false }` (SecureBuffer.alloc,
+ * Phase1Keymat) turns it off per holder. The guarded allocation itself (sodium_malloc + mlock,
+ * and munmap on release) costs more than the protection: ~25 us idle, ~130 us under load, which
+ * is why a key holder makes one allocation for all of its secrets.
  *
  * Node's crypto API takes Buffers: a `SecureBuffer` hands its bytes to a callback (`use`) for the
  * duration of one synchronous call, never longer. OpenSSL copies HMAC and cipher keys into its own
