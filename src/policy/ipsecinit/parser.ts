@@ -26,12 +26,14 @@ import {
 } from "./values.js";
 import type { IpsecPolicy, PolicyActionType, PolicyEntry, PolicyError, PolicyErrorCode } from "./types.js";
 
-/** Pattern names → the slot they fill (aliases share a slot, so `saddr` after `laddr` is a duplicate). */
+/** Pattern names → the slot they fill (aliases share a slot, so `raddr` after `remote` is a duplicate). */
 const PATTERN_SLOTS: ReadonlyMap<string, string> = new Map([
-  ["saddr", "local"], ["src", "local"], ["srcaddr", "local"], ["laddr", "local"], ["local", "local"],
-  ["daddr", "remote"], ["dst", "remote"], ["dstaddr", "remote"], ["raddr", "remote"], ["remote", "remote"],
-  ["sport", "localPort"], ["lport", "localPort"], ["dport", "remotePort"], ["rport", "remotePort"],
-  ["smask", "smask"], ["dmask", "dmask"], ["ulp", "ulp"], ["proto", "ulp"], ["type", "type"], ["code", "code"],
+  ["laddr", "local"], ["local", "local"], ["raddr", "remote"], ["remote", "remote"],
+  ["lport", "localPort"], ["rport", "remotePort"],
+  // Packet-literal names: source/destination, turned into local/remote by direction (semantics.ts).
+  ["saddr", "srcAddr"], ["src", "srcAddr"], ["srcaddr", "srcAddr"], ["daddr", "dstAddr"], ["dst", "dstAddr"], ["dstaddr", "dstAddr"],
+  ["sport", "srcPort"], ["dport", "dstPort"], ["smask", "smask"], ["dmask", "dmask"],
+  ["ulp", "ulp"], ["proto", "ulp"], ["type", "type"], ["code", "code"],
   ["tunnel", "tunnel"], ["negotiate", "negotiate"], ["dir", "dir"],
 ]);
 
@@ -164,12 +166,16 @@ export function parseIpsecPolicy(source: string, file = "ipsecinit.conf"): Polic
     switch (slot) {
       case "local":
       case "remote":
+      case "srcAddr":
+      case "dstAddr":
         return parseAddressValue(v.text);
       case "smask":
       case "dmask":
         return parseMask(v.text);
       case "localPort":
       case "remotePort":
+      case "srcPort":
+      case "dstPort":
         return parsePort(v.text);
       case "ulp":
         return parseProtocol(v.text);
@@ -207,8 +213,8 @@ export function parseIpsecPolicy(source: string, file = "ipsecinit.conf"): Polic
         err(start, "IKE_ERR_POLICY_SYNTAX", `expected '{' to begin a policy entry, found '${start.text}'`);
         throw new Abort();
       }
-      if (start.line === lastEndLine) err(start, "IKE_ERR_POLICY_SYNTAX", "a policy entry must begin on a new line");
       const firstError = errors.length;
+      if (start.line === lastEndLine) err(start, "IKE_ERR_POLICY_SYNTAX", "a policy entry must begin on a new line");
       const pattern = block(PATTERN_SLOTS, "pattern", patternValue);
       let close = toks[pos - 1]!;
       const actions: PairSource[] = [];

@@ -67,6 +67,31 @@ export function checkAction(a: PairSource, report: Report): PolicyAction | null 
   return { type, ah, espEncr, espAuth, sa: val<"shared" | "unique">(pairs, "sa") ?? "shared", dir };
 }
 
+/**
+ * Turns the packet-literal names (`saddr`/`daddr`/`sport`/`dport`/`smask`/`dmask`) into local and
+ * remote: ipsecconf reads them as source and destination of the datagram, so for inbound entries the
+ * source is the remote side. A literal name and its local/remote twin in one entry are duplicates.
+ */
+function sides(pattern: Map<string, Pair>, inbound: boolean, report: Report): Map<string, Pair> | null {
+  const out = new Map(pattern);
+  let good = true;
+  const twins: Array<[string, string]> = inbound
+    ? [["srcAddr", "remote"], ["dstAddr", "local"], ["srcPort", "remotePort"], ["dstPort", "localPort"], ["smask", "remoteMask"], ["dmask", "localMask"]]
+    : [["srcAddr", "local"], ["dstAddr", "remote"], ["srcPort", "localPort"], ["dstPort", "remotePort"], ["smask", "localMask"], ["dmask", "remoteMask"]];
+  for (const [literal, side] of twins) {
+    const p = pattern.get(literal);
+    if (p === undefined) continue;
+    const twin = pattern.get(side);
+    if (twin !== undefined) {
+      const [early, late] = twin.name.line < p.name.line || (twin.name.line === p.name.line && twin.name.col < p.name.col) ? [twin, p] : [p, twin];
+      report(late.name, "IKE_ERR_POLICY_DUPLICATE", `duplicate '${late.name.text}' (already given as '${early.name.text}' at ${early.name.line}:${early.name.col})`);
+      good = false;
+    }
+    out.set(side, p);
+  }
+  return good ? out : null;
+}
+
 /** Applies `smask`/`dmask` to an address given without a prefix length. */
 function masked(pairs: Map<string, Pair>, addrSlot: string, maskSlot: string, report: Report): Prefix | null | false {
   const addr = val<AddressValue>(pairs, addrSlot);
@@ -98,11 +123,17 @@ export function checkEntry(
   meta: { index: number; file: string },
 ): PolicyEntry | null {
   let good = actions.every((a) => a !== null);
-  const local = masked(pattern, "local", "smask", report);
-  const remote = masked(pattern, "remote", "dmask", report);
+  const first = sources[0]!;
+  const patternDir = val<PolicyDir>(pattern, "dir") ?? null;
+  const implied: PolicyDir = first.type === "apply" ? "out" : first.type === "permit" ? "in" : "both";
+  const dir = patternDir ?? actions[0]?.dir ?? implied;
+  const resolved = sides(pattern, dir === "in", report);
+  if (resolved === null) return null;
+  const local = masked(resolved, "local", "localMask", report);
+  const remote = masked(resolved, "remote", "remoteMask", report);
   if (local === false || remote === false) good = false;
   if (local && remote && local.family !== remote.family) {
-    report(pattern.get("remote")!.value, "IKE_ERR_POLICY_CONFLICT", "local and remote addresses are of different families");
+    report(resolved.get("remote")!.value, "IKE_ERR_POLICY_CONFLICT", "local and remote addresses are of different families");
     good = false;
   }
   const ulp = val<number>(pattern, "ulp") ?? null;
@@ -136,15 +167,12 @@ export function checkEntry(
       }
     }
   }
-  const patternDir = val<PolicyDir>(pattern, "dir") ?? null;
-  const first = sources[0]!;
   const propDirPair = first.pairs.get("dir");
-  if (patternDir !== null && propDirPair !== undefined) {
+  // checkAction already refused a property `dir` on ipsec and drop; say it once.
+  if (patternDir !== null && propDirPair !== undefined && first.type !== "ipsec" && first.type !== "drop") {
     report(propDirPair.name, "IKE_ERR_POLICY_DUPLICATE", `duplicate 'dir' (already given in the pattern at ${pattern.get("dir")!.name.line}:${pattern.get("dir")!.name.col})`);
     good = false;
   }
-  const implied: PolicyDir = first.type === "apply" ? "out" : first.type === "permit" ? "in" : "both";
-  const dir = patternDir ?? actions[0]?.dir ?? implied;
   if (patternDir !== null && implied !== "both" && patternDir !== implied) {
     report(pattern.get("dir")!.value, "IKE_ERR_POLICY_CONFLICT", `'${first.token.text}' applies to ${implied === "out" ? "outbound" : "inbound"} traffic only, not '${patternDir}'`);
     good = false;
@@ -157,8 +185,8 @@ export function checkEntry(
     pattern: {
       local: local || null,
       remote: remote || null,
-      localPort: val<number>(pattern, "localPort") ?? 0,
-      remotePort: val<number>(pattern, "remotePort") ?? 0,
+      localPort: val<number>(resolved, "localPort") ?? 0,
+      remotePort: val<number>(resolved, "remotePort") ?? 0,
       ulp,
       icmpType: val<NumberRange>(pattern, "type") ?? null,
       icmpCode: val<NumberRange>(pattern, "code") ?? null,
