@@ -75,9 +75,15 @@ export function resolveRule(config: IkeConfig, rule: IkeRule): ResolvedRule {
     p2Pfs: rule.p2Pfs ?? g.p2Pfs ?? IKE_DEFAULTS.p2Pfs,
     remotePort: rule.remotePort ?? IKE_DEFAULTS.ikePort,
   };
-  for (const k of ["p2LifetimeSecs", "p2SoftlifeSecs", "p2IdletimeSecs", "p2LifetimeKb", "p2SoftlifeKb"] as const) {
-    const v = rule[k] ?? g[k];
-    if (v !== undefined) out[k] = v;
+  const idle = rule.p2IdletimeSecs ?? g.p2IdletimeSecs;
+  if (idle !== undefined) out.p2IdletimeSecs = idle;
+  // A soft lifetime only means something beside a hard one; omitted, it is 90% of the hard one.
+  const pairs = [["p2LifetimeSecs", "p2SoftlifeSecs"], ["p2LifetimeKb", "p2SoftlifeKb"]] as const;
+  for (const [hardKey, softKey] of pairs) {
+    const hard = rule[hardKey] ?? g[hardKey];
+    if (hard === undefined) continue;
+    out[hardKey] = hard;
+    out[softKey] = rule[softKey] ?? g[softKey] ?? Math.floor(hard * 0.9);
   }
   return out;
 }

@@ -122,9 +122,11 @@ export interface ResolvedRule {
   readonly p2Pfs: number;
   /** Absent: take the lifetime the kernel proposed in the ACQUIRE. */
   readonly p2LifetimeSecs?: number;
+  /** Present exactly when `p2LifetimeSecs` is: as configured, else 90% of the hard lifetime. */
   readonly p2SoftlifeSecs?: number;
   readonly p2IdletimeSecs?: number;
   readonly p2LifetimeKb?: number;
+  /** Present exactly when `p2LifetimeKb` is: as configured, else 90% of it. */
   readonly p2SoftlifeKb?: number;
   readonly remotePort: number;
 }

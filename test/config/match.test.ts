@@ -47,7 +47,9 @@ test("resolveRule applies rule, file and compiled defaults in that order", () =>
   const host = resolveRule(config, findRuleByLabel(config, "host")!);
   assert.equal(host.p2Pfs, 5);
   assert.equal(host.p2LifetimeSecs, 3600);
-  assert.equal(host.p2SoftlifeSecs, undefined);
+  assert.equal(host.p2SoftlifeSecs, 3240, "90% of the hard lifetime when not configured");
+  assert.equal(host.p2LifetimeKb, undefined);
+  assert.equal(host.p2SoftlifeKb, undefined);
   assert.equal(host.p1NonceLen, 32);
   assert.equal(host.p2NonceLen, IKE_DEFAULTS.p2NonceLen);
   assert.equal(host.remotePort, 10500);
@@ -56,6 +58,11 @@ test("resolveRule applies rule, file and compiled defaults in that order", () =>
   const subnet = resolveRule(config, findRuleByLabel(config, "subnet")!);
   assert.equal(subnet.p2Pfs, 0);
   assert.equal(subnet.remotePort, IKE_DEFAULTS.ikePort);
+  const soft = parseIkeConfig(`p2_softlife_secs 100 p2_softlife_kb 5 ${X} { label "a" local_addr ::1 remote_addr ::2 p2_lifetime_kb 1000 }`, "s").value;
+  const a = resolveRule(soft, soft.rules[0]!);
+  assert.equal(a.p2LifetimeSecs, undefined);
+  assert.equal(a.p2SoftlifeSecs, undefined, "a soft lifetime without a hard one is ignored");
+  assert.deepEqual([a.p2LifetimeKb, a.p2SoftlifeKb], [1000, 5]);
   const v6 = resolveRule(config, findRuleByLabel(config, "v6")!);
   assert.equal(v6.p1Xforms[0]!.p1LifetimeSecs, 600);
   assert.equal(v6.p1Xforms[0]!.oakleyGroup, 14);
