@@ -135,6 +135,19 @@ const EXPECTED: Record<string, string[]> = {
     ...QM,
     ...DEL,
   ],
+  "mm-ecdsa-aes256-sha256-g19-pfs": [
+    `main-i:SA,${V(4)}`,
+    `main-r:SA,${V(3)}`,
+    "main-i:KE,NONCE,NAT-D,NAT-D",
+    "main-r:KE,NONCE,CR,NAT-D,NAT-D",
+    "main-i:ID,CERT,SIG,CR,N",
+    "main-r:ID,CERT,SIG",
+    "quick-i:HASH,SA,NONCE,KE,ID,ID",
+    "quick-r:HASH,SA,NONCE,KE,ID,ID",
+    "quick-i:HASH",
+    ...DEL,
+  ],
+  "mm-psk-ipcomp-lifebytes": [...MM_PSK_I, ...QM, ...DEL],
   "mm-rsa-fragmented": [
     `main-i:SA,${V(5)}`,
     `main-r:SA,${V(4)}`,
@@ -284,6 +297,7 @@ test("fixtures: Phase 1 proposals carry the configured algorithms", () => {
     ["mm-psk-blowfish-md5-g5", 3, 128, 1, 5, 1],
     ["am-psk-aes128-sha1-g2", 7, 128, 2, 2, 1],
     ["mm-rsa-aes128-sha1-g14", 7, 128, 2, 14, 3],
+    ["mm-ecdsa-aes256-sha256-g19-pfs", 7, 256, 4, 19, 9],
   ];
   for (const [scenario, enc, keyLen, hash, group, auth] of cases) {
     const first = decodeAndMirror(load(`${scenario}.json`).packets[0]!);
@@ -339,6 +353,22 @@ test("fixtures: notifies, deletes, IDs and Quick Mode SAs have the expected cont
   assert.deepEqual(ids.map((p) => [p.idType, p.data.toString("hex")]), [[IdType.ID_IPV4_ADDR_SUBNET, "0a010000ffff0000"], [IdType.ID_IPV4_ADDR_SUBNET, "0a020000ffff0000"]]);
   const pfsT = payload(pfs[6]!, PayloadType.SA).proposals[0]!.transforms[0]!;
   assert.equal(attr(pfsT.attributes, IpsecAttr.GroupDescription), 14);
+
+  const ecp = load("mm-ecdsa-aes256-sha256-g19-pfs.json").packets.map(decodeAndMirror);
+  assert.equal(payload(ecp[2]!, PayloadType.KE).keyData.length, 64, "ECP-256 public value x|y");
+  assert.equal(payload(ecp[6]!, PayloadType.KE).keyData.length, 64);
+  assert.equal(payload(ecp[4]!, PayloadType.SIG).data.length, 64, "ECDSA-256 signature r|s");
+
+  // IPComp: ESP and IPCOMP (2-byte CPI) share proposal #1, ESP alone is #2; kilobyte lifetime as TLV.
+  const ipc = load("mm-psk-ipcomp-lifebytes.json").packets.map(decodeAndMirror);
+  const props = payload(ipc[6]!, PayloadType.SA).proposals;
+  assert.deepEqual(props.map((p) => [p.proposalNumber, p.protocolId, p.spi.length]), [[1, ProtocolId.IPSEC_ESP, 4], [1, ProtocolId.IPCOMP, 2], [2, ProtocolId.IPSEC_ESP, 4]]);
+  assert.equal(props[1]!.transforms[0]!.transformId, 2, "IPCOMP_DEFLATE");
+  const life = props[0]!.transforms[0]!.attributes;
+  const kbIdx = life.findIndex((a) => a.type === IpsecAttr.SaLifeType && a.value === 2);
+  const kb = life[kbIdx + 1];
+  assert.ok(kb?.type === IpsecAttr.SaLifeDuration && kb.format === "tlv", "kilobytes duration follows its life type");
+  assert.equal(kb.value.readUIntBE(0, kb.value.length), 100_000);
 
   const am = load("am-psk-aes128-sha1-g2.json").packets.map(decodeAndMirror);
   const amId = payload(am[0]!, PayloadType.ID);

@@ -72,6 +72,14 @@ const SCENARIOS: Scenario[] = [
   // With fragmentation on, strongSwan splits the certificate-carrying MM5 into IKE fragments.
   { name: "mm-rsa-fragmented", common: { mode: "main", auth: "rsa", cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", fragmentation: "yes" } },
   {
+    name: "mm-ecdsa-aes256-sha256-g19-pfs",
+    common: { mode: "main", auth: "ecdsa", cipher: "aes256", hash: "sha256", dh: 19, esp: "aes256-sha256", pfs: 19, fragmentation: "no" },
+  },
+  {
+    name: "mm-psk-ipcomp-lifebytes",
+    common: { mode: "main", cipher: "aes128", hash: "sha1", dh: 2, esp: "aes128-sha1", ipcomp: "yes", childLifebytes: 100_000_000 },
+  },
+  {
     name: "mm-psk-dpd",
     common: { mode: "main", cipher: "3des", hash: "sha1", dh: 2, esp: "aes128-sha1" },
     initiator: { dpd: 1 },
