@@ -14,11 +14,21 @@
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { ExchangeType, HeaderFlag, PayloadType } from "../codec/constants.js";
-import type { Header } from "../codec/header.js";
-import { decodeDecrypted, decodeHeader, decodeMessage, encodeEncrypted, encodeMessage, encodePayloads } from "../codec/message.js";
-import { Notify } from "../codec/notify-constants.js";
-import type { Payload } from "../codec/payloads/index.js";
+import {
+  ExchangeType,
+  HeaderFlag,
+  Notify,
+  PayloadType,
+  checkRules,
+  decodeDecrypted,
+  decodeHeader,
+  decodeMessage,
+  encodeEncrypted,
+  encodeMessage,
+  encodePayloads,
+  type Header,
+  type Payload,
+} from "../codec/index.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
@@ -226,6 +236,14 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       settle = (good) => (good ? d.commit() : d.discard());
     } else {
       payloads = m.value.payloads;
+    }
+    const pos = task.expected();
+    const violation = pos === undefined ? null : checkRules(pos, h, payloads);
+    if (violation !== null) {
+      // A malformed message does not end the exchange: the peer may still send a good one.
+      settle?.(false);
+      if (!sa.keymat?.derived) this.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, violation.notify);
+      return this.drop(sa.remote, `${sa.tag}: ${pos}: ${violation.code} ${violation.detail}`);
     }
     if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
       if (h.rcookie.equals(ZERO_COOKIE)) return this.drop(sa.remote, `${sa.tag}: answer without responder cookie`);

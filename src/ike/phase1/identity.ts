@@ -19,8 +19,7 @@
  * which would make logs and policy decisions lie (INVALID-ID-INFORMATION).
  */
 import net from "node:net";
-import { IdType, PayloadType } from "../../codec/constants.js";
-import type { IdPayload } from "../../codec/payloads/index.js";
+import { IdType, PayloadType, type IdPayload } from "../../codec/index.js";
 import { addressCovers, parseIp } from "../../config/address.js";
 import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
 import type { Endpoint } from "../transport.js";

@@ -21,9 +21,7 @@
  * SKEYID = prf(pre-shared-key, Ni_b | Nr_b) is derived after MM3/MM4 (the responder needs it to
  * decrypt MM5), so the key is chosen by the peer's address, as the original does.
  */
-import { PayloadType } from "../../codec/constants.js";
-import { Notify } from "../../codec/notify-constants.js";
-import type { IdPayload, Payload, SaPayload } from "../../codec/payloads/index.js";
+import { Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
@@ -107,6 +105,31 @@ export class MainMode {
 
   get state(): MainModeState {
     return this.st;
+  }
+
+  /** The message this task waits for, for the codec's payload rules; undefined when it waits for none. */
+  expected(): MessagePosition | undefined {
+    switch (this.st) {
+      case "start":
+        return this.role === "responder" ? "MM1" : undefined;
+      case "mm1-sent":
+        return "MM2";
+      case "mm3-sent":
+        return "MM4";
+      case "mm5-sent":
+        return "MM6";
+      case "mm2-sent":
+        return "MM3";
+      case "mm4-sent":
+        return "MM5";
+      case "done":
+      case "failed":
+        return undefined;
+      default: {
+        const never: never = this.st;
+        return never;
+      }
+    }
   }
 
   /** Set once the exchange is done. */

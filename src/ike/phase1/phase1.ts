@@ -6,9 +6,19 @@
  * sent it: the initiator keeps the bytes it encoded, the responder the bytes it received (a view
  * into the datagram, so copied), never a re-encoding of a decoded value.
  */
-import { Doi, IsakmpTransformId, PayloadType, ProtocolId, Situation } from "../../codec/constants.js";
-import { encodePayloads } from "../../codec/message.js";
-import type { Payload, PayloadOf, ProposalPayload, SaPayload, TransformPayload } from "../../codec/payloads/index.js";
+import {
+  Doi,
+  IsakmpTransformId,
+  PayloadType,
+  ProtocolId,
+  Situation,
+  encodePayloads,
+  type Payload,
+  type PayloadOf,
+  type ProposalPayload,
+  type SaPayload,
+  type TransformPayload,
+} from "../../codec/index.js";
 import { p1Attributes, type Attr, type P1Transform } from "./proposal.js";
 
 /** The SA payload an initiator sends: one ISAKMP proposal, one KEY_IKE transform per entry. */
