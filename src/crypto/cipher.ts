@@ -38,6 +38,11 @@ export function legacyProviderLoaded(): boolean {
   return legacyLoaded;
 }
 
+/** Whether this process can run `cipher` (false for DES/Blowfish without the legacy provider). */
+export function cipherAvailable(cipher: CipherInfo): boolean {
+  return !cipher.legacy || legacyProviderLoaded();
+}
+
 function requireLegacy(cipher: CipherInfo): void {
   if (cipher.legacy && !legacyProviderLoaded()) {
     throw new CryptoError(

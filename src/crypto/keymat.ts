@@ -23,7 +23,7 @@ import {
   type HashInfo,
   type IpsecProtocolId,
 } from "./algorithms.js";
-import { cbcDecrypt, cbcEncrypt, checkCipherKey, padForEncryption } from "./cipher.js";
+import { cbcDecrypt, cbcEncrypt, checkCipherKey, cipherAvailable, padForEncryption } from "./cipher.js";
 import { CryptoError, CryptoErrorCode } from "./crypto-error.js";
 import { IvChain } from "./iv-chain.js";
 import * as kdf from "./kdf.js";
@@ -118,7 +118,15 @@ export class Phase1Keymat {
   #x: Phase1Exchange | undefined;
   #destroyed = false;
 
+  /**
+   * A holder for one ISAKMP SA. Throws `IKE_ERR_CRYPTO_LEGACY_PROVIDER` at once when the suite's
+   * cipher needs OpenSSL's legacy provider and it is not loaded (proposal selection can avoid that
+   * with `cipherAvailable()`).
+   */
   constructor(suite: Phase1Suite, options: Phase1KeymatOptions = {}) {
+    if (!cipherAvailable(suite.cipher)) {
+      throw new CryptoError(CryptoErrorCode.LegacyProvider, `${suite.cipher.display} needs node --openssl-legacy-provider`);
+    }
     this.suite = suite;
     this.#protect = options.protect ?? true;
   }
@@ -145,7 +153,12 @@ export class Phase1Keymat {
     return this.#dhPrivate.use((b) => Buffer.from(b));
   }
 
-  /** Pre-shared key authentication: SKEYID = prf(PSK, Ni_b | Nr_b). Wipes `gxy`. */
+  /**
+   * Pre-shared key authentication: SKEYID = prf(PSK, Ni_b | Nr_b). Wipes `gxy`. Like the other
+   * derive methods it throws `CryptoError` `IKE_ERR_CRYPTO_WEAK_KEY` or
+   * `IKE_ERR_CRYPTO_DEGENERATE_3DES_KEY` when the derived DES/3DES key Ka must be rejected (the SA
+   * is abandoned), and `IKE_ERR_CRYPTO_BAD_INPUT` when called twice.
+   */
   deriveFromPsk(x: Phase1Exchange, gxy: Uint8Array, psk: Uint8Array | SecureBuffer): void {
     const h = this.suite.hash;
     this.#derive(x, gxy, () =>

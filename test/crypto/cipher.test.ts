@@ -155,9 +155,10 @@ describe("padding", () => {
 });
 
 describe("legacy provider", () => {
-  it("without --openssl-legacy-provider, DES and Blowfish fail with IKE_ERR_CRYPTO_LEGACY_PROVIDER; AES and 3DES work", () => {
+  it("without --openssl-legacy-provider, DES and Blowfish (and a holder for them) fail with IKE_ERR_CRYPTO_LEGACY_PROVIDER; AES and 3DES work", () => {
     const cipherModule = new URL("../../src/crypto/cipher.js", import.meta.url).href;
     const algModule = new URL("../../src/crypto/algorithms.js", import.meta.url).href;
+    const keymatModule = new URL("../../src/crypto/keymat.js", import.meta.url).href;
     const script = `
       const { cbcEncrypt } = await import(${JSON.stringify(cipherModule)});
       const { cipherById } = await import(${JSON.stringify(algModule)});
@@ -167,9 +168,16 @@ describe("legacy provider", () => {
         try { cbcEncrypt(cipherById(id), key, Buffer.alloc(cipherById(id).blockSize), Buffer.alloc(16)); out[id] = "ok"; }
         catch (e) { out[id] = e.code; }
       }
+      const { Phase1Keymat, phase1Suite } = await import(${JSON.stringify(keymatModule)});
+      const { cipherAvailable } = await import(${JSON.stringify(cipherModule)});
+      try { new Phase1Keymat(phase1Suite(1, undefined, 1)); out.holder = "ok"; } catch (e) { out.holder = e.code; }
+      out.available = [1, 3, 5, 7].map((id) => cipherAvailable(cipherById(id)));
       console.log(JSON.stringify(out));`;
     const env = { ...process.env, NODE_OPTIONS: "" };
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", env, cwd: fileURLToPath(new URL(".", import.meta.url)) });
-    assert.deepEqual(JSON.parse(out), { 1: CryptoErrorCode.LegacyProvider, 3: CryptoErrorCode.LegacyProvider, 5: "ok", 7: "ok" });
+    assert.deepEqual(JSON.parse(out), {
+      1: CryptoErrorCode.LegacyProvider, 3: CryptoErrorCode.LegacyProvider, 5: "ok", 7: "ok",
+      holder: CryptoErrorCode.LegacyProvider, available: [false, false, true, true],
+    });
   });
 });
