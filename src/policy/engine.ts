@@ -42,6 +42,8 @@ export interface AcquireTraffic {
   icmpCode?: number;
   /** The SPD entry the kernel named (`AcquireEvent.policy.index`); 0 or absent to match by traffic. */
   policy?: { index: number };
+  /** Tunnel interface the traffic leaves by, when known. */
+  tunnel?: string;
 }
 
 /** A responder's question: the peer's client IDs, the mode and the proposals it offers, in its order. */
@@ -52,6 +54,8 @@ export interface ResponderRequest {
   local: ClientId;
   mode: SaMode;
   proposals: Phase2Proposal[];
+  /** Tunnel interface the traffic arrives by, when known. */
+  tunnel?: string;
 }
 
 /** The responder's answer. `chosen` holds one transform per protocol, with its index in the offer. */
@@ -102,11 +106,18 @@ interface Traffic {
   remotePort: number;
   icmpType?: number;
   icmpCode?: number;
+  tunnel?: string;
 }
 
+/**
+ * Whether an entry covers the traffic. Tunnel entries: with inner addresses (`negotiate tunnel`)
+ * they match by address, as Linux tunnel-mode policies do; without (`negotiate transport`, the
+ * Solaris 9 style) they describe the whole interface and match only traffic known to use it.
+ */
 function matches(e: PolicyEntry, t: Traffic): boolean {
   const p = e.pattern;
   if (e.dir !== "both" && e.dir !== t.dir) return false;
+  if (t.tunnel !== undefined ? p.tunnel !== t.tunnel : p.tunnel !== null && entryMode(e) === "transport") return false;
   if (p.local !== null && !prefixContains(p.local, t.local)) return false;
   if (p.remote !== null && !prefixContains(p.remote, t.remote)) return false;
   if (p.ulp !== null && p.ulp !== t.ulp) return false;
@@ -147,6 +158,7 @@ export function selectForAcquire(policy: IpsecPolicy, acq: AcquireTraffic, table
   const traffic: Traffic = { dir: "out", local, remote, ulp: acq.ulp, localPort: acq.src.port, remotePort: acq.dst.port };
   if (acq.icmpType !== undefined) traffic.icmpType = acq.icmpType;
   if (acq.icmpCode !== undefined) traffic.icmpCode = acq.icmpCode;
+  if (acq.tunnel !== undefined) traffic.tunnel = acq.tunnel;
   const named = acq.policy !== undefined && acq.policy.index > 0 ? policy.entries.find((e) => e.index === acq.policy!.index) : undefined;
   const entry = named ?? findEntry(policy, traffic);
   if (entry === undefined) return { kind: "none" };
@@ -187,7 +199,9 @@ export function selectForResponder(policy: IpsecPolicy, req: ResponderRequest, t
   if (local === null || remote === null || local.family !== remote.family) return { kind: "reject", reason: "bad-id" };
   const ulp = req.local.ulp !== 0 ? req.local.ulp : req.remote.ulp;
   // Find the inbound entry for the traffic the IDs name, then check it covers the IDs whole.
-  const entry = findEntry(policy, { dir: "in", local: local.bytes, remote: remote.bytes, ulp, localPort: req.local.port, remotePort: req.remote.port });
+  const traffic: Traffic = { dir: "in", local: local.bytes, remote: remote.bytes, ulp, localPort: req.local.port, remotePort: req.remote.port };
+  if (req.tunnel !== undefined) traffic.tunnel = req.tunnel;
+  const entry = findEntry(policy, traffic);
   if (entry === undefined) return { kind: "reject", reason: "no-policy" };
   const first = entry.actions[0]!;
   if (first.type === "bypass" || first.type === "drop") return { kind: "reject", reason: first.type, entry };
