@@ -134,7 +134,14 @@ async function run(sc: Scenario, keep: boolean) {
         remote: INIT.addr,
         localPort: LSW.port,
         remotePort: INIT.port,
-        ...{ cipher, hash, dh, mode, esp, ah, pfs, espMode },
+        cipher,
+        hash,
+        dh,
+        mode,
+        esp,
+        ah,
+        pfs,
+        espMode,
         ...sc.libreswan,
       });
     } else {
