@@ -15,46 +15,15 @@
  *   const r = km.decrypt(0, ciphertext);                // MM6
  *   if (r.ok && km.verifyHashR(hashPayload, saiB, idirB)) r.commit(); else if (r.ok) r.discard();
  */
-import {
-  cipherById,
-  hashById,
-  keyBitsAllowed,
-  type CipherInfo,
-  type HashInfo,
-  type IpsecProtocolId,
-} from "./algorithms.js";
+import type { IpsecProtocolId } from "./algorithms.js";
 import { cbcDecrypt, cbcEncrypt, checkCipherKey, cipherAvailable, padForEncryption } from "./cipher.js";
 import { CryptoError, CryptoErrorCode } from "./crypto-error.js";
 import { IvChain } from "./iv-chain.js";
 import * as kdf from "./kdf.js";
+import type { Phase1Suite } from "./phase1-suite.js";
 import { constantTimeEqual, SecureBuffer, wipe } from "./secure.js";
 
-/** The negotiated Phase 1 algorithms. */
-export interface Phase1Suite {
-  readonly cipher: CipherInfo;
-  /** Cipher key length in bits (the Key Length attribute, or the cipher's default). */
-  readonly keyBits: number;
-  /** The hash; prf is HMAC over it. */
-  readonly hash: HashInfo;
-}
-
-/**
- * The suite for Phase 1 attribute values (Encryption Algorithm, Key Length or undefined, Hash
- * Algorithm). Throws `CryptoError` `IKE_ERR_CRYPTO_UNKNOWN_ALGORITHM` / `IKE_ERR_CRYPTO_KEY_LENGTH`;
- * proposal selection checks these against the registry before it gets here.
- */
-export function phase1Suite(encryption: number, keyBits: number | undefined, hashAlg: number): Phase1Suite {
-  const cipher = cipherById(encryption);
-  const h = hashById(hashAlg);
-  if (!cipher || !h) {
-    throw new CryptoError(CryptoErrorCode.UnknownAlgorithm, `no Phase 1 algorithm encr=${encryption} hash=${hashAlg}`);
-  }
-  const bits = keyBits ?? cipher.keyBits.default;
-  if (!keyBitsAllowed(cipher.keyBits, bits)) {
-    throw new CryptoError(CryptoErrorCode.KeyLength, `${cipher.display} does not take a ${bits}-bit key`);
-  }
-  return { cipher, keyBits: bits, hash: h };
-}
+export { phase1Suite, type Phase1Suite } from "./phase1-suite.js";
 
 /** The public inputs of a Phase 1 derivation (all bodies without generic payload headers). */
 export interface Phase1Exchange {
