@@ -16,6 +16,7 @@ import {
   sign,
   verify,
   type PrivateKeyRef,
+  type PublicKeyRef,
   type PubkeyResult,
 } from "../src/crypto/pubkey.js";
 import {
@@ -40,6 +41,31 @@ export function dropKey(keyId: string): void {
 /** Number of keys loaded in this thread (for tests and stats). */
 export function loadedKeyCount(): number {
   return keyring.size;
+}
+
+/**
+ * Peer public keys by their encoding. A peer's certificate or key comes with every exchange it
+ * makes; parsing it (and, for DSA, importing it into the addon) costs more than a verification, so
+ * each thread keeps the most recent ones. Bounded: the oldest entry goes when the map is full.
+ */
+const publicKeys = new Map<string, PublicKeyRef>();
+const PUBLIC_KEY_CACHE = 256;
+
+function publicKeyFor(input: Uint8Array | string): TaskResult<PublicKeyRef> {
+  const id = typeof input === "string" ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString("base64");
+  const hit = publicKeys.get(id);
+  if (hit !== undefined) {
+    // Re-insert: Map order is the eviction order.
+    publicKeys.delete(id);
+    publicKeys.set(id, hit);
+    return { ok: true, value: hit };
+  }
+  const loaded = loadPublicKey(input);
+  if (loaded.ok) {
+    if (publicKeys.size >= PUBLIC_KEY_CACHE) publicKeys.delete(publicKeys.keys().next().value as string);
+    publicKeys.set(id, loaded.value);
+  }
+  return loaded;
 }
 
 function readSource(source: KeySource): PubkeyResult<PrivateKeyRef> {
@@ -87,11 +113,11 @@ function execute(req: TaskRequest): TaskResponse {
       return key.ok ? { ok: true, value: { type: key.value.type, bits: key.value.bits } } : key;
     }
     case "verify": {
-      const key = loadPublicKey(req.publicKey);
+      const key = publicKeyFor(req.publicKey);
       return key.ok ? verify(key.value, req.hash, req.signature) : key;
     }
     case "encrypt": {
-      const key = loadPublicKey(req.publicKey);
+      const key = publicKeyFor(req.publicKey);
       return key.ok ? encrypt(key.value, req.plaintext) : key;
     }
     default: {
