@@ -93,9 +93,9 @@ export class SaRecord {
   }
 }
 
-function copyIn(keys: KeyAllocator, key: Buffer | undefined): Buffer | null {
+function copyIn(keys: KeyAllocator, key: Uint8Array | undefined): Buffer | null {
   if (key === undefined || key.length === 0) return null;
   const slot = keys.allocate(key.length);
-  key.copy(slot);
+  slot.set(key);
   return slot;
 }

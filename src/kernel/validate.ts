@@ -102,7 +102,8 @@ function checkKey(key: unknown, bits: (b: number) => boolean, what: string): voi
     if (!bits(0)) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} key missing`);
     return;
   }
-  if (!Buffer.isBuffer(key)) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} key must be a Buffer`);
+  // A Uint8Array is accepted too: that is what a Buffer becomes after structured clone.
+  if (!(key instanceof Uint8Array)) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} key must be a Buffer`);
   if (!bits(key.length * 8)) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} key of ${key.length * 8} bits not accepted`);
 }
 
