@@ -18,7 +18,7 @@ export const IKE_DEFAULTS = {
   pkcs11Path: "libpkcs11.so",
   /** Observed on the wire from Solaris peers: 8 h. */
   p1LifetimeSecs: 28800,
-  /** Ours: smallest Phase 1 lifetime a transform may carry. */
+  /** Ours (the original's is unpublished): smallest `p1_lifetime_secs` the parser accepts. */
   p1MinLifetimeSecs: 60,
   /** Ours: 20 bytes (160 bits, above RFC 2409's 8-byte minimum for all our PRFs). */
   p1NonceLen: 20,

@@ -8,8 +8,9 @@
  *   rule        := "{" rule_param* "}"
  *   xform       := "{" xform_param* "}"
  */
+import { IKE_DEFAULTS } from "./defaults.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
-import { CONFIG_LEX, tokenize, TokenStream, type Token } from "./lexer.js";
+import { CONFIG_LEX, lex, TokenStream, type Token } from "./lexer.js";
 import { AUTH_METHOD_WORDS, CONFIG_ID_TYPE_WORDS, HASH_WORDS, OAKLEY_GROUPS } from "./names.js";
 import { finishConfig, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
 import type { IkeConfig, P1Xform, ParseResult } from "./types.js";
@@ -60,7 +61,7 @@ class ConfigParser {
 
   constructor(text: string, file: string) {
     this.d = new Diagnostics(file);
-    this.s = new TokenStream(tokenize(text, CONFIG_LEX, this.d));
+    this.s = new TokenStream(lex(text, CONFIG_LEX, this.d));
   }
 
   run(): void {
@@ -162,7 +163,7 @@ class ConfigParser {
       case "retry_limit":
       case "max_certs":
       case "p1_lifetime_secs": {
-        const v = readNum(s, d, t);
+        const v = readNum(s, d, t, k === "p1_lifetime_secs" ? IKE_DEFAULTS.p1MinLifetimeSecs : 0);
         const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs" } as const)[k];
         if (v !== undefined) g[field] = v;
         return;
@@ -265,7 +266,7 @@ class ConfigParser {
           break;
         }
         default: {
-          const v = readNum(s, d, t, 1);
+          const v = readNum(s, d, t, IKE_DEFAULTS.p1MinLifetimeSecs);
           if (v !== undefined) x.p1LifetimeSecs = v;
         }
       }

@@ -38,11 +38,11 @@ function isSpace(c: string): boolean {
 }
 
 /**
- * Splits `text` into tokens, ending with one `eof` token. Lexical errors (an unterminated
- * string) go to `diags`; the lexer then resumes on the next line, so it never throws.
+ * Yields the tokens of `text` one at a time, ending with one `eof` token. Lazy, so memory does
+ * not grow with the token count and a parser that gives up stops the lexer too. Lexical errors
+ * (an unterminated string) go to `diags`; the lexer then resumes on the next line.
  */
-export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): Token[] {
-  const tokens: Token[] = [];
+export function* lex(text: string, opts: LexOptions, diags: Diagnostics): Generator<Token, void, undefined> {
   let i = 0;
   let line = 1;
   let lineStart = 0;
@@ -76,7 +76,7 @@ export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): To
     }
     const pos = { line, col: i - lineStart + 1 };
     if (delimiters.includes(c) && c !== '"') {
-      tokens.push({ kind: c as TokenKind, text: c, ...pos });
+      yield { kind: c as TokenKind, text: c, ...pos };
       i++;
       continue;
     }
@@ -108,34 +108,45 @@ export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): To
         i = j;
         continue;
       }
-      tokens.push({ kind: "string", text: out, ...pos });
+      yield { kind: "string", text: out, ...pos };
       i = j;
       continue;
     }
     let j = i;
     while (j < n && !isSpace(text[j]!) && !delimiters.includes(text[j]!) && !atComment(j) && !atContinuation(j)) j++;
-    tokens.push({ kind: "word", text: text.slice(i, j), ...pos });
+    yield { kind: "word", text: text.slice(i, j), ...pos };
     i = j;
   }
-  tokens.push({ kind: "eof", text: "", line, col: i - lineStart + 1 });
-  return tokens;
+  yield { kind: "eof", text: "", line, col: i - lineStart + 1 };
 }
 
-/** Reads a token list front to back. */
+/** All tokens of `text` at once (see `lex`). */
+export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): Token[] {
+  return [...lex(text, opts, diags)];
+}
+
+/** Reads tokens front to back with one token of lookahead; `eof` repeats forever. */
 export class TokenStream {
-  private i = 0;
-  constructor(private readonly tokens: readonly Token[]) {}
+  private ahead: Token | undefined;
+  private last: Token | undefined;
+
+  constructor(private readonly source: Iterator<Token, void, undefined>) {}
 
   /** The next token without consuming it. */
-  peek(ahead = 0): Token {
-    const t = this.tokens[Math.min(this.i + ahead, this.tokens.length - 1)];
-    return t!;
+  peek(): Token {
+    if (this.ahead) return this.ahead;
+    if (this.last?.kind === "eof") return this.last;
+    const r = this.source.next();
+    // The lexer always ends with an eof token; after it, keep answering with that token.
+    this.ahead = r.done ? (this.last ?? { kind: "eof", text: "", line: 1, col: 1 }) : r.value;
+    return this.ahead;
   }
 
-  /** Consumes and returns the next token (`eof` repeats forever). */
+  /** Consumes and returns the next token. */
   next(): Token {
     const t = this.peek();
-    if (this.i < this.tokens.length - 1) this.i++;
+    this.ahead = undefined;
+    this.last = t;
     return t;
   }
 

@@ -9,7 +9,7 @@
  */
 import { parseAddressSpec } from "./address.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
-import { PRESHARED_LEX, tokenize, TokenStream, type Token } from "./lexer.js";
+import { PRESHARED_LEX, lex, TokenStream, type Token } from "./lexer.js";
 import { IdType, PRESHARED_ID_TYPE_WORDS } from "./names.js";
 import { parseCInteger } from "./numbers.js";
 import type { IkeMode, ParseResult, PresharedEntry, PresharedId } from "./types.js";
@@ -114,7 +114,7 @@ class PresharedParser {
 
   constructor(text: string, file: string) {
     this.d = new Diagnostics(file);
-    this.s = new TokenStream(tokenize(text, PRESHARED_LEX, this.d));
+    this.s = new TokenStream(lex(text, PRESHARED_LEX, this.d));
   }
 
   run(): void {

@@ -42,7 +42,7 @@ export const xformArb = (methods: readonly number[]): fc.Arbitrary<P1Xform> =>
         encrAlg: fc.constantFrom(1, 3, 5, 7),
         encrKeyLen: fc.tuple(keyBits, keyBits).map(([a, b]) => ({ low: Math.min(a, b), high: Math.max(a, b) })),
         authAlg: fc.constantFrom(1, 2, 4, 5, 6),
-        p1LifetimeSecs: fc.integer({ min: 1, max: 0xffffffff }),
+        p1LifetimeSecs: fc.integer({ min: 60, max: 0xffffffff }),
       },
       { requiredKeys: ["authMethod", "oakleyGroup", "encrAlg", "authAlg"], noNullPrototype: true },
     )
@@ -115,7 +115,7 @@ const globalsArb: fc.Arbitrary<IkeGlobals> = fc.record(
     retryTimerInit: fc.integer({ min: 1, max: 100_000_000 }).map((n) => n / 1000),
     retryTimerMax: fc.integer({ min: 1, max: 100_000_000 }).map((n) => n / 1000),
     maxCerts: u32,
-    p1LifetimeSecs: u32,
+    p1LifetimeSecs: fc.integer({ min: 60, max: 0xffffffff }),
     p1NonceLen: fc.integer({ min: 8, max: 256 }),
     p2NonceLen: fc.integer({ min: 8, max: 256 }),
     localIdType: configIdTypes,
