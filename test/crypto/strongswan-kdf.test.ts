@@ -4,9 +4,9 @@
  * Each fixture test/fixtures/crypto/strongswan-*.json was recorded by
  * test/tools/record-kdf-vectors.ts from a real strongSwan initiator talking to a strongSwan
  * responder on loopback. Where each value comes from:
- *   - packets: the captured datagrams (dumpcap). Cookies (ISAKMP header), SAi_b (MM1 SA payload
- *     body), g^xi/g^xr (MM3/MM4 KE bodies) and Ni_b/Nr_b (MM3/MM4 Nonce bodies) are taken from
- *     them here; the encrypted messages are decrypted here with our own keys, and the HASH
+ *   - packets: the captured datagrams (dumpcap). Cookies (ISAKMP header), SAi_b (MM1/AM1 SA
+ *     payload body), g^xi/g^xr (MM3/MM4 or AM1/AM2 KE bodies), Ni_b/Nr_b (Nonce bodies) and, in
+ *     Aggressive Mode, IDii_b/IDir_b and HASH_R (AM1/AM2) are taken from them here; the encrypted messages are decrypted here with our own keys, and the HASH
  *     payloads inside are strongSwan's HASH_I/HASH_R, HASH(1..3) and Informational HASH(1).
  *   - log.initiator / log.responder: charon's --log-level 4 byte dumps (`NAME => N bytes`): the
  *     DH secret g^xy (our only input that is not on the wire), SKEYID, SKEYID_d/a/e, Ka, the
@@ -121,7 +121,8 @@ function only(list: Pl[], type: number): Pl {
 
 for (const f of fixtures) {
   describe(`strongSwan ${f.case}: ${f.description}`, () => {
-    const packets = f.packets.map(parsePacket);
+    // A retransmission repeats an earlier datagram byte for byte; it is not a new message.
+    const packets = f.packets.filter((p, n) => f.packets.findIndex((q) => q.hex === p.hex) === n).map(parsePacket);
     const cipherOpt = opt(f, "--cipher") ?? "";
     const m = /^([a-z0-9]+?)(128|192|256)?$/.exec(cipherOpt);
     const cipher = cipherByName(m?.[1] ?? "");
@@ -130,20 +131,23 @@ for (const f of fixtures) {
     const suite = phase1Suite(cipher.id, m?.[2] ? Number(m[2]) : undefined, h.id);
     const sig = opt(f, "--auth") === "rsa";
 
-    const mm = packets.filter((p) => p.exchange === 2);
-    const [mm1, , mm3, mm4, mm5, mm6] = mm;
-    assert.ok(mm1 && mm3 && mm4 && mm5 && mm6, "six Main Mode messages");
-    const mm3p = walk(mm3.nextPayload, mm3.body).list;
-    const mm4p = walk(mm4.nextPayload, mm4.body).list;
+    // Main Mode: MM1 [SA], MM3/MM4 [KE, No], MM5/MM6 encrypted [ID, HASH|SIG]. Aggressive Mode:
+    // AM1 [SA, KE, No, ID], AM2 [SA, KE, No, ID, HASH_R], AM3 encrypted [HASH_I].
+    const aggressive = opt(f, "--mode") === "aggressive";
+    const p1 = packets.filter((p) => p.exchange === (aggressive ? 4 : 2));
+    const [first, , keI, keR] = aggressive ? [p1[0], undefined, p1[0], p1[1]] : p1;
+    assert.ok(first && keI && keR && p1.length === (aggressive ? 3 : 6), "all Phase 1 messages");
+    const keIp = walk(keI.nextPayload, keI.body).list;
+    const keRp = walk(keR.nextPayload, keR.body).list;
     const x: Phase1Exchange = {
-      icookie: mm3.icookie,
-      rcookie: mm3.rcookie,
-      nonceI: only(mm3p, Payload.Nonce).body,
-      nonceR: only(mm4p, Payload.Nonce).body,
-      gxi: only(mm3p, Payload.Ke).body,
-      gxr: only(mm4p, Payload.Ke).body,
+      icookie: keR.icookie,
+      rcookie: keR.rcookie,
+      nonceI: only(keIp, Payload.Nonce).body,
+      nonceR: only(keRp, Payload.Nonce).body,
+      gxi: only(keIp, Payload.Ke).body,
+      gxr: only(keRp, Payload.Ke).body,
     };
-    const saiB = only(walk(mm1.nextPayload, mm1.body).list, Payload.Sa).body;
+    const saiB = only(walk(first.nextPayload, first.body).list, Payload.Sa).body;
     // g^xy: strongSwan's DH result (gmp/openssl plugin), the one input that is not on the wire.
     const gxy = logged(f, "initiator", "shared Diffie Hellman secret");
 
@@ -173,8 +177,6 @@ for (const f of fixtures) {
       else km.deriveFromPsk(x, gxyCopy, Buffer.from(f.psk));
       assert.ok(gxyCopy.every((b) => b === 0), "the holder wiped the g^xy buffer it took over");
       const ivLog = (mid: number): string[] => f.log.initiator[`next IV for MID ${mid}`] ?? [];
-
-      // MM5: ID, HASH_I (or SIG); HASH_I data = g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b.
       const open = (p: Packet) => {
         const r = km.decrypt(p.messageId, p.body);
         assert.ok(r.ok);
@@ -182,22 +184,36 @@ for (const f of fixtures) {
         assert.ok(r.plaintext.length - chain.chainEnd >= 1, "at least one pad byte");
         return { r, ...chain, plaintext: r.plaintext };
       };
-      const m5 = open(mm5);
-      const idiiB = only(m5.list, Payload.Id).body;
-      assert.deepEqual(logged(f, "initiator", "HASH_I data"), Buffer.concat([x.gxi, x.gxr, x.icookie, x.rcookie, saiB, idiiB]));
-      const hashI = km.hashI(saiB, idiiB);
-      assert.equal(hashI.toString("hex"), logged(f, "initiator", "HASH_I").toString("hex"));
-      if (!sig) assert.ok(km.verifyHashI(only(m5.list, Payload.Hash).body, saiB, idiiB), "HASH_I payload of MM5");
-      m5.r.commit();
-      assert.equal(km.currentIv(0).toString("hex"), ivLog(0)[0]);
 
-      const m6 = open(mm6);
-      const idirB = only(m6.list, Payload.Id).body;
-      assert.deepEqual(logged(f, "initiator", "HASH_R data"), Buffer.concat([x.gxr, x.gxi, x.rcookie, x.icookie, saiB, idirB]));
-      assert.equal(km.hashR(saiB, idirB).toString("hex"), logged(f, "initiator", "HASH_R").toString("hex"));
-      if (!sig) assert.ok(km.verifyHashR(only(m6.list, Payload.Hash).body, saiB, idirB), "HASH_R payload of MM6");
-      m6.r.commit();
-      assert.equal(km.currentIv(0).toString("hex"), ivLog(0)[1]);
+      // HASH_I data = g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b; HASH_R data the mirror.
+      const checkHashI = (idiiB: Buffer, payload: Pl | undefined) => {
+        assert.deepEqual(logged(f, "initiator", "HASH_I data"), Buffer.concat([x.gxi, x.gxr, x.icookie, x.rcookie, saiB, idiiB]));
+        assert.equal(km.hashI(saiB, idiiB).toString("hex"), logged(f, "initiator", "HASH_I").toString("hex"));
+        if (payload) assert.ok(km.verifyHashI(payload.body, saiB, idiiB), "HASH_I payload");
+      };
+      const checkHashR = (idirB: Buffer, payload: Pl | undefined) => {
+        assert.deepEqual(logged(f, "initiator", "HASH_R data"), Buffer.concat([x.gxr, x.gxi, x.rcookie, x.icookie, saiB, idirB]));
+        assert.equal(km.hashR(saiB, idirB).toString("hex"), logged(f, "initiator", "HASH_R").toString("hex"));
+        if (payload) assert.ok(km.verifyHashR(payload.body, saiB, idirB), "HASH_R payload");
+      };
+      if (aggressive) {
+        const am1 = walk(keI.nextPayload, keI.body).list;
+        const am2 = walk(keR.nextPayload, keR.body).list;
+        checkHashR(only(am2, Payload.Id).body, only(am2, Payload.Hash));
+        const am3 = open(p1[2]!);
+        checkHashI(only(am1, Payload.Id).body, only(am3.list, Payload.Hash));
+        am3.r.commit();
+        assert.equal(km.currentIv(0).toString("hex"), ivLog(0)[0], "IV after AM3");
+      } else {
+        const m5 = open(p1[4]!);
+        checkHashI(only(m5.list, Payload.Id).body, sig ? undefined : only(m5.list, Payload.Hash));
+        m5.r.commit();
+        assert.equal(km.currentIv(0).toString("hex"), ivLog(0)[0], "IV after MM5");
+        const m6 = open(p1[5]!);
+        checkHashR(only(m6.list, Payload.Id).body, sig ? undefined : only(m6.list, Payload.Hash));
+        m6.r.commit();
+        assert.equal(km.currentIv(0).toString("hex"), ivLog(0)[1], "IV after MM6");
+      }
 
       // Quick Mode: HASH(1), HASH(2), HASH(3); IV chain initial, after QM1, QM2, QM3.
       const qm = packets.filter((p) => p.exchange === 32);

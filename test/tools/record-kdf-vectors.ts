@@ -54,6 +54,8 @@ const CASES: Case[] = [
     args: ["--cipher", "blowfish", "--hash", "sha1", "--dh", "5", "--esp", "aes128-sha1", "--pfs", "2"] },
   { name: "psk-blowfish256-md5-modp1024-ah", description: "Main Mode PSK, Blowfish-256/MD5/group 2 (Ka expanded: 32 from 16 bytes), AH HMAC-SHA1",
     args: ["--cipher", "blowfish256", "--hash", "md5", "--dh", "2", "--ah", "sha1", "--pfs", "none"] },
+  { name: "psk-aggressive-aes128-sha1-modp2048", description: "Aggressive Mode PSK, AES-128/SHA1/group 14 (AM3 encrypted with the initial IV), ESP AES-128/HMAC-SHA1",
+    args: ["--mode", "aggressive", "--cipher", "aes128", "--hash", "sha1", "--dh", "14", "--esp", "aes128-sha1", "--pfs", "none"] },
   { name: "rsa-aes128-sha1-modp2048", description: "Main Mode RSA signatures, AES-128/SHA1/group 14 (SKEYID = prf(Ni_b|Nr_b, g^xy)), ESP AES-128/HMAC-SHA1; fragment_size raised so MM5 stays one datagram",
     args: ["--auth", "rsa", "--charon-extra", "fragment_size = 8000", "--cipher", "aes128", "--hash", "sha1", "--dh", "14", "--esp", "aes128-sha1", "--pfs", "none"] },
 ];
