@@ -25,6 +25,7 @@
  * time a request names it (one extra round trip per worker and key), so replacement workers need no
  * broadcast. Removal is broadcast on a per-pool BroadcastChannel.
  */
+import diagnostics from "node:diagnostics_channel";
 import { availableParallelism } from "node:os";
 import { BroadcastChannel } from "node:worker_threads";
 import { randomUUID } from "node:crypto";
@@ -93,6 +94,13 @@ interface Pending {
   settled: boolean;
   retried: boolean;
 }
+
+/**
+ * `iked:crypto:worker` diagnostics channel: `{ event: "worker-died", requests, ops }` when a worker
+ * dies under running requests, and `{ event: "worker-error" }` for an error outside any task.
+ * Messages carry counts and operation names only.
+ */
+export const workerChannel = diagnostics.channel("iked:crypto:worker");
 
 const DEFAULT_WORKER = new URL("../../workers/crypto.worker.js", import.meta.url);
 
@@ -183,6 +191,7 @@ export class CryptoPool {
       // an uncaught 'error' event that ends the daemon.
       this.#piscina.on("error", () => {
         this.#workerErrors++;
+        workerChannel.publish({ event: "worker-error" });
       });
       this.#channel = new BroadcastChannel(`iked-keyring-${poolId}`);
       this.#channel.unref();
@@ -336,8 +345,14 @@ export class CryptoPool {
       },
       (err: unknown) => {
         this.#running--;
-        this.#workerFailures += batch.length;
-        const e = new WorkerError(PoolErrorCode.WorkerDied, "crypto worker died while running a task", { cause: err });
+        // close() terminates workers under running tasks: that is the pool closing, not a death.
+        const e = this.#closed
+          ? new WorkerError(PoolErrorCode.Closed, "crypto pool closed", { cause: err })
+          : new WorkerError(PoolErrorCode.WorkerDied, "crypto worker died while running a task", { cause: err });
+        if (!this.#closed) {
+          this.#workerFailures += batch.length;
+          workerChannel.publish({ event: "worker-died", requests: batch.length, ops: batch.map((p) => p.req.op) });
+        }
         for (const p of batch) this.#settle(p, e);
         this.#flush();
       },

@@ -80,8 +80,8 @@ function isKeyObject(v: KeyInput): v is KeyObject {
 function describe(key: KeyObject, kind: "private" | "public"): PubkeyResult<{ type: PubkeyType; bits: number }> {
   const type = key.asymmetricKeyType;
   if (type !== "rsa" && type !== "dsa") return fail("IKE_ERR_PUBKEY_TYPE", `unsupported ${kind} key type ${type ?? "unknown"}`);
-  const bits = type === "rsa" ? key.asymmetricKeyDetails?.modulusLength : key.asymmetricKeyDetails?.modulusLength;
-  return { ok: true, value: { type, bits: bits ?? 0 } };
+  // modulusLength is n's size for RSA and p's for DSA.
+  return { ok: true, value: { type, bits: key.asymmetricKeyDetails?.modulusLength ?? 0 } };
 }
 
 function firstOf<T>(attempts: Array<() => T>): T | undefined {

@@ -4,7 +4,7 @@ import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CryptoPool, PoolErrorCode } from "../../src/crypto/pool.js";
+import { CryptoPool, PoolErrorCode, workerChannel } from "../../src/crypto/pool.js";
 import { dhAgree, dhPublicFromPrivate, DhGroups } from "../../src/crypto/dh.js";
 import { WorkerError } from "../../src/errors.js";
 import type { TaskResult } from "../../src/crypto/tasks.js";
@@ -165,7 +165,12 @@ test("a worker that exits mid-task fails only its requests; it is replaced and k
     ok(await pool.addPrivateKey("host", { pem: rsaPem }));
     const hash = randomBytes(20);
     ok(await pool.sign("host", hash));
+    const events: unknown[] = [];
+    const listener = (m: unknown): void => void events.push(m);
+    workerChannel.subscribe(listener);
     await rejectsWith(pool.dhGenerate(0xdead), PoolErrorCode.WorkerDied);
+    workerChannel.unsubscribe(listener);
+    assert.deepEqual(events, [{ event: "worker-died", requests: 1, ops: ["dhGenerate"] }]);
     assert.ok(pool.stats().workerFailures >= 1);
     // The replacement worker has no keys yet: the pool resends the request with the key's source.
     assert.equal(ok(await pool.verify(rsaSpki, hash, ok(await pool.sign("host", hash)))), true);
@@ -184,4 +189,23 @@ test("a worker that exits mid-task fails only its requests; it is replaced and k
     await pool.close();
   }
   await rejectsWith(pool.dhGenerate(2), PoolErrorCode.Closed);
+});
+
+test("closing the pool settles everything: finished work resolves, the rest rejects IKE_ERR_POOL_CLOSED", async () => {
+  const pool = new CryptoPool({ threads: 1, maxBatch: 2, warmGroups: [] });
+  const settled = Promise.allSettled(Array.from({ length: 12 }, () => pool.dhGenerate(16)));
+  await new Promise((r) => setImmediate(r));
+  await pool.close();
+  const outcomes = await settled;
+  let closed = 0;
+  for (const o of outcomes) {
+    if (o.status === "fulfilled") assert.equal(ok(o.value).publicValue.length, 512);
+    else {
+      assert.ok(o.reason instanceof WorkerError);
+      assert.equal(o.reason.code, PoolErrorCode.Closed);
+      closed++;
+    }
+  }
+  assert.ok(closed > 0, "12 group-16 key pairs cannot all finish before close()");
+  assert.equal(pool.stats().workerFailures, 0);
 });
