@@ -33,7 +33,7 @@ export class AdminClient {
         cb(env.ok ? { ok: true, result: env.result } : { ok: false, error: env.error });
       }
     });
-    sock.on("close", () => this.#failAll({ code: AdminError.SYS_ERR, message: "connection to in.iked closed" }));
+    sock.on("close", () => this.#failAll({ code: AdminError.SYS_ERR, errno: "ECONNRESET", message: "connection to in.iked closed" }));
     sock.on("error", () => {
       // 'close' follows and fails the outstanding requests.
     });

@@ -32,7 +32,7 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 
 /** Why a byte stream is not a valid frame sequence. Offsets are from the start of the frame. */
 export interface FrameError {
-  code: "IKE_ERR_FRAME_MAGIC" | "IKE_ERR_FRAME_VERSION" | "IKE_ERR_FRAME_TOO_LARGE" | "IKE_ERR_FRAME_BODY";
+  code: "IKE_ERR_FRAME_MAGIC" | "IKE_ERR_FRAME_VERSION" | "IKE_ERR_FRAME_RESERVED" | "IKE_ERR_FRAME_TOO_LARGE" | "IKE_ERR_FRAME_BODY";
   message: string;
   offset: number;
 }
@@ -95,6 +95,9 @@ export class FrameDecoder {
     }
     if (b.length >= 3 && b[2] !== FRAME_VERSION) {
       return { code: "IKE_ERR_FRAME_VERSION", message: `unsupported frame version ${b[2]} (this daemon speaks ${FRAME_VERSION})`, offset: 2 };
+    }
+    if (b.length >= 4 && b[3] !== 0) {
+      return { code: "IKE_ERR_FRAME_RESERVED", message: "reserved header byte is not zero", offset: 3 };
     }
     if (b.length >= FRAME_HEADER_LEN) {
       const len = b.readUInt32BE(4);

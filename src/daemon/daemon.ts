@@ -74,6 +74,9 @@ export class Daemon {
     const log = logs.logger("dmn");
     const cfgLog = logs.logger("cfg");
 
+    if (options.kernel !== "memory") {
+      throw new StartupError(ExitCode.Error, "no kernel backend: PF_KEY and XFRM are not implemented yet; start with --kernel memory");
+    }
     guardCoreDumps(options, log);
 
     const lock = acquirePidLock(options.paths.pidFile);
@@ -98,9 +101,6 @@ export class Daemon {
       const live = new LiveConfig(rules.value, keys.value);
       cfgLog.info("configuration loaded", { file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length });
 
-      if (options.kernel !== "memory") {
-        throw new StartupError(ExitCode.Error, "no kernel backend: PF_KEY and XFRM are not implemented yet; start with --kernel memory");
-      }
       const kernel: Kernel = new MemoryKernel();
       cleanup.push(() => kernel.close());
       const pool = new CryptoPool({ threads: options.workers });

@@ -66,7 +66,8 @@ Extensions (not in the original in.iked):
   --natt-port N NAT-T UDP port (default 4500)
   --kernel memory
                 keep SAs in the in-memory SADB (the only backend so far; required)
-  --workers N   crypto worker threads (default: CPUs - 1, at least 1)
+  --workers N   crypto worker threads (default: CPUs - 1, at least 1; 0 runs crypto
+                on the main thread)
   -h, --help    this text
 
 Service properties (environment, as loaded from /etc/default/in.iked):
@@ -121,7 +122,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
           kernel = value;
           break;
         case "--workers":
-          if (!value || !/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 64) return err("--workers needs a number 1..64");
+          if (!value || !/^[0-9]+$/.test(value) || Number(value) > 64) return err("--workers needs a number 0..64 (0: crypto on the main thread)");
           workers = Number(value);
           break;
         default:

@@ -1,0 +1,108 @@
+/**
+ * Result shapes of admin replies, shared by the daemon (which fills them) and `ikeadm` (which
+ * prints them in the original's layout, or as JSON with `--json`). Plain data only, so they
+ * cross the msgpack frame unchanged. Key bytes appear only in `PresharedView.keyHex`, and the
+ * daemon fills that only at privilege level 2.
+ */
+import type { AddressSpec, IkeMode, P1Xform, PresharedId } from "../config/types.js";
+
+/** `get debug` / `set debug`. */
+export interface DebugResult {
+  level: number;
+  /** For set: the level before. */
+  previous?: number;
+  /** Where debug output goes now ("stderr" or a path). */
+  destination: string;
+}
+
+/** `get priv` / `set priv`. */
+export interface PrivResult {
+  level: number;
+  previous?: number;
+}
+
+/** One row of `get defaults`: compiled default and value in use. */
+export interface DefaultsRow {
+  /** ike.config keyword, or "-" when not tunable in the file. */
+  token: string;
+  unit: string;
+  description: string;
+  compiled: number;
+  current: number;
+}
+
+/** `get defaults`. */
+export interface DefaultsResult {
+  /** The original door version this table mirrors (4). */
+  version: number;
+  rows: DefaultsRow[];
+}
+
+/** A rule as `get|dump rule` shows it: the rule plus the values it resolves to. */
+export interface RuleView {
+  label: string;
+  /** Key-management cookie assigned to the label (stable while the daemon runs). */
+  kmcookie: number;
+  localIdType: number;
+  localAddr: AddressSpec[];
+  remoteAddr: AddressSpec[];
+  localId?: string;
+  remoteId: string[];
+  p1Xforms: P1Xform[];
+  /** True when p1Xforms come from the file-level list. */
+  globalXforms: boolean;
+  p1NonceLen: number;
+  p2NonceLen: number;
+  p2Pfs: number;
+  p2LifetimeSecs?: number;
+  p2SoftlifeSecs?: number;
+  p2IdletimeSecs?: number;
+  p2LifetimeKb?: number;
+  p2SoftlifeKb?: number;
+}
+
+/** A pre-shared key entry as `get|dump preshared` shows it. */
+export interface PresharedView {
+  localId: PresharedId;
+  remoteId: PresharedId;
+  ikeMode: IkeMode;
+  keyBits: number;
+  /** Key bytes in hex; present only when the daemon runs at privilege keymat (2). */
+  keyHex?: string;
+}
+
+/** `dump groups` row. */
+export interface GroupView {
+  value: number;
+  strength: number;
+  description: string;
+}
+
+/** `dump encralgs` row; keyMin/keyMax 0 when the key length is fixed. */
+export interface EncrAlgView {
+  value: number;
+  name: string;
+  keyMin: number;
+  keyMax: number;
+}
+
+/** `dump authalgs` row. */
+export interface AuthAlgView {
+  value: number;
+  name: string;
+}
+
+/** Any `dump`, and `get rule|preshared` (one item). */
+export interface ListResult<T> {
+  items: T[];
+}
+
+/** `read` / `write` / `add` / `del` outcome. */
+export interface ChangeResult {
+  /** File read or written, or the source name of an added definition. */
+  file?: string;
+  /** Rules or entries now live (read), written (write), added or deleted. */
+  count: number;
+  /** Non-fatal diagnostics (`file:line:col: warning: ...`). */
+  warnings: string[];
+}

@@ -1,0 +1,52 @@
+/** Admin frame codec: round trip, incremental input, and hostile bytes as error values. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { encodeFrame, FRAME_HEADER_LEN, FrameDecoder, MAX_FRAME_BODY } from "../../src/control/frame.js";
+
+test("a frame decodes to the value it encodes, also byte by byte", () => {
+  const value = { v: 1, id: 7, req: { cmd: "get_debug" } };
+  const frame = encodeFrame(value);
+  assert.deepEqual(new FrameDecoder().push(frame), [{ ok: true, value }]);
+  const d = new FrameDecoder();
+  const items = [...frame].flatMap((b) => d.push(Buffer.from([b])));
+  assert.deepEqual(items, [{ ok: true, value }]);
+  assert.equal(d.pending, 0);
+});
+
+test("two frames in one chunk give two values", () => {
+  const a = encodeFrame({ a: 1 });
+  const b = encodeFrame({ b: "two" });
+  assert.deepEqual(new FrameDecoder().push(Buffer.concat([a, b])), [{ ok: true, value: { a: 1 } }, { ok: true, value: { b: "two" } }]);
+});
+
+test("bad magic, version, oversize and undecodable bodies are errors with offsets", () => {
+  assert.deepEqual(new FrameDecoder().push(Buffer.from("GET / HTTP/1.0\r\n")).map((i) => !i.ok && [i.error.code, i.error.offset]), [["IKE_ERR_FRAME_MAGIC", 0]]);
+  const v2 = encodeFrame({});
+  v2[2] = 2;
+  assert.deepEqual(new FrameDecoder().push(v2).map((i) => !i.ok && [i.error.code, i.error.offset]), [["IKE_ERR_FRAME_VERSION", 2]]);
+  const big = Buffer.alloc(FRAME_HEADER_LEN);
+  big.write("IK", 0, "latin1");
+  big[2] = 1;
+  big.writeUInt32BE(MAX_FRAME_BODY + 1, 4);
+  assert.deepEqual(new FrameDecoder().push(big).map((i) => !i.ok && [i.error.code, i.error.offset]), [["IKE_ERR_FRAME_TOO_LARGE", 4]]);
+  const junk = Buffer.concat([Buffer.from([0x49, 0x4b, 1, 0, 0, 0, 0, 2]), Buffer.from([0x92, 0x01])]);
+  assert.deepEqual(new FrameDecoder().push(junk).map((i) => !i.ok && i.error.code), ["IKE_ERR_FRAME_BODY"]);
+});
+
+test("after an error the decoder yields nothing more", () => {
+  const d = new FrameDecoder();
+  assert.equal(d.push(Buffer.from("xx")).length, 1);
+  assert.deepEqual(d.push(encodeFrame({ ok: 1 })), []);
+});
+
+test("arbitrary bytes never make the decoder throw", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 512 }), fc.boolean(), (bytes, withHeader) => {
+      const d = new FrameDecoder();
+      const input = withHeader ? Buffer.concat([Buffer.from([0x49, 0x4b, 1, 0, 0, 0, 0, bytes.length & 0xff]), Buffer.from(bytes)]) : Buffer.from(bytes);
+      d.push(input);
+    }),
+    { numRuns: 500 },
+  );
+});
