@@ -1,0 +1,115 @@
+/**
+ * Our IKEv1 responder for the handshake benchmark and the load tests, wired as the daemon wires
+ * its engine: configuration from ike.config / ike.preshared text through the config parsers and
+ * `configPolicy`, a `CryptoPool` with `--workers` threads (0: inline), the engine on a
+ * `UdpTransport` bound to one address. (in.iked has no engine factory yet, so the real daemon
+ * cannot answer IKE; this is the closest thing. The engine takes no `Kernel` before Quick Mode.)
+ *
+ * As a process: `node --openssl-legacy-provider dist/bench/handshake/responder.js --address A
+ * --port P --workers N --psk-hex H --dh G --cipher C --hash H --peers CIDR` prints
+ * `ready address=A port=P workers=N` and runs until SIGTERM/SIGINT, then prints its counters.
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
+import { CryptoPool } from "../../src/crypto/pool.js";
+import type { DhGroupId } from "../../src/crypto/dh.js";
+import { IkeEngine } from "../../src/ike/engine.js";
+import { configPolicy } from "../../src/ike/ports.js";
+import { UdpTransport } from "../../src/net/udp-transport.js";
+
+/** What the responder accepts. */
+export interface ResponderOptions {
+  readonly address: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly workers: number;
+  /** Peers (ike.config address syntax: prefix or range) the rule and key cover. */
+  readonly peers: string;
+  readonly pskHex: string;
+  readonly dhGroup: number;
+  /** ike.config encr_alg text. */
+  readonly encr: string;
+  readonly hash: string;
+  /** Half-open bounds (the daemon's defaults are 1024 global, 5 per peer). */
+  readonly halfOpen?: { readonly global: number; readonly perPeer: number };
+}
+
+/** A running responder. */
+export interface Responder {
+  readonly engine: IkeEngine;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Start a responder in this process. Throws on a configuration or bind error (a caller bug). */
+export async function startResponder(o: ResponderOptions): Promise<Responder> {
+  const cfg = parseIkeConfig(
+    `{\n  label "load-responder"\n  local_addr ${o.address}\n  remote_addr ${o.peers}\n` +
+      `  p1_xform { auth_method preshared oakley_group ${o.dhGroup} auth_alg ${o.hash} encr_alg ${o.encr} }\n}\n`,
+    "<responder ike.config>",
+  );
+  if (!cfg.ok) throw new Error(`responder ike.config: ${JSON.stringify(cfg.diagnostics)}`);
+  const keys = parsePreshared(
+    `{\n  localidtype ip\n  localid ${o.address}\n  remoteidtype ip\n  remoteid ${o.peers}\n  ike_mode main\n  key ${o.pskHex}\n}\n`,
+    "<responder ike.preshared>",
+  );
+  if (!keys.ok) throw new Error(`responder ike.preshared: ${keys.diagnostics.map((d) => d.code).join(", ")}`);
+  const transport = await UdpTransport.open({ addresses: [o.address], port: o.port, nattPort: null });
+  const pool = new CryptoPool({ threads: o.workers, warmGroups: [o.dhGroup as DhGroupId] });
+  const engine = new IkeEngine({
+    transport,
+    dh: pool,
+    policy: configPolicy(() => ({ config: cfg.value, preshared: keys.value })),
+    ...(o.halfOpen ? { halfOpen: o.halfOpen } : {}),
+  });
+  const port = transport.ikeEndpoint(o.address)!.port;
+  return {
+    engine,
+    port,
+    async close() {
+      engine.close();
+      await transport.close();
+      await pool.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values: v } = parseArgs({
+    options: {
+      address: { type: "string", default: "127.0.4.1" },
+      port: { type: "string", default: "14500" },
+      workers: { type: "string", default: "0" },
+      peers: { type: "string", default: "127.4.0.0/16" },
+      "psk-hex": { type: "string" },
+      dh: { type: "string", default: "2" },
+      cipher: { type: "string", default: "aes(128..128)" },
+      hash: { type: "string", default: "sha1" },
+    },
+  });
+  if (v["psk-hex"] === undefined) throw new Error("--psk-hex is required");
+  const r = await startResponder({
+    address: v.address,
+    port: Number(v.port),
+    workers: Number(v.workers),
+    peers: v.peers,
+    pskHex: v["psk-hex"],
+    dhGroup: Number(v.dh),
+    encr: v.cipher,
+    hash: v.hash,
+    // The load comes from many addresses at once; the defaults would refuse the burst.
+    halfOpen: { global: 65_536, perPeer: 64 },
+  });
+  process.stdout.write(`ready address=${v.address} port=${r.port} workers=${v.workers}\n`);
+  const stop = async (): Promise<void> => {
+    const s = r.engine.stats.snapshot();
+    await r.close();
+    process.stdout.write(`stopped resp_p1_total=${s.resp_p1_total} resp_p1_fail=${s.resp_p1_fail} dropped=${s.dropped}\n`);
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

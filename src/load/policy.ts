@@ -1,0 +1,84 @@
+/**
+ * The Phase 1 policy of a load run: one ike.config rule generated from the options (so the
+ * transform goes through the same parser, checks and defaults as the daemon's configuration) and
+ * the pre-shared key, either given literally or looked up per source/target pair in an
+ * ike.preshared file read with the daemon's loader (and its permission checks).
+ */
+import { findPresharedByAddress, formatDiagnostic, loadPreshared, parseAddressSpec, parseIkeConfig, resolveRule } from "../config/index.js";
+import { IdType } from "../config/names.js";
+import type { PresharedEntry, ResolvedRule } from "../config/types.js";
+import type { Phase1Policy } from "../ike/ports.js";
+import type { LoadOptions } from "./options.js";
+
+/** The label of the generated rule (shown in the engine's logs). */
+export const LOAD_RULE_LABEL = "ikeload";
+
+/** A policy problem (bad transform text, unreadable key file); `message` never holds key bytes. */
+export interface LoadPolicyError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The generated ike.config text for `o` (no secrets in it). */
+export function loadRuleText(o: Pick<LoadOptions, "encr" | "hash" | "dhGroup" | "p1LifetimeSecs" | "target">, firstSource: string, lastSource: string): string {
+  const local = firstSource === lastSource ? firstSource : `${firstSource}-${lastSource}`;
+  return [
+    "{",
+    `  label "${LOAD_RULE_LABEL}"`,
+    `  local_addr ${local}`,
+    `  remote_addr ${o.target.address}`,
+    `  p1_xform { auth_method preshared oakley_group ${o.dhGroup} auth_alg ${o.hash} encr_alg ${o.encr} p1_lifetime_secs ${o.p1LifetimeSecs} }`,
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** Build the policy; the rule is returned too, for `IkeEngine.initiate`. */
+export async function loadPolicy(
+  o: LoadOptions,
+  sources: readonly string[],
+): Promise<{ ok: true; policy: Phase1Policy; rule: ResolvedRule } | { ok: false; error: LoadPolicyError }> {
+  const first = sources[0]!;
+  const last = sources[sources.length - 1]!;
+  const parsed = parseIkeConfig(loadRuleText(o, first, last), "<ikeload options>");
+  const cfgErr = parsed.diagnostics.find((d) => d.severity === "error");
+  if (!parsed.ok || cfgErr !== undefined) {
+    return { ok: false, error: { code: cfgErr?.code ?? "IKE_ERR_LOAD_USAGE", message: `transform options: ${cfgErr ? cfgErr.message : "rejected"}` } };
+  }
+  const rawRule = parsed.value.rules[0];
+  if (rawRule === undefined) return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: "transform options: no rule" } };
+  const rule = resolveRule(parsed.value, rawRule);
+
+  let entries: readonly PresharedEntry[];
+  if (o.psk.kind === "file") {
+    const r = await loadPreshared(o.psk.path);
+    const bad = r.diagnostics.find((d) => d.severity === "error");
+    if (!r.ok || bad !== undefined) return { ok: false, error: { code: bad?.code ?? "IKE_ERR_CFG_IO", message: bad ? formatDiagnostic(bad) : `${o.psk.path}: rejected` } };
+    entries = r.value;
+    const missing = sources.find((s) => findPresharedByAddress(entries, s, o.target.address, "main") === undefined);
+    if (missing !== undefined) {
+      return { ok: false, error: { code: "IKE_ERR_LOAD_NO_KEY", message: `${o.psk.path}: no main-mode key for ${missing} <-> ${o.target.address}` } };
+    }
+  } else {
+    const localSpec = parseAddressSpec(first === last ? first : `${first}-${last}`);
+    const remoteSpec = parseAddressSpec(o.target.address);
+    if (!localSpec.ok || !remoteSpec.ok) return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: "source or target address not usable as an identity" } };
+    const v6 = o.target.address.includes(":");
+    const key = Buffer.from(o.psk.secret, "utf8");
+    entries = [
+      {
+        localId: { type: first === last ? (v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR) : v6 ? IdType.IPV6_ADDR_RANGE : IdType.IPV4_ADDR_RANGE, addr: localSpec.spec },
+        remoteId: { type: v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR, addr: remoteSpec.spec },
+        ikeMode: "main",
+        key,
+        keyBits: key.length * 8,
+      },
+    ];
+  }
+  const policy: Phase1Policy = {
+    ruleFor: () => undefined,
+    ruleByLabel: (label) => (label === LOAD_RULE_LABEL ? rule : undefined),
+    presharedFor: (local, remote, mode) => findPresharedByAddress(entries, local, remote, mode),
+  };
+  return { ok: true, policy, rule };
+}

@@ -1,0 +1,36 @@
+/**
+ * How ikeload shows its results: a short text report for people, the {@link LoadReport} object
+ * itself as JSON for scripts, and a one-line progress bar for terminals.
+ */
+import type { LoadProgress, LoadReport } from "./runner.js";
+
+const ms = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+
+/** The text report (several lines, newline-terminated). */
+export function formatReport(r: LoadReport): string {
+  const pace = r.pacing.kind === "closed" ? `closed loop, concurrency ${r.pacing.concurrency}` : `open loop, ${r.pacing.perSecond}/s`;
+  const l = r.latencyMs.phase1;
+  const lines = [
+    `target ${r.target}  ${r.mode} mode, psk, ${r.transform.encr}/${r.transform.hash}/group ${r.transform.dhGroup}  ${pace}, ${r.sources} sources, ${r.workers} workers`,
+    `started ${r.started}  established ${r.established}  failed ${r.failed}  in ${(r.elapsedMs / 1000).toFixed(2)} s  => ${r.establishedPerSec.toFixed(1)} established/s`,
+    `phase 1 latency ms: p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  (n=${l.count})`,
+    "phase 1+2 latency: not measured (the engine has no Quick Mode yet)",
+    `deletes sent ${r.deletesSent}  retransmissions ${r.retransmitsSent}`,
+  ];
+  const f = Object.entries(r.failures);
+  if (f.length > 0) lines.push(`failures: ${f.map(([k, n]) => `${k}=${n}`).join("  ")}`);
+  return lines.join("\n") + "\n";
+}
+
+/** The JSON report (one line, newline-terminated). */
+export function formatJson(r: LoadReport): string {
+  return JSON.stringify(r) + "\n";
+}
+
+/** A progress line of about `width` columns, starting with a carriage return (no newline). */
+export function progressLine(p: LoadProgress, width = 30): string {
+  const filled = Math.round(p.fraction * width);
+  const bar = "#".repeat(filled) + "-".repeat(width - filled);
+  const rate = p.elapsedMs > 0 ? (p.established * 1000) / p.elapsedMs : 0;
+  return `\r[${bar}] ${(p.fraction * 100).toFixed(0).padStart(3)}%  up ${p.established}  failed ${p.failed}  in flight ${p.inFlight}  ${rate.toFixed(1)}/s `;
+}
