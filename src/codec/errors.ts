@@ -85,9 +85,3 @@ export function decodeError(
 ): DecodeError {
   return { code, notify: DecodeErrorNotify[code], offset, payloadType, detail };
 }
-
-/** Whether a value is a `DecodeError` (the engine returns `DecodeError | null` internally). */
-export function isDecodeError(v: unknown): v is DecodeError {
-  return typeof v === "object" && v !== null && typeof (v as { code?: unknown }).code === "string" &&
-    typeof (v as { notify?: unknown }).notify === "number";
-}

@@ -9,7 +9,7 @@
  * Errors are `DecodeError` values with a stable `code`, the `notify` it maps to and an `offset`.
  */
 export { ok, err, type Result } from "./result.js";
-export { decodeError, isDecodeError, DecodeErrorNotify, type DecodeError, type DecodeErrorCode } from "./errors.js";
+export { decodeError, DecodeErrorNotify, type DecodeError, type DecodeErrorCode } from "./errors.js";
 export { nameOf, isKnown, type NumberTable } from "./names.js";
 export * from "./constants.js";
 export * from "./attributes-constants.js";
