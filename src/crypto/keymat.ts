@@ -2,8 +2,9 @@
  * The key holder of one ISAKMP SA (RFC 2409 sections 5 and 5.5, appendix B), after strongSwan's
  * keymat_v1: it derives SKEYID, SKEYID_d/a/e and Ka, and then offers operations (HASH_I/HASH_R,
  * Quick Mode and Informational hashes, CBC with per-exchange IV chaining, KEYMAT) without ever
- * handing a key out. All secrets of the SA (g^xy, SKEYID*, Ka, the DH private value until it is
- * used) sit in one `SecureBuffer`; destroy() wipes and releases it.
+ * handing a key out. The SA's derived secrets (g^xy, SKEYID, SKEYID_d/a/e, Ka) sit in one
+ * `SecureBuffer`, our DH private value in another until the derivation consumes it; destroy()
+ * wipes and releases both. KEYMAT comes back in its own `SecureBuffer` for the kernel.
  *
  * Ownership: buffers passed as g^xy or as the DH private value are copied into secure memory and
  * the given buffer is zero-filled, so the pool's result buffer does not linger.
