@@ -30,9 +30,11 @@ import type {
   SaSpec,
   SpiRange,
 } from "./kernel.js";
-import { SaRecord, saKey } from "./sa-record.js";
+import { SaRecord, larvalSa, saKey } from "./sa-record.js";
 import { SecureKeyStore, type KeyAllocator } from "./secure-keys.js";
-import { TimerHeap, type HeapEntry } from "./timer-heap.js";
+import { AcquireTable } from "./acquire-table.js";
+import { Deadlines } from "./deadlines.js";
+import type { HeapEntry } from "./timer-heap.js";
 import { checkAddress, checkLifetimes, checkProto, checkSpi, resolveSa, spiBounds } from "./validate.js";
 
 /** Settings of the in-memory SADB. */
@@ -76,27 +78,18 @@ const enum Deadline {
 
 const REASON: Record<Deadline, ExpireReason> = ["larval", "addtime", "addtime", "usetime", "usetime"];
 
-interface PendingAcquire {
-  seq: number;
-  until: number;
-}
-
 /** The in-memory SADB. */
 export class MemoryKernel extends EventEmitter implements Kernel {
   readonly #clock: Clock;
   readonly #keys: KeyAllocator;
   readonly #ownKeys: boolean;
   readonly #larvalMs: number;
-  readonly #acquireMs: number;
   readonly #maxSas: number;
   readonly #sas = new Map<string, SaRecord>();
   readonly #byReqid = new Map<number, Set<SaRecord>>();
-  readonly #heap = new TimerHeap<SaRecord>();
+  readonly #deadlines: Deadlines<SaRecord>;
   readonly #registered = new Set<SaProto>();
-  readonly #acquires = new Map<string, PendingAcquire>();
-  #timer: unknown = null;
-  #armedAt = Infinity;
-  #seq = 0;
+  readonly #acquires: AcquireTable;
   #closed = false;
   readonly #randomPool = Buffer.alloc(4096);
   #randomAt = 4096;
@@ -107,8 +100,9 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     this.#ownKeys = options.keys === undefined;
     this.#keys = options.keys ?? new SecureKeyStore();
     this.#larvalMs = (options.larvalSeconds ?? 30) * 1000;
-    this.#acquireMs = (options.acquireSeconds ?? 30) * 1000;
+    this.#acquires = new AcquireTable((options.acquireSeconds ?? 30) * 1000);
     this.#maxSas = options.maxSas ?? 1_000_000;
+    this.#deadlines = new Deadlines<SaRecord>(this.#clock, (e) => this.#due(e), () => this.#sas.size);
   }
 
   /** Number of SAs held (any state). */
@@ -129,29 +123,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     this.#room();
     const spi = this.#freeSpi(p, d, min, max);
     const now = this.#clock.now();
-    const rec = new SaRecord(
-      {
-        src: s,
-        dst: d,
-        proto: p,
-        spi,
-        mode: options.mode === "tunnel" ? "tunnel" : "transport",
-        reqid: options.reqid ?? 0,
-        pairSpi: 0,
-        encAlg: 0,
-        authAlg: 0,
-        compAlg: 0,
-        replayWindow: 0,
-        ...checkLifetimes(undefined),
-        encap: null,
-        selector: null,
-        kmCookie: 0,
-        label: "",
-        seq: options.seq ?? 0,
-      },
-      "larval",
-      now,
-    );
+    const rec = new SaRecord(larvalSa(s, d, p, spi, options), "larval", now);
     this.#insert(rec);
     this.#schedule(rec, Deadline.Larval, now + this.#larvalMs);
     return rec.info(false);
@@ -253,19 +225,16 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     if (!this.#registered.has(proto)) return null;
     const ulp = req.ulp ?? 0;
     const flow = `${proto}|${src.address}|${src.port}|${dst.address}|${dst.port}|${ulp}`;
-    const now = this.#clock.now();
-    const pending = this.#acquires.get(flow);
-    if (pending !== undefined && pending.until > now) return pending.seq;
-    this.#seq = (this.#seq % 0xffffffff) + 1;
-    this.#acquires.set(flow, { seq: this.#seq, until: now + this.#acquireMs });
+    const { seq, fresh } = this.#acquires.open(flow, this.#clock.now());
+    if (!fresh) return seq;
     const policy: AcquirePolicy = {
       index: req.policy?.index ?? 0,
       selector: req.policy?.selector ?? null,
       combinations: req.policy?.combinations ?? [],
     };
-    const event: AcquireEvent = { type: "acquire", seq: this.#seq, src, dst, ulp, proto, mode: req.mode ?? "transport", policy };
+    const event: AcquireEvent = { type: "acquire", seq, src, dst, ulp, proto, mode: req.mode ?? "transport", policy };
     this.emit("acquire", event);
-    return this.#seq;
+    return seq;
   }
 
   /**
@@ -297,9 +266,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   async close(): Promise<void> {
     if (this.#closed) return;
     for (const rec of [...this.#sas.values()]) this.#remove(rec);
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#timer = null;
-    this.#heap.clear();
+    this.#deadlines.close();
     if (this.#ownKeys) this.#keys.destroy();
     this.#closed = true;
   }
@@ -380,8 +347,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   }
 
   #answerAcquire(seq: number): void {
-    if (seq === 0) return;
-    for (const [flow, p] of this.#acquires) if (p.seq === seq) this.#acquires.delete(flow);
+    if (seq !== 0) this.#acquires.answer(seq);
   }
 
   #scheduleLifetimes(rec: SaRecord): void {
@@ -395,29 +361,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   }
 
   #schedule(rec: SaRecord, kind: Deadline, at: number): void {
-    this.#heap.push({ at, owner: rec, gen: rec.gen, kind });
-    // Stale entries (deleted or rescheduled SAs) are dropped in bulk once they outnumber live ones.
-    if (this.#heap.size > 4 * this.#sas.size + 1024) this.#heap.compact((e) => e.gen === e.owner.gen);
-    if (at < this.#armedAt) this.#arm(at);
-  }
-
-  #arm(at: number): void {
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#armedAt = at;
-    this.#timer = this.#clock.setTimer(() => this.#fire(), at - this.#clock.now());
-  }
-
-  #fire(): void {
-    this.#timer = null;
-    this.#armedAt = Infinity;
-    if (this.#closed) return;
-    const now = this.#clock.now();
-    for (let e = this.#heap.peek(); e !== undefined && e.at <= now; e = this.#heap.peek()) {
-      this.#heap.pop();
-      if (e.gen === e.owner.gen) this.#due(e);
-    }
-    const next = this.#heap.peek();
-    if (next !== undefined) this.#arm(next.at);
+    this.#deadlines.schedule(rec, kind, at);
   }
 
   #due(e: HeapEntry<SaRecord>): void {

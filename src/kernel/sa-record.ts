@@ -3,13 +3,37 @@
  * slots holding its keys. Only `info(true)` ever copies key bytes out, and `destroy()` zeroes them.
  */
 import type { SaProto } from "./algorithms.js";
-import type { SaCounters, SaInfo, SaSpec, SaState } from "./kernel.js";
+import type { GetSpiOptions, SaCounters, SaInfo, SaSpec, SaState } from "./kernel.js";
 import type { KeyAllocator } from "./secure-keys.js";
-import type { ResolvedSa } from "./validate.js";
+import { checkLifetimes, type ResolvedSa } from "./validate.js";
 
 /** Index key of an SA: RFC 2367 §2.1 names an SA by (dst, proto, spi). */
 export function saKey(proto: SaProto, spi: number, dst: string): string {
   return `${proto}/${spi}/${dst}`;
+}
+
+/** The parameters of a larval SA made by GETSPI: addresses, SPI, and what the caller said is coming. */
+export function larvalSa(src: string, dst: string, proto: SaProto, spi: number, options: GetSpiOptions): ResolvedSa {
+  const u32 = (v: unknown): number => (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 0);
+  return {
+    src,
+    dst,
+    proto,
+    spi,
+    mode: options.mode === "tunnel" ? "tunnel" : "transport",
+    reqid: u32(options.reqid),
+    pairSpi: 0,
+    encAlg: 0,
+    authAlg: 0,
+    compAlg: 0,
+    replayWindow: 0,
+    ...checkLifetimes(undefined),
+    encap: null,
+    selector: null,
+    kmCookie: 0,
+    label: "",
+    seq: u32(options.seq),
+  };
 }
 
 /** An SA held by the in-memory SADB. */
