@@ -323,7 +323,7 @@ export function dumpFields(s: Spec, v: Record<string, any>, prefix: string, pt: 
               ? protocolId === undefined
                 ? String(a.value)
                 : `${a.value}(${attributeValueName(protocolId, a.type, a.value)})`
-              : hex(a.value, pt, key, redact);
+              : tlvText(a.value, pt, key, redact);
           out.push(`${key}=${name}:${value}`);
         });
         break;
@@ -335,6 +335,15 @@ export function dumpFields(s: Spec, v: Record<string, any>, prefix: string, pt: 
         assertNever(f);
     }
   }
+}
+
+/** A TLV value as hex, plus its number when it is a short quantity (a 4-byte life duration). */
+function tlvText(b: Buffer, pt: number, path: string, redact: Redact | undefined): string {
+  const text = hex(b, pt, path, redact);
+  if (b.length === 0 || b.length > 6 || text.startsWith("<")) return text;
+  let n = 0;
+  for (let i = 0; i < b.length; i++) n = n * 256 + b[i]!;
+  return `${text}(${n})`;
 }
 
 function hex(b: Buffer, pt: number, path: string, redact: Redact | undefined): string {

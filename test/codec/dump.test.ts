@@ -25,7 +25,7 @@ test("dump names numbers and nests proposals, transforms and attributes", () => 
   assert.ok(lines.includes("SA.proposals[0].transforms[0].transformId=1(KEY_IKE)"));
   assert.ok(lines.includes("SA.proposals[0].transforms[0].attributes[0]=EncryptionAlgorithm:7(AES_CBC)"));
   assert.ok(lines.includes("SA.proposals[0].transforms[0].attributes[1]=HashAlgorithm:2(SHA)"));
-  assert.ok(lines.includes("SA.proposals[0].transforms[0].attributes[2]=LifeDuration:00007080"));
+  assert.ok(lines.includes("SA.proposals[0].transforms[0].attributes[2]=LifeDuration:00007080(28800)"));
   assert.equal(lines.at(-1), "VID.data=aabb");
 });
 
