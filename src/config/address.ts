@@ -156,8 +156,20 @@ export function formatAddressSpec(spec: AddressSpec): string {
   }
 }
 
+/** Bounds already computed, per spec object (specs are immutable), so lookups do not re-parse. */
+const boundsCache = new WeakMap<AddressSpec, AddressBounds>();
+
 /** Inclusive numeric bounds of a spec (a prefix covers its whole network, host bits ignored). */
 export function addressBounds(spec: AddressSpec): AddressBounds {
+  let b = boundsCache.get(spec);
+  if (!b) {
+    b = computeBounds(spec);
+    boundsCache.set(spec, b);
+  }
+  return b;
+}
+
+function computeBounds(spec: AddressSpec): AddressBounds {
   const ipOf = (t: string): bigint => parseIp(t)?.value ?? 0n;
   switch (spec.kind) {
     case "single": {

@@ -10,7 +10,7 @@
  */
 import { IKE_DEFAULTS } from "./defaults.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
-import { CONFIG_LEX, lex, TokenStream, type Token } from "./lexer.js";
+import { CONFIG_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
 import { AUTH_METHOD_WORDS, CONFIG_ID_TYPE_WORDS, HASH_WORDS, OAKLEY_GROUPS } from "./names.js";
 import { finishConfig, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
 import type { IkeConfig, P1Xform, ParseResult } from "./types.js";
@@ -61,7 +61,7 @@ class ConfigParser {
 
   constructor(text: string, file: string) {
     this.d = new Diagnostics(file);
-    this.s = new TokenStream(lex(text, CONFIG_LEX, this.d));
+    this.s = new TokenStream(new Lexer(text, CONFIG_LEX, this.d));
   }
 
   run(): void {

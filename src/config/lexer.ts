@@ -33,120 +33,177 @@ export const CONFIG_LEX: LexOptions = { slashComments: true, parens: true, escap
 /** ike.preshared dialect. */
 export const PRESHARED_LEX: LexOptions = { slashComments: false, parens: false, escapes: "quote" };
 
-function isSpace(c: string): boolean {
-  return c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\f" || c === "\v";
-}
+/** Character classes, indexed by char code (0: ordinary word character). */
+const SPACE = 1;
+const NEWLINE = 2;
+const BRACE = 3;
+const PAREN = 4;
+const QUOTE = 5;
+const HASH = 6;
+const SLASH = 7;
+const BACKSLASH = 8;
+const CLASS = new Uint8Array(128);
+for (const c of " \t\r\f\v") CLASS[c.charCodeAt(0)] = SPACE;
+CLASS[10] = NEWLINE;
+CLASS[0x7b] = BRACE;
+CLASS[0x7d] = BRACE;
+CLASS[0x28] = PAREN;
+CLASS[0x29] = PAREN;
+CLASS[0x22] = QUOTE;
+CLASS[0x23] = HASH;
+CLASS[0x2f] = SLASH;
+CLASS[0x5c] = BACKSLASH;
 
 /**
- * Yields the tokens of `text` one at a time, ending with one `eof` token. Lazy, so memory does
- * not grow with the token count and a parser that gives up stops the lexer too. Lexical errors
- * (an unterminated string) go to `diags`; the lexer then resumes on the next line.
+ * Produces the tokens of `text` one at a time (`nextToken`), ending with `eof` forever after.
+ * Lazy, so memory does not grow with the token count and a parser that gives up stops the lexer
+ * too. Lexical errors (an unterminated string) go to `diags`; lexing resumes on the next line.
  */
-export function* lex(text: string, opts: LexOptions, diags: Diagnostics): Generator<Token, void, undefined> {
-  let i = 0;
-  let line = 1;
-  let lineStart = 0;
-  const n = text.length;
-  const delimiters = opts.parens ? '{}()"' : '{}"';
+export class Lexer {
+  private i = 0;
+  private line = 1;
+  private lineStart = 0;
 
-  const atComment = (j: number): boolean =>
-    text[j] === "#" || (opts.slashComments && text[j] === "/" && text[j + 1] === "/");
-  const atContinuation = (j: number): boolean =>
-    text[j] === "\\" && (text[j + 1] === "\n" || (text[j + 1] === "\r" && text[j + 2] === "\n"));
+  constructor(
+    private readonly text: string,
+    private readonly opts: LexOptions,
+    private readonly diags: Diagnostics,
+  ) {}
 
-  while (i < n) {
-    const c = text[i]!;
-    if (c === "\n") {
-      i++;
-      line++;
-      lineStart = i;
-      continue;
+  private classAt(j: number): number {
+    const code = this.text.charCodeAt(j);
+    return code < 128 ? CLASS[code]! : 0;
+  }
+
+  /** Backslash right before a newline (LF or CRLF): white space. */
+  private atContinuation(j: number): boolean {
+    const t = this.text;
+    return t.charCodeAt(j) === 0x5c && (t.charCodeAt(j + 1) === 10 || (t.charCodeAt(j + 1) === 13 && t.charCodeAt(j + 2) === 10));
+  }
+
+  /** True when the character at `j` ends a word (or starts a comment). */
+  private endsWord(j: number): boolean {
+    switch (this.classAt(j)) {
+      case 0:
+        return false;
+      case PAREN:
+        return this.opts.parens;
+      case SLASH:
+        return this.opts.slashComments && this.text.charCodeAt(j + 1) === 0x2f;
+      case BACKSLASH:
+        return this.atContinuation(j);
+      default:
+        return true;
     }
-    if (isSpace(c)) {
-      i++;
-      continue;
-    }
-    if (atContinuation(i)) {
-      i += text[i + 1] === "\n" ? 1 : 2;
-      continue;
-    }
-    if (atComment(i)) {
-      while (i < n && text[i] !== "\n") i++;
-      continue;
-    }
-    const pos = { line, col: i - lineStart + 1 };
-    if (delimiters.includes(c) && c !== '"') {
-      yield { kind: c as TokenKind, text: c, ...pos };
-      i++;
-      continue;
-    }
-    if (c === '"') {
-      let out = "";
-      let j = i + 1;
-      let closed = false;
-      while (j < n) {
-        const d = text[j]!;
-        if (d === "\n") break;
-        if (d === '"') {
-          closed = true;
-          j++;
-          break;
-        }
-        if (d === "\\" && j + 1 < n && text[j + 1] !== "\n") {
-          const e = text[j + 1]!;
-          if (opts.escapes === "any" || e === '"' || e === "\\") {
-            out += e;
-            j += 2;
-            continue;
-          }
-        }
-        out += d;
-        j++;
-      }
-      if (!closed) {
-        diags.error("IKE_ERR_CFG_UNTERMINATED_STRING", pos, "unterminated quoted string (a string ends on its own line)");
-        i = j;
+  }
+
+  /** The next token. */
+  nextToken(): Token {
+    const text = this.text;
+    const n = text.length;
+    while (this.i < n) {
+      const i = this.i;
+      const cls = this.classAt(i);
+      if (cls === NEWLINE) {
+        this.i++;
+        this.line++;
+        this.lineStart = this.i;
         continue;
       }
-      yield { kind: "string", text: out, ...pos };
-      i = j;
-      continue;
+      if (cls === SPACE) {
+        this.i++;
+        continue;
+      }
+      if (cls === BACKSLASH && this.atContinuation(i)) {
+        // Skip the backslash (and a CR); the newline is counted on the next turn.
+        this.i += text.charCodeAt(i + 1) === 10 ? 1 : 2;
+        continue;
+      }
+      if (cls === HASH || (cls === SLASH && this.opts.slashComments && text.charCodeAt(i + 1) === 0x2f)) {
+        const eol = text.indexOf("\n", i);
+        this.i = eol < 0 ? n : eol;
+        continue;
+      }
+      const line = this.line;
+      const col = i - this.lineStart + 1;
+      if (cls === BRACE || (cls === PAREN && this.opts.parens)) {
+        this.i++;
+        const c = text[i]!;
+        return { kind: c as TokenKind, text: c, line, col };
+      }
+      if (cls === QUOTE) {
+        const s = this.string(i + 1);
+        if (s === undefined) {
+          this.diags.error("IKE_ERR_CFG_UNTERMINATED_STRING", { line, col }, "unterminated quoted string (a string ends on its own line)");
+          continue;
+        }
+        return { kind: "string", text: s, line, col };
+      }
+      let j = i + 1;
+      while (j < n && !this.endsWord(j)) j++;
+      this.i = j;
+      return { kind: "word", text: text.slice(i, j), line, col };
     }
-    let j = i;
-    while (j < n && !isSpace(text[j]!) && !delimiters.includes(text[j]!) && !atComment(j) && !atContinuation(j)) j++;
-    yield { kind: "word", text: text.slice(i, j), ...pos };
-    i = j;
+    return { kind: "eof", text: "", line: this.line, col: this.i - this.lineStart + 1 };
   }
-  yield { kind: "eof", text: "", line, col: i - lineStart + 1 };
+
+  /** Reads a string body from `j` (after the quote); `undefined` when the line ends first. */
+  private string(j: number): string | undefined {
+    const text = this.text;
+    const n = text.length;
+    const anyEscape = this.opts.escapes === "any";
+    let out = "";
+    let from = j;
+    while (j < n) {
+      const code = text.charCodeAt(j);
+      if (code === 10) break;
+      if (code === 0x22) {
+        this.i = j + 1;
+        return out + text.slice(from, j);
+      }
+      if (code === 0x5c && j + 1 < n && text.charCodeAt(j + 1) !== 10) {
+        const e = text.charCodeAt(j + 1);
+        if (anyEscape || e === 0x22 || e === 0x5c) {
+          out += text.slice(from, j) + text[j + 1];
+          j += 2;
+          from = j;
+          continue;
+        }
+      }
+      j++;
+    }
+    this.i = j;
+    return undefined;
+  }
 }
 
-/** All tokens of `text` at once (see `lex`). */
+/** All tokens of `text`, ending with one `eof` token (see `Lexer`). */
 export function tokenize(text: string, opts: LexOptions, diags: Diagnostics): Token[] {
-  return [...lex(text, opts, diags)];
+  const lexer = new Lexer(text, opts, diags);
+  const out: Token[] = [];
+  for (;;) {
+    const t = lexer.nextToken();
+    out.push(t);
+    if (t.kind === "eof") return out;
+  }
 }
 
 /** Reads tokens front to back with one token of lookahead; `eof` repeats forever. */
 export class TokenStream {
   private ahead: Token | undefined;
-  private last: Token | undefined;
 
-  constructor(private readonly source: Iterator<Token, void, undefined>) {}
+  constructor(private readonly source: { nextToken(): Token }) {}
 
   /** The next token without consuming it. */
   peek(): Token {
-    if (this.ahead) return this.ahead;
-    if (this.last?.kind === "eof") return this.last;
-    const r = this.source.next();
-    // The lexer always ends with an eof token; after it, keep answering with that token.
-    this.ahead = r.done ? (this.last ?? { kind: "eof", text: "", line: 1, col: 1 }) : r.value;
+    this.ahead ??= this.source.nextToken();
     return this.ahead;
   }
 
   /** Consumes and returns the next token. */
   next(): Token {
     const t = this.peek();
-    this.ahead = undefined;
-    this.last = t;
+    if (t.kind !== "eof") this.ahead = undefined;
     return t;
   }
 

@@ -9,7 +9,7 @@
  */
 import { parseAddressSpec } from "./address.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
-import { PRESHARED_LEX, lex, TokenStream, type Token } from "./lexer.js";
+import { PRESHARED_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
 import { IdType, PRESHARED_ID_TYPE_WORDS } from "./names.js";
 import { parseCInteger } from "./numbers.js";
 import type { IkeMode, ParseResult, PresharedEntry, PresharedId } from "./types.js";
@@ -96,11 +96,11 @@ function parseId(typeWord: string, raw: RawValue): PresharedId | { code: string;
   return { code: "IKE_ERR_PSK_BAD_ID", message: `the identity type '${typeWord}' needs ${want}` };
 }
 
-function sameId(a: PresharedId, b: PresharedId): boolean {
-  if (a.type !== b.type) return false;
-  if ("name" in a && "name" in b) return a.name === b.name;
-  if ("addr" in a && "addr" in b) return JSON.stringify(a.addr) === JSON.stringify(b.addr);
-  return false;
+/** A key that is equal for two identities exactly when they are the same identity. */
+function idKey(id: PresharedId): string {
+  if ("name" in id) return `${id.type} n ${id.name}`;
+  const a = id.addr;
+  return `${id.type} a ${a.kind === "range" ? `${a.start}-${a.end}` : a.kind === "prefix" ? `${a.addr}/${a.prefixLen}` : a.addr}`;
 }
 
 const modesOverlap = (a: IkeMode, b: IkeMode): boolean => a === b || a === "both" || b === "both";
@@ -110,11 +110,12 @@ class PresharedParser {
   readonly d: Diagnostics;
   private readonly s: TokenStream;
   readonly entries: PresharedEntry[] = [];
-  private readonly starts: Pos[] = [];
+  /** Entries seen per identity pair, to spot duplicates without a quadratic scan. */
+  private readonly seen = new Map<string, { mode: IkeMode; at: Pos }[]>();
 
   constructor(text: string, file: string) {
     this.d = new Diagnostics(file);
-    this.s = new TokenStream(lex(text, PRESHARED_LEX, this.d));
+    this.s = new TokenStream(new Lexer(text, PRESHARED_LEX, this.d));
   }
 
   run(): void {
@@ -215,17 +216,17 @@ class PresharedParser {
     if ("code" in key) d.error(key.code, keyRaw, key.message);
     if (d.errorCount !== errorsBefore || "code" in key || ids.length !== 2) return;
     const entry: PresharedEntry = { localId: ids[0]!, remoteId: ids[1]!, ikeMode, key: key.key, keyBits: key.keyBits };
-    const dup = this.entries.findIndex(
-      (e) => sameId(e.localId, entry.localId) && sameId(e.remoteId, entry.remoteId) && modesOverlap(e.ikeMode, entry.ikeMode),
-    );
-    if (dup >= 0) {
-      const first = this.starts[dup]!;
-      d.warn("IKE_ERR_PSK_DUPLICATE", open, `duplicate entry ignored: the entry at ${first.line}:${first.col} has the same identities`);
+    const pairKey = `${idKey(entry.localId)}\n${idKey(entry.remoteId)}`;
+    const same = this.seen.get(pairKey) ?? [];
+    const first = same.find((x) => modesOverlap(x.mode, entry.ikeMode));
+    if (first) {
+      d.warn("IKE_ERR_PSK_DUPLICATE", open, `duplicate entry ignored: the entry at ${first.at.line}:${first.at.col} has the same identities`);
       key.key.fill(0);
       return;
     }
+    same.push({ mode: entry.ikeMode, at: open });
+    this.seen.set(pairKey, same);
     this.entries.push(entry);
-    this.starts.push(open);
   }
 }
 
