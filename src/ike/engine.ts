@@ -27,17 +27,21 @@ import {
   encodeMessage,
   encodePayloads,
   type Header,
+  type Message,
   type Payload,
 } from "../codec/index.js";
 import type { ResolvedRule } from "../config/types.js";
+import type { Kernel } from "../kernel/kernel.js";
+import type { IpsecPolicy } from "../policy/index.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import { CookieJar, ZERO_COOKIE } from "./cookies.js";
 import { IsakmpSa } from "./isakmp-sa.js";
 import { dropChannel, nullLog, phase1Channel, type IkeLog } from "./log.js";
 import { MainMode, type Outgoing, type Phase1Result, type Step } from "./phase1/main-mode.js";
+import { QuickMode, type QuickModeRequest, type QuickModeResult } from "./phase2/quick-mode.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
-import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
+import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, ReplyCache, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
 import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.js";
 import { IkeStats } from "./stats.js";
 import type { Endpoint, Transport } from "./transport.js";
@@ -59,20 +63,42 @@ export interface EngineOptions {
   readonly halfOpen?: HalfOpenLimits;
   /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
   readonly p1LifetimeSecs?: number;
+  /** Where Quick Mode installs SAs; without one, Quick Mode is refused. */
+  readonly kernel?: Kernel;
+  /** The loaded ipsecinit.conf, asked by the Quick Mode responder. */
+  readonly ipsecPolicy?: () => IpsecPolicy | undefined;
 }
+
+/** One Quick Mode exchange in the SA manager's Phase 2 table. */
+export interface Phase2Exchange {
+  readonly task: QuickMode;
+  readonly messageId: number;
+  /** The last request answered and our answer (responder QM2, initiator QM3). */
+  readonly replies: ReplyCache;
+  retransmitter: Retransmitter | undefined;
+}
+
+/** Most Quick Mode exchanges one ISAKMP SA runs at once. */
+const MAX_PHASE2_PER_SA = 32;
+/** How long a finished Quick Mode keeps its answer for retransmitted requests. */
+const PHASE2_LINGER_MS = 60_000;
 
 /** Events of an {@link IkeEngine}. */
 export interface EngineEvents {
   "phase1-up": [sa: IsakmpSa, result: Phase1Result];
   "phase1-failed": [sa: IsakmpSa, reason: string, notify: number | undefined];
   "sa-dead": [sa: IsakmpSa, reason: string];
+  "phase2-up": [sa: IsakmpSa, result: QuickModeResult];
+  "phase2-failed": [sa: IsakmpSa, reason: string];
 }
 
 /** The per-process IKE engine. */
 export class IkeEngine extends EventEmitter<EngineEvents> {
   readonly stats = new IkeStats();
-  readonly sas: SaManager;
+  readonly sas: SaManager<Phase2Exchange>;
   private readonly tasks = new Map<IsakmpSa, MainMode>();
+  private readonly rules = new Map<IsakmpSa, ResolvedRule>();
+  private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
   private readonly clock: Clock;
   private readonly log: IkeLog;
   private readonly cookies: CookieJar;
@@ -89,7 +115,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     this.random = opts.random ?? randomBytes;
     this.retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
     this.expireMs = opts.expireMs ?? DEFAULT_EXPIRE_MS;
-    this.sas = new SaManager(opts.halfOpen ?? DEFAULT_HALF_OPEN);
+    this.sas = new SaManager<Phase2Exchange>(opts.halfOpen ?? DEFAULT_HALF_OPEN);
     opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));
   }
 
@@ -98,10 +124,47 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const sa = this.newSa({ role: "initiator", icookie: this.cookies.icookie(), local, remote, rule: rule.rule.label });
     const task = new MainMode(this.taskContext(sa, rule));
     this.tasks.set(sa, task);
+    this.rules.set(sa, rule);
     sa.transition("negotiating", "MM1 built");
     const step = task.buildI();
     void sa.queue.push(async () => this.afterStep(sa, step, undefined));
     return sa;
+  }
+
+  /**
+   * Negotiate IPsec SAs for `request` with `remote`: Quick Mode on an established ISAKMP SA with
+   * that peer, or after the Main Mode this starts (or one already under way) completes.
+   */
+  negotiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint, request: QuickModeRequest): IsakmpSa {
+    const candidates = this.sas.byPeerAddress(remote.address).filter((s) => s.local.address === local.address);
+    const up = candidates.find((s) => s.state === "established");
+    if (up !== undefined) {
+      this.quickMode(up, request);
+      return up;
+    }
+    const pending = candidates.find((s) => s.state === "negotiating" && s.role === "initiator") ?? this.initiate(rule, local, remote);
+    const list = this.pendingQuick.get(pending) ?? [];
+    list.push(request);
+    this.pendingQuick.set(pending, list);
+    return pending;
+  }
+
+  /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */
+  quickMode(sa: IsakmpSa, request: QuickModeRequest): boolean {
+    const rule = this.rules.get(sa);
+    if (sa.state !== "established" || rule === undefined || this.opts.kernel === undefined) return false;
+    let mid = 0;
+    while (mid === 0 || this.sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined) mid = this.random(4).readUInt32BE(0);
+    const ex = this.newPhase2(sa, rule, mid, request);
+    return sa.queue.push(async () => {
+      let step: Step;
+      try {
+        step = await ex.task.buildI();
+      } catch (err) {
+        step = { kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` };
+      }
+      this.afterQuickStep(sa, ex, step, undefined);
+    });
   }
 
   /** Tear down every SA (daemon shutdown). XXX: no Delete payloads are sent yet. */
@@ -125,7 +188,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       sa = this.admitResponder(datagram, h, local, remote);
       if (sa === undefined) return;
     }
-    const cached = sa.replies.match(datagram);
+    const cached = sa.replies.match(datagram) ?? this.sas.getPhase2(sa.icookie, sa.rcookie, h.messageId)?.replies.match(datagram);
     if (cached !== undefined) {
       this.stats.engine.retransmitsAnswered++;
       for (const r of cached) this.send(sa, r);
@@ -166,6 +229,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const sa = this.newSa({ role: "responder", icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label });
     sa.peerAnswered = true;
     this.tasks.set(sa, new MainMode(this.taskContext(sa, rule)));
+    this.rules.set(sa, rule);
     sa.transition("negotiating", "MM1 received");
     return sa;
   }
@@ -180,6 +244,9 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     });
     sa.onDestroy(() => {
       this.tasks.delete(sa);
+      this.rules.delete(sa);
+      for (const req of this.pendingQuick.get(sa) ?? []) this.emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`);
+      this.pendingQuick.delete(sa);
       this.emit("sa-dead", sa, sa.deathReason ?? "");
     });
     return sa;
@@ -211,8 +278,9 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     if (!m.ok) return this.drop(sa.remote, `${sa.tag}: ${m.error.code} at ${m.error.offset}`);
     const h = m.value.header;
     if (h.exchangeType === ExchangeType.Informational) return this.onInformational(sa, m.value.kind === "plain" ? m.value.payloads : undefined);
+    if (h.exchangeType === ExchangeType.QuickMode) return this.processQuick(sa, m.value, datagram);
     if (h.exchangeType !== ExchangeType.IdentityProtection || h.messageId !== 0) {
-      // XXX: Quick Mode and Aggressive Mode are not implemented yet.
+      // XXX: Aggressive Mode is not implemented yet.
       return this.drop(sa.remote, `${sa.tag}: exchange ${h.exchangeType} mid ${h.messageId} not handled`);
     }
     const task = this.tasks.get(sa);
@@ -321,6 +389,9 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       }
     }
     this.emit("phase1-up", sa, result);
+    const pending = this.pendingQuick.get(sa) ?? [];
+    this.pendingQuick.delete(sa);
+    for (const req of pending) this.quickMode(sa, req);
   }
 
   private stepFailed(sa: IsakmpSa, step: Extract<Step, { kind: "fail" }>): void {
@@ -351,16 +422,16 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     }
   }
 
-  private encode(sa: IsakmpSa, o: Outgoing): Buffer {
+  private encode(sa: IsakmpSa, o: Outgoing, exchangeType: number = ExchangeType.IdentityProtection, messageId = 0): Buffer {
     const header = {
       icookie: sa.icookie,
       rcookie: sa.rcookie,
-      exchangeType: ExchangeType.IdentityProtection,
+      exchangeType,
       flags: o.encrypt ? HeaderFlag.Encryption : 0,
-      messageId: 0,
+      messageId,
     };
     if (!o.encrypt) return encodeMessage(header, o.payloads);
-    const ct = sa.keymat!.encrypt(0, encodePayloads(o.payloads));
+    const ct = sa.keymat!.encrypt(messageId, encodePayloads(o.payloads));
     return encodeEncrypted(header, o.payloads[0]!.type, ct);
   }
 
@@ -389,6 +460,123 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     );
     this.stats.engine.datagramsOut++;
     this.opts.transport.send(d, local, remote);
+  }
+
+  // ------------------------------------------------------------------ Quick Mode
+
+  private newPhase2(sa: IsakmpSa, rule: ResolvedRule, messageId: number, request?: QuickModeRequest): Phase2Exchange {
+    const task = new QuickMode(
+      {
+        sa,
+        messageId,
+        rule,
+        dh: this.opts.dh,
+        kernel: this.opts.kernel!,
+        ipsecPolicy: this.opts.ipsecPolicy ?? (() => undefined),
+        random: this.random,
+        log: this.log,
+      },
+      request,
+    );
+    const ex: Phase2Exchange = { task, messageId, replies: new ReplyCache(), retransmitter: undefined };
+    this.sas.setPhase2(sa.icookie, sa.rcookie, messageId, ex);
+    return ex;
+  }
+
+  private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
+    ex.retransmitter?.stop();
+    ex.retransmitter = undefined;
+    ex.task.destroy();
+    const forget = (): void => {
+      this.sas.deletePhase2(sa.icookie, sa.rcookie, ex.messageId);
+      sa.keymat?.endExchange(ex.messageId);
+    };
+    if (lingerMs > 0) sa.setTimer(`qm-${ex.messageId}`, lingerMs, forget);
+    else forget();
+  }
+
+  private async processQuick(sa: IsakmpSa, m: Message, datagram: Buffer): Promise<void> {
+    const h = m.header;
+    if (sa.state !== "established") return this.drop(sa.remote, `${sa.tag}: Quick Mode on an SA that is not established`);
+    if (m.kind !== "encrypted" || h.messageId === 0) return this.drop(sa.remote, `${sa.tag}: Quick Mode in the clear or with M-ID 0`);
+    const rule = this.rules.get(sa);
+    let ex = this.sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
+    if (ex === undefined) {
+      if (this.opts.kernel === undefined || rule === undefined) return this.drop(sa.remote, `${sa.tag}: no kernel for Quick Mode`);
+      const mine = this.sas.phase2Count;
+      if (mine >= MAX_PHASE2_PER_SA * Math.max(1, this.sas.size)) return this.drop(sa.remote, `${sa.tag}: too many Quick Modes`);
+      ex = this.newPhase2(sa, rule, h.messageId);
+    }
+    const cached = ex.replies.match(datagram);
+    if (cached !== undefined) {
+      this.stats.engine.retransmitsAnswered++;
+      for (const r of cached) this.send(sa, r);
+      return;
+    }
+    const pos = ex.task.expected();
+    if (pos === undefined) return this.drop(sa.remote, `${sa.tag}: Quick Mode ${h.messageId} message after its end`);
+    const km = sa.keymat!;
+    const d = km.decrypt(h.messageId, m.ciphertext);
+    if (!d.ok) return this.drop(sa.remote, `${sa.tag}: ${d.code}`);
+    const pm = decodeDecrypted(h, d.plaintext);
+    const violation = pm.ok ? checkRules(pos, h, pm.value.payloads) : pm.error;
+    if (!pm.ok || violation !== null) {
+      d.discard();
+      if (ex.task.role === "responder" && ex.task.state === "start") this.endPhase2(sa, ex, 0);
+      return this.drop(sa.remote, `${sa.tag}: ${pos}: ${violation!.code} ${violation!.detail}`);
+    }
+    let step: Step;
+    try {
+      step = ex.task.role === "initiator" ? await ex.task.processI(pm.value.payloads) : await ex.task.processR(pm.value.payloads);
+    } catch (err) {
+      step = { kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` };
+    }
+    if (sa.isDead()) return;
+    if (step.kind === "fail") d.discard();
+    else d.commit();
+    this.afterQuickStep(sa, ex, step, datagram);
+  }
+
+  private afterQuickStep(sa: IsakmpSa, ex: Phase2Exchange, step: Step, request: Buffer | undefined): void {
+    if (step.kind === "fail") {
+      // XXX: the protected Informational notify (HASH(1), N) is not sent yet.
+      this.log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
+      this.emit("phase2-failed", sa, step.reason);
+      this.endPhase2(sa, ex, 0);
+      return;
+    }
+    ex.retransmitter?.stop();
+    ex.retransmitter = undefined;
+    const out = step.reply === undefined ? undefined : this.encode(sa, step.reply, ExchangeType.QuickMode, ex.messageId);
+    if (out !== undefined && request !== undefined) ex.replies.remember(request, [out]);
+    if (out !== undefined && step.kind === "more") {
+      // Both sides resend while waiting: the initiator QM1 for QM2, the responder QM2 for QM3.
+      const r = new Retransmitter(
+        this.clock,
+        this.retransmit,
+        (again) => {
+          if (again) this.stats.engine.retransmitsSent++;
+          this.send(sa, out);
+        },
+        () => {
+          this.emit("phase2-failed", sa, "Quick Mode: no answer");
+          this.endPhase2(sa, ex, 0);
+        },
+      );
+      ex.retransmitter = r;
+      r.start();
+    } else if (out !== undefined) {
+      this.send(sa, out);
+    }
+    if (step.kind === "done") {
+      const result = ex.task.result!;
+      this.log.info(
+        { sa: sa.tag, mid: ex.messageId, mode: result.mode, local: result.localId.prefix, remote: result.remoteId.prefix, pfs: result.pfsGroup, spis: result.sas.map((c) => `${c.proto}:${c.inboundSpi.toString(16)}/${c.outboundSpi.toString(16)}`).join(",") },
+        "IPsec SAs installed",
+      );
+      this.emit("phase2-up", sa, result);
+      this.endPhase2(sa, ex, PHASE2_LINGER_MS);
+    }
   }
 
   private drop(remote: Endpoint, reason: string): void {

@@ -12,6 +12,8 @@ import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import { configPolicy, deterministicDh, type Phase1Policy } from "../../src/ike/ports.js";
 import type { Endpoint } from "../../src/ike/transport.js";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/net/memory-transport.js";
+import { MemoryKernel } from "../../src/kernel/memory.js";
+import { parseIpsecPolicy, type IpsecPolicy } from "../../src/policy/index.js";
 
 /** A reproducible byte stream: SHA-256 over (label, counter). */
 export function seededRandom(label: string): (n: number) => Buffer {
@@ -40,6 +42,8 @@ export interface Side {
   readonly engine: IkeEngine;
   readonly policy: Phase1Policy;
   readonly endpoint: Endpoint;
+  readonly kernel: MemoryKernel;
+  readonly ipsec: IpsecPolicy | undefined;
 }
 
 /** Two engines, `a` at 10.0.0.1:500 and `b` at 10.0.0.2:500. */
@@ -58,16 +62,28 @@ export interface PairOptions {
   readonly pskB: string;
   readonly network?: MemoryNetworkOptions;
   readonly engine?: Partial<EngineOptions>;
+  /** ipsecinit.conf text per side (Quick Mode tests). */
+  readonly ipsecA?: string;
+  readonly ipsecB?: string;
+}
+
+/** Parse ipsecinit.conf text; throws on errors (a test bug). */
+export function ipsecFrom(text: string): IpsecPolicy {
+  const r = parseIpsecPolicy(text);
+  if (r.errors.length > 0) throw new Error(`ipsecinit.conf: ${JSON.stringify(r.errors)}`);
+  return r.policy;
 }
 
 /** Build the pair; both engines use the same manual clock. */
 export function makePair(o: PairOptions): Pair {
   const clock = new ManualClock();
   const network = new MemoryNetwork(o.network ?? {});
-  const mk = (name: string, address: string, config: string, psk: string): Side => {
+  const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined): Side => {
     const endpoint = { address, port: 500 };
     const transport = network.attach([endpoint]);
     const policy = policyFrom(config, psk);
+    const kernel = new MemoryKernel();
+    const ipsec = ipsecText === undefined ? undefined : ipsecFrom(ipsecText);
     const rnd = seededRandom(name);
     const engine = new IkeEngine({
       transport,
@@ -80,15 +96,17 @@ export function makePair(o: PairOptions): Pair {
         x[0] = x[0]! | 0x80;
         return x;
       }),
+      kernel,
+      ipsecPolicy: () => ipsec,
       ...o.engine,
     });
-    return { engine, policy, endpoint };
+    return { engine, policy, endpoint, kernel, ipsec };
   };
   return {
     network,
     clock,
-    a: mk("a", "10.0.0.1", o.configA, o.pskA),
-    b: mk("b", "10.0.0.2", o.configB, o.pskB),
+    a: mk("a", "10.0.0.1", o.configA, o.pskA, o.ipsecA),
+    b: mk("b", "10.0.0.2", o.configB, o.pskB, o.ipsecB),
   };
 }
 

@@ -42,18 +42,8 @@ import {
 /** Where a Main Mode task is. */
 export type MainModeState = "start" | "mm1-sent" | "mm3-sent" | "mm5-sent" | "mm2-sent" | "mm4-sent" | "done" | "failed";
 
-/** A message for the engine to send. */
-export interface Outgoing {
-  readonly payloads: readonly Payload[];
-  /** Encrypt with the SA's keys (MM5, MM6). */
-  readonly encrypt: boolean;
-}
-
-/** The outcome of one step. */
-export type Step =
-  | { readonly kind: "more"; readonly reply: Outgoing }
-  | { readonly kind: "done"; readonly reply?: Outgoing }
-  | { readonly kind: "fail"; readonly notify?: number; readonly reason: string };
+import type { Outgoing, Step } from "../step.js";
+export type { Outgoing, Step } from "../step.js";
 
 /** What the task needs from the engine. */
 export interface Phase1Context {

@@ -1,0 +1,366 @@
+/**
+ * Quick Mode, RFC 2409 section 5.5:
+ *
+ * ```
+ *      Initiator                        Responder
+ *     -----------                      -----------
+ *  QM1  HDR*, HASH(1), SA, Ni [, KE ] [, IDci, IDcr ] -->
+ *  QM2                    <-- HDR*, HASH(2), SA, Nr [, KE ] [, IDci, IDcr ]
+ *  QM3  HDR*, HASH(3)      -->
+ *
+ *   HASH(1) = prf(SKEYID_a, M-ID | SA | Ni [ | KE ] [ | IDci | IDcr ])
+ *   HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr [ | KE ] [ | IDci | IDcr ])
+ *   HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)
+ *   KEYMAT  = prf(SKEYID_d, [ g(qm)^xy | ] protocol | SPI | Ni_b | Nr_b)   (expanded, per SA)
+ * ```
+ *
+ * The initiator offers the policy engine's proposals for the traffic (always with IDci/IDcr, as
+ * strongSwan does); the responder asks the policy engine which offered proposal the matching
+ * inbound entry accepts. SPIs come from the kernel (GETSPI), and both sides install the inbound SA
+ * (UPDATE of the larval one) and the outbound SA (ADD) once the exchange is authenticated: the
+ * initiator on QM2, before sending QM3; the responder on QM3.
+ */
+import { Notify, PayloadType, encodePayloads, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
+import type { ResolvedRule } from "../../config/types.js";
+import { SecureBuffer } from "../../crypto/secure.js";
+import type { Kernel, SaMode } from "../../kernel/kernel.js";
+import { selectForResponder, type ClientId, type IpsecPolicy, type Phase2Proposal } from "../../policy/index.js";
+import type { IsakmpSa } from "../isakmp-sa.js";
+import type { IkeLog } from "../log.js";
+import { first } from "../phase1/phase1.js";
+import type { DhPort } from "../ports.js";
+import type { Step } from "../step.js";
+import { clientIdOf, clientIdPayload, hostClientId } from "./client-id.js";
+import { installPair, type ChosenSa } from "./install.js";
+import { asPolicyProposals, buildPhase2Sa, echoPhase2Sa, readPhase2Sa, type ReadProposal } from "./sa-payload.js";
+
+/** Where a Quick Mode task is. */
+export type QuickModeState = "start" | "qm1-sent" | "qm2-sent" | "done" | "failed";
+
+/** What the initiator was asked to negotiate (an ACQUIRE's policy selection). */
+export interface QuickModeRequest {
+  readonly mode: SaMode;
+  readonly proposals: readonly Phase2Proposal[];
+  readonly localId: ClientId;
+  readonly remoteId: ClientId;
+  /** The ACQUIRE's sequence number, copied into GETSPI/UPDATE/ADD. */
+  readonly seq?: number;
+}
+
+/** What a Quick Mode task needs from the engine. */
+export interface QuickModeContext {
+  readonly sa: IsakmpSa;
+  readonly messageId: number;
+  readonly rule: ResolvedRule;
+  readonly dh: DhPort;
+  readonly kernel: Kernel;
+  /** The loaded ipsecinit.conf (responder). */
+  readonly ipsecPolicy: () => IpsecPolicy | undefined;
+  readonly random: (n: number) => Buffer;
+  readonly log: IkeLog;
+}
+
+/** What an established Quick Mode installed. */
+export interface QuickModeResult {
+  readonly sas: readonly ChosenSa[];
+  readonly mode: SaMode;
+  readonly localId: ClientId;
+  readonly remoteId: ClientId;
+  readonly lifeSecs: number;
+  readonly pfsGroup: number;
+}
+
+/** The bytes of payloads after HASH, with generic headers, as they were on the wire. */
+function restBytes(payloads: readonly Payload[]): Buffer {
+  return Buffer.concat(payloads.slice(1).map((p) => p.raw?.full ?? Buffer.alloc(0)));
+}
+
+const DEFAULT_P2_LIFETIME_SECS = 28800;
+
+/** One Quick Mode exchange. */
+export class QuickMode {
+  readonly role: "initiator" | "responder";
+  private st: QuickModeState = "start";
+  private nonceI: Buffer | undefined;
+  private nonceR: Buffer | undefined;
+  private dhPrivate: Buffer | undefined;
+  private group = 0;
+  private ourSpis = new Map<"esp" | "ah", number>();
+  private offered: ReadProposal[] = [];
+  private localId: ClientId | undefined;
+  private remoteId: ClientId | undefined;
+  private chosen: ChosenSa[] = [];
+  private mode: SaMode = "tunnel";
+  private lifeSecs = DEFAULT_P2_LIFETIME_SECS;
+  private gqmxy: SecureBuffer | undefined;
+  private res: QuickModeResult | undefined;
+
+  constructor(
+    private readonly ctx: QuickModeContext,
+    private readonly request?: QuickModeRequest,
+  ) {
+    this.role = request === undefined ? "responder" : "initiator";
+  }
+
+  get state(): QuickModeState {
+    return this.st;
+  }
+
+  get result(): QuickModeResult | undefined {
+    return this.res;
+  }
+
+  /** The message this task waits for. */
+  expected(): MessagePosition | undefined {
+    if (this.st === "start" && this.role === "responder") return "QM1";
+    if (this.st === "qm1-sent") return "QM2";
+    if (this.st === "qm2-sent") return "QM3";
+    return undefined;
+  }
+
+  /** Drop what this exchange holds (PFS secret). */
+  destroy(): void {
+    this.gqmxy?.destroy();
+    this.gqmxy = undefined;
+    this.dhPrivate?.fill(0);
+    this.dhPrivate = undefined;
+  }
+
+  // ---------------------------------------------------------------- initiator
+
+  /** QM1. */
+  async buildI(): Promise<Step> {
+    const req = this.request!;
+    const sa = this.ctx.sa;
+    this.mode = req.mode;
+    this.localId = req.localId;
+    this.remoteId = req.remoteId;
+    this.lifeSecs = this.ctx.rule.p2LifetimeSecs ?? DEFAULT_P2_LIFETIME_SECS;
+    this.group = this.ctx.rule.p2Pfs;
+    for (const p of req.proposals) {
+      for (const proto of p.protocols) {
+        if (this.ourSpis.has(proto.proto)) continue;
+        const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, proto.proto, undefined, {
+          mode: req.mode,
+          ...(req.seq !== undefined ? { seq: req.seq } : {}),
+        });
+        this.ourSpis.set(proto.proto, info.spi);
+      }
+    }
+    const saPayload = buildPhase2Sa(req.proposals, this.ourSpis, { lifeSecs: this.lifeSecs, group: this.group });
+    this.offered = readPhase2Sa(saPayload);
+    this.nonceI = this.ctx.random(this.ctx.rule.p2NonceLen);
+    const rest: Payload[] = [saPayload, { type: PayloadType.NONCE, data: this.nonceI }];
+    if (this.group !== 0) {
+      const ke = await this.makeKe();
+      if (typeof ke === "string") return this.failed(undefined, ke);
+      rest.push({ type: PayloadType.KE, keyData: ke });
+    }
+    const idci = clientIdPayload(req.localId);
+    const idcr = clientIdPayload(req.remoteId);
+    if (idci === undefined || idcr === undefined) return this.failed(undefined, "policy gave unusable client IDs");
+    rest.push(idci, idcr);
+    const hash1 = sa.keymat!.quickModeHash1(this.ctx.messageId, encodeRest(rest));
+    this.st = "qm1-sent";
+    return { kind: "more", reply: { payloads: [{ type: PayloadType.HASH, data: hash1 }, ...rest], encrypt: true } };
+  }
+
+  /** QM2. */
+  async processI(payloads: readonly Payload[]): Promise<Step> {
+    if (this.st !== "qm1-sent") return this.failed(undefined, `initiator got a message in ${this.st}`);
+    const km = this.ctx.sa.keymat!;
+    const hash = payloads[0]!;
+    if (hash.type !== PayloadType.HASH) return this.failed(Notify.PayloadMalformed, "QM2 does not start with HASH");
+    const expected = km.quickModeHash2(this.ctx.messageId, this.nonceI!, restBytes(payloads));
+    if (!km.verifyHash(hash.data, expected)) return this.failed(Notify.InvalidHashInformation, "HASH(2) does not verify");
+    const saPayload = first(payloads, PayloadType.SA)!;
+    const nonce = first(payloads, PayloadType.NONCE)!;
+    this.nonceR = Buffer.from(nonce.data);
+    const answer = readPhase2Sa(saPayload);
+    if (answer.length !== 1) return this.failed(Notify.BadProposalSyntax, `QM2 SA has ${answer.length} proposals`);
+    const a = answer[0]!;
+    const ours = this.offered.find((o) => o.number === a.number);
+    if (ours === undefined || ours.protocols.length !== a.protocols.length) return this.failed(Notify.NoProposalChosen, "QM2 chose no proposal of ours");
+    for (const p of a.protocols) {
+      const t = p.transforms[0];
+      const mine = ours.protocols.find((o) => o.proto === p.proto);
+      if (t === undefined || p.transforms.length !== 1 || mine === undefined) return this.failed(Notify.BadProposalSyntax, "QM2 protocol without one transform");
+      const same = mine.transforms.some(
+        (o) => o.transform.encAlg === t.transform.encAlg && o.transform.encKeyBits === t.transform.encKeyBits && o.transform.authAlg === t.transform.authAlg && o.mode === t.mode,
+      );
+      if (!same || t.group !== this.group) return this.failed(Notify.NoProposalChosen, "QM2 transform was not offered");
+      if (t.lifeSecs !== undefined && t.lifeSecs > 0) this.lifeSecs = Math.min(this.lifeSecs, t.lifeSecs);
+      this.chosen.push({ proto: p.proto, transform: t.transform, inboundSpi: this.ourSpis.get(p.proto)!, outboundSpi: p.spi });
+    }
+    const ids = payloads.filter((p): p is IdPayload => p.type === PayloadType.ID);
+    if (ids.length === 2) {
+      const ci = clientIdOf(ids[0]!);
+      const cr = clientIdOf(ids[1]!);
+      if (ci === undefined || cr === undefined || ci.prefix !== this.localId!.prefix || cr.prefix !== this.remoteId!.prefix) {
+        return this.failed(Notify.InvalidIdInformation, "QM2 IDs differ from ours");
+      }
+    }
+    if (this.group !== 0) {
+      const ke = first(payloads, PayloadType.KE);
+      if (ke === undefined) return this.failed(Notify.PayloadMalformed, "QM2 without KE under PFS");
+      const agreed = await this.agree(ke.keyData);
+      if (agreed !== null) return agreed;
+    }
+    const installed = await this.install();
+    if (installed !== null) return installed;
+    const hash3 = km.quickModeHash3(this.ctx.messageId, this.nonceI!, this.nonceR);
+    this.finish();
+    return { kind: "done", reply: { payloads: [{ type: PayloadType.HASH, data: hash3 }], encrypt: true } };
+  }
+
+  // ---------------------------------------------------------------- responder
+
+  /** QM1, QM3. */
+  async processR(payloads: readonly Payload[]): Promise<Step> {
+    if (this.st === "start") return this.onQm1(payloads);
+    if (this.st === "qm2-sent") return this.onQm3(payloads);
+    return this.failed(undefined, `responder got a message in ${this.st}`);
+  }
+
+  private async onQm1(payloads: readonly Payload[]): Promise<Step> {
+    const sa = this.ctx.sa;
+    const km = sa.keymat!;
+    const hash = payloads[0]!;
+    if (hash.type !== PayloadType.HASH) return this.failed(Notify.PayloadMalformed, "QM1 does not start with HASH");
+    if (!km.verifyHash(hash.data, km.quickModeHash1(this.ctx.messageId, restBytes(payloads)))) {
+      return this.failed(Notify.InvalidHashInformation, "HASH(1) does not verify");
+    }
+    const saPayload: SaPayload = first(payloads, PayloadType.SA)!;
+    this.nonceI = Buffer.from(first(payloads, PayloadType.NONCE)!.data);
+    const ids = payloads.filter((p): p is IdPayload => p.type === PayloadType.ID);
+    const idci = ids.length === 2 ? clientIdOf(ids[0]!) : hostClientId(sa.remote.address);
+    const idcr = ids.length === 2 ? clientIdOf(ids[1]!) : hostClientId(sa.local.address);
+    if (idci === undefined || idcr === undefined) return this.failed(Notify.InvalidIdInformation, "QM1 client IDs unusable");
+    this.remoteId = idci;
+    this.localId = idcr;
+    const policy = this.ctx.ipsecPolicy();
+    if (policy === undefined) return this.failed(Notify.NoProposalChosen, "no IPsec policy loaded");
+    this.offered = readPhase2Sa(saPayload);
+    const proposals = asPolicyProposals(this.offered);
+    const mode = proposals[0]?.mode ?? "transport";
+    const sel = selectForResponder(policy, { remote: idci, local: idcr, mode, proposals });
+    if (sel.kind === "reject") {
+      return this.failed(sel.reason === "bad-id" || sel.reason === "no-policy" ? Notify.InvalidIdInformation : Notify.NoProposalChosen, `policy: ${sel.reason}`);
+    }
+    const offer = this.offered[sel.proposal]!;
+    this.mode = proposals[sel.proposal]!.mode;
+    const echo: { protocol: (typeof offer.protocols)[number]; transform: (typeof offer.protocols)[number]["transforms"][number]; spi: number }[] = [];
+    const ke = first(payloads, PayloadType.KE);
+    for (const c of sel.chosen) {
+      const protocol = offer.protocols.find((p) => p.proto === c.proto)!;
+      const transform = protocol.transforms[c.index]!;
+      // PFS: the group the initiator put in the transform must match its KE, and our rule's wish.
+      if ((transform.group !== 0) !== (ke !== undefined)) return this.failed(Notify.NoProposalChosen, "PFS group and KE disagree");
+      if (this.ctx.rule.p2Pfs !== 0 && transform.group !== this.ctx.rule.p2Pfs) return this.failed(Notify.NoProposalChosen, `PFS group ${transform.group}, want ${this.ctx.rule.p2Pfs}`);
+      this.group = transform.group;
+      // As in Phase 1: accept the proposed lifetime, expire at the shorter of it and ours.
+      const ours = this.ctx.rule.p2LifetimeSecs ?? DEFAULT_P2_LIFETIME_SECS;
+      this.lifeSecs = transform.lifeSecs !== undefined && transform.lifeSecs > 0 ? Math.min(ours, transform.lifeSecs) : ours;
+      const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode });
+      echo.push({ protocol, transform, spi: info.spi });
+      this.chosen.push({ proto: c.proto, transform: transform.transform, inboundSpi: info.spi, outboundSpi: protocol.spi });
+    }
+    this.nonceR = this.ctx.random(this.ctx.rule.p2NonceLen);
+    const rest: Payload[] = [echoPhase2Sa(saPayload, echo), { type: PayloadType.NONCE, data: this.nonceR }];
+    if (ke !== undefined) {
+      const mine = await this.makeKe();
+      if (typeof mine === "string") return this.failed(undefined, mine);
+      const agreed = await this.agree(ke.keyData);
+      if (agreed !== null) return agreed;
+      rest.push({ type: PayloadType.KE, keyData: mine });
+    }
+    // strongSwan answers with IDs even when QM1 had none; Libreswan echoes what it got. We echo.
+    if (ids.length === 2) rest.push(ids[0]!, ids[1]!);
+    const hash2 = km.quickModeHash2(this.ctx.messageId, this.nonceI, encodeRest(rest));
+    this.st = "qm2-sent";
+    return { kind: "more", reply: { payloads: [{ type: PayloadType.HASH, data: hash2 }, ...rest], encrypt: true } };
+  }
+
+  private async onQm3(payloads: readonly Payload[]): Promise<Step> {
+    const km = this.ctx.sa.keymat!;
+    const hash = payloads[0]!;
+    if (hash.type !== PayloadType.HASH || !km.verifyHash(hash.data, km.quickModeHash3(this.ctx.messageId, this.nonceI!, this.nonceR!))) {
+      return this.failed(Notify.InvalidHashInformation, "HASH(3) does not verify");
+    }
+    const installed = await this.install();
+    if (installed !== null) return installed;
+    this.finish();
+    return { kind: "done" };
+  }
+
+  // ---------------------------------------------------------------- shared
+
+  private async makeKe(): Promise<Buffer | string> {
+    const r = await this.ctx.dh.dhGenerate(this.group, { signal: this.ctx.sa.abort.signal });
+    if (!r.ok) return `PFS group ${this.group}: ${r.error.code}`;
+    this.dhPrivate = Buffer.from(r.value.privateValue);
+    r.value.privateValue.fill(0);
+    return Buffer.from(r.value.publicValue);
+  }
+
+  private async agree(peer: Buffer): Promise<Step | null> {
+    const priv = this.dhPrivate;
+    if (priv === undefined) return this.failed(undefined, "no PFS private value");
+    const r = await this.ctx.dh.dhAgree(this.group, priv, peer, { signal: this.ctx.sa.abort.signal });
+    priv.fill(0);
+    this.dhPrivate = undefined;
+    if (!r.ok) return this.failed(Notify.InvalidKeyInformation, `peer's PFS value refused: ${r.error.code}`);
+    this.gqmxy = SecureBuffer.take(r.value);
+    return null;
+  }
+
+  private async install(): Promise<Step | null> {
+    const sa = this.ctx.sa;
+    try {
+      await installPair({
+        kernel: this.ctx.kernel,
+        keymat: sa.keymat!,
+        local: sa.local.address,
+        remote: sa.remote.address,
+        mode: this.mode,
+        chosen: this.chosen,
+        nonceI: this.nonceI!,
+        nonceR: this.nonceR!,
+        gqmxy: this.gqmxy,
+        lifeSecs: this.lifeSecs,
+        ...(this.ctx.rule.p2SoftlifeSecs !== undefined ? { softSecs: this.ctx.rule.p2SoftlifeSecs } : {}),
+        localId: this.localId!,
+        remoteId: this.remoteId!,
+        label: this.ctx.rule.rule.label,
+        ...(this.request?.seq !== undefined ? { seq: this.request.seq } : {}),
+      });
+    } catch (err) {
+      return this.failed(undefined, `kernel refused the SAs: ${(err as { code?: string }).code ?? String(err)}`);
+    }
+    return null;
+  }
+
+  private finish(): void {
+    this.res = {
+      sas: this.chosen,
+      mode: this.mode,
+      localId: this.localId!,
+      remoteId: this.remoteId!,
+      lifeSecs: this.lifeSecs,
+      pfsGroup: this.group,
+    };
+    this.st = "done";
+    this.destroy();
+  }
+
+  private failed(notify: number | undefined, reason: string): Step {
+    this.st = "failed";
+    this.destroy();
+    return notify === undefined ? { kind: "fail", reason } : { kind: "fail", notify, reason };
+  }
+}
+
+/** The bytes HASH(1)/HASH(2) cover for payloads we are about to send. */
+function encodeRest(rest: readonly Payload[]): Buffer {
+  return encodePayloads(rest);
+}

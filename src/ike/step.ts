@@ -1,0 +1,19 @@
+/**
+ * What an exchange task (Main Mode, Quick Mode) hands back to the engine after each message: the
+ * next message to send (`more`), the last one (`done`) or a failure with the notify to send.
+ * Tasks never do I/O; the engine encodes, encrypts, sends, caches and retransmits.
+ */
+import type { Payload } from "../codec/index.js";
+
+/** A message for the engine to send. */
+export interface Outgoing {
+  readonly payloads: readonly Payload[];
+  /** Encrypt with the SA's keys (MM5, MM6, every Quick Mode message). */
+  readonly encrypt: boolean;
+}
+
+/** The outcome of one step. */
+export type Step =
+  | { readonly kind: "more"; readonly reply: Outgoing }
+  | { readonly kind: "done"; readonly reply?: Outgoing }
+  | { readonly kind: "fail"; readonly notify?: number; readonly reason: string };
