@@ -13,6 +13,7 @@ import { EventEmitter } from "node:events";
 import { randomFillSync } from "node:crypto";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
 import { addressFamily } from "./address.js";
+import { kernelAcquire, kernelExpire } from "./channels.js";
 import { systemClock, type Clock } from "./clock.js";
 import { kernelError } from "./errors.js";
 import type {
@@ -233,6 +234,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
       combinations: req.policy?.combinations ?? [],
     };
     const event: AcquireEvent = { type: "acquire", seq, src, dst, ulp, proto, mode: req.mode ?? "transport", policy };
+    if (kernelAcquire.hasSubscribers) kernelAcquire.publish(event);
     this.emit("acquire", event);
     return seq;
   }
@@ -388,13 +390,16 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     if (rec.softFired || rec.state !== "mature") return;
     rec.softFired = true;
     rec.state = "dying";
-    const event: ExpireEvent = { type: "expire", kind: "soft", reason, sa: rec.info(false) };
-    this.emit("expire", event);
+    this.#expired({ type: "expire", kind: "soft", reason, sa: rec.info(false) });
   }
 
   #expireHard(rec: SaRecord, reason: ExpireReason): void {
     this.#remove(rec);
-    const event: ExpireEvent = { type: "expire", kind: "hard", reason, sa: rec.info(false) };
+    this.#expired({ type: "expire", kind: "hard", reason, sa: rec.info(false) });
+  }
+
+  #expired(event: ExpireEvent): void {
+    if (kernelExpire.hasSubscribers) kernelExpire.publish(event);
     this.emit("expire", event);
   }
 }

@@ -5,6 +5,7 @@ import { AuthAlg, CompAlg, EncAlg } from "../../src/kernel/algorithms.js";
 import { ManualClock } from "../../src/kernel/clock.js";
 import type { AcquireEvent, ExpireEvent } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
+import diagnostics from "node:diagnostics_channel";
 import { WatchedKeyStore, espSa } from "./helpers.js";
 
 const code = (c: string) => (err: unknown) => err instanceof KernelError && err.code === c;
@@ -311,4 +312,24 @@ test("only one clock timer is armed however many SAs have deadlines", async () =
   assert.equal(clock.pending, 1);
   await kernel.close();
   assert.equal(clock.pending, 0);
+});
+
+test("ACQUIRE and EXPIRE are also published on diagnostics channels", async () => {
+  const { kernel, clock } = setup();
+  const seen: string[] = [];
+  const onAcquire = (m: unknown) => seen.push(`acquire ${(m as AcquireEvent).seq}`);
+  const onExpire = (m: unknown) => seen.push(`expire ${(m as ExpireEvent).kind} ${(m as ExpireEvent).sa.keys === undefined}`);
+  diagnostics.subscribe("iked:kernel:acquire", onAcquire);
+  diagnostics.subscribe("iked:kernel:expire", onExpire);
+  try {
+    await kernel.register("esp");
+    kernel.acquire({ src: { address: "192.0.2.1", port: 0 }, dst: { address: "192.0.2.2", port: 0 } });
+    await kernel.add(espSa(0xa000, { lifetimes: { hard: { addSeconds: 1 } } }));
+    clock.advance(1000);
+    assert.deepEqual(seen, ["acquire 1", "expire hard true"]);
+  } finally {
+    diagnostics.unsubscribe("iked:kernel:acquire", onAcquire);
+    diagnostics.unsubscribe("iked:kernel:expire", onExpire);
+    await kernel.close();
+  }
 });
