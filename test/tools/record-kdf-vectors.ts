@@ -14,7 +14,8 @@
  *     g^xy, SKEYID*, Ka, initial IV, HASH_I/HASH_R (and their inputs), Quick Mode Hash(1..3),
  *     the Quick Mode DH secret and SA seeds, and every "next IV for MID m";
  *   - `sas`: the SAs charon installed through the fake XFRM (spi, protocol, keys) from xfrm.log;
- *   - the PSK. All keys are throw-away values of this test run.
+ *   - the PSK. All keys are throw-away values of this test run; the peers' state directories
+ *     (logs with keys) are purged afterwards.
  *
  * Resources (shared machine): addresses 127.0.2.1/127.0.2.2, UDP ports 12500/12501 (NAT-T 12504/
  * 12505), instance names kdf-*; never `stop --all`.
@@ -159,8 +160,8 @@ function record(c: Case): void {
     writeFileSync(file, `${JSON.stringify(fixture, null, 1)}\n`);
     console.log(`${c.name}: ${fixture.packets.length} packets, ${sas.length} SAs -> ${path.relative(root, file)}`);
   } finally {
-    sh("strongswan-peer.sh", ["stop", "--name", "kdf-i", "--kill"]);
-    sh("strongswan-peer.sh", ["stop", "--name", "kdf-r", "--kill"]);
+    sh("strongswan-peer.sh", ["stop", "--name", "kdf-i", "--kill", "--purge"]);
+    sh("strongswan-peer.sh", ["stop", "--name", "kdf-r", "--kill", "--purge"]);
     sh("capture.sh", ["stop", "--name", "kdf-cap"]);
   }
 }
