@@ -176,3 +176,21 @@ test("ESP without encr_auth_algs accepts any MAC or none; encr_auth_algs alone m
   const sel = selectForAcquire(policy, out("192.0.2.31", 80));
   assert.deepEqual(sel.kind === "ipsec" && sel.proposals[0]!.protocols, [esp([Null, 0, HmacSha1])]);
 });
+
+test("IPv6 and ICMP traffic select by family and type; one-way entries apply in their direction only", async () => {
+  const policy = await site();
+  const v6 = selectForAcquire(policy, { src: { address: "2001:db8:2::1", port: 0 }, dst: { address: "2001:db8:1::5", port: 0 }, ulp: 17 });
+  assert.deepEqual(v6.kind === "ipsec" && [v6.entry.index, v6.proposals], [7, [{ mode: "transport", protocols: [ah(HmacSha1)] }]]);
+  const nd = selectForAcquire(policy, { src: { address: "2001:db8:2::1", port: 0 }, dst: { address: "2001:db8:1::5", port: 0 }, ulp: 58, icmpType: 135 });
+  assert.deepEqual([nd.kind, nd.kind === "bypass" && nd.entry.index], ["bypass", 8]);
+  const echo = selectForAcquire(policy, { src: { address: "2001:db8:2::1", port: 0 }, dst: { address: "2001:db8:1::5", port: 0 }, ulp: 58, icmpType: 128 });
+  assert.equal(echo.kind === "ipsec" && echo.entry.index, 7);
+  // `permit` (inbound only) answers a responder; `apply` (outbound only) does not.
+  const inbound = selectForResponder(policy, {
+    remote: id("203.0.113.5/32", 443, 6),
+    local: id("192.0.2.10/32", 0, 6),
+    mode: "transport",
+    proposals: [offer("transport", esp([AesCbc, 128, HmacSha1]))],
+  });
+  assert.deepEqual(inbound.kind === "accept" && [inbound.entry.index, inbound.chosen[0]!.transform], [12, { encAlg: AesCbc, encKeyBits: 128, authAlg: HmacSha1 }]);
+});
