@@ -94,13 +94,17 @@ async function interactive(ctx: CommandContext): Promise<number> {
     terminal: process.stdin.isTTY === true,
   });
   const lines = new LineAssembler();
+  // Prompts only for a person at a terminal; piped command scripts get clean output.
+  const prompt = () => {
+    if (process.stdin.isTTY) rl.prompt();
+  };
   // Ctrl-C abandons the line being typed, as in the original (SIGINT is otherwise ignored).
   rl.on("SIGINT", () => {
     lines.reset();
     process.stdout.write("\n");
-    rl.prompt();
+    prompt();
   });
-  rl.prompt();
+  prompt();
   for await (const line of rl) {
     const r = lines.feed(line);
     if (r.kind === "error") ctx.err(r.message);
@@ -110,9 +114,9 @@ async function interactive(ctx: CommandContext): Promise<number> {
     }
     if (r.kind === "more") rl.setPrompt("> ");
     else rl.setPrompt("ikeadm> ");
-    rl.prompt();
+    prompt();
   }
-  process.stdout.write("\n");
+  if (process.stdin.isTTY) process.stdout.write("\n");
   rl.close();
   return 0;
 }

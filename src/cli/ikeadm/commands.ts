@@ -132,16 +132,36 @@ function noArgs(name: string, req: AdminRequest, print: (r: never) => string[]):
 
 const abs = (ctx: CommandContext, f: string) => path.resolve(ctx.cwd, f);
 
-/** `{ ... }` words → definition text, re-quoting values that the file grammar needs quoted. */
-function inlineDefinition(words: readonly string[], quoteAfter: ReadonlySet<string>): string {
-  const lines: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    const prev = words[i - 1];
-    if (prev !== undefined && quoteAfter.has(prev)) lines.push(`"${w.replace(/["\\]/g, (c) => `\\${c}`)}"`);
-    else lines.push(w);
-  }
-  return lines.join("\n") + "\n";
+/** Whether a word must be quoted for the file grammar to read it back as one value. */
+type QuoteRule = (keyword: string, value: string) => boolean;
+
+/** ikeadm re-quotes the values of label, local_id and remote_id (the original does the same). */
+const RULE_QUOTES: QuoteRule = (k) => k === "label" || k === "local_id" || k === "remote_id";
+/** A key that is not hex was a quoted ASCII key; ids with blanks or specials were quoted too. */
+const PRESHARED_QUOTES: QuoteRule = (k, v) =>
+  (k.toLowerCase() === "key" && !/^(0x)?[0-9a-f]+(\/[0-9]+)?$/i.test(v)) ||
+  ((k.toLowerCase() === "localid" || k.toLowerCase() === "remoteid") && /[\s"{}#\\]/.test(v));
+
+/** `{ ... }` words → definition text, one word per line, re-quoting values as `quote` says. */
+function inlineDefinition(args: readonly string[], quote: QuoteRule): string {
+  // Braces may touch the first and last words; split them off so the file grammar sees them.
+  const words: string[] = [];
+  args.forEach((w, i) => {
+    let word = w;
+    const open = i === 0 && word.startsWith("{");
+    const close = i === args.length - 1 && word.endsWith("}");
+    if (open) word = word.slice(1);
+    if (close) word = word.slice(0, -1);
+    if (open) words.push("{");
+    if (word !== "" || (!open && !close)) words.push(word);
+    if (close) words.push("}");
+  });
+  return words
+    .map((w, i) => {
+      const prev = words[i - 1];
+      return prev !== undefined && quote(prev, w) ? `"${w.replace(/["\\]/g, (c) => `\\${c}`)}"` : w;
+    })
+    .join("\n") + "\n";
 }
 
 function addRun(obj: "rule" | "preshared"): Run {
@@ -162,9 +182,7 @@ function addRun(obj: "rule" | "preshared"): Run {
         ctx.err("add preshared { ... } is accepted only in interactive mode (keeps keys out of process arguments); give a file instead");
         return 1;
       }
-      // Braces may touch the first and last words; split them off so the file grammar sees them.
-      const words = args.flatMap((w) => w.replace(/^\{/, "{ ").replace(/\}$/, " }").split(" ").filter((x) => x !== ""));
-      text = inlineDefinition(words, obj === "rule" ? new Set(["label", "local_id", "remote_id"]) : new Set());
+      text = inlineDefinition(args, obj === "rule" ? RULE_QUOTES : PRESHARED_QUOTES);
       source = "(command line)";
     } else {
       if (args.length !== 1) {
