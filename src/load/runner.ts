@@ -19,7 +19,7 @@ import { CryptoPool } from "../crypto/pool.js";
 import type { DhGroupId } from "../crypto/dh.js";
 import { IkeEngine } from "../ike/engine.js";
 import type { IsakmpSa } from "../ike/isakmp-sa.js";
-import { endpointKey } from "../ike/transport.js";
+import { endpointKey, type DatagramHandler, type Endpoint, type Transport } from "../ike/transport.js";
 import { UdpTransport } from "../net/udp-transport.js";
 import { sendIsakmpDelete } from "./delete.js";
 import { FailureCounter, classifyPhase1Failure, type Failure } from "./failures.js";
@@ -83,6 +83,36 @@ interface Pending {
 }
 
 const MAX_IN_FLIGHT = 65_536;
+const FLUSH_MS = 1000;
+
+/**
+ * The UDP transport, counting the datagrams it accepted, so the run can wait for them to leave
+ * before it closes the sockets (UdpTransport.close drops what is queued).
+ */
+class CountingTransport implements Transport {
+  #accepted = 0;
+  constructor(readonly udp: UdpTransport) {}
+
+  send(datagram: Buffer, local: Endpoint, remote: Endpoint): boolean {
+    const ok = this.udp.send(datagram, local, remote);
+    if (ok) this.#accepted++;
+    return ok;
+  }
+
+  onDatagram(handler: DatagramHandler): void {
+    this.udp.onDatagram(handler);
+  }
+
+  /** Resolves when every accepted datagram was sent (or failed), or after `maxMs`. */
+  async flushed(maxMs: number): Promise<void> {
+    const until = performance.now() + maxMs;
+    while (performance.now() < until) {
+      const s = this.udp.stats();
+      if (s.sent + s.sendErrors >= this.#accepted) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
 const PROGRESS_MS = 200;
 
 /** Run the load described by `o`. */
@@ -101,13 +131,16 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
     return { ok: false, error: { code: e.code ?? "IKE_ERR_BIND", message: e.message ?? String(err) } };
   }
   const pool = new CryptoPool({ threads: o.workers, warmGroups: [o.dhGroup as DhGroupId] });
-  const engine = new IkeEngine({ transport, dh: pool, policy: pol.policy, retransmit: o.retransmit, expireMs: o.expireMs });
+  const counting = new CountingTransport(transport);
+  const engine = new IkeEngine({ transport: counting, dh: pool, policy: pol.policy, retransmit: o.retransmit, expireMs: o.expireMs });
   try {
-    const run = new Run(o, engine, transport, sources, hooks);
+    const run = new Run(o, engine, counting, sources, hooks);
     const r = pol.rule;
     return { ok: true, value: await run.go((local) => engine.initiate(r, local, o.target)) };
   } finally {
     engine.close();
+    // The last Deletes are still in the send queue; closing would drop them.
+    await counting.flushed(FLUSH_MS);
     await transport.close();
     await pool.close();
   }
@@ -130,14 +163,14 @@ class Run {
   constructor(
     private readonly o: LoadOptions,
     private readonly engine: IkeEngine,
-    private readonly transport: UdpTransport,
+    private readonly transport: CountingTransport,
     private readonly sources: readonly string[],
     private readonly hooks: RunHooks,
   ) {}
 
   async go(initiate: (local: { address: string; port: number }) => IsakmpSa): Promise<LoadReport> {
     const ports = new Map<string, number>();
-    for (const e of this.transport.endpoints()) ports.set(e.local.address, e.local.port);
+    for (const e of this.transport.udp.endpoints()) ports.set(e.local.address, e.local.port);
     const start = (slot: number): void => {
       const address = this.sources[slot % this.sources.length]!;
       this.#started++;

@@ -1,0 +1,51 @@
+/**
+ * ikeload against a real strongSwan 5.9.8 responder (shared/interop), skipped when the harness is
+ * unavailable. strongSwan accepts any peer (`remote %any`, `unique no`) with one PSK on
+ * 127.0.4.20:14200 (NAT-T port 14201); the load comes from 127.4.2.x:500, so no non-ESP marker is
+ * involved. It also checks that strongSwan accepted our Deletes (src/load/delete.ts).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { InteropPeer, interopSkip } from "../helpers/interop.js";
+import { parseLoadArgs } from "../../src/load/options.js";
+import { runLoad } from "../../src/load/runner.js";
+
+const PSK = "load-ss-secret-7";
+
+test("a small closed-loop run against strongSwan: established > 0, no failures, Deletes accepted", { skip: interopSkip(), timeout: 120_000 }, async () => {
+  const peer = await InteropPeer.startStrongSwan({
+    name: `load-t-${process.pid}`,
+    role: "responder",
+    local: "127.0.4.20",
+    remote: "%any",
+    localPort: 14200,
+    nattPort: 14201,
+    remotePort: 500,
+    psk: PSK,
+    cipher: "aes128",
+    hash: "sha1",
+    dh: 2,
+    unique: "no",
+    fragmentation: "no",
+    logLevel: 1,
+  });
+  try {
+    const a = parseLoadArgs(["--target", "127.0.4.20:14200", "--source", "127.4.2.1", "--concurrency", "3", "--count", "6", "--psk", PSK, "--workers", "0", "--expire", "20"]);
+    assert.ok(a.ok && !a.help);
+    const res = await runLoad(a.value);
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.ok(res.value.established > 0);
+    assert.equal(res.value.failed, 0, JSON.stringify(res.value.failures));
+    assert.equal(res.value.established, 6);
+    // charon logs each Delete it authenticated; give it a moment to process the last ones.
+    let deletes = 0;
+    for (let i = 0; i < 20 && deletes < res.value.established; i++) {
+      deletes = ((await readFile(peer.log, "utf8")).match(/received DELETE for IKE_SA/g) ?? []).length;
+      if (deletes < res.value.established) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(deletes, res.value.established);
+  } finally {
+    await peer.stop({ kill: true, purge: true });
+  }
+});
