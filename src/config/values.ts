@@ -4,7 +4,7 @@
  * or `undefined`. A missing value (end of file, a brace or another keyword) is reported without
  * consuming that token, so the caller's next keyword still parses.
  */
-import { clip, parseAddressSpec } from "./address.js";
+import { clip, parseAddressSpec, parseIp } from "./address.js";
 import type { Diagnostics } from "./diagnostics.js";
 import type { Token, TokenStream } from "./lexer.js";
 import { AES_KEY_BITS, ENCR_WORDS, EncrAlg } from "./names.js";
@@ -41,9 +41,9 @@ function missing(d: Diagnostics, key: Token, what: string, found: Token): undefi
 /** Reads a C integer (`num`) in [min, max]. */
 export function readNum(s: TokenStream, d: Diagnostics, key: Token, min = 0, max = 0xffffffff): number | undefined {
   const t = s.peek();
-  if (isMissing(t) || t.kind !== "word") return missing(d, key, "a number", t);
+  if (isMissing(t)) return missing(d, key, "a number", t);
   s.next();
-  const v = parseCInteger(t.text);
+  const v = t.kind === "word" ? parseCInteger(t.text) : undefined;
   if (v === undefined) {
     d.error("IKE_ERR_CFG_BAD_NUMBER", t, `expected a number (decimal, 0x hex or 0 octal) after '${key.text}', found ${describe(t)}`);
     return undefined;
@@ -58,9 +58,9 @@ export function readNum(s: TokenStream, d: Diagnostics, key: Token, min = 0, max
 /** Reads a positive integer or decimal fraction (retransmit timers). */
 export function readFloat(s: TokenStream, d: Diagnostics, key: Token): number | undefined {
   const t = s.peek();
-  if (isMissing(t) || t.kind !== "word") return missing(d, key, "a number of seconds", t);
+  if (isMissing(t)) return missing(d, key, "a number of seconds", t);
   s.next();
-  const v = parseFloatLiteral(t.text);
+  const v = t.kind === "word" ? parseFloatLiteral(t.text) : undefined;
   if (v === undefined || v <= 0) {
     d.error("IKE_ERR_CFG_BAD_NUMBER", t, `expected a positive number of seconds (e.g. 0.5) after '${key.text}', found ${describe(t)}`);
     return undefined;
@@ -86,9 +86,9 @@ export function readString(s: TokenStream, d: Diagnostics, key: Token, maxLen = 
 /** Reads a word from a fixed table (algorithm, method or id-type names). */
 export function readWord(s: TokenStream, d: Diagnostics, key: Token, table: ReadonlyMap<string, number>, what: string): number | undefined {
   const t = s.peek();
-  if (isMissing(t) || t.kind !== "word") return missing(d, key, what, t);
+  if (isMissing(t)) return missing(d, key, what, t);
   s.next();
-  const v = table.get(t.text);
+  const v = t.kind === "word" ? table.get(t.text) : undefined;
   if (v === undefined) {
     d.error("IKE_ERR_CFG_BAD_VALUE", t, `expected ${what} (${[...table.keys()].join(", ")}), found ${describe(t)}`);
   }
@@ -101,8 +101,12 @@ export function readWord(s: TokenStream, d: Diagnostics, key: Token, table: Read
  */
 export function readAddress(s: TokenStream, d: Diagnostics, key: Token): AddressSpec | undefined {
   const first = s.peek();
-  if (isMissing(first) || first.kind !== "word") return missing(d, key, "an IP address, prefix or range", first);
+  if (isMissing(first)) return missing(d, key, "an IP address, prefix or range", first);
   s.next();
+  if (first.kind !== "word") {
+    d.error("IKE_ERR_CFG_BAD_ADDRESS", first, `expected an unquoted IP address after '${key.text}', found ${describe(first)}`);
+    return undefined;
+  }
   let text = first.text;
   for (let parts = 1; parts < 8; parts++) {
     const nx = s.peek();
@@ -160,8 +164,9 @@ export function parseLdapList(text: string): LdapServer[] | string {
   const out: LdapServer[] = [];
   for (const raw of text.split(",")) {
     const item = raw.trim();
+    // [v6]:port, host:port, or a bare IPv6 address (its colons are not a port separator).
     const m = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(item) ?? /^([^:\s]+)(?::([0-9]+))?$/.exec(item);
-    const host = m?.[1] ?? (item.includes(":") && !/\s/.test(item) ? item : undefined);
+    const host = m?.[1] ?? (parseIp(item)?.family === 6 ? item : undefined);
     if (!host) return `'${clip(item)}' is not host[:port]`;
     const port = m?.[2] === undefined ? 389 : Number(m[2]);
     if (!Number.isInteger(port) || port < 1 || port > 65535) return `port in '${clip(item)}' is not 1-65535`;

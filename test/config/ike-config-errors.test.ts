@@ -70,6 +70,10 @@ const cases: readonly Case[] = [
   { name: "unknown method", text: "p1_xform { auth_method psk oakley_group 2 auth_alg sha encr_alg des }", errors: ["IKE_ERR_CFG_BAD_VALUE@1:24"] },
   { name: "bad ldap port", text: 'ldap_server "a.example:0"', errors: ["IKE_ERR_CFG_BAD_VALUE@1:13"] },
   { name: "empty ldap item", text: 'ldap_server "a.example,,b"', errors: ["IKE_ERR_CFG_BAD_VALUE@1:13"] },
+  { name: "ldap port not a number", text: 'ldap_server "a.example:ldap"', errors: ["IKE_ERR_CFG_BAD_VALUE@1:13"] },
+  { name: "quoted number", text: 'retry_limit "3"', errors: ["IKE_ERR_CFG_BAD_NUMBER@1:13"] },
+  { name: "quoted method word", text: 'p1_xform { auth_method "preshared" oakley_group 2 auth_alg sha encr_alg des }', errors: ["IKE_ERR_CFG_BAD_VALUE@1:24"] },
+  { name: "quoted address", text: `{ label "r" local_addr "10.0.0.1" remote_addr 10.0.0.2 ${X} }`, errors: ["IKE_ERR_CFG_BAD_ADDRESS@1:24"] },
   // Groups
   { name: "group 6", text: "p1_xform { auth_method preshared oakley_group 6 auth_alg sha encr_alg des }", errors: ["IKE_ERR_CFG_BAD_GROUP@1:47"] },
   { name: "group 27", text: "p1_xform { auth_method preshared oakley_group 27 auth_alg sha encr_alg des }", errors: ["IKE_ERR_CFG_BAD_GROUP@1:47"] },
