@@ -29,13 +29,15 @@ export type SaState = "larval" | "mature" | "dying" | "dead";
 
 /**
  * One lifetime (RFC 2367 §2.3.2 `sadb_lifetime`). 0 in a field means "no limit".
- * `addSeconds` counts from creation, `useSeconds` from first use.
+ * `addSeconds` counts from creation, `useSeconds` from first use, `idleSeconds` from the last use
+ * (illumos `SADB_X_EXT_LIFETIME_IDLE`, what ike.config's `p2_idletime_secs` sets).
  */
 export interface Lifetime {
   allocations: number;
   bytes: number;
   addSeconds: number;
   useSeconds: number;
+  idleSeconds: number;
 }
 
 /** Hard and soft lifetimes as the caller gives them: missing fields mean no limit. */
@@ -108,6 +110,8 @@ export interface SaCounters {
   addTime: number;
   /** First use, or null if the SA has carried nothing yet. */
   useTime: number | null;
+  /** Last use, or null if the SA has carried nothing yet. */
+  lastUseTime: number | null;
 }
 
 /** An SA as the kernel reports it. Keys only when the request set `includeKeys`. */
@@ -197,7 +201,7 @@ export interface AcquireEvent {
 }
 
 /** Why a lifetime fired. `larval`: a GETSPI SA was never updated. */
-export type ExpireReason = "addtime" | "usetime" | "bytes" | "allocations" | "larval";
+export type ExpireReason = "addtime" | "usetime" | "idle" | "bytes" | "allocations" | "larval";
 
 /** EXPIRE: a soft lifetime (renegotiate) or hard lifetime (SA gone) was reached. */
 export interface ExpireEvent {

@@ -75,9 +75,11 @@ const enum Deadline {
   HardAdd,
   SoftUse,
   HardUse,
+  SoftIdle,
+  HardIdle,
 }
 
-const REASON: Record<Deadline, ExpireReason> = ["larval", "addtime", "addtime", "usetime", "usetime"];
+const REASON: Record<Deadline, ExpireReason> = ["larval", "addtime", "addtime", "usetime", "usetime", "idle", "idle"];
 
 /** The in-memory SADB. */
 export class MemoryKernel extends EventEmitter implements Kernel {
@@ -251,8 +253,9 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     c.bytes += traffic.bytes;
     c.packets += traffic.packets ?? 1;
     c.allocations += traffic.allocations ?? 0;
+    c.lastUseTime = this.#clock.now();
     if (c.useTime === null) {
-      c.useTime = this.#clock.now();
+      c.useTime = c.lastUseTime;
       const { hard, soft } = rec.sa;
       if (soft.useSeconds > 0) this.#schedule(rec, Deadline.SoftUse, c.useTime + soft.useSeconds * 1000);
       if (hard.useSeconds > 0) this.#schedule(rec, Deadline.HardUse, c.useTime + hard.useSeconds * 1000);
@@ -360,6 +363,19 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const used = rec.counters.useTime;
     if (used !== null && soft.useSeconds > 0) this.#schedule(rec, Deadline.SoftUse, used + soft.useSeconds * 1000);
     if (used !== null && hard.useSeconds > 0) this.#schedule(rec, Deadline.HardUse, used + hard.useSeconds * 1000);
+    // Idle deadlines are first set from the add time; when one falls due it checks the last use.
+    if (soft.idleSeconds > 0) this.#schedule(rec, Deadline.SoftIdle, add + soft.idleSeconds * 1000);
+    if (hard.idleSeconds > 0) this.#schedule(rec, Deadline.HardIdle, add + hard.idleSeconds * 1000);
+  }
+
+  /** An idle deadline fell due: expire if the SA really sat idle that long, else look again later. */
+  #idleDue(rec: SaRecord, kind: Deadline.SoftIdle | Deadline.HardIdle): void {
+    const life = kind === Deadline.SoftIdle ? rec.sa.soft : rec.sa.hard;
+    const idleSince = rec.counters.lastUseTime ?? rec.counters.addTime;
+    const at = idleSince + life.idleSeconds * 1000;
+    if (at > this.#clock.now()) this.#schedule(rec, kind, at);
+    else if (kind === Deadline.HardIdle) this.#expireHard(rec, "idle");
+    else this.#expireSoft(rec, "idle");
   }
 
   #schedule(rec: SaRecord, kind: Deadline, at: number): void {
@@ -378,6 +394,10 @@ export class MemoryKernel extends EventEmitter implements Kernel {
       case Deadline.SoftAdd:
       case Deadline.SoftUse:
         this.#expireSoft(rec, REASON[kind]);
+        return;
+      case Deadline.SoftIdle:
+      case Deadline.HardIdle:
+        this.#idleDue(rec, kind);
         return;
       default: {
         const never: never = kind;

@@ -52,7 +52,7 @@ export class SaRecord {
     this.sa = sa;
     this.state = state;
     this.key = saKey(sa.proto, sa.spi, sa.dst);
-    this.counters = { bytes: 0, packets: 0, allocations: 0, addTime: now, useTime: null };
+    this.counters = { bytes: 0, packets: 0, allocations: 0, addTime: now, useTime: null, lastUseTime: null };
   }
 
   /** Makes the SA mature with `sa`'s parameters, copying keys into secure memory. */

@@ -84,6 +84,7 @@ function lifetime(v: Partial<Lifetime> | undefined, which: string): Lifetime {
     bytes: uint(v?.bytes, max, `${which} bytes`),
     addSeconds: uint(v?.addSeconds, max, `${which} addSeconds`),
     useSeconds: uint(v?.useSeconds, max, `${which} useSeconds`),
+    idleSeconds: uint(v?.idleSeconds, max, `${which} idleSeconds`),
   };
 }
 
@@ -91,7 +92,7 @@ function lifetime(v: Partial<Lifetime> | undefined, which: string): Lifetime {
 export function checkLifetimes(spec: LifetimesSpec | undefined): { hard: Lifetime; soft: Lifetime } {
   const hard = lifetime(spec?.hard, "hard");
   const soft = lifetime(spec?.soft, "soft");
-  for (const k of ["allocations", "bytes", "addSeconds", "useSeconds"] as const) {
+  for (const k of ["allocations", "bytes", "addSeconds", "useSeconds", "idleSeconds"] as const) {
     if (hard[k] !== 0 && soft[k] > hard[k]) throw kernelError("IKE_ERR_KERNEL_EINVAL", `soft ${k} exceeds hard ${k}`);
   }
   return { hard, soft };

@@ -214,6 +214,23 @@ test("use-time lifetimes count from first traffic", async () => {
   await kernel.close();
 });
 
+test("idle lifetimes count from the last use", async () => {
+  const { kernel, clock, expires } = setup();
+  await kernel.add(espSa(0x6300, { lifetimes: { soft: { idleSeconds: 10 }, hard: { idleSeconds: 20 } } }));
+  clock.advance(8_000);
+  kernel.account("192.0.2.1", "192.0.2.2", "esp", 0x6300, { bytes: 1 });
+  clock.advance(8_000);
+  kernel.account("192.0.2.1", "192.0.2.2", "esp", 0x6300, { bytes: 1 });
+  clock.advance(9_999);
+  assert.equal(expires.length, 0);
+  clock.advance(1);
+  assert.deepEqual(expires.map((e) => [e.kind, e.reason]), [["soft", "idle"]]);
+  clock.advance(10_000);
+  assert.deepEqual(expires.map((e) => [e.kind, e.reason]), [["soft", "idle"], ["hard", "idle"]]);
+  assert.equal(expires[1]!.sa.counters.lastUseTime, expires[1]!.sa.counters.useTime! + 8_000);
+  await kernel.close();
+});
+
 test("byte lifetimes: accounting crosses soft then hard; counters are reported", async () => {
   const { kernel, clock, keys, expires } = setup();
   await kernel.add(espSa(0x6200, { lifetimes: { soft: { bytes: 900 }, hard: { bytes: 1000 } } }));
