@@ -21,7 +21,7 @@
  * 12505), instance names kdf-*; never `stop --all`.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -133,12 +133,16 @@ function packets(pcap: string): { from: "initiator" | "responder"; hex: string }
 function record(c: Case): void {
   const psk = `kdf-throwaway-${c.name}`;
   const common = ["--psk", psk, "--log-level", "4", ...c.args];
+  const leftovers: string[] = [];
   const cap = kv(sh("capture.sh", ["start", "--name", "kdf-cap", "--ports", `${R.port},${I.port},${R.natt},${I.natt}`]));
   try {
     const rInfo = kv(sh("strongswan-peer.sh", ["start", "--name", "kdf-r", "--role", "responder", "--local", R.addr, "--remote", I.addr,
       "--local-port", R.port, "--natt-port", R.natt, "--remote-port", I.port, ...common]));
     const iInfo = kv(sh("strongswan-peer.sh", ["start", "--name", "kdf-i", "--role", "initiator", "--local", I.addr, "--remote", R.addr,
       "--local-port", I.port, "--natt-port", I.natt, "--remote-port", R.port, "--wait", "15", ...common]));
+    const pcap = cap.pcap ?? "";
+    leftovers.push(path.dirname(rInfo.log ?? ""), path.dirname(iInfo.log ?? ""));
+    if (pcap !== "") leftovers.push(pcap, pcap.replace(/\.pcap$/, ".log"), pcap.replace(/\.pcap$/, ".path"));
     const sas = installedSas("kdf-i");
     sh("strongswan-peer.sh", ["stop", "--name", "kdf-i"]);
     sh("strongswan-peer.sh", ["stop", "--name", "kdf-r"]);
@@ -151,7 +155,7 @@ function record(c: Case): void {
         "recorded by test/tools/record-kdf-vectors.ts; throw-away keys of a test run",
       options: common,
       psk,
-      packets: packets(cap.pcap ?? ""),
+      packets: packets(pcap),
       log: { initiator: logBlocks(iInfo.log ?? ""), responder: logBlocks(rInfo.log ?? "") },
       sas,
     };
@@ -163,6 +167,8 @@ function record(c: Case): void {
     sh("strongswan-peer.sh", ["stop", "--name", "kdf-i", "--kill", "--purge"]);
     sh("strongswan-peer.sh", ["stop", "--name", "kdf-r", "--kill", "--purge"]);
     sh("capture.sh", ["stop", "--name", "kdf-cap"]);
+    // The charon logs and the capture hold this run's keys; the fixture is the only copy kept.
+    for (const p of leftovers) if (p !== "" && p !== ".") rmSync(p, { recursive: true, force: true });
   }
 }
 
