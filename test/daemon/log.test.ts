@@ -1,0 +1,99 @@
+/**
+ * Logging: debug categories and expressions, category gating, secrets shown only at privilege
+ * keymat, scrubbing of raw buffers, the debug log file and diagnostics_channel events.
+ */
+import assert from "node:assert/strict";
+import diagnostics from "node:diagnostics_channel";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { DEBUG_ALL, describeDebugLevel, parseDebugLevel, parsePrivilege } from "../../src/log/categories.js";
+import { LogHub } from "../../src/log/logger.js";
+import { Secret } from "../../src/log/secret.js";
+import { prettyLine } from "../../src/log/pretty.js";
+
+test("debug expressions follow the original's syntax", () => {
+  const cases: [string, number][] = [
+    ["phase1+phase2+policy", 0x58],
+    ["88", 88],
+    ["0x58", 0x58],
+    ["all-op", DEBUG_ALL & ~0x4],
+    ["-op", 0],
+    ["p1+P2+pol", 0x58],
+    ["all", 0x7ff],
+    ["0", 0],
+    ["010", 8],
+    ["cert+key+0x100", 0x103],
+  ];
+  for (const [text, level] of cases) assert.deepEqual(parseDebugLevel(text), { ok: true, level }, text);
+  for (const bad of ["", "phase3", "op++p1", "0xZZ", "op+"]) assert.equal(parseDebugLevel(bad).ok, false, bad);
+  assert.deepEqual(describeDebugLevel(0x58), ["Phase 1 SA creation", "Phase 2 SA creation", "Policy management"]);
+});
+
+test("privilege words and numbers", () => {
+  assert.deepEqual(parsePrivilege("BASE"), { ok: true, level: 0 });
+  assert.deepEqual(parsePrivilege("modkeys"), { ok: true, level: 1 });
+  assert.deepEqual(parsePrivilege("0x2"), { ok: true, level: 2 });
+  assert.equal(parsePrivilege("3").ok, false);
+  assert.equal(parsePrivilege("root").ok, false);
+});
+
+function hubToFile(debugLevel: number, privilege: 0 | 1 | 2): { hub: LogHub; read: () => string; done: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "iked-log-"));
+  const file = path.join(dir, "debug.log");
+  const hub = new LogHub({ debugLevel, privilege, destination: { kind: "file", path: file } });
+  return { hub, read: () => fs.readFileSync(file, "utf8"), done: () => (hub.close(), fs.rmSync(dir, { recursive: true })) };
+}
+
+test("debug lines appear only for enabled categories; the level changes live", () => {
+  const { hub, read, done } = hubToFile(0x8, 0);
+  const log = hub.logger("ike");
+  log.debug("phase1", "p1 detail", { peer: "127.0.0.2" });
+  log.debug("phase2", "p2 detail");
+  hub.setDebugLevel(0x10);
+  log.debug("phase2", "p2 now");
+  log.info("audit line");
+  const text = read();
+  assert.match(text, /DEBUG ike: p1 detail cat=phase1 peer=127\.0\.0\.2\n/);
+  assert.doesNotMatch(text, /p2 detail/);
+  assert.match(text, /p2 now/);
+  assert.match(text, /INFO  ike: audit line/);
+  assert.equal(fs.statSync(hub.destination.kind === "file" ? hub.destination.path : "").mode & 0o777, 0o600);
+  done();
+});
+
+test("secrets are shown only at privilege keymat; buffers and secret names never", () => {
+  const key = Buffer.from("00112233445566778899aabbccddeeff", "hex");
+  for (const priv of [0, 1, 2] as const) {
+    const { hub, read, done } = hubToFile(DEBUG_ALL, priv);
+    const log = hub.logger("enc");
+    log.secret("key", "derived", { skeyidD: new Secret(key) });
+    log.debug("key", "oops", { raw: key, psk: "hunter2", s: new Secret(key) });
+    log.with({ key: "hunter2" }).info("bound");
+    const text = read();
+    const hexShown = text.includes(key.toString("hex"));
+    assert.equal(hexShown, priv === 2, `privilege ${priv}`);
+    assert.doesNotMatch(text, /hunter2/);
+    assert.match(text, /raw="\[16 bytes\]"/);
+    if (priv < 2) assert.match(text, /skeyidD="\[redacted 16 bytes, privilege \d\]"/);
+    done();
+  }
+});
+
+test("warnings are published on diagnostics_channel", () => {
+  const seen: unknown[] = [];
+  const onMessage = (m: unknown) => seen.push(m);
+  diagnostics.subscribe("iked:log:problem", onMessage);
+  const { hub, done } = hubToFile(0, 0);
+  hub.logger("cfg").warn("something odd");
+  diagnostics.unsubscribe("iked:log:problem", onMessage);
+  assert.deepEqual(seen, [{ level: "warn", subsystem: "cfg", msg: "something odd" }]);
+  done();
+});
+
+test("pretty lines render fields and pass unparseable input through", () => {
+  const line = prettyLine(JSON.stringify({ level: 40, time: "2026-01-01T00:00:00.000Z", sub: "ctl", msg: "hello", n: 1, s: "two words" }) + "\n");
+  assert.equal(line, '2026-01-01T00:00:00.000Z WARN  ctl: hello n=1 s="two words"\n');
+  assert.equal(prettyLine("not json"), "not json\n");
+});
