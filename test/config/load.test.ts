@@ -64,7 +64,7 @@ test("loadPreshared refuses group/other permission bits and says how to fix it",
   }
 });
 
-test("loadPreshared refuses a file owned by another user", async () => {
+test("loadPreshared refuses a file owned by another user", { skip: process.getuid?.() === 0 ? false : "chown needs root" }, async () => {
   const p = file("foreign.preshared", PSK, 0o600);
   chownSync(p, 4242, 4242);
   const self = process.getuid?.() ?? 0;
