@@ -10,7 +10,6 @@
  * heap slots, not 200k timers.
  */
 import { EventEmitter } from "node:events";
-import { randomFillSync } from "node:crypto";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
 import { addressFamily } from "./address.js";
 import { kernelAcquire, kernelExpire } from "./channels.js";
@@ -33,6 +32,7 @@ import type {
 } from "./kernel.js";
 import { SaRecord, larvalSa, saKey } from "./sa-record.js";
 import { SecureKeyStore, type KeyAllocator } from "./secure-keys.js";
+import { SpiPicker } from "./spi-picker.js";
 import { AcquireTable } from "./acquire-table.js";
 import { Deadlines } from "./deadlines.js";
 import type { HeapEntry } from "./timer-heap.js";
@@ -94,8 +94,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   readonly #registered = new Set<SaProto>();
   readonly #acquires: AcquireTable;
   #closed = false;
-  readonly #randomPool = Buffer.alloc(4096);
-  #randomAt = 4096;
+  readonly #spis = new SpiPicker();
 
   constructor(options: MemoryKernelOptions = {}) {
     super();
@@ -124,7 +123,8 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const max = Math.min(range?.max ?? bounds.max, bounds.max);
     if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) throw kernelError("IKE_ERR_KERNEL_EINVAL", `empty SPI range for ${p}`);
     this.#room();
-    const spi = this.#freeSpi(p, d, min, max);
+    const spi = this.#spis.pick(min, max, this.#sas.size, (v) => this.#sas.has(saKey(p, v, d)));
+    if (spi === null) throw kernelError("IKE_ERR_KERNEL_ENOBUFS", `no free SPI in ${min}..${max} for ${p} to ${d}`);
     const now = this.#clock.now();
     const rec = new SaRecord(larvalSa(s, d, p, spi, options), "larval", now);
     this.#insert(rec);
@@ -289,34 +289,6 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const rec = this.#sas.get(saKey(p, checkSpi(p, spi), checkAddress(dst, "destination")));
     if (rec === undefined || rec.sa.src !== checkAddress(src, "source")) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${hex(spi)} to ${dst}`);
     return rec;
-  }
-
-  /** A random SPI free for (proto, dst). Random draws first; a full scan from a random start after. */
-  #freeSpi(proto: SaProto, dst: string, min: number, max: number): number {
-    const span = max - min + 1;
-    for (let i = 0; i < 8; i++) {
-      const spi = min + (this.#random32() % span);
-      if (!this.#sas.has(saKey(proto, spi, dst))) return spi;
-    }
-    // At most size+1 consecutive candidates can all be taken, so this scan is bounded by the SADB size.
-    const start = this.#random32() % span;
-    const tries = Math.min(span, this.#sas.size + 1);
-    for (let i = 0; i < tries; i++) {
-      const spi = min + ((start + i) % span);
-      if (!this.#sas.has(saKey(proto, spi, dst))) return spi;
-    }
-    throw kernelError("IKE_ERR_KERNEL_ENOBUFS", `no free SPI in ${min}..${max} for ${proto} to ${dst}`);
-  }
-
-  /** 32 random bits from a pooled buffer: one CSPRNG call per 1024 SPIs instead of one per SPI. */
-  #random32(): number {
-    if (this.#randomAt >= this.#randomPool.length) {
-      randomFillSync(this.#randomPool);
-      this.#randomAt = 0;
-    }
-    const v = this.#randomPool.readUInt32BE(this.#randomAt);
-    this.#randomAt += 4;
-    return v;
   }
 
   #insert(rec: SaRecord): void {
