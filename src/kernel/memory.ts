@@ -227,6 +227,9 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const dst: Endpoint = { address: checkAddress(req.dst?.address, "destination"), port: portOf(req.dst?.port) };
     if (!this.#registered.has(proto)) return null;
     const ulp = req.ulp ?? 0;
+    if (!Number.isInteger(ulp) || ulp < 0 || ulp > 255) throw kernelError("IKE_ERR_KERNEL_EINVAL", "ulp must be in 0..255");
+    const mode = req.mode ?? "transport";
+    if (mode !== "transport" && mode !== "tunnel") throw kernelError("IKE_ERR_KERNEL_EINVAL", "mode must be transport or tunnel");
     const flow = `${proto}|${src.address}|${src.port}|${dst.address}|${dst.port}|${ulp}`;
     const { seq, fresh } = this.#acquires.open(flow, this.#clock.now());
     if (!fresh) return seq;
@@ -235,7 +238,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
       selector: req.policy?.selector ?? null,
       combinations: req.policy?.combinations ?? [],
     };
-    const event: AcquireEvent = { type: "acquire", seq, src, dst, ulp, proto, mode: req.mode ?? "transport", policy };
+    const event: AcquireEvent = { type: "acquire", seq, src, dst, ulp, proto, mode, policy };
     if (kernelAcquire.hasSubscribers) kernelAcquire.publish(event);
     this.emit("acquire", event);
     return seq;

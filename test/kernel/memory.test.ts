@@ -305,6 +305,8 @@ test("REGISTER lists algorithms; ACQUIRE reaches only registered protocols and i
     mode: "tunnel",
     policy: { index: 3, selector: null, combinations: policy.combinations },
   });
+  assert.throws(() => kernel.acquire({ ...req, ulp: 256 }), code("IKE_ERR_KERNEL_EINVAL"));
+  assert.throws(() => kernel.acquire({ ...req, dst: { address: "192.0.2.2", port: 70000 } }), code("IKE_ERR_KERNEL_EINVAL"));
   clock.advance(30_000);
   assert.notEqual(kernel.acquire(req), seq);
   assert.equal(acquires.length, 2);
