@@ -40,6 +40,8 @@ import { IsakmpSa } from "./isakmp-sa.js";
 import { dropChannel, nullLog, phase1Channel, type IkeLog } from "./log.js";
 import { MainMode, type Outgoing, type Phase1Result, type Step } from "./phase1/main-mode.js";
 import { QuickMode, type QuickModeRequest, type QuickModeResult } from "./phase2/quick-mode.js";
+import type { ChosenSa } from "./phase2/install.js";
+import { deleteIpsec, deleteIsakmp, dpdNotify, protectedInformational, readInformational } from "./informational.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, ReplyCache, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
 import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.js";
@@ -99,6 +101,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly tasks = new Map<IsakmpSa, MainMode>();
   private readonly rules = new Map<IsakmpSa, ResolvedRule>();
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
+  /** IPsec SAs each ISAKMP SA negotiated (for Delete on shutdown). */
+  private readonly installed = new Map<IsakmpSa, ChosenSa[]>();
   private readonly clock: Clock;
   private readonly log: IkeLog;
   private readonly cookies: CookieJar;
@@ -167,7 +171,31 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     });
   }
 
-  /** Tear down every SA (daemon shutdown). XXX: no Delete payloads are sent yet. */
+  /**
+   * Delete an ISAKMP SA the polite way: a protected Informational with Delete payloads for the
+   * IPsec SAs it negotiated (also removed from the kernel) and for itself, then tear it down.
+   */
+  async deleteSa(sa: IsakmpSa, reason = "deleted"): Promise<void> {
+    if (sa.state === "established" && sa.keymat?.derived) {
+      const chosen = this.installed.get(sa) ?? [];
+      for (const proto of ["esp", "ah"] as const) {
+        const mine = chosen.filter((c) => c.proto === proto);
+        if (mine.length === 0) continue;
+        this.sendInformational(sa, [deleteIpsec(proto, mine.map((c) => c.inboundSpi))]);
+        for (const c of mine) await this.removeIpsecPair(sa, proto, c.outboundSpi, c.inboundSpi);
+      }
+      this.sendInformational(sa, [deleteIsakmp(sa)]);
+    }
+    sa.destroy(reason);
+  }
+
+  /** Daemon shutdown: Delete every established SA, then tear everything down. */
+  async shutdown(): Promise<void> {
+    for (const sa of this.sas.all()) await this.deleteSa(sa, "shutdown");
+    this.close();
+  }
+
+  /** Tear down every SA at once, without telling peers. */
   close(): void {
     this.closed = true;
     for (const sa of this.sas.all()) sa.destroy("engine closed");
@@ -245,6 +273,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     sa.onDestroy(() => {
       this.tasks.delete(sa);
       this.rules.delete(sa);
+      this.installed.delete(sa);
       for (const req of this.pendingQuick.get(sa) ?? []) this.emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`);
       this.pendingQuick.delete(sa);
       this.emit("sa-dead", sa, sa.deathReason ?? "");
@@ -277,7 +306,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const m = decodeMessage(datagram);
     if (!m.ok) return this.drop(sa.remote, `${sa.tag}: ${m.error.code} at ${m.error.offset}`);
     const h = m.value.header;
-    if (h.exchangeType === ExchangeType.Informational) return this.onInformational(sa, m.value.kind === "plain" ? m.value.payloads : undefined);
+    if (h.exchangeType === ExchangeType.Informational) return this.onInformational(sa, m.value);
     if (h.exchangeType === ExchangeType.QuickMode) return this.processQuick(sa, m.value, datagram);
     if (h.exchangeType !== ExchangeType.IdentityProtection || h.messageId !== 0) {
       // XXX: Aggressive Mode is not implemented yet.
@@ -407,19 +436,90 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     sa.destroy(reason);
   }
 
-  /** A peer's Informational message on a half-open SA: an error notify ends the exchange. */
-  private onInformational(sa: IsakmpSa, payloads: readonly Payload[] | undefined): void {
-    if (payloads === undefined) {
-      // XXX: protected Informational (HASH(1), Delete, DPD) is not implemented yet.
-      return this.drop(sa.remote, `${sa.tag}: encrypted Informational not handled yet`);
+  /**
+   * A peer's Informational. In the clear (before keys): an error notify ends a half-open exchange.
+   * Protected: HASH(1) verified, then Delete, DPD and status notifies are acted on.
+   */
+  private async onInformational(sa: IsakmpSa, m: Message): Promise<void> {
+    if (m.kind === "plain") {
+      if (sa.state !== "negotiating") return this.drop(sa.remote, `${sa.tag}: unprotected Informational on an established SA`);
+      for (const p of m.payloads) {
+        if (p.type === PayloadType.N && p.notifyType < 16384) {
+          sa.peerAnswered = true;
+          return this.failSa(sa, `peer sent notify ${p.notifyType}`, p.notifyType, false);
+        }
+      }
+      return;
     }
-    if (sa.state !== "negotiating") return this.drop(sa.remote, `${sa.tag}: unprotected Informational on an established SA`);
-    for (const p of payloads) {
-      if (p.type === PayloadType.N && p.notifyType < 16384) {
-        sa.peerAnswered = true;
-        return this.failSa(sa, `peer sent notify ${p.notifyType}`, p.notifyType, false);
+    const km = sa.keymat;
+    const mid = m.header.messageId;
+    if (km === undefined || !km.derived || mid === 0) return this.drop(sa.remote, `${sa.tag}: protected Informational without keys`);
+    const d = km.decrypt(mid, m.ciphertext);
+    if (!d.ok) return this.drop(sa.remote, `${sa.tag}: ${d.code}`);
+    const pm = decodeDecrypted(m.header, d.plaintext);
+    const violation = pm.ok ? checkRules("INFO", m.header, pm.value.payloads) : pm.error;
+    const events = pm.ok && violation === null ? readInformational(sa, mid, pm.value.payloads) : null;
+    d.discard();
+    km.endExchange(mid);
+    if (events === null) return this.drop(sa.remote, `${sa.tag}: Informational ${violation?.code ?? "HASH(1) does not verify"}`);
+    for (const e of events) {
+      switch (e.kind) {
+        case "delete-isakmp":
+          if (e.icookie.equals(sa.icookie) && e.rcookie.equals(sa.rcookie)) {
+            this.log.info({ sa: sa.tag }, "peer deleted the ISAKMP SA");
+            sa.destroy("deleted by peer");
+            return;
+          }
+          break;
+        case "delete-ipsec":
+          for (const spi of e.spis) {
+            const c = this.installed.get(sa)?.find((x) => x.proto === e.proto && x.outboundSpi === spi);
+            await this.removeIpsecPair(sa, e.proto, spi, c?.inboundSpi);
+          }
+          break;
+        case "r-u-there":
+          this.sendInformational(sa, [dpdNotify(sa, Notify.RUThereAck, e.seq)]);
+          break;
+        case "r-u-there-ack":
+        case "notify":
+          this.log.debug({ sa: sa.tag, event: e.kind }, "Informational notify");
+          break;
+        default: {
+          const never: never = e;
+          throw new Error(`unhandled ${String(never)}`);
+        }
       }
     }
+  }
+
+  /** Remove our outbound SA `spi` to the peer and its inbound partner. */
+  private async removeIpsecPair(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number, inboundSpi: number | undefined): Promise<void> {
+    const kernel = this.opts.kernel;
+    if (kernel === undefined) return;
+    let pair = inboundSpi;
+    try {
+      if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
+      await kernel.delete(sa.local.address, sa.remote.address, proto, outboundSpi);
+    } catch (err) {
+      this.log.debug({ sa: sa.tag, spi: outboundSpi, err: String(err) }, "outbound SA already gone");
+    }
+    if (pair !== undefined) {
+      try {
+        await kernel.delete(sa.remote.address, sa.local.address, proto, pair);
+      } catch (err) {
+        this.log.debug({ sa: sa.tag, spi: pair, err: String(err) }, "inbound SA already gone");
+      }
+    }
+    const list = this.installed.get(sa);
+    if (list !== undefined) this.installed.set(sa, list.filter((c) => !(c.proto === proto && c.outboundSpi === outboundSpi)));
+  }
+
+  /** Send a protected Informational (new message ID, IV from the Phase 1 chain). */
+  private sendInformational(sa: IsakmpSa, body: Parameters<typeof protectedInformational>[2]): void {
+    const mid = this.random(4).readUInt32BE(0) || 1;
+    const out = this.encode(sa, { payloads: protectedInformational(sa, mid, body), encrypt: true }, ExchangeType.Informational, mid);
+    sa.keymat?.endExchange(mid);
+    this.send(sa, out);
   }
 
   private encode(sa: IsakmpSa, o: Outgoing, exchangeType: number = ExchangeType.IdentityProtection, messageId = 0): Buffer {
@@ -574,6 +674,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
         { sa: sa.tag, mid: ex.messageId, mode: result.mode, local: result.localId.prefix, remote: result.remoteId.prefix, pfs: result.pfsGroup, spis: result.sas.map((c) => `${c.proto}:${c.inboundSpi.toString(16)}/${c.outboundSpi.toString(16)}`).join(",") },
         "IPsec SAs installed",
       );
+      this.installed.set(sa, [...(this.installed.get(sa) ?? []), ...result.sas]);
       this.emit("phase2-up", sa, result);
       this.endPhase2(sa, ex, PHASE2_LINGER_MS);
     }

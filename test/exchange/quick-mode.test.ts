@@ -121,3 +121,22 @@ test("a lost QM2 is recovered by retransmission; the responder answers from its 
   assert.equal(p.b.engine.stats.engine.retransmitsAnswered, 1);
   await close(p);
 });
+
+test("Delete: the initiator deletes its ISAKMP SA; both kernels and the responder forget everything", async () => {
+  const p = pair("{ raddr 10.0.0.2 } ipsec { encr_algs aes encr_auth_algs sha1 }\n", "{ raddr 10.0.0.1 } ipsec { encr_algs aes encr_auth_algs sha1 }\n");
+  const rule = p.a.policy.ruleByLabel("to-b")!;
+  const sa = p.a.engine.negotiate(rule, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p, 40);
+  await assertMatchingKernels(p, 2);
+  const deadB: string[] = [];
+  p.b.engine.on("sa-dead", (_sa, reason) => deadB.push(reason));
+  await p.a.engine.deleteSa(sa);
+  await settle(p);
+  assert.equal(sa.state, "dead");
+  assert.deepEqual(deadB, ["deleted by peer"]);
+  assert.equal(p.b.engine.sas.size, 0);
+  const live = async (k: typeof p.a.kernel) => (await k.dump()).filter((s) => s.state === "mature").length;
+  assert.equal(await live(p.a.kernel), 0);
+  assert.equal(await live(p.b.kernel), 0);
+  await close(p);
+});

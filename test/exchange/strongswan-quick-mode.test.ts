@@ -103,6 +103,11 @@ for (const [i, c] of CASES.entries()) {
       const st = await peer.status({ wait: 10 });
       assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
       assertSameSas(await s.kernel.dump(undefined, { includeKeys: true }), (await peer.keys()).sa);
+      // A graceful stop makes strongSwan send Delete for its ESP SAs and the ISAKMP SA.
+      const gone = new Promise<string>((resolve) => s.engine.once("sa-dead", (_sa, reason) => resolve(reason)));
+      await peer.stop();
+      assert.equal(await gone, "deleted by peer");
+      assert.equal((await s.kernel.dump()).filter((x) => x.state === "mature").length, 0, "IPsec SAs deleted");
     } finally {
       s.engine.close();
       await s.transport.close();
