@@ -1,0 +1,184 @@
+/**
+ * Handshake rate: the same ikeload run (closed loop, fixed count, Main Mode PSK, aes128/sha1)
+ * against (a) our responder and (b) a real strongSwan 5.9.8 responder, for DH groups 2, 5 and 14,
+ * with our responder's crypto pool at 0 (inline), 1 and 2 worker threads. Prints established SAs
+ * per second, latency percentiles and the ratio ours/strongSwan, all measured in this run.
+ *
+ * Our responder is bench/handshake/responder.ts in its own process (in.iked cannot run the engine
+ * yet); strongSwan comes from shared/interop/strongswan-peer.sh (remote %any, unique no, its
+ * retransmissions tuned to 3 tries of 2 s). The load generator runs in this process with its own
+ * one-thread pool; it does the same DH work per handshake as the responder, so on a small machine
+ * both sides compete for the cores: compare ratios, not absolute rates, across machines.
+ *
+ * `npm run bench -- handshake` uses the defaults; `node --openssl-legacy-provider
+ * dist/bench/handshake/handshake.bench.js [--count N] [--concurrency N] [--groups 2,5,14]
+ * [--workers 0,1,2] [--warmup N]` runs it standalone. Addresses: strongSwan 127.0.4.30:14300
+ * (NAT-T 14301), ours 127.0.4.31:14310, load sources 127.4.3.x:500.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { InteropPeer, interopSkip } from "../../test/helpers/interop.js";
+import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
+import { runLoad, type LoadReport } from "../../src/load/runner.js";
+
+const PSK = "load-bench-secret";
+const SS = { address: "127.0.4.30", port: 14300, natt: 14301 };
+const OURS = { address: "127.0.4.31", port: 14310 };
+const SOURCES = "127.4.3.1";
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+interface Params {
+  readonly count: number;
+  readonly concurrency: number;
+  readonly warmup: number;
+  readonly groups: readonly number[];
+  readonly workers: readonly number[];
+}
+
+function loadOptions(p: Params, target: { address: string; port: number }, group: number, count: number): LoadOptions {
+  const a = parseLoadArgs([
+    "--target", `${target.address}:${target.port}`,
+    "--source", SOURCES,
+    "--concurrency", String(p.concurrency),
+    "--count", String(count),
+    "--psk", PSK,
+    "--cipher", "aes128",
+    "--hash", "sha1",
+    "--dh", String(group),
+    "--workers", "1",
+    "--retransmit-init", "2000",
+    "--retransmit-limit", "3",
+    "--expire", "20",
+  ]);
+  if (!a.ok || a.help) throw new Error(`bench options: ${JSON.stringify(a)}`);
+  return a.value;
+}
+
+async function measure(p: Params, target: { address: string; port: number }, group: number): Promise<LoadReport> {
+  if (p.warmup > 0) await runLoad(loadOptions(p, target, group, p.warmup));
+  const r = await runLoad(loadOptions(p, target, group, p.count));
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  return r.value;
+}
+
+async function startOurs(group: number, workers: number): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--openssl-legacy-provider",
+      path.join(HERE, "responder.js"),
+      "--address", OURS.address,
+      "--port", String(OURS.port),
+      "--workers", String(workers),
+      "--peers", "127.4.3.0/24",
+      "--psk-hex", Buffer.from(PSK).toString("hex"),
+      "--dh", String(group),
+      "--cipher", "aes(128..128)",
+      "--hash", "sha1",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) if (line.startsWith("ready ")) return child;
+  throw new Error("our responder exited before it was ready");
+}
+
+async function stopOurs(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  await exited;
+}
+
+function row(group: number, responder: string, workers: number | string, r: LoadReport, base: number | undefined): Record<string, string | number> {
+  const l = r.latencyMs.phase1;
+  return {
+    group,
+    responder,
+    "resp workers": workers,
+    established: r.established,
+    failed: r.failed,
+    "established/s": r.establishedPerSec.toFixed(1),
+    "p50 ms": l.p50.toFixed(1),
+    "p90 ms": l.p90.toFixed(1),
+    "p99 ms": l.p99.toFixed(1),
+    "max ms": l.max.toFixed(1),
+    "ours/strongSwan": base === undefined ? "1.00 (baseline)" : base > 0 ? (r.establishedPerSec / base).toFixed(2) : "n/a",
+  };
+}
+
+/** Run the comparison and print its table. */
+export async function handshakeBench(p: Params): Promise<void> {
+  const skip = interopSkip();
+  if (skip !== false) {
+    console.log(`handshake: skipped, strongSwan harness unavailable: ${skip}`);
+    return;
+  }
+  console.log(
+    `Main Mode PSK aes128/sha1, closed loop concurrency ${p.concurrency}, ${p.count} handshakes per cell (+${p.warmup} warm-up), ` +
+      `load generator: this process, 1 pool thread. Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool; in.iked has no engine yet).`,
+  );
+  const rows: Record<string, string | number>[] = [];
+  for (const group of p.groups) {
+    const peer = await InteropPeer.startStrongSwan({
+      name: "load-bench",
+      role: "responder",
+      local: SS.address,
+      remote: "%any",
+      localPort: SS.port,
+      nattPort: SS.natt,
+      remotePort: 500,
+      psk: PSK,
+      cipher: "aes128",
+      hash: "sha1",
+      dh: group,
+      unique: "no",
+      fragmentation: "no",
+      retransmitTries: 3,
+      retransmitTimeout: 2,
+      logLevel: 0,
+    });
+    let ss: LoadReport;
+    try {
+      ss = await measure(p, SS, group);
+    } finally {
+      await peer.stop({ kill: true, purge: true });
+    }
+    rows.push(row(group, "strongSwan 5.9.8", "(charon)", ss, undefined));
+    for (const w of p.workers) {
+      const child = await startOurs(group, w);
+      try {
+        rows.push(row(group, "ours", w, await measure(p, OURS, group), ss.establishedPerSec));
+      } finally {
+        await stopOurs(child);
+      }
+    }
+  }
+  console.table(rows);
+}
+
+function list(text: string): number[] {
+  return text.split(",").map((s) => Number(s.trim()));
+}
+
+/** `npm run bench -- handshake`: the short default run. */
+export default async function (): Promise<void> {
+  await handshakeBench({ count: 200, concurrency: 16, warmup: 16, groups: [2, 5, 14], workers: [0, 1, 2] });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values: v } = parseArgs({
+    options: {
+      count: { type: "string", default: "200" },
+      concurrency: { type: "string", default: "16" },
+      warmup: { type: "string", default: "16" },
+      groups: { type: "string", default: "2,5,14" },
+      workers: { type: "string", default: "0,1,2" },
+    },
+  });
+  await handshakeBench({ count: Number(v.count), concurrency: Number(v.concurrency), warmup: Number(v.warmup), groups: list(v.groups), workers: list(v.workers) });
+}
