@@ -5,6 +5,7 @@
  * daemon fills that only at privilege level 2.
  */
 import type { AddressSpec, IkeMode, P1Xform, PresharedId } from "../config/types.js";
+import type { P1Stats } from "../ike/stats.js";
 
 /** `get debug` / `set debug`. */
 export interface DebugResult {
@@ -105,4 +106,11 @@ export interface ChangeResult {
   count: number;
   /** Non-fatal diagnostics (`file:line:col: warning: ...`). */
   warnings: string[];
+}
+
+/** `get stats` (filled by the exchange engine; the field names are the original's `ike_stats_t`). */
+export interface StatsResult {
+  p1: P1Stats;
+  /** PKCS#11 library in use, if one is loaded. */
+  pkcs11Lib?: string;
 }

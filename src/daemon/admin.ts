@@ -18,7 +18,7 @@ import { PRIVILEGE_DESCRIPTIONS, type PrivilegeLevel } from "../log/categories.j
 import type { LogHub, Logger } from "../log/logger.js";
 import { presharedCommands, ruleCommands } from "./admin-config.js";
 import { defaultsTable } from "./defaults-table.js";
-import { ENGINE_COMMANDS, type EngineAdminRequest, type IkeEngine } from "./engine.js";
+import { ENGINE_COMMANDS, type EngineAdminRequest, type DaemonEngine } from "./engine.js";
 import type { LiveConfig } from "./live-config.js";
 
 /** What the admin handler works on. */
@@ -32,7 +32,7 @@ export interface AdminState {
   readonly ikePort: number;
   readonly nattPort: number;
   /** The exchange engine, once one is plugged in. */
-  readonly engine: IkeEngine | undefined;
+  readonly engine: DaemonEngine | undefined;
 }
 
 const fail = (code: number, message: string): HandlerResult => ({ ok: false, error: { code, message } });

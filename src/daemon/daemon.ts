@@ -16,7 +16,7 @@ import { daemonReload, daemonStart, daemonStop } from "../log/channels.js";
 import { LogHub, type Logger } from "../log/logger.js";
 import { createAdminHandler } from "./admin.js";
 import { loadAll } from "./config-load.js";
-import type { EngineFactory, IkeEngine } from "./engine.js";
+import type { EngineFactory, DaemonEngine } from "./engine.js";
 import { LiveConfig } from "./live-config.js";
 import type { DaemonOptions } from "./options.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
@@ -59,7 +59,7 @@ export class Daemon {
     readonly control: ControlServer,
     readonly kernel: Kernel,
     readonly pool: CryptoPool,
-    readonly engine: IkeEngine | undefined,
+    readonly engine: DaemonEngine | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
   ) {}

@@ -4,7 +4,7 @@
  * The daemon builds an `EngineContext` (live configuration, crypto pool, kernel, logging, the
  * UDP ports from the command line) and, when it was given an `EngineFactory`, creates the engine
  * with it; the engine binds its own sockets in `start()`. The Phase 1 SA commands of ikeadm and
- * `get stats` are answered by `IkeEngine.admin()`; without an engine the daemon replies that they
+ * `get stats` are answered by `DaemonEngine.admin()`; without an engine the daemon replies that they
  * are not available in this version.
  */
 import type { CryptoPool } from "../crypto/pool.js";
@@ -34,7 +34,7 @@ export interface EngineContext {
 }
 
 /** The running exchange engine, as the daemon drives it. */
-export interface IkeEngine {
+export interface DaemonEngine {
   /** Bind the UDP sockets and start serving. */
   start(): Promise<void>;
   /** Tell the engine the configuration changed (after the swap; old SAs keep their rules). */
@@ -49,4 +49,4 @@ export interface IkeEngine {
 }
 
 /** Builds the engine. */
-export type EngineFactory = (ctx: EngineContext) => IkeEngine;
+export type EngineFactory = (ctx: EngineContext) => DaemonEngine;

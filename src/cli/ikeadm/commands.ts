@@ -8,7 +8,7 @@ import path from "node:path";
 import { adminErrorName, type AdminRequest } from "../../control/messages.js";
 import type { AdminReply } from "../../control/client.js";
 import type {
-  AuthAlgView, ChangeResult, DebugResult, DefaultsResult, EncrAlgView, GroupView, ListResult, PresharedView, PrivResult, RuleView,
+  AuthAlgView, ChangeResult, DebugResult, DefaultsResult, EncrAlgView, GroupView, ListResult, PresharedView, PrivResult, RuleView, StatsResult,
 } from "../../control/results.js";
 import { parseDebugLevel, parsePrivilege } from "../../log/categories.js";
 import * as fmt from "./format.js";
@@ -130,6 +130,12 @@ function noArgs(name: string, req: AdminRequest, print: (r: never) => string[]):
   };
 }
 
+/**
+ * XXX: the IKESA:/XFORM:/LIFTM:... record layout (ikeadm.md §3.6) needs the engine's P1 view
+ * type; until the engine defines it, P1 replies print as JSON rather than not at all.
+ */
+const rawP1 = (r: unknown): string[] => [JSON.stringify(r, null, 2)];
+
 const abs = (ctx: CommandContext, f: string) => path.resolve(ctx.cwd, f);
 
 /** Whether a word must be quoted for the file grammar to read it back as one value. */
@@ -209,12 +215,12 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
   get: {
     debug: noArgs("get debug", { cmd: "get_debug" }, (r: DebugResult) => fmt.formatGetDebug(r)),
     priv: noArgs("get priv", { cmd: "get_priv" }, (r: PrivResult) => fmt.formatGetPriv(r)),
-    stats: noArgs("get stats", { cmd: "get_stats" }, () => []),
+    stats: noArgs("get stats", { cmd: "get_stats" }, (r: StatsResult) => fmt.formatStats(r)),
     defaults: noArgs("get defaults", { cmd: "get_defaults" }, (r: DefaultsResult) => fmt.formatDefaults(r)),
     p1: async (args, ctx) => {
       const id = await parseP1Id(args, ctx.numeric);
       if (!id.ok) return ctx.err(id.message), 1;
-      return send(ctx, { cmd: "get_p1", id: id.id }, () => []);
+      return send(ctx, { cmd: "get_p1", id: id.id }, rawP1);
     },
     rule: async (args, ctx) => {
       if (args.length !== 1) return ctx.err("get rule needs one label"), 1;
@@ -267,7 +273,7 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
     },
   },
   dump: {
-    p1: noArgs("dump p1", { cmd: "dump_p1" }, () => []),
+    p1: noArgs("dump p1", { cmd: "dump_p1" }, rawP1),
     rule: noArgs("dump rule", { cmd: "dump_rules" }, (r: ListResult<RuleView>) => fmt.formatDump(r.items.map(fmt.formatRule), "policy rules")),
     preshared: async (args, ctx) => {
       if (args.length > 0) return ctx.err("dump preshared takes no arguments"), 1;

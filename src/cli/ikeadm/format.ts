@@ -9,7 +9,7 @@ import type { AddressSpec, P1Xform, PresharedId } from "../../config/types.js";
 import { cipherById, groupById, hashById } from "../../crypto/algorithms.js";
 import { describeDebugLevel, PRIVILEGE_DESCRIPTIONS, type PrivilegeLevel } from "../../log/categories.js";
 import type {
-  AuthAlgView, DebugResult, DefaultsResult, EncrAlgView, GroupView, PresharedView, PrivResult, RuleView,
+  AuthAlgView, DebugResult, DefaultsResult, EncrAlgView, GroupView, PresharedView, PrivResult, RuleView, StatsResult,
 } from "../../control/results.js";
 
 /** Output switches of ikeadm. */
@@ -195,4 +195,19 @@ export function formatDump(records: readonly string[][], what: string): string[]
   for (const r of records) out.push("", ...r);
   out.push("", `Completed dump of ${what}`);
   return out;
+}
+
+/** `get stats`: counters right-aligned in 10-character fields. */
+export function formatStats(r: StatsResult): string[] {
+  const n = (v: number) => String(v).padStart(10);
+  const p = r.p1;
+  return [
+    "Phase 1 SA counts:",
+    `Current:   initiator: ${n(p.init_p1_current)}   responder: ${n(p.resp_p1_current)}`,
+    `Total:     initiator: ${n(p.init_p1_total)}   responder: ${n(p.resp_p1_total)}`,
+    `Attempted: initiator: ${n(p.init_p1_attempts)}   responder: ${n(p.resp_p1_attempts)}`,
+    `Failed:    initiator: ${n(p.init_p1_noresp + p.init_p1_respfail)}   responder: ${n(p.resp_p1_fail)}`,
+    `           initiator fails include ${p.init_p1_noresp} time-out(s)`,
+    ...(r.pkcs11Lib ? [`PKCS#11 library linked in from ${r.pkcs11Lib}`] : []),
+  ];
 }
