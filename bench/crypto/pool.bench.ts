@@ -14,6 +14,7 @@
  */
 import { Bench } from "tinybench";
 import { createHash, generateKeyPairSync } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { CryptoPool } from "../../src/crypto/pool.js";
 import { dhAgree, dhGenerate } from "../../src/crypto/dh.js";
 import { encrypt, loadPrivateKey, loadPublicKey, sign, verify, decrypt } from "../../src/crypto/pubkey.js";
@@ -141,4 +142,76 @@ export default async function run(): Promise<void> {
   const direct = perOp.get(singleBase) ?? NaN;
   console.log(`dispatch overhead, one group-2 dhAgree at a time: ${(single - direct).toFixed(4)} ms = ${((single - direct) / direct * 100).toFixed(0)}% of the operation`);
   for (const pool of Object.values(pools)) await pool.close();
+  await cpuPerOperation();
+}
+
+/** CPU ms per thread id from /proc (Linux; 10 ms ticks, so only totals over many operations mean much). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // The thread ended between the listing and the read; its time is simply not counted.
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU time per DH exchange, split by thread: the main thread, the pool's worker threads, and the
+ * process's helper threads (V8 GC and platform threads, libuv). On a machine shared with other work,
+ * wall-clock ratios swing with the neighbours' load; CPU time per operation barely does. A worker's
+ * time against the direct time is the overhead that limits a pool's throughput; the main thread's
+ * share is what dispatch costs the daemon.
+ */
+async function cpuPerOperation(): Promise<void> {
+  const rounds = 60;
+  const rows = [];
+  const pid = String(process.pid);
+  for (const id of [2, 14] as const) {
+    const peerY = must(dhGenerate(id)).publicValue;
+    let before = threadCpu();
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) must(dhAgree(id, must(dhGenerate(id)).privateValue, peerY));
+    const directMs = ((threadCpu().get(pid) ?? 0) - (before.get(pid) ?? 0)) / (rounds * N);
+    rows.push({ exchange: `DH g${id}`, path: "direct", "main ms": directMs.toFixed(4), "workers ms": "-", "helpers ms": "-", "total vs direct": "1.00" });
+    for (const threads of [1, 2]) {
+      const existing = threadCpu();
+      const pool = new CryptoPool({ threads, warmGroups: [id] });
+      await Promise.all(Array.from({ length: 2 * threads }, () => pool.dhGenerate(id)));
+      before = threadCpu();
+      for (let r = 0; r < rounds; r++) {
+        await Promise.all(
+          Array.from({ length: N }, async () => {
+            const pair = must(await pool.dhGenerate(id));
+            must(await pool.dhAgree(id, pair.privateValue, peerY));
+          }),
+        );
+      }
+      const after = threadCpu();
+      await pool.close();
+      let main = 0;
+      let workers = 0;
+      let helpers = 0;
+      for (const [tid, ms] of after) {
+        const d = ms - (before.get(tid) ?? 0);
+        if (tid === pid) main += d;
+        else if (existing.has(tid)) helpers += d;
+        else workers += d;
+      }
+      const per = (ms: number): number => ms / (rounds * N);
+      rows.push({
+        exchange: `DH g${id}`,
+        path: `pool ${threads} thread${threads > 1 ? "s" : ""}`,
+        "main ms": per(main).toFixed(4),
+        "workers ms": per(workers).toFixed(4),
+        "helpers ms": per(helpers).toFixed(4),
+        "total vs direct": (per(main + workers + helpers) / directMs).toFixed(2),
+      });
+    }
+  }
+  console.log("CPU per exchange by thread (/proc/self/task):");
+  console.table(rows);
 }
