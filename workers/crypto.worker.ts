@@ -47,11 +47,11 @@ function wipeResults(responses: readonly TaskResponse[]): void {
 }
 
 /**
- * Decode the requests, run them in order, encode the responses into one transferred byte string.
- * The request message (it holds DH private values) is zero-filled once used; it arrived by transfer,
- * so its whole ArrayBuffer is this thread's.
+ * Decode the requests, run them in order, encode the responses into one byte string (unit tests call
+ * this directly). The request message (it holds DH private values) is zero-filled once used; it
+ * arrived by transfer, so its whole ArrayBuffer is this thread's.
  */
-function answer(msg: Uint8Array): Uint8Array {
+export function runEncoded(msg: Uint8Array): Uint8Array {
   let responses: TaskResponse[];
   try {
     responses = decodeRequests(msg).map((r) => runTask(r));
@@ -62,11 +62,18 @@ function answer(msg: Uint8Array): Uint8Array {
   new Uint8Array(msg.buffer).fill(0);
   const out = encodeResponses(responses);
   wipeResults(responses);
-  return move(out) as Uint8Array;
+  return out;
 }
 
-/** Named tasks (Piscina `name`): the same decoder behind each, so the pool's single requests and
- * batches show up by operation in Piscina's per-task accounting. */
+/** A Piscina task: the answer travels by transfer. */
+function answer(msg: Uint8Array): Uint8Array {
+  return move(runEncoded(msg)) as Uint8Array;
+}
+
+/**
+ * Named tasks (Piscina `name`): one decoder behind each, so single requests and batches show up by
+ * operation in Piscina's per-task accounting.
+ */
 export const dhGenerate = answer;
 export const dhAgree = answer;
 export const sign = answer;
