@@ -19,7 +19,8 @@
  * DH private values come back to the caller (to keep in the SA's Keymat) instead of staying in a
  * worker under a handle: a handle would pin every SA to one worker, defeat load balancing, and lose
  * the SA's keys whenever that worker dies. The value is ≤ 38 bytes, so carrying it costs nothing
- * measurable, and both the outgoing and the returned copies are transferred (detached), not cloned.
+ * measurable; it travels inside the task's byte string (src/crypto/tasks.ts wire format), which is
+ * transferred, not cloned, and zero-filled by whichever side is done with it.
  *
  * Long-term private keys are registered by id with a `KeySource`; each worker loads one the first
  * time a request names it (one extra round trip per worker and key), so replacement workers need no
@@ -52,6 +53,8 @@ export const PoolErrorCode = {
   QueueFull: "IKE_ERR_POOL_QUEUE_FULL",
   Aborted: "IKE_ERR_TASK_ABORTED",
   Closed: "IKE_ERR_POOL_CLOSED",
+  /** A worker's answer did not decode or did not match its requests: a bug, never peer input. */
+  BadAnswer: "IKE_ERR_WORKER_ANSWER",
 } as const;
 
 /** Pool construction options. */
@@ -115,9 +118,13 @@ function wipe(res: TaskResponse): void {
 }
 
 /** Decode a worker's answer (copies), then zero the transferred message: it held secrets of many SAs. */
-function unpack(out: Uint8Array): TaskResponse[] {
+function unpack(out: Uint8Array, expected: number): TaskResponse[] {
   try {
-    return decodeResponses(out);
+    const responses = decodeResponses(out);
+    if (responses.length !== expected) throw new RangeError(`${responses.length} answers for ${expected} requests`);
+    return responses;
+  } catch (err) {
+    throw new WorkerError(PoolErrorCode.BadAnswer, "crypto worker answer does not decode", { cause: err });
   } finally {
     new Uint8Array(out.buffer).fill(0);
   }
@@ -322,10 +329,13 @@ export class CryptoPool {
       (err: unknown) => {
         this.#running--;
         // close() terminates workers under running tasks: that is the pool closing, not a death.
-        const e = this.#closed
-          ? new WorkerError(PoolErrorCode.Closed, "crypto pool closed", { cause: err })
-          : new WorkerError(PoolErrorCode.WorkerDied, "crypto worker died while running a task", { cause: err });
-        if (!this.#closed) {
+        const e =
+          err instanceof WorkerError
+            ? err
+            : this.#closed
+              ? new WorkerError(PoolErrorCode.Closed, "crypto pool closed", { cause: err })
+              : new WorkerError(PoolErrorCode.WorkerDied, "crypto worker died while running a task", { cause: err });
+        if (e.code === PoolErrorCode.WorkerDied) {
           this.#workerFailures += batch.length;
           workerChannel.publish({ event: "worker-died", requests: batch.length, ops: batch.map((p) => p.req.op) });
         }
@@ -343,12 +353,12 @@ export class CryptoPool {
     }
     const msg = encodeRequests(reqs);
     const name = reqs.length === 1 ? reqs[0]!.op : "batch";
-    return piscina.run(msg, { name, transferList: [msg.buffer as ArrayBuffer] }).then(unpack);
+    return piscina.run(msg, { name, transferList: [msg.buffer as ArrayBuffer] }).then((out: Uint8Array) => unpack(out, reqs.length));
   }
 
   #complete(p: Pending, res: TaskResponse | undefined): void {
     if (res === undefined) {
-      this.#settle(p, new WorkerError(PoolErrorCode.WorkerDied, "crypto worker returned no result"));
+      this.#settle(p, new WorkerError(PoolErrorCode.BadAnswer, "crypto worker returned no result"));
       return;
     }
     if (!res.ok && res.error.code === KEY_NOT_LOADED && !p.retried && "keyId" in p.req && !p.settled) {

@@ -88,6 +88,6 @@ test("worker functions answer encoded requests directly and wipe what they recei
   assert.deepEqual(answers[1], { ok: true, value: { type: "rsa", bits: 1024 } });
   assert.ok(answers[2]!.ok && (answers[2]!.value as Buffer).length === 128);
   assert.equal(!answers[3]!.ok && answers[3]!.error.code, "IKE_ERR_DH_GROUP");
-  // A message that does not decode gets an empty answer, which the pool reports as a worker failure.
+  // A message that does not decode gets an empty answer, which the pool reports as IKE_ERR_WORKER_ANSWER.
   assert.deepEqual(decodeResponses(runEncoded(Uint8Array.from([0, 1, 42]))), []);
 });
