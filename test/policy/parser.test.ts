@@ -152,6 +152,8 @@ test("comments, blank lines and brace spacing do not matter; empty input is an e
   assert.deepEqual(a.policy.entries.map((e) => e.actions), b.policy.entries.map((e) => e.actions));
   assert.deepEqual(parseIpsecPolicy("").policy.entries, []);
   assert.deepEqual(parseIpsecPolicy("# nothing but a comment\n").errors, []);
+  // Unicode white space separates words like a space does.
+  assert.deepEqual(parseIpsecPolicy("{\u00a0raddr\u2028 10.0.0.1 }\u2029ipsec { encr_algs aes }").policy.entries.length, 1);
 });
 
 test("stray tokens and unclosed braces are reported and parsing resumes at the next entry", () => {

@@ -25,7 +25,9 @@ export function tokenize(source: string): Token[] {
       lineStart = ++i;
       continue;
     }
-    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v") {
+    // Any other white space (NBSP, U+2028 ...) separates too: the word loop below stops at \s, so a
+    // white-space character it did not skip here would never be consumed.
+    if (/\s/.test(c)) {
       i++;
       continue;
     }
