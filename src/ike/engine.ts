@@ -39,6 +39,10 @@ import { CookieJar, ZERO_COOKIE } from "./cookies.js";
 import { IsakmpSa } from "./isakmp-sa.js";
 import { dropChannel, nullLog, phase1Channel, type IkeLog } from "./log.js";
 import { MainMode, type Outgoing, type Phase1Result, type Step } from "./phase1/main-mode.js";
+import { AggressiveMode } from "./phase1/aggressive-mode.js";
+
+/** A Phase 1 exchange task. */
+type Phase1Task = MainMode | AggressiveMode;
 import { QuickMode, type QuickModeRequest, type QuickModeResult } from "./phase2/quick-mode.js";
 import type { ChosenSa } from "./phase2/install.js";
 import { deleteIpsec, deleteIsakmp, dpdNotify, protectedInformational, readInformational } from "./informational.js";
@@ -98,7 +102,7 @@ export interface EngineEvents {
 export class IkeEngine extends EventEmitter<EngineEvents> {
   readonly stats = new IkeStats();
   readonly sas: SaManager<Phase2Exchange>;
-  private readonly tasks = new Map<IsakmpSa, MainMode>();
+  private readonly tasks = new Map<IsakmpSa, Phase1Task>();
   private readonly rules = new Map<IsakmpSa, ResolvedRule>();
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
   /** IPsec SAs each ISAKMP SA negotiated (for Delete on shutdown). */
@@ -123,15 +127,30 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));
   }
 
-  /** Start Main Mode as initiator towards `remote` from `local` under `rule`. */
-  initiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint): IsakmpSa {
+  /**
+   * Start Phase 1 as initiator towards `remote` from `local` under `rule`. Main Mode, unless
+   * `mode` says otherwise or the only key for the peer is an Aggressive Mode one (ike.preshared
+   * `ike_mode aggressive`).
+   */
+  initiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint, mode?: "main" | "aggressive"): IsakmpSa {
+    const p = this.opts.policy;
+    const chosen =
+      mode ?? (p.presharedFor(local.address, remote.address, "main") === undefined && p.presharedFor(local.address, remote.address, "aggressive") !== undefined ? "aggressive" : "main");
     const sa = this.newSa({ role: "initiator", icookie: this.cookies.icookie(), local, remote, rule: rule.rule.label });
-    const task = new MainMode(this.taskContext(sa, rule));
+    const ctx = this.taskContext(sa, rule);
+    const task = chosen === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     this.tasks.set(sa, task);
     this.rules.set(sa, rule);
-    sa.transition("negotiating", "MM1 built");
-    const step = task.buildI();
-    void sa.queue.push(async () => this.afterStep(sa, step, undefined));
+    sa.transition("negotiating", `${chosen} mode started`);
+    void sa.queue.push(async () => {
+      let step: Step;
+      try {
+        step = await task.buildI();
+      } catch (err) {
+        step = { kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` };
+      }
+      this.afterStep(sa, step, undefined);
+    });
     return sa;
   }
 
@@ -210,7 +229,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const h = hr.value;
     let sa = this.sas.lookup(h.icookie, h.rcookie, remote);
     if (sa === undefined) {
-      if (h.exchangeType !== ExchangeType.IdentityProtection || !h.rcookie.equals(ZERO_COOKIE)) {
+      const first = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
+      if (!first || !h.rcookie.equals(ZERO_COOKIE)) {
         return this.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
       }
       sa = this.admitResponder(datagram, h, local, remote);
@@ -256,7 +276,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     }
     const sa = this.newSa({ role: "responder", icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label });
     sa.peerAnswered = true;
-    this.tasks.set(sa, new MainMode(this.taskContext(sa, rule)));
+    const ctx = this.taskContext(sa, rule);
+    this.tasks.set(sa, h.exchangeType === ExchangeType.Aggressive ? new AggressiveMode(ctx) : new MainMode(ctx));
     this.rules.set(sa, rule);
     sa.transition("negotiating", "MM1 received");
     return sa;
@@ -308,12 +329,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const h = m.value.header;
     if (h.exchangeType === ExchangeType.Informational) return this.onInformational(sa, m.value);
     if (h.exchangeType === ExchangeType.QuickMode) return this.processQuick(sa, m.value, datagram);
-    if (h.exchangeType !== ExchangeType.IdentityProtection || h.messageId !== 0) {
-      // XXX: Aggressive Mode is not implemented yet.
-      return this.drop(sa.remote, `${sa.tag}: exchange ${h.exchangeType} mid ${h.messageId} not handled`);
-    }
     const task = this.tasks.get(sa);
-    if (task === undefined || task.state === "done" || task.state === "failed") {
+    if (task === undefined || h.exchangeType !== task.exchangeType || h.messageId !== 0) {
+      return this.drop(sa.remote, `${sa.tag}: exchange ${h.exchangeType} mid ${h.messageId} not handled here`);
+    }
+    if (task.state === "done" || task.state === "failed") {
       return this.drop(sa.remote, `${sa.tag}: Main Mode message after the exchange ended`);
     }
     let payloads: readonly Payload[];
@@ -368,9 +388,13 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** Send what a step produced and move the SA on. `request` is the datagram it answered. */
   private afterStep(sa: IsakmpSa, step: Step, request: Buffer | undefined): void {
     if (step.kind === "fail") return this.stepFailed(sa, step);
-    const out = step.reply === undefined ? undefined : this.encode(sa, step.reply);
+    const task = this.tasks.get(sa);
+    const out = step.reply === undefined ? undefined : this.encode(sa, step.reply, task?.exchangeType);
+    // A responder waits passively (the initiator retransmits), except for AM2: AM3 is final, so
+    // nobody else would notice it was lost.
+    const waits = sa.role === "initiator" || task instanceof AggressiveMode;
     if (out !== undefined) {
-      if (sa.role === "responder") {
+      if (!waits) {
         this.send(sa, out);
       } else if (step.kind === "more") {
         const r = new Retransmitter(

@@ -6,8 +6,8 @@
  * `CryptoPool` (src/crypto/pool.ts) satisfies {@link DhPort} as it is; {@link configPolicy} adapts a
  * loaded ike.config and ike.preshared through the config module's lookup helpers.
  */
-import { findPresharedByAddress, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
-import type { IkeConfig, PresharedEntry, ResolvedRule } from "../config/types.js";
+import { findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
+import type { IkeConfig, PresharedEntry, PresharedId, ResolvedRule } from "../config/types.js";
 import { dhAgree, dhGenerate, dhPublicFromPrivate, type DhKeyPair } from "../crypto/dh.js";
 import type { TaskResult } from "../crypto/tasks.js";
 
@@ -30,6 +30,8 @@ export interface Phase1Policy {
   ruleByLabel(label: string): ResolvedRule | undefined;
   /** The pre-shared key entry for this address pair and exchange mode. */
   presharedFor(local: string, remote: string, mode: "main" | "aggressive"): PresharedEntry | undefined;
+  /** The pre-shared key entry for a peer identity (Aggressive Mode responder: the key follows AM1's ID). */
+  presharedForId(peerId: PresharedId, localAddress: string, mode: "main" | "aggressive"): PresharedEntry | undefined;
 }
 
 /** A {@link Phase1Policy} over parsed files; `get` is called per lookup, so a reload takes effect. */
@@ -47,6 +49,9 @@ export function configPolicy(get: () => { readonly config: IkeConfig; readonly p
     },
     presharedFor(local, remote, mode) {
       return findPresharedByAddress(get().preshared, local, remote, mode);
+    },
+    presharedForId(peerId, localAddress, mode) {
+      return findPresharedByIdentity(get().preshared, peerId, { localAddr: localAddress, mode });
     },
   };
 }

@@ -20,8 +20,8 @@
  */
 import net from "node:net";
 import { IdType, PayloadType, type IdPayload } from "../../codec/index.js";
-import { addressCovers, parseIp } from "../../config/address.js";
-import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
+import { addressCovers, formatIp, parseIp } from "../../config/address.js";
+import type { PresharedEntry, PresharedId, ResolvedRule } from "../../config/types.js";
 import type { Endpoint } from "../transport.js";
 
 const IPPROTO_UDP = 17;
@@ -110,4 +110,18 @@ export function checkPeerId(id: IdPayload, remote: Endpoint, entry: PresharedEnt
       : `ID ${formatId(id)} does not match the key's remote identity`;
   }
   return `ID type ${id.idType} not usable with pre-shared keys`;
+}
+
+/** The ike.preshared identity an ID payload names (for the key lookup by identity). */
+export function presharedIdOf(id: IdPayload): PresharedId | undefined {
+  if (id.idType === IdType.ID_IPV4_ADDR || id.idType === IdType.ID_IPV6_ADDR) {
+    const text = ipText(id.data);
+    const ip = text === undefined ? undefined : parseIp(text);
+    if (text === undefined || ip === undefined) return undefined;
+    return { type: id.idType, addr: { kind: "single", family: ip.family, addr: formatIp(ip.family, ip.value) } };
+  }
+  if (id.idType === IdType.ID_FQDN || id.idType === IdType.ID_USER_FQDN) {
+    return { type: id.idType, name: id.data.toString("utf8") };
+  }
+  return undefined;
 }

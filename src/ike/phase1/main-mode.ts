@@ -21,7 +21,7 @@
  * SKEYID = prf(pre-shared-key, Ni_b | Nr_b) is derived after MM3/MM4 (the responder needs it to
  * decrypt MM5), so the key is chosen by the peer's address, as the original does.
  */
-import { Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
+import { ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
@@ -77,6 +77,7 @@ const fail = (notify: number | undefined, reason: string): Step =>
 /** One Main Mode exchange, initiator or responder. */
 export class MainMode {
   readonly role: "initiator" | "responder";
+  readonly exchangeType = ExchangeType.IdentityProtection;
   private st: MainModeState = "start";
   private proposed: P1Transform[] = [];
   private choice: P1Choice | undefined;

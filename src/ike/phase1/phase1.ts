@@ -20,6 +20,8 @@ import {
   type TransformPayload,
 } from "../../codec/index.js";
 import { p1Attributes, type Attr, type P1Transform } from "./proposal.js";
+import type { IsakmpSa } from "../isakmp-sa.js";
+import type { DhPort } from "../ports.js";
 
 /** The SA payload an initiator sends: one ISAKMP proposal, one KEY_IKE transform per entry. */
 export function buildSaPayload(transforms: readonly P1Transform[]): SaPayload {
@@ -115,4 +117,44 @@ export function count(payloads: readonly Payload[], type: number): number {
   let n = 0;
   for (const p of payloads) if (p.type === type) n++;
   return n;
+}
+
+/** What the DH helpers need: the SA (keys, abort signal) and the pool. */
+export interface DhContext {
+  readonly sa: IsakmpSa;
+  readonly dh: DhPort;
+}
+
+/** Our g^x through the pool; the private value goes straight into the SA's Keymat. Error text on failure. */
+export async function generateKe(ctx: DhContext, group: number): Promise<Buffer | string> {
+  const r = await ctx.dh.dhGenerate(group, { signal: ctx.sa.abort.signal });
+  if (!r.ok) return `DH group ${group}: ${r.error.code}`;
+  const km = ctx.sa.keymat;
+  if (km === undefined) return "SA destroyed during DH";
+  km.holdDhPrivate(r.value.privateValue);
+  return Buffer.from(r.value.publicValue);
+}
+
+/** The public inputs of SKEYID derivation. */
+export interface Phase1Inputs {
+  readonly nonceI: Buffer;
+  readonly nonceR: Buffer;
+  readonly gxi: Buffer;
+  readonly gxr: Buffer;
+}
+
+/**
+ * g^xy through the pool, then SKEYID = prf(PSK, Ni_b | Nr_b) and its children into the Keymat.
+ * Returns null, or why the peer's value was refused ("dh") or the SA went away ("gone").
+ */
+export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, psk: Buffer): Promise<null | "dh" | "gone"> {
+  const sa = ctx.sa;
+  const km = sa.keymat;
+  if (km === undefined) return "gone";
+  const peerPublic = sa.role === "initiator" ? x.gxr : x.gxi;
+  const r = await ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
+  if (!r.ok) return "dh";
+  if (sa.keymat !== km) return "gone";
+  km.deriveFromPsk({ icookie: sa.icookie, rcookie: sa.rcookie, ...x }, r.value, psk);
+  return null;
 }
