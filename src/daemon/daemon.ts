@@ -7,9 +7,12 @@
  * file leaves the running configuration in place and the log says why. At startup a bad file
  * stops the daemon unless `ignore_errors` is true, in which case it runs with what did parse.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { tryLoadNative } from "../../native/index.js";
 import { CryptoPool } from "../crypto/pool.js";
 import { MemoryKernel } from "../kernel/memory.js";
+import { UdpTransport } from "../net/udp-transport.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { ControlServer } from "../control/server.js";
 import { daemonReload, daemonStart, daemonStop } from "../log/channels.js";
@@ -20,8 +23,6 @@ import type { EngineFactory, DaemonEngine } from "./engine.js";
 import { LiveConfig } from "./live-config.js";
 import type { DaemonOptions } from "./options.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
-import fs from "node:fs";
-import path from "node:path";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -106,7 +107,14 @@ export class Daemon {
       const pool = new CryptoPool({ threads: options.workers });
       cleanup.push(() => pool.close());
 
-      const engine = hooks.engineFactory?.({ config: live, pool, kernel, logs, ikePort: options.ikePort, nattPort: options.nattPort });
+      const netLog = logs.logger("net");
+      const engine = hooks.engineFactory?.({
+        config: live, pool, kernel, logs, ikePort: options.ikePort, nattPort: options.nattPort,
+        openSockets: (addresses) => UdpTransport.open({
+          addresses, port: options.ikePort, nattPort: options.nattPort,
+          onError: (err) => netLog.warn("socket error", { code: err.code, err: err.message }),
+        }),
+      });
       if (engine) {
         live.onChange((next) => engine.reconfigure(next));
         await engine.start();

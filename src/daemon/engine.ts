@@ -8,6 +8,7 @@
  * are not available in this version.
  */
 import type { CryptoPool } from "../crypto/pool.js";
+import type { UdpTransport } from "../net/udp-transport.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { AdminRequest } from "../control/messages.js";
 import type { HandlerResult } from "../control/server.js";
@@ -31,6 +32,11 @@ export interface EngineContext {
   readonly ikePort: number;
   /** NAT-T UDP port (`--natt-port`, default 4500). */
   readonly nattPort: number;
+  /**
+   * Open the IKE and NAT-T sockets on `addresses` with the ports above; the engine calls it in
+   * `start()` (the daemon binds nothing itself) and closes the transport in `stop()`.
+   */
+  openSockets(addresses: readonly string[]): Promise<UdpTransport>;
 }
 
 /** The running exchange engine, as the daemon drives it. */
