@@ -85,6 +85,7 @@ test("no answer at all: retry_limit retransmissions with backoff, then a no-resp
   p.network.tap((r) => sends.push(p.clock.now()));
   const start = p.clock.now();
   const sa = initiate(p, "to-b");
+  await settle(p);
   for (let i = 0; i < 70 && sa.state !== "dead"; i++) await tick(p, 500);
   assert.equal(sa.state, "dead");
   assert.deepEqual(sends.map((t) => t - start), [0, 500, 1500, 3500, 7500, 15500]);
