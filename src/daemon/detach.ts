@@ -61,7 +61,9 @@ export function detachAndWait(args: readonly string[], logFile: string, timeoutM
       if (m && m.up === true) finish({ code: 0, pid: m.pid });
       else if (m && m.up === false) finish({ code: m.exitCode || 1, message: m.message });
     });
-    child.on("exit", (code, signal) => finish({ code: code || 1, message: `daemon exited during startup (${signal ?? `status ${code}`}); see ${logFile}` }));
+    // 'close' (not 'exit'): it comes after the IPC channel is drained, so a report sent just
+    // before exiting is seen first.
+    child.on("close", (code, signal) => finish({ code: code || 1, message: `daemon exited during startup (${signal ?? `status ${code}`}); see ${logFile}` }));
     child.on("error", (err) => finish({ code: 1, message: `cannot start the daemon: ${err.message}` }));
   });
 }
