@@ -1,0 +1,110 @@
+/**
+ * Our engine against a real Libreswan 4.10 (shared/interop), both roles: Main Mode with pre-shared
+ * keys over MODP 1536 and 2048 with 3DES and AES, then Quick Mode (with and without PFS), then
+ * Delete. Libreswan quirks this exercises: proposal and transform numbers start at 0, its attribute
+ * order differs from strongSwan's, and host-to-host Quick Mode carries no IDci/IDcr.
+ *
+ * Libreswan always listens on <address>:500; it initiates towards our non-500 port from its
+ * port 4500 with the non-ESP marker (README, marker rule), which our transport must strip.
+ *
+ * Each case checks both ends: `libreswan-peer.sh status` says established, our SADB holds the
+ * inbound and outbound SA pluto installed (SPIs and keys from its xfrm.log), and every packet
+ * passes `capture.sh check` (Libreswan logs no keys in a form the checker reads, so encrypted
+ * payloads are checked for framing only). At the end the Delete's receiver has dropped its SAs.
+ * When Libreswan initiates, it is the one that deletes: pluto with auto=start re-initiates after
+ * a Delete from us (README, "Revival").
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EngineHost, assertSameSas, xfrmSas } from "../helpers/engine-host.js";
+import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
+import { LIBRESWAN, US, captureOn, checkCapture, ikeConfig, poll, preshared, stopQuietly } from "./common.js";
+
+const PSK = "iop-libreswan-psk";
+const skip = interopSkip();
+const THEM = LIBRESWAN[0];
+
+interface Case {
+  readonly name: string;
+  readonly lsRole: "initiator" | "responder";
+  readonly p1: { readonly cipher: string; readonly hash: string; readonly dh: number; readonly encr: string };
+  readonly ipsec: string;
+  readonly esp: string;
+  readonly pfs: string;
+  readonly deleter: "us" | "libreswan";
+}
+
+const CASES: readonly Case[] = [
+  { name: "aes128-sha1-modp2048, esp aes128-sha1", lsRole: "responder", p1: { cipher: "aes128", hash: "sha1", dh: 14, encr: "aes(128..128)" }, ipsec: "encr_algs aes encr_auth_algs sha1", esp: "aes128-sha1", pfs: "none", deleter: "us" },
+  { name: "3des-sha256-modp1536, esp 3des-sha1, pfs 14", lsRole: "responder", p1: { cipher: "3des", hash: "sha256", dh: 5, encr: "3des" }, ipsec: "encr_algs 3des encr_auth_algs sha1", esp: "3des-sha1", pfs: "14", deleter: "libreswan" },
+  { name: "3des-sha1-modp1536, esp 3des-md5, pfs 5", lsRole: "initiator", p1: { cipher: "3des", hash: "sha1", dh: 5, encr: "3des" }, ipsec: "encr_algs 3des encr_auth_algs md5", esp: "3des-md5", pfs: "5", deleter: "libreswan" },
+  { name: "aes256-sha256-modp2048, esp aes128-sha256", lsRole: "initiator", p1: { cipher: "aes256", hash: "sha256", dh: 14, encr: "aes(256..256)" }, ipsec: "encr_algs aes encr_auth_algs sha256", esp: "aes128-sha256", pfs: "none", deleter: "libreswan" },
+];
+
+for (const [i, c] of CASES.entries()) {
+  const title = c.lsRole === "responder" ? `we initiate to Libreswan: ${c.name}, Delete by ${c.deleter}` : `Libreswan initiates to us: ${c.name}, Delete by ${c.deleter}`;
+  test(title, { skip, timeout: 120_000 }, async () => {
+    const ourPort = 15400 + i * 2;
+    const tag = `${process.pid}-${i}`;
+    const pfs = c.pfs === "none" ? "" : `p2_pfs ${c.pfs}`;
+    const host = await EngineHost.open({
+      address: US,
+      port: ourPort,
+      ikeConfig: ikeConfig("ls", US, THEM, `p1_xform { auth_method preshared oakley_group ${c.p1.dh} auth_alg ${c.p1.hash} encr_alg ${c.p1.encr} }\n  ${pfs}`),
+      preshared: preshared(US, THEM, PSK),
+      ipsecinit: `{ raddr ${THEM} } ipsec { ${c.ipsec} }\n`,
+    });
+    let cap: Capture | undefined;
+    let peer: InteropPeer | undefined;
+    try {
+      cap = await captureOn(`iop-ls-cap-${tag}`, ourPort);
+      peer = await InteropPeer.startLibreswan({
+        name: `iop-ls-${tag}`,
+        role: c.lsRole,
+        local: THEM,
+        remote: US,
+        remotePort: ourPort,
+        mode: "main",
+        auth: "psk",
+        psk: PSK,
+        cipher: c.p1.cipher,
+        hash: c.p1.hash,
+        dh: c.p1.dh,
+        esp: c.esp,
+        pfs: c.pfs,
+        espMode: "transport",
+      });
+      if (c.lsRole === "responder") host.negotiate("ls", { address: THEM, port: 500 });
+      await host.waitFor("phase2-up", 1, 30_000);
+      const st = await peer.status({ wait: 10 });
+      assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}`);
+
+      const up = host.of("phase2-up")[0]!;
+      assert.equal(up.result.pfsGroup, c.pfs === "none" ? 0 : Number(c.pfs));
+      const ours = await host.matureSas();
+      assert.equal(ours.length, 2, "one inbound and one outbound SA");
+      const xfrmlog = peer.info.xfrmlog;
+      assert.ok(xfrmlog, "libreswan-peer.sh start printed no xfrmlog");
+      assertSameSas(ours, xfrmSas(xfrmlog));
+
+      if (c.deleter === "us") {
+        await host.engine.deleteSa(up.sa, "test Delete");
+        await poll(async () => (await peer!.status()).code === 1, "Libreswan to drop the SAs after our Delete");
+        assert.equal((await host.matureSas()).length, 0, "our SADB after our Delete");
+      } else {
+        await peer.stop();
+        await poll(async () => host.engine.sas.size === 0 && (await host.kernel.dump()).length === 0, "our SAs to go after Libreswan's Delete");
+        assert.equal(up.sa.deathReason, "deleted by peer");
+      }
+      assert.equal(host.engine.sas.halfOpenCount, 0);
+      assert.deepEqual(host.of("phase1-failed"), []);
+      assert.deepEqual(host.of("phase2-failed"), []);
+
+      await checkCapture(cap, { expect: "main:6,quick:3,info:2" });
+    } finally {
+      await stopQuietly(cap);
+      await host.close();
+      await peer?.stop({ kill: true, purge: true });
+    }
+  });
+}
