@@ -112,13 +112,14 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     return this.#sas.size;
   }
 
-  async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options: GetSpiOptions = {}): Promise<SaInfo> {
+  async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo> {
     this.#open();
     const p = checkProto(proto);
     const s = checkAddress(src, "source");
     const d = checkAddress(dst, "destination");
     if (addressFamily(s) !== addressFamily(d)) throw kernelError("IKE_ERR_KERNEL_EINVAL", "source and destination families differ");
     const bounds = spiBounds(p);
+    // Absent or null bounds mean the protocol's whole range.
     const min = Math.max(range?.min ?? bounds.min, bounds.min);
     const max = Math.min(range?.max ?? bounds.max, bounds.max);
     if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) throw kernelError("IKE_ERR_KERNEL_EINVAL", `empty SPI range for ${p}`);
@@ -126,7 +127,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const spi = this.#spis.pick(min, max, this.#sas.size, (v) => this.#sas.has(saKey(p, v, d)));
     if (spi === null) throw kernelError("IKE_ERR_KERNEL_ENOBUFS", `no free SPI in ${min}..${max} for ${p} to ${d}`);
     const now = this.#clock.now();
-    const rec = new SaRecord(larvalSa(s, d, p, spi, options), "larval", now);
+    const rec = new SaRecord(larvalSa(s, d, p, spi, options ?? {}), "larval", now);
     this.#insert(rec);
     this.#schedule(rec, Deadline.Larval, now + this.#larvalMs);
     return rec.info(false);
@@ -175,9 +176,9 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     this.#remove(this.#find(src, dst, proto, spi));
   }
 
-  async get(src: string, dst: string, proto: SaProto, spi: number, options: KeyOptions = {}): Promise<SaInfo> {
+  async get(src: string, dst: string, proto: SaProto, spi: number, options?: KeyOptions): Promise<SaInfo> {
     this.#open();
-    return this.#find(src, dst, proto, spi).info(options.includeKeys === true);
+    return this.#find(src, dst, proto, spi).info(options?.includeKeys === true);
   }
 
   async flush(proto?: SaProto): Promise<number> {
@@ -192,11 +193,12 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     return n;
   }
 
-  async dump(proto?: SaProto, options: DumpOptions = {}): Promise<SaInfo[]> {
+  async dump(proto?: SaProto, options?: DumpOptions): Promise<SaInfo[]> {
     this.#open();
     const p = proto === undefined ? undefined : checkProto(proto);
-    const keys = options.includeKeys === true;
-    const source = options.reqid !== undefined ? (this.#byReqid.get(options.reqid) ?? new Set<SaRecord>()) : this.#sas.values();
+    const keys = options?.includeKeys === true;
+    const reqid = options?.reqid;
+    const source = reqid !== undefined ? (this.#byReqid.get(reqid) ?? new Set<SaRecord>()) : this.#sas.values();
     const out: SaInfo[] = [];
     for (const rec of source) if (p === undefined || rec.sa.proto === p) out.push(rec.info(keys));
     return out;

@@ -68,3 +68,18 @@ test("a malformed request is answered with EINVAL, never a throw, and leaks no k
   assert.throws(() => unwrapKernelResponse("get", { id: 1, ok: true, op: "flush", result: 0 }), (e: unknown) => e instanceof KernelError && e.code === "IKE_ERR_KERNEL_EINVAL");
   await backend.close();
 });
+
+test("hostile request fields are refused as kernel errors, never internal failures", async () => {
+  const backend = new MemoryKernel({ clock: new ManualClock() });
+  const junk = [undefined, null, 1, -1, 2 ** 40, "x", "esp", "10.0.0.1", "::1", {}, [], Buffer.alloc(16), 0.5, NaN];
+  const ops = ["getSpi", "update", "add", "delete", "get", "flush", "dump", "register"];
+  let seed = 7;
+  const pick = () => junk[(seed = (seed * 1103515245 + 12345) >>> 0) % junk.length];
+  for (let i = 0; i < 4000; i++) {
+    const sa = i % 2 === 0 ? pick() : { src: "10.0.0.1", dst: "10.0.0.2", proto: pick(), spi: 300 + (i % 50), mode: pick(), encAlg: pick(), encKey: pick(), authAlg: pick(), authKey: pick(), lifetimes: pick(), encap: pick(), selector: pick() };
+    const req = { id: i, op: ops[i % ops.length], src: pick(), dst: pick(), proto: pick(), spi: pick(), range: pick(), options: pick(), sa } as unknown as KernelRequest;
+    const res = await serveKernelRequest(backend, req);
+    assert.ok(res.ok || res.message !== "kernel request failed", JSON.stringify(req));
+  }
+  await backend.close();
+});
