@@ -6,7 +6,7 @@
  * long-term private keys lives here: each thread loads a key once and keeps the parsed key (and its
  * native handle) for later requests.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dhAgree, dhGenerate } from "../src/crypto/dh.js";
 import {
   decrypt,
@@ -29,6 +29,9 @@ import {
   type TaskResponse,
   type TaskResult,
 } from "../src/crypto/tasks.js";
+
+/** Largest private key file accepted (an RSA-8192 PEM is under 7 KiB). */
+const MAX_KEY_FILE = 64 * 1024;
 
 /** Keys loaded in this thread, by key id, with the version they were loaded for. */
 const keyring = new Map<string, { version: number; ref: PrivateKeyRef }>();
@@ -72,6 +75,11 @@ function readSource(source: KeySource): PubkeyResult<PrivateKeyRef> {
   if ("path" in source) {
     let bytes: Buffer;
     try {
+      // A key is a small regular file; anything else (a FIFO, /dev/zero) could block or exhaust memory.
+      const st = statSync(source.path);
+      if (!st.isFile() || st.size > MAX_KEY_FILE) {
+        return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `key file ${source.path} is not a regular file under ${MAX_KEY_FILE} bytes` } };
+      }
       bytes = readFileSync(source.path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "EIO";

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import {
   decodeRequests,
@@ -90,4 +91,20 @@ test("worker functions answer encoded requests directly and wipe what they recei
   assert.equal(!answers[3]!.ok && answers[3]!.error.code, "IKE_ERR_DH_GROUP");
   // A message that does not decode gets an empty answer, which the pool reports as IKE_ERR_WORKER_ANSWER.
   assert.deepEqual(decodeResponses(runEncoded(Uint8Array.from([0, 1, 42]))), []);
+});
+
+test("arbitrary bytes never make the decoders or the worker entry point throw anything but RangeError", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      for (const decode of [decodeRequests, decodeResponses]) {
+        try {
+          decode(bytes);
+        } catch (err) {
+          if (!(err instanceof RangeError)) throw err;
+        }
+      }
+      assert.ok(runEncoded(Uint8Array.from(bytes)) instanceof Uint8Array);
+    }),
+    { numRuns: 300 },
+  );
 });

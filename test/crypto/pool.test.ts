@@ -113,6 +113,8 @@ test("keys load on demand in every worker; unknown and removed keys are values, 
     assert.equal(!bad.ok && bad.error.code, "IKE_ERR_PUBKEY_DECODE");
     const missing = await pool.addPrivateKey("nofile", { path: path.join(dir, "absent.pem") });
     assert.equal(!missing.ok && missing.error.code, "IKE_ERR_PUBKEY_DECODE");
+    const device = await pool.addPrivateKey("device", { path: "/dev/zero" });
+    assert.equal(!device.ok && device.error.code, "IKE_ERR_PUBKEY_DECODE", "not a regular file");
     assert.doesNotMatch(!missing.ok ? missing.error.message : "", /PRIVATE KEY/);
     const junkSign = await pool.decrypt("junk", Buffer.alloc(256, 1));
     assert.equal(!junkSign.ok && junkSign.error.code, "IKE_ERR_KEY_UNKNOWN");
