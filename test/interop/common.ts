@@ -23,9 +23,9 @@ export function ikeConfig(label: string, local: string, remote: string, body: st
   return `{\n  label "${label}"\n  local_addr ${local}\n  remote_addr ${remote}\n  ${body}\n}\n`;
 }
 
-/** ike.preshared text: one IP-identified entry. */
-export function preshared(local: string, remote: string, key: string): string {
-  return `{\n  localidtype ip\n  localid ${local}\n  remoteidtype ip\n  remoteid ${remote}\n  key "${key}"\n}\n`;
+/** ike.preshared text: one IP-identified entry, for Main Mode unless `mode` says otherwise. */
+export function preshared(local: string, remote: string, key: string, mode: "main" | "aggressive" = "main"): string {
+  return `{\n  localidtype ip\n  localid ${local}\n  remoteidtype ip\n  remoteid ${remote}\n  ike_mode ${mode}\n  key "${key}"\n}\n`;
 }
 
 /** Poll `pred` every 100 ms until it holds; reject with `what` after `ms`. */

@@ -1,8 +1,9 @@
 /**
- * Our engine against a real Libreswan 4.10 (shared/interop), both roles: Main Mode with pre-shared
- * keys over MODP 1536 and 2048 with 3DES and AES, then Quick Mode (with and without PFS), then
+ * Our engine against a real Libreswan 4.10 (shared/interop), both roles: Main Mode and Aggressive
+ * Mode with pre-shared keys over MODP 1536 and 2048 with 3DES and AES, then Quick Mode (with and without PFS), then
  * Delete. Libreswan quirks this exercises: proposal and transform numbers start at 0, its attribute
- * order differs from strongSwan's, and host-to-host Quick Mode carries no IDci/IDcr.
+ * order differs from strongSwan's, host-to-host Quick Mode carries no IDci/IDcr, and as an
+ * Aggressive Mode initiator pluto sends QM1 right behind AM3.
  *
  * Libreswan always listens on <address>:500; it initiates towards our non-500 port from its
  * port 4500 with the non-ESP marker (README, marker rule), which our transport must strip.
@@ -31,6 +32,8 @@ interface Case {
   readonly ipsec: string;
   readonly esp: string;
   readonly pfs: string;
+  /** Phase 1 exchange (default Main Mode); our ike.preshared entry says which. */
+  readonly mode?: "main" | "aggressive";
   readonly deleter: "us" | "libreswan";
 }
 
@@ -39,6 +42,8 @@ const CASES: readonly Case[] = [
   { name: "3des-sha256-modp1536, esp 3des-sha1, pfs 14", lsRole: "responder", p1: { cipher: "3des", hash: "sha256", dh: 5, encr: "3des" }, ipsec: "encr_algs 3des encr_auth_algs sha1", esp: "3des-sha1", pfs: "14", deleter: "libreswan" },
   { name: "3des-sha1-modp1536, esp 3des-md5, pfs 5", lsRole: "initiator", p1: { cipher: "3des", hash: "sha1", dh: 5, encr: "3des" }, ipsec: "encr_algs 3des encr_auth_algs md5", esp: "3des-md5", pfs: "5", deleter: "libreswan" },
   { name: "aes256-sha256-modp2048, esp aes128-sha256", lsRole: "initiator", p1: { cipher: "aes256", hash: "sha256", dh: 14, encr: "aes(256..256)" }, ipsec: "encr_algs aes encr_auth_algs sha256", esp: "aes128-sha256", pfs: "none", deleter: "libreswan" },
+  { name: "Aggressive Mode aes128-sha1-modp2048, esp aes128-sha1", lsRole: "responder", mode: "aggressive", p1: { cipher: "aes128", hash: "sha1", dh: 14, encr: "aes(128..128)" }, ipsec: "encr_algs aes encr_auth_algs sha1", esp: "aes128-sha1", pfs: "none", deleter: "us" },
+  { name: "Aggressive Mode 3des-sha1-modp1536, esp aes128-sha1, pfs 14", lsRole: "initiator", mode: "aggressive", p1: { cipher: "3des", hash: "sha1", dh: 5, encr: "3des" }, ipsec: "encr_algs aes encr_auth_algs sha1", esp: "aes128-sha1", pfs: "14", deleter: "libreswan" },
 ];
 
 for (const [i, c] of CASES.entries()) {
@@ -51,7 +56,7 @@ for (const [i, c] of CASES.entries()) {
       address: US,
       port: ourPort,
       ikeConfig: ikeConfig("ls", US, THEM, `p1_xform { auth_method preshared oakley_group ${c.p1.dh} auth_alg ${c.p1.hash} encr_alg ${c.p1.encr} }\n  ${pfs}`),
-      preshared: preshared(US, THEM, PSK),
+      preshared: preshared(US, THEM, PSK, c.mode),
       ipsecinit: `{ raddr ${THEM} } ipsec { ${c.ipsec} }\n`,
     });
     let cap: Capture | undefined;
@@ -64,7 +69,7 @@ for (const [i, c] of CASES.entries()) {
         local: THEM,
         remote: US,
         remotePort: ourPort,
-        mode: "main",
+        mode: c.mode ?? "main",
         auth: "psk",
         psk: PSK,
         cipher: c.p1.cipher,
@@ -97,10 +102,11 @@ for (const [i, c] of CASES.entries()) {
         assert.equal(up.sa.deathReason, "deleted by peer");
       }
       assert.equal(host.engine.sas.halfOpenCount, 0);
+      assert.equal(host.of("phase1-up").length, 1, "one Phase 1 SA");
       assert.deepEqual(host.of("phase1-failed"), []);
       assert.deepEqual(host.of("phase2-failed"), []);
 
-      await checkCapture(cap, { expect: "main:6,quick:3,info:2" });
+      await checkCapture(cap, { expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
     } finally {
       await stopQuietly(cap);
       await host.close();

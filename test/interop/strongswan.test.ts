@@ -1,6 +1,6 @@
 /**
  * Our engine against a real strongSwan 5.9.8 (shared/interop), both roles: Main Mode with
- * pre-shared keys, then Quick Mode, then Delete. A representative matrix, not the full product:
+ * pre-shared keys (and Aggressive Mode once per role), then Quick Mode, then Delete. A representative matrix, not the full product:
  * every DH group (1, 2, 5, 14), cipher (DES, 3DES, Blowfish, AES-128, AES-256) and hash (MD5,
  * SHA-1, SHA2-256) appears at least once in each role, Quick Mode runs with and without PFS, with
  * ESP and with AH, and Delete goes once each way per role.
@@ -30,6 +30,8 @@ interface Case {
   readonly ipsec: string;
   readonly ss: { readonly esp?: string; readonly ah?: string; readonly pfs: string };
   /** Who sends the Delete at the end. */
+  /** Phase 1 exchange (default Main Mode); our ike.preshared entry says which. */
+  readonly mode?: "main" | "aggressive";
   readonly deleter: "us" | "strongswan";
 }
 
@@ -44,6 +46,8 @@ const CASES: readonly Case[] = [
   { name: "aes128-sha1-modp768, esp des-md5", ssRole: "initiator", p1: { cipher: "aes128", hash: "sha1", dh: 1, encr: "aes(128..128)" }, ipsec: "encr_algs des encr_auth_algs md5", ss: { esp: "des-md5", pfs: "none" }, deleter: "strongswan" },
   { name: "aes256-sha256-modp1024, esp 3des-sha1, pfs 2", ssRole: "initiator", p1: { cipher: "aes256", hash: "sha256", dh: 2, encr: "aes(256..256)" }, ipsec: "encr_algs 3des encr_auth_algs sha1", ss: { esp: "3des-sha1", pfs: "2" }, deleter: "us" },
   { name: "blowfish-sha1-modp1536, esp aes128-sha1", ssRole: "initiator", p1: { cipher: "blowfish", hash: "sha1", dh: 5, encr: "blowfish" }, ipsec: "encr_algs aes encr_auth_algs sha1", ss: { esp: "aes128-sha1", pfs: "none" }, deleter: "strongswan" },
+  { name: "Aggressive Mode aes128-sha1-modp2048, esp aes128-sha1", ssRole: "responder", mode: "aggressive", p1: { cipher: "aes128", hash: "sha1", dh: 14, encr: "aes(128..128)" }, ipsec: "encr_algs aes encr_auth_algs sha1", ss: { esp: "aes128-sha1", pfs: "none" }, deleter: "strongswan" },
+  { name: "Aggressive Mode 3des-sha256-modp1024, esp 3des-sha1, pfs 2", ssRole: "initiator", mode: "aggressive", p1: { cipher: "3des", hash: "sha256", dh: 2, encr: "3des" }, ipsec: "encr_algs 3des encr_auth_algs sha1", ss: { esp: "3des-sha1", pfs: "2" }, deleter: "us" },
 ];
 
 for (const [i, c] of CASES.entries()) {
@@ -57,7 +61,7 @@ for (const [i, c] of CASES.entries()) {
       address: US,
       port: ourPort,
       ikeConfig: ikeConfig("ss", US, STRONGSWAN, `p1_xform { auth_method preshared oakley_group ${c.p1.dh} auth_alg ${c.p1.hash} encr_alg ${c.p1.encr} }\n  ${pfs}`),
-      preshared: preshared(US, STRONGSWAN, PSK),
+      preshared: preshared(US, STRONGSWAN, PSK, c.mode),
       ipsecinit: `{ raddr ${STRONGSWAN} } ipsec { ${c.ipsec} }\n`,
     });
     let cap: Capture | undefined;
@@ -72,7 +76,7 @@ for (const [i, c] of CASES.entries()) {
         localPort: ssPort,
         nattPort: ssPort + 1,
         remotePort: ourPort,
-        mode: "main",
+        mode: c.mode ?? "main",
         auth: "psk",
         psk: PSK,
         cipher: c.p1.cipher,
@@ -109,10 +113,11 @@ for (const [i, c] of CASES.entries()) {
         assert.equal(sa.deathReason, "deleted by peer");
       }
       assert.equal(host.engine.sas.halfOpenCount, 0);
+      assert.equal(host.of("phase1-up").length, 1, "one Phase 1 SA");
       assert.deepEqual(host.of("phase1-failed"), []);
       assert.deepEqual(host.of("phase2-failed"), []);
 
-      await checkCapture(cap, { keysFromLog: [peer.log], expect: "main:6,quick:3,info:2" });
+      await checkCapture(cap, { keysFromLog: [peer.log], expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
     } finally {
       await stopQuietly(cap);
       await host.close();
