@@ -195,6 +195,15 @@ export class Daemon {
     // Reloads are serialised: a SIGHUP during a reload runs after it.
     let reloading: Promise<unknown> = Promise.resolve();
     on("SIGHUP", () => {
+      // Reopen the debug log too, so a rotated file (logrotate) is replaced by a fresh one.
+      const dest = this.logs.destination;
+      if (dest.kind === "file") {
+        try {
+          this.logs.setDestination(dest);
+        } catch (err) {
+          this.log.error("cannot reopen the debug log; logging continues to the old file", { file: dest.path, err: (err as Error).message });
+        }
+      }
       this.log.info("SIGHUP: reloading configuration");
       reloading = reloading.then(() => this.reload()).catch((err: Error) => this.log.error("reload failed", { err: err.message }));
     });

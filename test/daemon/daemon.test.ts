@@ -54,6 +54,26 @@ test("start, reload (good and bad), stop publish events; a bad reload keeps the 
   fs.rmSync(root, { recursive: true, force: true });
 });
 
+test("SIGHUP reopens a rotated debug log and reloads", async () => {
+  const root = makeRoot();
+  const logFile = path.join(root, "d.log");
+  const parsed = parseDaemonOptions(["--root", root, "--kernel", "memory", "--workers", "0"], { debug_logfile: logFile });
+  if (parsed.kind !== "run") return assert.fail();
+  const d = await Daemon.start(parsed.options);
+  fs.renameSync(logFile, `${logFile}.1`);
+  const reloaded = new Promise((resolve) => diagnostics.subscribe("iked:daemon:reload", function once(m) {
+    diagnostics.unsubscribe("iked:daemon:reload", once);
+    resolve(m);
+  }));
+  process.emit("SIGHUP", "SIGHUP");
+  assert.deepEqual(await reloaded, { ok: true, generation: 2 });
+  assert.match(fs.readFileSync(logFile, "utf8"), /SIGHUP: reloading configuration[\s\S]*configuration reloaded/);
+  assert.match(fs.readFileSync(`${logFile}.1`, "utf8"), /in\.iked started/);
+  await d.stop();
+  assert.equal(process.listenerCount("SIGHUP"), 0);
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
 test("the shipped service property file parses, and the unit reloads with SIGHUP without core dumps", () => {
   const env: Record<string, string> = {};
   for (const line of fs.readFileSync(path.join(repo, "etc/default/in.iked"), "utf8").split("\n")) {
