@@ -20,7 +20,7 @@
 import type { Writer } from "./writer.js";
 import type { DecodeError, DecodeErrorCode } from "./errors.js";
 import { nameOf, type NumberTable } from "./names.js";
-import { attributeName, attributeValueName } from "./attributes-constants.js";
+import { attributeName, attributeValueName, isBasicAttribute } from "./attributes-constants.js";
 
 /** A data attribute (RFC 2408 §3.3): TV (AF=1, 16-bit value) or TLV (AF=0, variable bytes). */
 export type DataAttribute =
@@ -251,9 +251,14 @@ export function encodeFrom(s: Spec, w: Writer, v: Record<string, any>, ctx: unkn
         }
         break;
       }
-      case "attributes":
+      case "attributes": {
+        // The decoder's form rule, mirrored: a basic attribute in TLV form is ATTRIBUTES-NOT-SUPPORTED.
+        const protocolId = f.checkForm ? ((ctx as { protocolId?: number } | undefined)?.protocolId ?? -1) : -1;
         for (const a of v[f.name] as DataAttribute[]) {
           if (a.type < 0 || a.type > 0x7fff) throw new RangeError(`attribute type out of range: ${a.type}`);
+          if (a.format === "tlv" && protocolId >= 0 && isBasicAttribute(protocolId, a.type)) {
+            throw new RangeError(`basic attribute ${a.type} must be encoded in TV form`);
+          }
           if (a.format === "tv") {
             w.u16(0x8000 | a.type);
             w.u16(a.value);
@@ -264,6 +269,7 @@ export function encodeFrom(s: Spec, w: Writer, v: Record<string, any>, ctx: unkn
           }
         }
         break;
+      }
       case "array": {
         const size = v[f.sizeFrom] as number;
         for (const b of v[f.name] as Buffer[]) {

@@ -252,20 +252,31 @@ export function encodeHeader(h: HeaderInit, nextPayload: number, length: number)
   return w.finish();
 }
 
-/** Encodes a clear message: header plus payload chain, next-payload and length filled in. */
+/** A datagram the decoder would refuse as too large is a programming error, not something to send. */
+function checkDatagramLength(length: number): void {
+  if (length > MAX_DATAGRAM) throw new RangeError(`datagram of ${length} bytes exceeds ${MAX_DATAGRAM}`);
+}
+
+/**
+ * Encodes a clear message: header plus payload chain, next-payload and length filled in. Throws
+ * RangeError when the result would exceed `MAX_DATAGRAM`.
+ */
 export function encodeMessage(h: HeaderInit, payloads: readonly Payload[]): Buffer {
   const w = new Writer();
   writeHeader(w, h, payloads[0]?.type ?? PayloadType.None, 0);
   writePayloads(w, payloads);
+  checkDatagramLength(w.pos);
   w.patchU32(24, w.pos);
   return w.finish();
 }
 
 /**
  * Assembles an encrypted message: header (whose next payload is the first payload inside the
- * ciphertext, `firstPayload`) followed by the ciphertext, with the length covering both.
+ * ciphertext, `firstPayload`) followed by the ciphertext, with the length covering both. Throws
+ * RangeError when that would exceed `MAX_DATAGRAM`.
  */
 export function encodeEncrypted(h: HeaderInit, firstPayload: number, ciphertext: Buffer): Buffer {
+  checkDatagramLength(HEADER_LENGTH + ciphertext.length);
   const out = Buffer.allocUnsafe(HEADER_LENGTH + ciphertext.length);
   encodeHeader(h, firstPayload, out.length).copy(out, 0);
   ciphertext.copy(out, HEADER_LENGTH);
