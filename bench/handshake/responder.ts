@@ -1,9 +1,9 @@
 /**
  * Our IKEv1 responder for the handshake benchmark and the load tests, wired as the daemon wires
- * its engine: configuration from ike.config / ike.preshared text through the config parsers and
- * `configPolicy`, a `CryptoPool` with `--workers` threads (0: inline), the engine on a
- * `UdpTransport` bound to one address. (in.iked has no engine factory yet, so the real daemon
- * cannot answer IKE; this is the closest thing. The engine takes no `Kernel` before Quick Mode.)
+ * its engine: configuration from ike.config / ike.preshared / ipsecinit.conf text through the
+ * project's parsers and `configPolicy`, a `CryptoPool` with `--workers` threads (0: inline), the
+ * in-memory SADB as its kernel, the engine on a `UdpTransport` bound to one address. (in.iked has
+ * no engine factory yet, so the real daemon cannot answer IKE; this is the closest thing.)
  *
  * As a process: `node --openssl-legacy-provider dist/bench/handshake/responder.js --address A
  * --port P --workers N --psk-hex H --dh G --cipher C --hash H --peers CIDR` prints
@@ -16,7 +16,9 @@ import { CryptoPool } from "../../src/crypto/pool.js";
 import type { DhGroupId } from "../../src/crypto/dh.js";
 import { IkeEngine } from "../../src/ike/engine.js";
 import { configPolicy } from "../../src/ike/ports.js";
+import { MemoryKernel } from "../../src/kernel/memory.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
+import { parseIpsecPolicy } from "../../src/policy/index.js";
 
 /** What the responder accepts. */
 export interface ResponderOptions {
@@ -31,6 +33,8 @@ export interface ResponderOptions {
   /** ike.config encr_alg text. */
   readonly encr: string;
   readonly hash: string;
+  /** ipsecinit.conf action body for Phase 2 (default `encr_algs aes encr_auth_algs sha1`). */
+  readonly ipsecAction?: string;
   /** Half-open bounds (the daemon's defaults are 1024 global, 5 per peer). */
   readonly halfOpen?: { readonly global: number; readonly perPeer: number };
 }
@@ -38,6 +42,7 @@ export interface ResponderOptions {
 /** A running responder. */
 export interface Responder {
   readonly engine: IkeEngine;
+  readonly kernel: MemoryKernel;
   readonly port: number;
   close(): Promise<void>;
 }
@@ -55,21 +60,28 @@ export async function startResponder(o: ResponderOptions): Promise<Responder> {
     "<responder ike.preshared>",
   );
   if (!keys.ok) throw new Error(`responder ike.preshared: ${keys.diagnostics.map((d) => d.code).join(", ")}`);
+  const ipsec = parseIpsecPolicy(`{ raddr ${o.peers} } ipsec { ${o.ipsecAction ?? "encr_algs aes encr_auth_algs sha1"} }\n`);
+  if (ipsec.errors.length > 0) throw new Error(`responder ipsecinit.conf: ${JSON.stringify(ipsec.errors)}`);
   const transport = await UdpTransport.open({ addresses: [o.address], port: o.port, nattPort: null });
   const pool = new CryptoPool({ threads: o.workers, warmGroups: [o.dhGroup as DhGroupId] });
+  const kernel = new MemoryKernel();
   const engine = new IkeEngine({
     transport,
     dh: pool,
+    kernel,
+    ipsecPolicy: () => ipsec.policy,
     policy: configPolicy(() => ({ config: cfg.value, preshared: keys.value })),
     ...(o.halfOpen ? { halfOpen: o.halfOpen } : {}),
   });
   const port = transport.ikeEndpoint(o.address)!.port;
   return {
     engine,
+    kernel,
     port,
     async close() {
       engine.close();
       await transport.close();
+      await kernel.close();
       await pool.close();
     },
   };

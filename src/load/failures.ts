@@ -29,13 +29,16 @@ export type FailureClass =
 /** One classified failure. */
 export interface Failure {
   readonly kind: FailureClass;
+  /** Set for Quick Mode failures (Phase 1 had succeeded). */
+  readonly phase2?: true;
   /** Notify label (e.g. `NO-PROPOSAL-CHOSEN`) when a notify was received or caused the failure. */
   readonly notify?: string;
 }
 
 /** Key under which failures are counted: the class, plus `:NOTIFY` when there is one. */
 export function failureKey(f: Failure): string {
-  return f.notify === undefined ? f.kind : `${f.kind}:${f.notify}`;
+  const k = f.notify === undefined ? f.kind : `${f.kind}:${f.notify}`;
+  return f.phase2 ? `phase2-${k}` : k;
 }
 
 /** Classify a `phase1-failed` event. */
@@ -49,6 +52,19 @@ export function classifyPhase1Failure(reason: string, notify: number | undefined
     return notify === undefined ? { kind: "auth-failed" } : { kind: "auth-failed", notify: notifyLabel(notify) };
   }
   return notify === undefined ? { kind: "protocol" } : { kind: "protocol", notify: notifyLabel(notify) };
+}
+
+/**
+ * Classify a `phase2-failed` event. The engine reports a Quick Mode without answer as
+ * "Quick Mode: no answer" (a target refusing the proposal with a protected notify looks the same
+ * today: the engine logs such notifies and keeps waiting), an ISAKMP SA that died underneath as
+ * "ISAKMP SA died ...", and a failed step with the step's reason.
+ */
+export function classifyPhase2Failure(reason: string): Failure {
+  if (reason.startsWith("Quick Mode: no answer")) return { kind: "timeout", phase2: true };
+  if (reason.startsWith("ISAKMP SA died")) return { kind: "aborted", phase2: true };
+  if (reason.startsWith("internal error")) return { kind: "internal", phase2: true };
+  return { kind: "protocol", phase2: true };
 }
 
 /** Counts failures by {@link failureKey}. */

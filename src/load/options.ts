@@ -40,6 +40,14 @@ export interface LoadOptions {
   readonly hash: string;
   readonly dhGroup: number;
   readonly p1LifetimeSecs: number;
+  /** Run Quick Mode after each Phase 1 (false: `--phase1-only`). */
+  readonly phase2: boolean;
+  /** ipsecinit.conf action body of the Phase 2 proposal, e.g. `encr_algs aes(128..128) encr_auth_algs sha1`. */
+  readonly ipsecAction: string;
+  /** Quick Mode PFS group, 0 for none. */
+  readonly pfsGroup: number;
+  /** Phase 2 lifetime proposed, seconds (undefined: the engine's default). */
+  readonly p2LifetimeSecs: number | undefined;
   /** Crypto pool threads of the load generator (0: inline). */
   readonly workers: number;
   readonly retransmit: RetransmitPolicy;
@@ -76,6 +84,12 @@ export const USAGE = `usage: ikeload --target ADDR[:PORT] [options]
   --hash H                 md5|sha1|sha256|sha384|sha512 (default sha1)
   --dh G                   Oakley group: 1, 2, 5, 14..18 (default 2)
   --lifetime S             Phase 1 lifetime proposed, seconds (default 3600)
+  --phase1-only            no Quick Mode: measure Main Mode alone
+  --esp ENC-AUTH           Phase 2 ESP transform: ENC des|3des|blowfish|aes|aes128|aes192|aes256,
+                           AUTH md5|sha1|sha256|sha384|sha512 (default aes128-sha1)
+  --ah AUTH                Phase 2 AH instead of ESP
+  --pfs G                  Quick Mode PFS group, 0 = none (default 0)
+  --p2-lifetime S          Phase 2 lifetime proposed, seconds
   --workers N              crypto worker threads of ikeload itself, 0 = inline (default 1)
   --retransmit-init MS     first retransmission after MS (default 500)
   --retransmit-max MS      retransmission interval cap (default 4000)
@@ -117,6 +131,25 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint | und
 export function isLoopback(address: string): boolean {
   if (net.isIPv4(address)) return address.startsWith("127.");
   return address === "::1" || address === "0:0:0:0:0:0:0:1";
+}
+
+const AUTH = new Set(["md5", "sha1", "sha256", "sha384", "sha512"]);
+const ENC = /^(des|3des|blowfish|aes)(128|192|256)?$/;
+
+/**
+ * `--esp ENC-AUTH` / `--ah AUTH` to an ipsecinit.conf action body, or an error text. Only the
+ * listed names are accepted, so the generated policy text cannot be steered by the option.
+ */
+export function ipsecActionText(esp: string | undefined, ah: string | undefined): string | { error: string } {
+  if (esp !== undefined && ah !== undefined) return { error: "--esp and --ah exclude each other" };
+  if (ah !== undefined) return AUTH.has(ah) ? `auth_algs ${ah}` : { error: `--ah: not one of ${[...AUTH].join(", ")}: ${ah}` };
+  const [enc = "", auth = "", ...extra] = (esp ?? "aes128-sha1").split("-");
+  const m = ENC.exec(enc);
+  if (m === null || extra.length > 0 || !AUTH.has(auth) || (m[2] !== undefined && m[1] !== "aes")) {
+    return { error: `--esp: not ENC-AUTH (e.g. aes128-sha1): ${esp}` };
+  }
+  const encr = m[2] === undefined ? m[1]! : `aes(${m[2]}..${m[2]})`;
+  return `encr_algs ${encr} encr_auth_algs ${auth}`;
 }
 
 /** Cipher shorthand (`aes128`) to ike.config `encr_alg` text (`aes(128..128)`); others unchanged. */
@@ -172,6 +205,7 @@ export function parseLoadArgs(
     ["source-port", v["source-port"], 0, 65535, 500],
     ["dh", v.dh, 1, 30, 2],
     ["lifetime", v.lifetime, 1, 0x7fffffff, 3600],
+    ["pfs", v.pfs, 0, 30, 0],
     ["workers", v.workers, 0, 256, 1],
     ["retransmit-init", v["retransmit-init"], 1, 3_600_000, 500],
     ["retransmit-max", v["retransmit-max"], 1, 3_600_000, 4000],
@@ -199,6 +233,14 @@ export function parseLoadArgs(
   if (pacing.kind === "closed" && pacing.concurrency > nums.sources!) {
     return usage(`--concurrency ${pacing.concurrency} needs at least as many --sources (${nums.sources}): one SA per source at a time`);
   }
+  let p2LifetimeSecs: number | undefined;
+  if (v["p2-lifetime"] !== undefined) {
+    const n = int("p2-lifetime", v["p2-lifetime"], 1, 0x7fffffff, 0);
+    if (typeof n === "string") return usage(n);
+    p2LifetimeSecs = n;
+  }
+  const ipsecAction = ipsecActionText(v.esp, v.ah);
+  if (typeof ipsecAction !== "string") return usage(ipsecAction.error);
   const mode = v.mode ?? "main";
   if (mode !== "main") return usage(`--mode ${mode}: only main is implemented by the engine so far`);
   if ((v.psk === undefined) === (v.preshared === undefined)) return usage("give exactly one of --psk and --preshared");
@@ -221,6 +263,10 @@ export function parseLoadArgs(
       hash: v.hash ?? "sha1",
       dhGroup: nums.dh!,
       p1LifetimeSecs: nums.lifetime!,
+      phase2: !(v["phase1-only"] ?? false),
+      ipsecAction,
+      pfsGroup: nums.pfs!,
+      p2LifetimeSecs,
       workers: nums.workers!,
       retransmit: { initMs: nums["retransmit-init"]!, maxMs: nums["retransmit-max"]!, limit: nums["retransmit-limit"]! },
       expireMs: nums.expire! * 1000,
@@ -248,6 +294,11 @@ const SPEC = {
   hash: { type: "string" },
   dh: { type: "string" },
   lifetime: { type: "string" },
+  "phase1-only": { type: "boolean" },
+  esp: { type: "string" },
+  ah: { type: "string" },
+  pfs: { type: "string" },
+  "p2-lifetime": { type: "string" },
   workers: { type: "string" },
   "retransmit-init": { type: "string" },
   "retransmit-max": { type: "string" },

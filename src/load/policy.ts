@@ -1,13 +1,16 @@
 /**
- * The Phase 1 policy of a load run: one ike.config rule generated from the options (so the
- * transform goes through the same parser, checks and defaults as the daemon's configuration) and
+ * The policy of a load run: one ike.config rule generated from the options (so the transform goes
+ * through the same parser, checks and defaults as the daemon's configuration), one ipsecinit.conf
+ * entry for Phase 2 (turned into each source's Quick Mode request the way an ACQUIRE would be), and
  * the pre-shared key, either given literally or looked up per source/target pair in an
  * ike.preshared file read with the daemon's loader (and its permission checks).
  */
-import { findPresharedByAddress, formatDiagnostic, loadPreshared, parseAddressSpec, parseIkeConfig, resolveRule } from "../config/index.js";
+import { findPresharedByAddress, findPresharedByIdentity, formatDiagnostic, loadPreshared, parseAddressSpec, parseIkeConfig, resolveRule } from "../config/index.js";
 import { IdType } from "../config/names.js";
 import type { PresharedEntry, ResolvedRule } from "../config/types.js";
+import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
 import type { Phase1Policy } from "../ike/ports.js";
+import { parseIpsecPolicy, selectForAcquire } from "../policy/index.js";
 import type { LoadOptions } from "./options.js";
 
 /** The label of the generated rule (shown in the engine's logs). */
@@ -20,7 +23,11 @@ export interface LoadPolicyError {
 }
 
 /** The generated ike.config text for `o` (no secrets in it). */
-export function loadRuleText(o: Pick<LoadOptions, "encr" | "hash" | "dhGroup" | "p1LifetimeSecs" | "target">, firstSource: string, lastSource: string): string {
+export function loadRuleText(
+  o: Pick<LoadOptions, "encr" | "hash" | "dhGroup" | "p1LifetimeSecs" | "target" | "pfsGroup" | "p2LifetimeSecs">,
+  firstSource: string,
+  lastSource: string,
+): string {
   const local = firstSource === lastSource ? firstSource : `${firstSource}-${lastSource}`;
   return [
     "{",
@@ -28,6 +35,8 @@ export function loadRuleText(o: Pick<LoadOptions, "encr" | "hash" | "dhGroup" | 
     `  local_addr ${local}`,
     `  remote_addr ${o.target.address}`,
     `  p1_xform { auth_method preshared oakley_group ${o.dhGroup} auth_alg ${o.hash} encr_alg ${o.encr} p1_lifetime_secs ${o.p1LifetimeSecs} }`,
+    `  p2_pfs ${o.pfsGroup}`,
+    ...(o.p2LifetimeSecs !== undefined ? [`  p2_lifetime_secs ${o.p2LifetimeSecs}`] : []),
     "}",
     "",
   ].join("\n");
@@ -37,7 +46,10 @@ export function loadRuleText(o: Pick<LoadOptions, "encr" | "hash" | "dhGroup" | 
 export async function loadPolicy(
   o: LoadOptions,
   sources: readonly string[],
-): Promise<{ ok: true; policy: Phase1Policy; rule: ResolvedRule } | { ok: false; error: LoadPolicyError }> {
+): Promise<
+  | { ok: true; policy: Phase1Policy; rule: ResolvedRule; requestFor: (source: string) => QuickModeRequest | undefined }
+  | { ok: false; error: LoadPolicyError }
+> {
   const first = sources[0]!;
   const last = sources[sources.length - 1]!;
   const parsed = parseIkeConfig(loadRuleText(o, first, last), "<ikeload options>");
@@ -75,10 +87,25 @@ export async function loadPolicy(
       },
     ];
   }
-  const policy: Phase1Policy = {
-    ruleFor: () => undefined,
-    ruleByLabel: (label) => (label === LOAD_RULE_LABEL ? rule : undefined),
-    presharedFor: (local, remote, mode) => findPresharedByAddress(entries, local, remote, mode),
+  const ipsec = parseIpsecPolicy(`{ raddr ${o.target.address} } ipsec { ${o.ipsecAction} }\n`);
+  if (ipsec.errors.length > 0) return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: `Phase 2 options: ${ipsec.errors.map((e) => e.message).join("; ")}` } };
+  const requests = new Map<string, QuickModeRequest | undefined>();
+  const requestFor = (source: string): QuickModeRequest | undefined => {
+    if (!requests.has(source)) {
+      const sel = selectForAcquire(ipsec.policy, { src: { address: source, port: 0 }, dst: { address: o.target.address, port: 0 }, ulp: 0 });
+      requests.set(source, sel.kind === "ipsec" ? { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId } : undefined);
+    }
+    return requests.get(source);
   };
-  return { ok: true, policy, rule };
+  if (o.phase2 && requestFor(first) === undefined) return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: `Phase 2 options give no usable proposal (${o.ipsecAction})` } };
+  const methods = {
+    ruleFor: (): ResolvedRule | undefined => undefined,
+    ruleByLabel: (label: string): ResolvedRule | undefined => (label === LOAD_RULE_LABEL ? rule : undefined),
+    presharedFor: (local: string, remote: string, mode: "main" | "aggressive"): PresharedEntry | undefined => findPresharedByAddress(entries, local, remote, mode),
+    presharedForId: (peerId: PresharedEntry["remoteId"], localAddr: string, mode: "main" | "aggressive"): PresharedEntry | undefined =>
+      findPresharedByIdentity(entries, peerId, { localAddr, mode }),
+  };
+  // Not a fresh literal: the engine's Phase1Policy is growing (presharedForId) while we build.
+  const policy: Phase1Policy = methods;
+  return { ok: true, policy, rule, requestFor };
 }

@@ -1,28 +1,30 @@
 /**
- * One load run: many concurrent Main Mode negotiations from many source addresses towards one
- * IKEv1 responder, driven through the real engine (src/ike/engine.ts) on our UDP transport and
- * crypto pool, exactly as the daemon's initiator side would run them.
+ * One load run: many concurrent negotiations (Main Mode, then Quick Mode unless Phase 1 only)
+ * from many source addresses towards one IKEv1 responder, driven through the real engine
+ * (src/ike/engine.ts) on our UDP transport, crypto pool and in-memory SADB, as the daemon's
+ * initiator side runs them.
  *
  * Pacing is open loop (`rate`: starts on a schedule whatever the target does) or closed loop
  * (`concurrency`: slot i runs one negotiation at a time from source i, starting the next when one
- * ends). Each established SA is timed from the MM1 it was started with to the MM6 that completed
- * it, optionally deleted at the target (src/load/delete.ts), and dropped, so memory stays bounded
- * by the negotiations in flight. The run stops starting at `count` or `duration`, waits at most the
- * Phase 1 expire time (plus a second) for the rest, and then ends on its own.
- *
- * XXX: Phase 1 only. The engine has no Quick Mode yet; when it does, Phase 1+2 latency and the
- * kernel SAs it installs belong here.
+ * ends). Every negotiation has an ISAKMP SA of its own: `initiate` and, once it is up, `quickMode`
+ * on it (not `negotiate`, which would share an SA between negotiations from one source). Each is
+ * timed from MM1 to MM6 (Phase 1) and to QM3 (Phase 1+2), then deleted at the target
+ * (`engine.deleteSa`: Delete payloads for the IPsec SAs and the ISAKMP SA, kernel SAs removed) or,
+ * with `--no-delete`, dropped locally; so memory stays bounded by the negotiations in flight. The
+ * run stops starting at `count` or `duration`, waits at most the expire time plus a second for the
+ * rest, and ends on its own.
  */
-import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { CryptoPool } from "../crypto/pool.js";
 import type { DhGroupId } from "../crypto/dh.js";
 import { IkeEngine } from "../ike/engine.js";
 import type { IsakmpSa } from "../ike/isakmp-sa.js";
-import { endpointKey, type DatagramHandler, type Endpoint, type Transport } from "../ike/transport.js";
+import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
+import { endpointKey } from "../ike/transport.js";
+import { MemoryKernel } from "../kernel/memory.js";
 import { UdpTransport } from "../net/udp-transport.js";
-import { sendIsakmpDelete } from "./delete.js";
-import { FailureCounter, classifyPhase1Failure, type Failure } from "./failures.js";
+import { CountingTransport } from "./counting-transport.js";
+import { FailureCounter, classifyPhase1Failure, classifyPhase2Failure, type Failure } from "./failures.js";
 import type { LoadOptions } from "./options.js";
 import { loadPolicy } from "./policy.js";
 import { sourceAddresses } from "./sources.js";
@@ -39,26 +41,33 @@ export interface LoadProgress {
   readonly fraction: number;
 }
 
-/** The outcome of a run; `toJSON`-safe (plain data, no secrets). */
+/** The outcome of a run; plain data, no secrets. */
 export interface LoadReport {
   readonly target: string;
   readonly mode: "main";
   readonly auth: "psk";
   readonly transform: { readonly encr: string; readonly hash: string; readonly dhGroup: number; readonly lifetimeSecs: number };
+  /** Phase 2 proposal (ipsecinit.conf action text) and PFS group; null with `--phase1-only`. */
+  readonly phase2: { readonly proposal: string; readonly pfsGroup: number } | null;
   readonly pacing: LoadOptions["pacing"];
   readonly sources: number;
   readonly workers: number;
-  /** Phases measured; "phase2" joins when the engine has Quick Mode. */
-  readonly phases: readonly ["phase1"];
+  /** What a negotiation includes. */
+  readonly phases: readonly ("phase1" | "phase2")[];
   readonly started: number;
+  /** Complete negotiations (Phase 1, and Phase 2 when it is on). */
   readonly established: number;
+  /** ISAKMP SAs established (equals `established` with `--phase1-only`). */
+  readonly phase1Established: number;
   readonly failed: number;
   /** Wall time from the first start to the last negotiation's end, ms. */
   readonly elapsedMs: number;
   readonly establishedPerSec: number;
-  readonly latencyMs: { readonly phase1: LatencySummary };
+  /** `phase1`: MM1 to MM6; `phase1and2`: MM1 to QM3 (absent with `--phase1-only`). */
+  readonly latencyMs: { readonly phase1: LatencySummary; readonly phase1and2?: LatencySummary };
   /** Failures by class (and notify), see src/load/failures.ts. */
   readonly failures: Record<string, number>;
+  /** ISAKMP SAs deleted at the target. */
   readonly deletesSent: number;
   readonly retransmitsSent: number;
 }
@@ -80,40 +89,12 @@ export interface RunHooks {
 interface Pending {
   readonly slot: number;
   readonly t0: number;
+  readonly request: QuickModeRequest | undefined;
 }
 
 const MAX_IN_FLIGHT = 65_536;
-const FLUSH_MS = 1000;
-
-/**
- * The UDP transport, counting the datagrams it accepted, so the run can wait for them to leave
- * before it closes the sockets (UdpTransport.close drops what is queued).
- */
-class CountingTransport implements Transport {
-  #accepted = 0;
-  constructor(readonly udp: UdpTransport) {}
-
-  send(datagram: Buffer, local: Endpoint, remote: Endpoint): boolean {
-    const ok = this.udp.send(datagram, local, remote);
-    if (ok) this.#accepted++;
-    return ok;
-  }
-
-  onDatagram(handler: DatagramHandler): void {
-    this.udp.onDatagram(handler);
-  }
-
-  /** Resolves when every accepted datagram was sent (or failed), or after `maxMs`. */
-  async flushed(maxMs: number): Promise<void> {
-    const until = performance.now() + maxMs;
-    while (performance.now() < until) {
-      const s = this.udp.stats();
-      if (s.sent + s.sendErrors >= this.#accepted) return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
 const PROGRESS_MS = 200;
+const FLUSH_MS = 1000;
 
 /** Run the load described by `o`. */
 export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ ok: true; value: LoadReport } | { ok: false; error: LoadRunError }> {
@@ -123,37 +104,48 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
   const pol = await loadPolicy(o, sources);
   if (!pol.ok) return { ok: false, error: pol.error };
 
-  let transport: UdpTransport;
+  let udp: UdpTransport;
   try {
-    transport = await UdpTransport.open({ addresses: sources, port: o.sourcePort, nattPort: null });
+    udp = await UdpTransport.open({ addresses: sources, port: o.sourcePort, nattPort: null });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     return { ok: false, error: { code: e.code ?? "IKE_ERR_BIND", message: e.message ?? String(err) } };
   }
+  const transport = new CountingTransport(udp);
   const pool = new CryptoPool({ threads: o.workers, warmGroups: [o.dhGroup as DhGroupId] });
-  const counting = new CountingTransport(transport);
-  const engine = new IkeEngine({ transport: counting, dh: pool, policy: pol.policy, retransmit: o.retransmit, expireMs: o.expireMs });
+  const kernel = new MemoryKernel();
+  const engine = new IkeEngine({ transport, dh: pool, policy: pol.policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
+  const ports = new Map(udp.endpoints().map((e) => [e.local.address, e.local.port] as const));
   try {
-    const run = new Run(o, engine, counting, sources, hooks);
-    const r = pol.rule;
-    return { ok: true, value: await run.go((local) => engine.initiate(r, local, o.target)) };
+    const run = new Run(o, engine, sources, hooks, (address) => ({
+      sa: engine.initiate(pol.rule, { address, port: ports.get(address) ?? o.sourcePort }, o.target),
+      request: o.phase2 ? pol.requestFor(address) : undefined,
+    }));
+    return { ok: true, value: await run.go() };
   } finally {
     engine.close();
-    // The last Deletes are still in the send queue; closing would drop them.
-    await counting.flushed(FLUSH_MS);
-    await transport.close();
+    // The last Deletes may still be in the send queue; closing would drop them.
+    await transport.flushed(FLUSH_MS);
+    await udp.close();
+    await kernel.close();
     await pool.close();
   }
 }
 
+type Starter = (address: string) => { sa: IsakmpSa; request: QuickModeRequest | undefined };
+
 /** The scheduling and bookkeeping of one run. */
 class Run {
   readonly #pending = new Map<IsakmpSa, Pending>();
-  readonly #latency = new LatencyRecorder();
+  readonly #p1 = new LatencyRecorder();
+  readonly #p12 = new LatencyRecorder();
   readonly #failures = new FailureCounter();
   #started = 0;
   #established = 0;
+  #p1Established = 0;
   #deletes = 0;
+  /** deleteSa calls still running: the run waits for them before the engine closes. */
+  readonly #deleting = new Set<Promise<void>>();
   #t0 = 0;
   #tEnd = 0;
   #stopStarting = false;
@@ -163,47 +155,17 @@ class Run {
   constructor(
     private readonly o: LoadOptions,
     private readonly engine: IkeEngine,
-    private readonly transport: CountingTransport,
     private readonly sources: readonly string[],
     private readonly hooks: RunHooks,
+    private readonly starter: Starter,
   ) {}
 
-  async go(initiate: (local: { address: string; port: number }) => IsakmpSa): Promise<LoadReport> {
-    const ports = new Map<string, number>();
-    for (const e of this.transport.udp.endpoints()) ports.set(e.local.address, e.local.port);
-    const start = (slot: number): void => {
-      const address = this.sources[slot % this.sources.length]!;
-      this.#started++;
-      const sa = initiate({ address, port: ports.get(address) ?? this.o.sourcePort });
-      this.#pending.set(sa, { slot, t0: performance.now() });
-    };
-    const next = (slot: number): void => {
-      if (this.canStart()) start(slot);
-      else this.maybeDone();
-    };
-    this.engine.on("phase1-up", (sa) => {
-      const p = this.#pending.get(sa);
-      if (p === undefined) return;
-      this.#pending.delete(sa);
-      this.#latency.add(performance.now() - p.t0);
-      this.#established++;
-      this.#tEnd = performance.now();
-      if (this.o.sendDelete && sendIsakmpDelete(sa, this.transport, randomBytes)) this.#deletes++;
-      sa.destroy("ikeload: measured");
-      if (this.o.pacing.kind === "closed") next(p.slot);
-      else this.maybeDone();
-    });
-    const failed = (sa: IsakmpSa, f: Failure): void => {
-      const p = this.#pending.get(sa);
-      if (p === undefined) return;
-      this.#pending.delete(sa);
-      this.#failures.add(f);
-      this.#tEnd = performance.now();
-      if (this.o.pacing.kind === "closed") next(p.slot);
-      else this.maybeDone();
-    };
-    this.engine.on("phase1-failed", (sa, reason, notify) => failed(sa, classifyPhase1Failure(reason, notify)));
-    this.engine.on("sa-dead", (sa) => failed(sa, { kind: "aborted" }));
+  async go(): Promise<LoadReport> {
+    this.engine.on("phase1-up", (sa) => this.onPhase1Up(sa));
+    this.engine.on("phase2-up", (sa) => this.succeeded(sa));
+    this.engine.on("phase1-failed", (sa, reason, notify) => this.failed(sa, classifyPhase1Failure(reason, notify)));
+    this.engine.on("phase2-failed", (sa, reason) => this.failed(sa, classifyPhase2Failure(reason)));
+    this.engine.on("sa-dead", (sa) => this.failed(sa, this.#pending.get(sa)?.request && sa.establishedAt !== undefined ? { kind: "aborted", phase2: true } : { kind: "aborted" }));
 
     const done = new Promise<void>((resolve) => (this.#finish = resolve));
     this.#t0 = performance.now();
@@ -212,16 +174,14 @@ class Run {
     this.hooks.signal?.addEventListener("abort", onAbort, { once: true });
     if (this.hooks.signal?.aborted) this.end();
     timers.push(setInterval(() => this.hooks.onProgress?.(this.progress()), PROGRESS_MS));
-    if (this.o.durationMs !== undefined) {
-      timers.push(setTimeout(() => this.stopStarting(), this.o.durationMs));
-    }
+    if (this.o.durationMs !== undefined) timers.push(setTimeout(() => this.stopStarting(), this.o.durationMs));
     if (this.o.pacing.kind === "closed") {
-      for (let slot = 0; slot < this.o.pacing.concurrency && this.canStart(); slot++) start(slot);
+      for (let slot = 0; slot < this.o.pacing.concurrency && this.canStart(); slot++) this.start(slot);
     } else {
       const perMs = this.o.pacing.perSecond / 1000;
       const tick = (): void => {
         const due = Math.floor((performance.now() - this.#t0) * perMs) + 1;
-        while (this.#started < due && this.canStart() && this.#pending.size < MAX_IN_FLIGHT) start(this.#next++);
+        while (this.#started < due && this.canStart() && this.#pending.size < MAX_IN_FLIGHT) this.start(this.#next++);
         if (!this.canStart()) this.maybeDone();
       };
       tick();
@@ -229,10 +189,70 @@ class Run {
     }
     this.maybeDone();
     await done;
+    await Promise.all([...this.#deleting]);
     for (const t of timers) clearInterval(t);
     this.hooks.signal?.removeEventListener("abort", onAbort);
     this.hooks.onProgress?.(this.progress());
     return this.report();
+  }
+
+  private start(slot: number): void {
+    const address = this.sources[slot % this.sources.length]!;
+    this.#started++;
+    const { sa, request } = this.starter(address);
+    this.#pending.set(sa, { slot, t0: performance.now(), request });
+  }
+
+  private onPhase1Up(sa: IsakmpSa): void {
+    const p = this.#pending.get(sa);
+    if (p === undefined) return;
+    this.#p1.add(performance.now() - p.t0);
+    this.#p1Established++;
+    if (p.request === undefined) return this.succeeded(sa);
+    if (!this.engine.quickMode(sa, p.request)) this.failed(sa, { kind: "internal", phase2: true });
+  }
+
+  private succeeded(sa: IsakmpSa): void {
+    const p = this.#pending.get(sa);
+    if (p === undefined) return;
+    this.#pending.delete(sa);
+    if (p.request !== undefined) this.#p12.add(performance.now() - p.t0);
+    this.#established++;
+    this.#tEnd = performance.now();
+    this.release(sa);
+    this.next(p.slot);
+  }
+
+  private failed(sa: IsakmpSa, f: Failure): void {
+    const p = this.#pending.get(sa);
+    if (p === undefined) return;
+    this.#pending.delete(sa);
+    this.#failures.add(f);
+    this.#tEnd = performance.now();
+    // A Quick Mode failure leaves an established ISAKMP SA: delete it at the target too.
+    if (sa.state === "established") this.release(sa);
+    this.next(p.slot);
+  }
+
+  /** Delete the SA at the target (or just drop it): the measurement is over. */
+  private release(sa: IsakmpSa): void {
+    if (this.o.sendDelete && sa.state === "established") {
+      this.#deletes++;
+      const d = this.engine.deleteSa(sa, "ikeload: measured").then(
+        () => {},
+        // The SA dies either way; a failed Delete only means the target keeps it until its lifetime.
+        () => sa.destroy("ikeload: delete failed"),
+      );
+      this.#deleting.add(d);
+      void d.finally(() => this.#deleting.delete(d));
+    } else {
+      sa.destroy("ikeload: measured");
+    }
+  }
+
+  private next(slot: number): void {
+    if (this.o.pacing.kind === "closed" && this.canStart()) this.start(slot);
+    else this.maybeDone();
   }
 
   private canStart(): boolean {
@@ -258,9 +278,9 @@ class Run {
   /** End now: whatever is still negotiating is unfinished. */
   private end(): void {
     this.#stopStarting = true;
-    const left = [...this.#pending.keys()];
+    const left = [...this.#pending.entries()];
     this.#pending.clear();
-    for (const sa of left) {
+    for (const [sa] of left) {
       this.#failures.add({ kind: "unfinished" });
       sa.destroy("ikeload: run over");
     }
@@ -290,19 +310,22 @@ class Run {
       mode: o.mode,
       auth: "psk",
       transform: { encr: o.encr, hash: o.hash, dhGroup: o.dhGroup, lifetimeSecs: o.p1LifetimeSecs },
+      phase2: o.phase2 ? { proposal: o.ipsecAction, pfsGroup: o.pfsGroup } : null,
       pacing: o.pacing,
       sources: o.sources,
       workers: o.workers,
-      phases: ["phase1"],
+      phases: o.phase2 ? ["phase1", "phase2"] : ["phase1"],
       started: this.#started,
       established: this.#established,
+      phase1Established: this.#p1Established,
       failed: this.#failures.total,
       elapsedMs,
       establishedPerSec: elapsedMs > 0 ? (this.#established * 1000) / elapsedMs : 0,
-      latencyMs: { phase1: this.#latency.summary() },
+      latencyMs: o.phase2 ? { phase1: this.#p1.summary(), phase1and2: this.#p12.summary() } : { phase1: this.#p1.summary() },
       failures: this.#failures.toJSON(),
       deletesSent: this.#deletes,
       retransmitsSent: this.engine.stats.engine.retransmitsSent,
     };
   }
 }
+

@@ -1,7 +1,7 @@
 /**
  * ikeload end to end over loopback UDP: the load library against our own responder (the engine on
- * a UdpTransport, as bench/handshake/responder.ts wires it) in this process, then the ikeload
- * launcher itself as a child process with --json.
+ * a UdpTransport with the in-memory SADB, as bench/handshake/responder.ts wires it) in this
+ * process, then the ikeload launcher itself as a child process with --json.
  *
  * Addresses: responder 127.0.4.10:14010/14011, sources 127.4.1.x on port 500 (so no non-ESP
  * marker is needed: one side is on 500).
@@ -9,6 +9,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startResponder } from "../../bench/handshake/responder.js";
@@ -24,7 +26,7 @@ function options(args: string[]) {
   return a.value;
 }
 
-test("closed-loop run against our responder establishes every SA", async () => {
+test("closed-loop run (Main + Quick Mode) against our responder establishes every SA, Deletes clear the responder", async () => {
   const r = await startResponder({ address: "127.0.4.10", port: 14010, workers: 0, peers: "127.4.1.0/24", pskHex: HEX, dhGroup: 2, encr: "aes(128..128)", hash: "sha1" });
   try {
     const o = options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.1", "--concurrency", "3", "--count", "6", "--psk", PSK, "--workers", "0", "--json"]);
@@ -36,11 +38,18 @@ test("closed-loop run against our responder establishes every SA", async () => {
     assert.equal(rep.failed, 0);
     assert.deepEqual(rep.failures, {});
     assert.equal(rep.deletesSent, 6);
+    assert.equal(rep.phase1Established, 6);
     assert.equal(rep.latencyMs.phase1.count, 6);
+    assert.equal(rep.latencyMs.phase1and2?.count, 6);
     assert.ok(rep.latencyMs.phase1.p50 > 0 && rep.latencyMs.phase1.p50 <= rep.latencyMs.phase1.max);
+    // Phase 1+2 of a negotiation ends after its Phase 1.
+    assert.ok(rep.latencyMs.phase1and2!.max >= rep.latencyMs.phase1.p50);
     assert.ok(rep.establishedPerSec > 0);
-    // The responder saw them too.
+    // The responder saw them too, and our Deletes emptied its SADB and SA table.
     assert.equal(r.engine.stats.snapshot().resp_p1_total, 6);
+    for (let i = 0; i < 50 && (r.engine.sas.size > 0 || (await r.kernel.dump()).length > 0); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(r.engine.sas.size, 0);
+    assert.equal((await r.kernel.dump()).length, 0);
   } finally {
     await r.close();
   }
@@ -79,10 +88,38 @@ test("the ikeload launcher prints a JSON report and exits 0", async () => {
     assert.equal(rep.established, 4);
     assert.equal(rep.failed, 0);
     assert.deepEqual(rep.pacing, { kind: "rate", perSecond: 20 });
-    assert.deepEqual(rep.phases, ["phase1"]);
-    for (const k of ["p50", "p90", "p99", "max"] as const) assert.equal(typeof rep.latencyMs.phase1[k], "number");
+    assert.deepEqual(rep.phases, ["phase1", "phase2"]);
+    assert.equal(rep.phase1Established, 4);
+    for (const k of ["p50", "p90", "p99", "max"] as const) {
+      assert.equal(typeof rep.latencyMs.phase1[k], "number");
+      assert.equal(typeof rep.latencyMs.phase1and2?.[k], "number");
+    }
     assert.equal(rep.target, `127.0.4.10:${r.port}`);
   } finally {
+    await r.close();
+  }
+});
+
+test("keys from an ike.preshared file, ephemeral source ports (non-ESP marker on both sides)", async () => {
+  const r = await startResponder({ address: "127.0.4.10", port: 14014, workers: 0, peers: "127.4.1.0/24", pskHex: HEX, dhGroup: 2, encr: "aes(128..128)", hash: "sha1" });
+  const dir = await mkdtemp(path.join(tmpdir(), "ikeload-"));
+  try {
+    const file = path.join(dir, "ike.preshared");
+    await writeFile(file, `{\n  localidtype ip\n  localid 127.4.1.60/30\n  remoteidtype ip\n  remoteid 127.0.4.10\n  ike_mode main\n  key ${HEX}\n}\n`);
+    await chmod(file, 0o600);
+    const o = options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.60", "--sources", "4", "--concurrency", "2", "--count", "4", "--preshared", file, "--source-port", "0", "--workers", "0"]);
+    const res = await runLoad(o);
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.equal(res.value.established, 4);
+    assert.equal(res.value.failed, 0);
+    // A source outside the file's entries is refused before anything is sent.
+    const bad = await runLoad(options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.62", "--sources", "4", "--count", "1", "--concurrency", "1", "--preshared", file]));
+    assert.ok(!bad.ok);
+    assert.equal(bad.error.code, "IKE_ERR_LOAD_NO_KEY");
+    assert.match(bad.error.message, /127\.4\.1\.64/);
+    assert.ok(!bad.error.message.includes(HEX));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
     await r.close();
   }
 });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfigOk } from "./config-helper.js";
-import { encrText, isLoopback, parseEndpoint, parseLoadArgs } from "../../src/load/options.js";
+import { encrText, ipsecActionText, isLoopback, parseEndpoint, parseLoadArgs } from "../../src/load/options.js";
 import { loadRuleText } from "../../src/load/policy.js";
 import { sourceAddresses } from "../../src/load/sources.js";
 
@@ -104,8 +104,31 @@ test("source ranges", () => {
 });
 
 test("the generated rule parses with the daemon's ike.config parser", () => {
-  const text = loadRuleText({ encr: "aes(256..256)", hash: "sha256", dhGroup: 14, p1LifetimeSecs: 600, target: { address: "127.0.4.1", port: 14100 } }, "127.4.0.1", "127.4.0.9");
+  const text = loadRuleText(
+    { encr: "aes(256..256)", hash: "sha256", dhGroup: 14, p1LifetimeSecs: 600, pfsGroup: 5, p2LifetimeSecs: 900, target: { address: "127.0.4.1", port: 14100 } },
+    "127.4.0.1",
+    "127.4.0.9",
+  );
   const c = parseConfigOk(text);
   assert.equal(c.rules.length, 1);
   assert.equal(c.rules[0]!.label, "ikeload");
+  assert.match(text, /p2_pfs 5/);
+  assert.match(text, /p2_lifetime_secs 900/);
+});
+
+test("Phase 2 options become an ipsecinit.conf action from a fixed vocabulary", () => {
+  assert.equal(ipsecActionText(undefined, undefined), "encr_algs aes(128..128) encr_auth_algs sha1");
+  assert.equal(ipsecActionText("3des-md5", undefined), "encr_algs 3des encr_auth_algs md5");
+  assert.equal(ipsecActionText("aes-sha256", undefined), "encr_algs aes encr_auth_algs sha256");
+  assert.equal(ipsecActionText(undefined, "sha1"), "auth_algs sha1");
+  assert.deepEqual(ipsecActionText("aes128-sha1 } bypass {", undefined), { error: "--esp: not ENC-AUTH (e.g. aes128-sha1): aes128-sha1 } bypass {" });
+  assert.ok(typeof ipsecActionText("des128-sha1", undefined) !== "string");
+  assert.ok(typeof ipsecActionText("aes128-sha1", "sha1") !== "string");
+  assert.ok(typeof ipsecActionText(undefined, "crc32") !== "string");
+  const o = ok(["--target", "127.0.0.1", "--psk", "k", "--esp", "aes256-sha512", "--pfs", "14", "--p2-lifetime", "600"]);
+  assert.equal(o.phase2, true);
+  assert.equal(o.ipsecAction, "encr_algs aes(256..256) encr_auth_algs sha512");
+  assert.equal(o.pfsGroup, 14);
+  assert.equal(o.p2LifetimeSecs, 600);
+  assert.equal(ok(["--target", "127.0.0.1", "--psk", "k", "--phase1-only"]).phase2, false);
 });

@@ -2,7 +2,8 @@
  * ikeload against a real strongSwan 5.9.8 responder (shared/interop), skipped when the harness is
  * unavailable. strongSwan accepts any peer (`remote %any`, `unique no`) with one PSK on
  * 127.0.4.20:14200 (NAT-T port 14201); the load comes from 127.4.2.x:500, so no non-ESP marker is
- * involved. It also checks that strongSwan accepted our Deletes (src/load/delete.ts).
+ * involved. Quick Mode proposes ESP aes128-sha1 in transport mode, host to host. It also checks that
+ * strongSwan accepted our Deletes (one for the ESP SAs, one for the ISAKMP SA per negotiation).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +14,7 @@ import { runLoad } from "../../src/load/runner.js";
 
 const PSK = "load-ss-secret-7";
 
-test("a small closed-loop run against strongSwan: established > 0, no failures, Deletes accepted", { skip: interopSkip(), timeout: 120_000 }, async () => {
+test("a small closed-loop run (Main + Quick Mode) against strongSwan: established > 0, no failures, Deletes accepted", { skip: interopSkip(), timeout: 120_000 }, async () => {
   const peer = await InteropPeer.startStrongSwan({
     name: `load-t-${process.pid}`,
     role: "responder",
@@ -28,6 +29,8 @@ test("a small closed-loop run against strongSwan: established > 0, no failures, 
     dh: 2,
     unique: "no",
     fragmentation: "no",
+    esp: "aes128-sha1",
+    espMode: "transport",
     logLevel: 1,
   });
   try {
@@ -38,13 +41,16 @@ test("a small closed-loop run against strongSwan: established > 0, no failures, 
     assert.ok(res.value.established > 0);
     assert.equal(res.value.failed, 0, JSON.stringify(res.value.failures));
     assert.equal(res.value.established, 6);
+    assert.equal(res.value.latencyMs.phase1and2?.count, 6);
     // charon logs each Delete it authenticated; give it a moment to process the last ones.
+    const count = async (re: RegExp): Promise<number> => ((await readFile(peer.log, "utf8")).match(re) ?? []).length;
     let deletes = 0;
     for (let i = 0; i < 20 && deletes < res.value.established; i++) {
-      deletes = ((await readFile(peer.log, "utf8")).match(/received DELETE for IKE_SA/g) ?? []).length;
+      deletes = await count(/received DELETE for IKE_SA/g);
       if (deletes < res.value.established) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(deletes, res.value.established);
+    assert.equal(await count(/received DELETE for ESP CHILD_SA/g), res.value.established);
   } finally {
     await peer.stop({ kill: true, purge: true });
   }
