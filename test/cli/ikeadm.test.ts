@@ -91,6 +91,8 @@ describe("privilege level 2 (keymat)", () => {
     const paranoid = await ikeadm(root, ["-p", "dump", "preshared"]);
     assert.match(paranoid.stdout, /^PSKEY: Pre-shared key \(16 bytes\): (XX){16}\/128$/m);
     assert.doesNotMatch(paranoid.stdout, new RegExp(PSK_KEY_HEX));
+    const json = await ikeadm(root, ["-p", "--json", "dump", "preshared"]);
+    assert.equal(JSON.parse(json.stdout).items[0].keyHex, "XX".repeat(16));
   });
 
   test("written keys read back identically", async () => {

@@ -115,7 +115,9 @@ async function send<T>(ctx: CommandContext, req: AdminRequest, print: (r: T) => 
     }
     return 1;
   }
-  ctx.out(ctx.json ? [JSON.stringify(reply.result, null, 2)] : print(reply.result as T));
+  // -p masks key bytes in JSON output too.
+  const mask = (k: string, v: unknown) => (ctx.paranoid && k === "keyHex" && typeof v === "string" ? "XX".repeat(v.length / 2) : v);
+  ctx.out(ctx.json ? [JSON.stringify(reply.result, mask, 2)] : print(reply.result as T));
   return 0;
 }
 
