@@ -2,8 +2,9 @@
  * The key holder of one ISAKMP SA (RFC 2409 sections 5 and 5.5, appendix B), after strongSwan's
  * keymat_v1: it derives SKEYID, SKEYID_d/a/e and Ka, and then offers operations (HASH_I/HASH_R,
  * Quick Mode and Informational hashes, CBC with per-exchange IV chaining, KEYMAT) without ever
- * handing a key out. The SA's derived secrets (g^xy, SKEYID, SKEYID_d/a/e, Ka) sit in one
- * `SecureBuffer`, our DH private value in another until the derivation consumes it; destroy()
+ * handing a key out. The SA's derived secrets (SKEYID, SKEYID_d/a/e, Ka) sit in one
+ * `SecureBuffer`, together with g^xy during the derivation only (its slot is wiped once the keys
+ * are derived), and our DH private value in another until the derivation consumes it; destroy()
  * wipes and releases both. KEYMAT comes back in its own `SecureBuffer` for the kernel.
  *
  * Ownership: buffers passed as g^xy or as the DH private value are copied into secure memory and
@@ -331,6 +332,8 @@ export class Phase1Keymat {
         const skeyidE = put(layout.skeyidE, c.skeyidE);
         const ka = kdf.expandKa(h, skeyidE, kaLen, view(s, layout.ka));
         checkCipherKey(this.suite.cipher, ka);
+        // Nothing after this needs g^xy: it must not outlive the derivation, even in secure memory.
+        wipe(gxy);
       });
     } catch (e) {
       secrets.destroy();

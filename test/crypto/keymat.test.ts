@@ -205,6 +205,30 @@ describe("Phase1Keymat", () => {
     km.destroy();
   });
 
+  it("keeps no copy of g^xy once SKEYID and its children are derived", () => {
+    const allocated: Buffer[] = [];
+    const original = sodium.sodium_malloc;
+    sodium.sodium_malloc = (n: number) => {
+      const b = original(n);
+      allocated.push(b);
+      return b;
+    };
+    const gxy = Buffer.alloc(128, 0xa5);
+    const km = new Phase1Keymat(aesSha1, { protect: false });
+    try {
+      km.deriveFromPsk(exchange(), Buffer.from(gxy), Buffer.from("k"));
+    } finally {
+      sodium.sodium_malloc = original;
+    }
+    // One allocation holds SKEYID, SKEYID_d/a/e (4 x 20), Ka (32) and the g^xy slot (128) last.
+    assert.equal(allocated.length, 1);
+    const secrets = allocated[0]!;
+    assert.equal(secrets.length, 4 * 20 + 32 + 128);
+    assert.ok(secrets.subarray(4 * 20 + 32).every((b) => b === 0), "g^xy slot wiped after derivation");
+    assert.ok(secrets.subarray(0, 4 * 20 + 32).some((b) => b !== 0), "the derived keys are still there");
+    km.destroy();
+  });
+
   it("refuses work before derivation and after destroy()", () => {
     const km = new Phase1Keymat(aesSha1);
     assert.equal(km.derived, false);
