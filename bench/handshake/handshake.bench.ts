@@ -1,8 +1,10 @@
 /**
- * Handshake rate: the same ikeload run (closed loop, fixed count, Main Mode PSK, aes128/sha1)
- * against (a) our responder and (b) a real strongSwan 5.9.8 responder, for DH groups 2, 5 and 14,
- * with our responder's crypto pool at 0 (inline), 1 and 2 worker threads. Prints established SAs
- * per second, latency percentiles and the ratio ours/strongSwan, all measured in this run.
+ * Handshake rate: the same ikeload run (closed loop, fixed count; Main Mode PSK aes128/sha1, then
+ * Quick Mode ESP aes128-sha1 transport, no PFS; Deletes after each) against (a) our responder and
+ * (b) a real strongSwan 5.9.8 responder, for DH groups 2, 5 and 14, with our responder's crypto
+ * pool at 0 (inline), 1 and 2 worker threads. Prints complete negotiations (Phase 1+2) per
+ * second, latency percentiles and the ratio ours/strongSwan, all measured in this run.
+ * `--phase1-only` measures Main Mode alone.
  *
  * Our responder is bench/handshake/responder.ts in its own process (in.iked cannot run the engine
  * yet); strongSwan comes from shared/interop/strongswan-peer.sh (remote %any, unique no, its
@@ -12,7 +14,7 @@
  *
  * `npm run bench -- handshake` uses the defaults; `node --openssl-legacy-provider
  * dist/bench/handshake/handshake.bench.js [--count N] [--concurrency N] [--groups 2,5,14]
- * [--workers 0,1,2] [--warmup N]` runs it standalone. Addresses: strongSwan 127.0.4.30:14300
+ * [--workers 0,1,2] [--warmup N] [--phase1-only]` runs it standalone. Addresses: strongSwan 127.0.4.30:14300
  * (NAT-T 14301), ours 127.0.4.31:14310, load sources 127.4.3.x:500.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -37,6 +39,7 @@ interface Params {
   readonly warmup: number;
   readonly groups: readonly number[];
   readonly workers: readonly number[];
+  readonly phase1Only: boolean;
 }
 
 function loadOptions(p: Params, target: { address: string; port: number }, group: number, count: number): LoadOptions {
@@ -53,6 +56,7 @@ function loadOptions(p: Params, target: { address: string; port: number }, group
     "--retransmit-init", "2000",
     "--retransmit-limit", "3",
     "--expire", "20",
+    ...(p.phase1Only ? ["--phase1-only"] : []),
   ]);
   if (!a.ok || a.help) throw new Error(`bench options: ${JSON.stringify(a)}`);
   return a.value;
@@ -95,7 +99,7 @@ async function stopOurs(child: ChildProcess): Promise<void> {
 }
 
 function row(group: number, responder: string, workers: number | string, r: LoadReport, base: number | undefined): Record<string, string | number> {
-  const l = r.latencyMs.phase1;
+  const l = r.latencyMs.phase1and2 ?? r.latencyMs.phase1;
   return {
     group,
     responder,
@@ -119,8 +123,9 @@ export async function handshakeBench(p: Params): Promise<void> {
     return;
   }
   console.log(
-    `Main Mode PSK aes128/sha1, closed loop concurrency ${p.concurrency}, ${p.count} handshakes per cell (+${p.warmup} warm-up), ` +
-      `load generator: this process, 1 pool thread. Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool; in.iked has no engine yet).`,
+    `Main Mode PSK aes128/sha1${p.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop concurrency ${p.concurrency}, ` +
+      `${p.count} negotiations per cell (+${p.warmup} warm-up), Deletes after each; ` +
+      `load generator: this process, 1 pool thread. Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool + in-memory SADB; in.iked has no engine yet).`,
   );
   const rows: Record<string, string | number>[] = [];
   for (const group of p.groups) {
@@ -138,6 +143,8 @@ export async function handshakeBench(p: Params): Promise<void> {
       dh: group,
       unique: "no",
       fragmentation: "no",
+      esp: "aes128-sha1",
+      espMode: "transport",
       retransmitTries: 3,
       retransmitTimeout: 2,
       logLevel: 0,
@@ -167,7 +174,7 @@ function list(text: string): number[] {
 
 /** `npm run bench -- handshake`: the short default run. */
 export default async function (): Promise<void> {
-  await handshakeBench({ count: 200, concurrency: 16, warmup: 16, groups: [2, 5, 14], workers: [0, 1, 2] });
+  await handshakeBench({ count: 200, concurrency: 16, warmup: 16, groups: [2, 5, 14], workers: [0, 1, 2], phase1Only: false });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -178,7 +185,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       warmup: { type: "string", default: "16" },
       groups: { type: "string", default: "2,5,14" },
       workers: { type: "string", default: "0,1,2" },
+      "phase1-only": { type: "boolean", default: false },
     },
   });
-  await handshakeBench({ count: Number(v.count), concurrency: Number(v.concurrency), warmup: Number(v.warmup), groups: list(v.groups), workers: list(v.workers) });
+  await handshakeBench({
+    count: Number(v.count),
+    concurrency: Number(v.concurrency),
+    warmup: Number(v.warmup),
+    groups: list(v.groups),
+    workers: list(v.workers),
+    phase1Only: v["phase1-only"],
+  });
 }

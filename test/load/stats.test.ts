@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Notify } from "../../src/codec/index.js";
-import { FailureCounter, classifyPhase1Failure, failureKey } from "../../src/load/failures.js";
+import { FailureCounter, classifyPhase1Failure, classifyPhase2Failure, failureKey } from "../../src/load/failures.js";
 import { LatencyRecorder, percentile } from "../../src/load/stats.js";
 
 test("nearest-rank percentiles", () => {
@@ -63,6 +63,13 @@ test("failure classes from the engine's phase1-failed reasons", () => {
     ["SA destroyed during DH", undefined, "protocol"],
   ];
   for (const [reason, notify, want] of cases) assert.equal(failureKey(classifyPhase1Failure(reason, notify)), want, reason);
+});
+
+test("Quick Mode failures are keyed apart from Phase 1 ones", () => {
+  assert.equal(failureKey(classifyPhase2Failure("Quick Mode: no answer")), "phase2-timeout");
+  assert.equal(failureKey(classifyPhase2Failure("ISAKMP SA died before Quick Mode (127.0.4.1/32)")), "phase2-aborted");
+  assert.equal(failureKey(classifyPhase2Failure("internal error: kernel closed")), "phase2-internal");
+  assert.equal(failureKey(classifyPhase2Failure("QM2: HASH(2) does not verify")), "phase2-protocol");
 });
 
 test("failure counter: totals and sorted keys", () => {
