@@ -27,6 +27,11 @@ import {
   type ReplyEnvelope,
 } from "./messages.js";
 
+/** Decoded requests queued on one connection before it is paused. */
+const MAX_PENDING_PER_CONNECTION = 32;
+/** Reply bytes a client may leave unread before it is disconnected. */
+const MAX_UNREAD_REPLY_BYTES = 8 * 1024 * 1024;
+
 /** What a handler returns: a result for the client, or a door-style error. */
 export type HandlerResult = { ok: true; result: unknown } | { ok: false; error: AdminErrorBody };
 
@@ -135,11 +140,20 @@ export class ControlServer {
     sock.on("error", (err) => log.debug("door", "admin connection error", { err: err.message }));
     sock.setTimeout(this.#opts.idleTimeoutMs, () => sock.destroy());
     const decoder = new FrameDecoder();
-    // Requests on one connection are answered in order, one at a time.
+    // Requests on one connection are answered in order, one at a time. A client that pipelines
+    // faster than it is answered is paused (bounded memory), and one that stops reading its
+    // replies is dropped.
     let queue: Promise<void> = Promise.resolve();
+    let pending = 0;
     sock.on("data", (chunk: Buffer) => {
       for (const item of decoder.push(chunk)) {
-        queue = queue.then(() => this.#serve(sock, item));
+        pending++;
+        if (pending >= MAX_PENDING_PER_CONNECTION) sock.pause();
+        queue = queue.then(async () => {
+          await this.#serve(sock, item);
+          pending--;
+          if (pending < MAX_PENDING_PER_CONNECTION && sock.isPaused() && !sock.destroyed) sock.resume();
+        });
       }
     });
   }
@@ -182,5 +196,9 @@ export class ControlServer {
       frame = encodeFrame({ v: MESSAGE_VERSION, id: env.id, ok: false, error: { code: AdminError.NO_MEM, message: (err as Error).message } });
     }
     sock.write(frame);
+    if (sock.writableLength > MAX_UNREAD_REPLY_BYTES) {
+      this.#opts.log.warn("admin client does not read its replies; connection dropped", { buffered: sock.writableLength });
+      sock.destroy();
+    }
   }
 }

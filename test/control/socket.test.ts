@@ -107,6 +107,15 @@ test("a truncated frame followed by a hang-up leaves the daemon unharmed", async
   await stillAnswers();
 });
 
+test("a burst of pipelined requests is answered completely and in order", async () => {
+  const n = 300;
+  const bytes = Buffer.concat(Array.from({ length: n }, (_, i) => encodeFrame({ v: 1, id: i + 1, req: { cmd: "get_priv" } })));
+  const r = await raw(bytes, n);
+  assert.equal(r.frames.length, n);
+  assert.deepEqual(r.frames.map((f) => (f as { id: number }).id), Array.from({ length: n }, (_, i) => i + 1));
+  await stillAnswers();
+});
+
 test("many bad connections in a row do not stop the daemon", async () => {
   for (let i = 0; i < 20; i++) await raw(Buffer.from([0x49, 0x4b, i & 0xff, 0xff]));
   await stillAnswers();
