@@ -55,6 +55,11 @@ test("ikev1-decrypt: a wrong IV or key is reported, not returned as plaintext", 
   const msg = encrypted(0, 8, hashPayload(0, 1), key, iv0);
   const wrong = new SaDecryptor({ encKey: Buffer.alloc(24, 9).toString("hex"), initialIv: iv0.toString("hex"), cipher: "3des", hash: "sha1" });
   assert.ok("error" in wrong.decrypt(msg));
+  // A wrong IV garbles only the first block, which holds the generic header: still reported.
+  const wrongIv = new SaDecryptor({ encKey: key.toString("hex"), initialIv: Buffer.alloc(8, 2).toString("hex"), cipher: "3des", hash: "sha1" });
+  assert.ok("error" in wrongIv.decrypt(msg));
+  const right = new SaDecryptor({ encKey: key.toString("hex"), initialIv: iv0.toString("hex"), cipher: "3des", hash: "sha1" });
+  assert.ok("plaintext" in right.decrypt(msg), "the same message decrypts with the right key and IV");
   assert.ok("error" in new SaDecryptor({ encKey: key.toString("hex"), initialIv: "00", cipher: "3des", hash: "sha1" }).decrypt(Buffer.alloc(10)));
 });
 
