@@ -31,8 +31,8 @@ import {
   type Payload,
 } from "../codec/index.js";
 import type { ResolvedRule } from "../config/types.js";
-import type { Kernel } from "../kernel/kernel.js";
-import type { IpsecPolicy } from "../policy/index.js";
+import type { AcquireEvent, Kernel } from "../kernel/kernel.js";
+import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import { CookieJar, ZERO_COOKIE } from "./cookies.js";
@@ -71,9 +71,14 @@ export interface EngineOptions {
   readonly p1LifetimeSecs?: number;
   /** Where Quick Mode installs SAs; without one, Quick Mode is refused. */
   readonly kernel?: Kernel;
-  /** The loaded ipsecinit.conf, asked by the Quick Mode responder. */
+  /** The loaded ipsecinit.conf, asked by the Quick Mode responder and for ACQUIREs. */
   readonly ipsecPolicy?: () => IpsecPolicy | undefined;
+  /** Our IKE port, the source port of exchanges we start (`--port`; default 500). */
+  readonly localPort?: number;
 }
+
+/** What {@link IkeEngine.acquire} did with an ACQUIRE. */
+export type AcquireOutcome = "started" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
 
 /** One Quick Mode exchange in the SA manager's Phase 2 table. */
 export interface Phase2Exchange {
@@ -170,6 +175,27 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     list.push(request);
     this.pendingQuick.set(pending, list);
     return pending;
+  }
+
+  /**
+   * A kernel ACQUIRE (outbound traffic without an SA): the policy entry gives the proposals and
+   * client IDs, ike.config the rule, and {@link negotiate} does the rest. The daemon wires
+   * `kernel.on("acquire", (ev) => engine.acquire(ev))`.
+   */
+  acquire(ev: AcquireEvent): AcquireOutcome {
+    const ipsec = this.opts.ipsecPolicy?.();
+    if (ipsec === undefined) return "no-ipsec-policy";
+    const sel = selectForAcquire(ipsec, { src: ev.src, dst: ev.dst, ulp: ev.ulp, ...(ev.policy.index > 0 ? { policy: { index: ev.policy.index } } : {}) });
+    if (sel.kind !== "ipsec") return sel.kind;
+    const rule = this.opts.policy.ruleFor(ev.src.address, ev.dst.address);
+    if (rule === undefined) return "no-rule";
+    this.negotiate(
+      rule,
+      { address: ev.src.address, port: this.opts.localPort ?? 500 },
+      { address: ev.dst.address, port: rule.remotePort },
+      { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId, seq: ev.seq },
+    );
+    return "started";
   }
 
   /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */
