@@ -101,6 +101,8 @@ export interface EngineEvents {
   "sa-dead": [sa: IsakmpSa, reason: string];
   "phase2-up": [sa: IsakmpSa, result: QuickModeResult];
   "phase2-failed": [sa: IsakmpSa, reason: string];
+  /** The peer reported an error in a protected Informational (e.g. NO-PROPOSAL-CHOSEN for our Quick Mode). */
+  "peer-notify": [sa: IsakmpSa, notifyType: number];
 }
 
 /** The per-process IKE engine. */
@@ -531,8 +533,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
           this.sendInformational(sa, [dpdNotify(sa, Notify.RUThereAck, e.seq)]);
           break;
         case "r-u-there-ack":
+          this.log.debug({ sa: sa.tag }, "R-U-THERE-ACK");
+          break;
         case "notify":
-          this.log.debug({ sa: sa.tag, event: e.kind }, "Informational notify");
+          this.log.info({ sa: sa.tag, notify: e.notifyType }, "peer sent a protected notify");
+          if (e.notifyType < 16384) this.emit("peer-notify", sa, e.notifyType);
           break;
         default: {
           const never: never = e;
@@ -689,7 +694,12 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
 
   private afterQuickStep(sa: IsakmpSa, ex: Phase2Exchange, step: Step, request: Buffer | undefined): void {
     if (step.kind === "fail") {
-      // XXX: the protected Informational notify (HASH(1), N) is not sent yet.
+      // RFC 2408 section 5: tell the peer why, protected now that the ISAKMP SA exists.
+      if (step.notify !== undefined && sa.state === "established") {
+        this.sendInformational(sa, [
+          { type: PayloadType.N, doi: 1, protocolId: 1, notifyType: step.notify, spi: Buffer.concat([sa.icookie, sa.rcookie]), data: Buffer.alloc(0) },
+        ]);
+      }
       this.log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
       this.emit("phase2-failed", sa, step.reason);
       this.endPhase2(sa, ex, 0);

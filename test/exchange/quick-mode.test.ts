@@ -93,6 +93,8 @@ test("Quick Mode refused by the responder's policy installs nothing", async () =
   const p = pair("{ raddr 10.0.0.2 } ipsec { encr_algs aes encr_auth_algs sha1 }\n", "{ raddr 10.0.0.1 } ipsec { encr_algs 3des encr_auth_algs md5 }\n");
   const fails: string[] = [];
   p.b.engine.on("phase2-failed", (_sa, r) => fails.push(r));
+  const notified: number[] = [];
+  p.a.engine.on("peer-notify", (_sa, n) => notified.push(n));
   initiate(p, "to-b");
   await settle(p);
   const sa = p.a.engine.sas.all()[0]!;
@@ -100,6 +102,7 @@ test("Quick Mode refused by the responder's policy installs nothing", async () =
   assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
   await settle(p);
   assert.deepEqual(fails, ["policy: no-proposal-chosen"]);
+  assert.deepEqual(notified, [14], "NO-PROPOSAL-CHOSEN arrived protected");
   assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 0);
   await close(p);
 });
