@@ -7,6 +7,7 @@
  * optional `/bits`) or a quoted ASCII string. No message ever quotes a token of this file, since
  * a misplaced token may be key material: errors only point at positions.
  */
+import { concealKey } from "./conceal.js";
 import { parseAddressSpec } from "./address.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
 import { PRESHARED_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
@@ -215,7 +216,7 @@ class PresharedParser {
     const key = parseKey(keyRaw);
     if ("code" in key) d.error(key.code, keyRaw, key.message);
     if (d.errorCount !== errorsBefore || "code" in key || ids.length !== 2) return;
-    const entry: PresharedEntry = { localId: ids[0]!, remoteId: ids[1]!, ikeMode, key: key.key, keyBits: key.keyBits };
+    const entry: PresharedEntry = { localId: ids[0]!, remoteId: ids[1]!, ikeMode, key: concealKey(key.key), keyBits: key.keyBits };
     const pairKey = `${idKey(entry.localId)}\n${idKey(entry.remoteId)}`;
     const same = this.seen.get(pairKey) ?? [];
     const first = same.find((x) => modesOverlap(x.mode, entry.ikeMode));

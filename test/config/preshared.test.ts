@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { format, inspect } from "node:util";
 import { fileURLToPath } from "node:url";
 import { formatDiagnostic, IdType, parsePreshared, type PresharedEntry } from "../../src/config/index.js";
 
@@ -141,3 +142,17 @@ for (const c of cases) {
     for (const d of r.diagnostics) assert.ok(!formatDiagnostic(d).includes(SECRET), `key material leaked: ${formatDiagnostic(d)}`);
   });
 }
+
+test("a parsed key never shows in util.inspect, console formatting or JSON, yet keeps its bytes", () => {
+  const hexKey = "5ec7e75ec7e75ec7e75ec7e75ec7e7";
+  const [hex, str] = ok(`{ localid 1.1.1.1 remoteid 2.2.2.2 key ${hexKey} }\n{ localid 1.1.1.1 remoteid 2.2.2.3 key "TopSecretPhrase" }`);
+  for (const e of [hex!, str!]) {
+    for (const shown of [inspect(e, { depth: 9 }), inspect([e], { depth: 9, showHidden: false }), format("%o %j %s", e, e, e), JSON.stringify(e), JSON.stringify({ all: [e] })]) {
+      assert.ok(!shown.includes("5e c7") && !shown.includes(hexKey) && !shown.includes("TopSecret") && !shown.includes("94,199"), `key shown: ${shown}`);
+      assert.match(shown, /redacted \d+-byte key/);
+    }
+  }
+  assert.equal(hex!.key.toString("hex"), hexKey);
+  assert.deepStrictEqual(str!.key, Buffer.from("TopSecretPhrase"));
+  assert.deepEqual(Object.keys(hex!), ["localId", "remoteId", "ikeMode", "key", "keyBits"]);
+});
