@@ -46,7 +46,7 @@ export interface Side {
   readonly ipsec: IpsecPolicy | undefined;
 }
 
-/** Two engines, `a` at 10.0.0.1:500 and `b` at 10.0.0.2:500. */
+/** Two engines, `a` at 10.0.0.1:500 and `b` at 10.0.0.2:500 unless other addresses are given. */
 export interface Pair {
   readonly network: MemoryNetwork;
   readonly clock: ManualClock;
@@ -62,6 +62,9 @@ export interface PairOptions {
   readonly pskB: string;
   readonly network?: MemoryNetworkOptions;
   readonly engine?: Partial<EngineOptions>;
+  /** Addresses of the two sides (default 10.0.0.1 and 10.0.0.2). */
+  readonly addressA?: string;
+  readonly addressB?: string;
   /** ipsecinit.conf text per side (Quick Mode tests). */
   readonly ipsecA?: string;
   readonly ipsecB?: string;
@@ -105,8 +108,8 @@ export function makePair(o: PairOptions): Pair {
   return {
     network,
     clock,
-    a: mk("a", "10.0.0.1", o.configA, o.pskA, o.ipsecA),
-    b: mk("b", "10.0.0.2", o.configB, o.pskB, o.ipsecB),
+    a: mk("a", o.addressA ?? "10.0.0.1", o.configA, o.pskA, o.ipsecA),
+    b: mk("b", o.addressB ?? "10.0.0.2", o.configB, o.pskB, o.ipsecB),
   };
 }
 
@@ -132,5 +135,6 @@ export function ruleText(label: string, local: string, remote: string, xforms: s
 
 /** ike.preshared text for one entry. */
 export function pskText(local: string, remote: string, key: string): string {
-  return `{\n  localidtype ip\n  localid ${local}\n  remoteidtype ip\n  remoteid ${remote}\n  key "${key}"\n}\n`;
+  const t = local.includes(":") ? "ipv6" : "ip";
+  return `{\n  localidtype ${t}\n  localid ${local}\n  remoteidtype ${t}\n  remoteid ${remote}\n  key "${key}"\n}\n`;
 }

@@ -162,3 +162,28 @@ test("a kernel ACQUIRE starts Main Mode and Quick Mode; the SAs answer its seque
 async function nothing() {
   return { type: "acquire" as const, seq: 0, ulp: 0, proto: "esp" as const, mode: "transport" as const, policy: { index: 0, selector: null, combinations: [] } };
 }
+
+test("IPv6: Main Mode and Quick Mode between 2001:db8::1 and 2001:db8::2", async () => {
+  const A = "2001:db8::1";
+  const B = "2001:db8::2";
+  const p = makePair({
+    addressA: A,
+    addressB: B,
+    configA: ruleText("to-b", A, B, `${XF}\n  local_id_type ipv6`),
+    configB: ruleText("from-a", B, A, `${XF}\n  local_id_type ipv6`),
+    pskA: pskText(A, B, "v6-secret"),
+    pskB: pskText(B, A, "v6-secret"),
+    ipsecA: `{ raddr ${B} } ipsec { encr_algs aes encr_auth_algs sha256 }\n`,
+    ipsecB: `{ raddr ${A} } ipsec { encr_algs aes encr_auth_algs sha256 }\n`,
+  });
+  const peers: string[] = [];
+  p.b.engine.on("phase1-up", (_sa, r) => peers.push(r.peerId));
+  const sel = selectForAcquire(p.a.ipsec!, { src: { address: A, port: 0 }, dst: { address: B, port: 0 }, ulp: 0 });
+  assert.ok(sel.kind === "ipsec");
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
+  await settle(p, 40);
+  assert.deepEqual(peers, ["2001:db8:0:0:0:0:0:1"]);
+  const sas = await assertMatchingKernels(p, 2);
+  assert.ok(sas.every((s) => s.src.includes(":") && s.authAlg !== 0));
+  await close(p);
+});
