@@ -54,7 +54,7 @@ function requireLegacy(cipher: CipherInfo): void {
 
 /**
  * Checks that `key` fits `cipher`: its length is an allowed key size, DES keys are not weak or
- * semi-weak, 3DES parts are neither weak nor repeated. Throws `CryptoError` (codes
+ * semi-weak, 3DES parts are neither weak nor repeated (no two equal). Throws `CryptoError` (codes
  * `IKE_ERR_CRYPTO_KEY_LENGTH`, `IKE_ERR_CRYPTO_WEAK_KEY`, `IKE_ERR_CRYPTO_DEGENERATE_3DES_KEY`).
  */
 export function checkCipherKey(cipher: CipherInfo, key: Uint8Array): void {
@@ -68,7 +68,7 @@ export function checkCipherKey(cipher: CipherInfo, key: Uint8Array): void {
     const check = checkTripleDesKey(key);
     if (check === "weak") throw new CryptoError(CryptoErrorCode.WeakKey, "3DES key has a weak or semi-weak part (FIPS 74)");
     if (check === "degenerate") {
-      throw new CryptoError(CryptoErrorCode.DegenerateKey, "3DES key parts repeat (K1 = K2 or K2 = K3)");
+      throw new CryptoError(CryptoErrorCode.DegenerateKey, "3DES key parts repeat (K1 = K2, K2 = K3 or K1 = K3)");
     }
   }
 }

@@ -15,7 +15,7 @@ export const CryptoErrorCode = {
   KeyLength: "IKE_ERR_CRYPTO_KEY_LENGTH",
   /** A DES weak or semi-weak key (FIPS 74), also as a 3DES part. */
   WeakKey: "IKE_ERR_CRYPTO_WEAK_KEY",
-  /** A 3DES key with K1 = K2 or K2 = K3, which degenerates to single DES. */
+  /** A 3DES key with two equal parts: single DES (K1 = K2 or K2 = K3) or two-key TDEA (K1 = K3). */
   DegenerateKey: "IKE_ERR_CRYPTO_DEGENERATE_3DES_KEY",
   /** An IV or input of the wrong length from our own code. */
   BadInput: "IKE_ERR_CRYPTO_BAD_INPUT",

@@ -1,7 +1,9 @@
 /**
  * DES key checks: FIPS 74 (1981) section 3.6 lists 4 weak and 12 semi-weak DES keys; RFC 2405
- * section 5 and RFC 2451 section 2.3 require rejecting them, and a 3DES key whose parts repeat
- * (K1 = K2 or K2 = K3) is single DES in disguise (SP 800-67 section 3.3 keying options).
+ * section 5 and RFC 2451 section 2.3 require rejecting them. A 3DES key whose parts repeat is
+ * refused too: K1 = K2 or K2 = K3 is single DES in disguise, and K1 = K3 is two-key TDEA (SP 800-67
+ * keying option 2), which NIST SP 800-131A rev. 2 disallows for encryption. A derived key hits
+ * either case with probability about 2^-54, so refusing costs no interoperability.
  * Parity bits (the low bit of each byte) are ignored in all comparisons, as DES ignores them.
  */
 
@@ -28,12 +30,12 @@ export function isWeakDesKey(key: Uint8Array): boolean {
 /** Result of checking a 3DES key: fine, a weak part, or repeated parts. */
 export type TripleDesKeyCheck = "ok" | "weak" | "degenerate";
 
-/** Checks a 24-byte 3DES key: repeated parts (K1 = K2 or K2 = K3) first, then weak parts. */
+/** Checks a 24-byte 3DES key: repeated parts (K1 = K2, K2 = K3 or K1 = K3) first, then weak parts. */
 export function checkTripleDesKey(key: Uint8Array): TripleDesKeyCheck {
   const k1 = key.subarray(0, 8);
   const k2 = key.subarray(8, 16);
   const k3 = key.subarray(16, 24);
-  if (equalIgnoringParity(k1, k2) || equalIgnoringParity(k2, k3)) return "degenerate";
+  if (equalIgnoringParity(k1, k2) || equalIgnoringParity(k2, k3) || equalIgnoringParity(k1, k3)) return "degenerate";
   if (isWeakDesKey(k1) || isWeakDesKey(k2) || isWeakDesKey(k3)) return "weak";
   return "ok";
 }

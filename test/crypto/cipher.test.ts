@@ -118,12 +118,16 @@ describe("key checks", () => {
     }
     assert.doesNotThrow(() => checkCipherKey(DES, hex("0123456789abcdef")));
   });
-  it("rejects 3DES keys with K1 = K2 or K2 = K3 with their own code, and weak parts", () => {
+  it("rejects 3DES keys with any two equal parts (K1 = K2, K2 = K3, K1 = K3) with their own code, and weak parts", () => {
     const a = "0123456789abcdef", b = "23456789abcdef01", c = "456789abcdef0123";
     assert.throws(() => checkCipherKey(TDES, hex(a + a + c)), { code: CryptoErrorCode.DegenerateKey });
     assert.throws(() => checkCipherKey(TDES, hex(a + b + b)), { code: CryptoErrorCode.DegenerateKey });
+    // Two-key TDEA (keying option 2): disallowed for encryption by NIST SP 800-131A rev. 2.
+    assert.throws(() => checkCipherKey(TDES, hex(a + b + a)), { code: CryptoErrorCode.DegenerateKey });
+    const aOtherParity = Buffer.from(hex(a).map((x) => x ^ 1)).toString("hex");
+    assert.throws(() => checkCipherKey(TDES, hex(a + b + aOtherParity)), { code: CryptoErrorCode.DegenerateKey });
     assert.throws(() => checkCipherKey(TDES, hex(a + "0101010101010101" + c)), { code: CryptoErrorCode.WeakKey });
-    assert.doesNotThrow(() => checkCipherKey(TDES, hex(a + b + a)));
+    assert.doesNotThrow(() => checkCipherKey(TDES, hex(a + b + c)));
     assert.throws(() => cbcEncrypt(TDES, hex(a + a + c), hex(Z8), hex(Z8)), (e: unknown) => e instanceof CryptoError && e.code === CryptoErrorCode.DegenerateKey);
   });
   it("refuses AES keys other than 128/192/256 bits, wrong IVs and partial blocks", () => {
