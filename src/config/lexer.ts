@@ -63,6 +63,9 @@ export class Lexer {
   private i = 0;
   private line = 1;
   private lineStart = 0;
+  /** Columns count code points: low surrogates seen on this line before `surrogateScan`. */
+  private lowSurrogates = 0;
+  private surrogateScan = 0;
 
   constructor(
     private readonly text: string,
@@ -108,6 +111,8 @@ export class Lexer {
         this.i++;
         this.line++;
         this.lineStart = this.i;
+        this.lowSurrogates = 0;
+        this.surrogateScan = this.i;
         continue;
       }
       if (cls === SPACE) {
@@ -125,7 +130,7 @@ export class Lexer {
         continue;
       }
       const line = this.line;
-      const col = i - this.lineStart + 1;
+      const col = this.colAt(i);
       if (cls === BRACE || (cls === PAREN && this.opts.parens)) {
         this.i++;
         const c = text[i]!;
@@ -144,7 +149,21 @@ export class Lexer {
       this.i = j;
       return { kind: "word", text: text.slice(i, j), line, col };
     }
-    return { kind: "eof", text: "", line: this.line, col: this.i - this.lineStart + 1 };
+    return { kind: "eof", text: "", line: this.line, col: this.colAt(this.i) };
+  }
+
+  /**
+   * 1-based column of index `j` on the current line, in code points (a tab is one), so that an
+   * editor's column agrees past an emoji. Scans each character once per line, whatever the
+   * number of tokens on it.
+   */
+  private colAt(j: number): number {
+    const t = this.text;
+    for (; this.surrogateScan < j; this.surrogateScan++) {
+      const c = t.charCodeAt(this.surrogateScan);
+      if (c >= 0xdc00 && c <= 0xdfff) this.lowSurrogates++;
+    }
+    return j - this.lineStart - this.lowSurrogates + 1;
   }
 
   /** Reads a string body from `j` (after the quote); `undefined` when the line ends first. */

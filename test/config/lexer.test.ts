@@ -40,3 +40,8 @@ test("fractions for the retransmit timers, and a writer that reads back", () => 
   assert.equal(parseFloatLiteral("."), undefined);
   for (const v of [0.5, 0.001, 123.456, 30, 0.1]) assert.equal(parseFloatLiteral(formatFloat(v)), v);
 });
+
+test("columns count code points: tabs, accents, emoji and CRLF lines", () => {
+  assert.deepEqual(toks('\t"é€😀" x\r\n😀😀 y'), ["string:é€😀@1:2", "word:x@1:8", "word:😀😀@2:1", "word:y@2:4", "eof:@2:5"]);
+  assert.deepEqual(toks('{ label "😀" bogus }'), ["{:{@1:1", "word:label@1:3", "string:😀@1:9", "word:bogus@1:13", "}:}@1:19", "eof:@1:20"]);
+});

@@ -184,3 +184,11 @@ test("arbitrary bytes never make the parser throw", () => {
     for (const e of r.errors) assert.ok(e.line >= 1 && e.col >= 1, `seed ${seed}`);
   }
 });
+
+test("error columns count code points, so an emoji before a mistake does not shift it", () => {
+  const { errors } = parseIpsecPolicy("# 😀\n{ laddr 😀😀 colour 1 } pass {}\n", "p.conf");
+  assert.deepEqual(errors.map((e) => [e.line, e.col, e.code]), [
+    [2, 9, "IKE_ERR_POLICY_VALUE"],
+    [2, 12, "IKE_ERR_POLICY_KEYWORD"],
+  ]);
+});

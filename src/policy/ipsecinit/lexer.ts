@@ -11,11 +11,17 @@ export interface Token {
   col: number;
 }
 
-/** Splits the text into tokens. Columns count characters from 1; tabs count as one. */
+/**
+ * Splits the text into tokens. Columns count code points from 1 (an emoji is one, as in an
+ * editor; tabs count as one).
+ */
 export function tokenize(source: string): Token[] {
   const out: Token[] = [];
   let line = 1;
   let lineStart = 0;
+  // Low surrogates seen on this line before `scanned`: each pair is two UTF-16 units, one column.
+  let lowSurrogates = 0;
+  let scanned = 0;
   let i = 0;
   const n = source.length;
   while (i < n) {
@@ -23,6 +29,8 @@ export function tokenize(source: string): Token[] {
     if (c === "\n") {
       line++;
       lineStart = ++i;
+      lowSurrogates = 0;
+      scanned = i;
       continue;
     }
     // Any other white space (NBSP, U+2028 ...) separates too: the word loop below stops at \s, so a
@@ -35,7 +43,11 @@ export function tokenize(source: string): Token[] {
       while (i < n && source[i] !== "\n") i++;
       continue;
     }
-    const col = i - lineStart + 1;
+    for (; scanned < i; scanned++) {
+      const u = source.charCodeAt(scanned);
+      if (u >= 0xdc00 && u <= 0xdfff) lowSurrogates++;
+    }
+    const col = i - lineStart - lowSurrogates + 1;
     if (c === "{" || c === "}") {
       out.push({ text: c, line, col });
       i++;
