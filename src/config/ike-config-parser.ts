@@ -57,7 +57,8 @@ class ConfigParser {
   readonly globals: GlobalsDraft = { certRoot: [], certTrust: [], ignoreCrls: false, ldapServer: [], useHttp: false };
   readonly globalXforms: XformDraft[] = [];
   readonly rules: RuleDraft[] = [];
-  private readonly seenGlobal = new Map<string, Pos>();
+  /** Where each once-only file-level keyword stood. */
+  readonly seenGlobal = new Map<string, Pos>();
 
   constructor(text: string, file: string) {
     this.d = new Diagnostics(file);
@@ -390,6 +391,6 @@ export function parseIkeConfig(text: string, file: string): ParseResult<IkeConfi
   }
   const p = new ConfigParser(text, file);
   p.run();
-  const value = finishConfig(p.globals, p.globalXforms, p.rules, p.d);
+  const value = finishConfig(p.globals, p.globalXforms, p.rules, p.d, p.seenGlobal);
   return { ok: p.d.errorCount === 0, value, diagnostics: p.d.sorted() };
 }

@@ -35,8 +35,41 @@ export interface RuleDraft {
 
 const isPreshared = (x: XformDraft): boolean => x.xform.authMethod === AuthMethod.PRESHARED;
 
+/** Hard/soft Phase 2 lifetime pairs: field names and keywords. */
+const LIFETIME_PAIRS = [
+  ["p2LifetimeSecs", "p2SoftlifeSecs", "p2_lifetime_secs", "p2_softlife_secs"],
+  ["p2LifetimeKb", "p2SoftlifeKb", "p2_lifetime_kb", "p2_softlife_kb"],
+] as const;
+
+/**
+ * A soft lifetime above the hard one is refused here, at the rule, because the kernel refuses it
+ * (RFC 2367 §2.3.4: soft must not exceed hard) and every SA the rule made would fail to install.
+ * The rule's values fall back to the file's, so a rule is checked only where it sets one of the
+ * pair itself; the file's own pair is checked once, at its soft keyword.
+ */
+function lifetimeProblems(globals: IkeGlobals, globalsAt: ReadonlyMap<string, Pos>, r: RuleDraft | undefined): Array<{ at: Pos; message: string }> {
+  const out: Array<{ at: Pos; message: string }> = [];
+  for (const [hardKey, softKey, hardWord, softWord] of LIFETIME_PAIRS) {
+    if (r !== undefined && r[hardKey] === undefined && r[softKey] === undefined) continue;
+    const hard = r?.[hardKey] ?? globals[hardKey];
+    const soft = r?.[softKey] ?? globals[softKey];
+    // Hard 0 is "no limit" to the kernel, so any soft value fits under it.
+    if (hard === undefined || hard === 0 || soft === undefined || soft <= hard) continue;
+    const at = r?.at ?? globalsAt.get(softWord) ?? { line: 1, col: 1 };
+    out.push({ at, message: `${softWord} (${soft}) exceeds ${hardWord} (${hard}); the soft lifetime must not be above the hard one` });
+  }
+  return out;
+}
+
 /** Checks every rule, reports what is missing, and builds the config from the valid rules. */
-export function finishConfig(globals: IkeGlobals, globalXforms: readonly XformDraft[], drafts: readonly RuleDraft[], d: Diagnostics): IkeConfig {
+export function finishConfig(
+  globals: IkeGlobals,
+  globalXforms: readonly XformDraft[],
+  drafts: readonly RuleDraft[],
+  d: Diagnostics,
+  globalsAt: ReadonlyMap<string, Pos> = new Map(),
+): IkeConfig {
+  for (const p of lifetimeProblems(globals, globalsAt, undefined)) d.error("IKE_ERR_CFG_BAD_RANGE", p.at, p.message);
   const labels = new Map<string, Pos>();
   const rules: IkeRule[] = [];
   let globalMixReported = false;
@@ -76,6 +109,7 @@ export function finishConfig(globals: IkeGlobals, globalXforms: readonly XformDr
         if (need.length > 0) fail("IKE_ERR_CFG_MISSING", r.at, `rule with certificate authentication lacks ${need.join(", ")}`);
       }
     }
+    for (const p of lifetimeProblems(globals, globalsAt, r)) fail("IKE_ERR_CFG_BAD_RANGE", p.at, `rule: ${p.message}`);
     if (ok && r.label !== undefined) rules.push(toRule(r, r.label));
   }
   return { globals, p1Xforms: globalXforms.map((x) => x.xform), rules };

@@ -136,11 +136,29 @@ export const configArb: fc.Arbitrary<IkeConfig> = fc
     fc.array(ruleBodyArb, { minLength: 4, maxLength: 4 }),
   )
   .map(([globals, globalXforms, labels, bodies]) => {
-    const rules = labels.map((label, i) => ({ label, ...bodies[i]! }));
+    const g = fitSoftLifetimes(globals, {});
+    const rules = labels.map((label, i) => ({ label, ...fitSoftLifetimes(bodies[i]!, g) }));
     const needGlobal = rules.some((r) => r.p1Xforms.length === 0);
     const p1Xforms = needGlobal && globalXforms.length === 0 ? [{ authMethod: 1, oakleyGroup: 2, encrAlg: 5, authAlg: 2 }] : globalXforms;
-    return { globals, p1Xforms, rules };
+    return { globals: g, p1Xforms, rules };
   });
+
+type Lifetimes = Partial<Record<"p2LifetimeSecs" | "p2SoftlifeSecs" | "p2LifetimeKb" | "p2SoftlifeKb", number>>;
+
+/**
+ * Lowers a soft lifetime that would exceed its hard one (the parser refuses those), counting a
+ * value inherited from `inherited` where `o` sets only one of the pair; hard 0 is "no limit".
+ */
+function fitSoftLifetimes<T extends Lifetimes>(o: T, inherited: Lifetimes): T {
+  const out: Lifetimes = { ...o };
+  for (const [hardKey, softKey] of [["p2LifetimeSecs", "p2SoftlifeSecs"], ["p2LifetimeKb", "p2SoftlifeKb"]] as const) {
+    if (o[hardKey] === undefined && o[softKey] === undefined) continue;
+    const hard = o[hardKey] ?? inherited[hardKey];
+    const soft = o[softKey] ?? inherited[softKey];
+    if (hard !== undefined && hard !== 0 && soft !== undefined && soft > hard) out[softKey] = hard;
+  }
+  return out as T;
+}
 
 const nameTypes = [IdType.FQDN, IdType.USER_FQDN, IdType.DER_ASN1_DN, IdType.DER_ASN1_GN, IdType.KEY_ID];
 

@@ -122,6 +122,10 @@ const cases: readonly Case[] = [
   { name: "duplicate label", text: `{ label "same" ${ADDRS} ${X} }\n{ label "same" ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_DUPLICATE_LABEL@2:9"], message: "label is already used by the rule at 1:9" },
   { name: "empty label", text: `{ label "" ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_VALUE@1:9"] },
   { name: "label over 255 bytes", text: `{ label "${"x".repeat(256)}" ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_VALUE@1:9"] },
+  // Soft lifetime above hard (the kernel would refuse every SA of the rule)
+  { name: "file soft above file hard", text: "p2_lifetime_secs 100\np2_softlife_secs 200\n", errors: ["IKE_ERR_CFG_BAD_RANGE@2:1"], message: "p2_softlife_secs (200) exceeds p2_lifetime_secs (100); the soft lifetime must not be above the hard one" },
+  { name: "rule hard below file soft", text: `p2_softlife_secs 3000\n{ label "r" p2_lifetime_secs 600 ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_RANGE@2:1"], message: "rule: p2_softlife_secs (3000) exceeds p2_lifetime_secs (600); the soft lifetime must not be above the hard one" },
+  { name: "rule soft kb above hard kb", text: `{ label "r" p2_lifetime_kb 1000 p2_softlife_kb 1001 ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_RANGE@1:1"] },
   // Unsupported
   { name: "label_aware", text: "label_aware\n", errors: ["IKE_ERR_CFG_UNSUPPORTED@1:1"], message: "'label_aware' (Trusted Extensions labels) is not supported" },
   { name: "single_label in transform", text: "p1_xform { single_label auth_method preshared oakley_group 2 auth_alg sha encr_alg des }", errors: ["IKE_ERR_CFG_UNSUPPORTED@1:12"] },
