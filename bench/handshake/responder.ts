@@ -56,7 +56,7 @@ export async function startResponder(o: ResponderOptions): Promise<Responder> {
   );
   if (!cfg.ok) throw new Error(`responder ike.config: ${JSON.stringify(cfg.diagnostics)}`);
   const keys = parsePreshared(
-    `{\n  localidtype ip\n  localid ${o.address}\n  remoteidtype ip\n  remoteid ${o.peers}\n  ike_mode main\n  key ${o.pskHex}\n}\n`,
+    `{\n  localidtype ip\n  localid ${o.address}\n  remoteidtype ip\n  remoteid ${o.peers}\n  ike_mode both\n  key ${o.pskHex}\n}\n`,
     "<responder ike.preshared>",
   );
   if (!keys.ok) throw new Error(`responder ike.preshared: ${keys.diagnostics.map((d) => d.code).join(", ")}`);

@@ -56,9 +56,10 @@ export function classifyPhase1Failure(reason: string, notify: number | undefined
 
 /**
  * Classify a `phase2-failed` event. The engine reports a Quick Mode without answer as
- * "Quick Mode: no answer" (a target refusing the proposal with a protected notify looks the same
- * today: the engine logs such notifies and keeps waiting), an ISAKMP SA that died underneath as
- * "ISAKMP SA died ...", and a failed step with the step's reason.
+ * "Quick Mode: no answer", an ISAKMP SA that died underneath as
+ * "ISAKMP SA died ...", and a failed step with the step's reason. A target that refuses our Quick
+ * Mode with a protected notify is seen as the engine's `peer-notify` event (the runner classifies
+ * that as `phase2-notify-received:NAME`).
  */
 export function classifyPhase2Failure(reason: string): Failure {
   if (reason.startsWith("Quick Mode: no answer")) return { kind: "timeout", phase2: true };

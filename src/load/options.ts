@@ -33,7 +33,7 @@ export interface LoadOptions {
   readonly count: number | undefined;
   /** Stop starting negotiations after this long (undefined: only `count` bounds the run). */
   readonly durationMs: number | undefined;
-  readonly mode: "main";
+  readonly mode: "main" | "aggressive";
   readonly psk: PskSource;
   /** ike.config `encr_alg` text, e.g. `aes(128..128)` or `3des`. */
   readonly encr: string;
@@ -77,7 +77,7 @@ export const USAGE = `usage: ikeload --target ADDR[:PORT] [options]
   --rate N[/s]             open loop: start N negotiations per second
   --count N                negotiations to start (default 100 unless --duration is given)
   --duration S             stop starting negotiations after S seconds
-  --mode main              Phase 1 exchange (only Main Mode exists in the engine so far)
+  --mode main|aggressive   Phase 1 exchange (default main)
   --psk SECRET             pre-shared key (visible in the process list: prefer --preshared)
   --preshared FILE         ike.preshared file; the key for each source/target pair is looked up
   --cipher C               aes128|aes192|aes256|3des|des|blowfish|blowfishN, or ike.config encr_alg text (default aes128)
@@ -242,7 +242,7 @@ export function parseLoadArgs(
   const ipsecAction = ipsecActionText(v.esp, v.ah);
   if (typeof ipsecAction !== "string") return usage(ipsecAction.error);
   const mode = v.mode ?? "main";
-  if (mode !== "main") return usage(`--mode ${mode}: only main is implemented by the engine so far`);
+  if (mode !== "main" && mode !== "aggressive") return usage(`--mode: not main or aggressive: ${mode}`);
   if ((v.psk === undefined) === (v.preshared === undefined)) return usage("give exactly one of --psk and --preshared");
   const psk: PskSource = v.psk !== undefined ? { kind: "literal", secret: v.psk } : { kind: "file", path: v.preshared! };
   if (psk.kind === "literal" && psk.secret.length === 0) return usage("--psk: empty key");
@@ -257,7 +257,7 @@ export function parseLoadArgs(
       pacing,
       count,
       durationMs,
-      mode: "main",
+      mode,
       psk,
       encr: encrText(v.cipher ?? "aes128"),
       hash: v.hash ?? "sha1",

@@ -67,9 +67,9 @@ export async function loadPolicy(
     const bad = r.diagnostics.find((d) => d.severity === "error");
     if (!r.ok || bad !== undefined) return { ok: false, error: { code: bad?.code ?? "IKE_ERR_CFG_IO", message: bad ? formatDiagnostic(bad) : `${o.psk.path}: rejected` } };
     entries = r.value;
-    const missing = sources.find((s) => findPresharedByAddress(entries, s, o.target.address, "main") === undefined);
+    const missing = sources.find((s) => findPresharedByAddress(entries, s, o.target.address, o.mode) === undefined);
     if (missing !== undefined) {
-      return { ok: false, error: { code: "IKE_ERR_LOAD_NO_KEY", message: `${o.psk.path}: no main-mode key for ${missing} <-> ${o.target.address}` } };
+      return { ok: false, error: { code: "IKE_ERR_LOAD_NO_KEY", message: `${o.psk.path}: no ${o.mode}-mode key for ${missing} <-> ${o.target.address}` } };
     }
   } else {
     const localSpec = parseAddressSpec(first === last ? first : `${first}-${last}`);
@@ -81,7 +81,7 @@ export async function loadPolicy(
       {
         localId: { type: first === last ? (v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR) : v6 ? IdType.IPV6_ADDR_RANGE : IdType.IPV4_ADDR_RANGE, addr: localSpec.spec },
         remoteId: { type: v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR, addr: remoteSpec.spec },
-        ikeMode: "main",
+        ikeMode: o.mode,
         key,
         keyBits: key.length * 8,
       },

@@ -4,6 +4,8 @@
  * (src/ike/engine.ts) on our UDP transport, crypto pool and in-memory SADB, as the daemon's
  * initiator side runs them.
  *
+ * Main Mode or Aggressive Mode (`--mode`) runs Phase 1.
+ *
  * Pacing is open loop (`rate`: starts on a schedule whatever the target does) or closed loop
  * (`concurrency`: slot i runs one negotiation at a time from source i, starting the next when one
  * ends). Every negotiation has an ISAKMP SA of its own: `initiate` and, once it is up, `quickMode`
@@ -24,6 +26,7 @@ import { endpointKey } from "../ike/transport.js";
 import { MemoryKernel } from "../kernel/memory.js";
 import { UdpTransport } from "../net/udp-transport.js";
 import { CountingTransport } from "./counting-transport.js";
+import { notifyLabel } from "../codec/index.js";
 import { FailureCounter, classifyPhase1Failure, classifyPhase2Failure, type Failure } from "./failures.js";
 import type { LoadOptions } from "./options.js";
 import { loadPolicy } from "./policy.js";
@@ -44,7 +47,7 @@ export interface LoadProgress {
 /** The outcome of a run; plain data, no secrets. */
 export interface LoadReport {
   readonly target: string;
-  readonly mode: "main";
+  readonly mode: "main" | "aggressive";
   readonly auth: "psk";
   readonly transform: { readonly encr: string; readonly hash: string; readonly dhGroup: number; readonly lifetimeSecs: number };
   /** Phase 2 proposal (ipsecinit.conf action text) and PFS group; null with `--phase1-only`. */
@@ -63,7 +66,7 @@ export interface LoadReport {
   /** Wall time from the first start to the last negotiation's end, ms. */
   readonly elapsedMs: number;
   readonly establishedPerSec: number;
-  /** `phase1`: MM1 to MM6; `phase1and2`: MM1 to QM3 (absent with `--phase1-only`). */
+  /** `phase1`: MM1 to MM6 (AM1 to AM3); `phase1and2`: to QM3 (absent with `--phase1-only`). */
   readonly latencyMs: { readonly phase1: LatencySummary; readonly phase1and2?: LatencySummary };
   /** Failures by class (and notify), see src/load/failures.ts. */
   readonly failures: Record<string, number>;
@@ -118,7 +121,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
   const ports = new Map(udp.endpoints().map((e) => [e.local.address, e.local.port] as const));
   try {
     const run = new Run(o, engine, sources, hooks, (address) => ({
-      sa: engine.initiate(pol.rule, { address, port: ports.get(address) ?? o.sourcePort }, o.target),
+      sa: engine.initiate(pol.rule, { address, port: ports.get(address) ?? o.sourcePort }, o.target, o.mode),
       request: o.phase2 ? pol.requestFor(address) : undefined,
     }));
     return { ok: true, value: await run.go() };
@@ -165,6 +168,12 @@ class Run {
     this.engine.on("phase2-up", (sa) => this.succeeded(sa));
     this.engine.on("phase1-failed", (sa, reason, notify) => this.failed(sa, classifyPhase1Failure(reason, notify)));
     this.engine.on("phase2-failed", (sa, reason) => this.failed(sa, classifyPhase2Failure(reason)));
+    // An error notify in a protected Informational while our Quick Mode waits: the target refused it.
+    this.engine.on("peer-notify", (sa, notifyType) => {
+      if (this.#pending.get(sa)?.request !== undefined && sa.state === "established") {
+        this.failed(sa, { kind: "notify-received", notify: notifyLabel(notifyType), phase2: true });
+      }
+    });
     this.engine.on("sa-dead", (sa) => this.failed(sa, this.#pending.get(sa)?.request && sa.establishedAt !== undefined ? { kind: "aborted", phase2: true } : { kind: "aborted" }));
 
     const done = new Promise<void>((resolve) => (this.#finish = resolve));

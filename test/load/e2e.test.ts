@@ -123,3 +123,36 @@ test("keys from an ike.preshared file, ephemeral source ports (non-ESP marker on
     await r.close();
   }
 });
+
+test("Aggressive Mode, then Quick Mode, against our responder", async () => {
+  const r = await startResponder({ address: "127.0.4.10", port: 14015, workers: 0, peers: "127.4.1.0/24", pskHex: HEX, dhGroup: 14, encr: "aes(256..256)", hash: "sha256" });
+  try {
+    const o = options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.80", "--concurrency", "2", "--count", "3", "--mode", "aggressive", "--psk", PSK, "--workers", "0", "--dh", "14", "--cipher", "aes256", "--hash", "sha256"]);
+    const res = await runLoad(o);
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.equal(res.value.mode, "aggressive");
+    assert.equal(res.value.established, 3, JSON.stringify(res.value.failures));
+    assert.equal(res.value.latencyMs.phase1and2?.count, 3);
+  } finally {
+    await r.close();
+  }
+});
+
+test("a Quick Mode the responder refuses is counted as the notify it sent", async () => {
+  const r = await startResponder({
+    address: "127.0.4.10", port: 14016, workers: 0, peers: "127.4.1.0/24", pskHex: HEX, dhGroup: 2, encr: "aes(128..128)", hash: "sha1",
+    ipsecAction: "encr_algs 3des encr_auth_algs md5",
+  });
+  try {
+    const o = options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.90", "--concurrency", "2", "--count", "2", "--psk", PSK, "--workers", "0", "--esp", "aes128-sha1", "--retransmit-init", "300", "--retransmit-limit", "1"]);
+    const res = await runLoad(o);
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.equal(res.value.phase1Established, 2);
+    assert.equal(res.value.established, 0);
+    assert.deepEqual(res.value.failures, { "phase2-notify-received:NO-PROPOSAL-CHOSEN": 2 });
+    // The ISAKMP SAs were deleted at the responder all the same.
+    assert.equal(res.value.deletesSent, 2);
+  } finally {
+    await r.close();
+  }
+});

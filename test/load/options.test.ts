@@ -63,7 +63,8 @@ test("usage errors are values that name the problem", () => {
   assert.match(usageError(["--target", "127.0.0.1", "--psk", "k", "--rate", "fast"]), /--rate/);
   assert.match(usageError(["--target", "127.0.0.1", "--psk", "k", "--count", "-1"]), /count/);
   assert.match(usageError(["--target", "127.0.0.1", "--psk", "k", "--concurrency", "10", "--sources", "4"]), /at least as many --sources/);
-  assert.match(usageError(["--target", "127.0.0.1", "--psk", "k", "--mode", "aggressive"]), /only main/);
+  assert.match(usageError(["--target", "127.0.0.1", "--psk", "k", "--mode", "quick"]), /--mode/);
+  assert.equal(ok(["--target", "127.0.0.1", "--psk", "k", "--mode", "aggressive"]).mode, "aggressive");
   assert.match(usageError(["--target", "127.0.0.1"]), /exactly one of --psk and --preshared/);
   assert.match(usageError(["--target", "127.0.0.1", "--psk", "k", "--preshared", "/x"]), /exactly one/);
   assert.match(usageError(["--target", "127.0.0.1", "--psk", "k", "--bogus"]), /bogus/);
