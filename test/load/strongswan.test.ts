@@ -55,3 +55,35 @@ test("a small closed-loop run (Main + Quick Mode) against strongSwan: establishe
     await peer.stop({ kill: true, purge: true });
   }
 });
+
+test("Aggressive Mode + Quick Mode against strongSwan: established > 0, no failures", { skip: interopSkip(), timeout: 120_000 }, async () => {
+  const peer = await InteropPeer.startStrongSwan({
+    name: `load-ta-${process.pid}`,
+    role: "responder",
+    local: "127.0.4.21",
+    remote: "%any",
+    localPort: 14210,
+    nattPort: 14211,
+    remotePort: 500,
+    mode: "aggressive",
+    psk: PSK,
+    cipher: "aes256",
+    hash: "sha256",
+    dh: 14,
+    unique: "no",
+    fragmentation: "no",
+    esp: "aes128-sha1",
+    espMode: "transport",
+    logLevel: 1,
+  });
+  try {
+    const a = parseLoadArgs(["--target", "127.0.4.21:14210", "--source", "127.4.2.20", "--concurrency", "2", "--count", "4", "--mode", "aggressive", "--psk", PSK, "--cipher", "aes256", "--hash", "sha256", "--dh", "14", "--workers", "0", "--expire", "20"]);
+    assert.ok(a.ok && !a.help);
+    const res = await runLoad(a.value);
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.ok(res.value.established > 0);
+    assert.equal(res.value.failed, 0, JSON.stringify(res.value.failures));
+  } finally {
+    await peer.stop({ kill: true, purge: true });
+  }
+});
