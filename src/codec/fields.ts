@@ -200,7 +200,10 @@ export function assertNever(x: never): never {
   throw new Error(`unhandled field kind ${JSON.stringify(x)}`);
 }
 
-/** Encodes `v` by `s` into `w`; `ctx` as for decode. Throws RangeError on an out-of-range value. */
+/**
+ * Encodes `v` by `s` into `w`; `ctx` as for decode. Throws RangeError on an out-of-range value and on
+ * anything the decoder would refuse by form (a basic attribute as TLV) or count (the list caps).
+ */
 export function encodeFrom(s: Spec, w: Writer, v: Record<string, any>, ctx: unknown): void {
   for (const f of s.fields) {
     switch (f.kind) {
@@ -241,6 +244,7 @@ export function encodeFrom(s: Spec, w: Writer, v: Record<string, any>, ctx: unkn
         break;
       case "chain": {
         const items = v[f.name] as Record<string, any>[];
+        if (items.length > f.max) throw new RangeError(`${s.name}.${f.name}: ${items.length} items, the decoder takes ${f.max}`);
         for (let i = 0; i < items.length; i++) {
           const start = w.pos;
           w.u8(i + 1 < items.length ? f.payloadType : 0);
@@ -254,7 +258,9 @@ export function encodeFrom(s: Spec, w: Writer, v: Record<string, any>, ctx: unkn
       case "attributes": {
         // The decoder's form rule, mirrored: a basic attribute in TLV form is ATTRIBUTES-NOT-SUPPORTED.
         const protocolId = f.checkForm ? ((ctx as { protocolId?: number } | undefined)?.protocolId ?? -1) : -1;
-        for (const a of v[f.name] as DataAttribute[]) {
+        const list = v[f.name] as DataAttribute[];
+        if (list.length > f.max) throw new RangeError(`${s.name}.${f.name}: ${list.length} attributes, the decoder takes ${f.max}`);
+        for (const a of list) {
           if (a.type < 0 || a.type > 0x7fff) throw new RangeError(`attribute type out of range: ${a.type}`);
           if (a.format === "tlv" && protocolId >= 0 && isBasicAttribute(protocolId, a.type)) {
             throw new RangeError(`basic attribute ${a.type} must be encoded in TV form`);

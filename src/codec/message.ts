@@ -218,6 +218,7 @@ export function encodePayloads(payloads: readonly Payload[]): Buffer {
 }
 
 function writePayloads(w: Writer, payloads: readonly Payload[]): void {
+  if (payloads.length > MAX_PAYLOADS) throw new RangeError(`${payloads.length} payloads, the decoder takes ${MAX_PAYLOADS}`);
   for (let i = 0; i < payloads.length; i++) {
     const p = payloads[i]!;
     const s = payloadSpec(p.type);

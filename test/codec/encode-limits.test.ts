@@ -6,8 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  decodeMessage, encodeEncrypted, encodeMessage, encodePayloads, MAX_DATAGRAM, PayloadType, ProtocolId,
-  type DataAttribute, type HeaderInit, type Payload,
+  decodeMessage, decodePayloads, encodeEncrypted, encodeMessage, encodePayloads, MAX_DATAGRAM, MAX_PAYLOADS, PayloadType, ProtocolId,
+  type DataAttribute, type HeaderInit, type Payload, type TransformPayload,
 } from "../../src/codec/index.js";
 
 const header: HeaderInit = { icookie: Buffer.alloc(8, 1), rcookie: Buffer.alloc(8), exchangeType: 2, flags: 0, messageId: 0 };
@@ -49,4 +49,25 @@ test("a basic (class B) attribute cannot be encoded in TLV form: the decoder wou
 
 test("a TV attribute value must fit 16 bits", () => {
   assert.throws(() => encodePayloads([sa(ProtocolId.ISAKMP, [{ format: "tv", type: 11, value: 0x10000 }])]), RangeError);
+});
+
+test("counts the decoder caps (payloads, proposals, transforms, attributes) are caps on encode too", () => {
+  const vid: Payload = { type: PayloadType.VID, data: Buffer.alloc(16, 1) };
+  assert.equal(decodePayloads(PayloadType.VID, encodePayloads(Array(MAX_PAYLOADS).fill(vid))).ok, true);
+  assert.throws(() => encodePayloads(Array(MAX_PAYLOADS + 1).fill(vid)), RangeError);
+  const transform = (n: number, attributes: DataAttribute[] = []): TransformPayload => ({ type: PayloadType.Transform, transformNumber: n, transformId: 1, attributes });
+  const ikeSa = (proposals: number, transforms: number, attributes: number): Payload => ({
+    type: PayloadType.SA, doi: 1, situation: 1,
+    proposals: Array.from({ length: proposals }, (_, p) => ({
+      type: PayloadType.Proposal, proposalNumber: p + 1, protocolId: ProtocolId.ISAKMP, spi: Buffer.alloc(0),
+      transforms: Array.from({ length: transforms }, (_, t) => transform(t + 1, Array<DataAttribute>(attributes).fill({ format: "tv", type: 11, value: 1 }))),
+    })),
+  });
+  for (const [p, t, a] of [[64, 1, 0], [1, 64, 0], [1, 1, 64]] as const) {
+    const r = decodePayloads(PayloadType.SA, encodePayloads([ikeSa(p, t, a)]));
+    assert.ok(r.ok, `${p} proposals, ${t} transforms, ${a} attributes decode`);
+  }
+  assert.throws(() => encodePayloads([ikeSa(65, 1, 0)]), RangeError);
+  assert.throws(() => encodePayloads([ikeSa(1, 65, 0)]), RangeError);
+  assert.throws(() => encodePayloads([ikeSa(1, 1, 65)]), RangeError);
 });
