@@ -3,6 +3,7 @@
  * through the open descriptor (no window between check and read): it must be a regular file,
  * owned by root or the daemon's uid, with no group or other permission bits.
  */
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { MAX_FILE_CHARS } from "./diagnostics.js";
@@ -31,7 +32,9 @@ type Opened = { fh: FileHandle; mode: number; uid: number } | ConfigDiagnostic;
 async function openRegular(path: string): Promise<Opened> {
   let fh: FileHandle;
   try {
-    fh = await open(path, "r");
+    // O_NONBLOCK: opening a FIFO (or a device) put at the path must not hang the loader until
+    // a writer appears; it is then refused below as not a regular file. Regular files ignore it.
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     return fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err));
   }

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
@@ -86,4 +87,13 @@ test("loadPreshared parse errors never quote the key", async () => {
   const r = await loadPreshared(p);
   assert.equal(r.ok, false);
   for (const d of r.diagnostics) assert.ok(!formatDiagnostic(d).includes(KEY));
+});
+
+test("a FIFO at a config path is refused at once instead of blocking the loader", { timeout: 10_000 }, async () => {
+  const fifo = path.join(dir, "fifo");
+  execFileSync("mkfifo", ["-m", "600", fifo]);
+  for (const r of [await loadIkeConfig(fifo), await loadPreshared(fifo)]) {
+    assert.deepEqual(r.diagnostics.map((d) => [d.code, d.message]), [["IKE_ERR_CFG_IO", "not a regular file"]]);
+  }
+  assert.equal((await checkSecretFilePermissions(fifo))?.message, "not a regular file");
 });
