@@ -3,7 +3,8 @@
  * of src/policy: it reads the file and hands the text to the pure parser. A file that cannot be
  * read is one error at line 1, column 1, in the same form as syntax errors.
  */
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import { parseIpsecPolicy, type PolicyParseResult } from "./ipsecinit/parser.js";
 
 /** Default location, as on illumos. */
@@ -16,9 +17,20 @@ export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 export async function loadIpsecPolicy(path: string = DEFAULT_IPSEC_POLICY_PATH): Promise<PolicyParseResult> {
   let text: string;
   try {
-    const buf = await readFile(path);
-    if (buf.length > MAX_POLICY_BYTES) return ioError(path, `file is larger than ${MAX_POLICY_BYTES} bytes`);
-    text = buf.toString("utf8");
+    // Size is checked on the open descriptor before reading, so a device such as /dev/zero or a
+    // FIFO (O_NONBLOCK: no wait for a writer) is refused instead of read without end.
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) return ioError(path, "not a regular file");
+      if (st.size > MAX_POLICY_BYTES) return ioError(path, `file is larger than ${MAX_POLICY_BYTES} bytes`);
+      const buf = Buffer.alloc(st.size);
+      let got = 0;
+      for (let n = -1; n !== 0 && got < buf.length; got += n) n = (await fh.read(buf, got, buf.length - got, got)).bytesRead;
+      text = buf.subarray(0, got).toString("utf8");
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "EIO";
     return ioError(path, `cannot read policy file (${code})`);

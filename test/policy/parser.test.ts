@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { formatPrefix } from "../../src/kernel/address.js";
 import { AuthAlg, EncAlg } from "../../src/kernel/algorithms.js";
 import { formatPolicyError, loadIpsecPolicy, parseIpsecPolicy } from "../../src/policy/index.js";
@@ -170,6 +173,20 @@ test("stray tokens and unclosed braces are reported and parsing resumes at the n
 test("the loader reports unreadable files as an error value", async () => {
   const r = await loadIpsecPolicy("/nonexistent/ipsecinit.conf");
   assert.deepEqual(r.errors.map((e) => [e.code, e.line, e.col, e.message]), [["IKE_ERR_POLICY_IO", 1, 1, "cannot read policy file (ENOENT)"]]);
+});
+
+test("the loader refuses a device or FIFO instead of reading without end or waiting for a writer", { timeout: 10_000 }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "iked-policy-"));
+  try {
+    const fifo = path.join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    for (const p of ["/dev/zero", fifo]) {
+      const r = await loadIpsecPolicy(p);
+      assert.deepEqual(r.errors.map((e) => [e.code, e.message]), [["IKE_ERR_POLICY_IO", "not a regular file"]]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("arbitrary bytes never make the parser throw", () => {
