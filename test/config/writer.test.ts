@@ -26,14 +26,20 @@ test("corpus: every fixture config survives write and re-parse", () => {
   const files = readdirSync(fixtures).filter((f) => f.endsWith(".conf"));
   assert.ok(files.length >= 4);
   for (const f of files) {
-    const first = parseIkeConfig(readFileSync(path.join(fixtures, f), "utf8"), f).value;
+    const parsed = parseIkeConfig(readFileSync(path.join(fixtures, f), "utf8"), f);
+    assert.equal(parsed.ok, true, parsed.diagnostics.map(formatDiagnostic).join("\n"));
+    const first = parsed.value;
+    assert.ok(first.rules.length > 0, `${f} has rules`);
     assert.deepEqual(reparse(first), first, f);
   }
 });
 
 test("corpus: every fixture preshared file survives write and re-parse", () => {
   for (const f of readdirSync(fixtures).filter((x) => x.endsWith(".preshared"))) {
-    const first = parsePreshared(readFileSync(path.join(fixtures, f), "utf8"), f).value;
+    const parsed = parsePreshared(readFileSync(path.join(fixtures, f), "utf8"), f);
+    assert.deepEqual(parsed.diagnostics.map(formatDiagnostic), [], f);
+    const first = parsed.value;
+    assert.ok(first.length > 0, `${f} has entries`);
     const again = parsePreshared(formatPreshared(first), "written");
     assert.deepEqual(again.diagnostics, []);
     assert.deepEqual(again.value, first, f);
