@@ -72,7 +72,14 @@ export type AdminRequest =
   | { cmd: "dump_authalgs" }
   | { cmd: "token_login"; label: string; pin: string }
   | { cmd: "token_logout"; label: string }
-  | { cmd: "dbg_rbdump" };
+  | { cmd: "dbg_rbdump" }
+  /** Extension: the SADB of the in-memory kernel; key bytes only at privilege 2. */
+  | { cmd: "dump_sadb" }
+  /**
+   * Extension: raise the in-memory kernel's ACQUIRE for this traffic, as outbound packets
+   * matching an IPsec policy would; `peer`/`peerPort` override where the engine initiates to.
+   */
+  | { cmd: "acquire"; src: string; dst: string; ulp?: number; sport?: number; dport?: number; peer?: string; peerPort?: number };
 
 /** A request command name. */
 export type AdminCommand = AdminRequest["cmd"];
@@ -106,7 +113,7 @@ export const MAX_TOKEN_LABEL = 31;
 /** Longest path a request may carry. */
 export const MAX_PATH = 4096;
 
-type Shape = Record<string, "string" | "number" | "id" | "string?">;
+type Shape = Record<string, "string" | "number" | "id" | "string?" | "number?">;
 
 const SHAPES: Record<AdminCommand, Shape> = {
   get_debug: {},
@@ -139,6 +146,8 @@ const SHAPES: Record<AdminCommand, Shape> = {
   token_login: { label: "string", pin: "string" },
   token_logout: { label: "string" },
   dbg_rbdump: {},
+  dump_sadb: {},
+  acquire: { src: "string", dst: "string", ulp: "number?", sport: "number?", dport: "number?", peer: "string?", peerPort: "number?" },
 };
 
 /** All command names, as the server dispatches them. */
@@ -188,6 +197,10 @@ export function validateRequest(value: unknown): ValidateResult {
       case "string?":
         if (v !== undefined && typeof v !== "string") return bad(AdminError.REQ_INVALID, `${cmd}: field '${key}' must be a string`);
         break;
+      case "number?":
+        if (v === undefined) break;
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) return bad(AdminError.REQ_INVALID, `${cmd}: field '${key}' must be an integer 0..2^32-1`);
+        break;
       case "number":
         if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) return bad(AdminError.REQ_INVALID, `${cmd}: field '${key}' must be an integer 0..2^32-1`);
         break;
@@ -202,6 +215,16 @@ export function validateRequest(value: unknown): ValidateResult {
   }
   if ((cmd === "token_login" || cmd === "token_logout") && (r.label as string).length > MAX_TOKEN_LABEL) {
     return bad(AdminError.ID_INVALID, `token label longer than ${MAX_TOKEN_LABEL} characters`);
+  }
+  if (cmd === "acquire") {
+    for (const k of ["src", "dst", "peer"]) {
+      const a = r[k];
+      if (typeof a === "string" && (a.length === 0 || a.length > 64)) return bad(AdminError.DATA_INVALID, `acquire: '${k}' is not an address`);
+    }
+    if (typeof r.ulp === "number" && r.ulp > 255) return bad(AdminError.DATA_INVALID, "acquire: protocol must be 0..255");
+    for (const k of ["sport", "dport", "peerPort"]) {
+      if (typeof r[k] === "number" && (r[k] as number) > 65535) return bad(AdminError.DATA_INVALID, `acquire: '${k}' must be a port 0..65535`);
+    }
   }
   for (const k of ["file"]) {
     const f = r[k];

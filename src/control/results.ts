@@ -5,7 +5,7 @@
  * daemon fills that only at privilege level 2.
  */
 import type { AddressSpec, IkeMode, P1Xform, PresharedId } from "../config/types.js";
-import type { P1Stats } from "../ike/stats.js";
+import type { EngineStats, P1Stats } from "../ike/stats.js";
 
 /** `get debug` / `set debug`. */
 export interface DebugResult {
@@ -111,6 +111,88 @@ export interface ChangeResult {
 /** `get stats` (filled by the exchange engine; the field names are the original's `ike_stats_t`). */
 export interface StatsResult {
   p1: P1Stats;
+  /** Extension: engine counters the original does not have (printed only with `--json`). */
+  engine?: EngineStats;
   /** PKCS#11 library in use, if one is loaded. */
   pkcs11Lib?: string;
+}
+
+/** A UDP endpoint in a reply. */
+export interface EndpointView {
+  address: string;
+  port: number;
+}
+
+/** The negotiated Phase 1 transform (`XFORM:`); numbers are the RFC 2409 attribute values. */
+export interface P1XformView {
+  authMethod: number;
+  encrAlg: number;
+  /** Negotiated key length in bits (0 when the cipher has a fixed key). */
+  keyBits: number;
+  hashAlg: number;
+  group: number;
+  /** Phase 2 PFS group of the rule, 0 for none. */
+  pfs: number;
+  lifeSecs: number;
+  lifeKb: number;
+}
+
+/**
+ * One Phase 1 SA as `get|dump p1` shows it (the original's `ike_p1_sa_t`). The `KEY:` records are
+ * absent: the engine's key holder hands no key out (see the man page).
+ */
+export interface P1View {
+  /** Cookies, 16 hex digits each. */
+  icookie: string;
+  rcookie: string;
+  initiator: boolean;
+  /** Display state: INITIALIZING, NEGOTIATING, ACTIVE, EXPIRED, DELETED. */
+  state: string;
+  /** ike.config rule label the SA was made under. */
+  rule?: string;
+  local: EndpointView;
+  remote: EndpointView;
+  /** Present once Phase 1 completed. */
+  xform?: P1XformView;
+  /** Creation and establishment times, ms since the epoch. */
+  createdMs: number;
+  establishedMs?: number;
+  /** IPsec SAs negotiated by Quick Mode under this SA (`STATS:`). */
+  qmCreated: number;
+  /** Identities (`LOCID:`/`REMID:`), once known. */
+  localId?: string;
+  remoteId?: string;
+}
+
+/** One SA of the in-memory SADB (`dump sadb`, an extension). */
+export interface SadbView {
+  src: string;
+  dst: string;
+  proto: string;
+  /** SPI, 8 hex digits. */
+  spi: string;
+  mode: string;
+  state: string;
+  reqid: number;
+  encAlg: number;
+  encKeyBits: number;
+  authAlg: number;
+  authKeyBits: number;
+  label: string;
+  /** Key bytes in hex; only at privilege keymat (2). */
+  encKeyHex?: string;
+  authKeyHex?: string;
+}
+
+/** What `acquire` (an extension) did. */
+export interface AcquireResult {
+  /** ACQUIRE sequence number the kernel assigned (0 when none). */
+  seq: number;
+  /**
+   * started | pending (an ACQUIRE for this flow is already being answered) | no-ipsec-policy |
+   * no-rule | bypass | drop | none | no-algorithms | not-registered
+   */
+  outcome: string;
+  /** Where the engine initiates to, when it started. */
+  peer?: EndpointView;
 }

@@ -91,6 +91,8 @@ export function createAdminHandler(state: AdminState): (req: AdminRequest) => Pr
       case "del_p1":
       case "dump_p1":
       case "flush_p1":
+      case "dump_sadb":
+      case "acquire":
         if (!state.engine || !ENGINE_COMMANDS.has(req.cmd)) return fail(AdminError.CMD_NOTSUP, NOT_YET.engine);
         return state.engine.admin(req as EngineAdminRequest, priv());
 

@@ -44,7 +44,7 @@ export class StartupError extends Error {
 
 /** Extra wiring for start(). */
 export interface DaemonHooks {
-  /** Creates the IKE exchange engine; none yet in this version. */
+  /** Creates the IKE exchange engine (in.iked passes `ikeEngineFactory`, ike-engine.ts). */
   engineFactory?: EngineFactory;
 }
 
@@ -109,7 +109,7 @@ export class Daemon {
 
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
-        config: live, pool, kernel, logs, ikePort: options.ikePort, nattPort: options.nattPort,
+        config: live, pool, kernel, logs, ikePort: options.ikePort, nattPort: options.nattPort, ipsecPolicyFile: options.paths.ipsecPolicyFile,
         openSockets: (addresses) => UdpTransport.open({
           addresses, port: options.ikePort, nattPort: options.nattPort,
           onError: (err) => netLog.warn("socket error", { code: err.code, err: err.message }),

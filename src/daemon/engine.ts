@@ -17,10 +17,10 @@ import type { PrivilegeLevel } from "../log/categories.js";
 import type { ConfigSnapshot, LiveConfig } from "./live-config.js";
 
 /** Admin requests the engine answers. */
-export type EngineAdminRequest = Extract<AdminRequest, { cmd: "get_stats" | "get_p1" | "del_p1" | "dump_p1" | "flush_p1" }>;
+export type EngineAdminRequest = Extract<AdminRequest, { cmd: "get_stats" | "get_p1" | "del_p1" | "dump_p1" | "flush_p1" | "dump_sadb" | "acquire" }>;
 
 /** Command names of EngineAdminRequest. */
-export const ENGINE_COMMANDS: ReadonlySet<string> = new Set(["get_stats", "get_p1", "del_p1", "dump_p1", "flush_p1"]);
+export const ENGINE_COMMANDS: ReadonlySet<string> = new Set(["get_stats", "get_p1", "del_p1", "dump_p1", "flush_p1", "dump_sadb", "acquire"]);
 
 /** Everything an engine is built from. */
 export interface EngineContext {
@@ -32,6 +32,8 @@ export interface EngineContext {
   readonly ikePort: number;
   /** NAT-T UDP port (`--natt-port`, default 4500). */
   readonly nattPort: number;
+  /** The IPsec policy file (`ROOT/etc/inet/ipsecinit.conf`), read at start and on every reload. */
+  readonly ipsecPolicyFile: string;
   /**
    * Open the IKE and NAT-T sockets on `addresses` with the ports above; the engine calls it in
    * `start()` (the daemon binds nothing itself) and closes the transport in `stop()`.

@@ -62,8 +62,8 @@ Extensions (not in the original in.iked):
                 DIR/etc/inet/secret/ike.preshared, DIR/etc/inet/secret/ike.privatekeys,
                 DIR/etc/inet/ike/publickeys, DIR/etc/inet/ike/crls,
                 the admin socket DIR/var/run/ike_door, the pid file DIR/var/run/in.iked.pid
-  --port N      IKE UDP port (default 500)
-  --natt-port N NAT-T UDP port (default 4500)
+  --port N      IKE UDP port (default 500; 0 = any free port)
+  --natt-port N NAT-T UDP port (default 4500; 0 = any free port)
   --kernel memory
                 keep SAs in the in-memory SADB (the only backend so far; required)
   --workers N   crypto worker threads (default: CPUs - 1, at least 1; 0 runs crypto
@@ -77,7 +77,8 @@ Service properties (environment, as loaded from /etc/default/in.iked):
 function parsePort(text: string | undefined, what: string): number | string {
   if (text === undefined || !/^[0-9]+$/.test(text)) return `${what} needs a port number`;
   const n = Number(text);
-  return n >= 1 && n <= 65535 ? n : `${what} ${text}: port out of range 1..65535`;
+  // 0 asks the system for a free port (tests running several daemons side by side).
+  return n >= 0 && n <= 65535 ? n : `${what} ${text}: port out of range 0..65535`;
 }
 
 /** Parse argv (without node and script) and the service properties in `env`. */

@@ -9,6 +9,8 @@ export interface IkedPaths {
   readonly root: string;
   readonly configFile: string;
   readonly presharedFile: string;
+  /** The IPsec policy file Quick Mode and ACQUIREs follow. */
+  readonly ipsecPolicyFile: string;
   readonly privateKeysDir: string;
   readonly publicKeysDir: string;
   readonly crlsDir: string;
@@ -27,6 +29,7 @@ export function ikedPaths(root = "/"): IkedPaths {
     root: r,
     configFile: p("etc/inet/ike/config"),
     presharedFile: p("etc/inet/secret/ike.preshared"),
+    ipsecPolicyFile: p("etc/inet/ipsecinit.conf"),
     privateKeysDir: p("etc/inet/secret/ike.privatekeys"),
     publicKeysDir: p("etc/inet/ike/publickeys"),
     crlsDir: p("etc/inet/ike/crls"),

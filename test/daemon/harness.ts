@@ -122,9 +122,14 @@ export interface RunningDaemon {
   exited: Promise<number | null>;
 }
 
-/** Start `in.iked -d --root <root> --kernel memory --workers 0 ...extra` and wait for its socket. */
+/**
+ * Start `in.iked -d --root <root> --kernel memory --workers 0 ...extra` and wait for its socket.
+ * Unless `extra` names ports, the IKE sockets take free ports (`--port 0 --natt-port 0`), so
+ * test daemons never compete for 500/4500 with each other or with interop peers.
+ */
 export async function startDaemon(root: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
-  const p = spawn(process.execPath, ["--openssl-legacy-provider", IN_IKED, "-d", "--root", root, "--kernel", "memory", "--workers", "0", ...extra], {
+  const ports = extra.includes("--port") ? [] : ["--port", "0", "--natt-port", "0"];
+  const p = spawn(process.execPath, ["--openssl-legacy-provider", IN_IKED, "-d", "--root", root, "--kernel", "memory", "--workers", "0", ...ports, ...extra], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -42,6 +42,12 @@ test("service properties come from the environment; flags win", () => {
   assert.equal(parseDaemonOptions([], { ignore_errors: "maybe" }).kind, "error");
 });
 
+test("--port 0 and --natt-port 0 ask for free ports", () => {
+  const o = opts(["--port", "0", "--natt-port", "0"]);
+  assert.equal(o.ikePort, 0);
+  assert.equal(o.nattPort, 0);
+});
+
 test("extensions: --root moves every default path; ports, kernel, workers", () => {
   const o = opts(["--root", "/srv/ike", "--port=5500", "--natt-port", "5501", "--kernel", "memory", "--workers", "3"]);
   assert.deepEqual(o.paths, ikedPaths("/srv/ike"));
@@ -54,7 +60,7 @@ test("extensions: --root moves every default path; ports, kernel, workers", () =
 });
 
 test("bad options are errors, -h and --help ask for help", () => {
-  for (const argv of [["-x"], ["-p", "3"], ["--port", "0"], ["--port", "70000"], ["--kernel", "xfrm"], ["--workers", "many"], ["-f"], ["stray"], ["--bogus"]]) {
+  for (const argv of [["-x"], ["-p", "3"], ["--port", "-1"], ["--port", "70000"], ["--kernel", "xfrm"], ["--workers", "many"], ["-f"], ["stray"], ["--bogus"]]) {
     assert.equal(parseDaemonOptions(argv, {}).kind, "error", argv.join(" "));
   }
   assert.equal(parseDaemonOptions(["-h"], {}).kind, "help");

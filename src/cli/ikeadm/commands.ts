@@ -8,8 +8,10 @@ import path from "node:path";
 import { adminErrorName, type AdminRequest } from "../../control/messages.js";
 import type { AdminReply } from "../../control/client.js";
 import type {
-  AuthAlgView, ChangeResult, DebugResult, DefaultsResult, EncrAlgView, GroupView, ListResult, PresharedView, PrivResult, RuleView, StatsResult,
+  AcquireResult, AuthAlgView, ChangeResult, DebugResult, DefaultsResult, EncrAlgView, GroupView, ListResult, P1View, PresharedView, PrivResult, RuleView,
+  SadbView, StatsResult,
 } from "../../control/results.js";
+import { formatAcquire, formatP1, formatSadb } from "./format-sa.js";
 import { parseDebugLevel, parsePrivilege } from "../../log/categories.js";
 import * as fmt from "./format.js";
 import { parseP1Id, parsePresharedId } from "./ids.js";
@@ -38,9 +40,9 @@ export const HELP: Record<string, string[]> = {
     "Objects that may be retrieved include:",
     "\tdebug\t\tthe current debug level",
     "\tpriv\t\tthe current privilege level",
-    "\tstats\t\tglobal statistics (not available in this version)",
+    "\tstats\t\tglobal statistics",
     "\tdefaults\tdefault values used by in.iked",
-    "\tp1\t\ta phase 1 SA (not available in this version)",
+    "\tp1\t\ta phase 1 SA",
     "\trule\t\ta phase 1 rule definition",
     "\tpreshared\ta pre-shared key definition", "",
     "An identifier is required for p1, rule and preshared:",
@@ -63,10 +65,17 @@ export const HELP: Record<string, string[]> = {
   del: ["This command deletes an item from in.iked's tables.", "", "\tdel p1 | rule | preshared <identifier> (see 'help get')"],
   dump: [
     "This command dumps one of in.iked's tables.", "",
-    "\tdump rule | preshared | groups | encralgs | authalgs",
-    "\tdump p1 | certcache (not available in this version)",
+    "\tdump p1 | rule | preshared | groups | encralgs | authalgs",
+    "\tdump sadb\t(extension) the in-memory SADB; keys only at privilege keymat",
+    "\tdump certcache (not available in this version)",
   ],
-  flush: ["This command clears one of in.iked's tables.", "", "\tflush p1 | certcache (not available in this version)"],
+  flush: ["This command clears one of in.iked's tables.", "", "\tflush p1\tdelete every phase 1 SA (peers are sent Deletes)", "\tflush certcache (not available in this version)"],
+  acquire: [
+    "(extension) Raise the in-memory kernel's ACQUIRE, as outbound traffic matching an IPsec",
+    "policy would, so in.iked negotiates the SAs for it now.", "",
+    "\tacquire SRC DST [proto tcp|udp|icmp|N] [sport N] [dport N] [peer ADDR[:PORT]]",
+    "\tpeer: negotiate with ADDR (and PORT) instead of DST and the rule's remote_port",
+  ],
   read: [
     "This command reads a new configuration, replacing the live one atomically.", "",
     "\tread rule [file]\tdefault: the daemon's configuration file",
@@ -77,7 +86,7 @@ export const HELP: Record<string, string[]> = {
     "\twrite rule <file>", "\twrite preshared <file>",
   ],
   token: ["This command logs in to or out of a PKCS#11 token.", "", "\ttoken login | logout <token label> (not available in this version)"],
-  help: ["This command describes the commands.", "", "\thelp [get|set|add|del|dump|flush|read|write|token|help]"],
+  help: ["This command describes the commands.", "", "\thelp [get|set|add|del|dump|flush|read|write|token|acquire|help]"],
 };
 
 /** The one-screen summary (`-h`, `help`). */
@@ -90,11 +99,12 @@ export const SUMMARY = [
   "\tset   debug | priv",
   "\tadd   rule | preshared",
   "\tdel   p1 | rule | preshared",
-  "\tdump  p1 | rule | preshared | certcache | groups | encralgs | authalgs",
+  "\tdump  p1 | rule | preshared | certcache | groups | encralgs | authalgs | sadb",
   "\tflush p1 | certcache",
   "\tread  rule | preshared",
   "\twrite rule | preshared",
   "\ttoken login | logout",
+  "\tacquire SRC DST [proto P] [sport N] [dport N] [peer ADDR[:PORT]]   (extension)",
   "\thelp  [command]",
   "\texit | quit (interactive mode)",
   "",
@@ -116,7 +126,7 @@ async function send<T>(ctx: CommandContext, req: AdminRequest, print: (r: T) => 
     return 1;
   }
   // -p masks key bytes in JSON output too.
-  const mask = (k: string, v: unknown) => (ctx.paranoid && k === "keyHex" && typeof v === "string" ? "XX".repeat(v.length / 2) : v);
+  const mask = (k: string, v: unknown) => (ctx.paranoid && /keyHex$/i.test(k) && typeof v === "string" ? "XX".repeat(v.length / 2) : v);
   ctx.out(ctx.json ? [JSON.stringify(reply.result, mask, 2)] : print(reply.result as T));
   return 0;
 }
@@ -132,11 +142,50 @@ function noArgs(name: string, req: AdminRequest, print: (r: never) => string[]):
   };
 }
 
-/**
- * XXX: the IKESA:/XFORM:/LIFTM:... record layout (ikeadm.md §3.6) needs the engine's P1 view
- * type; until the engine defines it, P1 replies print as JSON rather than not at all.
- */
-const rawP1 = (r: unknown): string[] => [JSON.stringify(r, null, 2)];
+const p1Records = (r: ListResult<P1View>): string[] => r.items.flatMap((v, i) => [...(i > 0 ? [""] : []), ...formatP1(v)]);
+
+const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
+
+/** `acquire SRC DST [proto P] [sport N] [dport N] [peer ADDR[:PORT]]` → request, or why not. */
+export function parseAcquire(args: readonly string[]): { ok: true; req: Extract<AdminRequest, { cmd: "acquire" }> } | { ok: false; message: string } {
+  const [src, dst, ...rest] = args;
+  if (src === undefined || dst === undefined) return { ok: false, message: "acquire needs a source and a destination address" };
+  const req: Extract<AdminRequest, { cmd: "acquire" }> = { cmd: "acquire", src, dst };
+  const num = (w: string | undefined, max: number): number | undefined => (w !== undefined && /^[0-9]+$/.test(w) && Number(w) <= max ? Number(w) : undefined);
+  for (let i = 0; i < rest.length; i += 2) {
+    const key = rest[i]!;
+    const val = rest[i + 1];
+    if (val === undefined) return { ok: false, message: `acquire: '${key}' needs a value` };
+    switch (key) {
+      case "proto": {
+        const n = PROTOCOLS[val.toLowerCase()] ?? num(val, 255);
+        if (n === undefined) return { ok: false, message: `acquire: unknown protocol '${val}'` };
+        req.ulp = n;
+        break;
+      }
+      case "sport":
+      case "dport": {
+        const n = num(val, 65535);
+        if (n === undefined) return { ok: false, message: `acquire: ${key} '${val}' is not a port` };
+        req[key] = n;
+        break;
+      }
+      case "peer": {
+        // ADDR, ADDR:PORT, [V6]:PORT or a bare IPv6 address.
+        const m = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(val) ?? (/^[^:]+:[0-9]+$/.test(val) ? /^([^:]+):([0-9]+)$/.exec(val) : null);
+        const address = m ? m[1]! : val;
+        const port = m?.[2] !== undefined ? num(m[2], 65535) : undefined;
+        if (m?.[2] !== undefined && port === undefined) return { ok: false, message: `acquire: bad peer port in '${val}'` };
+        req.peer = address;
+        if (port !== undefined) req.peerPort = port;
+        break;
+      }
+      default:
+        return { ok: false, message: `acquire: unknown keyword '${key}' (proto, sport, dport, peer)` };
+    }
+  }
+  return { ok: true, req };
+}
 
 const abs = (ctx: CommandContext, f: string) => path.resolve(ctx.cwd, f);
 
@@ -222,7 +271,7 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
     p1: async (args, ctx) => {
       const id = await parseP1Id(args, ctx.numeric);
       if (!id.ok) return ctx.err(id.message), 1;
-      return send(ctx, { cmd: "get_p1", id: id.id }, rawP1);
+      return send(ctx, { cmd: "get_p1", id: id.id }, p1Records);
     },
     rule: async (args, ctx) => {
       if (args.length !== 1) return ctx.err("get rule needs one label"), 1;
@@ -275,7 +324,11 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
     },
   },
   dump: {
-    p1: noArgs("dump p1", { cmd: "dump_p1" }, rawP1),
+    p1: noArgs("dump p1", { cmd: "dump_p1" }, (r: ListResult<P1View>) => fmt.formatDump(r.items.map(formatP1), "phase 1 SAs")),
+    sadb: async (args, ctx) => {
+      if (args.length > 0) return ctx.err("dump sadb takes no arguments"), 1;
+      return send<ListResult<SadbView>>(ctx, { cmd: "dump_sadb" }, (r) => fmt.formatDump(r.items.map((x) => formatSadb(x, ctx)), "SADB"));
+    },
     rule: noArgs("dump rule", { cmd: "dump_rules" }, (r: ListResult<RuleView>) => fmt.formatDump(r.items.map(fmt.formatRule), "policy rules")),
     preshared: async (args, ctx) => {
       if (args.length > 0) return ctx.err("dump preshared takes no arguments"), 1;
@@ -330,10 +383,28 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
   },
 };
 
+/** `acquire` (extension): a command without an object. */
+async function runAcquire(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const p = parseAcquire(args);
+  if (!p.ok) return ctx.err(p.message), ctx.out(HELP.acquire ?? []), 1;
+  let ok = true;
+  const code = await send<AcquireResult>(ctx, p.req, (r) => {
+    const f = formatAcquire(r);
+    ok = f.ok;
+    return f.lines;
+  });
+  if (code === 0 && ctx.json) {
+    // --json prints the result as is; the exit status still says whether a negotiation started.
+    return 0;
+  }
+  return code !== 0 || !ok ? 1 : 0;
+}
+
 /** Run one command line (already split into words). Returns the exit status. */
 export async function runCommand(words: readonly string[], ctx: CommandContext): Promise<number> {
   const [cmd, obj, ...args] = words;
   if (cmd === undefined) return 0;
+  if (cmd === "acquire") return runAcquire(words.slice(1), ctx);
   if (cmd === "help") {
     if (obj === undefined) return ctx.out(SUMMARY), 0;
     const h = HELP[obj];

@@ -1,0 +1,106 @@
+/**
+ * What `ikeadm get|dump p1` shows about each ISAKMP SA, kept beside the engine: the engine's SA
+ * object knows its cookies, endpoints and state; the Phase 1 result (transform, identities) and the
+ * Quick Mode counts come from the engine's events, so the book listens to them and the view is
+ * assembled on request (reference ikeadm.md section 3.6, the `ike_p1_sa_t` record without keys).
+ */
+import type { IkeEngine } from "../ike/engine.js";
+import type { IsakmpSa } from "../ike/isakmp-sa.js";
+import type { Phase1Result } from "../ike/phase1/main-mode.js";
+import type { AdminId } from "../control/messages.js";
+import type { P1View } from "../control/results.js";
+import { parseIp } from "../config/address.js";
+
+interface Entry {
+  result?: Phase1Result;
+  pfs: number;
+  createdMs: number;
+  establishedMs?: number;
+  qmCreated: number;
+}
+
+const STATE_NAMES: Readonly<Record<IsakmpSa["state"], string>> = {
+  larval: "INITIALIZING",
+  negotiating: "NEGOTIATING",
+  established: "ACTIVE",
+  expired: "EXPIRED",
+  dead: "DELETED",
+};
+
+/** Per-SA facts for the admin views; entries die with their SA. */
+export class P1Book {
+  readonly #entries = new WeakMap<IsakmpSa, Entry>();
+
+  /** Start listening to `engine`; `pfsOf(label)` gives the rule's p2_pfs for the XFORM line. */
+  constructor(readonly engine: IkeEngine, pfsOf: (label: string | undefined) => number) {
+    engine.on("phase1-up", (sa, result) => {
+      const e = this.#entry(sa);
+      e.result = result;
+      e.establishedMs = Date.now();
+      e.pfs = pfsOf(sa.rule);
+    });
+    engine.on("phase2-up", (sa, result) => {
+      this.#entry(sa).qmCreated += result.sas.length;
+    });
+  }
+
+  #entry(sa: IsakmpSa): Entry {
+    let e = this.#entries.get(sa);
+    if (e === undefined) {
+      e = { pfs: 0, createdMs: Date.now(), qmCreated: 0 };
+      this.#entries.set(sa, e);
+    }
+    return e;
+  }
+
+  /** The admin view of one SA. */
+  view(sa: IsakmpSa): P1View {
+    const e = this.#entry(sa);
+    const r = e.result;
+    const t = r?.transform;
+    return {
+      icookie: sa.icookie.toString("hex"),
+      rcookie: sa.rcookie.toString("hex"),
+      initiator: sa.role === "initiator",
+      state: STATE_NAMES[sa.state],
+      ...(sa.rule !== undefined ? { rule: sa.rule } : {}),
+      local: { address: sa.local.address, port: sa.local.port },
+      remote: { address: sa.remote.address, port: sa.remote.port },
+      ...(t !== undefined && r !== undefined
+        ? { xform: { authMethod: t.auth, encrAlg: t.encr, keyBits: r.keyBits, hashAlg: t.hash, group: t.group, pfs: e.pfs, lifeSecs: r.lifeSecs, lifeKb: t.lifeKb ?? 0 } }
+        : {}),
+      createdMs: e.createdMs,
+      ...(e.establishedMs !== undefined ? { establishedMs: e.establishedMs } : {}),
+      qmCreated: e.qmCreated,
+      ...(r !== undefined ? { localId: r.localId, remoteId: r.peerId } : {}),
+    };
+  }
+
+  /** Live SAs (not yet dead) matching an ikeadm identifier. */
+  find(id: AdminId): IsakmpSa[] {
+    const live = this.engine.sas.all().filter((sa) => !sa.isDead());
+    switch (id.kind) {
+      case "cookies":
+        return live.filter((sa) => sa.icookie.toString("hex") === id.icookie && sa.rcookie.toString("hex") === id.rcookie);
+      case "addr":
+        return live.filter((sa) => sameAddress(sa.local.address, id.local) && sameAddress(sa.remote.address, id.remote));
+      case "ident":
+        return live.filter((sa) => {
+          const r = this.#entry(sa).result;
+          return r !== undefined && r.localId === id.local && r.peerId === id.remote;
+        });
+      default: {
+        const never: never = id;
+        return never;
+      }
+    }
+  }
+}
+
+/** Whether two address literals name the same address (IPv6 spellings differ). */
+function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  const x = parseIp(a);
+  const y = parseIp(b);
+  return x !== undefined && y !== undefined && x.family === y.family && x.value === y.value;
+}
