@@ -1,5 +1,5 @@
 /** The IPsec policy file and engine: what the daemon and the IKE code import. */
-export { parseIpsecPolicy, type PolicyParseResult } from "./ipsecinit/parser.js";
+export { MAX_POLICY_ERRORS, parseIpsecPolicy, type PolicyParseResult } from "./ipsecinit/parser.js";
 export { loadIpsecPolicy, DEFAULT_IPSEC_POLICY_PATH } from "./load.js";
 export { formatPolicyError } from "./ipsecinit/types.js";
 export type * from "./ipsecinit/types.js";

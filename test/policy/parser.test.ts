@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { formatPrefix } from "../../src/kernel/address.js";
 import { AuthAlg, EncAlg } from "../../src/kernel/algorithms.js";
-import { formatPolicyError, loadIpsecPolicy, parseIpsecPolicy } from "../../src/policy/index.js";
+import { formatPolicyError, loadIpsecPolicy, MAX_POLICY_ERRORS, parseIpsecPolicy } from "../../src/policy/index.js";
 import { policyFixture } from "./fixtures.js";
 
 const pfx = (p: { bytes: Uint8Array; length: number; family: 4 | 6 } | null) => (p === null ? null : formatPrefix(p));
@@ -187,6 +187,15 @@ test("the loader refuses a device or FIFO instead of reading without end or wait
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the error list is bounded: a file of mistakes stops at MAX_POLICY_ERRORS with a final marker", () => {
+  const bad = "{ raddr 10.0.0.1 colour 1 } pass {}\n".repeat(5000);
+  const { errors, policy } = parseIpsecPolicy(bad + "{ raddr 10.0.0.2 } pass {}\n", "p");
+  assert.equal(errors.length, MAX_POLICY_ERRORS);
+  assert.deepEqual(errors.slice(0, 2).map((e) => [e.line, e.col, e.code]), [[1, 18, "IKE_ERR_POLICY_KEYWORD"], [2, 18, "IKE_ERR_POLICY_KEYWORD"]]);
+  assert.deepEqual([errors.at(-1)!.code, errors.at(-1)!.line], ["IKE_ERR_POLICY_TOO_MANY_ERRORS", MAX_POLICY_ERRORS]);
+  assert.deepEqual(policy.entries, []);
 });
 
 test("arbitrary bytes never make the parser throw", () => {

@@ -59,6 +59,11 @@ export interface PolicyParseResult {
 }
 
 class Abort extends Error {}
+/** Thrown once the error list is full: parsing stops there. */
+class Stop extends Error {}
+
+/** Most errors reported for one file (the last slot says parsing stopped), bounding memory. */
+export const MAX_POLICY_ERRORS = 100;
 
 /** Parses the text of an `ipsecinit.conf`. Never throws. */
 export function parseIpsecPolicy(source: string, file = "ipsecinit.conf"): PolicyParseResult {
@@ -67,8 +72,16 @@ export function parseIpsecPolicy(source: string, file = "ipsecinit.conf"): Polic
   const entries: PolicyEntry[] = [];
   let pos = 0;
   let lastEndLine = 0;
+  // Counted apart from the (bounded) list, which stops growing at MAX_POLICY_ERRORS.
+  let errorCount = 0;
   const err = (t: Token | { line: number; col: number }, code: PolicyErrorCode, message: string): void => {
-    errors.push({ code, message, file, line: t.line, col: t.col });
+    errorCount++;
+    if (errors.length < MAX_POLICY_ERRORS - 1) {
+      errors.push({ code, message, file, line: t.line, col: t.col });
+      return;
+    }
+    errors.push({ code: "IKE_ERR_POLICY_TOO_MANY_ERRORS", message: `too many errors, stopped after ${MAX_POLICY_ERRORS - 1}`, file, line: t.line, col: t.col });
+    throw new Stop();
   };
   const eofPos = (): { line: number; col: number } => {
     const last = toks[toks.length - 1];
@@ -213,7 +226,7 @@ export function parseIpsecPolicy(source: string, file = "ipsecinit.conf"): Polic
         err(start, "IKE_ERR_POLICY_SYNTAX", `expected '{' to begin a policy entry, found '${start.text}'`);
         throw new Abort();
       }
-      const firstError = errors.length;
+      const firstError = errorCount;
       if (start.line === lastEndLine) err(start, "IKE_ERR_POLICY_SYNTAX", "a policy entry must begin on a new line");
       const pattern = block(PATTERN_SLOTS, "pattern", patternValue);
       let close = toks[pos - 1]!;
@@ -235,8 +248,9 @@ export function parseIpsecPolicy(source: string, file = "ipsecinit.conf"): Polic
       lastEndLine = close.line;
       const checked = actions.map((a) => checkAction(a, err));
       const entry = checkEntry(start, pattern, actions, checked, err, { index: entries.length + 1, file });
-      if (entry !== null && errors.length === firstError) entries.push(entry);
+      if (entry !== null && errorCount === firstError) entries.push(entry);
     } catch (e) {
+      if (e instanceof Stop) break;
       if (!(e instanceof Abort)) throw e;
       pos = resume(toks, pos, start);
       lastEndLine = 0;

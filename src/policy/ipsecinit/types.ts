@@ -92,7 +92,8 @@ export type PolicyErrorCode =
   | "IKE_ERR_POLICY_VALUE"
   | "IKE_ERR_POLICY_CONFLICT"
   | "IKE_ERR_POLICY_HOSTNAME"
-  | "IKE_ERR_POLICY_IO";
+  | "IKE_ERR_POLICY_IO"
+  | "IKE_ERR_POLICY_TOO_MANY_ERRORS";
 
 /** A policy file error with its position (1-based line and column). */
 export interface PolicyError {
