@@ -84,7 +84,7 @@ export const USAGE = `usage: ikeload --target ADDR[:PORT] [options]
   --hash H                 md5|sha1|sha256|sha384|sha512 (default sha1)
   --dh G                   Oakley group: 1, 2, 5, 14..18 (default 2)
   --lifetime S             Phase 1 lifetime proposed, seconds (default 3600)
-  --phase1-only            no Quick Mode: measure Main Mode alone
+  --phase1-only            no Quick Mode: measure Phase 1 alone
   --esp ENC-AUTH           Phase 2 ESP transform: ENC des|3des|blowfish|aes|aes128|aes192|aes256,
                            AUTH md5|sha1|sha256|sha384|sha512 (default aes128-sha1)
   --ah AUTH                Phase 2 AH instead of ESP

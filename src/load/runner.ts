@@ -1,18 +1,17 @@
 /**
- * One load run: many concurrent negotiations (Main Mode, then Quick Mode unless Phase 1 only)
- * from many source addresses towards one IKEv1 responder, driven through the real engine
+ * One load run: many concurrent negotiations (Main or Aggressive Mode, then Quick Mode unless
+ * `--phase1-only`) from many source addresses towards one IKEv1 responder, driven through the real engine
  * (src/ike/engine.ts) on our UDP transport, crypto pool and in-memory SADB, as the daemon's
  * initiator side runs them.
- *
- * Main Mode or Aggressive Mode (`--mode`) runs Phase 1.
  *
  * Pacing is open loop (`rate`: starts on a schedule whatever the target does) or closed loop
  * (`concurrency`: slot i runs one negotiation at a time from source i, starting the next when one
  * ends). Every negotiation has an ISAKMP SA of its own: `initiate` and, once it is up, `quickMode`
  * on it (not `negotiate`, which would share an SA between negotiations from one source). Each is
  * timed from MM1 to MM6 (Phase 1) and to QM3 (Phase 1+2), then deleted at the target
- * (`engine.deleteSa`: Delete payloads for the IPsec SAs and the ISAKMP SA, kernel SAs removed) or,
- * with `--no-delete`, dropped locally; so memory stays bounded by the negotiations in flight. The
+ * (`engine.deleteSa`: Delete payloads for the IPsec SAs and the ISAKMP SA, kernel SAs removed), so
+ * memory stays bounded by the negotiations in flight. With `--no-delete` the ISAKMP SA is dropped
+ * locally and the IPsec SAs stay in our in-memory SADB until their lifetime or the run's end. The
  * run stops starting at `count` or `duration`, waits at most the expire time plus a second for the
  * rest, and ends on its own.
  */
