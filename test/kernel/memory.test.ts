@@ -10,7 +10,7 @@ import { WatchedKeyStore, espSa } from "./helpers.js";
 
 const code = (c: string) => (err: unknown) => err instanceof KernelError && err.code === c;
 
-function setup(opts: { larvalSeconds?: number } = {}) {
+function setup(opts: { larvalSeconds?: number; maxSas?: number } = {}) {
   const clock = new ManualClock();
   const keys = new WatchedKeyStore();
   const kernel = new MemoryKernel({ clock, keys, ...opts });
@@ -265,6 +265,24 @@ test("DELETE and FLUSH zero the key buffers the SADB held", async () => {
   assert.ok(keys.handed.every((b) => b.every((x) => x === 0)));
   assert.equal(keys.store.live, 0);
   await kernel.close();
+});
+
+test("maxSas bounds the SADB: GETSPI and ADD past it are ENOBUFS, a DELETE makes room, nothing leaks", async () => {
+  const { kernel, keys } = setup({ maxSas: 2 });
+  await kernel.add(espSa(0x7100));
+  const larval = await kernel.getSpi("192.0.2.2", "192.0.2.1", "esp");
+  await assert.rejects(kernel.add(espSa(0x7101)), code("IKE_ERR_KERNEL_ENOBUFS"));
+  await assert.rejects(kernel.getSpi("192.0.2.2", "192.0.2.1", "esp"), code("IKE_ERR_KERNEL_ENOBUFS"));
+  assert.equal(kernel.size, 2);
+  assert.equal(keys.store.live, 2, "the refused ADD left no key behind");
+  // UPDATE of the larval SA needs no new slot, so a full SADB still accepts it.
+  const mature = await kernel.update(espSa(larval.spi, { src: "192.0.2.2", dst: "192.0.2.1" }));
+  assert.equal(mature.state, "mature");
+  await kernel.delete("192.0.2.1", "192.0.2.2", "esp", 0x7100);
+  assert.equal((await kernel.add(espSa(0x7101))).state, "mature");
+  assert.equal(keys.store.live, 4);
+  await kernel.close();
+  assert.equal(keys.store.live, 0);
 });
 
 test("DUMP never returns key bytes unless asked", async () => {
