@@ -156,3 +156,26 @@ test("a Quick Mode the responder refuses is counted as the notify it sent", asyn
     await r.close();
   }
 });
+
+test("--duration bounds the run; an abort ends it at once with the rest unfinished", async () => {
+  const r = await startResponder({ address: "127.0.4.10", port: 14017, workers: 0, peers: "127.4.1.0/24", pskHex: HEX, dhGroup: 2, encr: "aes(128..128)", hash: "sha1" });
+  try {
+    const timed = await runLoad(options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.100", "--concurrency", "2", "--duration", "0.4", "--psk", PSK, "--workers", "0", "--phase1-only"]));
+    assert.ok(timed.ok, JSON.stringify(timed));
+    assert.equal(timed.value.failed, 0);
+    assert.ok(timed.value.established > 0 && timed.value.established === timed.value.started);
+    assert.equal(timed.value.latencyMs.phase1and2, undefined);
+    assert.deepEqual(timed.value.phases, ["phase1"]);
+
+    // A target that never answers (nothing listens on 14018): abort after the first starts.
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 150);
+    const aborted = await runLoad(options(["--target", "127.0.4.10:14018", "--source", "127.4.1.110", "--concurrency", "3", "--count", "50", "--psk", PSK, "--workers", "0"]), { signal: ac.signal });
+    assert.ok(aborted.ok);
+    assert.equal(aborted.value.established, 0);
+    assert.equal(aborted.value.started, 3);
+    assert.deepEqual(aborted.value.failures, { unfinished: 3 });
+  } finally {
+    await r.close();
+  }
+});
