@@ -8,6 +8,7 @@
  *   rule        := "{" rule_param* "}"
  *   xform       := "{" xform_param* "}"
  */
+import { groupById } from "../crypto/algorithms.js";
 import { IKE_DEFAULTS } from "./defaults.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
 import { CONFIG_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
@@ -46,6 +47,9 @@ const NONCE_MAX = 256;
 function isPfsGroup(v: number): boolean {
   return v === 0 || OAKLEY_GROUPS.has(v);
 }
+
+/** The documented groups this iked can compute (the crypto table `ikeadm dump groups` prints). */
+const implementedGroups = (): string => [...OAKLEY_GROUPS].filter((g) => groupById(g) !== undefined).join(", ");
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
 type GlobalsDraft = Mutable<IkeConfig["globals"]>;
@@ -203,6 +207,11 @@ class ConfigParser {
       this.d.error("IKE_ERR_CFG_BAD_GROUP", at, `p2_pfs must be 0 (no PFS) or a Diffie-Hellman group (${[...OAKLEY_GROUPS].join(", ")}), found ${v}`);
       return undefined;
     }
+    // A documented group we cannot compute would fail every Quick Mode: refuse it now.
+    if (v !== undefined && v !== 0 && groupById(v) === undefined) {
+      this.d.error("IKE_ERR_CFG_UNSUPPORTED", at, `p2_pfs ${v} is a valid group but not implemented by this iked (implemented: 0, ${implementedGroups()})`);
+      return undefined;
+    }
     return v;
   }
 
@@ -250,7 +259,14 @@ class ConfigParser {
           const v = readNum(s, d, t);
           if (v !== undefined && !OAKLEY_GROUPS.has(v)) {
             d.error("IKE_ERR_CFG_BAD_GROUP", at, `oakley_group must be one of ${[...OAKLEY_GROUPS].join(", ")}, found ${v}`);
-          } else if (v !== undefined) x.oakleyGroup = v;
+          } else if (v !== undefined) {
+            // Kept (it round-trips and ikeadm shows it), but said aloud: such a transform is never
+            // proposed or accepted. A rule left with no usable transform is an error (validate).
+            if (groupById(v) === undefined) {
+              d.warn("IKE_ERR_CFG_UNSUPPORTED", at, `oakley_group ${v} is valid but not implemented by this iked (implemented: ${implementedGroups()}); this transform is never used`);
+            }
+            x.oakleyGroup = v;
+          }
           break;
         }
         case "encr_alg": {

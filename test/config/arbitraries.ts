@@ -4,6 +4,10 @@
  */
 import fc from "fast-check";
 import { formatIp, IdType, OAKLEY_GROUPS } from "../../src/config/index.js";
+import { groupById } from "../../src/crypto/algorithms.js";
+
+/** Documented groups this iked computes; the others parse with a warning (see ike-config-errors). */
+const IMPLEMENTED_GROUPS = [...OAKLEY_GROUPS].filter((g) => groupById(g) !== undefined);
 import type { AddressSpec, IkeConfig, IkeGlobals, IkeRule, P1Xform, PresharedEntry, PresharedId } from "../../src/config/index.js";
 
 /** Any text a quoted string can hold (no line breaks). */
@@ -38,7 +42,7 @@ export const xformArb = (methods: readonly number[]): fc.Arbitrary<P1Xform> =>
     .record(
       {
         authMethod: fc.constantFrom(...methods),
-        oakleyGroup: fc.constantFrom(...OAKLEY_GROUPS),
+        oakleyGroup: fc.constantFrom(...IMPLEMENTED_GROUPS),
         encrAlg: fc.constantFrom(1, 3, 5, 7),
         encrKeyLen: fc.tuple(keyBits, keyBits).map(([a, b]) => ({ low: Math.min(a, b), high: Math.max(a, b) })),
         authAlg: fc.constantFrom(1, 2, 4, 5, 6),
@@ -53,7 +57,7 @@ export const xformArb = (methods: readonly number[]): fc.Arbitrary<P1Xform> =>
     });
 
 const configIdTypes = fc.constantFrom(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
-const pfs = fc.constantFrom(0, ...OAKLEY_GROUPS);
+const pfs = fc.constantFrom(0, ...IMPLEMENTED_GROUPS);
 
 const ruleOptional = {
   p2Pfs: pfs,

@@ -122,6 +122,14 @@ const cases: readonly Case[] = [
   { name: "duplicate label", text: `{ label "same" ${ADDRS} ${X} }\n{ label "same" ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_DUPLICATE_LABEL@2:9"], message: "label is already used by the rule at 1:9" },
   { name: "empty label", text: `{ label "" ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_VALUE@1:9"] },
   { name: "label over 255 bytes", text: `{ label "${"x".repeat(256)}" ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_VALUE@1:9"] },
+  // Documented groups this iked cannot compute
+  { name: "p2_pfs group 19 (documented, not implemented)", text: "p2_pfs 19", errors: ["IKE_ERR_CFG_UNSUPPORTED@1:8"], message: "p2_pfs 19 is a valid group but not implemented by this iked (implemented: 0, 1, 2, 5, 14, 15, 16)" },
+  {
+    name: "rule whose only transform uses group 20",
+    text: `{ label "r" ${ADDRS} p1_xform { auth_method preshared oakley_group 20 auth_alg sha encr_alg aes } }`,
+    errors: ["IKE_ERR_CFG_UNSUPPORTED@1:1"],
+    message: "none of the rule's p1_xform Diffie-Hellman groups is implemented by this iked, so it can never negotiate",
+  },
   // Soft lifetime above hard (the kernel would refuse every SA of the rule)
   { name: "file soft above file hard", text: "p2_lifetime_secs 100\np2_softlife_secs 200\n", errors: ["IKE_ERR_CFG_BAD_RANGE@2:1"], message: "p2_softlife_secs (200) exceeds p2_lifetime_secs (100); the soft lifetime must not be above the hard one" },
   { name: "rule hard below file soft", text: `p2_softlife_secs 3000\n{ label "r" p2_lifetime_secs 600 ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_RANGE@2:1"], message: "rule: p2_softlife_secs (3000) exceeds p2_lifetime_secs (600); the soft lifetime must not be above the hard one" },
@@ -140,6 +148,15 @@ for (const c of cases) {
     if (c.message !== undefined) assert.equal(r.diagnostics[0]!.message, c.message);
   });
 }
+
+test("a documented but unimplemented group beside a usable one is kept, with a warning that names it", () => {
+  const r = parseIkeConfig(`{ label "r" ${ADDRS}\n  p1_xform { auth_method preshared oakley_group 19 auth_alg sha encr_alg aes }\n  ${X} }`, "f");
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+    "f:2:49: warning: oakley_group 19 is valid but not implemented by this iked (implemented: 1, 2, 5, 14, 15, 16); this transform is never used",
+  ]);
+  assert.deepEqual(r.value.rules[0]!.p1Xforms.map((x) => x.oakleyGroup), [19, 2]);
+});
 
 test("errors carry file:line:col when formatted", () => {
   const r = parseIkeConfig("\n\n    foo\n", "/etc/inet/ike/config");

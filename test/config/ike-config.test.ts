@@ -202,11 +202,15 @@ test("all spellings of encr_alg, auth_alg, auth_method and local_id_type", () =>
   for (const [w, v] of Object.entries(ids)) assert.equal(parseOk(`local_id_type ${w}`).globals.localIdType, v, w);
 });
 
-test("every documented DH group for oakley_group, and p2_pfs 0", () => {
+test("every documented DH group for oakley_group (unimplemented ones with a warning), and p2_pfs 0", () => {
   for (const g of [1, 2, 3, 4, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26]) {
-    assert.equal(parseOk(`p1_xform { auth_method preshared oakley_group ${g} auth_alg sha encr_alg des }`).p1Xforms[0]!.oakleyGroup, g);
+    const r = parseIkeConfig(`p1_xform { auth_method preshared oakley_group ${g} auth_alg sha encr_alg des }`, "t");
+    assert.equal(r.ok, true);
+    assert.equal(r.value.p1Xforms[0]!.oakleyGroup, g);
+    const implemented = [1, 2, 5, 14, 15, 16].includes(g);
+    assert.deepEqual(r.diagnostics.map((d) => `${d.severity} ${d.code}`), implemented ? [] : ["warning IKE_ERR_CFG_UNSUPPORTED"], `group ${g}`);
   }
-  assert.equal(parseOk("p2_pfs 0").globals.p2Pfs, 0);
+  for (const g of [0, 1, 2, 5, 14, 15, 16]) assert.equal(parseOk(`p2_pfs ${g}`).globals.p2Pfs, g);
 });
 
 test("aes key length forms: LOW..HIGH, single value, hex numbers, spaces", () => {
