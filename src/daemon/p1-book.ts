@@ -14,8 +14,6 @@ import { parseIp } from "../config/address.js";
 interface Entry {
   result?: Phase1Result;
   pfs: number;
-  createdMs: number;
-  establishedMs?: number;
   qmCreated: number;
 }
 
@@ -36,7 +34,6 @@ export class P1Book {
     engine.on("phase1-up", (sa, result) => {
       const e = this.#entry(sa);
       e.result = result;
-      e.establishedMs = Date.now();
       e.pfs = pfsOf(sa.rule);
     });
     engine.on("phase2-up", (sa, result) => {
@@ -47,7 +44,7 @@ export class P1Book {
   #entry(sa: IsakmpSa): Entry {
     let e = this.#entries.get(sa);
     if (e === undefined) {
-      e = { pfs: 0, createdMs: Date.now(), qmCreated: 0 };
+      e = { pfs: 0, qmCreated: 0 };
       this.#entries.set(sa, e);
     }
     return e;
@@ -69,8 +66,9 @@ export class P1Book {
       ...(t !== undefined && r !== undefined
         ? { xform: { authMethod: t.auth, encrAlg: t.encr, keyBits: r.keyBits, hashAlg: t.hash, group: t.group, pfs: e.pfs, lifeSecs: r.lifeSecs, lifeKb: t.lifeKb ?? 0 } }
         : {}),
-      createdMs: e.createdMs,
-      ...(e.establishedMs !== undefined ? { establishedMs: e.establishedMs } : {}),
+      // The daemon's engine runs on the system clock (Date.now), so these are wall-clock times.
+      createdMs: sa.createdAt,
+      ...(sa.establishedAt !== undefined ? { establishedMs: sa.establishedAt } : {}),
       qmCreated: e.qmCreated,
       ...(r !== undefined ? { localId: r.localId, remoteId: r.peerId } : {}),
     };
