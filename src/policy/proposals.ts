@@ -107,9 +107,19 @@ export function actionProtocols(action: PolicyAction, tables: AlgorithmTables): 
   return out;
 }
 
+/**
+ * Smallest key a responder takes when the policy names no lower bound: the size the initiator
+ * side offers by default (128 bits, or the cipher's only size). Without it `encr_algs blowfish`
+ * would offer 128-bit Blowfish yet accept a peer's 40-bit one.
+ */
+function defaultFloor(info: AlgorithmInfo): number {
+  return Math.min(Math.max(128, info.minBits), info.maxBits);
+}
+
 function encrAccepted(c: AlgorithmChoice, t: Phase2Transform, tables: AlgorithmTables): boolean {
   const info = findAlgorithm(tables.encrypt, t.encAlg);
   if (info === undefined || !keySizeAccepted(info, t.encKeyBits) || !inRange(c, t.encKeyBits)) return false;
+  if (c.minBits === 0 && t.encKeyBits < defaultFloor(info)) return false;
   return c.id === "any" ? t.encAlg !== EncAlg.Null : c.id === t.encAlg;
 }
 

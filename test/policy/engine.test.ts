@@ -177,6 +177,18 @@ test("ESP without encr_auth_algs accepts any MAC or none; encr_auth_algs alone m
   assert.deepEqual(sel.kind === "ipsec" && sel.proposals[0]!.protocols, [esp([Null, 0, HmacSha1])]);
 });
 
+test("a cipher named without key sizes is accepted only at the size the initiator would offer or above", () => {
+  const { policy, errors } = parseIpsecPolicy("{ raddr 192.0.2.40 } ipsec { encr_algs blowfish encr_auth_algs sha1 }\n{ raddr 192.0.2.41 } ipsec { encr_algs blowfish(40..448) encr_auth_algs sha1 }\n");
+  assert.deepEqual(errors, []);
+  const req = (remote: string, bits: number) =>
+    selectForResponder(policy, { remote: id(`${remote}/32`), local: id("192.0.2.10/32"), mode: "transport", proposals: [offer("transport", esp([BlowfishCbc, bits, HmacSha1]))] }).kind;
+  const offered = selectForAcquire(policy, out("192.0.2.40", 80));
+  assert.deepEqual(offered.kind === "ipsec" && offered.proposals[0]!.protocols, [esp([BlowfishCbc, 128, HmacSha1])]);
+  assert.deepEqual([40, 120, 128, 256].map((b) => req("192.0.2.40", b)), ["reject", "reject", "accept", "accept"]);
+  // An explicit range is the operator's word: 40 bits is then acceptable.
+  assert.equal(req("192.0.2.41", 40), "accept");
+});
+
 test("IPv6 and ICMP traffic select by family and type; one-way entries apply in their direction only", async () => {
   const policy = await site();
   const v6 = selectForAcquire(policy, { src: { address: "2001:db8:2::1", port: 0 }, dst: { address: "2001:db8:1::5", port: 0 }, ulp: 17 });
