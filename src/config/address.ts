@@ -115,6 +115,8 @@ export function parseAddressSpec(text: string): AddressParse {
       if (!mask || mask.family !== base.family) return bad("IKE_ERR_CFG_BAD_ADDRESS", `'${clip(after)}' is not a netmask of the same family`);
       prefixLen = maskToPrefix(base.family, mask.value);
       if (prefixLen === undefined) return bad("IKE_ERR_CFG_BAD_ADDRESS", `netmask '${clip(after)}' is not contiguous`);
+    } else if (after === "") {
+      return bad("IKE_ERR_CFG_BAD_ADDRESS", `a prefix length or netmask must follow '/'`);
     } else {
       prefixLen = parseCInteger(after);
       if (prefixLen === undefined || prefixLen > bitsOf(base.family)) {
@@ -127,6 +129,7 @@ export function parseAddressSpec(text: string): AddressParse {
     const lo = parseIp(text.slice(0, dash));
     const hi = parseIp(text.slice(dash + 1));
     if (!lo) return bad("IKE_ERR_CFG_BAD_ADDRESS", `'${clip(text.slice(0, dash))}' is not a numeric IP address`);
+    if (dash === text.length - 1) return bad("IKE_ERR_CFG_BAD_RANGE", "the range has no end address after '-'");
     if (!hi) return bad("IKE_ERR_CFG_BAD_ADDRESS", `'${clip(text.slice(dash + 1))}' is not a numeric IP address`);
     if (lo.family !== hi.family) return bad("IKE_ERR_CFG_BAD_RANGE", "range mixes IPv4 and IPv6");
     if (hi.value < lo.value) return bad("IKE_ERR_CFG_BAD_RANGE", "range end is below its start");

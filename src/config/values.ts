@@ -111,8 +111,8 @@ export function readAddress(s: TokenStream, d: Diagnostics, key: Token): Address
   for (let parts = 1; parts < 8; parts++) {
     const nx = s.peek();
     const glue = /[/-]$/.test(text) || (nx.kind === "word" && /^[/-]/.test(nx.text));
-    if (!glue) break;
-    if (nx.kind !== "word") break;
+    // A keyword is never part of an address: `10.0.0.1 - remote_addr ...` lacks its range end.
+    if (!glue || nx.kind !== "word" || ALL_KEYWORDS.has(nx.text)) break;
     s.next();
     text += nx.text;
   }

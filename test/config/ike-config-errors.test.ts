@@ -88,6 +88,13 @@ const cases: readonly Case[] = [
   { name: "host name", text: `{ label "r" local_addr gw.example.com remote_addr 10.0.0.2 ${X} }`, errors: ["IKE_ERR_CFG_BAD_ADDRESS@1:24"] },
   { name: "holey netmask", text: `{ label "r" local_addr 10.0.0.0/255.0.255.0 remote_addr 10.0.0.2 ${X} }`, errors: ["IKE_ERR_CFG_BAD_ADDRESS@1:24"] },
   { name: "prefix and range", text: `{ label "r" local_addr 10.0.0.0/24-10.0.1.0 remote_addr 10.0.0.2 ${X} }`, errors: ["IKE_ERR_CFG_BAD_ADDRESS@1:24"] },
+  {
+    name: "range without its end before the next keyword",
+    text: `{ label "r" local_addr 10.0.0.1 - remote_addr 10.0.0.2 ${X} }`,
+    errors: ["IKE_ERR_CFG_BAD_RANGE@1:24"],
+    message: "bad address after 'local_addr': the range has no end address after '-'",
+  },
+  { name: "slash without a prefix", text: `{ label "r" local_addr 10.0.0.0 / remote_addr 10.0.0.2 ${X} }`, errors: ["IKE_ERR_CFG_BAD_ADDRESS@1:24"], message: "bad address after 'local_addr': a prefix length or netmask must follow '/'" },
   { name: "zone id", text: `{ label "r" local_addr fe80::1%eth0 remote_addr fe80::2 ${X} }`, errors: ["IKE_ERR_CFG_BAD_ADDRESS@1:24"] },
   // AES key lengths
   { name: "aes 64", text: "p1_xform { auth_method preshared oakley_group 2 auth_alg sha encr_alg aes(64..128) }", errors: ["IKE_ERR_CFG_BAD_KEYLEN@1:74"], message: "AES key lengths must be 128, 192 or 256, found 64..128" },
