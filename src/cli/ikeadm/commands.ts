@@ -115,7 +115,7 @@ export const SUMMARY = [
 /** The two-line usage message for a bad command line. */
 export const USAGE = ["Usage: ikeadm [ -hnp ] cmd obj [cmd-specific options]", "       ikeadm help"];
 
-async function send<T>(ctx: CommandContext, req: AdminRequest, print: (r: T) => string[]): Promise<number> {
+async function send<T>(ctx: CommandContext, req: AdminRequest, print: (r: T) => string[], seen?: (r: T) => void): Promise<number> {
   const reply = await ctx.request(req);
   if (!reply.ok) {
     if (ctx.json) ctx.out([JSON.stringify({ ok: false, error: { ...reply.error, name: adminErrorName(reply.error.code) } }, null, 2)]);
@@ -125,6 +125,7 @@ async function send<T>(ctx: CommandContext, req: AdminRequest, print: (r: T) => 
     }
     return 1;
   }
+  seen?.(reply.result as T);
   // -p masks key bytes in JSON output too.
   const mask = (k: string, v: unknown) => (ctx.paranoid && /keyHex$/i.test(k) && typeof v === "string" ? "XX".repeat(v.length / 2) : v);
   ctx.out(ctx.json ? [JSON.stringify(reply.result, mask, 2)] : print(reply.result as T));
@@ -387,16 +388,9 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
 async function runAcquire(args: readonly string[], ctx: CommandContext): Promise<number> {
   const p = parseAcquire(args);
   if (!p.ok) return ctx.err(p.message), ctx.out(HELP.acquire ?? []), 1;
-  let ok = true;
-  const code = await send<AcquireResult>(ctx, p.req, (r) => {
-    const f = formatAcquire(r);
-    ok = f.ok;
-    return f.lines;
-  });
-  if (code === 0 && ctx.json) {
-    // --json prints the result as is; the exit status still says whether a negotiation started.
-    return 0;
-  }
+  let ok = false;
+  // The exit status says whether a negotiation started (or is pending), with --json too.
+  const code = await send<AcquireResult>(ctx, p.req, (r) => formatAcquire(r).lines, (r) => (ok = formatAcquire(r).ok));
   return code !== 0 || !ok ? 1 : 0;
 }
 
