@@ -76,12 +76,17 @@ export interface Phase1KeymatOptions {
    * cost). Applies to the SA's secrets and to the KEYMAT buffers it returns.
    */
   readonly protect?: boolean;
+  /**
+   * Keep the secrets in the shared secure slab instead of mappings of their own (no page
+   * protection; see secure-slab.ts). Default false. Applies to the KEYMAT buffers too.
+   */
+  readonly pooled?: boolean;
 }
 
 /** The per-ISAKMP-SA key holder. */
 export class Phase1Keymat {
   readonly suite: Phase1Suite;
-  readonly #protect: boolean;
+  readonly #memory: { readonly protect: boolean; readonly pooled: boolean };
   #secrets: SecureBuffer | undefined;
   #layout: Layout | undefined;
   #dhPrivate: SecureBuffer | undefined;
@@ -99,7 +104,7 @@ export class Phase1Keymat {
       throw new CryptoError(CryptoErrorCode.LegacyProvider, `${suite.cipher.display} needs node --openssl-legacy-provider`);
     }
     this.suite = suite;
-    this.#protect = options.protect ?? true;
+    this.#memory = { protect: options.protect ?? true, pooled: options.pooled ?? false };
   }
 
   /** Whether SKEYID and its children have been derived. */
@@ -111,7 +116,7 @@ export class Phase1Keymat {
   holdDhPrivate(value: Uint8Array): void {
     this.#alive();
     this.#dhPrivate?.destroy();
-    this.#dhPrivate = SecureBuffer.take(value, { protect: this.#protect });
+    this.#dhPrivate = SecureBuffer.take(value, this.#memory);
   }
 
   /**
@@ -260,7 +265,7 @@ export class Phase1Keymat {
     gqmxy: SecureBuffer | undefined,
     lengthBytes: number,
   ): SecureBuffer {
-    const out = SecureBuffer.alloc(lengthBytes, { protect: this.#protect });
+    const out = SecureBuffer.alloc(lengthBytes, this.#memory);
     try {
       out.use((o) =>
         this.#withKeys((s, l) => {
@@ -314,7 +319,7 @@ export class Phase1Keymat {
       ka: [4 * hl, kaLen],
       gxy: [4 * hl + kaLen, gxyIn.length],
     };
-    const secrets = SecureBuffer.alloc(4 * hl + kaLen + gxyIn.length, { protect: this.#protect });
+    const secrets = SecureBuffer.alloc(4 * hl + kaLen + gxyIn.length, this.#memory);
     try {
       secrets.use((s) => {
         const gxy = view(s, layout.gxy);

@@ -21,11 +21,15 @@
  * normal Buffers; callers copy them into secure memory and wipe the normal copy at once.
  *
  * Each allocation costs at least three pages (one locked data page plus guard pages); a key
- * holder uses one allocation for all of its secrets.
+ * holder uses one allocation for all of its secrets. `{ pooled: true }` takes the bytes from a
+ * shared slab of the same secure memory instead (secure-slab.ts): no mapping per secret and no
+ * page protection. The IKE engine's SAs use it: in the handshake benchmark the guarded allocations
+ * plus the unlock/lock pairs were ~15% of the responder's CPU time (bench/handshake/README.md).
  */
 import { timingSafeEqual } from "node:crypto";
 import { createRequire } from "node:module";
 import { CryptoError, CryptoErrorCode } from "./crypto-error.js";
+import { slabAllocate, slabRelease } from "./secure-slab.js";
 
 // Loaded through require so that the CommonJS exports object is shared (tests observe sodium_free).
 const sodium = createRequire(import.meta.url)("sodium-native") as typeof import("sodium-native");
@@ -34,6 +38,12 @@ const sodium = createRequire(import.meta.url)("sodium-native") as typeof import(
 export interface SecureBufferOptions {
   /** Keep the pages inaccessible while idle (default true). */
   readonly protect?: boolean;
+  /**
+   * Carve the bytes from the shared secure slab (locked, zeroed on release, guard pages around each
+   * 64 KiB arena) instead of a mapping of their own; pooled bytes cannot be page-protected, so
+   * `protect` is ignored. Lengths above the largest slot get their own mapping, unprotected.
+   */
+  readonly pooled?: boolean;
 }
 
 /** Overwrites `buf` with zeros in a way the optimiser cannot drop. */
@@ -54,28 +64,35 @@ export class SecureBuffer {
   #bytes: Buffer | undefined;
   #depth = 0;
   readonly #protect: boolean;
+  readonly #pooled: boolean;
   /** Number of bytes held. */
   readonly length: number;
 
-  private constructor(length: number, protect: boolean) {
+  private constructor(length: number, options: SecureBufferOptions) {
     if (!Number.isInteger(length) || length < 0) {
       throw new CryptoError(CryptoErrorCode.BadInput, `bad secure buffer length ${length}`);
     }
     this.length = length;
-    this.#protect = protect;
-    this.#bytes = sodium.sodium_malloc(length);
-    this.#bytes.fill(0);
+    const pooled = options.pooled === true ? slabAllocate(length) : undefined;
+    this.#pooled = pooled !== undefined;
+    this.#protect = options.pooled === true ? false : (options.protect ?? true);
+    if (pooled !== undefined) {
+      this.#bytes = pooled; // slab slots come zeroed
+    } else {
+      this.#bytes = sodium.sodium_malloc(length);
+      this.#bytes.fill(0);
+    }
     this.#lock();
   }
 
   /** A zero-filled secure buffer of `length` bytes. */
   static alloc(length: number, options: SecureBufferOptions = {}): SecureBuffer {
-    return new SecureBuffer(length, options.protect ?? true);
+    return new SecureBuffer(length, options);
   }
 
   /** A secure copy of `src`; `src` is left as it is. */
   static copyOf(src: Uint8Array, options: SecureBufferOptions = {}): SecureBuffer {
-    const sb = new SecureBuffer(src.length, options.protect ?? true);
+    const sb = new SecureBuffer(src.length, options);
     sb.use((b) => b.set(src));
     return sb;
   }
@@ -119,9 +136,10 @@ export class SecureBuffer {
   destroy(): void {
     const bytes = this.#bytes;
     if (!bytes) return;
+    this.#bytes = undefined;
+    if (this.#pooled) return slabRelease(bytes); // zeroes the slot
     if (this.#protect && this.length > 0) sodium.sodium_mprotect_readwrite(bytes);
     sodium.sodium_memzero(bytes);
-    this.#bytes = undefined;
     sodium.sodium_free(bytes);
   }
 
