@@ -22,7 +22,7 @@ import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { Step } from "../step.js";
 import { checkPeerId, formatId, localIdPayload, presharedIdOf } from "./identity.js";
 import type { Phase1Context, Phase1Result } from "./main-mode.js";
-import { buildSaPayload, derivePsk, echoSaPayload, first, generateKe, offeredTransforms, payloadBody } from "./phase1.js";
+import { buildSaPayload, derivePsk, echoSaPayload, first, generateKe, offeredTransforms, payloadBody, SA_KEY_MEMORY } from "./phase1.js";
 import {
   AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
@@ -86,7 +86,7 @@ export class AggressiveMode {
     if (this.psk === undefined) return this.failed(undefined, `no aggressive-mode key for ${sa.remote.address}`);
     const first0 = this.proposed[0]!;
     // The suite is fixed only by AM2; a provisional Keymat holds our DH private value until then.
-    sa.keymat = new Phase1Keymat(phase1Suite(first0.encr, first0.keyBits, first0.hash));
+    sa.keymat = new Phase1Keymat(phase1Suite(first0.encr, first0.keyBits, first0.hash), SA_KEY_MEMORY);
     const ke = await generateKe(this.ctx, group!);
     if (typeof ke === "string") return this.failed(undefined, ke);
     this.gxi = ke;
@@ -118,7 +118,7 @@ export class AggressiveMode {
     const provisional = sa.keymat!;
     const chosenSuite = phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash);
     if (chosenSuite.cipher !== provisional.suite.cipher || chosenSuite.keyBits !== provisional.suite.keyBits || chosenSuite.hash !== provisional.suite.hash) {
-      const km = new Phase1Keymat(chosenSuite);
+      const km = new Phase1Keymat(chosenSuite, SA_KEY_MEMORY);
       km.holdDhPrivate(provisional.dhPrivateForTask());
       provisional.destroy();
       sa.keymat = km;
@@ -168,7 +168,7 @@ export class AggressiveMode {
     this.saiB = payloadBody(saPayload);
     this.peerId = id;
     sa.lifeSecs = choice.lifeSecs;
-    sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash));
+    sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash), SA_KEY_MEMORY);
     this.gxi = Buffer.from(first(payloads, PayloadType.KE)!.keyData);
     this.nonceI = Buffer.from(first(payloads, PayloadType.NONCE)!.data);
     const ke = await generateKe(this.ctx, choice.transform.group);

@@ -28,7 +28,7 @@ import type { IsakmpSa } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
 import type { DhPort, Phase1Policy } from "../ports.js";
 import { checkPeerId, formatId, localIdPayload } from "./identity.js";
-import { all, buildSaPayload, echoSaPayload, first, offeredTransforms, payloadBody } from "./phase1.js";
+import { all, buildSaPayload, echoSaPayload, first, offeredTransforms, payloadBody, SA_KEY_MEMORY } from "./phase1.js";
 import {
   AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
@@ -167,7 +167,7 @@ export class MainMode {
     if ("reasons" in choice) return this.failed(Notify.NoProposalChosen, `MM2: ${choice.reasons.join("; ")}`);
     this.choice = choice;
     this.ctx.sa.lifeSecs = choice.lifeSecs;
-    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash));
+    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash), SA_KEY_MEMORY);
     const ke = await this.makeKe();
     if (typeof ke === "string") return this.failed(undefined, ke);
     this.gxi = ke;
@@ -259,7 +259,7 @@ export class MainMode {
     this.choice = choice;
     this.saiB = payloadBody(sa);
     this.ctx.sa.lifeSecs = choice.lifeSecs;
-    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash));
+    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash), SA_KEY_MEMORY);
     this.st = "mm2-sent";
     return { kind: "more", reply: { payloads: [echoSaPayload(sa, offered[choice.index]!)], encrypt: false } };
   }

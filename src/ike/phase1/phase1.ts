@@ -19,9 +19,17 @@ import {
   type SaPayload,
   type TransformPayload,
 } from "../../codec/index.js";
+import type { Phase1KeymatOptions } from "../../crypto/keymat.js";
 import { p1Attributes, type Attr, type P1Transform } from "./proposal.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
 import type { DhPort } from "../ports.js";
+
+/**
+ * How an ISAKMP SA's key holder keeps its secrets: in the shared secure slab (locked, zeroed on
+ * release), not one guarded mapping per secret kept PROT_NONE between uses. The mappings and the
+ * unlock/lock pairs were ~15% of the handshake benchmark's responder CPU (bench/handshake/README.md).
+ */
+export const SA_KEY_MEMORY: Phase1KeymatOptions = { pooled: true };
 
 /** The SA payload an initiator sends: one ISAKMP proposal, one KEY_IKE transform per entry. */
 export function buildSaPayload(transforms: readonly P1Transform[]): SaPayload {
