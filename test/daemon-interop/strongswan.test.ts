@@ -6,8 +6,14 @@
  * included at privilege keymat; every capture passes `capture.sh check`, decrypted with the keys
  * from strongSwan's log.
  *
- * Resources (shared machine): addresses 127.0.6.1-3, UDP ports 16000-16019, instance names dmn-*.
- * Neither side is on port 500, so both use the RFC 3948 non-ESP marker (the harness's marker rule).
+ * A Libreswan 4.10 peer on 127.0.6.4:500 initiates to the daemon on 127.0.6.1:500 while both
+ * hold port 500 on their own address (the daemon never binds the wildcard).
+ *
+ * Resources (shared machine): addresses 127.0.6.1-4, UDP ports 16000-16019, and 500/4500 on
+ * 127.0.6.1 and 127.0.6.4; instance names dmn-*. With strongSwan neither side is on port 500, so
+ * both use the RFC 3948 non-ESP marker (the harness's marker rule); with Libreswan both are on 500,
+ * and that case records no capture: a port-500 filter would also catch other tests' (hostile)
+ * traffic on other 127.x addresses.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -15,6 +21,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { ListResult, P1View, SadbView, StatsResult } from "../../src/control/results.js";
 import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "../daemon/harness.js";
+import { xfrmSas } from "../helpers/engine-host.js";
 import { Capture, InteropPeer, interopSkip, type Kv } from "../helpers/interop.js";
 import { checkCapture, ikeConfig, poll, preshared, stopQuietly } from "../interop/common.js";
 
@@ -27,7 +34,11 @@ const P1 = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 enc
 
 /** A root with one rule towards `peer`, its pre-shared key and an ipsecinit.conf entry for it. */
 function rootFor(peer: string): string {
-  const root = makeRoot(ikeConfig(`dmn ${peer}`, US, peer, P1), preshared(US, peer, PSK));
+  return rootWith(peer);
+}
+
+function rootWith(peer: string, p1 = P1): string {
+  const root = makeRoot(ikeConfig(`dmn ${peer}`, US, peer, p1), preshared(US, peer, PSK));
   fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), `{ raddr ${peer} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
   return root;
 }
@@ -140,6 +151,33 @@ test("in.iked initiates to a strongSwan responder on ikeadm acquire; shutdown se
     await checkCapture(cap, { keysFromLog: [peer.log], expect: "main:6,quick:3,info:2" });
   } finally {
     await stopQuietly(cap);
+    await d?.stop();
+    await peer?.stop({ kill: true, purge: true });
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("Libreswan on 127.0.6.4:500 initiates to in.iked on 127.0.6.1:500; SADB matches; Libreswan's Delete reaches us", { skip, timeout: 180_000 }, async () => {
+  const LIBRESWAN = "127.0.6.4";
+  const root = rootWith(LIBRESWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }");
+  let d: RunningDaemon | undefined;
+  let peer: InteropPeer | undefined;
+  try {
+    d = await startDaemon(root, ["-p", "keymat", "--port", "500", "--natt-port", "4500"]);
+    peer = await InteropPeer.startLibreswan({
+      name: `dmn-ls-${process.pid}`, role: "initiator", local: LIBRESWAN, remote: US, remotePort: 500,
+      mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport",
+    });
+    const st = await peer.status({ wait: 30 });
+    assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}\n${d.output()}`);
+    await poll(async () => (await mature(root)).length === 2, "our two IPsec SAs");
+    assertSameSadb(await mature(root), xfrmSas(peer.info.xfrmlog ?? ""));
+    assert.match(d.output(), /IKE engine started sockets=\["127\.0\.6\.1:500","127\.0\.6\.1:4500 \(NAT-T\)"\]/);
+
+    await peer.stop();
+    await poll(async () => (await json<ListResult<P1View>>(root, ["dump", "p1"])).items.length === 0, "our ISAKMP SA to go after Libreswan's Delete");
+    await poll(async () => (await json<ListResult<SadbView>>(root, ["dump", "sadb"])).items.length === 0, "our IPsec SAs to go after Libreswan's Delete");
+  } finally {
     await d?.stop();
     await peer?.stop({ kill: true, purge: true });
     fs.rmSync(root, { recursive: true, force: true });
