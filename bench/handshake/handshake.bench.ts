@@ -16,11 +16,17 @@
  * dist/bench/handshake/handshake.bench.js [--count N] [--concurrency N] [--groups 2,5,14]
  * [--workers 0,1,2] [--warmup N] [--phase1-only] [--rounds N]` runs it standalone; with several
  * rounds the targets are measured in rotating order and the median rate is shown (the machine is
- * shared: single rounds are noisy). Addresses: strongSwan 127.0.4.30:14300 (NAT-T 14301), ours
- * 127.0.4.31:14310.. (one port per worker count, all running at once), sources 127.4.3.x:500.
+ * shared: single rounds are noisy). Addresses: strongSwan 127.0.7.30:17300 (NAT-T 17301), ours
+ * 127.0.7.31:17310.. (one port per worker count, all running at once), sources 127.7.3.x:500.
+ *
+ * CPU per negotiation (median round) is shown for the responder (its process, all threads, from
+ * /proc/PID/stat) and for the load generator (this process, pool thread included): on a loaded
+ * 2-core machine the rates follow the sum of the two more than either one, and the generator
+ * costs more than strongSwan does.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -30,9 +36,9 @@ import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
 
 const PSK = "load-bench-secret";
-const SS = { address: "127.0.4.30", port: 14300, natt: 14301 };
-const OURS = { address: "127.0.4.31", port: 14310 };
-const SOURCES = "127.4.3.1";
+const SS = { address: "127.0.7.30", port: 17300, natt: 17301 };
+const OURS = { address: "127.0.7.31", port: 17310 };
+const SOURCES = "127.7.3.1";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 interface Params {
@@ -65,11 +71,35 @@ function loadOptions(p: Params, target: { address: string; port: number }, group
   return a.value;
 }
 
-async function measure(p: Params, target: { address: string; port: number }, group: number, warm: boolean): Promise<LoadReport> {
-  if (warm && p.warmup > 0) await runLoad(loadOptions(p, target, group, p.warmup));
-  const r = await runLoad(loadOptions(p, target, group, p.count));
+/** CPU seconds (user + system, all threads) a process has used so far; NaN when unreadable. */
+function processCpuSecs(pid: number): number {
+  try {
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN; // the process is gone or /proc is not mounted: the column shows NaN
+  }
+}
+
+/** One measured round: the load report and the CPU both sides spent, in ms per negotiation. */
+interface Round {
+  readonly report: LoadReport;
+  readonly respCpuMs: number;
+  readonly genCpuMs: number;
+}
+
+async function measure(p: Params, target: Target, group: number, warm: boolean): Promise<Round> {
+  if (warm && p.warmup > 0) await runLoad(loadOptions(p, target.endpoint, group, p.warmup));
+  const resp0 = processCpuSecs(target.pid);
+  const gen0 = process.cpuUsage();
+  const r = await runLoad(loadOptions(p, target.endpoint, group, p.count));
+  const gen = process.cpuUsage(gen0);
+  const resp = processCpuSecs(target.pid) - resp0;
   if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-  return r.value;
+  const n = Math.max(1, r.value.established);
+  return { report: r.value, respCpuMs: (resp * 1000) / n, genCpuMs: (gen.user + gen.system) / 1000 / n };
 }
 
 async function startOurs(group: number, workers: number, port: number): Promise<ChildProcess> {
@@ -81,7 +111,7 @@ async function startOurs(group: number, workers: number, port: number): Promise<
       "--address", OURS.address,
       "--port", String(port),
       "--workers", String(workers),
-      "--peers", "127.4.3.0/24",
+      "--peers", "127.7.3.0/24",
       "--psk-hex", Buffer.from(PSK).toString("hex"),
       "--dh", String(group),
       "--cipher", "aes(128..128)",
@@ -105,30 +135,34 @@ interface Target {
   readonly label: string;
   readonly workers: number | string;
   readonly endpoint: { address: string; port: number };
-  readonly reports: LoadReport[];
+  /** The responder's process (charon or our responder.ts). */
+  readonly pid: number;
+  readonly rounds: Round[];
 }
 
-/** The report with the median rate (lower median for an even count). */
-function median(reports: readonly LoadReport[]): LoadReport {
-  const sorted = [...reports].sort((a, b) => a.establishedPerSec - b.establishedPerSec);
+/** The round with the median rate (lower median for an even count). */
+function median(rounds: readonly Round[]): Round {
+  const sorted = [...rounds].sort((a, b) => a.report.establishedPerSec - b.report.establishedPerSec);
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 function row(group: number, t: Target, base: number | undefined): Record<string, string | number> {
-  const m = median(t.reports);
+  const mr = median(t.rounds);
+  const m = mr.report;
   const l = m.latencyMs.phase1and2 ?? m.latencyMs.phase1;
-  const rates = t.reports.map((r) => r.establishedPerSec);
+  const rates = t.rounds.map((r) => r.report.establishedPerSec);
   return {
     group,
     responder: t.label,
     "resp workers": t.workers,
-    established: t.reports.reduce((n, r) => n + r.established, 0),
-    failed: t.reports.reduce((n, r) => n + r.failed, 0),
+    established: t.rounds.reduce((n, r) => n + r.report.established, 0),
+    failed: t.rounds.reduce((n, r) => n + r.report.failed, 0),
     "established/s": m.establishedPerSec.toFixed(1),
-    "range/s": t.reports.length > 1 ? `${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}` : "-",
+    "range/s": t.rounds.length > 1 ? `${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}` : "-",
     "p50 ms": l.p50.toFixed(1),
     "p99 ms": l.p99.toFixed(1),
-    "max ms": l.max.toFixed(1),
+    "resp CPU ms": mr.respCpuMs.toFixed(2),
+    "gen CPU ms": mr.genCpuMs.toFixed(2),
     "ours/strongSwan": base === undefined ? "1.00 (baseline)" : base > 0 ? (m.establishedPerSec / base).toFixed(2) : "n/a",
   };
 }
@@ -143,12 +177,12 @@ export async function handshakeBench(p: Params): Promise<void> {
   console.log(
     `Main Mode PSK aes128/sha1${p.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop concurrency ${p.concurrency}, ` +
       `${p.count} negotiations per cell and round (+${p.warmup} warm-up), ${p.rounds} round(s) with the targets in rotating order, median shown; Deletes after each; ` +
-      `load generator: this process, 1 pool thread. Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool + in-memory SADB; in.iked has no engine yet).`,
+      `load generator: this process, 1 pool thread; CPU columns: ms per negotiation (user + system, all threads). Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool + in-memory SADB; in.iked has no engine yet).`,
   );
   const rows: Record<string, string | number>[] = [];
   for (const group of p.groups) {
     const peer = await InteropPeer.startStrongSwan({
-      name: "load-bench",
+      name: "perf-handshake",
       role: "responder",
       local: SS.address,
       remote: "%any",
@@ -169,20 +203,21 @@ export async function handshakeBench(p: Params): Promise<void> {
     });
     const children: ChildProcess[] = [];
     try {
-      const targets: Target[] = [{ label: "strongSwan 5.9.8", workers: "(charon)", endpoint: SS, reports: [] }];
+      const targets: Target[] = [{ label: "strongSwan 5.9.8", workers: "(charon)", endpoint: SS, pid: Number(peer.info.pid), rounds: [] }];
       for (const [i, w] of p.workers.entries()) {
         const endpoint = { address: OURS.address, port: OURS.port + i };
-        children.push(await startOurs(group, w, endpoint.port));
-        targets.push({ label: "ours", workers: w, endpoint, reports: [] });
+        const child = await startOurs(group, w, endpoint.port);
+        children.push(child);
+        targets.push({ label: "ours", workers: w, endpoint, pid: child.pid!, rounds: [] });
       }
       for (let round = 0; round < p.rounds; round++) {
         // Rotate the order so that a slow spell of the shared machine does not always hit one target.
         for (let k = 0; k < targets.length; k++) {
           const t = targets[(k + round) % targets.length]!;
-          t.reports.push(await measure(p, t.endpoint, group, round === 0));
+          t.rounds.push(await measure(p, t, group, round === 0));
         }
       }
-      const base = median(targets[0]!.reports).establishedPerSec;
+      const base = median(targets[0]!.rounds).report.establishedPerSec;
       rows.push(row(group, targets[0]!, undefined));
       for (const t of targets.slice(1)) rows.push(row(group, t, base));
     } finally {

@@ -90,10 +90,10 @@ export async function startResponder(o: ResponderOptions): Promise<Responder> {
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: {
-      address: { type: "string", default: "127.0.4.1" },
-      port: { type: "string", default: "14500" },
+      address: { type: "string", default: "127.0.7.1" },
+      port: { type: "string", default: "17500" },
       workers: { type: "string", default: "0" },
-      peers: { type: "string", default: "127.4.0.0/16" },
+      peers: { type: "string", default: "127.7.0.0/16" },
       "psk-hex": { type: "string" },
       dh: { type: "string", default: "2" },
       cipher: { type: "string", default: "aes(128..128)" },
