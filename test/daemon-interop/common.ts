@@ -1,0 +1,60 @@
+/**
+ * Shared pieces of the daemon interop tests (not a test file): a temporary --root for one peer,
+ * ikeadm --json calls, and the comparison of our SADB with the SAs a peer installed.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import type { ListResult, SadbView } from "../../src/control/results.js";
+import { ikeadm, makeRoot } from "../daemon/harness.js";
+import { InteropPeer, type Kv } from "../helpers/interop.js";
+import { ikeConfig, preshared } from "../interop/common.js";
+
+export const US = "127.0.6.1";
+export const SS_INITIATOR = "127.0.6.2";
+export const SS_RESPONDER = "127.0.6.3";
+export const PSK = "daemon-interop-psk-9f3c";
+export const P1 = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(128..128) }";
+
+/** A root with one rule towards `peer`, its pre-shared key and an ipsecinit.conf entry for it. */
+export function rootFor(peer: string): string {
+  return rootWith(peer);
+}
+
+/** The same with another Phase 1 transform line. */
+export function rootWith(peer: string, p1 = P1): string {
+  const root = makeRoot(ikeConfig(`dmn ${peer}`, US, peer, p1), preshared(US, peer, PSK));
+  fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), `{ raddr ${peer} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
+  return root;
+}
+
+/** `ikeadm --json args`, which must succeed; the parsed result. */
+export async function json<T>(root: string, args: string[]): Promise<T> {
+  const r = await ikeadm(root, ["--json", ...args]);
+  assert.equal(r.code, 0, `ikeadm ${args.join(" ")}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Our mature SAs, with keys when the daemon runs at keymat. */
+export const mature = async (root: string) => (await json<ListResult<SadbView>>(root, ["dump", "sadb"])).items.filter((s) => s.state === "mature");
+
+/** Our SADB (with keys) equals what the peer installed: addresses, SPI, protocol, key bytes. */
+export function assertSameSadb(ours: readonly SadbView[], theirs: readonly Kv[]): void {
+  assert.equal(ours.length, 2, "one inbound and one outbound SA");
+  for (const sa of ours) {
+    const twin = theirs.find((t) => t.spi !== undefined && Number.parseInt(t.spi, 16) === Number.parseInt(sa.spi, 16) && t.src === sa.src && t.dst === sa.dst && t.proto === sa.proto);
+    assert.ok(twin, `the peer installed no ${sa.proto} SA ${sa.src}>${sa.dst} spi ${sa.spi}; it has ${theirs.map((t) => `${t.proto}:${t.src}>${t.dst}:${t.spi}`).join(" ")}`);
+    assert.equal(twin.enc_key?.toLowerCase(), sa.encKeyHex, `encryption key of spi ${sa.spi}`);
+    assert.equal(twin.auth_key?.toLowerCase(), sa.authKeyHex, `authentication key of spi ${sa.spi}`);
+  }
+}
+
+/** A strongSwan peer for the daemon on `ourPort` (aes128-sha256-modp2048, ESP aes128-sha1, transport). */
+export function strongSwan(name: string, role: "initiator" | "responder", local: string, port: number, ourPort: number): Promise<InteropPeer> {
+  return InteropPeer.startStrongSwan({
+    name, role, local, remote: US, localPort: port, nattPort: port + 1, remotePort: ourPort,
+    mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14,
+    esp: "aes128-sha1", pfs: "none", espMode: "transport", logLevel: 4,
+  });
+}
+
