@@ -1,0 +1,74 @@
+/**
+ * Phase 2 rekey against a real strongSwan 5.9.8: with `--child-lifetime 20` its fake XFRM sends the
+ * soft expire at 90 %, and strongSwan runs a new Quick Mode on the same ISAKMP SA after ~18 s. We
+ * answer it; the new inbound/outbound pair must be in our SADB with the keys strongSwan installed,
+ * under new SPIs, while the ISAKMP SA stays the same. The capture must hold both Quick Modes and
+ * pass `capture.sh check`.
+ *
+ * Our engine does not start a rekey itself yet (src/ike/engine.ts: "XXX: no rekey yet"), so only
+ * the peer-initiated direction is tested here.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EngineHost, assertSameSas } from "../helpers/engine-host.js";
+import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
+import { STRONGSWAN, US, captureOn, checkCapture, ikeConfig, preshared, stopQuietly } from "./common.js";
+
+const PSK = "iop-rekey-psk";
+
+test("strongSwan rekeys the IPsec SAs after its soft lifetime; we answer on the same ISAKMP SA", { skip: interopSkip(), timeout: 120_000 }, async () => {
+  const ourPort = 15300;
+  const ssPort = 15302;
+  const tag = `${process.pid}`;
+  const host = await EngineHost.open({
+    address: US,
+    port: ourPort,
+    ikeConfig: ikeConfig("ss", US, STRONGSWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }"),
+    preshared: preshared(US, STRONGSWAN, PSK),
+    ipsecinit: `{ raddr ${STRONGSWAN} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
+  });
+  let cap: Capture | undefined;
+  let peer: InteropPeer | undefined;
+  try {
+    cap = await captureOn(`iop-rk-cap-${tag}`, ourPort);
+    peer = await InteropPeer.startStrongSwan({
+      name: `iop-rk-${tag}`,
+      role: "initiator",
+      local: STRONGSWAN,
+      remote: US,
+      localPort: ssPort,
+      nattPort: ssPort + 1,
+      remotePort: ourPort,
+      psk: PSK,
+      cipher: "aes128",
+      hash: "sha1",
+      dh: 14,
+      esp: "aes128-sha1",
+      espMode: "transport",
+      childLifetime: 20,
+      logLevel: 4,
+    });
+    await host.waitFor("phase2-up", 1, 25_000);
+    const first = host.of("phase2-up")[0]!;
+    assert.equal(first.result.lifeSecs, 20, "strongSwan's proposed lifetime accepted");
+    await host.waitFor("phase2-up", 2, 45_000);
+    const second = host.of("phase2-up")[1]!;
+    assert.equal(second.sa, first.sa, "the rekey ran on the same ISAKMP SA");
+    assert.equal(host.of("phase1-up").length, 1);
+    const spis = (r: typeof first) => r.result.sas.flatMap((c) => [c.inboundSpi, c.outboundSpi]);
+    assert.equal(spis(second).filter((x) => spis(first).includes(x)).length, 0, "new SPIs both ways");
+
+    const st = await peer.status({ wait: 10 });
+    assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
+    const fresh = (await host.matureSas()).filter((s) => spis(second).includes(s.spi));
+    assert.equal(fresh.length, 2, "the rekeyed inbound and outbound SA are in our SADB");
+    assertSameSas(fresh, (await peer.keys()).sa);
+    assert.deepEqual(host.of("phase2-failed"), []);
+
+    await checkCapture(cap, { keysFromLog: [peer.log], expect: "main:6,quick:3,quick:3" });
+  } finally {
+    await stopQuietly(cap);
+    await host.close();
+    await peer?.stop({ kill: true, purge: true });
+  }
+});
