@@ -56,3 +56,31 @@ test("the request id is echoed even when the body is bad", () => {
   assert.equal(r.ok, false);
   if (!r.ok) assert.equal(r.id, 42);
 });
+
+test("extensions: dump_sadb and acquire with optional numbers, bounds checked", () => {
+  for (const req of [
+    { cmd: "dump_sadb" },
+    { cmd: "acquire", src: "127.0.0.1", dst: "127.0.0.2" },
+    { cmd: "acquire", src: "::1", dst: "::2", ulp: 6, sport: 0, dport: 443, peer: "::3", peerPort: 16000 },
+  ]) {
+    const r = validateRequest(env(req));
+    assert.ok(r.ok, JSON.stringify(req));
+    assert.deepEqual(r.envelope.req, req);
+  }
+  const cases: [unknown, number][] = [
+    [{ cmd: "acquire", src: "127.0.0.1" }, AdminError.REQ_INVALID],
+    [{ cmd: "acquire", src: "127.0.0.1", dst: "127.0.0.2", ulp: "tcp" }, AdminError.REQ_INVALID],
+    [{ cmd: "acquire", src: "127.0.0.1", dst: "127.0.0.2", ulp: 256 }, AdminError.DATA_INVALID],
+    [{ cmd: "acquire", src: "127.0.0.1", dst: "127.0.0.2", dport: 65536 }, AdminError.DATA_INVALID],
+    [{ cmd: "acquire", src: "127.0.0.1", dst: "127.0.0.2", peerPort: -1 }, AdminError.REQ_INVALID],
+    [{ cmd: "acquire", src: "", dst: "127.0.0.2" }, AdminError.DATA_INVALID],
+    [{ cmd: "acquire", src: "1".repeat(65), dst: "127.0.0.2" }, AdminError.DATA_INVALID],
+    [{ cmd: "acquire", src: "127.0.0.1", dst: "127.0.0.2", keys: true }, AdminError.REQ_INVALID],
+    [{ cmd: "dump_sadb", includeKeys: true }, AdminError.REQ_INVALID],
+  ];
+  for (const [req, code] of cases) {
+    const r = validateRequest(env(req));
+    assert.equal(r.ok, false, JSON.stringify(req));
+    if (!r.ok) assert.equal(r.code, code, JSON.stringify(req));
+  }
+});
