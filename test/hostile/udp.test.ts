@@ -45,6 +45,7 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
   // Paced: a burst larger than the socket's receive buffer would be lost on loopback before the
   // engine ever saw it, and this test is about what the engine does with what it receives.
   let sent = 0;
+  let honest2: EngineHost | undefined;
   const send = async (d: Buffer): Promise<void> => {
     await new Promise<void>((r) => attacker.send(d, 15600, VICTIM, () => r()));
     if (++sent % 8 === 0) await new Promise((r) => setTimeout(r, 2));
@@ -57,10 +58,9 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
       sniff.once("error", reject);
       sniff.once("message", (m) => (clearTimeout(t), resolve(m.subarray(4))));
       sniff.bind({ address: "127.0.5.10", port: 15602 }, () => honest.initiate("to-victim", { address: "127.0.5.10", port: 15602 }));
-    });
-    sniff.close();
+    }).finally(() => sniff.close());
     honest.engine.close();
-    const honest2 = await reopen(honest);
+    const h2 = (honest2 = await reopen(honest));
 
     const rnd = seededRandom("udp-garbage");
     for (let i = 0; i < 100; i++) await send(rnd(rnd(1)[0]! + 1));
@@ -84,12 +84,12 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
     };
     await poll(() => seen() >= sent * 0.95, "the victim to read the attack", 10_000);
     // The honest peer negotiates through all of that.
-    honest2.negotiate("to-victim", { address: VICTIM, port: 15600 });
-    await honest2.waitFor("phase2-up", 1, 20_000);
+    h2.negotiate("to-victim", { address: VICTIM, port: 15600 });
+    await h2.waitFor("phase2-up", 1, 20_000);
     // The victim also records the attacker's failed exchanges, so wait for the success only.
     await victim.waitUntil(() => victim.of("phase2-up").length === 1, "the victim's Quick Mode", 5000);
     const ours = await victim.matureSas();
-    const theirs = await honest2.matureSas();
+    const theirs = await h2.matureSas();
     assert.equal(ours.length, 2);
     for (const sa of ours) {
       const twin = theirs.find((t) => t.spi === sa.spi && t.src === sa.src && t.dst === sa.dst);
@@ -121,9 +121,10 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
     await poll(() => victim.engine.sas.halfOpenCount === 0, "half-open exchanges to expire", 15_000);
     assert.equal(victim.engine.sas.size, 1);
     assert.equal(victim.engine.sas.all()[0]!.state, "established");
-    await honest2.close();
-  } finally {
+      } finally {
+    // Every socket closed on every path, or a failing run would keep the test process alive.
     attacker.close();
+    await honest2?.close();
     await victim.close();
     await honest.close();
   }
