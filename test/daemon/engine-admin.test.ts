@@ -7,12 +7,13 @@
  * Addresses and ports (shared machine): 127.0.6.10 / 127.0.6.11, UDP 16020-16023.
  */
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import fs from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { parseAcquire } from "../../src/cli/ikeadm/commands.js";
 import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from "../../src/control/results.js";
-import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "./harness.js";
+import { IN_IKED, ikeadm, makeRoot, run, startDaemon, type RunningDaemon } from "./harness.js";
 
 const A = "127.0.6.10";
 const B = "127.0.6.11";
@@ -173,4 +174,19 @@ describe("acquire refusals", () => {
     assert.match(bad.stderr, /source 'not-an-address' is not an IP address/);
     assert.match((await ikeadm(root, ["dump", "sadb"])).stdout, /^Completed dump of SADB$/m);
   });
+});
+
+test("a rule address whose IKE port is taken stops startup with the address named", { timeout: 30_000 }, async () => {
+  const busy = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => busy.bind(PORT_A + 200, A, resolve));
+  const root = makeRoot(rule("busy", A, B, PORT_B), psk(A, B));
+  try {
+    const r = await run(IN_IKED, ["-d", "--root", root, "--kernel", "memory", "--workers", "0", "--port", String(PORT_A + 200), "--natt-port", String(PORT_A + 201)]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`fatal error - exiting: cannot bind 127\\.0\\.6\\.10:${PORT_A + 200}: .*EADDRINUSE`));
+    assert.equal(fs.existsSync(path.join(root, "var/run/in.iked.pid")), false, "pid file removed on failed start");
+  } finally {
+    busy.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
