@@ -99,7 +99,9 @@ function parseId(typeWord: string, raw: RawValue): PresharedId | { code: string;
 
 /** A key that is equal for two identities exactly when they are the same identity. */
 function idKey(id: PresharedId): string {
-  if ("name" in id) return `${id.type} n ${id.name}`;
+  // DNS names and mailboxes compare without case (as the lookups in match.ts do), so
+  // `A.example` after `a.example` is the same identity, reported as a duplicate.
+  if ("name" in id) return `${id.type} n ${id.type === IdType.FQDN || id.type === IdType.USER_FQDN ? id.name.toLowerCase() : id.name}`;
   const a = id.addr;
   return `${id.type} a ${a.kind === "range" ? `${a.start}-${a.end}` : a.kind === "prefix" ? `${a.addr}/${a.prefixLen}` : a.addr}`;
 }

@@ -106,6 +106,22 @@ test("duplicate identity pair: warning, first entry kept", () => {
   assert.deepEqual(r.value.map((e) => e.key.toString("hex")), ["01", "03"]);
 });
 
+test("duplicate names: DNS names and mailboxes match without case, DNs exactly", () => {
+  const r = parsePreshared(
+    [
+      '{ localidtype fqdn localid gw.example remoteidtype fqdn remoteid peer.example key 01 ike_mode aggressive }',
+      '{ localidtype fqdn localid GW.Example remoteidtype fqdn remoteid PEER.example key 02 ike_mode aggressive }',
+      '{ localidtype fqdn localid gw.example remoteidtype mbox remoteid "Ops@Example.net" key 03 ike_mode aggressive }',
+      '{ localidtype fqdn localid gw.example remoteidtype mbox remoteid "ops@example.NET" key 04 ike_mode aggressive }',
+      '{ localidtype fqdn localid gw.example remoteidtype dn remoteid "CN=a" key 05 ike_mode aggressive }',
+      '{ localidtype fqdn localid gw.example remoteidtype dn remoteid "cn=a" key 06 ike_mode aggressive }',
+    ].join("\n"),
+    "ps",
+  );
+  assert.deepEqual(r.diagnostics.map((d) => `${d.severity} ${d.code}@${d.line}:${d.col}`), ["warning IKE_ERR_PSK_DUPLICATE@2:1", "warning IKE_ERR_PSK_DUPLICATE@4:1"]);
+  assert.deepEqual(r.value.map((e) => e.key.toString("hex")), ["01", "03", "05", "06"]);
+});
+
 const SECRET = "5ec12e7";
 const cases: { name: string; text: string; errors: string[]; message?: string }[] = [
   { name: "missing key", text: "{ localid 1.1.1.1 remoteid 2.2.2.2 }", errors: ["IKE_ERR_PSK_MISSING@1:1"], message: "entry lacks key" },
