@@ -138,3 +138,17 @@ export function pskText(local: string, remote: string, key: string): string {
   const t = local.includes(":") ? "ipv6" : "ip";
   return `{\n  localidtype ${t}\n  localid ${local}\n  remoteidtype ${t}\n  remoteid ${remote}\n  key "${key}"\n}\n`;
 }
+
+/**
+ * Addresses and ports for one interop test file in this process: our side and the peer in
+ * 127.0.3.0/24, peer ports in 13000-13999, both offset by the process id so that two test runs at
+ * once (ours and a colleague's `npm test`) do not share a port: our UDP sockets use SO_REUSEADDR,
+ * so a clash would not fail, it would silently split the traffic.
+ */
+export function interopPlan(file: 0 | 1 | 2 | 3): { us: string; them: string; port: number } {
+  // 20 slots of 8 addresses and 50 ports; within a slot, Main Mode uses ports +0..11, Quick Mode
+  // +12..19, Aggressive Mode +20..23 (Libreswan needs none: pluto is always on 500/4500).
+  const slot = process.pid % 20;
+  const host = 1 + slot * 8 + file * 2;
+  return { us: `127.0.3.${host}`, them: `127.0.3.${host + 1}`, port: 13000 + slot * 50 + [0, 12, 20, 24][file]! };
+}

@@ -1,6 +1,6 @@
 /**
  * Main + Quick Mode PSK against a real Libreswan 4.10 (shared/interop), both directions. pluto
- * binds 127.0.3.4:500 and we bind 127.0.3.1:500 (SO_REUSEADDR, so pluto's start-up probe of
+ * binds 127.0.3.y:500 and we bind 127.0.3.x:500 (see `interopPlan`) (SO_REUSEADDR, so pluto's start-up probe of
  * 0.0.0.0:500 still works). Libreswan numbers proposals and transforms from 0, orders attributes
  * differently and sends no client IDs host to host; the SA keys in its xfrm.log must equal ours.
  */
@@ -13,10 +13,9 @@ import { MemoryKernel } from "../../src/kernel/memory.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { selectForAcquire } from "../../src/policy/index.js";
 import { InteropPeer, interopSkip, parseKv } from "../helpers/interop.js";
-import { ipsecFrom, policyFrom, pskText, ruleText } from "./harness.js";
+import { interopPlan, ipsecFrom, policyFrom, pskText, ruleText } from "./harness.js";
 
-const US = "127.0.3.1";
-const THEM = "127.0.3.4";
+const { us: US, them: THEM } = interopPlan(3);
 const PSK = "interop-secret-3";
 const IPSEC = `{ raddr ${THEM} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`;
 const skip = interopSkip();
@@ -61,8 +60,9 @@ const common = {
 
 test("Libreswan responder: we initiate Main + Quick Mode", { skip, timeout: 120_000 }, async () => {
   const peer = await InteropPeer.startLibreswan({ name: `ike-lswr-${process.pid}`, role: "responder", ...common });
-  const s = await side();
+  let s: Awaited<ReturnType<typeof side>> | undefined;
   try {
+    s = await side();
     const done = waitPhase2(s.engine, 25_000);
     const sel = selectForAcquire(ipsecFrom(IPSEC), { src: { address: US, port: 0 }, dst: { address: THEM, port: 0 }, ulp: 0 });
     assert.ok(sel.kind === "ipsec");
@@ -72,9 +72,9 @@ test("Libreswan responder: we initiate Main + Quick Mode", { skip, timeout: 120_
     assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}`);
     await assertSameKeys(s.kernel, peer.info.xfrmlog!);
   } finally {
-    s.engine.close();
-    await s.transport.close();
-    await s.kernel.close();
+    s?.engine.close();
+    await s?.transport.close();
+    await s?.kernel.close();
     await peer.stop({ kill: true, purge: true });
   }
 });
@@ -82,8 +82,10 @@ test("Libreswan responder: we initiate Main + Quick Mode", { skip, timeout: 120_
 test("Libreswan initiates Main + Quick Mode, we respond", { skip, timeout: 120_000 }, async () => {
   const s = await side();
   const done = waitPhase2(s.engine, 30_000);
-  const peer = await InteropPeer.startLibreswan({ name: `ike-lswi-${process.pid}`, role: "initiator", ...common });
+  done.catch(() => {}); // awaited below; a failed peer start must not leave it unhandled
+  let peer: InteropPeer | undefined;
   try {
+    peer = await InteropPeer.startLibreswan({ name: `ike-lswi-${process.pid}`, role: "initiator", ...common });
     await done;
     const st = await peer.status({ wait: 10 });
     assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}`);
@@ -92,6 +94,6 @@ test("Libreswan initiates Main + Quick Mode, we respond", { skip, timeout: 120_0
     s.engine.close();
     await s.transport.close();
     await s.kernel.close();
-    await peer.stop({ kill: true, purge: true });
+    await peer?.stop({ kill: true, purge: true });
   }
 });

@@ -11,10 +11,9 @@ import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import { inlineDh } from "../../src/ike/ports.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { InteropPeer, interopSkip } from "../helpers/interop.js";
-import { policyFrom, ruleText } from "./harness.js";
+import { interopPlan, policyFrom, ruleText } from "./harness.js";
 
-const US = "127.0.3.1";
-const THEM = "127.0.3.2";
+const { us: US, them: THEM, port: PORT } = interopPlan(2);
 const PSK = "interop-aggressive-1";
 const skip = interopSkip();
 const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }";
@@ -47,18 +46,19 @@ async function assertSameSkeyidA(sa: IsakmpSa, peer: InteropPeer): Promise<void>
 const ss = { mode: "aggressive" as const, psk: PSK, cipher: "aes128", hash: "sha1", dh: 14, logLevel: 4 };
 
 test("strongSwan responder: we initiate Aggressive Mode PSK", { skip, timeout: 90_000 }, async () => {
-  const peer = await InteropPeer.startStrongSwan({ name: `ike-amr-${process.pid}`, role: "responder", local: THEM, remote: US, localPort: 13700, nattPort: 13704, remotePort: 500, ...ss });
-  const s = await side();
+  const peer = await InteropPeer.startStrongSwan({ name: `ike-amr-${process.pid}`, role: "responder", local: THEM, remote: US, localPort: PORT, nattPort: PORT + 1, remotePort: 500, ...ss });
+  let s: Awaited<ReturnType<typeof side>> | undefined;
   try {
+    s = await side();
     const up = waitUp(s.engine, 15_000);
-    const sa = s.engine.initiate(s.policy.ruleByLabel("ss")!, { address: US, port: 500 }, { address: THEM, port: 13700 });
+    const sa = s.engine.initiate(s.policy.ruleByLabel("ss")!, { address: US, port: 500 }, { address: THEM, port: PORT });
     assert.equal(await up, sa);
     const st = await peer.status({ wait: 10, ikeOnly: true });
     assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
     await assertSameSkeyidA(sa, peer);
   } finally {
-    s.engine.close();
-    await s.transport.close();
+    s?.engine.close();
+    await s?.transport.close();
     await peer.stop({ kill: true, purge: true });
   }
 });
@@ -66,8 +66,10 @@ test("strongSwan responder: we initiate Aggressive Mode PSK", { skip, timeout: 9
 test("strongSwan initiates Aggressive Mode PSK, we respond", { skip, timeout: 90_000 }, async () => {
   const s = await side();
   const up = waitUp(s.engine, 20_000);
-  const peer = await InteropPeer.startStrongSwan({ name: `ike-ami-${process.pid}`, role: "initiator", local: THEM, remote: US, localPort: 13705, nattPort: 13707, remotePort: 500, ...ss });
+  up.catch(() => {}); // awaited below; a failed peer start must not leave it unhandled
+  let peer: InteropPeer | undefined;
   try {
+    peer = await InteropPeer.startStrongSwan({ name: `ike-ami-${process.pid}`, role: "initiator", local: THEM, remote: US, localPort: PORT + 2, nattPort: PORT + 3, remotePort: 500, ...ss });
     const sa = await up;
     const st = await peer.status({ wait: 10, ikeOnly: true });
     assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
@@ -75,6 +77,6 @@ test("strongSwan initiates Aggressive Mode PSK, we respond", { skip, timeout: 90
   } finally {
     s.engine.close();
     await s.transport.close();
-    await peer.stop({ kill: true, purge: true });
+    await peer?.stop({ kill: true, purge: true });
   }
 });

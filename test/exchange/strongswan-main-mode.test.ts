@@ -1,7 +1,7 @@
 /**
  * Main Mode with pre-shared keys against a real strongSwan 5.9.8 (shared/interop), daemon-less:
- * the engine runs in this process on a UDP transport bound to 127.0.3.1:500, strongSwan on
- * 127.0.3.2 with its own high ports (13000-13999), so neither side adds the non-ESP marker.
+ * the engine runs in this process on a UDP transport bound to 127.0.3.x:500, strongSwan on the
+ * next address with its own high ports (see `interopPlan`), so neither side adds the non-ESP marker.
  *
  * Quick Mode is not implemented yet, so only the IKE SA is checked (`status --ike-only`), plus
  * that both sides derived the same SKEYID_a (our Quick Mode HASH(1) against one computed from the
@@ -15,10 +15,9 @@ import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import { inlineDh } from "../../src/ike/ports.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { InteropPeer, interopSkip, type PeerKeys } from "../helpers/interop.js";
-import { policyFrom, pskText, ruleText } from "./harness.js";
+import { interopPlan, policyFrom, pskText, ruleText } from "./harness.js";
 
-const US = "127.0.3.1";
-const THEM = "127.0.3.2";
+const { us: US, them: THEM, port: PORT } = interopPlan(0);
 const PSK = "interop-secret-1";
 const skip = interopSkip();
 
@@ -86,14 +85,14 @@ function assertSameSkeyidA(sa: IsakmpSa, keys: PeerKeys, prfHash: string): void 
 
 for (const [i, c] of CASES.entries()) {
   test(`strongSwan responder, we initiate Main Mode PSK (${c.name})`, { skip, timeout: 90_000 }, async () => {
-    const port = 13500 + i * 10;
+    const port = PORT + i * 4;
     const peer = await InteropPeer.startStrongSwan({
       name: `ike-mmr-${process.pid}-${i}`,
       role: "responder",
       local: THEM,
       remote: US,
       localPort: port,
-      nattPort: port + 4,
+      nattPort: port + 1,
       remotePort: 500,
       mode: "main",
       auth: "psk",
@@ -101,8 +100,10 @@ for (const [i, c] of CASES.entries()) {
       ...c.ss,
       logLevel: 4,
     });
-    const { engine, transport } = await engineOn(c);
+    let engineSide: Awaited<ReturnType<typeof engineOn>> | undefined;
     try {
+      engineSide = await engineOn(c);
+      const { engine } = engineSide;
       const up = waitUp(engine, 15_000);
       engine.initiate(engine_rule(c), { address: US, port: 500 }, { address: THEM, port });
       const sa = await up;
@@ -110,31 +111,33 @@ for (const [i, c] of CASES.entries()) {
       assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
       assertSameSkeyidA(sa, await peer.keys(), c.prfHash);
     } finally {
-      engine.close();
-      await transport.close();
+      engineSide?.engine.close();
+      await engineSide?.transport.close();
       await peer.stop({ kill: true, purge: true });
     }
   });
 
   test(`strongSwan initiates, we respond to Main Mode PSK (${c.name})`, { skip, timeout: 90_000 }, async () => {
-    const port = 13505 + i * 10;
+    const port = PORT + i * 4 + 2;
     const { engine, transport } = await engineOn(c);
     const up = waitUp(engine, 20_000);
-    const peer = await InteropPeer.startStrongSwan({
-      name: `ike-mmi-${process.pid}-${i}`,
-      role: "initiator",
-      local: THEM,
-      remote: US,
-      localPort: port,
-      nattPort: port + 2,
-      remotePort: 500,
-      mode: "main",
-      auth: "psk",
-      psk: PSK,
-      ...c.ss,
-      logLevel: 4,
-    });
+    up.catch(() => {}); // awaited below; a failed peer start must not leave it unhandled
+    let peer: InteropPeer | undefined;
     try {
+      peer = await InteropPeer.startStrongSwan({
+        name: `ike-mmi-${process.pid}-${i}`,
+        role: "initiator",
+        local: THEM,
+        remote: US,
+        localPort: port,
+        nattPort: port + 1,
+        remotePort: 500,
+        mode: "main",
+        auth: "psk",
+        psk: PSK,
+        ...c.ss,
+        logLevel: 4,
+      });
       const sa = await up;
       const st = await peer.status({ wait: 10, ikeOnly: true });
       assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
@@ -143,7 +146,7 @@ for (const [i, c] of CASES.entries()) {
     } finally {
       engine.close();
       await transport.close();
-      await peer.stop({ kill: true, purge: true });
+      await peer?.stop({ kill: true, purge: true });
     }
   });
 }

@@ -12,10 +12,9 @@ import type { SaInfo } from "../../src/kernel/kernel.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { selectForAcquire } from "../../src/policy/index.js";
 import { InteropPeer, interopSkip, type Kv } from "../helpers/interop.js";
-import { ipsecFrom, policyFrom, pskText, ruleText } from "./harness.js";
+import { interopPlan, ipsecFrom, policyFrom, pskText, ruleText } from "./harness.js";
 
-const US = "127.0.3.1";
-const THEM = "127.0.3.2";
+const { us: US, them: THEM, port: PORT } = interopPlan(1);
 const PSK = "interop-secret-2";
 const skip = interopSkip();
 
@@ -67,13 +66,14 @@ function assertSameSas(ours: SaInfo[], theirs: Kv[]): void {
 
 for (const [i, c] of CASES.entries()) {
   test(`strongSwan responder: we initiate Main + Quick Mode (${c.name})`, { skip, timeout: 90_000 }, async () => {
-    const port = 13600 + i * 10;
+    const port = PORT + i * 4;
     const peer = await InteropPeer.startStrongSwan({
-      name: `ike-qmr-${process.pid}-${i}`, role: "responder", local: THEM, remote: US, localPort: port, nattPort: port + 4,
+      name: `ike-qmr-${process.pid}-${i}`, role: "responder", local: THEM, remote: US, localPort: port, nattPort: port + 1,
       remotePort: 500, psk: PSK, cipher: "aes256", hash: "sha256", dh: 14, espMode: "transport", ...c.ss, logLevel: 4,
     });
-    const s = await side(c);
+    let s: Awaited<ReturnType<typeof side>> | undefined;
     try {
+      s = await side(c);
       const done = waitPhase2(s.engine, 20_000);
       const sel = selectForAcquire(ipsecFrom(`{ raddr ${THEM} } ipsec { ${c.ipsec} }\n`), { src: { address: US, port: 0 }, dst: { address: THEM, port: 0 }, ulp: 0 });
       assert.ok(sel.kind === "ipsec");
@@ -83,22 +83,24 @@ for (const [i, c] of CASES.entries()) {
       assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
       assertSameSas(await s.kernel.dump(undefined, { includeKeys: true }), (await peer.keys()).sa);
     } finally {
-      s.engine.close();
-      await s.transport.close();
-      await s.kernel.close();
+      s?.engine.close();
+      await s?.transport.close();
+      await s?.kernel.close();
       await peer.stop({ kill: true, purge: true });
     }
   });
 
   test(`strongSwan initiates Main + Quick Mode, we respond (${c.name})`, { skip, timeout: 90_000 }, async () => {
-    const port = 13605 + i * 10;
+    const port = PORT + i * 4 + 2;
     const s = await side(c);
     const done = waitPhase2(s.engine, 25_000);
-    const peer = await InteropPeer.startStrongSwan({
-      name: `ike-qmi-${process.pid}-${i}`, role: "initiator", local: THEM, remote: US, localPort: port, nattPort: port + 2,
-      remotePort: 500, psk: PSK, cipher: "aes256", hash: "sha256", dh: 14, espMode: "transport", ...c.ss, logLevel: 4,
-    });
+    done.catch(() => {}); // awaited below; a failed peer start must not leave it unhandled
+    let peer: InteropPeer | undefined;
     try {
+      peer = await InteropPeer.startStrongSwan({
+        name: `ike-qmi-${process.pid}-${i}`, role: "initiator", local: THEM, remote: US, localPort: port, nattPort: port + 1,
+        remotePort: 500, psk: PSK, cipher: "aes256", hash: "sha256", dh: 14, espMode: "transport", ...c.ss, logLevel: 4,
+      });
       await done;
       const st = await peer.status({ wait: 10 });
       assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
@@ -112,7 +114,7 @@ for (const [i, c] of CASES.entries()) {
       s.engine.close();
       await s.transport.close();
       await s.kernel.close();
-      await peer.stop({ kill: true, purge: true });
+      await peer?.stop({ kill: true, purge: true });
     }
   });
 }
