@@ -31,7 +31,7 @@ import {
   type Payload,
 } from "../codec/index.js";
 import type { ResolvedRule } from "../config/types.js";
-import type { AcquireEvent, Kernel } from "../kernel/kernel.js";
+import type { AcquireEvent, ExpireEvent, Kernel } from "../kernel/kernel.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
@@ -89,6 +89,16 @@ export interface Phase2Exchange {
   retransmitter: Retransmitter | undefined;
 }
 
+/** What renegotiating an IPsec SA pair needs. */
+interface RekeyInfo {
+  readonly rule: ResolvedRule;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly request: QuickModeRequest;
+  readonly keys: readonly string[];
+  started: boolean;
+}
+
 /** Most Quick Mode exchanges one ISAKMP SA runs at once. */
 const MAX_PHASE2_PER_SA = 32;
 /** How long a finished Quick Mode keeps its answer for retransmitted requests. */
@@ -114,6 +124,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
   /** IPsec SAs each ISAKMP SA negotiated (for Delete on shutdown). */
   private readonly installed = new Map<IsakmpSa, ChosenSa[]>();
+  /** For IPsec SAs we initiated, keyed `proto:spi` (both directions): how to negotiate them again. */
+  private readonly rekeyInfo = new Map<string, RekeyInfo>();
   private readonly clock: Clock;
   private readonly log: IkeLog;
   private readonly cookies: CookieJar;
@@ -200,6 +212,24 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     return "started";
   }
 
+  /**
+   * A kernel EXPIRE. Soft, for an IPsec SA we initiated: negotiate the same traffic again (on the
+   * ISAKMP SA if it is still up, else after a new Phase 1). Hard: forget it. The peer rekeys the
+   * SAs it initiated. The daemon wires `kernel.on("expire", (ev) => engine.expire(ev))`.
+   */
+  expire(ev: ExpireEvent): "rekeying" | "ignored" {
+    const info = this.rekeyInfo.get(`${ev.sa.proto}:${ev.sa.spi}`);
+    if (info === undefined) return "ignored";
+    if (ev.kind === "hard") {
+      for (const k of info.keys) this.rekeyInfo.delete(k);
+      return "ignored";
+    }
+    if (info.started) return "ignored";
+    info.started = true;
+    this.negotiate(info.rule, info.local, info.remote, info.request);
+    return "rekeying";
+  }
+
   /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */
   quickMode(sa: IsakmpSa, request: QuickModeRequest): boolean {
     const rule = this.rules.get(sa);
@@ -222,9 +252,9 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
    * Delete an ISAKMP SA the polite way: a protected Informational with Delete payloads for the
    * IPsec SAs it negotiated (also removed from the kernel) and for itself, then tear it down.
    */
-  async deleteSa(sa: IsakmpSa, reason = "deleted"): Promise<void> {
-    if (sa.state === "established" && sa.keymat?.derived) {
-      const chosen = this.installed.get(sa) ?? [];
+  async deleteSa(sa: IsakmpSa, reason = "deleted", withIpsec = true): Promise<void> {
+    if ((sa.state === "established" || sa.state === "expired") && sa.keymat?.derived) {
+      const chosen = withIpsec ? (this.installed.get(sa) ?? []) : [];
       for (const proto of ["esp", "ah"] as const) {
         const mine = chosen.filter((c) => c.proto === proto);
         if (mine.length === 0) continue;
@@ -453,10 +483,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     sa.transition("established", `Main Mode done, peer ${result.peerId}`);
     this.sas.markEstablished(sa);
     const life = (sa.lifeSecs ?? result.lifeSecs) * 1000;
-    // XXX: no rekey yet; the SA simply ends at its lifetime.
+    // XXX: Phase 1 is not rekeyed ahead of time; at its lifetime the SA is deleted (the peer is
+    // told) and the next ACQUIRE or soft expire starts a new one. Its IPsec SAs live on.
     sa.setTimer("lifetime", life, () => {
       sa.transition("expired", "lifetime");
-      sa.destroy("lifetime expired");
+      void this.deleteSa(sa, "lifetime expired", false);
     });
     this.log.info(
       { sa: sa.tag, role: sa.role, peer: result.peerId, encr: result.transform.encr, bits: result.keyBits, hash: result.transform.hash, group: result.transform.group, life: result.lifeSecs },
@@ -641,6 +672,13 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
+    const kernel = this.opts.kernel;
+    for (const l of kernel === undefined ? [] : ex.task.larvalSpis()) {
+      kernel!.delete(sa.remote.address, sa.local.address, l.proto, l.spi).catch((err: unknown) => {
+        // Already gone (the kernel's larval lifetime ran out first): nothing left to free.
+        this.log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "larval SA already gone");
+      });
+    }
     ex.task.destroy();
     const forget = (): void => {
       this.sas.deletePhase2(sa.icookie, sa.rcookie, ex.messageId);
@@ -735,6 +773,13 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
         "IPsec SAs installed",
       );
       this.installed.set(sa, [...(this.installed.get(sa) ?? []), ...result.sas]);
+      const rule = this.rules.get(sa);
+      const request = ex.task.request;
+      if (request !== undefined && rule !== undefined) {
+        const keys = result.sas.flatMap((c) => [`${c.proto}:${c.inboundSpi}`, `${c.proto}:${c.outboundSpi}`]);
+        const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request, keys, started: false };
+        for (const k of keys) this.rekeyInfo.set(k, info);
+      }
       this.emit("phase2-up", sa, result);
       this.endPhase2(sa, ex, PHASE2_LINGER_MS);
     }

@@ -97,7 +97,8 @@ export class QuickMode {
 
   constructor(
     private readonly ctx: QuickModeContext,
-    private readonly request?: QuickModeRequest,
+    /** What an initiator was asked for (kept to renegotiate the same SAs on a soft expire). */
+    readonly request?: QuickModeRequest,
   ) {
     this.role = request === undefined ? "responder" : "initiator";
   }
@@ -116,6 +117,17 @@ export class QuickMode {
     if (this.st === "qm1-sent") return "QM2";
     if (this.st === "qm2-sent") return "QM3";
     return undefined;
+  }
+
+  /**
+   * Inbound SPIs this exchange took with GETSPI while it has not finished: larval SAs that nothing
+   * will fill, which the engine deletes when the exchange ends unfinished (as racoon and strongSwan
+   * do) instead of leaving them to the kernel's larval lifetime.
+   */
+  larvalSpis(): { readonly proto: "esp" | "ah"; readonly spi: number }[] {
+    if (this.st === "done") return [];
+    if (this.role === "initiator") return [...this.ourSpis].map(([proto, spi]) => ({ proto, spi }));
+    return this.chosen.map((c) => ({ proto: c.proto, spi: c.inboundSpi }));
   }
 
   /** Drop what this exchange holds (PFS secret). */
