@@ -120,8 +120,10 @@ export function setting(o: SettingOptions = {}): Setting {
     const endpoint = { address, port: 500 };
     const transport = network.attach([endpoint]);
     const policy = policyFrom(ruleText(label, address, ruleRemote, xform), pskText(address, remote, psk));
-    // The SADB runs on the same manual clock, so larval and lifetime expiry happen inside tick().
+    // The SADB runs on the same manual clock, so lifetime expiry happens inside tick(); larval SAs
+    // live an hour, so a test sees a GETSPI the engine forgot instead of the kernel tidying up.
     const kernel = new CountingKernel({
+      larvalSeconds: 3600,
       clock: { now: () => clock.now(), setTimer: (fn, ms) => clock.setTimeout(fn, ms), clearTimer: (h) => clock.clearTimeout(h as { id: number }) },
     });
     const ipsec = ipsecFrom(`{ raddr ${remote} } ipsec { ${ipsecBody} }\n`);
