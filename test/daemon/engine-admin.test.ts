@@ -128,6 +128,12 @@ describe("two daemons negotiate through ACQUIRE", () => {
     const again = await json<AcquireResult>(a.root, ["acquire", A, B, "proto", "tcp", "dport", "22"]);
     assert.ok(again.outcome === "pending" || again.outcome === "started", again.outcome);
 
+    // Reconfiguration applies to new negotiations only: without the rule, the SA stays up, and a
+    // new flow finds no rule.
+    assert.equal((await ikeadm(a.root, ["del", "rule", `to ${B}`])).code, 0);
+    assert.equal((await json<ListResult<P1View>>(a.root, ["dump", "p1"])).items[0]?.state, "ACTIVE");
+    assert.equal((await json<AcquireResult>(a.root, ["acquire", A, B, "proto", "udp"], 1)).outcome, "no-rule");
+
     // del p1 on A sends Deletes: B drops the ISAKMP SA and its IPsec SAs.
     const del = await ikeadm(a.root, ["del", "p1", A, B]);
     assert.equal(del.code, 0, del.stderr);
