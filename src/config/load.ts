@@ -55,15 +55,20 @@ async function openRegular(path: string): Promise<Opened> {
   }
 }
 
+/** `path` as one shell word, so the suggested fix command can be pasted as printed. */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
+}
+
 /** The problem with a secret file's mode/owner, or `undefined` when it is safe. */
 export function secretModeProblem(path: string, mode: number, uid: number, opts: SecretFileOptions = {}): ConfigDiagnostic | undefined {
   const self = opts.ownerUid ?? process.getuid?.() ?? 0;
   if ((mode & 0o077) !== 0) {
     const octal = (mode & 0o777).toString(8).padStart(4, "0");
-    return fileProblem(path, "IKE_ERR_CFG_PERMS", `holds secrets but other users may read or write it (mode ${octal}); run: chmod 600 ${path}`);
+    return fileProblem(path, "IKE_ERR_CFG_PERMS", `holds secrets but other users may read or write it (mode ${octal}); run: chmod 600 ${shellWord(path)}`);
   }
   if (uid !== 0 && uid !== self) {
-    return fileProblem(path, "IKE_ERR_CFG_PERMS", `holds secrets but is owned by uid ${uid}, not root; run: chown root ${path}`);
+    return fileProblem(path, "IKE_ERR_CFG_PERMS", `holds secrets but is owned by uid ${uid}, not root; run: chown root ${shellWord(path)}`);
   }
   return undefined;
 }

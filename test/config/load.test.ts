@@ -65,6 +65,14 @@ test("loadPreshared refuses group/other permission bits and says how to fix it",
   }
 });
 
+test("the suggested fix command quotes a path with spaces or quotes so it can be pasted", async () => {
+  const p = file("it's secret.preshared", PSK, 0o644);
+  const r = await loadPreshared(p);
+  assert.equal(r.diagnostics[0]!.message, `holds secrets but other users may read or write it (mode 0644); run: chmod 600 '${p.replace("'", "'\\''")}'`);
+  const out = execFileSync("sh", ["-c", `${r.diagnostics[0]!.message.split("run: ")[1]!} && stat -c %a -- "$0"`, p], { encoding: "utf8" });
+  assert.equal(out.trim(), "600");
+});
+
 test("loadPreshared refuses a file owned by another user", { skip: process.getuid?.() === 0 ? false : "chown needs root" }, async () => {
   const p = file("foreign.preshared", PSK, 0o600);
   chownSync(p, 4242, 4242);
