@@ -35,7 +35,7 @@ test("Libreswan on 127.0.6.4:500 initiates to in.iked on 127.0.6.1:500; SADB mat
     assertSameSadb(await mature(root), xfrmSas(peer.info.xfrmlog ?? ""));
     assert.match(d.output(), /IKE engine started sockets=\["127\.0\.6\.1:500","127\.0\.6\.1:4500 \(NAT-T\)"\]/);
 
-    await peer.stop();
+    await peer.stop({ purge: true });
     await poll(async () => (await json<ListResult<P1View>>(root, ["dump", "p1"])).items.length === 0, "our ISAKMP SA to go after Libreswan's Delete");
     await poll(async () => (await json<ListResult<SadbView>>(root, ["dump", "sadb"])).items.length === 0, "our IPsec SAs to go after Libreswan's Delete");
   } finally {
