@@ -124,7 +124,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
   /** IPsec SAs each ISAKMP SA negotiated (for Delete on shutdown). */
   private readonly installed = new Map<IsakmpSa, ChosenSa[]>();
-  /** For IPsec SAs we initiated, keyed `proto:spi` (both directions): how to negotiate them again. */
+  /** For IPsec SAs we initiated, keyed `proto:dst:spi` (both directions): how to negotiate them again. */
   private readonly rekeyInfo = new Map<string, RekeyInfo>();
   private readonly clock: Clock;
   private readonly log: IkeLog;
@@ -218,7 +218,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
    * SAs it initiated. The daemon wires `kernel.on("expire", (ev) => engine.expire(ev))`.
    */
   expire(ev: ExpireEvent): "rekeying" | "ignored" {
-    const info = this.rekeyInfo.get(`${ev.sa.proto}:${ev.sa.spi}`);
+    const info = this.rekeyInfo.get(`${ev.sa.proto}:${ev.sa.dst}:${ev.sa.spi}`);
     if (info === undefined) return "ignored";
     if (ev.kind === "hard") {
       for (const k of info.keys) this.rekeyInfo.delete(k);
@@ -776,7 +776,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       const rule = this.rules.get(sa);
       const request = ex.task.request;
       if (request !== undefined && rule !== undefined) {
-        const keys = result.sas.flatMap((c) => [`${c.proto}:${c.inboundSpi}`, `${c.proto}:${c.outboundSpi}`]);
+        const keys = result.sas.flatMap((c) => [`${c.proto}:${sa.local.address}:${c.inboundSpi}`, `${c.proto}:${sa.remote.address}:${c.outboundSpi}`]);
         const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request, keys, started: false };
         for (const k of keys) this.rekeyInfo.set(k, info);
       }

@@ -13,6 +13,7 @@ import { configPolicy, deterministicDh, type Phase1Policy } from "../../src/ike/
 import type { Endpoint } from "../../src/ike/transport.js";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/net/memory-transport.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
+import type { Clock as KernelClock } from "../../src/kernel/clock.js";
 import { parseIpsecPolicy, type IpsecPolicy } from "../../src/policy/index.js";
 
 /** A reproducible byte stream: SHA-256 over (label, counter). */
@@ -62,6 +63,8 @@ export interface PairOptions {
   readonly pskB: string;
   readonly network?: MemoryNetworkOptions;
   readonly engine?: Partial<EngineOptions>;
+  /** The kernels' clock (lifetimes); default real time. */
+  readonly kernelClock?: KernelClock;
   /** Addresses of the two sides (default 10.0.0.1 and 10.0.0.2). */
   readonly addressA?: string;
   readonly addressB?: string;
@@ -85,7 +88,7 @@ export function makePair(o: PairOptions): Pair {
     const endpoint = { address, port: 500 };
     const transport = network.attach([endpoint]);
     const policy = policyFrom(config, psk);
-    const kernel = new MemoryKernel();
+    const kernel = new MemoryKernel(o.kernelClock !== undefined ? { clock: o.kernelClock } : {});
     const ipsec = ipsecText === undefined ? undefined : ipsecFrom(ipsecText);
     const rnd = seededRandom(name);
     const engine = new IkeEngine({

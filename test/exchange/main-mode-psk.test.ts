@@ -96,3 +96,20 @@ test("Main Mode: no common proposal gives NO-PROPOSAL-CHOSEN to the initiator", 
   assert.deepEqual(failures, [Notify.NoProposalChosen]);
   assert.equal(p.b.engine.sas.size, 0);
 });
+
+test("Phase 1 lifetime: the initiator's shorter lifetime wins, and at its end the peer is told", async () => {
+  const p = pair("k", "k", "p1_xform { auth_method preshared oakley_group 2 auth_alg sha1 encr_alg aes(128..128) p1_lifetime_secs 120 }", XF);
+  const deathB: string[] = [];
+  p.b.engine.on("sa-dead", (_sa, reason) => deathB.push(reason));
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  assert.equal(sa.state, "established");
+  assert.equal(p.b.engine.sas.all()[0]!.lifeSecs, 120, "responder took min(120, 28800)");
+  p.clock.advance(120_000);
+  await settle(p);
+  assert.equal(sa.state, "dead");
+  assert.equal(sa.deathReason, "lifetime expired");
+  assert.equal(deathB.length, 1);
+  assert.ok(deathB[0] === "deleted by peer" || deathB[0] === "lifetime expired", deathB[0]);
+  assert.equal(p.clock.timerCount, 0);
+});

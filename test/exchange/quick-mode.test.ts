@@ -4,6 +4,7 @@ import { initiate, makePair, pskText, ruleText, settle, type Pair } from "./harn
 import { selectForAcquire } from "../../src/policy/index.js";
 import type { QuickModeRequest } from "../../src/ike/phase2/quick-mode.js";
 import type { SaInfo } from "../../src/kernel/kernel.js";
+import { ManualClock as KernelManualClock } from "../../src/kernel/clock.js";
 
 const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(256..256) }";
 
@@ -185,5 +186,32 @@ test("IPv6: Main Mode and Quick Mode between 2001:db8::1 and 2001:db8::2", async
   assert.deepEqual(peers, ["2001:db8:0:0:0:0:0:1"]);
   const sas = await assertMatchingKernels(p, 2);
   assert.ok(sas.every((s) => s.src.includes(":") && s.authAlg !== 0));
+  await close(p);
+});
+
+test("a soft EXPIRE of SAs we initiated renegotiates them; the peer's own SAs are left to it", async () => {
+  const kclock = new KernelManualClock();
+  const p = makePair({
+    configA: ruleText("to-b", "10.0.0.1", "10.0.0.2", `${XF}\n  p2_lifetime_secs 600 p2_softlife_secs 500`),
+    configB: ruleText("from-a", "10.0.0.2", "10.0.0.1", XF),
+    pskA: pskText("10.0.0.1", "10.0.0.2", "qm-secret"),
+    pskB: pskText("10.0.0.2", "10.0.0.1", "qm-secret"),
+    ipsecA: "{ raddr 10.0.0.2 } ipsec { encr_algs aes encr_auth_algs sha1 }\n",
+    ipsecB: "{ raddr 10.0.0.1 } ipsec { encr_algs aes encr_auth_algs sha1 }\n",
+    kernelClock: kclock,
+  });
+  const outcomes: string[] = [];
+  p.a.kernel.on("expire", (ev) => outcomes.push(`a ${ev.kind} ${p.a.engine.expire(ev)}`));
+  p.b.kernel.on("expire", (ev) => outcomes.push(`b ${ev.kind} ${p.b.engine.expire(ev)}`));
+  let ups = 0;
+  p.b.engine.on("phase2-up", () => ups++);
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p, 40);
+  assert.equal(ups, 1);
+  kclock.advance(500_000);
+  await settle(p, 40);
+  assert.equal(ups, 2, "renegotiated once, not once per direction");
+  assert.ok(outcomes.includes("a soft rekeying"));
+  assert.ok(outcomes.filter((o) => o.startsWith("b")).every((o) => o.endsWith("ignored")));
   await close(p);
 });
