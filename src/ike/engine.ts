@@ -480,7 +480,18 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const task = this.tasks.get(sa)!;
     const result = task.result!;
     sa.clearTimer("expire");
-    sa.transition("established", `Main Mode done, peer ${result.peerId}`);
+    const t = result.transform;
+    sa.phase1 = {
+      exchange: task instanceof AggressiveMode ? "aggressive" : "main",
+      encr: t.encr,
+      keyBits: result.keyBits,
+      hash: t.hash,
+      group: t.group,
+      auth: t.auth,
+      localId: result.localId,
+      peerId: result.peerId,
+    };
+    sa.transition("established", `Phase 1 done, peer ${result.peerId}`);
     this.sas.markEstablished(sa);
     const life = (sa.lifeSecs ?? result.lifeSecs) * 1000;
     // XXX: Phase 1 is not rekeyed ahead of time; at its lifetime the SA is deleted (the peer is

@@ -24,6 +24,18 @@ import { endpointKey } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
 import type { Phase1Keymat } from "../crypto/keymat.js";
 
+/** What an established Phase 1 agreed on, for `ikeadm dump p1` and logs (no secrets). */
+export interface SaSummary {
+  readonly exchange: "main" | "aggressive";
+  readonly encr: number;
+  readonly keyBits: number;
+  readonly hash: number;
+  readonly group: number;
+  readonly auth: number;
+  readonly localId: string;
+  readonly peerId: string;
+}
+
 /** Lifecycle states of an ISAKMP SA. */
 export type IsakmpSaState = "larval" | "negotiating" | "established" | "expired" | "dead";
 
@@ -87,6 +99,8 @@ export class IsakmpSa {
   keymat: Phase1Keymat | undefined;
   /** Negotiated lifetime in seconds (the shorter of proposed and configured). */
   lifeSecs: number | undefined;
+  /** What Phase 1 agreed on, once established (algorithms, identities); no secrets. */
+  phase1: SaSummary | undefined;
   /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
   readonly abort = new AbortController();
 
@@ -149,6 +163,24 @@ export class IsakmpSa {
       this.ctx.clock.clearTimeout(h);
       this.timers.delete(name);
     }
+  }
+
+  /** A serialisable description (control socket, `ikeadm dump p1`); carries no key material. */
+  describe(): Record<string, unknown> {
+    return {
+      tag: this.tag,
+      icookie: this.icookie.toString("hex"),
+      rcookie: this.rcookie.toString("hex"),
+      role: this.role,
+      state: this.st,
+      local: endpointKey(this.local),
+      remote: endpointKey(this.remote),
+      rule: this.rule,
+      createdAt: this.createdAt,
+      establishedAt: this.establishedAt,
+      lifeSecs: this.lifeSecs,
+      ...(this.phase1 !== undefined ? { phase1: { ...this.phase1 } } : {}),
+    };
   }
 
   /** Names of the armed timers (for tests and `ikeadm dump`). */

@@ -53,6 +53,10 @@ test("Main Mode PSK: both engines reach established with equal keys", async () =
   assert.deepEqual(ups.sort(), ["a initiator 10.0.0.2 28800", "b responder 10.0.0.1 28800"]);
   assert.deepEqual(sent, [2, 2, 2, 2, 2, 2], "six Main Mode messages, no retransmissions");
   assertSameKeys(saA, saB);
+  const d = saB.describe();
+  assert.deepEqual(d.phase1, { exchange: "main", encr: 7, keyBits: 128, hash: 2, group: 2, auth: 1, localId: "10.0.0.2", peerId: "10.0.0.1" });
+  assert.equal(d.state, "established");
+  assert.ok(!JSON.stringify(d).includes("secret"), "no key material in a description");
   const sa = p.a.engine.stats.snapshot();
   const sb = p.b.engine.stats.snapshot();
   assert.equal(sa.init_p1_current, 1);
