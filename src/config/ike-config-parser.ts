@@ -8,8 +8,8 @@
  *   rule        := "{" rule_param* "}"
  *   xform       := "{" xform_param* "}"
  */
-import { groupById } from "../crypto/algorithms.js";
 import { IKE_DEFAULTS } from "./defaults.js";
+import { implementedGroupList, isImplementedGroup, isPfsGroup } from "./groups.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
 import { CONFIG_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
 import { AUTH_METHOD_WORDS, CONFIG_ID_TYPE_WORDS, HASH_WORDS, OAKLEY_GROUPS } from "./names.js";
@@ -43,13 +43,6 @@ const P2_NUMS: ReadonlyMap<string, "p2LifetimeSecs" | "p2SoftlifeSecs" | "p2Idle
 const NONCE_MIN = 8;
 const NONCE_MAX = 256;
 
-/** Groups accepted for `p2_pfs`: 0 (no PFS) or any `oakley_group`. */
-function isPfsGroup(v: number): boolean {
-  return v === 0 || OAKLEY_GROUPS.has(v);
-}
-
-/** The documented groups this iked can compute (the crypto table `ikeadm dump groups` prints). */
-const implementedGroups = (): string => [...OAKLEY_GROUPS].filter((g) => groupById(g) !== undefined).join(", ");
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
 type GlobalsDraft = Mutable<IkeConfig["globals"]>;
@@ -208,8 +201,8 @@ class ConfigParser {
       return undefined;
     }
     // A documented group we cannot compute would fail every Quick Mode: refuse it now.
-    if (v !== undefined && v !== 0 && groupById(v) === undefined) {
-      this.d.error("IKE_ERR_CFG_UNSUPPORTED", at, `p2_pfs ${v} is a valid group but not implemented by this iked (implemented: 0, ${implementedGroups()})`);
+    if (v !== undefined && v !== 0 && !isImplementedGroup(v)) {
+      this.d.error("IKE_ERR_CFG_UNSUPPORTED", at, `p2_pfs ${v} is a valid group but not implemented by this iked (implemented: 0, ${implementedGroupList()})`);
       return undefined;
     }
     return v;
@@ -262,8 +255,8 @@ class ConfigParser {
           } else if (v !== undefined) {
             // Kept (it round-trips and ikeadm shows it), but said aloud: such a transform is never
             // proposed or accepted. A rule left with no usable transform is an error (validate).
-            if (groupById(v) === undefined) {
-              d.warn("IKE_ERR_CFG_UNSUPPORTED", at, `oakley_group ${v} is valid but not implemented by this iked (implemented: ${implementedGroups()}); this transform is never used`);
+            if (!isImplementedGroup(v)) {
+              d.warn("IKE_ERR_CFG_UNSUPPORTED", at, `oakley_group ${v} is valid but not implemented by this iked (implemented: ${implementedGroupList()}); this transform is never used`);
             }
             x.oakleyGroup = v;
           }

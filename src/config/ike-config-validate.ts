@@ -2,8 +2,8 @@
  * Whole-file checks of ike.config (reference §8, §9 "Rule completeness" and "Uniqueness"): they
  * need the entire file because a global `p1_xform` list may follow the rules that use it.
  */
-import { groupById } from "../crypto/algorithms.js";
 import type { Diagnostics, Pos } from "./diagnostics.js";
+import { isImplementedGroup } from "./groups.js";
 import { AuthMethod } from "./names.js";
 import type { AddressSpec, IkeConfig, IkeGlobals, IkeRule, P1Xform } from "./types.js";
 
@@ -101,7 +101,7 @@ export function finishConfig(
         fail("IKE_ERR_CFG_MIXED_AUTH", odd.at, "a rule's transforms must be all preshared or all certificate methods");
         if (!own) globalMixReported = true;
       } else if (odd) ok = false;
-      if (!xforms.some((x) => groupById(x.xform.oakleyGroup) !== undefined)) {
+      if (!xforms.some((x) => isImplementedGroup(x.xform.oakleyGroup))) {
         fail("IKE_ERR_CFG_UNSUPPORTED", r.at, "none of the rule's p1_xform Diffie-Hellman groups is implemented by this iked, so it can never negotiate");
       }
       if (!isPreshared(first)) {

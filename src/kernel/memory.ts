@@ -36,7 +36,7 @@ import { SpiPicker } from "./spi-picker.js";
 import { AcquireTable } from "./acquire-table.js";
 import { Deadlines } from "./deadlines.js";
 import type { HeapEntry } from "./timer-heap.js";
-import { checkAddress, checkLifetimes, checkProto, checkSpi, resolveSa, spiBounds } from "./validate.js";
+import { checkAddress, checkLifetimes, checkPort, checkProto, checkSpi, resolveSa, spiBounds, spiText } from "./validate.js";
 
 /** Settings of the in-memory SADB. */
 export interface MemoryKernelOptions {
@@ -160,7 +160,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   async add(spec: SaSpec): Promise<SaInfo> {
     this.#open();
     const sa = resolveSa(spec);
-    if (this.#sas.has(saKey(sa.proto, sa.spi, sa.dst))) throw kernelError("IKE_ERR_KERNEL_EEXIST", `${sa.proto} SA ${hex(sa.spi)} to ${sa.dst} exists`);
+    if (this.#sas.has(saKey(sa.proto, sa.spi, sa.dst))) throw kernelError("IKE_ERR_KERNEL_EEXIST", `${sa.proto} SA ${spiText(sa.spi)} to ${sa.dst} exists`);
     this.#room();
     const now = this.#clock.now();
     const rec = new SaRecord(sa, "mature", now);
@@ -225,8 +225,8 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   acquire(req: AcquireRequest): number | null {
     this.#open();
     const proto = checkProto(req.proto ?? "esp");
-    const src: Endpoint = { address: checkAddress(req.src?.address, "source"), port: portOf(req.src?.port) };
-    const dst: Endpoint = { address: checkAddress(req.dst?.address, "destination"), port: portOf(req.dst?.port) };
+    const src: Endpoint = { address: checkAddress(req.src?.address, "source"), port: checkPort(req.src?.port) };
+    const dst: Endpoint = { address: checkAddress(req.dst?.address, "destination"), port: checkPort(req.dst?.port) };
     if (!this.#registered.has(proto)) return null;
     const ulp = req.ulp ?? 0;
     if (!Number.isInteger(ulp) || ulp < 0 || ulp > 255) throw kernelError("IKE_ERR_KERNEL_EINVAL", "ulp must be in 0..255");
@@ -292,7 +292,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   #find(src: string, dst: string, proto: SaProto, spi: number): SaRecord {
     const p = checkProto(proto);
     const rec = this.#sas.get(saKey(p, checkSpi(p, spi), checkAddress(dst, "destination")));
-    if (rec === undefined || rec.sa.src !== checkAddress(src, "source")) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${hex(spi)} to ${dst}`);
+    if (rec === undefined || rec.sa.src !== checkAddress(src, "source")) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${spiText(spi)} to ${dst}`);
     return rec;
   }
 
@@ -399,14 +399,4 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     if (kernelExpire.hasSubscribers) kernelExpire.publish(event);
     this.emit("expire", event);
   }
-}
-
-function portOf(v: unknown): number {
-  if (v === undefined) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff) throw kernelError("IKE_ERR_KERNEL_EINVAL", "port must be in 0..65535");
-  return v;
-}
-
-function hex(spi: number): string {
-  return `0x${spi.toString(16).padStart(8, "0")}`;
 }

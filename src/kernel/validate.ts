@@ -60,6 +60,18 @@ export function checkAddress(v: unknown, what: string): string {
 }
 
 /** Checks an SA protocol name. */
+/** An optional port (absent: 0, any port) in 0..65535. */
+export function checkPort(v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff) throw kernelError("IKE_ERR_KERNEL_EINVAL", "port must be in 0..65535");
+  return v;
+}
+
+/** An SPI as error messages show it: `0x` and eight hex digits. */
+export function spiText(spi: number): string {
+  return `0x${spi.toString(16).padStart(8, "0")}`;
+}
+
 export function checkProto(v: unknown): SaProto {
   if (typeof v !== "string" || !(SA_PROTOS as readonly string[]).includes(v)) throw kernelError("IKE_ERR_KERNEL_EINVAL", "unknown SA type");
   return v as SaProto;
