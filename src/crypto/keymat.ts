@@ -57,6 +57,20 @@ export interface DecryptFailure {
   readonly message: string;
 }
 
+/**
+ * Copies of an SA's Phase 1 secrets, made only for privilege level 2 (`in.iked -p keymat`): the
+ * `KEY:` lines of `ikeadm get|dump p1` and the capture key file. Normal memory: the caller wipes
+ * every buffer (`fill(0)`) as soon as it has used it.
+ */
+export interface Phase1KeyExport {
+  readonly skeyid: Buffer;
+  readonly skeyidD: Buffer;
+  readonly skeyidA: Buffer;
+  readonly skeyidE: Buffer;
+  /** The Phase 1 encryption key (Ka, RFC 2409 appendix B). */
+  readonly ka: Buffer;
+}
+
 /** Offsets of the secrets in the SA's one secure allocation. */
 interface Layout {
   readonly skeyid: [number, number];
@@ -279,6 +293,30 @@ export class Phase1Keymat {
       out.destroy();
       throw e;
     }
+  }
+
+  /**
+   * The one way keys leave the holder, deliberately named: call it only when the daemon runs at
+   * privilege level 2 (keymat), where the administrator asked to see keying material (`ikeadm
+   * get p1` KEY: lines, the `--keys-file` for packet captures). Returns fresh normal-memory copies
+   * the caller must wipe. Throws `IKE_ERR_CRYPTO_NOT_DERIVED` before the derivation and
+   * `IKE_ERR_CRYPTO_DESTROYED` after destroy().
+   */
+  exportForKeymatPrivilege(): Phase1KeyExport {
+    // Buffer.alloc, not Buffer.from: a copy must not land in Node's shared pool slab, where a
+    // wipe of the view would still clear it but its neighbours' lifetimes would keep it mapped.
+    const copy = (b: Buffer): Buffer => {
+      const c = Buffer.alloc(b.length);
+      b.copy(c);
+      return c;
+    };
+    return this.#withKeys((s, l) => ({
+      skeyid: copy(view(s, l.skeyid)),
+      skeyidD: copy(view(s, l.skeyidD)),
+      skeyidA: copy(view(s, l.skeyidA)),
+      skeyidE: copy(view(s, l.skeyidE)),
+      ka: copy(view(s, l.ka)),
+    }));
   }
 
   /** Wipes and releases every secret; the holder is unusable afterwards. Idempotent. */
