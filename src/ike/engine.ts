@@ -27,7 +27,6 @@ import {
   encodeMessage,
   encodePayloads,
   type Header,
-  type Message,
   type Payload,
 } from "../codec/index.js";
 import type { ResolvedRule } from "../config/types.js";
@@ -38,16 +37,20 @@ import { systemClock } from "./clock.js";
 import { CookieJar, ZERO_COOKIE } from "./cookies.js";
 import { IsakmpSa } from "./isakmp-sa.js";
 import { dropChannel, nullLog, phase1Channel, type IkeLog } from "./log.js";
-import { MainMode, type Outgoing, type Phase1Result, type Step } from "./phase1/main-mode.js";
+import { MainMode, type Outgoing, type Step } from "./phase1/main-mode.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
 
 /** A Phase 1 exchange task. */
 type Phase1Task = MainMode | AggressiveMode;
-import { QuickMode, type QuickModeRequest, type QuickModeResult } from "./phase2/quick-mode.js";
+import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import type { ChosenSa } from "./phase2/install.js";
-import { deleteIpsec, deleteIsakmp, dpdNotify, protectedInformational, readInformational } from "./informational.js";
+import { deleteIpsec, deleteIsakmp, protectedInformational } from "./informational.js";
+import type { EngineEvents, EngineHost, Phase2Exchange } from "./engine-host.js";
+import { InfoRouter } from "./info-router.js";
+import { QuickRouter } from "./quick-router.js";
+export type { EngineEvents, Phase2Exchange } from "./engine-host.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
-import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, ReplyCache, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
+import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
 import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.js";
 import { IkeStats } from "./stats.js";
 import type { Endpoint, Transport } from "./transport.js";
@@ -80,41 +83,6 @@ export interface EngineOptions {
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
 export type AcquireOutcome = "started" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
 
-/** One Quick Mode exchange in the SA manager's Phase 2 table. */
-export interface Phase2Exchange {
-  readonly task: QuickMode;
-  readonly messageId: number;
-  /** The last request answered and our answer (responder QM2, initiator QM3). */
-  readonly replies: ReplyCache;
-  retransmitter: Retransmitter | undefined;
-}
-
-/** What renegotiating an IPsec SA pair needs. */
-interface RekeyInfo {
-  readonly rule: ResolvedRule;
-  readonly local: Endpoint;
-  readonly remote: Endpoint;
-  readonly request: QuickModeRequest;
-  readonly keys: readonly string[];
-  started: boolean;
-}
-
-/** Most Quick Mode exchanges one ISAKMP SA runs at once. */
-const MAX_PHASE2_PER_SA = 32;
-/** How long a finished Quick Mode keeps its answer for retransmitted requests. */
-const PHASE2_LINGER_MS = 60_000;
-
-/** Events of an {@link IkeEngine}. */
-export interface EngineEvents {
-  "phase1-up": [sa: IsakmpSa, result: Phase1Result];
-  "phase1-failed": [sa: IsakmpSa, reason: string, notify: number | undefined];
-  "sa-dead": [sa: IsakmpSa, reason: string];
-  "phase2-up": [sa: IsakmpSa, result: QuickModeResult];
-  "phase2-failed": [sa: IsakmpSa, reason: string];
-  /** The peer reported an error in a protected Informational (e.g. NO-PROPOSAL-CHOSEN for our Quick Mode). */
-  "peer-notify": [sa: IsakmpSa, notifyType: number];
-}
-
 /** The per-process IKE engine. */
 export class IkeEngine extends EventEmitter<EngineEvents> {
   readonly stats = new IkeStats();
@@ -124,8 +92,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
   /** IPsec SAs each ISAKMP SA negotiated (for Delete on shutdown). */
   private readonly installed = new Map<IsakmpSa, ChosenSa[]>();
-  /** For IPsec SAs we initiated, keyed `proto:dst:spi` (both directions): how to negotiate them again. */
-  private readonly rekeyInfo = new Map<string, RekeyInfo>();
+  private readonly quick: QuickRouter;
+  private readonly info: InfoRouter;
   private readonly clock: Clock;
   private readonly log: IkeLog;
   private readonly cookies: CookieJar;
@@ -143,6 +111,25 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     this.retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
     this.expireMs = opts.expireMs ?? DEFAULT_EXPIRE_MS;
     this.sas = new SaManager<Phase2Exchange>(opts.halfOpen ?? DEFAULT_HALF_OPEN);
+    const host: EngineHost = {
+      opts,
+      stats: this.stats,
+      sas: this.sas,
+      clock: this.clock,
+      log: this.log,
+      random: this.random,
+      retransmit: this.retransmit,
+      rules: this.rules,
+      installed: this.installed,
+      encode: (sa, o, exchangeType, messageId) => this.encode(sa, o, exchangeType, messageId),
+      send: (sa, datagram) => this.send(sa, datagram),
+      drop: (remote, reason) => this.drop(remote, reason),
+      sendInformational: (sa, body) => this.sendInformational(sa, body),
+      emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+      negotiate: (rule, local, remote, request) => this.negotiate(rule, local, remote, request),
+    };
+    this.quick = new QuickRouter(host);
+    this.info = new InfoRouter(host, (sa, reason, notify) => this.failSa(sa, reason, notify, false));
     opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));
   }
 
@@ -218,34 +205,12 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
    * SAs it initiated. The daemon wires `kernel.on("expire", (ev) => engine.expire(ev))`.
    */
   expire(ev: ExpireEvent): "rekeying" | "ignored" {
-    const info = this.rekeyInfo.get(`${ev.sa.proto}:${ev.sa.dst}:${ev.sa.spi}`);
-    if (info === undefined) return "ignored";
-    if (ev.kind === "hard") {
-      for (const k of info.keys) this.rekeyInfo.delete(k);
-      return "ignored";
-    }
-    if (info.started) return "ignored";
-    info.started = true;
-    this.negotiate(info.rule, info.local, info.remote, info.request);
-    return "rekeying";
+    return this.quick.expire(ev);
   }
 
   /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */
   quickMode(sa: IsakmpSa, request: QuickModeRequest): boolean {
-    const rule = this.rules.get(sa);
-    if (sa.state !== "established" || rule === undefined || this.opts.kernel === undefined) return false;
-    let mid = 0;
-    while (mid === 0 || this.sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined) mid = this.random(4).readUInt32BE(0);
-    const ex = this.newPhase2(sa, rule, mid, request);
-    return sa.queue.push(async () => {
-      let step: Step;
-      try {
-        step = await ex.task.buildI();
-      } catch (err) {
-        step = { kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` };
-      }
-      this.afterQuickStep(sa, ex, step, undefined);
-    });
+    return this.quick.quickMode(sa, request);
   }
 
   /**
@@ -259,7 +224,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
         const mine = chosen.filter((c) => c.proto === proto);
         if (mine.length === 0) continue;
         this.sendInformational(sa, [deleteIpsec(proto, mine.map((c) => c.inboundSpi))]);
-        for (const c of mine) await this.removeIpsecPair(sa, proto, c.outboundSpi, c.inboundSpi);
+        for (const c of mine) await this.info.removeIpsecPair(sa, proto, c.outboundSpi, c.inboundSpi);
       }
       this.sendInformational(sa, [deleteIsakmp(sa)]);
     }
@@ -385,8 +350,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const m = decodeMessage(datagram);
     if (!m.ok) return this.drop(sa.remote, `${sa.tag}: ${m.error.code} at ${m.error.offset}`);
     const h = m.value.header;
-    if (h.exchangeType === ExchangeType.Informational) return this.onInformational(sa, m.value);
-    if (h.exchangeType === ExchangeType.QuickMode) return this.processQuick(sa, m.value, datagram);
+    if (h.exchangeType === ExchangeType.Informational) return this.info.onInformational(sa, m.value);
+    if (h.exchangeType === ExchangeType.QuickMode) return this.quick.processQuick(sa, m.value, datagram);
     const task = this.tasks.get(sa);
     if (task === undefined || h.exchangeType !== task.exchangeType || h.messageId !== 0) {
       return this.drop(sa.remote, `${sa.tag}: exchange ${h.exchangeType} mid ${h.messageId} not handled here`);
@@ -530,87 +495,6 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     sa.destroy(reason);
   }
 
-  /**
-   * A peer's Informational. In the clear (before keys): an error notify ends a half-open exchange.
-   * Protected: HASH(1) verified, then Delete, DPD and status notifies are acted on.
-   */
-  private async onInformational(sa: IsakmpSa, m: Message): Promise<void> {
-    if (m.kind === "plain") {
-      if (sa.state !== "negotiating") return this.drop(sa.remote, `${sa.tag}: unprotected Informational on an established SA`);
-      for (const p of m.payloads) {
-        if (p.type === PayloadType.N && p.notifyType < 16384) {
-          sa.peerAnswered = true;
-          return this.failSa(sa, `peer sent notify ${p.notifyType}`, p.notifyType, false);
-        }
-      }
-      return;
-    }
-    const km = sa.keymat;
-    const mid = m.header.messageId;
-    if (km === undefined || !km.derived || mid === 0) return this.drop(sa.remote, `${sa.tag}: protected Informational without keys`);
-    const d = km.decrypt(mid, m.ciphertext);
-    if (!d.ok) return this.drop(sa.remote, `${sa.tag}: ${d.code}`);
-    const pm = decodeDecrypted(m.header, d.plaintext);
-    const violation = pm.ok ? checkRules("INFO", m.header, pm.value.payloads) : pm.error;
-    const events = pm.ok && violation === null ? readInformational(sa, mid, pm.value.payloads) : null;
-    d.discard();
-    km.endExchange(mid);
-    if (events === null) return this.drop(sa.remote, `${sa.tag}: Informational ${violation?.code ?? "HASH(1) does not verify"}`);
-    for (const e of events) {
-      switch (e.kind) {
-        case "delete-isakmp":
-          if (e.icookie.equals(sa.icookie) && e.rcookie.equals(sa.rcookie)) {
-            this.log.info({ sa: sa.tag }, "peer deleted the ISAKMP SA");
-            sa.destroy("deleted by peer");
-            return;
-          }
-          break;
-        case "delete-ipsec":
-          for (const spi of e.spis) {
-            const c = this.installed.get(sa)?.find((x) => x.proto === e.proto && x.outboundSpi === spi);
-            await this.removeIpsecPair(sa, e.proto, spi, c?.inboundSpi);
-          }
-          break;
-        case "r-u-there":
-          this.sendInformational(sa, [dpdNotify(sa, Notify.RUThereAck, e.seq)]);
-          break;
-        case "r-u-there-ack":
-          this.log.debug({ sa: sa.tag }, "R-U-THERE-ACK");
-          break;
-        case "notify":
-          this.log.info({ sa: sa.tag, notify: e.notifyType }, "peer sent a protected notify");
-          if (e.notifyType < 16384) this.emit("peer-notify", sa, e.notifyType);
-          break;
-        default: {
-          const never: never = e;
-          throw new Error(`unhandled ${String(never)}`);
-        }
-      }
-    }
-  }
-
-  /** Remove our outbound SA `spi` to the peer and its inbound partner. */
-  private async removeIpsecPair(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number, inboundSpi: number | undefined): Promise<void> {
-    const kernel = this.opts.kernel;
-    if (kernel === undefined) return;
-    let pair = inboundSpi;
-    try {
-      if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
-      await kernel.delete(sa.local.address, sa.remote.address, proto, outboundSpi);
-    } catch (err) {
-      this.log.debug({ sa: sa.tag, spi: outboundSpi, err: String(err) }, "outbound SA already gone");
-    }
-    if (pair !== undefined) {
-      try {
-        await kernel.delete(sa.remote.address, sa.local.address, proto, pair);
-      } catch (err) {
-        this.log.debug({ sa: sa.tag, spi: pair, err: String(err) }, "inbound SA already gone");
-      }
-    }
-    const list = this.installed.get(sa);
-    if (list !== undefined) this.installed.set(sa, list.filter((c) => !(c.proto === proto && c.outboundSpi === outboundSpi)));
-  }
-
   /** Send a protected Informational (new message ID, IV from the Phase 1 chain). */
   private sendInformational(sa: IsakmpSa, body: Parameters<typeof protectedInformational>[2]): void {
     const mid = this.random(4).readUInt32BE(0) || 1;
@@ -657,143 +541,6 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     );
     this.stats.engine.datagramsOut++;
     this.opts.transport.send(d, local, remote);
-  }
-
-  // ------------------------------------------------------------------ Quick Mode
-
-  private newPhase2(sa: IsakmpSa, rule: ResolvedRule, messageId: number, request?: QuickModeRequest): Phase2Exchange {
-    const task = new QuickMode(
-      {
-        sa,
-        messageId,
-        rule,
-        dh: this.opts.dh,
-        kernel: this.opts.kernel!,
-        ipsecPolicy: this.opts.ipsecPolicy ?? (() => undefined),
-        random: this.random,
-        log: this.log,
-      },
-      request,
-    );
-    const ex: Phase2Exchange = { task, messageId, replies: new ReplyCache(), retransmitter: undefined };
-    this.sas.setPhase2(sa.icookie, sa.rcookie, messageId, ex);
-    return ex;
-  }
-
-  private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
-    ex.retransmitter?.stop();
-    ex.retransmitter = undefined;
-    const kernel = this.opts.kernel;
-    for (const l of kernel === undefined ? [] : ex.task.larvalSpis()) {
-      kernel!.delete(sa.remote.address, sa.local.address, l.proto, l.spi).catch((err: unknown) => {
-        // Already gone (the kernel's larval lifetime ran out first): nothing left to free.
-        this.log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "larval SA already gone");
-      });
-    }
-    ex.task.destroy();
-    const forget = (): void => {
-      this.sas.deletePhase2(sa.icookie, sa.rcookie, ex.messageId);
-      sa.keymat?.endExchange(ex.messageId);
-    };
-    if (lingerMs > 0) sa.setTimer(`qm-${ex.messageId}`, lingerMs, forget);
-    else forget();
-  }
-
-  private async processQuick(sa: IsakmpSa, m: Message, datagram: Buffer): Promise<void> {
-    const h = m.header;
-    if (sa.state !== "established") return this.drop(sa.remote, `${sa.tag}: Quick Mode on an SA that is not established`);
-    if (m.kind !== "encrypted" || h.messageId === 0) return this.drop(sa.remote, `${sa.tag}: Quick Mode in the clear or with M-ID 0`);
-    const rule = this.rules.get(sa);
-    let ex = this.sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
-    if (ex === undefined) {
-      if (this.opts.kernel === undefined || rule === undefined) return this.drop(sa.remote, `${sa.tag}: no kernel for Quick Mode`);
-      const mine = this.sas.phase2Count;
-      if (mine >= MAX_PHASE2_PER_SA * Math.max(1, this.sas.size)) return this.drop(sa.remote, `${sa.tag}: too many Quick Modes`);
-      ex = this.newPhase2(sa, rule, h.messageId);
-    }
-    const cached = ex.replies.match(datagram);
-    if (cached !== undefined) {
-      this.stats.engine.retransmitsAnswered++;
-      for (const r of cached) this.send(sa, r);
-      return;
-    }
-    const pos = ex.task.expected();
-    if (pos === undefined) return this.drop(sa.remote, `${sa.tag}: Quick Mode ${h.messageId} message after its end`);
-    const km = sa.keymat!;
-    const d = km.decrypt(h.messageId, m.ciphertext);
-    if (!d.ok) return this.drop(sa.remote, `${sa.tag}: ${d.code}`);
-    const pm = decodeDecrypted(h, d.plaintext);
-    const violation = pm.ok ? checkRules(pos, h, pm.value.payloads) : pm.error;
-    if (!pm.ok || violation !== null) {
-      d.discard();
-      if (ex.task.role === "responder" && ex.task.state === "start") this.endPhase2(sa, ex, 0);
-      return this.drop(sa.remote, `${sa.tag}: ${pos}: ${violation!.code} ${violation!.detail}`);
-    }
-    let step: Step;
-    try {
-      step = ex.task.role === "initiator" ? await ex.task.processI(pm.value.payloads) : await ex.task.processR(pm.value.payloads);
-    } catch (err) {
-      step = { kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` };
-    }
-    if (sa.isDead()) return;
-    if (step.kind === "fail") d.discard();
-    else d.commit();
-    this.afterQuickStep(sa, ex, step, datagram);
-  }
-
-  private afterQuickStep(sa: IsakmpSa, ex: Phase2Exchange, step: Step, request: Buffer | undefined): void {
-    if (step.kind === "fail") {
-      // RFC 2408 section 5: tell the peer why, protected now that the ISAKMP SA exists.
-      if (step.notify !== undefined && sa.state === "established") {
-        this.sendInformational(sa, [
-          { type: PayloadType.N, doi: 1, protocolId: 1, notifyType: step.notify, spi: Buffer.concat([sa.icookie, sa.rcookie]), data: Buffer.alloc(0) },
-        ]);
-      }
-      this.log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
-      this.emit("phase2-failed", sa, step.reason);
-      this.endPhase2(sa, ex, 0);
-      return;
-    }
-    ex.retransmitter?.stop();
-    ex.retransmitter = undefined;
-    const out = step.reply === undefined ? undefined : this.encode(sa, step.reply, ExchangeType.QuickMode, ex.messageId);
-    if (out !== undefined && request !== undefined) ex.replies.remember(request, [out]);
-    if (out !== undefined && step.kind === "more") {
-      // Both sides resend while waiting: the initiator QM1 for QM2, the responder QM2 for QM3.
-      const r = new Retransmitter(
-        this.clock,
-        this.retransmit,
-        (again) => {
-          if (again) this.stats.engine.retransmitsSent++;
-          this.send(sa, out);
-        },
-        () => {
-          this.emit("phase2-failed", sa, "Quick Mode: no answer");
-          this.endPhase2(sa, ex, 0);
-        },
-      );
-      ex.retransmitter = r;
-      r.start();
-    } else if (out !== undefined) {
-      this.send(sa, out);
-    }
-    if (step.kind === "done") {
-      const result = ex.task.result!;
-      this.log.info(
-        { sa: sa.tag, mid: ex.messageId, mode: result.mode, local: result.localId.prefix, remote: result.remoteId.prefix, pfs: result.pfsGroup, spis: result.sas.map((c) => `${c.proto}:${c.inboundSpi.toString(16)}/${c.outboundSpi.toString(16)}`).join(",") },
-        "IPsec SAs installed",
-      );
-      this.installed.set(sa, [...(this.installed.get(sa) ?? []), ...result.sas]);
-      const rule = this.rules.get(sa);
-      const request = ex.task.request;
-      if (request !== undefined && rule !== undefined) {
-        const keys = result.sas.flatMap((c) => [`${c.proto}:${sa.local.address}:${c.inboundSpi}`, `${c.proto}:${sa.remote.address}:${c.outboundSpi}`]);
-        const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request, keys, started: false };
-        for (const k of keys) this.rekeyInfo.set(k, info);
-      }
-      this.emit("phase2-up", sa, result);
-      this.endPhase2(sa, ex, PHASE2_LINGER_MS);
-    }
   }
 
   private drop(remote: Endpoint, reason: string): void {

@@ -1,0 +1,101 @@
+/**
+ * Informational routing (RFC 2408 section 5.1 onwards, RFC 2409 section 5.7): what the engine does
+ * with a peer's Informational. In the clear (before keys): an error notify ends a half-open
+ * exchange. Protected: HASH(1) verified, then Delete, DPD and status notifies are acted on. Also
+ * removes IPsec SA pairs from the kernel, for peer Deletes and our own.
+ */
+import { Notify, PayloadType, checkRules, decodeDecrypted, type Message } from "../codec/index.js";
+import type { EngineHost } from "./engine-host.js";
+import { dpdNotify, readInformational } from "./informational.js";
+import type { IsakmpSa } from "./isakmp-sa.js";
+
+/** Ends a Phase 1 exchange the peer refused (the engine's failSa, without sending a notify). */
+export type FailPhase1 = (sa: IsakmpSa, reason: string, notify: number) => void;
+
+/** The engine's Informational half. */
+export class InfoRouter {
+  constructor(
+    private readonly host: EngineHost,
+    private readonly failPhase1: FailPhase1,
+  ) {}
+
+  /** A peer's Informational for `sa` (runs on the SA's queue). */
+  async onInformational(sa: IsakmpSa, m: Message): Promise<void> {
+    const host = this.host;
+    if (m.kind === "plain") {
+      if (sa.state !== "negotiating") return host.drop(sa.remote, `${sa.tag}: unprotected Informational on an established SA`);
+      for (const p of m.payloads) {
+        if (p.type === PayloadType.N && p.notifyType < 16384) {
+          sa.peerAnswered = true;
+          return this.failPhase1(sa, `peer sent notify ${p.notifyType}`, p.notifyType);
+        }
+      }
+      return;
+    }
+    const km = sa.keymat;
+    const mid = m.header.messageId;
+    if (km === undefined || !km.derived || mid === 0) return host.drop(sa.remote, `${sa.tag}: protected Informational without keys`);
+    const d = km.decrypt(mid, m.ciphertext);
+    if (!d.ok) return host.drop(sa.remote, `${sa.tag}: ${d.code}`);
+    const pm = decodeDecrypted(m.header, d.plaintext);
+    const violation = pm.ok ? checkRules("INFO", m.header, pm.value.payloads) : pm.error;
+    const events = pm.ok && violation === null ? readInformational(sa, mid, pm.value.payloads) : null;
+    d.discard();
+    km.endExchange(mid);
+    if (events === null) return host.drop(sa.remote, `${sa.tag}: Informational ${violation?.code ?? "HASH(1) does not verify"}`);
+    for (const e of events) {
+      switch (e.kind) {
+        case "delete-isakmp":
+          if (e.icookie.equals(sa.icookie) && e.rcookie.equals(sa.rcookie)) {
+            host.log.info({ sa: sa.tag }, "peer deleted the ISAKMP SA");
+            sa.destroy("deleted by peer");
+            return;
+          }
+          break;
+        case "delete-ipsec":
+          for (const spi of e.spis) {
+            const c = host.installed.get(sa)?.find((x) => x.proto === e.proto && x.outboundSpi === spi);
+            await this.removeIpsecPair(sa, e.proto, spi, c?.inboundSpi);
+          }
+          break;
+        case "r-u-there":
+          host.sendInformational(sa, [dpdNotify(sa, Notify.RUThereAck, e.seq)]);
+          break;
+        case "r-u-there-ack":
+          host.log.debug({ sa: sa.tag }, "R-U-THERE-ACK");
+          break;
+        case "notify":
+          host.log.info({ sa: sa.tag, notify: e.notifyType }, "peer sent a protected notify");
+          if (e.notifyType < 16384) host.emit("peer-notify", sa, e.notifyType);
+          break;
+        default: {
+          const never: never = e;
+          throw new Error(`unhandled ${String(never)}`);
+        }
+      }
+    }
+  }
+
+  /** Remove our outbound SA `spi` to the peer and its inbound partner. */
+  async removeIpsecPair(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number, inboundSpi: number | undefined): Promise<void> {
+    const host = this.host;
+    const kernel = host.opts.kernel;
+    if (kernel === undefined) return;
+    let pair = inboundSpi;
+    try {
+      if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
+      await kernel.delete(sa.local.address, sa.remote.address, proto, outboundSpi);
+    } catch (err) {
+      host.log.debug({ sa: sa.tag, spi: outboundSpi, err: String(err) }, "outbound SA already gone");
+    }
+    if (pair !== undefined) {
+      try {
+        await kernel.delete(sa.remote.address, sa.local.address, proto, pair);
+      } catch (err) {
+        host.log.debug({ sa: sa.tag, spi: pair, err: String(err) }, "inbound SA already gone");
+      }
+    }
+    const list = host.installed.get(sa);
+    if (list !== undefined) host.installed.set(sa, list.filter((c) => !(c.proto === proto && c.outboundSpi === outboundSpi)));
+  }
+}
