@@ -129,7 +129,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       negotiate: (rule, local, remote, request) => this.negotiate(rule, local, remote, request),
     };
     this.quick = new QuickRouter(host);
-    this.info = new InfoRouter(host, (sa, reason, notify) => this.failSa(sa, reason, notify, false));
+    this.info = new InfoRouter(
+      host,
+      (sa, reason, notify) => this.failSa(sa, reason, notify, false),
+      (sa, notifyType, protocolId, spi) => void this.quick.peerError(sa, notifyType, protocolId, spi),
+    );
     opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));
   }
 

@@ -12,11 +12,15 @@ import type { IsakmpSa } from "./isakmp-sa.js";
 /** Ends a Phase 1 exchange the peer refused (the engine's failSa, without sending a notify). */
 export type FailPhase1 = (sa: IsakmpSa, reason: string, notify: number) => void;
 
+/** Ends our Quick Mode that a protected error notify refused (QuickRouter.peerError). */
+export type QuickError = (sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer) => void;
+
 /** The engine's Informational half. */
 export class InfoRouter {
   constructor(
     private readonly host: EngineHost,
     private readonly failPhase1: FailPhase1,
+    private readonly quickError: QuickError,
   ) {}
 
   /** A peer's Informational for `sa` (runs on the SA's queue). */
@@ -66,7 +70,10 @@ export class InfoRouter {
           break;
         case "notify":
           host.log.info({ sa: sa.tag, notify: e.notifyType }, "peer sent a protected notify");
-          if (e.notifyType < 16384) host.emit("peer-notify", sa, e.notifyType);
+          if (e.notifyType < 16384) {
+            host.emit("peer-notify", sa, e.notifyType);
+            this.quickError(sa, e.notifyType, e.protocolId, e.spi);
+          }
           break;
         default: {
           const never: never = e;

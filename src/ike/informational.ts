@@ -23,7 +23,7 @@ export type InformationalEvent =
   | { readonly kind: "delete-ipsec"; readonly proto: "esp" | "ah"; readonly spis: readonly number[] }
   | { readonly kind: "r-u-there"; readonly seq: Buffer }
   | { readonly kind: "r-u-there-ack"; readonly seq: Buffer }
-  | { readonly kind: "notify"; readonly notifyType: number };
+  | { readonly kind: "notify"; readonly notifyType: number; readonly protocolId: number; readonly spi: Buffer; readonly data: Buffer };
 
 /** The payloads of a protected Informational carrying `body` (HASH(1) first). */
 export function protectedInformational(sa: IsakmpSa, messageId: number, body: readonly (NotifyPayload | DeletePayload)[]): Payload[] {
@@ -86,7 +86,7 @@ export function readInformational(sa: IsakmpSa, messageId: number, payloads: rea
     } else if (p.type === PayloadType.N) {
       if (p.notifyType === Notify.RUThere) out.push({ kind: "r-u-there", seq: Buffer.from(p.data) });
       else if (p.notifyType === Notify.RUThereAck) out.push({ kind: "r-u-there-ack", seq: Buffer.from(p.data) });
-      else out.push({ kind: "notify", notifyType: p.notifyType });
+      else out.push({ kind: "notify", notifyType: p.notifyType, protocolId: p.protocolId, spi: Buffer.from(p.spi), data: Buffer.from(p.data) });
     }
   }
   return out;

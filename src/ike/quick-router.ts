@@ -5,7 +5,7 @@
  * exchange's reply cache, retransmits our own unanswered messages, and remembers how to negotiate
  * the SAs we initiated again when the kernel's soft EXPIRE arrives.
  */
-import { ExchangeType, PayloadType, checkRules, decodeDecrypted, type Message } from "../codec/index.js";
+import { ExchangeType, PayloadType, ProtocolId, checkRules, decodeDecrypted, type Message } from "../codec/index.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { ExpireEvent } from "../kernel/kernel.js";
 import type { EngineHost, Phase2Exchange } from "./engine-host.js";
@@ -34,6 +34,8 @@ const PHASE2_LINGER_MS = 60_000;
 export class QuickRouter {
   /** For IPsec SAs we initiated, keyed `proto:dst:spi` (both directions): how to negotiate them again. */
   private readonly rekeyInfo = new Map<string, RekeyInfo>();
+  /** Quick Modes we started and that wait for QM2, per ISAKMP SA (weak: dies with the SA). */
+  private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
 
   constructor(private readonly host: EngineHost) {}
 
@@ -68,6 +70,27 @@ export class QuickRouter {
       }
       this.afterQuickStep(sa, ex, step, undefined);
     });
+  }
+
+  /**
+   * The peer answered our Quick Mode with a protected error notify (RFC 2408 section 5: e.g.
+   * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION): end that exchange now instead of retransmitting
+   * QM1 to the limit. The exchange is the one owning the notify's ESP/AH SPI when it names one,
+   * else the only Quick Mode we have outstanding with this peer; with several and no SPI, none
+   * (they run to their own retransmission limit). True when an exchange was ended.
+   */
+  peerError(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer): boolean {
+    const list = [...(this.waiting.get(sa) ?? [])];
+    const proto = protocolId === ProtocolId.IPSEC_ESP ? "esp" : protocolId === ProtocolId.IPSEC_AH ? "ah" : undefined;
+    let ex: Phase2Exchange | undefined;
+    if (proto !== undefined && spi.length === 4) ex = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
+    if (ex === undefined && list.length === 1) ex = list[0];
+    if (ex === undefined) return false;
+    const reason = `peer refused Quick Mode: notify ${notifyType}`;
+    this.host.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
+    this.host.emit("phase2-failed", sa, reason);
+    this.endPhase2(sa, ex, 0);
+    return true;
   }
 
   /** A Quick Mode message for `sa` (runs on the SA's queue). */
@@ -135,6 +158,7 @@ export class QuickRouter {
   }
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
+    this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
     const kernel = this.host.opts.kernel;
@@ -157,10 +181,14 @@ export class QuickRouter {
     const host = this.host;
     if (step.kind === "fail") {
       // RFC 2408 section 5: tell the peer why, protected now that the ISAKMP SA exists.
+      // The notify names the exchange by the initiator's ESP/AH SPI when there is one (else the
+      // cookies), so an initiator with several Quick Modes outstanding knows which one failed.
       if (step.notify !== undefined && sa.state === "established") {
-        host.sendInformational(sa, [
-          { type: PayloadType.N, doi: 1, protocolId: 1, notifyType: step.notify, spi: Buffer.concat([sa.icookie, sa.rcookie]), data: Buffer.alloc(0) },
-        ]);
+        const about = ex.task.errorSpi();
+        const spi = about === undefined ? Buffer.concat([sa.icookie, sa.rcookie]) : Buffer.alloc(4);
+        if (about !== undefined) spi.writeUInt32BE(about.spi >>> 0);
+        const protocolId = about === undefined ? ProtocolId.ISAKMP : about.proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH;
+        host.sendInformational(sa, [{ type: PayloadType.N, doi: 1, protocolId, notifyType: step.notify, spi, data: Buffer.alloc(0) }]);
       }
       host.log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
       host.emit("phase2-failed", sa, step.reason);
@@ -169,6 +197,7 @@ export class QuickRouter {
     }
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
+    this.waiting.get(sa)?.delete(ex);
     const out = step.reply === undefined ? undefined : host.encode(sa, step.reply, ExchangeType.QuickMode, ex.messageId);
     if (out !== undefined && request !== undefined) ex.replies.remember(request, [out]);
     if (out !== undefined && step.kind === "more") {
@@ -186,6 +215,11 @@ export class QuickRouter {
         },
       );
       ex.retransmitter = r;
+      if (ex.task.role === "initiator") {
+        const set = this.waiting.get(sa) ?? new Set<Phase2Exchange>();
+        set.add(ex);
+        this.waiting.set(sa, set);
+      }
       r.start();
     } else if (out !== undefined) {
       host.send(sa, out);

@@ -130,6 +130,26 @@ export class QuickMode {
     return this.chosen.map((c) => ({ proto: c.proto, spi: c.inboundSpi }));
   }
 
+  /**
+   * Whether `spi` is one of this exchange's SPIs for `proto` (ours from GETSPI or the peer's), so a
+   * peer's error notify naming it can be matched to this exchange.
+   */
+  hasSpi(proto: "esp" | "ah", spi: number): boolean {
+    if (this.ourSpis.get(proto) === spi) return true;
+    if (this.chosen.some((c) => c.proto === proto && (c.inboundSpi === spi || c.outboundSpi === spi))) return true;
+    return this.offered.some((o) => o.protocols.some((p) => p.proto === proto && p.spi === spi));
+  }
+
+  /**
+   * The SPI an error notify about this exchange names (RFC 2408 section 3.14): the initiator's
+   * SPI of its first offered protocol, which both sides know, so the initiator can tell which of
+   * its Quick Modes was refused. Undefined before any proposal was read or built.
+   */
+  errorSpi(): { readonly proto: "esp" | "ah"; readonly spi: number } | undefined {
+    const p = this.offered[0]?.protocols[0];
+    return p === undefined ? undefined : { proto: p.proto, spi: p.spi };
+  }
+
   /** Drop what this exchange holds (PFS secret). */
   destroy(): void {
     this.gqmxy?.destroy();
