@@ -1,8 +1,9 @@
 /**
  * Result shapes of admin replies, shared by the daemon (which fills them) and `ikeadm` (which
  * prints them in the original's layout, or as JSON with `--json`). Plain data only, so they
- * cross the msgpack frame unchanged. Key bytes appear only in `PresharedView.keyHex`, and the
- * daemon fills that only at privilege level 2.
+ * cross the msgpack frame unchanged. Key bytes appear only in fields whose names end in `Hex`
+ * (`PresharedView.keyHex`, `P1KeysView`, `SadbView.encKeyHex`/`authKeyHex`), and the daemon fills
+ * them only at privilege level 2; `ikeadm -p` masks every such field.
  */
 import type { AddressSpec, IkeMode, P1Xform, PresharedId } from "../config/types.js";
 import type { EngineStats, P1Stats } from "../ike/stats.js";
@@ -138,8 +139,23 @@ export interface P1XformView {
 }
 
 /**
- * One Phase 1 SA as `get|dump p1` shows it (the original's `ike_p1_sa_t`). The `KEY:` records are
- * absent: the engine's key holder hands no key out (see the man page).
+ * Phase 1 keying material of one SA (the original's `KEY:` records), hex. Sent only when the
+ * daemon runs at privilege keymat (2), from `Phase1Keymat.exportForKeymatPrivilege()`.
+ */
+export interface P1KeysView {
+  skeyidHex: string;
+  skeyidDHex: string;
+  skeyidAHex: string;
+  skeyidEHex: string;
+  /** Ka, the Phase 1 encryption key. */
+  encKeyHex: string;
+  /** The Phase 1 CBC IV now (last block of the Phase 1 chain; Phase 2 IVs derive from it). */
+  ivHex: string;
+}
+
+/**
+ * One Phase 1 SA as `get|dump p1` shows it (the original's `ike_p1_sa_t`); `keys` only at
+ * privilege keymat (2), once the keys are derived.
  */
 export interface P1View {
   /** Cookies, 16 hex digits each. */
@@ -162,6 +178,8 @@ export interface P1View {
   /** Identities (`LOCID:`/`REMID:`), once known. */
   localId?: string;
   remoteId?: string;
+  /** `KEY:` material; present only at privilege keymat (2). */
+  keys?: P1KeysView;
 }
 
 /** One SA of the in-memory SADB (`dump sadb`, an extension). */

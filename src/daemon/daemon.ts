@@ -110,6 +110,7 @@ export class Daemon {
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
         config: live, pool, kernel, logs, ikePort: options.ikePort, nattPort: options.nattPort, ipsecPolicyFile: options.paths.ipsecPolicyFile,
+        ...(options.keysFile !== undefined ? { keysFile: options.keysFile } : {}),
         openSockets: (addresses) => UdpTransport.open({
           addresses, port: options.ikePort, nattPort: options.nattPort,
           onError: (err) => netLog.warn("socket error", { code: err.code, err: err.message }),

@@ -34,6 +34,8 @@ export interface EngineContext {
   readonly nattPort: number;
   /** The IPsec policy file (`ROOT/etc/inet/ipsecinit.conf`), read at start and on every reload. */
   readonly ipsecPolicyFile: string;
+  /** `--keys-file` (privilege keymat only): where to append `icookie,Ka` per established SA. */
+  readonly keysFile?: string;
   /**
    * Open the IKE and NAT-T sockets on `addresses` with the ports above; the engine calls it in
    * `start()` (the daemon binds nothing itself) and closes the transport in `stop()`.

@@ -14,11 +14,14 @@
  * - Reload: new rules, keys and policy apply to new negotiations; established SAs keep theirs.
  * - Stop: every established ISAKMP SA is deleted politely (Delete payloads for its IPsec SAs and
  *   itself), then the send queues get a moment to drain before the sockets close.
+ * - `--keys-file` (privilege keymat only): each established Phase 1 SA appends `icookie,Ka` to the
+ *   file (keys-file.ts); once `ikeadm set priv` lowers the level, no further line is written.
  */
 import net from "node:net";
 import { configPolicy } from "../ike/ports.js";
 import { IkeEngine, type AcquireOutcome } from "../ike/engine.js";
 import type { IkeLog } from "../ike/log.js";
+import type { IsakmpSa } from "../ike/isakmp-sa.js";
 import type { Endpoint } from "../ike/transport.js";
 import type { AcquireEvent } from "../kernel/kernel.js";
 import { MemoryKernel } from "../kernel/memory.js";
@@ -32,6 +35,7 @@ import type { PrivilegeLevel } from "../log/categories.js";
 import type { Logger } from "../log/logger.js";
 import type { DaemonEngine, EngineAdminRequest, EngineContext, EngineFactory } from "./engine.js";
 import type { ConfigSnapshot } from "./live-config.js";
+import { KeysFile } from "./keys-file.js";
 import { P1Book } from "./p1-book.js";
 
 /** How long stop() lets the Deletes leave before closing the sockets. */
@@ -75,6 +79,7 @@ export class DaemonIkeEngine implements DaemonEngine {
   #book: P1Book | undefined;
   #transport: UdpTransport | undefined;
   #ipsec: IpsecPolicy | undefined;
+  #keysFile: KeysFile | undefined;
   /** Set only for the duration of a synchronous `kernel.acquire()` call made by `ikeadm acquire`. */
   #acquirePeer: Partial<Endpoint> | undefined;
   #lastAcquire: { outcome: AcquireOutcome; peer?: Endpoint } | undefined;
@@ -93,6 +98,7 @@ export class DaemonIkeEngine implements DaemonEngine {
   async start(): Promise<void> {
     const ctx = this.#ctx;
     await this.#loadIpsec();
+    if (ctx.keysFile !== undefined) this.#keysFile = KeysFile.open(ctx.keysFile);
     const addresses = localAddresses(ctx.config.current.config);
     if (addresses.length === 0) this.#log.warn("no rule names a host address in local_addr: no IKE socket is bound");
     const transport = await ctx.openSockets(addresses);
@@ -118,6 +124,7 @@ export class DaemonIkeEngine implements DaemonEngine {
       const rule = label === undefined ? undefined : configPolicy(() => ctx.config.current).ruleByLabel(label);
       return rule?.p2Pfs ?? 0;
     });
+    if (this.#keysFile !== undefined) engine.on("phase1-up", (sa) => this.#writeKeys(sa));
     engine.on("phase2-failed", (sa, reason) => this.#log.info("Quick Mode failed", { sa: sa.tag, reason }));
     ctx.kernel.on("acquire", this.#onAcquire);
     this.#log.info("IKE engine started", {
@@ -147,6 +154,29 @@ export class DaemonIkeEngine implements DaemonEngine {
     // UdpTransport.close() drops queued datagrams; the Deletes just sent deserve a moment.
     await this.#drain();
     await this.#transport?.close();
+    this.#keysFile?.close();
+  }
+
+  /** One `icookie,Ka` line for a new SA, while the daemon still runs at keymat. */
+  #writeKeys(sa: IsakmpSa): void {
+    const file = this.#keysFile;
+    const km = sa.keymat;
+    if (file === undefined || km === undefined || !km.derived) return;
+    if (this.#ctx.logs.privilege < 2) {
+      this.#log.info("privilege lowered below keymat: no more lines in the keys file", { file: file.path });
+      file.close();
+      this.#keysFile = undefined;
+      return;
+    }
+    const k = km.exportForKeymatPrivilege();
+    try {
+      file.append(sa.icookie, k.ka);
+      this.#log.debug("phase1", "Phase 1 key written to the keys file", { sa: sa.tag, file: file.path });
+    } catch (err) {
+      this.#log.warn("cannot write the keys file", { file: file.path, err: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    } finally {
+      for (const b of Object.values(k)) b.fill(0);
+    }
   }
 
   async admin(req: EngineAdminRequest, privilege: PrivilegeLevel): Promise<HandlerResult> {
@@ -159,11 +189,13 @@ export class DaemonIkeEngine implements DaemonEngine {
         return done({ p1: { ...s.p1 }, engine: { ...s.engine } } satisfies StatsResult);
       }
       case "dump_p1":
-        return done({ items: engine.sas.all().filter((sa) => !sa.isDead()).map((sa) => book.view(sa)) } satisfies ListResult<P1View>);
       case "get_p1": {
-        const found = book.find(req.id);
-        if (found.length === 0) return fail(AdminError.NO_OBJ, "could not find requested phase 1 SA");
-        return done({ items: found.map((sa) => book.view(sa)) } satisfies ListResult<P1View>);
+        const found = req.cmd === "dump_p1" ? engine.sas.all().filter((sa) => !sa.isDead()) : book.find(req.id);
+        if (req.cmd === "get_p1" && found.length === 0) return fail(AdminError.NO_OBJ, "could not find requested phase 1 SA");
+        // KEY: material only at keymat (reference ikeadm.md section 4); at 0 and 1 it never leaves.
+        const keys = privilege >= 2;
+        if (keys && found.length > 0) this.#log.info("Phase 1 keying material sent to ikeadm", { cmd: req.cmd, sas: found.map((sa) => sa.tag) });
+        return done({ items: found.map((sa) => book.view(sa, keys)) } satisfies ListResult<P1View>);
       }
       case "del_p1": {
         const found = book.find(req.id);

@@ -10,9 +10,10 @@
  * (`admin_privilege`, `config_file`, `debug_level`, `debug_logfile`, `ignore_errors`), which the
  * systemd unit loads from /etc/default/in.iked; a command-line option wins over its property.
  * Extensions (not in the original) are long options: --root, --port, --natt-port, --kernel,
- * --workers, --help.
+ * --workers, --keys-file, --help.
  */
 import os from "node:os";
+import path from "node:path";
 import { DEBUG_ALL, DebugCategory, parseDebugLevel, parsePrivilege, type PrivilegeLevel } from "../log/categories.js";
 import { ikedPaths, type IkedPaths } from "./paths.js";
 
@@ -40,6 +41,8 @@ export interface DaemonOptions {
   readonly kernel?: KernelBackend;
   /** Crypto worker threads. */
   readonly workers: number;
+  /** `--keys-file`: append `icookie,Ka` per established Phase 1 SA (privilege keymat only). */
+  readonly keysFile?: string;
 }
 
 /** Parse outcome: options, a request for help, or a usage error. */
@@ -68,6 +71,9 @@ Extensions (not in the original in.iked):
                 keep SAs in the in-memory SADB (the only backend so far; required)
   --workers N   crypto worker threads (default: CPUs - 1, at least 1; 0 runs crypto
                 on the main thread)
+  --keys-file FILE
+                append "icookie_hex,Ka_hex" for each established Phase 1 SA to FILE
+                (mode 0600), for decrypting packet captures; only with -p keymat
   -h, --help    this text
 
 Service properties (environment, as loaded from /etc/default/in.iked):
@@ -92,6 +98,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
   let nattPort: number = 4500;
   let kernel: KernelBackend | undefined;
   let workers = Math.max(1, os.availableParallelism() - 1);
+  let keysFile: string | undefined;
   const err = (message: string): ParseOptionsResult => ({ kind: "error", message });
 
   for (let i = 0; i < argv.length; i++) {
@@ -126,6 +133,10 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
           if (!value || !/^[0-9]+$/.test(value) || Number(value) > 64) return err("--workers needs a number 0..64 (0: crypto on the main thread)");
           workers = Number(value);
           break;
+        case "--keys-file":
+          if (!value) return err("--keys-file needs a file name");
+          keysFile = value;
+          break;
         default:
           return err(`unknown option ${name}`);
       }
@@ -158,6 +169,9 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
   const privText = priv ?? env.admin_privilege ?? "base";
   const p = parsePrivilege(privText);
   if (!p.ok) return err(`${priv !== undefined ? "-p" : "admin_privilege"}: ${p.message}`);
+  if (keysFile !== undefined && p.level < 2) {
+    return err("--keys-file writes Phase 1 encryption keys and is allowed only at privilege keymat: add -p keymat (or admin_privilege=keymat)");
+  }
 
   let debugLevel: number = DebugCategory.op;
   if (env.debug_level !== undefined && env.debug_level !== "") {
@@ -178,6 +192,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     ikePort, nattPort, workers,
     ...(logfile ? { debugLogfile: logfile } : {}),
     ...(kernel ? { kernel } : {}),
+    ...(keysFile !== undefined ? { keysFile: path.resolve(keysFile) } : {}),
   };
   return { kind: "run", options };
 }

@@ -2,13 +2,14 @@
  * What `ikeadm get|dump p1` shows about each ISAKMP SA, kept beside the engine: the engine's SA
  * object knows its cookies, endpoints and state; the Phase 1 result (transform, identities) and the
  * Quick Mode counts come from the engine's events, so the book listens to them and the view is
- * assembled on request (reference ikeadm.md section 3.6, the `ike_p1_sa_t` record without keys).
+ * assembled on request (reference ikeadm.md section 3.6, the `ike_p1_sa_t` record). Keys go into
+ * the view only when the caller says the daemon runs at privilege keymat (2).
  */
 import type { IkeEngine } from "../ike/engine.js";
 import type { IsakmpSa } from "../ike/isakmp-sa.js";
 import type { Phase1Result } from "../ike/phase1/main-mode.js";
 import type { AdminId } from "../control/messages.js";
-import type { P1View } from "../control/results.js";
+import type { P1KeysView, P1View } from "../control/results.js";
 import { parseIp } from "../config/address.js";
 
 interface Entry {
@@ -50,8 +51,8 @@ export class P1Book {
     return e;
   }
 
-  /** The admin view of one SA. */
-  view(sa: IsakmpSa): P1View {
+  /** The admin view of one SA; `withKeys` (privilege keymat only) adds the KEY: material. */
+  view(sa: IsakmpSa, withKeys = false): P1View {
     const e = this.#entry(sa);
     const r = e.result;
     const t = r?.transform;
@@ -71,6 +72,7 @@ export class P1Book {
       ...(sa.establishedAt !== undefined ? { establishedMs: sa.establishedAt } : {}),
       qmCreated: e.qmCreated,
       ...(r !== undefined ? { localId: r.localId, remoteId: r.peerId } : {}),
+      ...(withKeys ? keysOf(sa) : {}),
     };
   }
 
@@ -92,6 +94,30 @@ export class P1Book {
         return never;
       }
     }
+  }
+}
+
+/**
+ * The SA's keys as hex for a privilege-keymat reply; nothing before the derivation or once the
+ * holder is gone. The exported copies are wiped as soon as they are hex.
+ */
+function keysOf(sa: IsakmpSa): { keys?: P1KeysView } {
+  const km = sa.keymat;
+  if (km === undefined || !km.derived) return {};
+  const k = km.exportForKeymatPrivilege();
+  try {
+    return {
+      keys: {
+        skeyidHex: k.skeyid.toString("hex"),
+        skeyidDHex: k.skeyidD.toString("hex"),
+        skeyidAHex: k.skeyidA.toString("hex"),
+        skeyidEHex: k.skeyidE.toString("hex"),
+        encKeyHex: k.ka.toString("hex"),
+        ivHex: km.currentIv(0).toString("hex"),
+      },
+    };
+  } finally {
+    for (const b of Object.values(k)) b.fill(0);
   }
 }
 

@@ -1,5 +1,6 @@
 /** in.iked options: original flags, service properties from the environment, extensions, paths. */
 import assert from "node:assert/strict";
+import path from "node:path";
 import { test } from "node:test";
 import { parseDaemonOptions } from "../../src/daemon/options.js";
 import { ikedPaths } from "../../src/daemon/paths.js";
@@ -65,4 +66,17 @@ test("bad options are errors, -h and --help ask for help", () => {
   }
   assert.equal(parseDaemonOptions(["-h"], {}).kind, "help");
   assert.equal(parseDaemonOptions(["--help"], {}).kind, "help");
+});
+
+test("--keys-file: only at privilege keymat (flag or admin_privilege), resolved to an absolute path", () => {
+  const o = opts(["-p", "keymat", "--keys-file", "keys.csv"]);
+  assert.equal(o.keysFile, path.resolve("keys.csv"));
+  assert.equal(opts(["--keys-file=/k"], { admin_privilege: "2" }).keysFile, "/k");
+  assert.equal(opts([]).keysFile, undefined);
+  for (const [argv, env] of [[["--keys-file", "/k"], {}], [["-p", "modkeys", "--keys-file", "/k"], {}], [["--keys-file", "/k"], { admin_privilege: "base" }], [["-p", "keymat", "--keys-file"], {}]] as const) {
+    const r = parseDaemonOptions(argv, env);
+    assert.equal(r.kind, "error", argv.join(" "));
+  }
+  const r = parseDaemonOptions(["-p", "1", "--keys-file", "/k"], {});
+  assert.match(r.kind === "error" ? r.message : "", /allowed only at privilege keymat: add -p keymat/);
 });

@@ -126,8 +126,8 @@ async function send<T>(ctx: CommandContext, req: AdminRequest, print: (r: T) => 
     return 1;
   }
   seen?.(reply.result as T);
-  // -p masks key bytes in JSON output too.
-  const mask = (k: string, v: unknown) => (ctx.paranoid && /keyHex$/i.test(k) && typeof v === "string" ? "XX".repeat(v.length / 2) : v);
+  // -p masks key bytes in JSON output too: every field carrying key material ends in "Hex".
+  const mask = (k: string, v: unknown) => (ctx.paranoid && /Hex$/.test(k) && typeof v === "string" ? "XX".repeat(v.length / 2) : v);
   ctx.out(ctx.json ? [JSON.stringify(reply.result, mask, 2)] : print(reply.result as T));
   return 0;
 }
@@ -143,7 +143,7 @@ function noArgs(name: string, req: AdminRequest, print: (r: never) => string[]):
   };
 }
 
-const p1Records = (r: ListResult<P1View>): string[] => r.items.flatMap((v, i) => [...(i > 0 ? [""] : []), ...formatP1(v)]);
+const p1Records = (r: ListResult<P1View>, ctx: CommandContext): string[] => r.items.flatMap((v, i) => [...(i > 0 ? [""] : []), ...formatP1(v, ctx)]);
 
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
 
@@ -272,7 +272,7 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
     p1: async (args, ctx) => {
       const id = await parseP1Id(args, ctx.numeric);
       if (!id.ok) return ctx.err(id.message), 1;
-      return send(ctx, { cmd: "get_p1", id: id.id }, p1Records);
+      return send<ListResult<P1View>>(ctx, { cmd: "get_p1", id: id.id }, (r) => p1Records(r, ctx));
     },
     rule: async (args, ctx) => {
       if (args.length !== 1) return ctx.err("get rule needs one label"), 1;
@@ -325,7 +325,10 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
     },
   },
   dump: {
-    p1: noArgs("dump p1", { cmd: "dump_p1" }, (r: ListResult<P1View>) => fmt.formatDump(r.items.map(formatP1), "phase 1 SAs")),
+    p1: async (args, ctx) => {
+      if (args.length > 0) return ctx.err("dump p1 takes no arguments"), ctx.out(HELP.dump ?? []), 1;
+      return send<ListResult<P1View>>(ctx, { cmd: "dump_p1" }, (r) => fmt.formatDump(r.items.map((v) => formatP1(v, ctx)), "phase 1 SAs"));
+    },
     sadb: async (args, ctx) => {
       if (args.length > 0) return ctx.err("dump sadb takes no arguments"), 1;
       return send<ListResult<SadbView>>(ctx, { cmd: "dump_sadb" }, (r) => fmt.formatDump(r.items.map((x) => formatSadb(x, ctx)), "SADB"));

@@ -1,6 +1,7 @@
 /**
  * Text output for SAs: `get|dump p1` records in the original's line-prefix layout (reference
- * ikeadm.md section 3.6: IKESA:, XFORM:, LOCIP:, REMIP:, LIFTM:, STATS:, LOCID:, REMID:), and
+ * ikeadm.md section 3.6: IKESA:, XFORM:, LOCIP:, REMIP:, LIFTM:, STATS:, LOCID:, REMID:, and KEY:
+ * when the daemon runs at privilege keymat), and
  * the extensions `dump sadb` and `acquire`. The prefixes are interface constants scripts parse.
  */
 import { isIPv6 } from "node:net";
@@ -34,8 +35,12 @@ function ipLine(prefix: string, who: string, e: EndpointView): string {
 
 const when = (ms: number) => new Date(ms).toUTCString();
 
-/** One `ike_p1_sa_t` record (no KEY: lines: the engine hands out no Phase 1 keys). */
-export function formatP1(v: P1View): string[] {
+/**
+ * One `ike_p1_sa_t` record. The KEY: lines appear only when the daemon sent keys (privilege
+ * keymat); `-p` prints each key byte as XX. The pre-shared key is not repeated here: the SA does
+ * not keep it (`get preshared` shows it at the same level).
+ */
+export function formatP1(v: P1View, opts: FormatOptions = { paranoid: false }): string[] {
   const me = v.initiator ? "Initiator" : "Responder";
   const them = v.initiator ? "Responder" : "Initiator";
   const out = [
@@ -69,6 +74,14 @@ export function formatP1(v: P1View): string[] {
   out.push(`STATS: ${v.qmCreated} Quick Mode SAs created`);
   if (v.localId !== undefined) out.push(`LOCID: ${me} identity: ${v.localId}`);
   if (v.remoteId !== undefined) out.push(`REMID: ${them} identity: ${v.remoteId}`);
+  const k = v.keys;
+  if (k !== undefined) {
+    const keys: [string, string][] = [
+      ["SKEYID", k.skeyidHex], ["SKEYID_d", k.skeyidDHex], ["SKEYID_a", k.skeyidAHex], ["SKEYID_e", k.skeyidEHex],
+      ["Encryption key", k.encKeyHex], ["Initialization vector", k.ivHex],
+    ];
+    for (const [what, hex] of keys) out.push(`KEY:   ${what} (${hex.length / 2} bytes): ${opts.paranoid ? "XX".repeat(hex.length / 2) : hex}/${hex.length * 4}`);
+  }
   return out;
 }
 
