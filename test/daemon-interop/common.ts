@@ -1,13 +1,14 @@
 /**
  * Shared pieces of the daemon interop tests (not a test file): a temporary --root for one peer,
- * ikeadm --json calls, and the comparison of our SADB with the SAs a peer installed.
+ * ikeadm --json calls, the comparison of our SADB with the SAs a peer installed, and the capture
+ * check decrypted with the daemon's own `--keys-file`.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import type { ListResult, SadbView } from "../../src/control/results.js";
 import { ikeadm, makeRoot } from "../daemon/harness.js";
-import { InteropPeer, type Kv } from "../helpers/interop.js";
+import { checkPcap, InteropPeer, type Capture, type Kv } from "../helpers/interop.js";
 import { ikeConfig, preshared } from "../interop/common.js";
 
 export const US = "127.0.6.1";
@@ -58,3 +59,26 @@ export function strongSwan(name: string, role: "initiator" | "responder", local:
   });
 }
 
+
+/** Where a test daemon writes its `--keys-file` (inside its private temporary root). */
+export const keysFileOf = (root: string): string => path.join(root, "p1keys.csv");
+
+/** in.iked arguments: privilege keymat and the key file for captures. */
+export const keymatArgs = (root: string): string[] => ["-p", "keymat", "--keys-file", keysFileOf(root)];
+
+/**
+ * `capture.sh check --keys` with the daemon's own key file only (no peer log): the check must
+ * pass and every encrypted packet, the peer's included, must decrypt with our Ka, so the inner
+ * payloads are dissected and checked as well.
+ */
+export async function checkWithOurKeys(cap: Capture, root: string, expect: string): Promise<void> {
+  await cap.stop();
+  const keys = keysFileOf(root);
+  const lines = fs.readFileSync(keys, "utf8").split("\n").filter((l) => l !== "");
+  assert.ok(lines.length >= 1 && lines.every((l) => /^[0-9a-f]{16},[0-9a-f]+$/.test(l)), `key file lines: ${lines.length}`);
+  assert.equal(fs.statSync(keys).mode & 0o777, 0o600);
+  const r = await checkPcap(cap.pcap, { keys, expect });
+  assert.ok(r.ok, `capture.sh check failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.result.malformed, "0", r.stdout);
+  assert.equal(r.result.encrypted_not_decrypted, "0", `some encrypted packets were not decrypted with our keys:\n${r.stdout}`);
+}

@@ -3,8 +3,8 @@
  * loopback: strongSwan initiates Main Mode + Quick Mode to the daemon; the daemon initiates to a
  * strongSwan responder through `ikeadm acquire`; `del p1` and daemon shutdown send Deletes
  * strongSwan acts on; `ikeadm dump sadb` matches the SAs strongSwan installed (xfrm.log), keys
- * included at privilege keymat; every capture passes `capture.sh check`, decrypted with the keys
- * from strongSwan's log.
+ * included at privilege keymat; every capture passes `capture.sh check`, decrypted with the
+ * daemon's own `--keys-file` (icookie,Ka lines), not strongSwan's log.
  *
  * Resources (shared machine): addresses 127.0.6.1-3, UDP ports 16000-16019, instance names dmn-*.
  * Neither side is on port 500, so both use the RFC 3948 non-ESP marker (the harness's marker rule).
@@ -15,8 +15,8 @@ import { test } from "node:test";
 import type { ListResult, P1View, SadbView, StatsResult } from "../../src/control/results.js";
 import { ikeadm, startDaemon, type RunningDaemon } from "../daemon/harness.js";
 import { Capture, InteropPeer, interopSkip } from "../helpers/interop.js";
-import { checkCapture, poll, stopQuietly } from "../interop/common.js";
-import { SS_INITIATOR, SS_RESPONDER, US, assertSameSadb, json, mature, rootFor, strongSwan } from "./common.js";
+import { poll, stopQuietly } from "../interop/common.js";
+import { SS_INITIATOR, SS_RESPONDER, US, assertSameSadb, checkWithOurKeys, json, keymatArgs, mature, rootFor, strongSwan } from "./common.js";
 
 const skip = interopSkip();
 
@@ -28,7 +28,7 @@ test("strongSwan initiates to in.iked: MM + QM, ikeadm views match strongSwan, d
   let cap: Capture | undefined;
   let peer: InteropPeer | undefined;
   try {
-    d = await startDaemon(root, ["-p", "keymat", "--port", String(ourPort), "--natt-port", String(ourPort + 1)]);
+    d = await startDaemon(root, [...keymatArgs(root), "--port", String(ourPort), "--natt-port", String(ourPort + 1)]);
     cap = await Capture.start({ name: `dmn-cap-resp-${process.pid}`, ports: String(ourPort) });
     peer = await strongSwan(`dmn-ss-init-${process.pid}`, "initiator", SS_INITIATOR, ssPort, ourPort);
     const st = await peer.status({ wait: 25 });
@@ -61,7 +61,7 @@ test("strongSwan initiates to in.iked: MM + QM, ikeadm views match strongSwan, d
     assert.equal((await json<ListResult<SadbView>>(root, ["dump", "sadb"])).items.length, 0);
     assert.equal((await json<ListResult<P1View>>(root, ["dump", "p1"])).items.length, 0);
 
-    await checkCapture(cap, { keysFromLog: [peer.log], expect: "main:6,quick:3,info:2" });
+    await checkWithOurKeys(cap, root, "main:6,quick:3,info:2");
   } finally {
     await stopQuietly(cap);
     await d?.stop();
@@ -78,7 +78,7 @@ test("in.iked initiates to a strongSwan responder on ikeadm acquire; shutdown se
   let cap: Capture | undefined;
   let peer: InteropPeer | undefined;
   try {
-    d = await startDaemon(root, ["-p", "keymat", "--port", String(ourPort), "--natt-port", String(ourPort + 1)]);
+    d = await startDaemon(root, [...keymatArgs(root), "--port", String(ourPort), "--natt-port", String(ourPort + 1)]);
     cap = await Capture.start({ name: `dmn-cap-init-${process.pid}`, ports: String(ourPort) });
     peer = await strongSwan(`dmn-ss-resp-${process.pid}`, "responder", SS_RESPONDER, ssPort, ourPort);
 
@@ -98,7 +98,7 @@ test("in.iked initiates to a strongSwan responder on ikeadm acquire; shutdown se
     assert.equal(await d.stop(), 0);
     await poll(async () => (await peer!.status()).code === 1, "strongSwan to drop the SAs after our shutdown Deletes");
 
-    await checkCapture(cap, { keysFromLog: [peer.log], expect: "main:6,quick:3,info:2" });
+    await checkWithOurKeys(cap, root, "main:6,quick:3,info:2");
   } finally {
     await stopQuietly(cap);
     await d?.stop();
