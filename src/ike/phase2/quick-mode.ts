@@ -32,6 +32,7 @@ import type { DhPort } from "../ports.js";
 import type { Step } from "../step.js";
 import { clientIdOf, clientIdPayload, hostClientId } from "./client-id.js";
 import { installPair, type ChosenSa } from "./install.js";
+import { readResponderLifetime, responderLifetime } from "./responder-lifetime.js";
 import { asPolicyProposals, buildPhase2Sa, echoPhase2Sa, readPhase2Sa, type ReadProposal } from "./sa-payload.js";
 
 /** Where a Quick Mode task is. */
@@ -224,6 +225,13 @@ export class QuickMode {
       if (t.lifeSecs !== undefined && t.lifeSecs > 0) this.lifeSecs = Math.min(this.lifeSecs, t.lifeSecs);
       this.chosen.push({ proto: p.proto, transform: t.transform, inboundSpi: this.ourSpis.get(p.proto)!, outboundSpi: p.spi });
     }
+    for (const n of payloads) {
+      if (n.type !== PayloadType.N || n.notifyType !== Notify.ResponderLifetime) continue;
+      // RFC 2407 section 4.6.3.1: the responder's policy is shorter; use its lifetime. A longer
+      // one is not a reason to keep the SAs longer than we proposed.
+      const life = readResponderLifetime(n.data)?.lifeSecs;
+      if (life !== undefined && life > 0 && life < this.lifeSecs) this.lifeSecs = life;
+    }
     const ids = payloads.filter((p): p is IdPayload => p.type === PayloadType.ID);
     if (ids.length === 2) {
       const ci = clientIdOf(ids[0]!);
@@ -283,6 +291,7 @@ export class QuickMode {
     this.mode = proposals[sel.proposal]!.mode;
     const echo: { protocol: (typeof offer.protocols)[number]; transform: (typeof offer.protocols)[number]["transforms"][number]; spi: number }[] = [];
     const ke = first(payloads, PayloadType.KE);
+    const lifetimeNotifies: Payload[] = [];
     for (const c of sel.chosen) {
       const protocol = offer.protocols.find((p) => p.proto === c.proto)!;
       const transform = protocol.transforms[c.index]!;
@@ -294,6 +303,9 @@ export class QuickMode {
       const ours = this.ctx.rule.p2LifetimeSecs ?? DEFAULT_P2_LIFETIME_SECS;
       this.lifeSecs = transform.lifeSecs !== undefined && transform.lifeSecs > 0 ? Math.min(ours, transform.lifeSecs) : ours;
       const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode });
+      // RFC 2407 section 4.6.3.1: ours is shorter than proposed (28800 s when none was): say so.
+      const proposed = transform.lifeSecs !== undefined && transform.lifeSecs > 0 ? transform.lifeSecs : DEFAULT_P2_LIFETIME_SECS;
+      if (ours < proposed) lifetimeNotifies.push(responderLifetime(c.proto, info.spi, ours));
       echo.push({ protocol, transform, spi: info.spi });
       this.chosen.push({ proto: c.proto, transform: transform.transform, inboundSpi: info.spi, outboundSpi: protocol.spi });
     }
@@ -308,6 +320,7 @@ export class QuickMode {
     }
     // strongSwan answers with IDs even when QM1 had none; Libreswan echoes what it got. We echo.
     if (ids.length === 2) rest.push(ids[0]!, ids[1]!);
+    rest.push(...lifetimeNotifies);
     const hash2 = km.quickModeHash2(this.ctx.messageId, this.nonceI, encodeRest(rest));
     this.st = "qm2-sent";
     return { kind: "more", reply: { payloads: [{ type: PayloadType.HASH, data: hash2 }, ...rest], encrypt: true } };

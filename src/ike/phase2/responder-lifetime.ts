@@ -1,0 +1,94 @@
+/**
+ * RESPONDER-LIFETIME, RFC 2407 section 4.6.3.1:
+ *
+ * ```
+ *  N payload: DOI 1, Protocol-ID of the SA (ESP/AH), SPI of the SA, Notify type 24576,
+ *  Notification Data = SA attribute list (RFC 2407 section 4.5):
+ *                        1                   2                   3
+ *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |1|  SA Life Type (1)          |  1 = seconds, 2 = kilobytes     |
+ *   |A|  SA Life Duration (2)      |  value (AF=1) or length (AF=0)  |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   ~                 variable-length value (AF=0)                  ~
+ * ```
+ *
+ * A Quick Mode responder whose policy has a shorter lifetime than the initiator proposed accepts
+ * the proposal and says so with this notify in QM2 (protected by HASH(2)); the initiator then uses
+ * the shorter lifetime for the SAs it installs. strongSwan ignores it; Libreswan and racoon honour it.
+ */
+import { Doi, Notify, PayloadType, ProtocolId, type NotifyPayload } from "../../codec/index.js";
+
+const LIFE_TYPE = 1;
+const LIFE_DURATION = 2;
+const SECONDS = 1;
+const KILOBYTES = 2;
+
+/** The notify telling the initiator our lifetime for the SA `spi` of `proto`. */
+export function responderLifetime(proto: "esp" | "ah", spi: number, lifeSecs: number): NotifyPayload {
+  const spiBytes = Buffer.alloc(4);
+  spiBytes.writeUInt32BE(spi >>> 0);
+  const d = Buffer.alloc(lifeSecs <= 0xffff ? 8 : 12);
+  d.writeUInt16BE(0x8000 | LIFE_TYPE, 0);
+  d.writeUInt16BE(SECONDS, 2);
+  if (lifeSecs <= 0xffff) {
+    d.writeUInt16BE(0x8000 | LIFE_DURATION, 4);
+    d.writeUInt16BE(lifeSecs, 6);
+  } else {
+    d.writeUInt16BE(LIFE_DURATION, 4);
+    d.writeUInt16BE(4, 6);
+    d.writeUInt32BE(Math.min(lifeSecs, 0xffffffff) >>> 0, 8);
+  }
+  return {
+    type: PayloadType.N,
+    doi: Doi.Ipsec,
+    protocolId: proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH,
+    notifyType: Notify.ResponderLifetime,
+    spi: spiBytes,
+    data: d,
+  };
+}
+
+/** Lifetimes a RESPONDER-LIFETIME notify carries. */
+export interface ResponderLifetimes {
+  readonly lifeSecs?: number;
+  readonly lifeKb?: number;
+}
+
+/**
+ * Read the attribute list of a RESPONDER-LIFETIME notify. Never throws: a truncated or odd list
+ * gives undefined (the notify is then ignored). Durations wider than 32 bits saturate.
+ */
+export function readResponderLifetime(data: Buffer): ResponderLifetimes | undefined {
+  let off = 0;
+  let type: number | undefined;
+  let lifeSecs: number | undefined;
+  let lifeKb: number | undefined;
+  while (off < data.length) {
+    if (off + 4 > data.length) return undefined;
+    const head = data.readUInt16BE(off);
+    const attr = head & 0x7fff;
+    let value: number;
+    if (head & 0x8000) {
+      value = data.readUInt16BE(off + 2);
+      off += 4;
+    } else {
+      const len = data.readUInt16BE(off + 2);
+      if (len === 0 || len > 8 || off + 4 + len > data.length) return undefined;
+      value = 0;
+      for (const b of data.subarray(off + 4, off + 4 + len)) value = Math.min(value * 256 + b, 0xffffffff);
+      off += 4 + len;
+    }
+    if (attr === LIFE_TYPE) {
+      if (value !== SECONDS && value !== KILOBYTES) return undefined;
+      type = value;
+    } else if (attr === LIFE_DURATION) {
+      if (type === SECONDS) lifeSecs = value;
+      else if (type === KILOBYTES) lifeKb = value;
+      else return undefined;
+      type = undefined;
+    }
+  }
+  if (lifeSecs === undefined && lifeKb === undefined) return undefined;
+  return { ...(lifeSecs !== undefined ? { lifeSecs } : {}), ...(lifeKb !== undefined ? { lifeKb } : {}) };
+}

@@ -1,0 +1,24 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readResponderLifetime, responderLifetime } from "../../../src/ike/phase2/responder-lifetime.js";
+import { Notify, ProtocolId } from "../../../src/codec/index.js";
+
+test("RESPONDER-LIFETIME round trip, 16- and 32-bit durations", () => {
+  for (const secs of [1, 600, 0xffff, 0x10000, 4_000_000_000]) {
+    const n = responderLifetime("esp", 0xc0ffee01, secs);
+    assert.equal(n.notifyType, Notify.ResponderLifetime);
+    assert.equal(n.protocolId, ProtocolId.IPSEC_ESP);
+    assert.equal(n.spi.readUInt32BE(0), 0xc0ffee01);
+    assert.deepEqual(readResponderLifetime(n.data), { lifeSecs: secs });
+  }
+  assert.equal(responderLifetime("ah", 1, 60).protocolId, ProtocolId.IPSEC_AH);
+});
+
+test("RESPONDER-LIFETIME data: exact bytes, kilobytes too, and bad lists give undefined without throwing", () => {
+  assert.equal(responderLifetime("esp", 1, 600).data.toString("hex"), "80010001" + "80020258");
+  assert.deepEqual(readResponderLifetime(Buffer.from("80010002" + "00020004000f4240", "hex")), { lifeKb: 1_000_000 });
+  assert.deepEqual(readResponderLifetime(Buffer.from("80010001" + "80020258" + "80010002" + "80020064", "hex")), { lifeSecs: 600, lifeKb: 100 });
+  for (const hex of ["", "8001", "80010001", "80020258", "80010003" + "80020258", "80010001" + "00020009" + "00".repeat(9), "80010001" + "00020004" + "0000"]) {
+    assert.equal(readResponderLifetime(Buffer.from(hex, "hex")), undefined, hex);
+  }
+});
