@@ -1,10 +1,15 @@
 /**
  * The compiled in.iked on 127.0.6.1:500/4500 beside a real Libreswan 4.10 on 127.0.6.4:500: both
  * hold port 500 on their own address (the daemon never binds the wildcard). Libreswan initiates
- * Main Mode + Quick Mode; our SADB matches its xfrm.log; its Delete on stop reaches the daemon.
+ * Main Mode + Quick Mode; our SADB matches its xfrm.log; its Delete on stop reaches the daemon;
+ * the capture passes `capture.sh check`, decrypted with the daemon's own `--keys-file`.
  *
- * No capture is recorded: a port-500 filter would also catch other tests' (hostile) traffic on
- * other 127.x addresses. Instance names dmn-*.
+ * Why a network namespace: Libreswan only uses port 500, and `capture.sh start` filters by port
+ * only (`--ports`, plus `--iface` and `--netns`), so a capture in the host namespace would also
+ * catch other tests' port-500 traffic (hostile garbage, other peers' SAs we hold no keys for).
+ * The test makes a private namespace (`dmn-ls-<pid>`, loopback only, deleted at the end) and
+ * runs the daemon, pluto and dumpcap inside it; ikeadm reaches the daemon through the socket
+ * file as usual. Instance names dmn-*.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -12,23 +17,32 @@ import { test } from "node:test";
 import type { ListResult, P1View, SadbView } from "../../src/control/results.js";
 import { startDaemon, type RunningDaemon } from "../daemon/harness.js";
 import { xfrmSas } from "../helpers/engine-host.js";
-import { InteropPeer, interopSkip } from "../helpers/interop.js";
-import { poll } from "../interop/common.js";
-import { PSK, US, assertSameSadb, json, mature, rootWith } from "./common.js";
+import { execFileSync } from "node:child_process";
+import { Capture, InteropPeer, interopSkip, type LibreswanOptions } from "../helpers/interop.js";
+import { poll, stopQuietly } from "../interop/common.js";
+import { PSK, US, assertSameSadb, checkWithOurKeys, json, keymatArgs, mature, rootWith } from "./common.js";
 
 const skip = interopSkip();
 
 test("Libreswan on 127.0.6.4:500 initiates to in.iked on 127.0.6.1:500; SADB matches; Libreswan's Delete reaches us", { skip, timeout: 180_000 }, async () => {
   const LIBRESWAN = "127.0.6.4";
   const root = rootWith(LIBRESWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }");
+  const ns = `dmn-ls-${process.pid}`;
   let d: RunningDaemon | undefined;
   let peer: InteropPeer | undefined;
+  let cap: Capture | undefined;
+  execFileSync("ip", ["netns", "add", ns]);
   try {
-    d = await startDaemon(root, ["-p", "keymat", "--port", "500", "--natt-port", "4500"]);
-    peer = await InteropPeer.startLibreswan({
+    execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    d = await startDaemon(root, [...keymatArgs(root), "--port", "500", "--natt-port", "4500"], {}, { netns: ns });
+    cap = await Capture.start({ name: `dmn-cap-ls-${process.pid}`, ports: "500,4500", netns: ns });
+    // `netns` is a start option of libreswan-peer.sh that the typed options do not list.
+    const opts: LibreswanOptions & { netns: string } = {
       name: `dmn-ls-${process.pid}`, role: "initiator", local: LIBRESWAN, remote: US, remotePort: 500,
       mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport",
-    });
+      netns: ns,
+    };
+    peer = await InteropPeer.startLibreswan(opts);
     const st = await peer.status({ wait: 30 });
     assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}\n${d.output()}`);
     await poll(async () => (await mature(root)).length === 2, "our two IPsec SAs");
@@ -38,9 +52,14 @@ test("Libreswan on 127.0.6.4:500 initiates to in.iked on 127.0.6.1:500; SADB mat
     await peer.stop({ purge: true });
     await poll(async () => (await json<ListResult<P1View>>(root, ["dump", "p1"])).items.length === 0, "our ISAKMP SA to go after Libreswan's Delete");
     await poll(async () => (await json<ListResult<SadbView>>(root, ["dump", "sadb"])).items.length === 0, "our IPsec SAs to go after Libreswan's Delete");
+
+    // Libreswan's Deletes (encrypted informationals) decrypt with our Ka too.
+    await checkWithOurKeys(cap, root, "main:6,quick:3,info:1");
   } finally {
+    await stopQuietly(cap);
     await d?.stop();
     await peer?.stop({ kill: true, purge: true });
+    execFileSync("ip", ["netns", "del", ns]);
     fs.rmSync(root, { recursive: true, force: true });
   }
 });

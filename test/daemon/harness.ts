@@ -125,11 +125,16 @@ export interface RunningDaemon {
 /**
  * Start `in.iked -d --root <root> --kernel memory --workers 0 ...extra` and wait for its socket.
  * Unless `extra` names ports, the IKE sockets take free ports (`--port 0 --natt-port 0`), so
- * test daemons never compete for 500/4500 with each other or with interop peers.
+ * test daemons never compete for 500/4500 with each other or with interop peers. `opts.netns`
+ * runs it inside that network namespace.
  */
-export async function startDaemon(root: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
+export async function startDaemon(root: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}, opts: { netns?: string } = {}): Promise<RunningDaemon> {
   const ports = extra.includes("--port") ? [] : ["--port", "0", "--natt-port", "0"];
-  const p = spawn(process.execPath, ["--openssl-legacy-provider", IN_IKED, "-d", "--root", root, "--kernel", "memory", "--workers", "0", ...ports, ...extra], {
+  const argv = [process.execPath, "--openssl-legacy-provider", IN_IKED, "-d", "--root", root, "--kernel", "memory", "--workers", "0", ...ports, ...extra];
+  // `ip netns exec` execs node in the namespace, so the child's pid is the daemon's; the admin
+  // socket is a file path, reachable from every namespace.
+  const [cmd, ...args] = opts.netns !== undefined ? ["ip", "netns", "exec", opts.netns, ...argv] : argv;
+  const p = spawn(cmd!, args, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
