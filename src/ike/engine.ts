@@ -78,6 +78,11 @@ export interface EngineOptions {
   readonly ipsecPolicy?: () => IpsecPolicy | undefined;
   /** Our IKE port, the source port of exchanges we start (`--port`; default 500). */
   readonly localPort?: number;
+  /**
+   * Set the commit bit on the Quick Modes we start (RFC 2409 section 5.5): the SAs count as up
+   * only when the responder's CONNECTED notify arrives. Off by default, as in strongSwan.
+   */
+  readonly quickModeCommit?: boolean;
 }
 
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
@@ -133,6 +138,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       host,
       (sa, reason, notify) => this.failSa(sa, reason, notify, false),
       (sa, notifyType, protocolId, spi) => void this.quick.peerError(sa, notifyType, protocolId, spi),
+      (sa, protocolId, spi) => this.quick.connected(sa, protocolId, spi),
     );
     opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));
   }
@@ -512,7 +518,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       icookie: sa.icookie,
       rcookie: sa.rcookie,
       exchangeType,
-      flags: o.encrypt ? HeaderFlag.Encryption : 0,
+      flags: (o.encrypt ? HeaderFlag.Encryption : 0) | (o.commit === true ? HeaderFlag.Commit : 0),
       messageId,
     };
     if (!o.encrypt) return encodeMessage(header, o.payloads);

@@ -15,12 +15,16 @@ export type FailPhase1 = (sa: IsakmpSa, reason: string, notify: number) => void;
 /** Ends our Quick Mode that a protected error notify refused (QuickRouter.peerError). */
 export type QuickError = (sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer) => void;
 
+/** Completes our committed Quick Mode on the responder's CONNECTED (QuickRouter.connected). */
+export type QuickConnected = (sa: IsakmpSa, protocolId: number, spi: Buffer) => boolean;
+
 /** The engine's Informational half. */
 export class InfoRouter {
   constructor(
     private readonly host: EngineHost,
     private readonly failPhase1: FailPhase1,
     private readonly quickError: QuickError,
+    private readonly quickConnected: QuickConnected,
   ) {}
 
   /** A peer's Informational for `sa` (runs on the SA's queue). */
@@ -70,6 +74,9 @@ export class InfoRouter {
           break;
         case "notify":
           host.log.info({ sa: sa.tag, notify: e.notifyType }, "peer sent a protected notify");
+          if (e.notifyType === Notify.Connected && !this.quickConnected(sa, e.protocolId, e.spi)) {
+            host.log.debug({ sa: sa.tag }, "CONNECTED for no Quick Mode of ours");
+          }
           if (e.notifyType < 16384) {
             host.emit("peer-notify", sa, e.notifyType);
             this.quickError(sa, e.notifyType, e.protocolId, e.spi);

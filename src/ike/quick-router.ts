@@ -5,10 +5,11 @@
  * exchange's reply cache, retransmits our own unanswered messages, and remembers how to negotiate
  * the SAs we initiated again when the kernel's soft EXPIRE arrives.
  */
-import { ExchangeType, PayloadType, ProtocolId, checkRules, decodeDecrypted, type Message } from "../codec/index.js";
+import { ExchangeType, HeaderFlag, Notify, PayloadType, ProtocolId, checkRules, decodeDecrypted, type Message, type NotifyPayload } from "../codec/index.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { ExpireEvent } from "../kernel/kernel.js";
 import type { EngineHost, Phase2Exchange } from "./engine-host.js";
+import { protectedInformational } from "./informational.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import { QuickMode, type QuickModeRequest } from "./phase2/quick-mode.js";
 import { ReplyCache, Retransmitter } from "./retransmit.js";
@@ -114,6 +115,8 @@ export class QuickRouter {
       return;
     }
     const pos = ex.task.expected();
+    // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
+    if (pos === "QM1" && (h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
     if (pos === undefined) return host.drop(sa.remote, `${sa.tag}: Quick Mode ${h.messageId} message after its end`);
     const km = sa.keymat!;
     const d = km.decrypt(h.messageId, m.ciphertext);
@@ -183,13 +186,7 @@ export class QuickRouter {
       // RFC 2408 section 5: tell the peer why, protected now that the ISAKMP SA exists.
       // The notify names the exchange by the initiator's ESP/AH SPI when there is one (else the
       // cookies), so an initiator with several Quick Modes outstanding knows which one failed.
-      if (step.notify !== undefined && sa.state === "established") {
-        const about = ex.task.errorSpi();
-        const spi = about === undefined ? Buffer.concat([sa.icookie, sa.rcookie]) : Buffer.alloc(4);
-        if (about !== undefined) spi.writeUInt32BE(about.spi >>> 0);
-        const protocolId = about === undefined ? ProtocolId.ISAKMP : about.proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH;
-        host.sendInformational(sa, [{ type: PayloadType.N, doi: 1, protocolId, notifyType: step.notify, spi, data: Buffer.alloc(0) }]);
-      }
+      if (step.notify !== undefined && sa.state === "established") host.sendInformational(sa, [this.notifyAbout(sa, ex, step.notify)]);
       host.log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
       host.emit("phase2-failed", sa, step.reason);
       this.endPhase2(sa, ex, 0);
@@ -198,10 +195,16 @@ export class QuickRouter {
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
     this.waiting.get(sa)?.delete(ex);
-    const out = step.reply === undefined ? undefined : host.encode(sa, step.reply, ExchangeType.QuickMode, ex.messageId);
+    const initiator = ex.task.role === "initiator";
+    // RFC 2409 section 5.5: with the commit bit the initiator counts the SAs as up only on the
+    // responder's CONNECTED, so it keeps resending QM3 until that arrives.
+    const committing = initiator && host.opts.quickModeCommit === true;
+    const reply = step.reply === undefined ? undefined : step.kind === "more" && committing ? { ...step.reply, commit: true } : step.reply;
+    const out = reply === undefined ? undefined : host.encode(sa, reply, ExchangeType.QuickMode, ex.messageId);
     if (out !== undefined && request !== undefined) ex.replies.remember(request, [out]);
-    if (out !== undefined && step.kind === "more") {
-      // Both sides resend while waiting: the initiator QM1 for QM2, the responder QM2 for QM3.
+    if (out !== undefined && (step.kind === "more" || committing)) {
+      // Both sides resend while waiting: the initiator QM1 for QM2, the responder QM2 for QM3,
+      // a committing initiator QM3 for CONNECTED.
       const r = new Retransmitter(
         host.clock,
         host.retransmit,
@@ -210,12 +213,13 @@ export class QuickRouter {
           host.send(sa, out);
         },
         () => {
-          host.emit("phase2-failed", sa, "Quick Mode: no answer");
+          if (step.kind === "done") void this.uninstall(sa, ex);
+          host.emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer");
           this.endPhase2(sa, ex, 0);
         },
       );
       ex.retransmitter = r;
-      if (ex.task.role === "initiator") {
+      if (initiator) {
         const set = this.waiting.get(sa) ?? new Set<Phase2Exchange>();
         set.add(ex);
         this.waiting.set(sa, set);
@@ -224,22 +228,84 @@ export class QuickRouter {
     } else if (out !== undefined) {
       host.send(sa, out);
     }
-    if (step.kind === "done") {
-      const result = ex.task.result!;
-      host.log.info(
-        { sa: sa.tag, mid: ex.messageId, mode: result.mode, local: result.localId.prefix, remote: result.remoteId.prefix, pfs: result.pfsGroup, spis: result.sas.map((c) => `${c.proto}:${c.inboundSpi.toString(16)}/${c.outboundSpi.toString(16)}`).join(",") },
-        "IPsec SAs installed",
-      );
-      host.installed.set(sa, [...(host.installed.get(sa) ?? []), ...result.sas]);
-      const rule = host.rules.get(sa);
-      const req = ex.task.request;
-      if (req !== undefined && rule !== undefined) {
-        const keys = result.sas.flatMap((c) => [`${c.proto}:${sa.local.address}:${c.inboundSpi}`, `${c.proto}:${sa.remote.address}:${c.outboundSpi}`]);
-        const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request: req, keys, started: false };
-        for (const k of keys) this.rekeyInfo.set(k, info);
-      }
-      host.emit("phase2-up", sa, result);
-      this.endPhase2(sa, ex, PHASE2_LINGER_MS);
+    if (step.kind !== "done") return;
+    if (committing) {
+      ex.commit = true;
+      return;
     }
+    if (ex.commit === true && request !== undefined) {
+      // The initiator set the commit bit: CONNECTED once our SAs are installed (RFC 2408 section
+      // 4.8), also the answer to a retransmitted QM3.
+      const connected = this.informational(sa, [this.notifyAbout(sa, ex, Notify.Connected)]);
+      host.send(sa, connected);
+      ex.replies.remember(request, [connected]);
+    }
+    this.finished(sa, ex);
+  }
+
+  /**
+   * The responder's CONNECTED for our committed Quick Mode (matched like {@link peerError}): the
+   * SAs count as up now. False when no exchange of ours waits for it.
+   */
+  connected(sa: IsakmpSa, protocolId: number, spi: Buffer): boolean {
+    const list = [...(this.waiting.get(sa) ?? [])].filter((e) => e.commit === true);
+    const proto = protocolId === ProtocolId.IPSEC_ESP ? "esp" : protocolId === ProtocolId.IPSEC_AH ? "ah" : undefined;
+    let ex: Phase2Exchange | undefined;
+    if (proto !== undefined && spi.length === 4) ex = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
+    if (ex === undefined && list.length === 1) ex = list[0];
+    if (ex === undefined) return false;
+    ex.retransmitter?.stop();
+    ex.retransmitter = undefined;
+    this.waiting.get(sa)?.delete(ex);
+    this.finished(sa, ex);
+    return true;
+  }
+
+  /** Remove the SAs a committed exchange installed and the responder never confirmed. */
+  private async uninstall(sa: IsakmpSa, ex: Phase2Exchange): Promise<void> {
+    const kernel = this.host.opts.kernel;
+    for (const c of ex.task.result?.sas ?? []) {
+      for (const [src, dst, spi] of [[sa.local.address, sa.remote.address, c.outboundSpi], [sa.remote.address, sa.local.address, c.inboundSpi]] as const) {
+        // Already gone (expired or deleted by the peer): nothing to undo.
+        await kernel?.delete(src, dst, c.proto, spi).catch(() => undefined);
+      }
+    }
+  }
+
+  /** A finished exchange: record its SAs, remember how to rekey ours, tell listeners. */
+  private finished(sa: IsakmpSa, ex: Phase2Exchange): void {
+    const host = this.host;
+    const result = ex.task.result!;
+    host.log.info(
+      { sa: sa.tag, mid: ex.messageId, mode: result.mode, local: result.localId.prefix, remote: result.remoteId.prefix, pfs: result.pfsGroup, spis: result.sas.map((c) => `${c.proto}:${c.inboundSpi.toString(16)}/${c.outboundSpi.toString(16)}`).join(",") },
+      "IPsec SAs installed",
+    );
+    host.installed.set(sa, [...(host.installed.get(sa) ?? []), ...result.sas]);
+    const rule = host.rules.get(sa);
+    const req = ex.task.request;
+    if (req !== undefined && rule !== undefined) {
+      const keys = result.sas.flatMap((c) => [`${c.proto}:${sa.local.address}:${c.inboundSpi}`, `${c.proto}:${sa.remote.address}:${c.outboundSpi}`]);
+      const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request: req, keys, started: false };
+      for (const k of keys) this.rekeyInfo.set(k, info);
+    }
+    host.emit("phase2-up", sa, result);
+    this.endPhase2(sa, ex, PHASE2_LINGER_MS);
+  }
+
+  /** A notify about exchange `ex`: protocol and SPI from its first proposal, else the cookies. */
+  private notifyAbout(sa: IsakmpSa, ex: Phase2Exchange, notifyType: number): NotifyPayload {
+    const about = ex.task.errorSpi();
+    const spi = about === undefined ? Buffer.concat([sa.icookie, sa.rcookie]) : Buffer.alloc(4);
+    if (about !== undefined) spi.writeUInt32BE(about.spi >>> 0);
+    const protocolId = about === undefined ? ProtocolId.ISAKMP : about.proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH;
+    return { type: PayloadType.N, doi: 1, protocolId, notifyType, spi, data: Buffer.alloc(0) };
+  }
+
+  /** A protected Informational datagram (new message ID), encoded but not sent. */
+  private informational(sa: IsakmpSa, body: readonly NotifyPayload[]): Buffer {
+    const mid = this.host.random(4).readUInt32BE(0) || 1;
+    const out = this.host.encode(sa, { payloads: protectedInformational(sa, mid, body), encrypt: true }, ExchangeType.Informational, mid);
+    sa.keymat?.endExchange(mid);
+    return out;
   }
 }

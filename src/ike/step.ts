@@ -10,6 +10,8 @@ export interface Outgoing {
   readonly payloads: readonly Payload[];
   /** Encrypt with the SA's keys (MM5, MM6, every Quick Mode message). */
   readonly encrypt: boolean;
+  /** Set the commit bit (RFC 2408 section 3.1): the initiator's QM1 when it wants CONNECTED. */
+  readonly commit?: boolean;
 }
 
 /** The outcome of one step. */
