@@ -481,9 +481,13 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     );
     if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: true });
     if (result.initialContact) {
-      // RFC 2407 section 4.6.3.3: the peer has rebooted; our older SAs with it are stale.
-      for (const o of this.sas.byPeerAddress(sa.remote.address)) {
-        if (o !== sa) o.destroy("INITIAL-CONTACT from peer");
+      // RFC 2407 section 4.6.3.3: the peer has rebooted; our older SAs with it are stale, and so
+      // are the IPsec SAs between us (deleted before this SA's first Quick Mode, on its queue).
+      const older = this.sas.byPeerAddress(sa.remote.address).filter((o) => o !== sa);
+      void sa.queue.push(() => this.info.purgePeer(sa).then(() => undefined));
+      for (const o of older) {
+        o.ipsecDeleted += this.installed.get(o)?.length ?? 0;
+        o.destroy("INITIAL-CONTACT from peer");
       }
     }
     this.emit("phase1-up", sa, result);

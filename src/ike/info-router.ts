@@ -110,6 +110,35 @@ export class InfoRouter {
       }
     }
     const list = host.installed.get(sa);
-    if (list !== undefined) host.installed.set(sa, list.filter((c) => !(c.proto === proto && c.outboundSpi === outboundSpi)));
+    if (list !== undefined) {
+      const left = list.filter((c) => !(c.proto === proto && c.outboundSpi === outboundSpi));
+      sa.ipsecDeleted += list.length - left.length;
+      host.installed.set(sa, left);
+    }
+  }
+
+  /**
+   * RFC 2407 section 4.6.3.3, INITIAL-CONTACT: the peer has no state with us any more, so every
+   * IPsec SA between our address and its address is stale, ours from older ISAKMP SAs included
+   * (they may have outlived their Phase 1). Run on the new SA's queue before its first Quick Mode,
+   * so nothing it negotiates is caught. Returns how many kernel SAs were deleted.
+   */
+  async purgePeer(sa: IsakmpSa): Promise<number> {
+    const kernel = this.host.opts.kernel;
+    if (kernel === undefined) return 0;
+    const local = sa.local.address;
+    const remote = sa.remote.address;
+    let deleted = 0;
+    for (const s of await kernel.dump()) {
+      if (!((s.src === local && s.dst === remote) || (s.src === remote && s.dst === local))) continue;
+      try {
+        await kernel.delete(s.src, s.dst, s.proto, s.spi);
+        deleted++;
+      } catch (err) {
+        this.host.log.debug({ sa: sa.tag, spi: s.spi, err: String(err) }, "SA already gone");
+      }
+    }
+    this.host.log.info({ sa: sa.tag, deleted }, "INITIAL-CONTACT: stale IPsec SAs with the peer deleted");
+    return deleted;
   }
 }

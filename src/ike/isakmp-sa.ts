@@ -101,6 +101,10 @@ export class IsakmpSa {
   lifeSecs: number | undefined;
   /** What Phase 1 agreed on, once established (algorithms, identities); no secrets. */
   phase1: SaSummary | undefined;
+  /** IPsec SAs (one per negotiated protocol, each an inbound/outbound pair) created under this SA. */
+  ipsecCreated = 0;
+  /** Of those, how many were deleted (by us, the peer's Delete, or INITIAL-CONTACT). */
+  ipsecDeleted = 0;
   /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
   readonly abort = new AbortController();
 

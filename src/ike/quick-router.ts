@@ -281,6 +281,7 @@ export class QuickRouter {
       "IPsec SAs installed",
     );
     host.installed.set(sa, [...(host.installed.get(sa) ?? []), ...result.sas]);
+    sa.ipsecCreated += result.sas.length;
     const rule = host.rules.get(sa);
     const req = ex.task.request;
     if (req !== undefined && rule !== undefined) {
