@@ -1,7 +1,7 @@
 /**
  * What `ikeadm get|dump p1` shows about each ISAKMP SA, kept beside the engine: the engine's SA
- * object knows its cookies, endpoints and state; the Phase 1 result (transform, identities) and the
- * Quick Mode counts come from the engine's events, so the book listens to them and the view is
+ * object knows its cookies, endpoints, state and Quick Mode counts; the Phase 1 result (transform,
+ * identities) comes from the engine's events, so the book listens to them and the view is
  * assembled on request (reference ikeadm.md section 3.6, the `ike_p1_sa_t` record). Keys go into
  * the view only when the caller says the daemon runs at privilege keymat (2).
  */
@@ -15,7 +15,6 @@ import { parseIp } from "../config/address.js";
 interface Entry {
   result?: Phase1Result;
   pfs: number;
-  qmCreated: number;
 }
 
 const STATE_NAMES: Readonly<Record<IsakmpSa["state"], string>> = {
@@ -37,15 +36,12 @@ export class P1Book {
       e.result = result;
       e.pfs = pfsOf(sa.rule);
     });
-    engine.on("phase2-up", (sa, result) => {
-      this.#entry(sa).qmCreated += result.sas.length;
-    });
   }
 
   #entry(sa: IsakmpSa): Entry {
     let e = this.#entries.get(sa);
     if (e === undefined) {
-      e = { pfs: 0, qmCreated: 0 };
+      e = { pfs: 0 };
       this.#entries.set(sa, e);
     }
     return e;
@@ -70,7 +66,9 @@ export class P1Book {
       // The daemon's engine runs on the system clock (Date.now), so these are wall-clock times.
       createdMs: sa.createdAt,
       ...(sa.establishedAt !== undefined ? { establishedMs: sa.establishedAt } : {}),
-      qmCreated: e.qmCreated,
+      // The engine counts them per SA (IsakmpSa.ipsecCreated; ipsecDeleted and phase1.exchange
+      // are there too, for when P1View grows fields for them).
+      qmCreated: sa.ipsecCreated,
       ...(r !== undefined ? { localId: r.localId, remoteId: r.peerId } : {}),
       ...(withKeys ? keysOf(sa) : {}),
     };
