@@ -1,8 +1,8 @@
 /**
- * Hostile input over real UDP sockets against our engine host (127.0.5.1:15600): an attacker
+ * Hostile input over real UDP sockets against our engine host (victim): an attacker
  * socket sends garbage without and with the RFC 3948 non-ESP marker (neither port is 500, so the
  * marker is expected), truncated and corrupted first messages, and a flood of first messages
- * from one address. Meanwhile an honest engine (127.0.5.3:15601) completes Main and Quick Mode
+ * from one address. Meanwhile an honest engine completes Main and Quick Mode
  * with it. The host must survive all of it, answer only with MM2 or cleartext error notifies,
  * hold no more than the per-peer half-open bound for the attacker, and drop every half-open
  * exchange when its expire timer runs.
@@ -13,18 +13,20 @@ import dgram from "node:dgram";
 import { ExchangeType, Notify, PayloadType, decodeMessage } from "../../src/codec/index.js";
 import { EngineHost } from "../helpers/engine-host.js";
 import { seededRandom } from "../exchange/harness.js";
-import { ikeConfig, poll, preshared } from "../interop/common.js";
+import { ikeConfig, plan, poll, preshared } from "../interop/common.js";
 
-const VICTIM = "127.0.5.1";
-const HONEST = "127.0.5.3";
-const ATTACKER = "127.0.5.9";
+// Addresses and ports of this process's slot (test/interop/common.ts), so two runs cannot collide.
+const { victim: VICTIM, honest: HONEST, attacker: ATTACKER, sniffer: SNIFFER, ports } = plan();
+const VPORT = ports.udp;
+const HPORT = ports.udp + 1;
+const SPORT = ports.udp + 2;
 const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(128..128) }";
 const MARKER = Buffer.alloc(4);
 
 test("garbage, corrupted first messages and an MM1 flood over UDP, while an honest peer negotiates", { timeout: 60_000 }, async () => {
   const victim = await EngineHost.open({
     address: VICTIM,
-    port: 15600,
+    port: VPORT,
     // The rule covers the attacker's address too, so its first messages reach proposal selection.
     ikeConfig: ikeConfig("lan", VICTIM, "127.0.5.0/24", XF),
     preshared: preshared(VICTIM, HONEST, "udp-hostile-psk"),
@@ -33,7 +35,7 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
   });
   const honest = await EngineHost.open({
     address: HONEST,
-    port: 15601,
+    port: HPORT,
     ikeConfig: ikeConfig("to-victim", HONEST, VICTIM, XF),
     preshared: preshared(HONEST, VICTIM, "udp-hostile-psk"),
     ipsecinit: `{ raddr ${VICTIM} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
@@ -47,7 +49,7 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
   let sent = 0;
   let honest2: EngineHost | undefined;
   const send = async (d: Buffer): Promise<void> => {
-    await new Promise<void>((r) => attacker.send(d, 15600, VICTIM, () => r()));
+    await new Promise<void>((r) => attacker.send(d, VPORT, VICTIM, () => r()));
     if (++sent % 8 === 0) await new Promise((r) => setTimeout(r, 2));
   };
   try {
@@ -57,7 +59,7 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
       const t = setTimeout(() => reject(new Error("the honest host sent no MM1")), 5000);
       sniff.once("error", reject);
       sniff.once("message", (m) => (clearTimeout(t), resolve(m.subarray(4))));
-      sniff.bind({ address: "127.0.5.10", port: 15602 }, () => honest.initiate("to-victim", { address: "127.0.5.10", port: 15602 }));
+      sniff.bind({ address: SNIFFER, port: SPORT }, () => honest.initiate("to-victim", { address: SNIFFER, port: SPORT }));
     }).finally(() => sniff.close());
     honest.engine.close();
     const h2 = (honest2 = await reopen(honest));
@@ -84,7 +86,7 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
     };
     await poll(() => seen() >= sent * 0.95, "the victim to read the attack", 10_000);
     // The honest peer negotiates through all of that.
-    h2.negotiate("to-victim", { address: VICTIM, port: 15600 });
+    h2.negotiate("to-victim", { address: VICTIM, port: VPORT });
     await h2.waitFor("phase2-up", 1, 20_000);
     // The victim also records the attacker's failed exchanges, so wait for the success only.
     await victim.waitUntil(() => victim.of("phase2-up").length === 1, "the victim's Quick Mode", 5000);
@@ -135,7 +137,7 @@ async function reopen(h: EngineHost): Promise<EngineHost> {
   await h.transport.close();
   return EngineHost.open({
     address: HONEST,
-    port: 15601,
+    port: HPORT,
     ikeConfig: ikeConfig("to-victim", HONEST, VICTIM, XF),
     preshared: preshared(HONEST, VICTIM, "udp-hostile-psk"),
     ipsecinit: `{ raddr ${VICTIM} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,

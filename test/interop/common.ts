@@ -2,21 +2,52 @@
  * Shared pieces of the interop tests: config text for our host, polling, and the capture that
  * every interop case records and hands to `capture.sh check`.
  *
- * Resource plan (other engineers run peers at the same time): our engine binds 127.0.5.1 on a
- * port in 15000-15999, strongSwan runs on 127.0.5.2 with its own IKE and NAT-T ports in the same
- * range, Libreswan on 127.0.5.4 / 127.0.5.5 port 500. Neither our port nor strongSwan's is 500, so
- * both add the RFC 3948 non-ESP marker (the README's marker rule); Libreswan sits on 500, so its
- * traffic with us carries none. Each file owns a port block:
- *   strongswan.test.ts 15000-15199, strongswan-rekey.test.ts 15300-15319,
- *   libreswan.test.ts 15400-15449, hostile UDP tests 15600-15649.
+ * Resource plan (other engineers run peers at the same time, and a colleague's `npm test` may run
+ * these very files while we do): everything lives in 127.0.5.0/24 and UDP 15000-15999, in one of
+ * eight slots picked by the process id ({@link plan}). Our engine binds a non-500 port, strongSwan
+ * runs with its own IKE and NAT-T ports (charon binds the wildcard address, so ports must differ
+ * between slots), and neither is 500, so both add the RFC 3948 non-ESP marker (the README's marker
+ * rule). Libreswan always listens on <its address>:500, so each slot has its own pluto address, and
+ * its traffic with us carries no marker.
  */
 import assert from "node:assert/strict";
-import { Capture, checkPcap, type CheckResult } from "../helpers/interop.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Capture, checkPcap, type CheckResult, type InteropPeer } from "../helpers/interop.js";
 
-/** Our address, strongSwan's, and Libreswan's. */
-export const US = "127.0.5.1";
-export const STRONGSWAN = "127.0.5.2";
-export const LIBRESWAN = ["127.0.5.4", "127.0.5.5"] as const;
+/** Addresses and port blocks of this process's slot. */
+export interface Plan {
+  /** Our engine's address (interop files). */
+  readonly us: string;
+  readonly strongswan: string;
+  /** pluto's address (always port 500). */
+  readonly libreswan: string;
+  /** The UDP hostile test: our engine, the honest engine, the attacker, the MM1 sniffer. */
+  readonly victim: string;
+  readonly honest: string;
+  readonly attacker: string;
+  readonly sniffer: string;
+  /** First port of each file's block: strongswan 48 ports, rekey 4, libreswan 12, hostile UDP 4. */
+  readonly ports: { readonly strongswan: number; readonly rekey: number; readonly libreswan: number; readonly udp: number };
+}
+
+/** This process's slot: 8 slots of 8 addresses (from .16) and 120 ports; pluto on .4 to .11. */
+export function plan(): Plan {
+  const slot = process.pid % 8;
+  const a = (n: number): string => `127.0.5.${16 + slot * 8 + n}`;
+  const base = 15000 + slot * 120;
+  return {
+    us: a(1),
+    strongswan: a(2),
+    libreswan: `127.0.5.${4 + slot}`,
+    victim: a(3),
+    honest: a(4),
+    attacker: a(5),
+    sniffer: a(6),
+    ports: { strongswan: base, rekey: base + 48, libreswan: base + 52, udp: base + 64 },
+  };
+}
 
 /** ike.config text: one rule, labelled `label`, between `local` and `remote`. */
 export function ikeConfig(label: string, local: string, remote: string, body: string): string {
@@ -45,13 +76,30 @@ export async function captureOn(name: string, port: number): Promise<Capture> {
 
 /**
  * Stop the capture and run `capture.sh check` on it; fail with its per-packet lines unless it is
- * clean. `keysFromLog` (strongSwan level-4 logs) lets tshark decrypt and check inner payloads.
+ * clean. `keysFromLog` (strongSwan level-4 logs) and `keyLines` (icookie,Ka lines, see ka.ts) let
+ * tshark decrypt and check inner payloads; with keys, every encrypted packet must then decrypt,
+ * unless `requireDecrypted` is false.
  */
-export async function checkCapture(cap: Capture, opts: { keysFromLog?: string[]; expect: string }): Promise<CheckResult> {
+export async function checkCapture(
+  cap: Capture,
+  opts: { keysFromLog?: string[]; keyLines?: (pcap: string) => string[]; expect: string; requireDecrypted?: boolean },
+): Promise<CheckResult> {
   await cap.stop();
-  const r = await checkPcap(cap.pcap, { expect: opts.expect, ...(opts.keysFromLog ? { keysFromLog: opts.keysFromLog } : {}) });
+  // `--keys` lines (icookie,Ka) go to a private file that is removed right after the check.
+  const dir = opts.keyLines ? mkdtempSync(path.join(tmpdir(), "iop-keys-")) : undefined;
+  let r: CheckResult;
+  try {
+    const keys = dir === undefined ? undefined : path.join(dir, "keys.csv");
+    if (keys !== undefined) writeFileSync(keys, opts.keyLines!(cap.pcap).join("\n") + "\n", { mode: 0o600 });
+    r = await checkPcap(cap.pcap, { expect: opts.expect, ...(opts.keysFromLog ? { keysFromLog: opts.keysFromLog } : {}), ...(keys ? { keys } : {}) });
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
   assert.ok(r.ok, `capture.sh check failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   assert.equal(r.result.malformed, "0", r.stdout);
+  if ((opts.keyLines || opts.keysFromLog) && opts.requireDecrypted !== false) assert.equal(r.result.encrypted_not_decrypted, "0", `some encrypted packets were not decrypted:\n${r.stdout}`);
+  // Kept only when the check failed, for a look at it.
+  rmSync(cap.pcap, { force: true });
   return r;
 }
 
@@ -63,4 +111,16 @@ export async function stopQuietly(cap: Capture | undefined): Promise<void> {
   } catch {
     // Already stopped by checkCapture(): nothing left to release.
   }
+}
+
+/**
+ * Stop a peer for good and remove its state directory, which holds its logs (with this run's keys).
+ * `stop --purge` after a graceful `stop` finds the instance gone and leaves the directory behind, so
+ * the directory `start` reported is removed here as well.
+ */
+export async function stopPeer(peer: InteropPeer | undefined): Promise<void> {
+  if (peer === undefined) return;
+  await peer.stop({ kill: true, purge: true });
+  const dir = peer.info.dir;
+  if (dir !== undefined && /\/(strongswan|libreswan)\/iop-[A-Za-z0-9.-]+$/.test(dir)) rmSync(dir, { recursive: true, force: true });
 }

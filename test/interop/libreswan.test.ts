@@ -10,8 +10,8 @@
  *
  * Each case checks both ends: `libreswan-peer.sh status` says established, our SADB holds the
  * inbound and outbound SA pluto installed (SPIs and keys from its xfrm.log), and every packet
- * passes `capture.sh check` (Libreswan logs no keys in a form the checker reads, so encrypted
- * payloads are checked for framing only). At the end the Delete's receiver has dropped its SAs.
+ * passes `capture.sh check`, decrypted with Ka that the test derives again from our DH private
+ * values and the capture (test/interop/ka.ts; Libreswan logs no keys in a form the checker reads). At the end the Delete's receiver has dropped its SAs.
  * When Libreswan initiates, it is the one that deletes: pluto with auto=start re-initiates after
  * a Delete from us (README, "Revival").
  */
@@ -19,11 +19,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EngineHost, assertSameSas, xfrmSas } from "../helpers/engine-host.js";
 import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
-import { LIBRESWAN, US, captureOn, checkCapture, ikeConfig, poll, preshared, stopQuietly } from "./common.js";
+import { RecordingDh, kaLines, suiteByName } from "./ka.js";
+import { captureOn, checkCapture, ikeConfig, plan, poll, preshared, stopPeer, stopQuietly } from "./common.js";
 
 const PSK = "iop-libreswan-psk";
 const skip = interopSkip();
-const THEM = LIBRESWAN[0];
+const { us: US, libreswan: THEM, ports } = plan();
 
 interface Case {
   readonly name: string;
@@ -49,10 +50,12 @@ const CASES: readonly Case[] = [
 for (const [i, c] of CASES.entries()) {
   const title = c.lsRole === "responder" ? `we initiate to Libreswan: ${c.name}, Delete by ${c.deleter}` : `Libreswan initiates to us: ${c.name}, Delete by ${c.deleter}`;
   test(title, { skip, timeout: 120_000 }, async () => {
-    const ourPort = 15400 + i * 2;
+    const ourPort = ports.libreswan + i * 2;
     const tag = `${process.pid}-${i}`;
     const pfs = c.pfs === "none" ? "" : `p2_pfs ${c.pfs}`;
+    const dh = new RecordingDh(`iop-ls-${tag}`);
     const host = await EngineHost.open({
+      dh,
       address: US,
       port: ourPort,
       ikeConfig: ikeConfig("ls", US, THEM, `p1_xform { auth_method preshared oakley_group ${c.p1.dh} auth_alg ${c.p1.hash} encr_alg ${c.p1.encr} }\n  ${pfs}`),
@@ -106,11 +109,11 @@ for (const [i, c] of CASES.entries()) {
       assert.deepEqual(host.of("phase1-failed"), []);
       assert.deepEqual(host.of("phase2-failed"), []);
 
-      await checkCapture(cap, { expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
+      await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName(c.p1.cipher, c.p1.hash), dh }), expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
     } finally {
       await stopQuietly(cap);
       await host.close();
-      await peer?.stop({ kill: true, purge: true });
+      await stopPeer(peer);
     }
   });
 }

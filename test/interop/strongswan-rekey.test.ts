@@ -12,15 +12,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EngineHost, assertSameSas } from "../helpers/engine-host.js";
 import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
-import { STRONGSWAN, US, captureOn, checkCapture, ikeConfig, preshared, stopQuietly } from "./common.js";
+import { RecordingDh, kaLines, suiteByName } from "./ka.js";
+import { captureOn, checkCapture, ikeConfig, plan, preshared, stopPeer, stopQuietly } from "./common.js";
 
 const PSK = "iop-rekey-psk";
+const { us: US, strongswan: STRONGSWAN, ports } = plan();
 
 test("strongSwan rekeys the IPsec SAs after its soft lifetime; we answer on the same ISAKMP SA", { skip: interopSkip(), timeout: 120_000 }, async () => {
-  const ourPort = 15300;
-  const ssPort = 15302;
+  const ourPort = ports.rekey;
+  const ssPort = ports.rekey + 2;
   const tag = `${process.pid}`;
+  const dh = new RecordingDh(`iop-rk-${tag}`);
   const host = await EngineHost.open({
+    dh,
     address: US,
     port: ourPort,
     ikeConfig: ikeConfig("ss", US, STRONGSWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }"),
@@ -65,10 +69,10 @@ test("strongSwan rekeys the IPsec SAs after its soft lifetime; we answer on the 
     assertSameSas(fresh, (await peer.keys()).sa);
     assert.deepEqual(host.of("phase2-failed"), []);
 
-    await checkCapture(cap, { keysFromLog: [peer.log], expect: "main:6,quick:3,quick:3" });
+    await checkCapture(cap, { keysFromLog: [peer.log], keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "main:6,quick:3,quick:3" });
   } finally {
     await stopQuietly(cap);
     await host.close();
-    await peer?.stop({ kill: true, purge: true });
+    await stopPeer(peer);
   }
 });
