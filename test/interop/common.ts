@@ -98,8 +98,8 @@ export async function checkCapture(
   assert.ok(r.ok, `capture.sh check failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   assert.equal(r.result.malformed, "0", r.stdout);
   if ((opts.keyLines || opts.keysFromLog) && opts.requireDecrypted !== false) assert.equal(r.result.encrypted_not_decrypted, "0", `some encrypted packets were not decrypted:\n${r.stdout}`);
-  // Kept only when the check failed, for a look at it.
-  rmSync(cap.pcap, { force: true });
+  // Kept only when the check failed, for a look at it (with dumpcap's .log and .path beside it).
+  for (const f of [cap.pcap, ...[".log", ".path"].map((x) => path.join(path.dirname(cap.pcap), cap.name + x))]) rmSync(f, { force: true });
   return r;
 }
 
