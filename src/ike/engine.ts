@@ -88,6 +88,9 @@ export interface EngineOptions {
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
 export type AcquireOutcome = "started" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
 
+/** Share of the Phase 1 lifetime after which an initiator rekeys (ike.config's soft default). */
+const P1_SOFT_SHARE = 0.9;
+
 /** The per-process IKE engine. */
 export class IkeEngine extends EventEmitter<EngineEvents> {
   readonly stats = new IkeStats();
@@ -176,7 +179,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
    */
   negotiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint, request: QuickModeRequest): IsakmpSa {
     const candidates = this.sas.byPeerAddress(remote.address).filter((s) => s.local.address === local.address);
-    const up = candidates.find((s) => s.state === "established");
+    const up = this.newestEstablished(remote.address, local.address);
     if (up !== undefined) {
       this.quickMode(up, request);
       return up;
@@ -469,12 +472,15 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     sa.transition("established", `Phase 1 done, peer ${result.peerId}`);
     this.sas.markEstablished(sa);
     const life = (sa.lifeSecs ?? result.lifeSecs) * 1000;
-    // XXX: Phase 1 is not rekeyed ahead of time; at its lifetime the SA is deleted (the peer is
-    // told) and the next ACQUIRE or soft expire starts a new one. Its IPsec SAs live on.
+    // At its lifetime the SA is deleted (the peer is told); its IPsec SAs live on, handed to a
+    // newer SA with the peer when there is one. The initiator starts that newer SA ahead of time
+    // (at 90 %, the soft share ike.config gives Phase 2) while IPsec SAs still need a Phase 1.
     sa.setTimer("lifetime", life, () => {
       sa.transition("expired", "lifetime");
+      this.handOver(sa);
       void this.deleteSa(sa, "lifetime expired", false);
     });
+    if (sa.role === "initiator") sa.setTimer("soft", Math.floor(life * P1_SOFT_SHARE), () => this.rekeyPhase1(sa));
     this.log.info(
       { sa: sa.tag, role: sa.role, peer: result.peerId, encr: result.transform.encr, bits: result.keyBits, hash: result.transform.hash, group: result.transform.group, life: result.lifeSecs },
       "Phase 1 SA established",
@@ -494,6 +500,38 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const pending = this.pendingQuick.get(sa) ?? [];
     this.pendingQuick.delete(sa);
     for (const req of pending) this.quickMode(sa, req);
+  }
+
+  /**
+   * Phase 1 rekey: a new ISAKMP SA with the same peer, rule and exchange, started before `sa`
+   * expires, but only while IPsec SAs negotiated under `sa` are still installed (as the original
+   * does: an idle Phase 1 is left to expire) and no newer SA with the peer exists.
+   */
+  private rekeyPhase1(sa: IsakmpSa): void {
+    const rule = this.rules.get(sa);
+    if (sa.state !== "established" || rule === undefined || (this.installed.get(sa)?.length ?? 0) === 0) return;
+    const newer = this.sas.byPeerAddress(sa.remote.address).some((o) => o !== sa && o.local.address === sa.local.address && !o.isDead() && o.createdAt > sa.createdAt);
+    if (newer) return;
+    this.log.info({ sa: sa.tag }, "Phase 1 rekey before expiry");
+    this.initiate(rule, sa.local, sa.remote, sa.phase1?.exchange);
+  }
+
+  /** Give the IPsec SAs of an expiring SA to the newest established SA with the same peer. */
+  private handOver(sa: IsakmpSa): void {
+    const mine = this.installed.get(sa) ?? [];
+    const heir = this.newestEstablished(sa.remote.address, sa.local.address, sa);
+    if (heir === undefined || mine.length === 0) return;
+    this.installed.set(heir, [...(this.installed.get(heir) ?? []), ...mine]);
+    this.installed.set(sa, []);
+  }
+
+  private newestEstablished(remote: string, local: string, except?: IsakmpSa): IsakmpSa | undefined {
+    let best: IsakmpSa | undefined;
+    for (const o of this.sas.byPeerAddress(remote)) {
+      if (o === except || o.state !== "established" || o.local.address !== local) continue;
+      if (best === undefined || o.createdAt >= best.createdAt) best = o;
+    }
+    return best;
   }
 
   private stepFailed(sa: IsakmpSa, step: Extract<Step, { kind: "fail" }>): void {
