@@ -16,7 +16,7 @@ import type { Phase1Result } from "../../src/ike/phase1/main-mode.js";
 import type { QuickModeRequest, QuickModeResult } from "../../src/ike/phase2/quick-mode.js";
 import { inlineDh, type DhPort, type Phase1Policy } from "../../src/ike/ports.js";
 import type { Endpoint } from "../../src/ike/transport.js";
-import type { SaInfo } from "../../src/kernel/kernel.js";
+import type { ExpireEvent, SaInfo } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { selectForAcquire, type IpsecPolicy } from "../../src/policy/index.js";
@@ -82,6 +82,8 @@ export class EngineHost {
     const ipsec = o.ipsecinit === undefined ? undefined : ipsecFrom(o.ipsecinit);
     const kernel = new MemoryKernel();
     const engine = new IkeEngine({ transport, dh: o.dh ?? inlineDh, policy, kernel, ipsecPolicy: () => ipsec, ...o.engine });
+    // As the daemon does: a soft EXPIRE of an SA we initiated makes the engine renegotiate it.
+    kernel.on("expire", (ev: ExpireEvent) => engine.expire(ev));
     return new EngineHost(engine, transport, kernel, policy, ipsec, { address: o.address, port: o.port });
   }
 

@@ -28,7 +28,7 @@ export interface Plan {
   readonly honest: string;
   readonly attacker: string;
   readonly sniffer: string;
-  /** First port of each file's block: strongswan 48 ports, rekey 4, libreswan 12, hostile UDP 4. */
+  /** First port of each file's block: strongswan 48 ports, rekey 8, libreswan 12, hostile UDP 4. */
   readonly ports: { readonly strongswan: number; readonly rekey: number; readonly libreswan: number; readonly udp: number };
 }
 
@@ -45,7 +45,7 @@ export function plan(): Plan {
     honest: a(4),
     attacker: a(5),
     sniffer: a(6),
-    ports: { strongswan: base, rekey: base + 48, libreswan: base + 52, udp: base + 64 },
+    ports: { strongswan: base, rekey: base + 48, libreswan: base + 56, udp: base + 68 },
   };
 }
 
