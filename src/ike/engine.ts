@@ -18,14 +18,10 @@ import {
   ExchangeType,
   HeaderFlag,
   Notify,
-  PayloadType,
   checkRules,
   decodeDecrypted,
   decodeHeader,
   decodeMessage,
-  encodeEncrypted,
-  encodeMessage,
-  encodePayloads,
   type Header,
   type Payload,
 } from "../codec/index.js";
@@ -36,25 +32,25 @@ import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import { CookieJar, ZERO_COOKIE } from "./cookies.js";
 import { IsakmpSa } from "./isakmp-sa.js";
-import { dropChannel, nullLog, phase1Channel, type IkeLog } from "./log.js";
-import { MainMode, type Outgoing, type Step } from "./phase1/main-mode.js";
+import { nullLog, phase1Channel, type IkeLog } from "./log.js";
+import { MainMode, type Step } from "./phase1/main-mode.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
-
-/** A Phase 1 exchange task. */
-type Phase1Task = MainMode | AggressiveMode;
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import type { ChosenSa } from "./phase2/install.js";
-import { deleteIpsec, deleteIsakmp, protectedInformational } from "./informational.js";
+import { deleteIpsec, deleteIsakmp } from "./informational.js";
 import type { EngineEvents, EngineHost, Phase2Exchange } from "./engine-host.js";
 import { InfoRouter } from "./info-router.js";
 import { QuickRouter } from "./quick-router.js";
+import { EngineIo } from "./engine-io.js";
 export type { EngineEvents, Phase2Exchange } from "./engine-host.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
 import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.js";
 import { IkeStats } from "./stats.js";
 import type { Endpoint, Transport } from "./transport.js";
-import { endpointKey } from "./transport.js";
+
+/** A Phase 1 exchange task. */
+type Phase1Task = MainMode | AggressiveMode;
 
 /** Construction options of an {@link IkeEngine}. */
 export interface EngineOptions {
@@ -100,6 +96,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
   /** IPsec SAs each ISAKMP SA negotiated (for Delete on shutdown). */
   private readonly installed = new Map<IsakmpSa, ChosenSa[]>();
+  private readonly io: EngineIo;
   private readonly quick: QuickRouter;
   private readonly info: InfoRouter;
   private readonly clock: Clock;
@@ -119,6 +116,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     this.retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
     this.expireMs = opts.expireMs ?? DEFAULT_EXPIRE_MS;
     this.sas = new SaManager<Phase2Exchange>(opts.halfOpen ?? DEFAULT_HALF_OPEN);
+    this.io = new EngineIo(opts.transport, this.stats, this.log, this.random);
     const host: EngineHost = {
       opts,
       stats: this.stats,
@@ -129,10 +127,10 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       retransmit: this.retransmit,
       rules: this.rules,
       installed: this.installed,
-      encode: (sa, o, exchangeType, messageId) => this.encode(sa, o, exchangeType, messageId),
-      send: (sa, datagram) => this.send(sa, datagram),
-      drop: (remote, reason) => this.drop(remote, reason),
-      sendInformational: (sa, body) => this.sendInformational(sa, body),
+      encode: (sa, o, exchangeType, messageId) => this.io.encode(sa, o, exchangeType, messageId),
+      send: (sa, datagram) => this.io.send(sa, datagram),
+      drop: (remote, reason) => this.io.drop(remote, reason),
+      sendInformational: (sa, body) => this.io.sendInformational(sa, body),
       emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
       negotiate: (rule, local, remote, request) => this.negotiate(rule, local, remote, request),
     };
@@ -236,10 +234,10 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       for (const proto of ["esp", "ah"] as const) {
         const mine = chosen.filter((c) => c.proto === proto);
         if (mine.length === 0) continue;
-        this.sendInformational(sa, [deleteIpsec(proto, mine.map((c) => c.inboundSpi))]);
+        this.io.sendInformational(sa, [deleteIpsec(proto, mine.map((c) => c.inboundSpi))]);
         for (const c of mine) await this.info.removeIpsecPair(sa, proto, c.outboundSpi, c.inboundSpi);
       }
-      this.sendInformational(sa, [deleteIsakmp(sa)]);
+      this.io.sendInformational(sa, [deleteIsakmp(sa)]);
     }
     sa.destroy(reason);
   }
@@ -261,13 +259,13 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     if (this.closed) return;
     this.stats.engine.datagramsIn++;
     const hr = decodeHeader(datagram);
-    if (!hr.ok) return this.drop(remote, `header: ${hr.error.code} at ${hr.error.offset}`);
+    if (!hr.ok) return this.io.drop(remote, `header: ${hr.error.code} at ${hr.error.offset}`);
     const h = hr.value;
     let sa = this.sas.lookup(h.icookie, h.rcookie, remote);
     if (sa === undefined) {
       const first = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
       if (!first || !h.rcookie.equals(ZERO_COOKIE)) {
-        return this.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
+        return this.io.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
       }
       sa = this.admitResponder(datagram, h, local, remote);
       if (sa === undefined) return;
@@ -275,12 +273,12 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const cached = sa.replies.match(datagram) ?? this.sas.getPhase2(sa.icookie, sa.rcookie, h.messageId)?.replies.match(datagram);
     if (cached !== undefined) {
       this.stats.engine.retransmitsAnswered++;
-      for (const r of cached) this.send(sa, r);
+      for (const r of cached) this.io.send(sa, r);
       return;
     }
     const target = sa;
     if (!target.queue.push(() => this.process(target, Buffer.from(datagram)))) {
-      this.drop(remote, `SA ${target.tag} queue full`);
+      this.io.drop(remote, `SA ${target.tag} queue full`);
     }
   }
 
@@ -288,26 +286,26 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
 
   private admitResponder(datagram: Buffer, h: Header, local: Endpoint, remote: Endpoint): IsakmpSa | undefined {
     if (h.messageId !== 0 || (h.flags & HeaderFlag.Encryption) !== 0) {
-      this.drop(remote, "first message with message ID or E flag");
+      this.io.drop(remote, "first message with message ID or E flag");
       return undefined;
     }
     const refusal = this.sas.admitResponder(remote);
     if (refusal !== null) {
       this.stats.engine.halfOpenRefused++;
-      this.drop(remote, refusal);
+      this.io.drop(remote, refusal);
       return undefined;
     }
     const rule = this.opts.policy.ruleFor(local.address, remote.address);
     const rcookie = this.cookies.rcookie(h.icookie, remote, local);
     if (rule === undefined) {
-      this.notifyUnprotected(local, remote, h.icookie, rcookie, Notify.NoProposalChosen);
-      this.drop(remote, `no rule for ${local.address} <- ${remote.address}`);
+      this.io.notifyUnprotected(local, remote, h.icookie, rcookie, Notify.NoProposalChosen);
+      this.io.drop(remote, `no rule for ${local.address} <- ${remote.address}`);
       return undefined;
     }
     const m = decodeMessage(datagram);
     if (!m.ok) {
-      this.notifyUnprotected(local, remote, h.icookie, rcookie, m.error.notify);
-      this.drop(remote, `MM1: ${m.error.code} at ${m.error.offset}`);
+      this.io.notifyUnprotected(local, remote, h.icookie, rcookie, m.error.notify);
+      this.io.drop(remote, `MM1: ${m.error.code} at ${m.error.offset}`);
       return undefined;
     }
     const sa = this.newSa({ role: "responder", icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label });
@@ -357,28 +355,28 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const cached = sa.replies.match(datagram);
     if (cached !== undefined) {
       this.stats.engine.retransmitsAnswered++;
-      for (const r of cached) this.send(sa, r);
+      for (const r of cached) this.io.send(sa, r);
       return;
     }
     const m = decodeMessage(datagram);
-    if (!m.ok) return this.drop(sa.remote, `${sa.tag}: ${m.error.code} at ${m.error.offset}`);
+    if (!m.ok) return this.io.drop(sa.remote, `${sa.tag}: ${m.error.code} at ${m.error.offset}`);
     const h = m.value.header;
     if (h.exchangeType === ExchangeType.Informational) return this.info.onInformational(sa, m.value);
     if (h.exchangeType === ExchangeType.QuickMode) return this.quick.processQuick(sa, m.value, datagram);
     const task = this.tasks.get(sa);
     if (task === undefined || h.exchangeType !== task.exchangeType || h.messageId !== 0) {
-      return this.drop(sa.remote, `${sa.tag}: exchange ${h.exchangeType} mid ${h.messageId} not handled here`);
+      return this.io.drop(sa.remote, `${sa.tag}: exchange ${h.exchangeType} mid ${h.messageId} not handled here`);
     }
     if (task.state === "done" || task.state === "failed") {
-      return this.drop(sa.remote, `${sa.tag}: Main Mode message after the exchange ended`);
+      return this.io.drop(sa.remote, `${sa.tag}: Main Mode message after the exchange ended`);
     }
     let payloads: readonly Payload[];
     let settle: ((good: boolean) => void) | undefined;
     if (m.value.kind === "encrypted") {
       const km = sa.keymat;
-      if (km === undefined || !km.derived) return this.drop(sa.remote, `${sa.tag}: encrypted message before keys`);
+      if (km === undefined || !km.derived) return this.io.drop(sa.remote, `${sa.tag}: encrypted message before keys`);
       const d = km.decrypt(0, m.value.ciphertext);
-      if (!d.ok) return this.drop(sa.remote, `${sa.tag}: ${d.code}`);
+      if (!d.ok) return this.io.drop(sa.remote, `${sa.tag}: ${d.code}`);
       const pm = decodeDecrypted(h, d.plaintext);
       if (!pm.ok) {
         d.discard();
@@ -395,11 +393,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     if (violation !== null) {
       // A malformed message does not end the exchange: the peer may still send a good one.
       settle?.(false);
-      if (!sa.keymat?.derived) this.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, violation.notify);
-      return this.drop(sa.remote, `${sa.tag}: ${pos}: ${violation.code} ${violation.detail}`);
+      if (!sa.keymat?.derived) this.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, violation.notify);
+      return this.io.drop(sa.remote, `${sa.tag}: ${pos}: ${violation.code} ${violation.detail}`);
     }
     if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
-      if (h.rcookie.equals(ZERO_COOKIE)) return this.drop(sa.remote, `${sa.tag}: answer without responder cookie`);
+      if (h.rcookie.equals(ZERO_COOKIE)) return this.io.drop(sa.remote, `${sa.tag}: answer without responder cookie`);
       this.sas.setRcookie(sa, h.rcookie);
     }
     let step: Step;
@@ -425,27 +423,27 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private afterStep(sa: IsakmpSa, step: Step, request: Buffer | undefined): void {
     if (step.kind === "fail") return this.stepFailed(sa, step);
     const task = this.tasks.get(sa);
-    const out = step.reply === undefined ? undefined : this.encode(sa, step.reply, task?.exchangeType);
+    const out = step.reply === undefined ? undefined : this.io.encode(sa, step.reply, task?.exchangeType);
     // A responder waits passively (the initiator retransmits), except for AM2: AM3 is final, so
     // nobody else would notice it was lost.
     const waits = sa.role === "initiator" || task instanceof AggressiveMode;
     if (out !== undefined) {
       if (!waits) {
-        this.send(sa, out);
+        this.io.send(sa, out);
       } else if (step.kind === "more") {
         const r = new Retransmitter(
           this.clock,
           this.retransmit,
           (again) => {
             if (again) this.stats.engine.retransmitsSent++;
-            this.send(sa, out);
+            this.io.send(sa, out);
           },
           () => this.failSa(sa, `no answer after ${this.retransmit.limit} retransmissions`, undefined, false),
         );
         sa.retransmitter = r;
         r.start();
       } else {
-        this.send(sa, out);
+        this.io.send(sa, out);
       }
     }
     // A repeat of the message we just answered gets the same answer (responder: our reply;
@@ -540,64 +538,10 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
 
   private failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean): void {
     if (sa.state === "dead") return;
-    if (sendNotify && notify !== undefined) this.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
+    if (sendNotify && notify !== undefined) this.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
     this.log.info({ sa: sa.tag, role: sa.role, reason, notify }, "Phase 1 failed");
     if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
     this.emit("phase1-failed", sa, reason, notify);
     sa.destroy(reason);
-  }
-
-  /** Send a protected Informational (new message ID, IV from the Phase 1 chain). */
-  private sendInformational(sa: IsakmpSa, body: Parameters<typeof protectedInformational>[2]): void {
-    const mid = this.random(4).readUInt32BE(0) || 1;
-    const out = this.encode(sa, { payloads: protectedInformational(sa, mid, body), encrypt: true }, ExchangeType.Informational, mid);
-    sa.keymat?.endExchange(mid);
-    this.send(sa, out);
-  }
-
-  private encode(sa: IsakmpSa, o: Outgoing, exchangeType: number = ExchangeType.IdentityProtection, messageId = 0): Buffer {
-    const header = {
-      icookie: sa.icookie,
-      rcookie: sa.rcookie,
-      exchangeType,
-      flags: (o.encrypt ? HeaderFlag.Encryption : 0) | (o.commit === true ? HeaderFlag.Commit : 0),
-      messageId,
-    };
-    if (!o.encrypt) return encodeMessage(header, o.payloads);
-    const ct = sa.keymat!.encrypt(messageId, encodePayloads(o.payloads));
-    return encodeEncrypted(header, o.payloads[0]!.type, ct);
-  }
-
-  private send(sa: IsakmpSa, datagram: Buffer): void {
-    this.stats.engine.datagramsOut++;
-    if (!this.opts.transport.send(datagram, sa.local, sa.remote)) {
-      this.log.debug({ sa: sa.tag }, "send refused by transport");
-    }
-  }
-
-  /** RFC 2408 section 3.14: an Informational exchange with one Notification, in the clear. */
-  private notifyUnprotected(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notifyType: number): void {
-    const mid = this.random(4).readUInt32BE(0) || 1;
-    const d = encodeMessage(
-      { icookie, rcookie, exchangeType: ExchangeType.Informational, flags: 0, messageId: mid },
-      [
-        {
-          type: PayloadType.N,
-          doi: 1,
-          protocolId: 1,
-          notifyType,
-          spi: Buffer.concat([icookie, rcookie]),
-          data: Buffer.alloc(0),
-        },
-      ],
-    );
-    this.stats.engine.datagramsOut++;
-    this.opts.transport.send(d, local, remote);
-  }
-
-  private drop(remote: Endpoint, reason: string): void {
-    this.stats.engine.dropped++;
-    this.log.debug({ peer: endpointKey(remote), reason }, "datagram dropped");
-    if (dropChannel.hasSubscribers) dropChannel.publish({ peer: endpointKey(remote), reason });
   }
 }

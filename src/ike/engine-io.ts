@@ -1,0 +1,70 @@
+/**
+ * The engine's outgoing side (RFC 2408 sections 3.1 and 5): header flags, encryption with the SA's
+ * Phase 1 keys, protected Informationals (RFC 2409 section 5.7, HASH(1)) and unprotected error
+ * notifies (RFC 2408 section 3.14, before keys exist), plus the dropped-datagram count. The
+ * transport is the only way out; nothing here parses.
+ */
+import { ExchangeType, HeaderFlag, PayloadType, encodeEncrypted, encodeMessage, encodePayloads, type DeletePayload, type NotifyPayload } from "../codec/index.js";
+import { protectedInformational } from "./informational.js";
+import type { IsakmpSa } from "./isakmp-sa.js";
+import { dropChannel, type IkeLog } from "./log.js";
+import type { IkeStats } from "./stats.js";
+import type { Outgoing } from "./step.js";
+import { endpointKey, type Endpoint, type Transport } from "./transport.js";
+
+/** Encoding and sending for one engine. */
+export class EngineIo {
+  constructor(
+    private readonly transport: Transport,
+    private readonly stats: IkeStats,
+    private readonly log: IkeLog,
+    private readonly random: (n: number) => Buffer,
+  ) {}
+
+  /** One message of `sa`: encrypted with its keys when `o.encrypt`, commit bit when `o.commit`. */
+  encode(sa: IsakmpSa, o: Outgoing, exchangeType: number = ExchangeType.IdentityProtection, messageId = 0): Buffer {
+    const header = {
+      icookie: sa.icookie,
+      rcookie: sa.rcookie,
+      exchangeType,
+      flags: (o.encrypt ? HeaderFlag.Encryption : 0) | (o.commit === true ? HeaderFlag.Commit : 0),
+      messageId,
+    };
+    if (!o.encrypt) return encodeMessage(header, o.payloads);
+    const ct = sa.keymat!.encrypt(messageId, encodePayloads(o.payloads));
+    return encodeEncrypted(header, o.payloads[0]!.type, ct);
+  }
+
+  /** Send to the SA's peer from the SA's local endpoint. */
+  send(sa: IsakmpSa, datagram: Buffer): void {
+    this.stats.engine.datagramsOut++;
+    if (!this.transport.send(datagram, sa.local, sa.remote)) {
+      this.log.debug({ sa: sa.tag }, "send refused by transport");
+    }
+  }
+
+  /** Send a protected Informational (new message ID, IV from the Phase 1 chain). */
+  sendInformational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): void {
+    const mid = this.random(4).readUInt32BE(0) || 1;
+    const out = this.encode(sa, { payloads: protectedInformational(sa, mid, body), encrypt: true }, ExchangeType.Informational, mid);
+    sa.keymat?.endExchange(mid);
+    this.send(sa, out);
+  }
+
+  /** RFC 2408 section 3.14: an Informational exchange with one Notification, in the clear. */
+  notifyUnprotected(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notifyType: number): void {
+    const mid = this.random(4).readUInt32BE(0) || 1;
+    const d = encodeMessage({ icookie, rcookie, exchangeType: ExchangeType.Informational, flags: 0, messageId: mid }, [
+      { type: PayloadType.N, doi: 1, protocolId: 1, notifyType, spi: Buffer.concat([icookie, rcookie]), data: Buffer.alloc(0) },
+    ]);
+    this.stats.engine.datagramsOut++;
+    this.transport.send(d, local, remote);
+  }
+
+  /** Count and log a datagram we do not act on (published on `iked:ike:drop` for tests). */
+  drop(remote: Endpoint, reason: string): void {
+    this.stats.engine.dropped++;
+    this.log.debug({ peer: endpointKey(remote), reason }, "datagram dropped");
+    if (dropChannel.hasSubscribers) dropChannel.publish({ peer: endpointKey(remote), reason });
+  }
+}
