@@ -60,4 +60,8 @@ export interface EngineHost {
   sendInformational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): void;
   emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void;
   negotiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint, request: QuickModeRequest): IsakmpSa;
+  /** RFC 2408 section 3.14: one error notify in the clear (before keys exist). */
+  notifyUnprotected(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notifyType: number): void;
+  initiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint, mode?: "main" | "aggressive"): IsakmpSa;
+  deleteSa(sa: IsakmpSa, reason?: string, withIpsec?: boolean): Promise<void>;
 }

@@ -7,7 +7,8 @@
  * after the half-open bounds and before any pool work); answer a retransmitted request from the
  * reply cache; otherwise queue it on the SA's serial queue, where it is decoded, decrypted, handed
  * to the exchange task, and the task's answer encrypted, sent and cached (responder) or sent and
- * retransmitted (initiator).
+ * retransmitted (initiator). The work is split: phase1-router.ts (Main/Aggressive Mode and the SA's
+ * lifetime), quick-router.ts (Quick Mode), info-router.ts (Informational), engine-io.ts (sending).
  *
  * Errors before keys exist go out as unprotected Informational notifies (RFC 2408 section 5.1
  * onwards), as strongSwan sends them; a datagram that does not even decode to a header is dropped.
@@ -18,12 +19,9 @@ import {
   ExchangeType,
   HeaderFlag,
   Notify,
-  checkRules,
-  decodeDecrypted,
   decodeHeader,
   decodeMessage,
   type Header,
-  type Payload,
 } from "../codec/index.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, ExpireEvent, Kernel } from "../kernel/kernel.js";
@@ -32,7 +30,7 @@ import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import { CookieJar, ZERO_COOKIE } from "./cookies.js";
 import { IsakmpSa } from "./isakmp-sa.js";
-import { nullLog, phase1Channel, type IkeLog } from "./log.js";
+import { nullLog, type IkeLog } from "./log.js";
 import { MainMode, type Step } from "./phase1/main-mode.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
@@ -42,15 +40,13 @@ import type { EngineEvents, EngineHost, Phase2Exchange } from "./engine-host.js"
 import { InfoRouter } from "./info-router.js";
 import { QuickRouter } from "./quick-router.js";
 import { EngineIo } from "./engine-io.js";
+import { Phase1Router, newestEstablished, type Phase1Task } from "./phase1-router.js";
 export type { EngineEvents, Phase2Exchange } from "./engine-host.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
-import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
+import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, type RetransmitPolicy } from "./retransmit.js";
 import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.js";
 import { IkeStats } from "./stats.js";
 import type { Endpoint, Transport } from "./transport.js";
-
-/** A Phase 1 exchange task. */
-type Phase1Task = MainMode | AggressiveMode;
 
 /** Construction options of an {@link IkeEngine}. */
 export interface EngineOptions {
@@ -84,9 +80,6 @@ export interface EngineOptions {
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
 export type AcquireOutcome = "started" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
 
-/** Share of the Phase 1 lifetime after which an initiator rekeys (ike.config's soft default). */
-const P1_SOFT_SHARE = 0.9;
-
 /** The per-process IKE engine. */
 export class IkeEngine extends EventEmitter<EngineEvents> {
   readonly stats = new IkeStats();
@@ -99,6 +92,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly io: EngineIo;
   private readonly quick: QuickRouter;
   private readonly info: InfoRouter;
+  private readonly phase1: Phase1Router;
   private readonly clock: Clock;
   private readonly log: IkeLog;
   private readonly cookies: CookieJar;
@@ -133,14 +127,18 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       sendInformational: (sa, body) => this.io.sendInformational(sa, body),
       emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
       negotiate: (rule, local, remote, request) => this.negotiate(rule, local, remote, request),
+      notifyUnprotected: (local, remote, icookie, rcookie, notifyType) => this.io.notifyUnprotected(local, remote, icookie, rcookie, notifyType),
+      initiate: (rule, local, remote, mode) => this.initiate(rule, local, remote, mode),
+      deleteSa: (sa, reason, withIpsec) => this.deleteSa(sa, reason, withIpsec),
     };
     this.quick = new QuickRouter(host);
     this.info = new InfoRouter(
       host,
-      (sa, reason, notify) => this.failSa(sa, reason, notify, false),
+      (sa, reason, notify) => this.phase1.failSa(sa, reason, notify, false),
       (sa, notifyType, protocolId, spi) => void this.quick.peerError(sa, notifyType, protocolId, spi),
       (sa, protocolId, spi) => this.quick.connected(sa, protocolId, spi),
     );
+    this.phase1 = new Phase1Router(host, this.tasks, this.pendingQuick, this.quick, this.info);
     opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));
   }
 
@@ -166,7 +164,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       } catch (err) {
         step = { kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` };
       }
-      this.afterStep(sa, step, undefined);
+      this.phase1.afterStep(sa, step, undefined);
     });
     return sa;
   }
@@ -177,7 +175,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
    */
   negotiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint, request: QuickModeRequest): IsakmpSa {
     const candidates = this.sas.byPeerAddress(remote.address).filter((s) => s.local.address === local.address);
-    const up = this.newestEstablished(remote.address, local.address);
+    const up = newestEstablished(this.sas, remote.address, local.address);
     if (up !== undefined) {
       this.quickMode(up, request);
       return up;
@@ -277,7 +275,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       return;
     }
     const target = sa;
-    if (!target.queue.push(() => this.process(target, Buffer.from(datagram)))) {
+    if (!target.queue.push(() => this.phase1.process(target, Buffer.from(datagram)))) {
       this.io.drop(remote, `SA ${target.tag} queue full`);
     }
   }
@@ -323,7 +321,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     sa.setTimer("expire", this.expireMs, () => {
       if (sa.state !== "negotiating") return;
       this.stats.engine.expired++;
-      this.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false);
+      this.phase1.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false);
     });
     sa.onDestroy(() => {
       this.tasks.delete(sa);
@@ -347,201 +345,5 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       otherSaWithPeer: () => this.sas.byPeerAddress(sa.remote.address).some((o) => o !== sa && o.state === "established"),
       ...(this.opts.p1LifetimeSecs !== undefined ? { defaultLifeSecs: this.opts.p1LifetimeSecs } : {}),
     };
-  }
-
-  /** Runs on the SA's queue: one message at a time. */
-  private async process(sa: IsakmpSa, datagram: Buffer): Promise<void> {
-    if (sa.state === "dead") return;
-    const cached = sa.replies.match(datagram);
-    if (cached !== undefined) {
-      this.stats.engine.retransmitsAnswered++;
-      for (const r of cached) this.io.send(sa, r);
-      return;
-    }
-    const m = decodeMessage(datagram);
-    if (!m.ok) return this.io.drop(sa.remote, `${sa.tag}: ${m.error.code} at ${m.error.offset}`);
-    const h = m.value.header;
-    if (h.exchangeType === ExchangeType.Informational) return this.info.onInformational(sa, m.value);
-    if (h.exchangeType === ExchangeType.QuickMode) return this.quick.processQuick(sa, m.value, datagram);
-    const task = this.tasks.get(sa);
-    if (task === undefined || h.exchangeType !== task.exchangeType || h.messageId !== 0) {
-      return this.io.drop(sa.remote, `${sa.tag}: exchange ${h.exchangeType} mid ${h.messageId} not handled here`);
-    }
-    if (task.state === "done" || task.state === "failed") {
-      return this.io.drop(sa.remote, `${sa.tag}: Main Mode message after the exchange ended`);
-    }
-    let payloads: readonly Payload[];
-    let settle: ((good: boolean) => void) | undefined;
-    if (m.value.kind === "encrypted") {
-      const km = sa.keymat;
-      if (km === undefined || !km.derived) return this.io.drop(sa.remote, `${sa.tag}: encrypted message before keys`);
-      const d = km.decrypt(0, m.value.ciphertext);
-      if (!d.ok) return this.io.drop(sa.remote, `${sa.tag}: ${d.code}`);
-      const pm = decodeDecrypted(h, d.plaintext);
-      if (!pm.ok) {
-        d.discard();
-        // Garbage after decryption almost always means the two sides hold different keys.
-        return this.stepFailed(sa, { kind: "fail", notify: Notify.PayloadMalformed, reason: `decrypted body: ${pm.error.code} (wrong pre-shared key?)` });
-      }
-      payloads = pm.value.payloads;
-      settle = (good) => (good ? d.commit() : d.discard());
-    } else {
-      payloads = m.value.payloads;
-    }
-    const pos = task.expected();
-    const violation = pos === undefined ? null : checkRules(pos, h, payloads);
-    if (violation !== null) {
-      // A malformed message does not end the exchange: the peer may still send a good one.
-      settle?.(false);
-      if (!sa.keymat?.derived) this.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, violation.notify);
-      return this.io.drop(sa.remote, `${sa.tag}: ${pos}: ${violation.code} ${violation.detail}`);
-    }
-    if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
-      if (h.rcookie.equals(ZERO_COOKIE)) return this.io.drop(sa.remote, `${sa.tag}: answer without responder cookie`);
-      this.sas.setRcookie(sa, h.rcookie);
-    }
-    let step: Step;
-    try {
-      step = sa.role === "initiator" ? await task.processI(payloads) : await task.processR(payloads);
-    } catch (err) {
-      // Our own machinery (crypto, pool) failed: the SA cannot continue, the daemon can.
-      settle?.(false);
-      this.log.error({ sa: sa.tag, err: String(err) }, "Phase 1 step threw");
-      return this.failSa(sa, `internal error: ${(err as Error).message ?? String(err)}`, undefined, false);
-    }
-    if (sa.isDead()) return;
-    settle?.(step.kind !== "fail");
-    if (step.kind !== "fail") {
-      sa.peerAnswered = true;
-      sa.retransmitter?.stop();
-      sa.retransmitter = undefined;
-    }
-    this.afterStep(sa, step, datagram);
-  }
-
-  /** Send what a step produced and move the SA on. `request` is the datagram it answered. */
-  private afterStep(sa: IsakmpSa, step: Step, request: Buffer | undefined): void {
-    if (step.kind === "fail") return this.stepFailed(sa, step);
-    const task = this.tasks.get(sa);
-    const out = step.reply === undefined ? undefined : this.io.encode(sa, step.reply, task?.exchangeType);
-    // A responder waits passively (the initiator retransmits), except for AM2: AM3 is final, so
-    // nobody else would notice it was lost.
-    const waits = sa.role === "initiator" || task instanceof AggressiveMode;
-    if (out !== undefined) {
-      if (!waits) {
-        this.io.send(sa, out);
-      } else if (step.kind === "more") {
-        const r = new Retransmitter(
-          this.clock,
-          this.retransmit,
-          (again) => {
-            if (again) this.stats.engine.retransmitsSent++;
-            this.io.send(sa, out);
-          },
-          () => this.failSa(sa, `no answer after ${this.retransmit.limit} retransmissions`, undefined, false),
-        );
-        sa.retransmitter = r;
-        r.start();
-      } else {
-        this.io.send(sa, out);
-      }
-    }
-    // A repeat of the message we just answered gets the same answer (responder: our reply;
-    // initiator: the retransmitted answer from the peer makes us resend our next request).
-    if (request !== undefined && out !== undefined) sa.replies.remember(request, [out]);
-    if (step.kind === "done") this.established(sa);
-  }
-
-  private established(sa: IsakmpSa): void {
-    const task = this.tasks.get(sa)!;
-    const result = task.result!;
-    sa.clearTimer("expire");
-    const t = result.transform;
-    sa.phase1 = {
-      exchange: task instanceof AggressiveMode ? "aggressive" : "main",
-      encr: t.encr,
-      keyBits: result.keyBits,
-      hash: t.hash,
-      group: t.group,
-      auth: t.auth,
-      localId: result.localId,
-      peerId: result.peerId,
-    };
-    sa.transition("established", `Phase 1 done, peer ${result.peerId}`);
-    this.sas.markEstablished(sa);
-    const life = (sa.lifeSecs ?? result.lifeSecs) * 1000;
-    // At its lifetime the SA is deleted (the peer is told); its IPsec SAs live on, handed to a
-    // newer SA with the peer when there is one. The initiator starts that newer SA ahead of time
-    // (at 90 %, the soft share ike.config gives Phase 2) while IPsec SAs still need a Phase 1.
-    sa.setTimer("lifetime", life, () => {
-      sa.transition("expired", "lifetime");
-      this.handOver(sa);
-      void this.deleteSa(sa, "lifetime expired", false);
-    });
-    if (sa.role === "initiator") sa.setTimer("soft", Math.floor(life * P1_SOFT_SHARE), () => this.rekeyPhase1(sa));
-    this.log.info(
-      { sa: sa.tag, role: sa.role, peer: result.peerId, encr: result.transform.encr, bits: result.keyBits, hash: result.transform.hash, group: result.transform.group, life: result.lifeSecs },
-      "Phase 1 SA established",
-    );
-    if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: true });
-    if (result.initialContact) {
-      // RFC 2407 section 4.6.3.3: the peer has rebooted; our older SAs with it are stale, and so
-      // are the IPsec SAs between us (deleted before this SA's first Quick Mode, on its queue).
-      const older = this.sas.byPeerAddress(sa.remote.address).filter((o) => o !== sa);
-      void sa.queue.push(() => this.info.purgePeer(sa).then(() => undefined));
-      for (const o of older) {
-        o.ipsecDeleted += this.installed.get(o)?.length ?? 0;
-        o.destroy("INITIAL-CONTACT from peer");
-      }
-    }
-    this.emit("phase1-up", sa, result);
-    const pending = this.pendingQuick.get(sa) ?? [];
-    this.pendingQuick.delete(sa);
-    for (const req of pending) this.quickMode(sa, req);
-  }
-
-  /**
-   * Phase 1 rekey: a new ISAKMP SA with the same peer, rule and exchange, started before `sa`
-   * expires, but only while IPsec SAs negotiated under `sa` are still installed (as the original
-   * does: an idle Phase 1 is left to expire) and no newer SA with the peer exists.
-   */
-  private rekeyPhase1(sa: IsakmpSa): void {
-    const rule = this.rules.get(sa);
-    if (sa.state !== "established" || rule === undefined || (this.installed.get(sa)?.length ?? 0) === 0) return;
-    const newer = this.sas.byPeerAddress(sa.remote.address).some((o) => o !== sa && o.local.address === sa.local.address && !o.isDead() && o.createdAt > sa.createdAt);
-    if (newer) return;
-    this.log.info({ sa: sa.tag }, "Phase 1 rekey before expiry");
-    this.initiate(rule, sa.local, sa.remote, sa.phase1?.exchange);
-  }
-
-  /** Give the IPsec SAs of an expiring SA to the newest established SA with the same peer. */
-  private handOver(sa: IsakmpSa): void {
-    const mine = this.installed.get(sa) ?? [];
-    const heir = this.newestEstablished(sa.remote.address, sa.local.address, sa);
-    if (heir === undefined || mine.length === 0) return;
-    this.installed.set(heir, [...(this.installed.get(heir) ?? []), ...mine]);
-    this.installed.set(sa, []);
-  }
-
-  private newestEstablished(remote: string, local: string, except?: IsakmpSa): IsakmpSa | undefined {
-    let best: IsakmpSa | undefined;
-    for (const o of this.sas.byPeerAddress(remote)) {
-      if (o === except || o.state !== "established" || o.local.address !== local) continue;
-      if (best === undefined || o.createdAt >= best.createdAt) best = o;
-    }
-    return best;
-  }
-
-  private stepFailed(sa: IsakmpSa, step: Extract<Step, { kind: "fail" }>): void {
-    this.failSa(sa, step.reason, step.notify, true);
-  }
-
-  private failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean): void {
-    if (sa.state === "dead") return;
-    if (sendNotify && notify !== undefined) this.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
-    this.log.info({ sa: sa.tag, role: sa.role, reason, notify }, "Phase 1 failed");
-    if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
-    this.emit("phase1-failed", sa, reason, notify);
-    sa.destroy(reason);
   }
 }
