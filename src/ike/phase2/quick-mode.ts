@@ -355,7 +355,8 @@ export class QuickMode {
     priv.fill(0);
     this.dhPrivate = undefined;
     if (!r.ok) return this.failed(Notify.InvalidKeyInformation, `peer's PFS value refused: ${r.error.code}`);
-    this.gqmxy = SecureBuffer.take(r.value);
+    // Pooled like the ISAKMP SA's keys (SA_KEY_MEMORY): no mapping of its own per Quick Mode.
+    this.gqmxy = SecureBuffer.take(r.value, { pooled: true });
     return null;
   }
 
