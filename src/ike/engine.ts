@@ -137,6 +137,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       (sa, reason, notify) => this.phase1.failSa(sa, reason, notify, false),
       (sa, notifyType, protocolId, spi) => void this.quick.peerError(sa, notifyType, protocolId, spi),
       (sa, protocolId, spi) => this.quick.connected(sa, protocolId, spi),
+      (proto, dst, spi) => this.quick.forget(proto, dst, spi),
     );
     this.phase1 = new Phase1Router(host, this.tasks, this.pendingQuick, this.quick, this.info);
     opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));
@@ -215,6 +216,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
    */
   expire(ev: ExpireEvent): "rekeying" | "ignored" {
     return this.quick.expire(ev);
+  }
+
+  /** How many IPsec SAs (both directions) a soft EXPIRE would renegotiate (for tests and stats). */
+  get rekeyable(): number {
+    return this.quick.rekeyable;
   }
 
   /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */

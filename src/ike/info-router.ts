@@ -25,6 +25,8 @@ export class InfoRouter {
     private readonly failPhase1: FailPhase1,
     private readonly quickError: QuickError,
     private readonly quickConnected: QuickConnected,
+    /** Forget how to rekey a deleted IPsec SA (QuickRouter.forget). */
+    private readonly forgetIpsec: (proto: "esp" | "ah", dst: string, spi: number) => void,
   ) {}
 
   /** A peer's Informational for `sa` (runs on the SA's queue). */
@@ -96,6 +98,7 @@ export class InfoRouter {
     const kernel = host.opts.kernel;
     if (kernel === undefined) return;
     let pair = inboundSpi;
+    this.forgetIpsec(proto, sa.remote.address, outboundSpi);
     try {
       if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
       await kernel.delete(sa.local.address, sa.remote.address, proto, outboundSpi);
@@ -132,6 +135,7 @@ export class InfoRouter {
     for (const s of await kernel.dump()) {
       if (!((s.src === local && s.dst === remote) || (s.src === remote && s.dst === local))) continue;
       try {
+        if (s.proto === "esp" || s.proto === "ah") this.forgetIpsec(s.proto, s.dst, s.spi);
         await kernel.delete(s.src, s.dst, s.proto, s.spi);
         deleted++;
       } catch (err) {

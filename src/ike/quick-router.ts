@@ -54,6 +54,20 @@ export class QuickRouter {
     return "rekeying";
   }
 
+  /**
+   * The IPsec SA `spi` towards `dst` was deleted (peer Delete, ours, INITIAL-CONTACT): forget how
+   * to rekey its pair, since no EXPIRE will ever come for it to do so.
+   */
+  forget(proto: "esp" | "ah", dst: string, spi: number): void {
+    const info = this.rekeyInfo.get(`${proto}:${dst}:${spi}`);
+    for (const k of info?.keys ?? []) this.rekeyInfo.delete(k);
+  }
+
+  /** How many IPsec SAs (both directions) we would renegotiate on a soft EXPIRE. */
+  get rekeyable(): number {
+    return this.rekeyInfo.size;
+  }
+
   /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */
   quickMode(sa: IsakmpSa, request: QuickModeRequest): boolean {
     const h = this.host;
