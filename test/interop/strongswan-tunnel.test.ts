@@ -1,0 +1,119 @@
+/**
+ * Tunnel mode with subnet and protocol/port selectors against a real strongSwan 5.9.8, both roles.
+ * Our ipsecinit.conf entry names the inner networks (`laddr 10.1.0.0/16 raddr 10.2.0.0/16`,
+ * `negotiate tunnel`), so Quick Mode carries ID_IPV4_ADDR_SUBNET client IDs (RFC 2407 §4.6.2.1)
+ * between the 127.0.5.x gateways; the `ulp tcp rport 22` cases add protocol 6 and port 22 to the
+ * IDs, which strongSwan configures as `10.2.0.0/16[tcp/22]`.
+ *
+ * Each case checks both ends: strongSwan reports the CHILD_SA installed, our SADB holds exactly the
+ * tunnel-mode inbound and outbound SA strongSwan installed (SPIs and keys from its xfrm.log), the
+ * Quick Mode result names the subnets we configured, and every packet passes `capture.sh check`
+ * decrypted with the keys from strongSwan's level-4 log.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EngineHost, assertSameSas } from "../helpers/engine-host.js";
+import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
+import { selectForAcquire } from "../../src/policy/index.js";
+import { RecordingDh, kaLines, suiteByName } from "./ka.js";
+import { captureOn, checkCapture, ikeConfig, plan, preshared, stopPeer, stopQuietly } from "./common.js";
+
+const PSK = "iop-strongswan-tunnel-psk";
+const skip = interopSkip();
+const { us: US, strongswan: STRONGSWAN, ports } = plan();
+/** This file's block: 4 ports per case, after the hostile UDP block of common.ts's plan. */
+const BASE = ports.udp + 4;
+
+const OUR_NET = "10.1.0.0/16";
+const THEIR_NET = "10.2.0.0/16";
+
+interface Case {
+  readonly name: string;
+  readonly ssRole: "initiator" | "responder";
+  /** ipsecinit.conf selector words beyond the two networks. */
+  readonly selector: string;
+  /** strongSwan's selectors (its own side first). */
+  readonly ssLocalTs: string;
+  readonly ssRemoteTs: string;
+  /** Protocol and remote port our Quick Mode result must carry. */
+  readonly ulp: number;
+  readonly rport: number;
+}
+
+const CASES: readonly Case[] = [
+  { name: "subnets 10.1.0.0/16 <-> 10.2.0.0/16", ssRole: "responder", selector: "", ssLocalTs: THEIR_NET, ssRemoteTs: OUR_NET, ulp: 0, rport: 0 },
+  { name: "subnets 10.1.0.0/16 <-> 10.2.0.0/16", ssRole: "initiator", selector: "", ssLocalTs: THEIR_NET, ssRemoteTs: OUR_NET, ulp: 0, rport: 0 },
+  { name: "subnets, ulp tcp rport 22", ssRole: "responder", selector: "ulp tcp rport 22", ssLocalTs: `${THEIR_NET}[tcp/22]`, ssRemoteTs: `${OUR_NET}[tcp]`, ulp: 6, rport: 22 },
+  { name: "subnets, ulp tcp rport 22", ssRole: "initiator", selector: "ulp tcp rport 22", ssLocalTs: `${THEIR_NET}[tcp/22]`, ssRemoteTs: `${OUR_NET}[tcp]`, ulp: 6, rport: 22 },
+];
+
+for (const [i, c] of CASES.entries()) {
+  const title = c.ssRole === "responder" ? `tunnel mode, we initiate to strongSwan: ${c.name}` : `tunnel mode, strongSwan initiates to us: ${c.name}`;
+  test(title, { skip, timeout: 120_000 }, async () => {
+    const ourPort = BASE + i * 4;
+    const ssPort = ourPort + 2;
+    const tag = `${process.pid}-t${i}`;
+    const dh = new RecordingDh(`iop-sst-${tag}`);
+    const host = await EngineHost.open({
+      dh,
+      address: US,
+      port: ourPort,
+      ikeConfig: ikeConfig("sst", US, STRONGSWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }"),
+      preshared: preshared(US, STRONGSWAN, PSK),
+      ipsecinit: `{ tunnel ip.tun0 negotiate tunnel laddr ${OUR_NET} raddr ${THEIR_NET} ${c.selector} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
+    });
+    let cap: Capture | undefined;
+    let peer: InteropPeer | undefined;
+    try {
+      cap = await captureOn(`iop-sst-cap-${tag}`, ourPort);
+      peer = await InteropPeer.startStrongSwan({
+        name: `iop-sst-${tag}`,
+        role: c.ssRole,
+        local: STRONGSWAN,
+        remote: US,
+        localPort: ssPort,
+        nattPort: ssPort + 1,
+        remotePort: ourPort,
+        auth: "psk",
+        psk: PSK,
+        cipher: "aes128",
+        hash: "sha1",
+        dh: 14,
+        esp: "aes128-sha1",
+        pfs: "none",
+        espMode: "tunnel",
+        localTs: c.ssLocalTs,
+        remoteTs: c.ssRemoteTs,
+        logLevel: 4,
+      });
+      if (c.ssRole === "responder") {
+        // What an ACQUIRE for inner traffic 10.1.0.5 -> 10.2.0.9 (tcp to port 22) would ask for.
+        const sel = selectForAcquire(host.ipsec!, { src: { address: "10.1.0.5", port: 0 }, dst: { address: "10.2.0.9", port: c.rport }, ulp: c.ulp });
+        assert.equal(sel.kind, "ipsec");
+        if (sel.kind !== "ipsec") return;
+        const rule = host.policy.ruleByLabel("sst");
+        assert.ok(rule);
+        host.engine.negotiate(rule, host.endpoint, { address: STRONGSWAN, port: ssPort }, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
+      }
+      await host.waitFor("phase2-up", 1, 25_000);
+      const st = await peer.status({ wait: 10 });
+      assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
+
+      const up = host.of("phase2-up")[0]!;
+      assert.equal(up.result.mode, "tunnel");
+      const ours = await host.matureSas();
+      assert.equal(ours.length, 2, "one inbound and one outbound SA");
+      assert.ok(ours.every((s) => s.proto === "esp" && s.mode === "tunnel"), JSON.stringify(ours.map((s) => [s.proto, s.mode])));
+      assertSameSas(ours, (await peer.keys()).sa);
+      assert.deepEqual([up.result.localId.prefix, up.result.localId.ulp, up.result.remoteId.prefix, up.result.remoteId.ulp, up.result.remoteId.port], [OUR_NET, c.ulp, THEIR_NET, c.ulp, c.rport]);
+      assert.deepEqual(host.of("phase1-failed"), []);
+      assert.deepEqual(host.of("phase2-failed"), []);
+
+      await checkCapture(cap, { keysFromLog: [peer.log], keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "main:6,quick:3" });
+    } finally {
+      await stopQuietly(cap);
+      await host.close();
+      await stopPeer(peer);
+    }
+  });
+}
