@@ -80,10 +80,15 @@ export class LogHub {
   /**
    * Switch destination. A file is opened for append with mode 0600 before the old one is closed,
    * so a bad path leaves logging where it was (the error is thrown to the caller).
+   *
+   * The path comes from the admin socket too, so it is opened defensively: O_NOFOLLOW (a planted
+   * symbolic link cannot redirect debug output into another file), O_NONBLOCK (a FIFO without a
+   * reader fails with ENXIO instead of stalling the event loop for good), and anything but a
+   * regular file is refused (EINVAL) after the open.
    */
   setDestination(dest: LogDestination): void {
     let fd: number | undefined;
-    if (dest.kind === "file") fd = fs.openSync(dest.path, "a", 0o600);
+    if (dest.kind === "file") fd = openLogFile(dest.path);
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = fd;
     this.#destination = dest;
@@ -110,6 +115,16 @@ export class LogHub {
       // A full disk or closed terminal must not take the daemon down; the line is lost.
     }
   }
+}
+
+function openLogFile(file: string): number {
+  const c = fs.constants;
+  const fd = fs.openSync(file, c.O_WRONLY | c.O_APPEND | c.O_CREAT | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY, 0o600);
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw Object.assign(new Error(`${file}: not a regular file`), { code: "EINVAL" });
+  }
+  return fd;
 }
 
 /** Logger of one subsystem; optionally bound to extra fields (an SA tag, a request id). */

@@ -3,6 +3,7 @@
  * keymat, scrubbing of raw buffers, the debug log file and diagnostics_channel events.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import diagnostics from "node:diagnostics_channel";
 import fs from "node:fs";
 import os from "node:os";
@@ -96,4 +97,26 @@ test("pretty lines render fields and pass unparseable input through", () => {
   const line = prettyLine(JSON.stringify({ level: 40, time: "2026-01-01T00:00:00.000Z", sub: "ctl", msg: "hello", n: 1, s: "two words" }) + "\n");
   assert.equal(line, '2026-01-01T00:00:00.000Z WARN  ctl: hello n=1 s="two words"\n');
   assert.equal(prettyLine("not json"), "not json\n");
+});
+
+test("the debug log refuses a FIFO, a symbolic link and a device without blocking, and keeps its old destination", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "iked-logdest-"));
+  try {
+    const good = path.join(dir, "good.log");
+    const hub = new LogHub({ debugLevel: 0, privilege: 0, destination: { kind: "file", path: good } });
+    const fifo = path.join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const link = path.join(dir, "link");
+    fs.symlinkSync(path.join(dir, "target.log"), link);
+    for (const bad of [fifo, link, "/dev/null"]) {
+      assert.throws(() => hub.setDestination({ kind: "file", path: bad }), (e: NodeJS.ErrnoException) => typeof e.code === "string", bad);
+      assert.deepEqual(hub.destination, { kind: "file", path: good }, bad);
+    }
+    assert.equal(fs.existsSync(path.join(dir, "target.log")), false, "the symbolic link was not followed");
+    hub.logger("dmn").info("still logging");
+    hub.close();
+    assert.match(fs.readFileSync(good, "utf8"), /still logging/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

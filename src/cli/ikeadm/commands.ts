@@ -290,14 +290,8 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
       const lv = parseDebugLevel(args[0]!);
       if (!lv.ok) return ctx.err(lv.message), 1;
       let file: string | undefined;
-      if (args[1] !== undefined) {
-        file = abs(ctx, args[1]);
-        try {
-          fs.closeSync(fs.openSync(file, "a", 0o600));
-        } catch (e) {
-          return ctx.err(`cannot open ${file}: ${(e as Error).message}`), 1;
-        }
-      }
+      // The daemon opens the file (no symbolic link, no FIFO, regular files only) and says why not.
+      if (args[1] !== undefined) file = abs(ctx, args[1]);
       return send<DebugResult>(ctx, { cmd: "set_debug", level: lv.level, ...(file ? { file } : {}) }, fmt.formatSetDebug);
     },
     priv: async (args, ctx) => {
