@@ -7,7 +7,7 @@
  * native handle) for later requests.
  */
 import { readFileSync, statSync } from "node:fs";
-import { dhAgree, dhGenerate } from "../src/crypto/dh.js";
+import { dhAgree, dhGenerate, dhGenerateAndAgree } from "../src/crypto/dh.js";
 import {
   decrypt,
   encrypt,
@@ -108,6 +108,8 @@ function execute(req: TaskRequest): TaskResponse {
       return dhGenerate(req.group);
     case "dhAgree":
       return dhAgree(req.group, req.privateValue, req.peerPublic);
+    case "dhGenerateAndAgree":
+      return dhGenerateAndAgree(req.group, req.peerPublic);
     case "sign": {
       const key = keyFor(req);
       return key.ok ? sign(key.value, req.hash) : key;

@@ -12,7 +12,7 @@
  */
 import { BroadcastChannel } from "node:worker_threads";
 import { move, workerData } from "piscina";
-import { isDhGroupId, warmDh, type DhGroupId, type DhKeyPair } from "../src/crypto/dh.js";
+import { isDhGroupId, warmDh, type DhExchange, type DhGroupId, type DhKeyPair } from "../src/crypto/dh.js";
 import { decodeRequests, encodeResponses, type TaskResponse } from "../src/crypto/tasks.js";
 import { dropKey, runTask } from "./crypto-tasks.js";
 
@@ -43,6 +43,7 @@ function wipeResults(responses: readonly TaskResponse[]): void {
     const v: unknown = res.value;
     if (v instanceof Uint8Array) v.fill(0);
     else if (typeof v === "object" && v !== null && "privateValue" in v) (v as DhKeyPair).privateValue.fill(0);
+    else if (typeof v === "object" && v !== null && "sharedSecret" in v) (v as DhExchange).sharedSecret.fill(0);
   }
 }
 
@@ -76,6 +77,7 @@ function answer(msg: Uint8Array): Uint8Array {
  */
 export const dhGenerate = answer;
 export const dhAgree = answer;
+export const dhGenerateAndAgree = answer;
 export const sign = answer;
 export const verify = answer;
 export const encrypt = answer;

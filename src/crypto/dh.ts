@@ -272,3 +272,36 @@ export function dhAgree(groupId: number, privateValue: Uint8Array, peerPublic: U
   dh.setPrivateKey(privateValue);
   return { ok: true, value: leftPad(dh.computeSecret(peerPublic), g.value.primeBytes) };
 }
+
+/** Our public value and the shared secret from one combined operation (the responder's DH). */
+export interface DhExchange {
+  /** g^x mod p, left-padded (KE payload data). */
+  readonly publicValue: Buffer;
+  /** g^xy mod p, left-padded; secret: the caller moves it into secure memory and wipes this copy. */
+  readonly sharedSecret: Buffer;
+}
+
+/**
+ * The responder's DH in one step: validate the peer's g^y, pick x, answer g^x and g^xy. x is made,
+ * used and wiped here, so it never leaves the thread that runs this (a pool worker). The peer value
+ * is checked before any exponentiation, so a bad one costs nothing. `privateValue` is for
+ * deterministic tests only; a value passed in is left as it is.
+ */
+export function dhGenerateAndAgree(groupId: number, peerPublic: Uint8Array, privateValue?: Uint8Array): DhResult<DhExchange> {
+  const g = lookup(groupId);
+  if (!g.ok) return g;
+  const badPeer = validateDhPublic(g.value.id, peerPublic);
+  if (badPeer) return { ok: false, error: badPeer };
+  const x = privateValue ?? dhRandomPrivate(g.value.id);
+  try {
+    const badPriv = checkPrivate(g.value, x);
+    if (badPriv) return { ok: false, error: badPriv };
+    const dh = engine(g.value);
+    dh.setPrivateKey(x);
+    const publicValue = leftPad(dh.generateKeys(), g.value.primeBytes);
+    const sharedSecret = leftPad(dh.computeSecret(peerPublic), g.value.primeBytes);
+    return { ok: true, value: { publicValue, sharedSecret } };
+  } finally {
+    if (privateValue === undefined) x.fill(0);
+  }
+}

@@ -2,7 +2,7 @@
  * The crypto worker pool: runs DH, RSA/DSS signatures and RSA encryption off the main thread, so one
  * slow modular exponentiation never delays packet handling for every other SA.
  *
- * - Typed calls (`dhGenerate`, `dhAgree`, `sign`, `verify`, `encrypt`, `decrypt`) build the messages
+ * - Typed calls (`dhGenerate`, `dhAgree`, `dhGenerateAndAgree`, `sign`, `verify`, `encrypt`, `decrypt`) build the messages
  *   of src/crypto/tasks.ts. Input problems resolve as `TaskResult` errors; machinery problems reject
  *   with `WorkerError` (codes in `PoolErrorCode`).
  * - Micro-batching: calls made in the same tick, or while every worker is busy, wait in one FIFO
@@ -32,7 +32,7 @@ import { BroadcastChannel } from "node:worker_threads";
 import { randomUUID } from "node:crypto";
 import { Piscina } from "piscina";
 import { WorkerError } from "../errors.js";
-import type { DhGroupId, DhKeyPair } from "./dh.js";
+import type { DhExchange, DhGroupId, DhKeyPair } from "./dh.js";
 import {
   KEY_NOT_LOADED,
   KEY_UNKNOWN,
@@ -115,6 +115,7 @@ function wipe(res: TaskResponse): void {
   const v: unknown = res.value;
   if (v instanceof Uint8Array) v.fill(0);
   else if (typeof v === "object" && v !== null && "privateValue" in v) (v as DhKeyPair).privateValue.fill(0);
+  else if (typeof v === "object" && v !== null && "sharedSecret" in v) (v as DhExchange).sharedSecret.fill(0);
 }
 
 /** Decode a worker's answer (copies), then zero the transferred message: it held secrets of many SAs. */
@@ -224,6 +225,14 @@ export class CryptoPool {
    */
   dhAgree(group: number, privateValue: Uint8Array, peerPublic: Uint8Array, options?: CallOptions): Promise<TaskResult<Buffer>> {
     return this.#submit({ op: "dhAgree", group, privateValue, peerPublic }, options);
+  }
+
+  /**
+   * The responder's DH in one round trip: validates the peer's g^y, then a fresh x, g^x and g^xy.
+   * x is generated and wiped inside the worker and never reaches this thread.
+   */
+  dhGenerateAndAgree(group: number, peerPublic: Uint8Array, options?: CallOptions): Promise<TaskResult<DhExchange>> {
+    return this.#submit({ op: "dhGenerateAndAgree", group, peerPublic }, options);
   }
 
   /** Sign HASH_I/HASH_R with the key registered as `keyId`. */

@@ -11,7 +11,7 @@
  * `IKE_ERR_KEY_NOT_LOADED` (a new worker, or one that replaced a dead one), so key material crosses
  * the thread boundary once per worker.
  */
-import type { DhKeyPair } from "./dh.js";
+import type { DhExchange, DhKeyPair } from "./dh.js";
 
 /** Where a worker finds a private key: a file (PEM or DER, read in the worker), PEM text or DER bytes. */
 export type KeySource = { readonly path: string } | { readonly pem: string } | { readonly der: Uint8Array };
@@ -56,6 +56,16 @@ export interface DhAgreeRequest {
   readonly peerPublic: Uint8Array;
 }
 
+/**
+ * The responder's DH in one round trip: a fresh x, g^x and g^xy with the peer's g^y. x stays in the
+ * worker (wiped there); only g^x and g^xy come back.
+ */
+export interface DhGenerateAndAgreeRequest {
+  readonly op: "dhGenerateAndAgree";
+  readonly group: number;
+  readonly peerPublic: Uint8Array;
+}
+
 /** Sign HASH_I/HASH_R with a registered private key (RSA PKCS#1 type 1 or DSS r|s). */
 export interface SignRequest extends KeyRefFields {
   readonly op: "sign";
@@ -92,6 +102,7 @@ export interface LoadKeyRequest extends KeyRefFields {
 export type TaskRequest =
   | DhGenerateRequest
   | DhAgreeRequest
+  | DhGenerateAndAgreeRequest
   | SignRequest
   | VerifyRequest
   | EncryptRequest
@@ -108,6 +119,7 @@ export interface KeyDescription {
 export interface TaskValueMap {
   dhGenerate: DhKeyPair;
   dhAgree: Buffer;
+  dhGenerateAndAgree: DhExchange;
   sign: Buffer;
   verify: boolean;
   encrypt: Buffer;
@@ -140,14 +152,35 @@ export interface BatchRequest {
  *   keyRef   = str keyId, u32 version,                 | u8 2, bytes, bytes     (DhKeyPair)
  *              u8 source (0 none, 1 path,              | u8 3, u8               (boolean)
  *              2 pem, 3 der), [str|bytes]              | u8 4, str type, u32 bits (KeyDescription)
+ *                                                      | u8 5, bytes, bytes     (DhExchange)
  *   keyInput = u8 0, bytes | u8 1, str
  *   dhGenerate: u32 group        dhAgree: u32 group, bytes x, bytes gy
+ *   dhGenerateAndAgree: u32 group, bytes gy
  *   sign: keyRef, bytes hash     decrypt: keyRef, bytes ciphertext     loadKey: keyRef
  *   verify: keyInput, bytes hash, bytes signature                      encrypt: keyInput, bytes plaintext
  */
 
-const OP_CODES: Record<TaskOp, number> = { dhGenerate: 1, dhAgree: 2, sign: 3, verify: 4, encrypt: 5, decrypt: 6, loadKey: 7 };
-const OPS: readonly (TaskOp | undefined)[] = [undefined, "dhGenerate", "dhAgree", "sign", "verify", "encrypt", "decrypt", "loadKey"];
+const OP_CODES: Record<TaskOp, number> = {
+  dhGenerate: 1,
+  dhAgree: 2,
+  sign: 3,
+  verify: 4,
+  encrypt: 5,
+  decrypt: 6,
+  loadKey: 7,
+  dhGenerateAndAgree: 8,
+};
+const OPS: readonly (TaskOp | undefined)[] = [
+  undefined,
+  "dhGenerate",
+  "dhAgree",
+  "sign",
+  "verify",
+  "encrypt",
+  "decrypt",
+  "loadKey",
+  "dhGenerateAndAgree",
+];
 
 /** Growable big-endian writer over a non-pooled Buffer (its ArrayBuffer can be transferred). */
 class WireWriter {
@@ -270,6 +303,8 @@ function writeRequest(w: WireWriter, req: TaskRequest): void {
       return w.u32(req.group);
     case "dhAgree":
       return (w.u32(req.group), w.bytes(req.privateValue), w.bytes(req.peerPublic));
+    case "dhGenerateAndAgree":
+      return (w.u32(req.group), w.bytes(req.peerPublic));
     case "sign":
       return (writeKeyRef(w, req), w.bytes(req.hash));
     case "decrypt":
@@ -294,6 +329,8 @@ function readRequest(r: WireReader): TaskRequest {
       return { op, group: r.u32() };
     case "dhAgree":
       return { op, group: r.u32(), privateValue: r.bytes(), peerPublic: r.bytes() };
+    case "dhGenerateAndAgree":
+      return { op, group: r.u32(), peerPublic: r.bytes() };
     case "sign":
       return { op, ...readKeyRef(r), hash: r.bytes() };
     case "decrypt":
@@ -315,6 +352,10 @@ function writeResponse(w: WireWriter, res: TaskResponse): void {
   const v: unknown = res.value;
   if (v instanceof Uint8Array) return (w.u8(1), w.bytes(v));
   if (typeof v === "boolean") return (w.u8(3), w.u8(v ? 1 : 0));
+  if (typeof v === "object" && v !== null && "sharedSecret" in v) {
+    const ex = v as DhExchange;
+    return (w.u8(5), w.bytes(ex.publicValue), w.bytes(ex.sharedSecret));
+  }
   if (typeof v === "object" && v !== null && "publicValue" in v) {
     const kp = v as DhKeyPair;
     return (w.u8(2), w.bytes(kp.publicValue), w.bytes(kp.privateValue));
@@ -332,6 +373,7 @@ function readResponse(r: WireReader): TaskResponse {
   if (tag === 1) return { ok: true, value: Buffer.from(r.bytes()) };
   if (tag === 2) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), privateValue: Buffer.from(r.bytes()) } };
   if (tag === 3) return { ok: true, value: r.u8() === 1 };
+  if (tag === 5) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), sharedSecret: Buffer.from(r.bytes()) } };
   if (tag === 4) {
     const type = r.str();
     if (type !== "rsa" && type !== "dsa") throw new RangeError("bad key type");
