@@ -8,7 +8,7 @@
  */
 import { findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
 import type { IkeConfig, PresharedEntry, PresharedId, ResolvedRule } from "../config/types.js";
-import { dhAgree, dhGenerate, dhPublicFromPrivate, type DhKeyPair } from "../crypto/dh.js";
+import { dhAgree, dhGenerate, dhGenerateAndAgree, dhPublicFromPrivate, type DhExchange, type DhKeyPair } from "../crypto/dh.js";
 import type { TaskResult } from "../crypto/tasks.js";
 
 /** Diffie-Hellman through the crypto pool. Peer values come back as errors, never as throws. */
@@ -20,6 +20,32 @@ export interface DhPort {
     peerPublic: Uint8Array,
     options?: { readonly signal?: AbortSignal },
   ): Promise<TaskResult<Buffer>>;
+  /**
+   * The responder's g^x and g^xy in one call (one pool round trip; x never leaves the worker).
+   * Optional: {@link respondDh} falls back to dhGenerate + dhAgree on a port without it.
+   */
+  dhGenerateAndAgree?(group: number, peerPublic: Uint8Array, options?: { readonly signal?: AbortSignal }): Promise<TaskResult<DhExchange>>;
+}
+
+/**
+ * A responder's DH: our public value and g^xy for the peer's `peerPublic`. Errors are the port's
+ * (`IKE_ERR_DH_PUBLIC_*` for a refused peer value). The caller owns `sharedSecret` and wipes it.
+ */
+export async function respondDh(
+  dh: DhPort,
+  group: number,
+  peerPublic: Uint8Array,
+  options?: { readonly signal?: AbortSignal },
+): Promise<TaskResult<DhExchange>> {
+  if (dh.dhGenerateAndAgree !== undefined) return dh.dhGenerateAndAgree(group, peerPublic, options);
+  const kp = await dh.dhGenerate(group, options);
+  if (!kp.ok) return kp;
+  try {
+    const r = await dh.dhAgree(group, kp.value.privateValue, peerPublic, options);
+    return r.ok ? { ok: true, value: { publicValue: kp.value.publicValue, sharedSecret: r.value } } : r;
+  } finally {
+    kp.value.privateValue.fill(0);
+  }
 }
 
 /** Rule and key lookups for Phase 1. */
@@ -66,6 +92,10 @@ export const inlineDh: DhPort = {
     const r = dhAgree(group, privateValue, peerPublic);
     return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
   },
+  async dhGenerateAndAgree(group, peerPublic) {
+    const r = dhGenerateAndAgree(group, peerPublic);
+    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
+  },
 };
 
 /**
@@ -83,6 +113,11 @@ export function deterministicDh(privateOf: (group: number, n: number) => Buffer)
     },
     async dhAgree(group, privateValue, peerPublic) {
       const r = dhAgree(group, privateValue, peerPublic);
+      return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
+    },
+    async dhGenerateAndAgree(group, peerPublic) {
+      const privateValue = privateOf(group, n++);
+      const r = dhGenerateAndAgree(group, peerPublic, privateValue);
       return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
     },
   };

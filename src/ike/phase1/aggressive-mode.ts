@@ -22,7 +22,7 @@ import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { Step } from "../step.js";
 import { checkPeerId, formatId, localIdPayload, presharedIdOf } from "./identity.js";
 import type { Phase1Context, Phase1Result } from "./main-mode.js";
-import { buildSaPayload, derivePsk, echoSaPayload, first, generateKe, offeredTransforms, payloadBody, SA_KEY_MEMORY } from "./phase1.js";
+import { buildSaPayload, derivePsk, echoSaPayload, first, generateKe, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
   AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
@@ -171,11 +171,13 @@ export class AggressiveMode {
     sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash), SA_KEY_MEMORY);
     this.gxi = Buffer.from(first(payloads, PayloadType.KE)!.keyData);
     this.nonceI = Buffer.from(first(payloads, PayloadType.NONCE)!.data);
-    const ke = await generateKe(this.ctx, choice.transform.group);
-    if (typeof ke === "string") return this.failed(undefined, ke);
+    const mine = await respondKe(this.ctx, choice.transform.group, this.gxi);
+    if (mine === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
+    if (typeof mine === "string") return this.failed(undefined, mine);
+    const ke = mine.gxr;
     this.gxr = ke;
     this.nonceR = this.ctx.random(this.ctx.rule.p1NonceLen);
-    const d = await derivePsk(this.ctx, choice.transform.group, this.inputs(), this.psk.key);
+    const d = await derivePsk(this.ctx, choice.transform.group, this.inputs(), this.psk.key, mine.gxy);
     if (d === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
     if (d === "gone") return this.failed(undefined, "SA destroyed during DH");
     this.localId = localIdPayload(this.ctx.rule, sa.local);

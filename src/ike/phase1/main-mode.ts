@@ -28,7 +28,7 @@ import type { IsakmpSa } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
 import type { DhPort, Phase1Policy } from "../ports.js";
 import { checkPeerId, formatId, localIdPayload } from "./identity.js";
-import { all, buildSaPayload, echoSaPayload, first, offeredTransforms, payloadBody, SA_KEY_MEMORY } from "./phase1.js";
+import { all, buildSaPayload, echoSaPayload, first, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
   AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
@@ -270,11 +270,12 @@ export class MainMode {
     if (ke === undefined || nonce === undefined) return this.failed(Notify.PayloadMalformed, "MM3 without KE or nonce");
     this.gxi = Buffer.from(ke.keyData);
     this.nonceI = Buffer.from(nonce.data);
-    const mine = await this.makeKe();
+    const mine = await respondKe(this.ctx, this.choice!.transform.group, this.gxi);
+    if (mine === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
     if (typeof mine === "string") return this.failed(undefined, mine);
-    this.gxr = mine;
+    this.gxr = mine.gxr;
     this.nonceR = this.ctx.random(this.ctx.rule.p1NonceLen);
-    const derived = await this.derive();
+    const derived = await this.derive(mine.gxy);
     if (derived !== null) return derived;
     this.st = "mm4-sent";
     return {
@@ -319,22 +320,30 @@ export class MainMode {
     return Buffer.from(r.value.publicValue);
   }
 
-  /** g^xy through the pool, the pre-shared key by address, then SKEYID and friends. */
-  private async derive(): Promise<Step | null> {
+  /** g^xy through the pool (or the responder's, from respondKe), the pre-shared key by address, then SKEYID and friends. */
+  private async derive(gxy?: Buffer): Promise<Step | null> {
     const sa = this.ctx.sa;
     const km = sa.keymat!;
     const group = this.choice!.transform.group;
     const peerPublic = this.role === "initiator" ? this.gxr! : this.gxi!;
     this.psk = this.ctx.policy.presharedFor(sa.local.address, sa.remote.address, "main");
     if (this.psk === undefined) {
+      gxy?.fill(0);
       return this.failed(Notify.AuthenticationFailed, `no pre-shared key for ${sa.local.address} <-> ${sa.remote.address}`);
     }
-    const r = await this.ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
-    if (!r.ok) return this.failed(Notify.InvalidKeyInformation, `peer's DH value refused: ${r.error.code}`);
-    if (sa.keymat !== km) return this.failed(undefined, "SA destroyed during DH");
+    let shared = gxy;
+    if (shared === undefined) {
+      const r = await this.ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
+      if (!r.ok) return this.failed(Notify.InvalidKeyInformation, `peer's DH value refused: ${r.error.code}`);
+      shared = r.value;
+    }
+    if (sa.keymat !== km) {
+      shared.fill(0);
+      return this.failed(undefined, "SA destroyed during DH");
+    }
     km.deriveFromPsk(
       { icookie: sa.icookie, rcookie: sa.rcookie, nonceI: this.nonceI!, nonceR: this.nonceR!, gxi: this.gxi!, gxr: this.gxr! },
-      r.value,
+      shared,
       this.psk.key,
     );
     return null;

@@ -22,7 +22,7 @@ import {
 import type { Phase1KeymatOptions } from "../../crypto/keymat.js";
 import { p1Attributes, type Attr, type P1Transform } from "./proposal.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
-import type { DhPort } from "../ports.js";
+import { respondDh, type DhPort } from "../ports.js";
 
 /**
  * How an ISAKMP SA's key holder keeps its secrets: in the shared secure slab (locked, zeroed on
@@ -152,17 +152,43 @@ export interface Phase1Inputs {
 }
 
 /**
- * g^xy through the pool, then SKEYID = prf(PSK, Ni_b | Nr_b) and its children into the Keymat.
- * Returns null, or why the peer's value was refused ("dh") or the SA went away ("gone").
+ * Responder: our g^x and g^xy in one pool task, so our private value never leaves the worker and a
+ * Phase 1 costs one round trip instead of two. Returns both (the caller hands `gxy` to a derive
+ * call, which wipes it), "dh" when the peer's value is refused, or error text.
  */
-export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, psk: Buffer): Promise<null | "dh" | "gone"> {
+export async function respondKe(ctx: DhContext, group: number, peerPublic: Buffer): Promise<{ gxr: Buffer; gxy: Buffer } | "dh" | string> {
+  const r = await respondDh(ctx.dh, group, peerPublic, { signal: ctx.sa.abort.signal });
+  if (!r.ok) return r.error.code.startsWith("IKE_ERR_DH_PUBLIC") ? "dh" : `DH group ${group}: ${r.error.code}`;
+  if (ctx.sa.keymat === undefined) {
+    r.value.sharedSecret.fill(0);
+    return "SA destroyed during DH";
+  }
+  return { gxr: Buffer.from(r.value.publicValue), gxy: r.value.sharedSecret };
+}
+
+/**
+ * g^xy through the pool (or `gxy` from {@link respondKe}), then SKEYID = prf(PSK, Ni_b | Nr_b) and
+ * its children into the Keymat. Returns null, or why the peer's value was refused ("dh") or the SA
+ * went away ("gone").
+ */
+export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, psk: Buffer, gxy?: Buffer): Promise<null | "dh" | "gone"> {
   const sa = ctx.sa;
   const km = sa.keymat;
-  if (km === undefined) return "gone";
-  const peerPublic = sa.role === "initiator" ? x.gxr : x.gxi;
-  const r = await ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
-  if (!r.ok) return "dh";
-  if (sa.keymat !== km) return "gone";
-  km.deriveFromPsk({ icookie: sa.icookie, rcookie: sa.rcookie, ...x }, r.value, psk);
+  if (km === undefined) {
+    gxy?.fill(0);
+    return "gone";
+  }
+  let shared = gxy;
+  if (shared === undefined) {
+    const peerPublic = sa.role === "initiator" ? x.gxr : x.gxi;
+    const r = await ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
+    if (!r.ok) return "dh";
+    shared = r.value;
+  }
+  if (sa.keymat !== km) {
+    shared.fill(0);
+    return "gone";
+  }
+  km.deriveFromPsk({ icookie: sa.icookie, rcookie: sa.rcookie, ...x }, shared, psk);
   return null;
 }

@@ -28,7 +28,7 @@ import { selectForResponder, type ClientId, type IpsecPolicy, type Phase2Proposa
 import type { IsakmpSa } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
 import { first } from "../phase1/phase1.js";
-import type { DhPort } from "../ports.js";
+import { respondDh, type DhPort } from "../ports.js";
 import type { Step } from "../step.js";
 import { clientIdOf, clientIdPayload, hostClientId } from "./client-id.js";
 import { installPair, type ChosenSa } from "./install.js";
@@ -84,7 +84,8 @@ export class QuickMode {
   private st: QuickModeState = "start";
   private nonceI: Buffer | undefined;
   private nonceR: Buffer | undefined;
-  private dhPrivate: Buffer | undefined;
+  /** Initiator's PFS x between QM1 and QM2, in pooled secure memory like the Phase 1 one (STYLE 5). */
+  private dhPrivate: SecureBuffer | undefined;
   private group = 0;
   private ourSpis = new Map<"esp" | "ah", number>();
   private offered: ReadProposal[] = [];
@@ -155,7 +156,7 @@ export class QuickMode {
   destroy(): void {
     this.gqmxy?.destroy();
     this.gqmxy = undefined;
-    this.dhPrivate?.fill(0);
+    this.dhPrivate?.destroy();
     this.dhPrivate = undefined;
   }
 
@@ -312,11 +313,14 @@ export class QuickMode {
     this.nonceR = this.ctx.random(this.ctx.rule.p2NonceLen);
     const rest: Payload[] = [echoPhase2Sa(saPayload, echo), { type: PayloadType.NONCE, data: this.nonceR }];
     if (ke !== undefined) {
-      const mine = await this.makeKe();
-      if (typeof mine === "string") return this.failed(undefined, mine);
-      const agreed = await this.agree(ke.keyData);
-      if (agreed !== null) return agreed;
-      rest.push({ type: PayloadType.KE, keyData: mine });
+      // g^x and g^qm xy in one pool task: our x never leaves the worker.
+      const r = await respondDh(this.ctx.dh, this.group, ke.keyData, { signal: this.ctx.sa.abort.signal });
+      if (!r.ok) {
+        if (r.error.code.startsWith("IKE_ERR_DH_PUBLIC")) return this.failed(Notify.InvalidKeyInformation, `peer's PFS value refused: ${r.error.code}`);
+        return this.failed(undefined, `PFS group ${this.group}: ${r.error.code}`);
+      }
+      this.gqmxy = SecureBuffer.take(r.value.sharedSecret, { pooled: true });
+      rest.push({ type: PayloadType.KE, keyData: Buffer.from(r.value.publicValue) });
     }
     // strongSwan answers with IDs even when QM1 had none; Libreswan echoes what it got. We echo.
     if (ids.length === 2) rest.push(ids[0]!, ids[1]!);
@@ -343,17 +347,20 @@ export class QuickMode {
   private async makeKe(): Promise<Buffer | string> {
     const r = await this.ctx.dh.dhGenerate(this.group, { signal: this.ctx.sa.abort.signal });
     if (!r.ok) return `PFS group ${this.group}: ${r.error.code}`;
-    this.dhPrivate = Buffer.from(r.value.privateValue);
-    r.value.privateValue.fill(0);
+    this.dhPrivate?.destroy();
+    this.dhPrivate = SecureBuffer.take(r.value.privateValue, { pooled: true });
     return Buffer.from(r.value.publicValue);
   }
 
   private async agree(peer: Buffer): Promise<Step | null> {
-    const priv = this.dhPrivate;
-    if (priv === undefined) return this.failed(undefined, "no PFS private value");
+    const held = this.dhPrivate;
+    if (held === undefined) return this.failed(undefined, "no PFS private value");
+    // A normal-memory copy only as the task argument (the pool transfers it and the worker wipes it).
+    const priv = held.use((b) => Buffer.from(b));
+    this.dhPrivate = undefined;
+    held.destroy();
     const r = await this.ctx.dh.dhAgree(this.group, priv, peer, { signal: this.ctx.sa.abort.signal });
     priv.fill(0);
-    this.dhPrivate = undefined;
     if (!r.ok) return this.failed(Notify.InvalidKeyInformation, `peer's PFS value refused: ${r.error.code}`);
     // Pooled like the ISAKMP SA's keys (SA_KEY_MEMORY): no mapping of its own per Quick Mode.
     this.gqmxy = SecureBuffer.take(r.value, { pooled: true });
