@@ -105,7 +105,7 @@ export function createAdminHandler(state: AdminState): (req: AdminRequest) => Pr
       case "add_rule":
         return ruleCommands.add(live, req.text, req.source);
       case "read_rules":
-        return ruleCommands.read(live, req.file ?? state.configFile);
+        return ruleCommands.read(live, req.file ?? state.configFile, priv() >= 2);
       case "write_rules":
         return ruleCommands.write(live, req.file);
       case "dbg_rbdump":
