@@ -20,6 +20,8 @@ import { readPcapFile } from "../helpers/pcap.js";
 export class RecordingDh implements DhPort {
   private readonly privates = new Map<string, { group: number; privateValue: Buffer }>();
   private readonly inner: DhPort;
+  /** How many times the engine asked for a key pair and for g^xy (duplicate packets must add none). */
+  readonly calls = { generate: 0, agree: 0 };
 
   constructor(label: string) {
     this.inner = deterministicDh((group, n) => {
@@ -30,6 +32,7 @@ export class RecordingDh implements DhPort {
   }
 
   async dhGenerate(group: number): ReturnType<DhPort["dhGenerate"]> {
+    this.calls.generate++;
     const r = await this.inner.dhGenerate(group);
     // Copied: the engine's key holder takes the returned buffer and wipes it.
     if (r.ok) this.privates.set(Buffer.from(r.value.publicValue).toString("hex"), { group, privateValue: Buffer.from(r.value.privateValue) });
@@ -37,6 +40,7 @@ export class RecordingDh implements DhPort {
   }
 
   dhAgree(group: number, privateValue: Uint8Array, peerPublic: Uint8Array): ReturnType<DhPort["dhAgree"]> {
+    this.calls.agree++;
     return this.inner.dhAgree(group, privateValue, peerPublic);
   }
 
