@@ -25,7 +25,10 @@ export interface Phase2Exchange {
   /** The last request answered and our answer (responder QM2, initiator QM3). */
   readonly replies: ReplyCache;
   retransmitter: Retransmitter | undefined;
-  /** The peer set the commit bit (RFC 2408 section 3.1) on its Quick Mode message. */
+  /**
+   * The commit bit (RFC 2408 section 3.1) is in play: as responder, the peer set it on QM1 and gets
+   * CONNECTED; as initiator, we set it and wait for CONNECTED after QM3.
+   */
   commit?: boolean;
 }
 
