@@ -1,0 +1,113 @@
+/**
+ * Tunnel mode with one subnet per side against a real Libreswan 4.10, both roles, with ESP and (as
+ * responder) AH. Our ipsecinit.conf entry names the inner networks (`negotiate tunnel laddr
+ * 10.1.0.0/16 raddr 10.2.0.0/16`); Libreswan is configured with the mirror `--local-ts/--remote-ts`,
+ * so Quick Mode carries ID_IPV4_ADDR_SUBNET client IDs (RFC 2407 §4.6.2.1) in both directions
+ * (unlike host-to-host, where pluto omits IDci/IDcr).
+ *
+ * Each case checks both ends: `libreswan-peer.sh status` says established, our SADB holds the
+ * tunnel-mode inbound and outbound SA pluto installed (SPIs and keys from its xfrm.log), the Quick
+ * Mode result names the two subnets, and every packet passes `capture.sh check`, decrypted with Ka
+ * derived again from our DH private values (test/interop/ka.ts).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EngineHost, assertSameSas, xfrmSas } from "../helpers/engine-host.js";
+import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
+import { selectForAcquire } from "../../src/policy/index.js";
+import { RecordingDh, kaLines, suiteByName } from "./ka.js";
+import { captureOn, checkCapture, ikeConfig, plan, preshared, stopPeer, stopQuietly } from "./common.js";
+
+const PSK = "iop-libreswan-tunnel-psk";
+const skip = interopSkip();
+const { us: US, libreswan: THEM, ports } = plan();
+/** This file's block: after strongswan-lossy's 12 ports; 2 per case. */
+const BASE = ports.udp + 32;
+
+const OUR_NET = "10.1.0.0/16";
+const THEIR_NET = "10.2.0.0/16";
+
+interface Case {
+  readonly lsRole: "initiator" | "responder";
+  /** ipsecinit.conf action body and Libreswan's Phase 2 option. */
+  readonly ipsec: string;
+  readonly ls: { readonly esp?: string; readonly ah?: string };
+}
+
+const CASES: readonly Case[] = [
+  { lsRole: "responder", ipsec: "encr_algs aes encr_auth_algs sha1", ls: { esp: "aes128-sha1" } },
+  { lsRole: "initiator", ipsec: "encr_algs aes encr_auth_algs sha1", ls: { esp: "aes128-sha1" } },
+  { lsRole: "responder", ipsec: "auth_algs sha1", ls: { ah: "sha1" } },
+];
+
+for (const [i, c] of CASES.entries()) {
+  const proto = c.ls.ah !== undefined ? "ah" : "esp";
+  const what = `subnets 10.1.0.0/16 <-> 10.2.0.0/16, ${proto} ${c.ls.ah ?? c.ls.esp}`;
+  const title = c.lsRole === "responder" ? `tunnel mode, we initiate to Libreswan: ${what}` : `tunnel mode, Libreswan initiates to us: ${what}`;
+  test(title, { skip, timeout: 120_000 }, async () => {
+    const ourPort = BASE + i * 2;
+    const tag = `${process.pid}-t${i}`;
+    const dh = new RecordingDh(`iop-lst-${tag}`);
+    const host = await EngineHost.open({
+      dh,
+      address: US,
+      port: ourPort,
+      ikeConfig: ikeConfig("lst", US, THEM, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }"),
+      preshared: preshared(US, THEM, PSK),
+      ipsecinit: `{ tunnel ip.tun0 negotiate tunnel laddr ${OUR_NET} raddr ${THEIR_NET} } ipsec { ${c.ipsec} }\n`,
+    });
+    let cap: Capture | undefined;
+    let peer: InteropPeer | undefined;
+    try {
+      cap = await captureOn(`iop-lst-cap-${tag}`, ourPort);
+      peer = await InteropPeer.startLibreswan({
+        name: `iop-lst-${tag}`,
+        role: c.lsRole,
+        local: THEM,
+        remote: US,
+        remotePort: ourPort,
+        auth: "psk",
+        psk: PSK,
+        cipher: "aes128",
+        hash: "sha1",
+        dh: 14,
+        ...(c.ls.esp !== undefined ? { esp: c.ls.esp } : {}),
+        ...(c.ls.ah !== undefined ? { ah: c.ls.ah } : {}),
+        pfs: "none",
+        espMode: "tunnel",
+        localTs: THEIR_NET,
+        remoteTs: OUR_NET,
+      });
+      if (c.lsRole === "responder") {
+        // What an ACQUIRE for inner traffic 10.1.0.5 -> 10.2.0.9 would ask for.
+        const sel = selectForAcquire(host.ipsec!, { src: { address: "10.1.0.5", port: 0 }, dst: { address: "10.2.0.9", port: 0 }, ulp: 0 });
+        assert.equal(sel.kind, "ipsec");
+        if (sel.kind !== "ipsec") return;
+        const rule = host.policy.ruleByLabel("lst");
+        assert.ok(rule);
+        host.engine.negotiate(rule, host.endpoint, { address: THEM, port: 500 }, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
+      }
+      await host.waitFor("phase2-up", 1, 30_000);
+      const st = await peer.status({ wait: 10 });
+      assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}`);
+
+      const up = host.of("phase2-up")[0]!;
+      assert.equal(up.result.mode, "tunnel");
+      assert.deepEqual([up.result.localId.prefix, up.result.remoteId.prefix], [OUR_NET, THEIR_NET]);
+      const ours = await host.matureSas();
+      assert.equal(ours.length, 2, "one inbound and one outbound SA");
+      assert.ok(ours.every((s) => s.proto === proto && s.mode === "tunnel"), JSON.stringify(ours.map((s) => [s.proto, s.mode])));
+      const xfrmlog = peer.info.xfrmlog;
+      assert.ok(xfrmlog, "libreswan-peer.sh start printed no xfrmlog");
+      assertSameSas(ours, xfrmSas(xfrmlog));
+      assert.deepEqual(host.of("phase1-failed"), []);
+      assert.deepEqual(host.of("phase2-failed"), []);
+
+      await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "main:6,quick:3" });
+    } finally {
+      await stopQuietly(cap);
+      await host.close();
+      await stopPeer(peer);
+    }
+  });
+}
