@@ -27,9 +27,18 @@ export interface KeyAllocator {
   allocate(length: number): Buffer;
   /** Zeroes `key` (and the rest of its slot) and makes the slot reusable. */
   free(key: Buffer): void;
-  /** Zeroes and unmaps everything. */
+  /** Zeroes everything and gives the memory back (for reuse by the next store, or to the system). */
   destroy(): void;
 }
+
+/**
+ * Arenas of destroyed stores, zeroed, for the next store to reuse. `sodium_free` only detaches a
+ * buffer: its pages are unmapped when garbage collection finds it, and GC does not count them as
+ * memory pressure, so stores made and destroyed in a loop (tests, a backend re-opened on reload)
+ * could pile up mappings until `vm.max_map_count` is hit. Kept up to a bound; past it they are freed.
+ */
+const spareArenas: Buffer[] = [];
+const MAX_SPARE_ARENAS = 64;
 
 /** Longest key `SecureKeyStore` holds, in bytes. */
 export const MAX_KEY_BYTES = SLOT_SIZES[SLOT_SIZES.length - 1]!;
@@ -83,7 +92,11 @@ export class SecureKeyStore implements KeyAllocator {
 
   destroy(): void {
     for (const cls of this.#classes) {
-      for (const arena of cls.arenas) sodium.sodium_free(arena); // sodium_free zeroes before unmapping
+      for (const arena of cls.arenas) {
+        sodium.sodium_memzero(arena);
+        if (spareArenas.length < MAX_SPARE_ARENAS) spareArenas.push(arena);
+        else sodium.sodium_free(arena);
+      }
       cls.arenas = [];
       cls.free = [];
       cls.inUse = new Uint8Array(0);
@@ -98,8 +111,11 @@ export class SecureKeyStore implements KeyAllocator {
   }
 
   #grow(cls: SlabClass): void {
-    const arena = sodium.sodium_malloc(ARENA_BYTES);
-    sodium.sodium_memzero(arena); // sodium_malloc fills with 0xdb canaries
+    let arena = spareArenas.pop();
+    if (arena === undefined) {
+      arena = sodium.sodium_malloc(ARENA_BYTES);
+      sodium.sodium_memzero(arena); // sodium_malloc fills with 0xdb canaries
+    }
     const arenaNo = cls.arenas.length;
     cls.arenas.push(arena);
     // Arenas of different classes never share an ArrayBuffer, so one map serves all classes.
