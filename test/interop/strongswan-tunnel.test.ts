@@ -5,6 +5,10 @@
  * between the 127.0.5.x gateways; the `ulp tcp rport 22` cases add protocol 6 and port 22 to the
  * IDs, which strongSwan configures as `10.2.0.0/16[tcp/22]`.
  *
+ * strongSwan also sends address ranges (ID_IPV4_ADDR_RANGE, RFC 2407 §4.6.2.1) for a selector that
+ * is no prefix. Our policy engine works in prefixes and refuses ranges: the last case checks that a
+ * real peer's range gets INVALID-ID-INFORMATION and no SA on either side.
+ *
  * Each case checks both ends: strongSwan reports the CHILD_SA installed, our SADB holds exactly the
  * tunnel-mode inbound and outbound SA strongSwan installed (SPIs and keys from its xfrm.log), the
  * Quick Mode result names the subnets we configured, and every packet passes `capture.sh check`
@@ -12,17 +16,19 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { EngineHost, assertSameSas } from "../helpers/engine-host.js";
 import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
 import { selectForAcquire } from "../../src/policy/index.js";
 import { RecordingDh, kaLines, suiteByName } from "./ka.js";
-import { captureOn, checkCapture, ikeConfig, plan, preshared, stopPeer, stopQuietly } from "./common.js";
+import { captureOn, checkCapture, ikeConfig, plan, poll, preshared, stopPeer, stopQuietly } from "./common.js";
 
 const PSK = "iop-strongswan-tunnel-psk";
 const skip = interopSkip();
 const { us: US, strongswan: STRONGSWAN, ports } = plan();
-/** This file's block: 4 ports per case, after the hostile UDP block of common.ts's plan. */
+/** This file's blocks: 4 ports per case after the hostile UDP block of common.ts's plan, and 4 for the range case. */
 const BASE = ports.udp + 4;
+const RANGE_BASE = ports.udp + 38;
 
 const OUR_NET = "10.1.0.0/16";
 const THEIR_NET = "10.2.0.0/16";
@@ -117,3 +123,61 @@ for (const [i, c] of CASES.entries()) {
     }
   });
 }
+
+test("tunnel mode, strongSwan initiates with an address range (ID_IPV4_ADDR_RANGE): INVALID-ID-INFORMATION, no SA", { skip, timeout: 120_000 }, async () => {
+  const ourPort = RANGE_BASE;
+  const ssPort = ourPort + 2;
+  const tag = `${process.pid}-tr`;
+  const dh = new RecordingDh(`iop-sst-${tag}`);
+  const host = await EngineHost.open({
+    dh,
+    address: US,
+    port: ourPort,
+    ikeConfig: ikeConfig("sst", US, STRONGSWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }"),
+    preshared: preshared(US, STRONGSWAN, PSK),
+    ipsecinit: `{ tunnel ip.tun0 negotiate tunnel laddr ${OUR_NET} raddr ${THEIR_NET} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
+  });
+  let cap: Capture | undefined;
+  let peer: InteropPeer | undefined;
+  try {
+    cap = await captureOn(`iop-sst-cap-${tag}`, ourPort);
+    peer = await InteropPeer.startStrongSwan({
+      name: `iop-sst-${tag}`,
+      role: "initiator",
+      local: STRONGSWAN,
+      remote: US,
+      localPort: ssPort,
+      nattPort: ssPort + 1,
+      remotePort: ourPort,
+      auth: "psk",
+      psk: PSK,
+      cipher: "aes128",
+      hash: "sha1",
+      dh: 14,
+      esp: "aes128-sha1",
+      pfs: "none",
+      espMode: "tunnel",
+      // Inside our 10.2.0.0/16, but no prefix: strongSwan sends it as a range.
+      localTs: "10.2.0.5-10.2.0.20",
+      remoteTs: OUR_NET,
+      logLevel: 4,
+    });
+    await host.waitUntil(() => host.of("phase2-failed").length > 0, "our Quick Mode to refuse the range", 25_000);
+    assert.match(host.of("phase2-failed")[0]!.reason, /client IDs unusable/);
+    // strongSwan got our encrypted INVALID-ID-INFORMATION notify (its log names it) and installed nothing.
+    await poll(() => /INVALID_ID_INFORMATION/.test(readFileSync(peer!.log, "utf8")), "strongSwan to log our INVALID-ID-INFORMATION");
+    // The selector strongSwan put in its QM1 (logged per proposal as `<peer|n>  from..to`).
+    assert.match(readFileSync(peer.log, "utf8"), /<peer\|\d+>\s+10\.2\.0\.5\.\.10\.2\.0\.20/);
+    assert.equal((await peer.status()).established, false);
+    assert.equal((await peer.keys()).sa.length, 0, "strongSwan installed no SA");
+    assert.equal((await host.matureSas()).length, 0, "our SADB holds no mature SA");
+    assert.equal(host.of("phase1-up").length, 1);
+    assert.equal(host.of("phase2-up").length, 0);
+
+    await checkCapture(cap, { keysFromLog: [peer.log], keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "main:6,quick:1,info:1" });
+  } finally {
+    await stopQuietly(cap);
+    await host.close();
+    await stopPeer(peer);
+  }
+});
