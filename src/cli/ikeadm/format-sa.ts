@@ -8,7 +8,7 @@ import { isIPv6 } from "node:net";
 import { authMethodWord } from "../../config/names.js";
 import { cipherById, groupById, hashById } from "../../crypto/algorithms.js";
 import type { AcquireResult, EndpointView, P1View, SadbView } from "../../control/results.js";
-import type { FormatOptions } from "./format.js";
+import { human, type FormatOptions } from "./format.js";
 
 const AUTH_TEXT: Record<string, string> = {
   preshared: "pre-shared key",
@@ -16,18 +16,6 @@ const AUTH_TEXT: Record<string, string> = {
   rsa_sig: "RSA signatures",
   rsa_encrypt: "RSA Encryption",
 };
-
-function human(secs: number): string {
-  const units: [number, string][] = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
-  const parts: string[] = [];
-  let rest = secs;
-  for (const [n, name] of units) {
-    const q = Math.floor(rest / n);
-    if (q > 0) parts.push(`${q} ${name}${q === 1 ? "" : "s"}`);
-    rest -= q * n;
-  }
-  return parts.length === 0 ? "" : ` (${parts.join(" ")})`;
-}
 
 function ipLine(prefix: string, who: string, e: EndpointView): string {
   return `${prefix} ${who} IP address: ${isIPv6(e.address) ? "AF_INET6" : "AF_INET"}: port ${e.port}, ${e.address}`;

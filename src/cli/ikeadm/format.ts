@@ -66,7 +66,8 @@ export function formatDefaults(r: DefaultsResult): string[] {
   ];
 }
 
-function human(secs: number): string {
+/** ` (1 hour 30 minutes)` for a duration in seconds, or "" for 0, as the original prints lifetimes. */
+export function human(secs: number): string {
   if (secs === 0) return "";
   const units: [number, string][] = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
   const parts: string[] = [];
