@@ -28,7 +28,11 @@ export interface Plan {
   readonly honest: string;
   readonly attacker: string;
   readonly sniffer: string;
-  /** First port of each file's block: strongswan 48 ports, rekey 8, libreswan 12, hostile UDP 4. */
+  /**
+   * First port of each file's block: strongswan 48 ports, rekey 8, libreswan 12, hostile UDP 4. After
+   * the UDP block, files take fixed offsets from `udp`: strongswan-tunnel +4..+19 and +38..+41,
+   * strongswan-lossy +20..+31, libreswan-tunnel +32..+37 (all below the slot's 120 ports).
+   */
   readonly ports: { readonly strongswan: number; readonly rekey: number; readonly libreswan: number; readonly udp: number };
 }
 
