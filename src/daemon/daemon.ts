@@ -151,13 +151,17 @@ export class Daemon {
   }
 
   /**
-   * Re-read both files; swap them in only when both are valid. Returns whether it swapped.
-   * Certificates will be reloaded here too once the PKI store exists.
+   * Re-read the configuration, the pre-shared keys and the IPsec policy; swap them in only when
+   * all three are valid, together. Returns whether it swapped. Certificates will be reloaded
+   * here too once the PKI store exists.
    */
   async reload(): Promise<boolean> {
     const log = this.logs.logger("cfg");
-    const { rules, keys } = await loadAll(this.options.configFile, this.options.presharedFile);
-    const errors = [...rules.errors, ...keys.errors];
+    const [{ rules, keys }, policy] = await Promise.all([
+      loadAll(this.options.configFile, this.options.presharedFile),
+      this.engine?.preparePolicy(),
+    ]);
+    const errors = [...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
     if (errors.length > 0) {
       for (const e of errors) log.error(e);
       log.error("reload refused: the running configuration stays in effect", { errors: errors.length });
@@ -165,6 +169,7 @@ export class Daemon {
       return false;
     }
     for (const w of [...rules.warnings, ...keys.warnings]) log.warn(w);
+    if (policy?.ok === true) policy.commit();
     const snap = this.live.replace({ config: rules.value, preshared: keys.value });
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
     daemonReload.publish({ ok: true, generation: snap.generation });

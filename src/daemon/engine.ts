@@ -32,7 +32,7 @@ export interface EngineContext {
   readonly ikePort: number;
   /** NAT-T UDP port (`--natt-port`, default 4500). */
   readonly nattPort: number;
-  /** The IPsec policy file (`ROOT/etc/inet/ipsecinit.conf`), read at start and on every reload. */
+  /** The IPsec policy file (`ROOT/etc/inet/ipsecinit.conf`), read at start and on SIGHUP. */
   readonly ipsecPolicyFile: string;
   /** `--keys-file` (privilege keymat only): where to append `icookie,Ka` per established SA. */
   readonly keysFile?: string;
@@ -50,6 +50,12 @@ export interface DaemonEngine {
   /** Tell the engine the configuration changed (after the swap; old SAs keep their rules). */
   reconfigure(next: ConfigSnapshot): void;
   /**
+   * Read the IPsec policy file for a SIGHUP reload without applying it: errors, or a `commit`
+   * that installs it. The daemon commits only when the configuration and keys are valid too, so
+   * the three change together or not at all.
+   */
+  preparePolicy(): Promise<PreparedPolicy>;
+  /**
    * Answer a Phase 1 SA or statistics request. `privilege` decides whether KEY: material may be
    * included (2 only).
    */
@@ -57,6 +63,9 @@ export interface DaemonEngine {
   /** Delete SAs, close sockets. */
   stop(): Promise<void>;
 }
+
+/** A policy read by `preparePolicy`, not yet in effect. */
+export type PreparedPolicy = { ok: true; commit: () => void } | { ok: false; errors: string[] };
 
 /** Builds the engine. */
 export type EngineFactory = (ctx: EngineContext) => DaemonEngine;

@@ -33,7 +33,7 @@ import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from ".
 import type { HandlerResult } from "../control/server.js";
 import type { PrivilegeLevel } from "../log/categories.js";
 import type { Logger } from "../log/logger.js";
-import type { DaemonEngine, EngineAdminRequest, EngineContext, EngineFactory } from "./engine.js";
+import type { DaemonEngine, EngineAdminRequest, EngineContext, EngineFactory, PreparedPolicy } from "./engine.js";
 import type { ConfigSnapshot } from "./live-config.js";
 import { KeysFile } from "./keys-file.js";
 import { P1Book } from "./p1-book.js";
@@ -137,7 +137,30 @@ export class DaemonIkeEngine implements DaemonEngine {
     const bound = new Set(this.#transport?.endpoints().map((e) => e.local.address) ?? []);
     const unbound = localAddresses(next.config).filter((a) => !bound.has(a));
     if (unbound.length > 0) this.#log.warn("new local addresses are bound only after a restart", { addresses: unbound });
-    void this.#loadIpsec();
+  }
+
+  async preparePolicy(): Promise<PreparedPolicy> {
+    const file = this.#ctx.ipsecPolicyFile;
+    const r = await loadIpsecPolicy(file);
+    const cfg = this.#ctx.logs.logger("cfg");
+    if (r.errors.length === 1 && r.errors[0]!.code === "IKE_ERR_POLICY_IO") {
+      return {
+        ok: true,
+        commit: () => {
+          // No file, no policy: IPsec SAs with nothing saying what they protect are refused.
+          if (this.#ipsec !== undefined) cfg.warn("IPsec policy file gone: Quick Mode is refused from now on", { file });
+          this.#ipsec = undefined;
+        },
+      };
+    }
+    if (r.errors.length > 0) return { ok: false, errors: r.errors.map(formatPolicyError) };
+    return {
+      ok: true,
+      commit: () => {
+        this.#ipsec = r.policy;
+        cfg.info("IPsec policy loaded", { file, entries: r.policy.entries.length });
+      },
+    };
   }
 
   async stop(): Promise<void> {
@@ -303,24 +326,18 @@ export class DaemonIkeEngine implements DaemonEngine {
     return { outcome: "started", peer };
   }
 
+  /** At start: a bad or missing policy file leaves Quick Mode refused (the daemon still runs). */
   async #loadIpsec(): Promise<void> {
     const file = this.#ctx.ipsecPolicyFile;
-    const r = await loadIpsecPolicy(file);
     const cfg = this.#ctx.logs.logger("cfg");
-    if (r.errors.length === 1 && r.errors[0]!.code === "IKE_ERR_POLICY_IO") {
-      // No file, no policy: IPsec SAs with nothing saying what they protect are refused.
-      if (this.#ipsec !== undefined) cfg.warn("IPsec policy file gone: Quick Mode is refused from now on", { file });
-      else cfg.info("no IPsec policy file: Quick Mode is refused", { file });
-      this.#ipsec = undefined;
+    const p = await this.preparePolicy();
+    if (!p.ok) {
+      for (const e of p.errors) cfg.error(e);
+      cfg.error("IPsec policy refused: Quick Mode is refused", { file, errors: p.errors.length });
       return;
     }
-    if (r.errors.length > 0) {
-      for (const e of r.errors) cfg.error(formatPolicyError(e));
-      cfg.error(this.#ipsec === undefined ? "IPsec policy refused: Quick Mode is refused" : "IPsec policy refused: the one read before stays in effect", { file, errors: r.errors.length });
-      return;
-    }
-    this.#ipsec = r.policy;
-    cfg.info("IPsec policy loaded", { file, entries: r.policy.entries.length });
+    p.commit();
+    if (this.#ipsec === undefined) cfg.info("no IPsec policy file: Quick Mode is refused", { file });
   }
 
   async #drain(): Promise<void> {

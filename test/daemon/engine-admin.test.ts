@@ -13,7 +13,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { parseAcquire } from "../../src/cli/ikeadm/commands.js";
 import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from "../../src/control/results.js";
-import { IN_IKED, ikeadm, makeRoot, run, startDaemon, type RunningDaemon } from "./harness.js";
+import { IN_IKED, ikeadm, makeRoot, rootPath, run, startDaemon, type RunningDaemon } from "./harness.js";
 
 const A = "127.0.6.10";
 const B = "127.0.6.11";
@@ -161,6 +161,17 @@ describe("acquire refusals", () => {
     await d.waitFor(/IPsec policy loaded/);
     const norule = await json<AcquireResult>(root, ["acquire", A, "127.0.6.99"], 1);
     assert.equal(norule.outcome, "no-rule");
+
+    // SIGHUP is all or nothing: a good new config with a broken policy file changes neither.
+    const rulesBefore = (await ikeadm(root, ["dump", "rule"])).stdout;
+    assert.match(rulesBefore, new RegExp(`Label 'to ${B}'`));
+    fs.writeFileSync(rootPath.config(root), rule("renamed on disk", A, B, PORT_B));
+    fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), "{ raddr } ipsec {\n");
+    d.signal("SIGHUP");
+    await d.waitFor(/reload refused: the running configuration stays in effect/);
+    assert.equal((await ikeadm(root, ["dump", "rule"])).stdout, rulesBefore);
+    assert.equal(d.output().match(/IPsec policy loaded/g)?.length, 1, "the broken policy was not applied");
+    assert.equal(d.output().includes("IPsec policy refused"), false, "the old policy stays in effect");
 
     // The kernel keeps the first (unanswered) ACQUIRE for A > B pending, as a kernel does until it
     // times out: the same flow gets no second event.
