@@ -3,8 +3,10 @@
  * payloads and the policy engine's {@link ClientId} (`prefix` text, upper-layer protocol, port).
  *
  * A host prefix travels as ID_IPV4_ADDR / ID_IPV6_ADDR, anything wider as *_ADDR_SUBNET (address
- * then mask), as strongSwan and Libreswan send them. Ranges are not produced; received ones are
- * refused (the policy engine works in prefixes).
+ * then mask), as strongSwan and Libreswan send them. Ranges are not produced. A received range is
+ * accepted when it is exactly one prefix (10.0.0.0-10.0.0.255 is 10.0.0.0/24); any other range is
+ * refused, because kernel selectors (PF_KEY, XFRM) and the policy engine work in prefixes, and
+ * widening a range to the prefix that covers it would protect traffic the peer did not ask for.
  */
 import { IdType, PayloadType, type IdPayload } from "../../codec/index.js";
 import { formatAddress, makePrefix, parsePrefix } from "../../kernel/address.js";
@@ -44,6 +46,30 @@ function maskLength(mask: Buffer): number | undefined {
   return n;
 }
 
+/**
+ * The prefix length `n` for which [start, end] is exactly start/n (host bits of start all zero,
+ * of end all one), or undefined when the range is not one prefix.
+ */
+function rangePrefixLength(start: Buffer, end: Buffer): number | undefined {
+  let n = 0;
+  // Leading bits equal in both ends form the prefix; after the first difference start must be
+  // all zeros and end all ones.
+  let diverged = false;
+  for (let i = 0; i < start.length; i++) {
+    for (let bit = 7; bit >= 0; bit--) {
+      const a = (start[i]! >> bit) & 1;
+      const b = (end[i]! >> bit) & 1;
+      if (!diverged && a === b) {
+        n++;
+        continue;
+      }
+      diverged = true;
+      if (a !== 0 || b !== 1) return undefined;
+    }
+  }
+  return n;
+}
+
 /** The client identity an ID payload names, or undefined for types Quick Mode cannot use. */
 export function clientIdOf(id: IdPayload): ClientId | undefined {
   switch (id.idType) {
@@ -56,6 +82,14 @@ export function clientIdOf(id: IdPayload): ClientId | undefined {
     case IdType.ID_IPV6_ADDR_SUBNET: {
       const half = id.data.length / 2;
       const len = maskLength(id.data.subarray(half));
+      if (len === undefined) return undefined;
+      const p = makePrefix(new Uint8Array(id.data.subarray(0, half)), len);
+      return p === null ? undefined : { prefix: `${formatAddress(p.bytes)}/${p.length}`, ulp: id.protocolId, port: id.port };
+    }
+    case IdType.ID_IPV4_ADDR_RANGE:
+    case IdType.ID_IPV6_ADDR_RANGE: {
+      const half = id.data.length / 2;
+      const len = rangePrefixLength(id.data.subarray(0, half), id.data.subarray(half));
       if (len === undefined) return undefined;
       const p = makePrefix(new Uint8Array(id.data.subarray(0, half)), len);
       return p === null ? undefined : { prefix: `${formatAddress(p.bytes)}/${p.length}`, ulp: id.protocolId, port: id.port };

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodePayloads, encodePayloads, PayloadType, type SaPayload } from "../../../src/codec/index.js";
+import { decodePayloads, encodePayloads, IdType, PayloadType, type IdPayload, type SaPayload } from "../../../src/codec/index.js";
 import { AuthAlg, EncAlg } from "../../../src/kernel/algorithms.js";
 import { asPolicyProposals, buildPhase2Sa, echoPhase2Sa, readPhase2Sa } from "../../../src/ike/phase2/sa-payload.js";
 import { clientIdOf, clientIdPayload, hostClientId } from "../../../src/ike/phase2/client-id.js";
@@ -66,4 +66,24 @@ test("client IDs: host and subnet forms round-trip; non-contiguous masks are ref
   bad.data[5] = 0x0f;
   assert.equal(clientIdOf(bad), undefined);
   assert.deepEqual(hostClientId("192.0.2.9"), { prefix: "192.0.2.9/32", ulp: 0, port: 0 });
+});
+
+test("client IDs: a range that is exactly one prefix is that prefix; any other range is refused", () => {
+  const range = (idType: number, a: number[], b: number[], ulp = 0, port = 0): IdPayload => ({
+    type: PayloadType.ID,
+    idType,
+    protocolId: ulp,
+    port,
+    data: Buffer.from([...a, ...b]),
+  });
+  assert.deepEqual(clientIdOf(range(IdType.ID_IPV4_ADDR_RANGE, [10, 0, 0, 0], [10, 0, 0, 255], 6, 22)), { prefix: "10.0.0.0/24", ulp: 6, port: 22 });
+  assert.deepEqual(clientIdOf(range(IdType.ID_IPV4_ADDR_RANGE, [10, 2, 0, 5], [10, 2, 0, 5])), { prefix: "10.2.0.5/32", ulp: 0, port: 0 });
+  assert.deepEqual(clientIdOf(range(IdType.ID_IPV4_ADDR_RANGE, [0, 0, 0, 0], [255, 255, 255, 255])), { prefix: "0.0.0.0/0", ulp: 0, port: 0 });
+  const v6start = [0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(12).fill(0)];
+  const v6end = [0x20, 0x01, 0x0d, 0xb8, 0, 0, ...new Array<number>(10).fill(0xff)];
+  assert.deepEqual(clientIdOf(range(IdType.ID_IPV6_ADDR_RANGE, v6start, v6end)), { prefix: "2001:db8::/48", ulp: 0, port: 0 });
+  // Not one prefix: what strongSwan sends for --local-ts 10.2.0.5-10.2.0.20; and a reversed range.
+  assert.equal(clientIdOf(range(IdType.ID_IPV4_ADDR_RANGE, [10, 2, 0, 5], [10, 2, 0, 20])), undefined);
+  assert.equal(clientIdOf(range(IdType.ID_IPV4_ADDR_RANGE, [10, 0, 0, 128], [10, 0, 0, 255 - 128])), undefined);
+  assert.equal(clientIdOf(range(IdType.ID_IPV4_ADDR_RANGE, [10, 0, 1, 0], [10, 0, 0, 255])), undefined);
 });
