@@ -4,7 +4,8 @@
  * Saturation: each iteration starts N operations at once and waits for all; the time per operation
  * is the iteration time / N. Rows: "direct" (dh.ts / pubkey.ts called in a loop: the baseline, ratio
  * 1.00), the pool inline (threads 0: the queue without threads), and pools of 1 and 2 worker threads.
- * A DH "exchange" is dhGenerate then dhAgree, as each IKE peer does once per phase 1.
+ * A DH "exchange" is dhGenerate then dhAgree, as each IKE peer does once per phase 1; a DH
+ * "responder" is the same work as one `dhGenerateAndAgree` task (one round trip instead of two).
  *
  * Dispatch overhead: one group-2 dhAgree at a time (nothing to batch), pooled vs direct; and the
  * effect of micro-batching at saturation (maxBatch 1 vs the default 16).
@@ -16,7 +17,7 @@ import { Bench } from "tinybench";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { CryptoPool } from "../../src/crypto/pool.js";
-import { dhAgree, dhGenerate } from "../../src/crypto/dh.js";
+import { dhAgree, dhGenerate, dhGenerateAndAgree } from "../../src/crypto/dh.js";
 import { encrypt, loadPrivateKey, loadPublicKey, sign, verify, decrypt } from "../../src/crypto/pubkey.js";
 import type { TaskResult } from "../../src/crypto/tasks.js";
 
@@ -102,6 +103,12 @@ export default async function run(): Promise<void> {
         const pair = must(await pool.dhGenerate(id));
         must(await pool.dhAgree(id, pair.privateValue, peerY));
       },
+      true,
+    );
+    group(
+      `DH g${id} responder`,
+      () => void must(dhGenerateAndAgree(id, peerY)),
+      async (pool) => void must(await pool.dhGenerateAndAgree(id, peerY)),
       true,
     );
   }
