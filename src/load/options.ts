@@ -82,7 +82,7 @@ export const USAGE = `usage: ikeload --target ADDR[:PORT] [options]
   --preshared FILE         ike.preshared file; the key for each source/target pair is looked up
   --cipher C               aes128|aes192|aes256|3des|des|blowfish|blowfishN, or ike.config encr_alg text (default aes128)
   --hash H                 md5|sha1|sha256|sha384|sha512 (default sha1)
-  --dh G                   Oakley group: 1, 2, 5, 14..18 (default 2)
+  --dh G                   Oakley group: 1, 2, 5, 14, 15, 16 (default 2)
   --lifetime S             Phase 1 lifetime proposed, seconds (default 3600)
   --phase1-only            no Quick Mode: measure Phase 1 alone
   --esp ENC-AUTH           Phase 2 ESP transform: ENC des|3des|blowfish|aes|aes128|aes192|aes256,
