@@ -36,6 +36,9 @@ export interface InstallRequest {
   readonly gqmxy: SecureBuffer | undefined;
   readonly lifeSecs: number;
   readonly softSecs?: number;
+  /** Hard byte lifetime in kilobytes (absent: none) and its soft one. */
+  readonly lifeKb?: number;
+  readonly softKb?: number;
   readonly localId: ClientId;
   readonly remoteId: ClientId;
   readonly label: string;
@@ -74,7 +77,10 @@ export async function installPair(r: InstallRequest): Promise<void> {
           pairSpi: dir === "in" ? c.outboundSpi : c.inboundSpi,
           ...(c.proto === "esp" ? { encAlg: c.transform.encAlg, encKey: bytes.subarray(0, len.enc) } : {}),
           ...(c.transform.authAlg !== 0 ? { authAlg: c.transform.authAlg, authKey: bytes.subarray(len.enc, len.enc + len.auth) } : {}),
-          lifetimes: { hard: { addSeconds: r.lifeSecs }, soft: { addSeconds: soft } },
+          lifetimes: {
+            hard: { addSeconds: r.lifeSecs, ...(r.lifeKb !== undefined ? { bytes: r.lifeKb * 1024 } : {}) },
+            soft: { addSeconds: soft, ...(r.softKb !== undefined ? { bytes: r.softKb * 1024 } : {}) },
+          },
           ...(r.mode === "tunnel" ? { selector: dir === "in" ? selector(r.remoteId, r.localId) : selector(r.localId, r.remoteId) } : {}),
           label: r.label,
           ...(r.seq !== undefined ? { seq: r.seq } : {}),

@@ -22,17 +22,18 @@
  */
 import { Notify, PayloadType, encodePayloads, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
-import { SecureBuffer } from "../../crypto/secure.js";
 import type { Kernel, SaMode } from "../../kernel/kernel.js";
 import { selectForResponder, type ClientId, type IpsecPolicy, type Phase2Proposal } from "../../policy/index.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
 import { first } from "../phase1/phase1.js";
-import { respondDh, type DhPort } from "../ports.js";
+import type { DhPort } from "../ports.js";
 import type { Step } from "../step.js";
 import { clientIdOf, clientIdPayload, hostClientId } from "./client-id.js";
 import { installPair, type ChosenSa } from "./install.js";
-import { readResponderLifetime, responderLifetime } from "./responder-lifetime.js";
+import { honourNotify, narrow, responderLife, ruleLife, softKb, type Phase2Life } from "./lifetimes.js";
+import { QuickModePfs } from "./pfs.js";
+import { responderLifetime } from "./responder-lifetime.js";
 import { asPolicyProposals, buildPhase2Sa, echoPhase2Sa, readPhase2Sa, type ReadProposal } from "./sa-payload.js";
 
 /** Where a Quick Mode task is. */
@@ -68,6 +69,8 @@ export interface QuickModeResult {
   readonly localId: ClientId;
   readonly remoteId: ClientId;
   readonly lifeSecs: number;
+  /** Byte lifetime in kilobytes; absent: none. */
+  readonly lifeKb?: number;
   readonly pfsGroup: number;
 }
 
@@ -76,16 +79,12 @@ function restBytes(payloads: readonly Payload[]): Buffer {
   return Buffer.concat(payloads.slice(1).map((p) => p.raw?.full ?? Buffer.alloc(0)));
 }
 
-const DEFAULT_P2_LIFETIME_SECS = 28800;
-
 /** One Quick Mode exchange. */
 export class QuickMode {
   readonly role: "initiator" | "responder";
   private st: QuickModeState = "start";
   private nonceI: Buffer | undefined;
   private nonceR: Buffer | undefined;
-  /** Initiator's PFS x between QM1 and QM2, in pooled secure memory like the Phase 1 one (STYLE 5). */
-  private dhPrivate: SecureBuffer | undefined;
   private group = 0;
   private ourSpis = new Map<"esp" | "ah", number>();
   private offered: ReadProposal[] = [];
@@ -93,8 +92,8 @@ export class QuickMode {
   private remoteId: ClientId | undefined;
   private chosen: ChosenSa[] = [];
   private mode: SaMode = "tunnel";
-  private lifeSecs = DEFAULT_P2_LIFETIME_SECS;
-  private gqmxy: SecureBuffer | undefined;
+  private life: Phase2Life;
+  private readonly pfs: QuickModePfs;
   private res: QuickModeResult | undefined;
 
   constructor(
@@ -103,6 +102,8 @@ export class QuickMode {
     readonly request?: QuickModeRequest,
   ) {
     this.role = request === undefined ? "responder" : "initiator";
+    this.life = ruleLife(ctx.rule);
+    this.pfs = new QuickModePfs(ctx.dh, () => ctx.sa.abort.signal);
   }
 
   get state(): QuickModeState {
@@ -154,10 +155,7 @@ export class QuickMode {
 
   /** Drop what this exchange holds (PFS secret). */
   destroy(): void {
-    this.gqmxy?.destroy();
-    this.gqmxy = undefined;
-    this.dhPrivate?.destroy();
-    this.dhPrivate = undefined;
+    this.pfs.destroy();
   }
 
   // ---------------------------------------------------------------- initiator
@@ -169,7 +167,6 @@ export class QuickMode {
     this.mode = req.mode;
     this.localId = req.localId;
     this.remoteId = req.remoteId;
-    this.lifeSecs = this.ctx.rule.p2LifetimeSecs ?? DEFAULT_P2_LIFETIME_SECS;
     this.group = this.ctx.rule.p2Pfs;
     for (const p of req.proposals) {
       for (const proto of p.protocols) {
@@ -181,14 +178,14 @@ export class QuickMode {
         this.ourSpis.set(proto.proto, info.spi);
       }
     }
-    const saPayload = buildPhase2Sa(req.proposals, this.ourSpis, { lifeSecs: this.lifeSecs, group: this.group });
+    const saPayload = buildPhase2Sa(req.proposals, this.ourSpis, { lifeSecs: this.life.secs, ...(this.life.kb !== undefined ? { lifeKb: this.life.kb } : {}), group: this.group });
     this.offered = readPhase2Sa(saPayload);
     this.nonceI = this.ctx.random(this.ctx.rule.p2NonceLen);
     const rest: Payload[] = [saPayload, { type: PayloadType.NONCE, data: this.nonceI }];
     if (this.group !== 0) {
-      const ke = await this.makeKe();
-      if (typeof ke === "string") return this.failed(undefined, ke);
-      rest.push({ type: PayloadType.KE, keyData: ke });
+      const ke = await this.pfs.generate(this.group);
+      if (!ke.ok) return this.failed(undefined, ke.reason);
+      rest.push({ type: PayloadType.KE, keyData: ke.value });
     }
     const idci = clientIdPayload(req.localId);
     const idcr = clientIdPayload(req.remoteId);
@@ -223,15 +220,12 @@ export class QuickMode {
         (o) => o.transform.encAlg === t.transform.encAlg && o.transform.encKeyBits === t.transform.encKeyBits && o.transform.authAlg === t.transform.authAlg && o.mode === t.mode,
       );
       if (!same || t.group !== this.group) return this.failed(Notify.NoProposalChosen, "QM2 transform was not offered");
-      if (t.lifeSecs !== undefined && t.lifeSecs > 0) this.lifeSecs = Math.min(this.lifeSecs, t.lifeSecs);
+      this.life = narrow(this.life, t);
       this.chosen.push({ proto: p.proto, transform: t.transform, inboundSpi: this.ourSpis.get(p.proto)!, outboundSpi: p.spi });
     }
     for (const n of payloads) {
-      if (n.type !== PayloadType.N || n.notifyType !== Notify.ResponderLifetime) continue;
-      // RFC 2407 section 4.6.3.1: the responder's policy is shorter; use its lifetime. A longer
-      // one is not a reason to keep the SAs longer than we proposed.
-      const life = readResponderLifetime(n.data)?.lifeSecs;
-      if (life !== undefined && life > 0 && life < this.lifeSecs) this.lifeSecs = life;
+      // RFC 2407 section 4.6.3.1: the responder's policy is shorter; use its lifetimes.
+      if (n.type === PayloadType.N && n.notifyType === Notify.ResponderLifetime) this.life = honourNotify(this.life, n.data);
     }
     const ids = payloads.filter((p): p is IdPayload => p.type === PayloadType.ID);
     if (ids.length === 2) {
@@ -244,8 +238,8 @@ export class QuickMode {
     if (this.group !== 0) {
       const ke = first(payloads, PayloadType.KE);
       if (ke === undefined) return this.failed(Notify.PayloadMalformed, "QM2 without KE under PFS");
-      const agreed = await this.agree(ke.keyData);
-      if (agreed !== null) return agreed;
+      const agreed = await this.pfs.agree(this.group, ke.keyData);
+      if (!agreed.ok) return this.failed(agreed.peerRefused ? Notify.InvalidKeyInformation : undefined, agreed.reason);
     }
     const installed = await this.install();
     if (installed !== null) return installed;
@@ -300,27 +294,22 @@ export class QuickMode {
       if ((transform.group !== 0) !== (ke !== undefined)) return this.failed(Notify.NoProposalChosen, "PFS group and KE disagree");
       if (this.ctx.rule.p2Pfs !== 0 && transform.group !== this.ctx.rule.p2Pfs) return this.failed(Notify.NoProposalChosen, `PFS group ${transform.group}, want ${this.ctx.rule.p2Pfs}`);
       this.group = transform.group;
-      // As in Phase 1: accept the proposed lifetime, expire at the shorter of it and ours.
-      const ours = this.ctx.rule.p2LifetimeSecs ?? DEFAULT_P2_LIFETIME_SECS;
-      this.lifeSecs = transform.lifeSecs !== undefined && transform.lifeSecs > 0 ? Math.min(ours, transform.lifeSecs) : ours;
+      // As in Phase 1: accept the proposed lifetimes, expire at the shorter of each and ours.
+      const chosenLife = responderLife(this.ctx.rule, transform);
+      this.life = chosenLife.life;
       const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode });
-      // RFC 2407 section 4.6.3.1: ours is shorter than proposed (28800 s when none was): say so.
-      const proposed = transform.lifeSecs !== undefined && transform.lifeSecs > 0 ? transform.lifeSecs : DEFAULT_P2_LIFETIME_SECS;
-      if (ours < proposed) lifetimeNotifies.push(responderLifetime(c.proto, info.spi, ours));
+      // RFC 2407 section 4.6.3.1: ours is shorter than proposed: say so.
+      const n = chosenLife.notify;
+      if (n !== undefined) lifetimeNotifies.push(responderLifetime(c.proto, info.spi, n.secs, n.kb));
       echo.push({ protocol, transform, spi: info.spi });
       this.chosen.push({ proto: c.proto, transform: transform.transform, inboundSpi: info.spi, outboundSpi: protocol.spi });
     }
     this.nonceR = this.ctx.random(this.ctx.rule.p2NonceLen);
     const rest: Payload[] = [echoPhase2Sa(saPayload, echo), { type: PayloadType.NONCE, data: this.nonceR }];
     if (ke !== undefined) {
-      // g^x and g^qm xy in one pool task: our x never leaves the worker.
-      const r = await respondDh(this.ctx.dh, this.group, ke.keyData, { signal: this.ctx.sa.abort.signal });
-      if (!r.ok) {
-        if (r.error.code.startsWith("IKE_ERR_DH_PUBLIC")) return this.failed(Notify.InvalidKeyInformation, `peer's PFS value refused: ${r.error.code}`);
-        return this.failed(undefined, `PFS group ${this.group}: ${r.error.code}`);
-      }
-      this.gqmxy = SecureBuffer.take(r.value.sharedSecret, { pooled: true });
-      rest.push({ type: PayloadType.KE, keyData: Buffer.from(r.value.publicValue) });
+      const r = await this.pfs.respond(this.group, ke.keyData);
+      if (!r.ok) return this.failed(r.peerRefused ? Notify.InvalidKeyInformation : undefined, r.reason);
+      rest.push({ type: PayloadType.KE, keyData: r.value });
     }
     // strongSwan answers with IDs even when QM1 had none; Libreswan echoes what it got. We echo.
     if (ids.length === 2) rest.push(ids[0]!, ids[1]!);
@@ -344,29 +333,6 @@ export class QuickMode {
 
   // ---------------------------------------------------------------- shared
 
-  private async makeKe(): Promise<Buffer | string> {
-    const r = await this.ctx.dh.dhGenerate(this.group, { signal: this.ctx.sa.abort.signal });
-    if (!r.ok) return `PFS group ${this.group}: ${r.error.code}`;
-    this.dhPrivate?.destroy();
-    this.dhPrivate = SecureBuffer.take(r.value.privateValue, { pooled: true });
-    return Buffer.from(r.value.publicValue);
-  }
-
-  private async agree(peer: Buffer): Promise<Step | null> {
-    const held = this.dhPrivate;
-    if (held === undefined) return this.failed(undefined, "no PFS private value");
-    // A normal-memory copy only as the task argument (the pool transfers it and the worker wipes it).
-    const priv = held.use((b) => Buffer.from(b));
-    this.dhPrivate = undefined;
-    held.destroy();
-    const r = await this.ctx.dh.dhAgree(this.group, priv, peer, { signal: this.ctx.sa.abort.signal });
-    priv.fill(0);
-    if (!r.ok) return this.failed(Notify.InvalidKeyInformation, `peer's PFS value refused: ${r.error.code}`);
-    // Pooled like the ISAKMP SA's keys (SA_KEY_MEMORY): no mapping of its own per Quick Mode.
-    this.gqmxy = SecureBuffer.take(r.value, { pooled: true });
-    return null;
-  }
-
   private async install(): Promise<Step | null> {
     const sa = this.ctx.sa;
     try {
@@ -379,9 +345,10 @@ export class QuickMode {
         chosen: this.chosen,
         nonceI: this.nonceI!,
         nonceR: this.nonceR!,
-        gqmxy: this.gqmxy,
-        lifeSecs: this.lifeSecs,
+        gqmxy: this.pfs.shared,
+        lifeSecs: this.life.secs,
         ...(this.ctx.rule.p2SoftlifeSecs !== undefined ? { softSecs: this.ctx.rule.p2SoftlifeSecs } : {}),
+        ...(this.life.kb !== undefined ? { lifeKb: this.life.kb, softKb: softKb(this.ctx.rule, this.life.kb) } : {}),
         localId: this.localId!,
         remoteId: this.remoteId!,
         label: this.ctx.rule.rule.label,
@@ -399,7 +366,8 @@ export class QuickMode {
       mode: this.mode,
       localId: this.localId!,
       remoteId: this.remoteId!,
-      lifeSecs: this.lifeSecs,
+      lifeSecs: this.life.secs,
+      ...(this.life.kb !== undefined ? { lifeKb: this.life.kb } : {}),
       pfsGroup: this.group,
     };
     this.st = "done";

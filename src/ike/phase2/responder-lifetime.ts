@@ -24,21 +24,33 @@ const LIFE_DURATION = 2;
 const SECONDS = 1;
 const KILOBYTES = 2;
 
-/** The notify telling the initiator our lifetime for the SA `spi` of `proto`. */
-export function responderLifetime(proto: "esp" | "ah", spi: number, lifeSecs: number): NotifyPayload {
-  const spiBytes = Buffer.alloc(4);
-  spiBytes.writeUInt32BE(spi >>> 0);
-  const d = Buffer.alloc(lifeSecs <= 0xffff ? 8 : 12);
+/** One Life-Type/Life-Duration pair; a duration over 16 bits goes as a 4-byte variable attribute. */
+function lifePair(lifeType: number, value: number): Buffer {
+  const d = Buffer.alloc(value <= 0xffff ? 8 : 12);
   d.writeUInt16BE(0x8000 | LIFE_TYPE, 0);
-  d.writeUInt16BE(SECONDS, 2);
-  if (lifeSecs <= 0xffff) {
+  d.writeUInt16BE(lifeType, 2);
+  if (value <= 0xffff) {
     d.writeUInt16BE(0x8000 | LIFE_DURATION, 4);
-    d.writeUInt16BE(lifeSecs, 6);
+    d.writeUInt16BE(value, 6);
   } else {
     d.writeUInt16BE(LIFE_DURATION, 4);
     d.writeUInt16BE(4, 6);
-    d.writeUInt32BE(Math.min(lifeSecs, 0xffffffff) >>> 0, 8);
+    d.writeUInt32BE(Math.min(value, 0xffffffff) >>> 0, 8);
   }
+  return d;
+}
+
+/**
+ * The notify telling the initiator our lifetime for the SA `spi` of `proto`: seconds, kilobytes or
+ * both (each given one is carried, seconds first).
+ */
+export function responderLifetime(proto: "esp" | "ah", spi: number, lifeSecs: number | undefined, lifeKb?: number): NotifyPayload {
+  const spiBytes = Buffer.alloc(4);
+  spiBytes.writeUInt32BE(spi >>> 0);
+  const parts: Buffer[] = [];
+  if (lifeSecs !== undefined) parts.push(lifePair(SECONDS, lifeSecs));
+  if (lifeKb !== undefined) parts.push(lifePair(KILOBYTES, lifeKb));
+  const d = Buffer.concat(parts);
   return {
     type: PayloadType.N,
     doi: Doi.Ipsec,

@@ -22,3 +22,10 @@ test("RESPONDER-LIFETIME data: exact bytes, kilobytes too, and bad lists give un
     assert.equal(readResponderLifetime(Buffer.from(hex, "hex")), undefined, hex);
   }
 });
+
+test("RESPONDER-LIFETIME with seconds and kilobytes carries both pairs and reads back", () => {
+  const n = responderLifetime("esp", 7, 900, 100000);
+  assert.equal(n.data.toString("hex"), "80010001" + "80020384" + "80010002" + "00020004000186a0");
+  assert.deepEqual(readResponderLifetime(n.data), { lifeSecs: 900, lifeKb: 100000 });
+  assert.deepEqual(readResponderLifetime(responderLifetime("ah", 7, undefined, 512).data), { lifeKb: 512 });
+});
