@@ -144,6 +144,12 @@ describe("rules", () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /\(command line\):\d+:\d+: /);
 
+    for (const notFile of ["/dev/zero", root]) {
+      const r = await ikeadm(root, ["add", "rule", notFile]);
+      assert.equal(r.code, 1, notFile);
+      assert.equal(r.stderr, `ikeadm: cannot read ${notFile}: not a regular file\n`);
+    }
+
     assert.equal((await ikeadm(root, ["del", "rule", "new one"])).code, 0);
     const gone = await ikeadm(root, ["get", "rule", "new one"]);
     assert.equal(gone.code, 1);
