@@ -3,10 +3,9 @@
  * admin request from the words and how to print the reply. Commands and objects match exactly
  * (case-sensitive), as in the original.
  */
-import fs from "node:fs";
 import path from "node:path";
-import { MAX_FRAME_BODY } from "../../control/frame.js";
 import { adminErrorName, type AdminRequest } from "../../control/messages.js";
+import { readDefinitionFile } from "./definition-file.js";
 import type { AdminReply } from "../../control/client.js";
 import type {
   AcquireResult, AuthAlgView, ChangeResult, DebugResult, DefaultsResult, EncrAlgView, GroupView, ListResult, P1View, PresharedView, PrivResult, RuleView,
@@ -190,30 +189,6 @@ export function parseAcquire(args: readonly string[]): { ok: true; req: Extract<
 }
 
 const abs = (ctx: CommandContext, f: string) => path.resolve(ctx.cwd, f);
-
-/**
- * Read an `add` definition file: a regular file no larger than a request frame may carry.
- * O_NONBLOCK so a FIFO does not hang ikeadm; /dev/zero and the like are refused by type, before
- * any read, instead of filling memory.
- */
-function readDefinitionFile(file: string): { text: string } | string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return "not a regular file";
-    if (st.size > MAX_FRAME_BODY) return `larger than ${MAX_FRAME_BODY} bytes`;
-    return { text: fs.readFileSync(fd, "utf8") };
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Whether a word must be quoted for the file grammar to read it back as one value. */
 type QuoteRule = (keyword: string, value: string) => boolean;
