@@ -69,7 +69,8 @@ export function socketIsLive(path: string, timeoutMs = 1000): Promise<boolean> {
 export class ControlServer {
   readonly #opts: Required<ControlServerOptions>;
   readonly #server: net.Server;
-  readonly #sockets = new Set<net.Socket>();
+  /** Open connections, oldest first, with their count of requests not yet answered. */
+  readonly #sockets = new Map<net.Socket, { pending: number }>();
 
   private constructor(opts: Required<ControlServerOptions>) {
     this.#opts = opts;
@@ -119,7 +120,7 @@ export class ControlServer {
 
   /** Stop accepting, close connections and unlink the socket file. */
   async close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
+    for (const s of this.#sockets.keys()) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     try {
       fs.unlinkSync(this.#opts.path);
@@ -130,12 +131,13 @@ export class ControlServer {
 
   #accept(sock: net.Socket): void {
     const log = this.#opts.log;
-    if (this.#sockets.size >= this.#opts.maxConnections) {
+    if (this.#sockets.size >= this.#opts.maxConnections && !this.#evictIdle()) {
       log.warn("admin connection refused: too many connections", { limit: this.#opts.maxConnections });
       sock.destroy();
       return;
     }
-    this.#sockets.add(sock);
+    const state = { pending: 0 };
+    this.#sockets.set(sock, state);
     sock.on("close", () => this.#sockets.delete(sock));
     sock.on("error", (err) => log.debug("door", "admin connection error", { err: err.message }));
     sock.setTimeout(this.#opts.idleTimeoutMs, () => sock.destroy());
@@ -144,18 +146,33 @@ export class ControlServer {
     // faster than it is answered is paused (bounded memory), and one that stops reading its
     // replies is dropped.
     let queue: Promise<void> = Promise.resolve();
-    let pending = 0;
     sock.on("data", (chunk: Buffer) => {
       for (const item of decoder.push(chunk)) {
-        pending++;
-        if (pending >= MAX_PENDING_PER_CONNECTION) sock.pause();
+        state.pending++;
+        if (state.pending >= MAX_PENDING_PER_CONNECTION) sock.pause();
         queue = queue.then(async () => {
           await this.#serve(sock, item);
-          pending--;
-          if (pending < MAX_PENDING_PER_CONNECTION && sock.isPaused() && !sock.destroyed) sock.resume();
+          state.pending--;
+          if (state.pending < MAX_PENDING_PER_CONNECTION && sock.isPaused() && !sock.destroyed) sock.resume();
         });
       }
     });
+  }
+
+  /**
+   * At the connection limit, make room by closing the oldest connection with no request in
+   * progress: connections that only sit open (or dribble a partial frame) must not lock the
+   * administrator out until the idle timeout. Returns false when every connection is busy.
+   */
+  #evictIdle(): boolean {
+    for (const [sock, state] of this.#sockets) {
+      if (state.pending > 0) continue;
+      this.#opts.log.warn("admin connection limit reached: closing the oldest idle connection", { limit: this.#opts.maxConnections });
+      this.#sockets.delete(sock);
+      sock.destroy();
+      return true;
+    }
+    return false;
   }
 
   async #serve(sock: net.Socket, item: FrameItem): Promise<void> {

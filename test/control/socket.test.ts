@@ -121,3 +121,21 @@ test("many bad connections in a row do not stop the daemon", async () => {
   await stillAnswers();
   assert.doesNotMatch(daemon.output(), /FATAL|Uncaught|TypeError/);
 });
+
+test("connections that sit open cannot lock the administrator out", async () => {
+  // The daemon accepts 16 connections; 20 that never send a byte are opened first.
+  const idle: net.Socket[] = [];
+  for (let i = 0; i < 20; i++) {
+    const s = net.connect(rootPath.socket(root));
+    s.on("error", () => {});
+    await new Promise((r) => s.once("connect", r));
+    idle.push(s);
+  }
+  try {
+    await stillAnswers();
+    assert.match(daemon.output(), /closing the oldest idle connection/);
+  } finally {
+    for (const s of idle) s.destroy();
+  }
+  await stillAnswers();
+});
