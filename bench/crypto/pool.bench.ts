@@ -52,6 +52,7 @@ export default async function run(): Promise<void> {
     one: new CryptoPool({ threads: 1, warmGroups: [2, 5, 14] }),
     two: new CryptoPool({ threads: 2, warmGroups: [2, 5, 14] }),
     oneUnbatched: new CryptoPool({ threads: 1, maxBatch: 1, warmGroups: [2] }),
+    oneSingleFlight: new CryptoPool({ threads: 1, batchesPerThread: 1, warmGroups: [2] }),
   };
   const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const dsa = generateKeyPairSync("dsa", { modulusLength: 1024, divisorLength: 160 });
@@ -137,6 +138,15 @@ export default async function run(): Promise<void> {
     );
   });
   baselines.set("DH g2 exchange pool 1 thread, maxBatch 1", satBase);
+  bench.add("DH g2 exchange pool 1 thread, 1 batch in flight", async () => {
+    await Promise.all(
+      Array.from({ length: N }, async () => {
+        const pair = must(await pools.oneSingleFlight.dhGenerate(2));
+        must(await pools.oneSingleFlight.dhAgree(2, pair.privateValue, peer2));
+      }),
+    );
+  });
+  baselines.set("DH g2 exchange pool 1 thread, 1 batch in flight", satBase);
 
   await bench.run();
   const perOp = report(bench, N, baselines);
@@ -184,9 +194,9 @@ async function cpuPerOperation(): Promise<void> {
     for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) must(dhAgree(id, must(dhGenerate(id)).privateValue, peerY));
     const directMs = ((threadCpu().get(pid) ?? 0) - (before.get(pid) ?? 0)) / (rounds * N);
     rows.push({ exchange: `DH g${id}`, path: "direct", "main ms": directMs.toFixed(4), "workers ms": "-", "helpers ms": "-", "total vs direct": "1.00" });
-    for (const threads of [1, 2]) {
+    for (const [threads, batchesPerThread] of [[1, 2], [2, 2], [1, 1], [2, 1]] as const) {
       const existing = threadCpu();
-      const pool = new CryptoPool({ threads, warmGroups: [id] });
+      const pool = new CryptoPool({ threads, batchesPerThread, warmGroups: [id] });
       await Promise.all(Array.from({ length: 2 * threads }, () => pool.dhGenerate(id)));
       before = threadCpu();
       for (let r = 0; r < rounds; r++) {
@@ -211,7 +221,7 @@ async function cpuPerOperation(): Promise<void> {
       const per = (ms: number): number => ms / (rounds * N);
       rows.push({
         exchange: `DH g${id}`,
-        path: `pool ${threads} thread${threads > 1 ? "s" : ""}`,
+        path: `pool ${threads} thread${threads > 1 ? "s" : ""}, ${batchesPerThread} in flight`,
         "main ms": per(main).toFixed(4),
         "workers ms": per(workers).toFixed(4),
         "helpers ms": per(helpers).toFixed(4),

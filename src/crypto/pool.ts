@@ -65,6 +65,12 @@ export interface CryptoPoolOptions {
   readonly maxQueue?: number;
   /** Most requests per Piscina task. Default 16. */
   readonly maxBatch?: number;
+  /**
+   * Piscina tasks (batches) in flight per worker thread: 2 (default) keeps the next batch waiting in
+   * the worker's port when the current one finishes; 1 makes fewer, larger batches (fewer
+   * dispatches, the worker idles for one round trip between them). See bench/crypto/pool.bench.ts.
+   */
+  readonly batchesPerThread?: 1 | 2;
   /** DH groups each worker prepares at start (their prime check takes up to ~30 ms). Default [2, 5, 14]. */
   readonly warmGroups?: readonly DhGroupId[];
   /** Worker module (tests substitute one); default the compiled workers/crypto.worker.js. */
@@ -156,7 +162,8 @@ export class CryptoPool {
     this.#maxQueue = options.maxQueue ?? 4096;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 16);
     // Two tasks per worker: the next one is already in the worker's port when the current finishes.
-    this.#cap = this.threads === 0 ? 1 : this.threads * 2;
+    const perThread = options.batchesPerThread === 1 ? 1 : 2;
+    this.#cap = this.threads === 0 ? 1 : this.threads * perThread;
     if (this.threads > 0) {
       const poolId = randomUUID();
       const file = options.workerFile ?? DEFAULT_WORKER;
@@ -164,7 +171,7 @@ export class CryptoPool {
         filename: typeof file === "string" ? file : file.href,
         minThreads: this.threads,
         maxThreads: this.threads,
-        concurrentTasksPerWorker: 2,
+        concurrentTasksPerWorker: perThread,
         idleTimeout: Number.POSITIVE_INFINITY,
         // Piscina's per-task timing histograms are unused here; skip their cost on every dispatch.
         recordTiming: false,

@@ -211,3 +211,24 @@ test("closing the pool settles everything: finished work resolves, the rest reje
   assert.ok(closed > 0, "12 group-16 key pairs cannot all finish before close()");
   assert.equal(pool.stats().workerFailures, 0);
 });
+
+test("batchesPerThread 1: one batch in flight per thread, every request still answered in order", async () => {
+  const pool = new CryptoPool({ threads: 1, batchesPerThread: 1, warmGroups: [2] });
+  try {
+    const peer = dhPublicFromPrivate(2, Buffer.alloc(DhGroups[2].privateBits / 8, 0x21));
+    assert.ok(peer.ok);
+    const calls = Array.from({ length: 40 }, () => pool.dhGenerateAndAgree(2, peer.value));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(pool.stats().running, 1, "one batch in flight, the rest queued");
+    const results = await Promise.all(calls);
+    for (const r of results) {
+      const v = ok(r);
+      const theirs = dhAgree(2, Buffer.alloc(DhGroups[2].privateBits / 8, 0x21), v.publicValue);
+      assert.ok(theirs.ok);
+      assert.deepEqual(v.sharedSecret, theirs.value);
+    }
+    assert.ok(pool.stats().dispatches < 40, "requests queued behind a running batch travel together");
+  } finally {
+    await pool.close();
+  }
+});
