@@ -138,6 +138,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       (sa, notifyType, protocolId, spi) => void this.quick.peerError(sa, notifyType, protocolId, spi),
       (sa, protocolId, spi) => this.quick.connected(sa, protocolId, spi),
       (proto, dst, spi) => this.quick.forget(proto, dst, spi),
+      (sa, secs) => this.phase1.honourLifetime(sa, secs),
     );
     this.phase1 = new Phase1Router(host, this.tasks, this.pendingQuick, this.quick, this.info);
     opts.transport.onDatagram((d, local, remote) => this.receive(d, local, remote));

@@ -4,10 +4,11 @@
  * exchange. Protected: HASH(1) verified, then Delete, DPD and status notifies are acted on. Also
  * removes IPsec SA pairs from the kernel, for peer Deletes and our own.
  */
-import { Notify, PayloadType, checkRules, decodeDecrypted, type Message } from "../codec/index.js";
+import { Notify, PayloadType, ProtocolId, checkRules, decodeDecrypted, type Message } from "../codec/index.js";
 import type { EngineHost } from "./engine-host.js";
 import { dpdNotify, readInformational } from "./informational.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
+import { readResponderLifetime } from "./phase2/responder-lifetime.js";
 
 /** Ends a Phase 1 exchange the peer refused (the engine's failSa, without sending a notify). */
 export type FailPhase1 = (sa: IsakmpSa, reason: string, notify: number) => void;
@@ -27,6 +28,8 @@ export class InfoRouter {
     private readonly quickConnected: QuickConnected,
     /** Forget how to rekey a deleted IPsec SA (QuickRouter.forget). */
     private readonly forgetIpsec: (proto: "esp" | "ah", dst: string, spi: number) => void,
+    /** Apply a Phase 1 RESPONDER-LIFETIME in seconds (Phase1Router.honourLifetime). */
+    private readonly phase1Lifetime: (sa: IsakmpSa, secs: number) => boolean,
   ) {}
 
   /** A peer's Informational for `sa` (runs on the SA's queue). */
@@ -78,6 +81,12 @@ export class InfoRouter {
           host.log.info({ sa: sa.tag, notify: e.notifyType }, "peer sent a protected notify");
           if (e.notifyType === Notify.Connected && !this.quickConnected(sa, e.protocolId, e.spi)) {
             host.log.debug({ sa: sa.tag }, "CONNECTED for no Quick Mode of ours");
+          }
+          if (e.notifyType === Notify.ResponderLifetime && e.protocolId === ProtocolId.ISAKMP) {
+            // Phase 1's RESPONDER-LIFETIME (after MM6/AM3); only about this SA's own cookies.
+            const secs = readResponderLifetime(e.data, true)?.lifeSecs;
+            const ours = e.spi.length === 16 && e.spi.subarray(0, 8).equals(sa.icookie) && e.spi.subarray(8).equals(sa.rcookie);
+            if (!ours || secs === undefined || !this.phase1Lifetime(sa, secs)) host.log.debug({ sa: sa.tag }, "Phase 1 RESPONDER-LIFETIME not applied");
           }
           if (e.notifyType < 16384) {
             host.emit("peer-notify", sa, e.notifyType);

@@ -3,7 +3,8 @@
  * processing): every datagram queued on an ISAKMP SA comes here first. Informational and Quick
  * Mode messages go to their routers; Phase 1 messages are decrypted when keys exist, checked
  * against the codec's rules, handed to the SA's task, and the task's answer sent, cached
- * (responder) or retransmitted (initiator). An established SA gets its lifetime timers: the
+ * (responder) or retransmitted (initiator). An established SA gets its lifetime timers (a
+ * responder whose lifetime is shorter than proposed tells the initiator, which honours it): the
  * initiator rekeys at 90 % of the lifetime while IPsec SAs still need a Phase 1, and at the end the
  * SA is deleted and its IPsec SAs handed to the newest SA with the peer.
  */
@@ -15,6 +16,8 @@ import type { IsakmpSa } from "./isakmp-sa.js";
 import { phase1Channel } from "./log.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
 import type { MainMode } from "./phase1/main-mode.js";
+import { DEFAULT_P1_LIFETIME_SECS } from "./phase1/proposal.js";
+import { isakmpResponderLifetime } from "./phase2/responder-lifetime.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import type { QuickRouter } from "./quick-router.js";
 import { Retransmitter } from "./retransmit.js";
@@ -167,21 +170,13 @@ export class Phase1Router {
     };
     sa.transition("established", `Phase 1 done, peer ${result.peerId}`);
     this.host.sas.markEstablished(sa);
-    const life = (sa.lifeSecs ?? result.lifeSecs) * 1000;
-    // At its lifetime the SA is deleted (the peer is told); its IPsec SAs live on, handed to a
-    // newer SA with the peer when there is one. The initiator starts that newer SA ahead of time
-    // (at 90 %, the soft share ike.config gives Phase 2) while IPsec SAs still need a Phase 1.
-    sa.setTimer("lifetime", life, () => {
-      sa.transition("expired", "lifetime");
-      this.handOver(sa);
-      void this.host.deleteSa(sa, "lifetime expired", false);
-    });
-    if (sa.role === "initiator") sa.setTimer("soft", Math.floor(life * P1_SOFT_SHARE), () => this.rekeyPhase1(sa));
+    this.armLifetime(sa, sa.lifeSecs ?? result.lifeSecs);
     this.host.log.info(
       { sa: sa.tag, role: sa.role, peer: result.peerId, encr: result.transform.encr, bits: result.keyBits, hash: result.transform.hash, group: result.transform.group, life: result.lifeSecs },
       "Phase 1 SA established",
     );
     if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: true });
+    if (sa.role === "responder") this.tellLifetime(sa, result.transform.lifeSecs, sa.lifeSecs ?? result.lifeSecs);
     if (result.initialContact) {
       // RFC 2407 section 4.6.3.3: the peer has rebooted; our older SAs with it are stale, and so
       // are the IPsec SAs between us (deleted before this SA's first Quick Mode, on its queue).
@@ -196,6 +191,50 @@ export class Phase1Router {
     const pending = this.pendingQuick.get(sa) ?? [];
     this.pendingQuick.delete(sa);
     for (const req of pending) this.quick.quickMode(sa, req);
+  }
+
+  /**
+   * Arm the lifetime timers of an established SA for `secs` counted from its establishment. At its
+   * lifetime the SA is deleted (the peer is told); its IPsec SAs live on, handed to a newer SA with
+   * the peer when there is one. The initiator starts that newer SA ahead of time (at 90 %, the soft
+   * share ike.config gives Phase 2) while IPsec SAs still need a Phase 1.
+   */
+  private armLifetime(sa: IsakmpSa, secs: number): void {
+    const now = this.host.clock.now();
+    const age = now - (sa.establishedAt ?? now);
+    const life = secs * 1000;
+    sa.setTimer("lifetime", Math.max(0, life - age), () => {
+      sa.transition("expired", "lifetime");
+      this.handOver(sa);
+      void this.host.deleteSa(sa, "lifetime expired", false);
+    });
+    if (sa.role === "initiator") sa.setTimer("soft", Math.max(0, Math.floor(life * P1_SOFT_SHARE) - age), () => this.rekeyPhase1(sa));
+  }
+
+  /**
+   * RFC 2407 section 4.6.3.1 for Phase 1: our lifetime `ours` is shorter than the one proposed
+   * (`proposed`; the 8-hour default when none was), so the initiator would keep the SA longer than
+   * we do. Tell it in a protected Informational right after the exchange, as Cisco IOS does (RFC
+   * 2409's Main Mode messages have no place for it); a peer that ignores it (strongSwan) still
+   * gets our Delete when our lifetime ends.
+   */
+  private tellLifetime(sa: IsakmpSa, proposed: number | undefined, ours: number): void {
+    if (ours >= (proposed !== undefined && proposed > 0 ? proposed : DEFAULT_P1_LIFETIME_SECS)) return;
+    this.host.log.info({ sa: sa.tag, life: ours, proposed }, "Phase 1 RESPONDER-LIFETIME sent");
+    this.host.sendInformational(sa, [isakmpResponderLifetime(sa.icookie, sa.rcookie, ours)]);
+  }
+
+  /**
+   * Our initiator got the responder's Phase 1 RESPONDER-LIFETIME: a shorter lifetime replaces ours
+   * (timers re-armed from establishment, so the rekey comes before the responder's Delete); a
+   * longer one is no reason to keep the SA longer than we proposed. True when it was applied.
+   */
+  honourLifetime(sa: IsakmpSa, secs: number): boolean {
+    if (sa.role !== "initiator" || sa.state !== "established" || secs <= 0 || secs >= (sa.lifeSecs ?? Number.POSITIVE_INFINITY)) return false;
+    this.host.log.info({ sa: sa.tag, life: secs, was: sa.lifeSecs }, "Phase 1 lifetime shortened by the responder");
+    sa.lifeSecs = secs;
+    this.armLifetime(sa, secs);
+    return true;
   }
 
   /**

@@ -12,8 +12,8 @@
  *
  * Lifetimes: the responder accepts the initiator's proposed lifetime (as strongSwan and Libreswan
  * do, and echoes the transform unchanged) but expires the SA at the shorter of the proposed and its
- * own configured lifetime. XXX: RESPONDER-LIFETIME (RFC 2407 section 4.5.4) is not sent; strongSwan
- * ignores it anyway.
+ * own configured lifetime; when its own is shorter it says so with RESPONDER-LIFETIME after the
+ * exchange (phase1-router.ts; strongSwan ignores it, our initiator honours it).
  */
 import type { P1Xform } from "../../config/types.js";
 import { cipherById, groupById, hashById, keyBitsAllowed } from "../../crypto/algorithms.js";

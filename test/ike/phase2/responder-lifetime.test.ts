@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readResponderLifetime, responderLifetime } from "../../../src/ike/phase2/responder-lifetime.js";
+import { isakmpResponderLifetime, readResponderLifetime, responderLifetime } from "../../../src/ike/phase2/responder-lifetime.js";
 import { Notify, ProtocolId } from "../../../src/codec/index.js";
 
 test("RESPONDER-LIFETIME round trip, 16- and 32-bit durations", () => {
@@ -28,4 +28,14 @@ test("RESPONDER-LIFETIME with seconds and kilobytes carries both pairs and reads
   assert.equal(n.data.toString("hex"), "80010001" + "80020384" + "80010002" + "00020004000186a0");
   assert.deepEqual(readResponderLifetime(n.data), { lifeSecs: 900, lifeKb: 100000 });
   assert.deepEqual(readResponderLifetime(responderLifetime("ah", 7, undefined, 512).data), { lifeKb: 512 });
+});
+
+test("Phase 1 RESPONDER-LIFETIME: protocol ISAKMP, the cookie pair as SPI, Oakley classes 11/12; read back only as Phase 1", () => {
+  const n = isakmpResponderLifetime(Buffer.alloc(8, 1), Buffer.alloc(8, 2), 100000);
+  assert.equal(n.protocolId, ProtocolId.ISAKMP);
+  assert.equal(n.spi.toString("hex"), "01".repeat(8) + "02".repeat(8));
+  assert.equal(n.data.toString("hex"), "800b0001" + "000c0004000186a0");
+  assert.deepEqual(readResponderLifetime(n.data, true), { lifeSecs: 100000 });
+  assert.equal(readResponderLifetime(n.data), undefined, "not IPsec attributes");
+  assert.deepEqual(readResponderLifetime(responderLifetime("esp", 1, 600).data, true), { lifeSecs: 600 }, "IPsec classes accepted for Phase 1 too");
 });
