@@ -194,7 +194,8 @@ async function cpuPerOperation(): Promise<void> {
     for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) must(dhAgree(id, must(dhGenerate(id)).privateValue, peerY));
     const directMs = ((threadCpu().get(pid) ?? 0) - (before.get(pid) ?? 0)) / (rounds * N);
     rows.push({ exchange: `DH g${id}`, path: "direct", "main ms": directMs.toFixed(4), "workers ms": "-", "helpers ms": "-", "total vs direct": "1.00" });
-    for (const [threads, batchesPerThread] of [[1, 2], [2, 2], [1, 1], [2, 1]] as const) {
+    const configs = [[1, 2, false], [2, 2, false], [1, 1, false], [2, 1, false], [1, 2, true], [2, 2, true]] as const;
+    for (const [threads, batchesPerThread, combined] of configs) {
       const existing = threadCpu();
       const pool = new CryptoPool({ threads, batchesPerThread, warmGroups: [id] });
       await Promise.all(Array.from({ length: 2 * threads }, () => pool.dhGenerate(id)));
@@ -202,6 +203,10 @@ async function cpuPerOperation(): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         await Promise.all(
           Array.from({ length: N }, async () => {
+            if (combined) {
+              must(await pool.dhGenerateAndAgree(id, peerY));
+              return;
+            }
             const pair = must(await pool.dhGenerate(id));
             must(await pool.dhAgree(id, pair.privateValue, peerY));
           }),
@@ -221,7 +226,7 @@ async function cpuPerOperation(): Promise<void> {
       const per = (ms: number): number => ms / (rounds * N);
       rows.push({
         exchange: `DH g${id}`,
-        path: `pool ${threads} thread${threads > 1 ? "s" : ""}, ${batchesPerThread} in flight`,
+        path: `pool ${threads} thread${threads > 1 ? "s" : ""}, ${batchesPerThread} in flight${combined ? ", combined task" : ""}`,
         "main ms": per(main).toFixed(4),
         "workers ms": per(workers).toFixed(4),
         "helpers ms": per(helpers).toFixed(4),
