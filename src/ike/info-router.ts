@@ -88,6 +88,12 @@ export class InfoRouter {
             const ours = e.spi.length === 16 && e.spi.subarray(0, 8).equals(sa.icookie) && e.spi.subarray(8).equals(sa.rcookie);
             if (!ours || secs === undefined || !this.phase1Lifetime(sa, secs)) host.log.debug({ sa: sa.tag }, "Phase 1 RESPONDER-LIFETIME not applied");
           }
+          if (e.notifyType < 16384 && sa.state === "negotiating") {
+            // RFC 2409 section 5.7: the peer refused our Phase 1 after keys existed (MM5/MM6
+            // authentication or ID) and said so under those keys.
+            sa.peerAnswered = true;
+            return this.failPhase1(sa, `peer sent protected notify ${e.notifyType}`, e.notifyType);
+          }
           if (e.notifyType < 16384) {
             host.emit("peer-notify", sa, e.notifyType);
             this.quickError(sa, e.notifyType, e.protocolId, e.spi);

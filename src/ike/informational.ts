@@ -31,6 +31,11 @@ export function protectedInformational(sa: IsakmpSa, messageId: number, body: re
   return [{ type: PayloadType.HASH, data: hash }, ...body];
 }
 
+/** An error (or status) notify about the ISAKMP SA itself (RFC 2408 section 3.14: its cookies as the SPI). */
+export function isakmpNotify(sa: IsakmpSa, notifyType: number): NotifyPayload {
+  return { type: PayloadType.N, doi: Doi.Ipsec, protocolId: ProtocolId.ISAKMP, notifyType, spi: Buffer.concat([sa.icookie, sa.rcookie]), data: Buffer.alloc(0) };
+}
+
 /** Delete of an ISAKMP SA (its cookies as the SPI). */
 export function deleteIsakmp(sa: IsakmpSa): DeletePayload {
   return { type: PayloadType.D, doi: Doi.Ipsec, protocolId: ProtocolId.ISAKMP, spiSize: 16, spis: [Buffer.concat([sa.icookie, sa.rcookie])] };

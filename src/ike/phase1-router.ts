@@ -12,6 +12,7 @@ import { ExchangeType, Notify, checkRules, decodeDecrypted, decodeMessage, type 
 import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineHost } from "./engine-host.js";
 import type { InfoRouter } from "./info-router.js";
+import { isakmpNotify } from "./informational.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import { phase1Channel } from "./log.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
@@ -111,12 +112,17 @@ export class Phase1Router {
       return this.failSa(sa, `internal error: ${(err as Error).message ?? String(err)}`, undefined, false);
     }
     if (sa.isDead()) return;
-    settle?.(step.kind !== "fail");
+    // An encrypted message that decrypted and parsed proves the peer holds our keys: a failure of
+    // this step (HASH_I/HASH_R mismatch, unacceptable ID) goes back protected, with the IV chain
+    // advanced past this message as the peer's is (RFC 2409 section 5.7: "last Phase 1 block").
+    const keysShared = settle !== undefined;
+    settle?.(step.kind !== "fail" || keysShared);
     if (step.kind !== "fail") {
       sa.peerAnswered = true;
       sa.retransmitter?.stop();
       sa.retransmitter = undefined;
     }
+    if (step.kind === "fail" && keysShared) return this.failSa(sa, step.reason, step.notify, true, true);
     this.afterStep(sa, step, datagram);
   }
 
@@ -264,10 +270,19 @@ export class Phase1Router {
     this.failSa(sa, step.reason, step.notify, true);
   }
 
-  /** End a Phase 1 exchange: notify the peer (in the clear) when asked, tell listeners, destroy. */
-  failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean): void {
+  /**
+   * End a Phase 1 exchange: notify the peer when asked, tell listeners, destroy. The notify goes in
+   * the clear (RFC 2408 section 3.14) unless `protect`: then the peer is known to hold our Phase 1
+   * keys (it sent an encrypted message we could read), and it gets a protected Informational with
+   * HASH(1) (RFC 2409 section 5.7), as strongSwan sends and as Libreswan, which ignores
+   * cleartext notifies, needs.
+   */
+  failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean, protect = false): void {
     if (sa.state === "dead") return;
-    if (sendNotify && notify !== undefined) this.host.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
+    if (sendNotify && notify !== undefined) {
+      if (protect && sa.keymat?.derived === true) this.host.sendInformational(sa, [isakmpNotify(sa, notify)]);
+      else this.host.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
+    }
     this.host.log.info({ sa: sa.tag, role: sa.role, reason, notify }, "Phase 1 failed");
     if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
     this.host.emit("phase1-failed", sa, reason, notify);
