@@ -31,6 +31,7 @@ export class AcquireTable {
 
   /** The pending sequence number of a flow, or a fresh one (`fresh: true`: raise the event). */
   open(flow: string, now: number): { seq: number; fresh: boolean } {
+    this.expire(now);
     const pending = this.#byFlow.get(flow);
     if (pending !== undefined && pending.until > now) return { seq: pending.seq, fresh: false };
     if (pending !== undefined) this.#drop(pending);
@@ -40,6 +41,23 @@ export class AcquireTable {
     this.#byFlow.set(flow, p);
     this.#bySeq.set(p.seq, p);
     return { seq: p.seq, fresh: true };
+  }
+
+  /**
+   * Drops pending ACQUIREs whose time is up. Every entry lives the same `lifeMs` and is (re)inserted
+   * at the end, so the Map's insertion order is also expiry order: only the front needs looking at.
+   * Without this, flows that were never answered stayed until the table filled up (65,536 entries).
+   */
+  expire(now: number): void {
+    for (const p of this.#byFlow.values()) {
+      if (p.until > now) return;
+      this.#drop(p);
+    }
+  }
+
+  /** Entries of both indexes (they must be equal), for leak checks. */
+  get indexSizes(): { byFlow: number; bySeq: number } {
+    return { byFlow: this.#byFlow.size, bySeq: this.#bySeq.size };
   }
 
   /** An ADD/UPDATE answered the ACQUIRE with this sequence number. */

@@ -41,12 +41,25 @@ export class Deadlines<T extends DeadlineOwner> {
     if (at < this.#armedAt) this.#arm(at);
   }
 
-  /** Disarms the timer and forgets every deadline. */
-  close(): void {
+  /** Whether a clock timer is armed. */
+  get armed(): boolean {
+    return this.#timer !== null;
+  }
+
+  /**
+   * Disarms the timer and forgets every deadline; later `schedule` calls still work. For an owner
+   * table that just became empty: every entry left is stale, and each one pins its dead owner.
+   */
+  reset(): void {
     if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
     this.#timer = null;
     this.#armedAt = Infinity;
     this.#heap.clear();
+  }
+
+  /** Disarms the timer and forgets every deadline; later `schedule` calls are ignored. */
+  close(): void {
+    this.reset();
     this.#closed = true;
   }
 

@@ -62,6 +62,23 @@ export interface AcquireRequest {
   policy?: Partial<AcquirePolicy>;
 }
 
+/** Entry counts of the in-memory SADB's internal tables (`debugSizes()`), for leak checks. */
+export interface MemoryKernelSizes {
+  /** SAs by (proto, spi, dst). */
+  sas: number;
+  /** Distinct reqids indexed, and SAs in those sets. */
+  reqids: number;
+  reqidSas: number;
+  /** Deadline heap entries, live or stale, and whether its clock timer is armed. */
+  deadlines: number;
+  timerArmed: boolean;
+  /** Pending ACQUIREs by flow and by sequence number. */
+  acquiresByFlow: number;
+  acquiresBySeq: number;
+  /** Protocols registered (bounded by the three protocols). */
+  registered: number;
+}
+
 /** Traffic to account against an SA (`account()`). */
 export interface Traffic {
   bytes: number;
@@ -110,6 +127,27 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   /** Number of SAs held (any state). */
   get size(): number {
     return this.#sas.size;
+  }
+
+  /**
+   * Entry counts of every internal table, for leak checks in tests and the load tools. Drops pending
+   * ACQUIREs whose time is up first, as the next `acquire()` would.
+   */
+  debugSizes(): MemoryKernelSizes {
+    this.#acquires.expire(this.#clock.now());
+    let reqidSas = 0;
+    for (const set of this.#byReqid.values()) reqidSas += set.size;
+    const acq = this.#acquires.indexSizes;
+    return {
+      sas: this.#sas.size,
+      reqids: this.#byReqid.size,
+      reqidSas,
+      deadlines: this.#deadlines.size,
+      timerArmed: this.#deadlines.armed,
+      acquiresByFlow: acq.byFlow,
+      acquiresBySeq: acq.bySeq,
+      registered: this.#registered.size,
+    };
   }
 
   async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo> {
@@ -326,9 +364,13 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     this.#sas.delete(rec.key);
     this.#unindexReqid(rec);
     rec.destroy(this.#keys);
+    // With no SA left every deadline is stale; each would pin its dead SaRecord (and keep the timer
+    // armed) until its own due time, up to the compaction threshold of 1,024 entries.
+    if (this.#sas.size === 0) this.#deadlines.reset();
   }
 
   #answerAcquire(seq: number): void {
+    this.#acquires.expire(this.#clock.now());
     if (seq !== 0) this.#acquires.answer(seq);
   }
 
