@@ -19,10 +19,11 @@
 import { ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { PresharedEntry } from "../../config/types.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
+import type { SecureBuffer } from "../../crypto/secure.js";
 import type { Step } from "../step.js";
 import { checkPeerId, formatId, localIdPayload, presharedIdOf } from "./identity.js";
 import type { Phase1Context, Phase1Result } from "./main-mode.js";
-import { buildSaPayload, derivePsk, echoSaPayload, first, generateKe, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
+import { buildSaPayload, derivePsk, echoSaPayload, first, generateKe, holdPsk, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
   AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
@@ -49,6 +50,8 @@ export class AggressiveMode {
   private gxi: Buffer | undefined;
   private gxr: Buffer | undefined;
   private psk: PresharedEntry | undefined;
+  /** The initiator's copy of the key, held from AM1 until SKEYID is derived from AM2. */
+  private pskI: SecureBuffer | undefined;
   private localId: IdPayload | undefined;
   private peerId: IdPayload | undefined;
   private res: Phase1Result | undefined;
@@ -84,6 +87,7 @@ export class AggressiveMode {
     if (this.proposed.length === 0) return this.failed(undefined, "rule has no usable pre-shared p1_xform");
     this.psk = this.ctx.policy.presharedFor(sa.local.address, sa.remote.address, "aggressive");
     if (this.psk === undefined) return this.failed(undefined, `no aggressive-mode key for ${sa.remote.address}`);
+    this.pskI = holdPsk(sa, this.psk.key);
     const first0 = this.proposed[0]!;
     // The suite is fixed only by AM2; a provisional Keymat holds our DH private value until then.
     sa.keymat = new Phase1Keymat(phase1Suite(first0.encr, first0.keyBits, first0.hash), SA_KEY_MEMORY);
@@ -128,7 +132,13 @@ export class AggressiveMode {
     const id = first(payloads, PayloadType.ID)!;
     const hash = first(payloads, PayloadType.HASH);
     if (hash === undefined) return this.failed(Notify.PayloadMalformed, "AM2 without HASH_R");
-    const d = await derivePsk(this.ctx, choice.transform.group, this.inputs(), this.psk!.key);
+    const psk = this.pskI!;
+    let d: Awaited<ReturnType<typeof derivePsk>>;
+    try {
+      d = await derivePsk(this.ctx, choice.transform.group, this.inputs(), psk);
+    } finally {
+      psk.destroy();
+    }
     if (d === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
     if (d === "gone") return this.failed(undefined, "SA destroyed during DH");
     if (!sa.keymat!.verifyHashR(hash.data, this.saiB!, payloadBody(id))) {
@@ -160,6 +170,18 @@ export class AggressiveMode {
     if (this.psk === undefined) return this.failed(Notify.InvalidIdInformation, `no aggressive-mode key for ID ${formatId(id)}`);
     const problem = checkPeerId(id, sa.remote, this.psk);
     if (problem !== null) return this.failed(Notify.InvalidIdInformation, problem);
+    const psk = holdPsk(sa, this.psk.key);
+    try {
+      return await this.answerAm1(saPayload, payloads, psk);
+    } finally {
+      psk.destroy();
+    }
+  }
+
+  /** AM1 after the key lookup: choose, KE, derive, AM2. */
+  private async answerAm1(saPayload: SaPayload, payloads: readonly Payload[], psk: SecureBuffer): Promise<Step> {
+    const sa = this.ctx.sa;
+    const id = first(payloads, PayloadType.ID)!;
     const offered = offeredTransforms(saPayload);
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
     const choice = selectP1(offered.map((o) => o.attributes), this.ctx.rule.p1Xforms, [AUTH_PRESHARED], life);
@@ -177,7 +199,7 @@ export class AggressiveMode {
     const ke = mine.gxr;
     this.gxr = ke;
     this.nonceR = this.ctx.random(this.ctx.rule.p1NonceLen);
-    const d = await derivePsk(this.ctx, choice.transform.group, this.inputs(), this.psk.key, mine.gxy);
+    const d = await derivePsk(this.ctx, choice.transform.group, this.inputs(), psk, mine.gxy);
     if (d === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
     if (d === "gone") return this.failed(undefined, "SA destroyed during DH");
     this.localId = localIdPayload(this.ctx.rule, sa.local);

@@ -24,11 +24,12 @@
 import { ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
+import type { SecureBuffer } from "../../crypto/secure.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
 import type { DhPort, Phase1Policy } from "../ports.js";
 import { checkPeerId, formatId, localIdPayload } from "./identity.js";
-import { all, buildSaPayload, echoSaPayload, first, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
+import { all, buildSaPayload, echoSaPayload, first, holdPsk, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
   AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
@@ -324,13 +325,23 @@ export class MainMode {
   private async derive(gxy?: Buffer): Promise<Step | null> {
     const sa = this.ctx.sa;
     const km = sa.keymat!;
-    const group = this.choice!.transform.group;
-    const peerPublic = this.role === "initiator" ? this.gxr! : this.gxi!;
     this.psk = this.ctx.policy.presharedFor(sa.local.address, sa.remote.address, "main");
     if (this.psk === undefined) {
       gxy?.fill(0);
       return this.failed(Notify.AuthenticationFailed, `no pre-shared key for ${sa.local.address} <-> ${sa.remote.address}`);
     }
+    const psk = holdPsk(sa, this.psk.key);
+    try {
+      return await this.deriveWith(km, psk, gxy);
+    } finally {
+      psk.destroy();
+    }
+  }
+
+  private async deriveWith(km: Phase1Keymat, psk: SecureBuffer, gxy?: Buffer): Promise<Step | null> {
+    const sa = this.ctx.sa;
+    const group = this.choice!.transform.group;
+    const peerPublic = this.role === "initiator" ? this.gxr! : this.gxi!;
     let shared = gxy;
     if (shared === undefined) {
       const r = await this.ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
@@ -344,7 +355,7 @@ export class MainMode {
     km.deriveFromPsk(
       { icookie: sa.icookie, rcookie: sa.rcookie, nonceI: this.nonceI!, nonceR: this.nonceR!, gxi: this.gxi!, gxr: this.gxr! },
       shared,
-      this.psk.key,
+      psk,
     );
     return null;
   }

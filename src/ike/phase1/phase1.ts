@@ -20,6 +20,7 @@ import {
   type TransformPayload,
 } from "../../codec/index.js";
 import type { Phase1KeymatOptions } from "../../crypto/keymat.js";
+import { SecureBuffer } from "../../crypto/secure.js";
 import { p1Attributes, type Attr, type P1Transform } from "./proposal.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
 import { respondDh, type DhPort } from "../ports.js";
@@ -171,7 +172,7 @@ export async function respondKe(ctx: DhContext, group: number, peerPublic: Buffe
  * its children into the Keymat. Returns null, or why the peer's value was refused ("dh") or the SA
  * went away ("gone").
  */
-export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, psk: Buffer, gxy?: Buffer): Promise<null | "dh" | "gone"> {
+export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, psk: SecureBuffer, gxy?: Buffer): Promise<null | "dh" | "gone"> {
   const sa = ctx.sa;
   const km = sa.keymat;
   if (km === undefined) {
@@ -191,4 +192,16 @@ export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, 
   }
   km.deriveFromPsk({ icookie: sa.icookie, rcookie: sa.rcookie, ...x }, shared, psk);
   return null;
+}
+
+/**
+ * This negotiation's own copy of a pre-shared key, in the secure slab. The configuration's key is
+ * zeroed when a reload or `ikeadm` replaces the key set, which may happen while this exchange
+ * awaits DH or the peer; so the key is copied at lookup, before any await. The copy is destroyed
+ * by the caller once SKEYID is derived, or with the SA (its abort signal) at the latest.
+ */
+export function holdPsk(sa: IsakmpSa, key: Buffer): SecureBuffer {
+  const held = SecureBuffer.copyOf(key, { pooled: true });
+  sa.abort.signal.addEventListener("abort", () => held.destroy(), { once: true });
+  return held;
 }
