@@ -60,7 +60,7 @@ async function life(kernel: MemoryKernel, clock: ManualClock, i: number): Promis
   }
 }
 
-test("50k SA lives return every SADB table to its baseline and keep the heap flat", async () => {
+test("50k SA lives return every SADB table to its baseline and keep the heap flat", async (t) => {
   const clock = new ManualClock();
   const keys = new SecureKeyStore();
   const kernel = new MemoryKernel({ clock, keys });
@@ -70,6 +70,7 @@ test("50k SA lives return every SADB table to its baseline and keep the heap fla
   const before = heapUsed();
   for (let i = 0; i < 50_000; i++) await life(kernel, clock, i);
   const grown = heapUsed() - before;
+  t.diagnostic(`heap ${(before / 1048576).toFixed(2)} MB -> ${((before + grown) / 1048576).toFixed(2)} MB over 50k SA lives`);
   assert.deepEqual(kernel.debugSizes(), EMPTY);
   assert.equal(clock.pending, 0, "no clock timer armed for dead SAs");
   assert.equal(keys.live, 0, "every key slot freed");
