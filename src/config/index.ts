@@ -9,6 +9,7 @@ export type {
 export { parseIkeConfig } from "./ike-config-parser.js";
 export { parsePreshared } from "./preshared-parser.js";
 export { concealKey } from "./conceal.js";
+export { isSecureKey, releasePreshared, secureKey } from "./preshared-keys.js";
 export { checkSecretFilePermissions, loadIkeConfig, loadPreshared, type SecretFileOptions } from "./load.js";
 export { formatIkeConfig, formatIkeConfigRules, formatIkeRule, formatP1Xform } from "./ike-config-writer.js";
 export { formatPreshared, formatPresharedEntry } from "./preshared-writer.js";

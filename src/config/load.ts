@@ -6,6 +6,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import { wipe } from "../crypto/secure.js";
 import { MAX_FILE_CHARS } from "./diagnostics.js";
 import { parseIkeConfig } from "./ike-config-parser.js";
 import { parsePreshared } from "./preshared-parser.js";
@@ -92,6 +93,15 @@ async function readAll(o: { fh: FileHandle }): Promise<string> {
   }
 }
 
+/** The file's bytes, for a caller that wipes them after use. */
+async function readBytes(o: { fh: FileHandle }): Promise<Buffer> {
+  try {
+    return await o.fh.readFile();
+  } finally {
+    await o.fh.close();
+  }
+}
+
 /** Reads and parses an ike.config file; I/O problems come back as diagnostics too. */
 export async function loadIkeConfig(path: string): Promise<ParseResult<IkeConfig>> {
   const o = await openRegular(path);
@@ -108,7 +118,9 @@ export async function loadIkeConfig(path: string): Promise<ParseResult<IkeConfig
 
 /**
  * Reads and parses an ike.preshared file after the secret-file check (refused files are not
- * read at all). Diagnostics never contain key material.
+ * read at all). Diagnostics never contain key material. The keys come back in secure memory
+ * (the caller releases them with `releasePreshared`); the file's bytes are zeroed after parsing,
+ * though the decoded text is a JS string that cannot be (see preshared-parser.ts).
  */
 export async function loadPreshared(path: string, opts: SecretFileOptions = {}): Promise<ParseResult<PresharedEntry[]>> {
   const o = await openRegular(path);
@@ -118,11 +130,15 @@ export async function loadPreshared(path: string, opts: SecretFileOptions = {}):
     await o.fh.close();
     return { ok: false, value: [], diagnostics: [problem] };
   }
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readAll(o);
+    bytes = await readBytes(o);
   } catch (err) {
     return { ok: false, value: [], diagnostics: [fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err))] };
   }
-  return parsePreshared(text, path);
+  try {
+    return parsePreshared(bytes.toString("utf8"), path);
+  } finally {
+    wipe(bytes);
+  }
 }

@@ -6,8 +6,16 @@
  * with fields in any order, names and type words case-insensitive. Keys are hex (optional `0x`,
  * optional `/bits`) or a quoted ASCII string. No message ever quotes a token of this file, since
  * a misplaced token may be key material: errors only point at positions.
+ *
+ * Secrets: each accepted key is copied into the secure slab (preshared-keys.ts) and the decoding
+ * buffer is wiped; a duplicate's key is released at once. The owner of the returned set calls
+ * `releasePreshared` when it is replaced or the process ends. What cannot be wiped: the file
+ * text and every token the lexer cuts from it are JS strings (immutable, copied and freed by the
+ * garbage collector when it likes), and so is the hex-digit string handed to `Buffer.from`.
+ * `loadPreshared` at least reads the file into a Buffer and zeroes that Buffer after decoding.
  */
-import { concealKey } from "./conceal.js";
+import { wipe } from "../crypto/secure.js";
+import { secureKey } from "./preshared-keys.js";
 import { parseAddressSpec } from "./address.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
 import { PRESHARED_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
@@ -43,7 +51,10 @@ function tokenDesc(t: Token): string {
   }
 }
 
-/** Parses a key value: hex digits (`0x` optional, `/bits` optional) or an ASCII string. */
+/**
+ * Parses a key value: hex digits (`0x` optional, `/bits` optional) or an ASCII string. The key
+ * comes back in a normal Buffer: the caller moves it to secure memory (`secureKey`) or wipes it.
+ */
 export function parseKey(raw: RawValue): { key: Buffer; keyBits: number } | { code: string; message: string } {
   if (raw.quoted) {
     if (raw.text.length === 0) return { code: "IKE_ERR_PSK_EMPTY_KEY", message: "the key is empty" };
@@ -217,16 +228,19 @@ class PresharedParser {
     const keyRaw = got.get("key")!;
     const key = parseKey(keyRaw);
     if ("code" in key) d.error(key.code, keyRaw, key.message);
-    if (d.errorCount !== errorsBefore || "code" in key || ids.length !== 2) return;
-    const entry: PresharedEntry = { localId: ids[0]!, remoteId: ids[1]!, ikeMode, key: concealKey(key.key), keyBits: key.keyBits };
-    const pairKey = `${idKey(entry.localId)}\n${idKey(entry.remoteId)}`;
-    const same = this.seen.get(pairKey) ?? [];
-    const first = same.find((x) => modesOverlap(x.mode, entry.ikeMode));
-    if (first) {
-      d.warn("IKE_ERR_PSK_DUPLICATE", open, `duplicate entry ignored: the entry at ${first.at.line}:${first.at.col} has the same identities`);
-      key.key.fill(0);
+    if (d.errorCount !== errorsBefore || "code" in key || ids.length !== 2) {
+      if (!("code" in key)) wipe(key.key);
       return;
     }
+    const pairKey = `${idKey(ids[0]!)}\n${idKey(ids[1]!)}`;
+    const same = this.seen.get(pairKey) ?? [];
+    const first = same.find((x) => modesOverlap(x.mode, ikeMode));
+    if (first) {
+      d.warn("IKE_ERR_PSK_DUPLICATE", open, `duplicate entry ignored: the entry at ${first.at.line}:${first.at.col} has the same identities`);
+      wipe(key.key);
+      return;
+    }
+    const entry: PresharedEntry = { localId: ids[0]!, remoteId: ids[1]!, ikeMode, key: secureKey(key.key), keyBits: key.keyBits };
     same.push({ mode: entry.ikeMode, at: open });
     this.seen.set(pairKey, same);
     this.entries.push(entry);
