@@ -3,6 +3,7 @@
  * in.iked launcher: `-c` checks the configuration; `-d` runs in the foreground; otherwise the
  * daemon detaches (src/daemon/detach.ts) and this process exits once it reports it is up.
  */
+import { releasePreshared } from "../config/index.js";
 import { loadAll } from "../daemon/config-load.js";
 import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
 import { ikeEngineFactory } from "../daemon/ike-engine.js";
@@ -13,6 +14,8 @@ const say = (line: string) => process.stderr.write(`in.iked: ${line}\n`);
 
 async function check(o: DaemonOptions): Promise<number> {
   const { rules, keys } = await loadAll(o.configFile, o.presharedFile);
+  // Only the counts are needed: the keys go back to the secure slab, zeroed, at once.
+  releasePreshared(keys.value);
   for (const line of [...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings]) process.stderr.write(line + "\n");
   const bad = rules.errors.length + keys.errors.length;
   if (bad > 0) {

@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import {
-  formatIkeConfig, formatIkeConfigRules, formatP1Xform, formatPreshared, parseAddressSpec, parseIkeConfig, parsePreshared,
+  formatIkeConfig, formatIkeConfigRules, formatP1Xform, formatPreshared, parseAddressSpec, parseIkeConfig, parsePreshared, releasePreshared,
   resolveRule, formatAddressSpec, formatDiagnostic, configIdTypeWord,
   type IkeConfig, type IkeRule, type PresharedEntry, type PresharedId,
 } from "../config/index.js";
@@ -227,10 +227,14 @@ export const presharedCommands = {
 
   add(live: LiveConfig, text: string, source: string): HandlerResult {
     const parsed = parsePreshared(text, source);
-    if (!parsed.ok) return fail(AdminError.DATA_INVALID, "invalid preshared key definition", { details: parsed.diagnostics.map(formatDiagnostic) });
+    if (!parsed.ok) {
+      releasePreshared(parsed.value);
+      return fail(AdminError.DATA_INVALID, "invalid preshared key definition", { details: parsed.diagnostics.map(formatDiagnostic) });
+    }
     if (parsed.value.length === 0) return fail(AdminError.DATA_INVALID, "invalid preshared key definition: no entry found");
     const { preshared } = live.current;
     if (parsed.value.some((n) => preshared.some((e) => samePair(e, n)))) {
+      releasePreshared(parsed.value);
       return fail(AdminError.SYS_ERR, "error creating new preshared key: duplicate entry", { errno: "EEXIST" });
     }
     live.replace({ preshared: [...preshared, ...parsed.value] });
@@ -239,7 +243,10 @@ export const presharedCommands = {
 
   async read(live: LiveConfig, file: string): Promise<HandlerResult> {
     const r = await loadKeys(file, { optional: false });
-    if (!r.ok) return fail(AdminError.DATA_INVALID, `${file}: pre-shared keys not loaded; the running keys are unchanged`, { details: r.errors });
+    if (!r.ok) {
+      releasePreshared(r.value);
+      return fail(AdminError.DATA_INVALID, `${file}: pre-shared keys not loaded; the running keys are unchanged`, { details: r.errors });
+    }
     live.replace({ preshared: r.value });
     return done({ file, count: r.value.length, warnings: r.warnings } satisfies ChangeResult);
   },

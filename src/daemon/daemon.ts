@@ -21,6 +21,7 @@ import { createAdminHandler } from "./admin.js";
 import { loadAll } from "./config-load.js";
 import type { EngineFactory, DaemonEngine } from "./engine.js";
 import { LiveConfig } from "./live-config.js";
+import { releasePreshared } from "../config/index.js";
 import type { DaemonOptions } from "./options.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 
@@ -94,12 +95,14 @@ export class Daemon {
       const errors = [...rules.errors, ...keys.errors];
       if (errors.length > 0) {
         if (!options.ignoreErrors) {
+          releasePreshared(keys.value);
           throw new StartupError(ExitCode.Config, "bad configuration; fix it (check with 'in.iked -c') or set ignore_errors=true", errors);
         }
         for (const e of errors) cfgLog.error(e);
         cfgLog.warn("ignore_errors is set: running with the parts of the configuration that loaded");
       }
       const live = new LiveConfig(rules.value, keys.value);
+      cleanup.push(() => live.releaseKeys());
       cfgLog.info("configuration loaded", { file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length });
 
       const kernel: Kernel = new MemoryKernel();
@@ -165,6 +168,7 @@ export class Daemon {
     if (errors.length > 0) {
       for (const e of errors) log.error(e);
       log.error("reload refused: the running configuration stays in effect", { errors: errors.length });
+      releasePreshared(keys.value);
       daemonReload.publish({ ok: false, errors });
       return false;
     }
@@ -186,6 +190,7 @@ export class Daemon {
       await this.engine?.stop();
       await this.pool.close();
       await this.kernel.close();
+      this.live.releaseKeys();
       this.pidLock.release();
       this.log.info("in.iked stopped");
       this.logs.close();

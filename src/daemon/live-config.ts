@@ -5,8 +5,12 @@
  * the old one in a single assignment, so the engine and the admin socket never see a half-read
  * file; listeners (the engine) are told after the swap. Rule labels get stable key-management
  * cookies (max+1, reused for a label seen before), as the original's label map does.
+ *
+ * The keys of a replaced pre-shared set are zeroed and returned to the secure slab after the swap
+ * (keys the new set still shares, as `add`/`del` do, stay). Nothing else keeps a key past that
+ * point: the engine copies the key into its own secure memory at lookup, before any await.
  */
-import type { IkeConfig, PresharedEntry } from "../config/index.js";
+import { releasePreshared, type IkeConfig, type PresharedEntry } from "../config/index.js";
 
 /** One consistent configuration. */
 export interface ConfigSnapshot {
@@ -47,7 +51,15 @@ export class LiveConfig {
     this.#assignCookies(next.config);
     this.#snap = next;
     for (const l of this.#listeners) l(next, prev);
+    if (next.preshared !== prev.preshared) releasePreshared(prev.preshared, next.preshared);
     return next;
+  }
+
+  /** Zeroes and releases the current pre-shared keys (shutdown); the snapshot keeps no keys. */
+  releaseKeys(): void {
+    const prev = this.#snap;
+    this.#snap = { ...prev, preshared: [], generation: prev.generation + 1 };
+    releasePreshared(prev.preshared);
   }
 
   /** Key-management cookie of a rule label. */

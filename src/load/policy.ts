@@ -5,7 +5,9 @@
  * the pre-shared key, either given literally or looked up per source/target pair in an
  * ike.preshared file read with the daemon's loader (and its permission checks).
  */
-import { findPresharedByAddress, findPresharedByIdentity, formatDiagnostic, loadPreshared, parseAddressSpec, parseIkeConfig, resolveRule } from "../config/index.js";
+import {
+  findPresharedByAddress, findPresharedByIdentity, formatDiagnostic, loadPreshared, parseAddressSpec, parseIkeConfig, releasePreshared, resolveRule, secureKey,
+} from "../config/index.js";
 import { IdType } from "../config/names.js";
 import type { PresharedEntry, ResolvedRule } from "../config/types.js";
 import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
@@ -42,12 +44,15 @@ export function loadRuleText(
   ].join("\n");
 }
 
-/** Build the policy; the rule is returned too, for `IkeEngine.initiate`. */
+/**
+ * Build the policy; the rule is returned too, for `IkeEngine.initiate`. The keys live in secure
+ * memory until the caller runs `release` (after the engine is closed); on failure nothing is held.
+ */
 export async function loadPolicy(
   o: LoadOptions,
   sources: readonly string[],
 ): Promise<
-  | { ok: true; policy: Phase1Policy; rule: ResolvedRule; requestFor: (source: string) => QuickModeRequest | undefined }
+  | { ok: true; policy: Phase1Policy; rule: ResolvedRule; requestFor: (source: string) => QuickModeRequest | undefined; release: () => void }
   | { ok: false; error: LoadPolicyError }
 > {
   const first = sources[0]!;
@@ -65,10 +70,14 @@ export async function loadPolicy(
   if (o.psk.kind === "file") {
     const r = await loadPreshared(o.psk.path);
     const bad = r.diagnostics.find((d) => d.severity === "error");
-    if (!r.ok || bad !== undefined) return { ok: false, error: { code: bad?.code ?? "IKE_ERR_CFG_IO", message: bad ? formatDiagnostic(bad) : `${o.psk.path}: rejected` } };
+    if (!r.ok || bad !== undefined) {
+      releasePreshared(r.value);
+      return { ok: false, error: { code: bad?.code ?? "IKE_ERR_CFG_IO", message: bad ? formatDiagnostic(bad) : `${o.psk.path}: rejected` } };
+    }
     entries = r.value;
     const missing = sources.find((s) => findPresharedByAddress(entries, s, o.target.address, o.mode) === undefined);
     if (missing !== undefined) {
+      releasePreshared(entries);
       return { ok: false, error: { code: "IKE_ERR_LOAD_NO_KEY", message: `${o.psk.path}: no ${o.mode}-mode key for ${missing} <-> ${o.target.address}` } };
     }
   } else {
@@ -76,7 +85,8 @@ export async function loadPolicy(
     const remoteSpec = parseAddressSpec(o.target.address);
     if (!localSpec.ok || !remoteSpec.ok) return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: "source or target address not usable as an identity" } };
     const v6 = o.target.address.includes(":");
-    const key = Buffer.from(o.psk.secret, "utf8");
+    // The option string itself cannot be wiped; the Buffer decoded from it is, by secureKey.
+    const key = secureKey(Buffer.from(o.psk.secret, "utf8"));
     entries = [
       {
         localId: { type: first === last ? (v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR) : v6 ? IdType.IPV6_ADDR_RANGE : IdType.IPV4_ADDR_RANGE, addr: localSpec.spec },
@@ -87,8 +97,12 @@ export async function loadPolicy(
       },
     ];
   }
+  const release = (): void => void releasePreshared(entries);
   const ipsec = parseIpsecPolicy(`{ raddr ${o.target.address} } ipsec { ${o.ipsecAction} }\n`);
-  if (ipsec.errors.length > 0) return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: `Phase 2 options: ${ipsec.errors.map((e) => e.message).join("; ")}` } };
+  if (ipsec.errors.length > 0) {
+    release();
+    return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: `Phase 2 options: ${ipsec.errors.map((e) => e.message).join("; ")}` } };
+  }
   const requests = new Map<string, QuickModeRequest | undefined>();
   const requestFor = (source: string): QuickModeRequest | undefined => {
     if (!requests.has(source)) {
@@ -97,7 +111,10 @@ export async function loadPolicy(
     }
     return requests.get(source);
   };
-  if (o.phase2 && requestFor(first) === undefined) return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: `Phase 2 options give no usable proposal (${o.ipsecAction})` } };
+  if (o.phase2 && requestFor(first) === undefined) {
+    release();
+    return { ok: false, error: { code: "IKE_ERR_LOAD_USAGE", message: `Phase 2 options give no usable proposal (${o.ipsecAction})` } };
+  }
   const methods = {
     ruleFor: (): ResolvedRule | undefined => undefined,
     ruleByLabel: (label: string): ResolvedRule | undefined => (label === LOAD_RULE_LABEL ? rule : undefined),
@@ -107,5 +124,5 @@ export async function loadPolicy(
   };
   // Not a fresh literal: the engine's Phase1Policy is growing (presharedForId) while we build.
   const policy: Phase1Policy = methods;
-  return { ok: true, policy, rule, requestFor };
+  return { ok: true, policy, rule, requestFor, release };
 }

@@ -110,6 +110,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
   try {
     udp = await UdpTransport.open({ addresses: sources, port: o.sourcePort, nattPort: null });
   } catch (err) {
+    pol.release();
     const e = err as { code?: string; message?: string };
     return { ok: false, error: { code: e.code ?? "IKE_ERR_BIND", message: e.message ?? String(err) } };
   }
@@ -131,6 +132,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
     await udp.close();
     await kernel.close();
     await pool.close();
+    pol.release();
   }
 }
 
