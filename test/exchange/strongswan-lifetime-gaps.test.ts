@@ -3,7 +3,7 @@
  * our responder with a shorter Phase 1 lifetime (600 s against strongSwan's 1 h) sends the Phase 1
  * RESPONDER-LIFETIME in a protected Informational after MM6, and with a Phase 2 byte lifetime sends
  * the kilobyte RESPONDER-LIFETIME in QM2; nothing breaks, both sides install matching SAs, ours with
- * our byte limit. Addresses 127.0.8.200-201, ports 18900-18919 (clear of strongswan-protocol-gaps),
+ * our byte limit; every packet passes `capture.sh check`. Addresses 127.0.8.200-201, ports 18900-18919 (clear of strongswan-protocol-gaps),
  * instance names eng2-*.
  */
 import { test } from "node:test";
@@ -13,6 +13,8 @@ import { inlineDh } from "../../src/ike/ports.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { InteropPeer, interopSkip } from "../helpers/interop.js";
+import type { Capture } from "../helpers/interop.js";
+import { captureOn, checkCapture } from "../interop/common.js";
 import { ipsecFrom, policyFrom, pskText, ruleText } from "./harness.js";
 
 const slot = process.pid % 10;
@@ -38,11 +40,13 @@ test("strongSwan initiates (IKE 1 h, no byte limit); our 600 s Phase 1 and 2048 
   });
   up.catch(() => {}); // awaited below; a failed peer start must not leave it unhandled
   let peer: InteropPeer | undefined;
+  let cap: Capture | undefined;
   try {
+    cap = await captureOn(`eng2-lt-cap-${process.pid}`, PORT);
     peer = await InteropPeer.startStrongSwan({
       name: `eng2-lt-${process.pid}`, role: "initiator", local: THEM, remote: US, localPort: PORT, nattPort: PORT + 1,
       remotePort: 500, psk: PSK, cipher: "aes256", hash: "sha256", dh: 14, espMode: "transport", esp: "aes128-sha1", pfs: "none",
-      ikeLifetime: 3600, logLevel: 2,
+      ikeLifetime: 3600, logLevel: 4,
     });
     assert.equal(await up, 2048);
     const st = await peer.status({ wait: 10 });
@@ -58,7 +62,13 @@ test("strongSwan initiates (IKE 1 h, no byte limit); our 600 s Phase 1 and 2048 
       assert.ok(twin, `strongSwan has no SA spi ${o.spi.toString(16)}`);
       assert.equal(twin.enc_key, o.keys!.enc!.toString("hex"));
     }
+    // Every packet well formed, the encrypted ones decrypted with strongSwan's keys: the
+    // Informational with the Phase 1 RESPONDER-LIFETIME after MM6 among them.
+    const c = cap;
+    cap = undefined;
+    await checkCapture(c, { keysFromLog: [peer.log], expect: "main:6,quick:3,info:1" });
   } finally {
+    await cap?.stop().catch(() => undefined);
     engine.close();
     await transport.close();
     await kernel.close();
