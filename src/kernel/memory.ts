@@ -26,10 +26,10 @@ import type {
   Kernel,
   KeyOptions,
   SaInfo,
-  SaMode,
   SaSpec,
   SpiRange,
 } from "./kernel.js";
+import type { AcquireRequest, MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
 import { SaRecord, larvalSa, saKey } from "./sa-record.js";
 import { SecureKeyStore, type KeyAllocator } from "./secure-keys.js";
 import { SpiPicker } from "./spi-picker.js";
@@ -38,53 +38,7 @@ import { Deadlines } from "./deadlines.js";
 import type { HeapEntry } from "./timer-heap.js";
 import { checkAddress, checkLifetimes, checkPort, checkProto, checkSpi, resolveSa, spiBounds, spiText } from "./validate.js";
 
-/** Settings of the in-memory SADB. */
-export interface MemoryKernelOptions {
-  /** Time source and timers; `ManualClock` in tests. */
-  clock?: Clock;
-  /** Key storage; defaults to a private `SecureKeyStore` (destroyed by `close()`). */
-  keys?: KeyAllocator;
-  /** Life of a larval SA that is never updated, like Linux `xfrm_acq_expires` (default 30 s). */
-  larvalSeconds?: number;
-  /** How long an ACQUIRE stays pending, suppressing duplicates for the same flow (default 30 s). */
-  acquireSeconds?: number;
-  /** Most SAs held at once; beyond it GETSPI/ADD fail with ENOBUFS (default 1,000,000). */
-  maxSas?: number;
-}
-
-/** What `acquire()` needs: the traffic that found no SA and the policy that asked for one. */
-export interface AcquireRequest {
-  src: Endpoint;
-  dst: Endpoint;
-  ulp?: number;
-  proto?: SaProto;
-  mode?: SaMode;
-  policy?: Partial<AcquirePolicy>;
-}
-
-/** Entry counts of the in-memory SADB's internal tables (`debugSizes()`), for leak checks. */
-export interface MemoryKernelSizes {
-  /** SAs by (proto, spi, dst). */
-  sas: number;
-  /** Distinct reqids indexed, and SAs in those sets. */
-  reqids: number;
-  reqidSas: number;
-  /** Deadline heap entries, live or stale, and whether its clock timer is armed. */
-  deadlines: number;
-  timerArmed: boolean;
-  /** Pending ACQUIREs by flow and by sequence number. */
-  acquiresByFlow: number;
-  acquiresBySeq: number;
-  /** Protocols registered (bounded by the three protocols). */
-  registered: number;
-}
-
-/** Traffic to account against an SA (`account()`). */
-export interface Traffic {
-  bytes: number;
-  packets?: number;
-  allocations?: number;
-}
+export type { AcquireRequest, MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
 
 const enum Deadline {
   Larval,
