@@ -105,3 +105,36 @@ test(`${CYCLES} Phase 1 + Quick Mode lives (Delete and expiry) return every engi
   assert.ok(grown < 4 * 1024 * 1024, `heap grew by ${grown} bytes over ${CYCLES - 20} negotiations`);
   await closePair(p);
 });
+
+test("negotiations that fail (silent peer, lost MM4 or MM6, lost QM2) leave no half-open SA, cache or timer behind", async () => {
+  const kclock = new KernelManualClock();
+  const p = churnPair(kclock);
+  const baseline = snapshot(p);
+  let fromB = 0;
+  let passFromB = Infinity;
+  p.network.setImpairment({ filter: (_d, from) => (from.address === "10.0.0.2" && ++fromB > passFromB ? "drop" : "pass") });
+  const rule = p.a.policy.ruleByLabel("to-b")!;
+  let dead = 0;
+  p.a.engine.on("sa-dead", () => dead++);
+  const CASES = 120;
+  for (let i = 0; i < CASES; i++) {
+    fromB = 0;
+    passFromB = i % 4; // 0: b is silent; 1: MM4 is lost; 2: MM6 is lost; 3: QM2 is lost
+    p.a.engine.negotiate(rule, p.a.endpoint, p.b.endpoint, requestFor(p));
+    await settle(p, 20);
+    const mid = snapshot(p) as { a: Record<string, number>; b: Record<string, number> };
+    if (passFromB < 3) assert.equal(mid.a["sas.halfOpen"], 1, `case ${i}: a half-open`);
+    if (passFromB === 1) assert.equal(mid.b["sas.halfOpen"], 1, `case ${i}: b half-open`);
+    if (passFromB === 2) assert.equal(mid.b["sas.byHalf"]! - mid.b["sas.halfOpen"]!, 1, `case ${i}: b established, a not`);
+    if (passFromB === 3) assert.equal(mid.b["sas.phase2"], 1, `case ${i}: b holds the Quick Mode`);
+    // Retransmits give up, half-open and established-but-unused SAs time out, Phase 2 caches linger out.
+    for (let step = 0; step < 40; step++) {
+      p.clock.advance(2_500_000);
+      await settle(p, 3);
+    }
+  }
+  p.network.setImpairment({});
+  assert.ok(dead >= CASES, `every attempt of a ended (${dead})`);
+  assert.deepEqual(snapshot(p), baseline);
+  await closePair(p);
+});
