@@ -241,6 +241,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
         if (mine.length === 0) continue;
         this.io.sendInformational(sa, [deleteIpsec(proto, mine.map((c) => c.inboundSpi))]);
         for (const c of mine) await this.info.removeIpsecPair(sa, proto, c.outboundSpi, c.inboundSpi);
+        // close() or a peer's Delete may have destroyed the SA (and wiped its keys) meanwhile.
+        if (sa.isDead()) return;
       }
       this.io.sendInformational(sa, [deleteIsakmp(sa)]);
     }
