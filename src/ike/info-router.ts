@@ -54,8 +54,9 @@ export class InfoRouter {
     const violation = pm.ok ? checkRules("INFO", m.header, pm.value.payloads) : pm.error;
     const events = pm.ok && violation === null ? readInformational(sa, mid, pm.value.payloads) : null;
     d.discard();
-    km.endExchange(mid);
+    // Only a verified message may end IV state: a forgery could carry an open Quick Mode's M-ID.
     if (events === null) return host.drop(sa.remote, `${sa.tag}: Informational ${violation?.code ?? "HASH(1) does not verify"}`);
+    km.endExchange(mid);
     for (const e of events) {
       switch (e.kind) {
         case "delete-isakmp":

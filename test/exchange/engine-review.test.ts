@@ -19,3 +19,34 @@ test("deleteSa racing engine.close(): the pending Delete settles without a TypeE
   assert.equal(p.a.engine.stats.engine.datagramsOut, sentBefore + 1, "only the Delete sent before close()");
   await closePair(p);
 });
+
+test("a forged Informational with an open Quick Mode's M-ID does not end that exchange's IV chain", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  const rule = p.a.policy.ruleByLabel("to-b")!;
+  p.a.engine.negotiate(rule, p.a.endpoint, p.b.endpoint, { ...requestFor(p) });
+  let qmFromA = 0;
+  let held: Buffer | undefined;
+  p.network.setImpairment({
+    filter: (d, from) => {
+      if (from.address !== "10.0.0.1" || d[18] !== 32) return "pass";
+      qmFromA++;
+      if (qmFromA !== 2) return "pass";
+      held = Buffer.from(d);
+      return "drop";
+    },
+  });
+  await settle(p, 40);
+  assert.ok(held !== undefined, "QM3 held back");
+  // Same cookies and M-ID as the open Quick Mode, exchange type Informational, E flag, junk body.
+  const forged = Buffer.alloc(28 + 32, 0x5a);
+  held.copy(forged, 0, 0, 28);
+  forged[18] = 5;
+  forged.writeUInt32BE(forged.length, 24);
+  p.b.engine.receive(forged, p.b.endpoint, p.a.endpoint);
+  await settle(p);
+  p.b.engine.receive(held, p.b.endpoint, p.a.endpoint);
+  await settle(p);
+  const mature = async (k: typeof p.a.kernel) => (await k.dump()).filter((s) => s.state === "mature").length;
+  assert.equal(await mature(p.b.kernel), 2, "the responder accepted the real QM3");
+  await closePair(p);
+});
