@@ -66,7 +66,7 @@ test("strongSwan initiates (IKE 1 h, no byte limit); our 600 s Phase 1 and 2048 
     // Informational with the Phase 1 RESPONDER-LIFETIME after MM6 among them.
     const c = cap;
     cap = undefined;
-    await checkCapture(c, { keysFromLog: [peer.log], expect: "main:6,quick:3,info:1" });
+    await checkCapture(c, { keysFromLog: [peer.log], expect: "main:6,info:1,quick:3" });
   } finally {
     await cap?.stop().catch(() => undefined);
     engine.close();
