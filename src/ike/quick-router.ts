@@ -37,6 +37,8 @@ export class QuickRouter {
   private readonly rekeyInfo = new Map<string, RekeyInfo>();
   /** Quick Modes we started and that wait for QM2, per ISAKMP SA (weak: dies with the SA). */
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
+  /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
+  private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
 
   constructor(private readonly host: EngineHost) {}
 
@@ -171,10 +173,20 @@ export class QuickRouter {
     );
     const ex: Phase2Exchange = { task, messageId, replies: new ReplyCache(), retransmitter: undefined };
     h.sas.setPhase2(sa.icookie, sa.rcookie, messageId, ex);
+    let open = this.open.get(sa);
+    if (open === undefined) {
+      const set = (open = new Set<Phase2Exchange>());
+      this.open.set(sa, set);
+      sa.onDestroy(() => {
+        for (const e of [...set]) this.endPhase2(sa, e, 0);
+      });
+    }
+    open.add(ex);
     return ex;
   }
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
+    this.open.get(sa)?.delete(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;

@@ -50,3 +50,39 @@ test("a forged Informational with an open Quick Mode's M-ID does not end that ex
   assert.equal(await mature(p.b.kernel), 2, "the responder accepted the real QM3");
   await closePair(p);
 });
+
+test("destroying an ISAKMP SA stops its Quick Mode retransmissions", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  const rule = p.a.policy.ruleByLabel("to-b")!;
+  const sa = p.a.engine.negotiate(rule, p.a.endpoint, p.b.endpoint, requestFor(p));
+  // b never answers Quick Mode, so a keeps resending QM1.
+  p.network.setImpairment({ filter: (d, from) => (from.address === "10.0.0.2" && d[18] === 32 ? "drop" : "pass") });
+  await settle(p, 40);
+  assert.equal(sa.state, "established");
+  const failed: string[] = [];
+  p.a.engine.on("phase2-failed", (_sa, reason) => failed.push(reason));
+  sa.destroy("test");
+  const sentAtDeath = p.a.engine.stats.engine.datagramsOut;
+  for (let i = 0; i < 10; i++) {
+    p.clock.advance(30_000);
+    await settle(p);
+  }
+  assert.equal(p.a.engine.stats.engine.datagramsOut, sentAtDeath, "no QM1 for a dead ISAKMP SA");
+  assert.deepEqual(await p.a.kernel.dump(), [], "the Quick Mode's larval SPI is freed");
+  await closePair(p);
+});
+
+test("an ISAKMP SA destroyed while its first message is being built sends nothing and arms no timer", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  const rule = p.a.policy.ruleByLabel("to-b")!;
+  // Aggressive Mode's first message carries KE: building it awaits the DH key pair.
+  const sa = p.a.engine.initiate(rule, p.a.endpoint, p.b.endpoint, "aggressive");
+  sa.destroy("test");
+  for (let i = 0; i < 10; i++) {
+    p.clock.advance(30_000);
+    await settle(p);
+  }
+  assert.equal(p.a.engine.stats.engine.datagramsOut, 0);
+  assert.equal(sa.retransmitter, undefined);
+  await closePair(p);
+});
