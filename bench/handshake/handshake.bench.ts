@@ -177,7 +177,7 @@ export async function handshakeBench(p: Params): Promise<void> {
   console.log(
     `Main Mode PSK aes128/sha1${p.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop concurrency ${p.concurrency}, ` +
       `${p.count} negotiations per cell and round (+${p.warmup} warm-up), ${p.rounds} round(s) with the targets in rotating order, median shown; Deletes after each; ` +
-      `load generator: this process, 1 pool thread; CPU columns: ms per negotiation (user + system, all threads). Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool + in-memory SADB; in.iked has no engine yet).`,
+      `load generator: this process, 1 pool thread; CPU columns: ms per negotiation (user + system, all threads). Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool + in-memory SADB: the parts in.iked runs, without its admin socket and logging).`,
   );
   const rows: Record<string, string | number>[] = [];
   for (const group of p.groups) {
