@@ -86,3 +86,20 @@ test("an ISAKMP SA destroyed while its first message is being built sends nothin
   assert.equal(sa.retransmitter, undefined);
   await closePair(p);
 });
+
+test("an ISAKMP SA deleted while our QM1 is being built: no error, nothing sent", async () => {
+  const errors: string[] = [];
+  const log = { debug() {}, info() {}, warn() {}, error: (f: Record<string, unknown>, m: string) => void errors.push(`${m} ${String(f.err)}`) };
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "", "", { engine: { log } });
+  const rule = p.a.policy.ruleByLabel("to-b")!;
+  const sa = p.a.engine.initiate(rule, p.a.endpoint, p.b.endpoint);
+  await settle(p, 40);
+  assert.equal(sa.state, "established");
+  const sent = p.a.engine.stats.engine.datagramsOut;
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  sa.destroy("deleted by peer");
+  await settle(p);
+  assert.deepEqual(errors, []);
+  assert.equal(p.a.engine.stats.engine.datagramsOut, sent);
+  await closePair(p);
+});
