@@ -11,14 +11,18 @@
  * rule names strongSwan's address, so that is where we send), its back on US:p+4 (strongSwan's
  * remote), strongSwan on STRONGSWAN:p+1 (NAT-T p+2). No side is on 500, so both add the non-ESP
  * marker, which the relay passes through. The capture is of our leg (port p) and passes
- * `capture.sh check` with decryption; the relay's duplicates show there as retransmissions.
+ * `capture.sh check` without decryption: Wireshark chains IVs in capture order, so a duplicate that
+ * arrives after a later message of the same exchange (which the relay makes happen) sends its IV
+ * chain astray and the next genuine message "decrypts" as garbage. The decrypted dissection of
+ * every message we send is proven by the loss-free cases (strongswan.test.ts); here the check
+ * covers headers, framing and the exchange sequence.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EngineHost, assertSameSas, xfrmSas } from "../helpers/engine-host.js";
 import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
 import { LossyRelay } from "../helpers/lossy-relay.js";
-import { RecordingDh, kaLines, suiteByName } from "./ka.js";
+import { RecordingDh } from "./ka.js";
 import { captureOn, checkCapture, ikeConfig, plan, preshared, stopPeer, stopQuietly } from "./common.js";
 
 const PSK = "iop-strongswan-lossy-psk";
@@ -113,7 +117,7 @@ for (const [i, c] of CASES.entries()) {
       const theirSpis = new Set(theirs.map((t) => Number.parseInt(t.spi ?? "", 16)));
       assert.deepEqual([...theirSpis].sort(), ours.map((s) => s.spi).sort(), "strongSwan installed exactly our SA pair");
 
-      await checkCapture(cap, { keysFromLog: [peer.log], keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("3des", "sha1"), dh }), expect: "main:6,quick:3" });
+      await checkCapture(cap, { expect: "main:6,quick:3" });
     } finally {
       await stopQuietly(cap);
       await relay?.close();
