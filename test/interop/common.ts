@@ -21,8 +21,13 @@ export interface Plan {
   /** Our engine's address (interop files). */
   readonly us: string;
   readonly strongswan: string;
-  /** pluto's address (always port 500). */
+  /** pluto's address (always port 500) for libreswan.test. */
   readonly libreswan: string;
+  /**
+   * pluto's address for libreswan-tunnel.test: its own, because the two files run at the same time
+   * (`--test-concurrency`) and pluto holds port 500 of its address.
+   */
+  readonly libreswanTunnel: string;
   /** The UDP hostile test: our engine, the honest engine, the attacker, the MM1 sniffer. */
   readonly victim: string;
   readonly honest: string;
@@ -36,7 +41,10 @@ export interface Plan {
   readonly ports: { readonly strongswan: number; readonly rekey: number; readonly libreswan: number; readonly udp: number };
 }
 
-/** This process's slot: 8 slots of 8 addresses (from .16) and 120 ports; pluto on .4 to .11. */
+/**
+ * This process's slot: 8 slots of 8 addresses (from .16) and 120 ports; pluto on .4 to .11
+ * (libreswan.test) and .80 to .87 (libreswan-tunnel.test).
+ */
 export function plan(): Plan {
   const slot = process.pid % 8;
   const a = (n: number): string => `127.0.5.${16 + slot * 8 + n}`;
@@ -45,6 +53,7 @@ export function plan(): Plan {
     us: a(1),
     strongswan: a(2),
     libreswan: `127.0.5.${4 + slot}`,
+    libreswanTunnel: `127.0.5.${80 + slot}`,
     victim: a(3),
     honest: a(4),
     attacker: a(5),

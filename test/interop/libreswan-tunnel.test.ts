@@ -20,7 +20,7 @@ import { captureOn, checkCapture, ikeConfig, plan, preshared, stopPeer, stopQuie
 
 const PSK = "iop-libreswan-tunnel-psk";
 const skip = interopSkip();
-const { us: US, libreswan: THEM, ports } = plan();
+const { us: US, libreswanTunnel: THEM, ports } = plan();
 /** This file's block: after strongswan-lossy's 12 ports; 2 per case. */
 const BASE = ports.udp + 32;
 
