@@ -8,12 +8,12 @@
  *   rule        := "{" rule_param* "}"
  *   xform       := "{" xform_param* "}"
  */
-import { IKE_DEFAULTS } from "./defaults.js";
 import { implementedGroupList, isImplementedGroup, isPfsGroup } from "./groups.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
 import { CONFIG_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
 import { AUTH_METHOD_WORDS, CONFIG_ID_TYPE_WORDS, HASH_WORDS, OAKLEY_GROUPS } from "./names.js";
 import { finishConfig, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
+import { CONFIG_BOUNDS, type Bound } from "./limits.js";
 import type { IkeConfig, P1Xform, ParseResult } from "./types.js";
 import {
   ALL_KEYWORDS, describe, parseLdapList, readAddress, readEncr, readFloat, readNum, readString, readWord,
@@ -30,18 +30,17 @@ const RULE_ONLY = new Set(["label", "local_addr", "remote_addr", "local_id", "re
 const XFORM_ONLY = new Set(["auth_method", "oakley_group", "encr_alg", "auth_alg"]);
 /** Trusted Extensions keywords of later Solaris releases: recognised, refused. */
 const UNSUPPORTED = new Set(["label_aware", "single_label", "multi_label", "wire_label"]);
-/** Phase 2 parameters both the file and a rule may set. */
-const P2_NUMS: ReadonlyMap<string, "p2LifetimeSecs" | "p2SoftlifeSecs" | "p2IdletimeSecs" | "p2LifetimeKb" | "p2SoftlifeKb"> = new Map([
-  ["p2_lifetime_secs", "p2LifetimeSecs"],
-  ["p2_softlife_secs", "p2SoftlifeSecs"],
-  ["p2_idletime_secs", "p2IdletimeSecs"],
-  ["p2_lifetime_kb", "p2LifetimeKb"],
-  ["p2_softlife_kb", "p2SoftlifeKb"],
-] as const);
-
-/** Nonce lengths RFC 2409 §5 allows (bytes). */
-const NONCE_MIN = 8;
-const NONCE_MAX = 256;
+/** Phase 2 parameters both the file and a rule may set: the field each fills and its bound. */
+const P2_NUMS: ReadonlyMap<string, { readonly field: P2Field; readonly bound: Bound }> = new Map(
+  ([
+    ["p2_lifetime_secs", "p2LifetimeSecs"],
+    ["p2_softlife_secs", "p2SoftlifeSecs"],
+    ["p2_idletime_secs", "p2IdletimeSecs"],
+    ["p2_lifetime_kb", "p2LifetimeKb"],
+    ["p2_softlife_kb", "p2SoftlifeKb"],
+  ] as const).map(([k, field]) => [k, { field, bound: CONFIG_BOUNDS[k] }]),
+);
+type P2Field = "p2LifetimeSecs" | "p2SoftlifeSecs" | "p2IdletimeSecs" | "p2LifetimeKb" | "p2SoftlifeKb";
 
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
@@ -124,8 +123,8 @@ class ConfigParser {
     if (!additive && !flag && !this.once(this.seenGlobal, t, "in the file")) return;
     const p2 = P2_NUMS.get(k);
     if (p2) {
-      const v = readNum(s, d, t);
-      if (v !== undefined) g[p2] = v;
+      const v = readNum(s, d, t, p2.bound);
+      if (v !== undefined) g[p2.field] = v;
       return;
     }
     switch (k) {
@@ -161,20 +160,20 @@ class ConfigParser {
       case "retry_limit":
       case "max_certs":
       case "p1_lifetime_secs": {
-        const v = readNum(s, d, t, k === "p1_lifetime_secs" ? IKE_DEFAULTS.p1MinLifetimeSecs : 0);
+        const v = readNum(s, d, t, CONFIG_BOUNDS[k]);
         const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs" } as const)[k];
         if (v !== undefined) g[field] = v;
         return;
       }
       case "retry_timer_init":
       case "retry_timer_max": {
-        const v = readFloat(s, d, t);
+        const v = readFloat(s, d, t, CONFIG_BOUNDS[k]);
         if (v !== undefined) g[k === "retry_timer_init" ? "retryTimerInit" : "retryTimerMax"] = v;
         return;
       }
       case "p1_nonce_len":
       case "p2_nonce_len": {
-        const v = readNum(s, d, t, NONCE_MIN, NONCE_MAX);
+        const v = readNum(s, d, t, CONFIG_BOUNDS[k]);
         if (v !== undefined) g[k === "p1_nonce_len" ? "p1NonceLen" : "p2NonceLen"] = v;
         return;
       }
@@ -276,7 +275,7 @@ class ConfigParser {
           break;
         }
         default: {
-          const v = readNum(s, d, t, IKE_DEFAULTS.p1MinLifetimeSecs);
+          const v = readNum(s, d, t, CONFIG_BOUNDS.p1_lifetime_secs);
           if (v !== undefined) x.p1LifetimeSecs = v;
         }
       }
@@ -350,8 +349,8 @@ class ConfigParser {
     const k = t.text;
     const p2 = P2_NUMS.get(k);
     if (p2) {
-      const v = readNum(s, d, t);
-      if (v !== undefined) r[p2] = v;
+      const v = readNum(s, d, t, p2.bound);
+      if (v !== undefined) r[p2.field] = v;
       return;
     }
     switch (k) {
@@ -378,7 +377,7 @@ class ConfigParser {
         return;
       }
       case "remote_port": {
-        const v = readNum(s, d, t, 1, 65535);
+        const v = readNum(s, d, t, CONFIG_BOUNDS.remote_port);
         if (v !== undefined) r.remotePort = v;
         return;
       }

@@ -8,7 +8,8 @@ import { clip, parseAddressSpec, parseIp } from "./address.js";
 import type { Diagnostics } from "./diagnostics.js";
 import type { Token, TokenStream } from "./lexer.js";
 import { AES_KEY_BITS, ENCR_WORDS, EncrAlg } from "./names.js";
-import { parseCInteger, parseFloatLiteral } from "./numbers.js";
+import type { Bound } from "./limits.js";
+import { MAX_UINT32, parseCInteger, parseFloatLiteral } from "./numbers.js";
 import type { AddressSpec, KeyLengthRange, LdapServer } from "./types.js";
 
 /** Every keyword of the ike.config grammar, wherever it is allowed. */
@@ -38,8 +39,17 @@ function missing(d: Diagnostics, key: Token, what: string, found: Token): undefi
   return undefined;
 }
 
-/** Reads a C integer (`num`) in [min, max]. */
-export function readNum(s: TokenStream, d: Diagnostics, key: Token, min = 0, max = 0xffffffff): number | undefined {
+/** Any 32-bit value: the bound of a number without one of its own (a group, a flag-like count). */
+const ANY_U32: Bound = { min: 0, max: MAX_UINT32 };
+
+function outOfRange(d: Diagnostics, key: Token, at: Token, b: Bound, v: number): undefined {
+  const note = b.note === undefined ? "" : ` (${b.note})`;
+  d.error("IKE_ERR_CFG_BAD_VALUE", at, `'${key.text}' must be from ${b.min} to ${b.max}${note}, found ${v}`);
+  return undefined;
+}
+
+/** Reads a C integer (`num`) within `bound` (limits.ts). */
+export function readNum(s: TokenStream, d: Diagnostics, key: Token, bound: Bound = ANY_U32): number | undefined {
   const t = s.peek();
   if (isMissing(t)) return missing(d, key, "a number", t);
   s.next();
@@ -48,15 +58,11 @@ export function readNum(s: TokenStream, d: Diagnostics, key: Token, min = 0, max
     d.error("IKE_ERR_CFG_BAD_NUMBER", t, `expected a number (decimal, 0x hex or 0 octal) after '${key.text}', found ${describe(t)}`);
     return undefined;
   }
-  if (v < min || v > max) {
-    d.error("IKE_ERR_CFG_BAD_VALUE", t, `'${key.text}' must be from ${min} to ${max}, found ${v}`);
-    return undefined;
-  }
-  return v;
+  return v < bound.min || v > bound.max ? outOfRange(d, key, t, bound, v) : v;
 }
 
-/** Reads a positive integer or decimal fraction (retransmit timers). */
-export function readFloat(s: TokenStream, d: Diagnostics, key: Token): number | undefined {
+/** Reads a positive integer or decimal fraction (retransmit timers) no larger than `bound.max`. */
+export function readFloat(s: TokenStream, d: Diagnostics, key: Token, bound: Bound): number | undefined {
   const t = s.peek();
   if (isMissing(t)) return missing(d, key, "a number of seconds", t);
   s.next();
@@ -65,7 +71,7 @@ export function readFloat(s: TokenStream, d: Diagnostics, key: Token): number | 
     d.error("IKE_ERR_CFG_BAD_NUMBER", t, `expected a positive number of seconds (e.g. 0.5) after '${key.text}', found ${describe(t)}`);
     return undefined;
   }
-  return v;
+  return v < bound.min || v > bound.max ? outOfRange(d, key, t, bound, v) : v;
 }
 
 /**

@@ -59,7 +59,7 @@ const cases: readonly Case[] = [
   { name: "nonce too short", text: "p1_nonce_len 4", errors: ["IKE_ERR_CFG_BAD_VALUE@1:14"], message: "'p1_nonce_len' must be from 8 to 256, found 4" },
   { name: "remote_port 0", text: `{ label "r" remote_port 0 ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_VALUE@1:25"] },
   { name: "remote_port too big", text: `{ label "r" remote_port 70000 ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_VALUE@1:25"] },
-  { name: "zero p1 lifetime", text: "p1_xform { auth_method preshared oakley_group 2 auth_alg sha encr_alg des p1_lifetime_secs 0 }", errors: ["IKE_ERR_CFG_BAD_VALUE@1:92"], message: "'p1_lifetime_secs' must be from 60 to 4294967295, found 0" },
+  { name: "zero p1 lifetime", text: "p1_xform { auth_method preshared oakley_group 2 auth_alg sha encr_alg des p1_lifetime_secs 0 }", errors: ["IKE_ERR_CFG_BAD_VALUE@1:92"], message: "'p1_lifetime_secs' must be from 60 to 604800 (7 days), found 0" },
   { name: "p1 lifetime under the minimum at file level", text: "p1_lifetime_secs 59", errors: ["IKE_ERR_CFG_BAD_VALUE@1:18"] },
   // Bad words
   { name: "unknown id type", text: "local_id_type email", errors: ["IKE_ERR_CFG_BAD_VALUE@1:15"] },
