@@ -373,7 +373,10 @@ class ConfigParser {
       }
       case "p2_pfs": {
         const v = this.pfs(t);
-        if (v !== undefined) r.p2Pfs = v;
+        if (v !== undefined) {
+          r.p2Pfs = v;
+          r.p2PfsAt = t;
+        }
         return;
       }
       case "remote_port": {

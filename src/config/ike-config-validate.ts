@@ -6,6 +6,7 @@ import type { Diagnostics, Pos } from "./diagnostics.js";
 import { isImplementedGroup } from "./groups.js";
 import { AuthMethod } from "./names.js";
 import type { AddressSpec, IkeConfig, IkeGlobals, IkeRule, P1Xform } from "./types.js";
+import { warnWeakAlgorithms, type WeakCheckRule } from "./weak-algorithms.js";
 
 /** A parsed transform and where its `p1_xform` keyword stood. */
 export interface XformDraft {
@@ -26,6 +27,8 @@ export interface RuleDraft {
   remoteId: string[];
   p1Xforms: XformDraft[];
   p2Pfs?: number;
+  /** Where the rule's own `p2_pfs` stands (weak-group warnings point there). */
+  p2PfsAt?: Pos;
   p2LifetimeSecs?: number;
   p2SoftlifeSecs?: number;
   p2IdletimeSecs?: number;
@@ -73,6 +76,7 @@ export function finishConfig(
   for (const p of lifetimeProblems(globals, globalsAt, undefined)) d.error("IKE_ERR_CFG_BAD_RANGE", p.at, p.message);
   const labels = new Map<string, Pos>();
   const rules: IkeRule[] = [];
+  const loaded: WeakCheckRule[] = [];
   let globalMixReported = false;
   for (const r of drafts) {
     let ok = r.valid;
@@ -114,8 +118,12 @@ export function finishConfig(
       }
     }
     for (const p of lifetimeProblems(globals, globalsAt, r)) fail("IKE_ERR_CFG_BAD_RANGE", p.at, `rule: ${p.message}`);
-    if (ok && r.label !== undefined) rules.push(toRule(r, r.label));
+    if (ok && r.label !== undefined) {
+      rules.push(toRule(r, r.label));
+      loaded.push({ label: r.label, xforms: r.p1Xforms, ...(r.p2Pfs !== undefined ? { p2Pfs: r.p2Pfs } : {}), ...(r.p2PfsAt ? { p2PfsAt: r.p2PfsAt } : {}) });
+    }
   }
+  warnWeakAlgorithms(d, globals, globalsAt, globalXforms, loaded);
   return { globals, p1Xforms: globalXforms.map((x) => x.xform), rules };
 }
 
