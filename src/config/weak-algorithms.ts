@@ -39,9 +39,9 @@ export interface WeakCheckRule {
   readonly p2PfsAt?: Pos;
 }
 
-function ruleList(labels: readonly string[]): string {
+function ruleList(d: Diagnostics, labels: readonly string[]): string {
   if (labels.length === 0) return "no rule uses it";
-  const named = labels.slice(0, MAX_NAMED_RULES).map((l) => `'${l}'`).join(", ");
+  const named = labels.slice(0, MAX_NAMED_RULES).map((l) => d.quote(l)).join(", ");
   const more = labels.length > MAX_NAMED_RULES ? ` and ${labels.length - MAX_NAMED_RULES} more` : "";
   return `used by rule${labels.length === 1 ? "" : "s"} ${named}${more}`;
 }
@@ -62,19 +62,19 @@ export function warnWeakAlgorithms(
   const inheritXforms = rules.filter((r) => r.xforms.length === 0).map((r) => r.label);
   for (const x of globalXforms) {
     const weak = weakXformParts(x.xform);
-    if (weak.length > 0) d.warn("IKE_ERR_CFG_WEAK_ALG", x.at, `file-level p1_xform uses weak ${weak.join(", ")} (${ruleList(inheritXforms)}); ${ADVICE}`);
+    if (weak.length > 0) d.warn("IKE_ERR_CFG_WEAK_ALG", x.at, `file-level p1_xform uses weak ${weak.join(", ")} (${ruleList(d, inheritXforms)}); ${ADVICE}`);
   }
   for (const r of rules) {
     for (const x of r.xforms) {
       const weak = weakXformParts(x.xform);
-      if (weak.length > 0) d.warn("IKE_ERR_CFG_WEAK_ALG", x.at, `rule '${r.label}': p1_xform uses weak ${weak.join(", ")}; ${ADVICE}`);
+      if (weak.length > 0) d.warn("IKE_ERR_CFG_WEAK_ALG", x.at, `rule ${d.quote(r.label)}: p1_xform uses weak ${weak.join(", ")}; ${ADVICE}`);
     }
     if (r.p2Pfs !== undefined && isWeakPfsGroup(r.p2Pfs)) {
-      d.warn("IKE_ERR_CFG_WEAK_ALG", r.p2PfsAt ?? { line: 0, col: 0 }, `rule '${r.label}': p2_pfs uses weak ${WEAK_GROUPS.get(r.p2Pfs)}; ${ADVICE}`);
+      d.warn("IKE_ERR_CFG_WEAK_ALG", r.p2PfsAt ?? { line: 0, col: 0 }, `rule ${d.quote(r.label)}: p2_pfs uses weak ${WEAK_GROUPS.get(r.p2Pfs)}; ${ADVICE}`);
     }
   }
   if (globals.p2Pfs !== undefined && isWeakPfsGroup(globals.p2Pfs)) {
     const heirs = rules.filter((r) => r.p2Pfs === undefined).map((r) => r.label);
-    d.warn("IKE_ERR_CFG_WEAK_ALG", globalsAt.get("p2_pfs") ?? { line: 0, col: 0 }, `file-level p2_pfs uses weak ${WEAK_GROUPS.get(globals.p2Pfs)} (${ruleList(heirs)}); ${ADVICE}`);
+    d.warn("IKE_ERR_CFG_WEAK_ALG", globalsAt.get("p2_pfs") ?? { line: 0, col: 0 }, `file-level p2_pfs uses weak ${WEAK_GROUPS.get(globals.p2Pfs)} (${ruleList(d, heirs)}); ${ADVICE}`);
   }
 }
