@@ -333,13 +333,12 @@ export class Phase1Keymat {
    */
   exportForKeymatPrivilege(): Phase1KeyExport {
     // Not Buffer.from: a copy must not land in Node's shared pool slab (see unpooledCopy).
-    const copy = unpooledCopy;
     return this.#withKeys((s, l) => ({
-      skeyid: copy(view(s, l.skeyid)),
-      skeyidD: copy(view(s, l.skeyidD)),
-      skeyidA: copy(view(s, l.skeyidA)),
-      skeyidE: copy(view(s, l.skeyidE)),
-      ka: copy(view(s, l.ka)),
+      skeyid: unpooledCopy(view(s, l.skeyid)),
+      skeyidD: unpooledCopy(view(s, l.skeyidD)),
+      skeyidA: unpooledCopy(view(s, l.skeyidA)),
+      skeyidE: unpooledCopy(view(s, l.skeyidE)),
+      ka: unpooledCopy(view(s, l.ka)),
     }));
   }
 
