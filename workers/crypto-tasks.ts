@@ -85,8 +85,14 @@ function readSource(source: KeySource): PubkeyResult<PrivateKeyRef> {
       const code = (err as NodeJS.ErrnoException).code ?? "EIO";
       return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `cannot read key file ${source.path}: ${code}` } };
     }
-    const text = bytes.toString("latin1");
-    return loadPrivateKey(text.includes("-----BEGIN") ? text : bytes);
+    // The file's bytes are wiped once OpenSSL has parsed them into the key object (a small file's
+    // buffer may sit in Node's shared pool). XXX the latin1 string made for PEM cannot be wiped.
+    try {
+      const text = bytes.toString("latin1");
+      return loadPrivateKey(text.includes("-----BEGIN") ? text : bytes);
+    } finally {
+      bytes.fill(0);
+    }
   }
   return loadPrivateKey("pem" in source ? source.pem : source.der);
 }

@@ -6,6 +6,7 @@ import type { Diagnostics, Pos } from "./diagnostics.js";
 import { isImplementedGroup } from "./groups.js";
 import { AuthMethod } from "./names.js";
 import type { AddressSpec, IkeConfig, IkeGlobals, IkeRule, P1Xform } from "./types.js";
+import { warnWeakAlgorithms, type WeakCheckRule } from "./weak-algorithms.js";
 
 /** A parsed transform and where its `p1_xform` keyword stood. */
 export interface XformDraft {
@@ -26,6 +27,8 @@ export interface RuleDraft {
   remoteId: string[];
   p1Xforms: XformDraft[];
   p2Pfs?: number;
+  /** Where the rule's own `p2_pfs` stands (weak-group warnings point there). */
+  p2PfsAt?: Pos;
   p2LifetimeSecs?: number;
   p2SoftlifeSecs?: number;
   p2IdletimeSecs?: number;
@@ -48,7 +51,7 @@ const LIFETIME_PAIRS = [
  * The rule's values fall back to the file's, so a rule is checked only where it sets one of the
  * pair itself; the file's own pair is checked once, at its soft keyword.
  */
-function lifetimeProblems(globals: IkeGlobals, globalsAt: ReadonlyMap<string, Pos>, r: RuleDraft | undefined): Array<{ at: Pos; message: string }> {
+function lifetimeProblems(d: Diagnostics, globals: IkeGlobals, globalsAt: ReadonlyMap<string, Pos>, r: RuleDraft | undefined): Array<{ at: Pos; message: string }> {
   const out: Array<{ at: Pos; message: string }> = [];
   for (const [hardKey, softKey, hardWord, softWord] of LIFETIME_PAIRS) {
     if (r !== undefined && r[hardKey] === undefined && r[softKey] === undefined) continue;
@@ -57,7 +60,7 @@ function lifetimeProblems(globals: IkeGlobals, globalsAt: ReadonlyMap<string, Po
     // Hard 0 is "no limit" to the kernel, so any soft value fits under it.
     if (hard === undefined || hard === 0 || soft === undefined || soft <= hard) continue;
     const at = r?.at ?? globalsAt.get(softWord) ?? { line: 1, col: 1 };
-    out.push({ at, message: `${softWord} (${soft}) exceeds ${hardWord} (${hard}); the soft lifetime must not be above the hard one` });
+    out.push({ at, message: `${softWord} (${d.value(soft)}) exceeds ${hardWord} (${d.value(hard)}); the soft lifetime must not be above the hard one` });
   }
   return out;
 }
@@ -70,9 +73,10 @@ export function finishConfig(
   d: Diagnostics,
   globalsAt: ReadonlyMap<string, Pos> = new Map(),
 ): IkeConfig {
-  for (const p of lifetimeProblems(globals, globalsAt, undefined)) d.error("IKE_ERR_CFG_BAD_RANGE", p.at, p.message);
+  for (const p of lifetimeProblems(d, globals, globalsAt, undefined)) d.error("IKE_ERR_CFG_BAD_RANGE", p.at, p.message);
   const labels = new Map<string, Pos>();
   const rules: IkeRule[] = [];
+  const loaded: WeakCheckRule[] = [];
   let globalMixReported = false;
   for (const r of drafts) {
     let ok = r.valid;
@@ -113,9 +117,13 @@ export function finishConfig(
         if (need.length > 0) fail("IKE_ERR_CFG_MISSING", r.at, `rule with certificate authentication lacks ${need.join(", ")}`);
       }
     }
-    for (const p of lifetimeProblems(globals, globalsAt, r)) fail("IKE_ERR_CFG_BAD_RANGE", p.at, `rule: ${p.message}`);
-    if (ok && r.label !== undefined) rules.push(toRule(r, r.label));
+    for (const p of lifetimeProblems(d, globals, globalsAt, r)) fail("IKE_ERR_CFG_BAD_RANGE", p.at, `rule: ${p.message}`);
+    if (ok && r.label !== undefined) {
+      rules.push(toRule(r, r.label));
+      loaded.push({ label: r.label, xforms: r.p1Xforms, ...(r.p2Pfs !== undefined ? { p2Pfs: r.p2Pfs } : {}), ...(r.p2PfsAt ? { p2PfsAt: r.p2PfsAt } : {}) });
+    }
   }
+  warnWeakAlgorithms(d, globals, globalsAt, globalXforms, loaded);
   return { globals, p1Xforms: globalXforms.map((x) => x.xform), rules };
 }
 

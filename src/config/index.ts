@@ -10,7 +10,7 @@ export { parseIkeConfig } from "./ike-config-parser.js";
 export { parsePreshared } from "./preshared-parser.js";
 export { concealKey } from "./conceal.js";
 export { isSecureKey, releasePreshared, secureKey } from "./preshared-keys.js";
-export { checkSecretFilePermissions, loadIkeConfig, loadPreshared, type SecretFileOptions } from "./load.js";
+export { checkSecretFilePermissions, loadIkeConfig, loadPreshared, type ConfigFileOptions, type SecretFileOptions } from "./load.js";
 export { formatIkeConfig, formatIkeConfigRules, formatIkeRule, formatP1Xform } from "./ike-config-writer.js";
 export { formatPreshared, formatPresharedEntry } from "./preshared-writer.js";
 export { findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, resolveRule } from "./match.js";

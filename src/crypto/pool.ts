@@ -228,7 +228,8 @@ export class CryptoPool {
 
   /**
    * g^xy, left-padded, after validating the peer's public value. `privateValue` is copied (the copy is
-   * transferred to the worker, which wipes it after use); the caller's buffer is left as it was.
+   * transferred to the worker, which wipes it after use); the caller's buffer is left as it was, for
+   * the caller to wipe once the call settles (`Phase1Keymat.withDhPrivateForTask` does).
    */
   dhAgree(group: number, privateValue: Uint8Array, peerPublic: Uint8Array, options?: CallOptions): Promise<TaskResult<Buffer>> {
     return this.#submit({ op: "dhAgree", group, privateValue, peerPublic }, options);

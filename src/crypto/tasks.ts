@@ -12,6 +12,7 @@
  * the thread boundary once per worker.
  */
 import type { DhExchange, DhKeyPair } from "./dh.js";
+import { unpooledCopy } from "./unpooled-copy.js";
 
 /** Where a worker finds a private key: a file (PEM or DER, read in the worker), PEM text or DER bytes. */
 export type KeySource = { readonly path: string } | { readonly pem: string } | { readonly der: Uint8Array };
@@ -366,14 +367,18 @@ function writeResponse(w: WireWriter, res: TaskResponse): void {
   w.u32(kd.bits);
 }
 
-/** Byte fields of a response are copied out: each caller gets Buffers of its own. */
+/**
+ * Byte fields of a response are copied out: each caller gets Buffers of its own. Those that may be
+ * secret (g^xy, private values, plaintexts: every bare Buffer value) get allocations of their own,
+ * outside Node's shared pool (`unpooledCopy`), so the caller's wipe leaves nothing behind.
+ */
 function readResponse(r: WireReader): TaskResponse {
   if (r.u8() === 0) return { ok: false, error: { code: r.str(), message: r.str() } };
   const tag = r.u8();
-  if (tag === 1) return { ok: true, value: Buffer.from(r.bytes()) };
-  if (tag === 2) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), privateValue: Buffer.from(r.bytes()) } };
+  if (tag === 1) return { ok: true, value: unpooledCopy(r.bytes()) };
+  if (tag === 2) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), privateValue: unpooledCopy(r.bytes()) } };
   if (tag === 3) return { ok: true, value: r.u8() === 1 };
-  if (tag === 5) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), sharedSecret: Buffer.from(r.bytes()) } };
+  if (tag === 5) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), sharedSecret: unpooledCopy(r.bytes()) } };
   if (tag === 4) {
     const type = r.str();
     if (type !== "rsa" && type !== "dsa") throw new RangeError("bad key type");

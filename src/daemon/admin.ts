@@ -3,8 +3,11 @@
  * (reference ikeadm.md §4):
  *
  * - level 0 (base): no pre-shared key information leaves or enters the daemon;
- * - level 1 (modkeys): pre-shared key get/dump/add/del/read/write, without key bytes;
- * - level 2 (keymat): key bytes in pre-shared output, keying material from the engine;
+ * - level 1 (modkeys): pre-shared key get/dump/add/del/read, without key bytes;
+ * - level 2 (keymat): key bytes in pre-shared output, keying material from the engine, and
+ *   `write preshared`: the file it makes holds the key bytes, which modkeys may not see (the
+ *   reference lists write under modkeys, but also says key bytes stay out of modkeys' reach;
+ *   keeping them in is the property that matters);
  * - `set priv` may only lower the level.
  *
  * Phase 1 SAs and statistics are the engine's (engine.ts); certificates and tokens belong to
@@ -120,6 +123,7 @@ export function createAdminHandler(state: AdminState): (req: AdminRequest) => Pr
       case "read_ps":
       case "write_ps": {
         if (priv() < 1) return NO_PRIV("pre-shared key access", 1);
+        if (req.cmd === "write_ps" && priv() < 2) return NO_PRIV("writing pre-shared keys to a file (it holds the key bytes)", 2);
         const reveal = priv() >= 2;
         switch (req.cmd) {
           case "get_ps": return presharedCommands.get(live, req.id, reveal);

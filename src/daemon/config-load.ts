@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import {
-  formatDiagnostic, loadIkeConfig, loadPreshared, type ConfigDiagnostic, type IkeConfig, type PresharedEntry,
+  formatDiagnostic, loadIkeConfig, loadPreshared, type ConfigDiagnostic, type ConfigFileOptions, type IkeConfig, type PresharedEntry,
 } from "../config/index.js";
 
 /** Outcome of loading one file. */
@@ -23,9 +23,9 @@ function split(diags: readonly ConfigDiagnostic[]): { errors: string[]; warnings
   };
 }
 
-/** Read and parse an ike.config file. */
-export async function loadRules(file: string): Promise<Loaded<IkeConfig>> {
-  const r = await loadIkeConfig(file);
+/** Read and parse an ike.config file (`opts`: see `ConfigFileOptions`). */
+export async function loadRules(file: string, opts: ConfigFileOptions = {}): Promise<Loaded<IkeConfig>> {
+  const r = await loadIkeConfig(file, opts);
   return { ok: r.ok, value: r.value, ...split(r.diagnostics) };
 }
 

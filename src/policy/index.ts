@@ -6,3 +6,4 @@ export type * from "./ipsecinit/types.js";
 export * from "./engine.js";
 export * from "./proposals.js";
 export * from "./doi.js";
+export { formatPolicyWarning, weakPolicyAlgorithms, type PolicyWarning } from "./weak-algorithms.js";
