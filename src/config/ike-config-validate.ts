@@ -7,6 +7,31 @@ import { isImplementedGroup } from "./groups.js";
 import { AuthMethod } from "./names.js";
 import type { AddressSpec, IkeConfig, IkeGlobals, IkeRule, P1Xform } from "./types.js";
 
+/** Where a rule's parts stood, for checks that run outside the parser (ConfigContext). */
+export interface RuleSites {
+  readonly rule: Pos;
+  readonly localId?: Pos;
+  readonly remoteId: readonly Pos[];
+  readonly xforms: readonly Pos[];
+}
+
+/** Receives the problems a ConfigContext finds; each becomes a `file:line:col` diagnostic. */
+export interface ConfigReporter {
+  error(code: string, at: Pos, message: string): void;
+  warn(code: string, at: Pos, message: string): void;
+}
+
+/**
+ * Checks that need more than the file itself (the certificate store, src/pki/config-check.ts),
+ * run by `parseIkeConfig` when a caller passes one; callers without one get the file-only checks.
+ */
+export interface ConfigContext {
+  /** Once, with every file-level keyword's positions (in file order). */
+  checkGlobals?(globals: IkeGlobals, sites: ReadonlyMap<string, readonly Pos[]>, report: ConfigReporter): void;
+  /** For each rule that passed the file's own checks; an error reported here refuses the rule. */
+  checkRule?(rule: IkeRule, globals: IkeGlobals, sites: RuleSites, report: ConfigReporter): void;
+}
+
 /** A parsed transform and where its `p1_xform` keyword stood. */
 export interface XformDraft {
   readonly at: Pos;
@@ -23,7 +48,9 @@ export interface RuleDraft {
   remoteAddr: AddressSpec[];
   localIdType?: number;
   localId?: string;
+  localIdAt?: Pos;
   remoteId: string[];
+  remoteIdAt: Pos[];
   p1Xforms: XformDraft[];
   p2Pfs?: number;
   p2LifetimeSecs?: number;
@@ -69,8 +96,12 @@ export function finishConfig(
   drafts: readonly RuleDraft[],
   d: Diagnostics,
   globalsAt: ReadonlyMap<string, Pos> = new Map(),
+  context?: ConfigContext,
+  sites: ReadonlyMap<string, readonly Pos[]> = new Map(),
 ): IkeConfig {
   for (const p of lifetimeProblems(globals, globalsAt, undefined)) d.error("IKE_ERR_CFG_BAD_RANGE", p.at, p.message);
+  const reporter: ConfigReporter = { error: (c, at, m) => void d.error(c, at, m), warn: (c, at, m) => void d.warn(c, at, m) };
+  context?.checkGlobals?.(globals, sites, reporter);
   const labels = new Map<string, Pos>();
   const rules: IkeRule[] = [];
   let globalMixReported = false;
@@ -114,7 +145,13 @@ export function finishConfig(
       }
     }
     for (const p of lifetimeProblems(globals, globalsAt, r)) fail("IKE_ERR_CFG_BAD_RANGE", p.at, `rule: ${p.message}`);
-    if (ok && r.label !== undefined) rules.push(toRule(r, r.label));
+    if (ok && r.label !== undefined) {
+      const rule = toRule(r, r.label);
+      const before = d.errorCount;
+      const ruleSites: RuleSites = { rule: r.at, remoteId: r.remoteIdAt, xforms: (own ? r.p1Xforms : globalXforms).map((x) => x.at), ...(r.localIdAt ? { localId: r.localIdAt } : {}) };
+      context?.checkRule?.(rule, globals, ruleSites, reporter);
+      if (d.errorCount === before) rules.push(rule);
+    }
   }
   return { globals, p1Xforms: globalXforms.map((x) => x.xform), rules };
 }

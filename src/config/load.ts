@@ -9,6 +9,7 @@ import type { FileHandle } from "node:fs/promises";
 import { wipe } from "../crypto/secure.js";
 import { MAX_FILE_CHARS } from "./diagnostics.js";
 import { parseIkeConfig } from "./ike-config-parser.js";
+import type { ConfigContext } from "./ike-config-validate.js";
 import { parsePreshared } from "./preshared-parser.js";
 import type { ConfigDiagnostic, IkeConfig, ParseResult, PresharedEntry } from "./types.js";
 
@@ -103,7 +104,7 @@ async function readBytes(o: { fh: FileHandle }): Promise<Buffer> {
 }
 
 /** Reads and parses an ike.config file; I/O problems come back as diagnostics too. */
-export async function loadIkeConfig(path: string): Promise<ParseResult<IkeConfig>> {
+export async function loadIkeConfig(path: string, context?: ConfigContext): Promise<ParseResult<IkeConfig>> {
   const o = await openRegular(path);
   const empty = parseIkeConfig("", path).value;
   if ("code" in o) return { ok: false, value: empty, diagnostics: [o] };
@@ -113,7 +114,7 @@ export async function loadIkeConfig(path: string): Promise<ParseResult<IkeConfig
   } catch (err) {
     return { ok: false, value: empty, diagnostics: [fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err))] };
   }
-  return parseIkeConfig(text, path);
+  return parseIkeConfig(text, path, context);
 }
 
 /**
