@@ -140,7 +140,7 @@ function checkCertRule(
     }
     if (m === AuthMethod.RSA_ENCRYPT) {
       const selectors = remote.filter((s): s is Selector => s !== undefined);
-      const peers = snap.certs.filter((c) => !certs.includes(c) && selectors.some((s) => s.kind !== "any") && identityAllowed(selectors, c.cert));
+      const peers = snap.certs.filter((c) => !certs.includes(c) && !c.cert.ext.basicConstraints?.ca && selectors.some((s) => s.kind !== "any") && identityAllowed(selectors, c.cert));
       if (peers.length === 0) {
         report.error("IKE_ERR_PKI_NO_PEER_CERT", where(m), `rsa_encrypt: the peer's certificate must be in ${snap.dirs.publicKeysDir} before the exchange; none matches remote_id`);
       }
