@@ -25,13 +25,34 @@ export interface SignedDataAlgorithm {
 }
 
 /**
+ * Issuer keys by their SPKI bytes. Importing a key (OpenSSL 3's decoder) costs about 10x the RSA
+ * verification itself (bench/pki/certificate.bench.ts), and the same few CA keys sign every peer's
+ * certificate, so each thread keeps the most recent ones. Bounded: the oldest goes when full.
+ */
+const keys = new Map<string, KeyObject>();
+const KEY_CACHE = 128;
+
+function issuerKey(spki: Uint8Array): KeyObject {
+  const id = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString("base64");
+  let key = keys.get(id);
+  if (key !== undefined) {
+    keys.delete(id);
+  } else {
+    key = createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: "der", type: "spki" });
+    if (keys.size >= KEY_CACHE) keys.delete(keys.keys().next().value as string);
+  }
+  keys.set(id, key);
+  return key;
+}
+
+/**
  * Whether `signature` over `data` verifies with `spki` (SubjectPublicKeyInfo DER). A key of the
  * wrong type for the family, an unparsable key or a malformed signature are all `false`.
  */
 export function verifySignedData(spki: Uint8Array, alg: SignedDataAlgorithm, data: Uint8Array, signature: Uint8Array): boolean {
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: "der", type: "spki" });
+    key = issuerKey(spki);
   } catch {
     return false;
   }
