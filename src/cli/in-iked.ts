@@ -24,7 +24,8 @@ async function check(o: DaemonOptions): Promise<number> {
     return ExitCode.Error;
   }
   const snap = pki?.value.snapshot;
-  const certs = snap ? `; ${snap.certs.length} certificates, ${pki!.value.bindings.length} private keys, ${snap.crls.length} CRLs` : "";
+  const stored = snap ? snap.certs.length + snap.keys.length + snap.crls.length : 0;
+  const certs = snap && stored > 0 ? `; ${snap.certs.length} certificates, ${pki!.value.bindings.length} private keys, ${snap.crls.length} CRLs` : "";
   process.stdout.write(`${o.configFile}: ${rules.value.rules.length} rules; ${o.presharedFile}: ${keys.value.length} pre-shared keys${certs}; configuration OK\n`);
   return ExitCode.Ok;
 }
