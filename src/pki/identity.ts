@@ -8,8 +8,9 @@ import { IdType } from "../codec/constants.js";
 import type { Certificate } from "./certificate.js";
 import { DerError } from "./der.js";
 import { PkiCode, pkiFail, type PkiResult } from "./errors.js";
-import { decodeNameDer, formatName, namesEqual } from "./name.js";
-import { selectorMatches, type Selector } from "./selector.js";
+import { addressCovers } from "../config/address.js";
+import { decodeNameDer, formatName, globMatch, namesEqual } from "./name.js";
+import { ipValueOf, type Selector } from "./selector.js";
 
 /** An ID payload's type and identification data. */
 export interface IdentityData {
@@ -36,15 +37,16 @@ const NAMES: Record<number, string> = {
   [IdType.ID_USER_FQDN]: "a subjectAltName e-mail address",
 };
 
-/** Whether a selector term names this identity (the `IP=`, `DNS=`, `EMAIL=` terms of local_id). */
-function termPicks(sel: Selector, id: IdentityData): boolean {
+/** Whether a `local_id` term (`IP=`, `DNS=`, `EMAIL=`) names this identity value. */
+function picks(sel: Selector, id: IdentityData): boolean {
+  const text = id.data.toString("latin1");
   switch (sel.kind) {
     case "ip":
-      return id.idType === IdType.ID_IPV4_ADDR || id.idType === IdType.ID_IPV6_ADDR;
+      return (id.idType === IdType.ID_IPV4_ADDR || id.idType === IdType.ID_IPV6_ADDR) && addressCovers(sel.spec, ipValueOf(id.data));
     case "dns":
-      return id.idType === IdType.ID_FQDN;
+      return id.idType === IdType.ID_FQDN && globMatch(sel.value, text);
     case "email":
-      return id.idType === IdType.ID_USER_FQDN;
+      return id.idType === IdType.ID_USER_FQDN && globMatch(sel.value, text);
     default:
       return false;
   }
@@ -63,21 +65,10 @@ export function localIdentity(cert: Certificate, idType: number, localId?: Selec
     return pkiFail(PkiCode.IdMismatch, what ? `certificate carries no ${what.replace(/^an? /, "")}` : `ID type ${idType} cannot be backed by a certificate`, cert.subjectText);
   }
   if (localId !== undefined && localId.kind !== "any") {
-    const picked = all.find((id) => termPicks(localId, id) && selectorMatchesValue(localId, id, cert));
+    const picked = all.find((id) => picks(localId, id));
     if (picked) return { ok: true, value: picked };
   }
   return { ok: true, value: all[0]! };
-}
-
-function selectorMatchesValue(sel: Selector, id: IdentityData, cert: Certificate): boolean {
-  // Match the term against a certificate reduced to this one identity.
-  const only = { ...cert, ext: { ...cert.ext, subjectAltName: {
-    dns: id.idType === IdType.ID_FQDN ? [id.data.toString("latin1")] : [],
-    email: id.idType === IdType.ID_USER_FQDN ? [id.data.toString("latin1")] : [],
-    ip: id.idType === IdType.ID_IPV4_ADDR || id.idType === IdType.ID_IPV6_ADDR ? [id.data] : [],
-    uri: [], dn: [], other: 0,
-  } }, subject: { rdns: [], der: Buffer.alloc(0) } };
-  return selectorMatches(sel, only);
 }
 
 const ascii = (b: Buffer) => b.toString("latin1").toLowerCase().replace(/\.$/, "");

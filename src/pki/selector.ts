@@ -82,7 +82,8 @@ export function parseSelector(input: string): Selector | string {
 
 const EMAIL_OID = "1.2.840.113549.1.9.1";
 
-function ipOf(bytes: Buffer): { family: 4 | 6; value: bigint } {
+/** A 4- or 16-byte address as the config layer's IpValue. */
+export function ipValueOf(bytes: Buffer): { family: 4 | 6; value: bigint } {
   return { family: bytes.length === 4 ? 4 : 6, value: BigInt(`0x${bytes.toString("hex")}`) };
 }
 
@@ -103,7 +104,7 @@ export function selectorMatches(sel: Selector, cert: Certificate, slot?: string)
     case "dn":
       return dnMatches(sel.dn, cert.subject) || san.dn.some((n) => dnMatches(sel.dn, n));
     case "ip":
-      return san.ip.some((b) => addressCovers(sel.spec, ipOf(b)));
+      return san.ip.some((b) => addressCovers(sel.spec, ipValueOf(b)));
     case "dns":
       return san.dns.some((d) => globMatch(sel.value.replace(/\.$/, ""), d.replace(/\.$/, "")));
     case "email":

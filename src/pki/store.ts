@@ -15,6 +15,7 @@ import type { ConfigDiagnostic, ParseResult } from "../config/types.js";
 import type { KeyDescription, TaskResult } from "../crypto/tasks.js";
 import { MAX_CERT_BYTES, parseCertificate, type Certificate } from "./certificate.js";
 import { MAX_CRL_BYTES, parseCrl, type Crl } from "./crl.js";
+import type { PkiResult } from "./errors.js";
 import { derObjects } from "./pem.js";
 import { checkKeyDir, checkKeyFile, fileDiag, listSlots, readBounded } from "./store-files.js";
 
@@ -78,46 +79,39 @@ export function emptySnapshot(dirs: PkiDirs): PkiSnapshot {
   return Object.freeze({ dirs, certs: Object.freeze([]), crls: Object.freeze([]), keys: Object.freeze([]) });
 }
 
-async function loadCerts(dir: string, diags: ConfigDiagnostic[]): Promise<StoredCert[]> {
-  const out: StoredCert[] = [];
+/** Reads one PEM-or-DER object per slot of `dir` and parses it; problems name the file. */
+async function loadSlots<T>(
+  dir: string, kind: "certificate" | "crl", maxBytes: number, parse: (der: Buffer) => PkiResult<T>, diags: ConfigDiagnostic[],
+): Promise<Array<{ slot: string; file: string; value: T }>> {
+  const out: Array<{ slot: string; file: string; value: T }> = [];
   for (const slot of await listSlots(dir, diags)) {
     const file = `${dir}/${slot}`;
-    const bytes = await readBounded(file, MAX_CERT_FILE);
+    const bytes = await readBounded(file, maxBytes);
     if (!Buffer.isBuffer(bytes)) {
       diags.push(bytes);
       continue;
     }
-    const objs = derObjects(bytes, "certificate");
+    const objs = derObjects(bytes, kind);
+    const what = kind === "crl" ? "CRLs" : "certificates";
     if (typeof objs === "string") diags.push(fileDiag(file, "IKE_ERR_PKI_MALFORMED", objs));
-    else if (objs.length !== 1) diags.push(fileDiag(file, "IKE_ERR_PKI_MALFORMED", `${objs.length} certificates in one slot; store one per file`));
+    else if (objs.length !== 1) diags.push(fileDiag(file, "IKE_ERR_PKI_MALFORMED", `${objs.length} ${what} in one slot; store one per file`));
     else {
-      const r = parseCertificate(objs[0]!);
-      if (r.ok) out.push(Object.freeze({ slot, file, cert: r.value }));
+      const r = parse(objs[0]!);
+      if (r.ok) out.push({ slot, file, value: r.value });
       else diags.push(fileDiag(file, r.error.code, r.error.message));
     }
   }
   return out;
 }
 
+async function loadCerts(dir: string, diags: ConfigDiagnostic[]): Promise<StoredCert[]> {
+  const got = await loadSlots(dir, "certificate", MAX_CERT_FILE, parseCertificate, diags);
+  return got.map(({ slot, file, value }) => Object.freeze({ slot, file, cert: value }));
+}
+
 async function loadCrls(dir: string, diags: ConfigDiagnostic[]): Promise<StoredCrl[]> {
-  const out: StoredCrl[] = [];
-  for (const slot of await listSlots(dir, diags)) {
-    const file = `${dir}/${slot}`;
-    const bytes = await readBounded(file, 2 * MAX_CRL_BYTES);
-    if (!Buffer.isBuffer(bytes)) {
-      diags.push(bytes);
-      continue;
-    }
-    const objs = derObjects(bytes, "crl");
-    if (typeof objs === "string") diags.push(fileDiag(file, "IKE_ERR_PKI_MALFORMED", objs));
-    else if (objs.length !== 1) diags.push(fileDiag(file, "IKE_ERR_PKI_MALFORMED", `${objs.length} CRLs in one slot; store one per file`));
-    else {
-      const r = parseCrl(objs[0]!);
-      if (r.ok) out.push(Object.freeze({ slot, file, crl: r.value }));
-      else diags.push(fileDiag(file, r.error.code, r.error.message));
-    }
-  }
-  return out;
+  const got = await loadSlots(dir, "crl", 2 * MAX_CRL_BYTES, parseCrl, diags);
+  return got.map(({ slot, file, value }) => Object.freeze({ slot, file, crl: value }));
 }
 
 async function loadKeys(dir: string, diags: ConfigDiagnostic[], opts: SecretFileOptions): Promise<StoredKey[]> {
