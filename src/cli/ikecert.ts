@@ -12,12 +12,13 @@ import { ikedPaths } from "../daemon/paths.js";
 import { certdb, certrldb } from "./ikecert/certdb.js";
 import { certlocal } from "./ikecert/certlocal.js";
 import { HELP } from "./ikecert/help.js";
-import { TOKENS_UNSUPPORTED, parseOpts } from "./ikecert/options.js";
+import { parseOpts } from "./ikecert/options.js";
+import { tokens } from "./ikecert/tokens.js";
 import { IkecertError } from "./ikecert/store-ops.js";
 
 const USAGE = "Usage: ikecert [--root DIR] certlocal|certdb|certrldb [options...]\n       ikecert [--root DIR] tokens\nUse -h after a subcommand for its options.\n";
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   let root = "/";
   while (argv[0]?.startsWith("--root")) {
     const a = argv.shift()!;
@@ -46,7 +47,9 @@ function main(argv: string[]): number {
         return 0;
       }
       case "tokens":
-        throw new IkecertError(TOKENS_UNSUPPORTED);
+        if (rest.length > 0) throw new IkecertError("tokens takes no arguments");
+        await tokens(paths, out);
+        return 0;
       default:
         err(USAGE);
         return 1;
@@ -58,4 +61,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

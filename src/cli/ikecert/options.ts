@@ -64,9 +64,9 @@ export function parseOpts(argv: readonly string[]): Opts {
 }
 
 /**
- * Why PKCS#11 is refused. pkcs11js (and graphene-pk11 on top of it) would need its native build
- * allowed in package.json and a token module; keys on a token would also have to be usable from the
- * crypto workers, which hold only disk keys today.
+ * Why keys on tokens are refused. pkcs11js with SoftHSM2 works here (`ikecert tokens` lists tokens;
+ * a token signs a raw hash with CKM_RSA_PKCS), but the crypto workers sign only with disk keys:
+ * token keys need per-worker sessions and `ikeadm token login`, which the exchanges do not have yet.
  */
 export const TOKENS_UNSUPPORTED =
-  "PKCS#11 tokens are not supported by this ikecert (no -T, -p, -U, -C, -L, tokens): private keys are kept only in the disk store";
+  "keys on PKCS#11 tokens are not supported by this ikecert (-T, -p, -U, -C, -L): private keys are kept only in the disk store; 'ikecert tokens' lists tokens";
