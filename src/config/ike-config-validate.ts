@@ -12,6 +12,8 @@ export interface RuleSites {
   readonly rule: Pos;
   readonly localId?: Pos;
   readonly remoteId: readonly Pos[];
+  /** The transforms the rule uses (its own, else the file's list), and where each stood. */
+  readonly p1Xforms: readonly P1Xform[];
   readonly xforms: readonly Pos[];
 }
 
@@ -148,7 +150,10 @@ export function finishConfig(
     if (ok && r.label !== undefined) {
       const rule = toRule(r, r.label);
       const before = d.errorCount;
-      const ruleSites: RuleSites = { rule: r.at, remoteId: r.remoteIdAt, xforms: (own ? r.p1Xforms : globalXforms).map((x) => x.at), ...(r.localIdAt ? { localId: r.localIdAt } : {}) };
+      const used = own ? r.p1Xforms : globalXforms;
+      const ruleSites: RuleSites = {
+        rule: r.at, remoteId: r.remoteIdAt, p1Xforms: used.map((x) => x.xform), xforms: used.map((x) => x.at), ...(r.localIdAt ? { localId: r.localIdAt } : {}),
+      };
       context?.checkRule?.(rule, globals, ruleSites, reporter);
       if (d.errorCount === before) rules.push(rule);
     }

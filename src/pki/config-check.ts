@@ -91,12 +91,11 @@ function checkCertRule(
   rule: IkeRule, g: IkeGlobals, sites: RuleSites, report: ConfigReporter, snap: PkiSnapshot, bindings: readonly KeyBinding[],
   matching: (s: Selector) => StoredCert[],
 ): void {
-  // The resolved transform list: the rule's own or the file's (validate.ts already refused mixing).
-  const methods = [...new Set(rule.p1Xforms.length > 0 ? rule.p1Xforms.map((x) => x.authMethod) : [])];
-  const certMethods = methods.filter((m) => m !== AuthMethod.PRESHARED);
-  if (rule.p1Xforms.length === 0 || certMethods.length === 0) return;
+  // The transforms the rule uses: its own or the file's (validate.ts already refused mixing).
+  const certMethods = [...new Set(sites.p1Xforms.map((x) => x.authMethod))].filter((m) => m !== AuthMethod.PRESHARED);
+  if (certMethods.length === 0) return;
   const at = sites.rule;
-  const where = (m: number): Pos => sites.xforms[rule.p1Xforms.findIndex((x) => x.authMethod === m)] ?? at;
+  const where = (m: number): Pos => sites.xforms[sites.p1Xforms.findIndex((x) => x.authMethod === m)] ?? at;
   if ((g.maxCerts ?? IKE_DEFAULTS.maxCerts) === 0) report.error("IKE_ERR_CFG_BAD_RANGE", at, "rule uses certificates but max_certs is 0");
   if (g.certRoot.length === 0 && g.certTrust.length === 0) {
     report.error("IKE_ERR_PKI_NO_ANCHOR", at, `rule "${rule.label}" uses certificates but the file has no cert_root or cert_trust, so no peer certificate can be trusted`);

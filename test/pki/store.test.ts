@@ -93,6 +93,8 @@ describe("certificate store", opts, () => {
 describe("in.iked -c refuses what cannot work, at file:line:col", opts, () => {
   const cases: Array<{ name: string; config: string; needle: string; message: RegExp; edit?: (p: ReturnType<typeof ikedPaths>) => void }> = [
     { name: "dss_sig with an RSA key", config: GLOBALS + RULE("dss_sig"), needle: "auth_method dss_sig", message: /dss_sig needs a DSA key/ },
+    { name: "dss_sig from the file-level p1_xform list", config: GLOBALS + "p1_xform { auth_method dss_sig oakley_group 14 auth_alg sha1 encr_alg 3des }\n" + RULE("rsa_sig").replace(/\tp1_xform .*\n/, ""),
+      needle: "auth_method dss_sig", message: /dss_sig needs a DSA key/ },
     { name: "local_id matching no certificate", config: GLOBALS + RULE("rsa_sig", "DNS=nowhere.example"), needle: "local_id \"", message: /matches no certificate/ },
     { name: "certificate without its private key", config: GLOBALS + RULE("rsa_sig"), needle: "local_id \"", message: /no private key in .*ike\.privatekeys/,
       edit: (p) => fs.rmSync(path.join(p.privateKeysDir, "1")) },
