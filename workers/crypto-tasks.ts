@@ -6,8 +6,10 @@
  * long-term private keys lives here: each thread loads a key once and keeps the parsed key (and its
  * native handle) for later requests.
  */
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
+import { createPublicKey } from "node:crypto";
 import { dhAgree, dhGenerate, dhGenerateAndAgree } from "../src/crypto/dh.js";
+import { verifySignedData } from "../src/crypto/signed-data.js";
 import {
   decrypt,
   encrypt,
@@ -74,22 +76,29 @@ function publicKeyFor(input: Uint8Array | string): TaskResult<PublicKeyRef> {
 function readSource(source: KeySource): PubkeyResult<PrivateKeyRef> {
   if ("path" in source) {
     let bytes: Buffer;
+    let fd: number | undefined;
     try {
-      // A key is a small regular file; anything else (a FIFO, /dev/zero) could block or exhaust memory.
-      const st = statSync(source.path);
+      // Checked through the open descriptor (no window between check and read): a key is a small
+      // regular file nobody but its owner may read or write. Anything else (a FIFO, /dev/zero, a
+      // file an admin loosened after the daemon checked the store) is refused here too.
+      fd = openSync(source.path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+      const st = fstatSync(fd);
       if (!st.isFile() || st.size > MAX_KEY_FILE) {
         return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `key file ${source.path} is not a regular file under ${MAX_KEY_FILE} bytes` } };
       }
-      bytes = readFileSync(source.path);
+      if ((st.mode & 0o077) !== 0) {
+        return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `key file ${source.path} is accessible to group or others (mode ${(st.mode & 0o777).toString(8)})` } };
+      }
+      bytes = readFileSync(fd);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "EIO";
       return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `cannot read key file ${source.path}: ${code}` } };
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
-    // The file's bytes are wiped once OpenSSL has parsed them into the key object (a small file's
-    // buffer may sit in Node's shared pool). XXX the latin1 string made for PEM cannot be wiped.
     try {
-      const text = bytes.toString("latin1");
-      return loadPrivateKey(text.includes("-----BEGIN") ? text : bytes);
+      // PEM or DER alike as bytes (no JS string copy of the key); the file's bytes are zeroed after.
+      return loadPrivateKey(bytes);
     } finally {
       bytes.fill(0);
     }
@@ -126,12 +135,16 @@ function execute(req: TaskRequest): TaskResponse {
     }
     case "loadKey": {
       const key = keyFor(req);
-      return key.ok ? { ok: true, value: { type: key.value.type, bits: key.value.bits } } : key;
+      if (!key.ok) return key;
+      const spki = createPublicKey(key.value.key).export({ type: "spki", format: "der" });
+      return { ok: true, value: { type: key.value.type, bits: key.value.bits, spki } };
     }
     case "verify": {
       const key = publicKeyFor(req.publicKey);
       return key.ok ? verify(key.value, req.hash, req.signature) : key;
     }
+    case "verifySignedData":
+      return { ok: true, value: verifySignedData(req.spki, req.alg, req.data, req.signature) };
     case "encrypt": {
       const key = publicKeyFor(req.publicKey);
       return key.ok ? encrypt(key.value, req.plaintext) : key;

@@ -80,6 +80,7 @@ export const dhAgree = answer;
 export const dhGenerateAndAgree = answer;
 export const sign = answer;
 export const verify = answer;
+export const verifySignedData = answer;
 export const encrypt = answer;
 export const decrypt = answer;
 export const loadKey = answer;

@@ -12,7 +12,7 @@ import { implementedGroupList, isImplementedGroup, isPfsGroup } from "./groups.j
 import { Diagnostics, MAX_FILE_CHARS, type DiagnosticsOptions, type Pos } from "./diagnostics.js";
 import { CONFIG_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
 import { AUTH_METHOD_WORDS, CONFIG_ID_TYPE_WORDS, HASH_WORDS, OAKLEY_GROUPS } from "./names.js";
-import { finishConfig, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
+import { finishConfig, type ConfigContext, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
 import { CONFIG_BOUNDS, type Bound } from "./limits.js";
 import type { IkeConfig, P1Xform, ParseResult } from "./types.js";
 import {
@@ -55,6 +55,8 @@ class ConfigParser {
   readonly rules: RuleDraft[] = [];
   /** Where each once-only file-level keyword stood. */
   readonly seenGlobal = new Map<string, Pos>();
+  /** Every file-level keyword occurrence, for a ConfigContext. */
+  readonly sites = new Map<string, Pos[]>();
 
   constructor(text: string, file: string, opts: DiagnosticsOptions) {
     this.d = new Diagnostics(file, opts);
@@ -118,6 +120,7 @@ class ConfigParser {
     const { s, d, globals: g } = this;
     const k = t.text;
     if (UNSUPPORTED.has(k)) return this.unexpected(t, "a global parameter", "file level");
+    this.sites.set(k, [...(this.sites.get(k) ?? []), { line: t.line, col: t.col }]);
     const additive = k === "cert_root" || k === "cert_trust" || k === "ldap_server";
     const flag = k === "ignore_crls" || k === "use_http";
     if (!additive && !flag && !this.once(this.seenGlobal, t, "in the file")) return;
@@ -293,7 +296,7 @@ class ConfigParser {
     const { s, d } = this;
     const errorsBefore = d.errorCount;
     const seen = new Map<string, Pos>();
-    const r: RuleDraft = { at: open, localAddr: [], remoteAddr: [], remoteId: [], p1Xforms: [], valid: true };
+    const r: RuleDraft = { at: open, localAddr: [], remoteAddr: [], remoteId: [], remoteIdAt: [], p1Xforms: [], valid: true };
     for (;;) {
       const t = s.next();
       if (t.kind === "}") break;
@@ -316,8 +319,12 @@ class ConfigParser {
           break;
         }
         case "remote_id": {
+          const at = s.peek();
           const v = readString(s, d, t);
-          if (v !== undefined) r.remoteId.push(v);
+          if (v !== undefined) {
+            r.remoteId.push(v);
+            r.remoteIdAt.push({ line: at.line, col: at.col });
+          }
           break;
         }
         case "p1_xform": {
@@ -328,11 +335,13 @@ class ConfigParser {
         }
         case "local_id": {
           const prev = seen.get(k);
+          const at = s.peek();
           const v = readString(s, d, t);
           if (prev) d.warn("IKE_ERR_CFG_DUPLICATE", t, `second 'local_id' ignored, the first (at ${prev.line}:${prev.col}) wins`);
           else if (v !== undefined) {
             seen.set(k, t);
             r.localId = v;
+            r.localIdAt = { line: at.line, col: at.col };
           }
           break;
         }
@@ -390,12 +399,18 @@ class ConfigParser {
   }
 }
 
+/** How to parse: diagnostics options, and checks beyond the file itself. */
+export interface ParseOptions extends DiagnosticsOptions {
+  readonly context?: ConfigContext;
+}
+
 /**
  * Parses the text of an ike.config file. Never throws: every problem becomes a diagnostic with
  * `file:line:col`; `value` holds the globals and the rules that validated. With `hideText` no
- * message quotes the file (see `DiagnosticsOptions`).
+ * message quotes the file (see `DiagnosticsOptions`). `context` adds checks that need more than
+ * the file (the certificate store); rules it refuses are left out too.
  */
-export function parseIkeConfig(text: string, file: string, opts: DiagnosticsOptions = {}): ParseResult<IkeConfig> {
+export function parseIkeConfig(text: string, file: string, opts: ParseOptions = {}): ParseResult<IkeConfig> {
   if (text.length > MAX_FILE_CHARS) {
     const d = new Diagnostics(file);
     d.error("IKE_ERR_CFG_TOO_LARGE", { line: 1, col: 1 }, `file is larger than ${MAX_FILE_CHARS} characters`);
@@ -403,6 +418,6 @@ export function parseIkeConfig(text: string, file: string, opts: DiagnosticsOpti
   }
   const p = new ConfigParser(text, file, opts);
   p.run();
-  const value = finishConfig(p.globals, p.globalXforms, p.rules, p.d, p.seenGlobal);
+  const value = finishConfig(p.globals, p.globalXforms, p.rules, p.d, p.seenGlobal, opts.context, p.sites);
   return { ok: p.d.errorCount === 0, value, diagnostics: p.d.sorted() };
 }

@@ -8,6 +8,33 @@ import { AuthMethod } from "./names.js";
 import type { AddressSpec, IkeConfig, IkeGlobals, IkeRule, P1Xform } from "./types.js";
 import { warnWeakAlgorithms, type WeakCheckRule } from "./weak-algorithms.js";
 
+/** Where a rule's parts stood, for checks that run outside the parser (ConfigContext). */
+export interface RuleSites {
+  readonly rule: Pos;
+  readonly localId?: Pos;
+  readonly remoteId: readonly Pos[];
+  /** The transforms the rule uses (its own, else the file's list), and where each stood. */
+  readonly p1Xforms: readonly P1Xform[];
+  readonly xforms: readonly Pos[];
+}
+
+/** Receives the problems a ConfigContext finds; each becomes a `file:line:col` diagnostic. */
+export interface ConfigReporter {
+  error(code: string, at: Pos, message: string): void;
+  warn(code: string, at: Pos, message: string): void;
+}
+
+/**
+ * Checks that need more than the file itself (the certificate store, src/pki/config-check.ts),
+ * run by `parseIkeConfig` when a caller passes one; callers without one get the file-only checks.
+ */
+export interface ConfigContext {
+  /** Once, with every file-level keyword's positions (in file order). */
+  checkGlobals?(globals: IkeGlobals, sites: ReadonlyMap<string, readonly Pos[]>, report: ConfigReporter): void;
+  /** For each rule that passed the file's own checks; an error reported here refuses the rule. */
+  checkRule?(rule: IkeRule, globals: IkeGlobals, sites: RuleSites, report: ConfigReporter): void;
+}
+
 /** A parsed transform and where its `p1_xform` keyword stood. */
 export interface XformDraft {
   readonly at: Pos;
@@ -24,7 +51,9 @@ export interface RuleDraft {
   remoteAddr: AddressSpec[];
   localIdType?: number;
   localId?: string;
+  localIdAt?: Pos;
   remoteId: string[];
+  remoteIdAt: Pos[];
   p1Xforms: XformDraft[];
   p2Pfs?: number;
   /** Where the rule's own `p2_pfs` stands (weak-group warnings point there). */
@@ -72,8 +101,12 @@ export function finishConfig(
   drafts: readonly RuleDraft[],
   d: Diagnostics,
   globalsAt: ReadonlyMap<string, Pos> = new Map(),
+  context?: ConfigContext,
+  sites: ReadonlyMap<string, readonly Pos[]> = new Map(),
 ): IkeConfig {
   for (const p of lifetimeProblems(d, globals, globalsAt, undefined)) d.error("IKE_ERR_CFG_BAD_RANGE", p.at, p.message);
+  const reporter: ConfigReporter = { error: (c, at, m) => void d.error(c, at, m), warn: (c, at, m) => void d.warn(c, at, m) };
+  context?.checkGlobals?.(globals, sites, reporter);
   const labels = new Map<string, Pos>();
   const rules: IkeRule[] = [];
   const loaded: WeakCheckRule[] = [];
@@ -119,8 +152,17 @@ export function finishConfig(
     }
     for (const p of lifetimeProblems(d, globals, globalsAt, r)) fail("IKE_ERR_CFG_BAD_RANGE", p.at, `rule: ${p.message}`);
     if (ok && r.label !== undefined) {
-      rules.push(toRule(r, r.label));
-      loaded.push({ label: r.label, xforms: r.p1Xforms, ...(r.p2Pfs !== undefined ? { p2Pfs: r.p2Pfs } : {}), ...(r.p2PfsAt ? { p2PfsAt: r.p2PfsAt } : {}) });
+      const rule = toRule(r, r.label);
+      const before = d.errorCount;
+      const used = own ? r.p1Xforms : globalXforms;
+      const ruleSites: RuleSites = {
+        rule: r.at, remoteId: r.remoteIdAt, p1Xforms: used.map((x) => x.xform), xforms: used.map((x) => x.at), ...(r.localIdAt ? { localId: r.localIdAt } : {}),
+      };
+      context?.checkRule?.(rule, globals, ruleSites, reporter);
+      if (d.errorCount === before) {
+        rules.push(rule);
+        loaded.push({ label: r.label, xforms: r.p1Xforms, ...(r.p2Pfs !== undefined ? { p2Pfs: r.p2Pfs } : {}), ...(r.p2PfsAt ? { p2PfsAt: r.p2PfsAt } : {}) });
+      }
     }
   }
   warnWeakAlgorithms(d, globals, globalsAt, globalXforms, loaded);

@@ -7,6 +7,8 @@ export type {
   ParseResult, PresharedEntry, PresharedId, ResolvedRule, Severity,
 } from "./types.js";
 export { parseIkeConfig } from "./ike-config-parser.js";
+export type { ConfigContext, ConfigReporter, RuleSites } from "./ike-config-validate.js";
+export type { Pos } from "./diagnostics.js";
 export { parsePreshared } from "./preshared-parser.js";
 export { concealKey } from "./conceal.js";
 export { isSecureKey, releasePreshared, secureKey } from "./preshared-keys.js";

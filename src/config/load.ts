@@ -9,6 +9,7 @@ import type { FileHandle } from "node:fs/promises";
 import { wipe } from "../crypto/secure.js";
 import { MAX_FILE_CHARS } from "./diagnostics.js";
 import { parseIkeConfig } from "./ike-config-parser.js";
+import type { ConfigContext } from "./ike-config-validate.js";
 import { parsePreshared } from "./preshared-parser.js";
 import type { ConfigDiagnostic, IkeConfig, ParseResult, PresharedEntry } from "./types.js";
 
@@ -111,6 +112,8 @@ export interface ConfigFileOptions {
    * and read cannot make a private file's words show.
    */
   readonly hideTextIfPrivate?: boolean;
+  /** Checks beyond the file itself (the certificate store). */
+  readonly context?: ConfigContext;
 }
 
 /** True when only the file's owner may read it. */
@@ -129,7 +132,10 @@ export async function loadIkeConfig(path: string, opts: ConfigFileOptions = {}):
   } catch (err) {
     return { ok: false, value: empty, diagnostics: [fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err))] };
   }
-  return parseIkeConfig(text, path, { hideText: (opts.hideTextIfPrivate ?? false) && isPrivateMode(o.mode) });
+  return parseIkeConfig(text, path, {
+    hideText: (opts.hideTextIfPrivate ?? false) && isPrivateMode(o.mode),
+    ...(opts.context ? { context: opts.context } : {}),
+  });
 }
 
 /**

@@ -33,6 +33,7 @@ import { randomUUID } from "node:crypto";
 import { Piscina } from "piscina";
 import { WorkerError } from "../errors.js";
 import type { DhExchange, DhGroupId, DhKeyPair } from "./dh.js";
+import type { SignedDataAlgorithm } from "./signed-data.js";
 import {
   KEY_NOT_LOADED,
   KEY_UNKNOWN,
@@ -253,6 +254,14 @@ export class CryptoPool {
   /** Verify a peer's signature; `publicKey` is SPKI/PKCS#1 DER, PEM, or an X.509 certificate. */
   verify(publicKey: Uint8Array | string, hash: Uint8Array, signature: Uint8Array, options?: CallOptions): Promise<TaskResult<boolean>> {
     return this.#submit({ op: "verify", publicKey, hash, signature }, options);
+  }
+
+  /**
+   * Verify a certificate's or CRL's signature over its TBS bytes with the issuer's
+   * SubjectPublicKeyInfo (src/pki sends chain links here so no signature runs on the main thread).
+   */
+  verifySignedData(spki: Uint8Array, alg: SignedDataAlgorithm, data: Uint8Array, signature: Uint8Array, options?: CallOptions): Promise<TaskResult<boolean>> {
+    return this.#submit({ op: "verifySignedData", spki, alg, data, signature }, options);
   }
 
   /** RSA PKCS#1 v1.5 encryption to a peer's public key. */

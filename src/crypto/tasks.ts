@@ -13,6 +13,7 @@
  */
 import type { DhExchange, DhKeyPair } from "./dh.js";
 import { unpooledCopy } from "./unpooled-copy.js";
+import type { SignedDataAlgorithm, SignedDataFamily } from "./signed-data.js";
 
 /** Where a worker finds a private key: a file (PEM or DER, read in the worker), PEM text or DER bytes. */
 export type KeySource = { readonly path: string } | { readonly pem: string } | { readonly der: Uint8Array };
@@ -81,6 +82,15 @@ export interface VerifyRequest {
   readonly signature: Uint8Array;
 }
 
+/** Verify an X.509 signature (certificate or CRL) over TBS bytes with an issuer's SubjectPublicKeyInfo. */
+export interface VerifySignedDataRequest {
+  readonly op: "verifySignedData";
+  readonly spki: Uint8Array;
+  readonly alg: SignedDataAlgorithm;
+  readonly data: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
 /** RSA PKCS#1 v1.5 encryption to a peer's public key (auth methods 4/5). */
 export interface EncryptRequest {
   readonly op: "encrypt";
@@ -106,14 +116,17 @@ export type TaskRequest =
   | DhGenerateAndAgreeRequest
   | SignRequest
   | VerifyRequest
+  | VerifySignedDataRequest
   | EncryptRequest
   | DecryptRequest
   | LoadKeyRequest;
 
-/** Type and size of a loaded key. */
+/** Type and size of a loaded key, and its public half (to pair it with its certificate). */
 export interface KeyDescription {
   readonly type: "rsa" | "dsa";
   readonly bits: number;
+  /** SubjectPublicKeyInfo DER of the key's public half. */
+  readonly spki: Buffer;
 }
 
 /** The success value of each request kind. */
@@ -123,6 +136,7 @@ export interface TaskValueMap {
   dhGenerateAndAgree: DhExchange;
   sign: Buffer;
   verify: boolean;
+  verifySignedData: boolean;
   encrypt: Buffer;
   decrypt: Buffer;
   loadKey: KeyDescription;
@@ -159,6 +173,7 @@ export interface BatchRequest {
  *   dhGenerateAndAgree: u32 group, bytes gy
  *   sign: keyRef, bytes hash     decrypt: keyRef, bytes ciphertext     loadKey: keyRef
  *   verify: keyInput, bytes hash, bytes signature                      encrypt: keyInput, bytes plaintext
+ *   verifySignedData: bytes spki, str family, str hash ("" none), u32 saltLength, bytes data, bytes signature
  */
 
 const OP_CODES: Record<TaskOp, number> = {
@@ -170,6 +185,7 @@ const OP_CODES: Record<TaskOp, number> = {
   decrypt: 6,
   loadKey: 7,
   dhGenerateAndAgree: 8,
+  verifySignedData: 9,
 };
 const OPS: readonly (TaskOp | undefined)[] = [
   undefined,
@@ -181,6 +197,7 @@ const OPS: readonly (TaskOp | undefined)[] = [
   "decrypt",
   "loadKey",
   "dhGenerateAndAgree",
+  "verifySignedData",
 ];
 
 /** Growable big-endian writer over a non-pooled Buffer (its ArrayBuffer can be transferred). */
@@ -316,6 +333,8 @@ function writeRequest(w: WireWriter, req: TaskRequest): void {
       return (writeKeyInput(w, req.publicKey), w.bytes(req.hash), w.bytes(req.signature));
     case "encrypt":
       return (writeKeyInput(w, req.publicKey), w.bytes(req.plaintext));
+    case "verifySignedData":
+      return (w.bytes(req.spki), w.str(req.alg.family), w.str(req.alg.hash ?? ""), w.u32(req.alg.saltLength ?? 0), w.bytes(req.data), w.bytes(req.signature));
     default: {
       const never: never = req;
       throw new TypeError(`unknown op ${String(never)}`);
@@ -342,6 +361,13 @@ function readRequest(r: WireReader): TaskRequest {
       return { op, publicKey: readKeyInput(r), hash: r.bytes(), signature: r.bytes() };
     case "encrypt":
       return { op, publicKey: readKeyInput(r), plaintext: r.bytes() };
+    case "verifySignedData": {
+      const spki = r.bytes();
+      const family = r.str() as SignedDataFamily;
+      const hash = r.str();
+      const saltLength = r.u32();
+      return { op, spki, alg: { family, hash: hash === "" ? null : hash, saltLength }, data: r.bytes(), signature: r.bytes() };
+    }
     case undefined:
       throw new RangeError("unknown op code");
   }
@@ -365,6 +391,7 @@ function writeResponse(w: WireWriter, res: TaskResponse): void {
   w.u8(4);
   w.str(kd.type);
   w.u32(kd.bits);
+  w.bytes(kd.spki);
 }
 
 /**
@@ -382,7 +409,7 @@ function readResponse(r: WireReader): TaskResponse {
   if (tag === 4) {
     const type = r.str();
     if (type !== "rsa" && type !== "dsa") throw new RangeError("bad key type");
-    return { ok: true, value: { type, bits: r.u32() } };
+    return { ok: true, value: { type, bits: r.u32(), spki: Buffer.from(r.bytes()) } };
   }
   throw new RangeError(`bad response tag ${tag}`);
 }

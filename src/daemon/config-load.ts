@@ -7,6 +7,8 @@ import fs from "node:fs";
 import {
   formatDiagnostic, loadIkeConfig, loadPreshared, type ConfigDiagnostic, type ConfigFileOptions, type IkeConfig, type PresharedEntry,
 } from "../config/index.js";
+import { CryptoPool } from "../crypto/pool.js";
+import { bindPrivateKeys, loadPkiStore, pkiConfigContext, type KeyBinding, type KeyRegistry, type PkiDirs, type PkiSnapshot } from "../pki/index.js";
 
 /** Outcome of loading one file. */
 export interface Loaded<T> {
@@ -23,7 +25,7 @@ function split(diags: readonly ConfigDiagnostic[]): { errors: string[]; warnings
   };
 }
 
-/** Read and parse an ike.config file (`opts`: see `ConfigFileOptions`). */
+/** Read and parse an ike.config file (`opts`: see `ConfigFileOptions`; store checks with a context). */
 export async function loadRules(file: string, opts: ConfigFileOptions = {}): Promise<Loaded<IkeConfig>> {
   const r = await loadIkeConfig(file, opts);
   return { ok: r.ok, value: r.value, ...split(r.diagnostics) };
@@ -38,8 +40,43 @@ export async function loadKeys(file: string, opts: { optional: boolean }): Promi
   return { ok: r.ok, value: r.value, ...split(r.diagnostics) };
 }
 
-/** Both files, as startup, SIGHUP and `in.iked -c` read them. */
-export async function loadAll(configFile: string, presharedFile: string): Promise<{ rules: Loaded<IkeConfig>; keys: Loaded<PresharedEntry[]> }> {
-  const [rules, keys] = await Promise.all([loadRules(configFile), loadKeys(presharedFile, { optional: true })]);
-  return { rules, keys };
+/** The certificate store and its private keys as registered with a pool. */
+export interface LoadedPki {
+  readonly snapshot: PkiSnapshot;
+  readonly bindings: readonly KeyBinding[];
+}
+
+/**
+ * Reads the certificate store and registers its private keys with `pool` (a worker reads each key
+ * and answers its public half). Without a pool, a one-thread pool is started for the check and
+ * closed after it, so the keys never load on this thread.
+ */
+export async function loadPki(dirs: PkiDirs, pool?: KeyRegistry): Promise<Loaded<LoadedPki>> {
+  const store = await loadPkiStore(dirs);
+  let bound = { ok: true, value: [] as KeyBinding[], diagnostics: [] as readonly ConfigDiagnostic[] };
+  if (store.value.keys.length > 0) {
+    const own = pool ? undefined : new CryptoPool({ threads: 1, warmGroups: [] });
+    try {
+      bound = await bindPrivateKeys(store.value, pool ?? own!);
+    } finally {
+      await own?.close();
+    }
+  }
+  const diags = [...store.diagnostics, ...bound.diagnostics];
+  return { ok: store.ok && bound.ok, value: { snapshot: store.value, bindings: bound.value }, ...split(diags) };
+}
+
+/**
+ * Both files, as startup, SIGHUP and `in.iked -c` read them. With `pki`, the certificate store is
+ * read too and ike.config is checked against it (src/pki/config-check.ts).
+ */
+export async function loadAll(
+  configFile: string,
+  presharedFile: string,
+  pki?: { dirs: PkiDirs; pool?: KeyRegistry },
+): Promise<{ rules: Loaded<IkeConfig>; keys: Loaded<PresharedEntry[]>; pki?: Loaded<LoadedPki> }> {
+  const store = pki ? await loadPki(pki.dirs, pki.pool) : undefined;
+  const context = store ? pkiConfigContext(store.value.snapshot, store.value.bindings) : undefined;
+  const [rules, keys] = await Promise.all([loadRules(configFile, context ? { context } : {}), loadKeys(presharedFile, { optional: true })]);
+  return store ? { rules, keys, pki: store } : { rules, keys };
 }
