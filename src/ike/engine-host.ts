@@ -5,7 +5,7 @@
  */
 import type { ResolvedRule } from "../config/types.js";
 import type { DeletePayload, NotifyPayload } from "../codec/index.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../clock.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";

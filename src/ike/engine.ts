@@ -26,8 +26,8 @@ import {
 import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, ExpireEvent, Kernel } from "../kernel/kernel.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
-import type { Clock } from "./clock.js";
-import { systemClock } from "./clock.js";
+import type { Clock } from "../clock.js";
+import { systemClock } from "../clock.js";
 import { CookieJar, ZERO_COOKIE } from "./cookies.js";
 import { IsakmpSa } from "./isakmp-sa.js";
 import { nullLog, type IkeLog } from "./log.js";

@@ -14,7 +14,7 @@
  * keeps the `ikeadm get stats` counters. Timers belong to the SA and die in {@link IsakmpSa.destroy}.
  */
 import assert from "node:assert/strict";
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock, TimerHandle } from "../clock.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
@@ -154,7 +154,7 @@ export class IsakmpSa {
   /** Arm (or re-arm) the named timer; it is cleared on destroy. */
   setTimer(name: string, ms: number, fn: () => void): void {
     this.clearTimer(name);
-    const h = this.ctx.clock.setTimeout(() => {
+    const h = this.ctx.clock.setTimer(() => {
       this.timers.delete(name);
       fn();
     }, ms);
@@ -164,7 +164,7 @@ export class IsakmpSa {
   clearTimer(name: string): void {
     const h = this.timers.get(name);
     if (h !== undefined) {
-      this.ctx.clock.clearTimeout(h);
+      this.ctx.clock.clearTimer(h);
       this.timers.delete(name);
     }
   }
@@ -202,7 +202,7 @@ export class IsakmpSa {
     if (this.st === "dead") return;
     this.retransmitter?.stop();
     this.retransmitter = undefined;
-    for (const h of this.timers.values()) this.ctx.clock.clearTimeout(h);
+    for (const h of this.timers.values()) this.ctx.clock.clearTimer(h);
     this.timers.clear();
     this.queue.close();
     this.replies.clear();

@@ -3,7 +3,7 @@
  * about the SADB's behaviour.
  */
 import type { SaProto } from "./algorithms.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../clock.js";
 import type { AcquirePolicy, Endpoint, SaMode } from "./kernel.js";
 import type { KeyAllocator } from "./secure-keys.js";
 

@@ -13,7 +13,7 @@ import { EventEmitter } from "node:events";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
 import { addressFamily } from "./address.js";
 import { kernelAcquire, kernelExpire } from "./channels.js";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock } from "../clock.js";
 import { kernelError } from "./errors.js";
 import type {
   AcquireEvent,

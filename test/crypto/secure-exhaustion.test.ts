@@ -17,7 +17,7 @@ import { Phase1Keymat, phase1Suite } from "../../src/crypto/keymat.js";
 import { SecureBuffer } from "../../src/crypto/secure.js";
 import { SA_KEY_MEMORY } from "../../src/ike/phase1/phase1.js";
 import { AuthAlg, EncAlg } from "../../src/kernel/algorithms.js";
-import { ManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { SecureKeyStore } from "../../src/kernel/secure-keys.js";
 

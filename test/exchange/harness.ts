@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
-import { ManualClock } from "../../src/ike/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { CookieJar } from "../../src/ike/cookies.js";
 import { IkeEngine, type EngineOptions } from "../../src/ike/engine.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
@@ -13,7 +13,7 @@ import { configPolicy, deterministicDh, type Phase1Policy } from "../../src/ike/
 import type { Endpoint } from "../../src/ike/transport.js";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/net/memory-transport.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
-import type { Clock as KernelClock } from "../../src/kernel/clock.js";
+import type { Clock } from "../../src/clock.js";
 import { parseIpsecPolicy, type IpsecPolicy } from "../../src/policy/index.js";
 
 /** A reproducible byte stream: SHA-256 over (label, counter). */
@@ -64,7 +64,7 @@ export interface PairOptions {
   readonly network?: MemoryNetworkOptions;
   readonly engine?: Partial<EngineOptions>;
   /** The kernels' clock (lifetimes); default real time. */
-  readonly kernelClock?: KernelClock;
+  readonly kernelClock?: Clock;
   /** Addresses of the two sides (default 10.0.0.1 and 10.0.0.2). */
   readonly addressA?: string;
   readonly addressB?: string;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import diagnostics from "node:diagnostics_channel";
-import { ManualClock } from "../../src/ike/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { IsakmpSa, isLegalTransition, type IsakmpSaContext } from "../../src/ike/isakmp-sa.js";
 import { IkeStats } from "../../src/ike/stats.js";
 import type { IkeLog } from "../../src/ike/log.js";

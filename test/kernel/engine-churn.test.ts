@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { ManualClock as KernelManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import type { IkeEngine } from "../../src/ike/engine.js";
 import { makePair, pskText, ruleText, settle, type Pair, type Side } from "../exchange/harness.js";
 import { closePair, requestFor } from "../exchange/qm-helpers.js";
@@ -43,7 +43,7 @@ function snapshot(p: Pair): Record<string, unknown> {
   return { a: tables(p.a), b: tables(p.b), engineTimers: p.clock.timerCount };
 }
 
-function churnPair(kclock: KernelManualClock): Pair {
+function churnPair(kclock: ManualClock): Pair {
   return makePair({
     configA: ruleText("to-b", "10.0.0.1", "10.0.0.2", `${XF}\n  p2_lifetime_secs 600 p2_softlife_secs 500`),
     configB: ruleText("from-a", "10.0.0.2", "10.0.0.1", XF),
@@ -56,7 +56,7 @@ function churnPair(kclock: KernelManualClock): Pair {
 }
 
 /** Negotiate Phase 1 + Quick Mode, then end it: Delete (even i) or expiry of everything (odd i). */
-async function cycle(p: Pair, kclock: KernelManualClock, i: number): Promise<void> {
+async function cycle(p: Pair, kclock: ManualClock, i: number): Promise<void> {
   const rule = p.a.policy.ruleByLabel("to-b")!;
   const sa = p.a.engine.negotiate(rule, p.a.endpoint, p.b.endpoint, requestFor(p));
   await settle(p, 30);
@@ -88,7 +88,7 @@ async function cycle(p: Pair, kclock: KernelManualClock, i: number): Promise<voi
 }
 
 test(`${CYCLES} Phase 1 + Quick Mode lives (Delete and expiry) return every engine and kernel table to baseline`, async (t) => {
-  const kclock = new KernelManualClock();
+  const kclock = new ManualClock();
   const p = churnPair(kclock);
   p.a.kernel.on("expire", (ev) => p.a.engine.expire(ev));
   p.b.kernel.on("expire", (ev) => p.b.engine.expire(ev));
@@ -107,7 +107,7 @@ test(`${CYCLES} Phase 1 + Quick Mode lives (Delete and expiry) return every engi
 });
 
 test("negotiations that fail (silent peer, lost MM4 or MM6, lost QM2) leave no half-open SA, cache or timer behind", async () => {
-  const kclock = new KernelManualClock();
+  const kclock = new ManualClock();
   const p = churnPair(kclock);
   const baseline = snapshot(p);
   let fromB = 0;
