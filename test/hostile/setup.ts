@@ -11,7 +11,8 @@ import { Notify, ExchangeType, PayloadType, decodeMessage } from "../../src/code
 import { ManualClock } from "../helpers/manual-clock.js";
 import { CookieJar } from "../../src/ike/cookies.js";
 import { IkeEngine, type EngineOptions } from "../../src/ike/engine.js";
-import { deterministicDh, type DhPort, type Phase1Policy } from "../../src/ike/ports.js";
+import type { DhPort, Phase1Policy } from "../../src/ike/ports.js";
+import { deterministicDh } from "../helpers/dh.js";
 import type { Endpoint } from "../../src/ike/transport.js";
 import type { GetSpiOptions, SaInfo, SaProto, SaSpec, SpiRange } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
