@@ -1,6 +1,6 @@
 /**
  * IPsec DOI numbers (RFC 2407 §4.4.3, §4.4.4, §4.5; RFC 3602, RFC 4868) for the PF_KEY algorithm
- * numbers the policy engine works in, both ways, so Quick Mode can write and read SA payloads.
+ * numbers the IPsec policy works in, both ways, so Quick Mode can write and read SA payloads.
  */
 import { AuthAlg, EncAlg } from "../kernel/algorithms.js";
 

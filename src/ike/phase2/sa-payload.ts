@@ -1,6 +1,6 @@
 /**
  * Quick Mode SA payloads (RFC 2409 section 5.5, RFC 2408 sections 3.4-3.6, RFC 2407 sections
- * 4.4-4.5): the policy engine's {@link Phase2Proposal}s to and from proposals and transforms.
+ * 4.4-4.5): the IPsec policy's {@link Phase2Proposal}s to and from proposals and transforms.
  *
  * Proposals with the same number are applied together (RFC 2408 section 4.2: AH and ESP on one
  * packet); each protocol carries our inbound SPI for it. Transform attributes, in strongSwan's
@@ -220,7 +220,7 @@ export function readPhase2Sa(sa: SaPayload): ReadProposal[] {
   return [...byNumber.entries()].map(([number, protocols]) => ({ number, protocols }));
 }
 
-/** As the policy engine wants them: mode from each protocol's first transform. */
+/** As IPsec policy selection wants them: mode from each protocol's first transform. */
 export function asPolicyProposals(read: readonly ReadProposal[]): Phase2Proposal[] {
   return read.map((r) => ({
     mode: r.protocols[0]?.transforms[0]?.mode ?? "transport",

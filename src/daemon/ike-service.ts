@@ -33,7 +33,7 @@ import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from ".
 import type { HandlerResult } from "../control/server.js";
 import type { PrivilegeLevel } from "../log/categories.js";
 import type { Logger } from "../log/logger.js";
-import type { DaemonEngine, EngineAdminRequest, EngineContext, EngineFactory, PreparedPolicy } from "./engine.js";
+import type { IkeService, ServiceAdminRequest, ServiceContext, ServiceFactory, PreparedPolicy } from "./service.js";
 import type { ConfigSnapshot } from "./live-config.js";
 import { KeysFile } from "./keys-file.js";
 import { P1Book } from "./p1-book.js";
@@ -72,8 +72,8 @@ export function engineLog(log: Logger): IkeLog {
 }
 
 /** The daemon's engine: an {@link IkeEngine} on UDP sockets. */
-export class DaemonIkeEngine implements DaemonEngine {
-  readonly #ctx: EngineContext;
+export class UdpIkeService implements IkeService {
+  readonly #ctx: ServiceContext;
   readonly #log: Logger;
   #engine: IkeEngine | undefined;
   #book: P1Book | undefined;
@@ -85,7 +85,7 @@ export class DaemonIkeEngine implements DaemonEngine {
   #lastAcquire: { outcome: AcquireOutcome; peer?: Endpoint } | undefined;
   readonly #onAcquire = (ev: AcquireEvent) => this.#acquire(ev);
 
-  constructor(ctx: EngineContext) {
+  constructor(ctx: ServiceContext) {
     this.#ctx = ctx;
     this.#log = ctx.logs.logger("ike");
   }
@@ -202,7 +202,7 @@ export class DaemonIkeEngine implements DaemonEngine {
     }
   }
 
-  async admin(req: EngineAdminRequest, privilege: PrivilegeLevel): Promise<HandlerResult> {
+  async admin(req: ServiceAdminRequest, privilege: PrivilegeLevel): Promise<HandlerResult> {
     const engine = this.#engine;
     const book = this.#book;
     if (engine === undefined || book === undefined) return fail(AdminError.IN_PROGRESS, "the IKE engine is not running");
@@ -261,7 +261,7 @@ export class DaemonIkeEngine implements DaemonEngine {
     return done({ items } satisfies ListResult<SadbView>);
   }
 
-  #adminAcquire(req: Extract<EngineAdminRequest, { cmd: "acquire" }>): HandlerResult {
+  #adminAcquire(req: Extract<ServiceAdminRequest, { cmd: "acquire" }>): HandlerResult {
     const kernel = this.#ctx.kernel;
     if (!(kernel instanceof MemoryKernel)) return fail(AdminError.CMD_NOTSUP, "acquire needs the in-memory kernel (--kernel memory)");
     for (const [what, a] of [["source", req.src], ["destination", req.dst], ["peer", req.peer]] as const) {
@@ -355,4 +355,4 @@ export class DaemonIkeEngine implements DaemonEngine {
 }
 
 /** The factory in.iked passes to `Daemon.start`. */
-export const ikeEngineFactory: EngineFactory = (ctx) => new DaemonIkeEngine(ctx);
+export const ikeServiceFactory: ServiceFactory = (ctx) => new UdpIkeService(ctx);
