@@ -35,6 +35,7 @@ export { RULES, checkRules, type MessagePosition, type MessageRule, type CountRu
 export { dumpHeader, dumpPayload, dumpMessage, type Redact } from "./dump.js";
 export type { DataAttribute } from "./fields.js";
 export { attributeNumber, findAttribute, variableAttribute } from "./payloads/attributes.js";
+export { decodeNotifyAttributes, encodeNotifyAttributes } from "./payloads/notify-attributes.js";
 export { payloadSpec } from "./payloads/index.js";
 export type {
   Payload,
