@@ -80,6 +80,12 @@ export interface EngineOptions {
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
 export type AcquireOutcome = "started" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
 
+/** {@link IkeEngine.acquire}'s answer: the outcome and, once started, the peer negotiated with. */
+export interface AcquireResult {
+  readonly outcome: AcquireOutcome;
+  readonly peer?: Endpoint;
+}
+
 /** The per-process IKE engine. */
 export class IkeEngine extends EventEmitter<EngineEvents> {
   readonly stats = new IkeStats();
@@ -190,24 +196,30 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   }
 
   /**
-   * A kernel ACQUIRE (outbound traffic without an SA): the policy entry gives the proposals and
-   * client IDs, ike.config the rule, and {@link negotiate} does the rest. The daemon wires
+   * A kernel ACQUIRE (outbound traffic without an SA), the one path every ACQUIRE takes: the policy
+   * entry (found with the kernel's policy index as a hint) gives the proposals and client IDs,
+   * ike.config the rule, and {@link negotiate} does the rest. `peer` sends the exchange elsewhere
+   * than the traffic's destination (`ikeadm acquire ... peer`): its address picks the rule and the
+   * peer, its port replaces the rule's `remote_port`. The daemon wires
    * `kernel.on("acquire", (ev) => engine.acquire(ev))`.
    */
-  acquire(ev: AcquireEvent): AcquireOutcome {
+  acquire(ev: AcquireEvent, peer?: Partial<Endpoint>): AcquireResult {
     const ipsec = this.opts.ipsecPolicy?.();
-    if (ipsec === undefined) return "no-ipsec-policy";
+    if (ipsec === undefined) return { outcome: "no-ipsec-policy" };
     const sel = selectForAcquire(ipsec, { src: ev.src, dst: ev.dst, ulp: ev.ulp, ...(ev.policy.index > 0 ? { policy: { index: ev.policy.index } } : {}) });
-    if (sel.kind !== "ipsec") return sel.kind;
-    const rule = this.opts.policy.ruleFor(ev.src.address, ev.dst.address);
-    if (rule === undefined) return "no-rule";
-    this.negotiate(
-      rule,
-      { address: ev.src.address, port: this.opts.localPort ?? 500 },
-      { address: ev.dst.address, port: rule.remotePort },
-      { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId, seq: ev.seq },
-    );
-    return "started";
+    if (sel.kind !== "ipsec") return { outcome: sel.kind };
+    const address = peer?.address ?? ev.dst.address;
+    const rule = this.opts.policy.ruleFor(ev.src.address, address);
+    if (rule === undefined) return { outcome: "no-rule" };
+    const remote: Endpoint = { address, port: peer?.port ?? rule.remotePort };
+    this.negotiate(rule, { address: ev.src.address, port: this.opts.localPort ?? 500 }, remote, {
+      mode: sel.mode,
+      proposals: sel.proposals,
+      localId: sel.localId,
+      remoteId: sel.remoteId,
+      seq: ev.seq,
+    });
+    return { outcome: "started", peer: remote };
   }
 
   /**

@@ -148,7 +148,7 @@ test("Delete: the initiator deletes its ISAKMP SA; both kernels and the responde
 test("a kernel ACQUIRE starts Main Mode and Quick Mode; the SAs answer its sequence number", async () => {
   const p = pair("{ raddr 10.0.0.2 } ipsec { encr_algs aes encr_auth_algs sha1 }\n", "{ raddr 10.0.0.1 } ipsec { encr_algs aes encr_auth_algs sha1 }\n");
   const outcomes: string[] = [];
-  p.a.kernel.on("acquire", (ev) => outcomes.push(p.a.engine.acquire(ev)));
+  p.a.kernel.on("acquire", (ev) => outcomes.push(p.a.engine.acquire(ev).outcome));
   await p.a.kernel.register("esp");
   const seq = p.a.kernel.acquire({ src: { address: "10.0.0.1", port: 0 }, dst: { address: "10.0.0.2", port: 0 } });
   assert.ok(seq !== null);
@@ -156,7 +156,7 @@ test("a kernel ACQUIRE starts Main Mode and Quick Mode; the SAs answer its seque
   assert.deepEqual(outcomes, ["started"]);
   const sas = await assertMatchingKernels(p, 2);
   assert.ok(sas.every((s) => s.seq === seq), "both SAs answer the ACQUIRE's seq");
-  assert.equal(p.a.engine.acquire({ ...(await nothing()), src: { address: "10.0.0.1", port: 0 }, dst: { address: "10.0.0.9", port: 0 } }), "none");
+  assert.equal(p.a.engine.acquire({ ...(await nothing()), src: { address: "10.0.0.1", port: 0 }, dst: { address: "10.0.0.9", port: 0 } }).outcome, "none");
   await close(p);
 });
 
