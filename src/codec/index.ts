@@ -19,6 +19,7 @@ export {
   MAX_PAYLOADS,
   decodeHeader,
   decodeMessage,
+  decodeMessageBody,
   decodeDecrypted,
   decodePayloads,
   encodePayloads,

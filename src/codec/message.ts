@@ -139,7 +139,18 @@ export function decodeMessage(datagram: Buffer): Result<Message, DecodeError> {
 export function decodeMessageUsing(datagram: Buffer, engine: DecodeEngine): Result<Message, DecodeError> {
   const hr = decodeHeaderUsing(datagram, engine);
   if (!hr.ok) return hr;
-  const header = hr.value;
+  return decodeBodyUsing(hr.value, datagram, engine);
+}
+
+/**
+ * The rest of `decodeMessage` for a datagram whose header `decodeHeader` already accepted: the
+ * engine decodes a header once to find the SA, and the body later, on the SA's queue.
+ */
+export function decodeMessageBody(header: Header, datagram: Buffer): Result<Message, DecodeError> {
+  return decodeBodyUsing(header, datagram, "compiled");
+}
+
+function decodeBodyUsing(header: Header, datagram: Buffer, engine: DecodeEngine): Result<Message, DecodeError> {
   if ((header.flags & HeaderFlag.Encryption) !== 0) {
     if (datagram.length === HEADER_LENGTH) {
       return err(decodeError("IKE_ERR_EMPTY_ENCRYPTED_BODY", HEADER_LENGTH, undefined, "encrypted message without a body"));

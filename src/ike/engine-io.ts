@@ -43,12 +43,17 @@ export class EngineIo {
     }
   }
 
-  /** Send a protected Informational (new message ID, IV from the Phase 1 chain). */
-  sendInformational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): void {
+  /** A protected Informational datagram (new message ID, IV from the Phase 1 chain), not sent. */
+  informational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): Buffer {
     const mid = this.random(4).readUInt32BE(0) || 1;
     const out = this.encode(sa, { payloads: protectedInformational(sa, mid, body), encrypt: true }, ExchangeType.Informational, mid);
     sa.keymat?.endExchange(mid);
-    this.send(sa, out);
+    return out;
+  }
+
+  /** Send a protected Informational. */
+  sendInformational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): void {
+    this.send(sa, this.informational(sa, body));
   }
 
   /** RFC 2408 section 3.14: an Informational exchange with one Notification, in the clear. */

@@ -22,6 +22,7 @@ import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
 import { endpointKey } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
+import type { ResolvedRule } from "../config/types.js";
 import type { Phase1Keymat } from "../crypto/keymat.js";
 
 /** What an established Phase 1 agreed on, for `ikeadm dump p1` and logs (no secrets). */
@@ -72,6 +73,8 @@ export interface IsakmpSaInit {
   readonly remote: Endpoint;
   /** The ike.config rule label this SA was made for, when known. */
   readonly rule?: string;
+  /** That rule, resolved against the globals (what Phase 1 was negotiated under, and Quick Mode is). */
+  readonly config?: ResolvedRule;
 }
 
 /** The lifecycle holder of one ISAKMP SA. */
@@ -82,6 +85,8 @@ export class IsakmpSa {
   local: Endpoint;
   remote: Endpoint;
   rule: string | undefined;
+  /** The ike.config rule (resolved) the SA was made under; the engine's SAs always have one. */
+  readonly config: ResolvedRule | undefined;
   /** When the SA was created and (once established) when it came up, on the engine clock. */
   readonly createdAt: number;
   establishedAt: number | undefined;
@@ -122,6 +127,7 @@ export class IsakmpSa {
     this.local = init.local;
     this.remote = init.remote;
     this.rule = init.rule;
+    this.config = init.config;
     this.createdAt = ctx.clock.now();
     this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
   }

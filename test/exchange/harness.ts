@@ -9,7 +9,7 @@ import { ManualClock } from "../helpers/manual-clock.js";
 import { CookieJar } from "../../src/ike/cookies.js";
 import { IkeEngine, type EngineOptions } from "../../src/ike/engine.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
-import { configPolicy, type Phase1Policy } from "../../src/ike/ports.js";
+import { configPolicy, type DhPort, type Phase1Policy } from "../../src/ike/ports.js";
 import { deterministicDh } from "../helpers/dh.js";
 import type { Endpoint } from "../../src/ike/transport.js";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/net/memory-transport.js";
@@ -72,6 +72,8 @@ export interface PairOptions {
   /** ipsecinit.conf text per side (Quick Mode tests). */
   readonly ipsecA?: string;
   readonly ipsecB?: string;
+  /** Wraps a side's deterministic DH port (to count or delay pool work). */
+  readonly wrapDh?: (side: "a" | "b", dh: DhPort) => DhPort;
 }
 
 /** Parse ipsecinit.conf text; throws on errors (a test bug). */
@@ -85,6 +87,7 @@ export function ipsecFrom(text: string): IpsecPolicy {
 export function makePair(o: PairOptions): Pair {
   const clock = new ManualClock();
   const network = new MemoryNetwork(o.network ?? {});
+  const wrap = (name: string, dh: DhPort): DhPort => (o.wrapDh === undefined ? dh : o.wrapDh(name as "a" | "b", dh));
   const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined): Side => {
     const endpoint = { address, port: 500 };
     const transport = network.attach([endpoint]);
@@ -98,11 +101,11 @@ export function makePair(o: PairOptions): Pair {
       clock,
       random: rnd,
       cookies: new CookieJar({ clock, random: seededRandom(`${name}-cookies`) }),
-      dh: deterministicDh((group, n) => {
+      dh: wrap(name, deterministicDh((group, n) => {
         const x = createHash("sha256").update(`${name}-dh-${group}-${n}`).digest();
         x[0] = x[0]! | 0x80;
         return x;
-      }),
+      })),
       kernel,
       ipsecPolicy: () => ipsec,
       ...o.engine,
