@@ -4,7 +4,7 @@
  * notifies (RFC 2408 section 3.14, before keys exist), plus the dropped-datagram count. The
  * transport is the only way out; nothing here parses.
  */
-import { ExchangeType, HeaderFlag, PayloadType, encodeEncrypted, encodeMessage, encodePayloads, type DeletePayload, type NotifyPayload } from "../codec/index.js";
+import { Doi, ExchangeType, HeaderFlag, PayloadType, ProtocolId, encodeEncrypted, encodeMessage, encodePayloads, type DeletePayload, type NotifyPayload } from "../codec/index.js";
 import { protectedInformational } from "./informational.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import { dropChannel, type IkeLog } from "./log.js";
@@ -60,7 +60,7 @@ export class EngineIo {
   notifyUnprotected(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notifyType: number): void {
     const mid = this.random(4).readUInt32BE(0) || 1;
     const d = encodeMessage({ icookie, rcookie, exchangeType: ExchangeType.Informational, flags: 0, messageId: mid }, [
-      { type: PayloadType.N, doi: 1, protocolId: 1, notifyType, spi: Buffer.concat([icookie, rcookie]), data: Buffer.alloc(0) },
+      { type: PayloadType.N, doi: Doi.Ipsec, protocolId: ProtocolId.ISAKMP, notifyType, spi: Buffer.concat([icookie, rcookie]), data: Buffer.alloc(0) },
     ]);
     this.stats.engine.datagramsOut++;
     this.transport.send(d, local, remote);

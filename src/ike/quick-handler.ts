@@ -5,7 +5,7 @@
  * retransmits our own unanswered messages, handles the commit bit (RFC 2408 section 3.1, CONNECTED)
  * and records finished exchanges' SAs in the IPsec SA table.
  */
-import { ExchangeType, HeaderFlag, Notify, PayloadType, ProtocolId, type Message, type NotifyPayload } from "../codec/index.js";
+import { Doi, ExchangeType, HeaderFlag, Notify, PayloadType, ProtocolId, type Message, type NotifyPayload } from "../codec/index.js";
 import type { Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { Kernel } from "../kernel/kernel.js";
@@ -307,6 +307,6 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const spi = about === undefined ? Buffer.concat([sa.icookie, sa.rcookie]) : Buffer.alloc(4);
     if (about !== undefined) spi.writeUInt32BE(about.spi >>> 0);
     const protocolId = about === undefined ? ProtocolId.ISAKMP : about.proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH;
-    return { type: PayloadType.N, doi: 1, protocolId, notifyType, spi, data: Buffer.alloc(0) };
+    return { type: PayloadType.N, doi: Doi.Ipsec, protocolId, notifyType, spi, data: Buffer.alloc(0) };
   }
 }

@@ -31,7 +31,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   control: ["config", "ike", "log"],
   load: ["codec", "config", "crypto", "ike", "kernel", "net", "policy"],
   daemon: ["config", "control", "crypto", "ike", "kernel", "log", "native", "net", "policy"],
-  cli: ["config", "control", "crypto", "daemon", "load", "log"],
+  cli: ["codec", "config", "control", "crypto", "daemon", "load", "log"],
 };
 
 /** Files the IKE engine must not import even inside allowed folders: it is handed a pool and a kernel. */

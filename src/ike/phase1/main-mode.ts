@@ -21,7 +21,7 @@
  * SKEYID = prf(pre-shared-key, Ni_b | Nr_b) is derived after MM3/MM4 (the responder needs it to
  * decrypt MM5), so the key is chosen by the peer's address, as the original does.
  */
-import { AuthMethod, ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
+import { AuthMethod, Doi, ExchangeType, Notify, PayloadType, ProtocolId, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { SecureBuffer } from "../../crypto/secure.js";
@@ -201,8 +201,8 @@ export class MainMode {
       // RFC 2407 section 4.6.3.3: SPI is CKY-I | CKY-R, protocol ISAKMP, no data.
       out.push({
         type: PayloadType.N,
-        doi: 1,
-        protocolId: 1,
+        doi: Doi.Ipsec,
+        protocolId: ProtocolId.ISAKMP,
         notifyType: Notify.InitialContact,
         spi: Buffer.concat([sa.icookie, sa.rcookie]),
         data: Buffer.alloc(0),
