@@ -13,7 +13,7 @@
  * Lifetimes: the responder accepts the initiator's proposed lifetime (as strongSwan and Libreswan
  * do, and echoes the transform unchanged) but expires the SA at the shorter of the proposed and its
  * own configured lifetime; when its own is shorter it says so with RESPONDER-LIFETIME after the
- * exchange (phase1-router.ts; strongSwan ignores it, our initiator honours it).
+ * exchange (phase1/lifetime.ts; strongSwan ignores it, our initiator honours it).
  */
 import { AuthMethod, IkeAttr, LifeType, attributeNumber, variableAttribute, type DataAttribute } from "../../codec/index.js";
 import type { P1Xform } from "../../config/types.js";
