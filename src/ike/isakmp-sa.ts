@@ -14,7 +14,7 @@
  * keeps the `ikeadm get stats` counters. Timers belong to the SA and die in {@link IsakmpSa.destroy}.
  */
 import assert from "node:assert/strict";
-import type { Clock, TimerHandle } from "../clock.js";
+import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
@@ -157,13 +157,18 @@ export class IsakmpSa {
     if (saStateChannel.hasSubscribers) saStateChannel.publish({ tag: this.tag, role: this.role, from, to, reason });
   }
 
-  /** Arm (or re-arm) the named timer; it is cleared on destroy. */
+  /**
+   * Arm (or re-arm) the named timer; it is cleared on destroy. A clock waits at most
+   * MAX_TIMER_DELAY (24.8 days) at a time, so a longer one (a long `p1_lifetime_secs`) waits in steps.
+   */
   setTimer(name: string, ms: number, fn: () => void): void {
     this.clearTimer(name);
+    const step = Math.min(ms, MAX_TIMER_DELAY);
     const h = this.ctx.clock.setTimer(() => {
       this.timers.delete(name);
-      fn();
-    }, ms);
+      if (ms > step) this.setTimer(name, ms - step, fn);
+      else fn();
+    }, step);
     this.timers.set(name, h);
   }
 
