@@ -77,11 +77,7 @@ export class Dispatcher {
       ({ sa, message: decoded } = admitted);
     }
     const cached = sa.replies.match(datagram) ?? sas.getPhase2(sa.icookie, sa.rcookie, h.messageId)?.replies.match(datagram);
-    if (cached !== undefined) {
-      stats.engine.retransmitsAnswered++;
-      for (const r of cached) io.send(sa, r);
-      return;
-    }
+    if (cached !== undefined) return io.answerAgain(sa, cached);
     const target = sa;
     if (!target.queue.push(() => this.process(target, h, datagram, decoded))) io.drop(remote, `SA ${target.tag} queue full`);
   }
@@ -89,13 +85,9 @@ export class Dispatcher {
   /** A datagram for `sa`, on the SA's queue; `decoded` when admission already decoded it. */
   private async process(sa: IsakmpSa, header: Header, datagram: Buffer, decoded: Message | undefined): Promise<void> {
     if (sa.state === "dead") return;
-    const { io, stats } = this.ctx;
+    const io = this.ctx.io;
     const cached = sa.replies.match(datagram);
-    if (cached !== undefined) {
-      stats.engine.retransmitsAnswered++;
-      for (const r of cached) io.send(sa, r);
-      return;
-    }
+    if (cached !== undefined) return io.answerAgain(sa, cached);
     let m = decoded;
     if (m === undefined) {
       const r = decodeMessageBody(header, datagram);

@@ -92,16 +92,16 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
     const stats = this.stats;
     const sas = (this.sas = new SaManager<Phase2Exchange>(opts.halfOpen ?? DEFAULT_HALF_OPEN));
-    const io = (this.io = new EngineIo(opts.transport, stats, log, random));
+    const io = (this.io = new EngineIo(opts.transport, stats, log, random, clock, retransmit));
     const ipsec = (this.ipsec = new IpsecSas(opts.kernel, log));
     const emit: EmitEvent = (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     this.quick = new QuickHandler({
       sas, ipsec, io, emit, kernel: opts.kernel, dh: opts.dh, ipsecPolicy: opts.ipsecPolicy ?? (() => undefined),
-      commit: opts.quickModeCommit === true, clock, retransmit, random, log, stats,
+      commit: opts.quickModeCommit === true, random, log,
     });
     this.phase1 = new Phase1Handler({
       sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, policy: opts.policy, cookies: opts.cookies ?? new CookieJar({ clock }),
-      clock, retransmit, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
+      clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
     });
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick });
     this.dispatcher = new Dispatcher({ sas, io, stats }, { phase1: this.phase1, quick: this.quick, info });

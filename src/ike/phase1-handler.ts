@@ -25,10 +25,9 @@ import { Phase1Lifetime } from "./phase1/lifetime.js";
 import { MainMode, type Phase1Context } from "./phase1/main-mode.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
-import { Retransmitter, type RetransmitPolicy } from "./retransmit.js";
 import type { SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
-import type { Step } from "./step.js";
+import { internalError, type Step } from "./step.js";
 import type { Endpoint } from "./transport.js";
 
 /** A Phase 1 exchange task. */
@@ -51,7 +50,6 @@ export interface Phase1HandlerContext {
   readonly policy: Phase1Policy;
   readonly cookies: CookieJar;
   readonly clock: Clock;
-  readonly retransmit: RetransmitPolicy;
   /** `expire_timer`: how long an unfinished Phase 1 may live, ms. */
   readonly expireMs: number;
   /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
@@ -60,8 +58,6 @@ export interface Phase1HandlerContext {
   readonly log: IkeLog;
   readonly stats: IkeStats;
 }
-
-const internalError = (err: unknown): Step => ({ kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` });
 
 /** The engine's Phase 1 handler. */
 export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase1Notices {
@@ -197,7 +193,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
 
   /** Send what a step produced and move the SA on. `request` is the datagram it answered. */
   private afterStep(sa: IsakmpSa, step: Step, request: Buffer | undefined): void {
-    const { io, clock, retransmit, stats } = this.ctx;
+    const io = this.ctx.io;
     if (step.kind === "fail") return this.failSa(sa, step.reason, step.notify, true);
     const task = this.tasks.get(sa);
     const out = step.reply === undefined ? undefined : io.encode(sa, step.reply, task?.exchangeType ?? ExchangeType.IdentityProtection, 0);
@@ -208,15 +204,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       if (!waits) {
         io.send(sa, out);
       } else if (step.kind === "more") {
-        const r = new Retransmitter(
-          clock,
-          retransmit,
-          (again) => {
-            if (again) stats.engine.retransmitsSent++;
-            io.send(sa, out);
-          },
-          () => this.failSa(sa, `no answer after ${retransmit.limit} retransmissions`, undefined, false),
-        );
+        const r = io.retransmitter(sa, out, () => this.failSa(sa, `no answer after ${io.retransmit.limit} retransmissions`, undefined, false));
         sa.retransmitter = r;
         r.start();
       } else {

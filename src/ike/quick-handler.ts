@@ -6,7 +6,6 @@
  * and records finished exchanges' SAs in the IPsec SA table.
  */
 import { Doi, ExchangeType, HeaderFlag, Notify, PayloadType, ProtocolId, type Message, type NotifyPayload } from "../codec/index.js";
-import type { Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { IpsecPolicy } from "../policy/index.js";
@@ -19,10 +18,9 @@ import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import { QuickMode, type QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort } from "./ports.js";
-import { ReplyCache, Retransmitter, type RetransmitPolicy } from "./retransmit.js";
+import { ReplyCache, type Retransmitter } from "./retransmit.js";
 import type { SaManager } from "./sa-manager.js";
-import type { IkeStats } from "./stats.js";
-import type { Step } from "./step.js";
+import { internalError, type Step } from "./step.js";
 
 /** One Quick Mode exchange in the SA manager's Phase 2 table. */
 export interface Phase2Exchange {
@@ -51,19 +49,14 @@ export interface QuickHandlerContext {
   readonly ipsecPolicy: () => IpsecPolicy | undefined;
   /** Set the commit bit on the Quick Modes we start. */
   readonly commit: boolean;
-  readonly clock: Clock;
-  readonly retransmit: RetransmitPolicy;
   readonly random: (n: number) => Buffer;
   readonly log: IkeLog;
-  readonly stats: IkeStats;
 }
 
 /** Most Quick Mode exchanges one ISAKMP SA runs at once. */
 const MAX_PHASE2_PER_SA = 32;
 /** How long a finished Quick Mode keeps its answer for retransmitted requests. */
 const PHASE2_LINGER_MS = 60_000;
-
-const internalError = (err: unknown): Step => ({ kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` });
 
 /** The engine's Quick Mode handler. */
 export class QuickHandler implements ExchangeHandler, QuickModeNotices {
@@ -125,7 +118,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   }
 
   route(sa: IsakmpSa, m: Message, datagram: Buffer): Route | string | null {
-    const { sas, kernel, io, stats } = this.ctx;
+    const { sas, kernel, io } = this.ctx;
     const h = m.header;
     if (sa.state !== "established") return "Quick Mode on an SA that is not established";
     if (m.kind !== "encrypted" || h.messageId === 0) return "Quick Mode in the clear or with M-ID 0";
@@ -137,8 +130,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     }
     const cached = ex.replies.match(datagram);
     if (cached !== undefined) {
-      stats.engine.retransmitsAnswered++;
-      for (const r of cached) io.send(sa, r);
+      io.answerAgain(sa, cached);
       return null;
     }
     const pos = ex.task.expected();
@@ -216,7 +208,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   }
 
   private afterStep(sa: IsakmpSa, ex: Phase2Exchange, step: Step, request: Buffer | undefined): void {
-    const { io, log, emit, clock, retransmit, stats } = this.ctx;
+    const { io, log, emit } = this.ctx;
     if (step.kind === "fail") {
       // RFC 2408 section 5: tell the peer why, protected now that the ISAKMP SA exists.
       // The notify names the exchange by the initiator's ESP/AH SPI when there is one (else the
@@ -240,19 +232,11 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     if (out !== undefined && (step.kind === "more" || committing)) {
       // Both sides resend while waiting: the initiator QM1 for QM2, the responder QM2 for QM3,
       // a committing initiator QM3 for CONNECTED.
-      const r = new Retransmitter(
-        clock,
-        retransmit,
-        (again) => {
-          if (again) stats.engine.retransmitsSent++;
-          io.send(sa, out);
-        },
-        () => {
-          if (step.kind === "done") void this.uninstall(sa, ex);
-          emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer");
-          this.endPhase2(sa, ex, 0);
-        },
-      );
+      const r = io.retransmitter(sa, out, () => {
+        if (step.kind === "done") void this.uninstall(sa, ex);
+        emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer");
+        this.endPhase2(sa, ex, 0);
+      });
       ex.retransmitter = r;
       if (initiator) {
         const set = this.waiting.get(sa) ?? new Set<Phase2Exchange>();

@@ -82,11 +82,8 @@ export function human(secs: number): string {
 }
 
 const AUTH_METHOD_TEXT: Record<number, string> = {
-  [AuthMethod.PreSharedKey]: "pre-shared key",
-  [AuthMethod.DssSignatures]: "DSS signatures",
-  [AuthMethod.RsaSignatures]: "RSA signatures",
-  [AuthMethod.RsaEncryption]: "RSA Encryption",
-  [AuthMethod.RsaRevisedEncryption]: "Revised RSA Encryption",
+  [AuthMethod.PreSharedKey]: "pre-shared key", [AuthMethod.DssSignatures]: "DSS signatures", [AuthMethod.RsaSignatures]: "RSA signatures",
+  [AuthMethod.RsaEncryption]: "RSA Encryption", [AuthMethod.RsaRevisedEncryption]: "Revised RSA Encryption",
 };
 
 /** One transform as the XFORM/XF lines show it. */
