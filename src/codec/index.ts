@@ -38,29 +38,8 @@ export type { DataAttribute } from "./fields.js";
 export { attributeNumber, findAttribute, variableAttribute } from "./payloads/attributes.js";
 export { decodeNotifyAttributes, encodeNotifyAttributes } from "./payloads/notify-attributes.js";
 export { payloadSpec } from "./payloads/index.js";
-export type {
-  Payload,
-  PayloadOf,
-  PayloadRaw,
-  PayloadBase,
-  SaPayload,
-  ProposalPayload,
-  TransformPayload,
-  KePayload,
-  IdPayload,
-  CertPayload,
-  CertRequestPayload,
-  HashPayload,
-  SigPayload,
-  NoncePayload,
-  NotifyPayload,
-  DeletePayload,
-  VendorIdPayload,
-  AttributePayload,
-  NatDPayload,
-  NatOaPayload,
-  FragmentPayload,
-} from "./payloads/index.js";
+/** Every payload type (`Payload`, `PayloadOf`, `SaPayload` ... `FragmentPayload`, `PayloadRaw`). */
+export type * from "./payloads/index.js";
 export { MAX_PROPOSALS } from "./payloads/sa.js";
 export { MAX_TRANSFORMS, validSpiSize } from "./payloads/proposal.js";
 export { MAX_ATTRIBUTES } from "./payloads/transform.js";
