@@ -70,7 +70,7 @@ export function engineLog(log: Logger): IkeLog {
   };
 }
 
-/** The daemon's engine: an {@link IkeEngine} on UDP sockets. */
+/** The daemon's IKE service: an {@link IkeEngine} on UDP sockets. */
 export class UdpIkeService implements IkeService {
   readonly #ctx: ServiceContext;
   readonly #log: Logger;
