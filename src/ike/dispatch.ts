@@ -4,7 +4,7 @@
  * ```
  *  transport ─▶ receive   header decoded; the SA found by its cookies, or a new responder SA
  *                         admitted (half-open bounds before any pool work); a retransmitted
- *                         request answered from the reply cache; else queued on the SA
+ *                         request answered from the reply cache; else copied and queued on the SA
  *            ─▶ process   (on the SA's queue, one message at a time) body decoded; the handler of
  *                         the exchange type (Phase 1, Quick Mode, Informational) routes it or drops
  *                         it; decrypted with the SA's keys; plaintext decoded; the codec's rules
@@ -18,7 +18,7 @@
 import { ExchangeType, checkRules, decodeDecrypted, decodeHeader, decodeMessageBody, type Header, type Message } from "../codec/index.js";
 import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
-import type { ExchangeHandler, ResponderAdmission } from "./inbound.js";
+import { keep, type ExchangeHandler, type ResponderAdmission } from "./inbound.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { ReplyCache } from "./retransmit.js";
 import type { SaManager } from "./sa-manager.js";
@@ -60,26 +60,32 @@ export class Dispatcher {
     if (this.closed) return;
     const { sas, io, stats } = this.ctx;
     stats.engine.datagramsIn++;
-    // Ours from here on: it waits on the SA's queue, and decoded fields are views of it.
-    const datagram = Buffer.from(received);
-    const hr = decodeHeader(datagram);
+    const hr = decodeHeader(received);
     if (!hr.ok) return io.drop(remote, `header: ${hr.error.code} at ${hr.error.offset}`);
     const h = hr.value;
     let sa = sas.lookup(h.icookie, h.rcookie, remote);
-    let decoded: Message | undefined;
+    let admitted: { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
     if (sa === undefined) {
       const first = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
       if (!first || !h.rcookie.equals(ZERO_COOKIE)) {
         return io.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
       }
-      const admitted = this.handlers.phase1.admit(datagram, h, local, remote);
+      admitted = this.handlers.phase1.admit(received, h, local, remote);
       if (admitted === undefined) return;
-      ({ sa, message: decoded } = admitted);
+      sa = admitted.sa;
     }
-    const cached = sa.replies.match(datagram) ?? sas.getPhase2(sa.icookie, sa.rcookie, h.messageId)?.replies.match(datagram);
+    const cached = sa.replies.match(received) ?? sas.getPhase2(sa.icookie, sa.rcookie, h.messageId)?.replies.match(received);
     if (cached !== undefined) return io.answerAgain(sa, cached);
     const target = sa;
-    if (!target.queue.push(() => this.process(target, h, datagram, decoded))) io.drop(remote, `SA ${target.tag} queue full`);
+    let job: () => Promise<void>;
+    if (admitted !== undefined) {
+      const { datagram, message } = admitted;
+      job = () => this.process(target, message.header, datagram, message);
+    } else {
+      const { datagram, header } = keep(received, h);
+      job = () => this.process(target, header, datagram, undefined);
+    }
+    if (!target.queue.push(job)) io.drop(remote, `SA ${target.tag} queue full`);
   }
 
   /** A datagram for `sa`, on the SA's queue; `decoded` when admission already decoded it. */

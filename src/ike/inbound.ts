@@ -8,6 +8,16 @@ import type { DecodeError, Header, Message, MessagePosition, Payload } from "../
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { Endpoint } from "./transport.js";
 
+/**
+ * Our own copy of a received datagram that is going to wait on an SA's queue (the transport's
+ * buffer is not ours to keep), with its decoded header moved onto the copy. Made only once the
+ * datagram is kept: a refused flood costs no copy.
+ */
+export function keep(received: Buffer, header: Header): { readonly datagram: Buffer; readonly header: Header } {
+  const datagram = Buffer.from(received);
+  return { datagram, header: { ...header, icookie: datagram.subarray(0, 8), rcookie: datagram.subarray(8, 16) } };
+}
+
 /** A received message after decryption, decoding and the rule check. */
 export interface Inbound {
   readonly sa: IsakmpSa;
@@ -50,8 +60,9 @@ export interface ExchangeHandler {
 /** Where new responder SAs come from (the Phase 1 handler). */
 export interface ResponderAdmission {
   /**
-   * A first message (MM1/AM1) that matches no SA: the new SA with the message decoded, or undefined
-   * when it is refused (half-open bounds, no rule, malformed; counted, answered and logged there).
+   * A first message (MM1/AM1) that matches no SA: the new SA with the message decoded from our
+   * copy of the datagram ({@link keep}), or undefined when it is refused (half-open bounds, no rule,
+   * malformed; counted, answered and logged there).
    */
-  admit(datagram: Buffer, header: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; message: Message } | undefined;
+  admit(received: Buffer, header: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
 }

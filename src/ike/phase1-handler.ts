@@ -14,7 +14,7 @@ import type { ResolvedRule } from "../config/types.js";
 import { ZERO_COOKIE, type CookieJar } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
-import type { ExchangeHandler, Inbound, ResponderAdmission, Route } from "./inbound.js";
+import { keep, type ExchangeHandler, type Inbound, type ResponderAdmission, type Route } from "./inbound.js";
 import type { Phase1Notices } from "./info-handler.js";
 import { isakmpNotify } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
@@ -110,7 +110,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     this.pendingQuick.set(sa, list);
   }
 
-  admit(datagram: Buffer, h: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; message: Message } | undefined {
+  admit(received: Buffer, h: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined {
     const { io, sas, stats, policy, cookies } = this.ctx;
     if (h.messageId !== 0 || (h.flags & HeaderFlag.Encryption) !== 0) {
       io.drop(remote, "first message with message ID or E flag");
@@ -129,7 +129,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       io.drop(remote, `no rule for ${local.address} <- ${remote.address}`);
       return undefined;
     }
-    const m = decodeMessageBody(h, datagram);
+    const { datagram, header } = keep(received, h);
+    const m = decodeMessageBody(header, datagram);
     if (!m.ok) {
       io.notifyUnprotected(local, remote, h.icookie, rcookie, m.error.notify);
       io.drop(remote, `MM1: ${m.error.code} at ${m.error.offset}`);
@@ -140,7 +141,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     const ctx = this.taskContext(sa, rule);
     this.tasks.set(sa, h.exchangeType === ExchangeType.Aggressive ? new AggressiveMode(ctx) : new MainMode(ctx));
     sa.transition("negotiating", "MM1 received");
-    return { sa, message: m.value };
+    return { sa, datagram, message: m.value };
   }
 
   route(sa: IsakmpSa, m: Message): Route | string {
