@@ -6,7 +6,7 @@
 import { releasePreshared } from "../config/index.js";
 import { loadAll } from "../daemon/config-load.js";
 import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
-import { ikeEngineFactory } from "../daemon/ike-engine.js";
+import { ikeServiceFactory } from "../daemon/ike-service.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
 import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
 
@@ -53,7 +53,7 @@ async function main(): Promise<number | undefined> {
   }
 
   try {
-    await Daemon.start(o, { engineFactory: ikeEngineFactory });
+    await Daemon.start(o, { engineFactory: ikeServiceFactory });
   } catch (err) {
     const e = err instanceof StartupError ? err : new StartupError(ExitCode.Error, (err as Error).message);
     for (const d of e.details) process.stderr.write(d + "\n");

@@ -70,6 +70,22 @@ function takeError(): DecodeError {
   return e;
 }
 
+/**
+ * Decodes all of `buf` by a structure spec that is not a payload (the attribute list a notify
+ * carries as its data); error offsets count from `buf[0]`, `pt` names the enclosing payload.
+ */
+export function decodeStructure(s: Spec, buf: Buffer, pt: number, engine: DecodeEngine = "compiled"): Result<Record<string, unknown>, DecodeError> {
+  const o = runSpec(engine, s, "untyped", buf, 0, buf.length, pt);
+  return o === null ? err(takeError()) : ok(o);
+}
+
+/** Encodes `v` by a structure spec (the inverse of {@link decodeStructure}). */
+export function encodeStructure(s: Spec, v: Record<string, unknown>): Buffer {
+  const w = new Writer();
+  encodeFrom(s, w, v, undefined);
+  return w.finish();
+}
+
 /** A payload's bytes, with the views made only when asked for (most payloads never need them). */
 class RawView implements PayloadRaw {
   constructor(
@@ -123,7 +139,18 @@ export function decodeMessage(datagram: Buffer): Result<Message, DecodeError> {
 export function decodeMessageUsing(datagram: Buffer, engine: DecodeEngine): Result<Message, DecodeError> {
   const hr = decodeHeaderUsing(datagram, engine);
   if (!hr.ok) return hr;
-  const header = hr.value;
+  return decodeBodyUsing(hr.value, datagram, engine);
+}
+
+/**
+ * The rest of `decodeMessage` for a datagram whose header `decodeHeader` already accepted: the
+ * engine decodes a header once to find the SA, and the body later, on the SA's queue.
+ */
+export function decodeMessageBody(header: Header, datagram: Buffer): Result<Message, DecodeError> {
+  return decodeBodyUsing(header, datagram, "compiled");
+}
+
+function decodeBodyUsing(header: Header, datagram: Buffer, engine: DecodeEngine): Result<Message, DecodeError> {
   if ((header.flags & HeaderFlag.Encryption) !== 0) {
     if (datagram.length === HEADER_LENGTH) {
       return err(decodeError("IKE_ERR_EMPTY_ENCRYPTED_BODY", HEADER_LENGTH, undefined, "encrypted message without a body"));

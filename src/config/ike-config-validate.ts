@@ -4,7 +4,7 @@
  */
 import type { Diagnostics, Pos } from "./diagnostics.js";
 import { isImplementedGroup } from "./groups.js";
-import { AuthMethod } from "./names.js";
+import { AuthMethod } from "../codec/attributes-constants.js";
 import type { AddressSpec, IkeConfig, IkeGlobals, IkeRule, P1Xform } from "./types.js";
 import { warnWeakAlgorithms, type WeakCheckRule } from "./weak-algorithms.js";
 
@@ -66,7 +66,7 @@ export interface RuleDraft {
   remotePort?: number;
 }
 
-const isPreshared = (x: XformDraft): boolean => x.xform.authMethod === AuthMethod.PRESHARED;
+const isPreshared = (x: XformDraft): boolean => x.xform.authMethod === AuthMethod.PreSharedKey;
 
 /** Hard/soft Phase 2 lifetime pairs: field names and keywords. */
 const LIFETIME_PAIRS = [

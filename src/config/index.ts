@@ -18,7 +18,5 @@ export { formatPreshared, formatPresharedEntry } from "./preshared-writer.js";
 export { findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, resolveRule } from "./match.js";
 export { formatDiagnostic, MAX_DIAGNOSTICS, MAX_FILE_CHARS } from "./diagnostics.js";
 export { IKE_DEFAULTS } from "./defaults.js";
-export {
-  AuthMethod, EncrAlg, HashAlg, IdType, OAKLEY_GROUPS, authMethodWord, configIdTypeWord, encrWord, hashWord, idTypeName,
-} from "./names.js";
+export { OAKLEY_GROUPS, authMethodWord, configIdTypeWord, encrWord, hashWord, idTypeName } from "./names.js";
 export { addressCovers, addressSpan, formatAddressSpec, formatIp, parseAddressSpec, parseIp, type IpValue } from "./address.js";

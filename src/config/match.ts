@@ -8,7 +8,7 @@
  */
 import { addressBounds, addressCovers, addressSpan, parseIp, type IpValue } from "./address.js";
 import { IKE_DEFAULTS } from "./defaults.js";
-import { IdType } from "./names.js";
+import { IdType } from "../codec/constants.js";
 import type { AddressSpec, IkeConfig, IkeMode, IkeRule, PresharedEntry, PresharedId, ResolvedRule } from "./types.js";
 
 /** Span of the narrowest spec in `specs` covering `ip`, or `undefined` when none does. */
@@ -114,7 +114,7 @@ export function findPresharedByAddress(
 
 /** Name comparison: DNS names and mailboxes ignore case, DNs and key ids do not. */
 function sameName(type: number, a: string, b: string): boolean {
-  return type === IdType.FQDN || type === IdType.USER_FQDN ? a.toLowerCase() === b.toLowerCase() : a === b;
+  return type === IdType.ID_FQDN || type === IdType.ID_USER_FQDN ? a.toLowerCase() === b.toLowerCase() : a === b;
 }
 
 /** How narrowly entry id `e` covers the peer's id `p` (1 = exact), or `undefined` if not at all. */

@@ -7,7 +7,8 @@
 import { clip, parseAddressSpec, parseIp } from "./address.js";
 import type { Diagnostics } from "./diagnostics.js";
 import type { Token, TokenStream } from "./lexer.js";
-import { AES_KEY_BITS, ENCR_WORDS, EncrAlg } from "./names.js";
+import { IkeEncryption } from "../codec/attributes-constants.js";
+import { AES_KEY_BITS, ENCR_WORDS } from "./names.js";
 import type { Bound } from "./limits.js";
 import { MAX_UINT32, parseCInteger, parseFloatLiteral } from "./numbers.js";
 import type { AddressSpec, KeyLengthRange, LdapServer } from "./types.js";
@@ -147,7 +148,7 @@ export function readEncr(s: TokenStream, d: Diagnostics, key: Token): { encrAlg:
   }
   s.next();
   if (alg === undefined) return undefined;
-  if (alg !== EncrAlg.AES_CBC) {
+  if (alg !== IkeEncryption.AES_CBC) {
     d.error("IKE_ERR_CFG_BAD_KEYLEN", open, "a key length is only allowed for aes");
     return undefined;
   }

@@ -6,12 +6,12 @@
  * applies to, so `in.iked -c`, startup, SIGHUP and `ikeadm add|read rule` all say so.
  */
 import type { Diagnostics, Pos } from "./diagnostics.js";
-import { EncrAlg, HashAlg } from "./names.js";
+import { IkeEncryption, IkeHash } from "../codec/attributes-constants.js";
 import type { IkeGlobals, P1Xform } from "./types.js";
 
 /** What makes each weak choice weak, for the message. */
-const WEAK_ENCR: ReadonlyMap<number, string> = new Map([[EncrAlg.DES_CBC, "des (56-bit key)"]]);
-const WEAK_HASH: ReadonlyMap<number, string> = new Map([[HashAlg.MD5, "md5 (collisions)"]]);
+const WEAK_ENCR: ReadonlyMap<number, string> = new Map([[IkeEncryption.DES_CBC, "des (56-bit key)"]]);
+const WEAK_HASH: ReadonlyMap<number, string> = new Map([[IkeHash.MD5, "md5 (collisions)"]]);
 const WEAK_GROUPS: ReadonlyMap<number, string> = new Map([
   [1, "group 1 (768-bit MODP)"],
   [2, "group 2 (1024-bit MODP)"],

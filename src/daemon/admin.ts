@@ -10,7 +10,7 @@
  *   keeping them in is the property that matters);
  * - `set priv` may only lower the level.
  *
- * Phase 1 SAs and statistics are the engine's (engine.ts); certificates and tokens belong to
+ * Phase 1 SAs and statistics are the IKE service's (service.ts); certificates and tokens belong to
  * the PKI work. Until those exist the daemon says so with CMD_NOTSUP.
  */
 import { groups, phase1Ciphers, phase1Hashes } from "../crypto/algorithms.js";
@@ -21,7 +21,7 @@ import { PRIVILEGE_DESCRIPTIONS, type PrivilegeLevel } from "../log/categories.j
 import type { LogHub, Logger } from "../log/logger.js";
 import { presharedCommands, ruleCommands } from "./admin-config.js";
 import { defaultsTable } from "./defaults-table.js";
-import { ENGINE_COMMANDS, type EngineAdminRequest, type DaemonEngine } from "./engine.js";
+import { SERVICE_COMMANDS, type ServiceAdminRequest, type IkeService } from "./service.js";
 import type { LiveConfig } from "./live-config.js";
 
 /** What the admin handler works on. */
@@ -34,8 +34,8 @@ export interface AdminState {
   readonly presharedFile: string;
   readonly ikePort: number;
   readonly nattPort: number;
-  /** The exchange engine, once one is plugged in. */
-  readonly engine: DaemonEngine | undefined;
+  /** The IKE service (the exchange engine on its sockets), once one is plugged in. */
+  readonly engine: IkeService | undefined;
 }
 
 const fail = (code: number, message: string): HandlerResult => ({ ok: false, error: { code, message } });
@@ -96,8 +96,8 @@ export function createAdminHandler(state: AdminState): (req: AdminRequest) => Pr
       case "flush_p1":
       case "dump_sadb":
       case "acquire":
-        if (!state.engine || !ENGINE_COMMANDS.has(req.cmd)) return fail(AdminError.CMD_NOTSUP, NOT_YET.engine);
-        return state.engine.admin(req as EngineAdminRequest, priv());
+        if (!state.engine || !SERVICE_COMMANDS.has(req.cmd)) return fail(AdminError.CMD_NOTSUP, NOT_YET.engine);
+        return state.engine.admin(req as ServiceAdminRequest, priv());
 
       case "get_rule":
         return ruleCommands.get(live, req.label);

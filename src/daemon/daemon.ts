@@ -1,7 +1,7 @@
 /**
  * in.iked startup, reload and shutdown — wiring only (STYLE §1): options → logging → core-dump
  * guard → single-instance lock → configuration → kernel, crypto pool, engine → admin socket →
- * signals. Protocol logic lives in the engine (engine.ts).
+ * signals. Protocol logic lives in the IKE engine (src/ike), plugged in through service.ts.
  *
  * Reload (SIGHUP): both files are read and validated completely before anything changes; a bad
  * file leaves the running configuration in place and the log says why. At startup a bad file
@@ -19,7 +19,7 @@ import { daemonReload, daemonStart, daemonStop } from "../log/channels.js";
 import { LogHub, type Logger } from "../log/logger.js";
 import { createAdminHandler } from "./admin.js";
 import { loadAll } from "./config-load.js";
-import type { EngineFactory, DaemonEngine } from "./engine.js";
+import type { ServiceFactory, IkeService } from "./service.js";
 import { LiveConfig } from "./live-config.js";
 import { releasePreshared } from "../config/index.js";
 import type { DaemonOptions } from "./options.js";
@@ -45,8 +45,8 @@ export class StartupError extends Error {
 
 /** Extra wiring for start(). */
 export interface DaemonHooks {
-  /** Creates the IKE exchange engine (in.iked passes `ikeEngineFactory`, ike-engine.ts). */
-  engineFactory?: EngineFactory;
+  /** Creates the IKE exchange engine (in.iked passes `ikeServiceFactory`, ike-service.ts). */
+  engineFactory?: ServiceFactory;
 }
 
 /** A running daemon. */
@@ -61,7 +61,7 @@ export class Daemon {
     readonly control: ControlServer,
     readonly kernel: Kernel,
     readonly pool: CryptoPool,
-    readonly engine: DaemonEngine | undefined,
+    readonly engine: IkeService | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
   ) {}

@@ -14,7 +14,7 @@
  * keeps the `ikeadm get stats` counters. Timers belong to the SA and die in {@link IsakmpSa.destroy}.
  */
 import assert from "node:assert/strict";
-import type { Clock, TimerHandle } from "./clock.js";
+import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
@@ -22,6 +22,7 @@ import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
 import { endpointKey } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
+import type { ResolvedRule } from "../config/types.js";
 import type { Phase1Keymat } from "../crypto/keymat.js";
 
 /** What an established Phase 1 agreed on, for `ikeadm dump p1` and logs (no secrets). */
@@ -72,6 +73,8 @@ export interface IsakmpSaInit {
   readonly remote: Endpoint;
   /** The ike.config rule label this SA was made for, when known. */
   readonly rule?: string;
+  /** That rule, resolved against the globals (what Phase 1 was negotiated under, and Quick Mode is). */
+  readonly config?: ResolvedRule;
 }
 
 /** The lifecycle holder of one ISAKMP SA. */
@@ -82,6 +85,8 @@ export class IsakmpSa {
   local: Endpoint;
   remote: Endpoint;
   rule: string | undefined;
+  /** The ike.config rule (resolved) the SA was made under; the engine's SAs always have one. */
+  readonly config: ResolvedRule | undefined;
   /** When the SA was created and (once established) when it came up, on the engine clock. */
   readonly createdAt: number;
   establishedAt: number | undefined;
@@ -122,6 +127,7 @@ export class IsakmpSa {
     this.local = init.local;
     this.remote = init.remote;
     this.rule = init.rule;
+    this.config = init.config;
     this.createdAt = ctx.clock.now();
     this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
   }
@@ -151,20 +157,25 @@ export class IsakmpSa {
     if (saStateChannel.hasSubscribers) saStateChannel.publish({ tag: this.tag, role: this.role, from, to, reason });
   }
 
-  /** Arm (or re-arm) the named timer; it is cleared on destroy. */
+  /**
+   * Arm (or re-arm) the named timer; it is cleared on destroy. A clock waits at most
+   * MAX_TIMER_DELAY (24.8 days) at a time, so a longer one (a long `p1_lifetime_secs`) waits in steps.
+   */
   setTimer(name: string, ms: number, fn: () => void): void {
     this.clearTimer(name);
-    const h = this.ctx.clock.setTimeout(() => {
+    const step = Math.min(ms, MAX_TIMER_DELAY);
+    const h = this.ctx.clock.setTimer(() => {
       this.timers.delete(name);
-      fn();
-    }, ms);
+      if (ms > step) this.setTimer(name, ms - step, fn);
+      else fn();
+    }, step);
     this.timers.set(name, h);
   }
 
   clearTimer(name: string): void {
     const h = this.timers.get(name);
     if (h !== undefined) {
-      this.ctx.clock.clearTimeout(h);
+      this.ctx.clock.clearTimer(h);
       this.timers.delete(name);
     }
   }
@@ -202,7 +213,7 @@ export class IsakmpSa {
     if (this.st === "dead") return;
     this.retransmitter?.stop();
     this.retransmitter = undefined;
-    for (const h of this.timers.values()) this.ctx.clock.clearTimeout(h);
+    for (const h of this.timers.values()) this.ctx.clock.clearTimer(h);
     this.timers.clear();
     this.queue.close();
     this.replies.clear();

@@ -3,12 +3,13 @@
  * answers "which rule, which pre-shared key". Both are plain interfaces so tests can substitute
  * deterministic versions, and so the daemon can move either behind a thread or process boundary.
  *
- * `CryptoPool` (src/crypto/pool.ts) satisfies {@link DhPort} as it is; {@link configPolicy} adapts a
- * loaded ike.config and ike.preshared through the config module's lookup helpers.
+ * `CryptoPool` (src/crypto/pool.ts) satisfies {@link DhPort} as it is (tests use the on-thread ports
+ * of test/helpers/dh.ts); {@link configPolicy} adapts a loaded ike.config and ike.preshared through
+ * the config module's lookup helpers.
  */
 import { findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
 import type { IkeConfig, PresharedEntry, PresharedId, ResolvedRule } from "../config/types.js";
-import { dhAgree, dhGenerate, dhGenerateAndAgree, dhPublicFromPrivate, type DhExchange, type DhKeyPair } from "../crypto/dh.js";
+import type { DhExchange, DhKeyPair } from "../crypto/dh.js";
 import type { TaskResult } from "../crypto/tasks.js";
 
 /** Diffie-Hellman through the crypto pool. Peer values come back as errors, never as throws. */
@@ -78,47 +79,6 @@ export function configPolicy(get: () => { readonly config: IkeConfig; readonly p
     },
     presharedForId(peerId, localAddress, mode) {
       return findPresharedByIdentity(get().preshared, peerId, { localAddr: localAddress, mode });
-    },
-  };
-}
-
-/** DH on the calling thread (what a pool of size 0 does), for tools and tests without a pool. */
-export const inlineDh: DhPort = {
-  async dhGenerate(group) {
-    const r = dhGenerate(group);
-    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
-  },
-  async dhAgree(group, privateValue, peerPublic) {
-    const r = dhAgree(group, privateValue, peerPublic);
-    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
-  },
-  async dhGenerateAndAgree(group, peerPublic) {
-    const r = dhGenerateAndAgree(group, peerPublic);
-    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
-  },
-};
-
-/**
- * A {@link DhPort} whose private values come from `privateOf(group, n)` (n counts calls), for
- * tests that need reproducible exchanges; agreement is the real computation.
- */
-export function deterministicDh(privateOf: (group: number, n: number) => Buffer): DhPort {
-  let n = 0;
-  return {
-    async dhGenerate(group) {
-      const privateValue = privateOf(group, n++);
-      const pub = dhPublicFromPrivate(group, privateValue);
-      if (!pub.ok) return { ok: false, error: { code: pub.error.code, message: pub.error.message } };
-      return { ok: true, value: { publicValue: pub.value, privateValue: Buffer.from(privateValue) } };
-    },
-    async dhAgree(group, privateValue, peerPublic) {
-      const r = dhAgree(group, privateValue, peerPublic);
-      return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
-    },
-    async dhGenerateAndAgree(group, peerPublic) {
-      const privateValue = privateOf(group, n++);
-      const r = dhGenerateAndAgree(group, peerPublic, privateValue);
-      return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
     },
   };
 }

@@ -12,6 +12,9 @@
  *   kernel → daemon   ACQUIRE  outbound traffic found no SA          "acquire" event
  *                     EXPIRE   soft or hard lifetime reached         "expire" event
  *
+ * What only some backends can do is an optional member (`acquire`: raise an ACQUIRE on request, as
+ * the in-memory SADB does for `ikeadm acquire`); callers test for the member, never for a class.
+ *
  * Keys travel as Buffers. A backend copies them into its own storage; the caller keeps and wipes its
  * own copy. No response carries key bytes unless the caller asked with `includeKeys` (the daemon does
  * so only at privilege level 2 for `ikeadm dump`-style requests).
@@ -186,6 +189,16 @@ export interface AcquirePolicy {
   combinations: AcquireCombination[];
 }
 
+/** What {@link Kernel.acquire} needs: the traffic that found no SA and the policy that asked for one. */
+export interface AcquireRequest {
+  src: Endpoint;
+  dst: Endpoint;
+  ulp?: number;
+  proto?: SaProto;
+  mode?: SaMode;
+  policy?: Partial<AcquirePolicy>;
+}
+
 /** ACQUIRE: outbound traffic matched an IPsec policy and found no SA. */
 export interface AcquireEvent {
   type: "acquire";
@@ -240,6 +253,14 @@ export interface Kernel {
   on(event: "expire", listener: (event: ExpireEvent) => void): this;
   off(event: "acquire", listener: (event: AcquireEvent) => void): this;
   off(event: "expire", listener: (event: ExpireEvent) => void): this;
+  /**
+   * Optional capability: raise ACQUIRE as outbound traffic without an SA would, and emit the
+   * "acquire" event before returning (the in-memory SADB; `ikeadm acquire` needs it). A flow with an
+   * ACQUIRE pending gets the same sequence number and no second event. Returns the sequence number,
+   * or null when no key manager registered for the protocol. A backend whose ACQUIREs come only from
+   * real traffic (PF_KEY, XFRM) leaves it out.
+   */
+  acquire?(req: AcquireRequest): number | null;
   /** Releases the backend (timers, sockets); the in-memory SADB also wipes every key it holds. */
   close(): Promise<void>;
 }

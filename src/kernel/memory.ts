@@ -13,10 +13,11 @@ import { EventEmitter } from "node:events";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
 import { addressFamily } from "./address.js";
 import { kernelAcquire, kernelExpire } from "./channels.js";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock } from "../clock.js";
 import { kernelError } from "./errors.js";
 import type {
   AcquireEvent,
+  AcquireRequest,
   AcquirePolicy,
   DumpOptions,
   Endpoint,
@@ -29,7 +30,7 @@ import type {
   SaSpec,
   SpiRange,
 } from "./kernel.js";
-import type { AcquireRequest, MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
+import type { MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
 import { SaRecord, larvalSa, saKey } from "./sa-record.js";
 import { SecureKeyStore, type KeyAllocator } from "./secure-keys.js";
 import { SpiPicker } from "./spi-picker.js";
@@ -38,7 +39,8 @@ import { Deadlines } from "./deadlines.js";
 import type { HeapEntry } from "./timer-heap.js";
 import { checkAddress, checkLifetimes, checkPort, checkProto, checkSpi, resolveSa, spiBounds, spiText } from "./validate.js";
 
-export type { AcquireRequest, MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
+export type { MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
+export type { AcquireRequest } from "./kernel.js";
 
 const enum Deadline {
   Larval,

@@ -8,7 +8,7 @@
 import {
   findPresharedByAddress, findPresharedByIdentity, formatDiagnostic, loadPreshared, parseAddressSpec, parseIkeConfig, releasePreshared, resolveRule, secureKey,
 } from "../config/index.js";
-import { IdType } from "../config/names.js";
+import { IdType } from "../codec/index.js";
 import type { PresharedEntry, ResolvedRule } from "../config/types.js";
 import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
 import type { Phase1Policy } from "../ike/ports.js";
@@ -89,8 +89,8 @@ export async function loadPolicy(
     const key = secureKey(Buffer.from(o.psk.secret, "utf8"));
     entries = [
       {
-        localId: { type: first === last ? (v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR) : v6 ? IdType.IPV6_ADDR_RANGE : IdType.IPV4_ADDR_RANGE, addr: localSpec.spec },
-        remoteId: { type: v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR, addr: remoteSpec.spec },
+        localId: { type: first === last ? (v6 ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR) : v6 ? IdType.ID_IPV6_ADDR_RANGE : IdType.ID_IPV4_ADDR_RANGE, addr: localSpec.spec },
+        remoteId: { type: v6 ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR, addr: remoteSpec.spec },
         ikeMode: o.mode,
         key,
         keyBits: key.length * 8,

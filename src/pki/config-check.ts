@@ -18,7 +18,8 @@
  *   on disk, since the initiator encrypts to it in its first message.
  */
 import type { ConfigContext, ConfigReporter, IkeGlobals, IkeRule, Pos, RuleSites } from "../config/index.js";
-import { AuthMethod, idTypeName } from "../config/names.js";
+import { AuthMethod } from "../codec/attributes-constants.js";
+import { idTypeName } from "../config/names.js";
 import { IKE_DEFAULTS } from "../config/defaults.js";
 import { usageProblem } from "./chain.js";
 import { parseProxy } from "./crl-fetch.js";
@@ -27,7 +28,7 @@ import { namesEqual } from "./name.js";
 import { identityAllowed, parseSelector, selectorMatches, type Selector } from "./selector.js";
 import type { KeyBinding, PkiSnapshot, StoredCert } from "./store.js";
 
-const METHOD_WORD: Record<number, string> = { [AuthMethod.DSS_SIG]: "dss_sig", [AuthMethod.RSA_SIG]: "rsa_sig", [AuthMethod.RSA_ENCRYPT]: "rsa_encrypt" };
+const METHOD_WORD: Record<number, string> = { [AuthMethod.DssSignatures]: "dss_sig", [AuthMethod.RsaSignatures]: "rsa_sig", [AuthMethod.RsaEncryption]: "rsa_encrypt" };
 
 function sel(text: string, at: Pos, what: string, report: ConfigReporter): Selector | undefined {
   const s = parseSelector(text);
@@ -92,7 +93,7 @@ function checkCertRule(
   matching: (s: Selector) => StoredCert[],
 ): void {
   // The transforms the rule uses: its own or the file's (validate.ts already refused mixing).
-  const certMethods = [...new Set(sites.p1Xforms.map((x) => x.authMethod))].filter((m) => m !== AuthMethod.PRESHARED);
+  const certMethods = [...new Set(sites.p1Xforms.map((x) => x.authMethod))].filter((m) => m !== AuthMethod.PreSharedKey);
   if (certMethods.length === 0) return;
   const at = sites.rule;
   const where = (m: number): Pos => sites.xforms[sites.p1Xforms.findIndex((x) => x.authMethod === m)] ?? at;
@@ -116,8 +117,8 @@ function checkCertRule(
   }
   const idType = rule.localIdType ?? g.localIdType ?? IKE_DEFAULTS.localIdType;
   for (const m of certMethods) {
-    const keyType = m === AuthMethod.DSS_SIG ? "dsa" : "rsa";
-    const usage = m === AuthMethod.RSA_ENCRYPT ? "encryption" : "signature";
+    const keyType = m === AuthMethod.DssSignatures ? "dsa" : "rsa";
+    const usage = m === AuthMethod.RsaEncryption ? "encryption" : "signature";
     const typed = withKey.filter(({ b }) => b.type === keyType);
     if (typed.length === 0) {
       report.error("IKE_ERR_PKI_KEY_TYPE", where(m), `${METHOD_WORD[m]} needs a ${keyType.toUpperCase()} key; the certificate matching local_id has ${withKey.map(({ b }) => `a ${b.type.toUpperCase()}`).join(", ")} key`);
@@ -137,7 +138,7 @@ function checkCertRule(
     for (const { c } of usable.filter(({ c }) => now > c.cert.notAfter || now < c.cert.notBefore)) {
       report.warn("IKE_ERR_PKI_EXPIRED", localAt, `${c.file} (${c.cert.subjectText}) is outside its validity period`);
     }
-    if (m === AuthMethod.RSA_ENCRYPT) {
+    if (m === AuthMethod.RsaEncryption) {
       const selectors = remote.filter((s): s is Selector => s !== undefined);
       const peers = snap.certs.filter((c) => !certs.includes(c) && !c.cert.ext.basicConstraints?.ca && selectors.some((s) => s.kind !== "any") && identityAllowed(selectors, c.cert));
       if (peers.length === 0) {

@@ -3,7 +3,8 @@
  * properties (not a test file itself).
  */
 import fc from "fast-check";
-import { formatIp, IdType, OAKLEY_GROUPS } from "../../src/config/index.js";
+import { IdType } from "../../src/codec/index.js";
+import { formatIp, OAKLEY_GROUPS } from "../../src/config/index.js";
 import { CONFIG_BOUNDS, type BoundedKnob } from "../../src/config/limits.js";
 import { groupById } from "../../src/crypto/algorithms.js";
 
@@ -169,16 +170,16 @@ function fitSoftLifetimes<T extends Lifetimes>(o: T, inherited: Lifetimes): T {
   return out as T;
 }
 
-const nameTypes = [IdType.FQDN, IdType.USER_FQDN, IdType.DER_ASN1_DN, IdType.DER_ASN1_GN, IdType.KEY_ID];
+const nameTypes = [IdType.ID_FQDN, IdType.ID_USER_FQDN, IdType.ID_DER_ASN1_DN, IdType.ID_DER_ASN1_GN, IdType.ID_KEY_ID];
 
 /** Any identity ike.preshared can hold. */
 export const presharedIdArb: fc.Arbitrary<PresharedId> = fc.oneof(
   addressArb.map((addr): PresharedId => {
     const six = addr.family === 6;
     const type =
-      addr.kind === "single" ? (six ? IdType.IPV6_ADDR : IdType.IPV4_ADDR)
-      : addr.kind === "prefix" ? (six ? IdType.IPV6_ADDR_SUBNET : IdType.IPV4_ADDR_SUBNET)
-      : six ? IdType.IPV6_ADDR_RANGE : IdType.IPV4_ADDR_RANGE;
+      addr.kind === "single" ? (six ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR)
+      : addr.kind === "prefix" ? (six ? IdType.ID_IPV6_ADDR_SUBNET : IdType.ID_IPV4_ADDR_SUBNET)
+      : six ? IdType.ID_IPV6_ADDR_RANGE : IdType.ID_IPV4_ADDR_RANGE;
     return { type, addr };
   }),
   fc.record({ type: fc.constantFrom(...nameTypes), name: textArb(1, 40) }, { noNullPrototype: true }),
@@ -196,7 +197,7 @@ const keyArb = fc
 
 /** An identity as the duplicate check compares it: DNS names and mailboxes without case. */
 function sameIdentity(id: PresharedId): PresharedId {
-  return "name" in id && (id.type === IdType.FQDN || id.type === IdType.USER_FQDN) ? { type: id.type, name: id.name.toLowerCase() } : id;
+  return "name" in id && (id.type === IdType.ID_FQDN || id.type === IdType.ID_USER_FQDN) ? { type: id.type, name: id.name.toLowerCase() } : id;
 }
 
 /** Entries with distinct identity pairs (so none is dropped as a duplicate). */

@@ -42,7 +42,7 @@ nodeCrypto.createDiffieHellman = ((...args: Parameters<typeof realCreate>) => {
 syncBuiltinESMExports();
 
 const { DhGroups, dhAgree, dhGenerate, dhGenerateAndAgree, dhPublicFromPrivate } = await import("../../src/crypto/dh.js");
-const { EncryptionAlgorithm, HashAlgorithm } = await import("../../src/crypto/algorithms.js");
+const { IkeEncryption, IkeHash } = await import("../../src/codec/attributes-constants.js");
 const { Phase1Keymat, phase1Suite } = await import("../../src/crypto/keymat.js");
 const { decodeResponses, encodeResponses } = await import("../../src/crypto/tasks.js");
 
@@ -86,7 +86,7 @@ describe("dh.ts", () => {
 });
 
 describe("Phase1Keymat DH private value", () => {
-  const suite = phase1Suite(EncryptionAlgorithm.AesCbc, 128, HashAlgorithm.Sha1);
+  const suite = phase1Suite(IkeEncryption.AES_CBC, 128, IkeHash.SHA);
   const exchange = () => ({ icookie: randomBytes(8), rcookie: randomBytes(8), nonceI: randomBytes(16), nonceR: randomBytes(16), gxi: randomBytes(128), gxr: randomBytes(128) });
 
   it("hands out copies outside Node's shared pool and wipes them when the derivation consumes the value", () => {

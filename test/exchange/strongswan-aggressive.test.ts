@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { IkeEngine } from "../../src/ike/engine.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
-import { inlineDh } from "../../src/ike/ports.js";
+import { inlineDh } from "../helpers/dh.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { InteropPeer, interopSkip } from "../helpers/interop.js";
 import { interopPlan, policyFrom, ruleText } from "./harness.js";

@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { IkeEngine } from "../../src/ike/engine.js";
-import { inlineDh } from "../../src/ike/ports.js";
+import { inlineDh } from "../helpers/dh.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { InteropPeer, interopSkip } from "../helpers/interop.js";

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { IkeEngine } from "../../src/ike/engine.js";
 import type { QuickModeResult } from "../../src/ike/phase2/quick-mode.js";
 import { selectForAcquire } from "../../src/policy/index.js";
-import { inlineDh } from "../../src/ike/ports.js";
+import { inlineDh } from "../helpers/dh.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { InteropPeer, interopSkip } from "../helpers/interop.js";

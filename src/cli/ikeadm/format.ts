@@ -3,6 +3,7 @@
  * (GLOBL:, LOCIP:, PSKEY: ...), table headings and column widths are interface constants that
  * scripts parse; prose is ours.
  */
+import { AuthMethod } from "../../codec/attributes-constants.js";
 import { formatAddressSpec } from "../../config/address.js";
 import { authMethodWord, configIdTypeWord, idTypeName } from "../../config/names.js";
 import type { AddressSpec, P1Xform, PresharedId } from "../../config/types.js";
@@ -81,7 +82,8 @@ export function human(secs: number): string {
 }
 
 const AUTH_METHOD_TEXT: Record<number, string> = {
-  1: "pre-shared key", 2: "DSS signatures", 3: "RSA signatures", 4: "RSA Encryption", 5: "Revised RSA Encryption",
+  [AuthMethod.PreSharedKey]: "pre-shared key", [AuthMethod.DssSignatures]: "DSS signatures", [AuthMethod.RsaSignatures]: "RSA signatures",
+  [AuthMethod.RsaEncryption]: "RSA Encryption", [AuthMethod.RsaRevisedEncryption]: "Revised RSA Encryption",
 };
 
 /** One transform as the XFORM/XF lines show it. */

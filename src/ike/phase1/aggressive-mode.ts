@@ -16,7 +16,7 @@
  *
  * Same task shape as Main Mode (src/ike/phase1/main-mode.ts): buildI/processI, processR.
  */
-import { ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
+import { AuthMethod, ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { PresharedEntry } from "../../config/types.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { SecureBuffer } from "../../crypto/secure.js";
@@ -25,7 +25,6 @@ import { checkPeerId, formatId, localIdPayload, presharedIdOf } from "./identity
 import type { Phase1Context, Phase1Result } from "./main-mode.js";
 import { buildSaPayload, derivePsk, echoSaPayload, first, generateKe, holdPsk, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
-  AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
   matchP1Reply,
   selectP1,
@@ -81,7 +80,7 @@ export class AggressiveMode {
   async buildI(): Promise<Step> {
     const sa = this.ctx.sa;
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    const all = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => t.auth === AUTH_PRESHARED);
+    const all = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => t.auth === AuthMethod.PreSharedKey);
     const group = all[0]?.group;
     this.proposed = all.filter((t) => t.group === group);
     if (this.proposed.length === 0) return this.failed(undefined, "rule has no usable pre-shared p1_xform");
@@ -184,7 +183,7 @@ export class AggressiveMode {
     const id = first(payloads, PayloadType.ID)!;
     const offered = offeredTransforms(saPayload);
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    const choice = selectP1(offered.map((o) => o.attributes), this.ctx.rule.p1Xforms, [AUTH_PRESHARED], life);
+    const choice = selectP1(offered.map((o) => o.attributes), this.ctx.rule.p1Xforms, [AuthMethod.PreSharedKey], life);
     if ("reasons" in choice) return this.failed(Notify.NoProposalChosen, `no acceptable transform: ${choice.reasons.slice(0, 4).join("; ")}`);
     this.choice = choice;
     this.saiB = payloadBody(saPayload);

@@ -21,7 +21,7 @@
  * SKEYID = prf(pre-shared-key, Ni_b | Nr_b) is derived after MM3/MM4 (the responder needs it to
  * decrypt MM5), so the key is chosen by the peer's address, as the original does.
  */
-import { ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
+import { AuthMethod, Doi, ExchangeType, Notify, PayloadType, ProtocolId, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { SecureBuffer } from "../../crypto/secure.js";
@@ -31,7 +31,6 @@ import type { DhPort, Phase1Policy } from "../ports.js";
 import { checkPeerId, formatId, localIdPayload } from "./identity.js";
 import { all, buildSaPayload, echoSaPayload, first, holdPsk, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
-  AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
   matchP1Reply,
   selectP1,
@@ -135,7 +134,7 @@ export class MainMode {
   buildI(): Step {
     if (this.role !== "initiator" || this.st !== "start") return fail(undefined, `buildI in ${this.st}`);
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    this.proposed = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => t.auth === AUTH_PRESHARED);
+    this.proposed = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => t.auth === AuthMethod.PreSharedKey);
     if (this.proposed.length === 0) return fail(undefined, "rule has no usable pre-shared p1_xform");
     const sa = buildSaPayload(this.proposed);
     this.saiB = payloadBody(sa);
@@ -202,8 +201,8 @@ export class MainMode {
       // RFC 2407 section 4.6.3.3: SPI is CKY-I | CKY-R, protocol ISAKMP, no data.
       out.push({
         type: PayloadType.N,
-        doi: 1,
-        protocolId: 1,
+        doi: Doi.Ipsec,
+        protocolId: ProtocolId.ISAKMP,
         notifyType: Notify.InitialContact,
         spi: Buffer.concat([sa.icookie, sa.rcookie]),
         data: Buffer.alloc(0),
@@ -251,7 +250,7 @@ export class MainMode {
     const choice = selectP1(
       offered.map((o) => o.attributes),
       this.ctx.rule.p1Xforms,
-      [AUTH_PRESHARED],
+      [AuthMethod.PreSharedKey],
       life,
     );
     if ("reasons" in choice) {

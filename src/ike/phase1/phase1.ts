@@ -13,6 +13,7 @@ import {
   ProtocolId,
   Situation,
   encodePayloads,
+  type DataAttribute,
   type Payload,
   type PayloadOf,
   type ProposalPayload,
@@ -21,7 +22,7 @@ import {
 } from "../../codec/index.js";
 import type { Phase1KeymatOptions } from "../../crypto/keymat.js";
 import { SecureBuffer } from "../../crypto/secure.js";
-import { p1Attributes, type Attr, type P1Transform } from "./proposal.js";
+import { p1Attributes, type P1Transform } from "./proposal.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
 import { respondDh, type DhPort } from "../ports.js";
 
@@ -65,7 +66,7 @@ export function payloadBody(p: Payload): Buffer {
 export interface OfferedTransform {
   readonly proposal: ProposalPayload;
   readonly transform: TransformPayload;
-  readonly attributes: readonly Attr[];
+  readonly attributes: readonly DataAttribute[];
 }
 
 /**

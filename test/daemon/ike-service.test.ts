@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseIkeConfig } from "../../src/config/index.js";
-import { engineLog, localAddresses } from "../../src/daemon/ike-engine.js";
+import { engineLog, localAddresses } from "../../src/daemon/ike-service.js";
 import type { DebugCategoryName } from "../../src/log/categories.js";
 import type { Fields, Logger } from "../../src/log/logger.js";
 

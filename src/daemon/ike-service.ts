@@ -19,21 +19,20 @@
  */
 import net from "node:net";
 import { configPolicy } from "../ike/ports.js";
-import { IkeEngine, type AcquireOutcome } from "../ike/engine.js";
+import { IkeEngine, type AcquireResult as EngineAcquireResult } from "../ike/engine.js";
 import type { IkeLog } from "../ike/log.js";
 import type { IsakmpSa } from "../ike/isakmp-sa.js";
 import type { Endpoint } from "../ike/transport.js";
 import type { AcquireEvent } from "../kernel/kernel.js";
-import { MemoryKernel } from "../kernel/memory.js";
 import type { UdpTransport } from "../net/udp-transport.js";
-import { loadIpsecPolicy, formatPolicyError, selectForAcquire, type IpsecPolicy } from "../policy/index.js";
+import { loadIpsecPolicy, formatPolicyError, type IpsecPolicy } from "../policy/index.js";
 import type { IkeConfig } from "../config/types.js";
 import { AdminError } from "../control/messages.js";
 import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from "../control/results.js";
 import type { HandlerResult } from "../control/server.js";
 import type { PrivilegeLevel } from "../log/categories.js";
 import type { Logger } from "../log/logger.js";
-import type { DaemonEngine, EngineAdminRequest, EngineContext, EngineFactory, PreparedPolicy } from "./engine.js";
+import type { IkeService, ServiceAdminRequest, ServiceContext, ServiceFactory, PreparedPolicy } from "./service.js";
 import type { ConfigSnapshot } from "./live-config.js";
 import { KeysFile } from "./keys-file.js";
 import { P1Book } from "./p1-book.js";
@@ -71,9 +70,9 @@ export function engineLog(log: Logger): IkeLog {
   };
 }
 
-/** The daemon's engine: an {@link IkeEngine} on UDP sockets. */
-export class DaemonIkeEngine implements DaemonEngine {
-  readonly #ctx: EngineContext;
+/** The daemon's IKE service: an {@link IkeEngine} on UDP sockets. */
+export class UdpIkeService implements IkeService {
+  readonly #ctx: ServiceContext;
   readonly #log: Logger;
   #engine: IkeEngine | undefined;
   #book: P1Book | undefined;
@@ -82,10 +81,10 @@ export class DaemonIkeEngine implements DaemonEngine {
   #keysFile: KeysFile | undefined;
   /** Set only for the duration of a synchronous `kernel.acquire()` call made by `ikeadm acquire`. */
   #acquirePeer: Partial<Endpoint> | undefined;
-  #lastAcquire: { outcome: AcquireOutcome; peer?: Endpoint } | undefined;
+  #lastAcquire: EngineAcquireResult | undefined;
   readonly #onAcquire = (ev: AcquireEvent) => this.#acquire(ev);
 
-  constructor(ctx: EngineContext) {
+  constructor(ctx: ServiceContext) {
     this.#ctx = ctx;
     this.#log = ctx.logs.logger("ike");
   }
@@ -202,7 +201,7 @@ export class DaemonIkeEngine implements DaemonEngine {
     }
   }
 
-  async admin(req: EngineAdminRequest, privilege: PrivilegeLevel): Promise<HandlerResult> {
+  async admin(req: ServiceAdminRequest, privilege: PrivilegeLevel): Promise<HandlerResult> {
     const engine = this.#engine;
     const book = this.#book;
     if (engine === undefined || book === undefined) return fail(AdminError.IN_PROGRESS, "the IKE engine is not running");
@@ -261,9 +260,9 @@ export class DaemonIkeEngine implements DaemonEngine {
     return done({ items } satisfies ListResult<SadbView>);
   }
 
-  #adminAcquire(req: Extract<EngineAdminRequest, { cmd: "acquire" }>): HandlerResult {
+  #adminAcquire(req: Extract<ServiceAdminRequest, { cmd: "acquire" }>): HandlerResult {
     const kernel = this.#ctx.kernel;
-    if (!(kernel instanceof MemoryKernel)) return fail(AdminError.CMD_NOTSUP, "acquire needs the in-memory kernel (--kernel memory)");
+    if (kernel.acquire === undefined) return fail(AdminError.CMD_NOTSUP, "acquire needs the in-memory kernel (--kernel memory)");
     for (const [what, a] of [["source", req.src], ["destination", req.dst], ["peer", req.peer]] as const) {
       if (a !== undefined && net.isIP(a) === 0) return fail(AdminError.DATA_INVALID, `acquire: ${what} '${a}' is not an IP address`);
     }
@@ -278,7 +277,7 @@ export class DaemonIkeEngine implements DaemonEngine {
     } finally {
       this.#acquirePeer = undefined;
     }
-    const r = this.#lastAcquire as { outcome: AcquireOutcome; peer?: Endpoint } | undefined;
+    const r = this.#lastAcquire as EngineAcquireResult | undefined;
     const result: AcquireResult =
       seq === null ? { seq: 0, outcome: "not-registered" }
       : r === undefined ? { seq, outcome: "pending" }
@@ -287,43 +286,18 @@ export class DaemonIkeEngine implements DaemonEngine {
   }
 
   /**
-   * A kernel ACQUIRE. Without an administrator's peer override this is the engine's own
-   * `acquire()`; with one, the same selection runs here and the exchange goes to that peer.
+   * A kernel ACQUIRE, handed to the engine's one ACQUIRE path; during `ikeadm acquire` with a peer
+   * override, the override goes with it.
    */
   #acquire(ev: AcquireEvent): void {
     const engine = this.#engine;
     if (engine === undefined) return;
-    const over = this.#acquirePeer;
-    let outcome: AcquireOutcome;
-    let peer: Endpoint | undefined;
-    if (over?.address === undefined && over?.port === undefined) {
-      outcome = engine.acquire(ev);
-      if (outcome === "started") {
-        const rule = configPolicy(() => this.#ctx.config.current).ruleFor(ev.src.address, ev.dst.address);
-        peer = { address: ev.dst.address, port: rule?.remotePort ?? 500 };
-      }
-    } else {
-      ({ outcome, peer } = this.#acquireTo(engine, ev, over));
-    }
-    this.#lastAcquire = { outcome, ...(peer !== undefined ? { peer } : {}) };
-    const fields = { seq: ev.seq, src: ev.src.address, dst: ev.dst.address, ulp: ev.ulp, outcome, ...(peer ? { peer: `${peer.address}:${peer.port}` } : {}) };
-    if (outcome === "started") this.#log.info("ACQUIRE: negotiating", fields);
+    const r = engine.acquire(ev, this.#acquirePeer);
+    this.#lastAcquire = r;
+    const peer = r.peer;
+    const fields = { seq: ev.seq, src: ev.src.address, dst: ev.dst.address, ulp: ev.ulp, outcome: r.outcome, ...(peer ? { peer: `${peer.address}:${peer.port}` } : {}) };
+    if (r.outcome === "started") this.#log.info("ACQUIRE: negotiating", fields);
     else this.#log.debug("phase2", "ACQUIRE not answered", fields);
-  }
-
-  #acquireTo(engine: IkeEngine, ev: AcquireEvent, over: Partial<Endpoint>): { outcome: AcquireOutcome; peer?: Endpoint } {
-    const ipsec = this.#ipsec;
-    if (ipsec === undefined) return { outcome: "no-ipsec-policy" };
-    const sel = selectForAcquire(ipsec, { src: ev.src, dst: ev.dst, ulp: ev.ulp });
-    if (sel.kind !== "ipsec") return { outcome: sel.kind };
-    const peerAddress = over.address ?? ev.dst.address;
-    const rule = configPolicy(() => this.#ctx.config.current).ruleFor(ev.src.address, peerAddress);
-    if (rule === undefined) return { outcome: "no-rule" };
-    const peer = { address: peerAddress, port: over.port ?? rule.remotePort };
-    engine.negotiate(rule, { address: ev.src.address, port: this.#ctx.ikePort }, peer, {
-      mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId, seq: ev.seq,
-    });
-    return { outcome: "started", peer };
   }
 
   /** At start: a bad or missing policy file leaves Quick Mode refused (the daemon still runs). */
@@ -355,4 +329,4 @@ export class DaemonIkeEngine implements DaemonEngine {
 }
 
 /** The factory in.iked passes to `Daemon.start`. */
-export const ikeEngineFactory: EngineFactory = (ctx) => new DaemonIkeEngine(ctx);
+export const ikeServiceFactory: ServiceFactory = (ctx) => new UdpIkeService(ctx);

@@ -1,10 +1,11 @@
 /**
- * Where the IKE exchange engine plugs into the daemon.
+ * Where the IKE service (the IKE engine of src/ike on its sockets, ike-service.ts) plugs into the
+ * daemon.
  *
- * The daemon builds an `EngineContext` (live configuration, crypto pool, kernel, logging, the
- * UDP ports from the command line) and, when it was given an `EngineFactory`, creates the engine
- * with it; the engine binds its own sockets in `start()`. The Phase 1 SA commands of ikeadm and
- * `get stats` are answered by `DaemonEngine.admin()`; without an engine the daemon replies that they
+ * The daemon builds a `ServiceContext` (live configuration, crypto pool, kernel, logging, the UDP
+ * ports from the command line) and, when it was given a `ServiceFactory`, creates the service with
+ * it; the service binds its own sockets in `start()`. The Phase 1 SA commands of ikeadm and
+ * `get stats` are answered by `IkeService.admin()`; without a service the daemon replies that they
  * are not available in this version.
  */
 import type { CryptoPool } from "../crypto/pool.js";
@@ -16,14 +17,14 @@ import type { LogHub } from "../log/logger.js";
 import type { PrivilegeLevel } from "../log/categories.js";
 import type { ConfigSnapshot, LiveConfig } from "./live-config.js";
 
-/** Admin requests the engine answers. */
-export type EngineAdminRequest = Extract<AdminRequest, { cmd: "get_stats" | "get_p1" | "del_p1" | "dump_p1" | "flush_p1" | "dump_sadb" | "acquire" }>;
+/** Admin requests the IKE service answers. */
+export type ServiceAdminRequest = Extract<AdminRequest, { cmd: "get_stats" | "get_p1" | "del_p1" | "dump_p1" | "flush_p1" | "dump_sadb" | "acquire" }>;
 
-/** Command names of EngineAdminRequest. */
-export const ENGINE_COMMANDS: ReadonlySet<string> = new Set(["get_stats", "get_p1", "del_p1", "dump_p1", "flush_p1", "dump_sadb", "acquire"]);
+/** Command names of ServiceAdminRequest. */
+export const SERVICE_COMMANDS: ReadonlySet<string> = new Set(["get_stats", "get_p1", "del_p1", "dump_p1", "flush_p1", "dump_sadb", "acquire"]);
 
-/** Everything an engine is built from. */
-export interface EngineContext {
+/** Everything the IKE service is built from. */
+export interface ServiceContext {
   readonly config: LiveConfig;
   readonly pool: CryptoPool;
   readonly kernel: Kernel;
@@ -37,17 +38,17 @@ export interface EngineContext {
   /** `--keys-file` (privilege keymat only): where to append `icookie,Ka` per established SA. */
   readonly keysFile?: string;
   /**
-   * Open the IKE and NAT-T sockets on `addresses` with the ports above; the engine calls it in
+   * Open the IKE and NAT-T sockets on `addresses` with the ports above; the service calls it in
    * `start()` (the daemon binds nothing itself) and closes the transport in `stop()`.
    */
   openSockets(addresses: readonly string[]): Promise<UdpTransport>;
 }
 
-/** The running exchange engine, as the daemon drives it. */
-export interface DaemonEngine {
+/** The running IKE service, as the daemon drives it. */
+export interface IkeService {
   /** Bind the UDP sockets and start serving. */
   start(): Promise<void>;
-  /** Tell the engine the configuration changed (after the swap; old SAs keep their rules). */
+  /** Tell the service the configuration changed (after the swap; old SAs keep their rules). */
   reconfigure(next: ConfigSnapshot): void;
   /**
    * Read the IPsec policy file for a SIGHUP reload without applying it: errors, or a `commit`
@@ -59,7 +60,7 @@ export interface DaemonEngine {
    * Answer a Phase 1 SA or statistics request. `privilege` decides whether KEY: material may be
    * included (2 only).
    */
-  admin(req: EngineAdminRequest, privilege: PrivilegeLevel): Promise<HandlerResult>;
+  admin(req: ServiceAdminRequest, privilege: PrivilegeLevel): Promise<HandlerResult>;
   /** Delete SAs, close sockets. */
   stop(): Promise<void>;
 }
@@ -67,5 +68,5 @@ export interface DaemonEngine {
 /** A policy read by `preparePolicy`, not yet in effect. */
 export type PreparedPolicy = { ok: true; commit: () => void } | { ok: false; errors: string[] };
 
-/** Builds the engine. */
-export type EngineFactory = (ctx: EngineContext) => DaemonEngine;
+/** Builds the IKE service. */
+export type ServiceFactory = (ctx: ServiceContext) => IkeService;

@@ -1,5 +1,5 @@
 /**
- * The IPsec policy engine the IKE code asks, as pure functions over a parsed `ipsecinit.conf`:
+ * IPsec policy selection, what the IKE code asks, as pure functions over a parsed `ipsecinit.conf`:
  *
  *   initiator  ACQUIRE (addresses, ports, ulp)  → matching entry → Phase 2 proposals to offer
  *              (RFC 2409 §5.5: one proposal per `or` alternative, ESP and/or AH, transforms in
