@@ -26,12 +26,13 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   config: ["codec", "crypto", "errors.ts"],
   kernel: ["clock.ts", "codec", "errors.ts", "log", "native"],
   policy: ["codec", "kernel"],
+  pki: ["codec", "config", "crypto"],
   ike: ["clock.ts", "codec", "config", "crypto", "kernel", "policy"],
   net: ["clock.ts", "errors.ts", "ike"],
   control: ["config", "ike", "log"],
   load: ["codec", "config", "crypto", "ike", "kernel", "net", "policy"],
-  daemon: ["config", "control", "crypto", "ike", "kernel", "log", "native", "net", "policy"],
-  cli: ["codec", "config", "control", "crypto", "daemon", "load", "log"],
+  daemon: ["config", "control", "crypto", "errors.ts", "ike", "kernel", "log", "native", "net", "pki", "policy"],
+  cli: ["codec", "config", "control", "crypto", "daemon", "load", "log", "pki"],
 };
 
 /** Files the IKE engine must not import even inside allowed folders: it is handed a pool and a kernel. */
