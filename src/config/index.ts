@@ -15,7 +15,7 @@ export { isSecureKey, releasePreshared, secureKey } from "./preshared-keys.js";
 export { checkSecretFilePermissions, loadIkeConfig, loadPreshared, type ConfigFileOptions, type SecretFileOptions } from "./load.js";
 export { formatIkeConfig, formatIkeConfigRules, formatIkeRule, formatP1Xform } from "./ike-config-writer.js";
 export { formatPreshared, formatPresharedEntry } from "./preshared-writer.js";
-export { findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, resolveRule } from "./match.js";
+export { findPresharedByAddress, findPresharedByIdentity, findPresharedByRemoteAddress, findRule, findRuleByLabel, resolveRule } from "./match.js";
 export { formatDiagnostic, MAX_DIAGNOSTICS, MAX_FILE_CHARS } from "./diagnostics.js";
 export { IKE_DEFAULTS } from "./defaults.js";
 export { OAKLEY_GROUPS, authMethodWord, configIdTypeWord, encrWord, hashWord, idTypeName } from "./names.js";
