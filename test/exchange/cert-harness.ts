@@ -12,6 +12,7 @@ import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
 import type { CryptoPool } from "../../src/crypto/pool.js";
 import { loadPki } from "../../src/daemon/config-load.js";
 import { ikedPaths } from "../../src/daemon/paths.js";
+import { isRefusal, type OwnCredential, type Phase1Credentials } from "../../src/ike/phase1/credentials.js";
 import { configPolicy, type Phase1Policy } from "../../src/ike/ports.js";
 import { inlineVerifier, PkiCredentials, type CertCache, type SignatureVerifier } from "../../src/pki/index.js";
 
@@ -103,4 +104,23 @@ ${o.remoteId.map((r) => `  remote_id "${r}"`).join("\n")}
   ${xform}
 }
 `;
+}
+
+/**
+ * `side`'s policy with its own credential replaced by `forge(real)`: a peer that misbehaves (a
+ * malformed or oversized certificate, a key that does not match, an ID its certificate lacks).
+ */
+export function forgedOwn(side: CertSide, forge: (real: OwnCredential) => OwnCredential): Phase1Policy {
+  const real = side.credentials;
+  const credentials: Phase1Credentials = {
+    certRequests: () => real.certRequests(),
+    own: (rule, method) => {
+      const o = real.own(rule, method);
+      return isRefusal(o) ? o : forge(o);
+    },
+    peer: (rule, method, id, certs) => real.peer(rule, method, id, certs),
+    peerForEncryption: (rule) => real.peerForEncryption(rule),
+    presharedPeerProblem: (rule, id) => real.presharedPeerProblem(rule, id),
+  };
+  return { ...side.policy, credentials: () => credentials };
 }

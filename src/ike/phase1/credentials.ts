@@ -109,6 +109,6 @@ export interface Phase1Credentials {
 }
 
 /** Whether a credential answer is a refusal. */
-export function isRefusal(x: { readonly refused?: boolean }): x is AuthRefusal {
-  return x.refused === true;
+export function isRefusal(x: object): x is AuthRefusal {
+  return (x as { readonly refused?: unknown }).refused === true;
 }
