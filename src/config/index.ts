@@ -20,3 +20,4 @@ export { formatDiagnostic, MAX_DIAGNOSTICS, MAX_FILE_CHARS } from "./diagnostics
 export { IKE_DEFAULTS } from "./defaults.js";
 export { OAKLEY_GROUPS, authMethodWord, configIdTypeWord, encrWord, hashWord, idTypeName } from "./names.js";
 export { addressCovers, addressSpan, formatAddressSpec, formatIp, parseAddressSpec, parseIp, type IpValue } from "./address.js";
+export { bothContexts, presharedIdentityContext } from "./preshared-identity.js";
