@@ -59,7 +59,7 @@ export interface Authenticator {
   readonly method: number;
   /** CERTREQ payloads to send beside KE (MM3/MM4) or in AM1/AM2. */
   requests(): Payload[];
-  /** The peer's payloads of MM3/MM4/AM1/AM2: a CERTREQ among them asks for our certificate. */
+  /** The peer's payloads of MM3/MM4/MM5/AM1/AM2: a CERTREQ among them asks for our certificate. */
   noteRequests(payloads: readonly Payload[]): void;
   /** Our ID payload; for pre-shared keys, after the key was found. */
   localId(): IdPayload | AuthFailure;

@@ -267,6 +267,8 @@ export class MainMode {
     if (id === undefined) return this.failed(Notify.PayloadMalformed, "MM5 without ID");
     const sa = this.ctx.sa;
     const auth = this.auth!;
+    // strongSwan sends its CERTREQ with MM5, not MM3: it still asks for our certificate in MM6.
+    auth.noteRequests(payloads);
     const peer = await auth.verify(id, payloads, sa.keymat!.hashI(this.saiB!, payloadBody(id)));
     if (isFailure(peer)) return this.failedWith(peer);
     const initialContact = all(payloads, PayloadType.N).some((n) => n.notifyType === Notify.InitialContact);

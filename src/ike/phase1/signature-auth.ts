@@ -14,8 +14,8 @@
  *
  * CERT and CERTREQ (RFC 4945 section 3.2): we send CERTREQ payloads naming our `cert_root` CAs
  * beside our KE (MM3/MM4) or in AM1/AM2, and send our certificate chain when the peer asked with a
- * CERTREQ of its own (strongSwan and Libreswan's `ifasked`): a peer that asks for nothing has our
- * certificate already.
+ * CERTREQ of its own, in MM3/MM4/AM1/AM2 or, as strongSwan does, in MM5 (strongSwan and
+ * Libreswan's `ifasked`): a peer that asks for nothing has our certificate already.
  */
 import { CertEncoding, Notify, PayloadType, type IdPayload, type Payload } from "../../codec/index.js";
 import { authFailure, idPayload, missing, type AuthContext, type AuthFailure, type Authenticator } from "./authenticator.js";
