@@ -227,10 +227,22 @@ function decodeChain(first: number, buf: Buffer, start: number, padded: boolean,
     pos += len;
     type = next;
   }
-  if (!padded && pos !== end) {
+  if (!padded && pos !== end && !(start === HEADER_LENGTH && delta === 0 && alignmentPadding(buf, pos, end))) {
     return fail(decodeError("IKE_ERR_TRAILING_DATA", pos, undefined, `${end - pos} bytes after the last payload`), delta);
   }
   return ok(payloads);
+}
+
+/**
+ * Libreswan pads every IKEv1 message to a multiple of 4 octets (its `ikepad=yes` default), also a
+ * clear one whose payloads end elsewhere (a CERTREQ of 81 octets): up to 3 zero octets that end
+ * the message on a 4-octet boundary are that padding, not data. Re-encoding such a message gives
+ * it without them (the one exception to the byte-for-byte round trip).
+ */
+function alignmentPadding(buf: Buffer, pos: number, end: number): boolean {
+  if (end - pos > 3 || end % 4 !== 0) return false;
+  for (let i = pos; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 function fail(e: DecodeError, delta: number): { readonly ok: false; readonly error: DecodeError } {
