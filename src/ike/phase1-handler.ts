@@ -147,6 +147,11 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     return { sa, datagram, message: m.value };
   }
 
+  sealed(sa: IsakmpSa, header: Header): readonly number[] | undefined {
+    const task = this.tasks.get(sa);
+    return task instanceof MainMode ? task.sealed(header) : undefined;
+  }
+
   route(sa: IsakmpSa, m: Message): Route | string {
     const h = m.header;
     const task = this.tasks.get(sa);

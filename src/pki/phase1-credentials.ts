@@ -78,6 +78,7 @@ export interface PeerCert {
   readonly publicKey: Buffer;
   readonly keyType: "rsa" | "dsa";
   readonly subject: string;
+  readonly certificate: Buffer;
   remember(): void;
 }
 
@@ -178,13 +179,17 @@ export class PkiCredentials {
     return this.#check(rule, method, leaf, others, id);
   }
 
-  /** RSA encryption: the peer's certificate by the rule's `remote_id`, before the peer said anything. */
+  /**
+   * RSA encryption: the peer's certificate by the rule's `remote_id`, before the peer said anything:
+   * a certificate on disk that is neither a CA's nor one of ours (we hold its key).
+   */
   async peerForEncryption(rule: ResolvedRule): Promise<PeerCert | Refusal> {
     const sels = this.#remoteSelectors(rule);
     const now = this.#now();
+    const ours = new Set(this.#o.bindings.map((b) => b.cert?.cert.fingerprint));
     const leaf = this.#o.snapshot.certs
       .map((c) => c.cert)
-      .filter((c) => c.ext.basicConstraints?.ca !== true && sels.some((s) => s.kind !== "any") && identityAllowed(sels, c))
+      .filter((c) => c.ext.basicConstraints?.ca !== true && !ours.has(c.fingerprint) && sels.some((s) => s.kind !== "any") && identityAllowed(sels, c))
       .sort((a, b) => Number(current(b, now)) - Number(current(a, now)))[0];
     if (leaf === undefined) return refuseCode(PkiCode.CertUnavailable, `rsa_encrypt: no certificate on disk matches remote_id of rule "${rule.rule.label}"`);
     return this.#check(rule, AuthMethod.RsaEncryption, leaf, [], undefined);
@@ -210,6 +215,7 @@ export class PkiCredentials {
       publicKey: leaf.spki,
       keyType,
       subject: leaf.subjectText,
+      certificate: leaf.der,
       remember: () => {
         if (remembered) return;
         remembered = true;

@@ -77,6 +77,9 @@ export interface PairOptions {
   /** A side's policy built elsewhere (certificates: test/exchange/cert-harness.ts); its text options are then unused. */
   readonly policyA?: Phase1Policy;
   readonly policyB?: Phase1Policy;
+  /** Engine options of one side only (after `engine`). */
+  readonly engineA?: Partial<EngineOptions>;
+  readonly engineB?: Partial<EngineOptions>;
 }
 
 /** Parse ipsecinit.conf text; throws on errors (a test bug). */
@@ -112,6 +115,7 @@ export function makePair(o: PairOptions): Pair {
       kernel,
       ipsecPolicy: () => ipsec,
       ...o.engine,
+      ...(name === "a" ? o.engineA : o.engineB),
     });
     return { engine, policy, endpoint, kernel, ipsec };
   };

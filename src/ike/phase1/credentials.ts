@@ -68,6 +68,8 @@ export interface PeerCredential {
   readonly keyType: "rsa" | "dsa";
   /** The certificate's subject, for logs and `ikeadm dump p1`. */
   readonly subject: string;
+  /** The certificate (DER): RSA encryption's HASH(1) names it. */
+  readonly certificate?: Buffer;
   /**
    * The exchange authenticated the peer with this certificate (its signature verified, or its
    * hash): keep the validated certificates (the certificate cache). Called at most once.

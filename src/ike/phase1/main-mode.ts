@@ -24,9 +24,10 @@
  * SKEYID is derived after MM3/MM4 (the responder needs it to decrypt MM5), so a pre-shared key is
  * chosen by the peer's address, as the original does.
  */
-import { Doi, ExchangeType, Notify, PayloadType, ProtocolId, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
+import { AuthMethod, Doi, ExchangeType, Notify, PayloadType, ProtocolId, type Header, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import { isFailure, type AuthContext, type AuthFailure, type Authenticator } from "./authenticator.js";
+import { PublicKeyEncryption } from "./encryption.js";
 import { authenticatorFor, usableMethods } from "./methods.js";
 import { all, buildSaPayload, echoSaPayload, first, generateKe, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
@@ -76,6 +77,8 @@ export class MainMode {
   private proposed: P1Transform[] = [];
   private choice: P1Choice | undefined;
   private auth: Authenticator | undefined;
+  /** Set instead of `auth` for RSA encryption, whose MM3..MM6 differ (encryption.ts). */
+  private enc: PublicKeyEncryption | undefined;
   private saiB: Buffer | undefined;
   private nonceI: Buffer | undefined;
   private nonceR: Buffer | undefined;
@@ -93,6 +96,17 @@ export class MainMode {
 
   /** The message this task waits for, for the codec's payload rules; undefined when it waits for none. */
   expected(): MessagePosition | undefined {
+    const pos = this.position();
+    return this.enc !== undefined && pos !== undefined && pos !== "MM1" && pos !== "MM2" ? (`${pos}_ENC` as MessagePosition) : pos;
+  }
+
+  /** With RSA encryption, MM3 (responder) and MM4 (initiator) carry ID and NONCE as ciphertext. */
+  sealed(header: Header): readonly number[] | undefined {
+    const next = this.st === "mm2-sent" || this.st === "mm3-sent";
+    return this.enc !== undefined && next && header.exchangeType === this.exchangeType ? [PayloadType.ID, PayloadType.NONCE] : undefined;
+  }
+
+  private position(): "MM1" | "MM2" | "MM3" | "MM4" | "MM5" | "MM6" | undefined {
     switch (this.st) {
       case "start":
         return this.role === "responder" ? "MM1" : undefined;
@@ -164,9 +178,10 @@ export class MainMode {
     if (typeof ke === "string") return this.failed(undefined, ke);
     this.gxi = ke;
     this.nonceI = this.ctx.random(this.ctx.rule.p1NonceLen);
+    const rest = this.enc !== undefined ? await this.enc.sealI(this.nonceI) : [{ type: PayloadType.NONCE, data: this.nonceI }, ...this.auth!.requests()];
+    if (isFailure(rest)) return this.failedWith(rest);
     this.st = "mm3-sent";
-    const out: Payload[] = [{ type: PayloadType.KE, keyData: this.gxi }, { type: PayloadType.NONCE, data: this.nonceI }, ...this.auth!.requests()];
-    return { kind: "more", reply: { payloads: out, encrypt: false } };
+    return { kind: "more", reply: { payloads: [{ type: PayloadType.KE, keyData: this.gxi }, ...rest], encrypt: false } };
   }
 
   private async onMm4(payloads: readonly Payload[]): Promise<Step> {
@@ -174,6 +189,7 @@ export class MainMode {
     const nonce = first(payloads, PayloadType.NONCE);
     if (ke === undefined || nonce === undefined) return this.failed(Notify.PayloadMalformed, "MM4 without KE or nonce");
     this.gxr = Buffer.from(ke.keyData);
+    if (this.enc !== undefined) return this.onMm4Enc(this.enc, payloads);
     this.nonceR = Buffer.from(nonce.data);
     const auth = this.auth!;
     auth.noteRequests(payloads);
@@ -185,6 +201,22 @@ export class MainMode {
     const proof = await auth.prove(sa.keymat!.hashI(this.saiB!, payloadBody(id)));
     if (isFailure(proof)) return this.failedWith(proof);
     const out: Payload[] = [id, ...proof];
+    return this.mm5(out);
+  }
+
+  /** RSA encryption, MM4: decrypt the responder's ID and nonce, derive; MM5 is HASH_I alone. */
+  private async onMm4Enc(enc: PublicKeyEncryption, payloads: readonly Payload[]): Promise<Step> {
+    const nonceR = await enc.openI(payloads);
+    if (isFailure(nonceR)) return this.failedWith(nonceR);
+    this.nonceR = nonceR;
+    const derived = await enc.derive(this.choice!.transform.group, this.inputs());
+    if (derived !== null) return this.failedWith(derived);
+    return this.mm5([{ type: PayloadType.HASH, data: this.ctx.sa.keymat!.hashI(this.saiB!, enc.localIdBody()) }]);
+  }
+
+  /** MM5: `out`, and INITIAL-CONTACT unless another SA with the peer is up. */
+  private mm5(out: Payload[]): Step {
+    const sa = this.ctx.sa;
     if (!this.ctx.otherSaWithPeer()) {
       // RFC 2407 section 4.6.3.3: SPI is CKY-I | CKY-R, protocol ISAKMP, no data.
       out.push({
@@ -201,6 +233,12 @@ export class MainMode {
   }
 
   private async onMm6(payloads: readonly Payload[]): Promise<Step> {
+    if (this.enc !== undefined) {
+      const peer = this.enc.verify(payloads, this.ctx.sa.keymat!.hashR(this.saiB!, this.enc.peerIdBody()));
+      if (isFailure(peer)) return this.failedWith(peer);
+      this.finish(peer, false);
+      return { kind: "done" };
+    }
     const id = first(payloads, PayloadType.ID);
     if (id === undefined) return this.failed(Notify.PayloadMalformed, "MM6 without ID");
     const peer = await this.auth!.verify(id, payloads, this.ctx.sa.keymat!.hashR(this.saiB!, payloadBody(id)));
@@ -247,25 +285,39 @@ export class MainMode {
     const nonce = first(payloads, PayloadType.NONCE);
     if (ke === undefined || nonce === undefined) return this.failed(Notify.PayloadMalformed, "MM3 without KE or nonce");
     this.gxi = Buffer.from(ke.keyData);
-    this.nonceI = Buffer.from(nonce.data);
-    const auth = this.auth!;
-    auth.noteRequests(payloads);
+    const enc = this.enc;
+    const auth = this.auth;
+    if (enc !== undefined) {
+      const nonceI = await enc.openR(payloads);
+      if (isFailure(nonceI)) return this.failedWith(nonceI);
+      this.nonceI = nonceI;
+    } else {
+      this.nonceI = Buffer.from(nonce.data);
+      auth!.noteRequests(payloads);
+    }
     const mine = await respondKe(this.ctx, this.choice!.transform.group, this.gxi);
     if (mine === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
     if (typeof mine === "string") return this.failed(undefined, mine);
     this.gxr = mine.gxr;
     this.nonceR = this.ctx.random(this.ctx.rule.p1NonceLen);
-    const derived = await auth.derive(this.choice!.transform.group, this.inputs(), mine.gxy);
+    const derived = await (enc ?? auth!).derive(this.choice!.transform.group, this.inputs(), mine.gxy);
     if (derived !== null) return this.failedWith(derived);
+    const rest = enc !== undefined ? await enc.sealR(this.nonceR) : [{ type: PayloadType.NONCE, data: this.nonceR }, ...auth!.requests()];
+    if (isFailure(rest)) return this.failedWith(rest);
     this.st = "mm4-sent";
-    const out: Payload[] = [{ type: PayloadType.KE, keyData: this.gxr }, { type: PayloadType.NONCE, data: this.nonceR }, ...auth.requests()];
-    return { kind: "more", reply: { payloads: out, encrypt: false } };
+    return { kind: "more", reply: { payloads: [{ type: PayloadType.KE, keyData: this.gxr }, ...rest], encrypt: false } };
   }
 
   private async onMm5(payloads: readonly Payload[]): Promise<Step> {
+    const sa = this.ctx.sa;
+    if (this.enc !== undefined) {
+      const peer = this.enc.verify(payloads, sa.keymat!.hashI(this.saiB!, this.enc.peerIdBody()));
+      if (isFailure(peer)) return this.failedWith(peer);
+      this.finish(peer, all(payloads, PayloadType.N).some((n) => n.notifyType === Notify.InitialContact));
+      return { kind: "done", reply: { payloads: [{ type: PayloadType.HASH, data: sa.keymat!.hashR(this.saiB!, this.enc.localIdBody()) }], encrypt: true } };
+    }
     const id = first(payloads, PayloadType.ID);
     if (id === undefined) return this.failed(Notify.PayloadMalformed, "MM5 without ID");
-    const sa = this.ctx.sa;
     const auth = this.auth!;
     // strongSwan sends its CERTREQ with MM5, not MM3: it still asks for our certificate in MM6.
     auth.noteRequests(payloads);
@@ -288,7 +340,8 @@ export class MainMode {
     const t = choice.transform;
     this.ctx.sa.lifeSecs = choice.lifeSecs;
     this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(t.encr, choice.keyBits, t.hash), SA_KEY_MEMORY);
-    this.auth = authenticatorFor(this.ctx, t.auth);
+    if (t.auth === AuthMethod.RsaEncryption) this.enc = new PublicKeyEncryption(this.ctx, t.auth);
+    else this.auth = authenticatorFor(this.ctx, t.auth);
   }
 
   private inputs() {
@@ -301,7 +354,7 @@ export class MainMode {
       transform: c.transform,
       keyBits: c.keyBits,
       lifeSecs: c.lifeSecs,
-      localId: this.auth!.localIdText(),
+      localId: (this.enc ?? this.auth!).localIdText(),
       peerId,
       initialContact,
     };
