@@ -11,7 +11,8 @@ import { AuthMethod, PayloadType, decodeMessage } from "../../src/codec/index.js
 import { CryptoPool } from "../../src/crypto/pool.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import { pkiTestOptions, removeTestPki, testPki } from "../pki/fixtures.js";
-import { certConfig, certSide, keyOf, removeCertRoots, TEST_CA, type StoreSpec } from "./cert-harness.js";
+import { parseCertificate, type CertCache, type Certificate, type ValidatedPath } from "../../src/pki/index.js";
+import { certConfig, certSide, forgedOwn, keyOf, removeCertRoots, TEST_CA, type StoreSpec } from "./cert-harness.js";
 import { makePair, settle, type Pair } from "./harness.js";
 
 const opts = pkiTestOptions();
@@ -174,6 +175,31 @@ describe("Phase 1 with signatures, in process", opts, () => {
     const { r } = await run(p, "a", "main");
     assert.equal(r.phase1?.peerId, "C=US, O=IKEv1 Interop Test, CN=gw.example.net");
     assert.equal(certPayloads, 0, "a sent no certificate: b asked for none");
+    close(p);
+  });
+
+  test("the certificate cache: filled once per authenticated peer; a peer that sends no certificate is found in it", async () => {
+    const fs = await import("node:fs");
+    const pem = fs.readFileSync(pki().fqdn, "latin1").replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+    const gwCert = parseCertificate(Buffer.from(pem, "base64"));
+    assert.ok(gwCert.ok);
+    const added: ValidatedPath[] = [];
+    const looked: number[] = [];
+    const cache: CertCache = {
+      add: (path) => void added.push(path),
+      find: (id) => (looked.push(id.idType), id.data.toString() === "gw.example.net" ? [gwCert.value as Certificate] : []),
+    };
+    const ipS = ipSide();
+    const b = await certSide(pool, certConfig({ label: "cert", local: "10.0.0.2", remote: "10.0.0.1", localIdType: "ip", localId: "IP=127.0.0.2", remoteId: ["DNS=gw.example.net"] }), ipS.store, { cache });
+    const a = await certSide(pool, certConfig({ label: "cert", local: "10.0.0.1", remote: "10.0.0.2", localIdType: "fqdn", localId: "DNS=gw.example.net", remoteId: ["IP=127.0.0.2"] }), fqdnSide().store);
+    // a sends no certificate even though b asks: b must know it already.
+    const p = makePair({ configA: "", configB: "", pskA: "", pskB: "", policyA: forgedOwn(a, (r) => ({ ...r, chain: [] })), policyB: b.policy, engine: { pubkey: pool } });
+    const { r } = await run(p, "a", "main");
+    assert.equal(r.phase1?.peerId, "C=US, O=IKEv1 Interop Test, CN=gw.example.net");
+    assert.ok(looked.length >= 1, "b looked in the cache");
+    assert.equal(added.length, 1, "one add per authenticated peer");
+    assert.equal(added[0]!.leaf.subjectText, "C=US, O=IKEv1 Interop Test, CN=gw.example.net");
+    assert.equal(added[0]!.anchor, "cert_root");
     close(p);
   });
 });
