@@ -20,3 +20,4 @@ export {
 export { pkiConfigContext } from "./config-check.js";
 export { trustFor } from "./trust.js";
 export { PkiCredentials, type CertCache, type CredentialsOptions } from "./phase1-credentials.js";
+export { derObjects } from "./pem.js";

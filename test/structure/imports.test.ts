@@ -30,7 +30,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ike: ["clock.ts", "codec", "config", "crypto", "kernel", "policy"],
   net: ["clock.ts", "errors.ts", "ike"],
   control: ["config", "ike", "log"],
-  load: ["codec", "config", "crypto", "ike", "kernel", "net", "policy"],
+  load: ["codec", "config", "crypto", "ike", "kernel", "net", "pki", "policy"],
   daemon: ["config", "control", "crypto", "errors.ts", "ike", "kernel", "log", "native", "net", "pki", "policy"],
   cli: ["codec", "config", "control", "crypto", "daemon", "load", "log", "pki"],
 };
