@@ -211,4 +211,17 @@ describe("DSS and RSA encryption, proven with OpenSSL, both roles", opts, () => 
     assert.ok(decrypted.some((d) => (d.output as Buffer).subarray(4).toString() === "gw.example.net"), "a's ID, from OpenSSL's ciphertext");
     close(p);
   });
+
+  test("Aggressive Mode with RSA encryption is not offered: the initiator fails at once, nothing is sent", async () => {
+    const { p } = await proofPair(gw(), ip(), "rsa_encrypt");
+    let sent = 0;
+    p.network.tap(() => sent++);
+    const reasons: string[] = [];
+    p.a.engine.on("phase1-failed", (_sa, reason) => reasons.push(reason));
+    p.a.engine.initiate(p.a.policy.ruleByLabel("cert")!, p.a.endpoint, p.b.endpoint, "aggressive");
+    await settle(p);
+    assert.equal(sent, 0);
+    assert.match(reasons[0] ?? "", /Aggressive Mode with RSA encryption is not implemented/);
+    close(p);
+  });
 });

@@ -38,6 +38,16 @@ import {
   type P1Transform,
 } from "./proposal.js";
 
+/**
+ * The methods Aggressive Mode runs here: RSA encryption has an Aggressive Mode of its own (RFC 2409
+ * section 5.2, ID and nonce encrypted in AM1) that is not implemented, so it is left out.
+ */
+function aggressiveMethods(ctx: Phase1Context): { methods: number[]; problems: string[] } {
+  const u = usableMethods(ctx);
+  if (!u.methods.includes(AuthMethod.RsaEncryption)) return u;
+  return { methods: u.methods.filter((m) => m !== AuthMethod.RsaEncryption), problems: [...u.problems, "rsa_encrypt: Aggressive Mode with RSA encryption is not implemented"] };
+}
+
 /** Where an Aggressive Mode task is. */
 export type AggressiveModeState = "start" | "am1-sent" | "am2-sent" | "done" | "failed";
 
@@ -84,7 +94,7 @@ export class AggressiveMode {
   async buildI(): Promise<Step> {
     const sa = this.ctx.sa;
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    const { methods, problems } = usableMethods(this.ctx);
+    const { methods, problems } = aggressiveMethods(this.ctx);
     const all = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => methods.includes(t.auth));
     const lead = all[0];
     if (lead === undefined) return this.failed(undefined, `rule has no usable p1_xform${problems.length > 0 ? `: ${problems.join("; ")}` : ""}`);
@@ -158,7 +168,7 @@ export class AggressiveMode {
     const sa = this.ctx.sa;
     const saPayload: SaPayload = first(payloads, PayloadType.SA)!;
     const id = first(payloads, PayloadType.ID)!;
-    const { methods, problems } = usableMethods(this.ctx);
+    const { methods, problems } = aggressiveMethods(this.ctx);
     let psk: PskAuthenticator | undefined;
     if (methods.includes(AuthMethod.PreSharedKey)) {
       psk = new PskAuthenticator(this.ctx);
