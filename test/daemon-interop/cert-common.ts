@@ -11,6 +11,7 @@ import { ikedPaths } from "../../src/daemon/paths.js";
 import { sharedDir } from "../helpers/interop.js";
 import { testPki } from "../pki/fixtures.js";
 import { makeRoot } from "../daemon/harness.js";
+import { writeStore } from "../exchange/cert-harness.js";
 
 /** The test CA, as ike.config names it. */
 export const TEST_CA = "C=US, O=IKEv1 Interop Test, CN=IKEv1 Interop Test CA";
@@ -66,15 +67,9 @@ ${s.remoteId.map((r) => `  remote_id "${r}"`).join("\n")}
 }
 `;
   const root = makeRoot(config);
-  const p = ikedPaths(root);
-  fs.mkdirSync(p.publicKeysDir, { recursive: true });
-  fs.mkdirSync(p.crlsDir, { recursive: true });
-  fs.mkdirSync(p.privateKeysDir, { recursive: true, mode: 0o700 });
-  fs.copyFileSync(pki.ca, path.join(p.publicKeysDir, "0"));
-  fs.copyFileSync(pki.crlDer, path.join(p.crlsDir, "0"));
-  fs.copyFileSync(s.cert, path.join(p.publicKeysDir, "1"));
-  (s.intermediates ?? []).forEach((c, i) => fs.copyFileSync(c, path.join(p.publicKeysDir, String(10 + i))));
-  fs.writeFileSync(path.join(p.privateKeysDir, "1"), fs.readFileSync(s.key), { mode: 0o600 });
+  const certs: Record<string, string> = { "0": pki.ca, "1": s.cert };
+  (s.intermediates ?? []).forEach((c, i) => (certs[String(10 + i)] = c));
+  writeStore(ikedPaths(root), { certs, keys: { "1": s.key }, crls: [pki.crlDer] });
   fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), `{ raddr ${s.remote} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
   return root;
 }

@@ -17,6 +17,7 @@ import { parseDaemonOptions } from "../../src/daemon/options.js";
 import { ikedPaths } from "../../src/daemon/paths.js";
 import { isRefusal } from "../../src/ike/phase1/credentials.js";
 import { pkiTestOptions, removeTestPki, testPki } from "../pki/fixtures.js";
+import { writeStore } from "../exchange/cert-harness.js";
 import { IN_IKED, makeRoot, rootPath, run } from "./harness.js";
 
 const roots: string[] = [];
@@ -42,14 +43,7 @@ function storeRoot(): string {
   const pki = testPki();
   const r = makeRoot(CERT_CONFIG);
   roots.push(r);
-  const p = ikedPaths(r);
-  fs.mkdirSync(p.publicKeysDir, { recursive: true });
-  fs.mkdirSync(p.crlsDir, { recursive: true });
-  fs.mkdirSync(p.privateKeysDir, { recursive: true, mode: 0o700 });
-  fs.copyFileSync(pki.ca, path.join(p.publicKeysDir, "0"));
-  fs.copyFileSync(pki.ip, path.join(p.publicKeysDir, "1"));
-  fs.copyFileSync(pki.crlDer, path.join(p.crlsDir, "0"));
-  fs.writeFileSync(path.join(p.privateKeysDir, "1"), fs.readFileSync(pki.ipKey), { mode: 0o600 });
+  writeStore(ikedPaths(r), { certs: { "0": pki.ca, "1": pki.ip }, keys: { "1": pki.ipKey }, crls: [pki.crlDer] });
   return r;
 }
 

@@ -8,13 +8,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { after, before } from "node:test";
 import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
-import type { CryptoPool } from "../../src/crypto/pool.js";
+import { CryptoPool } from "../../src/crypto/pool.js";
 import { loadPki } from "../../src/daemon/config-load.js";
 import { ikedPaths } from "../../src/daemon/paths.js";
 import { isRefusal, type OwnCredential, type Phase1Credentials } from "../../src/ike/phase1/credentials.js";
 import { configPolicy, type Phase1Policy } from "../../src/ike/ports.js";
-import { inlineVerifier, PkiCredentials, type CertCache, type SignatureVerifier } from "../../src/pki/index.js";
+import { inlineVerifier, PkiCredentials, type CertCache, type PkiDirs, type SignatureVerifier } from "../../src/pki/index.js";
+import { removeTestPki } from "../pki/fixtures.js";
+import { settle, type Pair } from "./harness.js";
 
 /** What goes into one side's store: certificate files by slot, key files by slot, CRL files. */
 export interface StoreSpec {
@@ -37,6 +40,42 @@ export function removeCertRoots(): void {
   for (const r of roots.splice(0)) fs.rmSync(r, { recursive: true, force: true });
 }
 
+/**
+ * A one-thread crypto pool for a test file's engines; after the file's tests it is closed and the
+ * roots and test PKI this module made are removed. Call at the top level of the file.
+ */
+export function poolForFile(): () => CryptoPool {
+  let pool: CryptoPool | undefined;
+  before(() => {
+    pool = new CryptoPool({ threads: 1, warmGroups: [] });
+  });
+  after(async () => {
+    await pool?.close();
+    removeCertRoots();
+    removeTestPki();
+  });
+  return () => pool!;
+}
+
+/** Settle the pair until `pred` holds (pool work takes real time: a worker round trip), for at most `ms`. */
+export async function settleUntil(p: Pair, pred: () => boolean, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!pred() && Date.now() < until) {
+    await settle(p, 2);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Writes `spec` into the store directories `p` (created; the private key directory mode 0700, keys 0600). */
+export function writeStore(p: PkiDirs, spec: StoreSpec): void {
+  fs.mkdirSync(p.publicKeysDir, { recursive: true });
+  fs.mkdirSync(p.crlsDir, { recursive: true });
+  fs.mkdirSync(p.privateKeysDir, { recursive: true, mode: 0o700 });
+  for (const [slot, file] of Object.entries(spec.certs)) fs.copyFileSync(file, path.join(p.publicKeysDir, slot));
+  for (const [slot, file] of Object.entries(spec.keys ?? {})) fs.writeFileSync(path.join(p.privateKeysDir, slot), fs.readFileSync(file), { mode: 0o600 });
+  (spec.crls ?? []).forEach((file, i) => fs.copyFileSync(file, path.join(p.crlsDir, String(i))));
+}
+
 /** The private key file make-certs.sh wrote beside a certificate. */
 export const keyOf = (cert: string): string => cert.replace(/\.crt$/, ".key");
 
@@ -53,12 +92,7 @@ export async function certSide(
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "iked-cert-side-"));
   roots.push(root);
   const p = ikedPaths(root);
-  fs.mkdirSync(p.publicKeysDir, { recursive: true });
-  fs.mkdirSync(p.crlsDir, { recursive: true });
-  fs.mkdirSync(p.privateKeysDir, { recursive: true, mode: 0o700 });
-  for (const [slot, file] of Object.entries(spec.certs)) fs.copyFileSync(file, path.join(p.publicKeysDir, slot));
-  for (const [slot, file] of Object.entries(spec.keys ?? {})) fs.writeFileSync(path.join(p.privateKeysDir, slot), fs.readFileSync(file), { mode: 0o600 });
-  (spec.crls ?? []).forEach((file, i) => fs.copyFileSync(file, path.join(p.crlsDir, String(i))));
+  writeStore(p, spec);
   const loaded = await loadPki(p, pool);
   if (!loaded.ok) throw new Error(`store of ${root}: ${loaded.errors.join("; ")}`);
   const c = parseIkeConfig(ikeConfig, "ike.config");

@@ -9,24 +9,15 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { IdType, Notify, nameOf } from "../../src/codec/index.js";
-import { CryptoPool } from "../../src/crypto/pool.js";
 import type { OwnCredential } from "../../src/ike/phase1/credentials.js";
-import { pkiTestOptions, removeTestPki, testPki } from "../pki/fixtures.js";
-import { certConfig, certSide, forgedOwn, keyOf, removeCertRoots, type StoreSpec } from "./cert-harness.js";
-import { makePair, settle } from "./harness.js";
+import { pkiTestOptions, testPki } from "../pki/fixtures.js";
+import { certConfig, certSide, forgedOwn, keyOf, poolForFile, settleUntil, type StoreSpec } from "./cert-harness.js";
+import { makePair } from "./harness.js";
 
 const opts = pkiTestOptions();
-let pool: CryptoPool;
-before(() => {
-  pool = new CryptoPool({ threads: 1, warmGroups: [] });
-});
-after(async () => {
-  await pool?.close();
-  removeCertRoots();
-  removeTestPki();
-});
+const poolOf = poolForFile();
 
 interface Offender {
   readonly store: StoreSpec;
@@ -45,12 +36,12 @@ interface Outcome {
 async function refused(a: Offender, b: { remoteId?: string[]; globals?: string; now?: () => number } = {}): Promise<Outcome> {
   const pki = testPki();
   const aSide = await certSide(
-    pool,
+    poolOf(),
     certConfig({ local: "10.0.0.1", remote: "10.0.0.2", localIdType: a.localIdType ?? "fqdn", localId: a.localId, remoteId: [""], globals: "ignore_crls\n" }),
     a.store,
   );
   const bSide = await certSide(
-    pool,
+    poolOf(),
     certConfig({ local: "10.0.0.2", remote: "10.0.0.1", localIdType: "ip", localId: "IP=127.0.0.2", remoteId: b.remoteId ?? [""], ...(b.globals ? { globals: b.globals } : {}) }),
     { certs: { "0": pki.ca, b1: pki.ip }, keys: { b1: pki.ipKey }, crls: [pki.crlDer] },
     b.now ? { now: b.now } : {},
@@ -61,17 +52,13 @@ async function refused(a: Offender, b: { remoteId?: string[]; globals?: string; 
     configA: "", configB: "", pskA: "", pskB: "",
     policyA: a.forge ? forgedOwn(aSide, a.forge) : aSide.policy,
     policyB: bSide.policy,
-    engine: { pubkey: pool, log },
+    engine: { pubkey: poolOf(), log },
   });
   const fails = new Map<string, { notify: number | undefined; reason: string }>();
   p.a.engine.on("phase1-failed", (_sa, reason, notify) => fails.set("a", { notify, reason }));
   p.b.engine.on("phase1-failed", (_sa, reason, notify) => fails.set("b", { notify, reason }));
   const sa = p.a.engine.initiate(p.a.policy.ruleByLabel("cert")!, p.a.endpoint, p.b.endpoint);
-  const until = Date.now() + 20_000;
-  while (fails.size < 2 && sa.state !== "established" && Date.now() < until) {
-    await settle(p, 2);
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await settleUntil(p, () => fails.size >= 2 || sa.state === "established");
   p.a.engine.close();
   p.b.engine.close();
   assert.notEqual(sa.state, "established", "the offender got through");

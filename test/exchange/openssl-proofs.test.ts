@@ -13,26 +13,17 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { AuthMethod, IdType, PayloadType, decodeHeader, decodeMessageBody } from "../../src/codec/index.js";
-import { CryptoPool } from "../../src/crypto/pool.js";
-import { pkiTestOptions, removeTestPki, testPki } from "../pki/fixtures.js";
-import { certConfig, certSide, removeCertRoots } from "./cert-harness.js";
+import { pkiTestOptions, testPki } from "../pki/fixtures.js";
+import { certConfig, certSide, poolForFile, settleUntil } from "./cert-harness.js";
 import { makePair, settle, type Pair } from "./harness.js";
 import { checkPcap, interopAvailable } from "../helpers/interop.js";
 import { writePcapFile, type UdpDatagram } from "../helpers/pcap.js";
 import { OpensslPubkey, openssl, qBytes, rsToDer, type OpensslRoles } from "./openssl-port.js";
 
 const opts = pkiTestOptions();
-let pool: CryptoPool;
-before(() => {
-  pool = new CryptoPool({ threads: 1, warmGroups: [] });
-});
-after(async () => {
-  await pool?.close();
-  removeCertRoots();
-  removeTestPki();
-});
+const poolOf = poolForFile();
 
 interface Ident {
   readonly cert: string;
@@ -59,13 +50,13 @@ async function proofPair(a: Ident, b: Ident, method: string, rolesA: OpensslRole
   const xform = `p1_xform { auth_method ${method} oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }`;
   const side = (me: Ident, peer: Ident, slot: string, local: string, remote: string) =>
     certSide(
-      pool,
+      poolOf(),
       certConfig({ label: "cert", local, remote, localIdType: me.localIdType, localId: me.localId, remoteId: [peer.localId], xform, globals: "ignore_crls\n" }),
       { certs: { "0": pki().ca, [slot]: me.cert, [`${slot}p`]: peer.cert }, keys: { [slot]: me.key } },
     );
   const [sa, sb] = await Promise.all([side(a, b, "a1", "10.0.0.1", "10.0.0.2"), side(b, a, "b1", "10.0.0.2", "10.0.0.1")]);
-  const portA = new OpensslPubkey(pool, { "ike.privatekeys/a1": { file: a.key, type: a.type } }, rolesA);
-  const portB = new OpensslPubkey(pool, { "ike.privatekeys/b1": { file: b.key, type: b.type } });
+  const portA = new OpensslPubkey(poolOf(), { "ike.privatekeys/a1": { file: a.key, type: a.type } }, rolesA);
+  const portB = new OpensslPubkey(poolOf(), { "ike.privatekeys/b1": { file: b.key, type: b.type } });
   const p = makePair({ configA: "", configB: "", pskA: "", pskB: "", policyA: sa.policy, policyB: sb.policy, engineA: { pubkey: portA }, engineB: { pubkey: portB } });
   return { p, portA, portB };
 }
@@ -81,11 +72,7 @@ async function up(p: Pair, from: "a" | "b", mode: "main" | "aggressive", method:
   });
   const i = me.engine.initiate(me.policy.ruleByLabel("cert")!, me.endpoint, peer.endpoint, mode);
   const twin = () => peer.engine.sas.all().find((s) => s.icookie.equals(i.icookie));
-  const until = Date.now() + 30_000;
-  while (failures.length === 0 && !(i.state === "established" && twin()?.state === "established") && Date.now() < until) {
-    await settle(p, 2);
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await settleUntil(p, () => failures.length > 0 || (i.state === "established" && twin()?.state === "established"), 30_000);
   off.forEach((f) => f());
   assert.deepEqual(failures, []);
   assert.equal(i.phase1?.auth, method);

@@ -6,34 +6,16 @@
  * peer known from a `cert_trust` certificate on disk (no CERTREQ, so no CERT on the wire).
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { AuthMethod, PayloadType, decodeMessage } from "../../src/codec/index.js";
-import { CryptoPool } from "../../src/crypto/pool.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
-import { pkiTestOptions, removeTestPki, testPki } from "../pki/fixtures.js";
+import { pkiTestOptions, testPki } from "../pki/fixtures.js";
 import { parseCertificate, type CertCache, type Certificate, type ValidatedPath } from "../../src/pki/index.js";
-import { certConfig, certSide, forgedOwn, keyOf, removeCertRoots, TEST_CA, type StoreSpec } from "./cert-harness.js";
-import { makePair, settle, type Pair } from "./harness.js";
+import { certConfig, certSide, forgedOwn, keyOf, poolForFile, settleUntil, TEST_CA, type StoreSpec } from "./cert-harness.js";
+import { makePair, type Pair } from "./harness.js";
 
 const opts = pkiTestOptions();
-let pool: CryptoPool;
-before(() => {
-  pool = new CryptoPool({ threads: 1, warmGroups: [] });
-});
-after(async () => {
-  await pool?.close();
-  removeCertRoots();
-  removeTestPki();
-});
-
-/** Settle until `pred` holds (pool work takes real time: a worker round trip), for at most `ms`. */
-async function settleUntil(p: Pair, pred: () => boolean, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!pred() && Date.now() < until) {
-    await settle(p, 2);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
+const poolOf = poolForFile();
 
 interface SideSpec {
   readonly store: StoreSpec;
@@ -46,9 +28,9 @@ interface SideSpec {
 async function pairOf(a: SideSpec, b: SideSpec, method = "rsa_sig", hash = "sha256"): Promise<Pair> {
   const xform = `p1_xform { auth_method ${method} oakley_group 14 auth_alg ${hash} encr_alg aes(128..128) }`;
   const side = (s: SideSpec, local: string, remote: string) =>
-    certSide(pool, certConfig({ label: "cert", local, remote, localIdType: s.localIdType, localId: s.localId, remoteId: s.remoteId, xform, ...(s.globals ? { globals: s.globals } : {}) }), s.store);
+    certSide(poolOf(), certConfig({ label: "cert", local, remote, localIdType: s.localIdType, localId: s.localId, remoteId: s.remoteId, xform, ...(s.globals ? { globals: s.globals } : {}) }), s.store);
   const [sa, sb] = await Promise.all([side(a, "10.0.0.1", "10.0.0.2"), side(b, "10.0.0.2", "10.0.0.1")]);
-  return makePair({ configA: "", configB: "", pskA: "", pskB: "", policyA: sa.policy, policyB: sb.policy, engine: { pubkey: pool } });
+  return makePair({ configA: "", configB: "", pskA: "", pskB: "", policyA: sa.policy, policyB: sb.policy, engine: { pubkey: poolOf() } });
 }
 
 /** Run Phase 1 from `from` (a or b) in `mode`; both SAs must come up. */
@@ -165,9 +147,9 @@ describe("Phase 1 with signatures, in process", opts, () => {
     };
     const c = certConfig({ label: "cert", local: "10.0.0.2", remote: "10.0.0.1", localIdType: "ip", localId: "IP=127.0.0.2", remoteId: ["DNS=gw.example.net"] })
       .replace(`cert_root "${TEST_CA}"`, `cert_trust "DNS=gw.example.net"`);
-    const b = await certSide(pool, c, trusting.store);
-    const a = await certSide(pool, certConfig({ label: "cert", local: "10.0.0.1", remote: "10.0.0.2", localIdType: "fqdn", localId: "DNS=gw.example.net", remoteId: ["IP=127.0.0.2"] }), fqdnSide().store);
-    const p = makePair({ configA: "", configB: "", pskA: "", pskB: "", policyA: a.policy, policyB: b.policy, engine: { pubkey: pool } });
+    const b = await certSide(poolOf(), c, trusting.store);
+    const a = await certSide(poolOf(), certConfig({ label: "cert", local: "10.0.0.1", remote: "10.0.0.2", localIdType: "fqdn", localId: "DNS=gw.example.net", remoteId: ["IP=127.0.0.2"] }), fqdnSide().store);
+    const p = makePair({ configA: "", configB: "", pskA: "", pskB: "", policyA: a.policy, policyB: b.policy, engine: { pubkey: poolOf() } });
     let certPayloads = 0;
     p.network.tap((rec) => {
       if (rec.from.address === "10.0.0.1") certPayloads += rec.datagram.length > 1000 ? 1 : 0;
@@ -190,10 +172,10 @@ describe("Phase 1 with signatures, in process", opts, () => {
       find: (id) => (looked.push(id.idType), id.data.toString() === "gw.example.net" ? [gwCert.value as Certificate] : []),
     };
     const ipS = ipSide();
-    const b = await certSide(pool, certConfig({ label: "cert", local: "10.0.0.2", remote: "10.0.0.1", localIdType: "ip", localId: "IP=127.0.0.2", remoteId: ["DNS=gw.example.net"] }), ipS.store, { cache });
-    const a = await certSide(pool, certConfig({ label: "cert", local: "10.0.0.1", remote: "10.0.0.2", localIdType: "fqdn", localId: "DNS=gw.example.net", remoteId: ["IP=127.0.0.2"] }), fqdnSide().store);
+    const b = await certSide(poolOf(), certConfig({ label: "cert", local: "10.0.0.2", remote: "10.0.0.1", localIdType: "ip", localId: "IP=127.0.0.2", remoteId: ["DNS=gw.example.net"] }), ipS.store, { cache });
+    const a = await certSide(poolOf(), certConfig({ label: "cert", local: "10.0.0.1", remote: "10.0.0.2", localIdType: "fqdn", localId: "DNS=gw.example.net", remoteId: ["IP=127.0.0.2"] }), fqdnSide().store);
     // a sends no certificate even though b asks: b must know it already.
-    const p = makePair({ configA: "", configB: "", pskA: "", pskB: "", policyA: forgedOwn(a, (r) => ({ ...r, chain: [] })), policyB: b.policy, engine: { pubkey: pool } });
+    const p = makePair({ configA: "", configB: "", pskA: "", pskB: "", policyA: forgedOwn(a, (r) => ({ ...r, chain: [] })), policyB: b.policy, engine: { pubkey: poolOf() } });
     const { r } = await run(p, "a", "main");
     assert.equal(r.phase1?.peerId, "C=US, O=IKEv1 Interop Test, CN=gw.example.net");
     assert.ok(looked.length >= 1, "b looked in the cache");
