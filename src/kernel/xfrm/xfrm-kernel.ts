@@ -1,0 +1,295 @@
+/**
+ * The Linux XFRM netlink backend of the kernel interface (`Kernel`, kernel.ts) and of the SPD
+ * (`PolicyTable`, spd.ts).
+ *
+ * Two NETLINK_XFRM sockets: requests and their answers go over one (xfrm-channel.ts); the other
+ * joins the ACQUIRE, EXPIRE, SA and POLICY multicast groups, and what arrives there becomes
+ * "acquire", "expire", "delete" and "flush" events (xfrm-events.ts). A message that does not parse
+ * is logged under the `pfkey` debug category and dropped; every datagram is wiped once read.
+ *
+ * What XFRM cannot express: idle lifetimes (the backend watches them, idle-watch.ts), labels, km
+ * cookies and paired SPIs (remembered, sa-meta.ts), supported-algorithm lists (REGISTER answers the
+ * algorithms mapped in algorithms.ts; the kernel refuses a missing one at UPDATE/ADD with
+ * EPROTONOSUPPORT), and a negative answer to an ACQUIRE (the kernel's larval state expires by
+ * itself after net.core.xfrm_acq_expires, 30 s by default).
+ */
+import { EventEmitter } from "node:events";
+import type { Logger } from "../../log/logger.js";
+import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "../algorithms.js";
+import { addressFamily } from "../address.js";
+import { kernelAcquire, kernelExpire } from "../channels.js";
+import { kernelError } from "../errors.js";
+import type { DumpOptions, GetSpiOptions, Kernel, KernelEvent, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
+import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
+import { saInfoFromResolved } from "../sa-info.js";
+import { SaMetaTable } from "../sa-meta.js";
+import { removeOwnedPolicies, replacePolicies, type PolicyTable, type SpdEntry, type SpdInstallReport, type SpdOps, type SpdPolicy } from "../spd.js";
+import { checkAddress, checkProto, checkSpi, resolveSa, spiBounds, spiText } from "../validate.js";
+import { splitMessages } from "../wire/netlink.js";
+import { xfrmAuth, xfrmComp, xfrmEnc } from "./algorithms.js";
+import { IPSEC_PROTO_ANY, XfrmGroup, XfrmMsg, XfrmPolicyType, xfrmMsgName } from "./constants.js";
+import { decodeXfrm } from "./message.js";
+import { anySelector, toXfrmAddress } from "./selector.js";
+import { XfrmChannel } from "./xfrm-channel.js";
+import { xfrmEvent, type XfrmEventContext } from "./xfrm-events.js";
+import { larvalUsersa, PROTO_NUMBER, saInfoFromUsersa, usersaFromSpec, xfrmCanExpress } from "./xfrm-sa.js";
+import { dirNumber, policyIdentity, spdEntryFromXfrm, userpolicyFromSpd } from "./xfrm-spd.js";
+
+/** Settings of the XFRM backend. */
+export interface XfrmKernelOptions extends KernelSocketOptions {
+  /** Logger of the `knl` subsystem; kernel traffic goes to its `pfkey` debug category. */
+  log?: Logger;
+  /** Deadline of one request in ms (default 5000; dumps 30000). */
+  timeoutMs?: number;
+}
+
+const GROUPS = [XfrmGroup.ACQUIRE, XfrmGroup.EXPIRE, XfrmGroup.SA, XfrmGroup.POLICY];
+/** Receive buffer of the event socket: room for a burst of ACQUIREs and SA notices. */
+const EVENT_RCVBUF = 4 << 20;
+
+const keyBits = (k: Uint8Array | undefined): number => (k?.length ?? 0) * 8;
+
+/** The XFRM netlink backend. */
+export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
+  readonly kind = "xfrm" as const;
+  readonly #channel: XfrmChannel;
+  readonly #events: KernelSocket;
+  readonly #log: Logger | undefined;
+  readonly #meta = new SaMetaTable();
+  /** Kernel index → the caller's id, for the daemon's installed policies. */
+  #policyIds = new Map<number, number>();
+  #closed = false;
+
+  /** Opens both sockets; throws a KernelError (EAFNOSUPPORT when this kernel has no XFRM netlink). */
+  constructor(options: XfrmKernelOptions = {}) {
+    super();
+    this.#log = options.log;
+    this.#channel = new XfrmChannel(options);
+    try {
+      this.#events = KernelSocket.open("xfrm", (d, e) => this.#onEvent(d, e), { ...options, groups: GROUPS, rcvbuf: EVENT_RCVBUF });
+    } catch (err) {
+      this.#channel.close();
+      throw err;
+    }
+  }
+
+  async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo> {
+    this.#open();
+    const p = checkProto(proto);
+    const s = checkAddress(src, "source");
+    const d = checkAddress(dst, "destination");
+    if (addressFamily(s) !== addressFamily(d)) throw kernelError("IKE_ERR_KERNEL_EINVAL", "source and destination families differ");
+    const bounds = spiBounds(p);
+    const min = Math.max(range?.min ?? bounds.min, bounds.min);
+    const max = Math.min(range?.max ?? bounds.max, bounds.max);
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) throw kernelError("IKE_ERR_KERNEL_EINVAL", `empty SPI range for ${p}`);
+    const u32 = (v: unknown): number => (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 0);
+    const info = larvalUsersa(s, d, p, options?.mode === "tunnel" ? "tunnel" : "transport", u32(options?.reqid), u32(options?.seq));
+    const what = `ALLOCSPI ${p} ${s} -> ${d}`;
+    const r = await this.#channel.request(XfrmMsg.ALLOCSPI, { kind: "userspi", spi: { info, min, max } }, {}, "reply", what, (m) =>
+      m.body.kind === "usersa" ? saInfoFromUsersa(m.body.info, m.attrs, undefined, false) : null,
+    );
+    if (r === null || !r.ok) throw kernelError("IKE_ERR_KERNEL_EIO", `${what}: the answer is not an SA`);
+    this.#meta.set(p, r.value.spi, d, { label: "", kmCookie: 0, pairSpi: 0, larval: true, dying: false });
+    return r.value;
+  }
+
+  update(spec: SaSpec): Promise<SaInfo> {
+    return this.#install(spec, XfrmMsg.UPDSA);
+  }
+
+  add(spec: SaSpec): Promise<SaInfo> {
+    return this.#install(spec, XfrmMsg.NEWSA);
+  }
+
+  async #install(spec: SaSpec, type: number): Promise<SaInfo> {
+    this.#open();
+    const sa = resolveSa(spec);
+    if (!xfrmCanExpress(sa)) throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", `no XFRM name for ${sa.proto} algorithms ${sa.encAlg}/${sa.authAlg}/${sa.compAlg}`);
+    const known = this.#meta.get(sa.proto, sa.spi, sa.dst);
+    // RFC 2367 §3.1.2, as the in-memory SADB: a mature SA may only have its lifetimes changed.
+    if (type === XfrmMsg.UPDSA && known !== undefined && !known.larval && (spec.encKey !== undefined || spec.authKey !== undefined)) {
+      throw kernelError("IKE_ERR_KERNEL_EINVAL", "UPDATE of a mature SA cannot change keys");
+    }
+    const { info, attrs } = usersaFromSpec(sa, spec.encKey, spec.authKey);
+    const what = `${xfrmMsgName(type)} ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst}`;
+    await this.#channel.request(type, { kind: "usersa", info }, attrs, "ack", what);
+    this.#meta.set(sa.proto, sa.spi, sa.dst, { label: sa.label, kmCookie: sa.kmCookie, pairSpi: sa.pairSpi, larval: false, dying: false });
+    this.#log?.debug("pfkey", "SA installed", { proto: sa.proto, spi: spiText(sa.spi), src: sa.src, dst: sa.dst, mode: sa.mode, label: sa.label });
+    return saInfoFromResolved(sa, "mature", keyBits(spec.encKey), keyBits(spec.authKey), Date.now());
+  }
+
+  async delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void> {
+    this.#open();
+    const p = checkProto(proto);
+    const s = checkAddress(src, "source");
+    const d = toXfrmAddress(checkAddress(dst, "destination"))!;
+    checkSpi(p, spi);
+    const what = `DELSA ${p} ${spiText(spi)} ${s} -> ${dst}`;
+    await this.#channel.request(XfrmMsg.DELSA, { kind: "usersaId", id: { daddr: d.bytes, spi, family: d.family, proto: PROTO_NUMBER[p] } }, { srcaddr: toXfrmAddress(s)!.bytes }, "ack", what);
+    this.#meta.delete(p, spi, checkAddress(dst, "destination"));
+  }
+
+  async get(src: string, dst: string, proto: SaProto, spi: number, options?: KeyOptions): Promise<SaInfo> {
+    this.#open();
+    const p = checkProto(proto);
+    const s = checkAddress(src, "source");
+    const dText = checkAddress(dst, "destination");
+    const d = toXfrmAddress(dText)!;
+    checkSpi(p, spi);
+    const meta = this.#meta.get(p, spi, dText);
+    const what = `GETSA ${p} ${spiText(spi)} -> ${dText}`;
+    const r = await this.#channel.request(XfrmMsg.GETSA, { kind: "usersaId", id: { daddr: d.bytes, spi, family: d.family, proto: PROTO_NUMBER[p] } }, {}, "reply", what, (m) =>
+      m.body.kind === "usersa" ? saInfoFromUsersa(m.body.info, m.attrs, meta, options?.includeKeys === true) : null,
+    );
+    if (r === null || !r.ok) throw kernelError("IKE_ERR_KERNEL_EIO", `${what}: the answer is not an SA`);
+    if (r.value.src !== s) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${spiText(spi)} from ${s} to ${dText}`);
+    return r.value;
+  }
+
+  async flush(proto?: SaProto): Promise<number> {
+    this.#open();
+    const p = proto === undefined ? undefined : checkProto(proto);
+    const n = (await this.dump(p)).length; // XFRM does not say how many went
+    await this.#channel.request(XfrmMsg.FLUSHSA, { kind: "flushsa", flush: { proto: p === undefined ? IPSEC_PROTO_ANY : PROTO_NUMBER[p] } }, {}, "ack", `FLUSHSA ${p ?? "all"}`);
+    this.#meta.clear(p);
+    return n;
+  }
+
+  async dump(proto?: SaProto, options?: DumpOptions): Promise<SaInfo[]> {
+    this.#open();
+    const p = proto === undefined ? undefined : checkProto(proto);
+    const keys = options?.includeKeys === true;
+    const parts = await this.#channel.request(XfrmMsg.GETSA, { kind: "none" }, {}, "dump", "GETSA dump", (m) =>
+      m.body.kind === "usersa" ? saInfoFromUsersa(m.body.info, m.attrs, undefined, keys) : null,
+    );
+    const out: SaInfo[] = [];
+    for (const r of parts) {
+      if (r === null || !r.ok) {
+        if (r !== null) this.#log?.debug("pfkey", "SA left out of the dump", { ...r.error });
+        continue;
+      }
+      const sa = r.value;
+      // SPI 0: the kernel's own larval state for a pending ACQUIRE, not an SA anyone made.
+      if (sa.spi === 0) continue;
+      if ((p !== undefined && sa.proto !== p) || (options?.reqid !== undefined && sa.reqid !== options.reqid)) continue;
+      const meta = this.#meta.get(sa.proto, sa.spi, sa.dst);
+      if (meta !== undefined) Object.assign(sa, { label: meta.label, kmCookie: meta.kmCookie, pairSpi: meta.pairSpi, state: sa.state === "mature" && meta.dying ? "dying" : sa.state });
+      out.push(sa);
+    }
+    return out;
+  }
+
+  /** XFRM has no REGISTER: answers what this backend can name, and events flow from the start. */
+  async register(proto: SaProto): Promise<SupportedAlgorithms> {
+    this.#open();
+    const p = checkProto(proto);
+    return {
+      proto: p,
+      auth: p === "ipcomp" ? [] : AUTH_ALGORITHMS.filter((a) => xfrmAuth(a.id) !== undefined),
+      encrypt: p === "esp" ? ENCRYPT_ALGORITHMS.filter((a) => xfrmEnc(a.id) !== undefined) : [],
+      compress: p === "ipcomp" ? COMPRESS_ALGORITHMS.filter((a) => xfrmComp(a.id) !== undefined) : [],
+    };
+  }
+
+  async installPolicies(policies: readonly SpdPolicy[]): Promise<SpdInstallReport> {
+    this.#open();
+    const report = await replacePolicies(this.#spdOps, policies);
+    // Learn the kernel's index of each installed policy, so ACQUIREs name the caller's id.
+    const ids = new Map(policies.map((p) => [policyIdentity(p), p.id]));
+    const map = new Map<number, number>();
+    for (const e of await this.dumpPolicies()) {
+      const id = e.owned ? ids.get(policyIdentity(e)) : undefined;
+      if (id !== undefined) map.set(e.index, id);
+    }
+    this.#policyIds = map;
+    this.#log?.debug("pfkey", "policies installed", { installed: report.installed, removed: report.removed, conflicts: report.conflicts.length });
+    return report;
+  }
+
+  async removePolicies(): Promise<number> {
+    this.#open();
+    const n = await removeOwnedPolicies(this.#spdOps);
+    this.#policyIds = new Map();
+    return n;
+  }
+
+  async dumpPolicies(): Promise<SpdEntry[]> {
+    this.#open();
+    const idOf = (index: number): number => this.#policyIds.get(index) ?? 0;
+    const parts = await this.#channel.request(XfrmMsg.GETPOLICY, { kind: "none" }, {}, "dump", "GETPOLICY dump", (m) =>
+      m.body.kind === "userpolicy" ? spdEntryFromXfrm(m.body.info, m.attrs, idOf) : null,
+    );
+    const out: SpdEntry[] = [];
+    for (const r of parts) {
+      if (r !== null && r.ok) out.push(r.value);
+      else if (r !== null) this.#log?.debug("pfkey", "policy left out of the dump", { ...r.error });
+    }
+    return out;
+  }
+
+  readonly #spdOps: SpdOps = {
+    dump: () => this.dumpPolicies(),
+    identity: policyIdentity,
+    put: async (p, priority) => {
+      const { info, attrs } = userpolicyFromSpd(p, priority);
+      await this.#channel.request(XfrmMsg.UPDPOLICY, { kind: "userpolicy", info }, attrs, "ack", `UPDPOLICY ${p.dir} ${p.selector.src} -> ${p.selector.dst}`);
+    },
+    remove: async (e) => {
+      const id = { sel: anySelector(), index: e.index, dir: dirNumber(e.dir) };
+      await this.#channel.request(XfrmMsg.DELPOLICY, { kind: "userpolicyId", id }, { policyType: { type: XfrmPolicyType.MAIN } }, "ack", `DELPOLICY index ${e.index}`);
+    },
+  };
+
+  readonly #eventContext: XfrmEventContext = {
+    ownPort: 0,
+    idOf: (index) => this.#policyIds.get(index) ?? 0,
+    meta: this.#meta,
+    nowSeconds: () => Math.floor(Date.now() / 1000),
+  };
+
+  #onEvent(datagram: Buffer | null, err: Error | null): void {
+    if (datagram === null) {
+      const code = (err as { code?: string } | null)?.code;
+      if (code === "IKE_ERR_NATIVE_OVERRUN") this.#log?.warn("kernel events lost: the XFRM event socket overran");
+      else this.#log?.warn("XFRM event socket error", { code, error: err?.message });
+      return;
+    }
+    try {
+      const msgs = splitMessages(datagram);
+      if (!msgs.ok) return void this.#log?.debug("pfkey", "XFRM event dropped", { ...msgs.error });
+      const ctx = { ...this.#eventContext, ownPort: this.#channel.portId };
+      for (const m of msgs.value) {
+        const d = decodeXfrm(m, m.body.byteOffset - datagram.byteOffset);
+        if (!d.ok) {
+          this.#log?.debug("pfkey", "XFRM event does not parse", { msg: xfrmMsgName(m.type), ...d.error });
+          continue;
+        }
+        const r = xfrmEvent(d.value, ctx);
+        if ("none" in r) this.#log?.debug("pfkey", "XFRM notice", { msg: xfrmMsgName(m.type), pid: m.pid, why: r.none });
+        else this.#emitEvent(r.event);
+      }
+    } finally {
+      datagram.fill(0);
+    }
+  }
+
+  #emitEvent(event: KernelEvent): void {
+    this.#log?.debug("pfkey", `kernel ${event.type}`, event.type === "expire" ? { kind: event.kind, reason: event.reason, proto: event.sa.proto, spi: spiText(event.sa.spi) } : { ...event });
+    if (event.type === "acquire" && kernelAcquire.hasSubscribers) kernelAcquire.publish(event);
+    if (event.type === "expire" && kernelExpire.hasSubscribers) kernelExpire.publish(event);
+    this.emit(event.type, event);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#channel.close();
+    this.#events.close();
+    this.#meta.clear();
+  }
+
+  #open(): void {
+    if (this.#closed) throw kernelError("IKE_ERR_KERNEL_ESHUTDOWN", "kernel backend closed");
+  }
+}
