@@ -184,7 +184,10 @@ export function encodeAttributes(attrs: XfrmAttrs): Buffer[] {
   const out: Buffer[] = [];
   for (const r of RULES) {
     const v = attrs[r.key];
-    if (v !== undefined) out.push(encodeAttribute(r.type, r.encode(v as never)));
+    if (v === undefined) continue;
+    const inner = r.encode(v as never);
+    out.push(encodeAttribute(r.type, inner));
+    inner.fill(0); // may hold key bytes
   }
   return out;
 }

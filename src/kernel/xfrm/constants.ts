@@ -23,6 +23,10 @@ export const XfrmMsg = {
   GETAE: 0x1f,
   REPORT: 0x20,
   MIGRATE: 0x21,
+  NEWSADINFO: 0x22,
+  GETSADINFO: 0x23,
+  NEWSPDINFO: 0x24,
+  GETSPDINFO: 0x25,
   MAPPING: 0x26,
 } as const;
 

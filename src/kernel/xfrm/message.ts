@@ -72,7 +72,7 @@ const STRUCT: Record<BodyKind, { s: Struct<unknown>; field: string }> = {
   flushsa: { s: XfrmUsersaFlushStruct as Struct<unknown>, field: "flush" },
 };
 
-const OTHER_TYPES: ReadonlySet<number> = new Set([XfrmMsg.NEWAE, XfrmMsg.GETAE, XfrmMsg.REPORT, XfrmMsg.MIGRATE, XfrmMsg.MAPPING]);
+const OTHER_TYPES: ReadonlySet<number> = new Set([XfrmMsg.NEWAE, XfrmMsg.GETAE, XfrmMsg.REPORT, XfrmMsg.MIGRATE, XfrmMsg.NEWSADINFO, XfrmMsg.GETSADINFO, XfrmMsg.NEWSPDINFO, XfrmMsg.GETSPDINFO, XfrmMsg.MAPPING]);
 
 /** Which body a message of `type` with `flags` carries, or undefined for an unknown type. */
 export function bodyKind(type: number, flags: number): XfrmBody["kind"] | undefined {
@@ -186,6 +186,8 @@ export function encodeXfrm(m: XfrmMessage): Buffer {
       parts.push(s.encode((b as unknown as Record<string, unknown>)[field]));
     }
   }
-  parts.push(...encodeAttributes(m.attrs));
-  return buildMessage(m.type, m.flags, m.seq, m.pid, parts);
+  const attrs = encodeAttributes(m.attrs);
+  const out = buildMessage(m.type, m.flags, m.seq, m.pid, [...parts, ...attrs]);
+  for (const a of attrs) a.fill(0); // ALG_* attributes: only `out` keeps the key bytes, and the caller wipes it
+  return out;
 }

@@ -15,16 +15,15 @@
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "../../log/logger.js";
-import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "../algorithms.js";
-import { addressFamily } from "../address.js";
-import { kernelAcquire, kernelExpire } from "../channels.js";
+import type { SaProto, SupportedAlgorithms } from "../algorithms.js";
+import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, supportedFor, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
-import type { DumpOptions, GetSpiOptions, Kernel, KernelEvent, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
+import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
 import { SaMetaTable } from "../sa-meta.js";
 import { removeOwnedPolicies, replacePolicies, type PolicyTable, type SpdEntry, type SpdInstallReport, type SpdOps, type SpdPolicy } from "../spd.js";
-import { checkAddress, checkProto, checkSpi, resolveSa, spiBounds, spiText } from "../validate.js";
+import { checkAddress, checkProto, checkSpi, resolveSa, spiText } from "../validate.js";
 import { splitMessages } from "../wire/netlink.js";
 import { xfrmAuth, xfrmComp, xfrmEnc } from "./algorithms.js";
 import { IPSEC_PROTO_ANY, XfrmGroup, XfrmMsg, XfrmPolicyType, xfrmMsgName } from "./constants.js";
@@ -73,24 +72,32 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
     }
   }
 
+  /**
+   * Opens the backend and asks the kernel one cheap question (XFRM_MSG_GETSPDINFO), so that a missing
+   * right (EPERM: netlink sockets open for anyone, requests need CAP_NET_ADMIN) fails here, not at
+   * the first negotiation.
+   */
+  static async open(options: XfrmKernelOptions = {}): Promise<XfrmKernel> {
+    const k = new XfrmKernel(options);
+    try {
+      await k.#channel.request(XfrmMsg.GETSPDINFO, { kind: "other", raw: Buffer.alloc(4) }, {}, "reply", "GETSPDINFO", () => undefined);
+    } catch (err) {
+      await k.close();
+      throw err;
+    }
+    return k;
+  }
+
   async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo> {
     this.#open();
-    const p = checkProto(proto);
-    const s = checkAddress(src, "source");
-    const d = checkAddress(dst, "destination");
-    if (addressFamily(s) !== addressFamily(d)) throw kernelError("IKE_ERR_KERNEL_EINVAL", "source and destination families differ");
-    const bounds = spiBounds(p);
-    const min = Math.max(range?.min ?? bounds.min, bounds.min);
-    const max = Math.min(range?.max ?? bounds.max, bounds.max);
-    if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) throw kernelError("IKE_ERR_KERNEL_EINVAL", `empty SPI range for ${p}`);
-    const u32 = (v: unknown): number => (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 0);
-    const info = larvalUsersa(s, d, p, options?.mode === "tunnel" ? "tunnel" : "transport", u32(options?.reqid), u32(options?.seq));
-    const what = `ALLOCSPI ${p} ${s} -> ${d}`;
-    const r = await this.#channel.request(XfrmMsg.ALLOCSPI, { kind: "userspi", spi: { info, min, max } }, {}, "reply", what, (m) =>
+    const g = checkGetSpi(src, dst, proto, range, options);
+    const info = larvalUsersa(g.src, g.dst, g.proto, g.mode, g.reqid, g.seq);
+    const what = `ALLOCSPI ${g.proto} ${g.src} -> ${g.dst}`;
+    const r = await this.#channel.request(XfrmMsg.ALLOCSPI, { kind: "userspi", spi: { info, min: g.min, max: g.max } }, {}, "reply", what, (m) =>
       m.body.kind === "usersa" ? saInfoFromUsersa(m.body.info, m.attrs, undefined, false) : null,
     );
     if (r === null || !r.ok) throw kernelError("IKE_ERR_KERNEL_EIO", `${what}: the answer is not an SA`);
-    this.#meta.set(p, r.value.spi, d, { label: "", kmCookie: 0, pairSpi: 0, larval: true, dying: false });
+    this.#meta.set(g.proto, r.value.spi, g.dst, { label: "", kmCookie: 0, pairSpi: 0, larval: true, dying: false });
     return r.value;
   }
 
@@ -106,11 +113,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
     this.#open();
     const sa = resolveSa(spec);
     if (!xfrmCanExpress(sa)) throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", `no XFRM name for ${sa.proto} algorithms ${sa.encAlg}/${sa.authAlg}/${sa.compAlg}`);
-    const known = this.#meta.get(sa.proto, sa.spi, sa.dst);
-    // RFC 2367 §3.1.2, as the in-memory SADB: a mature SA may only have its lifetimes changed.
-    if (type === XfrmMsg.UPDSA && known !== undefined && !known.larval && (spec.encKey !== undefined || spec.authKey !== undefined)) {
-      throw kernelError("IKE_ERR_KERNEL_EINVAL", "UPDATE of a mature SA cannot change keys");
-    }
+    if (type === XfrmMsg.UPDSA) checkUpdateOfMature(this.#meta.get(sa.proto, sa.spi, sa.dst), spec);
     const { info, attrs } = usersaFromSpec(sa, spec.encKey, spec.authKey);
     const what = `${xfrmMsgName(type)} ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst}`;
     await this.#channel.request(type, { kind: "usersa", info }, attrs, "ack", what);
@@ -173,9 +176,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
       // SPI 0: the kernel's own larval state for a pending ACQUIRE, not an SA anyone made.
       if (sa.spi === 0) continue;
       if ((p !== undefined && sa.proto !== p) || (options?.reqid !== undefined && sa.reqid !== options.reqid)) continue;
-      const meta = this.#meta.get(sa.proto, sa.spi, sa.dst);
-      if (meta !== undefined) Object.assign(sa, { label: meta.label, kmCookie: meta.kmCookie, pairSpi: meta.pairSpi, state: sa.state === "mature" && meta.dying ? "dying" : sa.state });
-      out.push(sa);
+      out.push(withMeta(sa, this.#meta));
     }
     return out;
   }
@@ -183,13 +184,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
   /** XFRM has no REGISTER: answers what this backend can name, and events flow from the start. */
   async register(proto: SaProto): Promise<SupportedAlgorithms> {
     this.#open();
-    const p = checkProto(proto);
-    return {
-      proto: p,
-      auth: p === "ipcomp" ? [] : AUTH_ALGORITHMS.filter((a) => xfrmAuth(a.id) !== undefined),
-      encrypt: p === "esp" ? ENCRYPT_ALGORITHMS.filter((a) => xfrmEnc(a.id) !== undefined) : [],
-      compress: p === "ipcomp" ? COMPRESS_ALGORITHMS.filter((a) => xfrmComp(a.id) !== undefined) : [],
-    };
+    return supportedFor(checkProto(proto), { auth: (a) => xfrmAuth(a.id) !== undefined, enc: (a) => xfrmEnc(a.id) !== undefined, comp: (a) => xfrmComp(a.id) !== undefined });
   }
 
   async installPolicies(policies: readonly SpdPolicy[]): Promise<SpdInstallReport> {
@@ -267,18 +262,11 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
         }
         const r = xfrmEvent(d.value, ctx);
         if ("none" in r) this.#log?.debug("pfkey", "XFRM notice", { msg: xfrmMsgName(m.type), pid: m.pid, why: r.none });
-        else this.#emitEvent(r.event);
+        else emitKernelEvent(this, this.#log, r.event);
       }
     } finally {
       datagram.fill(0);
     }
-  }
-
-  #emitEvent(event: KernelEvent): void {
-    this.#log?.debug("pfkey", `kernel ${event.type}`, event.type === "expire" ? { kind: event.kind, reason: event.reason, proto: event.sa.proto, spi: spiText(event.sa.spi) } : { ...event });
-    if (event.type === "acquire" && kernelAcquire.hasSubscribers) kernelAcquire.publish(event);
-    if (event.type === "expire" && kernelExpire.hasSubscribers) kernelExpire.publish(event);
-    this.emit(event.type, event);
   }
 
   async close(): Promise<void> {
