@@ -60,7 +60,8 @@ export class XfrmChannel {
   request<T>(type: number, body: XfrmBody, attrs: XfrmAttrs, expect: Expect, what: string, take: Take<T> = () => undefined as T): Promise<unknown> {
     const seq = this.#pending.nextSeq();
     const flags = NlFlag.Request | (expect === "ack" ? NlFlag.Ack : expect === "dump" ? NlFlag.Dump : 0);
-    const bytes = encodeXfrm({ type, flags, seq, pid: 0, body, attrs });
+    // The kernel copies nlmsg_pid into the notices a request causes: ours are recognised by it.
+    const bytes = encodeXfrm({ type, flags, seq, pid: this.portId, body, attrs });
     const done = this.#pending.add(seq, what, expect === "dump" ? DUMP_TIMEOUT_MS : this.#timeoutMs);
     this.#expect.set(seq, { kind: expect, take });
     void done.finally(() => this.#expect.delete(seq)).catch(() => undefined);
