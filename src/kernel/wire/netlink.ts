@@ -154,5 +154,5 @@ export function decodeError(body: Buffer, base: number): Result<NlError, KernelD
   if (!NlMsgErrStruct.fits(body)) return refuse("IKE_ERR_KMSG_TRUNCATED", base, `nlmsgerr needs ${NlMsgErrStruct.size} bytes, has ${body.length}`);
   const e = NlMsgErrStruct.decode(body);
   if (e.error > 0 || e.error < -4095) return refuse("IKE_ERR_KMSG_VALUE", base, `nlmsgerr error ${e.error} is not a negative errno`);
-  return ok({ errno: -e.error, request: e.msg });
+  return ok({ errno: e.error === 0 ? 0 : -e.error, request: e.msg });
 }

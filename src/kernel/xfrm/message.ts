@@ -129,7 +129,8 @@ export function decodeXfrm(m: NlMessage, base: number): Result<XfrmMessage, Kern
       return e.ok ? ok({ ...head, body: { kind, errno: e.value.errno, request: e.value.request }, attrs: {} }) : e;
     }
     case "done": {
-      const errno = m.body.length >= 4 ? -m.body.readInt32LE(0) : 0;
+      const status = m.body.length >= 4 ? m.body.readInt32LE(0) : 0;
+      const errno = status === 0 ? 0 : -status;
       if (errno < 0 || errno > 4095) return refuse("IKE_ERR_KMSG_VALUE", base, `NLMSG_DONE status ${-errno} is not 0 or a negative errno`);
       return ok({ ...head, body: { kind, errno }, attrs: {} });
     }
