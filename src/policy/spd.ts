@@ -8,7 +8,7 @@
  *   dir out          selector local → remote                    out
  *   dir in           selector remote → local                    in  (+ fwd in tunnel mode: traffic a
  *                                                                     gateway routes to its inner side)
- *   no addresses     the entry covers IPv4 and IPv6: one policy each
+ *   no addresses     the entry covers IPv4 and IPv6: one policy each (ICMP: IPv4 only, ICMPv6: IPv6)
  *   ipsec/apply/permit  templates ESP then AH (ESP innermost), the entry's mode; tunnel mode takes
  *                    the endpoints of its `tunnel` name from `tunnels` (local → remote outbound)
  *   bypass / drop    no templates
@@ -81,7 +81,8 @@ function translate(e: PolicyEntry, rank: number, tunnels: (name: string) => Tunn
   const protos = isIpsec(first) ? protocols(first) : [];
   const alternatives = e.actions.slice(1).filter(isIpsec);
   const warning = alternatives.some((a) => protocols(a).join() !== protos.join()) ? "its alternatives need other protocols than the first: the kernel policy asks for the first's" : undefined;
-  const families: Array<4 | 6> = p.local !== null ? [p.local.family] : p.remote !== null ? [p.remote.family] : [4, 6];
+  // ICMP is IPv4's, ICMPv6 IPv6's: an entry for one without addresses needs no policy of the other family.
+  const families: Array<4 | 6> = p.local !== null ? [p.local.family] : p.remote !== null ? [p.remote.family] : p.ulp === 1 ? [4] : p.ulp === 58 ? [6] : [4, 6];
   const dirs: SpdDir[] = [...(e.dir !== "in" ? ["out" as const] : []), ...(e.dir !== "out" ? ["in" as const] : []), ...(e.dir !== "out" && mode === "tunnel" && isIpsec(first) ? ["fwd" as const] : [])];
   const policies: SpdPolicy[] = [];
   for (const family of families) {
