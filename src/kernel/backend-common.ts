@@ -11,7 +11,7 @@ import { kernelAcquire, kernelExpire } from "./channels.js";
 import { kernelError } from "./errors.js";
 import type { GetSpiOptions, KernelEvent, SaInfo, SaMode, SaSpec, SpiRange } from "./kernel.js";
 import type { SaMeta, SaMetaTable } from "./sa-meta.js";
-import { checkAddress, checkProto, spiBounds, spiText } from "./validate.js";
+import { checkAddress, checkProto, spiBounds, spiText, type ResolvedSa } from "./validate.js";
 
 /** Checked GETSPI arguments. */
 export interface GetSpiArgs {
@@ -45,6 +45,16 @@ export function checkUpdateOfMature(known: SaMeta | undefined, spec: SaSpec): vo
   if (known !== undefined && !known.larval && (spec.encKey !== undefined || spec.authKey !== undefined)) {
     throw kernelError("IKE_ERR_KERNEL_EINVAL", "UPDATE of a mature SA cannot change keys");
   }
+}
+
+/**
+ * Linux keeps no idle lifetime (illumos SADB_X_EXT_LIFETIME_IDLE, ike.config p2_idletime_secs), through
+ * XFRM or PF_KEY: an SA asking for one is installed without it, and the backend says so once.
+ */
+export function noteIdleLifetime(sa: ResolvedSa, log: Logger | undefined, warned: { idle: boolean }): void {
+  if (warned.idle || (sa.hard.idleSeconds === 0 && sa.soft.idleSeconds === 0)) return;
+  warned.idle = true;
+  log?.warn("idle lifetimes are not kept by the Linux kernel: installed without them", { proto: sa.proto, spi: spiText(sa.spi) });
 }
 
 /** Lays what the backend remembers (label, cookie, pair, dying) over an SA the kernel reported. */

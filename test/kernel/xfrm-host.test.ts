@@ -6,6 +6,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DebugCategory } from "../../src/log/categories.js";
+import { LogHub } from "../../src/log/logger.js";
 import { loadNative } from "../../native/index.js";
 import type { AcquireEvent, DeleteEvent, FlushEvent } from "../../src/kernel/kernel.js";
 import { SPD_PRIORITY_BASE, type SpdPolicy } from "../../src/kernel/spd.js";
@@ -197,4 +202,25 @@ test("SAs deleted or flushed by others are reported; the daemon's own deletions 
     await k.flush();
     await k.close();
   }
+});
+
+test("kernel traffic is logged under the pfkey debug category, never with key bytes", { skip }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "iked-knl-log-"));
+  const file = path.join(dir, "log");
+  const hub = new LogHub({ debugLevel: DebugCategory.pfkey, privilege: 0, destination: { kind: "file", path: file }, format: "json" });
+  const k = await XfrmKernel.open({ netns: ns.path, log: hub.logger("knl") });
+  try {
+    const sa = espSa(0x4343, { src: "127.0.0.1", dst: "127.0.0.2", encKey: Buffer.alloc(16, 0xc7), authKey: Buffer.alloc(20, 0xd8) });
+    await assert.rejects(k.add(sa));
+    await k.installPolicies([udpOut(1, 9009)]);
+    await k.removePolicies();
+  } finally {
+    await k.close();
+    hub.close();
+  }
+  const text = readFileSync(file, "utf8");
+  rmSync(dir, { recursive: true, force: true });
+  assert.match(text, /XFRM_MSG_NEWSA esp 0x00004343/);
+  assert.match(text, /UPDPOLICY/);
+  assert.doesNotMatch(text, /c7c7c7c7|d8d8d8d8/i);
 });

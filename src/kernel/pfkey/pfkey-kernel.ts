@@ -20,7 +20,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "../../log/logger.js";
 import type { AlgorithmInfo, SaProto, SupportedAlgorithms } from "../algorithms.js";
-import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, supportedFor, withMeta } from "../backend-common.js";
+import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, noteIdleLifetime, supportedFor, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
 import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaMode, SaSpec, SpiRange, TrafficSelector } from "../kernel.js";
 import type { KernelSocketOptions } from "../kernel-socket.js";
@@ -56,6 +56,7 @@ export class PfkeyKernel extends EventEmitter implements Kernel, PolicyTable {
   /** Kernel policy id → the caller's policy, for the daemon's installed policies. */
   #policies = new Map<number, { id: number; selector: TrafficSelector; mode: SaMode }>();
   #closed = false;
+  readonly #warned = { idle: false };
 
   /** Opens the socket; throws a KernelError (EAFNOSUPPORT when this kernel has no AF_KEY). */
   constructor(options: PfkeyKernelOptions = {}) {
@@ -87,6 +88,7 @@ export class PfkeyKernel extends EventEmitter implements Kernel, PolicyTable {
     this.#open();
     const sa = resolveSa(spec);
     if (!pfkeyCanExpress(sa)) throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", `PF_KEY cannot carry ${sa.proto} encryption algorithm ${sa.encAlg}`);
+    noteIdleLifetime(sa, this.#log, this.#warned);
     if (type === SadbMsg.UPDATE) checkUpdateOfMature(this.#meta.get(sa.proto, sa.spi, sa.dst), spec);
     const what = `${sadbMsgName(type)} ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst}`;
     await this.#channel.request({ type, satype: SATYPE[sa.proto], ext: saExtensions(sa, spec.encKey, spec.authKey) }, what, () => undefined, sa.seq);

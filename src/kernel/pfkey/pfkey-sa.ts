@@ -5,7 +5,8 @@
  * - algorithms: the SADB_AALG/SADB_EALG numbers as they are; IPCOMP's in `sadb_sa_encrypt`. No AEAD:
  *   AES-GCM is refused (EPROTONOSUPPORT).
  * - lifetimes: bytes, allocations (counted as packets by Linux), seconds since add and since first
- *   use, soft and hard (always sent together, as Linux demands). No idle lifetime.
+ *   use, soft and hard (always sent together, as Linux demands). No idle lifetime: `idleSeconds` is
+ *   not sent.
  * - mode and reqid: SADB_X_EXT_SA2. NAT-T: SADB_X_EXT_NAT_T_TYPE/SPORT/DPORT (Linux ignores NAT_T_OA).
  * - no SA selector (tunnel inner addresses): SAs are found through policy templates.
  * - label, km cookie, paired SPI: not kernel state; the backend remembers them (sa-meta.ts).

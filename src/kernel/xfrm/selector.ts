@@ -75,7 +75,7 @@ const unlimit = (n: bigint): number => (n === XFRM_INF || n > BigInt(Number.MAX_
 
 /**
  * Lifetimes as `xfrm_lifetime_cfg`. Allocations map to the packet limits, as Linux's own PF_KEY
- * does; XFRM has no idle lifetime (the backend watches idle SAs itself).
+ * does. XFRM has no idle lifetime: `idleSeconds` is not sent (the backend says so in its log).
  */
 export function toXfrmLifetime(hard: Lifetime, soft: Lifetime): XfrmLifetimeCfg {
   return {

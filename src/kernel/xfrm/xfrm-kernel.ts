@@ -7,7 +7,7 @@
  * "acquire", "expire", "delete" and "flush" events (xfrm-events.ts). A message that does not parse
  * is logged under the `pfkey` debug category and dropped; every datagram is wiped once read.
  *
- * What XFRM cannot express: idle lifetimes (the backend watches them, idle-watch.ts), labels, km
+ * What XFRM cannot express: idle lifetimes (not sent; a warning is logged once), labels, km
  * cookies and paired SPIs (remembered, sa-meta.ts), supported-algorithm lists (REGISTER answers the
  * algorithms mapped in algorithms.ts; the kernel refuses a missing one at UPDATE/ADD with
  * EPROTONOSUPPORT), and a negative answer to an ACQUIRE (the kernel's larval state expires by
@@ -16,7 +16,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "../../log/logger.js";
 import type { SaProto, SupportedAlgorithms } from "../algorithms.js";
-import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, supportedFor, withMeta } from "../backend-common.js";
+import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, noteIdleLifetime, supportedFor, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
 import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
@@ -58,6 +58,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
   /** Kernel index → the caller's id, for the daemon's installed policies. */
   #policyIds = new Map<number, number>();
   #closed = false;
+  readonly #warned = { idle: false };
 
   /** Opens both sockets; throws a KernelError (EAFNOSUPPORT when this kernel has no XFRM netlink). */
   constructor(options: XfrmKernelOptions = {}) {
@@ -113,6 +114,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
     this.#open();
     const sa = resolveSa(spec);
     if (!xfrmCanExpress(sa)) throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", `no XFRM name for ${sa.proto} algorithms ${sa.encAlg}/${sa.authAlg}/${sa.compAlg}`);
+    noteIdleLifetime(sa, this.#log, this.#warned);
     if (type === XfrmMsg.UPDSA) checkUpdateOfMature(this.#meta.get(sa.proto, sa.spi, sa.dst), spec);
     const { info, attrs } = usersaFromSpec(sa, spec.encKey, spec.authKey);
     const what = `${xfrmMsgName(type)} ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst}`;

@@ -3,7 +3,7 @@
  * XFRMA_ALG_* / ENCAP attributes). What XFRM can and cannot say:
  *
  * - lifetimes: bytes, packets (our `allocations`, as Linux PF_KEY maps them), seconds since add and
- *   since first use, soft and hard. No idle lifetime: the backend watches idle SAs itself.
+ *   since first use, soft and hard. No idle lifetime: `idleSeconds` is not sent.
  * - UDP encapsulation (NAT-T, RFC 3948): ports and one original address (`encap_oa`), taken from
  *   `originalSrc` else `originalDst`, read back as `originalSrc`.
  * - label, km cookie and paired SPI: not kernel state; the backend remembers them (sa-meta.ts).
@@ -17,7 +17,7 @@ import type { ResolvedSa } from "../validate.js";
 import type { XfrmAttrs } from "./attributes.js";
 import { authIdOf, compIdOf, encIdOf, xfrmAuth, xfrmComp, xfrmEnc } from "./algorithms.js";
 import { IpProto, UDP_ENCAP_ESPINUDP, XfrmMode } from "./constants.js";
-import { anySelector, fromXfrmAddress, fromXfrmLifetime, fromXfrmSelector, toXfrmAddress, toXfrmLifetime, toXfrmSelector } from "./selector.js";
+import { anySelector, fromXfrmAddress, fromXfrmLifetime, fromXfrmSelector, infiniteLifetime, toXfrmAddress, toXfrmLifetime, toXfrmSelector } from "./selector.js";
 import type { XfrmLifetimeCur, XfrmUsersaInfo } from "./structs.js";
 
 /** `xfrm_id.proto` of each SA protocol. */
@@ -40,7 +40,7 @@ export function larvalUsersa(src: string, dst: string, proto: SaProto, mode: SaM
     sel: anySelector(),
     id: { daddr: d.bytes, spi: 0, proto: PROTO_NUMBER[proto] },
     saddr: s.bytes,
-    lft: toXfrmLifetime({ allocations: 0, bytes: 0, addSeconds: 0, useSeconds: 0, idleSeconds: 0 }, { allocations: 0, bytes: 0, addSeconds: 0, useSeconds: 0, idleSeconds: 0 }),
+    lft: infiniteLifetime(),
     curlft: zeroCur(),
     stats: { replayWindow: 0, replay: 0, integrityFailed: 0 },
     seq,
