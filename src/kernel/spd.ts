@@ -169,6 +169,17 @@ export async function replacePolicies(ops: SpdOps, policies: readonly SpdPolicy[
   return report;
 }
 
+/** The daemon's policies among `entries` (a dump), by kernel index: what ACQUIREs name. */
+export function policiesByIndex(entries: readonly SpdEntry[], policies: readonly SpdPolicy[], identity: (p: SpdPolicy) => string): Map<number, SpdPolicy> {
+  const byIdentity = new Map(policies.map((p) => [identity(p), p]));
+  const out = new Map<number, SpdPolicy>();
+  for (const e of entries) {
+    const p = e.owned ? byIdentity.get(identity(e)) : undefined;
+    if (p !== undefined) out.set(e.index, p);
+  }
+  return out;
+}
+
 /** Removes every policy in the daemon's band. */
 export async function removeOwnedPolicies(ops: SpdOps): Promise<number> {
   let n = 0;

@@ -22,11 +22,11 @@ import type { Logger } from "../../log/logger.js";
 import type { AlgorithmInfo, SaProto, SupportedAlgorithms } from "../algorithms.js";
 import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, noteIdleLifetime, supportedFor, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
-import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaMode, SaSpec, SpiRange, TrafficSelector } from "../kernel.js";
+import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import type { KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
 import { SaMetaTable } from "../sa-meta.js";
-import { removeOwnedPolicies, replacePolicies, type PolicyTable, type SpdEntry, type SpdInstallReport, type SpdOps, type SpdPolicy } from "../spd.js";
+import { policiesByIndex, removeOwnedPolicies, replacePolicies, type PolicyTable, type SpdEntry, type SpdInstallReport, type SpdOps, type SpdPolicy } from "../spd.js";
 import { checkAddress, checkProto, checkSpi, resolveSa, spiText } from "../validate.js";
 import { SadbMsg, sadbMsgName } from "./constants.js";
 import type { PfkeyMessage } from "./message.js";
@@ -54,7 +54,7 @@ export class PfkeyKernel extends EventEmitter implements Kernel, PolicyTable {
   readonly #meta = new SaMetaTable();
   readonly #registered = new Map<SaProto, SupportedAlgorithms>();
   /** Kernel policy id → the caller's policy, for the daemon's installed policies. */
-  #policies = new Map<number, { id: number; selector: TrafficSelector; mode: SaMode }>();
+  #policies = new Map<number, SpdPolicy>();
   #closed = false;
   readonly #warned = { idle: false };
 
@@ -175,13 +175,7 @@ export class PfkeyKernel extends EventEmitter implements Kernel, PolicyTable {
   async installPolicies(policies: readonly SpdPolicy[]): Promise<SpdInstallReport> {
     this.#open();
     const report = await replacePolicies(this.#spdOps, policies);
-    const byIdentity = new Map(policies.map((p) => [pfkeyIdentity(p), p]));
-    const map = new Map<number, { id: number; selector: TrafficSelector; mode: SaMode }>();
-    for (const e of await this.dumpPolicies()) {
-      const p = e.owned ? byIdentity.get(pfkeyIdentity(e)) : undefined;
-      if (p !== undefined) map.set(e.index, { id: p.id, selector: e.selector, mode: p.templates[0]?.mode ?? "transport" });
-    }
-    this.#policies = map;
+    this.#policies = policiesByIndex(await this.dumpPolicies(), policies, pfkeyIdentity);
     this.#log?.debug("pfkey", "policies installed", { installed: report.installed, removed: report.removed, conflicts: report.conflicts.length });
     return report;
   }
@@ -218,7 +212,10 @@ export class PfkeyKernel extends EventEmitter implements Kernel, PolicyTable {
   };
 
   readonly #eventContext: PfkeyEventContext = {
-    policy: (index) => this.#policies.get(index),
+    policy: (index) => {
+      const p = this.#policies.get(index);
+      return p === undefined ? undefined : { id: p.id, selector: p.selector, mode: p.templates[0]?.mode ?? "transport" };
+    },
     meta: this.#meta,
     nowSeconds: () => Math.floor(Date.now() / 1000),
   };

@@ -22,7 +22,7 @@ import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, Sp
 import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
 import { SaMetaTable } from "../sa-meta.js";
-import { removeOwnedPolicies, replacePolicies, type PolicyTable, type SpdEntry, type SpdInstallReport, type SpdOps, type SpdPolicy } from "../spd.js";
+import { policiesByIndex, removeOwnedPolicies, replacePolicies, type PolicyTable, type SpdEntry, type SpdInstallReport, type SpdOps, type SpdPolicy } from "../spd.js";
 import { checkAddress, checkProto, checkSpi, resolveSa, spiText } from "../validate.js";
 import { splitMessages } from "../wire/netlink.js";
 import { xfrmAuth, xfrmComp, xfrmEnc } from "./algorithms.js";
@@ -55,8 +55,8 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
   readonly #events: KernelSocket;
   readonly #log: Logger | undefined;
   readonly #meta = new SaMetaTable();
-  /** Kernel index → the caller's id, for the daemon's installed policies. */
-  #policyIds = new Map<number, number>();
+  /** Kernel index → the caller's policy, for the daemon's installed policies. */
+  #policies = new Map<number, SpdPolicy>();
   #closed = false;
   readonly #warned = { idle: false };
 
@@ -193,13 +193,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
     this.#open();
     const report = await replacePolicies(this.#spdOps, policies);
     // Learn the kernel's index of each installed policy, so ACQUIREs name the caller's id.
-    const ids = new Map(policies.map((p) => [policyIdentity(p), p.id]));
-    const map = new Map<number, number>();
-    for (const e of await this.dumpPolicies()) {
-      const id = e.owned ? ids.get(policyIdentity(e)) : undefined;
-      if (id !== undefined) map.set(e.index, id);
-    }
-    this.#policyIds = map;
+    this.#policies = policiesByIndex(await this.dumpPolicies(), policies, policyIdentity);
     this.#log?.debug("pfkey", "policies installed", { installed: report.installed, removed: report.removed, conflicts: report.conflicts.length });
     return report;
   }
@@ -207,13 +201,13 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
   async removePolicies(): Promise<number> {
     this.#open();
     const n = await removeOwnedPolicies(this.#spdOps);
-    this.#policyIds = new Map();
+    this.#policies = new Map();
     return n;
   }
 
   async dumpPolicies(): Promise<SpdEntry[]> {
     this.#open();
-    const idOf = (index: number): number => this.#policyIds.get(index) ?? 0;
+    const idOf = (index: number): number => this.#policies.get(index)?.id ?? 0;
     const parts = await this.#channel.request(XfrmMsg.GETPOLICY, { kind: "none" }, {}, "dump", "GETPOLICY dump", (m) =>
       m.body.kind === "userpolicy" ? spdEntryFromXfrm(m.body.info, m.attrs, idOf) : null,
     );
@@ -240,7 +234,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
 
   readonly #eventContext: XfrmEventContext = {
     ownPort: 0,
-    idOf: (index) => this.#policyIds.get(index) ?? 0,
+    idOf: (index) => this.#policies.get(index)?.id ?? 0,
     meta: this.#meta,
     nowSeconds: () => Math.floor(Date.now() / 1000),
   };
