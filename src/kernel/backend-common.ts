@@ -11,6 +11,7 @@ import { kernelAcquire, kernelExpire } from "./channels.js";
 import { kernelError } from "./errors.js";
 import type { GetSpiOptions, KernelEvent, SaInfo, SaMode, SaSpec, SpiRange } from "./kernel.js";
 import type { SaMeta, SaMetaTable } from "./sa-meta.js";
+import type { KernelDecodeError, Result } from "./wire/decode-error.js";
 import { checkAddress, checkProto, spiBounds, spiText, type ResolvedSa } from "./validate.js";
 
 /** Checked GETSPI arguments. */
@@ -76,6 +77,17 @@ export function supportedFor(proto: SaProto, can: { auth(a: AlgorithmInfo): bool
     encrypt: proto === "esp" ? ENCRYPT_ALGORITHMS.filter((a) => can.enc(a)) : [],
     compress: proto === "ipcomp" ? COMPRESS_ALGORITHMS.filter((a) => can.comp(a)) : [],
   };
+}
+
+/** The values of decoded dump parts; a part that did not translate is logged and left out. */
+export function keepDecoded<T>(parts: ReadonlyArray<Result<T, KernelDecodeError> | null>, log: Logger | undefined, what: string): T[] {
+  const out: T[] = [];
+  for (const r of parts) {
+    if (r === null) continue;
+    if (r.ok) out.push(r.value);
+    else log?.debug("pfkey", `${what} left out of the dump`, { ...r.error });
+  }
+  return out;
 }
 
 /** Publishes an event on the diagnostics channels and to the backend's listeners, with a debug line. */

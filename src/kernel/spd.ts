@@ -126,8 +126,8 @@ export function checkPolicy(p: SpdPolicy): SpdPolicy {
 
 /** The operations a backend lends to `replacePolicies`. */
 export interface SpdOps {
-  /** Every policy in the kernel. */
-  dump(): Promise<SpdEntry[]>;
+  /** Every policy in the kernel; `idOf` names the daemon's by kernel index. */
+  dump(idOf: (index: number) => number): Promise<SpdEntry[]>;
   /** The identity the kernel replaces by (selector, direction and whatever else the backend sets). */
   identity(p: SpdPolicy): string;
   /** Adds or replaces-in-place one policy at `priority` (XFRM UPDPOLICY, PF_KEY X_SPDUPDATE). */
@@ -145,7 +145,7 @@ export async function replacePolicies(ops: SpdOps, policies: readonly SpdPolicy[
     if (other !== undefined) throw kernelError("IKE_ERR_KERNEL_EINVAL", `policies ${other} and ${p.id} have the same selector and direction`);
     seen.set(ops.identity(p), p.id);
   }
-  const before = await ops.dump();
+  const before = await ops.dump(() => 0);
   const foreign = new Map(before.filter((e) => !e.owned).map((e) => [ops.identity(e), e]));
   const report: SpdInstallReport = { installed: 0, removed: 0, conflicts: [] };
   const kept = new Set<string>();
@@ -169,24 +169,53 @@ export async function replacePolicies(ops: SpdOps, policies: readonly SpdPolicy[
   return report;
 }
 
-/** The daemon's policies among `entries` (a dump), by kernel index: what ACQUIREs name. */
-export function policiesByIndex(entries: readonly SpdEntry[], policies: readonly SpdPolicy[], identity: (p: SpdPolicy) => string): Map<number, SpdPolicy> {
-  const byIdentity = new Map(policies.map((p) => [identity(p), p]));
-  const out = new Map<number, SpdPolicy>();
-  for (const e of entries) {
-    const p = e.owned ? byIdentity.get(identity(e)) : undefined;
-    if (p !== undefined) out.set(e.index, p);
-  }
-  return out;
-}
-
 /** Removes every policy in the daemon's band. */
 export async function removeOwnedPolicies(ops: SpdOps): Promise<number> {
   let n = 0;
-  for (const e of await ops.dump()) {
+  for (const e of await ops.dump(() => 0)) {
     if (!e.owned) continue;
     await ops.remove(e);
     n++;
   }
   return n;
+}
+
+/**
+ * The `PolicyTable` of a backend: replacement and removal as above, and the daemon's policies by
+ * kernel index (learnt from a dump after each install), which is how an ACQUIRE names its policy.
+ */
+export class SpdManager implements PolicyTable {
+  readonly #ops: SpdOps;
+  #byIndex = new Map<number, SpdPolicy>();
+
+  constructor(ops: SpdOps) {
+    this.#ops = ops;
+  }
+
+  /** The daemon's policy with this kernel index, if it is one. */
+  policy(index: number): SpdPolicy | undefined {
+    return this.#byIndex.get(index);
+  }
+
+  async installPolicies(policies: readonly SpdPolicy[]): Promise<SpdInstallReport> {
+    const report = await replacePolicies(this.#ops, policies);
+    const byIdentity = new Map(policies.map((p) => [this.#ops.identity(p), p]));
+    const byIndex = new Map<number, SpdPolicy>();
+    for (const e of await this.#ops.dump(() => 0)) {
+      const p = e.owned ? byIdentity.get(this.#ops.identity(e)) : undefined;
+      if (p !== undefined) byIndex.set(e.index, p);
+    }
+    this.#byIndex = byIndex;
+    return report;
+  }
+
+  async removePolicies(): Promise<number> {
+    const n = await removeOwnedPolicies(this.#ops);
+    this.#byIndex = new Map();
+    return n;
+  }
+
+  dumpPolicies(): Promise<SpdEntry[]> {
+    return this.#ops.dump((index) => this.#byIndex.get(index)?.id ?? 0);
+  }
 }

@@ -13,16 +13,15 @@
  * EPROTONOSUPPORT), and a negative answer to an ACQUIRE (the kernel's larval state expires by
  * itself after net.core.xfrm_acq_expires, 30 s by default).
  */
-import { EventEmitter } from "node:events";
 import type { Logger } from "../../log/logger.js";
 import type { SaProto, SupportedAlgorithms } from "../algorithms.js";
-import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, noteIdleLifetime, supportedFor, withMeta } from "../backend-common.js";
+import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, noteIdleLifetime, supportedFor, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
 import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
-import { SaMetaTable } from "../sa-meta.js";
-import { policiesByIndex, removeOwnedPolicies, replacePolicies, type PolicyTable, type SpdEntry, type SpdInstallReport, type SpdOps, type SpdPolicy } from "../spd.js";
+import { RealKernelBase } from "../real-kernel-base.js";
+import { SpdManager } from "../spd.js";
 import { checkAddress, checkProto, checkSpi, resolveSa, spiText } from "../validate.js";
 import { splitMessages } from "../wire/netlink.js";
 import { xfrmAuth, xfrmComp, xfrmEnc } from "./algorithms.js";
@@ -49,21 +48,14 @@ const EVENT_RCVBUF = 4 << 20;
 const keyBits = (k: Uint8Array | undefined): number => (k?.length ?? 0) * 8;
 
 /** The XFRM netlink backend. */
-export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
+export class XfrmKernel extends RealKernelBase implements Kernel {
   readonly kind = "xfrm" as const;
   readonly #channel: XfrmChannel;
   readonly #events: KernelSocket;
-  readonly #log: Logger | undefined;
-  readonly #meta = new SaMetaTable();
-  /** Kernel index → the caller's policy, for the daemon's installed policies. */
-  #policies = new Map<number, SpdPolicy>();
-  #closed = false;
-  readonly #warned = { idle: false };
 
   /** Opens both sockets; throws a KernelError (EAFNOSUPPORT when this kernel has no XFRM netlink). */
   constructor(options: XfrmKernelOptions = {}) {
-    super();
-    this.#log = options.log;
+    super(options.log);
     this.#channel = new XfrmChannel(options);
     try {
       this.#events = KernelSocket.open("xfrm", (d, e) => this.#onEvent(d, e), { ...options, groups: GROUPS, rcvbuf: EVENT_RCVBUF });
@@ -90,7 +82,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
   }
 
   async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo> {
-    this.#open();
+    this.checkOpen();
     const g = checkGetSpi(src, dst, proto, range, options);
     const info = larvalUsersa(g.src, g.dst, g.proto, g.mode, g.reqid, g.seq);
     const what = `ALLOCSPI ${g.proto} ${g.src} -> ${g.dst}`;
@@ -98,7 +90,7 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
       m.body.kind === "usersa" ? saInfoFromUsersa(m.body.info, m.attrs, undefined, false) : null,
     );
     if (r === null || !r.ok) throw kernelError("IKE_ERR_KERNEL_EIO", `${what}: the answer is not an SA`);
-    this.#meta.set(g.proto, r.value.spi, g.dst, { label: "", kmCookie: 0, pairSpi: 0, larval: true, dying: false });
+    this.meta.set(g.proto, r.value.spi, g.dst, { label: "", kmCookie: 0, pairSpi: 0, larval: true, dying: false });
     return r.value;
   }
 
@@ -111,38 +103,38 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
   }
 
   async #install(spec: SaSpec, type: number): Promise<SaInfo> {
-    this.#open();
+    this.checkOpen();
     const sa = resolveSa(spec);
     if (!xfrmCanExpress(sa)) throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", `no XFRM name for ${sa.proto} algorithms ${sa.encAlg}/${sa.authAlg}/${sa.compAlg}`);
-    noteIdleLifetime(sa, this.#log, this.#warned);
-    if (type === XfrmMsg.UPDSA) checkUpdateOfMature(this.#meta.get(sa.proto, sa.spi, sa.dst), spec);
+    noteIdleLifetime(sa, this.log, this.warned);
+    if (type === XfrmMsg.UPDSA) checkUpdateOfMature(this.meta.get(sa.proto, sa.spi, sa.dst), spec);
     const { info, attrs } = usersaFromSpec(sa, spec.encKey, spec.authKey);
     const what = `${xfrmMsgName(type)} ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst}`;
     await this.#channel.request(type, { kind: "usersa", info }, attrs, "ack", what);
-    this.#meta.set(sa.proto, sa.spi, sa.dst, { label: sa.label, kmCookie: sa.kmCookie, pairSpi: sa.pairSpi, larval: false, dying: false });
-    this.#log?.debug("pfkey", "SA installed", { proto: sa.proto, spi: spiText(sa.spi), src: sa.src, dst: sa.dst, mode: sa.mode, label: sa.label });
+    this.meta.set(sa.proto, sa.spi, sa.dst, { label: sa.label, kmCookie: sa.kmCookie, pairSpi: sa.pairSpi, larval: false, dying: false });
+    this.log?.debug("pfkey", "SA installed", { proto: sa.proto, spi: spiText(sa.spi), src: sa.src, dst: sa.dst, mode: sa.mode, label: sa.label });
     return saInfoFromResolved(sa, "mature", keyBits(spec.encKey), keyBits(spec.authKey), Date.now());
   }
 
   async delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void> {
-    this.#open();
+    this.checkOpen();
     const p = checkProto(proto);
     const s = checkAddress(src, "source");
     const d = toXfrmAddress(checkAddress(dst, "destination"))!;
     checkSpi(p, spi);
     const what = `DELSA ${p} ${spiText(spi)} ${s} -> ${dst}`;
     await this.#channel.request(XfrmMsg.DELSA, { kind: "usersaId", id: { daddr: d.bytes, spi, family: d.family, proto: PROTO_NUMBER[p] } }, { srcaddr: toXfrmAddress(s)!.bytes }, "ack", what);
-    this.#meta.delete(p, spi, checkAddress(dst, "destination"));
+    this.meta.delete(p, spi, checkAddress(dst, "destination"));
   }
 
   async get(src: string, dst: string, proto: SaProto, spi: number, options?: KeyOptions): Promise<SaInfo> {
-    this.#open();
+    this.checkOpen();
     const p = checkProto(proto);
     const s = checkAddress(src, "source");
     const dText = checkAddress(dst, "destination");
     const d = toXfrmAddress(dText)!;
     checkSpi(p, spi);
-    const meta = this.#meta.get(p, spi, dText);
+    const meta = this.meta.get(p, spi, dText);
     const what = `GETSA ${p} ${spiText(spi)} -> ${dText}`;
     const r = await this.#channel.request(XfrmMsg.GETSA, { kind: "usersaId", id: { daddr: d.bytes, spi, family: d.family, proto: PROTO_NUMBER[p] } }, {}, "reply", what, (m) =>
       m.body.kind === "usersa" ? saInfoFromUsersa(m.body.info, m.attrs, meta, options?.includeKeys === true) : null,
@@ -153,74 +145,44 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
   }
 
   async flush(proto?: SaProto): Promise<number> {
-    this.#open();
+    this.checkOpen();
     const p = proto === undefined ? undefined : checkProto(proto);
     const n = (await this.dump(p)).length; // XFRM does not say how many went
     await this.#channel.request(XfrmMsg.FLUSHSA, { kind: "flushsa", flush: { proto: p === undefined ? IPSEC_PROTO_ANY : PROTO_NUMBER[p] } }, {}, "ack", `FLUSHSA ${p ?? "all"}`);
-    this.#meta.clear(p);
+    this.meta.clear(p);
     return n;
   }
 
   async dump(proto?: SaProto, options?: DumpOptions): Promise<SaInfo[]> {
-    this.#open();
+    this.checkOpen();
     const p = proto === undefined ? undefined : checkProto(proto);
     const keys = options?.includeKeys === true;
     const parts = await this.#channel.request(XfrmMsg.GETSA, { kind: "none" }, {}, "dump", "GETSA dump", (m) =>
       m.body.kind === "usersa" ? saInfoFromUsersa(m.body.info, m.attrs, undefined, keys) : null,
     );
     const out: SaInfo[] = [];
-    for (const r of parts) {
-      if (r === null || !r.ok) {
-        if (r !== null) this.#log?.debug("pfkey", "SA left out of the dump", { ...r.error });
-        continue;
-      }
-      const sa = r.value;
+    for (const sa of keepDecoded(parts, this.log, "SA")) {
       // SPI 0: the kernel's own larval state for a pending ACQUIRE, not an SA anyone made.
       if (sa.spi === 0) continue;
       if ((p !== undefined && sa.proto !== p) || (options?.reqid !== undefined && sa.reqid !== options.reqid)) continue;
-      out.push(withMeta(sa, this.#meta));
+      out.push(withMeta(sa, this.meta));
     }
     return out;
   }
 
   /** XFRM has no REGISTER: answers what this backend can name, and events flow from the start. */
   async register(proto: SaProto): Promise<SupportedAlgorithms> {
-    this.#open();
+    this.checkOpen();
     return supportedFor(checkProto(proto), { auth: (a) => xfrmAuth(a.id) !== undefined, enc: (a) => xfrmEnc(a.id) !== undefined, comp: (a) => xfrmComp(a.id) !== undefined });
   }
 
-  async installPolicies(policies: readonly SpdPolicy[]): Promise<SpdInstallReport> {
-    this.#open();
-    const report = await replacePolicies(this.#spdOps, policies);
-    // Learn the kernel's index of each installed policy, so ACQUIREs name the caller's id.
-    this.#policies = policiesByIndex(await this.dumpPolicies(), policies, policyIdentity);
-    this.#log?.debug("pfkey", "policies installed", { installed: report.installed, removed: report.removed, conflicts: report.conflicts.length });
-    return report;
-  }
-
-  async removePolicies(): Promise<number> {
-    this.#open();
-    const n = await removeOwnedPolicies(this.#spdOps);
-    this.#policies = new Map();
-    return n;
-  }
-
-  async dumpPolicies(): Promise<SpdEntry[]> {
-    this.#open();
-    const idOf = (index: number): number => this.#policies.get(index)?.id ?? 0;
-    const parts = await this.#channel.request(XfrmMsg.GETPOLICY, { kind: "none" }, {}, "dump", "GETPOLICY dump", (m) =>
-      m.body.kind === "userpolicy" ? spdEntryFromXfrm(m.body.info, m.attrs, idOf) : null,
-    );
-    const out: SpdEntry[] = [];
-    for (const r of parts) {
-      if (r !== null && r.ok) out.push(r.value);
-      else if (r !== null) this.#log?.debug("pfkey", "policy left out of the dump", { ...r.error });
-    }
-    return out;
-  }
-
-  readonly #spdOps: SpdOps = {
-    dump: () => this.dumpPolicies(),
+  protected readonly spd = new SpdManager({
+    dump: async (idOf) => {
+      const parts = await this.#channel.request(XfrmMsg.GETPOLICY, { kind: "none" }, {}, "dump", "GETPOLICY dump", (m) =>
+        m.body.kind === "userpolicy" ? spdEntryFromXfrm(m.body.info, m.attrs, idOf) : null,
+      );
+      return keepDecoded(parts, this.log, "policy");
+    },
     identity: policyIdentity,
     put: async (p, priority) => {
       const { info, attrs } = userpolicyFromSpd(p, priority);
@@ -230,50 +192,43 @@ export class XfrmKernel extends EventEmitter implements Kernel, PolicyTable {
       const id = { sel: anySelector(), index: e.index, dir: dirNumber(e.dir) };
       await this.#channel.request(XfrmMsg.DELPOLICY, { kind: "userpolicyId", id }, { policyType: { type: XfrmPolicyType.MAIN } }, "ack", `DELPOLICY index ${e.index}`);
     },
-  };
+  });
 
   readonly #eventContext: XfrmEventContext = {
     ownPort: 0,
-    idOf: (index) => this.#policies.get(index)?.id ?? 0,
-    meta: this.#meta,
+    idOf: (index) => this.spd.policy(index)?.id ?? 0,
+    meta: this.meta,
     nowSeconds: () => Math.floor(Date.now() / 1000),
   };
 
   #onEvent(datagram: Buffer | null, err: Error | null): void {
     if (datagram === null) {
       const code = (err as { code?: string } | null)?.code;
-      if (code === "IKE_ERR_NATIVE_OVERRUN") this.#log?.warn("kernel events lost: the XFRM event socket overran");
-      else this.#log?.warn("XFRM event socket error", { code, error: err?.message });
+      if (code === "IKE_ERR_NATIVE_OVERRUN") this.log?.warn("kernel events lost: the XFRM event socket overran");
+      else this.log?.warn("XFRM event socket error", { code, error: err?.message });
       return;
     }
     try {
       const msgs = splitMessages(datagram);
-      if (!msgs.ok) return void this.#log?.debug("pfkey", "XFRM event dropped", { ...msgs.error });
+      if (!msgs.ok) return void this.log?.debug("pfkey", "XFRM event dropped", { ...msgs.error });
       const ctx = { ...this.#eventContext, ownPort: this.#channel.portId };
       for (const m of msgs.value) {
         const d = decodeXfrm(m, m.body.byteOffset - datagram.byteOffset);
         if (!d.ok) {
-          this.#log?.debug("pfkey", "XFRM event does not parse", { msg: xfrmMsgName(m.type), ...d.error });
+          this.log?.debug("pfkey", "XFRM event does not parse", { msg: xfrmMsgName(m.type), ...d.error });
           continue;
         }
         const r = xfrmEvent(d.value, ctx);
-        if ("none" in r) this.#log?.debug("pfkey", "XFRM notice", { msg: xfrmMsgName(m.type), pid: m.pid, why: r.none });
-        else emitKernelEvent(this, this.#log, r.event);
+        if ("none" in r) this.log?.debug("pfkey", "XFRM notice", { msg: xfrmMsgName(m.type), pid: m.pid, why: r.none });
+        else emitKernelEvent(this, this.log, r.event);
       }
     } finally {
       datagram.fill(0);
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected closeSockets(): void {
     this.#channel.close();
     this.#events.close();
-    this.#meta.clear();
-  }
-
-  #open(): void {
-    if (this.#closed) throw kernelError("IKE_ERR_KERNEL_ESHUTDOWN", "kernel backend closed");
   }
 }
