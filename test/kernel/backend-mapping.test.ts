@@ -19,6 +19,9 @@ import { decodePfkey, encodePfkey } from "../../src/kernel/pfkey/message.js";
 import { saExtensions, saInfoFromPfkey } from "../../src/kernel/pfkey/pfkey-sa.js";
 import { policyExtensions, spdEntryFromPfkey } from "../../src/kernel/pfkey/pfkey-spd.js";
 import { espSa } from "./helpers.js";
+import { loadNative, type NativeAddon } from "../../native/index.js";
+import type { KernelError } from "../../src/errors.js";
+import { openKernel } from "../../src/kernel/open.js";
 
 /** ESP transform id → PF_KEY encryption number, and Phase 2 auth attribute → PF_KEY auth number. */
 const ESP_TO_SADB: Record<number, number> = { 2: EncAlg.DesCbc, 3: EncAlg.TripleDesCbc, 7: EncAlg.BlowfishCbc, 11: EncAlg.Null, 12: EncAlg.AesCbc };
@@ -133,4 +136,16 @@ test("a request the kernel never answers fails with ETIMEDOUT; closing fails the
   p.rejectAll(Object.assign(new Error("closed"), { code: "IKE_ERR_KERNEL_ESHUTDOWN" }) as never);
   await assert.rejects(a, { code: "IKE_ERR_KERNEL_ESHUTDOWN" });
   assert.equal(p.size, 0);
+});
+
+test("openKernel: auto opens XFRM where it can, and names both interfaces when neither opens", async () => {
+  const absent = Object.assign(new Error("socket: Address family not supported by protocol"), { code: "IKE_ERR_NATIVE_SOCKET", errno: 97, syscall: "socket" });
+  const native = { ...loadNative(), openKernelSocket: () => { throw absent; } } as NativeAddon;
+  await assert.rejects(openKernel("auto", { native }), (e: KernelError) => {
+    assert.equal(e.code, "IKE_ERR_KERNEL_EAFNOSUPPORT");
+    assert.match(e.message, /XFRM netlink: .*Address family not supported.*; PF_KEY: .*Address family not supported/);
+    return true;
+  });
+  await assert.rejects(openKernel("pfkey", { native }), { code: "IKE_ERR_KERNEL_EAFNOSUPPORT" });
+  await assert.rejects(openKernel("xfrm", { native }), { code: "IKE_ERR_KERNEL_EAFNOSUPPORT" });
 });
