@@ -157,6 +157,9 @@ function synthetic(secret: Buffer, ciphertext: Uint8Array, k: number): Buffer {
   return Buffer.concat(out).subarray(0, len);
 }
 
+/** C_Decrypt failures that say nothing about the ciphertext. */
+const STATE_FAILURE = /CKR_(USER_NOT_LOGGED_IN|KEY_HANDLE_INVALID|OBJECT_HANDLE_INVALID|SESSION_\w+|TOKEN_\w+|DEVICE_\w+|CRYPTOKI_\w+|KEY_FUNCTION_NOT_PERMITTED|MECHANISM_\w+|OPERATION_\w+|HOST_MEMORY)/;
+
 /** RSA PKCS#1 v1.5 decryption on the token, a bad padding answered with a synthetic plaintext. */
 export function tokenDecrypt(ref: TokenKeyRef, ciphertext: Uint8Array): TaskResult<Buffer> {
   if (ref.type !== "rsa") return { ok: false, error: { code: "IKE_ERR_PUBKEY_TYPE", message: "public-key decryption needs an RSA key" } };
@@ -170,9 +173,11 @@ export function tokenDecrypt(ref: TokenKeyRef, ciphertext: Uint8Array): TaskResu
     try {
       return s.m.C_Decrypt(s.session, Buffer.from(ciphertext), Buffer.alloc(k));
     } catch (err) {
-      // Padding (and range) failures of this ciphertext: implicit rejection.
-      if (/CKR_ENCRYPTED_DATA_(INVALID|LEN_RANGE)/.test((err as Error)?.message ?? "")) return synthetic(secret.value, ciphertext, k);
-      throw err;
+      // Failures of the key's or the session's state are reported (and retried once); any other
+      // failure depends on this ciphertext (SoftHSM says CKR_GENERAL_ERROR for a bad padding,
+      // others CKR_ENCRYPTED_DATA_INVALID): implicit rejection.
+      if (STATE_FAILURE.test((err as Error)?.message ?? "")) throw err;
+      return synthetic(secret.value, ciphertext, k);
     }
   });
   return r;
