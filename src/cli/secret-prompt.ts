@@ -12,7 +12,8 @@ export function readSecretLine(prompt: string): Promise<string> {
     process.stderr.write(prompt);
     if (!input.isTTY) {
       const rl = readline.createInterface({ input, terminal: false });
-      rl.once("line", (l) => (rl.close(), resolve(l)));
+      // resolve first: close() emits "close" at once, whose listener would resolve "".
+      rl.once("line", (l) => (resolve(l), rl.close()));
       rl.once("close", () => resolve(""));
       return;
     }

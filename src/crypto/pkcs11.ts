@@ -144,13 +144,17 @@ export function openSession(m: Pkcs11, slot: Handle, rw: boolean): Handle {
   return p11("C_OpenSession", () => m.C_OpenSession(slot, js.CKF_SERIAL_SESSION | (rw ? js.CKF_RW_SESSION : 0)));
 }
 
-/** Logs the user in; already logged in (by this or another thread) is success. */
-export function login(m: Pkcs11, session: Handle, pin: string): void {
+/**
+ * Logs the user in. Already logged in (by this or another thread) is success, answered `false`:
+ * the token then does not check the PIN.
+ */
+export function login(m: Pkcs11, session: Handle, pin: string): boolean {
   try {
     m.C_Login(session, pkcs11js().CKU_USER, pin);
+    return true;
   } catch (err) {
     const name = ckr(err);
-    if (name === "CKR_USER_ALREADY_LOGGED_IN") return;
+    if (name === "CKR_USER_ALREADY_LOGGED_IN") return false;
     if (name === "CKR_PIN_INCORRECT" || name === "CKR_PIN_LOCKED" || name === "CKR_PIN_EXPIRED" || name === "CKR_PIN_LEN_RANGE") {
       throw new TokenError(TokenCode.Pin, `token login refused (${name})`);
     }

@@ -165,6 +165,7 @@ export interface TaskValueMap {
   encrypt: Buffer;
   decrypt: Buffer;
   loadKey: KeyDescription;
+  /** false: the token was logged in already (and did not check the PIN). */
   tokenLogin: boolean;
   tokenLogout: boolean;
 }

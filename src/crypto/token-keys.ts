@@ -183,12 +183,14 @@ export function tokenDecrypt(ref: TokenKeyRef, ciphertext: Uint8Array): TaskResu
   return r;
 }
 
-/** Logs in to a token (ikeadm token login): every thread's session sees its private objects. */
+/**
+ * Logs in to a token (ikeadm token login): every thread's session sees its private objects.
+ * `false`: it was logged in already, and the token did not check this PIN.
+ */
 export function tokenLogin(library: string, token: string, pin: string): TaskResult<boolean> {
   try {
     const s = sessionFor(library, token);
-    login(s.m, s.session, pin);
-    return { ok: true, value: true };
+    return { ok: true, value: login(s.m, s.session, pin) };
   } catch (err) {
     dropSession(library, token);
     return fail(err);

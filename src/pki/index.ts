@@ -18,4 +18,5 @@ export {
   type StoredCert, type StoredCrl, type StoredKey,
 } from "./store.js";
 export { pkiConfigContext } from "./config-check.js";
+export { CertCache, type CachedCert, type CertCacheOptions } from "./certcache.js";
 export { trustFor } from "./trust.js";
