@@ -16,7 +16,7 @@ import { IKE_DEFAULTS } from "../config/defaults.js";
 import type { IkeConfig } from "../config/index.js";
 import type { TaskResult } from "../crypto/tasks.js";
 import { CertCache } from "../pki/certcache.js";
-import { emptySnapshot, formatName, trustFor, type KeyRegistry, type PkiDirs } from "../pki/index.js";
+import { LdapDirectory, emptySnapshot, formatName, trustFor, type KeyRegistry, type PkiDirs } from "../pki/index.js";
 import type { Logger } from "../log/logger.js";
 import type { CertCacheView } from "../control/results.js";
 import { loadPki, type LoadedPki } from "./config-load.js";
@@ -46,6 +46,7 @@ export class PkiLive {
   readonly certCache: CertCache;
   #loaded: LoadedPki;
   readonly #locked = new Map<string, boolean>();
+  #ldap: { servers: string; dir: LdapDirectory | undefined } | undefined;
 
   private constructor(
     readonly dirs: PkiDirs,
@@ -92,9 +93,28 @@ export class PkiLive {
     for (const b of r.value.bindings) if (b.token) this.#locked.set(b.token.label, b.token.locked);
     this.certCache.pin(r.value.snapshot.certs.map((c) => c.cert.fingerprint));
     this.certCache.flush();
+    // What the directory answered is cached certificates too.
+    this.#ldap = undefined;
     const s = r.value.snapshot;
     this.log.info("certificate store loaded", { certificates: s.certs.length, crls: s.crls.length, privateKeys: r.value.bindings.length });
     return { ok: true, errors: [], warnings: r.warnings };
+  }
+
+  /**
+   * The `ldap_server` directory (undefined without ldap_server), for stage 2 to pass to
+   * `trustFor`; made anew when the server list changes or the store reloads.
+   */
+  directory(): LdapDirectory | undefined {
+    const list = this.config.current.config.globals.ldapServer;
+    const servers = list.map((x) => `${x.host}:${x.port}`).join(",");
+    if (this.#ldap?.servers !== servers) {
+      const dir = list.length === 0 ? undefined : new LdapDirectory({
+        servers: list,
+        onResult: (what, r) => this.log.debug("cert", "ldap_server look-up", { what, ...(r.ok ? { values: r.values } : { failed: r.reason }) }),
+      });
+      this.#ldap = { servers, dir };
+    }
+    return this.#ldap.dir;
   }
 
   /** Tokens the store's keys live on, and whether each is locked. */
