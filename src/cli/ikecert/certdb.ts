@@ -15,7 +15,7 @@ import { dnMatches, formatName, namesEqual } from "../../pki/name.js";
 import { derObjects, encodePem } from "../../pki/pem.js";
 import type { Selector } from "../../pki/selector.js";
 import type { Opts } from "./options.js";
-import { IkecertError, certsMatching, certspec, freeSlot, publicKeyHash, readCert, readCrl, readStdin, slots, writeSlot } from "./store-ops.js";
+import { IkecertError, addCertificate, certsMatching, certspec, freeSlot, publicKeyHash, readCert, readCrl, readStdin, slots, writeSlot } from "./store-ops.js";
 import { certToToken, copyCertToToken, forgetTokenCert, keySlotOf, linkTokenCert, removeCertObjects } from "./token-certdb.js";
 import { tokenOfCert } from "./token-store.js";
 
@@ -105,14 +105,6 @@ export async function certdb(p: IkedPaths, o: Opts, out: (s: string | Buffer) =>
     default:
       throw new IkecertError(`certdb does not take -${o.primary}`);
   }
-}
-
-/** Adds a certificate, in the slot of its private key (certlocal -kc or -a) when that has none yet. */
-export function addCertificate(p: IkedPaths, key: { slot: string } | undefined, bytes: Buffer, err: (s: string) => void): string {
-  const slot = key !== undefined && !slots(p.publicKeysDir).includes(key.slot) ? key.slot : freeSlot(p);
-  writeSlot(p.publicKeysDir, slot, bytes, false);
-  err(`Certificate added to database in slot ${slot}${slot === key?.slot ? " (with its private key)" : ""}.\n`);
-  return slot;
 }
 
 function ipText(b: Buffer): string {

@@ -19,11 +19,9 @@ import { createPrivateKey, type KeyObject } from "node:crypto";
 import forge from "node-forge";
 import type { IkedPaths } from "../../daemon/paths.js";
 import { MAX_CERT_BYTES, parseCertificate, type Certificate } from "../../pki/certificate.js";
-import { addCertificate } from "./certdb.js";
-import { addPrivateKey } from "./certlocal.js";
 import type { Opts } from "./options.js";
 import { readSecret } from "./secret.js";
-import { IkecertError, certsMatching, readCert, readStdin, slots, spkiOf } from "./store-ops.js";
+import { IkecertError, addCertificate, addPrivateKey, certsMatching, readCert, readStdin, slots, spkiOf } from "./store-ops.js";
 import { readKeySlot } from "./token-store.js";
 
 /** Largest PKCS#12 file accepted (a key and a chain of a few certificates are a few KiB). */

@@ -128,3 +128,27 @@ export function certsMatching(p: IkedPaths, spec: Selector[]): Array<{ slot: str
     .map((slot) => ({ slot, cert: readCert(p.publicKeysDir, slot) }))
     .filter(({ slot, cert }) => (cert ? allMatch(spec, cert, slot) : spec.some((s) => s.kind === "slot" && s.slot === slot)));
 }
+
+/** Adds a disk key, in the slot of its certificate when that is already in the database. */
+export function addPrivateKey(p: IkedPaths, key: KeyObject, err: (s: string) => void): string {
+  if (key.asymmetricKeyType !== "rsa" && key.asymmetricKeyType !== "dsa") throw new IkecertError(`${key.asymmetricKeyType} keys cannot be used by IKEv1 here (RSA or DSA)`);
+  const spki = spkiOf(key);
+  const paired = slots(p.publicKeysDir).find((s) => readCert(p.publicKeysDir, s)?.spki.equals(spki));
+  const slot = paired !== undefined && !slots(p.privateKeysDir).includes(paired) ? paired : freeSlot(p);
+  const pkcs8 = key.export({ type: "pkcs8", format: "der" });
+  try {
+    writeSlot(p.privateKeysDir, slot, pkcs8, true);
+  } finally {
+    pkcs8.fill(0);
+  }
+  err(`Private key added in slot ${slot}${paired === slot ? " (with its certificate)" : ""}.\n`);
+  return slot;
+}
+
+/** Adds a certificate, in the slot of its private key (certlocal -kc or -a) when that has none yet. */
+export function addCertificate(p: IkedPaths, key: { slot: string } | undefined, bytes: Buffer, err: (s: string) => void): string {
+  const slot = key !== undefined && !slots(p.publicKeysDir).includes(key.slot) ? key.slot : freeSlot(p);
+  writeSlot(p.publicKeysDir, slot, bytes, false);
+  err(`Certificate added to database in slot ${slot}${slot === key?.slot ? " (with its private key)" : ""}.\n`);
+  return slot;
+}

@@ -19,7 +19,7 @@ import { formatTokenKeyFile, type TokenKeyFile } from "../../crypto/token-key-fi
 import { parseCertificate } from "../../pki/certificate.js";
 import { encodeName, formatName } from "../../pki/name.js";
 import { allMatch } from "../../pki/selector.js";
-import { emitGenerated, type KeygenParams } from "./certlocal.js";
+import { emitGenerated, type KeygenParams } from "./keygen.js";
 import type { Opts } from "./options.js";
 import { IkecertError, certsMatching, certspec, freeSlot, publicKeyHash, readCert, slots, writeSlot } from "./store-ops.js";
 import { certificateDer, createCertificate, destroyObjects, generateKeyPair, importKey, newId, objectsOf, tokenPublicKey, tokenSigner } from "./token-objects.js";
