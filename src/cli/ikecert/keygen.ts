@@ -37,6 +37,7 @@ export interface KeygenParams {
   readonly format: "pem" | "ber";
 }
 
+/** Reads and checks -ks/-kc's options; usage errors throw IkecertError. */
 export function keygenParams(o: Opts): KeygenParams {
   const t = KEY_TYPES[o.value("t") ?? ""];
   if (!t) throw new IkecertError(`-t must be one of ${Object.keys(KEY_TYPES).join(", ")}`);

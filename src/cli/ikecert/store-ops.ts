@@ -98,6 +98,7 @@ export function readPrivateKey(file: string): KeyObject {
   }
 }
 
+/** A private key from its bytes (PKCS#8 or PKCS#1, DER or PEM). */
 export function loadKey(bytes: Buffer): KeyObject {
   for (const attempt of [
     () => createPrivateKey({ key: bytes, format: "der", type: "pkcs8" }),
