@@ -23,7 +23,8 @@ import type { ServiceFactory, IkeService } from "./service.js";
 import { LiveConfig } from "./live-config.js";
 import { releasePreshared } from "../config/index.js";
 import type { DaemonOptions } from "./options.js";
-import { credentialsFor, PkiKeyGenerations } from "./pki-live.js";
+import { CertCache } from "../pki/certcache.js";
+import { credentialsFor, PkiKeyGenerations, PkiLive } from "./pki-live.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
@@ -53,8 +54,8 @@ export interface DaemonHooks {
 /** A running daemon. */
 export class Daemon {
   #stopping: Promise<void> | undefined;
-  /** The store generations whose private keys the pool holds. */
-  #pkiKeys: PkiKeyGenerations | undefined;
+  /** The certificate store holder (its generations of private keys in the pool, the cache). */
+  #pki: PkiLive | undefined;
   readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   private constructor(
@@ -108,8 +109,10 @@ export class Daemon {
         for (const e of errors) cfgLog.error(e);
         cfgLog.warn("ignore_errors is set: running with the parts of the configuration that loaded");
       }
-      const live = new LiveConfig(rules.value, keys.value, pki && { loaded: pki.value, credentials: (c, p) => credentialsFor(c, p, pool, cfgLog) });
-      if (pki) pkiKeys.commit(pki.value);
+      const certCache = new CertCache();
+      const live = new LiveConfig(rules.value, keys.value, pki && { loaded: pki.value, credentials: (c, p) => credentialsFor(c, p, pool, cfgLog, certCache) });
+      const pkiLive = new PkiLive(options.paths, pool, live, cfgLog, certCache, pkiKeys);
+      if (pki) pkiLive.adopted(pki.value);
       cleanup.push(() => live.releaseKeys());
       const store = pki?.value.snapshot;
       cfgLog.info("configuration loaded", {
@@ -144,11 +147,11 @@ export class Daemon {
         log: ctlLog,
         handler: createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
-          ikePort: options.ikePort, nattPort: options.nattPort, engine,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki: pkiLive,
         }),
       });
       const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log);
-      d.#pkiKeys = pkiKeys;
+      d.#pki = pkiLive;
       d.#installSignals();
       log.info("in.iked started", {
         pid: process.pid, socket: options.paths.adminSocket, privilege: options.privilege,
@@ -171,9 +174,9 @@ export class Daemon {
    */
   async reload(): Promise<boolean> {
     const log = this.logs.logger("cfg");
-    const pkiKeys = this.#pkiKeys!;
+    const pki0 = this.#pki!;
     const [{ rules, keys, pki }, policy] = await Promise.all([
-      loadAll(this.options.configFile, this.options.presharedFile, { dirs: this.options.paths, pool: this.pool, generation: pkiKeys.next() }),
+      loadAll(this.options.configFile, this.options.presharedFile, { dirs: this.options.paths, pool: this.pool, generation: pki0.keys.next() }),
       this.engine?.preparePolicy(),
     ]);
     const errors = [...(pki?.errors ?? []), ...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
@@ -181,14 +184,14 @@ export class Daemon {
       for (const e of errors) log.error(e);
       log.error("reload refused: the running configuration stays in effect", { errors: errors.length });
       releasePreshared(keys.value);
-      if (pki) pkiKeys.discard(pki.value);
+      if (pki) pki0.keys.discard(pki.value);
       daemonReload.publish({ ok: false, errors });
       return false;
     }
     for (const w of [...(pki?.warnings ?? []), ...rules.warnings, ...keys.warnings]) log.warn(w);
     if (policy?.ok === true) policy.commit();
     const snap = this.live.replace({ config: rules.value, preshared: keys.value, ...(pki ? { pki: pki.value } : {}) });
-    if (pki) pkiKeys.commit(pki.value);
+    if (pki) pki0.adopted(pki.value);
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
     daemonReload.publish({ ok: true, generation: snap.generation });
     return true;

@@ -18,6 +18,8 @@ export {
   type StoredCert, type StoredCrl, type StoredKey,
 } from "./store.js";
 export { pkiConfigContext } from "./config-check.js";
+export { LdapDirectory, ldapDn, type CertDirectory, type LdapOptions } from "./ldap.js";
+export { CertCache, type CachedCert, type CertCacheOptions } from "./certcache.js";
 export { trustFor } from "./trust.js";
-export { PkiCredentials, type CertCache, type CredentialsOptions } from "./phase1-credentials.js";
+export { PkiCredentials, type CredentialsOptions, type PeerDirectory } from "./phase1-credentials.js";
 export { derObjects } from "./pem.js";

@@ -14,34 +14,32 @@
  * - pre-shared keys: the peer's ID against `remote_id` (when the rule names any).
  *
  * Every refusal carries the notify errors.ts `notifyFor` maps its code to, and the reason.
- * Validated peer certificates go to the certificate cache through {@link CertCache} once the
- * exchange authenticated the peer with them.
+ *
+ * The certificate cache (certcache.ts): a peer certificate found there for the usage skips path
+ * validation (its ID and `remote_id` are still checked); a freshly validated one is added once the
+ * exchange authenticated the peer with it; a peer that sends no certificate is looked for there too
+ * (and, for a DN, in `ldap_server`).
  */
 import { AuthMethod } from "../codec/attributes-constants.js";
+import { IdType } from "../codec/constants.js";
 import { Notify } from "../codec/notify-constants.js";
 import type { IkeGlobals, ResolvedRule } from "../config/types.js";
+import type { CertCache } from "./certcache.js";
 import { isSelfIssued, type Certificate } from "./certificate.js";
 import { parseCertPayloads, type CertPayloadData } from "./cert-payloads.js";
 import { usageProblem, validatePath, type CertUsage, type ValidatedPath } from "./chain.js";
 import { notifyFor, PkiCode, type PkiErrorCode } from "./errors.js";
 import { checkPeerIdentity, localIdentity, type IdentityData } from "./identity.js";
-import { namesEqual } from "./name.js";
+import type { CertDirectory } from "./ldap.js";
+import { decodeNameDer, namesEqual, type DistinguishedName } from "./name.js";
 import type { CrlSource } from "./revocation.js";
 import { identityAllowed, identityValueAllowed, parseSelector, selectorMatches, type Selector } from "./selector.js";
 import type { KeyBinding, PkiSnapshot } from "./store.js";
 import { trustFor, type TrustSetup } from "./trust.js";
 import type { SignatureVerifier } from "./verifier.js";
 
-/**
- * The certificate cache as Phase 1 fills and asks it (`ikeadm dump|flush certcache`). Filling it
- * is one call per authenticated peer.
- */
-export interface CertCache {
-  /** A peer authenticated with this validated path (its certificate first, the anchor last). */
-  add(path: ValidatedPath): void;
-  /** Certificates held for this identity: a peer that sends none, an RSA encryption peer. */
-  find(id: IdentityData): readonly Certificate[];
-}
+/** `ldap_server` as the credentials use it: issuers and CRLs (validation), end entities by subject. */
+export type PeerDirectory = CertDirectory & { userCertificates?(subject: DistinguishedName): Promise<Certificate[]> };
 
 /** What the credentials are built from. */
 export interface CredentialsOptions {
@@ -52,6 +50,8 @@ export interface CredentialsOptions {
   readonly verifier: SignatureVerifier;
   /** CRL fetching for `use_http`. */
   readonly fetcher?: CrlSource;
+  /** `ldap_server`. */
+  readonly directory?: PeerDirectory;
   readonly cache?: CertCache;
   /** Validation time, ms (default Date.now). */
   readonly now?: () => number;
@@ -100,7 +100,7 @@ export class PkiCredentials {
 
   constructor(o: CredentialsOptions) {
     this.#o = o;
-    this.#trust = trustFor(o.snapshot, o.globals, o.fetcher);
+    this.#trust = trustFor(o.snapshot, o.globals, o.fetcher, o.directory);
     this.#now = o.now ?? Date.now;
   }
 
@@ -171,12 +171,29 @@ export class PkiCredentials {
       leaf = parsed.value.find((c) => checkPeerIdentity(id, c).ok) ?? parsed.value[0]!;
       others = parsed.value.filter((c) => c !== leaf);
     } else {
-      const held = [...this.#o.snapshot.certs.map((c) => c.cert).filter((c) => c.ext.basicConstraints?.ca !== true), ...(this.#o.cache?.find(id) ?? [])];
-      const now = this.#now();
-      leaf = held.filter((c) => checkPeerIdentity(id, c).ok).sort((a, b) => Number(current(b, now)) - Number(current(a, now)))[0];
-      if (leaf === undefined) return refuseCode(PkiCode.CertUnavailable, "the peer sent no certificate, and none on disk or in the cache backs its ID");
+      leaf = await this.#held(id);
+      if (leaf === undefined) return refuseCode(PkiCode.CertUnavailable, "the peer sent no certificate, and none on disk, in the cache or in ldap_server backs its ID");
     }
     return this.#check(rule, method, leaf, others, id);
+  }
+
+  /** A certificate for `id` from the store, the cache, or (a DN) the directory; one valid now first. */
+  async #held(id: IdentityData): Promise<Certificate | undefined> {
+    const backs = (c: Certificate) => checkPeerIdentity(id, c).ok;
+    const store = this.#o.snapshot.certs.map((c) => c.cert).filter((c) => c.ext.basicConstraints?.ca !== true);
+    const cached = this.#o.cache?.find(backs).map((e) => e.path.leaf) ?? [];
+    const now = this.#now();
+    const best = (l: Certificate[]) => l.filter(backs).sort((a, b) => Number(current(b, now)) - Number(current(a, now)))[0];
+    const found = best([...store, ...cached]);
+    if (found !== undefined || this.#o.directory?.userCertificates === undefined || id.idType !== IdType.ID_DER_ASN1_DN) return found;
+    let dn: DistinguishedName;
+    try {
+      dn = decodeNameDer(id.data);
+    } catch {
+      // An ID_DER_ASN1_DN that does not decode names nobody the directory could hold.
+      return undefined;
+    }
+    return best(await this.#o.directory.userCertificates(dn));
   }
 
   /**
@@ -200,7 +217,10 @@ export class PkiCredentials {
     if (leaf.keyFamily !== keyType) {
       return refuseCode(PkiCode.UnsupportedAlgorithm, `${methodName(method)} needs a ${keyType.toUpperCase()} key; "${leaf.subjectText}" has a ${leaf.keyFamily} key`);
     }
-    const v = await validatePath(leaf, others, { ...this.#trust, now: this.#now(), verifier: this.#o.verifier, usage: usageOf(method) });
+    const usage = usageOf(method);
+    const cache = this.#o.cache;
+    const hit = cache?.get(leaf.fingerprint, usage);
+    const v = hit !== undefined ? { ok: true as const, value: hit.path } : await validatePath(leaf, others, { ...this.#trust, now: this.#now(), verifier: this.#o.verifier, usage });
     if (!v.ok) return refuseCode(v.error.code, `peer certificate "${v.error.subject ?? leaf.subjectText}": ${v.error.message}`);
     if (id !== undefined) {
       const matched = checkPeerIdentity(id, leaf);
@@ -209,8 +229,8 @@ export class PkiCredentials {
     if (!identityAllowed(this.#remoteSelectors(rule), leaf)) {
       return refuseCode(PkiCode.IdNotAllowed, `peer "${leaf.subjectText}" is not allowed by remote_id of rule "${rule.rule.label}"`);
     }
-    let remembered = false;
-    const cache = this.#o.cache;
+    // A cached path stays as it was validated: re-adding it would stretch its time to live.
+    let remembered = hit !== undefined;
     return {
       publicKey: leaf.spki,
       keyType,
@@ -219,7 +239,7 @@ export class PkiCredentials {
       remember: () => {
         if (remembered) return;
         remembered = true;
-        cache?.add(v.value);
+        cache?.add(v.value, usage);
       },
     };
   }

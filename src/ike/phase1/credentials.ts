@@ -110,6 +110,14 @@ export interface Phase1Credentials {
   presharedPeerProblem(rule: ResolvedRule, id: IdentityValue): string | null;
 }
 
+/** The pool's answer for a key on a PKCS#11 token nobody logged in to (src/crypto/pkcs11.ts). */
+export const KEY_LOCKED = "IKE_ERR_KEY_LOCKED";
+
+/** Why a private-key operation failed, for the log line: a locked token says how to unlock it. */
+export function keyFailure(op: string, keyId: string, code: string): string {
+  return code === KEY_LOCKED ? `${op}: the private key ${keyId} is on a locked PKCS#11 token (ikeadm token login)` : `${op} with ${keyId}: ${code}`;
+}
+
 /** Whether a credential answer is a refusal. */
 export function isRefusal(x: object): x is AuthRefusal {
   return (x as { readonly refused?: unknown }).refused === true;

@@ -26,7 +26,7 @@
 import { GENERIC_HEADER_LENGTH, NONCE_MAX, NONCE_MIN, Notify, PayloadType, decodePayloads, type IdPayload, type Payload } from "../../codec/index.js";
 import { hash } from "../../crypto/prf.js";
 import { authFailure, idPayload, missing, type AuthContext, type AuthFailure } from "./authenticator.js";
-import { isRefusal, type OwnCredential, type PeerCredential, type Phase1Credentials, type PubkeyPort } from "./credentials.js";
+import { isRefusal, KEY_LOCKED, keyFailure, type OwnCredential, type PeerCredential, type Phase1Credentials, type PubkeyPort } from "./credentials.js";
 import { idProtocolProblem } from "./identity.js";
 import { deriveKeys, first, payloadBody, type Phase1Inputs } from "./phase1.js";
 
@@ -165,7 +165,9 @@ export class PublicKeyEncryption {
       this.pubkey.decrypt(this.own.keyId, idP.raw.body, { signal: this.signal }),
       this.pubkey.decrypt(this.own.keyId, nonceP.raw.body, { signal: this.signal }),
     ]);
-    // Errors here come from public facts only (a ciphertext as long as the modulus or longer).
+    const failed = !id.ok ? id : !nonce.ok ? nonce : undefined;
+    if (failed !== undefined && failed.error.code === KEY_LOCKED) return authFailure(undefined, keyFailure("decrypting", this.own.keyId, KEY_LOCKED));
+    // Other errors come from public facts only (a ciphertext as long as the modulus or longer).
     if (!id.ok || !nonce.ok) return authFailure(Notify.PayloadMalformed, `${which} or nonce is not a ciphertext for our key`);
     const decoded = openId(id.value);
     const problem = decoded === undefined ? `${which} does not decrypt to an ID payload` : idProtocolProblem(decoded);

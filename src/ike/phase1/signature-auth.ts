@@ -19,7 +19,7 @@
  */
 import { CertEncoding, Notify, PayloadType, type IdPayload, type Payload } from "../../codec/index.js";
 import { authFailure, idPayload, missing, type AuthContext, type AuthFailure, type Authenticator } from "./authenticator.js";
-import { isRefusal, type OwnCredential, type Phase1Credentials, type PubkeyPort } from "./credentials.js";
+import { isRefusal, keyFailure, type OwnCredential, type Phase1Credentials, type PubkeyPort } from "./credentials.js";
 import { idProtocolProblem } from "./identity.js";
 import { all, deriveKeys, first, type Phase1Inputs } from "./phase1.js";
 
@@ -69,7 +69,7 @@ export class SignatureAuthenticator implements Authenticator {
 
   async prove(hash: Buffer): Promise<Payload[] | AuthFailure> {
     const r = await this.pubkey.sign(this.own.keyId, hash, { signal: this.ctx.sa.abort.signal });
-    if (!r.ok) return authFailure(undefined, `signing with ${this.own.keyId}: ${r.error.code}`);
+    if (!r.ok) return authFailure(undefined, keyFailure("signing", this.own.keyId, r.error.code));
     const certs: Payload[] = this.asked
       ? this.own.chain.map((der) => ({ type: PayloadType.CERT, encoding: CertEncoding.X509Signature, data: der }))
       : [];
