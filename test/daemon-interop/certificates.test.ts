@@ -3,7 +3,8 @@
  * roles: certificates from the shared harness's make-certs.sh (one CA for both sides), the store
  * read from --root at start-up, SIG_I/SIG_R made and checked in the daemon's crypto pool.
  *
- * - strongSwan (FQDN identity) initiates Main Mode; we answer with a DN identity; Quick Mode follows.
+ * - strongSwan (FQDN identity) initiates Main Mode; we answer with a DN identity; Quick Mode follows;
+ *   `ikeadm dump certcache` shows strongSwan's certificate, validated.
  * - We initiate Main Mode to strongSwan on `ikeadm acquire`, IP identities on both sides.
  * - strongSwan initiates Aggressive Mode; our certificate hangs below an intermediate CA strongSwan
  *   does not hold, so it needs the chain we send in CERT payloads (it asked with CERTREQ).
@@ -80,6 +81,8 @@ describe("in.iked with RSA signatures against strongSwan", { skip }, () => {
       const p1 = (await json<ListResult<P1View>>(r.root, ["dump", "p1"])).items;
       assert.equal(p1.length, 1);
       assert.match((await ikeadm(r.root, ["dump", "p1"])).stdout, /Authentication method: RSA signatures;/);
+      // The validated peer certificate is in the certificate cache.
+      assert.match((await ikeadm(r.root, ["dump", "certcache"])).stdout, /Subject Name: <C=US, O=IKEv1 Interop Test, CN=ss-init\.example\.net>/);
       await checkWithOurKeys(r.cap, r.root, "main:6,quick:3");
     } finally {
       await cleanup(r);
