@@ -58,6 +58,8 @@ export class DaemonMetrics {
   #engine: IkeEngine | undefined;
   #server: MetricsServer | undefined;
   #serving = "off";
+  /** The setting in effect, as written (`127.0.0.1:0` stays that, whatever port it got). */
+  #applied = "off";
   #processMetrics = false;
   #ipsec: { at: number; value: Promise<readonly IpsecSaCount[]> } | undefined;
 
@@ -108,11 +110,12 @@ export class DaemonMetrics {
     if (keyword !== undefined && this.#opts.commandLine !== undefined && formatMetricsSetting(keyword) !== want) {
       log.info("ike.config metrics ignored: --metrics given", { keyword: formatMetricsSetting(keyword), serving: want });
     }
-    if (want === this.#serving || (this.#server !== undefined && want === this.#server.where)) return;
+    if (want === this.#applied) return;
     const old = this.#server;
     if (setting.kind === "off") {
       this.#server = undefined;
       this.#serving = "off";
+      this.#applied = "off";
       await old?.close();
       if (old !== undefined) log.info("metrics endpoint closed");
       return;
@@ -134,6 +137,7 @@ export class DaemonMetrics {
     }
     this.#server = next;
     this.#serving = next.where;
+    this.#applied = want;
     await old?.close();
     if (warning !== undefined) log.warn(warning);
     log.info("metrics endpoint listening", { on: this.#serving, path: "/metrics" });
@@ -159,6 +163,7 @@ export class DaemonMetrics {
     const s = this.#server;
     this.#server = undefined;
     this.#serving = "off";
+    this.#applied = "off";
     await s?.close();
     for (const f of this.#detach.splice(0).reverse()) f();
     this.registry.clear();
