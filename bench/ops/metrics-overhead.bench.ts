@@ -4,7 +4,9 @@
  * two in.iked daemons started alike (`--foreground --kernel memory --workers 1`, debug level `op`),
  * one without metrics and one with `--metrics`, scraped every second during its runs (as Prometheus
  * would, more often than its usual 15 s). Rounds alternate between the two, in rotating order; the
- * table shows the median rate of each and the ratio with/without, measured in this run.
+ * table shows the median rate of each, the daemon's CPU time per negotiation (its process, all
+ * threads, /proc/PID/stat: steadier than rates on a shared machine) and the ratios with/without,
+ * measured in this run.
  *
  * Not run in CI. `npm run bench -- ops` uses the defaults; `node --openssl-legacy-provider
  * dist/bench/ops/metrics-overhead.bench.js [--count N] [--concurrency N] [--rounds N]` standalone.
@@ -34,7 +36,16 @@ interface Daemon {
   readonly child: ChildProcess;
   readonly metrics: boolean;
   readonly reports: LoadReport[];
+  /** The daemon's CPU (all threads) per established negotiation, ms, per round. */
+  readonly cpuMs: number[];
   scrapes: number;
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far (/proc/PID/stat). */
+function processCpuSecs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
 }
 
 function makeRoot(address: string): string {
@@ -62,7 +73,7 @@ async function start(label: string, address: string, port: number, metrics: bool
     if (child.exitCode !== null || Date.now() > until) throw new Error(`${label} did not start:\n${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { label, address, port, root, child, metrics, reports: [], scrapes: 0 };
+  return { label, address, port, root, child, metrics, reports: [], cpuMs: [], scrapes: 0 };
 }
 
 async function stop(d: Daemon): Promise<void> {
@@ -91,8 +102,10 @@ async function measure(d: Daemon, count: number, concurrency: number): Promise<L
       }, 1000)
     : undefined;
   try {
+    const cpu0 = processCpuSecs(d.child.pid!);
     const r = await runLoad(a.value);
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    d.cpuMs.push(((processCpuSecs(d.child.pid!) - cpu0) * 1000) / Math.max(1, r.value.established));
     return r.value;
   } finally {
     if (timer !== undefined) clearInterval(timer);
@@ -106,6 +119,7 @@ export async function metricsOverheadBench(count: number, concurrency: number, r
   const daemons = [await start("in.iked", "127.0.7.41", 17410, false), await start("in.iked --metrics", "127.0.7.42", 17420, true)];
   try {
     for (const d of daemons) await measure(d, Math.max(20, Math.floor(count / 10)), concurrency); // warm-up
+    for (const d of daemons) d.cpuMs.length = 0;
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < daemons.length; k++) {
         const d = daemons[(k + round) % daemons.length]!;
@@ -113,6 +127,7 @@ export async function metricsOverheadBench(count: number, concurrency: number, r
       }
     }
     const base = median(daemons[0]!.reports.map((r) => r.establishedPerSec));
+    const baseCpu = median(daemons[0]!.cpuMs);
     console.log(`MM PSK aes128/sha1 group 2 + QM ESP, closed loop concurrency ${concurrency}, ${count} negotiations per round, ${rounds} rounds alternating, median shown`);
     console.table(daemons.map((d) => {
       const rates = d.reports.map((r) => r.establishedPerSec);
@@ -124,7 +139,9 @@ export async function metricsOverheadBench(count: number, concurrency: number, r
         "established/s": m.toFixed(1),
         "range/s": `${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}`,
         scrapes: d.metrics ? d.scrapes : "-",
-        "ratio to no metrics": d.metrics ? (m / base).toFixed(3) : "1.000 (baseline)",
+        "rate ratio": d.metrics ? (m / base).toFixed(3) : "1.000 (baseline)",
+        "daemon CPU ms/neg": median(d.cpuMs).toFixed(2),
+        "CPU ratio": d.metrics ? (median(d.cpuMs) / baseCpu).toFixed(3) : "1.000 (baseline)",
       };
     }));
   } finally {
