@@ -26,6 +26,7 @@ import type { DaemonOptions } from "./options.js";
 import { CertCache } from "../pki/certcache.js";
 import { credentialsFor, PkiKeyGenerations, PkiLive } from "./pki-live.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
+import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -68,6 +69,7 @@ export class Daemon {
     readonly engine: IkeService | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
+    readonly metrics: DaemonMetrics,
   ) {}
 
   /** Start everything; throws StartupError with an exit code and printable details. */
@@ -76,6 +78,7 @@ export class Daemon {
       debugLevel: options.debugLevel,
       privilege: options.privilege,
       destination: !options.foreground && options.debugLogfile ? { kind: "file", path: options.debugLogfile } : { kind: "stderr" },
+      format: options.logFormat,
     });
     const log = logs.logger("dmn");
     const cfgLog = logs.logger("cfg");
@@ -122,6 +125,8 @@ export class Daemon {
 
       const kernel: Kernel = new MemoryKernel();
       cleanup.push(() => kernel.close());
+      const metrics = new DaemonMetrics({ pool, kernel, backend: options.kernel ?? "memory", log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
+      cleanup.push(() => metrics.close());
 
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
@@ -136,8 +141,15 @@ export class Daemon {
         live.onChange((next) => engine.reconfigure(next));
         await engine.start();
         cleanup.push(() => engine.stop());
+        if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
+      }
+
+      try {
+        await metrics.apply(live.current.config.globals.metrics);
+      } catch (err) {
+        throw new StartupError(ExitCode.Error, (err as Error).message);
       }
 
       fs.mkdirSync(path.dirname(options.paths.adminSocket), { recursive: true, mode: 0o755 });
@@ -147,10 +159,10 @@ export class Daemon {
         log: ctlLog,
         handler: createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
-          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki: pkiLive,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki: pkiLive, metrics,
         }),
       });
-      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log);
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, metrics);
       d.#pki = pkiLive;
       d.#installSignals();
       log.info("in.iked started", {
@@ -193,6 +205,7 @@ export class Daemon {
     const snap = this.live.replace({ config: rules.value, preshared: keys.value, ...(pki ? { pki: pki.value } : {}) });
     if (pki) pki0.adopted(pki.value);
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
+    await this.metrics.apply(rules.value.globals.metrics);
     daemonReload.publish({ ok: true, generation: snap.generation });
     return true;
   }
@@ -205,6 +218,7 @@ export class Daemon {
       for (const [sig, h] of this.#signalHandlers) process.off(sig, h);
       await this.control.close();
       await this.engine?.stop();
+      await this.metrics.close();
       await this.pool.close();
       await this.kernel.close();
       this.live.releaseKeys();
