@@ -31,6 +31,8 @@ export interface DaemonTargetOptions {
   readonly certs?: { readonly ca: string; readonly caSubject: string; readonly cert: string; readonly key: string; readonly subject: string };
   /** Extra node options (e.g. `--cpu-prof`); the detached daemon inherits them. */
   readonly nodeArgs?: readonly string[];
+  /** Another built tree whose dist/src/cli/in-iked.js runs instead of this one's (A/B runs). */
+  readonly tree?: string;
 }
 
 /** A running daemon. */
@@ -70,7 +72,8 @@ function writeRoot(o: DaemonTargetOptions): string {
 export async function startDaemonTarget(o: DaemonTargetOptions): Promise<DaemonTarget> {
   const root = writeRoot(o);
   const p = ikedPaths(root);
-  const args = [...(o.nodeArgs ?? []), "--openssl-legacy-provider", IN_IKED, "--root", root, "--kernel", "memory"];
+  const script = o.tree === undefined ? IN_IKED : path.resolve(o.tree, "dist/src/cli/in-iked.js");
+  const args = [...(o.nodeArgs ?? []), "--openssl-legacy-provider", script, "--root", root, "--kernel", "memory"];
   args.push("--workers", String(o.workers), "--port", String(o.port), "--natt-port", String(o.nattPort));
   try {
     await run(process.execPath, args, { timeout: 60_000 });

@@ -26,6 +26,10 @@
  *   --sweep              rate against pool threads (default group 14, workers 0,1,2,4): a
  *                        projection table for a 16-core gateway and an SVG chart beside
  *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
+ *   --baseline-tree DIR  also run in.iked from another built tree (a checkout after `npm ci`),
+ *                        labelled "base", beside this tree's: an A/B of a change in one run
+ *   --node-args="..."  --baseline-node-args="..."   node options for ours / the baseline's
+ *                        daemons (e.g. a GC flag against none, with --baseline-tree .)
  *   --phase1-only  --fresh-dh  --gen-workers N
  * With several rounds the targets are measured in rotating order and each column shows its
  * median. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
@@ -40,7 +44,7 @@ import { interopSkip, sharedDir } from "../../test/helpers/interop.js";
 import { lineChart } from "./chart.js";
 import { measureRound, summarise, type GeneratorParams, type Round, type Summary } from "./measure.js";
 import { projectEfficiency, projectRate } from "./projection.js";
-import { startBenchResponder, startDaemon, startStrongSwan, type Certs, type Setup, type Target, type TargetKind } from "./targets.js";
+import { startBenchResponder, startDaemon, startStrongSwan, type Certs, type DaemonVariant, type Setup, type Target, type TargetKind } from "./targets.js";
 
 const PSK = "load-bench-secret";
 const SS = { address: "127.0.7.30", port: 17300 };
@@ -64,6 +68,7 @@ interface Params {
   readonly halfPeak: boolean;
   readonly sweep: boolean;
   readonly chartDir: string;
+  readonly variants: readonly DaemonVariant[];
 }
 
 /** A CA, the responder's certificate (both responders use it) and the generator's, RSA-2048, in a temporary directory. */
@@ -129,9 +134,11 @@ async function startTargets(p: Params, s: Setup): Promise<Target[]> {
   let port = OURS.port;
   try {
     for (const kind of p.responders) {
-      for (const w of p.workers) {
-        targets.push(kind === "bench" ? await startBenchResponder(s, OURS.address, port, w) : await startDaemon(s, OURS.address, port, w));
-        port++;
+      for (const v of kind === "bench" ? [undefined] : p.variants) {
+        for (const w of p.workers) {
+          targets.push(v === undefined ? await startBenchResponder(s, OURS.address, port, w) : await startDaemon(s, OURS.address, port, w, v));
+          port++;
+        }
       }
     }
   } catch (err) {
@@ -192,6 +199,8 @@ function printTables(cells: readonly Cell[]): void {
     });
     if (s.threads !== undefined) {
       const t = s.threads;
+      const baseCell = c.target.label === "in.iked" ? cells.find((b) => b.group === c.group && b.target.label === "in.iked base" && b.target.poolThreads === c.target.poolThreads) : undefined;
+      const b = baseCell === undefined ? undefined : summarise(baseCell.rounds);
       threadRows.push({
         group: c.group,
         responder: c.target.label,
@@ -202,6 +211,7 @@ function printTables(cells: readonly Cell[]): void {
         "libuv+signal": f2(t.libuv),
         "threads sum": f2(t.main + sum(t.pool) + t.v8 + t.libuv),
         process: f2(s.respMs),
+        ...(b?.threads !== undefined ? { "main / base": f2(t.main / b.threads.main), "process / base": f2(s.respMs / b.respMs) } : {}),
       });
     }
     if (c.halfPeak !== undefined) {
@@ -324,12 +334,18 @@ function paramsOf(args: readonly string[]): Params {
       "chart-dir": { type: "string", default: path.resolve(HERE, "../../../bench/results") },
       "fresh-dh": { type: "boolean", default: false },
       "gen-workers": { type: "string", default: "1" },
+      "baseline-tree": { type: "string" },
+      "node-args": { type: "string", default: "" },
+      "baseline-node-args": { type: "string", default: "" },
     },
   });
   if (v.auth !== "psk" && v.auth !== "rsa") throw new Error(`--auth: not psk or rsa: ${v.auth}`);
   const responders = v.responders.split(",").map((s) => s.trim());
   for (const r of responders) if (r !== "daemon" && r !== "bench") throw new Error(`--responders: not daemon or bench: ${r}`);
   const sweep = v.sweep;
+  const words = (text: string): string[] => text.split(/\s+/).filter((w) => w !== "");
+  const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: words(v["node-args"]) }];
+  if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: words(v["baseline-node-args"]) });
   return {
     gen: {
       auth: v.auth,
@@ -349,6 +365,7 @@ function paramsOf(args: readonly string[]): Params {
     halfPeak: v["half-peak"],
     sweep,
     chartDir: v["chart-dir"],
+    variants,
   };
 }
 

@@ -82,14 +82,22 @@ export async function startStrongSwan(s: Setup, address: string, port: number): 
   };
 }
 
+/** Which in.iked: this tree's or another built tree's, with extra node options. */
+export interface DaemonVariant {
+  readonly label: string;
+  readonly tree?: string;
+  readonly nodeArgs: readonly string[];
+}
+
 /** in.iked with `workers` pool threads on address:port (NAT-T on port + 100). */
-export async function startDaemon(s: Setup, address: string, port: number, workers: number, nodeArgs: readonly string[] = []): Promise<Target> {
+export async function startDaemon(s: Setup, address: string, port: number, workers: number, v: DaemonVariant = { label: "in.iked", nodeArgs: [] }): Promise<Target> {
   const c = s.certs;
   const d = await startDaemonTarget({
-    address, port, nattPort: port + 100, workers, peers: s.peers, psk: s.psk, dhGroup: s.group, nodeArgs,
+    address, port, nattPort: port + 100, workers, peers: s.peers, psk: s.psk, dhGroup: s.group, nodeArgs: v.nodeArgs,
+    ...(v.tree !== undefined ? { tree: v.tree } : {}),
     ...(c ? { certs: { ca: c.ca, caSubject: c.caSubject, cert: c.responder.cert, key: c.responder.key, subject: c.responder.subject } } : {}),
   });
-  return { kind: "daemon", label: "in.iked", poolThreads: workers, endpoint: { address, port }, pid: d.pid, stop: () => d.stop() };
+  return { kind: "daemon", label: v.label, poolThreads: workers, endpoint: { address, port }, pid: d.pid, stop: () => d.stop() };
 }
 
 /** bench/handshake/responder.ts with `workers` pool threads on address:port. */
