@@ -18,6 +18,7 @@
  *   file (keys-file.ts); once `ikeadm set priv` lowers the level, no further line is written.
  */
 import net from "node:net";
+import { refClock } from "../clock.js";
 import { configPolicy } from "../ike/ports.js";
 import { IkeEngine, type AcquireResult as EngineAcquireResult } from "../ike/engine.js";
 import type { IkeLog } from "../ike/log.js";
@@ -323,7 +324,7 @@ export class UdpIkeService implements IkeService {
       const s = t.stats();
       if (s.sent === last) return;
       last = s.sent;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise<void>((r) => refClock.setTimer(r, 20));
     }
   }
 }
