@@ -21,9 +21,9 @@ import type { EngineIo } from "./engine-io.js";
 import { keep, type ExchangeHandler, type ResponderAdmission } from "./inbound.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { ReplyCache } from "./retransmit.js";
-import type { SaManager } from "./sa-manager.js";
+import { isPeerOf, type SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
-import type { Endpoint } from "./transport.js";
+import { endpointKey, type Endpoint } from "./transport.js";
 
 /** What the dispatcher works with: the SA tables (with each Phase 2 exchange's reply cache), sending, counters. */
 export interface DispatchContext {
@@ -64,6 +64,9 @@ export class Dispatcher {
     if (!hr.ok) return io.drop(remote, `header: ${hr.error.code} at ${hr.error.offset}`);
     const h = hr.value;
     let sa = sas.lookup(h.icookie, h.rcookie, remote);
+    // The one place a datagram is bound to its SA's peer: cookies are public, the address is not
+    // ours to choose. XXX a NAT-T float (RFC 3947 section 4) will be the one exception, here.
+    if (sa !== undefined && !isPeerOf(sa, remote)) return io.drop(remote, `${sa.tag}: from ${endpointKey(remote)}, not the SA's peer`);
     let admitted: { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
     if (sa === undefined) {
       const first = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;

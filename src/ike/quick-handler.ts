@@ -16,7 +16,7 @@ import type { QuickModeNotices } from "./info-handler.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
-import { QuickMode, type QuickModeRequest } from "./phase2/quick-mode.js";
+import { QuickMode, hash1Verifies, type QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort } from "./ports.js";
 import { ReplyCache, type Retransmitter } from "./retransmit.js";
 import type { SaManager } from "./sa-manager.js";
@@ -122,11 +122,11 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const h = m.header;
     if (sa.state !== "established") return "Quick Mode on an SA that is not established";
     if (m.kind !== "encrypted" || h.messageId === 0) return "Quick Mode in the clear or with M-ID 0";
-    let ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
+    const ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
     if (ex === undefined) {
       if (kernel === undefined || sa.config === undefined) return "no kernel for Quick Mode";
-      if (sas.phase2Count >= MAX_PHASE2_PER_SA * Math.max(1, sas.size)) return "too many Quick Modes";
-      ex = this.newPhase2(sa, sa.config, kernel, h.messageId);
+      // A new exchange: nothing is kept for it until it decrypts and HASH(1) verifies (begin()).
+      return { position: "QM1", refused: (e) => io.drop(sa.remote, `${sa.tag}: QM1: ${e.code} ${e.detail}`), deliver: (i) => this.begin(i) };
     }
     const cached = ex.replies.match(datagram);
     if (cached !== undefined) {
@@ -134,18 +134,34 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return null;
     }
     const pos = ex.task.expected();
-    // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
-    if (pos === "QM1" && (h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
     if (pos === undefined) return `Quick Mode ${h.messageId} message after its end`;
-    const exchange = ex;
     return {
       position: pos,
-      refused: (e) => {
-        if (exchange.task.role === "responder" && exchange.task.state === "start") this.endPhase2(sa, exchange, 0);
-        io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
-      },
-      deliver: (i) => this.deliver(exchange, i),
+      refused: (e) => io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`),
+      deliver: (i) => this.deliver(ex, i),
     };
+  }
+
+  /**
+   * A QM1 of an exchange we do not know yet, decrypted and rule-checked: a Phase 2 exchange (and
+   * with it GETSPI, timers, a reply cache) exists only once HASH(1) proves the sender holds the
+   * ISAKMP SA's keys; anything else is dropped without an answer and leaves nothing behind.
+   */
+  private async begin(i: Inbound): Promise<void> {
+    const { sas, io, kernel } = this.ctx;
+    const { sa, header: h } = i;
+    if (!hash1Verifies(sa, h.messageId, i.payloads)) {
+      i.settle(false);
+      return io.drop(sa.remote, `${sa.tag}: QM1 ${h.messageId}: HASH(1) does not verify`);
+    }
+    if ((this.open.get(sa)?.size ?? 0) >= MAX_PHASE2_PER_SA || sas.phase2Count >= MAX_PHASE2_PER_SA * Math.max(1, sas.size)) {
+      i.settle(false);
+      return io.drop(sa.remote, `${sa.tag}: too many Quick Modes`);
+    }
+    const ex = this.newPhase2(sa, sa.config!, kernel!, h.messageId);
+    // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
+    if ((h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
+    return this.deliver(ex, i);
   }
 
   private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle }: Inbound): Promise<void> {
