@@ -17,6 +17,7 @@ import assert from "node:assert/strict";
 import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
+import { MessageIdWindow } from "./message-ids.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
 import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
@@ -110,6 +111,8 @@ export class IsakmpSa {
   ipsecCreated = 0;
   /** Of those, how many were deleted (by us, the peer's Delete, or INITIAL-CONTACT). */
   ipsecDeleted = 0;
+  /** Message IDs of the Phase 2 exchanges this SA ran (replays of finished ones are dropped). */
+  readonly messageIds = new MessageIdWindow();
   /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
   readonly abort = new AbortController();
 

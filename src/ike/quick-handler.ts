@@ -73,8 +73,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const rule = sa.config;
     if (sa.state !== "established" || rule === undefined || kernel === undefined) return false;
     let mid = 0;
-    while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined) mid = random(4).readUInt32BE(0);
+    while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined || sa.messageIds.has(mid)) mid = random(4).readUInt32BE(0);
     const ex = this.newPhase2(sa, rule, kernel, mid, request);
+    sa.messageIds.add(mid);
     return sa.queue.push(async () => {
       let step: Step;
       try {
@@ -89,12 +90,13 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   /**
    * The peer answered our Quick Mode with a protected error notify (RFC 2408 section 5: e.g.
    * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION): end that exchange now instead of retransmitting
-   * QM1 to the limit. The exchange is the one owning the notify's ESP/AH SPI when it names one,
-   * else the only Quick Mode we have outstanding with this peer; with several and no SPI, none
-   * (they run to their own retransmission limit). True when an exchange was ended.
+   * QM1 to the limit. Only the exchange the notify names is ended: the one owning its ESP/AH SPI,
+   * or the one whose message ID the Informational carries. A notify naming neither ends nothing
+   * (our exchanges run to their own retransmission limit): guessing "the only one outstanding"
+   * let any error notify end an unrelated exchange. True when an exchange was ended.
    */
-  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer): boolean {
-    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? [])]);
+  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer, messageId: number): boolean {
+    const ex = this.waitingFor(sa, protocolId, spi, messageId, [...(this.waiting.get(sa) ?? [])]);
     if (ex === undefined) return false;
     const reason = `peer refused Quick Mode: notify ${notifyType}`;
     this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
@@ -107,8 +109,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
    * The responder's CONNECTED for our committed Quick Mode (matched like {@link refused}): the
    * SAs count as up now. False when no exchange of ours waits for it.
    */
-  connected(sa: IsakmpSa, protocolId: number, spi: Buffer): boolean {
-    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? [])].filter((e) => e.commit === true));
+  connected(sa: IsakmpSa, protocolId: number, spi: Buffer, messageId: number): boolean {
+    const ex = this.waitingFor(sa, protocolId, spi, messageId, [...(this.waiting.get(sa) ?? [])].filter((e) => e.commit === true));
     if (ex === undefined) return false;
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
@@ -124,6 +126,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     if (m.kind !== "encrypted" || h.messageId === 0) return "Quick Mode in the clear or with M-ID 0";
     const ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
     if (ex === undefined) {
+      // A retransmission of a live exchange's request was answered above from its reply cache; a
+      // message of a finished one is a replay (RFC 2408 section 3.1: one message ID per exchange).
+      if (sa.messageIds.has(h.messageId)) return `Quick Mode ${h.messageId >>> 0}: message ID already used (replay)`;
       if (kernel === undefined || sa.config === undefined) return "no kernel for Quick Mode";
       // A new exchange: nothing is kept for it until it decrypts and HASH(1) verifies (begin()).
       return { position: "QM1", refused: (e) => io.drop(sa.remote, `${sa.tag}: QM1: ${e.code} ${e.detail}`), deliver: (i) => this.begin(i) };
@@ -159,6 +164,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return io.drop(sa.remote, `${sa.tag}: too many Quick Modes`);
     }
     const ex = this.newPhase2(sa, sa.config!, kernel!, h.messageId);
+    sa.messageIds.add(h.messageId);
     // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
     if ((h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
     return this.deliver(ex, i);
@@ -176,13 +182,20 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     this.afterStep(sa, ex, step, datagram);
   }
 
-  /** Our exchange a notify about `protocolId`/`spi` is for: the one owning the SPI, else the only candidate. */
-  private waitingFor(sa: IsakmpSa, protocolId: number, spi: Buffer, list: readonly Phase2Exchange[]): Phase2Exchange | undefined {
+  /** Our exchange a notify is about: the one owning its ESP/AH SPI, else the one with the Informational's message ID. */
+  private waitingFor(sa: IsakmpSa, protocolId: number, spi: Buffer, messageId: number, list: readonly Phase2Exchange[]): Phase2Exchange | undefined {
     const proto = protocolId === ProtocolId.IPSEC_ESP ? "esp" : protocolId === ProtocolId.IPSEC_AH ? "ah" : undefined;
-    let ex: Phase2Exchange | undefined;
-    if (proto !== undefined && spi.length === 4) ex = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
-    if (ex === undefined && list.length === 1) ex = list[0];
-    return ex;
+    if (proto !== undefined && spi.length === 4) {
+      const bySpi = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
+      if (bySpi !== undefined) return bySpi;
+    }
+    return list.find((e) => e.messageId === messageId >>> 0);
+  }
+
+  /** Whether a Quick Mode with this message ID is still running on `sa` (an Informational may name it). */
+  running(sa: IsakmpSa, messageId: number): boolean {
+    const ex = this.ctx.sas.getPhase2(sa.icookie, sa.rcookie, messageId);
+    return ex !== undefined && (this.open.get(sa)?.has(ex) ?? false);
   }
 
   private newPhase2(sa: IsakmpSa, rule: ResolvedRule, kernel: Kernel, messageId: number, request?: QuickModeRequest): Phase2Exchange {
