@@ -1,11 +1,12 @@
 /**
  * Informational exchanges we receive (RFC 2408 section 5.1 onwards, RFC 2409 section 5.7). In the
- * clear (before keys): an error notify ends a half-open exchange. Protected: HASH(1) verified, then
+ * clear: an error notify ends our initiator exchange before MM2/AM2, and is ignored after. Protected: HASH(1) verified, then
  * Deletes, DPD and status notifies are acted on; what concerns an exchange in progress (a refused
  * Phase 1 or Quick Mode, CONNECTED, RESPONDER-LIFETIME) goes to its handler through the small
  * notice interfaces below.
  */
 import { Notify, PayloadType, ProtocolId, type Message } from "../codec/index.js";
+import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
 import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
@@ -68,13 +69,24 @@ export class InfoHandler implements ExchangeHandler {
     };
   }
 
-  /** In the clear, before keys: an error notify ends the exchange. */
+  /**
+   * An unprotected Informational during Phase 1. Its error notify ends our exchange only while we
+   * are an initiator still waiting for MM2/AM2: RFC 2408 section 4.8 has Informationals before any
+   * keying material go unprotected, and a responder refusing every proposal must say so with
+   * NO-PROPOSAL-CHOSEN (section 5.6, SA payload processing) — in the clear, the initiator's only
+   * word of it. Once MM2/AM2 has gone, anyone who saw the cookies could forge such a notify
+   * (section 4.8: from keying material on, Informationals MUST be protected), so it is logged and
+   * ignored: the exchange goes on, or ends at its retransmission limit or `expire_timer`.
+   */
   private async unprotected({ sa, payloads }: Inbound): Promise<void> {
     for (const p of payloads) {
-      if (p.type === PayloadType.N && p.notifyType < 16384) {
+      if (p.type !== PayloadType.N || p.notifyType >= 16384) continue;
+      if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
         sa.peerAnswered = true;
         return this.ctx.phase1.refused(sa, `peer sent notify ${p.notifyType}`, p.notifyType);
       }
+      this.ctx.log.info({ sa: sa.tag, notify: p.notifyType }, "unprotected notify after MM2/AM2 ignored");
+      return this.ctx.io.drop(sa.remote, `${sa.tag}: unprotected notify ${p.notifyType} after MM2/AM2`);
     }
   }
 

@@ -246,8 +246,12 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     if (result.initialContact) {
       // RFC 2407 section 4.6.3.3: the peer has rebooted; our older SAs with it are stale, and so
       // are the IPsec SAs between us (deleted before this SA's first Quick Mode, on its queue).
-      const older = sas.byPeerAddress(sa.remote.address).filter((o) => o !== sa);
-      void sa.queue.push(() => ipsec.purgePeer(sa).then(() => undefined));
+      // "The peer" is this identity on this address pair: users behind one NAT share an address
+      // and must not tear down each other's SAs.
+      const older = sas
+        .byPeerAddress(sa.remote.address)
+        .filter((o) => o !== sa && o.local.address === sa.local.address && o.phase1 !== undefined && o.phase1.peerId === result.peerId);
+      void sa.queue.push(() => ipsec.purgePeer(sa, result.peerId).then(() => undefined));
       for (const o of older) {
         o.ipsecDeleted += ipsec.of(o).length;
         o.destroy("INITIAL-CONTACT from peer");
