@@ -2,9 +2,10 @@
  * The engine's one inbound path (RFC 2408 section 5, message processing). Every datagram:
  *
  * ```
- *  transport ─▶ receive   header decoded; the SA found by its cookies, or a new responder SA
- *                         admitted (half-open bounds before any pool work); a retransmitted
- *                         request answered from the reply cache; else copied and queued on the SA
+ *  transport ─▶ receive   header decoded; the SA found by its cookies (and its peer's address), or
+ *                         a Phase 1 message for admission.ts (MM1 answered without an SA, MM3 with
+ *                         our cookie or AM1 made into one); a retransmitted request answered from
+ *                         the reply cache; else copied and queued on the SA
  *            ─▶ process   (on the SA's queue, one message at a time) body decoded; the handler of
  *                         the exchange type (Phase 1, Quick Mode, Informational) routes it or drops
  *                         it; decrypted with the SA's keys; plaintext decoded; the codec's rules
@@ -16,7 +17,6 @@
  * notify, the exchange's end) is the handler's call.
  */
 import { ExchangeType, checkRules, decodeDecrypted, decodeHeader, decodeMessageBody, type Header, type Message } from "../codec/index.js";
-import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import { keep, type ExchangeHandler, type ResponderAdmission } from "./inbound.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
@@ -34,7 +34,8 @@ export interface DispatchContext {
 
 /** The handler of each exchange kind. */
 export interface Handlers {
-  readonly phase1: ExchangeHandler & ResponderAdmission;
+  readonly admission: ResponderAdmission;
+  readonly phase1: ExchangeHandler;
   readonly quick: ExchangeHandler;
   readonly info: ExchangeHandler;
 }
@@ -69,11 +70,9 @@ export class Dispatcher {
     if (sa !== undefined && !isPeerOf(sa, remote)) return io.drop(remote, `${sa.tag}: from ${endpointKey(remote)}, not the SA's peer`);
     let admitted: { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
     if (sa === undefined) {
-      const first = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
-      if (!first || !h.rcookie.equals(ZERO_COOKIE)) {
-        return io.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
-      }
-      admitted = this.handlers.phase1.admit(received, h, local, remote);
+      const phase1 = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
+      if (!phase1) return io.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
+      admitted = this.handlers.admission.admit(received, h, local, remote);
       if (admitted === undefined) return;
       sa = admitted.sa;
     }

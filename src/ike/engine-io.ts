@@ -67,6 +67,12 @@ export class EngineIo {
     }
   }
 
+  /** Send a datagram that belongs to no SA (MM2 of an embryonic exchange). */
+  sendTo(local: Endpoint, remote: Endpoint, datagram: Buffer): void {
+    this.stats.engine.datagramsOut++;
+    this.transport.send(datagram, local, remote);
+  }
+
   /** A protected Informational datagram (new message ID, IV from the Phase 1 chain), not sent. */
   informational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): Buffer {
     const mid = this.random(4).readUInt32BE(0) || 1;

@@ -15,9 +15,11 @@ import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, ExpireEvent, Kernel } from "../kernel/kernel.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
+import { Admission } from "./admission.js";
 import { CookieJar } from "./cookies.js";
 import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
+import type { EmbryoLimits } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
 import { InfoHandler } from "./info-handler.js";
@@ -50,6 +52,8 @@ export interface EngineOptions {
   /** `expire_timer`: how long an unfinished Phase 1 may live, ms. */
   readonly expireMs?: number;
   readonly halfOpen?: HalfOpenLimits;
+  /** Bounds of the embryonic Main Mode table (default 8192 entries of at most 10 s). */
+  readonly embryos?: EmbryoLimits;
   /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
   readonly p1LifetimeSecs?: number;
   /** Where Quick Mode installs SAs; without one, Quick Mode is refused. */
@@ -83,6 +87,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly phase1: Phase1Handler;
   private readonly quick: QuickHandler;
   private readonly dispatcher: Dispatcher;
+  private readonly admission: Admission;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -99,12 +104,17 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       sas, ipsec, io, emit, kernel: opts.kernel, dh: opts.dh, ipsecPolicy: opts.ipsecPolicy ?? (() => undefined),
       commit: opts.quickModeCommit === true, random, log,
     });
+    const cookies = opts.cookies ?? new CookieJar({ clock });
     this.phase1 = new Phase1Handler({
-      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, policy: opts.policy, cookies: opts.cookies ?? new CookieJar({ clock }),
+      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, policy: opts.policy, icookie: () => cookies.icookie(),
       clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
     });
+    this.admission = new Admission({
+      sas, io, policy: opts.policy, cookies, clock, stats, responders: this.phase1, p1LifetimeSecs: opts.p1LifetimeSecs,
+      ...(opts.embryos !== undefined ? { embryos: opts.embryos } : {}),
+    });
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick });
-    this.dispatcher = new Dispatcher({ sas, io, stats }, { phase1: this.phase1, quick: this.quick, info });
+    this.dispatcher = new Dispatcher({ sas, io, stats }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
   }
 
@@ -199,6 +209,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** Tear down every SA at once, without telling peers. */
   close(): void {
     this.dispatcher.close();
+    this.admission.close();
     for (const sa of this.sas.all()) sa.destroy("engine closed");
   }
 
@@ -209,6 +220,6 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
 
   /** Entry counts of the engine's own tables (the SA manager has its own), for leak checks. */
   debugSizes(): Record<string, number> {
-    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes() };
+    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes(), embryos: this.admission.embryos.size };
   }
 }

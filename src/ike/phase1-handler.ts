@@ -1,28 +1,31 @@
 /**
  * Phase 1 (RFC 2409 section 5: Main and Aggressive Mode) and the ISAKMP SAs it makes: starts
- * initiator exchanges, admits new responder exchanges (half-open bounds first, before any pool
- * work), hands each received Phase 1 message (decrypted and rule-checked by the dispatcher) to the
+ * initiator exchanges, makes the responder SAs admission.ts lets in (Main Mode at MM3, resumed
+ * from its embryonic record; Aggressive Mode at AM1), hands each received Phase 1 message
+ * (decrypted and rule-checked by the dispatcher) to the
  * SA's task, and sends, caches (responder) or retransmits (initiator) the task's answer. An
  * established SA gets its lifetime (phase1/lifetime.ts) and runs the Quick Modes that waited for it.
  *
  * Errors before keys exist go out as unprotected Informational notifies (RFC 2408 section 3.14),
  * as strongSwan sends them; after keys, protected (RFC 2409 section 5.7).
  */
-import { ExchangeType, HeaderFlag, Notify, decodeMessageBody, type Header, type Message } from "../codec/index.js";
+import { ExchangeType, Notify, type Message } from "../codec/index.js";
 import type { Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
-import { ZERO_COOKIE, type CookieJar } from "./cookies.js";
+import type { ResponderFactory } from "./admission.js";
+import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
-import { keep, type ExchangeHandler, type Inbound, type ResponderAdmission, type Route } from "./inbound.js";
+import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { Phase1Notices } from "./info-handler.js";
 import { isakmpNotify } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
-import { IsakmpSa } from "./isakmp-sa.js";
+import { IsakmpSa, type IsakmpSaInit } from "./isakmp-sa.js";
 import { phase1Channel, type IkeLog } from "./log.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
 import { Phase1Lifetime } from "./phase1/lifetime.js";
 import { MainMode, type Phase1Context } from "./phase1/main-mode.js";
+import type { Mm1Record } from "./phase1/mm1.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import type { SaManager } from "./sa-manager.js";
@@ -48,7 +51,8 @@ export interface Phase1HandlerContext {
   readonly quick: QuickModeStarter;
   readonly dh: DhPort;
   readonly policy: Phase1Policy;
-  readonly cookies: CookieJar;
+  /** Makes initiator cookies. */
+  readonly icookie: () => Buffer;
   readonly clock: Clock;
   /** `expire_timer`: how long an unfinished Phase 1 may live, ms. */
   readonly expireMs: number;
@@ -60,7 +64,7 @@ export interface Phase1HandlerContext {
 }
 
 /** The engine's Phase 1 handler. */
-export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase1Notices {
+export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1Notices {
   private readonly tasks = new Map<IsakmpSa, Phase1Task>();
   /** Quick Modes waiting for an initiator SA to come up. */
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
@@ -86,7 +90,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     const p = this.ctx.policy;
     const chosen =
       mode ?? (p.presharedFor(local.address, remote.address, "main") === undefined && p.presharedFor(local.address, remote.address, "aggressive") !== undefined ? "aggressive" : "main");
-    const sa = this.newSa({ role: "initiator", icookie: this.ctx.cookies.icookie(), local, remote, rule: rule.rule.label, config: rule });
+    const sa = this.newSa({ role: "initiator", icookie: this.ctx.icookie(), local, remote, rule: rule.rule.label, config: rule });
     const ctx = this.taskContext(sa, rule);
     const task = chosen === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     this.tasks.set(sa, task);
@@ -110,38 +114,15 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     this.pendingQuick.set(sa, list);
   }
 
-  admit(received: Buffer, h: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined {
-    const { io, sas, stats, policy, cookies } = this.ctx;
-    if (h.messageId !== 0 || (h.flags & HeaderFlag.Encryption) !== 0) {
-      io.drop(remote, "first message with message ID or E flag");
-      return undefined;
-    }
-    const refusal = sas.admitResponder(remote);
-    if (refusal !== null) {
-      stats.engine.halfOpenRefused++;
-      io.drop(remote, refusal);
-      return undefined;
-    }
-    const rule = policy.ruleFor(local.address, remote.address);
-    const rcookie = cookies.rcookie(h.icookie, remote, local);
-    if (rule === undefined) {
-      io.notifyUnprotected(local, remote, h.icookie, rcookie, Notify.NoProposalChosen);
-      io.drop(remote, `no rule for ${local.address} <- ${remote.address}`);
-      return undefined;
-    }
-    const { datagram, header } = keep(received, h);
-    const m = decodeMessageBody(header, datagram);
-    if (!m.ok) {
-      io.notifyUnprotected(local, remote, h.icookie, rcookie, m.error.notify);
-      io.drop(remote, `MM1: ${m.error.code} at ${m.error.offset}`);
-      return undefined;
-    }
-    const sa = this.newSa({ role: "responder", icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label, config: rule });
+  startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record): IsakmpSa {
+    const sa = this.newSa(init);
     sa.peerAnswered = true;
     const ctx = this.taskContext(sa, rule);
-    this.tasks.set(sa, h.exchangeType === ExchangeType.Aggressive ? new AggressiveMode(ctx) : new MainMode(ctx));
-    sa.transition("negotiating", "MM1 received");
-    return { sa, datagram, message: m.value };
+    const task = mode === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
+    if (mm1 !== undefined && task instanceof MainMode) task.resumeR(mm1);
+    this.tasks.set(sa, task);
+    sa.transition("negotiating", mode === "aggressive" ? "AM1 received" : "MM3 with our cookie");
+    return sa;
   }
 
   route(sa: IsakmpSa, m: Message): Route | string {
@@ -291,7 +272,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     sa.destroy(reason);
   }
 
-  private newSa(init: ConstructorParameters<typeof IsakmpSa>[0]): IsakmpSa {
+  private newSa(init: IsakmpSaInit): IsakmpSa {
     const { clock, log, stats, sas, ipsec, emit, expireMs } = this.ctx;
     const sa = new IsakmpSa(init, { clock, log, stats });
     sas.add(sa);

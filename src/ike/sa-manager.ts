@@ -32,7 +32,12 @@ export type AdmitRefusal = "global-half-open" | "peer-half-open";
  * the SA's cookies from anywhere else is someone who saw (or guessed) the cookies.
  */
 export function isPeerOf(sa: IsakmpSa, from: Endpoint): boolean {
-  return sa.remote.address === from.address && sa.remote.port === from.port;
+  return sameEndpoint(sa.remote, from);
+}
+
+/** Same address and port. */
+export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.address === b.address && a.port === b.port;
 }
 
 function pairKey(icookie: Buffer, rcookie: Buffer): string {

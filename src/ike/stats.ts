@@ -37,6 +37,12 @@ export interface EngineStats {
   halfOpenRefused: number;
   /** Incomplete exchanges discarded by `expire_timer` or by the retry limit. */
   expired: number;
+  /** MM1s answered with MM2 and an embryonic record, no SA (admission.ts). */
+  embryonic: number;
+  /** Embryonic records dropped to make room for newer ones. */
+  embryonicEvicted: number;
+  /** MM3s carrying our cookie whose embryonic record had expired or been evicted. */
+  embryonicMissed: number;
 }
 
 /** A copy of all counters at one moment. */
@@ -63,6 +69,9 @@ export class IkeStats {
     retransmitsSent: 0,
     halfOpenRefused: 0,
     expired: 0,
+    embryonic: 0,
+    embryonicEvicted: 0,
+    embryonicMissed: 0,
   };
 
   snapshot(): StatsSnapshot {

@@ -201,6 +201,8 @@ export interface Tables {
   readonly halfOpen: number;
   readonly phase2: number;
   readonly kernelSas: number;
+  /** Embryonic Main Mode records (MM1s answered, MM3 not yet come). */
+  readonly embryos: number;
 }
 
 /** A snapshot of the victim's SA tables and SADB. */
@@ -210,11 +212,12 @@ export async function tables(n: Node): Promise<Tables> {
     halfOpen: n.engine.sas.halfOpenCount,
     phase2: n.engine.sas.phase2Count,
     kernelSas: (await n.kernel.dump()).length,
+    embryos: n.engine.debugSizes().embryos ?? 0,
   };
 }
 
 /** The empty tables of a fresh engine. */
-export const EMPTY: Tables = { sas: 0, halfOpen: 0, phase2: 0, kernelSas: 0 };
+export const EMPTY: Tables = { sas: 0, halfOpen: 0, phase2: 0, kernelSas: 0, embryos: 0 };
 
 /** Tear both engines down. */
 export async function close(s: Setting): Promise<void> {

@@ -21,7 +21,7 @@
  * SKEYID = prf(pre-shared-key, Ni_b | Nr_b) is derived after MM3/MM4 (the responder needs it to
  * decrypt MM5), so the key is chosen by the peer's address, as the original does.
  */
-import { AuthMethod, Doi, ExchangeType, Notify, PayloadType, ProtocolId, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
+import { AuthMethod, Doi, ExchangeType, Notify, PayloadType, ProtocolId, type IdPayload, type MessagePosition, type Payload } from "../../codec/index.js";
 import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { SecureBuffer } from "../../crypto/secure.js";
@@ -29,11 +29,11 @@ import type { IsakmpSa } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
 import type { DhPort, Phase1Policy } from "../ports.js";
 import { checkPeerId, formatId, localIdPayload } from "./identity.js";
-import { all, buildSaPayload, echoSaPayload, first, holdPsk, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
+import { answerMm1, type Mm1Record } from "./mm1.js";
+import { all, buildSaPayload, first, holdPsk, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
   DEFAULT_P1_LIFETIME_SECS,
   matchP1Reply,
-  selectP1,
   transformsFromXforms,
   type P1Choice,
   type P1Transform,
@@ -242,26 +242,23 @@ export class MainMode {
   }
 
   private onMm1(payloads: readonly Payload[]): Step {
-    const sa: SaPayload | undefined = first(payloads, PayloadType.SA);
-    if (sa === undefined) return this.failed(Notify.PayloadMalformed, "MM1 without SA");
-    const offered = offeredTransforms(sa);
-    if (offered.length === 0) return this.failed(Notify.NoProposalChosen, "MM1 offers no ISAKMP transform");
-    const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    const choice = selectP1(
-      offered.map((o) => o.attributes),
-      this.ctx.rule.p1Xforms,
-      [AuthMethod.PreSharedKey],
-      life,
-    );
-    if ("reasons" in choice) {
-      return this.failed(Notify.NoProposalChosen, `no acceptable transform: ${choice.reasons.slice(0, 4).join("; ")}`);
-    }
-    this.choice = choice;
-    this.saiB = payloadBody(sa);
-    this.ctx.sa.lifeSecs = choice.lifeSecs;
-    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash), SA_KEY_MEMORY);
+    const answer = answerMm1(payloads, this.ctx.rule, this.ctx.defaultLifeSecs);
+    if ("notify" in answer) return this.failed(answer.notify, answer.reason);
+    this.resumeR(answer);
+    return { kind: "more", reply: { payloads: [answer.reply], encrypt: false } };
+  }
+
+  /**
+   * Responder: take the exchange up in state "mm2-sent" from an MM1 answered before this SA
+   * existed (src/ike/admission.ts answers MM1 with no state but a compact embryonic record).
+   */
+  resumeR(mm1: Mm1Record): void {
+    const c = mm1.choice;
+    this.choice = c;
+    this.saiB = Buffer.from(mm1.saiB);
+    this.ctx.sa.lifeSecs = c.lifeSecs;
+    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(c.transform.encr, c.keyBits, c.transform.hash), SA_KEY_MEMORY);
     this.st = "mm2-sent";
-    return { kind: "more", reply: { payloads: [echoSaPayload(sa, offered[choice.index]!)], encrypt: false } };
   }
 
   private async onMm3(payloads: readonly Payload[]): Promise<Step> {
