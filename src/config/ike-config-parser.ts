@@ -23,6 +23,7 @@ import {
 const FILE_ONLY = new Set([
   "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit",
   "retry_timer_init", "retry_timer_max", "proxy", "socks", "use_http", "max_certs", "p1_nonce_len", "p2_nonce_len",
+  "unverified_dh_share",
 ]);
 /** Keywords allowed only inside a rule. */
 const RULE_ONLY = new Set(["label", "local_addr", "remote_addr", "local_id", "remote_id", "remote_port"]);
@@ -172,6 +173,12 @@ class ConfigParser {
       case "retry_timer_max": {
         const v = readFloat(s, d, t, CONFIG_BOUNDS[k]);
         if (v !== undefined) g[k === "retry_timer_init" ? "retryTimerInit" : "retryTimerMax"] = v;
+        return;
+      }
+      case "unverified_dh_share": {
+        // Extension (iked only): percent of the crypto pool unverified peers' DH may take.
+        const v = readNum(s, d, t, CONFIG_BOUNDS.unverified_dh_share);
+        if (v !== undefined) g.unverifiedDhShare = v;
         return;
       }
       case "p1_nonce_len":

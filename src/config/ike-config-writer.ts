@@ -90,6 +90,7 @@ export function formatIkeGlobals(g: IkeGlobals): string {
   if (g.retryTimerMax !== undefined) out.push(`retry_timer_max ${formatFloat(g.retryTimerMax)}`);
   for (const [v, kw] of nums) if (v !== undefined) out.push(`${kw} ${v}`);
   if (g.localIdType !== undefined) out.push(`local_id_type ${word(configIdTypeWord(g.localIdType), "identity type", g.localIdType)}`);
+  if (g.unverifiedDhShare !== undefined) out.push(`unverified_dh_share ${g.unverifiedDhShare}\t# iked extension`);
   return out.length > 0 ? `${out.join("\n")}\n` : "";
 }
 

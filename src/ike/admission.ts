@@ -6,18 +6,22 @@
  *  MM1 (rcookie 0) ─▶ rule, decode, MM1 rules, choose ─▶ MM2 sent; one embryonic record (embryos.ts)
  *                     a retransmitted MM1 ─▶ the same MM2 again, from the record
  *  MM3 (our rcookie) ─▶ its record ─▶ half-open bounds ─▶ the ISAKMP SA, in state "mm2-sent"
- *  AM1 (rcookie 0) ─▶ half-open bounds, rule, decode ─▶ the ISAKMP SA (AM2 needs DH at once)
+ *  AM1 (rcookie 0) ─▶ half-open bounds, rule, decode, a free unverified-DH slot ─▶ the ISAKMP SA
+ *                     (AM2 needs DH at once; dh-budget.ts bounds that work)
  * ```
  *
  * So a Main Mode flood, from random addresses or from a real peer's own, costs a table entry that
  * lives seconds and counts against no peer; the half-open bounds (sa-manager.ts) and `expire_timer`
  * apply from MM3 on, to addresses that returned our cookie. Aggressive Mode cannot wait for that
- * proof (AM2 carries our DH value and HASH_R): its SAs count as half-open from AM1.
+ * proof (AM2 carries our DH value and HASH_R): its SAs count as half-open from AM1, hold a slot of
+ * the bounded DH share for unverified peers until their DH is done, and what they send before AM3
+ * returns our cookie is bounded by the anti-amplification rule (amplification.ts, engine-io.ts).
  */
 import { ExchangeType, HeaderFlag, Notify, checkRules, decodeMessageBody, encodeMessage, type Header, type Message } from "../codec/index.js";
 import type { Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import { ZERO_COOKIE, type CookieJar } from "./cookies.js";
+import { DhBudget } from "./dh-budget.js";
 import { EmbryoTable, embryoKey, type EmbryoLimits } from "./embryos.js";
 import type { EngineIo } from "./engine-io.js";
 import { keep, type ResponderAdmission } from "./inbound.js";
@@ -34,7 +38,7 @@ export interface ResponderFactory {
    * A new responder ISAKMP SA under `rule` with its Main or Aggressive Mode task, in state
    * "negotiating"; for Main Mode resumed from `mm1` (MM2 has gone).
    */
-  startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record): IsakmpSa;
+  startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record, firstStepDone?: () => void): IsakmpSa;
 }
 
 /** What admission works with. */
@@ -49,6 +53,8 @@ export interface AdmissionContext {
   /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
   readonly p1LifetimeSecs: number | undefined;
   readonly embryos?: EmbryoLimits;
+  /** DH computations unverified peers (AM1) may have in flight at once. */
+  readonly unverifiedDh?: number;
 }
 
 type Admitted = { sa: IsakmpSa; datagram: Buffer; message: Message };
@@ -56,9 +62,12 @@ type Admitted = { sa: IsakmpSa; datagram: Buffer; message: Message };
 /** The engine's admission of first messages. */
 export class Admission implements ResponderAdmission {
   readonly embryos: EmbryoTable;
+  /** The DH slots of exchanges whose peer has not returned our cookie (Aggressive Mode). */
+  readonly unverifiedDh: DhBudget;
 
   constructor(private readonly ctx: AdmissionContext) {
     this.embryos = new EmbryoTable(ctx.clock, ctx.embryos);
+    this.unverifiedDh = new DhBudget(ctx.unverifiedDh);
   }
 
   admit(received: Buffer, h: Header, local: Endpoint, remote: Endpoint): Admitted | undefined {
@@ -178,7 +187,10 @@ export class Admission implements ResponderAdmission {
     return { sa, datagram, message: m.value };
   }
 
-  /** AM1: AM2 needs our DH value at once, so the SA exists from here (half-open bounds first). */
+  /**
+   * AM1: AM2 needs our DH value at once, so the SA exists from here (half-open bounds first), and
+   * the exchange holds one of the unverified-DH slots until its DH step is done.
+   */
   private admitAm1(received: Buffer, h: Header, local: Endpoint, remote: Endpoint): Admitted | undefined {
     const { io, sas, stats, policy, cookies } = this.ctx;
     const refusal = sas.admitResponder(remote);
@@ -201,7 +213,15 @@ export class Admission implements ResponderAdmission {
       io.drop(remote, `AM1: ${m.error.code} at ${m.error.offset}`);
       return undefined;
     }
-    const sa = this.ctx.responders.startResponder({ role: "responder", icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label, config: rule }, rule, "aggressive");
+    const release = this.unverifiedDh.take();
+    if (release === undefined) {
+      // Every slot is busy with an unverified peer: no DH for this one (a real initiator retransmits).
+      stats.engine.unverifiedDhRefused++;
+      io.drop(remote, `AM1: all ${this.unverifiedDh.capacity} DH slots for unverified peers busy`);
+      return undefined;
+    }
+    const init = { role: "responder" as const, icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label, config: rule };
+    const sa = this.ctx.responders.startResponder(init, rule, "aggressive", undefined, release);
     return { sa, datagram, message: m.value };
   }
 }

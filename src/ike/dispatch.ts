@@ -17,6 +17,7 @@
  * notify, the exchange's end) is the handler's call.
  */
 import { ExchangeType, checkRules, decodeDecrypted, decodeHeader, decodeMessageBody, type Header, type Message } from "../codec/index.js";
+import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import { keep, type ExchangeHandler, type ResponderAdmission } from "./inbound.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
@@ -68,6 +69,11 @@ export class Dispatcher {
     // The one place a datagram is bound to its SA's peer: cookies are public, the address is not
     // ours to choose. XXX a NAT-T float (RFC 3947 section 4) will be the one exception, here.
     if (sa !== undefined && !isPeerOf(sa, remote)) return io.drop(remote, `${sa.tag}: from ${endpointKey(remote)}, not the SA's peer`);
+    // Until a peer returns our cookie, what we send it is bounded by what it sent (amplification.ts).
+    if (sa === undefined || !sa.verified) io.receivedUnverified(remote, received.length);
+    // Our responder cookie came back from the SA's peer (found by it, from its address): the peer
+    // receives what we send it (RFC 2408 section 2.5.3).
+    if (sa !== undefined && !sa.verified && !h.rcookie.equals(ZERO_COOKIE)) sa.verified = true;
     let admitted: { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
     if (sa === undefined) {
       const phase1 = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;

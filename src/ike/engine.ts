@@ -19,6 +19,7 @@ import { Admission } from "./admission.js";
 import { CookieJar } from "./cookies.js";
 import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
+import type { DhBudget } from "./dh-budget.js";
 import type { EmbryoLimits } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
@@ -54,6 +55,11 @@ export interface EngineOptions {
   readonly halfOpen?: HalfOpenLimits;
   /** Bounds of the embryonic Main Mode table (default 8192 entries of at most 10 s). */
   readonly embryos?: EmbryoLimits;
+  /**
+   * DH computations that peers which have not returned our cookie (Aggressive Mode responders)
+   * may have in flight at once (default 8; the daemon gives `unverified_dh_share` of its pool).
+   */
+  readonly unverifiedDh?: number;
   /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
   readonly p1LifetimeSecs?: number;
   /** Where Quick Mode installs SAs; without one, Quick Mode is refused. */
@@ -112,6 +118,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     this.admission = new Admission({
       sas, io, policy: opts.policy, cookies, clock, stats, responders: this.phase1, p1LifetimeSecs: opts.p1LifetimeSecs,
       ...(opts.embryos !== undefined ? { embryos: opts.embryos } : {}),
+      ...(opts.unverifiedDh !== undefined ? { unverifiedDh: opts.unverifiedDh } : {}),
     });
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick });
     this.dispatcher = new Dispatcher({ sas, io, stats }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
@@ -216,6 +223,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** Handle one received ISAKMP datagram (the transport calls this). */
   receive(datagram: Buffer, local: Endpoint, remote: Endpoint): void {
     this.dispatcher.receive(datagram, local, remote);
+  }
+
+  /** The DH slots of unverified peers: how many, how many taken (a reload may change the number). */
+  get unverifiedDh(): DhBudget {
+    return this.admission.unverifiedDh;
   }
 
   /** Entry counts of the engine's own tables (the SA manager has its own), for leak checks. */

@@ -93,6 +93,11 @@ export class IsakmpSa {
   establishedAt: number | undefined;
   /** Whether the peer ever sent us a valid message of this exchange (noresp vs respfail). */
   peerAnswered = false;
+  /**
+   * Whether the peer has shown it receives what we send to its address: we started the exchange,
+   * or it returned our responder cookie. Until then what we send it is bounded (amplification.ts).
+   */
+  verified: boolean;
   /** Why the SA died, once dead. */
   deathReason: string | undefined;
   /** Answer for a retransmitted request. */
@@ -132,6 +137,7 @@ export class IsakmpSa {
     this.rule = init.rule;
     this.config = init.config;
     this.createdAt = ctx.clock.now();
+    this.verified = init.role === "initiator";
     this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
   }
 

@@ -69,6 +69,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   /** Quick Modes waiting for an initiator SA to come up. */
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
   private readonly lifetime: Phase1Lifetime;
+  /** Called once a responder SA's first step is done (it releases the exchange's unverified-DH slot). */
+  private readonly firstStep = new Map<IsakmpSa, () => void>();
 
   constructor(private readonly ctx: Phase1HandlerContext) {
     this.lifetime = new Phase1Lifetime({
@@ -114,9 +116,15 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     this.pendingQuick.set(sa, list);
   }
 
-  startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record): IsakmpSa {
+  startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record, firstStepDone?: () => void): IsakmpSa {
     const sa = this.newSa(init);
     sa.peerAnswered = true;
+    // Main Mode starts here at MM3, which carried our cookie back; Aggressive Mode at AM1.
+    sa.verified = mode === "main";
+    if (firstStepDone !== undefined) {
+      this.firstStep.set(sa, firstStepDone);
+      sa.onDestroy(firstStepDone);
+    }
     const ctx = this.taskContext(sa, rule);
     const task = mode === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     if (mm1 !== undefined && task instanceof MainMode) task.resumeR(mm1);
@@ -137,8 +145,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       refused: (e, stage) => {
         // Garbage after decryption almost always means the two sides hold different keys.
         if (stage === "body") return this.failSa(sa, `decrypted body: ${e.code} (wrong pre-shared key?)`, Notify.PayloadMalformed, true);
+        // A responder SA exists only for its first message (AM1): if that is refused, so is the SA.
+        if (sa.role === "responder" && task.state === "start") return this.failSa(sa, `${pos}: ${e.code} ${e.detail}`, e.notify, true);
         // A malformed message does not end the exchange: the peer may still send a good one.
-        if (!sa.keymat?.derived) this.ctx.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, e.notify);
+        if (!sa.keymat?.derived) this.ctx.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, e.notify, sa.verified);
         this.ctx.io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
       },
       deliver: (i) => this.deliver(task, i),
@@ -158,6 +168,11 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       settle(false);
       this.ctx.log.error({ sa: sa.tag, err: String(err) }, "Phase 1 step threw");
       return this.failSa(sa, `internal error: ${(err as Error).message ?? String(err)}`, undefined, false);
+    }
+    const done = this.firstStep.get(sa);
+    if (done !== undefined) {
+      this.firstStep.delete(sa);
+      done();
     }
     if (sa.isDead()) return;
     // An encrypted message that decrypted and parsed proves the peer holds our keys: a failure of
@@ -264,7 +279,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     if (sa.state === "dead") return;
     if (sendNotify && notify !== undefined) {
       if (protect && sa.keymat?.derived === true) io.sendInformational(sa, [isakmpNotify(sa, notify)]);
-      else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
+      else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify, sa.verified);
     }
     log.info({ sa: sa.tag, role: sa.role, reason, notify }, "Phase 1 failed");
     if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
@@ -283,6 +298,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     });
     sa.onDestroy(() => {
       this.tasks.delete(sa);
+      this.firstStep.delete(sa);
       ipsec.release(sa);
       for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`);
       this.pendingQuick.delete(sa);

@@ -43,6 +43,13 @@ export interface EngineStats {
   embryonicEvicted: number;
   /** MM3s carrying our cookie whose embryonic record had expired or been evicted. */
   embryonicMissed: number;
+  /** Bytes received from, and sent to, peers that have not returned our cookie (yet). */
+  unverifiedBytesIn: number;
+  unverifiedBytesOut: number;
+  /** Datagrams to unverified peers not sent: they would exceed 3x the bytes received (amplification.ts). */
+  amplificationRefused: number;
+  /** AM1s dropped because the DH slots for unverified peers were all taken (dh-budget.ts). */
+  unverifiedDhRefused: number;
 }
 
 /** A copy of all counters at one moment. */
@@ -72,6 +79,10 @@ export class IkeStats {
     embryonic: 0,
     embryonicEvicted: 0,
     embryonicMissed: 0,
+    unverifiedBytesIn: 0,
+    unverifiedBytesOut: 0,
+    amplificationRefused: 0,
+    unverifiedDhRefused: 0,
   };
 
   snapshot(): StatsSnapshot {
