@@ -6,9 +6,10 @@
  * same reason). Answers to an unverified address that would break the bound are not sent; the
  * initiator, if it is real, retransmits, which raises its own budget.
  *
- * The accounting is per source address, in a bounded table (the least recently heard from goes
- * first). Losing an entry only makes us stricter: its address starts again from nothing received.
+ * The accounting is per source address, in a bounded table (the oldest account goes first).
+ * Losing an entry only makes us stricter: its address starts again from nothing received.
  */
+import { FifoTable } from "./fifo-table.js";
 
 /** How many bytes we may send an unverified address per byte it sent us. */
 export const AMPLIFICATION_FACTOR = 3;
@@ -23,12 +24,15 @@ interface Account {
 
 /** Bytes in and out per unverified address. */
 export class AmplificationLimit {
-  /** Least recently heard from first. */
-  private readonly accounts = new Map<string, Account>();
+  /** Oldest account first out. */
+  private readonly accounts: FifoTable<Account>;
+
   constructor(
-    private readonly capacity = DEFAULT_AMPLIFICATION_ADDRESSES,
+    capacity = DEFAULT_AMPLIFICATION_ADDRESSES,
     private readonly factor = AMPLIFICATION_FACTOR,
-  ) {}
+  ) {
+    this.accounts = new FifoTable(capacity);
+  }
 
   /** Addresses tracked. */
   get size(): number {
@@ -38,16 +42,7 @@ export class AmplificationLimit {
   /** `bytes` arrived from `address` for an exchange whose peer is not verified. */
   received(address: string, bytes: number): void {
     let a = this.accounts.get(address);
-    if (a === undefined) {
-      if (this.accounts.size >= this.capacity) {
-        const oldest = this.accounts.keys().next();
-        if (oldest.done !== true) this.accounts.delete(oldest.value);
-      }
-      a = { received: 0, sent: 0 };
-    } else {
-      this.accounts.delete(address);
-    }
-    this.accounts.set(address, a);
+    if (a === undefined) this.accounts.add(address, (a = { received: 0, sent: 0 }));
     a.received += bytes;
   }
 

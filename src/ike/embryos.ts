@@ -14,6 +14,7 @@
  * the choice are pure functions of MM1).
  */
 import type { Clock, TimerHandle } from "../clock.js";
+import { FifoTable } from "./fifo-table.js";
 import type { P1Choice } from "./phase1/proposal.js";
 import type { Endpoint } from "./transport.js";
 
@@ -52,8 +53,7 @@ export function embryoKey(icookie: Buffer, rcookie: Buffer): string {
 
 /** The embryonic exchanges of one engine. */
 export class EmbryoTable {
-  /** In insertion order, so the first entry is the oldest. */
-  private readonly entries = new Map<string, Embryo>();
+  private readonly entries: FifoTable<Embryo>;
   private timer: TimerHandle | undefined;
   /** Entries dropped to make room, since the engine started. */
   evicted = 0;
@@ -61,7 +61,9 @@ export class EmbryoTable {
   constructor(
     private readonly clock: Clock,
     readonly limits: EmbryoLimits = DEFAULT_EMBRYO_LIMITS,
-  ) {}
+  ) {
+    this.entries = new FifoTable(limits.capacity);
+  }
 
   /** Entries held. */
   get size(): number {
@@ -77,16 +79,9 @@ export class EmbryoTable {
     return undefined;
   }
 
-  /** Hold `e` under `key`, evicting the oldest entry when the table is full. */
+  /** Hold `e` under `key`, evicting the oldest entries when the table is full. */
   put(key: string, e: Embryo): void {
-    this.entries.delete(key);
-    while (this.entries.size >= this.limits.capacity) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-      this.evicted++;
-    }
-    this.entries.set(key, e);
+    this.evicted += this.entries.add(key, e);
     if (this.timer === undefined) this.arm();
   }
 
@@ -103,9 +98,9 @@ export class EmbryoTable {
   }
 
   private arm(): void {
-    const oldest = this.entries.values().next();
-    if (oldest.done === true) return;
-    const wait = Math.max(0, oldest.value.bornAt + this.limits.lifetimeMs - this.clock.now());
+    const oldest = this.entries.oldest();
+    if (oldest === undefined) return;
+    const wait = Math.max(0, oldest.bornAt + this.limits.lifetimeMs - this.clock.now());
     this.timer = this.clock.setTimer(() => this.sweep(), wait);
   }
 
@@ -114,14 +109,11 @@ export class EmbryoTable {
     this.timer = undefined;
   }
 
-  /** Drop the expired entries (all at the front: insertion order is age order), re-arm for the next. */
+  /** Drop the expired entries (the oldest first: insertion order is age order), re-arm for the next. */
   private sweep(): void {
     this.timer = undefined;
     const now = this.clock.now();
-    for (const [key, e] of this.entries) {
-      if (now - e.bornAt < this.limits.lifetimeMs) break;
-      this.entries.delete(key);
-    }
+    for (let e = this.entries.oldest(); e !== undefined && now - e.bornAt >= this.limits.lifetimeMs; e = this.entries.oldest()) this.entries.shift();
     if (this.entries.size > 0) this.arm();
   }
 }
