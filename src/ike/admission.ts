@@ -157,13 +157,8 @@ export class Admission implements ResponderAdmission {
       io.drop(remote, "MM3 for an initiator cookie already in use with this address");
       return undefined;
     }
-    const refusal = sas.admitResponder(remote);
-    if (refusal !== null) {
-      // The record stays: a retransmitted MM3 may find room.
-      stats.engine.halfOpenRefused++;
-      io.drop(remote, refusal);
-      return undefined;
-    }
+    // Refused, the record stays: a retransmitted MM3 may find room.
+    if (!this.halfOpenRoom(remote)) return undefined;
     const rule = policy.ruleFor(local.address, remote.address);
     if (rule === undefined || rule.rule.label !== e.rule) {
       this.embryos.delete(key);
@@ -187,18 +182,22 @@ export class Admission implements ResponderAdmission {
     return { sa, datagram, message: m.value };
   }
 
+  /** Whether a new responder SA with `remote` fits the half-open bounds (refusals counted and logged). */
+  private halfOpenRoom(remote: Endpoint): boolean {
+    const refusal = this.ctx.sas.admitResponder(remote);
+    if (refusal === null) return true;
+    this.ctx.stats.engine.halfOpenRefused++;
+    this.ctx.io.drop(remote, refusal);
+    return false;
+  }
+
   /**
    * AM1: AM2 needs our DH value at once, so the SA exists from here (half-open bounds first), and
    * the exchange holds one of the unverified-DH slots until its DH step is done.
    */
   private admitAm1(received: Buffer, h: Header, local: Endpoint, remote: Endpoint): Admitted | undefined {
-    const { io, sas, stats, policy, cookies } = this.ctx;
-    const refusal = sas.admitResponder(remote);
-    if (refusal !== null) {
-      stats.engine.halfOpenRefused++;
-      io.drop(remote, refusal);
-      return undefined;
-    }
+    const { io, stats, policy, cookies } = this.ctx;
+    if (!this.halfOpenRoom(remote)) return undefined;
     const rule = policy.ruleFor(local.address, remote.address);
     const rcookie = cookies.rcookie(h.icookie, remote, local);
     if (rule === undefined) {

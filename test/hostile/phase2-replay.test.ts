@@ -14,15 +14,7 @@ import type { QuickModeRequest } from "../../src/ike/phase2/quick-mode.js";
 import { selectForAcquire } from "../../src/policy/index.js";
 import { ipsecFrom } from "../exchange/harness.js";
 import { forge } from "./forge.js";
-import { PEER, VICTIM, close, negotiate, setting, settle, tables, type Setting } from "./setup.js";
-
-async function established(): Promise<Setting> {
-  const s = setting();
-  negotiate(s);
-  await settle(s);
-  assert.equal((await tables(s.victim)).kernelSas, 2, "Main and Quick Mode completed");
-  return s;
-}
+import { PEER, VICTIM, close, established, negotiate, setting, settle, tables } from "./setup.js";
 
 /** A Quick Mode request of the victim towards the peer, from ipsecinit.conf action `action`. */
 function victimRequest(action: string): QuickModeRequest {

@@ -10,15 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExchangeType } from "../../src/codec/index.js";
 import { DEFAULT_EXPIRE_MS } from "../../src/ike/retransmit.js";
-import { EMPTY, PEER, VICTIM, close, negotiate, sentBy, setting, settle, tables, tick, type Setting } from "./setup.js";
-
-async function established(): Promise<Setting> {
-  const s = setting();
-  negotiate(s);
-  await settle(s);
-  assert.equal((await tables(s.victim)).kernelSas, 2, "Main and Quick Mode completed");
-  return s;
-}
+import { EMPTY, PEER, VICTIM, close, established, negotiate, sentBy, setting, settle, tables, tick } from "./setup.js";
 
 test("replaying every message of a finished exchange: answered from the cache or dropped, no new work", async () => {
   const s = await established();

@@ -9,22 +9,19 @@ import assert from "node:assert/strict";
 import diagnostics from "node:diagnostics_channel";
 import { seededRandom } from "../exchange/harness.js";
 import { forgedQm1, junkQuickMode } from "./forge.js";
-import { ATTACKER, PEER, close, negotiate, setting, settle, tables, type Setting } from "./setup.js";
+import { ATTACKER, PEER, close, established, negotiate, settle, tables, type Setting } from "./setup.js";
 
-async function established(): Promise<Setting> {
-  const s = setting();
-  negotiate(s);
-  await settle(s);
-  assert.equal((await tables(s.victim)).kernelSas, 2, "Main and Quick Mode completed");
-  // The finished Quick Mode lingers for retransmissions; let it go so the table starts empty.
-  await s.clock.advance(61_000);
+/** Established, and the finished Quick Mode's lingering entry gone, so the table starts empty. */
+async function quiet(): Promise<Setting> {
+  const s = await established();
+  s.clock.advance(61_000);
   await settle(s);
   assert.equal(s.victim.engine.sas.phase2Count, 0);
   return s;
 }
 
 test("junk Quick Mode datagrams (odd lengths, garbage plaintext, wrong HASH(1)) leave no Phase 2 entry", async () => {
-  const s = await established();
+  const s = await quiet();
   const peerSa = s.peer.engine.sas.all()[0]!;
   const calls = { ...s.victim.kernel.calls };
   const timers = s.clock.timerCount;
@@ -46,7 +43,7 @@ test("junk Quick Mode datagrams (odd lengths, garbage plaintext, wrong HASH(1)) 
 });
 
 test("a datagram with an established SA's cookies from another address or port is dropped; from the peer it acts", async () => {
-  const s = await established();
+  const s = await quiet();
   const drops: string[] = [];
   const onDrop = (m: unknown): void => void drops.push((m as { reason: string }).reason);
   diagnostics.subscribe("iked:ike:drop", onDrop);

@@ -178,6 +178,15 @@ export function negotiate(s: Setting): void {
   s.peer.engine.negotiate(rule, s.peer.endpoint, s.victim.endpoint, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
 }
 
+/** A setting where the peer's Main and Quick Mode with the victim completed. */
+export async function established(o: SettingOptions = {}): Promise<Setting> {
+  const s = setting(o);
+  negotiate(s);
+  await settle(s);
+  assert.equal((await tables(s.victim)).kernelSas, 2, "Main and Quick Mode completed");
+  return s;
+}
+
 /** Unprotected Informational notifies `from` sent, as notify type numbers, in order. */
 export function cleartextNotifies(s: Setting, from: string): number[] {
   const out: number[] = [];
