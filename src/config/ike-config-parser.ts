@@ -163,9 +163,11 @@ class ConfigParser {
       case "expire_timer":
       case "retry_limit":
       case "max_certs":
-      case "p1_lifetime_secs": {
+      case "p1_lifetime_secs":
+      case "unverified_dh_share": {
         const v = readNum(s, d, t, CONFIG_BOUNDS[k]);
-        const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs" } as const)[k];
+        // unverified_dh_share is an iked extension (percent of the crypto pool, ike.config(5)).
+        const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs", unverified_dh_share: "unverifiedDhShare" } as const)[k];
         if (v !== undefined) g[field] = v;
         return;
       }
@@ -173,12 +175,6 @@ class ConfigParser {
       case "retry_timer_max": {
         const v = readFloat(s, d, t, CONFIG_BOUNDS[k]);
         if (v !== undefined) g[k === "retry_timer_init" ? "retryTimerInit" : "retryTimerMax"] = v;
-        return;
-      }
-      case "unverified_dh_share": {
-        // Extension (iked only): percent of the crypto pool unverified peers' DH may take.
-        const v = readNum(s, d, t, CONFIG_BOUNDS.unverified_dh_share);
-        if (v !== undefined) g.unverifiedDhShare = v;
         return;
       }
       case "p1_nonce_len":
