@@ -1,6 +1,7 @@
 /**
  * Informational exchanges we receive (RFC 2408 section 5.1 onwards, RFC 2409 section 5.7). In the
- * clear: an error notify ends our initiator exchange before MM2/AM2, and is ignored after. Protected: HASH(1) verified, then
+ * clear: an error notify ends our initiator exchange before MM2/AM2 and is ignored after.
+ * Protected: dropped when its message ID was used before (a replay), else HASH(1) verified, then
  * Deletes, DPD and status notifies are acted on; what concerns an exchange in progress (a refused
  * Phase 1 or Quick Mode, CONNECTED, RESPONDER-LIFETIME) goes to its handler through the small
  * notice interfaces below.
