@@ -43,7 +43,7 @@ export interface EmbryoLimits {
   readonly lifetimeMs: number;
 }
 
-/** The defaults: ~1 KiB per entry (bench/ike/embryos.bench.ts), so at most ~8 MiB. */
+/** The defaults: 1.5-1.9 KiB per entry with its address account (bench/ike/embryos.bench.ts), at most ~16 MiB. */
 export const DEFAULT_EMBRYO_LIMITS: EmbryoLimits = { capacity: 8192, lifetimeMs: 10_000 };
 
 /** The key of an embryonic exchange: its cookie pair (the responder cookie binds the peer's address). */
