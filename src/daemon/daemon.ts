@@ -25,6 +25,7 @@ import { releasePreshared } from "../config/index.js";
 import type { DaemonOptions } from "./options.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { PkiLive } from "./pki-live.js";
+import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -65,6 +66,7 @@ export class Daemon {
     readonly engine: IkeService | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
+    readonly metrics: DaemonMetrics,
   ) {}
 
   /** Start everything; throws StartupError with an exit code and printable details. */
@@ -73,6 +75,7 @@ export class Daemon {
       debugLevel: options.debugLevel,
       privilege: options.privilege,
       destination: !options.foreground && options.debugLogfile ? { kind: "file", path: options.debugLogfile } : { kind: "stderr" },
+      format: options.logFormat,
     });
     const log = logs.logger("dmn");
     const cfgLog = logs.logger("cfg");
@@ -110,6 +113,8 @@ export class Daemon {
       cleanup.push(() => kernel.close());
       const pool = new CryptoPool({ threads: options.workers });
       cleanup.push(() => pool.close());
+      const metrics = new DaemonMetrics({ pool, kernel, backend: options.kernel ?? "memory", log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
+      cleanup.push(() => metrics.close());
       const pki = await PkiLive.start({ dirs: options.paths, pool, config: live, log: cfgLog });
 
       const netLog = logs.logger("net");
@@ -125,8 +130,15 @@ export class Daemon {
         live.onChange((next) => engine.reconfigure(next));
         await engine.start();
         cleanup.push(() => engine.stop());
+        if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
+      }
+
+      try {
+        await metrics.apply(live.current.config.globals.metrics);
+      } catch (err) {
+        throw new StartupError(ExitCode.Error, (err as Error).message);
       }
 
       fs.mkdirSync(path.dirname(options.paths.adminSocket), { recursive: true, mode: 0o755 });
@@ -136,10 +148,10 @@ export class Daemon {
         log: ctlLog,
         handler: createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
-          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki, metrics,
         }),
       });
-      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log);
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, metrics);
       d.#installSignals();
       log.info("in.iked started", {
         pid: process.pid, socket: options.paths.adminSocket, privilege: options.privilege,
@@ -178,6 +190,7 @@ export class Daemon {
     if (policy?.ok === true) policy.commit();
     const snap = this.live.replace({ config: rules.value, preshared: keys.value });
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
+    await this.metrics.apply(rules.value.globals.metrics);
     daemonReload.publish({ ok: true, generation: snap.generation });
     return true;
   }
@@ -190,6 +203,7 @@ export class Daemon {
       for (const [sig, h] of this.#signalHandlers) process.off(sig, h);
       await this.control.close();
       await this.engine?.stop();
+      await this.metrics.close();
       await this.pool.close();
       await this.kernel.close();
       this.live.releaseKeys();

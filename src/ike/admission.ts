@@ -25,6 +25,7 @@ import { DhBudget } from "./dh-budget.js";
 import { EmbryoTable, embryoKey, type EmbryoLimits } from "./embryos.js";
 import type { EngineIo } from "./engine-io.js";
 import { keep, type ResponderAdmission } from "./inbound.js";
+import { failureOfNotify } from "./negotiation-stats.js";
 import type { IsakmpSa, IsakmpSaInit } from "./isakmp-sa.js";
 import { answerMm1, type Mm1Record } from "./phase1/mm1.js";
 import type { Phase1Policy } from "./ports.js";
@@ -118,20 +119,27 @@ export class Admission implements ResponderAdmission {
     // for every message that reaches an SA).
     const payloads = m.value.kind === "plain" ? m.value.payloads : [];
     const violation = checkRules("MM1", header, payloads);
-    if (violation !== null) {
-      io.notifyUnprotected(local, remote, h.icookie, rcookie, violation.notify);
-      return io.drop(remote, `MM1: ${violation.code} ${violation.detail}`);
-    }
+    if (violation !== null) return this.refuseMm1(local, remote, h.icookie, rcookie, violation.notify, `MM1: ${violation.code} ${violation.detail}`);
     const answer = answerMm1(payloads, rule, this.ctx.p1LifetimeSecs);
-    if ("notify" in answer) {
-      io.notifyUnprotected(local, remote, h.icookie, rcookie, answer.notify);
-      return io.drop(remote, `MM1 refused: ${answer.reason}`);
-    }
+    if ("notify" in answer) return this.refuseMm1(local, remote, h.icookie, rcookie, answer.notify, `MM1 refused: ${answer.reason}`);
     const mm2 = encodeMessage({ icookie: header.icookie, rcookie, exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, [answer.reply]);
     this.embryos.put(key, { local, remote, rule: rule.rule.label, choice: answer.choice, mm1: datagram, saiB: answer.saiB, mm2, bornAt: this.ctx.clock.now() });
     stats.engine.embryonic++;
     stats.engine.embryonicEvicted = this.embryos.evicted;
     io.sendTo(local, remote, mm2);
+  }
+
+  /**
+   * An MM1 that a rule covers but that cannot be answered (its payloads break MM1's rules, or no
+   * transform is acceptable): the notify in the clear, and a responder negotiation counted as
+   * started and failed, though no SA was ever made for it.
+   */
+  private refuseMm1(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notify: number, reason: string): void {
+    const counts = this.ctx.stats.negotiations.phase1.main.responder;
+    counts.started++;
+    counts.failed[failureOfNotify(notify)]++;
+    this.ctx.io.notifyUnprotected(local, remote, icookie, rcookie, notify);
+    this.ctx.io.drop(remote, reason);
   }
 
   /**

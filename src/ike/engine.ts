@@ -108,7 +108,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const emit: EmitEvent = (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     this.quick = new QuickHandler({
       sas, ipsec, io, emit, kernel: opts.kernel, dh: opts.dh, ipsecPolicy: opts.ipsecPolicy ?? (() => undefined),
-      commit: opts.quickModeCommit === true, random, log,
+      commit: opts.quickModeCommit === true, random, log, stats,
     });
     const cookies = opts.cookies ?? new CookieJar({ clock });
     this.phase1 = new Phase1Handler({
@@ -185,6 +185,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   expire(ev: ExpireEvent): "rekeying" | "ignored" {
     const again = this.ipsec.expire(ev);
     if (again === undefined) return "ignored";
+    this.stats.engine.phase2Rekeys++;
     this.negotiate(again.rule, again.local, again.remote, again.request);
     return "rekeying";
   }

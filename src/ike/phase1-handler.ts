@@ -26,6 +26,7 @@ import { AggressiveMode } from "./phase1/aggressive-mode.js";
 import { Phase1Lifetime } from "./phase1/lifetime.js";
 import { MainMode, type Phase1Context } from "./phase1/main-mode.js";
 import type { Mm1Record } from "./phase1/mm1.js";
+import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import type { SaManager } from "./sa-manager.js";
@@ -79,7 +80,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       io: ctx.io,
       clock: ctx.clock,
       log: ctx.log,
-      rekey: (sa) => this.initiate(sa.config!, sa.local, sa.remote, sa.phase1?.exchange),
+      rekey: (sa) => {
+        ctx.stats.engine.phase1Rekeys++;
+        this.initiate(sa.config!, sa.local, sa.remote, sa.phase1?.exchange);
+      },
     });
   }
 
@@ -96,6 +100,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     const ctx = this.taskContext(sa, rule);
     const task = chosen === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     this.tasks.set(sa, task);
+    sa.exchange = chosen;
     sa.transition("negotiating", `${chosen} mode started`);
     void sa.queue.push(async () => {
       let step: Step;
@@ -129,6 +134,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     const task = mode === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     if (mm1 !== undefined && task instanceof MainMode) task.resumeR(mm1);
     this.tasks.set(sa, task);
+    sa.exchange = mode;
     sa.transition("negotiating", mode === "aggressive" ? "AM1 received" : "MM3 with our cookie");
     return sa;
   }
@@ -144,7 +150,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       position: pos,
       refused: (e, stage) => {
         // Garbage after decryption almost always means the two sides hold different keys.
-        if (stage === "body") return this.failSa(sa, `decrypted body: ${e.code} (wrong pre-shared key?)`, Notify.PayloadMalformed, true);
+        if (stage === "body") return this.failSa(sa, `decrypted body: ${e.code} (wrong pre-shared key?)`, Notify.PayloadMalformed, true, false, "authentication_failed");
         // A responder SA exists only for its first message (AM1): if that is refused, so is the SA.
         if (sa.role === "responder" && task.state === "start") return this.failSa(sa, `${pos}: ${e.code} ${e.detail}`, e.notify, true);
         // A malformed message does not end the exchange: the peer may still send a good one.
@@ -201,7 +207,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       if (!waits) {
         io.send(sa, out);
       } else if (step.kind === "more") {
-        const r = io.retransmitter(sa, out, () => this.failSa(sa, `no answer after ${io.retransmit.limit} retransmissions`, undefined, false));
+        const r = io.retransmitter(sa, out, () => this.failSa(sa, `no answer after ${io.retransmit.limit} retransmissions`, undefined, false, false, "timeout"));
         sa.retransmitter = r;
         r.start();
       } else {
@@ -272,11 +278,12 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
    * the clear (RFC 2408 section 3.14) unless `protect`: then the peer is known to hold our Phase 1
    * keys (it sent an encrypted message we could read), and it gets a protected Informational with
    * HASH(1) (RFC 2409 section 5.7), as strongSwan sends and as Libreswan, which ignores
-   * cleartext notifies, needs.
+   * cleartext notifies, needs. `failure` is the class counted (default: from the notify).
    */
-  private failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean, protect = false): void {
+  private failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean, protect = false, failure?: FailureClass): void {
     const { io, log, emit } = this.ctx;
     if (sa.state === "dead") return;
+    sa.failure = failure ?? failureOfNotify(notify);
     if (sendNotify && notify !== undefined) {
       if (protect && sa.keymat?.derived === true) io.sendInformational(sa, [isakmpNotify(sa, notify)]);
       else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify, sa.verified);
@@ -294,7 +301,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     sa.setTimer("expire", expireMs, () => {
       if (sa.state !== "negotiating") return;
       stats.engine.expired++;
-      this.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false);
+      this.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false, false, "timeout");
     });
     sa.onDestroy(() => {
       this.tasks.delete(sa);
