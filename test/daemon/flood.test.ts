@@ -44,7 +44,7 @@ async function socketOn(address: string): Promise<dgram.Socket> {
  * with the MM1s it reads, not about how many a saturated socket buffer loses before it can read
  * them (that is `npm run bench -- flood`).
  */
-function flood(sockets: readonly dgram.Socket[], mm1: Buffer): { stop(): Promise<number> } {
+function flood(sockets: readonly dgram.Socket[], mm1: Buffer): { sent(): number; stop(): Promise<number> } {
   let sent = 0;
   let running = true;
   const done = (async () => {
@@ -61,6 +61,7 @@ function flood(sockets: readonly dgram.Socket[], mm1: Buffer): { stop(): Promise
     }
   })();
   return {
+    sent: () => sent,
     async stop() {
       running = false;
       await done;
@@ -97,16 +98,19 @@ test("in.iked under an MM1 flood from the peer's own address and 256 others: eve
     const f = flood(sockets, mm1);
     const results: boolean[] = [];
     try {
-      for (let i = 0; i < 5 && !results.includes(false); i++) results.push(await outcome(honest, honest.initiate("to-daemon", { address: DAEMON, port: PORT })));
+      // At least five attempts, and as many more as it takes for 3000 flood MM1s to go out meanwhile.
+      while (!results.includes(false) && (results.length < 5 || f.sent() < 3000)) {
+        results.push(await outcome(honest, honest.initiate("to-daemon", { address: DAEMON, port: PORT })));
+      }
     } finally {
-      const sent = await f.stop();
-      assert.ok(sent > 2000, `the flood sent ${sent} MM1s`);
+      await f.stop();
     }
-    assert.deepEqual(results, [true, true, true, true, true], honest.describe());
+    assert.ok(results.length >= 5 && results.every((ok) => ok), `${results.length} attempts: ${honest.describe()}`);
     const stats = await ikeadm(root, ["--json", "get", "stats"]);
     assert.equal(stats.code, 0, stats.stderr);
     const s = (JSON.parse(stats.stdout) as StatsResult).engine as unknown as Record<string, number>;
-    assert.ok(s.embryonic! > 2000, JSON.stringify(s));
+    // The flood reached the daemon (paced on loopback it is rarely lost, but the machine is shared).
+    assert.ok(s.embryonic! >= 1000, JSON.stringify(s));
     assert.equal(s.halfOpenRefused, 0, "no address's half-open bound filled");
     assert.equal(s.embryonicMissed, 0);
   } finally {
