@@ -27,7 +27,7 @@ import type { EngineIo } from "./engine-io.js";
 import { keep, type ResponderAdmission } from "./inbound.js";
 import { failureOfNotify } from "./negotiation-stats.js";
 import type { IsakmpSa, IsakmpSaInit } from "./isakmp-sa.js";
-import { answerMm1, type Mm1Record } from "./phase1/mm1.js";
+import { answerMm1, type Mm1Record, type UsableMethods } from "./phase1/mm1.js";
 import type { Phase1Policy } from "./ports.js";
 import { sameEndpoint, type SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
@@ -40,6 +40,8 @@ export interface ResponderFactory {
    * "negotiating"; for Main Mode resumed from `mm1` (MM2 has gone).
    */
   startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record, firstStepDone?: () => void): IsakmpSa;
+  /** The authentication methods we can use under `rule` (certificates and keys held). */
+  usableMethods(rule: ResolvedRule): UsableMethods;
 }
 
 /** What admission works with. */
@@ -58,7 +60,8 @@ export interface AdmissionContext {
   readonly unverifiedDh?: number;
 }
 
-type Admitted = { sa: IsakmpSa; datagram: Buffer; message: Message };
+/** A new responder SA and its first message (our copy), decoded when admission had to decode it. */
+type Admitted = { sa: IsakmpSa; datagram: Buffer; header: Header; message?: Message };
 
 /** The engine's admission of first messages. */
 export class Admission implements ResponderAdmission {
@@ -120,7 +123,7 @@ export class Admission implements ResponderAdmission {
     const payloads = m.value.kind === "plain" ? m.value.payloads : [];
     const violation = checkRules("MM1", header, payloads);
     if (violation !== null) return this.refuseMm1(local, remote, h.icookie, rcookie, violation.notify, `MM1: ${violation.code} ${violation.detail}`);
-    const answer = answerMm1(payloads, rule, this.ctx.p1LifetimeSecs);
+    const answer = answerMm1(payloads, rule, this.ctx.responders.usableMethods(rule), this.ctx.p1LifetimeSecs);
     if ("notify" in answer) return this.refuseMm1(local, remote, h.icookie, rcookie, answer.notify, `MM1 refused: ${answer.reason}`);
     const mm2 = encodeMessage({ icookie: header.icookie, rcookie, exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, [answer.reply]);
     this.embryos.put(key, { local, remote, rule: rule.rule.label, choice: answer.choice, mm1: datagram, saiB: answer.saiB, mm2, bornAt: this.ctx.clock.now() });
@@ -173,12 +176,9 @@ export class Admission implements ResponderAdmission {
       io.drop(remote, `MM3: rule ${e.rule} no longer covers ${remote.address}`);
       return undefined;
     }
+    // MM3 is decoded on the SA's queue like any later message: with RSA encryption its ID and
+    // NONCE are sealed, which only the task knows how to read (dispatch.ts asks it).
     const { datagram, header } = keep(received, h);
-    const m = decodeMessageBody(header, datagram);
-    if (!m.ok) {
-      io.drop(remote, `MM3: ${m.error.code} at ${m.error.offset}`);
-      return undefined;
-    }
     this.embryos.delete(key);
     const sa = this.ctx.responders.startResponder(
       { role: "responder", icookie: h.icookie, rcookie: h.rcookie, local, remote, rule: rule.rule.label, config: rule },
@@ -187,7 +187,7 @@ export class Admission implements ResponderAdmission {
       { choice: e.choice, saiB: e.saiB },
     );
     sa.replies.remember(e.mm1, [e.mm2]);
-    return { sa, datagram, message: m.value };
+    return { sa, datagram, header };
   }
 
   /** Whether a new responder SA with `remote` fits the half-open bounds (refusals counted and logged). */
@@ -229,6 +229,6 @@ export class Admission implements ResponderAdmission {
     }
     const init = { role: "responder" as const, icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label, config: rule };
     const sa = this.ctx.responders.startResponder(init, rule, "aggressive", undefined, release);
-    return { sa, datagram, message: m.value };
+    return { sa, datagram, header, message: m.value };
   }
 }

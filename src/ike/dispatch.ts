@@ -74,7 +74,7 @@ export class Dispatcher {
     // Our responder cookie came back from the SA's peer (found by it, from its address): the peer
     // receives what we send it (RFC 2408 section 2.5.3).
     if (sa !== undefined && !sa.verified && !h.rcookie.equals(ZERO_COOKIE)) sa.verified = true;
-    let admitted: { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
+    let admitted: { sa: IsakmpSa; datagram: Buffer; header: Header; message?: Message } | undefined;
     if (sa === undefined) {
       const phase1 = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
       if (!phase1) return io.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
@@ -87,8 +87,8 @@ export class Dispatcher {
     const target = sa;
     let job: () => Promise<void>;
     if (admitted !== undefined) {
-      const { datagram, message } = admitted;
-      job = () => this.process(target, message.header, datagram, message);
+      const { datagram, header, message } = admitted;
+      job = () => this.process(target, header, datagram, message);
     } else {
       const { datagram, header } = keep(received, h);
       job = () => this.process(target, header, datagram, undefined);
@@ -102,13 +102,15 @@ export class Dispatcher {
     const io = this.ctx.io;
     const cached = sa.replies.match(datagram);
     if (cached !== undefined) return io.answerAgain(sa, cached);
+    const handler = this.handlerOf(header.exchangeType);
     let m = decoded;
     if (m === undefined) {
-      const r = decodeMessageBody(header, datagram);
+      const sealed = handler.sealed?.(sa, header);
+      const r = decodeMessageBody(header, datagram, sealed === undefined ? {} : { sealed });
       if (!r.ok) return io.drop(sa.remote, `${sa.tag}: ${r.error.code} at ${r.error.offset}`);
       m = r.value;
     }
-    const route = this.handlerOf(header.exchangeType).route(sa, m, datagram);
+    const route = handler.route(sa, m, datagram);
     if (route === null) return;
     if (typeof route === "string") return io.drop(sa.remote, `${sa.tag}: ${route}`);
     if (m.kind === "plain") {

@@ -29,6 +29,7 @@ import type { IsakmpSa } from "./isakmp-sa.js";
 import { nullLog, type IkeLog } from "./log.js";
 import { Phase1Handler } from "./phase1-handler.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
+import type { PubkeyPort } from "./phase1/credentials.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import { QuickHandler, type Phase2Exchange } from "./quick-handler.js";
 import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, type RetransmitPolicy } from "./retransmit.js";
@@ -43,6 +44,8 @@ export type { Phase2Exchange } from "./quick-handler.js";
 export interface EngineOptions {
   readonly transport: Transport;
   readonly dh: DhPort;
+  /** Signatures and RSA encryption (the crypto pool); without it only pre-shared keys authenticate. */
+  readonly pubkey?: PubkeyPort;
   readonly policy: Phase1Policy;
   readonly clock?: Clock;
   readonly log?: IkeLog;
@@ -112,7 +115,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     });
     const cookies = opts.cookies ?? new CookieJar({ clock });
     this.phase1 = new Phase1Handler({
-      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, policy: opts.policy, icookie: () => cookies.icookie(),
+      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, pubkey: opts.pubkey, policy: opts.policy, icookie: () => cookies.icookie(),
       clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
     });
     this.admission = new Admission({

@@ -9,7 +9,7 @@
  * Errors before keys exist go out as unprotected Informational notifies (RFC 2408 section 3.14),
  * as strongSwan sends them; after keys, protected (RFC 2409 section 5.7).
  */
-import { ExchangeType, Notify, type Message } from "../codec/index.js";
+import { ExchangeType, Notify, type Header, type Message } from "../codec/index.js";
 import type { Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { ResponderFactory } from "./admission.js";
@@ -25,9 +25,11 @@ import { phase1Channel, type IkeLog } from "./log.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
 import { Phase1Lifetime } from "./phase1/lifetime.js";
 import { MainMode, type Phase1Context } from "./phase1/main-mode.js";
-import type { Mm1Record } from "./phase1/mm1.js";
+import { usableMethods } from "./phase1/methods.js";
+import type { Mm1Record, UsableMethods } from "./phase1/mm1.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
+import type { PubkeyPort } from "./phase1/credentials.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import type { SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
@@ -51,6 +53,8 @@ export interface Phase1HandlerContext {
   /** Runs the Quick Modes that waited for a Phase 1. */
   readonly quick: QuickModeStarter;
   readonly dh: DhPort;
+  /** Signatures and RSA encryption in the crypto pool; absent: certificate methods are refused. */
+  readonly pubkey: PubkeyPort | undefined;
   readonly policy: Phase1Policy;
   /** Makes initiator cookies. */
   readonly icookie: () => Buffer;
@@ -137,6 +141,16 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     sa.exchange = mode;
     sa.transition("negotiating", mode === "aggressive" ? "AM1 received" : "MM3 with our cookie");
     return sa;
+  }
+
+  usableMethods(rule: ResolvedRule): UsableMethods {
+    const credentials = this.ctx.policy.credentials?.();
+    return usableMethods({ rule, pubkey: this.ctx.pubkey, ...(credentials !== undefined ? { credentials } : {}) });
+  }
+
+  sealed(sa: IsakmpSa, header: Header): readonly number[] | undefined {
+    const task = this.tasks.get(sa);
+    return task instanceof MainMode ? task.sealed(header) : undefined;
   }
 
   route(sa: IsakmpSa, m: Message): Route | string {
@@ -288,7 +302,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       if (protect && sa.keymat?.derived === true) io.sendInformational(sa, [isakmpNotify(sa, notify)]);
       else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify, sa.verified);
     }
-    log.info({ sa: sa.tag, role: sa.role, reason, notify }, "Phase 1 failed");
+    log.info({ sa: sa.tag, role: sa.role, rule: sa.rule, reason, notify }, "Phase 1 failed");
     if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
     emit("phase1-failed", sa, reason, notify);
     sa.destroy(reason);
@@ -315,7 +329,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   }
 
   private taskContext(sa: IsakmpSa, rule: ResolvedRule): Phase1Context {
-    const { dh, policy, random, log, sas, p1LifetimeSecs } = this.ctx;
+    const { dh, pubkey, policy, random, log, sas, p1LifetimeSecs } = this.ctx;
+    const credentials = policy.credentials?.();
     return {
       sa,
       rule,
@@ -323,6 +338,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       policy,
       random,
       log,
+      ...(pubkey !== undefined ? { pubkey } : {}),
+      ...(credentials !== undefined ? { credentials } : {}),
       otherSaWithPeer: () => sas.byPeerAddress(sa.remote.address).some((o) => o !== sa && o.state === "established"),
       ...(p1LifetimeSecs !== undefined ? { defaultLifeSecs: p1LifetimeSecs } : {}),
     };
