@@ -13,8 +13,10 @@ import { DPD_VENDOR_ID } from "../../src/ike/dpd.js";
 import { dpdNotify, protectedInformational } from "../../src/ike/informational.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import { forge } from "../hostile/forge.js";
-import { pskText, settle, type Pair } from "./harness.js";
-import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
+import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
+import { configPolicy } from "../../src/ike/ports.js";
+import { pskText, ruleText, settle, type Pair } from "./harness.js";
+import { XF, closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
 
 const DPD = "dpd_interval_secs 10\n  dpd_retries 3";
 
@@ -198,5 +200,36 @@ test("no DPD unless both sent the vendor ID: a peer without it is never probed",
   await tick(p, 10_000, 8);
   assert.equal(p.a.engine.stats.engine.dpdProbes, 0);
   assert.equal(sa.state, "established");
+  await closePair(p);
+});
+
+test("a reload (SIGHUP) applies to established SAs at their next DPD timer: a shorter interval, then DPD off", async () => {
+  const text = (extra: string): string => ruleText("to-b", "10.0.0.1", "10.0.0.2", `${XF}\n  ${extra}`);
+  const parse = (t: string) => {
+    const c = parseIkeConfig(t, "ike.config");
+    assert.ok(c.ok, JSON.stringify(c.diagnostics));
+    return c.value;
+  };
+  const preshared = parsePreshared(pskText("10.0.0.1", "10.0.0.2", "qm-secret"), "ike.preshared");
+  assert.ok(preshared.ok);
+  let config = parse(text("dpd_interval_secs 30"));
+  const policyA = configPolicy(() => ({ config, preshared: preshared.value }));
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "", DPD, { policyA });
+  p.a.engine.negotiate(policyA.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p, 40);
+  const sa = p.a.engine.sas.all().find((s) => s.state === "established")!;
+  assert.equal(sa.dpd.active, true);
+  // b probes a every 10 s of its own idleness; block that so only a's timers matter.
+  p.network.setImpairment({ filter: (_d, from) => (from.address === "10.0.0.2" ? "drop" : "pass") });
+  config = parse(text("dpd_interval_secs 5\n  dpd_retries 2"));
+  await tick(p, 30_000); // the timer armed for 30 s fires, finds 5 s in force: first probe
+  assert.equal(sa.dpd.unanswered.length, 1);
+  await tick(p, 5_000);
+  assert.equal(sa.dpd.unanswered.length, 2);
+  config = parse(text("dpd_interval_secs 0"));
+  await tick(p, 5_000, 4);
+  assert.equal(sa.state, "established", "DPD turned off: never declared dead");
+  assert.equal(p.a.engine.stats.engine.dpdProbes, 2);
+  assert.equal(p.a.engine.stats.engine.dpdPeersDead, 0);
   await closePair(p);
 });
