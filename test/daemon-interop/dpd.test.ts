@@ -5,10 +5,11 @@
  * our R-U-THEREs are answered. Then it is killed with SIGKILL (no Delete): our ISAKMP and IPsec SAs
  * go within interval x (retries + 1). Started again with DPD on, it initiates a fresh negotiation,
  * and its R-U-THEREs are answered by us. Every capture passes `capture.sh check`, decrypted with our
- * own key file, with R-U-THERE and R-U-THERE-ACK dissected both ways.
+ * own key file, with R-U-THERE and R-U-THERE-ACK dissected both ways. As initiator (on `ikeadm
+ * acquire`) to a strongSwan responder that is then killed, the next ACQUIRE negotiates afresh.
  *
  * Resources: addresses 127.0.9.1 (us), 127.0.9.2 (strongSwan), 127.0.9.4 (Libreswan, in namespace
- * dmn-dpd-<pid>), UDP ports 19000-19005, instance names dmn-dpd-*.
+ * dmn-dpd-<pid>), 127.0.9.3 (strongSwan responder), UDP ports 19000-19013, instance names dmn-dpd-*.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -117,6 +118,50 @@ test("strongSwan: our R-U-THEREs answered, SIGKILLed peer's SAs gone within inte
     await checkCapture(cap, root);
   } finally {
     await stopQuietly(cap);
+    await d?.stop();
+    for (const p of peers) await p.stop({ kill: true, purge: true }).catch(() => undefined);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("strongSwan responder: in.iked initiates on ACQUIRE, the SIGKILLed responder's SAs go, the next ACQUIRE negotiates afresh", { skip, timeout: 240_000 }, async () => {
+  const SS = "127.0.9.3";
+  const ourPort = 19010;
+  const ssPort = 19012;
+  const root = dpdRoot(SS, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(128..128) }");
+  let d: RunningDaemon | undefined;
+  const peers: InteropPeer[] = [];
+  const responder = async (): Promise<InteropPeer> => {
+    const p = await InteropPeer.startStrongSwan({
+      name: `dmn-dpd-ssr-${process.pid}`, role: "responder", local: SS, remote: US, localPort: ssPort, nattPort: ssPort + 1, remotePort: ourPort,
+      mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport", dpd: 0, logLevel: 1,
+    });
+    peers.push(p);
+    return p;
+  };
+  const acquire = async (): Promise<void> => {
+    const r = await ikeadm(root, ["acquire", US, SS, "proto", "tcp", "dport", "443", "peer", `${SS}:${ssPort}`]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+  };
+  try {
+    d = await startDaemon(root, [...keymatArgs(root), "--port", String(ourPort), "--natt-port", String(ourPort + 1)]);
+    let peer = await responder();
+    await acquire();
+    assert.ok((await peer.status({ wait: 30 })).established, d.output());
+    await poll(async () => (await mature(root)).length === 2, "our two IPsec SAs");
+    const first = (await p1s(root))[0]!;
+    assert.equal(first.initiator, true);
+    assert.equal(first.dpd?.enabled, true);
+    await peer.stop({ kill: true });
+    await poll(async () => (await p1s(root)).length === 0, "our ISAKMP SA to go after the responder died", (INTERVAL * (RETRIES + 1) + 6) * 1000);
+    await poll(async () => (await mature(root)).length === 0, "our IPsec SAs to go");
+    // The IPsec policy is still loaded: traffic for the peer raises an ACQUIRE, which negotiates anew.
+    peer = await responder();
+    await acquire();
+    assert.ok((await peer.status({ wait: 30 })).established, d.output());
+    await poll(async () => (await mature(root)).length === 2, "our two new IPsec SAs");
+    assert.notEqual((await p1s(root))[0]!.icookie, first.icookie, "a new ISAKMP SA");
+  } finally {
     await d?.stop();
     for (const p of peers) await p.stop({ kill: true, purge: true }).catch(() => undefined);
     fs.rmSync(root, { recursive: true, force: true });
