@@ -96,6 +96,22 @@ async function checkCapture(cap: Capture, root: string): Promise<void> {
   }
 }
 
+/** Stop what a test started (capture, daemon, every peer instance) and remove its root. */
+async function tearDown(cap: Capture | undefined, d: RunningDaemon | undefined, peers: readonly InteropPeer[], root: string): Promise<void> {
+  await stopQuietly(cap);
+  await d?.stop();
+  for (const p of peers) await p.stop({ kill: true, purge: true }).catch(() => undefined);
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+/** A strongSwan peer of in.iked on `ourPort` (aes128-sha256-modp2048, ESP aes128-sha1, transport), `dpd` s between its probes. */
+function strongSwan(name: string, role: "initiator" | "responder", local: string, port: number, ourPort: number, dpd: number): Promise<InteropPeer> {
+  return InteropPeer.startStrongSwan({
+    name, role, local, remote: US, localPort: port, nattPort: port + 1, remotePort: ourPort,
+    mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport", dpd, logLevel: 1,
+  });
+}
+
 test("strongSwan: our R-U-THEREs answered, SIGKILLed peer's SAs gone within interval x retries, a fresh negotiation when it returns, its probes answered", { skip, timeout: 240_000 }, async () => {
   const SS = "127.0.9.2";
   const ourPort = 19000;
@@ -108,19 +124,13 @@ test("strongSwan: our R-U-THEREs answered, SIGKILLed peer's SAs gone within inte
     d = await startDaemon(root, [...keymatArgs(root), "--port", String(ourPort), "--natt-port", String(ourPort + 1)]);
     cap = await Capture.start({ name: `dmn-dpd-cap-ss-${process.pid}`, ports: String(ourPort) });
     await scenario(root, d, async (dpd) => {
-      const p = await InteropPeer.startStrongSwan({
-        name: `dmn-dpd-ss-${process.pid}`, role: "initiator", local: SS, remote: US, localPort: ssPort, nattPort: ssPort + 1, remotePort: ourPort,
-        mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport", dpd, logLevel: 1,
-      });
+      const p = await strongSwan(`dmn-dpd-ss-${process.pid}`, "initiator", SS, ssPort, ourPort, dpd);
       peers.push(p);
       return p;
     });
     await checkCapture(cap, root);
   } finally {
-    await stopQuietly(cap);
-    await d?.stop();
-    for (const p of peers) await p.stop({ kill: true, purge: true }).catch(() => undefined);
-    fs.rmSync(root, { recursive: true, force: true });
+    await tearDown(cap, d, peers, root);
   }
 });
 
@@ -132,10 +142,7 @@ test("strongSwan responder: in.iked initiates on ACQUIRE, the SIGKILLed responde
   let d: RunningDaemon | undefined;
   const peers: InteropPeer[] = [];
   const responder = async (): Promise<InteropPeer> => {
-    const p = await InteropPeer.startStrongSwan({
-      name: `dmn-dpd-ssr-${process.pid}`, role: "responder", local: SS, remote: US, localPort: ssPort, nattPort: ssPort + 1, remotePort: ourPort,
-      mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport", dpd: 0, logLevel: 1,
-    });
+    const p = await strongSwan(`dmn-dpd-ssr-${process.pid}`, "responder", SS, ssPort, ourPort, 0);
     peers.push(p);
     return p;
   };
@@ -162,9 +169,7 @@ test("strongSwan responder: in.iked initiates on ACQUIRE, the SIGKILLed responde
     await poll(async () => (await mature(root)).length === 2, "our two new IPsec SAs");
     assert.notEqual((await p1s(root))[0]!.icookie, first.icookie, "a new ISAKMP SA");
   } finally {
-    await d?.stop();
-    for (const p of peers) await p.stop({ kill: true, purge: true }).catch(() => undefined);
-    fs.rmSync(root, { recursive: true, force: true });
+    await tearDown(undefined, d, peers, root);
   }
 });
 
@@ -193,10 +198,7 @@ test("Libreswan: our R-U-THEREs answered, SIGKILLed peer's SAs gone within inter
     });
     await checkCapture(cap, root);
   } finally {
-    await stopQuietly(cap);
-    await d?.stop();
-    for (const p of peers) await p.stop({ kill: true, purge: true }).catch(() => undefined);
+    await tearDown(cap, d, peers, root);
     execFileSync("ip", ["netns", "del", ns]);
-    fs.rmSync(root, { recursive: true, force: true });
   }
 });
