@@ -9,7 +9,7 @@
  * acquire`) to a strongSwan responder that is then killed, the next ACQUIRE negotiates afresh.
  *
  * Resources: addresses 127.0.9.1 (us), 127.0.9.2 (strongSwan), 127.0.9.4 (Libreswan, in namespace
- * dmn-dpd-<pid>), 127.0.9.3 (strongSwan responder), UDP ports 19000-19013, instance names dmn-dpd-*.
+ * dmn-dpd-<pid>), 127.0.9.3 (strongSwan responder), 127.0.9.5 (strongSwan in Aggressive Mode), UDP ports 19000-19023, instance names dmn-dpd-*.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -27,8 +27,8 @@ const US = "127.0.9.1";
 const INTERVAL = 2;
 const RETRIES = 3;
 
-function dpdRoot(peer: string, p1: string): string {
-  const root = makeRoot(ikeConfig(`dpd ${peer}`, US, peer, `${p1}\n  dpd_interval_secs ${INTERVAL}\n  dpd_retries ${RETRIES}`), preshared(US, peer, PSK));
+function dpdRoot(peer: string, p1: string, mode: "main" | "aggressive" = "main"): string {
+  const root = makeRoot(ikeConfig(`dpd ${peer}`, US, peer, `${p1}\n  dpd_interval_secs ${INTERVAL}\n  dpd_retries ${RETRIES}`), preshared(US, peer, PSK, mode));
   fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), `{ raddr ${peer} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
   return root;
 }
@@ -105,10 +105,10 @@ async function tearDown(cap: Capture | undefined, d: RunningDaemon | undefined, 
 }
 
 /** A strongSwan peer of in.iked on `ourPort` (aes128-sha256-modp2048, ESP aes128-sha1, transport), `dpd` s between its probes. */
-function strongSwan(name: string, role: "initiator" | "responder", local: string, port: number, ourPort: number, dpd: number): Promise<InteropPeer> {
+function strongSwan(name: string, role: "initiator" | "responder", local: string, port: number, ourPort: number, dpd: number, mode: "main" | "aggressive" = "main"): Promise<InteropPeer> {
   return InteropPeer.startStrongSwan({
     name, role, local, remote: US, localPort: port, nattPort: port + 1, remotePort: ourPort,
-    mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport", dpd, logLevel: 1,
+    mode, auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport", dpd, logLevel: 1,
   });
 }
 
@@ -170,6 +170,35 @@ test("strongSwan responder: in.iked initiates on ACQUIRE, the SIGKILLed responde
     assert.notEqual((await p1s(root))[0]!.icookie, first.icookie, "a new ISAKMP SA");
   } finally {
     await tearDown(undefined, d, peers, root);
+  }
+});
+
+test("strongSwan in Aggressive Mode: the DPD vendor ID both ways (AM1, AM2), our R-U-THEREs answered", { skip, timeout: 180_000 }, async () => {
+  const SS = "127.0.9.5";
+  const ourPort = 19020;
+  const ssPort = 19022;
+  const root = dpdRoot(SS, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(128..128) }", "aggressive");
+  let d: RunningDaemon | undefined;
+  let cap: Capture | undefined;
+  const peers: InteropPeer[] = [];
+  try {
+    d = await startDaemon(root, [...keymatArgs(root), "--port", String(ourPort), "--natt-port", String(ourPort + 1)]);
+    cap = await Capture.start({ name: `dmn-dpd-cap-am-${process.pid}`, ports: String(ourPort) });
+    const peer = await strongSwan(`dmn-dpd-am-${process.pid}`, "initiator", SS, ssPort, ourPort, 0, "aggressive");
+    peers.push(peer);
+    assert.ok((await peer.status({ wait: 30 })).established, d.output());
+    const [sa] = await p1s(root);
+    assert.equal(sa?.state, "ACTIVE");
+    assert.equal(sa?.dpd?.enabled, true, JSON.stringify(sa?.dpd));
+    // (A peer that probes too keeps us from being idle: its probes are proven in Main Mode above.)
+    await poll(async () => (await p1s(root))[0]?.dpd?.lastAckMs !== undefined, "our R-U-THERE answered", 20_000);
+    await cap.stop();
+    const r = await checkPcap(cap.pcap, { keys: keysFileOf(root), expect: "aggressive:3,info:2" });
+    assert.ok(r.ok, r.stdout + r.stderr);
+    assert.equal(r.result.malformed, "0", r.stdout);
+    assert.match(r.stdout, new RegExp(`${US.replaceAll(".", "\\.")}:${ourPort} -> \\S+ +(?:NAT-T +)?aggressive .*RFC 3706 DPD`), "our AM2 carries the DPD vendor ID");
+  } finally {
+    await tearDown(cap, d, peers, root);
   }
 });
 
