@@ -194,14 +194,19 @@ export class DeadPeerDetection {
   }
 
   /**
-   * The peer is dead: every ISAKMP SA with it on this address pair goes, and with each the IPsec
-   * SAs it negotiated, from the kernel too. No Delete is sent: nobody would read it.
+   * The peer is dead: every ISAKMP SA with it on this address pair that has not heard from it since
+   * the probes began goes, and with each the IPsec SAs it negotiated, from the kernel too (an SA it
+   * made or answered meanwhile, a peer back from a reboot, stays). No Delete is sent: nobody would
+   * read it.
    */
   private async dead(sa: IsakmpSa, probes: number): Promise<void> {
     const { sas, ipsec, log, stats } = this.ctx;
     stats.engine.dpdPeersDead++;
     log.info({ sa: sa.tag, probes }, "DPD: peer dead, its SAs deleted");
-    const all = sas.byPeerAddress(sa.remote.address).filter((o) => o.local.address === sa.local.address && !o.isDead());
+    const since = sa.dpd.probingSince ?? sa.dpd.lastHeard;
+    const all = sas
+      .byPeerAddress(sa.remote.address)
+      .filter((o) => o.local.address === sa.local.address && !o.isDead() && (o === sa || o.dpd.lastHeard < since));
     for (const o of all) {
       for (const c of [...ipsec.of(o)]) await ipsec.removePair(o, c.proto, c.outboundSpi, c.inboundSpi);
       o.destroy(`dead peer (DPD: ${probes} R-U-THERE unanswered)`);

@@ -233,3 +233,26 @@ test("a reload (SIGHUP) applies to established SAs at their next DPD timer: a sh
   assert.equal(p.a.engine.stats.engine.dpdPeersDead, 0);
   await closePair(p);
 });
+
+test("a dead peer's older SAs go with the probed one, but not an SA it negotiated since the probes began", async () => {
+  const { p, sa } = await upPair();
+  const older = p.a.engine.initiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint);
+  await settle(p, 40);
+  assert.equal(older.state, "established");
+  // Both SAs idle; `sa` starts probing into the void (b's answers are lost) while `older` is
+  // left alone by b's DPD... then b, as if back from a reboot, completes a new Main Mode with a.
+  p.network.setImpairment({ filter: () => "drop" });
+  await tick(p, 10_000);
+  assert.equal(sa.dpd.unanswered.length, 1);
+  p.network.setImpairment({});
+  const fresh = p.b.engine.initiate(p.b.policy.ruleByLabel("from-a")!, p.b.endpoint, p.a.endpoint);
+  await settle(p, 40);
+  assert.equal(fresh.state, "established");
+  const freshAtA = p.a.engine.sas.all().find((s) => s.icookie.equals(fresh.icookie))!;
+  p.network.setImpairment({ filter: () => "drop" });
+  await tick(p, 10_000, 3);
+  assert.equal(sa.state, "dead");
+  assert.equal(older.state, "dead", "the older SA had not heard from the peer either");
+  assert.notEqual(freshAtA.state, "dead", "the SA made after the probes began stays");
+  await closePair(p);
+});
