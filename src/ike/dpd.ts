@@ -132,6 +132,7 @@ export class DeadPeerDetection {
     const { ms, retries } = settingsOf(this.ctx, sa);
     // A reload turned DPD off for this rule: no more probes (the peer may still ask us).
     if (ms <= 0) {
+      d.active = false;
       d.unanswered = [];
       d.probingSince = undefined;
       return;

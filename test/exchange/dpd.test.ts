@@ -229,6 +229,7 @@ test("a reload (SIGHUP) applies to established SAs at their next DPD timer: a sh
   config = parse(text("dpd_interval_secs 0"));
   await tick(p, 5_000, 4);
   assert.equal(sa.state, "established", "DPD turned off: never declared dead");
+  assert.equal(sa.dpd.active, false, "and dump p1 says so");
   assert.equal(p.a.engine.stats.engine.dpdProbes, 2);
   assert.equal(p.a.engine.stats.engine.dpdPeersDead, 0);
   await closePair(p);

@@ -79,7 +79,7 @@ function dpdLines(v: P1View): string[] {
   const d = v.dpd;
   if (d === undefined) return [];
   if (!d.enabled) {
-    const why = !d.weSent ? "not configured" : !d.peerSent ? "peer did not send the DPD vendor ID" : "not started";
+    const why = !d.weSent ? "not configured" : !d.peerSent ? "peer did not send the DPD vendor ID" : "not running: SA not established, or dpd_interval_secs 0 since a reload";
     return [`       Dead Peer Detection (RFC 3706): not in use (${why})`];
   }
   const state = d.outstanding > 0 ? `in progress, ${d.outstanding} R-U-THERE unanswered` : d.lastAckMs !== undefined ? `successful at ${when(d.lastAckMs)}` : "not initiated";
