@@ -167,6 +167,16 @@ test("an ACK with a sequence number of no probe of ours, and a replayed R-U-THER
   p.network.submit(ruThere(0x0d0d_0103, 99), p.b.endpoint, p.a.endpoint);
   await settle(p, 10);
   assert.equal(fromA(), 1, "no ACK for 99");
+  // RFC 3706 section 5: SPI = the cookies, data = a 4-byte sequence number; anything else is not answered.
+  const odd = (mid: number, spi: Buffer, data: Buffer) => {
+    const n = { ...dpdNotify(peer, Notify.RUThere, data), spi };
+    return forge(peer, ExchangeType.Informational, mid, protectedInformational(peer, mid, [n]));
+  };
+  p.network.submit(odd(0x0d0d_0106, Buffer.alloc(16, 1), Buffer.from([0, 0, 0, 101])), p.b.endpoint, p.a.endpoint);
+  p.network.submit(odd(0x0d0d_0107, Buffer.concat([peer.icookie, peer.rcookie]), Buffer.from([0, 0, 101])), p.b.endpoint, p.a.endpoint);
+  await settle(p, 10);
+  assert.equal(fromA(), 1, "no ACK for another SA's cookies or a 3-byte sequence number");
+  assert.equal(sa.dpd.peerSeq, 100);
   // A probe of a's now, answered late by an ACK with the wrong number: still unanswered.
   p.network.setImpairment({ filter: (_d, from) => (from.address === "10.0.0.2" ? "drop" : "pass") });
   await tick(p, 10_000);
