@@ -212,6 +212,19 @@ export interface P1View {
   remoteId?: string;
   /** `KEY:` material; present only at privilege keymat (2). */
   keys?: P1KeysView;
+  /** NAT traversal (`NATT:`, an extension), once both sides announced it. */
+  natt?: P1NattView;
+}
+
+/** The NAT-T state of one Phase 1 SA (RFC 3947). */
+export interface P1NattView {
+  /** The version both sides announced: rfc3947, draft-03, draft-02n, draft-02. */
+  version: string;
+  /** Who NAT-D showed behind a NAT; undefined until NAT-D was read. */
+  localBehindNat?: boolean;
+  peerBehindNat?: boolean;
+  /** The SA moved to the NAT-T port. */
+  floated: boolean;
 }
 
 /** One SA of the in-memory SADB (`dump sadb`, an extension). */

@@ -109,6 +109,8 @@ export class UdpIkeService implements IkeService {
     this.#transport = transport;
     for (const proto of ["esp", "ah"] as const) await ctx.kernel.register(proto);
     const g = ctx.config.current.config.globals;
+    // NAT-T (RFC 3947) is on where a NAT-T socket is bound: its port is where SAs float.
+    const nattPort = transport.endpoints().find((e) => e.natt)?.local.port;
     const engine = new IkeEngine({
       transport,
       dh: ctx.pool,
@@ -117,6 +119,7 @@ export class UdpIkeService implements IkeService {
       kernel: ctx.kernel,
       ipsecPolicy: () => this.#ipsec,
       localPort: ctx.ikePort,
+      ...(nattPort !== undefined ? { nattPort } : {}),
       log: engineLog(this.#log),
       unverifiedDh: this.#unverifiedDh(g.unverifiedDhShare),
       ...(g.p1LifetimeSecs !== undefined ? { p1LifetimeSecs: g.p1LifetimeSecs } : {}),

@@ -107,6 +107,16 @@ export class UdpTransport implements Transport {
     return b.queue.push(out, remote.port, remote.address);
   }
 
+  /** RFC 3948 section 2.3: one 0xFF byte, no marker, from the NAT-T socket on `local`. */
+  keepalive(local: Endpoint, remote: Endpoint): boolean {
+    const b = this.lookup(local);
+    if (!b) {
+      this.sendDroppedNoSocket++;
+      return false;
+    }
+    return b.queue.push(Buffer.from([0xff]), remote.port, remote.address);
+  }
+
   stats(): UdpTransportStats {
     let sent = 0;
     let dropped = this.sendDroppedNoSocket;

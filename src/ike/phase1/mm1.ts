@@ -12,6 +12,7 @@
  */
 import { Notify, PayloadType, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
+import type { NattVersion } from "../natt.js";
 import { echoSaPayload, first, offeredTransforms, payloadBody } from "./phase1.js";
 import { DEFAULT_P1_LIFETIME_SECS, selectP1, type P1Choice } from "./proposal.js";
 
@@ -20,6 +21,8 @@ export interface Mm1Record {
   readonly choice: P1Choice;
   /** The body of the initiator's SA payload, as received (HASH_I and HASH_R cover it). */
   readonly saiB: Buffer;
+  /** The NAT-T version MM1 announced and MM2 chose (RFC 3947 section 3.1), when NAT-T is on. */
+  readonly natt?: NattVersion;
 }
 
 /** The responder's answer to MM1: what to remember, and MM2's SA payload. */
