@@ -245,6 +245,8 @@ export interface SadbView {
   /** Key bytes in hex; only at privilege keymat (2). */
   encKeyHex?: string;
   authKeyHex?: string;
+  /** ESP in UDP (NAT-T, RFC 3948): ports and the original address from NAT-OA. */
+  encap?: { sport: number; dport: number; originalSrc?: string; originalDst?: string };
 }
 
 /** What `acquire` (an extension) did. */

@@ -270,6 +270,7 @@ export class UdpIkeService implements IkeService {
       encAlg: s.encAlg, encKeyBits: s.encKeyBits, authAlg: s.authAlg, authKeyBits: s.authKeyBits, label: s.label,
       ...(keys && s.keys?.enc ? { encKeyHex: s.keys.enc.toString("hex") } : {}),
       ...(keys && s.keys?.auth ? { authKeyHex: s.keys.auth.toString("hex") } : {}),
+      ...(s.encap !== null ? { encap: { ...s.encap } } : {}),
     }));
     // The copies the kernel handed out are ours to wipe once they are hex in the reply.
     for (const s of sas) {

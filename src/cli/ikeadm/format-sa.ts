@@ -89,6 +89,12 @@ function nattLine(n: P1NattView): string {
   return `NATT:  NAT traversal ${n.version}; ${nat}; ${n.floated ? "floated to the NAT-T port" : "not floated"}`;
 }
 
+/** UDP encapsulation of an SA (NAT-T): its ports and the original address NAT-OA gave. */
+function encapLine(e: NonNullable<SadbView["encap"]>): string {
+  const oa = e.originalSrc ?? e.originalDst;
+  return `       UDP encapsulation: sport ${e.sport} dport ${e.dport}${oa !== undefined ? `; original address ${oa}` : ""}`;
+}
+
 function keyLine(what: string, hex: string | undefined, bits: number, opts: FormatOptions): string[] {
   if (hex === undefined) return [];
   const shown = opts.paranoid ? "XX".repeat(hex.length / 2) : hex;
@@ -100,6 +106,7 @@ export function formatSadb(v: SadbView, opts: FormatOptions): string[] {
   return [
     `SADB: ${v.proto} spi 0x${v.spi} ${v.src} -> ${v.dst} mode ${v.mode} state ${v.state} reqid ${v.reqid}${v.label !== "" ? ` label "${v.label}"` : ""}`,
     `       encr alg ${v.encAlg}/${v.encKeyBits} bits; auth alg ${v.authAlg}/${v.authKeyBits} bits`,
+    ...(v.encap !== undefined ? [encapLine(v.encap)] : []),
     ...keyLine("Encryption key", v.encKeyHex, v.encKeyBits, opts),
     ...keyLine("Authentication key", v.authKeyHex, v.authKeyBits, opts),
   ];

@@ -250,7 +250,11 @@ export class QuickMode {
     if (ids.length === 2) {
       const ci = clientIdOf(ids[0]!);
       const cr = clientIdOf(ids[1]!);
-      if (ci === undefined || cr === undefined || ci.prefix !== this.localId!.prefix || cr.prefix !== this.remoteId!.prefix) {
+      // Transport mode through a NAT: strongSwan answers with our address as it sees it (the NAT's),
+      // which we cannot know; any host ID is taken for ours then (RFC 3947 section 5.2: the
+      // original addresses travel in NAT-OA, not in the IDs).
+      const ours = ci !== undefined && (ci.prefix === this.localId!.prefix || (this.mode === "transport" && udpVersion(this.ctx.sa) !== undefined && isHostPrefix(ci.prefix)));
+      if (ci === undefined || cr === undefined || !ours || cr.prefix !== this.remoteId!.prefix) {
         return this.failed(Notify.InvalidIdInformation, "QM2 IDs differ from ours");
       }
     }
@@ -399,6 +403,11 @@ export class QuickMode {
     this.destroy();
     return notify === undefined ? { kind: "fail", reason } : { kind: "fail", notify, reason };
   }
+}
+
+/** A prefix naming one host (`/32`, `/128`). */
+function isHostPrefix(prefix: string): boolean {
+  return prefix.endsWith("/32") || prefix.endsWith("/128");
 }
 
 /** The bytes HASH(1)/HASH(2) cover for payloads we are about to send. */
