@@ -114,7 +114,8 @@ export class Dispatcher {
   private async process(sa: IsakmpSa, header: Header, datagram: Buffer, decoded: Message | undefined, local: Endpoint, remote: Endpoint): Promise<void> {
     if (sa.state === "dead") return;
     const io = this.ctx.io;
-    const moving = !isPeerOf(sa, remote) || sa.local.port !== local.port;
+    // Moves happen only onto our NAT-T port: once there, an SA never floats back to 500.
+    const moving = (!isPeerOf(sa, remote) || sa.local.port !== local.port) && this.mayMove(sa, local, remote);
     const cached = sa.replies.match(datagram);
     if (cached !== undefined) return io.answerAgain(sa, cached);
     const handler = this.handlerOf(header.exchangeType);
