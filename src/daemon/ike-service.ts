@@ -5,9 +5,12 @@
  * through the daemon's LogHub, and the ikeadm requests about SAs.
  *
  * Decisions an operator sees (in.iked(8)):
- * - Sockets: one IKE and one NAT-T socket per host address in any rule's `local_addr` (never the
- *   wildcard, so another IKE daemon may own port 500 on another address). Addresses added by a
- *   later reload are bound only after a restart.
+ * - Sockets: one IKE and one NAT-T socket per host address in any rule's `local_addr`, and per
+ *   address of this host that a rule's subnet, range, 0.0.0.0/0 or ::/0 covers (never the
+ *   wildcard, so another IKE daemon may own port 500 on another address, and a reply leaves from
+ *   the address the peer used). Addresses that appear or go, and those a reload adds, get sockets
+ *   opened or closed within 2 s (src/daemon/listen.ts).
+ * - NAT-T (RFC 3947) is on wherever a NAT-T socket is bound (`--natt-port`).
  * - ipsecinit.conf absent or unreadable: no IPsec policy, so Quick Mode is refused in both roles
  *   (an IPsec SA without a policy saying what it protects would be an open door); Phase 1 still
  *   runs. The file is re-read on every reload.
