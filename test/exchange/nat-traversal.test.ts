@@ -6,7 +6,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { decodeMessage, PayloadType } from "../../src/codec/index.js";
 import { CookieJar } from "../../src/ike/cookies.js";
 import { IkeEngine } from "../../src/ike/engine.js";
@@ -15,10 +14,9 @@ import type { Endpoint, Transport } from "../../src/ike/transport.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { MemoryNetwork, type TapRecord } from "../../src/net/memory-transport.js";
 import { selectForAcquire } from "../../src/policy/index.js";
-import { deterministicDh } from "../helpers/dh.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { MemoryNat } from "../helpers/memory-nat.js";
-import { ipsecFrom, policyFrom, pskText, ruleText, seededRandom } from "./harness.js";
+import { ipsecFrom, namedDh, policyFrom, pskText, ruleText, seededRandom } from "./harness.js";
 
 const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(256..256) }";
 const HOME = "192.168.1.2";
@@ -41,11 +39,7 @@ function side(name: string, transport: Transport, clock: ManualClock, config: st
     clock,
     random: seededRandom(name),
     cookies: new CookieJar({ clock, random: seededRandom(`${name}-cookies`) }),
-    dh: deterministicDh((group, n) => {
-      const x = createHash("sha256").update(`${name}-dh-${group}-${n}`).digest();
-      x[0] = x[0]! | 0x80;
-      return x;
-    }),
+    dh: namedDh(name),
     kernel,
     ipsecPolicy: () => policyIpsec,
     ...(natt ? { nattPort: 4500 } : {}),
