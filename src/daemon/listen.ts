@@ -6,7 +6,9 @@
  * NAT-T) per address, so a reply leaves from the address the peer used. Addresses come and go
  * (DHCP, a VPN interface, an administrator's `ip addr add`): the {@link ListenWatcher} polls the
  * host's addresses (`os.networkInterfaces()`, every 2 s) and opens or closes sockets without a
- * restart; it also binds host addresses a reloaded configuration names.
+ * restart; it also binds host addresses a reloaded configuration names. Sockets close only when
+ * their address leaves the host (and no rule names it): a reload that drops a rule closes none,
+ * so the SAs made under it can still send their Deletes.
  *
  * IPv6 link-local addresses (fe80::/10) are not bound: a socket on one needs an interface scope
  * that `local_addr` cannot name.
@@ -76,6 +78,8 @@ export const LISTEN_POLL_MS = 2000;
 export class ListenWatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** The host's addresses at the last pass: an address closes when it leaves this set. */
+  private lastHost = new Set<string>();
 
   constructor(private readonly o: ListenWatcherOptions) {}
 
@@ -101,6 +105,8 @@ export class ListenWatcher {
     const wanted = new Set(listenAddresses(config, host));
     const named = new Set(localAddresses(config));
     const bound = new Set(this.o.sockets.addresses());
+    const left = [...this.lastHost].filter((a) => !host.includes(a));
+    this.lastHost = new Set(host);
     const added: string[] = [];
     const removed: string[] = [];
     const failed: { address: string; error: string }[] = [];
@@ -114,9 +120,10 @@ export class ListenWatcher {
         failed.push({ address: a, error: (err as Error).message });
       }
     }
-    // A named address stays bound even when it leaves the host (as at start-up).
-    for (const a of bound) {
-      if (wanted.has(a) || named.has(a)) continue;
+    // Only an address that left the host closes: a named one stays bound (as at start-up), and
+    // a rule a reload removed closes nothing (the SAs made under it keep their sockets).
+    for (const a of left) {
+      if (!bound.has(a) || named.has(a)) continue;
       await this.o.sockets.removeAddress(a);
       removed.push(a);
     }

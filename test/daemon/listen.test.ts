@@ -56,7 +56,15 @@ test("the watcher opens sockets for addresses that appear and closes those that 
   host = ["127.0.0.1"];
   await w.sync();
   assert.deepEqual([...bound], ["10.1.0.66"], "the subnet's address closed, the named one kept");
-  assert.equal(log.length, 3);
+  // A reload without the subnet rule closes nothing that is still on the host.
+  host = ["127.0.0.1", "10.1.0.7"];
+  await w.sync();
+  const c2 = config(`{ label "h" local_addr 10.1.0.66 remote_addr 203.0.113.8 ${XF} }\n`);
+  const w2 = new ListenWatcher({ sockets, config: () => c2, host: () => host });
+  await w2.sync();
+  await w2.sync();
+  assert.deepEqual([...bound].sort(), ["10.1.0.66", "10.1.0.7"]);
+  assert.equal(log.length, 4);
 });
 
 /** A namespace with an interface (a veth pair, both ends inside); the test's own, removed at the end. */
