@@ -22,9 +22,9 @@ const skip = interopSkip() || natSkip();
 const IPSEC = "ipsec { encr_algs aes encr_auth_algs sha1 }";
 
 /** A daemon root: one rule from `local` to `remote` (the address the peer is seen from). */
-function rootFor(local: string, remote: string, policyPeers: readonly string[]): string {
+function rootFor(local: string, remote: string, policyPeers: readonly string[], ipsecinit = policyPeers.map((p) => `{ raddr ${p} } ${IPSEC}\n`).join("")): string {
   const root = makeRoot(ikeConfig(`natt ${remote}`, local, remote, P1), preshared(local, remote, PSK));
-  fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), policyPeers.map((p) => `{ raddr ${p} } ${IPSEC}\n`).join(""));
+  fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), ipsecinit);
   return root;
 }
 
@@ -121,6 +121,27 @@ test("Libreswan behind a NAT initiates to in.iked with the draft NAT-T vendor ID
     assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}\n${r.d.output()}`);
     await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
     await assertGatewaySide(r.root, /^draft-/);
+    await checkWithOurKeys(r.cap, r.root, "main:6,quick:3");
+  } finally {
+    await cleanup(r);
+  }
+});
+
+test("strongSwan behind a NAT initiates a tunnel between subnets: UDP-encapsulated tunnel mode", { skip, timeout: 180_000 }, async () => {
+  const r: Run = {};
+  try {
+    r.topo = await natTopology();
+    r.root = rootFor(GW_ADDR, NAT_ADDR, [], `{ tunnel ip.tun0 negotiate tunnel laddr 10.2.0.0/16 raddr 10.1.0.0/16 } ${IPSEC}\n`);
+    r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.gw.name });
+    r.cap = await Capture.start({ name: `natt-cap-sst-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
+    r.peer = await InteropPeer.startStrongSwan({
+      ...ssBase(`natt-sst-${process.pid}`, "initiator", r.topo.home.name), local: HOME_ADDR, remote: GW_ADDR, espMode: "tunnel", localTs: "10.1.0.0/16", remoteTs: "10.2.0.0/16",
+    });
+    const st = await r.peer.status({ wait: 30 });
+    assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}\n${r.d.output()}`);
+    await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
+    await assertGatewaySide(r.root, /^rfc3947$/);
+    assert.ok((await sadbOf(r.root)).every((s) => s.mode === "tunnel"));
     await checkWithOurKeys(r.cap, r.root, "main:6,quick:3");
   } finally {
     await cleanup(r);
