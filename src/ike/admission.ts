@@ -130,10 +130,10 @@ export class Admission implements ResponderAdmission {
     if ("notify" in answer) return this.refuseMm1(local, remote, h.icookie, rcookie, answer.notify, `MM1 refused: ${answer.reason}`);
     // RFC 3947 section 3.1: MM2 names the one NAT-T version chosen of those MM1 announced.
     const natt = this.ctx.natt === true ? nattVersionOf(payloads) : undefined;
-    const mm2Payloads = natt === undefined ? [answer.reply] : [answer.reply, chosenVid(natt)];
+    const mm2Payloads = natt === undefined ? answer.reply : [...answer.reply, chosenVid(natt)];
     const mm2 = encodeMessage({ icookie: header.icookie, rcookie, exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, mm2Payloads);
     this.embryos.put(key, {
-      local, remote, rule: rule.rule.label, choice: answer.choice, mm1: datagram, saiB: answer.saiB, mm2, bornAt: this.ctx.clock.now(),
+      local, remote, rule: rule.rule.label, choice: answer.choice, mm1: datagram, saiB: answer.saiB, mm2, bornAt: this.ctx.clock.now(), peerDpd: answer.peerDpd === true,
       ...(natt !== undefined ? { natt } : {}),
     });
     stats.engine.embryonic++;
@@ -193,7 +193,7 @@ export class Admission implements ResponderAdmission {
       { role: "responder", icookie: h.icookie, rcookie: h.rcookie, local, remote, rule: rule.rule.label, config: rule },
       rule,
       "main",
-      { choice: e.choice, saiB: e.saiB, ...(e.natt !== undefined ? { natt: e.natt } : {}) },
+      { choice: e.choice, saiB: e.saiB, peerDpd: e.peerDpd, ...(e.natt !== undefined ? { natt: e.natt } : {}) },
     );
     sa.replies.remember(e.mm1, [e.mm2]);
     return { sa, datagram, header };

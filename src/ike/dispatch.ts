@@ -150,6 +150,8 @@ export class Dispatcher {
       d.discard();
       return route.refused(violation, "rules");
     }
+    // Decrypted under the SA's keys and well-formed: the peer is alive (RFC 3706 section 5.5, DPD).
+    sa.heard();
     const settle = (accepted: boolean): void => {
       if (!accepted) return d.discard();
       d.commit();

@@ -36,6 +36,8 @@ export interface Embryo {
   readonly bornAt: number;
   /** The NAT-T version MM2 chose (RFC 3947 section 3.1), if any. */
   readonly natt?: NattVersion;
+  /** MM1 carried the DPD vendor ID (RFC 3706). */
+  readonly peerDpd: boolean;
 }
 
 /** Bounds of an {@link EmbryoTable}. */
