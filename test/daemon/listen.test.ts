@@ -72,11 +72,17 @@ async function netns(): Promise<{ name: string; exec: (...a: string[]) => Promis
   const name = `natt-listen-${process.pid}`;
   await run("ip", ["netns", "add", name]);
   const exec = async (...a: string[]) => (await run("ip", ["netns", "exec", name, ...a])).stdout;
-  await exec("ip", "link", "set", "lo", "up");
-  await exec("ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1");
-  await exec("ip", "link", "set", "d1", "up");
-  await exec("ip", "link", "set", "d0", "up");
-  return { name, exec, remove: async () => void (await run("ip", ["netns", "del", name]).catch(() => undefined)) }; // gone already: nothing to undo
+  const remove = async () => void (await run("ip", ["netns", "del", name]).catch(() => undefined)); // gone already: nothing to undo
+  try {
+    await exec("ip", "link", "set", "lo", "up");
+    await exec("ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1");
+    await exec("ip", "link", "set", "d1", "up");
+    await exec("ip", "link", "set", "d0", "up");
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { name, exec, remove };
 }
 
 async function until(pred: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
