@@ -343,7 +343,7 @@ export class MainMode {
     const peerPublic = this.role === "initiator" ? this.gxr! : this.gxi!;
     let shared = gxy;
     if (shared === undefined) {
-      const r = await this.ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
+      const r = await km.withDhPrivateForTask((x) => this.ctx.dh.dhAgree(group, x, peerPublic, { signal: sa.abort.signal }));
       if (!r.ok) return this.failed(Notify.InvalidKeyInformation, `peer's DH value refused: ${r.error.code}`);
       shared = r.value;
     }

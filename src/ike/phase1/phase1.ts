@@ -183,7 +183,7 @@ export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, 
   let shared = gxy;
   if (shared === undefined) {
     const peerPublic = sa.role === "initiator" ? x.gxr : x.gxi;
-    const r = await ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
+    const r = await km.withDhPrivateForTask((x) => ctx.dh.dhAgree(group, x, peerPublic, { signal: sa.abort.signal }));
     if (!r.ok) return "dh";
     shared = r.value;
   }
