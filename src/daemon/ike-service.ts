@@ -25,7 +25,7 @@ import type { IsakmpSa } from "../ike/isakmp-sa.js";
 import type { Endpoint } from "../ike/transport.js";
 import type { AcquireEvent } from "../kernel/kernel.js";
 import type { UdpTransport } from "../net/udp-transport.js";
-import { loadIpsecPolicy, formatPolicyError, type IpsecPolicy } from "../policy/index.js";
+import { loadIpsecPolicy, formatPolicyError, formatPolicyWarning, weakPolicyAlgorithms, type IpsecPolicy } from "../policy/index.js";
 import type { IkeConfig } from "../config/types.js";
 import { AdminError } from "../control/messages.js";
 import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from "../control/results.js";
@@ -153,11 +153,14 @@ export class UdpIkeService implements IkeService {
       };
     }
     if (r.errors.length > 0) return { ok: false, errors: r.errors.map(formatPolicyError) };
+    const weak = weakPolicyAlgorithms(r.policy).map(formatPolicyWarning);
     return {
       ok: true,
       commit: () => {
         this.#ipsec = r.policy;
-        cfg.info("IPsec policy loaded", { file, entries: r.policy.entries.length });
+        // Weak algorithms stay accepted (old peers); the operator hears of them each time they load.
+        for (const w of weak) cfg.warn(w);
+        cfg.info("IPsec policy loaded", { file, entries: r.policy.entries.length, ...(weak.length > 0 ? { weakEntries: weak.length } : {}) });
       },
     };
   }
