@@ -3,14 +3,12 @@
  * in.iked launcher: `-c` checks the configuration; `-d` runs in the foreground; otherwise the
  * daemon detaches (src/daemon/detach.ts) and this process exits once it reports it is up.
  */
-import fs from "node:fs";
 import { releasePreshared } from "../config/index.js";
-import { loadAll } from "../daemon/config-load.js";
+import { checkPolicy, loadAll } from "../daemon/config-load.js";
 import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
 import { ikeServiceFactory } from "../daemon/ike-service.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
 import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
-import { formatPolicyError, formatPolicyWarning, loadIpsecPolicy, weakPolicyAlgorithms } from "../policy/index.js";
 
 const say = (line: string) => process.stderr.write(`in.iked: ${line}\n`);
 
@@ -34,18 +32,6 @@ async function check(o: DaemonOptions): Promise<number> {
   process.stdout.write(`${policy.summary}\n`);
   process.stdout.write(`${o.configFile}: ${rules.value.rules.length} rules; ${o.presharedFile}: ${keys.value.length} pre-shared keys${certs}; configuration OK\n`);
   return ExitCode.Ok;
-}
-
-/**
- * The IPsec policy file, as the daemon will read it: its errors and weak-algorithm warnings, and a
- * one-line summary. A missing file is no error (the daemon runs without a policy and refuses
- * Quick Mode); one that exists but cannot be read is.
- */
-async function checkPolicy(file: string): Promise<{ errors: string[]; warnings: string[]; summary: string }> {
-  if (!fs.existsSync(file)) return { errors: [], warnings: [], summary: `${file}: not found; Quick Mode will be refused` };
-  const r = await loadIpsecPolicy(file);
-  const warnings = r.errors.length > 0 ? [] : weakPolicyAlgorithms(r.policy).map(formatPolicyWarning);
-  return { errors: r.errors.map(formatPolicyError), warnings, summary: `${file}: ${r.policy.entries.length} policy entries` };
 }
 
 async function main(): Promise<number | undefined> {

@@ -15,6 +15,7 @@ import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, ExpireEvent, Kernel } from "../kernel/kernel.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
+import { rethrowOutside, type Fatal } from "./boundary.js";
 import { CookieJar } from "./cookies.js";
 import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
@@ -63,6 +64,12 @@ export interface EngineOptions {
    * only when the responder's CONNECTED notify arrives. Off by default, as in strongSwan.
    */
   readonly quickModeCommit?: boolean;
+  /**
+   * An invariant failure inside an exchange (boundary.ts): the daemon passes its crash policy's
+   * `fatal` (clean stop, exit 70). Default: thrown again outside the engine, on the next tick.
+   * Any other exception inside an exchange ends that exchange only.
+   */
+  readonly fatal?: Fatal;
 }
 
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
@@ -90,6 +97,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const log = opts.log ?? nullLog;
     const random = opts.random ?? randomBytes;
     const retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
+    const fatal = opts.fatal ?? rethrowOutside;
     const stats = this.stats;
     const sas = (this.sas = new SaManager<Phase2Exchange>(opts.halfOpen ?? DEFAULT_HALF_OPEN));
     const io = (this.io = new EngineIo(opts.transport, stats, log, random, clock, retransmit));
@@ -101,10 +109,10 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     });
     this.phase1 = new Phase1Handler({
       sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, policy: opts.policy, cookies: opts.cookies ?? new CookieJar({ clock }),
-      clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
+      clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats, fatal,
     });
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick });
-    this.dispatcher = new Dispatcher({ sas, io, stats }, { phase1: this.phase1, quick: this.quick, info });
+    this.dispatcher = new Dispatcher({ sas, io, stats, log, fatal }, { phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
   }
 
