@@ -34,6 +34,7 @@ import type { PrivilegeLevel } from "../log/categories.js";
 import type { Logger } from "../log/logger.js";
 import type { IkeService, ServiceAdminRequest, ServiceContext, ServiceFactory, PreparedPolicy } from "./service.js";
 import type { ConfigSnapshot } from "./live-config.js";
+import { isInvariantFailure } from "../errors.js";
 import { KeysFile } from "./keys-file.js";
 import { P1Book } from "./p1-book.js";
 
@@ -112,6 +113,7 @@ export class UdpIkeService implements IkeService {
       ipsecPolicy: () => this.#ipsec,
       localPort: ctx.ikePort,
       log: engineLog(this.#log),
+      fatal: ctx.fatal,
       ...(g.p1LifetimeSecs !== undefined ? { p1LifetimeSecs: g.p1LifetimeSecs } : {}),
       ...(g.expireTimer !== undefined ? { expireMs: g.expireTimer * 1000 } : {}),
       ...(g.retryLimit !== undefined || g.retryTimerInit !== undefined || g.retryTimerMax !== undefined
@@ -295,7 +297,15 @@ export class UdpIkeService implements IkeService {
   #acquire(ev: AcquireEvent): void {
     const engine = this.#engine;
     if (engine === undefined) return;
-    const r = engine.acquire(ev, this.#acquirePeer);
+    let r: EngineAcquireResult;
+    try {
+      r = engine.acquire(ev, this.#acquirePeer);
+    } catch (err) {
+      // The kernel's event, not an exchange yet: this ACQUIRE goes unanswered, the daemon carries on.
+      if (isInvariantFailure(err)) this.#ctx.fatal(err);
+      else this.#log.error("ACQUIRE failed", { seq: ev.seq, err: (err as Error).message, stack: (err as Error).stack });
+      return;
+    }
     this.#lastAcquire = r;
     const peer = r.peer;
     const fields = { seq: ev.seq, src: ev.src.address, dst: ev.dst.address, ulp: ev.ulp, outcome: r.outcome, ...(peer ? { peer: `${peer.address}:${peer.port}` } : {}) };
