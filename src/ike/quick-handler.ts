@@ -122,11 +122,23 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const h = m.header;
     if (sa.state !== "established") return "Quick Mode on an SA that is not established";
     if (m.kind !== "encrypted" || h.messageId === 0) return "Quick Mode in the clear or with M-ID 0";
-    let ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
+    const ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
     if (ex === undefined) {
       if (kernel === undefined || sa.config === undefined) return "no kernel for Quick Mode";
       if (sas.phase2Count >= MAX_PHASE2_PER_SA * Math.max(1, sas.size)) return "too many Quick Modes";
-      ex = this.newPhase2(sa, sa.config, kernel, h.messageId);
+      // A new exchange only for a QM1 that decrypted, decoded and passed the rules: junk (a
+      // ciphertext that does not even decrypt) must not leave an entry behind (issue 11 item 2).
+      const config = sa.config;
+      return {
+        position: "QM1",
+        refused: (e) => io.drop(sa.remote, `${sa.tag}: QM1: ${e.code} ${e.detail}`),
+        deliver: (i) => {
+          const fresh = this.newPhase2(sa, config, kernel, h.messageId);
+          // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
+          if ((h.flags & HeaderFlag.Commit) !== 0) fresh.commit = true;
+          return this.deliver(fresh, i);
+        },
+      };
     }
     const cached = ex.replies.match(datagram);
     if (cached !== undefined) {

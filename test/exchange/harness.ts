@@ -74,6 +74,8 @@ export interface PairOptions {
   readonly ipsecB?: string;
   /** Wraps a side's deterministic DH port (to count or delay pool work). */
   readonly wrapDh?: (side: "a" | "b", dh: DhPort) => DhPort;
+  /** Engine options of one side (after `engine`, which both get). */
+  readonly engineFor?: (side: "a" | "b") => Partial<EngineOptions>;
   /** Wraps a side's transport (to watch or fail its sends: fault-injection tests). */
   readonly wrapTransport?: (side: "a" | "b", t: Transport) => Transport;
   /** Wraps a side's policy (to fail its lookups: fault-injection tests). */
@@ -115,6 +117,7 @@ export function makePair(o: PairOptions): Pair {
       kernel,
       ipsecPolicy: () => ipsec,
       ...o.engine,
+      ...o.engineFor?.(name as "a" | "b"),
     });
     return { engine, policy, endpoint, kernel, ipsec };
   };
