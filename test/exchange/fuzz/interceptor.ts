@@ -59,8 +59,11 @@ export function setPlan(plan: Plan | undefined): void {
 
 const EXCHANGE_NAME: Record<number, string> = { [ExchangeType.IdentityProtection]: "MM", [ExchangeType.Aggressive]: "AM", [ExchangeType.QuickMode]: "QM", [ExchangeType.Informational]: "INFO" };
 
-/** HASH(1)/HASH(2) again over a changed chain, with the sender's keys; the chain unchanged when it cannot be. */
-function rehash(sa: IsakmpSa, payloads: Payload[], exchangeType: number, mid: number, position: number, nonceI: Buffer | undefined): Payload[] {
+/**
+ * HASH(1)/HASH(2) again over a changed chain, with the sender's keys (`position`: 0 for QM1 and
+ * Informationals, 1 for QM2); the chain unchanged when it cannot be.
+ */
+export function rehash(sa: IsakmpSa, payloads: Payload[], exchangeType: number, mid: number, position: number, nonceI: Buffer | undefined): Payload[] {
   const km = sa.keymat;
   const first = payloads[0];
   if (km === undefined || !km.derived || first?.type !== PayloadType.HASH) return payloads;
