@@ -214,3 +214,32 @@ export interface AcquireResult {
   /** Where the engine initiates to, when it started. */
   peer?: EndpointView;
 }
+
+/**
+ * `dump certcache` row (the door's ike_certcache_t): `linkage` -1 obtained via a CERT payload,
+ * 0 public certificate only, 1 private key linked but locked (a token nobody is logged in to),
+ * 2 private key available. `slot` and `token` are extensions (the store slot, the key's token).
+ */
+export interface CertCacheView {
+  id: number;
+  subject?: string;
+  issuer?: string;
+  trusted: boolean;
+  linkage: -1 | 0 | 1 | 2;
+  slot?: string;
+  token?: string;
+}
+
+/** `flush certcache`: cached certificates dropped, and the store's reload warnings. */
+export interface FlushCertCacheResult {
+  flushed: number;
+  warnings: string[];
+}
+
+/** `token login|logout`: how many of the store's private keys live on the token. */
+export interface TokenResult {
+  token: string;
+  keys: number;
+  /** Login: the token was logged in already, so PKCS#11 did not check the PIN. */
+  already?: boolean;
+}

@@ -2,7 +2,8 @@
  * The crypto worker pool: runs DH, RSA/DSS signatures and RSA encryption off the main thread, so one
  * slow modular exponentiation never delays packet handling for every other SA.
  *
- * - Typed calls (`dhGenerate`, `dhAgree`, `dhGenerateAndAgree`, `sign`, `verify`, `encrypt`, `decrypt`) build the messages
+ * - Typed calls (`dhGenerate`, `dhAgree`, `dhGenerateAndAgree`, `sign`, `verify`, `encrypt`, `decrypt`,
+ *   `tokenLogin`, `tokenLogout`) build the messages
  *   of src/crypto/tasks.ts. Input problems resolve as `TaskResult` errors; machinery problems reject
  *   with `WorkerError` (codes in `PoolErrorCode`).
  * - Micro-batching: calls made in the same tick, or while every worker is busy, wait in one FIFO
@@ -274,6 +275,20 @@ export class CryptoPool {
     const key = this.#keys.get(keyId);
     if (key === undefined) return Promise.resolve({ ok: false, error: { code: KEY_UNKNOWN, message: `no key ${keyId}` } });
     return this.#submit({ op: "decrypt", keyId, keyVersion: key.version, ciphertext }, options);
+  }
+
+  /**
+   * Log in to the PKCS#11 token `token` of `library` (ikeadm token login). One worker logs in; the
+   * login holds for the whole process, so keys on the token unlock in every worker. `pin` is copied
+   * into the task message (wiped by the worker); the caller wipes its own buffer.
+   */
+  tokenLogin(library: string, token: string, pin: Uint8Array, options?: CallOptions): Promise<TaskResult<boolean>> {
+    return this.#submit({ op: "tokenLogin", library, token, pin }, options);
+  }
+
+  /** Log out of a token: its keys are locked again in every worker. */
+  tokenLogout(library: string, token: string, options?: CallOptions): Promise<TaskResult<boolean>> {
+    return this.#submit({ op: "tokenLogout", library, token }, options);
   }
 
   /** Reject everything queued, let running tasks finish, stop the workers. */

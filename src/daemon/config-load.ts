@@ -8,6 +8,7 @@ import fs from "node:fs";
 import {
   formatDiagnostic, loadIkeConfig, loadPreshared, type ConfigDiagnostic, type ConfigFileOptions, type IkeConfig, type PresharedEntry,
 } from "../config/index.js";
+import { IKE_DEFAULTS } from "../config/defaults.js";
 import { CryptoPool } from "../crypto/pool.js";
 import { formatPolicyError, formatPolicyWarning, loadIpsecPolicy, weakPolicyAlgorithms } from "../policy/index.js";
 import { bindPrivateKeys, loadPkiStore, pkiConfigContext, type KeyBinding, type KeyRegistry, type PkiDirs, type PkiSnapshot } from "../pki/index.js";
@@ -51,21 +52,26 @@ export interface LoadedPki {
 /**
  * Reads the certificate store and registers its private keys with `pool` (a worker reads each key
  * and answers its public half). Without a pool, a one-thread pool is started for the check and
- * closed after it, so the keys never load on this thread.
+ * closed after it, so the keys never load on this thread. `pkcs11Library` reaches keys on tokens.
  */
-export async function loadPki(dirs: PkiDirs, pool?: KeyRegistry): Promise<Loaded<LoadedPki>> {
+export async function loadPki(dirs: PkiDirs, pool?: KeyRegistry, pkcs11Library?: string): Promise<Loaded<LoadedPki>> {
   const store = await loadPkiStore(dirs);
   let bound = { ok: true, value: [] as KeyBinding[], diagnostics: [] as readonly ConfigDiagnostic[] };
   if (store.value.keys.length > 0) {
     const own = pool ? undefined : new CryptoPool({ threads: 1, warmGroups: [] });
     try {
-      bound = await bindPrivateKeys(store.value, pool ?? own!);
+      bound = await bindPrivateKeys(store.value, pool ?? own!, pkcs11Library);
     } finally {
       await own?.close();
     }
   }
   const diags = [...store.diagnostics, ...bound.diagnostics];
   return { ok: store.ok && bound.ok, value: { snapshot: store.value, bindings: bound.value }, ...split(diags) };
+}
+
+/** The PKCS#11 library ike.config's `pkcs11_path` names (read before the store: token keys need it). */
+export async function pkcs11LibraryOf(configFile: string): Promise<string> {
+  return (await loadIkeConfig(configFile)).value.globals.pkcs11Path ?? IKE_DEFAULTS.pkcs11Path;
 }
 
 /**
@@ -77,7 +83,7 @@ export async function loadAll(
   presharedFile: string,
   pki?: { dirs: PkiDirs; pool?: KeyRegistry },
 ): Promise<{ rules: Loaded<IkeConfig>; keys: Loaded<PresharedEntry[]>; pki?: Loaded<LoadedPki> }> {
-  const store = pki ? await loadPki(pki.dirs, pki.pool) : undefined;
+  const store = pki ? await loadPki(pki.dirs, pki.pool, await pkcs11LibraryOf(configFile)) : undefined;
   const context = store ? pkiConfigContext(store.value.snapshot, store.value.bindings) : undefined;
   const [rules, keys] = await Promise.all([loadRules(configFile, context ? { context } : {}), loadKeys(presharedFile, { optional: true })]);
   return store ? { rules, keys, pki: store } : { rules, keys };

@@ -33,6 +33,7 @@ import type { DaemonOptions } from "./options.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { CrashPolicy, isInvariantFailure } from "./crash-policy.js";
 import type { AdminHandler } from "../control/server.js";
+import { PkiLive } from "./pki-live.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -131,6 +132,7 @@ export class Daemon {
       cleanup.push(() => kernel.close());
       const pool = new CryptoPool({ threads: options.workers });
       cleanup.push(() => pool.close());
+      const pki = await PkiLive.start({ dirs: options.paths, pool, config: live, log: cfgLog });
 
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
@@ -157,7 +159,7 @@ export class Daemon {
         log: ctlLog,
         handler: invariantsToPolicy(createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
-          ikePort: options.ikePort, nattPort: options.nattPort, engine,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki,
         }), crash),
       });
       const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, crash);

@@ -11,6 +11,7 @@
  *                     REGISTER supported algorithms                  register()
  *   kernel → daemon   ACQUIRE  outbound traffic found no SA          "acquire" event
  *                     EXPIRE   soft or hard lifetime reached         "expire" event
+ *                     DELETE / FLUSH by someone else                 "delete" / "flush" events
  *
  * What only some backends can do is an optional member (`acquire`: raise an ACQUIRE on request, as
  * the in-memory SADB does for `ikeadm acquire`); callers test for the member, never for a class.
@@ -211,6 +212,11 @@ export interface AcquireEvent {
   proto: SaProto;
   mode: SaMode;
   policy: AcquirePolicy;
+  /**
+   * Addresses of the SA the kernel wants, when a real kernel says: a tunnel-mode template's
+   * endpoints (the peer to negotiate with), else the traffic's own. Absent from the in-memory SADB.
+   */
+  endpoints?: { src: string; dst: string };
 }
 
 /** Why a lifetime fired. `larval`: a GETSPI SA was never updated. */
@@ -225,8 +231,26 @@ export interface ExpireEvent {
   sa: SaInfo;
 }
 
+/**
+ * DELETE by someone other than this daemon (an administrator's `ip xfrm state delete`, another key
+ * manager): the SA is gone. Real kernels report it; the in-memory SADB has no one else to do it.
+ */
+export interface DeleteEvent {
+  type: "delete";
+  src: string;
+  dst: string;
+  proto: SaProto;
+  spi: number;
+}
+
+/** FLUSH by someone other than this daemon: every SA (of `proto`, or of every protocol when null) is gone. */
+export interface FlushEvent {
+  type: "flush";
+  proto: SaProto | null;
+}
+
 /** Everything the kernel tells the daemon unasked. */
-export type KernelEvent = AcquireEvent | ExpireEvent;
+export type KernelEvent = AcquireEvent | ExpireEvent | DeleteEvent | FlushEvent;
 
 /**
  * The kernel's key-management interface. Methods reject with `KernelError` (codes in errors.ts) and
@@ -251,8 +275,12 @@ export interface Kernel {
   register(proto: SaProto): Promise<SupportedAlgorithms>;
   on(event: "acquire", listener: (event: AcquireEvent) => void): this;
   on(event: "expire", listener: (event: ExpireEvent) => void): this;
+  on(event: "delete", listener: (event: DeleteEvent) => void): this;
+  on(event: "flush", listener: (event: FlushEvent) => void): this;
   off(event: "acquire", listener: (event: AcquireEvent) => void): this;
   off(event: "expire", listener: (event: ExpireEvent) => void): this;
+  off(event: "delete", listener: (event: DeleteEvent) => void): this;
+  off(event: "flush", listener: (event: FlushEvent) => void): this;
   /**
    * Optional capability: raise ACQUIRE as outbound traffic without an SA would, and emit the
    * "acquire" event before returning (the in-memory SADB; `ikeadm acquire` needs it). A flow with an

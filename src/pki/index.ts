@@ -18,4 +18,6 @@ export {
   type StoredCert, type StoredCrl, type StoredKey,
 } from "./store.js";
 export { pkiConfigContext } from "./config-check.js";
+export { LdapDirectory, ldapDn, type CertDirectory, type LdapOptions } from "./ldap.js";
+export { CertCache, type CachedCert, type CertCacheOptions } from "./certcache.js";
 export { trustFor } from "./trust.js";
