@@ -108,7 +108,7 @@ const ioOf = (p: FuzzPair): EngineIo => (p.pair.a.engine as unknown as { io: Eng
 
 /** Tables, timers and DH calls in flight of a pair. */
 function tablesOf(p: FuzzPair): Record<string, unknown> {
-  return { ...snapshot(p.pair), kernelTimers: { a: p.kclock.timerCount }, dh: p.dhInFlight };
+  return { ...snapshot(p.pair), kernelClockTimers: p.kclock.timerCount, dh: p.dhInFlight };
 }
 
 /** What differs between two table snapshots, as `path: before -> after`. */
