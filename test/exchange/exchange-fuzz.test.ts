@@ -13,7 +13,7 @@ import { fuzzExchanges } from "./fuzz/exchange-fuzzer.js";
 const seed = Number(process.env["FUZZ_SEED"] ?? Date.now() % 0x7fffffff);
 const count = Number(process.env["IKED_EXCHANGE_FUZZ"] ?? 20_000);
 
-test(`whole-exchange fuzz: ${count} mutated exchanges, no crash, no hang, every table back to baseline`, { timeout: 1_800_000 }, async (t) => {
+test(`whole-exchange fuzz: ${count} mutated exchanges, no crash, no hang, every table back to baseline`, { timeout: 900_000 }, async (t) => {
   console.log(`exchange fuzz: seed ${seed} (FUZZ_SEED=${seed} to replay), ${count} mutated exchanges`);
   const r = await fuzzExchanges({ count, seed });
   const findings = [...r.crashes.map((c) => `crash ${c}`), ...r.hangs.map((h) => `hang ${h}`), ...r.leaks.map((l) => `leak ${l}`)];
