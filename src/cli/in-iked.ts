@@ -9,6 +9,7 @@ import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
 import { ikeServiceFactory } from "../daemon/ike-service.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
 import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
+import { metricsExposureWarning } from "../config/metrics-address.js";
 
 const say = (line: string) => process.stderr.write(`in.iked: ${line}\n`);
 
@@ -21,6 +22,8 @@ async function check(o: DaemonOptions): Promise<number> {
   for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings, ...policy.errors, ...policy.warnings]) {
     process.stderr.write(line + "\n");
   }
+  const exposed = o.metrics !== undefined ? metricsExposureWarning(o.metrics) : undefined;
+  if (exposed !== undefined) say(`warning: --metrics: ${exposed}`);
   const bad = rules.errors.length + keys.errors.length + store.errors.length + policy.errors.length;
   if (bad > 0) {
     say(`configuration check failed (${bad} error${bad === 1 ? "" : "s"})`);

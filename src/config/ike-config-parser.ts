@@ -14,6 +14,7 @@ import { CONFIG_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
 import { AUTH_METHOD_WORDS, CONFIG_ID_TYPE_WORDS, HASH_WORDS, OAKLEY_GROUPS } from "./names.js";
 import { finishConfig, type ConfigContext, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
 import { CONFIG_BOUNDS, type Bound } from "./limits.js";
+import { metricsExposureWarning, parseMetricsSetting } from "./metrics-address.js";
 import type { IkeConfig, P1Xform, ParseResult } from "./types.js";
 import {
   ALL_KEYWORDS, describe, parseLdapList, readAddress, readEncr, readFloat, readNum, readString, readWord,
@@ -21,7 +22,7 @@ import {
 
 /** Keywords allowed only at file level. */
 const FILE_ONLY = new Set([
-  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit",
+  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit", "metrics",
   "retry_timer_init", "retry_timer_max", "proxy", "socks", "use_http", "max_certs", "p1_nonce_len", "p2_nonce_len",
 ]);
 /** Keywords allowed only inside a rule. */
@@ -144,6 +145,18 @@ class ConfigParser {
         const list = parseLdapList(v);
         if (typeof list === "string") d.error("IKE_ERR_CFG_BAD_VALUE", at, `bad ldap_server list: ${d.hidesText ? d.quote(v) : list}`);
         else g.ldapServer.push(...list);
+        return;
+      }
+      case "metrics": {
+        // Extension: where the metrics endpoint listens (metrics-address.ts).
+        const at = s.peek();
+        const v = readString(s, d, t, 256);
+        if (v === undefined) return;
+        const m = parseMetricsSetting(v);
+        if (!m.ok) return void d.error("IKE_ERR_CFG_BAD_VALUE", at, `bad metrics address: ${d.hidesText ? d.quote(v) : m.message}`);
+        const warning = metricsExposureWarning(m.value);
+        if (warning !== undefined) d.warn("IKE_ERR_CFG_METRICS_EXPOSED", at, warning);
+        g.metrics = m.value;
         return;
       }
       case "ignore_crls":

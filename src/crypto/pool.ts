@@ -96,6 +96,10 @@ export interface PoolStats {
   /** Requests that failed because their worker died, and worker errors outside any task. */
   readonly workerFailures: number;
   readonly workerErrors: number;
+  /** Workers Piscina started to replace ones that died (beyond the first `threads`). */
+  readonly workerRestarts: number;
+  /** Requests dispatched, by task name (a retried request counts again). */
+  readonly tasks: Readonly<Partial<Record<TaskOp, number>>>;
 }
 
 interface Pending {
@@ -158,6 +162,8 @@ export class CryptoPool {
   #requests = 0;
   #workerFailures = 0;
   #workerErrors = 0;
+  #workersStarted = 0;
+  readonly #tasks: Partial<Record<TaskOp, number>> = {};
 
   constructor(options: CryptoPoolOptions = {}) {
     this.threads = Math.max(0, Math.floor(options.threads ?? availableParallelism()));
@@ -186,6 +192,7 @@ export class CryptoPool {
         this.#workerErrors++;
         workerChannel.publish({ event: "worker-error" });
       });
+      this.#piscina.on("workerCreate", () => this.#workersStarted++);
       this.#channel = new BroadcastChannel(`iked-keyring-${poolId}`);
       this.#channel.unref();
     }
@@ -201,6 +208,8 @@ export class CryptoPool {
       requests: this.#requests,
       workerFailures: this.#workerFailures,
       workerErrors: this.#workerErrors,
+      workerRestarts: Math.max(0, this.#workersStarted - this.threads),
+      tasks: { ...this.#tasks },
     };
   }
 
@@ -361,6 +370,7 @@ export class CryptoPool {
     this.#running++;
     this.#dispatches++;
     this.#requests += batch.length;
+    for (const p of batch) this.#tasks[p.req.op] = (this.#tasks[p.req.op] ?? 0) + 1;
     this.#execute(batch.map((p) => p.req)).then(
       (responses) => {
         this.#running--;

@@ -25,6 +25,7 @@ import { defaultsTable } from "./defaults-table.js";
 import { SERVICE_COMMANDS, type ServiceAdminRequest, type IkeService } from "./service.js";
 import type { LiveConfig } from "./live-config.js";
 import type { PkiLive } from "./pki-live.js";
+import type { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** What the admin handler works on. */
 export interface AdminState {
@@ -40,6 +41,8 @@ export interface AdminState {
   readonly engine: IkeService | undefined;
   /** The certificate store, cache and tokens (pki-live.ts). */
   readonly pki?: PkiLive;
+  /** The metrics: `get stats` carries their counters (extension, shown by `--json`). */
+  readonly metrics?: DaemonMetrics;
 }
 
 const fail = (code: number, message: string): HandlerResult => ({ ok: false, error: { code, message } });
@@ -93,7 +96,12 @@ export function createAdminHandler(state: AdminState): (req: AdminRequest) => Pr
       case "get_defaults":
         return done(defaultsTable(live.current.config, state));
 
-      case "get_stats":
+      case "get_stats": {
+        if (!state.engine) return fail(AdminError.CMD_NOTSUP, NOT_YET.engine);
+        const r = await state.engine.admin(req, priv());
+        if (!r.ok || state.metrics === undefined) return r;
+        return done({ ...(r.result as object), ...(await state.metrics.statsExtension()) });
+      }
       case "get_p1":
       case "del_p1":
       case "dump_p1":

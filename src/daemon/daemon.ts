@@ -34,6 +34,7 @@ import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { CrashPolicy, isInvariantFailure } from "./crash-policy.js";
 import type { AdminHandler } from "../control/server.js";
 import { PkiLive } from "./pki-live.js";
+import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -76,6 +77,7 @@ export class Daemon {
     readonly engine: IkeService | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
+    readonly metrics: DaemonMetrics,
     readonly crash: CrashPolicy,
   ) {}
 
@@ -85,6 +87,7 @@ export class Daemon {
       debugLevel: options.debugLevel,
       privilege: options.privilege,
       destination: !options.foreground && options.debugLogfile ? { kind: "file", path: options.debugLogfile } : { kind: "stderr" },
+      format: options.logFormat,
     });
     const log = logs.logger("dmn");
     const cfgLog = logs.logger("cfg");
@@ -132,6 +135,8 @@ export class Daemon {
       cleanup.push(() => kernel.close());
       const pool = new CryptoPool({ threads: options.workers });
       cleanup.push(() => pool.close());
+      const metrics = new DaemonMetrics({ pool, kernel, backend: options.kernel ?? "memory", log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
+      cleanup.push(() => metrics.close());
       const pki = await PkiLive.start({ dirs: options.paths, pool, config: live, log: cfgLog });
 
       const netLog = logs.logger("net");
@@ -148,8 +153,15 @@ export class Daemon {
         live.onChange((next) => engine.reconfigure(next));
         await engine.start();
         cleanup.push(() => engine.stop());
+        if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
+      }
+
+      try {
+        await metrics.apply(live.current.config.globals.metrics);
+      } catch (err) {
+        throw new StartupError(ExitCode.Error, (err as Error).message);
       }
 
       fs.mkdirSync(path.dirname(options.paths.adminSocket), { recursive: true, mode: 0o755 });
@@ -159,10 +171,10 @@ export class Daemon {
         log: ctlLog,
         handler: invariantsToPolicy(createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
-          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki, metrics,
         }), crash),
       });
-      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, crash);
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, metrics, crash);
       d.#installSignals();
       startupDone(d);
       log.info("in.iked started", {
@@ -203,6 +215,7 @@ export class Daemon {
     if (policy?.ok === true) policy.commit();
     const snap = this.live.replace({ config: rules.value, preshared: keys.value });
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
+    await this.metrics.apply(rules.value.globals.metrics);
     daemonReload.publish({ ok: true, generation: snap.generation });
     return true;
   }
@@ -215,6 +228,7 @@ export class Daemon {
       for (const [sig, h] of this.#signalHandlers) process.off(sig, h);
       await this.control.close();
       await this.engine?.stop();
+      await this.metrics.close();
       await this.pool.close();
       await this.kernel.close();
       this.live.releaseKeys();

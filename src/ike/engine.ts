@@ -105,7 +105,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const emit: EmitEvent = (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     this.quick = new QuickHandler({
       sas, ipsec, io, emit, kernel: opts.kernel, dh: opts.dh, ipsecPolicy: opts.ipsecPolicy ?? (() => undefined),
-      commit: opts.quickModeCommit === true, random, log,
+      commit: opts.quickModeCommit === true, random, log, stats,
     });
     this.phase1 = new Phase1Handler({
       sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, policy: opts.policy, cookies: opts.cookies ?? new CookieJar({ clock }),
@@ -176,6 +176,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   expire(ev: ExpireEvent): "rekeying" | "ignored" {
     const again = this.ipsec.expire(ev);
     if (again === undefined) return "ignored";
+    this.stats.engine.phase2Rekeys++;
     this.negotiate(again.rule, again.local, again.remote, again.request);
     return "rekeying";
   }

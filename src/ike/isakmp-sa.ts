@@ -21,6 +21,7 @@ import { errorFields, isInvariantFailure, rethrowOutside, type Fatal } from "./b
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
+import type { FailureClass, Phase1Exchange } from "./negotiation-stats.js";
 import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
 import { endpointKey } from "./transport.js";
@@ -97,6 +98,10 @@ export class IsakmpSa {
   establishedAt: number | undefined;
   /** Whether the peer ever sent us a valid message of this exchange (noresp vs respfail). */
   peerAnswered = false;
+  /** The Phase 1 exchange, set by the Phase 1 handler with its task (counted by exchange). */
+  exchange: Phase1Exchange | undefined;
+  /** Why the Phase 1 exchange failed, set just before the SA is destroyed; none counts as aborted. */
+  failure: FailureClass | undefined;
   /** Why the SA died, once dead. */
   deathReason: string | undefined;
   /** Answer for a retransmitted request. */
@@ -264,10 +269,13 @@ export class IsakmpSa {
   private count(from: IsakmpSaState, to: IsakmpSaState): void {
     const p1 = this.ctx.stats.p1;
     const init = this.role === "initiator";
+    const outcome = this.ctx.stats.negotiations.phase1[this.exchange ?? "main"][this.role];
     if (to === "negotiating") {
+      outcome.started++;
       if (init) p1.init_p1_attempts++;
       else p1.resp_p1_attempts++;
     } else if (to === "established") {
+      outcome.established++;
       if (init) {
         p1.init_p1_total++;
         p1.init_p1_current++;
@@ -277,6 +285,7 @@ export class IsakmpSa {
       }
     } else if (to === "dead") {
       if (from === "negotiating") {
+        outcome.failed[this.failure ?? "aborted"]++;
         if (!init) p1.resp_p1_fail++;
         else if (this.peerAnswered) p1.init_p1_respfail++;
         else p1.init_p1_noresp++;

@@ -24,6 +24,7 @@ import { phase1Channel, type IkeLog } from "./log.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
 import { Phase1Lifetime } from "./phase1/lifetime.js";
 import { MainMode, type Phase1Context } from "./phase1/main-mode.js";
+import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import type { SaManager } from "./sa-manager.js";
@@ -76,7 +77,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       io: ctx.io,
       clock: ctx.clock,
       log: ctx.log,
-      rekey: (sa) => this.initiate(sa.config!, sa.local, sa.remote, sa.phase1?.exchange),
+      rekey: (sa) => {
+        ctx.stats.engine.phase1Rekeys++;
+        this.initiate(sa.config!, sa.local, sa.remote, sa.phase1?.exchange);
+      },
     });
   }
 
@@ -93,6 +97,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     const ctx = this.taskContext(sa, rule);
     const task = chosen === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     this.tasks.set(sa, task);
+    sa.exchange = chosen;
     sa.transition("negotiating", `${chosen} mode started`);
     void sa.queue.push(async () => {
       let step: Step;
@@ -143,6 +148,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     sa.peerAnswered = true;
     const ctx = this.taskContext(sa, rule);
     this.tasks.set(sa, h.exchangeType === ExchangeType.Aggressive ? new AggressiveMode(ctx) : new MainMode(ctx));
+    sa.exchange = h.exchangeType === ExchangeType.Aggressive ? "aggressive" : "main";
     sa.transition("negotiating", "MM1 received");
     return { sa, datagram, message: m.value };
   }
@@ -158,7 +164,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       position: pos,
       refused: (e, stage) => {
         // Garbage after decryption almost always means the two sides hold different keys.
-        if (stage === "body") return this.failSa(sa, `decrypted body: ${e.code} (wrong pre-shared key?)`, Notify.PayloadMalformed, true);
+        if (stage === "body") return this.failSa(sa, `decrypted body: ${e.code} (wrong pre-shared key?)`, Notify.PayloadMalformed, true, false, "authentication_failed");
         // A malformed message does not end the exchange: the peer may still send a good one.
         if (!sa.keymat?.derived) this.ctx.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, e.notify);
         this.ctx.io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
@@ -210,7 +216,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       if (!waits) {
         io.send(sa, out);
       } else if (step.kind === "more") {
-        const r = io.retransmitter(sa, out, () => this.failSa(sa, `no answer after ${io.retransmit.limit} retransmissions`, undefined, false));
+        const r = io.retransmitter(sa, out, () => this.failSa(sa, `no answer after ${io.retransmit.limit} retransmissions`, undefined, false, false, "timeout"));
         sa.retransmitter = r;
         r.start();
       } else {
@@ -277,11 +283,12 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
    * the clear (RFC 2408 section 3.14) unless `protect`: then the peer is known to hold our Phase 1
    * keys (it sent an encrypted message we could read), and it gets a protected Informational with
    * HASH(1) (RFC 2409 section 5.7), as strongSwan sends and as Libreswan, which ignores
-   * cleartext notifies, needs.
+   * cleartext notifies, needs. `failure` is the class counted (default: from the notify).
    */
-  private failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean, protect = false): void {
+  private failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean, protect = false, failure?: FailureClass): void {
     const { io, log, emit } = this.ctx;
     if (sa.state === "dead") return;
+    sa.failure = failure ?? failureOfNotify(notify);
     if (sendNotify && notify !== undefined) {
       if (protect && sa.keymat?.derived === true) io.sendInformational(sa, [isakmpNotify(sa, notify)]);
       else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
@@ -299,7 +306,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     sa.setTimer("expire", expireMs, () => {
       if (sa.state !== "negotiating") return;
       stats.engine.expired++;
-      this.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false);
+      this.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false, false, "timeout");
     });
     sa.onDestroy(() => {
       this.tasks.delete(sa);

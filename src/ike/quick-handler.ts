@@ -16,10 +16,12 @@ import type { QuickModeNotices } from "./info-handler.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
+import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import { QuickMode, type QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort } from "./ports.js";
 import { ReplyCache, type Retransmitter } from "./retransmit.js";
 import type { SaManager } from "./sa-manager.js";
+import type { IkeStats } from "./stats.js";
 import { internalError, type Step } from "./step.js";
 
 /** One Quick Mode exchange in the SA manager's Phase 2 table. */
@@ -34,6 +36,8 @@ export interface Phase2Exchange {
    * CONNECTED; as initiator, we set it and wait for CONNECTED after QM3.
    */
   commit?: boolean;
+  /** How it ended, counted once when it does (none: aborted, its ISAKMP SA went away). */
+  outcome?: "established" | FailureClass;
 }
 
 /** What the Quick Mode handler works with. */
@@ -51,6 +55,8 @@ export interface QuickHandlerContext {
   readonly commit: boolean;
   readonly random: (n: number) => Buffer;
   readonly log: IkeLog;
+  /** Started, established and failed Quick Modes are counted here. */
+  readonly stats: IkeStats;
 }
 
 /** Most Quick Mode exchanges one ISAKMP SA runs at once. */
@@ -99,6 +105,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const reason = `peer refused Quick Mode: notify ${notifyType}`;
     this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
     this.ctx.emit("phase2-failed", sa, reason);
+    ex.outcome = failureOfNotify(notifyType);
     this.endPhase2(sa, ex, 0);
     return true;
   }
@@ -153,7 +160,10 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     return {
       position: pos,
       refused: (e) => {
-        if (exchange.task.role === "responder" && exchange.task.state === "start") this.endPhase2(sa, exchange, 0);
+        if (exchange.task.role === "responder" && exchange.task.state === "start") {
+          exchange.outcome = failureOfNotify(e.notify);
+          this.endPhase2(sa, exchange, 0);
+        }
         io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
       },
       deliver: (i) => this.deliver(exchange, i),
@@ -186,6 +196,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const task = new QuickMode({ sa, messageId, rule, dh, kernel, ipsecPolicy, random, log }, request);
     const ex: Phase2Exchange = { task, messageId, replies: new ReplyCache(), retransmitter: undefined };
     sas.setPhase2(sa.icookie, sa.rcookie, messageId, ex);
+    this.ctx.stats.negotiations.quick[task.role].started++;
     let open = this.open.get(sa);
     if (open === undefined) {
       const set = (open = new Set<Phase2Exchange>());
@@ -200,7 +211,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
     const { kernel, log, sas } = this.ctx;
-    this.open.get(sa)?.delete(ex);
+    if (this.open.get(sa)?.delete(ex) === true) this.count(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
@@ -228,6 +239,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       if (step.notify !== undefined && sa.state === "established") io.sendInformational(sa, [this.notifyAbout(sa, ex, step.notify)]);
       log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
       emit("phase2-failed", sa, step.reason);
+      ex.outcome = failureOfNotify(step.notify);
       this.endPhase2(sa, ex, 0);
       return;
     }
@@ -247,6 +259,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       const r = io.retransmitter(sa, out, () => {
         if (step.kind === "done") void this.uninstall(sa, ex);
         emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer");
+        ex.outcome = "timeout";
         this.endPhase2(sa, ex, 0);
       });
       ex.retransmitter = r;
@@ -294,7 +307,15 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     );
     this.ctx.ipsec.record(sa, result.sas, ex.task.request);
     this.ctx.emit("phase2-up", sa, result);
+    ex.outcome = "established";
     this.endPhase2(sa, ex, PHASE2_LINGER_MS);
+  }
+
+  /** One ended exchange in the Quick Mode counters. */
+  private count(ex: Phase2Exchange): void {
+    const c = this.ctx.stats.negotiations.quick[ex.task.role];
+    if (ex.outcome === "established") c.established++;
+    else c.failed[ex.outcome ?? "aborted"]++;
   }
 
   /** A notify about exchange `ex`: protocol and SPI from its first proposal, else the cookies. */

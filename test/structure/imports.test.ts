@@ -30,8 +30,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ike: ["clock.ts", "codec", "config", "crypto", "errors.ts", "kernel", "policy"],
   net: ["clock.ts", "errors.ts", "ike"],
   control: ["config", "ike", "log"],
+  metrics: ["clock.ts", "config", "control", "crypto", "ike", "kernel", "log"],
   load: ["codec", "config", "crypto", "ike", "kernel", "net", "policy"],
-  daemon: ["config", "control", "crypto", "errors.ts", "ike", "kernel", "log", "native", "net", "pki", "policy"],
+  daemon: ["config", "control", "crypto", "errors.ts", "ike", "kernel", "log", "metrics", "native", "net", "pki", "policy"],
   cli: ["codec", "config", "control", "crypto", "daemon", "load", "log", "pki"],
 };
 
@@ -130,4 +131,10 @@ test("each part of src/ imports only the parts below it", () => {
     }
   }
   assert.deepEqual(wrong, []);
+});
+
+test("only src/metrics imports prom-client (the engine counts; the metrics layer exports)", () => {
+  const importers = [...graph.keys()].filter((f) => /from\s+"prom-client"/.test(readFileSync(f, "utf8"))).map((f) => path.relative(src, f));
+  assert.ok(importers.length > 0, "someone imports prom-client");
+  assert.deepEqual(importers.filter((f) => !f.startsWith(`metrics${path.sep}`)), []);
 });
