@@ -226,6 +226,8 @@ export class IsakmpSa {
   fault(err: unknown, where: string): void {
     if (isInvariantFailure(err)) return (this.ctx.fatal ?? rethrowOutside)(err);
     this.ctx.log.error({ sa: this.tag, where, state: this.st, ...errorFields(err) }, "internal error: SA torn down");
+    // Counted as our own side's failure (negotiation-stats.ts), not as an abort from outside.
+    this.failure ??= "local";
     this.destroy(`internal error in ${where}`);
   }
 

@@ -72,6 +72,7 @@ test("a throw while answering (a queued message) ends that exchange at once; the
   assert.ok(line !== undefined, JSON.stringify(errors));
   assert.match(String(line.sa), /^[0-9a-f]{8}:[0-9a-f]{8}@10\.0\.0\.1:500$/);
   assert.match(String(line.err), /boom in send/);
+  assert.equal(p.b.engine.stats.negotiations.phase1.main.responder.failed.local, 1, "counted as our own side's failure");
   const second = initiate(p, "to-b");
   await settle(p);
   assert.equal(second.state, "established");
