@@ -30,10 +30,11 @@ import type { ServiceFactory, IkeService } from "./service.js";
 import { LiveConfig } from "./live-config.js";
 import { releasePreshared } from "../config/index.js";
 import type { DaemonOptions } from "./options.js";
+import { CertCache } from "../pki/certcache.js";
+import { credentialsFor, PkiKeyGenerations, PkiLive } from "./pki-live.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { CrashPolicy, isInvariantFailure } from "./crash-policy.js";
 import type { AdminHandler } from "../control/server.js";
-import { PkiLive } from "./pki-live.js";
 import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
@@ -65,6 +66,8 @@ export interface DaemonHooks {
 /** A running daemon. */
 export class Daemon {
   #stopping: Promise<void> | undefined;
+  /** The certificate store holder (its generations of private keys in the pool, the cache). */
+  #pki: PkiLive | undefined;
   readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   private constructor(
@@ -116,9 +119,13 @@ export class Daemon {
     cleanup.push(() => crash.uninstall());
 
     try {
-      const { rules, keys } = await loadAll(options.configFile, options.presharedFile);
-      for (const w of [...rules.warnings, ...keys.warnings]) cfgLog.warn(w);
-      const errors = [...rules.errors, ...keys.errors];
+      // The pool first: the store's private keys are registered with it while the store loads.
+      const pool = new CryptoPool({ threads: options.workers });
+      cleanup.push(() => pool.close());
+      const pkiKeys = new PkiKeyGenerations(pool);
+      const { rules, keys, pki } = await loadAll(options.configFile, options.presharedFile, { dirs: options.paths, pool, generation: pkiKeys.next() });
+      for (const w of [...(pki?.warnings ?? []), ...rules.warnings, ...keys.warnings]) cfgLog.warn(w);
+      const errors = [...(pki?.errors ?? []), ...rules.errors, ...keys.errors];
       if (errors.length > 0) {
         if (!options.ignoreErrors) {
           releasePreshared(keys.value);
@@ -127,17 +134,21 @@ export class Daemon {
         for (const e of errors) cfgLog.error(e);
         cfgLog.warn("ignore_errors is set: running with the parts of the configuration that loaded");
       }
-      const live = new LiveConfig(rules.value, keys.value);
+      const certCache = new CertCache();
+      const live = new LiveConfig(rules.value, keys.value, pki && { loaded: pki.value, credentials: (c, p) => credentialsFor(c, p, pool, cfgLog, certCache) });
+      const pkiLive = new PkiLive(options.paths, pool, live, cfgLog, certCache, pkiKeys);
+      if (pki) pkiLive.adopted(pki.value);
       cleanup.push(() => live.releaseKeys());
-      cfgLog.info("configuration loaded", { file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length });
+      const store = pki?.value.snapshot;
+      cfgLog.info("configuration loaded", {
+        file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length,
+        ...(store ? { certificates: store.certs.length, privateKeys: pki!.value.bindings.length, crls: store.crls.length } : {}),
+      });
 
       const kernel: Kernel = new MemoryKernel();
       cleanup.push(() => kernel.close());
-      const pool = new CryptoPool({ threads: options.workers });
-      cleanup.push(() => pool.close());
       const metrics = new DaemonMetrics({ pool, kernel, backend: options.kernel ?? "memory", log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
       cleanup.push(() => metrics.close());
-      const pki = await PkiLive.start({ dirs: options.paths, pool, config: live, log: cfgLog });
 
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
@@ -171,10 +182,11 @@ export class Daemon {
         log: ctlLog,
         handler: invariantsToPolicy(createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
-          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki, metrics,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki: pkiLive, metrics,
         }), crash),
       });
       const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, metrics, crash);
+      d.#pki = pkiLive;
       d.#installSignals();
       startupDone(d);
       log.info("in.iked started", {
@@ -193,27 +205,30 @@ export class Daemon {
   }
 
   /**
-   * Re-read the configuration, the pre-shared keys and the IPsec policy; swap them in only when
-   * all three are valid, together. Returns whether it swapped. Certificates will be reloaded
-   * here too once the PKI store exists.
+   * Re-read the configuration, the pre-shared keys, the certificate store (its private keys
+   * registered in the pool beside the running ones) and the IPsec policy; swap them in only when
+   * all four are valid, together. Returns whether it swapped.
    */
   async reload(): Promise<boolean> {
     const log = this.logs.logger("cfg");
-    const [{ rules, keys }, policy] = await Promise.all([
-      loadAll(this.options.configFile, this.options.presharedFile),
+    const pki0 = this.#pki!;
+    const [{ rules, keys, pki }, policy] = await Promise.all([
+      loadAll(this.options.configFile, this.options.presharedFile, { dirs: this.options.paths, pool: this.pool, generation: pki0.keys.next() }),
       this.engine?.preparePolicy(),
     ]);
-    const errors = [...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
+    const errors = [...(pki?.errors ?? []), ...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
     if (errors.length > 0) {
       for (const e of errors) log.error(e);
       log.error("reload refused: the running configuration stays in effect", { errors: errors.length });
       releasePreshared(keys.value);
+      if (pki) pki0.keys.discard(pki.value);
       daemonReload.publish({ ok: false, errors });
       return false;
     }
-    for (const w of [...rules.warnings, ...keys.warnings]) log.warn(w);
+    for (const w of [...(pki?.warnings ?? []), ...rules.warnings, ...keys.warnings]) log.warn(w);
     if (policy?.ok === true) policy.commit();
-    const snap = this.live.replace({ config: rules.value, preshared: keys.value });
+    const snap = this.live.replace({ config: rules.value, preshared: keys.value, ...(pki ? { pki: pki.value } : {}) });
+    if (pki) pki0.adopted(pki.value);
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
     await this.metrics.apply(rules.value.globals.metrics);
     daemonReload.publish({ ok: true, generation: snap.generation });

@@ -108,6 +108,7 @@ export class UdpIkeService implements IkeService {
     const engine = new IkeEngine({
       transport,
       dh: ctx.pool,
+      pubkey: ctx.pool,
       policy: configPolicy(() => ctx.config.current),
       kernel: ctx.kernel,
       ipsecPolicy: () => this.#ipsec,

@@ -1,12 +1,15 @@
 /**
- * The certificate side of the running daemon: the loaded store snapshot with its private keys
- * registered in the crypto pool, the certificate cache, and the login state of PKCS#11 tokens.
- * The admin handler (admin-pki.ts) and, in stage 2, the exchanges read it.
+ * The certificate side of the running daemon — wiring only: the store the live configuration
+ * holds (LiveConfig: snapshot and key bindings, swapped with the rules and keys), the Phase 1
+ * credentials built from it (src/pki `PkiCredentials`), the certificate cache, and the login
+ * state of PKCS#11 tokens. The admin handler (admin-pki.ts) and the exchanges (through the
+ * credentials in the live configuration) read it.
  *
- * - Loading is all or nothing: a store with an error is not swapped in (at startup the daemon then
- *   runs with an empty store and logs why; `flush certcache` and SIGHUP keep the previous one).
- *   XXX: key files are read by the workers when first used, so a key file changed on disk reaches
- *   a worker that loads it later even while the old snapshot stays.
+ * - Each load of the store (start-up, SIGHUP, `ikeadm flush certcache`) is a generation whose
+ *   private keys the pool holds under ids of their own (`ike.privatekeys/<slot>#<generation>`,
+ *   config-load.ts), so a load registers the new keys beside the running ones: a refused load
+ *   drops the new keys and nothing changed; an adopted one keeps the previous generation's keys
+ *   one more generation (exchanges begun under it still sign) and drops the one before.
  * - The cache is flushed whenever what validates may change: a new store, a configuration swap
  *   (cert_root, cert_trust, ignore_crls ...), `ikeadm flush certcache`.
  * - `ikeadm token login` hands the PIN to one crypto worker (the login holds for the process, so
@@ -14,24 +17,64 @@
  */
 import { IKE_DEFAULTS } from "../config/defaults.js";
 import type { IkeConfig } from "../config/index.js";
+import type { CryptoPool } from "../crypto/pool.js";
 import type { TaskResult } from "../crypto/tasks.js";
 import { CertCache } from "../pki/certcache.js";
-import { LdapDirectory, emptySnapshot, formatName, trustFor, type KeyRegistry, type PkiDirs } from "../pki/index.js";
+import { CrlFetcher, LdapDirectory, PkiCredentials, emptySnapshot, formatName, poolVerifier, trustFor, type PkiDirs } from "../pki/index.js";
 import type { Logger } from "../log/logger.js";
 import type { CertCacheView } from "../control/results.js";
 import { loadPki, type LoadedPki } from "./config-load.js";
+import type { LiveConfig } from "./live-config.js";
 
-/** What the holder needs of the crypto pool. */
-export interface PkiPool extends KeyRegistry {
-  tokenLogin(library: string, token: string, pin: Uint8Array): Promise<TaskResult<boolean>>;
-  tokenLogout(library: string, token: string): Promise<TaskResult<boolean>>;
-  removePrivateKey(keyId: string): boolean;
+/**
+ * The credentials for `config` over `pki`: chain and CRL signatures checked in `pool`, CRLs fetched
+ * for `use_http`, certificates and CRLs looked up in `ldap_server`, validated peers in `cache`.
+ */
+export function credentialsFor(config: IkeConfig, pki: LoadedPki, pool: CryptoPool, log: Logger, cache: CertCache): PkiCredentials {
+  const g = config.globals;
+  const fetcher = g.useHttp
+    ? new CrlFetcher({
+        ...(g.proxy !== undefined ? { proxy: g.proxy } : {}),
+        onResult: (url, r) => (r.ok ? log.info("CRL fetched", { url, bytes: r.bytes }) : log.warn("CRL fetch failed", { url, reason: r.reason })),
+      })
+    : undefined;
+  const directory = g.ldapServer.length === 0 ? undefined : new LdapDirectory({
+    servers: g.ldapServer,
+    onResult: (what, r) => log.debug("cert", "ldap_server look-up", { what, ...(r.ok ? { values: r.values } : { failed: r.reason }) }),
+  });
+  return new PkiCredentials({
+    snapshot: pki.snapshot,
+    bindings: pki.bindings,
+    globals: g,
+    verifier: poolVerifier(pool),
+    cache,
+    ...(fetcher !== undefined ? { fetcher } : {}),
+    ...(directory !== undefined ? { directory } : {}),
+  });
 }
 
-/** The live configuration, as far as the PKI needs it (src/daemon/live-config.ts). */
-export interface PkiConfigSource {
-  readonly current: { readonly config: IkeConfig };
-  onChange(listener: () => void): () => void;
+/** The private-key generations registered in the pool. */
+export class PkiKeyGenerations {
+  #generation = 0;
+  #kept: LoadedPki[] = [];
+
+  constructor(private readonly pool: Pick<CryptoPool, "removePrivateKey">) {}
+
+  /** The generation number for the next load. */
+  next(): number {
+    return ++this.#generation;
+  }
+
+  /** `pki` is now in use: keep it and the one before it, drop older keys. */
+  commit(pki: LoadedPki): void {
+    this.#kept.push(pki);
+    while (this.#kept.length > 2) this.discard(this.#kept.shift()!);
+  }
+
+  /** `pki` will not be used (a refused load): its keys leave the pool. */
+  discard(pki: LoadedPki): void {
+    for (const k of pki.snapshot.keys) this.pool.removePrivateKey(k.keyId);
+  }
 }
 
 /** Outcome of a store load. */
@@ -41,36 +84,27 @@ export interface PkiLoadResult {
   readonly warnings: readonly string[];
 }
 
+/** What the holder needs of the crypto pool. */
+export type PkiPool = Pick<CryptoPool, "addPrivateKey" | "removePrivateKey" | "tokenLogin" | "tokenLogout">;
+
 /** See the file comment. */
 export class PkiLive {
-  readonly certCache: CertCache;
-  #loaded: LoadedPki;
   readonly #locked = new Map<string, boolean>();
-  #ldap: { servers: string; dir: LdapDirectory | undefined } | undefined;
 
-  private constructor(
+  constructor(
     readonly dirs: PkiDirs,
     readonly pool: PkiPool,
-    readonly config: PkiConfigSource,
+    readonly config: LiveConfig,
     readonly log: Logger,
-    cache: CertCache,
+    readonly certCache: CertCache,
+    readonly keys: PkiKeyGenerations,
   ) {
-    this.certCache = cache;
-    this.#loaded = { snapshot: emptySnapshot(dirs), bindings: [] };
     config.onChange(() => this.certCache.flush());
   }
 
-  /** Loads the store (problems are logged; the daemon runs with an empty store then). */
-  static async start(o: { dirs: PkiDirs; pool: PkiPool; config: PkiConfigSource; log: Logger; cache?: CertCache }): Promise<PkiLive> {
-    const live = new PkiLive(o.dirs, o.pool, o.config, o.log, o.cache ?? new CertCache());
-    const r = await live.reload();
-    if (!r.ok) o.log.error("certificate store not loaded: certificates and private keys are unavailable until it loads ('ikeadm flush certcache' retries)", { errors: r.errors.length });
-    return live;
-  }
-
-  /** The loaded snapshot and key bindings. */
+  /** The store in use (snapshot and key bindings). */
   get current(): LoadedPki {
-    return this.#loaded;
+    return this.config.current.pki ?? { snapshot: emptySnapshot(this.dirs), bindings: [] };
   }
 
   /** The PKCS#11 library (`pkcs11_path`, or the documented default). */
@@ -78,43 +112,29 @@ export class PkiLive {
     return this.config.current.config.globals.pkcs11Path ?? IKE_DEFAULTS.pkcs11Path;
   }
 
-  /** Re-reads the store; swaps it in (and flushes the cache) only when it has no error. */
+  /** A store the live configuration has just taken (start-up, reload): keys kept, tokens, cache. */
+  adopted(pki: LoadedPki): void {
+    this.keys.commit(pki);
+    this.#locked.clear();
+    for (const b of pki.bindings) if (b.token) this.#locked.set(b.token.label, b.token.locked);
+    this.certCache.pin(pki.snapshot.certs.map((c) => c.cert.fingerprint));
+    this.certCache.flush();
+    const s = pki.snapshot;
+    this.log.info("certificate store loaded", { certificates: s.certs.length, crls: s.crls.length, privateKeys: pki.bindings.length });
+  }
+
+  /** `ikeadm flush certcache`: re-reads the store alone; swaps it in only when it has no error. */
   async reload(): Promise<PkiLoadResult> {
-    const r = await loadPki(this.dirs, this.pool, this.library());
+    const r = await loadPki(this.dirs, this.pool, { pkcs11Library: this.library(), generation: this.keys.next() });
     for (const w of r.warnings) this.log.warn(w);
     if (!r.ok) {
       for (const e of r.errors) this.log.error(e);
+      this.keys.discard(r.value);
       return { ok: false, errors: r.errors, warnings: r.warnings };
     }
-    const gone = this.#loaded.bindings.filter((b) => !r.value.bindings.some((n) => n.keyId === b.keyId));
-    for (const b of gone) this.pool.removePrivateKey(b.keyId);
-    this.#loaded = r.value;
-    this.#locked.clear();
-    for (const b of r.value.bindings) if (b.token) this.#locked.set(b.token.label, b.token.locked);
-    this.certCache.pin(r.value.snapshot.certs.map((c) => c.cert.fingerprint));
-    this.certCache.flush();
-    // What the directory answered is cached certificates too.
-    this.#ldap = undefined;
-    const s = r.value.snapshot;
-    this.log.info("certificate store loaded", { certificates: s.certs.length, crls: s.crls.length, privateKeys: r.value.bindings.length });
+    this.config.replace({ pki: r.value });
+    this.adopted(r.value);
     return { ok: true, errors: [], warnings: r.warnings };
-  }
-
-  /**
-   * The `ldap_server` directory (undefined without ldap_server), for stage 2 to pass to
-   * `trustFor`; made anew when the server list changes or the store reloads.
-   */
-  directory(): LdapDirectory | undefined {
-    const list = this.config.current.config.globals.ldapServer;
-    const servers = list.map((x) => `${x.host}:${x.port}`).join(",");
-    if (this.#ldap?.servers !== servers) {
-      const dir = list.length === 0 ? undefined : new LdapDirectory({
-        servers: list,
-        onResult: (what, r) => this.log.debug("cert", "ldap_server look-up", { what, ...(r.ok ? { values: r.values } : { failed: r.reason }) }),
-      });
-      this.#ldap = { servers, dir };
-    }
-    return this.#ldap.dir;
   }
 
   /** Tokens the store's keys live on, and whether each is locked. */
@@ -153,7 +173,7 @@ export class PkiLive {
   }
 
   #keysOn(label: string): number {
-    return this.#loaded.bindings.filter((b) => b.token?.label === label.trimEnd()).length;
+    return this.current.bindings.filter((b) => b.token?.label === label.trimEnd()).length;
   }
 
   /**
@@ -161,7 +181,7 @@ export class PkiLive {
    * with the state of their private key) and then the validated peer certificates of the cache.
    */
   view(): CertCacheView[] {
-    const { snapshot, bindings } = this.#loaded;
+    const { snapshot, bindings } = this.current;
     const trust = trustFor(snapshot, this.config.current.config.globals);
     const trusted = new Set([...trust.anchors.roots, ...trust.anchors.trusted].map((c) => c.fingerprint));
     const out: CertCacheView[] = snapshot.certs.map((c) => {

@@ -120,13 +120,15 @@ export class Dispatcher {
     const io = this.ctx.io;
     const cached = sa.replies.match(datagram);
     if (cached !== undefined) return io.answerAgain(sa, cached);
+    const handler = this.handlerOf(header.exchangeType);
     let m = decoded;
     if (m === undefined) {
-      const r = decodeMessageBody(header, datagram);
+      const sealed = handler.sealed?.(sa, header);
+      const r = decodeMessageBody(header, datagram, sealed === undefined ? {} : { sealed });
       if (!r.ok) return io.drop(sa.remote, `${sa.tag}: ${r.error.code} at ${r.error.offset}`);
       m = r.value;
     }
-    const route = this.handlerOf(header.exchangeType).route(sa, m, datagram);
+    const route = handler.route(sa, m, datagram);
     if (route === null) return;
     if (typeof route === "string") return io.drop(sa.remote, `${sa.tag}: ${route}`);
     if (m.kind === "plain") {

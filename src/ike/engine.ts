@@ -27,6 +27,7 @@ import type { IsakmpSa } from "./isakmp-sa.js";
 import { nullLog, type IkeLog } from "./log.js";
 import { Phase1Handler } from "./phase1-handler.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
+import type { PubkeyPort } from "./phase1/credentials.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import { QuickHandler, type Phase2Exchange } from "./quick-handler.js";
 import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, type RetransmitPolicy } from "./retransmit.js";
@@ -41,6 +42,8 @@ export type { Phase2Exchange } from "./quick-handler.js";
 export interface EngineOptions {
   readonly transport: Transport;
   readonly dh: DhPort;
+  /** Signatures and RSA encryption (the crypto pool); without it only pre-shared keys authenticate. */
+  readonly pubkey?: PubkeyPort;
   readonly policy: Phase1Policy;
   readonly clock?: Clock;
   readonly log?: IkeLog;
@@ -108,7 +111,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       commit: opts.quickModeCommit === true, random, log, stats,
     });
     this.phase1 = new Phase1Handler({
-      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, policy: opts.policy, cookies: opts.cookies ?? new CookieJar({ clock }),
+      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, pubkey: opts.pubkey, policy: opts.policy, cookies: opts.cookies ?? new CookieJar({ clock }),
       clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats, fatal,
     });
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick });

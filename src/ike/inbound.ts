@@ -55,6 +55,12 @@ export interface ExchangeHandler {
    * answered it (a retransmission, from a reply cache).
    */
   route(sa: IsakmpSa, message: Message, datagram: Buffer): Route | string | null;
+  /**
+   * Payload types whose bodies are ciphertext in the clear message `header` announces for `sa`
+   * (RFC 2409 section 5.2: ID and NONCE of MM3/MM4 with public key encryption), asked before the
+   * body is decoded; absent or undefined: none.
+   */
+  sealed?(sa: IsakmpSa, header: Header): readonly number[] | undefined;
 }
 
 /** Where new responder SAs come from (the Phase 1 handler). */

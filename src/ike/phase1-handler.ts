@@ -26,6 +26,7 @@ import { Phase1Lifetime } from "./phase1/lifetime.js";
 import { MainMode, type Phase1Context } from "./phase1/main-mode.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
+import type { PubkeyPort } from "./phase1/credentials.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import type { SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
@@ -49,6 +50,8 @@ export interface Phase1HandlerContext {
   /** Runs the Quick Modes that waited for a Phase 1. */
   readonly quick: QuickModeStarter;
   readonly dh: DhPort;
+  /** Signatures and RSA encryption in the crypto pool; absent: certificate methods are refused. */
+  readonly pubkey: PubkeyPort | undefined;
   readonly policy: Phase1Policy;
   readonly cookies: CookieJar;
   readonly clock: Clock;
@@ -151,6 +154,11 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     sa.exchange = h.exchangeType === ExchangeType.Aggressive ? "aggressive" : "main";
     sa.transition("negotiating", "MM1 received");
     return { sa, datagram, message: m.value };
+  }
+
+  sealed(sa: IsakmpSa, header: Header): readonly number[] | undefined {
+    const task = this.tasks.get(sa);
+    return task instanceof MainMode ? task.sealed(header) : undefined;
   }
 
   route(sa: IsakmpSa, m: Message): Route | string {
@@ -293,7 +301,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       if (protect && sa.keymat?.derived === true) io.sendInformational(sa, [isakmpNotify(sa, notify)]);
       else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
     }
-    log.info({ sa: sa.tag, role: sa.role, reason, notify }, "Phase 1 failed");
+    log.info({ sa: sa.tag, role: sa.role, rule: sa.rule, reason, notify }, "Phase 1 failed");
     if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
     emit("phase1-failed", sa, reason, notify);
     sa.destroy(reason);
@@ -319,7 +327,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
   }
 
   private taskContext(sa: IsakmpSa, rule: ResolvedRule): Phase1Context {
-    const { dh, policy, random, log, sas, p1LifetimeSecs } = this.ctx;
+    const { dh, pubkey, policy, random, log, sas, p1LifetimeSecs } = this.ctx;
+    const credentials = policy.credentials?.();
     return {
       sa,
       rule,
@@ -327,6 +336,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       policy,
       random,
       log,
+      ...(pubkey !== undefined ? { pubkey } : {}),
+      ...(credentials !== undefined ? { credentials } : {}),
       otherSaWithPeer: () => sas.byPeerAddress(sa.remote.address).some((o) => o !== sa && o.state === "established"),
       ...(p1LifetimeSecs !== undefined ? { defaultLifeSecs: p1LifetimeSecs } : {}),
     };

@@ -74,8 +74,12 @@ export interface PairOptions {
   readonly ipsecB?: string;
   /** Wraps a side's deterministic DH port (to count or delay pool work). */
   readonly wrapDh?: (side: "a" | "b", dh: DhPort) => DhPort;
-  /** Engine options of one side (after `engine`, which both get). */
-  readonly engineFor?: (side: "a" | "b") => Partial<EngineOptions>;
+  /** A side's policy built elsewhere (certificates: test/exchange/cert-harness.ts); its text options are then unused. */
+  readonly policyA?: Phase1Policy;
+  readonly policyB?: Phase1Policy;
+  /** Engine options of one side only (after `engine`). */
+  readonly engineA?: Partial<EngineOptions>;
+  readonly engineB?: Partial<EngineOptions>;
   /** Wraps a side's transport (to watch or fail its sends: fault-injection tests). */
   readonly wrapTransport?: (side: "a" | "b", t: Transport) => Transport;
   /** Wraps a side's policy (to fail its lookups: fault-injection tests). */
@@ -94,12 +98,12 @@ export function makePair(o: PairOptions): Pair {
   const clock = new ManualClock();
   const network = new MemoryNetwork(o.network ?? {});
   const wrap = (name: string, dh: DhPort): DhPort => (o.wrapDh === undefined ? dh : o.wrapDh(name as "a" | "b", dh));
-  const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined): Side => {
+  const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined, given?: Phase1Policy): Side => {
     const endpoint = { address, port: 500 };
     const attached = network.attach([endpoint]);
     const transport = o.wrapTransport === undefined ? attached : o.wrapTransport(name as "a" | "b", attached);
-    const parsed = policyFrom(config, psk);
-    const policy = o.wrapPolicy === undefined ? parsed : o.wrapPolicy(name as "a" | "b", parsed);
+    const built = given ?? policyFrom(config, psk);
+    const policy = o.wrapPolicy === undefined ? built : o.wrapPolicy(name as "a" | "b", built);
     const kernel = new MemoryKernel(o.kernelClock !== undefined ? { clock: o.kernelClock } : {});
     const ipsec = ipsecText === undefined ? undefined : ipsecFrom(ipsecText);
     const rnd = seededRandom(name);
@@ -117,15 +121,15 @@ export function makePair(o: PairOptions): Pair {
       kernel,
       ipsecPolicy: () => ipsec,
       ...o.engine,
-      ...o.engineFor?.(name as "a" | "b"),
+      ...(name === "a" ? o.engineA : o.engineB),
     });
     return { engine, policy, endpoint, kernel, ipsec };
   };
   return {
     network,
     clock,
-    a: mk("a", o.addressA ?? "10.0.0.1", o.configA, o.pskA, o.ipsecA),
-    b: mk("b", o.addressB ?? "10.0.0.2", o.configB, o.pskB, o.ipsecB),
+    a: mk("a", o.addressA ?? "10.0.0.1", o.configA, o.pskA, o.ipsecA, o.policyA),
+    b: mk("b", o.addressB ?? "10.0.0.2", o.configB, o.pskB, o.ipsecB, o.policyB),
   };
 }
 

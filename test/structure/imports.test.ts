@@ -31,7 +31,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   net: ["clock.ts", "errors.ts", "ike"],
   control: ["config", "ike", "log"],
   metrics: ["clock.ts", "config", "control", "crypto", "ike", "kernel", "log"],
-  load: ["codec", "config", "crypto", "ike", "kernel", "net", "policy"],
+  load: ["codec", "config", "crypto", "ike", "kernel", "net", "pki", "policy"],
   daemon: ["config", "control", "crypto", "errors.ts", "ike", "kernel", "log", "metrics", "native", "net", "pki", "policy"],
   cli: ["codec", "config", "control", "crypto", "daemon", "load", "log", "pki"],
 };

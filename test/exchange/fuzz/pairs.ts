@@ -86,7 +86,8 @@ export function fuzzPairs(crashes: Crash[]): FuzzPair[] {
       wrapTransport: (_side, t) => planTransport(t),
       wrapDh: (side, dh) => counting(dh, inFlight[side]),
       engine: { retransmit: FUZZ_RETRANSMIT, expireMs: FUZZ_EXPIRE_MS, quickModeCommit: v.commit },
-      engineFor: (side) => ({ log: log(side), fatal: (err) => report(side)(`fatal: ${(err as Error).stack ?? String(err)}`) }),
+      engineA: { log: log("a"), fatal: (err) => report("a")(`fatal: ${(err as Error).stack ?? String(err)}`) },
+      engineB: { log: log("b"), fatal: (err) => report("b")(`fatal: ${(err as Error).stack ?? String(err)}`) },
     });
     for (const [name, side] of [["a", pair.a], ["b", pair.b]] as const) {
       side.engine.on("phase1-failed", (_sa, reason) => /internal error/.test(reason) && report(name)(`Phase 1: ${reason}`));
