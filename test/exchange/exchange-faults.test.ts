@@ -60,7 +60,8 @@ async function backToBaseline(p: Pair, baseline: ReturnType<typeof snapshot>): P
 test("a throw while answering (a queued message) ends that exchange at once; the next one succeeds", async () => {
   const { log, errors } = errorLog();
   const p = pair({
-    wrapTransport: (side, t) => (side === "b" ? failingSend(t, 1, () => { throw new TypeError("boom in send"); }) : t),
+    // b's send #1 is MM2 (admission, no SA yet); #2 is MM4, from the SA that MM3 made.
+    wrapTransport: (side, t) => (side === "b" ? failingSend(t, 2, () => { throw new TypeError("boom in send"); }) : t),
     engine: { log },
   });
   const baseline = snapshot(p);
@@ -77,7 +78,9 @@ test("a throw while answering (a queued message) ends that exchange at once; the
   await settle(p);
   assert.equal(second.state, "established");
   await tick(p, 500);
-  assert.equal(first.state, "established", "a's retransmitted MM1 starts afresh at b");
+  assert.equal(p.b.engine.stats.engine.embryonicMissed, 1, "a's retransmitted MM3 finds nothing left of the faulted exchange");
+  assert.equal(p.b.engine.sas.size, 1, "only the second exchange's SA");
+  assert.notEqual(first.state, "established");
   await backToBaseline(p, baseline);
 });
 
@@ -103,7 +106,9 @@ test("a throw in a retransmission timer ends that SA, not the engine", async () 
 });
 
 test("a throw in an SA timer (expire_timer's failure path) ends that SA only", async () => {
-  const p = pair({ network: { impair: { filter: (_d, from) => (from.address === "10.0.0.2" ? "drop" : "pass") } } });
+  // b's MM2 goes out (MM3 makes b's SA), everything after it from b is lost: b's SA waits for expire_timer.
+  let fromB = 0;
+  const p = pair({ network: { impair: { filter: (_d, from) => (from.address === "10.0.0.2" && ++fromB > 1 ? "drop" : "pass") } } });
   const baseline = snapshot(p);
   p.b.engine.on("phase1-failed", () => {
     throw new TypeError("boom in a listener");
@@ -157,7 +162,7 @@ test("a throwing Phase 1 step ends that exchange; the other one completes", asyn
   await backToBaseline(p, baseline);
 });
 
-test("a throwing Quick Mode step ends that Quick Mode; the ISAKMP SA stays up and the retransmission succeeds", async (t: TestContext) => {
+test("a throwing Quick Mode step ends that Quick Mode; the ISAKMP SA stays up and the next Quick Mode succeeds", async (t: TestContext) => {
   const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
   const failed: string[] = [];
   p.b.engine.on("phase2-failed", (_sa, reason) => failed.push(reason));
@@ -178,8 +183,13 @@ test("a throwing Quick Mode step ends that Quick Mode; the ISAKMP SA stays up an
   assert.equal(p.b.engine.sas.all()[0]?.state, "established");
   assert.equal(failed.length, 1);
   assert.match(failed[0]!, /internal error: boom in Quick Mode/);
+  // Its message ID is spent (replay window): a's retransmitted QM1 is dropped, a new Quick Mode works.
   await tick(p, 500);
-  assert.equal(ups, 1, "QM1 retransmitted, answered by a fresh exchange");
+  assert.equal(ups, 0, "a retransmitted QM1 is a replay of an ended exchange");
+  assert.equal(p.b.engine.sas.phase2Count, 0);
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p);
+  assert.equal(ups, 1, "a new Quick Mode on the same ISAKMP SA comes up");
   await closePair(p);
 });
 
