@@ -242,8 +242,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     return this.admission.unverifiedDh;
   }
 
-  /** Entry counts of the engine's own tables (the SA manager has its own), for leak checks. */
+  /** Entry counts of the engine's own tables (the SA manager has its own) and DH slots held, for leak checks. */
   debugSizes(): Record<string, number> {
-    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes(), embryos: this.admission.embryos.size };
+    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes(), embryos: this.admission.embryos.size, unverifiedDhInUse: this.admission.unverifiedDh.inUse };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Sizes of every table an engine pair keeps (not a test file): the SA manager's maps, the engine's
- * own tables (tasks, waiting Quick Modes, IPsec SAs, rekey entries), the in-memory kernel's and the
- * clock's pending timers. Leak checks compare a snapshot taken before a run with one taken after.
+ * own tables (tasks, waiting Quick Modes, IPsec SAs, rekey entries, embryonic Main Modes, DH slots
+ * of unverified peers held), the in-memory kernel's and the clock's pending timers. Leak checks compare a snapshot taken before a run with one taken after.
  */
 import type { Pair, Side } from "./harness.js";
 
