@@ -54,7 +54,10 @@ if (process.env["IKED_FUZZ_CHILD"] === "1") {
   const mutated = sum((r) => r.mutated);
   console.log(`exchanges: ${sum((r) => r.exchanges)} (${mutated} mutated${mutated < count ? `, stopped by --minutes before ${count}` : ""}); seeds ${reports.map((r) => r.seed).join(", ")}`);
   console.log(`time: ${wall.toFixed(0)} s wall, ${cpu.toFixed(0)} s in the fuzzers; ${(sum((r) => r.exchanges) / wall).toFixed(0)} exchanges/s`);
+  const targets: Record<string, number> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r.targets)) targets[k] = (targets[k] ?? 0) + v;
   console.log(`mutations: ${JSON.stringify(kinds)}`);
+  console.log(`messages changed: ${JSON.stringify(targets)}`);
   console.log(`ended: Quick Mode up ${sum((r) => r.ended.quickMode)}, Phase 1 only ${sum((r) => r.ended.phase1Only)}, failed ${sum((r) => r.ended.failed)}`);
   const findings = reports.flatMap((r) => [...r.crashes.map((c) => `seed ${r.seed} crash ${c}`), ...r.hangs.map((h) => `seed ${r.seed} hang ${h}`), ...r.leaks.map((l) => `seed ${r.seed} leak ${l}`)]);
   console.log(`crashes: ${sum((r) => r.crashes.length)}, hangs: ${sum((r) => r.hangs.length)}, leaks: ${sum((r) => r.leaks.length)}`);

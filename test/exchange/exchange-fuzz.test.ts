@@ -23,9 +23,10 @@ test(`whole-exchange fuzz: ${count} mutated exchanges, no crash, no hang, every 
   console.log(`exchange fuzz: seed ${seed} (FUZZ_SEED=${seed} to replay), ${count} mutated exchanges`);
   const r = await fuzzExchanges({ count, seed });
   const findings = [...r.crashes.map((c) => `crash ${c}`), ...r.hangs.map((h) => `hang ${h}`), ...r.leaks.map((l) => `leak ${l}`)];
-  t.diagnostic(`seed ${seed}: ${r.exchanges} exchanges (${r.mutated} mutated) in ${(r.elapsedMs / 1000).toFixed(1)} s; mutations ${JSON.stringify(r.kinds)}; ended ${JSON.stringify(r.ended)}`);
+  t.diagnostic(`seed ${seed}: ${r.exchanges} exchanges (${r.mutated} mutated) in ${(r.elapsedMs / 1000).toFixed(1)} s; mutations ${JSON.stringify(r.kinds)} on ${JSON.stringify(r.targets)}; ended ${JSON.stringify(r.ended)}`);
   assert.deepEqual(findings.slice(0, 20), [], `seed ${seed}: ${findings.length} findings`);
   assert.equal(r.mutated, count);
   for (const kind of ["typed", "plaintext", "wire", "wire-once", "replay"]) assert.ok((r.kinds[kind] ?? 0) > 0, `${kind} mutations were made`);
+  for (const message of ["MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "AM1", "AM2", "AM3", "QM1", "QM2", "QM3", "INFO1"]) assert.ok((r.targets[message] ?? 0) > 0, `${message} was changed`);
   assert.ok(r.ended.quickMode > 0 && r.ended.phase1Only > 0 && r.ended.failed > 0, `exchanges end every way: ${JSON.stringify(r.ended)}`);
 });

@@ -49,6 +49,8 @@ export interface FuzzReport {
   mutated: number;
   /** Mutations applied, by kind. */
   kinds: Record<string, number>;
+  /** Mutations applied, by the message they changed (MM1-MM6, AM1-AM3, QM1-QM3, INFO1; `datagram` for wire-once and replay). */
+  targets: Record<string, number>;
   /** How the exchanges ended for the initiator: Phase 1 and Quick Mode up, Phase 1 only, failed. */
   ended: { quickMode: number; phase1Only: number; failed: number };
   crashes: string[];
@@ -174,7 +176,7 @@ export async function fuzzExchanges(o: FuzzOptions): Promise<FuzzReport> {
   const crashes: Crash[] = [];
   const pairs = fuzzPairs(crashes);
   const unhook = installEncodeHook();
-  const r: FuzzReport = { seed: o.seed, exchanges: 0, mutated: 0, kinds: {}, ended: { quickMode: 0, phase1Only: 0, failed: 0 }, crashes: [], hangs: [], leaks: [], elapsedMs: 0 };
+  const r: FuzzReport = { seed: o.seed, exchanges: 0, mutated: 0, kinds: {}, targets: {}, ended: { quickMode: 0, phase1Only: 0, failed: 0 }, crashes: [], hangs: [], leaks: [], elapsedMs: 0 };
   let where = "before the first exchange";
   const onUncaught = (err: unknown): void => void crashes.push({ pair: where, what: `uncaught: ${(err as Error)?.stack ?? String(err)}` });
   const onRejection = (err: unknown): void => void crashes.push({ pair: where, what: `unhandled rejection: ${(err as Error)?.stack ?? String(err)}` });
@@ -201,6 +203,8 @@ export async function fuzzExchanges(o: FuzzOptions): Promise<FuzzReport> {
       for (const m of plan.applied) {
         const kind = m.slice(0, m.indexOf("@"));
         r.kinds[kind] = (r.kinds[kind] ?? 0) + 1;
+        const target = /:([A-Z]+\d+)/.exec(m)?.[1] ?? "datagram";
+        r.targets[target] = (r.targets[target] ?? 0) + 1;
       }
       const tag = `#${i} ${p.name} [${plan.applied.join(" ")}]`;
       for (const c of crashes.slice(seen)) r.crashes.push(`${tag} ${c.pair}: ${c.what}`);

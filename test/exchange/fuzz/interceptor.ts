@@ -1,7 +1,10 @@
 /**
  * Where the whole-exchange fuzzer changes messages (not a test file). The engines are not told:
- * the fuzzer wraps `EngineIo.prototype.encode` (every message an engine builds passes there, once;
- * retransmissions and cached answers resend its result) and each side's transport (every datagram,
+ * the fuzzer wraps `EngineIo.prototype.encode` (every message an SA builds passes there, once;
+ * retransmissions and cached answers resend its result), the embryonic table's `put` and
+ * `EngineIo.prototype.sendTo` (MM2, which admission.ts builds before any SA exists, is changed as
+ * it is stored, so its first send, the answers to a retransmitted MM1 and the reply cache of the SA
+ * that MM3 makes all carry the same bytes), and each side's transport (every datagram,
  * retransmissions included). A plan names, per exchange, which message (by the order in which the
  * pair built them) or which datagram is changed and how:
  *
@@ -15,12 +18,13 @@
  * - `wire-once`: one datagram on the wire (a retransmission or a cached answer may repair it);
  * - `replay`: an earlier datagram of the exchange sent again instead of the next one.
  */
-import { ExchangeType, PayloadType, encodePayloads, type Payload } from "../../../src/codec/index.js";
+import { ExchangeType, PayloadType, decodeHeader, decodeMessageBody, encodeMessage, encodePayloads, type Payload } from "../../../src/codec/index.js";
 import { Phase1Keymat } from "../../../src/crypto/keymat.js";
+import { EmbryoTable, type Embryo } from "../../../src/ike/embryos.js";
 import { EngineIo } from "../../../src/ike/engine-io.js";
 import type { IsakmpSa } from "../../../src/ike/isakmp-sa.js";
 import type { Outgoing } from "../../../src/ike/step.js";
-import type { Transport } from "../../../src/ike/transport.js";
+import type { Endpoint, Transport } from "../../../src/ike/transport.js";
 import { mutate, type Rng } from "../../property/mutate.js";
 import { mutateChain } from "./mutators.js";
 
@@ -76,39 +80,60 @@ export function rehash(sa: IsakmpSa, payloads: Payload[], exchangeType: number, 
 }
 
 type Encode = (this: EngineIo, sa: IsakmpSa, o: Outgoing, exchangeType?: number, messageId?: number) => Buffer;
+type SendTo = (this: EngineIo, local: Endpoint, remote: Endpoint, datagram: Buffer) => void;
+type Put = (this: EmbryoTable, key: string, e: Embryo) => void;
+
+/** The next message built in exchange (icookie, mid): its index in the plan and its position in the exchange. */
+function nextMessage(plan: Plan, icookie: Buffer, mid: number): { index: number; key: string; position: number } {
+  const key = `${icookie.toString("hex")}/${mid}`;
+  const position = plan.position.get(key) ?? 0;
+  plan.position.set(key, position + 1);
+  return { index: plan.messages++, key, position };
+}
+
+/** A typed edit of `payloads` built by `build` (undefined: skip that edit); undefined when four edits do not encode. */
+function typedChange(plan: Plan, at: string, payloads: readonly Payload[], build: (changed: Payload[]) => Buffer | undefined): Buffer | undefined {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const m = mutateChain(plan.rng, payloads, plan.pool);
+    try {
+      const out = build(m.payloads);
+      if (out === undefined) continue;
+      plan.applied.push(`typed@${at}(${m.edits.join(",")})`);
+      return out;
+    } catch {
+      // The changed chain does not encode (the encoder refuses what the decoder would refuse).
+    }
+  }
+  return undefined;
+}
+
+function wireChange(plan: Plan, at: string, name: string, bytes: Buffer, first: number): Buffer {
+  plan.applied.push(`wire@${at}`);
+  return mutate(plan.rng, { name, kind: "datagram", bytes, first });
+}
 
 function mutatedEncode(original: Encode): Encode {
   return function (this: EngineIo, sa, o, exchangeType = ExchangeType.IdentityProtection, mid = 0) {
     const plan = current;
     if (plan === undefined) return original.call(this, sa, o, exchangeType, mid);
-    const index = plan.messages++;
-    const key = `${sa.icookie.toString("hex")}/${mid}`;
-    const position = plan.position.get(key) ?? 0;
-    plan.position.set(key, position + 1);
+    const { index, key, position } = nextMessage(plan, sa.icookie, mid);
     if (exchangeType === ExchangeType.QuickMode && position === 0) {
       const n = o.payloads.find((p) => p.type === PayloadType.NONCE);
       if (n !== undefined) plan.nonceI.set(key, Buffer.from(n.data));
     }
-    let kind = plan.atMessage.get(index);
+    const kind = plan.atMessage.get(index);
     if (kind === undefined || kind === "wire-once" || kind === "replay") return original.call(this, sa, o, exchangeType, mid);
     const name = `${EXCHANGE_NAME[exchangeType] ?? exchangeType}${position + 1}`;
+    const at = `${index}:${name}`;
     const rng = plan.rng;
     if (kind === "typed") {
-      for (let attempt = 0; attempt < 4; attempt++) {
-        const m = mutateChain(rng, o.payloads, plan.pool);
-        try {
-          const payloads = rng.next() < 0.85 ? rehash(sa, m.payloads, exchangeType, mid, position, plan.nonceI.get(key)) : m.payloads;
-          if (payloads.length === 0) continue;
-          const out = original.call(this, sa, { ...o, payloads }, exchangeType, mid);
-          plan.applied.push(`typed@${index}:${name}(${m.edits.join(",")})`);
-          return out;
-        } catch {
-          // The changed chain does not encode (the encoder refuses what the decoder would refuse).
-        }
-      }
-      kind = "plaintext";
+      const out = typedChange(plan, at, o.payloads, (changed) => {
+        const payloads = rng.next() < 0.85 ? rehash(sa, changed, exchangeType, mid, position, plan.nonceI.get(key)) : changed;
+        return payloads.length === 0 ? undefined : original.call(this, sa, { ...o, payloads }, exchangeType, mid);
+      });
+      if (out !== undefined) return out;
     }
-    if (kind === "plaintext" && o.encrypt && sa.keymat !== undefined) {
+    if (kind !== "wire" && o.encrypt && sa.keymat !== undefined) {
       const km = sa.keymat;
       const encrypt = Phase1Keymat.prototype.encrypt;
       const first = o.payloads[0]?.type ?? 0;
@@ -116,25 +141,64 @@ function mutatedEncode(original: Encode): Encode {
       Object.defineProperty(km, "encrypt", { configurable: true, value: (m: number, pt: Uint8Array) => encrypt.call(km, m, mutate(rng, { name, kind: "body", bytes: Buffer.from(pt), first })) });
       try {
         const out = original.call(this, sa, o, exchangeType, mid);
-        plan.applied.push(`plaintext@${index}:${name}`);
+        plan.applied.push(`plaintext@${at}`);
         return out;
       } finally {
         delete (km as unknown as { encrypt?: unknown }).encrypt;
       }
     }
-    const out = mutate(rng, { name, kind: "datagram", bytes: original.call(this, sa, o, exchangeType, mid), first: o.payloads[0]?.type ?? 0 });
-    plan.applied.push(`wire@${index}:${name}`);
-    return out;
+    return wireChange(plan, at, name, original.call(this, sa, o, exchangeType, mid), o.payloads[0]?.type ?? 0);
   };
 }
 
-/** Wrap `EngineIo.prototype.encode` (once); returns the function that unwraps it. */
+/** MM2 as admission built it, changed under the plan (a clear message: typed, else wire). */
+function changedMm2(plan: Plan, mm2: Buffer): Buffer {
+  const h = decodeHeader(mm2);
+  if (!h.ok) return mm2;
+  const { index } = nextMessage(plan, h.value.icookie, 0);
+  const kind = plan.atMessage.get(index);
+  if (kind === undefined || kind === "wire-once" || kind === "replay") return mm2;
+  const at = `${index}:MM2`;
+  const m = decodeMessageBody(h.value, mm2);
+  if (kind === "typed" && m.ok && m.value.kind === "plain") {
+    const out = typedChange(plan, at, m.value.payloads, (changed) => (changed.length === 0 ? undefined : encodeMessage(h.value, changed)));
+    if (out !== undefined) return out;
+  }
+  return wireChange(plan, at, "MM2", mm2, h.value.nextPayload);
+}
+
+/** The changed MM2 of each MM2 admission built, while it is being sent (admission sends its own copy). */
+const changedOf = new WeakMap<Buffer, Buffer>();
+
+function mutatedPut(original: Put): Put {
+  return function (this: EmbryoTable, key, e) {
+    const plan = current;
+    if (plan === undefined) return original.call(this, key, e);
+    const mm2 = changedMm2(plan, e.mm2);
+    changedOf.set(e.mm2, mm2);
+    return original.call(this, key, { ...e, mm2 });
+  };
+}
+
+function mutatedSendTo(original: SendTo): SendTo {
+  return function (this: EngineIo, local, remote, datagram) {
+    return original.call(this, local, remote, changedOf.get(datagram) ?? datagram);
+  };
+}
+
+/** Wrap `EngineIo.prototype.encode`, `sendTo` and `EmbryoTable.prototype.put` (once); returns the function that unwraps them. */
 export function installEncodeHook(): () => void {
   if (installed !== undefined) return installed;
-  const original = EngineIo.prototype.encode as Encode;
-  EngineIo.prototype.encode = mutatedEncode(original) as typeof EngineIo.prototype.encode;
+  const encode = EngineIo.prototype.encode as Encode;
+  const sendTo = EngineIo.prototype.sendTo as SendTo;
+  const put = EmbryoTable.prototype.put as Put;
+  EngineIo.prototype.encode = mutatedEncode(encode) as typeof EngineIo.prototype.encode;
+  EngineIo.prototype.sendTo = mutatedSendTo(sendTo) as typeof EngineIo.prototype.sendTo;
+  EmbryoTable.prototype.put = mutatedPut(put) as typeof EmbryoTable.prototype.put;
   installed = () => {
-    EngineIo.prototype.encode = original as typeof EngineIo.prototype.encode;
+    EngineIo.prototype.encode = encode as typeof EngineIo.prototype.encode;
+    EngineIo.prototype.sendTo = sendTo as typeof EngineIo.prototype.sendTo;
+    EmbryoTable.prototype.put = put as typeof EmbryoTable.prototype.put;
     installed = undefined;
   };
   return installed;
