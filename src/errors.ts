@@ -3,6 +3,7 @@
  * (see src/codec); these are for failures of our own machinery, caught at the SA boundary or at startup.
  * Code never branches on message text: use `code`, a stable `IKE_ERR_<WHAT>` string.
  */
+import { AssertionError } from "node:assert";
 export class IkeError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -33,4 +34,12 @@ export class InvariantError extends IkeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("IKE_ERR_INVARIANT", message, options);
   }
+}
+
+/**
+ * True for errors that mean the daemon's state can no longer be trusted: an {@link InvariantError}
+ * or a failed `assert`. SA boundaries hand these on (to the crash policy) instead of catching them.
+ */
+export function isInvariantFailure(err: unknown): boolean {
+  return err instanceof InvariantError || err instanceof AssertionError;
 }

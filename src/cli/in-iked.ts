@@ -4,7 +4,7 @@
  * daemon detaches (src/daemon/detach.ts) and this process exits once it reports it is up.
  */
 import { releasePreshared } from "../config/index.js";
-import { loadAll } from "../daemon/config-load.js";
+import { checkPolicy, loadAll } from "../daemon/config-load.js";
 import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
 import { ikeServiceFactory } from "../daemon/ike-service.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
@@ -18,10 +18,13 @@ async function check(o: DaemonOptions): Promise<number> {
   // Only the counts are needed: the keys go back to the secure slab, zeroed, at once.
   releasePreshared(keys.value);
   const store = pki ?? { errors: [], warnings: [] };
-  for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings]) process.stderr.write(line + "\n");
+  const policy = await checkPolicy(o.paths.ipsecPolicyFile);
+  for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings, ...policy.errors, ...policy.warnings]) {
+    process.stderr.write(line + "\n");
+  }
   const exposed = o.metrics !== undefined ? metricsExposureWarning(o.metrics) : undefined;
   if (exposed !== undefined) say(`warning: --metrics: ${exposed}`);
-  const bad = rules.errors.length + keys.errors.length + store.errors.length;
+  const bad = rules.errors.length + keys.errors.length + store.errors.length + policy.errors.length;
   if (bad > 0) {
     say(`configuration check failed (${bad} error${bad === 1 ? "" : "s"})`);
     return ExitCode.Error;
@@ -29,6 +32,7 @@ async function check(o: DaemonOptions): Promise<number> {
   const snap = pki?.value.snapshot;
   const stored = snap ? snap.certs.length + snap.keys.length + snap.crls.length : 0;
   const certs = snap && stored > 0 ? `; ${snap.certs.length} certificates, ${pki!.value.bindings.length} private keys, ${snap.crls.length} CRLs` : "";
+  process.stdout.write(`${policy.summary}\n`);
   process.stdout.write(`${o.configFile}: ${rules.value.rules.length} rules; ${o.presharedFile}: ${keys.value.length} pre-shared keys${certs}; configuration OK\n`);
   return ExitCode.Ok;
 }

@@ -46,7 +46,11 @@ export function encodeFrame(value: unknown): Buffer {
   head[1] = MAGIC1;
   head[2] = FRAME_VERSION;
   head.writeUInt32BE(body.length, 4);
-  return Buffer.concat([head, body]);
+  const frame = Buffer.concat([head, body]);
+  // The packer's buffer (reused, kept for the next frame) must not keep a reply's contents:
+  // at privilege keymat those can be keys.
+  body.fill(0);
+  return frame;
 }
 
 /** One decoded item: a value or an error (after an error the stream must be closed). */

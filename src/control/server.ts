@@ -212,7 +212,8 @@ export class ControlServer {
     } catch (err) {
       frame = encodeFrame({ v: MESSAGE_VERSION, id: env.id, ok: false, error: { code: AdminError.NO_MEM, message: (err as Error).message } });
     }
-    sock.write(frame);
+    // Once the socket has taken the frame, wipe it (at privilege keymat a reply can carry keys).
+    sock.write(frame, () => frame.fill(0));
     if (sock.writableLength > MAX_UNREAD_REPLY_BYTES) {
       this.#opts.log.warn("admin client does not read its replies; connection dropped", { buffered: sock.writableLength });
       sock.destroy();

@@ -1,7 +1,8 @@
 /**
- * Loading ike.config and ike.preshared for startup, SIGHUP and `ikeadm read`, with the
- * diagnostics already formatted as `file:line:col: message`. A missing pre-shared key file is
- * not an error (a certificate-only setup has none); one with loose permissions is.
+ * Loading ike.config and ike.preshared for startup, SIGHUP and `ikeadm read` (and ipsecinit.conf
+ * for `in.iked -c`), with the diagnostics already formatted as `file:line:col: message`. A missing
+ * pre-shared key file is not an error (a certificate-only setup has none); one with loose
+ * permissions is.
  */
 import fs from "node:fs";
 import {
@@ -10,6 +11,7 @@ import {
 } from "../config/index.js";
 import { IKE_DEFAULTS } from "../config/defaults.js";
 import { CryptoPool } from "../crypto/pool.js";
+import { formatPolicyError, formatPolicyWarning, loadIpsecPolicy, weakPolicyAlgorithms } from "../policy/index.js";
 import { bindPrivateKeys, loadPkiStore, pkiConfigContext, type KeyBinding, type KeyRegistry, type PkiDirs, type PkiSnapshot } from "../pki/index.js";
 
 /** Outcome of loading one file. */
@@ -98,4 +100,16 @@ export async function loadAll(
   const keys = await loadKeys(presharedFile, { optional: true });
   const rules = await loadRules(configFile, { context: rulesContext(keys.value, store?.value) });
   return store ? { rules, keys, pki: store } : { rules, keys };
+}
+
+/**
+ * The IPsec policy file for `in.iked -c`, as the daemon will read it: its errors, its weak-algorithm
+ * warnings and a one-line summary. A missing file is no error (the daemon runs without a policy and
+ * refuses Quick Mode); one that exists but cannot be read is.
+ */
+export async function checkPolicy(file: string): Promise<{ errors: string[]; warnings: string[]; summary: string }> {
+  if (!fs.existsSync(file)) return { errors: [], warnings: [], summary: `${file}: not found; Quick Mode will be refused` };
+  const r = await loadIpsecPolicy(file);
+  const warnings = r.errors.length > 0 ? [] : weakPolicyAlgorithms(r.policy).map(formatPolicyWarning);
+  return { errors: r.errors.map(formatPolicyError), warnings, summary: `${file}: ${r.policy.entries.length} policy entries` };
 }

@@ -22,10 +22,11 @@
  * Nothing here prints error text to a peer or an admin reply; log lines carry the error's name,
  * code, message and stack, which never hold key material (STYLE §5).
  */
-import { AssertionError } from "node:assert";
 import diagnostics from "node:diagnostics_channel";
 import { refClock, type TimerHandle } from "../clock.js";
-import { InvariantError } from "../errors.js";
+import { isInvariantFailure } from "../errors.js";
+
+export { isInvariantFailure };
 
 /** `iked:daemon:crash`: `{ origin, decision, code, escapes }` for every error the policy sees. */
 export const daemonCrash = diagnostics.channel("iked:daemon:crash");
@@ -67,11 +68,6 @@ export interface CrashStats {
   readonly invariantFailures: number;
   /** Set once a clean stop has begun. */
   readonly stopping: boolean;
-}
-
-/** True for errors that mean the daemon's state can no longer be trusted. */
-export function isInvariantFailure(err: unknown): boolean {
-  return err instanceof InvariantError || err instanceof AssertionError;
 }
 
 function describeError(err: unknown): Record<string, unknown> {

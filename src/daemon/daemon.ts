@@ -1,7 +1,14 @@
 /**
  * in.iked startup, reload and shutdown — wiring only (STYLE §1): options → logging → core-dump
- * guard → single-instance lock → configuration → kernel, crypto pool, engine → admin socket →
- * signals. Protocol logic lives in the IKE engine (src/ike), plugged in through service.ts.
+ * guard → single-instance lock → crash policy → configuration → kernel, crypto pool, engine →
+ * admin socket → signals. Protocol logic lives in the IKE engine (src/ike), plugged in through
+ * service.ts.
+ *
+ * The crash policy (crash-policy.ts) is installed before anything can fail in the background
+ * (worker pool, sockets, SA timers): an exception that escapes every SA boundary is logged and the
+ * daemon carries on; an invariant failure (the engine's `fatal`, an admin request's, or one that
+ * reaches the process) stops the daemon cleanly — once start-up has finished or unwound — and
+ * exits 70. A normal stop takes the policy's handlers off the process again.
  *
  * Reload (SIGHUP): both files are read and validated completely before anything changes; a bad
  * file leaves the running configuration in place and the log says why. At startup a bad file
@@ -26,6 +33,8 @@ import type { DaemonOptions } from "./options.js";
 import { CertCache } from "../pki/certcache.js";
 import { credentialsFor, PkiKeyGenerations, PkiLive } from "./pki-live.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
+import { CrashPolicy, isInvariantFailure } from "./crash-policy.js";
+import type { AdminHandler } from "../control/server.js";
 import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
@@ -50,6 +59,8 @@ export class StartupError extends Error {
 export interface DaemonHooks {
   /** Creates the IKE exchange engine (in.iked passes `ikeServiceFactory`, ike-service.ts). */
   engineFactory?: ServiceFactory;
+  /** Ends the process after a crash policy stop (default `process.exit`; tests record the code). */
+  exit?: (code: number) => void;
 }
 
 /** A running daemon. */
@@ -70,6 +81,7 @@ export class Daemon {
     readonly pidLock: PidLock,
     readonly log: Logger,
     readonly metrics: DaemonMetrics,
+    readonly crash: CrashPolicy,
   ) {}
 
   /** Start everything; throws StartupError with an exit code and printable details. */
@@ -95,6 +107,16 @@ export class Daemon {
     const unwind = async () => {
       for (const f of cleanup.reverse()) await f();
     };
+    // Until start-up has finished (or unwound), a crash-policy stop waits for it.
+    let startupDone: (d: Daemon | undefined) => void = () => {};
+    const started = new Promise<Daemon | undefined>((resolve) => (startupDone = resolve));
+    const crash = new CrashPolicy({
+      log,
+      stop: async (reason) => (await started)?.stop(`crash: ${reason}`),
+      ...(hooks.exit !== undefined ? { exit: hooks.exit } : {}),
+    });
+    crash.install();
+    cleanup.push(() => crash.uninstall());
 
     try {
       // The pool first: the store's private keys are registered with it while the store loads.
@@ -131,6 +153,7 @@ export class Daemon {
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
         config: live, pool, kernel, logs, ikePort: options.ikePort, nattPort: options.nattPort, ipsecPolicyFile: options.paths.ipsecPolicyFile,
+        fatal: (err) => crash.fatal(err),
         ...(options.keysFile !== undefined ? { keysFile: options.keysFile } : {}),
         openSockets: (addresses) => UdpTransport.open({
           addresses, port: options.ikePort, nattPort: options.nattPort,
@@ -157,14 +180,15 @@ export class Daemon {
       const control = await ControlServer.listen({
         path: options.paths.adminSocket,
         log: ctlLog,
-        handler: createAdminHandler({
+        handler: invariantsToPolicy(createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
           ikePort: options.ikePort, nattPort: options.nattPort, engine, pki: pkiLive, metrics,
-        }),
+        }), crash),
       });
-      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, metrics);
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, metrics, crash);
       d.#pki = pkiLive;
       d.#installSignals();
+      startupDone(d);
       log.info("in.iked started", {
         pid: process.pid, socket: options.paths.adminSocket, privilege: options.privilege,
         debugLevel: `0x${options.debugLevel.toString(16)}`, kernel: options.kernel, workers: options.workers,
@@ -173,6 +197,7 @@ export class Daemon {
       return d;
     } catch (err) {
       await unwind();
+      startupDone(undefined);
       if (err instanceof StartupError) throw err;
       const e = err as NodeJS.ErrnoException;
       throw new StartupError(e.code === "EACCES" || e.code === "EPERM" ? ExitCode.Perm : ExitCode.Error, e.message);
@@ -225,6 +250,8 @@ export class Daemon {
       this.pidLock.release();
       this.log.info("in.iked stopped");
       this.logs.close();
+      // Last: an error while stopping still reaches the policy (which is what exits 70 after a crash stop).
+      this.crash.uninstall();
     })();
     return this.#stopping;
   }
@@ -255,6 +282,21 @@ export class Daemon {
     on("SIGTERM", term("SIGTERM"));
     on("SIGINT", term("SIGINT"));
   }
+}
+
+/**
+ * The control server logs and answers what an admin handler throws; an invariant failure among it
+ * goes to the crash policy as well.
+ */
+function invariantsToPolicy(handler: AdminHandler, crash: CrashPolicy): AdminHandler {
+  return async (req) => {
+    try {
+      return await handler(req);
+    } catch (err) {
+      if (isInvariantFailure(err)) crash.fatal(err);
+      throw err;
+    }
+  };
 }
 
 /**

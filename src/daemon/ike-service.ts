@@ -34,7 +34,7 @@ import type { IsakmpSa } from "../ike/isakmp-sa.js";
 import type { Endpoint } from "../ike/transport.js";
 import type { AcquireEvent } from "../kernel/kernel.js";
 import type { UdpTransport } from "../net/udp-transport.js";
-import { loadIpsecPolicy, formatPolicyError, type IpsecPolicy } from "../policy/index.js";
+import { loadIpsecPolicy, formatPolicyError, formatPolicyWarning, weakPolicyAlgorithms, type IpsecPolicy } from "../policy/index.js";
 import type { IkeConfig } from "../config/types.js";
 import { AdminError } from "../control/messages.js";
 import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from "../control/results.js";
@@ -43,6 +43,7 @@ import type { PrivilegeLevel } from "../log/categories.js";
 import type { Logger } from "../log/logger.js";
 import type { IkeService, ServiceAdminRequest, ServiceContext, ServiceFactory, PreparedPolicy } from "./service.js";
 import type { ConfigSnapshot } from "./live-config.js";
+import { isInvariantFailure } from "../errors.js";
 import { KeysFile } from "./keys-file.js";
 import { P1Book } from "./p1-book.js";
 
@@ -125,6 +126,7 @@ export class UdpIkeService implements IkeService {
       localPort: ctx.ikePort,
       ...(nattPort !== undefined ? { nattPort } : {}),
       log: engineLog(this.#log),
+      fatal: ctx.fatal,
       unverifiedDh: this.#unverifiedDh(g.unverifiedDhShare),
       ...(g.p1LifetimeSecs !== undefined ? { p1LifetimeSecs: g.p1LifetimeSecs } : {}),
       ...(g.expireTimer !== undefined ? { expireMs: g.expireTimer * 1000 } : {}),
@@ -167,11 +169,14 @@ export class UdpIkeService implements IkeService {
       };
     }
     if (r.errors.length > 0) return { ok: false, errors: r.errors.map(formatPolicyError) };
+    const weak = weakPolicyAlgorithms(r.policy).map(formatPolicyWarning);
     return {
       ok: true,
       commit: () => {
         this.#ipsec = r.policy;
-        cfg.info("IPsec policy loaded", { file, entries: r.policy.entries.length });
+        // Weak algorithms stay accepted (old peers); the operator hears of them each time they load.
+        for (const w of weak) cfg.warn(w);
+        cfg.info("IPsec policy loaded", { file, entries: r.policy.entries.length, ...(weak.length > 0 ? { weakEntries: weak.length } : {}) });
       },
     };
   }
@@ -316,7 +321,15 @@ export class UdpIkeService implements IkeService {
   #acquire(ev: AcquireEvent): void {
     const engine = this.#engine;
     if (engine === undefined) return;
-    const r = engine.acquire(ev, this.#acquirePeer);
+    let r: EngineAcquireResult;
+    try {
+      r = engine.acquire(ev, this.#acquirePeer);
+    } catch (err) {
+      // The kernel's event, not an exchange yet: this ACQUIRE goes unanswered, the daemon carries on.
+      if (isInvariantFailure(err)) this.#ctx.fatal(err);
+      else this.#log.error("ACQUIRE failed", { seq: ev.seq, err: (err as Error).message, stack: (err as Error).stack });
+      return;
+    }
     this.#lastAcquire = r;
     const peer = r.peer;
     const fields = { seq: ev.seq, src: ev.src.address, dst: ev.dst.address, ulp: ev.ulp, outcome: r.outcome, ...(peer ? { peer: `${peer.address}:${peer.port}` } : {}) };

@@ -37,10 +37,22 @@ export class KeysFile {
     return new KeysFile(path, fd);
   }
 
-  /** Append `icookie,ka` (both hex). */
+  /**
+   * Append `icookie,ka` (both hex). The line is spelled into a buffer of its own, never a JS
+   * string (which could not be wiped), and the buffer is wiped once written.
+   */
   append(icookie: Buffer, ka: Buffer): void {
     if (this.fd === undefined) return;
-    fs.writeSync(this.fd, `${icookie.toString("hex")},${ka.toString("hex")}\n`);
+    const line = Buffer.alloc(2 * icookie.length + 1 + 2 * ka.length + 1);
+    let at = hexInto(line, 0, icookie);
+    line[at++] = 0x2c; // ","
+    at = hexInto(line, at, ka);
+    line[at] = 0x0a; // "\n"
+    try {
+      fs.writeSync(this.fd, line);
+    } finally {
+      line.fill(0);
+    }
   }
 
   /** Close the file (idempotent). */
@@ -48,4 +60,15 @@ export class KeysFile {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+const HEX_DIGITS = Buffer.from("0123456789abcdef");
+
+/** Writes `bytes` as lower-case hex into `out` at `at`; returns the offset after it. */
+function hexInto(out: Buffer, at: number, bytes: Buffer): number {
+  for (const b of bytes) {
+    out[at++] = HEX_DIGITS[b >> 4]!;
+    out[at++] = HEX_DIGITS[b & 15]!;
+  }
+  return at;
 }

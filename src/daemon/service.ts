@@ -38,6 +38,8 @@ export interface ServiceContext {
   readonly ipsecPolicyFile: string;
   /** `--keys-file` (privilege keymat only): where to append `icookie,Ka` per established SA. */
   readonly keysFile?: string;
+  /** An invariant failure seen by the service or its engine: the crash policy's clean stop (exit 70). */
+  readonly fatal: (err: unknown) => void;
   /**
    * Open the IKE and NAT-T sockets on `addresses` with the ports above; the service calls it in
    * `start()` (the daemon binds nothing itself) and closes the transport in `stop()`.

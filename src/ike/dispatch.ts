@@ -14,13 +14,17 @@
  *
  * Decrypting, decoding and the rule check happen here and only here, once per datagram. A datagram
  * that does not even decode to a header is dropped; what a refused message costs the exchange (a
- * notify, the exchange's end) is the handler's call.
+ * notify, the exchange's end) is the handler's call. An exception while a datagram is taken in ends
+ * the SA it was for, or drops it when no SA owns it yet (boundary.ts); on the queue, the SA's own
+ * boundary catches.
  */
 import { ExchangeType, checkRules, decodeDecrypted, decodeHeader, decodeMessageBody, type Header, type Message } from "../codec/index.js";
+import { errorFields, isInvariantFailure, type Fatal } from "./boundary.js";
 import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import { keep, type ExchangeHandler, type ResponderAdmission } from "./inbound.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
+import type { IkeLog } from "./log.js";
 import type { ReplyCache } from "./retransmit.js";
 import { isPeerOf, type SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
@@ -35,6 +39,9 @@ export interface DispatchContext {
   readonly nattPort?: number;
   /** The SA took the peer's new endpoints (RFC 3947 sections 4 and 7). */
   readonly moved?: (sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }) => void;
+  readonly log: IkeLog;
+  /** Where an invariant failure goes (boundary.ts). */
+  readonly fatal: Fatal;
 }
 
 /** The handler of each exchange kind. */
@@ -50,6 +57,8 @@ const settled = (): void => {};
 /** Datagrams in, typed messages out to the handlers. */
 export class Dispatcher {
   private closed = false;
+  /** The SA the datagram being taken in belongs to, once known (for the boundary in receive). */
+  private owner: IsakmpSa | undefined;
 
   constructor(
     private readonly ctx: DispatchContext,
@@ -64,6 +73,22 @@ export class Dispatcher {
   /** One received ISAKMP datagram (the transport calls this). */
   receive(received: Buffer, local: Endpoint, remote: Endpoint): void {
     if (this.closed) return;
+    try {
+      this.take(received, local, remote);
+    } catch (err) {
+      const sa = this.owner;
+      if (sa !== undefined) sa.fault(err, "receive");
+      else if (isInvariantFailure(err)) this.ctx.fatal(err);
+      else {
+        this.ctx.log.error({ peer: `${remote.address}:${remote.port}`, ...errorFields(err) }, "internal error before any SA: datagram dropped");
+        this.ctx.io.drop(remote, "internal error");
+      }
+    } finally {
+      this.owner = undefined;
+    }
+  }
+
+  private take(received: Buffer, local: Endpoint, remote: Endpoint): void {
     const { sas, io, stats } = this.ctx;
     stats.engine.datagramsIn++;
     const hr = decodeHeader(received);
@@ -90,6 +115,7 @@ export class Dispatcher {
       if (admitted === undefined) return;
       sa = admitted.sa;
     }
+    this.owner = sa;
     const cached = sa.replies.match(received) ?? sas.getPhase2(sa.icookie, sa.rcookie, h.messageId)?.replies.match(received);
     if (cached !== undefined) return io.answerAgain(sa, cached);
     const target = sa;

@@ -36,11 +36,13 @@ export class EngineIo {
    * the limit passes unanswered. Resends count as `retransmitsSent`.
    */
   retransmitter(sa: IsakmpSa, datagram: Buffer, onGiveUp: () => void): Retransmitter {
-    const send = (again: boolean): void => {
-      if (again) this.stats.engine.retransmitsSent++;
-      this.send(sa, datagram);
-    };
-    return new Retransmitter(this.clock, this.retransmit, send, onGiveUp);
+    // Both run from the retransmission timer: inside the SA's boundary (what they throw ends the SA).
+    const send = (again: boolean): void =>
+      sa.guard("retransmission", () => {
+        if (again) this.stats.engine.retransmitsSent++;
+        this.send(sa, datagram);
+      });
+    return new Retransmitter(this.clock, this.retransmit, send, () => sa.guard("retransmission limit", onGiveUp));
   }
 
   /** One message of `sa`: encrypted with its keys when `o.encrypt`, commit bit when `o.commit`. */

@@ -16,6 +16,7 @@ import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, ExpireEvent, Kernel } from "../kernel/kernel.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
 import { Admission } from "./admission.js";
+import { rethrowOutside, type Fatal } from "./boundary.js";
 import { CookieJar } from "./cookies.js";
 import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
@@ -83,6 +84,12 @@ export interface EngineOptions {
    * SAs float to it. Absent: NAT-T is off.
    */
   readonly nattPort?: number;
+  /**
+   * An invariant failure inside an exchange (boundary.ts): the daemon passes its crash policy's
+   * `fatal` (clean stop, exit 70). Default: thrown again outside the engine, on the next tick.
+   * Any other exception inside an exchange ends that exchange only.
+   */
+  readonly fatal?: Fatal;
 }
 
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
@@ -111,6 +118,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const log = opts.log ?? nullLog;
     const random = opts.random ?? randomBytes;
     const retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
+    const fatal = opts.fatal ?? rethrowOutside;
     const stats = this.stats;
     const sas = (this.sas = new SaManager<Phase2Exchange>(opts.halfOpen ?? DEFAULT_HALF_OPEN));
     const io = (this.io = new EngineIo(opts.transport, stats, log, random, clock, retransmit));
@@ -126,7 +134,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     this.phase1 = new Phase1Handler({
       dpd,
       sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, pubkey: opts.pubkey, policy: opts.policy, icookie: () => cookies.icookie(),
-      clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats, natt,
+      clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats, natt, fatal,
     });
     this.admission = new Admission({
       sas, io, policy: opts.policy, cookies, clock, stats, responders: this.phase1, p1LifetimeSecs: opts.p1LifetimeSecs, natt: natt.enabled,
@@ -138,7 +146,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       log.info({ sa: sa.tag, from: endpointKey(before.remote), to: endpointKey(sa.remote) }, "NAT-T: the SA follows its peer");
       emit("peer-moved", sa, before);
     };
-    this.dispatcher = new Dispatcher({ sas, io, stats, moved, ...(opts.nattPort !== undefined ? { nattPort: opts.nattPort } : {}) }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
+    this.dispatcher = new Dispatcher({ sas, io, stats, log, fatal, moved, ...(opts.nattPort !== undefined ? { nattPort: opts.nattPort } : {}) }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
   }
 
@@ -248,8 +256,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     return this.admission.unverifiedDh;
   }
 
-  /** Entry counts of the engine's own tables (the SA manager has its own), for leak checks. */
+  /** Entry counts of the engine's own tables (the SA manager has its own) and DH slots held, for leak checks. */
   debugSizes(): Record<string, number> {
-    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes(), embryos: this.admission.embryos.size };
+    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes(), embryos: this.admission.embryos.size, unverifiedDhInUse: this.admission.unverifiedDh.inUse };
   }
 }

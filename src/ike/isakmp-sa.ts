@@ -12,9 +12,12 @@
  * Every change goes through {@link IsakmpSa.transition}, which rejects any other edge (a broken
  * invariant, so it throws), logs old→new with the SA tag, publishes on `iked:ike:sa-state` and
  * keeps the `ikeadm get stats` counters. Timers belong to the SA and die in {@link IsakmpSa.destroy}.
+ * What its queued messages and timers throw ends the SA, not the engine ({@link IsakmpSa.fault},
+ * boundary.ts).
  */
 import assert from "node:assert/strict";
 import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
+import { errorFields, isInvariantFailure, rethrowOutside, type Fatal } from "./boundary.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
 import { MessageIdWindow } from "./message-ids.js";
@@ -65,6 +68,8 @@ export interface IsakmpSaContext {
   readonly clock: Clock;
   readonly log: IkeLog;
   readonly stats: IkeStats;
+  /** Where an invariant failure in the SA's processing goes (default: rethrown outside the engine). */
+  readonly fatal?: Fatal;
 }
 
 /** Construction parameters of an {@link IsakmpSa}. */
@@ -150,7 +155,7 @@ export class IsakmpSa {
     this.createdAt = ctx.clock.now();
     this.dpd = new DpdState(this.createdAt);
     this.verified = init.role === "initiator";
-    this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
+    this.queue = new SerialQueue(16, (err) => this.fault(err, "message processing"));
   }
 
   get state(): IsakmpSaState {
@@ -193,7 +198,7 @@ export class IsakmpSa {
     const h = this.ctx.clock.setTimer(() => {
       this.timers.delete(name);
       if (ms > step) this.setTimer(name, ms - step, fn);
-      else fn();
+      else this.guard(`timer ${name}`, fn);
     }, step);
     this.timers.set(name, h);
   }
@@ -236,6 +241,28 @@ export class IsakmpSa {
     this.cleanups.push(fn);
   }
 
+  /**
+   * The per-exchange boundary: `err` was thrown inside this SA's processing (`where`: a queued
+   * message, a timer, a retransmission). The SA is torn down, with one error line naming it; the
+   * engine carries on. An invariant failure goes to `fatal` instead (the daemon stops cleanly).
+   */
+  fault(err: unknown, where: string): void {
+    if (isInvariantFailure(err)) return (this.ctx.fatal ?? rethrowOutside)(err);
+    this.ctx.log.error({ sa: this.tag, where, state: this.st, ...errorFields(err) }, "internal error: SA torn down");
+    // Counted as our own side's failure (negotiation-stats.ts), not as an abort from outside.
+    this.failure ??= "local";
+    this.destroy(`internal error in ${where}`);
+  }
+
+  /** Runs `fn` inside the boundary: what it throws goes to {@link fault}. */
+  guard(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fault(err, where);
+    }
+  }
+
   /** Tear down: stop retransmitting, kill timers, drop queued work, run cleanups, go dead. Idempotent. */
   destroy(reason: string): void {
     if (this.st === "dead") return;
@@ -256,8 +283,10 @@ export class IsakmpSa {
       try {
         fn();
       } catch (err) {
-        // A failing cleanup must not stop the others (the Keymat wipe above all).
-        this.ctx.log.error({ sa: this.tag, err: String(err) }, "SA cleanup failed");
+        // A failing cleanup must not stop the others (the Keymat wipe above all); a broken
+        // invariant still stops the daemon.
+        if (isInvariantFailure(err)) (this.ctx.fatal ?? rethrowOutside)(err);
+        else this.ctx.log.error({ sa: this.tag, ...errorFields(err) }, "SA cleanup failed");
       }
     }
   }

@@ -13,6 +13,7 @@ import { ExchangeType, Notify, type Header, type Message } from "../codec/index.
 import type { Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { ResponderFactory } from "./admission.js";
+import { isInvariantFailure, type Fatal } from "./boundary.js";
 import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
@@ -68,6 +69,8 @@ export interface Phase1HandlerContext {
   readonly random: (n: number) => Buffer;
   readonly log: IkeLog;
   readonly stats: IkeStats;
+  /** Where an invariant failure goes (boundary.ts); each SA is given it. */
+  readonly fatal: Fatal;
   /** Starts Dead Peer Detection on an established SA. */
   readonly dpd: Pick<DeadPeerDetection, "start">;
   /** NAT traversal's steps (vendor IDs, NAT-D, float, keepalives). */
@@ -202,7 +205,9 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     try {
       step = sa.role === "initiator" ? await task.processI(payloads) : await task.processR(payloads);
     } catch (err) {
-      // Our own machinery (crypto, pool) failed: the SA cannot continue, the daemon can.
+      // Our own machinery (crypto, pool) failed: the SA cannot continue, the daemon can. A broken
+      // invariant goes on to the SA's boundary and the crash policy.
+      if (isInvariantFailure(err)) throw err;
       settle(false);
       this.ctx.log.error({ sa: sa.tag, err: String(err) }, "Phase 1 step threw");
       return this.failSa(sa, `internal error: ${(err as Error).message ?? String(err)}`, undefined, false);
@@ -331,8 +336,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   }
 
   private newSa(init: IsakmpSaInit): IsakmpSa {
-    const { clock, log, stats, sas, ipsec, emit, expireMs } = this.ctx;
-    const sa = new IsakmpSa(init, { clock, log, stats });
+    const { clock, log, stats, sas, ipsec, emit, expireMs, fatal } = this.ctx;
+    const sa = new IsakmpSa(init, { clock, log, stats, fatal });
     sas.add(sa);
     sa.setTimer("expire", expireMs, () => {
       if (sa.state !== "negotiating") return;

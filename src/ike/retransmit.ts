@@ -54,6 +54,8 @@ export function backoffMs(policy: RetransmitPolicy, n: number): number {
 export class Retransmitter {
   private timer: TimerHandle | undefined;
   private sent = 0;
+  /** Between start() and stop(); a send that stops us (its SA torn down) must not re-arm. */
+  private active = false;
 
   constructor(
     private readonly clock: Clock,
@@ -71,11 +73,13 @@ export class Retransmitter {
   start(): void {
     this.stop();
     this.sent = 0;
+    this.active = true;
     this.fire();
   }
 
   /** Disarm (the answer arrived, or the SA is going away). */
   stop(): void {
+    this.active = false;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
   }
@@ -83,10 +87,12 @@ export class Retransmitter {
   private fire(): void {
     this.timer = undefined;
     if (this.sent > this.policy.limit) {
+      this.active = false;
       this.onGiveUp();
       return;
     }
     this.send(this.sent > 0);
+    if (!this.active) return;
     const wait = backoffMs(this.policy, this.sent);
     this.sent++;
     this.timer = this.clock.setTimer(() => this.fire(), wait);

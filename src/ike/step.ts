@@ -4,6 +4,7 @@
  * Tasks never do I/O; the engine encodes, encrypts, sends, caches and retransmits.
  */
 import type { Payload } from "../codec/index.js";
+import { isInvariantFailure } from "./boundary.js";
 
 /** A message for the engine to send. */
 export interface Outgoing {
@@ -20,7 +21,11 @@ export type Step =
   | { readonly kind: "done"; readonly reply?: Outgoing }
   | { readonly kind: "fail"; readonly notify?: number; readonly reason: string };
 
-/** A step that threw: our own machinery (crypto, pool) failed, not the peer; no notify. */
+/**
+ * A step that threw: our own machinery (crypto, pool) failed, not the peer; no notify. An
+ * invariant failure is thrown on, to the SA's boundary and the engine's `fatal` (boundary.ts).
+ */
 export function internalError(err: unknown): Step {
+  if (isInvariantFailure(err)) throw err;
   return { kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` };
 }

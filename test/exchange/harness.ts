@@ -11,7 +11,7 @@ import { IkeEngine, type EngineOptions } from "../../src/ike/engine.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import { configPolicy, type DhPort, type Phase1Policy } from "../../src/ike/ports.js";
 import { deterministicDh } from "../helpers/dh.js";
-import type { Endpoint } from "../../src/ike/transport.js";
+import type { Endpoint, Transport } from "../../src/ike/transport.js";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/net/memory-transport.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import type { Clock } from "../../src/clock.js";
@@ -89,6 +89,10 @@ export interface PairOptions {
   /** Engine options of one side only (after `engine`). */
   readonly engineA?: Partial<EngineOptions>;
   readonly engineB?: Partial<EngineOptions>;
+  /** Wraps a side's transport (to watch or fail its sends: fault-injection tests). */
+  readonly wrapTransport?: (side: "a" | "b", t: Transport) => Transport;
+  /** Wraps a side's policy (to fail its lookups: fault-injection tests). */
+  readonly wrapPolicy?: (side: "a" | "b", p: Phase1Policy) => Phase1Policy;
 }
 
 /** Parse ipsecinit.conf text; throws on errors (a test bug). */
@@ -105,8 +109,10 @@ export function makePair(o: PairOptions): Pair {
   const wrap = (name: string, dh: DhPort): DhPort => (o.wrapDh === undefined ? dh : o.wrapDh(name as "a" | "b", dh));
   const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined, given?: Phase1Policy): Side => {
     const endpoint = { address, port: 500 };
-    const transport = network.attach([endpoint]);
-    const policy = given ?? policyFrom(config, psk);
+    const attached = network.attach([endpoint]);
+    const transport = o.wrapTransport === undefined ? attached : o.wrapTransport(name as "a" | "b", attached);
+    const built = given ?? policyFrom(config, psk);
+    const policy = o.wrapPolicy === undefined ? built : o.wrapPolicy(name as "a" | "b", built);
     const kernel = new MemoryKernel(o.kernelClock !== undefined ? { clock: o.kernelClock } : {});
     const ipsec = ipsecText === undefined ? undefined : ipsecFrom(ipsecText);
     const rnd = seededRandom(name);

@@ -88,3 +88,18 @@ test("serial queue runs jobs one at a time, in order, bounded, errors reported",
   q.close();
   assert.equal(q.push(job("e")), false);
 });
+
+test("a send that stops its own retransmitter (its SA torn down by a fault) arms no further timer", () => {
+  const clock = new ManualClock(0);
+  let sends = 0;
+  const r: Retransmitter = new Retransmitter(clock, DEFAULT_RETRANSMIT, () => {
+    sends++;
+    if (sends === 2) r.stop();
+  }, () => assert.fail("no give-up after a stop"));
+  r.start();
+  clock.advance(500);
+  assert.equal(sends, 2);
+  assert.equal(clock.timerCount, 0);
+  clock.advance(100_000);
+  assert.equal(sends, 2);
+});

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ManualClock } from "../helpers/manual-clock.js";
-import { makePair, pskText, ruleText, settle, type Pair, type Side } from "../exchange/harness.js";
+import { makePair, pskText, ruleText, settle, type Pair } from "../exchange/harness.js";
+import { snapshot } from "../exchange/tables.js";
 import { closePair, requestFor } from "../exchange/qm-helpers.js";
 
 setFlagsFromString("--expose-gc");
@@ -24,20 +25,6 @@ const CYCLES = Number(process.env["IKED_CHURN_CYCLES"] ?? 240);
 
 const XF = "p1_xform { auth_method preshared oakley_group 2 auth_alg sha1 encr_alg aes(128..128) }";
 const ESP = (peer: string): string => `{ raddr ${peer} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`;
-
-/** Sizes of one side's tables (the SA manager's private maps read for the test; they are plain TS-private). */
-function tables(side: Side): Record<string, number | boolean> {
-  const sas = side.engine.sas as unknown as Record<string, Map<unknown, unknown> | Set<unknown>>;
-  const out: Record<string, number | boolean> = {};
-  for (const name of ["byPair", "byHalf", "byPeer", "byRule", "halfOpen", "halfOpenPerPeer", "phase2"]) out[`sas.${name}`] = sas[name]!.size;
-  for (const [k, v] of Object.entries(side.engine.debugSizes())) out[`engine.${k}`] = v;
-  for (const [k, v] of Object.entries(side.kernel.debugSizes())) out[`kernel.${k}`] = v;
-  return out;
-}
-
-function snapshot(p: Pair): Record<string, unknown> {
-  return { a: tables(p.a), b: tables(p.b), engineTimers: p.clock.timerCount };
-}
 
 function churnPair(kclock: ManualClock): Pair {
   return makePair({
@@ -57,7 +44,7 @@ async function cycle(p: Pair, kclock: ManualClock, i: number): Promise<void> {
   const sa = p.a.engine.negotiate(rule, p.a.endpoint, p.b.endpoint, requestFor(p));
   await settle(p, 30);
   assert.equal(sa.state, "established", `cycle ${i}`);
-  const mid = snapshot(p) as { a: Record<string, number>; b: Record<string, number> };
+  const mid = snapshot(p);
   assert.ok(mid.a["engine.installed"]! > 0 && mid.a["engine.rekeyInfo"]! > 0 && mid.b["kernel.sas"]! >= 2, `cycle ${i}: tables in use`);
   if (i % 3 === 0) {
     await p.a.engine.deleteSa(sa);
@@ -118,7 +105,7 @@ test("negotiations that fail (silent peer, lost MM4 or MM6, lost QM2) leave no h
     passFromB = i % 4; // 0: b is silent; 1: MM4 is lost; 2: MM6 is lost; 3: QM2 is lost
     p.a.engine.negotiate(rule, p.a.endpoint, p.b.endpoint, requestFor(p));
     await settle(p, 20);
-    const mid = snapshot(p) as { a: Record<string, number>; b: Record<string, number> };
+    const mid = snapshot(p);
     if (passFromB < 3) assert.equal(mid.a["sas.halfOpen"], 1, `case ${i}: a half-open`);
     if (passFromB === 1) assert.equal(mid.b["sas.halfOpen"], 1, `case ${i}: b half-open`);
     if (passFromB === 2) assert.equal(mid.b["sas.byHalf"]! - mid.b["sas.halfOpen"]!, 1, `case ${i}: b established, a not`);

@@ -27,7 +27,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kernel: ["clock.ts", "codec", "errors.ts", "log", "native"],
   policy: ["codec", "kernel"],
   pki: ["clock.ts", "codec", "config", "crypto"],
-  ike: ["clock.ts", "codec", "config", "crypto", "kernel", "policy"],
+  ike: ["clock.ts", "codec", "config", "crypto", "errors.ts", "kernel", "policy"],
   net: ["clock.ts", "errors.ts", "ike"],
   control: ["config", "ike", "log"],
   metrics: ["clock.ts", "config", "control", "crypto", "ike", "kernel", "log"],

@@ -4,7 +4,8 @@
  * the SAs are installed, both in pooled secure memory like the ISAKMP SA's keys (STYLE 5), and
  * wipes them on {@link QuickModePfs.destroy}.
  */
-import { SecureBuffer } from "../../crypto/secure.js";
+import { SecureBuffer, wipe } from "../../crypto/secure.js";
+import { unpooledCopy } from "../../crypto/unpooled-copy.js";
 import { respondDh, type DhPort } from "../ports.js";
 
 /** A PFS step's outcome; `peerRefused` when the peer's public value was the problem. */
@@ -38,12 +39,17 @@ export class QuickModePfs {
   async agree(group: number, peer: Buffer): Promise<PfsResult<null>> {
     const held = this.dhPrivate;
     if (held === undefined) return { ok: false, reason: "no PFS private value", peerRefused: false };
-    // A normal-memory copy only as the task argument (the pool transfers it and the worker wipes it).
-    const priv = held.use((b) => Buffer.from(b));
+    // A normal-memory copy only as the task argument (the pool transfers it and the worker wipes
+    // it), in an allocation of its own (not Node's shared pool) and wiped however the call ends.
+    const priv = held.use(unpooledCopy);
     this.dhPrivate = undefined;
     held.destroy();
-    const r = await this.dh.dhAgree(group, priv, peer, { signal: this.signal() });
-    priv.fill(0);
+    let r: Awaited<ReturnType<DhPort["dhAgree"]>>;
+    try {
+      r = await this.dh.dhAgree(group, priv, peer, { signal: this.signal() });
+    } finally {
+      wipe(priv);
+    }
     if (!r.ok) return { ok: false, reason: `peer's PFS value refused: ${r.error.code}`, peerRefused: true };
     this.gqmxy = SecureBuffer.take(r.value, { pooled: true });
     return { ok: true, value: null };
