@@ -7,6 +7,7 @@ import { releasePreshared } from "../config/index.js";
 import { loadAll } from "../daemon/config-load.js";
 import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
 import { ikeServiceFactory } from "../daemon/ike-service.js";
+import { kernelCaveats } from "../daemon/kernel-backend.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
 import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
 
@@ -17,7 +18,8 @@ async function check(o: DaemonOptions): Promise<number> {
   // Only the counts are needed: the keys go back to the secure slab, zeroed, at once.
   releasePreshared(keys.value);
   const store = pki ?? { errors: [], warnings: [] };
-  for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings]) process.stderr.write(line + "\n");
+  const caveats = kernelCaveats(rules.value, o.kernel).map((w) => `${o.configFile}: ${w}`);
+  for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...caveats, ...keys.errors, ...keys.warnings]) process.stderr.write(line + "\n");
   const bad = rules.errors.length + keys.errors.length + store.errors.length;
   if (bad > 0) {
     say(`configuration check failed (${bad} error${bad === 1 ? "" : "s"})`);

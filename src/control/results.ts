@@ -116,6 +116,8 @@ export interface StatsResult {
   engine?: EngineStats;
   /** PKCS#11 library in use, if one is loaded. */
   pkcs11Lib?: string;
+  /** Extension: the kernel backend SAs go to (xfrm, pfkey or memory). */
+  kernel?: string;
 }
 
 /** A UDP endpoint in a reply. */
@@ -182,7 +184,7 @@ export interface P1View {
   keys?: P1KeysView;
 }
 
-/** One SA of the in-memory SADB (`dump sadb`, an extension). */
+/** One SA of the kernel's SADB (`dump sadb`, an extension). */
 export interface SadbView {
   src: string;
   dst: string;
@@ -200,6 +202,11 @@ export interface SadbView {
   /** Key bytes in hex; only at privilege keymat (2). */
   encKeyHex?: string;
   authKeyHex?: string;
+}
+
+/** `dump sadb` (an extension): the kernel's SAs, read from the kernel, and which backend it is. */
+export interface SadbResult extends ListResult<SadbView> {
+  kernel?: string;
 }
 
 /** What `acquire` (an extension) did. */

@@ -299,7 +299,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     sa.onDestroy(() => {
       this.tasks.delete(sa);
       ipsec.release(sa);
-      for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`);
+      for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`, req);
       this.pendingQuick.delete(sa);
       emit("sa-dead", sa, sa.deathReason ?? "");
     });

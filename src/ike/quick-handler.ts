@@ -13,6 +13,7 @@ import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
 import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { QuickModeNotices } from "./info-handler.js";
+import { deleteIpsec } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
@@ -98,7 +99,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     if (ex === undefined) return false;
     const reason = `peer refused Quick Mode: notify ${notifyType}`;
     this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
-    this.ctx.emit("phase2-failed", sa, reason);
+    this.ctx.emit("phase2-failed", sa, reason, ex.task.request);
     this.endPhase2(sa, ex, 0);
     return true;
   }
@@ -214,8 +215,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       // The notify names the exchange by the initiator's ESP/AH SPI when there is one (else the
       // cookies), so an initiator with several Quick Modes outstanding knows which one failed.
       if (step.notify !== undefined && sa.state === "established") io.sendInformational(sa, [this.notifyAbout(sa, ex, step.notify)]);
+      for (const c of sa.state === "established" ? ex.task.peerInstalled() : []) io.sendInformational(sa, [deleteIpsec(c.proto, [c.inboundSpi])]);
       log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
-      emit("phase2-failed", sa, step.reason);
+      emit("phase2-failed", sa, step.reason, ex.task.request);
       this.endPhase2(sa, ex, 0);
       return;
     }
@@ -234,7 +236,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       // a committing initiator QM3 for CONNECTED.
       const r = io.retransmitter(sa, out, () => {
         if (step.kind === "done") void this.uninstall(sa, ex);
-        emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer");
+        emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer", ex.task.request);
         this.endPhase2(sa, ex, 0);
       });
       ex.retransmitter = r;

@@ -22,7 +22,7 @@
  */
 import { Notify, PayloadType, encodePayloads, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
-import type { Kernel, SaMode } from "../../kernel/kernel.js";
+import { IKED_REQID, type Kernel, type SaMode } from "../../kernel/kernel.js";
 import { selectForResponder, type ClientId, type IpsecPolicy, type Phase2Proposal } from "../../policy/index.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
@@ -95,6 +95,7 @@ export class QuickMode {
   private life: Phase2Life;
   private readonly pfs: QuickModePfs;
   private res: QuickModeResult | undefined;
+  private refusedAfterQm3 = false;
 
   constructor(
     private readonly ctx: QuickModeContext,
@@ -153,6 +154,14 @@ export class QuickMode {
     return p === undefined ? undefined : { proto: p.proto, spi: p.spi };
   }
 
+  /**
+   * SAs the peer holds and we do not: after our kernel refused the SAs of QM3 as responder, the
+   * initiator's (installed when it sent QM3). The engine sends a Delete for their SPIs.
+   */
+  peerInstalled(): readonly ChosenSa[] {
+    return this.refusedAfterQm3 ? this.chosen : [];
+  }
+
   /** Drop what this exchange holds (PFS secret). */
   destroy(): void {
     this.pfs.destroy();
@@ -173,6 +182,7 @@ export class QuickMode {
         if (this.ourSpis.has(proto.proto)) continue;
         const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, proto.proto, undefined, {
           mode: req.mode,
+          reqid: IKED_REQID,
           ...(req.seq !== undefined ? { seq: req.seq } : {}),
         });
         this.ourSpis.set(proto.proto, info.spi);
@@ -297,7 +307,7 @@ export class QuickMode {
       // As in Phase 1: accept the proposed lifetimes, expire at the shorter of each and ours.
       const chosenLife = responderLife(this.ctx.rule, transform);
       this.life = chosenLife.life;
-      const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode });
+      const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode, reqid: IKED_REQID });
       // RFC 2407 section 4.6.3.1: ours is shorter than proposed: say so.
       const n = chosenLife.notify;
       if (n !== undefined) lifetimeNotifies.push(responderLifetime(c.proto, info.spi, n.secs, n.kb));
@@ -349,13 +359,20 @@ export class QuickMode {
         lifeSecs: this.life.secs,
         ...(this.ctx.rule.p2SoftlifeSecs !== undefined ? { softSecs: this.ctx.rule.p2SoftlifeSecs } : {}),
         ...(this.life.kb !== undefined ? { lifeKb: this.life.kb, softKb: softKb(this.ctx.rule, this.life.kb) } : {}),
+        ...(this.ctx.rule.p2IdletimeSecs !== undefined ? { idleSecs: this.ctx.rule.p2IdletimeSecs } : {}),
         localId: this.localId!,
         remoteId: this.remoteId!,
         label: this.ctx.rule.rule.label,
         ...(this.request?.seq !== undefined ? { seq: this.request.seq } : {}),
       });
     } catch (err) {
-      return this.failed(undefined, `kernel refused the SAs: ${(err as { code?: string }).code ?? String(err)}`);
+      // RFC 2408 section 5: the peer hears why (the kernel lacks an algorithm: ATTRIBUTES-NOT-
+      // SUPPORTED; anything else: NO-PROPOSAL-CHOSEN). A responder failing on QM3 also tells the
+      // initiator, which installed its SAs on QM2, to delete them (see peerInstalled()).
+      const e = err as { code?: string; message?: string };
+      if (this.role === "responder") this.refusedAfterQm3 = true;
+      const notify = e.code === "IKE_ERR_KERNEL_EPROTONOSUPPORT" ? Notify.AttributesNotSupported : Notify.NoProposalChosen;
+      return this.failed(notify, `kernel refused the SAs: ${e.code ?? "error"}: ${e.message ?? String(err)}`);
     }
     return null;
   }
