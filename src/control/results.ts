@@ -214,7 +214,8 @@ export interface AcquireResult {
   /** ACQUIRE sequence number the kernel assigned (0 when none). */
   seq: number;
   /**
-   * started | pending (an ACQUIRE for this flow is already being answered) | no-ipsec-policy |
+   * started | pending (an ACQUIRE for this flow is already being answered) | in-progress (a Quick
+   * Mode for this traffic is under way) | no-ipsec-policy |
    * no-rule | bypass | drop | none | no-algorithms | not-registered
    */
   outcome: string;

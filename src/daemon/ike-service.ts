@@ -307,10 +307,11 @@ export class UdpIkeService implements IkeService {
     if (engine === undefined) return;
     const r = engine.acquire(ev, this.#acquirePeer);
     this.#lastAcquire = r;
-    if (r.outcome !== "started") rejectAcquire(this.#ctx.kernel, this.#ctx.logs.logger("knl"), ev.seq, r.outcome);
+    if (r.outcome !== "started" && r.outcome !== "in-progress") rejectAcquire(this.#ctx.kernel, this.#ctx.logs.logger("knl"), ev.seq, r.outcome);
     const peer = r.peer;
     const fields = { seq: ev.seq, src: ev.src.address, dst: ev.dst.address, ulp: ev.ulp, outcome: r.outcome, ...(peer ? { peer: `${peer.address}:${peer.port}` } : {}) };
     if (r.outcome === "started") this.#log.info("ACQUIRE: negotiating", fields);
+    else if (r.outcome === "in-progress") this.#log.debug("phase2", "ACQUIRE: a Quick Mode for this traffic is under way", fields);
     else this.#log.debug("phase2", "ACQUIRE not answered", fields);
   }
 

@@ -67,7 +67,7 @@ export interface EngineOptions {
 }
 
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
-export type AcquireOutcome = "started" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
+export type AcquireOutcome = "started" | "in-progress" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
 
 /** {@link IkeEngine.acquire}'s answer: the outcome and, once started, the peer negotiated with. */
 export interface AcquireResult {
@@ -154,6 +154,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const rule = this.opts.policy.ruleFor(localAddress, address);
     if (rule === undefined) return { outcome: "no-rule" };
     const remote: Endpoint = { address, port: peer?.port ?? rule.remotePort };
+    if (this.quick.underWay(address, sel.localId.prefix, sel.remoteId.prefix)) return { outcome: "in-progress", peer: remote };
     this.negotiate(rule, { address: localAddress, port: this.opts.localPort ?? 500 }, remote, {
       mode: sel.mode,
       proposals: sel.proposals,

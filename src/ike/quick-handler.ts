@@ -65,6 +65,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
   /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
   private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
+  /** The same exchanges with their ISAKMP SA, for {@link underWay}. */
+  private readonly running = new Map<Phase2Exchange, IsakmpSa>();
 
   constructor(private readonly ctx: QuickHandlerContext) {}
 
@@ -89,13 +91,16 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
 
   /**
    * The peer answered our Quick Mode with a protected error notify (RFC 2408 section 5: e.g.
-   * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION): end that exchange now instead of retransmitting
-   * QM1 to the limit. The exchange is the one owning the notify's ESP/AH SPI when it names one,
+   * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION), or refused the SAs of one it started after our
+   * QM2: end that exchange now instead of retransmitting to the limit. The exchange is the one owning the notify's ESP/AH SPI when it names one,
    * else the only Quick Mode we have outstanding with this peer; with several and no SPI, none
    * (they run to their own retransmission limit). True when an exchange was ended.
    */
   refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer): boolean {
-    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? [])]);
+    // Ours waiting for QM2, or the peer's waiting for QM3 (the initiator's kernel refused the SAs):
+    // the latter's inbound SA, installed before QM2, goes with it.
+    const responding = [...(this.open.get(sa) ?? [])].filter((e) => e.task.role === "responder" && e.task.expected() === "QM3");
+    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? []), ...responding]);
     if (ex === undefined) return false;
     const reason = `peer refused Quick Mode: notify ${notifyType}`;
     this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
@@ -116,6 +121,19 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     this.waiting.get(sa)?.delete(ex);
     this.finished(sa, ex);
     return true;
+  }
+
+  /**
+   * Whether a Quick Mode for the traffic between `local` and `remote` (client ID prefixes, ours
+   * first) with `peer` is under way in either role: an ACQUIRE for it (the responder's first reply
+   * racing its QM3) needs no second negotiation, the SAs are about to be there.
+   */
+  underWay(peer: string, local: string, remote: string): boolean {
+    for (const [ex, sa] of this.running) {
+      const ids = ex.task.clientIds;
+      if (sa.remote.address === peer && ids?.local === local && ids.remote === remote) return true;
+    }
+    return false;
   }
 
   route(sa: IsakmpSa, m: Message, datagram: Buffer): Route | string | null {
@@ -184,19 +202,22 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       });
     }
     open.add(ex);
+    this.running.set(ex, sa);
     return ex;
   }
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
     const { kernel, log, sas } = this.ctx;
     this.open.get(sa)?.delete(ex);
+    this.running.delete(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
-    for (const l of kernel === undefined ? [] : ex.task.larvalSpis()) {
-      kernel!.delete(sa.remote.address, sa.local.address, l.proto, l.spi).catch((err: unknown) => {
+    for (const l of kernel === undefined ? [] : ex.task.leftovers()) {
+      const [src, dst] = l.inbound ? [sa.remote.address, sa.local.address] : [sa.local.address, sa.remote.address];
+      kernel!.delete(src, dst, l.proto, l.spi).catch((err: unknown) => {
         // Already gone (the kernel's larval lifetime ran out first): nothing left to free.
-        log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "larval SA already gone");
+        log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "SA of an unfinished Quick Mode already gone");
       });
     }
     ex.task.destroy();

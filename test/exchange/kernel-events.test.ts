@@ -75,7 +75,7 @@ test("a FLUSH by someone else: every pair forgotten (no rekey left) and the peer
   await closePair(p);
 });
 
-test("the kernel refuses our outbound SA: the inbound one goes again, the peer gets ATTRIBUTES-NOT-SUPPORTED, the ACQUIRE is named", async () => {
+test("the kernel refuses our outbound SA: the inbound one goes again, the peer gets ATTRIBUTES-NOT-SUPPORTED and drops its SAs, the ACQUIRE is named", async () => {
   const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
   p.a.kernel.add = async () => {
     throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", "ADD esp: no such algorithm");
@@ -91,23 +91,44 @@ test("the kernel refuses our outbound SA: the inbound one goes again, the peer g
   assert.equal(fails[0]!.request?.seq, 77, "the failure names the ACQUIRE (PF_KEY's negative answer uses it)");
   assert.deepEqual(await p.a.kernel.dump(), [], "nothing half-installed: the updated inbound SA is deleted");
   assert.deepEqual(notified, [Notify.AttributesNotSupported]);
-  assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 0, "the responder installed nothing");
+  assert.deepEqual(await p.b.kernel.dump(), [], "the notify ends the responder's exchange: the SAs it installed before QM2 go");
   await closePair(p);
 });
 
-test("the responder's kernel refuses the SAs of QM3: its Delete removes the initiator's installed pair", async () => {
+test("the responder's kernel refuses its SAs before QM2: its notify ends the initiator's exchange, nothing stays on either side", async () => {
   const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
   p.b.kernel.add = async () => {
     throw kernelError("IKE_ERR_KERNEL_EINVAL", "ADD esp: invalid argument");
   };
-  const notified: number[] = [];
-  p.a.engine.on("peer-notify", (_sa, n) => notified.push(n));
+  const fails: string[] = [];
+  p.a.engine.on("phase2-failed", (_sa, reason) => fails.push(reason));
   p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
   await settle(p, 60);
-  assert.deepEqual(await p.b.kernel.dump(), []);
-  assert.deepEqual(await p.a.kernel.dump(), [], "the initiator's SAs went on the responder's Delete");
-  assert.deepEqual(notified, [Notify.NoProposalChosen]);
+  assert.deepEqual(await p.b.kernel.dump(), [], "the inbound SA updated before the refused ADD went again");
+  assert.deepEqual(await p.a.kernel.dump(), [], "the initiator's larval SPI is freed");
+  assert.deepEqual(fails, [`peer refused Quick Mode: notify ${Notify.NoProposalChosen}`]);
   assert.equal(p.a.engine.rekeyable, 0);
+  await closePair(p);
+});
+
+test("a responder whose QM3 never comes removes the SAs it installed before QM2", async () => {
+  // The initiator's kernel refuses, so it sends no QM3, and its notify is lost on the way
+  // (Informational is exchange type 5, byte 18 of the ISAKMP header).
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "", "", { network: { impair: { filter: (d, from) => (from.address === "10.0.0.1" && d[18] === 5 ? "drop" : "pass") } } });
+  p.a.kernel.add = async () => {
+    throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", "no");
+  };
+  const failsB: string[] = [];
+  p.b.engine.on("phase2-failed", (_sa, reason) => failsB.push(reason));
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p, 40);
+  assert.equal((await p.b.kernel.dump()).filter((x) => x.state === "mature").length, 2, "the responder's SAs went in before QM2");
+  for (let i = 0; i < 60 && failsB.length === 0; i++) {
+    p.clock.advance(5_000);
+    await settle(p, 10);
+  }
+  assert.deepEqual(failsB, ["Quick Mode: no answer"]);
+  assert.deepEqual(await p.b.kernel.dump(), [], "both of the responder's SAs are gone");
   await closePair(p);
 });
 
@@ -154,5 +175,43 @@ test("a soft EXPIRE rekeys without the first ACQUIRE's sequence number", async (
   await settle(p, 40);
   assert.deepEqual(seen, [41, undefined]);
   assert.equal((await p.a.kernel.dump()).length, 4, "old and new pair until the old one expires");
+  await closePair(p);
+});
+
+test("the responder installs both its SAs before QM2 leaves; the initiator on QM2", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  const order: string[] = [];
+  for (const [name, side] of [["a", p.a], ["b", p.b]] as const) {
+    const update = side.kernel.update.bind(side.kernel);
+    const add = side.kernel.add.bind(side.kernel);
+    side.kernel.update = (spec) => (order.push(`${name} in`), update(spec));
+    side.kernel.add = (spec) => (order.push(`${name} out`), add(spec));
+  }
+  await upPair(p);
+  assert.deepEqual(order, ["b in", "b out", "a in", "a out"]);
+  await closePair(p);
+});
+
+test("an ACQUIRE for traffic whose Quick Mode is under way (either role) starts nothing more", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const update = p.b.kernel.update.bind(p.b.kernel);
+  p.b.kernel.update = async (spec) => {
+    await held; // the responder sits in QM1 processing
+    return update(spec);
+  };
+  const flow = (src: string, dst: string, seq: number): AcquireEvent => ({
+    type: "acquire", seq, src: { address: src, port: 0 }, dst: { address: dst, port: 0 }, ulp: 1, proto: "esp", mode: "transport", policy: { index: 1, selector: null, combinations: [] },
+  });
+  assert.equal(p.a.engine.acquire(flow("10.0.0.1", "10.0.0.2", 1)).outcome, "started");
+  await settle(p, 40);
+  assert.equal(p.a.engine.acquire(flow("10.0.0.1", "10.0.0.2", 2)).outcome, "in-progress", "initiator: QM1 sent, waiting");
+  assert.equal(p.b.engine.acquire(flow("10.0.0.2", "10.0.0.1", 3)).outcome, "in-progress", "responder: the reply racing the SAs");
+  release();
+  await settle(p, 40);
+  assert.equal((await p.a.kernel.dump()).length, 2, "one pair, no second negotiation");
+  assert.equal((await p.b.kernel.dump()).length, 2);
+  assert.equal(p.a.engine.acquire(flow("10.0.0.1", "10.0.0.2", 4)).outcome, "started", "done: a new ACQUIRE negotiates again");
   await closePair(p);
 });

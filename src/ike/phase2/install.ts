@@ -51,6 +51,8 @@ export interface InstallRequest {
   readonly remoteId: ClientId;
   readonly label: string;
   readonly seq?: number;
+  /** Which SAs of each pair to install (default both: the responder puts its inbound one first). */
+  readonly directions?: ReadonlyArray<"in" | "out">;
 }
 
 /** Key lengths in bytes for one transform. */
@@ -68,8 +70,8 @@ function selector(from: ClientId, to: ClientId): TrafficSelector {
 export const REPLAY_WINDOW = 32;
 
 /**
- * Install the inbound and outbound SA of every negotiated protocol; on a refusal, delete the ones
- * installed before it and rethrow.
+ * Install the inbound and outbound SA (or those `directions` name) of every negotiated protocol; on
+ * a refusal, delete the ones this call installed before it and rethrow.
  */
 export async function installPair(r: InstallRequest): Promise<void> {
   const done: SaId[] = [];
@@ -91,7 +93,7 @@ async function installEach(r: InstallRequest, done: SaId[]): Promise<void> {
   for (const c of r.chosen) {
     const len = keyLengths(c.proto, c.transform);
     const protocol = c.proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH;
-    for (const dir of ["in", "out"] as const) {
+    for (const dir of r.directions ?? (["in", "out"] as const)) {
       const spi = dir === "in" ? c.inboundSpi : c.outboundSpi;
       const km = r.keymat.keymat(protocol, spi, r.nonceI, r.nonceR, r.gqmxy, len.enc + len.auth);
       const bytes = km.use((b) => Buffer.from(b));

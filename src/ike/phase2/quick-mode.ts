@@ -18,7 +18,12 @@
  * strongSwan does); the responder asks the IPsec policy which offered proposal the matching
  * inbound entry accepts. SPIs come from the kernel (GETSPI), and both sides install the inbound SA
  * (UPDATE of the larval one) and the outbound SA (ADD) once the exchange is authenticated: the
- * initiator on QM2, before sending QM3; the responder on QM3.
+ * initiator both on QM2, before sending QM3; the responder both before sending QM2 (HASH(1) has
+ * authenticated QM1 by then). The initiator may send on its new SAs as soon as it has QM2 (and the
+ * kernel releases the traffic it held for the ACQUIRE at once), so the responder's SAs must be
+ * there first: its inbound one for the packets, its outbound one for the answers the kernel makes
+ * itself (an ICMP echo reply is never held for an ACQUIRE; it is dropped). QM3 then proves the
+ * initiator's liveness; without it the responder's SAs go again.
  */
 import { Notify, PayloadType, encodePayloads, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
@@ -95,7 +100,10 @@ export class QuickMode {
   private life: Phase2Life;
   private readonly pfs: QuickModePfs;
   private res: QuickModeResult | undefined;
-  private refusedAfterQm3 = false;
+  /** Responder: our SAs went in before QM2; the initiator installs its own on QM2. */
+  private responderInstalled = false;
+  /** Responder: failed after QM2 (the initiator holds SAs we do not). */
+  private failedAfterQm2 = false;
 
   constructor(
     private readonly ctx: QuickModeContext,
@@ -124,14 +132,18 @@ export class QuickMode {
   }
 
   /**
-   * Inbound SPIs this exchange took with GETSPI while it has not finished: larval SAs that nothing
-   * will fill, which the engine deletes when the exchange ends unfinished (as racoon and strongSwan
-   * do) instead of leaving them to the kernel's larval lifetime.
+   * SAs of this exchange in the kernel while it has not finished, which the engine deletes when it
+   * ends unfinished: inbound SPIs taken with GETSPI (larval SAs nothing will fill: deleted as racoon
+   * and strongSwan do, not left to the kernel's larval lifetime), and a responder's SAs installed
+   * before QM2 when QM3 never came or failed.
    */
-  larvalSpis(): { readonly proto: "esp" | "ah"; readonly spi: number }[] {
+  leftovers(): { readonly proto: "esp" | "ah"; readonly spi: number; readonly inbound: boolean }[] {
     if (this.st === "done") return [];
-    if (this.role === "initiator") return [...this.ourSpis].map(([proto, spi]) => ({ proto, spi }));
-    return this.chosen.map((c) => ({ proto: c.proto, spi: c.inboundSpi }));
+    if (this.role === "initiator") return [...this.ourSpis].map(([proto, spi]) => ({ proto, spi, inbound: true }));
+    return this.chosen.flatMap((c) => [
+      { proto: c.proto, spi: c.inboundSpi, inbound: true },
+      ...(this.responderInstalled ? [{ proto: c.proto, spi: c.outboundSpi, inbound: false }] : []),
+    ]);
   }
 
   /**
@@ -154,12 +166,17 @@ export class QuickMode {
     return p === undefined ? undefined : { proto: p.proto, spi: p.spi };
   }
 
+  /** The client IDs (prefixes) of the traffic, ours first, once known. */
+  get clientIds(): { readonly local: string; readonly remote: string } | undefined {
+    return this.localId === undefined || this.remoteId === undefined ? undefined : { local: this.localId.prefix, remote: this.remoteId.prefix };
+  }
+
   /**
-   * SAs the peer holds and we do not: after our kernel refused the SAs of QM3 as responder, the
-   * initiator's (installed when it sent QM3). The engine sends a Delete for their SPIs.
+   * SAs the peer holds and we do not: after we failed as responder on QM3 (the initiator installed
+   * its SAs when it sent it). The engine sends a Delete for their SPIs.
    */
   peerInstalled(): readonly ChosenSa[] {
-    return this.refusedAfterQm3 ? this.chosen : [];
+    return this.failedAfterQm2 ? this.chosen : [];
   }
 
   /** Drop what this exchange holds (PFS secret). */
@@ -251,7 +268,7 @@ export class QuickMode {
       const agreed = await this.pfs.agree(this.group, ke.keyData);
       if (!agreed.ok) return this.failed(agreed.peerRefused ? Notify.InvalidKeyInformation : undefined, agreed.reason);
     }
-    const installed = await this.install();
+    const installed = await this.install(["in", "out"]);
     if (installed !== null) return installed;
     const hash3 = km.quickModeHash3(this.ctx.messageId, this.nonceI!, this.nonceR);
     this.finish();
@@ -324,6 +341,10 @@ export class QuickMode {
     // strongSwan answers with IDs even when QM1 had none; Libreswan echoes what it got. We echo.
     if (ids.length === 2) rest.push(ids[0]!, ids[1]!);
     rest.push(...lifetimeNotifies);
+    // Keys exist now: our SAs go in before QM2 leaves (see the file comment).
+    const installed = await this.install(["in", "out"]);
+    if (installed !== null) return installed;
+    this.responderInstalled = true;
     const hash2 = km.quickModeHash2(this.ctx.messageId, this.nonceI, encodeRest(rest));
     this.st = "qm2-sent";
     return { kind: "more", reply: { payloads: [{ type: PayloadType.HASH, data: hash2 }, ...rest], encrypt: true } };
@@ -335,18 +356,17 @@ export class QuickMode {
     if (hash.type !== PayloadType.HASH || !km.verifyHash(hash.data, km.quickModeHash3(this.ctx.messageId, this.nonceI!, this.nonceR!))) {
       return this.failed(Notify.InvalidHashInformation, "HASH(3) does not verify");
     }
-    const installed = await this.install();
-    if (installed !== null) return installed;
     this.finish();
     return { kind: "done" };
   }
 
   // ---------------------------------------------------------------- shared
 
-  private async install(): Promise<Step | null> {
+  private async install(directions: ReadonlyArray<"in" | "out">): Promise<Step | null> {
     const sa = this.ctx.sa;
     try {
       await installPair({
+        directions,
         kernel: this.ctx.kernel,
         keymat: sa.keymat!,
         local: sa.local.address,
@@ -367,10 +387,8 @@ export class QuickMode {
       });
     } catch (err) {
       // RFC 2408 section 5: the peer hears why (the kernel lacks an algorithm: ATTRIBUTES-NOT-
-      // SUPPORTED; anything else: NO-PROPOSAL-CHOSEN). A responder failing on QM3 also tells the
-      // initiator, which installed its SAs on QM2, to delete them (see peerInstalled()).
+      // SUPPORTED; anything else: NO-PROPOSAL-CHOSEN).
       const e = err as { code?: string; message?: string };
-      if (this.role === "responder") this.refusedAfterQm3 = true;
       const notify = e.code === "IKE_ERR_KERNEL_EPROTONOSUPPORT" ? Notify.AttributesNotSupported : Notify.NoProposalChosen;
       return this.failed(notify, `kernel refused the SAs: ${e.code ?? "error"}: ${e.message ?? String(err)}`);
     }
@@ -392,6 +410,7 @@ export class QuickMode {
   }
 
   private failed(notify: number | undefined, reason: string): Step {
+    if (this.role === "responder" && this.st === "qm2-sent") this.failedAfterQm2 = true;
     this.st = "failed";
     this.destroy();
     return notify === undefined ? { kind: "fail", reason } : { kind: "fail", notify, reason };
