@@ -52,6 +52,18 @@ describe("in.iked -c", () => {
     assert.doesNotMatch(res.stderr, /0123456789abcdef/);
   });
 
+  test("p2_idletime_secs: a warning naming where it is set for a Linux kernel backend, none for --kernel memory", async () => {
+    const r = root(GOOD_CONFIG + "\np2_idletime_secs 300\n");
+    for (const kernel of ["auto", "xfrm", "pfkey"]) {
+      const res = await run(IN_IKED, ["-c", "--root", r, "--kernel", kernel]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stderr, /: warning: p2_idletime_secs \(the global setting\) is not enforced: the Linux kernel keeps no idle lifetime/, kernel);
+    }
+    const mem = await run(IN_IKED, ["-c", "--root", r, "--kernel", "memory"]);
+    assert.equal(mem.code, 0, mem.stderr);
+    assert.doesNotMatch(mem.stderr, /p2_idletime_secs/);
+  });
+
   test("usage errors exit 1 and --help exits 0", async () => {
     assert.equal((await run(IN_IKED, ["-x"])).code, 1);
     assert.equal((await run(IN_IKED, ["--kernel", "bogus", "-c"])).code, 1);
