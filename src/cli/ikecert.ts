@@ -15,6 +15,8 @@ import { HELP } from "./ikecert/help.js";
 import { parseOpts } from "./ikecert/options.js";
 import { tokens } from "./ikecert/tokens.js";
 import { IkecertError } from "./ikecert/store-ops.js";
+import { closeTokens } from "./ikecert/token-session.js";
+import { TokenError } from "../crypto/pkcs11.js";
 
 const USAGE = "Usage: ikecert [--root DIR] certlocal|certdb|certrldb [options...]\n       ikecert [--root DIR] tokens\nUse -h after a subcommand for its options.\n";
 
@@ -43,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
           out(HELP[sub]);
           return 0;
         }
-        (sub === "certlocal" ? certlocal : sub === "certdb" ? certdb : certrldb)(paths, o, out, err);
+        if (sub === "certlocal") await certlocal(paths, o, out, err);
+        else if (sub === "certdb") await certdb(paths, o, out, err);
+        else certrldb(paths, o, out, err);
         return 0;
       }
       case "tokens":
@@ -55,9 +59,11 @@ async function main(argv: string[]): Promise<number> {
         return 1;
     }
   } catch (e) {
-    if (!(e instanceof IkecertError) && !(e as NodeJS.ErrnoException).code) throw e;
+    if (!(e instanceof IkecertError) && !(e instanceof TokenError) && !(e as NodeJS.ErrnoException).code) throw e;
     err(`ikecert: ${(e as Error).message}\n`);
     return 1;
+  } finally {
+    closeTokens();
   }
 }
 

@@ -10,6 +10,7 @@ import { ikeServiceFactory } from "../daemon/ike-service.js";
 import { kernelCaveats } from "../daemon/kernel-backend.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
 import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
+import { metricsExposureWarning } from "../config/metrics-address.js";
 
 const say = (line: string) => process.stderr.write(`in.iked: ${line}\n`);
 
@@ -20,6 +21,8 @@ async function check(o: DaemonOptions): Promise<number> {
   const store = pki ?? { errors: [], warnings: [] };
   const caveats = kernelCaveats(rules.value, o.kernel).map((w) => `${o.configFile}: ${w}`);
   for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...caveats, ...keys.errors, ...keys.warnings]) process.stderr.write(line + "\n");
+  const exposed = o.metrics !== undefined ? metricsExposureWarning(o.metrics) : undefined;
+  if (exposed !== undefined) say(`warning: --metrics: ${exposed}`);
   const bad = rules.errors.length + keys.errors.length + store.errors.length;
   if (bad > 0) {
     say(`configuration check failed (${bad} error${bad === 1 ? "" : "s"})`);

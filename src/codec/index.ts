@@ -20,6 +20,7 @@ export {
   decodeHeader,
   decodeMessage,
   decodeMessageBody,
+  type BodyOptions,
   decodeDecrypted,
   decodePayloads,
   encodePayloads,

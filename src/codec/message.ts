@@ -19,7 +19,7 @@ import { decodeError, type DecodeError } from "./errors.js";
 import { ok, err, type Result } from "./result.js";
 import { GENERIC_HEADER_LENGTH, HEADER_LENGTH, HeaderFlag, IsakmpVersion, PayloadType } from "./constants.js";
 import { headerSpec, checkHeader, MAX_DATAGRAM, type Header, type HeaderInit } from "./header.js";
-import { payloadSpec, type Payload, type PayloadRaw } from "./payloads/index.js";
+import { payloadSpec, sealedPayloadSpec, type Payload, type PayloadRaw } from "./payloads/index.js";
 
 /** Most payloads one message may carry (strongSwan's MM1 has 6, a QM1 with NAT-OA 7). */
 export const MAX_PAYLOADS = 64;
@@ -142,15 +142,24 @@ export function decodeMessageUsing(datagram: Buffer, engine: DecodeEngine): Resu
   return decodeBodyUsing(hr.value, datagram, engine);
 }
 
+/** Options of {@link decodeMessageBody}. */
+export interface BodyOptions {
+  /**
+   * Payload types whose bodies are ciphertext in this message (RFC 2409 section 5.2: ID and NONCE
+   * of MM3/MM4 with public key encryption): decoded by layout only (payloads/index.ts `SEALABLE`).
+   */
+  readonly sealed?: readonly number[];
+}
+
 /**
  * The rest of `decodeMessage` for a datagram whose header `decodeHeader` already accepted: the
  * engine decodes a header once to find the SA, and the body later, on the SA's queue.
  */
-export function decodeMessageBody(header: Header, datagram: Buffer): Result<Message, DecodeError> {
-  return decodeBodyUsing(header, datagram, "compiled");
+export function decodeMessageBody(header: Header, datagram: Buffer, options: BodyOptions = {}): Result<Message, DecodeError> {
+  return decodeBodyUsing(header, datagram, "compiled", options.sealed);
 }
 
-function decodeBodyUsing(header: Header, datagram: Buffer, engine: DecodeEngine): Result<Message, DecodeError> {
+function decodeBodyUsing(header: Header, datagram: Buffer, engine: DecodeEngine, sealed?: readonly number[]): Result<Message, DecodeError> {
   if ((header.flags & HeaderFlag.Encryption) !== 0) {
     if (datagram.length === HEADER_LENGTH) {
       return err(decodeError("IKE_ERR_EMPTY_ENCRYPTED_BODY", HEADER_LENGTH, undefined, "encrypted message without a body"));
@@ -160,7 +169,7 @@ function decodeBodyUsing(header: Header, datagram: Buffer, engine: DecodeEngine)
     }
     return ok({ kind: "encrypted", header, ciphertext: datagram.subarray(HEADER_LENGTH) });
   }
-  const pr = decodeChain(header.nextPayload, datagram, HEADER_LENGTH, false, 0, engine);
+  const pr = decodeChain(header.nextPayload, datagram, HEADER_LENGTH, false, 0, engine, sealed);
   if (!pr.ok) return pr;
   return ok({ kind: "plain", header, payloads: pr.value });
 }
@@ -195,7 +204,9 @@ export function decodePayloadsUsing(first: number, body: Buffer, options: ChainO
   return decodeChain(first, body, 0, options.padded ?? false, delta, engine);
 }
 
-function decodeChain(first: number, buf: Buffer, start: number, padded: boolean, delta: number, engine: DecodeEngine): Result<Payload[], DecodeError> {
+function decodeChain(
+  first: number, buf: Buffer, start: number, padded: boolean, delta: number, engine: DecodeEngine, sealed?: readonly number[],
+): Result<Payload[], DecodeError> {
   const payloads: Payload[] = [];
   const end = buf.length;
   let type = first;
@@ -203,7 +214,7 @@ function decodeChain(first: number, buf: Buffer, start: number, padded: boolean,
   // Where the next-payload octet that names `type` sits: the header's, then each payload's first octet.
   let namedAt = start === HEADER_LENGTH ? headerSpec.offsets["nextPayload"]! : -delta + headerSpec.offsets["nextPayload"]!;
   while (type !== PayloadType.None) {
-    const s = payloadSpec(type);
+    const s = (sealed?.includes(type) === true ? sealedPayloadSpec(type) : undefined) ?? payloadSpec(type);
     if (s === undefined) return fail(decodeError("IKE_ERR_INVALID_PAYLOAD_TYPE", namedAt, type, `payload type ${type}`), delta);
     if (payloads.length >= MAX_PAYLOADS) return fail(decodeError("IKE_ERR_TOO_MANY_PAYLOADS", pos, type, `more than ${MAX_PAYLOADS} payloads`), delta);
     if (end - pos < GENERIC_HEADER_LENGTH) {
@@ -227,10 +238,22 @@ function decodeChain(first: number, buf: Buffer, start: number, padded: boolean,
     pos += len;
     type = next;
   }
-  if (!padded && pos !== end) {
+  if (!padded && pos !== end && !(start === HEADER_LENGTH && delta === 0 && alignmentPadding(buf, pos, end))) {
     return fail(decodeError("IKE_ERR_TRAILING_DATA", pos, undefined, `${end - pos} bytes after the last payload`), delta);
   }
   return ok(payloads);
+}
+
+/**
+ * Libreswan pads every IKEv1 message to a multiple of 4 octets (its `ikepad=yes` default), also a
+ * clear one whose payloads end elsewhere (a CERTREQ of 81 octets): up to 3 zero octets that end
+ * the message on a 4-octet boundary are that padding, not data. Re-encoding such a message gives
+ * it without them (the one exception to the byte-for-byte round trip).
+ */
+function alignmentPadding(buf: Buffer, pos: number, end: number): boolean {
+  if (end - pos > 3 || end % 4 !== 0) return false;
+  for (let i = pos; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 function fail(e: DecodeError, delta: number): { readonly ok: false; readonly error: DecodeError } {

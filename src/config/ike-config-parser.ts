@@ -14,6 +14,7 @@ import { CONFIG_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
 import { AUTH_METHOD_WORDS, CONFIG_ID_TYPE_WORDS, HASH_WORDS, OAKLEY_GROUPS } from "./names.js";
 import { finishConfig, type ConfigContext, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
 import { CONFIG_BOUNDS, type Bound } from "./limits.js";
+import { metricsExposureWarning, parseMetricsSetting } from "./metrics-address.js";
 import type { IkeConfig, P1Xform, ParseResult } from "./types.js";
 import {
   ALL_KEYWORDS, describe, parseLdapList, readAddress, readEncr, readFloat, readNum, readString, readWord,
@@ -21,8 +22,9 @@ import {
 
 /** Keywords allowed only at file level. */
 const FILE_ONLY = new Set([
-  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit",
+  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit", "metrics",
   "retry_timer_init", "retry_timer_max", "proxy", "socks", "use_http", "max_certs", "p1_nonce_len", "p2_nonce_len",
+  "unverified_dh_share",
 ]);
 /** Keywords allowed only inside a rule. */
 const RULE_ONLY = new Set(["label", "local_addr", "remote_addr", "local_id", "remote_id", "remote_port"]);
@@ -146,6 +148,18 @@ class ConfigParser {
         else g.ldapServer.push(...list);
         return;
       }
+      case "metrics": {
+        // Extension: where the metrics endpoint listens (metrics-address.ts).
+        const at = s.peek();
+        const v = readString(s, d, t, 256);
+        if (v === undefined) return;
+        const m = parseMetricsSetting(v);
+        if (!m.ok) return void d.error("IKE_ERR_CFG_BAD_VALUE", at, `bad metrics address: ${d.hidesText ? d.quote(v) : m.message}`);
+        const warning = metricsExposureWarning(m.value);
+        if (warning !== undefined) d.warn("IKE_ERR_CFG_METRICS_EXPOSED", at, warning);
+        g.metrics = m.value;
+        return;
+      }
       case "ignore_crls":
         g.ignoreCrls = true;
         return;
@@ -162,9 +176,11 @@ class ConfigParser {
       case "expire_timer":
       case "retry_limit":
       case "max_certs":
-      case "p1_lifetime_secs": {
+      case "p1_lifetime_secs":
+      case "unverified_dh_share": {
         const v = readNum(s, d, t, CONFIG_BOUNDS[k]);
-        const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs" } as const)[k];
+        // unverified_dh_share is an iked extension (percent of the crypto pool, ike.config(5)).
+        const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs", unverified_dh_share: "unverifiedDhShare" } as const)[k];
         if (v !== undefined) g[field] = v;
         return;
       }

@@ -112,6 +112,25 @@ export function findPresharedByAddress(
   });
 }
 
+/**
+ * The entry for a peer address whose local side is a name (`localidtype fqdn` and the like): the key
+ * is still bound to the peer's address, and the name is the identity we present (a road warrior
+ * known to its gateway by name). Used when no entry has address identities on both sides.
+ */
+export function findPresharedByRemoteAddress(
+  entries: readonly PresharedEntry[],
+  remote: string | IpValue,
+  mode: "main" | "aggressive" = "main",
+): PresharedEntry | undefined {
+  const r = toIp(remote);
+  if (!r) return undefined;
+  return pickBest(entries, (e) => {
+    if (!modeServes(e.ikeMode, mode) || !("name" in e.localId) || !("addr" in e.remoteId)) return undefined;
+    const rs = narrowest([e.remoteId.addr], r);
+    return rs === undefined ? undefined : [rs, 0n];
+  });
+}
+
 /** Name comparison: DNS names and mailboxes ignore case, DNs and key ids do not. */
 function sameName(type: number, a: string, b: string): boolean {
   return type === IdType.ID_FQDN || type === IdType.ID_USER_FQDN ? a.toLowerCase() === b.toLowerCase() : a === b;

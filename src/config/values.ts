@@ -15,12 +15,13 @@ import type { AddressSpec, KeyLengthRange, LdapServer } from "./types.js";
 
 /** Every keyword of the ike.config grammar, wherever it is allowed. */
 export const ALL_KEYWORDS: ReadonlySet<string> = new Set([
-  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit",
+  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit", "metrics",
   "retry_timer_init", "retry_timer_max", "proxy", "socks", "use_http", "max_certs", "label_aware",
   "p1_lifetime_secs", "p1_nonce_len", "p2_lifetime_secs", "p2_softlife_secs", "p2_idletime_secs",
   "p2_lifetime_kb", "p2_softlife_kb", "p2_nonce_len", "p2_pfs", "local_id_type", "p1_xform",
   "label", "local_addr", "remote_addr", "local_id", "remote_id", "remote_port",
   "auth_method", "oakley_group", "encr_alg", "auth_alg", "single_label", "multi_label", "wire_label",
+  "unverified_dh_share",
 ]);
 
 /**

@@ -15,7 +15,7 @@ import { PRESHARED_ID_TYPE_WORDS } from "../config/names.js";
 import { AdminError, type AdminId } from "../control/messages.js";
 import type { ChangeResult, ListResult, PresharedView, RuleView } from "../control/results.js";
 import type { HandlerResult } from "../control/server.js";
-import { loadKeys, loadRules } from "./config-load.js";
+import { loadKeys, loadRules, rulesContext } from "./config-load.js";
 import type { LiveConfig } from "./live-config.js";
 
 const fail = (code: number, message: string, extra: { errno?: string; details?: string[] } = {}): HandlerResult =>
@@ -143,7 +143,8 @@ export const ruleCommands = {
       ...(config.globals.localIdType !== undefined ? [`local_id_type ${configIdTypeWord(config.globals.localIdType) ?? ""}`] : []),
       ...config.p1Xforms.map(formatP1Xform),
     ].join("\n");
-    const parsed = parseIkeConfig(text + tail, source);
+    // The added text has none of the file's certificate globals: only its pre-shared identity is checked here.
+    const parsed = parseIkeConfig(text + tail, source, { context: rulesContext(live.current.preshared) });
     if (!parsed.ok) {
       return fail(AdminError.DATA_INVALID, "error creating new policy rule: the definition does not parse", { details: parsed.diagnostics.map(formatDiagnostic) });
     }
@@ -164,7 +165,8 @@ export const ruleCommands = {
    * judged by `fstat` of the descriptor the text is read through (config/load.ts).
    */
   async read(live: LiveConfig, file: string, revealText: boolean): Promise<HandlerResult> {
-    const r = await loadRules(file, { hideTextIfPrivate: !revealText });
+    const { preshared, pki } = live.current;
+    const r = await loadRules(file, { hideTextIfPrivate: !revealText, context: rulesContext(preshared, pki) });
     if (!r.ok) {
       return fail(AdminError.DATA_INVALID, `${file}: configuration not loaded; the running rules are unchanged`, { details: r.errors });
     }

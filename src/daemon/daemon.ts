@@ -22,8 +22,11 @@ import type { ServiceFactory, IkeService } from "./service.js";
 import { LiveConfig } from "./live-config.js";
 import { releasePreshared } from "../config/index.js";
 import type { DaemonOptions } from "./options.js";
+import { CertCache } from "../pki/certcache.js";
+import { credentialsFor, PkiKeyGenerations, PkiLive } from "./pki-live.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { kernelCaveats, openDaemonKernel } from "./kernel-backend.js";
+import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -52,6 +55,8 @@ export interface DaemonHooks {
 /** A running daemon. */
 export class Daemon {
   #stopping: Promise<void> | undefined;
+  /** The certificate store holder (its generations of private keys in the pool, the cache). */
+  #pki: PkiLive | undefined;
   readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   private constructor(
@@ -64,6 +69,7 @@ export class Daemon {
     readonly engine: IkeService | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
+    readonly metrics: DaemonMetrics,
   ) {}
 
   /** Start everything; throws StartupError with an exit code and printable details. */
@@ -72,6 +78,7 @@ export class Daemon {
       debugLevel: options.debugLevel,
       privilege: options.privilege,
       destination: !options.foreground && options.debugLogfile ? { kind: "file", path: options.debugLogfile } : { kind: "stderr" },
+      format: options.logFormat,
     });
     const log = logs.logger("dmn");
     const cfgLog = logs.logger("cfg");
@@ -87,9 +94,13 @@ export class Daemon {
     };
 
     try {
-      const { rules, keys } = await loadAll(options.configFile, options.presharedFile);
-      for (const w of [...rules.warnings, ...keys.warnings]) cfgLog.warn(w);
-      const errors = [...rules.errors, ...keys.errors];
+      // The pool first: the store's private keys are registered with it while the store loads.
+      const pool = new CryptoPool({ threads: options.workers });
+      cleanup.push(() => pool.close());
+      const pkiKeys = new PkiKeyGenerations(pool);
+      const { rules, keys, pki } = await loadAll(options.configFile, options.presharedFile, { dirs: options.paths, pool, generation: pkiKeys.next() });
+      for (const w of [...(pki?.warnings ?? []), ...rules.warnings, ...keys.warnings]) cfgLog.warn(w);
+      const errors = [...(pki?.errors ?? []), ...rules.errors, ...keys.errors];
       if (errors.length > 0) {
         if (!options.ignoreErrors) {
           releasePreshared(keys.value);
@@ -98,9 +109,16 @@ export class Daemon {
         for (const e of errors) cfgLog.error(e);
         cfgLog.warn("ignore_errors is set: running with the parts of the configuration that loaded");
       }
-      const live = new LiveConfig(rules.value, keys.value);
+      const certCache = new CertCache();
+      const live = new LiveConfig(rules.value, keys.value, pki && { loaded: pki.value, credentials: (c, p) => credentialsFor(c, p, pool, cfgLog, certCache) });
+      const pkiLive = new PkiLive(options.paths, pool, live, cfgLog, certCache, pkiKeys);
+      if (pki) pkiLive.adopted(pki.value);
       cleanup.push(() => live.releaseKeys());
-      cfgLog.info("configuration loaded", { file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length });
+      const store = pki?.value.snapshot;
+      cfgLog.info("configuration loaded", {
+        file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length,
+        ...(store ? { certificates: store.certs.length, privateKeys: pki!.value.bindings.length, crls: store.crls.length } : {}),
+      });
 
       const opened = await openDaemonKernel(options.kernel, logs.logger("knl"));
       if (!opened.ok) throw new StartupError(opened.perm ? ExitCode.Perm : ExitCode.Error, opened.message);
@@ -108,8 +126,8 @@ export class Daemon {
       cleanup.push(() => kernel.close());
       log.info("kernel backend opened", { kernel: opened.name, asked: options.kernel });
       for (const w of kernelCaveats(rules.value, opened.name)) cfgLog.warn(w);
-      const pool = new CryptoPool({ threads: options.workers });
-      cleanup.push(() => pool.close());
+      const metrics = new DaemonMetrics({ pool, kernel, backend: opened.name, log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
+      cleanup.push(() => metrics.close());
 
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
@@ -125,8 +143,15 @@ export class Daemon {
         live.onChange((next) => engine.reconfigure(next));
         await engine.start();
         cleanup.push(() => engine.stop());
+        if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
+      }
+
+      try {
+        await metrics.apply(live.current.config.globals.metrics);
+      } catch (err) {
+        throw new StartupError(ExitCode.Error, (err as Error).message);
       }
 
       fs.mkdirSync(path.dirname(options.paths.adminSocket), { recursive: true, mode: 0o755 });
@@ -136,10 +161,11 @@ export class Daemon {
         log: ctlLog,
         handler: createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
-          ikePort: options.ikePort, nattPort: options.nattPort, engine,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki: pkiLive, metrics,
         }),
       });
-      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log);
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, metrics);
+      d.#pki = pkiLive;
       d.#installSignals();
       log.info("in.iked started", {
         pid: process.pid, socket: options.paths.adminSocket, privilege: options.privilege,
@@ -156,25 +182,27 @@ export class Daemon {
   }
 
   /**
-   * Re-read the configuration, the pre-shared keys and the IPsec policy; swap them in only when
-   * all three are valid, together. Returns whether it swapped. Certificates will be reloaded
-   * here too once the PKI store exists.
+   * Re-read the configuration, the pre-shared keys, the certificate store (its private keys
+   * registered in the pool beside the running ones) and the IPsec policy; swap them in only when
+   * all four are valid, together. Returns whether it swapped.
    */
   async reload(): Promise<boolean> {
     const log = this.logs.logger("cfg");
-    const [{ rules, keys }, policy] = await Promise.all([
-      loadAll(this.options.configFile, this.options.presharedFile),
+    const pki0 = this.#pki!;
+    const [{ rules, keys, pki }, policy] = await Promise.all([
+      loadAll(this.options.configFile, this.options.presharedFile, { dirs: this.options.paths, pool: this.pool, generation: pki0.keys.next() }),
       this.engine?.preparePolicy(),
     ]);
-    const errors = [...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
+    const errors = [...(pki?.errors ?? []), ...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
     if (errors.length > 0) {
       for (const e of errors) log.error(e);
       log.error("reload refused: the running configuration stays in effect", { errors: errors.length });
       releasePreshared(keys.value);
+      if (pki) pki0.keys.discard(pki.value);
       daemonReload.publish({ ok: false, errors });
       return false;
     }
-    for (const w of [...rules.warnings, ...keys.warnings]) log.warn(w);
+    for (const w of [...(pki?.warnings ?? []), ...rules.warnings, ...keys.warnings]) log.warn(w);
     if (policy?.ok === true) {
       try {
         await policy.commit(rules.value);
@@ -185,8 +213,10 @@ export class Daemon {
         return false;
       }
     }
-    const snap = this.live.replace({ config: rules.value, preshared: keys.value });
+    const snap = this.live.replace({ config: rules.value, preshared: keys.value, ...(pki ? { pki: pki.value } : {}) });
+    if (pki) pki0.adopted(pki.value);
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
+    await this.metrics.apply(rules.value.globals.metrics);
     daemonReload.publish({ ok: true, generation: snap.generation });
     return true;
   }
@@ -199,6 +229,7 @@ export class Daemon {
       for (const [sig, h] of this.#signalHandlers) process.off(sig, h);
       await this.control.close();
       await this.engine?.stop();
+      await this.metrics.close();
       await this.pool.close();
       await this.kernel.close();
       this.live.releaseKeys();

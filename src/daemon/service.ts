@@ -18,6 +18,7 @@ import type { PrivilegeLevel } from "../log/categories.js";
 import type { ConfigSnapshot, LiveConfig } from "./live-config.js";
 import type { BackendName } from "./kernel-backend.js";
 import type { IkeConfig } from "../config/types.js";
+import type { IkeEngine } from "../ike/engine.js";
 
 /** Admin requests the IKE service answers. */
 export type ServiceAdminRequest = Extract<AdminRequest, { cmd: "get_stats" | "get_p1" | "del_p1" | "dump_p1" | "flush_p1" | "dump_sadb" | "acquire" }>;
@@ -50,6 +51,8 @@ export interface ServiceContext {
 
 /** The running IKE service, as the daemon drives it. */
 export interface IkeService {
+  /** The running IKE engine, once started (the metrics read its counters and events). */
+  readonly engine?: IkeEngine | undefined;
   /** Bind the UDP sockets and start serving. */
   start(): Promise<void>;
   /** Tell the service the configuration changed (after the swap; old SAs keep their rules). */

@@ -15,9 +15,12 @@ import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent, Kernel } from "../kernel/kernel.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
+import { Admission } from "./admission.js";
 import { CookieJar } from "./cookies.js";
 import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
+import type { DhBudget } from "./dh-budget.js";
+import type { EmbryoLimits } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
 import { InfoHandler } from "./info-handler.js";
@@ -27,6 +30,7 @@ import type { IsakmpSa } from "./isakmp-sa.js";
 import { nullLog, type IkeLog } from "./log.js";
 import { Phase1Handler } from "./phase1-handler.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
+import type { PubkeyPort } from "./phase1/credentials.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import { QuickHandler, type Phase2Exchange } from "./quick-handler.js";
 import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, type RetransmitPolicy } from "./retransmit.js";
@@ -41,6 +45,8 @@ export type { Phase2Exchange } from "./quick-handler.js";
 export interface EngineOptions {
   readonly transport: Transport;
   readonly dh: DhPort;
+  /** Signatures and RSA encryption (the crypto pool); without it only pre-shared keys authenticate. */
+  readonly pubkey?: PubkeyPort;
   readonly policy: Phase1Policy;
   readonly clock?: Clock;
   readonly log?: IkeLog;
@@ -51,6 +57,13 @@ export interface EngineOptions {
   /** `expire_timer`: how long an unfinished Phase 1 may live, ms. */
   readonly expireMs?: number;
   readonly halfOpen?: HalfOpenLimits;
+  /** Bounds of the embryonic Main Mode table (default 8192 entries of at most 10 s). */
+  readonly embryos?: EmbryoLimits;
+  /**
+   * DH computations that peers which have not returned our cookie (Aggressive Mode responders)
+   * may have in flight at once (default 8; the daemon gives `unverified_dh_share` of its pool).
+   */
+  readonly unverifiedDh?: number;
   /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
   readonly p1LifetimeSecs?: number;
   /** Where Quick Mode installs SAs; without one, Quick Mode is refused. */
@@ -84,6 +97,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly phase1: Phase1Handler;
   private readonly quick: QuickHandler;
   private readonly dispatcher: Dispatcher;
+  private readonly admission: Admission;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -98,14 +112,20 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const emit: EmitEvent = (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     this.quick = new QuickHandler({
       sas, ipsec, io, emit, kernel: opts.kernel, dh: opts.dh, ipsecPolicy: opts.ipsecPolicy ?? (() => undefined),
-      commit: opts.quickModeCommit === true, random, log,
+      commit: opts.quickModeCommit === true, random, log, stats,
     });
+    const cookies = opts.cookies ?? new CookieJar({ clock });
     this.phase1 = new Phase1Handler({
-      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, policy: opts.policy, cookies: opts.cookies ?? new CookieJar({ clock }),
+      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, pubkey: opts.pubkey, policy: opts.policy, icookie: () => cookies.icookie(),
       clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
     });
+    this.admission = new Admission({
+      sas, io, policy: opts.policy, cookies, clock, stats, responders: this.phase1, p1LifetimeSecs: opts.p1LifetimeSecs,
+      ...(opts.embryos !== undefined ? { embryos: opts.embryos } : {}),
+      ...(opts.unverifiedDh !== undefined ? { unverifiedDh: opts.unverifiedDh } : {}),
+    });
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick });
-    this.dispatcher = new Dispatcher({ sas, io, stats }, { phase1: this.phase1, quick: this.quick, info });
+    this.dispatcher = new Dispatcher({ sas, io, stats }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
   }
 
@@ -180,6 +200,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       return "deleting";
     }
     const again = action.target;
+    this.stats.engine.phase2Rekeys++;
     this.negotiate(again.rule, again.local, again.remote, again.request);
     return "rekeying";
   }
@@ -240,6 +261,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** Tear down every SA at once, without telling peers. */
   close(): void {
     this.dispatcher.close();
+    this.admission.close();
     for (const sa of this.sas.all()) sa.destroy("engine closed");
   }
 
@@ -248,8 +270,13 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     this.dispatcher.receive(datagram, local, remote);
   }
 
+  /** The DH slots of unverified peers: how many, how many taken (a reload may change the number). */
+  get unverifiedDh(): DhBudget {
+    return this.admission.unverifiedDh;
+  }
+
   /** Entry counts of the engine's own tables (the SA manager has its own), for leak checks. */
   debugSizes(): Record<string, number> {
-    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes() };
+    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes(), embryos: this.admission.embryos.size };
   }
 }

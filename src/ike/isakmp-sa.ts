@@ -17,7 +17,9 @@ import assert from "node:assert/strict";
 import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
+import { MessageIdWindow } from "./message-ids.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
+import type { FailureClass, Phase1Exchange } from "./negotiation-stats.js";
 import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
 import { endpointKey } from "./transport.js";
@@ -92,6 +94,15 @@ export class IsakmpSa {
   establishedAt: number | undefined;
   /** Whether the peer ever sent us a valid message of this exchange (noresp vs respfail). */
   peerAnswered = false;
+  /**
+   * Whether the peer has shown it receives what we send to its address: we started the exchange,
+   * or it returned our responder cookie. Until then what we send it is bounded (amplification.ts).
+   */
+  verified: boolean;
+  /** The Phase 1 exchange, set by the Phase 1 handler with its task (counted by exchange). */
+  exchange: Phase1Exchange | undefined;
+  /** Why the Phase 1 exchange failed, set just before the SA is destroyed; none counts as aborted. */
+  failure: FailureClass | undefined;
   /** Why the SA died, once dead. */
   deathReason: string | undefined;
   /** Answer for a retransmitted request. */
@@ -110,6 +121,8 @@ export class IsakmpSa {
   ipsecCreated = 0;
   /** Of those, how many were deleted (by us, the peer's Delete, or INITIAL-CONTACT). */
   ipsecDeleted = 0;
+  /** Message IDs of the Phase 2 exchanges this SA ran (replays of finished ones are dropped). */
+  readonly messageIds = new MessageIdWindow();
   /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
   readonly abort = new AbortController();
 
@@ -129,6 +142,7 @@ export class IsakmpSa {
     this.rule = init.rule;
     this.config = init.config;
     this.createdAt = ctx.clock.now();
+    this.verified = init.role === "initiator";
     this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
   }
 
@@ -237,10 +251,13 @@ export class IsakmpSa {
   private count(from: IsakmpSaState, to: IsakmpSaState): void {
     const p1 = this.ctx.stats.p1;
     const init = this.role === "initiator";
+    const outcome = this.ctx.stats.negotiations.phase1[this.exchange ?? "main"][this.role];
     if (to === "negotiating") {
+      outcome.started++;
       if (init) p1.init_p1_attempts++;
       else p1.resp_p1_attempts++;
     } else if (to === "established") {
+      outcome.established++;
       if (init) {
         p1.init_p1_total++;
         p1.init_p1_current++;
@@ -250,6 +267,7 @@ export class IsakmpSa {
       }
     } else if (to === "dead") {
       if (from === "negotiating") {
+        outcome.failed[this.failure ?? "aborted"]++;
         if (!init) p1.resp_p1_fail++;
         else if (this.peerAnswered) p1.init_p1_respfail++;
         else p1.init_p1_noresp++;

@@ -7,10 +7,11 @@
  * of test/helpers/dh.ts); {@link configPolicy} adapts a loaded ike.config and ike.preshared through
  * the config module's lookup helpers.
  */
-import { findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
+import { findPresharedByAddress, findPresharedByIdentity, findPresharedByRemoteAddress, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
 import type { IkeConfig, PresharedEntry, PresharedId, ResolvedRule } from "../config/types.js";
 import type { DhExchange, DhKeyPair } from "../crypto/dh.js";
 import type { TaskResult } from "../crypto/tasks.js";
+import type { Phase1Credentials } from "./phase1/credentials.js";
 
 /** Diffie-Hellman through the crypto pool. Peer values come back as errors, never as throws. */
 export interface DhPort {
@@ -55,15 +56,28 @@ export interface Phase1Policy {
   ruleFor(local: string, remote: string): ResolvedRule | undefined;
   /** The rule with this label (`ikeadm` and tests start exchanges by label). */
   ruleByLabel(label: string): ResolvedRule | undefined;
-  /** The pre-shared key entry for this address pair and exchange mode. */
+  /**
+   * The pre-shared key entry for this address pair and exchange mode: one with address identities
+   * covering both, else one for the remote address whose local identity is a name (what we present).
+   */
   presharedFor(local: string, remote: string, mode: "main" | "aggressive"): PresharedEntry | undefined;
   /** The pre-shared key entry for a peer identity (Aggressive Mode responder: the key follows AM1's ID). */
   presharedForId(peerId: PresharedId, localAddress: string, mode: "main" | "aggressive"): PresharedEntry | undefined;
+  /**
+   * The certificate layer of the current configuration (src/pki/phase1-credentials.ts), asked once
+   * per exchange so an exchange sees one store snapshot; absent: certificate methods are refused.
+   */
+  credentials?(): Phase1Credentials | undefined;
 }
 
 /** A {@link Phase1Policy} over parsed files; `get` is called per lookup, so a reload takes effect. */
-export function configPolicy(get: () => { readonly config: IkeConfig; readonly preshared: readonly PresharedEntry[] }): Phase1Policy {
+export function configPolicy(
+  get: () => { readonly config: IkeConfig; readonly preshared: readonly PresharedEntry[]; readonly credentials?: Phase1Credentials },
+): Phase1Policy {
   return {
+    credentials() {
+      return get().credentials;
+    },
     ruleFor(local, remote) {
       const { config } = get();
       const r = findRule(config, local, remote);
@@ -75,7 +89,8 @@ export function configPolicy(get: () => { readonly config: IkeConfig; readonly p
       return r && resolveRule(config, r);
     },
     presharedFor(local, remote, mode) {
-      return findPresharedByAddress(get().preshared, local, remote, mode);
+      const entries = get().preshared;
+      return findPresharedByAddress(entries, local, remote, mode) ?? findPresharedByRemoteAddress(entries, remote, mode);
     },
     presharedForId(peerId, localAddress, mode) {
       return findPresharedByIdentity(get().preshared, peerId, { localAddr: localAddress, mode });

@@ -17,10 +17,12 @@ import { deleteIpsec } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
-import { QuickMode, type QuickModeRequest } from "./phase2/quick-mode.js";
+import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
+import { QuickMode, hash1Verifies, type QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort } from "./ports.js";
 import { ReplyCache, type Retransmitter } from "./retransmit.js";
 import type { SaManager } from "./sa-manager.js";
+import type { IkeStats } from "./stats.js";
 import { internalError, type Step } from "./step.js";
 
 /** One Quick Mode exchange in the SA manager's Phase 2 table. */
@@ -35,6 +37,8 @@ export interface Phase2Exchange {
    * CONNECTED; as initiator, we set it and wait for CONNECTED after QM3.
    */
   commit?: boolean;
+  /** How it ended, counted once when it does (none: aborted, its ISAKMP SA went away). */
+  outcome?: "established" | FailureClass;
 }
 
 /** What the Quick Mode handler works with. */
@@ -52,6 +56,8 @@ export interface QuickHandlerContext {
   readonly commit: boolean;
   readonly random: (n: number) => Buffer;
   readonly log: IkeLog;
+  /** Started, established and failed Quick Modes are counted here. */
+  readonly stats: IkeStats;
 }
 
 /** Most Quick Mode exchanges one ISAKMP SA runs at once. */
@@ -66,7 +72,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
   private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
   /** The same exchanges with their ISAKMP SA, for {@link underWay}. */
-  private readonly running = new Map<Phase2Exchange, IsakmpSa>();
+  private readonly underway = new Map<Phase2Exchange, IsakmpSa>();
 
   constructor(private readonly ctx: QuickHandlerContext) {}
 
@@ -76,8 +82,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const rule = sa.config;
     if (sa.state !== "established" || rule === undefined || kernel === undefined) return false;
     let mid = 0;
-    while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined) mid = random(4).readUInt32BE(0);
+    while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined || sa.messageIds.has(mid)) mid = random(4).readUInt32BE(0);
     const ex = this.newPhase2(sa, rule, kernel, mid, request);
+    sa.messageIds.add(mid);
     return sa.queue.push(async () => {
       let step: Step;
       try {
@@ -92,19 +99,22 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   /**
    * The peer answered our Quick Mode with a protected error notify (RFC 2408 section 5: e.g.
    * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION), or refused the SAs of one it started after our
-   * QM2: end that exchange now instead of retransmitting to the limit. The exchange is the one owning the notify's ESP/AH SPI when it names one,
-   * else the only Quick Mode we have outstanding with this peer; with several and no SPI, none
-   * (they run to their own retransmission limit). True when an exchange was ended.
+   * QM2: end that exchange now instead of retransmitting to the limit. Only the exchange the notify
+   * names is ended: the one owning its ESP/AH SPI, or the one whose message ID the Informational
+   * carries. A notify naming neither ends nothing (our exchanges run to their own retransmission
+   * limit): guessing "the only one outstanding" let any error notify end an unrelated exchange.
+   * True when an exchange was ended.
    */
-  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer): boolean {
+  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer, messageId: number): boolean {
     // Ours waiting for QM2, or the peer's waiting for QM3 (the initiator's kernel refused the SAs):
-    // the latter's inbound SA, installed before QM2, goes with it.
+    // the latter's SAs, installed before QM2, go with it.
     const responding = [...(this.open.get(sa) ?? [])].filter((e) => e.task.role === "responder" && e.task.expected() === "QM3");
-    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? []), ...responding]);
+    const ex = this.waitingFor(sa, protocolId, spi, messageId, [...(this.waiting.get(sa) ?? []), ...responding]);
     if (ex === undefined) return false;
     const reason = `peer refused Quick Mode: notify ${notifyType}`;
     this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
     this.ctx.emit("phase2-failed", sa, reason, ex.task.request);
+    ex.outcome = failureOfNotify(notifyType);
     this.endPhase2(sa, ex, 0);
     return true;
   }
@@ -113,8 +123,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
    * The responder's CONNECTED for our committed Quick Mode (matched like {@link refused}): the
    * SAs count as up now. False when no exchange of ours waits for it.
    */
-  connected(sa: IsakmpSa, protocolId: number, spi: Buffer): boolean {
-    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? [])].filter((e) => e.commit === true));
+  connected(sa: IsakmpSa, protocolId: number, spi: Buffer, messageId: number): boolean {
+    const ex = this.waitingFor(sa, protocolId, spi, messageId, [...(this.waiting.get(sa) ?? [])].filter((e) => e.commit === true));
     if (ex === undefined) return false;
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
@@ -129,7 +139,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
    * racing its QM3) needs no second negotiation, the SAs are about to be there.
    */
   underWay(peer: string, local: string, remote: string): boolean {
-    for (const [ex, sa] of this.running) {
+    for (const [ex, sa] of this.underway) {
       const ids = ex.task.clientIds;
       if (sa.remote.address === peer && ids?.local === local && ids.remote === remote) return true;
     }
@@ -141,11 +151,14 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const h = m.header;
     if (sa.state !== "established") return "Quick Mode on an SA that is not established";
     if (m.kind !== "encrypted" || h.messageId === 0) return "Quick Mode in the clear or with M-ID 0";
-    let ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
+    const ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
     if (ex === undefined) {
+      // A retransmission of a live exchange's request was answered above from its reply cache; a
+      // message of a finished one is a replay (RFC 2408 section 3.1: one message ID per exchange).
+      if (sa.messageIds.has(h.messageId)) return `Quick Mode ${h.messageId >>> 0}: message ID already used (replay)`;
       if (kernel === undefined || sa.config === undefined) return "no kernel for Quick Mode";
-      if (sas.phase2Count >= MAX_PHASE2_PER_SA * Math.max(1, sas.size)) return "too many Quick Modes";
-      ex = this.newPhase2(sa, sa.config, kernel, h.messageId);
+      // A new exchange: nothing is kept for it until it decrypts and HASH(1) verifies (begin()).
+      return { position: "QM1", refused: (e) => io.drop(sa.remote, `${sa.tag}: QM1: ${e.code} ${e.detail}`), deliver: (i) => this.begin(i) };
     }
     const cached = ex.replies.match(datagram);
     if (cached !== undefined) {
@@ -153,18 +166,35 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return null;
     }
     const pos = ex.task.expected();
-    // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
-    if (pos === "QM1" && (h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
     if (pos === undefined) return `Quick Mode ${h.messageId} message after its end`;
-    const exchange = ex;
     return {
       position: pos,
-      refused: (e) => {
-        if (exchange.task.role === "responder" && exchange.task.state === "start") this.endPhase2(sa, exchange, 0);
-        io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
-      },
-      deliver: (i) => this.deliver(exchange, i),
+      refused: (e) => io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`),
+      deliver: (i) => this.deliver(ex, i),
     };
+  }
+
+  /**
+   * A QM1 of an exchange we do not know yet, decrypted and rule-checked: a Phase 2 exchange (and
+   * with it GETSPI, timers, a reply cache) exists only once HASH(1) proves the sender holds the
+   * ISAKMP SA's keys; anything else is dropped without an answer and leaves nothing behind.
+   */
+  private async begin(i: Inbound): Promise<void> {
+    const { sas, io, kernel } = this.ctx;
+    const { sa, header: h } = i;
+    if (!hash1Verifies(sa, h.messageId, i.payloads)) {
+      i.settle(false);
+      return io.drop(sa.remote, `${sa.tag}: QM1 ${h.messageId}: HASH(1) does not verify`);
+    }
+    if ((this.open.get(sa)?.size ?? 0) >= MAX_PHASE2_PER_SA || sas.phase2Count >= MAX_PHASE2_PER_SA * Math.max(1, sas.size)) {
+      i.settle(false);
+      return io.drop(sa.remote, `${sa.tag}: too many Quick Modes`);
+    }
+    const ex = this.newPhase2(sa, sa.config!, kernel!, h.messageId);
+    sa.messageIds.add(h.messageId);
+    // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
+    if ((h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
+    return this.deliver(ex, i);
   }
 
   private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle }: Inbound): Promise<void> {
@@ -179,13 +209,20 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     this.afterStep(sa, ex, step, datagram);
   }
 
-  /** Our exchange a notify about `protocolId`/`spi` is for: the one owning the SPI, else the only candidate. */
-  private waitingFor(sa: IsakmpSa, protocolId: number, spi: Buffer, list: readonly Phase2Exchange[]): Phase2Exchange | undefined {
+  /** Our exchange a notify is about: the one owning its ESP/AH SPI, else the one with the Informational's message ID. */
+  private waitingFor(sa: IsakmpSa, protocolId: number, spi: Buffer, messageId: number, list: readonly Phase2Exchange[]): Phase2Exchange | undefined {
     const proto = protocolId === ProtocolId.IPSEC_ESP ? "esp" : protocolId === ProtocolId.IPSEC_AH ? "ah" : undefined;
-    let ex: Phase2Exchange | undefined;
-    if (proto !== undefined && spi.length === 4) ex = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
-    if (ex === undefined && list.length === 1) ex = list[0];
-    return ex;
+    if (proto !== undefined && spi.length === 4) {
+      const bySpi = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
+      if (bySpi !== undefined) return bySpi;
+    }
+    return list.find((e) => e.messageId === messageId >>> 0);
+  }
+
+  /** Whether a Quick Mode with this message ID is still running on `sa` (an Informational may name it). */
+  running(sa: IsakmpSa, messageId: number): boolean {
+    const ex = this.ctx.sas.getPhase2(sa.icookie, sa.rcookie, messageId);
+    return ex !== undefined && (this.open.get(sa)?.has(ex) ?? false);
   }
 
   private newPhase2(sa: IsakmpSa, rule: ResolvedRule, kernel: Kernel, messageId: number, request?: QuickModeRequest): Phase2Exchange {
@@ -193,6 +230,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const task = new QuickMode({ sa, messageId, rule, dh, kernel, ipsecPolicy, random, log }, request);
     const ex: Phase2Exchange = { task, messageId, replies: new ReplyCache(), retransmitter: undefined };
     sas.setPhase2(sa.icookie, sa.rcookie, messageId, ex);
+    this.ctx.stats.negotiations.quick[task.role].started++;
     let open = this.open.get(sa);
     if (open === undefined) {
       const set = (open = new Set<Phase2Exchange>());
@@ -202,14 +240,14 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       });
     }
     open.add(ex);
-    this.running.set(ex, sa);
+    this.underway.set(ex, sa);
     return ex;
   }
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
     const { kernel, log, sas } = this.ctx;
-    this.open.get(sa)?.delete(ex);
-    this.running.delete(ex);
+    if (this.open.get(sa)?.delete(ex) === true) this.count(ex);
+    this.underway.delete(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
@@ -239,6 +277,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       for (const c of sa.state === "established" ? ex.task.peerInstalled() : []) io.sendInformational(sa, [deleteIpsec(c.proto, [c.inboundSpi])]);
       log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
       emit("phase2-failed", sa, step.reason, ex.task.request);
+      ex.outcome = failureOfNotify(step.notify);
       this.endPhase2(sa, ex, 0);
       return;
     }
@@ -258,6 +297,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       const r = io.retransmitter(sa, out, () => {
         if (step.kind === "done") void this.uninstall(sa, ex);
         emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer", ex.task.request);
+        ex.outcome = "timeout";
         this.endPhase2(sa, ex, 0);
       });
       ex.retransmitter = r;
@@ -305,7 +345,15 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     );
     this.ctx.ipsec.record(sa, result.sas, ex.task.request);
     this.ctx.emit("phase2-up", sa, result);
+    ex.outcome = "established";
     this.endPhase2(sa, ex, PHASE2_LINGER_MS);
+  }
+
+  /** One ended exchange in the Quick Mode counters. */
+  private count(ex: Phase2Exchange): void {
+    const c = this.ctx.stats.negotiations.quick[ex.task.role];
+    if (ex.outcome === "established") c.established++;
+    else c.failed[ex.outcome ?? "aborted"]++;
   }
 
   /** A notify about exchange `ex`: protocol and SPI from its first proposal, else the cookies. */

@@ -16,6 +16,7 @@
  * rest, and ends on its own.
  */
 import { performance } from "node:perf_hooks";
+import { refClock, systemClock, timerDelay, type TimerHandle } from "../clock.js";
 import { CryptoPool } from "../crypto/pool.js";
 import type { DhGroupId } from "../crypto/dh.js";
 import { IkeEngine } from "../ike/engine.js";
@@ -24,6 +25,7 @@ import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
 import { endpointKey } from "../ike/transport.js";
 import { MemoryKernel } from "../kernel/memory.js";
 import { UdpTransport } from "../net/udp-transport.js";
+import { loadCertCredentials } from "./certificates.js";
 import { CountingTransport } from "./counting-transport.js";
 import { notifyLabel } from "../codec/index.js";
 import { FailureCounter, classifyPhase1Failure, classifyPhase2Failure, type Failure } from "./failures.js";
@@ -47,7 +49,7 @@ export interface LoadProgress {
 export interface LoadReport {
   readonly target: string;
   readonly mode: "main" | "aggressive";
-  readonly auth: "psk";
+  readonly auth: "psk" | "rsa";
   readonly transform: { readonly encr: string; readonly hash: string; readonly dhGroup: number; readonly lifetimeSecs: number };
   /** Phase 2 proposal (ipsecinit.conf action text) and PFS group; null with `--phase1-only`. */
   readonly phase2: { readonly proposal: string; readonly pfsGroup: number } | null;
@@ -116,8 +118,18 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
   }
   const transport = new CountingTransport(udp);
   const pool = new CryptoPool({ threads: o.workers, warmGroups: [o.dhGroup as DhGroupId] });
+  let policy = pol.policy;
+  if (o.auth.kind === "rsa") {
+    const creds = await loadCertCredentials(o.auth, pol.globals, pool);
+    if (!creds.ok) {
+      await Promise.all([udp.close(), pool.close()]);
+      pol.release();
+      return { ok: false, error: { code: "IKE_ERR_LOAD_CERT", message: creds.message } };
+    }
+    policy = { ...pol.policy, credentials: () => creds.value };
+  }
   const kernel = new MemoryKernel();
-  const engine = new IkeEngine({ transport, dh: pool, policy: pol.policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
+  const engine = new IkeEngine({ transport, dh: pool, pubkey: pool, policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
   const ports = new Map(udp.endpoints().map((e) => [e.local.address, e.local.port] as const));
   try {
     const run = new Run(o, engine, sources, hooks, (address) => ({
@@ -180,11 +192,12 @@ class Run {
     const done = new Promise<void>((resolve) => (this.#finish = resolve));
     this.#t0 = performance.now();
     const timers: NodeJS.Timeout[] = [];
+    let stopTimer: TimerHandle | undefined;
     const onAbort = (): void => this.end();
     this.hooks.signal?.addEventListener("abort", onAbort, { once: true });
     if (this.hooks.signal?.aborted) this.end();
     timers.push(setInterval(() => this.hooks.onProgress?.(this.progress()), PROGRESS_MS));
-    if (this.o.durationMs !== undefined) timers.push(setTimeout(() => this.stopStarting(), this.o.durationMs));
+    if (this.o.durationMs !== undefined) stopTimer = refClock.setTimer(() => this.stopStarting(), this.o.durationMs);
     if (this.o.pacing.kind === "closed") {
       for (let slot = 0; slot < this.o.pacing.concurrency && this.canStart(); slot++) this.start(slot);
     } else {
@@ -195,12 +208,13 @@ class Run {
         if (!this.canStart()) this.maybeDone();
       };
       tick();
-      timers.push(setInterval(tick, Math.max(1, Math.min(50, Math.floor(1 / perMs)))));
+      timers.push(setInterval(tick, timerDelay(Math.max(1, Math.min(50, Math.floor(1 / perMs))))));
     }
     this.maybeDone();
     await done;
     await Promise.all([...this.#deleting]);
     for (const t of timers) clearInterval(t);
+    if (stopTimer !== undefined) refClock.clearTimer(stopTimer);
     this.hooks.signal?.removeEventListener("abort", onAbort);
     this.hooks.onProgress?.(this.progress());
     return this.report();
@@ -276,7 +290,7 @@ class Run {
   private stopStarting(): void {
     if (this.#stopStarting) return;
     this.#stopStarting = true;
-    setTimeout(() => this.end(), this.o.expireMs + 1000).unref();
+    systemClock.setTimer(() => this.end(), this.o.expireMs + 1000);
     this.maybeDone();
   }
 
@@ -318,7 +332,7 @@ class Run {
     return {
       target: endpointKey(o.target),
       mode: o.mode,
-      auth: "psk",
+      auth: o.auth.kind,
       transform: { encr: o.encr, hash: o.hash, dhGroup: o.dhGroup, lifetimeSecs: o.p1LifetimeSecs },
       phase2: o.phase2 ? { proposal: o.ipsecAction, pfsGroup: o.pfsGroup } : null,
       pacing: o.pacing,

@@ -1,6 +1,7 @@
 /**
  * Building a self-signed certificate (RFC 5280 §4.1) and a PKCS#10 request (RFC 2986) for ikecert
- * `certlocal -ks` / `-kc`, for RSA and DSA keys alike, signed with Node's OpenSSL.
+ * `certlocal -ks` / `-kc`, for RSA and DSA keys alike, signed with Node's OpenSSL or, for a key on
+ * a PKCS#11 token, by a `Signer` that asks the token.
  */
 import { randomBytes, sign, type KeyObject } from "node:crypto";
 import { parseIp } from "../config/address.js";
@@ -65,6 +66,13 @@ function extension(id: string, critical: boolean, value: Buffer): Buffer {
   return sequence(oidValue(id), ...(critical ? [bool(true)] : []), octetString(value));
 }
 
+/** Signs the DER to be signed and returns the signature as X.509 carries it (DSA: DER r, s). */
+export type Signer = (data: Buffer) => Buffer;
+
+function signWith(key: KeyObject | Signer, hash: string, data: Buffer): Buffer {
+  return typeof key === "function" ? key(data) : sign(hash, data, key);
+}
+
 /** What to put in a certificate or request. */
 export interface SubjectSpec {
   readonly subject: readonly (readonly Ava[])[];
@@ -83,7 +91,7 @@ function endEntityExtensions(s: SubjectSpec): Buffer[] {
 }
 
 /** A self-signed X.509 v3 certificate (DER) for `s`, valid from `notBefore` to `notAfter` (ms). */
-export function selfSignedCertificate(s: SubjectSpec, key: KeyObject, notBefore: number, notAfter: number): Buffer {
+export function selfSignedCertificate(s: SubjectSpec, key: KeyObject | Signer, notBefore: number, notAfter: number): Buffer {
   const serial = randomBytes(16);
   serial[0]! &= 0x7f;
   const name = encodeName(s.subject);
@@ -98,13 +106,13 @@ export function selfSignedCertificate(s: SubjectSpec, key: KeyObject, notBefore:
     s.spki,
     explicit(3, sequence(...endEntityExtensions(s))),
   );
-  return sequence(tbs, alg, bitStringBytes(sign(s.hash, tbs, key)));
+  return sequence(tbs, alg, bitStringBytes(signWith(key, s.hash, tbs)));
 }
 
 /** A PKCS#10 certificate request (DER), with the subjectAltNames and keyUsage as requested extensions. */
-export function certificateRequest(s: SubjectSpec, key: KeyObject): Buffer {
+export function certificateRequest(s: SubjectSpec, key: KeyObject | Signer): Buffer {
   const extensionRequest = sequence(oidValue("1.2.840.113549.1.9.14"), setOf(sequence(...endEntityExtensions(s))));
   const info = sequence(smallInteger(0), encodeName(s.subject), s.spki, implicitConstructed(0, extensionRequest));
   const alg = algId(s.keyType, s.hash);
-  return sequence(info, alg, bitStringBytes(sign(s.hash, info, key)));
+  return sequence(info, alg, bitStringBytes(signWith(key, s.hash, info)));
 }

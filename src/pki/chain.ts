@@ -10,7 +10,9 @@
  *   - the leaf: keyUsage and extendedKeyUsage fit IKE (see `usageProblem`);
  *   - every link's signature, checked by the `SignatureVerifier` (the crypto pool in the daemon);
  *   - revocation by CRL for every certificate below the root, unless `ignore_crls`;
- *   - at most `max_certs` certificates on the path and in what the peer sent.
+ *   - at most `max_certs` certificates on the path and in what the peer sent;
+ *   - an issuer that neither the store nor the peer supplies is asked of the `ldap_server`
+ *     directory (ldap.ts), when one is configured; it must validate like any other.
  * Path building is greedy (issuer candidates by key identifier, then by current validity) without
  * backtracking: XXX a peer cross-certified under two roots may need the candidate not tried first.
  */
@@ -19,6 +21,7 @@ import { PkiCode, pkiFail, type PkiResult } from "./errors.js";
 import { KeyUsage } from "./extensions.js";
 import { formatName, namesEqual } from "./name.js";
 import { Eku } from "./oids.js";
+import type { CertDirectory } from "./ldap.js";
 import type { CrlIndex } from "./revocation.js";
 import type { SignatureVerifier } from "./verifier.js";
 
@@ -38,6 +41,8 @@ export interface ValidationOptions {
   readonly intermediates: readonly Certificate[];
   /** Revocation checking; absent with `ignore_crls`. */
   readonly crls?: CrlIndex;
+  /** `ldap_server`: where missing issuer certificates are looked for. */
+  readonly directory?: CertDirectory;
   /** `max_certs`. */
   readonly maxCerts: number;
   /** Validation time, ms since the epoch. */
@@ -131,7 +136,12 @@ export async function validatePath(leaf: Certificate, received: readonly Certifi
       break;
     }
     if (path.length >= o.maxCerts) return pkiFail(PkiCode.ChainTooLong, `no root within max_certs (${o.maxCerts}) certificates`, leaf.subjectText);
-    const next = pickIssuer(top, cas, used, o.now);
+    let next = pickIssuer(top, cas, used, o.now);
+    if (!next && o.directory) {
+      const have = new Set(cas.map((c) => c.fingerprint));
+      cas.push(...(await o.directory.caCertificates(top.issuer)).filter((c) => !have.has(c.fingerprint)));
+      next = pickIssuer(top, cas, used, o.now);
+    }
     if (!next) return pkiFail(PkiCode.UnknownCa, `no cert_root or cert_trust certificate vouches for issuer "${formatName(top.issuer)}"`, top.subjectText);
     path.push(next);
     used.add(next.fingerprint);

@@ -9,8 +9,10 @@
  *   cert_trust   each selector must match a certificate in publickeys
  *   ignore_crls, use_http, proxy, max_certs   acted on by validation (proxy: http:// only; a
  *                warning when use_http is not set)
- *   ldap_server, socks   refused: not implemented (no fetching over LDAP or through SOCKS)
- *   pkcs11_path  warned about: PKCS#11 tokens are not supported; keys come from the disk store
+ *   ldap_server  acted on by validation (ldap.ts: issuer certificates and CRLs from the directory)
+ *   socks        refused: not implemented (no fetching through SOCKS)
+ *   pkcs11_path  the library that reaches keys on tokens; a token key nobody is logged in to is
+ *                warned about (it signs once `ikeadm token login` unlocks it)
  * Rules with dss_sig, rsa_sig or rsa_encrypt:
  *   a trust anchor must exist; local_id must match a certificate whose private key is in
  *   ike.privatekeys, of the method's key type, whose usage allows the method and which carries an
@@ -66,9 +68,6 @@ export function pkiConfigContext(snap: PkiSnapshot, bindings: readonly KeyBindin
         const s = sel(text, at, "cert_trust", report);
         if (s && matching(s).length === 0) report.error("IKE_ERR_PKI_NO_CERT", at, `cert_trust "${text}" matches no certificate in ${snap.dirs.publicKeysDir}`);
       });
-      for (const at of sites.get("ldap_server") ?? []) {
-        report.error("IKE_ERR_CFG_UNSUPPORTED", at, "ldap_server: fetching certificates and CRLs over LDAP is not implemented by this iked; keep them in the store (ikecert certdb -a, certrldb -a) or fetch CRLs with use_http");
-      }
       for (const at of sites.get("socks") ?? []) {
         report.error("IKE_ERR_CFG_UNSUPPORTED", at, "socks: SOCKS proxies are not supported by this iked; use_http fetches CRLs directly or through an HTTP proxy");
       }
@@ -77,8 +76,9 @@ export function pkiConfigContext(snap: PkiSnapshot, bindings: readonly KeyBindin
         if (typeof p === "string") report.error("IKE_ERR_CFG_BAD_VALUE", first(sites, "proxy"), `proxy: ${p}`);
         else if (!g.useHttp) report.warn("IKE_ERR_CFG_IGNORED", first(sites, "proxy"), "proxy has no effect without use_http");
       }
-      if (g.pkcs11Path !== undefined) {
-        report.warn("IKE_ERR_CFG_UNSUPPORTED", first(sites, "pkcs11_path"), `pkcs11_path: PKCS#11 tokens are not supported by this iked; private keys are read from ${snap.dirs.privateKeysDir} only`);
+      for (const b of bindings.filter((k) => k.token?.locked)) {
+        report.warn("IKE_ERR_PKI_KEY_LOCKED", first(sites, "pkcs11_path"),
+          `the private key in slot ${b.slot} is on PKCS#11 token "${b.token!.label}", which nobody is logged in to: it cannot sign until 'ikeadm token login "${b.token!.label}"' (or ikecert -p stores the PIN)`);
       }
       if (g.maxCerts === 0) report.warn("IKE_ERR_CFG_BAD_RANGE", first(sites, "max_certs"), "max_certs 0 accepts no certificate: certificate rules cannot work");
     },

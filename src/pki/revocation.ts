@@ -3,12 +3,15 @@
  * certificate is checked against a CRL its issuer signed, the newest one held or fetched. A CRL
  * that does not verify with the issuer's key, or whose issuer may not sign CRLs, is ignored; when no
  * usable, current CRL remains the answer is IKE_ERR_PKI_CRL_UNAVAILABLE (the certificate cannot be
- * shown not to be revoked). `ignore_crls` skips all of this (chain.ts gets no `CrlIndex`).
+ * shown not to be revoked). Where no current CRL is held, the `ldap_server` directory is asked
+ * (at the issuer's entry), then, with `use_http`, the certificate's http:// distribution points.
+ * `ignore_crls` skips all of this (chain.ts gets no `CrlIndex`).
  */
 import type { Certificate } from "./certificate.js";
 import type { Crl } from "./crl.js";
 import { PkiCode, pkiFail, type PkiResult } from "./errors.js";
 import { KeyUsage } from "./extensions.js";
+import type { CertDirectory } from "./ldap.js";
 import { namesEqual } from "./name.js";
 import type { SignatureVerifier } from "./verifier.js";
 
@@ -21,12 +24,14 @@ export interface CrlSource {
 export class CrlIndex {
   readonly #held: readonly Crl[];
   readonly #fetcher: CrlSource | undefined;
+  readonly #directory: Pick<CertDirectory, "crls"> | undefined;
   /** `crlFingerprint/issuerFingerprint` → signature verified. */
   readonly #verified = new Map<string, boolean>();
 
-  constructor(held: readonly Crl[], fetcher?: CrlSource) {
+  constructor(held: readonly Crl[], fetcher?: CrlSource, directory?: Pick<CertDirectory, "crls">) {
     this.#held = held;
     this.#fetcher = fetcher;
+    this.#directory = directory;
   }
 
   async #usable(crls: readonly Crl[], issuer: Certificate, verifier: SignatureVerifier): Promise<Crl[]> {
@@ -47,6 +52,10 @@ export class CrlIndex {
     const newest = (list: Crl[]) => list.sort((a, b) => b.thisUpdate - a.thisUpdate)[0];
     const current = (c: Crl | undefined) => c !== undefined && c.thisUpdate <= now && (c.nextUpdate === undefined || c.nextUpdate >= now);
     let crl = newest(await this.#usable(this.#held, issuer, verifier));
+    if (!current(crl) && this.#directory) {
+      const fresh = newest(await this.#usable(await this.#directory.crls(issuer.subject), issuer, verifier));
+      if (fresh !== undefined && (crl === undefined || fresh.thisUpdate > crl.thisUpdate)) crl = fresh;
+    }
     if (!current(crl) && this.#fetcher) {
       for (const url of cert.ext.crlDistributionPoints.filter((u) => u.startsWith("http://"))) {
         const got = await this.#fetcher.fetch(url);

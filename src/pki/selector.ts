@@ -19,7 +19,9 @@
 import { addressCovers, parseAddressSpec, parseIp } from "../config/address.js";
 import type { AddressSpec } from "../config/types.js";
 import type { Certificate } from "./certificate.js";
-import { dnMatches, globMatch, parseDn, type Ava } from "./name.js";
+import { IdType } from "../codec/constants.js";
+import { DerError } from "./der.js";
+import { decodeNameDer, dnMatches, globMatch, parseDn, type Ava } from "./name.js";
 import { ATTRIBUTE_OIDS } from "./oids.js";
 
 /** A parsed selector term. */
@@ -134,4 +136,58 @@ export function identityAllowed(selectors: readonly Selector[], cert: Certificat
   const excludes = selectors.filter((s) => s.kind === "not");
   const included = includes.length === 0 || includes.some((s) => selectorMatches(s, cert));
   return included && excludes.every((s) => selectorMatches(s, cert));
+}
+
+/** An ID payload's type and data (as identity.ts `IdentityData`). */
+interface IdValue {
+  readonly idType: number;
+  readonly data: Buffer;
+}
+
+/**
+ * Whether one term names an identity that comes without a certificate (an ID payload authenticated
+ * by a pre-shared key): IP= an address ID inside the spec, DNS= an FQDN, EMAIL= a USER_FQDN, a DN
+ * term an ID_DER_ASN1_DN. Terms only a certificate can satisfy (SLOT=, ISSUER=, URI=, RID=) match
+ * nothing.
+ */
+export function selectorMatchesId(sel: Selector, id: IdValue): boolean {
+  const text = id.data.toString("latin1");
+  switch (sel.kind) {
+    case "any":
+      return true;
+    case "not":
+      return !selectorMatchesId(sel.term, id);
+    case "ip":
+      return (id.idType === IdType.ID_IPV4_ADDR || id.idType === IdType.ID_IPV6_ADDR) && addressCovers(sel.spec, ipValueOf(id.data));
+    case "dns":
+      return id.idType === IdType.ID_FQDN && globMatch(sel.value.replace(/\.$/, ""), text.replace(/\.$/, ""));
+    case "email":
+      return id.idType === IdType.ID_USER_FQDN && globMatch(sel.value, text);
+    case "subject":
+    case "dn":
+      if (id.idType !== IdType.ID_DER_ASN1_DN) return false;
+      try {
+        return dnMatches(sel.dn, decodeNameDer(id.data));
+      } catch (err) {
+        if (err instanceof DerError || err instanceof RangeError) return false;
+        throw err;
+      }
+    case "issuer":
+    case "slot":
+    case "uri":
+    case "rid":
+      return false;
+    default: {
+      const never: never = sel;
+      return never;
+    }
+  }
+}
+
+/** `identityAllowed` for an identity without a certificate (see {@link selectorMatchesId}). */
+export function identityValueAllowed(selectors: readonly Selector[], id: IdValue): boolean {
+  const includes = selectors.filter((s) => s.kind !== "not");
+  const excludes = selectors.filter((s) => s.kind === "not");
+  const included = includes.length === 0 || includes.some((s) => selectorMatchesId(s, id));
+  return included && excludes.every((s) => selectorMatchesId(s, id));
 }

@@ -64,6 +64,8 @@ export interface KeyBinding {
   readonly bits: number;
   /** The certificate of the same slot whose public key is this key's. */
   readonly cert?: StoredCert;
+  /** For a key on a PKCS#11 token: its label, and whether it was locked (nobody logged in) at load. */
+  readonly token?: { readonly label: string; readonly locked: boolean };
 }
 
 /** Largest file read from the store (PEM of the largest certificate, with room for comments). */
@@ -144,18 +146,21 @@ export async function loadPkiStore(dirs: PkiDirs, opts: SecretFileOptions = {}):
 
 /** What `bindPrivateKeys` needs of the crypto pool (src/crypto/pool.ts `CryptoPool`). */
 export interface KeyRegistry {
-  addPrivateKey(keyId: string, source: { path: string }): Promise<TaskResult<KeyDescription>>;
+  addPrivateKey(keyId: string, source: { path: string; pkcs11Library?: string }): Promise<TaskResult<KeyDescription>>;
 }
 
 /**
  * Registers every private key with the pool (a worker reads and checks it) and pairs it with the
  * certificate of the same slot, which must hold the same public key. A key without a certificate
  * is a warning (an `ikecert certlocal -kc` request still waiting for its CA); a key that does not
- * load or does not match its certificate is an error naming the file.
+ * load or does not match its certificate is an error naming the file. A key file may name a key
+ * on a PKCS#11 token (ikecert -T); `pkcs11Library` (ike.config `pkcs11_path`) reaches it. Such a
+ * key loads even while locked: its public half is on the token for anyone to read.
  */
-export async function bindPrivateKeys(snap: PkiSnapshot, pool: KeyRegistry): Promise<ParseResult<KeyBinding[]>> {
+export async function bindPrivateKeys(snap: PkiSnapshot, pool: KeyRegistry, pkcs11Library?: string): Promise<ParseResult<KeyBinding[]>> {
   const diags: ConfigDiagnostic[] = [];
-  const results = await Promise.all(snap.keys.map((k) => pool.addPrivateKey(k.keyId, { path: k.file })));
+  const source = (file: string) => (pkcs11Library === undefined ? { path: file } : { path: file, pkcs11Library });
+  const results = await Promise.all(snap.keys.map((k) => pool.addPrivateKey(k.keyId, source(k.file))));
   const out: KeyBinding[] = [];
   snap.keys.forEach((k, i) => {
     const r = results[i]!;
@@ -164,7 +169,7 @@ export async function bindPrivateKeys(snap: PkiSnapshot, pool: KeyRegistry): Pro
       return;
     }
     const cert = snap.certs.find((c) => c.slot === k.slot);
-    const base = { slot: k.slot, keyId: k.keyId, type: r.value.type, bits: r.value.bits };
+    const base = { slot: k.slot, keyId: k.keyId, type: r.value.type, bits: r.value.bits, ...(r.value.token ? { token: r.value.token } : {}) };
     if (cert === undefined) {
       diags.push(fileDiag(k.file, "IKE_ERR_PKI_KEY_NO_CERT", `private key has no certificate ${snap.dirs.publicKeysDir}/${k.slot}; it is not used`, "warning"));
       out.push(Object.freeze(base));

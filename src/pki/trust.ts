@@ -7,6 +7,7 @@ import type { IkeGlobals } from "../config/types.js";
 import { IKE_DEFAULTS } from "../config/defaults.js";
 import type { Certificate } from "./certificate.js";
 import type { TrustAnchors } from "./chain.js";
+import type { CertDirectory } from "./ldap.js";
 import { CrlIndex, type CrlSource } from "./revocation.js";
 import { parseSelector, selectorMatches } from "./selector.js";
 import type { PkiSnapshot } from "./store.js";
@@ -16,6 +17,7 @@ export interface TrustSetup {
   readonly anchors: TrustAnchors;
   readonly intermediates: readonly Certificate[];
   readonly crls?: CrlIndex;
+  readonly directory?: CertDirectory;
   readonly maxCerts: number;
 }
 
@@ -30,11 +32,11 @@ function select(snap: PkiSnapshot, selectors: readonly string[]): Certificate[] 
   return out;
 }
 
-/** The trust setup for `snap` under `globals`; `fetcher` when use_http is set. */
-export function trustFor(snap: PkiSnapshot, globals: IkeGlobals, fetcher?: CrlSource): TrustSetup {
+/** The trust setup for `snap` under `globals`; `fetcher` when use_http is set, `directory` for ldap_server. */
+export function trustFor(snap: PkiSnapshot, globals: IkeGlobals, fetcher?: CrlSource, directory?: CertDirectory): TrustSetup {
   const roots = select(snap, globals.certRoot).filter((c) => c.ext.basicConstraints?.ca === true);
   const trusted = select(snap, globals.certTrust);
   const intermediates = snap.certs.map((c) => c.cert).filter((c) => c.ext.basicConstraints?.ca === true && !roots.includes(c));
-  const base = { anchors: { roots, trusted }, intermediates, maxCerts: globals.maxCerts ?? IKE_DEFAULTS.maxCerts };
-  return globals.ignoreCrls ? base : { ...base, crls: new CrlIndex(snap.crls.map((c) => c.crl), globals.useHttp ? fetcher : undefined) };
+  const base = { anchors: { roots, trusted }, intermediates, maxCerts: globals.maxCerts ?? IKE_DEFAULTS.maxCerts, ...(directory ? { directory } : {}) };
+  return globals.ignoreCrls ? base : { ...base, crls: new CrlIndex(snap.crls.map((c) => c.crl), globals.useHttp ? fetcher : undefined, directory) };
 }

@@ -211,7 +211,8 @@ test("bad PKCS#1 padding yields a deterministic pseudo-random message, never an 
     const m2 = ok(decrypt(rsaPriv, ct));
     assert.deepEqual(m1, m2, `${name}: same ciphertext, same synthetic message`);
     assert.ok(m1.length <= k - 11, `${name}: synthetic length fits a real message`);
-    assert.notDeepEqual(m1, em.subarray(em.length - m1.length), `${name}: not the tail of the block`);
+    // An empty synthetic message (its length is pseudo-random, 0 included) is every block's empty tail.
+    if (m1.length > 0) assert.notDeepEqual(m1, em.subarray(em.length - m1.length), `${name}: not the tail of the block`);
     seen.add(m1.toString("hex"));
     // The raw RSA operation really yields the hand-made block: only the unpadding rejected it.
     assert.deepEqual(privateDecrypt({ key: rsa.privateKey, padding: constants.RSA_NO_PADDING }, ct), em);

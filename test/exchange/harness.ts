@@ -74,6 +74,12 @@ export interface PairOptions {
   readonly ipsecB?: string;
   /** Wraps a side's deterministic DH port (to count or delay pool work). */
   readonly wrapDh?: (side: "a" | "b", dh: DhPort) => DhPort;
+  /** A side's policy built elsewhere (certificates: test/exchange/cert-harness.ts); its text options are then unused. */
+  readonly policyA?: Phase1Policy;
+  readonly policyB?: Phase1Policy;
+  /** Engine options of one side only (after `engine`). */
+  readonly engineA?: Partial<EngineOptions>;
+  readonly engineB?: Partial<EngineOptions>;
 }
 
 /** Parse ipsecinit.conf text; throws on errors (a test bug). */
@@ -88,10 +94,10 @@ export function makePair(o: PairOptions): Pair {
   const clock = new ManualClock();
   const network = new MemoryNetwork(o.network ?? {});
   const wrap = (name: string, dh: DhPort): DhPort => (o.wrapDh === undefined ? dh : o.wrapDh(name as "a" | "b", dh));
-  const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined): Side => {
+  const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined, given?: Phase1Policy): Side => {
     const endpoint = { address, port: 500 };
     const transport = network.attach([endpoint]);
-    const policy = policyFrom(config, psk);
+    const policy = given ?? policyFrom(config, psk);
     const kernel = new MemoryKernel(o.kernelClock !== undefined ? { clock: o.kernelClock } : {});
     const ipsec = ipsecText === undefined ? undefined : ipsecFrom(ipsecText);
     const rnd = seededRandom(name);
@@ -109,14 +115,15 @@ export function makePair(o: PairOptions): Pair {
       kernel,
       ipsecPolicy: () => ipsec,
       ...o.engine,
+      ...(name === "a" ? o.engineA : o.engineB),
     });
     return { engine, policy, endpoint, kernel, ipsec };
   };
   return {
     network,
     clock,
-    a: mk("a", o.addressA ?? "10.0.0.1", o.configA, o.pskA, o.ipsecA),
-    b: mk("b", o.addressB ?? "10.0.0.2", o.configB, o.pskB, o.ipsecB),
+    a: mk("a", o.addressA ?? "10.0.0.1", o.configA, o.pskA, o.ipsecA, o.policyA),
+    b: mk("b", o.addressB ?? "10.0.0.2", o.configB, o.pskB, o.ipsecB, o.policyB),
   };
 }
 

@@ -40,6 +40,9 @@ export interface TestPki {
   readonly ecdsa: string;
   readonly dsa: string;
   readonly dsaKey: string;
+  /** A second DSA certificate (dsa2.example), for a DSS pair. */
+  readonly dsa2: string;
+  readonly dsa2Key: string;
   readonly otherCa: string;
   readonly otherLeaf: string;
 }
@@ -107,6 +110,8 @@ export function testPki(): TestPki {
   run("openssl", ["genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:1024", "-out", "dsa.param"]);
   run("openssl", ["genpkey", "-paramfile", "dsa.param", "-out", "dsa.key"]);
   x509req("dsa.key", "/C=US/O=IKEv1 Interop Test/CN=dsa.example", "keyUsage=digitalSignature\nsubjectAltName=DNS:dsa.example\n", "dsa.crt");
+  run("openssl", ["genpkey", "-paramfile", "dsa.param", "-out", "dsa2.key"]);
+  x509req("dsa2.key", "/C=US/O=IKEv1 Interop Test/CN=dsa2.example", "keyUsage=digitalSignature\nsubjectAltName=DNS:dsa2.example\n", "dsa2.crt");
   const p = (f: string) => path.join(dir, f);
   built = {
     dir, ca: p("ca.crt"), caKey: p("ca.key"), ip: p("127.0.0.2.crt"), ipKey: p("127.0.0.2.key"), fqdn: p("_gw.example.net.crt"),
@@ -114,6 +119,7 @@ export function testPki(): TestPki {
     revoked: p("_revoked.example.net.crt"), crlDer: p("ca.crl.der"), intermediate: p("int.crt"), intermediateKey: p("int.key"),
     underIntermediate: p("leaf-int.crt"), subIntermediate: p("sub.crt"), underSub: p("leaf-sub.crt"), expired: p("old.crt"),
     badUsage: p("ku.crt"), codeSigning: p("cs.crt"), ecdsa: p("_ec.example.net.ecdsa.crt"), dsa: p("dsa.crt"), dsaKey: p("dsa.key"),
+    dsa2: p("dsa2.crt"), dsa2Key: p("dsa2.key"),
     otherCa: path.join(other, "ca.crt"), otherLeaf: path.join(other, "_stranger.example.net.crt"),
   };
   return built;

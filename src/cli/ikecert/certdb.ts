@@ -1,7 +1,8 @@
 /**
  * `ikecert certdb` (certificates) and `ikecert certrldb` (CRLs), ikecert.md §3–4: -a imports from
  * standard input (PEM or DER, stored as DER), -e exports the first match of a certspec (PEM by
- * default, -f ber for DER), -l lists (all or matching), -r removes the first match.
+ * default, -f ber for DER), -l lists (all or matching), -r removes the first match. Token options
+ * (-T -p -U -C -L) are in token-certdb.ts.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -12,24 +13,11 @@ import { parseCertificate } from "../../pki/certificate.js";
 import { parseCrl } from "../../pki/crl.js";
 import { dnMatches, formatName, namesEqual } from "../../pki/name.js";
 import { derObjects, encodePem } from "../../pki/pem.js";
-import { allMatch, parseSelector, type Selector } from "../../pki/selector.js";
+import type { Selector } from "../../pki/selector.js";
 import type { Opts } from "./options.js";
-import { readPrivateKey } from "./certlocal.js";
-import { IkecertError, freeSlot, publicKeyHash, readCert, readCrl, readStdin, slots, spkiOf, writeSlot } from "./store-ops.js";
-
-function certspec(args: readonly string[]): Selector[] {
-  return args.map((a) => {
-    const s = parseSelector(a);
-    if (typeof s === "string") throw new IkecertError(`certspec: ${s}`);
-    return s;
-  });
-}
-
-function certsMatching(p: IkedPaths, spec: Selector[]): Array<{ slot: string; cert: Certificate | undefined }> {
-  return slots(p.publicKeysDir)
-    .map((slot) => ({ slot, cert: readCert(p.publicKeysDir, slot) }))
-    .filter(({ slot, cert }) => (cert ? allMatch(spec, cert, slot) : spec.some((s) => s.kind === "slot" && s.slot === slot)));
-}
+import { IkecertError, addCertificate, certsMatching, certspec, freeSlot, publicKeyHash, readCert, readCrl, readStdin, slots, writeSlot } from "./store-ops.js";
+import { certToToken, copyCertToToken, forgetTokenCert, keySlotOf, linkTokenCert, removeCertObjects } from "./token-certdb.js";
+import { tokenOfCert } from "./token-store.js";
 
 /** A CRL matches a certspec by slot and by its issuer (SUBJECT/ISSUER/DN terms name the issuer). */
 function crlMatches(spec: Selector[], crl: Crl, slot: string): boolean {
@@ -59,7 +47,7 @@ function exportFormat(o: Opts): "pem" | "ber" {
 }
 
 /** Runs `certdb`. */
-export function certdb(p: IkedPaths, o: Opts, out: (s: string | Buffer) => void, err: (s: string) => void): void {
+export async function certdb(p: IkedPaths, o: Opts, out: (s: string | Buffer) => void, err: (s: string) => void): Promise<void> {
   switch (o.primary) {
     case "a": {
       const objs = derObjects(readStdin(), "certificate");
@@ -68,17 +56,8 @@ export function certdb(p: IkedPaths, o: Opts, out: (s: string | Buffer) => void,
       const r = parseCertificate(objs[0]!);
       if (!r.ok) throw new IkecertError(`standard input: ${r.error.message}`);
       if (certsMatching(p, []).some(({ cert }) => cert?.fingerprint === r.value.fingerprint)) throw new IkecertError("this certificate is already in the database");
-      // A certificate joins the slot of its private key (made by certlocal -kc or -a), if there is one.
-      const keySlot = slots(p.privateKeysDir).find((s) => {
-        try {
-          return spkiOf(readPrivateKey(path.join(p.privateKeysDir, s))).equals(r.value.spki);
-        } catch {
-          return false;
-        }
-      });
-      const slot = keySlot !== undefined && !slots(p.publicKeysDir).includes(keySlot) ? keySlot : freeSlot(p);
-      writeSlot(p.publicKeysDir, slot, r.value.der, false);
-      err(`Certificate added to database in slot ${slot}${slot === keySlot ? " (with its private key)" : ""}.\n`);
+      const key = await keySlotOf(p, r.value.spki);
+      addCertificate(p, key, await certToToken(p, o, r.value, key, err), err);
       return;
     }
     case "e": {
@@ -95,6 +74,8 @@ export function certdb(p: IkedPaths, o: Opts, out: (s: string | Buffer) => void,
           continue;
         }
         out(`Certificate Slot Name: ${slot}   Key Type: ${cert.keyFamily}\n`);
+        const on = tokenOfCert(p, slot);
+        if (on) out(`\tToken: "${on.token}" (id ${on.id.toString("hex")})\n`);
         if (keys.has(slot)) out(`\t(Private key in certlocal slot ${slot})\n`);
         out(`\tSubject Name: <${cert.subjectText}>\n\tIssuer Name: <${formatName(cert.issuer)}>\n`);
         const san = cert.ext.subjectAltName;
@@ -109,10 +90,18 @@ export function certdb(p: IkedPaths, o: Opts, out: (s: string | Buffer) => void,
       if (o.args.length === 0) throw new IkecertError("-r needs a certspec");
       const hit = certsMatching(p, certspec(o.args))[0];
       if (!hit) throw new IkecertError("no certificate matches");
+      const on = tokenOfCert(p, hit.slot);
+      if (on) await removeCertObjects(p, o, on, err);
       fs.rmSync(path.join(p.publicKeysDir, hit.slot));
       err(`Certificate in slot ${hit.slot} removed${slots(p.privateKeysDir).includes(hit.slot) ? " (its private key is kept)" : ""}.\n`);
       return;
     }
+    case "U":
+      return forgetTokenCert(p, o, err);
+    case "C":
+      return copyCertToToken(p, o, err);
+    case "L":
+      return linkTokenCert(p, o, err);
     default:
       throw new IkecertError(`certdb does not take -${o.primary}`);
   }

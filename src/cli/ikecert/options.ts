@@ -1,12 +1,12 @@
 /**
  * Option parsing for ikecert's subcommands: exactly one primary option (-a -e -h -kc -ks -l -r
- * and the token options -U -C -L), value options (-m -t -D -A -S -F -f -T), flags (-v -p) and
- * positional arguments (slot, certspec terms).
+ * and the token options -U -C -L), value options (-m -t -D -A -S -F -f -T, and the extension -P
+ * file for a PIN or password), flags (-v -p) and positional arguments (slot, certspec terms).
  */
 import { IkecertError } from "./store-ops.js";
 
 const PRIMARY = new Set(["a", "e", "h", "kc", "ks", "l", "r", "U", "C", "L"]);
-const VALUED = new Set(["m", "t", "D", "A", "S", "F", "f", "T"]);
+const VALUED = new Set(["m", "t", "D", "A", "S", "F", "f", "T", "P"]);
 const FLAGS = new Set(["v", "p"]);
 
 /** Parsed subcommand options. */
@@ -56,17 +56,7 @@ export function parseOpts(argv: readonly string[]): Opts {
     else if (name === "k") throw new IkecertError("-k must be -kc (certificate request) or -ks (self-signed certificate)");
     else throw new IkecertError(`unknown option ${a}`);
   }
-  if (["U", "C", "L"].includes(o.primary) || o.value("T") !== undefined || o.flag("p")) {
-    throw new IkecertError(TOKENS_UNSUPPORTED);
-  }
+  if (o.flag("p") && o.value("T") === undefined) throw new IkecertError("-p (store the token PIN) needs -T token");
   if (!o.primary) throw new IkecertError("one primary option is required (-h for help)");
   return o;
 }
-
-/**
- * Why keys on tokens are refused. pkcs11js with SoftHSM2 works here (`ikecert tokens` lists tokens;
- * a token signs a raw hash with CKM_RSA_PKCS), but the crypto workers sign only with disk keys:
- * token keys need per-worker sessions and `ikeadm token login`, which the exchanges do not have yet.
- */
-export const TOKENS_UNSUPPORTED =
-  "keys on PKCS#11 tokens are not supported by this ikecert (-T, -p, -U, -C, -L): private keys are kept only in the disk store; 'ikecert tokens' lists tokens";
