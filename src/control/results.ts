@@ -118,6 +118,8 @@ export interface StatsResult extends Partial<StatsExtension> {
   engine?: EngineStats;
   /** PKCS#11 library in use, if one is loaded. */
   pkcs11Lib?: string;
+  /** Extension: the kernel backend SAs go to (xfrm, pfkey or memory). */
+  kernelBackend?: string;
 }
 
 /** One histogram series: its labels, observations, their sum and the count at or below each bound. */
@@ -230,7 +232,7 @@ export interface P1NattView {
   floated: boolean;
 }
 
-/** One SA of the in-memory SADB (`dump sadb`, an extension). */
+/** One SA of the kernel's SADB (`dump sadb`, an extension). */
 export interface SadbView {
   src: string;
   dst: string;
@@ -252,12 +254,18 @@ export interface SadbView {
   encap?: { sport: number; dport: number; originalSrc?: string; originalDst?: string };
 }
 
+/** `dump sadb` (an extension): the kernel's SAs, read from the kernel, and which backend it is. */
+export interface SadbResult extends ListResult<SadbView> {
+  kernel?: string;
+}
+
 /** What `acquire` (an extension) did. */
 export interface AcquireResult {
   /** ACQUIRE sequence number the kernel assigned (0 when none). */
   seq: number;
   /**
-   * started | pending (an ACQUIRE for this flow is already being answered) | no-ipsec-policy |
+   * started | pending (an ACQUIRE for this flow is already being answered) | in-progress (a Quick
+   * Mode for this traffic is under way) | no-ipsec-policy |
    * no-rule | bypass | drop | none | no-algorithms | not-registered
    */
   outcome: string;

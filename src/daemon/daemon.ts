@@ -18,7 +18,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { tryLoadNative } from "../../native/index.js";
 import { CryptoPool } from "../crypto/pool.js";
-import { MemoryKernel } from "../kernel/memory.js";
 import { UdpTransport } from "../net/udp-transport.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { ControlServer } from "../control/server.js";
@@ -35,6 +34,7 @@ import { credentialsFor, PkiKeyGenerations, PkiLive } from "./pki-live.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { CrashPolicy, isInvariantFailure } from "./crash-policy.js";
 import type { AdminHandler } from "../control/server.js";
+import { kernelCaveats, openDaemonKernel } from "./kernel-backend.js";
 import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
@@ -95,9 +95,6 @@ export class Daemon {
     const log = logs.logger("dmn");
     const cfgLog = logs.logger("cfg");
 
-    if (options.kernel !== "memory") {
-      throw new StartupError(ExitCode.Error, "no kernel backend: PF_KEY and XFRM are not implemented yet; start with --kernel memory");
-    }
     guardCoreDumps(options, log);
 
     const lock = acquirePidLock(options.paths.pidFile);
@@ -145,18 +142,23 @@ export class Daemon {
         ...(store ? { certificates: store.certs.length, privateKeys: pki!.value.bindings.length, crls: store.crls.length } : {}),
       });
 
-      const kernel: Kernel = new MemoryKernel();
+      const opened = await openDaemonKernel(options.kernel, logs.logger("knl"));
+      if (!opened.ok) throw new StartupError(opened.perm ? ExitCode.Perm : ExitCode.Error, opened.message);
+      const kernel: Kernel = opened.kernel;
       cleanup.push(() => kernel.close());
-      const metrics = new DaemonMetrics({ pool, kernel, backend: options.kernel ?? "memory", log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
+      log.info("kernel backend opened", { kernel: opened.name, asked: options.kernel });
+      for (const w of kernelCaveats(rules.value, opened.name)) cfgLog.warn(w);
+      const metrics = new DaemonMetrics({ pool, kernel, backend: opened.name, log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
       cleanup.push(() => metrics.close());
 
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
-        config: live, pool, kernel, logs, ikePort: options.ikePort, nattPort: options.nattPort, ipsecPolicyFile: options.paths.ipsecPolicyFile,
+        config: live, pool, kernel, backend: opened.name, logs, ikePort: options.ikePort, nattPort: options.nattPort, ipsecPolicyFile: options.paths.ipsecPolicyFile,
         fatal: (err) => crash.fatal(err),
         ...(options.keysFile !== undefined ? { keysFile: options.keysFile } : {}),
         openSockets: (addresses) => UdpTransport.open({
           addresses, port: options.ikePort, nattPort: options.nattPort,
+          ...(opened.openSocket !== undefined ? { openSocket: opened.openSocket } : {}),
           onError: (err) => netLog.warn("socket error", { code: err.code, err: err.message }),
         }),
       });
@@ -226,7 +228,16 @@ export class Daemon {
       return false;
     }
     for (const w of [...(pki?.warnings ?? []), ...rules.warnings, ...keys.warnings]) log.warn(w);
-    if (policy?.ok === true) policy.commit();
+    if (policy?.ok === true) {
+      try {
+        await policy.commit(rules.value);
+      } catch (err) {
+        log.error("reload refused: the kernel refused the new IPsec policy; the running configuration stays in effect", { err: (err as Error).message });
+        releasePreshared(keys.value);
+        daemonReload.publish({ ok: false, errors: [(err as Error).message] });
+        return false;
+      }
+    }
     const snap = this.live.replace({ config: rules.value, preshared: keys.value, ...(pki ? { pki: pki.value } : {}) });
     if (pki) pki0.adopted(pki.value);
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
@@ -318,7 +329,9 @@ function guardCoreDumps(options: DaemonOptions, log: Logger): void {
     case "memory":
       log.warn(`core dumps NOT disabled (${why}); continuing because --kernel memory holds no kernel SAs`);
       return;
-    case undefined:
+    case "xfrm":
+    case "pfkey":
+    case "auto":
       throw new StartupError(ExitCode.Perm, `cannot disable core dumps (${why}); refusing to hold keying material`);
     default: {
       const never: never = options.kernel;

@@ -13,7 +13,8 @@
  * - NAT-T (RFC 3947) is on wherever a NAT-T socket is bound (`--natt-port`).
  * - ipsecinit.conf absent or unreadable: no IPsec policy, so Quick Mode is refused in both roles
  *   (an IPsec SA without a policy saying what it protects would be an open door); Phase 1 still
- *   runs. The file is re-read on every reload.
+ *   runs. The file is re-read on every reload. In a real kernel the policy is also the kernel's
+ *   SPD (kernel-spd.ts), and kernel events reach the engine through kernel-events.ts.
  * - Reload: new rules, keys and policy apply to new negotiations; established SAs keep theirs.
  * - Stop: every established ISAKMP SA is deleted politely (Delete payloads for its IPsec SAs and
  *   itself), then the send queues get a moment to drain before the sockets close.
@@ -37,11 +38,13 @@ import type { UdpTransport } from "../net/udp-transport.js";
 import { loadIpsecPolicy, formatPolicyError, formatPolicyWarning, weakPolicyAlgorithms, type IpsecPolicy } from "../policy/index.js";
 import type { IkeConfig } from "../config/types.js";
 import { AdminError } from "../control/messages.js";
-import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from "../control/results.js";
+import type { AcquireResult, ListResult, P1View, SadbResult, SadbView, StatsResult } from "../control/results.js";
 import type { HandlerResult } from "../control/server.js";
 import type { PrivilegeLevel } from "../log/categories.js";
 import type { Logger } from "../log/logger.js";
 import type { IkeService, ServiceAdminRequest, ServiceContext, ServiceFactory, PreparedPolicy } from "./service.js";
+import { rejectAcquire, wireKernelEvents } from "./kernel-events.js";
+import { KernelSpd } from "./kernel-spd.js";
 import type { ConfigSnapshot } from "./live-config.js";
 import { isInvariantFailure } from "../errors.js";
 import { KeysFile } from "./keys-file.js";
@@ -83,11 +86,13 @@ export class UdpIkeService implements IkeService {
   /** Set only for the duration of a synchronous `kernel.acquire()` call made by `ikeadm acquire`. */
   #acquirePeer: Partial<Endpoint> | undefined;
   #lastAcquire: EngineAcquireResult | undefined;
-  readonly #onAcquire = (ev: AcquireEvent) => this.#acquire(ev);
+  readonly #spd: KernelSpd;
+  #unwire: (() => void) | undefined;
 
   constructor(ctx: ServiceContext) {
     this.#ctx = ctx;
     this.#log = ctx.logs.logger("ike");
+    this.#spd = new KernelSpd(ctx.kernel, ctx.logs.logger("knl"));
   }
 
   /** The running IkeEngine (tests and tools look inside). */
@@ -141,10 +146,12 @@ export class UdpIkeService implements IkeService {
     });
     if (this.#keysFile !== undefined) engine.on("phase1-up", (sa) => this.#writeKeys(sa));
     engine.on("phase2-failed", (sa, reason) => this.#log.info("Quick Mode failed", { sa: sa.tag, reason }));
-    ctx.kernel.on("acquire", this.#onAcquire);
+    this.#unwire = wireKernelEvents(ctx.kernel, engine, ctx.logs.logger("knl"), (ev) => this.#acquire(ev));
+    await this.#spd.start(this.#ipsec, ctx.config.current.config);
     this.#log.info("IKE engine started", {
       sockets: transport.endpoints().map((e) => `${e.local.address}:${e.local.port}${e.natt ? " (NAT-T)" : ""}`),
       ipsecPolicy: this.#ipsec === undefined ? "none: Quick Mode refused" : `${this.#ipsec.entries.length} entries`,
+      kernel: ctx.backend,
     });
   }
 
@@ -161,8 +168,9 @@ export class UdpIkeService implements IkeService {
     if (r.errors.length === 1 && r.errors[0]!.code === "IKE_ERR_POLICY_IO") {
       return {
         ok: true,
-        commit: () => {
+        commit: async (config) => {
           // No file, no policy: IPsec SAs with nothing saying what they protect are refused.
+          if (this.#engine !== undefined) await this.#spd.replace(undefined, config);
           if (this.#ipsec !== undefined) cfg.warn("IPsec policy file gone: Quick Mode is refused from now on", { file });
           this.#ipsec = undefined;
         },
@@ -172,7 +180,9 @@ export class UdpIkeService implements IkeService {
     const weak = weakPolicyAlgorithms(r.policy).map(formatPolicyWarning);
     return {
       ok: true,
-      commit: () => {
+      commit: async (config) => {
+        // Before start() the kernel gets the policy from start(); after, the new set replaces the old.
+        if (this.#engine !== undefined) await this.#spd.replace(r.policy, config);
         this.#ipsec = r.policy;
         // Weak algorithms stay accepted (old peers); the operator hears of them each time they load.
         for (const w of weak) cfg.warn(w);
@@ -182,7 +192,7 @@ export class UdpIkeService implements IkeService {
   }
 
   async stop(): Promise<void> {
-    this.#ctx.kernel.off("acquire", this.#onAcquire);
+    this.#unwire?.();
     this.#listen?.stop();
     const engine = this.#engine;
     if (engine !== undefined) {
@@ -195,6 +205,9 @@ export class UdpIkeService implements IkeService {
     }
     // UdpTransport.close() drops queued datagrams; the Deletes just sent deserve a moment.
     await this.#drain();
+    if (engine !== undefined) {
+      await this.#spd.stop().catch((err: Error) => this.#log.warn("cannot remove the IPsec policy and SAs from the kernel", { err: err.message }));
+    }
     await this.#transport?.close();
     this.#keysFile?.close();
   }
@@ -236,7 +249,7 @@ export class UdpIkeService implements IkeService {
     switch (req.cmd) {
       case "get_stats": {
         const s = engine.stats;
-        return done({ p1: { ...s.p1 }, engine: { ...s.engine } } satisfies StatsResult);
+        return done({ p1: { ...s.p1 }, engine: { ...s.engine }, kernelBackend: this.#ctx.backend } satisfies StatsResult);
       }
       case "dump_p1":
       case "get_p1": {
@@ -286,7 +299,7 @@ export class UdpIkeService implements IkeService {
       s.keys?.enc?.fill(0);
       s.keys?.auth?.fill(0);
     }
-    return done({ items } satisfies ListResult<SadbView>);
+    return done({ items, kernel: this.#ctx.backend } satisfies SadbResult);
   }
 
   #adminAcquire(req: Extract<ServiceAdminRequest, { cmd: "acquire" }>): HandlerResult {
@@ -331,9 +344,11 @@ export class UdpIkeService implements IkeService {
       return;
     }
     this.#lastAcquire = r;
+    if (r.outcome !== "started" && r.outcome !== "in-progress") rejectAcquire(this.#ctx.kernel, this.#ctx.logs.logger("knl"), ev.seq, r.outcome);
     const peer = r.peer;
     const fields = { seq: ev.seq, src: ev.src.address, dst: ev.dst.address, ulp: ev.ulp, outcome: r.outcome, ...(peer ? { peer: `${peer.address}:${peer.port}` } : {}) };
     if (r.outcome === "started") this.#log.info("ACQUIRE: negotiating", fields);
+    else if (r.outcome === "in-progress") this.#log.debug("phase2", "ACQUIRE: a Quick Mode for this traffic is under way", fields);
     else this.#log.debug("phase2", "ACQUIRE not answered", fields);
   }
 
@@ -347,7 +362,7 @@ export class UdpIkeService implements IkeService {
       cfg.error("IPsec policy refused: Quick Mode is refused", { file, errors: p.errors.length });
       return;
     }
-    p.commit();
+    await p.commit(this.#ctx.config.current.config);
     if (this.#ipsec === undefined) cfg.info("no IPsec policy file: Quick Mode is refused", { file });
   }
 

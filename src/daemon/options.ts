@@ -19,8 +19,14 @@ import { parseMetricsSetting, type MetricsSetting } from "../config/metrics-addr
 import { journalStreamIsStderr, type LogFormat } from "../log/journal.js";
 import { ikedPaths, type IkedPaths } from "./paths.js";
 
-/** Kernel SADB backends this build has. PF_KEY and XFRM are not implemented yet. */
-export type KernelBackend = "memory";
+/**
+ * Kernel SADB backend (`--kernel`): Linux XFRM netlink, PF_KEY v2, `auto` (XFRM where the kernel
+ * offers it, else PF_KEY; the default), or the in-memory SADB (only when asked for: it protects no
+ * traffic).
+ */
+export type KernelBackend = "xfrm" | "pfkey" | "auto" | "memory";
+
+const KERNEL_BACKENDS: readonly KernelBackend[] = ["xfrm", "pfkey", "auto", "memory"];
 
 /** Everything the daemon needs to start, resolved from argv and the environment. */
 export interface DaemonOptions {
@@ -39,8 +45,8 @@ export interface DaemonOptions {
   readonly ikePort: number;
   /** NAT-T UDP port for the engine (default 4500). */
   readonly nattPort: number;
-  /** Chosen kernel backend; undefined means the real kernel, which this build lacks. */
-  readonly kernel?: KernelBackend;
+  /** Chosen kernel backend (default auto). */
+  readonly kernel: KernelBackend;
   /** Crypto worker threads. */
   readonly workers: number;
   /** `--keys-file`: append `icookie,Ka` per established Phase 1 SA (privilege keymat only). */
@@ -73,8 +79,10 @@ Extensions (not in the original in.iked):
                 the admin socket DIR/var/run/ike_door, the pid file DIR/var/run/in.iked.pid
   --port N      IKE UDP port (default 500; 0 = any free port)
   --natt-port N NAT-T UDP port (default 4500; 0 = any free port)
-  --kernel memory
-                keep SAs in the in-memory SADB (the only backend so far; required)
+  --kernel xfrm|pfkey|auto|memory
+                where SAs and policies go: Linux XFRM netlink, PF_KEY v2, auto
+                (XFRM where the kernel has it, else PF_KEY; the default), or the
+                in-memory SADB (protects no traffic; no root needed)
   --workers N   crypto worker threads (default: CPUs - 1, at least 1; 0 runs crypto
                 on the main thread)
   --keys-file FILE
@@ -111,7 +119,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
   let root = "/";
   let ikePort: number = 500;
   let nattPort: number = 4500;
-  let kernel: KernelBackend | undefined;
+  let kernel: KernelBackend = "auto";
   let workers = Math.max(1, os.availableParallelism() - 1);
   let keysFile: string | undefined;
   let metrics: MetricsSetting | undefined;
@@ -143,8 +151,8 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
           break;
         }
         case "--kernel":
-          if (value !== "memory") return err(`--kernel ${value ?? ""}: only 'memory' is implemented`);
-          kernel = value;
+          if (!KERNEL_BACKENDS.includes(value as KernelBackend)) return err(`--kernel ${value ?? ""}: use xfrm, pfkey, auto or memory`);
+          kernel = value as KernelBackend;
           break;
         case "--workers":
           if (!value || !/^[0-9]+$/.test(value) || Number(value) > 64) return err("--workers needs a number 0..64 (0: crypto on the main thread)");
@@ -222,11 +230,10 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
   const options: DaemonOptions = {
     check, foreground, paths, configFile, presharedFile: paths.presharedFile,
     privilege: p.level, debugLevel, ignoreErrors: ignore === "true",
-    ikePort, nattPort, workers,
+    ikePort, nattPort, workers, kernel,
     logFormat: logFormat ?? (journalStreamIsStderr(env) ? "journal" : "pretty"),
     ...(metrics !== undefined ? { metrics } : {}),
     ...(logfile ? { debugLogfile: logfile } : {}),
-    ...(kernel ? { kernel } : {}),
     ...(keysFile !== undefined ? { keysFile: path.resolve(keysFile) } : {}),
   };
   return { kind: "run", options };

@@ -16,6 +16,8 @@ import type { HandlerResult } from "../control/server.js";
 import type { LogHub } from "../log/logger.js";
 import type { PrivilegeLevel } from "../log/categories.js";
 import type { ConfigSnapshot, LiveConfig } from "./live-config.js";
+import type { BackendName } from "./kernel-backend.js";
+import type { IkeConfig } from "../config/types.js";
 import type { IkeEngine } from "../ike/engine.js";
 
 /** Admin requests the IKE service answers. */
@@ -29,6 +31,8 @@ export interface ServiceContext {
   readonly config: LiveConfig;
   readonly pool: CryptoPool;
   readonly kernel: Kernel;
+  /** Which backend `kernel` is (`ikeadm get stats` and `dump sadb` name it). */
+  readonly backend: BackendName;
   readonly logs: LogHub;
   /** IKE UDP port (`--port`, default 500). */
   readonly ikePort: number;
@@ -57,8 +61,9 @@ export interface IkeService {
   reconfigure(next: ConfigSnapshot): void;
   /**
    * Read the IPsec policy file for a SIGHUP reload without applying it: errors, or a `commit`
-   * that installs it. The daemon commits only when the configuration and keys are valid too, so
-   * the three change together or not at all.
+   * that installs it (in a real kernel's SPD too, with the tunnel endpoints of the new ike.config).
+   * The daemon commits only when the configuration and keys are valid too, and swaps them in only
+   * when the commit succeeded, so the three change together or not at all.
    */
   preparePolicy(): Promise<PreparedPolicy>;
   /**
@@ -71,7 +76,7 @@ export interface IkeService {
 }
 
 /** A policy read by `preparePolicy`, not yet in effect. */
-export type PreparedPolicy = { ok: true; commit: () => void } | { ok: false; errors: string[] };
+export type PreparedPolicy = { ok: true; commit: (config: IkeConfig) => Promise<void> } | { ok: false; errors: string[] };
 
 /** Builds the IKE service. */
 export type ServiceFactory = (ctx: ServiceContext) => IkeService;

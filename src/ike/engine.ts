@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
-import type { AcquireEvent, ExpireEvent, Kernel } from "../kernel/kernel.js";
+import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent, Kernel } from "../kernel/kernel.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
 import { Admission } from "./admission.js";
 import { rethrowOutside, type Fatal } from "./boundary.js";
@@ -26,7 +26,8 @@ import type { EmbryoLimits } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
 import { InfoHandler } from "./info-handler.js";
-import { IpsecSas } from "./ipsec-sas.js";
+import { deleteIpsec as deleteIpsecPayload } from "./informational.js";
+import { IpsecSas, type IpsecOwner } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import { nullLog, type IkeLog } from "./log.js";
 import { Phase1Handler } from "./phase1-handler.js";
@@ -93,7 +94,7 @@ export interface EngineOptions {
 }
 
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
-export type AcquireOutcome = "started" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
+export type AcquireOutcome = "started" | "in-progress" | "no-ipsec-policy" | "no-rule" | "bypass" | "drop" | "none" | "no-algorithms";
 
 /** {@link IkeEngine.acquire}'s answer: the outcome and, once started, the peer negotiated with. */
 export interface AcquireResult {
@@ -188,11 +189,15 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     if (ipsec === undefined) return { outcome: "no-ipsec-policy" };
     const sel = selectForAcquire(ipsec, { src: ev.src, dst: ev.dst, ulp: ev.ulp, ...(ev.policy.index > 0 ? { policy: { index: ev.policy.index } } : {}) });
     if (sel.kind !== "ipsec") return { outcome: sel.kind };
-    const address = peer?.address ?? ev.dst.address;
-    const rule = this.opts.policy.ruleFor(ev.src.address, address);
+    // The SA's endpoints, where the kernel names them (a tunnel's gateways), are the IKE peers;
+    // else the traffic's own addresses.
+    const localAddress = ev.endpoints?.src ?? ev.src.address;
+    const address = peer?.address ?? ev.endpoints?.dst ?? ev.dst.address;
+    const rule = this.opts.policy.ruleFor(localAddress, address);
     if (rule === undefined) return { outcome: "no-rule" };
     const remote: Endpoint = { address, port: peer?.port ?? rule.remotePort };
-    this.negotiate(rule, { address: ev.src.address, port: this.opts.localPort ?? 500 }, remote, {
+    if (this.quick.underWay(address, sel.localId.prefix, sel.remoteId.prefix)) return { outcome: "in-progress", peer: remote };
+    this.negotiate(rule, { address: localAddress, port: this.opts.localPort ?? 500 }, remote, {
       mode: sel.mode,
       proposals: sel.proposals,
       localId: sel.localId,
@@ -204,15 +209,51 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
 
   /**
    * A kernel EXPIRE. Soft, for an IPsec SA we initiated: negotiate the same traffic again (on the
-   * ISAKMP SA if it is still up, else after a new Phase 1). Hard: forget it. The peer rekeys the
-   * SAs it initiated. The daemon wires `kernel.on("expire", (ev) => engine.expire(ev))`.
+   * ISAKMP SA if it is still up, else after a new Phase 1); the peer rekeys the SAs it initiated.
+   * Hard, for an SA we hold: a Delete to the peer (RFC 2408 section 3.15) under its ISAKMP SA, and
+   * the other half of the pair out of the kernel. The daemon wires
+   * `kernel.on("expire", (ev) => engine.expire(ev))`.
    */
-  expire(ev: ExpireEvent): "rekeying" | "ignored" {
-    const again = this.ipsec.expire(ev);
-    if (again === undefined) return "ignored";
+  expire(ev: ExpireEvent): "rekeying" | "deleting" | "ignored" {
+    const action = this.ipsec.expire(ev);
+    if (action === undefined) return "ignored";
+    if (action.kind === "delete") {
+      this.deleteIpsec([action], "hard lifetime");
+      return "deleting";
+    }
+    const again = action.target;
     this.stats.engine.phase2Rekeys++;
     this.negotiate(again.rule, again.local, again.remote, again.request);
     return "rekeying";
+  }
+
+  /**
+   * Someone else removed IPsec SAs from the kernel (`ip xfrm state delete`/`flush`, another key
+   * manager): the engine forgets the ones it held and tells their peers with Deletes, so that they
+   * drop their halves and traffic starts a fresh negotiation. The daemon wires the kernel's
+   * "delete" and "flush" events here. Returns how many SA pairs were ours.
+   */
+  kernelRemoved(ev: DeleteEvent | FlushEvent): number {
+    if (ev.type === "flush") {
+      const gone = this.ipsec.flushed(ev.proto);
+      this.deleteIpsec(gone, "flushed from the kernel", false);
+      return gone.length;
+    }
+    if (ev.proto === "ipcomp") return 0;
+    const owner = this.ipsec.owner(ev.proto, ev.dst, ev.spi);
+    if (owner === undefined) return 0;
+    this.deleteIpsec([owner], "removed from the kernel");
+    return 1;
+  }
+
+  /** Deletes to the peers for these pairs; `fromKernel`: also remove what is left of each pair there. */
+  private deleteIpsec(pairs: readonly IpsecOwner[], why: string, fromKernel = true): void {
+    const log = this.opts.log ?? nullLog;
+    for (const { sa, chosen } of pairs) {
+      log.info({ sa: sa.tag, proto: chosen.proto, spis: `${chosen.inboundSpi.toString(16)}/${chosen.outboundSpi.toString(16)}`, why }, "IPsec SAs deleted");
+      if (sa.state === "established" && sa.keymat?.derived === true) this.io.sendInformational(sa, [deleteIpsecPayload(chosen.proto, [chosen.inboundSpi])]);
+      if (fromKernel) void this.ipsec.removePair(sa, chosen.proto, chosen.outboundSpi, chosen.inboundSpi);
+    }
   }
 
   /** How many IPsec SAs (both directions) a soft EXPIRE would renegotiate (for tests and stats). */

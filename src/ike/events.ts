@@ -4,7 +4,7 @@
  */
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { Phase1Result } from "./phase1/main-mode.js";
-import type { QuickModeResult } from "./phase2/quick-mode.js";
+import type { QuickModeRequest, QuickModeResult } from "./phase2/quick-mode.js";
 import type { Endpoint } from "./transport.js";
 
 /** Events of an {@link IkeEngine}. */
@@ -13,7 +13,8 @@ export interface EngineEvents {
   "phase1-failed": [sa: IsakmpSa, reason: string, notify: number | undefined];
   "sa-dead": [sa: IsakmpSa, reason: string];
   "phase2-up": [sa: IsakmpSa, result: QuickModeResult];
-  "phase2-failed": [sa: IsakmpSa, reason: string];
+  /** `request`: what we were asked to negotiate as initiator (an ACQUIRE's, with its `seq`). */
+  "phase2-failed": [sa: IsakmpSa, reason: string, request?: QuickModeRequest];
   /** The peer reported an error in a protected Informational (e.g. NO-PROPOSAL-CHOSEN for our Quick Mode). */
   "peer-notify": [sa: IsakmpSa, notifyType: number];
   /** NAT-T: an authenticated message moved the SA to the peer's new endpoints (float or NAT rebinding). */

@@ -3,10 +3,11 @@
  * Quick Mode handler records them; peer Deletes, our own Deletes and INITIAL-CONTACT (RFC 2407
  * section 4.6.3.3) remove them from the kernel through here, which also forgets how to rekey them;
  * an expiring Phase 1 hands its SAs to a newer one; a kernel soft EXPIRE asks which exchange to
- * repeat.
+ * repeat, a hard EXPIRE (or a kernel SA removed by someone else) which ISAKMP SA to send the Delete
+ * under.
  */
 import type { ResolvedRule } from "../config/types.js";
-import type { ExpireEvent, Kernel } from "../kernel/kernel.js";
+import type { ExpireEvent, Kernel, SaProto } from "../kernel/kernel.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";
@@ -20,6 +21,15 @@ export interface RekeyTarget {
   readonly remote: Endpoint;
   readonly request: QuickModeRequest;
 }
+
+/** An IPsec SA pair and the ISAKMP SA it was negotiated (or handed over) under. */
+export interface IpsecOwner {
+  readonly sa: IsakmpSa;
+  readonly chosen: ChosenSa;
+}
+
+/** What a kernel EXPIRE calls for. */
+export type ExpireAction = { readonly kind: "rekey"; readonly target: RekeyTarget } | ({ readonly kind: "delete" } & IpsecOwner);
 
 interface RekeyInfo extends RekeyTarget {
   readonly keys: readonly string[];
@@ -63,7 +73,9 @@ export class IpsecSas {
     const rule = sa.config;
     if (request === undefined || rule === undefined) return;
     const keys = sas.flatMap((c) => [`${c.proto}:${sa.local.address}:${c.inboundSpi}`, `${c.proto}:${sa.remote.address}:${c.outboundSpi}`]);
-    const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request, keys, started: false };
+    // A rekey answers no ACQUIRE: the first one's sequence number would mean nothing to the kernel.
+    const { seq: _seq, ...again } = request;
+    const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request: again, keys, started: false };
     for (const k of keys) this.rekeyInfo.set(k, info);
   }
 
@@ -82,19 +94,53 @@ export class IpsecSas {
 
   /**
    * A kernel EXPIRE. Soft, for an IPsec SA we initiated and not yet renegotiated: what to negotiate
-   * again. Hard: forget the pair. Undefined when there is nothing to do.
+   * again. Hard: forget how to rekey the pair, and name its ISAKMP SA, under which the peer is told
+   * (RFC 2408 section 3.15) and the other half of the pair is removed. Undefined when there is
+   * nothing to do.
    */
-  expire(ev: ExpireEvent): RekeyTarget | undefined {
-    if (ev.kind === "hard") this.owners.delete(`${ev.sa.proto}:${ev.sa.dst}:${ev.sa.spi}`);
-    const info = this.rekeyInfo.get(`${ev.sa.proto}:${ev.sa.dst}:${ev.sa.spi}`);
-    if (info === undefined) return undefined;
+  expire(ev: ExpireEvent): ExpireAction | undefined {
+    const { proto, dst, spi } = ev.sa;
+    if (ev.kind === "hard") this.owners.delete(`${proto}:${dst}:${spi}`);
     if (ev.kind === "hard") {
-      for (const k of info.keys) this.rekeyInfo.delete(k);
-      return undefined;
+      if (proto === "ipcomp") return undefined;
+      this.forget(proto, dst, spi);
+      const owner = this.owner(proto, dst, spi);
+      return owner === undefined ? undefined : { kind: "delete", ...owner };
     }
-    if (info.started) return undefined;
+    const info = this.rekeyInfo.get(`${proto}:${dst}:${spi}`);
+    if (info === undefined || info.started) return undefined;
     info.started = true;
-    return info;
+    return { kind: "rekey", target: info };
+  }
+
+  /** The ISAKMP SA and pair of the IPsec SA `spi` towards `dst` (either direction), if we hold it. */
+  owner(proto: SaProto, dst: string, spi: number): IpsecOwner | undefined {
+    for (const [sa, list] of this.installed) {
+      const chosen = list.find((c) => c.proto === proto && ((c.inboundSpi === spi && sa.local.address === dst) || (c.outboundSpi === spi && sa.remote.address === dst)));
+      if (chosen !== undefined) return { sa, chosen };
+    }
+    return undefined;
+  }
+
+  /**
+   * The kernel lost every SA (of `proto`, or all): a FLUSH by someone else. Forgets them and how to
+   * rekey them; returns them per ISAKMP SA, for Deletes to the peers.
+   */
+  flushed(proto: SaProto | null): IpsecOwner[] {
+    const out: IpsecOwner[] = [];
+    for (const [sa, list] of this.installed) {
+      const gone = list.filter((c) => proto === null || c.proto === proto);
+      if (gone.length === 0) continue;
+      for (const c of gone) {
+        this.forget(c.proto, sa.remote.address, c.outboundSpi);
+        this.owners.delete(`${c.proto}:${sa.local.address}:${c.inboundSpi}`);
+        this.owners.delete(`${c.proto}:${sa.remote.address}:${c.outboundSpi}`);
+        out.push({ sa, chosen: c });
+      }
+      sa.ipsecDeleted += gone.length;
+      this.installed.set(sa, list.filter((c) => !gone.includes(c)));
+    }
+    return out;
   }
 
   /** How many IPsec SAs (both directions) a soft EXPIRE would renegotiate. */

@@ -348,7 +348,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       this.tasks.delete(sa);
       this.firstStep.delete(sa);
       ipsec.release(sa);
-      for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`);
+      for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`, req);
       this.pendingQuick.delete(sa);
       emit("sa-dead", sa, sa.deathReason ?? "");
     });

@@ -13,6 +13,7 @@ import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
 import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { QuickModeNotices } from "./info-handler.js";
+import { deleteIpsec } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
@@ -70,6 +71,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
   /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
   private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
+  /** The same exchanges with their ISAKMP SA, for {@link underWay}. */
+  private readonly underway = new Map<Phase2Exchange, IsakmpSa>();
 
   constructor(private readonly ctx: QuickHandlerContext) {}
 
@@ -95,18 +98,22 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
 
   /**
    * The peer answered our Quick Mode with a protected error notify (RFC 2408 section 5: e.g.
-   * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION): end that exchange now instead of retransmitting
-   * QM1 to the limit. Only the exchange the notify names is ended: the one owning its ESP/AH SPI,
-   * or the one whose message ID the Informational carries. A notify naming neither ends nothing
-   * (our exchanges run to their own retransmission limit): guessing "the only one outstanding"
-   * let any error notify end an unrelated exchange. True when an exchange was ended.
+   * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION), or refused the SAs of one it started after our
+   * QM2: end that exchange now instead of retransmitting to the limit. Only the exchange the notify
+   * names is ended: the one owning its ESP/AH SPI, or the one whose message ID the Informational
+   * carries. A notify naming neither ends nothing (our exchanges run to their own retransmission
+   * limit): guessing "the only one outstanding" let any error notify end an unrelated exchange.
+   * True when an exchange was ended.
    */
   refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer, messageId: number): boolean {
-    const ex = this.waitingFor(sa, protocolId, spi, messageId, [...(this.waiting.get(sa) ?? [])]);
+    // Ours waiting for QM2, or the peer's waiting for QM3 (the initiator's kernel refused the SAs):
+    // the latter's SAs, installed before QM2, go with it.
+    const responding = [...(this.open.get(sa) ?? [])].filter((e) => e.task.role === "responder" && e.task.expected() === "QM3");
+    const ex = this.waitingFor(sa, protocolId, spi, messageId, [...(this.waiting.get(sa) ?? []), ...responding]);
     if (ex === undefined) return false;
     const reason = `peer refused Quick Mode: notify ${notifyType}`;
     this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
-    this.ctx.emit("phase2-failed", sa, reason);
+    this.ctx.emit("phase2-failed", sa, reason, ex.task.request);
     ex.outcome = failureOfNotify(notifyType);
     this.endPhase2(sa, ex, 0);
     return true;
@@ -124,6 +131,19 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     this.waiting.get(sa)?.delete(ex);
     this.finished(sa, ex);
     return true;
+  }
+
+  /**
+   * Whether a Quick Mode for the traffic between `local` and `remote` (client ID prefixes, ours
+   * first) with `peer` is under way in either role: an ACQUIRE for it (the responder's first reply
+   * racing its QM3) needs no second negotiation, the SAs are about to be there.
+   */
+  underWay(peer: string, local: string, remote: string): boolean {
+    for (const [ex, sa] of this.underway) {
+      const ids = ex.task.clientIds;
+      if (sa.remote.address === peer && ids?.local === local && ids.remote === remote) return true;
+    }
+    return false;
   }
 
   route(sa: IsakmpSa, m: Message, datagram: Buffer): Route | string | null {
@@ -220,19 +240,22 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       });
     }
     open.add(ex);
+    this.underway.set(ex, sa);
     return ex;
   }
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
     const { kernel, log, sas } = this.ctx;
     if (this.open.get(sa)?.delete(ex) === true) this.count(ex);
+    this.underway.delete(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
-    for (const l of kernel === undefined ? [] : ex.task.larvalSpis()) {
-      kernel!.delete(sa.remote.address, sa.local.address, l.proto, l.spi).catch((err: unknown) => {
+    for (const l of kernel === undefined ? [] : ex.task.leftovers()) {
+      const [src, dst] = l.inbound ? [sa.remote.address, sa.local.address] : [sa.local.address, sa.remote.address];
+      kernel!.delete(src, dst, l.proto, l.spi).catch((err: unknown) => {
         // Already gone (the kernel's larval lifetime ran out first): nothing left to free.
-        log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "larval SA already gone");
+        log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "SA of an unfinished Quick Mode already gone");
       });
     }
     ex.task.destroy();
@@ -251,8 +274,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       // The notify names the exchange by the initiator's ESP/AH SPI when there is one (else the
       // cookies), so an initiator with several Quick Modes outstanding knows which one failed.
       if (step.notify !== undefined && sa.state === "established") io.sendInformational(sa, [this.notifyAbout(sa, ex, step.notify)]);
+      for (const c of sa.state === "established" ? ex.task.peerInstalled() : []) io.sendInformational(sa, [deleteIpsec(c.proto, [c.inboundSpi])]);
       log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
-      emit("phase2-failed", sa, step.reason);
+      emit("phase2-failed", sa, step.reason, ex.task.request);
       ex.outcome = failureOfNotify(step.notify);
       this.endPhase2(sa, ex, 0);
       return;
@@ -272,7 +296,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       // a committing initiator QM3 for CONNECTED.
       const r = io.retransmitter(sa, out, () => {
         if (step.kind === "done") void this.uninstall(sa, ex);
-        emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer");
+        emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer", ex.task.request);
         ex.outcome = "timeout";
         this.endPhase2(sa, ex, 0);
       });

@@ -13,8 +13,10 @@
  *                     EXPIRE   soft or hard lifetime reached         "expire" event
  *                     DELETE / FLUSH by someone else                 "delete" / "flush" events
  *
- * What only some backends can do is an optional member (`acquire`: raise an ACQUIRE on request, as
- * the in-memory SADB does for `ikeadm acquire`); callers test for the member, never for a class.
+ * What only some backends can do is an optional member, and callers test for the member, never
+ * for a class: `acquire` (raise an ACQUIRE on request, as the in-memory SADB does for `ikeadm
+ * acquire`), the SPD (`installPolicies`, `removePolicies`, `dumpPolicies`: a real kernel's policy
+ * database, spd.ts) and `rejectAcquire` (PF_KEY's negative answer to an ACQUIRE).
  *
  * Keys travel as Buffers. A backend copies them into its own storage; the caller keeps and wipes its
  * own copy. No response carries key bytes unless the caller asked with `includeKeys` (the daemon does
@@ -22,11 +24,22 @@
  */
 import type { SaProto } from "./algorithms.js";
 import type { SupportedAlgorithms } from "./algorithms.js";
+import type { SpdEntry, SpdInstallReport, SpdPolicy } from "./spd-types.js";
+import type { SaMode, TrafficSelector } from "./traffic.js";
+
+export type { SaMode, TrafficSelector } from "./traffic.js";
 
 export type { SaProto, SupportedAlgorithms } from "./algorithms.js";
 
-/** Encapsulation mode of an SA. */
-export type SaMode = "transport" | "tunnel";
+/**
+ * The reqid of every SA the daemon installs and of every policy template it puts in a real kernel
+ * ("iced" below PF_KEY's IPSEC_MANUAL_REQID_MAX, 0x3fff, so Linux PF_KEY keeps it as given). Kernel
+ * SAs match templates by reqid, so the daemon's SAs serve only the daemon's policies; and it tags
+ * them: a restarted daemon removes the SAs with this reqid that a previous run left (the SPD's
+ * priority band tags its policies the same way, spd.ts).
+ */
+export const IKED_REQID = 0x3ced;
+
 
 /** SA state (RFC 2367 §2.3.1 `SADB_SASTATE_*`). */
 export type SaState = "larval" | "mature" | "dying" | "dead";
@@ -59,17 +72,6 @@ export interface UdpEncap {
   originalDst?: string;
 }
 
-/**
- * Traffic an SA (or a policy) covers: address prefixes (`10.0.0.0/24`, a bare address is a host),
- * upper-layer protocol (0 = any) and ports (0 = any). Tunnel mode carries these as inner addresses.
- */
-export interface TrafficSelector {
-  src: string;
-  dst: string;
-  ulp: number;
-  srcPort: number;
-  dstPort: number;
-}
 
 /** An address with a port (0 = any): the endpoints of traffic in an ACQUIRE. */
 export interface Endpoint {
@@ -289,6 +291,20 @@ export interface Kernel {
    * real traffic (PF_KEY, XFRM) leaves it out.
    */
   acquire?(req: AcquireRequest): number | null;
+  /**
+   * Optional capability (PF_KEY): the negative answer to ACQUIRE `seq` (RFC 2367 section 3.1.6), so
+   * the kernel stops holding the traffic at once. XFRM has none (its larval state times out).
+   */
+  rejectAcquire?(seq: number, errno?: number): Promise<void>;
+  /**
+   * Optional capability (real kernels): makes the daemon's policies exactly `policies`, replacing
+   * the previous set without a gap and removing stale ones of a previous run (spd.ts).
+   */
+  installPolicies?(policies: readonly SpdPolicy[]): Promise<SpdInstallReport>;
+  /** Optional capability (real kernels): removes every policy of the daemon; returns how many. */
+  removePolicies?(): Promise<number>;
+  /** Optional capability (real kernels): every policy in the kernel, the daemon's marked `owned`. */
+  dumpPolicies?(): Promise<SpdEntry[]>;
   /** Releases the backend (timers, sockets); the in-memory SADB also wipes every key it holds. */
   close(): Promise<void>;
 }

@@ -8,6 +8,11 @@
  * datagram, which local address it reached, which the engine needs to pick rules and to answer from
  * the same address.
  *
+ * Where IPsec is real, the daemon hands in `openSocket`, which makes each socket in the kernel with
+ * a per-socket IPsec bypass (so no policy ever catches IKE itself) and, on the NAT-T port, ESP-in-UDP
+ * decapsulation (RFC 3948: the kernel takes the ESP, we get the IKE); dgram then wraps that
+ * descriptor. Without it (the in-memory SADB) dgram makes plain sockets.
+ *
  * This layer never parses payloads: it strips the non-ESP marker, drops keepalives and ESP, and hands
  * bare ISAKMP datagrams to the engine.
  */
@@ -30,6 +35,11 @@ export interface UdpTransportOptions {
   readonly sendLimits?: SendQueueLimits;
   /** Operational socket errors after start-up (send failures); never peer input. */
   readonly onError?: (err: SocketError) => void;
+  /**
+   * Makes the bound socket for `address`:`port` (`natt`: the NAT-T one) and returns its descriptor,
+   * or throws; absent, dgram binds its own sockets.
+   */
+  readonly openSocket?: (address: string, port: number, natt: boolean) => number;
 }
 
 /** Counters of a {@link UdpTransport}. */
@@ -184,6 +194,12 @@ export class UdpTransport implements Transport {
 
   private bindOne(address: string, port: number, natt: boolean): Promise<void> {
     const v6 = net.isIPv6(address);
+    let fd: number | undefined;
+    try {
+      fd = this.opts.openSocket?.(address, port, natt);
+    } catch (err) {
+      return Promise.reject(new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${(err as Error).message}`, { cause: err }));
+    }
     const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", reuseAddr: true, ipv6Only: v6 });
     return new Promise<void>((resolve, reject) => {
       const onBindError = (err: Error): void => {
@@ -191,7 +207,7 @@ export class UdpTransport implements Transport {
         reject(new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${err.message}`, { cause: err }));
       };
       socket.once("error", onBindError);
-      socket.bind({ address, port, exclusive: false }, () => {
+      socket.bind(fd !== undefined ? { fd } : { address, port, exclusive: false }, () => {
         socket.off("error", onBindError);
         const local: Endpoint = { address, port: socket.address().port };
         const queue = new SendQueue(

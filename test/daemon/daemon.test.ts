@@ -89,8 +89,10 @@ test("the shipped service property file parses, and the unit reloads with SIGHUP
   assert.match(unit, /^EnvironmentFile=-\/etc\/default\/in\.iked$/m);
   // In the foreground, so its stderr (the log) is the journal: systemd tracks the process itself.
   assert.match(unit, /^Type=exec$/m);
-  assert.match(unit, /^ExecStart=\S*in\.iked --foreground /m);
+  assert.match(unit, /^ExecStart=\S*in\.iked --foreground\b/m);
+  assert.match(unit, /^ExecStartPre=-\/sbin\/modprobe -a xfrm_user esp4 esp6 ah4 ah6$/m, "the IPsec modules, a failure not fatal");
   const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)![1]!.split(" ");
   const o = parseDaemonOptions(exec, env);
   assert.ok(o.kind === "run" && o.options.foreground && o.options.debugLevel === 0x4, "the unit's options parse; debug_level stays op");
+  assert.equal(o.options.kernel, "auto", "the unit uses the default kernel backend (XFRM, else PF_KEY)");
 });

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { parseAcquire } from "../../src/cli/ikeadm/commands.js";
-import type { AcquireResult, ListResult, P1View, SadbView, StatsResult } from "../../src/control/results.js";
+import type { AcquireResult, ListResult, P1View, SadbResult, SadbView, StatsResult } from "../../src/control/results.js";
 import { IN_IKED, ikeadm, makeRoot, rootPath, run, startDaemon, type RunningDaemon } from "./harness.js";
 
 const A = "127.0.6.10";
@@ -88,6 +88,8 @@ describe("two daemons negotiate through ACQUIRE", () => {
     assert.match(textA, /^       KEY: Encryption key \(16 bytes\): [0-9a-f]{32}\/128$/m);
     assert.match((await ikeadm(a.root, ["-p", "dump", "sadb"])).stdout, /^       KEY: Encryption key \(16 bytes\): (XX){16}\/128$/m);
     assert.match(textA, /\nCompleted dump of SADB\n$/);
+    assert.match(textA, /^Kernel SADB backend: memory$/m);
+    assert.equal((await json<SadbResult>(a.root, ["dump", "sadb"])).kernel, "memory");
     // Both ends hold the same SAs: same SPIs, addresses and protocol.
     const spis = (l: SadbView[]) => l.map((s) => `${s.src}>${s.dst}:${s.spi}`).sort();
     assert.deepEqual(spis(sadbA), spis(sadbB));
@@ -121,6 +123,7 @@ describe("two daemons negotiate through ACQUIRE", () => {
     // Statistics in the original's layout.
     const stA = (await ikeadm(a.root, ["get", "stats"])).stdout;
     assert.match(stA, /^Total:     initiator:          1   responder:          0$/m);
+    assert.match(stA, /^Kernel SADB backend: memory$/m);
     const stB = await json<StatsResult>(b.root, ["get", "stats"]);
     assert.equal(stB.p1.resp_p1_total, 1);
     assert.equal(stB.p1.resp_p1_current, 1);

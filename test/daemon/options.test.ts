@@ -20,7 +20,7 @@ test("defaults: base privilege, debug op, system paths, ports 500/4500", () => {
   assert.equal(o.paths.adminSocket, "/var/run/ike_door");
   assert.equal(o.ikePort, 500);
   assert.equal(o.nattPort, 4500);
-  assert.equal(o.kernel, undefined);
+  assert.equal(o.kernel, "auto");
   assert.equal(o.check, false);
 });
 
@@ -60,8 +60,13 @@ test("extensions: --root moves every default path; ports, kernel, workers", () =
   assert.deepEqual([o.ikePort, o.nattPort, o.kernel, o.workers], [5500, 5501, "memory", 3]);
 });
 
+test("--kernel: xfrm, pfkey, auto or memory", () => {
+  for (const k of ["xfrm", "pfkey", "auto", "memory"] as const) assert.equal(opts(["--kernel", k]).kernel, k);
+  assert.equal(opts(["--kernel=pfkey"]).kernel, "pfkey");
+});
+
 test("bad options are errors, -h and --help ask for help", () => {
-  for (const argv of [["-x"], ["-p", "3"], ["--port", "-1"], ["--port", "70000"], ["--kernel", "xfrm"], ["--workers", "many"], ["-f"], ["stray"], ["--bogus"]]) {
+  for (const argv of [["-x"], ["-p", "3"], ["--port", "-1"], ["--port", "70000"], ["--kernel", "netlink"], ["--kernel"], ["--workers", "many"], ["-f"], ["stray"], ["--bogus"]]) {
     assert.equal(parseDaemonOptions(argv, {}).kind, "error", argv.join(" "));
   }
   assert.equal(parseDaemonOptions(["-h"], {}).kind, "help");

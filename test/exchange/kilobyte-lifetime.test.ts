@@ -84,7 +84,7 @@ test("kilobytes and seconds notified together when both of the responder's are s
   await closePair(p);
 });
 
-test("a soft byte EXPIRE (traffic counted by the SADB) renegotiates the SAs we initiated, once", async () => {
+test("a soft byte EXPIRE (traffic counted by the SADB) renegotiates the SAs we initiated, once; the hard one deletes the old pair on both sides", async () => {
   const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "p2_lifetime_kb 100 p2_softlife_kb 80", "");
   const outcomes: string[] = [];
   p.a.kernel.on("expire", (ev) => outcomes.push(`a ${ev.kind} ${ev.reason} ${p.a.engine.expire(ev)}`));
@@ -105,7 +105,9 @@ test("a soft byte EXPIRE (traffic counted by the SADB) renegotiates the SAs we i
   assert.equal(p.a.kernel.account(out.src, out.dst, out.proto, out.spi, { bytes: 20 * 1024 }), false, "the hard byte lifetime deletes the old SA");
   await settle(p, 10);
   assert.equal(ups, 2, "a hard EXPIRE starts nothing more");
+  assert.deepEqual(outcomes, ["a soft bytes rekeying", "a hard bytes deleting"], "the hard EXPIRE sends the peer a Delete");
   const mature = (await p.a.kernel.dump()).filter((s) => s.state === "mature");
-  assert.equal(mature.length, 3, "the new pair and the old inbound SA remain");
+  assert.equal(mature.length, 2, "the new pair remains; the old inbound SA went with the Delete");
+  assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 2, "the peer dropped its old pair");
   await closePair(p);
 });

@@ -16,7 +16,7 @@ import { authIdOf, encIdOf, xfrmAuth, xfrmEnc } from "../../src/kernel/xfrm/algo
 import { saInfoFromUsersa, usersaFromSpec } from "../../src/kernel/xfrm/xfrm-sa.js";
 import { spdEntryFromXfrm, userpolicyFromSpd } from "../../src/kernel/xfrm/xfrm-spd.js";
 import { decodePfkey, encodePfkey } from "../../src/kernel/pfkey/message.js";
-import { saExtensions, saInfoFromPfkey } from "../../src/kernel/pfkey/pfkey-sa.js";
+import { pfkeyCannotExpress, saExtensions, saInfoFromPfkey } from "../../src/kernel/pfkey/pfkey-sa.js";
 import { policyExtensions, spdEntryFromPfkey } from "../../src/kernel/pfkey/pfkey-spd.js";
 import { espSa } from "./helpers.js";
 import { loadNative, type NativeAddon } from "../../native/index.js";
@@ -148,4 +148,13 @@ test("openKernel: auto opens XFRM where it can, and names both interfaces when n
   });
   await assert.rejects(openKernel("pfkey", { native }), { code: "IKE_ERR_KERNEL_EAFNOSUPPORT" });
   await assert.rejects(openKernel("xfrm", { native }), { code: "IKE_ERR_KERNEL_EAFNOSUPPORT" });
+});
+
+test("PF_KEY refuses what Linux af_key would install wrongly or cannot say: HMAC-SHA-256 (96-bit truncation), AES-GCM", () => {
+  const sha256 = pfkeyCannotExpress(resolveSa(espSa(0x1000, { authAlg: AuthAlg.HmacSha256, authKey: Buffer.alloc(32) })));
+  assert.match(sha256 ?? "", /HMAC-SHA-256 .*96 bits, not 128/);
+  assert.match(pfkeyCannotExpress(resolveSa(espSa(0x1001, { encAlg: EncAlg.AesGcm16, encKey: Buffer.alloc(36), authAlg: 0, authKey: undefined }))) ?? "", /no AEAD/);
+  for (const [authAlg, bytes] of [[AuthAlg.HmacMd5, 16], [AuthAlg.HmacSha1, 20], [AuthAlg.HmacSha384, 48], [AuthAlg.HmacSha512, 64]] as const) {
+    assert.equal(pfkeyCannotExpress(resolveSa(espSa(0x1002, { authAlg, authKey: Buffer.alloc(bytes) }))), undefined, `auth ${authAlg}`);
+  }
 });

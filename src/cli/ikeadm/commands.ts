@@ -9,7 +9,7 @@ import { readDefinitionFile } from "./definition-file.js";
 import type { AdminReply } from "../../control/client.js";
 import type {
   AcquireResult, AuthAlgView, CertCacheView, ChangeResult, DebugResult, DefaultsResult, EncrAlgView, FlushCertCacheResult, GroupView, ListResult, P1View,
-  PresharedView, PrivResult, RuleView, SadbView, StatsResult, TokenResult,
+  PresharedView, PrivResult, RuleView, SadbResult, StatsResult, TokenResult,
 } from "../../control/results.js";
 import { formatAcquire, formatP1, formatSadb } from "./format-sa.js";
 import { parseDebugLevel, parsePrivilege } from "../../log/categories.js";
@@ -66,7 +66,7 @@ export const HELP: Record<string, string[]> = {
   dump: [
     "This command dumps one of in.iked's tables.", "",
     "\tdump p1 | rule | preshared | groups | encralgs | authalgs",
-    "\tdump sadb\t(extension) the in-memory SADB; keys only at privilege keymat",
+    "\tdump sadb\t(extension) the kernel's SAs, read from the kernel in use; keys only at privilege keymat",
     "\tdump certcache\tthe store's certificates and the validated peer certificates",
   ],
   flush: [
@@ -334,7 +334,10 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
     },
     sadb: async (args, ctx) => {
       if (args.length > 0) return ctx.err("dump sadb takes no arguments"), 1;
-      return send<ListResult<SadbView>>(ctx, { cmd: "dump_sadb" }, (r) => fmt.formatDump(r.items.map((x) => formatSadb(x, ctx)), "SADB"));
+      return send<SadbResult>(ctx, { cmd: "dump_sadb" }, (r) => [
+        ...(r.kernel !== undefined ? [`Kernel SADB backend: ${r.kernel}`] : []),
+        ...fmt.formatDump(r.items.map((x) => formatSadb(x, ctx)), "SADB"),
+      ]);
     },
     rule: noArgs("dump rule", { cmd: "dump_rules" }, (r: ListResult<RuleView>) => fmt.formatDump(r.items.map(fmt.formatRule), "policy rules")),
     preshared: async (args, ctx) => {

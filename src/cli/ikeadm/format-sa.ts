@@ -130,6 +130,7 @@ export function formatSadb(v: SadbView, opts: FormatOptions): string[] {
 
 const WHY: Record<string, string> = {
   pending: "an ACQUIRE for this traffic is already being answered",
+  "in-progress": "a Quick Mode for this traffic is already under way",
   "no-ipsec-policy": "no IPsec policy is loaded (ipsecinit.conf)",
   "no-rule": "no ike.config rule covers these addresses",
   bypass: "the IPsec policy bypasses this traffic",
@@ -145,5 +146,5 @@ export function formatAcquire(r: AcquireResult): { ok: boolean; lines: string[] 
     return { ok: true, lines: [`ACQUIRE ${r.seq}: negotiating with ${r.peer !== undefined ? `${r.peer.address}:${r.peer.port}` : "the peer"}.`] };
   }
   const why = WHY[r.outcome] ?? r.outcome;
-  return { ok: r.outcome === "pending", lines: [`ACQUIRE ${r.seq}: not started: ${why}.`] };
+  return { ok: r.outcome === "pending" || r.outcome === "in-progress", lines: [`ACQUIRE ${r.seq}: not started: ${why}.`] };
 }

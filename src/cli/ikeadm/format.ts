@@ -212,6 +212,7 @@ export function formatStats(r: StatsResult): string[] {
     `Failed:    initiator: ${n(p.init_p1_noresp + p.init_p1_respfail)}   responder: ${n(p.resp_p1_fail)}`,
     `           initiator fails include ${p.init_p1_noresp} time-out(s)`,
     ...(r.pkcs11Lib ? [`PKCS#11 library linked in from ${r.pkcs11Lib}`] : []),
+    ...(r.kernelBackend !== undefined ? [`Kernel SADB backend: ${r.kernelBackend}`] : []),
   ];
 }
 

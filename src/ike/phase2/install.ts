@@ -5,12 +5,18 @@
  * larval SA) and outbound (us → peer, the SPI the peer chose: ADD). Each is keyed with its own
  * KEYMAT, computed over its own SPI; the cipher key comes first, then the authentication key.
  * KEYMAT leaves secure memory only for the kernel call, and the copy is wiped right after.
+ *
+ * Every SA carries the daemon's reqid (IKED_REQID: the kernel pairs it with the daemon's policy
+ * templates, and a restarted daemon finds what it left by it) and a 32-packet anti-replay window
+ * (RFC 4303 section 3.4.3; 0 would turn the check off). All or nothing: when the kernel refuses one
+ * SA (a missing algorithm, EINVAL), the SAs this call already installed are deleted again before the
+ * error goes up, so no half of a pair stays behind.
  */
 import { ProtocolId } from "../../codec/index.js";
 import type { Phase1Keymat } from "../../crypto/keymat.js";
 import type { SecureBuffer } from "../../crypto/secure.js";
 import { AUTH_ALGORITHMS, ENCRYPT_ALGORITHMS, findAlgorithm } from "../../kernel/algorithms.js";
-import type { Kernel, SaMode, SaSpec, TrafficSelector } from "../../kernel/kernel.js";
+import { IKED_REQID, type Kernel, type SaMode, type SaSpec, type TrafficSelector } from "../../kernel/kernel.js";
 import type { ClientId, Phase2Transform } from "../../policy/index.js";
 import { kernelEncap } from "./nat-oa.js";
 
@@ -40,12 +46,16 @@ export interface InstallRequest {
   /** Hard byte lifetime in kilobytes (absent: none) and its soft one. */
   readonly lifeKb?: number;
   readonly softKb?: number;
+  /** Idle lifetime in seconds (ike.config `p2_idletime_secs`; Linux kernels keep none). */
+  readonly idleSecs?: number;
   readonly localId: ClientId;
   readonly remoteId: ClientId;
   readonly label: string;
   readonly seq?: number;
   /** ESP in UDP (NAT-T): our and the peer's NAT-T ports, the peer's original address (NAT-OA). */
   readonly encap?: { readonly local: number; readonly remote: number; readonly peerOriginal?: string };
+  /** Which SAs of each pair to install (default both: the responder puts its inbound one first). */
+  readonly directions?: ReadonlyArray<"in" | "out">;
 }
 
 /** Key lengths in bytes for one transform. */
@@ -59,13 +69,34 @@ function selector(from: ClientId, to: ClientId): TrafficSelector {
   return { src: from.prefix, dst: to.prefix, ulp: from.ulp || to.ulp, srcPort: from.port, dstPort: to.port };
 }
 
-/** Install the inbound and outbound SA of every negotiated protocol. */
+/** Anti-replay window of every SA, in packets (strongSwan's and Linux's usual 32). */
+export const REPLAY_WINDOW = 32;
+
+/**
+ * Install the inbound and outbound SA (or those `directions` name) of every negotiated protocol; on
+ * a refusal, delete the ones this call installed before it and rethrow.
+ */
 export async function installPair(r: InstallRequest): Promise<void> {
+  const done: SaId[] = [];
+  try {
+    await installEach(r, done);
+  } catch (err) {
+    for (const s of done) {
+      // Undo: an SA already gone (expired, removed by someone) needs nothing more.
+      await r.kernel.delete(s.src, s.dst, s.proto, s.spi).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+type SaId = Pick<SaSpec, "src" | "dst" | "proto" | "spi">;
+
+async function installEach(r: InstallRequest, done: SaId[]): Promise<void> {
   const soft = r.softSecs !== undefined && r.softSecs < r.lifeSecs ? r.softSecs : Math.floor(r.lifeSecs * 0.9);
   for (const c of r.chosen) {
     const len = keyLengths(c.proto, c.transform);
     const protocol = c.proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH;
-    for (const dir of ["in", "out"] as const) {
+    for (const dir of r.directions ?? (["in", "out"] as const)) {
       const spi = dir === "in" ? c.inboundSpi : c.outboundSpi;
       const km = r.keymat.keymat(protocol, spi, r.nonceI, r.nonceR, r.gqmxy, len.enc + len.auth);
       const bytes = km.use((b) => Buffer.from(b));
@@ -77,11 +108,13 @@ export async function installPair(r: InstallRequest): Promise<void> {
           proto: c.proto,
           spi,
           mode: r.mode,
+          reqid: IKED_REQID,
+          replayWindow: REPLAY_WINDOW,
           pairSpi: dir === "in" ? c.outboundSpi : c.inboundSpi,
           ...(c.proto === "esp" ? { encAlg: c.transform.encAlg, encKey: bytes.subarray(0, len.enc) } : {}),
           ...(c.transform.authAlg !== 0 ? { authAlg: c.transform.authAlg, authKey: bytes.subarray(len.enc, len.enc + len.auth) } : {}),
           lifetimes: {
-            hard: { addSeconds: r.lifeSecs, ...(r.lifeKb !== undefined ? { bytes: r.lifeKb * 1024 } : {}) },
+            hard: { addSeconds: r.lifeSecs, ...(r.lifeKb !== undefined ? { bytes: r.lifeKb * 1024 } : {}), ...(r.idleSecs !== undefined ? { idleSeconds: r.idleSecs } : {}) },
             soft: { addSeconds: soft, ...(r.softKb !== undefined ? { bytes: r.softKb * 1024 } : {}) },
           },
           ...(r.mode === "tunnel" ? { selector: dir === "in" ? selector(r.remoteId, r.localId) : selector(r.localId, r.remoteId) } : {}),
@@ -91,6 +124,7 @@ export async function installPair(r: InstallRequest): Promise<void> {
         };
         if (dir === "in") await r.kernel.update(spec);
         else await r.kernel.add(spec);
+        done.push({ src: spec.src, dst: spec.dst, proto: spec.proto, spi });
       } finally {
         bytes.fill(0);
       }

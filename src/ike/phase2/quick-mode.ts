@@ -18,11 +18,16 @@
  * strongSwan does); the responder asks the IPsec policy which offered proposal the matching
  * inbound entry accepts. SPIs come from the kernel (GETSPI), and both sides install the inbound SA
  * (UPDATE of the larval one) and the outbound SA (ADD) once the exchange is authenticated: the
- * initiator on QM2, before sending QM3; the responder on QM3.
+ * initiator both on QM2, before sending QM3; the responder both before sending QM2 (HASH(1) has
+ * authenticated QM1 by then). The initiator may send on its new SAs as soon as it has QM2 (and the
+ * kernel releases the traffic it held for the ACQUIRE at once), so the responder's SAs must be
+ * there first: its inbound one for the packets, its outbound one for the answers the kernel makes
+ * itself (an ICMP echo reply is never held for an ACQUIRE; it is dropped). QM3 then proves the
+ * initiator's liveness; without it the responder's SAs go again.
  */
 import { Notify, PayloadType, encodePayloads, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
-import type { Kernel, SaMode } from "../../kernel/kernel.js";
+import { IKED_REQID, type Kernel, type SaMode } from "../../kernel/kernel.js";
 import { selectForResponder, type ClientId, type IpsecPolicy, type Phase2Proposal } from "../../policy/index.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
@@ -109,6 +114,10 @@ export class QuickMode {
   private life: Phase2Life;
   private readonly pfs: QuickModePfs;
   private res: QuickModeResult | undefined;
+  /** Responder: our SAs went in before QM2; the initiator installs its own on QM2. */
+  private responderInstalled = false;
+  /** Responder: failed after QM2 (the initiator holds SAs we do not). */
+  private failedAfterQm2 = false;
 
   constructor(
     private readonly ctx: QuickModeContext,
@@ -137,14 +146,18 @@ export class QuickMode {
   }
 
   /**
-   * Inbound SPIs this exchange took with GETSPI while it has not finished: larval SAs that nothing
-   * will fill, which the engine deletes when the exchange ends unfinished (as racoon and strongSwan
-   * do) instead of leaving them to the kernel's larval lifetime.
+   * SAs of this exchange in the kernel while it has not finished, which the engine deletes when it
+   * ends unfinished: inbound SPIs taken with GETSPI (larval SAs nothing will fill: deleted as racoon
+   * and strongSwan do, not left to the kernel's larval lifetime), and a responder's SAs installed
+   * before QM2 when QM3 never came or failed.
    */
-  larvalSpis(): { readonly proto: "esp" | "ah"; readonly spi: number }[] {
+  leftovers(): { readonly proto: "esp" | "ah"; readonly spi: number; readonly inbound: boolean }[] {
     if (this.st === "done") return [];
-    if (this.role === "initiator") return [...this.ourSpis].map(([proto, spi]) => ({ proto, spi }));
-    return this.chosen.map((c) => ({ proto: c.proto, spi: c.inboundSpi }));
+    if (this.role === "initiator") return [...this.ourSpis].map(([proto, spi]) => ({ proto, spi, inbound: true }));
+    return this.chosen.flatMap((c) => [
+      { proto: c.proto, spi: c.inboundSpi, inbound: true },
+      ...(this.responderInstalled ? [{ proto: c.proto, spi: c.outboundSpi, inbound: false }] : []),
+    ]);
   }
 
   /**
@@ -167,6 +180,19 @@ export class QuickMode {
     return p === undefined ? undefined : { proto: p.proto, spi: p.spi };
   }
 
+  /** The client IDs (prefixes) of the traffic, ours first, once known. */
+  get clientIds(): { readonly local: string; readonly remote: string } | undefined {
+    return this.localId === undefined || this.remoteId === undefined ? undefined : { local: this.localId.prefix, remote: this.remoteId.prefix };
+  }
+
+  /**
+   * SAs the peer holds and we do not: after we failed as responder on QM3 (the initiator installed
+   * its SAs when it sent it). The engine sends a Delete for their SPIs.
+   */
+  peerInstalled(): readonly ChosenSa[] {
+    return this.failedAfterQm2 ? this.chosen : [];
+  }
+
   /** Drop what this exchange holds (PFS secret). */
   destroy(): void {
     this.pfs.destroy();
@@ -187,6 +213,7 @@ export class QuickMode {
         if (this.ourSpis.has(proto.proto)) continue;
         const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, proto.proto, undefined, {
           mode: req.mode,
+          reqid: IKED_REQID,
           ...(req.seq !== undefined ? { seq: req.seq } : {}),
         });
         this.ourSpis.set(proto.proto, info.spi);
@@ -264,7 +291,7 @@ export class QuickMode {
       const agreed = await this.pfs.agree(this.group, ke.keyData);
       if (!agreed.ok) return this.failed(agreed.peerRefused ? Notify.InvalidKeyInformation : undefined, agreed.reason);
     }
-    const installed = await this.install();
+    const installed = await this.install(["in", "out"]);
     if (installed !== null) return installed;
     const hash3 = km.quickModeHash3(this.ctx.messageId, this.nonceI!, this.nonceR);
     this.finish();
@@ -317,7 +344,7 @@ export class QuickMode {
       // As in Phase 1: accept the proposed lifetimes, expire at the shorter of each and ours.
       const chosenLife = responderLife(this.ctx.rule, transform);
       this.life = chosenLife.life;
-      const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode });
+      const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode, reqid: IKED_REQID });
       // RFC 2407 section 4.6.3.1: ours is shorter than proposed: say so.
       const n = chosenLife.notify;
       if (n !== undefined) lifetimeNotifies.push(responderLifetime(c.proto, info.spi, n.secs, n.kb));
@@ -336,6 +363,10 @@ export class QuickMode {
     this.peerOriginal = peerOriginalAddress(sa, payloads);
     if (this.mode === "transport" && this.peerOriginal !== undefined) rest.push(...natOaPayloads(sa));
     rest.push(...lifetimeNotifies);
+    // Keys exist now: our SAs go in before QM2 leaves (see the file comment).
+    const installed = await this.install(["in", "out"]);
+    if (installed !== null) return installed;
+    this.responderInstalled = true;
     const hash2 = km.quickModeHash2(this.ctx.messageId, this.nonceI, encodeRest(rest));
     this.st = "qm2-sent";
     return { kind: "more", reply: { payloads: [{ type: PayloadType.HASH, data: hash2 }, ...rest], encrypt: true } };
@@ -347,19 +378,18 @@ export class QuickMode {
     if (hash.type !== PayloadType.HASH || !km.verifyHash(hash.data, km.quickModeHash3(this.ctx.messageId, this.nonceI!, this.nonceR!))) {
       return this.failed(Notify.InvalidHashInformation, "HASH(3) does not verify");
     }
-    const installed = await this.install();
-    if (installed !== null) return installed;
     this.finish();
     return { kind: "done" };
   }
 
   // ---------------------------------------------------------------- shared
 
-  private async install(): Promise<Step | null> {
+  private async install(directions: ReadonlyArray<"in" | "out">): Promise<Step | null> {
     const sa = this.ctx.sa;
     const encap = encapOf(sa, this.peerOriginal);
     try {
       await installPair({
+        directions,
         kernel: this.ctx.kernel,
         keymat: sa.keymat!,
         local: sa.local.address,
@@ -372,6 +402,7 @@ export class QuickMode {
         lifeSecs: this.life.secs,
         ...(this.ctx.rule.p2SoftlifeSecs !== undefined ? { softSecs: this.ctx.rule.p2SoftlifeSecs } : {}),
         ...(this.life.kb !== undefined ? { lifeKb: this.life.kb, softKb: softKb(this.ctx.rule, this.life.kb) } : {}),
+        ...(this.ctx.rule.p2IdletimeSecs !== undefined ? { idleSecs: this.ctx.rule.p2IdletimeSecs } : {}),
         localId: this.localId!,
         remoteId: this.remoteId!,
         label: this.ctx.rule.rule.label,
@@ -379,7 +410,11 @@ export class QuickMode {
         ...(this.request?.seq !== undefined ? { seq: this.request.seq } : {}),
       });
     } catch (err) {
-      return this.failed(undefined, `kernel refused the SAs: ${(err as { code?: string }).code ?? String(err)}`);
+      // RFC 2408 section 5: the peer hears why (the kernel lacks an algorithm: ATTRIBUTES-NOT-
+      // SUPPORTED; anything else: NO-PROPOSAL-CHOSEN).
+      const e = err as { code?: string; message?: string };
+      const notify = e.code === "IKE_ERR_KERNEL_EPROTONOSUPPORT" ? Notify.AttributesNotSupported : Notify.NoProposalChosen;
+      return this.failed(notify, `kernel refused the SAs: ${e.code ?? "error"}: ${e.message ?? String(err)}`);
     }
     return null;
   }
@@ -399,6 +434,7 @@ export class QuickMode {
   }
 
   private failed(notify: number | undefined, reason: string): Step {
+    if (this.role === "responder" && this.st === "qm2-sent") this.failedAfterQm2 = true;
     this.st = "failed";
     this.destroy();
     return notify === undefined ? { kind: "fail", reason } : { kind: "fail", notify, reason };

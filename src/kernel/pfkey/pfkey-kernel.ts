@@ -18,7 +18,7 @@
  * policy index (the kernel picks it).
  */
 import type { Logger } from "../../log/logger.js";
-import type { AlgorithmInfo, SaProto, SupportedAlgorithms } from "../algorithms.js";
+import { AuthAlg, type AlgorithmInfo, type SaProto, type SupportedAlgorithms } from "../algorithms.js";
 import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, noteIdleLifetime, supportedFor, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
 import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
@@ -31,7 +31,7 @@ import { SadbMsg, sadbMsgName } from "./constants.js";
 import type { PfkeyMessage } from "./message.js";
 import { PfkeyChannel } from "./pfkey-channel.js";
 import { pfkeyEvent, type PfkeyEventContext } from "./pfkey-events.js";
-import { hostAddress, pfkeyCanExpress, SATYPE, saExtensions, saInfoFromPfkey } from "./pfkey-sa.js";
+import { hostAddress, pfkeyCannotExpress, SATYPE, saExtensions, saInfoFromPfkey } from "./pfkey-sa.js";
 import { pfkeyDir, pfkeyIdentity, policyExtensions, spdEntryFromPfkey } from "./pfkey-spd.js";
 
 /** Settings of the PF_KEY backend. */
@@ -79,7 +79,8 @@ export class PfkeyKernel extends RealKernelBase implements Kernel {
   async #install(spec: SaSpec, type: number): Promise<SaInfo> {
     this.checkOpen();
     const sa = resolveSa(spec);
-    if (!pfkeyCanExpress(sa)) throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", `PF_KEY cannot carry ${sa.proto} encryption algorithm ${sa.encAlg}`);
+    const cannot = pfkeyCannotExpress(sa);
+    if (cannot !== undefined) throw kernelError("IKE_ERR_KERNEL_EPROTONOSUPPORT", cannot);
     noteIdleLifetime(sa, this.log, this.warned);
     if (type === SadbMsg.UPDATE) checkUpdateOfMature(this.meta.get(sa.proto, sa.spi, sa.dst), spec);
     const what = `${sadbMsgName(type)} ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst}`;
@@ -148,7 +149,8 @@ export class PfkeyKernel extends RealKernelBase implements Kernel {
       enc: (m.ext.supportedEncrypt ?? []).map((a) => a.id),
     }));
     const has = (ids: number[]) => (a: AlgorithmInfo) => ids.includes(a.id);
-    const supported = supportedFor(p, { auth: has(lists.auth), enc: has(lists.enc), comp: () => true });
+    // HMAC-SHA-256 is left out although the kernel lists it: see pfkeyCannotExpress.
+    const supported = supportedFor(p, { auth: (a) => a.id !== AuthAlg.HmacSha256 && has(lists.auth)(a), enc: has(lists.enc), comp: () => true });
     this.#registered.set(p, supported);
     return supported;
   }

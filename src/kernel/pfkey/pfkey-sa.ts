@@ -3,7 +3,8 @@
  * Linux af_key). What Linux's PF_KEY can and cannot say:
  *
  * - algorithms: the SADB_AALG/SADB_EALG numbers as they are; IPCOMP's in `sadb_sa_encrypt`. No AEAD:
- *   AES-GCM is refused (EPROTONOSUPPORT).
+ *   AES-GCM is refused (EPROTONOSUPPORT); so is HMAC-SHA-256, which Linux truncates to 96 bits
+ *   (pfkeyCannotExpress).
  * - lifetimes: bytes, allocations (counted as packets by Linux), seconds since add and since first
  *   use, soft and hard (always sent together, as Linux demands). No idle lifetime: `idleSeconds` is
  *   not sent.
@@ -11,7 +12,7 @@
  * - no SA selector (tunnel inner addresses): SAs are found through policy templates.
  * - label, km cookie, paired SPI: not kernel state; the backend remembers them (sa-meta.ts).
  */
-import { EncAlg, type SaProto } from "../algorithms.js";
+import { AuthAlg, EncAlg, type SaProto } from "../algorithms.js";
 import { addressFamily } from "../address.js";
 import type { Lifetime, SaInfo, SaState } from "../kernel.js";
 import type { SaMeta } from "../sa-meta.js";
@@ -48,9 +49,19 @@ const fromLifetime = (l: SadbLifetime | undefined): Lifetime => ({
   idleSeconds: 0,
 });
 
-/** Whether Linux PF_KEY can carry an SA's algorithms (all validate.ts accepts but AES-GCM). */
-export function pfkeyCanExpress(sa: ResolvedSa): boolean {
-  return !(sa.proto === "esp" && sa.encAlg === EncAlg.AesGcm16);
+/**
+ * Why Linux PF_KEY cannot carry an SA's algorithms, or undefined when it can (all validate.ts
+ * accepts but these):
+ * - AES-GCM: PF_KEY has no AEAD;
+ * - HMAC-SHA-256: Linux af_key truncates it to 96 bits (a pre-RFC 4868 draft, kept upstream for
+ *   compatibility), where RFC 4868 and every other implementation use 128: such an SA would drop
+ *   every packet of a peer that is not itself on Linux PF_KEY. Refused rather than installed broken
+ *   (XFRM sets the truncation and carries it).
+ */
+export function pfkeyCannotExpress(sa: ResolvedSa): string | undefined {
+  if (sa.proto === "esp" && sa.encAlg === EncAlg.AesGcm16) return `PF_KEY cannot carry ${sa.proto} encryption algorithm ${sa.encAlg} (no AEAD)`;
+  if (sa.authAlg === AuthAlg.HmacSha256) return "PF_KEY cannot carry HMAC-SHA-256 as RFC 4868 has it: Linux af_key truncates it to 96 bits, not 128 (use --kernel xfrm)";
+  return undefined;
 }
 
 /** ADD/UPDATE extensions for a checked SA and its keys (views; the encoded message holds copies). */

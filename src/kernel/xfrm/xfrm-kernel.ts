@@ -42,6 +42,8 @@ export interface XfrmKernelOptions extends KernelSocketOptions {
 }
 
 const GROUPS = [XfrmGroup.ACQUIRE, XfrmGroup.EXPIRE, XfrmGroup.SA, XfrmGroup.POLICY];
+/** XFRM_POLICY_MAX: policy directions from here on are per-socket policies (in + 3, out + 3). */
+const SOCKET_POLICY_DIR = 3;
 /** Receive buffer of the event socket: room for a burst of ACQUIREs and SA notices. */
 const EVENT_RCVBUF = 4 << 20;
 
@@ -178,8 +180,9 @@ export class XfrmKernel extends RealKernelBase implements Kernel {
 
   protected readonly spd = new SpdManager({
     dump: async (idOf) => {
+      // Directions 3 and up are sockets' own policies (the IKE sockets' bypass): no one's SPD entries.
       const parts = await this.#channel.request(XfrmMsg.GETPOLICY, { kind: "none" }, {}, "dump", "GETPOLICY dump", (m) =>
-        m.body.kind === "userpolicy" ? spdEntryFromXfrm(m.body.info, m.attrs, idOf) : null,
+        m.body.kind === "userpolicy" && m.body.info.dir < SOCKET_POLICY_DIR ? spdEntryFromXfrm(m.body.info, m.attrs, idOf) : null,
       );
       return keepDecoded(parts, this.log, "policy");
     },

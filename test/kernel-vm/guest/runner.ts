@@ -9,8 +9,8 @@
  * KERNEL_VM_ONLY=<regex> runs the cases whose names match.
  *
  * Cases live in cases/*.ts and are listed in cases/index.ts; a case is a name and an async function
- * that throws on failure. Later suites (in.iked on each side, strongSwan or Libreswan in the guest)
- * add their lists there and run in the same boot.
+ * that throws on failure (and may ask for a longer timeout). The backend cases come first, then
+ * in.iked on each side and in.iked against strongSwan and Libreswan, all in the same boot.
  */
 import { CASES } from "./cases/index.js";
 
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
       await Promise.race([
         c.run(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`case timed out after ${CASE_TIMEOUT_MS} ms`)), CASE_TIMEOUT_MS);
+          const ms = c.timeoutMs ?? CASE_TIMEOUT_MS;
+          timer = setTimeout(() => reject(new Error(`case timed out after ${ms} ms`)), ms);
         }),
       ]);
       report({ name: c.name, ok: true, ms: Date.now() - start });

@@ -160,7 +160,8 @@ const pfkeyOnly: GuestCase[] = [
         const k = l as PfkeyKernel;
         const s = await k.register("esp");
         for (const id of [EncAlg.DesCbc, EncAlg.TripleDesCbc, EncAlg.BlowfishCbc, EncAlg.Null, EncAlg.AesCbc, EncAlg.AesCtr]) assert.ok(s.encrypt.some((a) => a.id === id), `encryption ${id}`);
-        for (const id of [AuthAlg.HmacMd5, AuthAlg.HmacSha1, AuthAlg.HmacSha256, AuthAlg.HmacSha384, AuthAlg.HmacSha512, AuthAlg.AesXcbcMac]) assert.ok(s.auth.some((a) => a.id === id), `auth ${id}`);
+        for (const id of [AuthAlg.HmacMd5, AuthAlg.HmacSha1, AuthAlg.HmacSha384, AuthAlg.HmacSha512, AuthAlg.AesXcbcMac]) assert.ok(s.auth.some((a) => a.id === id), `auth ${id}`);
+        assert.ok(!s.auth.some((a) => a.id === AuthAlg.HmacSha256), "HMAC-SHA-256 left out: Linux af_key truncates it to 96 bits");
         assert.deepEqual(await k.register("esp"), s, "registered once; the answer is kept");
         const acquires: AcquireEvent[] = [];
         k.on("acquire", (e) => acquires.push(e));

@@ -1,0 +1,73 @@
+/**
+ * The daemon's kernel (`--kernel`), opened at start-up — wiring only:
+ *
+ * - `xfrm`, `pfkey`, `auto` (XFRM netlink where the kernel has it, else PF_KEY): the real kernel's
+ *   key-management interface, through src/kernel/open.ts. If it cannot be opened, start-up fails
+ *   and says why; there is never a silent fallback to the in-memory SADB. Its IKE sockets are made
+ *   by the native addon with a per-socket IPsec bypass, so no policy catches IKE itself, and with
+ *   ESP-in-UDP decapsulation on the NAT-T port (RFC 3948).
+ * - `memory`: the in-memory SADB, only when asked for (tests, `npm start`, hosts without IPsec).
+ */
+import net from "node:net";
+import { loadNative } from "../../native/index.js";
+import { KernelError } from "../errors.js";
+import type { Kernel } from "../kernel/kernel.js";
+import { MemoryKernel } from "../kernel/memory.js";
+import { openKernel } from "../kernel/open.js";
+import type { IkeConfig } from "../config/types.js";
+import type { Logger } from "../log/logger.js";
+import type { KernelBackend } from "./options.js";
+
+/** The backend actually in use, as `--help`, `ikeadm get stats` and `dump sadb` name it. */
+export type BackendName = "xfrm" | "pfkey" | "memory";
+
+/** An opened kernel, its name, and how its IKE sockets are made. */
+export interface DaemonKernel {
+  readonly kernel: Kernel;
+  readonly name: BackendName;
+  /** Makes a bound IKE (or, with `natt`, NAT-T) socket; absent for the in-memory SADB. */
+  readonly openSocket?: (address: string, port: number, natt: boolean) => number;
+}
+
+/** Why the kernel could not be opened; `perm`: a missing right (run as root / CAP_NET_ADMIN). */
+export type OpenFailure = { ok: false; message: string; perm: boolean };
+
+/** Opens the kernel `--kernel` names. */
+export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promise<({ ok: true } & DaemonKernel) | OpenFailure> {
+  if (kind === "memory") return { ok: true, kernel: new MemoryKernel(), name: "memory" };
+  let native: ReturnType<typeof loadNative>;
+  try {
+    native = loadNative();
+  } catch (err) {
+    return { ok: false, message: `--kernel ${kind} needs the native addon: ${(err as Error).message}`, perm: false };
+  }
+  try {
+    const kernel = await openKernel(kind, { log });
+    const openSocket = (address: string, port: number, natt: boolean): number =>
+      native.udpSocket(net.isIPv6(address) ? 6 : 4, address, port, { bypass: true, espInUdp: natt, reuseAddr: true });
+    return { ok: true, kernel, name: kernel.kind, openSocket };
+  } catch (err) {
+    const code = err instanceof KernelError ? err.code : (err as { code?: string }).code;
+    return {
+      ok: false,
+      message: `cannot open the kernel's IPsec key-management interface (--kernel ${kind}): ${(err as Error).message}` +
+        "; run as root on a kernel with XFRM or PF_KEY (modules xfrm_user or af_key), or start with --kernel memory to negotiate without protecting traffic",
+      perm: code === "IKE_ERR_KERNEL_EPERM",
+    };
+  }
+}
+
+/**
+ * What ike.config asks for that a real Linux kernel cannot do, as warnings (at start-up and by
+ * `in.iked -c`): `p2_idletime_secs`, an idle lifetime, which neither XFRM nor Linux PF_KEY keeps.
+ * SAs are installed without it; only the in-memory SADB enforces it.
+ */
+export function kernelCaveats(config: IkeConfig, backend: KernelBackend | BackendName): string[] {
+  if (backend === "memory") return [];
+  const where = [
+    ...(config.globals.p2IdletimeSecs !== undefined ? ["the global setting"] : []),
+    ...config.rules.filter((r) => r.p2IdletimeSecs !== undefined).map((r) => `rule "${r.label}"`),
+  ];
+  if (where.length === 0) return [];
+  return [`warning: p2_idletime_secs (${where.join(", ")}) is not enforced: the Linux kernel keeps no idle lifetime for IPsec SAs (only --kernel memory does)`];
+}

@@ -1,0 +1,132 @@
+/**
+ * What the daemon keeps in a real kernel besides negotiated SAs — wiring only: the SPD made from
+ * ipsecinit.conf, and the removal of what a previous run left. With the in-memory SADB (which has
+ * no SPD) every method does nothing.
+ *
+ * - Start: SAs tagged with the daemon's reqid (IKED_REQID, kernel.ts) are a previous run's (one
+ *   daemon per network namespace: the pid lock) and are deleted; then the policy is installed, and
+ *   installing removes the stale policies in the daemon's priority band (kernel/spd.ts).
+ * - Reload (SIGHUP): the new set replaces the old one in place (no moment without policy). If the
+ *   kernel refuses part of it, the previous set is put back and the reload fails as a whole.
+ * - Stop: the daemon's policies go, then any SA with its reqid that the Deletes left.
+ *
+ * Tunnel endpoints: a `tunnel NAME` entry of ipsecinit.conf takes the outer addresses of the
+ * ike.config rule labelled NAME, which must have one local_addr and one remote_addr (single
+ * addresses). Entries the kernel cannot express (tunnel names without such a rule, ICMP ranges ...)
+ * are logged and left out; so are policies that clash with someone else's.
+ */
+import type { IkeConfig } from "../config/types.js";
+import { IKED_REQID, type Kernel } from "../kernel/kernel.js";
+import type { SpdPolicy } from "../kernel/spd.js";
+import type { Logger } from "../log/logger.js";
+import type { IpsecPolicy } from "../policy/index.js";
+import { spdFromIpsecPolicy, type TunnelEndpoints } from "../policy/spd.js";
+
+/** The one address of a rule's address list, when it names exactly one host. */
+function oneHost(list: IkeConfig["rules"][number]["localAddr"]): string | undefined {
+  if (list.length !== 1) return undefined;
+  const a = list[0]!;
+  if (a.kind === "single") return a.addr;
+  if (a.kind === "prefix" && a.prefixLen === (a.family === 4 ? 32 : 128)) return a.addr;
+  return undefined;
+}
+
+/** Tunnel endpoints by name: the ike.config rule with that label (see the file comment). */
+export function tunnelEndpoints(config: IkeConfig): (name: string) => TunnelEndpoints | undefined {
+  return (name) => {
+    const rule = config.rules.find((r) => r.label === name);
+    if (rule === undefined) return undefined;
+    const local = oneHost(rule.localAddr);
+    const remote = oneHost(rule.remoteAddr);
+    return local === undefined || remote === undefined ? undefined : { local, remote };
+  };
+}
+
+/** The daemon's policies and SAs in a real kernel. */
+export class KernelSpd {
+  #installed: SpdPolicy[] = [];
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly log: Logger,
+  ) {}
+
+  /** Whether the kernel has an SPD (a real kernel). */
+  get active(): boolean {
+    return this.kernel.installPolicies !== undefined;
+  }
+
+  /** Start-up: the previous run's SAs out, this policy in. Throws when the kernel refuses it. */
+  async start(policy: IpsecPolicy | undefined, config: IkeConfig): Promise<void> {
+    if (!this.active) return;
+    const stale = await this.removeOwnSas();
+    if (stale > 0) this.log.info("removed SAs a previous in.iked left in the kernel", { sas: stale });
+    try {
+      await this.install(this.translate(policy, config));
+    } catch (err) {
+      // Start-up fails: what went in before the refusal must not stay behind.
+      await this.kernel.removePolicies!().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Reload: makes `policy` the kernel's (under `config`'s tunnel endpoints); on a refusal the
+   * previous set goes back and this throws, so the reload fails as a whole.
+   */
+  async replace(policy: IpsecPolicy | undefined, config: IkeConfig): Promise<void> {
+    if (!this.active) return;
+    const previous = this.#installed;
+    try {
+      await this.install(this.translate(policy, config));
+    } catch (err) {
+      this.log.error("the kernel refused the new IPsec policy; the previous one is put back", { err: (err as Error).message });
+      await this.install(previous).catch((again: Error) => this.log.error("cannot put the previous IPsec policy back", { err: again.message }));
+      throw err;
+    }
+  }
+
+  /** Stop: the daemon's policies and remaining SAs out of the kernel. */
+  async stop(): Promise<void> {
+    if (!this.active) return;
+    const policies = await this.kernel.removePolicies!();
+    const sas = await this.removeOwnSas();
+    this.#installed = [];
+    this.log.info("IPsec policy and SAs removed from the kernel", { policies, sas });
+  }
+
+  /** Deletes every SA carrying the daemon's reqid; returns how many went. */
+  private async removeOwnSas(): Promise<number> {
+    let n = 0;
+    for (const sa of await this.kernel.dump()) {
+      if (sa.reqid !== IKED_REQID) continue;
+      try {
+        await this.kernel.delete(sa.src, sa.dst, sa.proto, sa.spi);
+        n++;
+      } catch (err) {
+        // Gone meanwhile (expired, deleted by the engine or someone else): nothing to remove.
+        this.log.debug("pfkey", "SA already gone", { spi: sa.spi.toString(16), err: (err as Error).message });
+      }
+    }
+    return n;
+  }
+
+  private translate(policy: IpsecPolicy | undefined, config: IkeConfig): SpdPolicy[] {
+    if (policy === undefined) return [];
+    const t = spdFromIpsecPolicy(policy, tunnelEndpoints(config));
+    for (const r of t.refused) this.log.warn("IPsec policy entry not installed in the kernel", { file: r.entry.file, line: r.entry.line, reason: r.reason });
+    for (const w of t.warnings) this.log.warn("IPsec policy entry installed with a caveat", { file: w.entry.file, line: w.entry.line, reason: w.reason });
+    return t.policies.map((p) => ({ ...p, templates: p.templates.map((tm) => ({ ...tm, reqid: IKED_REQID })) }));
+  }
+
+  private async install(policies: SpdPolicy[]): Promise<void> {
+    const report = await this.kernel.installPolicies!(policies);
+    this.#installed = policies;
+    for (const c of report.conflicts) {
+      this.log.warn("IPsec policy entry clashes with a kernel policy in.iked does not own: left out", {
+        entry: c.policy.id, dir: c.policy.dir, src: c.policy.selector.src, dst: c.policy.selector.dst, theirPriority: c.existing.priority,
+      });
+    }
+    this.log.info("IPsec policy installed in the kernel", { policies: report.installed, removed: report.removed, conflicts: report.conflicts.length });
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * in.iked on this machine's own kernel (XFRM policies, ACQUIRE and SPI allocation, but no ESP), in
+ * private network namespaces joined by a veth pair (192.0.2.1 | 192.0.2.2):
+ *
+ * - the SPD from ipsecinit.conf at start (a previous run's stale policies and SAs removed, others'
+ *   left alone), replaced on SIGHUP, removed at stop; `ikeadm` names the backend;
+ * - traffic without an SA raises an ACQUIRE that starts Main Mode and Quick Mode with a peer in the
+ *   other namespace; the inbound SPI comes from the kernel (ALLOCSPI); this kernel then refuses the
+ *   ESP SA, and the negotiation fails cleanly: a clear log line, ATTRIBUTES-NOT-SUPPORTED to the
+ *   peer, no SA of ours left in the kernel.
+ *
+ * The full story (SAs installed, ping over ESP) runs in the kernel VM (test/kernel-vm).
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "../daemon/harness.js";
+import { IKED_REQID } from "../../src/kernel/kernel.js";
+import { SPD_PRIORITY_BASE } from "../../src/kernel/spd.js";
+import { kernelSkip, requireKernel, until, vethPair, type Netns } from "../helpers/netns.js";
+
+const skip = kernelSkip();
+let a: Netns;
+let b: Netns;
+
+before(async () => {
+  if (skip !== false) return;
+  requireKernel();
+  [a, b] = await vethPair();
+});
+after(async () => {
+  await a?.remove();
+  await b?.remove();
+});
+
+const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes }";
+const config = (local: string, remote: string): string => `${XF}\n{\n  label "peer"\n  local_addr ${local}\n  remote_addr ${remote}\n}\n`;
+const psk = (local: string, remote: string): string =>
+  `{\n  localidtype IP\n  localid ${local}\n  remoteidtype IP\n  remoteid ${remote}\n  key 6b65726e656c2d686f73742d74657374\n}\n`;
+const HOST_POLICY = (local: string, remote: string): string => `{ laddr ${local} raddr ${remote} } ipsec { encr_algs aes encr_auth_algs sha256 }\n`;
+
+/** One UDP datagram from a namespace (no ping on this machine); a refused send is fine. */
+async function udpFrom(ns: Netns, to: string): Promise<void> {
+  const py = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ntry:\n  s.sendto(b"x", ("${to}", 9))\nexcept OSError:\n  pass\n`;
+  await ns.exec("/usr/bin/python3", "-c", py);
+}
+
+function rootFor(local: string, remote: string, ipsec: string): string {
+  const r = makeRoot(config(local, remote), psk(local, remote));
+  fs.writeFileSync(path.join(r, "etc/inet/ipsecinit.conf"), ipsec);
+  return r;
+}
+
+/** Policies in the namespace as `dir priority src>dst reqid…` lines (ip -o xfrm policy). */
+async function policies(ns: Netns): Promise<string[]> {
+  const out = await ns.ip("-o", "xfrm", "policy");
+  return out.split("\n").filter((l) => l.trim() !== "" && !l.includes("socket"));
+}
+
+async function states(ns: Netns): Promise<string> {
+  return ns.ip("xfrm", "state");
+}
+
+test("SPD: installed at start (stale policy and SA of a previous run removed, others' kept), replaced on SIGHUP, removed at stop", { skip }, async () => {
+  // What a crashed earlier run left: a policy in the daemon's band, a larval SA with its reqid.
+  await a.ip("xfrm", "policy", "add", "src", "10.7.0.0/24", "dst", "10.8.0.0/24", "dir", "out", "priority", String(SPD_PRIORITY_BASE + 5), "tmpl", "proto", "esp", "reqid", String(IKED_REQID));
+  await a.ip("xfrm", "state", "allocspi", "src", "192.0.2.2", "dst", "192.0.2.1", "proto", "esp", "mode", "transport", "reqid", String(IKED_REQID));
+  // Someone else's policy and larval SA.
+  await a.ip("xfrm", "policy", "add", "src", "10.9.0.0/24", "dst", "10.10.0.0/24", "dir", "out", "priority", "100", "tmpl", "proto", "esp");
+  await a.ip("xfrm", "state", "allocspi", "src", "192.0.2.2", "dst", "192.0.2.1", "proto", "ah", "mode", "transport", "reqid", "7");
+  const root = rootFor("192.0.2.1", "192.0.2.2", HOST_POLICY("192.0.2.1", "192.0.2.2"));
+  const d = await startDaemon(root, ["--kernel", "auto"], {}, { netns: a.name });
+  try {
+    await d.waitFor("IKE engine started");
+    const p1 = await policies(a);
+    const ours = p1.filter((l) => l.includes(`priority ${SPD_PRIORITY_BASE} `));
+    assert.equal(ours.length, 2, `one in and one out policy for the entry:\n${p1.join("\n")}`);
+    assert.ok(ours.every((l) => l.includes("192.0.2.1/32") && l.includes("192.0.2.2/32") && l.includes(`reqid ${IKED_REQID}`) && l.includes("proto esp")), p1.join("\n"));
+    assert.ok(!p1.some((l) => l.includes("10.7.0.0/24")), "the stale policy of the band is gone");
+    assert.ok(p1.some((l) => l.includes("10.9.0.0/24") && l.includes("priority 100 ")), "someone else's policy stays");
+    const s1 = await states(a);
+    assert.doesNotMatch(s1, new RegExp(`reqid ${IKED_REQID} `), "the previous run's SA is gone");
+    assert.match(s1, /proto ah .*reqid 7 /s, "someone else's SA stays");
+    assert.match(d.output(), /removed SAs a previous in\.iked left in the kernel/);
+
+    assert.match((await ikeadm(root, ["get", "stats"])).stdout, /^Kernel SADB backend: xfrm$/m);
+    const dump = await ikeadm(root, ["dump", "sadb"]);
+    assert.match(dump.stdout, /^Kernel SADB backend: xfrm$/m);
+    assert.match(dump.stdout, /^SADB: ah spi 0x[0-9a-f]{8} 192\.0\.2\.2 -> 192\.0\.2\.1 mode transport state larval reqid 7$/m, "dump sadb reads the kernel");
+
+    // SIGHUP: a new set replaces the old one; the unchanged entry keeps its kernel policy.
+    const outIndex = (lines: string[]) => lines.find((l) => l.includes("dir out") && l.includes("192.0.2.2/32"))?.match(/index (\d+)/)?.[1];
+    const before1 = outIndex(ours);
+    fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), `{ ulp tcp rport 22 raddr 192.0.2.2 } bypass {}\n${HOST_POLICY("192.0.2.1", "192.0.2.2")}`);
+    d.signal("SIGHUP");
+    await d.waitFor("configuration reloaded");
+    const p2 = await policies(a);
+    const ours2 = p2.filter((l) => /priority 48487[0-9]{4} /.test(l) || l.includes(`priority ${SPD_PRIORITY_BASE} `) || l.includes(`priority ${SPD_PRIORITY_BASE + 1} `));
+    assert.equal(ours2.length, 4, p2.join("\n"));
+    assert.ok(ours2.some((l) => l.includes("dport 22") && l.includes(`priority ${SPD_PRIORITY_BASE} `) && !l.includes("tmpl")), `the bypass entry is in, ranked first:\n${p2.join("\n")}`);
+    assert.equal(outIndex(ours2), before1, "the unchanged entry was updated in place (same index: no gap)");
+  } finally {
+    assert.equal(await d.stop(), 0);
+  }
+  const p3 = await policies(a);
+  assert.deepEqual(p3.filter((l) => !l.includes("10.9.0.0/24")), [], "only someone else's policy is left");
+  assert.match(d.output(), /IPsec policy and SAs removed from the kernel/);
+  await a.ip("xfrm", "policy", "flush");
+  await a.ip("xfrm", "state", "flush");
+});
+
+test("ACQUIRE from traffic starts Main Mode and Quick Mode with the peer; the SPI comes from the kernel; this kernel's refusal of ESP fails cleanly", { skip }, async () => {
+  const rootA = rootFor("192.0.2.1", "192.0.2.2", HOST_POLICY("192.0.2.1", "192.0.2.2"));
+  const rootB = rootFor("192.0.2.2", "192.0.2.1", HOST_POLICY("192.0.2.2", "192.0.2.1"));
+  let da: RunningDaemon | undefined;
+  let db: RunningDaemon | undefined;
+  try {
+    db = await startDaemon(rootB, ["--kernel", "memory", "--port", "500", "--natt-port", "4500"], {}, { netns: b.name });
+    da = await startDaemon(rootA, ["--kernel", "xfrm", "--port", "500", "--natt-port", "4500"], {}, { netns: a.name });
+    await da.waitFor("IKE engine started");
+    // The first packet has no SA: the kernel holds or drops it and tells the daemon (ACQUIRE).
+    await udpFrom(a, "192.0.2.2");
+    await da.waitFor(/ACQUIRE: negotiating/, 30_000);
+    await da.waitFor(/Quick Mode failed/, 60_000);
+    const outA = da.output();
+    assert.match(outA, /kernel refused the SAs: IKE_ERR_KERNEL_EPROTONOSUPPORT/);
+    assert.match(outA, /Phase 1 SA established/);
+    assert.match(outA, /what="ALLOCSPI esp 192\.0\.2\.2 -> 192\.0\.2\.1"/, "the inbound SPI is the kernel's");
+    await db.waitFor(/peer sent a protected notify/, 30_000);
+    assert.match(db.output(), /peer sent a protected notify.* notify=13/, "the peer hears ATTRIBUTES-NOT-SUPPORTED");
+    // The inbound SPI was allocated by the kernel, then freed: no SA of ours stays.
+    // (The kernel's own larval state of the ACQUIRE, SPI 0, stays until net.core.xfrm_acq_expires.)
+    const ours = (text: string) => text.split(/^(?=src )/m).filter((blk) => blk.includes(`reqid ${IKED_REQID} `) && !/spi 0x0+ /.test(blk));
+    await until("our larval SA to go", async () => ours(await states(a)).length === 0, 10_000);
+  } finally {
+    if (da !== undefined) assert.equal(await da.stop(), 0);
+    if (db !== undefined) assert.equal(await db.stop(), 0);
+    await a.ip("xfrm", "state", "flush");
+  }
+});
