@@ -5,7 +5,7 @@
  */
 import { releasePreshared } from "../config/index.js";
 import { loadAll } from "../daemon/config-load.js";
-import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
+import { Daemon, ExitCode, StartupError, StartupInterrupted } from "../daemon/daemon.js";
 import { ikeEngineFactory } from "../daemon/ike-engine.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
 import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
@@ -51,6 +51,12 @@ async function main(): Promise<number | undefined> {
   try {
     await Daemon.start(o, { engineFactory: ikeEngineFactory });
   } catch (err) {
+    if (err instanceof StartupInterrupted) {
+      // A stop request, not a failure: everything start-up built is gone again.
+      say(err.message);
+      if (child) await reportStartup({ up: false, exitCode: ExitCode.Ok, message: err.message });
+      return ExitCode.Ok;
+    }
     const e = err instanceof StartupError ? err : new StartupError(ExitCode.Error, (err as Error).message);
     for (const d of e.details) process.stderr.write(d + "\n");
     say(`fatal error - exiting: ${e.message}`);
@@ -58,7 +64,7 @@ async function main(): Promise<number | undefined> {
     return e.exitCode;
   }
   if (child) await reportStartup({ up: true, pid: process.pid });
-  // Running: signals end the process (daemon.ts).
+  // Running: SIGTERM and SIGINT end the process (daemon.ts, signals.ts).
   return undefined;
 }
 

@@ -1,7 +1,12 @@
 /**
- * in.iked startup, reload and shutdown — wiring only (STYLE §1): options → logging → core-dump
- * guard → single-instance lock → configuration → kernel, crypto pool, engine → admin socket →
- * signals. Protocol logic lives in the engine (engine.ts).
+ * in.iked startup, reload and shutdown — wiring only (STYLE §1): options → logging → signals →
+ * core-dump guard → single-instance lock → configuration → kernel, crypto pool, engine → admin
+ * socket. Protocol logic lives in the engine (engine.ts).
+ *
+ * The admin socket comes last: it is the readiness signal (a test, a unit file or ikeadm waits
+ * for it), so once it accepts connections the daemon is fully up. Signals come first
+ * (signals.ts): a SIGHUP during start-up reloads once start-up has finished, a SIGTERM stops
+ * start-up at the next stage and takes down what was built.
  *
  * Reload (SIGHUP): both files are read and validated completely before anything changes; a bad
  * file leaves the running configuration in place and the log says why. At startup a bad file
@@ -24,6 +29,7 @@ import { LiveConfig } from "./live-config.js";
 import { releasePreshared } from "../config/index.js";
 import type { DaemonOptions } from "./options.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
+import { DaemonSignals, StartupInterrupted } from "./signals.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -43,16 +49,19 @@ export class StartupError extends Error {
   }
 }
 
+export { StartupInterrupted } from "./signals.js";
+
 /** Extra wiring for start(). */
 export interface DaemonHooks {
   /** Creates the IKE exchange engine (in.iked passes `ikeEngineFactory`, ike-engine.ts). */
   engineFactory?: EngineFactory;
+  /** Ends the process once a stop signal has stopped the daemon (default `process.exit`). */
+  exit?: (code: number) => void;
 }
 
 /** A running daemon. */
 export class Daemon {
   #stopping: Promise<void> | undefined;
-  readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   private constructor(
     readonly options: DaemonOptions,
@@ -64,9 +73,14 @@ export class Daemon {
     readonly engine: DaemonEngine | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
+    readonly signals: DaemonSignals,
   ) {}
 
-  /** Start everything; throws StartupError with an exit code and printable details. */
+  /**
+   * Start everything; throws StartupError with an exit code and printable details, or
+   * StartupInterrupted when SIGTERM/SIGINT arrived during start-up (everything built is taken
+   * down again, the pid file and the admin socket included).
+   */
   static async start(options: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
     const logs = new LogHub({
       debugLevel: options.debugLevel,
@@ -79,17 +93,21 @@ export class Daemon {
     if (options.kernel !== "memory") {
       throw new StartupError(ExitCode.Error, "no kernel backend: PF_KEY and XFRM are not implemented yet; start with --kernel memory");
     }
-    guardCoreDumps(options, log);
-
-    const lock = acquirePidLock(options.paths.pidFile);
-    if (!lock.ok) throw new StartupError(ExitCode.Error, lock.message);
-    if (lock.recoveredStalePid !== undefined) log.warn("removed stale pid file", { file: options.paths.pidFile, stalePid: lock.recoveredStalePid });
-    const cleanup: (() => Promise<void> | void)[] = [() => lock.lock.release()];
+    const signals = DaemonSignals.install(log);
+    const cleanup: (() => Promise<void> | void)[] = [() => signals.uninstall()];
     const unwind = async () => {
       for (const f of cleanup.reverse()) await f();
     };
 
     try {
+      signals.checkpoint("signals");
+      guardCoreDumps(options, log);
+      const lock = acquirePidLock(options.paths.pidFile);
+      if (!lock.ok) throw new StartupError(ExitCode.Error, lock.message);
+      cleanup.push(() => lock.lock.release());
+      if (lock.recoveredStalePid !== undefined) log.warn("removed stale pid file", { file: options.paths.pidFile, stalePid: lock.recoveredStalePid });
+      signals.checkpoint("pid file");
+
       const { rules, keys } = await loadAll(options.configFile, options.presharedFile);
       for (const w of [...rules.warnings, ...keys.warnings]) cfgLog.warn(w);
       const errors = [...rules.errors, ...keys.errors];
@@ -104,6 +122,7 @@ export class Daemon {
       const live = new LiveConfig(rules.value, keys.value);
       cleanup.push(() => live.releaseKeys());
       cfgLog.info("configuration loaded", { file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length });
+      signals.checkpoint("configuration");
 
       const kernel: Kernel = new MemoryKernel();
       cleanup.push(() => kernel.close());
@@ -121,11 +140,13 @@ export class Daemon {
       });
       if (engine) {
         live.onChange((next) => engine.reconfigure(next));
-        await engine.start();
+        // Pushed first: a start that fails half-way still closes what it opened.
         cleanup.push(() => engine.stop());
+        await engine.start();
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
       }
+      signals.checkpoint("engine");
 
       fs.mkdirSync(path.dirname(options.paths.adminSocket), { recursive: true, mode: 0o755 });
       const ctlLog = logs.logger("ctl");
@@ -137,16 +158,30 @@ export class Daemon {
           ikePort: options.ikePort, nattPort: options.nattPort, engine,
         }),
       });
-      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log);
-      d.#installSignals();
+      cleanup.push(() => control.close());
+      // The last stage boundary: from here to running() nothing waits, so no signal can come between.
+      signals.checkpoint("admin socket");
+
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, signals);
       log.info("in.iked started", {
         pid: process.pid, socket: options.paths.adminSocket, privilege: options.privilege,
         debugLevel: `0x${options.debugLevel.toString(16)}`, kernel: options.kernel, workers: options.workers,
       });
       daemonStart.publish({ pid: process.pid, socket: options.paths.adminSocket });
+      const exit = hooks.exit ?? ((code: number) => process.exit(code));
+      signals.running({ reload: () => d.#hangup(), stop: (sig) => void d.stop(sig).then(() => exit(ExitCode.Ok)) });
       return d;
     } catch (err) {
+      if (err instanceof StartupInterrupted) {
+        daemonStop.publish({ signal: err.signal });
+        log.info("in.iked stopping", { signal: err.signal, during: "start-up" });
+      }
       await unwind();
+      if (err instanceof StartupInterrupted) {
+        log.info("in.iked stopped");
+        logs.close();
+        throw err;
+      }
       if (err instanceof StartupError) throw err;
       const e = err as NodeJS.ErrnoException;
       throw new StartupError(e.code === "EACCES" || e.code === "EPERM" ? ExitCode.Perm : ExitCode.Error, e.message);
@@ -180,12 +215,16 @@ export class Daemon {
     return true;
   }
 
-  /** Clean shutdown: socket unlinked, engine stopped, pool and kernel closed, pid file removed. */
+  /**
+   * Clean shutdown: a reload in progress finishes first; then socket unlinked, engine stopped
+   * (SAs deleted), pool and kernel closed, pid file removed.
+   */
   stop(signal?: string): Promise<void> {
     this.#stopping ??= (async () => {
       daemonStop.publish({ signal });
       this.log.info("in.iked stopping", signal ? { signal } : {});
-      for (const [sig, h] of this.#signalHandlers) process.off(sig, h);
+      await this.signals.stopping();
+      this.signals.uninstall();
       await this.control.close();
       await this.engine?.stop();
       await this.pool.close();
@@ -198,31 +237,22 @@ export class Daemon {
     return this.#stopping;
   }
 
-  #installSignals(): void {
-    const on = (sig: NodeJS.Signals, h: () => void) => {
-      process.on(sig, h);
-      this.#signalHandlers.push([sig, h]);
-    };
-    // Reloads are serialised: a SIGHUP during a reload runs after it.
-    let reloading: Promise<unknown> = Promise.resolve();
-    on("SIGHUP", () => {
-      // Reopen the debug log too, so a rotated file (logrotate) is replaced by a fresh one.
-      const dest = this.logs.destination;
-      if (dest.kind === "file") {
-        try {
-          this.logs.setDestination(dest);
-        } catch (err) {
-          this.log.error("cannot reopen the debug log; logging continues to the old file", { file: dest.path, err: (err as Error).message });
-        }
+  /** SIGHUP: reopen the debug log (so a rotated file is replaced by a fresh one), then reload. */
+  async #hangup(): Promise<void> {
+    const dest = this.logs.destination;
+    if (dest.kind === "file") {
+      try {
+        this.logs.setDestination(dest);
+      } catch (err) {
+        this.log.error("cannot reopen the debug log; logging continues to the old file", { file: dest.path, err: (err as Error).message });
       }
-      this.log.info("SIGHUP: reloading configuration");
-      reloading = reloading.then(() => this.reload()).catch((err: Error) => this.log.error("reload failed", { err: err.message }));
-    });
-    const term = (sig: NodeJS.Signals) => () => {
-      void this.stop(sig).then(() => process.exit(ExitCode.Ok));
-    };
-    on("SIGTERM", term("SIGTERM"));
-    on("SIGINT", term("SIGINT"));
+    }
+    this.log.info("SIGHUP: reloading configuration");
+    try {
+      await this.reload();
+    } catch (err) {
+      this.log.error("reload failed", { err: (err as Error).message });
+    }
   }
 }
 
