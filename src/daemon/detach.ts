@@ -3,8 +3,9 @@
  * session, stdin closed, stdout/stderr appended to the log file) with an IPC channel, and waits
  * until the child reports that it is serving — or why it is not — before exiting with 0 or the
  * child's code. The child closes the channel once it has reported, so nothing ties it to the
- * parent afterwards. A SIGTERM or SIGINT to the waiting launcher (Ctrl-C in the shell that ran it)
- * is passed on to the child, which stops start-up cleanly and reports that it did.
+ * parent afterwards. A SIGTERM or SIGINT to the launcher before it exits (Ctrl-C in the shell that
+ * ran it) is passed on to the child, which stops start-up cleanly and reports that it did (or,
+ * when it was up already, stops as on any SIGTERM).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -51,12 +52,13 @@ export function detachAndWait(args: readonly string[], logFile: string, timeoutM
   fs.closeSync(fd);
   return new Promise((resolve) => {
     let settled = false;
+    // Left in place until the launcher exits: a stop request that comes just as the daemon
+    // reports that it is up still reaches the daemon.
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     for (const sig of FORWARDED) process.on(sig, forward);
     const finish = (r: { code: number; message?: string; pid?: number }) => {
       if (settled) return;
       settled = true;
-      for (const sig of FORWARDED) process.off(sig, forward);
       clearTimeout(timer);
       child.removeAllListeners();
       if (child.connected) child.disconnect();

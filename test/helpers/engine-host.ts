@@ -22,6 +22,7 @@ import { UdpTransport } from "../../src/net/udp-transport.js";
 import { selectForAcquire, type IpsecPolicy } from "../../src/policy/index.js";
 import { ipsecFrom, policyFrom } from "../exchange/harness.js";
 import { parseKv, type Kv } from "./interop.js";
+import { WAIT_MS } from "./wait.js";
 
 /** Options of {@link EngineHost.open}. */
 export interface EngineHostOptions {
@@ -94,13 +95,15 @@ export class EngineHost {
 
   /**
    * Resolve once `n` events of `kind` have been recorded; reject at `ms` or as soon as a failure
-   * event (phase1-failed / phase2-failed) arrives while waiting for an `-up`.
+   * that rules it out arrives: phase1-failed while waiting for phase1-up, phase1-failed or
+   * phase2-failed while waiting for phase2-up.
    */
-  waitFor(kind: "phase1-up" | "phase2-up" | "sa-dead", n = 1, ms = 20_000): Promise<void> {
+  waitFor(kind: "phase1-up" | "phase2-up" | "sa-dead", n = 1, ms = WAIT_MS): Promise<void> {
+    const fatal: readonly HostEvent["kind"][] = kind === "phase2-up" ? ["phase1-failed", "phase2-failed"] : kind === "phase1-up" ? ["phase1-failed"] : [];
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${n} x ${kind}; events: ${this.describe()}`)), ms);
       const check = (): void => {
-        const failure = kind === "sa-dead" ? undefined : this.events.find((e) => e.kind === "phase1-failed" || e.kind === "phase2-failed");
+        const failure = this.events.find((e) => fatal.includes(e.kind));
         if (failure !== undefined) {
           clearTimeout(timer);
           reject(new Error(`engine failure while waiting for ${kind}: ${this.describe()}`));
@@ -116,7 +119,7 @@ export class EngineHost {
   }
 
   /** Resolve once `pred` holds after some event, or reject at `ms`. */
-  waitUntil(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
+  waitUntil(pred: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}; events: ${this.describe()}`)), ms);
       const check = (): void => {

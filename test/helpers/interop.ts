@@ -204,6 +204,8 @@ export interface PeerOptionsBase {
   logLevel?: number;
   /** start: wait this many seconds until established (the script exits 1 if not). */
   wait?: number;
+  /** Run the peer inside this network namespace. */
+  netns?: string;
 }
 
 /** strongSwan-only `start` options. */
