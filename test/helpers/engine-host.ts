@@ -42,6 +42,14 @@ export interface EngineHostOptions {
   readonly engine?: Partial<EngineOptions>;
 }
 
+/** Traffic between the networks behind two tunnel gateways: addresses, protocol, port. */
+export interface InnerTraffic {
+  readonly src: string;
+  readonly dst: string;
+  readonly ulp?: number;
+  readonly dport?: number;
+}
+
 /** One recorded engine event. */
 export type HostEvent =
   | { readonly kind: "phase1-up"; readonly sa: IsakmpSa; readonly result: Phase1Result }
@@ -151,19 +159,26 @@ export class EngineHost {
       .join("; ");
   }
 
-  /** The Quick Mode request ipsecinit.conf gives for host-to-host traffic to `remote`. */
-  requestTo(remote: string): QuickModeRequest {
+  /**
+   * The Quick Mode request ipsecinit.conf gives for host-to-host traffic to `remote`, or, with
+   * `inner`, for that traffic between the networks behind the gateways (what an ACQUIRE for it
+   * would ask for in tunnel mode).
+   */
+  requestTo(remote: string, inner?: InnerTraffic): QuickModeRequest {
     assert.ok(this.ipsec, "host has no ipsecinit.conf");
-    const sel = selectForAcquire(this.ipsec, { src: { address: this.endpoint.address, port: 0 }, dst: { address: remote, port: 0 }, ulp: 0 });
-    if (sel.kind !== "ipsec") throw new Error(`ipsecinit.conf selects ${sel.kind} for ${remote}`);
+    const traffic = inner === undefined
+      ? { src: { address: this.endpoint.address, port: 0 }, dst: { address: remote, port: 0 }, ulp: 0 }
+      : { src: { address: inner.src, port: 0 }, dst: { address: inner.dst, port: inner.dport ?? 0 }, ulp: inner.ulp ?? 0 };
+    const sel = selectForAcquire(this.ipsec, traffic);
+    if (sel.kind !== "ipsec") throw new Error(`ipsecinit.conf selects ${sel.kind} for ${JSON.stringify(traffic)}`);
     return { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId };
   }
 
-  /** Main Mode (if needed) and Quick Mode towards `remote` under the rule `label`. */
-  negotiate(label: string, remote: Endpoint): IsakmpSa {
+  /** Main Mode (if needed) and Quick Mode towards `remote` under the rule `label` (see requestTo). */
+  negotiate(label: string, remote: Endpoint, inner?: InnerTraffic): IsakmpSa {
     const rule = this.policy.ruleByLabel(label);
     assert.ok(rule, `no rule ${label}`);
-    return this.engine.negotiate(rule, this.endpoint, remote, this.requestTo(remote.address));
+    return this.engine.negotiate(rule, this.endpoint, remote, this.requestTo(remote.address, inner));
   }
 
   /** Main Mode only towards `remote` under the rule `label`. */

@@ -18,9 +18,8 @@
 import assert from "node:assert/strict";
 import { assertSameSas, xfrmSas } from "../helpers/engine-host.js";
 import { checkCapture, interopTest } from "../helpers/scenario.js";
-import { poll } from "../helpers/wait.js";
 import { RecordingDh, kaLines, suiteByName } from "./ka.js";
-import { ikeConfig, plan, preshared } from "./common.js";
+import { deleteAndCheck, hostToHost, plan } from "./common.js";
 
 const PSK = "iop-libreswan-psk";
 const { us: US, libreswan: THEM, ports } = plan();
@@ -51,16 +50,8 @@ for (const [i, c] of CASES.entries()) {
   interopTest(title, async (s) => {
     const ourPort = ports.libreswan + i * 2;
     const tag = `${process.pid}-${i}`;
-    const pfs = c.pfs === "none" ? "" : `p2_pfs ${c.pfs}`;
     const dh = new RecordingDh(`iop-ls-${tag}`);
-    const host = await s.host({
-      dh,
-      address: US,
-      port: ourPort,
-      ikeConfig: ikeConfig("ls", US, THEM, `p1_xform { auth_method preshared oakley_group ${c.p1.dh} auth_alg ${c.p1.hash} encr_alg ${c.p1.encr} }\n  ${pfs}`),
-      preshared: preshared(US, THEM, PSK, c.mode),
-      ipsecinit: `{ raddr ${THEM} } ipsec { ${c.ipsec} }\n`,
-    });
+    const host = await s.host({ dh, address: US, port: ourPort, ...hostToHost({ label: "ls", us: US, them: THEM, psk: PSK, p1: c.p1, pfs: c.pfs, ipsec: c.ipsec, ...(c.mode ? { mode: c.mode } : {}) }) });
     const cap = await s.capture(`iop-ls-cap-${tag}`, ourPort);
     const peer = await s.libreswan({
       name: `iop-ls-${tag}`,
@@ -90,19 +81,7 @@ for (const [i, c] of CASES.entries()) {
     assert.ok(xfrmlog, "libreswan-peer.sh start printed no xfrmlog");
     assertSameSas(ours, xfrmSas(xfrmlog));
 
-    if (c.deleter === "us") {
-      await host.engine.deleteSa(up.sa, "test Delete");
-      await poll(async () => (await peer.status()).code === 1, "Libreswan to drop the SAs after our Delete");
-      assert.equal((await host.matureSas()).length, 0, "our SADB after our Delete");
-    } else {
-      await peer.stop();
-      await poll(async () => host.engine.sas.size === 0 && (await host.kernel.dump()).length === 0, "our SAs to go after Libreswan's Delete");
-      assert.equal(up.sa.deathReason, "deleted by peer");
-    }
-    assert.equal(host.engine.sas.halfOpenCount, 0);
-    assert.equal(host.of("phase1-up").length, 1, "one Phase 1 SA");
-    assert.deepEqual(host.of("phase1-failed"), []);
-    assert.deepEqual(host.of("phase2-failed"), []);
+    await deleteAndCheck(host, peer, up.sa, c.deleter === "us" ? "us" : "peer");
 
     await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName(c.p1.cipher, c.p1.hash), dh }), expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
   });

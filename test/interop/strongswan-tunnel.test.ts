@@ -20,7 +20,6 @@ import { assertSameSas } from "../helpers/engine-host.js";
 import type { StrongSwanOptions } from "../helpers/interop.js";
 import { checkCapture, interopTest, type Scenario } from "../helpers/scenario.js";
 import { poll } from "../helpers/wait.js";
-import { selectForAcquire } from "../../src/policy/index.js";
 import { RecordingDh, kaLines, suiteByName } from "./ka.js";
 import { ikeConfig, plan, preshared } from "./common.js";
 
@@ -92,15 +91,8 @@ for (const [i, c] of CASES.entries()) {
   const title = c.ssRole === "responder" ? `tunnel mode, we initiate to strongSwan: ${c.name}` : `tunnel mode, strongSwan initiates to us: ${c.name}`;
   interopTest(title, async (s) => {
     const { host, cap, peer, ssPort, keys } = await tunnelPair(s, `${process.pid}-t${i}`, BASE + i * 4, c.selector, { role: c.ssRole, localTs: c.ssLocalTs, remoteTs: c.ssRemoteTs });
-    if (c.ssRole === "responder") {
-      // What an ACQUIRE for inner traffic 10.1.0.5 -> 10.2.0.9 (tcp to port 22) would ask for.
-      const sel = selectForAcquire(host.ipsec!, { src: { address: "10.1.0.5", port: 0 }, dst: { address: "10.2.0.9", port: c.rport }, ulp: c.ulp });
-      assert.equal(sel.kind, "ipsec");
-      if (sel.kind !== "ipsec") return;
-      const rule = host.policy.ruleByLabel("sst");
-      assert.ok(rule);
-      host.engine.negotiate(rule, host.endpoint, { address: STRONGSWAN, port: ssPort }, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
-    }
+    // As an ACQUIRE for inner traffic 10.1.0.5 -> 10.2.0.9 (tcp to port 22) would.
+    if (c.ssRole === "responder") host.negotiate("sst", { address: STRONGSWAN, port: ssPort }, { src: "10.1.0.5", dst: "10.2.0.9", ulp: c.ulp, dport: c.rport });
     await host.waitFor("phase2-up");
     await s.established(peer);
 

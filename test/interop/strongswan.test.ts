@@ -15,9 +15,8 @@
 import assert from "node:assert/strict";
 import { assertSameSas } from "../helpers/engine-host.js";
 import { checkCapture, interopTest } from "../helpers/scenario.js";
-import { poll } from "../helpers/wait.js";
 import { RecordingDh, kaLines, suiteByName } from "./ka.js";
-import { ikeConfig, plan, preshared } from "./common.js";
+import { deleteAndCheck, hostToHost, plan } from "./common.js";
 
 const PSK = "iop-strongswan-psk";
 const { us: US, strongswan: STRONGSWAN, ports } = plan();
@@ -57,16 +56,8 @@ for (const [i, c] of CASES.entries()) {
     const ourPort = ports.strongswan + i * 4;
     const ssPort = ourPort + 2;
     const tag = `${process.pid}-${i}`;
-    const pfs = c.ss.pfs === "none" ? "" : `p2_pfs ${c.ss.pfs}`;
     const dh = new RecordingDh(`iop-ss-${tag}`);
-    const host = await s.host({
-      dh,
-      address: US,
-      port: ourPort,
-      ikeConfig: ikeConfig("ss", US, STRONGSWAN, `p1_xform { auth_method preshared oakley_group ${c.p1.dh} auth_alg ${c.p1.hash} encr_alg ${c.p1.encr} }\n  ${pfs}`),
-      preshared: preshared(US, STRONGSWAN, PSK, c.mode),
-      ipsecinit: `{ raddr ${STRONGSWAN} } ipsec { ${c.ipsec} }\n`,
-    });
+    const host = await s.host({ dh, address: US, port: ourPort, ...hostToHost({ label: "ss", us: US, them: STRONGSWAN, psk: PSK, p1: c.p1, pfs: c.ss.pfs, ipsec: c.ipsec, ...(c.mode ? { mode: c.mode } : {}) }) });
     const cap = await s.capture(`iop-ss-cap-${tag}`, ourPort);
     const peer = await s.strongSwan({
       name: `iop-ss-${tag}`,
@@ -100,21 +91,7 @@ for (const [i, c] of CASES.entries()) {
     assert.ok(ours.every((sa) => sa.proto === (c.ss.ah !== undefined ? "ah" : "esp")));
     assertSameSas(ours, (await peer.keys()).sa);
 
-    const sa = up.sa;
-    if (c.deleter === "us") {
-      await host.engine.deleteSa(sa, "test Delete");
-      // strongSwan drops the CHILD_SA and the IKE SA: status no longer says established.
-      await poll(async () => (await peer.status()).code === 1, "strongSwan to drop the SAs after our Delete");
-      assert.equal((await host.matureSas()).length, 0, "our SADB after our Delete");
-    } else {
-      await peer.stop();
-      await poll(async () => host.engine.sas.size === 0 && (await host.kernel.dump()).length === 0, "our SAs to go after strongSwan's Delete");
-      assert.equal(sa.deathReason, "deleted by peer");
-    }
-    assert.equal(host.engine.sas.halfOpenCount, 0);
-    assert.equal(host.of("phase1-up").length, 1, "one Phase 1 SA");
-    assert.deepEqual(host.of("phase1-failed"), []);
-    assert.deepEqual(host.of("phase2-failed"), []);
+    await deleteAndCheck(host, peer, up.sa, c.deleter === "us" ? "us" : "peer");
 
     await checkCapture(cap, { keysFromLog: [peer.log], keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName(c.p1.cipher, c.p1.hash), dh }),
       // tshark 4.0's IKEv1 decryption has no Blowfish: those packets stay [encrypted] whatever the key.
