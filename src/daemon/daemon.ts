@@ -224,13 +224,15 @@ export class Daemon {
       daemonStop.publish({ signal });
       this.log.info("in.iked stopping", signal ? { signal } : {});
       await this.signals.stopping();
-      this.signals.uninstall();
       await this.control.close();
       await this.engine?.stop();
       await this.pool.close();
       await this.kernel.close();
       this.live.releaseKeys();
       this.pidLock.release();
+      // Last: until here a second SIGTERM finds the handlers (which ignore it), not the default
+      // action that would end the process half-way through.
+      this.signals.uninstall();
       this.log.info("in.iked stopped");
       this.logs.close();
     })();
