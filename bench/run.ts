@@ -1,8 +1,9 @@
 /**
  * Runs the micro-benchmarks: every `*.bench.js` under dist/bench, or those whose path contains one of
- * the command-line arguments (`npm run bench -- codec dh`).
+ * the command-line arguments (`npm run bench -- codec dh`). Arguments from the first `--option` on
+ * go to each selected bench (`npm run bench -- handshake --auth rsa`).
  *
- * Each bench file default-exports `async () => void`, runs its own tinybench suite and prints its
+ * Each bench file default-exports `async (args) => void`, runs its own tinybench suite and prints its
  * table, with ratios against a baseline measured in the same run.
  */
 import { readdirSync, statSync } from "node:fs";
@@ -21,7 +22,10 @@ function findBenches(dir: string): string[] {
   return out;
 }
 
-const filters = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const firstOption = argv.findIndex((a) => a.startsWith("--"));
+const filters = firstOption < 0 ? argv : argv.slice(0, firstOption);
+const benchArgs = firstOption < 0 ? [] : argv.slice(firstOption);
 const files = findBenches(root).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error(`no benchmark matches ${filters.join(" ")}`);
@@ -29,6 +33,6 @@ if (files.length === 0) {
 }
 for (const file of files) {
   console.log(`\n## ${path.relative(root, file).replace(/\.js$/, "")}`);
-  const mod = (await import(pathToFileURL(file).href)) as { default: () => Promise<void> };
-  await mod.default();
+  const mod = (await import(pathToFileURL(file).href)) as { default: (args: readonly string[]) => Promise<void> };
+  await mod.default(benchArgs);
 }

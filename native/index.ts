@@ -26,6 +26,56 @@ export interface NativeKeyInfo {
 }
 
 /**
+ * A kernel key-management socket held by the addon (an N-API external, type-tagged): PF_KEY v2,
+ * NETLINK_XFRM or NETLINK_ROUTE, read through libuv's poll on the loop of the thread that opened it.
+ * It belongs to that thread; close it with `kernelSocketClose` (the garbage collector or the
+ * thread's exit closes it too).
+ */
+export interface KernelSocketHandle {
+  readonly __kernelSocket: unique symbol;
+}
+
+/** Which kernel interface a socket speaks. */
+export type KernelSocketKind = "pfkey" | "xfrm" | "route";
+
+/** Options of `openKernelSocket`. */
+export interface KernelSocketOptions {
+  /** Netlink multicast groups to join (group numbers, e.g. XFRMNLGRP_ACQUIRE = 1); not for PF_KEY. */
+  groups?: number[];
+  /** Open the socket inside the network namespace at this path (`/run/netns/NAME`). */
+  netns?: string;
+  /** Receive buffer in bytes (SO_RCVBUFFORCE, else SO_RCVBUF as far as allowed). */
+  rcvbuf?: number;
+}
+
+/**
+ * Called once per datagram read (`err` null, `msg` the whole datagram), or with an error and a null
+ * message: `IKE_ERR_NATIVE_OVERRUN` (the kernel dropped messages: ENOBUFS), `IKE_ERR_NATIVE_TRUNCATED`,
+ * `IKE_ERR_NATIVE_FOREIGN_SENDER` (a netlink datagram from a process, not the kernel: dropped), or
+ * `IKE_ERR_NATIVE_SOCKET`. Reading goes on after an error unless the socket itself failed.
+ */
+export type KernelSocketListener = (err: NativeSocketError | null, msg: Buffer | null) => void;
+
+/** An Error from a system call of the addon. */
+export interface NativeSocketError extends Error {
+  readonly code: string;
+  readonly errno?: number;
+  readonly syscall?: string;
+}
+
+/** Options of `udpSocket`. */
+export interface UdpSocketOptions {
+  /** Per-socket IPsec bypass for both directions (default true). */
+  bypass?: boolean;
+  /** UDP_ENCAP_ESPINUDP: the kernel takes ESP-in-UDP (RFC 3948) off this socket (NAT-T port). */
+  espInUdp?: boolean;
+  /** SO_REUSEADDR before bind. */
+  reuseAddr?: boolean;
+  /** Make the socket inside the network namespace at this path. */
+  netns?: string;
+}
+
+/**
  * Functions the addon exports. Key and argument errors throw an Error whose `code` is a stable
  * `IKE_ERR_*` string; src/crypto/pubkey.ts turns them into values.
  */
@@ -46,6 +96,26 @@ export interface NativeAddon {
    * deterministic pseudo-random message instead of an error (see native/src/rsa-decrypt.c).
    */
   rsaDecryptPkcs1(key: NativeKeyHandle, ciphertext: Uint8Array): Buffer;
+  /**
+   * Opens a non-blocking kernel socket watched by the thread's event loop; `onEvent` gets every
+   * datagram. Netlink sockets are bound (the kernel picks the port id) and send error ACKs without
+   * the request's payload (NETLINK_CAP_ACK). Throws `IKE_ERR_NATIVE_SOCKET` with `errno`/`syscall`
+   * (EAFNOSUPPORT when the kernel lacks AF_KEY, EPROTONOSUPPORT when it lacks NETLINK_XFRM).
+   */
+  openKernelSocket(kind: KernelSocketKind, onEvent: KernelSocketListener, options?: KernelSocketOptions): KernelSocketHandle;
+  /** Sends one message to the kernel; throws `IKE_ERR_NATIVE_SOCKET` (e.g. ENOBUFS) or `IKE_ERR_NATIVE_CLOSED`. */
+  kernelSocketSend(socket: KernelSocketHandle, msg: Uint8Array): void;
+  /** The netlink port id of the socket (what the kernel puts in `nlmsg_pid` of replies); 0 for PF_KEY. */
+  kernelSocketPortId(socket: KernelSocketHandle): number;
+  /** Stops reading and closes the socket; calling it again does nothing. */
+  kernelSocketClose(socket: KernelSocketHandle): void;
+  /**
+   * A bound UDP socket for IKE (IPv6 sockets are v6-only), with the IPsec bypass policy unless
+   * `bypass: false`; returns its descriptor for `dgram.createSocket(type).bind({ fd })`.
+   */
+  udpSocket(family: 4 | 6, address: string, port: number, options?: UdpSocketOptions): number;
+  /** Sets the per-socket IPsec bypass (IP_XFRM_POLICY / IPV6_XFRM_POLICY "allow", in and out) on `fd`. */
+  setXfrmBypass(fd: number, family: 4 | 6): void;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

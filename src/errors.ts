@@ -20,3 +20,17 @@ export class KernelError extends IkeError {}
 export class WorkerError extends IkeError {}
 /** A socket (UDP, control) failed. */
 export class SocketError extends IkeError {}
+
+/**
+ * A state the daemon relies on can no longer be trusted (an SA table out of step with the kernel,
+ * a key holder used after destroy, a counter gone negative). Unlike the errors above it is never
+ * caught at an SA boundary: a boundary that sees one rethrows it, and the crash policy
+ * (src/daemon/crash-policy.ts) stops the daemon cleanly, SAs deleted and kernel state removed, with
+ * a non-zero exit so the service manager restarts it. An `AssertionError` from node:assert (how
+ * STYLE §7 writes invariants) is treated the same way.
+ */
+export class InvariantError extends IkeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("IKE_ERR_INVARIANT", message, options);
+  }
+}

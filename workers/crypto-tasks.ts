@@ -4,10 +4,13 @@
  * The same function runs inside every crypto worker (workers/crypto.worker.ts) and, for a pool of
  * size 0, inline on the main thread, so both paths give identical results. The per-thread keyring of
  * long-term private keys lives here: each thread loads a key once and keeps the parsed key (and its
- * native handle) for later requests.
+ * native handle) for later requests. A key on a PKCS#11 token is kept as a reference to its objects,
+ * used through this thread's own session on the token (src/crypto/token-keys.ts).
  */
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
+import { createPublicKey } from "node:crypto";
 import { dhAgree, dhGenerate, dhGenerateAndAgree } from "../src/crypto/dh.js";
+import { verifySignedData } from "../src/crypto/signed-data.js";
 import {
   decrypt,
   encrypt,
@@ -19,6 +22,8 @@ import {
   type PublicKeyRef,
   type PubkeyResult,
 } from "../src/crypto/pubkey.js";
+import { parseTokenKeyFile, isTokenKeyFile } from "../src/crypto/token-key-file.js";
+import { loadTokenKey, tokenDecrypt, tokenKeyLocked, tokenLogin, tokenLogout, tokenSign, type TokenKeyRef } from "../src/crypto/token-keys.js";
 import {
   KEY_NOT_LOADED,
   TASK_EXCEPTION,
@@ -34,7 +39,7 @@ import {
 const MAX_KEY_FILE = 64 * 1024;
 
 /** Keys loaded in this thread, by key id, with the version they were loaded for. */
-const keyring = new Map<string, { version: number; ref: PrivateKeyRef }>();
+const keyring = new Map<string, { version: number; ref: PrivateKeyRef | TokenKeyRef }>();
 
 /** Forget a key in this thread (the pool broadcasts removals). */
 export function dropKey(keyId: string): void {
@@ -71,27 +76,49 @@ function publicKeyFor(input: Uint8Array | string): TaskResult<PublicKeyRef> {
   return loaded;
 }
 
-function readSource(source: KeySource): PubkeyResult<PrivateKeyRef> {
+function readSource(source: KeySource): TaskResult<PrivateKeyRef | TokenKeyRef> {
   if ("path" in source) {
     let bytes: Buffer;
+    let fd: number | undefined;
     try {
-      // A key is a small regular file; anything else (a FIFO, /dev/zero) could block or exhaust memory.
-      const st = statSync(source.path);
+      // Checked through the open descriptor (no window between check and read): a key is a small
+      // regular file nobody but its owner may read or write. Anything else (a FIFO, /dev/zero, a
+      // file an admin loosened after the daemon checked the store) is refused here too.
+      fd = openSync(source.path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+      const st = fstatSync(fd);
       if (!st.isFile() || st.size > MAX_KEY_FILE) {
         return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `key file ${source.path} is not a regular file under ${MAX_KEY_FILE} bytes` } };
       }
-      bytes = readFileSync(source.path);
+      if ((st.mode & 0o077) !== 0) {
+        return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `key file ${source.path} is accessible to group or others (mode ${(st.mode & 0o777).toString(8)})` } };
+      }
+      bytes = readFileSync(fd);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "EIO";
       return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `cannot read key file ${source.path}: ${code}` } };
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
-    const text = bytes.toString("latin1");
-    return loadPrivateKey(text.includes("-----BEGIN") ? text : bytes);
+    try {
+      if (isTokenKeyFile(bytes)) return tokenKey(bytes, source.path, source.pkcs11Library);
+      // PEM or DER alike as bytes (no JS string copy of the key); the file's bytes are zeroed after.
+      return loadPrivateKey(bytes);
+    } finally {
+      bytes.fill(0);
+    }
   }
   return loadPrivateKey("pem" in source ? source.pem : source.der);
 }
 
-function keyFor(req: KeyRefFields): TaskResult<PrivateKeyRef> {
+/** A key file that names a key on a token: the token's objects, through `library`. */
+function tokenKey(bytes: Buffer, file: string, library: string | undefined): TaskResult<TokenKeyRef> {
+  const ref = parseTokenKeyFile(bytes);
+  if (typeof ref === "string") return { ok: false, error: { code: "IKE_ERR_PUBKEY_DECODE", message: `key reference ${file}: ${ref}` } };
+  if (library === undefined) return { ok: false, error: { code: "IKE_ERR_TOKEN_LIBRARY", message: `${file} names a key on a PKCS#11 token, but no library was given` } };
+  return loadTokenKey(ref, library);
+}
+
+function keyFor(req: KeyRefFields): TaskResult<PrivateKeyRef | TokenKeyRef> {
   const have = keyring.get(req.keyId);
   if (have !== undefined && have.version === req.keyVersion) return { ok: true, value: have.ref };
   if (req.keySource === undefined) {
@@ -112,20 +139,32 @@ function execute(req: TaskRequest): TaskResponse {
       return dhGenerateAndAgree(req.group, req.peerPublic);
     case "sign": {
       const key = keyFor(req);
-      return key.ok ? sign(key.value, req.hash) : key;
+      if (!key.ok) return key;
+      return key.value.kind === "token" ? tokenSign(key.value, req.hash) : sign(key.value, req.hash);
     }
     case "decrypt": {
       const key = keyFor(req);
-      return key.ok ? decrypt(key.value, req.ciphertext) : key;
+      if (!key.ok) return key;
+      return key.value.kind === "token" ? tokenDecrypt(key.value, req.ciphertext) : decrypt(key.value, req.ciphertext);
     }
     case "loadKey": {
       const key = keyFor(req);
-      return key.ok ? { ok: true, value: { type: key.value.type, bits: key.value.bits } } : key;
+      if (!key.ok) return key;
+      const k = key.value;
+      if (k.kind === "token") return { ok: true, value: { type: k.type, bits: k.bits, spki: k.spki, token: { label: k.token, locked: tokenKeyLocked(k) } } };
+      const spki = createPublicKey(k.key).export({ type: "spki", format: "der" });
+      return { ok: true, value: { type: k.type, bits: k.bits, spki } };
     }
+    case "tokenLogin":
+      return tokenLogin(req.library, req.token, Buffer.from(req.pin.buffer, req.pin.byteOffset, req.pin.byteLength).toString("utf8"));
+    case "tokenLogout":
+      return tokenLogout(req.library, req.token);
     case "verify": {
       const key = publicKeyFor(req.publicKey);
       return key.ok ? verify(key.value, req.hash, req.signature) : key;
     }
+    case "verifySignedData":
+      return { ok: true, value: verifySignedData(req.spki, req.alg, req.data, req.signature) };
     case "encrypt": {
       const key = publicKeyFor(req.publicKey);
       return key.ok ? encrypt(key.value, req.plaintext) : key;

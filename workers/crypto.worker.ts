@@ -80,8 +80,11 @@ export const dhAgree = answer;
 export const dhGenerateAndAgree = answer;
 export const sign = answer;
 export const verify = answer;
+export const verifySignedData = answer;
 export const encrypt = answer;
 export const decrypt = answer;
 export const loadKey = answer;
+export const tokenLogin = answer;
+export const tokenLogout = answer;
 /** Several requests of any kinds, answered in order, in one round trip. */
 export const batch = answer;

@@ -3,7 +3,9 @@
  *
  * Per group, one "exchange" is what each side of IKE does once: make a key pair and compute g^xy.
  * Baseline (ratio 1.00): src/crypto/dh.ts, a cached DiffieHellman object per group with a short
- * private exponent set per exchange. Compared with:
+ * private exponent set per exchange and cleared after each call. Compared with:
+ *  - the same object and exponents without the clearing and wiping dh.ts does since issue 11
+ *    (what that costs: two extra setPrivateKey(0) per exchange);
  *  - the same object with a full-length exponent (what short exponents save);
  *  - KeyObject DH: generateKeyPairSync('dh', { group }) + diffieHellman() (OpenSSL picks its own
  *    exponent length for named groups; the peer value must be wrapped in SPKI DER first);
@@ -19,7 +21,7 @@ import {
   type KeyObject,
   type KeyPairKeyObjectResult,
 } from "node:crypto";
-import { DhGroups, dhAgree, dhGenerate, type DhGroupId } from "../../src/crypto/dh.js";
+import { DhGroups, dhAgree, dhGenerate, dhRandomPrivate, validateDhPublic, type DhGroupId } from "../../src/crypto/dh.js";
 
 const nodeGroup: Record<DhGroupId, string> = { 1: "modp1", 2: "modp2", 5: "modp5", 14: "modp14", 15: "modp15", 16: "modp16" };
 /** @types/node 20 lacks the "dh" overload; Node 20 has it. */
@@ -57,6 +59,17 @@ export default async function run(): Promise<void> {
     add(base, () => {
       const mine = dhGenerate(id);
       if (!mine.ok || !dhAgree(id, mine.value.privateValue, peerY).ok) throw new Error("dh failed");
+    });
+
+    const kept = createDiffieHellman(g.prime, 2);
+    add(`g${id} same object, exponent kept (dh.ts before issue 11)`, () => {
+      // The calls dh.ts made before: set x, g^x, validate g^y, set x again, g^xy; nothing cleared.
+      const x = dhRandomPrivate(id);
+      kept.setPrivateKey(x);
+      kept.generateKeys();
+      if (validateDhPublic(id, peerY) !== undefined) throw new Error("dh failed");
+      kept.setPrivateKey(x);
+      kept.computeSecret(peerY);
     });
 
     const full = createDiffieHellman(g.prime, 2);

@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { Bench } from "tinybench";
-import { EncryptionAlgorithm, HashAlgorithm } from "../../src/crypto/algorithms.js";
+import { IkeEncryption, IkeHash } from "../../src/codec/index.js";
 import { Phase1Keymat, phase1Suite, type Phase1KeymatOptions } from "../../src/crypto/keymat.js";
 import { SecureBuffer, type SecureBufferOptions } from "../../src/crypto/secure.js";
 
@@ -39,7 +39,7 @@ function saLife(o: SecureBufferOptions): number {
   return n;
 }
 
-const suite = phase1Suite(EncryptionAlgorithm.AesCbc, 128, HashAlgorithm.Sha1);
+const suite = phase1Suite(IkeEncryption.AES_CBC, 128, IkeHash.SHA);
 const x = { icookie: randomBytes(8), rcookie: randomBytes(8), nonceI: randomBytes(20), nonceR: randomBytes(20), gxi: randomBytes(128), gxr: randomBytes(128) };
 const gxy = randomBytes(128);
 const psk = Buffer.from("load-bench-secret");

@@ -12,8 +12,12 @@
  * one-thread pool; it does the same DH work per handshake as the responder, so on a small machine
  * both sides compete for the cores: compare ratios, not absolute rates, across machines.
  *
- * `npm run bench -- handshake` uses the defaults; `node --openssl-legacy-provider
- * dist/bench/handshake/handshake.bench.js [--count N] [--concurrency N] [--groups 2,5,14]
+ * `--auth rsa` authenticates with RSA-2048 signatures instead: certificates from the shared
+ * harness's make-certs.sh (one CA), the responder's certificate used by strongSwan and by ours
+ * alike, the generator's its own; DH group 14 unless `--groups` says otherwise.
+ *
+ * `npm run bench -- handshake [--auth rsa] [options]` uses the defaults; `node --openssl-legacy-provider
+ * dist/bench/handshake/handshake.bench.js [--auth psk|rsa] [--count N] [--concurrency N] [--groups 2,5,14]
  * [--workers 0,1,2] [--warmup N] [--phase1-only] [--rounds N]` runs it standalone; with several
  * rounds the targets are measured in rotating order and the median rate is shown (the machine is
  * shared: single rounds are noisy). Addresses: strongSwan 127.0.7.30:17300 (NAT-T 17301), ours
@@ -24,14 +28,15 @@
  * 2-core machine the rates follow the sum of the two more than either one, and the generator
  * costs more than strongSwan does.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { InteropPeer, interopSkip } from "../../test/helpers/interop.js";
+import { InteropPeer, interopSkip, sharedDir } from "../../test/helpers/interop.js";
 import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
 
@@ -41,7 +46,32 @@ const OURS = { address: "127.0.7.31", port: 17310 };
 const SOURCES = "127.7.3.1";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
+/** The certificates of an `--auth rsa` run (make-certs.sh output). */
+interface Certs {
+  readonly dir: string;
+  readonly ca: string;
+  readonly responder: { readonly cert: string; readonly key: string; readonly subject: string };
+  readonly generator: { readonly cert: string; readonly key: string };
+}
+
+const RESPONDER_DN = "C=US, O=IKEv1 Interop Test, CN=handshake bench responder";
+
+/** A CA, the responder's certificate (both responders use it) and the generator's, RSA-2048, in a temporary directory. */
+function makeCerts(): Certs {
+  const dir = mkdtempSync(path.join(tmpdir(), "iked-bench-certs-"));
+  const out = execFileSync("bash", [path.join(sharedDir(), "interop/make-certs.sh"), "--dir", dir, RESPONDER_DN, "C=US, O=IKEv1 Interop Test, CN=handshake bench generator"], {
+    encoding: "utf8",
+    env: { ...process.env, IKEV1_INTEROP_QUIET: "1" },
+  });
+  const [r, g] = out.trim().split("\n").map((line) => {
+    const kv = (k: string) => new RegExp(`(?:^| )${k}=(.*?)(?= [a-z]+=|$)`).exec(line)?.[1] ?? "";
+    return { cert: kv("cert"), key: kv("key"), ca: kv("ca"), subject: kv("subject") };
+  });
+  return { dir, ca: r!.ca, responder: { cert: r!.cert, key: r!.key, subject: RESPONDER_DN }, generator: { cert: g!.cert, key: g!.key } };
+}
+
 interface Params {
+  readonly auth: "psk" | "rsa";
   readonly count: number;
   readonly concurrency: number;
   readonly warmup: number;
@@ -51,13 +81,13 @@ interface Params {
   readonly rounds: number;
 }
 
-function loadOptions(p: Params, target: { address: string; port: number }, group: number, count: number): LoadOptions {
+function loadOptions(p: Params, certs: Certs | undefined, target: { address: string; port: number }, group: number, count: number): LoadOptions {
   const a = parseLoadArgs([
     "--target", `${target.address}:${target.port}`,
     "--source", SOURCES,
     "--concurrency", String(p.concurrency),
     "--count", String(count),
-    "--psk", PSK,
+    ...(certs ? ["--auth", "rsa", "--cert", certs.generator.cert, "--key", certs.generator.key, "--ca", certs.ca] : ["--psk", PSK]),
     "--cipher", "aes128",
     "--hash", "sha1",
     "--dh", String(group),
@@ -90,11 +120,11 @@ interface Round {
   readonly genCpuMs: number;
 }
 
-async function measure(p: Params, target: Target, group: number, warm: boolean): Promise<Round> {
-  if (warm && p.warmup > 0) await runLoad(loadOptions(p, target.endpoint, group, p.warmup));
+async function measure(p: Params, certs: Certs | undefined, target: Target, group: number, warm: boolean): Promise<Round> {
+  if (warm && p.warmup > 0) await runLoad(loadOptions(p, certs, target.endpoint, group, p.warmup));
   const resp0 = processCpuSecs(target.pid);
   const gen0 = process.cpuUsage();
-  const r = await runLoad(loadOptions(p, target.endpoint, group, p.count));
+  const r = await runLoad(loadOptions(p, certs, target.endpoint, group, p.count));
   const gen = process.cpuUsage(gen0);
   const resp = processCpuSecs(target.pid) - resp0;
   if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
@@ -102,7 +132,7 @@ async function measure(p: Params, target: Target, group: number, warm: boolean):
   return { report: r.value, respCpuMs: (resp * 1000) / n, genCpuMs: (gen.user + gen.system) / 1000 / n };
 }
 
-async function startOurs(group: number, workers: number, port: number): Promise<ChildProcess> {
+async function startOurs(group: number, workers: number, port: number, certs: Certs | undefined): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -116,6 +146,7 @@ async function startOurs(group: number, workers: number, port: number): Promise<
       "--dh", String(group),
       "--cipher", "aes(128..128)",
       "--hash", "sha1",
+      ...(certs ? ["--auth", "rsa", "--cert", certs.responder.cert, "--key", certs.responder.key, "--ca", certs.ca] : []),
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
@@ -174,8 +205,18 @@ export async function handshakeBench(p: Params): Promise<void> {
     console.log(`handshake: skipped, strongSwan harness unavailable: ${skip}`);
     return;
   }
+  const certs = p.auth === "rsa" ? makeCerts() : undefined;
+  try {
+    await compare(p, certs);
+  } finally {
+    if (certs) rmSync(certs.dir, { recursive: true, force: true });
+  }
+}
+
+async function compare(p: Params, certs: Certs | undefined): Promise<void> {
+  const auth = certs ? "RSA-2048 signatures (certificates from one CA; strongSwan and ours hold the same responder certificate)" : "PSK";
   console.log(
-    `Main Mode PSK aes128/sha1${p.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop concurrency ${p.concurrency}, ` +
+    `Main Mode ${auth} aes128/sha1${p.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop concurrency ${p.concurrency}, ` +
       `${p.count} negotiations per cell and round (+${p.warmup} warm-up), ${p.rounds} round(s) with the targets in rotating order, median shown; Deletes after each; ` +
       `load generator: this process, 1 pool thread; CPU columns: ms per negotiation (user + system, all threads). Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool + in-memory SADB: the parts in.iked runs, without its admin socket and logging).`,
   );
@@ -189,11 +230,13 @@ export async function handshakeBench(p: Params): Promise<void> {
       localPort: SS.port,
       nattPort: SS.natt,
       remotePort: 500,
-      psk: PSK,
+      ...(certs ? { auth: "rsa" as const, cert: certs.responder.cert, key: certs.responder.key, ca: certs.ca, localId: certs.responder.subject } : { psk: PSK }),
       cipher: "aes128",
       hash: "sha1",
       dh: group,
-      unique: "no",
+      // With certificates every source shows the same identity (the generator's DN): `never` keeps
+      // one source's INITIAL-CONTACT from tearing down the others' SAs (strongSwan matches it by ID).
+      unique: certs ? "never" : "no",
       fragmentation: "no",
       esp: "aes128-sha1",
       espMode: "transport",
@@ -206,7 +249,7 @@ export async function handshakeBench(p: Params): Promise<void> {
       const targets: Target[] = [{ label: "strongSwan 5.9.8", workers: "(charon)", endpoint: SS, pid: Number(peer.info.pid), rounds: [] }];
       for (const [i, w] of p.workers.entries()) {
         const endpoint = { address: OURS.address, port: OURS.port + i };
-        const child = await startOurs(group, w, endpoint.port);
+        const child = await startOurs(group, w, endpoint.port, certs);
         children.push(child);
         targets.push({ label: "ours", workers: w, endpoint, pid: child.pid!, rounds: [] });
       }
@@ -214,7 +257,7 @@ export async function handshakeBench(p: Params): Promise<void> {
         // Rotate the order so that a slow spell of the shared machine does not always hit one target.
         for (let k = 0; k < targets.length; k++) {
           const t = targets[(k + round) % targets.length]!;
-          t.rounds.push(await measure(p, t, group, round === 0));
+          t.rounds.push(await measure(p, certs, t, group, round === 0));
         }
       }
       const base = median(targets[0]!.rounds).report.establishedPerSec;
@@ -232,30 +275,37 @@ function list(text: string): number[] {
   return text.split(",").map((s) => Number(s.trim()));
 }
 
-/** `npm run bench -- handshake`: the short default run. */
-export default async function (): Promise<void> {
-  await handshakeBench({ count: 200, concurrency: 16, warmup: 16, groups: [2, 5, 14], workers: [0, 1, 2], phase1Only: false, rounds: 1 });
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** The options, from `npm run bench -- handshake ...` or the command line. */
+function paramsOf(args: readonly string[]): Params {
   const { values: v } = parseArgs({
+    args: [...args],
     options: {
+      auth: { type: "string", default: "psk" },
       count: { type: "string", default: "200" },
       concurrency: { type: "string", default: "16" },
       warmup: { type: "string", default: "16" },
-      groups: { type: "string", default: "2,5,14" },
+      groups: { type: "string" },
       workers: { type: "string", default: "0,1,2" },
       "phase1-only": { type: "boolean", default: false },
       rounds: { type: "string", default: "1" },
     },
   });
-  await handshakeBench({
+  if (v.auth !== "psk" && v.auth !== "rsa") throw new Error(`--auth: not psk or rsa: ${v.auth}`);
+  return {
+    auth: v.auth,
     count: Number(v.count),
     concurrency: Number(v.concurrency),
     warmup: Number(v.warmup),
-    groups: list(v.groups),
+    groups: list(v.groups ?? (v.auth === "rsa" ? "14" : "2,5,14")),
     workers: list(v.workers),
     phase1Only: v["phase1-only"],
     rounds: Math.max(1, Number(v.rounds)),
-  });
+  };
 }
+
+/** `npm run bench -- handshake [--auth rsa] [options]`: the short default run. */
+export default async function (args: readonly string[] = []): Promise<void> {
+  await handshakeBench(paramsOf(args));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await handshakeBench(paramsOf(process.argv.slice(2)));

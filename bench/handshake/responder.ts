@@ -8,6 +8,8 @@
  * As a process: `node --openssl-legacy-provider dist/bench/handshake/responder.js --address A
  * --port P --workers N --psk-hex H --dh G --cipher C --hash H --peers CIDR` prints
  * `ready address=A port=P workers=N` and runs until SIGTERM/SIGINT, then prints its counters.
+ * `--auth rsa --cert F --key F --ca F` authenticates with RSA signatures instead (our identity a
+ * DN, any peer the CA certified), the certificate layer as src/load/certificates.ts sets it up.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -19,6 +21,7 @@ import { configPolicy } from "../../src/ike/ports.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import { parseIpsecPolicy } from "../../src/policy/index.js";
+import { CERT_GLOBALS, CERT_LOCAL_ID, loadCertCredentials, type CertFiles } from "../../src/load/certificates.js";
 
 /** What the responder accepts. */
 export interface ResponderOptions {
@@ -37,6 +40,8 @@ export interface ResponderOptions {
   readonly ipsecAction?: string;
   /** Half-open bounds (the daemon's defaults are 1024 global, 5 per peer). */
   readonly halfOpen?: { readonly global: number; readonly perPeer: number };
+  /** RSA signatures with these files instead of the pre-shared key. */
+  readonly certs?: CertFiles;
 }
 
 /** A running responder. */
@@ -49,9 +54,11 @@ export interface Responder {
 
 /** Start a responder in this process. Throws on a configuration or bind error (a caller bug). */
 export async function startResponder(o: ResponderOptions): Promise<Responder> {
+  const cert = o.certs !== undefined;
   const cfg = parseIkeConfig(
-    `{\n  label "load-responder"\n  local_addr ${o.address}\n  remote_addr ${o.peers}\n` +
-      `  p1_xform { auth_method preshared oakley_group ${o.dhGroup} auth_alg ${o.hash} encr_alg ${o.encr} }\n}\n`,
+    `${cert ? CERT_GLOBALS : ""}{\n  label "load-responder"\n  local_addr ${o.address}\n  remote_addr ${o.peers}\n` +
+      (cert ? `  local_id_type dn\n  local_id "${CERT_LOCAL_ID}"\n  remote_id ""\n` : "") +
+      `  p1_xform { auth_method ${cert ? "rsa_sig" : "preshared"} oakley_group ${o.dhGroup} auth_alg ${o.hash} encr_alg ${o.encr} }\n}\n`,
     "<responder ike.config>",
   );
   if (!cfg.ok) throw new Error(`responder ike.config: ${JSON.stringify(cfg.diagnostics)}`);
@@ -65,12 +72,16 @@ export async function startResponder(o: ResponderOptions): Promise<Responder> {
   const transport = await UdpTransport.open({ addresses: [o.address], port: o.port, nattPort: null });
   const pool = new CryptoPool({ threads: o.workers, warmGroups: [o.dhGroup as DhGroupId] });
   const kernel = new MemoryKernel();
+  const creds = o.certs === undefined ? undefined : await loadCertCredentials(o.certs, cfg.value.globals, pool);
+  if (creds !== undefined && !creds.ok) throw new Error(`responder certificates: ${creds.message}`);
+  const credentials = creds?.ok ? creds.value : undefined;
   const engine = new IkeEngine({
     transport,
     dh: pool,
+    pubkey: pool,
     kernel,
     ipsecPolicy: () => ipsec.policy,
-    policy: configPolicy(() => ({ config: cfg.value, preshared: keys.value })),
+    policy: configPolicy(() => ({ config: cfg.value, preshared: keys.value, ...(credentials ? { credentials } : {}) })),
     ...(o.halfOpen ? { halfOpen: o.halfOpen } : {}),
   });
   const port = transport.ikeEndpoint(o.address)!.port;
@@ -98,9 +109,15 @@ async function main(): Promise<void> {
       dh: { type: "string", default: "2" },
       cipher: { type: "string", default: "aes(128..128)" },
       hash: { type: "string", default: "sha1" },
+      auth: { type: "string", default: "psk" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      ca: { type: "string" },
     },
   });
   if (v["psk-hex"] === undefined) throw new Error("--psk-hex is required");
+  const rsa = v.auth === "rsa";
+  if (rsa && (v.cert === undefined || v.key === undefined || v.ca === undefined)) throw new Error("--auth rsa needs --cert, --key and --ca");
   const r = await startResponder({
     address: v.address,
     port: Number(v.port),
@@ -112,6 +129,7 @@ async function main(): Promise<void> {
     hash: v.hash,
     // The load comes from many addresses at once; the defaults would refuse the burst.
     halfOpen: { global: 65_536, perPeer: 64 },
+    ...(rsa ? { certs: { cert: v.cert!, key: v.key!, ca: v.ca! } } : {}),
   });
   process.stdout.write(`ready address=${v.address} port=${r.port} workers=${v.workers}\n`);
   const stop = async (): Promise<void> => {

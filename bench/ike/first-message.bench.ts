@@ -10,7 +10,7 @@ import { Bench } from "tinybench";
 import { decodeHeader, encodeMessage, PayloadType } from "../../src/codec/index.js";
 import { CookieJar } from "../../src/ike/cookies.js";
 import { IkeEngine } from "../../src/ike/engine.js";
-import { inlineDh } from "../../src/ike/ports.js";
+import { inlineDh } from "../../test/helpers/dh.js";
 import { buildSaPayload } from "../../src/ike/phase1/phase1.js";
 import type { Phase1Policy } from "../../src/ike/ports.js";
 import type { Transport } from "../../src/ike/transport.js";

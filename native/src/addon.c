@@ -1,5 +1,6 @@
 /*
- * iked native addon: the few system and OpenSSL calls Node.js does not expose.
+ * iked native addon: the few system and OpenSSL calls Node.js does not expose (kernel key-management
+ * sockets in ksock.c, IKE socket policy bypass in udp-bypass.c, public-key operations in pkey.c).
  * Built against Node's own headers (node-gyp, nodedir), so the OpenSSL symbols
  * resolve to the copy inside the node binary.
  *
@@ -10,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include "pkey.h"
+#include "ksock.h"
 
 /* disableCoreDumps(): PR_SET_DUMPABLE 0 and RLIMIT_CORE 0, so keying material never reaches a core file. */
 static napi_value DisableCoreDumps(napi_env env, napi_callback_info info) {
@@ -32,6 +34,12 @@ NAPI_MODULE_INIT() {
     METHOD("dsaSign", DsaSign),
     METHOD("dsaVerify", DsaVerify),
     METHOD("rsaDecryptPkcs1", RsaDecryptPkcs1),
+    METHOD("openKernelSocket", OpenKernelSocket),
+    METHOD("kernelSocketSend", KernelSocketSend),
+    METHOD("kernelSocketPortId", KernelSocketPortId),
+    METHOD("kernelSocketClose", KernelSocketClose),
+    METHOD("udpSocket", UdpSocket),
+    METHOD("setXfrmBypass", SetXfrmBypass),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -13,6 +13,7 @@ import type { AdminRequest } from "../control/messages.js";
 import { ikedPaths } from "../daemon/paths.js";
 import { runCommand, SUMMARY, USAGE, type CommandContext } from "./ikeadm/commands.js";
 import { LineAssembler } from "./ikeadm/tokenize.js";
+import { readSecretLine } from "./secret-prompt.js";
 
 interface CliOptions {
   numeric: boolean;
@@ -49,40 +50,6 @@ function parseArgs(argv: readonly string[]): CliOptions | string {
   }
   o.words = argv.slice(i);
   return o;
-}
-
-function readPinFromTerminal(prompt: string): Promise<string> {
-  return new Promise((resolve) => {
-    const input = process.stdin;
-    process.stderr.write(prompt);
-    if (!input.isTTY) {
-      const rl = readline.createInterface({ input, terminal: false });
-      rl.once("line", (l) => (rl.close(), resolve(l)));
-      rl.once("close", () => resolve(""));
-      return;
-    }
-    let pin = "";
-    input.setRawMode(true);
-    input.resume();
-    const onData = (buf: Buffer) => {
-      for (const ch of buf.toString("utf8")) {
-        if (ch === "\r" || ch === "\n" || ch === "\u0004") {
-          input.setRawMode(false);
-          input.pause();
-          input.off("data", onData);
-          process.stderr.write("\n");
-          resolve(pin);
-          return;
-        }
-        if (ch === "\u0003") {
-          input.setRawMode(false);
-          process.exit(1);
-        }
-        pin = ch === "\u007f" ? pin.slice(0, -1) : pin + ch;
-      }
-    };
-    input.on("data", onData);
-  });
 }
 
 async function interactive(ctx: CommandContext): Promise<number> {
@@ -143,7 +110,7 @@ async function main(): Promise<number> {
     cwd: process.cwd(),
     out: (lines) => process.stdout.write(lines.map((l) => l + "\n").join("")),
     err: (m) => process.stderr.write(`ikeadm: ${m}\n`),
-    readPin: readPinFromTerminal,
+    readPin: readSecretLine,
     request: async (req: AdminRequest) => {
       if (!client) {
         try {

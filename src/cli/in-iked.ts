@@ -6,23 +6,30 @@
 import { releasePreshared } from "../config/index.js";
 import { loadAll } from "../daemon/config-load.js";
 import { Daemon, ExitCode, StartupError, StartupInterrupted } from "../daemon/daemon.js";
-import { ikeEngineFactory } from "../daemon/ike-engine.js";
+import { ikeServiceFactory } from "../daemon/ike-service.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
 import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
+import { metricsExposureWarning } from "../config/metrics-address.js";
 
 const say = (line: string) => process.stderr.write(`in.iked: ${line}\n`);
 
 async function check(o: DaemonOptions): Promise<number> {
-  const { rules, keys } = await loadAll(o.configFile, o.presharedFile);
+  const { rules, keys, pki } = await loadAll(o.configFile, o.presharedFile, { dirs: o.paths });
   // Only the counts are needed: the keys go back to the secure slab, zeroed, at once.
   releasePreshared(keys.value);
-  for (const line of [...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings]) process.stderr.write(line + "\n");
-  const bad = rules.errors.length + keys.errors.length;
+  const store = pki ?? { errors: [], warnings: [] };
+  for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings]) process.stderr.write(line + "\n");
+  const exposed = o.metrics !== undefined ? metricsExposureWarning(o.metrics) : undefined;
+  if (exposed !== undefined) say(`warning: --metrics: ${exposed}`);
+  const bad = rules.errors.length + keys.errors.length + store.errors.length;
   if (bad > 0) {
     say(`configuration check failed (${bad} error${bad === 1 ? "" : "s"})`);
     return ExitCode.Error;
   }
-  process.stdout.write(`${o.configFile}: ${rules.value.rules.length} rules; ${o.presharedFile}: ${keys.value.length} pre-shared keys; configuration OK\n`);
+  const snap = pki?.value.snapshot;
+  const stored = snap ? snap.certs.length + snap.keys.length + snap.crls.length : 0;
+  const certs = snap && stored > 0 ? `; ${snap.certs.length} certificates, ${pki!.value.bindings.length} private keys, ${snap.crls.length} CRLs` : "";
+  process.stdout.write(`${o.configFile}: ${rules.value.rules.length} rules; ${o.presharedFile}: ${keys.value.length} pre-shared keys${certs}; configuration OK\n`);
   return ExitCode.Ok;
 }
 
@@ -49,7 +56,7 @@ async function main(): Promise<number | undefined> {
   }
 
   try {
-    await Daemon.start(o, { engineFactory: ikeEngineFactory });
+    await Daemon.start(o, { engineFactory: ikeServiceFactory });
   } catch (err) {
     if (err instanceof StartupInterrupted) {
       // A stop request, not a failure: everything start-up built is gone again.

@@ -19,6 +19,8 @@ export {
   MAX_PAYLOADS,
   decodeHeader,
   decodeMessage,
+  decodeMessageBody,
+  type BodyOptions,
   decodeDecrypted,
   decodePayloads,
   encodePayloads,
@@ -35,30 +37,10 @@ export { RULES, checkRules, type MessagePosition, type MessageRule, type CountRu
 export { dumpHeader, dumpPayload, dumpMessage, type Redact } from "./dump.js";
 export type { DataAttribute } from "./fields.js";
 export { attributeNumber, findAttribute, variableAttribute } from "./payloads/attributes.js";
+export { decodeNotifyAttributes, encodeNotifyAttributes } from "./payloads/notify-attributes.js";
 export { payloadSpec } from "./payloads/index.js";
-export type {
-  Payload,
-  PayloadOf,
-  PayloadRaw,
-  PayloadBase,
-  SaPayload,
-  ProposalPayload,
-  TransformPayload,
-  KePayload,
-  IdPayload,
-  CertPayload,
-  CertRequestPayload,
-  HashPayload,
-  SigPayload,
-  NoncePayload,
-  NotifyPayload,
-  DeletePayload,
-  VendorIdPayload,
-  AttributePayload,
-  NatDPayload,
-  NatOaPayload,
-  FragmentPayload,
-} from "./payloads/index.js";
+/** Every payload type (`Payload`, `PayloadOf`, `SaPayload` ... `FragmentPayload`, `PayloadRaw`). */
+export type * from "./payloads/index.js";
 export { MAX_PROPOSALS } from "./payloads/sa.js";
 export { MAX_TRANSFORMS, validSpiSize } from "./payloads/proposal.js";
 export { MAX_ATTRIBUTES } from "./payloads/transform.js";

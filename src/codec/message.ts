@@ -19,7 +19,7 @@ import { decodeError, type DecodeError } from "./errors.js";
 import { ok, err, type Result } from "./result.js";
 import { GENERIC_HEADER_LENGTH, HEADER_LENGTH, HeaderFlag, IsakmpVersion, PayloadType } from "./constants.js";
 import { headerSpec, checkHeader, MAX_DATAGRAM, type Header, type HeaderInit } from "./header.js";
-import { payloadSpec, type Payload, type PayloadRaw } from "./payloads/index.js";
+import { payloadSpec, sealedPayloadSpec, type Payload, type PayloadRaw } from "./payloads/index.js";
 
 /** Most payloads one message may carry (strongSwan's MM1 has 6, a QM1 with NAT-OA 7). */
 export const MAX_PAYLOADS = 64;
@@ -68,6 +68,22 @@ function takeError(): DecodeError {
   const e = specError ?? decodeError("IKE_ERR_PAYLOAD_TOO_SHORT", 0, undefined, "no error recorded");
   specError = null;
   return e;
+}
+
+/**
+ * Decodes all of `buf` by a structure spec that is not a payload (the attribute list a notify
+ * carries as its data); error offsets count from `buf[0]`, `pt` names the enclosing payload.
+ */
+export function decodeStructure(s: Spec, buf: Buffer, pt: number, engine: DecodeEngine = "compiled"): Result<Record<string, unknown>, DecodeError> {
+  const o = runSpec(engine, s, "untyped", buf, 0, buf.length, pt);
+  return o === null ? err(takeError()) : ok(o);
+}
+
+/** Encodes `v` by a structure spec (the inverse of {@link decodeStructure}). */
+export function encodeStructure(s: Spec, v: Record<string, unknown>): Buffer {
+  const w = new Writer();
+  encodeFrom(s, w, v, undefined);
+  return w.finish();
 }
 
 /** A payload's bytes, with the views made only when asked for (most payloads never need them). */
@@ -123,7 +139,27 @@ export function decodeMessage(datagram: Buffer): Result<Message, DecodeError> {
 export function decodeMessageUsing(datagram: Buffer, engine: DecodeEngine): Result<Message, DecodeError> {
   const hr = decodeHeaderUsing(datagram, engine);
   if (!hr.ok) return hr;
-  const header = hr.value;
+  return decodeBodyUsing(hr.value, datagram, engine);
+}
+
+/** Options of {@link decodeMessageBody}. */
+export interface BodyOptions {
+  /**
+   * Payload types whose bodies are ciphertext in this message (RFC 2409 section 5.2: ID and NONCE
+   * of MM3/MM4 with public key encryption): decoded by layout only (payloads/index.ts `SEALABLE`).
+   */
+  readonly sealed?: readonly number[];
+}
+
+/**
+ * The rest of `decodeMessage` for a datagram whose header `decodeHeader` already accepted: the
+ * engine decodes a header once to find the SA, and the body later, on the SA's queue.
+ */
+export function decodeMessageBody(header: Header, datagram: Buffer, options: BodyOptions = {}): Result<Message, DecodeError> {
+  return decodeBodyUsing(header, datagram, "compiled", options.sealed);
+}
+
+function decodeBodyUsing(header: Header, datagram: Buffer, engine: DecodeEngine, sealed?: readonly number[]): Result<Message, DecodeError> {
   if ((header.flags & HeaderFlag.Encryption) !== 0) {
     if (datagram.length === HEADER_LENGTH) {
       return err(decodeError("IKE_ERR_EMPTY_ENCRYPTED_BODY", HEADER_LENGTH, undefined, "encrypted message without a body"));
@@ -133,7 +169,7 @@ export function decodeMessageUsing(datagram: Buffer, engine: DecodeEngine): Resu
     }
     return ok({ kind: "encrypted", header, ciphertext: datagram.subarray(HEADER_LENGTH) });
   }
-  const pr = decodeChain(header.nextPayload, datagram, HEADER_LENGTH, false, 0, engine);
+  const pr = decodeChain(header.nextPayload, datagram, HEADER_LENGTH, false, 0, engine, sealed);
   if (!pr.ok) return pr;
   return ok({ kind: "plain", header, payloads: pr.value });
 }
@@ -168,7 +204,9 @@ export function decodePayloadsUsing(first: number, body: Buffer, options: ChainO
   return decodeChain(first, body, 0, options.padded ?? false, delta, engine);
 }
 
-function decodeChain(first: number, buf: Buffer, start: number, padded: boolean, delta: number, engine: DecodeEngine): Result<Payload[], DecodeError> {
+function decodeChain(
+  first: number, buf: Buffer, start: number, padded: boolean, delta: number, engine: DecodeEngine, sealed?: readonly number[],
+): Result<Payload[], DecodeError> {
   const payloads: Payload[] = [];
   const end = buf.length;
   let type = first;
@@ -176,7 +214,7 @@ function decodeChain(first: number, buf: Buffer, start: number, padded: boolean,
   // Where the next-payload octet that names `type` sits: the header's, then each payload's first octet.
   let namedAt = start === HEADER_LENGTH ? headerSpec.offsets["nextPayload"]! : -delta + headerSpec.offsets["nextPayload"]!;
   while (type !== PayloadType.None) {
-    const s = payloadSpec(type);
+    const s = (sealed?.includes(type) === true ? sealedPayloadSpec(type) : undefined) ?? payloadSpec(type);
     if (s === undefined) return fail(decodeError("IKE_ERR_INVALID_PAYLOAD_TYPE", namedAt, type, `payload type ${type}`), delta);
     if (payloads.length >= MAX_PAYLOADS) return fail(decodeError("IKE_ERR_TOO_MANY_PAYLOADS", pos, type, `more than ${MAX_PAYLOADS} payloads`), delta);
     if (end - pos < GENERIC_HEADER_LENGTH) {
@@ -200,10 +238,22 @@ function decodeChain(first: number, buf: Buffer, start: number, padded: boolean,
     pos += len;
     type = next;
   }
-  if (!padded && pos !== end) {
+  if (!padded && pos !== end && !(start === HEADER_LENGTH && delta === 0 && alignmentPadding(buf, pos, end))) {
     return fail(decodeError("IKE_ERR_TRAILING_DATA", pos, undefined, `${end - pos} bytes after the last payload`), delta);
   }
   return ok(payloads);
+}
+
+/**
+ * Libreswan pads every IKEv1 message to a multiple of 4 octets (its `ikepad=yes` default), also a
+ * clear one whose payloads end elsewhere (a CERTREQ of 81 octets): up to 3 zero octets that end
+ * the message on a 4-octet boundary are that padding, not data. Re-encoding such a message gives
+ * it without them (the one exception to the byte-for-byte round trip).
+ */
+function alignmentPadding(buf: Buffer, pos: number, end: number): boolean {
+  if (end - pos > 3 || end % 4 !== 0) return false;
+  for (let i = pos; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 function fail(e: DecodeError, delta: number): { readonly ok: false; readonly error: DecodeError } {

@@ -2,7 +2,7 @@
  * Compiled defaults (what `ikeadm get defaults` reports when the file sets nothing). Values the
  * reference documents are marked; the rest the original never published, so these are ours.
  */
-import { IdType } from "./names.js";
+import { IdType } from "../codec/constants.js";
 
 /** Daemon defaults for every tunable of ike.config. */
 export const IKE_DEFAULTS = {
@@ -29,7 +29,7 @@ export const IKE_DEFAULTS = {
   /** Ours: certificates accepted in one exchange. */
   maxCerts: 16,
   /** Documented: preshared rules present an IPv4 address by default. */
-  localIdType: IdType.IPV4_ADDR,
+  localIdType: IdType.ID_IPV4_ADDR,
   /** IKE port. */
   ikePort: 500,
   /** NAT traversal port. */

@@ -2,6 +2,7 @@
  * Collecting problems found in a configuration file (STYLE §7: report them all, with
  * `file:line:col`, but bounded so hostile input cannot grow the list without limit).
  */
+import { clip } from "./address.js";
 import type { ConfigDiagnostic, Severity } from "./types.js";
 
 /** Most diagnostics kept per file; past it one `IKE_ERR_CFG_TOO_MANY_ERRORS` closes the list. */
@@ -16,13 +17,45 @@ export interface Pos {
   readonly col: number;
 }
 
+/** How diagnostics may show the file's own text. */
+export interface DiagnosticsOptions {
+  /**
+   * Quote none of it: the file is private to its owner and the reader may not see secrets (an
+   * admin below privilege keymat naming, say, the pre-shared key file in `ikeadm read rule`).
+   * Every piece of file text then reads as its length; positions and the rest stay.
+   */
+  readonly hideText?: boolean;
+}
+
 /** Bounded list of diagnostics for one file. */
 export class Diagnostics {
   readonly list: ConfigDiagnostic[] = [];
   private errors = 0;
   private full = false;
+  private readonly hideText: boolean;
 
-  constructor(readonly file: string) {}
+  constructor(readonly file: string, opts: DiagnosticsOptions = {}) {
+    this.hideText = opts.hideText ?? false;
+  }
+
+  /**
+   * A piece of the file's text as a message shows it: between `mark`s, clipped, or, when the
+   * file's text is hidden, as its length. Every file-derived word of a message goes through here
+   * (or `value`), so hiding is decided where the text enters, not by scanning messages later.
+   */
+  quote(text: string, mark = "'"): string {
+    return this.hideText ? `<${text.length} characters hidden: private file, privilege below keymat>` : `${mark}${clip(text)}${mark}`;
+  }
+
+  /** A number or other value read from the file, for a message (hidden like `quote`). */
+  value(v: number | string): string {
+    return this.hideText ? this.quote(String(v)) : String(v);
+  }
+
+  /** True when the file's text must not appear in messages. */
+  get hidesText(): boolean {
+    return this.hideText;
+  }
 
   /** Records an error; returns false once the bound is reached so callers may stop early. */
   error(code: string, at: Pos, message: string): boolean {

@@ -8,12 +8,13 @@
  *   rule        := "{" rule_param* "}"
  *   xform       := "{" xform_param* "}"
  */
-import { IKE_DEFAULTS } from "./defaults.js";
 import { implementedGroupList, isImplementedGroup, isPfsGroup } from "./groups.js";
-import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
+import { Diagnostics, MAX_FILE_CHARS, type DiagnosticsOptions, type Pos } from "./diagnostics.js";
 import { CONFIG_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
 import { AUTH_METHOD_WORDS, CONFIG_ID_TYPE_WORDS, HASH_WORDS, OAKLEY_GROUPS } from "./names.js";
-import { finishConfig, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
+import { finishConfig, type ConfigContext, type RuleDraft, type XformDraft } from "./ike-config-validate.js";
+import { CONFIG_BOUNDS, type Bound } from "./limits.js";
+import { metricsExposureWarning, parseMetricsSetting } from "./metrics-address.js";
 import type { IkeConfig, P1Xform, ParseResult } from "./types.js";
 import {
   ALL_KEYWORDS, describe, parseLdapList, readAddress, readEncr, readFloat, readNum, readString, readWord,
@@ -21,7 +22,7 @@ import {
 
 /** Keywords allowed only at file level. */
 const FILE_ONLY = new Set([
-  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit",
+  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit", "metrics",
   "retry_timer_init", "retry_timer_max", "proxy", "socks", "use_http", "max_certs", "p1_nonce_len", "p2_nonce_len",
 ]);
 /** Keywords allowed only inside a rule. */
@@ -30,18 +31,17 @@ const RULE_ONLY = new Set(["label", "local_addr", "remote_addr", "local_id", "re
 const XFORM_ONLY = new Set(["auth_method", "oakley_group", "encr_alg", "auth_alg"]);
 /** Trusted Extensions keywords of later Solaris releases: recognised, refused. */
 const UNSUPPORTED = new Set(["label_aware", "single_label", "multi_label", "wire_label"]);
-/** Phase 2 parameters both the file and a rule may set. */
-const P2_NUMS: ReadonlyMap<string, "p2LifetimeSecs" | "p2SoftlifeSecs" | "p2IdletimeSecs" | "p2LifetimeKb" | "p2SoftlifeKb"> = new Map([
-  ["p2_lifetime_secs", "p2LifetimeSecs"],
-  ["p2_softlife_secs", "p2SoftlifeSecs"],
-  ["p2_idletime_secs", "p2IdletimeSecs"],
-  ["p2_lifetime_kb", "p2LifetimeKb"],
-  ["p2_softlife_kb", "p2SoftlifeKb"],
-] as const);
-
-/** Nonce lengths RFC 2409 §5 allows (bytes). */
-const NONCE_MIN = 8;
-const NONCE_MAX = 256;
+/** Phase 2 parameters both the file and a rule may set: the field each fills and its bound. */
+const P2_NUMS: ReadonlyMap<string, { readonly field: P2Field; readonly bound: Bound }> = new Map(
+  ([
+    ["p2_lifetime_secs", "p2LifetimeSecs"],
+    ["p2_softlife_secs", "p2SoftlifeSecs"],
+    ["p2_idletime_secs", "p2IdletimeSecs"],
+    ["p2_lifetime_kb", "p2LifetimeKb"],
+    ["p2_softlife_kb", "p2SoftlifeKb"],
+  ] as const).map(([k, field]) => [k, { field, bound: CONFIG_BOUNDS[k] }]),
+);
+type P2Field = "p2LifetimeSecs" | "p2SoftlifeSecs" | "p2IdletimeSecs" | "p2LifetimeKb" | "p2SoftlifeKb";
 
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
@@ -56,9 +56,11 @@ class ConfigParser {
   readonly rules: RuleDraft[] = [];
   /** Where each once-only file-level keyword stood. */
   readonly seenGlobal = new Map<string, Pos>();
+  /** Every file-level keyword occurrence, for a ConfigContext. */
+  readonly sites = new Map<string, Pos[]>();
 
-  constructor(text: string, file: string) {
-    this.d = new Diagnostics(file);
+  constructor(text: string, file: string, opts: DiagnosticsOptions) {
+    this.d = new Diagnostics(file, opts);
     this.s = new TokenStream(new Lexer(text, CONFIG_LEX, this.d));
   }
 
@@ -84,9 +86,9 @@ class ConfigParser {
     } else if (t.kind === "word" && ALL_KEYWORDS.has(t.text)) {
       this.d.error("IKE_ERR_CFG_MISPLACED_KEYWORD", t, `'${t.text}' is not allowed at ${where}; expected ${expected}`);
     } else if (t.kind === "word") {
-      this.d.error("IKE_ERR_CFG_UNKNOWN_KEYWORD", t, `expected ${expected}, found ${describe(t)}`);
+      this.d.error("IKE_ERR_CFG_UNKNOWN_KEYWORD", t, `expected ${expected}, found ${describe(this.d, t)}`);
     } else {
-      this.d.error(t.kind === "}" ? "IKE_ERR_CFG_UNBALANCED" : "IKE_ERR_CFG_UNEXPECTED_TOKEN", t, `expected ${expected}, found ${describe(t)}`);
+      this.d.error(t.kind === "}" ? "IKE_ERR_CFG_UNBALANCED" : "IKE_ERR_CFG_UNEXPECTED_TOKEN", t, `expected ${expected}, found ${describe(this.d, t)}`);
       if (t.kind === "}") return;
     }
     this.skipValues();
@@ -119,13 +121,14 @@ class ConfigParser {
     const { s, d, globals: g } = this;
     const k = t.text;
     if (UNSUPPORTED.has(k)) return this.unexpected(t, "a global parameter", "file level");
+    this.sites.set(k, [...(this.sites.get(k) ?? []), { line: t.line, col: t.col }]);
     const additive = k === "cert_root" || k === "cert_trust" || k === "ldap_server";
     const flag = k === "ignore_crls" || k === "use_http";
     if (!additive && !flag && !this.once(this.seenGlobal, t, "in the file")) return;
     const p2 = P2_NUMS.get(k);
     if (p2) {
-      const v = readNum(s, d, t);
-      if (v !== undefined) g[p2] = v;
+      const v = readNum(s, d, t, p2.bound);
+      if (v !== undefined) g[p2.field] = v;
       return;
     }
     switch (k) {
@@ -140,8 +143,20 @@ class ConfigParser {
         const v = readString(s, d, t);
         if (v === undefined) return;
         const list = parseLdapList(v);
-        if (typeof list === "string") d.error("IKE_ERR_CFG_BAD_VALUE", at, `bad ldap_server list: ${list}`);
+        if (typeof list === "string") d.error("IKE_ERR_CFG_BAD_VALUE", at, `bad ldap_server list: ${d.hidesText ? d.quote(v) : list}`);
         else g.ldapServer.push(...list);
+        return;
+      }
+      case "metrics": {
+        // Extension: where the metrics endpoint listens (metrics-address.ts).
+        const at = s.peek();
+        const v = readString(s, d, t, 256);
+        if (v === undefined) return;
+        const m = parseMetricsSetting(v);
+        if (!m.ok) return void d.error("IKE_ERR_CFG_BAD_VALUE", at, `bad metrics address: ${d.hidesText ? d.quote(v) : m.message}`);
+        const warning = metricsExposureWarning(m.value);
+        if (warning !== undefined) d.warn("IKE_ERR_CFG_METRICS_EXPOSED", at, warning);
+        g.metrics = m.value;
         return;
       }
       case "ignore_crls":
@@ -161,20 +176,20 @@ class ConfigParser {
       case "retry_limit":
       case "max_certs":
       case "p1_lifetime_secs": {
-        const v = readNum(s, d, t, k === "p1_lifetime_secs" ? IKE_DEFAULTS.p1MinLifetimeSecs : 0);
+        const v = readNum(s, d, t, CONFIG_BOUNDS[k]);
         const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs" } as const)[k];
         if (v !== undefined) g[field] = v;
         return;
       }
       case "retry_timer_init":
       case "retry_timer_max": {
-        const v = readFloat(s, d, t);
+        const v = readFloat(s, d, t, CONFIG_BOUNDS[k]);
         if (v !== undefined) g[k === "retry_timer_init" ? "retryTimerInit" : "retryTimerMax"] = v;
         return;
       }
       case "p1_nonce_len":
       case "p2_nonce_len": {
-        const v = readNum(s, d, t, NONCE_MIN, NONCE_MAX);
+        const v = readNum(s, d, t, CONFIG_BOUNDS[k]);
         if (v !== undefined) g[k === "p1_nonce_len" ? "p1NonceLen" : "p2NonceLen"] = v;
         return;
       }
@@ -197,12 +212,12 @@ class ConfigParser {
     const at = this.s.peek();
     const v = readNum(this.s, this.d, t);
     if (v !== undefined && !isPfsGroup(v)) {
-      this.d.error("IKE_ERR_CFG_BAD_GROUP", at, `p2_pfs must be 0 (no PFS) or a Diffie-Hellman group (${[...OAKLEY_GROUPS].join(", ")}), found ${v}`);
+      this.d.error("IKE_ERR_CFG_BAD_GROUP", at, `p2_pfs must be 0 (no PFS) or a Diffie-Hellman group (${[...OAKLEY_GROUPS].join(", ")}), found ${this.d.value(v)}`);
       return undefined;
     }
     // A documented group we cannot compute would fail every Quick Mode: refuse it now.
     if (v !== undefined && v !== 0 && !isImplementedGroup(v)) {
-      this.d.error("IKE_ERR_CFG_UNSUPPORTED", at, `p2_pfs ${v} is a valid group but not implemented by this iked (implemented: 0, ${implementedGroupList()})`);
+      this.d.error("IKE_ERR_CFG_UNSUPPORTED", at, `p2_pfs ${this.d.value(v)} is a valid group but not implemented by this iked (implemented: 0, ${implementedGroupList()})`);
       return undefined;
     }
     return v;
@@ -213,7 +228,7 @@ class ConfigParser {
     const { s, d } = this;
     const open = s.peek();
     if (open.kind !== "{") {
-      d.error("IKE_ERR_CFG_UNEXPECTED_TOKEN", open, `expected '{' after 'p1_xform', found ${describe(open)}`);
+      d.error("IKE_ERR_CFG_UNEXPECTED_TOKEN", open, `expected '{' after 'p1_xform', found ${describe(d, open)}`);
       // Swallow the transform's parameters too, so they are not reported again as misplaced.
       for (let i = 0; i < 16; i++) {
         this.skipValues();
@@ -251,12 +266,12 @@ class ConfigParser {
           const at = s.peek();
           const v = readNum(s, d, t);
           if (v !== undefined && !OAKLEY_GROUPS.has(v)) {
-            d.error("IKE_ERR_CFG_BAD_GROUP", at, `oakley_group must be one of ${[...OAKLEY_GROUPS].join(", ")}, found ${v}`);
+            d.error("IKE_ERR_CFG_BAD_GROUP", at, `oakley_group must be one of ${[...OAKLEY_GROUPS].join(", ")}, found ${d.value(v)}`);
           } else if (v !== undefined) {
             // Kept (it round-trips and ikeadm shows it), but said aloud: such a transform is never
             // proposed or accepted. A rule left with no usable transform is an error (validate).
             if (!isImplementedGroup(v)) {
-              d.warn("IKE_ERR_CFG_UNSUPPORTED", at, `oakley_group ${v} is valid but not implemented by this iked (implemented: ${implementedGroupList()}); this transform is never used`);
+              d.warn("IKE_ERR_CFG_UNSUPPORTED", at, `oakley_group ${d.value(v)} is valid but not implemented by this iked (implemented: ${implementedGroupList()}); this transform is never used`);
             }
             x.oakleyGroup = v;
           }
@@ -276,7 +291,7 @@ class ConfigParser {
           break;
         }
         default: {
-          const v = readNum(s, d, t, IKE_DEFAULTS.p1MinLifetimeSecs);
+          const v = readNum(s, d, t, CONFIG_BOUNDS.p1_lifetime_secs);
           if (v !== undefined) x.p1LifetimeSecs = v;
         }
       }
@@ -294,7 +309,7 @@ class ConfigParser {
     const { s, d } = this;
     const errorsBefore = d.errorCount;
     const seen = new Map<string, Pos>();
-    const r: RuleDraft = { at: open, localAddr: [], remoteAddr: [], remoteId: [], p1Xforms: [], valid: true };
+    const r: RuleDraft = { at: open, localAddr: [], remoteAddr: [], remoteId: [], remoteIdAt: [], p1Xforms: [], valid: true };
     for (;;) {
       const t = s.next();
       if (t.kind === "}") break;
@@ -317,8 +332,12 @@ class ConfigParser {
           break;
         }
         case "remote_id": {
+          const at = s.peek();
           const v = readString(s, d, t);
-          if (v !== undefined) r.remoteId.push(v);
+          if (v !== undefined) {
+            r.remoteId.push(v);
+            r.remoteIdAt.push({ line: at.line, col: at.col });
+          }
           break;
         }
         case "p1_xform": {
@@ -329,11 +348,13 @@ class ConfigParser {
         }
         case "local_id": {
           const prev = seen.get(k);
+          const at = s.peek();
           const v = readString(s, d, t);
           if (prev) d.warn("IKE_ERR_CFG_DUPLICATE", t, `second 'local_id' ignored, the first (at ${prev.line}:${prev.col}) wins`);
           else if (v !== undefined) {
             seen.set(k, t);
             r.localId = v;
+            r.localIdAt = { line: at.line, col: at.col };
           }
           break;
         }
@@ -350,8 +371,8 @@ class ConfigParser {
     const k = t.text;
     const p2 = P2_NUMS.get(k);
     if (p2) {
-      const v = readNum(s, d, t);
-      if (v !== undefined) r[p2] = v;
+      const v = readNum(s, d, t, p2.bound);
+      if (v !== undefined) r[p2.field] = v;
       return;
     }
     switch (k) {
@@ -374,11 +395,14 @@ class ConfigParser {
       }
       case "p2_pfs": {
         const v = this.pfs(t);
-        if (v !== undefined) r.p2Pfs = v;
+        if (v !== undefined) {
+          r.p2Pfs = v;
+          r.p2PfsAt = t;
+        }
         return;
       }
       case "remote_port": {
-        const v = readNum(s, d, t, 1, 65535);
+        const v = readNum(s, d, t, CONFIG_BOUNDS.remote_port);
         if (v !== undefined) r.remotePort = v;
         return;
       }
@@ -388,18 +412,25 @@ class ConfigParser {
   }
 }
 
+/** How to parse: diagnostics options, and checks beyond the file itself. */
+export interface ParseOptions extends DiagnosticsOptions {
+  readonly context?: ConfigContext;
+}
+
 /**
  * Parses the text of an ike.config file. Never throws: every problem becomes a diagnostic with
- * `file:line:col`; `value` holds the globals and the rules that validated.
+ * `file:line:col`; `value` holds the globals and the rules that validated. With `hideText` no
+ * message quotes the file (see `DiagnosticsOptions`). `context` adds checks that need more than
+ * the file (the certificate store); rules it refuses are left out too.
  */
-export function parseIkeConfig(text: string, file: string): ParseResult<IkeConfig> {
+export function parseIkeConfig(text: string, file: string, opts: ParseOptions = {}): ParseResult<IkeConfig> {
   if (text.length > MAX_FILE_CHARS) {
     const d = new Diagnostics(file);
     d.error("IKE_ERR_CFG_TOO_LARGE", { line: 1, col: 1 }, `file is larger than ${MAX_FILE_CHARS} characters`);
     return { ok: false, value: { globals: { certRoot: [], certTrust: [], ignoreCrls: false, ldapServer: [], useHttp: false }, p1Xforms: [], rules: [] }, diagnostics: d.list };
   }
-  const p = new ConfigParser(text, file);
+  const p = new ConfigParser(text, file, opts);
   p.run();
-  const value = finishConfig(p.globals, p.globalXforms, p.rules, p.d, p.seenGlobal);
+  const value = finishConfig(p.globals, p.globalXforms, p.rules, p.d, p.seenGlobal, opts.context, p.sites);
   return { ok: p.d.errorCount === 0, value, diagnostics: p.d.sorted() };
 }

@@ -4,8 +4,36 @@
  */
 import type { Diagnostics, Pos } from "./diagnostics.js";
 import { isImplementedGroup } from "./groups.js";
-import { AuthMethod } from "./names.js";
+import { AuthMethod } from "../codec/attributes-constants.js";
 import type { AddressSpec, IkeConfig, IkeGlobals, IkeRule, P1Xform } from "./types.js";
+import { warnWeakAlgorithms, type WeakCheckRule } from "./weak-algorithms.js";
+
+/** Where a rule's parts stood, for checks that run outside the parser (ConfigContext). */
+export interface RuleSites {
+  readonly rule: Pos;
+  readonly localId?: Pos;
+  readonly remoteId: readonly Pos[];
+  /** The transforms the rule uses (its own, else the file's list), and where each stood. */
+  readonly p1Xforms: readonly P1Xform[];
+  readonly xforms: readonly Pos[];
+}
+
+/** Receives the problems a ConfigContext finds; each becomes a `file:line:col` diagnostic. */
+export interface ConfigReporter {
+  error(code: string, at: Pos, message: string): void;
+  warn(code: string, at: Pos, message: string): void;
+}
+
+/**
+ * Checks that need more than the file itself (the certificate store, src/pki/config-check.ts),
+ * run by `parseIkeConfig` when a caller passes one; callers without one get the file-only checks.
+ */
+export interface ConfigContext {
+  /** Once, with every file-level keyword's positions (in file order). */
+  checkGlobals?(globals: IkeGlobals, sites: ReadonlyMap<string, readonly Pos[]>, report: ConfigReporter): void;
+  /** For each rule that passed the file's own checks; an error reported here refuses the rule. */
+  checkRule?(rule: IkeRule, globals: IkeGlobals, sites: RuleSites, report: ConfigReporter): void;
+}
 
 /** A parsed transform and where its `p1_xform` keyword stood. */
 export interface XformDraft {
@@ -23,9 +51,13 @@ export interface RuleDraft {
   remoteAddr: AddressSpec[];
   localIdType?: number;
   localId?: string;
+  localIdAt?: Pos;
   remoteId: string[];
+  remoteIdAt: Pos[];
   p1Xforms: XformDraft[];
   p2Pfs?: number;
+  /** Where the rule's own `p2_pfs` stands (weak-group warnings point there). */
+  p2PfsAt?: Pos;
   p2LifetimeSecs?: number;
   p2SoftlifeSecs?: number;
   p2IdletimeSecs?: number;
@@ -34,7 +66,7 @@ export interface RuleDraft {
   remotePort?: number;
 }
 
-const isPreshared = (x: XformDraft): boolean => x.xform.authMethod === AuthMethod.PRESHARED;
+const isPreshared = (x: XformDraft): boolean => x.xform.authMethod === AuthMethod.PreSharedKey;
 
 /** Hard/soft Phase 2 lifetime pairs: field names and keywords. */
 const LIFETIME_PAIRS = [
@@ -48,7 +80,7 @@ const LIFETIME_PAIRS = [
  * The rule's values fall back to the file's, so a rule is checked only where it sets one of the
  * pair itself; the file's own pair is checked once, at its soft keyword.
  */
-function lifetimeProblems(globals: IkeGlobals, globalsAt: ReadonlyMap<string, Pos>, r: RuleDraft | undefined): Array<{ at: Pos; message: string }> {
+function lifetimeProblems(d: Diagnostics, globals: IkeGlobals, globalsAt: ReadonlyMap<string, Pos>, r: RuleDraft | undefined): Array<{ at: Pos; message: string }> {
   const out: Array<{ at: Pos; message: string }> = [];
   for (const [hardKey, softKey, hardWord, softWord] of LIFETIME_PAIRS) {
     if (r !== undefined && r[hardKey] === undefined && r[softKey] === undefined) continue;
@@ -57,7 +89,7 @@ function lifetimeProblems(globals: IkeGlobals, globalsAt: ReadonlyMap<string, Po
     // Hard 0 is "no limit" to the kernel, so any soft value fits under it.
     if (hard === undefined || hard === 0 || soft === undefined || soft <= hard) continue;
     const at = r?.at ?? globalsAt.get(softWord) ?? { line: 1, col: 1 };
-    out.push({ at, message: `${softWord} (${soft}) exceeds ${hardWord} (${hard}); the soft lifetime must not be above the hard one` });
+    out.push({ at, message: `${softWord} (${d.value(soft)}) exceeds ${hardWord} (${d.value(hard)}); the soft lifetime must not be above the hard one` });
   }
   return out;
 }
@@ -69,10 +101,15 @@ export function finishConfig(
   drafts: readonly RuleDraft[],
   d: Diagnostics,
   globalsAt: ReadonlyMap<string, Pos> = new Map(),
+  context?: ConfigContext,
+  sites: ReadonlyMap<string, readonly Pos[]> = new Map(),
 ): IkeConfig {
-  for (const p of lifetimeProblems(globals, globalsAt, undefined)) d.error("IKE_ERR_CFG_BAD_RANGE", p.at, p.message);
+  for (const p of lifetimeProblems(d, globals, globalsAt, undefined)) d.error("IKE_ERR_CFG_BAD_RANGE", p.at, p.message);
+  const reporter: ConfigReporter = { error: (c, at, m) => void d.error(c, at, m), warn: (c, at, m) => void d.warn(c, at, m) };
+  context?.checkGlobals?.(globals, sites, reporter);
   const labels = new Map<string, Pos>();
   const rules: IkeRule[] = [];
+  const loaded: WeakCheckRule[] = [];
   let globalMixReported = false;
   for (const r of drafts) {
     let ok = r.valid;
@@ -113,9 +150,22 @@ export function finishConfig(
         if (need.length > 0) fail("IKE_ERR_CFG_MISSING", r.at, `rule with certificate authentication lacks ${need.join(", ")}`);
       }
     }
-    for (const p of lifetimeProblems(globals, globalsAt, r)) fail("IKE_ERR_CFG_BAD_RANGE", p.at, `rule: ${p.message}`);
-    if (ok && r.label !== undefined) rules.push(toRule(r, r.label));
+    for (const p of lifetimeProblems(d, globals, globalsAt, r)) fail("IKE_ERR_CFG_BAD_RANGE", p.at, `rule: ${p.message}`);
+    if (ok && r.label !== undefined) {
+      const rule = toRule(r, r.label);
+      const before = d.errorCount;
+      const used = own ? r.p1Xforms : globalXforms;
+      const ruleSites: RuleSites = {
+        rule: r.at, remoteId: r.remoteIdAt, p1Xforms: used.map((x) => x.xform), xforms: used.map((x) => x.at), ...(r.localIdAt ? { localId: r.localIdAt } : {}),
+      };
+      context?.checkRule?.(rule, globals, ruleSites, reporter);
+      if (d.errorCount === before) {
+        rules.push(rule);
+        loaded.push({ label: r.label, xforms: r.p1Xforms, ...(r.p2Pfs !== undefined ? { p2Pfs: r.p2Pfs } : {}), ...(r.p2PfsAt ? { p2PfsAt: r.p2PfsAt } : {}) });
+      }
+    }
   }
+  warnWeakAlgorithms(d, globals, globalsAt, globalXforms, loaded);
   return { globals, p1Xforms: globalXforms.map((x) => x.xform), rules };
 }
 

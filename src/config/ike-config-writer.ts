@@ -3,6 +3,7 @@
  * reads back to deep-equal objects: strings are always quoted, numbers decimal, addresses in
  * canonical text, each transform on one line.
  */
+import { formatMetricsSetting } from "./metrics-address.js";
 import { ConfigError } from "../errors.js";
 import { formatAddressSpec } from "./address.js";
 import { authMethodWord, configIdTypeWord, encrWord, hashWord } from "./names.js";
@@ -89,6 +90,7 @@ export function formatIkeGlobals(g: IkeGlobals): string {
   if (g.retryTimerInit !== undefined) out.push(`retry_timer_init ${formatFloat(g.retryTimerInit)}`);
   if (g.retryTimerMax !== undefined) out.push(`retry_timer_max ${formatFloat(g.retryTimerMax)}`);
   for (const [v, kw] of nums) if (v !== undefined) out.push(`${kw} ${v}`);
+  if (g.metrics !== undefined) out.push(`metrics ${quoteConfigString(formatMetricsSetting(g.metrics))}`);
   if (g.localIdType !== undefined) out.push(`local_id_type ${word(configIdTypeWord(g.localIdType), "identity type", g.localIdType)}`);
   return out.length > 0 ? `${out.join("\n")}\n` : "";
 }

@@ -9,6 +9,7 @@ import type { FileHandle } from "node:fs/promises";
 import { wipe } from "../crypto/secure.js";
 import { MAX_FILE_CHARS } from "./diagnostics.js";
 import { parseIkeConfig } from "./ike-config-parser.js";
+import type { ConfigContext } from "./ike-config-validate.js";
 import { parsePreshared } from "./preshared-parser.js";
 import type { ConfigDiagnostic, IkeConfig, ParseResult, PresharedEntry } from "./types.js";
 
@@ -102,8 +103,26 @@ async function readBytes(o: { fh: FileHandle }): Promise<Buffer> {
   }
 }
 
+/** Options for reading an ike.config file. */
+export interface ConfigFileOptions {
+  /**
+   * When the file turns out private (no group or other read permission, as the pre-shared key
+   * file or /etc/shadow), quote none of its text in diagnostics. Decided from `fstat` of the very
+   * descriptor the text is read through, so swapping the file (or a symbolic link) between check
+   * and read cannot make a private file's words show.
+   */
+  readonly hideTextIfPrivate?: boolean;
+  /** Checks beyond the file itself (the certificate store). */
+  readonly context?: ConfigContext;
+}
+
+/** True when only the file's owner may read it. */
+export function isPrivateMode(mode: number): boolean {
+  return (mode & 0o044) === 0;
+}
+
 /** Reads and parses an ike.config file; I/O problems come back as diagnostics too. */
-export async function loadIkeConfig(path: string): Promise<ParseResult<IkeConfig>> {
+export async function loadIkeConfig(path: string, opts: ConfigFileOptions = {}): Promise<ParseResult<IkeConfig>> {
   const o = await openRegular(path);
   const empty = parseIkeConfig("", path).value;
   if ("code" in o) return { ok: false, value: empty, diagnostics: [o] };
@@ -113,7 +132,10 @@ export async function loadIkeConfig(path: string): Promise<ParseResult<IkeConfig
   } catch (err) {
     return { ok: false, value: empty, diagnostics: [fileProblem(path, "IKE_ERR_CFG_IO", ioMessage(err))] };
   }
-  return parseIkeConfig(text, path);
+  return parseIkeConfig(text, path, {
+    hideText: (opts.hideTextIfPrivate ?? false) && isPrivateMode(o.mode),
+    ...(opts.context ? { context: opts.context } : {}),
+  });
 }
 
 /**

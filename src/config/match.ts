@@ -8,7 +8,7 @@
  */
 import { addressBounds, addressCovers, addressSpan, parseIp, type IpValue } from "./address.js";
 import { IKE_DEFAULTS } from "./defaults.js";
-import { IdType } from "./names.js";
+import { IdType } from "../codec/constants.js";
 import type { AddressSpec, IkeConfig, IkeMode, IkeRule, PresharedEntry, PresharedId, ResolvedRule } from "./types.js";
 
 /** Span of the narrowest spec in `specs` covering `ip`, or `undefined` when none does. */
@@ -112,9 +112,28 @@ export function findPresharedByAddress(
   });
 }
 
+/**
+ * The entry for a peer address whose local side is a name (`localidtype fqdn` and the like): the key
+ * is still bound to the peer's address, and the name is the identity we present (a road warrior
+ * known to its gateway by name). Used when no entry has address identities on both sides.
+ */
+export function findPresharedByRemoteAddress(
+  entries: readonly PresharedEntry[],
+  remote: string | IpValue,
+  mode: "main" | "aggressive" = "main",
+): PresharedEntry | undefined {
+  const r = toIp(remote);
+  if (!r) return undefined;
+  return pickBest(entries, (e) => {
+    if (!modeServes(e.ikeMode, mode) || !("name" in e.localId) || !("addr" in e.remoteId)) return undefined;
+    const rs = narrowest([e.remoteId.addr], r);
+    return rs === undefined ? undefined : [rs, 0n];
+  });
+}
+
 /** Name comparison: DNS names and mailboxes ignore case, DNs and key ids do not. */
 function sameName(type: number, a: string, b: string): boolean {
-  return type === IdType.FQDN || type === IdType.USER_FQDN ? a.toLowerCase() === b.toLowerCase() : a === b;
+  return type === IdType.ID_FQDN || type === IdType.ID_USER_FQDN ? a.toLowerCase() === b.toLowerCase() : a === b;
 }
 
 /** How narrowly entry id `e` covers the peer's id `p` (1 = exact), or `undefined` if not at all. */

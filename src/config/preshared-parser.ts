@@ -19,7 +19,8 @@ import { secureKey } from "./preshared-keys.js";
 import { parseAddressSpec } from "./address.js";
 import { Diagnostics, MAX_FILE_CHARS, type Pos } from "./diagnostics.js";
 import { PRESHARED_LEX, Lexer, TokenStream, type Token } from "./lexer.js";
-import { IdType, PRESHARED_ID_TYPE_WORDS } from "./names.js";
+import { IdType } from "../codec/constants.js";
+import { PRESHARED_ID_TYPE_WORDS } from "./names.js";
 import { parseCInteger } from "./numbers.js";
 import type { IkeMode, ParseResult, PresharedEntry, PresharedId } from "./types.js";
 
@@ -90,7 +91,7 @@ function parseId(typeWord: string, raw: RawValue): PresharedId | { code: string;
   if (!type) return { code: "IKE_ERR_PSK_BAD_ID_TYPE", message: "unknown identity type" };
   if (type.kind === "name") {
     if (raw.text.length === 0 || raw.text.length > MAX_NAME) return { code: "IKE_ERR_PSK_BAD_ID", message: `a name identity must be 1 to ${MAX_NAME} characters` };
-    return { type: type.nameType ?? IdType.FQDN, name: raw.text };
+    return { type: type.nameType ?? IdType.ID_FQDN, name: raw.text };
   }
   const r = parseAddressSpec(raw.text);
   if (!r.ok) return { code: "IKE_ERR_PSK_BAD_ID", message: "expected a numeric IP address (host names are not allowed here)" };
@@ -99,11 +100,11 @@ function parseId(typeWord: string, raw: RawValue): PresharedId | { code: string;
     return { code: "IKE_ERR_PSK_BAD_ID", message: `the identity type '${typeWord}' needs an IPv${type.family} address` };
   }
   const v6 = spec.family === 6;
-  if (type.kind === "addr" && spec.kind === "single") return { type: v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR, addr: spec };
+  if (type.kind === "addr" && spec.kind === "single") return { type: v6 ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR, addr: spec };
   if ((type.kind === "addr" || type.kind === "prefix") && spec.kind === "prefix") {
-    return { type: v6 ? IdType.IPV6_ADDR_SUBNET : IdType.IPV4_ADDR_SUBNET, addr: spec };
+    return { type: v6 ? IdType.ID_IPV6_ADDR_SUBNET : IdType.ID_IPV4_ADDR_SUBNET, addr: spec };
   }
-  if (type.kind === "range" && spec.kind === "range") return { type: v6 ? IdType.IPV6_ADDR_RANGE : IdType.IPV4_ADDR_RANGE, addr: spec };
+  if (type.kind === "range" && spec.kind === "range") return { type: v6 ? IdType.ID_IPV6_ADDR_RANGE : IdType.ID_IPV4_ADDR_RANGE, addr: spec };
   const want = type.kind === "range" ? "an address range a-b" : type.kind === "prefix" ? "an address/prefix" : "an address or address/prefix";
   return { code: "IKE_ERR_PSK_BAD_ID", message: `the identity type '${typeWord}' needs ${want}` };
 }
@@ -112,7 +113,7 @@ function parseId(typeWord: string, raw: RawValue): PresharedId | { code: string;
 function idKey(id: PresharedId): string {
   // DNS names and mailboxes compare without case (as the lookups in match.ts do), so
   // `A.example` after `a.example` is the same identity, reported as a duplicate.
-  if ("name" in id) return `${id.type} n ${id.type === IdType.FQDN || id.type === IdType.USER_FQDN ? id.name.toLowerCase() : id.name}`;
+  if ("name" in id) return `${id.type} n ${id.type === IdType.ID_FQDN || id.type === IdType.ID_USER_FQDN ? id.name.toLowerCase() : id.name}`;
   const a = id.addr;
   return `${id.type} a ${a.kind === "range" ? `${a.start}-${a.end}` : a.kind === "prefix" ? `${a.addr}/${a.prefixLen}` : a.addr}`;
 }

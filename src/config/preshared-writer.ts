@@ -6,7 +6,7 @@
  */
 import { ConfigError } from "../errors.js";
 import { formatAddressSpec } from "./address.js";
-import { IdType } from "./names.js";
+import { IdType } from "../codec/constants.js";
 import type { PresharedEntry, PresharedId } from "./types.js";
 
 /** Quotes a value for ike.preshared (backslash escapes only `"` and `\` there). */
@@ -16,11 +16,11 @@ export function quotePresharedString(s: string): string {
 }
 
 const NAME_TYPE_WORDS: ReadonlyMap<number, string> = new Map([
-  [IdType.FQDN, "fqdn"],
-  [IdType.USER_FQDN, "user_fqdn"],
-  [IdType.DER_ASN1_DN, "dn"],
-  [IdType.DER_ASN1_GN, "gn"],
-  [IdType.KEY_ID, "keyid"],
+  [IdType.ID_FQDN, "fqdn"],
+  [IdType.ID_USER_FQDN, "user_fqdn"],
+  [IdType.ID_DER_ASN1_DN, "dn"],
+  [IdType.ID_DER_ASN1_GN, "gn"],
+  [IdType.ID_KEY_ID, "keyid"],
 ]);
 
 function idLines(side: "local" | "remote", id: PresharedId): string[] {

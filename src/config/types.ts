@@ -8,6 +8,7 @@
  *   parse → write → parse yields deep-equal objects. Defaults are applied by `resolveRule()`.
  * - Addresses are canonical text (dotted quad, RFC 5952 IPv6), so objects stay serialisable.
  */
+import type { MetricsSetting } from "./metrics-address.js";
 
 /** IP address family. */
 export type Family = 4 | 6;
@@ -101,6 +102,8 @@ export interface IkeGlobals {
   readonly p2NonceLen?: number;
   readonly p2Pfs?: number;
   readonly localIdType?: number;
+  /** Extension: where the metrics endpoint listens (`metrics`); absent means off. */
+  readonly metrics?: MetricsSetting;
 }
 
 /** A whole ike.config file. */

@@ -7,13 +7,15 @@
 import { clip, parseAddressSpec, parseIp } from "./address.js";
 import type { Diagnostics } from "./diagnostics.js";
 import type { Token, TokenStream } from "./lexer.js";
-import { AES_KEY_BITS, ENCR_WORDS, EncrAlg } from "./names.js";
-import { parseCInteger, parseFloatLiteral } from "./numbers.js";
+import { IkeEncryption } from "../codec/attributes-constants.js";
+import { AES_KEY_BITS, ENCR_WORDS } from "./names.js";
+import type { Bound } from "./limits.js";
+import { MAX_UINT32, parseCInteger, parseFloatLiteral } from "./numbers.js";
 import type { AddressSpec, KeyLengthRange, LdapServer } from "./types.js";
 
 /** Every keyword of the ike.config grammar, wherever it is allowed. */
 export const ALL_KEYWORDS: ReadonlySet<string> = new Set([
-  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit",
+  "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit", "metrics",
   "retry_timer_init", "retry_timer_max", "proxy", "socks", "use_http", "max_certs", "label_aware",
   "p1_lifetime_secs", "p1_nonce_len", "p2_lifetime_secs", "p2_softlife_secs", "p2_idletime_secs",
   "p2_lifetime_kb", "p2_softlife_kb", "p2_nonce_len", "p2_pfs", "local_id_type", "p1_xform",
@@ -21,11 +23,15 @@ export const ALL_KEYWORDS: ReadonlySet<string> = new Set([
   "auth_method", "oakley_group", "encr_alg", "auth_alg", "single_label", "multi_label", "wire_label",
 ]);
 
-/** How a token reads in a message: `'word'`, `"string"`, or `end of file`. */
-export function describe(t: Token): string {
+/**
+ * How a token reads in a message: `'word'`, `"string"`, `'{'` or `end of file`; words and strings
+ * go through `d.quote`, so a file whose text is hidden shows only their length.
+ */
+export function describe(d: Diagnostics, t: Token): string {
   if (t.kind === "eof") return "end of file";
-  if (t.kind === "string") return `"${clip(t.text)}"`;
-  return `'${clip(t.text)}'`;
+  if (t.kind === "string") return d.quote(t.text, '"');
+  if (t.kind === "word") return d.quote(t.text);
+  return `'${t.text}'`;
 }
 
 /** True when `t` cannot be a value: end of file, a brace/paren, or a keyword. */
@@ -34,38 +40,43 @@ function isMissing(t: Token): boolean {
 }
 
 function missing(d: Diagnostics, key: Token, what: string, found: Token): undefined {
-  d.error("IKE_ERR_CFG_MISSING_VALUE", found, `expected ${what} after '${key.text}', found ${describe(found)}`);
+  d.error("IKE_ERR_CFG_MISSING_VALUE", found, `expected ${what} after '${key.text}', found ${describe(d, found)}`);
   return undefined;
 }
 
-/** Reads a C integer (`num`) in [min, max]. */
-export function readNum(s: TokenStream, d: Diagnostics, key: Token, min = 0, max = 0xffffffff): number | undefined {
+/** Any 32-bit value: the bound of a number without one of its own (a group, a flag-like count). */
+const ANY_U32: Bound = { min: 0, max: MAX_UINT32 };
+
+function outOfRange(d: Diagnostics, key: Token, at: Token, b: Bound, v: number): undefined {
+  const note = b.note === undefined ? "" : ` (${b.note})`;
+  d.error("IKE_ERR_CFG_BAD_VALUE", at, `'${key.text}' must be from ${b.min} to ${b.max}${note}, found ${d.value(v)}`);
+  return undefined;
+}
+
+/** Reads a C integer (`num`) within `bound` (limits.ts). */
+export function readNum(s: TokenStream, d: Diagnostics, key: Token, bound: Bound = ANY_U32): number | undefined {
   const t = s.peek();
   if (isMissing(t)) return missing(d, key, "a number", t);
   s.next();
   const v = t.kind === "word" ? parseCInteger(t.text) : undefined;
   if (v === undefined) {
-    d.error("IKE_ERR_CFG_BAD_NUMBER", t, `expected a number (decimal, 0x hex or 0 octal) after '${key.text}', found ${describe(t)}`);
+    d.error("IKE_ERR_CFG_BAD_NUMBER", t, `expected a number (decimal, 0x hex or 0 octal) after '${key.text}', found ${describe(d, t)}`);
     return undefined;
   }
-  if (v < min || v > max) {
-    d.error("IKE_ERR_CFG_BAD_VALUE", t, `'${key.text}' must be from ${min} to ${max}, found ${v}`);
-    return undefined;
-  }
-  return v;
+  return v < bound.min || v > bound.max ? outOfRange(d, key, t, bound, v) : v;
 }
 
-/** Reads a positive integer or decimal fraction (retransmit timers). */
-export function readFloat(s: TokenStream, d: Diagnostics, key: Token): number | undefined {
+/** Reads a positive integer or decimal fraction (retransmit timers) no larger than `bound.max`. */
+export function readFloat(s: TokenStream, d: Diagnostics, key: Token, bound: Bound): number | undefined {
   const t = s.peek();
   if (isMissing(t)) return missing(d, key, "a number of seconds", t);
   s.next();
   const v = t.kind === "word" ? parseFloatLiteral(t.text) : undefined;
   if (v === undefined || v <= 0) {
-    d.error("IKE_ERR_CFG_BAD_NUMBER", t, `expected a positive number of seconds (e.g. 0.5) after '${key.text}', found ${describe(t)}`);
+    d.error("IKE_ERR_CFG_BAD_NUMBER", t, `expected a positive number of seconds (e.g. 0.5) after '${key.text}', found ${describe(d, t)}`);
     return undefined;
   }
-  return v;
+  return v < bound.min || v > bound.max ? outOfRange(d, key, t, bound, v) : v;
 }
 
 /**
@@ -90,7 +101,7 @@ export function readWord(s: TokenStream, d: Diagnostics, key: Token, table: Read
   s.next();
   const v = t.kind === "word" ? table.get(t.text) : undefined;
   if (v === undefined) {
-    d.error("IKE_ERR_CFG_BAD_VALUE", t, `expected ${what} (${[...table.keys()].join(", ")}), found ${describe(t)}`);
+    d.error("IKE_ERR_CFG_BAD_VALUE", t, `expected ${what} (${[...table.keys()].join(", ")}), found ${describe(d, t)}`);
   }
   return v;
 }
@@ -104,7 +115,7 @@ export function readAddress(s: TokenStream, d: Diagnostics, key: Token): Address
   if (isMissing(first)) return missing(d, key, "an IP address, prefix or range", first);
   s.next();
   if (first.kind !== "word") {
-    d.error("IKE_ERR_CFG_BAD_ADDRESS", first, `expected an unquoted IP address after '${key.text}', found ${describe(first)}`);
+    d.error("IKE_ERR_CFG_BAD_ADDRESS", first, `expected an unquoted IP address after '${key.text}', found ${describe(d, first)}`);
     return undefined;
   }
   let text = first.text;
@@ -118,7 +129,7 @@ export function readAddress(s: TokenStream, d: Diagnostics, key: Token): Address
   }
   const r = parseAddressSpec(text);
   if (!r.ok) {
-    d.error(r.code, first, `bad address after '${key.text}': ${r.message}`);
+    d.error(r.code, first, `bad address after '${key.text}': ${d.hidesText ? d.quote(text) : r.message}`);
     return undefined;
   }
   return r.spec;
@@ -132,12 +143,12 @@ export function readEncr(s: TokenStream, d: Diagnostics, key: Token): { encrAlg:
   let inner = "";
   for (let i = 0; i < 8 && s.peek().kind === "word"; i++) inner += s.next().text;
   if (s.peek().kind !== ")") {
-    d.error("IKE_ERR_CFG_BAD_KEYLEN", s.peek(), `expected ')' to close the key length opened at ${open.line}:${open.col}, found ${describe(s.peek())}`);
+    d.error("IKE_ERR_CFG_BAD_KEYLEN", s.peek(), `expected ')' to close the key length opened at ${open.line}:${open.col}, found ${describe(d, s.peek())}`);
     return undefined;
   }
   s.next();
   if (alg === undefined) return undefined;
-  if (alg !== EncrAlg.AES_CBC) {
+  if (alg !== IkeEncryption.AES_CBC) {
     d.error("IKE_ERR_CFG_BAD_KEYLEN", open, "a key length is only allowed for aes");
     return undefined;
   }
@@ -145,15 +156,15 @@ export function readEncr(s: TokenStream, d: Diagnostics, key: Token): { encrAlg:
   const low = m ? parseCInteger(m[1]!) : undefined;
   const high = m ? (m[2] === undefined ? low : parseCInteger(m[2])) : undefined;
   if (low === undefined || high === undefined) {
-    d.error("IKE_ERR_CFG_BAD_KEYLEN", open, `expected '(LOW..HIGH)' key lengths in bits, found '(${clip(inner)})'`);
+    d.error("IKE_ERR_CFG_BAD_KEYLEN", open, `expected '(LOW..HIGH)' key lengths in bits, found ${d.quote(`(${inner})`)}`);
     return undefined;
   }
   if (!AES_KEY_BITS.has(low) || !AES_KEY_BITS.has(high)) {
-    d.error("IKE_ERR_CFG_BAD_KEYLEN", open, `AES key lengths must be 128, 192 or 256, found ${low}..${high}`);
+    d.error("IKE_ERR_CFG_BAD_KEYLEN", open, `AES key lengths must be 128, 192 or 256, found ${d.value(`${low}..${high}`)}`);
     return undefined;
   }
   if (low > high) {
-    d.error("IKE_ERR_CFG_BAD_KEYLEN", open, `AES key length range ${low}..${high} has low above high`);
+    d.error("IKE_ERR_CFG_BAD_KEYLEN", open, `AES key length range ${d.value(`${low}..${high}`)} has low above high`);
     return undefined;
   }
   return { encrAlg: alg, keyLen: { low, high } };

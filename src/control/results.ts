@@ -6,6 +6,7 @@
  * them only at privilege level 2; `ikeadm -p` masks every such field.
  */
 import type { AddressSpec, IkeMode, P1Xform, PresharedId } from "../config/types.js";
+import type { NegotiationCounts } from "../ike/negotiation-stats.js";
 import type { EngineStats, P1Stats } from "../ike/stats.js";
 
 /** `get debug` / `set debug`. */
@@ -110,12 +111,43 @@ export interface ChangeResult {
 }
 
 /** `get stats` (filled by the exchange engine; the field names are the original's `ike_stats_t`). */
-export interface StatsResult {
+export interface StatsResult extends Partial<StatsExtension> {
   p1: P1Stats;
   /** Extension: engine counters the original does not have (printed only with `--json`). */
   engine?: EngineStats;
   /** PKCS#11 library in use, if one is loaded. */
   pkcs11Lib?: string;
+}
+
+/** One histogram series: its labels, observations, their sum and the count at or below each bound. */
+export interface HistogramView {
+  labels: Record<string, string>;
+  count: number;
+  sum: number;
+  /** Upper bound (seconds, or "+Inf") to the number of observations at or below it. */
+  buckets: Record<string, number>;
+}
+
+/**
+ * Extension: what the metrics endpoint exports (src/metrics), in `get stats --json` for scripts
+ * without Prometheus; the same counters, read at the same moment.
+ */
+export interface StatsExtension {
+  /** Negotiations started, established and failed by phase, exchange, role and failure class. */
+  negotiations: NegotiationCounts;
+  /** Phase 1 exchanges in progress. */
+  halfOpen: number;
+  /** Kernel messages by type and direction, and failed requests by type and error. */
+  kernel: { backend: string; sent: Record<string, number>; received: Record<string, number>; errors: { type: string; error: string; count: number }[] };
+  /** The crypto pool: queue, batches, worker failures and restarts, requests by task. */
+  pool: {
+    threads: number; queued: number; running: number; dispatches: number; requests: number;
+    workerFailures: number; workerErrors: number; workerRestarts: number; tasks: Record<string, number>;
+  };
+  /** Negotiation latency histograms (seconds): Phase 1, and Phase 1 + first Quick Mode. */
+  latency: { phase1: HistogramView[]; negotiation: HistogramView[] };
+  /** Where the metrics endpoint listens, or "off". */
+  metrics: string;
 }
 
 /** A UDP endpoint in a reply. */
@@ -213,4 +245,33 @@ export interface AcquireResult {
   outcome: string;
   /** Where the engine initiates to, when it started. */
   peer?: EndpointView;
+}
+
+/**
+ * `dump certcache` row (the door's ike_certcache_t): `linkage` -1 obtained via a CERT payload,
+ * 0 public certificate only, 1 private key linked but locked (a token nobody is logged in to),
+ * 2 private key available. `slot` and `token` are extensions (the store slot, the key's token).
+ */
+export interface CertCacheView {
+  id: number;
+  subject?: string;
+  issuer?: string;
+  trusted: boolean;
+  linkage: -1 | 0 | 1 | 2;
+  slot?: string;
+  token?: string;
+}
+
+/** `flush certcache`: cached certificates dropped, and the store's reload warnings. */
+export interface FlushCertCacheResult {
+  flushed: number;
+  warnings: string[];
+}
+
+/** `token login|logout`: how many of the store's private keys live on the token. */
+export interface TokenResult {
+  token: string;
+  keys: number;
+  /** Login: the token was logged in already, so PKCS#11 did not check the PIN. */
+  already?: boolean;
 }

@@ -17,62 +17,60 @@
  * - Group sizes: RFC 2409 section 6 (groups 1, 2), RFC 3526 (groups 5, 14, 15, 16). The primes live
  *   in dh.ts; this file keeps numbers, names, sizes and strength estimates only.
  *
+ * The numbers themselves are the codec's (src/codec/constants.ts, attributes-constants.ts), the one
+ * table of RFC numbers; this file says which of them we implement and what each needs.
+ *
  * Names: the configuration words of illumos `ike.config` (des, 3des, blowfish, aes / md5, sha1,
  * sha256, sha384, sha512) are the primary names; the `-cbc` forms and `sha` are aliases.
  */
+import { AuthAlgorithm, GroupDescription, IkeEncryption, IkeHash } from "../codec/attributes-constants.js";
+import { AhTransformId, EspTransformId, ProtocolId } from "../codec/constants.js";
 
-/** Phase 1 Encryption Algorithm attribute values (RFC 2409 appendix A, RFC 3602). */
-export const EncryptionAlgorithm = {
-  DesCbc: 1,
-  BlowfishCbc: 3,
-  TripleDesCbc: 5,
-  AesCbc: 7,
-} as const;
 /** A Phase 1 encryption algorithm number we implement. */
-export type EncryptionAlgorithmId = (typeof EncryptionAlgorithm)[keyof typeof EncryptionAlgorithm];
+export type EncryptionAlgorithmId =
+  | typeof IkeEncryption.DES_CBC
+  | typeof IkeEncryption.BLOWFISH_CBC
+  | typeof IkeEncryption.TRIPLEDES_CBC
+  | typeof IkeEncryption.AES_CBC;
 
-/** Phase 1 Hash Algorithm attribute values (RFC 2409 appendix A, IANA for SHA-2). */
-export const HashAlgorithm = {
-  Md5: 1,
-  Sha1: 2,
-  Sha2_256: 4,
-  Sha2_384: 5,
-  Sha2_512: 6,
-} as const;
 /** A Phase 1 hash algorithm number we implement. */
-export type HashAlgorithmId = (typeof HashAlgorithm)[keyof typeof HashAlgorithm];
+export type HashAlgorithmId = typeof IkeHash.MD5 | typeof IkeHash.SHA | typeof IkeHash.SHA2_256 | typeof IkeHash.SHA2_384 | typeof IkeHash.SHA2_512;
 
-/** Group Description values of the MODP groups we implement (RFC 2409 section 6, RFC 3526). */
-export const GroupDescription = {
-  Modp768: 1,
-  Modp1024: 2,
-  Modp1536: 5,
-  Modp2048: 14,
-  Modp3072: 15,
-  Modp4096: 16,
-} as const;
-/** A group number we implement. */
-export type GroupId = (typeof GroupDescription)[keyof typeof GroupDescription];
+/** A group number we implement (the MODP groups). */
+export type GroupId =
+  | typeof GroupDescription.MODP_768
+  | typeof GroupDescription.MODP_1024
+  | typeof GroupDescription.MODP_1536
+  | typeof GroupDescription.MODP_2048
+  | typeof GroupDescription.MODP_3072
+  | typeof GroupDescription.MODP_4096;
 
-/** IPsec protocol ids (RFC 2407 section 4.4.1), as they enter the KEYMAT computation. */
-export const IpsecProtocol = { Ah: 2, Esp: 3 } as const;
-/** PROTO_IPSEC_AH or PROTO_IPSEC_ESP. */
-export type IpsecProtocolId = (typeof IpsecProtocol)[keyof typeof IpsecProtocol];
+/** PROTO_IPSEC_AH or PROTO_IPSEC_ESP (RFC 2407 section 4.4.1), as they enter the KEYMAT computation. */
+export type IpsecProtocolId = typeof ProtocolId.IPSEC_AH | typeof ProtocolId.IPSEC_ESP;
 
-/** ESP transform ids (RFC 2407 section 4.4.4, RFC 3602). */
-export const EspTransform = { Des: 2, TripleDes: 3, Blowfish: 7, Null: 11, Aes: 12 } as const;
 /** An ESP transform id we implement. */
-export type EspTransformId = (typeof EspTransform)[keyof typeof EspTransform];
+export type EspCipherId =
+  | typeof EspTransformId.ESP_DES
+  | typeof EspTransformId.ESP_3DES
+  | typeof EspTransformId.ESP_BLOWFISH
+  | typeof EspTransformId.ESP_NULL
+  | typeof EspTransformId.ESP_AES;
 
-/** AH transform ids (RFC 2407 section 4.4.3, RFC 4868). */
-export const AhTransform = { Md5: 2, Sha1: 3, Sha2_256: 5, Sha2_384: 6, Sha2_512: 7 } as const;
 /** An AH transform id we implement. */
-export type AhTransformId = (typeof AhTransform)[keyof typeof AhTransform];
+export type AhAuthId =
+  | typeof AhTransformId.AH_MD5
+  | typeof AhTransformId.AH_SHA
+  | typeof AhTransformId.AH_SHA2_256
+  | typeof AhTransformId.AH_SHA2_384
+  | typeof AhTransformId.AH_SHA2_512;
 
-/** Phase 2 Authentication Algorithm attribute values (RFC 2407 section 4.5, RFC 4868). */
-export const AuthAlgorithm = { HmacMd5: 1, HmacSha1: 2, HmacSha2_256: 5, HmacSha2_384: 6, HmacSha2_512: 7 } as const;
 /** A Phase 2 authentication algorithm we implement. */
-export type AuthAlgorithmId = (typeof AuthAlgorithm)[keyof typeof AuthAlgorithm];
+export type AuthAlgorithmId =
+  | typeof AuthAlgorithm.HMAC_MD5
+  | typeof AuthAlgorithm.HMAC_SHA
+  | typeof AuthAlgorithm.HMAC_SHA2_256
+  | typeof AuthAlgorithm.HMAC_SHA2_384
+  | typeof AuthAlgorithm.HMAC_SHA2_512;
 
 /** Key sizes in bits. */
 export interface KeyBits {
@@ -128,7 +126,7 @@ export interface GroupInfo {
 
 /** An ESP encryption transform, with the KEYMAT it needs. */
 export interface EspCipherInfo {
-  readonly id: EspTransformId;
+  readonly id: EspCipherId;
   readonly name: string;
   readonly keyBits: KeyBits;
   readonly blockSize: number;
@@ -140,7 +138,7 @@ export interface EspCipherInfo {
 export interface AuthInfo {
   readonly id: AuthAlgorithmId;
   /** The AH transform id that carries it. */
-  readonly ahTransform: AhTransformId;
+  readonly ahTransform: AhAuthId;
   readonly name: string;
   readonly display: string;
   readonly openssl: string;
@@ -153,32 +151,32 @@ const fixed = (bits: number): KeyBits => ({ min: bits, max: bits, default: bits,
 
 const CIPHERS: readonly CipherInfo[] = [
   {
-    id: 1, name: "des", aliases: ["des-cbc"], display: "DES-CBC", blockSize: 8, keyBits: fixed(64),
+    id: IkeEncryption.DES_CBC, name: "des", aliases: ["des-cbc"], display: "DES-CBC", blockSize: 8, keyBits: fixed(64),
     variableKeyLength: false, legacy: true, openssl: () => "des-cbc",
   },
   {
     // RFC 2409 appendix A: Blowfish takes a Key Length attribute; 40..448 bits, default 128.
-    id: 3, name: "blowfish", aliases: ["blowfish-cbc"], display: "Blowfish-CBC", blockSize: 8,
+    id: IkeEncryption.BLOWFISH_CBC, name: "blowfish", aliases: ["blowfish-cbc"], display: "Blowfish-CBC", blockSize: 8,
     keyBits: { min: 40, max: 448, default: 128, step: 8 }, variableKeyLength: true, legacy: true,
     openssl: () => "bf-cbc",
   },
   {
-    id: 5, name: "3des", aliases: ["3des-cbc"], display: "3DES-CBC", blockSize: 8, keyBits: fixed(192),
+    id: IkeEncryption.TRIPLEDES_CBC, name: "3des", aliases: ["3des-cbc"], display: "3DES-CBC", blockSize: 8, keyBits: fixed(192),
     variableKeyLength: false, legacy: false, openssl: () => "des-ede3-cbc",
   },
   {
-    id: 7, name: "aes", aliases: ["aes-cbc"], display: "AES-CBC", blockSize: 16,
+    id: IkeEncryption.AES_CBC, name: "aes", aliases: ["aes-cbc"], display: "AES-CBC", blockSize: 16,
     keyBits: { min: 128, max: 256, default: 128, step: 64 }, variableKeyLength: true, legacy: false,
     openssl: (bits) => `aes-${bits}-cbc`,
   },
 ];
 
 const HASHES: readonly HashInfo[] = [
-  { id: 1, name: "md5", aliases: [], display: "MD5", openssl: "md5", outputLength: 16, ikeadmPrf: 1 },
-  { id: 2, name: "sha1", aliases: ["sha"], display: "SHA1", openssl: "sha1", outputLength: 20, ikeadmPrf: 2 },
-  { id: 4, name: "sha256", aliases: [], display: "SHA256", openssl: "sha256", outputLength: 32, ikeadmPrf: 5 },
-  { id: 5, name: "sha384", aliases: [], display: "SHA384", openssl: "sha384", outputLength: 48, ikeadmPrf: 6 },
-  { id: 6, name: "sha512", aliases: [], display: "SHA512", openssl: "sha512", outputLength: 64, ikeadmPrf: 7 },
+  { id: IkeHash.MD5, name: "md5", aliases: [], display: "MD5", openssl: "md5", outputLength: 16, ikeadmPrf: 1 },
+  { id: IkeHash.SHA, name: "sha1", aliases: ["sha"], display: "SHA1", openssl: "sha1", outputLength: 20, ikeadmPrf: 2 },
+  { id: IkeHash.SHA2_256, name: "sha256", aliases: [], display: "SHA256", openssl: "sha256", outputLength: 32, ikeadmPrf: 5 },
+  { id: IkeHash.SHA2_384, name: "sha384", aliases: [], display: "SHA384", openssl: "sha384", outputLength: 48, ikeadmPrf: 6 },
+  { id: IkeHash.SHA2_512, name: "sha512", aliases: [], display: "SHA512", openssl: "sha512", outputLength: 64, ikeadmPrf: 7 },
 ];
 
 /**
@@ -189,28 +187,28 @@ const HASHES: readonly HashInfo[] = [
 export const groupStrengthSource = "NIST SP 800-57 pt1 table 2; RFC 3526 s8; RFC 3766 s5";
 
 const GROUPS: readonly GroupInfo[] = [
-  { id: 1, display: "768-bit MODP (group 1)", bits: 768, strength: 62 },
-  { id: 2, display: "1024-bit MODP (group 2)", bits: 1024, strength: 80 },
-  { id: 5, display: "1536-bit MODP (group 5)", bits: 1536, strength: 90 },
-  { id: 14, display: "2048-bit MODP (group 14)", bits: 2048, strength: 112 },
-  { id: 15, display: "3072-bit MODP (group 15)", bits: 3072, strength: 128 },
-  { id: 16, display: "4096-bit MODP (group 16)", bits: 4096, strength: 150 },
+  { id: GroupDescription.MODP_768, display: "768-bit MODP (group 1)", bits: 768, strength: 62 },
+  { id: GroupDescription.MODP_1024, display: "1024-bit MODP (group 2)", bits: 1024, strength: 80 },
+  { id: GroupDescription.MODP_1536, display: "1536-bit MODP (group 5)", bits: 1536, strength: 90 },
+  { id: GroupDescription.MODP_2048, display: "2048-bit MODP (group 14)", bits: 2048, strength: 112 },
+  { id: GroupDescription.MODP_3072, display: "3072-bit MODP (group 15)", bits: 3072, strength: 128 },
+  { id: GroupDescription.MODP_4096, display: "4096-bit MODP (group 16)", bits: 4096, strength: 150 },
 ];
 
 const ESP_CIPHERS: readonly EspCipherInfo[] = [
-  { id: 2, name: "des", keyBits: fixed(64), blockSize: 8, variableKeyLength: false },
-  { id: 3, name: "3des", keyBits: fixed(192), blockSize: 8, variableKeyLength: false },
-  { id: 7, name: "blowfish", keyBits: { min: 40, max: 448, default: 128, step: 8 }, blockSize: 8, variableKeyLength: true },
-  { id: 11, name: "null", keyBits: fixed(0), blockSize: 1, variableKeyLength: false },
-  { id: 12, name: "aes", keyBits: { min: 128, max: 256, default: 128, step: 64 }, blockSize: 16, variableKeyLength: true },
+  { id: EspTransformId.ESP_DES, name: "des", keyBits: fixed(64), blockSize: 8, variableKeyLength: false },
+  { id: EspTransformId.ESP_3DES, name: "3des", keyBits: fixed(192), blockSize: 8, variableKeyLength: false },
+  { id: EspTransformId.ESP_BLOWFISH, name: "blowfish", keyBits: { min: 40, max: 448, default: 128, step: 8 }, blockSize: 8, variableKeyLength: true },
+  { id: EspTransformId.ESP_NULL, name: "null", keyBits: fixed(0), blockSize: 1, variableKeyLength: false },
+  { id: EspTransformId.ESP_AES, name: "aes", keyBits: { min: 128, max: 256, default: 128, step: 64 }, blockSize: 16, variableKeyLength: true },
 ];
 
 const AUTHS: readonly AuthInfo[] = [
-  { id: 1, ahTransform: 2, name: "md5", display: "HMAC-MD5-96", openssl: "md5", keyBytes: 16, icvBytes: 12 },
-  { id: 2, ahTransform: 3, name: "sha1", display: "HMAC-SHA1-96", openssl: "sha1", keyBytes: 20, icvBytes: 12 },
-  { id: 5, ahTransform: 5, name: "sha256", display: "HMAC-SHA2-256-128", openssl: "sha256", keyBytes: 32, icvBytes: 16 },
-  { id: 6, ahTransform: 6, name: "sha384", display: "HMAC-SHA2-384-192", openssl: "sha384", keyBytes: 48, icvBytes: 24 },
-  { id: 7, ahTransform: 7, name: "sha512", display: "HMAC-SHA2-512-256", openssl: "sha512", keyBytes: 64, icvBytes: 32 },
+  { id: AuthAlgorithm.HMAC_MD5, ahTransform: AhTransformId.AH_MD5, name: "md5", display: "HMAC-MD5-96", openssl: "md5", keyBytes: 16, icvBytes: 12 },
+  { id: AuthAlgorithm.HMAC_SHA, ahTransform: AhTransformId.AH_SHA, name: "sha1", display: "HMAC-SHA1-96", openssl: "sha1", keyBytes: 20, icvBytes: 12 },
+  { id: AuthAlgorithm.HMAC_SHA2_256, ahTransform: AhTransformId.AH_SHA2_256, name: "sha256", display: "HMAC-SHA2-256-128", openssl: "sha256", keyBytes: 32, icvBytes: 16 },
+  { id: AuthAlgorithm.HMAC_SHA2_384, ahTransform: AhTransformId.AH_SHA2_384, name: "sha384", display: "HMAC-SHA2-384-192", openssl: "sha384", keyBytes: 48, icvBytes: 24 },
+  { id: AuthAlgorithm.HMAC_SHA2_512, ahTransform: AhTransformId.AH_SHA2_512, name: "sha512", display: "HMAC-SHA2-512-256", openssl: "sha512", keyBytes: 64, icvBytes: 32 },
 ];
 
 /** Every implemented Phase 1 cipher, in number order (the `dump encralgs` order). */
@@ -288,7 +286,7 @@ export function keymatLength(
   keyBits: number | undefined,
   auth: number | undefined,
 ): KeymatLength | undefined {
-  if (protocol === IpsecProtocol.Ah) {
+  if (protocol === ProtocolId.IPSEC_AH) {
     const a = authByAhTransform(transform);
     return a && { encryptionBytes: 0, authenticationBytes: a.keyBytes, total: a.keyBytes };
   }

@@ -12,7 +12,12 @@
  * a full-length one and is what makes DH cheap. The fastest path measured on Node 20
  * (bench/crypto/dh.bench.ts) is one `DiffieHellman` object per group per thread, built once (building
  * one checks the prime: ~30 ms for groups 1 and 2), reused with `setPrivateKey()` for every exchange.
- * These objects hold no state between calls that matters: every call sets its own private value.
+ *
+ * Secrets: every call sets its own private value and, before it returns, overwrites it with zero
+ * in the cached object (OpenSSL's DH_set0_key clears the old exponent with BN_clear_free), so no
+ * exponent stays in a long-lived object between exchanges. A g^xy that had to be left-padded is
+ * wiped in its unpadded form. Private values and g^xy returned to the caller are the caller's to
+ * wipe (the worker does; Phase1Keymat does for what it takes over).
  */
 import { createDiffieHellman, randomBytes, type DiffieHellman } from "node:crypto";
 import { groupById, type GroupId } from "./algorithms.js";
@@ -154,6 +159,23 @@ const engines = new Map<DhGroupId, DiffieHellman>();
 /** p - 1 and 1 as fixed-length big-endian buffers, for range checks by byte comparison. */
 const bounds = new Map<DhGroupId, { pMinus1: Buffer; one: Buffer }>();
 
+/** The exponent a cached object is left with between calls: zero. */
+const NO_PRIVATE = Buffer.alloc(1);
+
+/**
+ * Runs `fn` with the group's cached object holding private value `x`, then clears the exponent
+ * again, also when `fn` throws.
+ */
+function withPrivate<T>(group: DhGroup, x: Uint8Array, fn: (dh: DiffieHellman) => T): T {
+  const dh = engine(group);
+  dh.setPrivateKey(x);
+  try {
+    return fn(dh);
+  } finally {
+    dh.setPrivateKey(NO_PRIVATE);
+  }
+}
+
 function engine(group: DhGroup): DiffieHellman {
   let dh = engines.get(group.id);
   if (dh === undefined) {
@@ -218,7 +240,8 @@ function checkPrivate(group: DhGroup, x: Uint8Array): DhError | undefined {
   if (x.length === 0 || x.length > group.primeBytes || x.every((b) => b === 0)) {
     return err(group.id, "IKE_ERR_DH_PRIVATE", `DH private value unusable for group ${group.id}`).error;
   }
-  if (x.length === group.primeBytes && Buffer.compare(Buffer.from(x), boundsOf(group).pMinus1) >= 0) {
+  // A view, not Buffer.from(x): that would copy the private value into Node's shared pool.
+  if (x.length === group.primeBytes && Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), boundsOf(group).pMinus1) >= 0) {
     return err(group.id, "IKE_ERR_DH_PRIVATE", `DH private value unusable for group ${group.id}`).error;
   }
   return undefined;
@@ -228,6 +251,13 @@ function leftPad(value: Buffer, length: number): Buffer {
   if (value.length === length) return value;
   const out = Buffer.alloc(length);
   value.copy(out, length - value.length);
+  return out;
+}
+
+/** g^xy left-padded; the unpadded value OpenSSL gave is wiped when a padded copy replaces it. */
+function paddedSecret(raw: Buffer, length: number): Buffer {
+  const out = leftPad(raw, length);
+  if (out !== raw) raw.fill(0);
   return out;
 }
 
@@ -244,10 +274,8 @@ export function dhPublicFromPrivate(groupId: number, privateValue: Uint8Array): 
   if (!g.ok) return g;
   const bad = checkPrivate(g.value, privateValue);
   if (bad) return { ok: false, error: bad };
-  const dh = engine(g.value);
-  dh.setPrivateKey(privateValue);
   // generateKeys() keeps a private key that is already set and recomputes g^x from it.
-  return { ok: true, value: leftPad(dh.generateKeys(), g.value.primeBytes) };
+  return { ok: true, value: withPrivate(g.value, privateValue, (dh) => leftPad(dh.generateKeys(), g.value.primeBytes)) };
 }
 
 /** A fresh key pair for `groupId`. */
@@ -268,9 +296,7 @@ export function dhAgree(groupId: number, privateValue: Uint8Array, peerPublic: U
   if (badPeer) return { ok: false, error: badPeer };
   const badPriv = checkPrivate(g.value, privateValue);
   if (badPriv) return { ok: false, error: badPriv };
-  const dh = engine(g.value);
-  dh.setPrivateKey(privateValue);
-  return { ok: true, value: leftPad(dh.computeSecret(peerPublic), g.value.primeBytes) };
+  return { ok: true, value: withPrivate(g.value, privateValue, (dh) => paddedSecret(dh.computeSecret(peerPublic), g.value.primeBytes)) };
 }
 
 /** Our public value and the shared secret from one combined operation (the responder's DH). */
@@ -296,11 +322,11 @@ export function dhGenerateAndAgree(groupId: number, peerPublic: Uint8Array, priv
   try {
     const badPriv = checkPrivate(g.value, x);
     if (badPriv) return { ok: false, error: badPriv };
-    const dh = engine(g.value);
-    dh.setPrivateKey(x);
-    const publicValue = leftPad(dh.generateKeys(), g.value.primeBytes);
-    const sharedSecret = leftPad(dh.computeSecret(peerPublic), g.value.primeBytes);
-    return { ok: true, value: { publicValue, sharedSecret } };
+    const value = withPrivate(g.value, x, (dh) => ({
+      publicValue: leftPad(dh.generateKeys(), g.value.primeBytes),
+      sharedSecret: paddedSecret(dh.computeSecret(peerPublic), g.value.primeBytes),
+    }));
+    return { ok: true, value };
   } finally {
     if (privateValue === undefined) x.fill(0);
   }

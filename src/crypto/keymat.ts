@@ -8,7 +8,8 @@
  * wipes and releases both. KEYMAT comes back in its own `SecureBuffer` for the kernel.
  *
  * Ownership: buffers passed as g^xy or as the DH private value are copied into secure memory and
- * the given buffer is zero-filled, so the pool's result buffer does not linger.
+ * the given buffer is zero-filled, so the pool's result buffer does not linger. Copies of the DH
+ * private value given out for a pool task are tracked and wiped when the value is released.
  *
  * Typical use by the exchange engine:
  *   const km = new Phase1Keymat(phase1Suite(encr, keyLen, hash));
@@ -24,6 +25,7 @@ import { IvChain } from "./iv-chain.js";
 import * as kdf from "./kdf.js";
 import type { Phase1Suite } from "./phase1-suite.js";
 import { constantTimeEqual, SecureBuffer, wipe } from "./secure.js";
+import { unpooledCopy } from "./unpooled-copy.js";
 
 export { phase1Suite, type Phase1Suite } from "./phase1-suite.js";
 
@@ -104,6 +106,8 @@ export class Phase1Keymat {
   #secrets: SecureBuffer | undefined;
   #layout: Layout | undefined;
   #dhPrivate: SecureBuffer | undefined;
+  /** Normal-memory copies of the DH private value given out for pool tasks (see dhPrivateForTask). */
+  readonly #dhCopies = new Set<Buffer>();
   #ivs: IvChain | undefined;
   #x: Phase1Exchange | undefined;
   #destroyed = false;
@@ -126,21 +130,46 @@ export class Phase1Keymat {
     return this.#secrets !== undefined;
   }
 
-  /** Keeps our DH private value (takes ownership: `value` is wiped) until a derivation runs. */
+  /**
+   * Keeps our DH private value (takes ownership: `value` is wiped) until a derivation runs. A value
+   * held before is released, and every copy of it handed out is wiped.
+   */
   holdDhPrivate(value: Uint8Array): void {
     this.#alive();
-    this.#dhPrivate?.destroy();
-    this.#dhPrivate = SecureBuffer.take(value, this.#memory);
+    const next = SecureBuffer.take(value, this.#memory);
+    this.#releaseDhPrivate();
+    this.#dhPrivate = next;
   }
 
   /**
-   * A normal-memory copy of the DH private value, only to be moved (transferred) to a pool task
-   * computing g^xy; the worker wipes it after use. This is the one place it leaves secure memory.
+   * A normal-memory copy of the DH private value, only to be passed to a pool task computing g^xy
+   * (the pool copies it into the task's message, which the worker wipes). This is the one place it
+   * leaves secure memory. The copy has an allocation of its own (not Node's shared pool) and the
+   * holder keeps track of it: it is wiped when the value is released (the derivation consumes it,
+   * holdDhPrivate replaces it, destroy()), whatever the caller does. Prefer
+   * {@link withDhPrivateForTask}, which wipes it as soon as the task settles.
    */
   dhPrivateForTask(): Buffer {
     this.#alive();
     if (!this.#dhPrivate) throw new CryptoError(CryptoErrorCode.NotDerived, "no DH private value held");
-    return this.#dhPrivate.use((b) => Buffer.from(b));
+    const copy = this.#dhPrivate.use(unpooledCopy);
+    this.#dhCopies.add(copy);
+    return copy;
+  }
+
+  /**
+   * Runs `task` with a copy of the DH private value (as {@link dhPrivateForTask}) and wipes the copy
+   * when the task's promise settles, fulfilled or rejected: `await km.withDhPrivateForTask((x) =>
+   * pool.dhAgree(group, x, peerPublic, { signal }))`.
+   */
+  async withDhPrivateForTask<T>(task: (privateValue: Buffer) => Promise<T>): Promise<T> {
+    const copy = this.dhPrivateForTask();
+    try {
+      return await task(copy);
+    } finally {
+      wipe(copy);
+      this.#dhCopies.delete(copy);
+    }
   }
 
   /**
@@ -303,19 +332,13 @@ export class Phase1Keymat {
    * `IKE_ERR_CRYPTO_DESTROYED` after destroy().
    */
   exportForKeymatPrivilege(): Phase1KeyExport {
-    // Buffer.alloc, not Buffer.from: a copy must not land in Node's shared pool slab, where a
-    // wipe of the view would still clear it but its neighbours' lifetimes would keep it mapped.
-    const copy = (b: Buffer): Buffer => {
-      const c = Buffer.alloc(b.length);
-      b.copy(c);
-      return c;
-    };
+    // Not Buffer.from: a copy must not land in Node's shared pool slab (see unpooledCopy).
     return this.#withKeys((s, l) => ({
-      skeyid: copy(view(s, l.skeyid)),
-      skeyidD: copy(view(s, l.skeyidD)),
-      skeyidA: copy(view(s, l.skeyidA)),
-      skeyidE: copy(view(s, l.skeyidE)),
-      ka: copy(view(s, l.ka)),
+      skeyid: unpooledCopy(view(s, l.skeyid)),
+      skeyidD: unpooledCopy(view(s, l.skeyidD)),
+      skeyidA: unpooledCopy(view(s, l.skeyidA)),
+      skeyidE: unpooledCopy(view(s, l.skeyidE)),
+      ka: unpooledCopy(view(s, l.ka)),
     }));
   }
 
@@ -323,9 +346,8 @@ export class Phase1Keymat {
   destroy(): void {
     this.#destroyed = true;
     this.#secrets?.destroy();
-    this.#dhPrivate?.destroy();
+    this.#releaseDhPrivate();
     this.#secrets = undefined;
-    this.#dhPrivate = undefined;
     this.#layout = undefined;
     this.#ivs = undefined;
     this.#x = undefined;
@@ -383,8 +405,7 @@ export class Phase1Keymat {
       wipe(gxyIn);
       throw e;
     }
-    this.#dhPrivate?.destroy();
-    this.#dhPrivate = undefined;
+    this.#releaseDhPrivate();
     this.#secrets = secrets;
     this.#layout = layout;
     this.#x = {
@@ -397,6 +418,14 @@ export class Phase1Keymat {
     };
     const iv = kdf.phase1Iv(h, x.gxi, x.gxr, this.suite.cipher.blockSize);
     this.#ivs = new IvChain(h, this.suite.cipher.blockSize, iv);
+  }
+
+  /** Wipes the held DH private value and every copy of it handed out. */
+  #releaseDhPrivate(): void {
+    this.#dhPrivate?.destroy();
+    this.#dhPrivate = undefined;
+    for (const c of this.#dhCopies) wipe(c);
+    this.#dhCopies.clear();
   }
 
   #withKeys<T>(fn: (secrets: Buffer, layout: Layout) => T): T {

@@ -2,7 +2,8 @@
  * The crypto worker pool: runs DH, RSA/DSS signatures and RSA encryption off the main thread, so one
  * slow modular exponentiation never delays packet handling for every other SA.
  *
- * - Typed calls (`dhGenerate`, `dhAgree`, `dhGenerateAndAgree`, `sign`, `verify`, `encrypt`, `decrypt`) build the messages
+ * - Typed calls (`dhGenerate`, `dhAgree`, `dhGenerateAndAgree`, `sign`, `verify`, `encrypt`, `decrypt`,
+ *   `tokenLogin`, `tokenLogout`) build the messages
  *   of src/crypto/tasks.ts. Input problems resolve as `TaskResult` errors; machinery problems reject
  *   with `WorkerError` (codes in `PoolErrorCode`).
  * - Micro-batching: calls made in the same tick, or while every worker is busy, wait in one FIFO
@@ -33,6 +34,7 @@ import { randomUUID } from "node:crypto";
 import { Piscina } from "piscina";
 import { WorkerError } from "../errors.js";
 import type { DhExchange, DhGroupId, DhKeyPair } from "./dh.js";
+import type { SignedDataAlgorithm } from "./signed-data.js";
 import {
   KEY_NOT_LOADED,
   KEY_UNKNOWN,
@@ -94,6 +96,10 @@ export interface PoolStats {
   /** Requests that failed because their worker died, and worker errors outside any task. */
   readonly workerFailures: number;
   readonly workerErrors: number;
+  /** Workers Piscina started to replace ones that died (beyond the first `threads`). */
+  readonly workerRestarts: number;
+  /** Requests dispatched, by task name (a retried request counts again). */
+  readonly tasks: Readonly<Partial<Record<TaskOp, number>>>;
 }
 
 interface Pending {
@@ -156,6 +162,8 @@ export class CryptoPool {
   #requests = 0;
   #workerFailures = 0;
   #workerErrors = 0;
+  #workersStarted = 0;
+  readonly #tasks: Partial<Record<TaskOp, number>> = {};
 
   constructor(options: CryptoPoolOptions = {}) {
     this.threads = Math.max(0, Math.floor(options.threads ?? availableParallelism()));
@@ -184,6 +192,7 @@ export class CryptoPool {
         this.#workerErrors++;
         workerChannel.publish({ event: "worker-error" });
       });
+      this.#piscina.on("workerCreate", () => this.#workersStarted++);
       this.#channel = new BroadcastChannel(`iked-keyring-${poolId}`);
       this.#channel.unref();
     }
@@ -199,6 +208,8 @@ export class CryptoPool {
       requests: this.#requests,
       workerFailures: this.#workerFailures,
       workerErrors: this.#workerErrors,
+      workerRestarts: Math.max(0, this.#workersStarted - this.threads),
+      tasks: { ...this.#tasks },
     };
   }
 
@@ -228,7 +239,8 @@ export class CryptoPool {
 
   /**
    * g^xy, left-padded, after validating the peer's public value. `privateValue` is copied (the copy is
-   * transferred to the worker, which wipes it after use); the caller's buffer is left as it was.
+   * transferred to the worker, which wipes it after use); the caller's buffer is left as it was, for
+   * the caller to wipe once the call settles (`Phase1Keymat.withDhPrivateForTask` does).
    */
   dhAgree(group: number, privateValue: Uint8Array, peerPublic: Uint8Array, options?: CallOptions): Promise<TaskResult<Buffer>> {
     return this.#submit({ op: "dhAgree", group, privateValue, peerPublic }, options);
@@ -254,6 +266,14 @@ export class CryptoPool {
     return this.#submit({ op: "verify", publicKey, hash, signature }, options);
   }
 
+  /**
+   * Verify a certificate's or CRL's signature over its TBS bytes with the issuer's
+   * SubjectPublicKeyInfo (src/pki sends chain links here so no signature runs on the main thread).
+   */
+  verifySignedData(spki: Uint8Array, alg: SignedDataAlgorithm, data: Uint8Array, signature: Uint8Array, options?: CallOptions): Promise<TaskResult<boolean>> {
+    return this.#submit({ op: "verifySignedData", spki, alg, data, signature }, options);
+  }
+
   /** RSA PKCS#1 v1.5 encryption to a peer's public key. */
   encrypt(publicKey: Uint8Array | string, plaintext: Uint8Array, options?: CallOptions): Promise<TaskResult<Buffer>> {
     return this.#submit({ op: "encrypt", publicKey, plaintext }, options);
@@ -264,6 +284,20 @@ export class CryptoPool {
     const key = this.#keys.get(keyId);
     if (key === undefined) return Promise.resolve({ ok: false, error: { code: KEY_UNKNOWN, message: `no key ${keyId}` } });
     return this.#submit({ op: "decrypt", keyId, keyVersion: key.version, ciphertext }, options);
+  }
+
+  /**
+   * Log in to the PKCS#11 token `token` of `library` (ikeadm token login). One worker logs in; the
+   * login holds for the whole process, so keys on the token unlock in every worker. `pin` is copied
+   * into the task message (wiped by the worker); the caller wipes its own buffer.
+   */
+  tokenLogin(library: string, token: string, pin: Uint8Array, options?: CallOptions): Promise<TaskResult<boolean>> {
+    return this.#submit({ op: "tokenLogin", library, token, pin }, options);
+  }
+
+  /** Log out of a token: its keys are locked again in every worker. */
+  tokenLogout(library: string, token: string, options?: CallOptions): Promise<TaskResult<boolean>> {
+    return this.#submit({ op: "tokenLogout", library, token }, options);
   }
 
   /** Reject everything queued, let running tasks finish, stop the workers. */
@@ -336,6 +370,7 @@ export class CryptoPool {
     this.#running++;
     this.#dispatches++;
     this.#requests += batch.length;
+    for (const p of batch) this.#tasks[p.req.op] = (this.#tasks[p.req.op] ?? 0) + 1;
     this.#execute(batch.map((p) => p.req)).then(
       (responses) => {
         this.#running--;

@@ -177,6 +177,9 @@ export function sign(ref: PrivateKeyRef, hash: Uint8Array): PubkeyResult<Buffer>
 /** Verify a signature made by `sign`. Any malformed signature is simply invalid. */
 export function verify(ref: PublicKeyRef, hash: Uint8Array, signature: Uint8Array): PubkeyResult<boolean> {
   if (ref.type === "rsa") {
+    // RFC 8017 §8.2.2 step 1: a signature is exactly k octets long, k the modulus length. OpenSSL
+    // pads a short one with leading zeros, which would accept a signature missing its 0x00 head.
+    if (signature.length !== Math.ceil(ref.bits / 8)) return { ok: true, value: false };
     let recovered: Buffer;
     try {
       recovered = publicDecrypt({ key: ref.key, padding: constants.RSA_PKCS1_PADDING }, signature);

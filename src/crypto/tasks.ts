@@ -1,164 +1,35 @@
 /**
- * Typed request/response messages between the crypto pool (main thread) and the crypto workers.
+ * The crypto pool's task messages: their types (task-types.ts, re-exported here, so callers import
+ * one module) and the wire format between the pool and its workers.
  *
- * Every message is plain data (structured-clone safe) so the same request runs in a worker or inline
- * on the main thread with identical results. Failures caused by inputs (a bad peer DH value, an
- * unknown key id, a signature of the wrong length) are `TaskResult` values; only the machinery
- * (a dead worker, a full queue, an abort) rejects a pool promise, with a `WorkerError`.
- *
- * Long-term private keys are named by `keyId`. A worker loads a key from its `KeySource` the first
- * time a request names it; requests carry the source only when a worker has answered
- * `IKE_ERR_KEY_NOT_LOADED` (a new worker, or one that replaced a dead one), so key material crosses
- * the thread boundary once per worker.
- */
-import type { DhExchange, DhKeyPair } from "./dh.js";
-
-/** Where a worker finds a private key: a file (PEM or DER, read in the worker), PEM text or DER bytes. */
-export type KeySource = { readonly path: string } | { readonly pem: string } | { readonly der: Uint8Array };
-
-/** An input or key failure, reported as a value. */
-export interface TaskError {
-  /** Stable `IKE_ERR_*` code (from dh.ts, pubkey.ts, or the `IKE_ERR_KEY_*` codes below). */
-  readonly code: string;
-  /** Human-readable; never carries key material. */
-  readonly message: string;
-}
-
-/** Success or an input error. */
-export type TaskResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: TaskError };
-
-/** A worker has no key under this id (yet): the pool resends the request with its `KeySource`. */
-export const KEY_NOT_LOADED = "IKE_ERR_KEY_NOT_LOADED";
-/** The pool has no key under this id. */
-export const KEY_UNKNOWN = "IKE_ERR_KEY_UNKNOWN";
-/** A task threw inside the executor: a bug, reported as a value so the batch survives. */
-export const TASK_EXCEPTION = "IKE_ERR_TASK_EXCEPTION";
-
-/** Reference to a registered private key; `version` changes when the id is re-registered. */
-export interface KeyRefFields {
-  readonly keyId: string;
-  readonly keyVersion: number;
-  /** Present only on a retry after `IKE_ERR_KEY_NOT_LOADED`. */
-  readonly keySource?: KeySource;
-}
-
-/** g^x for a fresh random x. */
-export interface DhGenerateRequest {
-  readonly op: "dhGenerate";
-  readonly group: number;
-}
-
-/** g^xy from our x and the peer's g^y. */
-export interface DhAgreeRequest {
-  readonly op: "dhAgree";
-  readonly group: number;
-  readonly privateValue: Uint8Array;
-  readonly peerPublic: Uint8Array;
-}
-
-/**
- * The responder's DH in one round trip: a fresh x, g^x and g^xy with the peer's g^y. x stays in the
- * worker (wiped there); only g^x and g^xy come back.
- */
-export interface DhGenerateAndAgreeRequest {
-  readonly op: "dhGenerateAndAgree";
-  readonly group: number;
-  readonly peerPublic: Uint8Array;
-}
-
-/** Sign HASH_I/HASH_R with a registered private key (RSA PKCS#1 type 1 or DSS r|s). */
-export interface SignRequest extends KeyRefFields {
-  readonly op: "sign";
-  readonly hash: Uint8Array;
-}
-
-/** Verify a peer's signature with its public key (SPKI DER, PKCS#1 DER, PEM or an X.509 certificate). */
-export interface VerifyRequest {
-  readonly op: "verify";
-  readonly publicKey: Uint8Array | string;
-  readonly hash: Uint8Array;
-  readonly signature: Uint8Array;
-}
-
-/** RSA PKCS#1 v1.5 encryption to a peer's public key (auth methods 4/5). */
-export interface EncryptRequest {
-  readonly op: "encrypt";
-  readonly publicKey: Uint8Array | string;
-  readonly plaintext: Uint8Array;
-}
-
-/** RSA PKCS#1 v1.5 decryption with a registered private key, implicit rejection. */
-export interface DecryptRequest extends KeyRefFields {
-  readonly op: "decrypt";
-  readonly ciphertext: Uint8Array;
-}
-
-/** Load (or check) a registered key in the worker that runs this; answers the key's type and size. */
-export interface LoadKeyRequest extends KeyRefFields {
-  readonly op: "loadKey";
-}
-
-/** Every request a worker understands. */
-export type TaskRequest =
-  | DhGenerateRequest
-  | DhAgreeRequest
-  | DhGenerateAndAgreeRequest
-  | SignRequest
-  | VerifyRequest
-  | EncryptRequest
-  | DecryptRequest
-  | LoadKeyRequest;
-
-/** Type and size of a loaded key. */
-export interface KeyDescription {
-  readonly type: "rsa" | "dsa";
-  readonly bits: number;
-}
-
-/** The success value of each request kind. */
-export interface TaskValueMap {
-  dhGenerate: DhKeyPair;
-  dhAgree: Buffer;
-  dhGenerateAndAgree: DhExchange;
-  sign: Buffer;
-  verify: boolean;
-  encrypt: Buffer;
-  decrypt: Buffer;
-  loadKey: KeyDescription;
-}
-
-/** Operation names; also the Piscina task names exported by workers/crypto.worker.ts. */
-export type TaskOp = TaskRequest["op"];
-
-/** The response to a request of kind `Op`. */
-export type TaskResponse<Op extends TaskOp = TaskOp> = TaskResult<TaskValueMap[Op]>;
-
-/** Several requests in one Piscina task; the worker answers in the same order. */
-export interface BatchRequest {
-  readonly requests: readonly TaskRequest[];
-}
-
-
-/*
- * Wire format between the pool and its workers. Structured clone of small objects and typed-array
- * views cost about 10 µs per response here (bench/crypto/pool.bench.ts), a large share of a group-2
- * DH; one flat byte string per Piscina task, transferred, costs a fraction of that. Both sides are
- * ours, but the decoder still checks every length and reports a malformed message as an error value.
+ * Structured clone of small objects and typed-array views cost about 10 µs per response here
+ * (bench/crypto/pool.bench.ts), a large share of a group-2 DH; one flat byte string per Piscina
+ * task, transferred, costs a fraction of that. Both sides are ours, but the decoder still checks
+ * every length and reports a malformed message as an error value.
  *
  *   batch    = u16 count, request*            response batch = u16 count, response*
  *   request  = u8 op, fields by op (below)    response = u8 0, str code, str message
  *   bytes    = u32 length, octets                      | u8 1, value
  *   str      = bytes (UTF-8)                  value    = u8 1, bytes            (Buffer)
  *   keyRef   = str keyId, u32 version,                 | u8 2, bytes, bytes     (DhKeyPair)
- *              u8 source (0 none, 1 path,              | u8 3, u8               (boolean)
- *              2 pem, 3 der), [str|bytes]              | u8 4, str type, u32 bits (KeyDescription)
+ *              u8 source (0 none, 1 path, 2 pem,       | u8 3, u8               (boolean)
+ *              3 der, 4 path + library),               | u8 4, str type, u32 bits, bytes spki,
+ *              [str|bytes|str str]                     |   u8 token, [str label, u8 locked] (KeyDescription)
  *                                                      | u8 5, bytes, bytes     (DhExchange)
  *   keyInput = u8 0, bytes | u8 1, str
  *   dhGenerate: u32 group        dhAgree: u32 group, bytes x, bytes gy
  *   dhGenerateAndAgree: u32 group, bytes gy
  *   sign: keyRef, bytes hash     decrypt: keyRef, bytes ciphertext     loadKey: keyRef
  *   verify: keyInput, bytes hash, bytes signature                      encrypt: keyInput, bytes plaintext
+ *   verifySignedData: bytes spki, str family, str hash ("" none), u32 saltLength, bytes data, bytes signature
+ *   tokenLogin: str library, str token, bytes pin                      tokenLogout: str library, str token
  */
+import type { DhExchange, DhKeyPair } from "./dh.js";
+import type { SignedDataFamily } from "./signed-data.js";
+import type { KeyDescription, KeyRefFields, TaskOp, TaskRequest, TaskResponse } from "./task-types.js";
+import { unpooledCopy } from "./unpooled-copy.js";
+
+export * from "./task-types.js";
 
 const OP_CODES: Record<TaskOp, number> = {
   dhGenerate: 1,
@@ -169,6 +40,9 @@ const OP_CODES: Record<TaskOp, number> = {
   decrypt: 6,
   loadKey: 7,
   dhGenerateAndAgree: 8,
+  verifySignedData: 9,
+  tokenLogin: 10,
+  tokenLogout: 11,
 };
 const OPS: readonly (TaskOp | undefined)[] = [
   undefined,
@@ -180,6 +54,9 @@ const OPS: readonly (TaskOp | undefined)[] = [
   "decrypt",
   "loadKey",
   "dhGenerateAndAgree",
+  "verifySignedData",
+  "tokenLogin",
+  "tokenLogout",
 ];
 
 /** Growable big-endian writer over a non-pooled Buffer (its ArrayBuffer can be transferred). */
@@ -268,6 +145,7 @@ function writeKeyRef(w: WireWriter, r: KeyRefFields): void {
   w.u32(r.keyVersion);
   const src = r.keySource;
   if (src === undefined) w.u8(0);
+  else if ("path" in src && src.pkcs11Library !== undefined) (w.u8(4), w.str(src.path), w.str(src.pkcs11Library));
   else if ("path" in src) (w.u8(1), w.str(src.path));
   else if ("pem" in src) (w.u8(2), w.str(src.pem));
   else (w.u8(3), w.bytes(src.der));
@@ -281,6 +159,7 @@ function readKeyRef(r: WireReader): KeyRefFields {
   if (kind === 1) return { keyId, keyVersion, keySource: { path: r.str() } };
   if (kind === 2) return { keyId, keyVersion, keySource: { pem: r.str() } };
   if (kind === 3) return { keyId, keyVersion, keySource: { der: r.bytes() } };
+  if (kind === 4) return { keyId, keyVersion, keySource: { path: r.str(), pkcs11Library: r.str() } };
   throw new RangeError(`bad key source kind ${kind}`);
 }
 
@@ -315,6 +194,12 @@ function writeRequest(w: WireWriter, req: TaskRequest): void {
       return (writeKeyInput(w, req.publicKey), w.bytes(req.hash), w.bytes(req.signature));
     case "encrypt":
       return (writeKeyInput(w, req.publicKey), w.bytes(req.plaintext));
+    case "verifySignedData":
+      return (w.bytes(req.spki), w.str(req.alg.family), w.str(req.alg.hash ?? ""), w.u32(req.alg.saltLength ?? 0), w.bytes(req.data), w.bytes(req.signature));
+    case "tokenLogin":
+      return (w.str(req.library), w.str(req.token), w.bytes(req.pin));
+    case "tokenLogout":
+      return (w.str(req.library), w.str(req.token));
     default: {
       const never: never = req;
       throw new TypeError(`unknown op ${String(never)}`);
@@ -341,6 +226,17 @@ function readRequest(r: WireReader): TaskRequest {
       return { op, publicKey: readKeyInput(r), hash: r.bytes(), signature: r.bytes() };
     case "encrypt":
       return { op, publicKey: readKeyInput(r), plaintext: r.bytes() };
+    case "verifySignedData": {
+      const spki = r.bytes();
+      const family = r.str() as SignedDataFamily;
+      const hash = r.str();
+      const saltLength = r.u32();
+      return { op, spki, alg: { family, hash: hash === "" ? null : hash, saltLength }, data: r.bytes(), signature: r.bytes() };
+    }
+    case "tokenLogin":
+      return { op, library: r.str(), token: r.str(), pin: r.bytes() };
+    case "tokenLogout":
+      return { op, library: r.str(), token: r.str() };
     case undefined:
       throw new RangeError("unknown op code");
   }
@@ -364,20 +260,32 @@ function writeResponse(w: WireWriter, res: TaskResponse): void {
   w.u8(4);
   w.str(kd.type);
   w.u32(kd.bits);
+  w.bytes(kd.spki);
+  if (kd.token === undefined) return w.u8(0);
+  w.u8(1);
+  w.str(kd.token.label);
+  w.u8(kd.token.locked ? 1 : 0);
 }
 
-/** Byte fields of a response are copied out: each caller gets Buffers of its own. */
+/**
+ * Byte fields of a response are copied out: each caller gets Buffers of its own. Those that may be
+ * secret (g^xy, private values, plaintexts: every bare Buffer value) get allocations of their own,
+ * outside Node's shared pool (`unpooledCopy`), so the caller's wipe leaves nothing behind.
+ */
 function readResponse(r: WireReader): TaskResponse {
   if (r.u8() === 0) return { ok: false, error: { code: r.str(), message: r.str() } };
   const tag = r.u8();
-  if (tag === 1) return { ok: true, value: Buffer.from(r.bytes()) };
-  if (tag === 2) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), privateValue: Buffer.from(r.bytes()) } };
+  if (tag === 1) return { ok: true, value: unpooledCopy(r.bytes()) };
+  if (tag === 2) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), privateValue: unpooledCopy(r.bytes()) } };
   if (tag === 3) return { ok: true, value: r.u8() === 1 };
-  if (tag === 5) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), sharedSecret: Buffer.from(r.bytes()) } };
+  if (tag === 5) return { ok: true, value: { publicValue: Buffer.from(r.bytes()), sharedSecret: unpooledCopy(r.bytes()) } };
   if (tag === 4) {
     const type = r.str();
     if (type !== "rsa" && type !== "dsa") throw new RangeError("bad key type");
-    return { ok: true, value: { type, bits: r.u32() } };
+    const bits = r.u32();
+    const spki = Buffer.from(r.bytes());
+    if (r.u8() === 0) return { ok: true, value: { type, bits, spki } };
+    return { ok: true, value: { type, bits, spki, token: { label: r.str(), locked: r.u8() === 1 } } };
   }
   throw new RangeError(`bad response tag ${tag}`);
 }

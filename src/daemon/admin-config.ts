@@ -15,7 +15,7 @@ import { PRESHARED_ID_TYPE_WORDS } from "../config/names.js";
 import { AdminError, type AdminId } from "../control/messages.js";
 import type { ChangeResult, ListResult, PresharedView, RuleView } from "../control/results.js";
 import type { HandlerResult } from "../control/server.js";
-import { loadKeys, loadRules } from "./config-load.js";
+import { loadKeys, loadRules, rulesContext } from "./config-load.js";
 import type { LiveConfig } from "./live-config.js";
 
 const fail = (code: number, message: string, extra: { errno?: string; details?: string[] } = {}): HandlerResult =>
@@ -110,21 +110,6 @@ function writeNewFile(file: string, text: string): HandlerResult | undefined {
   }
 }
 
-/** Whether `file` is readable by its owner only (or cannot be examined: then assume so). */
-function isPrivateFile(file: string): boolean {
-  try {
-    return (fs.statSync(file).mode & 0o044) === 0;
-  } catch {
-    // Gone or unreadable since the load: treat as private, the safe side.
-    return true;
-  }
-}
-
-/** `file:line:col: message` with every single-quoted word replaced by its length. */
-function blankQuoted(diagnostic: string): string {
-  return diagnostic.replace(/'[^'\n]*'/g, (q) => `<${q.length - 2} characters hidden: private file, privilege below keymat>`);
-}
-
 /** Rule commands. */
 export const ruleCommands = {
   get(live: LiveConfig, label: string): HandlerResult {
@@ -158,7 +143,8 @@ export const ruleCommands = {
       ...(config.globals.localIdType !== undefined ? [`local_id_type ${configIdTypeWord(config.globals.localIdType) ?? ""}`] : []),
       ...config.p1Xforms.map(formatP1Xform),
     ].join("\n");
-    const parsed = parseIkeConfig(text + tail, source);
+    // The added text has none of the file's certificate globals: only its pre-shared identity is checked here.
+    const parsed = parseIkeConfig(text + tail, source, { context: rulesContext(live.current.preshared) });
     if (!parsed.ok) {
       return fail(AdminError.DATA_INVALID, "error creating new policy rule: the definition does not parse", { details: parsed.diagnostics.map(formatDiagnostic) });
     }
@@ -174,14 +160,15 @@ export const ruleCommands = {
   /**
    * Replace the rules from `file`. Diagnostics quote words of the file; when the file is private
    * (no group or other read bit: the pre-shared key file, a private key, /etc/shadow) and the
-   * caller may not see keying material (`revealText` false, below keymat), the quoted words are
-   * blanked so `read rule` cannot be used to read secrets out of other files line by line.
+   * caller may not see keying material (`revealText` false, below keymat), they quote nothing of
+   * it, so `read rule` cannot be used to read secrets out of other files line by line. Privacy is
+   * judged by `fstat` of the descriptor the text is read through (config/load.ts).
    */
   async read(live: LiveConfig, file: string, revealText: boolean): Promise<HandlerResult> {
-    const r = await loadRules(file);
+    const { preshared, pki } = live.current;
+    const r = await loadRules(file, { hideTextIfPrivate: !revealText, context: rulesContext(preshared, pki) });
     if (!r.ok) {
-      const details = revealText || !isPrivateFile(file) ? r.errors : r.errors.map(blankQuoted);
-      return fail(AdminError.DATA_INVALID, `${file}: configuration not loaded; the running rules are unchanged`, { details });
+      return fail(AdminError.DATA_INVALID, `${file}: configuration not loaded; the running rules are unchanged`, { details: r.errors });
     }
     live.replace({ config: r.value });
     return done({ file, count: r.value.rules.length, warnings: r.warnings } satisfies ChangeResult);

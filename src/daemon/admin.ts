@@ -3,12 +3,15 @@
  * (reference ikeadm.md §4):
  *
  * - level 0 (base): no pre-shared key information leaves or enters the daemon;
- * - level 1 (modkeys): pre-shared key get/dump/add/del/read/write, without key bytes;
- * - level 2 (keymat): key bytes in pre-shared output, keying material from the engine;
+ * - level 1 (modkeys): pre-shared key get/dump/add/del/read, without key bytes;
+ * - level 2 (keymat): key bytes in pre-shared output, keying material from the engine, and
+ *   `write preshared`: the file it makes holds the key bytes, which modkeys may not see (the
+ *   reference lists write under modkeys, but also says key bytes stay out of modkeys' reach;
+ *   keeping them in is the property that matters);
  * - `set priv` may only lower the level.
  *
- * Phase 1 SAs and statistics are the engine's (engine.ts); certificates and tokens belong to
- * the PKI work. Until those exist the daemon says so with CMD_NOTSUP.
+ * Phase 1 SAs and statistics are the IKE service's (service.ts); until one is plugged in the daemon
+ * says so with CMD_NOTSUP. Certificates and tokens are the PKI holder's (admin-pki.ts).
  */
 import { groups, phase1Ciphers, phase1Hashes } from "../crypto/algorithms.js";
 import { AdminError, type AdminRequest } from "../control/messages.js";
@@ -17,9 +20,12 @@ import type { HandlerResult } from "../control/server.js";
 import { PRIVILEGE_DESCRIPTIONS, type PrivilegeLevel } from "../log/categories.js";
 import type { LogHub, Logger } from "../log/logger.js";
 import { presharedCommands, ruleCommands } from "./admin-config.js";
+import { dumpCertCache, flushCertCache, tokenLogin, tokenLogout } from "./admin-pki.js";
 import { defaultsTable } from "./defaults-table.js";
-import { ENGINE_COMMANDS, type EngineAdminRequest, type DaemonEngine } from "./engine.js";
+import { SERVICE_COMMANDS, type ServiceAdminRequest, type IkeService } from "./service.js";
 import type { LiveConfig } from "./live-config.js";
+import type { PkiLive } from "./pki-live.js";
+import type { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** What the admin handler works on. */
 export interface AdminState {
@@ -31,8 +37,12 @@ export interface AdminState {
   readonly presharedFile: string;
   readonly ikePort: number;
   readonly nattPort: number;
-  /** The exchange engine, once one is plugged in. */
-  readonly engine: DaemonEngine | undefined;
+  /** The IKE service (the exchange engine on its sockets), once one is plugged in. */
+  readonly engine: IkeService | undefined;
+  /** The certificate store, cache and tokens (pki-live.ts). */
+  readonly pki?: PkiLive;
+  /** The metrics: `get stats` carries their counters (extension, shown by `--json`). */
+  readonly metrics?: DaemonMetrics;
 }
 
 const fail = (code: number, message: string): HandlerResult => ({ ok: false, error: { code, message } });
@@ -43,7 +53,7 @@ const NO_PRIV = (what: string, need: PrivilegeLevel): HandlerResult =>
 
 const NOT_YET = {
   engine: "not available in this version: phase 1 SAs and statistics come with the IKE exchange engine",
-  pki: "not available in this version: certificates and PKCS#11 tokens come with the PKI support",
+  pki: "this daemon was started without its certificate store",
 } as const;
 
 function destinationText(logs: LogHub): string {
@@ -86,15 +96,20 @@ export function createAdminHandler(state: AdminState): (req: AdminRequest) => Pr
       case "get_defaults":
         return done(defaultsTable(live.current.config, state));
 
-      case "get_stats":
+      case "get_stats": {
+        if (!state.engine) return fail(AdminError.CMD_NOTSUP, NOT_YET.engine);
+        const r = await state.engine.admin(req, priv());
+        if (!r.ok || state.metrics === undefined) return r;
+        return done({ ...(r.result as object), ...(await state.metrics.statsExtension()) });
+      }
       case "get_p1":
       case "del_p1":
       case "dump_p1":
       case "flush_p1":
       case "dump_sadb":
       case "acquire":
-        if (!state.engine || !ENGINE_COMMANDS.has(req.cmd)) return fail(AdminError.CMD_NOTSUP, NOT_YET.engine);
-        return state.engine.admin(req as EngineAdminRequest, priv());
+        if (!state.engine || !SERVICE_COMMANDS.has(req.cmd)) return fail(AdminError.CMD_NOTSUP, NOT_YET.engine);
+        return state.engine.admin(req as ServiceAdminRequest, priv());
 
       case "get_rule":
         return ruleCommands.get(live, req.label);
@@ -120,6 +135,7 @@ export function createAdminHandler(state: AdminState): (req: AdminRequest) => Pr
       case "read_ps":
       case "write_ps": {
         if (priv() < 1) return NO_PRIV("pre-shared key access", 1);
+        if (req.cmd === "write_ps" && priv() < 2) return NO_PRIV("writing pre-shared keys to a file (it holds the key bytes)", 2);
         const reveal = priv() >= 2;
         switch (req.cmd) {
           case "get_ps": return presharedCommands.get(live, req.id, reveal);
@@ -147,8 +163,14 @@ export function createAdminHandler(state: AdminState): (req: AdminRequest) => Pr
       case "dump_certcache":
       case "flush_certcache":
       case "token_login":
-      case "token_logout":
-        return fail(AdminError.CMD_NOTSUP, NOT_YET.pki);
+      case "token_logout": {
+        const pki = state.pki;
+        if (!pki) return fail(AdminError.CMD_NOTSUP, NOT_YET.pki);
+        if (req.cmd === "dump_certcache") return dumpCertCache(pki);
+        if (req.cmd === "flush_certcache") return flushCertCache(pki);
+        if (req.cmd === "token_login") return tokenLogin(pki, req.label, req.pin);
+        return tokenLogout(pki, req.label);
+      }
 
       default: {
         const never: never = req;

@@ -1,7 +1,8 @@
 /**
  * in.iked startup, reload and shutdown — wiring only (STYLE §1): options → logging → signals →
- * core-dump guard → single-instance lock → configuration → kernel, crypto pool, engine → admin
- * socket. Protocol logic lives in the engine (engine.ts).
+ * core-dump guard → single-instance lock → crypto pool → configuration and certificate store →
+ * kernel, metrics, engine → admin socket. Protocol logic lives in the IKE engine (src/ike), plugged
+ * in through service.ts.
  *
  * The admin socket comes last: it is the readiness signal (a test, a unit file or ikeadm waits
  * for it), so once it accepts connections the daemon is fully up. Signals come first
@@ -24,12 +25,15 @@ import { daemonReload, daemonStart, daemonStop } from "../log/channels.js";
 import { LogHub, type Logger } from "../log/logger.js";
 import { createAdminHandler } from "./admin.js";
 import { loadAll } from "./config-load.js";
-import type { EngineFactory, DaemonEngine } from "./engine.js";
+import type { ServiceFactory, IkeService } from "./service.js";
 import { LiveConfig } from "./live-config.js";
 import { releasePreshared } from "../config/index.js";
 import type { DaemonOptions } from "./options.js";
+import { CertCache } from "../pki/certcache.js";
+import { credentialsFor, PkiKeyGenerations, PkiLive } from "./pki-live.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { DaemonSignals, StartupInterrupted } from "./signals.js";
+import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -53,8 +57,8 @@ export { StartupInterrupted } from "./signals.js";
 
 /** Extra wiring for start(). */
 export interface DaemonHooks {
-  /** Creates the IKE exchange engine (in.iked passes `ikeEngineFactory`, ike-engine.ts). */
-  engineFactory?: EngineFactory;
+  /** Creates the IKE exchange engine (in.iked passes `ikeServiceFactory`, ike-service.ts). */
+  engineFactory?: ServiceFactory;
   /** Ends the process once a stop signal has stopped the daemon (default `process.exit`). */
   exit?: (code: number) => void;
 }
@@ -62,6 +66,8 @@ export interface DaemonHooks {
 /** A running daemon. */
 export class Daemon {
   #stopping: Promise<void> | undefined;
+  /** The certificate store holder (its generations of private keys in the pool, the cache). */
+  #pki: PkiLive | undefined;
 
   private constructor(
     readonly options: DaemonOptions,
@@ -70,10 +76,11 @@ export class Daemon {
     readonly control: ControlServer,
     readonly kernel: Kernel,
     readonly pool: CryptoPool,
-    readonly engine: DaemonEngine | undefined,
+    readonly engine: IkeService | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
     readonly signals: DaemonSignals,
+    readonly metrics: DaemonMetrics,
   ) {}
 
   /**
@@ -86,6 +93,7 @@ export class Daemon {
       debugLevel: options.debugLevel,
       privilege: options.privilege,
       destination: !options.foreground && options.debugLogfile ? { kind: "file", path: options.debugLogfile } : { kind: "stderr" },
+      format: options.logFormat,
     });
     const log = logs.logger("dmn");
     const cfgLog = logs.logger("cfg");
@@ -108,9 +116,13 @@ export class Daemon {
       if (lock.recoveredStalePid !== undefined) log.warn("removed stale pid file", { file: options.paths.pidFile, stalePid: lock.recoveredStalePid });
       signals.checkpoint("pid file");
 
-      const { rules, keys } = await loadAll(options.configFile, options.presharedFile);
-      for (const w of [...rules.warnings, ...keys.warnings]) cfgLog.warn(w);
-      const errors = [...rules.errors, ...keys.errors];
+      // The pool first: the store's private keys are registered with it while the store loads.
+      const pool = new CryptoPool({ threads: options.workers });
+      cleanup.push(() => pool.close());
+      const pkiKeys = new PkiKeyGenerations(pool);
+      const { rules, keys, pki } = await loadAll(options.configFile, options.presharedFile, { dirs: options.paths, pool, generation: pkiKeys.next() });
+      for (const w of [...(pki?.warnings ?? []), ...rules.warnings, ...keys.warnings]) cfgLog.warn(w);
+      const errors = [...(pki?.errors ?? []), ...rules.errors, ...keys.errors];
       if (errors.length > 0) {
         if (!options.ignoreErrors) {
           releasePreshared(keys.value);
@@ -119,15 +131,22 @@ export class Daemon {
         for (const e of errors) cfgLog.error(e);
         cfgLog.warn("ignore_errors is set: running with the parts of the configuration that loaded");
       }
-      const live = new LiveConfig(rules.value, keys.value);
+      const certCache = new CertCache();
+      const live = new LiveConfig(rules.value, keys.value, pki && { loaded: pki.value, credentials: (c, p) => credentialsFor(c, p, pool, cfgLog, certCache) });
+      const pkiLive = new PkiLive(options.paths, pool, live, cfgLog, certCache, pkiKeys);
+      if (pki) pkiLive.adopted(pki.value);
       cleanup.push(() => live.releaseKeys());
-      cfgLog.info("configuration loaded", { file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length });
+      const store = pki?.value.snapshot;
+      cfgLog.info("configuration loaded", {
+        file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length,
+        ...(store ? { certificates: store.certs.length, privateKeys: pki!.value.bindings.length, crls: store.crls.length } : {}),
+      });
       signals.checkpoint("configuration");
 
       const kernel: Kernel = new MemoryKernel();
       cleanup.push(() => kernel.close());
-      const pool = new CryptoPool({ threads: options.workers });
-      cleanup.push(() => pool.close());
+      const metrics = new DaemonMetrics({ pool, kernel, backend: options.kernel ?? "memory", log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
+      cleanup.push(() => metrics.close());
 
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
@@ -142,11 +161,19 @@ export class Daemon {
         live.onChange((next) => engine.reconfigure(next));
         // Pushed first: a start that fails half-way still closes what it opened.
         cleanup.push(() => engine.stop());
+        if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
         await engine.start();
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
       }
       signals.checkpoint("engine");
+
+      try {
+        await metrics.apply(live.current.config.globals.metrics);
+      } catch (err) {
+        throw new StartupError(ExitCode.Error, (err as Error).message);
+      }
+      signals.checkpoint("metrics");
 
       fs.mkdirSync(path.dirname(options.paths.adminSocket), { recursive: true, mode: 0o755 });
       const ctlLog = logs.logger("ctl");
@@ -155,14 +182,15 @@ export class Daemon {
         log: ctlLog,
         handler: createAdminHandler({
           live, logs, log: ctlLog, configFile: options.configFile, presharedFile: options.presharedFile,
-          ikePort: options.ikePort, nattPort: options.nattPort, engine,
+          ikePort: options.ikePort, nattPort: options.nattPort, engine, pki: pkiLive, metrics,
         }),
       });
       cleanup.push(() => control.close());
       // The last stage boundary: from here to running() nothing waits, so no signal can come between.
       signals.checkpoint("admin socket");
 
-      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, signals);
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, signals, metrics);
+      d.#pki = pkiLive;
       log.info("in.iked started", {
         pid: process.pid, socket: options.paths.adminSocket, privilege: options.privilege,
         debugLevel: `0x${options.debugLevel.toString(16)}`, kernel: options.kernel, workers: options.workers,
@@ -189,28 +217,32 @@ export class Daemon {
   }
 
   /**
-   * Re-read the configuration, the pre-shared keys and the IPsec policy; swap them in only when
-   * all three are valid, together. Returns whether it swapped. Certificates will be reloaded
-   * here too once the PKI store exists.
+   * Re-read the configuration, the pre-shared keys, the certificate store (its private keys
+   * registered in the pool beside the running ones) and the IPsec policy; swap them in only when
+   * all four are valid, together. Returns whether it swapped.
    */
   async reload(): Promise<boolean> {
     const log = this.logs.logger("cfg");
-    const [{ rules, keys }, policy] = await Promise.all([
-      loadAll(this.options.configFile, this.options.presharedFile),
+    const pki0 = this.#pki!;
+    const [{ rules, keys, pki }, policy] = await Promise.all([
+      loadAll(this.options.configFile, this.options.presharedFile, { dirs: this.options.paths, pool: this.pool, generation: pki0.keys.next() }),
       this.engine?.preparePolicy(),
     ]);
-    const errors = [...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
+    const errors = [...(pki?.errors ?? []), ...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
     if (errors.length > 0) {
       for (const e of errors) log.error(e);
       log.error("reload refused: the running configuration stays in effect", { errors: errors.length });
       releasePreshared(keys.value);
+      if (pki) pki0.keys.discard(pki.value);
       daemonReload.publish({ ok: false, errors });
       return false;
     }
-    for (const w of [...rules.warnings, ...keys.warnings]) log.warn(w);
+    for (const w of [...(pki?.warnings ?? []), ...rules.warnings, ...keys.warnings]) log.warn(w);
     if (policy?.ok === true) policy.commit();
-    const snap = this.live.replace({ config: rules.value, preshared: keys.value });
+    const snap = this.live.replace({ config: rules.value, preshared: keys.value, ...(pki ? { pki: pki.value } : {}) });
+    if (pki) pki0.adopted(pki.value);
     log.info("configuration reloaded", { rules: rules.value.rules.length, presharedKeys: keys.value.length, generation: snap.generation });
+    await this.metrics.apply(rules.value.globals.metrics);
     daemonReload.publish({ ok: true, generation: snap.generation });
     return true;
   }
@@ -226,6 +258,7 @@ export class Daemon {
       await this.signals.stopping();
       await this.control.close();
       await this.engine?.stop();
+      await this.metrics.close();
       await this.pool.close();
       await this.kernel.close();
       this.live.releaseKeys();

@@ -2,10 +2,12 @@
  * The `ikeadm get defaults` table (reference ikeadm.md §3.5): the 28 rows of the original's two
  * `ike_defaults_t` records, compiled defaults beside the values in use.
  *
- * Phase 2 limits below were never published for the original; these are ours, exported for the
- * exchange engine, which applies them when it builds Quick Mode proposals and kernel SAs.
+ * Phase 2 limits below were never published for the original; these are ours. The maxima are the
+ * bounds ike.config enforces (config/limits.ts). XXX the minima are only reported: neither the
+ * parser nor the exchange engine applies them yet.
  */
 import { IKE_DEFAULTS, type IkeConfig } from "../config/index.js";
+import { CONFIG_BOUNDS } from "../config/limits.js";
 import type { DefaultsResult, DefaultsRow } from "../control/results.js";
 
 /** Compiled Phase 2 limits and kernel defaults. */
@@ -23,8 +25,9 @@ export const P2_LIMITS = {
   minSoftKb: 9,
   minDiffSecs: 6,
   minDiffKb: 1,
-  maxLifetimeSecs: 604800,
-  maxLifetimeKb: 4194304,
+  /** The largest values ike.config accepts (config/limits.ts), so the table says what is enforced. */
+  maxLifetimeSecs: CONFIG_BOUNDS.p2_lifetime_secs.max,
+  maxLifetimeKb: CONFIG_BOUNDS.p2_lifetime_kb.max,
   /** Assumed throughput used to relate seconds and kilobytes. */
   conversionKbPerSec: 1024,
 } as const;

@@ -1,5 +1,6 @@
 /**
- * The configuration the daemon runs with: rules and pre-shared keys, swapped atomically.
+ * The configuration the daemon runs with: rules, pre-shared keys and the certificate store (with
+ * the Phase 1 credentials built from rules and store), swapped atomically.
  *
  * Every change (SIGHUP, `ikeadm read|add|del`) builds a complete new snapshot first and replaces
  * the old one in a single assignment, so the engine and the admin socket never see a half-read
@@ -11,14 +12,23 @@
  * point: the engine copies the key into its own secure memory at lookup, before any await.
  */
 import { releasePreshared, type IkeConfig, type PresharedEntry } from "../config/index.js";
+import type { PkiCredentials } from "../pki/index.js";
+import type { LoadedPki } from "./config-load.js";
 
 /** One consistent configuration. */
 export interface ConfigSnapshot {
   readonly config: IkeConfig;
   readonly preshared: readonly PresharedEntry[];
+  /** The certificate store and its registered keys, when the daemon read one. */
+  readonly pki?: LoadedPki;
+  /** What Phase 1 asks of the certificate layer, for `config` over `pki`. */
+  readonly credentials?: PkiCredentials;
   /** Increments on every swap. */
   readonly generation: number;
 }
+
+/** Builds the credentials for a configuration and a store (daemon/pki-live.ts `credentialsFor`). */
+export type CredentialsFactory = (config: IkeConfig, pki: LoadedPki) => PkiCredentials;
 
 /** Listener for configuration swaps. */
 export type ConfigListener = (next: ConfigSnapshot, previous: ConfigSnapshot) => void;
@@ -30,8 +40,11 @@ export class LiveConfig {
   #nextCookie = 1;
   readonly #listeners = new Set<ConfigListener>();
 
-  constructor(config: IkeConfig, preshared: readonly PresharedEntry[]) {
-    this.#snap = { config, preshared, generation: 1 };
+  readonly #credentials: CredentialsFactory | undefined;
+
+  constructor(config: IkeConfig, preshared: readonly PresharedEntry[], pki?: { readonly loaded: LoadedPki; readonly credentials: CredentialsFactory }) {
+    this.#credentials = pki?.credentials;
+    this.#snap = { config, preshared, generation: 1, ...this.#certs(config, pki?.loaded) };
     this.#assignCookies(config);
   }
 
@@ -40,12 +53,16 @@ export class LiveConfig {
     return this.#snap;
   }
 
-  /** Replace rules, keys or both in one step. */
-  replace(change: { config?: IkeConfig; preshared?: readonly PresharedEntry[] }): ConfigSnapshot {
+  /** Replace rules, keys, the store, or any of them, in one step. */
+  replace(change: { config?: IkeConfig; preshared?: readonly PresharedEntry[]; pki?: LoadedPki }): ConfigSnapshot {
     const prev = this.#snap;
+    const config = change.config ?? prev.config;
+    const pki = change.pki ?? prev.pki;
+    const certs = change.config === undefined && change.pki === undefined ? { ...(prev.pki ? { pki: prev.pki } : {}), ...(prev.credentials ? { credentials: prev.credentials } : {}) } : this.#certs(config, pki);
     const next: ConfigSnapshot = {
-      config: change.config ?? prev.config,
+      config,
       preshared: change.preshared ?? prev.preshared,
+      ...certs,
       generation: prev.generation + 1,
     };
     this.#assignCookies(next.config);
@@ -71,6 +88,11 @@ export class LiveConfig {
   onChange(listener: ConfigListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  #certs(config: IkeConfig, pki: LoadedPki | undefined): { pki?: LoadedPki; credentials?: PkiCredentials } {
+    if (pki === undefined) return {};
+    return this.#credentials === undefined ? { pki } : { pki, credentials: this.#credentials(config, pki) };
   }
 
   #assignCookies(config: IkeConfig): void {

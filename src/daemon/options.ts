@@ -10,11 +10,13 @@
  * (`admin_privilege`, `config_file`, `debug_level`, `debug_logfile`, `ignore_errors`), which the
  * systemd unit loads from /etc/default/in.iked; a command-line option wins over its property.
  * Extensions (not in the original) are long options: --root, --port, --natt-port, --kernel,
- * --workers, --keys-file, --help.
+ * --workers, --keys-file, --metrics, --foreground, --log-format, --help.
  */
 import os from "node:os";
 import path from "node:path";
 import { DEBUG_ALL, DebugCategory, parseDebugLevel, parsePrivilege, type PrivilegeLevel } from "../log/categories.js";
+import { parseMetricsSetting, type MetricsSetting } from "../config/metrics-address.js";
+import { journalStreamIsStderr, type LogFormat } from "../log/journal.js";
 import { ikedPaths, type IkedPaths } from "./paths.js";
 
 /** Kernel SADB backends this build has. PF_KEY and XFRM are not implemented yet. */
@@ -24,7 +26,7 @@ export type KernelBackend = "memory";
 export interface DaemonOptions {
   /** `-c`: check the configuration and exit. */
   readonly check: boolean;
-  /** `-d`: stay in the foreground, debug output to the terminal. */
+  /** `-d` or `--foreground`: stay attached; log lines to stderr (`-d` also turns every debug category on). */
   readonly foreground: boolean;
   readonly paths: IkedPaths;
   readonly configFile: string;
@@ -43,6 +45,10 @@ export interface DaemonOptions {
   readonly workers: number;
   /** `--keys-file`: append `icookie,Ka` per established Phase 1 SA (privilege keymat only). */
   readonly keysFile?: string;
+  /** `--metrics`: where the metrics endpoint listens (wins over the ike.config keyword). */
+  readonly metrics?: MetricsSetting;
+  /** How log lines are written: `--log-format`, else `journal` when stderr is the journal. */
+  readonly logFormat: LogFormat;
 }
 
 /** Parse outcome: options, a request for help, or a usage error. */
@@ -74,6 +80,14 @@ Extensions (not in the original in.iked):
   --keys-file FILE
                 append "icookie_hex,Ka_hex" for each established Phase 1 SA to FILE
                 (mode 0600), for decrypting packet captures; only with -p keymat
+  --metrics [ADDR:]PORT | unix:PATH | off
+                serve Prometheus metrics at /metrics (default address 127.0.0.1; a
+                non-loopback address only when named); wins over ike.config 'metrics'
+  --foreground  stay attached (systemd Type=exec) without turning on debug output;
+                log lines go to stderr
+  --log-format pretty|json|journal
+                log lines as text, pino JSON, or JSON with a syslog priority prefix
+                (default: journal when stderr is the systemd journal, else pretty)
   -h, --help    this text
 
 Service properties (environment, as loaded from /etc/default/in.iked):
@@ -91,6 +105,7 @@ function parsePort(text: string | undefined, what: string): number | string {
 export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParseOptionsResult {
   let check = false;
   let foreground = false;
+  let debugAll = false;
   let file: string | undefined;
   let priv: string | undefined;
   let root = "/";
@@ -99,6 +114,8 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
   let kernel: KernelBackend | undefined;
   let workers = Math.max(1, os.availableParallelism() - 1);
   let keysFile: string | undefined;
+  let metrics: MetricsSetting | undefined;
+  let logFormat: LogFormat | undefined;
   const err = (message: string): ParseOptionsResult => ({ kind: "error", message });
 
   for (let i = 0; i < argv.length; i++) {
@@ -137,6 +154,22 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
           if (!value) return err("--keys-file needs a file name");
           keysFile = value;
           break;
+        case "--metrics": {
+          const m = parseMetricsSetting(value ?? "");
+          if (!m.ok) return err(`--metrics ${m.message}`);
+          metrics = m.value;
+          break;
+        }
+        case "--foreground":
+          // A flag: it takes no value (the word after it is the next argument).
+          if (inline !== undefined) return err("--foreground takes no value");
+          if (value !== undefined) i--;
+          foreground = true;
+          break;
+        case "--log-format":
+          if (value !== "pretty" && value !== "json" && value !== "journal") return err("--log-format needs pretty, json or journal");
+          logFormat = value;
+          break;
         default:
           return err(`unknown option ${name}`);
       }
@@ -148,7 +181,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
       const c = a[j]!;
       switch (c) {
         case "c": check = true; break;
-        case "d": foreground = true; break;
+        case "d": foreground = true; debugAll = true; break;
         case "h": return { kind: "help" };
         case "f":
         case "p": {
@@ -179,7 +212,7 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     if (!d.ok) return err(`debug_level: ${d.message}`);
     debugLevel = d.level;
   }
-  if (foreground) debugLevel = DEBUG_ALL;
+  if (debugAll) debugLevel = DEBUG_ALL;
 
   const ignore = (env.ignore_errors ?? "false").toLowerCase();
   if (!["true", "false", ""].includes(ignore)) return err(`ignore_errors: '${env.ignore_errors}' is not true or false`);
@@ -190,6 +223,8 @@ export function parseDaemonOptions(argv: readonly string[], env: NodeJS.ProcessE
     check, foreground, paths, configFile, presharedFile: paths.presharedFile,
     privilege: p.level, debugLevel, ignoreErrors: ignore === "true",
     ikePort, nattPort, workers,
+    logFormat: logFormat ?? (journalStreamIsStderr(env) ? "journal" : "pretty"),
+    ...(metrics !== undefined ? { metrics } : {}),
     ...(logfile ? { debugLogfile: logfile } : {}),
     ...(kernel ? { kernel } : {}),
     ...(keysFile !== undefined ? { keysFile: path.resolve(keysFile) } : {}),

@@ -14,7 +14,7 @@ import { daemonStage } from "../log/channels.js";
 import type { Logger } from "../log/logger.js";
 
 /** Start-up's stage boundaries, in order. */
-export const STARTUP_STAGES = ["signals", "pid file", "configuration", "engine", "admin socket"] as const;
+export const STARTUP_STAGES = ["signals", "pid file", "configuration", "engine", "metrics", "admin socket"] as const;
 export type StartupStage = (typeof STARTUP_STAGES)[number];
 
 /** Thrown by `checkpoint()` when a stop signal arrived during start-up. */

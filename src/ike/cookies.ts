@@ -12,8 +12,8 @@
  * bucket; the previous one is still accepted, so an exchange straddling a rotation survives.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Clock } from "./clock.js";
-import { systemClock } from "./clock.js";
+import type { Clock } from "../clock.js";
+import { systemClock } from "../clock.js";
 import type { Endpoint } from "./transport.js";
 
 /** Cookie length (RFC 2408 section 3.1). */

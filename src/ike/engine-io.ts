@@ -1,13 +1,16 @@
 /**
  * The engine's outgoing side (RFC 2408 sections 3.1 and 5): header flags, encryption with the SA's
  * Phase 1 keys, protected Informationals (RFC 2409 section 5.7, HASH(1)) and unprotected error
- * notifies (RFC 2408 section 3.14, before keys exist), plus the dropped-datagram count. The
- * transport is the only way out; nothing here parses.
+ * notifies (RFC 2408 section 3.14, before keys exist), retransmission of our unanswered messages
+ * with the configured backoff, plus the dropped-datagram count. The transport is the only way out;
+ * nothing here parses.
  */
-import { ExchangeType, HeaderFlag, PayloadType, encodeEncrypted, encodeMessage, encodePayloads, type DeletePayload, type NotifyPayload } from "../codec/index.js";
+import { Doi, ExchangeType, HeaderFlag, PayloadType, ProtocolId, encodeEncrypted, encodeMessage, encodePayloads, type DeletePayload, type NotifyPayload } from "../codec/index.js";
 import { protectedInformational } from "./informational.js";
+import type { Clock } from "../clock.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import { dropChannel, type IkeLog } from "./log.js";
+import { Retransmitter, type RetransmitPolicy } from "./retransmit.js";
 import type { IkeStats } from "./stats.js";
 import type { Outgoing } from "./step.js";
 import { endpointKey, type Endpoint, type Transport } from "./transport.js";
@@ -19,7 +22,22 @@ export class EngineIo {
     private readonly stats: IkeStats,
     private readonly log: IkeLog,
     private readonly random: (n: number) => Buffer,
+    private readonly clock: Clock,
+    /** Backoff and limit of every retransmission (ike.config `retry_*`). */
+    readonly retransmit: RetransmitPolicy,
   ) {}
+
+  /**
+   * Resends `datagram` to the SA's peer with the configured backoff once started; `onGiveUp` when
+   * the limit passes unanswered. Resends count as `retransmitsSent`.
+   */
+  retransmitter(sa: IsakmpSa, datagram: Buffer, onGiveUp: () => void): Retransmitter {
+    const send = (again: boolean): void => {
+      if (again) this.stats.engine.retransmitsSent++;
+      this.send(sa, datagram);
+    };
+    return new Retransmitter(this.clock, this.retransmit, send, onGiveUp);
+  }
 
   /** One message of `sa`: encrypted with its keys when `o.encrypt`, commit bit when `o.commit`. */
   encode(sa: IsakmpSa, o: Outgoing, exchangeType: number = ExchangeType.IdentityProtection, messageId = 0): Buffer {
@@ -35,6 +53,12 @@ export class EngineIo {
     return encodeEncrypted(header, o.payloads[0]!.type, ct);
   }
 
+  /** Answer a retransmitted request with what we sent the first time (counted, never recomputed). */
+  answerAgain(sa: IsakmpSa, cached: readonly Buffer[]): void {
+    this.stats.engine.retransmitsAnswered++;
+    for (const d of cached) this.send(sa, d);
+  }
+
   /** Send to the SA's peer from the SA's local endpoint. */
   send(sa: IsakmpSa, datagram: Buffer): void {
     this.stats.engine.datagramsOut++;
@@ -43,19 +67,24 @@ export class EngineIo {
     }
   }
 
-  /** Send a protected Informational (new message ID, IV from the Phase 1 chain). */
-  sendInformational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): void {
+  /** A protected Informational datagram (new message ID, IV from the Phase 1 chain), not sent. */
+  informational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): Buffer {
     const mid = this.random(4).readUInt32BE(0) || 1;
     const out = this.encode(sa, { payloads: protectedInformational(sa, mid, body), encrypt: true }, ExchangeType.Informational, mid);
     sa.keymat?.endExchange(mid);
-    this.send(sa, out);
+    return out;
+  }
+
+  /** Send a protected Informational. */
+  sendInformational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): void {
+    this.send(sa, this.informational(sa, body));
   }
 
   /** RFC 2408 section 3.14: an Informational exchange with one Notification, in the clear. */
   notifyUnprotected(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notifyType: number): void {
     const mid = this.random(4).readUInt32BE(0) || 1;
     const d = encodeMessage({ icookie, rcookie, exchangeType: ExchangeType.Informational, flags: 0, messageId: mid }, [
-      { type: PayloadType.N, doi: 1, protocolId: 1, notifyType, spi: Buffer.concat([icookie, rcookie]), data: Buffer.alloc(0) },
+      { type: PayloadType.N, doi: Doi.Ipsec, protocolId: ProtocolId.ISAKMP, notifyType, spi: Buffer.concat([icookie, rcookie]), data: Buffer.alloc(0) },
     ]);
     this.stats.engine.datagramsOut++;
     this.transport.send(d, local, remote);

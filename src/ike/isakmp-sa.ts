@@ -14,14 +14,16 @@
  * keeps the `ikeadm get stats` counters. Timers belong to the SA and die in {@link IsakmpSa.destroy}.
  */
 import assert from "node:assert/strict";
-import type { Clock, TimerHandle } from "./clock.js";
+import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
+import type { FailureClass, Phase1Exchange } from "./negotiation-stats.js";
 import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
 import { endpointKey } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
+import type { ResolvedRule } from "../config/types.js";
 import type { Phase1Keymat } from "../crypto/keymat.js";
 
 /** What an established Phase 1 agreed on, for `ikeadm dump p1` and logs (no secrets). */
@@ -72,6 +74,8 @@ export interface IsakmpSaInit {
   readonly remote: Endpoint;
   /** The ike.config rule label this SA was made for, when known. */
   readonly rule?: string;
+  /** That rule, resolved against the globals (what Phase 1 was negotiated under, and Quick Mode is). */
+  readonly config?: ResolvedRule;
 }
 
 /** The lifecycle holder of one ISAKMP SA. */
@@ -82,11 +86,17 @@ export class IsakmpSa {
   local: Endpoint;
   remote: Endpoint;
   rule: string | undefined;
+  /** The ike.config rule (resolved) the SA was made under; the engine's SAs always have one. */
+  readonly config: ResolvedRule | undefined;
   /** When the SA was created and (once established) when it came up, on the engine clock. */
   readonly createdAt: number;
   establishedAt: number | undefined;
   /** Whether the peer ever sent us a valid message of this exchange (noresp vs respfail). */
   peerAnswered = false;
+  /** The Phase 1 exchange, set by the Phase 1 handler with its task (counted by exchange). */
+  exchange: Phase1Exchange | undefined;
+  /** Why the Phase 1 exchange failed, set just before the SA is destroyed; none counts as aborted. */
+  failure: FailureClass | undefined;
   /** Why the SA died, once dead. */
   deathReason: string | undefined;
   /** Answer for a retransmitted request. */
@@ -122,6 +132,7 @@ export class IsakmpSa {
     this.local = init.local;
     this.remote = init.remote;
     this.rule = init.rule;
+    this.config = init.config;
     this.createdAt = ctx.clock.now();
     this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
   }
@@ -151,20 +162,25 @@ export class IsakmpSa {
     if (saStateChannel.hasSubscribers) saStateChannel.publish({ tag: this.tag, role: this.role, from, to, reason });
   }
 
-  /** Arm (or re-arm) the named timer; it is cleared on destroy. */
+  /**
+   * Arm (or re-arm) the named timer; it is cleared on destroy. A clock waits at most
+   * MAX_TIMER_DELAY (24.8 days) at a time, so a longer one (a long `p1_lifetime_secs`) waits in steps.
+   */
   setTimer(name: string, ms: number, fn: () => void): void {
     this.clearTimer(name);
-    const h = this.ctx.clock.setTimeout(() => {
+    const step = Math.min(ms, MAX_TIMER_DELAY);
+    const h = this.ctx.clock.setTimer(() => {
       this.timers.delete(name);
-      fn();
-    }, ms);
+      if (ms > step) this.setTimer(name, ms - step, fn);
+      else fn();
+    }, step);
     this.timers.set(name, h);
   }
 
   clearTimer(name: string): void {
     const h = this.timers.get(name);
     if (h !== undefined) {
-      this.ctx.clock.clearTimeout(h);
+      this.ctx.clock.clearTimer(h);
       this.timers.delete(name);
     }
   }
@@ -202,7 +218,7 @@ export class IsakmpSa {
     if (this.st === "dead") return;
     this.retransmitter?.stop();
     this.retransmitter = undefined;
-    for (const h of this.timers.values()) this.ctx.clock.clearTimeout(h);
+    for (const h of this.timers.values()) this.ctx.clock.clearTimer(h);
     this.timers.clear();
     this.queue.close();
     this.replies.clear();
@@ -226,10 +242,13 @@ export class IsakmpSa {
   private count(from: IsakmpSaState, to: IsakmpSaState): void {
     const p1 = this.ctx.stats.p1;
     const init = this.role === "initiator";
+    const outcome = this.ctx.stats.negotiations.phase1[this.exchange ?? "main"][this.role];
     if (to === "negotiating") {
+      outcome.started++;
       if (init) p1.init_p1_attempts++;
       else p1.resp_p1_attempts++;
     } else if (to === "established") {
+      outcome.established++;
       if (init) {
         p1.init_p1_total++;
         p1.init_p1_current++;
@@ -239,6 +258,7 @@ export class IsakmpSa {
       }
     } else if (to === "dead") {
       if (from === "negotiating") {
+        outcome.failed[this.failure ?? "aborted"]++;
         if (!init) p1.resp_p1_fail++;
         else if (this.peerAnswered) p1.init_p1_respfail++;
         else p1.init_p1_noresp++;

@@ -3,13 +3,15 @@
  * answers "which rule, which pre-shared key". Both are plain interfaces so tests can substitute
  * deterministic versions, and so the daemon can move either behind a thread or process boundary.
  *
- * `CryptoPool` (src/crypto/pool.ts) satisfies {@link DhPort} as it is; {@link configPolicy} adapts a
- * loaded ike.config and ike.preshared through the config module's lookup helpers.
+ * `CryptoPool` (src/crypto/pool.ts) satisfies {@link DhPort} as it is (tests use the on-thread ports
+ * of test/helpers/dh.ts); {@link configPolicy} adapts a loaded ike.config and ike.preshared through
+ * the config module's lookup helpers.
  */
-import { findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
+import { findPresharedByAddress, findPresharedByIdentity, findPresharedByRemoteAddress, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
 import type { IkeConfig, PresharedEntry, PresharedId, ResolvedRule } from "../config/types.js";
-import { dhAgree, dhGenerate, dhGenerateAndAgree, dhPublicFromPrivate, type DhExchange, type DhKeyPair } from "../crypto/dh.js";
+import type { DhExchange, DhKeyPair } from "../crypto/dh.js";
 import type { TaskResult } from "../crypto/tasks.js";
+import type { Phase1Credentials } from "./phase1/credentials.js";
 
 /** Diffie-Hellman through the crypto pool. Peer values come back as errors, never as throws. */
 export interface DhPort {
@@ -54,15 +56,28 @@ export interface Phase1Policy {
   ruleFor(local: string, remote: string): ResolvedRule | undefined;
   /** The rule with this label (`ikeadm` and tests start exchanges by label). */
   ruleByLabel(label: string): ResolvedRule | undefined;
-  /** The pre-shared key entry for this address pair and exchange mode. */
+  /**
+   * The pre-shared key entry for this address pair and exchange mode: one with address identities
+   * covering both, else one for the remote address whose local identity is a name (what we present).
+   */
   presharedFor(local: string, remote: string, mode: "main" | "aggressive"): PresharedEntry | undefined;
   /** The pre-shared key entry for a peer identity (Aggressive Mode responder: the key follows AM1's ID). */
   presharedForId(peerId: PresharedId, localAddress: string, mode: "main" | "aggressive"): PresharedEntry | undefined;
+  /**
+   * The certificate layer of the current configuration (src/pki/phase1-credentials.ts), asked once
+   * per exchange so an exchange sees one store snapshot; absent: certificate methods are refused.
+   */
+  credentials?(): Phase1Credentials | undefined;
 }
 
 /** A {@link Phase1Policy} over parsed files; `get` is called per lookup, so a reload takes effect. */
-export function configPolicy(get: () => { readonly config: IkeConfig; readonly preshared: readonly PresharedEntry[] }): Phase1Policy {
+export function configPolicy(
+  get: () => { readonly config: IkeConfig; readonly preshared: readonly PresharedEntry[]; readonly credentials?: Phase1Credentials },
+): Phase1Policy {
   return {
+    credentials() {
+      return get().credentials;
+    },
     ruleFor(local, remote) {
       const { config } = get();
       const r = findRule(config, local, remote);
@@ -74,51 +89,11 @@ export function configPolicy(get: () => { readonly config: IkeConfig; readonly p
       return r && resolveRule(config, r);
     },
     presharedFor(local, remote, mode) {
-      return findPresharedByAddress(get().preshared, local, remote, mode);
+      const entries = get().preshared;
+      return findPresharedByAddress(entries, local, remote, mode) ?? findPresharedByRemoteAddress(entries, remote, mode);
     },
     presharedForId(peerId, localAddress, mode) {
       return findPresharedByIdentity(get().preshared, peerId, { localAddr: localAddress, mode });
-    },
-  };
-}
-
-/** DH on the calling thread (what a pool of size 0 does), for tools and tests without a pool. */
-export const inlineDh: DhPort = {
-  async dhGenerate(group) {
-    const r = dhGenerate(group);
-    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
-  },
-  async dhAgree(group, privateValue, peerPublic) {
-    const r = dhAgree(group, privateValue, peerPublic);
-    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
-  },
-  async dhGenerateAndAgree(group, peerPublic) {
-    const r = dhGenerateAndAgree(group, peerPublic);
-    return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
-  },
-};
-
-/**
- * A {@link DhPort} whose private values come from `privateOf(group, n)` (n counts calls), for
- * tests that need reproducible exchanges; agreement is the real computation.
- */
-export function deterministicDh(privateOf: (group: number, n: number) => Buffer): DhPort {
-  let n = 0;
-  return {
-    async dhGenerate(group) {
-      const privateValue = privateOf(group, n++);
-      const pub = dhPublicFromPrivate(group, privateValue);
-      if (!pub.ok) return { ok: false, error: { code: pub.error.code, message: pub.error.message } };
-      return { ok: true, value: { publicValue: pub.value, privateValue: Buffer.from(privateValue) } };
-    },
-    async dhAgree(group, privateValue, peerPublic) {
-      const r = dhAgree(group, privateValue, peerPublic);
-      return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
-    },
-    async dhGenerateAndAgree(group, peerPublic) {
-      const privateValue = privateOf(group, n++);
-      const r = dhGenerateAndAgree(group, peerPublic, privateValue);
-      return r.ok ? r : { ok: false, error: { code: r.error.code, message: r.error.message } };
     },
   };
 }

@@ -12,7 +12,7 @@
  *   compared, so a different message with the same cookies is not mistaken for a retransmission.
  * - {@link SerialQueue}: an SA handles one message at a time, even though handling awaits the pool.
  */
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock, TimerHandle } from "../clock.js";
 
 /** Retransmission parameters, in milliseconds. */
 export interface RetransmitPolicy {
@@ -76,7 +76,7 @@ export class Retransmitter {
 
   /** Disarm (the answer arrived, or the SA is going away). */
   stop(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
   }
 
@@ -89,7 +89,7 @@ export class Retransmitter {
     this.send(this.sent > 0);
     const wait = backoffMs(this.policy, this.sent);
     this.sent++;
-    this.timer = this.clock.setTimeout(() => this.fire(), wait);
+    this.timer = this.clock.setTimer(() => this.fire(), wait);
   }
 }
 

@@ -110,6 +110,16 @@ export class SaManager<P2 = unknown> {
     return [...(this.byPeer.get(address) ?? [])];
   }
 
+  /** The newest established SA between `local` and `remote` (other than `except`). */
+  newestEstablished(remote: string, local: string, except?: IsakmpSa): IsakmpSa | undefined {
+    let best: IsakmpSa | undefined;
+    for (const o of this.byPeer.get(remote) ?? []) {
+      if (o === except || o.state !== "established" || o.local.address !== local) continue;
+      if (best === undefined || o.createdAt >= best.createdAt) best = o;
+    }
+    return best;
+  }
+
   /** SAs made for this rule label. */
   byRuleLabel(label: string): IsakmpSa[] {
     return [...(this.byRule.get(label) ?? [])];

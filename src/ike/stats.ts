@@ -2,7 +2,13 @@
  * The counters `ikeadm get stats` prints (the original's door struct `ike_stats_t`, see
  * shared/reference/ikeadm.md section 3.4), plus engine counters for debugging that the original
  * does not have. The field names of {@link P1Stats} are the original's without the `st_` prefix.
+ * Negotiation outcomes by exchange, role and failure class are in negotiation-stats.ts.
+ *
+ * Every field of {@link EngineStats} is a monotonic counter that the metrics endpoint exports as
+ * `iked_<name>_total` (src/metrics/engine-counters.ts names each one: a new field fails to compile
+ * until it has its line there).
  */
+import { newNegotiationCounts, type NegotiationCounts } from "./negotiation-stats.js";
 
 /** Phase 1 counters, as in `ike_stats_t`. */
 export interface P1Stats {
@@ -33,6 +39,10 @@ export interface EngineStats {
   retransmitsAnswered: number;
   /** Our own retransmissions. */
   retransmitsSent: number;
+  /** Phase 1 rekeys started before an initiator SA's lifetime ran out. */
+  phase1Rekeys: number;
+  /** Quick Modes started again for IPsec SAs whose soft lifetime ran out (kernel EXPIRE). */
+  phase2Rekeys: number;
   /** New responder exchanges refused by the half-open limits. */
   halfOpenRefused: number;
   /** Incomplete exchanges discarded by `expire_timer` or by the retry limit. */
@@ -61,9 +71,14 @@ export class IkeStats {
     dropped: 0,
     retransmitsAnswered: 0,
     retransmitsSent: 0,
+    phase1Rekeys: 0,
+    phase2Rekeys: 0,
     halfOpenRefused: 0,
     expired: 0,
   };
+
+  /** Started, established and failed negotiations by phase, exchange, role and failure class. */
+  readonly negotiations: NegotiationCounts = newNegotiationCounts();
 
   snapshot(): StatsSnapshot {
     return { ...this.p1, ...this.engine };

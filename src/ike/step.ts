@@ -19,3 +19,8 @@ export type Step =
   | { readonly kind: "more"; readonly reply: Outgoing }
   | { readonly kind: "done"; readonly reply?: Outgoing }
   | { readonly kind: "fail"; readonly notify?: number; readonly reason: string };
+
+/** A step that threw: our own machinery (crypto, pool) failed, not the peer; no notify. */
+export function internalError(err: unknown): Step {
+  return { kind: "fail", reason: `internal error: ${(err as Error).message ?? String(err)}` };
+}

@@ -1,5 +1,5 @@
 /**
- * IP address literals for the kernel boundary and the policy engine: parse to bytes, print in one
+ * IP address literals for the kernel boundary and IPsec policy selection: parse to bytes, print in one
  * canonical form (RFC 5952 for IPv6), and match prefixes.
  *
  * Canonical text matters because the SADB indexes SAs by (dst, proto, spi): "::1" and

@@ -3,7 +3,7 @@
  * entry. Owners carry a generation counter; bumping it voids every deadline scheduled before, so a
  * deleted or rescheduled SA needs no heap surgery.
  */
-import type { Clock } from "./clock.js";
+import type { Clock, TimerHandle } from "../clock.js";
 import { TimerHeap, type HeapEntry } from "./timer-heap.js";
 
 /** Something deadlines can belong to. */
@@ -18,7 +18,7 @@ export class Deadlines<T extends DeadlineOwner> {
   readonly #due: (entry: HeapEntry<T>) => void;
   /** How many live owners there are, to decide when stale entries are worth compacting away. */
   readonly #liveOwners: () => number;
-  #timer: unknown = null;
+  #timer: TimerHandle | null = null;
   #armedAt = Infinity;
   #closed = false;
 

@@ -11,6 +11,10 @@
  *                     REGISTER supported algorithms                  register()
  *   kernel → daemon   ACQUIRE  outbound traffic found no SA          "acquire" event
  *                     EXPIRE   soft or hard lifetime reached         "expire" event
+ *                     DELETE / FLUSH by someone else                 "delete" / "flush" events
+ *
+ * What only some backends can do is an optional member (`acquire`: raise an ACQUIRE on request, as
+ * the in-memory SADB does for `ikeadm acquire`); callers test for the member, never for a class.
  *
  * Keys travel as Buffers. A backend copies them into its own storage; the caller keeps and wipes its
  * own copy. No response carries key bytes unless the caller asked with `includeKeys` (the daemon does
@@ -186,6 +190,16 @@ export interface AcquirePolicy {
   combinations: AcquireCombination[];
 }
 
+/** What {@link Kernel.acquire} needs: the traffic that found no SA and the policy that asked for one. */
+export interface AcquireRequest {
+  src: Endpoint;
+  dst: Endpoint;
+  ulp?: number;
+  proto?: SaProto;
+  mode?: SaMode;
+  policy?: Partial<AcquirePolicy>;
+}
+
 /** ACQUIRE: outbound traffic matched an IPsec policy and found no SA. */
 export interface AcquireEvent {
   type: "acquire";
@@ -198,6 +212,11 @@ export interface AcquireEvent {
   proto: SaProto;
   mode: SaMode;
   policy: AcquirePolicy;
+  /**
+   * Addresses of the SA the kernel wants, when a real kernel says: a tunnel-mode template's
+   * endpoints (the peer to negotiate with), else the traffic's own. Absent from the in-memory SADB.
+   */
+  endpoints?: { src: string; dst: string };
 }
 
 /** Why a lifetime fired. `larval`: a GETSPI SA was never updated. */
@@ -212,8 +231,26 @@ export interface ExpireEvent {
   sa: SaInfo;
 }
 
+/**
+ * DELETE by someone other than this daemon (an administrator's `ip xfrm state delete`, another key
+ * manager): the SA is gone. Real kernels report it; the in-memory SADB has no one else to do it.
+ */
+export interface DeleteEvent {
+  type: "delete";
+  src: string;
+  dst: string;
+  proto: SaProto;
+  spi: number;
+}
+
+/** FLUSH by someone other than this daemon: every SA (of `proto`, or of every protocol when null) is gone. */
+export interface FlushEvent {
+  type: "flush";
+  proto: SaProto | null;
+}
+
 /** Everything the kernel tells the daemon unasked. */
-export type KernelEvent = AcquireEvent | ExpireEvent;
+export type KernelEvent = AcquireEvent | ExpireEvent | DeleteEvent | FlushEvent;
 
 /**
  * The kernel's key-management interface. Methods reject with `KernelError` (codes in errors.ts) and
@@ -238,8 +275,20 @@ export interface Kernel {
   register(proto: SaProto): Promise<SupportedAlgorithms>;
   on(event: "acquire", listener: (event: AcquireEvent) => void): this;
   on(event: "expire", listener: (event: ExpireEvent) => void): this;
+  on(event: "delete", listener: (event: DeleteEvent) => void): this;
+  on(event: "flush", listener: (event: FlushEvent) => void): this;
   off(event: "acquire", listener: (event: AcquireEvent) => void): this;
   off(event: "expire", listener: (event: ExpireEvent) => void): this;
+  off(event: "delete", listener: (event: DeleteEvent) => void): this;
+  off(event: "flush", listener: (event: FlushEvent) => void): this;
+  /**
+   * Optional capability: raise ACQUIRE as outbound traffic without an SA would, and emit the
+   * "acquire" event before returning (the in-memory SADB; `ikeadm acquire` needs it). A flow with an
+   * ACQUIRE pending gets the same sequence number and no second event. Returns the sequence number,
+   * or null when no key manager registered for the protocol. A backend whose ACQUIREs come only from
+   * real traffic (PF_KEY, XFRM) leaves it out.
+   */
+  acquire?(req: AcquireRequest): number | null;
   /** Releases the backend (timers, sockets); the in-memory SADB also wipes every key it holds. */
   close(): Promise<void>;
 }

@@ -2,9 +2,7 @@
  * Option, request and report shapes of the in-memory SADB (`MemoryKernel`), apart so memory.ts stays
  * about the SADB's behaviour.
  */
-import type { SaProto } from "./algorithms.js";
-import type { Clock } from "./clock.js";
-import type { AcquirePolicy, Endpoint, SaMode } from "./kernel.js";
+import type { Clock } from "../clock.js";
 import type { KeyAllocator } from "./secure-keys.js";
 
 /** Settings of the in-memory SADB. */
@@ -19,16 +17,6 @@ export interface MemoryKernelOptions {
   acquireSeconds?: number;
   /** Most SAs held at once; beyond it GETSPI/ADD fail with ENOBUFS (default 1,000,000). */
   maxSas?: number;
-}
-
-/** What `acquire()` needs: the traffic that found no SA and the policy that asked for one. */
-export interface AcquireRequest {
-  src: Endpoint;
-  dst: Endpoint;
-  ulp?: number;
-  proto?: SaProto;
-  mode?: SaMode;
-  policy?: Partial<AcquirePolicy>;
 }
 
 /** Entry counts of the in-memory SADB's internal tables (`debugSizes()`), for leak checks. */

@@ -11,12 +11,13 @@
  */
 import { EventEmitter } from "node:events";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
-import { addressFamily } from "./address.js";
+import { checkGetSpi } from "./backend-common.js";
 import { kernelAcquire, kernelExpire } from "./channels.js";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock } from "../clock.js";
 import { kernelError } from "./errors.js";
 import type {
   AcquireEvent,
+  AcquireRequest,
   AcquirePolicy,
   DumpOptions,
   Endpoint,
@@ -29,16 +30,17 @@ import type {
   SaSpec,
   SpiRange,
 } from "./kernel.js";
-import type { AcquireRequest, MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
+import type { MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
 import { SaRecord, larvalSa, saKey } from "./sa-record.js";
 import { SecureKeyStore, type KeyAllocator } from "./secure-keys.js";
 import { SpiPicker } from "./spi-picker.js";
 import { AcquireTable } from "./acquire-table.js";
 import { Deadlines } from "./deadlines.js";
 import type { HeapEntry } from "./timer-heap.js";
-import { checkAddress, checkLifetimes, checkPort, checkProto, checkSpi, resolveSa, spiBounds, spiText } from "./validate.js";
+import { checkAddress, checkLifetimes, checkPort, checkProto, checkSpi, resolveSa, spiText } from "./validate.js";
 
-export type { AcquireRequest, MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
+export type { MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
+export type { AcquireRequest } from "./kernel.js";
 
 const enum Deadline {
   Larval,
@@ -106,15 +108,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
 
   async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo> {
     this.#open();
-    const p = checkProto(proto);
-    const s = checkAddress(src, "source");
-    const d = checkAddress(dst, "destination");
-    if (addressFamily(s) !== addressFamily(d)) throw kernelError("IKE_ERR_KERNEL_EINVAL", "source and destination families differ");
-    const bounds = spiBounds(p);
-    // Absent or null bounds mean the protocol's whole range.
-    const min = Math.max(range?.min ?? bounds.min, bounds.min);
-    const max = Math.min(range?.max ?? bounds.max, bounds.max);
-    if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) throw kernelError("IKE_ERR_KERNEL_EINVAL", `empty SPI range for ${p}`);
+    const { proto: p, src: s, dst: d, min, max } = checkGetSpi(src, dst, proto, range, options);
     this.#room();
     const spi = this.#spis.pick(min, max, this.#sas.size, (v) => this.#sas.has(saKey(p, v, d)));
     if (spi === null) throw kernelError("IKE_ERR_KERNEL_ENOBUFS", `no free SPI in ${min}..${max} for ${p} to ${d}`);

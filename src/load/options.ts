@@ -18,8 +18,13 @@ export type LoadPacing =
   /** Closed loop: keep `concurrency` negotiations in flight, start the next as one ends. */
   | { readonly kind: "closed"; readonly concurrency: number };
 
-/** Where the pre-shared key comes from. */
-export type PskSource = { readonly kind: "literal"; readonly secret: string } | { readonly kind: "file"; readonly path: string };
+/** Where the pre-shared key comes from (`none` with certificates). */
+export type PskSource = { readonly kind: "literal"; readonly secret: string } | { readonly kind: "file"; readonly path: string } | { readonly kind: "none" };
+
+/** How Phase 1 authenticates: a pre-shared key, or RSA signatures with a certificate (src/load/certificates.ts). */
+export type LoadAuth =
+  | { readonly kind: "psk" }
+  | { readonly kind: "rsa"; readonly cert: string; readonly key: string; readonly ca: string; readonly idType: string; readonly remoteId: string };
 
 /** A complete load-run description. */
 export interface LoadOptions {
@@ -34,6 +39,7 @@ export interface LoadOptions {
   /** Stop starting negotiations after this long (undefined: only `count` bounds the run). */
   readonly durationMs: number | undefined;
   readonly mode: "main" | "aggressive";
+  readonly auth: LoadAuth;
   readonly psk: PskSource;
   /** ike.config `encr_alg` text, e.g. `aes(128..128)` or `3des`. */
   readonly encr: string;
@@ -78,8 +84,16 @@ export const USAGE = `usage: ikeload --target ADDR[:PORT] [options]
   --count N                negotiations to start (default 100 unless --duration is given)
   --duration S             stop starting negotiations after S seconds
   --mode main|aggressive   Phase 1 exchange (default main)
+  --auth psk|rsa           Phase 1 authentication (default psk)
   --psk SECRET             pre-shared key (visible in the process list: prefer --preshared)
   --preshared FILE         ike.preshared file; the key for each source/target pair is looked up
+  --cert FILE --key FILE   with --auth rsa: our certificate and its private key (PEM or DER; the
+                           key file readable by its owner only)
+  --ca FILE                with --auth rsa: the CA certificate the target's must chain to
+  --id-type T              with --auth rsa: the ID we present from the certificate: dn (default),
+                           ip, fqdn or user_fqdn
+  --remote-id SEL          with --auth rsa: ike.config remote_id selector for the target's
+                           certificate (default "": any the CA issued)
   --cipher C               aes128|aes192|aes256|3des|des|blowfish|blowfishN, or ike.config encr_alg text (default aes128)
   --hash H                 md5|sha1|sha256|sha384|sha512 (default sha1)
   --dh G                   Oakley group: 1, 2, 5, 14, 15, 16 (default 2)
@@ -243,9 +257,14 @@ export function parseLoadArgs(
   if (typeof ipsecAction !== "string") return usage(ipsecAction.error);
   const mode = v.mode ?? "main";
   if (mode !== "main" && mode !== "aggressive") return usage(`--mode: not main or aggressive: ${mode}`);
-  if ((v.psk === undefined) === (v.preshared === undefined)) return usage("give exactly one of --psk and --preshared");
-  const psk: PskSource = v.psk !== undefined ? { kind: "literal", secret: v.psk } : { kind: "file", path: v.preshared! };
-  if (psk.kind === "literal" && psk.secret.length === 0) return usage("--psk: empty key");
+  const auth = authOf(v);
+  if ("error" in auth) return usage(auth.error);
+  let psk: PskSource = { kind: "none" };
+  if (auth.kind === "psk") {
+    if ((v.psk === undefined) === (v.preshared === undefined)) return usage("give exactly one of --psk and --preshared");
+    psk = v.psk !== undefined ? { kind: "literal", secret: v.psk } : { kind: "file", path: v.preshared! };
+    if (psk.kind === "literal" && psk.secret.length === 0) return usage("--psk: empty key");
+  }
   return {
     ok: true,
     help: false,
@@ -258,6 +277,7 @@ export function parseLoadArgs(
       count,
       durationMs,
       mode,
+      auth,
       psk,
       encr: encrText(v.cipher ?? "aes128"),
       hash: v.hash ?? "sha1",
@@ -278,7 +298,31 @@ export function parseLoadArgs(
   };
 }
 
+const ID_TYPES = new Set(["dn", "ip", "ipv6", "fqdn", "user_fqdn"]);
+
+/** `--auth` and the certificate options it needs. */
+function authOf(v: { auth?: string; cert?: string; key?: string; ca?: string; "id-type"?: string; "remote-id"?: string; psk?: string; preshared?: string }): LoadAuth | { error: string } {
+  const kind = v.auth ?? "psk";
+  const certOpts = [v.cert, v.key, v.ca, v["id-type"], v["remote-id"]].some((x) => x !== undefined);
+  if (kind === "psk") return certOpts ? { error: "--cert, --key, --ca, --id-type and --remote-id need --auth rsa" } : { kind: "psk" };
+  if (kind !== "rsa") return { error: `--auth: not psk or rsa: ${kind}` };
+  if (v.psk !== undefined || v.preshared !== undefined) return { error: "--auth rsa takes no --psk or --preshared" };
+  if (v.cert === undefined || v.key === undefined || v.ca === undefined) return { error: "--auth rsa needs --cert, --key and --ca" };
+  const idType = v["id-type"] ?? "dn";
+  if (!ID_TYPES.has(idType)) return { error: `--id-type: not one of ${[...ID_TYPES].join(", ")}: ${idType}` };
+  const remoteId = v["remote-id"] ?? "";
+  // The selector goes into generated ike.config text inside quotes: no quote or backslash in it.
+  if (/["\\\n]/.test(remoteId)) return { error: "--remote-id: no quotes, backslashes or newlines" };
+  return { kind: "rsa", cert: v.cert, key: v.key, ca: v.ca, idType, remoteId };
+}
+
 const SPEC = {
+  auth: { type: "string" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  ca: { type: "string" },
+  "id-type": { type: "string" },
+  "remote-id": { type: "string" },
   target: { type: "string" },
   source: { type: "string" },
   sources: { type: "string" },

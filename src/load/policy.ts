@@ -8,11 +8,12 @@
 import {
   findPresharedByAddress, findPresharedByIdentity, formatDiagnostic, loadPreshared, parseAddressSpec, parseIkeConfig, releasePreshared, resolveRule, secureKey,
 } from "../config/index.js";
-import { IdType } from "../config/names.js";
-import type { PresharedEntry, ResolvedRule } from "../config/types.js";
+import { IdType } from "../codec/index.js";
+import type { IkeGlobals, PresharedEntry, ResolvedRule } from "../config/types.js";
 import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
 import type { Phase1Policy } from "../ike/ports.js";
 import { parseIpsecPolicy, selectForAcquire } from "../policy/index.js";
+import { CERT_GLOBALS, CERT_LOCAL_ID } from "./certificates.js";
 import type { LoadOptions } from "./options.js";
 
 /** The label of the generated rule (shown in the engine's logs). */
@@ -26,17 +27,21 @@ export interface LoadPolicyError {
 
 /** The generated ike.config text for `o` (no secrets in it). */
 export function loadRuleText(
-  o: Pick<LoadOptions, "encr" | "hash" | "dhGroup" | "p1LifetimeSecs" | "target" | "pfsGroup" | "p2LifetimeSecs">,
+  o: Pick<LoadOptions, "encr" | "hash" | "dhGroup" | "p1LifetimeSecs" | "target" | "pfsGroup" | "p2LifetimeSecs"> & { readonly auth?: LoadOptions["auth"] },
   firstSource: string,
   lastSource: string,
 ): string {
   const local = firstSource === lastSource ? firstSource : `${firstSource}-${lastSource}`;
+  const a = o.auth;
+  const certs = a?.kind === "rsa" ? [`  local_id_type ${a.idType}`, `  local_id "${CERT_LOCAL_ID}"`, `  remote_id "${a.remoteId}"`] : [];
   return [
+    ...(a?.kind === "rsa" ? [CERT_GLOBALS] : []),
     "{",
     `  label "${LOAD_RULE_LABEL}"`,
     `  local_addr ${local}`,
     `  remote_addr ${o.target.address}`,
-    `  p1_xform { auth_method preshared oakley_group ${o.dhGroup} auth_alg ${o.hash} encr_alg ${o.encr} p1_lifetime_secs ${o.p1LifetimeSecs} }`,
+    ...certs,
+    `  p1_xform { auth_method ${a?.kind === "rsa" ? "rsa_sig" : "preshared"} oakley_group ${o.dhGroup} auth_alg ${o.hash} encr_alg ${o.encr} p1_lifetime_secs ${o.p1LifetimeSecs} }`,
     `  p2_pfs ${o.pfsGroup}`,
     ...(o.p2LifetimeSecs !== undefined ? [`  p2_lifetime_secs ${o.p2LifetimeSecs}`] : []),
     "}",
@@ -52,7 +57,7 @@ export async function loadPolicy(
   o: LoadOptions,
   sources: readonly string[],
 ): Promise<
-  | { ok: true; policy: Phase1Policy; rule: ResolvedRule; requestFor: (source: string) => QuickModeRequest | undefined; release: () => void }
+  | { ok: true; policy: Phase1Policy; rule: ResolvedRule; globals: IkeGlobals; requestFor: (source: string) => QuickModeRequest | undefined; release: () => void }
   | { ok: false; error: LoadPolicyError }
 > {
   const first = sources[0]!;
@@ -67,7 +72,9 @@ export async function loadPolicy(
   const rule = resolveRule(parsed.value, rawRule);
 
   let entries: readonly PresharedEntry[];
-  if (o.psk.kind === "file") {
+  if (o.psk.kind === "none") {
+    entries = [];
+  } else if (o.psk.kind === "file") {
     const r = await loadPreshared(o.psk.path);
     const bad = r.diagnostics.find((d) => d.severity === "error");
     if (!r.ok || bad !== undefined) {
@@ -89,8 +96,8 @@ export async function loadPolicy(
     const key = secureKey(Buffer.from(o.psk.secret, "utf8"));
     entries = [
       {
-        localId: { type: first === last ? (v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR) : v6 ? IdType.IPV6_ADDR_RANGE : IdType.IPV4_ADDR_RANGE, addr: localSpec.spec },
-        remoteId: { type: v6 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR, addr: remoteSpec.spec },
+        localId: { type: first === last ? (v6 ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR) : v6 ? IdType.ID_IPV6_ADDR_RANGE : IdType.ID_IPV4_ADDR_RANGE, addr: localSpec.spec },
+        remoteId: { type: v6 ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR, addr: remoteSpec.spec },
         ikeMode: o.mode,
         key,
         keyBits: key.length * 8,
@@ -124,5 +131,5 @@ export async function loadPolicy(
   };
   // Not a fresh literal: the engine's Phase1Policy is growing (presharedForId) while we build.
   const policy: Phase1Policy = methods;
-  return { ok: true, policy, rule, requestFor, release };
+  return { ok: true, policy, rule, globals: parsed.value.globals, requestFor, release };
 }

@@ -14,7 +14,7 @@ export function formatReport(r: LoadReport): string {
     `${name} latency ms: p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  (n=${l.count})`;
   const p2 = r.phase2 === null ? "phase 1 only" : `phase 2 ${r.phase2.proposal}${r.phase2.pfsGroup > 0 ? `, pfs ${r.phase2.pfsGroup}` : ""}`;
   const lines = [
-    `target ${r.target}  ${r.mode} mode, psk, ${r.transform.encr}/${r.transform.hash}/group ${r.transform.dhGroup}; ${p2}`,
+    `target ${r.target}  ${r.mode} mode, ${r.auth === "rsa" ? "RSA signatures" : "psk"}, ${r.transform.encr}/${r.transform.hash}/group ${r.transform.dhGroup}; ${p2}`,
     `${pace}, ${r.sources} sources, ${r.workers} workers`,
     `started ${r.started}  established ${r.established}  failed ${r.failed}  in ${(r.elapsedMs / 1000).toFixed(2)} s  => ${r.establishedPerSec.toFixed(1)} established/s`,
     lat("phase 1", r.latencyMs.phase1),

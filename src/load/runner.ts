@@ -24,6 +24,7 @@ import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
 import { endpointKey } from "../ike/transport.js";
 import { MemoryKernel } from "../kernel/memory.js";
 import { UdpTransport } from "../net/udp-transport.js";
+import { loadCertCredentials } from "./certificates.js";
 import { CountingTransport } from "./counting-transport.js";
 import { notifyLabel } from "../codec/index.js";
 import { FailureCounter, classifyPhase1Failure, classifyPhase2Failure, type Failure } from "./failures.js";
@@ -47,7 +48,7 @@ export interface LoadProgress {
 export interface LoadReport {
   readonly target: string;
   readonly mode: "main" | "aggressive";
-  readonly auth: "psk";
+  readonly auth: "psk" | "rsa";
   readonly transform: { readonly encr: string; readonly hash: string; readonly dhGroup: number; readonly lifetimeSecs: number };
   /** Phase 2 proposal (ipsecinit.conf action text) and PFS group; null with `--phase1-only`. */
   readonly phase2: { readonly proposal: string; readonly pfsGroup: number } | null;
@@ -116,8 +117,18 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
   }
   const transport = new CountingTransport(udp);
   const pool = new CryptoPool({ threads: o.workers, warmGroups: [o.dhGroup as DhGroupId] });
+  let policy = pol.policy;
+  if (o.auth.kind === "rsa") {
+    const creds = await loadCertCredentials(o.auth, pol.globals, pool);
+    if (!creds.ok) {
+      await Promise.all([udp.close(), pool.close()]);
+      pol.release();
+      return { ok: false, error: { code: "IKE_ERR_LOAD_CERT", message: creds.message } };
+    }
+    policy = { ...pol.policy, credentials: () => creds.value };
+  }
   const kernel = new MemoryKernel();
-  const engine = new IkeEngine({ transport, dh: pool, policy: pol.policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
+  const engine = new IkeEngine({ transport, dh: pool, pubkey: pool, policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
   const ports = new Map(udp.endpoints().map((e) => [e.local.address, e.local.port] as const));
   try {
     const run = new Run(o, engine, sources, hooks, (address) => ({
@@ -318,7 +329,7 @@ class Run {
     return {
       target: endpointKey(o.target),
       mode: o.mode,
-      auth: "psk",
+      auth: o.auth.kind,
       transform: { encr: o.encr, hash: o.hash, dhGroup: o.dhGroup, lifetimeSecs: o.p1LifetimeSecs },
       phase2: o.phase2 ? { proposal: o.ipsecAction, pfsGroup: o.pfsGroup } : null,
       pacing: o.pacing,

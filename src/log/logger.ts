@@ -11,6 +11,7 @@ import fs from "node:fs";
 import { pino, type Logger as PinoLogger } from "pino";
 import { DebugCategory, type DebugCategoryName, type PrivilegeLevel } from "./categories.js";
 import { logProblem } from "./channels.js";
+import { journalLine, type LogFormat } from "./journal.js";
 import { prettyLine } from "./pretty.js";
 import { Secret, revealSecret, scrubFields } from "./secret.js";
 
@@ -25,8 +26,8 @@ export interface LogHubOptions {
   debugLevel: number;
   privilege: PrivilegeLevel;
   destination: LogDestination;
-  /** Render lines for people (default) or keep pino's JSON. */
-  format?: "pretty" | "json";
+  /** Render lines for people (default), keep pino's JSON, or JSON for the systemd journal (journal.ts). */
+  format?: LogFormat;
 }
 
 /** Key-value fields of a log line. */
@@ -38,7 +39,7 @@ export class LogHub {
   #privilege: PrivilegeLevel;
   #destination: LogDestination;
   #fd: number | undefined;
-  readonly #format: "pretty" | "json";
+  readonly #format: LogFormat;
   readonly #pino: PinoLogger;
 
   constructor(opts: LogHubOptions) {
@@ -107,7 +108,7 @@ export class LogHub {
   }
 
   #write(line: string): void {
-    const text = this.#format === "pretty" ? prettyLine(line) : line;
+    const text = this.#format === "pretty" ? prettyLine(line) : this.#format === "journal" && this.#fd === undefined ? journalLine(line) : line;
     try {
       if (this.#fd !== undefined) fs.writeSync(this.#fd, text);
       else process.stderr.write(text);

@@ -6,7 +6,7 @@
  * Delivery is always asynchronous (never inside `send()`), as with a real socket, so an engine is
  * never re-entered from its own send.
  */
-import type { Clock, TimerHandle } from "../ike/clock.js";
+import type { Clock, TimerHandle } from "../clock.js";
 import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
 import { endpointKey } from "../ike/transport.js";
 
@@ -54,22 +54,11 @@ export interface MemoryNetworkStats {
  * Real timers that keep the process alive (unlike the engine's `systemClock`): a datagram in
  * flight on a test network must be delivered before the test's event loop may end.
  */
-const refClock: Clock = (() => {
-  let next = 1;
-  const live = new Map<number, NodeJS.Timeout>();
-  return {
-    now: () => Date.now(),
-    setTimeout(fn, ms) {
-      const id = next++;
-      live.set(id, setTimeout(() => (live.delete(id), fn()), ms));
-      return { id };
-    },
-    clearTimeout(h) {
-      clearTimeout(live.get(h.id));
-      live.delete(h.id);
-    },
-  };
-})();
+const refClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
+  clearTimer: (h) => clearTimeout(h as unknown as NodeJS.Timeout),
+};
 
 /** mulberry32: small, fast, good enough to pick impairments reproducibly. */
 function rng(seed: number): () => number {
@@ -164,7 +153,7 @@ export class MemoryNetwork {
         this.stats.reordered++;
         this.inFlight++;
         // Released after the next datagram, or after a short hold if none comes.
-        const timer = this.clock.setTimeout(() => this.releaseHeld(), 5 + (im.delayMs ?? 0));
+        const timer = this.clock.setTimer(() => this.releaseHeld(), 5 + (im.delayMs ?? 0));
         this.held = { datagram: copy, from, to, timer };
         continue;
       }
@@ -172,7 +161,7 @@ export class MemoryNetwork {
       let behind: Held | undefined;
       if (this.held !== undefined && this.held.datagram !== copy) {
         behind = this.held;
-        this.clock.clearTimeout(behind.timer);
+        this.clock.clearTimer(behind.timer);
         this.held = undefined;
         this.inFlight--;
       }
@@ -198,7 +187,7 @@ export class MemoryNetwork {
       if (behind !== undefined) this.deliver(behind.datagram, behind.from, behind.to);
       this.checkIdle();
     };
-    if (delay > 0) this.clock.setTimeout(run, delay);
+    if (delay > 0) this.clock.setTimer(run, delay);
     else setImmediate(run);
   }
 

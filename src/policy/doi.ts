@@ -1,7 +1,9 @@
 /**
  * IPsec DOI numbers (RFC 2407 §4.4.3, §4.4.4, §4.5; RFC 3602, RFC 4868) for the PF_KEY algorithm
- * numbers the policy engine works in, both ways, so Quick Mode can write and read SA payloads.
+ * numbers the IPsec policy works in, both ways, so Quick Mode can write and read SA payloads.
  */
+import { AuthAlgorithm } from "../codec/attributes-constants.js";
+import { AhTransformId } from "../codec/constants.js";
 import { AuthAlg, EncAlg } from "../kernel/algorithms.js";
 
 /** ESP transform ID of a PF_KEY cipher (`ESP_AES` = 12 ...), or undefined. */
@@ -17,20 +19,20 @@ export function encAlgOfEspTransform(transformId: number): number | undefined {
 }
 
 const AUTH_ATTR: ReadonlyMap<number, number> = new Map([
-  [AuthAlg.HmacMd5, 1],
-  [AuthAlg.HmacSha1, 2],
-  [AuthAlg.HmacSha256, 5],
-  [AuthAlg.HmacSha384, 6],
-  [AuthAlg.HmacSha512, 7],
-  [AuthAlg.AesXcbcMac, 9],
+  [AuthAlg.HmacMd5, AuthAlgorithm.HMAC_MD5],
+  [AuthAlg.HmacSha1, AuthAlgorithm.HMAC_SHA],
+  [AuthAlg.HmacSha256, AuthAlgorithm.HMAC_SHA2_256],
+  [AuthAlg.HmacSha384, AuthAlgorithm.HMAC_SHA2_384],
+  [AuthAlg.HmacSha512, AuthAlgorithm.HMAC_SHA2_512],
+  [AuthAlg.AesXcbcMac, AuthAlgorithm.AES_XCBC_MAC],
 ]);
 
 const AH_TRANSFORM: ReadonlyMap<number, number> = new Map([
-  [AuthAlg.HmacMd5, 2],
-  [AuthAlg.HmacSha1, 3],
-  [AuthAlg.HmacSha256, 5],
-  [AuthAlg.HmacSha384, 6],
-  [AuthAlg.HmacSha512, 7],
+  [AuthAlg.HmacMd5, AhTransformId.AH_MD5],
+  [AuthAlg.HmacSha1, AhTransformId.AH_SHA],
+  [AuthAlg.HmacSha256, AhTransformId.AH_SHA2_256],
+  [AuthAlg.HmacSha384, AhTransformId.AH_SHA2_384],
+  [AuthAlg.HmacSha512, AhTransformId.AH_SHA2_512],
 ]);
 
 /** "Authentication Algorithm" SA attribute value (class 5) of a PF_KEY MAC, or undefined. */

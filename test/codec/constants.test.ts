@@ -73,10 +73,15 @@ test("attribute types and values are named by the proposal's protocol", () => {
 test("attribute helpers read TV and TLV values", () => {
   assert.equal(attributeNumber({ format: "tv", type: 11, value: 1 }), 1);
   assert.equal(attributeNumber({ format: "tlv", type: 12, value: Buffer.from("00015180", "hex") }), 86400);
-  assert.equal(attributeNumber({ format: "tlv", type: 12, value: Buffer.alloc(0) }), undefined);
-  assert.equal(attributeNumber({ format: "tlv", type: 12, value: Buffer.alloc(7, 1) }), undefined);
+  assert.equal(attributeNumber({ format: "tlv", type: 12, value: Buffer.alloc(0) }), 0, "an empty TLV reads 0");
+  assert.equal(attributeNumber({ format: "tlv", type: 12, value: Buffer.from("0100000000", "hex") }), 0xffffffff, "saturates at 2^32-1");
+  assert.equal(attributeNumber({ format: "tlv", type: 12, value: Buffer.alloc(7, 1) }), 0xffffffff);
+  assert.equal(attributeNumber({ format: "tlv", type: 12, value: Buffer.from("00000000ffffffff", "hex") }), 0xffffffff);
   assert.deepEqual(variableAttribute(12, 3600), { format: "tv", type: 12, value: 3600 });
+  assert.deepEqual(variableAttribute(12, 0xffff), { format: "tv", type: 12, value: 0xffff });
+  assert.deepEqual(variableAttribute(12, 0x10000), { format: "tlv", type: 12, value: Buffer.from("00010000", "hex") });
   assert.deepEqual(variableAttribute(12, 86400), { format: "tlv", type: 12, value: Buffer.from("00015180", "hex") });
+  assert.deepEqual(variableAttribute(12, 2 ** 40), { format: "tlv", type: 12, value: Buffer.from("ffffffff", "hex") }, "saturates");
   const attrs = [variableAttribute(1, 7), variableAttribute(12, 86400)];
   assert.equal(findAttribute(attrs, 12), attrs[1]);
   assert.equal(findAttribute(attrs, 2), undefined);

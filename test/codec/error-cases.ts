@@ -38,7 +38,8 @@ export const ERROR_CASES: readonly ErrorCase[] = [
   { name: "encrypted message without body", hex: msg({ next: 8, exchange: 32, flags: 1, messageId: 5 }), code: "IKE_ERR_EMPTY_ENCRYPTED_BODY", notify: 16, offset: 28 },
   { name: "encrypted message naming an unknown first payload", hex: msg({ next: 99, exchange: 32, flags: 1, messageId: 5 }, rep("00", 16)), code: "IKE_ERR_INVALID_PAYLOAD_TYPE", notify: 1, offset: 16 },
   { name: "clear message naming an unknown first payload", hex: msg({ next: 99, exchange: 2 }, gh(0, "aa")), code: "IKE_ERR_INVALID_PAYLOAD_TYPE", notify: 1, offset: 16 },
-  { name: "clear message with bytes after the last payload", hex: msg({ next: 13, exchange: 2 }, gh(0, "aa") + "0000"), code: "IKE_ERR_TRAILING_DATA", notify: 30, offset: 33 },
+  { name: "clear message with bytes after the last payload", hex: msg({ next: 13, exchange: 2 }, gh(0, "aa") + "aaaa"), code: "IKE_ERR_TRAILING_DATA", notify: 30, offset: 33 },
+  { name: "clear message with zeros after the last payload, past a 4-octet boundary", hex: msg({ next: 13, exchange: 2 }, gh(0, "aa") + "00000000000000"), code: "IKE_ERR_TRAILING_DATA", notify: 30, offset: 33 },
   { name: "clear message whose header names a payload but has none", hex: msg({ next: 13, exchange: 2 }), code: "IKE_ERR_PAYLOAD_TRUNCATED", notify: 30, offset: 28 },
 
   // Generic payload header (RFC 2408 §3.2)

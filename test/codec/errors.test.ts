@@ -47,3 +47,12 @@ test("detail strings carry numbers, never payload bytes", () => {
   assert.ok(!r.ok);
   assert.doesNotMatch(r.error.detail, /5ec2e7/);
 });
+
+test("Libreswan's padding of a clear message to 4 octets (up to 3 zeros) is not trailing data", () => {
+  for (const engine of ["compiled", "reference"] as const) {
+    // 28 + 5 = 33 octets of payloads, then 3 zeros: 36, a multiple of 4.
+    const r = decodeMessageUsing(h(msg({ next: 13, exchange: 2 }, gh(0, "aa") + "000000")), engine);
+    assert.ok(r.ok, `${engine}: ${r.ok ? "" : r.error.detail}`);
+    assert.ok(r.value.kind === "plain" && r.value.payloads.length === 1);
+  }
+});

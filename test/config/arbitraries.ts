@@ -3,7 +3,9 @@
  * properties (not a test file itself).
  */
 import fc from "fast-check";
-import { formatIp, IdType, OAKLEY_GROUPS } from "../../src/config/index.js";
+import { IdType } from "../../src/codec/index.js";
+import { formatIp, OAKLEY_GROUPS } from "../../src/config/index.js";
+import { CONFIG_BOUNDS, type BoundedKnob } from "../../src/config/limits.js";
 import { groupById } from "../../src/crypto/algorithms.js";
 
 /** Documented groups this iked computes; the others parse with a warning (see ike-config-errors). */
@@ -33,7 +35,11 @@ export const addressArb: fc.Arbitrary<AddressSpec> = fc.oneof(
   }),
 );
 
-const u32 = fc.integer({ min: 0, max: 0xffffffff });
+/** Any integer the parser accepts for `knob` (limits.ts). */
+const within = (knob: BoundedKnob): fc.Arbitrary<number> => fc.integer({ min: Math.ceil(CONFIG_BOUNDS[knob].min), max: CONFIG_BOUNDS[knob].max });
+/** Any retransmit timer the parser accepts, in milliseconds' steps. */
+const timerWithin = (knob: "retry_timer_init" | "retry_timer_max"): fc.Arbitrary<number> =>
+  fc.integer({ min: 1, max: CONFIG_BOUNDS[knob].max * 1000 }).map((n) => n / 1000);
 const keyBits = fc.constantFrom(128, 192, 256);
 
 /** A transform with the given authentication methods. */
@@ -46,7 +52,7 @@ export const xformArb = (methods: readonly number[]): fc.Arbitrary<P1Xform> =>
         encrAlg: fc.constantFrom(1, 3, 5, 7),
         encrKeyLen: fc.tuple(keyBits, keyBits).map(([a, b]) => ({ low: Math.min(a, b), high: Math.max(a, b) })),
         authAlg: fc.constantFrom(1, 2, 4, 5, 6),
-        p1LifetimeSecs: fc.integer({ min: 60, max: 0xffffffff }),
+        p1LifetimeSecs: within("p1_lifetime_secs"),
       },
       { requiredKeys: ["authMethod", "oakleyGroup", "encrAlg", "authAlg"], noNullPrototype: true },
     )
@@ -61,12 +67,12 @@ const pfs = fc.constantFrom(0, ...IMPLEMENTED_GROUPS);
 
 const ruleOptional = {
   p2Pfs: pfs,
-  p2LifetimeSecs: u32,
-  p2SoftlifeSecs: u32,
-  p2IdletimeSecs: u32,
-  p2LifetimeKb: u32,
-  p2SoftlifeKb: u32,
-  remotePort: fc.integer({ min: 1, max: 65535 }),
+  p2LifetimeSecs: within("p2_lifetime_secs"),
+  p2SoftlifeSecs: within("p2_softlife_secs"),
+  p2IdletimeSecs: within("p2_idletime_secs"),
+  p2LifetimeKb: within("p2_lifetime_kb"),
+  p2SoftlifeKb: within("p2_softlife_kb"),
+  remotePort: within("remote_port"),
 };
 
 /** A rule without a label: preshared (own transforms or none) or certificate-based. */
@@ -114,14 +120,14 @@ const globalsArb: fc.Arbitrary<IkeGlobals> = fc.record(
     pkcs11Path: textArb(),
     proxy: textArb(),
     socks: textArb(),
-    expireTimer: u32,
-    retryLimit: u32,
-    retryTimerInit: fc.integer({ min: 1, max: 100_000_000 }).map((n) => n / 1000),
-    retryTimerMax: fc.integer({ min: 1, max: 100_000_000 }).map((n) => n / 1000),
-    maxCerts: u32,
-    p1LifetimeSecs: fc.integer({ min: 60, max: 0xffffffff }),
-    p1NonceLen: fc.integer({ min: 8, max: 256 }),
-    p2NonceLen: fc.integer({ min: 8, max: 256 }),
+    expireTimer: within("expire_timer"),
+    retryLimit: within("retry_limit"),
+    retryTimerInit: timerWithin("retry_timer_init"),
+    retryTimerMax: timerWithin("retry_timer_max"),
+    maxCerts: within("max_certs"),
+    p1LifetimeSecs: within("p1_lifetime_secs"),
+    p1NonceLen: within("p1_nonce_len"),
+    p2NonceLen: within("p2_nonce_len"),
     localIdType: configIdTypes,
     ...ruleOptional,
   },
@@ -164,16 +170,16 @@ function fitSoftLifetimes<T extends Lifetimes>(o: T, inherited: Lifetimes): T {
   return out as T;
 }
 
-const nameTypes = [IdType.FQDN, IdType.USER_FQDN, IdType.DER_ASN1_DN, IdType.DER_ASN1_GN, IdType.KEY_ID];
+const nameTypes = [IdType.ID_FQDN, IdType.ID_USER_FQDN, IdType.ID_DER_ASN1_DN, IdType.ID_DER_ASN1_GN, IdType.ID_KEY_ID];
 
 /** Any identity ike.preshared can hold. */
 export const presharedIdArb: fc.Arbitrary<PresharedId> = fc.oneof(
   addressArb.map((addr): PresharedId => {
     const six = addr.family === 6;
     const type =
-      addr.kind === "single" ? (six ? IdType.IPV6_ADDR : IdType.IPV4_ADDR)
-      : addr.kind === "prefix" ? (six ? IdType.IPV6_ADDR_SUBNET : IdType.IPV4_ADDR_SUBNET)
-      : six ? IdType.IPV6_ADDR_RANGE : IdType.IPV4_ADDR_RANGE;
+      addr.kind === "single" ? (six ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR)
+      : addr.kind === "prefix" ? (six ? IdType.ID_IPV6_ADDR_SUBNET : IdType.ID_IPV4_ADDR_SUBNET)
+      : six ? IdType.ID_IPV6_ADDR_RANGE : IdType.ID_IPV4_ADDR_RANGE;
     return { type, addr };
   }),
   fc.record({ type: fc.constantFrom(...nameTypes), name: textArb(1, 40) }, { noNullPrototype: true }),
@@ -191,7 +197,7 @@ const keyArb = fc
 
 /** An identity as the duplicate check compares it: DNS names and mailboxes without case. */
 function sameIdentity(id: PresharedId): PresharedId {
-  return "name" in id && (id.type === IdType.FQDN || id.type === IdType.USER_FQDN) ? { type: id.type, name: id.name.toLowerCase() } : id;
+  return "name" in id && (id.type === IdType.ID_FQDN || id.type === IdType.ID_USER_FQDN) ? { type: id.type, name: id.name.toLowerCase() } : id;
 }
 
 /** Entries with distinct identity pairs (so none is dropped as a duplicate). */

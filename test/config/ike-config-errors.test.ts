@@ -59,7 +59,7 @@ const cases: readonly Case[] = [
   { name: "nonce too short", text: "p1_nonce_len 4", errors: ["IKE_ERR_CFG_BAD_VALUE@1:14"], message: "'p1_nonce_len' must be from 8 to 256, found 4" },
   { name: "remote_port 0", text: `{ label "r" remote_port 0 ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_VALUE@1:25"] },
   { name: "remote_port too big", text: `{ label "r" remote_port 70000 ${ADDRS} ${X} }`, errors: ["IKE_ERR_CFG_BAD_VALUE@1:25"] },
-  { name: "zero p1 lifetime", text: "p1_xform { auth_method preshared oakley_group 2 auth_alg sha encr_alg des p1_lifetime_secs 0 }", errors: ["IKE_ERR_CFG_BAD_VALUE@1:92"], message: "'p1_lifetime_secs' must be from 60 to 4294967295, found 0" },
+  { name: "zero p1 lifetime", text: "p1_xform { auth_method preshared oakley_group 2 auth_alg sha encr_alg des p1_lifetime_secs 0 }", errors: ["IKE_ERR_CFG_BAD_VALUE@1:92"], message: "'p1_lifetime_secs' must be from 60 to 604800 (7 days), found 0" },
   { name: "p1 lifetime under the minimum at file level", text: "p1_lifetime_secs 59", errors: ["IKE_ERR_CFG_BAD_VALUE@1:18"] },
   // Bad words
   { name: "unknown id type", text: "local_id_type email", errors: ["IKE_ERR_CFG_BAD_VALUE@1:15"] },
@@ -152,14 +152,15 @@ for (const c of cases) {
     const got = r.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code}@${d.line}:${d.col}`);
     assert.deepEqual(got, c.errors, r.diagnostics.map(formatDiagnostic).join("\n"));
     assert.equal(r.ok, false);
-    if (c.message !== undefined) assert.equal(r.diagnostics[0]!.message, c.message);
+    if (c.message !== undefined) assert.equal(r.diagnostics.find((d) => d.severity === "error")?.message, c.message);
   });
 }
 
 test("a documented but unimplemented group beside a usable one is kept, with a warning that names it", () => {
   const r = parseIkeConfig(`{ label "r" ${ADDRS}\n  p1_xform { auth_method preshared oakley_group 19 auth_alg sha encr_alg aes }\n  ${X} }`, "f");
   assert.equal(r.ok, true);
-  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+  // X uses group 2: its weak-algorithm warning is weak-algorithms.test.ts's business.
+  assert.deepEqual(r.diagnostics.filter((d) => d.code !== "IKE_ERR_CFG_WEAK_ALG").map(formatDiagnostic), [
     "f:2:49: warning: oakley_group 19 is valid but not implemented by this iked (implemented: 1, 2, 5, 14, 15, 16); this transform is never used",
   ]);
   assert.deepEqual(r.value.rules[0]!.p1Xforms.map((x) => x.oakleyGroup), [19, 2]);
@@ -194,6 +195,7 @@ test("the error list is bounded", () => {
 test("a second local_id is a warning and the first wins", () => {
   const r = parseIkeConfig(`{ label "r" local_id "A" local_id "B" ${ADDRS} ${X} }`, "f");
   assert.equal(r.ok, true);
-  assert.deepEqual(r.diagnostics.map((d) => `${d.severity} ${d.code}@${d.line}:${d.col}`), ["warning IKE_ERR_CFG_DUPLICATE@1:26"]);
+  const notWeak = r.diagnostics.filter((d) => d.code !== "IKE_ERR_CFG_WEAK_ALG");
+  assert.deepEqual(notWeak.map((d) => `${d.severity} ${d.code}@${d.line}:${d.col}`), ["warning IKE_ERR_CFG_DUPLICATE@1:26"]);
   assert.equal(r.value.rules[0]!.localId, "A");
 });

@@ -106,3 +106,26 @@ test("a FIFO at a config path is refused at once instead of blocking the loader"
   }
   assert.equal((await checkSecretFilePermissions(fifo))?.message, "not a regular file");
 });
+
+test("hideTextIfPrivate: a private file's diagnostics quote none of its text; a readable file's do", async () => {
+  {
+    // Every way the parser quotes file text: words, strings, numbers, addresses, key lengths, LDAP lists.
+    const text = [
+      "s3cret-word", 'retry_limit "s3cret string"', "p2_pfs 31337", "ldap_server \"s3cret:host:x\"",
+      "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(s3cretkl) }",
+      '{ label "r" local_addr 10.0.0.s3cret remote_addr 10.0.0.2 }', "p2_lifetime_secs 1000", "p2_softlife_secs 2000",
+    ].join("\n");
+    const priv = file("private.conf", text, 0o600);
+    const hidden = await loadIkeConfig(priv, { hideTextIfPrivate: true });
+    assert.equal(hidden.ok, false);
+    const shown = hidden.diagnostics.map(formatDiagnostic).join("\n");
+    for (const leak of ["s3cret", "31337", "1000", "2000"]) assert.equal(shown.includes(leak), false, `${leak} in:\n${shown}`);
+    assert.equal(hidden.diagnostics.length, 7, shown);
+    // The same file without the option, or readable by others, quotes as usual.
+    const plain = (await loadIkeConfig(priv)).diagnostics.map(formatDiagnostic).join("\n");
+    assert.ok(plain.includes("'s3cret-word'") && plain.includes('"s3cret string"'), plain);
+    chmodSync(priv, 0o644);
+    const readable = (await loadIkeConfig(priv, { hideTextIfPrivate: true })).diagnostics.map(formatDiagnostic).join("\n");
+    assert.equal(readable, plain);
+  }
+});

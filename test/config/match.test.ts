@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, IdType, IKE_DEFAULTS, parseIkeConfig, parsePreshared, resolveRule,
+  findPresharedByAddress, findPresharedByIdentity, findRule, findRuleByLabel, IKE_DEFAULTS, parseIkeConfig, parsePreshared, resolveRule,
 } from "../../src/config/index.js";
+import { IdType } from "../../src/codec/index.js";
 
 const X = "p1_xform { auth_method preshared oakley_group 2 auth_alg sha encr_alg 3des }";
 const config = parseIkeConfig(
@@ -53,7 +54,7 @@ test("resolveRule applies rule, file and compiled defaults in that order", () =>
   assert.equal(host.p1NonceLen, 32);
   assert.equal(host.p2NonceLen, IKE_DEFAULTS.p2NonceLen);
   assert.equal(host.remotePort, 10500);
-  assert.equal(host.localIdType, IdType.IPV4_ADDR);
+  assert.equal(host.localIdType, IdType.ID_IPV4_ADDR);
   assert.deepEqual(host.p1Xforms, [{ authMethod: 1, oakleyGroup: 2, authAlg: 2, encrAlg: 5, p1LifetimeSecs: 7200 }]);
   const subnet = resolveRule(config, findRuleByLabel(config, "subnet")!);
   assert.equal(subnet.p2Pfs, 0);
@@ -94,16 +95,16 @@ test("Main Mode: key by address pair, narrowest remote first, mode respected", (
 });
 
 test("Aggressive Mode: key by the peer's ID payload", () => {
-  assert.equal(keyOf(findPresharedByIdentity(psk, { type: IdType.FQDN, name: "road.example.COM" })), "06");
-  assert.equal(keyOf(findPresharedByIdentity(psk, { type: IdType.DER_ASN1_DN, name: "CN=Peer" })), "07");
-  assert.equal(findPresharedByIdentity(psk, { type: IdType.DER_ASN1_DN, name: "cn=peer" }), undefined, "DNs compare exactly");
-  assert.equal(findPresharedByIdentity(psk, { type: IdType.USER_FQDN, name: "road.example.com" }), undefined, "types must agree");
-  const ip = { type: IdType.IPV4_ADDR, addr: { kind: "single", family: 4, addr: "10.1.2.3" } } as const;
+  assert.equal(keyOf(findPresharedByIdentity(psk, { type: IdType.ID_FQDN, name: "road.example.COM" })), "06");
+  assert.equal(keyOf(findPresharedByIdentity(psk, { type: IdType.ID_DER_ASN1_DN, name: "CN=Peer" })), "07");
+  assert.equal(findPresharedByIdentity(psk, { type: IdType.ID_DER_ASN1_DN, name: "cn=peer" }), undefined, "DNs compare exactly");
+  assert.equal(findPresharedByIdentity(psk, { type: IdType.ID_USER_FQDN, name: "road.example.com" }), undefined, "types must agree");
+  const ip = { type: IdType.ID_IPV4_ADDR, addr: { kind: "single", family: 4, addr: "10.1.2.3" } } as const;
   assert.equal(keyOf(findPresharedByIdentity(psk, ip, { localAddr: "192.0.2.2" })), "04");
   assert.equal(keyOf(findPresharedByIdentity(psk, ip, { mode: "main", localAddr: "192.0.2.1" })), "03");
-  const range = { type: IdType.IPV4_ADDR_RANGE, addr: { kind: "range", family: 4, start: "10.3.0.2", end: "10.3.0.4" } } as const;
+  const range = { type: IdType.ID_IPV4_ADDR_RANGE, addr: { kind: "range", family: 4, start: "10.3.0.2", end: "10.3.0.4" } } as const;
   assert.equal(keyOf(findPresharedByIdentity(psk, range)), "05");
-  const local = { type: IdType.FQDN, name: "GW.example.com" };
-  assert.equal(keyOf(findPresharedByIdentity(psk, { type: IdType.FQDN, name: "road.example.com" }, { localId: local })), "06");
-  assert.equal(findPresharedByIdentity(psk, { type: IdType.FQDN, name: "road.example.com" }, { localId: { type: IdType.FQDN, name: "other" } }), undefined);
+  const local = { type: IdType.ID_FQDN, name: "GW.example.com" };
+  assert.equal(keyOf(findPresharedByIdentity(psk, { type: IdType.ID_FQDN, name: "road.example.com" }, { localId: local })), "06");
+  assert.equal(findPresharedByIdentity(psk, { type: IdType.ID_FQDN, name: "road.example.com" }, { localId: { type: IdType.ID_FQDN, name: "other" } }), undefined);
 });

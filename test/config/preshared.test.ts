@@ -8,7 +8,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { format, inspect } from "node:util";
 import { fileURLToPath } from "node:url";
-import { formatDiagnostic, IdType, parsePreshared, type PresharedEntry } from "../../src/config/index.js";
+import { IdType } from "../../src/codec/index.js";
+import { formatDiagnostic, parsePreshared, type PresharedEntry } from "../../src/config/index.js";
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../test/fixtures/config");
 
@@ -25,16 +26,16 @@ test("reference examples", () => {
   const e = ok(readFileSync(path.join(fixtures, "example.preshared"), "utf8"));
   assert.equal(e.length, 3);
   assert.deepEqual(e[0], {
-    localId: { type: IdType.IPV4_ADDR, addr: v4("192.0.2.1") },
-    remoteId: { type: IdType.IPV4_ADDR, addr: v4("198.51.100.7") },
+    localId: { type: IdType.ID_IPV4_ADDR, addr: v4("192.0.2.1") },
+    remoteId: { type: IdType.ID_IPV4_ADDR, addr: v4("198.51.100.7") },
     ikeMode: "main",
     key: Buffer.from("6f3c0b1d9e2a4c5b8d7e6f1a2b3c4d5e", "hex"),
     keyBits: 128,
   });
-  assert.deepEqual(e[1]!.remoteId, { type: IdType.IPV4_ADDR_SUBNET, addr: { kind: "prefix", family: 4, addr: "203.0.113.0", prefixLen: 24 } });
+  assert.deepEqual(e[1]!.remoteId, { type: IdType.ID_IPV4_ADDR_SUBNET, addr: { kind: "prefix", family: 4, addr: "203.0.113.0", prefixLen: 24 } });
   assert.equal(e[1]!.key.toString("latin1"), 'correct horse battery "staple"');
   assert.equal(e[1]!.keyBits, 240);
-  assert.deepEqual(e[2]!.localId, { type: IdType.IPV6_ADDR, addr: { kind: "single", family: 6, addr: "2001:db8::1" } });
+  assert.deepEqual(e[2]!.localId, { type: IdType.ID_IPV6_ADDR, addr: { kind: "single", family: 6, addr: "2001:db8::1" } });
   assert.deepEqual(e[2]!.key, Buffer.from("a1b2c3d4e5f60718293a4b5c6d7e8f90", "hex"));
 });
 
@@ -46,15 +47,15 @@ test("every accepted form (fixture admin.preshared)", () => {
       [{ type: 1, addr: v4("192.0.2.1") }, { type: 1, addr: v4("198.51.100.7") }, "main", "0123456789abcde0", 60],
       [{ type: 1, addr: v4("192.0.2.1") }, { type: 4, addr: { kind: "prefix", family: 4, addr: "203.0.113.0", prefixLen: 24 } }, "aggressive", "abc0", 16],
       [{ type: 1, addr: v4("10.0.0.1") }, { type: 4, addr: { kind: "prefix", family: 4, addr: "10.0.0.0", prefixLen: 8 } }, "both", Buffer.from('back\\slash "q" \\ end').toString("hex"), 160],
-      [{ type: IdType.FQDN, name: "gw.example.com" }, { type: IdType.USER_FQDN, name: "road@example.com" }, "aggressive", "00112233445566778899aabbccddeeff", 128],
+      [{ type: IdType.ID_FQDN, name: "gw.example.com" }, { type: IdType.ID_USER_FQDN, name: "road@example.com" }, "aggressive", "00112233445566778899aabbccddeeff", 128],
       [
         { type: 5, addr: { kind: "single", family: 6, addr: "2001:db8::1" } },
-        { type: IdType.IPV6_ADDR_RANGE, addr: { kind: "range", family: 6, start: "2001:db8::10", end: "2001:db8::20" } },
+        { type: IdType.ID_IPV6_ADDR_RANGE, addr: { kind: "range", family: 6, start: "2001:db8::10", end: "2001:db8::20" } },
         "main",
         "feed",
         16,
       ],
-      [{ type: IdType.DER_ASN1_DN, name: "C=US, CN=gw" }, { type: IdType.KEY_ID, name: "peer-key-1" }, "aggressive", "f0", 4],
+      [{ type: IdType.ID_DER_ASN1_DN, name: "C=US, CN=gw" }, { type: IdType.ID_KEY_ID, name: "peer-key-1" }, "aggressive", "f0", 4],
     ],
   );
 });
@@ -74,16 +75,16 @@ test("hex key rules: /bits truncates and zeroes, odd digits pad", () => {
 
 test("all ikeadm id-type words are accepted, case-insensitively", () => {
   const forms: [string, string, number][] = [
-    ["ip", "10.0.0.1", IdType.IPV4_ADDR], ["IPV4", "10.0.0.1", IdType.IPV4_ADDR], ["ipv6", "::1", IdType.IPV6_ADDR],
-    ["ip", "::1", IdType.IPV6_ADDR], ["prefix", "10.0.0.0/8", IdType.IPV4_ADDR_SUBNET], ["subnet", "::/64", IdType.IPV6_ADDR_SUBNET],
-    ["ipv4-prefix", "10.0.0.0/8", IdType.IPV4_ADDR_SUBNET], ["subnetv4", "10.0.0.0/8", IdType.IPV4_ADDR_SUBNET],
-    ["ipv6-prefix", "::/8", IdType.IPV6_ADDR_SUBNET], ["subnetv6", "::/8", IdType.IPV6_ADDR_SUBNET],
-    ["ipv4-range", "10.0.0.1-10.0.0.9", IdType.IPV4_ADDR_RANGE], ["rangev4", "10.0.0.1-10.0.0.9", IdType.IPV4_ADDR_RANGE],
-    ["ipv6-range", "::1-::9", IdType.IPV6_ADDR_RANGE], ["rangev6", "::1-::9", IdType.IPV6_ADDR_RANGE],
-    ["fqdn", "a.example", IdType.FQDN], ["DNS", "a.example", IdType.FQDN], ["domain", "a.example", IdType.FQDN],
-    ["domainname", "a.example", IdType.FQDN], ["user_fqdn", "u@a", IdType.USER_FQDN], ["mbox", "u@a", IdType.USER_FQDN],
-    ["mailbox", "u@a", IdType.USER_FQDN], ["dn", '"CN=x"', IdType.DER_ASN1_DN], ["asn1dn", '"CN=x"', IdType.DER_ASN1_DN],
-    ["gn", "x", IdType.DER_ASN1_GN], ["asn1gn", "x", IdType.DER_ASN1_GN], ["KeyId", "k1", IdType.KEY_ID],
+    ["ip", "10.0.0.1", IdType.ID_IPV4_ADDR], ["IPV4", "10.0.0.1", IdType.ID_IPV4_ADDR], ["ipv6", "::1", IdType.ID_IPV6_ADDR],
+    ["ip", "::1", IdType.ID_IPV6_ADDR], ["prefix", "10.0.0.0/8", IdType.ID_IPV4_ADDR_SUBNET], ["subnet", "::/64", IdType.ID_IPV6_ADDR_SUBNET],
+    ["ipv4-prefix", "10.0.0.0/8", IdType.ID_IPV4_ADDR_SUBNET], ["subnetv4", "10.0.0.0/8", IdType.ID_IPV4_ADDR_SUBNET],
+    ["ipv6-prefix", "::/8", IdType.ID_IPV6_ADDR_SUBNET], ["subnetv6", "::/8", IdType.ID_IPV6_ADDR_SUBNET],
+    ["ipv4-range", "10.0.0.1-10.0.0.9", IdType.ID_IPV4_ADDR_RANGE], ["rangev4", "10.0.0.1-10.0.0.9", IdType.ID_IPV4_ADDR_RANGE],
+    ["ipv6-range", "::1-::9", IdType.ID_IPV6_ADDR_RANGE], ["rangev6", "::1-::9", IdType.ID_IPV6_ADDR_RANGE],
+    ["fqdn", "a.example", IdType.ID_FQDN], ["DNS", "a.example", IdType.ID_FQDN], ["domain", "a.example", IdType.ID_FQDN],
+    ["domainname", "a.example", IdType.ID_FQDN], ["user_fqdn", "u@a", IdType.ID_USER_FQDN], ["mbox", "u@a", IdType.ID_USER_FQDN],
+    ["mailbox", "u@a", IdType.ID_USER_FQDN], ["dn", '"CN=x"', IdType.ID_DER_ASN1_DN], ["asn1dn", '"CN=x"', IdType.ID_DER_ASN1_DN],
+    ["gn", "x", IdType.ID_DER_ASN1_GN], ["asn1gn", "x", IdType.ID_DER_ASN1_GN], ["KeyId", "k1", IdType.ID_KEY_ID],
   ];
   for (const [w, v, t] of forms) {
     const [e] = ok(`{ localidtype ip localid 10.9.9.9 remoteidtype ${w} remoteid ${v} key 01 }`);

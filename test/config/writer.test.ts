@@ -18,7 +18,8 @@ const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../
 function reparse(c: IkeConfig): IkeConfig {
   const text = formatIkeConfig(c);
   const r = parseIkeConfig(text, "written");
-  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [], text);
+  // Weak-algorithm warnings (weak-algorithms.test.ts) are the only diagnostics a valid config draws.
+  assert.deepEqual(r.diagnostics.filter((d) => d.code !== "IKE_ERR_CFG_WEAK_ALG").map(formatDiagnostic), [], text);
   return r.value;
 }
 

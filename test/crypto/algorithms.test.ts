@@ -5,19 +5,18 @@
 import assert from "node:assert/strict";
 import { getCiphers, getHashes } from "node:crypto";
 import { describe, it } from "node:test";
+import { AhTransformId, EspTransformId, ProtocolId } from "../../src/codec/index.js";
 import {
-  AhTransform,
   authAlgorithms,
   authByAhTransform,
   authById,
   cipherById,
   cipherByName,
-  EspTransform,
+  espCiphers,
   groupById,
   groups,
   hashById,
   hashByName,
-  IpsecProtocol,
   keyBitsAllowed,
   keylenRange,
   keymatLength,
@@ -75,25 +74,25 @@ describe("algorithm registry", () => {
   });
 
   it("ESP and AH ids (RFC 2407 4.4.3/4.4.4, RFC 3602, RFC 4868) and auth key/ICV sizes", () => {
-    assert.deepEqual(EspTransform, { Des: 2, TripleDes: 3, Blowfish: 7, Null: 11, Aes: 12 });
-    assert.deepEqual(AhTransform, { Md5: 2, Sha1: 3, Sha2_256: 5, Sha2_384: 6, Sha2_512: 7 });
+    assert.deepEqual(espCiphers.map((c) => c.id), [2, 3, 7, 11, 12]);
+    assert.deepEqual(authAlgorithms.map((a) => a.ahTransform), [2, 3, 5, 6, 7]);
     assert.deepEqual(authAlgorithms.map((a) => [a.id, a.keyBytes, a.icvBytes]), [[1, 16, 12], [2, 20, 12], [5, 32, 16], [6, 48, 24], [7, 64, 32]]);
     assert.equal(authByAhTransform(3)?.name, "sha1");
     assert.equal(authById(4), undefined);
   });
 
   it("KEYMAT lengths: encryption key then authentication key", () => {
-    const E = IpsecProtocol.Esp;
-    assert.deepEqual(keymatLength(E, EspTransform.Des, undefined, 1), { encryptionBytes: 8, authenticationBytes: 16, total: 24 });
-    assert.equal(keymatLength(E, EspTransform.TripleDes, undefined, 2)?.total, 44);
-    assert.equal(keymatLength(E, EspTransform.Aes, undefined, 5)?.total, 48, "AES defaults to 128 bits");
-    assert.equal(keymatLength(E, EspTransform.Aes, 256, 7)?.total, 96);
-    assert.equal(keymatLength(E, EspTransform.Blowfish, undefined, 2)?.total, 36, "Blowfish defaults to 128 bits");
-    assert.equal(keymatLength(E, EspTransform.Blowfish, 448, undefined)?.total, 56, "ESP without authentication");
-    assert.equal(keymatLength(E, EspTransform.Null, undefined, 6)?.total, 48);
-    assert.equal(keymatLength(IpsecProtocol.Ah, AhTransform.Sha2_512, undefined, undefined)?.total, 64);
-    assert.equal(keymatLength(E, EspTransform.Aes, 100, 2), undefined);
+    const E = ProtocolId.IPSEC_ESP;
+    assert.deepEqual(keymatLength(E, EspTransformId.ESP_DES, undefined, 1), { encryptionBytes: 8, authenticationBytes: 16, total: 24 });
+    assert.equal(keymatLength(E, EspTransformId.ESP_3DES, undefined, 2)?.total, 44);
+    assert.equal(keymatLength(E, EspTransformId.ESP_AES, undefined, 5)?.total, 48, "AES defaults to 128 bits");
+    assert.equal(keymatLength(E, EspTransformId.ESP_AES, 256, 7)?.total, 96);
+    assert.equal(keymatLength(E, EspTransformId.ESP_BLOWFISH, undefined, 2)?.total, 36, "Blowfish defaults to 128 bits");
+    assert.equal(keymatLength(E, EspTransformId.ESP_BLOWFISH, 448, undefined)?.total, 56, "ESP without authentication");
+    assert.equal(keymatLength(E, EspTransformId.ESP_NULL, undefined, 6)?.total, 48);
+    assert.equal(keymatLength(ProtocolId.IPSEC_AH, AhTransformId.AH_SHA2_512, undefined, undefined)?.total, 64);
+    assert.equal(keymatLength(E, EspTransformId.ESP_AES, 100, 2), undefined);
     assert.equal(keymatLength(E, 99, undefined, 2), undefined);
-    assert.equal(keymatLength(E, EspTransform.Aes, 128, 99), undefined);
+    assert.equal(keymatLength(E, EspTransformId.ESP_AES, 128, 99), undefined);
   });
 });

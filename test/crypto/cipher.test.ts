@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { cipherById, EncryptionAlgorithm, type CipherInfo } from "../../src/crypto/algorithms.js";
+import { IkeEncryption } from "../../src/codec/index.js";
+import { cipherById, type CipherInfo } from "../../src/crypto/algorithms.js";
 import { cbcDecrypt, cbcEncrypt, checkCipherKey, padForEncryption, paddedLength } from "../../src/crypto/cipher.js";
 import { CryptoError, CryptoErrorCode } from "../../src/crypto/crypto-error.js";
 
@@ -16,10 +17,10 @@ const alg = (id: number): CipherInfo => {
   assert.ok(c);
   return c;
 };
-const DES = alg(EncryptionAlgorithm.DesCbc);
-const TDES = alg(EncryptionAlgorithm.TripleDesCbc);
-const BF = alg(EncryptionAlgorithm.BlowfishCbc);
-const AES = alg(EncryptionAlgorithm.AesCbc);
+const DES = alg(IkeEncryption.DES_CBC);
+const TDES = alg(IkeEncryption.TRIPLEDES_CBC);
+const BF = alg(IkeEncryption.BLOWFISH_CBC);
+const AES = alg(IkeEncryption.AES_CBC);
 
 /** Encrypts, compares, decrypts back. */
 function kat(c: CipherInfo, key: string, iv: string, pt: string, ct: string): void {

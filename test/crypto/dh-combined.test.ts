@@ -9,7 +9,8 @@ import { dhAgree, dhGenerateAndAgree, dhPublicFromPrivate, DhGroups, type DhGrou
 import { CryptoPool } from "../../src/crypto/pool.js";
 import { decodeResponses, encodeResponses, decodeRequests, encodeRequests, type TaskResponse } from "../../src/crypto/tasks.js";
 import { runTask } from "../../workers/crypto-tasks.js";
-import { deterministicDh, inlineDh, respondDh } from "../../src/ike/ports.js";
+import { respondDh } from "../../src/ike/ports.js";
+import { deterministicDh, inlineDh } from "../helpers/dh.js";
 
 const GROUPS: DhGroupId[] = [1, 2, 5, 14];
 

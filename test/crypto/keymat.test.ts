@@ -9,7 +9,8 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
 import { inspect } from "node:util";
-import { EncryptionAlgorithm, HashAlgorithm, hashById, IpsecProtocol } from "../../src/crypto/algorithms.js";
+import { IkeEncryption, IkeHash, ProtocolId } from "../../src/codec/index.js";
+import { hashById } from "../../src/crypto/algorithms.js";
 import { CryptoErrorCode } from "../../src/crypto/crypto-error.js";
 import { IvChain } from "../../src/crypto/iv-chain.js";
 import * as kdf from "../../src/crypto/kdf.js";
@@ -37,7 +38,7 @@ function pair(suite: Phase1Suite, x = exchange(), gxy = randomBytes(128)): [Phas
   return [i, r];
 }
 
-const aesSha1 = phase1Suite(EncryptionAlgorithm.AesCbc, 256, HashAlgorithm.Sha1);
+const aesSha1 = phase1Suite(IkeEncryption.AES_CBC, 256, IkeHash.SHA);
 
 describe("Phase1Keymat", () => {
   it("initiator and responder holders stay in step over Main Mode, Quick Mode and Informational", () => {
@@ -96,7 +97,7 @@ describe("Phase1Keymat", () => {
   });
 
   it("keeps IV state for a bounded number of exchanges, never dropping Phase 1's", () => {
-    const h = hashById(HashAlgorithm.Sha1)!;
+    const h = hashById(IkeHash.SHA)!;
     const chain = new IvChain(h, 16, Buffer.alloc(16, 9), 64);
     for (let mid = 1; mid <= 200; mid++) chain.advance(mid, randomBytes(32));
     assert.equal(chain.size, 64);
@@ -156,10 +157,10 @@ describe("Phase1Keymat", () => {
       const k2 = createHmac("sha1", skeyidD).update(k1).update(seed(pfs)).digest();
       const k3 = createHmac("sha1", skeyidD).update(k2).update(seed(pfs)).digest();
       const g = pfs ? SecureBuffer.copyOf(gqm) : undefined;
-      const km = i.keymat(IpsecProtocol.Esp, 0xc0ffee01, ni, nr, g, 52); // AES-256 + HMAC-SHA1: 32 + 20
+      const km = i.keymat(ProtocolId.IPSEC_ESP, 0xc0ffee01, ni, nr, g, 52); // AES-256 + HMAC-SHA1: 32 + 20
       assert.equal(km.length, 52);
       assert.equal(km.use((b) => b.toString("hex")), Buffer.concat([k1, k2, k3]).subarray(0, 52).toString("hex"), `pfs=${pfs}`);
-      const bySpiBytes = i.keymat(IpsecProtocol.Esp, Buffer.from("c0ffee01", "hex"), ni, nr, g, 52);
+      const bySpiBytes = i.keymat(ProtocolId.IPSEC_ESP, Buffer.from("c0ffee01", "hex"), ni, nr, g, 52);
       assert.ok(bySpiBytes.equals(km));
       km.destroy();
       bySpiBytes.destroy();
@@ -170,7 +171,7 @@ describe("Phase1Keymat", () => {
   it("deriveFromPkEnc and deriveFromSig use the RFC 2409 SKEYID formulas", () => {
     const x = exchange();
     const gxy = randomBytes(128);
-    const h = hashById(HashAlgorithm.Sha2_256)!;
+    const h = hashById(IkeHash.SHA2_256)!;
     const pk = createHmac("sha256", createHash("sha256").update(x.nonceI).update(x.nonceR).digest()).update(x.icookie).update(x.rcookie).digest();
     assert.deepEqual(kdf.skeyidPkEnc(h, x.nonceI, x.nonceR, x.icookie, x.rcookie), pk);
     const sig = createHmac("sha256", Buffer.concat([x.nonceI, x.nonceR])).update(gxy).digest();
@@ -246,7 +247,7 @@ describe("Phase1Keymat", () => {
     const original = sodium.sodium_free;
     const [i] = pair(aesSha1);
     i.holdDhPrivate(randomBytes(32));
-    const km = i.keymat(IpsecProtocol.Esp, 1, Buffer.alloc(8), Buffer.alloc(8), undefined, 36);
+    const km = i.keymat(ProtocolId.IPSEC_ESP, 1, Buffer.alloc(8), Buffer.alloc(8), undefined, 36);
     sodium.sodium_free = (buf: Buffer) => {
       seen.push(Buffer.from(buf));
       original(buf);

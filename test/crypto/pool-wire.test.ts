@@ -25,6 +25,8 @@ const requests: TaskRequest[] = [
   { op: "verify", publicKey: randomBytes(294), hash: randomBytes(20), signature: randomBytes(256) },
   { op: "verify", publicKey: "-----BEGIN CERTIFICATE-----\n...", hash: Buffer.alloc(0), signature: randomBytes(40) },
   { op: "encrypt", publicKey: randomBytes(294), plaintext: randomBytes(16) },
+  { op: "verifySignedData", spki: randomBytes(294), alg: { family: "rsa-pss", hash: "sha256", saltLength: 32 }, data: randomBytes(700), signature: randomBytes(256) },
+  { op: "verifySignedData", spki: randomBytes(91), alg: { family: "ed25519", hash: null, saltLength: 0 }, data: randomBytes(70), signature: randomBytes(64) },
 ];
 
 const responses: TaskResponse[] = [
@@ -33,7 +35,7 @@ const responses: TaskResponse[] = [
   { ok: true, value: Buffer.alloc(0) },
   { ok: true, value: true },
   { ok: true, value: false },
-  { ok: true, value: { type: "dsa", bits: 1024 } },
+  { ok: true, value: { type: "dsa", bits: 1024, spki: randomBytes(40) } },
   { ok: false, error: { code: "IKE_ERR_DH_PUBLIC_RANGE", message: "DH public value outside 1 < y < p-1 for group 2" } },
 ];
 
@@ -86,7 +88,7 @@ test("worker functions answer encoded requests directly and wipe what they recei
   const answers = decodeResponses(runEncoded(encodeRequests(mixed)));
   assert.equal(answers.length, 4);
   assert.equal(!answers[0]!.ok && answers[0]!.error.code, "IKE_ERR_KEY_NOT_LOADED");
-  assert.deepEqual(answers[1], { ok: true, value: { type: "rsa", bits: 1024 } });
+  assert.deepEqual(answers[1], { ok: true, value: { type: "rsa", bits: 1024, spki: rsa.publicKey.export({ type: "spki", format: "der" }) } });
   assert.ok(answers[2]!.ok && (answers[2]!.value as Buffer).length === 128);
   assert.equal(!answers[3]!.ok && answers[3]!.error.code, "IKE_ERR_DH_GROUP");
   // A message that does not decode gets an empty answer, which the pool reports as IKE_ERR_WORKER_ANSWER.

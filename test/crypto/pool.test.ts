@@ -100,7 +100,7 @@ test("requests made together are micro-batched and each gets its own answer", as
 test("keys load on demand in every worker; unknown and removed keys are values, not throws", async () => {
   const pool = new CryptoPool({ threads: 2, warmGroups: [] });
   try {
-    assert.deepEqual(ok(await pool.addPrivateKey("host", { path: rsaPath })), { type: "rsa", bits: 2048 });
+    assert.deepEqual(ok(await pool.addPrivateKey("host", { path: rsaPath })), { type: "rsa", bits: 2048, spki: rsaSpki });
     const hashes = Array.from({ length: 12 }, () => randomBytes(20));
     const sigs = await Promise.all(hashes.map((h) => pool.sign("host", h)));
     for (let i = 0; i < hashes.length; i++) {

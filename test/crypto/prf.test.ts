@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { HashAlgorithm, hashById, type HashInfo } from "../../src/crypto/algorithms.js";
+import { IkeHash } from "../../src/codec/index.js";
+import { hashById, type HashInfo } from "../../src/crypto/algorithms.js";
 import { hash, prf } from "../../src/crypto/prf.js";
 
 const h = (id: number): HashInfo => {
@@ -12,11 +13,11 @@ const h = (id: number): HashInfo => {
   assert.ok(x);
   return x;
 };
-const MD5 = h(HashAlgorithm.Md5);
-const SHA1 = h(HashAlgorithm.Sha1);
-const SHA256 = h(HashAlgorithm.Sha2_256);
-const SHA384 = h(HashAlgorithm.Sha2_384);
-const SHA512 = h(HashAlgorithm.Sha2_512);
+const MD5 = h(IkeHash.MD5);
+const SHA1 = h(IkeHash.SHA);
+const SHA256 = h(IkeHash.SHA2_256);
+const SHA384 = h(IkeHash.SHA2_384);
+const SHA512 = h(IkeHash.SHA2_512);
 const b = (byte: number, n: number): Buffer => Buffer.alloc(n, byte);
 const s = (t: string): Buffer => Buffer.from(t, "ascii");
 

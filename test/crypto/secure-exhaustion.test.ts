@@ -12,12 +12,12 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { test } from "node:test";
-import { EncryptionAlgorithm, HashAlgorithm } from "../../src/crypto/algorithms.js";
+import { IkeEncryption, IkeHash } from "../../src/codec/index.js";
 import { Phase1Keymat, phase1Suite } from "../../src/crypto/keymat.js";
 import { SecureBuffer } from "../../src/crypto/secure.js";
 import { SA_KEY_MEMORY } from "../../src/ike/phase1/phase1.js";
 import { AuthAlg, EncAlg } from "../../src/kernel/algorithms.js";
-import { ManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { SecureKeyStore } from "../../src/kernel/secure-keys.js";
 
@@ -44,7 +44,7 @@ async function countMallocs(fn: () => Promise<void>): Promise<number> {
   return n;
 }
 
-const suite = phase1Suite(EncryptionAlgorithm.AesCbc, 128, HashAlgorithm.Sha1);
+const suite = phase1Suite(IkeEncryption.AES_CBC, 128, IkeHash.SHA);
 const x = { icookie: randomBytes(8), rcookie: randomBytes(8), nonceI: randomBytes(16), nonceR: randomBytes(16), gxi: randomBytes(128), gxr: randomBytes(128) };
 const psk = Buffer.from("a pre-shared key");
 

@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
+import { IkeEncryption, IkeHash } from "../../src/codec/index.js";
 import { CryptoErrorCode } from "../../src/crypto/crypto-error.js";
 import { Phase1Keymat, phase1Suite } from "../../src/crypto/keymat.js";
 import { SecureBuffer } from "../../src/crypto/secure.js";
 import { MAX_SLAB_BYTES, slabAllocate, slabFreeSlots, slabRelease } from "../../src/crypto/secure-slab.js";
-import { EncryptionAlgorithm, HashAlgorithm } from "../../src/crypto/algorithms.js";
 
 type Sodium = typeof import("sodium-native");
 const sodium = createRequire(import.meta.url)("sodium-native") as Sodium & Record<string, unknown>;
@@ -84,7 +84,7 @@ describe("secure slab", () => {
   });
 
   it("a pooled Phase 1 key holder derives and encrypts without mappings of its own", () => {
-    const suite = phase1Suite(EncryptionAlgorithm.AesCbc, 128, HashAlgorithm.Sha1);
+    const suite = phase1Suite(IkeEncryption.AES_CBC, 128, IkeHash.SHA);
     for (const len of [36, 128, 224]) slabRelease(slabAllocate(len)!); // arenas exist for the three sizes used
     const x = { icookie: randomBytes(8), rcookie: randomBytes(8), nonceI: randomBytes(16), nonceR: randomBytes(16), gxi: randomBytes(128), gxr: randomBytes(128) };
     const gxy = randomBytes(128);

@@ -19,13 +19,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import {
-  cipherByName,
-  hashByName,
-  IpsecProtocol,
-  keymatLength,
-  type IpsecProtocolId,
-} from "../../src/crypto/algorithms.js";
+import { ProtocolId } from "../../src/codec/index.js";
+import { cipherByName, hashByName, keymatLength, type IpsecProtocolId } from "../../src/crypto/algorithms.js";
 import * as kdf from "../../src/crypto/kdf.js";
 import { Phase1Keymat, phase1Suite, type Phase1Exchange } from "../../src/crypto/keymat.js";
 import { SecureBuffer } from "../../src/crypto/secure.js";
@@ -248,7 +243,7 @@ for (const f of fixtures) {
       const pfs = opt(f, "--pfs") !== "none";
       const gqm = pfs ? SecureBuffer.copyOf(logged(f, "initiator", "DH secret")) : undefined;
       const ah = opt(f, "--ah");
-      const protocol: IpsecProtocolId = ah ? IpsecProtocol.Ah : IpsecProtocol.Esp;
+      const protocol: IpsecProtocolId = ah ? ProtocolId.IPSEC_AH : ProtocolId.IPSEC_ESP;
       const expectedLength = phase2Length(ah ?? opt(f, "--esp") ?? "", protocol);
       // The seed strongSwan logged: [g(qm)^xy |] protocol | SPI | Ni_b | Nr_b, SPI = initiator's inbound.
       const seed = logged(f, "initiator", "initiator SA seed");
@@ -287,7 +282,7 @@ for (const f of fixtures) {
 /** KEYMAT length from the registry for a strongSwan ESP ("aes256-sha1") or AH ("sha1") proposal. */
 function phase2Length(proposal: string, protocol: IpsecProtocolId): number {
   const auth: Record<string, [number, number]> = { md5: [1, 2], sha1: [2, 3], sha256: [5, 5], sha384: [6, 6], sha512: [7, 7] };
-  if (protocol === IpsecProtocol.Ah) {
+  if (protocol === ProtocolId.IPSEC_AH) {
     const a = auth[proposal];
     assert.ok(a);
     const l = keymatLength(protocol, a[1], undefined, undefined);

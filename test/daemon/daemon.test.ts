@@ -87,5 +87,10 @@ test("the shipped service property file parses, and the unit reloads with SIGHUP
   assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
   assert.match(unit, /^LimitCORE=0$/m);
   assert.match(unit, /^EnvironmentFile=-\/etc\/default\/in\.iked$/m);
-  assert.match(unit, /^PIDFile=\/var\/run\/in\.iked\.pid$/m);
+  // In the foreground, so its stderr (the log) is the journal: systemd tracks the process itself.
+  assert.match(unit, /^Type=exec$/m);
+  assert.match(unit, /^ExecStart=\S*in\.iked --foreground /m);
+  const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)![1]!.split(" ");
+  const o = parseDaemonOptions(exec, env);
+  assert.ok(o.kind === "run" && o.options.foreground && o.options.debugLevel === 0x4, "the unit's options parse; debug_level stays op");
 });

@@ -12,7 +12,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { Daemon, StartupInterrupted } from "../../src/daemon/daemon.js";
 import { STARTUP_STAGES, type StartupStage } from "../../src/daemon/signals.js";
-import { ikeEngineFactory } from "../../src/daemon/ike-engine.js";
+import { ikeServiceFactory } from "../../src/daemon/ike-service.js";
 import { parseDaemonOptions } from "../../src/daemon/options.js";
 import { GOOD_CONFIG, makeRoot, rootPath } from "./harness.js";
 
@@ -75,7 +75,7 @@ test("SIGTERM at every stage of start-up: start-up stops and takes down what it 
     const off = signalAt(stage, timing, "SIGTERM");
     let exited: (code: number) => void = () => {};
     const exit = new Promise<number>((resolve) => (exited = resolve));
-    const r = await Daemon.start(optionsFor(root), { engineFactory: ikeEngineFactory, exit: (code) => exited(code) }).then(
+    const r = await Daemon.start(optionsFor(root), { engineFactory: ikeServiceFactory, exit: (code) => exited(code) }).then(
       (d) => ({ d }),
       (err: unknown) => ({ err }),
     );
@@ -114,7 +114,7 @@ test("SIGHUP at every stage of start-up: exactly one reload, after start-up has 
       diagnostics.unsubscribe("iked:daemon:stage", rewrite);
       writeConfig(root, GOOD_CONFIG.replace('"loop a"', '"after hup"'));
     });
-    const d = await Daemon.start(optionsFor(root), { engineFactory: ikeEngineFactory });
+    const d = await Daemon.start(optionsFor(root), { engineFactory: ikeServiceFactory });
     off();
     while (!rec.events.includes("reload:true")) await turn();
     assert.deepEqual(d.live.current.config.rules.map((r) => r.label), ["after hup", "loop b"], what);
@@ -132,7 +132,7 @@ test("SIGHUPs during a reload coalesce into one more reload; SIGTERM during a re
   const rec = recordEvents();
   let exited: (code: number) => void = () => {};
   const exit = new Promise<number>((resolve) => (exited = resolve));
-  const d = await Daemon.start(optionsFor(root), { engineFactory: ikeEngineFactory, exit: (code) => exited(code) });
+  const d = await Daemon.start(optionsFor(root), { engineFactory: ikeServiceFactory, exit: (code) => exited(code) });
   const reloads = () => rec.events.filter((e) => e.startsWith("reload")).length;
   for (let i = 0; i < 5; i++) process.emit("SIGHUP", "SIGHUP");
   while (reloads() < 2) await turn();

@@ -5,15 +5,16 @@
  */
 import { createHash } from "node:crypto";
 import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
-import { ManualClock } from "../../src/ike/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { CookieJar } from "../../src/ike/cookies.js";
 import { IkeEngine, type EngineOptions } from "../../src/ike/engine.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
-import { configPolicy, deterministicDh, type Phase1Policy } from "../../src/ike/ports.js";
+import { configPolicy, type DhPort, type Phase1Policy } from "../../src/ike/ports.js";
+import { deterministicDh } from "../helpers/dh.js";
 import type { Endpoint } from "../../src/ike/transport.js";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/net/memory-transport.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
-import type { Clock as KernelClock } from "../../src/kernel/clock.js";
+import type { Clock } from "../../src/clock.js";
 import { parseIpsecPolicy, type IpsecPolicy } from "../../src/policy/index.js";
 
 /** A reproducible byte stream: SHA-256 over (label, counter). */
@@ -64,13 +65,21 @@ export interface PairOptions {
   readonly network?: MemoryNetworkOptions;
   readonly engine?: Partial<EngineOptions>;
   /** The kernels' clock (lifetimes); default real time. */
-  readonly kernelClock?: KernelClock;
+  readonly kernelClock?: Clock;
   /** Addresses of the two sides (default 10.0.0.1 and 10.0.0.2). */
   readonly addressA?: string;
   readonly addressB?: string;
   /** ipsecinit.conf text per side (Quick Mode tests). */
   readonly ipsecA?: string;
   readonly ipsecB?: string;
+  /** Wraps a side's deterministic DH port (to count or delay pool work). */
+  readonly wrapDh?: (side: "a" | "b", dh: DhPort) => DhPort;
+  /** A side's policy built elsewhere (certificates: test/exchange/cert-harness.ts); its text options are then unused. */
+  readonly policyA?: Phase1Policy;
+  readonly policyB?: Phase1Policy;
+  /** Engine options of one side only (after `engine`). */
+  readonly engineA?: Partial<EngineOptions>;
+  readonly engineB?: Partial<EngineOptions>;
 }
 
 /** Parse ipsecinit.conf text; throws on errors (a test bug). */
@@ -84,10 +93,11 @@ export function ipsecFrom(text: string): IpsecPolicy {
 export function makePair(o: PairOptions): Pair {
   const clock = new ManualClock();
   const network = new MemoryNetwork(o.network ?? {});
-  const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined): Side => {
+  const wrap = (name: string, dh: DhPort): DhPort => (o.wrapDh === undefined ? dh : o.wrapDh(name as "a" | "b", dh));
+  const mk = (name: string, address: string, config: string, psk: string, ipsecText: string | undefined, given?: Phase1Policy): Side => {
     const endpoint = { address, port: 500 };
     const transport = network.attach([endpoint]);
-    const policy = policyFrom(config, psk);
+    const policy = given ?? policyFrom(config, psk);
     const kernel = new MemoryKernel(o.kernelClock !== undefined ? { clock: o.kernelClock } : {});
     const ipsec = ipsecText === undefined ? undefined : ipsecFrom(ipsecText);
     const rnd = seededRandom(name);
@@ -97,22 +107,23 @@ export function makePair(o: PairOptions): Pair {
       clock,
       random: rnd,
       cookies: new CookieJar({ clock, random: seededRandom(`${name}-cookies`) }),
-      dh: deterministicDh((group, n) => {
+      dh: wrap(name, deterministicDh((group, n) => {
         const x = createHash("sha256").update(`${name}-dh-${group}-${n}`).digest();
         x[0] = x[0]! | 0x80;
         return x;
-      }),
+      })),
       kernel,
       ipsecPolicy: () => ipsec,
       ...o.engine,
+      ...(name === "a" ? o.engineA : o.engineB),
     });
     return { engine, policy, endpoint, kernel, ipsec };
   };
   return {
     network,
     clock,
-    a: mk("a", o.addressA ?? "10.0.0.1", o.configA, o.pskA, o.ipsecA),
-    b: mk("b", o.addressB ?? "10.0.0.2", o.configB, o.pskB, o.ipsecB),
+    a: mk("a", o.addressA ?? "10.0.0.1", o.configA, o.pskA, o.ipsecA, o.policyA),
+    b: mk("b", o.addressB ?? "10.0.0.2", o.configB, o.pskB, o.ipsecB, o.policyB),
   };
 }
 

@@ -4,7 +4,7 @@ import { initiate, makePair, pskText, ruleText, settle, type Pair } from "./harn
 import { selectForAcquire } from "../../src/policy/index.js";
 import type { QuickModeRequest } from "../../src/ike/phase2/quick-mode.js";
 import type { SaInfo } from "../../src/kernel/kernel.js";
-import { ManualClock as KernelManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 
 const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(256..256) }";
 
@@ -148,7 +148,7 @@ test("Delete: the initiator deletes its ISAKMP SA; both kernels and the responde
 test("a kernel ACQUIRE starts Main Mode and Quick Mode; the SAs answer its sequence number", async () => {
   const p = pair("{ raddr 10.0.0.2 } ipsec { encr_algs aes encr_auth_algs sha1 }\n", "{ raddr 10.0.0.1 } ipsec { encr_algs aes encr_auth_algs sha1 }\n");
   const outcomes: string[] = [];
-  p.a.kernel.on("acquire", (ev) => outcomes.push(p.a.engine.acquire(ev)));
+  p.a.kernel.on("acquire", (ev) => outcomes.push(p.a.engine.acquire(ev).outcome));
   await p.a.kernel.register("esp");
   const seq = p.a.kernel.acquire({ src: { address: "10.0.0.1", port: 0 }, dst: { address: "10.0.0.2", port: 0 } });
   assert.ok(seq !== null);
@@ -156,7 +156,7 @@ test("a kernel ACQUIRE starts Main Mode and Quick Mode; the SAs answer its seque
   assert.deepEqual(outcomes, ["started"]);
   const sas = await assertMatchingKernels(p, 2);
   assert.ok(sas.every((s) => s.seq === seq), "both SAs answer the ACQUIRE's seq");
-  assert.equal(p.a.engine.acquire({ ...(await nothing()), src: { address: "10.0.0.1", port: 0 }, dst: { address: "10.0.0.9", port: 0 } }), "none");
+  assert.equal(p.a.engine.acquire({ ...(await nothing()), src: { address: "10.0.0.1", port: 0 }, dst: { address: "10.0.0.9", port: 0 } }).outcome, "none");
   await close(p);
 });
 
@@ -190,7 +190,7 @@ test("IPv6: Main Mode and Quick Mode between 2001:db8::1 and 2001:db8::2", async
 });
 
 test("a soft EXPIRE of SAs we initiated renegotiates them; the peer's own SAs are left to it", async () => {
-  const kclock = new KernelManualClock();
+  const kclock = new ManualClock();
   const p = makePair({
     configA: ruleText("to-b", "10.0.0.1", "10.0.0.2", `${XF}\n  p2_lifetime_secs 600 p2_softlife_secs 500`),
     configB: ruleText("from-a", "10.0.0.2", "10.0.0.1", XF),

@@ -182,6 +182,10 @@ export interface PeerOptionsBase {
   mode?: "main" | "aggressive";
   auth?: "psk" | "rsa" | "ecdsa";
   psk?: string;
+  /** Certificate, private key and CA (PEM) for rsa/ecdsa; default: issued by make-certs.sh. */
+  cert?: string;
+  key?: string;
+  ca?: string;
   cipher?: string;
   hash?: string;
   dh?: string | number;

@@ -8,10 +8,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Notify, ExchangeType, PayloadType, decodeMessage } from "../../src/codec/index.js";
-import { ManualClock } from "../../src/ike/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { CookieJar } from "../../src/ike/cookies.js";
 import { IkeEngine, type EngineOptions } from "../../src/ike/engine.js";
-import { deterministicDh, type DhPort, type Phase1Policy } from "../../src/ike/ports.js";
+import type { DhPort, Phase1Policy } from "../../src/ike/ports.js";
+import { deterministicDh } from "../helpers/dh.js";
 import type { Endpoint } from "../../src/ike/transport.js";
 import type { GetSpiOptions, SaInfo, SaProto, SaSpec, SpiRange } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
@@ -124,7 +125,7 @@ export function setting(o: SettingOptions = {}): Setting {
     // live an hour, so a test sees a GETSPI the engine forgot instead of the kernel tidying up.
     const kernel = new CountingKernel({
       larvalSeconds: 3600,
-      clock: { now: () => clock.now(), setTimer: (fn, ms) => clock.setTimeout(fn, ms), clearTimer: (h) => clock.clearTimeout(h as { id: number }) },
+      clock,
     });
     const ipsec = ipsecFrom(`{ raddr ${remote} } ipsec { ${ipsecBody} }\n`);
     const dh: DhCounts = { generate: 0, agree: 0 };

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CookieJar, ZERO_COOKIE } from "../../src/ike/cookies.js";
-import { ManualClock } from "../../src/ike/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 
 const peer = { address: "192.0.2.1", port: 500 };
 const local = { address: "192.0.2.2", port: 500 };

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import diagnostics from "node:diagnostics_channel";
-import { ManualClock } from "../../src/ike/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { IsakmpSa, isLegalTransition, type IsakmpSaContext } from "../../src/ike/isakmp-sa.js";
 import { IkeStats } from "../../src/ike/stats.js";
 import type { IkeLog } from "../../src/ike/log.js";
@@ -22,6 +22,27 @@ const init = (role: "initiator" | "responder") => ({
   icookie: Buffer.from("0011223344556677", "hex"),
   local: { address: "10.0.0.1", port: 500 },
   remote: { address: "10.0.0.2", port: 500 },
+});
+
+test("a timer longer than a clock's longest wait (2^31-1 ms) waits in steps and fires on time", () => {
+  const c = ctx();
+  let longest = 0;
+  const clock = c.clock;
+  const sa = new IsakmpSa(init("initiator"), {
+    ...c,
+    clock: { now: () => clock.now(), setTimer: (fn, ms) => ((longest = Math.max(longest, ms)), clock.setTimer(fn, ms)), clearTimer: (h) => clock.clearTimer(h) },
+  });
+  const thirtyDays = 30 * 86_400_000;
+  let firedAt: number | undefined;
+  const start = c.clock.now();
+  sa.setTimer("lifetime", thirtyDays, () => (firedAt = c.clock.now() - start));
+  c.clock.advance(0x7fffffff);
+  assert.equal(firedAt, undefined, "not at 24.8 days");
+  assert.deepEqual(sa.timerNames(), ["lifetime"]);
+  c.clock.advance(thirtyDays - 0x7fffffff);
+  assert.equal(firedAt, thirtyDays);
+  assert.equal(c.clock.timerCount, 0);
+  assert.equal(longest, 0x7fffffff, "no wait the system clock would cut short");
 });
 
 test("legal edges only", () => {

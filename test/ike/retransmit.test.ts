@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ManualClock } from "../../src/ike/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import {
   DEFAULT_RETRANSMIT,
   ReplyCache,

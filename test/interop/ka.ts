@@ -13,7 +13,8 @@ import { ExchangeType, PayloadType, decodeMessage } from "../../src/codec/index.
 import { dhAgree } from "../../src/crypto/dh.js";
 import { expandKa, skeyidChildren, skeyidPsk } from "../../src/crypto/kdf.js";
 import { phase1Suite, type Phase1Suite } from "../../src/crypto/phase1-suite.js";
-import { deterministicDh, type DhPort } from "../../src/ike/ports.js";
+import type { DhPort } from "../../src/ike/ports.js";
+import { deterministicDh } from "../helpers/dh.js";
 import { readPcapFile } from "../helpers/pcap.js";
 
 /** A DH port with reproducible private values that remembers them by public value. */

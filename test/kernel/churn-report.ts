@@ -8,7 +8,7 @@
  *   node --expose-gc --openssl-legacy-provider dist/test/kernel/churn-report.js [cycles=400000]
  */
 import { readFileSync } from "node:fs";
-import { ManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { espSa } from "./helpers.js";
 

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { ManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { MemoryKernel, type MemoryKernelSizes } from "../../src/kernel/memory.js";
 import { SecureKeyStore } from "../../src/kernel/secure-keys.js";
 import { espSa } from "./helpers.js";
@@ -72,7 +72,7 @@ test("50k SA lives return every SADB table to its baseline and keep the heap fla
   const grown = heapUsed() - before;
   t.diagnostic(`heap ${(before / 1048576).toFixed(2)} MB -> ${((before + grown) / 1048576).toFixed(2)} MB over 50k SA lives`);
   assert.deepEqual(kernel.debugSizes(), EMPTY);
-  assert.equal(clock.pending, 0, "no clock timer armed for dead SAs");
+  assert.equal(clock.timerCount, 0, "no clock timer armed for dead SAs");
   assert.equal(keys.live, 0, "every key slot freed");
   assert.ok(expires >= 50_000 / 4 * 3, `soft+hard and larval expiries fired (${expires})`);
   assert.ok(grown < 2 * 1024 * 1024, `heap grew by ${grown} bytes over 50k SA lives`);
@@ -95,7 +95,7 @@ test("churn beside a steady population keeps stale deadlines bounded and drops t
   assert.equal(mid.reqids, 0);
   assert.equal(await kernel.flush(), 500);
   assert.deepEqual(kernel.debugSizes(), EMPTY);
-  assert.equal(clock.pending, 0);
+  assert.equal(clock.timerCount, 0);
   await kernel.close();
 });
 

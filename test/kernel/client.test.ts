@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KernelError } from "../../src/errors.js";
-import { ManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { KernelClient } from "../../src/kernel/client.js";
 import type { ExpireEvent } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";

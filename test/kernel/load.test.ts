@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 
 test("100k SAs: insert, look up, dump, expire soft then hard", async () => {
@@ -42,6 +42,6 @@ test("100k SAs: insert, look up, dump, expire soft then hard", async () => {
   clock.advance(500_000);
   assert.equal(hard, N);
   assert.equal(kernel.size, 0);
-  assert.equal(clock.pending, 0);
+  assert.equal(clock.timerCount, 0);
   await kernel.close();
 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KernelError } from "../../src/errors.js";
 import { AuthAlg, CompAlg, EncAlg } from "../../src/kernel/algorithms.js";
-import { ManualClock } from "../../src/kernel/clock.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import type { AcquireEvent, ExpireEvent } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import diagnostics from "node:diagnostics_channel";
@@ -342,13 +342,13 @@ test("a closed kernel refuses requests and holds no keys", async () => {
 test("only one clock timer is armed however many SAs have deadlines", async () => {
   const { kernel, clock, expires } = setup();
   for (let i = 0; i < 50; i++) await kernel.add(espSa(0x9000 + i, { lifetimes: { hard: { addSeconds: 100 - i } } }));
-  assert.equal(clock.pending, 1);
+  assert.equal(clock.timerCount, 1);
   clock.advance(60_000);
   assert.equal(expires.length, 10);
   assert.deepEqual(expires.map((e) => e.sa.spi).slice(0, 3), [0x9000 + 49, 0x9000 + 48, 0x9000 + 47]);
-  assert.equal(clock.pending, 1);
+  assert.equal(clock.timerCount, 1);
   await kernel.close();
-  assert.equal(clock.pending, 0);
+  assert.equal(clock.timerCount, 0);
 });
 
 test("ACQUIRE and EXPIRE are also published on diagnostics channels", async () => {

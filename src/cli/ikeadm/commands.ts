@@ -8,8 +8,8 @@ import { adminErrorName, type AdminRequest } from "../../control/messages.js";
 import { readDefinitionFile } from "./definition-file.js";
 import type { AdminReply } from "../../control/client.js";
 import type {
-  AcquireResult, AuthAlgView, ChangeResult, DebugResult, DefaultsResult, EncrAlgView, GroupView, ListResult, P1View, PresharedView, PrivResult, RuleView,
-  SadbView, StatsResult,
+  AcquireResult, AuthAlgView, CertCacheView, ChangeResult, DebugResult, DefaultsResult, EncrAlgView, FlushCertCacheResult, GroupView, ListResult, P1View,
+  PresharedView, PrivResult, RuleView, SadbView, StatsResult, TokenResult,
 } from "../../control/results.js";
 import { formatAcquire, formatP1, formatSadb } from "./format-sa.js";
 import { parseDebugLevel, parsePrivilege } from "../../log/categories.js";
@@ -67,9 +67,13 @@ export const HELP: Record<string, string[]> = {
     "This command dumps one of in.iked's tables.", "",
     "\tdump p1 | rule | preshared | groups | encralgs | authalgs",
     "\tdump sadb\t(extension) the in-memory SADB; keys only at privilege keymat",
-    "\tdump certcache (not available in this version)",
+    "\tdump certcache\tthe store's certificates and the validated peer certificates",
   ],
-  flush: ["This command clears one of in.iked's tables.", "", "\tflush p1\tdelete every phase 1 SA (peers are sent Deletes)", "\tflush certcache (not available in this version)"],
+  flush: [
+    "This command clears one of in.iked's tables.", "",
+    "\tflush p1\tdelete every phase 1 SA (peers are sent Deletes)",
+    "\tflush certcache\tforget validated peer certificates and re-read the certificate store",
+  ],
   acquire: [
     "(extension) Raise the in-memory kernel's ACQUIRE, as outbound traffic matching an IPsec",
     "policy would, so in.iked negotiates the SAs for it now.", "",
@@ -85,7 +89,12 @@ export const HELP: Record<string, string[]> = {
     "This command writes the live configuration to a new file (mode 0600; it must not exist).", "",
     "\twrite rule <file>", "\twrite preshared <file>",
   ],
-  token: ["This command logs in to or out of a PKCS#11 token.", "", "\ttoken login | logout <token label> (not available in this version)"],
+  token: [
+    "This command logs in to or out of a PKCS#11 token, unlocking or locking the private keys",
+    "of the certificate store that live on it.", "",
+    "\ttoken login <token label>\tprompts for the PIN (without echo)",
+    "\ttoken logout <token label>",
+  ],
   help: ["This command describes the commands.", "", "\thelp [get|set|add|del|dump|flush|read|write|token|acquire|help]"],
 };
 
@@ -332,14 +341,14 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
       if (args.length > 0) return ctx.err("dump preshared takes no arguments"), 1;
       return send<ListResult<PresharedView>>(ctx, { cmd: "dump_ps" }, (r) => fmt.formatDump(r.items.map((x) => fmt.formatPreshared(x, ctx)), "preshared keys"));
     },
-    certcache: noArgs("dump certcache", { cmd: "dump_certcache" }, () => []),
+    certcache: noArgs("dump certcache", { cmd: "dump_certcache" }, (r: ListResult<CertCacheView>) => fmt.formatDump(r.items.map(fmt.formatCertCache), "certcache")),
     groups: noArgs("dump groups", { cmd: "dump_groups" }, (r: ListResult<GroupView>) => [...fmt.formatGroups(r.items), "", "Completed dump of groups"]),
     encralgs: noArgs("dump encralgs", { cmd: "dump_encralgs" }, (r: ListResult<EncrAlgView>) => [...fmt.formatEncrAlgs(r.items), "", "Completed dump of encralgs"]),
     authalgs: noArgs("dump authalgs", { cmd: "dump_authalgs" }, (r: ListResult<AuthAlgView>) => [...fmt.formatAuthAlgs(r.items), "", "Completed dump of authalgs"]),
   },
   flush: {
     p1: noArgs("flush p1", { cmd: "flush_p1" }, () => ["Successfully flushed P1 SAs."]),
-    certcache: noArgs("flush certcache", { cmd: "flush_certcache" }, () => ["Successfully flushed certificate cache."]),
+    certcache: noArgs("flush certcache", { cmd: "flush_certcache" }, (r: FlushCertCacheResult) => [...r.warnings, "Successfully flushed cert cache."]),
   },
   read: {
     rule: async (args, ctx) => {
@@ -368,12 +377,16 @@ export const COMMANDS: Record<string, Record<string, Run>> = {
       if (args.length !== 1) return ctx.err('token login needs one "<token label>"'), 1;
       if (args[0]!.length > 31) return ctx.err("token label longer than 31 characters"), 1;
       const pin = await ctx.readPin(`Enter PIN for PKCS#11 token '${args[0]}': `);
-      return send(ctx, { cmd: "token_login", label: args[0]!, pin }, () => [`PKCS#11 token '${args[0]}' logged in.`]);
+      return send(ctx, { cmd: "token_login", label: args[0]!, pin }, (r: TokenResult) => [
+        r.already
+          ? `PKCS#11 operation successful: token '${r.token}' was logged in already (the PIN was not checked); ${r.keys} private key(s) unlocked.`
+          : `PKCS#11 operation successful: token '${r.token}' logged in, ${r.keys} private key(s) unlocked.`,
+      ]);
     },
     logout: async (args, ctx) => {
       if (args.length !== 1) return ctx.err('token logout needs one "<token label>"'), 1;
       if (args[0]!.length > 31) return ctx.err("token label longer than 31 characters"), 1;
-      return send(ctx, { cmd: "token_logout", label: args[0]! }, () => [`PKCS#11 token '${args[0]}' logged out.`]);
+      return send(ctx, { cmd: "token_logout", label: args[0]! }, (r: TokenResult) => [`PKCS#11 operation successful: token '${r.token}' logged out, ${r.keys} private key(s) locked.`]);
     },
   },
   dbg: {

@@ -3,13 +3,14 @@
  * (GLOBL:, LOCIP:, PSKEY: ...), table headings and column widths are interface constants that
  * scripts parse; prose is ours.
  */
+import { AuthMethod } from "../../codec/attributes-constants.js";
 import { formatAddressSpec } from "../../config/address.js";
 import { authMethodWord, configIdTypeWord, idTypeName } from "../../config/names.js";
 import type { AddressSpec, P1Xform, PresharedId } from "../../config/types.js";
 import { cipherById, groupById, hashById } from "../../crypto/algorithms.js";
 import { describeDebugLevel, PRIVILEGE_DESCRIPTIONS, type PrivilegeLevel } from "../../log/categories.js";
 import type {
-  AuthAlgView, DebugResult, DefaultsResult, EncrAlgView, GroupView, PresharedView, PrivResult, RuleView, StatsResult,
+  AuthAlgView, CertCacheView, DebugResult, DefaultsResult, EncrAlgView, GroupView, PresharedView, PrivResult, RuleView, StatsResult,
 } from "../../control/results.js";
 
 /** Output switches of ikeadm. */
@@ -81,7 +82,8 @@ export function human(secs: number): string {
 }
 
 const AUTH_METHOD_TEXT: Record<number, string> = {
-  1: "pre-shared key", 2: "DSS signatures", 3: "RSA signatures", 4: "RSA Encryption", 5: "Revised RSA Encryption",
+  [AuthMethod.PreSharedKey]: "pre-shared key", [AuthMethod.DssSignatures]: "DSS signatures", [AuthMethod.RsaSignatures]: "RSA signatures",
+  [AuthMethod.RsaEncryption]: "RSA Encryption", [AuthMethod.RsaRevisedEncryption]: "Revised RSA Encryption",
 };
 
 /** One transform as the XFORM/XF lines show it. */
@@ -210,5 +212,24 @@ export function formatStats(r: StatsResult): string[] {
     `Failed:    initiator: ${n(p.init_p1_noresp + p.init_p1_respfail)}   responder: ${n(p.resp_p1_fail)}`,
     `           initiator fails include ${p.init_p1_noresp} time-out(s)`,
     ...(r.pkcs11Lib ? [`PKCS#11 library linked in from ${r.pkcs11Lib}`] : []),
+  ];
+}
+
+const LINKAGE: Readonly<Record<CertCacheView["linkage"], string[]>> = {
+  [-1]: ["\t\t[Public certificate only]", "\t\t[Obtained via certificate payload]"],
+  0: ["\t\t[Public certificate only]"],
+  1: ["\t\t[Private key linked but locked]"],
+  2: ["\t\t[Private key available]"],
+};
+
+/** One `dump certcache` record (ikeadm.md §3.9 layout; the slot and token lines are extensions). */
+export function formatCertCache(c: CertCacheView): string[] {
+  return [
+    `CERTIFICATE CACHE ID: ${c.id}`,
+    `\tSubject Name: <${c.subject ?? "Name unavailable"}>`,
+    `\t Issuer Name: <${c.issuer ?? "Name unavailable"}>`,
+    ...(c.trusted ? ["\t\t[trusted certificate]"] : []),
+    ...LINKAGE[c.linkage],
+    ...(c.slot !== undefined ? [`\t\t[Store slot ${c.slot}${c.token !== undefined ? `, private key on PKCS#11 token "${c.token}"` : ""}]`] : []),
   ];
 }

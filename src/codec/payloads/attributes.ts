@@ -1,19 +1,23 @@
 /**
- * Reading data attributes (RFC 2408 §3.3) once decoded: a TLV attribute's value is a big-endian
+ * Reading and building data attributes (RFC 2408 §3.3): a TLV attribute's value is a big-endian
  * number of any length (Life Duration is often sent as 4 bytes), a TV one a 16-bit number.
  */
 import type { DataAttribute } from "../fields.js";
 
+/** Largest value an attribute quantity (a lifetime, a key length) takes here: 2^32-1. */
+const MAX_QUANTITY = 0xffffffff;
+
 /**
- * The numeric value of an attribute: TV as is, TLV as a big-endian unsigned number, or undefined
- * when a TLV value is empty or longer than 6 bytes (beyond exact JavaScript integers).
+ * The numeric value of an attribute: TV as is, TLV as a big-endian unsigned number saturating at
+ * 2^32-1 (a peer's 8-byte lifetime means "longer than we count"); an empty TLV reads 0.
  */
-export function attributeNumber(a: DataAttribute): number | undefined {
+export function attributeNumber(a: DataAttribute): number {
   if (a.format === "tv") return a.value;
-  const b = a.value;
-  if (b.length === 0 || b.length > 6) return undefined;
   let n = 0;
-  for (let i = 0; i < b.length; i++) n = n * 256 + b[i]!;
+  for (const byte of a.value) {
+    n = n * 256 + byte;
+    if (n > MAX_QUANTITY) return MAX_QUANTITY;
+  }
   return n;
 }
 
@@ -25,11 +29,12 @@ export function findAttribute(attrs: readonly DataAttribute[], type: number): Da
 
 /**
  * Builds an attribute of a variable (class V) type in its shortest form: TV when the value fits in
- * 16 bits, else a 4-byte TLV (the form strongSwan and racoon send for long lifetimes).
+ * 16 bits, else a 4-byte TLV (the form strongSwan and racoon send for long lifetimes); a value past
+ * 32 bits saturates at 2^32-1.
  */
 export function variableAttribute(type: number, value: number): DataAttribute {
   if (value <= 0xffff) return { format: "tv", type, value };
   const b = Buffer.alloc(4);
-  b.writeUInt32BE(value, 0);
+  b.writeUInt32BE(Math.min(value, MAX_QUANTITY) >>> 0, 0);
   return { format: "tlv", type, value: b };
 }

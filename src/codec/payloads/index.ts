@@ -60,6 +60,27 @@ SPECS[PayloadType.NATDDraft] = natDSpec;
 SPECS[PayloadType.NATOADraft] = natOaSpec;
 SPECS[PayloadType.Fragment] = fragmentSpec;
 
+/**
+ * RFC 2409 section 5.2: with public key encryption, the bodies of MM3's and MM4's ID and NONCE
+ * payloads are RSA ciphertext. They decode with their fields' layout but without the payload's
+ * semantic checks (an ID type, a nonce length), which only the plaintext can pass; the exchange
+ * decrypts `raw.body` and decodes the plaintext strictly.
+ */
+export const SEALABLE: ReadonlySet<number> = new Set([PayloadType.ID, PayloadType.NONCE]);
+const SEALED_SPECS = new Map<number, Spec>();
+
+/** The spec a sealed payload of `type` decodes with (see {@link SEALABLE}), or undefined. */
+export function sealedPayloadSpec(type: number): Spec | undefined {
+  if (!SEALABLE.has(type)) return undefined;
+  let s = SEALED_SPECS.get(type);
+  if (s === undefined) {
+    const base = SPECS[type]!;
+    s = { ...base, verifyPrefix: undefined, verify: undefined, decoders: {} };
+    SEALED_SPECS.set(type, s);
+  }
+  return s;
+}
+
 /** The spec of a top-level payload type, or undefined for a type that may not head a payload here. */
 export function payloadSpec(type: number): Spec | undefined {
   return type >= 0 && type < SPECS.length ? SPECS[type] : undefined;

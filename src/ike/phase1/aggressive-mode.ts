@@ -1,31 +1,35 @@
 /**
- * Aggressive Mode with pre-shared keys, RFC 2409 section 5.4 on RFC 2408 section 4.7:
+ * Aggressive Mode, RFC 2409 sections 5.1 and 5.4 on RFC 2408 section 4.7, with pre-shared keys or
+ * signatures (the method's steps: authenticator.ts):
  *
  * ```
  *      Initiator                          Responder
  *     -----------                        -----------
- *  AM1  HDR, SA, KE, Ni, IDii       -->
- *  AM2                              <--   HDR, SA, KE, Nr, IDir, HASH_R
- *  AM3  HDR[*], HASH_I              -->
+ *  AM1  HDR, SA, KE, Ni, IDii [, CR...]  -->
+ *  AM2                              <--   HDR, SA, KE, Nr, IDir [, CR...], AUTH_R
+ *  AM3  HDR[*], AUTH_I              -->
  * ```
  *
- * Three messages, identities in the clear. The KE travels with the proposals, so every offered
- * transform carries the same group. The responder chooses the key by AM1's identity (ike.preshared
- * `ike_mode aggressive` or `both`), which is what Aggressive Mode is for: peers without fixed
- * addresses. AM3 is sent encrypted (as strongSwan does) and accepted either way.
+ * AUTH is HASH_I/HASH_R with a pre-shared key, [CERT...] SIG_I/SIG_R with signatures. The
+ * initiator presents its identity in AM1, before any choice, so it offers transforms of one
+ * method (and, for the one KE, one group): those of its first usable `p1_xform`.
+ *
+ * Three messages, identities in the clear. With pre-shared keys the responder chooses the key by
+ * AM1's identity (ike.preshared `ike_mode aggressive` or `both`), which is what Aggressive Mode is
+ * for: peers without fixed addresses. AM3 is sent encrypted (as strongSwan does) and accepted
+ * either way.
  *
  * Same task shape as Main Mode (src/ike/phase1/main-mode.ts): buildI/processI, processR.
  */
-import { ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
-import type { PresharedEntry } from "../../config/types.js";
+import { AuthMethod, ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
-import type { SecureBuffer } from "../../crypto/secure.js";
 import type { Step } from "../step.js";
-import { checkPeerId, formatId, localIdPayload, presharedIdOf } from "./identity.js";
+import { isFailure, type AuthFailure, type Authenticator } from "./authenticator.js";
 import type { Phase1Context, Phase1Result } from "./main-mode.js";
-import { buildSaPayload, derivePsk, echoSaPayload, first, generateKe, holdPsk, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
+import { authenticatorFor, usableMethods } from "./methods.js";
+import { buildSaPayload, echoSaPayload, first, generateKe, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
+import { PskAuthenticator } from "./psk-auth.js";
 import {
-  AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
   matchP1Reply,
   selectP1,
@@ -33,6 +37,16 @@ import {
   type P1Choice,
   type P1Transform,
 } from "./proposal.js";
+
+/**
+ * The methods Aggressive Mode runs here: RSA encryption has an Aggressive Mode of its own (RFC 2409
+ * section 5.2, ID and nonce encrypted in AM1) that is not implemented, so it is left out.
+ */
+function aggressiveMethods(ctx: Phase1Context): { methods: number[]; problems: string[] } {
+  const u = usableMethods(ctx);
+  if (!u.methods.includes(AuthMethod.RsaEncryption)) return u;
+  return { methods: u.methods.filter((m) => m !== AuthMethod.RsaEncryption), problems: [...u.problems, "rsa_encrypt: Aggressive Mode with RSA encryption is not implemented"] };
+}
 
 /** Where an Aggressive Mode task is. */
 export type AggressiveModeState = "start" | "am1-sent" | "am2-sent" | "done" | "failed";
@@ -44,16 +58,15 @@ export class AggressiveMode {
   private st: AggressiveModeState = "start";
   private proposed: P1Transform[] = [];
   private choice: P1Choice | undefined;
+  private auth: Authenticator | undefined;
   private saiB: Buffer | undefined;
   private nonceI: Buffer | undefined;
   private nonceR: Buffer | undefined;
   private gxi: Buffer | undefined;
   private gxr: Buffer | undefined;
-  private psk: PresharedEntry | undefined;
-  /** The initiator's copy of the key, held from AM1 until SKEYID is derived from AM2. */
-  private pskI: SecureBuffer | undefined;
   private localId: IdPayload | undefined;
   private peerId: IdPayload | undefined;
+  private peerText = "";
   private res: Phase1Result | undefined;
 
   constructor(private readonly ctx: Phase1Context) {
@@ -77,38 +90,35 @@ export class AggressiveMode {
 
   // ---------------------------------------------------------------- initiator
 
-  /** AM1: proposals (one group), KE, Ni, IDii. */
+  /** AM1: proposals (one method, one group), KE, Ni, IDii, our CERTREQs. */
   async buildI(): Promise<Step> {
     const sa = this.ctx.sa;
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    const all = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => t.auth === AUTH_PRESHARED);
-    const group = all[0]?.group;
-    this.proposed = all.filter((t) => t.group === group);
-    if (this.proposed.length === 0) return this.failed(undefined, "rule has no usable pre-shared p1_xform");
-    this.psk = this.ctx.policy.presharedFor(sa.local.address, sa.remote.address, "aggressive");
-    if (this.psk === undefined) return this.failed(undefined, `no aggressive-mode key for ${sa.remote.address}`);
-    this.pskI = holdPsk(sa, this.psk.key);
-    const first0 = this.proposed[0]!;
+    const { methods, problems } = aggressiveMethods(this.ctx);
+    const all = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => methods.includes(t.auth));
+    const lead = all[0];
+    if (lead === undefined) return this.failed(undefined, `rule has no usable p1_xform${problems.length > 0 ? `: ${problems.join("; ")}` : ""}`);
+    this.proposed = all.filter((t) => t.group === lead.group && t.auth === lead.auth);
+    const auth = authenticatorFor(this.ctx, lead.auth);
+    this.auth = auth;
+    if (auth instanceof PskAuthenticator && !auth.findByAddress("aggressive")) return this.failed(undefined, `no aggressive-mode key for ${sa.remote.address}`);
+    const id = auth.localId();
+    if (isFailure(id)) return this.failedWith(id);
+    this.localId = id;
     // The suite is fixed only by AM2; a provisional Keymat holds our DH private value until then.
-    sa.keymat = new Phase1Keymat(phase1Suite(first0.encr, first0.keyBits, first0.hash), SA_KEY_MEMORY);
-    const ke = await generateKe(this.ctx, group!);
+    sa.keymat = new Phase1Keymat(phase1Suite(lead.encr, lead.keyBits, lead.hash), SA_KEY_MEMORY);
+    const ke = await generateKe(this.ctx, lead.group);
     if (typeof ke === "string") return this.failed(undefined, ke);
     this.gxi = ke;
     this.nonceI = this.ctx.random(this.ctx.rule.p1NonceLen);
-    this.localId = localIdPayload(this.ctx.rule, sa.local);
     const saPayload = buildSaPayload(this.proposed);
     this.saiB = payloadBody(saPayload);
     this.st = "am1-sent";
-    return {
-      kind: "more",
-      reply: {
-        payloads: [saPayload, { type: PayloadType.KE, keyData: ke }, { type: PayloadType.NONCE, data: this.nonceI }, this.localId],
-        encrypt: false,
-      },
-    };
+    const out: Payload[] = [saPayload, { type: PayloadType.KE, keyData: ke }, { type: PayloadType.NONCE, data: this.nonceI }, id, ...auth.requests()];
+    return { kind: "more", reply: { payloads: out, encrypt: false } };
   }
 
-  /** AM2: check the choice, derive keys, verify HASH_R; answer AM3 with HASH_I. */
+  /** AM2: check the choice, derive keys, verify the responder's proof; answer AM3 with ours. */
   async processI(payloads: readonly Payload[]): Promise<Step> {
     if (this.st !== "am1-sent") return this.failed(undefined, `initiator got a message in ${this.st}`);
     const sa = this.ctx.sa;
@@ -130,26 +140,18 @@ export class AggressiveMode {
     this.gxr = Buffer.from(first(payloads, PayloadType.KE)!.keyData);
     this.nonceR = Buffer.from(first(payloads, PayloadType.NONCE)!.data);
     const id = first(payloads, PayloadType.ID)!;
-    const hash = first(payloads, PayloadType.HASH);
-    if (hash === undefined) return this.failed(Notify.PayloadMalformed, "AM2 without HASH_R");
-    const psk = this.pskI!;
-    let d: Awaited<ReturnType<typeof derivePsk>>;
-    try {
-      d = await derivePsk(this.ctx, choice.transform.group, this.inputs(), psk);
-    } finally {
-      psk.destroy();
-    }
-    if (d === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
-    if (d === "gone") return this.failed(undefined, "SA destroyed during DH");
-    if (!sa.keymat!.verifyHashR(hash.data, this.saiB!, payloadBody(id))) {
-      return this.failed(Notify.AuthenticationFailed, "HASH_R does not verify (pre-shared key mismatch?)");
-    }
-    const problem = checkPeerId(id, sa.remote, this.psk);
-    if (problem !== null) return this.failed(Notify.InvalidIdInformation, problem);
+    const auth = this.auth!;
+    auth.noteRequests(payloads);
+    const derived = await auth.derive(choice.transform.group, this.inputs());
+    if (derived !== null) return this.failedWith(derived);
+    const peer = await auth.verify(id, payloads, sa.keymat!.hashR(this.saiB!, payloadBody(id)));
+    if (isFailure(peer)) return this.failedWith(peer);
     this.peerId = id;
-    const hashI = sa.keymat!.hashI(this.saiB!, payloadBody(this.localId!));
-    this.finish(false);
-    return { kind: "done", reply: { payloads: [{ type: PayloadType.HASH, data: hashI }], encrypt: true } };
+    this.peerText = peer;
+    const proof = await auth.prove(sa.keymat!.hashI(this.saiB!, payloadBody(this.localId!)));
+    if (isFailure(proof)) return this.failedWith(proof);
+    this.finish();
+    return { kind: "done", reply: { payloads: proof, encrypt: true } };
   }
 
   // ---------------------------------------------------------------- responder
@@ -161,34 +163,30 @@ export class AggressiveMode {
     return this.failed(undefined, `responder got a message in ${this.st}`);
   }
 
+  /** AM1: the key by identity (pre-shared), choose, KE, derive; AM2 with our proof. */
   private async onAm1(payloads: readonly Payload[]): Promise<Step> {
     const sa = this.ctx.sa;
     const saPayload: SaPayload = first(payloads, PayloadType.SA)!;
     const id = first(payloads, PayloadType.ID)!;
-    const peer = presharedIdOf(id);
-    this.psk = peer === undefined ? undefined : this.ctx.policy.presharedForId(peer, sa.local.address, "aggressive");
-    if (this.psk === undefined) return this.failed(Notify.InvalidIdInformation, `no aggressive-mode key for ID ${formatId(id)}`);
-    const problem = checkPeerId(id, sa.remote, this.psk);
-    if (problem !== null) return this.failed(Notify.InvalidIdInformation, problem);
-    const psk = holdPsk(sa, this.psk.key);
-    try {
-      return await this.answerAm1(saPayload, payloads, psk);
-    } finally {
-      psk.destroy();
+    const { methods, problems } = aggressiveMethods(this.ctx);
+    let psk: PskAuthenticator | undefined;
+    if (methods.includes(AuthMethod.PreSharedKey)) {
+      psk = new PskAuthenticator(this.ctx);
+      const refused = psk.findByPeerId(id);
+      if (refused !== null) return this.failedWith(refused);
     }
-  }
-
-  /** AM1 after the key lookup: choose, KE, derive, AM2. */
-  private async answerAm1(saPayload: SaPayload, payloads: readonly Payload[], psk: SecureBuffer): Promise<Step> {
-    const sa = this.ctx.sa;
-    const id = first(payloads, PayloadType.ID)!;
     const offered = offeredTransforms(saPayload);
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    const choice = selectP1(offered.map((o) => o.attributes), this.ctx.rule.p1Xforms, [AUTH_PRESHARED], life);
-    if ("reasons" in choice) return this.failed(Notify.NoProposalChosen, `no acceptable transform: ${choice.reasons.slice(0, 4).join("; ")}`);
+    const choice = selectP1(offered.map((o) => o.attributes), this.ctx.rule.p1Xforms, methods, life);
+    if ("reasons" in choice) {
+      return this.failed(Notify.NoProposalChosen, `no acceptable transform: ${[...problems, ...choice.reasons].slice(0, 4).join("; ")}`);
+    }
     this.choice = choice;
     this.saiB = payloadBody(saPayload);
     this.peerId = id;
+    const auth = psk ?? authenticatorFor(this.ctx, choice.transform.auth);
+    this.auth = auth;
+    auth.noteRequests(payloads);
     sa.lifeSecs = choice.lifeSecs;
     sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash), SA_KEY_MEMORY);
     this.gxi = Buffer.from(first(payloads, PayloadType.KE)!.keyData);
@@ -196,37 +194,32 @@ export class AggressiveMode {
     const mine = await respondKe(this.ctx, choice.transform.group, this.gxi);
     if (mine === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
     if (typeof mine === "string") return this.failed(undefined, mine);
-    const ke = mine.gxr;
-    this.gxr = ke;
+    this.gxr = mine.gxr;
     this.nonceR = this.ctx.random(this.ctx.rule.p1NonceLen);
-    const d = await derivePsk(this.ctx, choice.transform.group, this.inputs(), psk, mine.gxy);
-    if (d === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
-    if (d === "gone") return this.failed(undefined, "SA destroyed during DH");
-    this.localId = localIdPayload(this.ctx.rule, sa.local);
-    const hashR = sa.keymat.hashR(this.saiB, payloadBody(this.localId));
+    const derived = await auth.derive(choice.transform.group, this.inputs(), mine.gxy);
+    if (derived !== null) return this.failedWith(derived);
+    const own = auth.localId();
+    if (isFailure(own)) return this.failedWith(own);
+    this.localId = own;
+    const proof = await auth.prove(sa.keymat.hashR(this.saiB, payloadBody(own)));
+    if (isFailure(proof)) return this.failedWith(proof);
     this.st = "am2-sent";
-    return {
-      kind: "more",
-      reply: {
-        payloads: [
-          echoSaPayload(saPayload, offered[choice.index]!),
-          { type: PayloadType.KE, keyData: ke },
-          { type: PayloadType.NONCE, data: this.nonceR },
-          this.localId,
-          { type: PayloadType.HASH, data: hashR },
-        ],
-        encrypt: false,
-      },
-    };
+    const out: Payload[] = [
+      echoSaPayload(saPayload, offered[choice.index]!),
+      { type: PayloadType.KE, keyData: this.gxr },
+      { type: PayloadType.NONCE, data: this.nonceR },
+      own,
+      ...auth.requests(),
+      ...proof,
+    ];
+    return { kind: "more", reply: { payloads: out, encrypt: false } };
   }
 
-  private onAm3(payloads: readonly Payload[]): Step {
-    const hash = first(payloads, PayloadType.HASH);
-    if (hash === undefined) return this.failed(Notify.PayloadMalformed, "AM3 without HASH_I");
-    if (!this.ctx.sa.keymat!.verifyHashI(hash.data, this.saiB!, payloadBody(this.peerId!))) {
-      return this.failed(Notify.AuthenticationFailed, "HASH_I does not verify (pre-shared key mismatch?)");
-    }
-    this.finish(false);
+  private async onAm3(payloads: readonly Payload[]): Promise<Step> {
+    const peer = await this.auth!.verify(this.peerId!, payloads, this.ctx.sa.keymat!.hashI(this.saiB!, payloadBody(this.peerId!)));
+    if (isFailure(peer)) return this.failedWith(peer);
+    this.peerText = peer;
+    this.finish();
     return { kind: "done" };
   }
 
@@ -236,17 +229,21 @@ export class AggressiveMode {
     return { nonceI: this.nonceI!, nonceR: this.nonceR!, gxi: this.gxi!, gxr: this.gxr! };
   }
 
-  private finish(initialContact: boolean): void {
+  private finish(): void {
     const c = this.choice!;
     this.res = {
       transform: c.transform,
       keyBits: c.keyBits,
       lifeSecs: c.lifeSecs,
-      localId: formatId(this.localId!),
-      peerId: formatId(this.peerId!),
-      initialContact,
+      localId: this.auth!.localIdText(),
+      peerId: this.peerText,
+      initialContact: false,
     };
     this.st = "done";
+  }
+
+  private failedWith(f: AuthFailure): Step {
+    return this.failed(f.notify, f.reason);
   }
 
   private failed(notify: number | undefined, reason: string): Step {

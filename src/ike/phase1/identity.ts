@@ -51,16 +51,25 @@ function addressId(address: string): IdPayload {
 }
 
 /**
- * The ID we present for `rule` on `local`: the local address for the address types (of the
- * family actually in use), or the rule's `local_id` text for FQDN/USER_FQDN. Without a usable
- * `local_id` the address is presented.
+ * The ID we present with a pre-shared key for `rule` on `local`: for the address types the local
+ * address (of the family actually in use); for ID_FQDN and ID_USER_FQDN the rule's `local_id`, or
+ * else the name the matching ike.preshared entry gives as its `localid` (same type). A type with no
+ * value to present is refused (a string saying why): sending the address instead would name
+ * something the peer does not expect (Libreswan answers INVALID-ID-INFORMATION), and `in.iked -c`
+ * refuses such a rule already.
  */
-export function localIdPayload(rule: ResolvedRule, local: Endpoint): IdPayload {
+export function localIdPayload(rule: ResolvedRule, local: Endpoint, entry?: PresharedEntry): IdPayload | string {
   const t = rule.localIdType;
-  if ((t === IdType.ID_FQDN || t === IdType.ID_USER_FQDN) && rule.rule.localId !== undefined && rule.rule.localId !== "") {
-    return { type: PayloadType.ID, idType: t, protocolId: 0, port: 0, data: Buffer.from(rule.rule.localId, "utf8") };
+  if (t === IdType.ID_IPV4_ADDR || t === IdType.ID_IPV6_ADDR) return addressId(local.address);
+  if (t === IdType.ID_FQDN || t === IdType.ID_USER_FQDN) {
+    const own = rule.rule.localId;
+    if (own !== undefined && own !== "") return { type: PayloadType.ID, idType: t, protocolId: 0, port: 0, data: Buffer.from(own, "utf8") };
+    if (entry !== undefined && "name" in entry.localId && entry.localId.type === t) {
+      return { type: PayloadType.ID, idType: t, protocolId: 0, port: 0, data: Buffer.from(entry.localId.name, "utf8") };
+    }
+    return `local_id_type ${t === IdType.ID_FQDN ? "fqdn" : "user_fqdn"}: neither local_id nor the ike.preshared entry's localid gives a name to present`;
   }
-  return addressId(local.address);
+  return `local_id_type ${t} cannot be presented with a pre-shared key`;
 }
 
 /** The textual form of an ID, for logs and `ikeadm dump` (names and addresses are not secret). */
@@ -87,11 +96,18 @@ function ipText(data: Buffer): string | undefined {
   return undefined;
 }
 
-/** Why a peer's Phase 1 ID is refused, or null when it is acceptable. */
-export function checkPeerId(id: IdPayload, remote: Endpoint, entry: PresharedEntry | undefined): string | null {
+/** RFC 2407 section 4.6.2: a Phase 1 ID names protocol and port 0, or UDP and 0 or 500. */
+export function idProtocolProblem(id: IdPayload): string | null {
   if (!(id.protocolId === 0 && id.port === 0) && !(id.protocolId === IPPROTO_UDP && (id.port === 0 || id.port === 500))) {
     return `Phase 1 ID with protocol ${id.protocolId} port ${id.port}`;
   }
+  return null;
+}
+
+/** Why a peer's Phase 1 ID is refused with a pre-shared key, or null when it is acceptable. */
+export function checkPeerId(id: IdPayload, remote: Endpoint, entry: PresharedEntry | undefined): string | null {
+  const proto = idProtocolProblem(id);
+  if (proto !== null) return proto;
   if (id.idType === IdType.ID_IPV4_ADDR || id.idType === IdType.ID_IPV6_ADDR) {
     const text = ipText(id.data);
     const ip = text === undefined ? undefined : parseIp(text);

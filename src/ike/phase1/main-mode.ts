@@ -1,37 +1,36 @@
 /**
- * Main Mode (Identity Protection exchange) with pre-shared keys, RFC 2409 section 5.4 on RFC 2408
- * section 4.5:
+ * Main Mode (Identity Protection exchange), RFC 2409 sections 5.1 and 5.4 on RFC 2408 section 4.5,
+ * with pre-shared keys or signatures (the method's steps: authenticator.ts):
  *
  * ```
  *      Initiator                          Responder
  *     -----------                        -----------
  *  MM1  HDR, SA                     -->
  *  MM2                              <--   HDR, SA
- *  MM3  HDR, KE, Ni                 -->
- *  MM4                              <--   HDR, KE, Nr
- *  MM5  HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)] -->
- *  MM6                              <--   HDR*, IDir, HASH_R
+ *  MM3  HDR, KE, Ni [, CR...]       -->
+ *  MM4                              <--   HDR, KE, Nr [, CR...]
+ *  MM5  HDR*, IDii, AUTH_I [, N(INITIAL-CONTACT)] -->
+ *  MM6                              <--   HDR*, IDir, AUTH_R
  * ```
+ *
+ * AUTH is HASH_I/HASH_R with a pre-shared key, [CERT...] SIG_I/SIG_R with signatures. With RSA
+ * encryption (section 5.2) the ID and nonces move into MM3/MM4: encryption.ts runs those steps.
  *
  * A task object per exchange, after strongSwan's main_mode.c: the initiator runs `buildI` then
  * `processI` for each answer, the responder `processR` for each request; each step returns the
  * next message (`more`), the last one (`done`) or `fail` with the notify to send. The engine does
  * the I/O, encryption, retransmission and SA lifecycle; this class only reads typed payloads.
  *
- * SKEYID = prf(pre-shared-key, Ni_b | Nr_b) is derived after MM3/MM4 (the responder needs it to
- * decrypt MM5), so the key is chosen by the peer's address, as the original does.
+ * SKEYID is derived after MM3/MM4 (the responder needs it to decrypt MM5), so a pre-shared key is
+ * chosen by the peer's address, as the original does.
  */
-import { ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
-import type { PresharedEntry, ResolvedRule } from "../../config/types.js";
+import { AuthMethod, Doi, ExchangeType, Notify, PayloadType, ProtocolId, type Header, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
-import type { SecureBuffer } from "../../crypto/secure.js";
-import type { IsakmpSa } from "../isakmp-sa.js";
-import type { IkeLog } from "../log.js";
-import type { DhPort, Phase1Policy } from "../ports.js";
-import { checkPeerId, formatId, localIdPayload } from "./identity.js";
-import { all, buildSaPayload, echoSaPayload, first, holdPsk, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
+import { isFailure, type AuthContext, type AuthFailure, type Authenticator } from "./authenticator.js";
+import { PublicKeyEncryption } from "./encryption.js";
+import { authenticatorFor, usableMethods } from "./methods.js";
+import { all, buildSaPayload, echoSaPayload, first, generateKe, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import {
-  AUTH_PRESHARED,
   DEFAULT_P1_LIFETIME_SECS,
   matchP1Reply,
   selectP1,
@@ -47,14 +46,9 @@ import type { Outgoing, Step } from "../step.js";
 export type { Outgoing, Step } from "../step.js";
 
 /** What the task needs from the engine. */
-export interface Phase1Context {
-  readonly sa: IsakmpSa;
-  readonly rule: ResolvedRule;
-  readonly dh: DhPort;
-  readonly policy: Phase1Policy;
+export interface Phase1Context extends AuthContext {
   /** Random bytes for nonces (tests pass a deterministic source). */
   readonly random: (n: number) => Buffer;
-  readonly log: IkeLog;
   /** Whether another ISAKMP SA with this peer is up (then INITIAL-CONTACT is not sent). */
   readonly otherSaWithPeer: () => boolean;
   /** Default Phase 1 lifetime for transforms without their own (ike.config `p1_lifetime_secs`). */
@@ -82,13 +76,14 @@ export class MainMode {
   private st: MainModeState = "start";
   private proposed: P1Transform[] = [];
   private choice: P1Choice | undefined;
+  private auth: Authenticator | undefined;
+  /** Set instead of `auth` for RSA encryption, whose MM3..MM6 differ (encryption.ts). */
+  private enc: PublicKeyEncryption | undefined;
   private saiB: Buffer | undefined;
   private nonceI: Buffer | undefined;
   private nonceR: Buffer | undefined;
   private gxi: Buffer | undefined;
   private gxr: Buffer | undefined;
-  private psk: PresharedEntry | undefined;
-  private localId: IdPayload | undefined;
   private res: Phase1Result | undefined;
 
   constructor(private readonly ctx: Phase1Context) {
@@ -101,6 +96,17 @@ export class MainMode {
 
   /** The message this task waits for, for the codec's payload rules; undefined when it waits for none. */
   expected(): MessagePosition | undefined {
+    const pos = this.position();
+    return this.enc !== undefined && pos !== undefined && pos !== "MM1" && pos !== "MM2" ? (`${pos}_ENC` as MessagePosition) : pos;
+  }
+
+  /** With RSA encryption, MM3 (responder) and MM4 (initiator) carry ID and NONCE as ciphertext. */
+  sealed(header: Header): readonly number[] | undefined {
+    const next = this.st === "mm2-sent" || this.st === "mm3-sent";
+    return this.enc !== undefined && next && header.exchangeType === this.exchangeType ? [PayloadType.ID, PayloadType.NONCE] : undefined;
+  }
+
+  private position(): "MM1" | "MM2" | "MM3" | "MM4" | "MM5" | "MM6" | undefined {
     switch (this.st) {
       case "start":
         return this.role === "responder" ? "MM1" : undefined;
@@ -131,12 +137,13 @@ export class MainMode {
 
   // ---------------------------------------------------------------- initiator
 
-  /** MM1: our proposals. */
+  /** MM1: our proposals, for the methods we hold what they need. */
   buildI(): Step {
     if (this.role !== "initiator" || this.st !== "start") return fail(undefined, `buildI in ${this.st}`);
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    this.proposed = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => t.auth === AUTH_PRESHARED);
-    if (this.proposed.length === 0) return fail(undefined, "rule has no usable pre-shared p1_xform");
+    const { methods, problems } = usableMethods(this.ctx);
+    this.proposed = transformsFromXforms(this.ctx.rule.p1Xforms, life).filter((t) => methods.includes(t.auth));
+    if (this.proposed.length === 0) return this.failed(undefined, `rule has no usable p1_xform${problems.length > 0 ? `: ${problems.join("; ")}` : ""}`);
     const sa = buildSaPayload(this.proposed);
     this.saiB = payloadBody(sa);
     this.st = "mm1-sent";
@@ -166,24 +173,15 @@ export class MainMode {
     }
     const choice = matchP1Reply(offered[0]!.attributes, this.proposed);
     if ("reasons" in choice) return this.failed(Notify.NoProposalChosen, `MM2: ${choice.reasons.join("; ")}`);
-    this.choice = choice;
-    this.ctx.sa.lifeSecs = choice.lifeSecs;
-    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash), SA_KEY_MEMORY);
-    const ke = await this.makeKe();
+    this.chose(choice);
+    const ke = await generateKe(this.ctx, choice.transform.group);
     if (typeof ke === "string") return this.failed(undefined, ke);
     this.gxi = ke;
     this.nonceI = this.ctx.random(this.ctx.rule.p1NonceLen);
+    const rest = this.enc !== undefined ? await this.enc.sealI(this.nonceI) : [{ type: PayloadType.NONCE, data: this.nonceI }, ...this.auth!.requests()];
+    if (isFailure(rest)) return this.failedWith(rest);
     this.st = "mm3-sent";
-    return {
-      kind: "more",
-      reply: {
-        payloads: [
-          { type: PayloadType.KE, keyData: this.gxi },
-          { type: PayloadType.NONCE, data: this.nonceI },
-        ],
-        encrypt: false,
-      },
-    };
+    return { kind: "more", reply: { payloads: [{ type: PayloadType.KE, keyData: this.gxi }, ...rest], encrypt: false } };
   }
 
   private async onMm4(payloads: readonly Payload[]): Promise<Step> {
@@ -191,19 +189,40 @@ export class MainMode {
     const nonce = first(payloads, PayloadType.NONCE);
     if (ke === undefined || nonce === undefined) return this.failed(Notify.PayloadMalformed, "MM4 without KE or nonce");
     this.gxr = Buffer.from(ke.keyData);
+    if (this.enc !== undefined) return this.onMm4Enc(this.enc, payloads);
     this.nonceR = Buffer.from(nonce.data);
-    const derived = await this.derive();
-    if (derived !== null) return derived;
+    const auth = this.auth!;
+    auth.noteRequests(payloads);
+    const derived = await auth.derive(this.choice!.transform.group, this.inputs());
+    if (derived !== null) return this.failedWith(derived);
+    const id = auth.localId();
+    if (isFailure(id)) return this.failedWith(id);
     const sa = this.ctx.sa;
-    this.localId = localIdPayload(this.ctx.rule, sa.local);
-    const hashI = sa.keymat!.hashI(this.saiB!, payloadBody(this.localId));
-    const out: Payload[] = [this.localId, { type: PayloadType.HASH, data: hashI }];
+    const proof = await auth.prove(sa.keymat!.hashI(this.saiB!, payloadBody(id)));
+    if (isFailure(proof)) return this.failedWith(proof);
+    const out: Payload[] = [id, ...proof];
+    return this.mm5(out);
+  }
+
+  /** RSA encryption, MM4: decrypt the responder's ID and nonce, derive; MM5 is HASH_I alone. */
+  private async onMm4Enc(enc: PublicKeyEncryption, payloads: readonly Payload[]): Promise<Step> {
+    const nonceR = await enc.openI(payloads);
+    if (isFailure(nonceR)) return this.failedWith(nonceR);
+    this.nonceR = nonceR;
+    const derived = await enc.derive(this.choice!.transform.group, this.inputs());
+    if (derived !== null) return this.failedWith(derived);
+    return this.mm5([{ type: PayloadType.HASH, data: this.ctx.sa.keymat!.hashI(this.saiB!, enc.localIdBody()) }]);
+  }
+
+  /** MM5: `out`, and INITIAL-CONTACT unless another SA with the peer is up. */
+  private mm5(out: Payload[]): Step {
+    const sa = this.ctx.sa;
     if (!this.ctx.otherSaWithPeer()) {
       // RFC 2407 section 4.6.3.3: SPI is CKY-I | CKY-R, protocol ISAKMP, no data.
       out.push({
         type: PayloadType.N,
-        doi: 1,
-        protocolId: 1,
+        doi: Doi.Ipsec,
+        protocolId: ProtocolId.ISAKMP,
         notifyType: Notify.InitialContact,
         spi: Buffer.concat([sa.icookie, sa.rcookie]),
         data: Buffer.alloc(0),
@@ -214,15 +233,17 @@ export class MainMode {
   }
 
   private async onMm6(payloads: readonly Payload[]): Promise<Step> {
-    const id = first(payloads, PayloadType.ID);
-    const hash = first(payloads, PayloadType.HASH);
-    if (id === undefined || hash === undefined) return this.failed(Notify.PayloadMalformed, "MM6 without ID or HASH");
-    if (!this.ctx.sa.keymat!.verifyHashR(hash.data, this.saiB!, payloadBody(id))) {
-      return this.failed(Notify.AuthenticationFailed, "HASH_R does not verify (pre-shared key mismatch?)");
+    if (this.enc !== undefined) {
+      const peer = this.enc.verify(payloads, this.ctx.sa.keymat!.hashR(this.saiB!, this.enc.peerIdBody()));
+      if (isFailure(peer)) return this.failedWith(peer);
+      this.finish(peer, false);
+      return { kind: "done" };
     }
-    const idProblem = checkPeerId(id, this.ctx.sa.remote, this.psk);
-    if (idProblem !== null) return this.failed(Notify.InvalidIdInformation, idProblem);
-    this.finish(id, false);
+    const id = first(payloads, PayloadType.ID);
+    if (id === undefined) return this.failed(Notify.PayloadMalformed, "MM6 without ID");
+    const peer = await this.auth!.verify(id, payloads, this.ctx.sa.keymat!.hashR(this.saiB!, payloadBody(id)));
+    if (isFailure(peer)) return this.failedWith(peer);
+    this.finish(peer, false);
     return { kind: "done" };
   }
 
@@ -248,19 +269,13 @@ export class MainMode {
     const offered = offeredTransforms(sa);
     if (offered.length === 0) return this.failed(Notify.NoProposalChosen, "MM1 offers no ISAKMP transform");
     const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    const choice = selectP1(
-      offered.map((o) => o.attributes),
-      this.ctx.rule.p1Xforms,
-      [AUTH_PRESHARED],
-      life,
-    );
+    const { methods, problems } = usableMethods(this.ctx);
+    const choice = selectP1(offered.map((o) => o.attributes), this.ctx.rule.p1Xforms, methods, life);
     if ("reasons" in choice) {
-      return this.failed(Notify.NoProposalChosen, `no acceptable transform: ${choice.reasons.slice(0, 4).join("; ")}`);
+      return this.failed(Notify.NoProposalChosen, `no acceptable transform: ${[...problems, ...choice.reasons].slice(0, 4).join("; ")}`);
     }
-    this.choice = choice;
     this.saiB = payloadBody(sa);
-    this.ctx.sa.lifeSecs = choice.lifeSecs;
-    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(choice.transform.encr, choice.keyBits, choice.transform.hash), SA_KEY_MEMORY);
+    this.chose(choice);
     this.st = "mm2-sent";
     return { kind: "more", reply: { payloads: [echoSaPayload(sa, offered[choice.index]!)], encrypt: false } };
   }
@@ -270,107 +285,84 @@ export class MainMode {
     const nonce = first(payloads, PayloadType.NONCE);
     if (ke === undefined || nonce === undefined) return this.failed(Notify.PayloadMalformed, "MM3 without KE or nonce");
     this.gxi = Buffer.from(ke.keyData);
-    this.nonceI = Buffer.from(nonce.data);
+    const enc = this.enc;
+    const auth = this.auth;
+    if (enc !== undefined) {
+      const nonceI = await enc.openR(payloads);
+      if (isFailure(nonceI)) return this.failedWith(nonceI);
+      this.nonceI = nonceI;
+    } else {
+      this.nonceI = Buffer.from(nonce.data);
+      auth!.noteRequests(payloads);
+    }
     const mine = await respondKe(this.ctx, this.choice!.transform.group, this.gxi);
     if (mine === "dh") return this.failed(Notify.InvalidKeyInformation, "peer's DH value refused");
     if (typeof mine === "string") return this.failed(undefined, mine);
     this.gxr = mine.gxr;
     this.nonceR = this.ctx.random(this.ctx.rule.p1NonceLen);
-    const derived = await this.derive(mine.gxy);
-    if (derived !== null) return derived;
+    const derived = await (enc ?? auth!).derive(this.choice!.transform.group, this.inputs(), mine.gxy);
+    if (derived !== null) return this.failedWith(derived);
+    const rest = enc !== undefined ? await enc.sealR(this.nonceR) : [{ type: PayloadType.NONCE, data: this.nonceR }, ...auth!.requests()];
+    if (isFailure(rest)) return this.failedWith(rest);
     this.st = "mm4-sent";
-    return {
-      kind: "more",
-      reply: {
-        payloads: [
-          { type: PayloadType.KE, keyData: this.gxr },
-          { type: PayloadType.NONCE, data: this.nonceR },
-        ],
-        encrypt: false,
-      },
-    };
+    return { kind: "more", reply: { payloads: [{ type: PayloadType.KE, keyData: this.gxr }, ...rest], encrypt: false } };
   }
 
-  private onMm5(payloads: readonly Payload[]): Step {
-    const id = first(payloads, PayloadType.ID);
-    const hash = first(payloads, PayloadType.HASH);
-    if (id === undefined || hash === undefined) return this.failed(Notify.PayloadMalformed, "MM5 without ID or HASH");
+  private async onMm5(payloads: readonly Payload[]): Promise<Step> {
     const sa = this.ctx.sa;
-    if (!sa.keymat!.verifyHashI(hash.data, this.saiB!, payloadBody(id))) {
-      return this.failed(Notify.AuthenticationFailed, "HASH_I does not verify (pre-shared key mismatch?)");
+    if (this.enc !== undefined) {
+      const peer = this.enc.verify(payloads, sa.keymat!.hashI(this.saiB!, this.enc.peerIdBody()));
+      if (isFailure(peer)) return this.failedWith(peer);
+      this.finish(peer, all(payloads, PayloadType.N).some((n) => n.notifyType === Notify.InitialContact));
+      return { kind: "done", reply: { payloads: [{ type: PayloadType.HASH, data: sa.keymat!.hashR(this.saiB!, this.enc.localIdBody()) }], encrypt: true } };
     }
-    const idProblem = checkPeerId(id, sa.remote, this.psk);
-    if (idProblem !== null) return this.failed(Notify.InvalidIdInformation, idProblem);
+    const id = first(payloads, PayloadType.ID);
+    if (id === undefined) return this.failed(Notify.PayloadMalformed, "MM5 without ID");
+    const auth = this.auth!;
+    // strongSwan sends its CERTREQ with MM5, not MM3: it still asks for our certificate in MM6.
+    auth.noteRequests(payloads);
+    const peer = await auth.verify(id, payloads, sa.keymat!.hashI(this.saiB!, payloadBody(id)));
+    if (isFailure(peer)) return this.failedWith(peer);
     const initialContact = all(payloads, PayloadType.N).some((n) => n.notifyType === Notify.InitialContact);
-    this.localId = localIdPayload(this.ctx.rule, sa.local);
-    const hashR = sa.keymat!.hashR(this.saiB!, payloadBody(this.localId));
-    this.finish(id, initialContact);
-    return { kind: "done", reply: { payloads: [this.localId, { type: PayloadType.HASH, data: hashR }], encrypt: true } };
+    const own: IdPayload | AuthFailure = auth.localId();
+    if (isFailure(own)) return this.failedWith(own);
+    const proof = await auth.prove(sa.keymat!.hashR(this.saiB!, payloadBody(own)));
+    if (isFailure(proof)) return this.failedWith(proof);
+    this.finish(peer, initialContact);
+    return { kind: "done", reply: { payloads: [own, ...proof], encrypt: true } };
   }
 
   // ---------------------------------------------------------------- shared
 
-  /** Our g^x through the pool; the private value goes straight into the Keymat. */
-  private async makeKe(): Promise<Buffer | string> {
-    const group = this.choice!.transform.group;
-    const r = await this.ctx.dh.dhGenerate(group, { signal: this.ctx.sa.abort.signal });
-    if (!r.ok) return `DH group ${group}: ${r.error.code}`;
-    const km = this.ctx.sa.keymat;
-    if (km === undefined) return "SA destroyed during DH";
-    km.holdDhPrivate(r.value.privateValue);
-    return Buffer.from(r.value.publicValue);
+  /** The transform is chosen: its lifetime, the SA's key holder, the method's authenticator. */
+  private chose(choice: P1Choice): void {
+    this.choice = choice;
+    const t = choice.transform;
+    this.ctx.sa.lifeSecs = choice.lifeSecs;
+    this.ctx.sa.keymat = new Phase1Keymat(phase1Suite(t.encr, choice.keyBits, t.hash), SA_KEY_MEMORY);
+    if (t.auth === AuthMethod.RsaEncryption) this.enc = new PublicKeyEncryption(this.ctx, t.auth);
+    else this.auth = authenticatorFor(this.ctx, t.auth);
   }
 
-  /** g^xy through the pool (or the responder's, from respondKe), the pre-shared key by address, then SKEYID and friends. */
-  private async derive(gxy?: Buffer): Promise<Step | null> {
-    const sa = this.ctx.sa;
-    const km = sa.keymat!;
-    this.psk = this.ctx.policy.presharedFor(sa.local.address, sa.remote.address, "main");
-    if (this.psk === undefined) {
-      gxy?.fill(0);
-      return this.failed(Notify.AuthenticationFailed, `no pre-shared key for ${sa.local.address} <-> ${sa.remote.address}`);
-    }
-    const psk = holdPsk(sa, this.psk.key);
-    try {
-      return await this.deriveWith(km, psk, gxy);
-    } finally {
-      psk.destroy();
-    }
+  private inputs() {
+    return { nonceI: this.nonceI!, nonceR: this.nonceR!, gxi: this.gxi!, gxr: this.gxr! };
   }
 
-  private async deriveWith(km: Phase1Keymat, psk: SecureBuffer, gxy?: Buffer): Promise<Step | null> {
-    const sa = this.ctx.sa;
-    const group = this.choice!.transform.group;
-    const peerPublic = this.role === "initiator" ? this.gxr! : this.gxi!;
-    let shared = gxy;
-    if (shared === undefined) {
-      const r = await this.ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
-      if (!r.ok) return this.failed(Notify.InvalidKeyInformation, `peer's DH value refused: ${r.error.code}`);
-      shared = r.value;
-    }
-    if (sa.keymat !== km) {
-      shared.fill(0);
-      return this.failed(undefined, "SA destroyed during DH");
-    }
-    km.deriveFromPsk(
-      { icookie: sa.icookie, rcookie: sa.rcookie, nonceI: this.nonceI!, nonceR: this.nonceR!, gxi: this.gxi!, gxr: this.gxr! },
-      shared,
-      psk,
-    );
-    return null;
-  }
-
-  private finish(peerId: IdPayload, initialContact: boolean): void {
+  private finish(peerId: string, initialContact: boolean): void {
     const c = this.choice!;
     this.res = {
       transform: c.transform,
       keyBits: c.keyBits,
       lifeSecs: c.lifeSecs,
-      localId: formatId(this.localId!),
-      peerId: formatId(peerId),
+      localId: (this.enc ?? this.auth!).localIdText(),
+      peerId,
       initialContact,
     };
     this.st = "done";
+  }
+
+  private failedWith(f: AuthFailure): Step {
+    return this.failed(f.notify, f.reason);
   }
 
   private failed(notify: number | undefined, reason: string): Step {

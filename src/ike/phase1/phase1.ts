@@ -13,6 +13,7 @@ import {
   ProtocolId,
   Situation,
   encodePayloads,
+  type DataAttribute,
   type Payload,
   type PayloadOf,
   type ProposalPayload,
@@ -21,7 +22,7 @@ import {
 } from "../../codec/index.js";
 import type { Phase1KeymatOptions } from "../../crypto/keymat.js";
 import { SecureBuffer } from "../../crypto/secure.js";
-import { p1Attributes, type Attr, type P1Transform } from "./proposal.js";
+import { p1Attributes, type P1Transform } from "./proposal.js";
 import type { IsakmpSa } from "../isakmp-sa.js";
 import { respondDh, type DhPort } from "../ports.js";
 
@@ -65,7 +66,7 @@ export function payloadBody(p: Payload): Buffer {
 export interface OfferedTransform {
   readonly proposal: ProposalPayload;
   readonly transform: TransformPayload;
-  readonly attributes: readonly Attr[];
+  readonly attributes: readonly DataAttribute[];
 }
 
 /**
@@ -168,11 +169,16 @@ export async function respondKe(ctx: DhContext, group: number, peerPublic: Buffe
 }
 
 /**
- * g^xy through the pool (or `gxy` from {@link respondKe}), then SKEYID = prf(PSK, Ni_b | Nr_b) and
- * its children into the Keymat. Returns null, or why the peer's value was refused ("dh") or the SA
- * went away ("gone").
+ * How SKEYID is made (RFC 2409 section 5): from a pre-shared key, from the nonces and g^xy
+ * (signatures), or from the nonces and cookies (public key encryption).
  */
-export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, psk: SecureBuffer, gxy?: Buffer): Promise<null | "dh" | "gone"> {
+export type SkeyidSource = { readonly psk: SecureBuffer } | "signature" | "encryption";
+
+/**
+ * g^xy through the pool (or `gxy` from {@link respondKe}), then SKEYID and its children into the
+ * Keymat. Returns null, or why the peer's value was refused ("dh") or the SA went away ("gone").
+ */
+export async function deriveKeys(ctx: DhContext, group: number, x: Phase1Inputs, source: SkeyidSource, gxy?: Buffer): Promise<null | "dh" | "gone"> {
   const sa = ctx.sa;
   const km = sa.keymat;
   if (km === undefined) {
@@ -182,7 +188,7 @@ export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, 
   let shared = gxy;
   if (shared === undefined) {
     const peerPublic = sa.role === "initiator" ? x.gxr : x.gxi;
-    const r = await ctx.dh.dhAgree(group, km.dhPrivateForTask(), peerPublic, { signal: sa.abort.signal });
+    const r = await km.withDhPrivateForTask((priv) => ctx.dh.dhAgree(group, priv, peerPublic, { signal: sa.abort.signal }));
     if (!r.ok) return "dh";
     shared = r.value;
   }
@@ -190,7 +196,10 @@ export async function derivePsk(ctx: DhContext, group: number, x: Phase1Inputs, 
     shared.fill(0);
     return "gone";
   }
-  km.deriveFromPsk({ icookie: sa.icookie, rcookie: sa.rcookie, ...x }, shared, psk);
+  const exchange = { icookie: sa.icookie, rcookie: sa.rcookie, ...x };
+  if (source === "signature") km.deriveFromSig(exchange, shared);
+  else if (source === "encryption") km.deriveFromPkEnc(exchange, shared);
+  else km.deriveFromPsk(exchange, shared, source.psk);
   return null;
 }
 

@@ -13,32 +13,11 @@
  * Lifetimes: the responder accepts the initiator's proposed lifetime (as strongSwan and Libreswan
  * do, and echoes the transform unchanged) but expires the SA at the shorter of the proposed and its
  * own configured lifetime; when its own is shorter it says so with RESPONDER-LIFETIME after the
- * exchange (phase1-router.ts; strongSwan ignores it, our initiator honours it).
+ * exchange (phase1/lifetime.ts; strongSwan ignores it, our initiator honours it).
  */
+import { AuthMethod, IkeAttr, LifeType, attributeNumber, variableAttribute, type DataAttribute } from "../../codec/index.js";
 import type { P1Xform } from "../../config/types.js";
 import { cipherById, groupById, hashById, keyBitsAllowed } from "../../crypto/algorithms.js";
-
-/** A data attribute as the codec decodes it (RFC 2408 section 3.3): TV (basic) or TLV. */
-export type Attr =
-  | { readonly format: "tv"; readonly type: number; readonly value: number }
-  | { readonly format: "tlv"; readonly type: number; readonly value: Buffer };
-
-/** RFC 2409 appendix A attribute classes used here. */
-export const P1Attr = {
-  EncryptionAlgorithm: 1,
-  HashAlgorithm: 2,
-  AuthenticationMethod: 3,
-  GroupDescription: 4,
-  LifeType: 11,
-  LifeDuration: 12,
-  KeyLength: 14,
-} as const;
-
-/** Life Type values (RFC 2409 appendix A). */
-export const LifeType = { Seconds: 1, Kilobytes: 2 } as const;
-
-/** Authentication methods this engine implements so far. */
-export const AUTH_PRESHARED = 1;
 
 /** The original's default Phase 1 lifetime (observed on the wire): 8 hours. */
 export const DEFAULT_P1_LIFETIME_SECS = 28800;
@@ -81,38 +60,16 @@ export function transformsFromXforms(xforms: readonly P1Xform[], defaultLifeSecs
   return out;
 }
 
-function tv(type: number, value: number): Attr {
-  return { format: "tv", type, value };
-}
+const tv = (type: number, value: number): DataAttribute => ({ format: "tv", type, value });
 
-/** A lifetime value: TV when it fits 16 bits, else a 4-byte TLV (RFC 2408 section 3.3). */
-function lifeDuration(value: number): Attr {
-  if (value <= 0xffff) return tv(P1Attr.LifeDuration, value);
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(Math.min(value, 0xffffffff) >>> 0);
-  return { format: "tlv", type: P1Attr.LifeDuration, value: b };
-}
-
-/** The attributes of a transform we send, in strongSwan's order. */
-export function p1Attributes(t: P1Transform): Attr[] {
-  const a: Attr[] = [tv(P1Attr.EncryptionAlgorithm, t.encr)];
-  if (t.keyBits !== undefined) a.push(tv(P1Attr.KeyLength, t.keyBits));
-  a.push(tv(P1Attr.HashAlgorithm, t.hash), tv(P1Attr.GroupDescription, t.group), tv(P1Attr.AuthenticationMethod, t.auth));
-  if (t.lifeSecs !== undefined) a.push(tv(P1Attr.LifeType, LifeType.Seconds), lifeDuration(t.lifeSecs));
-  if (t.lifeKb !== undefined) a.push(tv(P1Attr.LifeType, LifeType.Kilobytes), lifeDuration(t.lifeKb));
+/** The attributes of a transform we send, in strongSwan's order; life durations are class V. */
+export function p1Attributes(t: P1Transform): DataAttribute[] {
+  const a: DataAttribute[] = [tv(IkeAttr.EncryptionAlgorithm, t.encr)];
+  if (t.keyBits !== undefined) a.push(tv(IkeAttr.KeyLength, t.keyBits));
+  a.push(tv(IkeAttr.HashAlgorithm, t.hash), tv(IkeAttr.GroupDescription, t.group), tv(IkeAttr.AuthenticationMethod, t.auth));
+  if (t.lifeSecs !== undefined) a.push(tv(IkeAttr.LifeType, LifeType.Seconds), variableAttribute(IkeAttr.LifeDuration, t.lifeSecs));
+  if (t.lifeKb !== undefined) a.push(tv(IkeAttr.LifeType, LifeType.Kilobytes), variableAttribute(IkeAttr.LifeDuration, t.lifeKb));
   return a;
-}
-
-/** A big-endian unsigned value of a variable attribute, saturating at 2^32-1. */
-function attrNumber(a: Attr): number {
-  if (a.format === "tv") return a.value;
-  if (a.value.length === 0) return 0;
-  let n = 0;
-  for (const byte of a.value) {
-    n = n * 256 + byte;
-    if (n > 0xffffffff) return 0xffffffff;
-  }
-  return n;
 }
 
 /** Result of reading a transform's attributes. */
@@ -123,7 +80,7 @@ export type P1Parse = { readonly ok: true; readonly value: P1Transform } | { rea
  * unpaired Life-Duration, repeated attributes) makes the transform unacceptable, never an error:
  * the peer may well offer something else we do support.
  */
-export function parseP1Attributes(attrs: readonly Attr[]): P1Parse {
+export function parseP1Attributes(attrs: readonly DataAttribute[]): P1Parse {
   const seen = new Set<number>();
   let encr: number | undefined;
   let hash: number | undefined;
@@ -134,32 +91,32 @@ export function parseP1Attributes(attrs: readonly Attr[]): P1Parse {
   let lifeKb: number | undefined;
   let pendingLifeType: number | undefined;
   for (const a of attrs) {
-    const once = a.type !== P1Attr.LifeType && a.type !== P1Attr.LifeDuration;
+    const once = a.type !== IkeAttr.LifeType && a.type !== IkeAttr.LifeDuration;
     if (once && seen.has(a.type)) return { ok: false, reason: `attribute ${a.type} repeated` };
     seen.add(a.type);
-    const v = attrNumber(a);
+    const v = attributeNumber(a);
     switch (a.type) {
-      case P1Attr.EncryptionAlgorithm:
+      case IkeAttr.EncryptionAlgorithm:
         encr = v;
         break;
-      case P1Attr.HashAlgorithm:
+      case IkeAttr.HashAlgorithm:
         hash = v;
         break;
-      case P1Attr.AuthenticationMethod:
+      case IkeAttr.AuthenticationMethod:
         auth = v;
         break;
-      case P1Attr.GroupDescription:
+      case IkeAttr.GroupDescription:
         group = v;
         break;
-      case P1Attr.KeyLength:
+      case IkeAttr.KeyLength:
         keyBits = v;
         break;
-      case P1Attr.LifeType:
+      case IkeAttr.LifeType:
         if (pendingLifeType !== undefined) return { ok: false, reason: "Life-Type without Life-Duration" };
         if (v !== LifeType.Seconds && v !== LifeType.Kilobytes) return { ok: false, reason: `Life-Type ${v}` };
         pendingLifeType = v;
         break;
-      case P1Attr.LifeDuration:
+      case IkeAttr.LifeDuration:
         if (pendingLifeType === undefined) return { ok: false, reason: "Life-Duration without Life-Type" };
         if (pendingLifeType === LifeType.Seconds) lifeSecs = v;
         else lifeKb = v;
@@ -227,9 +184,9 @@ export interface P1Choice {
  * that uses an authentication method in `methods`.
  */
 export function selectP1(
-  offered: readonly (readonly Attr[])[],
+  offered: readonly (readonly DataAttribute[])[],
   xforms: readonly P1Xform[],
-  methods: readonly number[] = [AUTH_PRESHARED],
+  methods: readonly number[] = [AuthMethod.PreSharedKey],
   defaultLifeSecs = DEFAULT_P1_LIFETIME_SECS,
 ): P1Choice | { readonly reasons: string[] } {
   const reasons: string[] = [];
@@ -260,7 +217,7 @@ export function selectP1(
  * The initiator's check of MM2's SA: the one transform must be one we offered (algorithms, group,
  * method and key size; the lifetime may differ and is then adopted, as strongSwan does).
  */
-export function matchP1Reply(attrs: readonly Attr[], proposed: readonly P1Transform[]): P1Choice | { readonly reasons: string[] } {
+export function matchP1Reply(attrs: readonly DataAttribute[], proposed: readonly P1Transform[]): P1Choice | { readonly reasons: string[] } {
   const p = parseP1Attributes(attrs);
   if (!p.ok) return { reasons: [p.reason] };
   const t = p.value;

@@ -1,11 +1,11 @@
 /**
  * Quick Mode client identities (RFC 2409 section 5.5, RFC 2407 section 4.6.2): the IDci/IDcr
- * payloads and the policy engine's {@link ClientId} (`prefix` text, upper-layer protocol, port).
+ * payloads and the IPsec policy's {@link ClientId} (`prefix` text, upper-layer protocol, port).
  *
  * A host prefix travels as ID_IPV4_ADDR / ID_IPV6_ADDR, anything wider as *_ADDR_SUBNET (address
  * then mask), as strongSwan and Libreswan send them. Ranges are not produced. A received range is
  * accepted when it is exactly one prefix (10.0.0.0-10.0.0.255 is 10.0.0.0/24); any other range is
- * refused, because kernel selectors (PF_KEY, XFRM) and the policy engine work in prefixes, and
+ * refused, because kernel selectors (PF_KEY, XFRM) and the IPsec policy work in prefixes, and
  * widening a range to the prefix that covers it would protect traffic the peer did not ask for.
  */
 import { IdType, PayloadType, type IdPayload } from "../../codec/index.js";

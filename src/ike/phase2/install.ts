@@ -6,7 +6,7 @@
  * KEYMAT, computed over its own SPI; the cipher key comes first, then the authentication key.
  * KEYMAT leaves secure memory only for the kernel call, and the copy is wiped right after.
  */
-import { IpsecProtocol } from "../../crypto/algorithms.js";
+import { ProtocolId } from "../../codec/index.js";
 import type { Phase1Keymat } from "../../crypto/keymat.js";
 import type { SecureBuffer } from "../../crypto/secure.js";
 import { AUTH_ALGORITHMS, ENCRYPT_ALGORITHMS, findAlgorithm } from "../../kernel/algorithms.js";
@@ -61,7 +61,7 @@ export async function installPair(r: InstallRequest): Promise<void> {
   const soft = r.softSecs !== undefined && r.softSecs < r.lifeSecs ? r.softSecs : Math.floor(r.lifeSecs * 0.9);
   for (const c of r.chosen) {
     const len = keyLengths(c.proto, c.transform);
-    const protocol = c.proto === "esp" ? IpsecProtocol.Esp : IpsecProtocol.Ah;
+    const protocol = c.proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH;
     for (const dir of ["in", "out"] as const) {
       const spi = dir === "in" ? c.inboundSpi : c.outboundSpi;
       const km = r.keymat.keymat(protocol, spi, r.nonceI, r.nonceR, r.gqmxy, len.enc + len.auth);

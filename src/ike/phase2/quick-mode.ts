@@ -14,8 +14,8 @@
  *   KEYMAT  = prf(SKEYID_d, [ g(qm)^xy | ] protocol | SPI | Ni_b | Nr_b)   (expanded, per SA)
  * ```
  *
- * The initiator offers the policy engine's proposals for the traffic (always with IDci/IDcr, as
- * strongSwan does); the responder asks the policy engine which offered proposal the matching
+ * The initiator offers the IPsec policy's proposals for the traffic (always with IDci/IDcr, as
+ * strongSwan does); the responder asks the IPsec policy which offered proposal the matching
  * inbound entry accepts. SPIs come from the kernel (GETSPI), and both sides install the inbound SA
  * (UPDATE of the larval one) and the outbound SA (ADD) once the exchange is authenticated: the
  * initiator on QM2, before sending QM3; the responder on QM3.

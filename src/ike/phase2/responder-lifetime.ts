@@ -20,14 +20,25 @@
  * Phase 1 uses the same notify with Protocol-ID ISAKMP and the cookie pair as its 16-byte SPI
  * (RFC 2408 section 3.14), sent by the responder in a protected Informational right after the
  * exchange (as Cisco IOS does): Main Mode's MM6 has no room for it in RFC 2409's message layout.
+ *
+ * The attribute list's bytes are the codec's (src/codec/payloads/notify-attributes.ts); this file
+ * says which attributes a lifetime is made of and what a received list means.
  */
-import { Doi, Notify, PayloadType, ProtocolId, type NotifyPayload } from "../../codec/index.js";
-
-const LIFE_TYPE = 1;
-const LIFE_DURATION = 2;
-/** RFC 2409 appendix A: the Phase 1 (Oakley) attribute classes for the same pair. */
-const OAKLEY_LIFE_TYPE = 11;
-const OAKLEY_LIFE_DURATION = 12;
+import {
+  Doi,
+  IkeAttr,
+  IpsecAttr,
+  LifeType,
+  Notify,
+  PayloadType,
+  ProtocolId,
+  attributeNumber,
+  decodeNotifyAttributes,
+  encodeNotifyAttributes,
+  variableAttribute,
+  type DataAttribute,
+  type NotifyPayload,
+} from "../../codec/index.js";
 
 /** Which attribute classes carry Life-Type and Life-Duration. */
 interface LifeClasses {
@@ -35,25 +46,17 @@ interface LifeClasses {
   readonly duration: number;
 }
 
-const IPSEC_CLASSES: LifeClasses = { type: LIFE_TYPE, duration: LIFE_DURATION };
-const OAKLEY_CLASSES: LifeClasses = { type: OAKLEY_LIFE_TYPE, duration: OAKLEY_LIFE_DURATION };
-const SECONDS = 1;
-const KILOBYTES = 2;
+/** RFC 2407 section 4.5: the IPsec SA attributes. */
+const IPSEC_CLASSES: LifeClasses = { type: IpsecAttr.SaLifeType, duration: IpsecAttr.SaLifeDuration };
+/** RFC 2409 appendix A: the Phase 1 (Oakley) attribute classes for the same pair. */
+const OAKLEY_CLASSES: LifeClasses = { type: IkeAttr.LifeType, duration: IkeAttr.LifeDuration };
+
+/** Most bytes of a TLV Life-Duration we read (wider values saturate anyway). */
+const MAX_DURATION_BYTES = 8;
 
 /** One Life-Type/Life-Duration pair; a duration over 16 bits goes as a 4-byte variable attribute. */
-function lifePair(lifeType: number, value: number, c: LifeClasses = IPSEC_CLASSES): Buffer {
-  const d = Buffer.alloc(value <= 0xffff ? 8 : 12);
-  d.writeUInt16BE(0x8000 | c.type, 0);
-  d.writeUInt16BE(lifeType, 2);
-  if (value <= 0xffff) {
-    d.writeUInt16BE(0x8000 | c.duration, 4);
-    d.writeUInt16BE(value, 6);
-  } else {
-    d.writeUInt16BE(c.duration, 4);
-    d.writeUInt16BE(4, 6);
-    d.writeUInt32BE(Math.min(value, 0xffffffff) >>> 0, 8);
-  }
-  return d;
+function lifePair(lifeType: number, value: number, c: LifeClasses = IPSEC_CLASSES): DataAttribute[] {
+  return [{ format: "tv", type: c.type, value: lifeType }, variableAttribute(c.duration, value)];
 }
 
 /**
@@ -63,10 +66,10 @@ function lifePair(lifeType: number, value: number, c: LifeClasses = IPSEC_CLASSE
 export function responderLifetime(proto: "esp" | "ah", spi: number, lifeSecs: number | undefined, lifeKb?: number): NotifyPayload {
   const spiBytes = Buffer.alloc(4);
   spiBytes.writeUInt32BE(spi >>> 0);
-  const parts: Buffer[] = [];
-  if (lifeSecs !== undefined) parts.push(lifePair(SECONDS, lifeSecs));
-  if (lifeKb !== undefined) parts.push(lifePair(KILOBYTES, lifeKb));
-  return notify(proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH, spiBytes, Buffer.concat(parts));
+  const attrs: DataAttribute[] = [];
+  if (lifeSecs !== undefined) attrs.push(...lifePair(LifeType.Seconds, lifeSecs));
+  if (lifeKb !== undefined) attrs.push(...lifePair(LifeType.Kilobytes, lifeKb));
+  return notify(proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH, spiBytes, encodeNotifyAttributes(attrs));
 }
 
 /**
@@ -74,7 +77,7 @@ export function responderLifetime(proto: "esp" | "ah", spi: number, lifeSecs: nu
  * attribute classes (Life Type 11, Life Duration 12) since it describes an ISAKMP SA.
  */
 export function isakmpResponderLifetime(icookie: Buffer, rcookie: Buffer, lifeSecs: number): NotifyPayload {
-  return notify(ProtocolId.ISAKMP, Buffer.concat([icookie, rcookie]), lifePair(SECONDS, lifeSecs, OAKLEY_CLASSES));
+  return notify(ProtocolId.ISAKMP, Buffer.concat([icookie, rcookie]), encodeNotifyAttributes(lifePair(LifeType.Seconds, lifeSecs, OAKLEY_CLASSES)));
 }
 
 function notify(protocolId: number, spi: Buffer, data: Buffer): NotifyPayload {
@@ -95,38 +98,29 @@ export interface ResponderLifetimes {
 }
 
 /**
- * Read the attribute list of a RESPONDER-LIFETIME notify. Never throws: a truncated or odd list
- * gives undefined (the notify is then ignored). Durations wider than 32 bits saturate. `phase1`: the
- * notify is about an ISAKMP SA, whose Life Type/Duration may come as Phase 1 classes (11/12) or, as
- * some peers send them, as the IPsec ones (1/2).
+ * Read the attribute list of a RESPONDER-LIFETIME notify. Never throws: a list the codec refuses,
+ * an empty or over-long TLV value, or an odd Life-Type/Life-Duration sequence gives undefined (the
+ * notify is then ignored). Durations wider than 32 bits saturate. `phase1`: the notify is about an
+ * ISAKMP SA, whose Life Type/Duration may come as Phase 1 classes (11/12) or, as some peers send
+ * them, as the IPsec ones (1/2).
  */
 export function readResponderLifetime(data: Buffer, phase1 = false): ResponderLifetimes | undefined {
-  let off = 0;
+  const list = decodeNotifyAttributes(data);
+  if (!list.ok) return undefined;
   let type: number | undefined;
   let lifeSecs: number | undefined;
   let lifeKb: number | undefined;
-  while (off < data.length) {
-    if (off + 4 > data.length) return undefined;
-    const head = data.readUInt16BE(off);
-    const attr = head & 0x7fff;
-    let value: number;
-    if (head & 0x8000) {
-      value = data.readUInt16BE(off + 2);
-      off += 4;
-    } else {
-      const len = data.readUInt16BE(off + 2);
-      if (len === 0 || len > 8 || off + 4 + len > data.length) return undefined;
-      value = 0;
-      for (const b of data.subarray(off + 4, off + 4 + len)) value = Math.min(value * 256 + b, 0xffffffff);
-      off += 4 + len;
-    }
-    const cls = phase1 && (attr === OAKLEY_LIFE_TYPE || attr === OAKLEY_LIFE_DURATION) ? attr - OAKLEY_LIFE_TYPE + LIFE_TYPE : attr;
-    if (cls === LIFE_TYPE) {
-      if (value !== SECONDS && value !== KILOBYTES) return undefined;
+  for (const a of list.value) {
+    if (a.format === "tlv" && (a.value.length === 0 || a.value.length > MAX_DURATION_BYTES)) return undefined;
+    const value = attributeNumber(a);
+    const oakley = phase1 && (a.type === OAKLEY_CLASSES.type || a.type === OAKLEY_CLASSES.duration);
+    const cls = oakley ? (a.type === OAKLEY_CLASSES.type ? IPSEC_CLASSES.type : IPSEC_CLASSES.duration) : a.type;
+    if (cls === IPSEC_CLASSES.type) {
+      if (value !== LifeType.Seconds && value !== LifeType.Kilobytes) return undefined;
       type = value;
-    } else if (cls === LIFE_DURATION) {
-      if (type === SECONDS) lifeSecs = value;
-      else if (type === KILOBYTES) lifeKb = value;
+    } else if (cls === IPSEC_CLASSES.duration) {
+      if (type === LifeType.Seconds) lifeSecs = value;
+      else if (type === LifeType.Kilobytes) lifeKb = value;
       else return undefined;
       type = undefined;
     }

@@ -1,6 +1,6 @@
 /**
  * Quick Mode SA payloads (RFC 2409 section 5.5, RFC 2408 sections 3.4-3.6, RFC 2407 sections
- * 4.4-4.5): the policy engine's {@link Phase2Proposal}s to and from proposals and transforms.
+ * 4.4-4.5): the IPsec policy's {@link Phase2Proposal}s to and from proposals and transforms.
  *
  * Proposals with the same number are applied together (RFC 2408 section 4.2: AH and ESP on one
  * packet); each protocol carries our inbound SPI for it. Transform attributes, in strongSwan's
@@ -12,9 +12,12 @@ import {
   Doi,
   EncapsulationMode,
   IpsecAttr,
+  LifeType,
   PayloadType,
   ProtocolId,
   Situation,
+  attributeNumber,
+  variableAttribute,
   type DataAttribute,
   type ProposalPayload,
   type SaPayload,
@@ -45,13 +48,6 @@ export interface Phase2Extras {
 
 const tv = (type: number, value: number): DataAttribute => ({ format: "tv", type, value });
 
-function duration(type: number, value: number): DataAttribute {
-  if (value <= 0xffff) return tv(type, value);
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(Math.min(value, 0xffffffff) >>> 0);
-  return { format: "tlv", type, value: b };
-}
-
 /** Attributes of one transform we send. */
 export function transformAttributes(t: Phase2Transform, proto: "esp" | "ah", mode: SaMode, x: Phase2Extras): DataAttribute[] {
   const a: DataAttribute[] = [];
@@ -60,8 +56,8 @@ export function transformAttributes(t: Phase2Transform, proto: "esp" | "ah", mod
   if (auth !== undefined) a.push(tv(IpsecAttr.AuthenticationAlgorithm, auth));
   if (x.group !== 0) a.push(tv(IpsecAttr.GroupDescription, x.group));
   a.push(tv(IpsecAttr.EncapsulationMode, mode === "tunnel" ? EncapsulationMode.Tunnel : EncapsulationMode.Transport));
-  a.push(tv(IpsecAttr.SaLifeType, 1), duration(IpsecAttr.SaLifeDuration, x.lifeSecs));
-  if (x.lifeKb !== undefined) a.push(tv(IpsecAttr.SaLifeType, 2), duration(IpsecAttr.SaLifeDuration, x.lifeKb));
+  a.push(tv(IpsecAttr.SaLifeType, LifeType.Seconds), variableAttribute(IpsecAttr.SaLifeDuration, x.lifeSecs));
+  if (x.lifeKb !== undefined) a.push(tv(IpsecAttr.SaLifeType, LifeType.Kilobytes), variableAttribute(IpsecAttr.SaLifeDuration, x.lifeKb));
   return a;
 }
 
@@ -126,13 +122,6 @@ export interface ReadProposal {
   readonly protocols: readonly ReadProtocol[];
 }
 
-function attrValue(a: DataAttribute): number {
-  if (a.format === "tv") return a.value;
-  let n = 0;
-  for (const byte of a.value) n = Math.min(n * 256 + byte, 0xffffffff);
-  return n;
-}
-
 /** Read one transform; undefined when it uses something we do not implement. */
 export function readTransform(proto: "esp" | "ah", p: TransformPayload): ReadTransform | undefined {
   let encAlg = 0;
@@ -153,7 +142,7 @@ export function readTransform(proto: "esp" | "ah", p: TransformPayload): ReadTra
   let lifeKb: number | undefined;
   let lifeType: number | undefined;
   for (const a of p.attributes) {
-    const v = attrValue(a);
+    const v = attributeNumber(a);
     switch (a.type) {
       case IpsecAttr.KeyLength:
         keyBits = v;
@@ -178,8 +167,8 @@ export function readTransform(proto: "esp" | "ah", p: TransformPayload): ReadTra
         lifeType = v;
         break;
       case IpsecAttr.SaLifeDuration:
-        if (lifeType === 1) lifeSecs = v;
-        else if (lifeType === 2) lifeKb = v;
+        if (lifeType === LifeType.Seconds) lifeSecs = v;
+        else if (lifeType === LifeType.Kilobytes) lifeKb = v;
         else return undefined;
         lifeType = undefined;
         break;
@@ -220,7 +209,7 @@ export function readPhase2Sa(sa: SaPayload): ReadProposal[] {
   return [...byNumber.entries()].map(([number, protocols]) => ({ number, protocols }));
 }
 
-/** As the policy engine wants them: mode from each protocol's first transform. */
+/** As IPsec policy selection wants them: mode from each protocol's first transform. */
 export function asPolicyProposals(read: readonly ReadProposal[]): Phase2Proposal[] {
   return read.map((r) => ({
     mode: r.protocols[0]?.transforms[0]?.mode ?? "transport",

@@ -13,7 +13,7 @@
  * after an error the parser resumes at the next line that starts with '{'.
  */
 import { tokenize, type Token } from "./lexer.js";
-import { checkAction, checkEntry, type PairSource } from "./semantics.js";
+import { checkAction, checkEntry, type Pair, type PairSource } from "./semantics.js";
 import {
   parseAddressValue,
   parseAlgorithm,
@@ -44,13 +44,6 @@ const PROPERTY_SLOTS: ReadonlyMap<string, string> = new Map([
 const ACTIONS: ReadonlyMap<string, PolicyActionType> = new Map([
   ["ipsec", "ipsec"], ["apply", "apply"], ["permit", "permit"], ["bypass", "bypass"], ["pass", "bypass"], ["drop", "drop"],
 ]);
-
-/** A parsed name/value pair of a braced section. */
-export interface Pair {
-  name: Token;
-  value: Token;
-  parsed: unknown;
-}
 
 /** Result of parsing: the good entries, and every error found (empty when the file is valid). */
 export interface PolicyParseResult {

@@ -5,7 +5,6 @@
  */
 import { makePrefix, type Prefix } from "../../kernel/address.js";
 import type { Token } from "./lexer.js";
-import type { Pair } from "./parser.js";
 import { ICMP_PROTOCOLS } from "./names.js";
 import type { AddressValue } from "./values.js";
 import type {
@@ -18,6 +17,13 @@ import type {
   PolicyEntry,
   PolicyErrorCode,
 } from "./types.js";
+
+/** A parsed name/value pair of a braced section. */
+export interface Pair {
+  name: Token;
+  value: Token;
+  parsed: unknown;
+}
 
 /** Reports an error at a token. */
 export type Report = (at: Token, code: PolicyErrorCode, message: string) => void;

@@ -6,15 +6,15 @@ import {
   parseP1Attributes,
   selectP1,
   transformsFromXforms,
-  type Attr,
 } from "../../../src/ike/phase1/proposal.js";
+import type { DataAttribute } from "../../../src/codec/index.js";
 import type { P1Xform } from "../../../src/config/types.js";
 
 const x3des: P1Xform = { authMethod: 1, oakleyGroup: 2, encrAlg: 5, authAlg: 2 };
 const xaes256: P1Xform = { authMethod: 1, oakleyGroup: 14, encrAlg: 7, authAlg: 4, encrKeyLen: { low: 256, high: 256 }, p1LifetimeSecs: 3600 };
 const xbf: P1Xform = { authMethod: 1, oakleyGroup: 5, encrAlg: 3, authAlg: 2 };
 
-const tv = (type: number, value: number): Attr => ({ format: "tv", type, value });
+const tv = (type: number, value: number): DataAttribute => ({ format: "tv", type, value });
 
 test("offered transforms: key length always sent for variable ciphers (Blowfish 128), lifetimes, order", () => {
   const ts = transformsFromXforms([x3des, xaes256, xbf, { ...xaes256, encrKeyLen: undefined as never }], 28800);

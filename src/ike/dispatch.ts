@@ -1,0 +1,136 @@
+/**
+ * The engine's one inbound path (RFC 2408 section 5, message processing). Every datagram:
+ *
+ * ```
+ *  transport ─▶ receive   header decoded; the SA found by its cookies, or a new responder SA
+ *                         admitted (half-open bounds before any pool work); a retransmitted
+ *                         request answered from the reply cache; else copied and queued on the SA
+ *            ─▶ process   (on the SA's queue, one message at a time) body decoded; the handler of
+ *                         the exchange type (Phase 1, Quick Mode, Informational) routes it or drops
+ *                         it; decrypted with the SA's keys; plaintext decoded; the codec's rules
+ *                         for its position checked ─▶ the handler's deliver(Inbound)
+ * ```
+ *
+ * Decrypting, decoding and the rule check happen here and only here, once per datagram. A datagram
+ * that does not even decode to a header is dropped; what a refused message costs the exchange (a
+ * notify, the exchange's end) is the handler's call.
+ */
+import { ExchangeType, checkRules, decodeDecrypted, decodeHeader, decodeMessageBody, type Header, type Message } from "../codec/index.js";
+import { ZERO_COOKIE } from "./cookies.js";
+import type { EngineIo } from "./engine-io.js";
+import { keep, type ExchangeHandler, type ResponderAdmission } from "./inbound.js";
+import type { IsakmpSa } from "./isakmp-sa.js";
+import type { ReplyCache } from "./retransmit.js";
+import type { SaManager } from "./sa-manager.js";
+import type { IkeStats } from "./stats.js";
+import type { Endpoint } from "./transport.js";
+
+/** What the dispatcher works with: the SA tables (with each Phase 2 exchange's reply cache), sending, counters. */
+export interface DispatchContext {
+  readonly sas: SaManager<{ readonly replies: ReplyCache }>;
+  readonly io: EngineIo;
+  readonly stats: IkeStats;
+}
+
+/** The handler of each exchange kind. */
+export interface Handlers {
+  readonly phase1: ExchangeHandler & ResponderAdmission;
+  readonly quick: ExchangeHandler;
+  readonly info: ExchangeHandler;
+}
+
+const settled = (): void => {};
+
+/** Datagrams in, typed messages out to the handlers. */
+export class Dispatcher {
+  private closed = false;
+
+  constructor(
+    private readonly ctx: DispatchContext,
+    private readonly handlers: Handlers,
+  ) {}
+
+  /** Ignore every datagram from now on (engine closed). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** One received ISAKMP datagram (the transport calls this). */
+  receive(received: Buffer, local: Endpoint, remote: Endpoint): void {
+    if (this.closed) return;
+    const { sas, io, stats } = this.ctx;
+    stats.engine.datagramsIn++;
+    const hr = decodeHeader(received);
+    if (!hr.ok) return io.drop(remote, `header: ${hr.error.code} at ${hr.error.offset}`);
+    const h = hr.value;
+    let sa = sas.lookup(h.icookie, h.rcookie, remote);
+    let admitted: { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
+    if (sa === undefined) {
+      const first = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
+      if (!first || !h.rcookie.equals(ZERO_COOKIE)) {
+        return io.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
+      }
+      admitted = this.handlers.phase1.admit(received, h, local, remote);
+      if (admitted === undefined) return;
+      sa = admitted.sa;
+    }
+    const cached = sa.replies.match(received) ?? sas.getPhase2(sa.icookie, sa.rcookie, h.messageId)?.replies.match(received);
+    if (cached !== undefined) return io.answerAgain(sa, cached);
+    const target = sa;
+    let job: () => Promise<void>;
+    if (admitted !== undefined) {
+      const { datagram, message } = admitted;
+      job = () => this.process(target, message.header, datagram, message);
+    } else {
+      const { datagram, header } = keep(received, h);
+      job = () => this.process(target, header, datagram, undefined);
+    }
+    if (!target.queue.push(job)) io.drop(remote, `SA ${target.tag} queue full`);
+  }
+
+  /** A datagram for `sa`, on the SA's queue; `decoded` when admission already decoded it. */
+  private async process(sa: IsakmpSa, header: Header, datagram: Buffer, decoded: Message | undefined): Promise<void> {
+    if (sa.state === "dead") return;
+    const io = this.ctx.io;
+    const cached = sa.replies.match(datagram);
+    if (cached !== undefined) return io.answerAgain(sa, cached);
+    const handler = this.handlerOf(header.exchangeType);
+    let m = decoded;
+    if (m === undefined) {
+      const sealed = handler.sealed?.(sa, header);
+      const r = decodeMessageBody(header, datagram, sealed === undefined ? {} : { sealed });
+      if (!r.ok) return io.drop(sa.remote, `${sa.tag}: ${r.error.code} at ${r.error.offset}`);
+      m = r.value;
+    }
+    const route = handler.route(sa, m, datagram);
+    if (route === null) return;
+    if (typeof route === "string") return io.drop(sa.remote, `${sa.tag}: ${route}`);
+    if (m.kind === "plain") {
+      const violation = route.position === undefined ? null : checkRules(route.position, header, m.payloads);
+      if (violation !== null) return route.refused(violation, "rules");
+      return route.deliver({ sa, header, payloads: m.payloads, datagram, encrypted: false, settle: settled });
+    }
+    const km = sa.keymat;
+    if (km === undefined || !km.derived) return io.drop(sa.remote, `${sa.tag}: encrypted message before keys`);
+    const d = km.decrypt(header.messageId, m.ciphertext);
+    if (!d.ok) return io.drop(sa.remote, `${sa.tag}: ${d.code}`);
+    const pm = decodeDecrypted(header, d.plaintext);
+    if (!pm.ok) {
+      d.discard();
+      return route.refused(pm.error, "body");
+    }
+    const violation = route.position === undefined ? null : checkRules(route.position, header, pm.value.payloads);
+    if (violation !== null) {
+      d.discard();
+      return route.refused(violation, "rules");
+    }
+    const settle = (accepted: boolean): void => (accepted ? d.commit() : d.discard());
+    return route.deliver({ sa, header, payloads: pm.value.payloads, datagram, encrypted: true, settle });
+  }
+
+  private handlerOf(exchangeType: number): ExchangeHandler {
+    if (exchangeType === ExchangeType.Informational) return this.handlers.info;
+    if (exchangeType === ExchangeType.QuickMode) return this.handlers.quick;
+    return this.handlers.phase1;
+  }
+}

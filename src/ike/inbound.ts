@@ -1,0 +1,74 @@
+/**
+ * The contract between the dispatcher (dispatch.ts) and the exchange handlers (Phase 1, Quick Mode,
+ * Informational). For each datagram the dispatcher finds the SA, decodes, decrypts and checks the
+ * codec's message rules once; a handler only names the message's place in its exchange (a
+ * {@link Route}) and then receives the result as a typed {@link Inbound}, never bytes to parse.
+ */
+import type { DecodeError, Header, Message, MessagePosition, Payload } from "../codec/index.js";
+import type { IsakmpSa } from "./isakmp-sa.js";
+import type { Endpoint } from "./transport.js";
+
+/**
+ * Our own copy of a received datagram that is going to wait on an SA's queue (the transport's
+ * buffer is not ours to keep), with its decoded header moved onto the copy. Made only once the
+ * datagram is kept: a refused flood costs no copy.
+ */
+export function keep(received: Buffer, header: Header): { readonly datagram: Buffer; readonly header: Header } {
+  const datagram = Buffer.from(received);
+  return { datagram, header: { ...header, icookie: datagram.subarray(0, 8), rcookie: datagram.subarray(8, 16) } };
+}
+
+/** A received message after decryption, decoding and the rule check. */
+export interface Inbound {
+  readonly sa: IsakmpSa;
+  readonly header: Header;
+  readonly payloads: readonly Payload[];
+  /** The datagram as received (reply caches match retransmissions against it). */
+  readonly datagram: Buffer;
+  /** It arrived encrypted, so the peer holds the SA's keys. */
+  readonly encrypted: boolean;
+  /**
+   * Advance the SA's IV chain past this message (`accepted`: its hash or signature verified) or
+   * leave the chain as it was. Once per message; nothing to do for a clear one.
+   */
+  settle(accepted: boolean): void;
+}
+
+/** How the dispatcher is to finish a message a handler takes. */
+export interface Route {
+  /** The codec rule (RULES) the message must satisfy; undefined when none applies. */
+  readonly position: MessagePosition | undefined;
+  /**
+   * The message was refused: its decrypted body does not decode (`body`), or it breaks the rules
+   * of `position` (`rules`). The IV chain is left as it was.
+   */
+  refused(error: DecodeError, stage: "body" | "rules"): void;
+  /** The message passed; the handler's turn. */
+  deliver(m: Inbound): Promise<void>;
+}
+
+/** One exchange kind's handler, as the dispatcher sees it. */
+export interface ExchangeHandler {
+  /**
+   * Take a message for `sa` (on the SA's queue, its body decoded but still encrypted if it was):
+   * a route, a reason to drop it (logged with the SA's tag), or null when the handler already
+   * answered it (a retransmission, from a reply cache).
+   */
+  route(sa: IsakmpSa, message: Message, datagram: Buffer): Route | string | null;
+  /**
+   * Payload types whose bodies are ciphertext in the clear message `header` announces for `sa`
+   * (RFC 2409 section 5.2: ID and NONCE of MM3/MM4 with public key encryption), asked before the
+   * body is decoded; absent or undefined: none.
+   */
+  sealed?(sa: IsakmpSa, header: Header): readonly number[] | undefined;
+}
+
+/** Where new responder SAs come from (the Phase 1 handler). */
+export interface ResponderAdmission {
+  /**
+   * A first message (MM1/AM1) that matches no SA: the new SA with the message decoded from our
+   * copy of the datagram ({@link keep}), or undefined when it is refused (half-open bounds, no rule,
+   * malformed; counted, answered and logged there).
+   */
+  admit(received: Buffer, header: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
+}

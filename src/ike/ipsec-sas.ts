@@ -1,0 +1,160 @@
+/**
+ * The IPsec SAs each ISAKMP SA negotiated, and how to negotiate again the ones we initiated. The
+ * Quick Mode handler records them; peer Deletes, our own Deletes and INITIAL-CONTACT (RFC 2407
+ * section 4.6.3.3) remove them from the kernel through here, which also forgets how to rekey them;
+ * an expiring Phase 1 hands its SAs to a newer one; a kernel soft EXPIRE asks which exchange to
+ * repeat.
+ */
+import type { ResolvedRule } from "../config/types.js";
+import type { ExpireEvent, Kernel } from "../kernel/kernel.js";
+import type { IsakmpSa } from "./isakmp-sa.js";
+import type { IkeLog } from "./log.js";
+import type { ChosenSa } from "./phase2/install.js";
+import type { QuickModeRequest } from "./phase2/quick-mode.js";
+import type { Endpoint } from "./transport.js";
+
+/** What renegotiating an IPsec SA pair needs. */
+export interface RekeyTarget {
+  readonly rule: ResolvedRule;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly request: QuickModeRequest;
+}
+
+interface RekeyInfo extends RekeyTarget {
+  readonly keys: readonly string[];
+  started: boolean;
+}
+
+/** The IPsec SA table of one engine. */
+export class IpsecSas {
+  /** Per ISAKMP SA, the IPsec SAs negotiated under it (for Deletes, hand-over, rekey decisions). */
+  private readonly installed = new Map<IsakmpSa, ChosenSa[]>();
+  /** For IPsec SAs we initiated, keyed `proto:dst:spi` (both directions): how to negotiate them again. */
+  private readonly rekeyInfo = new Map<string, RekeyInfo>();
+
+  constructor(
+    private readonly kernel: Kernel | undefined,
+    private readonly log: IkeLog,
+  ) {}
+
+  /** The IPsec SAs negotiated under `sa` and still held. */
+  of(sa: IsakmpSa): readonly ChosenSa[] {
+    return this.installed.get(sa) ?? [];
+  }
+
+  /**
+   * A finished Quick Mode's SAs under `sa`; with the `request` we initiated it for, they are
+   * renegotiated on the kernel's soft EXPIRE.
+   */
+  record(sa: IsakmpSa, sas: readonly ChosenSa[], request: QuickModeRequest | undefined): void {
+    this.installed.set(sa, [...this.of(sa), ...sas]);
+    sa.ipsecCreated += sas.length;
+    const rule = sa.config;
+    if (request === undefined || rule === undefined) return;
+    const keys = sas.flatMap((c) => [`${c.proto}:${sa.local.address}:${c.inboundSpi}`, `${c.proto}:${sa.remote.address}:${c.outboundSpi}`]);
+    const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request, keys, started: false };
+    for (const k of keys) this.rekeyInfo.set(k, info);
+  }
+
+  /** `from` expires: its IPsec SAs belong to `to` (the newest established SA with the peer) now. */
+  handOver(from: IsakmpSa, to: IsakmpSa): void {
+    const mine = this.of(from);
+    if (mine.length === 0) return;
+    this.installed.set(to, [...this.of(to), ...mine]);
+    this.installed.set(from, []);
+  }
+
+  /** `sa` is gone: forget its list (the kernel SAs live on until they expire or are deleted). */
+  release(sa: IsakmpSa): void {
+    this.installed.delete(sa);
+  }
+
+  /**
+   * A kernel EXPIRE. Soft, for an IPsec SA we initiated and not yet renegotiated: what to negotiate
+   * again. Hard: forget the pair. Undefined when there is nothing to do.
+   */
+  expire(ev: ExpireEvent): RekeyTarget | undefined {
+    const info = this.rekeyInfo.get(`${ev.sa.proto}:${ev.sa.dst}:${ev.sa.spi}`);
+    if (info === undefined) return undefined;
+    if (ev.kind === "hard") {
+      for (const k of info.keys) this.rekeyInfo.delete(k);
+      return undefined;
+    }
+    if (info.started) return undefined;
+    info.started = true;
+    return info;
+  }
+
+  /** How many IPsec SAs (both directions) a soft EXPIRE would renegotiate. */
+  get rekeyable(): number {
+    return this.rekeyInfo.size;
+  }
+
+  /** Remove our outbound SA `outboundSpi` to the peer of `sa` and its inbound partner from the kernel. */
+  async removePair(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number, inboundSpi: number | undefined): Promise<void> {
+    const kernel = this.kernel;
+    if (kernel === undefined) return;
+    let pair = inboundSpi;
+    this.forget(proto, sa.remote.address, outboundSpi);
+    try {
+      if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
+      await kernel.delete(sa.local.address, sa.remote.address, proto, outboundSpi);
+    } catch (err) {
+      this.log.debug({ sa: sa.tag, spi: outboundSpi, err: String(err) }, "outbound SA already gone");
+    }
+    if (pair !== undefined) {
+      try {
+        await kernel.delete(sa.remote.address, sa.local.address, proto, pair);
+      } catch (err) {
+        this.log.debug({ sa: sa.tag, spi: pair, err: String(err) }, "inbound SA already gone");
+      }
+    }
+    const list = this.installed.get(sa);
+    if (list !== undefined) {
+      const left = list.filter((c) => !(c.proto === proto && c.outboundSpi === outboundSpi));
+      sa.ipsecDeleted += list.length - left.length;
+      this.installed.set(sa, left);
+    }
+  }
+
+  /**
+   * RFC 2407 section 4.6.3.3, INITIAL-CONTACT: the peer has no state with us any more, so every
+   * IPsec SA between our address and its address is stale, ours from older ISAKMP SAs included
+   * (they may have outlived their Phase 1). Run on the new SA's queue before its first Quick Mode,
+   * so nothing it negotiates is caught. Returns how many kernel SAs were deleted.
+   */
+  async purgePeer(sa: IsakmpSa): Promise<number> {
+    const kernel = this.kernel;
+    if (kernel === undefined) return 0;
+    const local = sa.local.address;
+    const remote = sa.remote.address;
+    let deleted = 0;
+    for (const s of await kernel.dump()) {
+      if (!((s.src === local && s.dst === remote) || (s.src === remote && s.dst === local))) continue;
+      try {
+        if (s.proto === "esp" || s.proto === "ah") this.forget(s.proto, s.dst, s.spi);
+        await kernel.delete(s.src, s.dst, s.proto, s.spi);
+        deleted++;
+      } catch (err) {
+        this.log.debug({ sa: sa.tag, spi: s.spi, err: String(err) }, "SA already gone");
+      }
+    }
+    this.log.info({ sa: sa.tag, deleted }, "INITIAL-CONTACT: stale IPsec SAs with the peer deleted");
+    return deleted;
+  }
+
+  /** Entry counts of the tables, for leak checks. */
+  debugSizes(): { installed: number; rekeyInfo: number } {
+    return { installed: this.installed.size, rekeyInfo: this.rekeyInfo.size };
+  }
+
+  /**
+   * The IPsec SA `spi` towards `dst` was deleted (peer Delete, ours, INITIAL-CONTACT): forget how
+   * to rekey its pair, since no EXPIRE will ever come for it to do so.
+   */
+  private forget(proto: "esp" | "ah", dst: string, spi: number): void {
+    const info = this.rekeyInfo.get(`${proto}:${dst}:${spi}`);
+    for (const k of info?.keys ?? []) this.rekeyInfo.delete(k);
+  }
+}

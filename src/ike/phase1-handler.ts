@@ -1,0 +1,345 @@
+/**
+ * Phase 1 (RFC 2409 section 5: Main and Aggressive Mode) and the ISAKMP SAs it makes: starts
+ * initiator exchanges, admits new responder exchanges (half-open bounds first, before any pool
+ * work), hands each received Phase 1 message (decrypted and rule-checked by the dispatcher) to the
+ * SA's task, and sends, caches (responder) or retransmits (initiator) the task's answer. An
+ * established SA gets its lifetime (phase1/lifetime.ts) and runs the Quick Modes that waited for it.
+ *
+ * Errors before keys exist go out as unprotected Informational notifies (RFC 2408 section 3.14),
+ * as strongSwan sends them; after keys, protected (RFC 2409 section 5.7).
+ */
+import { ExchangeType, HeaderFlag, Notify, decodeMessageBody, type Header, type Message } from "../codec/index.js";
+import type { Clock } from "../clock.js";
+import type { ResolvedRule } from "../config/types.js";
+import { ZERO_COOKIE, type CookieJar } from "./cookies.js";
+import type { EngineIo } from "./engine-io.js";
+import type { EmitEvent } from "./events.js";
+import { keep, type ExchangeHandler, type Inbound, type ResponderAdmission, type Route } from "./inbound.js";
+import type { Phase1Notices } from "./info-handler.js";
+import { isakmpNotify } from "./informational.js";
+import type { IpsecSas } from "./ipsec-sas.js";
+import { IsakmpSa } from "./isakmp-sa.js";
+import { phase1Channel, type IkeLog } from "./log.js";
+import { AggressiveMode } from "./phase1/aggressive-mode.js";
+import { Phase1Lifetime } from "./phase1/lifetime.js";
+import { MainMode, type Phase1Context } from "./phase1/main-mode.js";
+import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
+import type { QuickModeRequest } from "./phase2/quick-mode.js";
+import type { PubkeyPort } from "./phase1/credentials.js";
+import type { DhPort, Phase1Policy } from "./ports.js";
+import type { SaManager } from "./sa-manager.js";
+import type { IkeStats } from "./stats.js";
+import { internalError, type Step } from "./step.js";
+import type { Endpoint } from "./transport.js";
+
+/** A Phase 1 exchange task. */
+export type Phase1Task = MainMode | AggressiveMode;
+
+/** Starts a Quick Mode on an established SA (the Quick Mode handler). */
+export interface QuickModeStarter {
+  quickMode(sa: IsakmpSa, request: QuickModeRequest): boolean;
+}
+
+/** What the Phase 1 handler works with. */
+export interface Phase1HandlerContext {
+  readonly sas: SaManager<unknown>;
+  readonly ipsec: IpsecSas;
+  readonly io: EngineIo;
+  readonly emit: EmitEvent;
+  /** Runs the Quick Modes that waited for a Phase 1. */
+  readonly quick: QuickModeStarter;
+  readonly dh: DhPort;
+  /** Signatures and RSA encryption in the crypto pool; absent: certificate methods are refused. */
+  readonly pubkey: PubkeyPort | undefined;
+  readonly policy: Phase1Policy;
+  readonly cookies: CookieJar;
+  readonly clock: Clock;
+  /** `expire_timer`: how long an unfinished Phase 1 may live, ms. */
+  readonly expireMs: number;
+  /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
+  readonly p1LifetimeSecs: number | undefined;
+  readonly random: (n: number) => Buffer;
+  readonly log: IkeLog;
+  readonly stats: IkeStats;
+}
+
+/** The engine's Phase 1 handler. */
+export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase1Notices {
+  private readonly tasks = new Map<IsakmpSa, Phase1Task>();
+  /** Quick Modes waiting for an initiator SA to come up. */
+  private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
+  private readonly lifetime: Phase1Lifetime;
+
+  constructor(private readonly ctx: Phase1HandlerContext) {
+    this.lifetime = new Phase1Lifetime({
+      sas: ctx.sas,
+      ipsec: ctx.ipsec,
+      io: ctx.io,
+      clock: ctx.clock,
+      log: ctx.log,
+      rekey: (sa) => {
+        ctx.stats.engine.phase1Rekeys++;
+        this.initiate(sa.config!, sa.local, sa.remote, sa.phase1?.exchange);
+      },
+    });
+  }
+
+  /**
+   * Start Phase 1 as initiator towards `remote` from `local` under `rule`. Main Mode, unless
+   * `mode` says otherwise or the only key for the peer is an Aggressive Mode one (ike.preshared
+   * `ike_mode aggressive`).
+   */
+  initiate(rule: ResolvedRule, local: Endpoint, remote: Endpoint, mode?: "main" | "aggressive"): IsakmpSa {
+    const p = this.ctx.policy;
+    const chosen =
+      mode ?? (p.presharedFor(local.address, remote.address, "main") === undefined && p.presharedFor(local.address, remote.address, "aggressive") !== undefined ? "aggressive" : "main");
+    const sa = this.newSa({ role: "initiator", icookie: this.ctx.cookies.icookie(), local, remote, rule: rule.rule.label, config: rule });
+    const ctx = this.taskContext(sa, rule);
+    const task = chosen === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
+    this.tasks.set(sa, task);
+    sa.exchange = chosen;
+    sa.transition("negotiating", `${chosen} mode started`);
+    void sa.queue.push(async () => {
+      let step: Step;
+      try {
+        step = await task.buildI();
+      } catch (err) {
+        step = internalError(err);
+      }
+      this.afterStep(sa, step, undefined);
+    });
+    return sa;
+  }
+
+  /** Run `request` once the initiator SA `sa` is up (or drop it with `sa`). */
+  afterPhase1(sa: IsakmpSa, request: QuickModeRequest): void {
+    const list = this.pendingQuick.get(sa) ?? [];
+    list.push(request);
+    this.pendingQuick.set(sa, list);
+  }
+
+  admit(received: Buffer, h: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined {
+    const { io, sas, stats, policy, cookies } = this.ctx;
+    if (h.messageId !== 0 || (h.flags & HeaderFlag.Encryption) !== 0) {
+      io.drop(remote, "first message with message ID or E flag");
+      return undefined;
+    }
+    const refusal = sas.admitResponder(remote);
+    if (refusal !== null) {
+      stats.engine.halfOpenRefused++;
+      io.drop(remote, refusal);
+      return undefined;
+    }
+    const rule = policy.ruleFor(local.address, remote.address);
+    const rcookie = cookies.rcookie(h.icookie, remote, local);
+    if (rule === undefined) {
+      io.notifyUnprotected(local, remote, h.icookie, rcookie, Notify.NoProposalChosen);
+      io.drop(remote, `no rule for ${local.address} <- ${remote.address}`);
+      return undefined;
+    }
+    const { datagram, header } = keep(received, h);
+    const m = decodeMessageBody(header, datagram);
+    if (!m.ok) {
+      io.notifyUnprotected(local, remote, h.icookie, rcookie, m.error.notify);
+      io.drop(remote, `MM1: ${m.error.code} at ${m.error.offset}`);
+      return undefined;
+    }
+    const sa = this.newSa({ role: "responder", icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label, config: rule });
+    sa.peerAnswered = true;
+    const ctx = this.taskContext(sa, rule);
+    this.tasks.set(sa, h.exchangeType === ExchangeType.Aggressive ? new AggressiveMode(ctx) : new MainMode(ctx));
+    sa.exchange = h.exchangeType === ExchangeType.Aggressive ? "aggressive" : "main";
+    sa.transition("negotiating", "MM1 received");
+    return { sa, datagram, message: m.value };
+  }
+
+  sealed(sa: IsakmpSa, header: Header): readonly number[] | undefined {
+    const task = this.tasks.get(sa);
+    return task instanceof MainMode ? task.sealed(header) : undefined;
+  }
+
+  route(sa: IsakmpSa, m: Message): Route | string {
+    const h = m.header;
+    const task = this.tasks.get(sa);
+    if (task === undefined || h.exchangeType !== task.exchangeType || h.messageId !== 0) return `exchange ${h.exchangeType} mid ${h.messageId} not handled here`;
+    if (task.state === "done" || task.state === "failed") return "Main Mode message after the exchange ended";
+    if (m.kind === "encrypted" && sa.keymat?.derived !== true) return "encrypted message before keys";
+    const pos = task.expected();
+    return {
+      position: pos,
+      refused: (e, stage) => {
+        // Garbage after decryption almost always means the two sides hold different keys.
+        if (stage === "body") return this.failSa(sa, `decrypted body: ${e.code} (wrong pre-shared key?)`, Notify.PayloadMalformed, true, false, "authentication_failed");
+        // A malformed message does not end the exchange: the peer may still send a good one.
+        if (!sa.keymat?.derived) this.ctx.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, e.notify);
+        this.ctx.io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
+      },
+      deliver: (i) => this.deliver(task, i),
+    };
+  }
+
+  private async deliver(task: Phase1Task, { sa, header: h, payloads, datagram, encrypted, settle }: Inbound): Promise<void> {
+    if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
+      if (h.rcookie.equals(ZERO_COOKIE)) return this.ctx.io.drop(sa.remote, `${sa.tag}: answer without responder cookie`);
+      this.ctx.sas.setRcookie(sa, h.rcookie);
+    }
+    let step: Step;
+    try {
+      step = sa.role === "initiator" ? await task.processI(payloads) : await task.processR(payloads);
+    } catch (err) {
+      // Our own machinery (crypto, pool) failed: the SA cannot continue, the daemon can.
+      settle(false);
+      this.ctx.log.error({ sa: sa.tag, err: String(err) }, "Phase 1 step threw");
+      return this.failSa(sa, `internal error: ${(err as Error).message ?? String(err)}`, undefined, false);
+    }
+    if (sa.isDead()) return;
+    // An encrypted message that decrypted and parsed proves the peer holds our keys: a failure of
+    // this step (HASH_I/HASH_R mismatch, unacceptable ID) goes back protected, with the IV chain
+    // advanced past this message as the peer's is (RFC 2409 section 5.7: "last Phase 1 block").
+    settle(step.kind !== "fail" || encrypted);
+    if (step.kind !== "fail") {
+      sa.peerAnswered = true;
+      sa.retransmitter?.stop();
+      sa.retransmitter = undefined;
+    }
+    if (step.kind === "fail" && encrypted) return this.failSa(sa, step.reason, step.notify, true, true);
+    this.afterStep(sa, step, datagram);
+  }
+
+  /** Send what a step produced and move the SA on. `request` is the datagram it answered. */
+  private afterStep(sa: IsakmpSa, step: Step, request: Buffer | undefined): void {
+    const io = this.ctx.io;
+    if (step.kind === "fail") return this.failSa(sa, step.reason, step.notify, true);
+    const task = this.tasks.get(sa);
+    const out = step.reply === undefined ? undefined : io.encode(sa, step.reply, task?.exchangeType ?? ExchangeType.IdentityProtection, 0);
+    // A responder waits passively (the initiator retransmits), except for AM2: AM3 is final, so
+    // nobody else would notice it was lost.
+    const waits = sa.role === "initiator" || task instanceof AggressiveMode;
+    if (out !== undefined) {
+      if (!waits) {
+        io.send(sa, out);
+      } else if (step.kind === "more") {
+        const r = io.retransmitter(sa, out, () => this.failSa(sa, `no answer after ${io.retransmit.limit} retransmissions`, undefined, false, false, "timeout"));
+        sa.retransmitter = r;
+        r.start();
+      } else {
+        io.send(sa, out);
+      }
+    }
+    // A repeat of the message we just answered gets the same answer (responder: our reply;
+    // initiator: the retransmitted answer from the peer makes us resend our next request).
+    if (request !== undefined && out !== undefined) sa.replies.remember(request, [out]);
+    if (step.kind === "done") this.established(sa);
+  }
+
+  private established(sa: IsakmpSa): void {
+    const { sas, ipsec, log, emit, quick } = this.ctx;
+    const task = this.tasks.get(sa)!;
+    const result = task.result!;
+    sa.clearTimer("expire");
+    const t = result.transform;
+    sa.phase1 = {
+      exchange: task instanceof AggressiveMode ? "aggressive" : "main",
+      encr: t.encr,
+      keyBits: result.keyBits,
+      hash: t.hash,
+      group: t.group,
+      auth: t.auth,
+      localId: result.localId,
+      peerId: result.peerId,
+    };
+    sa.transition("established", `Phase 1 done, peer ${result.peerId}`);
+    sas.markEstablished(sa);
+    this.lifetime.arm(sa, sa.lifeSecs ?? result.lifeSecs);
+    log.info(
+      { sa: sa.tag, role: sa.role, peer: result.peerId, encr: result.transform.encr, bits: result.keyBits, hash: result.transform.hash, group: result.transform.group, life: result.lifeSecs },
+      "Phase 1 SA established",
+    );
+    if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: true });
+    if (sa.role === "responder") this.lifetime.tell(sa, result.transform.lifeSecs, sa.lifeSecs ?? result.lifeSecs);
+    if (result.initialContact) {
+      // RFC 2407 section 4.6.3.3: the peer has rebooted; our older SAs with it are stale, and so
+      // are the IPsec SAs between us (deleted before this SA's first Quick Mode, on its queue).
+      const older = sas.byPeerAddress(sa.remote.address).filter((o) => o !== sa);
+      void sa.queue.push(() => ipsec.purgePeer(sa).then(() => undefined));
+      for (const o of older) {
+        o.ipsecDeleted += ipsec.of(o).length;
+        o.destroy("INITIAL-CONTACT from peer");
+      }
+    }
+    emit("phase1-up", sa, result);
+    const pending = this.pendingQuick.get(sa) ?? [];
+    this.pendingQuick.delete(sa);
+    for (const req of pending) quick.quickMode(sa, req);
+  }
+
+  shortenLifetime(sa: IsakmpSa, secs: number): boolean {
+    return this.lifetime.honour(sa, secs);
+  }
+
+  refused(sa: IsakmpSa, reason: string, notify: number): void {
+    this.failSa(sa, reason, notify, false);
+  }
+
+  /**
+   * End a Phase 1 exchange: notify the peer when asked, tell listeners, destroy. The notify goes in
+   * the clear (RFC 2408 section 3.14) unless `protect`: then the peer is known to hold our Phase 1
+   * keys (it sent an encrypted message we could read), and it gets a protected Informational with
+   * HASH(1) (RFC 2409 section 5.7), as strongSwan sends and as Libreswan, which ignores
+   * cleartext notifies, needs. `failure` is the class counted (default: from the notify).
+   */
+  private failSa(sa: IsakmpSa, reason: string, notify: number | undefined, sendNotify: boolean, protect = false, failure?: FailureClass): void {
+    const { io, log, emit } = this.ctx;
+    if (sa.state === "dead") return;
+    sa.failure = failure ?? failureOfNotify(notify);
+    if (sendNotify && notify !== undefined) {
+      if (protect && sa.keymat?.derived === true) io.sendInformational(sa, [isakmpNotify(sa, notify)]);
+      else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
+    }
+    log.info({ sa: sa.tag, role: sa.role, rule: sa.rule, reason, notify }, "Phase 1 failed");
+    if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
+    emit("phase1-failed", sa, reason, notify);
+    sa.destroy(reason);
+  }
+
+  private newSa(init: ConstructorParameters<typeof IsakmpSa>[0]): IsakmpSa {
+    const { clock, log, stats, sas, ipsec, emit, expireMs } = this.ctx;
+    const sa = new IsakmpSa(init, { clock, log, stats });
+    sas.add(sa);
+    sa.setTimer("expire", expireMs, () => {
+      if (sa.state !== "negotiating") return;
+      stats.engine.expired++;
+      this.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false, false, "timeout");
+    });
+    sa.onDestroy(() => {
+      this.tasks.delete(sa);
+      ipsec.release(sa);
+      for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`);
+      this.pendingQuick.delete(sa);
+      emit("sa-dead", sa, sa.deathReason ?? "");
+    });
+    return sa;
+  }
+
+  private taskContext(sa: IsakmpSa, rule: ResolvedRule): Phase1Context {
+    const { dh, pubkey, policy, random, log, sas, p1LifetimeSecs } = this.ctx;
+    const credentials = policy.credentials?.();
+    return {
+      sa,
+      rule,
+      dh,
+      policy,
+      random,
+      log,
+      ...(pubkey !== undefined ? { pubkey } : {}),
+      ...(credentials !== undefined ? { credentials } : {}),
+      otherSaWithPeer: () => sas.byPeerAddress(sa.remote.address).some((o) => o !== sa && o.state === "established"),
+      ...(p1LifetimeSecs !== undefined ? { defaultLifeSecs: p1LifetimeSecs } : {}),
+    };
+  }
+
+  /** Entry counts of the tables, for leak checks. */
+  debugSizes(): { tasks: number; pendingQuick: number } {
+    return { tasks: this.tasks.size, pendingQuick: this.pendingQuick.size };
+  }
+}

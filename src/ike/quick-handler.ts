@@ -1,0 +1,317 @@
+/**
+ * Quick Mode exchanges (RFC 2409 section 5.5) of every ISAKMP SA, keyed by (cookies, message ID) in
+ * the SA manager: starts initiator exchanges, feeds received QM1-QM3 (decrypted and rule-checked by
+ * the dispatcher) to their task, answers retransmitted requests from the exchange's reply cache,
+ * retransmits our own unanswered messages, handles the commit bit (RFC 2408 section 3.1, CONNECTED)
+ * and records finished exchanges' SAs in the IPsec SA table.
+ */
+import { Doi, ExchangeType, HeaderFlag, Notify, PayloadType, ProtocolId, type Message, type NotifyPayload } from "../codec/index.js";
+import type { ResolvedRule } from "../config/types.js";
+import type { Kernel } from "../kernel/kernel.js";
+import type { IpsecPolicy } from "../policy/index.js";
+import type { EngineIo } from "./engine-io.js";
+import type { EmitEvent } from "./events.js";
+import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
+import type { QuickModeNotices } from "./info-handler.js";
+import type { IpsecSas } from "./ipsec-sas.js";
+import type { IsakmpSa } from "./isakmp-sa.js";
+import type { IkeLog } from "./log.js";
+import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
+import { QuickMode, type QuickModeRequest } from "./phase2/quick-mode.js";
+import type { DhPort } from "./ports.js";
+import { ReplyCache, type Retransmitter } from "./retransmit.js";
+import type { SaManager } from "./sa-manager.js";
+import type { IkeStats } from "./stats.js";
+import { internalError, type Step } from "./step.js";
+
+/** One Quick Mode exchange in the SA manager's Phase 2 table. */
+export interface Phase2Exchange {
+  readonly task: QuickMode;
+  readonly messageId: number;
+  /** The last request answered and our answer (responder QM2, initiator QM3). */
+  readonly replies: ReplyCache;
+  retransmitter: Retransmitter | undefined;
+  /**
+   * The commit bit (RFC 2408 section 3.1) is in play: as responder, the peer set it on QM1 and gets
+   * CONNECTED; as initiator, we set it and wait for CONNECTED after QM3.
+   */
+  commit?: boolean;
+  /** How it ended, counted once when it does (none: aborted, its ISAKMP SA went away). */
+  outcome?: "established" | FailureClass;
+}
+
+/** What the Quick Mode handler works with. */
+export interface QuickHandlerContext {
+  readonly sas: SaManager<Phase2Exchange>;
+  readonly ipsec: IpsecSas;
+  readonly io: EngineIo;
+  readonly emit: EmitEvent;
+  /** Where the SAs go; without one, Quick Mode is refused. */
+  readonly kernel: Kernel | undefined;
+  readonly dh: DhPort;
+  /** The loaded ipsecinit.conf, asked by the responder. */
+  readonly ipsecPolicy: () => IpsecPolicy | undefined;
+  /** Set the commit bit on the Quick Modes we start. */
+  readonly commit: boolean;
+  readonly random: (n: number) => Buffer;
+  readonly log: IkeLog;
+  /** Started, established and failed Quick Modes are counted here. */
+  readonly stats: IkeStats;
+}
+
+/** Most Quick Mode exchanges one ISAKMP SA runs at once. */
+const MAX_PHASE2_PER_SA = 32;
+/** How long a finished Quick Mode keeps its answer for retransmitted requests. */
+const PHASE2_LINGER_MS = 60_000;
+
+/** The engine's Quick Mode handler. */
+export class QuickHandler implements ExchangeHandler, QuickModeNotices {
+  /** Quick Modes we started and that wait for QM2, per ISAKMP SA (weak: dies with the SA). */
+  private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
+  /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
+  private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
+
+  constructor(private readonly ctx: QuickHandlerContext) {}
+
+  /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */
+  quickMode(sa: IsakmpSa, request: QuickModeRequest): boolean {
+    const { sas, random, kernel } = this.ctx;
+    const rule = sa.config;
+    if (sa.state !== "established" || rule === undefined || kernel === undefined) return false;
+    let mid = 0;
+    while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined) mid = random(4).readUInt32BE(0);
+    const ex = this.newPhase2(sa, rule, kernel, mid, request);
+    return sa.queue.push(async () => {
+      let step: Step;
+      try {
+        step = await ex.task.buildI();
+      } catch (err) {
+        step = internalError(err);
+      }
+      this.afterStep(sa, ex, step, undefined);
+    });
+  }
+
+  /**
+   * The peer answered our Quick Mode with a protected error notify (RFC 2408 section 5: e.g.
+   * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION): end that exchange now instead of retransmitting
+   * QM1 to the limit. The exchange is the one owning the notify's ESP/AH SPI when it names one,
+   * else the only Quick Mode we have outstanding with this peer; with several and no SPI, none
+   * (they run to their own retransmission limit). True when an exchange was ended.
+   */
+  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer): boolean {
+    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? [])]);
+    if (ex === undefined) return false;
+    const reason = `peer refused Quick Mode: notify ${notifyType}`;
+    this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
+    this.ctx.emit("phase2-failed", sa, reason);
+    ex.outcome = failureOfNotify(notifyType);
+    this.endPhase2(sa, ex, 0);
+    return true;
+  }
+
+  /**
+   * The responder's CONNECTED for our committed Quick Mode (matched like {@link refused}): the
+   * SAs count as up now. False when no exchange of ours waits for it.
+   */
+  connected(sa: IsakmpSa, protocolId: number, spi: Buffer): boolean {
+    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? [])].filter((e) => e.commit === true));
+    if (ex === undefined) return false;
+    ex.retransmitter?.stop();
+    ex.retransmitter = undefined;
+    this.waiting.get(sa)?.delete(ex);
+    this.finished(sa, ex);
+    return true;
+  }
+
+  route(sa: IsakmpSa, m: Message, datagram: Buffer): Route | string | null {
+    const { sas, kernel, io } = this.ctx;
+    const h = m.header;
+    if (sa.state !== "established") return "Quick Mode on an SA that is not established";
+    if (m.kind !== "encrypted" || h.messageId === 0) return "Quick Mode in the clear or with M-ID 0";
+    let ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
+    if (ex === undefined) {
+      if (kernel === undefined || sa.config === undefined) return "no kernel for Quick Mode";
+      if (sas.phase2Count >= MAX_PHASE2_PER_SA * Math.max(1, sas.size)) return "too many Quick Modes";
+      ex = this.newPhase2(sa, sa.config, kernel, h.messageId);
+    }
+    const cached = ex.replies.match(datagram);
+    if (cached !== undefined) {
+      io.answerAgain(sa, cached);
+      return null;
+    }
+    const pos = ex.task.expected();
+    // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
+    if (pos === "QM1" && (h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
+    if (pos === undefined) return `Quick Mode ${h.messageId} message after its end`;
+    const exchange = ex;
+    return {
+      position: pos,
+      refused: (e) => {
+        if (exchange.task.role === "responder" && exchange.task.state === "start") {
+          exchange.outcome = failureOfNotify(e.notify);
+          this.endPhase2(sa, exchange, 0);
+        }
+        io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
+      },
+      deliver: (i) => this.deliver(exchange, i),
+    };
+  }
+
+  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle }: Inbound): Promise<void> {
+    let step: Step;
+    try {
+      step = ex.task.role === "initiator" ? await ex.task.processI(payloads) : await ex.task.processR(payloads);
+    } catch (err) {
+      step = internalError(err);
+    }
+    if (sa.isDead()) return;
+    settle(step.kind !== "fail");
+    this.afterStep(sa, ex, step, datagram);
+  }
+
+  /** Our exchange a notify about `protocolId`/`spi` is for: the one owning the SPI, else the only candidate. */
+  private waitingFor(sa: IsakmpSa, protocolId: number, spi: Buffer, list: readonly Phase2Exchange[]): Phase2Exchange | undefined {
+    const proto = protocolId === ProtocolId.IPSEC_ESP ? "esp" : protocolId === ProtocolId.IPSEC_AH ? "ah" : undefined;
+    let ex: Phase2Exchange | undefined;
+    if (proto !== undefined && spi.length === 4) ex = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
+    if (ex === undefined && list.length === 1) ex = list[0];
+    return ex;
+  }
+
+  private newPhase2(sa: IsakmpSa, rule: ResolvedRule, kernel: Kernel, messageId: number, request?: QuickModeRequest): Phase2Exchange {
+    const { dh, ipsecPolicy, random, log, sas } = this.ctx;
+    const task = new QuickMode({ sa, messageId, rule, dh, kernel, ipsecPolicy, random, log }, request);
+    const ex: Phase2Exchange = { task, messageId, replies: new ReplyCache(), retransmitter: undefined };
+    sas.setPhase2(sa.icookie, sa.rcookie, messageId, ex);
+    this.ctx.stats.negotiations.quick[task.role].started++;
+    let open = this.open.get(sa);
+    if (open === undefined) {
+      const set = (open = new Set<Phase2Exchange>());
+      this.open.set(sa, set);
+      sa.onDestroy(() => {
+        for (const e of [...set]) this.endPhase2(sa, e, 0);
+      });
+    }
+    open.add(ex);
+    return ex;
+  }
+
+  private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
+    const { kernel, log, sas } = this.ctx;
+    if (this.open.get(sa)?.delete(ex) === true) this.count(ex);
+    this.waiting.get(sa)?.delete(ex);
+    ex.retransmitter?.stop();
+    ex.retransmitter = undefined;
+    for (const l of kernel === undefined ? [] : ex.task.larvalSpis()) {
+      kernel!.delete(sa.remote.address, sa.local.address, l.proto, l.spi).catch((err: unknown) => {
+        // Already gone (the kernel's larval lifetime ran out first): nothing left to free.
+        log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "larval SA already gone");
+      });
+    }
+    ex.task.destroy();
+    const forget = (): void => {
+      sas.deletePhase2(sa.icookie, sa.rcookie, ex.messageId);
+      sa.keymat?.endExchange(ex.messageId);
+    };
+    if (lingerMs > 0) sa.setTimer(`qm-${ex.messageId}`, lingerMs, forget);
+    else forget();
+  }
+
+  private afterStep(sa: IsakmpSa, ex: Phase2Exchange, step: Step, request: Buffer | undefined): void {
+    const { io, log, emit } = this.ctx;
+    if (step.kind === "fail") {
+      // RFC 2408 section 5: tell the peer why, protected now that the ISAKMP SA exists.
+      // The notify names the exchange by the initiator's ESP/AH SPI when there is one (else the
+      // cookies), so an initiator with several Quick Modes outstanding knows which one failed.
+      if (step.notify !== undefined && sa.state === "established") io.sendInformational(sa, [this.notifyAbout(sa, ex, step.notify)]);
+      log.info({ sa: sa.tag, mid: ex.messageId, reason: step.reason, notify: step.notify }, "Quick Mode failed");
+      emit("phase2-failed", sa, step.reason);
+      ex.outcome = failureOfNotify(step.notify);
+      this.endPhase2(sa, ex, 0);
+      return;
+    }
+    ex.retransmitter?.stop();
+    ex.retransmitter = undefined;
+    this.waiting.get(sa)?.delete(ex);
+    const initiator = ex.task.role === "initiator";
+    // RFC 2409 section 5.5: with the commit bit the initiator counts the SAs as up only on the
+    // responder's CONNECTED, so it keeps resending QM3 until that arrives.
+    const committing = initiator && this.ctx.commit;
+    const reply = step.reply === undefined ? undefined : step.kind === "more" && committing ? { ...step.reply, commit: true } : step.reply;
+    const out = reply === undefined ? undefined : io.encode(sa, reply, ExchangeType.QuickMode, ex.messageId);
+    if (out !== undefined && request !== undefined) ex.replies.remember(request, [out]);
+    if (out !== undefined && (step.kind === "more" || committing)) {
+      // Both sides resend while waiting: the initiator QM1 for QM2, the responder QM2 for QM3,
+      // a committing initiator QM3 for CONNECTED.
+      const r = io.retransmitter(sa, out, () => {
+        if (step.kind === "done") void this.uninstall(sa, ex);
+        emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer");
+        ex.outcome = "timeout";
+        this.endPhase2(sa, ex, 0);
+      });
+      ex.retransmitter = r;
+      if (initiator) {
+        const set = this.waiting.get(sa) ?? new Set<Phase2Exchange>();
+        set.add(ex);
+        this.waiting.set(sa, set);
+      }
+      r.start();
+    } else if (out !== undefined) {
+      io.send(sa, out);
+    }
+    if (step.kind !== "done") return;
+    if (committing) {
+      ex.commit = true;
+      return;
+    }
+    if (ex.commit === true && request !== undefined) {
+      // The initiator set the commit bit: CONNECTED once our SAs are installed (RFC 2408 section
+      // 4.8), also the answer to a retransmitted QM3.
+      const connected = io.informational(sa, [this.notifyAbout(sa, ex, Notify.Connected)]);
+      io.send(sa, connected);
+      ex.replies.remember(request, [connected]);
+    }
+    this.finished(sa, ex);
+  }
+
+  /** Remove the SAs a committed exchange installed and the responder never confirmed. */
+  private async uninstall(sa: IsakmpSa, ex: Phase2Exchange): Promise<void> {
+    const kernel = this.ctx.kernel;
+    for (const c of ex.task.result?.sas ?? []) {
+      for (const [src, dst, spi] of [[sa.local.address, sa.remote.address, c.outboundSpi], [sa.remote.address, sa.local.address, c.inboundSpi]] as const) {
+        // Already gone (expired or deleted by the peer): nothing to undo.
+        await kernel?.delete(src, dst, c.proto, spi).catch(() => undefined);
+      }
+    }
+  }
+
+  /** A finished exchange: record its SAs (and how to rekey ours), tell listeners. */
+  private finished(sa: IsakmpSa, ex: Phase2Exchange): void {
+    const result = ex.task.result!;
+    this.ctx.log.info(
+      { sa: sa.tag, mid: ex.messageId, mode: result.mode, local: result.localId.prefix, remote: result.remoteId.prefix, pfs: result.pfsGroup, spis: result.sas.map((c) => `${c.proto}:${c.inboundSpi.toString(16)}/${c.outboundSpi.toString(16)}`).join(",") },
+      "IPsec SAs installed",
+    );
+    this.ctx.ipsec.record(sa, result.sas, ex.task.request);
+    this.ctx.emit("phase2-up", sa, result);
+    ex.outcome = "established";
+    this.endPhase2(sa, ex, PHASE2_LINGER_MS);
+  }
+
+  /** One ended exchange in the Quick Mode counters. */
+  private count(ex: Phase2Exchange): void {
+    const c = this.ctx.stats.negotiations.quick[ex.task.role];
+    if (ex.outcome === "established") c.established++;
+    else c.failed[ex.outcome ?? "aborted"]++;
+  }
+
+  /** A notify about exchange `ex`: protocol and SPI from its first proposal, else the cookies. */
+  private notifyAbout(sa: IsakmpSa, ex: Phase2Exchange, notifyType: number): NotifyPayload {
+    const about = ex.task.errorSpi();
+    const spi = about === undefined ? Buffer.concat([sa.icookie, sa.rcookie]) : Buffer.alloc(4);
+    if (about !== undefined) spi.writeUInt32BE(about.spi >>> 0);
+    const protocolId = about === undefined ? ProtocolId.ISAKMP : about.proto === "esp" ? ProtocolId.IPSEC_ESP : ProtocolId.IPSEC_AH;
+    return { type: PayloadType.N, doi: Doi.Ipsec, protocolId, notifyType, spi, data: Buffer.alloc(0) };
+  }
+}

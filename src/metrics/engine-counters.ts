@@ -1,0 +1,46 @@
+/**
+ * The metric each engine counter ({@link EngineStats}, src/ike/stats.ts) is exported as. The table
+ * is typed by the counters' names, so a counter added to the engine (the hostile-network defences,
+ * for instance) fails to compile until it has its one line here: that line is the whole hook.
+ *
+ * Several counters may share one metric, told apart by a label (`rekeys_total{phase}`,
+ * `defence_drops_total{defence}`); the label names of one metric must agree. Names get the `iked_`
+ * prefix where they are registered.
+ */
+import type { EngineStats } from "../ike/stats.js";
+
+/** Where one engine counter goes: metric name (without `iked_`), its help, and its label. */
+export interface EngineCounterLine {
+  readonly name: string;
+  readonly help: string;
+  readonly label?: readonly [name: string, value: string];
+}
+
+const DEFENCE = "Datagrams or exchanges the hostile-network defences refused, by defence";
+
+/** One line per engine counter. */
+export const ENGINE_COUNTERS: { readonly [K in keyof EngineStats]: EngineCounterLine } = {
+  datagramsIn: { name: "datagrams_received_total", help: "ISAKMP datagrams received" },
+  datagramsOut: { name: "datagrams_sent_total", help: "ISAKMP datagrams sent (retransmissions included)" },
+  dropped: { name: "datagrams_dropped_total", help: "Datagrams dropped before or at an SA: undecodable, unknown cookies, refused, replayed" },
+  retransmitsAnswered: { name: "retransmits_answered_total", help: "Retransmitted requests answered from the reply cache" },
+  retransmitsSent: { name: "retransmits_sent_total", help: "Our own retransmissions of unanswered messages" },
+  phase1Rekeys: { name: "rekeys_total", help: "Rekeys started before a lifetime ran out, by phase", label: ["phase", "1"] },
+  phase2Rekeys: { name: "rekeys_total", help: "Rekeys started before a lifetime ran out, by phase", label: ["phase", "2"] },
+  halfOpenRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "half_open_limit"] },
+  expired: { name: "exchanges_expired_total", help: "Unfinished exchanges discarded by expire_timer or the retry limit" },
+};
+
+/** Each metric the table names once, with its label name (if any) and help. */
+export function engineMetricFamilies(): Map<string, { help: string; labelNames: string[] }> {
+  const out = new Map<string, { help: string; labelNames: string[] }>();
+  for (const line of Object.values(ENGINE_COUNTERS) as EngineCounterLine[]) {
+    const labelNames = line.label === undefined ? [] : [line.label[0]];
+    const seen = out.get(line.name);
+    if (seen !== undefined && seen.labelNames.join() !== labelNames.join()) {
+      throw new Error(`engine counters disagree on the labels of ${line.name}`);
+    }
+    if (seen === undefined) out.set(line.name, { help: line.help, labelNames });
+  }
+  return out;
+}

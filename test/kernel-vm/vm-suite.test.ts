@@ -1,0 +1,84 @@
+/**
+ * The kernel suite under a real kernel with ESP, AH and AF_KEY: boots shared/kernel-vm ONCE (Debian's
+ * stock kernel under QEMU), runs the compiled guest runner (test/kernel-vm/guest/runner.ts) in it,
+ * and reports every guest case as a subtest of this one. The TypeScript is compiled here, on the
+ * host; only JavaScript runs in the guest, where everything is about ten times slower.
+ *
+ * Needs root and QEMU (`bash $IKED_SHARED/kernel-vm/run-in-vm.sh --prepare` installs it and builds
+ * the cached kernel; .ci/run does that first). Outside CI a missing harness skips with the reason;
+ * under CI=true it fails, naming it. KERNEL_VM_ONLY=<regex> runs some guest cases only.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { repoRoot, sharedDir } from "../helpers/interop.js";
+
+const script = path.join(sharedDir(), "kernel-vm", "run-in-vm.sh");
+/** Guest time allowed for the whole suite; the VM is killed after it (exit 124). */
+const VM_SECONDS = 780;
+
+function unavailable(): string | undefined {
+  if (!existsSync(script)) return `kernel VM harness missing: ${script} (set IKED_SHARED)`;
+  if (typeof process.getuid === "function" && process.getuid() !== 0) return "the kernel VM needs root";
+  if (spawnSync("sh", ["-c", "command -v qemu-system-x86_64"]).status !== 0) return `QEMU is not installed: run 'bash ${script} --prepare'`;
+  return undefined;
+}
+
+const why = unavailable();
+const skip = why !== undefined && process.env.CI !== "true" ? why : false;
+
+interface CaseResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+/** Boots the VM, runs the guest runner, and collects its case lines. */
+function runGuest(): Promise<{ cases: CaseResult[]; end: { cases: number; failed: number } | null; code: number | null; stderr: string }> {
+  // One vCPU: the suite runs beside other test files on a small machine, and TCG with one vCPU
+  // leaves them a core (shared/kernel-vm measured it no slower on a loaded 2-core host).
+  const args = [script, "-t", String(VM_SECONDS), "-c", process.env["KERNEL_VM_CPUS"] ?? "1"];
+  if (process.env["KERNEL_VM_ONLY"] !== undefined) args.push("-e", "KERNEL_VM_ONLY");
+  args.push(repoRoot(), "--", process.execPath, "--openssl-legacy-provider", "dist/test/kernel-vm/guest/runner.js");
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const cases: CaseResult[] = [];
+    let end: { cases: number; failed: number } | null = null;
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      let nl: number;
+      while ((nl = out.indexOf("\n")) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (line.startsWith("IKED-VM-CASE ")) cases.push(JSON.parse(line.slice(13)) as CaseResult);
+        else if (line.startsWith("IKED-VM-END ")) end = JSON.parse(line.slice(12)) as { cases: number; failed: number };
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      err = (err + d.toString()).slice(-200_000);
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ cases, end, code, stderr: err }));
+  });
+}
+
+test("kernel suite in a real kernel (XFRM and PF_KEY backends: ESP/AH traffic, events, SPD)", { skip, timeout: (VM_SECONDS + 120) * 1000 }, async (t) => {
+  if (why !== undefined) assert.fail(`cannot run the kernel VM under CI: ${why}`);
+  const started = Date.now();
+  const r = await runGuest();
+  const tail = r.stderr.split("\n").slice(-60).join("\n");
+  for (const c of r.cases) {
+    await t.test(`${c.name} (${(c.ms / 1000).toFixed(1)} s in the guest)`, () => {
+      if (!c.ok) assert.fail(c.error ?? "failed");
+    });
+  }
+  t.diagnostic(`kernel VM: ${r.cases.length} guest cases, ${((Date.now() - started) / 1000).toFixed(1)} s including the boot`);
+  assert.notEqual(r.end, null, `the guest runner did not finish (run-in-vm.sh exit ${r.code}; 124: timeout, 125: the VM failed):\n${tail}`);
+  assert.equal(r.code, 0, `run-in-vm.sh exit ${r.code}:\n${tail}`);
+  assert.ok(r.end!.cases > 0, "no guest case ran");
+});
