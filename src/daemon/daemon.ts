@@ -161,8 +161,9 @@ export class Daemon {
         live.onChange((next) => engine.reconfigure(next));
         // Pushed first: a start that fails half-way still closes what it opened.
         cleanup.push(() => engine.stop());
-        if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
         await engine.start();
+        // The IkeEngine exists once start() has made it.
+        if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
       }

@@ -54,7 +54,7 @@ interopTest("scraped during a negotiation with strongSwan: counters, gauges, ker
   await poll(async () => {
     during = await scrape();
     return sample(during, P2R) === 1;
-  }, "Quick Mode established in the metrics");
+  }, () => `Quick Mode established in the metrics (phase 1: ${sample(during, P1R)}, phase 2: ${sample(during, P2R)})\n${d.output()}`);
   await s.established(peer, { context: () => d.output() });
 
   assert.equal(sample(during, 'iked_negotiations_started_total{phase="1",exchange="main",role="responder"}'), 1);

@@ -31,6 +31,11 @@ export function skipUnless(ok: boolean, reason: string): string | false {
   return reason;
 }
 
+/** `skipUnless` for a check that returns why it cannot run (or false / undefined when it can). */
+export function skipFor(why: string | false | undefined): string | false {
+  return why ? skipUnless(false, why) : false;
+}
+
 /** Inside a running test: skip it with `reason`, or under CI fail it with the reason. */
 export function skipNow(t: TestContext, reason: string): void {
   if (inCi()) throw new MissingInCi(reason);

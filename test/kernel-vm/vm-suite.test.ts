@@ -14,6 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { repoRoot, sharedDir } from "../helpers/interop.js";
+import { skipFor } from "../helpers/skip.js";
 
 const script = path.join(sharedDir(), "kernel-vm", "run-in-vm.sh");
 /** Guest time allowed for the whole suite; the VM is killed after it (exit 124). */
@@ -27,7 +28,7 @@ function unavailable(): string | undefined {
 }
 
 const why = unavailable();
-const skip = why !== undefined && process.env.CI !== "true" ? why : false;
+const skip = skipFor(why);
 
 interface CaseResult {
   name: string;
@@ -68,7 +69,6 @@ function runGuest(): Promise<{ cases: CaseResult[]; end: { cases: number; failed
 }
 
 test("kernel suite in a real kernel (XFRM and PF_KEY backends: ESP/AH traffic, events, SPD)", { skip, timeout: (VM_SECONDS + 120) * 1000 }, async (t) => {
-  if (why !== undefined) assert.fail(`cannot run the kernel VM under CI: ${why}`);
   const started = Date.now();
   const r = await runGuest();
   const tail = r.stderr.split("\n").slice(-60).join("\n");
