@@ -24,6 +24,7 @@ import {
 const FILE_ONLY = new Set([
   "cert_root", "cert_trust", "expire_timer", "ignore_crls", "ldap_server", "pkcs11_path", "retry_limit", "metrics",
   "retry_timer_init", "retry_timer_max", "proxy", "socks", "use_http", "max_certs", "p1_nonce_len", "p2_nonce_len",
+  "unverified_dh_share",
 ]);
 /** Keywords allowed only inside a rule. */
 const RULE_ONLY = new Set(["label", "local_addr", "remote_addr", "local_id", "remote_id", "remote_port"]);
@@ -175,9 +176,11 @@ class ConfigParser {
       case "expire_timer":
       case "retry_limit":
       case "max_certs":
-      case "p1_lifetime_secs": {
+      case "p1_lifetime_secs":
+      case "unverified_dh_share": {
         const v = readNum(s, d, t, CONFIG_BOUNDS[k]);
-        const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs" } as const)[k];
+        // unverified_dh_share is an iked extension (percent of the crypto pool, ike.config(5)).
+        const field = ({ expire_timer: "expireTimer", retry_limit: "retryLimit", max_certs: "maxCerts", p1_lifetime_secs: "p1LifetimeSecs", unverified_dh_share: "unverifiedDhShare" } as const)[k];
         if (v !== undefined) g[field] = v;
         return;
       }

@@ -92,6 +92,7 @@ export function formatIkeGlobals(g: IkeGlobals): string {
   for (const [v, kw] of nums) if (v !== undefined) out.push(`${kw} ${v}`);
   if (g.metrics !== undefined) out.push(`metrics ${quoteConfigString(formatMetricsSetting(g.metrics))}`);
   if (g.localIdType !== undefined) out.push(`local_id_type ${word(configIdTypeWord(g.localIdType), "identity type", g.localIdType)}`);
+  if (g.unverifiedDhShare !== undefined) out.push(`unverified_dh_share ${g.unverifiedDhShare}\t# iked extension`);
   return out.length > 0 ? `${out.join("\n")}\n` : "";
 }
 

@@ -48,6 +48,8 @@ export const CONFIG_BOUNDS = {
   p1_nonce_len: { min: 8, max: 256 },
   p2_nonce_len: { min: 8, max: 256 },
   remote_port: { min: 1, max: 65535 },
+  /** Extension: percent of the crypto pool's threads (at least one slot always). */
+  unverified_dh_share: { min: 1, max: 100, note: "the whole pool" },
 } as const satisfies Record<string, Bound>;
 
 /** A keyword with a bound. */

@@ -102,6 +102,11 @@ export interface IkeGlobals {
   readonly p2NonceLen?: number;
   readonly p2Pfs?: number;
   readonly localIdType?: number;
+  /**
+   * Extension: percent of the crypto pool's threads that DH for peers which have not returned our
+   * cookie (Aggressive Mode responders) may occupy (default 50).
+   */
+  readonly unverifiedDhShare?: number;
   /** Extension: where the metrics endpoint listens (`metrics`); absent means off. */
   readonly metrics?: MetricsSetting;
 }

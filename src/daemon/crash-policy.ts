@@ -24,6 +24,7 @@
  */
 import { AssertionError } from "node:assert";
 import diagnostics from "node:diagnostics_channel";
+import { refClock, type TimerHandle } from "../clock.js";
 import { InvariantError } from "../errors.js";
 
 /** `iked:daemon:crash`: `{ origin, decision, code, escapes }` for every error the policy sees. */
@@ -178,9 +179,9 @@ export class CrashPolicy {
     // Any way the daemon's process ends from here on reports failure.
     if (this.#installed !== undefined) this.#installed.proc.exitCode = this.#exitCode;
     this.#stopping ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: TimerHandle | undefined;
       const deadline = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), this.#stopTimeoutMs);
+        timer = refClock.setTimer(() => resolve("timeout"), this.#stopTimeoutMs);
       });
       try {
         const r = await Promise.race([this.#stop(reason).then(() => "stopped" as const), deadline]);
@@ -188,7 +189,7 @@ export class CrashPolicy {
       } catch (err) {
         this.#log.error("clean stop failed; exiting anyway", describeError(err));
       } finally {
-        clearTimeout(timer);
+        if (timer !== undefined) refClock.clearTimer(timer);
         this.#exit(this.#exitCode);
       }
     })();

@@ -10,6 +10,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { refClock } from "../clock.js";
 
 /** Set in the child's environment so it knows it is the detached daemon. */
 export const DETACHED_ENV = "IKED_DETACHED_CHILD";
@@ -59,13 +60,13 @@ export function detachAndWait(args: readonly string[], logFile: string, timeoutM
     const finish = (r: { code: number; message?: string; pid?: number }) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      refClock.clearTimer(timer);
       child.removeAllListeners();
       if (child.connected) child.disconnect();
       child.unref();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ code: 1, message: `no startup report from the daemon within ${timeoutMs / 1000} s; see ${logFile}` }), timeoutMs);
+    const timer = refClock.setTimer(() => finish({ code: 1, message: `no startup report from the daemon within ${timeoutMs / 1000} s; see ${logFile}` }), timeoutMs);
     child.on("message", (m: StartupReport) => {
       if (m && m.up === true) finish({ code: 0, pid: m.pid });
       else if (m && m.up === false) finish({ code: m.exitCode || 1, message: m.message });

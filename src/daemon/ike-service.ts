@@ -14,10 +14,15 @@
  * - Reload: new rules, keys and policy apply to new negotiations; established SAs keep theirs.
  * - Stop: every established ISAKMP SA is deleted politely (Delete payloads for its IPsec SAs and
  *   itself), then the send queues get a moment to drain before the sockets close.
+ * - Aggressive Mode responders compute DH before the peer has returned our cookie: at most
+ *   `unverified_dh_share` percent (default 50) of the pool's threads do that at once (re-read on
+ *   reload); the rest serve verified peers.
  * - `--keys-file` (privilege keymat only): each established Phase 1 SA appends `icookie,Ka` to the
  *   file (keys-file.ts); once `ikeadm set priv` lowers the level, no further line is written.
  */
 import net from "node:net";
+import { refClock } from "../clock.js";
+import { DEFAULT_UNVERIFIED_DH_SHARE, unverifiedDhSlots } from "../ike/dh-budget.js";
 import { configPolicy } from "../ike/ports.js";
 import { IkeEngine, type AcquireResult as EngineAcquireResult } from "../ike/engine.js";
 import type { IkeLog } from "../ike/log.js";
@@ -113,6 +118,7 @@ export class UdpIkeService implements IkeService {
       ipsecPolicy: () => this.#ipsec,
       localPort: ctx.ikePort,
       log: engineLog(this.#log),
+      unverifiedDh: this.#unverifiedDh(g.unverifiedDhShare),
       ...(g.p1LifetimeSecs !== undefined ? { p1LifetimeSecs: g.p1LifetimeSecs } : {}),
       ...(g.expireTimer !== undefined ? { expireMs: g.expireTimer * 1000 } : {}),
       ...(g.retryLimit !== undefined || g.retryTimerInit !== undefined || g.retryTimerMax !== undefined
@@ -134,6 +140,7 @@ export class UdpIkeService implements IkeService {
   }
 
   reconfigure(next: ConfigSnapshot): void {
+    this.#engine?.unverifiedDh.resize(this.#unverifiedDh(next.config.globals.unverifiedDhShare));
     const bound = new Set(this.#transport?.endpoints().map((e) => e.local.address) ?? []);
     const unbound = localAddresses(next.config).filter((a) => !bound.has(a));
     if (unbound.length > 0) this.#log.warn("new local addresses are bound only after a restart", { addresses: unbound });
@@ -178,6 +185,14 @@ export class UdpIkeService implements IkeService {
     await this.#drain();
     await this.#transport?.close();
     this.#keysFile?.close();
+  }
+
+  /**
+   * DH computations unverified peers (Aggressive Mode responders) may have in flight:
+   * `unverified_dh_share` percent (default half) of the pool's threads, at least one.
+   */
+  #unverifiedDh(share: number | undefined): number {
+    return unverifiedDhSlots(this.#ctx.pool.threads, share ?? DEFAULT_UNVERIFIED_DH_SHARE);
   }
 
   /** One `icookie,Ka` line for a new SA, while the daemon still runs at keymat. */
@@ -324,7 +339,7 @@ export class UdpIkeService implements IkeService {
       const s = t.stats();
       if (s.sent === last) return;
       last = s.sent;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise<void>((r) => refClock.setTimer(r, 20));
     }
   }
 }

@@ -2,9 +2,10 @@
  * The engine's one inbound path (RFC 2408 section 5, message processing). Every datagram:
  *
  * ```
- *  transport ─▶ receive   header decoded; the SA found by its cookies, or a new responder SA
- *                         admitted (half-open bounds before any pool work); a retransmitted
- *                         request answered from the reply cache; else copied and queued on the SA
+ *  transport ─▶ receive   header decoded; the SA found by its cookies (and its peer's address), or
+ *                         a Phase 1 message for admission.ts (MM1 answered without an SA, MM3 with
+ *                         our cookie or AM1 made into one); a retransmitted request answered from
+ *                         the reply cache; else copied and queued on the SA
  *            ─▶ process   (on the SA's queue, one message at a time) body decoded; the handler of
  *                         the exchange type (Phase 1, Quick Mode, Informational) routes it or drops
  *                         it; decrypted with the SA's keys; plaintext decoded; the codec's rules
@@ -21,9 +22,9 @@ import type { EngineIo } from "./engine-io.js";
 import { keep, type ExchangeHandler, type ResponderAdmission } from "./inbound.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { ReplyCache } from "./retransmit.js";
-import type { SaManager } from "./sa-manager.js";
+import { isPeerOf, type SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
-import type { Endpoint } from "./transport.js";
+import { endpointKey, type Endpoint } from "./transport.js";
 
 /** What the dispatcher works with: the SA tables (with each Phase 2 exchange's reply cache), sending, counters. */
 export interface DispatchContext {
@@ -34,7 +35,8 @@ export interface DispatchContext {
 
 /** The handler of each exchange kind. */
 export interface Handlers {
-  readonly phase1: ExchangeHandler & ResponderAdmission;
+  readonly admission: ResponderAdmission;
+  readonly phase1: ExchangeHandler;
   readonly quick: ExchangeHandler;
   readonly info: ExchangeHandler;
 }
@@ -64,13 +66,19 @@ export class Dispatcher {
     if (!hr.ok) return io.drop(remote, `header: ${hr.error.code} at ${hr.error.offset}`);
     const h = hr.value;
     let sa = sas.lookup(h.icookie, h.rcookie, remote);
-    let admitted: { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
+    // The one place a datagram is bound to its SA's peer: cookies are public, the address is not
+    // ours to choose. XXX a NAT-T float (RFC 3947 section 4) will be the one exception, here.
+    if (sa !== undefined && !isPeerOf(sa, remote)) return io.drop(remote, `${sa.tag}: from ${endpointKey(remote)}, not the SA's peer`);
+    // Until a peer returns our cookie, what we send it is bounded by what it sent (amplification.ts).
+    if (sa === undefined || !sa.verified) io.receivedUnverified(remote, received.length);
+    // Our responder cookie came back from the SA's peer (found by it, from its address): the peer
+    // receives what we send it (RFC 2408 section 2.5.3).
+    if (sa !== undefined && !sa.verified && !h.rcookie.equals(ZERO_COOKIE)) sa.verified = true;
+    let admitted: { sa: IsakmpSa; datagram: Buffer; header: Header; message?: Message } | undefined;
     if (sa === undefined) {
-      const first = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
-      if (!first || !h.rcookie.equals(ZERO_COOKIE)) {
-        return io.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
-      }
-      admitted = this.handlers.phase1.admit(received, h, local, remote);
+      const phase1 = h.exchangeType === ExchangeType.IdentityProtection || h.exchangeType === ExchangeType.Aggressive;
+      if (!phase1) return io.drop(remote, `no SA for ${h.icookie.toString("hex")}/${h.rcookie.toString("hex")} exch ${h.exchangeType}`);
+      admitted = this.handlers.admission.admit(received, h, local, remote);
       if (admitted === undefined) return;
       sa = admitted.sa;
     }
@@ -79,8 +87,8 @@ export class Dispatcher {
     const target = sa;
     let job: () => Promise<void>;
     if (admitted !== undefined) {
-      const { datagram, message } = admitted;
-      job = () => this.process(target, message.header, datagram, message);
+      const { datagram, header, message } = admitted;
+      job = () => this.process(target, header, datagram, message);
     } else {
       const { datagram, header } = keep(received, h);
       job = () => this.process(target, header, datagram, undefined);

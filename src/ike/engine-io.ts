@@ -6,6 +6,7 @@
  * nothing here parses.
  */
 import { Doi, ExchangeType, HeaderFlag, PayloadType, ProtocolId, encodeEncrypted, encodeMessage, encodePayloads, type DeletePayload, type NotifyPayload } from "../codec/index.js";
+import { AmplificationLimit } from "./amplification.js";
 import { protectedInformational } from "./informational.js";
 import type { Clock } from "../clock.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
@@ -17,6 +18,9 @@ import { endpointKey, type Endpoint, type Transport } from "./transport.js";
 
 /** Encoding and sending for one engine. */
 export class EngineIo {
+  /** Bytes in and out per address whose exchanges are not verified. */
+  readonly amplification = new AmplificationLimit();
+
   constructor(
     private readonly transport: Transport,
     private readonly stats: IkeStats,
@@ -59,12 +63,41 @@ export class EngineIo {
     for (const d of cached) this.send(sa, d);
   }
 
-  /** Send to the SA's peer from the SA's local endpoint. */
+  /** `bytes` arrived from `remote` for no SA, or for one whose peer is not verified yet. */
+  receivedUnverified(remote: Endpoint, bytes: number): void {
+    this.stats.engine.unverifiedBytesIn += bytes;
+    this.amplification.received(remote.address, bytes);
+  }
+
+  /**
+   * Whether a datagram of `bytes` may go to `remote`: always to a verified peer; to any other
+   * address only within the anti-amplification bound (counted as sent when it may).
+   */
+  private mayReach(remote: Endpoint, bytes: number, verified: boolean): boolean {
+    if (verified) return true;
+    if (this.amplification.allow(remote.address, bytes)) {
+      this.stats.engine.unverifiedBytesOut += bytes;
+      return true;
+    }
+    this.stats.engine.amplificationRefused++;
+    this.log.debug({ peer: endpointKey(remote), bytes }, "not sent: 3x the bytes the unverified address sent us");
+    return false;
+  }
+
+  /** Send to the SA's peer from the SA's local endpoint (bounded while the peer is not verified). */
   send(sa: IsakmpSa, datagram: Buffer): void {
+    if (!this.mayReach(sa.remote, datagram.length, sa.verified)) return;
     this.stats.engine.datagramsOut++;
     if (!this.transport.send(datagram, sa.local, sa.remote)) {
       this.log.debug({ sa: sa.tag }, "send refused by transport");
     }
+  }
+
+  /** Send a datagram that belongs to no SA (MM2 of an embryonic exchange): bounded, as unverified. */
+  sendTo(local: Endpoint, remote: Endpoint, datagram: Buffer): void {
+    if (!this.mayReach(remote, datagram.length, false)) return;
+    this.stats.engine.datagramsOut++;
+    this.transport.send(datagram, local, remote);
   }
 
   /** A protected Informational datagram (new message ID, IV from the Phase 1 chain), not sent. */
@@ -80,12 +113,16 @@ export class EngineIo {
     this.send(sa, this.informational(sa, body));
   }
 
-  /** RFC 2408 section 3.14: an Informational exchange with one Notification, in the clear. */
-  notifyUnprotected(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notifyType: number): void {
+  /**
+   * RFC 2408 section 3.14: an Informational exchange with one Notification, in the clear; bounded
+   * unless `verified` (the peer returned our cookie, or we started the exchange).
+   */
+  notifyUnprotected(local: Endpoint, remote: Endpoint, icookie: Buffer, rcookie: Buffer, notifyType: number, verified = false): void {
     const mid = this.random(4).readUInt32BE(0) || 1;
     const d = encodeMessage({ icookie, rcookie, exchangeType: ExchangeType.Informational, flags: 0, messageId: mid }, [
       { type: PayloadType.N, doi: Doi.Ipsec, protocolId: ProtocolId.ISAKMP, notifyType, spi: Buffer.concat([icookie, rcookie]), data: Buffer.alloc(0) },
     ]);
+    if (!this.mayReach(remote, d.length, verified)) return;
     this.stats.engine.datagramsOut++;
     this.transport.send(d, local, remote);
   }

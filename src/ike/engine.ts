@@ -15,9 +15,12 @@ import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, ExpireEvent, Kernel } from "../kernel/kernel.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
+import { Admission } from "./admission.js";
 import { CookieJar } from "./cookies.js";
 import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
+import type { DhBudget } from "./dh-budget.js";
+import type { EmbryoLimits } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
 import { InfoHandler } from "./info-handler.js";
@@ -53,6 +56,13 @@ export interface EngineOptions {
   /** `expire_timer`: how long an unfinished Phase 1 may live, ms. */
   readonly expireMs?: number;
   readonly halfOpen?: HalfOpenLimits;
+  /** Bounds of the embryonic Main Mode table (default 8192 entries of at most 10 s). */
+  readonly embryos?: EmbryoLimits;
+  /**
+   * DH computations that peers which have not returned our cookie (Aggressive Mode responders)
+   * may have in flight at once (default 8; the daemon gives `unverified_dh_share` of its pool).
+   */
+  readonly unverifiedDh?: number;
   /** Default Phase 1 lifetime, seconds (ike.config `p1_lifetime_secs`). */
   readonly p1LifetimeSecs?: number;
   /** Where Quick Mode installs SAs; without one, Quick Mode is refused. */
@@ -86,6 +96,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   private readonly phase1: Phase1Handler;
   private readonly quick: QuickHandler;
   private readonly dispatcher: Dispatcher;
+  private readonly admission: Admission;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -102,12 +113,18 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       sas, ipsec, io, emit, kernel: opts.kernel, dh: opts.dh, ipsecPolicy: opts.ipsecPolicy ?? (() => undefined),
       commit: opts.quickModeCommit === true, random, log, stats,
     });
+    const cookies = opts.cookies ?? new CookieJar({ clock });
     this.phase1 = new Phase1Handler({
-      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, pubkey: opts.pubkey, policy: opts.policy, cookies: opts.cookies ?? new CookieJar({ clock }),
+      sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, pubkey: opts.pubkey, policy: opts.policy, icookie: () => cookies.icookie(),
       clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
     });
+    this.admission = new Admission({
+      sas, io, policy: opts.policy, cookies, clock, stats, responders: this.phase1, p1LifetimeSecs: opts.p1LifetimeSecs,
+      ...(opts.embryos !== undefined ? { embryos: opts.embryos } : {}),
+      ...(opts.unverifiedDh !== undefined ? { unverifiedDh: opts.unverifiedDh } : {}),
+    });
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick });
-    this.dispatcher = new Dispatcher({ sas, io, stats }, { phase1: this.phase1, quick: this.quick, info });
+    this.dispatcher = new Dispatcher({ sas, io, stats }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
   }
 
@@ -203,6 +220,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** Tear down every SA at once, without telling peers. */
   close(): void {
     this.dispatcher.close();
+    this.admission.close();
     for (const sa of this.sas.all()) sa.destroy("engine closed");
   }
 
@@ -211,8 +229,13 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     this.dispatcher.receive(datagram, local, remote);
   }
 
+  /** The DH slots of unverified peers: how many, how many taken (a reload may change the number). */
+  get unverifiedDh(): DhBudget {
+    return this.admission.unverifiedDh;
+  }
+
   /** Entry counts of the engine's own tables (the SA manager has its own), for leak checks. */
   debugSizes(): Record<string, number> {
-    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes() };
+    return { ...this.phase1.debugSizes(), ...this.ipsec.debugSizes(), embryos: this.admission.embryos.size };
   }
 }

@@ -63,12 +63,14 @@ export interface ExchangeHandler {
   sealed?(sa: IsakmpSa, header: Header): readonly number[] | undefined;
 }
 
-/** Where new responder SAs come from (the Phase 1 handler). */
+/** Where new responder SAs come from (admission.ts). */
 export interface ResponderAdmission {
   /**
-   * A first message (MM1/AM1) that matches no SA: the new SA with the message decoded from our
-   * copy of the datagram ({@link keep}), or undefined when it is refused (half-open bounds, no rule,
-   * malformed; counted, answered and logged there).
+   * A Phase 1 message (MM or AM exchange type) that matches no SA: MM1 (answered without an SA),
+   * MM3 returning our cookie or AM1. The new SA with our copy of the datagram ({@link keep}) and
+   * its header, decoded when admission decoded it (AM1; MM3 is decoded on the SA's queue), or
+   * undefined when none is made (MM1 answered, or refused: half-open bounds, no rule, malformed;
+   * counted, answered and logged there).
    */
-  admit(received: Buffer, header: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined;
+  admit(received: Buffer, header: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; datagram: Buffer; header: Header; message?: Message } | undefined;
 }

@@ -1,11 +1,13 @@
 /**
  * Informational exchanges we receive (RFC 2408 section 5.1 onwards, RFC 2409 section 5.7). In the
- * clear (before keys): an error notify ends a half-open exchange. Protected: HASH(1) verified, then
+ * clear: an error notify ends our initiator exchange before MM2/AM2 and is ignored after.
+ * Protected: dropped when its message ID was used before (a replay), else HASH(1) verified, then
  * Deletes, DPD and status notifies are acted on; what concerns an exchange in progress (a refused
  * Phase 1 or Quick Mode, CONNECTED, RESPONDER-LIFETIME) goes to its handler through the small
  * notice interfaces below.
  */
 import { Notify, PayloadType, ProtocolId, type Message } from "../codec/index.js";
+import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
 import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
@@ -25,10 +27,15 @@ export interface Phase1Notices {
 
 /** What Informationals tell the Quick Mode side (the Quick Mode handler). */
 export interface QuickModeNotices {
-  /** A protected error notify about one of our Quick Modes; true when an exchange was ended. */
-  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer): boolean;
+  /**
+   * A protected error notify about one of our Quick Modes, named by its SPI or by the message ID
+   * the Informational carries; true when an exchange was ended.
+   */
+  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer, messageId: number): boolean;
   /** The responder's CONNECTED for our committed Quick Mode; true when one waited for it. */
-  connected(sa: IsakmpSa, protocolId: number, spi: Buffer): boolean;
+  connected(sa: IsakmpSa, protocolId: number, spi: Buffer, messageId: number): boolean;
+  /** Whether a Quick Mode with this message ID is still running on `sa`. */
+  running(sa: IsakmpSa, messageId: number): boolean;
 }
 
 /** What the Informational handler works with. */
@@ -51,6 +58,11 @@ export class InfoHandler implements ExchangeHandler {
       return { position: undefined, refused: () => undefined, deliver: (i) => this.unprotected(i) };
     }
     if (sa.keymat === undefined || !sa.keymat.derived || m.header.messageId === 0) return "protected Informational without keys";
+    // RFC 2408 section 3.1: a message ID names one exchange. One this SA used already is a replay
+    // (a Delete or R-U-THERE acted on once is not acted on again), unless a Quick Mode of that ID
+    // still runs and the Informational is about it.
+    const mid = m.header.messageId;
+    if (sa.messageIds.has(mid) && !this.ctx.quick.running(sa, mid)) return `Informational ${mid >>> 0}: message ID already used (replay)`;
     return {
       position: "INFO",
       refused: (e) => this.ctx.io.drop(sa.remote, `${sa.tag}: Informational ${e.code}`),
@@ -58,13 +70,24 @@ export class InfoHandler implements ExchangeHandler {
     };
   }
 
-  /** In the clear, before keys: an error notify ends the exchange. */
+  /**
+   * An unprotected Informational during Phase 1. Its error notify ends our exchange only while we
+   * are an initiator still waiting for MM2/AM2: RFC 2408 section 4.8 has Informationals before any
+   * keying material go unprotected, and a responder refusing every proposal must say so with
+   * NO-PROPOSAL-CHOSEN (section 5.6, SA payload processing) — in the clear, the initiator's only
+   * word of it. Once MM2/AM2 has gone, anyone who saw the cookies could forge such a notify
+   * (section 4.8: from keying material on, Informationals MUST be protected), so it is logged and
+   * ignored: the exchange goes on, or ends at its retransmission limit or `expire_timer`.
+   */
   private async unprotected({ sa, payloads }: Inbound): Promise<void> {
     for (const p of payloads) {
-      if (p.type === PayloadType.N && p.notifyType < 16384) {
+      if (p.type !== PayloadType.N || p.notifyType >= 16384) continue;
+      if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
         sa.peerAnswered = true;
         return this.ctx.phase1.refused(sa, `peer sent notify ${p.notifyType}`, p.notifyType);
       }
+      this.ctx.log.info({ sa: sa.tag, notify: p.notifyType }, "unprotected notify after MM2/AM2 ignored");
+      return this.ctx.io.drop(sa.remote, `${sa.tag}: unprotected notify ${p.notifyType} after MM2/AM2`);
     }
   }
 
@@ -77,6 +100,7 @@ export class InfoHandler implements ExchangeHandler {
     // Only a verified message may end IV state: a forgery could carry an open Quick Mode's M-ID.
     if (events === null) return io.drop(sa.remote, `${sa.tag}: Informational HASH(1) does not verify`);
     sa.keymat!.endExchange(mid);
+    sa.messageIds.add(mid);
     for (const e of events) {
       switch (e.kind) {
         case "delete-isakmp":
@@ -99,7 +123,7 @@ export class InfoHandler implements ExchangeHandler {
           log.debug({ sa: sa.tag }, "R-U-THERE-ACK");
           break;
         case "notify":
-          if (this.notify(sa, e.notifyType, e.protocolId, e.spi, e.data)) return;
+          if (this.notify(sa, mid, e.notifyType, e.protocolId, e.spi, e.data)) return;
           break;
         default: {
           const never: never = e;
@@ -110,10 +134,10 @@ export class InfoHandler implements ExchangeHandler {
   }
 
   /** A protected status or error notify; true when it ended the Phase 1 exchange. */
-  private notify(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer, data: Buffer): boolean {
+  private notify(sa: IsakmpSa, mid: number, notifyType: number, protocolId: number, spi: Buffer, data: Buffer): boolean {
     const { log, phase1, quick } = this.ctx;
     log.info({ sa: sa.tag, notify: notifyType }, "peer sent a protected notify");
-    if (notifyType === Notify.Connected && !quick.connected(sa, protocolId, spi)) {
+    if (notifyType === Notify.Connected && !quick.connected(sa, protocolId, spi, mid)) {
       log.debug({ sa: sa.tag }, "CONNECTED for no Quick Mode of ours");
     }
     if (notifyType === Notify.ResponderLifetime && protocolId === ProtocolId.ISAKMP) {
@@ -131,7 +155,7 @@ export class InfoHandler implements ExchangeHandler {
     }
     if (notifyType < 16384) {
       this.ctx.emit("peer-notify", sa, notifyType);
-      quick.refused(sa, notifyType, protocolId, spi);
+      quick.refused(sa, notifyType, protocolId, spi, mid);
     }
     return false;
   }

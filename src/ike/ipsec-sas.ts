@@ -32,6 +32,11 @@ export class IpsecSas {
   private readonly installed = new Map<IsakmpSa, ChosenSa[]>();
   /** For IPsec SAs we initiated, keyed `proto:dst:spi` (both directions): how to negotiate them again. */
   private readonly rekeyInfo = new Map<string, RekeyInfo>();
+  /**
+   * Every IPsec SA we installed, keyed `proto:dst:spi` (both directions): the peer identity and
+   * address pair it was negotiated with, which outlives the ISAKMP SA (INITIAL-CONTACT purges by it).
+   */
+  private readonly owners = new Map<string, string>();
 
   constructor(
     private readonly kernel: Kernel | undefined,
@@ -50,6 +55,11 @@ export class IpsecSas {
   record(sa: IsakmpSa, sas: readonly ChosenSa[], request: QuickModeRequest | undefined): void {
     this.installed.set(sa, [...this.of(sa), ...sas]);
     sa.ipsecCreated += sas.length;
+    const owner = ownerOf(sa, sa.phase1?.peerId ?? "");
+    for (const c of sas) {
+      this.owners.set(`${c.proto}:${sa.local.address}:${c.inboundSpi}`, owner);
+      this.owners.set(`${c.proto}:${sa.remote.address}:${c.outboundSpi}`, owner);
+    }
     const rule = sa.config;
     if (request === undefined || rule === undefined) return;
     const keys = sas.flatMap((c) => [`${c.proto}:${sa.local.address}:${c.inboundSpi}`, `${c.proto}:${sa.remote.address}:${c.outboundSpi}`]);
@@ -75,6 +85,7 @@ export class IpsecSas {
    * again. Hard: forget the pair. Undefined when there is nothing to do.
    */
   expire(ev: ExpireEvent): RekeyTarget | undefined {
+    if (ev.kind === "hard") this.owners.delete(`${ev.sa.proto}:${ev.sa.dst}:${ev.sa.spi}`);
     const info = this.rekeyInfo.get(`${ev.sa.proto}:${ev.sa.dst}:${ev.sa.spi}`);
     if (info === undefined) return undefined;
     if (ev.kind === "hard") {
@@ -97,6 +108,7 @@ export class IpsecSas {
     if (kernel === undefined) return;
     let pair = inboundSpi;
     this.forget(proto, sa.remote.address, outboundSpi);
+    this.owners.delete(`${proto}:${sa.remote.address}:${outboundSpi}`);
     try {
       if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
       await kernel.delete(sa.local.address, sa.remote.address, proto, outboundSpi);
@@ -104,6 +116,7 @@ export class IpsecSas {
       this.log.debug({ sa: sa.tag, spi: outboundSpi, err: String(err) }, "outbound SA already gone");
     }
     if (pair !== undefined) {
+      this.owners.delete(`${proto}:${sa.local.address}:${pair}`);
       try {
         await kernel.delete(sa.remote.address, sa.local.address, proto, pair);
       } catch (err) {
@@ -119,19 +132,29 @@ export class IpsecSas {
   }
 
   /**
-   * RFC 2407 section 4.6.3.3, INITIAL-CONTACT: the peer has no state with us any more, so every
-   * IPsec SA between our address and its address is stale, ours from older ISAKMP SAs included
-   * (they may have outlived their Phase 1). Run on the new SA's queue before its first Quick Mode,
-   * so nothing it negotiates is caught. Returns how many kernel SAs were deleted.
+   * RFC 2407 section 4.6.3.3, INITIAL-CONTACT: the peer (`peerId` on `sa`'s address pair) has no
+   * state with us any more, so every IPsec SA we negotiated with that identity between these
+   * addresses is stale, ours from older ISAKMP SAs included (they may have outlived their Phase 1).
+   * SAs of other identities behind the same address (one NAT, several users) and SAs we did not
+   * negotiate stay. Run on the new SA's queue before its first Quick Mode, so nothing it negotiates
+   * is caught. Returns how many kernel SAs were deleted.
    */
-  async purgePeer(sa: IsakmpSa): Promise<number> {
+  async purgePeer(sa: IsakmpSa, peerId: string): Promise<number> {
     const kernel = this.kernel;
     if (kernel === undefined) return 0;
     const local = sa.local.address;
     const remote = sa.remote.address;
+    const owner = ownerOf(sa, peerId);
+    const dump = await kernel.dump();
+    // Owners of SAs the kernel no longer has (removed behind our back) are forgotten here.
+    const live = new Set(dump.map((s) => `${s.proto}:${s.dst}:${s.spi}`));
+    for (const k of [...this.owners.keys()]) if (!live.has(k)) this.owners.delete(k);
     let deleted = 0;
-    for (const s of await kernel.dump()) {
+    for (const s of dump) {
       if (!((s.src === local && s.dst === remote) || (s.src === remote && s.dst === local))) continue;
+      const key = `${s.proto}:${s.dst}:${s.spi}`;
+      if (this.owners.get(key) !== owner) continue;
+      this.owners.delete(key);
       try {
         if (s.proto === "esp" || s.proto === "ah") this.forget(s.proto, s.dst, s.spi);
         await kernel.delete(s.src, s.dst, s.proto, s.spi);
@@ -145,8 +168,8 @@ export class IpsecSas {
   }
 
   /** Entry counts of the tables, for leak checks. */
-  debugSizes(): { installed: number; rekeyInfo: number } {
-    return { installed: this.installed.size, rekeyInfo: this.rekeyInfo.size };
+  debugSizes(): { installed: number; rekeyInfo: number; owners: number } {
+    return { installed: this.installed.size, rekeyInfo: this.rekeyInfo.size, owners: this.owners.size };
   }
 
   /**
@@ -157,4 +180,9 @@ export class IpsecSas {
     const info = this.rekeyInfo.get(`${proto}:${dst}:${spi}`);
     for (const k of info?.keys ?? []) this.rekeyInfo.delete(k);
   }
+}
+
+/** Who an IPsec SA was negotiated with: the peer identity and the address pair. */
+function ownerOf(sa: IsakmpSa, peerId: string): string {
+  return `${peerId}|${sa.local.address}|${sa.remote.address}`;
 }

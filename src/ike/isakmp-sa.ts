@@ -17,6 +17,7 @@ import assert from "node:assert/strict";
 import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
+import { MessageIdWindow } from "./message-ids.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
 import type { FailureClass, Phase1Exchange } from "./negotiation-stats.js";
 import type { IkeStats } from "./stats.js";
@@ -93,6 +94,11 @@ export class IsakmpSa {
   establishedAt: number | undefined;
   /** Whether the peer ever sent us a valid message of this exchange (noresp vs respfail). */
   peerAnswered = false;
+  /**
+   * Whether the peer has shown it receives what we send to its address: we started the exchange,
+   * or it returned our responder cookie. Until then what we send it is bounded (amplification.ts).
+   */
+  verified: boolean;
   /** The Phase 1 exchange, set by the Phase 1 handler with its task (counted by exchange). */
   exchange: Phase1Exchange | undefined;
   /** Why the Phase 1 exchange failed, set just before the SA is destroyed; none counts as aborted. */
@@ -115,6 +121,8 @@ export class IsakmpSa {
   ipsecCreated = 0;
   /** Of those, how many were deleted (by us, the peer's Delete, or INITIAL-CONTACT). */
   ipsecDeleted = 0;
+  /** Message IDs of the Phase 2 exchanges this SA ran (replays of finished ones are dropped). */
+  readonly messageIds = new MessageIdWindow();
   /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
   readonly abort = new AbortController();
 
@@ -134,6 +142,7 @@ export class IsakmpSa {
     this.rule = init.rule;
     this.config = init.config;
     this.createdAt = ctx.clock.now();
+    this.verified = init.role === "initiator";
     this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
   }
 

@@ -1,28 +1,32 @@
 /**
  * Phase 1 (RFC 2409 section 5: Main and Aggressive Mode) and the ISAKMP SAs it makes: starts
- * initiator exchanges, admits new responder exchanges (half-open bounds first, before any pool
- * work), hands each received Phase 1 message (decrypted and rule-checked by the dispatcher) to the
+ * initiator exchanges, makes the responder SAs admission.ts lets in (Main Mode at MM3, resumed
+ * from its embryonic record; Aggressive Mode at AM1), hands each received Phase 1 message
+ * (decrypted and rule-checked by the dispatcher) to the
  * SA's task, and sends, caches (responder) or retransmits (initiator) the task's answer. An
  * established SA gets its lifetime (phase1/lifetime.ts) and runs the Quick Modes that waited for it.
  *
  * Errors before keys exist go out as unprotected Informational notifies (RFC 2408 section 3.14),
  * as strongSwan sends them; after keys, protected (RFC 2409 section 5.7).
  */
-import { ExchangeType, HeaderFlag, Notify, decodeMessageBody, type Header, type Message } from "../codec/index.js";
+import { ExchangeType, Notify, type Header, type Message } from "../codec/index.js";
 import type { Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
-import { ZERO_COOKIE, type CookieJar } from "./cookies.js";
+import type { ResponderFactory } from "./admission.js";
+import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
-import { keep, type ExchangeHandler, type Inbound, type ResponderAdmission, type Route } from "./inbound.js";
+import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { Phase1Notices } from "./info-handler.js";
 import { isakmpNotify } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
-import { IsakmpSa } from "./isakmp-sa.js";
+import { IsakmpSa, type IsakmpSaInit } from "./isakmp-sa.js";
 import { phase1Channel, type IkeLog } from "./log.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
 import { Phase1Lifetime } from "./phase1/lifetime.js";
 import { MainMode, type Phase1Context } from "./phase1/main-mode.js";
+import { usableMethods } from "./phase1/methods.js";
+import type { Mm1Record, UsableMethods } from "./phase1/mm1.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import type { PubkeyPort } from "./phase1/credentials.js";
@@ -52,7 +56,8 @@ export interface Phase1HandlerContext {
   /** Signatures and RSA encryption in the crypto pool; absent: certificate methods are refused. */
   readonly pubkey: PubkeyPort | undefined;
   readonly policy: Phase1Policy;
-  readonly cookies: CookieJar;
+  /** Makes initiator cookies. */
+  readonly icookie: () => Buffer;
   readonly clock: Clock;
   /** `expire_timer`: how long an unfinished Phase 1 may live, ms. */
   readonly expireMs: number;
@@ -64,11 +69,13 @@ export interface Phase1HandlerContext {
 }
 
 /** The engine's Phase 1 handler. */
-export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase1Notices {
+export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1Notices {
   private readonly tasks = new Map<IsakmpSa, Phase1Task>();
   /** Quick Modes waiting for an initiator SA to come up. */
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
   private readonly lifetime: Phase1Lifetime;
+  /** Called once a responder SA's first step is done (it releases the exchange's unverified-DH slot). */
+  private readonly firstStep = new Map<IsakmpSa, () => void>();
 
   constructor(private readonly ctx: Phase1HandlerContext) {
     this.lifetime = new Phase1Lifetime({
@@ -93,7 +100,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     const p = this.ctx.policy;
     const chosen =
       mode ?? (p.presharedFor(local.address, remote.address, "main") === undefined && p.presharedFor(local.address, remote.address, "aggressive") !== undefined ? "aggressive" : "main");
-    const sa = this.newSa({ role: "initiator", icookie: this.ctx.cookies.icookie(), local, remote, rule: rule.rule.label, config: rule });
+    const sa = this.newSa({ role: "initiator", icookie: this.ctx.icookie(), local, remote, rule: rule.rule.label, config: rule });
     const ctx = this.taskContext(sa, rule);
     const task = chosen === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     this.tasks.set(sa, task);
@@ -118,39 +125,27 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     this.pendingQuick.set(sa, list);
   }
 
-  admit(received: Buffer, h: Header, local: Endpoint, remote: Endpoint): { sa: IsakmpSa; datagram: Buffer; message: Message } | undefined {
-    const { io, sas, stats, policy, cookies } = this.ctx;
-    if (h.messageId !== 0 || (h.flags & HeaderFlag.Encryption) !== 0) {
-      io.drop(remote, "first message with message ID or E flag");
-      return undefined;
-    }
-    const refusal = sas.admitResponder(remote);
-    if (refusal !== null) {
-      stats.engine.halfOpenRefused++;
-      io.drop(remote, refusal);
-      return undefined;
-    }
-    const rule = policy.ruleFor(local.address, remote.address);
-    const rcookie = cookies.rcookie(h.icookie, remote, local);
-    if (rule === undefined) {
-      io.notifyUnprotected(local, remote, h.icookie, rcookie, Notify.NoProposalChosen);
-      io.drop(remote, `no rule for ${local.address} <- ${remote.address}`);
-      return undefined;
-    }
-    const { datagram, header } = keep(received, h);
-    const m = decodeMessageBody(header, datagram);
-    if (!m.ok) {
-      io.notifyUnprotected(local, remote, h.icookie, rcookie, m.error.notify);
-      io.drop(remote, `MM1: ${m.error.code} at ${m.error.offset}`);
-      return undefined;
-    }
-    const sa = this.newSa({ role: "responder", icookie: h.icookie, rcookie, local, remote, rule: rule.rule.label, config: rule });
+  startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record, firstStepDone?: () => void): IsakmpSa {
+    const sa = this.newSa(init);
     sa.peerAnswered = true;
+    // Main Mode starts here at MM3, which carried our cookie back; Aggressive Mode at AM1.
+    sa.verified = mode === "main";
+    if (firstStepDone !== undefined) {
+      this.firstStep.set(sa, firstStepDone);
+      sa.onDestroy(firstStepDone);
+    }
     const ctx = this.taskContext(sa, rule);
-    this.tasks.set(sa, h.exchangeType === ExchangeType.Aggressive ? new AggressiveMode(ctx) : new MainMode(ctx));
-    sa.exchange = h.exchangeType === ExchangeType.Aggressive ? "aggressive" : "main";
-    sa.transition("negotiating", "MM1 received");
-    return { sa, datagram, message: m.value };
+    const task = mode === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
+    if (mm1 !== undefined && task instanceof MainMode) task.resumeR(mm1);
+    this.tasks.set(sa, task);
+    sa.exchange = mode;
+    sa.transition("negotiating", mode === "aggressive" ? "AM1 received" : "MM3 with our cookie");
+    return sa;
+  }
+
+  usableMethods(rule: ResolvedRule): UsableMethods {
+    const credentials = this.ctx.policy.credentials?.();
+    return usableMethods({ rule, pubkey: this.ctx.pubkey, ...(credentials !== undefined ? { credentials } : {}) });
   }
 
   sealed(sa: IsakmpSa, header: Header): readonly number[] | undefined {
@@ -170,8 +165,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       refused: (e, stage) => {
         // Garbage after decryption almost always means the two sides hold different keys.
         if (stage === "body") return this.failSa(sa, `decrypted body: ${e.code} (wrong pre-shared key?)`, Notify.PayloadMalformed, true, false, "authentication_failed");
+        // A responder SA exists only for its first message (AM1): if that is refused, so is the SA.
+        if (sa.role === "responder" && task.state === "start") return this.failSa(sa, `${pos}: ${e.code} ${e.detail}`, e.notify, true);
         // A malformed message does not end the exchange: the peer may still send a good one.
-        if (!sa.keymat?.derived) this.ctx.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, e.notify);
+        if (!sa.keymat?.derived) this.ctx.io.notifyUnprotected(sa.local, sa.remote, sa.icookie, h.rcookie, e.notify, sa.verified);
         this.ctx.io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
       },
       deliver: (i) => this.deliver(task, i),
@@ -191,6 +188,11 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
       settle(false);
       this.ctx.log.error({ sa: sa.tag, err: String(err) }, "Phase 1 step threw");
       return this.failSa(sa, `internal error: ${(err as Error).message ?? String(err)}`, undefined, false);
+    }
+    const done = this.firstStep.get(sa);
+    if (done !== undefined) {
+      this.firstStep.delete(sa);
+      done();
     }
     if (sa.isDead()) return;
     // An encrypted message that decrypted and parsed proves the peer holds our keys: a failure of
@@ -260,8 +262,12 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     if (result.initialContact) {
       // RFC 2407 section 4.6.3.3: the peer has rebooted; our older SAs with it are stale, and so
       // are the IPsec SAs between us (deleted before this SA's first Quick Mode, on its queue).
-      const older = sas.byPeerAddress(sa.remote.address).filter((o) => o !== sa);
-      void sa.queue.push(() => ipsec.purgePeer(sa).then(() => undefined));
+      // "The peer" is this identity on this address pair: users behind one NAT share an address
+      // and must not tear down each other's SAs.
+      const older = sas
+        .byPeerAddress(sa.remote.address)
+        .filter((o) => o !== sa && o.local.address === sa.local.address && o.phase1 !== undefined && o.phase1.peerId === result.peerId);
+      void sa.queue.push(() => ipsec.purgePeer(sa, result.peerId).then(() => undefined));
       for (const o of older) {
         o.ipsecDeleted += ipsec.of(o).length;
         o.destroy("INITIAL-CONTACT from peer");
@@ -294,7 +300,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     sa.failure = failure ?? failureOfNotify(notify);
     if (sendNotify && notify !== undefined) {
       if (protect && sa.keymat?.derived === true) io.sendInformational(sa, [isakmpNotify(sa, notify)]);
-      else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify);
+      else io.notifyUnprotected(sa.local, sa.remote, sa.icookie, sa.rcookie, notify, sa.verified);
     }
     log.info({ sa: sa.tag, role: sa.role, rule: sa.rule, reason, notify }, "Phase 1 failed");
     if (phase1Channel.hasSubscribers) phase1Channel.publish({ tag: sa.tag, role: sa.role, ok: false, notify, reason });
@@ -302,7 +308,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     sa.destroy(reason);
   }
 
-  private newSa(init: ConstructorParameters<typeof IsakmpSa>[0]): IsakmpSa {
+  private newSa(init: IsakmpSaInit): IsakmpSa {
     const { clock, log, stats, sas, ipsec, emit, expireMs } = this.ctx;
     const sa = new IsakmpSa(init, { clock, log, stats });
     sas.add(sa);
@@ -313,6 +319,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderAdmission, Phase
     });
     sa.onDestroy(() => {
       this.tasks.delete(sa);
+      this.firstStep.delete(sa);
       ipsec.release(sa);
       for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`);
       this.pendingQuick.delete(sa);

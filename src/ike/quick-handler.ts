@@ -17,7 +17,7 @@ import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
-import { QuickMode, type QuickModeRequest } from "./phase2/quick-mode.js";
+import { QuickMode, hash1Verifies, type QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort } from "./ports.js";
 import { ReplyCache, type Retransmitter } from "./retransmit.js";
 import type { SaManager } from "./sa-manager.js";
@@ -79,8 +79,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const rule = sa.config;
     if (sa.state !== "established" || rule === undefined || kernel === undefined) return false;
     let mid = 0;
-    while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined) mid = random(4).readUInt32BE(0);
+    while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined || sa.messageIds.has(mid)) mid = random(4).readUInt32BE(0);
     const ex = this.newPhase2(sa, rule, kernel, mid, request);
+    sa.messageIds.add(mid);
     return sa.queue.push(async () => {
       let step: Step;
       try {
@@ -95,12 +96,13 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   /**
    * The peer answered our Quick Mode with a protected error notify (RFC 2408 section 5: e.g.
    * NO-PROPOSAL-CHOSEN, INVALID-ID-INFORMATION): end that exchange now instead of retransmitting
-   * QM1 to the limit. The exchange is the one owning the notify's ESP/AH SPI when it names one,
-   * else the only Quick Mode we have outstanding with this peer; with several and no SPI, none
-   * (they run to their own retransmission limit). True when an exchange was ended.
+   * QM1 to the limit. Only the exchange the notify names is ended: the one owning its ESP/AH SPI,
+   * or the one whose message ID the Informational carries. A notify naming neither ends nothing
+   * (our exchanges run to their own retransmission limit): guessing "the only one outstanding"
+   * let any error notify end an unrelated exchange. True when an exchange was ended.
    */
-  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer): boolean {
-    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? [])]);
+  refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer, messageId: number): boolean {
+    const ex = this.waitingFor(sa, protocolId, spi, messageId, [...(this.waiting.get(sa) ?? [])]);
     if (ex === undefined) return false;
     const reason = `peer refused Quick Mode: notify ${notifyType}`;
     this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, notify: notifyType }, "Quick Mode refused by peer");
@@ -114,8 +116,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
    * The responder's CONNECTED for our committed Quick Mode (matched like {@link refused}): the
    * SAs count as up now. False when no exchange of ours waits for it.
    */
-  connected(sa: IsakmpSa, protocolId: number, spi: Buffer): boolean {
-    const ex = this.waitingFor(sa, protocolId, spi, [...(this.waiting.get(sa) ?? [])].filter((e) => e.commit === true));
+  connected(sa: IsakmpSa, protocolId: number, spi: Buffer, messageId: number): boolean {
+    const ex = this.waitingFor(sa, protocolId, spi, messageId, [...(this.waiting.get(sa) ?? [])].filter((e) => e.commit === true));
     if (ex === undefined) return false;
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
@@ -129,11 +131,14 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     const h = m.header;
     if (sa.state !== "established") return "Quick Mode on an SA that is not established";
     if (m.kind !== "encrypted" || h.messageId === 0) return "Quick Mode in the clear or with M-ID 0";
-    let ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
+    const ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
     if (ex === undefined) {
+      // A retransmission of a live exchange's request was answered above from its reply cache; a
+      // message of a finished one is a replay (RFC 2408 section 3.1: one message ID per exchange).
+      if (sa.messageIds.has(h.messageId)) return `Quick Mode ${h.messageId >>> 0}: message ID already used (replay)`;
       if (kernel === undefined || sa.config === undefined) return "no kernel for Quick Mode";
-      if (sas.phase2Count >= MAX_PHASE2_PER_SA * Math.max(1, sas.size)) return "too many Quick Modes";
-      ex = this.newPhase2(sa, sa.config, kernel, h.messageId);
+      // A new exchange: nothing is kept for it until it decrypts and HASH(1) verifies (begin()).
+      return { position: "QM1", refused: (e) => io.drop(sa.remote, `${sa.tag}: QM1: ${e.code} ${e.detail}`), deliver: (i) => this.begin(i) };
     }
     const cached = ex.replies.match(datagram);
     if (cached !== undefined) {
@@ -141,21 +146,35 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return null;
     }
     const pos = ex.task.expected();
-    // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
-    if (pos === "QM1" && (h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
     if (pos === undefined) return `Quick Mode ${h.messageId} message after its end`;
-    const exchange = ex;
     return {
       position: pos,
-      refused: (e) => {
-        if (exchange.task.role === "responder" && exchange.task.state === "start") {
-          exchange.outcome = failureOfNotify(e.notify);
-          this.endPhase2(sa, exchange, 0);
-        }
-        io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`);
-      },
-      deliver: (i) => this.deliver(exchange, i),
+      refused: (e) => io.drop(sa.remote, `${sa.tag}: ${pos}: ${e.code} ${e.detail}`),
+      deliver: (i) => this.deliver(ex, i),
     };
+  }
+
+  /**
+   * A QM1 of an exchange we do not know yet, decrypted and rule-checked: a Phase 2 exchange (and
+   * with it GETSPI, timers, a reply cache) exists only once HASH(1) proves the sender holds the
+   * ISAKMP SA's keys; anything else is dropped without an answer and leaves nothing behind.
+   */
+  private async begin(i: Inbound): Promise<void> {
+    const { sas, io, kernel } = this.ctx;
+    const { sa, header: h } = i;
+    if (!hash1Verifies(sa, h.messageId, i.payloads)) {
+      i.settle(false);
+      return io.drop(sa.remote, `${sa.tag}: QM1 ${h.messageId}: HASH(1) does not verify`);
+    }
+    if ((this.open.get(sa)?.size ?? 0) >= MAX_PHASE2_PER_SA || sas.phase2Count >= MAX_PHASE2_PER_SA * Math.max(1, sas.size)) {
+      i.settle(false);
+      return io.drop(sa.remote, `${sa.tag}: too many Quick Modes`);
+    }
+    const ex = this.newPhase2(sa, sa.config!, kernel!, h.messageId);
+    sa.messageIds.add(h.messageId);
+    // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
+    if ((h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
+    return this.deliver(ex, i);
   }
 
   private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle }: Inbound): Promise<void> {
@@ -170,13 +189,20 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     this.afterStep(sa, ex, step, datagram);
   }
 
-  /** Our exchange a notify about `protocolId`/`spi` is for: the one owning the SPI, else the only candidate. */
-  private waitingFor(sa: IsakmpSa, protocolId: number, spi: Buffer, list: readonly Phase2Exchange[]): Phase2Exchange | undefined {
+  /** Our exchange a notify is about: the one owning its ESP/AH SPI, else the one with the Informational's message ID. */
+  private waitingFor(sa: IsakmpSa, protocolId: number, spi: Buffer, messageId: number, list: readonly Phase2Exchange[]): Phase2Exchange | undefined {
     const proto = protocolId === ProtocolId.IPSEC_ESP ? "esp" : protocolId === ProtocolId.IPSEC_AH ? "ah" : undefined;
-    let ex: Phase2Exchange | undefined;
-    if (proto !== undefined && spi.length === 4) ex = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
-    if (ex === undefined && list.length === 1) ex = list[0];
-    return ex;
+    if (proto !== undefined && spi.length === 4) {
+      const bySpi = list.find((e) => e.task.hasSpi(proto, spi.readUInt32BE(0)));
+      if (bySpi !== undefined) return bySpi;
+    }
+    return list.find((e) => e.messageId === messageId >>> 0);
+  }
+
+  /** Whether a Quick Mode with this message ID is still running on `sa` (an Informational may name it). */
+  running(sa: IsakmpSa, messageId: number): boolean {
+    const ex = this.ctx.sas.getPhase2(sa.icookie, sa.rcookie, messageId);
+    return ex !== undefined && (this.open.get(sa)?.has(ex) ?? false);
   }
 
   private newPhase2(sa: IsakmpSa, rule: ResolvedRule, kernel: Kernel, messageId: number, request?: QuickModeRequest): Phase2Exchange {

@@ -27,6 +27,19 @@ export const DEFAULT_HALF_OPEN: HalfOpenLimits = { global: 1024, perPeer: 5 };
 /** Why a new responder exchange was refused. */
 export type AdmitRefusal = "global-half-open" | "peer-half-open";
 
+/**
+ * Whether `from` is the peer of `sa`: the same address and port the SA talks to. A datagram with
+ * the SA's cookies from anywhere else is someone who saw (or guessed) the cookies.
+ */
+export function isPeerOf(sa: IsakmpSa, from: Endpoint): boolean {
+  return sameEndpoint(sa.remote, from);
+}
+
+/** Same address and port. */
+export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.address === b.address && a.port === b.port;
+}
+
 function pairKey(icookie: Buffer, rcookie: Buffer): string {
   return icookie.toString("hex") + rcookie.toString("hex");
 }

@@ -47,6 +47,19 @@ export interface EngineStats {
   halfOpenRefused: number;
   /** Incomplete exchanges discarded by `expire_timer` or by the retry limit. */
   expired: number;
+  /** MM1s answered with MM2 and an embryonic record, no SA (admission.ts). */
+  embryonic: number;
+  /** Embryonic records dropped to make room for newer ones. */
+  embryonicEvicted: number;
+  /** MM3s carrying our cookie whose embryonic record had expired or been evicted. */
+  embryonicMissed: number;
+  /** Bytes received from, and sent to, peers that have not returned our cookie (yet). */
+  unverifiedBytesIn: number;
+  unverifiedBytesOut: number;
+  /** Datagrams to unverified peers not sent: they would exceed 3x the bytes received (amplification.ts). */
+  amplificationRefused: number;
+  /** AM1s dropped because the DH slots for unverified peers were all taken (dh-budget.ts). */
+  unverifiedDhRefused: number;
 }
 
 /** A copy of all counters at one moment. */
@@ -75,6 +88,13 @@ export class IkeStats {
     phase2Rekeys: 0,
     halfOpenRefused: 0,
     expired: 0,
+    embryonic: 0,
+    embryonicEvicted: 0,
+    embryonicMissed: 0,
+    unverifiedBytesIn: 0,
+    unverifiedBytesOut: 0,
+    amplificationRefused: 0,
+    unverifiedDhRefused: 0,
   };
 
   /** Started, established and failed negotiations by phase, exchange, role and failure class. */

@@ -4,6 +4,7 @@
  * deleted or rescheduled SA needs no heap surgery.
  */
 import type { Clock, TimerHandle } from "../clock.js";
+import { InvariantError } from "../errors.js";
 import { TimerHeap, type HeapEntry } from "./timer-heap.js";
 
 /** Something deadlines can belong to. */
@@ -34,6 +35,8 @@ export class Deadlines<T extends DeadlineOwner> {
   }
 
   schedule(owner: T, kind: number, at: number): void {
+    // A NaN deadline would never be armed (every comparison is false): the SA would live forever.
+    if (Number.isNaN(at)) throw new InvariantError(`SADB deadline of kind ${kind} is NaN`);
     if (this.#closed) return;
     this.#heap.push({ at, owner, gen: owner.gen, kind });
     // Stale entries (deleted or rescheduled owners) are dropped in bulk once they outnumber live ones.
@@ -66,7 +69,8 @@ export class Deadlines<T extends DeadlineOwner> {
   #arm(at: number): void {
     if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
     this.#armedAt = at;
-    this.#timer = this.#clock.setTimer(() => this.#fire(), at - this.#clock.now());
+    // A deadline already past fires on the next turn; one beyond a clock's longest wait is re-armed by #fire.
+    this.#timer = this.#clock.setTimer(() => this.#fire(), Math.max(0, at - this.#clock.now()));
   }
 
   #fire(): void {

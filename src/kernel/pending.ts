@@ -4,6 +4,7 @@
  * request with ETIMEDOUT instead of leaving the caller waiting for ever. Multi-part answers (dumps)
  * collect their parts in the entry until the last one arrives.
  */
+import { refClock, type TimerHandle } from "../clock.js";
 import { kernelError } from "./errors.js";
 import type { KernelError } from "../errors.js";
 
@@ -20,7 +21,7 @@ export interface Pending<T, P> {
 
 /** The table of outstanding requests of one backend. */
 export class PendingRequests<T, P> {
-  readonly #map = new Map<number, Pending<T, P> & { timer: NodeJS.Timeout }>();
+  readonly #map = new Map<number, Pending<T, P> & { timer: TimerHandle }>();
   #nextSeq: number;
 
   /** `firstSeq` lets two backends in one process (or a restart) use distinct numbers. */
@@ -42,12 +43,12 @@ export class PendingRequests<T, P> {
   /** Registers a request sent with `seq`; the promise settles with its answer or its deadline. */
   add(seq: number, what: string, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = refClock.setTimer(() => {
         this.#map.delete(seq);
         reject(kernelError("IKE_ERR_KERNEL_ETIMEDOUT", `${what}: no answer from the kernel in ${timeoutMs} ms`));
       }, timeoutMs);
       const done = (): void => {
-        clearTimeout(timer);
+        refClock.clearTimer(timer);
         this.#map.delete(seq);
       };
       this.#map.set(seq, {

@@ -4,6 +4,7 @@
  * the last thing a run sends is its Deletes.
  */
 import { performance } from "node:perf_hooks";
+import { refClock } from "../clock.js";
 import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
 import type { UdpTransport } from "../net/udp-transport.js";
 
@@ -29,7 +30,7 @@ export class CountingTransport implements Transport {
     while (performance.now() < until) {
       const s = this.udp.stats();
       if (s.sent + s.sendErrors >= this.#accepted) return;
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise<void>((r) => refClock.setTimer(r, 5));
     }
   }
 }

@@ -16,6 +16,7 @@
  * rest, and ends on its own.
  */
 import { performance } from "node:perf_hooks";
+import { refClock, systemClock, timerDelay, type TimerHandle } from "../clock.js";
 import { CryptoPool } from "../crypto/pool.js";
 import type { DhGroupId } from "../crypto/dh.js";
 import { IkeEngine } from "../ike/engine.js";
@@ -191,11 +192,12 @@ class Run {
     const done = new Promise<void>((resolve) => (this.#finish = resolve));
     this.#t0 = performance.now();
     const timers: NodeJS.Timeout[] = [];
+    let stopTimer: TimerHandle | undefined;
     const onAbort = (): void => this.end();
     this.hooks.signal?.addEventListener("abort", onAbort, { once: true });
     if (this.hooks.signal?.aborted) this.end();
     timers.push(setInterval(() => this.hooks.onProgress?.(this.progress()), PROGRESS_MS));
-    if (this.o.durationMs !== undefined) timers.push(setTimeout(() => this.stopStarting(), this.o.durationMs));
+    if (this.o.durationMs !== undefined) stopTimer = refClock.setTimer(() => this.stopStarting(), this.o.durationMs);
     if (this.o.pacing.kind === "closed") {
       for (let slot = 0; slot < this.o.pacing.concurrency && this.canStart(); slot++) this.start(slot);
     } else {
@@ -206,12 +208,13 @@ class Run {
         if (!this.canStart()) this.maybeDone();
       };
       tick();
-      timers.push(setInterval(tick, Math.max(1, Math.min(50, Math.floor(1 / perMs)))));
+      timers.push(setInterval(tick, timerDelay(Math.max(1, Math.min(50, Math.floor(1 / perMs))))));
     }
     this.maybeDone();
     await done;
     await Promise.all([...this.#deleting]);
     for (const t of timers) clearInterval(t);
+    if (stopTimer !== undefined) refClock.clearTimer(stopTimer);
     this.hooks.signal?.removeEventListener("abort", onAbort);
     this.hooks.onProgress?.(this.progress());
     return this.report();
@@ -287,7 +290,7 @@ class Run {
   private stopStarting(): void {
     if (this.#stopStarting) return;
     this.#stopStarting = true;
-    setTimeout(() => this.end(), this.o.expireMs + 1000).unref();
+    systemClock.setTimer(() => this.end(), this.o.expireMs + 1000);
     this.maybeDone();
   }
 

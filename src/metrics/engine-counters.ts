@@ -29,6 +29,13 @@ export const ENGINE_COUNTERS: { readonly [K in keyof EngineStats]: EngineCounter
   phase2Rekeys: { name: "rekeys_total", help: "Rekeys started before a lifetime ran out, by phase", label: ["phase", "2"] },
   halfOpenRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "half_open_limit"] },
   expired: { name: "exchanges_expired_total", help: "Unfinished exchanges discarded by expire_timer or the retry limit" },
+  embryonic: { name: "embryonic_total", help: "MM1s answered with MM2 and an embryonic record, before any SA" },
+  embryonicEvicted: { name: "embryonic_evicted_total", help: "Embryonic Main Mode records dropped to make room for newer ones" },
+  embryonicMissed: { name: "embryonic_missed_total", help: "MM3s carrying our cookie whose embryonic record had expired or been evicted" },
+  unverifiedBytesIn: { name: "unverified_bytes_total", help: "Bytes from and to peers that have not returned our cookie, by direction", label: ["direction", "in"] },
+  unverifiedBytesOut: { name: "unverified_bytes_total", help: "Bytes from and to peers that have not returned our cookie, by direction", label: ["direction", "out"] },
+  amplificationRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "amplification"] },
+  unverifiedDhRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "unverified_dh"] },
 };
 
 /** Each metric the table names once, with its label name (if any) and help. */

@@ -6,7 +6,7 @@
  * Delivery is always asynchronous (never inside `send()`), as with a real socket, so an engine is
  * never re-entered from its own send.
  */
-import type { Clock, TimerHandle } from "../clock.js";
+import { refClock, type Clock, type TimerHandle } from "../clock.js";
 import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
 import { endpointKey } from "../ike/transport.js";
 
@@ -50,15 +50,6 @@ export interface MemoryNetworkStats {
   undeliverable: number;
 }
 
-/**
- * Real timers that keep the process alive (unlike the engine's `systemClock`): a datagram in
- * flight on a test network must be delivered before the test's event loop may end.
- */
-const refClock: Clock = {
-  now: () => Date.now(),
-  setTimer: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
-  clearTimer: (h) => clearTimeout(h as unknown as NodeJS.Timeout),
-};
 
 /** mulberry32: small, fast, good enough to pick impairments reproducibly. */
 function rng(seed: number): () => number {

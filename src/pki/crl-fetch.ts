@@ -9,6 +9,7 @@
  * the URLs are CA-authored, not peer-chosen. https:// is not fetched.
  */
 import http from "node:http";
+import { refClock } from "../clock.js";
 import { MAX_CRL_BYTES, parseCrl, type Crl } from "./crl.js";
 import { derObjects } from "./pem.js";
 import type { CrlSource } from "./revocation.js";
@@ -108,12 +109,12 @@ export class CrlFetcher implements CrlSource {
       const finish = (crl: Crl | undefined, reason?: string, bytes = 0) => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        refClock.clearTimer(timer);
         req.destroy();
         report?.(url, crl ? { ok: true, bytes } : { ok: false, reason: reason ?? "failed" });
         resolve(crl);
       };
-      const timer = setTimeout(() => finish(undefined, `no complete answer within ${this.#o.timeoutMs} ms`), this.#o.timeoutMs);
+      const timer = refClock.setTimer(() => finish(undefined, `no complete answer within ${this.#o.timeoutMs} ms`), this.#o.timeoutMs);
       req.on("error", (err: NodeJS.ErrnoException) => finish(undefined, err.code ?? err.message));
       req.on("response", (res) => {
         if (res.statusCode !== 200) return finish(undefined, `HTTP status ${res.statusCode}`);

@@ -19,6 +19,7 @@
  */
 import net from "node:net";
 import { Client } from "ldapts";
+import { refClock } from "../clock.js";
 import type { LdapServer } from "../config/types.js";
 import { MAX_CERT_BYTES, parseCertificate, type Certificate } from "./certificate.js";
 import { MAX_CRL_BYTES, parseCrl, type Crl } from "./crl.js";
@@ -159,7 +160,7 @@ export class LdapDirectory implements CertDirectory {
         return socket;
       }) as typeof net.connect,
     });
-    const timer = setTimeout(() => {
+    const timer = refClock.setTimer(() => {
       cut ??= `no complete answer within ${this.#o.timeoutMs} ms`;
       socket?.destroy(new Error(cut));
     }, this.#o.timeoutMs);
@@ -181,7 +182,7 @@ export class LdapDirectory implements CertDirectory {
       if ((err as { code?: number }).code === 32) return [];
       return cut ?? (err as Error).message.split("\n")[0] ?? "LDAP error";
     } finally {
-      clearTimeout(timer);
+      refClock.clearTimer(timer);
       socket?.destroy();
       await client.unbind().catch(() => undefined);
     }

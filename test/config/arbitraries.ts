@@ -125,6 +125,7 @@ const globalsArb: fc.Arbitrary<IkeGlobals> = fc.record(
     retryTimerInit: timerWithin("retry_timer_init"),
     retryTimerMax: timerWithin("retry_timer_max"),
     maxCerts: within("max_certs"),
+    unverifiedDhShare: within("unverified_dh_share"),
     p1LifetimeSecs: within("p1_lifetime_secs"),
     p1NonceLen: within("p1_nonce_len"),
     p2NonceLen: within("p2_nonce_len"),

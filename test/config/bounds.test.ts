@@ -27,6 +27,7 @@ function errorsOf(text: string): string[] {
 const FILE_KNOBS: readonly BoundedKnob[] = [
   "p1_lifetime_secs", "p2_lifetime_secs", "p2_softlife_secs", "p2_idletime_secs", "p2_lifetime_kb", "p2_softlife_kb",
   "expire_timer", "retry_limit", "retry_timer_init", "retry_timer_max", "max_certs", "p1_nonce_len", "p2_nonce_len",
+  "unverified_dh_share",
 ];
 
 test("every bounded knob at file level: its maximum loads, one above is refused at the value's position", () => {

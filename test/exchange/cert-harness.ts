@@ -57,12 +57,17 @@ export function poolForFile(): () => CryptoPool {
   return () => pool!;
 }
 
-/** Settle the pair until `pred` holds (pool work takes real time: a worker round trip), for at most `ms`. */
-export async function settleUntil(p: Pair, pred: () => boolean, ms = 20_000): Promise<void> {
+/**
+ * Settle the pair until `pred` holds (pool work takes real time: a worker round trip), for at most
+ * `ms`; with `tickMs`, the engines' clock moves that far each round, so retransmissions happen.
+ */
+export async function settleUntil(p: Pair, pred: () => boolean, ms = 20_000, tickMs = 0): Promise<void> {
   const until = Date.now() + ms;
   while (!pred() && Date.now() < until) {
     await settle(p, 2);
     await new Promise((r) => setTimeout(r, 1));
+    // Retransmissions need the engines' clock to move (tickMs: how far per round).
+    if (tickMs > 0 && !pred()) p.clock.advance(tickMs);
   }
 }
 

@@ -92,8 +92,24 @@ test("no answer at all: retry_limit retransmissions with backoff, then a no-resp
   assert.equal(p.clock.timerCount, 0);
 });
 
-test("a responder left half-open is discarded by expire_timer", async () => {
+test("an MM1 whose MM3 never comes leaves no SA, only an embryonic record that is gone after its lifetime", async () => {
   const p = pair(dropNth("10.0.0.1", 2, 3, 4, 5, 6, 7), { expireMs: 10_000 });
+  initiate(p, "to-b");
+  await settle(p);
+  assert.equal(p.b.engine.sas.size, 0, "no ISAKMP SA before our cookie comes back");
+  assert.equal(p.b.engine.sas.halfOpenCount, 0);
+  assert.equal(p.b.engine.debugSizes().embryos, 1);
+  assert.equal(p.b.engine.stats.engine.embryonic, 1);
+  await tick(p, 10_000);
+  assert.equal(p.b.engine.debugSizes().embryos, 0);
+  p.a.engine.close();
+  assert.equal(p.clock.timerCount, 0, "the embryonic table keeps no timer once empty");
+  p.b.engine.close();
+});
+
+test("a responder left half-open after MM3 is discarded by expire_timer", async () => {
+  // MM1 and MM3 arrive (the SA exists from MM3 on); MM5 and its retransmissions are lost.
+  const p = pair(dropNth("10.0.0.1", 3, 4, 5, 6, 7, 8), { expireMs: 10_000 });
   initiate(p, "to-b");
   await settle(p);
   assert.equal(p.b.engine.sas.halfOpenCount, 1);
@@ -103,15 +119,20 @@ test("a responder left half-open is discarded by expire_timer", async () => {
   assert.equal(p.b.engine.stats.p1.resp_p1_fail, 1);
 });
 
-test("half-open limit per peer is enforced before any work", async () => {
-  const p = pair({}, { halfOpen: { global: 10, perPeer: 1 } });
-  // Hold exchanges half-open: pass only MM1/MM2 (header byte 16, first payload, is SA = 1).
-  p.network.setImpairment({ filter: (d) => (d[16] === 1 ? "pass" : "drop") });
+test("half-open limit per peer is enforced at MM3, before any DH work", async () => {
+  const agree = { b: 0 };
+  const p = pair({}, { halfOpen: { global: 10, perPeer: 1 } }, (side, dh) =>
+    side === "a" ? dh : { dhGenerate: (g, o) => (agree.b++, dh.dhGenerate(g, o)), dhAgree: (g, x, y, o) => (agree.b++, dh.dhAgree(g, x, y, o)) },
+  );
+  // Hold exchanges half-open: MM4 (b's answer with KE first, payload type 4 at byte 16) is lost.
+  p.network.setImpairment({ filter: (d, from) => (from.address === "10.0.0.2" && d[16] === 4 ? "drop" : "pass") });
   initiate(p, "to-b");
   initiate(p, "to-b");
   await settle(p);
   assert.equal(p.b.engine.sas.size, 1);
   assert.equal(p.b.engine.stats.engine.halfOpenRefused, 1);
+  assert.equal(agree.b, 2, "one DH generation and agreement, for the admitted exchange only");
+  assert.equal(p.b.engine.debugSizes().embryos, 1, "the refused one keeps its record: a retransmitted MM3 may find room");
   p.a.engine.close();
   p.b.engine.close();
 });

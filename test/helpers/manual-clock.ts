@@ -3,7 +3,7 @@
  * falls due, one by one at its own due time (timers armed meanwhile included), so hours of SA
  * lifetimes and retransmissions run in microseconds.
  */
-import type { Clock, TimerHandle } from "../../src/clock.js";
+import { timerDelay, type Clock, type TimerHandle } from "../../src/clock.js";
 
 interface Pending {
   readonly id: number;
@@ -27,7 +27,8 @@ export class ManualClock implements Clock {
 
   setTimer(fn: () => void, delayMs: number): TimerHandle {
     const id = this.#seq++;
-    this.#pending.set(id, { id, at: this.#now + Math.max(0, delayMs), fn });
+    // Checked and clamped as the system clock does, so a NaN or negative delay fails a test too.
+    this.#pending.set(id, { id, at: this.#now + timerDelay(delayMs), fn });
     return id as unknown as TimerHandle;
   }
 

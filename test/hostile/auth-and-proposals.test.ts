@@ -6,7 +6,9 @@
  * Wrong key, RFC 2409 section 5: SKEYID differs, so the responder's Ka differs and MM5 decrypts to
  * garbage. The engine answers such a message with an unprotected PAYLOAD-MALFORMED (the payload
  * chain does not parse; it cannot tell a wrong key from corruption), as strongSwan does for a
- * message it cannot parse, and the initiator gives up on receiving it.
+ * message it cannot parse. The initiator, past MM2, cannot tell that notify from a forgery (RFC
+ * 2408 section 4.8: after keying material Informationals are protected), so it logs and ignores it
+ * and gives up at its retransmission limit.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -28,8 +30,11 @@ test("wrong pre-shared key, we respond: PAYLOAD-MALFORMED in the clear, no SA, n
   assert.equal(victimFails.length, 1);
   assert.equal(victimFails[0]!.notify, Notify.PayloadMalformed);
   assert.match(victimFails[0]!.reason, /wrong pre-shared key/);
-  // The initiator took the cleartext notify as the end of its exchange.
-  assert.deepEqual(peerFails.map((f) => f.notify), [Notify.PayloadMalformed]);
+  // The initiator ignores the cleartext notify and ends at its retransmission limit.
+  assert.equal(peerFails.length, 0);
+  await tick(s, 120_000);
+  assert.deepEqual(peerFails.map((f) => f.notify), [undefined]);
+  assert.match(peerFails[0]!.reason, /no answer after 5 retransmissions/);
   assert.deepEqual(await tables(s.victim), EMPTY);
   assert.deepEqual(await tables(s.peer), EMPTY);
   assert.deepEqual(s.victim.kernel.calls, { getSpi: 0, update: 0, add: 0, delete: 0 });
@@ -38,14 +43,16 @@ test("wrong pre-shared key, we respond: PAYLOAD-MALFORMED in the clear, no SA, n
   await close(s);
 });
 
-test("wrong pre-shared key, we initiate: the peer's notify ends our exchange, nothing retransmits", async () => {
+test("wrong pre-shared key, we initiate: the peer's cleartext notify is ignored, our exchange ends at its retransmission limit", async () => {
   const s = setting({ peerPsk: "not-the-victims-key" });
   const victimFails = failures(s.victim.engine);
   const rule = s.victim.policy.ruleByLabel("to-peer")!;
   s.victim.engine.initiate(rule, s.victim.endpoint, s.peer.endpoint);
   await settle(s);
   assert.deepEqual(cleartextNotifies(s, PEER), [Notify.PayloadMalformed]);
-  assert.deepEqual(victimFails.map((f) => f.notify), [Notify.PayloadMalformed]);
+  assert.equal(victimFails.length, 0, "an unauthenticated notify after MM2 ends nothing");
+  await tick(s, 120_000);
+  assert.deepEqual(victimFails.map((f) => f.notify), [undefined]);
   assert.deepEqual(await tables(s.victim), EMPTY);
   const sent = s.wire.length;
   await tick(s, 120_000);
@@ -61,7 +68,9 @@ test("Phase 1 proposals we cannot accept: NO-PROPOSAL-CHOSEN in the clear, no DH
   negotiate(s);
   await settle(s);
   assert.deepEqual(cleartextNotifies(s, VICTIM), [Notify.NoProposalChosen]);
-  assert.deepEqual(victimFails.map((f) => f.notify), [Notify.NoProposalChosen]);
+  // MM1 is refused before any SA exists (admission.ts), so the victim has no SA to fail.
+  assert.equal(victimFails.length, 0);
+  assert.equal(s.victim.engine.stats.engine.dropped, 1);
   assert.deepEqual(peerFails.map((f) => f.notify), [Notify.NoProposalChosen]);
   assert.deepEqual(s.victim.dh, { generate: 0, agree: 0 });
   assert.deepEqual(await tables(s.victim), EMPTY);

@@ -89,7 +89,8 @@ test("every single-byte corruption of a first message: no crash, notify or MM2, 
   const notifies = answers.filter((a) => answerKind(a) === "notify").map((a) => cleartextNotify(a));
   assert.ok(notifies.includes(Notify.PayloadMalformed));
   assert.ok(notifies.every((n) => n >= 1 && n <= 30), `error notify types only: ${notifies.join(",")}`);
-  assert.equal(s.victim.engine.sas.halfOpenCount, kinds.filter((k) => k === "mm2").length, "state only for the MM1s answered");
+  assert.equal(s.victim.engine.sas.size, 0, "no SA for a first message");
+  assert.equal(s.victim.engine.debugSizes().embryos, kinds.filter((k) => k === "mm2").length, "one embryonic record per MM1 answered");
   assert.deepEqual(s.victim.dh, { generate: 0, agree: 0 }, "a first message costs no DH");
   await tick(s, DEFAULT_EXPIRE_MS + 1000);
   assert.deepEqual(await tables(s.victim), EMPTY);

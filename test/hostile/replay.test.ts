@@ -1,7 +1,7 @@
 /**
  * Replayed and duplicated messages (RFC 2408 section 5: a retransmitted request is answered, never
  * re-executed), and a flood of first messages (section 2.5.3, anti-clogging: stateless responder
- * cookies, and state for an unanswered MM1 only up to the half-open bound).
+ * cookies, and for an unanswered MM1 only a record in the bounded embryonic table).
  *
  * "No second computation" is counted at the DH port (each call is a pool task in the daemon) and
  * "no second SA" at the SADB (GETSPI/UPDATE/ADD calls), on the victim's side.
@@ -10,15 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExchangeType } from "../../src/codec/index.js";
 import { DEFAULT_EXPIRE_MS } from "../../src/ike/retransmit.js";
-import { EMPTY, PEER, VICTIM, close, negotiate, sentBy, setting, settle, tables, tick, type Setting } from "./setup.js";
-
-async function established(): Promise<Setting> {
-  const s = setting();
-  negotiate(s);
-  await settle(s);
-  assert.equal((await tables(s.victim)).kernelSas, 2, "Main and Quick Mode completed");
-  return s;
-}
+import { EMPTY, PEER, VICTIM, close, established, negotiate, sentBy, setting, settle, tables, tick } from "./setup.js";
 
 test("replaying every message of a finished exchange: answered from the cache or dropped, no new work", async () => {
   const s = await established();
@@ -49,7 +41,8 @@ test("replaying the exchange after the SAs were deleted creates nothing", async 
   await settle(s);
   assert.deepEqual(await tables(s.victim), EMPTY);
   const dh = { ...s.victim.dh };
-  // MM1 opens a new half-open exchange (it is a valid first message); the rest belongs to nothing.
+  // MM1 gets an embryonic record, the replayed MM3 makes it an SA (its cookie is still ours); the
+  // rest belongs to nothing.
   for (const d of fromPeer) s.network.submit(d, s.peer.endpoint, s.victim.endpoint);
   await settle(s);
   assert.ok(s.victim.engine.sas.size <= 1);
@@ -80,8 +73,8 @@ test("every datagram duplicated in flight: one exchange's worth of work, one SA 
   await close(s);
 });
 
-test("a flood of first messages: state bounded by the half-open limits, no DH, all of it expires", async () => {
-  const s = setting({ victimRuleRemote: "10.0.0.0/8", victimEngine: { halfOpen: { global: 64, perPeer: 8 } } });
+test("a flood of first messages: no SA, no half-open count, a bounded embryonic table, no DH, all of it expires", async () => {
+  const s = setting({ victimRuleRemote: "10.0.0.0/8", victimEngine: { halfOpen: { global: 64, perPeer: 8 }, embryos: { capacity: 64, lifetimeMs: 10_000 } } });
   const rule = s.peer.policy.ruleByLabel("to-victim")!;
   // One genuine MM1 to copy from, never delivered by the peer itself.
   s.network.setImpairment({ filter: () => "drop" });
@@ -99,13 +92,18 @@ test("a flood of first messages: state bounded by the half-open limits, no DH, a
   }
   await settle(s, 60);
   const st = s.victim.engine.stats.engine;
-  assert.equal(s.victim.engine.sas.size, 64, "exactly the global half-open bound is held");
-  assert.equal(s.victim.engine.sas.halfOpenCount, 64);
-  assert.equal(st.halfOpenRefused, N - 64, "everything beyond the bound refused before any work");
-  // Each refused MM1 got no answer at all; each admitted one got MM2.
-  assert.equal(s.wire.filter((r) => r.from.address === VICTIM).length, 64);
+  assert.equal(s.victim.engine.sas.size, 0, "no ISAKMP SA before a cookie comes back");
+  assert.equal(s.victim.engine.sas.halfOpenCount, 0, "nothing counts against any peer");
+  assert.equal(st.halfOpenRefused, 0);
+  assert.equal(s.victim.engine.debugSizes().embryos, 64, "the embryonic table holds its capacity");
+  assert.equal(st.embryonic, N);
+  assert.equal(st.embryonicEvicted, N - 64, "the oldest went first");
+  // Every MM1 got its MM2 (no bigger than the MM1 it answers).
+  const answers = s.wire.filter((r) => r.from.address === VICTIM);
+  assert.equal(answers.length, N);
   assert.deepEqual(s.victim.dh, { generate: 0, agree: 0 }, "a first message costs no DH");
-  await tick(s, DEFAULT_EXPIRE_MS + 1000);
-  assert.deepEqual(await tables(s.victim), EMPTY, "every half-open exchange expired");
+  await tick(s, 10_000);
+  assert.deepEqual(await tables(s.victim), EMPTY, "every embryonic record expired");
+  assert.equal(s.clock.timerCount, 0, "and no timer is left");
   await close(s);
 });

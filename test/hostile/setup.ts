@@ -178,6 +178,15 @@ export function negotiate(s: Setting): void {
   s.peer.engine.negotiate(rule, s.peer.endpoint, s.victim.endpoint, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
 }
 
+/** A setting where the peer's Main and Quick Mode with the victim completed. */
+export async function established(o: SettingOptions = {}): Promise<Setting> {
+  const s = setting(o);
+  negotiate(s);
+  await settle(s);
+  assert.equal((await tables(s.victim)).kernelSas, 2, "Main and Quick Mode completed");
+  return s;
+}
+
 /** Unprotected Informational notifies `from` sent, as notify type numbers, in order. */
 export function cleartextNotifies(s: Setting, from: string): number[] {
   const out: number[] = [];
@@ -201,6 +210,8 @@ export interface Tables {
   readonly halfOpen: number;
   readonly phase2: number;
   readonly kernelSas: number;
+  /** Embryonic Main Mode records (MM1s answered, MM3 not yet come). */
+  readonly embryos: number;
 }
 
 /** A snapshot of the victim's SA tables and SADB. */
@@ -210,11 +221,12 @@ export async function tables(n: Node): Promise<Tables> {
     halfOpen: n.engine.sas.halfOpenCount,
     phase2: n.engine.sas.phase2Count,
     kernelSas: (await n.kernel.dump()).length,
+    embryos: n.engine.debugSizes().embryos ?? 0,
   };
 }
 
 /** The empty tables of a fresh engine. */
-export const EMPTY: Tables = { sas: 0, halfOpen: 0, phase2: 0, kernelSas: 0 };
+export const EMPTY: Tables = { sas: 0, halfOpen: 0, phase2: 0, kernelSas: 0, embryos: 0 };
 
 /** Tear both engines down. */
 export async function close(s: Setting): Promise<void> {

@@ -4,8 +4,8 @@
  * marker is expected), truncated and corrupted first messages, and a flood of first messages
  * from one address. Meanwhile an honest engine completes Main and Quick Mode
  * with it. The host must survive all of it, answer only with MM2 or cleartext error notifies,
- * hold no more than the per-peer half-open bound for the attacker, and drop every half-open
- * exchange when its expire timer runs.
+ * hold no SA for the attacker (its MM1s get embryonic records only) and drop every record when
+ * its lifetime runs out.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -32,7 +32,7 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
     ikeConfig: ikeConfig("lan", VICTIM, "127.0.5.0/24", XF),
     preshared: preshared(VICTIM, HONEST, "udp-hostile-psk"),
     ipsecinit: `{ raddr ${HONEST} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
-    engine: { expireMs: 3000 },
+    engine: { expireMs: 3000, embryos: { capacity: 8192, lifetimeMs: 3000 } },
   });
   const honest = await EngineHost.open({
     address: HONEST,
@@ -99,10 +99,10 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
       assert.ok(twin?.keys?.enc?.equals(sa.keys!.enc!) && twin.keys.auth?.equals(sa.keys!.auth!), `keys of spi ${sa.spi.toString(16)}`);
     }
 
-    // Bounded: the attacker's address holds at most the per-peer half-open bound (default 5).
+    // The attacker never returned a cookie: it holds no SA, its MM1s made embryonic records only.
     const attackerSas = victim.engine.sas.byPeerAddress(ATTACKER);
-    assert.ok(attackerSas.length <= 5, `attacker holds ${attackerSas.length} SAs`);
-    assert.ok(victim.engine.stats.engine.halfOpenRefused >= 400, JSON.stringify({ ...victim.engine.stats.snapshot(), ...victim.transport.stats(), answers: answers.length }));
+    assert.equal(attackerSas.length, 0, `attacker holds ${attackerSas.length} SAs`);
+    assert.ok(victim.engine.stats.engine.embryonic >= 400, JSON.stringify({ ...victim.engine.stats.snapshot(), ...victim.transport.stats(), answers: answers.length }));
     assert.ok(victim.transport.stats().espDropped > 0, "garbage without the marker is ESP to us, and dropped");
     // Every answer the attacker got carries the marker and is MM2 or a cleartext error notify.
     for (const a of answers) {
@@ -120,8 +120,8 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
     }
     assert.ok(answers.some((a) => { const m = decodeMessage(a.subarray(4)); return m.ok && m.value.kind === "plain" && m.value.payloads.some((p) => p.type === PayloadType.N && p.notifyType === Notify.PayloadMalformed); }));
 
-    // The half-open exchanges go when the expire timer (3 s here) runs; the honest SA stays.
-    await poll(() => victim.engine.sas.halfOpenCount === 0, "half-open exchanges to expire");
+    // The embryonic records go when their lifetime (3 s here) runs out; the honest SA stays.
+    await poll(() => victim.engine.debugSizes().embryos === 0 && victim.engine.sas.halfOpenCount === 0, "embryonic records to expire");
     assert.equal(victim.engine.sas.size, 1);
     assert.equal(victim.engine.sas.all()[0]!.state, "established");
       } finally {

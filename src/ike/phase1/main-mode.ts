@@ -24,16 +24,16 @@
  * SKEYID is derived after MM3/MM4 (the responder needs it to decrypt MM5), so a pre-shared key is
  * chosen by the peer's address, as the original does.
  */
-import { AuthMethod, Doi, ExchangeType, Notify, PayloadType, ProtocolId, type Header, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
+import { AuthMethod, Doi, ExchangeType, Notify, PayloadType, ProtocolId, type Header, type IdPayload, type MessagePosition, type Payload } from "../../codec/index.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import { isFailure, type AuthContext, type AuthFailure, type Authenticator } from "./authenticator.js";
 import { PublicKeyEncryption } from "./encryption.js";
 import { authenticatorFor, usableMethods } from "./methods.js";
-import { all, buildSaPayload, echoSaPayload, first, generateKe, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
+import { all, buildSaPayload, first, generateKe, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
+import { answerMm1, type Mm1Record } from "./mm1.js";
 import {
   DEFAULT_P1_LIFETIME_SECS,
   matchP1Reply,
-  selectP1,
   transformsFromXforms,
   type P1Choice,
   type P1Transform,
@@ -264,20 +264,20 @@ export class MainMode {
   }
 
   private onMm1(payloads: readonly Payload[]): Step {
-    const sa: SaPayload | undefined = first(payloads, PayloadType.SA);
-    if (sa === undefined) return this.failed(Notify.PayloadMalformed, "MM1 without SA");
-    const offered = offeredTransforms(sa);
-    if (offered.length === 0) return this.failed(Notify.NoProposalChosen, "MM1 offers no ISAKMP transform");
-    const life = this.ctx.defaultLifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-    const { methods, problems } = usableMethods(this.ctx);
-    const choice = selectP1(offered.map((o) => o.attributes), this.ctx.rule.p1Xforms, methods, life);
-    if ("reasons" in choice) {
-      return this.failed(Notify.NoProposalChosen, `no acceptable transform: ${[...problems, ...choice.reasons].slice(0, 4).join("; ")}`);
-    }
-    this.saiB = payloadBody(sa);
-    this.chose(choice);
+    const answer = answerMm1(payloads, this.ctx.rule, usableMethods(this.ctx), this.ctx.defaultLifeSecs);
+    if ("notify" in answer) return this.failed(answer.notify, answer.reason);
+    this.resumeR(answer);
+    return { kind: "more", reply: { payloads: [answer.reply], encrypt: false } };
+  }
+
+  /**
+   * Responder: take the exchange up in state "mm2-sent" from an MM1 answered before this SA
+   * existed (src/ike/admission.ts answers MM1 with no state but a compact embryonic record).
+   */
+  resumeR(mm1: Mm1Record): void {
+    this.saiB = Buffer.from(mm1.saiB);
+    this.chose(mm1.choice);
     this.st = "mm2-sent";
-    return { kind: "more", reply: { payloads: [echoSaPayload(sa, offered[choice.index]!)], encrypt: false } };
   }
 
   private async onMm3(payloads: readonly Payload[]): Promise<Step> {

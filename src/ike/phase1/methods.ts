@@ -17,7 +17,7 @@ const CERT_METHODS: readonly number[] = [AuthMethod.DssSignatures, AuthMethod.Rs
  * certificate rule, each of its methods for which we hold a certificate and key (and the ports
  * exist). `problems` says why a configured method is unusable.
  */
-export function usableMethods(ctx: AuthContext): { methods: number[]; problems: string[] } {
+export function usableMethods(ctx: Pick<AuthContext, "rule" | "pubkey" | "credentials">): { methods: number[]; problems: string[] } {
   const configured = [...new Set(ctx.rule.p1Xforms.map((x) => x.authMethod))];
   if (configured.includes(AuthMethod.PreSharedKey)) return { methods: [AuthMethod.PreSharedKey], problems: [] };
   const methods: number[] = [];

@@ -215,7 +215,8 @@ export function selectP1(
 
 /**
  * The initiator's check of MM2's SA: the one transform must be one we offered (algorithms, group,
- * method and key size; the lifetime may differ and is then adopted, as strongSwan does).
+ * method and key size). The lifetime may differ: a shorter one is adopted, as strongSwan does; a
+ * longer one is not, since the responder's echo cannot make us keep keys longer than we proposed.
  */
 export function matchP1Reply(attrs: readonly DataAttribute[], proposed: readonly P1Transform[]): P1Choice | { readonly reasons: string[] } {
   const p = parseP1Attributes(attrs);
@@ -227,6 +228,6 @@ export function matchP1Reply(attrs: readonly DataAttribute[], proposed: readonly
   );
   if (i < 0 || bits === undefined) return { reasons: ["chosen transform was not offered"] };
   const ours = proposed[i]!.lifeSecs ?? DEFAULT_P1_LIFETIME_SECS;
-  const lifeSecs = t.lifeSecs !== undefined && t.lifeSecs > 0 ? t.lifeSecs : ours;
+  const lifeSecs = t.lifeSecs !== undefined && t.lifeSecs > 0 ? Math.min(t.lifeSecs, ours) : ours;
   return { index: i, transform: t, keyBits: bits, lifeSecs };
 }

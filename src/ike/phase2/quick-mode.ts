@@ -79,6 +79,17 @@ function restBytes(payloads: readonly Payload[]): Buffer {
   return Buffer.concat(payloads.slice(1).map((p) => p.raw?.full ?? Buffer.alloc(0)));
 }
 
+/**
+ * Whether a decrypted QM1 (`payloads` as received) starts with a HASH(1) that verifies under
+ * `sa`'s SKEYID_a: only then does it come from the holder of the ISAKMP SA's keys.
+ */
+export function hash1Verifies(sa: IsakmpSa, messageId: number, payloads: readonly Payload[]): boolean {
+  const km = sa.keymat;
+  const hash = payloads[0];
+  if (km === undefined || hash === undefined || hash.type !== PayloadType.HASH) return false;
+  return km.verifyHash(hash.data, km.quickModeHash1(messageId, restBytes(payloads)));
+}
+
 /** One Quick Mode exchange. */
 export class QuickMode {
   readonly role: "initiator" | "responder";
@@ -260,11 +271,8 @@ export class QuickMode {
   private async onQm1(payloads: readonly Payload[]): Promise<Step> {
     const sa = this.ctx.sa;
     const km = sa.keymat!;
-    const hash = payloads[0]!;
-    if (hash.type !== PayloadType.HASH) return this.failed(Notify.PayloadMalformed, "QM1 does not start with HASH");
-    if (!km.verifyHash(hash.data, km.quickModeHash1(this.ctx.messageId, restBytes(payloads)))) {
-      return this.failed(Notify.InvalidHashInformation, "HASH(1) does not verify");
-    }
+    if (payloads[0]?.type !== PayloadType.HASH) return this.failed(Notify.PayloadMalformed, "QM1 does not start with HASH");
+    if (!hash1Verifies(sa, this.ctx.messageId, payloads)) return this.failed(Notify.InvalidHashInformation, "HASH(1) does not verify");
     const saPayload: SaPayload = first(payloads, PayloadType.SA)!;
     this.nonceI = Buffer.from(first(payloads, PayloadType.NONCE)!.data);
     const ids = payloads.filter((p): p is IdPayload => p.type === PayloadType.ID);

@@ -65,7 +65,7 @@ test("Blowfish: absent Key Length means 128; other sizes are refused without con
   assert.ok("reasons" in selectP1([[tv(1, 5), tv(14, 128), tv(2, 2), tv(4, 2), tv(3, 1)]], [x3des]), "wrong key length on 3DES");
 });
 
-test("initiator accepts only a transform it offered, adopting the responder's lifetime", () => {
+test("initiator accepts only a transform it offered, adopting the responder's lifetime when shorter", () => {
   const proposed = transformsFromXforms([x3des, xaes256]);
   const ok = matchP1Reply([tv(1, 7), tv(14, 256), tv(2, 4), tv(4, 14), tv(3, 1), tv(11, 1), tv(12, 1800)], proposed);
   assert.ok("index" in ok && ok.index === 1 && ok.lifeSecs === 1800);

@@ -1,0 +1,208 @@
+/**
+ * Flood benchmark (issue 11): legitimate Main Mode handshakes per second against a responder with
+ * no flood and during an MM1 flood at the highest rate one core can send, for our responder (the
+ * real in.iked daemon, temporary --root, --kernel memory) and a strongSwan 5.9.8 responder in the
+ * same run. Two floods: MM1s spoofed from the real peer's own addresses (the load generator's
+ * sources, port 500), and MM1s from random addresses of 127.64.0.0/16. Prints per responder and
+ * scenario: the flood's rate, legitimate handshakes/s, the ratio flood/no-flood, the real peer's
+ * successes and failures, and for the random flood the bytes the responder sent to the flood's
+ * addresses per byte they sent (counted on the wire; ours also from its own counters).
+ *
+ * The flood comes from bench/flood/flood-tool.c (compiled here with `cc -O2`: raw socket,
+ * sendmmsg, one core), the legitimate load from ikeload's engine in this process (closed loop,
+ * `--phase1-only`, PSK aes128/sha1, DH group 14 by default). Needs root, `cc` and the strongSwan
+ * harness; run it in a private network namespace (`/work/wt-tools/nsrun NAME npm run bench -- flood`).
+ * Not run in CI. The machine is shared: compare ratios measured in the same run, not rates across runs.
+ *
+ * `node --openssl-legacy-provider dist/bench/flood/flood.bench.js [--seconds S] [--dh G]
+ * [--workers N] [--concurrency N]` runs it standalone.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { InteropPeer, interopSkip } from "../../test/helpers/interop.js";
+import { parseLoadArgs } from "../../src/load/options.js";
+import { runLoad, type LoadReport } from "../../src/load/runner.js";
+import { captureMm1, ourResponder, type OurResponder } from "./responders.js";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PSK = "flood-bench-secret";
+const SS = { address: "127.0.7.40", port: 17400, natt: 17401 };
+const OURS = { address: "127.0.7.41", port: 17410 };
+const SOURCE = "127.7.4.1";
+const RANDOM_PREFIX = "127.64.0.0/16";
+
+/** What one run of the bench is asked for. */
+export interface FloodParams {
+  readonly seconds: number;
+  readonly dh: number;
+  readonly workers: number;
+  readonly concurrency: number;
+}
+
+interface Target {
+  readonly label: string;
+  readonly endpoint: { address: string; port: number };
+  readonly ours?: OurResponder;
+}
+
+interface Flood {
+  readonly kind: "none" | "peer-address" | "random";
+  readonly sent?: number;
+  readonly bytes?: number;
+  readonly seconds?: number;
+  readonly answered?: { packets: number; bytes: number };
+}
+
+/** The compiled flood tool, or why there is none. */
+function buildTool(): string | { skip: string } {
+  const out = path.join(os.tmpdir(), `iked-flood-tool-${process.getuid?.() ?? 0}`);
+  try {
+    execFileSync("cc", ["-O2", "-o", out, path.join(HERE, "../../../bench/flood/flood-tool.c")], { stdio: "pipe" });
+    return out;
+  } catch (err) {
+    return { skip: `cannot compile bench/flood/flood-tool.c with cc: ${(err as Error).message.split("\n")[0]}` };
+  }
+}
+
+function loadOptions(p: FloodParams, target: { address: string; port: number }) {
+  const a = parseLoadArgs([
+    "--target", `${target.address}:${target.port}`,
+    "--source", SOURCE,
+    "--concurrency", String(p.concurrency),
+    "--duration", String(p.seconds),
+    "--psk", PSK,
+    "--cipher", "aes128",
+    "--hash", "sha1",
+    "--dh", String(p.dh),
+    "--workers", "1",
+    "--phase1-only",
+    "--expire", "15",
+  ]);
+  if (!a.ok || a.help) throw new Error(`bench options: ${JSON.stringify(a)}`);
+  return a.value;
+}
+
+/** The generator's source addresses (ikeload: one per negotiation in flight). */
+function sources(p: FloodParams): string[] {
+  return Array.from({ length: p.concurrency }, (_, i) => `127.7.4.${1 + i}`);
+}
+
+function startTool(tool: string, args: string[]): { child: ChildProcess; output: Promise<string> } {
+  const child = spawn(tool, args, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  const output = once(child, "exit").then(() => out);
+  return { child, output };
+}
+
+function kv(text: string): Record<string, number> {
+  return Object.fromEntries([...text.matchAll(/(\w+)=([0-9.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** One legitimate load run against `t`, with `kind` of flood going on meanwhile. */
+async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number> }> {
+  const before = t.ours !== undefined ? await t.ours.engineStats() : undefined;
+  if (kind === "none") {
+    const r = await runLoad(loadOptions(p, t.endpoint));
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    return { report: r.value, flood: { kind } };
+  }
+  const srcArgs = kind === "random" ? ["random", RANDOM_PREFIX] : ["list", sources(p).join(",")];
+  const counter = kind === "random" ? startTool(tool, ["count", t.endpoint.address, String(t.endpoint.port), RANDOM_PREFIX, String(p.seconds + 60)]) : undefined;
+  const flooder = startTool(tool, ["send", t.endpoint.address, String(t.endpoint.port), mm1.toString("hex"), String(p.seconds + 60), ...srcArgs]);
+  try {
+    const r = await runLoad(loadOptions(p, t.endpoint));
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    flooder.child.kill("SIGTERM");
+    const f = kv(await flooder.output);
+    // Answers still in flight when the flood stops are counted too.
+    await new Promise((res) => setTimeout(res, 500));
+    counter?.child.kill("SIGTERM");
+    const c = counter !== undefined ? kv(await counter.output) : undefined;
+    const after = t.ours !== undefined ? await t.ours.engineStats() : undefined;
+    const ours = before !== undefined && after !== undefined ? Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)])) : undefined;
+    return {
+      report: r.value,
+      flood: { kind, sent: f.sent!, bytes: f.bytes!, seconds: f.seconds!, ...(c !== undefined ? { answered: { packets: c.packets!, bytes: c.bytes! } } : {}) },
+      ...(ours !== undefined ? { ours } : {}),
+    };
+  } finally {
+    if (flooder.child.exitCode === null) flooder.child.kill("SIGKILL");
+    if (counter !== undefined && counter.child.exitCode === null) counter.child.kill("SIGKILL");
+  }
+}
+
+/** Run the comparison and print its table. */
+export async function floodBench(p: FloodParams): Promise<void> {
+  const skip = interopSkip();
+  if (skip !== false) return console.log(`flood: skipped, strongSwan harness unavailable: ${skip}`);
+  if (process.getuid?.() !== 0) return console.log("flood: skipped, raw sockets need root");
+  const tool = buildTool();
+  if (typeof tool !== "string") return console.log(`flood: skipped, ${tool.skip}`);
+  const mm1 = await captureMm1(p.dh, PSK);
+  console.log(
+    `Legitimate load: ikeload in this process, Main Mode only (PSK aes128/sha1/MODP group ${p.dh}), closed loop, concurrency ${p.concurrency}, ` +
+      `${p.seconds} s per cell, sources ${SOURCE}.. port 500, retransmissions 0.5 s doubling, 3 tries. Flood: bench/flood/flood-tool.c, one process, ` +
+      `MM1 of ${mm1.length} bytes with fresh cookies, from the generator's own addresses (port 500) or from ${RANDOM_PREFIX}. ` +
+      `Ours: in.iked --kernel memory --workers ${p.workers}. strongSwan 5.9.8: remote %any, default thresholds.`,
+  );
+  const peer = await InteropPeer.startStrongSwan({
+    name: "perf-flood", role: "responder", local: SS.address, remote: "%any", localPort: SS.port, nattPort: SS.natt, remotePort: 500,
+    psk: PSK, cipher: "aes128", hash: "sha1", dh: p.dh, unique: "no", fragmentation: "no", esp: "aes128-sha1", espMode: "transport",
+    retransmitTries: 3, retransmitTimeout: 2, logLevel: 0,
+  });
+  const ours = await ourResponder({ ...OURS, psk: PSK, dh: p.dh, workers: p.workers, sources: "127.7.4.0/24" });
+  const rows: Record<string, string | number>[] = [];
+  try {
+    const targets: Target[] = [{ label: "strongSwan 5.9.8", endpoint: SS }, { label: "ours (in.iked)", endpoint: OURS, ours }];
+    for (const t of targets) {
+      await runLoad({ ...loadOptions(p, t.endpoint), durationMs: undefined, count: 16 });
+      let base = 0;
+      for (const kind of ["none", "peer-address", "random"] as const) {
+        const m = await measure(p, tool, t, mm1, kind);
+        const rate = m.report.establishedPerSec;
+        if (kind === "none") base = rate;
+        const f = m.flood;
+        const outIn = f.answered !== undefined && f.bytes ? (f.answered.bytes / f.bytes).toFixed(3) : "-";
+        const own = m.ours !== undefined && kind === "random" && m.ours.unverifiedBytesIn! > 0 ? (m.ours.unverifiedBytesOut! / m.ours.unverifiedBytesIn!).toFixed(3) : "-";
+        rows.push({
+          responder: t.label,
+          flood: kind,
+          "flood pps": f.sent !== undefined ? Math.round(f.sent / f.seconds!) : 0,
+          "legit/s": rate.toFixed(1),
+          "flood/no-flood": kind === "none" ? "1.00 (baseline)" : base > 0 ? (rate / base).toFixed(2) : "n/a",
+          "peer ok": m.report.established,
+          "peer failed": m.report.failed,
+          "out/in bytes to flood (wire)": outIn,
+          "out/in (own counters)": own,
+        });
+      }
+    }
+  } finally {
+    await peer.stop({ kill: true, purge: true });
+    await ours.stop();
+  }
+  console.table(rows);
+}
+
+/** `npm run bench -- flood`: the default run. */
+export default async function (): Promise<void> {
+  await floodBench({ seconds: 10, dh: 14, workers: 1, concurrency: 16 });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values: v } = parseArgs({
+    options: {
+      seconds: { type: "string", default: "10" },
+      dh: { type: "string", default: "14" },
+      workers: { type: "string", default: "1" },
+      concurrency: { type: "string", default: "16" },
+    },
+  });
+  await floodBench({ seconds: Number(v.seconds), dh: Number(v.dh), workers: Number(v.workers), concurrency: Number(v.concurrency) });
+}

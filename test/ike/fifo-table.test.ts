@@ -1,0 +1,44 @@
+/**
+ * FifoTable (src/ike/fifo-table.ts): bounded, oldest first out, O(1) eviction whatever was deleted
+ * before; the tables a flood fills (embryonic exchanges, amplification accounts) are built on it.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FifoTable } from "../../src/ike/fifo-table.js";
+
+test("the oldest live entry goes first when full; deleted and replaced entries are skipped", () => {
+  const t = new FifoTable<number>(3);
+  assert.equal(t.add("a", 1), 0);
+  t.add("b", 2);
+  t.add("c", 3);
+  t.delete("a");
+  assert.equal(t.size, 2);
+  assert.equal(t.oldest(), 2);
+  t.add("d", 4);
+  assert.equal(t.add("e", 5), 1, "b evicted");
+  assert.equal(t.get("b"), undefined);
+  t.add("c", 33);
+  assert.equal(t.oldest(), 4, "c was replaced: its old place in line is stale");
+  assert.equal(t.add("f", 6), 1);
+  assert.equal(t.get("d"), undefined);
+  assert.deepEqual(["c", "e", "f"].map((k) => t.get(k)), [33, 5, 6]);
+  t.shift();
+  assert.equal(t.get("e"), undefined);
+  assert.equal(t.oldest(), 33, "c is next: it was re-added after e");
+  t.clear();
+  assert.equal(t.size, 0);
+  assert.equal(t.oldest(), undefined);
+});
+
+test("a million insertions and deletions keep the size bounded and the order right", () => {
+  const t = new FifoTable<number>(1000);
+  let evicted = 0;
+  for (let i = 0; i < 1_000_000; i++) {
+    evicted += t.add(`k${i}`, i);
+    if (i % 3 === 0) t.delete(`k${i - 500}`);
+  }
+  assert.ok(t.size <= 1000 && t.size >= 999, `size ${t.size}`);
+  assert.ok(evicted > 600_000);
+  const first = t.oldest()!;
+  assert.ok(first >= 1_000_000 - 1500 && first < 1_000_000 - 999, `oldest ${first}`);
+});
