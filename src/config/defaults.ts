@@ -30,6 +30,10 @@ export const IKE_DEFAULTS = {
   maxCerts: 16,
   /** Documented: preshared rules present an IPv4 address by default. */
   localIdType: IdType.ID_IPV4_ADDR,
+  /** Ours (extension): Dead Peer Detection off unless configured, as strongSwan and Libreswan. */
+  dpdIntervalSecs: 0,
+  /** Ours (extension): unanswered R-U-THEREs before a peer is dead. */
+  dpdRetries: 5,
   /** IKE port. */
   ikePort: 500,
   /** NAT traversal port. */

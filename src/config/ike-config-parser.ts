@@ -26,6 +26,11 @@ const FILE_ONLY = new Set([
   "retry_timer_init", "retry_timer_max", "proxy", "socks", "use_http", "max_certs", "p1_nonce_len", "p2_nonce_len",
   "unverified_dh_share",
 ]);
+/** Extensions (RFC 3706 DPD) both the file and a rule may set: the field each fills. */
+const DPD_NUMS: ReadonlyMap<string, "dpdIntervalSecs" | "dpdRetries"> = new Map([
+  ["dpd_interval_secs", "dpdIntervalSecs"],
+  ["dpd_retries", "dpdRetries"],
+] as const);
 /** Keywords allowed only inside a rule. */
 const RULE_ONLY = new Set(["label", "local_addr", "remote_addr", "local_id", "remote_id", "remote_port"]);
 /** Keywords allowed only inside `p1_xform { }`. */
@@ -130,6 +135,12 @@ class ConfigParser {
     if (p2) {
       const v = readNum(s, d, t, p2.bound);
       if (v !== undefined) g[p2.field] = v;
+      return;
+    }
+    const dpd = DPD_NUMS.get(k);
+    if (dpd) {
+      const v = readNum(s, d, t, CONFIG_BOUNDS[k as "dpd_interval_secs" | "dpd_retries"]);
+      if (v !== undefined) g[dpd] = v;
       return;
     }
     switch (k) {
@@ -322,7 +333,7 @@ class ConfigParser {
       }
       if (d.exhausted) return;
       const k = t.kind === "word" ? t.text : "";
-      const allowed = RULE_ONLY.has(k) || P2_NUMS.has(k) || k === "p2_pfs" || k === "local_id_type" || k === "p1_xform";
+      const allowed = RULE_ONLY.has(k) || P2_NUMS.has(k) || DPD_NUMS.has(k) || k === "p2_pfs" || k === "local_id_type" || k === "p1_xform";
       if (!allowed) {
         this.unexpected(t, "'}' or a rule parameter", "rule level");
         continue;
@@ -376,6 +387,12 @@ class ConfigParser {
     if (p2) {
       const v = readNum(s, d, t, p2.bound);
       if (v !== undefined) r[p2.field] = v;
+      return;
+    }
+    const dpd = DPD_NUMS.get(k);
+    if (dpd) {
+      const v = readNum(s, d, t, CONFIG_BOUNDS[k as "dpd_interval_secs" | "dpd_retries"]);
+      if (v !== undefined) r[dpd] = v;
       return;
     }
     switch (k) {

@@ -64,6 +64,8 @@ export interface RuleDraft {
   p2LifetimeKb?: number;
   p2SoftlifeKb?: number;
   remotePort?: number;
+  dpdIntervalSecs?: number;
+  dpdRetries?: number;
 }
 
 const isPreshared = (x: XformDraft): boolean => x.xform.authMethod === AuthMethod.PreSharedKey;
@@ -179,7 +181,7 @@ function toRule(r: RuleDraft, label: string): IkeRule {
   };
   if (r.localIdType !== undefined) out.localIdType = r.localIdType;
   if (r.localId !== undefined) out.localId = r.localId;
-  for (const k of ["p2Pfs", "p2LifetimeSecs", "p2SoftlifeSecs", "p2IdletimeSecs", "p2LifetimeKb", "p2SoftlifeKb", "remotePort"] as const) {
+  for (const k of ["p2Pfs", "p2LifetimeSecs", "p2SoftlifeSecs", "p2IdletimeSecs", "p2LifetimeKb", "p2SoftlifeKb", "remotePort", "dpdIntervalSecs", "dpdRetries"] as const) {
     const v = r[k];
     if (v !== undefined) out[k] = v;
   }

@@ -53,6 +53,8 @@ export function formatIkeRule(r: IkeRule): string {
   for (const a of r.localAddr) lines.push(`\tlocal_addr ${formatAddressSpec(a)}`);
   for (const a of r.remoteAddr) lines.push(`\tremote_addr ${formatAddressSpec(a)}`);
   if (r.remotePort !== undefined) lines.push(`\tremote_port ${r.remotePort}\t# iked extension`);
+  if (r.dpdIntervalSecs !== undefined) lines.push(`\tdpd_interval_secs ${r.dpdIntervalSecs}\t# iked extension`);
+  if (r.dpdRetries !== undefined) lines.push(`\tdpd_retries ${r.dpdRetries}\t# iked extension`);
   if (r.p2Pfs !== undefined) lines.push(`\tp2_pfs ${r.p2Pfs}`);
   for (const [field, kw] of P2_LINES) {
     const v = r[field];
@@ -93,6 +95,8 @@ export function formatIkeGlobals(g: IkeGlobals): string {
   if (g.metrics !== undefined) out.push(`metrics ${quoteConfigString(formatMetricsSetting(g.metrics))}`);
   if (g.localIdType !== undefined) out.push(`local_id_type ${word(configIdTypeWord(g.localIdType), "identity type", g.localIdType)}`);
   if (g.unverifiedDhShare !== undefined) out.push(`unverified_dh_share ${g.unverifiedDhShare}\t# iked extension`);
+  if (g.dpdIntervalSecs !== undefined) out.push(`dpd_interval_secs ${g.dpdIntervalSecs}\t# iked extension`);
+  if (g.dpdRetries !== undefined) out.push(`dpd_retries ${g.dpdRetries}\t# iked extension`);
   return out.length > 0 ? `${out.join("\n")}\n` : "";
 }
 

@@ -50,6 +50,10 @@ export const CONFIG_BOUNDS = {
   remote_port: { min: 1, max: 65535 },
   /** Extension: percent of the crypto pool's threads (at least one slot always). */
   unverified_dh_share: { min: 1, max: 100, note: "the whole pool" },
+  /** Extension (RFC 3706 DPD): idle seconds before an R-U-THERE, and between unanswered ones; 0 = off. */
+  dpd_interval_secs: { min: 0, max: 86400, note: "1 day" },
+  /** Extension: unanswered R-U-THEREs before the peer is declared dead. */
+  dpd_retries: { min: 1, max: 30 },
 } as const satisfies Record<string, Bound>;
 
 /** A keyword with a bound. */

@@ -74,6 +74,8 @@ export function resolveRule(config: IkeConfig, rule: IkeRule): ResolvedRule {
     p2NonceLen: g.p2NonceLen ?? IKE_DEFAULTS.p2NonceLen,
     p2Pfs: rule.p2Pfs ?? g.p2Pfs ?? IKE_DEFAULTS.p2Pfs,
     remotePort: rule.remotePort ?? IKE_DEFAULTS.ikePort,
+    dpdIntervalSecs: rule.dpdIntervalSecs ?? g.dpdIntervalSecs ?? IKE_DEFAULTS.dpdIntervalSecs,
+    dpdRetries: rule.dpdRetries ?? g.dpdRetries ?? IKE_DEFAULTS.dpdRetries,
   };
   const idle = rule.p2IdletimeSecs ?? g.p2IdletimeSecs;
   if (idle !== undefined) out.p2IdletimeSecs = idle;

@@ -68,6 +68,10 @@ export interface IkeRule {
   readonly p2SoftlifeKb?: number;
   /** Extension: the peer's IKE UDP port when initiating (default 500). */
   readonly remotePort?: number;
+  /** Extension (RFC 3706): idle seconds before a DPD R-U-THERE; 0 turns DPD off. */
+  readonly dpdIntervalSecs?: number;
+  /** Extension (RFC 3706): unanswered R-U-THEREs before the peer is dead. */
+  readonly dpdRetries?: number;
 }
 
 /** An LDAP server of `ldap_server "host[:port],..."`. */
@@ -109,6 +113,10 @@ export interface IkeGlobals {
   readonly unverifiedDhShare?: number;
   /** Extension: where the metrics endpoint listens (`metrics`); absent means off. */
   readonly metrics?: MetricsSetting;
+  /** Extension (RFC 3706): default of the rules' `dpd_interval_secs` (0, DPD off, when absent). */
+  readonly dpdIntervalSecs?: number;
+  /** Extension (RFC 3706): default of the rules' `dpd_retries` (5 when absent). */
+  readonly dpdRetries?: number;
 }
 
 /** A whole ike.config file. */
@@ -137,6 +145,10 @@ export interface ResolvedRule {
   /** Present exactly when `p2LifetimeKb` is: as configured, else 90% of it. */
   readonly p2SoftlifeKb?: number;
   readonly remotePort: number;
+  /** Dead Peer Detection (RFC 3706): idle seconds before an R-U-THERE; 0 = no DPD vendor ID, no probes. */
+  readonly dpdIntervalSecs: number;
+  /** Unanswered R-U-THEREs, `dpdIntervalSecs` apart, before the peer is declared dead. */
+  readonly dpdRetries: number;
 }
 
 /** Which Phase 1 exchange a pre-shared key serves. */

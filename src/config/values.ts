@@ -21,7 +21,7 @@ export const ALL_KEYWORDS: ReadonlySet<string> = new Set([
   "p2_lifetime_kb", "p2_softlife_kb", "p2_nonce_len", "p2_pfs", "local_id_type", "p1_xform",
   "label", "local_addr", "remote_addr", "local_id", "remote_id", "remote_port",
   "auth_method", "oakley_group", "encr_alg", "auth_alg", "single_label", "multi_label", "wire_label",
-  "unverified_dh_share",
+  "unverified_dh_share", "dpd_interval_secs", "dpd_retries",
 ]);
 
 /**

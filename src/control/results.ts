@@ -5,6 +5,7 @@
  * (`PresharedView.keyHex`, `P1KeysView`, `SadbView.encKeyHex`/`authKeyHex`), and the daemon fills
  * them only at privilege level 2; `ikeadm -p` masks every such field.
  */
+import type { DpdView } from "../ike/dpd-state.js";
 import type { AddressSpec, IkeMode, P1Xform, PresharedId } from "../config/types.js";
 import type { NegotiationCounts } from "../ike/negotiation-stats.js";
 import type { EngineStats, P1Stats } from "../ike/stats.js";
@@ -212,6 +213,8 @@ export interface P1View {
   remoteId?: string;
   /** `KEY:` material; present only at privilege keymat (2). */
   keys?: P1KeysView;
+  /** Dead Peer Detection (RFC 3706) state; times are ms since the epoch. */
+  dpd?: DpdView;
 }
 
 /** One SA of the in-memory SADB (`dump sadb`, an extension). */

@@ -71,6 +71,7 @@ export class P1Book {
       qmCreated: sa.ipsecCreated,
       ...(r !== undefined ? { localId: r.localId, remoteId: r.peerId } : {}),
       ...(withKeys ? keysOf(sa) : {}),
+      dpd: sa.dpd.view(),
     };
   }
 

@@ -125,8 +125,8 @@ export class Admission implements ResponderAdmission {
     if (violation !== null) return this.refuseMm1(local, remote, h.icookie, rcookie, violation.notify, `MM1: ${violation.code} ${violation.detail}`);
     const answer = answerMm1(payloads, rule, this.ctx.responders.usableMethods(rule), this.ctx.p1LifetimeSecs);
     if ("notify" in answer) return this.refuseMm1(local, remote, h.icookie, rcookie, answer.notify, `MM1 refused: ${answer.reason}`);
-    const mm2 = encodeMessage({ icookie: header.icookie, rcookie, exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, [answer.reply]);
-    this.embryos.put(key, { local, remote, rule: rule.rule.label, choice: answer.choice, mm1: datagram, saiB: answer.saiB, mm2, bornAt: this.ctx.clock.now() });
+    const mm2 = encodeMessage({ icookie: header.icookie, rcookie, exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, answer.reply);
+    this.embryos.put(key, { local, remote, rule: rule.rule.label, choice: answer.choice, mm1: datagram, saiB: answer.saiB, mm2, bornAt: this.ctx.clock.now(), peerDpd: answer.peerDpd === true });
     stats.engine.embryonic++;
     stats.engine.embryonicEvicted = this.embryos.evicted;
     io.sendTo(local, remote, mm2);
@@ -184,7 +184,7 @@ export class Admission implements ResponderAdmission {
       { role: "responder", icookie: h.icookie, rcookie: h.rcookie, local, remote, rule: rule.rule.label, config: rule },
       rule,
       "main",
-      { choice: e.choice, saiB: e.saiB },
+      { choice: e.choice, saiB: e.saiB, peerDpd: e.peerDpd },
     );
     sa.replies.remember(e.mm1, [e.mm2]);
     return { sa, datagram, header };

@@ -132,6 +132,8 @@ export class Dispatcher {
       d.discard();
       return route.refused(violation, "rules");
     }
+    // Decrypted under the SA's keys and well-formed: the peer is alive (RFC 3706 section 5.5, DPD).
+    sa.heard();
     const settle = (accepted: boolean): void => (accepted ? d.commit() : d.discard());
     return route.deliver({ sa, header, payloads: pm.value.payloads, datagram, encrypted: true, settle });
   }

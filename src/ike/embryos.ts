@@ -33,6 +33,8 @@ export interface Embryo {
   readonly mm2: Buffer;
   /** When it was made, on the engine clock. */
   readonly bornAt: number;
+  /** MM1 carried the DPD vendor ID (RFC 3706). */
+  readonly peerDpd: boolean;
 }
 
 /** Bounds of an {@link EmbryoTable}. */

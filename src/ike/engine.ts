@@ -19,6 +19,7 @@ import { Admission } from "./admission.js";
 import { CookieJar } from "./cookies.js";
 import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
+import { DeadPeerDetection } from "./dpd.js";
 import type { DhBudget } from "./dh-budget.js";
 import type { EmbryoLimits } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
@@ -114,7 +115,9 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       commit: opts.quickModeCommit === true, random, log, stats,
     });
     const cookies = opts.cookies ?? new CookieJar({ clock });
+    const dpd = new DeadPeerDetection({ sas, io, ipsec, kernel: opts.kernel, policy: opts.policy, clock, random, log, stats });
     this.phase1 = new Phase1Handler({
+      dpd,
       sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, pubkey: opts.pubkey, policy: opts.policy, icookie: () => cookies.icookie(),
       clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
     });
@@ -123,7 +126,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       ...(opts.embryos !== undefined ? { embryos: opts.embryos } : {}),
       ...(opts.unverifiedDh !== undefined ? { unverifiedDh: opts.unverifiedDh } : {}),
     });
-    const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick });
+    const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick, dpd });
     this.dispatcher = new Dispatcher({ sas, io, stats }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
   }

@@ -11,7 +11,8 @@ import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
 import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
-import { dpdNotify, readInformational } from "./informational.js";
+import type { DeadPeerDetection } from "./dpd.js";
+import { readInformational } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
@@ -46,6 +47,8 @@ export interface InfoHandlerContext {
   readonly log: IkeLog;
   readonly phase1: Phase1Notices;
   readonly quick: QuickModeNotices;
+  /** Answers R-U-THERE, matches ACKs to our probes. */
+  readonly dpd: Pick<DeadPeerDetection, "ruThere" | "ack">;
 }
 
 /** The engine's Informational handler. */
@@ -117,10 +120,10 @@ export class InfoHandler implements ExchangeHandler {
           }
           break;
         case "r-u-there":
-          io.sendInformational(sa, [dpdNotify(sa, Notify.RUThereAck, e.seq)]);
+          this.ctx.dpd.ruThere(sa, e.spi, e.seq);
           break;
         case "r-u-there-ack":
-          log.debug({ sa: sa.tag }, "R-U-THERE-ACK");
+          this.ctx.dpd.ack(sa, e.spi, e.seq);
           break;
         case "notify":
           if (this.notify(sa, mid, e.notifyType, e.protocolId, e.spi, e.data)) return;

@@ -21,8 +21,8 @@ import type { IsakmpSa } from "./isakmp-sa.js";
 export type InformationalEvent =
   | { readonly kind: "delete-isakmp"; readonly icookie: Buffer; readonly rcookie: Buffer }
   | { readonly kind: "delete-ipsec"; readonly proto: "esp" | "ah"; readonly spis: readonly number[] }
-  | { readonly kind: "r-u-there"; readonly seq: Buffer }
-  | { readonly kind: "r-u-there-ack"; readonly seq: Buffer }
+  | { readonly kind: "r-u-there"; readonly spi: Buffer; readonly seq: Buffer }
+  | { readonly kind: "r-u-there-ack"; readonly spi: Buffer; readonly seq: Buffer }
   | { readonly kind: "notify"; readonly notifyType: number; readonly protocolId: number; readonly spi: Buffer; readonly data: Buffer };
 
 /** The payloads of a protected Informational carrying `body` (HASH(1) first). */
@@ -89,8 +89,8 @@ export function readInformational(sa: IsakmpSa, messageId: number, payloads: rea
         out.push({ kind: "delete-ipsec", proto: p.protocolId === ProtocolId.IPSEC_ESP ? "esp" : "ah", spis: p.spis.map((s) => s.readUInt32BE(0)) });
       }
     } else if (p.type === PayloadType.N) {
-      if (p.notifyType === Notify.RUThere) out.push({ kind: "r-u-there", seq: Buffer.from(p.data) });
-      else if (p.notifyType === Notify.RUThereAck) out.push({ kind: "r-u-there-ack", seq: Buffer.from(p.data) });
+      if (p.notifyType === Notify.RUThere) out.push({ kind: "r-u-there", spi: Buffer.from(p.spi), seq: Buffer.from(p.data) });
+      else if (p.notifyType === Notify.RUThereAck) out.push({ kind: "r-u-there-ack", spi: Buffer.from(p.spi), seq: Buffer.from(p.data) });
       else out.push({ kind: "notify", notifyType: p.notifyType, protocolId: p.protocolId, spi: Buffer.from(p.spi), data: Buffer.from(p.data) });
     }
   }

@@ -26,6 +26,7 @@ import { endpointKey } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { Phase1Keymat } from "../crypto/keymat.js";
+import { DpdState } from "./dpd-state.js";
 
 /** What an established Phase 1 agreed on, for `ikeadm dump p1` and logs (no secrets). */
 export interface SaSummary {
@@ -125,6 +126,8 @@ export class IsakmpSa {
   readonly messageIds = new MessageIdWindow();
   /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
   readonly abort = new AbortController();
+  /** Dead Peer Detection (RFC 3706): vendor IDs seen, last heard, probes (dpd.ts). */
+  readonly dpd: DpdState;
 
   private st: IsakmpSaState = "larval";
   private readonly timers = new Map<string, TimerHandle>();
@@ -142,6 +145,7 @@ export class IsakmpSa {
     this.rule = init.rule;
     this.config = init.config;
     this.createdAt = ctx.clock.now();
+    this.dpd = new DpdState(this.createdAt);
     this.verified = init.role === "initiator";
     this.queue = new SerialQueue(16, (err) => ctx.log.error({ sa: this.tag, err: String(err) }, "SA job failed"));
   }
@@ -158,6 +162,11 @@ export class IsakmpSa {
   /** Short cookies and peer, for log lines: `0123abcd:4567ef01@192.0.2.1:500`. */
   get tag(): string {
     return `${this.icookie.toString("hex", 0, 4)}:${this.rcookie.toString("hex", 0, 4)}@${endpointKey(this.remote)}`;
+  }
+
+  /** A verified message from the peer arrived: it is alive (DPD's idle clock starts again). */
+  heard(): void {
+    this.dpd.lastHeard = this.ctx.clock.now();
   }
 
   /** Move to `to`; an illegal edge is a bug in the engine, so it throws. */
@@ -208,6 +217,7 @@ export class IsakmpSa {
       createdAt: this.createdAt,
       establishedAt: this.establishedAt,
       lifeSecs: this.lifeSecs,
+      dpd: this.dpd.view(),
       ...(this.phase1 !== undefined ? { phase1: { ...this.phase1 } } : {}),
     };
   }

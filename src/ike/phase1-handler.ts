@@ -16,6 +16,7 @@ import type { ResponderFactory } from "./admission.js";
 import { ZERO_COOKIE } from "./cookies.js";
 import type { EngineIo } from "./engine-io.js";
 import type { EmitEvent } from "./events.js";
+import { dpdVendorIds, hasDpdVendorId, type DeadPeerDetection } from "./dpd.js";
 import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { Phase1Notices } from "./info-handler.js";
 import { isakmpNotify } from "./informational.js";
@@ -66,6 +67,8 @@ export interface Phase1HandlerContext {
   readonly random: (n: number) => Buffer;
   readonly log: IkeLog;
   readonly stats: IkeStats;
+  /** Starts Dead Peer Detection on an established SA. */
+  readonly dpd: Pick<DeadPeerDetection, "start">;
 }
 
 /** The engine's Phase 1 handler. */
@@ -101,6 +104,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     const chosen =
       mode ?? (p.presharedFor(local.address, remote.address, "main") === undefined && p.presharedFor(local.address, remote.address, "aggressive") !== undefined ? "aggressive" : "main");
     const sa = this.newSa({ role: "initiator", icookie: this.ctx.icookie(), local, remote, rule: rule.rule.label, config: rule });
+    sa.dpd.weSent = dpdVendorIds(rule).length > 0;
     const ctx = this.taskContext(sa, rule);
     const task = chosen === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     this.tasks.set(sa, task);
@@ -127,7 +131,9 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
 
   startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record, firstStepDone?: () => void): IsakmpSa {
     const sa = this.newSa(init);
+    sa.dpd.weSent = dpdVendorIds(rule).length > 0;
     sa.peerAnswered = true;
+    if (mm1?.peerDpd === true) sa.dpd.peerSent = true;
     // Main Mode starts here at MM3, which carried our cookie back; Aggressive Mode at AM1.
     sa.verified = mode === "main";
     if (firstStepDone !== undefined) {
@@ -180,6 +186,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       if (h.rcookie.equals(ZERO_COOKIE)) return this.ctx.io.drop(sa.remote, `${sa.tag}: answer without responder cookie`);
       this.ctx.sas.setRcookie(sa, h.rcookie);
     }
+    // RFC 3706 section 5.1: the peer's DPD vendor ID may come in any of its Phase 1 messages.
+    if (hasDpdVendorId(payloads)) sa.dpd.peerSent = true;
     let step: Step;
     try {
       step = sa.role === "initiator" ? await task.processI(payloads) : await task.processR(payloads);
@@ -273,6 +281,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
         o.destroy("INITIAL-CONTACT from peer");
       }
     }
+    this.ctx.dpd.start(sa);
     emit("phase1-up", sa, result);
     const pending = this.pendingQuick.get(sa) ?? [];
     this.pendingQuick.delete(sa);

@@ -60,6 +60,14 @@ export interface EngineStats {
   amplificationRefused: number;
   /** AM1s dropped because the DH slots for unverified peers were all taken (dh-budget.ts). */
   unverifiedDhRefused: number;
+  /** RFC 3706 R-U-THEREs we sent (dpd.ts). */
+  dpdProbes: number;
+  /** R-U-THERE-ACKs that answered one of our probes. */
+  dpdAcks: number;
+  /** R-U-THERE-ACKs ignored: a sequence number of no unanswered probe (late, replayed, forged). */
+  dpdAcksIgnored: number;
+  /** Peers declared dead after `dpd_retries` unanswered R-U-THEREs. */
+  dpdPeersDead: number;
 }
 
 /** A copy of all counters at one moment. */
@@ -95,6 +103,10 @@ export class IkeStats {
     unverifiedBytesOut: 0,
     amplificationRefused: 0,
     unverifiedDhRefused: 0,
+    dpdProbes: 0,
+    dpdAcks: 0,
+    dpdAcksIgnored: 0,
+    dpdPeersDead: 0,
   };
 
   /** Started, established and failed negotiations by phase, exchange, role and failure class. */

@@ -16,6 +16,7 @@ export interface EngineCounterLine {
   readonly label?: readonly [name: string, value: string];
 }
 
+const DPD = "Dead Peer Detection (RFC 3706) messages: R-U-THEREs we sent, ACKs that answered one, ACKs ignored";
 const DEFENCE = "Datagrams or exchanges the hostile-network defences refused, by defence";
 
 /** One line per engine counter. */
@@ -36,6 +37,10 @@ export const ENGINE_COUNTERS: { readonly [K in keyof EngineStats]: EngineCounter
   unverifiedBytesOut: { name: "unverified_bytes_total", help: "Bytes from and to peers that have not returned our cookie, by direction", label: ["direction", "out"] },
   amplificationRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "amplification"] },
   unverifiedDhRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "unverified_dh"] },
+  dpdProbes: { name: "dpd_messages_total", help: DPD, label: ["kind", "r_u_there_sent"] },
+  dpdAcks: { name: "dpd_messages_total", help: DPD, label: ["kind", "ack_received"] },
+  dpdAcksIgnored: { name: "dpd_messages_total", help: DPD, label: ["kind", "ack_ignored"] },
+  dpdPeersDead: { name: "dpd_dead_peers_total", help: "Peers declared dead by Dead Peer Detection (RFC 3706), their SAs deleted" },
 };
 
 /** Each metric the table names once, with its label name (if any) and help. */

@@ -73,6 +73,8 @@ const ruleOptional = {
   p2LifetimeKb: within("p2_lifetime_kb"),
   p2SoftlifeKb: within("p2_softlife_kb"),
   remotePort: within("remote_port"),
+  dpdIntervalSecs: within("dpd_interval_secs"),
+  dpdRetries: within("dpd_retries"),
 };
 
 /** A rule without a label: preshared (own transforms or none) or certificate-based. */

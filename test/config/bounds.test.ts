@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatDiagnostic, parseIkeConfig } from "../../src/config/index.js";
+import { formatDiagnostic, parseIkeConfig, resolveRule } from "../../src/config/index.js";
 import { CONFIG_BOUNDS, type BoundedKnob } from "../../src/config/limits.js";
 import { AdminError } from "../../src/control/messages.js";
 import { createAdminHandler } from "../../src/daemon/admin.js";
@@ -27,7 +27,7 @@ function errorsOf(text: string): string[] {
 const FILE_KNOBS: readonly BoundedKnob[] = [
   "p1_lifetime_secs", "p2_lifetime_secs", "p2_softlife_secs", "p2_idletime_secs", "p2_lifetime_kb", "p2_softlife_kb",
   "expire_timer", "retry_limit", "retry_timer_init", "retry_timer_max", "max_certs", "p1_nonce_len", "p2_nonce_len",
-  "unverified_dh_share",
+  "unverified_dh_share", "dpd_interval_secs", "dpd_retries",
 ];
 
 test("every bounded knob at file level: its maximum loads, one above is refused at the value's position", () => {
@@ -69,6 +69,20 @@ test("per-rule Phase 2 values and per-transform Phase 1 lifetimes are bounded th
     ["IKE_ERR_CFG_BAD_VALUE@2:19"],
   );
   assert.deepEqual(errorsOf(`p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes p1_lifetime_secs ${p1} }\n`), []);
+});
+
+test("DPD keywords (extensions) in a rule: bounded at the value's line:col, below the minimum too; the rule's value wins over the file's", () => {
+  assert.deepEqual(errorsOf(`{ label "r" ${ADDRS} ${X}\n  dpd_interval_secs 86401 }`), ["IKE_ERR_CFG_BAD_VALUE@2:21"]);
+  assert.deepEqual(errorsOf(`{ label "r" ${ADDRS} ${X}\n  dpd_retries 0 }`), ["IKE_ERR_CFG_BAD_VALUE@2:15"]);
+  assert.deepEqual(errorsOf(`{ label "r" ${ADDRS} ${X}\n  dpd_retries 31 }`), ["IKE_ERR_CFG_BAD_VALUE@2:15"]);
+  assert.deepEqual(errorsOf(`{ label "r" ${ADDRS} ${X}\n  dpd_retries 2 dpd_retries 3 }`), ["IKE_ERR_CFG_DUPLICATE@2:17"]);
+  const r = parseIkeConfig(`dpd_interval_secs 20\ndpd_retries 4\n{ label "a" ${ADDRS} ${X} dpd_interval_secs 5 }\n{ label "b" local_addr 10.0.0.1 remote_addr 10.0.0.3 ${X} }\n`, "b.conf");
+  assert.ok(r.ok, JSON.stringify(r.diagnostics));
+  const [a, b] = r.value.rules.map((x) => resolveRule(r.value, x));
+  assert.deepEqual([a!.dpdIntervalSecs, a!.dpdRetries, b!.dpdIntervalSecs, b!.dpdRetries], [5, 4, 20, 4]);
+  const none = parseIkeConfig(`{ label "c" ${ADDRS} ${X} }\n`, "b.conf");
+  const c = resolveRule(none.value, none.value.rules[0]!);
+  assert.deepEqual([c.dpdIntervalSecs, c.dpdRetries], [0, 5], "DPD off by default");
 });
 
 test("ikeadm add rule reaches the same bounds and says file:line:col", async () => {

@@ -34,6 +34,7 @@ export function formatP1(v: P1View, opts: FormatOptions = { paranoid: false }): 
   const out = [
     `IKESA: SA Initiator cookie 0x${v.icookie}, Responder cookie 0x${v.rcookie}`,
     `       Local host is the ${me.toLowerCase()}; IKE version 1.0; state ${v.state}${v.rule !== undefined ? `; rule "${v.rule}"` : ""}`,
+    ...dpdLines(v),
   ];
   const x = v.xform;
   if (x !== undefined) {
@@ -71,6 +72,21 @@ export function formatP1(v: P1View, opts: FormatOptions = { paranoid: false }): 
     for (const [what, hex] of keys) out.push(`KEY:   ${what} (${hex.length / 2} bytes): ${opts.paranoid ? "XX".repeat(hex.length / 2) : hex}/${hex.length * 4}`);
   }
   return out;
+}
+
+/** The IKESA: record's DPD part (RFC 3706), as the original reports it, with our counters. */
+function dpdLines(v: P1View): string[] {
+  const d = v.dpd;
+  if (d === undefined) return [];
+  if (!d.enabled) {
+    const why = !d.weSent ? "not configured" : !d.peerSent ? "peer did not send the DPD vendor ID" : "not running: SA not established, or dpd_interval_secs 0 since a reload";
+    return [`       Dead Peer Detection (RFC 3706): not in use (${why})`];
+  }
+  const state = d.outstanding > 0 ? `in progress, ${d.outstanding} R-U-THERE unanswered` : d.lastAckMs !== undefined ? `successful at ${when(d.lastAckMs)}` : "not initiated";
+  return [
+    `       Dead Peer Detection (RFC 3706) is enabled; handshake ${state}`,
+    `       DPD: peer last heard ${when(d.lastHeardMs)}; our seq ${d.seq ?? "none yet"}; peer seq ${d.peerSeq ?? "none yet"}`,
+  ];
 }
 
 function keyLine(what: string, hex: string | undefined, bits: number, opts: FormatOptions): string[] {

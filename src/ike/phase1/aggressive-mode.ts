@@ -24,6 +24,7 @@
 import { AuthMethod, ExchangeType, Notify, PayloadType, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import { Phase1Keymat, phase1Suite } from "../../crypto/keymat.js";
 import type { Step } from "../step.js";
+import { dpdVendorIds } from "../dpd.js";
 import { isFailure, type AuthFailure, type Authenticator } from "./authenticator.js";
 import type { Phase1Context, Phase1Result } from "./main-mode.js";
 import { authenticatorFor, usableMethods } from "./methods.js";
@@ -114,7 +115,7 @@ export class AggressiveMode {
     const saPayload = buildSaPayload(this.proposed);
     this.saiB = payloadBody(saPayload);
     this.st = "am1-sent";
-    const out: Payload[] = [saPayload, { type: PayloadType.KE, keyData: ke }, { type: PayloadType.NONCE, data: this.nonceI }, id, ...auth.requests()];
+    const out: Payload[] = [saPayload, { type: PayloadType.KE, keyData: ke }, { type: PayloadType.NONCE, data: this.nonceI }, id, ...auth.requests(), ...dpdVendorIds(this.ctx.rule)];
     return { kind: "more", reply: { payloads: out, encrypt: false } };
   }
 
@@ -210,6 +211,7 @@ export class AggressiveMode {
       { type: PayloadType.NONCE, data: this.nonceR },
       own,
       ...auth.requests(),
+      ...dpdVendorIds(this.ctx.rule),
       ...proof,
     ];
     return { kind: "more", reply: { payloads: out, encrypt: false } };

@@ -31,6 +31,7 @@ import { PublicKeyEncryption } from "./encryption.js";
 import { authenticatorFor, usableMethods } from "./methods.js";
 import { all, buildSaPayload, first, generateKe, offeredTransforms, payloadBody, respondKe, SA_KEY_MEMORY } from "./phase1.js";
 import { answerMm1, type Mm1Record } from "./mm1.js";
+import { dpdVendorIds } from "../dpd.js";
 import {
   DEFAULT_P1_LIFETIME_SECS,
   matchP1Reply,
@@ -147,7 +148,7 @@ export class MainMode {
     const sa = buildSaPayload(this.proposed);
     this.saiB = payloadBody(sa);
     this.st = "mm1-sent";
-    return { kind: "more", reply: { payloads: [sa], encrypt: false } };
+    return { kind: "more", reply: { payloads: [sa, ...dpdVendorIds(this.ctx.rule)], encrypt: false } };
   }
 
   /** MM2, MM4, MM6. */
@@ -267,7 +268,7 @@ export class MainMode {
     const answer = answerMm1(payloads, this.ctx.rule, usableMethods(this.ctx), this.ctx.defaultLifeSecs);
     if ("notify" in answer) return this.failed(answer.notify, answer.reason);
     this.resumeR(answer);
-    return { kind: "more", reply: { payloads: [answer.reply], encrypt: false } };
+    return { kind: "more", reply: { payloads: [...answer.reply], encrypt: false } };
   }
 
   /**

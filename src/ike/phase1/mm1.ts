@@ -12,6 +12,7 @@
  */
 import { Notify, PayloadType, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
+import { dpdVendorIds, hasDpdVendorId } from "../dpd.js";
 import { echoSaPayload, first, offeredTransforms, payloadBody } from "./phase1.js";
 import { DEFAULT_P1_LIFETIME_SECS, selectP1, type P1Choice } from "./proposal.js";
 
@@ -20,11 +21,13 @@ export interface Mm1Record {
   readonly choice: P1Choice;
   /** The body of the initiator's SA payload, as received (HASH_I and HASH_R cover it). */
   readonly saiB: Buffer;
+  /** MM1 carried the DPD vendor ID (RFC 3706). */
+  readonly peerDpd?: boolean;
 }
 
-/** The responder's answer to MM1: what to remember, and MM2's SA payload. */
+/** The responder's answer to MM1: what to remember, and MM2's payloads (SA, then our vendor IDs). */
 export interface Mm1Answer extends Mm1Record {
-  readonly reply: SaPayload;
+  readonly reply: readonly Payload[];
 }
 
 /** The authentication methods we can use under a rule, and why configured ones are not (phase1/methods.ts). */
@@ -54,5 +57,10 @@ export function answerMm1(
   if ("reasons" in choice) {
     return { notify: Notify.NoProposalChosen, reason: `no acceptable transform: ${[...usable.problems, ...choice.reasons].slice(0, 4).join("; ")}` };
   }
-  return { choice, saiB: sa.raw?.body ?? payloadBody(sa), reply: echoSaPayload(sa, offered[choice.index]!) };
+  return {
+    choice,
+    saiB: sa.raw?.body ?? payloadBody(sa),
+    peerDpd: hasDpdVendorId(payloads),
+    reply: [echoSaPayload(sa, offered[choice.index]!), ...dpdVendorIds(rule)],
+  };
 }
