@@ -1,60 +1,75 @@
 /**
- * Handshake rate: the same ikeload run (closed loop, fixed count; Main Mode PSK aes128/sha1, then
- * Quick Mode ESP aes128-sha1 transport, no PFS; Deletes after each) against (a) our responder and
- * (b) a real strongSwan 5.9.8 responder, for DH groups 2, 5 and 14, with our responder's crypto
- * pool at 0 (inline), 1 and 2 worker threads. Prints complete negotiations (Phase 1+2) per
- * second, latency percentiles and the ratio ours/strongSwan, all measured in this run.
- * `--phase1-only` measures Main Mode alone.
+ * Handshake rate and CPU: the same ikeload run (closed loop, fixed count; Main Mode PSK
+ * aes128/sha1, then Quick Mode ESP aes128-sha1 transport, no PFS; Deletes after each) against a
+ * strongSwan 5.9.8 responder and against the real in.iked (detached, default logging, `--kernel
+ * memory`, one daemon per pool-thread count), for DH groups 2, 5 and 14, all in one run.
  *
- * Our responder is bench/handshake/responder.ts in its own process (in.iked cannot run the engine
- * yet); strongSwan comes from shared/interop/strongswan-peer.sh (remote %any, unique no, its
- * retransmissions tuned to 3 tries of 2 s). The load generator runs in this process with its own
- * one-thread pool; it does the same DH work per handshake as the responder, so on a small machine
- * both sides compete for the cores: compare ratios, not absolute rates, across machines.
+ * Per cell it prints the rate, p50/p99 (MM1 to QM3), the responder's CPU per negotiation (its
+ * process, all threads) and, thread by thread from /proc/PID/task/*\/stat (thread-cpu.ts): the
+ * main thread, each pool worker, the V8 platform threads (GC) and libuv's; the ceiling the main
+ * thread sets (1000 / its ms per negotiation); the generator's CPU (this process, its pool
+ * included) and the ratios against strongSwan. charon's "main" column is its busiest thread.
  *
- * `--auth rsa` authenticates with RSA-2048 signatures instead: certificates from the shared
- * harness's make-certs.sh (one CA), the responder's certificate used by strongSwan and by ours
- * alike, the generator's its own; DH group 14 unless `--groups` says otherwise.
+ * The generator runs in this process with one pool thread and, by default, one reused DH key pair
+ * per group (src/load/reused-dh.ts; `--fresh-dh` turns that off), so it costs less per
+ * negotiation than the responders it drives. On a small shared machine both sides compete for the
+ * cores: compare CPU per negotiation and ratios measured in the same run, not absolute rates.
  *
- * `npm run bench -- handshake [--auth rsa] [options]` uses the defaults; `node --openssl-legacy-provider
- * dist/bench/handshake/handshake.bench.js [--auth psk|rsa] [--count N] [--concurrency N] [--groups 2,5,14]
- * [--workers 0,1,2] [--warmup N] [--phase1-only] [--rounds N]` runs it standalone; with several
- * rounds the targets are measured in rotating order and the median rate is shown (the machine is
- * shared: single rounds are noisy). Addresses: strongSwan 127.0.7.30:17300 (NAT-T 17301), ours
- * 127.0.7.31:17310.. (one port per worker count, all running at once), sources 127.7.3.x:500.
- *
- * CPU per negotiation (median round) is shown for the responder (its process, all threads, from
- * /proc/PID/stat) and for the load generator (this process, pool thread included): on a loaded
- * 2-core machine the rates follow the sum of the two more than either one, and the generator
- * costs more than strongSwan does.
+ * Modes and options (`npm run bench -- handshake [options]`, or `node --openssl-legacy-provider
+ * dist/bench/handshake/handshake.bench.js [options]`):
+ *   --auth psk|rsa       RSA-2048 signatures (make-certs.sh, one CA; group 14 unless --groups)
+ *   --groups 2,5,14  --workers 0,1,2  --count 200  --concurrency 16  --warmup 16  --rounds 1
+ *   --responders daemon[,bench]   also (or only) bench/handshake/responder.ts, the engine wired
+ *                        without the daemon, to compare its cost with in.iked's in the same run
+ *   --half-peak          after the closed loop, an open-loop run at half of each target's rate:
+ *                        p50, p99 and p99/p50 there
+ *   --sweep              rate against pool threads (default group 14, workers 0,1,2,4): a
+ *                        projection table for a 16-core gateway and an SVG chart beside
+ *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
+ *   --baseline-tree DIR  also run in.iked from another built tree (a checkout after `npm ci`),
+ *                        labelled "base", beside this tree's: an A/B of a change in one run
+ *   --node-args="..."  --baseline-node-args="..."   node options for ours / the baseline's
+ *                        daemons (e.g. a GC flag against none, with --baseline-tree .)
+ *   --phase1-only  --fresh-dh  --gen-workers N
+ * With several rounds the targets are measured in rotating order and each column shows its
+ * median. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { InteropPeer, interopSkip, sharedDir } from "../../test/helpers/interop.js";
-import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
-import { runLoad, type LoadReport } from "../../src/load/runner.js";
+import { interopSkip, sharedDir } from "../../test/helpers/interop.js";
+import { lineChart } from "./chart.js";
+import { measureRound, summarise, type GeneratorParams, type Round, type Summary } from "./measure.js";
+import { projectEfficiency, projectRate } from "./projection.js";
+import { startBenchResponder, startDaemon, startStrongSwan, type Certs, type DaemonVariant, type Setup, type Target, type TargetKind } from "./targets.js";
 
 const PSK = "load-bench-secret";
-const SS = { address: "127.0.7.30", port: 17300, natt: 17301 };
+const SS = { address: "127.0.7.30", port: 17300 };
 const OURS = { address: "127.0.7.31", port: 17310 };
-const SOURCES = "127.7.3.1";
+const SOURCE = "127.7.3.1";
+const PEERS = "127.7.3.0/24";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-
-/** The certificates of an `--auth rsa` run (make-certs.sh output). */
-interface Certs {
-  readonly dir: string;
-  readonly ca: string;
-  readonly responder: { readonly cert: string; readonly key: string; readonly subject: string };
-  readonly generator: { readonly cert: string; readonly key: string };
-}
-
+const CA_SUBJECT = "C=US, O=IKEv1 Interop Test, CN=IKEv1 Interop Test CA";
 const RESPONDER_DN = "C=US, O=IKEv1 Interop Test, CN=handshake bench responder";
+/** Cores of the gateway the sweep projects for. */
+const PROJECT_CORES = 16;
+
+interface Params {
+  readonly gen: GeneratorParams;
+  readonly count: number;
+  readonly warmup: number;
+  readonly groups: readonly number[];
+  readonly workers: readonly number[];
+  readonly responders: readonly TargetKind[];
+  readonly rounds: number;
+  readonly halfPeak: boolean;
+  readonly sweep: boolean;
+  readonly chartDir: string;
+  readonly variants: readonly DaemonVariant[];
+}
 
 /** A CA, the responder's certificate (both responders use it) and the generator's, RSA-2048, in a temporary directory. */
 function makeCerts(): Certs {
@@ -65,215 +80,240 @@ function makeCerts(): Certs {
   });
   const [r, g] = out.trim().split("\n").map((line) => {
     const kv = (k: string) => new RegExp(`(?:^| )${k}=(.*?)(?= [a-z]+=|$)`).exec(line)?.[1] ?? "";
-    return { cert: kv("cert"), key: kv("key"), ca: kv("ca"), subject: kv("subject") };
+    return { cert: kv("cert"), key: kv("key"), ca: kv("ca") };
   });
-  return { dir, ca: r!.ca, responder: { cert: r!.cert, key: r!.key, subject: RESPONDER_DN }, generator: { cert: g!.cert, key: g!.key } };
+  return { dir, ca: r!.ca, caSubject: CA_SUBJECT, responder: { cert: r!.cert, key: r!.key, subject: RESPONDER_DN }, generator: { cert: g!.cert, key: g!.key } };
 }
 
-interface Params {
-  readonly auth: "psk" | "rsa";
-  readonly count: number;
-  readonly concurrency: number;
-  readonly warmup: number;
-  readonly groups: readonly number[];
-  readonly workers: readonly number[];
-  readonly phase1Only: boolean;
-  readonly rounds: number;
-}
-
-function loadOptions(p: Params, certs: Certs | undefined, target: { address: string; port: number }, group: number, count: number): LoadOptions {
-  const a = parseLoadArgs([
-    "--target", `${target.address}:${target.port}`,
-    "--source", SOURCES,
-    "--concurrency", String(p.concurrency),
-    "--count", String(count),
-    ...(certs ? ["--auth", "rsa", "--cert", certs.generator.cert, "--key", certs.generator.key, "--ca", certs.ca] : ["--psk", PSK]),
-    "--cipher", "aes128",
-    "--hash", "sha1",
-    "--dh", String(group),
-    "--workers", "1",
-    "--retransmit-init", "2000",
-    "--retransmit-limit", "3",
-    "--expire", "20",
-    ...(p.phase1Only ? ["--phase1-only"] : []),
-  ]);
-  if (!a.ok || a.help) throw new Error(`bench options: ${JSON.stringify(a)}`);
-  return a.value;
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far; NaN when unreadable. */
-function processCpuSecs(pid: number): number {
-  try {
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return Number.NaN; // the process is gone or /proc is not mounted: the column shows NaN
-  }
-}
-
-/** One measured round: the load report and the CPU both sides spent, in ms per negotiation. */
-interface Round {
-  readonly report: LoadReport;
-  readonly respCpuMs: number;
-  readonly genCpuMs: number;
-}
-
-async function measure(p: Params, certs: Certs | undefined, target: Target, group: number, warm: boolean): Promise<Round> {
-  if (warm && p.warmup > 0) await runLoad(loadOptions(p, certs, target.endpoint, group, p.warmup));
-  const resp0 = processCpuSecs(target.pid);
-  const gen0 = process.cpuUsage();
-  const r = await runLoad(loadOptions(p, certs, target.endpoint, group, p.count));
-  const gen = process.cpuUsage(gen0);
-  const resp = processCpuSecs(target.pid) - resp0;
-  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-  const n = Math.max(1, r.value.established);
-  return { report: r.value, respCpuMs: (resp * 1000) / n, genCpuMs: (gen.user + gen.system) / 1000 / n };
-}
-
-async function startOurs(group: number, workers: number, port: number, certs: Certs | undefined): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--openssl-legacy-provider",
-      path.join(HERE, "responder.js"),
-      "--address", OURS.address,
-      "--port", String(port),
-      "--workers", String(workers),
-      "--peers", "127.7.3.0/24",
-      "--psk-hex", Buffer.from(PSK).toString("hex"),
-      "--dh", String(group),
-      "--cipher", "aes(128..128)",
-      "--hash", "sha1",
-      ...(certs ? ["--auth", "rsa", "--cert", certs.responder.cert, "--key", certs.responder.key, "--ca", certs.ca] : []),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) if (line.startsWith("ready ")) return child;
-  throw new Error("our responder exited before it was ready");
-}
-
-async function stopOurs(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  await exited;
-}
-
-interface Target {
-  readonly label: string;
-  readonly workers: number | string;
-  readonly endpoint: { address: string; port: number };
-  /** The responder's process (charon or our responder.ts). */
-  readonly pid: number;
+/** One measured target of one group. */
+interface Cell {
+  readonly group: number;
+  readonly target: Pick<Target, "kind" | "label" | "poolThreads">;
   readonly rounds: Round[];
+  halfPeak?: Round;
 }
 
-/** The round with the median rate (lower median for an even count). */
-function median(rounds: readonly Round[]): Round {
-  const sorted = [...rounds].sort((a, b) => a.report.establishedPerSec - b.report.establishedPerSec);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
-}
+const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "-");
+const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : "-");
+const threadsOf = (c: Cell): string => (c.target.poolThreads === undefined ? "(charon)" : String(c.target.poolThreads));
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
-function row(group: number, t: Target, base: number | undefined): Record<string, string | number> {
-  const mr = median(t.rounds);
-  const m = mr.report;
-  const l = m.latencyMs.phase1and2 ?? m.latencyMs.phase1;
-  const rates = t.rounds.map((r) => r.report.establishedPerSec);
-  return {
-    group,
-    responder: t.label,
-    "resp workers": t.workers,
-    established: t.rounds.reduce((n, r) => n + r.report.established, 0),
-    failed: t.rounds.reduce((n, r) => n + r.report.failed, 0),
-    "established/s": m.establishedPerSec.toFixed(1),
-    "range/s": t.rounds.length > 1 ? `${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}` : "-",
-    "p50 ms": l.p50.toFixed(1),
-    "p99 ms": l.p99.toFixed(1),
-    "resp CPU ms": mr.respCpuMs.toFixed(2),
-    "gen CPU ms": mr.genCpuMs.toFixed(2),
-    "ours/strongSwan": base === undefined ? "1.00 (baseline)" : base > 0 ? (m.establishedPerSec / base).toFixed(2) : "n/a",
-  };
-}
-
-/** Run the comparison and print its table. */
+/** Run every cell and print the tables. */
 export async function handshakeBench(p: Params): Promise<void> {
   const skip = interopSkip();
   if (skip !== false) {
     console.log(`handshake: skipped, strongSwan harness unavailable: ${skip}`);
     return;
   }
-  const certs = p.auth === "rsa" ? makeCerts() : undefined;
+  const certs = p.gen.auth === "rsa" ? makeCerts() : undefined;
   try {
-    await compare(p, certs);
+    printHeader(p, certs);
+    const cells: Cell[] = [];
+    for (const group of p.groups) cells.push(...(await measureGroup(p, certs, group)));
+    printTables(cells);
+    if (p.sweep) for (const group of p.groups) writeSweep(p, cells.filter((c) => c.group === group), group);
   } finally {
     if (certs) rmSync(certs.dir, { recursive: true, force: true });
   }
 }
 
-async function compare(p: Params, certs: Certs | undefined): Promise<void> {
-  const auth = certs ? "RSA-2048 signatures (certificates from one CA; strongSwan and ours hold the same responder certificate)" : "PSK";
+function printHeader(p: Params, certs: Certs | undefined): void {
+  const auth = certs ? "RSA-2048 signatures (one CA; strongSwan and ours hold the same responder certificate)" : "PSK";
   console.log(
-    `Main Mode ${auth} aes128/sha1${p.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop concurrency ${p.concurrency}, ` +
-      `${p.count} negotiations per cell and round (+${p.warmup} warm-up), ${p.rounds} round(s) with the targets in rotating order, median shown; Deletes after each; ` +
-      `load generator: this process, 1 pool thread; CPU columns: ms per negotiation (user + system, all threads). Our responder: bench/handshake/responder.ts process (engine + UdpTransport + CryptoPool + in-memory SADB: the parts in.iked runs, without its admin socket and logging).`,
+    `Main Mode ${auth} aes128/sha1${p.gen.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop of ${p.gen.concurrency}, ` +
+      `${p.count} negotiations per cell and round (+${p.warmup} warm-up), ${p.rounds} round(s) in rotating order, each column the median; Deletes after each.\n` +
+      `Generator: this process, ${p.gen.workers} pool thread(s), DH key pairs ${p.gen.freshDh ? "fresh per negotiation" : "reused (one per group: one modexp per negotiation)"}. ` +
+      `in.iked: detached, default logging, --kernel memory${p.responders.includes("bench") ? "; responder.ts: the engine without the daemon (comparison)" : ""}.\n` +
+      `CPU: ms per negotiation, user + system from /proc (10 ms ticks). main: the event loop thread (charon: its busiest thread); pool: each worker; ` +
+      `v8: V8 platform threads (GC, compilation); libuv: libuv's pool and the signal thread; ceiling: 1000 / main.`,
   );
-  const rows: Record<string, string | number>[] = [];
-  for (const group of p.groups) {
-    const peer = await InteropPeer.startStrongSwan({
-      name: "perf-handshake",
-      role: "responder",
-      local: SS.address,
-      remote: "%any",
-      localPort: SS.port,
-      nattPort: SS.natt,
-      remotePort: 500,
-      ...(certs ? { auth: "rsa" as const, cert: certs.responder.cert, key: certs.responder.key, ca: certs.ca, localId: certs.responder.subject } : { psk: PSK }),
-      cipher: "aes128",
-      hash: "sha1",
-      dh: group,
-      // With certificates every source shows the same identity (the generator's DN): `never` keeps
-      // one source's INITIAL-CONTACT from tearing down the others' SAs (strongSwan matches it by ID).
-      unique: certs ? "never" : "no",
-      fragmentation: "no",
-      esp: "aes128-sha1",
-      espMode: "transport",
-      retransmitTries: 3,
-      retransmitTimeout: 2,
-      logLevel: 0,
-    });
-    const children: ChildProcess[] = [];
-    try {
-      const targets: Target[] = [{ label: "strongSwan 5.9.8", workers: "(charon)", endpoint: SS, pid: Number(peer.info.pid), rounds: [] }];
-      for (const [i, w] of p.workers.entries()) {
-        const endpoint = { address: OURS.address, port: OURS.port + i };
-        const child = await startOurs(group, w, endpoint.port, certs);
-        children.push(child);
-        targets.push({ label: "ours", workers: w, endpoint, pid: child.pid!, rounds: [] });
-      }
-      for (let round = 0; round < p.rounds; round++) {
-        // Rotate the order so that a slow spell of the shared machine does not always hit one target.
-        for (let k = 0; k < targets.length; k++) {
-          const t = targets[(k + round) % targets.length]!;
-          t.rounds.push(await measure(p, certs, t, group, round === 0));
-        }
-      }
-      const base = median(targets[0]!.rounds).report.establishedPerSec;
-      rows.push(row(group, targets[0]!, undefined));
-      for (const t of targets.slice(1)) rows.push(row(group, t, base));
-    } finally {
-      await peer.stop({ kill: true, purge: true });
-      for (const c of children) await stopOurs(c);
-    }
-  }
-  console.table(rows);
 }
 
-function list(text: string): number[] {
-  return text.split(",").map((s) => Number(s.trim()));
+async function startTargets(p: Params, s: Setup): Promise<Target[]> {
+  const targets: Target[] = [await startStrongSwan(s, SS.address, SS.port)];
+  let port = OURS.port;
+  try {
+    for (const kind of p.responders) {
+      for (const v of kind === "bench" ? [undefined] : p.variants) {
+        for (const w of p.workers) {
+          targets.push(v === undefined ? await startBenchResponder(s, OURS.address, port, w) : await startDaemon(s, OURS.address, port, w, v));
+          port++;
+        }
+      }
+    }
+  } catch (err) {
+    for (const t of targets) await t.stop();
+    throw err;
+  }
+  return targets;
 }
+
+async function measureGroup(p: Params, certs: Certs | undefined, group: number): Promise<Cell[]> {
+  const targets = await startTargets(p, { group, psk: PSK, peers: PEERS, certs });
+  const cells: Cell[] = targets.map((t) => ({ group, target: { kind: t.kind, label: t.label, poolThreads: t.poolThreads }, rounds: [] }));
+  try {
+    for (let round = 0; round < p.rounds; round++) {
+      // Rotate the order so that a slow spell of the shared machine does not always hit one target.
+      for (let k = 0; k < targets.length; k++) {
+        const i = (k + round) % targets.length;
+        cells[i]!.rounds.push(await measureRound(p.gen, certs, targets[i]!, group, p.count, round === 0 ? p.warmup : 0));
+      }
+    }
+    if (p.halfPeak) {
+      for (const [i, t] of targets.entries()) {
+        const rate = summarise(cells[i]!.rounds).rate / 2;
+        cells[i]!.halfPeak = await measureRound(p.gen, certs, t, group, Math.max(60, Math.round(rate * 5)), 0, rate);
+      }
+    }
+  } finally {
+    for (const t of targets) await t.stop();
+  }
+  return cells;
+}
+
+function printTables(cells: readonly Cell[]): void {
+  const rows: Record<string, string | number>[] = [];
+  const threadRows: Record<string, string | number>[] = [];
+  const peakRows: Record<string, string | number>[] = [];
+  for (const c of cells) {
+    const s = summarise(c.rounds);
+    const base = summarise(cells.find((b) => b.group === c.group && b.target.kind === "strongswan")!.rounds);
+    const main = s.threads?.main ?? s.busiestMs;
+    const ss = c.target.kind === "strongswan";
+    rows.push({
+      group: c.group,
+      responder: c.target.label,
+      "pool threads": threadsOf(c),
+      "est/s": f1(s.rate),
+      "range/s": s.rateMin === s.rateMax ? "-" : `${s.rateMin.toFixed(0)}-${s.rateMax.toFixed(0)}`,
+      "p50 ms": f1(s.p50),
+      "p99 ms": f1(s.p99),
+      "resp CPU ms": f2(s.respMs),
+      "main ms": f2(main),
+      "ceiling/s": f1(1000 / main),
+      "gen CPU ms": f2(s.genMs),
+      "gen/resp": f2(s.genMs / s.respMs),
+      "rate vs SS": ss ? "1 (base)" : f2(s.rate / base.rate),
+      "CPU SS/ours": ss ? "1 (base)" : f2(base.respMs / s.respMs),
+      failed: s.failed,
+    });
+    if (s.threads !== undefined) {
+      const t = s.threads;
+      const baseCell = c.target.label === "in.iked" ? cells.find((b) => b.group === c.group && b.target.label === "in.iked base" && b.target.poolThreads === c.target.poolThreads) : undefined;
+      const b = baseCell === undefined ? undefined : summarise(baseCell.rounds);
+      threadRows.push({
+        group: c.group,
+        responder: c.target.label,
+        "pool threads": threadsOf(c),
+        main: f2(t.main),
+        pool: t.pool.length === 0 ? "-" : t.pool.map(f2).join(" + "),
+        "v8 (GC)": f2(t.v8),
+        "libuv+signal": f2(t.libuv),
+        "threads sum": f2(t.main + sum(t.pool) + t.v8 + t.libuv),
+        process: f2(s.respMs),
+        ...(b?.threads !== undefined ? { "main / base": f2(t.main / b.threads.main), "process / base": f2(s.respMs / b.respMs) } : {}),
+      });
+    }
+    if (c.halfPeak !== undefined) {
+      const h = c.halfPeak;
+      peakRows.push({
+        group: c.group,
+        responder: c.target.label,
+        "pool threads": threadsOf(c),
+        "offered/s": f1(s.rate / 2),
+        "est/s": f1(h.rate),
+        "p50 ms": f1(h.p50),
+        "p99 ms": f1(h.p99),
+        "p99/p50": f2(h.p99 / h.p50),
+        "resp CPU ms": f2(h.respMs),
+        "main ms": f2(h.threads?.main ?? h.busiestMs),
+        failed: h.report.failed,
+      });
+    }
+  }
+  console.log("\nRates and CPU per negotiation (ms), medians of the rounds:");
+  console.table(rows);
+  console.log("\nOur responders' CPU per negotiation by thread (ms); 'process' includes threads that ended:");
+  console.table(threadRows);
+  if (peakRows.length > 0) {
+    console.log("\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3):");
+    console.table(peakRows);
+  }
+}
+
+/** The sweep's projection table and chart for one group. */
+function writeSweep(p: Params, cells: readonly Cell[], group: number): void {
+  const ss = summarise(cells.find((c) => c.target.kind === "strongswan")!.rounds);
+  const ours = cells.filter((c) => c.target.kind !== "strongswan" && c.target.poolThreads !== undefined);
+  const rows: Record<string, string | number>[] = [];
+  const measured: { x: number; y: number }[] = [];
+  const projected: { x: number; y: number }[] = [];
+  const ceiling: { x: number; y: number }[] = [];
+  for (const c of ours) {
+    const s = summarise(c.rounds);
+    const t = s.threads!;
+    const cpu = { main: t.main, pool: sum(t.pool), total: s.respMs };
+    const n = c.target.poolThreads!;
+    const proj = projectRate(cpu, n, PROJECT_CORES);
+    measured.push({ x: n, y: s.rate });
+    ceiling.push({ x: n, y: 1000 / t.main });
+    rows.push({
+      group,
+      responder: c.target.label,
+      "pool threads": n,
+      "measured est/s": f1(s.rate),
+      "rate vs SS": f2(s.rate / ss.rate),
+      "main ms": f2(t.main),
+      "pool ms": f2(cpu.pool),
+      "total ms": f2(cpu.total),
+      [`projected est/s (${PROJECT_CORES} cores)`]: f1(proj.rate),
+      "bound by": proj.bound,
+    });
+  }
+  // The projection at 1, 2, 4, 8, 15 threads from the CPU split of the most-threaded measured cell.
+  const widest = ours.filter((c) => c.target.poolThreads! > 0).sort((a, b) => b.target.poolThreads! - a.target.poolThreads!)[0];
+  const projRows: Record<string, string | number>[] = [];
+  if (widest !== undefined) {
+    const s = summarise(widest.rounds);
+    const cpu = { main: s.threads!.main, pool: sum(s.threads!.pool), total: s.respMs };
+    for (const n of [1, 2, 4, 8, 15]) {
+      const r = projectRate(cpu, n, PROJECT_CORES);
+      projected.push({ x: n, y: r.rate });
+      projRows.push({ "pool threads": n, "projected est/s": f1(r.rate), "bound by": r.bound, "scaling efficiency": f2(projectEfficiency(cpu, n, PROJECT_CORES)) });
+    }
+    console.log(`\nRate against pool threads, group ${group} (measured on this machine, ${ss.rate.toFixed(1)}/s for strongSwan in the same run):`);
+    console.table(rows);
+    console.log(
+      `\nProjection (not a measurement) for a ${PROJECT_CORES}-core gateway, the generator elsewhere, from the CPU split measured with ` +
+        `${widest.target.poolThreads} pool thread(s) (main ${f2(cpu.main)}, pool ${f2(cpu.pool)}, total ${f2(cpu.total)} ms per negotiation):`,
+    );
+    console.table(projRows);
+  }
+  const ssProjected = (PROJECT_CORES * 1000) / ss.respMs;
+  const chart = lineChart({
+    title: `Negotiations per second against pool threads, DH group ${group}`,
+    subtitle: [
+      `Main Mode ${p.gen.auth.toUpperCase()} + Quick Mode, closed loop of ${p.gen.concurrency}; measured on a shared 2-core machine with the generator on the same cores;`,
+      `projected: ${PROJECT_CORES} cores from per-thread CPU (a projection, not a measurement); strongSwan projected from its CPU per negotiation.`,
+    ],
+    xLabel: "pool threads",
+    yLabel: "established negotiations per second",
+    series: [
+      { name: "in.iked, measured", points: measured, color: "#1f77b4" },
+      { name: "strongSwan, measured", points: measured.map((m) => ({ x: m.x, y: ss.rate })), color: "#d62728", dashed: true },
+      { name: "in.iked main-thread ceiling", points: ceiling, color: "#9467bd", dashed: true },
+      { name: `in.iked projected, ${PROJECT_CORES} cores`, points: projected, color: "#2ca02c" },
+      { name: `strongSwan projected, ${PROJECT_CORES} cores`, points: projected.map((m) => ({ x: m.x, y: ssProjected })), color: "#ff7f0e", dashed: true },
+    ],
+  });
+  mkdirSync(p.chartDir, { recursive: true });
+  const base = path.join(p.chartDir, `handshake-threads-${p.gen.auth}-g${group}`);
+  writeFileSync(`${base}.svg`, chart);
+  writeFileSync(`${base}.json`, JSON.stringify({ group, auth: p.gen.auth, strongSwan: ss, ours: ours.map((c) => ({ poolThreads: c.target.poolThreads, ...summarise(c.rounds) })) }, null, 1) + "\n");
+  console.log(`chart: ${base}.svg (data: ${base}.json)`);
+}
+
+const list = (text: string): number[] => text.split(",").map((s) => Number(s.trim()));
 
 /** The options, from `npm run bench -- handshake ...` or the command line. */
 function paramsOf(args: readonly string[]): Params {
@@ -285,25 +325,51 @@ function paramsOf(args: readonly string[]): Params {
       concurrency: { type: "string", default: "16" },
       warmup: { type: "string", default: "16" },
       groups: { type: "string" },
-      workers: { type: "string", default: "0,1,2" },
+      workers: { type: "string" },
+      responders: { type: "string", default: "daemon" },
       "phase1-only": { type: "boolean", default: false },
       rounds: { type: "string", default: "1" },
+      "half-peak": { type: "boolean", default: false },
+      sweep: { type: "boolean", default: false },
+      "chart-dir": { type: "string", default: path.resolve(HERE, "../../../bench/results") },
+      "fresh-dh": { type: "boolean", default: false },
+      "gen-workers": { type: "string", default: "1" },
+      "baseline-tree": { type: "string" },
+      "node-args": { type: "string", default: "" },
+      "baseline-node-args": { type: "string", default: "" },
     },
   });
   if (v.auth !== "psk" && v.auth !== "rsa") throw new Error(`--auth: not psk or rsa: ${v.auth}`);
+  const responders = v.responders.split(",").map((s) => s.trim());
+  for (const r of responders) if (r !== "daemon" && r !== "bench") throw new Error(`--responders: not daemon or bench: ${r}`);
+  const sweep = v.sweep;
+  const words = (text: string): string[] => text.split(/\s+/).filter((w) => w !== "");
+  const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: words(v["node-args"]) }];
+  if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: words(v["baseline-node-args"]) });
   return {
-    auth: v.auth,
+    gen: {
+      auth: v.auth,
+      psk: PSK,
+      source: SOURCE,
+      concurrency: Number(v.concurrency),
+      phase1Only: v["phase1-only"],
+      workers: Number(v["gen-workers"]),
+      freshDh: v["fresh-dh"],
+    },
     count: Number(v.count),
-    concurrency: Number(v.concurrency),
     warmup: Number(v.warmup),
-    groups: list(v.groups ?? (v.auth === "rsa" ? "14" : "2,5,14")),
-    workers: list(v.workers),
-    phase1Only: v["phase1-only"],
+    groups: list(v.groups ?? (v.auth === "rsa" || sweep ? "14" : "2,5,14")),
+    workers: list(v.workers ?? (sweep ? "0,1,2,4" : "0,1,2")),
+    responders: responders as TargetKind[],
     rounds: Math.max(1, Number(v.rounds)),
+    halfPeak: v["half-peak"],
+    sweep,
+    chartDir: v["chart-dir"],
+    variants,
   };
 }
 
-/** `npm run bench -- handshake [--auth rsa] [options]`: the short default run. */
+/** `npm run bench -- handshake [options]`: the short default run. */
 export default async function (args: readonly string[] = []): Promise<void> {
   await handshakeBench(paramsOf(args));
 }

@@ -215,6 +215,19 @@ export interface P1View {
   keys?: P1KeysView;
   /** Dead Peer Detection (RFC 3706) state; times are ms since the epoch. */
   dpd?: DpdView;
+  /** NAT traversal (`NATT:`, an extension), once both sides announced it. */
+  natt?: P1NattView;
+}
+
+/** The NAT-T state of one Phase 1 SA (RFC 3947). */
+export interface P1NattView {
+  /** The version both sides announced: rfc3947, draft-03, draft-02n, draft-02. */
+  version: string;
+  /** Who NAT-D showed behind a NAT; undefined until NAT-D was read. */
+  localBehindNat?: boolean;
+  peerBehindNat?: boolean;
+  /** The SA moved to the NAT-T port. */
+  floated: boolean;
 }
 
 /** One SA of the in-memory SADB (`dump sadb`, an extension). */
@@ -235,6 +248,8 @@ export interface SadbView {
   /** Key bytes in hex; only at privilege keymat (2). */
   encKeyHex?: string;
   authKeyHex?: string;
+  /** ESP in UDP (NAT-T, RFC 3948): ports and the original address from NAT-OA. */
+  encap?: { sport: number; dport: number; originalSrc?: string; originalDst?: string };
 }
 
 /** What `acquire` (an extension) did. */

@@ -5,9 +5,12 @@
  * through the daemon's LogHub, and the ikeadm requests about SAs.
  *
  * Decisions an operator sees (in.iked(8)):
- * - Sockets: one IKE and one NAT-T socket per host address in any rule's `local_addr` (never the
- *   wildcard, so another IKE daemon may own port 500 on another address). Addresses added by a
- *   later reload are bound only after a restart.
+ * - Sockets: one IKE and one NAT-T socket per host address in any rule's `local_addr`, and per
+ *   address of this host that a rule's subnet, range, 0.0.0.0/0 or ::/0 covers (never the
+ *   wildcard, so another IKE daemon may own port 500 on another address, and a reply leaves from
+ *   the address the peer used). Addresses that appear or go, and those a reload adds, get sockets
+ *   opened or closed within 2 s (src/daemon/listen.ts).
+ * - NAT-T (RFC 3947) is on wherever a NAT-T socket is bound (`--natt-port`).
  * - ipsecinit.conf absent or unreadable: no IPsec policy, so Quick Mode is refused in both roles
  *   (an IPsec SA without a policy saying what it protects would be an open door); Phase 1 still
  *   runs. The file is re-read on every reload.
@@ -20,6 +23,7 @@
  * - `--keys-file` (privilege keymat only): each established Phase 1 SA appends `icookie,Ka` to the
  *   file (keys-file.ts); once `ikeadm set priv` lowers the level, no further line is written.
  */
+import { hostAddresses, listenAddresses, ListenWatcher } from "./listen.js";
 import net from "node:net";
 import { refClock } from "../clock.js";
 import { DEFAULT_UNVERIFIED_DH_SHARE, unverifiedDhSlots } from "../ike/dh-budget.js";
@@ -48,17 +52,7 @@ const DRAIN_MS = 300;
 const fail = (code: number, message: string): HandlerResult => ({ ok: false, error: { code, message } });
 const done = (result: unknown): HandlerResult => ({ ok: true, result });
 
-/** Host addresses named by the rules' `local_addr` (single addresses and full-length prefixes). */
-export function localAddresses(config: IkeConfig): string[] {
-  const out = new Set<string>();
-  for (const r of config.rules) {
-    for (const a of r.localAddr) {
-      if (a.kind === "single") out.add(a.addr);
-      else if (a.kind === "prefix" && a.prefixLen === (a.family === 4 ? 32 : 128)) out.add(a.addr);
-    }
-  }
-  return [...out];
-}
+export { localAddresses } from "./listen.js";
 
 /**
  * The engine's log calls mapped onto the daemon's categories: Quick Mode and IPsec SA lines are
@@ -82,6 +76,7 @@ export class UdpIkeService implements IkeService {
   #engine: IkeEngine | undefined;
   #book: P1Book | undefined;
   #transport: UdpTransport | undefined;
+  #listen: ListenWatcher | undefined;
   #ipsec: IpsecPolicy | undefined;
   #keysFile: KeysFile | undefined;
   /** Set only for the duration of a synchronous `kernel.acquire()` call made by `ikeadm acquire`. */
@@ -103,12 +98,23 @@ export class UdpIkeService implements IkeService {
     const ctx = this.#ctx;
     await this.#loadIpsec();
     if (ctx.keysFile !== undefined) this.#keysFile = KeysFile.open(ctx.keysFile);
-    const addresses = localAddresses(ctx.config.current.config);
-    if (addresses.length === 0) this.#log.warn("no rule names a host address in local_addr: no IKE socket is bound");
+    const addresses = listenAddresses(ctx.config.current.config, hostAddresses());
+    if (addresses.length === 0) this.#log.warn("no address of this host is in a rule's local_addr: no IKE socket is bound yet");
     const transport = await ctx.openSockets(addresses);
     this.#transport = transport;
+    this.#listen = new ListenWatcher({
+      sockets: transport,
+      config: () => ctx.config.current.config,
+      onChange: (c) => {
+        if (c.added.length + c.removed.length > 0) this.#log.info("local addresses changed: IKE sockets opened and closed", { opened: c.added, closed: c.removed });
+        for (const f of c.failed) this.#log.warn("cannot listen on a local address yet", f);
+      },
+    });
+    this.#listen.start();
     for (const proto of ["esp", "ah"] as const) await ctx.kernel.register(proto);
     const g = ctx.config.current.config.globals;
+    // NAT-T (RFC 3947) is on where a NAT-T socket is bound: its port is where SAs float.
+    const nattPort = transport.endpoints().find((e) => e.natt)?.local.port;
     const engine = new IkeEngine({
       transport,
       dh: ctx.pool,
@@ -117,6 +123,7 @@ export class UdpIkeService implements IkeService {
       kernel: ctx.kernel,
       ipsecPolicy: () => this.#ipsec,
       localPort: ctx.ikePort,
+      ...(nattPort !== undefined ? { nattPort } : {}),
       log: engineLog(this.#log),
       unverifiedDh: this.#unverifiedDh(g.unverifiedDhShare),
       ...(g.p1LifetimeSecs !== undefined ? { p1LifetimeSecs: g.p1LifetimeSecs } : {}),
@@ -141,9 +148,8 @@ export class UdpIkeService implements IkeService {
 
   reconfigure(next: ConfigSnapshot): void {
     this.#engine?.unverifiedDh.resize(this.#unverifiedDh(next.config.globals.unverifiedDhShare));
-    const bound = new Set(this.#transport?.endpoints().map((e) => e.local.address) ?? []);
-    const unbound = localAddresses(next.config).filter((a) => !bound.has(a));
-    if (unbound.length > 0) this.#log.warn("new local addresses are bound only after a restart", { addresses: unbound });
+    // The live configuration already holds `next`: a pass binds the addresses it adds.
+    void this.#listen?.sync();
   }
 
   async preparePolicy(): Promise<PreparedPolicy> {
@@ -172,6 +178,7 @@ export class UdpIkeService implements IkeService {
 
   async stop(): Promise<void> {
     this.#ctx.kernel.off("acquire", this.#onAcquire);
+    this.#listen?.stop();
     const engine = this.#engine;
     if (engine !== undefined) {
       try {
@@ -267,6 +274,7 @@ export class UdpIkeService implements IkeService {
       encAlg: s.encAlg, encKeyBits: s.encKeyBits, authAlg: s.authAlg, authKeyBits: s.authKeyBits, label: s.label,
       ...(keys && s.keys?.enc ? { encKeyHex: s.keys.enc.toString("hex") } : {}),
       ...(keys && s.keys?.auth ? { authKeyHex: s.keys.auth.toString("hex") } : {}),
+      ...(s.encap !== null ? { encap: { ...s.encap } } : {}),
     }));
     // The copies the kernel handed out are ours to wipe once they are hex in the reply.
     for (const s of sas) {

@@ -71,6 +71,7 @@ export class P1Book {
       qmCreated: sa.ipsecCreated,
       ...(r !== undefined ? { localId: r.localId, remoteId: r.peerId } : {}),
       ...(withKeys ? keysOf(sa) : {}),
+      ...(sa.natt !== undefined ? { natt: { version: sa.natt.version, floated: sa.natt.floated, ...sa.natt.detection } } : {}),
       dpd: sa.dpd.view(),
     };
   }

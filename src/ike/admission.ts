@@ -27,6 +27,7 @@ import type { EngineIo } from "./engine-io.js";
 import { keep, type ResponderAdmission } from "./inbound.js";
 import { failureOfNotify } from "./negotiation-stats.js";
 import type { IsakmpSa, IsakmpSaInit } from "./isakmp-sa.js";
+import { chosenVid, nattVersionOf } from "./natt.js";
 import { answerMm1, type Mm1Record, type UsableMethods } from "./phase1/mm1.js";
 import type { Phase1Policy } from "./ports.js";
 import { sameEndpoint, type SaManager } from "./sa-manager.js";
@@ -58,6 +59,8 @@ export interface AdmissionContext {
   readonly embryos?: EmbryoLimits;
   /** DH computations unverified peers (AM1) may have in flight at once. */
   readonly unverifiedDh?: number;
+  /** NAT-T is on (a NAT-T port is bound): MM1's NAT-T vendor IDs are answered. */
+  readonly natt?: boolean;
 }
 
 /** A new responder SA and its first message (our copy), decoded when admission had to decode it. */
@@ -125,8 +128,14 @@ export class Admission implements ResponderAdmission {
     if (violation !== null) return this.refuseMm1(local, remote, h.icookie, rcookie, violation.notify, `MM1: ${violation.code} ${violation.detail}`);
     const answer = answerMm1(payloads, rule, this.ctx.responders.usableMethods(rule), this.ctx.p1LifetimeSecs);
     if ("notify" in answer) return this.refuseMm1(local, remote, h.icookie, rcookie, answer.notify, `MM1 refused: ${answer.reason}`);
-    const mm2 = encodeMessage({ icookie: header.icookie, rcookie, exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, answer.reply);
-    this.embryos.put(key, { local, remote, rule: rule.rule.label, choice: answer.choice, mm1: datagram, saiB: answer.saiB, mm2, bornAt: this.ctx.clock.now(), peerDpd: answer.peerDpd === true });
+    // RFC 3947 section 3.1: MM2 names the one NAT-T version chosen of those MM1 announced.
+    const natt = this.ctx.natt === true ? nattVersionOf(payloads) : undefined;
+    const mm2Payloads = natt === undefined ? answer.reply : [...answer.reply, chosenVid(natt)];
+    const mm2 = encodeMessage({ icookie: header.icookie, rcookie, exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, mm2Payloads);
+    this.embryos.put(key, {
+      local, remote, rule: rule.rule.label, choice: answer.choice, mm1: datagram, saiB: answer.saiB, mm2, bornAt: this.ctx.clock.now(), peerDpd: answer.peerDpd === true,
+      ...(natt !== undefined ? { natt } : {}),
+    });
     stats.engine.embryonic++;
     stats.engine.embryonicEvicted = this.embryos.evicted;
     io.sendTo(local, remote, mm2);
@@ -184,7 +193,7 @@ export class Admission implements ResponderAdmission {
       { role: "responder", icookie: h.icookie, rcookie: h.rcookie, local, remote, rule: rule.rule.label, config: rule },
       rule,
       "main",
-      { choice: e.choice, saiB: e.saiB, peerDpd: e.peerDpd },
+      { choice: e.choice, saiB: e.saiB, peerDpd: e.peerDpd, ...(e.natt !== undefined ? { natt: e.natt } : {}) },
     );
     sa.replies.remember(e.mm1, [e.mm2]);
     return { sa, datagram, header };

@@ -31,6 +31,10 @@ export interface DispatchContext {
   readonly sas: SaManager<{ readonly replies: ReplyCache }>;
   readonly io: EngineIo;
   readonly stats: IkeStats;
+  /** Our NAT-T port (undefined: NAT-T off): where a peer's float or new NAT mapping arrives. */
+  readonly nattPort?: number;
+  /** The SA took the peer's new endpoints (RFC 3947 sections 4 and 7). */
+  readonly moved?: (sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }) => void;
 }
 
 /** The handler of each exchange kind. */
@@ -67,8 +71,12 @@ export class Dispatcher {
     const h = hr.value;
     let sa = sas.lookup(h.icookie, h.rcookie, remote);
     // The one place a datagram is bound to its SA's peer: cookies are public, the address is not
-    // ours to choose. XXX a NAT-T float (RFC 3947 section 4) will be the one exception, here.
-    if (sa !== undefined && !isPeerOf(sa, remote)) return io.drop(remote, `${sa.tag}: from ${endpointKey(remote)}, not the SA's peer`);
+    // ours to choose. The one exception is NAT-T (RFC 3947 sections 4 and 7): the peer's float to
+    // the NAT-T port, or its NAT's new mapping, arrives on our NAT-T socket from the SA's peer
+    // address and another port; the SA follows only once the message authenticates (process()).
+    if (sa !== undefined && !isPeerOf(sa, remote) && !this.mayMove(sa, local, remote)) {
+      return io.drop(remote, `${sa.tag}: from ${endpointKey(remote)}, not the SA's peer`);
+    }
     // Until a peer returns our cookie, what we send it is bounded by what it sent (amplification.ts).
     if (sa === undefined || !sa.verified) io.receivedUnverified(remote, received.length);
     // Our responder cookie came back from the SA's peer (found by it, from its address): the peer
@@ -88,18 +96,26 @@ export class Dispatcher {
     let job: () => Promise<void>;
     if (admitted !== undefined) {
       const { datagram, header, message } = admitted;
-      job = () => this.process(target, header, datagram, message);
+      job = () => this.process(target, header, datagram, message, local, remote);
     } else {
       const { datagram, header } = keep(received, h);
-      job = () => this.process(target, header, datagram, undefined);
+      job = () => this.process(target, header, datagram, undefined, local, remote);
     }
     if (!target.queue.push(job)) io.drop(remote, `SA ${target.tag} queue full`);
   }
 
+  /** NAT-T: a datagram from the SA's peer address on our NAT-T socket, from a port the SA does not know. */
+  private mayMove(sa: IsakmpSa, local: Endpoint, remote: Endpoint): boolean {
+    const port = this.ctx.nattPort;
+    return sa.natt !== undefined && port !== undefined && local.port === port && local.address === sa.local.address && remote.address === sa.remote.address;
+  }
+
   /** A datagram for `sa`, on the SA's queue; `decoded` when admission already decoded it. */
-  private async process(sa: IsakmpSa, header: Header, datagram: Buffer, decoded: Message | undefined): Promise<void> {
+  private async process(sa: IsakmpSa, header: Header, datagram: Buffer, decoded: Message | undefined, local: Endpoint, remote: Endpoint): Promise<void> {
     if (sa.state === "dead") return;
     const io = this.ctx.io;
+    // Moves happen only onto our NAT-T port: once there, an SA never floats back to 500.
+    const moving = (!isPeerOf(sa, remote) || sa.local.port !== local.port) && this.mayMove(sa, local, remote);
     const cached = sa.replies.match(datagram);
     if (cached !== undefined) return io.answerAgain(sa, cached);
     const handler = this.handlerOf(header.exchangeType);
@@ -114,9 +130,11 @@ export class Dispatcher {
     if (route === null) return;
     if (typeof route === "string") return io.drop(sa.remote, `${sa.tag}: ${route}`);
     if (m.kind === "plain") {
+      // Only a message sealed with the SA's keys may move it (RFC 3947 section 7).
+      if (moving) return io.drop(remote, `${sa.tag}: clear message from a new endpoint`);
       const violation = route.position === undefined ? null : checkRules(route.position, header, m.payloads);
       if (violation !== null) return route.refused(violation, "rules");
-      return route.deliver({ sa, header, payloads: m.payloads, datagram, encrypted: false, settle: settled });
+      return route.deliver({ sa, header, payloads: m.payloads, datagram, encrypted: false, settle: settled, local, remote });
     }
     const km = sa.keymat;
     if (km === undefined || !km.derived) return io.drop(sa.remote, `${sa.tag}: encrypted message before keys`);
@@ -134,8 +152,22 @@ export class Dispatcher {
     }
     // Decrypted under the SA's keys and well-formed: the peer is alive (RFC 3706 section 5.5, DPD).
     sa.heard();
-    const settle = (accepted: boolean): void => (accepted ? d.commit() : d.discard());
-    return route.deliver({ sa, header, payloads: pm.value.payloads, datagram, encrypted: true, settle });
+    const settle = (accepted: boolean): void => {
+      if (!accepted) return d.discard();
+      d.commit();
+      if (moving && sa.state !== "dead") this.move(sa, local, remote);
+    };
+    return route.deliver({ sa, header, payloads: pm.value.payloads, datagram, encrypted: true, settle, local, remote });
+  }
+
+  /** An authenticated message came from new endpoints: the SA follows the peer there. */
+  private move(sa: IsakmpSa, local: Endpoint, remote: Endpoint): void {
+    const before = { local: sa.local, remote: sa.remote };
+    sa.local = local;
+    sa.remote = remote;
+    if (sa.natt !== undefined && local.port === this.ctx.nattPort) sa.natt.floated = true;
+    this.ctx.stats.engine.nattMoves++;
+    this.ctx.moved?.(sa, before);
   }
 
   private handlerOf(exchangeType: number): ExchangeHandler {

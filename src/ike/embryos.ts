@@ -13,6 +13,7 @@
  * lost MM2 would: its retransmitted MM1 rebuilds the identical record (the responder cookie and
  * the choice are pure functions of MM1).
  */
+import type { NattVersion } from "./natt.js";
 import type { Clock, TimerHandle } from "../clock.js";
 import { FifoTable } from "./fifo-table.js";
 import type { P1Choice } from "./phase1/proposal.js";
@@ -33,6 +34,8 @@ export interface Embryo {
   readonly mm2: Buffer;
   /** When it was made, on the engine clock. */
   readonly bornAt: number;
+  /** The NAT-T version MM2 chose (RFC 3947 section 3.1), if any. */
+  readonly natt?: NattVersion;
   /** MM1 carried the DPD vendor ID (RFC 3706). */
   readonly peerDpd: boolean;
 }

@@ -36,7 +36,8 @@ import { QuickHandler, type Phase2Exchange } from "./quick-handler.js";
 import { DEFAULT_EXPIRE_MS, DEFAULT_RETRANSMIT, type RetransmitPolicy } from "./retransmit.js";
 import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.js";
 import { IkeStats } from "./stats.js";
-import type { Endpoint, Transport } from "./transport.js";
+import { endpointKey, type Endpoint, type Transport } from "./transport.js";
+import { NattPhase1 } from "./natt-phase1.js";
 
 export type { EngineEvents } from "./events.js";
 export type { Phase2Exchange } from "./quick-handler.js";
@@ -77,6 +78,11 @@ export interface EngineOptions {
    * only when the responder's CONNECTED notify arrives. Off by default, as in strongSwan.
    */
   readonly quickModeCommit?: boolean;
+  /**
+   * Our NAT-T port (`--natt-port`, RFC 3947): NAT-T vendor IDs are sent and answered, NAT-D read,
+   * SAs float to it. Absent: NAT-T is off.
+   */
+  readonly nattPort?: number;
 }
 
 /** What {@link IkeEngine.acquire} did with an ACQUIRE. */
@@ -115,19 +121,24 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       commit: opts.quickModeCommit === true, random, log, stats,
     });
     const cookies = opts.cookies ?? new CookieJar({ clock });
+    const natt = new NattPhase1({ nattPort: opts.nattPort, transport: opts.transport, log });
     const dpd = new DeadPeerDetection({ sas, io, ipsec, kernel: opts.kernel, policy: opts.policy, clock, random, log, stats });
     this.phase1 = new Phase1Handler({
       dpd,
       sas, ipsec, io, emit, quick: this.quick, dh: opts.dh, pubkey: opts.pubkey, policy: opts.policy, icookie: () => cookies.icookie(),
-      clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats,
+      clock, expireMs: opts.expireMs ?? DEFAULT_EXPIRE_MS, p1LifetimeSecs: opts.p1LifetimeSecs, random, log, stats, natt,
     });
     this.admission = new Admission({
-      sas, io, policy: opts.policy, cookies, clock, stats, responders: this.phase1, p1LifetimeSecs: opts.p1LifetimeSecs,
+      sas, io, policy: opts.policy, cookies, clock, stats, responders: this.phase1, p1LifetimeSecs: opts.p1LifetimeSecs, natt: natt.enabled,
       ...(opts.embryos !== undefined ? { embryos: opts.embryos } : {}),
       ...(opts.unverifiedDh !== undefined ? { unverifiedDh: opts.unverifiedDh } : {}),
     });
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick, dpd });
-    this.dispatcher = new Dispatcher({ sas, io, stats }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
+    const moved = (sa: IsakmpSa, before: { local: Endpoint; remote: Endpoint }): void => {
+      log.info({ sa: sa.tag, from: endpointKey(before.remote), to: endpointKey(sa.remote) }, "NAT-T: the SA follows its peer");
+      emit("peer-moved", sa, before);
+    };
+    this.dispatcher = new Dispatcher({ sas, io, stats, moved, ...(opts.nattPort !== undefined ? { nattPort: opts.nattPort } : {}) }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
   }
 

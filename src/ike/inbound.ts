@@ -25,6 +25,12 @@ export interface Inbound {
   readonly payloads: readonly Payload[];
   /** The datagram as received (reply caches match retransmissions against it). */
   readonly datagram: Buffer;
+  /**
+   * The endpoints it travelled between: the SA's, or (NAT-T) the peer's new ones, which the SA
+   * takes once the message authenticates (dispatch.ts).
+   */
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
   /** It arrived encrypted, so the peer holds the SA's keys. */
   readonly encrypted: boolean;
   /**

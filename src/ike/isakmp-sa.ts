@@ -26,6 +26,7 @@ import { endpointKey } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { Phase1Keymat } from "../crypto/keymat.js";
+import { natBetween, type NattState } from "./natt.js";
 import { DpdState } from "./dpd-state.js";
 
 /** What an established Phase 1 agreed on, for `ikeadm dump p1` and logs (no secrets). */
@@ -118,6 +119,8 @@ export class IsakmpSa {
   lifeSecs: number | undefined;
   /** What Phase 1 agreed on, once established (algorithms, identities); no secrets. */
   phase1: SaSummary | undefined;
+  /** NAT traversal (RFC 3947), once both sides announced it; `local`/`remote` follow its float. */
+  natt: NattState | undefined;
   /** IPsec SAs (one per negotiated protocol, each an inbound/outbound pair) created under this SA. */
   ipsecCreated = 0;
   /** Of those, how many were deleted (by us, the peer's Delete, or INITIAL-CONTACT). */
@@ -219,6 +222,7 @@ export class IsakmpSa {
       lifeSecs: this.lifeSecs,
       dpd: this.dpd.view(),
       ...(this.phase1 !== undefined ? { phase1: { ...this.phase1 } } : {}),
+      ...(this.natt !== undefined ? { natt: { version: this.natt.version, floated: this.natt.floated, nat: natBetween(this.natt), ...this.natt.detection } } : {}),
     };
   }
 

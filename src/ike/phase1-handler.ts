@@ -34,6 +34,7 @@ import type { PubkeyPort } from "./phase1/credentials.js";
 import type { DhPort, Phase1Policy } from "./ports.js";
 import type { SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
+import type { NattPhase1, TaskPosition } from "./natt-phase1.js";
 import { internalError, type Step } from "./step.js";
 import type { Endpoint } from "./transport.js";
 
@@ -69,6 +70,13 @@ export interface Phase1HandlerContext {
   readonly stats: IkeStats;
   /** Starts Dead Peer Detection on an established SA. */
   readonly dpd: Pick<DeadPeerDetection, "start">;
+  /** NAT traversal's steps (vendor IDs, NAT-D, float, keepalives). */
+  readonly natt: NattPhase1;
+}
+
+/** Where `task` is, for NAT-T. */
+function positionOf(task: Phase1Task): TaskPosition {
+  return { mode: task instanceof AggressiveMode ? "aggressive" : "main", role: task.role, state: task.state };
 }
 
 /** The engine's Phase 1 handler. */
@@ -143,6 +151,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     const ctx = this.taskContext(sa, rule);
     const task = mode === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     if (mm1 !== undefined && task instanceof MainMode) task.resumeR(mm1);
+    this.ctx.natt.resumed(sa, mm1?.natt);
     this.tasks.set(sa, task);
     sa.exchange = mode;
     sa.transition("negotiating", mode === "aggressive" ? "AM1 received" : "MM3 with our cookie");
@@ -181,13 +190,14 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     };
   }
 
-  private async deliver(task: Phase1Task, { sa, header: h, payloads, datagram, encrypted, settle }: Inbound): Promise<void> {
+  private async deliver(task: Phase1Task, { sa, header: h, payloads, datagram, encrypted, settle, local, remote }: Inbound): Promise<void> {
     if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
       if (h.rcookie.equals(ZERO_COOKIE)) return this.ctx.io.drop(sa.remote, `${sa.tag}: answer without responder cookie`);
       this.ctx.sas.setRcookie(sa, h.rcookie);
     }
     // RFC 3706 section 5.1: the peer's DPD vendor ID may come in any of its Phase 1 messages.
     if (hasDpdVendorId(payloads)) sa.dpd.peerSent = true;
+    const before = positionOf(task);
     let step: Step;
     try {
       step = sa.role === "initiator" ? await task.processI(payloads) : await task.processR(payloads);
@@ -208,6 +218,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // advanced past this message as the peer's is (RFC 2409 section 5.7: "last Phase 1 block").
     settle(step.kind !== "fail" || encrypted);
     if (step.kind !== "fail") {
+      this.ctx.natt.received(sa, before, payloads, { local, remote });
       sa.peerAnswered = true;
       sa.retransmitter?.stop();
       sa.retransmitter = undefined;
@@ -221,7 +232,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     const io = this.ctx.io;
     if (step.kind === "fail") return this.failSa(sa, step.reason, step.notify, true);
     const task = this.tasks.get(sa);
-    const out = step.reply === undefined ? undefined : io.encode(sa, step.reply, task?.exchangeType ?? ExchangeType.IdentityProtection, 0);
+    const reply = step.reply === undefined || task === undefined ? step.reply : this.ctx.natt.sending(sa, positionOf(task), step.reply);
+    const out = reply === undefined ? undefined : io.encode(sa, reply, task?.exchangeType ?? ExchangeType.IdentityProtection, 0);
     // A responder waits passively (the initiator retransmits), except for AM2: AM3 is final, so
     // nobody else would notice it was lost.
     const waits = sa.role === "initiator" || task instanceof AggressiveMode;
@@ -261,6 +273,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     sa.transition("established", `Phase 1 done, peer ${result.peerId}`);
     sas.markEstablished(sa);
     this.lifetime.arm(sa, sa.lifeSecs ?? result.lifeSecs);
+    this.ctx.natt.established(sa);
     log.info(
       { sa: sa.tag, role: sa.role, peer: result.peerId, encr: result.transform.encr, bits: result.keyBits, hash: result.transform.hash, group: result.transform.group, life: result.lifeSecs },
       "Phase 1 SA established",

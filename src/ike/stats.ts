@@ -56,6 +56,8 @@ export interface EngineStats {
   /** Bytes received from, and sent to, peers that have not returned our cookie (yet). */
   unverifiedBytesIn: number;
   unverifiedBytesOut: number;
+  /** ISAKMP SAs that followed their peer to new endpoints: NAT-T float or NAT rebinding (RFC 3947). */
+  nattMoves: number;
   /** Datagrams to unverified peers not sent: they would exceed 3x the bytes received (amplification.ts). */
   amplificationRefused: number;
   /** AM1s dropped because the DH slots for unverified peers were all taken (dh-budget.ts). */
@@ -103,6 +105,7 @@ export class IkeStats {
     unverifiedBytesOut: 0,
     amplificationRefused: 0,
     unverifiedDhRefused: 0,
+    nattMoves: 0,
     dpdProbes: 0,
     dpdAcks: 0,
     dpdAcksIgnored: 0,

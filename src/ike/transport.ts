@@ -23,6 +23,11 @@ export interface Transport {
    * bound to `local`, or the send queue is full); a later network failure is not reported (UDP).
    */
   send(datagram: Buffer, local: Endpoint, remote: Endpoint): boolean;
+  /**
+   * Send an RFC 3948 NAT keepalive (the one byte 0xFF, no marker) from `local` to `remote`; absent
+   * on transports without NAT-T sockets.
+   */
+  keepalive?(local: Endpoint, remote: Endpoint): boolean;
   /** Install the receive handler (one per transport; a second call replaces the first). */
   onDatagram(handler: DatagramHandler): void;
 }

@@ -61,6 +61,13 @@ export interface LoadOptions {
   readonly expireMs: number;
   /** Send an ISAKMP Delete for each established SA before dropping it. */
   readonly sendDelete: boolean;
+  /**
+   * `--hold`: no Deletes, and each source's first established ISAKMP SA stays up here until the run
+   * ends, so later negotiations carry no INITIAL-CONTACT and the target keeps every pair (memory tests).
+   */
+  readonly hold: boolean;
+  /** Reuse one DH key pair per group across negotiations (default); `--fresh-dh`: a new pair each time. */
+  readonly reuseDh: boolean;
   readonly json: boolean;
   readonly progress: boolean;
   readonly allowRemote: boolean;
@@ -109,7 +116,13 @@ export const USAGE = `usage: ikeload --target ADDR[:PORT] [options]
   --retransmit-max MS      retransmission interval cap (default 4000)
   --retransmit-limit N     retransmissions before giving up (default 3)
   --expire S               give up a Phase 1 after S seconds (default 30)
-  --no-delete              do not send Deletes for established SAs (the target keeps them)
+  --no-delete              do not send Deletes for established SAs (the target keeps them until
+                           a later negotiation's INITIAL-CONTACT from the same source)
+  --hold                   no Deletes, and keep each source's first SA up until the run ends: no
+                           INITIAL-CONTACT after it, so the target holds every pair (memory tests)
+  --fresh-dh               a fresh DH key pair per negotiation (default: one pair per group, reused
+                           by every negotiation, so ikeload costs less CPU than its target; the
+                           report says which)
   --json                   print the report as JSON on stdout
   --no-progress            no progress bar (it is only drawn when stderr is a terminal)
   --allow-remote           allow a target outside 127.0.0.0/8 and ::1
@@ -290,7 +303,9 @@ export function parseLoadArgs(
       workers: nums.workers!,
       retransmit: { initMs: nums["retransmit-init"]!, maxMs: nums["retransmit-max"]!, limit: nums["retransmit-limit"]! },
       expireMs: nums.expire! * 1000,
-      sendDelete: !(v["no-delete"] ?? false),
+      sendDelete: !(v["no-delete"] ?? false) && !(v.hold ?? false),
+      hold: v.hold ?? false,
+      reuseDh: !(v["fresh-dh"] ?? false),
       json: v.json ?? false,
       progress: !(v["no-progress"] ?? false),
       allowRemote,
@@ -349,6 +364,8 @@ const SPEC = {
   "retransmit-limit": { type: "string" },
   expire: { type: "string" },
   "no-delete": { type: "boolean" },
+  hold: { type: "boolean" },
+  "fresh-dh": { type: "boolean" },
   json: { type: "boolean" },
   "no-progress": { type: "boolean" },
   "allow-remote": { type: "boolean" },

@@ -33,6 +33,7 @@ import type { LoadOptions } from "./options.js";
 import { loadPolicy } from "./policy.js";
 import { sourceAddresses } from "./sources.js";
 import { LatencyRecorder, type LatencySummary } from "./stats.js";
+import { ReusedDh } from "./reused-dh.js";
 
 /** Counters while a run is going (for the progress bar). */
 export interface LoadProgress {
@@ -73,6 +74,8 @@ export interface LoadReport {
   readonly failures: Record<string, number>;
   /** ISAKMP SAs deleted at the target. */
   readonly deletesSent: number;
+  /** `reused`: one DH key pair per group served every negotiation (`--fresh-dh`: `fresh`). */
+  readonly dhKeyPairs: "reused" | "fresh";
   readonly retransmitsSent: number;
 }
 
@@ -129,7 +132,8 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
     policy = { ...pol.policy, credentials: () => creds.value };
   }
   const kernel = new MemoryKernel();
-  const engine = new IkeEngine({ transport, dh: pool, pubkey: pool, policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
+  const dh = o.reuseDh ? new ReusedDh(pool) : pool;
+  const engine = new IkeEngine({ transport, dh, pubkey: pool, policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
   const ports = new Map(udp.endpoints().map((e) => [e.local.address, e.local.port] as const));
   try {
     const run = new Run(o, engine, sources, hooks, (address) => ({
@@ -143,6 +147,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
     await transport.flushed(FLUSH_MS);
     await udp.close();
     await kernel.close();
+    if (dh instanceof ReusedDh) await dh.close();
     await pool.close();
     pol.release();
   }
@@ -162,6 +167,8 @@ class Run {
   #deletes = 0;
   /** deleteSa calls still running: the run waits for them before the engine closes. */
   readonly #deleting = new Set<Promise<void>>();
+  /** `--hold`: the SA each source keeps up until the run ends. */
+  readonly #held = new Map<string, IsakmpSa>();
   #t0 = 0;
   #tEnd = 0;
   #stopStarting = false;
@@ -260,7 +267,10 @@ class Run {
 
   /** Delete the SA at the target (or just drop it): the measurement is over. */
   private release(sa: IsakmpSa): void {
-    if (this.o.sendDelete && sa.state === "established") {
+    if (this.o.hold) {
+      if (!this.#held.has(sa.local.address)) this.#held.set(sa.local.address, sa);
+      else sa.destroy("ikeload: measured");
+    } else if (this.o.sendDelete && sa.state === "established") {
       this.#deletes++;
       const d = this.engine.deleteSa(sa, "ikeload: measured").then(
         () => {},
@@ -348,6 +358,7 @@ class Run {
       latencyMs: o.phase2 ? { phase1: this.#p1.summary(), phase1and2: this.#p12.summary() } : { phase1: this.#p1.summary() },
       failures: this.#failures.toJSON(),
       deletesSent: this.#deletes,
+      dhKeyPairs: o.reuseDh ? "reused" : "fresh",
       retransmitsSent: this.engine.stats.engine.retransmitsSent,
     };
   }

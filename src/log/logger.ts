@@ -12,7 +12,7 @@ import { pino, type Logger as PinoLogger } from "pino";
 import { DebugCategory, type DebugCategoryName, type PrivilegeLevel } from "./categories.js";
 import { logProblem } from "./channels.js";
 import { journalLine, type LogFormat } from "./journal.js";
-import { prettyLine } from "./pretty.js";
+import { prettyDirect, prettyLine } from "./pretty.js";
 import { Secret, revealSecret, scrubFields } from "./secret.js";
 
 /** Subsystems of STYLE §7, plus `dmn` for the daemon's own lifecycle. */
@@ -107,8 +107,23 @@ export class LogHub {
     this.#destination = { kind: "stderr" };
   }
 
+  /**
+   * Write a line of a logger without bound fields straight from its fields, when the format is
+   * "pretty" and prettyDirect can render them; false when the caller must go through pino.
+   */
+  writeDirect(level: number, sub: Subsystem, msg: string, fields: Fields): boolean {
+    if (this.#format !== "pretty") return false;
+    const line = prettyDirect(level, sub, msg, fields);
+    if (line === undefined) return false;
+    this.#output(line);
+    return true;
+  }
+
   #write(line: string): void {
-    const text = this.#format === "pretty" ? prettyLine(line) : this.#format === "journal" && this.#fd === undefined ? journalLine(line) : line;
+    this.#output(this.#format === "pretty" ? prettyLine(line) : this.#format === "journal" && this.#fd === undefined ? journalLine(line) : line);
+  }
+
+  #output(text: string): void {
     try {
       if (this.#fd !== undefined) fs.writeSync(this.#fd, text);
       else process.stderr.write(text);
@@ -133,17 +148,25 @@ export class Logger {
   readonly #hub: LogHub;
   readonly #pino: PinoLogger;
   readonly subsystem: Subsystem;
+  /** Whether pino holds bound fields for this logger (Logger.with): its lines always go through pino. */
+  readonly #bound: boolean;
 
   /** Created by LogHub.logger() and Logger.with(). */
-  constructor(hub: LogHub, p: PinoLogger, subsystem: Subsystem) {
+  constructor(hub: LogHub, p: PinoLogger, subsystem: Subsystem, bound = false) {
     this.#hub = hub;
     this.#pino = p;
     this.subsystem = subsystem;
+    this.#bound = bound;
   }
 
   /** A logger whose lines also carry `fields` (scrubbed like any field). */
   with(fields: Fields): Logger {
-    return new Logger(this.#hub, this.#pino.child(scrubFields(fields)), this.subsystem);
+    return new Logger(this.#hub, this.#pino.child(scrubFields(fields)), this.subsystem, true);
+  }
+
+  /** Whether the hub wrote the line itself (pretty format, scalar fields, nothing bound). */
+  #direct(level: number, msg: string, fields: Fields): boolean {
+    return !this.#bound && this.#hub.writeDirect(level, this.subsystem, msg, fields);
   }
 
   /** Whether debug lines of `category` are currently emitted. */
@@ -152,26 +175,31 @@ export class Logger {
   }
 
   error(msg: string, fields: Fields = {}): void {
-    this.#pino.error(scrubFields(fields), msg);
+    const f = scrubFields(fields);
+    if (!this.#direct(50, msg, f)) this.#pino.error(f, msg);
     logProblem.publish({ level: "error", subsystem: this.subsystem, msg });
   }
   warn(msg: string, fields: Fields = {}): void {
-    this.#pino.warn(scrubFields(fields), msg);
+    const f = scrubFields(fields);
+    if (!this.#direct(40, msg, f)) this.#pino.warn(f, msg);
     logProblem.publish({ level: "warn", subsystem: this.subsystem, msg });
   }
   /** Audit-level events: always logged. */
   info(msg: string, fields: Fields = {}): void {
-    this.#pino.info(scrubFields(fields), msg);
+    const f = scrubFields(fields);
+    if (!this.#direct(30, msg, f)) this.#pino.info(f, msg);
   }
   /** Control-flow detail of one category. */
   debug(category: DebugCategoryName, msg: string, fields: Fields = {}): void {
     if (!this.enabled(category)) return;
-    this.#pino.debug({ cat: category, ...scrubFields(fields) }, msg);
+    const f = { cat: category, ...scrubFields(fields) };
+    if (!this.#direct(20, msg, f)) this.#pino.debug(f, msg);
   }
   /** Payload-level detail of one category. */
   trace(category: DebugCategoryName, msg: string, fields: Fields = {}): void {
     if (!this.enabled(category)) return;
-    this.#pino.trace({ cat: category, ...scrubFields(fields) }, msg);
+    const f = { cat: category, ...scrubFields(fields) };
+    if (!this.#direct(10, msg, f)) this.#pino.trace(f, msg);
   }
 
   /**
@@ -185,6 +213,7 @@ export class Logger {
     for (const [name, s] of Object.entries(secrets)) {
       shown[name] = reveal ? revealSecret(s).toString("hex") : `[redacted ${s.length} bytes, privilege ${this.#hub.privilege}]`;
     }
-    this.#pino.debug({ cat: category, ...scrubFields(fields), ...shown }, msg);
+    const f = { cat: category, ...scrubFields(fields), ...shown };
+    if (!this.#direct(20, msg, f)) this.#pino.debug(f, msg);
   }
 }

@@ -37,6 +37,7 @@ export const ENGINE_COUNTERS: { readonly [K in keyof EngineStats]: EngineCounter
   unverifiedBytesOut: { name: "unverified_bytes_total", help: "Bytes from and to peers that have not returned our cookie, by direction", label: ["direction", "out"] },
   amplificationRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "amplification"] },
   unverifiedDhRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "unverified_dh"] },
+  nattMoves: { name: "natt_moves_total", help: "ISAKMP SAs that followed their peer to new endpoints (NAT-T float or NAT rebinding)" },
   dpdProbes: { name: "dpd_messages_total", help: DPD, label: ["kind", "r_u_there_sent"] },
   dpdAcks: { name: "dpd_messages_total", help: DPD, label: ["kind", "ack_received"] },
   dpdAcksIgnored: { name: "dpd_messages_total", help: DPD, label: ["kind", "ack_ignored"] },

@@ -50,6 +50,19 @@ interface Bound {
   readonly queue: SendQueue;
 }
 
+/** Close one socket and its queue. */
+function closeBound(b: Bound): Promise<void> {
+  return new Promise<void>((resolve) => {
+    b.queue.close();
+    try {
+      b.socket.close(() => resolve());
+    } catch {
+      // Already closed (bind failed half-way): nothing left to release.
+      resolve();
+    }
+  });
+}
+
 /** The daemon's transport: one IKE and one NAT-T socket per configured local address. */
 export class UdpTransport implements Transport {
   private readonly bound = new Map<string, Bound>();
@@ -83,6 +96,32 @@ export class UdpTransport implements Transport {
     return [...this.bound.values()].map((b) => ({ local: b.local, natt: b.natt }));
   }
 
+  /** The addresses with sockets now. */
+  addresses(): string[] {
+    return [...new Set([...this.bound.values()].map((b) => b.local.address))];
+  }
+
+  /** Bind the IKE and NAT-T sockets of one more address (an address that appeared; a reload). */
+  async addAddress(address: string): Promise<void> {
+    if (net.isIP(address) === 0) throw new SocketError("IKE_ERR_BAD_ADDRESS", `not an IP address: ${address}`);
+    if (this.addresses().includes(address)) return;
+    try {
+      await this.bindOne(address, this.opts.port ?? 500, false);
+      const natt = this.opts.nattPort === undefined ? 4500 : this.opts.nattPort;
+      if (natt !== null) await this.bindOne(address, natt, true);
+    } catch (err) {
+      await this.removeAddress(address);
+      throw err;
+    }
+  }
+
+  /** Close the sockets of an address (it left the host); pending sends are dropped. */
+  async removeAddress(address: string): Promise<void> {
+    const gone = [...this.bound.entries()].filter(([, b]) => b.local.address === address);
+    for (const [k] of gone) this.bound.delete(k);
+    await Promise.all(gone.map(([, b]) => closeBound(b)));
+  }
+
   /** The IKE (non-NAT-T) endpoint bound on `address`, if any. */
   ikeEndpoint(address: string): Endpoint | undefined {
     return [...this.bound.values()].find((b) => !b.natt && b.local.address === address)?.local;
@@ -107,6 +146,16 @@ export class UdpTransport implements Transport {
     return b.queue.push(out, remote.port, remote.address);
   }
 
+  /** RFC 3948 section 2.3: one 0xFF byte, no marker, from the NAT-T socket on `local`. */
+  keepalive(local: Endpoint, remote: Endpoint): boolean {
+    const b = this.lookup(local);
+    if (!b) {
+      this.sendDroppedNoSocket++;
+      return false;
+    }
+    return b.queue.push(Buffer.from([0xff]), remote.port, remote.address);
+  }
+
   stats(): UdpTransportStats {
     let sent = 0;
     let dropped = this.sendDroppedNoSocket;
@@ -123,20 +172,7 @@ export class UdpTransport implements Transport {
   async close(): Promise<void> {
     const all = [...this.bound.values()];
     this.bound.clear();
-    await Promise.all(
-      all.map(
-        (b) =>
-          new Promise<void>((resolve) => {
-            b.queue.close();
-            try {
-              b.socket.close(() => resolve());
-            } catch {
-              // Already closed (bind failed half-way): nothing left to release.
-              resolve();
-            }
-          }),
-      ),
-    );
+    await Promise.all(all.map(closeBound));
   }
 
   private lookup(local: Endpoint): Bound | undefined {

@@ -9,10 +9,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import fc from "fast-check";
+import { pino } from "pino";
 import { DEBUG_ALL, describeDebugLevel, parseDebugLevel, parsePrivilege } from "../../src/log/categories.js";
 import { LogHub } from "../../src/log/logger.js";
 import { Secret } from "../../src/log/secret.js";
-import { prettyLine } from "../../src/log/pretty.js";
+import { prettyDirect, prettyLine } from "../../src/log/pretty.js";
 
 test("debug expressions follow the original's syntax", () => {
   const cases: [string, number][] = [
@@ -97,6 +99,33 @@ test("pretty lines render fields and pass unparseable input through", () => {
   const line = prettyLine(JSON.stringify({ level: 40, time: "2026-01-01T00:00:00.000Z", sub: "ctl", msg: "hello", n: 1, s: "two words" }) + "\n");
   assert.equal(line, '2026-01-01T00:00:00.000Z WARN  ctl: hello n=1 s="two words"\n');
   assert.equal(prettyLine("not json"), "not json\n");
+});
+
+test("a line rendered straight from scalar fields is the line pino's JSON renders to", () => {
+  let json = "";
+  const p = pino({ level: "trace", base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg" }, { write: (l: string) => void (json = l) });
+  const untimed = (line: string) => line.replace(/^\S+ /, "");
+  const scalar = fc.oneof(
+    fc.string(), fc.constantFrom("", "two words", 'a"b', "k=v", "tab\there", "\u00e9\u{1f600}"),
+    fc.integer(), fc.double(), fc.constantFrom(Number.NaN, Infinity, -Infinity, -0),
+    fc.boolean(), fc.constant(null), fc.constant(undefined),
+  );
+  fc.assert(fc.property(
+    fc.constantFrom(10, 20, 30, 40, 50), fc.constantFrom("ike", "net", "cfg"), fc.string(),
+    fc.dictionary(fc.string({ minLength: 1 }).filter((k) => !["level", "time", "msg", "sub", "pid", "hostname", "__proto__"].includes(k)), scalar),
+    (level, sub, msg, fields) => {
+      const direct = prettyDirect(level, sub, msg, fields);
+      assert.ok(direct !== undefined);
+      p.child({ sub })[pino.levels.labels[level] as "info"](fields, msg);
+      assert.equal(untimed(direct), untimed(prettyLine(json)));
+      assert.match(direct, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
+    },
+  ));
+  // Objects, and fields named like the line's own keys, take pino's path.
+  assert.equal(prettyDirect(30, "ike", "m", { o: { a: 1 } }), undefined);
+  assert.equal(prettyDirect(30, "ike", "m", { err: new Error("x") }), undefined);
+  assert.equal(prettyDirect(30, "ike", "m", { n: 1n }), undefined);
+  assert.equal(prettyDirect(30, "ike", "m", { sub: "x" }), undefined);
 });
 
 test("the debug log refuses a FIFO, a symbolic link and a device without blocking, and keeps its old destination", () => {

@@ -30,6 +30,15 @@ export function seededRandom(label: string): (n: number) => Buffer {
   };
 }
 
+/** The deterministic DH of the engine named `name` (private values from SHA-256, top bit set). */
+export function namedDh(name: string): DhPort {
+  return deterministicDh((group, n) => {
+    const x = createHash("sha256").update(`${name}-dh-${group}-${n}`).digest();
+    x[0] = x[0]! | 0x80;
+    return x;
+  });
+}
+
 /** Policy from config text; throws on a config error (a test bug). */
 export function policyFrom(ikeConfig: string, preshared: string): Phase1Policy {
   const c = parseIkeConfig(ikeConfig, "ike.config");
@@ -107,11 +116,7 @@ export function makePair(o: PairOptions): Pair {
       clock,
       random: rnd,
       cookies: new CookieJar({ clock, random: seededRandom(`${name}-cookies`) }),
-      dh: wrap(name, deterministicDh((group, n) => {
-        const x = createHash("sha256").update(`${name}-dh-${group}-${n}`).digest();
-        x[0] = x[0]! | 0x80;
-        return x;
-      })),
+      dh: wrap(name, namedDh(name)),
       kernel,
       ipsecPolicy: () => ipsec,
       ...o.engine,

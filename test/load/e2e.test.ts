@@ -181,3 +181,19 @@ test("--duration bounds the run; an abort ends it at once with the rest unfinish
     await r.close();
   }
 });
+
+test("--hold: no Deletes and no INITIAL-CONTACT after a source's first SA, so the responder keeps every pair", async () => {
+  const r = await startResponder({ address: "127.0.4.10", port: 14019, workers: 0, peers: "127.4.1.0/24", pskHex: HEX, dhGroup: 2, encr: "aes(128..128)", hash: "sha1" });
+  try {
+    const res = await runLoad(options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.120", "--concurrency", "3", "--count", "9", "--psk", PSK, "--workers", "0", "--hold"]));
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.equal(res.value.established, 9);
+    assert.equal(res.value.deletesSent, 0);
+    assert.equal(res.value.dhKeyPairs, "reused");
+    assert.equal(r.engine.sas.size, 9);
+    // An inbound and an outbound ESP SA per pair.
+    assert.equal((await r.kernel.dump()).length, 18);
+  } finally {
+    await r.close();
+  }
+});

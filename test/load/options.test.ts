@@ -30,6 +30,8 @@ test("defaults: closed loop of 8, 100 negotiations, Main Mode aes128/sha1/group 
   assert.equal(o.hash, "sha1");
   assert.equal(o.dhGroup, 2);
   assert.equal(o.sendDelete, true);
+  assert.equal(o.hold, false);
+  assert.equal(o.reuseDh, true);
   assert.equal(o.sourcePort, 500);
   assert.deepEqual(o.retransmit, { initMs: 500, maxMs: 4000, limit: 3 });
 });
@@ -44,9 +46,17 @@ test("rate, duration, ports and transform options", () => {
   assert.equal(o.encr, "3des");
   assert.equal(o.dhGroup, 14);
   assert.equal(o.sendDelete, false);
+  assert.equal(o.hold, false);
   assert.equal(o.json, true);
   assert.equal(o.workers, 0);
   assert.deepEqual(ok(["--target", "[::1]:14000", "--source", "::1", "--psk", "k", "--sources", "8"]).target, { address: "::1", port: 14000 });
+});
+
+test("--hold sends no Deletes; --fresh-dh turns DH key pair reuse off", () => {
+  const o = ok(["--target", "127.0.0.1", "--psk", "k", "--hold", "--fresh-dh"]);
+  assert.equal(o.hold, true);
+  assert.equal(o.sendDelete, false);
+  assert.equal(o.reuseDh, false);
 });
 
 test("--help is not an error", () => {

@@ -7,7 +7,7 @@
 import { isIPv6 } from "node:net";
 import { authMethodWord } from "../../config/names.js";
 import { cipherById, groupById, hashById } from "../../crypto/algorithms.js";
-import type { AcquireResult, EndpointView, P1View, SadbView } from "../../control/results.js";
+import type { AcquireResult, EndpointView, P1NattView, P1View, SadbView } from "../../control/results.js";
 import { human, type FormatOptions } from "./format.js";
 
 const AUTH_TEXT: Record<string, string> = {
@@ -63,6 +63,7 @@ export function formatP1(v: P1View, opts: FormatOptions = { paranoid: false }): 
   out.push(`STATS: ${v.qmCreated} Quick Mode SAs created`);
   if (v.localId !== undefined) out.push(`LOCID: ${me} identity: ${v.localId}`);
   if (v.remoteId !== undefined) out.push(`REMID: ${them} identity: ${v.remoteId}`);
+  if (v.natt !== undefined) out.push(nattLine(v.natt));
   const k = v.keys;
   if (k !== undefined) {
     const keys: [string, string][] = [
@@ -72,6 +73,27 @@ export function formatP1(v: P1View, opts: FormatOptions = { paranoid: false }): 
     for (const [what, hex] of keys) out.push(`KEY:   ${what} (${hex.length / 2} bytes): ${opts.paranoid ? "XX".repeat(hex.length / 2) : hex}/${hex.length * 4}`);
   }
   return out;
+}
+
+/** `NATT:` (an extension): the NAT-T version, who is behind a NAT, whether the SA floated to 4500. */
+function nattLine(n: P1NattView): string {
+  const nat =
+    n.localBehindNat === undefined
+      ? "NAT-D not exchanged"
+      : n.localBehindNat && n.peerBehindNat
+        ? "both ends behind NAT"
+        : n.localBehindNat
+          ? "local host behind NAT"
+          : n.peerBehindNat
+            ? "remote host behind NAT"
+            : "no NAT";
+  return `NATT:  NAT traversal ${n.version}; ${nat}; ${n.floated ? "floated to the NAT-T port" : "not floated"}`;
+}
+
+/** UDP encapsulation of an SA (NAT-T): its ports and the original address NAT-OA gave. */
+function encapLine(e: NonNullable<SadbView["encap"]>): string {
+  const oa = e.originalSrc ?? e.originalDst;
+  return `       UDP encapsulation: sport ${e.sport} dport ${e.dport}${oa !== undefined ? `; original address ${oa}` : ""}`;
 }
 
 /** The IKESA: record's DPD part (RFC 3706), as the original reports it, with our counters. */
@@ -100,6 +122,7 @@ export function formatSadb(v: SadbView, opts: FormatOptions): string[] {
   return [
     `SADB: ${v.proto} spi 0x${v.spi} ${v.src} -> ${v.dst} mode ${v.mode} state ${v.state} reqid ${v.reqid}${v.label !== "" ? ` label "${v.label}"` : ""}`,
     `       encr alg ${v.encAlg}/${v.encKeyBits} bits; auth alg ${v.authAlg}/${v.authKeyBits} bits`,
+    ...(v.encap !== undefined ? [encapLine(v.encap)] : []),
     ...keyLine("Encryption key", v.encKeyHex, v.encKeyBits, opts),
     ...keyLine("Authentication key", v.authKeyHex, v.authKeyBits, opts),
   ];

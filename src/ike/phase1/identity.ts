@@ -104,8 +104,13 @@ export function idProtocolProblem(id: IdPayload): string | null {
   return null;
 }
 
-/** Why a peer's Phase 1 ID is refused with a pre-shared key, or null when it is acceptable. */
-export function checkPeerId(id: IdPayload, remote: Endpoint, entry: PresharedEntry | undefined): string | null {
+/**
+ * Why a peer's Phase 1 ID is refused with a pre-shared key, or null when it is acceptable. An
+ * address ID must name the peer's address, or one its ike.preshared entry covers; a peer that
+ * NAT-D showed behind a NAT (`peerBehindNat`) names the address it has before the NAT, which we
+ * cannot see: its key was chosen by the NAT's address, and that key is what authenticates it.
+ */
+export function checkPeerId(id: IdPayload, remote: Endpoint, entry: PresharedEntry | undefined, peerBehindNat = false): string | null {
   const proto = idProtocolProblem(id);
   if (proto !== null) return proto;
   if (id.idType === IdType.ID_IPV4_ADDR || id.idType === IdType.ID_IPV6_ADDR) {
@@ -115,6 +120,7 @@ export function checkPeerId(id: IdPayload, remote: Endpoint, entry: PresharedEnt
     const peer = parseIp(remote.address);
     if (peer !== undefined && peer.family === ip.family && peer.value === ip.value) return null;
     if (entry !== undefined && "addr" in entry.remoteId && addressCovers(entry.remoteId.addr, ip)) return null;
+    if (peerBehindNat) return null;
     return `address ID ${text} is not the peer ${remote.address}`;
   }
   if (id.idType === IdType.ID_FQDN || id.idType === IdType.ID_USER_FQDN) {

@@ -12,6 +12,7 @@
  */
 import { Notify, PayloadType, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
+import type { NattVersion } from "../natt.js";
 import { dpdVendorIds, hasDpdVendorId } from "../dpd.js";
 import { echoSaPayload, first, offeredTransforms, payloadBody } from "./phase1.js";
 import { DEFAULT_P1_LIFETIME_SECS, selectP1, type P1Choice } from "./proposal.js";
@@ -21,6 +22,8 @@ export interface Mm1Record {
   readonly choice: P1Choice;
   /** The body of the initiator's SA payload, as received (HASH_I and HASH_R cover it). */
   readonly saiB: Buffer;
+  /** The NAT-T version MM1 announced and MM2 chose (RFC 3947 section 3.1), when NAT-T is on. */
+  readonly natt?: NattVersion;
   /** MM1 carried the DPD vendor ID (RFC 3706). */
   readonly peerDpd?: boolean;
 }

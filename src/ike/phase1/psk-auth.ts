@@ -40,7 +40,7 @@ export class PskAuthenticator implements Authenticator {
     if (peer === undefined || !this.hold(policy.presharedForId(peer, sa.local.address, "aggressive"))) {
       return authFailure(Notify.InvalidIdInformation, `no aggressive-mode key for ID ${formatId(id)}`);
     }
-    const problem = checkPeerId(id, sa.remote, this.entry);
+    const problem = checkPeerId(id, sa.remote, this.entry, sa.natt?.detection?.peerBehindNat === true);
     return problem === null ? null : authFailure(Notify.InvalidIdInformation, problem);
   }
 
@@ -103,7 +103,7 @@ export class PskAuthenticator implements Authenticator {
     if (!sa.keymat!.verifyHash(hash.data, expected)) {
       return authFailure(Notify.AuthenticationFailed, `${which} does not verify (pre-shared key mismatch?)`);
     }
-    const problem = checkPeerId(id, sa.remote, this.entry);
+    const problem = checkPeerId(id, sa.remote, this.entry, sa.natt?.detection?.peerBehindNat === true);
     if (problem !== null) return authFailure(Notify.InvalidIdInformation, problem);
     const refused = credentials?.presharedPeerProblem(rule, { idType: id.idType, data: id.data }) ?? null;
     if (refused !== null) return authFailure(Notify.AuthenticationFailed, refused);

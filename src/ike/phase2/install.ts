@@ -12,6 +12,7 @@ import type { SecureBuffer } from "../../crypto/secure.js";
 import { AUTH_ALGORITHMS, ENCRYPT_ALGORITHMS, findAlgorithm } from "../../kernel/algorithms.js";
 import type { Kernel, SaMode, SaSpec, TrafficSelector } from "../../kernel/kernel.js";
 import type { ClientId, Phase2Transform } from "../../policy/index.js";
+import { kernelEncap } from "./nat-oa.js";
 
 /** One negotiated protocol: its transform and the SPIs of its two SAs. */
 export interface ChosenSa {
@@ -43,6 +44,8 @@ export interface InstallRequest {
   readonly remoteId: ClientId;
   readonly label: string;
   readonly seq?: number;
+  /** ESP in UDP (NAT-T): our and the peer's NAT-T ports, the peer's original address (NAT-OA). */
+  readonly encap?: { readonly local: number; readonly remote: number; readonly peerOriginal?: string };
 }
 
 /** Key lengths in bytes for one transform. */
@@ -83,6 +86,7 @@ export async function installPair(r: InstallRequest): Promise<void> {
           },
           ...(r.mode === "tunnel" ? { selector: dir === "in" ? selector(r.remoteId, r.localId) : selector(r.localId, r.remoteId) } : {}),
           label: r.label,
+          ...(r.encap !== undefined && c.proto === "esp" ? { encap: kernelEncap(r.encap, dir) } : {}),
           ...(r.seq !== undefined ? { seq: r.seq } : {}),
         };
         if (dir === "in") await r.kernel.update(spec);

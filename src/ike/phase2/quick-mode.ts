@@ -34,6 +34,7 @@ import { installPair, type ChosenSa } from "./install.js";
 import { honourNotify, narrow, responderLife, ruleLife, softKb, type Phase2Life } from "./lifetimes.js";
 import { QuickModePfs } from "./pfs.js";
 import { responderLifetime } from "./responder-lifetime.js";
+import { encapOf, natOaPayloads, peerOriginalAddress, udpVersion } from "./nat-oa.js";
 import { asPolicyProposals, buildPhase2Sa, echoPhase2Sa, readPhase2Sa, type ReadProposal } from "./sa-payload.js";
 
 /** Where a Quick Mode task is. */
@@ -97,6 +98,8 @@ export class QuickMode {
   private nonceI: Buffer | undefined;
   private nonceR: Buffer | undefined;
   private group = 0;
+  /** The peer's address before NAT, from its NAT-OA (transport mode in UDP). */
+  private peerOriginal: string | undefined;
   private ourSpis = new Map<"esp" | "ah", number>();
   private offered: ReadProposal[] = [];
   private localId: ClientId | undefined;
@@ -189,7 +192,10 @@ export class QuickMode {
         this.ourSpis.set(proto.proto, info.spi);
       }
     }
-    const saPayload = buildPhase2Sa(req.proposals, this.ourSpis, { lifeSecs: this.life.secs, ...(this.life.kb !== undefined ? { lifeKb: this.life.kb } : {}), group: this.group });
+    const udp = udpVersion(sa);
+    const saPayload = buildPhase2Sa(req.proposals, this.ourSpis, {
+      lifeSecs: this.life.secs, ...(this.life.kb !== undefined ? { lifeKb: this.life.kb } : {}), group: this.group, ...(udp !== undefined ? { udp } : {}),
+    });
     this.offered = readPhase2Sa(saPayload);
     this.nonceI = this.ctx.random(this.ctx.rule.p2NonceLen);
     const rest: Payload[] = [saPayload, { type: PayloadType.NONCE, data: this.nonceI }];
@@ -202,6 +208,7 @@ export class QuickMode {
     const idcr = clientIdPayload(req.remoteId);
     if (idci === undefined || idcr === undefined) return this.failed(undefined, "policy gave unusable client IDs");
     rest.push(idci, idcr);
+    if (req.mode === "transport") rest.push(...natOaPayloads(sa));
     const hash1 = sa.keymat!.quickModeHash1(this.ctx.messageId, encodeRest(rest));
     this.st = "qm1-sent";
     return { kind: "more", reply: { payloads: [{ type: PayloadType.HASH, data: hash1 }, ...rest], encrypt: true } };
@@ -238,11 +245,16 @@ export class QuickMode {
       // RFC 2407 section 4.6.3.1: the responder's policy is shorter; use its lifetimes.
       if (n.type === PayloadType.N && n.notifyType === Notify.ResponderLifetime) this.life = honourNotify(this.life, n.data);
     }
+    this.peerOriginal = peerOriginalAddress(this.ctx.sa, payloads);
     const ids = payloads.filter((p): p is IdPayload => p.type === PayloadType.ID);
     if (ids.length === 2) {
       const ci = clientIdOf(ids[0]!);
       const cr = clientIdOf(ids[1]!);
-      if (ci === undefined || cr === undefined || ci.prefix !== this.localId!.prefix || cr.prefix !== this.remoteId!.prefix) {
+      // Transport mode through a NAT: strongSwan answers with our address as it sees it (the NAT's),
+      // which we cannot know; any host ID is taken for ours then (RFC 3947 section 5.2: the
+      // original addresses travel in NAT-OA, not in the IDs).
+      const ours = ci !== undefined && (ci.prefix === this.localId!.prefix || (this.mode === "transport" && udpVersion(this.ctx.sa) !== undefined && isHostPrefix(ci.prefix)));
+      if (ci === undefined || cr === undefined || !ours || cr.prefix !== this.remoteId!.prefix) {
         return this.failed(Notify.InvalidIdInformation, "QM2 IDs differ from ours");
       }
     }
@@ -321,6 +333,8 @@ export class QuickMode {
     }
     // strongSwan answers with IDs even when QM1 had none; Libreswan echoes what it got. We echo.
     if (ids.length === 2) rest.push(ids[0]!, ids[1]!);
+    this.peerOriginal = peerOriginalAddress(sa, payloads);
+    if (this.mode === "transport" && this.peerOriginal !== undefined) rest.push(...natOaPayloads(sa));
     rest.push(...lifetimeNotifies);
     const hash2 = km.quickModeHash2(this.ctx.messageId, this.nonceI, encodeRest(rest));
     this.st = "qm2-sent";
@@ -343,6 +357,7 @@ export class QuickMode {
 
   private async install(): Promise<Step | null> {
     const sa = this.ctx.sa;
+    const encap = encapOf(sa, this.peerOriginal);
     try {
       await installPair({
         kernel: this.ctx.kernel,
@@ -360,6 +375,7 @@ export class QuickMode {
         localId: this.localId!,
         remoteId: this.remoteId!,
         label: this.ctx.rule.rule.label,
+        ...(encap !== undefined ? { encap } : {}),
         ...(this.request?.seq !== undefined ? { seq: this.request.seq } : {}),
       });
     } catch (err) {
@@ -387,6 +403,11 @@ export class QuickMode {
     this.destroy();
     return notify === undefined ? { kind: "fail", reason } : { kind: "fail", notify, reason };
   }
+}
+
+/** A prefix naming one host (`/32`, `/128`). */
+function isHostPrefix(prefix: string): boolean {
+  return prefix.endsWith("/32") || prefix.endsWith("/128");
 }
 
 /** The bytes HASH(1)/HASH(2) cover for payloads we are about to send. */

@@ -8,6 +8,7 @@
  * Life-Duration. Algorithms are PF_KEY numbers on our side and DOI numbers on the wire
  * (src/policy/doi.ts maps them).
  */
+import { udpEncapMode, type NattVersion } from "../natt.js";
 import {
   Doi,
   EncapsulationMode,
@@ -44,6 +45,8 @@ export interface Phase2Extras {
   readonly lifeKb?: number;
   /** PFS group (0 = none). */
   readonly group: number;
+  /** ESP in UDP (a NAT between us, RFC 3947 section 5.1): the NAT-T version whose mode values to send. */
+  readonly udp?: NattVersion;
 }
 
 const tv = (type: number, value: number): DataAttribute => ({ format: "tv", type, value });
@@ -55,7 +58,8 @@ export function transformAttributes(t: Phase2Transform, proto: "esp" | "ah", mod
   const auth = authAttribute(t.authAlg);
   if (auth !== undefined) a.push(tv(IpsecAttr.AuthenticationAlgorithm, auth));
   if (x.group !== 0) a.push(tv(IpsecAttr.GroupDescription, x.group));
-  a.push(tv(IpsecAttr.EncapsulationMode, mode === "tunnel" ? EncapsulationMode.Tunnel : EncapsulationMode.Transport));
+  const plain = mode === "tunnel" ? EncapsulationMode.Tunnel : EncapsulationMode.Transport;
+  a.push(tv(IpsecAttr.EncapsulationMode, x.udp === undefined ? plain : udpEncapMode(x.udp, mode)));
   a.push(tv(IpsecAttr.SaLifeType, LifeType.Seconds), variableAttribute(IpsecAttr.SaLifeDuration, x.lifeSecs));
   if (x.lifeKb !== undefined) a.push(tv(IpsecAttr.SaLifeType, LifeType.Kilobytes), variableAttribute(IpsecAttr.SaLifeDuration, x.lifeKb));
   return a;
@@ -158,9 +162,10 @@ export function readTransform(proto: "esp" | "ah", p: TransformPayload): ReadTra
         group = v;
         break;
       case IpsecAttr.EncapsulationMode:
-        // XXX: UDP-encapsulated modes (NAT-T) are not negotiated yet.
-        if (v === EncapsulationMode.Tunnel) mode = "tunnel";
-        else if (v === EncapsulationMode.Transport) mode = "transport";
+        // RFC 3947 section 5.1 and the drafts: UDP-encapsulated modes are the same modes, in UDP
+        // (whether ESP goes in UDP follows the NAT-D of Phase 1, see nat-oa.ts).
+        if (v === EncapsulationMode.Tunnel || v === EncapsulationMode.UdpEncapsulatedTunnel || v === EncapsulationMode.UdpEncapsulatedTunnelDraft) mode = "tunnel";
+        else if (v === EncapsulationMode.Transport || v === EncapsulationMode.UdpEncapsulatedTransport || v === EncapsulationMode.UdpEncapsulatedTransportDraft) mode = "transport";
         else return undefined;
         break;
       case IpsecAttr.SaLifeType:

@@ -1,0 +1,155 @@
+/**
+ * One measured round of the handshake bench: an ikeload run (in this process) against one
+ * target, with the CPU the target spent per negotiation, thread by thread (thread-cpu.ts), and
+ * the CPU this process (the generator) spent. Rounds are summarised by the median of each column.
+ */
+import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
+import { runLoad, type LoadReport } from "../../src/load/runner.js";
+import { cpuByRole, processCpuSecs, sampleThreads } from "./thread-cpu.js";
+import type { Certs, Target } from "./targets.js";
+
+/** How the generator runs. */
+export interface GeneratorParams {
+  readonly auth: "psk" | "rsa";
+  readonly psk: string;
+  readonly source: string;
+  readonly concurrency: number;
+  readonly phase1Only: boolean;
+  /** Pool threads of the generator. */
+  readonly workers: number;
+  /** `--fresh-dh` for the generator (default: one reused pair per group). */
+  readonly freshDh: boolean;
+}
+
+/** ikeload options for one run: closed loop of `concurrency`, or open loop at `rate` per second. */
+export function loadOptions(g: GeneratorParams, certs: Certs | undefined, target: Target, group: number, count: number, rate?: number): LoadOptions {
+  const a = parseLoadArgs([
+    "--target", `${target.endpoint.address}:${target.endpoint.port}`,
+    "--source", g.source,
+    ...(rate === undefined ? ["--concurrency", String(g.concurrency)] : ["--rate", rate.toFixed(2), "--sources", String(Math.max(64, g.concurrency))]),
+    "--count", String(count),
+    ...(certs ? ["--auth", "rsa", "--cert", certs.generator.cert, "--key", certs.generator.key, "--ca", certs.ca] : ["--psk", g.psk]),
+    "--cipher", "aes128",
+    "--hash", "sha1",
+    "--dh", String(group),
+    "--workers", String(g.workers),
+    "--retransmit-init", "2000",
+    "--retransmit-limit", "3",
+    "--expire", "20",
+    ...(g.phase1Only ? ["--phase1-only"] : []),
+    ...(g.freshDh ? ["--fresh-dh"] : []),
+  ]);
+  if (!a.ok || a.help) throw new Error(`bench options: ${JSON.stringify(a)}`);
+  return a.value;
+}
+
+/** CPU per negotiation, ms, of one target's threads (our processes) in one round. */
+export interface ThreadMs {
+  readonly main: number;
+  /** Each pool worker, oldest first. */
+  readonly pool: readonly number[];
+  /** V8 platform threads: concurrent/parallel GC and compilation. */
+  readonly v8: number;
+  /** libuv's thread pool and Node's signal watchdog. */
+  readonly libuv: number;
+}
+
+/** One measured round. */
+export interface Round {
+  readonly report: LoadReport;
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** The target process, all threads (exited ones included), ms per negotiation. */
+  readonly respMs: number;
+  /** Our processes: per role. charon: undefined. */
+  readonly threads: ThreadMs | undefined;
+  /** The target's busiest single thread, ms per negotiation (what caps a process that cannot spread). */
+  readonly busiestMs: number;
+  /** This process (the generator, its pool included), ms per negotiation. */
+  readonly genMs: number;
+}
+
+/** Run `count` negotiations against `t` (after `warmup` unmeasured ones) and measure both sides. */
+export async function measureRound(g: GeneratorParams, certs: Certs | undefined, t: Target, group: number, count: number, warmup: number, rate?: number): Promise<Round> {
+  if (warmup > 0) await runLoad(loadOptions(g, certs, t, group, warmup));
+  const before = sampleThreads(t.pid);
+  const resp0 = processCpuSecs(t.pid);
+  const gen0 = process.cpuUsage();
+  const r = await runLoad(loadOptions(g, certs, t, group, count, rate));
+  const gen = process.cpuUsage(gen0);
+  const resp = processCpuSecs(t.pid) - resp0;
+  const after = sampleThreads(t.pid);
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  const n = Math.max(1, r.value.established);
+  const ms = (secs: number): number => (secs * 1000) / n;
+  const was = new Map(before.map((x) => [x.tid, x.cpuSecs] as const));
+  const busiest = Math.max(0, ...after.map((x) => x.cpuSecs - (was.get(x.tid) ?? 0)));
+  let threads: ThreadMs | undefined;
+  if (t.poolThreads !== undefined) {
+    const c = cpuByRole(t.pid, before, after, t.poolThreads);
+    threads = { main: ms(c.main), pool: c.pool.map(ms), v8: ms(c.v8), libuv: ms(c.libuv + c.signal) };
+  }
+  const l = r.value.latencyMs.phase1and2 ?? r.value.latencyMs.phase1;
+  return {
+    report: r.value,
+    rate: r.value.establishedPerSec,
+    p50: l.p50,
+    p99: l.p99,
+    respMs: ms(resp),
+    threads,
+    busiestMs: ms(busiest),
+    genMs: (gen.user + gen.system) / 1000 / n,
+  };
+}
+
+/** The median of some numbers (the lower middle one for an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[Math.floor((s.length - 1) / 2)]!;
+}
+
+/** Column-wise medians of several rounds. */
+export interface Summary {
+  readonly rounds: number;
+  readonly established: number;
+  readonly failed: number;
+  readonly rate: number;
+  readonly rateMin: number;
+  readonly rateMax: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly respMs: number;
+  readonly busiestMs: number;
+  readonly genMs: number;
+  readonly threads: ThreadMs | undefined;
+}
+
+/** Summarise rounds: each column's median. */
+export function summarise(rounds: readonly Round[]): Summary {
+  const col = (f: (r: Round) => number): number => median(rounds.map(f));
+  const rates = rounds.map((r) => r.rate);
+  const t0 = rounds[0]?.threads;
+  return {
+    rounds: rounds.length,
+    established: rounds.reduce((n, r) => n + r.report.established, 0),
+    failed: rounds.reduce((n, r) => n + r.report.failed, 0),
+    rate: col((r) => r.rate),
+    rateMin: Math.min(...rates),
+    rateMax: Math.max(...rates),
+    p50: col((r) => r.p50),
+    p99: col((r) => r.p99),
+    respMs: col((r) => r.respMs),
+    busiestMs: col((r) => r.busiestMs),
+    genMs: col((r) => r.genMs),
+    threads:
+      t0 === undefined
+        ? undefined
+        : {
+            main: col((r) => r.threads!.main),
+            pool: t0.pool.map((_, i) => col((r) => r.threads!.pool[i] ?? Number.NaN)),
+            v8: col((r) => r.threads!.v8),
+            libuv: col((r) => r.threads!.libuv),
+          },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Which local addresses get IKE sockets, and keeping that set current while the daemon runs.
+ *
+ * A rule's `local_addr` names hosts (bound at start, as before) or a subnet, a range, `0.0.0.0/0`,
+ * `::/0`: every address of this host that such a spec covers gets sockets too, one pair (IKE and
+ * NAT-T) per address, so a reply leaves from the address the peer used. Addresses come and go
+ * (DHCP, a VPN interface, an administrator's `ip addr add`): the {@link ListenWatcher} polls the
+ * host's addresses (`os.networkInterfaces()`, every 2 s) and opens or closes sockets without a
+ * restart; it also binds host addresses a reloaded configuration names. Sockets close only when
+ * their address leaves the host (and no rule names it): a reload that drops a rule closes none,
+ * so the SAs made under it can still send their Deletes.
+ *
+ * IPv6 link-local addresses (fe80::/10) are not bound: a socket on one needs an interface scope
+ * that `local_addr` cannot name.
+ */
+import os from "node:os";
+import { addressCovers, parseIp } from "../config/address.js";
+import type { IkeConfig } from "../config/types.js";
+
+/** Host addresses named by the rules' `local_addr` (single addresses and full-length prefixes). */
+export function localAddresses(config: IkeConfig): string[] {
+  const out = new Set<string>();
+  for (const r of config.rules) {
+    for (const a of r.localAddr) {
+      if (a.kind === "single") out.add(a.addr);
+      else if (a.kind === "prefix" && a.prefixLen === (a.family === 4 ? 32 : 128)) out.add(a.addr);
+    }
+  }
+  return [...out];
+}
+
+/** This host's addresses, without IPv6 link-local ones. */
+export function hostAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === "IPv6" && /^fe[89ab]/i.test(a.address)) continue;
+      out.push(a.address);
+    }
+  }
+  return out;
+}
+
+/** The addresses to listen on: named hosts, and each of `host` that a rule's local_addr covers. */
+export function listenAddresses(config: IkeConfig, host: readonly string[]): string[] {
+  const out = new Set(localAddresses(config));
+  const specs = config.rules.flatMap((r) => r.localAddr);
+  for (const address of host) {
+    const ip = parseIp(address);
+    if (ip !== undefined && specs.some((s) => addressCovers(s, ip))) out.add(address);
+  }
+  return [...out];
+}
+
+/** What the watcher drives: the transport's per-address sockets. */
+export interface ListenSockets {
+  /** Addresses with sockets now. */
+  addresses(): string[];
+  addAddress(address: string): Promise<void>;
+  removeAddress(address: string): Promise<void>;
+}
+
+/** Options of a {@link ListenWatcher}. */
+export interface ListenWatcherOptions {
+  readonly sockets: ListenSockets;
+  /** The configuration now (a reload changes it). */
+  readonly config: () => IkeConfig;
+  /** This host's addresses now (tests substitute a list). */
+  readonly host?: () => string[];
+  readonly intervalMs?: number;
+  readonly onChange?: (change: { added: string[]; removed: string[]; failed: { address: string; error: string }[] }) => void;
+}
+
+/** Default polling interval. */
+export const LISTEN_POLL_MS = 2000;
+
+/** Keeps the bound addresses equal to {@link listenAddresses} of the host's current addresses. */
+export class ListenWatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  /** The host's addresses at the last pass: an address closes when it leaves this set. */
+  private lastHost = new Set<string>();
+
+  constructor(private readonly o: ListenWatcherOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sync(), this.o.intervalMs ?? LISTEN_POLL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One pass (also run after a reload): bind what is wanted and missing, close what is bound and no longer wanted. */
+  sync(): Promise<void> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const config = this.o.config();
+    const host = (this.o.host ?? hostAddresses)();
+    const wanted = new Set(listenAddresses(config, host));
+    const named = new Set(localAddresses(config));
+    const bound = new Set(this.o.sockets.addresses());
+    const left = [...this.lastHost].filter((a) => !host.includes(a));
+    this.lastHost = new Set(host);
+    const added: string[] = [];
+    const removed: string[] = [];
+    const failed: { address: string; error: string }[] = [];
+    for (const a of wanted) {
+      if (bound.has(a)) continue;
+      try {
+        await this.o.sockets.addAddress(a);
+        added.push(a);
+      } catch (err) {
+        // A named address not on this host yet: tried again on the next pass.
+        failed.push({ address: a, error: (err as Error).message });
+      }
+    }
+    // Only an address that left the host closes: a named one stays bound (as at start-up), and
+    // a rule a reload removed closes nothing (the SAs made under it keep their sockets).
+    for (const a of left) {
+      if (!bound.has(a) || named.has(a)) continue;
+      await this.o.sockets.removeAddress(a);
+      removed.push(a);
+    }
+    if (added.length + removed.length + failed.length > 0) this.o.onChange?.({ added, removed, failed });
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * NAT traversal (RFC 3947) between two engines with a NAT between them (test/helpers/memory-nat.ts):
+ * vendor IDs, NAT-D, which side is behind the NAT, the float to the NAT-T port, UDP-encapsulated
+ * SAs with their ports in the kernel, NAT-OA, keepalives, and the SA following a NAT rebinding only
+ * on an authenticated message. Real NATs and real peers: test/interop/nat-traversal.test.ts.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { decodeMessage, PayloadType } from "../../src/codec/index.js";
+import { CookieJar } from "../../src/ike/cookies.js";
+import { IkeEngine } from "../../src/ike/engine.js";
+import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
+import type { Endpoint, Transport } from "../../src/ike/transport.js";
+import { MemoryKernel } from "../../src/kernel/memory.js";
+import { MemoryNetwork, type TapRecord } from "../../src/net/memory-transport.js";
+import { selectForAcquire } from "../../src/policy/index.js";
+import { ManualClock } from "../helpers/manual-clock.js";
+import { MemoryNat } from "../helpers/memory-nat.js";
+import { ipsecFrom, namedDh, policyFrom, pskText, ruleText, seededRandom } from "./harness.js";
+
+const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(256..256) }";
+const HOME = "192.168.1.2";
+const NAT = "203.0.113.1";
+const GW = "10.0.0.2";
+
+interface Side {
+  engine: IkeEngine;
+  kernel: MemoryKernel;
+  local: Endpoint;
+}
+
+function side(name: string, transport: Transport, clock: ManualClock, config: string, psk: string, ipsec: string, local: Endpoint, natt: boolean): Side {
+  const policy = policyFrom(config, psk);
+  const kernel = new MemoryKernel();
+  const policyIpsec = ipsecFrom(ipsec);
+  const engine = new IkeEngine({
+    transport,
+    policy,
+    clock,
+    random: seededRandom(name),
+    cookies: new CookieJar({ clock, random: seededRandom(`${name}-cookies`) }),
+    dh: namedDh(name),
+    kernel,
+    ipsecPolicy: () => policyIpsec,
+    ...(natt ? { nattPort: 4500 } : {}),
+  });
+  return { engine, kernel, local };
+}
+
+interface World {
+  network: MemoryNetwork;
+  clock: ManualClock;
+  nat: MemoryNat | undefined;
+  home: Side;
+  gw: Side;
+  tap: TapRecord[];
+}
+
+/** `home` behind a NAT (unless `noNat`) and `gw` on the outside, both NAT-T capable unless told. */
+function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean } = {}): World {
+  const clock = new ManualClock();
+  const network = new MemoryNetwork();
+  const tap: TapRecord[] = [];
+  network.tap((r) => tap.push(r));
+  const nat = o.noNat === true ? undefined : new MemoryNat(network, NAT);
+  const homeAddr = o.noNat === true ? "10.0.0.1" : HOME;
+  const peerSeen = o.noNat === true ? "10.0.0.1" : NAT;
+  const homeTransport: Transport = nat ?? network.attach([{ address: homeAddr, port: 500 }, { address: homeAddr, port: 4500 }]);
+  const gwTransport = network.attach([{ address: GW, port: 500 }, { address: GW, port: 4500 }]);
+  const mode = o.mode === "aggressive" ? "\n  ike_mode aggressive" : "";
+  // Aggressive Mode chooses the key by identity, Main Mode by the peer's address (the NAT's).
+  const homePsk = pskText(homeAddr, GW, "natt-secret").replace("}", `${mode}\n}`);
+  const gwPsk = (o.mode === "aggressive" ? pskText(GW, homeAddr, "natt-secret") : pskText(GW, peerSeen, "natt-secret")).replace("}", `${mode}\n}`);
+  const home = side("home", homeTransport, clock, ruleText("to-gw", homeAddr, GW, XF), homePsk, `{ raddr ${GW} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`, { address: homeAddr, port: 500 }, true);
+  const gw = side(
+    "gw", gwTransport, clock, ruleText("from-home", GW, `${peerSeen}`, XF).replace("remote_addr", "remote_id \"\"\n  remote_addr"),
+    gwPsk, `{ raddr ${homeAddr} } ipsec { encr_algs aes encr_auth_algs sha1 }\n{ raddr ${peerSeen} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
+    { address: GW, port: 500 }, o.gwNatt !== false,
+  );
+  return { network, clock, nat, home, gw, tap };
+}
+
+async function settle(w: World, rounds = 30): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await w.network.idle();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+function up(w: World, mode?: "main" | "aggressive"): IsakmpSa {
+  // The engine's policy is its own; the rule is rebuilt from the same text.
+  const rule = policyFrom(ruleText("to-gw", HOME, GW, XF), pskText(HOME, GW, "x")).ruleByLabel("to-gw")!;
+  return w.home.engine.initiate(rule, w.home.local, { address: GW, port: 500 }, mode);
+}
+
+function established(e: IkeEngine): IsakmpSa {
+  const sa = e.sas.all().find((s) => s.state === "established");
+  assert.ok(sa !== undefined, "an established ISAKMP SA");
+  return sa;
+}
+
+function close(w: World): void {
+  w.home.engine.close();
+  w.gw.engine.close();
+}
+
+test("Main Mode through a NAT: vendor IDs, NAT-D, the home side behind the NAT, both float to 4500", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  const h = established(w.home.engine);
+  const g = established(w.gw.engine);
+  assert.deepEqual({ ...h.natt, detection: { ...h.natt!.detection } }, { version: "rfc3947", floated: true, detection: { localBehindNat: true, peerBehindNat: false } });
+  assert.deepEqual({ ...g.natt, detection: { ...g.natt!.detection } }, { version: "rfc3947", floated: true, detection: { localBehindNat: false, peerBehindNat: true } });
+  assert.deepEqual(h.remote, { address: GW, port: 4500 });
+  assert.deepEqual(h.local, { address: HOME, port: 4500 });
+  assert.deepEqual(g.remote, w.nat!.mappingOf({ address: HOME, port: 4500 }));
+  assert.equal(g.local.port, 4500);
+  // On the wire: MM1 offers the four versions, MM2 names one, MM3/MM4 carry two NAT-D each.
+  const clear = w.tap.filter((r) => r.fate === "delivered").map((r) => decodeMessage(r.datagram)).filter((m) => m.ok && m.value.kind === "plain");
+  const types = clear.map((m) => (m.ok && m.value.kind === "plain" ? m.value.payloads.map((p) => p.type) : []));
+  assert.equal(types[0]!.filter((t) => t === PayloadType.VID).length, 4);
+  assert.equal(types[1]!.filter((t) => t === PayloadType.VID).length, 1);
+  assert.equal(types[2]!.filter((t) => t === PayloadType.NATD).length, 2);
+  assert.equal(types[3]!.filter((t) => t === PayloadType.NATD).length, 2);
+  // Everything after MM4 went between the NAT-T ports.
+  const later = w.tap.filter((r) => r.fate === "delivered").slice(4);
+  assert.ok(later.length >= 2 && later.every((r) => r.from.port !== 500 && r.to.port !== 500), "MM5 and MM6 on the NAT-T ports");
+  close(w);
+});
+
+test("Aggressive Mode through a NAT: NAT-D in AM2 and AM3, AM3 from the NAT-T port", async () => {
+  const w = world({ mode: "aggressive" });
+  up(w, "aggressive");
+  await settle(w);
+  const h = established(w.home.engine);
+  const g = established(w.gw.engine);
+  assert.equal(h.natt?.detection?.localBehindNat, true);
+  assert.equal(g.natt?.detection?.peerBehindNat, true);
+  assert.equal(h.natt?.floated, true);
+  assert.equal(g.natt?.floated, true);
+  assert.deepEqual(g.remote, w.nat!.mappingOf({ address: HOME, port: 4500 }));
+  close(w);
+});
+
+test("no NAT between NAT-T peers: NAT-D says so, nobody floats, ESP stays plain", async () => {
+  const w = world({ noNat: true });
+  const p = policyFrom(ruleText("to-gw", "10.0.0.1", GW, XF), pskText("10.0.0.1", GW, "x")).ruleByLabel("to-gw")!;
+  w.home.engine.initiate(p, { address: "10.0.0.1", port: 500 }, { address: GW, port: 500 });
+  await settle(w);
+  const h = established(w.home.engine);
+  assert.deepEqual(h.natt?.detection, { localBehindNat: false, peerBehindNat: false });
+  assert.equal(h.natt?.floated, false);
+  assert.equal(h.remote.port, 500);
+  close(w);
+});
+
+test("a peer without NAT-T: no vendor ID answered, no NAT-D, no float; its private address ID stays refused", async () => {
+  const w = world({ gwNatt: false });
+  const seen: string[] = [];
+  w.home.engine.on("phase1-failed", (_sa, reason) => seen.push(reason));
+  const sa = up(w);
+  await settle(w);
+  assert.equal(sa.natt, undefined);
+  assert.equal(sa.remote.port, 500);
+  const plain = w.tap.filter((r) => r.fate === "delivered").map((r) => decodeMessage(r.datagram)).filter((m) => m.ok && m.value.kind === "plain");
+  const types = plain.map((m) => (m.ok && m.value.kind === "plain" ? m.value.payloads.map((p) => p.type) : []));
+  assert.equal(types[1]!.filter((t) => t === PayloadType.VID).length, 0, "MM2 names no NAT-T version");
+  assert.equal(types[2]!.filter((t) => t === PayloadType.NATD || t === PayloadType.NATDDraft).length, 0, "MM3 has no NAT-D");
+  assert.equal(w.gw.engine.sas.all().filter((s) => s.state === "established").length, 0);
+  close(w);
+});
+
+async function quickMode(w: World, mode: "transport" = "transport"): Promise<void> {
+  const sa = established(w.home.engine);
+  const pol = ipsecFrom(`{ raddr ${GW} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
+  const sel = selectForAcquire(pol, { src: { address: HOME, port: 0 }, dst: { address: GW, port: 0 }, ulp: 0 });
+  if (sel.kind !== "ipsec") throw new Error("no ipsec policy");
+  assert.equal(sel.mode, mode);
+  w.home.engine.quickMode(sa, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
+  await settle(w);
+}
+
+test("Quick Mode through a NAT: UDP-encapsulated transport mode, NAT-OA, kernel SAs with the NAT-T ports", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  await quickMode(w);
+  const home = (await w.home.kernel.dump()).filter((s) => s.state === "mature");
+  const gw = (await w.gw.kernel.dump()).filter((s) => s.state === "mature");
+  assert.equal(home.length, 2);
+  assert.equal(gw.length, 2);
+  const pub = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  for (const s of home) {
+    const out = s.src === HOME;
+    assert.deepEqual({ sport: s.encap?.sport, dport: s.encap?.dport }, { sport: 4500, dport: 4500 }, `home ${s.src}>${s.dst}`);
+    assert.equal(out ? s.encap?.originalDst : s.encap?.originalSrc, GW, "NAT-OA: the gateway's address");
+  }
+  for (const s of gw) {
+    const out = s.src === GW;
+    assert.deepEqual({ sport: s.encap?.sport, dport: s.encap?.dport }, out ? { sport: 4500, dport: pub.port } : { sport: pub.port, dport: 4500 }, `gw ${s.src}>${s.dst}`);
+    // NAT-OA: the gateway learnt the home side's address before the NAT.
+    assert.equal(out ? s.encap?.originalDst : s.encap?.originalSrc, HOME);
+  }
+  close(w);
+});
+
+test("keepalives every 20 s from the side behind the NAT, none from the other", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  w.clock.advance(20_000);
+  w.clock.advance(20_000);
+  await settle(w);
+  assert.deepEqual(w.nat!.keepalives, [`${HOME}:4500 -> ${GW}:4500`, `${HOME}:4500 -> ${GW}:4500`]);
+  assert.ok(!established(w.gw.engine).timerNames().includes("natt-keepalive"));
+  close(w);
+});
+
+test("NAT rebinding: the gateway's SA follows an authenticated message from the new port, not a clear one", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  const g = established(w.gw.engine);
+  const before = { ...g.remote };
+  w.nat!.rebind();
+  // A clear message with the SA's cookies from the new mapping: dropped, the SA stays.
+  const h = established(w.home.engine);
+  const clearMsg = Buffer.alloc(28);
+  h.icookie.copy(clearMsg, 0);
+  h.rcookie.copy(clearMsg, 8);
+  clearMsg.writeUInt8(0x10, 17);
+  clearMsg.writeUInt8(5, 18);
+  clearMsg.writeUInt32BE(28, 24);
+  w.nat!.send(clearMsg, h.local, h.remote);
+  await settle(w);
+  assert.deepEqual(g.remote, before);
+  assert.equal(w.gw.engine.stats.engine.nattMoves, 1, "only MM5's float so far");
+  // Quick Mode from the home side (authenticated by HASH(1)) moves the SA to the new mapping.
+  await quickMode(w);
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  assert.notDeepEqual(after, before);
+  assert.deepEqual(g.remote, after);
+  assert.equal(w.gw.engine.stats.engine.nattMoves, 2);
+  assert.equal((await w.gw.kernel.dump()).filter((s) => s.state === "mature").length, 2, "Quick Mode answered at the new mapping");
+  close(w);
+});
