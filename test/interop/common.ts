@@ -17,6 +17,10 @@ import type { EngineHost } from "../helpers/engine-host.js";
 import type { InteropPeer } from "../helpers/interop.js";
 import { poll } from "../helpers/wait.js";
 
+// Where other branches' tests still import these from here: they live in wait.ts and scenario.ts.
+export { poll } from "../helpers/wait.js";
+export { checkCapture, stopPeer, stopQuietly } from "../helpers/scenario.js";
+
 /** Addresses and port blocks of this process's slot. */
 export interface Plan {
   /** Our engine's address (interop files). */
