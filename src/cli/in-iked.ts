@@ -5,7 +5,7 @@
  */
 import { releasePreshared } from "../config/index.js";
 import { checkPolicy, loadAll } from "../daemon/config-load.js";
-import { Daemon, ExitCode, StartupError } from "../daemon/daemon.js";
+import { Daemon, ExitCode, StartupError, StartupInterrupted } from "../daemon/daemon.js";
 import { ikeServiceFactory } from "../daemon/ike-service.js";
 import { kernelCaveats } from "../daemon/kernel-backend.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
@@ -64,6 +64,12 @@ async function main(): Promise<number | undefined> {
   try {
     await Daemon.start(o, { engineFactory: ikeServiceFactory });
   } catch (err) {
+    if (err instanceof StartupInterrupted) {
+      // A stop request, not a failure: everything start-up built is gone again.
+      say(err.message);
+      if (child) await reportStartup({ up: false, exitCode: ExitCode.Ok, message: err.message });
+      return ExitCode.Ok;
+    }
     const e = err instanceof StartupError ? err : new StartupError(ExitCode.Error, (err as Error).message);
     for (const d of e.details) process.stderr.write(d + "\n");
     say(`fatal error - exiting: ${e.message}`);
@@ -71,7 +77,7 @@ async function main(): Promise<number | undefined> {
     return e.exitCode;
   }
   if (child) await reportStartup({ up: true, pid: process.pid });
-  // Running: signals end the process (daemon.ts).
+  // Running: SIGTERM and SIGINT end the process (daemon.ts, signals.ts).
   return undefined;
 }
 

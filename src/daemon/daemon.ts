@@ -1,14 +1,20 @@
 /**
- * in.iked startup, reload and shutdown — wiring only (STYLE §1): options → logging → core-dump
- * guard → single-instance lock → crash policy → configuration → kernel, crypto pool, engine →
- * admin socket → signals. Protocol logic lives in the IKE engine (src/ike), plugged in through
- * service.ts.
+ * in.iked startup, reload and shutdown — wiring only (STYLE §1): options → logging → signals →
+ * core-dump guard → single-instance lock → crash policy → crypto pool → configuration and
+ * certificate store → kernel → metrics, engine → admin socket. Protocol logic lives in the IKE
+ * engine (src/ike), plugged in through service.ts.
  *
- * The crash policy (crash-policy.ts) is installed before anything can fail in the background
- * (worker pool, sockets, SA timers): an exception that escapes every SA boundary is logged and the
- * daemon carries on; an invariant failure (the engine's `fatal`, an admin request's, or one that
- * reaches the process) stops the daemon cleanly — once start-up has finished or unwound — and
- * exits 70. A normal stop takes the policy's handlers off the process again.
+ * The admin socket comes last: it is the readiness signal (a test, a unit file or ikeadm waits
+ * for it), so once it accepts connections the daemon is fully up. Signals come first
+ * (signals.ts): a SIGHUP during start-up reloads once start-up has finished, a SIGTERM stops
+ * start-up at the next stage and takes down what was built (the kernel's policies and SAs
+ * included: the engine's stop removes them).
+ *
+ * The crash policy (crash-policy.ts) is installed once the pid lock is held, before anything can
+ * fail in the background (worker pool, sockets, SA timers): an exception that escapes every SA
+ * boundary is logged and the daemon carries on; an invariant failure (the engine's `fatal`, an
+ * admin request's, or one that reaches the process) stops the daemon cleanly — once start-up has
+ * finished or unwound — and exits 70. A normal stop takes the policy's handlers off the process.
  *
  * Reload (SIGHUP): both files are read and validated completely before anything changes; a bad
  * file leaves the running configuration in place and the log says why. At startup a bad file
@@ -35,6 +41,7 @@ import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { CrashPolicy, isInvariantFailure } from "./crash-policy.js";
 import type { AdminHandler } from "../control/server.js";
 import { kernelCaveats, openDaemonKernel } from "./kernel-backend.js";
+import { DaemonSignals, StartupInterrupted } from "./signals.js";
 import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
@@ -55,11 +62,13 @@ export class StartupError extends Error {
   }
 }
 
+export { StartupInterrupted } from "./signals.js";
+
 /** Extra wiring for start(). */
 export interface DaemonHooks {
   /** Creates the IKE exchange engine (in.iked passes `ikeServiceFactory`, ike-service.ts). */
   engineFactory?: ServiceFactory;
-  /** Ends the process after a crash policy stop (default `process.exit`; tests record the code). */
+  /** Ends the process after a stop by signal or by the crash policy (default `process.exit`; tests record the code). */
   exit?: (code: number) => void;
 }
 
@@ -68,7 +77,6 @@ export class Daemon {
   #stopping: Promise<void> | undefined;
   /** The certificate store holder (its generations of private keys in the pool, the cache). */
   #pki: PkiLive | undefined;
-  readonly #signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   private constructor(
     readonly options: DaemonOptions,
@@ -80,11 +88,16 @@ export class Daemon {
     readonly engine: IkeService | undefined,
     readonly pidLock: PidLock,
     readonly log: Logger,
+    readonly signals: DaemonSignals,
     readonly metrics: DaemonMetrics,
     readonly crash: CrashPolicy,
   ) {}
 
-  /** Start everything; throws StartupError with an exit code and printable details. */
+  /**
+   * Start everything; throws StartupError with an exit code and printable details, or
+   * StartupInterrupted when SIGTERM/SIGINT arrived during start-up (everything built is taken
+   * down again, the pid file and the admin socket included).
+   */
   static async start(options: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
     const logs = new LogHub({
       debugLevel: options.debugLevel,
@@ -95,12 +108,8 @@ export class Daemon {
     const log = logs.logger("dmn");
     const cfgLog = logs.logger("cfg");
 
-    guardCoreDumps(options, log);
-
-    const lock = acquirePidLock(options.paths.pidFile);
-    if (!lock.ok) throw new StartupError(ExitCode.Error, lock.message);
-    if (lock.recoveredStalePid !== undefined) log.warn("removed stale pid file", { file: options.paths.pidFile, stalePid: lock.recoveredStalePid });
-    const cleanup: (() => Promise<void> | void)[] = [() => lock.lock.release()];
+    const signals = DaemonSignals.install(log);
+    const cleanup: (() => Promise<void> | void)[] = [() => signals.uninstall()];
     const unwind = async () => {
       for (const f of cleanup.reverse()) await f();
     };
@@ -112,10 +121,18 @@ export class Daemon {
       stop: async (reason) => (await started)?.stop(`crash: ${reason}`),
       ...(hooks.exit !== undefined ? { exit: hooks.exit } : {}),
     });
-    crash.install();
-    cleanup.push(() => crash.uninstall());
 
     try {
+      signals.checkpoint("signals");
+      guardCoreDumps(options, log);
+      const lock = acquirePidLock(options.paths.pidFile);
+      if (!lock.ok) throw new StartupError(ExitCode.Error, lock.message);
+      cleanup.push(() => lock.lock.release());
+      if (lock.recoveredStalePid !== undefined) log.warn("removed stale pid file", { file: options.paths.pidFile, stalePid: lock.recoveredStalePid });
+      signals.checkpoint("pid file");
+      crash.install();
+      cleanup.push(() => crash.uninstall());
+
       // The pool first: the store's private keys are registered with it while the store loads.
       const pool = new CryptoPool({ threads: options.workers });
       cleanup.push(() => pool.close());
@@ -141,6 +158,7 @@ export class Daemon {
         file: options.configFile, rules: rules.value.rules.length, presharedKeys: keys.value.length,
         ...(store ? { certificates: store.certs.length, privateKeys: pki!.value.bindings.length, crls: store.crls.length } : {}),
       });
+      signals.checkpoint("configuration");
 
       const opened = await openDaemonKernel(options.kernel, logs.logger("knl"));
       if (!opened.ok) throw new StartupError(opened.perm ? ExitCode.Perm : ExitCode.Error, opened.message);
@@ -148,6 +166,7 @@ export class Daemon {
       cleanup.push(() => kernel.close());
       log.info("kernel backend opened", { kernel: opened.name, asked: options.kernel });
       for (const w of kernelCaveats(rules.value, opened.name)) cfgLog.warn(w);
+      signals.checkpoint("kernel");
       const metrics = new DaemonMetrics({ pool, kernel, backend: opened.name, log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
       cleanup.push(() => metrics.close());
 
@@ -164,18 +183,22 @@ export class Daemon {
       });
       if (engine) {
         live.onChange((next) => engine.reconfigure(next));
-        await engine.start();
+        // Pushed first: a start that fails half-way still closes what it opened.
         cleanup.push(() => engine.stop());
+        await engine.start();
+        // The IkeEngine exists once start() has made it.
         if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
       }
+      signals.checkpoint("engine");
 
       try {
         await metrics.apply(live.current.config.globals.metrics);
       } catch (err) {
         throw new StartupError(ExitCode.Error, (err as Error).message);
       }
+      signals.checkpoint("metrics");
 
       fs.mkdirSync(path.dirname(options.paths.adminSocket), { recursive: true, mode: 0o755 });
       const ctlLog = logs.logger("ctl");
@@ -187,19 +210,33 @@ export class Daemon {
           ikePort: options.ikePort, nattPort: options.nattPort, engine, pki: pkiLive, metrics,
         }), crash),
       });
-      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, metrics, crash);
+      cleanup.push(() => control.close());
+      // The last stage boundary: from here to running() nothing waits, so no signal can come between.
+      signals.checkpoint("admin socket");
+
+      const d = new Daemon(options, logs, live, control, kernel, pool, engine, lock.lock, log, signals, metrics, crash);
       d.#pki = pkiLive;
-      d.#installSignals();
       startupDone(d);
       log.info("in.iked started", {
         pid: process.pid, socket: options.paths.adminSocket, privilege: options.privilege,
         debugLevel: `0x${options.debugLevel.toString(16)}`, kernel: options.kernel, workers: options.workers,
       });
       daemonStart.publish({ pid: process.pid, socket: options.paths.adminSocket });
+      const exit = hooks.exit ?? ((code: number) => process.exit(code));
+      signals.running({ reload: () => d.#hangup(), stop: (sig) => void d.stop(sig).then(() => exit(ExitCode.Ok)) });
       return d;
     } catch (err) {
+      if (err instanceof StartupInterrupted) {
+        daemonStop.publish({ signal: err.signal });
+        log.info("in.iked stopping", { signal: err.signal, during: "start-up" });
+      }
       await unwind();
       startupDone(undefined);
+      if (err instanceof StartupInterrupted) {
+        log.info("in.iked stopped");
+        logs.close();
+        throw err;
+      }
       if (err instanceof StartupError) throw err;
       const e = err as NodeJS.ErrnoException;
       throw new StartupError(e.code === "EACCES" || e.code === "EPERM" ? ExitCode.Perm : ExitCode.Error, e.message);
@@ -246,12 +283,15 @@ export class Daemon {
     return true;
   }
 
-  /** Clean shutdown: socket unlinked, engine stopped, pool and kernel closed, pid file removed. */
+  /**
+   * Clean shutdown: a reload in progress finishes first; then socket unlinked, engine stopped
+   * (SAs deleted), pool and kernel closed, pid file removed.
+   */
   stop(signal?: string): Promise<void> {
     this.#stopping ??= (async () => {
       daemonStop.publish({ signal });
       this.log.info("in.iked stopping", signal ? { signal } : {});
-      for (const [sig, h] of this.#signalHandlers) process.off(sig, h);
+      await this.signals.stopping();
       await this.control.close();
       await this.engine?.stop();
       await this.metrics.close();
@@ -259,6 +299,9 @@ export class Daemon {
       await this.kernel.close();
       this.live.releaseKeys();
       this.pidLock.release();
+      // Last: until here a second SIGTERM finds the handlers (which ignore it), not the default
+      // action that would end the process half-way through.
+      this.signals.uninstall();
       this.log.info("in.iked stopped");
       this.logs.close();
       // Last: an error while stopping still reaches the policy (which is what exits 70 after a crash stop).
@@ -267,31 +310,22 @@ export class Daemon {
     return this.#stopping;
   }
 
-  #installSignals(): void {
-    const on = (sig: NodeJS.Signals, h: () => void) => {
-      process.on(sig, h);
-      this.#signalHandlers.push([sig, h]);
-    };
-    // Reloads are serialised: a SIGHUP during a reload runs after it.
-    let reloading: Promise<unknown> = Promise.resolve();
-    on("SIGHUP", () => {
-      // Reopen the debug log too, so a rotated file (logrotate) is replaced by a fresh one.
-      const dest = this.logs.destination;
-      if (dest.kind === "file") {
-        try {
-          this.logs.setDestination(dest);
-        } catch (err) {
-          this.log.error("cannot reopen the debug log; logging continues to the old file", { file: dest.path, err: (err as Error).message });
-        }
+  /** SIGHUP: reopen the debug log (so a rotated file is replaced by a fresh one), then reload. */
+  async #hangup(): Promise<void> {
+    const dest = this.logs.destination;
+    if (dest.kind === "file") {
+      try {
+        this.logs.setDestination(dest);
+      } catch (err) {
+        this.log.error("cannot reopen the debug log; logging continues to the old file", { file: dest.path, err: (err as Error).message });
       }
-      this.log.info("SIGHUP: reloading configuration");
-      reloading = reloading.then(() => this.reload()).catch((err: Error) => this.log.error("reload failed", { err: err.message }));
-    });
-    const term = (sig: NodeJS.Signals) => () => {
-      void this.stop(sig).then(() => process.exit(ExitCode.Ok));
-    };
-    on("SIGTERM", term("SIGTERM"));
-    on("SIGINT", term("SIGINT"));
+    }
+    this.log.info("SIGHUP: reloading configuration");
+    try {
+      await this.reload();
+    } catch (err) {
+      this.log.error("reload failed", { err: (err as Error).message });
+    }
   }
 }
 

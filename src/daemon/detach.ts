@@ -3,7 +3,9 @@
  * session, stdin closed, stdout/stderr appended to the log file) with an IPC channel, and waits
  * until the child reports that it is serving — or why it is not — before exiting with 0 or the
  * child's code. The child closes the channel once it has reported, so nothing ties it to the
- * parent afterwards.
+ * parent afterwards. A SIGTERM or SIGINT to the launcher before it exits (Ctrl-C in the shell that
+ * ran it) is passed on to the child, which stops start-up cleanly and reports that it did (or,
+ * when it was up already, stops as on any SIGTERM).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -12,6 +14,9 @@ import { refClock } from "../clock.js";
 
 /** Set in the child's environment so it knows it is the detached daemon. */
 export const DETACHED_ENV = "IKED_DETACHED_CHILD";
+
+/** Signals the waiting launcher passes on to the starting daemon. */
+const FORWARDED: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT"];
 
 /** Message from the detached child to the waiting launcher. */
 export type StartupReport = { up: true; pid: number } | { up: false; exitCode: number; message: string };
@@ -48,6 +53,10 @@ export function detachAndWait(args: readonly string[], logFile: string, timeoutM
   fs.closeSync(fd);
   return new Promise((resolve) => {
     let settled = false;
+    // Left in place until the launcher exits: a stop request that comes just as the daemon
+    // reports that it is up still reaches the daemon.
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    for (const sig of FORWARDED) process.on(sig, forward);
     const finish = (r: { code: number; message?: string; pid?: number }) => {
       if (settled) return;
       settled = true;

@@ -7,6 +7,11 @@ import diagnostics from "node:diagnostics_channel";
 
 /** Daemon is up and serving the admin socket. */
 export const daemonStart = diagnostics.channel("iked:daemon:start");
+/**
+ * Start-up reached a stage boundary (`{ stage }`: "signals", "pid file", "configuration", "engine",
+ * "admin socket"), where a stop signal that arrived meanwhile takes effect.
+ */
+export const daemonStage = diagnostics.channel("iked:daemon:stage");
 /** A configuration reload finished (`{ ok, source, errors? }`). */
 export const daemonReload = diagnostics.channel("iked:daemon:reload");
 /** Daemon shutdown began (`{ signal? }`). */

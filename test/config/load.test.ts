@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { checkSecretFilePermissions, formatDiagnostic, loadIkeConfig, loadPreshared } from "../../src/config/index.js";
+import { skipUnless } from "../helpers/skip.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "iked-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,7 +74,7 @@ test("the suggested fix command quotes a path with spaces or quotes so it can be
   assert.equal(out.trim(), "600");
 });
 
-test("loadPreshared refuses a file owned by another user", { skip: process.getuid?.() === 0 ? false : "chown needs root" }, async () => {
+test("loadPreshared refuses a file owned by another user", { skip: skipUnless(process.getuid?.() === 0, "chown needs root") }, async () => {
   const p = file("foreign.preshared", PSK, 0o600);
   chownSync(p, 4242, 4242);
   const self = process.getuid?.() ?? 0;

@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import type { ListResult, SadbView } from "../../src/control/results.js";
-import { ikeadm, makeRoot } from "../daemon/harness.js";
-import { checkPcap, InteropPeer, type Capture, type Kv } from "../helpers/interop.js";
+import { ikeadm } from "../daemon/harness.js";
+import type { Capture, Kv, StrongSwanOptions } from "../helpers/interop.js";
+import { checkCapture, type Scenario } from "../helpers/scenario.js";
 import { ikeConfig, preshared } from "../interop/common.js";
 
 export const US = "127.0.6.1";
@@ -17,14 +18,12 @@ export const SS_RESPONDER = "127.0.6.3";
 export const PSK = "daemon-interop-psk-9f3c";
 export const P1 = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(128..128) }";
 
-/** A root with one rule towards `peer`, its pre-shared key and an ipsecinit.conf entry for it. */
-export function rootFor(peer: string): string {
-  return rootWith(peer);
-}
-
-/** The same with another Phase 1 transform line. */
-export function rootWith(peer: string, p1 = P1): string {
-  const root = makeRoot(ikeConfig(`dmn ${peer}`, US, peer, p1), preshared(US, peer, PSK));
+/**
+ * A root (removed when the case ends) with one rule towards `peer`, its pre-shared key and an
+ * ipsecinit.conf entry for it.
+ */
+export function rootFor(s: Scenario, peer: string, p1 = P1): string {
+  const root = s.root(ikeConfig(`dmn ${peer}`, US, peer, p1), preshared(US, peer, PSK));
   fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), `{ raddr ${peer} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
   return root;
 }
@@ -50,13 +49,13 @@ export function assertSameSadb(ours: readonly SadbView[], theirs: readonly Kv[])
   }
 }
 
-/** A strongSwan peer for the daemon on `ourPort` (aes128-sha256-modp2048, ESP aes128-sha1, transport). */
-export function strongSwan(name: string, role: "initiator" | "responder", local: string, port: number, ourPort: number): Promise<InteropPeer> {
-  return InteropPeer.startStrongSwan({
+/** strongSwan options for the daemon on `ourPort` (aes128-sha256-modp2048, ESP aes128-sha1, transport). */
+export function strongSwanFor(name: string, role: "initiator" | "responder", local: string, port: number, ourPort: number): StrongSwanOptions {
+  return {
     name, role, local, remote: US, localPort: port, nattPort: port + 1, remotePort: ourPort,
     mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14,
     esp: "aes128-sha1", pfs: "none", espMode: "transport", logLevel: 4,
-  });
+  };
 }
 
 
@@ -72,13 +71,9 @@ export const keymatArgs = (root: string): string[] => ["-p", "keymat", "--keys-f
  * payloads are dissected and checked as well.
  */
 export async function checkWithOurKeys(cap: Capture, root: string, expect: string): Promise<void> {
-  await cap.stop();
   const keys = keysFileOf(root);
   const lines = fs.readFileSync(keys, "utf8").split("\n").filter((l) => l !== "");
   assert.ok(lines.length >= 1 && lines.every((l) => /^[0-9a-f]{16},[0-9a-f]+$/.test(l)), `key file lines: ${lines.length}`);
   assert.equal(fs.statSync(keys).mode & 0o777, 0o600);
-  const r = await checkPcap(cap.pcap, { keys, expect });
-  assert.ok(r.ok, `capture.sh check failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  assert.equal(r.result.malformed, "0", r.stdout);
-  assert.equal(r.result.encrypted_not_decrypted, "0", `some encrypted packets were not decrypted with our keys:\n${r.stdout}`);
+  await checkCapture(cap, { keys, expect });
 }

@@ -19,7 +19,9 @@ import { test } from "node:test";
 import type { ListResult, P1View, SadbView } from "../../src/control/results.js";
 import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "../daemon/harness.js";
 import { Capture, InteropPeer, checkPcap, interopSkip, type LibreswanOptions } from "../helpers/interop.js";
-import { ikeConfig, poll, preshared, stopQuietly } from "../interop/common.js";
+import { stopQuietly } from "../helpers/scenario.js";
+import { poll } from "../helpers/wait.js";
+import { ikeConfig, preshared } from "../interop/common.js";
 import { PSK, keymatArgs, keysFileOf, mature } from "./common.js";
 
 const skip = interopSkip();

@@ -12,54 +12,32 @@
  * file as usual. Instance names dmn-*.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import { test } from "node:test";
 import type { ListResult, P1View, SadbView } from "../../src/control/results.js";
-import { startDaemon, type RunningDaemon } from "../daemon/harness.js";
 import { xfrmSas } from "../helpers/engine-host.js";
-import { execFileSync } from "node:child_process";
-import { Capture, InteropPeer, interopSkip, type LibreswanOptions } from "../helpers/interop.js";
-import { poll, stopQuietly } from "../interop/common.js";
-import { PSK, US, assertSameSadb, checkWithOurKeys, json, keymatArgs, mature, rootWith } from "./common.js";
+import { interopTest } from "../helpers/scenario.js";
+import { poll } from "../helpers/wait.js";
+import { PSK, US, assertSameSadb, checkWithOurKeys, json, keymatArgs, mature, rootFor } from "./common.js";
 
-const skip = interopSkip();
-
-test("Libreswan on 127.0.6.4:500 initiates to in.iked on 127.0.6.1:500; SADB matches; Libreswan's Delete reaches us", { skip, timeout: 180_000 }, async () => {
+interopTest("Libreswan on 127.0.6.4:500 initiates to in.iked on 127.0.6.1:500; SADB matches; Libreswan's Delete reaches us", async (s) => {
   const LIBRESWAN = "127.0.6.4";
-  const root = rootWith(LIBRESWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }");
-  const ns = `dmn-ls-${process.pid}`;
-  let d: RunningDaemon | undefined;
-  let peer: InteropPeer | undefined;
-  let cap: Capture | undefined;
-  execFileSync("ip", ["netns", "add", ns]);
-  try {
-    execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
-    d = await startDaemon(root, [...keymatArgs(root), "--port", "500", "--natt-port", "4500"], {}, { netns: ns });
-    cap = await Capture.start({ name: `dmn-cap-ls-${process.pid}`, ports: "500,4500", netns: ns });
-    // `netns` is a start option of libreswan-peer.sh that the typed options do not list.
-    const opts: LibreswanOptions & { netns: string } = {
-      name: `dmn-ls-${process.pid}`, role: "initiator", local: LIBRESWAN, remote: US, remotePort: 500,
-      mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport",
-      netns: ns,
-    };
-    peer = await InteropPeer.startLibreswan(opts);
-    const st = await peer.status({ wait: 30 });
-    assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}\n${d.output()}`);
-    await poll(async () => (await mature(root)).length === 2, "our two IPsec SAs");
-    assertSameSadb(await mature(root), xfrmSas(peer.info.xfrmlog ?? ""));
-    assert.match(d.output(), /IKE engine started sockets=\["127\.0\.6\.1:500","127\.0\.6\.1:4500 \(NAT-T\)"\]/);
+  const root = rootFor(s, LIBRESWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }");
+  const ns = s.netns(`dmn-ls-${process.pid}`);
+  const d = await s.daemon(root, [...keymatArgs(root), "--port", "500", "--natt-port", "4500"], {}, { netns: ns });
+  const cap = await s.capture(`dmn-cap-ls-${process.pid}`, { ports: "500,4500", netns: ns });
+  const peer = await s.libreswan({
+    name: `dmn-ls-${process.pid}`, role: "initiator", local: LIBRESWAN, remote: US, remotePort: 500,
+    mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport",
+    netns: ns,
+  });
+  await s.established(peer, { context: () => d.output() });
+  await poll(async () => (await mature(root)).length === 2, "our two IPsec SAs");
+  assertSameSadb(await mature(root), xfrmSas(peer.info.xfrmlog ?? ""));
+  assert.match(d.output(), /IKE engine started sockets=\["127\.0\.6\.1:500","127\.0\.6\.1:4500 \(NAT-T\)"\]/);
 
-    await peer.stop({ purge: true });
-    await poll(async () => (await json<ListResult<P1View>>(root, ["dump", "p1"])).items.length === 0, "our ISAKMP SA to go after Libreswan's Delete");
-    await poll(async () => (await json<ListResult<SadbView>>(root, ["dump", "sadb"])).items.length === 0, "our IPsec SAs to go after Libreswan's Delete");
+  await peer.stop({ purge: true });
+  await poll(async () => (await json<ListResult<P1View>>(root, ["dump", "p1"])).items.length === 0, "our ISAKMP SA to go after Libreswan's Delete");
+  await poll(async () => (await json<ListResult<SadbView>>(root, ["dump", "sadb"])).items.length === 0, "our IPsec SAs to go after Libreswan's Delete");
 
-    // Libreswan's Deletes (encrypted informationals) decrypt with our Ka too.
-    await checkWithOurKeys(cap, root, "main:6,quick:3,info:1");
-  } finally {
-    await stopQuietly(cap);
-    await d?.stop();
-    await peer?.stop({ kill: true, purge: true });
-    execFileSync("ip", ["netns", "del", ns]);
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  // Libreswan's Deletes (encrypted informationals) decrypt with our Ka too.
+  await checkWithOurKeys(cap, root, "main:6,quick:3,info:1");
 });

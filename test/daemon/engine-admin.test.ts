@@ -14,6 +14,7 @@ import { after, describe, test } from "node:test";
 import { parseAcquire } from "../../src/cli/ikeadm/commands.js";
 import type { AcquireResult, ListResult, P1View, SadbResult, SadbView, StatsResult } from "../../src/control/results.js";
 import { IN_IKED, ikeadm, makeRoot, rootPath, run, startDaemon, type RunningDaemon } from "./harness.js";
+import { poll } from "../helpers/wait.js";
 
 const A = "127.0.6.10";
 const B = "127.0.6.11";
@@ -42,14 +43,6 @@ async function json<T>(root: string, args: string[], code = 0): Promise<T> {
   const r = await ikeadm(root, ["--json", ...args]);
   assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
-}
-
-async function poll(pred: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 test("parseAcquire: keywords, protocol names, peer forms, errors", () => {

@@ -8,6 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { WAIT_MS } from "../helpers/wait.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Compiled launchers (dist/src/cli). */
@@ -94,7 +95,7 @@ export function ikeadm(root: string, args: readonly string[], opts: { input?: st
 }
 
 /** Wait until the admin socket accepts connections. */
-export async function waitForSocket(file: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForSocket(file: string, timeoutMs = WAIT_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -146,7 +147,7 @@ export async function startDaemon(root: string, extra: readonly string[] = [], e
     root,
     pid: p.pid ?? 0,
     output: () => out,
-    async waitFor(text, timeoutMs = 10_000) {
+    async waitFor(text, timeoutMs = WAIT_MS) {
       const until = Date.now() + timeoutMs;
       while (!(typeof text === "string" ? out.includes(text) : text.test(out))) {
         if (Date.now() > until) throw new Error(`daemon output never showed ${String(text)}:\n${out}`);

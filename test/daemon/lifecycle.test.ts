@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, describe, test } from "node:test";
+import { poll } from "../helpers/wait.js";
 import { GOOD_CONFIG, IN_IKED, ikeadm, makeRoot, rootPath, run, startDaemon, waitForSocket } from "./harness.js";
 
 const roots: string[] = [];
@@ -169,8 +170,7 @@ describe("in.iked daemon", () => {
     assert.ok(pid > 0);
     assert.match((await ikeadm(r, ["get", "priv"])).stdout, /Current privilege level is 0x0/);
     process.kill(pid, "SIGTERM");
-    for (let i = 0; i < 200 && fs.existsSync(rootPath.pid(r)); i++) await new Promise((s) => setTimeout(s, 25));
-    assert.equal(fs.existsSync(rootPath.pid(r)), false);
+    await poll(() => !fs.existsSync(rootPath.pid(r)), "the daemon to remove its pid file");
     assert.match(fs.readFileSync(rootPath.log(r), "utf8"), /in\.iked started[\s\S]*in\.iked stopped/);
   });
 

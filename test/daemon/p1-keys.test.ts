@@ -16,6 +16,7 @@ import { AdminClient } from "../../src/control/client.js";
 import type { AdminRequest } from "../../src/control/messages.js";
 import type { ListResult, P1KeysView, P1View, SadbView } from "../../src/control/results.js";
 import { IN_IKED, ikeadm, makeRoot, rootPath, run, startDaemon, type RunningDaemon } from "./harness.js";
+import { poll } from "../helpers/wait.js";
 
 const A = "127.0.6.12";
 const B = "127.0.6.13";
@@ -49,14 +50,6 @@ async function raw(root: string, req: AdminRequest): Promise<{ ok: boolean; resu
     return { ok: r.ok, ...(r.ok ? { result: r.result } : {}), text: JSON.stringify(r) };
   } finally {
     c.close();
-  }
-}
-
-async function poll(pred: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -3,23 +3,19 @@
  * the engine runs in this process on a UDP transport bound to 127.0.3.x:500, strongSwan on the
  * next address with its own high ports (see `interopPlan`), so neither side adds the non-ESP marker.
  *
- * Quick Mode is not implemented yet, so only the IKE SA is checked (`status --ike-only`), plus
- * that both sides derived the same SKEYID_a (our Quick Mode HASH(1) against one computed from the
+ * Only the IKE SA is checked here (`status --ike-only`; Quick Mode is strongswan-quick-mode.test.ts),
+ * plus that both sides derived the same SKEYID_a (our Quick Mode HASH(1) against one computed from the
  * SKEYID_a strongSwan logged at level 4).
  */
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { IkeEngine } from "../../src/ike/engine.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
-import { inlineDh } from "../helpers/dh.js";
-import { UdpTransport } from "../../src/net/udp-transport.js";
-import { InteropPeer, interopSkip, type PeerKeys } from "../helpers/interop.js";
-import { interopPlan, policyFrom, pskText, ruleText } from "./harness.js";
+import type { PeerKeys } from "../helpers/interop.js";
+import { interopTest, type Scenario } from "../helpers/scenario.js";
+import { interopPlan, pskText, ruleText } from "./harness.js";
 
 const { us: US, them: THEM, port: PORT } = interopPlan(0);
 const PSK = "interop-secret-1";
-const skip = interopSkip();
 
 interface Case {
   readonly name: string;
@@ -49,25 +45,9 @@ const CASES: readonly Case[] = [
   },
 ];
 
-async function engineOn(c: Case): Promise<{ engine: IkeEngine; transport: UdpTransport }> {
-  const transport = await UdpTransport.open({ addresses: [US], port: 500, nattPort: null });
-  const policy = policyFrom(ruleText("ss", US, THEM, c.xform), pskText(US, THEM, PSK));
-  const engine = new IkeEngine({ transport, dh: inlineDh, policy });
-  return { engine, transport };
-}
-
-function waitUp(engine: IkeEngine, ms: number): Promise<IsakmpSa> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("no Phase 1 SA within timeout")), ms);
-    engine.once("phase1-up", (sa) => {
-      clearTimeout(t);
-      resolve(sa);
-    });
-    engine.once("phase1-failed", (_sa, reason, notify) => {
-      clearTimeout(t);
-      reject(new Error(`Phase 1 failed: ${reason} (notify ${notify})`));
-    });
-  });
+/** Our engine on US:500 with the case's transform. */
+function host(s: Scenario, c: Case) {
+  return s.host({ address: US, port: 500, ikeConfig: ruleText("ss", US, THEM, c.xform), preshared: pskText(US, THEM, PSK) });
 }
 
 /** Our SKEYID_a equals strongSwan's: compare HASH(1) over the same input. */
@@ -84,75 +64,26 @@ function assertSameSkeyidA(sa: IsakmpSa, keys: PeerKeys, prfHash: string): void 
 }
 
 for (const [i, c] of CASES.entries()) {
-  test(`strongSwan responder, we initiate Main Mode PSK (${c.name})`, { skip, timeout: 90_000 }, async () => {
+  const ss = { remote: US, remotePort: 500, mode: "main", auth: "psk", psk: PSK, ...c.ss, logLevel: 4 } as const;
+
+  interopTest(`strongSwan responder, we initiate Main Mode PSK (${c.name})`, async (s) => {
     const port = PORT + i * 4;
-    const peer = await InteropPeer.startStrongSwan({
-      name: `ike-mmr-${process.pid}-${i}`,
-      role: "responder",
-      local: THEM,
-      remote: US,
-      localPort: port,
-      nattPort: port + 1,
-      remotePort: 500,
-      mode: "main",
-      auth: "psk",
-      psk: PSK,
-      ...c.ss,
-      logLevel: 4,
-    });
-    let engineSide: Awaited<ReturnType<typeof engineOn>> | undefined;
-    try {
-      engineSide = await engineOn(c);
-      const { engine } = engineSide;
-      const up = waitUp(engine, 15_000);
-      engine.initiate(engine_rule(c), { address: US, port: 500 }, { address: THEM, port });
-      const sa = await up;
-      const st = await peer.status({ wait: 10, ikeOnly: true });
-      assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
-      assertSameSkeyidA(sa, await peer.keys(), c.prfHash);
-    } finally {
-      engineSide?.engine.close();
-      await engineSide?.transport.close();
-      await peer.stop({ kill: true, purge: true });
-    }
+    const peer = await s.strongSwan({ name: `ike-mmr-${process.pid}-${i}`, role: "responder", local: THEM, localPort: port, nattPort: port + 1, ...ss });
+    const h = await host(s, c);
+    h.initiate("ss", { address: THEM, port });
+    await h.waitFor("phase1-up");
+    await s.established(peer, { ikeOnly: true });
+    assertSameSkeyidA(h.of("phase1-up")[0]!.sa, await peer.keys(), c.prfHash);
   });
 
-  test(`strongSwan initiates, we respond to Main Mode PSK (${c.name})`, { skip, timeout: 90_000 }, async () => {
+  interopTest(`strongSwan initiates, we respond to Main Mode PSK (${c.name})`, async (s) => {
     const port = PORT + i * 4 + 2;
-    const { engine, transport } = await engineOn(c);
-    const up = waitUp(engine, 20_000);
-    up.catch(() => {}); // awaited below; a failed peer start must not leave it unhandled
-    let peer: InteropPeer | undefined;
-    try {
-      peer = await InteropPeer.startStrongSwan({
-        name: `ike-mmi-${process.pid}-${i}`,
-        role: "initiator",
-        local: THEM,
-        remote: US,
-        localPort: port,
-        nattPort: port + 1,
-        remotePort: 500,
-        mode: "main",
-        auth: "psk",
-        psk: PSK,
-        ...c.ss,
-        logLevel: 4,
-      });
-      const sa = await up;
-      const st = await peer.status({ wait: 10, ikeOnly: true });
-      assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
-      assert.equal(sa.role, "responder");
-      assertSameSkeyidA(sa, await peer.keys(), c.prfHash);
-    } finally {
-      engine.close();
-      await transport.close();
-      await peer?.stop({ kill: true, purge: true });
-    }
+    const h = await host(s, c);
+    const peer = await s.strongSwan({ name: `ike-mmi-${process.pid}-${i}`, role: "initiator", local: THEM, localPort: port, nattPort: port + 1, ...ss });
+    await h.waitFor("phase1-up");
+    await s.established(peer, { ikeOnly: true });
+    const sa = h.of("phase1-up")[0]!.sa;
+    assert.equal(sa.role, "responder");
+    assertSameSkeyidA(sa, await peer.keys(), c.prfHash);
   });
-}
-
-function engine_rule(c: Case) {
-  const r = policyFrom(ruleText("ss", US, THEM, c.xform), pskText(US, THEM, PSK)).ruleByLabel("ss");
-  if (r === undefined) throw new Error("rule");
-  return r;
 }

@@ -23,6 +23,7 @@ import { UdpTransport } from "../../src/net/udp-transport.js";
 import { selectForAcquire, type IpsecPolicy } from "../../src/policy/index.js";
 import { ipsecFrom, policyFrom } from "../exchange/harness.js";
 import { parseKv, type Kv } from "./interop.js";
+import { WAIT_MS } from "./wait.js";
 
 /** Options of {@link EngineHost.open}. */
 export interface EngineHostOptions {
@@ -40,6 +41,14 @@ export interface EngineHostOptions {
   readonly dh?: DhPort;
   /** Extra engine options (retransmit policy, half-open limits ...). */
   readonly engine?: Partial<EngineOptions>;
+}
+
+/** Traffic between the networks behind two tunnel gateways: addresses, protocol, port. */
+export interface InnerTraffic {
+  readonly src: string;
+  readonly dst: string;
+  readonly ulp?: number;
+  readonly dport?: number;
 }
 
 /** One recorded engine event. */
@@ -95,13 +104,15 @@ export class EngineHost {
 
   /**
    * Resolve once `n` events of `kind` have been recorded; reject at `ms` or as soon as a failure
-   * event (phase1-failed / phase2-failed) arrives while waiting for an `-up`.
+   * that rules it out arrives: phase1-failed while waiting for phase1-up, phase1-failed or
+   * phase2-failed while waiting for phase2-up.
    */
-  waitFor(kind: "phase1-up" | "phase2-up" | "sa-dead", n = 1, ms = 20_000): Promise<void> {
+  waitFor(kind: "phase1-up" | "phase2-up" | "sa-dead", n = 1, ms = WAIT_MS): Promise<void> {
+    const fatal: readonly HostEvent["kind"][] = kind === "phase2-up" ? ["phase1-failed", "phase2-failed"] : kind === "phase1-up" ? ["phase1-failed"] : [];
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${n} x ${kind}; events: ${this.describe()}`)), ms);
       const check = (): void => {
-        const failure = kind === "sa-dead" ? undefined : this.events.find((e) => e.kind === "phase1-failed" || e.kind === "phase2-failed");
+        const failure = this.events.find((e) => fatal.includes(e.kind));
         if (failure !== undefined) {
           clearTimeout(timer);
           reject(new Error(`engine failure while waiting for ${kind}: ${this.describe()}`));
@@ -117,7 +128,7 @@ export class EngineHost {
   }
 
   /** Resolve once `pred` holds after some event, or reject at `ms`. */
-  waitUntil(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
+  waitUntil(pred: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}; events: ${this.describe()}`)), ms);
       const check = (): void => {
@@ -149,19 +160,26 @@ export class EngineHost {
       .join("; ");
   }
 
-  /** The Quick Mode request ipsecinit.conf gives for host-to-host traffic to `remote`. */
-  requestTo(remote: string): QuickModeRequest {
+  /**
+   * The Quick Mode request ipsecinit.conf gives for host-to-host traffic to `remote`, or, with
+   * `inner`, for that traffic between the networks behind the gateways (what an ACQUIRE for it
+   * would ask for in tunnel mode).
+   */
+  requestTo(remote: string, inner?: InnerTraffic): QuickModeRequest {
     assert.ok(this.ipsec, "host has no ipsecinit.conf");
-    const sel = selectForAcquire(this.ipsec, { src: { address: this.endpoint.address, port: 0 }, dst: { address: remote, port: 0 }, ulp: 0 });
-    if (sel.kind !== "ipsec") throw new Error(`ipsecinit.conf selects ${sel.kind} for ${remote}`);
+    const traffic = inner === undefined
+      ? { src: { address: this.endpoint.address, port: 0 }, dst: { address: remote, port: 0 }, ulp: 0 }
+      : { src: { address: inner.src, port: 0 }, dst: { address: inner.dst, port: inner.dport ?? 0 }, ulp: inner.ulp ?? 0 };
+    const sel = selectForAcquire(this.ipsec, traffic);
+    if (sel.kind !== "ipsec") throw new Error(`ipsecinit.conf selects ${sel.kind} for ${JSON.stringify(traffic)}`);
     return { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId };
   }
 
-  /** Main Mode (if needed) and Quick Mode towards `remote` under the rule `label`. */
-  negotiate(label: string, remote: Endpoint): IsakmpSa {
+  /** Main Mode (if needed) and Quick Mode towards `remote` under the rule `label` (see requestTo). */
+  negotiate(label: string, remote: Endpoint, inner?: InnerTraffic): IsakmpSa {
     const rule = this.policy.ruleByLabel(label);
     assert.ok(rule, `no rule ${label}`);
-    return this.engine.negotiate(rule, this.endpoint, remote, this.requestTo(remote.address));
+    return this.engine.negotiate(rule, this.endpoint, remote, this.requestTo(remote.address, inner));
   }
 
   /** Main Mode only towards `remote` under the rule `label`. */

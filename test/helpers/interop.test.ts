@@ -2,9 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import {
-  Capture,
-  InteropPeer,
-  interopSkip,
   optionsToArgs,
   parseKeys,
   parseKv,
@@ -12,6 +9,7 @@ import {
   uniqueName,
 } from "./interop.js";
 import { readPcapFile } from "./pcap.js";
+import { interopTest } from "./scenario.js";
 
 test("interop: parseKv reads one-per-line and one-line outputs", () => {
   assert.deepEqual(parseKv("name=a\npid=12\ndir=/x/y\n"), { name: "a", pid: "12", dir: "/x/y" });
@@ -57,41 +55,15 @@ test("interop: uniqueName is harness-valid and unique", () => {
   assert.ok(sharedDir().length > 0);
 });
 
-test("interop: strongSwan responder + initiator pair establishes", { skip: interopSkip(), timeout: 120_000 }, async () => {
-  const resp = uniqueName("hr");
-  const init = uniqueName("hi");
-  const cap = await Capture.start({ name: uniqueName("hc"), ports: "11600-11619" });
-  let r: InteropPeer | undefined;
-  let i: InteropPeer | undefined;
-  try {
-    r = await InteropPeer.startStrongSwan({
-      name: resp,
-      role: "responder",
-      local: "127.0.1.21",
-      remote: "127.0.1.22",
-      localPort: 11600,
-      nattPort: 11601,
-      remotePort: 11610,
-    });
-    i = await InteropPeer.startStrongSwan({
-      name: init,
-      role: "initiator",
-      local: "127.0.1.22",
-      remote: "127.0.1.21",
-      localPort: 11610,
-      nattPort: 11611,
-      remotePort: 11600,
-    });
-    const si = await i.status({ wait: 10 });
-    assert.ok(si.established, `initiator not established: ${JSON.stringify(si.kv)}`);
-    assert.equal(si.kv.ike, "ESTABLISHED");
-    const sr = await r.status({ wait: 5 });
-    assert.ok(sr.established, `responder not established: ${JSON.stringify(sr.kv)}`);
-  } finally {
-    await i?.stop({ kill: true, purge: true });
-    await r?.stop({ kill: true, purge: true });
-    await cap.stop();
-  }
+interopTest("interop: strongSwan responder + initiator pair establishes", async (s) => {
+  const cap = await s.capture(uniqueName("hc"), { ports: "11600-11619" });
+  const r = await s.strongSwan({ name: uniqueName("hr"), role: "responder", local: "127.0.1.21", remote: "127.0.1.22", localPort: 11600, nattPort: 11601, remotePort: 11610 });
+  const i = await s.strongSwan({ name: uniqueName("hi"), role: "initiator", local: "127.0.1.22", remote: "127.0.1.21", localPort: 11610, nattPort: 11611, remotePort: 11600 });
+  await s.established(i);
+  assert.equal((await i.status()).kv.ike, "ESTABLISHED");
+  await s.established(r);
+  await cap.stop();
+
   // Both charons use non-500 ports, so every IKE packet carries the RFC 3948 non-ESP marker.
   const pcap = readPcapFile(cap.pcap);
   rmSync(cap.pcap, { force: true });

@@ -16,6 +16,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { skipUnless } from "./skip.js";
 
 /** Parsed `key=value` output of a harness script (later keys win). */
 export type Kv = Record<string, string>;
@@ -72,7 +73,7 @@ const REQUIRED_SCRIPTS = ["strongswan-peer.sh", "libreswan-peer.sh", "capture.sh
 
 /**
  * Decides whether interop tests can run: the scripts must exist and we must be root (they bind
- * ports, create mount namespaces and may install packages). In CI both hold, so tests run.
+ * ports, create mount namespaces and may install packages). CI must have both (interopSkip).
  */
 export function interopAvailable(): InteropAvailability {
   const dir = interopScriptsDir();
@@ -87,10 +88,13 @@ export function interopAvailable(): InteropAvailability {
   return { ok: true };
 }
 
-/** For `test(name, { skip: interopSkip() }, fn)`: `false` when available, else the reason. */
+/**
+ * For `test(name, { skip: interopSkip() }, fn)`: `false` when available, else the reason; under
+ * `CI=true` it throws instead, failing the file with the reason (helpers/skip.ts).
+ */
 export function interopSkip(): string | false {
   const a = interopAvailable();
-  return a.ok ? false : a.reason;
+  return a.ok ? false : skipUnless(false, a.reason);
 }
 
 /**
@@ -204,6 +208,8 @@ export interface PeerOptionsBase {
   logLevel?: number;
   /** start: wait this many seconds until established (the script exits 1 if not). */
   wait?: number;
+  /** Run the peer inside this network namespace. */
+  netns?: string;
 }
 
 /** strongSwan-only `start` options. */

@@ -79,6 +79,7 @@ export class LossyRelay {
   private readonly rand: Record<Direction, () => number>;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  private lastActivity = performance.now();
 
   private constructor(
     private readonly o: LossyRelayOptions,
@@ -109,7 +110,13 @@ export class LossyRelay {
     }
   }
 
+  /** Whether traffic has stopped: no duplicate waiting to go out, nothing relayed for `ms`. */
+  quietFor(ms: number): boolean {
+    return this.timers.size === 0 && performance.now() - this.lastActivity >= ms;
+  }
+
   private relay(dir: Direction, msg: Buffer, out: dgram.Socket, to: Endpoint): void {
+    this.lastActivity = performance.now();
     const c = this.counts[dir];
     const n = c.received++;
     const r = this.rand[dir]();
@@ -130,6 +137,7 @@ export class LossyRelay {
       const t = setTimeout(() => {
         this.timers.delete(t);
         if (this.closed) return;
+        this.lastActivity = performance.now();
         c.forwarded++;
         out.send(copy, to.port, to.address);
       }, this.o.duplicateDelayMs ?? 5);

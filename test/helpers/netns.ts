@@ -5,11 +5,12 @@
  * open their sockets inside one through `netns: ns.path`.
  *
  * `kernelGate()` says whether such tests can run (root, the `ip` tool, NETLINK_XFRM). Outside CI a
- * test that cannot run is skipped with the reason; under CI=true it runs and fails with it.
+ * test that cannot run is skipped with the reason; under CI it fails naming it (helpers/skip.ts).
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
+import { skipFor } from "./skip.js";
 
 const run = promisify(execFile);
 
@@ -76,17 +77,10 @@ export function kernelGate(): { ok: true } | { ok: false; reason: string } {
   return { ok: true };
 }
 
-/** For `test(name, { skip: kernelSkip() }, fn)`: the reason outside CI, `false` under CI=true (the test then fails). */
+/** For `test(name, { skip: kernelSkip() }, fn)`: the reason outside CI; under CI a throw naming it (helpers/skip.ts). */
 export function kernelSkip(): string | false {
   const g = kernelGate();
-  if (g.ok) return false;
-  return process.env.CI === "true" ? false : g.reason;
-}
-
-/** Fails at once when the gate is closed (reached only under CI=true, where nothing may skip). */
-export function requireKernel(): void {
-  const g = kernelGate();
-  if (!g.ok) throw new Error(`cannot run under CI: ${g.reason}`);
+  return skipFor(!g.ok && g.reason);
 }
 
 /** Waits until `check` returns a value (not undefined/false), polling; fails after `ms`. */

@@ -11,17 +11,15 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { skipFor } from "./skip.js";
 
 /** Debian's SoftHSM2 PKCS#11 module. */
 export const SOFTHSM_LIB = "/usr/lib/softhsm/libsofthsm2.so";
 
-/** Why SoftHSM2 cannot be used here, or false; under CI=true its absence throws. */
+/** Why SoftHSM2 cannot be used here, or false; under CI its absence throws (helpers/skip.ts). */
 export function softhsmSkip(): string | false {
   const missing = [SOFTHSM_LIB, "/usr/bin/softhsm2-util"].filter((f) => !fs.existsSync(f));
-  if (missing.length === 0) return false;
-  const why = `${missing.join(" and ")} missing (apt-get install softhsm2)`;
-  if (process.env.CI === "true") throw new Error(`CI=true and ${why}`);
-  return why;
+  return skipFor(missing.length > 0 && `${missing.join(" and ")} missing (apt-get install softhsm2)`);
 }
 
 /** A SoftHSM2 configuration with its own token directory. */

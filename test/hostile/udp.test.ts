@@ -13,7 +13,8 @@ import dgram from "node:dgram";
 import { ExchangeType, Notify, PayloadType, decodeMessage } from "../../src/codec/index.js";
 import { EngineHost } from "../helpers/engine-host.js";
 import { seededRandom } from "../exchange/harness.js";
-import { ikeConfig, plan, poll, preshared } from "../interop/common.js";
+import { ikeConfig, plan, preshared } from "../interop/common.js";
+import { poll, WAIT_MS } from "../helpers/wait.js";
 
 // Addresses and ports of this process's slot (test/interop/common.ts), so two runs cannot collide.
 const { victim: VICTIM, honest: HONEST, attacker: ATTACKER, sniffer: SNIFFER, ports } = plan();
@@ -23,7 +24,7 @@ const SPORT = ports.udp + 2;
 const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(128..128) }";
 const MARKER = Buffer.alloc(4);
 
-test("garbage, corrupted first messages and an MM1 flood over UDP, while an honest peer negotiates", { timeout: 60_000 }, async () => {
+test("garbage, corrupted first messages and an MM1 flood over UDP, while an honest peer negotiates", { timeout: 180_000 }, async () => {
   const victim = await EngineHost.open({
     address: VICTIM,
     port: VPORT,
@@ -56,7 +57,7 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
     // A genuine first message to mutate: the honest host's MM1, captured by a socket of our own.
     const sniff = dgram.createSocket("udp4");
     const mm1 = await new Promise<Buffer>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("the honest host sent no MM1")), 5000);
+      const t = setTimeout(() => reject(new Error("the honest host sent no MM1")), WAIT_MS);
       sniff.once("error", reject);
       sniff.once("message", (m) => (clearTimeout(t), resolve(m.subarray(4))));
       sniff.bind({ address: SNIFFER, port: SPORT }, () => honest.initiate("to-victim", { address: SNIFFER, port: SPORT }));
@@ -84,12 +85,12 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
       const t = victim.transport.stats();
       return t.received + t.espDropped + t.runts + t.keepalives;
     };
-    await poll(() => seen() >= sent * 0.95, "the victim to read the attack", 10_000);
+    await poll(() => seen() >= sent * 0.95, "the victim to read the attack");
     // The honest peer negotiates through all of that.
     h2.negotiate("to-victim", { address: VICTIM, port: VPORT });
-    await h2.waitFor("phase2-up", 1, 20_000);
+    await h2.waitFor("phase2-up");
     // The victim also records the attacker's failed exchanges, so wait for the success only.
-    await victim.waitUntil(() => victim.of("phase2-up").length === 1, "the victim's Quick Mode", 5000);
+    await victim.waitUntil(() => victim.of("phase2-up").length === 1, "the victim's Quick Mode");
     const ours = await victim.matureSas();
     const theirs = await h2.matureSas();
     assert.equal(ours.length, 2);
@@ -120,7 +121,7 @@ test("garbage, corrupted first messages and an MM1 flood over UDP, while an hone
     assert.ok(answers.some((a) => { const m = decodeMessage(a.subarray(4)); return m.ok && m.value.kind === "plain" && m.value.payloads.some((p) => p.type === PayloadType.N && p.notifyType === Notify.PayloadMalformed); }));
 
     // The embryonic records go when their lifetime (3 s here) runs out; the honest SA stays.
-    await poll(() => victim.engine.debugSizes().embryos === 0 && victim.engine.sas.halfOpenCount === 0, "embryonic records to expire", 15_000);
+    await poll(() => victim.engine.debugSizes().embryos === 0 && victim.engine.sas.halfOpenCount === 0, "embryonic records to expire");
     assert.equal(victim.engine.sas.size, 1);
     assert.equal(victim.engine.sas.all()[0]!.state, "established");
       } finally {

@@ -1,6 +1,6 @@
 /**
- * Shared pieces of the interop tests: config text for our host, polling, and the capture that
- * every interop case records and hands to `capture.sh check`.
+ * Shared pieces of the interop tests: the resource plan, config text for our host and the Delete
+ * that ends a case (the case scaffolding is helpers/scenario.ts).
  *
  * Resource plan (other engineers run peers at the same time, and a colleague's `npm test` may run
  * these very files while we do): everything lives in 127.0.5.0/24 and UDP 15000-15999, in one of
@@ -10,11 +10,16 @@
  * rule). Libreswan always listens on <its address>:500, so each slot has its own pluto address, and
  * its traffic with us carries no marker.
  */
+
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { Capture, checkPcap, type CheckResult, type InteropPeer } from "../helpers/interop.js";
+import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
+import type { EngineHost } from "../helpers/engine-host.js";
+import type { InteropPeer } from "../helpers/interop.js";
+import { poll } from "../helpers/wait.js";
+
+// Where other branches' tests still import these from here: they live in wait.ts and scenario.ts.
+export { poll } from "../helpers/wait.js";
+export { checkCapture, stopPeer, stopQuietly } from "../helpers/scenario.js";
 
 /** Addresses and port blocks of this process's slot. */
 export interface Plan {
@@ -72,68 +77,44 @@ export function preshared(local: string, remote: string, key: string, mode: "mai
   return `{\n  localidtype ip\n  localid ${local}\n  remoteidtype ip\n  remoteid ${remote}\n  ike_mode ${mode}\n  key "${key}"\n}\n`;
 }
 
-/** Poll `pred` every 100 ms until it holds; reject with `what` after `ms`. */
-export async function poll(pred: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A capture of our port only, so other tests' traffic stays out of it. */
-export async function captureOn(name: string, port: number): Promise<Capture> {
-  return Capture.start({ name, ports: String(port) });
-}
-
-/**
- * Stop the capture and run `capture.sh check` on it; fail with its per-packet lines unless it is
- * clean. `keysFromLog` (strongSwan level-4 logs) and `keyLines` (icookie,Ka lines, see ka.ts) let
- * tshark decrypt and check inner payloads; with keys, every encrypted packet must then decrypt,
- * unless `requireDecrypted` is false.
- */
-export async function checkCapture(
-  cap: Capture,
-  opts: { keysFromLog?: string[]; keyLines?: (pcap: string) => string[]; expect: string; requireDecrypted?: boolean },
-): Promise<CheckResult> {
-  await cap.stop();
-  // `--keys` lines (icookie,Ka) go to a private file that is removed right after the check.
-  const dir = opts.keyLines ? mkdtempSync(path.join(tmpdir(), "iop-keys-")) : undefined;
-  let r: CheckResult;
-  try {
-    const keys = dir === undefined ? undefined : path.join(dir, "keys.csv");
-    if (keys !== undefined) writeFileSync(keys, opts.keyLines!(cap.pcap).join("\n") + "\n", { mode: 0o600 });
-    r = await checkPcap(cap.pcap, { expect: opts.expect, ...(opts.keysFromLog ? { keysFromLog: opts.keysFromLog } : {}), ...(keys ? { keys } : {}) });
-  } finally {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  }
-  assert.ok(r.ok, `capture.sh check failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  assert.equal(r.result.malformed, "0", r.stdout);
-  if ((opts.keyLines || opts.keysFromLog) && opts.requireDecrypted !== false) assert.equal(r.result.encrypted_not_decrypted, "0", `some encrypted packets were not decrypted:\n${r.stdout}`);
-  // Kept only when the check failed, for a look at it (with dumpcap's .log and .path beside it).
-  for (const f of [cap.pcap, ...[".log", ".path"].map((x) => path.join(path.dirname(cap.pcap), cap.name + x))]) rmSync(f, { force: true });
-  return r;
-}
-
-/** Stop a capture that may already be stopped (cleanup paths). */
-export async function stopQuietly(cap: Capture | undefined): Promise<void> {
-  if (cap === undefined) return;
-  try {
-    await cap.stop();
-  } catch {
-    // Already stopped by checkCapture(): nothing left to release.
-  }
+/** Our host's three files for a host-to-host case with `them`: one rule, its key, one policy entry. */
+export function hostToHost(o: {
+  label: string;
+  us: string;
+  them: string;
+  psk: string;
+  p1: { readonly dh: number; readonly hash: string; readonly encr: string };
+  /** `p2_pfs` group, or "none". */
+  pfs: string;
+  /** ipsecinit.conf action body. */
+  ipsec: string;
+  mode?: "main" | "aggressive";
+}): { ikeConfig: string; preshared: string; ipsecinit: string } {
+  const pfs = o.pfs === "none" ? "" : `p2_pfs ${o.pfs}`;
+  return {
+    ikeConfig: ikeConfig(o.label, o.us, o.them, `p1_xform { auth_method preshared oakley_group ${o.p1.dh} auth_alg ${o.p1.hash} encr_alg ${o.p1.encr} }\n  ${pfs}`),
+    preshared: preshared(o.us, o.them, o.psk, o.mode),
+    ipsecinit: `{ raddr ${o.them} } ipsec { ${o.ipsec} }\n`,
+  };
 }
 
 /**
- * Stop a peer for good and remove its state directory, which holds its logs (with this run's keys).
- * `stop --purge` after a graceful `stop` finds the instance gone and leaves the directory behind, so
- * the directory `start` reported is removed here as well.
+ * The Delete that ends a case. Ours: the peer drops its SAs (its status says not established) and
+ * our SADB is empty. The peer's (a graceful stop): our SA tables and SADB empty out and `sa` died
+ * "deleted by peer". Either way nothing is left half-open, there was one Phase 1 and no failure.
  */
-export async function stopPeer(peer: InteropPeer | undefined): Promise<void> {
-  if (peer === undefined) return;
-  await peer.stop({ kill: true, purge: true });
-  const dir = peer.info.dir;
-  if (dir !== undefined && /\/(strongswan|libreswan)\/iop-[A-Za-z0-9.-]+$/.test(dir)) rmSync(dir, { recursive: true, force: true });
+export async function deleteAndCheck(host: EngineHost, peer: InteropPeer, sa: IsakmpSa, by: "us" | "peer"): Promise<void> {
+  if (by === "us") {
+    await host.engine.deleteSa(sa, "test Delete");
+    await poll(async () => (await peer.status()).code === 1, `${peer.impl} to drop the SAs after our Delete`);
+    assert.equal((await host.matureSas()).length, 0, "our SADB after our Delete");
+  } else {
+    await peer.stop();
+    await poll(async () => host.engine.sas.size === 0 && (await host.kernel.dump()).length === 0, `our SAs to go after ${peer.impl}'s Delete`);
+    assert.equal(sa.deathReason, "deleted by peer");
+  }
+  assert.equal(host.engine.sas.halfOpenCount, 0);
+  assert.equal(host.of("phase1-up").length, 1, "one Phase 1 SA");
+  assert.deepEqual(host.of("phase1-failed"), []);
+  assert.deepEqual(host.of("phase2-failed"), []);
 }

@@ -10,21 +10,19 @@
  * libreswan-tunnel.test.ts use theirs at the same time), our port ports.udp + 42.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
-import { EngineHost, assertSameSas, xfrmSas } from "../helpers/engine-host.js";
-import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
+import { assertSameSas, xfrmSas } from "../helpers/engine-host.js";
+import { checkCapture, interopTest } from "../helpers/scenario.js";
 import { RecordingDh, kaLines, suiteByName } from "./ka.js";
-import { captureOn, checkCapture, ikeConfig, plan, stopPeer, stopQuietly } from "./common.js";
+import { ikeConfig, plan } from "./common.js";
 
 const PSK = "iop-road-warrior-psk";
-const skip = interopSkip();
 const { us: US, ports } = plan();
 const THEM = `127.0.5.${112 + (process.pid % 8)}`;
 
-test("Aggressive Mode PSK to Libreswan with an FQDN identity from ike.preshared's localid (no local_id in the rule)", { skip, timeout: 120_000 }, async () => {
+interopTest("Aggressive Mode PSK to Libreswan with an FQDN identity from ike.preshared's localid (no local_id in the rule)", async (s) => {
   const ourPort = ports.udp + 42;
   const dh = new RecordingDh(`iop-rw-${process.pid}`);
-  const host = await EngineHost.open({
+  const host = await s.host({
     dh,
     address: US,
     port: ourPort,
@@ -32,38 +30,29 @@ test("Aggressive Mode PSK to Libreswan with an FQDN identity from ike.preshared'
     preshared: `{\n  localidtype fqdn\n  localid road.example\n  remoteidtype ip\n  remoteid ${THEM}\n  ike_mode aggressive\n  key "${PSK}"\n}\n`,
     ipsecinit: `{ raddr ${THEM} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
   });
-  let cap: Capture | undefined;
-  let peer: InteropPeer | undefined;
-  try {
-    cap = await captureOn(`iop-rw-cap-${process.pid}`, ourPort);
-    peer = await InteropPeer.startLibreswan({
-      name: `iop-rw-${process.pid}`,
-      role: "responder",
-      local: THEM,
-      remote: US,
-      remotePort: ourPort,
-      mode: "aggressive",
-      auth: "psk",
-      psk: PSK,
-      cipher: "aes128",
-      hash: "sha1",
-      dh: 14,
-      esp: "aes128-sha1",
-      pfs: "none",
-      espMode: "transport",
-      remoteId: "@road.example",
-    });
-    host.negotiate("rw", { address: THEM, port: 500 });
-    await host.waitFor("phase2-up", 1, 30_000);
-    const st = await peer.status({ wait: 10 });
-    assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}`);
-    const up = host.of("phase1-up")[0]!;
-    assert.equal(up.result.localId, "road.example");
-    assertSameSas(await host.matureSas(), xfrmSas(peer.info.xfrmlog ?? ""));
-    await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "aggressive:3,quick:3" });
-  } finally {
-    await stopQuietly(cap);
-    await host.close();
-    await stopPeer(peer);
-  }
+  const cap = await s.capture(`iop-rw-cap-${process.pid}`, ourPort);
+  const peer = await s.libreswan({
+    name: `iop-rw-${process.pid}`,
+    role: "responder",
+    local: THEM,
+    remote: US,
+    remotePort: ourPort,
+    mode: "aggressive",
+    auth: "psk",
+    psk: PSK,
+    cipher: "aes128",
+    hash: "sha1",
+    dh: 14,
+    esp: "aes128-sha1",
+    pfs: "none",
+    espMode: "transport",
+    remoteId: "@road.example",
+  });
+  host.negotiate("rw", { address: THEM, port: 500 });
+  await host.waitFor("phase2-up");
+  await s.established(peer);
+  const up = host.of("phase1-up")[0]!;
+  assert.equal(up.result.localId, "road.example");
+  assertSameSas(await host.matureSas(), xfrmSas(peer.info.xfrmlog ?? ""));
+  await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "aggressive:3,quick:3" });
 });

@@ -10,16 +10,13 @@
  * Mode result names the two subnets, and every packet passes `capture.sh check`, decrypted with Ka
  * derived again from our DH private values (test/interop/ka.ts).
  */
-import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EngineHost, assertSameSas, xfrmSas } from "../helpers/engine-host.js";
-import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
-import { selectForAcquire } from "../../src/policy/index.js";
+import { assertSameSas, xfrmSas } from "../helpers/engine-host.js";
+import { checkCapture, interopTest } from "../helpers/scenario.js";
 import { RecordingDh, kaLines, suiteByName } from "./ka.js";
-import { captureOn, checkCapture, ikeConfig, plan, preshared, stopPeer, stopQuietly } from "./common.js";
+import { ikeConfig, plan, preshared } from "./common.js";
 
 const PSK = "iop-libreswan-tunnel-psk";
-const skip = interopSkip();
 const { us: US, libreswanTunnel: THEM, ports } = plan();
 /** This file's block: after strongswan-lossy's 12 ports; 2 per case. */
 const BASE = ports.udp + 32;
@@ -44,11 +41,11 @@ for (const [i, c] of CASES.entries()) {
   const proto = c.ls.ah !== undefined ? "ah" : "esp";
   const what = `subnets 10.1.0.0/16 <-> 10.2.0.0/16, ${proto} ${c.ls.ah ?? c.ls.esp}`;
   const title = c.lsRole === "responder" ? `tunnel mode, we initiate to Libreswan: ${what}` : `tunnel mode, Libreswan initiates to us: ${what}`;
-  test(title, { skip, timeout: 120_000 }, async () => {
+  interopTest(title, async (s) => {
     const ourPort = BASE + i * 2;
     const tag = `${process.pid}-t${i}`;
     const dh = new RecordingDh(`iop-lst-${tag}`);
-    const host = await EngineHost.open({
+    const host = await s.host({
       dh,
       address: US,
       port: ourPort,
@@ -56,58 +53,42 @@ for (const [i, c] of CASES.entries()) {
       preshared: preshared(US, THEM, PSK),
       ipsecinit: `{ tunnel ip.tun0 negotiate tunnel laddr ${OUR_NET} raddr ${THEIR_NET} } ipsec { ${c.ipsec} }\n`,
     });
-    let cap: Capture | undefined;
-    let peer: InteropPeer | undefined;
-    try {
-      cap = await captureOn(`iop-lst-cap-${tag}`, ourPort);
-      peer = await InteropPeer.startLibreswan({
-        name: `iop-lst-${tag}`,
-        role: c.lsRole,
-        local: THEM,
-        remote: US,
-        remotePort: ourPort,
-        auth: "psk",
-        psk: PSK,
-        cipher: "aes128",
-        hash: "sha1",
-        dh: 14,
-        ...(c.ls.esp !== undefined ? { esp: c.ls.esp } : {}),
-        ...(c.ls.ah !== undefined ? { ah: c.ls.ah } : {}),
-        pfs: "none",
-        espMode: "tunnel",
-        localTs: THEIR_NET,
-        remoteTs: OUR_NET,
-      });
-      if (c.lsRole === "responder") {
-        // What an ACQUIRE for inner traffic 10.1.0.5 -> 10.2.0.9 would ask for.
-        const sel = selectForAcquire(host.ipsec!, { src: { address: "10.1.0.5", port: 0 }, dst: { address: "10.2.0.9", port: 0 }, ulp: 0 });
-        assert.equal(sel.kind, "ipsec");
-        if (sel.kind !== "ipsec") return;
-        const rule = host.policy.ruleByLabel("lst");
-        assert.ok(rule);
-        host.engine.negotiate(rule, host.endpoint, { address: THEM, port: 500 }, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
-      }
-      await host.waitFor("phase2-up", 1, 30_000);
-      const st = await peer.status({ wait: 10 });
-      assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}`);
+    const cap = await s.capture(`iop-lst-cap-${tag}`, ourPort);
+    const peer = await s.libreswan({
+      name: `iop-lst-${tag}`,
+      role: c.lsRole,
+      local: THEM,
+      remote: US,
+      remotePort: ourPort,
+      auth: "psk",
+      psk: PSK,
+      cipher: "aes128",
+      hash: "sha1",
+      dh: 14,
+      ...(c.ls.esp !== undefined ? { esp: c.ls.esp } : {}),
+      ...(c.ls.ah !== undefined ? { ah: c.ls.ah } : {}),
+      pfs: "none",
+      espMode: "tunnel",
+      localTs: THEIR_NET,
+      remoteTs: OUR_NET,
+    });
+    // As an ACQUIRE for inner traffic 10.1.0.5 -> 10.2.0.9 would.
+    if (c.lsRole === "responder") host.negotiate("lst", { address: THEM, port: 500 }, { src: "10.1.0.5", dst: "10.2.0.9" });
+    await host.waitFor("phase2-up");
+    await s.established(peer);
 
-      const up = host.of("phase2-up")[0]!;
-      assert.equal(up.result.mode, "tunnel");
-      assert.deepEqual([up.result.localId.prefix, up.result.remoteId.prefix], [OUR_NET, THEIR_NET]);
-      const ours = await host.matureSas();
-      assert.equal(ours.length, 2, "one inbound and one outbound SA");
-      assert.ok(ours.every((s) => s.proto === proto && s.mode === "tunnel"), JSON.stringify(ours.map((s) => [s.proto, s.mode])));
-      const xfrmlog = peer.info.xfrmlog;
-      assert.ok(xfrmlog, "libreswan-peer.sh start printed no xfrmlog");
-      assertSameSas(ours, xfrmSas(xfrmlog));
-      assert.deepEqual(host.of("phase1-failed"), []);
-      assert.deepEqual(host.of("phase2-failed"), []);
+    const up = host.of("phase2-up")[0]!;
+    assert.equal(up.result.mode, "tunnel");
+    assert.deepEqual([up.result.localId.prefix, up.result.remoteId.prefix], [OUR_NET, THEIR_NET]);
+    const ours = await host.matureSas();
+    assert.equal(ours.length, 2, "one inbound and one outbound SA");
+    assert.ok(ours.every((sa) => sa.proto === proto && sa.mode === "tunnel"), JSON.stringify(ours.map((sa) => [sa.proto, sa.mode])));
+    const xfrmlog = peer.info.xfrmlog;
+    assert.ok(xfrmlog, "libreswan-peer.sh start printed no xfrmlog");
+    assertSameSas(ours, xfrmSas(xfrmlog));
+    assert.deepEqual(host.of("phase1-failed"), []);
+    assert.deepEqual(host.of("phase2-failed"), []);
 
-      await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "main:6,quick:3" });
-    } finally {
-      await stopQuietly(cap);
-      await host.close();
-      await stopPeer(peer);
-    }
+    await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "main:6,quick:3" });
   });
 }

@@ -15,15 +15,13 @@
  * When Libreswan initiates, it is the one that deletes: pluto with auto=start re-initiates after
  * a Delete from us (README, "Revival").
  */
-import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EngineHost, assertSameSas, xfrmSas } from "../helpers/engine-host.js";
-import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
+import { assertSameSas, xfrmSas } from "../helpers/engine-host.js";
+import { checkCapture, interopTest } from "../helpers/scenario.js";
 import { RecordingDh, kaLines, suiteByName } from "./ka.js";
-import { captureOn, checkCapture, ikeConfig, plan, poll, preshared, stopPeer, stopQuietly } from "./common.js";
+import { deleteAndCheck, hostToHost, plan } from "./common.js";
 
 const PSK = "iop-libreswan-psk";
-const skip = interopSkip();
 const { us: US, libreswan: THEM, ports } = plan();
 
 interface Case {
@@ -49,71 +47,42 @@ const CASES: readonly Case[] = [
 
 for (const [i, c] of CASES.entries()) {
   const title = c.lsRole === "responder" ? `we initiate to Libreswan: ${c.name}, Delete by ${c.deleter}` : `Libreswan initiates to us: ${c.name}, Delete by ${c.deleter}`;
-  test(title, { skip, timeout: 120_000 }, async () => {
+  interopTest(title, async (s) => {
     const ourPort = ports.libreswan + i * 2;
     const tag = `${process.pid}-${i}`;
-    const pfs = c.pfs === "none" ? "" : `p2_pfs ${c.pfs}`;
     const dh = new RecordingDh(`iop-ls-${tag}`);
-    const host = await EngineHost.open({
-      dh,
-      address: US,
-      port: ourPort,
-      ikeConfig: ikeConfig("ls", US, THEM, `p1_xform { auth_method preshared oakley_group ${c.p1.dh} auth_alg ${c.p1.hash} encr_alg ${c.p1.encr} }\n  ${pfs}`),
-      preshared: preshared(US, THEM, PSK, c.mode),
-      ipsecinit: `{ raddr ${THEM} } ipsec { ${c.ipsec} }\n`,
+    const host = await s.host({ dh, address: US, port: ourPort, ...hostToHost({ label: "ls", us: US, them: THEM, psk: PSK, p1: c.p1, pfs: c.pfs, ipsec: c.ipsec, ...(c.mode ? { mode: c.mode } : {}) }) });
+    const cap = await s.capture(`iop-ls-cap-${tag}`, ourPort);
+    const peer = await s.libreswan({
+      name: `iop-ls-${tag}`,
+      role: c.lsRole,
+      local: THEM,
+      remote: US,
+      remotePort: ourPort,
+      mode: c.mode ?? "main",
+      auth: "psk",
+      psk: PSK,
+      cipher: c.p1.cipher,
+      hash: c.p1.hash,
+      dh: c.p1.dh,
+      esp: c.esp,
+      pfs: c.pfs,
+      espMode: "transport",
     });
-    let cap: Capture | undefined;
-    let peer: InteropPeer | undefined;
-    try {
-      cap = await captureOn(`iop-ls-cap-${tag}`, ourPort);
-      peer = await InteropPeer.startLibreswan({
-        name: `iop-ls-${tag}`,
-        role: c.lsRole,
-        local: THEM,
-        remote: US,
-        remotePort: ourPort,
-        mode: c.mode ?? "main",
-        auth: "psk",
-        psk: PSK,
-        cipher: c.p1.cipher,
-        hash: c.p1.hash,
-        dh: c.p1.dh,
-        esp: c.esp,
-        pfs: c.pfs,
-        espMode: "transport",
-      });
-      if (c.lsRole === "responder") host.negotiate("ls", { address: THEM, port: 500 });
-      await host.waitFor("phase2-up", 1, 30_000);
-      const st = await peer.status({ wait: 10 });
-      assert.ok(st.established, `Libreswan says ${JSON.stringify(st.kv)}`);
+    if (c.lsRole === "responder") host.negotiate("ls", { address: THEM, port: 500 });
+    await host.waitFor("phase2-up");
+    await s.established(peer);
 
-      const up = host.of("phase2-up")[0]!;
-      assert.equal(up.result.pfsGroup, c.pfs === "none" ? 0 : Number(c.pfs));
-      const ours = await host.matureSas();
-      assert.equal(ours.length, 2, "one inbound and one outbound SA");
-      const xfrmlog = peer.info.xfrmlog;
-      assert.ok(xfrmlog, "libreswan-peer.sh start printed no xfrmlog");
-      assertSameSas(ours, xfrmSas(xfrmlog));
+    const up = host.of("phase2-up")[0]!;
+    assert.equal(up.result.pfsGroup, c.pfs === "none" ? 0 : Number(c.pfs));
+    const ours = await host.matureSas();
+    assert.equal(ours.length, 2, "one inbound and one outbound SA");
+    const xfrmlog = peer.info.xfrmlog;
+    assert.ok(xfrmlog, "libreswan-peer.sh start printed no xfrmlog");
+    assertSameSas(ours, xfrmSas(xfrmlog));
 
-      if (c.deleter === "us") {
-        await host.engine.deleteSa(up.sa, "test Delete");
-        await poll(async () => (await peer!.status()).code === 1, "Libreswan to drop the SAs after our Delete");
-        assert.equal((await host.matureSas()).length, 0, "our SADB after our Delete");
-      } else {
-        await peer.stop();
-        await poll(async () => host.engine.sas.size === 0 && (await host.kernel.dump()).length === 0, "our SAs to go after Libreswan's Delete");
-        assert.equal(up.sa.deathReason, "deleted by peer");
-      }
-      assert.equal(host.engine.sas.halfOpenCount, 0);
-      assert.equal(host.of("phase1-up").length, 1, "one Phase 1 SA");
-      assert.deepEqual(host.of("phase1-failed"), []);
-      assert.deepEqual(host.of("phase2-failed"), []);
+    await deleteAndCheck(host, peer, up.sa, c.deleter === "us" ? "us" : "peer");
 
-      await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName(c.p1.cipher, c.p1.hash), dh }), expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
-    } finally {
-      await stopQuietly(cap);
-      await host.close();
-      await stopPeer(peer);
-    }
+    await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName(c.p1.cipher, c.p1.hash), dh }), expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
   });
 }

@@ -12,15 +12,13 @@
  * Delete, the deleting side's peer has dropped everything: strongSwan's status says not
  * established, or our SA tables and SADB are empty.
  */
-import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EngineHost, assertSameSas } from "../helpers/engine-host.js";
-import { InteropPeer, interopSkip, type Capture } from "../helpers/interop.js";
+import { assertSameSas } from "../helpers/engine-host.js";
+import { checkCapture, interopTest } from "../helpers/scenario.js";
 import { RecordingDh, kaLines, suiteByName } from "./ka.js";
-import { captureOn, checkCapture, ikeConfig, plan, poll, preshared, stopPeer, stopQuietly } from "./common.js";
+import { deleteAndCheck, hostToHost, plan } from "./common.js";
 
 const PSK = "iop-strongswan-psk";
-const skip = interopSkip();
 const { us: US, strongswan: STRONGSWAN, ports } = plan();
 
 interface Case {
@@ -54,81 +52,50 @@ const CASES: readonly Case[] = [
 
 for (const [i, c] of CASES.entries()) {
   const title = c.ssRole === "responder" ? `we initiate to strongSwan: ${c.name}, Delete by ${c.deleter}` : `strongSwan initiates to us: ${c.name}, Delete by ${c.deleter}`;
-  test(title, { skip, timeout: 120_000 }, async () => {
+  interopTest(title, async (s) => {
     const ourPort = ports.strongswan + i * 4;
     const ssPort = ourPort + 2;
     const tag = `${process.pid}-${i}`;
-    const pfs = c.ss.pfs === "none" ? "" : `p2_pfs ${c.ss.pfs}`;
     const dh = new RecordingDh(`iop-ss-${tag}`);
-    const host = await EngineHost.open({
-      dh,
-      address: US,
-      port: ourPort,
-      ikeConfig: ikeConfig("ss", US, STRONGSWAN, `p1_xform { auth_method preshared oakley_group ${c.p1.dh} auth_alg ${c.p1.hash} encr_alg ${c.p1.encr} }\n  ${pfs}`),
-      preshared: preshared(US, STRONGSWAN, PSK, c.mode),
-      ipsecinit: `{ raddr ${STRONGSWAN} } ipsec { ${c.ipsec} }\n`,
+    const host = await s.host({ dh, address: US, port: ourPort, ...hostToHost({ label: "ss", us: US, them: STRONGSWAN, psk: PSK, p1: c.p1, pfs: c.ss.pfs, ipsec: c.ipsec, ...(c.mode ? { mode: c.mode } : {}) }) });
+    const cap = await s.capture(`iop-ss-cap-${tag}`, ourPort);
+    const peer = await s.strongSwan({
+      name: `iop-ss-${tag}`,
+      role: c.ssRole,
+      local: STRONGSWAN,
+      remote: US,
+      localPort: ssPort,
+      nattPort: ssPort + 1,
+      remotePort: ourPort,
+      mode: c.mode ?? "main",
+      auth: "psk",
+      psk: PSK,
+      cipher: c.p1.cipher,
+      hash: c.p1.hash,
+      dh: c.p1.dh,
+      ...(c.ss.esp !== undefined ? { esp: c.ss.esp } : {}),
+      ...(c.ss.ah !== undefined ? { ah: c.ss.ah } : {}),
+      pfs: c.ss.pfs,
+      espMode: "transport",
+      logLevel: 4,
     });
-    let cap: Capture | undefined;
-    let peer: InteropPeer | undefined;
-    try {
-      cap = await captureOn(`iop-ss-cap-${tag}`, ourPort);
-      peer = await InteropPeer.startStrongSwan({
-        name: `iop-ss-${tag}`,
-        role: c.ssRole,
-        local: STRONGSWAN,
-        remote: US,
-        localPort: ssPort,
-        nattPort: ssPort + 1,
-        remotePort: ourPort,
-        mode: c.mode ?? "main",
-        auth: "psk",
-        psk: PSK,
-        cipher: c.p1.cipher,
-        hash: c.p1.hash,
-        dh: c.p1.dh,
-        ...(c.ss.esp !== undefined ? { esp: c.ss.esp } : {}),
-        ...(c.ss.ah !== undefined ? { ah: c.ss.ah } : {}),
-        pfs: c.ss.pfs,
-        espMode: "transport",
-        logLevel: 4,
-      });
-      if (c.ssRole === "responder") host.negotiate("ss", { address: STRONGSWAN, port: ssPort });
-      await host.waitFor("phase2-up", 1, 25_000);
-      const st = await peer.status({ wait: 10 });
-      assert.ok(st.established, `strongSwan says ${JSON.stringify(st.kv)}`);
+    if (c.ssRole === "responder") host.negotiate("ss", { address: STRONGSWAN, port: ssPort });
+    await host.waitFor("phase2-up");
+    await s.established(peer);
 
-      const up = host.of("phase2-up")[0]!;
-      assert.equal(up.result.pfsGroup, c.ss.pfs === "none" ? 0 : Number(c.ss.pfs));
-      assert.equal(up.sa.role, c.ssRole === "responder" ? "initiator" : "responder");
-      const ours = await host.matureSas();
-      assert.equal(ours.length, 2, "one inbound and one outbound SA");
-      assert.ok(ours.every((s) => s.proto === (c.ss.ah !== undefined ? "ah" : "esp")));
-      assertSameSas(ours, (await peer.keys()).sa);
+    const up = host.of("phase2-up")[0]!;
+    assert.equal(up.result.pfsGroup, c.ss.pfs === "none" ? 0 : Number(c.ss.pfs));
+    assert.equal(up.sa.role, c.ssRole === "responder" ? "initiator" : "responder");
+    const ours = await host.matureSas();
+    assert.equal(ours.length, 2, "one inbound and one outbound SA");
+    assert.ok(ours.every((sa) => sa.proto === (c.ss.ah !== undefined ? "ah" : "esp")));
+    assertSameSas(ours, (await peer.keys()).sa);
 
-      const sa = up.sa;
-      if (c.deleter === "us") {
-        await host.engine.deleteSa(sa, "test Delete");
-        // strongSwan drops the CHILD_SA and the IKE SA: status no longer says established.
-        await poll(async () => (await peer!.status()).code === 1, "strongSwan to drop the SAs after our Delete");
-        assert.equal((await host.matureSas()).length, 0, "our SADB after our Delete");
-      } else {
-        await peer.stop();
-        await poll(async () => host.engine.sas.size === 0 && (await host.kernel.dump()).length === 0, "our SAs to go after strongSwan's Delete");
-        assert.equal(sa.deathReason, "deleted by peer");
-      }
-      assert.equal(host.engine.sas.halfOpenCount, 0);
-      assert.equal(host.of("phase1-up").length, 1, "one Phase 1 SA");
-      assert.deepEqual(host.of("phase1-failed"), []);
-      assert.deepEqual(host.of("phase2-failed"), []);
+    await deleteAndCheck(host, peer, up.sa, c.deleter === "us" ? "us" : "peer");
 
-      await checkCapture(cap, { keysFromLog: [peer.log], keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName(c.p1.cipher, c.p1.hash), dh }),
-        // tshark 4.0's IKEv1 decryption has no Blowfish: those packets stay [encrypted] whatever the key.
-        requireDecrypted: c.p1.cipher !== "blowfish",
-        expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
-    } finally {
-      await stopQuietly(cap);
-      await host.close();
-      await stopPeer(peer);
-    }
+    await checkCapture(cap, { keysFromLog: [peer.log], keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName(c.p1.cipher, c.p1.hash), dh }),
+      // tshark 4.0's IKEv1 decryption has no Blowfish: those packets stay [encrypted] whatever the key.
+      requireDecrypted: c.p1.cipher !== "blowfish",
+      expect: `${c.mode === "aggressive" ? "aggressive:3" : "main:6"},quick:3,info:2` });
   });
 }

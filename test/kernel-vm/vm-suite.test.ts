@@ -17,6 +17,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { repoRoot, sharedDir } from "../helpers/interop.js";
+import { skipFor } from "../helpers/skip.js";
 
 const script = path.join(sharedDir(), "kernel-vm", "run-in-vm.sh");
 /**
@@ -50,7 +51,7 @@ function copyLibreswan(): string | undefined {
 }
 
 const why = unavailable();
-const skip = why !== undefined && process.env.CI !== "true" ? why : false;
+const skip = skipFor(why);
 
 interface CaseResult {
   name: string;
@@ -68,7 +69,11 @@ function runGuest(): Promise<{ cases: CaseResult[]; end: { cases: number; failed
   args.push("-e", `KERNEL_VM_LIBRESWAN=${LIBRESWAN_COPY}`);
   args.push(repoRoot(), "--", process.execPath, "--openssl-legacy-provider", "dist/test/kernel-vm/guest/runner.js");
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", args, { stdio: ["ignore", "pipe", "pipe"] });
+    // no_timer_check: the guest kernel's boot-time check that the IO-APIC timer ticks fails when
+    // the host starves the emulated vCPU (a panic, "IO-APIC + timer doesn't work", seen beside two
+    // CPU hogs); the check proves nothing about XFRM or PF_KEY.
+    const append = `${process.env["KERNEL_VM_APPEND"] ?? ""} no_timer_check`.trim();
+    const child = spawn("bash", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KERNEL_VM_APPEND: append } });
     const cases: CaseResult[] = [];
     let end: { cases: number; failed: number } | null = null;
     let out = "";
@@ -92,7 +97,6 @@ function runGuest(): Promise<{ cases: CaseResult[]; end: { cases: number; failed
 }
 
 test("kernel suite in a real kernel (XFRM and PF_KEY backends: ESP/AH traffic, events, SPD; in.iked pairs, rekeying, strongSwan and Libreswan)", { skip, timeout: (VM_SECONDS + 120) * 1000 }, async (t) => {
-  if (why !== undefined) assert.fail(`cannot run the kernel VM under CI: ${why}`);
   const noLibreswan = copyLibreswan();
   if (noLibreswan !== undefined) assert.fail(noLibreswan);
   const started = Date.now();

@@ -18,7 +18,7 @@ import path from "node:path";
 import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "../daemon/harness.js";
 import { IKED_REQID } from "../../src/kernel/kernel.js";
 import { SPD_PRIORITY_BASE } from "../../src/kernel/spd.js";
-import { kernelSkip, requireKernel, until, vethPair, type Netns } from "../helpers/netns.js";
+import { kernelSkip, until, vethPair, type Netns } from "../helpers/netns.js";
 
 const skip = kernelSkip();
 let a: Netns;
@@ -26,7 +26,6 @@ let b: Netns;
 
 before(async () => {
   if (skip !== false) return;
-  requireKernel();
   [a, b] = await vethPair();
 });
 after(async () => {

@@ -16,14 +16,13 @@ import type { AcquireEvent, DeleteEvent, FlushEvent } from "../../src/kernel/ker
 import { SPD_PRIORITY_BASE, type SpdPolicy } from "../../src/kernel/spd.js";
 import { XfrmKernel } from "../../src/kernel/xfrm/xfrm-kernel.js";
 import { espSa } from "./helpers.js";
-import { createNetns, kernelSkip, requireKernel, until, type Netns } from "../helpers/netns.js";
+import { createNetns, kernelSkip, until, type Netns } from "../helpers/netns.js";
 
 const skip = kernelSkip();
 let ns: Netns;
 
 before(async () => {
   if (skip !== false) return;
-  requireKernel();
   ns = await createNetns();
   // lo skips IPsec unless told otherwise; 127.0.0.2 is local on lo already.
   await ns.sysctl("net.ipv4.conf.lo.disable_xfrm=0", "net.ipv4.conf.lo.disable_policy=0");

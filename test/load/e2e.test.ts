@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { startResponder } from "../../bench/handshake/responder.js";
 import { parseLoadArgs } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
+import { poll } from "../helpers/wait.js";
 
 const PSK = "load-e2e-secret";
 const HEX = Buffer.from(PSK).toString("hex");
@@ -47,9 +48,7 @@ test("closed-loop run (Main + Quick Mode) against our responder establishes ever
     assert.ok(rep.establishedPerSec > 0);
     // The responder saw them too, and our Deletes emptied its SADB and SA table.
     assert.equal(r.engine.stats.snapshot().resp_p1_total, 6);
-    for (let i = 0; i < 50 && (r.engine.sas.size > 0 || (await r.kernel.dump()).length > 0); i++) await new Promise((res) => setTimeout(res, 20));
-    assert.equal(r.engine.sas.size, 0);
-    assert.equal((await r.kernel.dump()).length, 0);
+    await poll(async () => r.engine.sas.size === 0 && (await r.kernel.dump()).length === 0, "the responder's SAs to go after our Deletes");
   } finally {
     await r.close();
   }
@@ -167,10 +166,13 @@ test("--duration bounds the run; an abort ends it at once with the rest unfinish
     assert.equal(timed.value.latencyMs.phase1and2, undefined);
     assert.deepEqual(timed.value.phases, ["phase1"]);
 
-    // A target that never answers (nothing listens on 14018): abort after the first starts.
+    // A target that never answers (nothing listens on 14018): abort once the first three have
+    // started (the first progress report), however long the set-up before them took.
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 150);
-    const aborted = await runLoad(options(["--target", "127.0.4.10:14018", "--source", "127.4.1.110", "--concurrency", "3", "--count", "50", "--psk", PSK, "--workers", "0"]), { signal: ac.signal });
+    const onProgress = (p: { started: number }) => {
+      if (p.started >= 3) ac.abort();
+    };
+    const aborted = await runLoad(options(["--target", "127.0.4.10:14018", "--source", "127.4.1.110", "--concurrency", "3", "--count", "50", "--psk", PSK, "--workers", "0"]), { signal: ac.signal, onProgress });
     assert.ok(aborted.ok);
     assert.equal(aborted.value.established, 0);
     assert.equal(aborted.value.started, 3);

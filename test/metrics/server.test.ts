@@ -6,12 +6,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import diagnostics from "node:diagnostics_channel";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseMetricsSetting, type MetricsEndpoint } from "../../src/config/metrics-address.js";
 import { MAX_CONNECTIONS, MetricsServer } from "../../src/metrics/server.js";
+import { poll, WAIT_MS } from "../helpers/wait.js";
 
 function endpoint(text: string): MetricsEndpoint {
   const r = parseMetricsSetting(text);
@@ -35,7 +37,7 @@ async function serve(text: string, gate?: Promise<void>): Promise<{ srv: Metrics
 }
 
 /** One raw HTTP exchange; resolves with everything the server sent before closing or `ms`. */
-function raw(port: number, request: string, ms = 2000): Promise<string> {
+function raw(port: number, request: string, ms = WAIT_MS): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, "127.0.0.1");
     let got = "";
@@ -92,8 +94,13 @@ test("scrapes during a collection share it: one collection at a time", async () 
   const gate = new Promise<void>((r) => (open = r));
   const { srv, collections } = await serve("127.0.0.1:0", gate);
   try {
+    // The gate opens once the server has all three requests (Node's http.server.request.start).
+    let arrived = 0;
+    const count = () => arrived++;
+    diagnostics.subscribe("http.server.request.start", count);
     const pending = [1, 2, 3].map(() => fetch(`http://127.0.0.1:${srv.port}/metrics`).then((r) => r.text()));
-    await new Promise((r) => setTimeout(r, 100));
+    await poll(() => arrived === 3, () => `three requests at the server (${arrived} so far)`);
+    diagnostics.unsubscribe("http.server.request.start", count);
     open();
     assert.deepEqual(await Promise.all(pending), ["iked_up 1\n", "iked_up 1\n", "iked_up 1\n"]);
     assert.equal(collections(), 1);
@@ -115,7 +122,7 @@ test(`at most ${MAX_CONNECTIONS} connections: the next one is closed at once`, a
     const closed = await new Promise<boolean>((resolve) => {
       extra.once("close", () => resolve(true));
       extra.once("error", () => resolve(true));
-      setTimeout(() => resolve(false), 3000);
+      setTimeout(() => resolve(false), WAIT_MS);
     });
     assert.ok(closed, "the connection beyond the limit was closed");
   } finally {

@@ -10,13 +10,12 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { loadNative } from "../../native/index.js";
 import { NlFlag, splitMessages } from "../../src/kernel/wire/netlink.js";
-import { createNetns, kernelSkip, requireKernel, until, type Netns } from "../helpers/netns.js";
+import { createNetns, kernelSkip, until, type Netns } from "../helpers/netns.js";
 
 const skip = kernelSkip();
 let ns: Netns;
 before(async () => {
   if (skip !== false) return;
-  requireKernel();
   ns = await createNetns();
 });
 after(async () => ns?.remove());

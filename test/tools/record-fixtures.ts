@@ -35,6 +35,7 @@ import {
 } from "../helpers/interop.js";
 import { readPcapFile, type UdpDatagram } from "../helpers/pcap.js";
 import { readHeader, SaDecryptor, walkChain } from "./ikev1-decrypt.js";
+import { PEER_WAIT_S, poll } from "../helpers/wait.js";
 
 /** One recorded exchange: the peers' options (minus addresses) and what to do while up. */
 interface Scenario {
@@ -170,13 +171,16 @@ async function run(sc: Scenario, keep: boolean) {
       ...sc.common,
       ...sc.initiator,
     });
-    const st = await init.status({ wait: 15 });
+    const st = await init.status({ wait: PEER_WAIT_S });
     if (!st.established) throw new Error(`${sc.name}: not established: ${JSON.stringify(st.kv)}`);
+    // Not a wait for a program: the scenario keeps the SA up this long (DPD exchanges happen).
     if (sc.linger) await new Promise((r) => setTimeout(r, sc.linger! * 1000));
     const keys = await init.keys();
-    // Graceful: the initiator sends Delete informationals for the CHILD_SA and the ISAKMP SA.
+    // Graceful: the initiator sends Delete informationals for the CHILD_SA and the ISAKMP SA; once
+    // the responder has acted on them they have crossed the wire (and the capture).
     await init.stop({ purge: !keep });
-    await new Promise((r) => setTimeout(r, 300));
+    const r = resp;
+    await poll(async () => (await r.status()).code !== 0, "the responder to act on the initiator's Deletes");
     return { pcap: cap.pcap, keys, initPort: INIT.port, respPort: respAddr.port };
   } finally {
     await init?.stop({ kill: true, purge: !keep }).catch(() => undefined);

@@ -139,7 +139,7 @@ function record(c: Case): void {
     const rInfo = kv(sh("strongswan-peer.sh", ["start", "--name", "kdf-r", "--role", "responder", "--local", R.addr, "--remote", I.addr,
       "--local-port", R.port, "--natt-port", R.natt, "--remote-port", I.port, ...common]));
     const iInfo = kv(sh("strongswan-peer.sh", ["start", "--name", "kdf-i", "--role", "initiator", "--local", I.addr, "--remote", R.addr,
-      "--local-port", I.port, "--natt-port", I.natt, "--remote-port", R.port, "--wait", "15", ...common]));
+      "--local-port", I.port, "--natt-port", I.natt, "--remote-port", R.port, "--wait", "30", ...common]));
     const pcap = cap.pcap ?? "";
     leftovers.push(path.dirname(rInfo.log ?? ""), path.dirname(iInfo.log ?? ""));
     if (pcap !== "") leftovers.push(pcap, pcap.replace(/\.pcap$/, ".log"), pcap.replace(/\.pcap$/, ".path"));

@@ -56,11 +56,24 @@ async function build(): Promise<[Side, Side]> {
   return [left, right];
 }
 
+/**
+ * The kernel's answer deadline in the guest. The production default (5 s) is for a real machine;
+ * this guest is emulated (QEMU TCG, one vCPU) beside other test files on a small host, where one
+ * answer was seen to take longer (a PF_KEY REGISTER, under two CPU hogs). A lost answer still
+ * fails, only later.
+ */
+export const GUEST_KERNEL_TIMEOUT_MS = 60_000;
+
+/** A backend of `kind` in the namespace at `netns`, with the guest's answer deadline. */
+export function openGuestKernel(kind: KernelKind, netns: string): Promise<RealKernel> {
+  return openKernel(kind, { netns, timeoutMs: GUEST_KERNEL_TIMEOUT_MS });
+}
+
 /** Opens a backend of `kind` on each side; `use` runs; then SAs and policies go and both close. */
 export async function withKernels(kind: KernelKind, use: (l: RealKernel, r: RealKernel, left: Side, right: Side) => Promise<void>): Promise<void> {
   const [left, right] = await network();
-  const l = await openKernel(kind, { netns: left.ns.path });
-  const r = await openKernel(kind, { netns: right.ns.path });
+  const l = await openGuestKernel(kind, left.ns.path);
+  const r = await openGuestKernel(kind, right.ns.path);
   try {
     // As the daemon does at start: PF_KEY sends ACQUIRE and EXPIRE to registered sockets only.
     for (const k of [l, r]) for (const proto of ["esp", "ah"] as const) await k.register(proto);

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { AuthAlg, EncAlg } from "../../../../src/kernel/algorithms.js";
 import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent } from "../../../../src/kernel/kernel.js";
-import { openKernel, type KernelKind } from "../../../../src/kernel/open.js";
+import type { KernelKind } from "../../../../src/kernel/open.js";
 import { PfkeyKernel } from "../../../../src/kernel/pfkey/pfkey-kernel.js";
 import { until } from "../../../helpers/netns.js";
-import { network, packets, pairPolicies, pairSas, ping, protect, withKernels } from "../world.js";
+import { network, openGuestKernel, packets, pairPolicies, pairSas, ping, protect, withKernels } from "../world.js";
 import type { GuestCase } from "./index.js";
 
 let nextSpi = 0x3000;
@@ -129,11 +129,11 @@ function spdCase(kind: KernelKind): GuestCase {
     run: async () => {
       const [left, right] = await network();
       await left.ns.ip("xfrm", "policy", "add", "src", "10.7.0.0/16", "dst", "10.8.0.0/16", "dir", "out", "priority", "50", "tmpl", "proto", "ah");
-      const first = await openKernel(kind, { netns: left.ns.path });
+      const first = await openGuestKernel(kind, left.ns.path);
       const set1 = [...pairPolicies(left, right, esp, 1), ...pairPolicies(left, right, { proto: "esp", mode: "tunnel", family: 6 }, 2)];
       assert.deepEqual(await first.installPolicies(set1), { installed: 4, removed: 0, conflicts: [] });
       await first.close(); // a crash: nothing removed
-      const k = await openKernel(kind, { netns: left.ns.path });
+      const k = await openGuestKernel(kind, left.ns.path);
       try {
         const before = (await k.dumpPolicies()).filter((e) => e.owned);
         assert.equal(before.length, 4);
