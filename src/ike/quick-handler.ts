@@ -197,8 +197,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     return this.deliver(ex, i);
   }
 
-  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle }: Inbound): Promise<void> {
+  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle, local, remote }: Inbound): Promise<void> {
     let step: Step;
+    ex.task.arrived(local, remote);
     try {
       step = ex.task.role === "initiator" ? await ex.task.processI(payloads) : await ex.task.processR(payloads);
     } catch (err) {

@@ -242,6 +242,12 @@ test("NAT rebinding: the gateway's SA follows an authenticated message from the 
   assert.notDeepEqual(after, before);
   assert.deepEqual(g.remote, after);
   assert.equal(w.gw.engine.stats.engine.nattMoves, 2);
-  assert.equal((await w.gw.kernel.dump()).filter((s) => s.state === "mature").length, 2, "Quick Mode answered at the new mapping");
+  const gw = (await w.gw.kernel.dump()).filter((s) => s.state === "mature");
+  assert.equal(gw.length, 2, "Quick Mode answered at the new mapping");
+  // The SAs that Quick Mode installed (the responder's before QM2) encapsulate to the new mapping.
+  for (const s of gw) {
+    const out = s.src === GW;
+    assert.deepEqual({ sport: s.encap?.sport, dport: s.encap?.dport }, out ? { sport: 4500, dport: after.port } : { sport: after.port, dport: 4500 }, `gw ${s.src}>${s.dst}`);
+  }
   close(w);
 });

@@ -50,9 +50,13 @@ export function peerOriginalAddress(sa: IsakmpSa, payloads: readonly Payload[]):
 }
 
 /** The UDP encapsulation of the IPsec SAs of `sa` (ports of its NAT-T endpoints), or undefined. */
-export function encapOf(sa: IsakmpSa, peerOriginal: string | undefined): { readonly local: number; readonly remote: number; readonly peerOriginal?: string } | undefined {
+export function encapOf(
+  sa: IsakmpSa,
+  peerOriginal: string | undefined,
+  ports: { readonly local: number; readonly remote: number } = { local: sa.local.port, remote: sa.remote.port },
+): { readonly local: number; readonly remote: number; readonly peerOriginal?: string } | undefined {
   if (udpVersion(sa) === undefined) return undefined;
-  return { local: sa.local.port, remote: sa.remote.port, ...(peerOriginal !== undefined ? { peerOriginal } : {}) };
+  return { local: ports.local, remote: ports.remote, ...(peerOriginal !== undefined ? { peerOriginal } : {}) };
 }
 
 /** The kernel's encapsulation of one SA of the pair (`in`: the peer sends with it). */

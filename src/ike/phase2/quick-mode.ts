@@ -40,6 +40,7 @@ import { honourNotify, narrow, responderLife, ruleLife, softKb, type Phase2Life 
 import { QuickModePfs } from "./pfs.js";
 import { responderLifetime } from "./responder-lifetime.js";
 import { encapOf, natOaPayloads, peerOriginalAddress, udpVersion } from "./nat-oa.js";
+import type { Endpoint } from "../transport.js";
 import { asPolicyProposals, buildPhase2Sa, echoPhase2Sa, readPhase2Sa, type ReadProposal } from "./sa-payload.js";
 
 /** Where a Quick Mode task is. */
@@ -105,6 +106,8 @@ export class QuickMode {
   private group = 0;
   /** The peer's address before NAT, from its NAT-OA (transport mode in UDP). */
   private peerOriginal: string | undefined;
+  /** The ports of the message being processed (NAT-T: maybe the peer's new mapping), see {@link arrived}. */
+  private ports: { readonly local: number; readonly remote: number } | undefined;
   private ourSpis = new Map<"esp" | "ah", number>();
   private offered: ReadProposal[] = [];
   private localId: ClientId | undefined;
@@ -239,6 +242,15 @@ export class QuickMode {
     const hash1 = sa.keymat!.quickModeHash1(this.ctx.messageId, encodeRest(rest));
     this.st = "qm1-sent";
     return { kind: "more", reply: { payloads: [{ type: PayloadType.HASH, data: hash1 }, ...rest], encrypt: true } };
+  }
+
+  /**
+   * The endpoints the next message travelled between. Behind a NAT that rebinds, an authenticated
+   * message moves the ISAKMP SA to the peer's new port only after this task has processed it
+   * (dispatch.ts), so the SAs installed while processing it take their UDP encapsulation from here.
+   */
+  arrived(local: Endpoint, remote: Endpoint): void {
+    this.ports = { local: local.port, remote: remote.port };
   }
 
   /** QM2. */
@@ -386,7 +398,7 @@ export class QuickMode {
 
   private async install(directions: ReadonlyArray<"in" | "out">): Promise<Step | null> {
     const sa = this.ctx.sa;
-    const encap = encapOf(sa, this.peerOriginal);
+    const encap = encapOf(sa, this.peerOriginal, this.ports);
     try {
       await installPair({
         directions,
