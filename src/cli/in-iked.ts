@@ -7,7 +7,6 @@ import { releasePreshared } from "../config/index.js";
 import { checkPolicy, loadAll } from "../daemon/config-load.js";
 import { Daemon, ExitCode, StartupError, StartupInterrupted } from "../daemon/daemon.js";
 import { ikeServiceFactory } from "../daemon/ike-service.js";
-import { kernelCaveats } from "../daemon/kernel-backend.js";
 import { detachAndWait, isDetachedChild, reportStartup } from "../daemon/detach.js";
 import { IN_IKED_USAGE, parseDaemonOptions, type DaemonOptions } from "../daemon/options.js";
 import { metricsExposureWarning } from "../config/metrics-address.js";
@@ -20,8 +19,7 @@ async function check(o: DaemonOptions): Promise<number> {
   releasePreshared(keys.value);
   const store = pki ?? { errors: [], warnings: [] };
   const policy = await checkPolicy(o.paths.ipsecPolicyFile);
-  const caveats = kernelCaveats(rules.value, o.kernel).map((w) => `${o.configFile}: ${w}`);
-  for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...caveats, ...keys.errors, ...keys.warnings, ...policy.errors, ...policy.warnings]) {
+  for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings, ...policy.errors, ...policy.warnings]) {
     process.stderr.write(line + "\n");
   }
   const exposed = o.metrics !== undefined ? metricsExposureWarning(o.metrics) : undefined;

@@ -40,7 +40,7 @@ import { credentialsFor, PkiKeyGenerations, PkiLive } from "./pki-live.js";
 import { acquirePidLock, type PidLock } from "./pidfile.js";
 import { CrashPolicy, isInvariantFailure } from "./crash-policy.js";
 import type { AdminHandler } from "../control/server.js";
-import { kernelCaveats, openDaemonKernel } from "./kernel-backend.js";
+import { openDaemonKernel } from "./kernel-backend.js";
 import { DaemonSignals, StartupInterrupted } from "./signals.js";
 import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 
@@ -165,7 +165,6 @@ export class Daemon {
       const kernel: Kernel = opened.kernel;
       cleanup.push(() => kernel.close());
       log.info("kernel backend opened", { kernel: opened.name, asked: options.kernel });
-      for (const w of kernelCaveats(rules.value, opened.name)) cfgLog.warn(w);
       signals.checkpoint("kernel");
       const metrics = new DaemonMetrics({ pool, kernel, backend: opened.name, log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
       cleanup.push(() => metrics.close());

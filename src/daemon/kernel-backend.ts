@@ -14,7 +14,6 @@ import { KernelError } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { MemoryKernel } from "../kernel/memory.js";
 import { openKernel } from "../kernel/open.js";
-import type { IkeConfig } from "../config/types.js";
 import type { Logger } from "../log/logger.js";
 import type { KernelBackend } from "./options.js";
 
@@ -57,17 +56,3 @@ export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promis
   }
 }
 
-/**
- * What ike.config asks for that a real Linux kernel cannot do, as warnings (at start-up and by
- * `in.iked -c`): `p2_idletime_secs`, an idle lifetime, which neither XFRM nor Linux PF_KEY keeps.
- * SAs are installed without it; only the in-memory SADB enforces it.
- */
-export function kernelCaveats(config: IkeConfig, backend: KernelBackend | BackendName): string[] {
-  if (backend === "memory") return [];
-  const where = [
-    ...(config.globals.p2IdletimeSecs !== undefined ? ["the global setting"] : []),
-    ...config.rules.filter((r) => r.p2IdletimeSecs !== undefined).map((r) => `rule "${r.label}"`),
-  ];
-  if (where.length === 0) return [];
-  return [`warning: p2_idletime_secs (${where.join(", ")}) is not enforced: the Linux kernel keeps no idle lifetime for IPsec SAs (only --kernel memory does)`];
-}

@@ -27,6 +27,7 @@ import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { Phase1Policy } from "./ports.js";
+import { saUse } from "./sa-use.js";
 import type { SaManager } from "./sa-manager.js";
 import type { IkeStats } from "./stats.js";
 
@@ -181,14 +182,12 @@ export class DeadPeerDetection {
     let seen = false;
     for (const c of this.ctx.ipsec.of(sa)) {
       const key = `${c.proto}:${c.inboundSpi}`;
-      try {
-        const info = await kernel.get(sa.remote.address, sa.local.address, c.proto, c.inboundSpi);
-        const use = info.counters.bytes + info.counters.packets;
+      const use = await saUse(kernel, sa.remote.address, sa.local.address, c.proto, c.inboundSpi);
+      // Gone from the kernel (expired, deleted): it carries nothing.
+      if (use === undefined) sa.dpd.inboundUse.delete(key);
+      else {
         if (use > (sa.dpd.inboundUse.get(key) ?? 0)) seen = true;
         sa.dpd.inboundUse.set(key, use);
-      } catch {
-        // The SA is gone from the kernel (expired, deleted): it carries nothing.
-        sa.dpd.inboundUse.delete(key);
       }
     }
     return seen;

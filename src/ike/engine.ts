@@ -25,6 +25,7 @@ import type { DhBudget } from "./dh-budget.js";
 import type { EmbryoLimits } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
+import { IdleSas } from "./idle-sas.js";
 import { InfoHandler } from "./info-handler.js";
 import { deleteIpsec as deleteIpsecPayload } from "./informational.js";
 import { IpsecSas, type IpsecOwner } from "./ipsec-sas.js";
@@ -142,6 +143,8 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       ...(opts.embryos !== undefined ? { embryos: opts.embryos } : {}),
       ...(opts.unverifiedDh !== undefined ? { unverifiedDh: opts.unverifiedDh } : {}),
     });
+    const idle = new IdleSas({ kernel: opts.kernel, ipsec, clock, expire: (pairs, why) => this.deleteIpsec(pairs, why) });
+    ipsec.onPairsAdded((sa) => idle.pairsChanged(sa));
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick, dpd });
     const moved = (sa: IsakmpSa, before: { local: Endpoint; remote: Endpoint }): void => {
       log.info({ sa: sa.tag, from: endpointKey(before.remote), to: endpointKey(sa.remote) }, "NAT-T: the SA follows its peer");

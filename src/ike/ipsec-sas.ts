@@ -47,11 +47,17 @@ export class IpsecSas {
    * address pair it was negotiated with, which outlives the ISAKMP SA (INITIAL-CONTACT purges by it).
    */
   private readonly owners = new Map<string, string>();
+  private added: ((sa: IsakmpSa) => void) | undefined;
 
   constructor(
     private readonly kernel: Kernel | undefined,
     private readonly log: IkeLog,
   ) {}
+
+  /** `fn` hears of every ISAKMP SA that gains IPsec SAs (recorded or handed over): the idle watch. */
+  onPairsAdded(fn: (sa: IsakmpSa) => void): void {
+    this.added = fn;
+  }
 
   /** The IPsec SAs negotiated under `sa` and still held. */
   of(sa: IsakmpSa): readonly ChosenSa[] {
@@ -65,6 +71,7 @@ export class IpsecSas {
   record(sa: IsakmpSa, sas: readonly ChosenSa[], request: QuickModeRequest | undefined): void {
     this.installed.set(sa, [...this.of(sa), ...sas]);
     sa.ipsecCreated += sas.length;
+    this.added?.(sa);
     const owner = ownerOf(sa, sa.phase1?.peerId ?? "");
     for (const c of sas) {
       this.owners.set(`${c.proto}:${sa.local.address}:${c.inboundSpi}`, owner);
@@ -85,6 +92,7 @@ export class IpsecSas {
     if (mine.length === 0) return;
     this.installed.set(to, [...this.of(to), ...mine]);
     this.installed.set(from, []);
+    this.added?.(to);
   }
 
   /** `sa` is gone: forget its list (the kernel SAs live on until they expire or are deleted). */

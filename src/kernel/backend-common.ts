@@ -50,12 +50,13 @@ export function checkUpdateOfMature(known: SaMeta | undefined, spec: SaSpec): vo
 
 /**
  * Linux keeps no idle lifetime (illumos SADB_X_EXT_LIFETIME_IDLE, ike.config p2_idletime_secs), through
- * XFRM or PF_KEY: an SA asking for one is installed without it, and the backend says so once.
+ * XFRM or PF_KEY: an SA asking for one is installed without it, and the backend says so once. The
+ * engine enforces it instead, from the SAs' counters (src/ike/idle-sas.ts).
  */
 export function noteIdleLifetime(sa: ResolvedSa, log: Logger | undefined, warned: { idle: boolean }): void {
   if (warned.idle || (sa.hard.idleSeconds === 0 && sa.soft.idleSeconds === 0)) return;
   warned.idle = true;
-  log?.warn("idle lifetimes are not kept by the Linux kernel: installed without them", { proto: sa.proto, spi: spiText(sa.spi) });
+  log?.info("idle lifetimes are not kept by the Linux kernel: installed without them (the daemon deletes idle SAs itself)", { proto: sa.proto, spi: spiText(sa.spi) });
 }
 
 /** Lays what the backend remembers (label, cookie, pair, dying) over an SA the kernel reported. */

@@ -16,9 +16,13 @@ export class KernelClient extends EventEmitter implements Kernel {
   readonly #send: (req: KernelRequest) => Promise<KernelResponse>;
   #nextId = 1;
 
-  constructor(send: (req: KernelRequest) => Promise<KernelResponse>) {
+  /** Whether the far backend keeps idle lifetimes itself (as the in-memory SADB does): the caller says. */
+  readonly enforcesIdle: boolean;
+
+  constructor(send: (req: KernelRequest) => Promise<KernelResponse>, options: { enforcesIdle?: boolean } = {}) {
     super();
     this.#send = send;
+    this.enforcesIdle = options.enforcesIdle ?? false;
   }
 
   /** Feeds an event that arrived over the channel to this client's listeners. */

@@ -297,6 +297,12 @@ export interface Kernel {
    */
   rejectAcquire?(seq: number, errno?: number): Promise<void>;
   /**
+   * Optional capability: true when the backend itself deletes an SA idle for its `idleSeconds`
+   * (the in-memory SADB). Linux XFRM and PF_KEY keep no idle lifetime, so the engine enforces
+   * ike.config's `p2_idletime_secs` for them by watching the SAs' counters (src/ike/idle-sas.ts).
+   */
+  readonly enforcesIdle?: boolean;
+  /**
    * Optional capability (real kernels): makes the daemon's policies exactly `policies`, replacing
    * the previous set without a gap and removing stale ones of a previous run (spd.ts).
    */

@@ -17,6 +17,12 @@ export interface MemoryKernelOptions {
   acquireSeconds?: number;
   /** Most SAs held at once; beyond it GETSPI/ADD fail with ENOBUFS (default 1,000,000). */
   maxSas?: number;
+  /**
+   * Whether it keeps idle lifetimes itself (default true). False makes it a Linux kernel in this
+   * respect: `idleSeconds` is stored but never expires anything, and `enforcesIdle` is false, so
+   * the engine's own idle watch runs (its tests).
+   */
+  idleLifetimes?: boolean;
 }
 
 /** Entry counts of the in-memory SADB's internal tables (`debugSizes()`), for leak checks. */

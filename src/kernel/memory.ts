@@ -68,6 +68,8 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   readonly #acquires: AcquireTable;
   #closed = false;
   readonly #spis = new SpiPicker();
+  /** Whether it deletes SAs idle for their `idleSeconds` itself ({@link Kernel.enforcesIdle}). */
+  readonly enforcesIdle: boolean;
 
   constructor(options: MemoryKernelOptions = {}) {
     super();
@@ -77,6 +79,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     this.#larvalMs = (options.larvalSeconds ?? 30) * 1000;
     this.#acquires = new AcquireTable((options.acquireSeconds ?? 30) * 1000);
     this.#maxSas = options.maxSas ?? 1_000_000;
+    this.enforcesIdle = options.idleLifetimes ?? true;
     this.#deadlines = new Deadlines<SaRecord>(this.#clock, (e) => this.#due(e), () => this.#sas.size);
   }
 
@@ -331,6 +334,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     if (used !== null && soft.useSeconds > 0) this.#schedule(rec, Deadline.SoftUse, used + soft.useSeconds * 1000);
     if (used !== null && hard.useSeconds > 0) this.#schedule(rec, Deadline.HardUse, used + hard.useSeconds * 1000);
     // Idle deadlines are first set from the add time; when one falls due it checks the last use.
+    if (!this.enforcesIdle) return;
     if (soft.idleSeconds > 0) this.#schedule(rec, Deadline.SoftIdle, add + soft.idleSeconds * 1000);
     if (hard.idleSeconds > 0) this.#schedule(rec, Deadline.HardIdle, add + hard.idleSeconds * 1000);
   }

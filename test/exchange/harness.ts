@@ -13,7 +13,7 @@ import { configPolicy, type DhPort, type Phase1Policy } from "../../src/ike/port
 import { deterministicDh } from "../helpers/dh.js";
 import type { Endpoint, Transport } from "../../src/ike/transport.js";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/net/memory-transport.js";
-import { MemoryKernel } from "../../src/kernel/memory.js";
+import { MemoryKernel, type MemoryKernelOptions } from "../../src/kernel/memory.js";
 import type { Clock } from "../../src/clock.js";
 import { parseIpsecPolicy, type IpsecPolicy } from "../../src/policy/index.js";
 
@@ -75,6 +75,8 @@ export interface PairOptions {
   readonly engine?: Partial<EngineOptions>;
   /** The kernels' clock (lifetimes); default real time. */
   readonly kernelClock?: Clock;
+  /** More settings of both in-memory kernels. */
+  readonly kernelOptions?: MemoryKernelOptions;
   /** Addresses of the two sides (default 10.0.0.1 and 10.0.0.2). */
   readonly addressA?: string;
   readonly addressB?: string;
@@ -113,7 +115,7 @@ export function makePair(o: PairOptions): Pair {
     const transport = o.wrapTransport === undefined ? attached : o.wrapTransport(name as "a" | "b", attached);
     const built = given ?? policyFrom(config, psk);
     const policy = o.wrapPolicy === undefined ? built : o.wrapPolicy(name as "a" | "b", built);
-    const kernel = new MemoryKernel(o.kernelClock !== undefined ? { clock: o.kernelClock } : {});
+    const kernel = new MemoryKernel({ ...o.kernelOptions, ...(o.kernelClock !== undefined ? { clock: o.kernelClock } : {}) });
     const ipsec = ipsecText === undefined ? undefined : ipsecFrom(ipsecText);
     const rnd = seededRandom(name);
     const engine = new IkeEngine({

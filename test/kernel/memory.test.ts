@@ -10,7 +10,7 @@ import { WatchedKeyStore, espSa } from "./helpers.js";
 
 const code = (c: string) => (err: unknown) => err instanceof KernelError && err.code === c;
 
-function setup(opts: { larvalSeconds?: number; maxSas?: number } = {}) {
+function setup(opts: { larvalSeconds?: number; maxSas?: number; idleLifetimes?: boolean } = {}) {
   const clock = new ManualClock();
   const keys = new WatchedKeyStore();
   const kernel = new MemoryKernel({ clock, keys, ...opts });
@@ -228,6 +228,21 @@ test("idle lifetimes count from the last use", async () => {
   clock.advance(10_000);
   assert.deepEqual(expires.map((e) => [e.kind, e.reason]), [["soft", "idle"], ["hard", "idle"]]);
   assert.equal(expires[1]!.sa.counters.lastUseTime, expires[1]!.sa.counters.useTime! + 8_000);
+  await kernel.close();
+});
+
+test("idleLifetimes false: like Linux, the idle lifetime is kept but expires nothing (the engine enforces it)", async () => {
+  const { kernel, clock, expires } = setup({ idleLifetimes: false });
+  assert.equal(kernel.enforcesIdle, false);
+  const keeping = setup().kernel;
+  assert.equal(keeping.enforcesIdle, true, "the default keeps it");
+  await keeping.close();
+  await kernel.add(espSa(0x6400, { lifetimes: { soft: { idleSeconds: 10 }, hard: { idleSeconds: 20, addSeconds: 100 } } }));
+  assert.equal((await kernel.get("192.0.2.1", "192.0.2.2", "esp", 0x6400)).hard.idleSeconds, 20);
+  clock.advance(99_999);
+  assert.equal(expires.length, 0, "never used for 100 s: no idle expiry");
+  clock.advance(1);
+  assert.deepEqual(expires.map((e) => [e.kind, e.reason]), [["hard", "addtime"]], "the other lifetimes still hold");
   await kernel.close();
 });
 
