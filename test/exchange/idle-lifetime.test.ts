@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import { IDLE_TIMER } from "../../src/ike/idle-sas.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import type { SaInfo } from "../../src/kernel/kernel.js";
-import { settle, type Pair } from "./harness.js";
-import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
+import { makePair, pskText, ruleText, settle, type Pair } from "./harness.js";
+import { XF, closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
 
 const IDLE = "p2_idletime_secs 60";
 
@@ -115,4 +115,43 @@ test("a pair removed otherwise (someone deleted it from the kernel) leaves no ti
   again.sa.destroy("test");
   assert.deepEqual(again.sa.timerNames(), [], "the SA's end clears the timer");
   await closePair(again.p);
+});
+
+test("the watch follows the pair when an expiring ISAKMP SA hands it over to its successor", async () => {
+  const xf = XF.replace(" }", " p1_lifetime_secs 100 }");
+  const p = makePair({
+    configA: ruleText("to-b", "10.0.0.1", "10.0.0.2", `${xf}\n  p2_idletime_secs 300`),
+    configB: ruleText("from-a", "10.0.0.2", "10.0.0.1", xf),
+    pskA: pskText("10.0.0.1", "10.0.0.2", "qm-secret"),
+    pskB: pskText("10.0.0.2", "10.0.0.1", "qm-secret"),
+    ipsecA: esp("10.0.0.2"),
+    ipsecB: esp("10.0.0.1"),
+    kernelOptions: { idleLifetimes: false },
+  });
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p, 40);
+  const old = p.a.engine.sas.all()[0]!;
+  assert.ok(old.timerNames().includes(IDLE_TIMER));
+  const inbound = await aSa(p, "in");
+  for (let i = 0; i < 12; i++) {
+    p.a.kernel.account(inbound.src, inbound.dst, inbound.proto, inbound.spi, { bytes: 100 });
+    await tick(p, 10_000);
+  }
+  assert.equal(old.state, "dead", "the first ISAKMP SA expired");
+  const fresh = p.a.engine.sas.all().find((s) => s.state === "established")!;
+  assert.ok(fresh !== undefined && fresh !== old);
+  assert.ok(fresh.timerNames().includes(IDLE_TIMER), "the successor watches the handed-over pair");
+  assert.equal((await p.a.kernel.dump()).length, 2);
+  // Still from now on: gone within the idle time and one period (30 s), though the successor
+  // itself is replaced meanwhile (its 100 s lifetime) and hands the pair on again.
+  await tick(p, 10_000, 29);
+  assert.equal((await p.a.kernel.dump()).length, 2, "290 s idle: kept");
+  await tick(p, 10_000, 4);
+  assert.deepEqual(await p.a.kernel.dump(), [], "deleted as idle under a successor");
+  assert.deepEqual(await p.b.kernel.dump(), [], "the peer was told");
+  assert.equal(fresh.state, "dead", "the successor was replaced in turn");
+  const last = p.a.engine.sas.all().filter((s) => s.state === "established");
+  assert.equal(last.length, 1);
+  assert.equal(last[0]!.ipsecDeleted, 1, "its heir deleted the pair");
+  await closePair(p);
 });
