@@ -33,6 +33,8 @@ export interface QuickModeNotices {
    * the Informational carries; true when an exchange was ended.
    */
   refused(sa: IsakmpSa, notifyType: number, protocolId: number, spi: Buffer, messageId: number): boolean;
+  /** The peer deleted the SAs of a Quick Mode we answer that still waits for QM3; true when one ended. */
+  deletedByPeer(sa: IsakmpSa, proto: "esp" | "ah", spi: number): boolean;
   /** The responder's CONNECTED for our committed Quick Mode; true when one waited for it. */
   connected(sa: IsakmpSa, protocolId: number, spi: Buffer, messageId: number): boolean;
   /** Whether a Quick Mode with this message ID is still running on `sa`. */
@@ -116,6 +118,8 @@ export class InfoHandler implements ExchangeHandler {
         case "delete-ipsec":
           for (const spi of e.spis) {
             const c = ipsec.of(sa).find((x) => x.proto === e.proto && x.outboundSpi === spi);
+            // Not ours yet: the SAs of a Quick Mode still waiting for QM3 go with that exchange.
+            if (c === undefined && this.ctx.quick.deletedByPeer(sa, e.proto, spi)) continue;
             await ipsec.removePair(sa, e.proto, spi, c?.inboundSpi);
           }
           break;

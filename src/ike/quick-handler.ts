@@ -120,6 +120,20 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   }
 
   /**
+   * The peer's Delete names `spi` of a Quick Mode it started that we still answer (waiting for
+   * QM3, its SAs installed before QM2): the peer no longer has the pair, so that exchange ends
+   * here, its SAs leave the kernel, and a QM3 arriving later records nothing. True when one ended.
+   */
+  deletedByPeer(sa: IsakmpSa, proto: "esp" | "ah", spi: number): boolean {
+    const ex = [...(this.open.get(sa) ?? [])].find((e) => e.task.role === "responder" && e.task.expected() === "QM3" && e.task.hasSpi(proto, spi));
+    if (ex === undefined) return false;
+    this.ctx.log.info({ sa: sa.tag, mid: ex.messageId, spi }, "peer deleted the SAs of a Quick Mode still waiting for QM3");
+    this.ctx.emit("phase2-failed", sa, "peer deleted its SAs before QM3", ex.task.request);
+    this.endPhase2(sa, ex, 0);
+    return true;
+  }
+
+  /**
    * The responder's CONNECTED for our committed Quick Mode (matched like {@link refused}): the
    * SAs count as up now. False when no exchange of ours waits for it.
    */

@@ -215,3 +215,30 @@ test("an ACQUIRE for traffic whose Quick Mode is under way (either role) starts 
   assert.equal(p.a.engine.acquire(flow("10.0.0.1", "10.0.0.2", 4)).outcome, "started", "done: a new ACQUIRE negotiates again");
   await closePair(p);
 });
+
+test("the peer deletes a pair while our Quick Mode still waits for QM3: the exchange ends, nothing of the pair is recorded (exchange fuzzer, seed 20261208 #481067)", async () => {
+  // a's fifth datagram is QM3 (MM1, MM3, MM5, QM1, QM3): lost once on the way to b.
+  let fromA = 0;
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "", "", {
+    network: { impair: { filter: (_d, src) => (src.address === "10.0.0.1" && ++fromA === 5 ? "drop" : "pass") } },
+  });
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p, 40);
+  assert.equal((await p.a.kernel.dump()).filter((s) => s.state === "mature").length, 2, "a finished its Quick Mode");
+  assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 2, "b installed its pair before QM2");
+  // a's outbound SA reaches its hard lifetime: a Delete for the pair goes to b, still waiting for QM3.
+  const out = await outbound(p);
+  await p.a.kernel.delete(out.src, out.dst, out.proto, out.spi);
+  assert.equal(p.a.engine.expire({ type: "expire", kind: "hard", reason: "addtime", sa: { ...out, state: "dead" } }), "deleting");
+  await settle(p, 40);
+  assert.deepEqual(await p.b.kernel.dump(), [], "b removed the pair on the Delete");
+  // b's retransmitted QM2 would draw QM3 from a's reply cache: it must not bring the pair back.
+  for (let i = 0; i < 6; i++) {
+    p.clock.advance(5_000);
+    await settle(p, 20);
+  }
+  assert.deepEqual(await p.b.kernel.dump(), []);
+  const sizes = p.b.engine.debugSizes();
+  assert.equal(sizes["owners"], 0, `b still names owners of a pair it does not hold: ${JSON.stringify(sizes)}`);
+  await closePair(p);
+});
