@@ -6,10 +6,10 @@ receiving interface (taps see it there again as incoming), but it never crossed 
 Run one on each end of a link: every frame on the wire is outgoing at one of them.
 
 usage: sniff.py IFACE READY_FILE STOP_FILE MAX_SECONDS ADDRESS...
-Touches READY_FILE once capturing; stops when STOP_FILE exists (or after MAX_SECONDS); prints one
-JSON object: {"<proto>": count, ...} for the packets whose source and destination are both among
-the ADDRESSes (ICMPv6 neighbour discovery counted as "nd"), plus "other": the first few packets
-that are not ESP, AH or UDP, described."""
+Touches READY_FILE once capturing; stops once STOP_FILE exists and the frames already captured
+have all been read (or after MAX_SECONDS); prints one JSON object: {"<proto>": count, ...} for the
+packets whose source and destination are both among the ADDRESSes (ICMPv6 neighbour discovery
+counted as "nd"), plus "other": the first few packets that are not ESP, AH or UDP, described."""
 import ipaddress, json, os, socket, sys, time
 
 iface, ready, stop, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
@@ -20,10 +20,16 @@ s.settimeout(0.1)
 open(ready, "w").close()
 counts = {}
 end = time.time() + limit
-while time.time() < end and not os.path.exists(stop):
+stopping = False
+while time.time() < end:
+    # The STOP_FILE comes once the caller's last packet was answered, but that packet's frames may
+    # still wait in this socket's queue: once stopping, read until the queue stays empty.
+    stopping = stopping or os.path.exists(stop)
     try:
         frame, (_, _, pkttype, _, _) = s.recvfrom(65535)
     except socket.timeout:
+        if stopping:
+            break
         continue
     if pkttype != socket.PACKET_OUTGOING:
         continue
