@@ -8,12 +8,14 @@
  * complete, the daemon's NAT state in `ikeadm dump p1`, both IPsec SAs UDP-encapsulated in its
  * SADB, and the gateway's capture clean under `capture.sh check` (decrypted with the daemon's own
  * key file), with AM1 and AM2 on port 500, AM2 carrying two NAT-D, and AM3 (HASH and two NAT-D)
- * and every Quick Mode message on port 4500 behind the non-ESP marker.
+ * and every Quick Mode message on port 4500 behind the non-ESP marker. The peer's log shows it
+ * read our NAT-D the same way (who is behind the NAT) and put its SAs in UDP.
  *
  * Libreswan's AM3 hashes the ports of the AM2 it answers (500), strongSwan's those of AM3 itself
  * (4500): the gateway accepts both (src/ike/natt-phase1.ts), and must not think itself behind a NAT.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { test } from "node:test";
 import { ikeadm, startDaemon } from "../daemon/harness.js";
 import { Capture, InteropPeer, interopSkip, type CheckResult } from "../helpers/interop.js";
@@ -65,8 +67,23 @@ function assertAggressiveFloat(check: CheckResult): void {
   for (const q of quick) assert.ok(q.natt && (q.sport === 4500 || q.dport === 4500), `Quick Mode on 4500: ${q.text}`);
 }
 
+/**
+ * What the peer's log must show (and must not) about who is behind the NAT: the peer's reading of
+ * our NAT-D (AM2 from the gateway, AM3 from behind the NAT) and of our NAT-OA.
+ */
+interface PeerSees {
+  has: RegExp[];
+  hasNot: RegExp[];
+}
+
+async function assertPeerSees(peer: InteropPeer, sees: PeerSees): Promise<void> {
+  const log = (): string => fs.readFileSync(peer.log, "utf8");
+  await poll(async () => sees.has.every((re) => re.test(log())), `the peer's log to show ${sees.has.join(", ")}`);
+  for (const re of sees.hasNot) assert.doesNotMatch(log(), re);
+}
+
 /** A daemon on the gateway answers Aggressive Mode from a peer behind the NAT, started by `startPeer`. */
-async function gatewayResponds(r: NatRun, tag: string, startPeer: (topo: NatTopology) => Promise<InteropPeer>): Promise<void> {
+async function gatewayResponds(r: NatRun, tag: string, startPeer: (topo: NatTopology) => Promise<InteropPeer>, sees: PeerSees): Promise<void> {
   r.topo = await natTopology();
   // The peer's AM1 names it by its own address (HOME_ADDR), which picks the key.
   r.root = natRoot({ local: GW_ADDR, remote: NAT_ADDR, remoteId: HOME_ADDR, mode: "aggressive", policyPeers: [NAT_ADDR, HOME_ADDR] });
@@ -77,11 +94,12 @@ async function gatewayResponds(r: NatRun, tag: string, startPeer: (topo: NatTopo
   assert.ok(st.established, `the peer says ${JSON.stringify(st.kv)}\n${r.d.output()}`);
   await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
   await assertGatewaySide(r.root, /^rfc3947$/);
+  await assertPeerSees(r.peer, sees);
   assertAggressiveFloat(await checkWithOurKeys(r.cap, r.root, "aggressive:3,quick:3"));
 }
 
 /** in.iked behind the NAT starts Aggressive Mode with `ikeadm acquire`; the peer answers on the gateway. */
-async function daemonInitiates(r: NatRun, tag: string, startPeer: (topo: NatTopology) => Promise<InteropPeer>): Promise<void> {
+async function daemonInitiates(r: NatRun, tag: string, startPeer: (topo: NatTopology) => Promise<InteropPeer>, sees: PeerSees): Promise<void> {
   r.topo = await natTopology();
   r.root = natRoot({ local: HOME_ADDR, remote: GW_ADDR, mode: "aggressive", policyPeers: [GW_ADDR] });
   r.d = await startDaemon(r.root, [...keymatArgs(r.root), ...DAEMON_PORTS], {}, { netns: r.topo.home.name });
@@ -94,6 +112,7 @@ async function daemonInitiates(r: NatRun, tag: string, startPeer: (topo: NatTopo
   await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
   const v = await assertBehindNatSide(r.root);
   assert.equal(v.initiator, true);
+  await assertPeerSees(r.peer, sees);
   assertAggressiveFloat(await checkWithOurKeys(r.cap, r.root, "aggressive:3,quick:3"));
 }
 
@@ -101,24 +120,40 @@ const AM = "aggressive";
 const cases: { name: string; run: (r: NatRun) => Promise<void> }[] = [
   {
     name: "strongSwan behind a NAT initiates Aggressive Mode to in.iked: NAT-D in AM2 and AM3, float with AM3, UDP-encapsulated SAs",
-    run: (r) => gatewayResponds(r, "ss", (topo) => InteropPeer.startStrongSwan({ ...ssBase(`natt-am-ss-${process.pid}`, "initiator", topo.home.name, AM), local: HOME_ADDR, remote: GW_ADDR })),
+    run: (r) =>
+      gatewayResponds(r, "ss", (topo) => InteropPeer.startStrongSwan({ ...ssBase(`natt-am-ss-${process.pid}`, "initiator", topo.home.name, AM), local: HOME_ADDR, remote: GW_ADDR }), {
+        has: [/local host is behind NAT/],
+        hasNot: [/remote host is behind NAT/],
+      }),
   },
   {
     name: "Libreswan behind a NAT initiates Aggressive Mode to in.iked: NAT-D in AM2 and AM3 (over AM2's ports), float with AM3, UDP-encapsulated SAs",
-    run: (r) => gatewayResponds(r, "ls", (topo) => InteropPeer.startLibreswan({ ...lsBase(`natt-am-ls-${process.pid}`, "initiator", topo.home.name, AM), local: HOME_ADDR, remote: GW_ADDR })),
+    run: (r) =>
+      gatewayResponds(r, "ls", (topo) => InteropPeer.startLibreswan({ ...lsBase(`natt-am-ls-${process.pid}`, "initiator", topo.home.name, AM), local: HOME_ADDR, remote: GW_ADDR }), {
+        // Its SAs in UDP; the gateway not behind a NAT, so our NAT-OA is ignored.
+        has: [/IPsec SA established transport mode \{ESPinUDP=>/, /NAT-OA\. Ignored because peer is not NATed/],
+        hasNot: [/NAT-OA\. Using first/],
+      }),
   },
   {
     name: "in.iked behind a NAT initiates Aggressive Mode to strongSwan",
     run: (r) =>
-      daemonInitiates(r, "ssr", (topo) =>
-        InteropPeer.startStrongSwan({ ...ssBase(`natt-am-ssr-${process.pid}`, "responder", topo.gw.name, AM), local: GW_ADDR, remote: NAT_ADDR, remoteId: HOME_ADDR }),
+      daemonInitiates(
+        r,
+        "ssr",
+        (topo) => InteropPeer.startStrongSwan({ ...ssBase(`natt-am-ssr-${process.pid}`, "responder", topo.gw.name, AM), local: GW_ADDR, remote: NAT_ADDR, remoteId: HOME_ADDR }),
+        { has: [/remote host is behind NAT/], hasNot: [/local host is behind NAT/] },
       ),
   },
   {
     name: "in.iked behind a NAT initiates Aggressive Mode to Libreswan",
     run: (r) =>
-      daemonInitiates(r, "lsr", (topo) =>
-        InteropPeer.startLibreswan({ ...lsBase(`natt-am-lsr-${process.pid}`, "responder", topo.gw.name, AM), local: GW_ADDR, remote: NAT_ADDR, remoteId: HOME_ADDR }),
+      daemonInitiates(
+        r,
+        "lsr",
+        (topo) => InteropPeer.startLibreswan({ ...lsBase(`natt-am-lsr-${process.pid}`, "responder", topo.gw.name, AM), local: GW_ADDR, remote: NAT_ADDR, remoteId: HOME_ADDR }),
+        // We are behind a NAT: it takes our NAT-OA (our address before the NAT).
+        { has: [new RegExp(`IPsec SA established transport mode \\{ESPinUDP=>.* NATOA=${HOME_ADDR.replaceAll(".", "\\.")} `)], hasNot: [/Ignored because peer is not NATed/] },
       ),
   },
 ];
