@@ -105,6 +105,12 @@ function assertDpdSeen(listing: string, wanted: readonly string[]): void {
   }
 }
 
+/** The listing has an Aggressive Mode message with an SA (AM1 or AM2) from `from` to `to` (address:port) carrying the DPD vendor ID. */
+function assertAmDpdVid(listing: string, from: string, to: string, what: string): void {
+  const esc = (t: string): string => t.replaceAll(".", "\\.");
+  assert.match(listing, new RegExp(`${esc(from)} -> ${esc(to)} +(?:NAT-T +)?aggressive .*\\[SA,.*RFC 3706 DPD`, "m"), `${what} carries the DPD vendor ID`);
+}
+
 /**
  * For Libreswan (it wants ports 500 and 4500 of its own address, and binds 0.0.0.0:500 at start):
  * a fresh network namespace `ns` (loopback up), our daemon on 500/4500 there and a capture; `fn`
@@ -237,7 +243,8 @@ test("strongSwan in Aggressive Mode: the DPD vendor ID both ways (AM1, AM2), our
     const r = await checkPcap(cap.pcap, { keys: keysFileOf(root), expect: "aggressive:3,info:2" });
     assert.ok(r.ok, r.stdout + r.stderr);
     assert.equal(r.result.malformed, "0", r.stdout);
-    assert.match(r.stdout, new RegExp(`${US.replaceAll(".", "\\.")}:${ourPort} -> \\S+ +(?:NAT-T +)?aggressive .*RFC 3706 DPD`), "our AM2 carries the DPD vendor ID");
+    assertAmDpdVid(r.stdout, `${SS}:${ssPort}`, `${US}:${ourPort}`, "strongSwan's AM1");
+    assertAmDpdVid(r.stdout, `${US}:${ourPort}`, `${SS}:${ssPort}`, "our AM2");
   } finally {
     await tearDown(cap, d, peers, root);
   }
@@ -261,9 +268,8 @@ test("Libreswan in Aggressive Mode: the DPD vendor ID both ways (AM1, AM2), our 
     assert.ok(r.ok, r.stdout + r.stderr);
     assert.equal(r.result.malformed, "0", r.stdout);
     assert.equal(r.result.encrypted_not_decrypted, "0", r.stdout);
-    const am = (from: string, to: string): RegExp => new RegExp(`${from.replaceAll(".", "\\.")}:500 -> ${to.replaceAll(".", "\\.")}:500 +aggressive .*\\[SA,.*RFC 3706 DPD`, "m");
-    assert.match(r.stdout, am(LIBRESWAN, US), "Libreswan's AM1 carries the DPD vendor ID");
-    assert.match(r.stdout, am(US, LIBRESWAN), "our AM2 carries the DPD vendor ID");
+    assertAmDpdVid(r.stdout, `${LIBRESWAN}:500`, `${US}:500`, "Libreswan's AM1");
+    assertAmDpdVid(r.stdout, `${US}:500`, `${LIBRESWAN}:500`, "our AM2");
     assertDpdSeen(r.stdout, ["ours R-U-THERE", "theirs R-U-THERE-ACK"]);
   });
 });
