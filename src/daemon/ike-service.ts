@@ -119,8 +119,10 @@ export class UdpIkeService implements IkeService {
     this.#listen.start();
     for (const proto of ["esp", "ah"] as const) await ctx.kernel.register(proto);
     const g = ctx.config.current.config.globals;
-    // NAT-T (RFC 3947) is on where a NAT-T socket is bound: its port is where SAs float.
-    const nattPort = transport.endpoints().find((e) => e.natt)?.local.port;
+    // NAT-T (RFC 3947) is on from the start: its port (`--natt-port`) is where SAs float, and the
+    // ListenWatcher binds it on every address that appears, including addresses that were not there
+    // yet at start (DHCP). Port 0 (tests: a free port) can only be known once a socket has it.
+    const nattPort = ctx.nattPort !== 0 ? ctx.nattPort : transport.endpoints().find((e) => e.natt)?.local.port;
     const engine = new IkeEngine({
       transport,
       dh: ctx.pool,

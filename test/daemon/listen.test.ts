@@ -10,7 +10,9 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import { promisify } from "node:util";
 import { parseIkeConfig } from "../../src/config/index.js";
+import { decodeMessage } from "../../src/codec/index.js";
 import { listenAddresses, ListenWatcher, type ListenSockets } from "../../src/daemon/listen.js";
+import { nattVersionOf } from "../../src/ike/natt.js";
 import { kernelSkip } from "../helpers/netns.js";
 import { makeRoot, startDaemon, type RunningDaemon } from "./harness.js";
 
@@ -93,21 +95,34 @@ async function until(pred: () => Promise<boolean>, what: string, ms = 20_000): P
   }
 }
 
-/** Send an MM1 to `to`:500 from `from` inside the namespace; the source address of the answer. */
-async function answerFrom(exec: (...a: string[]) => Promise<string>, from: string, to: string): Promise<string> {
+/**
+ * Send an MM1 to `to`:500 from `from` inside the namespace (with the NAT-T vendor IDs when `natt`);
+ * the source address of the first answer and the answer itself (undefined: none).
+ */
+async function mm1Answer(exec: (...a: string[]) => Promise<string>, from: string, to: string, natt = false): Promise<{ source: string; answer: Buffer | undefined }> {
   const dist = new URL("../../src/", import.meta.url).pathname;
   const script = `
     import dgram from "node:dgram";
     import { encodeMessage, ExchangeType } from "${dist}codec/index.js";
     import { buildSaPayload } from "${dist}ike/phase1/phase1.js";
+    import { offeredVids } from "${dist}ike/natt.js";
     const sa = buildSaPayload([{ encr: 7, keyBits: 128, hash: 4, auth: 1, group: 14, lifeSecs: 3600 }]);
-    const mm1 = encodeMessage({ icookie: Buffer.from("0102030405060708", "hex"), rcookie: Buffer.alloc(8), exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, [sa]);
+    const mm1 = encodeMessage({ icookie: Buffer.from("0102030405060708", "hex"), rcookie: Buffer.alloc(8), exchangeType: ExchangeType.IdentityProtection, flags: 0, messageId: 0 }, [sa, ...(${natt} ? offeredVids() : [])]);
     const s = dgram.createSocket("udp4");
+    // Sent again each second until answered, as an initiator retransmits (an address just added
+    // may not take the first one).
+    const again = setInterval(() => s.send(mm1, 500, "${to}"), 1000);
     s.bind(0, "${from}", () => s.send(mm1, 500, "${to}"));
-    s.on("message", (_m, r) => { console.log(r.address + ":" + r.port); s.close(); });
-    setTimeout(() => { console.log("none"); s.close(); }, 10000).unref();
+    s.on("message", (m, r) => { console.log(r.address + ":" + r.port + " " + m.toString("hex")); clearInterval(again); s.close(); });
+    setTimeout(() => { console.log("none"); clearInterval(again); s.close(); }, 20000).unref();
   `;
-  return (await exec(process.execPath, "--input-type=module", "-e", script)).trim();
+  const [source = "none", hex] = (await exec(process.execPath, "--input-type=module", "-e", script)).trim().split(" ");
+  return { source, answer: hex === undefined ? undefined : Buffer.from(hex, "hex") };
+}
+
+/** The source address of the answer to an MM1 (see {@link mm1Answer}). */
+async function answerFrom(exec: (...a: string[]) => Promise<string>, from: string, to: string): Promise<string> {
+  return (await mm1Answer(exec, from, to)).source;
 }
 
 test("in.iked listens on addresses of a subnet rule as they are added and removed, and answers from the address used", { skip: kernelSkip(), timeout: 120_000 }, async () => {
@@ -129,6 +144,31 @@ test("in.iked listens on addresses of a subnet rule as they are added and remove
     await ns.exec("ip", "addr", "del", "10.77.0.6/24", "dev", "d0");
     await until(async () => !(await listening()).some((a) => a.startsWith("10.77.0.6:")), "the sockets of 10.77.0.6 closed");
     assert.ok((await listening()).includes("10.77.0.5:500"));
+  } finally {
+    await d?.stop();
+    await ns.remove();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("NAT-T is on for an address that appears after start: the MM2 it answers chooses RFC 3947", { skip: kernelSkip(), timeout: 120_000 }, async () => {
+  const ns = await netns();
+  const root = makeRoot(`{\n label "lan"\n local_addr 10.78.0.0/24\n remote_addr 10.78.0.0/24\n ${XF}\n}\n`, `{\n localidtype ip\n localid 10.78.0.0/24\n remoteidtype ip\n remoteid 10.78.0.0/24\n key "listen-natt"\n}\n`);
+  let d: RunningDaemon | undefined;
+  try {
+    // No address of the rule on the host at start (DHCP has not answered yet).
+    d = await startDaemon(root, ["--port", "500", "--natt-port", "4500"], {}, { netns: ns.name });
+    await d.waitFor(/no IKE socket is bound yet/);
+    await ns.exec("ip", "addr", "add", "10.78.0.5/24", "dev", "d0");
+    await ns.exec("ip", "addr", "add", "10.78.0.9/24", "dev", "d0");
+    const listening = async () => (await ns.exec("ss", "-Hluna")).split("\n").map((l) => l.trim().split(/\s+/)[3]);
+    await until(async () => ["10.78.0.5:500", "10.78.0.5:4500"].every((a) => listening().then((l) => l.includes(a))), "sockets on 10.78.0.5");
+    const r = await mm1Answer(ns.exec, "10.78.0.9", "10.78.0.5", true);
+    assert.equal(r.source, "10.78.0.5:500", d.output());
+    assert.ok(r.answer !== undefined);
+    const mm2 = decodeMessage(r.answer);
+    assert.ok(mm2.ok && mm2.value.kind === "plain", "MM2 decodes");
+    assert.equal(nattVersionOf(mm2.value.payloads), "rfc3947", "MM2 carries the RFC 3947 vendor ID: NAT-T is on");
   } finally {
     await d?.stop();
     await ns.remove();
