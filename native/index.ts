@@ -116,6 +116,11 @@ export interface NativeAddon {
   udpSocket(family: 4 | 6, address: string, port: number, options?: UdpSocketOptions): number;
   /** Sets the per-socket IPsec bypass (IP_XFRM_POLICY / IPV6_XFRM_POLICY "allow", in and out) on `fd`. */
   setXfrmBypass(fd: number, family: 4 | 6): void;
+  /**
+   * SO_REUSEADDR off on `fd`: libuv sets it on a descriptor dgram adopts, which would let any local
+   * socket with SO_REUSEADDR bind the same address and port and take its datagrams.
+   */
+  clearReuseAddr(fd: number): void;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -40,6 +40,7 @@ NAPI_MODULE_INIT() {
     METHOD("kernelSocketClose", KernelSocketClose),
     METHOD("udpSocket", UdpSocket),
     METHOD("setXfrmBypass", SetXfrmBypass),
+    METHOD("clearReuseAddr", ClearReuseAddr),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

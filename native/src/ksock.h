@@ -10,6 +10,7 @@ napi_value KernelSocketPortId(napi_env env, napi_callback_info info);
 napi_value KernelSocketClose(napi_env env, napi_callback_info info);
 napi_value UdpSocket(napi_env env, napi_callback_info info);
 napi_value SetXfrmBypass(napi_env env, napi_callback_info info);
+napi_value ClearReuseAddr(napi_env env, napi_callback_info info);
 
 /* An Error with `code`, `errno` and `syscall`, its message "syscall: strerror(errno)". */
 napi_value IkedErrno(napi_env env, const char *code, const char *syscall, int err);

@@ -10,8 +10,14 @@
  * socket here (bound, bypassing, optionally ESP-in-UDP for NAT-T port 4500, optionally inside a
  * network namespace) and returns its descriptor for dgram to wrap.
  *
+ * libuv sets SO_REUSEADDR on every descriptor it adopts (uv_udp_open); on Linux a second socket
+ * with SO_REUSEADDR may then bind the very same address and port, with no check of its owner, and
+ * take the unicast datagrams (any local user on port 4500). clearReuseAddr() takes it off again once
+ * dgram holds the descriptor.
+ *
  *   udpSocket(family, address, port, { bypass?, espInUdp?, reuseAddr?, netns? }) -> fd
  *   setXfrmBypass(fd, family)
+ *   clearReuseAddr(fd)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -71,6 +77,18 @@ napi_value SetXfrmBypass(napi_env env, napi_callback_info info) {
   int family = argc < 2 ? 0 : GetFamily(env, argv[1]);
   THROW_IF(argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || family == 0, "IKE_ERR_NATIVE_ARG", "setXfrmBypass(fd, family: 4 | 6)");
   if (Bypass(fd, family) != 0) napi_throw(env, IkedErrno(env, "IKE_ERR_NATIVE_SOCKET", family == 6 ? "setsockopt(IPV6_XFRM_POLICY)" : "setsockopt(IP_XFRM_POLICY)", errno));
+  return NULL;
+}
+
+/* clearReuseAddr(fd): SO_REUSEADDR off (libuv set it when dgram adopted the descriptor). */
+napi_value ClearReuseAddr(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  int zero = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  THROW_IF(argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0, "IKE_ERR_NATIVE_ARG", "clearReuseAddr(fd)");
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof zero) != 0) napi_throw(env, IkedErrno(env, "IKE_ERR_NATIVE_SOCKET", "setsockopt(SO_REUSEADDR)", errno));
   return NULL;
 }
 

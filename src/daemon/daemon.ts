@@ -177,6 +177,7 @@ export class Daemon {
         openSockets: (addresses) => UdpTransport.open({
           addresses, port: options.ikePort, nattPort: options.nattPort,
           ...(opened.openSocket !== undefined ? { openSocket: opened.openSocket } : {}),
+          ...(opened.adopted !== undefined ? { adopted: opened.adopted } : {}),
           onError: (err) => netLog.warn("socket error", { code: err.code, err: err.message }),
         }),
       });

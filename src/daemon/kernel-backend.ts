@@ -26,6 +26,8 @@ export interface DaemonKernel {
   readonly name: BackendName;
   /** Makes a bound IKE (or, with `natt`, NAT-T) socket; absent for the in-memory SADB. */
   readonly openSocket?: (address: string, port: number, natt: boolean) => number;
+  /** Clears SO_REUSEADDR on a descriptor from `openSocket` once dgram has adopted it (UdpTransport's `adopted`). */
+  readonly adopted?: (fd: number) => void;
 }
 
 /** Why the kernel could not be opened; `perm`: a missing right (run as root / CAP_NET_ADMIN). */
@@ -43,8 +45,10 @@ export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promis
   try {
     const kernel = await openKernel(kind, { log });
     const openSocket = (address: string, port: number, natt: boolean): number =>
-      native.udpSocket(net.isIPv6(address) ? 6 : 4, address, port, { bypass: true, espInUdp: natt, reuseAddr: true });
-    return { ok: true, kernel, name: kernel.kind, openSocket };
+      native.udpSocket(net.isIPv6(address) ? 6 : 4, address, port, { bypass: true, espInUdp: natt });
+    // Without SO_REUSEADDR no other socket can bind our address and port (src/net/udp-transport.ts).
+    const adopted = (fd: number): void => native.clearReuseAddr(fd);
+    return { ok: true, kernel, name: kernel.kind, openSocket, adopted };
   } catch (err) {
     const code = err instanceof KernelError ? err.code : (err as { code?: string }).code;
     return {

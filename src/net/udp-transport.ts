@@ -2,11 +2,18 @@
  * UDP sockets for IKE (RFC 2408 section 4: port 500) and NAT-T (RFC 3947 / RFC 3948: port 4500),
  * bound per local address.
  *
- * Why per address and with SO_REUSEADDR: other IKE daemons on the same host (Libreswan binds
- * 127.0.0.4:500, and probes 0.0.0.0:500 at start-up) must be able to coexist with us, so we never hold
- * the wildcard address exclusively. Binding each configured address also tells us, for every
- * datagram, which local address it reached, which the engine needs to pick rules and to answer from
- * the same address.
+ * Why per address: other IKE daemons on the same host (Libreswan binds 127.0.0.4:500) must be able
+ * to coexist with us on other addresses, so we never bind the wildcard address unless told to.
+ * Binding each configured address also tells us, for every datagram, which local address it
+ * reached, which the engine needs to pick rules and to answer from the same address.
+ *
+ * Why without SO_REUSEADDR: on Linux a second UDP socket may bind the very same address and port
+ * when both have SO_REUSEADDR, with no check of who owns it, and the newest socket takes the
+ * unicast datagrams: any local user could bind <address>:4500 (an unprivileged port) and take
+ * IKE on the NAT-T port away from us. So a socket bound to the same address and port fails with
+ * EADDRINUSE, and so does a wildcard bind of the same port by another program while we hold it
+ * (Libreswan's probe of 0.0.0.0:500 included). libuv sets SO_REUSEADDR on a descriptor dgram
+ * adopts; `adopted` clears it again.
  *
  * Where IPsec is real, the daemon hands in `openSocket`, which makes each socket in the kernel with
  * a per-socket IPsec bypass (so no policy ever catches IKE itself) and, on the NAT-T port, ESP-in-UDP
@@ -40,6 +47,11 @@ export interface UdpTransportOptions {
    * or throws; absent, dgram binds its own sockets.
    */
   readonly openSocket?: (address: string, port: number, natt: boolean) => number;
+  /**
+   * Called with a descriptor from `openSocket` once dgram has adopted it (libuv set SO_REUSEADDR
+   * on it then: this clears it); a throw fails the bind.
+   */
+  readonly adopted?: (fd: number) => void;
 }
 
 /** Counters of a {@link UdpTransport}. */
@@ -200,7 +212,7 @@ export class UdpTransport implements Transport {
     } catch (err) {
       return Promise.reject(new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${(err as Error).message}`, { cause: err }));
     }
-    const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", reuseAddr: true, ipv6Only: v6 });
+    const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: v6 });
     return new Promise<void>((resolve, reject) => {
       const onBindError = (err: Error): void => {
         socket.close();
@@ -209,6 +221,12 @@ export class UdpTransport implements Transport {
       socket.once("error", onBindError);
       socket.bind(fd !== undefined ? { fd } : { address, port, exclusive: false }, () => {
         socket.off("error", onBindError);
+        try {
+          if (fd !== undefined) this.opts.adopted?.(fd);
+        } catch (err) {
+          onBindError(err as Error);
+          return;
+        }
         const local: Endpoint = { address, port: socket.address().port };
         const queue = new SendQueue(
           (d, p, a, done) => socket.send(d, p, a, done),

@@ -45,6 +45,12 @@ async function udpFrom(ns: Netns, to: string): Promise<void> {
   await ns.exec("/usr/bin/python3", "-c", py);
 }
 
+/** Binds a UDP socket with SO_REUSEADDR in a namespace; "bound" or the errno name. */
+async function bindWithReuse(ns: Netns, address: string, port: number): Promise<string> {
+  const py = `import errno, socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ntry:\n  s.bind(("${address}", ${port}))\n  print("bound")\nexcept OSError as e:\n  print(errno.errorcode[e.errno])\n`;
+  return (await ns.exec("/usr/bin/python3", "-c", py)).trim();
+}
+
 function rootFor(local: string, remote: string, ipsec: string): string {
   const r = makeRoot(config(local, remote), psk(local, remote));
   fs.writeFileSync(path.join(r, "etc/inet/ipsecinit.conf"), ipsec);
@@ -72,6 +78,11 @@ test("SPD: installed at start (stale policy and SA of a previous run removed, ot
   const d = await startDaemon(root, ["--kernel", "auto"], {}, { netns: a.name });
   try {
     await d.waitFor("IKE engine started");
+    // The sockets the kernel backend makes carry no SO_REUSEADDR: another socket, even with it,
+    // cannot bind the daemon's address and port (and take IKE on the NAT-T port away).
+    const bound = [...d.output().matchAll(/"192\.0\.2\.1:([0-9]+)/g)].map((m) => Number(m[1]));
+    assert.equal(bound.length, 2, "an IKE and a NAT-T socket");
+    for (const port of bound) assert.equal(await bindWithReuse(a, "192.0.2.1", port), "EADDRINUSE", `192.0.2.1:${port} taken over`);
     const p1 = await policies(a);
     const ours = p1.filter((l) => l.includes(`priority ${SPD_PRIORITY_BASE} `));
     assert.equal(ours.length, 2, `one in and one out policy for the entry:\n${p1.join("\n")}`);

@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { UdpTransport } from "../../src/net/udp-transport.js";
 import type { Endpoint } from "../../src/ike/transport.js";
 import { skipNow } from "../helpers/skip.js";
+import { loadNative, type NativeAddon } from "../../native/index.js";
 
 function next(t: UdpTransport): Promise<{ d: Buffer; local: Endpoint; remote: Endpoint }> {
   return new Promise((resolve) => t.onDatagram((d, local, remote) => resolve({ d: Buffer.from(d), local, remote })));
@@ -60,18 +61,56 @@ test("sending from an unbound local endpoint is refused", async () => {
   }
 });
 
-test("per-address binding coexists with another socket using SO_REUSEADDR on the same port", async () => {
-  const a = await UdpTransport.open({ addresses: ["127.0.0.1"], port: 0, nattPort: null });
-  const port = a.ikeEndpoint("127.0.0.1")!.port;
+/** Binds a socket with SO_REUSEADDR to `address`:`port`; the error code, or "bound". */
+async function hijack(address: string, port: number): Promise<string> {
   const other = dgram.createSocket({ type: "udp4", reuseAddr: true });
   try {
-    other.bind(port, "0.0.0.0");
-    await once(other, "listening");
-    assert.equal(other.address().port, port);
+    return await new Promise<string>((resolve) => {
+      other.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      other.bind(port, address, () => resolve("bound"));
+    });
   } finally {
     other.close();
+  }
+}
+
+test("no other socket, even one with SO_REUSEADDR, binds our address and port; another address of the host may", async () => {
+  const a = await UdpTransport.open({ addresses: ["127.0.0.1"], port: 0, nattPort: 0 });
+  try {
+    for (const e of a.endpoints()) {
+      assert.equal(await hijack("127.0.0.1", e.local.port), "EADDRINUSE", `${e.natt ? "NAT-T" : "IKE"} port taken over`);
+      assert.equal(await hijack("0.0.0.0", e.local.port), "EADDRINUSE");
+      assert.equal(await hijack("127.0.0.2", e.local.port), "bound", "another IKE daemon on another address coexists");
+    }
+  } finally {
     await a.close();
   }
+});
+
+test("a descriptor from openSocket loses the SO_REUSEADDR libuv sets when adopting it", async (t) => {
+  let native: NativeAddon;
+  try {
+    native = loadNative();
+  } catch (err) {
+    // Under CI=true skipNow throws: the addon is part of the build.
+    return skipNow(t, `native addon not built: ${(err as Error).message}`);
+  }
+  const openSocket = (address: string, port: number) => native.udpSocket(4, address, port, { bypass: false });
+  // Without the hook, libuv's SO_REUSEADDR lets another socket share our address and port.
+  const plain = await UdpTransport.open({ addresses: ["127.0.0.1"], port: 0, nattPort: null, openSocket });
+  try {
+    assert.equal(await hijack("127.0.0.1", plain.endpoints()[0]!.local.port), "bound", "libuv sets SO_REUSEADDR on an adopted descriptor");
+  } finally {
+    await plain.close();
+  }
+  const a = await UdpTransport.open({ addresses: ["127.0.0.1"], port: 0, nattPort: 0, openSocket, adopted: (fd) => native.clearReuseAddr(fd) });
+  try {
+    for (const e of a.endpoints()) assert.equal(await hijack("127.0.0.1", e.local.port), "EADDRINUSE", `${e.natt ? "NAT-T" : "IKE"} port taken over`);
+  } finally {
+    await a.close();
+  }
+  const failing = UdpTransport.open({ addresses: ["127.0.0.1"], port: 0, nattPort: null, openSocket, adopted: () => { throw new Error("EBADF"); } });
+  await assert.rejects(failing, { code: "IKE_ERR_BIND" });
 });
 
 test("bad addresses and bind failures are SocketErrors", async () => {
