@@ -271,6 +271,8 @@ export class Daemon {
       } catch (err) {
         log.error("reload refused: the kernel refused the new IPsec policy; the running configuration stays in effect", { err: (err as Error).message });
         releasePreshared(keys.value);
+        // The refused generation's private keys leave every crypto worker again.
+        if (pki) pki0.keys.discard(pki.value);
         daemonReload.publish({ ok: false, errors: [(err as Error).message] });
         return false;
       }

@@ -2,9 +2,10 @@
  * The certificate store in the running daemon: loaded at start-up with its private keys
  * registered in the crypto pool, held with the rules in the live configuration, and swapped on
  * SIGHUP together with rules and keys or not at all: a bad store file refuses the whole reload and
- * leaves no new key in the pool; a good reload swaps credentials and keys, and keys of the
- * generation before the previous one leave the pool. `in.iked -c` refuses a pre-shared rule that
- * has no identity to present for its `local_id_type`.
+ * leaves no new key in the pool, and so does a reload whose IPsec policy the kernel refuses; a
+ * good reload swaps credentials and keys, and keys of the generation before the previous one leave
+ * the pool. `in.iked -c` refuses a pre-shared rule that has no identity to present for its
+ * `local_id_type`.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -14,6 +15,7 @@ import { AuthMethod } from "../../src/codec/index.js";
 import { resolveRule } from "../../src/config/index.js";
 import { Daemon } from "../../src/daemon/daemon.js";
 import { parseDaemonOptions } from "../../src/daemon/options.js";
+import type { IkeService } from "../../src/daemon/service.js";
 import { ikedPaths } from "../../src/daemon/paths.js";
 import { isRefusal } from "../../src/ike/phase1/credentials.js";
 import { pkiTestOptions, removeTestPki, testPki } from "../pki/fixtures.js";
@@ -89,6 +91,44 @@ describe("the certificate store in the daemon", pkiTestOptions(), () => {
       assert.equal(await d.reload(), true);
       assert.equal(keyIdNow(), "ike.privatekeys/1#4");
       assert.equal(await signs("ike.privatekeys/1#1"), false, "two generations back: gone");
+      assert.ok(await signs("ike.privatekeys/1#3"));
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test("a reload whose IPsec policy the kernel refuses leaves no key of the refused generation in the pool", async () => {
+    const root = storeRoot();
+    const parsed = parseDaemonOptions(["--root", root, "--kernel", "memory", "--workers", "1"], { debug_logfile: path.join(root, "d.log") });
+    assert.equal(parsed.kind, "run");
+    if (parsed.kind !== "run") return;
+    // A service whose policy commit fails as a kernel refusing the new SPD makes it fail.
+    let refuse = false;
+    const service: IkeService = {
+      start: async () => undefined,
+      reconfigure: () => undefined,
+      preparePolicy: async () => ({
+        ok: true,
+        commit: async () => {
+          if (refuse) throw new Error("the kernel refused the policy: EINVAL");
+        },
+      }),
+      admin: async () => assert.fail("no admin request in this test"),
+      stop: async () => undefined,
+    };
+    const d = await Daemon.start(parsed.options, { engineFactory: () => service });
+    try {
+      const signs = async (keyId: string) => (await d.pool.sign(keyId, Buffer.alloc(32, 7))).ok;
+      assert.ok(await signs("ike.privatekeys/1#1"));
+      const first = d.live.current;
+      refuse = true;
+      assert.equal(await d.reload(), false);
+      assert.equal(d.live.current, first);
+      assert.equal(await signs("ike.privatekeys/1#2"), false, "the refused generation's key left the pool");
+      assert.ok(await signs("ike.privatekeys/1#1"), "the running generation still signs");
+      assert.match(fs.readFileSync(path.join(root, "d.log"), "utf8"), /the kernel refused the new IPsec policy/);
+      refuse = false;
+      assert.equal(await d.reload(), true);
       assert.ok(await signs("ike.privatekeys/1#3"));
     } finally {
       await d.stop();
