@@ -174,7 +174,9 @@ export class DeadPeerDetection {
 
   /**
    * Whether an inbound IPsec SA negotiated under `sa` carried traffic since the last look (its
-   * kernel byte or packet count rose). A kernel that cannot say (no SA, an error) says no.
+   * kernel byte or packet count rose). An SA gone from the kernel says no; one the kernel cannot
+   * report now (an error other than "no such SA") says no too and keeps its last count, so the next
+   * look compares with that, not with zero.
    */
   private async inboundTraffic(sa: IsakmpSa): Promise<boolean> {
     const kernel = this.ctx.kernel;
@@ -182,10 +184,10 @@ export class DeadPeerDetection {
     let seen = false;
     for (const c of this.ctx.ipsec.of(sa)) {
       const key = `${c.proto}:${c.inboundSpi}`;
-      const use = await saUse(kernel, sa.remote.address, sa.local.address, c.proto, c.inboundSpi);
+      const use = await saUse(kernel, this.ctx.log, sa.remote.address, sa.local.address, c.proto, c.inboundSpi);
       // Gone from the kernel (expired, deleted): it carries nothing.
-      if (use === undefined) sa.dpd.inboundUse.delete(key);
-      else {
+      if (use === "gone") sa.dpd.inboundUse.delete(key);
+      else if (use !== "unknown") {
         if (use > (sa.dpd.inboundUse.get(key) ?? 0)) seen = true;
         sa.dpd.inboundUse.set(key, use);
       }

@@ -143,7 +143,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
       ...(opts.embryos !== undefined ? { embryos: opts.embryos } : {}),
       ...(opts.unverifiedDh !== undefined ? { unverifiedDh: opts.unverifiedDh } : {}),
     });
-    const idle = new IdleSas({ kernel: opts.kernel, ipsec, clock, expire: (pairs, why) => this.deleteIpsec(pairs, why) });
+    const idle = new IdleSas({ kernel: opts.kernel, ipsec, clock, log, expire: (pairs, why) => this.deleteIpsec(pairs, why) });
     ipsec.onPairsAdded((sa) => idle.pairsChanged(sa));
     const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick, dpd });
     const moved = (sa: IsakmpSa, before: { local: Endpoint; remote: Endpoint }): void => {

@@ -8,7 +8,9 @@
  * SA timer, on the engine's clock, so it is cleared with the SA and its faults end only that SA).
  * It reads the kernel's counters of both SAs of each pair every min(idle / 2, 30 s), at least 1 s;
  * a pair whose inbound and outbound counts have not moved for the idle time is deleted as a hard
- * EXPIRE deletes it: a Delete to the peer, both kernel SAs removed. The pairs move with the IPsec
+ * EXPIRE deletes it: a Delete to the peer, both kernel SAs removed. A look the kernel cannot answer
+ * (an error other than "no such SA") is skipped for that pair; only a pair gone from the kernel is
+ * no longer watched. The pairs move with the IPsec
  * SA table's hand-over to a newer ISAKMP SA; pairs whose ISAKMP SA ends without an heir are no
  * longer watched (their other lifetimes still end them).
  */
@@ -16,6 +18,7 @@ import type { Clock } from "../clock.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { IpsecOwner, IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
+import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";
 import { saUse } from "./sa-use.js";
 
@@ -32,6 +35,7 @@ export interface IdleContext {
   readonly ipsec: IpsecSas;
   readonly clock: Clock;
   readonly expire: (pairs: readonly IpsecOwner[], why: string) => void;
+  readonly log: IkeLog;
 }
 
 /** One watched pair: its idle time, the counts last seen (0 at install) and since when they have not moved. */
@@ -92,18 +96,20 @@ export class IdleSas {
     for (const c of [...this.ctx.ipsec.of(sa)]) {
       const w = this.watched.get(c);
       if (w === undefined || w === null) continue;
-      const inUse = await saUse(kernel, sa.remote.address, sa.local.address, c.proto, c.inboundSpi);
-      const outUse = await saUse(kernel, sa.local.address, sa.remote.address, c.proto, c.outboundSpi);
+      const inUse = await saUse(kernel, this.ctx.log, sa.remote.address, sa.local.address, c.proto, c.inboundSpi);
+      const outUse = await saUse(kernel, this.ctx.log, sa.local.address, sa.remote.address, c.proto, c.outboundSpi);
       if (sa.isDead()) return;
       // Both gone from the kernel: its DELETE or EXPIRE event tells the engine, not this.
-      if (inUse === undefined && outUse === undefined) {
+      if (inUse === "gone" && outUse === "gone") {
         this.watched.set(c, null);
         continue;
       }
+      // The kernel could not say (a timeout, ENOBUFS): the pair is looked at again next time.
+      if (inUse === "unknown" || outUse === "unknown") continue;
       const now = this.ctx.clock.now();
       // A half already gone keeps its last count; the other half's then decides.
-      const i = inUse ?? w.inUse;
-      const o = outUse ?? w.outUse;
+      const i = inUse === "gone" ? w.inUse : inUse;
+      const o = outUse === "gone" ? w.outUse : outUse;
       if (i !== w.inUse || o !== w.outUse) {
         w.inUse = i;
         w.outUse = o;

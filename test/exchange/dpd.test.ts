@@ -17,6 +17,7 @@ import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
 import { configPolicy } from "../../src/ike/ports.js";
 import { pskText, ruleText, settle, type Pair } from "./harness.js";
 import { XF, closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
+import { failGets } from "./kernel-faults.js";
 
 const DPD = "dpd_interval_secs 10\n  dpd_retries 3";
 
@@ -107,6 +108,27 @@ test("a verified IKE message or inbound IPsec traffic keeps the peer from being 
   assert.equal(p.a.engine.stats.engine.dpdProbes, 0, "traffic from the peer: no R-U-THERE");
   void peer;
   assert.equal(sa.state, "established");
+  await closePair(p);
+});
+
+test("a kernel error reading the traffic (not 'no such SA') keeps the last count: old traffic is not taken for new", async () => {
+  const { p, sa } = await upPair();
+  const inbound = (await p.a.kernel.dump()).find((s) => s.dst === "10.0.0.1" && s.state === "mature")!;
+  p.a.kernel.account(inbound.src, inbound.dst, inbound.proto, inbound.spi, { bytes: 100 });
+  await tick(p, 10_000); // 10 s: the traffic counts, the peer is alive
+  assert.equal(p.a.engine.stats.engine.dpdProbes, 0);
+  // 20 s: the kernel fails the look; no traffic seen, so an R-U-THERE, which b answers.
+  const faults = failGets(p.a.kernel, 1);
+  await tick(p, 10_000);
+  assert.equal(faults.failed(), 1);
+  assert.equal(p.a.engine.stats.engine.dpdProbes, 1);
+  assert.equal(sa.dpd.unanswered.length, 0, "ACKed");
+  // b dies. At 30 s the counters have not moved since 10 s: a probe, not "traffic".
+  p.network.setImpairment({ filter: () => "drop" });
+  await tick(p, 10_000);
+  assert.equal(p.a.engine.stats.engine.dpdProbes, 2, "the old count is no proof of life");
+  await tick(p, 10_000, 3);
+  assert.equal(sa.state, "dead", "dead after dpd_retries probes, on time");
   await closePair(p);
 });
 

@@ -4,7 +4,8 @@
  * the kernel's counters moved by hand. Traffic either way keeps the pair; a pair still for the idle
  * time is deleted as a hard EXPIRE would be (both kernel SAs, a Delete the peer acts on); without
  * an idle time, or with a kernel that keeps it itself, there is no polling timer; a pair removed
- * otherwise leaves no timer behind.
+ * otherwise leaves no timer behind; a look the kernel fails to answer is skipped, not taken for the
+ * pair's end.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import type { SaInfo } from "../../src/kernel/kernel.js";
 import { makePair, pskText, ruleText, settle, type Pair } from "./harness.js";
 import { XF, closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
+import { failGets } from "./kernel-faults.js";
 
 const IDLE = "p2_idletime_secs 60";
 
@@ -79,6 +81,20 @@ test("a pair never used is deleted after the idle time, counted from its install
   await tick(p, 1_000, 2);
   assert.deepEqual(await p.a.kernel.dump(), [], "4 s idle (polled every 2 s): deleted");
   assert.deepEqual(await p.b.kernel.dump(), []);
+  assert.equal(sa.ipsecDeleted, 1);
+  await closePair(p);
+});
+
+test("a look the kernel cannot answer (ETIMEDOUT, not 'no such SA') is skipped: the pair is still deleted once idle", async () => {
+  const { p, sa } = await upPair("p2_idletime_secs 4");
+  // The look at 2 s fails for both halves of the pair.
+  const faults = failGets(p.a.kernel, 2);
+  await tick(p, 1_000, 3);
+  assert.equal(faults.failed(), 2, "the look at 2 s asked the kernel and got errors");
+  assert.ok(sa.timerNames().includes(IDLE_TIMER), "the pair is still watched");
+  assert.equal((await p.a.kernel.dump()).length, 2, "3 s: kept");
+  await tick(p, 1_000, 2);
+  assert.deepEqual(await p.a.kernel.dump(), [], "4 s idle: deleted all the same");
   assert.equal(sa.ipsecDeleted, 1);
   await closePair(p);
 });
