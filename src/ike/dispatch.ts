@@ -176,8 +176,8 @@ export class Dispatcher {
       d.discard();
       return route.refused(violation, "rules");
     }
-    // Decrypted under the SA's keys and well-formed: the peer is alive (RFC 3706 section 5.5, DPD).
-    sa.heard();
+    // Decrypted and well-formed is no proof of life yet (a forgery that parses, a replayed
+    // Informational): the handler calls `sa.heard()` once the message's HASH or authentication verifies.
     const settle = (accepted: boolean): void => {
       if (!accepted) return d.discard();
       d.commit();

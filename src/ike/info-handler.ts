@@ -104,6 +104,7 @@ export class InfoHandler implements ExchangeHandler {
     i.settle(false);
     // Only a verified message may end IV state: a forgery could carry an open Quick Mode's M-ID.
     if (events === null) return io.drop(sa.remote, `${sa.tag}: Informational HASH(1) does not verify`);
+    sa.heard(); // verified: the peer is alive (DPD)
     sa.keymat!.endExchange(mid);
     sa.messageIds.add(mid);
     for (const e of events) {

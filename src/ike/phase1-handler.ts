@@ -223,6 +223,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // advanced past this message as the peer's is (RFC 2409 section 5.7: "last Phase 1 block").
     settle(step.kind !== "fail" || encrypted);
     if (step.kind !== "fail") {
+      // An encrypted message its step took (HASH_I/HASH_R or signature verified): the peer is alive (DPD).
+      if (encrypted) sa.heard();
       this.ctx.natt.received(sa, before, payloads, { local, remote });
       sa.peerAnswered = true;
       sa.retransmitter?.stop();

@@ -221,6 +221,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     }
     if (sa.isDead()) return;
     settle(step.kind !== "fail");
+    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD).
+    if (step.kind !== "fail") sa.heard();
     this.afterStep(sa, ex, step, datagram);
   }
 

@@ -12,7 +12,7 @@ import type { AcquireEvent } from "../../src/kernel/kernel.js";
 import { DPD_VENDOR_ID } from "../../src/ike/dpd.js";
 import { dpdNotify, protectedInformational } from "../../src/ike/informational.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
-import { forge } from "../hostile/forge.js";
+import { forge, forgedQm1 } from "../hostile/forge.js";
 import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
 import { configPolicy } from "../../src/ike/ports.js";
 import { pskText, ruleText, settle, type Pair } from "./harness.js";
@@ -162,6 +162,35 @@ test("a dead peer: dpd_retries unanswered R-U-THEREs, then every SA with it goes
   assert.ok(fresh !== undefined && fresh !== sa, "a new ISAKMP SA");
   assert.equal(fresh.ipsecCreated, 1, "and new IPsec SAs");
   assert.equal((await p.a.kernel.dump()).filter((s) => s.state === "mature").length, 2);
+  await closePair(p);
+});
+
+test("messages that decrypt but fail their HASH are no sign of life: the dead peer is still declared dead on time", async () => {
+  const { p, sa, peer } = await upPair();
+  // b dies; only what an attacker forges with the SA's keys (or replays) still arrives.
+  const forged = new Set<string>();
+  p.network.setImpairment({ filter: (d, from) => (from.address === "10.0.0.2" && !forged.has(d.toString("hex")) ? "drop" : "pass") });
+  const send = (d: Buffer): void => {
+    forged.add(d.toString("hex"));
+    p.network.submit(d, p.b.endpoint, p.a.endpoint);
+  };
+  const badHash = (mid: number): Buffer => {
+    const body = [dpdNotify(peer, Notify.RUThere, Buffer.from([0, 0, 1, mid & 0xff]))];
+    // HASH(1) of the right length (SHA-256), wrong value.
+    return forge(peer, ExchangeType.Informational, mid, [{ type: PayloadType.HASH, data: Buffer.alloc(32, 0x5a) }, ...body]);
+  };
+  // Made now, while b still holds the keys (b's own DPD ends its SA meanwhile).
+  const forgeries = Array.from({ length: 10 }, (_, i) => [badHash(0x0e0e_0100 + i), forgedQm1(peer, 0x0e0e_0200 + i)]);
+  const t0 = p.clock.now();
+  for (const pair of forgeries) {
+    if (sa.state === "dead") break;
+    // Every 5 s a forged Informational and a forged QM1, each decrypting and well-formed, HASH wrong.
+    for (const d of pair) send(d);
+    await tick(p, 5_000);
+  }
+  assert.equal(sa.state, "dead", "the forgeries did not keep the peer alive");
+  assert.ok(p.clock.now() - t0 <= 10_000 * (3 + 1) + 5_000, "dead within interval x (retries + 1)");
+  assert.equal(p.a.engine.stats.engine.dpdProbes, 3);
   await closePair(p);
 });
 
