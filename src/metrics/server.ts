@@ -60,7 +60,8 @@ export class MetricsServer {
       if (await socketIsLive(e.path)) throw Object.assign(new Error(`${e.path} is served by another process`), { code: "EADDRINUSE" });
       fs.unlinkSync(e.path);
     }
-    // umask 007 for a Unix socket's bind, so it never exists with looser permissions, even briefly.
+    // umask 117 for a Unix socket's bind (mode 0660: owner and group read and write), so it never
+    // exists with looser permissions, even briefly.
     const oldMask = e.kind === "unix" ? process.umask(0o117) : undefined;
     try {
       await new Promise<void>((resolve, reject) => {
