@@ -25,7 +25,7 @@ export interface DaemonKernel {
   readonly kernel: Kernel;
   readonly name: BackendName;
   /** Makes a bound IKE (or, with `natt`, NAT-T) socket; absent for the in-memory SADB. */
-  readonly openSocket?: (address: string, port: number, natt: boolean) => number;
+  readonly openSocket?: (address: string, port: number, natt: boolean, reuseAddr: boolean) => number;
   /** Clears SO_REUSEADDR on a descriptor from `openSocket` once dgram has adopted it (UdpTransport's `adopted`). */
   readonly adopted?: (fd: number) => void;
 }
@@ -44,9 +44,10 @@ export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promis
   }
   try {
     const kernel = await openKernel(kind, { log });
-    const openSocket = (address: string, port: number, natt: boolean): number =>
-      native.udpSocket(net.isIPv6(address) ? 6 : 4, address, port, { bypass: true, espInUdp: natt });
-    // Without SO_REUSEADDR no other socket can bind our address and port (src/net/udp-transport.ts).
+    const openSocket = (address: string, port: number, natt: boolean, reuseAddr: boolean): number =>
+      native.udpSocket(net.isIPv6(address) ? 6 : 4, address, port, { bypass: true, espInUdp: natt, reuseAddr });
+    // SO_REUSEADDR only on privileged ports, so no local user can bind our NAT-T address and port
+    // (src/net/udp-transport.ts).
     const adopted = (fd: number): void => native.clearReuseAddr(fd);
     return { ok: true, kernel, name: kernel.kind, openSocket, adopted };
   } catch (err) {

@@ -7,13 +7,15 @@
  * Binding each configured address also tells us, for every datagram, which local address it
  * reached, which the engine needs to pick rules and to answer from the same address.
  *
- * Why without SO_REUSEADDR: on Linux a second UDP socket may bind the very same address and port
- * when both have SO_REUSEADDR, with no check of who owns it, and the newest socket takes the
- * unicast datagrams: any local user could bind <address>:4500 (an unprivileged port) and take
- * IKE on the NAT-T port away from us. So a socket bound to the same address and port fails with
- * EADDRINUSE, and so does a wildcard bind of the same port by another program while we hold it
- * (Libreswan's probe of 0.0.0.0:500 included). libuv sets SO_REUSEADDR on a descriptor dgram
- * adopts; `adopted` clears it again.
+ * SO_REUSEADDR only on privileged ports: on Linux a second UDP socket may bind the very same
+ * address and port when both have SO_REUSEADDR, with no check of who owns it, and the newest
+ * socket takes the unicast datagrams. On an unprivileged port (4500, anything at or above
+ * `net.ipv4.ip_unprivileged_port_start`) any local user could so take IKE on the NAT-T port away
+ * from us: there our sockets go without it, and another socket on the same address and port, or
+ * on the wildcard address and the same port, fails with EADDRINUSE. On a privileged port (500)
+ * only root can bind, and SO_REUSEADDR lets another IKE daemon's wildcard bind succeed beside our
+ * per-address sockets (Libreswan's pluto binds 0.0.0.0:500 at start-up and stops if it cannot).
+ * libuv sets SO_REUSEADDR on every descriptor dgram adopts; `adopted` clears it again.
  *
  * Where IPsec is real, the daemon hands in `openSocket`, which makes each socket in the kernel with
  * a per-socket IPsec bypass (so no policy ever catches IKE itself) and, on the NAT-T port, ESP-in-UDP
@@ -24,12 +26,28 @@
  * bare ISAKMP datagrams to the engine.
  */
 import dgram from "node:dgram";
+import fs from "node:fs";
 import net from "node:net";
 import { SocketError } from "../errors.js";
 import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
 import { endpointKey } from "../ike/transport.js";
 import { addMarker, classify, markerExpected } from "./marker.js";
 import { DEFAULT_SEND_LIMITS, SendQueue, type SendQueueLimits } from "./send-queue.js";
+
+/** The first port an unprivileged process may bind (`net.ipv4.ip_unprivileged_port_start`, also for IPv6). */
+function unprivilegedPortStart(): number {
+  try {
+    const n = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+    return Number.isInteger(n) && n >= 0 ? n : 1024;
+  } catch {
+    return 1024; // no such sysctl (an older kernel): the classic limit
+  }
+}
+
+/** Whether a socket on `port` takes SO_REUSEADDR: only on a privileged port (see above); never on 0 (a free port). */
+export function sharesPort(port: number): boolean {
+  return port !== 0 && port < unprivilegedPortStart();
+}
 
 /** Options of a {@link UdpTransport}. */
 export interface UdpTransportOptions {
@@ -46,10 +64,11 @@ export interface UdpTransportOptions {
    * Makes the bound socket for `address`:`port` (`natt`: the NAT-T one) and returns its descriptor,
    * or throws; absent, dgram binds its own sockets.
    */
-  readonly openSocket?: (address: string, port: number, natt: boolean) => number;
+  readonly openSocket?: (address: string, port: number, natt: boolean, reuseAddr: boolean) => number;
   /**
-   * Called with a descriptor from `openSocket` once dgram has adopted it (libuv set SO_REUSEADDR
-   * on it then: this clears it); a throw fails the bind.
+   * Called with a descriptor from `openSocket` that must not share its port (`reuseAddr` false)
+   * once dgram has adopted it: libuv set SO_REUSEADDR on it then, this clears it. A throw fails
+   * the bind.
    */
   readonly adopted?: (fd: number) => void;
 }
@@ -206,13 +225,14 @@ export class UdpTransport implements Transport {
 
   private bindOne(address: string, port: number, natt: boolean): Promise<void> {
     const v6 = net.isIPv6(address);
+    const reuseAddr = sharesPort(port);
     let fd: number | undefined;
     try {
-      fd = this.opts.openSocket?.(address, port, natt);
+      fd = this.opts.openSocket?.(address, port, natt, reuseAddr);
     } catch (err) {
       return Promise.reject(new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${(err as Error).message}`, { cause: err }));
     }
-    const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: v6 });
+    const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", reuseAddr, ipv6Only: v6 });
     return new Promise<void>((resolve, reject) => {
       const onBindError = (err: Error): void => {
         socket.close();
@@ -222,7 +242,7 @@ export class UdpTransport implements Transport {
       socket.bind(fd !== undefined ? { fd } : { address, port, exclusive: false }, () => {
         socket.off("error", onBindError);
         try {
-          if (fd !== undefined) this.opts.adopted?.(fd);
+          if (fd !== undefined && !reuseAddr) this.opts.adopted?.(fd);
         } catch (err) {
           onBindError(err as Error);
           return;

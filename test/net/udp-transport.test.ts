@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { once } from "node:events";
-import { UdpTransport } from "../../src/net/udp-transport.js";
+import { sharesPort, UdpTransport } from "../../src/net/udp-transport.js";
 import type { Endpoint } from "../../src/ike/transport.js";
 import { skipNow } from "../helpers/skip.js";
 import { loadNative, type NativeAddon } from "../../native/index.js";
@@ -82,6 +82,26 @@ test("no other socket, even one with SO_REUSEADDR, binds our address and port; a
       assert.equal(await hijack("0.0.0.0", e.local.port), "EADDRINUSE");
       assert.equal(await hijack("127.0.0.2", e.local.port), "bound", "another IKE daemon on another address coexists");
     }
+  } finally {
+    await a.close();
+  }
+});
+
+test("on a privileged port (as 500) another IKE daemon may bind the wildcard beside us (Libreswan's start-up); the NAT-T port stays ours", async (t) => {
+  // Port 501: privileged like 500, and used by no other test.
+  let a: UdpTransport;
+  try {
+    a = await UdpTransport.open({ addresses: ["127.0.0.77"], port: 501, nattPort: 0 });
+  } catch (err) {
+    // A privileged port needs root (CI runs as root; under CI=true skipNow throws).
+    return skipNow(t, `cannot bind 127.0.0.77:501: ${(err as Error).message}`);
+  }
+  try {
+    assert.equal(sharesPort(501), true);
+    assert.equal(await hijack("0.0.0.0", 501), "bound", "a probe of 0.0.0.0 on the port, as pluto's of 0.0.0.0:500, succeeds");
+    const natt = a.endpoints().find((e) => e.natt)!.local.port;
+    assert.equal(sharesPort(natt), false);
+    assert.equal(await hijack("127.0.0.77", natt), "EADDRINUSE");
   } finally {
     await a.close();
   }
