@@ -105,7 +105,7 @@ export class InfoHandler implements ExchangeHandler {
     // Only a verified message may end IV state: a forgery could carry an open Quick Mode's M-ID.
     if (events === null) return io.drop(sa.remote, `${sa.tag}: Informational HASH(1) does not verify`);
     sa.keymat!.endExchange(mid);
-    sa.messageIds.add(mid);
+    if (!sa.useMessageId(mid)) return io.drop(sa.remote, `${sa.tag}: Informational ${mid >>> 0}: the ISAKMP SA's message IDs are used up`);
     for (const e of events) {
       switch (e.kind) {
         case "delete-isakmp":

@@ -83,8 +83,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     if (sa.state !== "established" || rule === undefined || kernel === undefined) return false;
     let mid = 0;
     while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined || sa.messageIds.has(mid)) mid = random(4).readUInt32BE(0);
+    if (!sa.useMessageId(mid)) return false;
     const ex = this.newPhase2(sa, rule, kernel, mid, request);
-    sa.messageIds.add(mid);
     return sa.queue.push(async () => {
       let step: Step;
       try {
@@ -206,8 +206,11 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       i.settle(false);
       return io.drop(sa.remote, `${sa.tag}: too many Quick Modes`);
     }
+    if (!sa.useMessageId(h.messageId)) {
+      i.settle(false);
+      return io.drop(sa.remote, `${sa.tag}: QM1 ${h.messageId >>> 0}: the ISAKMP SA's message IDs are used up`);
+    }
     const ex = this.newPhase2(sa, sa.config!, kernel!, h.messageId);
-    sa.messageIds.add(h.messageId);
     // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
     if ((h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
     return this.deliver(ex, i);

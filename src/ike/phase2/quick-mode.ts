@@ -19,11 +19,12 @@
  * inbound entry accepts. SPIs come from the kernel (GETSPI), and both sides install the inbound SA
  * (UPDATE of the larval one) and the outbound SA (ADD) once the exchange is authenticated: the
  * initiator both on QM2, before sending QM3; the responder both before sending QM2 (HASH(1) has
- * authenticated QM1 by then). The initiator may send on its new SAs as soon as it has QM2 (and the
- * kernel releases the traffic it held for the ACQUIRE at once), so the responder's SAs must be
- * there first: its inbound one for the packets, its outbound one for the answers the kernel makes
- * itself (an ICMP echo reply is never held for an ACQUIRE; it is dropped). QM3 then proves the
- * initiator's liveness; without it the responder's SAs go again.
+ * authenticated QM1 by then; a replayed QM1, however old, never gets that far: the ISAKMP SA
+ * remembers every message ID it used, message-ids.ts). The initiator may send on its new SAs as
+ * soon as it has QM2 (and the kernel releases the traffic it held for the ACQUIRE at once), so the
+ * responder's SAs must be there first: its inbound one for the packets, its outbound one for the
+ * answers the kernel makes itself (an ICMP echo reply is never held for an ACQUIRE; it is
+ * dropped). QM3 then proves the initiator's liveness; without it the responder's SAs go again.
  */
 import { Notify, PayloadType, encodePayloads, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
