@@ -120,6 +120,13 @@ export class InfoHandler implements ExchangeHandler {
             const c = ipsec.of(sa).find((x) => x.proto === e.proto && x.outboundSpi === spi);
             // Not ours yet: the SAs of a Quick Mode still waiting for QM3 go with that exchange.
             if (c === undefined && this.ctx.quick.deletedByPeer(sa, e.proto, spi)) continue;
+            // Not recorded under this SA: the peer may delete only what was negotiated with its
+            // identity on these addresses (under an older ISAKMP SA); another user's behind the
+            // same NAT address, or an SA we did not negotiate, stays.
+            if (c === undefined && !ipsec.ownedByPeerOf(sa, e.proto, spi)) {
+              log.info({ sa: sa.tag, proto: e.proto, spi }, "peer's Delete names an SA not negotiated with it: ignored");
+              continue;
+            }
             await ipsec.removePair(sa, e.proto, spi, c?.inboundSpi);
           }
           break;

@@ -156,6 +156,16 @@ export class IpsecSas {
     return this.rekeyInfo.size;
   }
 
+  /**
+   * Whether our outbound SA `outboundSpi` towards `sa`'s peer was negotiated with the identity `sa`
+   * authenticated on the same address pair (under `sa` or an older ISAKMP SA): only then is it that
+   * peer's to delete. Another identity's behind the same address (one NAT, several users) and SAs
+   * we did not negotiate are not, as with INITIAL-CONTACT ({@link purgePeer}).
+   */
+  ownedByPeerOf(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number): boolean {
+    return this.owners.get(`${proto}:${sa.remote.address}:${outboundSpi}`) === ownerOf(sa, sa.phase1?.peerId ?? "");
+  }
+
   /** Remove our outbound SA `outboundSpi` to the peer of `sa` and its inbound partner from the kernel. */
   async removePair(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number, inboundSpi: number | undefined): Promise<void> {
     const kernel = this.kernel;
@@ -177,11 +187,14 @@ export class IpsecSas {
         this.log.debug({ sa: sa.tag, spi: pair, err: String(err) }, "inbound SA already gone");
       }
     }
-    const list = this.installed.get(sa);
-    if (list !== undefined) {
-      const left = list.filter((c) => !(c.proto === proto && c.outboundSpi === outboundSpi));
-      sa.ipsecDeleted += list.length - left.length;
-      this.installed.set(sa, left);
+    // Recorded under `sa`, or (the peer's Delete through a newer ISAKMP SA) under an older one.
+    const match = (c: ChosenSa): boolean => c.proto === proto && c.outboundSpi === outboundSpi;
+    const holder = this.installed.get(sa)?.some(match) === true ? sa : [...this.installed.keys()].find((o) => o.remote.address === sa.remote.address && this.installed.get(o)!.some(match));
+    const list = holder === undefined ? undefined : this.installed.get(holder);
+    if (holder !== undefined && list !== undefined) {
+      const left = list.filter((c) => !match(c));
+      holder.ipsecDeleted += list.length - left.length;
+      this.installed.set(holder, left);
     }
   }
 
