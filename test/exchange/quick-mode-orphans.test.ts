@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { initiate, settle, type Pair, type Side } from "./harness.js";
 import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
 import { tables } from "./tables.js";
-import type { Kernel } from "../../src/kernel/kernel.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 
 /** Hold `side`'s kernel `method` (its next calls wait) until `release()`; `held` counts the waiting calls. */
@@ -37,73 +36,43 @@ async function phase1(p: Pair): Promise<{ a: IsakmpSa; b: IsakmpSa }> {
   return { a, b };
 }
 
-async function ours(kernel: Kernel): Promise<number> {
-  return (await kernel.dump()).length;
+/**
+ * a starts a Quick Mode with b; `side`'s kernel call `method` is held, its ISAKMP SA destroyed
+ * (`reason`) in the meantime, then the call released. Afterwards nothing of the exchange is left in
+ * that side's kernel and its tables are as before Phase 1. Returns `side`'s phase2-failed reasons.
+ */
+async function dieDuring(side: "a" | "b", method: "add" | "getSpi", reason: string): Promise<string[]> {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  const s = p[side];
+  const baseline = tables(s);
+  const sas = await phase1(p);
+  const call = hold(s, method);
+  const failed: string[] = [];
+  s.engine.on("phase2-failed", (_sa, why) => failed.push(why));
+  assert.ok(p.a.engine.quickMode(sas.a, requestFor(p)));
+  await settle(p, 40);
+  assert.equal(call.held(), 1, `${side} waits in kernel.${method}`);
+  sas[side].destroy(reason);
+  call.release();
+  await settle(p, 40);
+  assert.deepEqual(await s.kernel.dump(), [], "no SA of the exchange is left in the kernel");
+  assert.deepEqual(tables(s), baseline, "the tables are back where they started");
+  await closePair(p);
+  return failed;
 }
 
 test("responder: its ISAKMP SA dies while the outbound SA of QM1 is being added: nothing stays in the kernel", async () => {
-  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
-  const baseline = tables(p.b);
-  const { a, b } = await phase1(p);
-  const add = hold(p.b, "add");
-  assert.ok(p.a.engine.quickMode(a, requestFor(p)));
-  await settle(p, 40);
-  assert.equal(add.held(), 1, "b waits in kernel.add for its outbound SA");
-  b.destroy("peer dead (DPD)");
-  add.release();
-  await settle(p, 40);
-  assert.equal(await ours(p.b.kernel), 0, "neither the inbound nor the outbound SA of the exchange is left");
-  assert.deepEqual(tables(p.b), baseline, "b's tables are back where they started");
-  await closePair(p);
+  await dieDuring("b", "add", "peer dead (DPD)");
 });
 
 test("responder: its ISAKMP SA dies during GETSPI for QM1: the larval SPI goes, nothing is installed", async () => {
-  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
-  const baseline = tables(p.b);
-  const { a, b } = await phase1(p);
-  const getSpi = hold(p.b, "getSpi");
-  assert.ok(p.a.engine.quickMode(a, requestFor(p)));
-  await settle(p, 40);
-  assert.equal(getSpi.held(), 1);
-  b.destroy("lifetime");
-  getSpi.release();
-  await settle(p, 40);
-  assert.equal(await ours(p.b.kernel), 0);
-  assert.deepEqual(tables(p.b), baseline);
-  await closePair(p);
+  await dieDuring("b", "getSpi", "lifetime");
 });
 
 test("initiator: its ISAKMP SA dies during GETSPI for QM1: the larval SPI goes, the ACQUIRE hears of the failure", async () => {
-  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
-  const baseline = tables(p.a);
-  const { a } = await phase1(p);
-  const getSpi = hold(p.a, "getSpi");
-  const failed: string[] = [];
-  p.a.engine.on("phase2-failed", (_sa, reason) => failed.push(reason));
-  assert.ok(p.a.engine.quickMode(a, requestFor(p)));
-  await settle(p, 40);
-  assert.equal(getSpi.held(), 1);
-  a.destroy("deleted by ikeadm");
-  getSpi.release();
-  await settle(p, 40);
-  assert.equal(await ours(p.a.kernel), 0, "no larval SPI left");
-  assert.equal(failed.length, 1);
-  assert.deepEqual(tables(p.a), baseline);
-  await closePair(p);
+  assert.equal((await dieDuring("a", "getSpi", "deleted by ikeadm")).length, 1);
 });
 
 test("initiator: its ISAKMP SA dies while QM2's outbound SA is being added: nothing stays in the kernel", async () => {
-  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
-  const baseline = tables(p.a);
-  const { a } = await phase1(p);
-  const add = hold(p.a, "add");
-  assert.ok(p.a.engine.quickMode(a, requestFor(p)));
-  await settle(p, 40);
-  assert.equal(add.held(), 1, "a waits in kernel.add for its outbound SA");
-  a.destroy("INITIAL-CONTACT from peer");
-  add.release();
-  await settle(p, 40);
-  assert.equal(await ours(p.a.kernel), 0);
-  assert.deepEqual(tables(p.a), baseline);
-  await closePair(p);
+  await dieDuring("a", "add", "INITIAL-CONTACT from peer");
 });
