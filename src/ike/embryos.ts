@@ -6,9 +6,11 @@
  * and a retransmitted MM1 must get the very same MM2.
  *
  * The table is one for all addresses (a flood spoofed from a peer's own address competes with
- * everyone's, never with that peer alone), bounded in entries (the oldest goes first when it is
- * full) and in time (an entry lives for seconds: an honest initiator sends MM3 one round trip and
- * one DH computation after MM2). A single clock timer, armed only while the table holds entries,
+ * everyone's, never with that peer alone), bounded in entries and in the bytes of the messages they
+ * hold (the oldest go first until both bounds hold: an MM1 may carry any number of proposals, VIDs
+ * and notifies up to a 64 KiB datagram, so a count alone would not bound the memory) and in time
+ * (an entry lives for seconds: an honest initiator sends MM3 one round trip and one DH computation
+ * after MM2). A single clock timer, armed only while the table holds entries,
  * drops the expired ones. An evicted or expired entry costs an honest initiator nothing more than a
  * lost MM2 would: its retransmitted MM1 rebuilds the identical record (the responder cookie and
  * the choice are pure functions of MM1).
@@ -46,10 +48,24 @@ export interface EmbryoLimits {
   readonly capacity: number;
   /** How long an entry waits for its MM3, ms (default 10 s). */
   readonly lifetimeMs: number;
+  /** Most bytes of messages held, MM1 and MM2 of every entry together (default {@link DEFAULT_EMBRYO_BYTES}). */
+  readonly bytes?: number;
 }
 
-/** The defaults: 1.5-1.9 KiB per entry with its address account (bench/ike/embryos.bench.ts), at most ~16 MiB. */
-export const DEFAULT_EMBRYO_LIMITS: EmbryoLimits = { capacity: 8192, lifetimeMs: 10_000 };
+/** The default bound on the messages' bytes: 4 MiB, room for 8192 entries of a 300-byte MM1 and its MM2. */
+export const DEFAULT_EMBRYO_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The defaults. An entry costs 1.5-1.9 KiB with its address account when its MM1 is 84-400 bytes
+ * (bench/ike/embryos.bench.ts), i.e. at most ~1.5 KiB besides its messages: the table holds at most
+ * 8192 x 1.5 KiB + 4 MiB of messages, ~16 MiB, whatever the size of the MM1s.
+ */
+export const DEFAULT_EMBRYO_LIMITS: EmbryoLimits = { capacity: 8192, lifetimeMs: 10_000, bytes: DEFAULT_EMBRYO_BYTES };
+
+/** What an entry counts against the table's byte bound: the messages it holds (`saiB` is a view into `mm1`). */
+export function embryoBytes(e: Embryo): number {
+  return e.mm1.length + e.mm2.length;
+}
 
 /** The key of an embryonic exchange: its cookie pair (the responder cookie binds the peer's address). */
 export function embryoKey(icookie: Buffer, rcookie: Buffer): string {
@@ -67,12 +83,17 @@ export class EmbryoTable {
     private readonly clock: Clock,
     readonly limits: EmbryoLimits = DEFAULT_EMBRYO_LIMITS,
   ) {
-    this.entries = new FifoTable(limits.capacity);
+    this.entries = new FifoTable(limits.capacity, limits.bytes ?? DEFAULT_EMBRYO_BYTES, embryoBytes);
   }
 
   /** Entries held. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Bytes of messages held ({@link embryoBytes} of every entry), at most `limits.bytes`. */
+  get bytes(): number {
+    return this.entries.weight;
   }
 
   /** The live entry under `key`, or undefined (an expired one is dropped on the way). */
@@ -84,7 +105,7 @@ export class EmbryoTable {
     return undefined;
   }
 
-  /** Hold `e` under `key`, evicting the oldest entries when the table is full. */
+  /** Hold `e` under `key`, evicting the oldest entries when the table is full (in entries or bytes). */
   put(key: string, e: Embryo): void {
     this.evicted += this.entries.add(key, e);
     if (this.timer === undefined) this.arm();

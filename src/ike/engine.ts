@@ -22,7 +22,7 @@ import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
 import { DeadPeerDetection } from "./dpd.js";
 import type { DhBudget } from "./dh-budget.js";
-import type { EmbryoLimits } from "./embryos.js";
+import type { EmbryoLimits, EmbryoTable } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
 import { IdleSas } from "./idle-sas.js";
@@ -298,6 +298,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** The DH slots of unverified peers: how many, how many taken (a reload may change the number). */
   get unverifiedDh(): DhBudget {
     return this.admission.unverifiedDh;
+  }
+
+  /** The embryonic Main Mode exchanges (entries and bytes held, their bounds). */
+  get embryos(): EmbryoTable {
+    return this.admission.embryos;
   }
 
   /** Entry counts of the engine's own tables (the SA manager has its own) and DH slots held, for leak checks. */

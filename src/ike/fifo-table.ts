@@ -4,6 +4,9 @@
  * but finding its oldest entry after many deletions walks over the holes they left (V8 compacts
  * only on rehash), which made eviction the most expensive step of answering an MM1; here the
  * insertion order is a separate queue, so eviction and expiry cost O(1) each.
+ *
+ * A table whose entries differ in size can also be bounded by their total weight (bytes, say): the
+ * oldest entries go first until both bounds hold.
  */
 
 /** Entries by key, oldest first out. */
@@ -13,12 +16,28 @@ export class FifoTable<V> {
   private keys: string[] = [];
   private values: V[] = [];
   private head = 0;
+  private total = 0;
 
-  constructor(readonly capacity: number) {}
+  /**
+   * @param capacity most entries held
+   * @param maxWeight most total weight held (`weigh` of every live entry); an entry heavier than
+   *   this alone is not held at all
+   * @param weigh an entry's weight (none: every entry weighs 0)
+   */
+  constructor(
+    readonly capacity: number,
+    readonly maxWeight = Infinity,
+    private readonly weigh: (value: V) => number = () => 0,
+  ) {}
 
   /** Live entries. */
   get size(): number {
     return this.map.size;
+  }
+
+  /** The total weight of the live entries. */
+  get weight(): number {
+    return this.total;
   }
 
   get(key: string): V | undefined {
@@ -27,11 +46,14 @@ export class FifoTable<V> {
 
   /** Hold `value` under `key` as the newest entry; the oldest ones go past the capacity. Returns how many went. */
   add(key: string, value: V): number {
+    const old = this.map.get(key);
+    if (old !== undefined) this.total -= this.weigh(old);
     this.map.set(key, value);
+    this.total += this.weigh(value);
     this.keys.push(key);
     this.values.push(value);
     let evicted = 0;
-    while (this.map.size > this.capacity && this.head < this.keys.length) {
+    while ((this.map.size > this.capacity || this.total > this.maxWeight) && this.head < this.keys.length) {
       if (this.pop()) evicted++;
     }
     this.skipStale();
@@ -40,6 +62,9 @@ export class FifoTable<V> {
 
   /** Forget `key`. */
   delete(key: string): void {
+    const old = this.map.get(key);
+    if (old === undefined) return;
+    this.total -= this.weigh(old);
     this.map.delete(key);
     this.skipStale();
   }
@@ -57,6 +82,7 @@ export class FifoTable<V> {
   }
 
   clear(): void {
+    this.total = 0;
     this.map.clear();
     this.keys = [];
     this.values = [];
@@ -69,7 +95,10 @@ export class FifoTable<V> {
     const v = this.values[this.head]!;
     this.head++;
     const live = this.map.get(k) === v;
-    if (live) this.map.delete(k);
+    if (live) {
+      this.map.delete(k);
+      this.total -= this.weigh(v);
+    }
     this.compact();
     return live;
   }

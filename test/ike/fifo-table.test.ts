@@ -42,3 +42,27 @@ test("a million insertions and deletions keep the size bounded and the order rig
   const first = t.oldest()!;
   assert.ok(first >= 1_000_000 - 1500 && first < 1_000_000 - 999, `oldest ${first}`);
 });
+
+test("a weighted table keeps its total weight under its bound, the oldest going first; deletes and replacements give weight back", () => {
+  const t = new FifoTable<string>(100, 10, (v) => v.length);
+  t.add("a", "xxxx");
+  t.add("b", "xxx");
+  assert.equal(t.weight, 7);
+  assert.equal(t.add("c", "xxxx"), 1, "a went to make room");
+  assert.equal(t.get("a"), undefined);
+  assert.equal(t.weight, 7);
+  t.add("b", "x");
+  assert.equal(t.weight, 5, "b's old weight given back");
+  t.delete("c");
+  t.delete("c");
+  assert.equal(t.weight, 1);
+  assert.equal(t.add("d", "x".repeat(11)), 2, "heavier than the bound alone: nothing is held, not even d");
+  assert.equal(t.size, 0);
+  assert.equal(t.weight, 0);
+  t.add("e", "xx");
+  t.shift();
+  assert.equal(t.weight, 0);
+  t.add("f", "xx");
+  t.clear();
+  assert.equal(t.weight, 0);
+});
