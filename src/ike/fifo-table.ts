@@ -1,9 +1,10 @@
 /**
  * A map with a bound on its entries where the oldest entry goes first: the shape of every table a
- * flood fills (embryonic exchanges, per-address byte accounts). A plain `Map` keeps insertion order,
- * but finding its oldest entry after many deletions walks over the holes they left (V8 compacts
- * only on rehash), which made eviction the most expensive step of answering an MM1; here the
- * insertion order is a separate queue, so eviction and expiry cost O(1) each.
+ * flood fills (embryonic exchanges, per-address byte accounts, the ldap_server cache). A plain
+ * `Map` keeps insertion order, but finding its oldest entry after many deletions walks over the
+ * holes they left (V8 compacts only on rehash), which made eviction the most expensive step of
+ * answering an MM1; here the insertion order is a separate queue, so eviction and expiry cost O(1)
+ * each.
  *
  * A table whose entries differ in size can also be bounded by their total weight (bytes, say): the
  * oldest entries go first until both bounds hold.
