@@ -52,13 +52,14 @@ export interface EmbryoLimits {
   readonly bytes?: number;
 }
 
-/** The default bound on the messages' bytes: 4 MiB, room for 8192 entries of a 300-byte MM1 and its MM2. */
+/** The default bound on the messages' bytes: 4 MiB, room for 8192 entries whose MM1 and MM2 are 512 bytes together. */
 export const DEFAULT_EMBRYO_BYTES = 4 * 1024 * 1024;
 
 /**
- * The defaults. An entry costs 1.5-1.9 KiB with its address account when its MM1 is 84-400 bytes
- * (bench/ike/embryos.bench.ts), i.e. at most ~1.5 KiB besides its messages: the table holds at most
- * 8192 x 1.5 KiB + 4 MiB of messages, ~16 MiB, whatever the size of the MM1s.
+ * The defaults. Besides its messages an entry costs ~1.6 KiB: 8192 MM1s of 200 bytes (MM2 84)
+ * answered from as many addresses held 16.8 MiB, their amplification.ts address accounts (~0.2 KiB
+ * each) included. So the table holds at most about 8192 x 1.6 KiB + 4 MiB = 17 MiB whatever the
+ * MM1s' size; a flood of 64 KiB MM1s keeps 63 entries, ~5 MiB with 3000 address accounts.
  */
 export const DEFAULT_EMBRYO_LIMITS: EmbryoLimits = { capacity: 8192, lifetimeMs: 10_000, bytes: DEFAULT_EMBRYO_BYTES };
 

@@ -12,11 +12,17 @@
 
 /** Entries by key, oldest first out. */
 export class FifoTable<V> {
-  private readonly map = new Map<string, V>();
-  /** Insertion order; an item whose key now maps to another value (or none) is stale and skipped. */
+  /** The live entries, each with the number of its place in the queue. */
+  private readonly map = new Map<string, { readonly value: V; readonly seq: number }>();
+  /**
+   * Insertion order, as keys and place numbers; a place whose key now maps to another place (or to
+   * nothing) is stale and skipped. The queue holds no values, so an entry that was deleted, evicted
+   * or replaced is garbage at once, not when the queue's head passes it.
+   */
   private keys: string[] = [];
-  private values: V[] = [];
+  private seqs: number[] = [];
   private head = 0;
+  private nextSeq = 0;
   private total = 0;
 
   /**
@@ -42,17 +48,18 @@ export class FifoTable<V> {
   }
 
   get(key: string): V | undefined {
-    return this.map.get(key);
+    return this.map.get(key)?.value;
   }
 
   /** Hold `value` under `key` as the newest entry; the oldest ones go past the capacity. Returns how many went. */
   add(key: string, value: V): number {
     const old = this.map.get(key);
-    if (old !== undefined) this.total -= this.weigh(old);
-    this.map.set(key, value);
+    if (old !== undefined) this.total -= this.weigh(old.value);
+    const seq = this.nextSeq++;
+    this.map.set(key, { value, seq });
     this.total += this.weigh(value);
     this.keys.push(key);
-    this.values.push(value);
+    this.seqs.push(seq);
     let evicted = 0;
     while ((this.map.size > this.capacity || this.total > this.maxWeight) && this.head < this.keys.length) {
       if (this.pop()) evicted++;
@@ -65,7 +72,7 @@ export class FifoTable<V> {
   delete(key: string): void {
     const old = this.map.get(key);
     if (old === undefined) return;
-    this.total -= this.weigh(old);
+    this.total -= this.weigh(old.value);
     this.map.delete(key);
     this.skipStale();
   }
@@ -73,7 +80,7 @@ export class FifoTable<V> {
   /** The oldest live entry. */
   oldest(): V | undefined {
     this.skipStale();
-    return this.head < this.values.length ? this.values[this.head] : undefined;
+    return this.head < this.keys.length ? this.map.get(this.keys[this.head]!)!.value : undefined;
   }
 
   /** Drop the oldest live entry. */
@@ -86,26 +93,26 @@ export class FifoTable<V> {
     this.total = 0;
     this.map.clear();
     this.keys = [];
-    this.values = [];
+    this.seqs = [];
     this.head = 0;
   }
 
   /** Remove the queue's head; true when it was a live entry. */
   private pop(): boolean {
     const k = this.keys[this.head]!;
-    const v = this.values[this.head]!;
+    const e = this.map.get(k);
+    const live = e !== undefined && e.seq === this.seqs[this.head];
     this.head++;
-    const live = this.map.get(k) === v;
     if (live) {
       this.map.delete(k);
-      this.total -= this.weigh(v);
+      this.total -= this.weigh(e.value);
     }
     this.compact();
     return live;
   }
 
   private skipStale(): void {
-    while (this.head < this.keys.length && this.map.get(this.keys[this.head]!) !== this.values[this.head]) this.head++;
+    while (this.head < this.keys.length && this.map.get(this.keys[this.head]!)?.seq !== this.seqs[this.head]) this.head++;
     this.compact();
   }
 
@@ -113,11 +120,11 @@ export class FifoTable<V> {
   private compact(): void {
     if (this.head === this.keys.length) {
       this.keys = [];
-      this.values = [];
+      this.seqs = [];
       this.head = 0;
     } else if (this.head > 1024 && this.head * 2 > this.keys.length) {
       this.keys = this.keys.slice(this.head);
-      this.values = this.values.slice(this.head);
+      this.seqs = this.seqs.slice(this.head);
       this.head = 0;
     }
   }

@@ -1,9 +1,12 @@
 /**
  * FifoTable (src/ike/fifo-table.ts): bounded, oldest first out, O(1) eviction whatever was deleted
- * before; the tables a flood fills (embryonic exchanges, amplification accounts) are built on it.
+ * before; the tables a flood fills (embryonic exchanges, amplification accounts, the ldap_server
+ * cache) are built on it, some bounded by weight (bytes) too.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { FifoTable } from "../../src/ike/fifo-table.js";
 
 test("the oldest live entry goes first when full; deleted and replaced entries are skipped", () => {
@@ -65,4 +68,25 @@ test("a weighted table keeps its total weight under its bound, the oldest going 
   t.add("f", "xx");
   t.clear();
   assert.equal(t.weight, 0);
+});
+
+test("the queue keeps no value alive: an evicted, deleted or replaced entry is garbage at once", async () => {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc") as () => void;
+  const t = new FifoTable<object>(4);
+  // Filled in a function of its own, so no value lingers in this one's suspended frame.
+  const fill = (): WeakRef<object>[] => Array.from({ length: 12 }, (_, i) => {
+    const v = { i };
+    t.add(`k${i}`, v);
+    return new WeakRef(v);
+  });
+  const refs = fill();
+  t.delete("k10");
+  t.add("k11", { i: 111 });
+  // WeakRefs hold their targets until the job that made them ends.
+  await new Promise((r) => setImmediate(r));
+  gc();
+  const alive = refs.map((r, i) => (r.deref() !== undefined ? i : -1)).filter((i) => i >= 0);
+  assert.deepEqual(alive, [8, 9], "only the live entries' values remain");
+  assert.equal(t.size, 3);
 });
