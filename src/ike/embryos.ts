@@ -17,7 +17,7 @@
  */
 import type { NattVersion } from "./natt.js";
 import type { Clock, TimerHandle } from "../clock.js";
-import { FifoTable } from "./fifo-table.js";
+import { FifoTable } from "../fifo-table.js";
 import type { P1Choice } from "./phase1/proposal.js";
 import type { Endpoint } from "./transport.js";
 

@@ -29,7 +29,7 @@ import net from "node:net";
 import { Client } from "ldapts";
 import { refClock } from "../clock.js";
 import type { LdapServer } from "../config/types.js";
-import { FifoTable } from "../ike/fifo-table.js";
+import { FifoTable } from "../fifo-table.js";
 import { MAX_CERT_BYTES, parseCertificate, type Certificate } from "./certificate.js";
 import { MAX_CRL_BYTES, parseCrl, type Crl } from "./crl.js";
 import { namesEqual, type DistinguishedName } from "./name.js";

@@ -1,5 +1,5 @@
 /**
- * FifoTable (src/ike/fifo-table.ts): bounded, oldest first out, O(1) eviction whatever was deleted
+ * FifoTable (src/fifo-table.ts): bounded, oldest first out, O(1) eviction whatever was deleted
  * before; the tables a flood fills (embryonic exchanges, amplification accounts, the ldap_server
  * cache) are built on it, some bounded by weight (bytes) too.
  */
@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { FifoTable } from "../../src/ike/fifo-table.js";
+import { FifoTable } from "../src/fifo-table.js";
 
 test("the oldest live entry goes first when full; deleted and replaced entries are skipped", () => {
   const t = new FifoTable<number>(3);
