@@ -251,3 +251,59 @@ test("NAT rebinding: the gateway's SA follows an authenticated message from the 
   }
   close(w);
 });
+
+/** The gateway's mature SAs, with their direction and encapsulation ports. */
+async function gwSas(w: World): Promise<{ spi: number; out: boolean; sport?: number; dport?: number }[]> {
+  return (await w.gw.kernel.dump()).filter((s) => s.state === "mature").map((s) => ({ spi: s.spi, out: s.src === GW, sport: s.encap?.sport, dport: s.encap?.dport }));
+}
+
+test("NAT rebinding: the IPsec SAs already in the kernel take the peer's new port, both directions", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  await quickMode(w);
+  const before = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  const first = await gwSas(w);
+  assert.equal(first.length, 2);
+  for (const s of first) assert.deepEqual([s.sport, s.dport], s.out ? [4500, before.port] : [before.port, 4500]);
+  w.nat!.rebind();
+  await quickMode(w);
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  assert.notEqual(after.port, before.port);
+  const all = await gwSas(w);
+  assert.equal(all.length, 4, "the first pair and the one negotiated at the new mapping");
+  for (const s of all) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500], `gw SA ${s.spi.toString(16)} out=${s.out}`);
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebound, 2, "the first pair's two SAs updated");
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebindFailed, 0);
+  // The side behind the NAT sends from and to 4500 as before: nothing of its own changed.
+  for (const s of (await w.home.kernel.dump()).filter((x) => x.state === "mature")) assert.deepEqual([s.encap?.sport, s.encap?.dport], [4500, 4500]);
+  close(w);
+});
+
+test("NAT rebinding: a pair the kernel refuses the new port for is deleted (peer told), the others still follow", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  await quickMode(w);
+  await quickMode(w);
+  const pairs = (await gwSas(w)).filter((s) => !s.out).map((s) => s.spi);
+  assert.equal(pairs.length, 2);
+  const refused = pairs[0]!;
+  const real = w.gw.kernel.updateEncap.bind(w.gw.kernel);
+  w.gw.kernel.updateEncap = async (src, dst, proto, spi, ports) => {
+    if (spi === refused) throw new Error("refused for the test");
+    return real(src, dst, proto, spi, ports);
+  };
+  w.nat!.rebind();
+  await quickMode(w);
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  const left = await gwSas(w);
+  assert.ok(!left.some((s) => s.spi === refused), "the refused pair's inbound SA is gone");
+  assert.equal(left.length, 4, "the other pair and the new one");
+  for (const s of left) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500]);
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebound, 2);
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebindFailed, 2);
+  // The Delete reached the home side: it holds the same two pairs.
+  assert.equal((await w.home.kernel.dump()).filter((x) => x.state === "mature").length, 4);
+  close(w);
+});
