@@ -22,7 +22,7 @@ import { allMatch } from "../../pki/selector.js";
 import type { Opts } from "./options.js";
 import { IkecertError, certsMatching, certspec, freeSlot, slots, spkiOf, writeSlot } from "./store-ops.js";
 import { certificateDer, createCertificate, destroyObjects, importKey, newId, objectsOf, tokenPublicKey } from "./token-objects.js";
-import { loginToken, openToken, tokenCall } from "./token-session.js";
+import { copyParts, loginToken, openToken, tokenCall } from "./token-session.js";
 import { readKeySlot, tokenCertFile, tokenOfCert } from "./token-store.js";
 
 type Err = (s: string) => void;
@@ -102,20 +102,10 @@ export async function copyCertToToken(p: IkedPaths, o: Opts, err: Err): Promise<
   const t = await openToken(p, label);
   await loginToken(t, o, false);
   const id = key?.ref?.token === t.label ? key.ref.id : newId();
-  const failed: string[] = [];
-  const parts: Array<[string, () => void]> = [
+  const failed = copyParts(t, hit.slot, id, [
     ["certificate", () => createCertificate(t, cert.der, cert.subject.der, id, cert.subjectText.slice(0, 64))],
     ["public key", () => importKey(t, createPublicKey({ key: cert.spki, format: "der", type: "spki" }), id, cert.subjectText.slice(0, 64), "public")],
-  ];
-  for (const [what, f] of parts) {
-    try {
-      tokenCall(f);
-      err(`Copied the ${what} of slot ${hit.slot} to token "${t.label}" (id ${id.toString("hex")}).\n`);
-    } catch (e) {
-      failed.push(what);
-      err(`Could not copy the ${what}: ${(e as Error).message}\n`);
-    }
-  }
+  ], err);
   if (!failed.includes("certificate")) writeSlot(p.publicKeysDir, hit.slot, tokenCertFile(cert.der, t.label, id), false);
   if (failed.length > 0) throw new IkecertError(`-C: ${failed.join(" and ")} not copied`);
 }

@@ -23,7 +23,7 @@ import { emitGenerated, type KeygenParams } from "./keygen.js";
 import type { Opts } from "./options.js";
 import { IkecertError, certsMatching, certspec, freeSlot, publicKeyHash, readCert, slots, writeSlot } from "./store-ops.js";
 import { certificateDer, createCertificate, destroyObjects, generateKeyPair, importKey, newId, objectsOf, tokenPublicKey, tokenSigner } from "./token-objects.js";
-import { loginToken, openToken, tokenCall, type TokenSession } from "./token-session.js";
+import { copyParts, loginToken, openToken, tokenCall, type TokenSession } from "./token-session.js";
 import { readKeySlot, tokenCertFile } from "./token-store.js";
 
 type Out = (s: string | Buffer) => void;
@@ -103,21 +103,11 @@ export async function copyKeyToToken(p: IkedPaths, o: Opts, err: Err): Promise<v
   await loginToken(t, o, false);
   const id = newId();
   const label = hit.cert.subjectText.slice(0, 64);
-  const failed: string[] = [];
-  const parts: Array<[string, () => void]> = [
+  const failed = copyParts(t, hit.slot, id, [
     ["private key", () => importKey(t, held.key, id, label, "private")],
     ["public key", () => importKey(t, held.key, id, label, "public")],
     ["certificate", () => createCertificate(t, hit.cert!.der, hit.cert!.subject.der, id, label)],
-  ];
-  for (const [what, f] of parts) {
-    try {
-      tokenCall(f);
-      err(`Copied the ${what} of slot ${hit.slot} to token "${t.label}" (id ${id.toString("hex")}).\n`);
-    } catch (e) {
-      failed.push(what);
-      err(`Could not copy the ${what}: ${(e as Error).message}\n`);
-    }
-  }
+  ], err);
   if (failed.length > 0) throw new IkecertError(`-C: ${failed.join(" and ")} not copied`);
 }
 

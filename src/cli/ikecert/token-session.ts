@@ -38,6 +38,24 @@ export function tokenCall<T>(f: () => T): T {
   }
 }
 
+/**
+ * -C: makes each part (private key, public key, certificate) on the token in its own call, says on
+ * `err` what was copied or why not, and returns the parts that failed.
+ */
+export function copyParts(t: TokenSession, slot: string, id: Buffer, parts: ReadonlyArray<readonly [string, () => void]>, err: (s: string) => void): string[] {
+  const failed: string[] = [];
+  for (const [what, f] of parts) {
+    try {
+      tokenCall(f);
+      err(`Copied the ${what} of slot ${slot} to token "${t.label}" (id ${id.toString("hex")}).\n`);
+    } catch (e) {
+      failed.push(what);
+      err(`Could not copy the ${what}: ${(e as Error).message}\n`);
+    }
+  }
+  return failed;
+}
+
 /** This run's sessions, by token label (ikecert runs one command, then `closeTokens`). */
 const open = new Map<string, TokenSession>();
 
