@@ -103,14 +103,12 @@ async function run(kind: string): Promise<void> {
     await topo.rebind();
     const state = async () => `--- NAT ---\n${await topo!.mappings()}\n--- home ---\n${await home.ns.ip("-s", "xfrm", "state")}\n--- gateway ---\n${await gw.ns.ip("-s", "xfrm", "state")}`;
     const diag = `after the rebinding:\n${await state()}`;
-    const seen2 = await sniffOn([gw, nat], [NAT_ADDR, GW_ADDR], async () => {
-      await until("a ping answered after the NAT rebinding", async () => await ping(home, GW_ADDR, { count: 1, wait: 2 }), 120_000).catch(async (err: Error) => {
-        throw new Error(`${err.message}\n${diag}\nnow:\n${await state()}\n${logs()}`);
-      });
+    await until("a ping answered after the NAT rebinding", async () => await ping(home, GW_ADDR, { count: 1, wait: 2 }), 120_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${diag}\nnow:\n${await state()}\n${logs()}`);
     });
     const after = await natPort(gw);
     assert.ok(after >= 31000 && after <= 31999, `the NAT's new port range, got ${after}`);
-    assert.deepEqual(await gatewayAt(gw, after), spis, `the same SAs, updated in place\n${JSON.stringify(seen2)}\n${diag}\n${logs()}`);
+    assert.deepEqual(await gatewayAt(gw, after), spis, `the same SAs, updated in place\n${diag}\n${logs()}`);
     assert.equal(g.count(/NAT-T: IPsec SAs follow the peer's new port/), 1, logs());
     assert.equal(g.count(/IPsec SAs installed/), 1, "nothing renegotiated");
 
