@@ -12,7 +12,7 @@
  *  MM initiator mm3-sent               MM4           NAT-D read
  *  AM responder start                  AM1           version from its vendor IDs
  *  AM initiator am1-sent               AM2           version, NAT-D read
- *  AM responder am2-sent               AM3           NAT-D read
+ *  AM responder am2-sent               AM3           NAT-D read (AM3's path, or AM2's)
  *
  *  state after a message we made       what it is    here
  *  MM initiator mm1-sent               MM1           vendor IDs
@@ -22,11 +22,17 @@
  *  AM responder am2-sent               AM2           vendor ID, NAT-D
  *  AM initiator done                   AM3           float, then NAT-D
  * ```
+ *
+ * AM3 is the one message with NAT-D that travels after the float, and implementations differ on
+ * which ports its hashes cover. We hash the path AM3 takes (port 4500), as strongSwan 5.9 does;
+ * Libreswan 4.10 hashes the path of the AM2 it answers (port 500: it builds AM3 first and floats
+ * only to send it). As responder we accept either: a side whose hash matches AM3's path or AM2's
+ * is not behind a NAT.
  */
 import type { Payload } from "../codec/index.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
-import { chosenVid, detectNat, KEEPALIVE_MS, natBetween, natDPayloads, nattVersionOf, NATT_PORT, offeredVids, type NattVersion } from "./natt.js";
+import { chosenVid, detectNat, KEEPALIVE_MS, natBetween, natDPayloads, nattVersionOf, NATT_PORT, offeredVids, type NatPath, type NattVersion } from "./natt.js";
 import type { Outgoing } from "./step.js";
 import { endpointKey, type Endpoint, type Transport } from "./transport.js";
 
@@ -47,6 +53,9 @@ export interface NattPhase1Context {
 
 /** The NAT-T steps of Phase 1. */
 export class NattPhase1 {
+  /** Aggressive Mode responders: the path their AM2 took, until AM3's NAT-D are read. */
+  private readonly am2Paths = new WeakMap<IsakmpSa, NatPath>();
+
   constructor(private readonly ctx: NattPhase1Context) {}
 
   /** NAT-T is on. */
@@ -70,7 +79,9 @@ export class NattPhase1 {
     }
     const readsNatD = s === "mm2-sent" || s === "mm3-sent" || s === "am1-sent" || s === "am2-sent";
     if (!readsNatD || sa.natt === undefined || sa.keymat === undefined) return;
-    const d = detectNat(sa.keymat.suite.hash, sa.icookie, sa.rcookie, payloads, from.local, from.remote);
+    const am2 = at.mode === "aggressive" && s === "am2-sent" ? this.am2Paths.get(sa) : undefined;
+    this.am2Paths.delete(sa);
+    const d = detectNat(sa.keymat.suite.hash, sa.icookie, sa.rcookie, payloads, from.local, from.remote, am2 === undefined ? [] : [am2]);
     if (d === undefined) return;
     sa.natt.detection = d;
     this.ctx.log.info({ sa: sa.tag, localBehindNat: d.localBehindNat, peerBehindNat: d.peerBehindNat }, "NAT-D read");
@@ -86,7 +97,10 @@ export class NattPhase1 {
     const n = sa.natt;
     if (n === undefined || sa.keymat === undefined) return reply;
     if (s === "mm3-sent" || s === "mm4-sent") return { ...reply, payloads: [...reply.payloads, ...this.natD(sa, n.version)] };
-    if (s === "am2-sent") return { ...reply, payloads: [...reply.payloads, chosenVid(n.version), ...this.natD(sa, n.version)] };
+    if (s === "am2-sent") {
+      this.am2Paths.set(sa, { local: sa.local, remote: sa.remote });
+      return { ...reply, payloads: [...reply.payloads, chosenVid(n.version), ...this.natD(sa, n.version)] };
+    }
     if (at.role === "initiator" && s === "mm5-sent") {
       this.float(sa);
       return reply;

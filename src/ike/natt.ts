@@ -118,18 +118,35 @@ export interface NatDetection {
   readonly peerBehindNat: boolean;
 }
 
+/** The two ends of a path a message travelled: ours and the peer's, as we see them. */
+export interface NatPath {
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+}
+
 /**
  * Read the NAT-D payloads of a message that arrived on `local` from `remote`; undefined when it
- * carries fewer than two (the peer does not do NAT-D after all).
+ * carries fewer than two (the peer does not do NAT-D after all). `earlier` are paths of the same
+ * exchange before a float that the peer may have hashed instead (AM3: natt-phase1.ts); a side
+ * whose hash matches on any path is not behind a NAT.
  */
-export function detectNat(h: HashInfo, icookie: Buffer, rcookie: Buffer, payloads: readonly Payload[], local: Endpoint, remote: Endpoint): NatDetection | undefined {
+export function detectNat(
+  h: HashInfo,
+  icookie: Buffer,
+  rcookie: Buffer,
+  payloads: readonly Payload[],
+  local: Endpoint,
+  remote: Endpoint,
+  earlier: readonly NatPath[] = [],
+): NatDetection | undefined {
   const natd = payloads.filter((p): p is NatDPayload => p.type === PayloadType.NATD || p.type === PayloadType.NATDDraft);
   if (natd.length < 2) return undefined;
-  const ours = natDHash(h, icookie, rcookie, local);
-  const theirs = natDHash(h, icookie, rcookie, remote);
+  const paths = [{ local, remote }, ...earlier];
+  const ours = paths.map((p) => natDHash(h, icookie, rcookie, p.local));
+  const theirs = paths.map((p) => natDHash(h, icookie, rcookie, p.remote));
   return {
-    localBehindNat: !natd[0]!.hash.equals(ours),
-    peerBehindNat: !natd.slice(1).some((p) => p.hash.equals(theirs)),
+    localBehindNat: !ours.some((x) => natd[0]!.hash.equals(x)),
+    peerBehindNat: !natd.slice(1).some((p) => theirs.some((x) => p.hash.equals(x))),
   };
 }
 

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ListResult, SadbView } from "../../src/control/results.js";
 import { ikeadm } from "../daemon/harness.js";
-import type { Capture, Kv, StrongSwanOptions } from "../helpers/interop.js";
+import type { Capture, CheckResult, Kv, StrongSwanOptions } from "../helpers/interop.js";
 import { checkCapture, type Scenario } from "../helpers/scenario.js";
 import { ikeConfig, preshared } from "../interop/common.js";
 
@@ -68,12 +68,12 @@ export const keymatArgs = (root: string): string[] => ["-p", "keymat", "--keys-f
 /**
  * `capture.sh check --keys` with the daemon's own key file only (no peer log): the check must
  * pass and every encrypted packet, the peer's included, must decrypt with our Ka, so the inner
- * payloads are dissected and checked as well.
+ * payloads are dissected and checked as well. Returns the check (one line per packet).
  */
-export async function checkWithOurKeys(cap: Capture, root: string, expect: string): Promise<void> {
+export async function checkWithOurKeys(cap: Capture, root: string, expect: string): Promise<CheckResult> {
   const keys = keysFileOf(root);
   const lines = fs.readFileSync(keys, "utf8").split("\n").filter((l) => l !== "");
   assert.ok(lines.length >= 1 && lines.every((l) => /^[0-9a-f]{16},[0-9a-f]+$/.test(l)), `key file lines: ${lines.length}`);
   assert.equal(fs.statSync(keys).mode & 0o777, 0o600);
-  await checkCapture(cap, { keys, expect });
+  return checkCapture(cap, { keys, expect });
 }

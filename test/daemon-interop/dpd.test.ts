@@ -9,7 +9,9 @@
  * acquire`) to a strongSwan responder that is then killed, the next ACQUIRE negotiates afresh.
  *
  * Resources: addresses 127.0.9.1 (us), 127.0.9.2 (strongSwan), 127.0.9.4 (Libreswan, in namespace
- * dmn-dpd-<pid>), 127.0.9.3 (strongSwan responder), 127.0.9.5 (strongSwan in Aggressive Mode), UDP ports 19000-19023, instance names dmn-dpd-*.
+ * dmn-dpd-<pid>), 127.0.9.3 (strongSwan responder), 127.0.9.5 (strongSwan in Aggressive Mode),
+ * 127.0.9.6 (Libreswan in Aggressive Mode, in namespace dmn-dpd-am-<pid>), UDP ports 19000-19023,
+ * instance names dmn-dpd-*.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -88,14 +90,57 @@ async function checkCapture(cap: Capture, root: string): Promise<void> {
   assert.ok(r.ok, `capture.sh check failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   assert.equal(r.result.malformed, "0", r.stdout);
   assert.equal(r.result.encrypted_not_decrypted, "0", r.stdout);
+  assertDpdSeen(r.stdout, ["ours R-U-THERE", "theirs R-U-THERE-ACK", "theirs R-U-THERE", "ours R-U-THERE-ACK"]);
+}
+
+/** `capture.sh check`'s listing shows each of `wanted` ("ours R-U-THERE", "theirs R-U-THERE-ACK", ...). */
+function assertDpdSeen(listing: string, wanted: readonly string[]): void {
   // One line per packet: `#n +t src:port -> dst:port exchange ... [payloads] {notify names}`.
-  const dpd = r.stdout.split("\n").flatMap((l) => {
+  const dpd = listing.split("\n").flatMap((l) => {
     const m = /^#\d+\s+\+\s*[\d.]+s\s+(\S+):\d+ -> (\S+):\d+\s.*\{(R-U-THERE(?:-ACK)?)\}/.exec(l);
     return m === null ? [] : [`${m[1] === US ? "ours" : "theirs"} ${m[3]}`];
   });
-  for (const want of ["ours R-U-THERE", "theirs R-U-THERE-ACK", "theirs R-U-THERE", "ours R-U-THERE-ACK"]) {
-    assert.ok(dpd.includes(want), `${want} dissected in the capture (saw ${[...new Set(dpd)].join(", ")}):\n${r.stdout}`);
+  for (const want of wanted) {
+    assert.ok(dpd.includes(want), `${want} dissected in the capture (saw ${[...new Set(dpd)].join(", ")}):\n${listing}`);
   }
+}
+
+/** The listing has an Aggressive Mode message with an SA (AM1 or AM2) from `from` to `to` (address:port) carrying the DPD vendor ID. */
+function assertAmDpdVid(listing: string, from: string, to: string, what: string): void {
+  const esc = (t: string): string => t.replaceAll(".", "\\.");
+  assert.match(listing, new RegExp(`${esc(from)} -> ${esc(to)} +(?:NAT-T +)?aggressive .*\\[SA,.*RFC 3706 DPD`, "m"), `${what} carries the DPD vendor ID`);
+}
+
+/**
+ * For Libreswan (it wants ports 500 and 4500 of its own address, and binds 0.0.0.0:500 at start):
+ * a fresh network namespace `ns` (loopback up), our daemon on 500/4500 there and a capture; `fn`
+ * runs the case, then everything is stopped and the namespace removed.
+ */
+async function inNamespace(ns: string, root: string, fn: (d: RunningDaemon, cap: Capture, peers: InteropPeer[]) => Promise<void>): Promise<void> {
+  let d: RunningDaemon | undefined;
+  let cap: Capture | undefined;
+  const peers: InteropPeer[] = [];
+  execFileSync("ip", ["netns", "add", ns]);
+  try {
+    execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    d = await startDaemon(root, [...keymatArgs(root), "--port", "500", "--natt-port", "4500"], {}, { netns: ns });
+    cap = await Capture.start({ name: `${ns}-cap`, ports: "500,4500", netns: ns });
+    await fn(d, cap, peers);
+  } finally {
+    await tearDown(cap, d, peers, root);
+    execFileSync("ip", ["netns", "del", ns]);
+  }
+}
+
+/** Libreswan as initiator in namespace `ns`, towards us on port 500 (aes128-sha1-modp2048, ESP aes128-sha1, transport). */
+function libreswan(name: string, local: string, ns: string, mode: "main" | "aggressive", dpd: number): Promise<InteropPeer> {
+  // `netns` is a start option of libreswan-peer.sh that the typed options do not list.
+  const opts: LibreswanOptions & { netns: string } = {
+    name, role: "initiator", local, remote: US, remotePort: 500,
+    mode, auth: "psk", psk: PSK, cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport",
+    dpd, netns: ns,
+  };
+  return InteropPeer.startLibreswan(opts);
 }
 
 /** Stop what a test started (capture, daemon, every peer instance) and remove its root. */
@@ -198,38 +243,47 @@ test("strongSwan in Aggressive Mode: the DPD vendor ID both ways (AM1, AM2), our
     const r = await checkPcap(cap.pcap, { keys: keysFileOf(root), expect: "aggressive:3,info:2" });
     assert.ok(r.ok, r.stdout + r.stderr);
     assert.equal(r.result.malformed, "0", r.stdout);
-    assert.match(r.stdout, new RegExp(`${US.replaceAll(".", "\\.")}:${ourPort} -> \\S+ +(?:NAT-T +)?aggressive .*RFC 3706 DPD`), "our AM2 carries the DPD vendor ID");
+    assertAmDpdVid(r.stdout, `${SS}:${ssPort}`, `${US}:${ourPort}`, "strongSwan's AM1");
+    assertAmDpdVid(r.stdout, `${US}:${ourPort}`, `${SS}:${ssPort}`, "our AM2");
   } finally {
     await tearDown(cap, d, peers, root);
   }
+});
+
+test("Libreswan in Aggressive Mode: the DPD vendor ID both ways (AM1, AM2), our R-U-THEREs answered", { skip, timeout: 180_000 }, async () => {
+  const LIBRESWAN = "127.0.9.6";
+  const root = dpdRoot(LIBRESWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }", "aggressive");
+  const ns = `dmn-dpd-am-${process.pid}`;
+  await inNamespace(ns, root, async (d, cap, peers) => {
+    // No probes of its own (a peer that probes keeps us from being idle), but its vendor ID.
+    const peer = await libreswan(`dmn-dpd-lsam-${process.pid}`, LIBRESWAN, ns, "aggressive", 0);
+    peers.push(peer);
+    assert.ok((await peer.status({ wait: 30 })).established, d.output());
+    const [sa] = await p1s(root);
+    assert.equal(sa?.state, "ACTIVE");
+    assert.equal(sa?.dpd?.enabled, true, `the peer's AM1 carried the DPD vendor ID: ${JSON.stringify(sa?.dpd)}`);
+    await poll(async () => (await p1s(root))[0]?.dpd?.lastAckMs !== undefined, "our R-U-THERE answered", 20_000);
+    await cap.stop();
+    const r = await checkPcap(cap.pcap, { keys: keysFileOf(root), expect: "aggressive:3,quick:3,info:2" });
+    assert.ok(r.ok, r.stdout + r.stderr);
+    assert.equal(r.result.malformed, "0", r.stdout);
+    assert.equal(r.result.encrypted_not_decrypted, "0", r.stdout);
+    assertAmDpdVid(r.stdout, `${LIBRESWAN}:500`, `${US}:500`, "Libreswan's AM1");
+    assertAmDpdVid(r.stdout, `${US}:500`, `${LIBRESWAN}:500`, "our AM2");
+    assertDpdSeen(r.stdout, ["ours R-U-THERE", "theirs R-U-THERE-ACK"]);
+  });
 });
 
 test("Libreswan: our R-U-THEREs answered, SIGKILLed peer's SAs gone within interval x retries, a fresh negotiation when it returns, its probes answered", { skip, timeout: 240_000 }, async () => {
   const LIBRESWAN = "127.0.9.4";
   const root = dpdRoot(LIBRESWAN, "p1_xform { auth_method preshared oakley_group 14 auth_alg sha1 encr_alg aes(128..128) }");
   const ns = `dmn-dpd-${process.pid}`;
-  let d: RunningDaemon | undefined;
-  let cap: Capture | undefined;
-  const peers: InteropPeer[] = [];
-  execFileSync("ip", ["netns", "add", ns]);
-  try {
-    execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
-    d = await startDaemon(root, [...keymatArgs(root), "--port", "500", "--natt-port", "4500"], {}, { netns: ns });
-    cap = await Capture.start({ name: `dmn-dpd-cap-ls-${process.pid}`, ports: "500,4500", netns: ns });
+  await inNamespace(ns, root, async (d, cap, peers) => {
     await scenario(root, d, async (dpd) => {
-      // `netns` is a start option of libreswan-peer.sh that the typed options do not list.
-      const opts: LibreswanOptions & { netns: string } = {
-        name: `dmn-dpd-ls-${process.pid}`, role: "initiator", local: LIBRESWAN, remote: US, remotePort: 500,
-        mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha1", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport",
-        dpd, netns: ns,
-      };
-      const p = await InteropPeer.startLibreswan(opts);
+      const p = await libreswan(`dmn-dpd-ls-${process.pid}`, LIBRESWAN, ns, "main", dpd);
       peers.push(p);
       return p;
     });
     await checkCapture(cap, root);
-  } finally {
-    await tearDown(cap, d, peers, root);
-    execFileSync("ip", ["netns", "del", ns]);
-  }
+  });
 });
