@@ -149,6 +149,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const moved = (sa: IsakmpSa, before: { local: Endpoint; remote: Endpoint }): void => {
       log.info({ sa: sa.tag, from: endpointKey(before.remote), to: endpointKey(sa.remote) }, "NAT-T: the SA follows its peer");
       emit("peer-moved", sa, before);
+      void this.followPeer(sa, before);
     };
     this.dispatcher = new Dispatcher({ sas, io, stats, log, fatal, moved, ...(opts.nattPort !== undefined ? { nattPort: opts.nattPort } : {}) }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
@@ -247,6 +248,18 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     if (owner === undefined) return 0;
     this.deleteIpsec([owner], "removed from the kernel");
     return 1;
+  }
+
+  /**
+   * NAT rebinding: the IPsec SAs in the kernel take the peer's new port (IpsecSas.followPeer); a pair
+   * the kernel refused is deleted (a Delete to the peer), so that traffic negotiates afresh rather
+   * than going to the dead mapping until its rekey.
+   */
+  private async followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<void> {
+    const { updated, failed } = await this.ipsec.followPeer(sa, before);
+    this.stats.engine.nattIpsecRebound += updated;
+    this.stats.engine.nattIpsecRebindFailed += 2 * failed.length;
+    if (failed.length > 0) this.deleteIpsec(failed, "could not follow the NAT rebinding");
   }
 
   /** Deletes to the peers for these pairs; `fromKernel`: also remove what is left of each pair there. */

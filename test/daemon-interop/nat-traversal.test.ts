@@ -2,7 +2,8 @@
  * NAT traversal through a real NAT (test/helpers/nat-topology.ts: a home namespace behind a
  * MASQUERADE namespace, and the gateway's): strongSwan and Libreswan behind the NAT initiate to
  * in.iked on the gateway; in.iked behind the NAT initiates to strongSwan and Libreswan on the
- * gateway; a NAT rebinding in the middle of an SA, which the daemon's ISAKMP SA follows; every
+ * gateway; a NAT rebinding in the middle of an SA, which the daemon's ISAKMP SA and the IPsec SAs
+ * it holds in the (in-memory) SADB follow; every
  * capture (taken on the gateway, so it shows the translated side) passes `capture.sh check`,
  * decrypted with the daemon's own key file. Both sides use the real ports 500 and 4500 (each has
  * a namespace to itself), so the float to 4500 and the non-ESP marker are those of the RFCs.
@@ -90,8 +91,10 @@ test("strongSwan behind a NAT initiates to in.iked; the NAT rebinds mid-SA and t
     await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
     const before = await assertGatewaySide(r.root, /^rfc3947$/);
 
+    const first = (await sadbOf(r.root)).map((s) => s.spi).sort();
+
     // The NAT forgets its mappings; strongSwan's next authenticated message (a Quick Mode rekey)
-    // comes from a new port, and the daemon's SA follows it there.
+    // comes from a new port, and the daemon's SA follows it there, with the IPsec SAs it holds.
     await r.topo.rebind();
     const rekey = await runScript("strongswan-peer.sh", ["swanctl", "--name", r.peer.name, "--", "--rekey", "--child", "child"]);
     assert.equal(rekey.code, 0, rekey.stdout + rekey.stderr);
@@ -101,7 +104,16 @@ test("strongSwan behind a NAT initiates to in.iked; the NAT rebinds mid-SA and t
     }, "the ISAKMP SA at the NAT's new mapping", 30_000);
     const after = (await p1Of(r.root))[0]!;
     assert.notEqual(after.remote.port, before.remote.port);
-    await poll(async () => (await sadbOf(r.root!)).filter((s) => s.encap?.sport === after.remote.port || s.encap?.dport === after.remote.port).length === 2, "the rekeyed SAs at the new mapping", 30_000);
+    // strongSwan keeps the rekeyed pair until it expires (IKEv1, delete_rekeyed = no): both pairs
+    // at the new mapping, the first one updated in place in the SADB (same SPIs).
+    const atNew = (s: SadbView): boolean => (s.dst === GW_ADDR ? [s.encap?.sport, s.encap?.dport] : [s.encap?.dport, s.encap?.sport]).join() === `${after.remote.port},4500`;
+    await poll(async () => {
+      const sas = await sadbOf(r.root!);
+      return sas.length === 4 && sas.every(atNew);
+    }, "the rekeyed SAs and the first pair at the new mapping", 30_000);
+    const now = await sadbOf(r.root);
+    for (const spi of first) assert.ok(now.some((s) => s.spi === spi && atNew(s)), `the first pair's SA ${spi} at the new mapping:\n${JSON.stringify(now)}`);
+    assert.ok(r.d.output().includes("IPsec SAs follow the peer's new port"), r.d.output().slice(-3000));
 
     await checkWithOurKeys(r.cap, r.root, "main:6,quick:6");
   } finally {
