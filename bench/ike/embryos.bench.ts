@@ -54,7 +54,7 @@ function used(): number {
 async function measure(transforms: number, n: number): Promise<Record<string, string | number>> {
   const mm1 = await mm1Of(transforms);
   const sink: Transport = { send: () => true, onDatagram: () => undefined };
-  const engine = new IkeEngine({ transport: sink, dh: inlineDh, policy: policy(transforms), embryos: { capacity: n, lifetimeMs: 3_600_000 } });
+  const engine = new IkeEngine({ transport: sink, dh: inlineDh, policy: policy(transforms), embryos: { capacity: n, lifetimeMs: 3_600_000, bytes: Infinity } });
   const local = { address: "10.0.0.2", port: 500 };
   const copies = Array.from({ length: n }, (_, i) => {
     const d = Buffer.from(mm1);

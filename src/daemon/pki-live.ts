@@ -41,6 +41,7 @@ export function credentialsFor(config: IkeConfig, pki: LoadedPki, pool: CryptoPo
   const directory = g.ldapServer.length === 0 ? undefined : new LdapDirectory({
     servers: g.ldapServer,
     onResult: (what, r) => log.debug("cert", "ldap_server look-up", { what, ...(r.ok ? { values: r.values } : { failed: r.reason }) }),
+    onRefused: (what, reason) => log.warn("ldap_server look-up refused", { what, reason }),
   });
   return new PkiCredentials({
     snapshot: pki.snapshot,

@@ -9,7 +9,7 @@
  * The accounting is per source address, in a bounded table (the oldest account goes first).
  * Losing an entry only makes us stricter: its address starts again from nothing received.
  */
-import { FifoTable } from "./fifo-table.js";
+import { FifoTable } from "../fifo-table.js";
 
 /** How many bytes we may send an unverified address per byte it sent us. */
 export const AMPLIFICATION_FACTOR = 3;

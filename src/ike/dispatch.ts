@@ -160,7 +160,7 @@ export class Dispatcher {
       if (moving) return io.drop(remote, `${sa.tag}: clear message from a new endpoint`);
       const violation = route.position === undefined ? null : checkRules(route.position, header, m.payloads);
       if (violation !== null) return route.refused(violation, "rules");
-      return route.deliver({ sa, header, payloads: m.payloads, datagram, encrypted: false, settle: settled, local, remote });
+      return route.deliver({ sa, header, payloads: m.payloads, datagram, encrypted: false, settle: settled, verified: settled, local, remote });
     }
     const km = sa.keymat;
     if (km === undefined || !km.derived) return io.drop(sa.remote, `${sa.tag}: encrypted message before keys`);
@@ -178,12 +178,18 @@ export class Dispatcher {
     }
     // Decrypted and well-formed is no proof of life yet (a forgery that parses, a replayed
     // Informational): the handler calls `sa.heard()` once the message's HASH or authentication verifies.
+    // An authenticated message from new endpoints moves the SA there (once).
+    let follow = moving;
+    const verified = (): void => {
+      if (follow && sa.state !== "dead") this.move(sa, local, remote);
+      follow = false;
+    };
     const settle = (accepted: boolean): void => {
       if (!accepted) return d.discard();
       d.commit();
-      if (moving && sa.state !== "dead") this.move(sa, local, remote);
+      verified();
     };
-    return route.deliver({ sa, header, payloads: pm.value.payloads, datagram, encrypted: true, settle, local, remote });
+    return route.deliver({ sa, header, payloads: pm.value.payloads, datagram, encrypted: true, settle, verified, local, remote });
   }
 
   /** An authenticated message came from new endpoints: the SA follows the peer there. */

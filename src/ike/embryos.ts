@@ -6,16 +6,18 @@
  * and a retransmitted MM1 must get the very same MM2.
  *
  * The table is one for all addresses (a flood spoofed from a peer's own address competes with
- * everyone's, never with that peer alone), bounded in entries (the oldest goes first when it is
- * full) and in time (an entry lives for seconds: an honest initiator sends MM3 one round trip and
- * one DH computation after MM2). A single clock timer, armed only while the table holds entries,
+ * everyone's, never with that peer alone), bounded in entries and in the bytes of the messages they
+ * hold (the oldest go first until both bounds hold: an MM1 may carry any number of proposals, VIDs
+ * and notifies up to a 64 KiB datagram, so a count alone would not bound the memory) and in time
+ * (an entry lives for seconds: an honest initiator sends MM3 one round trip and one DH computation
+ * after MM2). A single clock timer, armed only while the table holds entries,
  * drops the expired ones. An evicted or expired entry costs an honest initiator nothing more than a
  * lost MM2 would: its retransmitted MM1 rebuilds the identical record (the responder cookie and
  * the choice are pure functions of MM1).
  */
 import type { NattVersion } from "./natt.js";
 import type { Clock, TimerHandle } from "../clock.js";
-import { FifoTable } from "./fifo-table.js";
+import { FifoTable } from "../fifo-table.js";
 import type { P1Choice } from "./phase1/proposal.js";
 import type { Endpoint } from "./transport.js";
 
@@ -46,10 +48,25 @@ export interface EmbryoLimits {
   readonly capacity: number;
   /** How long an entry waits for its MM3, ms (default 10 s). */
   readonly lifetimeMs: number;
+  /** Most bytes of messages held, MM1 and MM2 of every entry together (default {@link DEFAULT_EMBRYO_BYTES}). */
+  readonly bytes?: number;
 }
 
-/** The defaults: 1.5-1.9 KiB per entry with its address account (bench/ike/embryos.bench.ts), at most ~16 MiB. */
-export const DEFAULT_EMBRYO_LIMITS: EmbryoLimits = { capacity: 8192, lifetimeMs: 10_000 };
+/** The default bound on the messages' bytes: 4 MiB, room for 8192 entries whose MM1 and MM2 are 512 bytes together. */
+export const DEFAULT_EMBRYO_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The defaults. Besides its messages an entry costs ~1.6 KiB: 8192 MM1s of 200 bytes (MM2 84)
+ * answered from as many addresses held 16.8 MiB, their amplification.ts address accounts (~0.2 KiB
+ * each) included. So the table holds at most about 8192 x 1.6 KiB + 4 MiB = 17 MiB whatever the
+ * MM1s' size; a flood of 64 KiB MM1s keeps 63 entries, ~5 MiB with 3000 address accounts.
+ */
+export const DEFAULT_EMBRYO_LIMITS: EmbryoLimits = { capacity: 8192, lifetimeMs: 10_000, bytes: DEFAULT_EMBRYO_BYTES };
+
+/** What an entry counts against the table's byte bound: the messages it holds (`saiB` is a view into `mm1`). */
+export function embryoBytes(e: Embryo): number {
+  return e.mm1.length + e.mm2.length;
+}
 
 /** The key of an embryonic exchange: its cookie pair (the responder cookie binds the peer's address). */
 export function embryoKey(icookie: Buffer, rcookie: Buffer): string {
@@ -67,12 +84,17 @@ export class EmbryoTable {
     private readonly clock: Clock,
     readonly limits: EmbryoLimits = DEFAULT_EMBRYO_LIMITS,
   ) {
-    this.entries = new FifoTable(limits.capacity);
+    this.entries = new FifoTable(limits.capacity, limits.bytes ?? DEFAULT_EMBRYO_BYTES, embryoBytes);
   }
 
   /** Entries held. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Bytes of messages held ({@link embryoBytes} of every entry), at most `limits.bytes`. */
+  get bytes(): number {
+    return this.entries.weight;
   }
 
   /** The live entry under `key`, or undefined (an expired one is dropped on the way). */
@@ -84,7 +106,7 @@ export class EmbryoTable {
     return undefined;
   }
 
-  /** Hold `e` under `key`, evicting the oldest entries when the table is full. */
+  /** Hold `e` under `key`, evicting the oldest entries when the table is full (in entries or bytes). */
   put(key: string, e: Embryo): void {
     this.evicted += this.entries.add(key, e);
     if (this.timer === undefined) this.arm();

@@ -22,7 +22,7 @@ import { deleteIsakmpSa } from "./delete.js";
 import { Dispatcher } from "./dispatch.js";
 import { DeadPeerDetection } from "./dpd.js";
 import type { DhBudget } from "./dh-budget.js";
-import type { EmbryoLimits } from "./embryos.js";
+import type { EmbryoLimits, EmbryoTable } from "./embryos.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
 import { IdleSas } from "./idle-sas.js";
@@ -149,6 +149,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     const moved = (sa: IsakmpSa, before: { local: Endpoint; remote: Endpoint }): void => {
       log.info({ sa: sa.tag, from: endpointKey(before.remote), to: endpointKey(sa.remote) }, "NAT-T: the SA follows its peer");
       emit("peer-moved", sa, before);
+      void this.followPeer(sa, before);
     };
     this.dispatcher = new Dispatcher({ sas, io, stats, log, fatal, moved, ...(opts.nattPort !== undefined ? { nattPort: opts.nattPort } : {}) }, { admission: this.admission, phase1: this.phase1, quick: this.quick, info });
     opts.transport.onDatagram((d, local, remote) => this.dispatcher.receive(d, local, remote));
@@ -249,6 +250,18 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     return 1;
   }
 
+  /**
+   * NAT rebinding: the IPsec SAs in the kernel take the peer's new port (IpsecSas.followPeer); a pair
+   * the kernel refused is deleted (a Delete to the peer), so that traffic negotiates afresh rather
+   * than going to the dead mapping until its rekey.
+   */
+  private async followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<void> {
+    const { updated, failed } = await this.ipsec.followPeer(sa, before);
+    this.stats.engine.nattIpsecRebound += updated;
+    this.stats.engine.nattIpsecRebindFailed += 2 * failed.length;
+    if (failed.length > 0) this.deleteIpsec(failed, "could not follow the NAT rebinding");
+  }
+
   /** Deletes to the peers for these pairs; `fromKernel`: also remove what is left of each pair there. */
   private deleteIpsec(pairs: readonly IpsecOwner[], why: string, fromKernel = true): void {
     const log = this.opts.log ?? nullLog;
@@ -298,6 +311,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** The DH slots of unverified peers: how many, how many taken (a reload may change the number). */
   get unverifiedDh(): DhBudget {
     return this.admission.unverifiedDh;
+  }
+
+  /** The embryonic Main Mode exchanges (entries and bytes held, their bounds). */
+  get embryos(): EmbryoTable {
+    return this.admission.embryos;
   }
 
   /** Entry counts of the engine's own tables (the SA manager has its own) and DH slots held, for leak checks. */

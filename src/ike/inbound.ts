@@ -38,6 +38,11 @@ export interface Inbound {
    * leave the chain as it was. Once per message; nothing to do for a clear one.
    */
   settle(accepted: boolean): void;
+  /**
+   * Its HASH verified although it takes no part in the IV chain (an Informational: `settle(false)`
+   * came first): NAT-T moves the SA to the endpoints it came from, as `settle(true)` does.
+   */
+  verified(): void;
 }
 
 /** How the dispatcher is to finish a message a handler takes. */

@@ -105,8 +105,10 @@ export class InfoHandler implements ExchangeHandler {
     // Only a verified message may end IV state: a forgery could carry an open Quick Mode's M-ID.
     if (events === null) return io.drop(sa.remote, `${sa.tag}: Informational HASH(1) does not verify`);
     sa.heard(); // verified: the peer is alive (DPD)
+    // Verified: a peer behind a NAT that rebound (a DPD probe is often its first word) is followed.
+    i.verified();
     sa.keymat!.endExchange(mid);
-    sa.messageIds.add(mid);
+    if (!sa.useMessageId(mid)) return io.drop(sa.remote, `${sa.tag}: Informational ${mid >>> 0}: the ISAKMP SA's message IDs are used up`);
     for (const e of events) {
       switch (e.kind) {
         case "delete-isakmp":
@@ -121,6 +123,13 @@ export class InfoHandler implements ExchangeHandler {
             const c = ipsec.of(sa).find((x) => x.proto === e.proto && x.outboundSpi === spi);
             // Not ours yet: the SAs of a Quick Mode still waiting for QM3 go with that exchange.
             if (c === undefined && this.ctx.quick.deletedByPeer(sa, e.proto, spi)) continue;
+            // Not recorded under this SA: the peer may delete only what was negotiated with its
+            // identity on these addresses (under an older ISAKMP SA); another user's behind the
+            // same NAT address, or an SA we did not negotiate, stays.
+            if (c === undefined && !ipsec.ownedByPeerOf(sa, e.proto, spi)) {
+              log.info({ sa: sa.tag, proto: e.proto, spi }, "peer's Delete names an SA not negotiated with it: ignored");
+              continue;
+            }
             await ipsec.removePair(sa, e.proto, spi, c?.inboundSpi);
           }
           break;

@@ -12,7 +12,8 @@ import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
-import type { Endpoint } from "./transport.js";
+import { kernelEncap, udpVersion } from "./phase2/nat-oa.js";
+import { endpointKey, type Endpoint } from "./transport.js";
 
 /** What renegotiating an IPsec SA pair needs. */
 export interface RekeyTarget {
@@ -156,6 +157,16 @@ export class IpsecSas {
     return this.rekeyInfo.size;
   }
 
+  /**
+   * Whether our outbound SA `outboundSpi` towards `sa`'s peer was negotiated with the identity `sa`
+   * authenticated on the same address pair (under `sa` or an older ISAKMP SA): only then is it that
+   * peer's to delete. Another identity's behind the same address (one NAT, several users) and SAs
+   * we did not negotiate are not, as with INITIAL-CONTACT ({@link purgePeer}).
+   */
+  ownedByPeerOf(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number): boolean {
+    return this.owners.get(`${proto}:${sa.remote.address}:${outboundSpi}`) === ownerOf(sa, sa.phase1?.peerId ?? "");
+  }
+
   /** Remove our outbound SA `outboundSpi` to the peer of `sa` and its inbound partner from the kernel. */
   async removePair(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number, inboundSpi: number | undefined): Promise<void> {
     const kernel = this.kernel;
@@ -177,12 +188,51 @@ export class IpsecSas {
         this.log.debug({ sa: sa.tag, spi: pair, err: String(err) }, "inbound SA already gone");
       }
     }
-    const list = this.installed.get(sa);
-    if (list !== undefined) {
-      const left = list.filter((c) => !(c.proto === proto && c.outboundSpi === outboundSpi));
-      sa.ipsecDeleted += list.length - left.length;
-      this.installed.set(sa, left);
+    // Recorded under `sa`, or (the peer's Delete through a newer ISAKMP SA) under an older one.
+    const match = (c: ChosenSa): boolean => c.proto === proto && c.outboundSpi === outboundSpi;
+    const holder = this.installed.get(sa)?.some(match) === true ? sa : [...this.installed.keys()].find((o) => o.remote.address === sa.remote.address && this.installed.get(o)!.some(match));
+    const list = holder === undefined ? undefined : this.installed.get(holder);
+    if (holder !== undefined && list !== undefined) {
+      const left = list.filter((c) => !match(c));
+      holder.ipsecDeleted += list.length - left.length;
+      this.installed.set(holder, left);
     }
+  }
+
+  /**
+   * NAT rebinding (RFC 3947 sections 4 and 7): an authenticated message moved `sa` from `before` to
+   * the peer's new port. Every UDP-encapsulated ESP SA that used the old mapping (those under `sa`,
+   * and under any other ISAKMP SA still between `before`'s endpoints) gets the new ports in the
+   * kernel, both directions. Each pair on its own: one the kernel refuses is logged and returned
+   * (the caller deletes it, so that traffic negotiates afresh) and the others go on. The addresses
+   * never change here: the dispatcher moves an SA only between ports of the same addresses.
+   */
+  async followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<{ updated: number; failed: IpsecOwner[] }> {
+    const out = { updated: 0, failed: [] as IpsecOwner[] };
+    const kernel = this.kernel;
+    if (kernel === undefined || udpVersion(sa) === undefined) return out;
+    const same = (a: Endpoint, b: Endpoint): boolean => a.address === b.address && a.port === b.port;
+    const ports = { local: sa.local.port, remote: sa.remote.port };
+    const inbound = kernelEncap(ports, "in");
+    const outbound = kernelEncap(ports, "out");
+    for (const [owner, list] of [...this.installed]) {
+      if (owner !== sa && !(udpVersion(owner) !== undefined && same(owner.local, before.local) && same(owner.remote, before.remote))) continue;
+      for (const chosen of list) {
+        if (chosen.proto !== "esp") continue;
+        try {
+          await kernel.updateEncap(sa.remote.address, sa.local.address, "esp", chosen.inboundSpi, inbound);
+          await kernel.updateEncap(sa.local.address, sa.remote.address, "esp", chosen.outboundSpi, outbound);
+          out.updated += 2;
+        } catch (err) {
+          this.log.warn({ sa: owner.tag, spis: `${chosen.inboundSpi.toString(16)}/${chosen.outboundSpi.toString(16)}`, err: String(err) }, "NAT-T: the kernel refused the IPsec SAs' new UDP ports");
+          out.failed.push({ sa: owner, chosen });
+        }
+      }
+    }
+    if (out.updated + out.failed.length > 0) {
+      this.log.info({ sa: sa.tag, peer: endpointKey(sa.remote), updated: out.updated, failed: out.failed.length }, "NAT-T: IPsec SAs follow the peer's new port");
+    }
+    return out;
   }
 
   /**

@@ -20,7 +20,7 @@ import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
 import { errorFields, isInvariantFailure, rethrowOutside, type Fatal } from "./boundary.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
-import { MessageIdWindow } from "./message-ids.js";
+import { MessageIdSet } from "./message-ids.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
 import type { FailureClass, Phase1Exchange } from "./negotiation-stats.js";
 import type { IkeStats } from "./stats.js";
@@ -130,14 +130,19 @@ export class IsakmpSa {
   ipsecCreated = 0;
   /** Of those, how many were deleted (by us, the peer's Delete, or INITIAL-CONTACT). */
   ipsecDeleted = 0;
-  /** Message IDs of the Phase 2 exchanges this SA ran (replays of finished ones are dropped). */
-  readonly messageIds = new MessageIdWindow();
+  /**
+   * Message IDs of the Phase 2 exchanges this SA ran, all of them (replays of finished ones are
+   * dropped); added through {@link useMessageId}.
+   */
+  readonly messageIds = new MessageIdSet();
   /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
   readonly abort = new AbortController();
   /** Dead Peer Detection (RFC 3706): vendor IDs seen, last heard, probes (dpd.ts). */
   readonly dpd: DpdState;
 
   private st: IsakmpSaState = "larval";
+  /** What ends the SA's lifetime (phase1/lifetime.ts), see {@link armLifetime}. */
+  private lifetimeEnd: (() => void) | undefined;
   private readonly timers = new Map<string, TimerHandle>();
   private readonly cleanups: (() => void)[] = [];
 
@@ -201,6 +206,30 @@ export class IsakmpSa {
       else this.guard(`timer ${name}`, fn);
     }, step);
     this.timers.set(name, h);
+  }
+
+  /** Arm the `lifetime` timer: `end` runs when it fires, or earlier when the message IDs run out. */
+  armLifetime(ms: number, end: () => void): void {
+    this.lifetimeEnd = end;
+    this.setTimer("lifetime", ms, end);
+  }
+
+  /**
+   * Record the message ID of a Phase 2 exchange we start or whose first message verified, for the
+   * SA's whole life (message-ids.ts). False when the SA has used as many as it remembers: the
+   * exchange must not go on, and the SA's lifetime ends now, as at its negotiated end (its IPsec
+   * SAs go to a newer SA with the peer, the peer gets a Delete), so a new Phase 1 takes over.
+   */
+  useMessageId(messageId: number): boolean {
+    if (this.messageIds.add(messageId)) return true;
+    if (this.st === "established") {
+      this.ctx.log.info({ sa: this.tag, ids: this.messageIds.size }, "message IDs used up: the ISAKMP SA's lifetime ends now");
+      const end = this.lifetimeEnd;
+      this.clearTimer("lifetime");
+      if (end !== undefined) this.guard("lifetime (message IDs used up)", end);
+      else this.destroy("message IDs used up");
+    }
+    return false;
   }
 
   clearTimer(name: string): void {

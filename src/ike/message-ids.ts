@@ -4,44 +4,69 @@
  * an exchange that is over, is a replay: a retransmission of a live exchange's request is answered
  * from that exchange's reply cache before this is asked, so only finished exchanges land here.
  *
- * Bounded: the last {@link MESSAGE_ID_WINDOW} IDs, oldest forgotten first, in one typed array made
- * at the first use (an SA that never runs a Phase 2 exchange pays nothing). An ID older than the
- * window is accepted again; a replayed QM1 that old costs a GETSPI and a QM2 that goes unanswered
- * (QM3's HASH(3) covers our fresh Nr, which the replayer cannot have), a replayed Informational
- * acts on SAs that are long gone.
+ * Every ID is remembered for the SA's whole life, not a recent window: a QM1 replayed after its ID
+ * had left a window would decrypt and verify again, and the responder installs its outbound SA
+ * before it sends QM2 (phase2/quick-mode.ts), so the replay would put in a fresh outbound SA the
+ * real peer does not have, which the kernel prefers: traffic to the peer black-holed. The set is a
+ * sorted typed array made at the first use (an SA that never runs a Phase 2 exchange pays nothing)
+ * that doubles as it fills, up to {@link MESSAGE_ID_LIMIT} IDs; an SA that has used that many
+ * accepts no more exchanges (isakmp-sa.ts ends its lifetime then, and a new Phase 1 takes over).
  */
 
-/** How many message IDs an ISAKMP SA remembers (1 KiB per SA once used). */
-export const MESSAGE_ID_WINDOW = 256;
+/** Most message IDs one ISAKMP SA remembers (4 bytes each: 256 KiB at most, reached by very few). */
+export const MESSAGE_ID_LIMIT = 65_536;
+
+/** The first size of the typed array. */
+const INITIAL = 16;
 
 /** The used message IDs of one ISAKMP SA. */
-export class MessageIdWindow {
+export class MessageIdSet {
   private ids: Uint32Array | undefined;
-  private next = 0;
   private count = 0;
 
-  constructor(private readonly capacity = MESSAGE_ID_WINDOW) {}
+  constructor(private readonly limit = MESSAGE_ID_LIMIT) {}
 
-  /** Whether `messageId` was used (within the window). */
+  /** Whether `messageId` was used. */
   has(messageId: number): boolean {
-    const ids = this.ids;
-    if (ids === undefined) return false;
-    const mid = messageId >>> 0;
-    for (let i = 0; i < this.count; i++) if (ids[i] === mid) return true;
-    return false;
+    return this.find(messageId >>> 0) >= 0;
   }
 
-  /** Remember `messageId` (once; the oldest goes when the window is full). */
-  add(messageId: number): void {
-    if (this.has(messageId)) return;
-    const ids = (this.ids ??= new Uint32Array(this.capacity));
-    ids[this.next] = messageId >>> 0;
-    this.next = (this.next + 1) % this.capacity;
-    this.count = Math.min(this.count + 1, this.capacity);
+  /** Remember `messageId`; true when it is remembered (now or before), false when the set is full. */
+  add(messageId: number): boolean {
+    const mid = messageId >>> 0;
+    const at = this.find(mid);
+    if (at >= 0) return true;
+    if (this.count >= this.limit) return false;
+    let ids = (this.ids ??= new Uint32Array(Math.min(INITIAL, this.limit)));
+    if (this.count === ids.length) {
+      const grown = new Uint32Array(Math.min(ids.length * 2, this.limit));
+      grown.set(ids);
+      ids = this.ids = grown;
+    }
+    const pos = -at - 1;
+    ids.copyWithin(pos + 1, pos, this.count);
+    ids[pos] = mid;
+    this.count++;
+    return true;
   }
 
   /** IDs remembered. */
   get size(): number {
     return this.count;
+  }
+
+  /** The index of `mid`, or -(insertion point) - 1 when it is absent (binary search). */
+  private find(mid: number): number {
+    const ids = this.ids;
+    let lo = 0;
+    let hi = this.count - 1;
+    while (ids !== undefined && lo <= hi) {
+      const m = (lo + hi) >>> 1;
+      const v = ids[m]!;
+      if (v === mid) return m;
+      if (v < mid) lo = m + 1;
+      else hi = m - 1;
+    }
+    return -lo - 1;
   }
 }

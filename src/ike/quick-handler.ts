@@ -83,8 +83,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     if (sa.state !== "established" || rule === undefined || kernel === undefined) return false;
     let mid = 0;
     while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined || sa.messageIds.has(mid)) mid = random(4).readUInt32BE(0);
+    if (!sa.useMessageId(mid)) return false;
     const ex = this.newPhase2(sa, rule, kernel, mid, request);
-    sa.messageIds.add(mid);
     return sa.queue.push(async () => {
       let step: Step;
       try {
@@ -92,6 +92,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       } catch (err) {
         step = internalError(err);
       }
+      // Its ISAKMP SA died during GETSPI: the kernel's ACQUIRE hears of the failure all the same.
+      if (this.endedDuring(sa, ex)) return this.ctx.emit("phase2-failed", sa, step.kind === "fail" ? step.reason : "its ISAKMP SA went away", ex.task.request);
       this.afterStep(sa, ex, step, undefined);
     });
   }
@@ -204,8 +206,11 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       i.settle(false);
       return io.drop(sa.remote, `${sa.tag}: too many Quick Modes`);
     }
+    if (!sa.useMessageId(h.messageId)) {
+      i.settle(false);
+      return io.drop(sa.remote, `${sa.tag}: QM1 ${h.messageId >>> 0}: the ISAKMP SA's message IDs are used up`);
+    }
     const ex = this.newPhase2(sa, sa.config!, kernel!, h.messageId);
-    sa.messageIds.add(h.messageId);
     // RFC 2408 section 3.1: the initiator asks for CONNECTED by setting the commit bit in QM1.
     if ((h.flags & HeaderFlag.Commit) !== 0) ex.commit = true;
     return this.deliver(ex, i);
@@ -219,11 +224,40 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     } catch (err) {
       step = internalError(err);
     }
-    if (sa.isDead()) return;
+    if (this.endedDuring(sa, ex)) {
+      if (!sa.isDead()) settle(false);
+      return;
+    }
     settle(step.kind !== "fail");
     // Its HASH verified (a failing step proves nothing): the peer is alive (DPD).
     if (step.kind !== "fail") sa.heard();
     this.afterStep(sa, ex, step, datagram);
+  }
+
+  /**
+   * Whether `ex` ended while its step waited (for the kernel or the pool): its ISAKMP SA died
+   * (lifetime, DPD, a Delete, INITIAL-CONTACT) or it timed out. Its end deleted only what was in
+   * the kernel then; what the step put there since (a larval SPI, a responder's or initiator's
+   * installed pair) would stay without an owner, a rekey or a Delete, and the kernel prefers the
+   * newest outbound SA: it goes now, and the step's outcome is dropped.
+   */
+  private endedDuring(sa: IsakmpSa, ex: Phase2Exchange): boolean {
+    if (this.open.get(sa)?.has(ex) === true) return false;
+    this.deleteLeftovers(sa, ex);
+    ex.task.destroy();
+    return true;
+  }
+
+  /** Delete from the kernel what `ex` put there and nothing owns (QuickMode.leftovers). */
+  private deleteLeftovers(sa: IsakmpSa, ex: Phase2Exchange): void {
+    const { kernel, log } = this.ctx;
+    for (const l of kernel === undefined ? [] : ex.task.leftovers()) {
+      const [src, dst] = l.inbound ? [sa.remote.address, sa.local.address] : [sa.local.address, sa.remote.address];
+      kernel!.delete(src, dst, l.proto, l.spi).catch((err: unknown) => {
+        // Already gone (the kernel's larval lifetime ran out first): nothing left to free.
+        log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "SA of an unfinished Quick Mode already gone");
+      });
+    }
   }
 
   /** Our exchange a notify is about: the one owning its ESP/AH SPI, else the one with the Informational's message ID. */
@@ -262,19 +296,13 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   }
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
-    const { kernel, log, sas } = this.ctx;
+    const { sas } = this.ctx;
     if (this.open.get(sa)?.delete(ex) === true) this.count(ex);
     this.underway.delete(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;
-    for (const l of kernel === undefined ? [] : ex.task.leftovers()) {
-      const [src, dst] = l.inbound ? [sa.remote.address, sa.local.address] : [sa.local.address, sa.remote.address];
-      kernel!.delete(src, dst, l.proto, l.spi).catch((err: unknown) => {
-        // Already gone (the kernel's larval lifetime ran out first): nothing left to free.
-        log.debug({ sa: sa.tag, spi: l.spi, err: String(err) }, "SA of an unfinished Quick Mode already gone");
-      });
-    }
+    this.deleteLeftovers(sa, ex);
     ex.task.destroy();
     const forget = (): void => {
       sas.deletePhase2(sa.icookie, sa.rcookie, ex.messageId);
@@ -312,7 +340,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       // Both sides resend while waiting: the initiator QM1 for QM2, the responder QM2 for QM3,
       // a committing initiator QM3 for CONNECTED.
       const r = io.retransmitter(sa, out, () => {
-        if (step.kind === "done") void this.uninstall(sa, ex);
+        // A committed exchange's SAs, never confirmed, go with its leftovers (endPhase2).
         emit("phase2-failed", sa, step.kind === "done" ? "Quick Mode: no CONNECTED" : "Quick Mode: no answer", ex.task.request);
         ex.outcome = "timeout";
         this.endPhase2(sa, ex, 0);
@@ -342,17 +370,6 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     this.finished(sa, ex);
   }
 
-  /** Remove the SAs a committed exchange installed and the responder never confirmed. */
-  private async uninstall(sa: IsakmpSa, ex: Phase2Exchange): Promise<void> {
-    const kernel = this.ctx.kernel;
-    for (const c of ex.task.result?.sas ?? []) {
-      for (const [src, dst, spi] of [[sa.local.address, sa.remote.address, c.outboundSpi], [sa.remote.address, sa.local.address, c.inboundSpi]] as const) {
-        // Already gone (expired or deleted by the peer): nothing to undo.
-        await kernel?.delete(src, dst, c.proto, spi).catch(() => undefined);
-      }
-    }
-  }
-
   /** A finished exchange: record its SAs (and how to rekey ours), tell listeners. */
   private finished(sa: IsakmpSa, ex: Phase2Exchange): void {
     const result = ex.task.result!;
@@ -361,6 +378,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       "IPsec SAs installed",
     );
     this.ctx.ipsec.record(sa, result.sas, ex.task.request);
+    ex.task.recorded();
     this.ctx.emit("phase2-up", sa, result);
     ex.outcome = "established";
     this.endPhase2(sa, ex, PHASE2_LINGER_MS);

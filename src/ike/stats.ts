@@ -58,6 +58,10 @@ export interface EngineStats {
   unverifiedBytesOut: number;
   /** ISAKMP SAs that followed their peer to new endpoints: NAT-T float or NAT rebinding (RFC 3947). */
   nattMoves: number;
+  /** Kernel IPsec SAs whose UDP encapsulation took the peer's new port after a NAT rebinding. */
+  nattIpsecRebound: number;
+  /** Kernel IPsec SAs (both of a pair) the kernel refused the new port for: deleted, negotiated afresh. */
+  nattIpsecRebindFailed: number;
   /** Datagrams to unverified peers not sent: they would exceed 3x the bytes received (amplification.ts). */
   amplificationRefused: number;
   /** AM1s dropped because the DH slots for unverified peers were all taken (dh-budget.ts). */
@@ -106,6 +110,8 @@ export class IkeStats {
     amplificationRefused: 0,
     unverifiedDhRefused: 0,
     nattMoves: 0,
+    nattIpsecRebound: 0,
+    nattIpsecRebindFailed: 0,
     dpdProbes: 0,
     dpdAcks: 0,
     dpdAcksIgnored: 0,

@@ -9,10 +9,10 @@ import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type Algorith
 import { addressFamily } from "./address.js";
 import { kernelAcquire, kernelExpire } from "./channels.js";
 import { kernelError } from "./errors.js";
-import type { GetSpiOptions, KernelEvent, SaInfo, SaMode, SaSpec, SpiRange } from "./kernel.js";
+import type { EncapPorts, GetSpiOptions, KernelEvent, KeyOptions, SaInfo, SaMode, SaSpec, SpiRange } from "./kernel.js";
 import type { SaMeta, SaMetaTable } from "./sa-meta.js";
 import type { KernelDecodeError, Result } from "./wire/decode-error.js";
-import { checkAddress, checkProto, spiBounds, spiText, type ResolvedSa } from "./validate.js";
+import { checkAddress, checkEncapPorts, checkProto, resolveSa, spiBounds, spiText, type ResolvedSa } from "./validate.js";
 
 /** Checked GETSPI arguments. */
 export interface GetSpiArgs {
@@ -45,6 +45,62 @@ export function checkGetSpi(src: string, dst: string, proto: SaProto, range?: Sp
 export function checkUpdateOfMature(known: SaMeta | undefined, spec: SaSpec): void {
   if (known !== undefined && !known.larval && (spec.encKey !== undefined || spec.authKey !== undefined)) {
     throw kernelError("IKE_ERR_KERNEL_EINVAL", "UPDATE of a mature SA cannot change keys");
+  }
+}
+
+/**
+ * The UPDATE that moves a mature SA's UDP encapsulation to new `ports` (a NAT rebinding), for the
+ * real kernels. Linux builds a whole state from an UPDATE, keys and algorithms included, and then
+ * copies only its encapsulation and lifetimes into the mature SA (xfrm_state_update, for XFRM and
+ * PF_KEY alike): so the request repeats what GET reported (`current`, read with its keys) with the
+ * new ports. The spec's keys are `current`'s copies: the caller wipes them. No ACQUIRE is answered.
+ */
+export function encapUpdateSpec(current: SaInfo, ports: EncapPorts): SaSpec {
+  const what = `${current.proto} SA ${spiText(current.spi)}`;
+  if (current.state === "larval" || current.state === "dead") throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} is not mature`);
+  if (current.encap === null) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} has no UDP encapsulation to update`);
+  const spec: SaSpec = {
+    src: current.src,
+    dst: current.dst,
+    proto: current.proto,
+    spi: current.spi,
+    mode: current.mode,
+    reqid: current.reqid,
+    replayWindow: current.replayWindow,
+    encAlg: current.encAlg,
+    authAlg: current.authAlg,
+    compAlg: current.compAlg,
+    lifetimes: { hard: current.hard, soft: current.soft },
+    encap: { ...current.encap, sport: ports.sport, dport: ports.dport },
+    seq: 0,
+  };
+  if (current.keys?.enc != null) spec.encKey = current.keys.enc;
+  if (current.keys?.auth != null) spec.authKey = current.keys.auth;
+  if (current.selector !== null) spec.selector = current.selector;
+  return spec;
+}
+
+/**
+ * A real kernel's `updateEncap`: GET with keys, the UPDATE {@link encapUpdateSpec} makes handed to
+ * `send` (the backend's encoding and request), the key copies wiped whatever happens. Answers the
+ * SA as GET reported it, with the new ports.
+ */
+export async function updateEncapVia(
+  get: (options: KeyOptions) => Promise<SaInfo>,
+  ports: EncapPorts,
+  send: (sa: ResolvedSa, spec: SaSpec) => Promise<void>,
+): Promise<SaInfo> {
+  const p = checkEncapPorts(ports);
+  const current = await get({ includeKeys: true });
+  try {
+    const spec = encapUpdateSpec(current, p);
+    const sa = resolveSa(spec);
+    await send(sa, spec);
+    const { keys: _keys, ...rest } = current;
+    return { ...rest, encap: sa.encap };
+  } finally {
+    current.keys?.enc?.fill(0);
+    current.keys?.auth?.fill(0);
   }
 }
 

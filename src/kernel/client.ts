@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { SaProto, SupportedAlgorithms } from "./algorithms.js";
-import type { DumpOptions, GetSpiOptions, Kernel, KernelEvent, KeyOptions, SaInfo, SaSpec, SpiRange } from "./kernel.js";
+import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KernelEvent, KeyOptions, SaInfo, SaSpec, SpiRange } from "./kernel.js";
 import { unwrapKernelResponse, type KernelRequest, type KernelResponse, type KernelResults } from "./messages.js";
 
 /** Distributes `Omit` over a union, keeping each variant's own fields. */
@@ -46,6 +46,9 @@ export class KernelClient extends EventEmitter implements Kernel {
   }
   add(sa: SaSpec): Promise<SaInfo> {
     return this.#call("add", { op: "add", sa });
+  }
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+    return this.#call("updateEncap", { op: "updateEncap", src, dst, proto, spi, ports });
   }
   async delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void> {
     await this.#call("delete", { op: "delete", src, dst, proto, spi });

@@ -7,6 +7,7 @@
  *   daemon → kernel   GETSPI   larval SA with a fresh SPI            getSpi()
  *                     UPDATE   larval → mature (keys, lifetimes)     update()
  *                     ADD      new mature SA (outbound)              add()
+ *                     UPDATE   a mature SA's UDP encapsulation       updateEncap()
  *                     DELETE / GET / FLUSH / DUMP                    delete() get() flush() dump()
  *                     REGISTER supported algorithms                  register()
  *   kernel → daemon   ACQUIRE  outbound traffic found no SA          "acquire" event
@@ -72,6 +73,11 @@ export interface UdpEncap {
   originalDst?: string;
 }
 
+/** New UDP ports for a mature SA's encapsulation (NAT-T: the peer's NAT mapping changed). */
+export interface EncapPorts {
+  sport: number;
+  dport: number;
+}
 
 /** An address with a port (0 = any): the endpoints of traffic in an ACQUIRE. */
 export interface Endpoint {
@@ -265,6 +271,13 @@ export interface Kernel {
   update(sa: SaSpec): Promise<SaInfo>;
   /** ADD: installs a new mature SA. */
   add(sa: SaSpec): Promise<SaInfo>;
+  /**
+   * UPDATE of a mature ESP SA's UDP encapsulation to new `ports` (RFC 3947 section 7: the peer's NAT
+   * mapping changed). The SA keeps its keys, lifetimes, counters and NAT-OA address. Rejects with
+   * EINVAL for an SA without UDP encapsulation (none can be added to a mature SA) or a larval one,
+   * ESRCH for an SA the kernel does not hold.
+   */
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo>;
   /** DELETE: removes an SA and wipes its keys. */
   delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void>;
   /** GET: one SA. */

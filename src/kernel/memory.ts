@@ -20,6 +20,7 @@ import type {
   AcquireRequest,
   AcquirePolicy,
   DumpOptions,
+  EncapPorts,
   Endpoint,
   ExpireEvent,
   ExpireReason,
@@ -37,7 +38,7 @@ import { SpiPicker } from "./spi-picker.js";
 import { AcquireTable } from "./acquire-table.js";
 import { Deadlines } from "./deadlines.js";
 import type { HeapEntry } from "./timer-heap.js";
-import { checkAddress, checkLifetimes, checkPort, checkProto, checkSpi, resolveSa, spiText } from "./validate.js";
+import { checkAddress, checkEncapPorts, checkLifetimes, checkPort, checkProto, checkSpi, resolveSa, spiText } from "./validate.js";
 
 export type { MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
 export type { AcquireRequest } from "./kernel.js";
@@ -143,6 +144,16 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     rec.gen++; // deadlines scheduled before this update no longer apply
     this.#scheduleLifetimes(rec);
     this.#answerAcquire(seq);
+    return rec.info(false);
+  }
+
+  async updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+    this.#open();
+    const p = checkEncapPorts(ports);
+    const rec = this.#find(src, dst, proto, spi);
+    const encap = rec.sa.encap;
+    if (rec.state === "larval" || encap === null) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${rec.sa.proto} SA ${spiText(spi)} has no UDP encapsulation to update`);
+    rec.sa.encap = { ...encap, ...p };
     return rec.info(false);
   }
 

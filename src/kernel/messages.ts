@@ -7,13 +7,14 @@
 import { KernelError } from "../errors.js";
 import type { SaProto, SupportedAlgorithms } from "./algorithms.js";
 import { isKernelErrorCode, kernelError, type KernelErrorCode } from "./errors.js";
-import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "./kernel.js";
+import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "./kernel.js";
 
 /** A kernel call as data. `id` pairs the response with its request. */
 export type KernelRequest =
   | { id: number; op: "getSpi"; src: string; dst: string; proto: SaProto; range?: SpiRange; options?: GetSpiOptions }
   | { id: number; op: "update"; sa: SaSpec }
   | { id: number; op: "add"; sa: SaSpec }
+  | { id: number; op: "updateEncap"; src: string; dst: string; proto: SaProto; spi: number; ports: EncapPorts }
   | { id: number; op: "delete"; src: string; dst: string; proto: SaProto; spi: number }
   | { id: number; op: "get"; src: string; dst: string; proto: SaProto; spi: number; options?: KeyOptions }
   | { id: number; op: "flush"; proto?: SaProto }
@@ -25,6 +26,7 @@ export interface KernelResults {
   getSpi: SaInfo;
   update: SaInfo;
   add: SaInfo;
+  updateEncap: SaInfo;
   delete: null;
   get: SaInfo;
   flush: number;
@@ -51,6 +53,8 @@ export async function serveKernelRequest(kernel: Kernel, req: KernelRequest): Pr
         return { id, ok: true, op: req.op, result: await kernel.update(req.sa) };
       case "add":
         return { id, ok: true, op: req.op, result: await kernel.add(req.sa) };
+      case "updateEncap":
+        return { id, ok: true, op: req.op, result: await kernel.updateEncap(req.src, req.dst, req.proto, req.spi, req.ports) };
       case "delete":
         await kernel.delete(req.src, req.dst, req.proto, req.spi);
         return { id, ok: true, op: req.op, result: null };

@@ -17,7 +17,7 @@ import {
 } from "./algorithms.js";
 import { addressFamily, canonicalAddress, formatPrefix, parsePrefix } from "./address.js";
 import { kernelError } from "./errors.js";
-import type { Lifetime, LifetimesSpec, SaMode, SaSpec, TrafficSelector, UdpEncap } from "./kernel.js";
+import type { EncapPorts, Lifetime, LifetimesSpec, SaMode, SaSpec, TrafficSelector, UdpEncap } from "./kernel.js";
 
 /** An SA request with every field present and checked (keys are checked, not copied). */
 export interface ResolvedSa {
@@ -158,11 +158,18 @@ function checkAlgorithms(spec: SaSpec): { encAlg: number; authAlg: number; compA
   return { encAlg, authAlg, compAlg };
 }
 
+/** Checks UDP encapsulation ports (1..65535 each); returns a copy of just the two. */
+export function checkEncapPorts(v: EncapPorts | undefined): EncapPorts {
+  if (v === undefined || v === null || !isU(v.sport, 0xffff) || v.sport === 0 || !isU(v.dport, 0xffff) || v.dport === 0) {
+    throw kernelError("IKE_ERR_KERNEL_EINVAL", "encapsulation ports must be 1..65535");
+  }
+  return { sport: v.sport, dport: v.dport };
+}
+
 function checkEncap(v: UdpEncap | undefined, proto: SaProto): UdpEncap | null {
   if (v === undefined) return null;
   if (proto !== "esp") throw kernelError("IKE_ERR_KERNEL_EINVAL", "UDP encapsulation is for ESP only");
-  if (!isU(v.sport, 0xffff) || v.sport === 0 || !isU(v.dport, 0xffff) || v.dport === 0) throw kernelError("IKE_ERR_KERNEL_EINVAL", "encapsulation ports must be 1..65535");
-  const out: UdpEncap = { sport: v.sport, dport: v.dport };
+  const out: UdpEncap = checkEncapPorts(v);
   if (v.originalSrc !== undefined) out.originalSrc = checkAddress(v.originalSrc, "NAT-OA source");
   if (v.originalDst !== undefined) out.originalDst = checkAddress(v.originalDst, "NAT-OA destination");
   return out;

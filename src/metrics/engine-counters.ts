@@ -16,6 +16,7 @@ export interface EngineCounterLine {
   readonly label?: readonly [name: string, value: string];
 }
 
+const REBIND = "After a NAT rebinding: kernel IPsec SAs given the peer's new UDP port (updated), SAs of pairs the kernel refused it for (failed: the pairs deleted)";
 const DPD = "Dead Peer Detection (RFC 3706) messages: R-U-THEREs we sent, ACKs that answered one, ACKs ignored";
 const DEFENCE = "Datagrams or exchanges the hostile-network defences refused, by defence";
 
@@ -38,6 +39,8 @@ export const ENGINE_COUNTERS: { readonly [K in keyof EngineStats]: EngineCounter
   amplificationRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "amplification"] },
   unverifiedDhRefused: { name: "defence_drops_total", help: DEFENCE, label: ["defence", "unverified_dh"] },
   nattMoves: { name: "natt_moves_total", help: "ISAKMP SAs that followed their peer to new endpoints (NAT-T float or NAT rebinding)" },
+  nattIpsecRebound: { name: "natt_ipsec_rebinds_total", help: REBIND, label: ["outcome", "updated"] },
+  nattIpsecRebindFailed: { name: "natt_ipsec_rebinds_total", help: REBIND, label: ["outcome", "failed"] },
   dpdProbes: { name: "dpd_messages_total", help: DPD, label: ["kind", "r_u_there_sent"] },
   dpdAcks: { name: "dpd_messages_total", help: DPD, label: ["kind", "ack_received"] },
   dpdAcksIgnored: { name: "dpd_messages_total", help: DPD, label: ["kind", "ack_ignored"] },

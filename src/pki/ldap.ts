@@ -16,11 +16,20 @@
  * `maxEntries` entries and values each no larger than a certificate or CRL may be. Answers, empty
  * ones included, are cached per entry for `ttlMs` (failures for `failTtlMs`), and one look-up per
  * entry runs at a time, so a slow or dead directory cannot make every negotiation wait.
+ *
+ * The DNs asked about come from peers that have not yet proved who they are (the issuer of a CERT
+ * payload, an ID_DER_ASN1_DN), so what they can make us do is bounded too: the cache holds at most
+ * `maxCached` entries and `maxCachedBytes` of values (the oldest go first; expired ones go as soon
+ * as nothing older is live), at most `maxInFlight` look-ups run at once, and new look-ups start at
+ * most `lookupsPerSecond` on average with bursts of `lookupBurst` (a token bucket). A look-up
+ * refused by those bounds answers nothing (a path then lacks its issuer or CRL: the negotiation
+ * fails closed), is not cached, and is told to `onRefused`.
  */
 import net from "node:net";
 import { Client } from "ldapts";
 import { refClock } from "../clock.js";
 import type { LdapServer } from "../config/types.js";
+import { FifoTable } from "../fifo-table.js";
 import { MAX_CERT_BYTES, parseCertificate, type Certificate } from "./certificate.js";
 import { MAX_CRL_BYTES, parseCrl, type Crl } from "./crl.js";
 import { namesEqual, type DistinguishedName } from "./name.js";
@@ -34,9 +43,21 @@ export interface LdapOptions {
   readonly maxEntries?: number;
   readonly ttlMs?: number;
   readonly failTtlMs?: number;
+  /** Most cached answers (default 1024). */
+  readonly maxCached?: number;
+  /** Most bytes of cached values (default 16 MiB). */
+  readonly maxCachedBytes?: number;
+  /** Most look-ups running at once (default 4). */
+  readonly maxInFlight?: number;
+  /** New look-ups started per second on average (default 1). */
+  readonly lookupsPerSecond?: number;
+  /** New look-ups that may start at once after a quiet time (default 32). */
+  readonly lookupBurst?: number;
   readonly now?: () => number;
   /** Told about each query's outcome (the daemon logs it). */
   readonly onResult?: (what: string, outcome: { ok: true; values: number } | { ok: false; reason: string }) => void;
+  /** Told about each look-up refused by the bounds above (the daemon logs it). */
+  readonly onRefused?: (what: string, reason: string) => void;
 }
 
 /** Where path validation finds missing issuers and CRLs (LdapDirectory, or a test double). */
@@ -64,13 +85,24 @@ export function ldapDn(name: DistinguishedName): string {
   }).join("+")).join(",");
 }
 
+/** A cached answer (`until` its expiry), or a look-up under way (`until` Infinity). */
 type Entry = { until: number; values?: Buffer[]; pending?: Promise<Buffer[]> };
+
+/** What an entry counts against `maxCachedBytes`: its values (the rest is small and bounded by `maxCached`). */
+function entryBytes(e: Entry): number {
+  return e.values?.reduce((n, v) => n + v.length, 0) ?? 0;
+}
 
 /** See the file comment. */
 export class LdapDirectory implements CertDirectory {
   readonly #servers: readonly LdapServer[];
-  readonly #o: Required<Omit<LdapOptions, "servers" | "onResult">> & Pick<LdapOptions, "onResult">;
-  readonly #cache = new Map<string, Entry>();
+  readonly #o: Required<Omit<LdapOptions, "servers" | "onResult" | "onRefused">> & Pick<LdapOptions, "onResult" | "onRefused">;
+  readonly #cache: FifoTable<Entry>;
+  #inFlight = 0;
+  #tokens: number;
+  #refilledAt: number;
+  /** Look-ups refused by the bounds, since this directory was made. */
+  refused = 0;
 
   constructor(options: LdapOptions) {
     this.#servers = options.servers;
@@ -80,9 +112,33 @@ export class LdapDirectory implements CertDirectory {
       maxEntries: options.maxEntries ?? 16,
       ttlMs: options.ttlMs ?? 15 * 60_000,
       failTtlMs: options.failTtlMs ?? 60_000,
+      maxCached: options.maxCached ?? 1024,
+      maxCachedBytes: options.maxCachedBytes ?? 16 * 1024 * 1024,
+      maxInFlight: options.maxInFlight ?? 4,
+      lookupsPerSecond: options.lookupsPerSecond ?? 1,
+      lookupBurst: options.lookupBurst ?? 32,
       now: options.now ?? Date.now,
       ...(options.onResult ? { onResult: options.onResult } : {}),
+      ...(options.onRefused ? { onRefused: options.onRefused } : {}),
     };
+    this.#cache = new FifoTable(this.#o.maxCached, this.#o.maxCachedBytes, entryBytes);
+    this.#tokens = this.#o.lookupBurst;
+    this.#refilledAt = this.#o.now();
+  }
+
+  /** Cached answers and look-ups under way. */
+  get cached(): number {
+    return this.#cache.size;
+  }
+
+  /** Bytes of cached values. */
+  get cachedBytes(): number {
+    return this.#cache.weight;
+  }
+
+  /** Look-ups running now. */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /** CA certificates published at `subject`'s entry (those that parse and carry that subject). */
@@ -110,16 +166,40 @@ export class LdapDirectory implements CertDirectory {
   #lookup(dn: string, attrs: string[], maxValue: number): Promise<Buffer[]> {
     const key = `${attrs.join(",")}|${dn}`;
     const now = this.#o.now();
+    this.#dropExpired(now);
     const hit = this.#cache.get(key);
     if (hit?.pending) return hit.pending;
     if (hit && hit.until > now) return Promise.resolve(hit.values ?? []);
-    const pending = this.#query(dn, attrs, maxValue).then((values) => {
+    const refusal = this.#admit(now);
+    if (refusal !== undefined) {
+      this.refused++;
+      this.#o.onRefused?.(`${attrs.join(",")} of "${dn}"`, refusal);
+      return Promise.resolve([]);
+    }
+    this.#inFlight++;
+    const pending = this.#query(dn, attrs, maxValue).finally(() => this.#inFlight--).then((values) => {
       const ttl = values === undefined ? this.#o.failTtlMs : this.#o.ttlMs;
-      this.#cache.set(key, { until: this.#o.now() + ttl, values: values ?? [] });
+      this.#cache.add(key, { until: this.#o.now() + ttl, values: values ?? [] });
       return values ?? [];
     });
-    this.#cache.set(key, { until: 0, pending });
+    this.#cache.add(key, { until: Infinity, pending });
     return pending;
+  }
+
+  /** Why a new look-up may not start now, or undefined (then it takes a token). */
+  #admit(now: number): string | undefined {
+    const o = this.#o;
+    if (this.#inFlight >= o.maxInFlight) return `${this.#inFlight} look-ups already running (at most ${o.maxInFlight})`;
+    this.#tokens = Math.min(o.lookupBurst, this.#tokens + (Math.max(0, now - this.#refilledAt) / 1000) * o.lookupsPerSecond);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return `more than ${o.lookupBurst} look-ups at once or ${o.lookupsPerSecond} a second`;
+    this.#tokens--;
+    return undefined;
+  }
+
+  /** Drop expired answers from the oldest on, up to the first live one or a look-up under way. */
+  #dropExpired(now: number): void {
+    for (let e = this.#cache.oldest(); e !== undefined && e.until <= now; e = this.#cache.oldest()) this.#cache.shift();
   }
 
   /** Asks each server in turn; the first that answers (an empty answer too) decides. */

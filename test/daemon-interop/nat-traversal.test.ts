@@ -2,86 +2,30 @@
  * NAT traversal through a real NAT (test/helpers/nat-topology.ts: a home namespace behind a
  * MASQUERADE namespace, and the gateway's): strongSwan and Libreswan behind the NAT initiate to
  * in.iked on the gateway; in.iked behind the NAT initiates to strongSwan and Libreswan on the
- * gateway; a NAT rebinding in the middle of an SA, which the daemon's ISAKMP SA follows; every
+ * gateway; a NAT rebinding in the middle of an SA, which the daemon's ISAKMP SA and the IPsec SAs
+ * it holds in the (in-memory) SADB follow; every
  * capture (taken on the gateway, so it shows the translated side) passes `capture.sh check`,
  * decrypted with the daemon's own key file. Both sides use the real ports 500 and 4500 (each has
  * a namespace to itself), so the float to 4500 and the non-ESP marker are those of the RFCs.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
 import { test } from "node:test";
-import type { ListResult, P1View, SadbView } from "../../src/control/results.js";
-import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "../daemon/harness.js";
-import { Capture, InteropPeer, interopSkip, runScript, type LibreswanOptions, type StrongSwanOptions } from "../helpers/interop.js";
+import type { SadbView } from "../../src/control/results.js";
+import { ikeadm, startDaemon } from "../daemon/harness.js";
+import { Capture, InteropPeer, interopSkip, runScript } from "../helpers/interop.js";
 import { GW_ADDR, HOME_ADDR, NAT_ADDR, natSkip, natTopology, type NatTopology } from "../helpers/nat-topology.js";
-import { ikeConfig, poll, preshared, stopQuietly } from "../interop/common.js";
-import { checkWithOurKeys, json, keymatArgs, P1, PSK } from "./common.js";
+import { poll } from "../helpers/wait.js";
+import { checkWithOurKeys, keymatArgs } from "./common.js";
+import { assertBehindNatSide, assertGatewaySide, cleanup, lsBase, natRoot, p1Of, sadbOf, ssBase, type NatRun } from "./nat-common.js";
 
 const skip = interopSkip() || natSkip();
 const IPSEC = "ipsec { encr_algs aes encr_auth_algs sha1 }";
 
-/** A daemon root: one rule from `local` to `remote` (the address the peer is seen from). */
-function rootFor(local: string, remote: string, policyPeers: readonly string[], ipsecinit = policyPeers.map((p) => `{ raddr ${p} } ${IPSEC}\n`).join("")): string {
-  const root = makeRoot(ikeConfig(`natt ${remote}`, local, remote, P1), preshared(local, remote, PSK));
-  fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), ipsecinit);
-  return root;
-}
-
-const p1Of = async (root: string): Promise<P1View[]> => (await json<ListResult<P1View>>(root, ["dump", "p1"])).items.filter((p) => p.state === "ACTIVE");
-const sadbOf = async (root: string): Promise<SadbView[]> => (await json<ListResult<SadbView>>(root, ["dump", "sadb"])).items.filter((s) => s.state === "mature");
-
-interface Run {
-  topo?: NatTopology;
-  d?: RunningDaemon;
-  cap?: Capture;
-  peer?: InteropPeer;
-  root?: string;
-}
-
-async function cleanup(r: Run): Promise<void> {
-  await stopQuietly(r.cap);
-  await r.d?.stop();
-  await r.peer?.stop({ kill: true, purge: true });
-  if (r.root !== undefined) fs.rmSync(r.root, { recursive: true, force: true });
-  await r.topo?.remove();
-}
-
-const ssBase = (name: string, role: "initiator" | "responder", netns: string): StrongSwanOptions & { netns: string } => ({
-  name, role, netns, localPort: 500, nattPort: 4500, remotePort: 500, local: "", remote: "",
-  mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport", logLevel: 4,
-});
-
-const lsBase = (name: string, role: "initiator" | "responder", netns: string): LibreswanOptions & { netns: string } => ({
-  name, role, netns, local: "", remote: "", mode: "main", auth: "psk", psk: PSK, cipher: "aes128", hash: "sha256", dh: 14, esp: "aes128-sha1", pfs: "none", espMode: "transport",
-});
-
-/** The gateway daemon's view of an SA with a peer behind the NAT. */
-async function assertGatewaySide(root: string, version: RegExp): Promise<P1View> {
-  const p1 = await p1Of(root);
-  assert.equal(p1.length, 1, JSON.stringify(p1));
-  const v = p1[0]!;
-  assert.match(v.natt?.version ?? "", version);
-  assert.deepEqual([v.natt?.localBehindNat, v.natt?.peerBehindNat, v.natt?.floated], [false, true, true]);
-  assert.equal(v.local.port, 4500);
-  assert.equal(v.remote.address, NAT_ADDR);
-  assert.ok(v.remote.port >= 30000 && v.remote.port <= 31999, `the NAT's port, got ${v.remote.port}`);
-  const text = (await ikeadm(root, ["dump", "p1"])).stdout;
-  assert.match(text, /^NATT:  NAT traversal (rfc3947|draft-\S+); remote host behind NAT; floated to the NAT-T port$/m);
-  const sadb = await sadbOf(root);
-  assert.equal(sadb.length, 2);
-  for (const s of sadb) {
-    const inbound = s.dst === GW_ADDR;
-    assert.deepEqual([s.encap?.sport, s.encap?.dport], inbound ? [v.remote.port, 4500] : [4500, v.remote.port], `encap of ${s.src}>${s.dst}`);
-  }
-  return v;
-}
-
 test("strongSwan behind a NAT initiates to in.iked; the NAT rebinds mid-SA and the SA follows", { skip, timeout: 240_000 }, async () => {
-  const r: Run = {};
+  const r: NatRun = {};
   try {
     r.topo = await natTopology();
-    r.root = rootFor(GW_ADDR, NAT_ADDR, [NAT_ADDR, HOME_ADDR]);
+    r.root = natRoot({ local: GW_ADDR, remote: NAT_ADDR, policyPeers: [NAT_ADDR, HOME_ADDR] });
     r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.gw.name });
     r.cap = await Capture.start({ name: `natt-cap-ss-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
     r.peer = await InteropPeer.startStrongSwan({ ...ssBase(`natt-ss-${process.pid}`, "initiator", r.topo.home.name), local: HOME_ADDR, remote: GW_ADDR });
@@ -90,8 +34,10 @@ test("strongSwan behind a NAT initiates to in.iked; the NAT rebinds mid-SA and t
     await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
     const before = await assertGatewaySide(r.root, /^rfc3947$/);
 
+    const first = (await sadbOf(r.root)).map((s) => s.spi).sort();
+
     // The NAT forgets its mappings; strongSwan's next authenticated message (a Quick Mode rekey)
-    // comes from a new port, and the daemon's SA follows it there.
+    // comes from a new port, and the daemon's SA follows it there, with the IPsec SAs it holds.
     await r.topo.rebind();
     const rekey = await runScript("strongswan-peer.sh", ["swanctl", "--name", r.peer.name, "--", "--rekey", "--child", "child"]);
     assert.equal(rekey.code, 0, rekey.stdout + rekey.stderr);
@@ -101,7 +47,16 @@ test("strongSwan behind a NAT initiates to in.iked; the NAT rebinds mid-SA and t
     }, "the ISAKMP SA at the NAT's new mapping", 30_000);
     const after = (await p1Of(r.root))[0]!;
     assert.notEqual(after.remote.port, before.remote.port);
-    await poll(async () => (await sadbOf(r.root!)).filter((s) => s.encap?.sport === after.remote.port || s.encap?.dport === after.remote.port).length === 2, "the rekeyed SAs at the new mapping", 30_000);
+    // strongSwan keeps the rekeyed pair until it expires (IKEv1, delete_rekeyed = no): both pairs
+    // at the new mapping, the first one updated in place in the SADB (same SPIs).
+    const atNew = (s: SadbView): boolean => (s.dst === GW_ADDR ? [s.encap?.sport, s.encap?.dport] : [s.encap?.dport, s.encap?.sport]).join() === `${after.remote.port},4500`;
+    await poll(async () => {
+      const sas = await sadbOf(r.root!);
+      return sas.length === 4 && sas.every(atNew);
+    }, "the rekeyed SAs and the first pair at the new mapping", 30_000);
+    const now = await sadbOf(r.root);
+    for (const spi of first) assert.ok(now.some((s) => s.spi === spi && atNew(s)), `the first pair's SA ${spi} at the new mapping:\n${JSON.stringify(now)}`);
+    assert.ok(r.d.output().includes("IPsec SAs follow the peer's new port"), r.d.output().slice(-3000));
 
     await checkWithOurKeys(r.cap, r.root, "main:6,quick:6");
   } finally {
@@ -110,10 +65,10 @@ test("strongSwan behind a NAT initiates to in.iked; the NAT rebinds mid-SA and t
 });
 
 test("Libreswan behind a NAT initiates to in.iked with the draft NAT-T vendor IDs", { skip, timeout: 180_000 }, async () => {
-  const r: Run = {};
+  const r: NatRun = {};
   try {
     r.topo = await natTopology();
-    r.root = rootFor(GW_ADDR, NAT_ADDR, [NAT_ADDR, HOME_ADDR]);
+    r.root = natRoot({ local: GW_ADDR, remote: NAT_ADDR, policyPeers: [NAT_ADDR, HOME_ADDR] });
     r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.gw.name });
     r.cap = await Capture.start({ name: `natt-cap-ls-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
     r.peer = await InteropPeer.startLibreswan({ ...lsBase(`natt-ls-${process.pid}`, "initiator", r.topo.home.name), local: HOME_ADDR, remote: GW_ADDR, natMethod: "drafts" });
@@ -128,10 +83,10 @@ test("Libreswan behind a NAT initiates to in.iked with the draft NAT-T vendor ID
 });
 
 test("strongSwan behind a NAT initiates a tunnel between subnets: UDP-encapsulated tunnel mode", { skip, timeout: 180_000 }, async () => {
-  const r: Run = {};
+  const r: NatRun = {};
   try {
     r.topo = await natTopology();
-    r.root = rootFor(GW_ADDR, NAT_ADDR, [], `{ tunnel ip.tun0 negotiate tunnel laddr 10.2.0.0/16 raddr 10.1.0.0/16 } ${IPSEC}\n`);
+    r.root = natRoot({ local: GW_ADDR, remote: NAT_ADDR, ipsecinit: `{ tunnel ip.tun0 negotiate tunnel laddr 10.2.0.0/16 raddr 10.1.0.0/16 } ${IPSEC}\n` });
     r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.gw.name });
     r.cap = await Capture.start({ name: `natt-cap-sst-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
     r.peer = await InteropPeer.startStrongSwan({
@@ -149,9 +104,9 @@ test("strongSwan behind a NAT initiates a tunnel between subnets: UDP-encapsulat
 });
 
 /** in.iked behind the NAT starts the exchange with `ikeadm acquire`; the peer answers on the gateway. */
-async function daemonBehindNat(r: Run, startPeer: (topo: NatTopology) => Promise<InteropPeer>): Promise<void> {
+async function daemonBehindNat(r: NatRun, startPeer: (topo: NatTopology) => Promise<InteropPeer>): Promise<void> {
   r.topo = await natTopology();
-  r.root = rootFor(HOME_ADDR, GW_ADDR, [GW_ADDR]);
+  r.root = natRoot({ local: HOME_ADDR, remote: GW_ADDR, policyPeers: [GW_ADDR] });
   r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.home.name });
   r.cap = await Capture.start({ name: `natt-cap-us-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
   r.peer = await startPeer(r.topo);
@@ -160,18 +115,12 @@ async function daemonBehindNat(r: Run, startPeer: (topo: NatTopology) => Promise
   const st = await r.peer.status({ wait: 30 });
   assert.ok(st.established, `the peer says ${JSON.stringify(st.kv)}\n${r.d.output()}`);
   await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
-  const p1 = await p1Of(r.root);
-  assert.equal(p1.length, 1);
-  const v = p1[0]!;
-  assert.deepEqual([v.natt?.version, v.natt?.localBehindNat, v.natt?.peerBehindNat, v.natt?.floated], ["rfc3947", true, false, true]);
-  assert.deepEqual([v.local, v.remote], [{ address: HOME_ADDR, port: 4500 }, { address: GW_ADDR, port: 4500 }]);
-  assert.match((await ikeadm(r.root, ["dump", "p1"])).stdout, /^NATT:  NAT traversal rfc3947; local host behind NAT; floated to the NAT-T port$/m);
-  for (const s of await sadbOf(r.root)) assert.deepEqual([s.encap?.sport, s.encap?.dport], [4500, 4500], `encap of ${s.src}>${s.dst}`);
+  await assertBehindNatSide(r.root);
   await checkWithOurKeys(r.cap, r.root, "main:6,quick:3");
 }
 
 test("in.iked behind a NAT initiates to strongSwan", { skip, timeout: 180_000 }, async () => {
-  const r: Run = {};
+  const r: NatRun = {};
   try {
     await daemonBehindNat(r, (topo) =>
       InteropPeer.startStrongSwan({ ...ssBase(`natt-ssr-${process.pid}`, "responder", topo.gw.name), local: GW_ADDR, remote: NAT_ADDR, remoteId: HOME_ADDR }),
@@ -182,7 +131,7 @@ test("in.iked behind a NAT initiates to strongSwan", { skip, timeout: 180_000 },
 });
 
 test("in.iked behind a NAT initiates to Libreswan", { skip, timeout: 180_000 }, async () => {
-  const r: Run = {};
+  const r: NatRun = {};
   try {
     await daemonBehindNat(r, (topo) => InteropPeer.startLibreswan({ ...lsBase(`natt-lsr-${process.pid}`, "responder", topo.gw.name), local: GW_ADDR, remote: NAT_ADDR, remoteId: HOME_ADDR }));
   } finally {

@@ -54,10 +54,13 @@ interface World {
   home: Side;
   gw: Side;
   tap: TapRecord[];
+  /** The rules' transforms (and DPD setting). */
+  xf: string;
 }
 
 /** `home` behind a NAT (unless `noNat`) and `gw` on the outside, both NAT-T capable unless told. */
-function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean } = {}): World {
+function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean; dpdSecs?: number } = {}): World {
+  const xf = o.dpdSecs === undefined ? XF : `${XF}\n  dpd_interval_secs ${o.dpdSecs}`;
   const clock = new ManualClock();
   const network = new MemoryNetwork();
   const tap: TapRecord[] = [];
@@ -71,13 +74,13 @@ function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean } = {
   // Aggressive Mode chooses the key by identity, Main Mode by the peer's address (the NAT's).
   const homePsk = pskText(homeAddr, GW, "natt-secret").replace("}", `${mode}\n}`);
   const gwPsk = (o.mode === "aggressive" ? pskText(GW, homeAddr, "natt-secret") : pskText(GW, peerSeen, "natt-secret")).replace("}", `${mode}\n}`);
-  const home = side("home", homeTransport, clock, ruleText("to-gw", homeAddr, GW, XF), homePsk, `{ raddr ${GW} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`, { address: homeAddr, port: 500 }, true);
+  const home = side("home", homeTransport, clock, ruleText("to-gw", homeAddr, GW, xf), homePsk, `{ raddr ${GW} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`, { address: homeAddr, port: 500 }, true);
   const gw = side(
-    "gw", gwTransport, clock, ruleText("from-home", GW, `${peerSeen}`, XF).replace("remote_addr", "remote_id \"\"\n  remote_addr"),
+    "gw", gwTransport, clock, ruleText("from-home", GW, `${peerSeen}`, xf).replace("remote_addr", "remote_id \"\"\n  remote_addr"),
     gwPsk, `{ raddr ${homeAddr} } ipsec { encr_algs aes encr_auth_algs sha1 }\n{ raddr ${peerSeen} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
     { address: GW, port: 500 }, o.gwNatt !== false,
   );
-  return { network, clock, nat, home, gw, tap };
+  return { network, clock, nat, home, gw, tap, xf };
 }
 
 async function settle(w: World, rounds = 30): Promise<void> {
@@ -89,7 +92,7 @@ async function settle(w: World, rounds = 30): Promise<void> {
 
 function up(w: World, mode?: "main" | "aggressive"): IsakmpSa {
   // The engine's policy is its own; the rule is rebuilt from the same text.
-  const rule = policyFrom(ruleText("to-gw", HOME, GW, XF), pskText(HOME, GW, "x")).ruleByLabel("to-gw")!;
+  const rule = policyFrom(ruleText("to-gw", HOME, GW, w.xf), pskText(HOME, GW, "x")).ruleByLabel("to-gw")!;
   return w.home.engine.initiate(rule, w.home.local, { address: GW, port: 500 }, mode);
 }
 
@@ -249,5 +252,81 @@ test("NAT rebinding: the gateway's SA follows an authenticated message from the 
     const out = s.src === GW;
     assert.deepEqual({ sport: s.encap?.sport, dport: s.encap?.dport }, out ? { sport: 4500, dport: after.port } : { sport: after.port, dport: 4500 }, `gw ${s.src}>${s.dst}`);
   }
+  close(w);
+});
+
+/** The gateway's mature SAs, with their direction and encapsulation ports. */
+async function gwSas(w: World): Promise<{ spi: number; out: boolean; sport?: number; dport?: number }[]> {
+  return (await w.gw.kernel.dump()).filter((s) => s.state === "mature").map((s) => ({ spi: s.spi, out: s.src === GW, sport: s.encap?.sport, dport: s.encap?.dport }));
+}
+
+test("NAT rebinding: the IPsec SAs already in the kernel take the peer's new port, both directions", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  await quickMode(w);
+  const before = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  const first = await gwSas(w);
+  assert.equal(first.length, 2);
+  for (const s of first) assert.deepEqual([s.sport, s.dport], s.out ? [4500, before.port] : [before.port, 4500]);
+  w.nat!.rebind();
+  await quickMode(w);
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  assert.notEqual(after.port, before.port);
+  const all = await gwSas(w);
+  assert.equal(all.length, 4, "the first pair and the one negotiated at the new mapping");
+  for (const s of all) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500], `gw SA ${s.spi.toString(16)} out=${s.out}`);
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebound, 2, "the first pair's two SAs updated");
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebindFailed, 0);
+  // The side behind the NAT sends from and to 4500 as before: nothing of its own changed.
+  for (const s of (await w.home.kernel.dump()).filter((x) => x.state === "mature")) assert.deepEqual([s.encap?.sport, s.encap?.dport], [4500, 4500]);
+  close(w);
+});
+
+test("NAT rebinding: a pair the kernel refuses the new port for is deleted (peer told), the others still follow", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  await quickMode(w);
+  await quickMode(w);
+  const pairs = (await gwSas(w)).filter((s) => !s.out).map((s) => s.spi);
+  assert.equal(pairs.length, 2);
+  const refused = pairs[0]!;
+  const real = w.gw.kernel.updateEncap.bind(w.gw.kernel);
+  w.gw.kernel.updateEncap = async (src, dst, proto, spi, ports) => {
+    if (spi === refused) throw new Error("refused for the test");
+    return real(src, dst, proto, spi, ports);
+  };
+  w.nat!.rebind();
+  await quickMode(w);
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  const left = await gwSas(w);
+  assert.ok(!left.some((s) => s.spi === refused), "the refused pair's inbound SA is gone");
+  assert.equal(left.length, 4, "the other pair and the new one");
+  for (const s of left) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500]);
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebound, 2);
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebindFailed, 2);
+  // The Delete reached the home side: it holds the same two pairs.
+  assert.equal((await w.home.kernel.dump()).filter((x) => x.state === "mature").length, 4);
+  close(w);
+});
+
+test("NAT rebinding: a DPD probe (a protected Informational) from the new mapping moves the SA and its IPsec SAs", async () => {
+  const w = world({ dpdSecs: 10 });
+  up(w);
+  await settle(w);
+  await quickMode(w);
+  const g = established(w.gw.engine);
+  w.nat!.rebind();
+  // Both sides idle for the interval: the home side's R-U-THERE makes a new mapping and arrives
+  // from there (the gateway's own probe goes to the dead mapping and is lost).
+  w.clock.advance(10_000);
+  await settle(w);
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  assert.deepEqual(g.remote, after);
+  assert.equal(w.gw.engine.stats.engine.nattMoves, 2, "MM5's float, then the probe");
+  for (const s of await gwSas(w)) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500]);
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebound, 2);
+  assert.equal(w.home.engine.stats.engine.dpdAcks, 1, "the ACK came back through the new mapping");
   close(w);
 });

@@ -35,6 +35,13 @@ let counter = 0;
 export async function createNetns(): Promise<Netns> {
   const name = `ikt${process.pid}-${++counter}`;
   await run("ip", ["netns", "add", name]);
+  const ns = netnsNamed(name);
+  await ns.ip("link", "set", "lo", "up");
+  return ns;
+}
+
+/** A namespace that exists already (made by another helper: nat-topology.ts), by name. */
+export function netnsNamed(name: string): Netns {
   let removed = false;
   const ns: Netns = {
     name,
@@ -50,7 +57,6 @@ export async function createNetns(): Promise<Netns> {
       await run("ip", ["netns", "del", name]).catch(() => undefined); // already gone: nothing to undo
     },
   };
-  await ns.ip("link", "set", "lo", "up");
   return ns;
 }
 

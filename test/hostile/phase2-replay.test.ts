@@ -11,10 +11,11 @@ import diagnostics from "node:diagnostics_channel";
 import { ExchangeType, Notify } from "../../src/codec/index.js";
 import { dpdNotify, protectedInformational, deleteIpsec } from "../../src/ike/informational.js";
 import type { QuickModeRequest } from "../../src/ike/phase2/quick-mode.js";
+import { MESSAGE_ID_LIMIT } from "../../src/ike/message-ids.js";
 import { selectForAcquire } from "../../src/policy/index.js";
 import { ipsecFrom } from "../exchange/harness.js";
 import { forge } from "./forge.js";
-import { PEER, VICTIM, close, established, negotiate, setting, settle, tables } from "./setup.js";
+import { PEER, VICTIM, close, established, negotiate, setting, settle, tables, tick } from "./setup.js";
 
 /** A Quick Mode request of the victim towards the peer, from ipsecinit.conf action `action`. */
 function victimRequest(action: string): QuickModeRequest {
@@ -147,5 +148,65 @@ test("a retransmitted QM1 of a live exchange still gets the cached QM2; after th
   await settle(s);
   assert.equal(qm2s().length, m, "a replay of the finished exchange gets no answer");
   assert.deepEqual(s.victim.kernel.calls, calls, "and costs no GETSPI");
+  await close(s);
+});
+
+test("a QM1 replayed after 300 newer message IDs (R-U-THEREs) installs nothing: dropped as a replay", async () => {
+  const s = await established();
+  const peerSa = s.peer.engine.sas.all()[0]!;
+  const victimSa = s.victim.engine.sas.all()[0]!;
+  const qm1 = s.wire.find((r) => r.from.address === PEER && r.datagram[18] === ExchangeType.QuickMode)!.datagram;
+  const fromVictim = (): number => s.wire.filter((r) => r.from.address === VICTIM).length;
+  // The exchange's reply cache (which answers a retransmitted QM1 with the same QM2) is gone.
+  await tick(s, 61_000);
+  assert.equal(s.victim.engine.sas.phase2Count, 0);
+  for (let i = 0; i < 300; i++) {
+    const mid = 0x0e0e_0000 + i;
+    const seq = Buffer.alloc(4);
+    seq.writeUInt32BE(i + 1);
+    const before = fromVictim();
+    s.network.submit(forge(peerSa, ExchangeType.Informational, mid, protectedInformational(peerSa, mid, [dpdNotify(peerSa, Notify.RUThere, seq)])), s.peer.endpoint, s.victim.endpoint);
+    await settle(s, 4);
+    assert.equal(fromVictim(), before + 1, `R-U-THERE ${i} acknowledged`);
+  }
+  const calls = { ...s.victim.kernel.calls };
+  const sent = fromVictim();
+  const seen = drops();
+  try {
+    s.network.submit(qm1, s.peer.endpoint, s.victim.endpoint);
+    await settle(s);
+    assert.deepEqual(s.victim.kernel.calls, calls, "no GETSPI, no SA installed");
+    assert.equal((await tables(s.victim)).kernelSas, 2, "only the pair of the real exchange");
+    assert.equal(fromVictim(), sent, "no QM2");
+    assert.ok(seen.list.some((r) => r.includes("replay")), seen.list.join("; "));
+  } finally {
+    seen.stop();
+  }
+  assert.equal(victimSa.state, "established");
+  assert.ok(victimSa.messageIds.size > 300, `${victimSa.messageIds.size} message IDs remembered`);
+  await close(s);
+});
+
+test("an ISAKMP SA whose message IDs are used up takes no more exchanges: its lifetime ends, the peer gets a Delete", async () => {
+  const s = await established();
+  const peerSa = s.peer.engine.sas.all()[0]!;
+  const victimSa = s.victim.engine.sas.all()[0]!;
+  // Fill the set up to its limit (a peer would need 65536 authenticated exchanges).
+  for (let mid = 1; mid <= MESSAGE_ID_LIMIT; mid++) victimSa.messageIds.add(0x7000_0000 + mid);
+  assert.equal(victimSa.messageIds.size, MESSAGE_ID_LIMIT);
+  const calls = { ...s.victim.kernel.calls };
+  const seen = drops();
+  try {
+    const mid = 0x0f0f_0001;
+    s.network.submit(forge(peerSa, ExchangeType.Informational, mid, protectedInformational(peerSa, mid, [dpdNotify(peerSa, Notify.RUThere, Buffer.from([0, 0, 0, 1]))])), s.peer.endpoint, s.victim.endpoint);
+    await settle(s);
+    assert.ok(seen.list.some((r) => r.includes("message IDs are used up")), seen.list.join("; "));
+  } finally {
+    seen.stop();
+  }
+  assert.equal(victimSa.state, "dead");
+  assert.equal(peerSa.state, "dead", "the peer heard the Delete");
+  assert.deepEqual(s.victim.kernel.calls, calls, "the IPsec SAs stay (as at the end of a Phase 1 lifetime)");
+  assert.equal((await tables(s.victim)).kernelSas, 2);
   await close(s);
 });

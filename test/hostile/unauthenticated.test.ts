@@ -20,6 +20,8 @@ import { deterministicDh } from "../helpers/dh.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { ipsecFrom, policyFrom, pskText, seededRandom } from "../exchange/harness.js";
 import { PEER, VICTIM, XFORM, close, setting, settle, type Setting } from "./setup.js";
+import { forge } from "./forge.js";
+import { deleteIpsec, protectedInformational } from "../../src/ike/informational.js";
 
 /** An unprotected Informational with one error notify about the cookie pair. */
 function cleartextNotify(icookie: Buffer, rcookie: Buffer, notifyType: number): Buffer {
@@ -78,7 +80,7 @@ function natUser(network: MemoryNetwork, clock: ManualClock, port: number, name:
     if (sel.kind !== "ipsec") throw new Error("no policy");
     engine.negotiate(policy.ruleByLabel("to-victim")!, endpoint, { address: VICTIM, port: 500 }, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
   };
-  return { engine, kernel, negotiate };
+  return { engine, kernel, negotiate, policy, endpoint };
 }
 
 test("INITIAL-CONTACT from one user behind a NAT leaves another user's SAs alone; the same user's are purged", async () => {
@@ -114,6 +116,49 @@ test("INITIAL-CONTACT from one user behind a NAT leaves another user's SAs alone
   for (const spi of aliceKernel) assert.ok(!last.includes(spi), "Alice's stale IPsec SAs are gone");
   for (const spi of bobKernel) assert.ok(last.includes(spi), "Bob's IPsec SAs stay");
   assert.equal(last.length, 4, "Bob's pair and Alice's new pair");
+  alice.engine.close();
+  bob.engine.close();
+  await alice.kernel.close();
+  await bob.kernel.close();
+  await close(s);
+});
+
+test("a Delete from one user behind a NAT naming another user's SPI removes nothing; its own pair, negotiated under its older ISAKMP SA, it deletes", async () => {
+  const s = setting();
+  s.peer.engine.close();
+  const alice = natUser(s.network, s.clock, 4502, "alice.example");
+  const bob = natUser(s.network, s.clock, 4501, "bob.example");
+  const outbound = async (): Promise<number[]> => (await s.victim.kernel.dump()).filter((x) => x.src === VICTIM).map((x) => x.spi);
+  alice.negotiate();
+  await settle(s);
+  const aliceOut = (await outbound())[0]!;
+  bob.negotiate();
+  await settle(s);
+  const bobOut = (await outbound()).find((spi) => spi !== aliceOut)!;
+  const victimSas = s.victim.engine.sas.all();
+  const aliceSa = victimSas.find((x) => x.phase1?.peerId === "alice.example")!;
+  const bobSa = victimSas.find((x) => x.phase1?.peerId === "bob.example")!;
+  assert.equal(aliceSa.state, "established");
+  assert.equal(bobSa.state, "established");
+  assert.equal((await s.victim.kernel.dump()).length, 4);
+  // Bob (holding his ISAKMP SA's keys) sends a Delete naming Alice's SPI (our outbound SA to her).
+  const bobPeerSa = bob.engine.sas.all().find((x) => x.state === "established")!;
+  const mid = 0x0de1_0001;
+  s.network.submit(forge(bobPeerSa, ExchangeType.Informational, mid, protectedInformational(bobPeerSa, mid, [deleteIpsec("esp", [aliceOut])])), { address: PEER, port: 4501 }, s.victim.endpoint);
+  await settle(s);
+  assert.equal((await s.victim.kernel.dump()).length, 4, "Alice's pair stays");
+  assert.equal(aliceSa.ipsecDeleted, 0);
+  // Bob's own pair is his to delete, also through a newer ISAKMP SA than the one it was negotiated under.
+  const newer = bob.engine.initiate(bob.policy.ruleByLabel("to-victim")!, bob.endpoint, s.victim.endpoint);
+  await settle(s);
+  assert.equal(newer.state, "established");
+  const mid2 = 0x0de1_0002;
+  s.network.submit(forge(newer, ExchangeType.Informational, mid2, protectedInformational(newer, mid2, [deleteIpsec("esp", [bobOut])])), { address: PEER, port: 4501 }, s.victim.endpoint);
+  await settle(s);
+  const left = (await s.victim.kernel.dump()).map((x) => x.spi);
+  assert.equal(left.length, 2, "Bob's pair went");
+  assert.ok(left.includes(aliceOut));
+  assert.equal(bobSa.ipsecDeleted, 1);
   alice.engine.close();
   bob.engine.close();
   await alice.kernel.close();

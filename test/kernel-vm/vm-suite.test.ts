@@ -67,6 +67,8 @@ function runGuest(): Promise<{ cases: CaseResult[]; end: { cases: number; failed
   const args = [script, "-t", String(VM_SECONDS), "-c", process.env["KERNEL_VM_CPUS"] ?? "1"];
   if (process.env["KERNEL_VM_ONLY"] !== undefined) args.push("-e", "KERNEL_VM_ONLY");
   args.push("-e", `KERNEL_VM_LIBRESWAN=${LIBRESWAN_COPY}`);
+  // The NAT-T case's MASQUERADE namespace (nftables) and its rebinding (conntrack -D).
+  args.push("-M", "nf_tables,nft_chain_nat,nft_masq,nf_conntrack_netlink");
   args.push(repoRoot(), "--", process.execPath, "--openssl-legacy-provider", "dist/test/kernel-vm/guest/runner.js");
   return new Promise((resolve, reject) => {
     // no_timer_check: the guest kernel's boot-time check that the IO-APIC timer ticks fails when

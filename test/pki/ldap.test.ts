@@ -150,6 +150,55 @@ describe("LDAP directory (slapd)", { skip }, () => {
     }
   });
 
+  test("DNs chosen by unverified peers: look-ups are rate-limited and bounded in flight, refusals told and not cached; the cache is bounded and drops expired answers", async () => {
+    let now = 1_000_000;
+    let queries = 0;
+    const refused: string[] = [];
+    const dir = new LdapDirectory({
+      servers: servers(), now: () => now, ttlMs: 60_000, maxCached: 8, lookupBurst: 12, lookupsPerSecond: 1, maxInFlight: 3,
+      onResult: () => queries++, onRefused: (what, reason) => refused.push(`${what}: ${reason}`),
+    });
+    const random = (i: number) => name(`C=US, O=Flood, CN=random issuer ${i}`);
+    // Ten at once, as from ten CERT payloads: three run, seven are refused on the spot.
+    const first = await Promise.all(Array.from({ length: 10 }, (_, i) => dir.caCertificates(random(i))));
+    assert.deepEqual(first.map((l) => l.length), Array(10).fill(0));
+    assert.equal(queries, 3);
+    assert.equal(refused.length, 7);
+    assert.match(refused[0]!, /^cACertificate of "CN=random issuer 3,O=Flood,C=US": 3 look-ups already running \(at most 3\)$/);
+    assert.equal(dir.inFlight, 0);
+    // One after another: the burst's other nine tokens, then refusals until time passes.
+    for (let i = 10; i < 30; i++) await dir.caCertificates(random(i));
+    assert.equal(queries, 12);
+    assert.equal(refused.length, 7 + 11);
+    assert.match(refused.at(-1)!, /more than 12 look-ups at once or 1 a second/);
+    assert.equal(dir.refused, 18);
+    assert.equal(dir.cached, 8, "the cache holds at most maxCached answers");
+    // A refusal was not cached: once a token is back, the honest look-up is made and answered.
+    const int = cert(testPki().intermediate);
+    now += 1000;
+    assert.equal((await dir.caCertificates(int.subject)).length, 1);
+    assert.equal(queries, 13);
+    assert.ok(dir.cachedBytes >= int.der.length);
+    // Past the TTL every old answer goes at the next look-up.
+    now += 60_000;
+    await dir.caCertificates(random(99));
+    assert.equal(dir.cached, 1, "expired answers dropped");
+  });
+
+  test("the cache is bounded in bytes: the oldest answers go first", async () => {
+    const ca = cert(testPki().ca);
+    const int = cert(testPki().intermediate);
+    let queries = 0;
+    const dir = new LdapDirectory({ servers: servers(), maxCachedBytes: ca.der.length + int.der.length - 1, onResult: () => queries++ });
+    assert.equal((await dir.caCertificates(ca.subject)).length, 1);
+    assert.equal(dir.cachedBytes, ca.der.length);
+    assert.equal((await dir.caCertificates(int.subject)).length, 1);
+    assert.equal(dir.cached, 1, "the CA's answer went to make room");
+    assert.equal(dir.cachedBytes, int.der.length);
+    assert.equal((await dir.caCertificates(ca.subject)).length, 1);
+    assert.equal(queries, 3, "asked again: it was no longer cached");
+  });
+
   test("in.iked -c accepts ldap_server", () => {
     const root = makeRoot('ldap_server "127.0.0.1:389,ldap.example.net"\n', undefined);
     try {

@@ -39,7 +39,7 @@ export class Phase1Lifetime {
     const now = this.ctx.clock.now();
     const age = now - (sa.establishedAt ?? now);
     const life = secs * 1000;
-    sa.setTimer("lifetime", Math.max(0, life - age), () => {
+    sa.armLifetime(Math.max(0, life - age), () => {
       sa.transition("expired", "lifetime");
       this.handOver(sa);
       void deleteIsakmpSa(this.ctx.io, this.ctx.ipsec, sa, "lifetime expired", false);

@@ -19,11 +19,12 @@
  * inbound entry accepts. SPIs come from the kernel (GETSPI), and both sides install the inbound SA
  * (UPDATE of the larval one) and the outbound SA (ADD) once the exchange is authenticated: the
  * initiator both on QM2, before sending QM3; the responder both before sending QM2 (HASH(1) has
- * authenticated QM1 by then). The initiator may send on its new SAs as soon as it has QM2 (and the
- * kernel releases the traffic it held for the ACQUIRE at once), so the responder's SAs must be
- * there first: its inbound one for the packets, its outbound one for the answers the kernel makes
- * itself (an ICMP echo reply is never held for an ACQUIRE; it is dropped). QM3 then proves the
- * initiator's liveness; without it the responder's SAs go again.
+ * authenticated QM1 by then; a replayed QM1, however old, never gets that far: the ISAKMP SA
+ * remembers every message ID it used, message-ids.ts). The initiator may send on its new SAs as
+ * soon as it has QM2 (and the kernel releases the traffic it held for the ACQUIRE at once), so the
+ * responder's SAs must be there first: its inbound one for the packets, its outbound one for the
+ * answers the kernel makes itself (an ICMP echo reply is never held for an ACQUIRE; it is
+ * dropped). QM3 then proves the initiator's liveness; without it the responder's SAs go again.
  */
 import { Notify, PayloadType, encodePayloads, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
@@ -81,6 +82,13 @@ export interface QuickModeResult {
   readonly pfsGroup: number;
 }
 
+/** An SA a Quick Mode put in the kernel: an inbound one from GETSPI on, or an outbound one. */
+export interface Placed {
+  readonly proto: "esp" | "ah";
+  readonly spi: number;
+  readonly inbound: boolean;
+}
+
 /** The bytes of payloads after HASH, with generic headers, as they were on the wire. */
 function restBytes(payloads: readonly Payload[]): Buffer {
   return Buffer.concat(payloads.slice(1).map((p) => p.raw?.full ?? Buffer.alloc(0)));
@@ -117,8 +125,12 @@ export class QuickMode {
   private life: Phase2Life;
   private readonly pfs: QuickModePfs;
   private res: QuickModeResult | undefined;
-  /** Responder: our SAs went in before QM2; the initiator installs its own on QM2. */
-  private responderInstalled = false;
+  /**
+   * What this exchange put in the kernel and nothing else owns yet (see {@link leftovers}): our
+   * inbound SPIs from GETSPI on, the outbound SAs once added (the responder's before QM2, the
+   * initiator's on QM2).
+   */
+  private placed: Placed[] = [];
   /** Responder: failed after QM2 (the initiator holds SAs we do not). */
   private failedAfterQm2 = false;
 
@@ -149,18 +161,23 @@ export class QuickMode {
   }
 
   /**
-   * SAs of this exchange in the kernel while it has not finished, which the engine deletes when it
-   * ends unfinished: inbound SPIs taken with GETSPI (larval SAs nothing will fill: deleted as racoon
-   * and strongSwan do, not left to the kernel's larval lifetime), and a responder's SAs installed
-   * before QM2 when QM3 never came or failed.
+   * SAs of this exchange in the kernel that the IPsec SA table does not own, which the engine
+   * deletes when the exchange ends before they were {@link recorded}: inbound SPIs taken with
+   * GETSPI (larval SAs nothing will fill: deleted as racoon and strongSwan do, not left to the
+   * kernel's larval lifetime), a responder's SAs installed before QM2 when QM3 never came or
+   * failed, an initiator's whose CONNECTED never came. Each SA is handed out once: the engine asks
+   * again after a step that was under way when the exchange ended (its ISAKMP SA died during a
+   * kernel call), and gets what that step put in the kernel since.
    */
-  leftovers(): { readonly proto: "esp" | "ah"; readonly spi: number; readonly inbound: boolean }[] {
-    if (this.st === "done") return [];
-    if (this.role === "initiator") return [...this.ourSpis].map(([proto, spi]) => ({ proto, spi, inbound: true }));
-    return this.chosen.flatMap((c) => [
-      { proto: c.proto, spi: c.inboundSpi, inbound: true },
-      ...(this.responderInstalled ? [{ proto: c.proto, spi: c.outboundSpi, inbound: false }] : []),
-    ]);
+  leftovers(): Placed[] {
+    const out = this.placed;
+    this.placed = [];
+    return out;
+  }
+
+  /** The IPsec SA table took this exchange's SAs: none is left over. */
+  recorded(): void {
+    this.placed = [];
   }
 
   /**
@@ -220,6 +237,9 @@ export class QuickMode {
           ...(req.seq !== undefined ? { seq: req.seq } : {}),
         });
         this.ourSpis.set(proto.proto, info.spi);
+        this.placed.push({ proto: proto.proto, spi: info.spi, inbound: true });
+        const gone = this.abandoned();
+        if (gone !== null) return gone;
       }
     }
     const udp = udpVersion(sa);
@@ -357,11 +377,14 @@ export class QuickMode {
       const chosenLife = responderLife(this.ctx.rule, transform);
       this.life = chosenLife.life;
       const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode, reqid: IKED_REQID });
+      this.placed.push({ proto: c.proto, spi: info.spi, inbound: true });
+      this.chosen.push({ proto: c.proto, transform: transform.transform, inboundSpi: info.spi, outboundSpi: protocol.spi });
+      const gone = this.abandoned();
+      if (gone !== null) return gone;
       // RFC 2407 section 4.6.3.1: ours is shorter than proposed: say so.
       const n = chosenLife.notify;
       if (n !== undefined) lifetimeNotifies.push(responderLifetime(c.proto, info.spi, n.secs, n.kb));
       echo.push({ protocol, transform, spi: info.spi });
-      this.chosen.push({ proto: c.proto, transform: transform.transform, inboundSpi: info.spi, outboundSpi: protocol.spi });
     }
     this.nonceR = this.ctx.random(this.ctx.rule.p2NonceLen);
     const rest: Payload[] = [echoPhase2Sa(saPayload, echo), { type: PayloadType.NONCE, data: this.nonceR }];
@@ -378,7 +401,6 @@ export class QuickMode {
     // Keys exist now: our SAs go in before QM2 leaves (see the file comment).
     const installed = await this.install(["in", "out"]);
     if (installed !== null) return installed;
-    this.responderInstalled = true;
     const hash2 = km.quickModeHash2(this.ctx.messageId, this.nonceI, encodeRest(rest));
     this.st = "qm2-sent";
     return { kind: "more", reply: { payloads: [{ type: PayloadType.HASH, data: hash2 }, ...rest], encrypt: true } };
@@ -398,6 +420,8 @@ export class QuickMode {
 
   private async install(directions: ReadonlyArray<"in" | "out">): Promise<Step | null> {
     const sa = this.ctx.sa;
+    const before = this.abandoned();
+    if (before !== null) return before;
     const encap = encapOf(sa, this.peerOriginal, this.ports);
     try {
       await installPair({
@@ -426,9 +450,20 @@ export class QuickMode {
       // SUPPORTED; anything else: NO-PROPOSAL-CHOSEN).
       const e = err as { code?: string; message?: string };
       const notify = e.code === "IKE_ERR_KERNEL_EPROTONOSUPPORT" ? Notify.AttributesNotSupported : Notify.NoProposalChosen;
-      return this.failed(notify, `kernel refused the SAs: ${e.code ?? "error"}: ${e.message ?? String(err)}`);
+      return this.abandoned() ?? this.failed(notify, `kernel refused the SAs: ${e.code ?? "error"}: ${e.message ?? String(err)}`);
     }
-    return null;
+    // The inbound SAs are the larval ones from GETSPI, already in the list.
+    if (directions.includes("out")) for (const c of this.chosen) this.placed.push({ proto: c.proto, spi: c.outboundSpi, inbound: false });
+    return this.abandoned();
+  }
+
+  /**
+   * After a wait (kernel, pool): the ISAKMP SA died meanwhile (lifetime, DPD, a Delete,
+   * INITIAL-CONTACT), so its keys are gone and nothing will own what this exchange installs: it
+   * fails here, and the engine deletes its {@link leftovers}.
+   */
+  private abandoned(): Step | null {
+    return this.ctx.sa.isDead() ? this.failed(undefined, `its ISAKMP SA went away (${this.ctx.sa.deathReason ?? "dead"})`) : null;
   }
 
   private finish(): void {

@@ -15,9 +15,9 @@
  */
 import type { Logger } from "../../log/logger.js";
 import type { SaProto, SupportedAlgorithms } from "../algorithms.js";
-import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, noteIdleLifetime, supportedFor, withMeta } from "../backend-common.js";
+import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, noteIdleLifetime, supportedFor, updateEncapVia, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
-import type { DumpOptions, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
+import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
 import { RealKernelBase } from "../real-kernel-base.js";
@@ -102,6 +102,15 @@ export class XfrmKernel extends RealKernelBase implements Kernel {
 
   add(spec: SaSpec): Promise<SaInfo> {
     return this.#install(spec, XfrmMsg.NEWSA);
+  }
+
+  /** XFRM_MSG_UPDSA repeating the SA as GETSA reports it, keys included, with the new XFRMA_ENCAP ports. */
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+    this.checkOpen();
+    return updateEncapVia((o) => this.get(src, dst, proto, spi, o), ports, async (sa, spec) => {
+      const { info, attrs } = usersaFromSpec(sa, spec.encKey, spec.authKey);
+      await this.#channel.request(XfrmMsg.UPDSA, { kind: "usersa", info }, attrs, "ack", `UPDSA ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst} (encapsulation)`);
+    });
   }
 
   async #install(spec: SaSpec, type: number): Promise<SaInfo> {

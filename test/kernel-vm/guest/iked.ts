@@ -56,13 +56,16 @@ export interface Iked {
   stop(): Promise<number | null>;
 }
 
-/** Writes a root for `side` and starts `in.iked -d --kernel <kind>` in its namespace. */
-export async function startIked(side: Side, peer: Side, kind: string, ipsecinit: string, extra = ""): Promise<Iked> {
+/**
+ * Writes a root for `side` and starts `in.iked -d --kernel <kind>` in its namespace; `files`
+ * replaces the pair's ike.config and ike.preshared (a topology other than the two sides').
+ */
+export async function startIked(side: Side, peer: Side, kind: string, ipsecinit: string, extra = "", files?: { config: string; preshared: string }): Promise<Iked> {
   const root = mkdtempSync(`/tmp/iked-${side.dev}-`);
   mkdirSync(path.join(root, "etc/inet/ike"), { recursive: true });
   mkdirSync(path.join(root, "etc/inet/secret"), { recursive: true, mode: 0o700 });
-  writeFileSync(path.join(root, "etc/inet/ike/config"), ikeConfig(side, peer, extra));
-  writeFileSync(path.join(root, "etc/inet/secret/ike.preshared"), preshared(side, peer), { mode: 0o600 });
+  writeFileSync(path.join(root, "etc/inet/ike/config"), files?.config ?? ikeConfig(side, peer, extra));
+  writeFileSync(path.join(root, "etc/inet/secret/ike.preshared"), files?.preshared ?? preshared(side, peer), { mode: 0o600 });
   writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), ipsecinit);
   const child: ChildProcess = spawn("ip", ["netns", "exec", side.ns.name, process.execPath, "--openssl-legacy-provider", IN_IKED, "-d", "--root", root, "--kernel", kind, "--workers", "0"], {
     stdio: ["ignore", "pipe", "pipe"],

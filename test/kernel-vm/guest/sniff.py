@@ -9,7 +9,9 @@ usage: sniff.py IFACE READY_FILE STOP_FILE MAX_SECONDS ADDRESS...
 Touches READY_FILE once capturing; stops once STOP_FILE exists and the frames already captured
 have all been read (or after MAX_SECONDS); prints one JSON object: {"<proto>": count, ...} for the
 packets whose source and destination are both among the ADDRESSes (ICMPv6 neighbour discovery
-counted as "nd"), plus "other": the first few packets that are not ESP, AH or UDP, described."""
+counted as "nd"), plus "other": the first few packets that are not ESP, AH or UDP, described, and
+"udp": the IPv4 UDP ones by kind: "ike" (port 500, or 4500 with the non-ESP marker), "esp" (ESP in
+UDP on 4500, RFC 3948), "keepalive" (the one-byte NAT-keepalive) and "other"."""
 import ipaddress, json, os, socket, sys, time
 
 iface, ready, stop, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
@@ -44,6 +46,17 @@ while time.time() < end:
         continue
     if src in hosts and dst in hosts:
         counts[proto] = counts.get(proto, 0) + 1
+        if proto == "17" and ethertype == 0x0800:
+            udp = 14 + (frame[14] & 0x0F) * 4
+            ports = (int.from_bytes(frame[udp:udp + 2], "big"), int.from_bytes(frame[udp + 2:udp + 4], "big"))
+            body = frame[udp + 8:14 + int.from_bytes(frame[16:18], "big")]
+            kind = "other"
+            if 4500 in ports:
+                kind = "keepalive" if body == b"\xff" else "ike" if body[:4] == b"\0\0\0\0" else "esp"
+            elif 500 in ports:
+                kind = "ike"
+            by = counts.setdefault("udp", {})
+            by[kind] = by.get(kind, 0) + 1
         if proto not in ("50", "51", "17") and len(counts.setdefault("other", [])) < 5:
             counts["other"].append("%s %s > %s: %s" % (proto, ipaddress.ip_address(src), ipaddress.ip_address(dst), frame[34:42].hex() if ethertype == 0x0800 else frame[54:62].hex()))
 

@@ -185,10 +185,14 @@ const SNIFF = path.resolve(here, "../../../../test/kernel-vm/guest/sniff.py");
  */
 export async function sniff(during: () => Promise<void>): Promise<Sniffed> {
   const sides = await network();
-  const hosts = sides.flatMap((s) => [s.v4, s.v6, s.inner4, s.inner6]);
+  return sniffOn(sides, sides.flatMap((s) => [s.v4, s.v6, s.inner4, s.inner6]), during);
+}
+
+/** {@link sniff} on other links: both ends (`ns`, `dev`) of one, the packets between `hosts`. */
+export async function sniffOn(ends: ReadonlyArray<{ readonly ns: Netns; readonly dev: string }>, hosts: readonly string[], during: () => Promise<void>): Promise<Sniffed> {
   const dir = mkdtempSync(path.join(tmpdir(), "sniff-"));
   const stop = path.join(dir, "stop");
-  const runs = sides.map((side, i) => {
+  const runs = ends.map((side, i) => {
     const ready = path.join(dir, `ready${i}`);
     const child = spawn("ip", ["netns", "exec", side.ns.name, "/usr/bin/python3", SNIFF, side.dev, ready, stop, "120", ...hosts], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
@@ -205,10 +209,11 @@ export async function sniff(during: () => Promise<void>): Promise<Sniffed> {
     outputs = await Promise.all(runs.map((r) => r.done));
     rmSync(dir, { recursive: true, force: true });
   }
-  const seen: Sniffed = { byProto: {}, other: [] };
+  const seen: Sniffed = { byProto: {}, udp: {}, other: [] };
   for (const o of outputs) {
-    const { other, ...counts } = JSON.parse(o) as Record<string, number> & { other?: string[] };
+    const { other, udp, ...counts } = JSON.parse(o) as Record<string, number> & { other?: string[]; udp?: Record<string, number> };
     for (const [p, n] of Object.entries(counts)) seen.byProto[p] = (seen.byProto[p] ?? 0) + n;
+    for (const [k, n] of Object.entries(udp ?? {})) seen.udp[k] = (seen.udp[k] ?? 0) + n;
     seen.other.push(...(other ?? []));
   }
   return seen;
@@ -217,6 +222,8 @@ export async function sniff(during: () => Promise<void>): Promise<Sniffed> {
 /** What `sniff` saw. */
 export interface Sniffed {
   byProto: Record<string, number>;
+  /** IPv4 UDP packets by kind (sniff.py): "ike", "esp" (ESP in UDP), "keepalive", "other". */
+  udp: Record<string, number>;
   other: string[];
 }
 

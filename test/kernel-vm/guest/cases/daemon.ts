@@ -58,6 +58,15 @@ export async function countersRose(sides: Side[], reqid = IKED_REQID): Promise<n
   return n;
 }
 
+/** Stops the daemons (taken out of `daemons`): each exits 0 and leaves no policy and no SA of its own. */
+export async function stopClean(daemons: Iked[], sides: readonly Side[]): Promise<void> {
+  for (const d of daemons.splice(0)) assert.equal(await d.stop(), 0, `in.iked ${d.side.dev} exit status:\n${d.output().slice(-3000)}`);
+  for (const s of sides) {
+    assert.deepEqual(await kernelPolicies(s), [], `${s.dev}: policies left after stop`);
+    assert.deepEqual((await kernelSas(s)).filter((x) => x.reqid === IKED_REQID), [], `${s.dev}: SAs left after stop`);
+  }
+}
+
 /** Runs `use` with a daemon on each side; stops both and checks nothing of theirs is left. */
 export async function withIkedPair(kind: string, policies: (self: Side, peer: Side) => string, use: (l: Iked, r: Iked, left: Side, right: Side) => Promise<void>, extra = ""): Promise<void> {
   const [left, right] = await network();
@@ -67,11 +76,7 @@ export async function withIkedPair(kind: string, policies: (self: Side, peer: Si
     daemons.push(await startIked(right, left, kind, policies(right, left), extra));
     daemons.push(await startIked(left, right, kind, policies(left, right), extra));
     await use(daemons[1]!, daemons[0]!, left, right);
-    for (const d of daemons.splice(0)) assert.equal(await d.stop(), 0, `in.iked ${d.side.dev} exit status:\n${d.output().slice(-3000)}`);
-    for (const s of [left, right]) {
-      assert.deepEqual(await kernelPolicies(s), [], `${s.dev}: policies left after stop`);
-      assert.deepEqual((await kernelSas(s)).filter((x) => x.reqid === IKED_REQID), [], `${s.dev}: SAs left after stop`);
-    }
+    await stopClean(daemons, [left, right]);
   } finally {
     for (const d of daemons) await d.stop();
     for (const s of [left, right]) {

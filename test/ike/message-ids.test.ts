@@ -1,0 +1,35 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { MESSAGE_ID_LIMIT, MessageIdSet } from "../../src/ike/message-ids.js";
+
+test("MessageIdSet answers like a Set for random IDs, however many (no window forgets old ones)", () => {
+  const ids = new MessageIdSet();
+  const ref = new Set<number>();
+  const buf = randomBytes(4 * 5000);
+  for (let i = 0; i < 5000; i++) {
+    // Some repeats, the extremes of the 32-bit range included.
+    const mid = i % 7 === 0 && i > 0 ? [...ref][i % ref.size]! : i === 1 ? 0xffff_ffff : buf.readUInt32BE(i * 4);
+    assert.equal(ids.add(mid), true);
+    ref.add(mid >>> 0);
+  }
+  assert.equal(ids.size, ref.size);
+  for (const mid of ref) assert.ok(ids.has(mid));
+  for (let i = 0; i < 2000; i++) {
+    const probe = randomBytes(4).readUInt32BE(0);
+    assert.equal(ids.has(probe), ref.has(probe));
+  }
+  // A negative number is the same 32-bit ID.
+  assert.ok(ids.has(-1));
+});
+
+test("MessageIdSet refuses a new ID once full, still knows every old one", () => {
+  const ids = new MessageIdSet(40);
+  for (let i = 0; i < 40; i++) assert.equal(ids.add(1000 - i * 3), true);
+  assert.equal(ids.add(5), false, "full");
+  assert.equal(ids.add(1000), true, "an ID it has is still fine");
+  assert.equal(ids.size, 40);
+  for (let i = 0; i < 40; i++) assert.ok(ids.has(1000 - i * 3));
+  assert.equal(ids.has(5), false);
+  assert.equal(MESSAGE_ID_LIMIT, 65_536);
+});
