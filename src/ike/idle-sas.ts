@@ -10,9 +10,9 @@
  * a pair whose inbound and outbound counts have not moved for the idle time is deleted as a hard
  * EXPIRE deletes it: a Delete to the peer, both kernel SAs removed. A look the kernel cannot answer
  * (an error other than "no such SA") is skipped for that pair; only a pair gone from the kernel is
- * no longer watched. The pairs move with the IPsec
- * SA table's hand-over to a newer ISAKMP SA; pairs whose ISAKMP SA ends without an heir are no
- * longer watched (their other lifetimes still end them).
+ * no longer watched. The pairs move with the IPsec SA table's hand-over to a newer ISAKMP SA;
+ * pairs whose ISAKMP SA ends without an heir are no longer watched (their other lifetimes still
+ * end them).
  */
 import type { Clock } from "../clock.js";
 import type { Kernel } from "../kernel/kernel.js";

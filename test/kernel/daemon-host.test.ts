@@ -78,8 +78,9 @@ test("SPD: installed at start (stale policy and SA of a previous run removed, ot
   const d = await startDaemon(root, ["--kernel", "auto"], {}, { netns: a.name });
   try {
     await d.waitFor("IKE engine started");
-    // The sockets the kernel backend makes carry no SO_REUSEADDR: another socket, even with it,
-    // cannot bind the daemon's address and port (and take IKE on the NAT-T port away).
+    // The sockets the kernel backend makes on unprivileged ports (here free ones) carry no
+    // SO_REUSEADDR: another socket, even with it, cannot bind the daemon's address and port (and
+    // take IKE on the NAT-T port away).
     const bound = [...d.output().matchAll(/"192\.0\.2\.1:([0-9]+)/g)].map((m) => Number(m[1]));
     assert.equal(bound.length, 2, "an IKE and a NAT-T socket");
     for (const port of bound) assert.equal(await bindWithReuse(a, "192.0.2.1", port), "EADDRINUSE", `192.0.2.1:${port} taken over`);
