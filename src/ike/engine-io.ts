@@ -104,7 +104,12 @@ export class EngineIo {
 
   /** A protected Informational datagram (new message ID, IV from the Phase 1 chain), not sent. */
   informational(sa: IsakmpSa, body: readonly (NotifyPayload | DeletePayload)[]): Buffer {
-    const mid = this.random(4).readUInt32BE(0) || 1;
+    let mid = 0;
+    while (mid === 0 || sa.messageIds.has(mid)) mid = this.random(4).readUInt32BE(0);
+    // Remembered as used, like the peer's: IKEv1's HASH(1) does not say who sent it, so a copy of
+    // this message sent back to us would verify; as a used ID it is dropped as a replay before
+    // (info-handler.ts), and can neither pass for the peer's word (DPD) nor move the SA (NAT-T).
+    sa.messageIds.add(mid);
     const out = this.encode(sa, { payloads: protectedInformational(sa, mid, body), encrypt: true }, ExchangeType.Informational, mid);
     sa.keymat?.endExchange(mid);
     return out;

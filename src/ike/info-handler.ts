@@ -104,11 +104,11 @@ export class InfoHandler implements ExchangeHandler {
     i.settle(false);
     // Only a verified message may end IV state: a forgery could carry an open Quick Mode's M-ID.
     if (events === null) return io.drop(sa.remote, `${sa.tag}: Informational HASH(1) does not verify`);
+    sa.keymat!.endExchange(mid);
+    if (!sa.useMessageId(mid)) return io.drop(sa.remote, `${sa.tag}: Informational ${mid >>> 0}: the ISAKMP SA's message IDs are used up`);
     sa.heard(); // verified: the peer is alive (DPD)
     // Verified: a peer behind a NAT that rebound (a DPD probe is often its first word) is followed.
     i.verified();
-    sa.keymat!.endExchange(mid);
-    if (!sa.useMessageId(mid)) return io.drop(sa.remote, `${sa.tag}: Informational ${mid >>> 0}: the ISAKMP SA's message IDs are used up`);
     for (const e of events) {
       switch (e.kind) {
         case "delete-isakmp":

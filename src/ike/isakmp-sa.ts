@@ -132,7 +132,8 @@ export class IsakmpSa {
   ipsecDeleted = 0;
   /**
    * Message IDs of the Phase 2 exchanges this SA ran, all of them (replays of finished ones are
-   * dropped); added through {@link useMessageId}.
+   * dropped); added through {@link useMessageId}, and those of the Informationals we sent
+   * (engine-io.ts: a copy reflected back to us is a replay too).
    */
   readonly messageIds = new MessageIdSet();
   /** Aborted on destroy, so pool work queued for a dead SA is dropped. */

@@ -330,3 +330,30 @@ test("NAT rebinding: a DPD probe (a protected Informational) from the new mappin
   assert.equal(w.home.engine.stats.engine.dpdAcks, 1, "the ACK came back through the new mapping");
   close(w);
 });
+
+test("NAT rebinding: our own Informational sent back to us from a new port is a replay: no proof of life, no move", async () => {
+  const w = world({ dpdSecs: 10 });
+  up(w);
+  await settle(w);
+  await quickMode(w);
+  const g = established(w.gw.engine);
+  const before = { ...g.remote };
+  // Idle for the interval: the gateway probes the home side (R-U-THERE, a protected Informational).
+  w.clock.advance(10_000);
+  await settle(w);
+  const ours = w.tap.filter((r) => r.from.address === GW && r.from.port === 4500 && r.datagram.length > 28 && r.datagram[18] === 5);
+  assert.ok(ours.length >= 1, "the gateway's R-U-THERE on the wire");
+  const heard = g.dpd.lastHeard;
+  const moves = w.gw.engine.stats.engine.nattMoves;
+  // Someone who can spoof the NAT's address sends it back from a port of its choosing. IKEv1's
+  // HASH(1) names no direction, so it would verify; its message ID is one we used.
+  w.clock.advance(1_000);
+  const attacker = w.network.attach([{ address: NAT, port: 45_555 }]);
+  attacker.send(ours.at(-1)!.datagram, { address: NAT, port: 45_555 }, { address: GW, port: 4500 });
+  await settle(w);
+  assert.deepEqual(g.remote, before, "the SA stays at the peer's mapping");
+  assert.equal(w.gw.engine.stats.engine.nattMoves, moves);
+  assert.equal(g.dpd.lastHeard, heard, "not taken for the peer's word");
+  for (const s of await gwSas(w)) assert.deepEqual([s.sport, s.dport], s.out ? [4500, before.port] : [before.port, 4500]);
+  close(w);
+});
