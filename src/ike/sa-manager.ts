@@ -123,11 +123,12 @@ export class SaManager<P2 = unknown> {
     return [...(this.byPeer.get(address) ?? [])];
   }
 
-  /** The newest established SA between `local` and `remote` (other than `except`). */
-  newestEstablished(remote: string, local: string, except?: IsakmpSa): IsakmpSa | undefined {
+  /** The newest established SA between `local` and `remote` (other than `except`; with `peerId`, of that peer identity). */
+  newestEstablished(remote: string, local: string, except?: IsakmpSa, peerId?: string): IsakmpSa | undefined {
     let best: IsakmpSa | undefined;
     for (const o of this.byPeer.get(remote) ?? []) {
       if (o === except || o.state !== "established" || o.local.address !== local) continue;
+      if (peerId !== undefined && o.phase1?.peerId !== peerId) continue;
       if (best === undefined || o.createdAt >= best.createdAt) best = o;
     }
     return best;

@@ -19,7 +19,7 @@ import { selectForAcquire } from "../../src/policy/index.js";
 import { deterministicDh } from "../helpers/dh.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { ipsecFrom, policyFrom, pskText, seededRandom } from "../exchange/harness.js";
-import { PEER, VICTIM, XFORM, close, setting, settle, type Setting } from "./setup.js";
+import { PEER, VICTIM, XFORM, close, setting, settle, tick, type Setting } from "./setup.js";
 import { forge } from "./forge.js";
 import { deleteIpsec, protectedInformational } from "../../src/ike/informational.js";
 
@@ -55,9 +55,9 @@ test("after MM2, a spoofed unprotected error notify does not end our Main Mode",
 });
 
 /** One engine of the NAT test: a user behind NAT_ADDR:port with an FQDN identity. */
-function natUser(network: MemoryNetwork, clock: ManualClock, port: number, name: string) {
+function natUser(network: MemoryNetwork, clock: ManualClock, port: number, name: string, xform = XFORM) {
   const endpoint: Endpoint = { address: PEER, port };
-  const cfg = `{\n  label "to-victim"\n  local_addr ${PEER}\n  remote_addr ${VICTIM}\n  local_id_type fqdn\n  local_id "${name}"\n  ${XFORM}\n}\n`;
+  const cfg = `{\n  label "to-victim"\n  local_addr ${PEER}\n  remote_addr ${VICTIM}\n  local_id_type fqdn\n  local_id "${name}"\n  ${xform}\n}\n`;
   const policy = policyFrom(cfg, pskText(PEER, VICTIM, "hostile-psk"));
   const kernel = new MemoryKernel({ clock });
   const ipsec = ipsecFrom(`{ raddr ${VICTIM} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
@@ -160,6 +160,39 @@ test("a Delete from one user behind a NAT naming another user's SPI removes noth
   assert.ok(left.includes(aliceOut));
   assert.equal(bobSa.ipsecDeleted, 1);
   alice.engine.close();
+  bob.engine.close();
+  await alice.kernel.close();
+  await bob.kernel.close();
+  await close(s);
+});
+
+test("the IPsec SAs of one user's expiring ISAKMP SA are not handed to another user's behind the same NAT address", async () => {
+  const s = setting();
+  s.peer.engine.close();
+  const alice = natUser(s.network, s.clock, 4502, "alice.example", XFORM.replace(/ }$/, " p1_lifetime_secs 600 }"));
+  const bob = natUser(s.network, s.clock, 4501, "bob.example");
+  alice.negotiate();
+  await settle(s);
+  const aliceOut = (await s.victim.kernel.dump()).filter((x) => x.src === VICTIM).map((x) => x.spi)[0]!;
+  await tick(s, 60_000);
+  bob.negotiate();
+  await settle(s);
+  const aliceSa = s.victim.engine.sas.all().find((x) => x.phase1?.peerId === "alice.example")!;
+  const bobSa = s.victim.engine.sas.all().find((x) => x.phase1?.peerId === "bob.example")!;
+  assert.equal(bobSa.state, "established");
+  // Alice goes away; her ISAKMP SA reaches the end of its 600 s (the rekey attempt gets no answer).
+  alice.engine.close();
+  for (let t = 60_000; t < 620_000; t += 10_000) await tick(s, 10_000);
+  assert.ok(aliceSa.isDead(), "Alice's ISAKMP SA ended");
+  assert.equal(bobSa.state, "established");
+  assert.ok((await s.victim.kernel.dump()).some((x) => x.spi === aliceOut), "Alice's IPsec SAs live on in the kernel");
+  // Had they gone to Bob's ISAKMP SA, his Delete naming Alice's SPI would find them recorded there.
+  const bobPeerSa = bob.engine.sas.all().find((x) => x.state === "established")!;
+  const mid = 0x0de1_0003;
+  s.network.submit(forge(bobPeerSa, ExchangeType.Informational, mid, protectedInformational(bobPeerSa, mid, [deleteIpsec("esp", [aliceOut])])), { address: PEER, port: 4501 }, s.victim.endpoint);
+  await settle(s);
+  assert.ok((await s.victim.kernel.dump()).some((x) => x.spi === aliceOut), "Alice's pair stays");
+  assert.equal(bobSa.ipsecDeleted, 0);
   bob.engine.close();
   await alice.kernel.close();
   await bob.kernel.close();

@@ -86,9 +86,13 @@ export class Phase1Lifetime {
     this.ctx.rekey(sa);
   }
 
-  /** Give the IPsec SAs of an expiring SA to the newest established SA with the same peer. */
+  /**
+   * Give the IPsec SAs of an expiring SA to the newest established SA with the same peer: the same
+   * address pair and the same peer identity (two users behind one NAT address share the address,
+   * not their SAs: the heir's Deletes and NAT mapping would otherwise act on the other's).
+   */
   private handOver(sa: IsakmpSa): void {
-    const heir = this.ctx.sas.newestEstablished(sa.remote.address, sa.local.address, sa);
+    const heir = this.ctx.sas.newestEstablished(sa.remote.address, sa.local.address, sa, sa.phase1?.peerId);
     if (heir !== undefined) this.ctx.ipsec.handOver(sa, heir);
   }
 }
