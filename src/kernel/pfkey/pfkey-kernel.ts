@@ -120,7 +120,12 @@ export class PfkeyKernel extends RealKernelBase implements Kernel {
     const what = `GET ${p} ${spiText(spi)} -> ${d}`;
     const r = await this.#channel.request({ type: SadbMsg.GET, satype: SATYPE[p], ext }, what, (m) => saInfoFromPfkey(m, this.meta.get(p, spi, d), options?.includeKeys === true));
     if (!r.ok) throw kernelError("IKE_ERR_KERNEL_EIO", `${what}: the answer is not an SA (${r.error.message})`);
-    if (r.value.src !== s) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${spiText(spi)} from ${s} to ${d}`);
+    if (r.value.src !== s) {
+      // Not the SA asked for: the key copies read with it go now.
+      r.value.keys?.enc?.fill(0);
+      r.value.keys?.auth?.fill(0);
+      throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${spiText(spi)} from ${s} to ${d}`);
+    }
     return r.value;
   }
 

@@ -151,7 +151,12 @@ export class XfrmKernel extends RealKernelBase implements Kernel {
       m.body.kind === "usersa" ? saInfoFromUsersa(m.body.info, m.attrs, meta, options?.includeKeys === true) : null,
     );
     if (r === null || !r.ok) throw kernelError("IKE_ERR_KERNEL_EIO", `${what}: the answer is not an SA`);
-    if (r.value.src !== s) throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${spiText(spi)} from ${s} to ${dText}`);
+    if (r.value.src !== s) {
+      // Not the SA asked for: the key copies read with it go now.
+      r.value.keys?.enc?.fill(0);
+      r.value.keys?.auth?.fill(0);
+      throw kernelError("IKE_ERR_KERNEL_ESRCH", `no ${p} SA ${spiText(spi)} from ${s} to ${dText}`);
+    }
     return r.value;
   }
 
