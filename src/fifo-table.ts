@@ -28,7 +28,7 @@ export class FifoTable<V> {
   /**
    * @param capacity most entries held
    * @param maxWeight most total weight held (`weigh` of every live entry); an entry heavier than
-   *   this alone is not held at all
+   *   this alone is not held at all, and pushes nothing out
    * @param weigh an entry's weight (none: every entry weighs 0)
    */
   constructor(
@@ -51,8 +51,16 @@ export class FifoTable<V> {
     return this.map.get(key)?.value;
   }
 
-  /** Hold `value` under `key` as the newest entry; the oldest ones go past the capacity. Returns how many went. */
+  /**
+   * Hold `value` under `key` as the newest entry; the oldest ones go past the capacity. Returns how
+   * many went. A value heavier than the whole weight bound is not held (and what `key` held goes):
+   * it would push every other entry out and then itself.
+   */
   add(key: string, value: V): number {
+    if (this.weigh(value) > this.maxWeight) {
+      this.delete(key);
+      return 0;
+    }
     const old = this.map.get(key);
     if (old !== undefined) this.total -= this.weigh(old.value);
     const seq = this.nextSeq++;

@@ -59,7 +59,12 @@ test("a weighted table keeps its total weight under its bound, the oldest going 
   t.delete("c");
   t.delete("c");
   assert.equal(t.weight, 1);
-  assert.equal(t.add("d", "x".repeat(11)), 2, "heavier than the bound alone: nothing is held, not even d");
+  assert.equal(t.add("d", "x".repeat(11)), 0, "heavier than the bound alone: d is not held, and pushes nothing out");
+  assert.equal(t.get("d"), undefined);
+  assert.equal(t.get("b"), "x");
+  assert.equal(t.weight, 1);
+  t.add("b", "x".repeat(11));
+  assert.equal(t.get("b"), undefined, "too heavy a replacement: the key holds nothing");
   assert.equal(t.size, 0);
   assert.equal(t.weight, 0);
   t.add("e", "xx");
