@@ -202,7 +202,9 @@ test("bad PKCS#1 padding yields a deterministic pseudo-random message, never an 
     ["7-byte PS", encoded(7, Buffer.alloc(k - 10, 0x33))],
     ["block type 1", encoded(k - 23, Buffer.alloc(20, 0x44), 0x00, 0x01)],
     ["no separator", Buffer.concat([Buffer.from([0, 2]), Buffer.alloc(k - 2, 0x77)])],
-    ["random", (() => { const b = randomBytes(k); b[0] = 0; return b; })()],
+    // Random, but never block type 2: with type 2 (1 in 256), eight non-zero bytes and a zero after
+    // them, a random block is valid padding (about 1 run in 430 failed on that before).
+    ["random", (() => { const b = randomBytes(k); b[0] = 0; if (b[1] === 2) b[1] = 3; return b; })()],
   ];
   const seen = new Set<string>();
   for (const [name, em] of bad) {
