@@ -8,16 +8,19 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import type { ListResult, P1View, SadbView } from "../../src/control/results.js";
-import { ikeadm, makeRoot, type RunningDaemon } from "../daemon/harness.js";
-import type { Capture, InteropPeer, LibreswanOptions, StrongSwanOptions } from "../helpers/interop.js";
-import { GW_ADDR, HOME_ADDR, NAT_ADDR, type NatTopology } from "../helpers/nat-topology.js";
+import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "../daemon/harness.js";
+import { Capture, type InteropPeer, type LibreswanOptions, type StrongSwanOptions } from "../helpers/interop.js";
+import { GW_ADDR, HOME_ADDR, NAT_ADDR, natTopology, type NatTopology } from "../helpers/nat-topology.js";
 import { stopQuietly } from "../helpers/scenario.js";
+import { poll } from "../helpers/wait.js";
 import { ikeConfig, preshared } from "../interop/common.js";
-import { json, P1, PSK } from "./common.js";
+import { json, keymatArgs, P1, PSK } from "./common.js";
 
 export type Phase1Mode = "main" | "aggressive";
 
 const IPSEC = "ipsec { encr_algs aes encr_auth_algs sha1 }";
+/** The daemon on the real ports, as the peers expect it. */
+export const DAEMON_PORTS = ["--port", "500", "--natt-port", "4500"];
 
 /**
  * A daemon root: one rule from `local` to `remote` (the address the peer is seen from), the key
@@ -112,4 +115,24 @@ export async function assertBehindNatSide(root: string): Promise<P1View> {
   assert.equal(sadb.length, 2);
   for (const s of sadb) assert.deepEqual([s.encap?.sport, s.encap?.dport], [4500, 4500], `encap of ${s.src}>${s.dst}`);
   return v;
+}
+
+/**
+ * in.iked behind the NAT starts Phase 1 in `mode` with `ikeadm acquire`; the peer `startPeer`
+ * runs answers on the gateway, where the capture (named by `tag`) is taken. Returns once the peer
+ * says the SA is up and the daemon holds its two IPsec SAs, with the daemon's view of its ISAKMP SA
+ * ({@link assertBehindNatSide}).
+ */
+export async function daemonBehindNatInitiates(r: NatRun, tag: string, mode: Phase1Mode, startPeer: (topo: NatTopology) => Promise<InteropPeer>): Promise<P1View> {
+  r.topo = await natTopology();
+  r.root = natRoot({ local: HOME_ADDR, remote: GW_ADDR, mode, policyPeers: [GW_ADDR] });
+  r.d = await startDaemon(r.root, [...keymatArgs(r.root), ...DAEMON_PORTS], {}, { netns: r.topo.home.name });
+  r.cap = await Capture.start({ name: `natt-cap-${tag}-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
+  r.peer = await startPeer(r.topo);
+  const acq = await ikeadm(r.root, ["acquire", HOME_ADDR, GW_ADDR]);
+  assert.equal(acq.code, 0, acq.stderr + acq.stdout);
+  const st = await r.peer.status({ wait: 30 });
+  assert.ok(st.established, `the peer says ${JSON.stringify(st.kv)}\n${r.d.output()}`);
+  await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
+  return assertBehindNatSide(r.root);
 }

@@ -17,15 +17,14 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { test } from "node:test";
-import { ikeadm, startDaemon } from "../daemon/harness.js";
+import { startDaemon } from "../daemon/harness.js";
 import { Capture, InteropPeer, interopSkip, type CheckResult } from "../helpers/interop.js";
 import { GW_ADDR, HOME_ADDR, NAT_ADDR, natSkip, natTopology, type NatTopology } from "../helpers/nat-topology.js";
 import { poll } from "../helpers/wait.js";
 import { checkWithOurKeys, keymatArgs } from "./common.js";
-import { assertBehindNatSide, assertGatewaySide, cleanup, lsBase, natRoot, sadbOf, ssBase, type NatRun } from "./nat-common.js";
+import { assertGatewaySide, cleanup, DAEMON_PORTS, daemonBehindNatInitiates, lsBase, natRoot, sadbOf, ssBase, type NatRun } from "./nat-common.js";
 
 const skip = interopSkip() || natSkip();
-const DAEMON_PORTS = ["--port", "500", "--natt-port", "4500"];
 
 /** One ISAKMP packet of `capture.sh check`'s listing. */
 interface Line {
@@ -100,20 +99,10 @@ async function gatewayResponds(r: NatRun, tag: string, startPeer: (topo: NatTopo
 
 /** in.iked behind the NAT starts Aggressive Mode with `ikeadm acquire`; the peer answers on the gateway. */
 async function daemonInitiates(r: NatRun, tag: string, startPeer: (topo: NatTopology) => Promise<InteropPeer>, sees: PeerSees): Promise<void> {
-  r.topo = await natTopology();
-  r.root = natRoot({ local: HOME_ADDR, remote: GW_ADDR, mode: "aggressive", policyPeers: [GW_ADDR] });
-  r.d = await startDaemon(r.root, [...keymatArgs(r.root), ...DAEMON_PORTS], {}, { netns: r.topo.home.name });
-  r.cap = await Capture.start({ name: `natt-am-cap-${tag}-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
-  r.peer = await startPeer(r.topo);
-  const acq = await ikeadm(r.root, ["acquire", HOME_ADDR, GW_ADDR]);
-  assert.equal(acq.code, 0, acq.stderr + acq.stdout);
-  const st = await r.peer.status({ wait: 30 });
-  assert.ok(st.established, `the peer says ${JSON.stringify(st.kv)}\n${r.d.output()}`);
-  await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
-  const v = await assertBehindNatSide(r.root);
+  const v = await daemonBehindNatInitiates(r, `am-${tag}`, "aggressive", startPeer);
   assert.equal(v.initiator, true);
-  await assertPeerSees(r.peer, sees);
-  assertAggressiveFloat(await checkWithOurKeys(r.cap, r.root, "aggressive:3,quick:3"));
+  await assertPeerSees(r.peer!, sees);
+  assertAggressiveFloat(await checkWithOurKeys(r.cap!, r.root!, "aggressive:3,quick:3"));
 }
 
 const AM = "aggressive";

@@ -16,7 +16,7 @@ import { Capture, InteropPeer, interopSkip, runScript } from "../helpers/interop
 import { GW_ADDR, HOME_ADDR, NAT_ADDR, natSkip, natTopology, type NatTopology } from "../helpers/nat-topology.js";
 import { poll } from "../helpers/wait.js";
 import { checkWithOurKeys, keymatArgs } from "./common.js";
-import { assertBehindNatSide, assertGatewaySide, cleanup, lsBase, natRoot, p1Of, sadbOf, ssBase, type NatRun } from "./nat-common.js";
+import { assertGatewaySide, cleanup, DAEMON_PORTS, daemonBehindNatInitiates, lsBase, natRoot, p1Of, sadbOf, ssBase, type NatRun } from "./nat-common.js";
 
 const skip = interopSkip() || natSkip();
 const IPSEC = "ipsec { encr_algs aes encr_auth_algs sha1 }";
@@ -26,7 +26,7 @@ test("strongSwan behind a NAT initiates to in.iked; the NAT rebinds mid-SA and t
   try {
     r.topo = await natTopology();
     r.root = natRoot({ local: GW_ADDR, remote: NAT_ADDR, policyPeers: [NAT_ADDR, HOME_ADDR] });
-    r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.gw.name });
+    r.d = await startDaemon(r.root, [...keymatArgs(r.root), ...DAEMON_PORTS], {}, { netns: r.topo.gw.name });
     r.cap = await Capture.start({ name: `natt-cap-ss-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
     r.peer = await InteropPeer.startStrongSwan({ ...ssBase(`natt-ss-${process.pid}`, "initiator", r.topo.home.name), local: HOME_ADDR, remote: GW_ADDR });
     const st = await r.peer.status({ wait: 30 });
@@ -69,7 +69,7 @@ test("Libreswan behind a NAT initiates to in.iked with the draft NAT-T vendor ID
   try {
     r.topo = await natTopology();
     r.root = natRoot({ local: GW_ADDR, remote: NAT_ADDR, policyPeers: [NAT_ADDR, HOME_ADDR] });
-    r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.gw.name });
+    r.d = await startDaemon(r.root, [...keymatArgs(r.root), ...DAEMON_PORTS], {}, { netns: r.topo.gw.name });
     r.cap = await Capture.start({ name: `natt-cap-ls-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
     r.peer = await InteropPeer.startLibreswan({ ...lsBase(`natt-ls-${process.pid}`, "initiator", r.topo.home.name), local: HOME_ADDR, remote: GW_ADDR, natMethod: "drafts" });
     const st = await r.peer.status({ wait: 30 });
@@ -87,7 +87,7 @@ test("strongSwan behind a NAT initiates a tunnel between subnets: UDP-encapsulat
   try {
     r.topo = await natTopology();
     r.root = natRoot({ local: GW_ADDR, remote: NAT_ADDR, ipsecinit: `{ tunnel ip.tun0 negotiate tunnel laddr 10.2.0.0/16 raddr 10.1.0.0/16 } ${IPSEC}\n` });
-    r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.gw.name });
+    r.d = await startDaemon(r.root, [...keymatArgs(r.root), ...DAEMON_PORTS], {}, { netns: r.topo.gw.name });
     r.cap = await Capture.start({ name: `natt-cap-sst-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
     r.peer = await InteropPeer.startStrongSwan({
       ...ssBase(`natt-sst-${process.pid}`, "initiator", r.topo.home.name), local: HOME_ADDR, remote: GW_ADDR, espMode: "tunnel", localTs: "10.1.0.0/16", remoteTs: "10.2.0.0/16",
@@ -103,20 +103,10 @@ test("strongSwan behind a NAT initiates a tunnel between subnets: UDP-encapsulat
   }
 });
 
-/** in.iked behind the NAT starts the exchange with `ikeadm acquire`; the peer answers on the gateway. */
+/** in.iked behind the NAT starts Main Mode with `ikeadm acquire`; the peer answers on the gateway. */
 async function daemonBehindNat(r: NatRun, startPeer: (topo: NatTopology) => Promise<InteropPeer>): Promise<void> {
-  r.topo = await natTopology();
-  r.root = natRoot({ local: HOME_ADDR, remote: GW_ADDR, policyPeers: [GW_ADDR] });
-  r.d = await startDaemon(r.root, [...keymatArgs(r.root), "--port", "500", "--natt-port", "4500"], {}, { netns: r.topo.home.name });
-  r.cap = await Capture.start({ name: `natt-cap-us-${process.pid}`, ports: "500,4500", netns: r.topo.gw.name, iface: "ng0" });
-  r.peer = await startPeer(r.topo);
-  const acq = await ikeadm(r.root, ["acquire", HOME_ADDR, GW_ADDR]);
-  assert.equal(acq.code, 0, acq.stderr + acq.stdout);
-  const st = await r.peer.status({ wait: 30 });
-  assert.ok(st.established, `the peer says ${JSON.stringify(st.kv)}\n${r.d.output()}`);
-  await poll(async () => (await sadbOf(r.root!)).length === 2, "our two IPsec SAs");
-  await assertBehindNatSide(r.root);
-  await checkWithOurKeys(r.cap, r.root, "main:6,quick:3");
+  await daemonBehindNatInitiates(r, "us", "main", startPeer);
+  await checkWithOurKeys(r.cap!, r.root!, "main:6,quick:3");
 }
 
 test("in.iked behind a NAT initiates to strongSwan", { skip, timeout: 180_000 }, async () => {
