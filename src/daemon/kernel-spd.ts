@@ -13,14 +13,16 @@
  * Tunnel endpoints: a `tunnel NAME` entry of ipsecinit.conf takes the outer addresses of the
  * ike.config rule labelled NAME, which must have one local_addr and one remote_addr (single
  * addresses). Entries the kernel cannot express (tunnel names without such a rule, ICMP ranges ...)
- * are logged and left out; so are policies that clash with someone else's.
+ * are errors of the policy file, found before it gets here (policy/spd.ts `spdErrors`); should one
+ * arrive anyway, the whole set is refused, never installed without it. Policies that clash with
+ * someone else's are logged and left out.
  */
 import type { IkeConfig } from "../config/types.js";
 import { IKED_REQID, type Kernel } from "../kernel/kernel.js";
 import type { SpdPolicy } from "../kernel/spd.js";
 import type { Logger } from "../log/logger.js";
-import type { IpsecPolicy } from "../policy/index.js";
-import { spdFromIpsecPolicy, type TunnelEndpoints } from "../policy/spd.js";
+import { formatPolicyError, type IpsecPolicy } from "../policy/index.js";
+import { spdErrors, spdFromIpsecPolicy, type TunnelEndpoints } from "../policy/spd.js";
 
 /** The one address of a rule's address list, when it names exactly one host. */
 function oneHost(list: IkeConfig["rules"][number]["localAddr"]): string | undefined {
@@ -113,8 +115,11 @@ export class KernelSpd {
 
   private translate(policy: IpsecPolicy | undefined, config: IkeConfig): SpdPolicy[] {
     if (policy === undefined) return [];
-    const t = spdFromIpsecPolicy(policy, tunnelEndpoints(config));
-    for (const r of t.refused) this.log.warn("IPsec policy entry not installed in the kernel", { file: r.entry.file, line: r.entry.line, reason: r.reason });
+    const tunnels = tunnelEndpoints(config);
+    // All or nothing: a set without one of the file's entries would let its traffic through.
+    const refused = spdErrors(policy, tunnels)[0];
+    if (refused !== undefined) throw new Error(formatPolicyError(refused));
+    const t = spdFromIpsecPolicy(policy, tunnels);
     for (const w of t.warnings) this.log.warn("IPsec policy entry installed with a caveat", { file: w.entry.file, line: w.entry.line, reason: w.reason });
     return t.policies.map((p) => ({ ...p, templates: p.templates.map((tm) => ({ ...tm, reqid: IKED_REQID })) }));
   }
