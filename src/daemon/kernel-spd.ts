@@ -151,7 +151,7 @@ export class KernelSpd {
         entry: c.policy.id, dir: c.policy.dir, src: c.policy.selector.src, dst: c.policy.selector.dst, theirPriority: c.existing.priority,
       });
     }
-    this.log.info("IPsec policy installed in the kernel", { policies: report.installed, removed: report.removed, conflicts: report.conflicts.length });
+    if (report.conflicts.length === 0) this.log.info("IPsec policy installed in the kernel", { policies: report.installed, removed: report.removed });
     return report.conflicts;
   }
 }
