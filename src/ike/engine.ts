@@ -14,6 +14,7 @@ import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent, Kernel } from "../kernel/kernel.js";
+import type { HeldPair } from "../kernel/resync.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
 import { Admission } from "./admission.js";
 import { rethrowOutside, type Fatal } from "./boundary.js";
@@ -248,6 +249,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     if (owner === undefined) return 0;
     this.deleteIpsec([owner], "removed from the kernel");
     return 1;
+  }
+
+  /** Every IPsec SA pair the engine holds (both halves as the kernel names them), for a resync. */
+  heldIpsecSas(): HeldPair[] {
+    return this.ipsec.held();
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 import type { ResolvedRule } from "../config/types.js";
 import type { ExpireEvent, Kernel, SaProto } from "../kernel/kernel.js";
+import type { HeldPair } from "../kernel/resync.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";
@@ -63,6 +64,21 @@ export class IpsecSas {
   /** The IPsec SAs negotiated under `sa` and still held. */
   of(sa: IsakmpSa): readonly ChosenSa[] {
     return this.installed.get(sa) ?? [];
+  }
+
+  /** Every IPsec SA pair held, as the kernel names its halves: what a resync compares with a dump. */
+  held(): HeldPair[] {
+    const out: HeldPair[] = [];
+    for (const [sa, list] of this.installed) {
+      for (const c of list) {
+        out.push({
+          proto: c.proto,
+          inbound: { src: sa.remote.address, dst: sa.local.address, spi: c.inboundSpi },
+          outbound: { src: sa.local.address, dst: sa.remote.address, spi: c.outboundSpi },
+        });
+      }
+    }
+    return out;
   }
 
   /**

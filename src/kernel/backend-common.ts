@@ -9,7 +9,7 @@ import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type Algorith
 import { addressFamily } from "./address.js";
 import { kernelAcquire, kernelExpire } from "./channels.js";
 import { kernelError } from "./errors.js";
-import type { EncapPorts, GetSpiOptions, KernelEvent, KeyOptions, SaInfo, SaMode, SaSpec, SpiRange } from "./kernel.js";
+import type { EncapPorts, GetSpiOptions, KernelEvent, KeyOptions, LostEvent, SaInfo, SaMode, SaSpec, SpiRange } from "./kernel.js";
 import type { SaMeta, SaMetaTable } from "./sa-meta.js";
 import type { KernelDecodeError, Result } from "./wire/decode-error.js";
 import { checkAddress, checkEncapPorts, checkProto, resolveSa, spiBounds, spiText, type ResolvedSa } from "./validate.js";
@@ -161,4 +161,15 @@ export function emitKernelEvent(emitter: EventEmitter, log: Logger | undefined, 
   if (event.type === "acquire" && kernelAcquire.hasSubscribers) kernelAcquire.publish(event);
   if (event.type === "expire" && kernelExpire.hasSubscribers) kernelExpire.publish(event);
   emitter.emit(event.type, event);
+}
+
+/**
+ * What an error from an event socket (kernel-socket.ts) means for the events: an overrun (ENOBUFS,
+ * the kernel dropped notices), a message cut short or a failed socket lose events; a datagram from
+ * a process rather than the kernel is dropped and loses nothing (null).
+ */
+export function lostEvent(err: Error | null): LostEvent | null {
+  const code = (err as { code?: string } | null)?.code ?? "IKE_ERR_NATIVE_SOCKET";
+  if (code === "IKE_ERR_NATIVE_FOREIGN_SENDER") return null;
+  return { type: "lost", cause: code === "IKE_ERR_NATIVE_OVERRUN" ? "overrun" : "error", detail: `${code}: ${err?.message ?? "socket error"}` };
 }

@@ -13,7 +13,8 @@
  *           Linux marks its larval state failed, so the held traffic is dropped at once
  *   policies  SADB_X_SPDUPDATE, SADB_X_SPDDELETE2 (by id), SADB_X_SPDDUMP
  *
- * Events: ACQUIRE, EXPIRE, and DELETE/FLUSH by other processes (pfkey-events.ts). What Linux's
+ * Events: ACQUIRE, EXPIRE, and DELETE/FLUSH by other processes (pfkey-events.ts); "lost" when the
+ * socket overran or failed (the daemon resynchronises, src/kernel/resync.ts). What Linux's
  * PF_KEY cannot express: AES-GCM, idle lifetimes, SA selectors, NAT-OA (see pfkey-sa.ts), and the
  * policy index (the kernel picks it).
  */
@@ -54,7 +55,7 @@ export class PfkeyKernel extends RealKernelBase implements Kernel {
   /** Opens the socket; throws a KernelError (EAFNOSUPPORT when this kernel has no AF_KEY). */
   constructor(options: PfkeyKernelOptions = {}) {
     super(options.log);
-    this.#channel = new PfkeyChannel(options, (m) => this.#onEvent(m));
+    this.#channel = new PfkeyChannel(options, (m) => this.#onEvent(m), (lost) => emitKernelEvent(this, this.log, lost));
   }
 
   async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo> {
