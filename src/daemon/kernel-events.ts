@@ -79,6 +79,7 @@ export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger,
     kernel.off("delete", onRemoved);
     kernel.off("flush", onRemoved);
     kernel.off("lost", onLost);
+    resync.close();
     engine.off("phase2-failed", onFailed);
   };
 }

@@ -14,7 +14,9 @@
  *
  * Only pairs the table held both before the dump was asked for and after it came back are judged,
  * so a pair installed (or removed) while the dump ran is never mistaken for one the kernel lost.
- * One resync runs at a time; lost events during a resync coalesce into one more after it.
+ * One resync runs at a time; lost events during a resync coalesce into one more after it, which
+ * does not hand over again a pair the one before handed to the DELETE path (its removal from the
+ * table may still wait for the kernel).
  *
  * Lost ACQUIREs cannot be recovered from a dump (nothing of them is left in the SAD): the traffic's
  * next packet after the kernel's larval state times out raises a new one.
@@ -98,6 +100,12 @@ export class KernelResync {
   #running: Promise<void> | null = null;
   /** Causes of lost events not yet covered by a resync that started after them. */
   #queued: Array<LostEvent["cause"]> = [];
+  /**
+   * Pairs the last resync handed to the DELETE path: their removal from the table may still be
+   * under way (it waits for the kernel), so the next resync does not hand them over again.
+   */
+  #handed = new Set<string>();
+  #closed = false;
 
   constructor(opts: ResyncOptions) {
     this.#opts = opts;
@@ -105,8 +113,15 @@ export class KernelResync {
 
   /** Events were lost: resync now, or once more after the one running (however many arrive meanwhile). */
   request(cause: LostEvent["cause"]): void {
+    if (this.#closed) return;
     if (!this.#queued.includes(cause)) this.#queued.push(cause);
     if (this.#running === null) this.#running = this.#loop();
+  }
+
+  /** No more resyncs; one under way reconciles nothing once its dump returns (the daemon stops). */
+  close(): void {
+    this.#closed = true;
+    this.#queued = [];
   }
 
   /** Settles when no resync runs or waits (tests, shutdown). */
@@ -120,6 +135,7 @@ export class KernelResync {
         const causes = this.#queued;
         this.#queued = [];
         const report = await this.#once(causes);
+        if (report === null) return;
         this.#opts.done?.(report);
         if (kernelResync.hasSubscribers) kernelResync.publish({ kernel: this.#opts.kernel, report } satisfies ResyncPublished);
       }
@@ -128,25 +144,30 @@ export class KernelResync {
     }
   }
 
-  async #once(causes: ReadonlyArray<LostEvent["cause"]>): Promise<ResyncReport> {
+  async #once(causes: ReadonlyArray<LostEvent["cause"]>): Promise<ResyncReport | null> {
     const before = new Set(this.#opts.held().map(pairKey));
     let dump: SaInfo[];
     try {
       dump = await this.#opts.kernel.dump();
     } catch (err) {
+      if (this.#closed) return null;
       return { causes, kernelSas: 0, held: 0, missing: 0, removed: 0, softExpired: 0, rekeyed: 0, error: (err as Error).message ?? String(err) };
     }
+    if (this.#closed) return null;
     const now = (this.#opts.now ?? Date.now)();
     const live = new Set(dump.map((s) => saKey(s.proto, s.dst, s.spi)));
     const held = this.#opts.held().filter((p) => before.has(pairKey(p)));
+    const handed = new Set<string>();
     let missing = 0;
     let removed = 0;
     for (const p of held) {
       const gone = [p.outbound, p.inbound].find((h) => !live.has(saKey(p.proto, h.dst, h.spi)));
-      if (gone === undefined) continue;
+      if (gone === undefined || this.#handed.has(pairKey(p))) continue;
       missing++;
+      handed.add(pairKey(p));
       removed += this.#opts.removed({ type: "delete", src: gone.src, dst: gone.dst, proto: p.proto, spi: gone.spi });
     }
+    this.#handed = handed;
     let softExpired = 0;
     let rekeyed = 0;
     for (const sa of dump) {

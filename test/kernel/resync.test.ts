@@ -74,6 +74,28 @@ test("pairs of which the kernel lost a half are handed to the DELETE path once; 
   }
 });
 
+test("a pair whose removal is still under way is not handed to the DELETE path again by the next resync", async () => {
+  const k = new MemoryKernel();
+  try {
+    const table = [await pair(k, 0x1001, 0x2001)];
+    await k.delete(A, B, "esp", 0x1001);
+    const removed: DeleteEvent[] = [];
+    // The DELETE path forgets the pair only once the kernel has answered: not yet.
+    const resync = new KernelResync({ kernel: k, held: () => table, removed: (ev) => (removed.push(ev), 1), softExpired: () => false });
+    resync.request("overrun");
+    await resync.idle();
+    resync.request("overrun");
+    await resync.idle();
+    assert.equal(removed.length, 1);
+    resync.close();
+    resync.request("overrun");
+    await resync.idle();
+    assert.equal(removed.length, 1, "closed: no more resyncs");
+  } finally {
+    await k.close();
+  }
+});
+
 test("a pair recorded while the dump runs is not taken for one the kernel lost", async () => {
   const k = new MemoryKernel();
   try {
