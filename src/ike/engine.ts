@@ -253,13 +253,16 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /**
    * NAT rebinding: the IPsec SAs in the kernel take the peer's new port (IpsecSas.followPeer); a pair
    * the kernel refused is deleted (a Delete to the peer), so that traffic negotiates afresh rather
-   * than going to the dead mapping until its rekey.
+   * than going to the dead mapping until its rekey. A pair already gone from the kernel (expired
+   * or deleted a moment before) refused nothing: it is forgotten, what is left of it removed, and
+   * the peer is not told (the kernel's own EXPIRE or DELETE of it is what does that).
    */
   private async followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<void> {
-    const { updated, failed } = await this.ipsec.followPeer(sa, before);
+    const { updated, failed, gone } = await this.ipsec.followPeer(sa, before);
     this.stats.engine.nattIpsecRebound += updated;
     this.stats.engine.nattIpsecRebindFailed += 2 * failed.length;
     if (failed.length > 0) this.deleteIpsec(failed, "could not follow the NAT rebinding");
+    for (const { sa: owner, chosen } of gone) void this.ipsec.removePair(owner, chosen.proto, chosen.outboundSpi, chosen.inboundSpi);
   }
 
   /** Deletes to the peers for these pairs; `fromKernel`: also remove what is left of each pair there. */

@@ -15,6 +15,13 @@ import type { QuickModeRequest } from "./phase2/quick-mode.js";
 import { kernelEncap, udpVersion } from "./phase2/nat-oa.js";
 import { endpointKey, type Endpoint } from "./transport.js";
 
+/** What {@link IpsecSas.followPeer} did: SAs updated, pairs the kernel refused, pairs already gone from it. */
+export interface PeerFollowed {
+  updated: number;
+  readonly failed: IpsecOwner[];
+  readonly gone: IpsecOwner[];
+}
+
 /** What renegotiating an IPsec SA pair needs. */
 export interface RekeyTarget {
   readonly rule: ResolvedRule;
@@ -203,12 +210,14 @@ export class IpsecSas {
    * NAT rebinding (RFC 3947 sections 4 and 7): an authenticated message moved `sa` from `before` to
    * the peer's new port. Every UDP-encapsulated ESP SA that used the old mapping (those under `sa`,
    * and under any other ISAKMP SA still between `before`'s endpoints) gets the new ports in the
-   * kernel, both directions. Each pair on its own: one the kernel refuses is logged and returned
-   * (the caller deletes it, so that traffic negotiates afresh) and the others go on. The addresses
-   * never change here: the dispatcher moves an SA only between ports of the same addresses.
+   * kernel, both directions. Each pair on its own: one the kernel refuses is logged and returned in
+   * `failed` (the caller deletes it, so that traffic negotiates afresh); one the kernel no longer
+   * holds (half of it expired or was deleted a moment before) is no refusal: returned in `gone`
+   * (the caller forgets it quietly); the others go on. The addresses never change here: the
+   * dispatcher moves an SA only between ports of the same addresses.
    */
-  async followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<{ updated: number; failed: IpsecOwner[] }> {
-    const out = { updated: 0, failed: [] as IpsecOwner[] };
+  async followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<PeerFollowed> {
+    const out: PeerFollowed = { updated: 0, failed: [], gone: [] };
     const kernel = this.kernel;
     if (kernel === undefined || udpVersion(sa) === undefined) return out;
     const same = (a: Endpoint, b: Endpoint): boolean => a.address === b.address && a.port === b.port;
@@ -220,8 +229,13 @@ export class IpsecSas {
       for (const chosen of list) {
         if (chosen.proto !== "esp") continue;
         try {
-          await kernel.updateEncap(sa.remote.address, sa.local.address, "esp", chosen.inboundSpi, inbound);
-          await kernel.updateEncap(sa.local.address, sa.remote.address, "esp", chosen.outboundSpi, outbound);
+          const i = await kernel.updateEncap(sa.remote.address, sa.local.address, "esp", chosen.inboundSpi, inbound);
+          const o = i.kind === "gone" ? i : await kernel.updateEncap(sa.local.address, sa.remote.address, "esp", chosen.outboundSpi, outbound);
+          if (o.kind === "gone") {
+            this.log.debug({ sa: owner.tag, spis: `${chosen.inboundSpi.toString(16)}/${chosen.outboundSpi.toString(16)}` }, "NAT-T: IPsec SAs already gone from the kernel, not followed");
+            out.gone.push({ sa: owner, chosen });
+            continue;
+          }
           out.updated += 2;
         } catch (err) {
           this.log.warn({ sa: owner.tag, spis: `${chosen.inboundSpi.toString(16)}/${chosen.outboundSpi.toString(16)}`, err: String(err) }, "NAT-T: the kernel refused the IPsec SAs' new UDP ports");
@@ -230,7 +244,7 @@ export class IpsecSas {
       }
     }
     if (out.updated + out.failed.length > 0) {
-      this.log.info({ sa: sa.tag, peer: endpointKey(sa.remote), updated: out.updated, failed: out.failed.length }, "NAT-T: IPsec SAs follow the peer's new port");
+      this.log.info({ sa: sa.tag, peer: endpointKey(sa.remote), updated: out.updated, failed: out.failed.length, gone: out.gone.length }, "NAT-T: IPsec SAs follow the peer's new port");
     }
     return out;
   }

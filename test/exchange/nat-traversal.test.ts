@@ -10,6 +10,7 @@ import { decodeMessage, PayloadType } from "../../src/codec/index.js";
 import { CookieJar } from "../../src/ike/cookies.js";
 import { IkeEngine } from "../../src/ike/engine.js";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
+import type { IkeLog } from "../../src/ike/log.js";
 import type { Endpoint, Transport } from "../../src/ike/transport.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { MemoryNetwork, type TapRecord } from "../../src/net/memory-transport.js";
@@ -29,7 +30,12 @@ interface Side {
   local: Endpoint;
 }
 
-function side(name: string, transport: Transport, clock: ManualClock, config: string, psk: string, ipsec: string, local: Endpoint, natt: boolean): Side {
+/** Log lines at warn or above, and debug lines, as `level: message` (the gateway's). */
+function recordingLog(lines: string[]): IkeLog {
+  return { debug: (_f, m) => lines.push(`debug: ${m}`), info: () => {}, warn: (_f, m) => lines.push(`warn: ${m}`), error: (_f, m) => lines.push(`error: ${m}`) };
+}
+
+function side(name: string, transport: Transport, clock: ManualClock, config: string, psk: string, ipsec: string, local: Endpoint, natt: boolean, log?: IkeLog): Side {
   const policy = policyFrom(config, psk);
   const kernel = new MemoryKernel();
   const policyIpsec = ipsecFrom(ipsec);
@@ -43,6 +49,7 @@ function side(name: string, transport: Transport, clock: ManualClock, config: st
     kernel,
     ipsecPolicy: () => policyIpsec,
     ...(natt ? { nattPort: 4500 } : {}),
+    ...(log !== undefined ? { log } : {}),
   });
   return { engine, kernel, local };
 }
@@ -56,6 +63,8 @@ interface World {
   tap: TapRecord[];
   /** The rules' transforms (and DPD setting). */
   xf: string;
+  /** The gateway's debug, warn and error log lines. */
+  gwLog: string[];
 }
 
 /** `home` behind a NAT (unless `noNat`) and `gw` on the outside, both NAT-T capable unless told. */
@@ -71,6 +80,7 @@ function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean; dpdS
   const homeTransport: Transport = nat ?? network.attach([{ address: homeAddr, port: 500 }, { address: homeAddr, port: 4500 }]);
   const gwTransport = network.attach([{ address: GW, port: 500 }, { address: GW, port: 4500 }]);
   const mode = o.mode === "aggressive" ? "\n  ike_mode aggressive" : "";
+  const gwLog: string[] = [];
   // Aggressive Mode chooses the key by identity, Main Mode by the peer's address (the NAT's).
   const homePsk = pskText(homeAddr, GW, "natt-secret").replace("}", `${mode}\n}`);
   const gwPsk = (o.mode === "aggressive" ? pskText(GW, homeAddr, "natt-secret") : pskText(GW, peerSeen, "natt-secret")).replace("}", `${mode}\n}`);
@@ -78,9 +88,9 @@ function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean; dpdS
   const gw = side(
     "gw", gwTransport, clock, ruleText("from-home", GW, `${peerSeen}`, xf).replace("remote_addr", "remote_id \"\"\n  remote_addr"),
     gwPsk, `{ raddr ${homeAddr} } ipsec { encr_algs aes encr_auth_algs sha1 }\n{ raddr ${peerSeen} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
-    { address: GW, port: 500 }, o.gwNatt !== false,
+    { address: GW, port: 500 }, o.gwNatt !== false, recordingLog(gwLog),
   );
-  return { network, clock, nat, home, gw, tap, xf };
+  return { network, clock, nat, home, gw, tap, xf, gwLog };
 }
 
 async function settle(w: World, rounds = 30): Promise<void> {
@@ -308,6 +318,33 @@ test("NAT rebinding: a pair the kernel refuses the new port for is deleted (peer
   assert.equal(w.gw.engine.stats.engine.nattIpsecRebindFailed, 2);
   // The Delete reached the home side: it holds the same two pairs.
   assert.equal((await w.home.kernel.dump()).filter((x) => x.state === "mature").length, 4);
+  close(w);
+});
+
+test("NAT rebinding: a pair already gone from the kernel is forgotten quietly: no warning, no Delete, not counted refused", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  await quickMode(w);
+  await quickMode(w);
+  const inbound = (await gwSas(w)).filter((s) => !s.out).map((s) => s.spi);
+  assert.equal(inbound.length, 2);
+  // The first pair's inbound SA leaves the gateway's kernel a moment before the rebinding (it
+  // expired, or someone deleted it): the engine has not heard of it yet.
+  const gone = inbound[0]!;
+  await w.gw.kernel.delete(w.nat!.mappingOf({ address: HOME, port: 4500 })!.address, GW, "esp", gone);
+  w.nat!.rebind();
+  await quickMode(w);
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebindFailed, 0, "nothing refused");
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebound, 2, "the other pair followed");
+  assert.ok(!w.gwLog.some((l) => l.startsWith("warn:")), `no warning: ${w.gwLog.filter((l) => l.startsWith("warn:")).join("; ")}`);
+  assert.ok(w.gwLog.includes("debug: NAT-T: IPsec SAs already gone from the kernel, not followed"));
+  const left = await gwSas(w);
+  assert.equal(left.length, 4, "the other pair and the new one; the gone pair's outbound half removed too");
+  for (const s of left) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500]);
+  // No Delete reached the home side: it still holds all three pairs.
+  assert.equal((await w.home.kernel.dump()).filter((x) => x.state === "mature").length, 6);
   close(w);
 });
 
