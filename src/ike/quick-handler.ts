@@ -216,7 +216,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     return this.deliver(ex, i);
   }
 
-  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle, local, remote }: Inbound): Promise<void> {
+  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle, verified, local, remote }: Inbound): Promise<void> {
     let step: Step;
     ex.task.arrived(local, remote);
     try {
@@ -229,8 +229,12 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return;
     }
     settle(step.kind !== "fail");
-    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD).
-    if (step.kind !== "fail") sa.heard();
+    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD), and NAT-T may
+    // move the SA to where it came from.
+    if (step.kind !== "fail") {
+      sa.heard();
+      verified();
+    }
     this.afterStep(sa, ex, step, datagram);
   }
 

@@ -265,6 +265,45 @@ test("NAT rebinding: the gateway's SA follows an authenticated message from the 
   close(w);
 });
 
+for (const mode of ["main", "aggressive"] as const) {
+  const message = mode === "main" ? "MM5" : "AM3";
+  test(`NAT-T: a ${message} that decrypts but fails its HASH_I, from a new port, does not move the ISAKMP SA`, async () => {
+    const w = world(mode === "aggressive" ? { mode } : {});
+    // The first encrypted Phase 1 message from the home side, as the network carries it from the
+    // NAT's new mapping of the NAT-T port: one bit of its second ciphertext block flipped. CBC
+    // garbles that block and flips the same bit in the next one, both inside HASH_I's data, so
+    // the message still decrypts and decodes; only its HASH_I is wrong.
+    let tampered = false;
+    w.network.setImpairment({
+      filter: (d, from, to) => {
+        const off = d.readUInt32BE(0) === 0 ? 4 : 0; // the non-ESP marker, where one is carried
+        if (tampered || from.address !== NAT || to.port !== 4500 || (d[off + 19]! & 1) === 0 || d.readUInt32BE(off + 20) !== 0) return "pass";
+        tampered = true;
+        d[off + 28 + 16]! ^= 0x01;
+        return "pass";
+      },
+    });
+    const failed: { sa: IsakmpSa; reason: string }[] = [];
+    w.gw.engine.on("phase1-failed", (sa, reason) => failed.push({ sa, reason }));
+    const moved: IsakmpSa[] = [];
+    w.gw.engine.on("peer-moved", (sa) => moved.push(sa));
+    up(w, mode);
+    await settle(w);
+    assert.ok(tampered, `the ${message} was tampered with`);
+    assert.equal(failed.length, 1, "the gateway's SA failed");
+    assert.match(failed[0]!.reason, /HASH_I does not verify/);
+    const first = w.nat!.mappingOf({ address: HOME, port: 500 })!;
+    const floated = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+    assert.notDeepEqual(floated, first);
+    assert.deepEqual(failed[0]!.sa.remote, first, "the SA stayed at the endpoint it had");
+    assert.deepEqual(moved, [], "no peer-moved");
+    assert.equal(w.gw.engine.stats.engine.nattMoves, 0);
+    // The protected notify went to the endpoint the SA had, not to the unauthenticated new one.
+    assert.ok(!w.tap.some((r) => r.from.address === GW && r.to.port === floated.port), "nothing sent to the new mapping");
+    close(w);
+  });
+}
+
 /** The gateway's mature SAs, with their direction and encapsulation ports. */
 async function gwSas(w: World): Promise<{ spi: number; out: boolean; sport?: number; dport?: number }[]> {
   return (await w.gw.kernel.dump()).filter((s) => s.state === "mature").map((s) => ({ spi: s.spi, out: s.src === GW, sport: s.encap?.sport, dport: s.encap?.dport }));
