@@ -17,6 +17,7 @@ import { deleteIpsec } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
+import type { ChosenSa } from "./phase2/install.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import { QuickMode, hash1Verifies, type QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort } from "./ports.js";
@@ -58,6 +59,11 @@ export interface QuickHandlerContext {
   readonly log: IkeLog;
   /** Started, established and failed Quick Modes are counted here. */
   readonly stats: IkeStats;
+  /**
+   * A finished exchange's SAs went into the kernel at UDP ports its ISAKMP SA has left since (it
+   * followed a NAT rebinding while the exchange ran): the engine has them follow (IpsecSas.catchUp).
+   */
+  readonly leftBehind: (sa: IsakmpSa, sas: readonly ChosenSa[]) => void;
 }
 
 /** Most Quick Mode exchanges one ISAKMP SA runs at once. */
@@ -383,6 +389,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     );
     this.ctx.ipsec.record(sa, result.sas, ex.task.request);
     ex.task.recorded();
+    const ports = ex.task.encapPorts;
+    if (ports !== undefined && (ports.local !== sa.local.port || ports.remote !== sa.remote.port)) this.ctx.leftBehind(sa, result.sas);
     this.ctx.emit("phase2-up", sa, result);
     ex.outcome = "established";
     this.endPhase2(sa, ex, PHASE2_LINGER_MS);

@@ -35,7 +35,7 @@ function recordingLog(lines: string[]): IkeLog {
   return { debug: (_f, m) => lines.push(`debug: ${m}`), info: () => {}, warn: (_f, m) => lines.push(`warn: ${m}`), error: (_f, m) => lines.push(`error: ${m}`) };
 }
 
-function side(name: string, transport: Transport, clock: ManualClock, config: string, psk: string, ipsec: string, local: Endpoint, natt: boolean, log?: IkeLog): Side {
+function side(name: string, transport: Transport, clock: ManualClock, config: string, psk: string, ipsec: string, local: Endpoint, natt: boolean, extra: { log?: IkeLog; commit?: boolean } = {}): Side {
   const policy = policyFrom(config, psk);
   const kernel = new MemoryKernel();
   const policyIpsec = ipsecFrom(ipsec);
@@ -49,7 +49,8 @@ function side(name: string, transport: Transport, clock: ManualClock, config: st
     kernel,
     ipsecPolicy: () => policyIpsec,
     ...(natt ? { nattPort: 4500 } : {}),
-    ...(log !== undefined ? { log } : {}),
+    ...(extra.log !== undefined ? { log: extra.log } : {}),
+    ...(extra.commit === true ? { quickModeCommit: true } : {}),
   });
   return { engine, kernel, local };
 }
@@ -68,7 +69,7 @@ interface World {
 }
 
 /** `home` behind a NAT (unless `noNat`) and `gw` on the outside, both NAT-T capable unless told. */
-function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean; dpdSecs?: number } = {}): World {
+function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean; dpdSecs?: number; gwCommit?: boolean } = {}): World {
   const xf = o.dpdSecs === undefined ? XF : `${XF}\n  dpd_interval_secs ${o.dpdSecs}`;
   const clock = new ManualClock();
   const network = new MemoryNetwork();
@@ -88,7 +89,7 @@ function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean; dpdS
   const gw = side(
     "gw", gwTransport, clock, ruleText("from-home", GW, `${peerSeen}`, xf).replace("remote_addr", "remote_id \"\"\n  remote_addr"),
     gwPsk, `{ raddr ${homeAddr} } ipsec { encr_algs aes encr_auth_algs sha1 }\n{ raddr ${peerSeen} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
-    { address: GW, port: 500 }, o.gwNatt !== false, recordingLog(gwLog),
+    { address: GW, port: 500 }, o.gwNatt !== false, { log: recordingLog(gwLog), commit: o.gwCommit === true },
   );
   return { network, clock, nat, home, gw, tap, xf, gwLog };
 }
@@ -384,6 +385,78 @@ test("NAT rebinding: a pair already gone from the kernel is forgotten quietly: n
   for (const s of left) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500]);
   // No Delete reached the home side: it still holds all three pairs.
   assert.equal((await w.home.kernel.dump()).filter((x) => x.state === "mature").length, 6);
+  close(w);
+});
+
+test("NAT rebinding between QM2 and QM3: the responder's SAs, installed before QM2, take the new port when QM3 arrives from it", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  const before = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  // The home side's QM3 leaves through a new mapping: the NAT forgets its mappings as QM3 goes
+  // out, and QM3 goes again from the new one (the first copy is lost with the old mapping).
+  const seen = new Map<number, number>();
+  let rebound = false;
+  w.network.setImpairment({
+    filter: (d, from, to) => {
+      const off = d.readUInt32BE(0) === 0 ? 4 : 0;
+      if (rebound || from.address !== NAT || to.address !== GW || d[off + 18] !== 32) return "pass";
+      const mid = d.readUInt32BE(off + 20);
+      const n = (seen.get(mid) ?? 0) + 1;
+      seen.set(mid, n);
+      if (n !== 2) return "pass";
+      rebound = true;
+      w.nat!.rebind();
+      setImmediate(() => w.nat!.send(d, { address: HOME, port: 4500 }, { address: GW, port: 4500 }));
+      return "drop";
+    },
+  });
+  await quickMode(w);
+  assert.ok(rebound, "QM3 went out through a new mapping");
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  assert.notEqual(after.port, before.port);
+  assert.deepEqual(established(w.gw.engine).remote, after, "the ISAKMP SA followed QM3");
+  const gw = await gwSas(w);
+  assert.equal(gw.length, 2);
+  for (const s of gw) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500], `gw SA ${s.spi.toString(16)} out=${s.out}`);
+  assert.equal(w.gw.engine.stats.engine.nattIpsecRebound, 2);
+  close(w);
+});
+
+test("NAT rebinding before CONNECTED: a committing initiator's SAs, installed on QM2, take the new port when CONNECTED arrives from it", async () => {
+  const w = world({ gwCommit: true });
+  up(w);
+  await settle(w);
+  const before = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  // The home side's CONNECTED leaves through a new mapping (as QM3 does in the test above).
+  let rebound = false;
+  w.network.setImpairment({
+    filter: (d, from, to) => {
+      const off = d.readUInt32BE(0) === 0 ? 4 : 0;
+      if (rebound || from.address !== NAT || to.address !== GW || d[off + 18] !== 5) return "pass";
+      rebound = true;
+      w.nat!.rebind();
+      setImmediate(() => w.nat!.send(d, { address: HOME, port: 4500 }, { address: GW, port: 4500 }));
+      return "drop";
+    },
+  });
+  // The gateway starts a committed Quick Mode towards the home side, as the NAT shows it.
+  const g = established(w.gw.engine);
+  const pol = ipsecFrom(`{ raddr ${NAT} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
+  const sel = selectForAcquire(pol, { src: { address: GW, port: 0 }, dst: { address: NAT, port: 0 }, ulp: 0 });
+  if (sel.kind !== "ipsec") throw new Error("no ipsec policy");
+  const up2: string[] = [];
+  w.gw.engine.on("phase2-up", () => up2.push("up"));
+  assert.ok(w.gw.engine.quickMode(g, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId }));
+  await settle(w);
+  assert.ok(rebound, "CONNECTED went out through a new mapping");
+  assert.deepEqual(up2, ["up"], "the committed Quick Mode is up");
+  const after = w.nat!.mappingOf({ address: HOME, port: 4500 })!;
+  assert.notEqual(after.port, before.port);
+  assert.deepEqual(g.remote, after, "the ISAKMP SA followed CONNECTED");
+  const gw = await gwSas(w);
+  assert.equal(gw.length, 2);
+  for (const s of gw) assert.deepEqual([s.sport, s.dport], s.out ? [4500, after.port] : [after.port, 4500], `gw SA ${s.spi.toString(16)} out=${s.out}`);
   close(w);
 });
 
