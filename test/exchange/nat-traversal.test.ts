@@ -3,7 +3,7 @@
  * vendor IDs, NAT-D, which side is behind the NAT, the float to the NAT-T port, UDP-encapsulated
  * SAs with their ports in the kernel, NAT-OA, keepalives, and the SA following a NAT rebinding only
  * on an authenticated message. Hostile cases and races of a rebinding: nat-rebinding.test.ts. Real
- * NATs and real peers: test/interop/nat-traversal.test.ts.
+ * NATs and real peers: test/daemon-interop/nat-traversal.test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
