@@ -80,6 +80,13 @@ export interface EncapPorts {
   dport: number;
 }
 
+/**
+ * What {@link Kernel.updateEncap} did: `updated`, the SA with its new ports; `gone`, the kernel holds
+ * no such SA (it expired or was deleted a moment before: ESRCH/ENOENT, or found dead), which is no
+ * refusal. Every backend answers `gone` the same way, so callers never read error codes for it.
+ */
+export type EncapUpdate = { readonly kind: "updated"; readonly sa: SaInfo } | { readonly kind: "gone" };
+
 /** An address with a port (0 = any): the endpoints of traffic in an ACQUIRE. */
 export interface Endpoint {
   address: string;
@@ -287,11 +294,11 @@ export interface Kernel {
   add(sa: SaSpec): Promise<SaInfo>;
   /**
    * UPDATE of a mature ESP SA's UDP encapsulation to new `ports` (RFC 3947 section 7: the peer's NAT
-   * mapping changed). The SA keeps its keys, lifetimes, counters and NAT-OA address. Rejects with
-   * EINVAL for an SA without UDP encapsulation (none can be added to a mature SA) or a larval one,
-   * ESRCH for an SA the kernel does not hold.
+   * mapping changed). The SA keeps its keys, lifetimes, counters and NAT-OA address. Resolves
+   * `gone` for an SA the kernel does not hold (any more); rejects with EINVAL for an SA without UDP
+   * encapsulation (none can be added to a mature SA) or a larval one.
    */
-  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo>;
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<EncapUpdate>;
   /** DELETE: removes an SA and wipes its keys. */
   delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void>;
   /** GET: one SA. */

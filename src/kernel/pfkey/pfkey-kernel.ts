@@ -22,7 +22,7 @@ import type { Logger } from "../../log/logger.js";
 import { AuthAlg, type AlgorithmInfo, type SaProto, type SupportedAlgorithms } from "../algorithms.js";
 import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, noteIdleLifetime, supportedFor, updateEncapVia, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
-import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
+import type { DumpOptions, EncapPorts, EncapUpdate, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import type { KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
 import { RealKernelBase } from "../real-kernel-base.js";
@@ -78,7 +78,7 @@ export class PfkeyKernel extends RealKernelBase implements Kernel {
   }
 
   /** SADB_UPDATE repeating the SA as SADB_GET reports it, keys included, with new SADB_X_EXT_NAT_T_SPORT/DPORT. */
-  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<EncapUpdate> {
     this.checkOpen();
     return updateEncapVia((o) => this.get(src, dst, proto, spi, o), ports, async (sa, spec) => {
       const what = `UPDATE ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst} (encapsulation)`;

@@ -19,7 +19,7 @@ import type { Logger } from "../../log/logger.js";
 import type { SaProto, SupportedAlgorithms } from "../algorithms.js";
 import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, lostEvent, noteIdleLifetime, supportedFor, updateEncapVia, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
-import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
+import type { DumpOptions, EncapPorts, EncapUpdate, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
 import { RealKernelBase } from "../real-kernel-base.js";
@@ -109,7 +109,7 @@ export class XfrmKernel extends RealKernelBase implements Kernel {
   }
 
   /** XFRM_MSG_UPDSA repeating the SA as GETSA reports it, keys included, with the new XFRMA_ENCAP ports. */
-  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<EncapUpdate> {
     this.checkOpen();
     return updateEncapVia((o) => this.get(src, dst, proto, spi, o), ports, async (sa, spec) => {
       const { info, attrs } = usersaFromSpec(sa, spec.encKey, spec.authKey);
