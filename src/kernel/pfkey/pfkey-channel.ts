@@ -51,12 +51,12 @@ export class PfkeyChannel {
   /** `sadb_msg_pid` of our requests. */
   readonly pid = process.pid;
 
-  constructor(options: KernelSocketOptions & { log?: Logger; timeoutMs?: number; rcvbuf?: number }, onEvent: (m: PfkeyMessage) => void, onLost: (ev: LostEvent) => void = () => {}) {
+  constructor(options: KernelSocketOptions & { log?: Logger; timeoutMs?: number }, onEvent: (m: PfkeyMessage) => void, onLost: (ev: LostEvent) => void) {
     this.#log = options.log;
     this.#timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#onEvent = onEvent;
     this.#onLost = onLost;
-    this.#socket = KernelSocket.open("pfkey", (d, e) => this.#receive(d, e), { ...options, rcvbuf: options.rcvbuf ?? 4 << 20 });
+    this.#socket = KernelSocket.open("pfkey", (d, e) => this.#receive(d, e), { ...options, rcvbuf: 4 << 20 });
   }
 
   /**
