@@ -17,6 +17,7 @@ import { deleteIpsec } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
+import type { ChosenSa } from "./phase2/install.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import { QuickMode, hash1Verifies, type QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort } from "./ports.js";
@@ -58,6 +59,11 @@ export interface QuickHandlerContext {
   readonly log: IkeLog;
   /** Started, established and failed Quick Modes are counted here. */
   readonly stats: IkeStats;
+  /**
+   * A finished exchange's SAs went into the kernel at UDP ports its ISAKMP SA has left since (it
+   * followed a NAT rebinding while the exchange ran): the engine has them follow (IpsecSas.catchUp).
+   */
+  readonly leftBehind: (sa: IsakmpSa, sas: readonly ChosenSa[]) => void;
 }
 
 /** Most Quick Mode exchanges one ISAKMP SA runs at once. */
@@ -216,7 +222,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     return this.deliver(ex, i);
   }
 
-  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle, local, remote }: Inbound): Promise<void> {
+  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle, verified, local, remote }: Inbound): Promise<void> {
     let step: Step;
     ex.task.arrived(local, remote);
     try {
@@ -229,8 +235,12 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return;
     }
     settle(step.kind !== "fail");
-    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD).
-    if (step.kind !== "fail") sa.heard();
+    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD), and NAT-T may
+    // move the SA to where it came from.
+    if (step.kind !== "fail") {
+      sa.heard();
+      verified();
+    }
     this.afterStep(sa, ex, step, datagram);
   }
 
@@ -379,6 +389,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     );
     this.ctx.ipsec.record(sa, result.sas, ex.task.request);
     ex.task.recorded();
+    const ports = ex.task.encapPorts;
+    if (ports !== undefined && (ports.local !== sa.local.port || ports.remote !== sa.remote.port)) this.ctx.leftBehind(sa, result.sas);
     this.ctx.emit("phase2-up", sa, result);
     ex.outcome = "established";
     this.endPhase2(sa, ex, PHASE2_LINGER_MS);
