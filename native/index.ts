@@ -114,6 +114,14 @@ export interface NativeAddon {
    * `bypass: false`; returns its descriptor for `dgram.createSocket(type).bind({ fd })`.
    */
   udpSocket(family: 4 | 6, address: string, port: number, options?: UdpSocketOptions): number;
+  /**
+   * The IKE port's two sockets, one SO_REUSEPORT group on `address`:`port` (0: a free port, the
+   * same for both) steered by a classic BPF program: datagrams whose ISAKMP responder cookie is
+   * non-zero arrive on the second, all others on the first (native/src/udp-bypass.c). `espInUdp`
+   * is ignored. Throws `IKE_ERR_NATIVE_SOCKET` (e.g. ENOPROTOOPT on a kernel without
+   * SO_ATTACH_REUSEPORT_CBPF), closing what it made.
+   */
+  udpSocketPair(family: 4 | 6, address: string, port: number, options?: UdpSocketOptions): [number, number];
   /** Sets the per-socket IPsec bypass (IP_XFRM_POLICY / IPV6_XFRM_POLICY "allow", in and out) on `fd`. */
   setXfrmBypass(fd: number, family: 4 | 6): void;
   /**

@@ -39,6 +39,7 @@ NAPI_MODULE_INIT() {
     METHOD("kernelSocketPortId", KernelSocketPortId),
     METHOD("kernelSocketClose", KernelSocketClose),
     METHOD("udpSocket", UdpSocket),
+    METHOD("udpSocketPair", UdpSocketPair),
     METHOD("setXfrmBypass", SetXfrmBypass),
     METHOD("clearReuseAddr", ClearReuseAddr),
   };

@@ -9,6 +9,7 @@ napi_value KernelSocketSend(napi_env env, napi_callback_info info);
 napi_value KernelSocketPortId(napi_env env, napi_callback_info info);
 napi_value KernelSocketClose(napi_env env, napi_callback_info info);
 napi_value UdpSocket(napi_env env, napi_callback_info info);
+napi_value UdpSocketPair(napi_env env, napi_callback_info info);
 napi_value SetXfrmBypass(napi_env env, napi_callback_info info);
 napi_value ClearReuseAddr(napi_env env, napi_callback_info info);
 

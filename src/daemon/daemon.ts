@@ -178,6 +178,8 @@ export class Daemon {
           addresses, port: options.ikePort, nattPort: options.nattPort,
           ...(opened.openSocket !== undefined ? { openSocket: opened.openSocket } : {}),
           ...(opened.adopted !== undefined ? { adopted: opened.adopted } : {}),
+          ...(opened.openPair !== undefined ? { openPair: opened.openPair } : {}),
+          onWarning: (message) => netLog.warn(message),
           onError: (err) => netLog.warn("socket error", { code: err.code, err: err.message }),
         }),
       });

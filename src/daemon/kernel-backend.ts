@@ -7,6 +7,12 @@
  *   by the native addon with a per-socket IPsec bypass, so no policy catches IKE itself, and with
  *   ESP-in-UDP decapsulation on the NAT-T port (RFC 3948).
  * - `memory`: the in-memory SADB, only when asked for (tests, `npm start`, hosts without IPsec).
+ *   Its IKE port still gets the native addon's steered pair when the addon loads (no bypass
+ *   policy: there is no IPsec to bypass), else dgram's plain sockets.
+ *
+ * Either way the IKE port (not NAT-T) gets two sockets where the kernel allows: datagrams with a
+ * responder cookie on a socket of their own, so an MM1 flood cannot crowd them out
+ * (src/net/udp-transport.ts, native/src/udp-bypass.c).
  */
 import net from "node:net";
 import { loadNative } from "../../native/index.js";
@@ -28,6 +34,18 @@ export interface DaemonKernel {
   readonly openSocket?: (address: string, port: number, natt: boolean, reuseAddr: boolean) => number;
   /** Clears SO_REUSEADDR on a descriptor from `openSocket` once dgram has adopted it (UdpTransport's `adopted`). */
   readonly adopted?: (fd: number) => void;
+  /** Makes the IKE port's steered pair (UdpTransport's `openPair`); absent without the native addon. */
+  readonly openPair?: (address: string, port: number, reuseAddr: boolean) => readonly [number, number];
+}
+
+/** `openPair` and `adopted` from the addon; `bypass`: with the per-socket IPsec bypass. */
+function nativePair(native: ReturnType<typeof loadNative>, bypass: boolean): Pick<DaemonKernel, "openPair" | "adopted"> {
+  return {
+    openPair: (address, port, reuseAddr) => native.udpSocketPair(net.isIPv6(address) ? 6 : 4, address, port, { bypass, reuseAddr }),
+    // SO_REUSEADDR only on privileged ports, so no local user can bind our address and port
+    // (src/net/udp-transport.ts).
+    adopted: (fd) => native.clearReuseAddr(fd),
+  };
 }
 
 /** Why the kernel could not be opened; `perm`: a missing right (run as root / CAP_NET_ADMIN). */
@@ -35,7 +53,15 @@ export type OpenFailure = { ok: false; message: string; perm: boolean };
 
 /** Opens the kernel `--kernel` names. */
 export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promise<({ ok: true } & DaemonKernel) | OpenFailure> {
-  if (kind === "memory") return { ok: true, kernel: new MemoryKernel(), name: "memory" };
+  if (kind === "memory") {
+    let pair: Pick<DaemonKernel, "openPair" | "adopted"> = {};
+    try {
+      pair = nativePair(loadNative(), false);
+    } catch {
+      // No addon (not built): dgram's own sockets, one per port; UdpTransport says nothing then.
+    }
+    return { ok: true, kernel: new MemoryKernel(), name: "memory", ...pair };
+  }
   let native: ReturnType<typeof loadNative>;
   try {
     native = loadNative();
@@ -46,10 +72,7 @@ export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promis
     const kernel = await openKernel(kind, { log });
     const openSocket = (address: string, port: number, natt: boolean, reuseAddr: boolean): number =>
       native.udpSocket(net.isIPv6(address) ? 6 : 4, address, port, { bypass: true, espInUdp: natt, reuseAddr });
-    // SO_REUSEADDR only on privileged ports, so no local user can bind our NAT-T address and port
-    // (src/net/udp-transport.ts).
-    const adopted = (fd: number): void => native.clearReuseAddr(fd);
-    return { ok: true, kernel, name: kernel.kind, openSocket, adopted };
+    return { ok: true, kernel, name: kernel.kind, openSocket, ...nativePair(native, true) };
   } catch (err) {
     const code = err instanceof KernelError ? err.code : (err as { code?: string }).code;
     return {

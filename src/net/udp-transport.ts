@@ -22,6 +22,18 @@
  * decapsulation (RFC 3948: the kernel takes the ESP, we get the IKE); dgram then wraps that
  * descriptor. Without it (the in-memory SADB) dgram makes plain sockets.
  *
+ * The IKE port's pair (issue 11): where `openPair` is given, each address's IKE port gets two
+ * sockets in one SO_REUSEPORT group whose BPF program sends datagrams with a non-zero responder
+ * cookie (a peer that has our cookie: MM3 on, Quick Mode, Informational) to the second, so an MM1
+ * flood that overflows the first socket's receive buffer cannot make the kernel drop them (see
+ * native/src/udp-bypass.c for the program and who may join the group). Both sockets feed the same
+ * handler; sends leave from the first; they close together. If the pair cannot be made (a kernel
+ * without SO_ATTACH_REUSEPORT_CBPF, EPERM), the address gets the single socket and one warning.
+ * The NAT-T port keeps one socket: its IKE datagrams start with the 4-byte non-ESP marker (the
+ * program would read other offsets) and ESP-in-UDP shares it, taken by the UDP_ENCAP hook of
+ * whichever socket the kernel's lookup picks, so every socket of a group there would need the
+ * encapsulation too; and a peer reaches port 4500 only after MM2, so the MM1 flood aims at port 500.
+ *
  * This layer never parses payloads: it strips the non-ESP marker, drops keepalives and ESP, and hands
  * bare ISAKMP datagrams to the engine.
  */
@@ -33,6 +45,15 @@ import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
 import { endpointKey } from "../ike/transport.js";
 import { addMarker, classify, markerExpected } from "./marker.js";
 import { DEFAULT_SEND_LIMITS, SendQueue, type SendQueueLimits } from "./send-queue.js";
+
+/** Close a descriptor dgram never adopted (the pair's second when adopting the first failed). */
+function closeFd(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Already closed.
+  }
+}
 
 /** The first port an unprivileged process may bind (`net.ipv4.ip_unprivileged_port_start`, also for IPv6). */
 function unprivilegedPortStart(): number {
@@ -71,6 +92,13 @@ export interface UdpTransportOptions {
    * the bind.
    */
   readonly adopted?: (fd: number) => void;
+  /**
+   * Makes the IKE (not NAT-T) port's steered pair for `address`:`port` (see the file comment):
+   * `[first, verified]`; absent, or if it throws, the address gets one socket as above.
+   */
+  readonly openPair?: (address: string, port: number, reuseAddr: boolean) => readonly [number, number];
+  /** One line when the pair cannot be made and the single socket is used instead. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Counters of a {@link UdpTransport}. */
@@ -79,6 +107,8 @@ export interface UdpTransportStats {
   keepalives: number;
   espDropped: number;
   runts: number;
+  /** Datagrams read from the IKE port's second socket (responder cookie set; the pair only). */
+  verifiedReceived: number;
   sent: number;
   sendDropped: number;
   sendErrors: number;
@@ -86,17 +116,18 @@ export interface UdpTransportStats {
 
 interface Bound {
   readonly socket: dgram.Socket;
+  /** The pair's second socket (datagrams with a responder cookie); receive only. */
+  readonly verified?: dgram.Socket | undefined;
   readonly local: Endpoint;
   readonly natt: boolean;
   readonly queue: SendQueue;
 }
 
-/** Close one socket and its queue. */
-function closeBound(b: Bound): Promise<void> {
+/** Close one socket. */
+function closeSocket(socket: dgram.Socket): Promise<void> {
   return new Promise<void>((resolve) => {
-    b.queue.close();
     try {
-      b.socket.close(() => resolve());
+      socket.close(() => resolve());
     } catch {
       // Already closed (bind failed half-way): nothing left to release.
       resolve();
@@ -104,11 +135,18 @@ function closeBound(b: Bound): Promise<void> {
   });
 }
 
+/** Close the sockets of one endpoint (both of a pair) and its queue. */
+async function closeBound(b: Bound): Promise<void> {
+  b.queue.close();
+  await Promise.all([closeSocket(b.socket), ...(b.verified ? [closeSocket(b.verified)] : [])]);
+}
+
 /** The daemon's transport: one IKE and one NAT-T socket per configured local address. */
 export class UdpTransport implements Transport {
   private readonly bound = new Map<string, Bound>();
   private handler: DatagramHandler = () => {};
-  private readonly counters = { received: 0, keepalives: 0, espDropped: 0, runts: 0 };
+  private readonly counters = { received: 0, keepalives: 0, espDropped: 0, runts: 0, verifiedReceived: 0 };
+  private pairWarned = false;
   private sendDroppedNoSocket = 0;
 
   private constructor(private readonly opts: UdpTransportOptions) {}
@@ -223,17 +261,63 @@ export class UdpTransport implements Transport {
     return this.bound.get(endpointKey({ address: wildcard, port: local.port }));
   }
 
-  private bindOne(address: string, port: number, natt: boolean): Promise<void> {
-    const v6 = net.isIPv6(address);
-    const reuseAddr = sharesPort(port);
-    let fd: number | undefined;
+  /** The pair for the IKE port, or undefined (no `openPair`, the NAT-T port, or it failed: one warning). */
+  private openPair(address: string, port: number, natt: boolean, reuseAddr: boolean): readonly [number, number] | undefined {
+    if (natt || this.opts.openPair === undefined) return undefined;
     try {
-      fd = this.opts.openSocket?.(address, port, natt, reuseAddr);
+      return this.opts.openPair(address, port, reuseAddr);
     } catch (err) {
-      return Promise.reject(new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${(err as Error).message}`, { cause: err }));
+      if (!this.pairWarned) {
+        this.pairWarned = true;
+        this.opts.onWarning?.(`cannot steer datagrams with a responder cookie to a socket of their own on ${address}:${port} (${(err as Error).message}): one socket per address, an MM1 flood may crowd out established peers`);
+      }
+      return undefined;
     }
+  }
+
+  private async bindOne(address: string, port: number, natt: boolean): Promise<void> {
+    const reuseAddr = sharesPort(port);
+    const pair = this.openPair(address, port, natt, reuseAddr);
+    let fd: number | undefined = pair?.[0];
+    try {
+      if (pair === undefined) fd = this.opts.openSocket?.(address, port, natt, reuseAddr);
+    } catch (err) {
+      throw new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${(err as Error).message}`, { cause: err });
+    }
+    let socket: dgram.Socket | undefined;
+    let verified: dgram.Socket | undefined;
+    try {
+      socket = await this.adopt(address, port, fd, reuseAddr);
+      if (pair !== undefined) verified = await this.adopt(address, port, pair[1], reuseAddr);
+    } catch (err) {
+      // A socket whose adoption failed was closed with it; the pair's other half may be left.
+      if (socket) await closeSocket(socket);
+      else if (pair !== undefined) closeFd(pair[1]);
+      throw err;
+    }
+    const s = socket;
+    const local: Endpoint = { address, port: s.address().port };
+    const queue = new SendQueue(
+      (d, p, a, done) => s.send(d, p, a, done),
+      this.opts.sendLimits ?? DEFAULT_SEND_LIMITS,
+      (err) => this.opts.onError?.(new SocketError("IKE_ERR_SEND", `send from ${endpointKey(local)} failed`, { cause: err })),
+    );
+    const b: Bound = { socket: s, verified, local, natt, queue };
+    for (const sock of verified ? [s, verified] : [s]) {
+      const isVerified = sock === verified;
+      sock.on("message", (msg, rinfo) => this.receive(b, msg, rinfo, isVerified));
+      sock.on("error", (err) =>
+        this.opts.onError?.(new SocketError("IKE_ERR_SOCKET", `socket ${endpointKey(local)}: ${err.message}`, { cause: err })),
+      );
+    }
+    this.bound.set(endpointKey(local), b);
+  }
+
+  /** A dgram socket on `fd` (from `openSocket`/`openPair`), or bound by dgram itself when undefined. */
+  private adopt(address: string, port: number, fd: number | undefined, reuseAddr: boolean): Promise<dgram.Socket> {
+    const v6 = net.isIPv6(address);
     const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", reuseAddr, ipv6Only: v6 });
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<dgram.Socket>((resolve, reject) => {
       const onBindError = (err: Error): void => {
         socket.close();
         reject(new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${err.message}`, { cause: err }));
@@ -247,25 +331,14 @@ export class UdpTransport implements Transport {
           onBindError(err as Error);
           return;
         }
-        const local: Endpoint = { address, port: socket.address().port };
-        const queue = new SendQueue(
-          (d, p, a, done) => socket.send(d, p, a, done),
-          this.opts.sendLimits ?? DEFAULT_SEND_LIMITS,
-          (err) => this.opts.onError?.(new SocketError("IKE_ERR_SEND", `send from ${endpointKey(local)} failed`, { cause: err })),
-        );
-        const b: Bound = { socket, local, natt, queue };
-        socket.on("message", (msg, rinfo) => this.receive(b, msg, rinfo));
-        socket.on("error", (err) =>
-          this.opts.onError?.(new SocketError("IKE_ERR_SOCKET", `socket ${endpointKey(local)}: ${err.message}`, { cause: err })),
-        );
-        this.bound.set(endpointKey(local), b);
-        resolve();
+        resolve(socket);
       });
     });
   }
 
-  private receive(b: Bound, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private receive(b: Bound, msg: Buffer, rinfo: dgram.RemoteInfo, verified: boolean): void {
     const r = classify(msg, markerExpected(b.local.port, rinfo.port, b.natt));
+    if (verified) this.counters.verifiedReceived++;
     switch (r.kind) {
       case "ike":
         this.counters.received++;
