@@ -174,8 +174,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   route(sa: IsakmpSa, m: Message): Route | string {
     const h = m.header;
     const task = this.tasks.get(sa);
+    // An established SA no longer holds its task (see established()).
+    if (task === undefined && sa.phase1 !== undefined && h.messageId === 0) return "Phase 1 message after the exchange ended";
     if (task === undefined || h.exchangeType !== task.exchangeType || h.messageId !== 0) return `exchange ${h.exchangeType} mid ${h.messageId} not handled here`;
-    if (task.state === "done" || task.state === "failed") return "Main Mode message after the exchange ended";
+    if (task.state === "done" || task.state === "failed") return "Phase 1 message after the exchange ended";
     if (m.kind === "encrypted" && sa.keymat?.derived !== true) return "encrypted message before keys";
     const pos = task.expected();
     return {
@@ -265,6 +267,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     const { sas, ipsec, log, emit, quick } = this.ctx;
     const task = this.tasks.get(sa)!;
     const result = task.result!;
+    // The exchange is over: what it kept to compute the hashes and keys (SA payload, nonces, DH
+    // values, proposals, the authenticator) is not needed any more, so the SA stops holding it. A
+    // retransmitted last request is answered from the SA's reply cache, before routing.
+    this.tasks.delete(sa);
     sa.clearTimer("expire");
     const t = result.transform;
     sa.phase1 = {
