@@ -111,6 +111,7 @@ export class Phase1Keymat {
   #ivs: IvChain | undefined;
   #x: Phase1Exchange | undefined;
   #destroyed = false;
+  #phase1Over = false;
 
   /**
    * A holder for one ISAKMP SA. Throws `IKE_ERR_CRYPTO_LEGACY_PROVIDER` at once when the suite's
@@ -342,6 +343,16 @@ export class Phase1Keymat {
     }));
   }
 
+  /**
+   * The Phase 1 exchange is over: drop the copies of its public values (cookies, nonces, g^xi,
+   * g^xr) that only HASH_I and HASH_R need. The derived keys and the IV chain stay; hashI/hashR
+   * throw from now on.
+   */
+  phase1Over(): void {
+    this.#x = undefined;
+    this.#phase1Over = true;
+  }
+
   /** Wipes and releases every secret; the holder is unusable afterwards. Idempotent. */
   destroy(): void {
     this.#destroyed = true;
@@ -438,7 +449,7 @@ export class Phase1Keymat {
 
   #exchange(): Phase1Exchange {
     this.#alive();
-    if (!this.#x) throw new CryptoError(CryptoErrorCode.NotDerived, "Phase 1 keys not derived yet");
+    if (!this.#x) throw new CryptoError(CryptoErrorCode.NotDerived, this.#phase1Over ? "Phase 1 exchange over: HASH_I/HASH_R inputs dropped" : "Phase 1 keys not derived yet");
     return this.#x;
   }
 

@@ -260,6 +260,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // A repeat of the message we just answered gets the same answer (responder: our reply;
     // initiator: the retransmitted answer from the peer makes us resend our next request).
     if (request !== undefined && out !== undefined) sa.replies.remember(request, [out]);
+    // The peer's message ended the exchange (Main Mode initiator at MM6, Aggressive Mode responder
+    // at AM3): the peer has nothing left to repeat, so our answer to its earlier message goes. The
+    // side that sent the last message keeps it until the peer's first verified Quick Mode message.
+    else if (step.kind === "done") sa.replies.clear();
     if (step.kind === "done") this.established(sa);
   }
 
@@ -271,6 +275,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // values, proposals, the authenticator) is not needed any more, so the SA stops holding it. A
     // retransmitted last request is answered from the SA's reply cache, before routing.
     this.tasks.delete(sa);
+    sa.keymat?.phase1Over();
     sa.clearTimer("expire");
     const t = result.transform;
     sa.phase1 = {

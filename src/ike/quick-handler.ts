@@ -229,8 +229,13 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return;
     }
     settle(step.kind !== "fail");
-    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD).
-    if (step.kind !== "fail") sa.heard();
+    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD), and it holds the
+    // Phase 1 keys, so it received our last Phase 1 message (MM6, AM3) and will not repeat the
+    // message that one answered: the ISAKMP SA's reply cache goes (held SAs keep less).
+    if (step.kind !== "fail") {
+      sa.heard();
+      sa.replies.clear();
+    }
     this.afterStep(sa, ex, step, datagram);
   }
 

@@ -120,6 +120,11 @@ export class ReplyCache {
     return this.request !== undefined && this.request.equals(datagram);
   }
 
+  /** Whether a request and its answer are kept. */
+  get holding(): boolean {
+    return this.request !== undefined;
+  }
+
   clear(): void {
     this.request = undefined;
     this.replies = [];

@@ -1,10 +1,12 @@
 /**
  * What an established ISAKMP SA keeps while it is held (issue 14 goal 5: 100,000 held pairs in
- * 1 GiB): nothing of the finished Phase 1 exchange that produced it.
+ * 1 GiB): nothing of the finished Phase 1 exchange that produced it, and the answer kept for a
+ * repeat of the peer's last Phase 1 message only as long as the peer may repeat it.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initiate, makePair, pskText, ruleText, settle } from "./harness.js";
+import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
 
 const XF = "p1_xform { auth_method preshared oakley_group 2 auth_alg sha1 encr_alg aes(128..128) }";
 
@@ -17,10 +19,34 @@ test("an established ISAKMP SA no longer holds its Phase 1 exchange (nonces, DH 
   });
   const sa = initiate(p, "to-b");
   await settle(p);
+  const saB = p.b.engine.sas.all()[0]!;
   assert.equal(sa.state, "established");
-  assert.equal(p.b.engine.sas.all()[0]!.state, "established");
+  assert.equal(saB.state, "established");
   assert.equal(p.a.engine.debugSizes().tasks, 0, "initiator");
   assert.equal(p.b.engine.debugSizes().tasks, 0, "responder");
+  for (const s of [sa, saB]) {
+    assert.throws(() => s.keymat!.hashI(Buffer.alloc(1), Buffer.alloc(1)), /exchange over/, "the keys dropped the nonces and DH values");
+  }
+  // MM6 ended the exchange for the initiator: it has nothing to repeat. The responder keeps MM6
+  // for a repeated MM5 (retransmit.test.ts: a lost MM6).
+  assert.equal(sa.replies.holding, false, "initiator");
+  assert.equal(saB.replies.holding, true, "responder");
   p.a.engine.close();
   p.b.engine.close();
+});
+
+test("the responder's answer to MM5 goes once the initiator's first Quick Mode message verifies", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  const saB = p.b.engine.sas.all()[0]!;
+  assert.equal(saB.replies.holding, true);
+  let up = 0;
+  p.b.engine.on("phase2-up", () => up++);
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  assert.equal(up, 1);
+  assert.equal(saB.replies.holding, false, "the responder");
+  assert.equal(sa.replies.holding, false, "the initiator");
+  await closePair(p);
 });
