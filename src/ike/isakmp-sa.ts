@@ -152,8 +152,13 @@ export class IsakmpSa {
     private readonly ctx: IsakmpSaContext,
   ) {
     this.role = init.role;
-    this.icookie = Buffer.from(init.icookie);
-    this.rcookie = Buffer.from(init.rcookie ?? ZERO_COOKIE);
+    // Both cookies in one allocation of their own: a copy in Node's shared pool slab (Buffer.from)
+    // would keep that whole 8 KiB slab alive for the SA's life.
+    const cookies = Buffer.alloc(16);
+    cookies.set(init.icookie, 0);
+    cookies.set(init.rcookie ?? ZERO_COOKIE, 8);
+    this.icookie = cookies.subarray(0, 8);
+    this.rcookie = cookies.subarray(8, 16);
     this.local = init.local;
     this.remote = init.remote;
     this.rule = init.rule;

@@ -27,6 +27,10 @@ test("an established ISAKMP SA no longer holds its Phase 1 exchange (nonces, DH 
   for (const s of [sa, saB]) {
     assert.throws(() => s.keymat!.hashI(Buffer.alloc(1), Buffer.alloc(1)), /exchange over/, "the keys dropped the nonces and DH values");
   }
+  for (const s of [sa, saB]) {
+    // Held for the SA's life, so not views of Node's shared 8 KiB pool slab (which they would keep alive).
+    assert.ok(s.icookie.buffer.byteLength <= 16 && s.rcookie.buffer.byteLength <= 16, "cookies in an allocation of their own");
+  }
   // MM6 ended the exchange for the initiator: it has nothing to repeat. The responder keeps MM6
   // for a repeated MM5 (retransmit.test.ts: a lost MM6).
   assert.equal(sa.replies.holding, false, "initiator");
