@@ -136,12 +136,13 @@ export class IsakmpSa {
    * (engine-io.ts: a copy reflected back to us is a replay too).
    */
   readonly messageIds = new MessageIdSet();
-  /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
-  readonly abort = new AbortController();
+
   /** Dead Peer Detection (RFC 3706): vendor IDs seen, last heard, probes (dpd.ts). */
   readonly dpd: DpdState;
 
   private st: IsakmpSaState = "larval";
+  /** See {@link abort}. */
+  #abort: AbortController | undefined;
   /** What ends the SA's lifetime (phase1/lifetime.ts), see {@link armLifetime}. */
   private lifetimeEnd: (() => void) | undefined;
   private readonly timers = new Map<string, TimerHandle>();
@@ -171,6 +172,29 @@ export class IsakmpSa {
 
   get state(): IsakmpSaState {
     return this.st;
+  }
+
+  /**
+   * Aborted on destroy, so pool work queued for a dead SA is dropped. Made at first use and let go
+   * by {@link releaseAbort} once the exchange that used it is over (an AbortController with its
+   * signal is ~0.7 KB, held by every idle SA otherwise); one made after destroy is aborted already.
+   */
+  get abort(): AbortController {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.st === "dead") this.#abort.abort(this.deathReason);
+    }
+    return this.#abort;
+  }
+
+  /** No pool work of this SA is under way (its Phase 1 exchange is over): drop the controller until the next use. */
+  releaseAbort(): void {
+    if (this.#abort !== undefined && !this.#abort.signal.aborted) this.#abort = undefined;
+  }
+
+  /** Whether an AbortController is held now (for tests and memory checks). */
+  get holdsAbort(): boolean {
+    return this.#abort !== undefined;
   }
 
   /** Whether the SA has been destroyed (a method, so checks after an await are not narrowed away). */
@@ -310,7 +334,7 @@ export class IsakmpSa {
     this.deathReason = reason;
     // The death reason, not the default DOMException: building that (with its stack) was ~80 us
     // per SA in the handshake benchmark's responder profile; pool calls see it as `cause`.
-    this.abort.abort(reason);
+    this.#abort?.abort(reason);
     this.keymat?.destroy();
     this.keymat = undefined;
     this.transition("dead", reason);

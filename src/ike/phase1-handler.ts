@@ -276,6 +276,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // retransmitted last request is answered from the SA's reply cache, before routing.
     this.tasks.delete(sa);
     sa.keymat?.phase1Over();
+    // Phase 1's pool work (DH, signatures) is all done: a later exchange makes a new controller.
+    sa.releaseAbort();
     sa.clearTimer("expire");
     const t = result.transform;
     sa.phase1 = {

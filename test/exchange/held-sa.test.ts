@@ -31,6 +31,7 @@ test("an established ISAKMP SA no longer holds its Phase 1 exchange (nonces, DH 
     // Held for the SA's life, so not views of Node's shared 8 KiB pool slab (which they would keep alive).
     assert.ok(s.icookie.buffer.byteLength <= 16 && s.rcookie.buffer.byteLength <= 16, "cookies in an allocation of their own");
   }
+  for (const s of [sa, saB]) assert.equal(s.holdsAbort, false, "no AbortController while idle");
   // MM6 ended the exchange for the initiator: it has nothing to repeat. The responder keeps MM6
   // for a repeated MM5 (retransmit.test.ts: a lost MM6).
   assert.equal(sa.replies.holding, false, "initiator");
