@@ -71,6 +71,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
   /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
   private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
+  /** ISAKMP SAs whose destroy ends their open Quick Modes (hooked once, at their first Quick Mode). */
+  private readonly hooked = new WeakSet<IsakmpSa>();
   /** The same exchanges with their ISAKMP SA, for {@link underWay}. */
   private readonly underway = new Map<Phase2Exchange, IsakmpSa>();
 
@@ -289,10 +291,13 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     this.ctx.stats.negotiations.quick[task.role].started++;
     let open = this.open.get(sa);
     if (open === undefined) {
-      const set = (open = new Set<Phase2Exchange>());
-      this.open.set(sa, set);
+      open = new Set<Phase2Exchange>();
+      this.open.set(sa, open);
+    }
+    if (!this.hooked.has(sa)) {
+      this.hooked.add(sa);
       sa.onDestroy(() => {
-        for (const e of [...set]) this.endPhase2(sa, e, 0);
+        for (const e of [...(this.open.get(sa) ?? [])]) this.endPhase2(sa, e, 0);
       });
     }
     open.add(ex);
@@ -302,7 +307,12 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
     const { sas } = this.ctx;
-    if (this.open.get(sa)?.delete(ex) === true) this.count(ex);
+    const open = this.open.get(sa);
+    if (open?.delete(ex) === true) {
+      this.count(ex);
+      // A held SA with no Quick Mode under way keeps no (empty) set.
+      if (open.size === 0) this.open.delete(sa);
+    }
     this.underway.delete(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();

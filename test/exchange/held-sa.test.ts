@@ -55,3 +55,26 @@ test("the responder's answer to MM5 goes once the initiator's first Quick Mode m
   assert.equal(sa.replies.holding, false, "the initiator");
   await closePair(p);
 });
+
+test("an ISAKMP SA that dies during its second Quick Mode (the first one over) still ends it: its larval SPI leaves the kernel", async () => {
+  let blockB = false;
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "", "", {
+    network: { impair: { filter: (_d, src) => (blockB && src.address === "10.0.0.2" ? "drop" : "pass") } },
+  });
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  let up = 0;
+  p.a.engine.on("phase2-up", () => up++);
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  assert.equal(up, 1);
+  blockB = true; // QM2 of the second exchange never arrives: it stays open, its SPI larval
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  const larval = async () => (await p.a.kernel.dump()).filter((s) => s.state === "larval").length;
+  assert.equal(await larval(), 1, "the second Quick Mode holds a larval SPI");
+  sa.destroy("test: ISAKMP SA gone");
+  await settle(p);
+  assert.equal(await larval(), 0);
+  await closePair(p);
+});
