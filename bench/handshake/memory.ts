@@ -73,12 +73,14 @@ process.on("SIGUSR2", () => {
   const ask = fs.readFileSync(path.join(dir, "request"), "utf8").trim();
   if (ask.startsWith("snapshot ")) v8.writeHeapSnapshot(ask.slice(9));
   else { globalThis.gc(); globalThis.gc(); }
-  fs.writeFileSync(path.join(dir, "answer.tmp"), JSON.stringify(process.memoryUsage()));
+  const locked = /VmLck:\\s+(\\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+  fs.writeFileSync(path.join(dir, "answer.tmp"), JSON.stringify({ ...process.memoryUsage(), locked: locked ? Number(locked[1]) * 1024 : 0 }));
   fs.renameSync(path.join(dir, "answer.tmp"), path.join(dir, "answer"));
 });
 `;
 
-type MemoryUsage = ReturnType<typeof process.memoryUsage>;
+/** `process.memoryUsage()` of the daemon, and its mlocked bytes (VmLck: libsodium secure memory). */
+type MemoryUsage = ReturnType<typeof process.memoryUsage> & { readonly locked: number };
 
 /** Ask the daemon's preload for a GC (or a snapshot to `snapshotFile`); wait (bounded) for its answer. */
 async function ask(t: DaemonTarget, dir: string, snapshotFile?: string): Promise<MemoryUsage> {
@@ -153,7 +155,10 @@ async function main(): Promise<void> {
       }
       points.push({ pairs: n, mem, heap });
       const mb = (x: number): string => (x / 1e6).toFixed(1);
-      console.log(`${n} pairs held, after a forced GC: RSS ${mb(mem.rss)} MB, JS heap used ${mb(mem.heapUsed)} MB, external ${mb(mem.external)} MB (ArrayBuffers ${mb(mem.arrayBuffers)} MB)`);
+      console.log(
+        `${n} pairs held, after a forced GC: RSS ${mb(mem.rss)} MB, JS heap used ${mb(mem.heapUsed)} MB of ${mb(mem.heapTotal)} MB, ` +
+          `external ${mb(mem.external)} MB (ArrayBuffers ${mb(mem.arrayBuffers)} MB), locked ${mb(mem.locked)} MB`,
+      );
     }
   } finally {
     await t.stop();
@@ -168,9 +173,11 @@ async function main(): Promise<void> {
   console.log(`\nKB per pair, ${a.pairs} -> ${b.pairs} pairs (group ${group}, forced GC${v.settle !== "0" ? `, ${v.settle} s settled` : ""}):`);
   console.log(`  RSS                        ${per((m) => m.rss)}`);
   console.log(`  JS heap used               ${per((m) => m.heapUsed)}`);
+  console.log(`  JS heap committed          ${per((m) => m.heapTotal)}`);
   console.log(`  external (outside the heap) ${per((m) => m.external)}`);
   console.log(`    of which ArrayBuffers    ${per((m) => m.arrayBuffers)}`);
-  console.log(`  RSS - heap - external      ${per((m) => m.rss - m.heapUsed - m.external)}`);
+  console.log(`  locked (secure memory)     ${per((m) => m.locked)}`);
+  console.log(`  RSS - heap committed - external ${per((m) => m.rss - m.heapTotal - m.external)}`);
   if (a.heap === undefined || b.heap === undefined) return;
   console.log(`  snapshot, all nodes        ${kb((b.heap.totalBytes - a.heap.totalBytes) / units)}  (ArrayBuffer contents included)`);
   console.log(`\n  ${"B/pair".padStart(8)} ${"n/pair".padStart(7)}  class <- first retainer`);
