@@ -4,19 +4,23 @@
  *
  * The daemon runs as a gateway runs it (daemon-target.ts: detached, default logging, `--kernel
  * memory`, so the IPsec SAs it installs live in its own in-memory SADB, which a real kernel would
- * hold instead) with `--heapsnapshot-signal=SIGUSR2`. After `--warmup` negotiations that are
+ * hold instead), with `--expose-gc` and a preloaded SIGUSR2 handler (PRELOAD below) through which
+ * this bench forces a full GC or writes a heap snapshot. After `--warmup` negotiations that are
  * deleted again, ikeload `--hold` runs (Main Mode PSK aes128/sha1 + Quick Mode ESP aes128-sha1, no
- * PFS, Phase 2 lifetime 3000 s) bring the held pairs up to each of `--counts`, each batch from
- * new source addresses (so no INITIAL-CONTACT tears down an earlier batch). At each count: RSS
- * (/proc/PID/status) before and after a heap snapshot (which forces a full GC first), and the
- * snapshot summed by class (heap-snapshot.ts). Between the first and the last count it prints
- * bytes per pair: the JS heap retained (ArrayBuffer contents, "system / JSArrayBufferData",
- * included: V8 reports them as native nodes), RSS, and the classes that grew the most, each with
- * the classes of its first retainers (`--depth` levels). `--rss-count N`: one more hold batch up to N pairs, RSS only
- * (no snapshot: at tens of thousands of pairs a snapshot outgrows a JS string).
+ * PFS, Phase 2 lifetime 3000 s, concurrency 8) bring the held pairs up to each of `--counts`, each
+ * batch from new source addresses (so no INITIAL-CONTACT tears down an earlier batch). At each
+ * count, after `--settle` seconds (65 outlasts the 60 s a finished Quick Mode keeps its answer) and
+ * a forced GC: RSS, JS heap used and committed, memory outside the heap, ArrayBuffers and locked
+ * memory (VmLck: libsodium's secure memory). Between the first and the last count it prints each
+ * per pair. `--snapshots` also sums a heap snapshot at each count by class and the classes of its
+ * first retainers (`--depth` levels; heap-snapshot.ts) and prints the classes that grew the most
+ * per pair (a snapshot's own garbage stays in RSS: take RSS figures from runs without it).
+ * `--idle S`: the daemon's CPU over S seconds while the last count is held. `--tree DIR`: run the
+ * daemon of another built tree (a baseline).
  *
- *   node --openssl-legacy-provider dist/bench/handshake/memory.js [--counts 1000,3000]
- *     [--warmup 200] [--group 2] [--top 30] [--depth 1] [--rss-count 10000] [--tree DIR]
+ *   node --openssl-legacy-provider dist/bench/handshake/memory.js [--counts 2000,4000]
+ *     [--warmup 200] [--group 2] [--settle S] [--snapshots] [--top 30] [--depth 1] [--idle S]
+ *     [--tree DIR]
  * (inside a network namespace: it uses 127.0.7.31:17310 and sources from 127.7.3.1 on.)
  */
 import fs from "node:fs";
@@ -27,6 +31,7 @@ import { parseLoadArgs } from "../../src/load/options.js";
 import { runLoad } from "../../src/load/runner.js";
 import { startDaemonTarget, type DaemonTarget } from "./daemon-target.js";
 import { diffPerUnit, summariseSnapshot, type HeapSummary } from "./heap-snapshot.js";
+import { processCpuSecs } from "./thread-cpu.js";
 
 const PSK = "memory-bench-secret";
 const TARGET = { address: "127.0.7.31", port: 17310 };
@@ -115,6 +120,7 @@ async function main(): Promise<void> {
       top: { type: "string", default: "30" },
       depth: { type: "string", default: "1" },
       tree: { type: "string" },
+      idle: { type: "string", default: "0" },
     },
   });
   const counts = v.counts.split(",").map(Number);
@@ -159,6 +165,15 @@ async function main(): Promise<void> {
         `${n} pairs held, after a forced GC: RSS ${mb(mem.rss)} MB, JS heap used ${mb(mem.heapUsed)} MB of ${mb(mem.heapTotal)} MB, ` +
           `external ${mb(mem.external)} MB (ArrayBuffers ${mb(mem.arrayBuffers)} MB), locked ${mb(mem.locked)} MB`,
       );
+    }
+    const idleSecs = Number(v.idle);
+    if (idleSecs > 0) {
+      const cpu0 = processCpuSecs(t.pid);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, idleSecs * 1000));
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = processCpuSecs(t.pid) - cpu0;
+      console.log(`idle, ${counts[counts.length - 1]} pairs held: ${(cpu * 1000).toFixed(0)} ms of CPU in ${wall.toFixed(1)} s, ${((100 * cpu) / wall).toFixed(2)}% of a core`);
     }
   } finally {
     await t.stop();
