@@ -23,7 +23,7 @@ import {
   type PubkeyResult,
 } from "../src/crypto/pubkey.js";
 import { parseTokenKeyFile, isTokenKeyFile } from "../src/crypto/token-key-file.js";
-import { loadTokenKey, tokenDecrypt, tokenKeyLocked, tokenLogin, tokenLogout, tokenSign, type TokenKeyRef } from "../src/crypto/token-keys.js";
+import { loadTokenKey, releaseTokenKey, tokenDecrypt, tokenKeyLocked, tokenLogin, tokenLogout, tokenSign, type TokenKeyRef } from "../src/crypto/token-keys.js";
 import {
   KEY_NOT_LOADED,
   TASK_EXCEPTION,
@@ -41,9 +41,11 @@ const MAX_KEY_FILE = 64 * 1024;
 /** Keys loaded in this thread, by key id, with the version they were loaded for. */
 const keyring = new Map<string, { version: number; ref: PrivateKeyRef | TokenKeyRef }>();
 
-/** Forget a key in this thread (the pool broadcasts removals). */
+/** Forget a key in this thread (the pool broadcasts removals); a token key's secret is zeroed. */
 export function dropKey(keyId: string): void {
+  const have = keyring.get(keyId);
   keyring.delete(keyId);
+  if (have?.ref.kind === "token") releaseTokenKey(have.ref);
 }
 
 /** Number of keys loaded in this thread (for tests and stats). */
@@ -125,7 +127,11 @@ function keyFor(req: KeyRefFields): TaskResult<PrivateKeyRef | TokenKeyRef> {
     return { ok: false, error: { code: KEY_NOT_LOADED, message: `key ${req.keyId} not loaded in this thread` } };
   }
   const loaded = readSource(req.keySource);
-  if (loaded.ok) keyring.set(req.keyId, { version: req.keyVersion, ref: loaded.value });
+  if (loaded.ok) {
+    // A newer version replaces the key (its removal's broadcast may not have come yet).
+    dropKey(req.keyId);
+    keyring.set(req.keyId, { version: req.keyVersion, ref: loaded.value });
+  }
   return loaded;
 }
 

@@ -149,6 +149,17 @@ static void OnPoll(uv_poll_t *h, int status, int events) {
   napi_value null;
   if (napi_open_handle_scope(s->env, &scope) != napi_ok) return;
   napi_get_null(s->env, &null);
+  if (status == UV_EBADF && !s->closing) {
+    /* libuv reports POLLERR as EBADF and stops watching. On these sockets POLLERR is the socket's
+     * pending error: a netlink overrun sets ENOBUFS there. SO_ERROR takes (and clears) it: report
+     * it as recvmsg would, and watch again. No pending error: the socket itself failed. */
+    int e = 0;
+    socklen_t len = sizeof e;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e != 0) {
+      Deliver(s, IkedErrno(s->env, e == ENOBUFS ? "IKE_ERR_NATIVE_OVERRUN" : "IKE_ERR_NATIVE_SOCKET", "recvmsg", e), null);
+      if (s->closing || uv_poll_start(&s->poll, UV_READABLE, OnPoll) == 0) status = 0;
+    }
+  }
   if (status < 0) {
     Deliver(s, IkedErrno(s->env, "IKE_ERR_NATIVE_SOCKET", "poll", -status), null);
     uv_poll_stop(&s->poll);

@@ -57,7 +57,9 @@ export class AdminClient {
     const id = this.#nextId++;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
-      this.#sock.write(encodeFrame({ v: MESSAGE_VERSION, id, req }));
+      const frame = encodeFrame({ v: MESSAGE_VERSION, id, req });
+      // Once the socket has taken it, the request (a token PIN) is wiped, as the daemon does its replies.
+      this.#sock.write(frame, () => frame.fill(0));
     });
   }
 

@@ -14,6 +14,10 @@
  *
  * The decoder is incremental and bounded: a header announcing more than MAX_FRAME_BODY, a bad
  * magic or version, or a body msgpack cannot decode yields an error value, never a throw.
+ *
+ * Frames carry secrets (a token PIN, keys at privilege keymat): the decoder zeroes the bytes it
+ * was given once they are decoded or copied, so the received chunks do not keep them. Binary
+ * fields are decoded as copies, never as views of those bytes.
  */
 import { Packr } from "msgpackr";
 
@@ -28,7 +32,7 @@ const MAGIC0 = 0x49; // 'I'
 const MAGIC1 = 0x4b; // 'K'
 
 // Plain maps in, plain objects out; no records or structure sharing, so frames are self-contained.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, copyBuffers: true });
 
 /** Why a byte stream is not a valid frame sequence. Offsets are from the start of the frame. */
 export interface FrameError {
@@ -66,30 +70,48 @@ export class FrameDecoder {
     return this.#buf.length;
   }
 
-  /** Feed bytes; returns every complete frame, stopping at the first error. */
+  /**
+   * Feed bytes; returns every complete frame, stopping at the first error. The decoder owns
+   * `chunk` from here: its bytes are zeroed once decoded (or copied to join the next chunk).
+   */
   push(chunk: Buffer): FrameItem[] {
     if (this.#failed) return [];
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    if (this.#buf.length === 0) this.#buf = chunk;
+    else {
+      const joined = Buffer.concat([this.#buf, chunk]);
+      this.#buf.fill(0);
+      chunk.fill(0);
+      this.#buf = joined;
+    }
     const out: FrameItem[] = [];
     while (this.#buf.length >= 2) {
       const err = this.#checkHeader();
       if (err) {
-        this.#failed = true;
+        this.#fail();
         out.push({ ok: false, error: err });
         return out;
       }
       if (this.#buf.length < FRAME_HEADER_LEN) break;
       const len = this.#buf.readUInt32BE(4);
       if (this.#buf.length < FRAME_HEADER_LEN + len) break;
-      const body = this.#buf.subarray(FRAME_HEADER_LEN, FRAME_HEADER_LEN + len);
+      const frame = this.#buf.subarray(0, FRAME_HEADER_LEN + len);
       this.#buf = this.#buf.subarray(FRAME_HEADER_LEN + len);
-      out.push(decodeBody(body));
+      out.push(decodeBody(frame.subarray(FRAME_HEADER_LEN)));
+      // The value holds its own copies (strings, copied binaries): a PIN or key stays nowhere else.
+      frame.fill(0);
       if (!out[out.length - 1]!.ok) {
-        this.#failed = true;
+        this.#fail();
         return out;
       }
     }
     return out;
+  }
+
+  /** Nothing more is decoded; what is buffered is zeroed. */
+  #fail(): void {
+    this.#failed = true;
+    this.#buf.fill(0);
+    this.#buf = Buffer.alloc(0);
   }
 
   #checkHeader(): FrameError | undefined {

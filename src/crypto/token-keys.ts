@@ -10,7 +10,8 @@
  *            error; that error must not become an oracle (Bleichenbacher), so, as pubkey.ts does
  *            with implicit rejection, a bad padding yields a synthetic plaintext derived from the
  *            ciphertext and a per-key secret only the token can make (the hash of its signature
- *            over a fixed value), the same in every worker. XXX: unlike the native decryption this
+ *            over a fixed value), the same in every worker, held in sodium secure memory and
+ *            zeroed when the worker drops the key. XXX: unlike the native decryption this
  *            is not constant time: how long the token takes to fail, and this JavaScript, can leak
  *            the padding check's outcome through timing.
  *
@@ -20,6 +21,7 @@
  * everywhere without reloading.
  */
 import { createHash, createHmac } from "node:crypto";
+import { SecureBuffer, wipe } from "./secure.js";
 import { TokenCode, TokenError, findObjects, login, logout, openLibrary, openSession, p11, pkcs11js, publicKeyOf, tokenSlot, type Handle, type Pkcs11 } from "./pkcs11.js";
 import type { TokenKeyFile } from "./token-key-file.js";
 import type { TaskResult } from "./tasks.js";
@@ -40,8 +42,17 @@ export interface TokenKeyRef {
   readonly id: Buffer;
   /** The private key object, once visible. */
   handle: Handle | undefined;
-  /** Implicit-rejection secret, made on first use. */
-  rejection: Buffer | undefined;
+  /**
+   * Implicit-rejection secret, made on first use; in secure memory (secure.ts) like the keying
+   * material, destroyed by {@link releaseTokenKey} when the thread drops the key.
+   */
+  rejection: SecureBuffer | undefined;
+}
+
+/** Forgets what this thread derived from a token key: its implicit-rejection secret is zeroed and released. */
+export function releaseTokenKey(ref: TokenKeyRef): void {
+  ref.rejection?.destroy();
+  ref.rejection = undefined;
 }
 
 /** This thread's sessions, by library and token label. */
@@ -139,22 +150,27 @@ export function tokenSign(ref: TokenKeyRef, hash: Uint8Array): TaskResult<Buffer
 }
 
 /** The implicit-rejection secret: SHA-256 of the key's signature over a fixed value (deterministic for RSA). */
-function rejectionSecret(ref: TokenKeyRef): TaskResult<Buffer> {
+function rejectionSecret(ref: TokenKeyRef): TaskResult<SecureBuffer> {
   if (ref.rejection) return { ok: true, value: ref.rejection };
   const sig = tokenSign(ref, createHash("sha256").update("iked token implicit rejection 1").digest());
   if (!sig.ok) return sig;
-  ref.rejection = createHash("sha256").update(sig.value).digest();
-  sig.value.fill(0);
+  // The digest is copied into secure memory and wiped (take); so is the signature it came from.
+  ref.rejection = SecureBuffer.take(createHash("sha256").update(sig.value).digest());
+  wipe(sig.value);
   return { ok: true, value: ref.rejection };
 }
 
 /** A plaintext of pseudo-random length (0..k-11) and bytes, from the secret and the ciphertext. */
-function synthetic(secret: Buffer, ciphertext: Uint8Array, k: number): Buffer {
-  const kdk = createHmac("sha256", secret).update(ciphertext).digest();
-  const len = createHmac("sha256", kdk).update("length").digest().readUInt16BE(0) % (k - 10);
-  const out: Buffer[] = [];
-  for (let i = 0; out.length * 32 < len; i++) out.push(createHmac("sha256", kdk).update(`message ${i}`).digest());
-  return Buffer.concat(out).subarray(0, len);
+function synthetic(secret: SecureBuffer, ciphertext: Uint8Array, k: number): Buffer {
+  const kdk = secret.use((key) => createHmac("sha256", key).update(ciphertext).digest());
+  try {
+    const len = createHmac("sha256", kdk).update("length").digest().readUInt16BE(0) % (k - 10);
+    const out: Buffer[] = [];
+    for (let i = 0; out.length * 32 < len; i++) out.push(createHmac("sha256", kdk).update(`message ${i}`).digest());
+    return Buffer.concat(out).subarray(0, len);
+  } finally {
+    wipe(kdk);
+  }
 }
 
 /** C_Decrypt failures that say nothing about the ciphertext. */

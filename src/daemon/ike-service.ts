@@ -113,7 +113,9 @@ export class UdpIkeService implements IkeService {
       config: () => ctx.config.current.config,
       onChange: (c) => {
         if (c.added.length + c.removed.length > 0) this.#log.info("local addresses changed: IKE sockets opened and closed", { opened: c.added, closed: c.removed });
-        for (const f of c.failed) this.#log.warn("cannot listen on a local address yet", f);
+        // Each once per address (listen.ts): a gateway whose address comes late, or never, is not flooded.
+        for (const f of c.failed) this.#log.warn("cannot listen on a local address yet; tried again every pass, reported when bound", f);
+        for (const address of c.recovered) this.#log.info("local address bound at last: IKE sockets opened", { address });
       },
     });
     this.#listen.start();
@@ -159,7 +161,8 @@ export class UdpIkeService implements IkeService {
 
   reconfigure(next: ConfigSnapshot): void {
     this.#engine?.unverifiedDh.resize(this.#unverifiedDh(next.config.globals.unverifiedDhShare));
-    // The live configuration already holds `next`: a pass binds the addresses it adds.
+    // The live configuration already holds `next`: a pass binds the addresses it adds (after the
+    // pass under way, if any, which read the old configuration: listen.ts).
     void this.#listen?.sync();
   }
 

@@ -6,10 +6,14 @@
  *                  answer where the interface has one (PF_KEY), so it stops holding the traffic
  *   EXPIRE         IkeEngine.expire: soft rekeys what we initiated, hard sends a Delete to the peer
  *   DELETE, FLUSH  by someone else: IkeEngine.kernelRemoved forgets those SAs and tells the peers
+ *   lost events    (the event socket overran or failed) a resync (src/kernel/resync.ts): the SAs the
+ *                  kernel dropped go the DELETE way, those past their soft lifetime the EXPIRE way
  *
- * Each event gets one log line (category `pfkey` at debug level, the engine's decisions at info).
+ * Each event gets one log line (category `pfkey` at debug level, the engine's decisions at info);
+ * each resync one at info (a warning when its dump failed).
  */
-import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent, Kernel } from "../kernel/kernel.js";
+import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent, Kernel, LostEvent } from "../kernel/kernel.js";
+import { KernelResync, type ResyncReport } from "../kernel/resync.js";
 import type { IkeEngine } from "../ike/engine.js";
 import type { IsakmpSa } from "../ike/isakmp-sa.js";
 import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
@@ -24,23 +28,42 @@ export function rejectAcquire(kernel: Kernel, log: Logger, seq: number, why: str
   );
 }
 
+/** The one log line of a resync. */
+function logResync(log: Logger, r: ResyncReport): void {
+  const fields = { causes: r.causes.join(","), kernelSas: r.kernelSas, heldPairs: r.held, missing: r.missing, removed: r.removed, softExpired: r.softExpired, rekeyed: r.rekeyed };
+  if (r.error !== undefined) log.warn("kernel events lost: resync failed, the SA table is not reconciled", { ...fields, error: r.error });
+  else log.info("kernel events lost: SA table resynchronised with the kernel", fields);
+}
+
 /**
- * Connects the kernel's events to the engine; `acquire` is the service's ACQUIRE handler. Returns
- * the function that disconnects them.
+ * Connects the kernel's events to the engine; `acquire` is the service's ACQUIRE handler. `now`:
+ * the clock of the kernel's counters, for a resync's soft lifetimes (default Date.now). Returns the
+ * function that disconnects them.
  */
-export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger, acquire: (ev: AcquireEvent) => void): () => void {
-  const onExpire = (ev: ExpireEvent): void => {
+export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger, acquire: (ev: AcquireEvent) => void, now?: () => number): () => void {
+  const onExpire = (ev: ExpireEvent, via = "EXPIRE"): string => {
     const what = engine.expire(ev);
     const fields = { kind: ev.kind, reason: ev.reason, proto: ev.sa.proto, spi: ev.sa.spi.toString(16), src: ev.sa.src, dst: ev.sa.dst, outcome: what };
-    if (what === "ignored") log.debug("pfkey", "EXPIRE", fields);
-    else log.info(what === "rekeying" ? "soft EXPIRE: renegotiating the IPsec SAs" : "hard EXPIRE: Delete sent to the peer", fields);
+    if (what === "ignored") log.debug("pfkey", via, fields);
+    else log.info(what === "rekeying" ? `soft ${via}: renegotiating the IPsec SAs` : `hard ${via}: Delete sent to the peer`, fields);
+    return what;
   };
-  const onRemoved = (ev: DeleteEvent | FlushEvent): void => {
+  const onRemoved = (ev: DeleteEvent | FlushEvent, via = "by someone else"): number => {
     const pairs = engine.kernelRemoved(ev);
     const fields = ev.type === "flush" ? { proto: ev.proto ?? "all", pairs } : { proto: ev.proto, spi: ev.spi.toString(16), src: ev.src, dst: ev.dst, pairs };
-    if (pairs > 0) log.info(ev.type === "flush" ? "SAs flushed from the kernel by someone else: peers told" : "SA deleted from the kernel by someone else: peer told", fields);
+    if (pairs > 0) log.info(ev.type === "flush" ? `SAs flushed from the kernel ${via}: peers told` : `SA deleted from the kernel ${via}: peer told`, fields);
     else log.debug("pfkey", `kernel ${ev.type} of SAs that are not ours`, fields);
+    return pairs;
   };
+  const resync = new KernelResync({
+    kernel,
+    held: () => engine.heldIpsecSas(),
+    removed: (ev) => onRemoved(ev, "(found by a resync)"),
+    softExpired: (ev) => onExpire(ev, "lifetime passed (found by a resync)") === "rekeying",
+    ...(now !== undefined ? { now } : {}),
+    done: (r) => logResync(log, r),
+  });
+  const onLost = (ev: LostEvent): void => resync.request(ev.cause);
   const onFailed = (_sa: IsakmpSa, reason: string, request?: QuickModeRequest): void => {
     if (request?.seq !== undefined) rejectAcquire(kernel, log, request.seq, reason);
   };
@@ -48,12 +71,15 @@ export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger,
   kernel.on("expire", onExpire);
   kernel.on("delete", onRemoved);
   kernel.on("flush", onRemoved);
+  kernel.on("lost", onLost);
   engine.on("phase2-failed", onFailed);
   return () => {
     kernel.off("acquire", acquire);
     kernel.off("expire", onExpire);
     kernel.off("delete", onRemoved);
     kernel.off("flush", onRemoved);
+    kernel.off("lost", onLost);
+    resync.close();
     engine.off("phase2-failed", onFailed);
   };
 }

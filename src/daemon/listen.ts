@@ -6,9 +6,11 @@
  * NAT-T) per address, so a reply leaves from the address the peer used. Addresses come and go
  * (DHCP, a VPN interface, an administrator's `ip addr add`): the {@link ListenWatcher} polls the
  * host's addresses (`os.networkInterfaces()`, every 2 s) and opens or closes sockets without a
- * restart; it also binds host addresses a reloaded configuration names. Sockets close only when
- * their address leaves the host (and no rule names it): a reload that drops a rule closes none,
- * so the SAs made under it can still send their Deletes.
+ * restart; it also binds host addresses a reloaded configuration names (a pass that runs during the
+ * reload is followed by one that reads the new configuration). A named address that cannot be bound
+ * is tried on every pass but reported once, and once more when it is bound. Sockets close only
+ * when their address leaves the host (and no rule names it): a reload that drops a rule closes
+ * none, so the SAs made under it can still send their Deletes.
  *
  * IPv6 link-local addresses (fe80::/10) are not bound: a socket on one needs an interface scope
  * that `local_addr` cannot name.
@@ -68,7 +70,23 @@ export interface ListenWatcherOptions {
   /** This host's addresses now (tests substitute a list). */
   readonly host?: () => string[];
   readonly intervalMs?: number;
-  readonly onChange?: (change: { added: string[]; removed: string[]; failed: { address: string; error: string }[] }) => void;
+  readonly onChange?: (change: ListenChange) => void;
+}
+
+/** What one pass changed; a pass that changed nothing reports nothing. */
+export interface ListenChange {
+  /** Addresses bound by this pass. */
+  readonly added: string[];
+  /** Addresses whose sockets this pass closed. */
+  readonly removed: string[];
+  /**
+   * Addresses that could not be bound, each reported once: on the first pass that fails to bind
+   * it, and again only when the error changes or after it was bound or unwanted in between (a
+   * gateway whose address comes late, by DHCP or VRRP, or never, is not warned about every pass).
+   */
+  readonly failed: { address: string; error: string }[];
+  /** Those of `added` that had been reported in `failed`: the address is there now. */
+  readonly recovered: string[];
 }
 
 /** Default polling interval. */
@@ -78,8 +96,12 @@ export const LISTEN_POLL_MS = 2000;
 export class ListenWatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** A pass asked for while one runs: it follows that one (see {@link sync}). */
+  private queued: Promise<void> | undefined;
   /** The host's addresses at the last pass: an address closes when it leaves this set. */
   private lastHost = new Set<string>();
+  /** Wanted addresses that failed to bind, with the error reported: each is reported once. */
+  private readonly unbound = new Map<string, string>();
 
   constructor(private readonly o: ListenWatcherOptions) {}
 
@@ -93,10 +115,23 @@ export class ListenWatcher {
     this.timer = undefined;
   }
 
-  /** One pass (also run after a reload): bind what is wanted and missing, close what is bound and no longer wanted. */
+  /**
+   * One pass (also run after a reload): bind what is wanted and missing, close what is bound and
+   * no longer wanted. A pass reads the configuration and the host's addresses when it begins: asked
+   * for while one runs (a reload during a pass), it runs once that one is done, so it sees the
+   * configuration of now; all callers during the wait share that one pass.
+   */
   sync(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    if (this.running === undefined) {
+      this.running = this.pass().finally(() => (this.running = undefined));
+      return this.running;
+    }
+    // The running pass's failure is its own callers' to hear; the pass after it runs regardless.
+    this.queued ??= this.running.catch(() => undefined).then(() => {
+      this.queued = undefined;
+      return this.sync();
+    });
+    return this.queued;
   }
 
   private async pass(): Promise<void> {
@@ -110,14 +145,20 @@ export class ListenWatcher {
     const added: string[] = [];
     const removed: string[] = [];
     const failed: { address: string; error: string }[] = [];
+    const recovered: string[] = [];
+    // An address no longer wanted, or bound meanwhile, is reported anew if it fails again later.
+    for (const a of this.unbound.keys()) if (!wanted.has(a) || bound.has(a)) this.unbound.delete(a);
     for (const a of wanted) {
       if (bound.has(a)) continue;
       try {
         await this.o.sockets.addAddress(a);
         added.push(a);
+        if (this.unbound.delete(a)) recovered.push(a);
       } catch (err) {
-        // A named address not on this host yet: tried again on the next pass.
-        failed.push({ address: a, error: (err as Error).message });
+        // A named address not on this host yet: tried again on every pass, reported once.
+        const error = (err as Error).message;
+        if (this.unbound.get(a) !== error) failed.push({ address: a, error });
+        this.unbound.set(a, error);
       }
     }
     // Only an address that left the host closes: a named one stays bound (as at start-up), and
@@ -127,6 +168,6 @@ export class ListenWatcher {
       await this.o.sockets.removeAddress(a);
       removed.push(a);
     }
-    if (added.length + removed.length + failed.length > 0) this.o.onChange?.({ added, removed, failed });
+    if (added.length + removed.length + failed.length > 0) this.o.onChange?.({ added, removed, failed, recovered });
   }
 }

@@ -177,18 +177,15 @@ export class Dispatcher {
       return route.refused(violation, "rules");
     }
     // Decrypted and well-formed is no proof of life yet (a forgery that parses, a replayed
-    // Informational): the handler calls `sa.heard()` once the message's HASH or authentication verifies.
-    // An authenticated message from new endpoints moves the SA there (once).
+    // Informational, a Phase 1 message whose HASH_I/HASH_R fails): the handler calls `sa.heard()`
+    // and `verified()` once the message's HASH or authentication verifies, and only an
+    // authenticated message from new endpoints moves the SA there (once).
     let follow = moving;
     const verified = (): void => {
       if (follow && sa.state !== "dead") this.move(sa, local, remote);
       follow = false;
     };
-    const settle = (accepted: boolean): void => {
-      if (!accepted) return d.discard();
-      d.commit();
-      verified();
-    };
+    const settle = (accepted: boolean): void => (accepted ? d.commit() : d.discard());
     return route.deliver({ sa, header, payloads: pm.value.payloads, datagram, encrypted: true, settle, verified, local, remote });
   }
 

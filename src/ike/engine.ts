@@ -14,6 +14,7 @@ import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
 import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent, Kernel } from "../kernel/kernel.js";
+import type { HeldPair } from "../kernel/resync.js";
 import { selectForAcquire, type IpsecPolicy } from "../policy/index.js";
 import { Admission } from "./admission.js";
 import { rethrowOutside, type Fatal } from "./boundary.js";
@@ -29,6 +30,7 @@ import { IdleSas } from "./idle-sas.js";
 import { InfoHandler } from "./info-handler.js";
 import { deleteIpsec as deleteIpsecPayload } from "./informational.js";
 import { IpsecSas, type IpsecOwner } from "./ipsec-sas.js";
+import type { PeerFollowed } from "./natt-follow.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import { nullLog, type IkeLog } from "./log.js";
 import { Phase1Handler } from "./phase1-handler.js";
@@ -129,6 +131,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     this.quick = new QuickHandler({
       sas, ipsec, io, emit, kernel: opts.kernel, dh: opts.dh, ipsecPolicy: opts.ipsecPolicy ?? (() => undefined),
       commit: opts.quickModeCommit === true, random, log, stats,
+      leftBehind: (sa, sas) => void this.followed(this.ipsec.catchUp(sa, sas)),
     });
     const cookies = opts.cookies ?? new CookieJar({ clock });
     const natt = new NattPhase1({ nattPort: opts.nattPort, transport: opts.transport, log });
@@ -250,16 +253,29 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     return 1;
   }
 
+  /** Every IPsec SA pair the engine holds (both halves as the kernel names them), for a resync. */
+  heldIpsecSas(): HeldPair[] {
+    return this.ipsec.held();
+  }
+
   /**
    * NAT rebinding: the IPsec SAs in the kernel take the peer's new port (IpsecSas.followPeer); a pair
    * the kernel refused is deleted (a Delete to the peer), so that traffic negotiates afresh rather
-   * than going to the dead mapping until its rekey.
+   * than going to the dead mapping until its rekey. A pair already gone from the kernel (expired
+   * or deleted a moment before) refused nothing: it is forgotten, what is left of it removed, and
+   * the peer is not told (the kernel's own EXPIRE or DELETE of it is what does that).
    */
-  private async followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<void> {
-    const { updated, failed } = await this.ipsec.followPeer(sa, before);
+  private followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<void> {
+    return this.followed(this.ipsec.followPeer(sa, before));
+  }
+
+  /** Counts what following a NAT rebinding did; deletes the refused pairs, forgets the gone ones. */
+  private async followed(following: Promise<PeerFollowed>): Promise<void> {
+    const { updated, failed, gone } = await following;
     this.stats.engine.nattIpsecRebound += updated;
     this.stats.engine.nattIpsecRebindFailed += 2 * failed.length;
     if (failed.length > 0) this.deleteIpsec(failed, "could not follow the NAT rebinding");
+    for (const { sa: owner, chosen } of gone) void this.ipsec.removePair(owner, chosen.proto, chosen.outboundSpi, chosen.inboundSpi);
   }
 
   /** Deletes to the peers for these pairs; `fromKernel`: also remove what is left of each pair there. */

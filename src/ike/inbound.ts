@@ -34,13 +34,15 @@ export interface Inbound {
   /** It arrived encrypted, so the peer holds the SA's keys. */
   readonly encrypted: boolean;
   /**
-   * Advance the SA's IV chain past this message (`accepted`: its hash or signature verified) or
-   * leave the chain as it was. Once per message; nothing to do for a clear one.
+   * Advance the SA's IV chain past this message (`accepted`) or leave the chain as it was. Once per
+   * message; nothing to do for a clear one. Advancing proves nothing: a Phase 1 message whose
+   * HASH_I/HASH_R failed still advances it (its protected error notify follows the peer's chain).
    */
   settle(accepted: boolean): void;
   /**
-   * Its HASH verified although it takes no part in the IV chain (an Informational: `settle(false)`
-   * came first): NAT-T moves the SA to the endpoints it came from, as `settle(true)` does.
+   * Its HASH, signature or authentication verified: NAT-T moves the SA to the endpoints it came
+   * from (RFC 3947 sections 5 and 7: only authenticated messages move an SA). Never for a message
+   * that failed, whatever {@link settle} did with the IV chain.
    */
   verified(): void;
 }

@@ -8,12 +8,14 @@
  */
 import type { ResolvedRule } from "../config/types.js";
 import type { ExpireEvent, Kernel, SaProto } from "../kernel/kernel.js";
+import type { HeldPair } from "../kernel/resync.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";
 import type { QuickModeRequest } from "./phase2/quick-mode.js";
-import { kernelEncap, udpVersion } from "./phase2/nat-oa.js";
-import { endpointKey, type Endpoint } from "./transport.js";
+import { followPorts, nothingFollowed, type PeerFollowed, type RecordedPair } from "./natt-follow.js";
+import { udpVersion } from "./phase2/nat-oa.js";
+import type { Endpoint } from "./transport.js";
 
 /** What renegotiating an IPsec SA pair needs. */
 export interface RekeyTarget {
@@ -24,10 +26,7 @@ export interface RekeyTarget {
 }
 
 /** An IPsec SA pair and the ISAKMP SA it was negotiated (or handed over) under. */
-export interface IpsecOwner {
-  readonly sa: IsakmpSa;
-  readonly chosen: ChosenSa;
-}
+export type IpsecOwner = RecordedPair;
 
 /** What a kernel EXPIRE calls for. */
 export type ExpireAction = { readonly kind: "rekey"; readonly target: RekeyTarget } | ({ readonly kind: "delete" } & IpsecOwner);
@@ -63,6 +62,21 @@ export class IpsecSas {
   /** The IPsec SAs negotiated under `sa` and still held. */
   of(sa: IsakmpSa): readonly ChosenSa[] {
     return this.installed.get(sa) ?? [];
+  }
+
+  /** Every IPsec SA pair held, as the kernel names its halves: what a resync compares with a dump. */
+  held(): HeldPair[] {
+    const out: HeldPair[] = [];
+    for (const [sa, list] of this.installed) {
+      for (const c of list) {
+        out.push({
+          proto: c.proto,
+          inbound: { src: sa.remote.address, dst: sa.local.address, spi: c.inboundSpi },
+          outbound: { src: sa.local.address, dst: sa.remote.address, spi: c.outboundSpi },
+        });
+      }
+    }
+    return out;
   }
 
   /**
@@ -203,36 +217,29 @@ export class IpsecSas {
    * NAT rebinding (RFC 3947 sections 4 and 7): an authenticated message moved `sa` from `before` to
    * the peer's new port. Every UDP-encapsulated ESP SA that used the old mapping (those under `sa`,
    * and under any other ISAKMP SA still between `before`'s endpoints) gets the new ports in the
-   * kernel, both directions. Each pair on its own: one the kernel refuses is logged and returned
-   * (the caller deletes it, so that traffic negotiates afresh) and the others go on. The addresses
+   * kernel, both directions (natt-follow.ts: refused and gone pairs are returned). The addresses
    * never change here: the dispatcher moves an SA only between ports of the same addresses.
    */
-  async followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<{ updated: number; failed: IpsecOwner[] }> {
-    const out = { updated: 0, failed: [] as IpsecOwner[] };
-    const kernel = this.kernel;
-    if (kernel === undefined || udpVersion(sa) === undefined) return out;
+  followPeer(sa: IsakmpSa, before: { readonly local: Endpoint; readonly remote: Endpoint }): Promise<PeerFollowed> {
+    if (this.kernel === undefined || udpVersion(sa) === undefined) return Promise.resolve(nothingFollowed());
     const same = (a: Endpoint, b: Endpoint): boolean => a.address === b.address && a.port === b.port;
-    const ports = { local: sa.local.port, remote: sa.remote.port };
-    const inbound = kernelEncap(ports, "in");
-    const outbound = kernelEncap(ports, "out");
-    for (const [owner, list] of [...this.installed]) {
+    const pairs: IpsecOwner[] = [];
+    for (const [owner, list] of this.installed) {
       if (owner !== sa && !(udpVersion(owner) !== undefined && same(owner.local, before.local) && same(owner.remote, before.remote))) continue;
-      for (const chosen of list) {
-        if (chosen.proto !== "esp") continue;
-        try {
-          await kernel.updateEncap(sa.remote.address, sa.local.address, "esp", chosen.inboundSpi, inbound);
-          await kernel.updateEncap(sa.local.address, sa.remote.address, "esp", chosen.outboundSpi, outbound);
-          out.updated += 2;
-        } catch (err) {
-          this.log.warn({ sa: owner.tag, spis: `${chosen.inboundSpi.toString(16)}/${chosen.outboundSpi.toString(16)}`, err: String(err) }, "NAT-T: the kernel refused the IPsec SAs' new UDP ports");
-          out.failed.push({ sa: owner, chosen });
-        }
-      }
+      for (const chosen of list) pairs.push({ sa: owner, chosen });
     }
-    if (out.updated + out.failed.length > 0) {
-      this.log.info({ sa: sa.tag, peer: endpointKey(sa.remote), updated: out.updated, failed: out.failed.length }, "NAT-T: IPsec SAs follow the peer's new port");
-    }
-    return out;
+    return followPorts(this.kernel, this.log, sa, pairs);
+  }
+
+  /**
+   * A Quick Mode under `sa` finished with `sas` in the kernel at UDP ports `sa` has left since: it
+   * followed a NAT rebinding while the exchange ran (a responder installs before QM2 and records
+   * on QM3; a committing initiator installs on QM2 and records on CONNECTED), and that move's
+   * {@link followPeer} did not know them yet. They take `sa`'s current ports now.
+   */
+  catchUp(sa: IsakmpSa, sas: readonly ChosenSa[]): Promise<PeerFollowed> {
+    if (this.kernel === undefined || udpVersion(sa) === undefined) return Promise.resolve(nothingFollowed());
+    return followPorts(this.kernel, this.log, sa, sas.map((chosen) => ({ sa, chosen })));
   }
 
   /**

@@ -195,7 +195,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     };
   }
 
-  private async deliver(task: Phase1Task, { sa, header: h, payloads, datagram, encrypted, settle, local, remote }: Inbound): Promise<void> {
+  private async deliver(task: Phase1Task, { sa, header: h, payloads, datagram, encrypted, settle, verified, local, remote }: Inbound): Promise<void> {
     if (sa.role === "initiator" && sa.rcookie.equals(ZERO_COOKIE)) {
       if (h.rcookie.equals(ZERO_COOKIE)) return this.ctx.io.drop(sa.remote, `${sa.tag}: answer without responder cookie`);
       this.ctx.sas.setRcookie(sa, h.rcookie);
@@ -225,8 +225,11 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // advanced past this message as the peer's is (RFC 2409 section 5.7: "last Phase 1 block").
     settle(step.kind !== "fail" || encrypted);
     if (step.kind !== "fail") {
-      // An encrypted message its step took (HASH_I/HASH_R or signature verified): the peer is alive (DPD).
+      // An encrypted message its step took (HASH_I/HASH_R or signature verified): the peer is alive
+      // (DPD), and NAT-T may move the SA to where it came from. A failed one moves nothing (RFC
+      // 3947 section 5): its notify goes to the endpoints the SA had.
       if (encrypted) sa.heard();
+      verified();
       this.ctx.natt.received(sa, before, payloads, { local, remote });
       sa.peerAnswered = true;
       sa.retransmitter?.stop();

@@ -17,6 +17,7 @@ import { deleteIpsec } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
+import type { ChosenSa } from "./phase2/install.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
 import { QuickMode, hash1Verifies, type QuickModeRequest } from "./phase2/quick-mode.js";
 import type { DhPort } from "./ports.js";
@@ -58,6 +59,11 @@ export interface QuickHandlerContext {
   readonly log: IkeLog;
   /** Started, established and failed Quick Modes are counted here. */
   readonly stats: IkeStats;
+  /**
+   * A finished exchange's SAs went into the kernel at UDP ports its ISAKMP SA has left since (it
+   * followed a NAT rebinding while the exchange ran): the engine has them follow (IpsecSas.catchUp).
+   */
+  readonly leftBehind: (sa: IsakmpSa, sas: readonly ChosenSa[]) => void;
 }
 
 /** Most Quick Mode exchanges one ISAKMP SA runs at once. */
@@ -218,7 +224,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     return this.deliver(ex, i);
   }
 
-  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle, local, remote }: Inbound): Promise<void> {
+  private async deliver(ex: Phase2Exchange, { sa, payloads, datagram, settle, verified, local, remote }: Inbound): Promise<void> {
     let step: Step;
     ex.task.arrived(local, remote);
     try {
@@ -231,11 +237,13 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return;
     }
     settle(step.kind !== "fail");
-    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD), and it holds the
-    // Phase 1 keys, so it received our last Phase 1 message (MM6, AM3) and will not repeat the
-    // message that one answered: the ISAKMP SA's reply cache goes (held SAs keep less).
+    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD), NAT-T may move
+    // the SA to where it came from, and the peer holds the Phase 1 keys, so it received our last
+    // Phase 1 message (MM6, AM3) and will not repeat the message that one answered: the ISAKMP
+    // SA's reply cache goes (held SAs keep less).
     if (step.kind !== "fail") {
       sa.heard();
+      verified();
       sa.replies.clear();
     }
     this.afterStep(sa, ex, step, datagram);
@@ -394,6 +402,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     );
     this.ctx.ipsec.record(sa, result.sas, ex.task.request);
     ex.task.recorded();
+    const ports = ex.task.encapPorts;
+    if (ports !== undefined && (ports.local !== sa.local.port || ports.remote !== sa.remote.port)) this.ctx.leftBehind(sa, result.sas);
     this.ctx.emit("phase2-up", sa, result);
     ex.outcome = "established";
     this.endPhase2(sa, ex, PHASE2_LINGER_MS);

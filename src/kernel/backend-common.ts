@@ -8,8 +8,9 @@ import type { Logger } from "../log/logger.js";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type AlgorithmInfo, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
 import { addressFamily } from "./address.js";
 import { kernelAcquire, kernelExpire } from "./channels.js";
+import { KernelError } from "../errors.js";
 import { kernelError } from "./errors.js";
-import type { EncapPorts, GetSpiOptions, KernelEvent, KeyOptions, SaInfo, SaMode, SaSpec, SpiRange } from "./kernel.js";
+import type { EncapPorts, EncapUpdate, GetSpiOptions, KernelEvent, KeyOptions, LostEvent, SaInfo, SaMode, SaSpec, SpiRange } from "./kernel.js";
 import type { SaMeta, SaMetaTable } from "./sa-meta.js";
 import type { KernelDecodeError, Result } from "./wire/decode-error.js";
 import { checkAddress, checkEncapPorts, checkProto, resolveSa, spiBounds, spiText, type ResolvedSa } from "./validate.js";
@@ -57,7 +58,9 @@ export function checkUpdateOfMature(known: SaMeta | undefined, spec: SaSpec): vo
  */
 export function encapUpdateSpec(current: SaInfo, ports: EncapPorts): SaSpec {
   const what = `${current.proto} SA ${spiText(current.spi)}`;
-  if (current.state === "larval" || current.state === "dead") throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} is not mature`);
+  // A dead SA is on its way out of the kernel: gone, as one it no longer holds.
+  if (current.state === "dead") throw kernelError("IKE_ERR_KERNEL_ESRCH", `${what} is dead`);
+  if (current.state === "larval") throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} is not mature`);
   if (current.encap === null) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${what} has no UDP encapsulation to update`);
   const spec: SaSpec = {
     src: current.src,
@@ -81,16 +84,34 @@ export function encapUpdateSpec(current: SaInfo, ports: EncapPorts): SaSpec {
 }
 
 /**
+ * `updateEncap`'s answer in every backend: what `run` (the update) resolves, `gone` where the kernel
+ * holds no such SA (ESRCH; the backends map ENOENT to it too), any other refusal rejected.
+ */
+export async function encapUpdate(run: () => Promise<SaInfo>): Promise<EncapUpdate> {
+  try {
+    return { kind: "updated", sa: await run() };
+  } catch (err) {
+    if (err instanceof KernelError && err.code === "IKE_ERR_KERNEL_ESRCH") return { kind: "gone" };
+    throw err;
+  }
+}
+
+/**
  * A real kernel's `updateEncap`: GET with keys, the UPDATE {@link encapUpdateSpec} makes handed to
  * `send` (the backend's encoding and request), the key copies wiped whatever happens. Answers the
- * SA as GET reported it, with the new ports.
+ * SA as GET reported it, with the new ports; `gone` when GET or the UPDATE finds no such SA (it
+ * expired or was deleted between the two, or before).
  */
 export async function updateEncapVia(
   get: (options: KeyOptions) => Promise<SaInfo>,
   ports: EncapPorts,
   send: (sa: ResolvedSa, spec: SaSpec) => Promise<void>,
-): Promise<SaInfo> {
+): Promise<EncapUpdate> {
   const p = checkEncapPorts(ports);
+  return encapUpdate(() => sendEncapUpdate(get, p, send));
+}
+
+async function sendEncapUpdate(get: (options: KeyOptions) => Promise<SaInfo>, p: EncapPorts, send: (sa: ResolvedSa, spec: SaSpec) => Promise<void>): Promise<SaInfo> {
   const current = await get({ includeKeys: true });
   try {
     const spec = encapUpdateSpec(current, p);
@@ -161,4 +182,15 @@ export function emitKernelEvent(emitter: EventEmitter, log: Logger | undefined, 
   if (event.type === "acquire" && kernelAcquire.hasSubscribers) kernelAcquire.publish(event);
   if (event.type === "expire" && kernelExpire.hasSubscribers) kernelExpire.publish(event);
   emitter.emit(event.type, event);
+}
+
+/**
+ * What an error from an event socket (kernel-socket.ts) means for the events: an overrun (ENOBUFS,
+ * the kernel dropped notices), a message cut short or a failed socket lose events; a datagram from
+ * a process rather than the kernel is dropped and loses nothing (null).
+ */
+export function lostEvent(err: Error | null): LostEvent | null {
+  const code = (err as { code?: string } | null)?.code ?? "IKE_ERR_NATIVE_SOCKET";
+  if (code === "IKE_ERR_NATIVE_FOREIGN_SENDER") return null;
+  return { type: "lost", cause: code === "IKE_ERR_NATIVE_OVERRUN" ? "overrun" : "error", detail: `${code}: ${err?.message ?? "socket error"}` };
 }

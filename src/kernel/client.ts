@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { SaProto, SupportedAlgorithms } from "./algorithms.js";
-import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KernelEvent, KeyOptions, SaInfo, SaSpec, SpiRange } from "./kernel.js";
+import type { DumpOptions, EncapPorts, EncapUpdate, GetSpiOptions, Kernel, KernelEvent, KeyOptions, SaInfo, SaSpec, SpiRange } from "./kernel.js";
 import { unwrapKernelResponse, type KernelRequest, type KernelResponse, type KernelResults } from "./messages.js";
 
 /** Distributes `Omit` over a union, keeping each variant's own fields. */
@@ -47,7 +47,7 @@ export class KernelClient extends EventEmitter implements Kernel {
   add(sa: SaSpec): Promise<SaInfo> {
     return this.#call("add", { op: "add", sa });
   }
-  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<EncapUpdate> {
     return this.#call("updateEncap", { op: "updateEncap", src, dst, proto, spi, ports });
   }
   async delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void> {

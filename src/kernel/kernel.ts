@@ -13,6 +13,7 @@
  *   kernel → daemon   ACQUIRE  outbound traffic found no SA          "acquire" event
  *                     EXPIRE   soft or hard lifetime reached         "expire" event
  *                     DELETE / FLUSH by someone else                 "delete" / "flush" events
+ *   backend → daemon  events lost (the event socket overran or failed)  "lost" event
  *
  * What only some backends can do is an optional member, and callers test for the member, never
  * for a class: `acquire` (raise an ACQUIRE on request, as the in-memory SADB does for `ikeadm
@@ -78,6 +79,13 @@ export interface EncapPorts {
   sport: number;
   dport: number;
 }
+
+/**
+ * What {@link Kernel.updateEncap} did: `updated`, the SA with its new ports; `gone`, the kernel holds
+ * no such SA (it expired or was deleted a moment before: ESRCH/ENOENT, or found dead), which is no
+ * refusal. Every backend answers `gone` the same way, so callers never read error codes for it.
+ */
+export type EncapUpdate = { readonly kind: "updated"; readonly sa: SaInfo } | { readonly kind: "gone" };
 
 /** An address with a port (0 = any): the endpoints of traffic in an ACQUIRE. */
 export interface Endpoint {
@@ -257,8 +265,21 @@ export interface FlushEvent {
   proto: SaProto | null;
 }
 
+/**
+ * Events lost: the backend's event socket overran (ENOBUFS: the kernel dropped notices because the
+ * receive queue was full), a message was cut short, or the socket failed. Any EXPIRE, DELETE,
+ * FLUSH or ACQUIRE may be among the missing; the daemon dumps the SAs and reconciles (resync.ts).
+ * Real kernels only: the in-memory SADB loses nothing.
+ */
+export interface LostEvent {
+  type: "lost";
+  cause: "overrun" | "error";
+  /** What the socket said (an error code and message), for the log. */
+  detail: string;
+}
+
 /** Everything the kernel tells the daemon unasked. */
-export type KernelEvent = AcquireEvent | ExpireEvent | DeleteEvent | FlushEvent;
+export type KernelEvent = AcquireEvent | ExpireEvent | DeleteEvent | FlushEvent | LostEvent;
 
 /**
  * The kernel's key-management interface. Methods reject with `KernelError` (codes in errors.ts) and
@@ -273,11 +294,11 @@ export interface Kernel {
   add(sa: SaSpec): Promise<SaInfo>;
   /**
    * UPDATE of a mature ESP SA's UDP encapsulation to new `ports` (RFC 3947 section 7: the peer's NAT
-   * mapping changed). The SA keeps its keys, lifetimes, counters and NAT-OA address. Rejects with
-   * EINVAL for an SA without UDP encapsulation (none can be added to a mature SA) or a larval one,
-   * ESRCH for an SA the kernel does not hold.
+   * mapping changed). The SA keeps its keys, lifetimes, counters and NAT-OA address. Resolves
+   * `gone` for an SA the kernel does not hold (any more); rejects with EINVAL for an SA without UDP
+   * encapsulation (none can be added to a mature SA) or a larval one.
    */
-  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo>;
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<EncapUpdate>;
   /** DELETE: removes an SA and wipes its keys. */
   delete(src: string, dst: string, proto: SaProto, spi: number): Promise<void>;
   /** GET: one SA. */
@@ -292,10 +313,12 @@ export interface Kernel {
   on(event: "expire", listener: (event: ExpireEvent) => void): this;
   on(event: "delete", listener: (event: DeleteEvent) => void): this;
   on(event: "flush", listener: (event: FlushEvent) => void): this;
+  on(event: "lost", listener: (event: LostEvent) => void): this;
   off(event: "acquire", listener: (event: AcquireEvent) => void): this;
   off(event: "expire", listener: (event: ExpireEvent) => void): this;
   off(event: "delete", listener: (event: DeleteEvent) => void): this;
   off(event: "flush", listener: (event: FlushEvent) => void): this;
+  off(event: "lost", listener: (event: LostEvent) => void): this;
   /**
    * Optional capability: raise ACQUIRE as outbound traffic without an SA would, and emit the
    * "acquire" event before returning (the in-memory SADB; `ikeadm acquire` needs it). A flow with an

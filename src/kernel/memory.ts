@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from "node:events";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
-import { checkGetSpi } from "./backend-common.js";
+import { checkGetSpi, encapUpdate } from "./backend-common.js";
 import { kernelAcquire, kernelExpire } from "./channels.js";
 import { systemClock, type Clock } from "../clock.js";
 import { kernelError } from "./errors.js";
@@ -21,6 +21,7 @@ import type {
   AcquirePolicy,
   DumpOptions,
   EncapPorts,
+  EncapUpdate,
   Endpoint,
   ExpireEvent,
   ExpireReason,
@@ -147,14 +148,16 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     return rec.info(false);
   }
 
-  async updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+  async updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<EncapUpdate> {
     this.#open();
     const p = checkEncapPorts(ports);
-    const rec = this.#find(src, dst, proto, spi);
-    const encap = rec.sa.encap;
-    if (rec.state === "larval" || encap === null) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${rec.sa.proto} SA ${spiText(spi)} has no UDP encapsulation to update`);
-    rec.sa.encap = { ...encap, ...p };
-    return rec.info(false);
+    return encapUpdate(async () => {
+      const rec = this.#find(src, dst, proto, spi);
+      const encap = rec.sa.encap;
+      if (rec.state === "larval" || encap === null) throw kernelError("IKE_ERR_KERNEL_EINVAL", `${rec.sa.proto} SA ${spiText(spi)} has no UDP encapsulation to update`);
+      rec.sa.encap = { ...encap, ...p };
+      return rec.info(false);
+    });
   }
 
   async add(spec: SaSpec): Promise<SaInfo> {

@@ -7,7 +7,7 @@
 import { KernelError } from "../errors.js";
 import type { SaProto, SupportedAlgorithms } from "./algorithms.js";
 import { isKernelErrorCode, kernelError, type KernelErrorCode } from "./errors.js";
-import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "./kernel.js";
+import type { DumpOptions, EncapPorts, EncapUpdate, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "./kernel.js";
 
 /** A kernel call as data. `id` pairs the response with its request. */
 export type KernelRequest =
@@ -26,7 +26,7 @@ export interface KernelResults {
   getSpi: SaInfo;
   update: SaInfo;
   add: SaInfo;
-  updateEncap: SaInfo;
+  updateEncap: EncapUpdate;
   delete: null;
   get: SaInfo;
   flush: number;

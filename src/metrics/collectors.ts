@@ -115,6 +115,17 @@ function registerKernel(registry: Registry, p: string, k: KernelCounters): void 
   copiedCounter(registry, `${p}kernel_errors_total`, "Kernel requests that failed, by backend, type and error", ["backend", "type", "error"], (set) => {
     for (const e of k.errors.values()) set({ backend: k.backend, type: e.type, error: e.error }, e.count);
   });
+  copiedCounter(registry, `${p}kernel_events_lost_total`, "Times kernel events were lost (the event socket overran or failed), by backend and cause", ["backend", "cause"], (set) => {
+    for (const [cause, n] of k.lost) set({ backend: k.backend, cause }, n);
+  });
+  copiedCounter(registry, `${p}kernel_resyncs_total`, "Resyncs of the SA table with the kernel after lost events, by backend and outcome", ["backend", "outcome"], (set) => {
+    set({ backend: k.backend, outcome: "done" }, k.resyncs.done);
+    set({ backend: k.backend, outcome: "failed" }, k.resyncs.failed);
+  });
+  copiedCounter(registry, `${p}kernel_resync_actions_total`, "What resyncs did: SA pairs removed (missing from the kernel), rekeys started (soft lifetime passed)", ["backend", "action"], (set) => {
+    set({ backend: k.backend, action: "removed" }, k.resyncs.removed);
+    set({ backend: k.backend, action: "rekeyed" }, k.resyncs.rekeyed);
+  });
 }
 
 /** The crypto worker pool. */

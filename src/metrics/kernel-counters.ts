@@ -4,13 +4,17 @@
  *
  * - requests the daemon makes (GETSPI, UPDATE, ADD, DELETE, GET, FLUSH, DUMP, REGISTER, in PF_KEY's
  *   words whatever the backend speaks underneath) and, when one fails, its `IKE_ERR_KERNEL_*` code;
- * - messages the kernel sends unasked (ACQUIRE, EXPIRE soft and hard, DELETE and FLUSH by others).
+ * - messages the kernel sends unasked (ACQUIRE, EXPIRE soft and hard, DELETE and FLUSH by others);
+ * - events lost (the event socket overran or failed), and the resyncs that repaired them
+ *   (src/kernel/resync.ts, heard on its diagnostics channel): done or failed, SAs removed, rekeys.
  *
  * {@link instrumentKernel} wraps the request methods of the kernel object in place (the object, its
  * class and its other members stay as they are, so code holding the backend's own type still works)
  * and listens to its events. Labels are fixed words: never an address or an SPI.
  */
-import type { Kernel } from "../kernel/kernel.js";
+import { kernelResync } from "../kernel/channels.js";
+import type { Kernel, LostEvent } from "../kernel/kernel.js";
+import type { ResyncPublished } from "../kernel/resync.js";
 
 /** The request methods of `Kernel` and the PF_KEY message each one is. */
 const REQUESTS = {
@@ -35,6 +39,10 @@ export class KernelCounters {
   readonly errors = new Map<string, { type: string; error: string; count: number }>();
   /** Messages received unasked, by type. */
   readonly received = new Map<KernelEventType, number>();
+  /** Lost-event notices, by cause. */
+  readonly lost = new Map<LostEvent["cause"], number>();
+  /** Resyncs after lost events, and what they did. */
+  readonly resyncs = { done: 0, failed: 0, removed: 0, rekeyed: 0 };
 
   constructor(readonly backend: string) {}
 
@@ -56,13 +64,29 @@ export class KernelCounters {
     this.received.set(type, (this.received.get(type) ?? 0) + 1);
   }
 
+  resync(r: ResyncPublished["report"]): void {
+    if (r.error !== undefined) this.resyncs.failed++;
+    else this.resyncs.done++;
+    this.resyncs.removed += r.removed;
+    this.resyncs.rekeyed += r.rekeyed;
+  }
+
   /** Plain copy for `ikeadm get stats --json`. */
-  toJSON(): { backend: string; sent: Record<string, number>; received: Record<string, number>; errors: { type: string; error: string; count: number }[] } {
+  toJSON(): {
+    backend: string;
+    sent: Record<string, number>;
+    received: Record<string, number>;
+    errors: { type: string; error: string; count: number }[];
+    lost: Record<string, number>;
+    resyncs: { done: number; failed: number; removed: number; rekeyed: number };
+  } {
     return {
       backend: this.backend,
       sent: Object.fromEntries(this.sent),
       received: Object.fromEntries(this.received),
       errors: [...this.errors.values()].map((e) => ({ ...e })),
+      lost: Object.fromEntries(this.lost),
+      resyncs: { ...this.resyncs },
     };
   }
 }
@@ -97,9 +121,16 @@ export function instrumentKernel(kernel: Kernel, counters: KernelCounters): () =
   const onExpire = (ev: { kind: "soft" | "hard" }) => counters.event(ev.kind === "soft" ? "EXPIRE_SOFT" : "EXPIRE_HARD");
   const onDelete = () => counters.event("DELETE");
   const onFlush = () => counters.event("FLUSH");
-  kernel.on("acquire", onAcquire).on("expire", onExpire).on("delete", onDelete).on("flush", onFlush);
+  const onLost = (ev: LostEvent) => counters.lost.set(ev.cause, (counters.lost.get(ev.cause) ?? 0) + 1);
+  const onResync = (msg: unknown) => {
+    const m = msg as ResyncPublished;
+    if (m.kernel === kernel) counters.resync(m.report);
+  };
+  kernel.on("acquire", onAcquire).on("expire", onExpire).on("delete", onDelete).on("flush", onFlush).on("lost", onLost);
+  kernelResync.subscribe(onResync);
   return () => {
-    kernel.off("acquire", onAcquire).off("expire", onExpire).off("delete", onDelete).off("flush", onFlush);
+    kernel.off("acquire", onAcquire).off("expire", onExpire).off("delete", onDelete).off("flush", onFlush).off("lost", onLost);
+    kernelResync.unsubscribe(onResync);
     for (const [method, desc] of own) {
       if (desc === undefined) delete k[method];
       else Object.defineProperty(kernel, method, desc);

@@ -7,7 +7,8 @@ import { encodeFrame, FRAME_HEADER_LEN, FrameDecoder, MAX_FRAME_BODY } from "../
 test("a frame decodes to the value it encodes, also byte by byte", () => {
   const value = { v: 1, id: 7, req: { cmd: "get_debug" } };
   const frame = encodeFrame(value);
-  assert.deepEqual(new FrameDecoder().push(frame), [{ ok: true, value }]);
+  // A copy: the decoder zeroes what it is given.
+  assert.deepEqual(new FrameDecoder().push(Buffer.from(frame)), [{ ok: true, value }]);
   const d = new FrameDecoder();
   const items = [...frame].flatMap((b) => d.push(Buffer.from([b])));
   assert.deepEqual(items, [{ ok: true, value }]);
@@ -18,6 +19,33 @@ test("two frames in one chunk give two values", () => {
   const a = encodeFrame({ a: 1 });
   const b = encodeFrame({ b: "two" });
   assert.deepEqual(new FrameDecoder().push(Buffer.concat([a, b])), [{ ok: true, value: { a: 1 } }, { ok: true, value: { b: "two" } }]);
+});
+
+test("the bytes given to the decoder are zeroed once decoded: a token PIN stays only in the value", () => {
+  const value = { v: 1, id: 3, req: { cmd: "token_login", label: "hsm", pin: "8642-secret-pin" } };
+  const whole = encodeFrame(value);
+  assert.deepEqual(new FrameDecoder().push(whole), [{ ok: true, value }]);
+  assert.ok(whole.every((b) => b === 0), "the chunk holding a whole frame");
+  // Split: the first part is copied to join the second, and both chunks are zeroed.
+  const frame = encodeFrame(value);
+  const parts = [Buffer.from(frame.subarray(0, 20)), Buffer.from(frame.subarray(20))];
+  const d = new FrameDecoder();
+  assert.deepEqual(d.push(parts[0]!), []);
+  assert.deepEqual(d.push(parts[1]!), [{ ok: true, value }]);
+  for (const p of parts) assert.ok(p.every((b) => b === 0), "a chunk of a split frame");
+  // Binary fields are copies, intact after the wipe; a frame behind the decoded one is kept.
+  const bin = encodeFrame({ key: Buffer.from("0123456789abcdef") });
+  const next = encodeFrame({ n: 2 });
+  const d2 = new FrameDecoder();
+  const items = d2.push(Buffer.concat([bin, next.subarray(0, 5)]));
+  assert.equal(items.length, 1);
+  const got = items[0]!.ok ? (items[0]!.value as { key: Uint8Array }).key : undefined;
+  assert.equal(Buffer.from(got ?? []).toString(), "0123456789abcdef");
+  assert.deepEqual(d2.push(Buffer.from(next.subarray(5))), [{ ok: true, value: { n: 2 } }]);
+  // A frame that fails leaves nothing buffered.
+  const bad = Buffer.concat([Buffer.from("xx"), Buffer.from("8642-secret-pin")]);
+  new FrameDecoder().push(bad);
+  assert.ok(!bad.toString("latin1").includes("secret"), "bytes of a refused stream");
 });
 
 test("bad magic, version, oversize and undecodable bodies are errors with offsets", () => {

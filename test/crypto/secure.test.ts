@@ -9,25 +9,10 @@ import { describe, it } from "node:test";
 import { inspect } from "node:util";
 import { constantTimeEqual, SecureBuffer, wipe } from "../../src/crypto/secure.js";
 import { CryptoErrorCode } from "../../src/crypto/crypto-error.js";
+import { watchFrees } from "../helpers/sodium-frees.js";
 
 type Sodium = typeof import("sodium-native");
 const sodium = createRequire(import.meta.url)("sodium-native") as Sodium & Record<string, unknown>;
-
-/** Runs `fn` while recording what each buffer held at the moment sodium_free released it. */
-function watchFrees(fn: () => void): Buffer[] {
-  const seen: Buffer[] = [];
-  const original = sodium.sodium_free;
-  sodium.sodium_free = (buf: Buffer) => {
-    seen.push(Buffer.from(buf));
-    original(buf);
-  };
-  try {
-    fn();
-  } finally {
-    sodium.sodium_free = original;
-  }
-  return seen;
-}
 
 describe("SecureBuffer", () => {
   it("take() copies the secret and zero-fills the given buffer", () => {

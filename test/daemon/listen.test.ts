@@ -11,7 +11,7 @@ import fs from "node:fs";
 import { promisify } from "node:util";
 import { parseIkeConfig } from "../../src/config/index.js";
 import { decodeMessage } from "../../src/codec/index.js";
-import { listenAddresses, ListenWatcher, type ListenSockets } from "../../src/daemon/listen.js";
+import { listenAddresses, ListenWatcher, type ListenChange, type ListenSockets } from "../../src/daemon/listen.js";
 import { nattVersionOf } from "../../src/ike/natt.js";
 import { kernelSkip } from "../helpers/netns.js";
 import { makeRoot, startDaemon, type RunningDaemon } from "./harness.js";
@@ -67,6 +67,72 @@ test("the watcher opens sockets for addresses that appear and closes those that 
   await w2.sync();
   assert.deepEqual([...bound].sort(), ["10.1.0.66", "10.1.0.7"]);
   assert.equal(log.length, 4);
+});
+
+test("a named address that cannot be bound is reported once while it stays missing, and once when it is bound", async () => {
+  let present = false;
+  const bound = new Set<string>();
+  const changes: ListenChange[] = [];
+  const sockets: ListenSockets = {
+    addresses: () => [...bound],
+    addAddress: async (a) => {
+      if (!present) throw new Error("bind EADDRNOTAVAIL");
+      bound.add(a);
+    },
+    removeAddress: async (a) => void bound.delete(a),
+  };
+  const named = config(`{ label "vrrp" local_addr 192.0.2.10 remote_addr 203.0.113.9 ${XF} }\n`);
+  const other = config(`{ label "other" local_addr 192.0.2.11 remote_addr 203.0.113.9 ${XF} }\n`);
+  let c = named;
+  const w = new ListenWatcher({ sockets, config: () => c, host: () => (present ? ["192.0.2.10"] : []), onChange: (ch) => changes.push(ch) });
+  for (let i = 0; i < 5; i++) await w.sync();
+  assert.deepEqual(changes, [{ added: [], removed: [], failed: [{ address: "192.0.2.10", error: "bind EADDRNOTAVAIL" }], recovered: [] }], "five passes, one report");
+  present = true;
+  await w.sync();
+  await w.sync();
+  assert.deepEqual(changes.slice(1), [{ added: ["192.0.2.10"], removed: [], failed: [], recovered: ["192.0.2.10"] }], "bound: said once");
+  // A reload naming another absent address: reported once; one dropped and named again later is new.
+  c = other;
+  present = false;
+  await w.sync();
+  await w.sync();
+  c = named;
+  bound.clear();
+  await w.sync();
+  assert.deepEqual(changes.slice(2).map((ch) => ch.failed.map((f) => f.address)), [["192.0.2.11"], ["192.0.2.10"]]);
+});
+
+test("a reload during a pass is acted on: the pass asked for then runs after it with the new configuration", async () => {
+  const bound = new Set<string>();
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let entered: () => void = () => undefined;
+  const inFirstBind = new Promise<void>((r) => (entered = r));
+  const sockets: ListenSockets = {
+    addresses: () => [...bound],
+    addAddress: async (a) => {
+      if (a === "192.0.2.1") {
+        entered();
+        await gate;
+      }
+      bound.add(a);
+    },
+    removeAddress: async (a) => void bound.delete(a),
+  };
+  const rule = (label: string, local: string) => `{ label "${label}" local_addr ${local} remote_addr 203.0.113.9 ${XF} }\n`;
+  let c = config(rule("a", "192.0.2.1"));
+  const w = new ListenWatcher({ sockets, config: () => c, host: () => ["192.0.2.1", "192.0.2.2"] });
+  const first = w.sync();
+  await inFirstBind;
+  // SIGHUP now: the live configuration holds the new rules, and the service asks for a pass.
+  c = config(rule("a", "192.0.2.1") + rule("b", "192.0.2.2"));
+  const afterReload = w.sync();
+  const alsoAfterReload = w.sync();
+  release();
+  await first;
+  await afterReload;
+  await alsoAfterReload;
+  assert.deepEqual([...bound].sort(), ["192.0.2.1", "192.0.2.2"], "the address the reload added is bound");
 });
 
 /** A namespace with an interface (a veth pair, both ends inside); the test's own, removed at the end. */

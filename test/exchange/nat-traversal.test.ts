@@ -2,110 +2,14 @@
  * NAT traversal (RFC 3947) between two engines with a NAT between them (test/helpers/memory-nat.ts):
  * vendor IDs, NAT-D, which side is behind the NAT, the float to the NAT-T port, UDP-encapsulated
  * SAs with their ports in the kernel, NAT-OA, keepalives, and the SA following a NAT rebinding only
- * on an authenticated message. Real NATs and real peers: test/interop/nat-traversal.test.ts.
+ * on an authenticated message. Hostile cases and races of a rebinding: nat-rebinding.test.ts. Real
+ * NATs and real peers: test/daemon-interop/nat-traversal.test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeMessage, PayloadType } from "../../src/codec/index.js";
-import { CookieJar } from "../../src/ike/cookies.js";
-import { IkeEngine } from "../../src/ike/engine.js";
-import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
-import type { Endpoint, Transport } from "../../src/ike/transport.js";
-import { MemoryKernel } from "../../src/kernel/memory.js";
-import { MemoryNetwork, type TapRecord } from "../../src/net/memory-transport.js";
-import { selectForAcquire } from "../../src/policy/index.js";
-import { ManualClock } from "../helpers/manual-clock.js";
-import { MemoryNat } from "../helpers/memory-nat.js";
-import { ipsecFrom, namedDh, policyFrom, pskText, ruleText, seededRandom } from "./harness.js";
-
-const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes(256..256) }";
-const HOME = "192.168.1.2";
-const NAT = "203.0.113.1";
-const GW = "10.0.0.2";
-
-interface Side {
-  engine: IkeEngine;
-  kernel: MemoryKernel;
-  local: Endpoint;
-}
-
-function side(name: string, transport: Transport, clock: ManualClock, config: string, psk: string, ipsec: string, local: Endpoint, natt: boolean): Side {
-  const policy = policyFrom(config, psk);
-  const kernel = new MemoryKernel();
-  const policyIpsec = ipsecFrom(ipsec);
-  const engine = new IkeEngine({
-    transport,
-    policy,
-    clock,
-    random: seededRandom(name),
-    cookies: new CookieJar({ clock, random: seededRandom(`${name}-cookies`) }),
-    dh: namedDh(name),
-    kernel,
-    ipsecPolicy: () => policyIpsec,
-    ...(natt ? { nattPort: 4500 } : {}),
-  });
-  return { engine, kernel, local };
-}
-
-interface World {
-  network: MemoryNetwork;
-  clock: ManualClock;
-  nat: MemoryNat | undefined;
-  home: Side;
-  gw: Side;
-  tap: TapRecord[];
-  /** The rules' transforms (and DPD setting). */
-  xf: string;
-}
-
-/** `home` behind a NAT (unless `noNat`) and `gw` on the outside, both NAT-T capable unless told. */
-function world(o: { mode?: "aggressive"; noNat?: boolean; gwNatt?: boolean; dpdSecs?: number } = {}): World {
-  const xf = o.dpdSecs === undefined ? XF : `${XF}\n  dpd_interval_secs ${o.dpdSecs}`;
-  const clock = new ManualClock();
-  const network = new MemoryNetwork();
-  const tap: TapRecord[] = [];
-  network.tap((r) => tap.push(r));
-  const nat = o.noNat === true ? undefined : new MemoryNat(network, NAT);
-  const homeAddr = o.noNat === true ? "10.0.0.1" : HOME;
-  const peerSeen = o.noNat === true ? "10.0.0.1" : NAT;
-  const homeTransport: Transport = nat ?? network.attach([{ address: homeAddr, port: 500 }, { address: homeAddr, port: 4500 }]);
-  const gwTransport = network.attach([{ address: GW, port: 500 }, { address: GW, port: 4500 }]);
-  const mode = o.mode === "aggressive" ? "\n  ike_mode aggressive" : "";
-  // Aggressive Mode chooses the key by identity, Main Mode by the peer's address (the NAT's).
-  const homePsk = pskText(homeAddr, GW, "natt-secret").replace("}", `${mode}\n}`);
-  const gwPsk = (o.mode === "aggressive" ? pskText(GW, homeAddr, "natt-secret") : pskText(GW, peerSeen, "natt-secret")).replace("}", `${mode}\n}`);
-  const home = side("home", homeTransport, clock, ruleText("to-gw", homeAddr, GW, xf), homePsk, `{ raddr ${GW} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`, { address: homeAddr, port: 500 }, true);
-  const gw = side(
-    "gw", gwTransport, clock, ruleText("from-home", GW, `${peerSeen}`, xf).replace("remote_addr", "remote_id \"\"\n  remote_addr"),
-    gwPsk, `{ raddr ${homeAddr} } ipsec { encr_algs aes encr_auth_algs sha1 }\n{ raddr ${peerSeen} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`,
-    { address: GW, port: 500 }, o.gwNatt !== false,
-  );
-  return { network, clock, nat, home, gw, tap, xf };
-}
-
-async function settle(w: World, rounds = 30): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    await w.network.idle();
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
-function up(w: World, mode?: "main" | "aggressive"): IsakmpSa {
-  // The engine's policy is its own; the rule is rebuilt from the same text.
-  const rule = policyFrom(ruleText("to-gw", HOME, GW, w.xf), pskText(HOME, GW, "x")).ruleByLabel("to-gw")!;
-  return w.home.engine.initiate(rule, w.home.local, { address: GW, port: 500 }, mode);
-}
-
-function established(e: IkeEngine): IsakmpSa {
-  const sa = e.sas.all().find((s) => s.state === "established");
-  assert.ok(sa !== undefined, "an established ISAKMP SA");
-  return sa;
-}
-
-function close(w: World): void {
-  w.home.engine.close();
-  w.gw.engine.close();
-}
+import { policyFrom, pskText, ruleText } from "./harness.js";
+import { close, established, GW, gwSas, HOME, NAT, quickMode, settle, up, world, XF } from "./nat-world.js";
 
 test("Main Mode through a NAT: vendor IDs, NAT-D, the home side behind the NAT, both float to 4500", async () => {
   const w = world();
@@ -173,16 +77,6 @@ test("a peer without NAT-T: no vendor ID answered, no NAT-D, no float; its priva
   assert.equal(w.gw.engine.sas.all().filter((s) => s.state === "established").length, 0);
   close(w);
 });
-
-async function quickMode(w: World, mode: "transport" = "transport"): Promise<void> {
-  const sa = established(w.home.engine);
-  const pol = ipsecFrom(`{ raddr ${GW} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`);
-  const sel = selectForAcquire(pol, { src: { address: HOME, port: 0 }, dst: { address: GW, port: 0 }, ulp: 0 });
-  if (sel.kind !== "ipsec") throw new Error("no ipsec policy");
-  assert.equal(sel.mode, mode);
-  w.home.engine.quickMode(sa, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
-  await settle(w);
-}
 
 test("Quick Mode through a NAT: UDP-encapsulated transport mode, NAT-OA, kernel SAs with the NAT-T ports", async () => {
   const w = world();
@@ -254,11 +148,6 @@ test("NAT rebinding: the gateway's SA follows an authenticated message from the 
   }
   close(w);
 });
-
-/** The gateway's mature SAs, with their direction and encapsulation ports. */
-async function gwSas(w: World): Promise<{ spi: number; out: boolean; sport?: number; dport?: number }[]> {
-  return (await w.gw.kernel.dump()).filter((s) => s.state === "mature").map((s) => ({ spi: s.spi, out: s.src === GW, sport: s.encap?.sport, dport: s.encap?.dport }));
-}
 
 test("NAT rebinding: the IPsec SAs already in the kernel take the peer's new port, both directions", async () => {
   const w = world();

@@ -15,10 +15,12 @@ import { encodeXfrm } from "../../src/kernel/xfrm/message.js";
 import { XfrmMsg } from "../../src/kernel/xfrm/constants.js";
 import { encodePfkey } from "../../src/kernel/pfkey/message.js";
 import { saExtensions } from "../../src/kernel/pfkey/pfkey-sa.js";
-import { encapUpdateSpec } from "../../src/kernel/backend-common.js";
+import { encapUpdateSpec, updateEncapVia } from "../../src/kernel/backend-common.js";
+import { errnoError } from "../../src/kernel/errors.js";
 import { KernelClient } from "../../src/kernel/client.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { serveKernelRequest } from "../../src/kernel/messages.js";
+import type { EncapUpdate, SaInfo } from "../../src/kernel/kernel.js";
 import { espSa } from "./helpers.js";
 
 /** Netlink attributes after the xfrm_usersa_info body: [type, payload]. */
@@ -92,16 +94,26 @@ async function installed(e: typeof encap | null = encap): Promise<{ k: MemoryKer
   return { k, spec };
 }
 
+/** The SA an updateEncap updated (it fails the test when the answer is `gone`). */
+function updatedSa(r: EncapUpdate): SaInfo {
+  assert.equal(r.kind, "updated");
+  return (r as { sa: SaInfo }).sa;
+}
+
 test("in-memory SADB: updateEncap replaces the ports, keeps NAT-OA, keys and lifetimes; refuses an SA without encapsulation", async () => {
   const { k, spec } = await installed();
-  const r = await k.updateEncap(spec.src, spec.dst, "esp", spec.spi, { sport: 40001, dport: 4500 });
+  const r = updatedSa(await k.updateEncap(spec.src, spec.dst, "esp", spec.spi, { sport: 40001, dport: 4500 }));
   assert.deepEqual(r.encap, { sport: 40001, dport: 4500, originalSrc: "192.168.1.2" });
   const got = await k.get(spec.src, spec.dst, "esp", spec.spi, { includeKeys: true });
   assert.deepEqual(got.encap, r.encap);
   assert.deepEqual(got.keys?.enc, spec.encKey);
   assert.equal(got.hard.addSeconds, 3600);
   await assert.rejects(k.updateEncap(spec.src, spec.dst, "esp", spec.spi, { sport: 0, dport: 4500 }), { code: "IKE_ERR_KERNEL_EINVAL" });
-  await assert.rejects(k.updateEncap(spec.src, spec.dst, "esp", 0x9999, { sport: 40001, dport: 4500 }), { code: "IKE_ERR_KERNEL_ESRCH" });
+  // An SA the kernel does not hold (expired, deleted) is gone, not refused; so is one from another source.
+  assert.deepEqual(await k.updateEncap(spec.src, spec.dst, "esp", 0x9999, { sport: 40001, dport: 4500 }), { kind: "gone" });
+  assert.deepEqual(await k.updateEncap("198.51.100.7", spec.dst, "esp", spec.spi, { sport: 40001, dport: 4500 }), { kind: "gone" });
+  await k.delete(spec.src, spec.dst, "esp", spec.spi);
+  assert.deepEqual(await k.updateEncap(spec.src, spec.dst, "esp", spec.spi, { sport: 40001, dport: 4500 }), { kind: "gone" });
   const plain = await installed(null);
   await assert.rejects(plain.k.updateEncap(plain.spec.src, plain.spec.dst, "esp", plain.spec.spi, { sport: 40001, dport: 4500 }), { code: "IKE_ERR_KERNEL_EINVAL" });
   await k.close();
@@ -111,8 +123,9 @@ test("in-memory SADB: updateEncap replaces the ports, keeps NAT-OA, keys and lif
 test("updateEncap crosses a kernel message channel", async () => {
   const { k, spec } = await installed();
   const client = new KernelClient((req) => serveKernelRequest(k, req));
-  const r = await client.updateEncap(spec.src, spec.dst, "esp", spec.spi, { sport: 40002, dport: 4500 });
+  const r = updatedSa(await client.updateEncap(spec.src, spec.dst, "esp", spec.spi, { sport: 40002, dport: 4500 }));
   assert.deepEqual([r.encap?.sport, r.encap?.dport], [40002, 4500]);
+  assert.deepEqual(await client.updateEncap(spec.src, spec.dst, "esp", 0x9999, { sport: 40002, dport: 4500 }), { kind: "gone" });
   await k.close();
 });
 
@@ -156,5 +169,23 @@ test("a rebinding's UPDATE is refused for an SA without encapsulation or not mat
   const current = await k.get(spec.src, spec.dst, "esp", spec.spi);
   assert.throws(() => encapUpdateSpec(current, { sport: 40001, dport: 4500 }), { code: "IKE_ERR_KERNEL_EINVAL" });
   assert.throws(() => encapUpdateSpec({ ...current, state: "larval", encap: { sport: 1, dport: 2 } }, { sport: 40001, dport: 4500 }), { code: "IKE_ERR_KERNEL_EINVAL" });
+  await k.close();
+});
+
+test("XFRM and PF_KEY (updateEncapVia): an SA gone before GET, found dead, or gone before the UPDATE answers `gone`; other errors stay refusals", async () => {
+  const { k, spec } = await installed();
+  const current = await k.get(spec.src, spec.dst, "esp", spec.spi, { includeKeys: true });
+  const ports = { sport: 40001, dport: 4500 };
+  const sent = async (): Promise<void> => {};
+  // GETSA/SADB_GET: ESRCH, or ENOENT as Linux also answers (errnoError maps both).
+  assert.deepEqual(await updateEncapVia(async () => Promise.reject(errnoError(3, "GETSA")), ports, sent), { kind: "gone" });
+  assert.deepEqual(await updateEncapVia(async () => Promise.reject(errnoError(2, "GETSA")), ports, sent), { kind: "gone" });
+  assert.deepEqual(await updateEncapVia(async () => ({ ...current, state: "dead" }), ports, sent), { kind: "gone" });
+  // Expired between GET and UPDATE: the UPDATE's ESRCH/ENOENT.
+  assert.deepEqual(await updateEncapVia(async () => ({ ...current }), ports, async () => Promise.reject(errnoError(2, "UPDSA"))), { kind: "gone" });
+  await assert.rejects(updateEncapVia(async () => ({ ...current }), ports, async () => Promise.reject(errnoError(22, "UPDSA"))), { code: "IKE_ERR_KERNEL_EINVAL" });
+  await assert.rejects(updateEncapVia(async () => ({ ...current, state: "larval" }), ports, sent), { code: "IKE_ERR_KERNEL_EINVAL" });
+  const r = updatedSa(await updateEncapVia(async () => ({ ...current }), ports, sent));
+  assert.deepEqual([r.encap?.sport, r.encap?.dport], [40001, 4500]);
   await k.close();
 });

@@ -179,6 +179,22 @@ test("an SA this kernel cannot hold fails with EPROTONOSUPPORT and leaves nothin
   }
 });
 
+test("updateEncap: an SA the kernel does not hold (never was, or deleted) answers gone; a larval one is refused", { skip }, async () => {
+  const k = await XfrmKernel.open({ netns: ns.path });
+  try {
+    const ports = { sport: 40001, dport: 4500 };
+    assert.deepEqual(await k.updateEncap("127.0.0.1", "127.0.0.2", "esp", 0x4243, ports), { kind: "gone" });
+    const larval = await k.getSpi("127.0.0.2", "127.0.0.1", "esp");
+    await assert.rejects(k.updateEncap("127.0.0.2", "127.0.0.1", "esp", larval.spi, ports), { code: "IKE_ERR_KERNEL_EINVAL" });
+    assert.deepEqual(await k.updateEncap("127.0.0.9", "127.0.0.1", "esp", larval.spi, ports), { kind: "gone" }, "another source's SA is not ours");
+    await ns.ip("xfrm", "state", "delete", "src", "127.0.0.2", "dst", "127.0.0.1", "proto", "esp", "spi", String(larval.spi));
+    assert.deepEqual(await k.updateEncap("127.0.0.2", "127.0.0.1", "esp", larval.spi, ports), { kind: "gone" });
+  } finally {
+    await k.flush();
+    await k.close();
+  }
+});
+
 test("SAs deleted or flushed by others are reported; the daemon's own deletions are not", { skip }, async () => {
   const k = await XfrmKernel.open({ netns: ns.path });
   const events: Array<DeleteEvent | FlushEvent> = [];

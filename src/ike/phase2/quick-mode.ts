@@ -116,6 +116,8 @@ export class QuickMode {
   private peerOriginal: string | undefined;
   /** The ports of the message being processed (NAT-T: maybe the peer's new mapping), see {@link arrived}. */
   private ports: { readonly local: number; readonly remote: number } | undefined;
+  /** The UDP encapsulation ports our SAs went into the kernel with (none: plain ESP, or not yet). */
+  private installedPorts: { readonly local: number; readonly remote: number } | undefined;
   private ourSpis = new Map<"esp" | "ah", number>();
   private offered: ReadProposal[] = [];
   private localId: ClientId | undefined;
@@ -211,6 +213,15 @@ export class QuickMode {
    */
   peerInstalled(): readonly ChosenSa[] {
     return this.failedAfterQm2 ? this.chosen : [];
+  }
+
+  /**
+   * The NAT-T ports (ours, the peer's) this exchange's SAs were installed with; undefined without
+   * UDP encapsulation. The ISAKMP SA may have moved on since (a NAT rebinding before QM3 or
+   * CONNECTED): the engine compares when it records the SAs.
+   */
+  get encapPorts(): { readonly local: number; readonly remote: number } | undefined {
+    return this.installedPorts;
   }
 
   /** Drop what this exchange holds (PFS secret). */
@@ -452,6 +463,7 @@ export class QuickMode {
       const notify = e.code === "IKE_ERR_KERNEL_EPROTONOSUPPORT" ? Notify.AttributesNotSupported : Notify.NoProposalChosen;
       return this.abandoned() ?? this.failed(notify, `kernel refused the SAs: ${e.code ?? "error"}: ${e.message ?? String(err)}`);
     }
+    if (encap !== undefined) this.installedPorts = { local: encap.local, remote: encap.remote };
     // The inbound SAs are the larval ones from GETSPI, already in the list.
     if (directions.includes("out")) for (const c of this.chosen) this.placed.push({ proto: c.proto, spi: c.outboundSpi, inbound: false });
     return this.abandoned();

@@ -9,13 +9,17 @@
  *   are queued here;
  * - everything not answering a request of ours goes to `onEvent`: ACQUIRE and EXPIRE (pid 0), what
  *   other processes do (their pid). Our own late answers (after a deadline, FLUSH's second copy) are
- *   dropped.
+ *   dropped. When the socket reports an error, `onLost` hears that events may be missing. Linux
+ *   af_key drops a notice for a full receive queue without telling the socket (no ENOBUFS, unlike
+ *   netlink), so an overrun itself goes unheard here: the 4 MiB buffer is the only guard.
  *
  * Request bytes are wiped after sending (ADD/UPDATE carry keys); every datagram read is wiped once
  * decoded and handled.
  */
 import type { Logger } from "../../log/logger.js";
+import { lostEvent } from "../backend-common.js";
 import { errnoError, kernelError } from "../errors.js";
+import type { LostEvent } from "../kernel.js";
 import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
 import { PendingRequests } from "../pending.js";
 import { sadbMsgName } from "./constants.js";
@@ -43,13 +47,15 @@ export class PfkeyChannel {
   readonly #log: Logger | undefined;
   readonly #timeoutMs: number;
   readonly #onEvent: (m: PfkeyMessage) => void;
+  readonly #onLost: (ev: LostEvent) => void;
   /** `sadb_msg_pid` of our requests. */
   readonly pid = process.pid;
 
-  constructor(options: KernelSocketOptions & { log?: Logger; timeoutMs?: number }, onEvent: (m: PfkeyMessage) => void) {
+  constructor(options: KernelSocketOptions & { log?: Logger; timeoutMs?: number }, onEvent: (m: PfkeyMessage) => void, onLost: (ev: LostEvent) => void) {
     this.#log = options.log;
     this.#timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#onEvent = onEvent;
+    this.#onLost = onLost;
     this.#socket = KernelSocket.open("pfkey", (d, e) => this.#receive(d, e), { ...options, rcvbuf: 4 << 20 });
   }
 
@@ -116,9 +122,10 @@ export class PfkeyChannel {
 
   #receive(datagram: Buffer | null, err: Error | null): void {
     if (datagram === null) {
-      const code = (err as { code?: string } | null)?.code;
-      this.#log?.warn(code === "IKE_ERR_NATIVE_OVERRUN" ? "kernel events lost: the PF_KEY socket overran" : "PF_KEY socket error", { code, error: err?.message });
-      return;
+      const lost = lostEvent(err);
+      if (lost === null) return;
+      this.#log?.warn(lost.cause === "overrun" ? "kernel events lost: the PF_KEY socket overran" : "kernel events lost: PF_KEY socket error", { detail: lost.detail });
+      return this.#onLost(lost);
     }
     try {
       const d = decodePfkey(datagram);

@@ -13,7 +13,8 @@
  *           Linux marks its larval state failed, so the held traffic is dropped at once
  *   policies  SADB_X_SPDUPDATE, SADB_X_SPDDELETE2 (by id), SADB_X_SPDDUMP
  *
- * Events: ACQUIRE, EXPIRE, and DELETE/FLUSH by other processes (pfkey-events.ts). What Linux's
+ * Events: ACQUIRE, EXPIRE, and DELETE/FLUSH by other processes (pfkey-events.ts); "lost" when the
+ * socket overran or failed (the daemon resynchronises, src/kernel/resync.ts). What Linux's
  * PF_KEY cannot express: AES-GCM, idle lifetimes, SA selectors, NAT-OA (see pfkey-sa.ts), and the
  * policy index (the kernel picks it).
  */
@@ -21,7 +22,7 @@ import type { Logger } from "../../log/logger.js";
 import { AuthAlg, type AlgorithmInfo, type SaProto, type SupportedAlgorithms } from "../algorithms.js";
 import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, noteIdleLifetime, supportedFor, updateEncapVia, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
-import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
+import type { DumpOptions, EncapPorts, EncapUpdate, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import type { KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
 import { RealKernelBase } from "../real-kernel-base.js";
@@ -54,7 +55,7 @@ export class PfkeyKernel extends RealKernelBase implements Kernel {
   /** Opens the socket; throws a KernelError (EAFNOSUPPORT when this kernel has no AF_KEY). */
   constructor(options: PfkeyKernelOptions = {}) {
     super(options.log);
-    this.#channel = new PfkeyChannel(options, (m) => this.#onEvent(m));
+    this.#channel = new PfkeyChannel(options, (m) => this.#onEvent(m), (lost) => emitKernelEvent(this, this.log, lost));
   }
 
   async getSpi(src: string, dst: string, proto: SaProto, range?: SpiRange, options?: GetSpiOptions): Promise<SaInfo> {
@@ -77,7 +78,7 @@ export class PfkeyKernel extends RealKernelBase implements Kernel {
   }
 
   /** SADB_UPDATE repeating the SA as SADB_GET reports it, keys included, with new SADB_X_EXT_NAT_T_SPORT/DPORT. */
-  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<EncapUpdate> {
     this.checkOpen();
     return updateEncapVia((o) => this.get(src, dst, proto, spi, o), ports, async (sa, spec) => {
       const what = `UPDATE ${sa.proto} ${spiText(sa.spi)} ${sa.src} -> ${sa.dst} (encapsulation)`;

@@ -4,8 +4,10 @@
  *
  * Two NETLINK_XFRM sockets: requests and their answers go over one (xfrm-channel.ts); the other
  * joins the ACQUIRE, EXPIRE, SA and POLICY multicast groups, and what arrives there becomes
- * "acquire", "expire", "delete" and "flush" events (xfrm-events.ts). A message that does not parse
- * is logged under the `pfkey` debug category and dropped; every datagram is wiped once read.
+ * "acquire", "expire", "delete" and "flush" events (xfrm-events.ts); when it overruns or fails, a
+ * "lost" event says some are missing (the daemon resynchronises, src/kernel/resync.ts). A message
+ * that does not parse is logged under the `pfkey` debug category and dropped; every datagram is
+ * wiped once read.
  *
  * What XFRM cannot express: idle lifetimes (not sent; a warning is logged once), labels, km
  * cookies and paired SPIs (remembered, sa-meta.ts), supported-algorithm lists (REGISTER answers the
@@ -15,9 +17,9 @@
  */
 import type { Logger } from "../../log/logger.js";
 import type { SaProto, SupportedAlgorithms } from "../algorithms.js";
-import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, noteIdleLifetime, supportedFor, updateEncapVia, withMeta } from "../backend-common.js";
+import { checkGetSpi, checkUpdateOfMature, emitKernelEvent, keepDecoded, lostEvent, noteIdleLifetime, supportedFor, updateEncapVia, withMeta } from "../backend-common.js";
 import { kernelError } from "../errors.js";
-import type { DumpOptions, EncapPorts, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
+import type { DumpOptions, EncapPorts, EncapUpdate, GetSpiOptions, Kernel, KeyOptions, SaInfo, SaSpec, SpiRange } from "../kernel.js";
 import { KernelSocket, type KernelSocketOptions } from "../kernel-socket.js";
 import { saInfoFromResolved } from "../sa-info.js";
 import { RealKernelBase } from "../real-kernel-base.js";
@@ -39,6 +41,8 @@ export interface XfrmKernelOptions extends KernelSocketOptions {
   log?: Logger;
   /** Deadline of one request in ms (default 5000; dumps 30000). */
   timeoutMs?: number;
+  /** Receive buffer of the event socket in bytes (default 4 MiB; tests make it tiny to overrun it). */
+  eventRcvbuf?: number;
 }
 
 const GROUPS = [XfrmGroup.ACQUIRE, XfrmGroup.EXPIRE, XfrmGroup.SA, XfrmGroup.POLICY];
@@ -60,7 +64,7 @@ export class XfrmKernel extends RealKernelBase implements Kernel {
     super(options.log);
     this.#channel = new XfrmChannel(options);
     try {
-      this.#events = KernelSocket.open("xfrm", (d, e) => this.#onEvent(d, e), { ...options, groups: GROUPS, rcvbuf: EVENT_RCVBUF });
+      this.#events = KernelSocket.open("xfrm", (d, e) => this.#onEvent(d, e), { ...options, groups: GROUPS, rcvbuf: options.eventRcvbuf ?? EVENT_RCVBUF });
     } catch (err) {
       this.#channel.close();
       throw err;
@@ -105,7 +109,7 @@ export class XfrmKernel extends RealKernelBase implements Kernel {
   }
 
   /** XFRM_MSG_UPDSA repeating the SA as GETSA reports it, keys included, with the new XFRMA_ENCAP ports. */
-  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<SaInfo> {
+  updateEncap(src: string, dst: string, proto: SaProto, spi: number, ports: EncapPorts): Promise<EncapUpdate> {
     this.checkOpen();
     return updateEncapVia((o) => this.get(src, dst, proto, spi, o), ports, async (sa, spec) => {
       const { info, attrs } = usersaFromSpec(sa, spec.encKey, spec.authKey);
@@ -220,10 +224,10 @@ export class XfrmKernel extends RealKernelBase implements Kernel {
 
   #onEvent(datagram: Buffer | null, err: Error | null): void {
     if (datagram === null) {
-      const code = (err as { code?: string } | null)?.code;
-      if (code === "IKE_ERR_NATIVE_OVERRUN") this.log?.warn("kernel events lost: the XFRM event socket overran");
-      else this.log?.warn("XFRM event socket error", { code, error: err?.message });
-      return;
+      const lost = lostEvent(err);
+      if (lost === null) return void this.log?.debug("pfkey", "XFRM event socket: datagram from a process dropped");
+      this.log?.warn(lost.cause === "overrun" ? "kernel events lost: the XFRM event socket overran" : "kernel events lost: XFRM event socket error", { detail: lost.detail });
+      return emitKernelEvent(this, this.log, lost);
     }
     try {
       const msgs = splitMessages(datagram);

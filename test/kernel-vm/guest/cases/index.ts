@@ -11,6 +11,7 @@ import { eventCases } from "./events.js";
 import { exampleCases } from "./example.js";
 import { interopCases } from "./interop.js";
 import { nattCases } from "./natt.js";
+import { resyncCases } from "./resync.js";
 import { trafficCases } from "./traffic.js";
 
 /** One guest case. */
@@ -22,6 +23,6 @@ export interface GuestCase {
 }
 
 /** Backend-level cases: both kernel interfaces, the same proofs. */
-const backendCases: GuestCase[] = (["xfrm", "pfkey"] as const).flatMap((kind) => [...trafficCases(kind), ...eventCases(kind)]);
+const backendCases: GuestCase[] = (["xfrm", "pfkey"] as const).flatMap((kind) => [...trafficCases(kind), ...eventCases(kind), ...resyncCases(kind)]);
 
 export const CASES: readonly GuestCase[] = [...backendCases, ...daemonCases(), ...nattCases(), ...interopCases(), ...exampleCases()];

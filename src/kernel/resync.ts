@@ -1,0 +1,182 @@
+/**
+ * Repairing lost kernel events. When the event socket overran (ENOBUFS: the kernel dropped notices
+ * because our receive queue was full) or failed, any EXPIRE, DELETE or FLUSH may be missing (a
+ * "lost" event, kernel.ts). A resync dumps the kernel's SAs (XFRM_MSG_GETSA with NLM_F_DUMP, or
+ * SADB_DUMP) and reconciles the daemon's table with it:
+ *
+ * - an SA pair the table holds of which the kernel has lost a half (its DELETE, FLUSH or hard
+ *   EXPIRE went missing) is handed to `removed` as the DeleteEvent that would have come: the same
+ *   path as a kernel DELETE by someone else (forget the pair, Delete to the peer, remove the rest);
+ * - an SA whose soft lifetime has passed by the kernel's own counters (XFRM curlft against lft,
+ *   PF_KEY's current lifetime against its soft one) is handed to `softExpired` as the soft
+ *   ExpireEvent that would have come: the same path as a kernel soft EXPIRE, which rekeys an SA we
+ *   initiated once (a rekey already started is not started again).
+ *
+ * Only pairs the table held both before the dump was asked for and after it came back are judged,
+ * so a pair installed (or removed) while the dump ran is never mistaken for one the kernel lost.
+ * One resync runs at a time; lost events during a resync coalesce into one more after it, which
+ * does not hand over again a pair the one before handed to the DELETE path (its removal from the
+ * table may still wait for the kernel).
+ *
+ * Lost ACQUIREs cannot be recovered from a dump (nothing of them is left in the SAD): the traffic's
+ * next packet after the kernel's larval state times out raises a new one.
+ */
+import type { SaProto } from "./algorithms.js";
+import { kernelResync } from "./channels.js";
+import type { DeleteEvent, ExpireEvent, ExpireReason, Kernel, LostEvent, SaInfo } from "./kernel.js";
+
+/** One direction of an SA pair: the kernel's (proto, dst, spi) and its source. */
+export interface HeldSa {
+  readonly src: string;
+  readonly dst: string;
+  readonly spi: number;
+}
+
+/** An SA pair the daemon's table holds. */
+export interface HeldPair {
+  readonly proto: SaProto;
+  readonly inbound: HeldSa;
+  readonly outbound: HeldSa;
+}
+
+/** What one resync found and did. */
+export interface ResyncReport {
+  /** Why it ran: the causes of the lost events it covers. */
+  readonly causes: ReadonlyArray<LostEvent["cause"]>;
+  /** SAs in the kernel's dump; pairs the table held throughout. */
+  readonly kernelSas: number;
+  readonly held: number;
+  /** Pairs the kernel no longer had, handed to the DELETE path; how many of those were ours. */
+  readonly missing: number;
+  readonly removed: number;
+  /** SAs past their soft lifetime, handed to the soft EXPIRE path; how many of those started a rekey. */
+  readonly softExpired: number;
+  readonly rekeyed: number;
+  /** Set when the dump failed (nothing was reconciled). */
+  readonly error?: string;
+}
+
+/** A finished resync on the `iked:kernel:resync` channel (channels.ts): the kernel it ran against. */
+export interface ResyncPublished {
+  readonly kernel: object;
+  readonly report: ResyncReport;
+}
+
+/** What a resync works with. */
+export interface ResyncOptions {
+  readonly kernel: Pick<Kernel, "dump">;
+  /** The SA pairs the daemon's table holds now. */
+  readonly held: () => readonly HeldPair[];
+  /** The DELETE path; returns how many pairs were ours. */
+  readonly removed: (ev: DeleteEvent) => number;
+  /** The soft EXPIRE path; returns true when it started a rekey. */
+  readonly softExpired: (ev: ExpireEvent) => boolean;
+  /** Milliseconds now, on the clock of the kernel's counters (default Date.now). */
+  readonly now?: () => number;
+  /** Hears each finished resync (the log line, the metrics). */
+  readonly done?: (report: ResyncReport) => void;
+}
+
+const saKey = (proto: SaProto, dst: string, spi: number): string => `${proto}:${dst}:${spi}`;
+const pairKey = (p: HeldPair): string => `${saKey(p.proto, p.outbound.dst, p.outbound.spi)}|${saKey(p.proto, p.inbound.dst, p.inbound.spi)}`;
+
+/**
+ * The soft limit an SA has reached by its counters, or null. Linux counts allocations as packets
+ * (XFRM lft packet limits, PF_KEY sadb_lifetime_allocations), the in-memory SADB both.
+ */
+export function softLimitReached(sa: SaInfo, nowMs: number): ExpireReason | null {
+  const soft = sa.soft;
+  const c = sa.counters;
+  if (soft.bytes > 0 && c.bytes >= soft.bytes) return "bytes";
+  if (soft.allocations > 0 && Math.max(c.packets, c.allocations) >= soft.allocations) return "allocations";
+  if (soft.useSeconds > 0 && c.useTime !== null && nowMs >= c.useTime + soft.useSeconds * 1000) return "usetime";
+  if (soft.addSeconds > 0 && nowMs >= c.addTime + soft.addSeconds * 1000) return "addtime";
+  return null;
+}
+
+/** Runs resyncs, one at a time, for the lost events it is told of. */
+export class KernelResync {
+  readonly #opts: ResyncOptions;
+  #running: Promise<void> | null = null;
+  /** Causes of lost events not yet covered by a resync that started after them. */
+  #queued: Array<LostEvent["cause"]> = [];
+  /**
+   * Pairs the last resync handed to the DELETE path: their removal from the table may still be
+   * under way (it waits for the kernel), so the next resync does not hand them over again.
+   */
+  #handed = new Set<string>();
+  #closed = false;
+
+  constructor(opts: ResyncOptions) {
+    this.#opts = opts;
+  }
+
+  /** Events were lost: resync now, or once more after the one running (however many arrive meanwhile). */
+  request(cause: LostEvent["cause"]): void {
+    if (this.#closed) return;
+    if (!this.#queued.includes(cause)) this.#queued.push(cause);
+    if (this.#running === null) this.#running = this.#loop();
+  }
+
+  /** No more resyncs; one under way reconciles nothing once its dump returns (the daemon stops). */
+  close(): void {
+    this.#closed = true;
+    this.#queued = [];
+  }
+
+  /** Settles when no resync runs or waits (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.#running !== null) await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (this.#queued.length > 0) {
+        const causes = this.#queued;
+        this.#queued = [];
+        const report = await this.#once(causes);
+        if (report === null) return;
+        this.#opts.done?.(report);
+        if (kernelResync.hasSubscribers) kernelResync.publish({ kernel: this.#opts.kernel, report } satisfies ResyncPublished);
+      }
+    } finally {
+      this.#running = null;
+    }
+  }
+
+  async #once(causes: ReadonlyArray<LostEvent["cause"]>): Promise<ResyncReport | null> {
+    const before = new Set(this.#opts.held().map(pairKey));
+    let dump: SaInfo[];
+    try {
+      dump = await this.#opts.kernel.dump();
+    } catch (err) {
+      if (this.#closed) return null;
+      return { causes, kernelSas: 0, held: 0, missing: 0, removed: 0, softExpired: 0, rekeyed: 0, error: (err as Error).message ?? String(err) };
+    }
+    if (this.#closed) return null;
+    const now = (this.#opts.now ?? Date.now)();
+    const live = new Set(dump.map((s) => saKey(s.proto, s.dst, s.spi)));
+    const held = this.#opts.held().filter((p) => before.has(pairKey(p)));
+    const handed = new Set<string>();
+    let missing = 0;
+    let removed = 0;
+    for (const p of held) {
+      const gone = [p.outbound, p.inbound].find((h) => !live.has(saKey(p.proto, h.dst, h.spi)));
+      if (gone === undefined || this.#handed.has(pairKey(p))) continue;
+      missing++;
+      handed.add(pairKey(p));
+      removed += this.#opts.removed({ type: "delete", src: gone.src, dst: gone.dst, proto: p.proto, spi: gone.spi });
+    }
+    this.#handed = handed;
+    let softExpired = 0;
+    let rekeyed = 0;
+    for (const sa of dump) {
+      if (sa.state !== "mature" && sa.state !== "dying") continue;
+      const reason = softLimitReached(sa, now);
+      if (reason === null) continue;
+      softExpired++;
+      if (this.#opts.softExpired({ type: "expire", kind: "soft", reason, sa: { ...sa, state: "dying" } })) rekeyed++;
+    }
+    return { causes, kernelSas: dump.length, held: held.length, missing, removed, softExpired, rekeyed };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Lost kernel events repaired, through the daemon's wiring (src/daemon/kernel-events.ts) into the
+ * engine: after a "lost" event the resync finds a pair whose DELETE never came and handles it as a
+ * kernel DELETE (forgotten, the peer told, the other half removed), and an SA whose soft EXPIRE
+ * never came is rekeyed, once. Each resync logs one line with its counts.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { wireKernelEvents } from "../../src/daemon/kernel-events.js";
+import { kernelResync } from "../../src/kernel/channels.js";
+import type { ResyncPublished, ResyncReport } from "../../src/kernel/resync.js";
+import { LogHub } from "../../src/log/logger.js";
+import { settle, type Pair } from "./harness.js";
+import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
+
+async function upPair(p: Pair): Promise<void> {
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p, 40);
+  assert.equal((await p.a.kernel.dump()).filter((s) => s.state === "mature").length, 2);
+}
+
+/** a's engine wired to a's kernel as the daemon wires them, logging to a file; resync reports collected. */
+function wire(p: Pair, now?: () => number) {
+  const dir = mkdtempSync(path.join(tmpdir(), "iked-resync-"));
+  const file = path.join(dir, "log");
+  const hub = new LogHub({ debugLevel: 0, privilege: 0, destination: { kind: "file", path: file }, format: "json" });
+  const reports: ResyncReport[] = [];
+  const onReport = (m: unknown): void => {
+    if ((m as ResyncPublished).kernel === p.a.kernel) reports.push((m as ResyncPublished).report);
+  };
+  kernelResync.subscribe(onReport);
+  const unwire = wireKernelEvents(p.a.kernel, p.a.engine, hub.logger("knl"), () => undefined, now);
+  const lost = async (): Promise<void> => {
+    const n = reports.length;
+    p.a.kernel.emit("lost", { type: "lost", cause: "overrun", detail: "IKE_ERR_NATIVE_OVERRUN: recvmsg: No buffer space available" });
+    for (let i = 0; i < 200 && reports.length === n; i++) await settle(p, 1);
+    assert.equal(reports.length, n + 1, "the resync finished");
+  };
+  const done = (): string => {
+    unwire();
+    kernelResync.unsubscribe(onReport);
+    hub.close();
+    const text = readFileSync(file, "utf8");
+    rmSync(dir, { recursive: true, force: true });
+    return text;
+  };
+  return { reports, lost, done };
+}
+
+test("a DELETE lost in an overrun: the resync forgets the pair, tells the peer and removes the other half", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  const w = wire(p);
+  // Someone removed our inbound SA; its DELETE was among the events the overrun lost.
+  const inbound = (await p.a.kernel.dump()).find((s) => s.dst === "10.0.0.1")!;
+  await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
+  await w.lost();
+  await settle(p, 40);
+  assert.deepEqual(await p.a.kernel.dump(), [], "the outbound half is gone too");
+  assert.deepEqual(await p.b.kernel.dump(), [], "the peer deleted its pair on our Delete");
+  assert.deepEqual(p.a.engine.heldIpsecSas(), [], "the table matches the kernel");
+  assert.equal(p.a.engine.rekeyable, 0);
+  assert.deepEqual(w.reports[0], { causes: ["overrun"], kernelSas: 1, held: 1, missing: 1, removed: 1, softExpired: 0, rekeyed: 0 });
+  // A second overrun finds nothing more to do.
+  await w.lost();
+  assert.equal(w.reports[1]!.removed, 0);
+  const lines = w.done().split("\n").filter((l) => l.includes("resynchronised"));
+  assert.equal(lines.length, 2, "one line per resync");
+  assert.match(lines[0]!, /"missing":1,"removed":1/);
+  await closePair(p);
+});
+
+test("a soft EXPIRE lost in an overrun: the resync sees the soft lifetime passed and rekeys once", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  const old = await p.a.kernel.dump();
+  const soft = old[0]!.soft.addSeconds;
+  assert.ok(soft > 0 && old.every((s) => s.soft.addSeconds === soft));
+  // The kernels keep real time; the resync's clock stands where the pair's soft lifetime has just
+  // passed for both halves (installed a few milliseconds apart), and their soft EXPIREs were lost.
+  const added = Math.max(...old.map((s) => s.counters.addTime));
+  const nowMs = added + soft * 1000;
+  const w = wire(p, () => nowMs);
+  // The rekeyed pair must start later, on the kernel's millisecond clock, than the first.
+  while (Date.now() <= added) await new Promise((r) => setImmediate(r));
+  await w.lost();
+  assert.equal(w.reports[0]!.softExpired, 2, "both halves of the pair");
+  assert.equal(w.reports[0]!.rekeyed, 1, "our pair is renegotiated");
+  await settle(p, 40);
+  const sas = await p.a.kernel.dump();
+  assert.equal(sas.length, 4, "old and new pair until the old one expires");
+  assert.equal(sas.filter((s) => s.counters.addTime > added).length, 2, "the new pair came later: its soft lifetime has not passed");
+  await w.lost();
+  assert.equal(w.reports[1]!.softExpired, 2, "the old pair is still past its soft lifetime");
+  assert.equal(w.reports[1]!.rekeyed, 0, "but is not renegotiated again");
+  assert.equal(w.reports[1]!.missing, 0);
+  w.done();
+  await closePair(p);
+});
