@@ -136,7 +136,6 @@ export class IsakmpSa {
    * (engine-io.ts: a copy reflected back to us is a replay too).
    */
   readonly messageIds = new MessageIdSet();
-
   /** Dead Peer Detection (RFC 3706): vendor IDs seen, last heard, probes (dpd.ts). */
   readonly dpd: DpdState;
 

@@ -263,10 +263,13 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // A repeat of the message we just answered gets the same answer (responder: our reply;
     // initiator: the retransmitted answer from the peer makes us resend our next request).
     if (request !== undefined && out !== undefined) sa.replies.remember(request, [out]);
-    // The peer's message ended the exchange (Main Mode initiator at MM6, Aggressive Mode responder
-    // at AM3): the peer has nothing left to repeat, so our answer to its earlier message goes. The
-    // side that sent the last message keeps it until the peer's first verified Quick Mode message.
-    else if (step.kind === "done") sa.replies.clear();
+    else if (step.kind === "done") {
+      // The peer's message ended the exchange (Main Mode initiator at MM6, Aggressive Mode
+      // responder at AM3): the peer has nothing left to repeat, so our answer to its earlier
+      // message goes. The side that sent the last message keeps it until the peer's first
+      // verified Quick Mode message (quick-handler.ts).
+      sa.replies.clear();
+    }
     if (step.kind === "done") this.established(sa);
   }
 
