@@ -18,7 +18,8 @@ async function check(o: DaemonOptions): Promise<number> {
   // Only the counts are needed: the keys go back to the secure slab, zeroed, at once.
   releasePreshared(keys.value);
   const store = pki ?? { errors: [], warnings: [] };
-  const policy = await checkPolicy(o.paths.ipsecPolicyFile);
+  // The kernel's SPD takes the policy on every backend but the in-memory one (kernel-spd.ts).
+  const policy = await checkPolicy(o.paths.ipsecPolicyFile, o.kernel === "memory" ? undefined : { config: rules.value });
   for (const line of [...store.errors, ...store.warnings, ...rules.errors, ...rules.warnings, ...keys.errors, ...keys.warnings, ...policy.errors, ...policy.warnings]) {
     process.stderr.write(line + "\n");
   }

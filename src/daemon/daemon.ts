@@ -251,10 +251,9 @@ export class Daemon {
   async reload(): Promise<boolean> {
     const log = this.logs.logger("cfg");
     const pki0 = this.#pki!;
-    const [{ rules, keys, pki }, policy] = await Promise.all([
-      loadAll(this.options.configFile, this.options.presharedFile, { dirs: this.options.paths, pool: this.pool, generation: pki0.keys.next() }),
-      this.engine?.preparePolicy(),
-    ]);
+    const { rules, keys, pki } = await loadAll(this.options.configFile, this.options.presharedFile, { dirs: this.options.paths, pool: this.pool, generation: pki0.keys.next() });
+    // After ike.config: the policy's tunnel names take their endpoints from the new rules.
+    const policy = await this.engine?.preparePolicy(rules.value);
     const errors = [...(pki?.errors ?? []), ...rules.errors, ...keys.errors, ...(policy?.ok === false ? policy.errors : [])];
     if (errors.length > 0) {
       for (const e of errors) log.error(e);

@@ -11,10 +11,12 @@
  *   the address the peer used). Addresses that appear or go, and those a reload adds, get sockets
  *   opened or closed within 2 s (src/daemon/listen.ts).
  * - NAT-T (RFC 3947) is on wherever a NAT-T socket is bound (`--natt-port`).
- * - ipsecinit.conf absent or unreadable: no IPsec policy, so Quick Mode is refused in both roles
- *   (an IPsec SA without a policy saying what it protects would be an open door); Phase 1 still
- *   runs. The file is re-read on every reload. In a real kernel the policy is also the kernel's
- *   SPD (kernel-spd.ts), and kernel events reach the engine through kernel-events.ts.
+ * - ipsecinit.conf absent, unreadable or invalid: no IPsec policy, so Quick Mode is refused in both
+ *   roles (an IPsec SA without a policy saying what it protects would be an open door); Phase 1
+ *   still runs. The file is re-read on every reload; an invalid one leaves the running policy in
+ *   effect. In a real kernel the policy is also the kernel's SPD (kernel-spd.ts), and an entry the
+ *   SPD cannot express makes the file invalid (all or nothing, as ipsecconf); kernel events reach
+ *   the engine through kernel-events.ts.
  * - Reload: new rules, keys and policy apply to new negotiations; established SAs keep theirs.
  * - Stop: every established ISAKMP SA is deleted politely (Delete payloads for its IPsec SAs and
  *   itself), then the send queues get a moment to drain before the sockets close.
@@ -44,7 +46,8 @@ import type { PrivilegeLevel } from "../log/categories.js";
 import type { Logger } from "../log/logger.js";
 import type { IkeService, ServiceAdminRequest, ServiceContext, ServiceFactory, PreparedPolicy } from "./service.js";
 import { rejectAcquire, wireKernelEvents } from "./kernel-events.js";
-import { KernelSpd } from "./kernel-spd.js";
+import { KernelSpd, tunnelEndpoints } from "./kernel-spd.js";
+import { spdErrors } from "../policy/spd.js";
 import type { ConfigSnapshot } from "./live-config.js";
 import { isInvariantFailure } from "../errors.js";
 import { KeysFile } from "./keys-file.js";
@@ -166,9 +169,11 @@ export class UdpIkeService implements IkeService {
     void this.#listen?.sync();
   }
 
-  async preparePolicy(): Promise<PreparedPolicy> {
+  async preparePolicy(config: IkeConfig): Promise<PreparedPolicy> {
     const file = this.#ctx.ipsecPolicyFile;
     const r = await loadIpsecPolicy(file);
+    // A real kernel takes the file whole or not at all: an entry its SPD cannot express fails it.
+    if (r.errors.length === 0 && this.#spd.active) r.errors.push(...spdErrors(r.policy, tunnelEndpoints(config)));
     const cfg = this.#ctx.logs.logger("cfg");
     if (r.errors.length === 1 && r.errors[0]!.code === "IKE_ERR_POLICY_IO") {
       return {
@@ -361,7 +366,7 @@ export class UdpIkeService implements IkeService {
   async #loadIpsec(): Promise<void> {
     const file = this.#ctx.ipsecPolicyFile;
     const cfg = this.#ctx.logs.logger("cfg");
-    const p = await this.preparePolicy();
+    const p = await this.preparePolicy(this.#ctx.config.current.config);
     if (!p.ok) {
       for (const e of p.errors) cfg.error(e);
       cfg.error("IPsec policy refused: Quick Mode is refused", { file, errors: p.errors.length });

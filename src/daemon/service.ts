@@ -62,10 +62,11 @@ export interface IkeService {
   /**
    * Read the IPsec policy file for a SIGHUP reload without applying it: errors, or a `commit`
    * that installs it (in a real kernel's SPD too, with the tunnel endpoints of the new ike.config).
-   * The daemon commits only when the configuration and keys are valid too, and swaps them in only
-   * when the commit succeeded, so the three change together or not at all.
+   * In a real kernel, an entry the SPD cannot express (under `config`'s tunnel endpoints) is an
+   * error of the file. The daemon commits only when the configuration and keys are valid too, and
+   * swaps them in only when the commit succeeded, so the three change together or not at all.
    */
-  preparePolicy(): Promise<PreparedPolicy>;
+  preparePolicy(config: IkeConfig): Promise<PreparedPolicy>;
   /**
    * Answer a Phase 1 SA or statistics request. `privilege` decides whether KEY: material may be
    * included (2 only).

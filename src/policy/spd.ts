@@ -13,16 +13,19 @@
  *                    the endpoints of its `tunnel` name from `tunnels` (local → remote outbound)
  *   bypass / drop    no templates
  *
- * What a Linux policy cannot say is refused, entry by entry, with a reason (the entry is not
- * installed): ICMP type or code ranges (a selector holds one value or any), tunnel entries without
- * inner addresses (`negotiate transport`: an IP-in-IP interface policy), tunnel names without known
- * endpoints. An entry whose `or` alternatives need other protocols than its first is installed with
- * the first one's templates, and a warning: the kernel holds one template list per policy.
+ * What a Linux policy cannot say is refused, entry by entry, with a reason: ICMP type or code ranges
+ * (a selector holds one value or any), tunnel entries without inner addresses (`negotiate
+ * transport`: an IP-in-IP interface policy), tunnel names without known endpoints. A refused entry
+ * is an error of the policy file (`spdErrors`, IKE_ERR_POLICY_UNSUPPORTED): the file is applied
+ * whole or not at all, as ipsecconf does, so no traffic an entry names passes in the clear because
+ * the entry was left out. An entry whose `or` alternatives need other protocols than its first is
+ * installed with the first one's templates, and a warning: the kernel holds one template list per
+ * policy.
  */
 import { formatPrefix, makePrefix, type Prefix } from "../kernel/address.js";
 import type { SpdDir, SpdPolicy, SpdTemplate } from "../kernel/spd.js";
 import { entryMode, spdOrder } from "./select.js";
-import type { IpsecPolicy, PolicyAction, PolicyEntry } from "./ipsecinit/types.js";
+import type { IpsecPolicy, PolicyAction, PolicyEntry, PolicyError } from "./ipsecinit/types.js";
 
 /** Endpoints of a tunnel, as this host sees them. */
 export interface TunnelEndpoints {
@@ -62,6 +65,21 @@ export function spdFromIpsecPolicy(policy: IpsecPolicy, tunnels: (name: string) 
     }
   });
   return out;
+}
+
+/**
+ * The entries a kernel policy cannot express, as errors of the policy file at each entry's '{'
+ * (`in.iked -c`, start-up and reload refuse the file for them, like for a syntax error).
+ */
+export function spdErrors(policy: IpsecPolicy, tunnels: (name: string) => TunnelEndpoints | undefined): PolicyError[] {
+  const refused = spdFromIpsecPolicy(policy, tunnels).refused.sort((a, b) => a.entry.index - b.entry.index);
+  return refused.map(({ entry, reason }) => ({
+    code: "IKE_ERR_POLICY_UNSUPPORTED" as const,
+    message: `policy entry ${entry.index} cannot be put in the kernel: ${reason}`,
+    file: entry.file,
+    line: entry.line,
+    col: entry.col,
+  }));
 }
 
 function translate(e: PolicyEntry, rank: number, tunnels: (name: string) => TunnelEndpoints | undefined): { policies: SpdPolicy[]; warning?: string } | string {

@@ -17,7 +17,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "../daemon/harness.js";
 import { IKED_REQID } from "../../src/kernel/kernel.js";
-import { SPD_PRIORITY_BASE } from "../../src/kernel/spd.js";
+import { SPD_PRIORITY_BASE, SPD_PRIORITY_SPAN } from "../../src/kernel/spd.js";
 import { kernelSkip, until, vethPair, type Netns } from "../helpers/netns.js";
 
 const skip = kernelSkip();
@@ -119,6 +119,82 @@ test("SPD: installed at start (stale policy and SA of a previous run removed, ot
   assert.match(d.output(), /IPsec policy and SAs removed from the kernel/);
   await a.ip("xfrm", "policy", "flush");
   await a.ip("xfrm", "state", "flush");
+});
+
+/** The daemon's policies (priority in its band) among `policies(ns)` lines. */
+const owned = (lines: string[]): string[] =>
+  lines.filter((l) => {
+    const p = Number(l.match(/priority (\d+) /)?.[1]);
+    return p >= SPD_PRIORITY_BASE && p < SPD_PRIORITY_BASE + SPD_PRIORITY_SPAN;
+  });
+
+test("an entry the kernel cannot express fails the whole file: none of it at start (the daemon runs, Quick Mode refused); on SIGHUP the running policy stays", { skip }, async () => {
+  const good = HOST_POLICY("192.0.2.1", "192.0.2.2");
+  const bad = `${good}{ ulp icmp type 0-8 } drop {}\n`;
+  const root = rootFor("192.0.2.1", "192.0.2.2", bad);
+  const file = path.join(root, "etc/inet/ipsecinit.conf");
+  const error = `${file}:2:1: policy entry 2 cannot be put in the kernel: an ICMP type or code range`;
+  const d = await startDaemon(root, ["--kernel", "auto"], {}, { netns: a.name });
+  try {
+    await d.waitFor("IKE engine started");
+    assert.ok(d.output().includes(error), d.output());
+    assert.match(d.output(), /IPsec policy refused: Quick Mode is refused/);
+    assert.deepEqual(owned(await policies(a)), [], "not even the good entry is in the kernel");
+
+    fs.writeFileSync(file, good);
+    d.signal("SIGHUP");
+    await d.waitFor("configuration reloaded");
+    const running = owned(await policies(a));
+    assert.equal(running.length, 2, running.join("\n"));
+
+    fs.writeFileSync(file, bad);
+    d.signal("SIGHUP");
+    await d.waitFor("reload refused: the running configuration stays in effect");
+    assert.equal(d.output().split(error).length - 1, 2, "the entry is named at start and on reload");
+    assert.deepEqual(owned(await policies(a)), running, "the running policy stays in the kernel");
+  } finally {
+    assert.equal(await d.stop(), 0);
+  }
+  await a.ip("xfrm", "policy", "flush");
+});
+
+test("a clash with another program's policy refuses the whole set: start-up fails leaving none of it in the kernel; a reload keeps the running set", { skip }, async () => {
+  // Another program's policy with the selector and direction of the host entry's outbound policy.
+  await a.ip("xfrm", "policy", "add", "src", "192.0.2.1/32", "dst", "192.0.2.2/32", "dir", "out", "priority", "100", "tmpl", "proto", "esp");
+  const theirs = "src 192.0.2.1/32 dst 192.0.2.2/32";
+  const root = rootFor("192.0.2.1", "192.0.2.2", `{ raddr 192.0.2.9 } bypass {}\n${HOST_POLICY("192.0.2.1", "192.0.2.2")}`);
+  try {
+    const started = await startDaemon(root, ["--kernel", "auto"], {}, { netns: a.name }).catch((err: Error) => err);
+    if (!(started instanceof Error)) {
+      await started.stop();
+      assert.fail(`start-up went on despite the clash:\n${started.output()}`);
+    }
+    assert.match(started.message, /daemon exited \(1\) during startup/);
+    assert.match(started.message, /IPsec policy entry 2 \(out 192\.0\.2\.1\/32 -> 192\.0\.2\.2\/32\) clashes with a kernel policy in\.iked does not own/);
+    const left = await policies(a);
+    assert.deepEqual(owned(left), [], `neither the bypass entry nor the inbound policy stays:\n${left.join("\n")}`);
+    assert.ok(left.some((l) => l.includes(theirs) && l.includes("priority 100 ")), "their policy stays");
+
+    // Running without the clash; then a reload whose new entry clashes is refused as a whole.
+    fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), HOST_POLICY("192.0.2.1", "192.0.2.2"));
+    await a.ip("xfrm", "policy", "delete", "src", "192.0.2.1/32", "dst", "192.0.2.2/32", "dir", "out");
+    await a.ip("xfrm", "policy", "add", "src", "0.0.0.0/0", "dst", "192.0.2.9/32", "dir", "out", "priority", "100", "tmpl", "proto", "esp");
+    const d = await startDaemon(root, ["--kernel", "auto"], {}, { netns: a.name });
+    try {
+      await d.waitFor("IKE engine started");
+      const running = owned(await policies(a));
+      assert.equal(running.length, 2, running.join("\n"));
+      fs.writeFileSync(path.join(root, "etc/inet/ipsecinit.conf"), `{ raddr 192.0.2.9 } ipsec { encr_algs aes encr_auth_algs sha256 }\n${HOST_POLICY("192.0.2.1", "192.0.2.2")}`);
+      d.signal("SIGHUP");
+      await d.waitFor("reload refused: the kernel refused the new IPsec policy");
+      assert.match(d.output(), /IPsec policy entry 1 \(out 0\.0\.0\.0\/0 -> 192\.0\.2\.9\/32\) clashes/);
+      assert.deepEqual(owned(await policies(a)), running, "the running set is back, whole");
+    } finally {
+      assert.equal(await d.stop(), 0);
+    }
+  } finally {
+    await a.ip("xfrm", "policy", "flush");
+  }
 });
 
 test("ACQUIRE from traffic starts Main Mode and Quick Mode with the peer; the SPI comes from the kernel; this kernel's refusal of ESP fails cleanly", { skip }, async () => {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseIpsecPolicy } from "../../src/policy/index.js";
-import { spdFromIpsecPolicy } from "../../src/policy/spd.js";
+import { formatPolicyError, parseIpsecPolicy } from "../../src/policy/index.js";
+import { spdErrors, spdFromIpsecPolicy } from "../../src/policy/spd.js";
 
 /** ipsecinit.conf entries as kernel SPD policies. */
 const parse = (text: string) => {
@@ -53,4 +53,21 @@ test("what a Linux policy cannot say is refused with a reason; differing alterna
   assert.deepEqual(icmp.map((p) => [p.dir, p.selector.srcPort, p.selector.dstPort]), [["out", 8, 0], ["in", 8, 0]]);
   assert.deepEqual(t.warnings.map((w) => w.entry.index), [4]);
   assert.deepEqual(t.policies.find((p) => p.id === 4)!.templates, [{ proto: "esp", mode: "transport" }]);
+});
+
+test("entries a Linux policy cannot say are errors of the file at the entry's '{', in file order, with a stable code", () => {
+  const policy = parseIpsecPolicy(
+    "{ raddr 192.0.2.3 } ipsec { encr_algs aes }\n  { tunnel ip.tun1 negotiate transport } ipsec { encr_algs aes }\n{ ulp icmp type 0-8 } drop {}\n{ tunnel ip.tun0 negotiate tunnel raddr 203.0.113.0/24 } ipsec { encr_algs aes }\n",
+    "/etc/inet/ipsecinit.conf",
+  );
+  assert.deepEqual(policy.errors, []);
+  const errors = spdErrors(policy.policy, () => undefined);
+  assert.deepEqual(errors.map((e) => [e.code, formatPolicyError(e)]), [
+    ["IKE_ERR_POLICY_UNSUPPORTED", "/etc/inet/ipsecinit.conf:2:3: policy entry 2 cannot be put in the kernel: tunnel ip.tun1 without inner addresses (an interface policy Linux has no form for)"],
+    ["IKE_ERR_POLICY_UNSUPPORTED", "/etc/inet/ipsecinit.conf:3:1: policy entry 3 cannot be put in the kernel: an ICMP type or code range (a kernel selector holds one value or any)"],
+    ["IKE_ERR_POLICY_UNSUPPORTED", "/etc/inet/ipsecinit.conf:4:1: policy entry 4 cannot be put in the kernel: no endpoints known for tunnel ip.tun0"],
+  ]);
+  // With the tunnel's endpoints known, and the other two entries gone, nothing is refused.
+  const good = parse("{ raddr 192.0.2.3 } ipsec { encr_algs aes }\n{ ulp icmp type 8 code 0 } drop {}\n{ tunnel ip.tun0 negotiate tunnel raddr 203.0.113.0/24 } ipsec { encr_algs aes }\n");
+  assert.deepEqual(spdErrors(good, () => ({ local: "192.0.2.1", remote: "192.0.2.2" })), []);
 });

@@ -188,6 +188,7 @@ export function checkEntry(
     index: meta.index,
     file: meta.file,
     line: start.line,
+    col: start.col,
     pattern: {
       local: local || null,
       remote: remote || null,

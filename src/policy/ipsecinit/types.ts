@@ -70,7 +70,9 @@ export interface PolicyEntry {
   /** 1-based position in the file (ipsecconf's index). */
   index: number;
   file: string;
+  /** Where the entry's '{' is (1-based), for messages that name the entry. */
   line: number;
+  col: number;
   pattern: PolicyPattern;
   /** The action and its `or` alternatives, in file order (an initiator tries them in this order). */
   actions: PolicyAction[];
@@ -93,6 +95,7 @@ export type PolicyErrorCode =
   | "IKE_ERR_POLICY_CONFLICT"
   | "IKE_ERR_POLICY_HOSTNAME"
   | "IKE_ERR_POLICY_IO"
+  | "IKE_ERR_POLICY_UNSUPPORTED"
   | "IKE_ERR_POLICY_TOO_MANY_ERRORS";
 
 /** A policy file error with its position (1-based line and column). */
