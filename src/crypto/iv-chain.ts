@@ -12,10 +12,18 @@
  */
 import type { HashInfo } from "./algorithms.js";
 import { phase2Iv } from "./kdf.js";
+import { unpooledCopy } from "./unpooled-copy.js";
 
 /** Per-message-ID IVs of one ISAKMP SA. */
 export class IvChain {
-  readonly #ivs = new Map<number, Buffer>();
+  /**
+   * The last Phase 1 CBC block (message ID 0), where every Phase 2 IV starts: held for the SA's
+   * life, so in an allocation of its own (a view of Node's shared pool slab would keep the whole
+   * 8 KiB slab alive with it).
+   */
+  readonly #phase1: Buffer;
+  /** IVs of the Phase 2 exchanges under way, made at the first (a held, idle SA has none). */
+  #ivs: Map<number, Buffer> | undefined;
   readonly #hash: HashInfo;
   readonly #blockSize: number;
   readonly #maxExchanges: number;
@@ -25,29 +33,33 @@ export class IvChain {
     this.#hash = hash;
     this.#blockSize = blockSize;
     this.#maxExchanges = maxExchanges;
-    this.#ivs.set(0, Buffer.from(initialIv));
+    this.#phase1 = unpooledCopy(initialIv);
   }
 
   /** The IV the next message with `messageId` is en/decrypted with (a copy). */
   current(messageId: number): Buffer {
     const mid = messageId >>> 0;
-    const iv = this.#ivs.get(mid);
+    if (mid === 0) return Buffer.from(this.#phase1);
+    const iv = this.#ivs?.get(mid);
     if (iv) return Buffer.from(iv);
-    return phase2Iv(this.#hash, this.#phase1Block(), mid, this.#blockSize);
+    return phase2Iv(this.#hash, this.#phase1, mid, this.#blockSize);
   }
 
   /** Advances the chain of `messageId` past a message whose ciphertext is `ciphertext`. */
   advance(messageId: number, ciphertext: Uint8Array): void {
     const mid = messageId >>> 0;
-    const last = Buffer.from(ciphertext.subarray(ciphertext.length - this.#blockSize));
-    this.#ivs.delete(mid);
-    this.#ivs.set(mid, last);
-    if (this.#ivs.size > this.#maxExchanges) {
-      for (const key of this.#ivs.keys()) {
-        if (key !== 0) {
-          this.#ivs.delete(key);
-          break;
-        }
+    const last = ciphertext.subarray(ciphertext.length - this.#blockSize);
+    if (mid === 0) {
+      this.#phase1.set(last);
+      return;
+    }
+    const ivs = (this.#ivs ??= new Map());
+    ivs.delete(mid);
+    ivs.set(mid, Buffer.from(last));
+    if (1 + ivs.size > this.#maxExchanges) {
+      for (const key of ivs.keys()) {
+        ivs.delete(key);
+        break;
       }
     }
   }
@@ -55,17 +67,13 @@ export class IvChain {
   /** Forgets the IV of a finished exchange (never Phase 1's: later exchanges derive from it). */
   end(messageId: number): void {
     const mid = messageId >>> 0;
-    if (mid !== 0) this.#ivs.delete(mid);
+    if (mid === 0 || this.#ivs === undefined) return;
+    this.#ivs.delete(mid);
+    if (this.#ivs.size === 0) this.#ivs = undefined;
   }
 
   /** Number of exchanges with IV state, Phase 1 included. */
   get size(): number {
-    return this.#ivs.size;
-  }
-
-  #phase1Block(): Buffer {
-    const iv = this.#ivs.get(0);
-    if (!iv) throw new Error("IvChain invariant: Phase 1 IV missing");
-    return iv;
+    return 1 + (this.#ivs?.size ?? 0);
   }
 }

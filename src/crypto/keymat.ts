@@ -85,6 +85,26 @@ interface Layout {
 
 const view = (b: Buffer, [off, len]: [number, number]): Buffer => b.subarray(off, off + len);
 
+/** Layouts by hash length, key length and g^xy length: a few suites, shared by every SA (frozen). */
+const layouts = new Map<string, Layout>();
+
+function layoutOf(hl: number, kaLen: number, gxyLen: number): Layout {
+  const k = `${hl},${kaLen},${gxyLen}`;
+  let l = layouts.get(k);
+  if (l === undefined) {
+    l = Object.freeze({
+      skeyid: [0, hl],
+      skeyidD: [hl, hl],
+      skeyidA: [2 * hl, hl],
+      skeyidE: [3 * hl, hl],
+      ka: [4 * hl, kaLen],
+      gxy: [4 * hl + kaLen, gxyLen],
+    } as Layout);
+    layouts.set(k, l);
+  }
+  return l;
+}
+
 /** Options of a key holder. */
 export interface Phase1KeymatOptions {
   /**
@@ -107,10 +127,11 @@ export class Phase1Keymat {
   #layout: Layout | undefined;
   #dhPrivate: SecureBuffer | undefined;
   /** Normal-memory copies of the DH private value given out for pool tasks (see dhPrivateForTask). */
-  readonly #dhCopies = new Set<Buffer>();
+  #dhCopies: Set<Buffer> | undefined;
   #ivs: IvChain | undefined;
   #x: Phase1Exchange | undefined;
   #destroyed = false;
+  #phase1Over = false;
 
   /**
    * A holder for one ISAKMP SA. Throws `IKE_ERR_CRYPTO_LEGACY_PROVIDER` at once when the suite's
@@ -153,7 +174,7 @@ export class Phase1Keymat {
     this.#alive();
     if (!this.#dhPrivate) throw new CryptoError(CryptoErrorCode.NotDerived, "no DH private value held");
     const copy = this.#dhPrivate.use(unpooledCopy);
-    this.#dhCopies.add(copy);
+    (this.#dhCopies ??= new Set()).add(copy);
     return copy;
   }
 
@@ -168,7 +189,7 @@ export class Phase1Keymat {
       return await task(copy);
     } finally {
       wipe(copy);
-      this.#dhCopies.delete(copy);
+      this.#dhCopies?.delete(copy);
     }
   }
 
@@ -342,6 +363,16 @@ export class Phase1Keymat {
     }));
   }
 
+  /**
+   * The Phase 1 exchange is over: drop the copies of its public values (cookies, nonces, g^xi,
+   * g^xr) that only HASH_I and HASH_R need. The derived keys and the IV chain stay; hashI/hashR
+   * throw from now on.
+   */
+  phase1Over(): void {
+    this.#x = undefined;
+    this.#phase1Over = true;
+  }
+
   /** Wipes and releases every secret; the holder is unusable afterwards. Idempotent. */
   destroy(): void {
     this.#destroyed = true;
@@ -371,14 +402,7 @@ export class Phase1Keymat {
     const h = this.suite.hash;
     const hl = h.outputLength;
     const kaLen = this.suite.keyBits / 8;
-    const layout: Layout = {
-      skeyid: [0, hl],
-      skeyidD: [hl, hl],
-      skeyidA: [2 * hl, hl],
-      skeyidE: [3 * hl, hl],
-      ka: [4 * hl, kaLen],
-      gxy: [4 * hl + kaLen, gxyIn.length],
-    };
+    const layout = layoutOf(hl, kaLen, gxyIn.length);
     const secrets = SecureBuffer.alloc(4 * hl + kaLen + gxyIn.length, this.#memory);
     try {
       secrets.use((s) => {
@@ -424,8 +448,8 @@ export class Phase1Keymat {
   #releaseDhPrivate(): void {
     this.#dhPrivate?.destroy();
     this.#dhPrivate = undefined;
-    for (const c of this.#dhCopies) wipe(c);
-    this.#dhCopies.clear();
+    for (const c of this.#dhCopies ?? []) wipe(c);
+    this.#dhCopies = undefined;
   }
 
   #withKeys<T>(fn: (secrets: Buffer, layout: Layout) => T): T {
@@ -438,7 +462,7 @@ export class Phase1Keymat {
 
   #exchange(): Phase1Exchange {
     this.#alive();
-    if (!this.#x) throw new CryptoError(CryptoErrorCode.NotDerived, "Phase 1 keys not derived yet");
+    if (!this.#x) throw new CryptoError(CryptoErrorCode.NotDerived, this.#phase1Over ? "Phase 1 exchange over: HASH_I/HASH_R inputs dropped" : "Phase 1 keys not derived yet");
     return this.#x;
   }
 

@@ -24,8 +24,11 @@ export class DpdState {
   probingSince: number | undefined;
   /** The highest R-U-THERE sequence number the peer sent us (older ones are replays, ignored). */
   peerSeq: number | undefined;
-  /** Inbound IPsec SA byte+packet counts at the last look, by `proto:spi` (traffic proves life). */
-  readonly inboundUse = new Map<string, number>();
+  /**
+   * Inbound IPsec SA byte+packet counts at the last look, by `proto:spi` (traffic proves life);
+   * made at the first look (most held SAs never probe: no map for them).
+   */
+  inboundUse: Map<string, number> | undefined;
 
   constructor(now: number) {
     this.lastHeard = now;

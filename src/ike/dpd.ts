@@ -186,10 +186,10 @@ export class DeadPeerDetection {
       const key = `${c.proto}:${c.inboundSpi}`;
       const use = await saUse(kernel, this.ctx.log, sa.remote.address, sa.local.address, c.proto, c.inboundSpi);
       // Gone from the kernel (expired, deleted): it carries nothing.
-      if (use === "gone") sa.dpd.inboundUse.delete(key);
+      if (use === "gone") sa.dpd.inboundUse?.delete(key);
       else if (use !== "unknown") {
-        if (use > (sa.dpd.inboundUse.get(key) ?? 0)) seen = true;
-        sa.dpd.inboundUse.set(key, use);
+        if (use > (sa.dpd.inboundUse?.get(key) ?? 0)) seen = true;
+        (sa.dpd.inboundUse ??= new Map()).set(key, use);
       }
     }
     return seen;

@@ -136,12 +136,12 @@ export class IsakmpSa {
    * (engine-io.ts: a copy reflected back to us is a replay too).
    */
   readonly messageIds = new MessageIdSet();
-  /** Aborted on destroy, so pool work queued for a dead SA is dropped. */
-  readonly abort = new AbortController();
   /** Dead Peer Detection (RFC 3706): vendor IDs seen, last heard, probes (dpd.ts). */
   readonly dpd: DpdState;
 
   private st: IsakmpSaState = "larval";
+  /** See {@link abort}. */
+  #abort: AbortController | undefined;
   /** What ends the SA's lifetime (phase1/lifetime.ts), see {@link armLifetime}. */
   private lifetimeEnd: (() => void) | undefined;
   private readonly timers = new Map<string, TimerHandle>();
@@ -152,8 +152,13 @@ export class IsakmpSa {
     private readonly ctx: IsakmpSaContext,
   ) {
     this.role = init.role;
-    this.icookie = Buffer.from(init.icookie);
-    this.rcookie = Buffer.from(init.rcookie ?? ZERO_COOKIE);
+    // Both cookies in one allocation of their own: a copy in Node's shared pool slab (Buffer.from)
+    // would keep that whole 8 KiB slab alive for the SA's life.
+    const cookies = Buffer.alloc(16);
+    cookies.set(init.icookie, 0);
+    cookies.set(init.rcookie ?? ZERO_COOKIE, 8);
+    this.icookie = cookies.subarray(0, 8);
+    this.rcookie = cookies.subarray(8, 16);
     this.local = init.local;
     this.remote = init.remote;
     this.rule = init.rule;
@@ -166,6 +171,29 @@ export class IsakmpSa {
 
   get state(): IsakmpSaState {
     return this.st;
+  }
+
+  /**
+   * Aborted on destroy, so pool work queued for a dead SA is dropped. Made at first use and let go
+   * by {@link releaseAbort} once the exchange that used it is over (an AbortController with its
+   * signal is ~0.7 KB, held by every idle SA otherwise); one made after destroy is aborted already.
+   */
+  get abort(): AbortController {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.st === "dead") this.#abort.abort(this.deathReason);
+    }
+    return this.#abort;
+  }
+
+  /** No pool work of this SA is under way (its Phase 1 exchange is over): drop the controller until the next use. */
+  releaseAbort(): void {
+    if (this.#abort !== undefined && !this.#abort.signal.aborted) this.#abort = undefined;
+  }
+
+  /** Whether an AbortController is held now (for tests and memory checks). */
+  get holdsAbort(): boolean {
+    return this.#abort !== undefined;
   }
 
   /** Whether the SA has been destroyed (a method, so checks after an await are not narrowed away). */
@@ -305,7 +333,7 @@ export class IsakmpSa {
     this.deathReason = reason;
     // The death reason, not the default DOMException: building that (with its stack) was ~80 us
     // per SA in the handshake benchmark's responder profile; pool calls see it as `cause`.
-    this.abort.abort(reason);
+    this.#abort?.abort(reason);
     this.keymat?.destroy();
     this.keymat = undefined;
     this.transition("dead", reason);

@@ -174,8 +174,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   route(sa: IsakmpSa, m: Message): Route | string {
     const h = m.header;
     const task = this.tasks.get(sa);
+    // An established SA no longer holds its task (see established()).
+    if (task === undefined && sa.phase1 !== undefined && h.messageId === 0) return "Phase 1 message after the exchange ended";
     if (task === undefined || h.exchangeType !== task.exchangeType || h.messageId !== 0) return `exchange ${h.exchangeType} mid ${h.messageId} not handled here`;
-    if (task.state === "done" || task.state === "failed") return "Main Mode message after the exchange ended";
+    if (task.state === "done" || task.state === "failed") return "Phase 1 message after the exchange ended";
     if (m.kind === "encrypted" && sa.keymat?.derived !== true) return "encrypted message before keys";
     const pos = task.expected();
     return {
@@ -261,6 +263,13 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // A repeat of the message we just answered gets the same answer (responder: our reply;
     // initiator: the retransmitted answer from the peer makes us resend our next request).
     if (request !== undefined && out !== undefined) sa.replies.remember(request, [out]);
+    else if (step.kind === "done") {
+      // The peer's message ended the exchange (Main Mode initiator at MM6, Aggressive Mode
+      // responder at AM3): the peer has nothing left to repeat, so our answer to its earlier
+      // message goes. The side that sent the last message keeps it until the peer's first
+      // verified Quick Mode message (quick-handler.ts).
+      sa.replies.clear();
+    }
     if (step.kind === "done") this.established(sa);
   }
 
@@ -268,6 +277,13 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     const { sas, ipsec, log, emit, quick } = this.ctx;
     const task = this.tasks.get(sa)!;
     const result = task.result!;
+    // The exchange is over: what it kept to compute the hashes and keys (SA payload, nonces, DH
+    // values, proposals, the authenticator) is not needed any more, so the SA stops holding it. A
+    // retransmitted last request is answered from the SA's reply cache, before routing.
+    this.tasks.delete(sa);
+    sa.keymat?.phase1Over();
+    // Phase 1's pool work (DH, signatures) is all done: a later exchange makes a new controller.
+    sa.releaseAbort();
     sa.clearTimer("expire");
     const t = result.transform;
     sa.phase1 = {

@@ -77,6 +77,8 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
   /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
   private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
+  /** ISAKMP SAs whose destroy ends their open Quick Modes (hooked once, at their first Quick Mode). */
+  private readonly hooked = new WeakSet<IsakmpSa>();
   /** The same exchanges with their ISAKMP SA, for {@link underWay}. */
   private readonly underway = new Map<Phase2Exchange, IsakmpSa>();
 
@@ -235,11 +237,14 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
       return;
     }
     settle(step.kind !== "fail");
-    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD), and NAT-T may
-    // move the SA to where it came from.
+    // Its HASH verified (a failing step proves nothing): the peer is alive (DPD), NAT-T may move
+    // the SA to where it came from, and the peer holds the Phase 1 keys, so it received our last
+    // Phase 1 message (MM6, AM3) and will not repeat the message that one answered: the ISAKMP
+    // SA's reply cache goes (held SAs keep less).
     if (step.kind !== "fail") {
       sa.heard();
       verified();
+      sa.replies.clear();
     }
     this.afterStep(sa, ex, step, datagram);
   }
@@ -294,10 +299,13 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     this.ctx.stats.negotiations.quick[task.role].started++;
     let open = this.open.get(sa);
     if (open === undefined) {
-      const set = (open = new Set<Phase2Exchange>());
-      this.open.set(sa, set);
+      open = new Set<Phase2Exchange>();
+      this.open.set(sa, open);
+    }
+    if (!this.hooked.has(sa)) {
+      this.hooked.add(sa);
       sa.onDestroy(() => {
-        for (const e of [...set]) this.endPhase2(sa, e, 0);
+        for (const e of [...(this.open.get(sa) ?? [])]) this.endPhase2(sa, e, 0);
       });
     }
     open.add(ex);
@@ -307,7 +315,12 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
     const { sas } = this.ctx;
-    if (this.open.get(sa)?.delete(ex) === true) this.count(ex);
+    const open = this.open.get(sa);
+    if (open?.delete(ex) === true) {
+      this.count(ex);
+      // A held SA with no Quick Mode under way keeps no (empty) set.
+      if (open.size === 0) this.open.delete(sa);
+    }
     this.underway.delete(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();

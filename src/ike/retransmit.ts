@@ -120,6 +120,11 @@ export class ReplyCache {
     return this.request !== undefined && this.request.equals(datagram);
   }
 
+  /** Whether a request and its answer are kept. */
+  get holding(): boolean {
+    return this.request !== undefined;
+  }
+
   clear(): void {
     this.request = undefined;
     this.replies = [];
@@ -131,7 +136,7 @@ export class ReplyCache {
  * beyond `max` waiting jobs, {@link push} refuses.
  */
 export class SerialQueue {
-  private readonly jobs: (() => Promise<void>)[] = [];
+  private jobs: (() => Promise<void>)[] = [];
   private running = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -183,6 +188,8 @@ export class SerialQueue {
       }
     } finally {
       this.running = false;
+      // A drained queue lets go of the backing store its jobs grew (an idle SA holds it for hours).
+      this.jobs = [];
       const w = this.idleWaiters;
       this.idleWaiters = [];
       for (const fn of w) fn();

@@ -14,6 +14,7 @@
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { Endpoint } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
+import { unpooledCopy } from "../crypto/unpooled-copy.js";
 
 /** Bounds on Phase 1 exchanges in progress. */
 export interface HalfOpenLimits {
@@ -93,7 +94,9 @@ export class SaManager<P2 = unknown> {
   /** Record the responder cookie an initiator learned from MM2/AM2. */
   setRcookie(sa: IsakmpSa, rcookie: Buffer): void {
     if (!sa.rcookie.equals(ZERO_COOKIE)) this.byPair.delete(pairKey(sa.icookie, sa.rcookie));
-    sa.rcookie = Buffer.from(rcookie);
+    // Held for the SA's life: an allocation of its own, not a view of Node's shared pool slab
+    // (which it would keep alive whole).
+    sa.rcookie = unpooledCopy(rcookie);
     this.byPair.set(pairKey(sa.icookie, sa.rcookie), sa);
   }
 

@@ -242,6 +242,26 @@ describe("Phase1Keymat", () => {
     assert.throws(() => i.keymat(3, 1, Buffer.alloc(8), Buffer.alloc(8), undefined, 16), { code: CryptoErrorCode.Destroyed });
   });
 
+  it("phase1Over() drops the HASH_I/HASH_R inputs; keys, IVs, Quick Mode hashes and KEYMAT still work", () => {
+    const [i, r] = pair(aesSha1);
+    const rest = Buffer.from("QM payloads");
+    const hashBefore = i.quickModeHash1(0x77, rest);
+    i.phase1Over();
+    assert.throws(() => i.hashI(Buffer.alloc(1), Buffer.alloc(1)), { code: CryptoErrorCode.NotDerived, message: /exchange over/ });
+    assert.throws(() => i.hashR(Buffer.alloc(1), Buffer.alloc(1)), { code: CryptoErrorCode.NotDerived, message: /exchange over/ });
+    assert.ok(i.quickModeHash1(0x77, rest).equals(hashBefore));
+    assert.ok(i.quickModeHash1(0x77, rest).equals(r.quickModeHash1(0x77, rest)));
+    const d = r.decrypt(0x77, i.encrypt(0x77, Buffer.from("QM1")));
+    assert.ok(d.ok && d.plaintext.subarray(0, 3).toString() === "QM1");
+    const km = i.keymat(3, 0xc0000001, Buffer.alloc(16, 1), Buffer.alloc(16, 2), undefined, 36);
+    const kr = r.keymat(3, 0xc0000001, Buffer.alloc(16, 1), Buffer.alloc(16, 2), undefined, 36);
+    assert.ok(km.use((a) => kr.use((b) => a.equals(b))));
+    km.destroy();
+    kr.destroy();
+    i.destroy();
+    r.destroy();
+  });
+
   it("destroy() zero-fills every secure allocation before releasing it", () => {
     const seen: Buffer[] = [];
     const original = sodium.sodium_free;

@@ -123,3 +123,23 @@ test("timers belong to the SA and die with destroy(); cleanups run once", () => 
   assert.equal(cleaned, 1);
   assert.equal(sa.deathReason, "test");
 });
+
+test("the abort controller: made at first use, let go while idle, aborted with the death reason on destroy (also one made afterwards)", () => {
+  const sa = new IsakmpSa(init("responder"), ctx());
+  assert.equal(sa.holdsAbort, false);
+  const first = sa.abort.signal;
+  assert.equal(sa.holdsAbort, true);
+  sa.releaseAbort();
+  assert.equal(sa.holdsAbort, false);
+  assert.equal(first.aborted, false);
+  const second = sa.abort.signal;
+  sa.destroy("peer went away");
+  assert.equal(second.aborted, true);
+  assert.equal(second.reason, "peer went away");
+  sa.releaseAbort();
+  assert.equal(sa.abort.signal.aborted, true, "an aborted controller is kept");
+  const late = new IsakmpSa(init("initiator"), ctx());
+  late.destroy("gone");
+  assert.equal(late.abort.signal.aborted, true, "made after destroy: aborted already");
+  assert.equal(late.abort.signal.reason, "gone");
+});

@@ -203,14 +203,29 @@ export async function deriveKeys(ctx: DhContext, group: number, x: Phase1Inputs,
   return null;
 }
 
+/** A negotiation's copy of a pre-shared key ({@link holdPsk}). */
+export interface HeldPsk {
+  readonly key: SecureBuffer;
+  /** Destroy the copy now and stop listening for the SA's end (an idle SA then holds no listener). */
+  release(): void;
+}
+
 /**
  * This negotiation's own copy of a pre-shared key, in the secure slab. The configuration's key is
  * zeroed when a reload or `ikeadm` replaces the key set, which may happen while this exchange
- * awaits DH or the peer; so the key is copied at lookup, before any await. The copy is destroyed
- * by the caller once SKEYID is derived, or with the SA (its abort signal) at the latest.
+ * awaits DH or the peer; so the key is copied at lookup, before any await. The copy is released
+ * by the caller once SKEYID is derived, or destroyed with the SA (its abort signal) at the latest.
  */
-export function holdPsk(sa: IsakmpSa, key: Buffer): SecureBuffer {
+export function holdPsk(sa: IsakmpSa, key: Buffer): HeldPsk {
   const held = SecureBuffer.copyOf(key, { pooled: true });
-  sa.abort.signal.addEventListener("abort", () => held.destroy(), { once: true });
-  return held;
+  const signal = sa.abort.signal;
+  const drop = (): void => held.destroy();
+  signal.addEventListener("abort", drop, { once: true });
+  return {
+    key: held,
+    release: () => {
+      signal.removeEventListener("abort", drop);
+      held.destroy();
+    },
+  };
 }

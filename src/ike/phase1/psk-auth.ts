@@ -13,16 +13,15 @@
  */
 import { AuthMethod, Notify, PayloadType, type IdPayload, type Payload } from "../../codec/index.js";
 import type { PresharedEntry, PresharedId } from "../../config/types.js";
-import type { SecureBuffer } from "../../crypto/secure.js";
 import { authFailure, missing, type AuthContext, type AuthFailure, type Authenticator } from "./authenticator.js";
 import { checkPeerId, formatId, localIdPayload, presharedIdOf } from "./identity.js";
-import { deriveKeys, first, holdPsk, type Phase1Inputs } from "./phase1.js";
+import { deriveKeys, first, holdPsk, type HeldPsk, type Phase1Inputs } from "./phase1.js";
 
 /** Pre-shared keys, for one exchange. */
 export class PskAuthenticator implements Authenticator {
   readonly method = AuthMethod.PreSharedKey;
   private entry: PresharedEntry | undefined;
-  private key: SecureBuffer | undefined;
+  private key: HeldPsk | undefined;
   private id: IdPayload | undefined;
 
   constructor(private readonly ctx: AuthContext) {}
@@ -47,7 +46,7 @@ export class PskAuthenticator implements Authenticator {
   private hold(entry: PresharedEntry | undefined): boolean {
     if (entry === undefined) return false;
     this.entry = entry;
-    this.key?.destroy();
+    this.key?.release();
     this.key = holdPsk(this.ctx.sa, entry.key);
     return true;
   }
@@ -81,9 +80,9 @@ export class PskAuthenticator implements Authenticator {
     const key = this.key!;
     let d: Awaited<ReturnType<typeof deriveKeys>>;
     try {
-      d = await deriveKeys(this.ctx, group, x, { psk: key }, gxy);
+      d = await deriveKeys(this.ctx, group, x, { psk: key.key }, gxy);
     } finally {
-      key.destroy();
+      key.release();
       this.key = undefined;
     }
     if (d === "dh") return authFailure(Notify.InvalidKeyInformation, "peer's DH value refused");

@@ -1,0 +1,206 @@
+/**
+ * Goal 5 of issue 14, measured: what one held Phase 1 + Phase 2 pair costs the real in.iked.
+ * Measurement only (not run in CI).
+ *
+ * The daemon runs as a gateway runs it (daemon-target.ts: detached, default logging, `--kernel
+ * memory`, so the IPsec SAs it installs live in its own in-memory SADB, which a real kernel would
+ * hold instead), with `--expose-gc` and a preloaded SIGUSR2 handler (PRELOAD below) through which
+ * this bench forces a full GC or writes a heap snapshot. After `--warmup` negotiations that are
+ * deleted again, ikeload `--hold` runs (Main Mode PSK aes128/sha1 + Quick Mode ESP aes128-sha1, no
+ * PFS, Phase 2 lifetime 3000 s, concurrency 8) bring the held pairs up to each of `--counts`, each
+ * batch from new source addresses (so no INITIAL-CONTACT tears down an earlier batch). At each
+ * count, after `--settle` seconds (65 outlasts the 60 s a finished Quick Mode keeps its answer) and
+ * a forced GC: RSS, JS heap used and committed, memory outside the heap, ArrayBuffers and locked
+ * memory (VmLck: libsodium's secure memory). Between the first and the last count it prints each
+ * per pair. `--snapshots` also sums a heap snapshot at each count by class and the classes of its
+ * first retainers (`--depth` levels; heap-snapshot.ts) and prints the classes that grew the most
+ * per pair (a snapshot's own garbage stays in RSS: take RSS figures from runs without it).
+ * `--idle S`: the daemon's CPU over three windows of S seconds while the last count is held. `--tree DIR`: run the
+ * daemon of another built tree (a baseline).
+ *
+ *   node --openssl-legacy-provider dist/bench/handshake/memory.js [--counts 2000,4000]
+ *     [--warmup 200] [--group 2] [--settle S] [--snapshots] [--top 30] [--depth 1] [--idle S]
+ *     [--tree DIR]
+ * (inside a network namespace: it uses 127.0.7.31:17310 and sources from 127.7.3.1 on.)
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { parseLoadArgs } from "../../src/load/options.js";
+import { runLoad } from "../../src/load/runner.js";
+import { startDaemonTarget, type DaemonTarget } from "./daemon-target.js";
+import { diffPerUnit, summariseSnapshot, type HeapSummary } from "./heap-snapshot.js";
+import { processCpuSecs } from "./thread-cpu.js";
+
+const PSK = "memory-bench-secret";
+const TARGET = { address: "127.0.7.31", port: 17310 };
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Negotiate `count` pairs from sources starting at `source`; `hold` keeps them up at the target. */
+async function load(group: number, source: string, count: number, hold: boolean): Promise<void> {
+  const a = parseLoadArgs([
+    "--target", `${TARGET.address}:${TARGET.port}`,
+    "--source", source,
+    "--concurrency", "8",
+    "--count", String(count),
+    "--psk", PSK,
+    "--cipher", "aes128",
+    "--hash", "sha1",
+    "--dh", String(group),
+    "--p2-lifetime", "3000",
+    "--retransmit-init", "2000",
+    "--expire", "30",
+    ...(hold ? ["--hold"] : []),
+  ]);
+  if (!a.ok || a.help) throw new Error(`load options: ${JSON.stringify(a)}`);
+  const r = await runLoad(a.value);
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  if (r.value.established !== count) throw new Error(`${count} started, ${r.value.established} established: ${JSON.stringify(r.value.failures)}`);
+}
+
+/**
+ * Preloaded into the daemon (`--require`, with `--expose-gc`): on SIGUSR2 it reads what the bench
+ * asks for from `request` ("gc" or "snapshot PATH"), forces a full GC (a snapshot does its own),
+ * and writes `process.memoryUsage()` to `answer`. The daemon itself is unchanged.
+ */
+const PRELOAD = `
+const fs = require("node:fs");
+const path = require("node:path");
+const v8 = require("node:v8");
+const dir = process.env.IKED_MEMORY_BENCH_DIR;
+process.on("SIGUSR2", () => {
+  const ask = fs.readFileSync(path.join(dir, "request"), "utf8").trim();
+  if (ask.startsWith("snapshot ")) v8.writeHeapSnapshot(ask.slice(9));
+  else { globalThis.gc(); globalThis.gc(); }
+  const locked = /VmLck:\\s+(\\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+  fs.writeFileSync(path.join(dir, "answer.tmp"), JSON.stringify({ ...process.memoryUsage(), locked: locked ? Number(locked[1]) * 1024 : 0 }));
+  fs.renameSync(path.join(dir, "answer.tmp"), path.join(dir, "answer"));
+});
+`;
+
+/** `process.memoryUsage()` of the daemon, and its mlocked bytes (VmLck: libsodium secure memory). */
+type MemoryUsage = ReturnType<typeof process.memoryUsage> & { readonly locked: number };
+
+/** Ask the daemon's preload for a GC (or a snapshot to `snapshotFile`); wait (bounded) for its answer. */
+async function ask(t: DaemonTarget, dir: string, snapshotFile?: string): Promise<MemoryUsage> {
+  const answer = path.join(dir, "answer");
+  fs.rmSync(answer, { force: true });
+  fs.writeFileSync(path.join(dir, "request"), snapshotFile === undefined ? "gc" : `snapshot ${snapshotFile}`);
+  process.kill(t.pid, "SIGUSR2");
+  const until = Date.now() + 300_000;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (fs.existsSync(answer)) return JSON.parse(fs.readFileSync(answer, "utf8")) as MemoryUsage;
+  }
+  throw new Error("the daemon did not answer in 300 s");
+}
+
+interface Point {
+  readonly pairs: number;
+  readonly mem: MemoryUsage;
+  readonly heap: HeapSummary | undefined;
+}
+
+const kb = (bytes: number): string => (bytes / 1024).toFixed(2).padStart(8);
+
+async function main(): Promise<void> {
+  const { values: v } = parseArgs({
+    options: {
+      counts: { type: "string", default: "2000,4000" },
+      warmup: { type: "string", default: "200" },
+      group: { type: "string", default: "2" },
+      settle: { type: "string", default: "0" },
+      snapshots: { type: "boolean", default: false },
+      top: { type: "string", default: "30" },
+      depth: { type: "string", default: "1" },
+      tree: { type: "string" },
+      idle: { type: "string", default: "0" },
+    },
+  });
+  const counts = v.counts.split(",").map(Number);
+  const group = Number(v.group);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "iked-memory-bench-"));
+  const preload = path.join(dir, "gc-on-signal.cjs");
+  fs.writeFileSync(preload, PRELOAD);
+  process.env.IKED_MEMORY_BENCH_DIR = dir;
+  const t = await startDaemonTarget({
+    ...TARGET,
+    nattPort: TARGET.port + 1,
+    workers: 1,
+    peers: "127.7.0.0/16",
+    psk: PSK,
+    dhGroup: group,
+    nodeArgs: ["--expose-gc", "--require", preload],
+    ...(v.tree !== undefined ? { tree: v.tree } : {}),
+  });
+  const points: Point[] = [];
+  try {
+    const warmup = Number(v.warmup);
+    if (warmup > 0) await load(group, "127.7.3.1", warmup, false);
+    let held = 0;
+    let batch = 10;
+    for (const n of counts) {
+      await load(group, `127.7.${batch++}.1`, n - held, true);
+      held = n;
+      // A finished Quick Mode keeps its answer for retransmissions for 60 s (quick-handler.ts):
+      // --settle 65 measures the steady state of pairs held longer than that.
+      if (Number(v.settle) > 0) await new Promise((r) => setTimeout(r, Number(v.settle) * 1000));
+      const mem = await ask(t, dir);
+      let heap: HeapSummary | undefined;
+      if (v.snapshots) {
+        const file = path.join(dir, `${n}.heapsnapshot`);
+        await ask(t, dir, file);
+        heap = summariseSnapshot(file, Number(v.depth));
+        fs.rmSync(file);
+      }
+      points.push({ pairs: n, mem, heap });
+      const mb = (x: number): string => (x / 1e6).toFixed(1);
+      console.log(
+        `${n} pairs held, after a forced GC: RSS ${mb(mem.rss)} MB, JS heap used ${mb(mem.heapUsed)} MB of ${mb(mem.heapTotal)} MB, ` +
+          `external ${mb(mem.external)} MB (ArrayBuffers ${mb(mem.arrayBuffers)} MB), locked ${mb(mem.locked)} MB`,
+      );
+    }
+    // Three windows: V8 may still shrink its heap (GCs) in the first after the load and the forced GC.
+    const idleSecs = Number(v.idle);
+    for (let w = 1; idleSecs > 0 && w <= 3; w++) {
+      const cpu0 = processCpuSecs(t.pid);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, idleSecs * 1000));
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = processCpuSecs(t.pid) - cpu0;
+      console.log(`idle window ${w}, ${counts[counts.length - 1]} pairs held: ${(cpu * 1000).toFixed(0)} ms of CPU in ${wall.toFixed(1)} s, ${((100 * cpu) / wall).toFixed(2)}% of a core`);
+    }
+  } finally {
+    await t.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const a = points[0]!;
+  const b = points[points.length - 1]!;
+  const units = b.pairs - a.pairs;
+  if (units <= 0) return;
+  const per = (f: (m: MemoryUsage) => number): string => kb((f(b.mem) - f(a.mem)) / units);
+  console.log(`\nKB per pair, ${a.pairs} -> ${b.pairs} pairs (group ${group}, forced GC${v.settle !== "0" ? `, ${v.settle} s settled` : ""}):`);
+  console.log(`  RSS                        ${per((m) => m.rss)}`);
+  console.log(`  JS heap used               ${per((m) => m.heapUsed)}`);
+  console.log(`  JS heap committed          ${per((m) => m.heapTotal)}`);
+  console.log(`  external (outside the heap) ${per((m) => m.external)}`);
+  console.log(`    of which ArrayBuffers    ${per((m) => m.arrayBuffers)}`);
+  console.log(`  locked (secure memory)     ${per((m) => m.locked)}`);
+  console.log(`  RSS - heap committed - external ${per((m) => m.rss - m.heapTotal - m.external)}`);
+  if (a.heap === undefined || b.heap === undefined) return;
+  console.log(`  snapshot, all nodes        ${kb((b.heap.totalBytes - a.heap.totalBytes) / units)}  (ArrayBuffer contents included)`);
+  console.log(`\n  ${"B/pair".padStart(8)} ${"n/pair".padStart(7)}  class <- first retainer`);
+  for (const d of diffPerUnit(a.heap, b.heap, units).slice(0, Number(v.top))) console.log(`  ${d.bytes.toFixed(0).padStart(8)} ${d.count.toFixed(2).padStart(7)}  ${d.key}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,80 @@
+/**
+ * What an established ISAKMP SA keeps while it is held (issue 14 goal 5: 100,000 held pairs in
+ * 1 GiB): nothing of the finished Phase 1 exchange that produced it, and the answer kept for a
+ * repeat of the peer's last Phase 1 message only as long as the peer may repeat it.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initiate, makePair, pskText, ruleText, settle } from "./harness.js";
+import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
+
+const XF = "p1_xform { auth_method preshared oakley_group 2 auth_alg sha1 encr_alg aes(128..128) }";
+
+test("an established ISAKMP SA no longer holds its Phase 1 exchange (nonces, DH values, SA payload), on both sides", async () => {
+  const p = makePair({
+    configA: ruleText("to-b", "10.0.0.1", "10.0.0.2", XF),
+    configB: ruleText("from-a", "10.0.0.2", "10.0.0.1", XF),
+    pskA: pskText("10.0.0.1", "10.0.0.2", "held"),
+    pskB: pskText("10.0.0.2", "10.0.0.1", "held"),
+  });
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  const saB = p.b.engine.sas.all()[0]!;
+  assert.equal(sa.state, "established");
+  assert.equal(saB.state, "established");
+  assert.equal(p.a.engine.debugSizes().tasks, 0, "initiator");
+  assert.equal(p.b.engine.debugSizes().tasks, 0, "responder");
+  for (const s of [sa, saB]) {
+    assert.throws(() => s.keymat!.hashI(Buffer.alloc(1), Buffer.alloc(1)), /exchange over/, "the keys dropped the nonces and DH values");
+  }
+  for (const s of [sa, saB]) {
+    // Held for the SA's life, so not views of Node's shared 8 KiB pool slab (which they would keep alive).
+    assert.ok(s.icookie.buffer.byteLength <= 16 && s.rcookie.buffer.byteLength <= 16, "cookies in an allocation of their own");
+  }
+  for (const s of [sa, saB]) assert.equal(s.holdsAbort, false, "no AbortController while idle");
+  // MM6 ended the exchange for the initiator: it has nothing to repeat. The responder keeps MM6
+  // for a repeated MM5 (retransmit.test.ts: a lost MM6).
+  assert.equal(sa.replies.holding, false, "initiator");
+  assert.equal(saB.replies.holding, true, "responder");
+  p.a.engine.close();
+  p.b.engine.close();
+});
+
+test("the responder's answer to MM5 goes once the initiator's first Quick Mode message verifies", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  const saB = p.b.engine.sas.all()[0]!;
+  assert.equal(saB.replies.holding, true);
+  let up = 0;
+  p.b.engine.on("phase2-up", () => up++);
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  assert.equal(up, 1);
+  assert.equal(saB.replies.holding, false, "the responder");
+  assert.equal(sa.replies.holding, false, "the initiator");
+  await closePair(p);
+});
+
+test("an ISAKMP SA that dies during its second Quick Mode (the first one over) still ends it: its larval SPI leaves the kernel", async () => {
+  let blockB = false;
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "", "", {
+    network: { impair: { filter: (_d, src) => (blockB && src.address === "10.0.0.2" ? "drop" : "pass") } },
+  });
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  let up = 0;
+  p.a.engine.on("phase2-up", () => up++);
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  assert.equal(up, 1);
+  blockB = true; // QM2 of the second exchange never arrives: it stays open, its SPI larval
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  const larval = async () => (await p.a.kernel.dump()).filter((s) => s.state === "larval").length;
+  assert.equal(await larval(), 1, "the second Quick Mode holds a larval SPI");
+  sa.destroy("test: ISAKMP SA gone");
+  await settle(p);
+  assert.equal(await larval(), 0);
+  await closePair(p);
+});
