@@ -120,6 +120,11 @@ export interface StatsResult extends Partial<StatsExtension> {
   pkcs11Lib?: string;
   /** Extension: the kernel backend SAs go to (xfrm, pfkey or memory). */
   kernelBackend?: string;
+  /**
+   * Extension: the UDP sockets' counters (datagrams received, keepalives, ESP and runts dropped,
+   * `verifiedReceived`: read from the IKE port's socket for datagrams with a responder cookie).
+   */
+  transport?: Record<string, number>;
 }
 
 /** One histogram series: its labels, observations, their sum and the count at or below each bound. */

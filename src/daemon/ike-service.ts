@@ -259,7 +259,8 @@ export class UdpIkeService implements IkeService {
     switch (req.cmd) {
       case "get_stats": {
         const s = engine.stats;
-        return done({ p1: { ...s.p1 }, engine: { ...s.engine }, kernelBackend: this.#ctx.backend } satisfies StatsResult);
+        const transport = this.#transport?.stats();
+        return done({ p1: { ...s.p1 }, engine: { ...s.engine }, kernelBackend: this.#ctx.backend, ...(transport ? { transport: { ...transport } } : {}) } satisfies StatsResult);
       }
       case "dump_p1":
       case "get_p1": {

@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { once } from "node:events";
 import fs from "node:fs";
-import type { ListResult, P1View } from "../../src/control/results.js";
+import type { ListResult, P1View, StatsResult } from "../../src/control/results.js";
 import { EngineHost } from "../helpers/engine-host.js";
 import { ikeConfig, preshared } from "../interop/common.js";
 import { ikeadm, makeRoot, startDaemon, type RunningDaemon } from "./harness.js";
@@ -120,6 +120,10 @@ test("an established peer's Delete is read although an MM1 flood overflowed the 
     daemon.signal("SIGCONT");
 
     await until(async () => !(await p1s(root)).some((p) => p.remote.address === PEER && p.state === "ACTIVE"), "the daemon read the Delete and dropped the SA");
+    const stats = await ikeadm(root, ["--json", "get", "stats"]);
+    assert.equal(stats.code, 0, stats.stderr);
+    const t = (JSON.parse(stats.stdout) as StatsResult).transport ?? {};
+    assert.ok(t.verifiedReceived! >= 3, `MM3, MM5 and the Delete came on the second socket: ${JSON.stringify(t)}`);
   } finally {
     if (d) d.signal("SIGCONT");
     flood.close();
