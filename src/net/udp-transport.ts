@@ -261,12 +261,19 @@ export class UdpTransport implements Transport {
     return this.bound.get(endpointKey({ address: wildcard, port: local.port }));
   }
 
-  /** The pair for the IKE port, or undefined (no `openPair`, the NAT-T port, or it failed: one warning). */
+  /**
+   * The pair for the IKE port, or undefined (no `openPair`, the NAT-T port, or the kernel refused
+   * the group or its program: one warning); a failed bind throws, as it would for one socket.
+   */
   private openPair(address: string, port: number, natt: boolean, reuseAddr: boolean): readonly [number, number] | undefined {
     if (natt || this.opts.openPair === undefined) return undefined;
     try {
       return this.opts.openPair(address, port, reuseAddr);
     } catch (err) {
+      // bind itself failed (address not on the host, port taken): one socket would fail alike.
+      if ((err as { syscall?: string }).syscall === "bind") {
+        throw new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${(err as Error).message}`, { cause: err });
+      }
       if (!this.pairWarned) {
         this.pairWarned = true;
         this.opts.onWarning?.(`cannot steer datagrams with a responder cookie to a socket of their own on ${address}:${port} (${(err as Error).message}): one socket per address, an MM1 flood may crowd out established peers`);

@@ -144,6 +144,20 @@ test("another user can neither join the pair's group nor take its port with SO_R
   }
 });
 
+test("a pair whose bind fails is a bind error (no fallback, no warning)", async () => {
+  const n = native();
+  const warnings: string[] = [];
+  await assert.rejects(
+    UdpTransport.open({
+      addresses: ["192.0.2.77"], port: 0, nattPort: null,
+      openPair: (address, p, reuseAddr) => n.udpSocketPair(4, address, p, { bypass: false, reuseAddr }),
+      onWarning: (m) => warnings.push(m),
+    }),
+    { code: "IKE_ERR_BIND" },
+  );
+  assert.deepEqual(warnings, []);
+});
+
 test("a pair that cannot be made falls back to one socket with one warning", async () => {
   const n = native();
   const warnings: string[] = [];
