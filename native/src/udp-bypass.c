@@ -153,45 +153,6 @@ fail:
   return -1;
 }
 
-/* udpSocket(family, address, port, options?) -> fd, for dgram's socket.bind({ fd }). */
-napi_value UdpSocket(napi_env env, napi_callback_info info) {
-  size_t argc = 4, alen;
-  napi_value argv[4], out;
-  char text[64], netns[256];
-  unsigned char addr[16];
-  uint32_t port = 0;
-  int bypass = 1, espInUdp = 0, reuse = 0, hasNs = 0, saved = -1;
-  napi_valuetype t = napi_undefined;
-  const char *what;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int family = argc < 3 ? 0 : GetFamily(env, argv[0]);
-  THROW_IF(family == 0 || napi_get_value_string_utf8(env, argv[1], text, sizeof text, &alen) != napi_ok ||
-               napi_get_value_uint32(env, argv[2], &port) != napi_ok || port > 65535,
-           "IKE_ERR_NATIVE_ARG", "udpSocket(family: 4 | 6, address, port, options?)");
-  THROW_IF(inet_pton(family == 6 ? AF_INET6 : AF_INET, text, addr) != 1, "IKE_ERR_NATIVE_ARG", "address is not an IP address of that family");
-  if (argc > 3) napi_typeof(env, argv[3], &t);
-  if (t == napi_object) {
-    bypass = OptBool(env, argv[3], "bypass", 1);
-    espInUdp = OptBool(env, argv[3], "espInUdp", 0);
-    reuse = OptBool(env, argv[3], "reuseAddr", 0);
-    hasNs = IkedGetOptString(env, argv[3], "netns", netns, sizeof netns);
-    THROW_IF(hasNs < 0, "IKE_ERR_NATIVE_ARG", "netns must be a path");
-  }
-  if (hasNs && IkedEnterNetns(netns, &saved) != 0) {
-    napi_throw(env, IkedErrno(env, "IKE_ERR_NATIVE_SOCKET", "setns", errno));
-    return NULL;
-  }
-  int fd = MakeUdp(family, addr, (uint16_t)port, bypass, espInUdp, reuse, 0, &what);
-  int err = errno;
-  if (hasNs) IkedLeaveNetns(saved);
-  if (fd < 0) {
-    napi_throw(env, IkedErrno(env, "IKE_ERR_NATIVE_SOCKET", what, err));
-    return NULL;
-  }
-  napi_create_int32(env, fd, &out);
-  return out;
-}
-
 /*
  * The group's program. The ISAKMP header may follow the 4-byte non-ESP marker (RFC 3948: the
  * daemon expects it when neither port is 500, see src/net/marker.ts); a marker is four zero bytes,
@@ -254,25 +215,29 @@ fail0:
   return -1;
 }
 
-/* udpSocketPair(family, address, port, options?) -> [fd0, fd1]: fd1 takes the datagrams with a responder cookie. */
-napi_value UdpSocketPair(napi_env env, napi_callback_info info) {
+/*
+ * udpSocket / udpSocketPair: parses (family, address, port, options?), makes the socket (`pair`
+ * 0: an fd) or the pair (1: [fd0, fd1]) in the namespace asked for, or throws.
+ */
+static napi_value MakeSockets(napi_env env, napi_callback_info info, int pair) {
   size_t argc = 4, alen;
   napi_value argv[4], out, v;
   char text[64], netns[256];
   unsigned char addr[16];
   uint32_t port = 0;
-  int bypass = 1, reuse = 0, hasNs = 0, saved = -1, fds[2];
+  int bypass = 1, espInUdp = 0, reuse = 0, hasNs = 0, saved = -1, fds[2] = {-1, -1}, rc;
   napi_valuetype t = napi_undefined;
   const char *what = "socket";
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int family = argc < 3 ? 0 : GetFamily(env, argv[0]);
   THROW_IF(family == 0 || napi_get_value_string_utf8(env, argv[1], text, sizeof text, &alen) != napi_ok ||
                napi_get_value_uint32(env, argv[2], &port) != napi_ok || port > 65535,
-           "IKE_ERR_NATIVE_ARG", "udpSocketPair(family: 4 | 6, address, port, options?)");
+           "IKE_ERR_NATIVE_ARG", pair ? "udpSocketPair(family: 4 | 6, address, port, options?)" : "udpSocket(family: 4 | 6, address, port, options?)");
   THROW_IF(inet_pton(family == 6 ? AF_INET6 : AF_INET, text, addr) != 1, "IKE_ERR_NATIVE_ARG", "address is not an IP address of that family");
   if (argc > 3) napi_typeof(env, argv[3], &t);
   if (t == napi_object) {
     bypass = OptBool(env, argv[3], "bypass", 1);
+    espInUdp = OptBool(env, argv[3], "espInUdp", 0);
     reuse = OptBool(env, argv[3], "reuseAddr", 0);
     hasNs = IkedGetOptString(env, argv[3], "netns", netns, sizeof netns);
     THROW_IF(hasNs < 0, "IKE_ERR_NATIVE_ARG", "netns must be a path");
@@ -281,12 +246,21 @@ napi_value UdpSocketPair(napi_env env, napi_callback_info info) {
     napi_throw(env, IkedErrno(env, "IKE_ERR_NATIVE_SOCKET", "setns", errno));
     return NULL;
   }
-  int rc = MakePair(family, addr, (uint16_t)port, bypass, reuse, fds, &what);
+  if (pair) {
+    rc = MakePair(family, addr, (uint16_t)port, bypass, reuse, fds, &what);
+  } else {
+    fds[0] = MakeUdp(family, addr, (uint16_t)port, bypass, espInUdp, reuse, 0, &what);
+    rc = fds[0] < 0 ? -1 : 0;
+  }
   int err = errno;
   if (hasNs) IkedLeaveNetns(saved);
   if (rc != 0) {
     napi_throw(env, IkedErrno(env, "IKE_ERR_NATIVE_SOCKET", what, err));
     return NULL;
+  }
+  if (!pair) {
+    napi_create_int32(env, fds[0], &out);
+    return out;
   }
   napi_create_array_with_length(env, 2, &out);
   for (uint32_t i = 0; i < 2; i++) {
@@ -294,4 +268,14 @@ napi_value UdpSocketPair(napi_env env, napi_callback_info info) {
     napi_set_element(env, out, i, v);
   }
   return out;
+}
+
+/* udpSocket(family, address, port, options?) -> fd, for dgram's socket.bind({ fd }). */
+napi_value UdpSocket(napi_env env, napi_callback_info info) {
+  return MakeSockets(env, info, 0);
+}
+
+/* udpSocketPair(family, address, port, options?) -> [fd0, fd1]: fd1 takes the datagrams with a responder cookie. */
+napi_value UdpSocketPair(napi_env env, napi_callback_info info) {
+  return MakeSockets(env, info, 1);
 }
