@@ -40,6 +40,7 @@
 import dgram from "node:dgram";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import { SocketError } from "../errors.js";
 import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
 import { endpointKey } from "../ike/transport.js";
@@ -53,6 +54,15 @@ function closeFd(fd: number): void {
   } catch {
     // Already closed.
   }
+}
+
+/** An error's message, with the errno's name (EADDRINUSE) where the addon gave only its text. */
+function describe(err: unknown): string {
+  const e = err as { message?: string; errno?: unknown };
+  const text = String(e.message ?? err);
+  if (typeof e.errno !== "number") return text;
+  const name = Object.entries(os.constants.errno).find(([, n]) => n === Math.abs(e.errno as number))?.[0];
+  return name !== undefined && !text.includes(name) ? `${text} (${name})` : text;
 }
 
 /** The first port an unprivileged process may bind (`net.ipv4.ip_unprivileged_port_start`, also for IPv6). */
@@ -272,11 +282,11 @@ export class UdpTransport implements Transport {
     } catch (err) {
       // bind itself failed (address not on the host, port taken): one socket would fail alike.
       if ((err as { syscall?: string }).syscall === "bind") {
-        throw new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${(err as Error).message}`, { cause: err });
+        throw new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${describe(err)}`, { cause: err });
       }
       if (!this.pairWarned) {
         this.pairWarned = true;
-        this.opts.onWarning?.(`cannot steer datagrams with a responder cookie to a socket of their own on ${address}:${port} (${(err as Error).message}): one socket per address, an MM1 flood may crowd out established peers`);
+        this.opts.onWarning?.(`cannot steer datagrams with a responder cookie to a socket of their own on ${address}:${port} (${describe(err)}): one socket per address, an MM1 flood may crowd out established peers`);
       }
       return undefined;
     }
@@ -289,7 +299,7 @@ export class UdpTransport implements Transport {
     try {
       if (pair === undefined) fd = this.opts.openSocket?.(address, port, natt, reuseAddr);
     } catch (err) {
-      throw new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${(err as Error).message}`, { cause: err });
+      throw new SocketError("IKE_ERR_BIND", `cannot bind ${address}:${port}: ${describe(err)}`, { cause: err });
     }
     let socket: dgram.Socket | undefined;
     let verified: dgram.Socket | undefined;
