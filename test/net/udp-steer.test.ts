@@ -4,7 +4,8 @@
  * first; no socket of another user, nor one with only SO_REUSEADDR, joins or takes the port; a
  * failing pair falls back to one socket with one warning.
  *
- * Resources: 127.0.0.1 and 127.0.0.2, free UDP ports; a child process as uid 65534 (root needed).
+ * Resources: 127.0.0.1, 127.0.0.2, 127.0.0.78:503, free UDP ports; a child process as uid 65534
+ * (root needed).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -140,6 +141,30 @@ test("another user can neither join the pair's group nor take its port with SO_R
     assert.match(await asNobody("reuseaddr", "0.0.0.0", port), INUSE);
     assert.equal(await asNobody("pair", "127.0.0.2", port), "bound", "another address of the host stays free");
   } finally {
+    await tr.close();
+  }
+});
+
+test("on a privileged port the pair keeps SO_REUSEADDR: another IKE daemon may bind the wildcard beside it (Libreswan's start-up)", async (t) => {
+  if (process.getuid?.() !== 0) {
+    if (inCi()) assert.fail("CI=true: this test needs root (port 503 is privileged)");
+    return t.skip("needs root for port 503");
+  }
+  const n = native();
+  const tr = await UdpTransport.open({
+    addresses: ["127.0.0.78"], port: 503, nattPort: null,
+    openPair: (address, p, reuseAddr) => n.udpSocketPair(4, address, p, { bypass: false, reuseAddr }),
+    adopted: (fd) => n.clearReuseAddr(fd),
+  });
+  const other = dgram.createSocket({ type: "udp4", reuseAddr: true });
+  try {
+    const r = await new Promise<string>((resolve) => {
+      other.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      other.bind(503, "0.0.0.0", () => resolve("bound"));
+    });
+    assert.equal(r, "bound");
+  } finally {
+    other.close();
     await tr.close();
   }
 });
