@@ -4,7 +4,8 @@
  * (SA lifetimes) all take a {@link Clock}, so tests drive time by hand (test/helpers/manual-clock.ts)
  * instead of sleeping, and the daemon uses {@link systemClock}, whose timers never keep the process
  * alive on their own. Every timer in src/ is armed through a Clock of this file (or, for the rare
- * raw interval, through {@link timerDelay}), so each delay is checked and clamped in one place.
+ * raw interval, through {@link timerDelay}; for the ISAKMP SAs' many long timers, through the
+ * clock's one timer queue, timer-queue.ts), so each delay is checked and clamped in one place.
  */
 import { InvariantError } from "./errors.js";
 
@@ -35,8 +36,16 @@ export const MAX_TIMER_DELAY = 0x7fffffff;
  * late on purpose (a deadline already past) clamps at 0 itself.
  */
 export function timerDelay(delayMs: number): number {
+  return Math.min(checkedDelay(delayMs), MAX_TIMER_DELAY);
+}
+
+/**
+ * `delayMs` itself, once it is neither NaN nor negative ({@link InvariantError} otherwise, as
+ * {@link timerDelay}): for a queue that keeps a long deadline whole and re-arms (timer-queue.ts).
+ */
+export function checkedDelay(delayMs: number): number {
   if (Number.isNaN(delayMs) || delayMs < 0) throw new InvariantError(`timer delay ${delayMs} ms`);
-  return Math.min(delayMs, MAX_TIMER_DELAY);
+  return delayMs;
 }
 
 /** Wall-clock time and unref'ed Node timers. */

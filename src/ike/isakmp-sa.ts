@@ -11,12 +11,14 @@
  *
  * Every change goes through {@link IsakmpSa.transition}, which rejects any other edge (a broken
  * invariant, so it throws), logs old→new with the SA tag, publishes on `iked:ike:sa-state` and
- * keeps the `ikeadm get stats` counters. Timers belong to the SA and die in {@link IsakmpSa.destroy}.
+ * keeps the `ikeadm get stats` counters. Timers belong to the SA and die in {@link IsakmpSa.destroy};
+ * they wait in the clock's one timer queue (timer-queue.ts), not in a Node timer each.
  * What its queued messages and timers throw ends the SA, not the engine ({@link IsakmpSa.fault},
  * boundary.ts).
  */
 import assert from "node:assert/strict";
-import { MAX_TIMER_DELAY, type Clock, type TimerHandle } from "../clock.js";
+import type { Clock } from "../clock.js";
+import { QueuedTimer, timerQueueOf, type TimerQueue } from "../timer-queue.js";
 import { errorFields, isInvariantFailure, rethrowOutside, type Fatal } from "./boundary.js";
 import type { IkeLog } from "./log.js";
 import { saStateChannel } from "./log.js";
@@ -144,7 +146,9 @@ export class IsakmpSa {
   #abort: AbortController | undefined;
   /** What ends the SA's lifetime (phase1/lifetime.ts), see {@link armLifetime}. */
   private lifetimeEnd: (() => void) | undefined;
-  private readonly timers = new Map<string, TimerHandle>();
+  /** The armed timers, newest first (a held SA has one or two: no Map for them). */
+  #timers: SaTimer | undefined;
+  readonly #timerQueue: TimerQueue;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
@@ -167,6 +171,7 @@ export class IsakmpSa {
     this.dpd = new DpdState(this.createdAt);
     this.verified = init.role === "initiator";
     this.queue = new SerialQueue(16, (err) => this.fault(err, "message processing"));
+    this.#timerQueue = timerQueueOf(ctx.clock);
   }
 
   get state(): IsakmpSaState {
@@ -223,18 +228,44 @@ export class IsakmpSa {
   }
 
   /**
-   * Arm (or re-arm) the named timer; it is cleared on destroy. A clock waits at most
-   * MAX_TIMER_DELAY (24.8 days) at a time, so a longer one (a long `p1_lifetime_secs`) waits in steps.
+   * Arm (or re-arm) the named timer to run `fn` in `ms` (inside the SA's boundary); it is cleared on
+   * destroy. The queue keeps the exact deadline, however long (a long `p1_lifetime_secs` beyond the
+   * 24.8 days a clock waits at most included); NaN or a negative `ms` throws before anything changes.
    */
   setTimer(name: string, ms: number, fn: () => void): void {
-    this.clearTimer(name);
-    const step = Math.min(ms, MAX_TIMER_DELAY);
-    const h = this.ctx.clock.setTimer(() => {
-      this.timers.delete(name);
-      if (ms > step) this.setTimer(name, ms - step, fn);
-      else this.guard(`timer ${name}`, fn);
-    }, step);
-    this.timers.set(name, h);
+    const armed = this.#find(name);
+    const t = armed ?? new SaTimer(this, name, fn);
+    this.#timerQueue.add(t, ms);
+    t.fn = fn;
+    if (armed === undefined) {
+      t.next = this.#timers;
+      this.#timers = t;
+    }
+  }
+
+  /** A timer's deadline came (it has left the queue): forget it, run its function. */
+  timerFired(t: SaTimer): void {
+    this.#unlink(t);
+    this.guard(`timer ${t.name}`, t.fn);
+  }
+
+  #find(name: string): SaTimer | undefined {
+    let t = this.#timers;
+    while (t !== undefined && t.name !== name) t = t.next;
+    return t;
+  }
+
+  #unlink(t: SaTimer): void {
+    if (this.#timers === t) {
+      this.#timers = t.next;
+      return;
+    }
+    for (let p = this.#timers; p !== undefined; p = p.next) {
+      if (p.next === t) {
+        p.next = t.next;
+        return;
+      }
+    }
   }
 
   /** Arm the `lifetime` timer: `end` runs when it fires, or earlier when the message IDs run out. */
@@ -262,11 +293,10 @@ export class IsakmpSa {
   }
 
   clearTimer(name: string): void {
-    const h = this.timers.get(name);
-    if (h !== undefined) {
-      this.ctx.clock.clearTimer(h);
-      this.timers.delete(name);
-    }
+    const t = this.#find(name);
+    if (t === undefined) return;
+    this.#timerQueue.remove(t);
+    this.#unlink(t);
   }
 
   /** A serialisable description (control socket, `ikeadm dump p1`); carries no key material. */
@@ -289,9 +319,11 @@ export class IsakmpSa {
     };
   }
 
-  /** Names of the armed timers (for tests and `ikeadm dump`). */
+  /** Names of the armed timers, oldest first (for tests and `ikeadm dump`). */
   timerNames(): string[] {
-    return [...this.timers.keys()];
+    const names: string[] = [];
+    for (let t = this.#timers; t !== undefined; t = t.next) names.unshift(t.name);
+    return names;
   }
 
   /** Run `fn` on destroy (e.g. wipe the Keymat, drop manager indexes). Runs in reverse order. */
@@ -326,8 +358,8 @@ export class IsakmpSa {
     if (this.st === "dead") return;
     this.retransmitter?.stop();
     this.retransmitter = undefined;
-    for (const h of this.timers.values()) this.ctx.clock.clearTimer(h);
-    this.timers.clear();
+    for (let t = this.#timers; t !== undefined; t = t.next) this.#timerQueue.remove(t);
+    this.#timers = undefined;
     this.queue.close();
     this.replies.clear();
     this.deathReason = reason;
@@ -377,5 +409,23 @@ export class IsakmpSa {
         else p1.resp_p1_current--;
       }
     }
+  }
+}
+
+/** One named timer of an ISAKMP SA, waiting in its clock's timer queue. */
+class SaTimer extends QueuedTimer {
+  /** The SA's next armed timer. */
+  next: SaTimer | undefined;
+
+  constructor(
+    readonly sa: IsakmpSa,
+    readonly name: string,
+    public fn: () => void,
+  ) {
+    super();
+  }
+
+  fire(): void {
+    this.sa.timerFired(this);
   }
 }

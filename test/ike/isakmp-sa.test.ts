@@ -5,6 +5,7 @@ import { ManualClock } from "../helpers/manual-clock.js";
 import { IsakmpSa, isLegalTransition, type IsakmpSaContext } from "../../src/ike/isakmp-sa.js";
 import { IkeStats } from "../../src/ike/stats.js";
 import type { IkeLog } from "../../src/ike/log.js";
+import { timerQueueOf } from "../../src/timer-queue.js";
 
 function ctx(): IsakmpSaContext & { lines: Record<string, unknown>[]; clock: ManualClock } {
   const lines: Record<string, unknown>[] = [];
@@ -111,13 +112,18 @@ test("timers belong to the SA and die with destroy(); cleanups run once", () => 
   sa.setTimer("lifetime", 5000, () => fired++);
   sa.setTimer("expire", 2000, () => fired++); // re-arm replaces
   assert.deepEqual(sa.timerNames().sort(), ["expire", "lifetime"]);
-  assert.equal(c.clock.timerCount, 2);
-  c.clock.advance(2500);
+  assert.equal(timerQueueOf(c.clock).size, 2, "both wait in the clock's timer queue");
+  assert.equal(c.clock.timerCount, 1, "behind one clock timer");
+  c.clock.advance(1500);
+  assert.equal(fired, 0, "the re-armed expire no longer fires at 1000 ms");
+  c.clock.advance(1000);
   assert.equal(fired, 1);
+  assert.deepEqual(sa.timerNames(), ["lifetime"]);
   sa.onDestroy(() => cleaned++);
   sa.destroy("test");
   sa.destroy("again");
   assert.equal(c.clock.timerCount, 0);
+  assert.equal(timerQueueOf(c.clock).size, 0);
   c.clock.advance(10_000);
   assert.equal(fired, 1);
   assert.equal(cleaned, 1);
