@@ -74,6 +74,14 @@ export interface IsakmpSaContext {
   readonly fatal?: Fatal;
 }
 
+/**
+ * A table or handler that keeps something per SA and forgets it when the SA is destroyed: one object
+ * for all SAs, registered with {@link IsakmpSa.onDestroy} instead of a closure per SA.
+ */
+export interface SaDestroyListener {
+  saDestroyed(sa: IsakmpSa): void;
+}
+
 /** Construction parameters of an {@link IsakmpSa}. */
 export interface IsakmpSaInit {
   readonly role: Role;
@@ -149,7 +157,7 @@ export class IsakmpSa {
   /** The armed timers, newest first (a held SA has one or two: no Map for them). */
   #timers: SaTimer | undefined;
   readonly #timerQueue: TimerQueue;
-  private readonly cleanups: (() => void)[] = [];
+  private readonly cleanups: ((() => void) | SaDestroyListener)[] = [];
 
   constructor(
     init: IsakmpSaInit,
@@ -326,8 +334,11 @@ export class IsakmpSa {
     return names;
   }
 
-  /** Run `fn` on destroy (e.g. wipe the Keymat, drop manager indexes). Runs in reverse order. */
-  onDestroy(fn: () => void): void {
+  /**
+   * Run `fn` on destroy (e.g. wipe the Keymat, drop manager indexes), or a listener's
+   * `saDestroyed(sa)` (shared by all SAs: no closure per SA). Runs in reverse order.
+   */
+  onDestroy(fn: (() => void) | SaDestroyListener): void {
     this.cleanups.push(fn);
   }
 
@@ -371,7 +382,8 @@ export class IsakmpSa {
     this.transition("dead", reason);
     for (let fn = this.cleanups.pop(); fn !== undefined; fn = this.cleanups.pop()) {
       try {
-        fn();
+        if (typeof fn === "function") fn();
+        else fn.saDestroyed(this);
       } catch (err) {
         // A failing cleanup must not stop the others (the Keymat wipe above all); a broken
         // invariant still stops the daemon.

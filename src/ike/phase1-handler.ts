@@ -22,7 +22,7 @@ import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { Phase1Notices } from "./info-handler.js";
 import { isakmpNotify } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
-import { IsakmpSa, type IsakmpSaInit } from "./isakmp-sa.js";
+import { IsakmpSa, type IsakmpSaContext, type IsakmpSaInit, type SaDestroyListener } from "./isakmp-sa.js";
 import { phase1Channel, type IkeLog } from "./log.js";
 import { AggressiveMode } from "./phase1/aggressive-mode.js";
 import { Phase1Lifetime } from "./phase1/lifetime.js";
@@ -83,7 +83,7 @@ function positionOf(task: Phase1Task): TaskPosition {
 }
 
 /** The engine's Phase 1 handler. */
-export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1Notices {
+export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1Notices, SaDestroyListener {
   private readonly tasks = new Map<IsakmpSa, Phase1Task>();
   /** Quick Modes waiting for an initiator SA to come up. */
   private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
@@ -91,7 +91,11 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   /** Called once a responder SA's first step is done (it releases the exchange's unverified-DH slot). */
   private readonly firstStep = new Map<IsakmpSa, () => void>();
 
+  /** What every SA of this handler is given (one object for all of them). */
+  private readonly saContext: IsakmpSaContext;
+
   constructor(private readonly ctx: Phase1HandlerContext) {
+    this.saContext = { clock: ctx.clock, log: ctx.log, stats: ctx.stats, fatal: ctx.fatal };
     this.lifetime = new Phase1Lifetime({
       sas: ctx.sas,
       ipsec: ctx.ipsec,
@@ -357,23 +361,27 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   }
 
   private newSa(init: IsakmpSaInit): IsakmpSa {
-    const { clock, log, stats, sas, ipsec, emit, expireMs, fatal } = this.ctx;
-    const sa = new IsakmpSa(init, { clock, log, stats, fatal });
+    const { stats, sas, expireMs } = this.ctx;
+    const sa = new IsakmpSa(init, this.saContext);
     sas.add(sa);
     sa.setTimer("expire", expireMs, () => {
       if (sa.state !== "negotiating") return;
       stats.engine.expired++;
       this.failSa(sa, "expire_timer: Phase 1 not finished", undefined, false, false, "timeout");
     });
-    sa.onDestroy(() => {
-      this.tasks.delete(sa);
-      this.firstStep.delete(sa);
-      ipsec.release(sa);
-      for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`, req);
-      this.pendingQuick.delete(sa);
-      emit("sa-dead", sa, sa.deathReason ?? "");
-    });
+    sa.onDestroy(this);
     return sa;
+  }
+
+  /** One of our SAs was destroyed: forget its exchange, fail the Quick Modes that waited for it. */
+  saDestroyed(sa: IsakmpSa): void {
+    const { ipsec, emit } = this.ctx;
+    this.tasks.delete(sa);
+    this.firstStep.delete(sa);
+    ipsec.release(sa);
+    for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`, req);
+    this.pendingQuick.delete(sa);
+    emit("sa-dead", sa, sa.deathReason ?? "");
   }
 
   private taskContext(sa: IsakmpSa, rule: ResolvedRule): Phase1Context {

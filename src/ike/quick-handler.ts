@@ -15,7 +15,7 @@ import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { QuickModeNotices } from "./info-handler.js";
 import { deleteIpsec } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
-import type { IsakmpSa } from "./isakmp-sa.js";
+import type { IsakmpSa, SaDestroyListener } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
@@ -72,7 +72,7 @@ const MAX_PHASE2_PER_SA = 32;
 const PHASE2_LINGER_MS = 60_000;
 
 /** The engine's Quick Mode handler. */
-export class QuickHandler implements ExchangeHandler, QuickModeNotices {
+export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestroyListener {
   /** Quick Modes we started and that wait for QM2, per ISAKMP SA (weak: dies with the SA). */
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
   /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
@@ -304,13 +304,16 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices {
     }
     if (!this.hooked.has(sa)) {
       this.hooked.add(sa);
-      sa.onDestroy(() => {
-        for (const e of [...(this.open.get(sa) ?? [])]) this.endPhase2(sa, e, 0);
-      });
+      sa.onDestroy(this);
     }
     open.add(ex);
     this.underway.set(ex, sa);
     return ex;
+  }
+
+  /** An ISAKMP SA with Quick Modes (hooked at its first) was destroyed: its open ones end now. */
+  saDestroyed(sa: IsakmpSa): void {
+    for (const e of [...(this.open.get(sa) ?? [])]) this.endPhase2(sa, e, 0);
   }
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {

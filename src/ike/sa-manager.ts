@@ -11,7 +11,7 @@
  * {@link SaManager.admitResponder} *before* any pool work for a new first message, as strongSwan's
  * receiver does, so a flood of spoofed MM1s costs a table lookup, not a DH computation.
  */
-import type { IsakmpSa } from "./isakmp-sa.js";
+import type { IsakmpSa, SaDestroyListener } from "./isakmp-sa.js";
 import type { Endpoint } from "./transport.js";
 import { ZERO_COOKIE } from "./cookies.js";
 import { unpooledCopy } from "../crypto/unpooled-copy.js";
@@ -50,7 +50,7 @@ function halfKey(icookie: Buffer, peer: Endpoint): string {
 }
 
 /** The engine's SA tables. `P2` is the Phase 2 exchange type. */
-export class SaManager<P2 = unknown> {
+export class SaManager<P2 = unknown> implements SaDestroyListener {
   private readonly byPair = new Map<string, IsakmpSa>();
   private readonly byHalf = new Map<string, IsakmpSa>();
   private readonly byPeer = new Map<string, Set<IsakmpSa>>();
@@ -88,7 +88,12 @@ export class SaManager<P2 = unknown> {
     if (sa.rule !== undefined) addTo(this.byRule, sa.rule, sa);
     this.halfOpen.add(sa);
     this.halfOpenPerPeer.set(sa.remote.address, (this.halfOpenPerPeer.get(sa.remote.address) ?? 0) + 1);
-    sa.onDestroy(() => this.remove(sa));
+    sa.onDestroy(this);
+  }
+
+  /** An SA of the tables was destroyed: it leaves them. */
+  saDestroyed(sa: IsakmpSa): void {
+    this.remove(sa);
   }
 
   /** Record the responder cookie an initiator learned from MM2/AM2. */

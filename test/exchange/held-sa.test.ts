@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initiate, makePair, pskText, ruleText, settle } from "./harness.js";
 import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
+import { timerQueueOf } from "../../src/timer-queue.js";
 
 const XF = "p1_xform { auth_method preshared oakley_group 2 auth_alg sha1 encr_alg aes(128..128) }";
 
@@ -38,6 +39,26 @@ test("an established ISAKMP SA no longer holds its Phase 1 exchange (nonces, DH 
   assert.equal(saB.replies.holding, true, "responder");
   p.a.engine.close();
   p.b.engine.close();
+});
+
+test("a held pair's timers: the lifetime (and the initiator's rekey) only, waiting in the clock's one timer queue", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  const saB = p.b.engine.sas.all()[0]!;
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  // The finished Quick Mode keeps its answer for 60 s (a linger timer on each SA), then only the lifetimes are left.
+  p.clock.advance(60_000);
+  await settle(p);
+  assert.deepEqual(sa.timerNames().sort(), ["lifetime", "soft"], "initiator: no expire or linger timer left");
+  assert.deepEqual(saB.timerNames(), ["lifetime"], "responder");
+  assert.equal(timerQueueOf(p.clock).size, 3, "all of them in the clock's queue");
+  const q = timerQueueOf(p.clock).size;
+  sa.destroy("test");
+  assert.equal(timerQueueOf(p.clock).size, q - 2, "a destroyed SA leaves nothing queued");
+  await closePair(p);
+  assert.equal(timerQueueOf(p.clock).size, 0);
 });
 
 test("the responder's answer to MM5 goes once the initiator's first Quick Mode message verifies", async () => {
