@@ -11,8 +11,9 @@
  * batch from new source addresses (so no INITIAL-CONTACT tears down an earlier batch). At each
  * count, after `--settle` seconds (65 outlasts the 60 s a finished Quick Mode keeps its answer) and
  * a forced GC: RSS, JS heap used and committed, memory outside the heap, ArrayBuffers and locked
- * memory (VmLck: libsodium's secure memory). Between the first and the last count it prints each
- * per pair. `--snapshots` also sums a heap snapshot at each count by class and the classes of its
+ * memory (VmLck: libsodium's secure memory), and the resident memory by kind of mapping (smaps:
+ * V8 pages of all isolates, malloc's main arena, other anonymous, files). Between the first and
+ * the last count it prints each per pair. `--snapshots` also sums a heap snapshot at each count by class and the classes of its
  * first retainers (`--depth` levels; heap-snapshot.ts) and prints the classes that grew the most
  * per pair (a snapshot's own garbage stays in RSS: take RSS figures from runs without it).
  * `--idle S`: the daemon's CPU over three windows of S seconds while the last count is held. `--tree DIR`: run the
@@ -36,10 +37,34 @@ import { processCpuSecs } from "./thread-cpu.js";
 const PSK = "memory-bench-secret";
 const TARGET = { address: "127.0.7.31", port: 17310 };
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]) * 1024;
+/**
+ * The daemon's resident memory by kind of mapping (/proc/PID/smaps), bytes: anonymous mappings of
+ * exactly 256 KiB are V8 heap pages (of every isolate: the main thread's and the pool workers'),
+ * `[heap]` is glibc malloc's main arena, other anonymous mappings are thread arenas, libsodium's
+ * guarded and slab memory, stacks and V8's larger reservations; the rest is file-backed.
+ */
+interface ResidentParts {
+  readonly v8Pages: number;
+  readonly mallocMain: number;
+  readonly otherAnon: number;
+  readonly files: number;
+}
+
+function residentParts(pid: number): ResidentParts {
+  const parts = { v8Pages: 0, mallocMain: 0, otherAnon: 0, files: 0 };
+  let kind: keyof ResidentParts = "files";
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const size = parseInt(head[2]!, 16) - parseInt(head[1]!, 16);
+      const name = head[3]!.trim();
+      kind = name === "[heap]" ? "mallocMain" : name !== "" ? "files" : size === 256 * 1024 ? "v8Pages" : "otherAnon";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) parts[kind] += Number(rss[1]) * 1024;
+  }
+  return parts;
 }
 
 /** Negotiate `count` pairs from sources starting at `source`; `hold` keeps them up at the target. */
@@ -104,6 +129,7 @@ async function ask(t: DaemonTarget, dir: string, snapshotFile?: string): Promise
 interface Point {
   readonly pairs: number;
   readonly mem: MemoryUsage;
+  readonly resident: ResidentParts;
   readonly heap: HeapSummary | undefined;
 }
 
@@ -152,6 +178,7 @@ async function main(): Promise<void> {
       // --settle 65 measures the steady state of pairs held longer than that.
       if (Number(v.settle) > 0) await new Promise((r) => setTimeout(r, Number(v.settle) * 1000));
       const mem = await ask(t, dir);
+      const resident = residentParts(t.pid);
       let heap: HeapSummary | undefined;
       if (v.snapshots) {
         const file = path.join(dir, `${n}.heapsnapshot`);
@@ -159,7 +186,7 @@ async function main(): Promise<void> {
         heap = summariseSnapshot(file, Number(v.depth));
         fs.rmSync(file);
       }
-      points.push({ pairs: n, mem, heap });
+      points.push({ pairs: n, mem, resident, heap });
       const mb = (x: number): string => (x / 1e6).toFixed(1);
       console.log(
         `${n} pairs held, after a forced GC: RSS ${mb(mem.rss)} MB, JS heap used ${mb(mem.heapUsed)} MB of ${mb(mem.heapTotal)} MB, ` +
@@ -194,6 +221,8 @@ async function main(): Promise<void> {
   console.log(`    of which ArrayBuffers    ${per((m) => m.arrayBuffers)}`);
   console.log(`  locked (secure memory)     ${per((m) => m.locked)}`);
   console.log(`  RSS - heap committed - external ${per((m) => m.rss - m.heapTotal - m.external)}`);
+  const res = (f: (r: ResidentParts) => number): string => kb((f(b.resident) - f(a.resident)) / units);
+  console.log(`  resident by mapping: V8 pages (all isolates) ${res((r) => r.v8Pages)}, malloc main arena ${res((r) => r.mallocMain)}, other anonymous ${res((r) => r.otherAnon)}, files ${res((r) => r.files)}`);
   if (a.heap === undefined || b.heap === undefined) return;
   console.log(`  snapshot, all nodes        ${kb((b.heap.totalBytes - a.heap.totalBytes) / units)}  (ArrayBuffer contents included)`);
   console.log(`\n  ${"B/pair".padStart(8)} ${"n/pair".padStart(7)}  class <- first retainer`);
