@@ -84,7 +84,8 @@ export class IpsecSas {
    * renegotiated on the kernel's soft EXPIRE.
    */
   record(sa: IsakmpSa, sas: readonly ChosenSa[], request: QuickModeRequest | undefined): void {
-    this.installed.set(sa, [...this.of(sa), ...sas]);
+    // concat: a list of exactly its length (a spread leaves spare room, held for the SA's life).
+    this.installed.set(sa, this.of(sa).concat(sas));
     sa.ipsecCreated += sas.length;
     this.added?.(sa);
     const owner = ownerOf(sa, sa.phase1?.peerId ?? "");
@@ -105,7 +106,7 @@ export class IpsecSas {
   handOver(from: IsakmpSa, to: IsakmpSa): void {
     const mine = this.of(from);
     if (mine.length === 0) return;
-    this.installed.set(to, [...this.of(to), ...mine]);
+    this.installed.set(to, this.of(to).concat(mine));
     this.installed.set(from, []);
     this.added?.(to);
   }

@@ -157,7 +157,8 @@ export class IsakmpSa {
   /** The armed timers, newest first (a held SA has one or two: no Map for them). */
   #timers: SaTimer | undefined;
   readonly #timerQueue: TimerQueue;
-  private readonly cleanups: ((() => void) | SaDestroyListener)[] = [];
+  /** Made anew at each registration, exactly as long as needed (push would leave room for 17). */
+  private cleanups: readonly ((() => void) | SaDestroyListener)[] = [];
 
   constructor(
     init: IsakmpSaInit,
@@ -339,7 +340,7 @@ export class IsakmpSa {
    * `saDestroyed(sa)` (shared by all SAs: no closure per SA). Runs in reverse order.
    */
   onDestroy(fn: (() => void) | SaDestroyListener): void {
-    this.cleanups.push(fn);
+    this.cleanups = this.cleanups.concat(fn);
   }
 
   /**
@@ -380,16 +381,22 @@ export class IsakmpSa {
     this.keymat?.destroy();
     this.keymat = undefined;
     this.transition("dead", reason);
-    for (let fn = this.cleanups.pop(); fn !== undefined; fn = this.cleanups.pop()) {
-      try {
-        if (typeof fn === "function") fn();
-        else fn.saDestroyed(this);
-      } catch (err) {
-        // A failing cleanup must not stop the others (the Keymat wipe above all); a broken
-        // invariant still stops the daemon.
-        if (isInvariantFailure(err)) (this.ctx.fatal ?? rethrowOutside)(err);
-        else this.ctx.log.error({ sa: this.tag, ...errorFields(err) }, "SA cleanup failed");
-      }
+    // One registered by a cleanup runs too, after the others.
+    for (let list = this.cleanups; list.length > 0; list = this.cleanups) {
+      this.cleanups = [];
+      for (let i = list.length - 1; i >= 0; i--) this.runCleanup(list[i]!);
+    }
+  }
+
+  private runCleanup(fn: (() => void) | SaDestroyListener): void {
+    try {
+      if (typeof fn === "function") fn();
+      else fn.saDestroyed(this);
+    } catch (err) {
+      // A failing cleanup must not stop the others (the Keymat wipe above all); a broken
+      // invariant still stops the daemon.
+      if (isInvariantFailure(err)) (this.ctx.fatal ?? rethrowOutside)(err);
+      else this.ctx.log.error({ sa: this.tag, ...errorFields(err) }, "SA cleanup failed");
     }
   }
 

@@ -7,21 +7,24 @@
  * Every ID is remembered for the SA's whole life, not a recent window: a QM1 replayed after its ID
  * had left a window would decrypt and verify again, and the responder installs its outbound SA
  * before it sends QM2 (phase2/quick-mode.ts), so the replay would put in a fresh outbound SA the
- * real peer does not have, which the kernel prefers: traffic to the peer black-holed. The set is a
- * sorted typed array made at the first use (an SA that never runs a Phase 2 exchange pays nothing)
- * that doubles as it fills, up to {@link MESSAGE_ID_LIMIT} IDs; an SA that has used that many
- * accepts no more exchanges (isakmp-sa.ts ends its lifetime then, and a new Phase 1 takes over).
+ * real peer does not have, which the kernel prefers: traffic to the peer black-holed. The set is
+ * kept sorted, made at the first use (an SA that never runs a Phase 2 exchange pays nothing): up to
+ * {@link SMALL} IDs in a plain array of exactly their number (a held SA has used one or two: 56
+ * bytes, where a typed array with its buffer was ~260), beyond that in a typed array that doubles
+ * as it fills, up to {@link MESSAGE_ID_LIMIT} IDs; an SA that has used that many accepts no more
+ * exchanges (isakmp-sa.ts ends its lifetime then, and a new Phase 1 takes over).
  */
 
 /** Most message IDs one ISAKMP SA remembers (4 bytes each: 256 KiB at most, reached by very few). */
 export const MESSAGE_ID_LIMIT = 65_536;
 
-/** The first size of the typed array. */
-const INITIAL = 16;
+/** Most IDs kept in a plain array; the typed array starts at twice this. */
+const SMALL = 16;
 
 /** The used message IDs of one ISAKMP SA. */
 export class MessageIdSet {
-  private ids: Uint32Array | undefined;
+  /** Sorted: a plain array while {@link SMALL} or fewer (each insert makes a new one), then a typed one. */
+  private ids: number[] | Uint32Array | undefined;
   private count = 0;
 
   constructor(private readonly limit = MESSAGE_ID_LIMIT) {}
@@ -37,15 +40,28 @@ export class MessageIdSet {
     const at = this.find(mid);
     if (at >= 0) return true;
     if (this.count >= this.limit) return false;
-    let ids = (this.ids ??= new Uint32Array(Math.min(INITIAL, this.limit)));
-    if (this.count === ids.length) {
-      const grown = new Uint32Array(Math.min(ids.length * 2, this.limit));
-      grown.set(ids);
-      ids = this.ids = grown;
-    }
     const pos = -at - 1;
-    ids.copyWithin(pos + 1, pos, this.count);
-    ids[pos] = mid;
+    const ids = this.ids;
+    if (ids === undefined || Array.isArray(ids)) {
+      const small = ids ?? [];
+      if (this.count < SMALL) {
+        // A new array of exactly the new size (push or splice would leave spare capacity).
+        this.ids = small.slice(0, pos).concat(mid, small.slice(pos));
+        this.count++;
+        return true;
+      }
+      const typed = new Uint32Array(Math.min(SMALL * 2, this.limit));
+      typed.set(small);
+      this.ids = typed;
+    }
+    let typed = this.ids as Uint32Array;
+    if (this.count === typed.length) {
+      const grown = new Uint32Array(Math.min(typed.length * 2, this.limit));
+      grown.set(typed);
+      typed = this.ids = grown;
+    }
+    typed.copyWithin(pos + 1, pos, this.count);
+    typed[pos] = mid;
     this.count++;
     return true;
   }

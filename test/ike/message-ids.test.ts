@@ -33,3 +33,19 @@ test("MessageIdSet refuses a new ID once full, still knows every old one", () =>
   assert.equal(ids.has(5), false);
   assert.equal(MESSAGE_ID_LIMIT, 65_536);
 });
+
+test("MessageIdSet across its change from a plain array to a typed one: every ID kept, in any insertion order", () => {
+  for (const order of ["ascending", "descending", "alternating"] as const) {
+    const ids = new MessageIdSet();
+    const all: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const n = order === "ascending" ? i : order === "descending" ? 39 - i : i % 2 === 0 ? i : 80 - i;
+      const mid = (0x8000_0000 + n * 0x0101_0101) >>> 0; // above 2^31 too: no sign trouble
+      assert.equal(ids.add(mid), true);
+      all.push(mid);
+      assert.equal(ids.size, all.length, `${order} ${i}`);
+      for (const m of all) assert.ok(ids.has(m), `${order}: ${m} after ${i + 1} adds`);
+      assert.equal(ids.has((mid + 1) >>> 0), all.includes((mid + 1) >>> 0));
+    }
+  }
+});
