@@ -53,7 +53,8 @@ function halfKey(icookie: Buffer, peer: Endpoint): string {
 export class SaManager<P2 = unknown> implements SaDestroyListener {
   private readonly byPair = new Map<string, IsakmpSa>();
   private readonly byHalf = new Map<string, IsakmpSa>();
-  private readonly byPeer = new Map<string, Set<IsakmpSa>>();
+  /** By peer address: the SA itself while a peer has one (most do: no Set for it), a Set from the second on. */
+  private readonly byPeer = new Map<string, IsakmpSa | Set<IsakmpSa>>();
   private readonly byRule = new Map<string, Set<IsakmpSa>>();
   private readonly halfOpen = new Set<IsakmpSa>();
   private readonly halfOpenPerPeer = new Map<string, number>();
@@ -84,7 +85,10 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     if (this.byHalf.has(hk)) throw new Error(`duplicate SA ${sa.tag}`);
     this.byHalf.set(hk, sa);
     if (!sa.rcookie.equals(ZERO_COOKIE)) this.byPair.set(pairKey(sa.icookie, sa.rcookie), sa);
-    addTo(this.byPeer, sa.remote.address, sa);
+    const peer = this.byPeer.get(sa.remote.address);
+    if (peer === undefined) this.byPeer.set(sa.remote.address, sa);
+    else if (peer instanceof Set) peer.add(sa);
+    else this.byPeer.set(sa.remote.address, new Set([peer, sa]));
     if (sa.rule !== undefined) addTo(this.byRule, sa.rule, sa);
     this.halfOpen.add(sa);
     this.halfOpenPerPeer.set(sa.remote.address, (this.halfOpenPerPeer.get(sa.remote.address) ?? 0) + 1);
@@ -128,13 +132,14 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
 
   /** SAs with this peer address (any port: NAT-T may move the peer to 4500). */
   byPeerAddress(address: string): IsakmpSa[] {
-    return [...(this.byPeer.get(address) ?? [])];
+    const peer = this.byPeer.get(address);
+    return peer === undefined ? [] : peer instanceof Set ? [...peer] : [peer];
   }
 
   /** The newest established SA between `local` and `remote` (other than `except`; with `peerId`, of that peer identity). */
   newestEstablished(remote: string, local: string, except?: IsakmpSa, peerId?: string): IsakmpSa | undefined {
     let best: IsakmpSa | undefined;
-    for (const o of this.byPeer.get(remote) ?? []) {
+    for (const o of this.byPeerAddress(remote)) {
       if (o === except || o.state !== "established" || o.local.address !== local) continue;
       if (peerId !== undefined && o.phase1?.peerId !== peerId) continue;
       if (best === undefined || o.createdAt >= best.createdAt) best = o;
@@ -175,7 +180,13 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     if (this.byHalf.get(hk) === sa) this.byHalf.delete(hk);
     const pk = pairKey(sa.icookie, sa.rcookie);
     if (this.byPair.get(pk) === sa) this.byPair.delete(pk);
-    removeFrom(this.byPeer, sa.remote.address, sa);
+    const peer = this.byPeer.get(sa.remote.address);
+    if (peer === sa) this.byPeer.delete(sa.remote.address);
+    else if (peer instanceof Set) {
+      peer.delete(sa);
+      // Back to the single SA: the Set goes.
+      if (peer.size === 1) this.byPeer.set(sa.remote.address, peer.values().next().value as IsakmpSa);
+    }
     if (sa.rule !== undefined) removeFrom(this.byRule, sa.rule, sa);
     this.leaveHalfOpen(sa);
     const prefix = pairKey(sa.icookie, sa.rcookie);

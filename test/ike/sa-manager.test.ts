@@ -59,3 +59,31 @@ test("half-open bounds: per peer and global, released by establishment or destro
   assert.equal(m.halfOpenCount, 1);
   assert.throws(() => m.add(a2), /duplicate/);
 });
+
+test("byPeerAddress: one SA, a second and a third with the same peer, then back down to one and none, in insertion order", () => {
+  const m = new SaManager();
+  const a = mk("10.0.0.7");
+  const b = mk("10.0.0.7");
+  const c = mk("10.0.0.7");
+  const other = mk("10.0.0.8");
+  m.add(a);
+  m.add(other);
+  assert.deepEqual(m.byPeerAddress("10.0.0.7"), [a]);
+  m.add(b);
+  m.add(c);
+  assert.deepEqual(m.byPeerAddress("10.0.0.7"), [a, b, c]);
+  b.destroy("test");
+  assert.deepEqual(m.byPeerAddress("10.0.0.7"), [a, c]);
+  a.destroy("test");
+  assert.deepEqual(m.byPeerAddress("10.0.0.7"), [c]);
+  const d = mk("10.0.0.7");
+  m.add(d);
+  assert.deepEqual(m.byPeerAddress("10.0.0.7"), [c, d]);
+  c.destroy("test");
+  d.destroy("test");
+  assert.deepEqual(m.byPeerAddress("10.0.0.7"), []);
+  assert.deepEqual(m.byPeerAddress("10.0.0.8"), [other], "another peer's SA is untouched");
+  other.destroy("test");
+  assert.deepEqual(m.byPeerAddress("10.0.0.8"), []);
+  assert.equal(m.size, 0);
+});
