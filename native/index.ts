@@ -82,6 +82,11 @@ export interface UdpSocketOptions {
 export interface NativeAddon {
   /** PR_SET_DUMPABLE 0 and RLIMIT_CORE 0; true on success. */
   disableCoreDumps(): boolean;
+  /**
+   * glibc `malloc_trim(0)`: the free pages inside malloc's arenas go back to the kernel. True when
+   * memory was given back; false when none was, or when this is not glibc.
+   */
+  mallocTrim(): boolean;
   /** PKCS#8 (or traditional) private key DER to a handle. */
   loadPrivateKey(der: Uint8Array): NativeKeyHandle;
   /** SubjectPublicKeyInfo DER to a handle. */

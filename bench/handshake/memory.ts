@@ -92,7 +92,8 @@ async function load(group: number, source: string, count: number, hold: boolean)
 /**
  * Preloaded into the daemon (`--require`, with `--expose-gc`): on SIGUSR2 it reads what the bench
  * asks for from `request` ("gc" or "snapshot PATH"), forces a full GC (a snapshot does its own),
- * and writes `process.memoryUsage()` to `answer`. The daemon itself is unchanged.
+ * and writes `process.memoryUsage()` to `answer` 3 s later (after what follows a full GC: V8's
+ * freeing of ArrayBuffer memory, the daemon's malloc trim). The daemon itself is unchanged.
  */
 const PRELOAD = `
 const fs = require("node:fs");
@@ -103,9 +104,13 @@ process.on("SIGUSR2", () => {
   const ask = fs.readFileSync(path.join(dir, "request"), "utf8").trim();
   if (ask.startsWith("snapshot ")) v8.writeHeapSnapshot(ask.slice(9));
   else { globalThis.gc(); globalThis.gc(); }
-  const locked = /VmLck:\\s+(\\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
-  fs.writeFileSync(path.join(dir, "answer.tmp"), JSON.stringify({ ...process.memoryUsage(), locked: locked ? Number(locked[1]) * 1024 : 0 }));
-  fs.renameSync(path.join(dir, "answer.tmp"), path.join(dir, "answer"));
+  // What the daemon does after a full GC runs first: V8 frees ArrayBuffer memory on a task, and
+  // the daemon trims malloc's arenas a second after a full GC (src/daemon/malloc-trim.ts).
+  setTimeout(() => {
+    const locked = /VmLck:\\s+(\\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    fs.writeFileSync(path.join(dir, "answer.tmp"), JSON.stringify({ ...process.memoryUsage(), locked: locked ? Number(locked[1]) * 1024 : 0 }));
+    fs.renameSync(path.join(dir, "answer.tmp"), path.join(dir, "answer"));
+  }, 3000);
 });
 `;
 

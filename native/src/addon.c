@@ -10,6 +10,9 @@
 #include <node_api.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include "pkey.h"
 #include "ksock.h"
 
@@ -23,11 +26,30 @@ static napi_value DisableCoreDumps(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * mallocTrim(): glibc malloc_trim(0), which gives the kernel back the free pages inside malloc's
+ * arenas, not only at their top (which is all free() does). Freed Buffers, OpenSSL contexts and V8's
+ * large short-lived blocks of a burst of negotiations leave large free ranges between the
+ * long-lived small allocations of held SAs; they stay resident until trimmed. True when memory was
+ * given back; false when none was, or when this is not glibc.
+ */
+static napi_value MallocTrim(napi_env env, napi_callback_info info) {
+  (void)info;
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value result;
+  napi_get_boolean(env, released, &result);
+  return result;
+}
+
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     METHOD("disableCoreDumps", DisableCoreDumps),
+    METHOD("mallocTrim", MallocTrim),
     METHOD("loadPrivateKey", LoadPrivateKey),
     METHOD("loadPublicKey", LoadPublicKey),
     METHOD("keyInfo", KeyInfo),

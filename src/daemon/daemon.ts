@@ -43,6 +43,8 @@ import type { AdminHandler } from "../control/server.js";
 import { openDaemonKernel } from "./kernel-backend.js";
 import { DaemonSignals, StartupInterrupted } from "./signals.js";
 import { DaemonMetrics } from "../metrics/daemon-metrics.js";
+import { MallocTrimmer } from "./malloc-trim.js";
+import { systemClock } from "../clock.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
 export const ExitCode = {
@@ -168,6 +170,13 @@ export class Daemon {
       signals.checkpoint("kernel");
       const metrics = new DaemonMetrics({ pool, kernel, backend: opened.name, log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
       cleanup.push(() => metrics.close());
+      // Free malloc pages go back to the kernel after each full GC (malloc-trim.ts); needs the addon.
+      const native = tryLoadNative();
+      if (native !== undefined) {
+        const trimmer = new MallocTrimmer({ clock: systemClock, trim: () => native.mallocTrim() });
+        trimmer.start();
+        cleanup.push(() => trimmer.stop());
+      }
 
       const netLog = logs.logger("net");
       const engine = hooks.engineFactory?.({
