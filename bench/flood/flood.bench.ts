@@ -18,7 +18,9 @@
  * [--workers N] [--concurrency N] [--baseline-tree DIR]` runs it standalone; `--baseline-tree`
  * also measures the in.iked built in another checkout (DIR/dist), right after this one's. For ours,
  * `read/s` and `sent/s` are the daemon's own transport counters over the cell (under a flood
- * nearly all MM1s read and MM2s sent).
+ * nearly all MM1s read and MM2s sent), `cpu us/read` the daemon's CPU time (all threads, user and
+ * system) over the cell per datagram read: what one MM1 costs it, whatever share of the shared
+ * cores it got.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -110,13 +112,22 @@ function kv(text: string): Record<string, number> {
 }
 
 /** One legitimate load run against `t`, with `kind` of flood going on meanwhile. */
-async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number>; io?: { read: number; sent: number } }> {
+/** CPU time (user + system, all threads) of process `pid` so far, ms (/proc/PID/stat, 100 ticks/s). */
+function cpuMs(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number>; io?: { read: number; sent: number; cpuUsPerRead: number } }> {
   const before = t.ours !== undefined ? await t.ours.engineStats() : undefined;
   const ioBefore = t.ours !== undefined ? await t.ours.transportStats() : undefined;
-  const io = async (): Promise<{ read: number; sent: number } | undefined> => {
+  const cpuBefore = t.ours !== undefined ? cpuMs(t.ours.pid) : 0;
+  const io = async (): Promise<{ read: number; sent: number; cpuUsPerRead: number } | undefined> => {
     if (t.ours === undefined || ioBefore === undefined) return undefined;
     const after = await t.ours.transportStats();
-    return { read: (after.received! - ioBefore.received!) / p.seconds, sent: (after.sent! - ioBefore.sent!) / p.seconds };
+    const read = after.received! - ioBefore.received!;
+    const cpuUsPerRead = read > 0 ? ((cpuMs(t.ours.pid) - cpuBefore) * 1000) / read : 0;
+    return { read: read / p.seconds, sent: (after.sent! - ioBefore.sent!) / p.seconds, cpuUsPerRead };
   };
   if (kind === "none") {
     const r = await runLoad(loadOptions(p, t.endpoint));
@@ -204,6 +215,7 @@ export async function floodBench(p: FloodParams): Promise<void> {
             "out/in (own counters)": own,
             "read/s": m.io !== undefined ? Math.round(m.io.read) : "-",
             "sent/s": m.io !== undefined ? Math.round(m.io.sent) : "-",
+          "cpu us/read": m.io !== undefined && kind !== "none" ? m.io.cpuUsPerRead.toFixed(1) : "-",
           });
         }
       } finally {
