@@ -15,8 +15,9 @@
  * Not run in CI. The machine is shared: compare ratios measured in the same run, not rates across runs.
  *
  * `node --openssl-legacy-provider dist/bench/flood/flood.bench.js [--seconds S] [--dh G]
- * [--workers N] [--concurrency N] [--baseline-tree DIR]` runs it standalone; `--baseline-tree`
- * also measures the in.iked built in another checkout (DIR/dist), right after this one's. For ours,
+ * [--workers N] [--concurrency N] [--baseline-tree DIR [--baseline-first]]` runs it standalone;
+ * `--baseline-tree` also measures the in.iked built in another checkout (DIR/dist), right after
+ * this one's (before it with `--baseline-first`). For ours,
  * `read/s` and `sent/s` are the daemon's own transport counters over the cell (under a flood
  * nearly all MM1s read and MM2s sent), `cpu us/read` the daemon's CPU time (all threads, user and
  * system) over the cell per datagram read: what one MM1 costs it, whatever share of the shared
@@ -49,6 +50,8 @@ export interface FloodParams {
   readonly concurrency: number;
   /** Another checkout whose build is measured too (`--baseline-tree`). */
   readonly baselineTree?: string;
+  /** Measure the baseline tree before this one (`--baseline-first`), to see what the order does. */
+  readonly baselineFirst?: boolean;
 }
 
 interface Target {
@@ -183,10 +186,12 @@ export async function floodBench(p: FloodParams): Promise<void> {
   });
   const rows: Record<string, string | number>[] = [];
   try {
+    const baseline = p.baselineTree !== undefined ? [{ label: "ours, baseline tree", endpoint: OURS, ours: true, tree: p.baselineTree }] : [];
     const targets: { label: string; endpoint: { address: string; port: number }; ours: boolean; tree?: string }[] = [
       { label: "strongSwan 5.9.8", endpoint: SS, ours: false },
+      ...(p.baselineFirst === true ? baseline : []),
       { label: "ours (in.iked)", endpoint: OURS, ours: true },
-      ...(p.baselineTree !== undefined ? [{ label: "ours, baseline tree", endpoint: OURS, ours: true, tree: p.baselineTree }] : []),
+      ...(p.baselineFirst === true ? [] : baseline),
     ];
     for (const spec of targets) {
       // Our responders one at a time on the same address: each starts fresh for its cells.
@@ -241,10 +246,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       workers: { type: "string", default: "1" },
       concurrency: { type: "string", default: "16" },
       "baseline-tree": { type: "string" },
+      "baseline-first": { type: "boolean", default: false },
     },
   });
   await floodBench({
     seconds: Number(v.seconds), dh: Number(v.dh), workers: Number(v.workers), concurrency: Number(v.concurrency),
-    ...(v["baseline-tree"] !== undefined ? { baselineTree: path.resolve(v["baseline-tree"]) } : {}),
+    ...(v["baseline-tree"] !== undefined ? { baselineTree: path.resolve(v["baseline-tree"]), baselineFirst: v["baseline-first"] } : {}),
   });
 }
