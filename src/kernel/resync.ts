@@ -14,9 +14,9 @@
  *
  * Only pairs the table held both before the dump was asked for and after it came back are judged,
  * so a pair installed (or removed) while the dump ran is never mistaken for one the kernel lost.
- * One resync runs at a time; lost events during a resync coalesce into one more after it, which
- * does not hand over again a pair the one before handed to the DELETE path (its removal from the
- * table may still wait for the kernel).
+ * One resync runs at a time; lost events during a resync coalesce into one more after it. No
+ * resync hands over again a pair an earlier one handed to the DELETE path (its removal from the
+ * table may still wait for the kernel, over any number of resyncs).
  *
  * Lost ACQUIREs cannot be recovered from a dump (nothing of them is left in the SAD): the traffic's
  * next packet after the kernel's larval state times out raises a new one.
@@ -101,8 +101,9 @@ export class KernelResync {
   /** Causes of lost events not yet covered by a resync that started after them. */
   #queued: Array<LostEvent["cause"]> = [];
   /**
-   * Pairs the last resync handed to the DELETE path: their removal from the table may still be
-   * under way (it waits for the kernel), so the next resync does not hand them over again.
+   * Pairs a resync handed to the DELETE path that the table still held at the last one: their
+   * removal from the table may still be under way (it waits for the kernel), so no later resync
+   * hands them over again.
    */
   #handed = new Set<string>();
   #closed = false;
@@ -162,9 +163,12 @@ export class KernelResync {
     let removed = 0;
     for (const p of held) {
       const gone = [p.outbound, p.inbound].find((h) => !live.has(saKey(p.proto, h.dst, h.spi)));
-      if (gone === undefined || this.#handed.has(pairKey(p))) continue;
+      if (gone === undefined) continue;
+      const key = pairKey(p);
+      // Handed before and still held (its removal waits for the kernel): remembered, not handed again.
+      handed.add(key);
+      if (this.#handed.has(key)) continue;
       missing++;
-      handed.add(pairKey(p));
       removed += this.#opts.removed({ type: "delete", src: gone.src, dst: gone.dst, proto: p.proto, spi: gone.spi });
     }
     this.#handed = handed;
