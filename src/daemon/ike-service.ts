@@ -203,7 +203,8 @@ export class UdpIkeService implements IkeService {
 
   async stop(): Promise<void> {
     this.#unwire?.();
-    this.#listen?.stop();
+    // No pass after this one (a reload's would bind sockets the transport then never closes).
+    await this.#listen?.stop();
     const engine = this.#engine;
     if (engine !== undefined) {
       try {
