@@ -2,13 +2,14 @@
  * The daemon's metrics in a prom-client registry, read from the counters the engine, the crypto
  * pool and the kernel keep anyway: every value here is copied in a `collect()` that runs only when
  * the endpoint is scraped, so the hot path pays nothing for it. Label values come from fixed tables
- * (exchange, role, failure class, message type, task name), never from a peer.
+ * (exchange, role, failure class, message type, datagram kind, task name), never from a peer.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { PoolStats } from "../crypto/pool.js";
 import type { IkeEngine } from "../ike/engine.js";
 import { FAILURE_CLASSES, NEGOTIATION_ROLES, PHASE1_EXCHANGES, type NegotiationCounts, type OutcomeCounts } from "../ike/negotiation-stats.js";
 import type { EngineStats } from "../ike/stats.js";
+import type { UdpTransportStats } from "../net/udp-transport.js";
 import { ENGINE_COUNTERS, engineMetricFamilies, type EngineCounterLine } from "./engine-counters.js";
 import type { KernelCounters } from "./kernel-counters.js";
 
@@ -26,6 +27,8 @@ export interface MetricSources {
   /** The crypto pool's counters. */
   pool(): PoolStats | undefined;
   readonly kernel: KernelCounters;
+  /** The UDP sockets' counters (every address's IKE and NAT-T sockets together), once bound. */
+  transport(): UdpTransportStats | undefined;
   /** IPsec SAs the kernel holds (the caller bounds how often this dumps). */
   ipsecSas(): Promise<readonly IpsecSaCount[]>;
 }
@@ -128,6 +131,22 @@ function registerKernel(registry: Registry, p: string, k: KernelCounters): void 
   });
 }
 
+/** What the UDP sockets read, before the engine sees it (src/net/udp-transport.ts). */
+function registerTransport(registry: Registry, p: string, src: MetricSources): void {
+  copiedCounter(registry, `${p}transport_datagrams_total`, "UDP datagrams read from the IKE and NAT-T sockets, by kind: isakmp (handed to the engine), keepalive (RFC 3948 NAT keepalives), esp (no data plane here: dropped), runt (too short: dropped)", ["kind"], (set) => {
+    const t = src.transport();
+    if (t === undefined) return;
+    set({ kind: "isakmp" }, t.received);
+    set({ kind: "keepalive" }, t.keepalives);
+    set({ kind: "esp" }, t.espDropped);
+    set({ kind: "runt" }, t.runts);
+  });
+  copiedCounter(registry, `${p}transport_verified_datagrams_total`, "Datagrams read from the IKE port's second socket: those with a responder cookie (peers that returned ours), steered apart so an MM1 flood cannot crowd them out; stays 0 where the kernel refused the socket pair", [], (set) => {
+    const t = src.transport();
+    if (t !== undefined) set({}, t.verifiedReceived);
+  });
+}
+
 /** The crypto worker pool. */
 function registerPool(registry: Registry, p: string, src: MetricSources): void {
   const gauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
@@ -155,5 +174,6 @@ function registerPool(registry: Registry, p: string, src: MetricSources): void {
 export function registerDaemonMetrics(registry: Registry, prefix: string, src: MetricSources): void {
   registerEngine(registry, prefix, src);
   registerKernel(registry, prefix, src.kernel);
+  registerTransport(registry, prefix, src);
   registerPool(registry, prefix, src);
 }
