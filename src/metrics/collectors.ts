@@ -9,7 +9,6 @@ import type { PoolStats } from "../crypto/pool.js";
 import type { IkeEngine } from "../ike/engine.js";
 import { FAILURE_CLASSES, NEGOTIATION_ROLES, PHASE1_EXCHANGES, type NegotiationCounts, type OutcomeCounts } from "../ike/negotiation-stats.js";
 import type { EngineStats } from "../ike/stats.js";
-import type { UdpTransportStats } from "../net/udp-transport.js";
 import { ENGINE_COUNTERS, engineMetricFamilies, type EngineCounterLine } from "./engine-counters.js";
 import type { KernelCounters } from "./kernel-counters.js";
 
@@ -20,6 +19,15 @@ export interface IpsecSaCount {
   readonly count: number;
 }
 
+/** The UDP sockets' receive counters (src/net/udp-transport.ts's stats, which has these and more). */
+export interface TransportCounters {
+  readonly received: number;
+  readonly keepalives: number;
+  readonly espDropped: number;
+  readonly runts: number;
+  readonly verifiedReceived: number;
+}
+
 /** Where the values come from, read at scrape time. */
 export interface MetricSources {
   /** The running IKE engine, once there is one. */
@@ -28,7 +36,7 @@ export interface MetricSources {
   pool(): PoolStats | undefined;
   readonly kernel: KernelCounters;
   /** The UDP sockets' counters (every address's IKE and NAT-T sockets together), once bound. */
-  transport(): UdpTransportStats | undefined;
+  transport(): TransportCounters | undefined;
   /** IPsec SAs the kernel holds (the caller bounds how often this dumps). */
   ipsecSas(): Promise<readonly IpsecSaCount[]>;
 }

@@ -24,8 +24,7 @@ import type { IkeEngine } from "../ike/engine.js";
 import { newNegotiationCounts } from "../ike/negotiation-stats.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { Logger } from "../log/logger.js";
-import type { UdpTransportStats } from "../net/udp-transport.js";
-import { registerDaemonMetrics, type IpsecSaCount } from "./collectors.js";
+import { registerDaemonMetrics, type IpsecSaCount, type TransportCounters } from "./collectors.js";
 import { KernelCounters, instrumentKernel } from "./kernel-counters.js";
 import { LatencyHistograms } from "./latency.js";
 import { MetricsServer } from "./server.js";
@@ -57,7 +56,7 @@ export class DaemonMetrics {
   readonly #scrapes: Counter;
   readonly #detach: (() => void)[] = [];
   #engine: IkeEngine | undefined;
-  #transport: { stats(): UdpTransportStats } | undefined;
+  #transport: { stats(): TransportCounters } | undefined;
   #server: MetricsServer | undefined;
   #serving = "off";
   /** The setting in effect, as written (`127.0.0.1:0` stays that, whatever port it got). */
@@ -87,7 +86,7 @@ export class DaemonMetrics {
   }
 
   /** Export the counters of the daemon's UDP sockets (one transport holds every address's sockets). */
-  attachTransport(transport: { stats(): UdpTransportStats }): void {
+  attachTransport(transport: { stats(): TransportCounters }): void {
     this.#transport = transport;
   }
 
