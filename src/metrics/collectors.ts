@@ -129,7 +129,7 @@ function registerKernel(registry: Registry, p: string, k: KernelCounters): void 
   copiedCounter(registry, `${p}kernel_events_lost_total`, "Times kernel events were lost (the event socket overran or failed), by backend and cause", ["backend", "cause"], (set) => {
     for (const [cause, n] of k.lost) set({ backend: k.backend, cause }, n);
   });
-  copiedCounter(registry, `${p}kernel_resyncs_total`, "Resyncs of the SA table with the kernel after lost events, by backend and outcome", ["backend", "outcome"], (set) => {
+  copiedCounter(registry, `${p}kernel_resyncs_total`, "Resyncs of the SA table with the kernel after lost events (with PF_KEY also every minute), by backend and outcome", ["backend", "outcome"], (set) => {
     set({ backend: k.backend, outcome: "done" }, k.resyncs.done);
     set({ backend: k.backend, outcome: "failed" }, k.resyncs.failed);
   });
