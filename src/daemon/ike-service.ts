@@ -103,6 +103,11 @@ export class UdpIkeService implements IkeService {
     return this.#engine;
   }
 
+  /** The UDP sockets of every address, once started (the metrics read their counters). */
+  get transport(): UdpTransport | undefined {
+    return this.#transport;
+  }
+
   async start(): Promise<void> {
     const ctx = this.#ctx;
     await this.#loadIpsec();

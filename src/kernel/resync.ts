@@ -18,6 +18,9 @@
  * resync hands over again a pair an earlier one handed to the DELETE path (its removal from the
  * table may still wait for the kernel, over any number of resyncs).
  *
+ * A backend that loses events without hearing of it (PF_KEY) gets periodic resyncs as well
+ * ({@link KernelResync.requestIfIdle}, src/daemon/kernel-events.ts), skipped while one runs.
+ *
  * Lost ACQUIREs cannot be recovered from a dump (nothing of them is left in the SAD): the traffic's
  * next packet after the kernel's larval state times out raises a new one.
  */
@@ -39,10 +42,13 @@ export interface HeldPair {
   readonly outbound: HeldSa;
 }
 
+/** Why a resync runs: the cause of a lost event, or the periodic check (PF_KEY). */
+export type ResyncCause = LostEvent["cause"] | "periodic";
+
 /** What one resync found and did. */
 export interface ResyncReport {
-  /** Why it ran: the causes of the lost events it covers. */
-  readonly causes: ReadonlyArray<LostEvent["cause"]>;
+  /** Why it ran: the causes of the lost events it covers, or `periodic`. */
+  readonly causes: ReadonlyArray<ResyncCause>;
   /** SAs in the kernel's dump; pairs the table held throughout. */
   readonly kernelSas: number;
   readonly held: number;
@@ -99,7 +105,7 @@ export class KernelResync {
   readonly #opts: ResyncOptions;
   #running: Promise<void> | null = null;
   /** Causes of lost events not yet covered by a resync that started after them. */
-  #queued: Array<LostEvent["cause"]> = [];
+  #queued: ResyncCause[] = [];
   /**
    * Pairs a resync handed to the DELETE path that the table still held at the last one: their
    * removal from the table may still be under way (it waits for the kernel), so no later resync
@@ -113,10 +119,15 @@ export class KernelResync {
   }
 
   /** Events were lost: resync now, or once more after the one running (however many arrive meanwhile). */
-  request(cause: LostEvent["cause"]): void {
+  request(cause: ResyncCause): void {
     if (this.#closed) return;
     if (!this.#queued.includes(cause)) this.#queued.push(cause);
     if (this.#running === null) this.#running = this.#loop();
+  }
+
+  /** Resync now unless one runs or waits (a periodic check is skipped then, not queued). */
+  requestIfIdle(cause: ResyncCause): void {
+    if (this.#running === null) this.request(cause);
   }
 
   /** No more resyncs; one under way reconciles nothing once its dump returns (the daemon stops). */
@@ -145,7 +156,7 @@ export class KernelResync {
     }
   }
 
-  async #once(causes: ReadonlyArray<LostEvent["cause"]>): Promise<ResyncReport | null> {
+  async #once(causes: ReadonlyArray<ResyncCause>): Promise<ResyncReport | null> {
     const before = new Set(this.#opts.held().map(pairKey));
     let dump: SaInfo[];
     try {
