@@ -191,6 +191,7 @@ export class Daemon {
         await engine.start();
         // The IkeEngine exists once start() has made it.
         if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
+        if (engine.transport !== undefined) metrics.attachTransport(engine.transport);
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
       }
