@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { once } from "node:events";
 import fs from "node:fs";
+import os from "node:os";
 import net from "node:net";
 import { loadNative, type NativeAddon, type UdpBatchHandle } from "../../native/index.js";
 import { UdpTransport } from "../../src/net/udp-transport.js";
@@ -178,6 +179,13 @@ test("sendmmsg: datagrams leave from socket 0 in order; a bad destination fails 
     small.close();
     assert.equal(small.push(Buffer.from("late"), port, "127.0.0.2"), false);
     assert.deepEqual(small.stats, { sent: 0, dropped: 4, errors: 0 });
+    // What a send that met EAGAIN waits for: one writable event, then reading goes on as before.
+    n.udpBatchWantWritable(b.handle, 0);
+    await until(() => b.writable() === 1, "the writable event");
+    const before = b.got.length;
+    r.send(Buffer.alloc(3), b.port, "127.0.0.1");
+    await until(() => b.got.length === before + 1, "a datagram read after the writable event");
+    assert.equal(b.writable(), 1, "one event per request");
   } finally {
     r.close();
     n.udpBatchClose(b.handle);
@@ -296,4 +304,32 @@ test("an addon that refuses the descriptors leaves the pair to dgram, with one w
     s.close();
     await t.close();
   }
+});
+
+test("a send queue that meets EAGAIN waits for the writable event, then sends the rest in order", async () => {
+  const calls: string[][] = [];
+  let full = true;
+  let wanted = 0;
+  const io = {
+    udpBatchSend: (_h: UdpBatchHandle, _sock: number, d: Buffer[], _p: number[], _a: string[], count: number) => {
+      if (full) return -os.constants.errno.EAGAIN;
+      calls.push(d.slice(0, count).map(String));
+      return Math.min(count, 2); // the socket takes two at a time
+    },
+    udpBatchWantWritable: () => void wanted++,
+  } as unknown as NativeAddon;
+  const q = new BatchSendQueue(io, {} as UdpBatchHandle, DEFAULT_SEND_LIMITS, () => assert.fail("no error"));
+  for (const x of ["a", "b", "c"]) q.push(Buffer.from(x), 1, "127.0.0.1");
+  await new Promise((r) => process.nextTick(r));
+  assert.equal(wanted, 1, "asked for the writable event once");
+  assert.equal(q.length, 3);
+  q.push(Buffer.from("d"), 1, "127.0.0.1");
+  q.push(Buffer.from("e"), 1, "127.0.0.1");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(calls, [], "nothing tried while blocked");
+  full = false;
+  q.writable();
+  assert.deepEqual(calls, [["a", "b", "c", "d", "e"], ["c", "d", "e"], ["e"]]);
+  assert.deepEqual(q.stats, { sent: 5, dropped: 0, errors: 0 });
+  assert.equal(q.length, 0);
 });
