@@ -33,7 +33,11 @@ export class AdminClient {
         cb(env.ok ? { ok: true, result: env.result } : { ok: false, error: env.error });
       }
     });
-    sock.on("close", () => this.#failAll({ code: AdminError.SYS_ERR, errno: "ECONNRESET", message: "connection to in.iked closed" }));
+    sock.on("close", () => {
+      // A reply cut off by the close (keys at privilege keymat) is zeroed.
+      this.#decoder.close();
+      this.#failAll({ code: AdminError.SYS_ERR, errno: "ECONNRESET", message: "connection to in.iked closed" });
+    });
     sock.on("error", () => {
       // 'close' follows and fails the outstanding requests.
     });

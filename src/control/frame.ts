@@ -16,8 +16,9 @@
  * magic or version, or a body msgpack cannot decode yields an error value, never a throw.
  *
  * Frames carry secrets (a token PIN, keys at privilege keymat): the decoder zeroes the bytes it
- * was given once they are decoded or copied, so the received chunks do not keep them. Binary
- * fields are decoded as copies, never as views of those bytes.
+ * was given once they are decoded or copied, and a partial frame when the connection ends
+ * (close()), so the received chunks do not keep them. Binary fields are decoded as copies, never
+ * as views of those bytes.
  */
 import { Packr } from "msgpackr";
 
@@ -105,6 +106,14 @@ export class FrameDecoder {
       }
     }
     return out;
+  }
+
+  /**
+   * The connection ended (closed, or dropped idle): a partial frame's bytes (a request with a PIN
+   * whose end never came) are zeroed, and nothing more is decoded.
+   */
+  close(): void {
+    this.#fail();
   }
 
   /** Nothing more is decoded; what is buffered is zeroed. */

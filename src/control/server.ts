@@ -138,10 +138,14 @@ export class ControlServer {
     }
     const state = { pending: 0 };
     this.#sockets.set(sock, state);
-    sock.on("close", () => this.#sockets.delete(sock));
+    const decoder = new FrameDecoder();
+    sock.on("close", () => {
+      this.#sockets.delete(sock);
+      // A request cut off by the close (or the idle timeout) may hold a PIN: zeroed, not left to the GC.
+      decoder.close();
+    });
     sock.on("error", (err) => log.debug("door", "admin connection error", { err: err.message }));
     sock.setTimeout(this.#opts.idleTimeoutMs, () => sock.destroy());
-    const decoder = new FrameDecoder();
     // Requests on one connection are answered in order, one at a time. A client that pipelines
     // faster than it is answered is paused (bounded memory), and one that stops reading its
     // replies is dropped.

@@ -188,6 +188,7 @@ export class Daemon {
           ...(opened.openSocket !== undefined ? { openSocket: opened.openSocket } : {}),
           ...(opened.adopted !== undefined ? { adopted: opened.adopted } : {}),
           ...(opened.openPair !== undefined ? { openPair: opened.openPair } : {}),
+          ...(opened.batch !== undefined ? { batch: opened.batch } : {}),
           onWarning: (message) => netLog.warn(message),
           onError: (err) => netLog.warn("socket error", { code: err.code, err: err.message }),
         }),
@@ -199,6 +200,7 @@ export class Daemon {
         await engine.start();
         // The IkeEngine exists once start() has made it.
         if (engine.engine !== undefined) metrics.attachEngine(engine.engine);
+        if (engine.transport !== undefined) metrics.attachTransport(engine.transport);
       } else {
         log.warn("no IKE exchange engine in this version: no SAs will be negotiated", { ikePort: options.ikePort, nattPort: options.nattPort });
       }

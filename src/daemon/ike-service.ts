@@ -103,6 +103,11 @@ export class UdpIkeService implements IkeService {
     return this.#engine;
   }
 
+  /** The UDP sockets of every address, once started (the metrics read their counters). */
+  get transport(): UdpTransport | undefined {
+    return this.#transport;
+  }
+
   async start(): Promise<void> {
     const ctx = this.#ctx;
     await this.#loadIpsec();
@@ -203,7 +208,8 @@ export class UdpIkeService implements IkeService {
 
   async stop(): Promise<void> {
     this.#unwire?.();
-    this.#listen?.stop();
+    // No pass after this one (a reload's would bind sockets the transport then never closes).
+    await this.#listen?.stop();
     const engine = this.#engine;
     if (engine !== undefined) {
       try {

@@ -9,9 +9,18 @@
  *   lost events    (the event socket overran or failed) a resync (src/kernel/resync.ts): the SAs the
  *                  kernel dropped go the DELETE way, those past their soft lifetime the EXPIRE way
  *
+ * A backend that loses events without a "lost" event (`losesEventsSilently`: Linux PF_KEY drops
+ * notices for a full receive queue and tells no one) also gets the resync every
+ * {@link PERIODIC_RESYNC_MS}, skipped while one runs. A minute: a lost soft EXPIRE then delays the
+ * rekey by at most that, well inside the soft-to-hard margin (10 % of the lifetime by default,
+ * 6 minutes of an hour), and the peer of a pair whose DELETE or hard EXPIRE was lost is told
+ * within a minute; the price is one SADB_DUMP a minute (one message per SA).
+ *
  * Each event gets one log line (category `pfkey` at debug level, the engine's decisions at info);
- * each resync one at info (a warning when its dump failed).
+ * each resync one at info (a warning when its dump failed), a periodic one that found nothing lost
+ * one at debug level.
  */
+import { systemClock, type Clock, type TimerHandle } from "../clock.js";
 import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent, Kernel, LostEvent } from "../kernel/kernel.js";
 import { KernelResync, type ResyncReport } from "../kernel/resync.js";
 import type { IkeEngine } from "../ike/engine.js";
@@ -28,19 +37,32 @@ export function rejectAcquire(kernel: Kernel, log: Logger, seq: number, why: str
   );
 }
 
+/** How often a backend that loses events silently (PF_KEY) is resynced (see the file comment). */
+export const PERIODIC_RESYNC_MS = 60_000;
+
 /** The one log line of a resync. */
 function logResync(log: Logger, r: ResyncReport): void {
   const fields = { causes: r.causes.join(","), kernelSas: r.kernelSas, heldPairs: r.held, missing: r.missing, removed: r.removed, softExpired: r.softExpired, rekeyed: r.rekeyed };
-  if (r.error !== undefined) log.warn("kernel events lost: resync failed, the SA table is not reconciled", { ...fields, error: r.error });
-  else log.info("kernel events lost: SA table resynchronised with the kernel", fields);
+  const periodic = r.causes.every((c) => c === "periodic");
+  if (r.error !== undefined) log.warn(`${periodic ? "periodic check of the kernel's SAs" : "kernel events lost"}: resync failed, the SA table is not reconciled`, { ...fields, error: r.error });
+  else if (!periodic) log.info("kernel events lost: SA table resynchronised with the kernel", fields);
+  else if (r.missing + r.softExpired > 0) log.info("kernel events lost (found by the periodic check): SA table resynchronised with the kernel", fields);
+  else log.debug("pfkey", "periodic check of the kernel's SAs: nothing lost", fields);
+}
+
+/** Options of {@link wireKernelEvents}. */
+export interface KernelEventsOptions {
+  /** The clock of the kernel's counters, for a resync's soft lifetimes (default Date.now). */
+  readonly now?: () => number;
+  /** Arms the periodic resync's timer (default the system clock). */
+  readonly clock?: Clock;
 }
 
 /**
- * Connects the kernel's events to the engine; `acquire` is the service's ACQUIRE handler. `now`:
- * the clock of the kernel's counters, for a resync's soft lifetimes (default Date.now). Returns the
- * function that disconnects them.
+ * Connects the kernel's events to the engine; `acquire` is the service's ACQUIRE handler. Returns
+ * the function that disconnects them (and stops the periodic resync).
  */
-export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger, acquire: (ev: AcquireEvent) => void, now?: () => number): () => void {
+export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger, acquire: (ev: AcquireEvent) => void, opts: KernelEventsOptions = {}): () => void {
   const onExpire = (ev: ExpireEvent, via = "EXPIRE"): string => {
     const what = engine.expire(ev);
     const fields = { kind: ev.kind, reason: ev.reason, proto: ev.sa.proto, spi: ev.sa.spi.toString(16), src: ev.sa.src, dst: ev.sa.dst, outcome: what };
@@ -60,9 +82,19 @@ export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger,
     held: () => engine.heldIpsecSas(),
     removed: (ev) => onRemoved(ev, "(found by a resync)"),
     softExpired: (ev) => onExpire(ev, "lifetime passed (found by a resync)") === "rekeying",
-    ...(now !== undefined ? { now } : {}),
+    ...(opts.now !== undefined ? { now: opts.now } : {}),
     done: (r) => logResync(log, r),
   });
+  const clock = opts.clock ?? systemClock;
+  let timer: TimerHandle | undefined;
+  const periodic = (): void => {
+    timer = clock.setTimer(() => {
+      // A resync under way (lost events, or the last check still dumping) covers this one.
+      resync.requestIfIdle("periodic");
+      periodic();
+    }, PERIODIC_RESYNC_MS);
+  };
+  if (kernel.losesEventsSilently === true) periodic();
   const onLost = (ev: LostEvent): void => resync.request(ev.cause);
   const onFailed = (_sa: IsakmpSa, reason: string, request?: QuickModeRequest): void => {
     if (request?.seq !== undefined) rejectAcquire(kernel, log, request.seq, reason);
@@ -79,6 +111,8 @@ export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger,
     kernel.off("delete", onRemoved);
     kernel.off("flush", onRemoved);
     kernel.off("lost", onLost);
+    if (timer !== undefined) clock.clearTimer(timer);
+    timer = undefined;
     resync.close();
     engine.off("phase2-failed", onFailed);
   };

@@ -102,6 +102,8 @@ export class ListenWatcher {
   private lastHost = new Set<string>();
   /** Wanted addresses that failed to bind, with the error reported: each is reported once. */
   private readonly unbound = new Map<string, string>();
+  /** Set by {@link stop}. */
+  private stopped = false;
 
   constructor(private readonly o: ListenWatcherOptions) {}
 
@@ -110,9 +112,16 @@ export class ListenWatcher {
     this.timer.unref();
   }
 
-  stop(): void {
+  /**
+   * No more passes (the daemon stops): the timer ends, a pass asked for meanwhile (a reload's)
+   * never runs, and the pass under way binds or closes nothing more once its current bind is done.
+   * Settles when that pass has ended, so the caller can close the sockets after it.
+   */
+  stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.stopped = true;
+    return (this.running ?? Promise.resolve()).catch(() => undefined);
   }
 
   /**
@@ -122,6 +131,7 @@ export class ListenWatcher {
    * configuration of now; all callers during the wait share that one pass.
    */
   sync(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.running === undefined) {
       this.running = this.pass().finally(() => (this.running = undefined));
       return this.running;
@@ -149,6 +159,7 @@ export class ListenWatcher {
     // An address no longer wanted, or bound meanwhile, is reported anew if it fails again later.
     for (const a of this.unbound.keys()) if (!wanted.has(a) || bound.has(a)) this.unbound.delete(a);
     for (const a of wanted) {
+      if (this.stopped) break;
       if (bound.has(a)) continue;
       try {
         await this.o.sockets.addAddress(a);
@@ -164,6 +175,7 @@ export class ListenWatcher {
     // Only an address that left the host closes: a named one stays bound (as at start-up), and
     // a rule a reload removed closes nothing (the SAs made under it keep their sockets).
     for (const a of left) {
+      if (this.stopped) break;
       if (!bound.has(a) || named.has(a)) continue;
       await this.o.sockets.removeAddress(a);
       removed.push(a);

@@ -55,6 +55,8 @@ export interface ServiceContext {
 export interface IkeService {
   /** The running IKE engine, once started (the metrics read its counters and events). */
   readonly engine?: IkeEngine | undefined;
+  /** Its UDP sockets, once started (the metrics read their counters). */
+  readonly transport?: UdpTransport | undefined;
   /** Bind the UDP sockets and start serving. */
   start(): Promise<void>;
   /** Tell the service the configuration changed (after the swap; old SAs keep their rules). */

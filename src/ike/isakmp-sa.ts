@@ -189,8 +189,9 @@ export class IsakmpSa {
 
   /**
    * Aborted on destroy, so pool work queued for a dead SA is dropped. Made at first use and let go
-   * by {@link releaseAbort} once the exchange that used it is over (an AbortController with its
-   * signal is ~0.7 KB, held by every idle SA otherwise); one made after destroy is aborted already.
+   * by {@link releaseAbort} once the exchanges that used it are over (Phase 1; the last open Quick
+   * Mode, whose PFS used it) (an AbortController with its signal is ~0.7 KB, held by every idle SA
+   * otherwise); one made after destroy is aborted already.
    */
   get abort(): AbortController {
     if (this.#abort === undefined) {
@@ -200,7 +201,7 @@ export class IsakmpSa {
     return this.#abort;
   }
 
-  /** No pool work of this SA is under way (its Phase 1 exchange is over): drop the controller until the next use. */
+  /** No pool work of this SA is under way (Phase 1 over, no Quick Mode open): drop the controller until the next use. */
   releaseAbort(): void {
     if (this.#abort !== undefined && !this.#abort.signal.aborted) this.#abort = undefined;
   }

@@ -321,8 +321,12 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
     const open = this.open.get(sa);
     if (open?.delete(ex) === true) {
       this.count(ex);
-      // A held SA with no Quick Mode under way keeps no (empty) set.
-      if (open.size === 0) this.open.delete(sa);
+      // A held SA with no Quick Mode under way keeps no (empty) set, nor the AbortController a
+      // PFS Quick Mode made for its pool work (the next one makes another: isakmp-sa.ts).
+      if (open.size === 0) {
+        this.open.delete(sa);
+        sa.releaseAbort();
+      }
     }
     this.underway.delete(ex);
     this.waiting.get(sa)?.delete(ex);

@@ -339,6 +339,12 @@ export interface Kernel {
    */
   readonly enforcesIdle?: boolean;
   /**
+   * Optional capability: true when the backend can lose events without hearing of it, so no "lost"
+   * event comes (Linux PF_KEY: af_key drops a notice for a full receive queue and tells the
+   * listening socket nothing). The daemon then resyncs periodically too (daemon/kernel-events.ts).
+   */
+  readonly losesEventsSilently?: boolean;
+  /**
    * Optional capability (real kernels): makes the daemon's policies exactly `policies`, replacing
    * the previous set without a gap and removing stale ones of a previous run (spd.ts).
    */

@@ -14,9 +14,12 @@
  *
  * Only pairs the table held both before the dump was asked for and after it came back are judged,
  * so a pair installed (or removed) while the dump ran is never mistaken for one the kernel lost.
- * One resync runs at a time; lost events during a resync coalesce into one more after it, which
- * does not hand over again a pair the one before handed to the DELETE path (its removal from the
- * table may still wait for the kernel).
+ * One resync runs at a time; lost events during a resync coalesce into one more after it. No
+ * resync hands over again a pair an earlier one handed to the DELETE path (its removal from the
+ * table may still wait for the kernel, over any number of resyncs).
+ *
+ * A backend that loses events without hearing of it (PF_KEY) gets periodic resyncs as well
+ * ({@link KernelResync.requestIfIdle}, src/daemon/kernel-events.ts), skipped while one runs.
  *
  * Lost ACQUIREs cannot be recovered from a dump (nothing of them is left in the SAD): the traffic's
  * next packet after the kernel's larval state times out raises a new one.
@@ -39,10 +42,13 @@ export interface HeldPair {
   readonly outbound: HeldSa;
 }
 
+/** Why a resync runs: the cause of a lost event, or the periodic check (PF_KEY). */
+export type ResyncCause = LostEvent["cause"] | "periodic";
+
 /** What one resync found and did. */
 export interface ResyncReport {
-  /** Why it ran: the causes of the lost events it covers. */
-  readonly causes: ReadonlyArray<LostEvent["cause"]>;
+  /** Why it ran: the causes of the lost events it covers, or `periodic`. */
+  readonly causes: ReadonlyArray<ResyncCause>;
   /** SAs in the kernel's dump; pairs the table held throughout. */
   readonly kernelSas: number;
   readonly held: number;
@@ -99,10 +105,11 @@ export class KernelResync {
   readonly #opts: ResyncOptions;
   #running: Promise<void> | null = null;
   /** Causes of lost events not yet covered by a resync that started after them. */
-  #queued: Array<LostEvent["cause"]> = [];
+  #queued: ResyncCause[] = [];
   /**
-   * Pairs the last resync handed to the DELETE path: their removal from the table may still be
-   * under way (it waits for the kernel), so the next resync does not hand them over again.
+   * Pairs a resync handed to the DELETE path that the table still held at the last one: their
+   * removal from the table may still be under way (it waits for the kernel), so no later resync
+   * hands them over again.
    */
   #handed = new Set<string>();
   #closed = false;
@@ -112,10 +119,15 @@ export class KernelResync {
   }
 
   /** Events were lost: resync now, or once more after the one running (however many arrive meanwhile). */
-  request(cause: LostEvent["cause"]): void {
+  request(cause: ResyncCause): void {
     if (this.#closed) return;
     if (!this.#queued.includes(cause)) this.#queued.push(cause);
     if (this.#running === null) this.#running = this.#loop();
+  }
+
+  /** Resync now unless one runs or waits (a periodic check is skipped then, not queued). */
+  requestIfIdle(cause: ResyncCause): void {
+    if (this.#running === null) this.request(cause);
   }
 
   /** No more resyncs; one under way reconciles nothing once its dump returns (the daemon stops). */
@@ -144,7 +156,7 @@ export class KernelResync {
     }
   }
 
-  async #once(causes: ReadonlyArray<LostEvent["cause"]>): Promise<ResyncReport | null> {
+  async #once(causes: ReadonlyArray<ResyncCause>): Promise<ResyncReport | null> {
     const before = new Set(this.#opts.held().map(pairKey));
     let dump: SaInfo[];
     try {
@@ -162,9 +174,12 @@ export class KernelResync {
     let removed = 0;
     for (const p of held) {
       const gone = [p.outbound, p.inbound].find((h) => !live.has(saKey(p.proto, h.dst, h.spi)));
-      if (gone === undefined || this.#handed.has(pairKey(p))) continue;
+      if (gone === undefined) continue;
+      const key = pairKey(p);
+      // Handed before and still held (its removal waits for the kernel): remembered, not handed again.
+      handed.add(key);
+      if (this.#handed.has(key)) continue;
       missing++;
-      handed.add(pairKey(p));
       removed += this.#opts.removed({ type: "delete", src: gone.src, dst: gone.dst, proto: p.proto, spi: gone.spi });
     }
     this.#handed = handed;

@@ -2,7 +2,7 @@
  * The daemon's metrics in a prom-client registry, read from the counters the engine, the crypto
  * pool and the kernel keep anyway: every value here is copied in a `collect()` that runs only when
  * the endpoint is scraped, so the hot path pays nothing for it. Label values come from fixed tables
- * (exchange, role, failure class, message type, task name), never from a peer.
+ * (exchange, role, failure class, message type, datagram kind, task name), never from a peer.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { PoolStats } from "../crypto/pool.js";
@@ -19,6 +19,15 @@ export interface IpsecSaCount {
   readonly count: number;
 }
 
+/** The UDP sockets' receive counters (src/net/udp-transport.ts's stats, which has these and more). */
+export interface TransportCounters {
+  readonly received: number;
+  readonly keepalives: number;
+  readonly espDropped: number;
+  readonly runts: number;
+  readonly verifiedReceived: number;
+}
+
 /** Where the values come from, read at scrape time. */
 export interface MetricSources {
   /** The running IKE engine, once there is one. */
@@ -26,6 +35,8 @@ export interface MetricSources {
   /** The crypto pool's counters. */
   pool(): PoolStats | undefined;
   readonly kernel: KernelCounters;
+  /** The UDP sockets' counters (every address's IKE and NAT-T sockets together), once bound. */
+  transport(): TransportCounters | undefined;
   /** IPsec SAs the kernel holds (the caller bounds how often this dumps). */
   ipsecSas(): Promise<readonly IpsecSaCount[]>;
 }
@@ -118,13 +129,29 @@ function registerKernel(registry: Registry, p: string, k: KernelCounters): void 
   copiedCounter(registry, `${p}kernel_events_lost_total`, "Times kernel events were lost (the event socket overran or failed), by backend and cause", ["backend", "cause"], (set) => {
     for (const [cause, n] of k.lost) set({ backend: k.backend, cause }, n);
   });
-  copiedCounter(registry, `${p}kernel_resyncs_total`, "Resyncs of the SA table with the kernel after lost events, by backend and outcome", ["backend", "outcome"], (set) => {
+  copiedCounter(registry, `${p}kernel_resyncs_total`, "Resyncs of the SA table with the kernel after lost events (with PF_KEY also every minute), by backend and outcome", ["backend", "outcome"], (set) => {
     set({ backend: k.backend, outcome: "done" }, k.resyncs.done);
     set({ backend: k.backend, outcome: "failed" }, k.resyncs.failed);
   });
   copiedCounter(registry, `${p}kernel_resync_actions_total`, "What resyncs did: SA pairs removed (missing from the kernel), rekeys started (soft lifetime passed)", ["backend", "action"], (set) => {
     set({ backend: k.backend, action: "removed" }, k.resyncs.removed);
     set({ backend: k.backend, action: "rekeyed" }, k.resyncs.rekeyed);
+  });
+}
+
+/** What the UDP sockets read, before the engine sees it (src/net/udp-transport.ts). */
+function registerTransport(registry: Registry, p: string, src: MetricSources): void {
+  copiedCounter(registry, `${p}transport_datagrams_total`, "UDP datagrams read from the IKE and NAT-T sockets, by kind: isakmp (handed to the engine), keepalive (RFC 3948 NAT keepalives), esp (no data plane here: dropped), runt (too short: dropped)", ["kind"], (set) => {
+    const t = src.transport();
+    if (t === undefined) return;
+    set({ kind: "isakmp" }, t.received);
+    set({ kind: "keepalive" }, t.keepalives);
+    set({ kind: "esp" }, t.espDropped);
+    set({ kind: "runt" }, t.runts);
+  });
+  copiedCounter(registry, `${p}transport_verified_datagrams_total`, "Datagrams read from the IKE port's second socket: those with a responder cookie (peers that returned ours), steered apart so an MM1 flood cannot crowd them out; stays 0 where the kernel refused the socket pair", [], (set) => {
+    const t = src.transport();
+    if (t !== undefined) set({}, t.verifiedReceived);
   });
 }
 
@@ -155,5 +182,6 @@ function registerPool(registry: Registry, p: string, src: MetricSources): void {
 export function registerDaemonMetrics(registry: Registry, prefix: string, src: MetricSources): void {
   registerEngine(registry, prefix, src);
   registerKernel(registry, prefix, src.kernel);
+  registerTransport(registry, prefix, src);
   registerPool(registry, prefix, src);
 }

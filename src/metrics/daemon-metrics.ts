@@ -1,7 +1,7 @@
 /**
- * The daemon's metrics: one prom-client registry fed by the engine, the crypto pool and the kernel
- * (collectors.ts, latency.ts, kernel-counters.ts), the endpoint that serves it (server.ts), and the
- * same counters for `ikeadm get stats --json`.
+ * The daemon's metrics: one prom-client registry fed by the engine, the UDP sockets, the crypto pool
+ * and the kernel (collectors.ts, latency.ts, kernel-counters.ts), the endpoint that serves it
+ * (server.ts), and the same counters for `ikeadm get stats --json`.
  *
  * The endpoint is off unless `--metrics` or the ike.config keyword `metrics` names where to listen;
  * `--metrics` wins over the keyword (`--metrics off` keeps it off whatever the file says). The
@@ -24,7 +24,7 @@ import type { IkeEngine } from "../ike/engine.js";
 import { newNegotiationCounts } from "../ike/negotiation-stats.js";
 import type { Kernel } from "../kernel/kernel.js";
 import type { Logger } from "../log/logger.js";
-import { registerDaemonMetrics, type IpsecSaCount } from "./collectors.js";
+import { registerDaemonMetrics, type IpsecSaCount, type TransportCounters } from "./collectors.js";
 import { KernelCounters, instrumentKernel } from "./kernel-counters.js";
 import { LatencyHistograms } from "./latency.js";
 import { MetricsServer } from "./server.js";
@@ -56,6 +56,7 @@ export class DaemonMetrics {
   readonly #scrapes: Counter;
   readonly #detach: (() => void)[] = [];
   #engine: IkeEngine | undefined;
+  #transport: { stats(): TransportCounters } | undefined;
   #server: MetricsServer | undefined;
   #serving = "off";
   /** The setting in effect, as written (`127.0.0.1:0` stays that, whatever port it got). */
@@ -71,6 +72,7 @@ export class DaemonMetrics {
       engine: () => this.#engine,
       pool: () => opts.pool.stats(),
       kernel: this.kernelCounters,
+      transport: () => this.#transport?.stats(),
       ipsecSas: () => this.#ipsecSas(),
     });
     this.#latency = new LatencyHistograms(this.registry, METRIC_PREFIX);
@@ -81,6 +83,11 @@ export class DaemonMetrics {
   attachEngine(engine: IkeEngine): void {
     this.#engine = engine;
     this.#detach.push(this.#latency.observe(engine, this.#opts.clock ?? systemClock));
+  }
+
+  /** Export the counters of the daemon's UDP sockets (one transport holds every address's sockets). */
+  attachTransport(transport: { stats(): TransportCounters }): void {
+    this.#transport = transport;
   }
 
   /** Where the endpoint serves now (`127.0.0.1:9712`, `unix:/path`), or `off`. */

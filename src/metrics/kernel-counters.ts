@@ -5,8 +5,9 @@
  * - requests the daemon makes (GETSPI, UPDATE, ADD, DELETE, GET, FLUSH, DUMP, REGISTER, in PF_KEY's
  *   words whatever the backend speaks underneath) and, when one fails, its `IKE_ERR_KERNEL_*` code;
  * - messages the kernel sends unasked (ACQUIRE, EXPIRE soft and hard, DELETE and FLUSH by others);
- * - events lost (the event socket overran or failed), and the resyncs that repaired them
- *   (src/kernel/resync.ts, heard on its diagnostics channel): done or failed, SAs removed, rekeys.
+ * - events lost (the event socket overran or failed), and the resyncs that repaired them or, with
+ *   PF_KEY, ran periodically (src/kernel/resync.ts, heard on its diagnostics channel): done or
+ *   failed, SAs removed, rekeys.
  *
  * {@link instrumentKernel} wraps the request methods of the kernel object in place (the object, its
  * class and its other members stay as they are, so code holding the backend's own type still works)
@@ -41,7 +42,7 @@ export class KernelCounters {
   readonly received = new Map<KernelEventType, number>();
   /** Lost-event notices, by cause. */
   readonly lost = new Map<LostEvent["cause"], number>();
-  /** Resyncs after lost events, and what they did. */
+  /** Resyncs (after lost events, or periodic), and what they did. */
   readonly resyncs = { done: 0, failed: 0, removed: 0, rekeyed: 0 };
 
   constructor(readonly backend: string) {}

@@ -48,6 +48,18 @@ test("the bytes given to the decoder are zeroed once decoded: a token PIN stays 
   assert.ok(!bad.toString("latin1").includes("secret"), "bytes of a refused stream");
 });
 
+test("a partial frame left when the connection ends is zeroed by close()", () => {
+  const frame = encodeFrame({ v: 1, id: 4, req: { cmd: "token_login", label: "hsm", pin: "8642-secret-pin" } });
+  const part = Buffer.from(frame.subarray(0, frame.length - 1));
+  const d = new FrameDecoder();
+  assert.deepEqual(d.push(part), []);
+  assert.ok(part.toString("latin1").includes("8642-secret"), "held, waiting for the frame's last byte");
+  d.close();
+  assert.ok(part.every((b) => b === 0), "zeroed once the connection is gone");
+  assert.equal(d.pending, 0);
+  assert.deepEqual(d.push(Buffer.from(frame.subarray(frame.length - 1))), [], "nothing decoded after close");
+});
+
 test("bad magic, version, oversize and undecodable bodies are errors with offsets", () => {
   assert.deepEqual(new FrameDecoder().push(Buffer.from("GET / HTTP/1.0\r\n")).map((i) => !i.ok && [i.error.code, i.error.offset]), [["IKE_ERR_FRAME_MAGIC", 0]]);
   const v2 = encodeFrame({});

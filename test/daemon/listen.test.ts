@@ -135,6 +135,44 @@ test("a reload during a pass is acted on: the pass asked for then runs after it 
   assert.deepEqual([...bound].sort(), ["192.0.2.1", "192.0.2.2"], "the address the reload added is bound");
 });
 
+test("stop: the pass under way binds nothing more, a pass asked for during it (a reload) never runs, and stop waits for the first", async () => {
+  const bound = new Set<string>();
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  let entered: () => void = () => undefined;
+  const inFirstBind = new Promise<void>((r) => (entered = r));
+  const sockets: ListenSockets = {
+    addresses: () => [...bound],
+    addAddress: async (a) => {
+      if (a === "192.0.2.1") {
+        entered();
+        await gate;
+      }
+      bound.add(a);
+    },
+    removeAddress: async (a) => void bound.delete(a),
+  };
+  const rule = (label: string, local: string) => `{ label "${label}" local_addr ${local} remote_addr 203.0.113.9 ${XF} }\n`;
+  let c = config(rule("a", "192.0.2.1") + rule("c", "192.0.2.3"));
+  const w = new ListenWatcher({ sockets, config: () => c, host: () => ["192.0.2.1", "192.0.2.2", "192.0.2.3"] });
+  const first = w.sync();
+  await inFirstBind;
+  // A reload asks for a pass, then the daemon stops (its transport closes once stop() settles).
+  c = config(rule("a", "192.0.2.1") + rule("b", "192.0.2.2") + rule("c", "192.0.2.3"));
+  const afterReload = w.sync();
+  let stopped = false;
+  const stopping = w.stop().then(() => (stopped = true));
+  await Promise.resolve();
+  assert.equal(stopped, false, "stop waits for the bind under way");
+  release();
+  await stopping;
+  assert.deepEqual([...bound], ["192.0.2.1"], "the bind under way finished before stop settled; nothing after it");
+  await first;
+  await afterReload;
+  await w.sync();
+  assert.deepEqual([...bound], ["192.0.2.1"], "no pass after stop");
+});
+
 /** A namespace with an interface (a veth pair, both ends inside); the test's own, removed at the end. */
 async function netns(): Promise<{ name: string; exec: (...a: string[]) => Promise<string>; remove: () => Promise<void> }> {
   const name = `natt-listen-${process.pid}`;

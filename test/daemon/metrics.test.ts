@@ -1,15 +1,20 @@
 /**
  * The metrics endpoint as in.iked runs it: off by default; `--metrics` and the ike.config keyword,
  * the command line winning; what `-c` and start-up say about an address they will not or cannot
- * use; SIGHUP rebinding a changed keyword and closing an `off` one; log lines for the journal.
+ * use; SIGHUP rebinding a changed keyword and closing an `off` one; log lines for the journal; the
+ * UDP sockets' counters moving with what they read.
  *
- * Resources: 127.0.0.1 TCP ports 16620-16629 (inside the test's network namespace).
+ * Resources: 127.0.0.1 TCP ports 16620-16629, UDP ports 16625-16626 (inside the test's network
+ * namespace).
  */
 import { spawn } from "node:child_process";
+import dgram from "node:dgram";
+import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { poll } from "../helpers/wait.js";
 import { GOOD_CONFIG, IN_IKED, ikeadm, makeRoot, rootPath, run, startDaemon, waitForSocket, type RunningDaemon } from "./harness.js";
 
 const reachable = async (port: number): Promise<number | string> => {
@@ -109,6 +114,61 @@ test("under systemd (--foreground, stderr the journal stream): JSON lines behind
   } finally {
     p.kill("SIGTERM");
     await exited;
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("the UDP sockets' counters: each datagram read counted once by kind, the responder-cookie socket's apart", async () => {
+  const root = makeRoot(GOOD_CONFIG);
+  const IKE = 16625;
+  const NATT = 16626;
+  const sock = dgram.createSocket("udp4");
+  let d: RunningDaemon | undefined;
+  /** The transport's counters from one scrape, by kind, and the steered socket's. */
+  const scrape = async (): Promise<Record<string, number>> => {
+    const text = await (await fetch("http://127.0.0.1:16624/metrics")).text();
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^iked_transport_datagrams_total\{kind="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+    const v = /^iked_transport_verified_datagrams_total (\d+)$/m.exec(text);
+    if (v !== null) out.verified = Number(v[1]);
+    return out;
+  };
+  try {
+    d = await startDaemon(root, ["--metrics", "127.0.0.1:16624", "--port", String(IKE), "--natt-port", String(NATT)]);
+    const before = await scrape();
+    assert.deepEqual(before, { isakmp: 0, keepalive: 0, esp: 0, runt: 0, verified: 0 });
+    sock.bind(0, "127.0.0.1");
+    await once(sock, "listening");
+    // Neither port is 500: every ISAKMP datagram carries the RFC 3948 non-ESP marker.
+    const header = (rcookie: number): Buffer => {
+      const h = Buffer.alloc(32);
+      h.fill(0x5a, 4, 12); // initiator cookie
+      if (rcookie !== 0) h.writeUInt32BE(rcookie, 16); // responder cookie (bytes 8..15 of the header)
+      h[21] = 0x10; // version 1.0
+      h[22] = 2; // Identity Protection
+      h.writeUInt32BE(28, 28);
+      return h;
+    };
+    const send = (b: Buffer, port: number) => new Promise<void>((resolve, reject) => sock.send(b, port, "127.0.0.1", (err) => (err ? reject(err) : resolve())));
+    await send(header(0), IKE); // an MM1-shaped header: isakmp
+    await send(header(0x1234), IKE); // a responder cookie: isakmp, read from the steered socket
+    await send(Buffer.from([0, 0]), IKE); // shorter than the marker: runt
+    await send(Buffer.from([0xff]), NATT); // keepalive
+    await send(Buffer.from("0102030400000001", "hex"), NATT); // a non-zero SPI: ESP
+    const want = { isakmp: 2, keepalive: 1, esp: 1, runt: 1, verified: 1 };
+    let after: Record<string, number> = {};
+    await poll(async () => {
+      after = await scrape();
+      return Object.entries(want).every(([k, n]) => after[k]! >= n);
+    }, () => `the counters to move: ${JSON.stringify(after)}`);
+    assert.deepEqual(after, want, "each datagram counted once, under its kind");
+    // get stats --json has the same counters.
+    const stats = await ikeadm(root, ["--json", "get", "stats"]);
+    const t = (JSON.parse(stats.stdout) as { transport: Record<string, number> }).transport;
+    assert.deepEqual([t.received, t.keepalives, t.espDropped, t.runts, t.verifiedReceived], [2, 1, 1, 1, 1]);
+  } finally {
+    sock.close();
+    await d?.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
 });

@@ -99,3 +99,23 @@ test("an ISAKMP SA that dies during its second Quick Mode (the first one over) s
   assert.equal(await larval(), 0);
   await closePair(p);
 });
+
+test("an ISAKMP SA whose Quick Mode used PFS holds no AbortController once no Quick Mode is under way, on both sides", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "p2_pfs 2", "p2_pfs 2");
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  const saB = p.b.engine.sas.all()[0]!;
+  let up = 0;
+  p.b.engine.on("phase2-up", (_s, r) => {
+    up++;
+    assert.equal(r.pfsGroup, 2, "the Quick Mode's DH ran in the pool under the SA's abort signal");
+  });
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  assert.equal(up, 1);
+  assert.equal(sa.holdsAbort, false, "initiator");
+  assert.equal(saB.holdsAbort, false, "responder");
+  // The next one makes a controller again, and still aborts with the SA's death (isakmp-sa.test.ts).
+  assert.equal(sa.abort.signal.aborted, false);
+  await closePair(p);
+});

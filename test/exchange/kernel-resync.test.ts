@@ -2,15 +2,18 @@
  * Lost kernel events repaired, through the daemon's wiring (src/daemon/kernel-events.ts) into the
  * engine: after a "lost" event the resync finds a pair whose DELETE never came and handles it as a
  * kernel DELETE (forgotten, the peer told, the other half removed), and an SA whose soft EXPIRE
- * never came is rekeyed, once. Each resync logs one line with its counts.
+ * never came is rekeyed, once. Each resync logs one line with its counts. A kernel that loses
+ * events without a "lost" event (PF_KEY) is resynced every minute, never two at once, and no more
+ * once unwired.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { wireKernelEvents } from "../../src/daemon/kernel-events.js";
+import { PERIODIC_RESYNC_MS, wireKernelEvents } from "../../src/daemon/kernel-events.js";
 import { kernelResync } from "../../src/kernel/channels.js";
+import { KernelCounters, instrumentKernel } from "../../src/metrics/kernel-counters.js";
 import type { ResyncPublished, ResyncReport } from "../../src/kernel/resync.js";
 import { LogHub } from "../../src/log/logger.js";
 import { settle, type Pair } from "./harness.js";
@@ -32,7 +35,7 @@ function wire(p: Pair, now?: () => number) {
     if ((m as ResyncPublished).kernel === p.a.kernel) reports.push((m as ResyncPublished).report);
   };
   kernelResync.subscribe(onReport);
-  const unwire = wireKernelEvents(p.a.kernel, p.a.engine, hub.logger("knl"), () => undefined, now);
+  const unwire = wireKernelEvents(p.a.kernel, p.a.engine, hub.logger("knl"), () => undefined, { clock: p.clock, ...(now !== undefined ? { now } : {}) });
   const lost = async (): Promise<void> => {
     const n = reports.length;
     p.a.kernel.emit("lost", { type: "lost", cause: "overrun", detail: "IKE_ERR_NATIVE_OVERRUN: recvmsg: No buffer space available" });
@@ -98,5 +101,70 @@ test("a soft EXPIRE lost in an overrun: the resync sees the soft lifetime passed
   assert.equal(w.reports[1]!.rekeyed, 0, "but is not renegotiated again");
   assert.equal(w.reports[1]!.missing, 0);
   w.done();
+  await closePair(p);
+});
+
+test("a kernel that loses events silently (PF_KEY): resynced every minute, one at a time, not after unwiring", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  // A PF_KEY stand-in: af_key drops notices for a full receive queue and no "lost" event comes.
+  Object.assign(p.a.kernel, { losesEventsSilently: true });
+  const kernelDump = p.a.kernel.dump.bind(p.a.kernel);
+  let dumps = 0;
+  let gate: Promise<void> | undefined;
+  p.a.kernel.dump = async (...args: Parameters<typeof kernelDump>) => {
+    dumps++;
+    await gate;
+    return kernelDump(...args);
+  };
+  const counters = new KernelCounters("pfkey");
+  const detach = instrumentKernel(p.a.kernel, counters);
+  const w = wire(p);
+  const resyncs = async (n: number): Promise<void> => {
+    for (let i = 0; i < 200 && w.reports.length < n; i++) await settle(p, 1);
+    assert.equal(w.reports.length, n);
+  };
+  // Someone removed our inbound SA; its DELETE was dropped silently.
+  const inbound = (await kernelDump()).find((s) => s.dst === "10.0.0.1")!;
+  await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
+  p.clock.advance(PERIODIC_RESYNC_MS - 1);
+  await settle(p, 5);
+  assert.equal(w.reports.length, 0, "no resync before the interval");
+  p.clock.advance(1);
+  await resyncs(1);
+  assert.deepEqual(w.reports[0], { causes: ["periodic"], kernelSas: 1, held: 1, missing: 1, removed: 1, softExpired: 0, rekeyed: 0 });
+  await settle(p, 40);
+  assert.deepEqual(await kernelDump(), [], "the outbound half is gone too");
+  assert.deepEqual(p.a.engine.heldIpsecSas(), [], "the table matches the kernel");
+
+  // A check whose dump is slow: the next interval passes while it runs and is skipped, not queued.
+  let release!: () => void;
+  gate = new Promise<void>((r) => (release = r));
+  const before = dumps;
+  p.clock.advance(PERIODIC_RESYNC_MS);
+  await settle(p, 5);
+  p.clock.advance(PERIODIC_RESYNC_MS);
+  await settle(p, 5);
+  assert.equal(dumps, before + 1, "one dump under way, the second check skipped");
+  release();
+  gate = undefined;
+  await resyncs(2);
+  await settle(p, 5);
+  assert.equal(w.reports.length, 2, "nothing queued behind it");
+  p.clock.advance(PERIODIC_RESYNC_MS);
+  await resyncs(3);
+  assert.equal(w.reports[2]!.missing, 0);
+  assert.deepEqual(counters.toJSON().resyncs, { done: 3, failed: 0, removed: 1, rekeyed: 0 }, "iked_kernel_resyncs_total counts them");
+  detach();
+
+  const timers = p.clock.timerCount;
+  const lines = w.done().split("\n").filter((l) => l.includes("resynchronised"));
+  assert.equal(p.clock.timerCount, timers - 1, "unwired (the daemon stops): the periodic timer is cleared");
+  assert.equal(lines.length, 1, "only the check that found a loss logs at info");
+  assert.match(lines[0]!, /"causes":"periodic".*"missing":1,"removed":1.*found by the periodic check/);
+  const after = dumps;
+  p.clock.advance(5 * PERIODIC_RESYNC_MS);
+  await settle(p, 5);
+  assert.equal(dumps, after, "no more resyncs");
   await closePair(p);
 });

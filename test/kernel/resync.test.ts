@@ -74,7 +74,7 @@ test("pairs of which the kernel lost a half are handed to the DELETE path once; 
   }
 });
 
-test("a pair whose removal is still under way is not handed to the DELETE path again by the next resync", async () => {
+test("a pair whose removal is still under way is not handed to the DELETE path again by any later resync", async () => {
   const k = new MemoryKernel();
   try {
     const table = [await pair(k, 0x1001, 0x2001)];
@@ -82,10 +82,11 @@ test("a pair whose removal is still under way is not handed to the DELETE path a
     const removed: DeleteEvent[] = [];
     // The DELETE path forgets the pair only once the kernel has answered: not yet.
     const resync = new KernelResync({ kernel: k, held: () => table, removed: (ev) => (removed.push(ev), 1), softExpired: () => false });
-    resync.request("overrun");
-    await resync.idle();
-    resync.request("overrun");
-    await resync.idle();
+    // However many resyncs come while the removal waits for the kernel (an overrun storm).
+    for (let i = 0; i < 4; i++) {
+      resync.request("overrun");
+      await resync.idle();
+    }
     assert.equal(removed.length, 1);
     resync.close();
     resync.request("overrun");

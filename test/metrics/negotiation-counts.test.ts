@@ -42,7 +42,7 @@ function assertBalanced(n: NegotiationCounts): void {
 function registryFor(engine: IkeEngine, p: Pair): { registry: Registry; latency: LatencyHistograms } {
   const registry = new Registry();
   registerDaemonMetrics(registry, "iked_", {
-    engine: () => engine, pool: () => undefined, kernel: new KernelCounters("memory"), ipsecSas: async () => [],
+    engine: () => engine, pool: () => undefined, kernel: new KernelCounters("memory"), transport: () => undefined, ipsecSas: async () => [],
   });
   const latency = new LatencyHistograms(registry, "iked_");
   latency.observe(engine, p.clock);

@@ -11,10 +11,18 @@ import { respondDh, type DhPort } from "../ports.js";
 /** A PFS step's outcome; `peerRefused` when the peer's public value was the problem. */
 export type PfsResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string; readonly peerRefused: boolean };
 
+/** What a pool answer that came after {@link QuickModePfs.destroy} gives (its secret wiped). */
+const OVER = { ok: false, reason: "Quick Mode over", peerRefused: false } as const;
+
 /** One Quick Mode's PFS state. */
 export class QuickModePfs {
   private dhPrivate: SecureBuffer | undefined;
   private gqmxy: SecureBuffer | undefined;
+  /**
+   * Set by {@link destroy}: the Quick Mode ended (a timeout, a notify) while a pool task may still
+   * work for it; its answer is wiped when it comes, never kept where nothing would wipe it.
+   */
+  private over = false;
 
   constructor(
     private readonly dh: DhPort,
@@ -30,6 +38,10 @@ export class QuickModePfs {
   async generate(group: number): Promise<PfsResult<Buffer>> {
     const r = await this.dh.dhGenerate(group, { signal: this.signal() });
     if (!r.ok) return { ok: false, reason: `PFS group ${group}: ${r.error.code}`, peerRefused: false };
+    if (this.over) {
+      wipe(r.value.privateValue);
+      return OVER;
+    }
     this.dhPrivate?.destroy();
     this.dhPrivate = SecureBuffer.take(r.value.privateValue, { pooled: true });
     return { ok: true, value: Buffer.from(r.value.publicValue) };
@@ -51,6 +63,10 @@ export class QuickModePfs {
       wipe(priv);
     }
     if (!r.ok) return { ok: false, reason: `peer's PFS value refused: ${r.error.code}`, peerRefused: true };
+    if (this.over) {
+      wipe(r.value);
+      return OVER;
+    }
     this.gqmxy = SecureBuffer.take(r.value, { pooled: true });
     return { ok: true, value: null };
   }
@@ -62,12 +78,17 @@ export class QuickModePfs {
       const peerRefused = r.error.code.startsWith("IKE_ERR_DH_PUBLIC");
       return { ok: false, reason: peerRefused ? `peer's PFS value refused: ${r.error.code}` : `PFS group ${group}: ${r.error.code}`, peerRefused };
     }
+    if (this.over) {
+      wipe(r.value.sharedSecret);
+      return OVER;
+    }
     this.gqmxy = SecureBuffer.take(r.value.sharedSecret, { pooled: true });
     return { ok: true, value: Buffer.from(r.value.publicValue) };
   }
 
-  /** Wipe x and g(qm)^xy. */
+  /** Wipe x and g(qm)^xy, and any that a pool task still under way answers later. */
   destroy(): void {
+    this.over = true;
     this.gqmxy?.destroy();
     this.gqmxy = undefined;
     this.dhPrivate?.destroy();

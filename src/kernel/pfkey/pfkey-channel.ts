@@ -11,7 +11,8 @@
  *   other processes do (their pid). Our own late answers (after a deadline, FLUSH's second copy) are
  *   dropped. When the socket reports an error, `onLost` hears that events may be missing. Linux
  *   af_key drops a notice for a full receive queue without telling the socket (no ENOBUFS, unlike
- *   netlink), so an overrun itself goes unheard here: the 4 MiB buffer is the only guard.
+ *   netlink), so an overrun itself goes unheard here: the 4 MiB buffer guards against it, and the
+ *   daemon's periodic resync (src/daemon/kernel-events.ts) repairs what it still loses.
  *
  * Request bytes are wiped after sending (ADD/UPDATE carry keys); every datagram read is wiped once
  * decoded and handled.

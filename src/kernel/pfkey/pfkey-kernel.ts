@@ -14,9 +14,10 @@
  *   policies  SADB_X_SPDUPDATE, SADB_X_SPDDELETE2 (by id), SADB_X_SPDDUMP
  *
  * Events: ACQUIRE, EXPIRE, and DELETE/FLUSH by other processes (pfkey-events.ts); "lost" when the
- * socket overran or failed (the daemon resynchronises, src/kernel/resync.ts). What Linux's
- * PF_KEY cannot express: AES-GCM, idle lifetimes, SA selectors, NAT-OA (see pfkey-sa.ts), and the
- * policy index (the kernel picks it).
+ * socket reports an error (the daemon resynchronises, src/kernel/resync.ts); a notice dropped for
+ * a full receive queue goes unheard (`losesEventsSilently`: the daemon resyncs periodically).
+ * What Linux's PF_KEY cannot express: AES-GCM, idle lifetimes, SA selectors, NAT-OA (see
+ * pfkey-sa.ts), and the policy index (the kernel picks it).
  */
 import type { Logger } from "../../log/logger.js";
 import { AuthAlg, type AlgorithmInfo, type SaProto, type SupportedAlgorithms } from "../algorithms.js";
@@ -49,6 +50,7 @@ const EINVAL = 22;
 /** The PF_KEY v2 backend. */
 export class PfkeyKernel extends RealKernelBase implements Kernel {
   readonly kind = "pfkey" as const;
+  readonly losesEventsSilently = true;
   readonly #channel: PfkeyChannel;
   readonly #registered = new Map<SaProto, SupportedAlgorithms>();
 

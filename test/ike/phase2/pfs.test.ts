@@ -2,7 +2,8 @@
  * Quick Mode PFS (src/ike/phase2/pfs.ts) hands its DH private value to the pool as a copy of its
  * own (never in Node's shared 8 KiB buffer pool, where an unwiped neighbour keeps it readable) and
  * wipes that copy whatever the pool call does: answers, refuses the peer's value, or rejects (an
- * aborted task, a dead worker).
+ * aborted task, a dead worker); an answer that comes after the Quick Mode ended (destroy) is wiped,
+ * not kept.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -57,5 +58,73 @@ describe("QuickModePfs.agree", () => {
     assert.ok(ownsItsMemory(seen[0]!), "the copy has an ArrayBuffer of its own");
     assert.ok(isZero(seen[0]!), "the copy is wiped although the call rejected");
     pfs.destroy();
+  });
+});
+
+describe("QuickModePfs after destroy (the Quick Mode ended while the pool worked)", () => {
+  const signal = (): AbortSignal => new AbortController().signal;
+
+  /** inlineDh whose answers wait for `release`, and are recorded. */
+  function gated(): { port: DhPort; release: () => void; answers: Uint8Array[] } {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const answers: Uint8Array[] = [];
+    const port: DhPort = {
+      async dhGenerate(g, o) {
+        const r = await inlineDh.dhGenerate(g, o);
+        await gate;
+        if (r.ok) answers.push(r.value.privateValue);
+        return r;
+      },
+      async dhAgree(g, priv, peer, o) {
+        const r = await inlineDh.dhAgree(g, priv, peer, o);
+        await gate;
+        if (r.ok) answers.push(r.value);
+        return r;
+      },
+      async dhGenerateAndAgree(g, peer, o) {
+        const kp = await inlineDh.dhGenerate(g, o);
+        assert.ok(kp.ok);
+        const r = await inlineDh.dhAgree(g, kp.value.privateValue, peer, o);
+        assert.ok(r.ok);
+        await gate;
+        answers.push(r.value);
+        return { ok: true, value: { publicValue: kp.value.publicValue, sharedSecret: r.value } };
+      },
+    };
+    return { port, release: () => open(), answers };
+  }
+
+  it("a late g^x answer: x is wiped and not kept (nothing left to agree with)", async () => {
+    const { port, release, answers } = gated();
+    const pfs = new QuickModePfs(port, signal);
+    const pending = pfs.generate(14);
+    pfs.destroy();
+    release();
+    const r = await pending;
+    assert.equal(r.ok, false);
+    assert.equal(answers.length, 1);
+    assert.ok(isZero(answers[0]!), "x wiped");
+    const peer = await inlineDh.dhGenerate(14);
+    assert.ok(peer.ok);
+    assert.deepEqual(await pfs.agree(14, peer.value.publicValue), { ok: false, reason: "no PFS private value", peerRefused: false });
+  });
+
+  it("a late g(qm)^xy answer (initiator or responder): wiped and not kept", async () => {
+    for (const side of ["initiator", "responder"] as const) {
+      const { port, release, answers } = gated();
+      const peer = await inlineDh.dhGenerate(14);
+      assert.ok(peer.ok);
+      const pfs = new QuickModePfs(side === "initiator" ? { ...port, dhGenerate: (g, o) => inlineDh.dhGenerate(g, o) } : port, signal);
+      if (side === "initiator") assert.ok((await pfs.generate(14)).ok);
+      const pending = side === "initiator" ? pfs.agree(14, peer.value.publicValue) : pfs.respond(14, peer.value.publicValue);
+      pfs.destroy();
+      release();
+      const r = await pending;
+      assert.equal(r.ok, false, side);
+      assert.equal(answers.length, 1, side);
+      assert.ok(isZero(answers[0]!), `${side}: g(qm)^xy wiped`);
+      assert.equal(pfs.shared, undefined, `${side}: nothing kept`);
+    }
   });
 });
