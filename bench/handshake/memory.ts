@@ -10,7 +10,7 @@
  * PFS, Phase 2 lifetime 3000 s, concurrency 8) bring the held pairs up to each of `--counts`, each
  * batch from new source addresses (so no INITIAL-CONTACT tears down an earlier batch). At each
  * count, after `--settle` seconds (65 outlasts the 60 s a finished Quick Mode keeps its answer) and
- * a forced GC: RSS, JS heap used and committed, memory outside the heap, ArrayBuffers and locked
+ * 3 s after a forced GC: RSS, JS heap used and committed, memory outside the heap, ArrayBuffers and locked
  * memory (VmLck: libsodium's secure memory), and the resident memory by kind of mapping (smaps:
  * V8 pages of all isolates, malloc's main arena, other anonymous, files). Between the first and
  * the last count it prints each per pair. `--snapshots` also sums a heap snapshot at each count by class and the classes of its
