@@ -65,6 +65,18 @@ export interface NativeSocketError extends Error {
   readonly syscall?: string;
 }
 
+/** The sockets of `udpBatchOpen`, held by the addon (an N-API external, type-tagged). */
+export interface UdpBatchHandle {
+  readonly __udpBatch: unique symbol;
+}
+
+/**
+ * Called once per batch read: `count` datagrams of socket `sock` (0 or 1) are in the open's
+ * `data`/`meta` (errno 0), valid until this returns; `count` -1: `sock` takes datagrams again after
+ * `udpBatchSend` returned -EAGAIN; `count` 0 with an errno: recvmmsg failed (reading goes on).
+ */
+export type UdpBatchListener = (sock: number, count: number, errno: number) => void;
+
 /** Options of `udpSocket`. */
 export interface UdpSocketOptions {
   /** Per-socket IPsec bypass for both directions (default true). */
@@ -131,6 +143,25 @@ export interface NativeAddon {
    * socket with SO_REUSEADDR bind the same address and port and take its datagrams.
    */
   clearReuseAddr(fd: number): void;
+  /**
+   * Takes over `fds` (one or two bound UDP sockets of one family, e.g. `udpSocketPair`'s; closed by
+   * `udpBatchClose`; still the caller's if this throws) and reads them with recvmmsg into `data` (`slots`
+   * x `slotSize` bytes) and `meta` (`slots` x 96 bytes), socket 1 before socket 0 on every wakeup
+   * (native/src/udp-batch.c for the layout of `meta`).
+   */
+  udpBatchOpen(fds: number[], data: Buffer, meta: Buffer, slots: number, slotSize: number, onEvent: UdpBatchListener): UdpBatchHandle;
+  /**
+   * sendmmsg of `datagrams[0..count)` (count <= 64) from socket `sock` to `addresses[i]`:`ports[i]`:
+   * how many the socket took (>= 1), or -errno of the first when none (-EAGAIN: full; -EINVAL:
+   * not an address of the socket's family).
+   */
+  udpBatchSend(handle: UdpBatchHandle, sock: number, datagrams: Buffer[], ports: number[], addresses: string[], count: number): number;
+  /** Calls the listener with count -1 once socket `sock` is writable. */
+  udpBatchWantWritable(handle: UdpBatchHandle, sock: number): void;
+  /** The port socket 0 is bound to. */
+  udpBatchPort(handle: UdpBatchHandle): number;
+  /** Stops reading and closes the sockets; calling it again does nothing. */
+  udpBatchClose(handle: UdpBatchHandle): void;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -15,7 +15,13 @@
  * Not run in CI. The machine is shared: compare ratios measured in the same run, not rates across runs.
  *
  * `node --openssl-legacy-provider dist/bench/flood/flood.bench.js [--seconds S] [--dh G]
- * [--workers N] [--concurrency N]` runs it standalone.
+ * [--workers N] [--concurrency N] [--baseline-tree DIR [--baseline-first]]` runs it standalone;
+ * `--baseline-tree` also measures the in.iked built in another checkout (DIR/dist), right after
+ * this one's (before it with `--baseline-first`). For ours,
+ * `read/s` and `sent/s` are the daemon's own transport counters over the cell (under a flood
+ * nearly all MM1s read and MM2s sent), `cpu us/read` the daemon's CPU time (all threads, user and
+ * system) over the cell per datagram read: what one MM1 costs it, whatever share of the shared
+ * cores it got.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -42,6 +48,10 @@ export interface FloodParams {
   readonly dh: number;
   readonly workers: number;
   readonly concurrency: number;
+  /** Another checkout whose build is measured too (`--baseline-tree`). */
+  readonly baselineTree?: string;
+  /** Measure the baseline tree before this one (`--baseline-first`), to see what the order does. */
+  readonly baselineFirst?: boolean;
 }
 
 interface Target {
@@ -105,12 +115,28 @@ function kv(text: string): Record<string, number> {
 }
 
 /** One legitimate load run against `t`, with `kind` of flood going on meanwhile. */
-async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number> }> {
+/** CPU time (user + system, all threads) of process `pid` so far, ms (/proc/PID/stat, 100 ticks/s). */
+function cpuMs(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number>; io?: { read: number; sent: number; cpuUsPerRead: number } }> {
   const before = t.ours !== undefined ? await t.ours.engineStats() : undefined;
+  const ioBefore = t.ours !== undefined ? await t.ours.transportStats() : undefined;
+  const cpuBefore = t.ours !== undefined ? cpuMs(t.ours.pid) : 0;
+  const io = async (): Promise<{ read: number; sent: number; cpuUsPerRead: number } | undefined> => {
+    if (t.ours === undefined || ioBefore === undefined) return undefined;
+    const after = await t.ours.transportStats();
+    const read = after.received! - ioBefore.received!;
+    const cpuUsPerRead = read > 0 ? ((cpuMs(t.ours.pid) - cpuBefore) * 1000) / read : 0;
+    return { read: read / p.seconds, sent: (after.sent! - ioBefore.sent!) / p.seconds, cpuUsPerRead };
+  };
   if (kind === "none") {
     const r = await runLoad(loadOptions(p, t.endpoint));
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-    return { report: r.value, flood: { kind } };
+    const rates = await io();
+    return { report: r.value, flood: { kind }, ...(rates !== undefined ? { io: rates } : {}) };
   }
   const srcArgs = kind === "random" ? ["random", RANDOM_PREFIX] : ["list", sources(p).join(",")];
   const counter = kind === "random" ? startTool(tool, ["count", t.endpoint.address, String(t.endpoint.port), RANDOM_PREFIX, String(p.seconds + 60)]) : undefined;
@@ -126,7 +152,9 @@ async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kin
     const c = counter !== undefined ? kv(await counter.output) : undefined;
     const after = t.ours !== undefined ? await t.ours.engineStats() : undefined;
     const ours = before !== undefined && after !== undefined ? Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)])) : undefined;
+    const rates = await io();
     return {
+      ...(rates !== undefined ? { io: rates } : {}),
       report: r.value,
       flood: { kind, sent: f.sent!, bytes: f.bytes!, seconds: f.seconds!, ...(c !== undefined ? { answered: { packets: c.packets!, bytes: c.bytes! } } : {}) },
       ...(ours !== undefined ? { ours } : {}),
@@ -156,36 +184,51 @@ export async function floodBench(p: FloodParams): Promise<void> {
     psk: PSK, cipher: "aes128", hash: "sha1", dh: p.dh, unique: "no", fragmentation: "no", esp: "aes128-sha1", espMode: "transport",
     retransmitTries: 3, retransmitTimeout: 2, logLevel: 0,
   });
-  const ours = await ourResponder({ ...OURS, psk: PSK, dh: p.dh, workers: p.workers, sources: "127.7.4.0/24" });
   const rows: Record<string, string | number>[] = [];
   try {
-    const targets: Target[] = [{ label: "strongSwan 5.9.8", endpoint: SS }, { label: "ours (in.iked)", endpoint: OURS, ours }];
-    for (const t of targets) {
-      await runLoad({ ...loadOptions(p, t.endpoint), durationMs: undefined, count: 16 });
-      let base = 0;
-      for (const kind of ["none", "peer-address", "random"] as const) {
-        const m = await measure(p, tool, t, mm1, kind);
-        const rate = m.report.establishedPerSec;
-        if (kind === "none") base = rate;
-        const f = m.flood;
-        const outIn = f.answered !== undefined && f.bytes ? (f.answered.bytes / f.bytes).toFixed(3) : "-";
-        const own = m.ours !== undefined && kind === "random" && m.ours.unverifiedBytesIn! > 0 ? (m.ours.unverifiedBytesOut! / m.ours.unverifiedBytesIn!).toFixed(3) : "-";
-        rows.push({
-          responder: t.label,
-          flood: kind,
-          "flood pps": f.sent !== undefined ? Math.round(f.sent / f.seconds!) : 0,
-          "legit/s": rate.toFixed(1),
-          "flood/no-flood": kind === "none" ? "1.00 (baseline)" : base > 0 ? (rate / base).toFixed(2) : "n/a",
-          "peer ok": m.report.established,
-          "peer failed": m.report.failed,
-          "out/in bytes to flood (wire)": outIn,
-          "out/in (own counters)": own,
-        });
+    const baseline = p.baselineTree !== undefined ? [{ label: "ours, baseline tree", endpoint: OURS, ours: true, tree: p.baselineTree }] : [];
+    const targets: { label: string; endpoint: { address: string; port: number }; ours: boolean; tree?: string }[] = [
+      { label: "strongSwan 5.9.8", endpoint: SS, ours: false },
+      ...(p.baselineFirst === true ? baseline : []),
+      { label: "ours (in.iked)", endpoint: OURS, ours: true },
+      ...(p.baselineFirst === true ? [] : baseline),
+    ];
+    for (const spec of targets) {
+      // Our responders one at a time on the same address: each starts fresh for its cells.
+      const ours = !spec.ours ? undefined
+        : await ourResponder({ ...OURS, psk: PSK, dh: p.dh, workers: p.workers, sources: "127.7.4.0/24", ...(spec.tree !== undefined ? { tree: spec.tree } : {}) });
+      const t: Target = { label: spec.label, endpoint: spec.endpoint, ...(ours !== undefined ? { ours } : {}) };
+      try {
+        await runLoad({ ...loadOptions(p, t.endpoint), durationMs: undefined, count: 16 });
+        let base = 0;
+        for (const kind of ["none", "peer-address", "random"] as const) {
+          const m = await measure(p, tool, t, mm1, kind);
+          const rate = m.report.establishedPerSec;
+          if (kind === "none") base = rate;
+          const f = m.flood;
+          const outIn = f.answered !== undefined && f.bytes ? (f.answered.bytes / f.bytes).toFixed(3) : "-";
+          const own = m.ours !== undefined && kind === "random" && m.ours.unverifiedBytesIn! > 0 ? (m.ours.unverifiedBytesOut! / m.ours.unverifiedBytesIn!).toFixed(3) : "-";
+          rows.push({
+            responder: t.label,
+            flood: kind,
+            "flood pps": f.sent !== undefined ? Math.round(f.sent / f.seconds!) : 0,
+            "legit/s": rate.toFixed(1),
+            "flood/no-flood": kind === "none" ? "1.00 (baseline)" : base > 0 ? (rate / base).toFixed(2) : "n/a",
+            "peer ok": m.report.established,
+            "peer failed": m.report.failed,
+            "out/in bytes to flood (wire)": outIn,
+            "out/in (own counters)": own,
+            "read/s": m.io !== undefined ? Math.round(m.io.read) : "-",
+            "sent/s": m.io !== undefined ? Math.round(m.io.sent) : "-",
+          "cpu us/read": m.io !== undefined && kind !== "none" ? m.io.cpuUsPerRead.toFixed(1) : "-",
+          });
+        }
+      } finally {
+        await ours?.stop();
       }
     }
   } finally {
     await peer.stop({ kill: true, purge: true });
-    await ours.stop();
   }
   console.table(rows);
 }
@@ -202,7 +245,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       dh: { type: "string", default: "14" },
       workers: { type: "string", default: "1" },
       concurrency: { type: "string", default: "16" },
+      "baseline-tree": { type: "string" },
+      "baseline-first": { type: "boolean", default: false },
     },
   });
-  await floodBench({ seconds: Number(v.seconds), dh: Number(v.dh), workers: Number(v.workers), concurrency: Number(v.concurrency) });
+  await floodBench({
+    seconds: Number(v.seconds), dh: Number(v.dh), workers: Number(v.workers), concurrency: Number(v.concurrency),
+    ...(v["baseline-tree"] !== undefined ? { baselineTree: path.resolve(v["baseline-tree"]), baselineFirst: v["baseline-first"] } : {}),
+  });
 }

@@ -43,11 +43,18 @@ export interface OurResponder {
   readonly pid: number;
   /** The engine's counters (`ikeadm get stats`). */
   engineStats(): Promise<Record<string, number>>;
+  /** The transport's counters (`ikeadm get stats`: datagrams read, sent). */
+  transportStats(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
-/** Start in.iked on `address:port` with one rule for every 127/8 peer and a key for `sources`. */
-export async function ourResponder(o: { address: string; port: number; psk: string; dh: number; workers: number; sources: string }): Promise<OurResponder> {
+/**
+ * Start in.iked on `address:port` with one rule for every 127/8 peer and a key for `sources`; `tree`:
+ * another checkout's build (its dist/) instead of this one, for a baseline in the same run.
+ */
+export async function ourResponder(o: { address: string; port: number; psk: string; dh: number; workers: number; sources: string; tree?: string }): Promise<OurResponder> {
+  const inIked = o.tree !== undefined ? path.join(o.tree, "dist/src/cli/in-iked.js") : IN_IKED;
+  const ikeadmJs = o.tree !== undefined ? path.join(o.tree, "dist/src/cli/ikeadm.js") : IKEADM;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "iked-flood-"));
   fs.mkdirSync(path.join(root, "etc/inet/ike"), { recursive: true });
   fs.mkdirSync(path.join(root, "etc/inet/secret"), { recursive: true, mode: 0o700 });
@@ -57,18 +64,21 @@ export async function ourResponder(o: { address: string; port: number; psk: stri
     `{ localidtype ip localid ${o.address} remoteidtype ip remoteid ${o.sources} key "${o.psk}" }\n`,
     { mode: 0o600 },
   );
-  const args = ["--openssl-legacy-provider", IN_IKED, "--root", root, "--kernel", "memory", "--workers", String(o.workers), "--port", String(o.port), "--natt-port", String(o.port + 1)];
+  const args = ["--openssl-legacy-provider", inIked, "--root", root, "--kernel", "memory", "--workers", String(o.workers), "--port", String(o.port), "--natt-port", String(o.port + 1)];
   // Without -d the launcher detaches the daemon and exits once it serves (logs in --root).
   const launcher = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
   const code = await new Promise<number | null>((r) => launcher.on("exit", r));
   if (code !== 0) throw new Error(`in.iked exited ${code} at start`);
   const pid = Number(fs.readFileSync(path.join(root, "var/run/in.iked.pid"), "utf8").trim());
-  const ikeadm = async (...a: string[]): Promise<string> => (await run(process.execPath, ["--openssl-legacy-provider", IKEADM, "--root", root, ...a])).stdout;
+  const ikeadm = async (...a: string[]): Promise<string> => (await run(process.execPath, ["--openssl-legacy-provider", ikeadmJs, "--root", root, ...a])).stdout;
+  const stats = async (): Promise<{ engine: Record<string, number>; transport: Record<string, number> }> => JSON.parse(await ikeadm("--json", "get", "stats"));
   return {
     pid,
     async engineStats() {
-      const s = JSON.parse(await ikeadm("--json", "get", "stats")) as { engine: Record<string, number> };
-      return s.engine;
+      return (await stats()).engine;
+    },
+    async transportStats() {
+      return (await stats()).transport;
     },
     async stop() {
       try {

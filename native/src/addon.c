@@ -1,6 +1,7 @@
 /*
  * iked native addon: the few system and OpenSSL calls Node.js does not expose (kernel key-management
- * sockets in ksock.c, IKE socket policy bypass in udp-bypass.c, public-key operations in pkey.c).
+ * sockets in ksock.c, IKE socket policy bypass in udp-bypass.c, batched
+ * reads and sends on the IKE port in udp-batch.c, public-key operations in pkey.c).
  * Built against Node's own headers (node-gyp, nodedir), so the OpenSSL symbols
  * resolve to the copy inside the node binary.
  *
@@ -42,6 +43,11 @@ NAPI_MODULE_INIT() {
     METHOD("udpSocketPair", UdpSocketPair),
     METHOD("setXfrmBypass", SetXfrmBypass),
     METHOD("clearReuseAddr", ClearReuseAddr),
+    METHOD("udpBatchOpen", UdpBatchOpen),
+    METHOD("udpBatchSend", UdpBatchSend),
+    METHOD("udpBatchWantWritable", UdpBatchWantWritable),
+    METHOD("udpBatchPort", UdpBatchPort),
+    METHOD("udpBatchClose", UdpBatchClose),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

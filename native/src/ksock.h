@@ -12,6 +12,11 @@ napi_value UdpSocket(napi_env env, napi_callback_info info);
 napi_value UdpSocketPair(napi_env env, napi_callback_info info);
 napi_value SetXfrmBypass(napi_env env, napi_callback_info info);
 napi_value ClearReuseAddr(napi_env env, napi_callback_info info);
+napi_value UdpBatchOpen(napi_env env, napi_callback_info info);
+napi_value UdpBatchSend(napi_env env, napi_callback_info info);
+napi_value UdpBatchWantWritable(napi_env env, napi_callback_info info);
+napi_value UdpBatchPort(napi_env env, napi_callback_info info);
+napi_value UdpBatchClose(napi_env env, napi_callback_info info);
 
 /* An Error with `code`, `errno` and `syscall`, its message "syscall: strerror(errno)". */
 napi_value IkedErrno(napi_env env, const char *code, const char *syscall, int err);

@@ -156,18 +156,20 @@ fail:
 /*
  * The group's program. The ISAKMP header may follow the 4-byte non-ESP marker (RFC 3948: the
  * daemon expects it when neither port is 500, see src/net/marker.ts); a marker is four zero bytes,
- * where a bare header has the initiator cookie, which is random (a header whose cookie starts with
- * four zero bytes is read as if marked: it lands on one socket or the other, both read alike).
- *   X = 0; length < 28 -> 0; first word 0: X = 4, length < 32 -> 0;
+ * where a bare header has the initiator cookie, which is random. `marked` is 0 on port 500, where
+ * no datagram carries a marker (so an MM1 whose initiator cookie starts with four zero bytes is
+ * never read as marked and sent to socket 1); elsewhere a header whose cookie starts with four zero
+ * bytes is read as if marked (it lands on one socket or the other, both read alike).
+ *   X = 0; length < 28 -> 0; marked and first word 0: X = 4, length < 32 -> 0;
  *   responder cookie (words at X+8 and X+12) non-zero -> 1, else 0.
  */
-static int AttachSteering(int fd) {
+static int AttachSteering(int fd, int marked) {
   struct sock_filter code[] = {
       BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, 0),
       BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
       BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 28, 0, 10),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, marked ? 0 : 3, 3), /* port 500 carries no marker */
       BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, 4),
       BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
       BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 32, 0, 5),
@@ -201,7 +203,7 @@ static int MakePair(int family, const void *addr, uint16_t port, int bypass, int
   fds[1] = MakeUdp(family, addr, bound, bypass, 0, reuse, 1, what);
   if (fds[1] < 0) goto fail0;
   *what = "setsockopt(SO_ATTACH_REUSEPORT_CBPF)";
-  if (AttachSteering(fds[0]) != 0) {
+  if (AttachSteering(fds[0], bound != 500) != 0) {
     e = errno;
     close(fds[1]);
     errno = e;

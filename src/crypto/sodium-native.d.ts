@@ -1,7 +1,7 @@
 /**
  * The part of sodium-native 5 (no bundled typings) that the crypto layer uses: libsodium's guarded
- * heap (sodium_malloc: guard pages, canary, mlock), page protection, wiping and constant-time
- * comparison.
+ * heap (sodium_malloc: guard pages, canary, mlock), page protection, wiping, constant-time
+ * comparison, and SHA-256 (the responder cookie's HMAC, src/ike/cookies.ts).
  */
 declare module "sodium-native" {
   /** A Buffer over guarded, locked memory; detached (length 0) after sodium_free. */
@@ -15,4 +15,6 @@ declare module "sodium-native" {
   /** Constant-time equality of two views of the same length. */
   export function sodium_memcmp(a: ArrayBufferView, b: ArrayBufferView): boolean;
   export function sodium_is_zero(buf: ArrayBufferView): boolean;
+  /** SHA-256 of `input` into `out` (32 bytes). */
+  export function crypto_hash_sha256(out: Buffer, input: Buffer): void;
 }

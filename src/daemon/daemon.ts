@@ -179,6 +179,7 @@ export class Daemon {
           ...(opened.openSocket !== undefined ? { openSocket: opened.openSocket } : {}),
           ...(opened.adopted !== undefined ? { adopted: opened.adopted } : {}),
           ...(opened.openPair !== undefined ? { openPair: opened.openPair } : {}),
+          ...(opened.batch !== undefined ? { batch: opened.batch } : {}),
           onWarning: (message) => netLog.warn(message),
           onError: (err) => netLog.warn("socket error", { code: err.code, err: err.message }),
         }),

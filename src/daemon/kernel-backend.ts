@@ -12,7 +12,8 @@
  *
  * Either way the IKE port (not NAT-T) gets two sockets where the kernel allows: datagrams with a
  * responder cookie on a socket of their own, so an MM1 flood cannot crowd them out
- * (src/net/udp-transport.ts, native/src/udp-bypass.c).
+ * (src/net/udp-transport.ts, native/src/udp-bypass.c), read and written in batches by the addon
+ * (recvmmsg/sendmmsg, src/net/udp-batch.ts, native/src/udp-batch.c).
  */
 import net from "node:net";
 import { loadNative } from "../../native/index.js";
@@ -21,6 +22,7 @@ import type { Kernel } from "../kernel/kernel.js";
 import { MemoryKernel } from "../kernel/memory.js";
 import { openKernel } from "../kernel/open.js";
 import type { Logger } from "../log/logger.js";
+import type { BatchIo } from "../net/udp-batch.js";
 import type { KernelBackend } from "./options.js";
 
 /** The backend actually in use, as `--help`, `ikeadm get stats` and `dump sadb` name it. */
@@ -36,11 +38,14 @@ export interface DaemonKernel {
   readonly adopted?: (fd: number) => void;
   /** Makes the IKE port's steered pair (UdpTransport's `openPair`); absent without the native addon. */
   readonly openPair?: (address: string, port: number, reuseAddr: boolean) => readonly [number, number];
+  /** Reads and writes the pair in batches (UdpTransport's `batch`); absent without the native addon. */
+  readonly batch?: BatchIo;
 }
 
 /** `openPair` and `adopted` from the addon; `bypass`: with the per-socket IPsec bypass. */
-function nativePair(native: ReturnType<typeof loadNative>, bypass: boolean): Pick<DaemonKernel, "openPair" | "adopted"> {
+function nativePair(native: ReturnType<typeof loadNative>, bypass: boolean): Pick<DaemonKernel, "openPair" | "adopted" | "batch"> {
   return {
+    batch: native,
     openPair: (address, port, reuseAddr) => native.udpSocketPair(net.isIPv6(address) ? 6 : 4, address, port, { bypass, reuseAddr }),
     // SO_REUSEADDR only on privileged ports, so no local user can bind our address and port
     // (src/net/udp-transport.ts).
@@ -54,7 +59,7 @@ export type OpenFailure = { ok: false; message: string; perm: boolean };
 /** Opens the kernel `--kernel` names. */
 export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promise<({ ok: true } & DaemonKernel) | OpenFailure> {
   if (kind === "memory") {
-    let pair: Pick<DaemonKernel, "openPair" | "adopted"> = {};
+    let pair: Pick<DaemonKernel, "openPair" | "adopted" | "batch"> = {};
     try {
       pair = nativePair(loadNative(), false);
     } catch {

@@ -10,11 +10,18 @@
  * MM1/AM1 gets the same rcookie without any stored state, and a later message carrying an rcookie we
  * never stored can be told apart as "ours but expired" from "forged". Secrets rotate lazily per time
  * bucket; the previous one is still accepted, so an exchange straddling a rotation survives.
+ *
+ * Every MM1 of a flood costs one such HMAC, so it is computed as RFC 2104 defines it, with two
+ * SHA-256 (sodium-native) over buffers made once per secret, the pads written in: the very value
+ * `createHmac` gives, without its per-call objects.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createRequire } from "node:module";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import type { Endpoint } from "./transport.js";
+
+const sodium = createRequire(import.meta.url)("sodium-native") as typeof import("sodium-native");
 
 /** Cookie length (RFC 2408 section 3.1). */
 export const COOKIE_LEN = 8;
@@ -30,10 +37,49 @@ export interface CookieJarOptions {
   readonly random?: (n: number) => Buffer;
 }
 
-function endpointBytes(e: Endpoint): Buffer {
-  const port = Buffer.alloc(2);
-  port.writeUInt16BE(e.port & 0xffff);
-  return Buffer.concat([Buffer.from(e.address, "latin1"), Buffer.from([0]), port]);
+/** SHA-256's block: the length of HMAC's pads (RFC 2104 section 2). */
+const BLOCK = 64;
+
+/**
+ * HMAC-SHA256 under one secret (at most 64 bytes) of bucket | icookie | peer address, 0, port |
+ * local address, 0, port: H(K ^ opad | H(K ^ ipad | message)), the message written after the inner
+ * pad in place.
+ */
+class CookieMac {
+  private inner: Buffer;
+  private readonly outer = Buffer.alloc(BLOCK + 32);
+  private readonly innerHash: Buffer;
+  private readonly digest = Buffer.alloc(32);
+
+  constructor(secret: Buffer) {
+    this.inner = Buffer.alloc(BLOCK + 16 + 2 * 64);
+    for (let i = 0; i < BLOCK; i++) {
+      this.inner[i] = (secret[i] ?? 0) ^ 0x36;
+      this.outer[i] = (secret[i] ?? 0) ^ 0x5c;
+    }
+    this.innerHash = this.outer.subarray(BLOCK);
+  }
+
+  /** The first 8 bytes of the MAC (a view, valid until the next call). */
+  mac(bucket: number, icookie: Buffer, peer: Endpoint, local: Endpoint): Buffer {
+    const need = BLOCK + 8 + icookie.length + peer.address.length + local.address.length + 6;
+    if (need > this.inner.length) {
+      const grown = Buffer.alloc(need);
+      this.inner.copy(grown, 0, 0, BLOCK);
+      this.inner = grown;
+    }
+    const m = this.inner;
+    let at = m.writeDoubleBE(bucket, BLOCK);
+    at += icookie.copy(m, at);
+    for (const e of [peer, local]) {
+      at += m.write(e.address, at, "latin1");
+      m[at++] = 0;
+      at = m.writeUInt16BE(e.port & 0xffff, at);
+    }
+    sodium.crypto_hash_sha256(this.innerHash, m.subarray(0, at));
+    sodium.crypto_hash_sha256(this.digest, this.outer);
+    return this.digest.subarray(0, COOKIE_LEN);
+  }
 }
 
 /** Makes initiator cookies and stateless responder cookies. */
@@ -42,8 +88,8 @@ export class CookieJar {
   private readonly rotateMs: number;
   private readonly random: (n: number) => Buffer;
   private bucket = -1;
-  private current: Buffer = Buffer.alloc(0);
-  private previous: Buffer | undefined;
+  private current = new CookieMac(Buffer.alloc(0));
+  private previous: CookieMac | undefined;
 
   constructor(opts: CookieJarOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -81,18 +127,14 @@ export class CookieJar {
     if (b === this.bucket) return;
     // A jump of more than one bucket means the old secret is too old to honour.
     this.previous = b === this.bucket + 1 ? this.current : undefined;
-    this.current = Buffer.from(this.random(32));
+    this.current = new CookieMac(Buffer.from(this.random(32)));
     this.bucket = b;
   }
 
-  private compute(secret: Buffer, bucket: number, icookie: Buffer, peer: Endpoint, local: Endpoint): Buffer {
-    const h = createHmac("sha256", secret);
-    const b = Buffer.alloc(8);
-    b.writeDoubleBE(bucket);
-    h.update(b).update(icookie).update(endpointBytes(peer)).update(endpointBytes(local));
-    const out = h.digest().subarray(0, COOKIE_LEN);
+  private compute(secret: CookieMac, bucket: number, icookie: Buffer, peer: Endpoint, local: Endpoint): Buffer {
+    const out = Buffer.from(secret.mac(bucket, icookie, peer, local));
     // An all-zero rcookie would read as "no responder cookie yet"; astronomically unlikely, but cheap.
     if (out.equals(ZERO_COOKIE)) out[0] = 1;
-    return Buffer.from(out);
+    return out;
   }
 }

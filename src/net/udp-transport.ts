@@ -29,6 +29,9 @@
  * native/src/udp-bypass.c for the program and who may join the group). Both sockets feed the same
  * handler; sends leave from the first; they close together. If the pair cannot be made (a kernel
  * without SO_ATTACH_REUSEPORT_CBPF, EPERM), the address gets the single socket and one warning.
+ * Where `batch` is given too (the native addon), the pair is not handed to dgram: the addon reads
+ * both sockets with recvmmsg and this side sends with sendmmsg (src/net/udp-batch.ts), one call
+ * into JS per batch instead of per datagram; if the addon refuses the descriptors, dgram takes them.
  * The NAT-T port keeps one socket: its IKE datagrams start with the 4-byte non-ESP marker (the
  * program would read other offsets) and ESP-in-UDP shares it, taken by the UDP_ENCAP hook of
  * whichever socket the kernel's lookup picks, so every socket of a group there would need the
@@ -45,7 +48,8 @@ import { SocketError } from "../errors.js";
 import type { DatagramHandler, Endpoint, Transport } from "../ike/transport.js";
 import { endpointKey } from "../ike/transport.js";
 import { addMarker, classify, markerExpected } from "./marker.js";
-import { DEFAULT_SEND_LIMITS, SendQueue, type SendQueueLimits } from "./send-queue.js";
+import { DEFAULT_SEND_LIMITS, SendQueue, type SendQueueLimits, type SendQueueStats } from "./send-queue.js";
+import { BatchBuffers, BatchPort, type BatchIo } from "./udp-batch.js";
 
 /** Close a descriptor dgram never adopted (the pair's second when adopting the first failed). */
 function closeFd(fd: number): void {
@@ -107,6 +111,11 @@ export interface UdpTransportOptions {
    * `[first, verified]`; absent, or if it throws, the address gets one socket as above.
    */
   readonly openPair?: (address: string, port: number, reuseAddr: boolean) => readonly [number, number];
+  /**
+   * Reads and writes the pair in batches (recvmmsg/sendmmsg, src/net/udp-batch.ts); absent, or if
+   * it refuses the descriptors, dgram adopts them.
+   */
+  readonly batch?: BatchIo;
   /** One line when the pair cannot be made and the single socket is used instead. */
   readonly onWarning?: (message: string) => void;
 }
@@ -124,13 +133,19 @@ export interface UdpTransportStats {
   sendErrors: number;
 }
 
+/** The send side of a bound endpoint: dgram's queue, or the batch port's. */
+interface Sender {
+  readonly stats: SendQueueStats;
+  push(datagram: Buffer, port: number, address: string): boolean;
+  close(): void;
+}
+
 interface Bound {
-  readonly socket: dgram.Socket;
-  /** The pair's second socket (datagrams with a responder cookie); receive only. */
-  readonly verified?: dgram.Socket | undefined;
   readonly local: Endpoint;
   readonly natt: boolean;
-  readonly queue: SendQueue;
+  readonly queue: Sender;
+  /** Closes the endpoint's sockets (both of a pair), once `queue` is closed. */
+  readonly close: () => Promise<void>;
 }
 
 /** Close one socket. */
@@ -148,7 +163,7 @@ function closeSocket(socket: dgram.Socket): Promise<void> {
 /** Close the sockets of one endpoint (both of a pair) and its queue. */
 async function closeBound(b: Bound): Promise<void> {
   b.queue.close();
-  await Promise.all([closeSocket(b.socket), ...(b.verified ? [closeSocket(b.verified)] : [])]);
+  await b.close();
 }
 
 /** The daemon's transport: one IKE and one NAT-T socket per configured local address. */
@@ -157,7 +172,9 @@ export class UdpTransport implements Transport {
   private handler: DatagramHandler = () => {};
   private readonly counters = { received: 0, keepalives: 0, espDropped: 0, runts: 0, verifiedReceived: 0 };
   private pairWarned = false;
+  private batchWarned = false;
   private sendDroppedNoSocket = 0;
+  private buffers: BatchBuffers | undefined;
 
   private constructor(private readonly opts: UdpTransportOptions) {}
 
@@ -292,9 +309,44 @@ export class UdpTransport implements Transport {
     }
   }
 
+  /** The pair served by the addon's batch reader, or undefined (no `batch`, or it refused: one warning). */
+  private batchPort(address: string, pair: readonly [number, number], natt: boolean): Bound | undefined {
+    const io = this.opts.batch;
+    if (io === undefined) return undefined;
+    let port: BatchPort;
+    let local: Endpoint = { address, port: 0 };
+    const onError = (err: Error): void => this.opts.onError?.(new SocketError("IKE_ERR_SOCKET", `socket ${endpointKey(local)}: ${err.message}`, { cause: err }));
+    try {
+      this.buffers ??= new BatchBuffers();
+      port = new BatchPort(io, pair, this.buffers, {
+        datagram: (msg, from, fromPort, verified) => this.receive(b, msg, from, fromPort, verified),
+        unusable: (verified) => {
+          if (verified) this.counters.verifiedReceived++;
+          this.counters.runts++;
+        },
+        error: onError,
+      }, this.opts.sendLimits ?? DEFAULT_SEND_LIMITS, (err) =>
+        this.opts.onError?.(new SocketError("IKE_ERR_SEND", `send from ${endpointKey(local)} failed`, { cause: err })));
+    } catch (err) {
+      if (!this.batchWarned) {
+        this.batchWarned = true;
+        this.opts.onWarning?.(`cannot read ${address}'s IKE port in batches (${describe(err)}): datagrams are read one at a time`);
+      }
+      return undefined;
+    }
+    local = { address, port: port.port };
+    const b: Bound = { local, natt, queue: port.queue, close: async () => port.close() };
+    return b;
+  }
+
   private async bindOne(address: string, port: number, natt: boolean): Promise<void> {
     const reuseAddr = sharesPort(port);
     const pair = this.openPair(address, port, natt, reuseAddr);
+    const batched = pair !== undefined ? this.batchPort(address, pair, natt) : undefined;
+    if (batched !== undefined) {
+      this.bound.set(endpointKey(batched.local), batched);
+      return;
+    }
     let fd: number | undefined = pair?.[0];
     try {
       if (pair === undefined) fd = this.opts.openSocket?.(address, port, natt, reuseAddr);
@@ -319,10 +371,10 @@ export class UdpTransport implements Transport {
       this.opts.sendLimits ?? DEFAULT_SEND_LIMITS,
       (err) => this.opts.onError?.(new SocketError("IKE_ERR_SEND", `send from ${endpointKey(local)} failed`, { cause: err })),
     );
-    const b: Bound = { socket: s, verified, local, natt, queue };
+    const b: Bound = { local, natt, queue, close: async () => void (await Promise.all([closeSocket(s), ...(verified ? [closeSocket(verified)] : [])])) };
     for (const sock of verified ? [s, verified] : [s]) {
       const isVerified = sock === verified;
-      sock.on("message", (msg, rinfo) => this.receive(b, msg, rinfo, isVerified));
+      sock.on("message", (msg, rinfo) => this.receive(b, msg, rinfo.address, rinfo.port, isVerified));
       sock.on("error", (err) =>
         this.opts.onError?.(new SocketError("IKE_ERR_SOCKET", `socket ${endpointKey(local)}: ${err.message}`, { cause: err })),
       );
@@ -353,13 +405,13 @@ export class UdpTransport implements Transport {
     });
   }
 
-  private receive(b: Bound, msg: Buffer, rinfo: dgram.RemoteInfo, verified: boolean): void {
-    const r = classify(msg, markerExpected(b.local.port, rinfo.port, b.natt));
+  private receive(b: Bound, msg: Buffer, address: string, port: number, verified: boolean): void {
+    const r = classify(msg, markerExpected(b.local.port, port, b.natt));
     if (verified) this.counters.verifiedReceived++;
     switch (r.kind) {
       case "ike":
         this.counters.received++;
-        this.handler(r.datagram, b.local, { address: rinfo.address, port: rinfo.port });
+        this.handler(r.datagram, b.local, { address, port });
         return;
       case "keepalive":
         this.counters.keepalives++;

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { isIPv4 } from "node:net";
 import { addressCovers, addressSpan, formatAddressSpec, formatIp, parseAddressSpec, parseIp } from "../../src/config/index.js";
 
 test("IPv4 and IPv6 literals parse to numbers; names, zones and junk do not", () => {
@@ -54,4 +55,16 @@ test("specs: prefix, netmask, range, and their coverage", () => {
   assert.equal(addressSpan(spec("::/0")), 1n << 128n);
   assert.deepEqual(parseAddressSpec("10.0.0.0/x"), { ok: false, code: "IKE_ERR_CFG_BAD_ADDRESS", message: "prefix length 'x' is not a number from 0 to 32" });
   assert.deepEqual(parseAddressSpec("10.0.0.0/::"), { ok: false, code: "IKE_ERR_CFG_BAD_ADDRESS", message: "'::' is not a netmask of the same family" });
+});
+
+test("IPv4: parseIp takes exactly what net.isIPv4 takes, with the value of its four parts", () => {
+  const reference = (t: string): bigint => t.split(".").reduce((v, p) => (v << 8n) | BigInt(Number(p)), 0n);
+  const check = (t: string): void => {
+    const got = parseIp(t);
+    if (isIPv4(t)) assert.deepEqual(got, { family: 4, value: reference(t) }, t);
+    else assert.notEqual(got?.family, 4, t);
+  };
+  for (const t of ["0.0.0.0", "255.255.255.255", "256.0.0.1", "01.2.3.4", "1.02.3.4", "1.2.3.00", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "1.2.3.-4", "1.2.3.4 ", "１.2.3.4", "1.2.3.1000", "", "."]) check(t);
+  const part = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.stringMatching(/^[0-9]{0,4}$/), fc.constantFrom("", "x", "00", "-1", "+1"));
+  fc.assert(fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), (parts) => check(parts.join("."))), { numRuns: 5000 });
 });

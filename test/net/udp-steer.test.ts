@@ -109,6 +109,24 @@ test("datagrams with a non-zero responder cookie arrive on the pair's second soc
   await again.close();
 });
 
+test("on port 500 (never a non-ESP marker) an MM1 whose initiator cookie starts with four zero bytes arrives on the first socket", async () => {
+  const n = native();
+  const t = await openSteered(n, 500);
+  const sender = dgram.createSocket("udp4");
+  sender.bind(0, "127.0.0.2");
+  await once(sender, "listening");
+  try {
+    const mm1 = Buffer.concat([header("0000000000000000"), Buffer.alloc(92)]);
+    mm1.write("0000000011223344", 0, "hex");
+    mm1.writeUInt32BE(mm1.length, 24);
+    assert.equal(await landsOn(t, sender, mm1), "first", "not read as if it carried a marker");
+    assert.equal(await landsOn(t, sender, header("0000000000000001")), "verified");
+  } finally {
+    sender.close();
+    await t.close();
+  }
+});
+
 /** In a child process as uid 65534: what binding `address`:`port` (pair, or SO_REUSEADDR socket) gives. */
 async function asNobody(kind: "pair" | "reuseaddr", address: string, port: number): Promise<string> {
   const script = `
