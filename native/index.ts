@@ -51,8 +51,10 @@ export interface KernelSocketOptions {
 /**
  * Called once per datagram read (`err` null, `msg` the whole datagram), or with an error and a null
  * message: `IKE_ERR_NATIVE_OVERRUN` (the kernel dropped messages: ENOBUFS), `IKE_ERR_NATIVE_TRUNCATED`,
- * `IKE_ERR_NATIVE_FOREIGN_SENDER` (a netlink datagram from a process, not the kernel: dropped), or
- * `IKE_ERR_NATIVE_SOCKET`. Reading goes on after an error unless the socket itself failed.
+ * `IKE_ERR_NATIVE_FOREIGN_SENDER` (a netlink datagram from a process, not the kernel: dropped),
+ * `IKE_ERR_NATIVE_SOCKET` (events may be lost; reading goes on), or `IKE_ERR_NATIVE_SOCKET_STOPPED`
+ * (the socket failed for good: its descriptor is no longer a socket, or POLLERR kept coming with
+ * nothing to read; nothing more is read from it).
  */
 export type KernelSocketListener = (err: NativeSocketError | null, msg: Buffer | null) => void;
 

@@ -107,13 +107,14 @@ export async function loadAll(
 /**
  * The IPsec policy file for `in.iked -c`, as the daemon will read it: its errors, its weak-algorithm
  * warnings and a one-line summary. A missing file is no error (the daemon runs without a policy and
- * refuses Quick Mode); one that exists but cannot be read is. With `kernel` (every backend but
+ * refuses Quick Mode); one that exists but cannot be read (a directory, a symlink loop) is, as it
+ * is at start and on reload. With `kernel` (every backend but
  * `--kernel memory`), entries a kernel policy cannot express are errors too (`spdErrors`: the file
  * is applied whole or not at all), with tunnel endpoints from `config`.
  */
 export async function checkPolicy(file: string, kernel?: { config: IkeConfig }): Promise<{ errors: string[]; warnings: string[]; summary: string }> {
-  if (!fs.existsSync(file)) return { errors: [], warnings: [], summary: `${file}: not found; Quick Mode will be refused` };
   const r = await loadIpsecPolicy(file);
+  if (r.missing) return { errors: [], warnings: [], summary: `${file}: not found; Quick Mode will be refused` };
   const errors = r.errors.length === 0 && kernel !== undefined ? spdErrors(r.policy, tunnelEndpoints(kernel.config)) : r.errors;
   const warnings = errors.length > 0 ? [] : weakPolicyAlgorithms(r.policy).map(formatPolicyWarning);
   return { errors: errors.map(formatPolicyError), warnings, summary: `${file}: ${r.policy.entries.length} policy entries` };

@@ -13,8 +13,8 @@
  * - NAT-T (RFC 3947) is on wherever a NAT-T socket is bound (`--natt-port`).
  * - ipsecinit.conf absent, unreadable or invalid: no IPsec policy, so Quick Mode is refused in both
  *   roles (an IPsec SA without a policy saying what it protects would be an open door); Phase 1
- *   still runs. The file is re-read on every reload; an invalid one leaves the running policy in
- *   effect. In a real kernel the policy is also the kernel's SPD (kernel-spd.ts), and an entry the
+ *   still runs. The file is re-read on every reload; an unreadable or invalid one leaves the
+ *   running policy in effect (the reload is refused), an absent one removes it. In a real kernel the policy is also the kernel's SPD (kernel-spd.ts), and an entry the
  *   SPD cannot express makes the file invalid (all or nothing, as ipsecconf); kernel events reach
  *   the engine through kernel-events.ts.
  * - Reload: new rules, keys and policy apply to new negotiations; established SAs keep theirs.
@@ -180,7 +180,10 @@ export class UdpIkeService implements IkeService {
     // A real kernel takes the file whole or not at all: an entry its SPD cannot express fails it.
     if (r.errors.length === 0 && this.#spd.active) r.errors.push(...spdErrors(r.policy, tunnelEndpoints(config)));
     const cfg = this.#ctx.logs.logger("cfg");
-    if (r.errors.length === 1 && r.errors[0]!.code === "IKE_ERR_POLICY_IO") {
+    // Only a file that does not exist means "no policy". One that exists but cannot be read (a
+    // directory, a symlink loop, EACCES) is an error like a syntax error: emptying the SPD on a
+    // reload for it would let traffic the running policy protects go in the clear.
+    if (r.missing) {
       return {
         ok: true,
         commit: async (config) => {
@@ -369,7 +372,7 @@ export class UdpIkeService implements IkeService {
     else this.#log.debug("phase2", "ACQUIRE not answered", fields);
   }
 
-  /** At start: a bad or missing policy file leaves Quick Mode refused (the daemon still runs). */
+  /** At start: a bad, unreadable or missing policy file leaves Quick Mode refused (the daemon still runs). */
   async #loadIpsec(): Promise<void> {
     const file = this.#ctx.ipsecPolicyFile;
     const cfg = this.#ctx.logs.logger("cfg");

@@ -7,7 +7,9 @@
  *   EXPIRE         IkeEngine.expire: soft rekeys what we initiated, hard sends a Delete to the peer
  *   DELETE, FLUSH  by someone else: IkeEngine.kernelRemoved forgets those SAs and tells the peers
  *   lost events    (the event socket overran or failed) a resync (src/kernel/resync.ts): the SAs the
- *                  kernel dropped go the DELETE way, those past their soft lifetime the EXPIRE way
+ *                  kernel dropped go the DELETE way, those past their soft lifetime the EXPIRE way;
+ *                  a resync whose dump fails is tried again on the daemon's clock (1 s, doubling
+ *                  up to a minute, until one succeeds)
  *
  * A backend that loses events without a "lost" event (`losesEventsSilently`: Linux PF_KEY drops
  * notices for a full receive queue and tells no one) also gets the resync every
@@ -44,7 +46,10 @@ export const PERIODIC_RESYNC_MS = 60_000;
 function logResync(log: Logger, r: ResyncReport): void {
   const fields = { causes: r.causes.join(","), kernelSas: r.kernelSas, heldPairs: r.held, missing: r.missing, removed: r.removed, softExpired: r.softExpired, rekeyed: r.rekeyed };
   const periodic = r.causes.every((c) => c === "periodic");
-  if (r.error !== undefined) log.warn(`${periodic ? "periodic check of the kernel's SAs" : "kernel events lost"}: resync failed, the SA table is not reconciled`, { ...fields, error: r.error });
+  if (r.error !== undefined) {
+    const retry = r.retryMs !== undefined ? { retryInSeconds: r.retryMs / 1000 } : {};
+    log.warn(`${periodic ? "periodic check of the kernel's SAs" : "kernel events lost"}: resync failed, the SA table is not reconciled yet; retrying`, { ...fields, error: r.error, ...retry });
+  }
   else if (!periodic) log.info("kernel events lost: SA table resynchronised with the kernel", fields);
   else if (r.missing + r.softExpired > 0) log.info("kernel events lost (found by the periodic check): SA table resynchronised with the kernel", fields);
   else log.debug("pfkey", "periodic check of the kernel's SAs: nothing lost", fields);
@@ -54,13 +59,13 @@ function logResync(log: Logger, r: ResyncReport): void {
 export interface KernelEventsOptions {
   /** The clock of the kernel's counters, for a resync's soft lifetimes (default Date.now). */
   readonly now?: () => number;
-  /** Arms the periodic resync's timer (default the system clock). */
+  /** Arms the periodic resync's timer and a failed resync's retry (default the system clock). */
   readonly clock?: Clock;
 }
 
 /**
  * Connects the kernel's events to the engine; `acquire` is the service's ACQUIRE handler. Returns
- * the function that disconnects them (and stops the periodic resync).
+ * the function that disconnects them (and stops the periodic resync and a waiting retry).
  */
 export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger, acquire: (ev: AcquireEvent) => void, opts: KernelEventsOptions = {}): () => void {
   const onExpire = (ev: ExpireEvent, via = "EXPIRE"): string => {
@@ -77,6 +82,7 @@ export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger,
     else log.debug("pfkey", `kernel ${ev.type} of SAs that are not ours`, fields);
     return pairs;
   };
+  const clock = opts.clock ?? systemClock;
   const resync = new KernelResync({
     kernel,
     held: () => engine.heldIpsecSas(),
@@ -84,8 +90,8 @@ export function wireKernelEvents(kernel: Kernel, engine: IkeEngine, log: Logger,
     softExpired: (ev) => onExpire(ev, "lifetime passed (found by a resync)") === "rekeying",
     ...(opts.now !== undefined ? { now: opts.now } : {}),
     done: (r) => logResync(log, r),
+    clock,
   });
-  const clock = opts.clock ?? systemClock;
   let timer: TimerHandle | undefined;
   const periodic = (): void => {
     timer = clock.setTimer(() => {

@@ -4,7 +4,7 @@
  * message formats; this only moves bytes.
  */
 import { loadNative, type KernelSocketHandle, type KernelSocketKind, type NativeAddon, type NativeSocketError } from "../../native/index.js";
-import { KernelError } from "../errors.js";
+import { InvariantError, KernelError } from "../errors.js";
 import { codeOfErrno, kernelError } from "./errors.js";
 
 /** Where a backend opens its sockets. */
@@ -47,7 +47,7 @@ export class KernelSocket {
     if (options.netns !== undefined) opts.netns = options.netns;
     if (options.rcvbuf !== undefined) opts.rcvbuf = options.rcvbuf;
     try {
-      const handle = native.openKernelSocket(kind, (err, msg) => listener(msg, err), opts);
+      const handle = native.openKernelSocket(kind, (err, msg) => onDatagram(kind, listener, msg, err), opts);
       return new KernelSocket(kind, native, handle);
     } catch (err) {
       throw nativeError(err, `open ${kind} socket`);
@@ -84,4 +84,17 @@ export function nativeError(err: unknown, what: string): KernelError {
     return new KernelError(code, `${what}: ${e.message}`, { cause: err });
   }
   return new KernelError("IKE_ERR_KERNEL_EIO", `${what}: ${e?.message ?? String(err)}`, { cause: err });
+}
+
+/**
+ * Hands the addon's callback to the listener. A socket the addon gave up for good
+ * (`IKE_ERR_NATIVE_SOCKET_STOPPED`, native/src/ksock.c) would leave the daemon deaf to the kernel
+ * (no events, and with PF_KEY or the XFRM request socket no answers) while it looks healthy: after
+ * the listener has heard it (logged as lost events), an InvariantError reaches the process's
+ * uncaught-exception handler, where the daemon's crash policy stops it cleanly (exit 70, in.iked(8)),
+ * so that the service manager restarts it with fresh sockets.
+ */
+function onDatagram(kind: KernelSocketKind, listener: DatagramListener, msg: Buffer | null, err: NativeSocketError | null): void {
+  listener(msg, err);
+  if (err?.code === "IKE_ERR_NATIVE_SOCKET_STOPPED") throw new InvariantError(`${kind} kernel socket stopped for good: ${err.message}`);
 }

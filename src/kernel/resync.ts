@@ -21,9 +21,17 @@
  * A backend that loses events without hearing of it (PF_KEY) gets periodic resyncs as well
  * ({@link KernelResync.requestIfIdle}, src/daemon/kernel-events.ts), skipped while one runs.
  *
+ * A resync whose dump fails (and after which none is queued) is tried again on the options' clock
+ * after {@link RESYNC_RETRY_MIN_MS}, the wait doubling after each further failure up to
+ * {@link RESYNC_RETRY_MAX_MS} and back to the start after a success: otherwise the lost events
+ * stayed unrepaired until the next loss (with XFRM nothing else ever resyncs). The retry covers the
+ * failed resyncs' causes; a lost event (or a periodic check) meanwhile runs at once and takes the
+ * retry's place. Retries never overlap a running resync (they go through the same queue).
+ *
  * Lost ACQUIREs cannot be recovered from a dump (nothing of them is left in the SAD): the traffic's
  * next packet after the kernel's larval state times out raises a new one.
  */
+import { systemClock, type Clock, type TimerHandle } from "../clock.js";
 import type { SaProto } from "./algorithms.js";
 import { kernelResync } from "./channels.js";
 import type { DeleteEvent, ExpireEvent, ExpireReason, Kernel, LostEvent, SaInfo } from "./kernel.js";
@@ -60,6 +68,8 @@ export interface ResyncReport {
   readonly rekeyed: number;
   /** Set when the dump failed (nothing was reconciled). */
   readonly error?: string;
+  /** With `error`: in how many milliseconds the resync is tried again (absent when another is queued already). */
+  readonly retryMs?: number;
 }
 
 /** A finished resync on the `iked:kernel:resync` channel (channels.ts): the kernel it ran against. */
@@ -81,7 +91,14 @@ export interface ResyncOptions {
   readonly now?: () => number;
   /** Hears each finished resync (the log line, the metrics). */
   readonly done?: (report: ResyncReport) => void;
+  /** Arms the retry after a failed dump (default the system clock). */
+  readonly clock?: Clock;
 }
+
+/** First wait before a failed resync is tried again; it doubles after each further failure. */
+export const RESYNC_RETRY_MIN_MS = 1_000;
+/** Longest wait between retries of a failing resync. */
+export const RESYNC_RETRY_MAX_MS = 60_000;
 
 const saKey = (proto: SaProto, dst: string, spi: number): string => `${proto}:${dst}:${spi}`;
 const pairKey = (p: HeldPair): string => `${saKey(p.proto, p.outbound.dst, p.outbound.spi)}|${saKey(p.proto, p.inbound.dst, p.inbound.spi)}`;
@@ -113,6 +130,10 @@ export class KernelResync {
    */
   #handed = new Set<string>();
   #closed = false;
+  /** The retry after a failed dump, its causes, and the wait it got (0: the last resync succeeded). */
+  #retry: TimerHandle | undefined;
+  #retryCauses: ResyncCause[] = [];
+  #retryMs = 0;
 
   constructor(opts: ResyncOptions) {
     this.#opts = opts;
@@ -121,11 +142,16 @@ export class KernelResync {
   /** Events were lost: resync now, or once more after the one running (however many arrive meanwhile). */
   request(cause: ResyncCause): void {
     if (this.#closed) return;
-    if (!this.#queued.includes(cause)) this.#queued.push(cause);
+    // A retry waiting for its time joins this resync instead.
+    this.#queue(this.#cancelRetry());
+    this.#queue([cause]);
     if (this.#running === null) this.#running = this.#loop();
   }
 
-  /** Resync now unless one runs or waits (a periodic check is skipped then, not queued). */
+  /**
+   * Resync now unless one runs or is queued (a periodic check is skipped then, not queued); a
+   * retry waiting for its time runs now with it.
+   */
   requestIfIdle(cause: ResyncCause): void {
     if (this.#running === null) this.request(cause);
   }
@@ -134,9 +160,10 @@ export class KernelResync {
   close(): void {
     this.#closed = true;
     this.#queued = [];
+    this.#cancelRetry();
   }
 
-  /** Settles when no resync runs or waits (tests, shutdown). */
+  /** Settles when no resync runs or is queued (tests, shutdown); a retry waiting for its time is not waited for. */
   async idle(): Promise<void> {
     while (this.#running !== null) await this.#running;
   }
@@ -146,14 +173,48 @@ export class KernelResync {
       while (this.#queued.length > 0) {
         const causes = this.#queued;
         this.#queued = [];
-        const report = await this.#once(causes);
+        let report = await this.#once(causes);
         if (report === null) return;
+        if (report.error === undefined) this.#retryMs = 0;
+        else {
+          this.#retryMs = this.#retryMs === 0 ? RESYNC_RETRY_MIN_MS : Math.min(this.#retryMs * 2, RESYNC_RETRY_MAX_MS);
+          // Lost events queued meanwhile run a resync at once, which covers these causes too.
+          if (this.#queued.length > 0) this.#queue(causes);
+          else report = { ...report, retryMs: this.#scheduleRetry(causes) };
+        }
         this.#opts.done?.(report);
         if (kernelResync.hasSubscribers) kernelResync.publish({ kernel: this.#opts.kernel, report } satisfies ResyncPublished);
       }
     } finally {
       this.#running = null;
     }
+  }
+
+  #queue(causes: readonly ResyncCause[]): void {
+    for (const c of causes) if (!this.#queued.includes(c)) this.#queued.push(c);
+  }
+
+  /** Arms the retry of a failed resync; returns its wait. */
+  #scheduleRetry(causes: readonly ResyncCause[]): number {
+    const clock = this.#opts.clock ?? systemClock;
+    this.#retryCauses = [...causes];
+    this.#retry = clock.setTimer(() => {
+      this.#retry = undefined;
+      const again = this.#retryCauses;
+      this.#retryCauses = [];
+      for (const c of again) this.request(c);
+    }, this.#retryMs);
+    return this.#retryMs;
+  }
+
+  /** Disarms a waiting retry; returns the causes it was to cover. */
+  #cancelRetry(): ResyncCause[] {
+    if (this.#retry === undefined) return [];
+    (this.#opts.clock ?? systemClock).clearTimer(this.#retry);
+    this.#retry = undefined;
+    const causes = this.#retryCauses;
+    this.#retryCauses = [];
+    return causes;
   }
 
   async #once(causes: ReadonlyArray<ResyncCause>): Promise<ResyncReport | null> {

@@ -1,7 +1,9 @@
 /**
  * Daemon-facing loader of the IPsec policy file (default `/etc/inet/ipsecinit.conf`). The only I/O
  * of src/policy: it reads the file and hands the text to the pure parser. A file that cannot be
- * read is one error at line 1, column 1, in the same form as syntax errors.
+ * read is one error at line 1, column 1, in the same form as syntax errors; `missing` tells a file
+ * that does not exist (ENOENT: the daemon runs without a policy) from one that exists but cannot
+ * be read (a directory, a symlink loop, EACCES: an error like a syntax error).
  */
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
@@ -13,8 +15,13 @@ export const DEFAULT_IPSEC_POLICY_PATH = "/etc/inet/ipsecinit.conf";
 /** Largest policy file read (bounded memory); a larger one is refused. */
 export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
+/** A loaded policy file; `missing` when it does not exist (then `errors` holds its one IKE_ERR_POLICY_IO). */
+export interface PolicyLoadResult extends PolicyParseResult {
+  missing?: true;
+}
+
 /** Reads and parses a policy file. Never throws: I/O problems come back as `IKE_ERR_POLICY_IO`. */
-export async function loadIpsecPolicy(path: string = DEFAULT_IPSEC_POLICY_PATH): Promise<PolicyParseResult> {
+export async function loadIpsecPolicy(path: string = DEFAULT_IPSEC_POLICY_PATH): Promise<PolicyLoadResult> {
   let text: string;
   try {
     // Size is checked on the open descriptor before reading, so a device such as /dev/zero or a
@@ -33,7 +40,8 @@ export async function loadIpsecPolicy(path: string = DEFAULT_IPSEC_POLICY_PATH):
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "EIO";
-    return ioError(path, `cannot read policy file (${code})`);
+    const r = ioError(path, `cannot read policy file (${code})`);
+    return code === "ENOENT" ? { ...r, missing: true } : r;
   }
   return parseIpsecPolicy(text, path);
 }

@@ -4,7 +4,8 @@
  * kernel DELETE (forgotten, the peer told, the other half removed), and an SA whose soft EXPIRE
  * never came is rekeyed, once. Each resync logs one line with its counts. A kernel that loses
  * events without a "lost" event (PF_KEY) is resynced every minute, never two at once, and no more
- * once unwired.
+ * once unwired. A resync whose dump fails (XFRM: no periodic check) is tried again on the daemon's
+ * clock until one succeeds, and not after unwiring.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +15,7 @@ import path from "node:path";
 import { PERIODIC_RESYNC_MS, wireKernelEvents } from "../../src/daemon/kernel-events.js";
 import { kernelResync } from "../../src/kernel/channels.js";
 import { KernelCounters, instrumentKernel } from "../../src/metrics/kernel-counters.js";
-import type { ResyncPublished, ResyncReport } from "../../src/kernel/resync.js";
+import { RESYNC_RETRY_MIN_MS, type ResyncPublished, type ResyncReport } from "../../src/kernel/resync.js";
 import { LogHub } from "../../src/log/logger.js";
 import { settle, type Pair } from "./harness.js";
 import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
@@ -166,5 +167,61 @@ test("a kernel that loses events silently (PF_KEY): resynced every minute, one a
   p.clock.advance(5 * PERIODIC_RESYNC_MS);
   await settle(p, 5);
   assert.equal(dumps, after, "no more resyncs");
+  await closePair(p);
+});
+
+test("a resync whose dump fails (XFRM: no periodic check) is tried again a second later on the daemon's clock and repairs the loss; not after unwiring", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  assert.notEqual((p.a.kernel as { losesEventsSilently?: boolean }).losesEventsSilently, true, "a kernel that says when it lost events, as XFRM");
+  const kernelDump = p.a.kernel.dump.bind(p.a.kernel);
+  let dumps = 0;
+  let failures = 1;
+  p.a.kernel.dump = async (...args: Parameters<typeof kernelDump>) => {
+    dumps++;
+    if (failures > 0) {
+      failures--;
+      throw new Error("netlink dump failed: ENOBUFS");
+    }
+    return kernelDump(...args);
+  };
+  const counters = new KernelCounters("xfrm");
+  const detach = instrumentKernel(p.a.kernel, counters);
+  const w = wire(p);
+  const resyncs = async (n: number): Promise<void> => {
+    for (let i = 0; i < 200 && w.reports.length < n; i++) await settle(p, 1);
+    assert.equal(w.reports.length, n);
+  };
+  // Someone removed our inbound SA; its DELETE was lost in an overrun, and the resync's dump fails.
+  const inbound = (await kernelDump()).find((s) => s.dst === "10.0.0.1")!;
+  await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
+  await w.lost();
+  assert.equal(w.reports[0]!.error, "netlink dump failed: ENOBUFS");
+  assert.equal(w.reports[0]!.retryMs, RESYNC_RETRY_MIN_MS);
+  p.clock.advance(RESYNC_RETRY_MIN_MS - 1);
+  await settle(p, 5);
+  assert.equal(dumps, 1, "no retry before its time");
+  p.clock.advance(1);
+  await resyncs(2);
+  assert.deepEqual(w.reports[1], { causes: ["overrun"], kernelSas: 1, held: 1, missing: 1, removed: 1, softExpired: 0, rekeyed: 0 });
+  await settle(p, 40);
+  assert.deepEqual(await kernelDump(), [], "the outbound half is gone too");
+  assert.deepEqual(p.a.engine.heldIpsecSas(), [], "the table matches the kernel");
+  assert.deepEqual(counters.toJSON().resyncs, { done: 1, failed: 1, removed: 1, rekeyed: 0 }, "iked_kernel_resyncs_total counts both");
+
+  // Failing again, then unwired (the daemon stops) while the retry waits: it is disarmed.
+  failures = 1;
+  await w.lost();
+  const timers = p.clock.timerCount;
+  detach();
+  const text = w.done();
+  assert.equal(p.clock.timerCount, timers - 1, "the retry's timer is cleared");
+  const after = dumps;
+  p.clock.advance(10 * RESYNC_RETRY_MIN_MS);
+  await settle(p, 5);
+  assert.equal(dumps, after, "no more resyncs");
+  const failed = text.split("\n").filter((l) => l.includes("resync failed"));
+  assert.equal(failed.length, 2);
+  assert.match(failed[0]!, /"error":"netlink dump failed: ENOBUFS","retryInSeconds":1,"msg":"kernel events lost: resync failed, the SA table is not reconciled yet; retrying"/);
   await closePair(p);
 });

@@ -3,7 +3,8 @@
  * private network namespaces joined by a veth pair (192.0.2.1 | 192.0.2.2):
  *
  * - the SPD from ipsecinit.conf at start (a previous run's stale policies and SAs removed, others'
- *   left alone), replaced on SIGHUP, removed at stop; `ikeadm` names the backend;
+ *   left alone), replaced on SIGHUP, removed at stop; `ikeadm` names the backend; kept when a
+ *   reload finds the file unreadable, emptied when it finds none;
  * - traffic without an SA raises an ACQUIRE that starts Main Mode and Quick Mode with a peer in the
  *   other namespace; the inbound SPI comes from the kernel (ALLOCSPI); this kernel then refuses the
  *   ESP SA, and the negotiation fails cleanly: a clear log line, ATTRIBUTES-NOT-SUPPORTED to the
@@ -152,6 +153,33 @@ test("an entry the kernel cannot express fails the whole file: none of it at sta
     await d.waitFor("reload refused: the running configuration stays in effect");
     assert.equal(d.output().split(error).length - 1, 2, "the entry is named at start and on reload");
     assert.deepEqual(owned(await policies(a)), running, "the running policy stays in the kernel");
+  } finally {
+    assert.equal(await d.stop(), 0);
+  }
+  await a.ip("xfrm", "policy", "flush");
+});
+
+test("a reload that finds ipsecinit.conf unreadable (a directory in its place) is refused: the running SPD stays; a missing file empties it", { skip }, async () => {
+  const root = rootFor("192.0.2.1", "192.0.2.2", HOST_POLICY("192.0.2.1", "192.0.2.2"));
+  const file = path.join(root, "etc/inet/ipsecinit.conf");
+  const d = await startDaemon(root, ["--kernel", "auto"], {}, { netns: a.name });
+  try {
+    await d.waitFor("IKE engine started");
+    const running = owned(await policies(a));
+    assert.equal(running.length, 2, running.join("\n"));
+
+    // Root reads past chmod 000: a directory is unreadable for root too.
+    fs.rmSync(file);
+    fs.mkdirSync(file);
+    d.signal("SIGHUP");
+    await d.waitFor("reload refused: the running configuration stays in effect");
+    assert.ok(d.output().includes(`${file}:1:1: not a regular file`), d.output());
+    assert.deepEqual(owned(await policies(a)), running, "the running policy stays in the kernel");
+
+    fs.rmdirSync(file);
+    d.signal("SIGHUP");
+    await d.waitFor("configuration reloaded");
+    assert.deepEqual(owned(await policies(a)), [], "no file, no policy");
   } finally {
     assert.equal(await d.stop(), 0);
   }

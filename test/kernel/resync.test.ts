@@ -2,15 +2,17 @@
  * The resync after lost kernel events (src/kernel/resync.ts) against the in-memory SADB: pairs the
  * kernel no longer has go the DELETE way, SAs past their soft lifetime the soft EXPIRE way, pairs
  * recorded while the dump ran are left alone, one resync runs at a time and lost events during it
- * coalesce into one more; the metrics count lost events and resyncs.
+ * coalesce into one more; a failed dump is tried again with a bounded backoff on the clock; the
+ * metrics count lost events and resyncs.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { DeleteEvent, ExpireEvent, SaInfo } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
-import { KernelResync, softLimitReached, type HeldPair, type ResyncReport } from "../../src/kernel/resync.js";
+import { KernelResync, RESYNC_RETRY_MAX_MS, RESYNC_RETRY_MIN_MS, softLimitReached, type HeldPair, type ResyncReport } from "../../src/kernel/resync.js";
 import { KernelCounters, instrumentKernel } from "../../src/metrics/kernel-counters.js";
 import { espSa } from "./helpers.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 
 const A = "192.0.2.1";
 const B = "192.0.2.2";
@@ -29,7 +31,10 @@ function harness(k: Pick<MemoryKernel, "dump">, table: HeldPair[], now?: () => n
   const soft: ExpireEvent[] = [];
   const started = new Set<number>();
   const reports: ResyncReport[] = [];
+  // Retries of failed dumps wait on it: nothing fires unless a test advances it.
+  const clock = new ManualClock();
   const resync = new KernelResync({
+    clock,
     kernel: k,
     held: () => table,
     removed: (ev) => {
@@ -49,7 +54,7 @@ function harness(k: Pick<MemoryKernel, "dump">, table: HeldPair[], now?: () => n
     ...(now !== undefined ? { now } : {}),
     done: (r) => reports.push(r),
   });
-  return { resync, removed, soft, reports };
+  return { resync, removed, soft, reports, clock };
 }
 
 test("pairs of which the kernel lost a half are handed to the DELETE path once; the others stay", async () => {
@@ -199,6 +204,100 @@ test("a dump that fails is reported and reconciles nothing; the metrics count lo
     assert.deepEqual(counters.toJSON().resyncs, { done: 1, failed: 1, removed: 1, rekeyed: 0 });
   } finally {
     detach();
+    await k.close();
+  }
+});
+
+test("a failed dump is tried again after 1 s, the wait doubling to 60 s and back to 1 s after a success; a lost event meanwhile takes the retry's place; close disarms it", async () => {
+  const k = new MemoryKernel();
+  try {
+    const table = [await pair(k, 0x1001, 0x2001)];
+    await k.delete(B, A, "esp", 0x2001);
+    let failing = true;
+    let dumps = 0;
+    const flaky = { dump: async () => {
+      dumps++;
+      if (failing) throw new Error("ENOBUFS");
+      return k.dump();
+    } };
+    const h = harness(flaky, table);
+    h.resync.request("overrun");
+    await h.resync.idle();
+    const waits = [RESYNC_RETRY_MIN_MS];
+    while (waits.at(-1)! < RESYNC_RETRY_MAX_MS) waits.push(Math.min(waits.at(-1)! * 2, RESYNC_RETRY_MAX_MS));
+    waits.push(RESYNC_RETRY_MAX_MS);
+    assert.deepEqual(waits, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+    for (const [i, wait] of waits.entries()) {
+      assert.equal(h.reports.length, i + 1);
+      assert.equal(h.reports[i]!.error, "ENOBUFS");
+      assert.equal(h.reports[i]!.retryMs, wait, `failure ${i + 1} waits ${wait} ms`);
+      assert.equal(h.clock.timerCount, 1, "one retry armed");
+      h.clock.advance(wait - 1);
+      await h.resync.idle();
+      assert.equal(dumps, i + 1, "not before its time");
+      if (i === waits.length - 1) failing = false;
+      h.clock.advance(1);
+      await h.resync.idle();
+      assert.equal(dumps, i + 2, "tried again");
+    }
+    const ok = h.reports.at(-1)!;
+    assert.deepEqual(ok, { causes: ["overrun"], kernelSas: 1, held: 1, missing: 1, removed: 1, softExpired: 0, rekeyed: 0 }, "the retry repaired what the lost events broke");
+    assert.equal(h.clock.timerCount, 0, "no retry after a success");
+
+    // After a success the wait starts again at 1 s; a lost event while the retry waits runs a
+    // resync at once, covering the retry's causes, and the retry is disarmed (never two dumps at once).
+    failing = true;
+    h.resync.request("error");
+    await h.resync.idle();
+    assert.equal(h.reports.at(-1)!.retryMs, RESYNC_RETRY_MIN_MS);
+    failing = false;
+    const before = dumps;
+    h.resync.request("overrun");
+    await h.resync.idle();
+    assert.equal(dumps, before + 1);
+    assert.deepEqual(h.reports.at(-1)!.causes, ["error", "overrun"]);
+    assert.equal(h.clock.timerCount, 0, "the waiting retry was disarmed");
+    h.clock.advance(RESYNC_RETRY_MAX_MS);
+    await h.resync.idle();
+    assert.equal(dumps, before + 1, "and does not run later");
+
+    failing = true;
+    h.resync.request("error");
+    await h.resync.idle();
+    assert.equal(h.clock.timerCount, 1);
+    h.resync.close();
+    assert.equal(h.clock.timerCount, 0, "closed: the retry is disarmed");
+  } finally {
+    await k.close();
+  }
+});
+
+test("a dump that fails while more lost events wait is not retried on a timer: the queued resync runs at once and covers its causes", async () => {
+  const k = new MemoryKernel();
+  try {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let dumps = 0;
+    const flaky = { dump: async () => {
+      dumps++;
+      if (dumps === 1) {
+        await gate;
+        throw new Error("ENOBUFS");
+      }
+      return k.dump();
+    } };
+    const h = harness(flaky, []);
+    h.resync.request("overrun");
+    h.resync.request("error");
+    release();
+    await h.resync.idle();
+    assert.equal(dumps, 2);
+    assert.equal(h.reports[0]!.error, "ENOBUFS");
+    assert.equal(h.reports[0]!.retryMs, undefined);
+    assert.deepEqual(h.reports[1]!.causes, ["error", "overrun"]);
+    assert.equal(h.reports[1]!.error, undefined);
+    assert.equal(h.clock.timerCount, 0);
+  } finally {
     await k.close();
   }
 });

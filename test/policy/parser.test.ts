@@ -173,6 +173,7 @@ test("stray tokens and unclosed braces are reported and parsing resumes at the n
 test("the loader reports unreadable files as an error value", async () => {
   const r = await loadIpsecPolicy("/nonexistent/ipsecinit.conf");
   assert.deepEqual(r.errors.map((e) => [e.code, e.line, e.col, e.message]), [["IKE_ERR_POLICY_IO", 1, 1, "cannot read policy file (ENOENT)"]]);
+  assert.equal(r.missing, true, "a file that does not exist is told from one that cannot be read");
 });
 
 test("the loader refuses a device or FIFO instead of reading without end or waiting for a writer", { timeout: 10_000 }, async () => {
@@ -183,6 +184,7 @@ test("the loader refuses a device or FIFO instead of reading without end or wait
     for (const p of ["/dev/zero", fifo]) {
       const r = await loadIpsecPolicy(p);
       assert.deepEqual(r.errors.map((e) => [e.code, e.message]), [["IKE_ERR_POLICY_IO", "not a regular file"]]);
+      assert.equal(r.missing, undefined, "it exists: an error, not an absent file");
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

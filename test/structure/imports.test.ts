@@ -29,7 +29,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   policy: ["codec", "kernel"],
   pki: ["clock.ts", "codec", "config", "crypto", "fifo-table.ts"],
   ike: ["clock.ts", "codec", "config", "crypto", "errors.ts", "fifo-table.ts", "kernel", "policy"],
-  net: ["clock.ts", "errors.ts", "ike"],
+  net: ["clock.ts", "errors.ts", "ike", "native"],
   control: ["config", "ike", "log"],
   metrics: ["clock.ts", "config", "control", "crypto", "ike", "kernel", "log"],
   load: ["clock.ts", "codec", "config", "crypto", "ike", "kernel", "net", "pki", "policy"],
