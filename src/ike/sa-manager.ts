@@ -10,6 +10,10 @@
  * Half-open SAs (a Phase 1 in progress) are bounded globally and per peer. The engine asks
  * {@link SaManager.admitResponder} *before* any pool work for a new first message, as strongSwan's
  * receiver does, so a flood of spoofed MM1s costs a table lookup, not a DH computation.
+ *
+ * The tables keyed by the peer's address (first messages, SAs per peer, half-open per peer) rely
+ * on an SA's peer address never changing: a NAT-T move changes only the port (dispatch.ts
+ * `mayMove`, the float in natt-phase1.ts), so `remove()` finds an SA where `add()` filed it.
  */
 import type { IsakmpSa, SaDestroyListener } from "./isakmp-sa.js";
 import type { Endpoint } from "./transport.js";

@@ -7,6 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import diagnostics from "node:diagnostics_channel";
 import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import { selectForAcquire } from "../../src/policy/index.js";
 import { ipsecFrom } from "./harness.js";
@@ -130,3 +131,39 @@ test("NAT rebinding before CONNECTED: a committing initiator's SAs, installed on
   close(w);
 });
 
+test("NAT rebinding to a new public address: the ISAKMP SA does not move (only the port may change), stays filed under its address, and leaves the tables whole", async () => {
+  const w = world();
+  up(w);
+  await settle(w);
+  const sas = w.gw.engine.sas;
+  const sa = established(w.gw.engine);
+  const at = sa.remote;
+  const moves = w.gw.engine.stats.engine.nattMoves; // the float to the NAT's mapping of port 4500
+  assert.deepEqual(sas.byPeerAddress(NAT), [sa]);
+  // The NAT comes back on another public address. The home side's next Quick Mode carries the
+  // SA's cookies and keys from there: not the SA's peer, dropped before any decryption. The SA
+  // tables file an SA by its peer address and rely on that address never changing.
+  const moved = "203.0.113.77";
+  const drops: string[] = [];
+  const onDrop = (m: unknown): void => void drops.push((m as { reason: string }).reason);
+  diagnostics.subscribe("iked:ike:drop", onDrop);
+  w.nat!.rebind(moved);
+  try {
+    await quickMode(w);
+  } finally {
+    diagnostics.unsubscribe("iked:ike:drop", onDrop);
+  }
+  assert.equal(w.nat!.mappingOf({ address: HOME, port: 4500 })!.address, moved, "the Quick Mode left from the new address");
+  assert.ok(drops.some((r) => r.includes(`from ${moved}:`) && r.endsWith("not the SA's peer")), `dropped: ${drops.join("; ")}`);
+  assert.deepEqual(sa.remote, at, "the SA stayed at its endpoint");
+  assert.equal(w.gw.engine.stats.engine.nattMoves, moves);
+  assert.deepEqual(sas.byPeerAddress(NAT), [sa]);
+  assert.deepEqual(sas.byPeerAddress(moved), []);
+  assert.equal(sas.phase2Count, 0, "no Quick Mode state for it");
+  sa.destroy("test");
+  assert.equal(sas.size, 0, "no SA left in the tables");
+  assert.deepEqual(sas.byPeerAddress(NAT), []);
+  assert.deepEqual(sas.byPeerAddress(moved), []);
+  assert.equal(sas.halfOpenCount, 0);
+  close(w);
+});

@@ -3,7 +3,8 @@
  * namespaces: the engine behind it sends from private endpoints, the network sees each one as a
  * mapped port of the NAT's public address, and answers to a mapped port come back to the private
  * endpoint. Like a real NAT it maps on the first datagram out (nothing reaches an unmapped port),
- * and `rebind()` forgets every mapping (what a NAT reboot or a conntrack flush does).
+ * and `rebind()` forgets every mapping (what a NAT reboot or a conntrack flush does; given an
+ * address, the NAT comes back on that public address, as a carrier-grade NAT's pool may).
  */
 import type { DatagramHandler, Endpoint, Transport } from "../../src/ike/transport.js";
 import { endpointKey } from "../../src/ike/transport.js";
@@ -19,7 +20,7 @@ export class MemoryNat implements Transport {
 
   constructor(
     private readonly network: MemoryNetwork,
-    readonly publicAddress: string,
+    public publicAddress: string,
     firstPort = 40000,
   ) {
     this.nextPort = firstPort;
@@ -44,8 +45,12 @@ export class MemoryNat implements Transport {
     this.handler = handler;
   }
 
-  /** Forget every mapping: the next datagram out of each private endpoint gets a new public port. */
-  rebind(): void {
+  /**
+   * Forget every mapping: the next datagram out of each private endpoint gets a new public port
+   * (of `publicAddress` from now on, where one is given).
+   */
+  rebind(publicAddress?: string): void {
+    if (publicAddress !== undefined) this.publicAddress = publicAddress;
     for (const m of this.mappings.values()) this.network.detach(m.t);
     this.mappings.clear();
   }
