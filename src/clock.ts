@@ -17,6 +17,12 @@ export type TimerHandle = { readonly [timerBrand]: true };
 /** Milliseconds now, and one-shot timers. */
 export interface Clock {
   now(): number;
+  /**
+   * Optional: milliseconds on a clock that never steps (the system clock's: `performance.now()`),
+   * for deadlines kept outside Node's timers (timer-queue.ts), so that a wall-clock step (NTP, an
+   * operator's `date`) moves no SA's lifetime; without it, `now()` serves (a test's ManualClock).
+   */
+  monotonic?(): number;
   setTimer(fn: () => void, delayMs: number): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
@@ -48,9 +54,10 @@ export function checkedDelay(delayMs: number): number {
   return delayMs;
 }
 
-/** Wall-clock time and unref'ed Node timers. */
+/** Wall-clock time, the monotonic clock, and unref'ed Node timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimer(fn, delayMs) {
     const t = setTimeout(fn, timerDelay(delayMs));
     t.unref();
@@ -67,6 +74,7 @@ export const systemClock: Clock = {
  */
 export const refClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimer: (fn, delayMs) => setTimeout(fn, timerDelay(delayMs)) as unknown as TimerHandle,
   clearTimer: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
 };

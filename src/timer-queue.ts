@@ -8,11 +8,12 @@
  * millisecond fire in the order they were armed, as Node's and the ManualClock's do). Each entry
  * knows its place in the heap, so cancelling or re-arming removes it at once: nothing stale stays
  * behind, and a cancelled entry pins nothing. One clock timer is armed for the root; it fires every
- * entry due by `clock.now()`, then is armed again for the new root (a wait beyond the clock's
+ * entry due by now, then is armed again for the new root (a wait beyond the clock's
  * longest, 2^31-1 ms, is cut to it and armed again when it fires). Deadlines are exact: an entry
  * fires at its own millisecond, not rounded to a slot, so there is no granularity beyond the
- * clock's. Being kept on `clock.now()` (the system clock's is wall time), deadlines move with a
- * wall-clock step, as the in-memory SADB's (src/kernel/deadlines.ts) do.
+ * clock's. Deadlines are kept on the clock's monotonic time where it has one (the system clock:
+ * `performance.now()`), as Node's own timers are, so a wall-clock step moves no deadline; a
+ * ManualClock's `now()` serves otherwise.
  *
  * {@link timerQueueOf} gives the one queue of a clock: the daemon's engines share one clock timer,
  * a test's ManualClock gets a queue of its own.
@@ -52,6 +53,12 @@ export class TimerQueue {
     this.#clock = clock;
   }
 
+  /** The time deadlines are kept on: the clock's monotonic time, else its `now()`. */
+  #now(): number {
+    const c = this.#clock;
+    return c.monotonic !== undefined ? c.monotonic() : c.now();
+  }
+
   /** Timers waiting. */
   get size(): number {
     return this.#heap.length;
@@ -67,7 +74,7 @@ export class TimerQueue {
    * {@link InvariantError} (clock.ts), thrown before anything changes.
    */
   add(t: QueuedTimer, delayMs: number): void {
-    const at = this.#clock.now() + checkedDelay(delayMs);
+    const at = this.#now() + checkedDelay(delayMs);
     if (t.slot >= 0) this.#removeAt(t.slot);
     t.at = at;
     t.seq = this.#seq++;
@@ -98,7 +105,7 @@ export class TimerQueue {
     if (this.#handle !== undefined) this.#clock.clearTimer(this.#handle);
     this.#armedFor = root.at;
     // A deadline already past fires on the next turn; one beyond the longest wait re-arms in #fire.
-    this.#handle = this.#clock.setTimer(() => this.#fire(), Math.min(Math.max(0, root.at - this.#clock.now()), MAX_TIMER_DELAY));
+    this.#handle = this.#clock.setTimer(() => this.#fire(), Math.min(Math.max(0, root.at - this.#now()), MAX_TIMER_DELAY));
   }
 
   #fire(): void {
@@ -106,7 +113,7 @@ export class TimerQueue {
     this.#armedFor = Infinity;
     this.#firing = true;
     try {
-      const now = this.#clock.now();
+      const now = this.#now();
       // Timers armed by a firing one with no delay are due now too, and fire in this loop.
       for (let t = this.#heap[0]; t !== undefined && t.at <= now; t = this.#heap[0]) {
         this.#removeAt(0);

@@ -233,3 +233,32 @@ test("timerQueueOf: one queue per clock", () => {
   assert.equal(timerQueueOf(a), timerQueueOf(a));
   assert.notEqual(timerQueueOf(a), timerQueueOf(b));
 });
+
+test("deadlines follow the clock's monotonic time: a wall-clock step moves none of them", () => {
+  // A ManualClock whose wall time (now) is stepped apart from its monotonic time, as NTP or an
+  // operator's `date` steps the system clock while performance.now() goes on.
+  const base = new ManualClock(0);
+  let step = 0;
+  const clock: Clock = {
+    now: () => base.now() + step,
+    monotonic: () => base.now(),
+    setTimer: (fn, ms) => base.setTimer(fn, ms),
+    clearTimer: (h) => base.clearTimer(h),
+  };
+  const q = new TimerQueue(clock);
+  const log: string[] = [];
+  const a = new Probe(clock, "a", log);
+  const b = new Probe(clock, "b", log);
+  q.add(a, 10_000);
+  step = 3_600_000; // wall clock an hour ahead
+  q.add(b, 20_000);
+  base.advance(9_999);
+  assert.deepEqual(log, [], "a forward step fires nothing early");
+  step = -3_600_000; // and an hour behind
+  base.advance(1);
+  assert.deepEqual(log, ["a"], "a backward step delays nothing");
+  base.advance(9_999);
+  assert.deepEqual(log, ["a"]);
+  base.advance(1);
+  assert.deepEqual(log, ["a", "b"], "b at its own monotonic deadline");
+});

@@ -15,12 +15,13 @@ const src = path.join(root, "src");
 
 /**
  * What each part of src/ may import (besides itself, node: modules and npm packages). Top-level
- * files (clock.ts, errors.ts, fifo-table.ts) are parts of their own; `native` and `workers` are the folders beside src/.
+ * files (clock.ts, errors.ts, fifo-table.ts, timer-queue.ts) are parts of their own; `native` and `workers` are the folders beside src/.
  */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "clock.ts": ["errors.ts"],
   "errors.ts": [],
   "fifo-table.ts": [],
+  "timer-queue.ts": ["clock.ts"],
   codec: [],
   log: [],
   crypto: ["codec", "errors.ts", "native", "workers"],
@@ -28,7 +29,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kernel: ["clock.ts", "codec", "errors.ts", "log", "native"],
   policy: ["codec", "kernel"],
   pki: ["clock.ts", "codec", "config", "crypto", "fifo-table.ts"],
-  ike: ["clock.ts", "codec", "config", "crypto", "errors.ts", "fifo-table.ts", "kernel", "policy"],
+  ike: ["clock.ts", "codec", "config", "crypto", "errors.ts", "fifo-table.ts", "kernel", "policy", "timer-queue.ts"],
   net: ["clock.ts", "errors.ts", "ike", "native"],
   control: ["config", "ike", "log"],
   metrics: ["clock.ts", "config", "control", "crypto", "ike", "kernel", "log"],
