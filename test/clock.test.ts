@@ -67,14 +67,15 @@ test("Retransmitter: a NaN backoff is refused at the first send instead of a 1 m
 test("SADB deadlines: one past fires on the next turn, one beyond the longest wait is re-armed, a NaN one is refused", () => {
   const clock = new ManualClock();
   const fired: number[] = [];
-  const owner = { gen: 0 };
-  const d = new Deadlines<typeof owner>(clock as Clock, (e) => fired.push(e.kind), () => 1);
-  assert.throws(() => d.schedule(owner, 9, Number.NaN), isInvariant);
-  d.schedule(owner, 1, clock.now() - 5000);
+  const one = { dueAt: Infinity, heapIndex: -1, id: 1 };
+  const two = { dueAt: Infinity, heapIndex: -1, id: 2 };
+  const d = new Deadlines<typeof one>(clock as Clock, (o) => fired.push(o.id));
+  assert.throws(() => d.set(one, Number.NaN), isInvariant);
+  d.set(one, clock.now() - 5000);
   clock.advance(0);
   assert.deepEqual(fired, [1], "a deadline already past is due at once");
   const far = clock.now() + 2 * MAX_TIMER_DELAY + 10;
-  d.schedule(owner, 2, far);
+  d.set(two, far);
   clock.advance(MAX_TIMER_DELAY);
   clock.advance(MAX_TIMER_DELAY);
   assert.deepEqual(fired, [1], "not before its time");

@@ -1,47 +1,52 @@
 /**
- * SA deadlines for the in-memory SADB: a `TimerHeap` plus one clock timer armed for the earliest
- * entry. Owners carry a generation counter; bumping it voids every deadline scheduled before, so a
- * deleted or rescheduled SA needs no heap surgery.
+ * SA deadlines for the in-memory SADB: a `TimerHeap` holding each owner once, at its earliest
+ * deadline, plus one clock timer armed for the root. The owner works out which deadline that is;
+ * when it falls due `due` runs and sets the owner's next one (or leaves it out of the heap).
  */
 import type { Clock, TimerHandle } from "../clock.js";
 import { InvariantError } from "../errors.js";
-import { TimerHeap, type HeapEntry } from "./timer-heap.js";
+import { TimerHeap, type HeapOwner } from "./timer-heap.js";
 
-/** Something deadlines can belong to. */
-export interface DeadlineOwner {
-  gen: number;
-}
-
-/** Deadlines with a single armed timer. `due` runs for each live entry whose time has come. */
-export class Deadlines<T extends DeadlineOwner> {
+/** Deadlines with a single armed timer. `due` runs for each owner whose time has come, out of the heap. */
+export class Deadlines<T extends HeapOwner> {
   readonly #heap = new TimerHeap<T>();
   readonly #clock: Clock;
-  readonly #due: (entry: HeapEntry<T>) => void;
-  /** How many live owners there are, to decide when stale entries are worth compacting away. */
-  readonly #liveOwners: () => number;
+  readonly #due: (owner: T) => void;
   #timer: TimerHandle | null = null;
   #armedAt = Infinity;
   #closed = false;
 
-  constructor(clock: Clock, due: (entry: HeapEntry<T>) => void, liveOwners: () => number) {
+  constructor(clock: Clock, due: (owner: T) => void) {
     this.#clock = clock;
     this.#due = due;
-    this.#liveOwners = liveOwners;
   }
 
-  /** Entries held, live or stale. */
+  /** Owners held (each has exactly one entry). */
   get size(): number {
     return this.#heap.size;
   }
 
-  schedule(owner: T, kind: number, at: number): void {
+  /** Sets `owner`'s next deadline to `at`, replacing the one it had; Infinity removes it. */
+  set(owner: T, at: number): void {
     // A NaN deadline would never be armed (every comparison is false): the SA would live forever.
-    if (Number.isNaN(at)) throw new InvariantError(`SADB deadline of kind ${kind} is NaN`);
+    if (Number.isNaN(at)) throw new InvariantError("SADB deadline is NaN");
     if (this.#closed) return;
-    this.#heap.push({ at, owner, gen: owner.gen, kind });
-    // Stale entries (deleted or rescheduled owners) are dropped in bulk once they outnumber live ones.
-    if (this.#heap.size > 4 * this.#liveOwners() + 1024) this.#heap.compact((e) => e.gen === e.owner.gen);
+    if (at === Infinity) return this.remove(owner);
+    this.#heap.set(owner, at);
     if (at < this.#armedAt) this.#arm(at);
+  }
+
+  /**
+   * Forgets `owner`'s deadline, if it has one. The timer stays armed (it re-arms for the root of the
+   * moment when it fires) unless the heap is now empty.
+   */
+  remove(owner: T): void {
+    this.#heap.remove(owner);
+    if (this.#heap.size === 0 && this.#timer !== null) {
+      this.#clock.clearTimer(this.#timer);
+      this.#timer = null;
+      this.#armedAt = Infinity;
+    }
   }
 
   /** Whether a clock timer is armed. */
@@ -49,20 +54,12 @@ export class Deadlines<T extends DeadlineOwner> {
     return this.#timer !== null;
   }
 
-  /**
-   * Disarms the timer and forgets every deadline; later `schedule` calls still work. For an owner
-   * table that just became empty: every entry left is stale, and each one pins its dead owner.
-   */
-  reset(): void {
+  /** Disarms the timer and forgets every deadline; later `set` calls are ignored. */
+  close(): void {
     if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
     this.#timer = null;
     this.#armedAt = Infinity;
     this.#heap.clear();
-  }
-
-  /** Disarms the timer and forgets every deadline; later `schedule` calls are ignored. */
-  close(): void {
-    this.reset();
     this.#closed = true;
   }
 
@@ -77,11 +74,11 @@ export class Deadlines<T extends DeadlineOwner> {
     this.#timer = null;
     this.#armedAt = Infinity;
     const now = this.#clock.now();
-    for (let e = this.#heap.peek(); e !== undefined && e.at <= now && !this.#closed; e = this.#heap.peek()) {
-      this.#heap.pop();
-      if (e.gen === e.owner.gen) this.#due(e);
+    for (let o = this.#heap.peek(); o !== undefined && o.dueAt <= now && !this.#closed; o = this.#heap.peek()) {
+      this.#heap.remove(o);
+      this.#due(o);
     }
     const next = this.#heap.peek();
-    if (next !== undefined && !this.#closed) this.#arm(next.at);
+    if (next !== undefined && !this.#closed) this.#arm(next.dueAt);
   }
 }

@@ -32,7 +32,7 @@ export interface MemoryKernelSizes {
   /** Distinct reqids indexed, and SAs in those sets. */
   reqids: number;
   reqidSas: number;
-  /** Deadline heap entries, live or stale, and whether its clock timer is armed. */
+  /** SAs in the deadline heap (one entry each, at its earliest deadline), and whether its clock timer is armed. */
   deadlines: number;
   timerArmed: boolean;
   /** Pending ACQUIREs by flow and by sequence number. */

@@ -5,9 +5,10 @@
  * in sodium secure memory and are zeroed when an SA goes, and `acquire()` raises ACQUIRE the way
  * outbound traffic without an SA would.
  *
- * Scale: SAs are indexed by (proto, spi, dst) and by reqid; every lifetime deadline sits in one
- * min-heap with a single clock timer armed for the earliest, so 100k SAs cost 100k map entries and
- * heap slots, not 200k timers.
+ * Scale: SAs are indexed by (proto, spi, dst) and by reqid; each SA sits once in one indexed
+ * min-heap, at its earliest lifetime deadline (worked out from its state, lifetimes and counters),
+ * with a single clock timer armed for the root, so 100k SAs cost 100k map entries and heap slots,
+ * not 200k timers nor any stale entries.
  */
 import { EventEmitter } from "node:events";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
@@ -38,7 +39,6 @@ import { SecureKeyStore, type KeyAllocator } from "./secure-keys.js";
 import { SpiPicker } from "./spi-picker.js";
 import { AcquireTable } from "./acquire-table.js";
 import { Deadlines } from "./deadlines.js";
-import type { HeapEntry } from "./timer-heap.js";
 import { checkAddress, checkEncapPorts, checkLifetimes, checkPort, checkProto, checkSpi, resolveSa, spiText } from "./validate.js";
 
 export type { MemoryKernelOptions, MemoryKernelSizes, Traffic } from "./memory-types.js";
@@ -82,7 +82,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     this.#acquires = new AcquireTable((options.acquireSeconds ?? 30) * 1000);
     this.#maxSas = options.maxSas ?? 1_000_000;
     this.enforcesIdle = options.idleLifetimes ?? true;
-    this.#deadlines = new Deadlines<SaRecord>(this.#clock, (e) => this.#due(e), () => this.#sas.size);
+    this.#deadlines = new Deadlines<SaRecord>(this.#clock, (rec) => this.#due(rec));
   }
 
   /** Number of SAs held (any state). */
@@ -120,7 +120,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const now = this.#clock.now();
     const rec = new SaRecord(larvalSa(s, d, p, spi, options ?? {}), "larval", now);
     this.#insert(rec);
-    this.#schedule(rec, Deadline.Larval, now + this.#larvalMs);
+    this.#reschedule(rec);
     return rec.info(false);
   }
 
@@ -142,8 +142,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
       rec.sa.soft = soft;
       seq = typeof spec.seq === "number" ? spec.seq : 0;
     }
-    rec.gen++; // deadlines scheduled before this update no longer apply
-    this.#scheduleLifetimes(rec);
+    this.#reschedule(rec); // from the new state and lifetimes
     this.#answerAcquire(seq);
     return rec.info(false);
   }
@@ -169,7 +168,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const rec = new SaRecord(sa, "mature", now);
     rec.install(sa, spec, this.#keys, now);
     this.#insert(rec);
-    this.#scheduleLifetimes(rec);
+    this.#reschedule(rec);
     this.#answerAcquire(sa.seq);
     return rec.info(false);
   }
@@ -264,9 +263,7 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     c.lastUseTime = this.#clock.now();
     if (c.useTime === null) {
       c.useTime = c.lastUseTime;
-      const { hard, soft } = rec.sa;
-      if (soft.useSeconds > 0) this.#schedule(rec, Deadline.SoftUse, c.useTime + soft.useSeconds * 1000);
-      if (hard.useSeconds > 0) this.#schedule(rec, Deadline.HardUse, c.useTime + hard.useSeconds * 1000);
+      this.#reschedule(rec); // the use-time lifetimes start now
     }
     const { hard, soft } = rec.sa;
     if (hard.bytes > 0 && c.bytes >= hard.bytes) return this.#expireHard(rec, "bytes"), false;
@@ -324,14 +321,12 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     this.#indexReqid(rec);
   }
 
-  /** Drops an SA: wipes its keys, invalidates its deadlines, marks it dead. */
+  /** Drops an SA: wipes its keys, takes it out of the deadline heap, marks it dead. */
   #remove(rec: SaRecord): void {
     this.#sas.delete(rec.key);
     this.#unindexReqid(rec);
+    this.#deadlines.remove(rec);
     rec.destroy(this.#keys);
-    // With no SA left every deadline is stale; each would pin its dead SaRecord (and keep the timer
-    // armed) until its own due time, up to the compaction threshold of 1,024 entries.
-    if (this.#sas.size === 0) this.#deadlines.reset();
   }
 
   #answerAcquire(seq: number): void {
@@ -339,56 +334,67 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     if (seq !== 0) this.#acquires.answer(seq);
   }
 
-  #scheduleLifetimes(rec: SaRecord): void {
+  /**
+   * The SA's earliest deadline that still applies, from its state, lifetimes and counters: the heap
+   * holds only that one per SA, and works out the next when it falls due. Soft lifetimes apply
+   * until one fires; use lifetimes from the first use; idle ones from the last use (or the add).
+   */
+  #next(rec: SaRecord): { kind: Deadline; at: number } | null {
+    let kind = -1;
+    let at = Infinity;
+    const consider = (k: Deadline, t: number): void => {
+      if (t < at) (kind = k), (at = t);
+    };
+    if (rec.state === "larval") return { kind: Deadline.Larval, at: rec.counters.addTime + this.#larvalMs };
+    if (rec.state === "dead") return null;
     const { hard, soft } = rec.sa;
-    const add = rec.counters.addTime;
-    if (soft.addSeconds > 0) this.#schedule(rec, Deadline.SoftAdd, add + soft.addSeconds * 1000);
-    if (hard.addSeconds > 0) this.#schedule(rec, Deadline.HardAdd, add + hard.addSeconds * 1000);
-    const used = rec.counters.useTime;
-    if (used !== null && soft.useSeconds > 0) this.#schedule(rec, Deadline.SoftUse, used + soft.useSeconds * 1000);
-    if (used !== null && hard.useSeconds > 0) this.#schedule(rec, Deadline.HardUse, used + hard.useSeconds * 1000);
-    // Idle deadlines are first set from the add time; when one falls due it checks the last use.
-    if (!this.enforcesIdle) return;
-    if (soft.idleSeconds > 0) this.#schedule(rec, Deadline.SoftIdle, add + soft.idleSeconds * 1000);
-    if (hard.idleSeconds > 0) this.#schedule(rec, Deadline.HardIdle, add + hard.idleSeconds * 1000);
+    const { addTime, useTime } = rec.counters;
+    const softLive = rec.state === "mature" && !rec.softFired;
+    if (softLive && soft.addSeconds > 0) consider(Deadline.SoftAdd, addTime + soft.addSeconds * 1000);
+    if (hard.addSeconds > 0) consider(Deadline.HardAdd, addTime + hard.addSeconds * 1000);
+    if (useTime !== null && softLive && soft.useSeconds > 0) consider(Deadline.SoftUse, useTime + soft.useSeconds * 1000);
+    if (useTime !== null && hard.useSeconds > 0) consider(Deadline.HardUse, useTime + hard.useSeconds * 1000);
+    if (this.enforcesIdle) {
+      const idleSince = rec.counters.lastUseTime ?? addTime;
+      if (softLive && soft.idleSeconds > 0) consider(Deadline.SoftIdle, idleSince + soft.idleSeconds * 1000);
+      if (hard.idleSeconds > 0) consider(Deadline.HardIdle, idleSince + hard.idleSeconds * 1000);
+    }
+    return kind < 0 ? null : { kind: kind as Deadline, at };
   }
 
-  /** An idle deadline fell due: expire if the SA really sat idle that long, else look again later. */
-  #idleDue(rec: SaRecord, kind: Deadline.SoftIdle | Deadline.HardIdle): void {
-    const life = kind === Deadline.SoftIdle ? rec.sa.soft : rec.sa.hard;
-    const idleSince = rec.counters.lastUseTime ?? rec.counters.addTime;
-    const at = idleSince + life.idleSeconds * 1000;
-    if (at > this.#clock.now()) this.#schedule(rec, kind, at);
-    else if (kind === Deadline.HardIdle) this.#expireHard(rec, "idle");
-    else this.#expireSoft(rec, "idle");
+  /** Puts the SA in the deadline heap at its earliest deadline (out of it if none applies). */
+  #reschedule(rec: SaRecord): void {
+    this.#deadlines.set(rec, this.#next(rec)?.at ?? Infinity);
   }
 
-  #schedule(rec: SaRecord, kind: Deadline, at: number): void {
-    this.#deadlines.schedule(rec, kind, at);
-  }
-
-  #due(e: HeapEntry<SaRecord>): void {
-    const kind = e.kind as Deadline;
-    const rec = e.owner;
-    switch (kind) {
-      case Deadline.Larval:
-      case Deadline.HardAdd:
-      case Deadline.HardUse:
-        this.#expireHard(rec, REASON[kind]);
-        return;
-      case Deadline.SoftAdd:
-      case Deadline.SoftUse:
-        this.#expireSoft(rec, REASON[kind]);
-        return;
-      case Deadline.SoftIdle:
-      case Deadline.HardIdle:
-        this.#idleDue(rec, kind);
-        return;
-      default: {
-        const never: never = kind;
-        throw new Error(`unknown deadline ${String(never)}`);
+  /**
+   * The SA's heap deadline fell due: fires every one of its deadlines that has come, earliest first
+   * (a soft one, then a hard one if both passed), and puts it back at its next. An idle deadline
+   * computed from an older last use is only an early look: it is worked out again here.
+   */
+  #due(rec: SaRecord): void {
+    const now = this.#clock.now();
+    for (let d = this.#next(rec); d !== null && d.at <= now; d = this.#next(rec)) {
+      switch (d.kind) {
+        case Deadline.Larval:
+        case Deadline.HardAdd:
+        case Deadline.HardUse:
+        case Deadline.HardIdle:
+          this.#expireHard(rec, REASON[d.kind]);
+          return;
+        case Deadline.SoftAdd:
+        case Deadline.SoftUse:
+        case Deadline.SoftIdle:
+          // An EXPIRE listener may delete or update the SA right here (both are synchronous).
+          this.#expireSoft(rec, REASON[d.kind]);
+          break;
+        default: {
+          const never: never = d.kind;
+          throw new Error(`unknown deadline ${String(never)}`);
+        }
       }
     }
+    if (rec.state !== "dead") this.#reschedule(rec);
   }
 
   #expireSoft(rec: SaRecord, reason: ExpireReason): void {

@@ -1,6 +1,6 @@
 /**
  * One SA inside the in-memory SADB: its resolved parameters, state, counters and the secure-memory
- * slots holding its keys. Only `info(true)` ever copies key bytes out, and `destroy()` zeroes them.
+ * slot holding its keys. Only `info(true)` ever copies key bytes out, and `destroy()` zeroes them.
  */
 import type { SaProto } from "./algorithms.js";
 import type { GetSpiOptions, SaCounters, SaInfo, SaSpec, SaState } from "./kernel.js";
@@ -42,11 +42,13 @@ export class SaRecord {
   sa: ResolvedSa;
   state: SaState;
   counters: SaCounters;
-  /** Bumped whenever pending deadlines stop applying (reschedule, removal). */
-  gen = 0;
+  /** Its earliest deadline and its place in the SADB's deadline heap (-1: none); the heap keeps them. */
+  dueAt = Infinity;
+  heapIndex = -1;
   softFired = false;
-  #encKey: Buffer | null = null;
-  #authKey: Buffer | null = null;
+  /** Both keys in one secure-memory slot, the encryption key first; null when it has none. */
+  #keys: Buffer | null = null;
+  #encBytes = 0;
 
   constructor(sa: ResolvedSa, state: SaState, now: number) {
     this.sa = sa;
@@ -58,24 +60,33 @@ export class SaRecord {
   /** Makes the SA mature with `sa`'s parameters, copying keys into secure memory. */
   install(sa: ResolvedSa, spec: SaSpec, keys: KeyAllocator, now: number): void {
     this.#wipe(keys);
-    this.#encKey = copyIn(keys, spec.encKey);
-    this.#authKey = copyIn(keys, spec.authKey);
+    const enc = spec.encKey?.length ?? 0;
+    const auth = spec.authKey?.length ?? 0;
+    if (enc + auth > 0) {
+      // One slot rather than one per key: each slot is a Buffer view on the heap (~100 bytes).
+      const slot = keys.allocate(enc + auth);
+      if (enc > 0) slot.set(spec.encKey!, 0);
+      if (auth > 0) slot.set(spec.authKey!, enc);
+      this.#keys = slot;
+      this.#encBytes = enc;
+    }
     this.sa = sa;
     this.state = "mature";
     this.softFired = false;
     this.counters.addTime = now;
   }
 
-  /** Wipes the keys and marks the SA dead; its deadlines become stale. */
+  /** Wipes the keys and marks the SA dead. */
   destroy(keys: KeyAllocator): void {
     this.#wipe(keys);
     this.state = "dead";
-    this.gen++;
   }
 
   /** A snapshot for callers, with copies of the keys only when asked. */
   info(includeKeys: boolean): SaInfo {
     const s = this.sa;
+    const encBytes = this.#encBytes;
+    const authBytes = this.#keys === null ? 0 : this.#keys.length - encBytes;
     const out: SaInfo = {
       src: s.src,
       dst: s.dst,
@@ -86,9 +97,9 @@ export class SaRecord {
       reqid: s.reqid,
       pairSpi: s.pairSpi,
       encAlg: s.encAlg,
-      encKeyBits: (this.#encKey?.length ?? 0) * 8,
+      encKeyBits: encBytes * 8,
       authAlg: s.authAlg,
-      authKeyBits: (this.#authKey?.length ?? 0) * 8,
+      authKeyBits: authBytes * 8,
       compAlg: s.compAlg,
       replayWindow: s.replayWindow,
       hard: { ...s.hard },
@@ -101,25 +112,18 @@ export class SaRecord {
       counters: { ...this.counters },
     };
     if (includeKeys) {
+      const k = this.#keys;
       out.keys = {
-        enc: this.#encKey === null ? null : Buffer.from(this.#encKey),
-        auth: this.#authKey === null ? null : Buffer.from(this.#authKey),
+        enc: k === null || encBytes === 0 ? null : Buffer.from(k.subarray(0, encBytes)),
+        auth: k === null || authBytes === 0 ? null : Buffer.from(k.subarray(encBytes)),
       };
     }
     return out;
   }
 
   #wipe(keys: KeyAllocator): void {
-    if (this.#encKey !== null) keys.free(this.#encKey);
-    if (this.#authKey !== null) keys.free(this.#authKey);
-    this.#encKey = null;
-    this.#authKey = null;
+    if (this.#keys !== null) keys.free(this.#keys);
+    this.#keys = null;
+    this.#encBytes = 0;
   }
-}
-
-function copyIn(keys: KeyAllocator, key: Uint8Array | undefined): Buffer | null {
-  if (key === undefined || key.length === 0) return null;
-  const slot = keys.allocate(key.length);
-  slot.set(key);
-  return slot;
 }

@@ -1,75 +1,94 @@
 /**
- * A binary min-heap of deadlines. The in-memory SADB keeps every SA lifetime here and arms one
- * clock timer for the root, instead of one `setTimeout` per SA (100k SAs would mean 200k timers).
- * Entries are never removed from the middle: each carries the generation of its SA, and a popped
- * entry whose generation is stale is simply dropped ("lazy deletion").
+ * A binary min-heap of deadline owners, indexed: each owner carries its own due time and its
+ * position in the heap, so a deadline is moved or removed in place in O(log n). The in-memory SADB
+ * keeps one slot per SA here (the SA's earliest deadline) and arms one clock timer for the root,
+ * instead of one `setTimeout` per SA (100k SAs would mean 200k timers), and holds no entry objects
+ * and no stale entries: the heap is exactly as long as the number of SAs with a deadline.
  */
 
-/** One deadline. `gen` must match the owner's current generation for the entry to count. */
-export interface HeapEntry<T> {
-  at: number;
-  owner: T;
-  gen: number;
-  kind: number;
+/** Something with a place in the heap. `heapIndex` is -1 while it has none; only the heap writes it. */
+export interface HeapOwner {
+  dueAt: number;
+  heapIndex: number;
 }
 
-/** Min-heap ordered by `at`. */
-export class TimerHeap<T> {
-  #items: HeapEntry<T>[] = [];
+/** Min-heap of owners ordered by `dueAt`. */
+export class TimerHeap<T extends HeapOwner> {
+  #items: T[] = [];
 
   get size(): number {
     return this.#items.length;
   }
 
-  /** Earliest entry without removing it. */
-  peek(): HeapEntry<T> | undefined {
+  /** Earliest owner without removing it. */
+  peek(): T | undefined {
     return this.#items[0];
   }
 
-  push(entry: HeapEntry<T>): void {
+  /** Puts `owner` in the heap due at `at`, or moves it there if it is in already. */
+  set(owner: T, at: number): void {
     const a = this.#items;
-    a.push(entry);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.at <= entry.at) break;
-      a[i] = a[p]!;
-      i = p;
+    const i = owner.heapIndex;
+    if (i >= 0 && a[i] !== owner) throw new Error("heap owner's index does not match the heap");
+    owner.dueAt = at;
+    if (i < 0) {
+      a.push(owner);
+      this.#siftUp(a.length - 1, owner);
+      return;
     }
-    a[i] = entry;
+    this.#siftUp(i, owner);
+    if (owner.heapIndex === i) this.#siftDown(i, owner);
   }
 
-  pop(): HeapEntry<T> | undefined {
+  /** Takes `owner` out of the heap; nothing happens if it is not in. */
+  remove(owner: T): void {
     const a = this.#items;
-    const top = a[0];
-    const last = a.pop();
-    if (top === undefined || last === undefined || a.length === 0) return top;
-    this.#siftDown(0, last);
-    return top;
+    const i = owner.heapIndex;
+    if (i < 0) return;
+    if (a[i] !== owner) throw new Error("heap owner's index does not match the heap");
+    owner.heapIndex = -1;
+    const last = a.pop()!;
+    if (last === owner) return;
+    this.#siftUp(i, last);
+    if (last.heapIndex === i) this.#siftDown(i, last);
   }
 
-  /** Drops every entry `keep` rejects (stale generations) and rebuilds the heap in O(n). */
-  compact(keep: (e: HeapEntry<T>) => boolean): void {
-    this.#items = this.#items.filter(keep);
-    for (let i = (this.#items.length >> 1) - 1; i >= 0; i--) this.#siftDown(i, this.#items[i]!);
-  }
-
+  /** Takes every owner out. */
   clear(): void {
+    for (const o of this.#items) o.heapIndex = -1;
     this.#items = [];
   }
 
-  #siftDown(start: number, entry: HeapEntry<T>): void {
+  #siftUp(start: number, owner: T): void {
+    const a = this.#items;
+    let i = start;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = a[p]!;
+      if (parent.dueAt <= owner.dueAt) break;
+      a[i] = parent;
+      parent.heapIndex = i;
+      i = p;
+    }
+    a[i] = owner;
+    owner.heapIndex = i;
+  }
+
+  #siftDown(start: number, owner: T): void {
     const a = this.#items;
     const n = a.length;
     let i = start;
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && a[c + 1]!.at < a[c]!.at) c++;
-      if (a[c]!.at >= entry.at) break;
-      a[i] = a[c]!;
+      if (c + 1 < n && a[c + 1]!.dueAt < a[c]!.dueAt) c++;
+      const child = a[c]!;
+      if (child.dueAt >= owner.dueAt) break;
+      a[i] = child;
+      child.heapIndex = i;
       i = c;
     }
-    a[i] = entry;
+    a[i] = owner;
+    owner.heapIndex = i;
   }
 }
