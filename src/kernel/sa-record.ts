@@ -15,6 +15,8 @@ export function saKey(proto: SaProto, spi: number, dst: string): string {
 /** The parameters of a larval SA made by GETSPI: addresses, SPI, and what the caller said is coming. */
 export function larvalSa(src: string, dst: string, proto: SaProto, spi: number, options: GetSpiOptions): ResolvedSa {
   const u32 = (v: unknown): number => (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 0);
+  const { hard, soft } = checkLifetimes(undefined);
+  // Every field named in the literal (no spread), so V8 keeps them all inside the object.
   return {
     src,
     dst,
@@ -27,7 +29,8 @@ export function larvalSa(src: string, dst: string, proto: SaProto, spi: number, 
     authAlg: 0,
     compAlg: 0,
     replayWindow: 0,
-    ...checkLifetimes(undefined),
+    hard,
+    soft,
     encap: null,
     selector: null,
     kmCookie: 0,

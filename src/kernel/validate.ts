@@ -32,8 +32,9 @@ export interface ResolvedSa {
   authAlg: number;
   compAlg: number;
   replayWindow: number;
-  hard: Lifetime;
-  soft: Lifetime;
+  /** Frozen, possibly shared with other SAs (checkLifetimes): replace, never change in place. */
+  hard: Readonly<Lifetime>;
+  soft: Readonly<Lifetime>;
   encap: UdpEncap | null;
   selector: TrafficSelector | null;
   kmCookie: number;
@@ -100,14 +101,34 @@ function lifetime(v: Partial<Lifetime> | undefined, which: string): Lifetime {
   };
 }
 
-/** Resolves lifetimes; a soft limit above its hard limit is EINVAL (it could never fire first). */
-export function checkLifetimes(spec: LifetimesSpec | undefined): { hard: Lifetime; soft: Lifetime } {
+/**
+ * Resolved lifetimes, frozen and shared: a gateway's SAs have a handful of distinct lifetimes, and
+ * the in-memory SADB keeps two per SA (~64 bytes each). Bounded: once full, new values are not
+ * interned (still frozen, so no caller can change one SA's lifetime through another's).
+ */
+const internedLifetimes = new Map<string, Lifetime>();
+const MAX_INTERNED_LIFETIMES = 256;
+
+function intern(l: Lifetime): Lifetime {
+  const key = `${l.allocations} ${l.bytes} ${l.addSeconds} ${l.useSeconds} ${l.idleSeconds}`;
+  const known = internedLifetimes.get(key);
+  if (known !== undefined) return known;
+  Object.freeze(l);
+  if (internedLifetimes.size < MAX_INTERNED_LIFETIMES) internedLifetimes.set(key, l);
+  return l;
+}
+
+/**
+ * Resolves lifetimes; a soft limit above its hard limit is EINVAL (it could never fire first). The
+ * objects returned are frozen and may be shared with other SAs.
+ */
+export function checkLifetimes(spec: LifetimesSpec | undefined): { hard: Readonly<Lifetime>; soft: Readonly<Lifetime> } {
   const hard = lifetime(spec?.hard, "hard");
   const soft = lifetime(spec?.soft, "soft");
   for (const k of ["allocations", "bytes", "addSeconds", "useSeconds", "idleSeconds"] as const) {
     if (hard[k] !== 0 && soft[k] > hard[k]) throw kernelError("IKE_ERR_KERNEL_EINVAL", `soft ${k} exceeds hard ${k}`);
   }
-  return { hard, soft };
+  return { hard: intern(hard), soft: intern(soft) };
 }
 
 function checkKey(key: unknown, bits: (b: number) => boolean, what: string): void {
@@ -203,6 +224,7 @@ export function resolveSa(spec: SaSpec): ResolvedSa {
   const algs = checkAlgorithms(spec);
   const { hard, soft } = checkLifetimes(spec.lifetimes);
   if (spec.label !== undefined && (typeof spec.label !== "string" || spec.label.length > 255)) throw kernelError("IKE_ERR_KERNEL_EINVAL", "label must be a string of at most 255 characters");
+  // Every field named in the literal (no spread), so V8 keeps them all inside the object.
   return {
     src,
     dst,
@@ -211,7 +233,9 @@ export function resolveSa(spec: SaSpec): ResolvedSa {
     mode: spec.mode,
     reqid: uint(spec.reqid, U32, "reqid"),
     pairSpi: uint(spec.pairSpi, U32, "pairSpi"),
-    ...algs,
+    encAlg: algs.encAlg,
+    authAlg: algs.authAlg,
+    compAlg: algs.compAlg,
     replayWindow: uint(spec.replayWindow, 255, "replayWindow"),
     hard,
     soft,

@@ -1,7 +1,7 @@
 /**
  * The in-memory SADB's deadline heap (src/kernel/timer-heap.ts, deadlines.ts): one slot per SA at
  * its earliest deadline, moved and removed in place. Checked against plain sorted models, and for
- * what a held pair leaves in it.
+ * what a held pair leaves in it; and the SA record's other shared or merged parts (lifetimes, keys).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +9,7 @@ import { AuthAlg, EncAlg } from "../../src/kernel/algorithms.js";
 import type { ExpireEvent } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
 import { TimerHeap } from "../../src/kernel/timer-heap.js";
+import { checkLifetimes } from "../../src/kernel/validate.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { WatchedKeyStore, espSa } from "./helpers.js";
 
@@ -161,4 +162,23 @@ test("one key slot per SA: an auth-only (AH) and a cipher-only (AES-GCM) SA give
   assert.equal(keys.handed.length, 2);
   await kernel.close();
   assert.ok(keys.handed.every((b) => b.every((x) => x === 0)));
+});
+
+test("resolved lifetimes are frozen and shared; an UPDATE of one SA's lifetimes leaves another's with the same values alone", async () => {
+  const spec = { hard: { addSeconds: 3000 }, soft: { addSeconds: 2700 } };
+  const a = checkLifetimes(spec);
+  const b = checkLifetimes({ hard: { addSeconds: 3000 }, soft: { addSeconds: 2700 } });
+  assert.equal(a.hard, b.hard, "one object for equal values");
+  assert.ok(Object.isFrozen(a.hard) && Object.isFrozen(a.soft));
+  const { kernel, clock, fired } = setup();
+  await kernel.add(espSa(0x8000, { lifetimes: spec }));
+  await kernel.add(espSa(0x8001, { lifetimes: spec }));
+  const got = await kernel.get("192.0.2.1", "192.0.2.2", "esp", 0x8000);
+  got.hard.addSeconds = 1; // a caller's copy
+  await kernel.update({ ...espSa(0x8001), encKey: undefined, authKey: undefined, lifetimes: { hard: { addSeconds: 4000 }, soft: { addSeconds: 3500 } } });
+  assert.equal((await kernel.get("192.0.2.1", "192.0.2.2", "esp", 0x8000)).hard.addSeconds, 3000);
+  assert.equal((await kernel.get("192.0.2.1", "192.0.2.2", "esp", 0x8001)).hard.addSeconds, 4000);
+  clock.advance(3_000_000);
+  assert.deepEqual(fired, [`${clock.now() - 300_000} ${0x8000} soft`, `${clock.now()} ${0x8000} hard`]);
+  await kernel.close();
 });
