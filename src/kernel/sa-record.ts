@@ -49,8 +49,14 @@ export class SaRecord {
   dueAt = Infinity;
   heapIndex = -1;
   softFired = false;
-  /** Both keys in one secure-memory slot, the encryption key first; null when it has none. */
-  #keys: Buffer | null = null;
+  /**
+   * Both keys in one secure-memory slot, the encryption key first: the slot's arena (shared by many
+   * SAs), offset and length, not a Buffer view of it (~100 bytes of heap per SA); a view is made
+   * again to read or free it. Arena null: no keys.
+   */
+  #keyArena: ArrayBufferLike | null = null;
+  #keyOffset = 0;
+  #keyBytes = 0;
   #encBytes = 0;
 
   constructor(sa: ResolvedSa, state: SaState, now: number) {
@@ -66,11 +72,13 @@ export class SaRecord {
     const enc = spec.encKey?.length ?? 0;
     const auth = spec.authKey?.length ?? 0;
     if (enc + auth > 0) {
-      // One slot rather than one per key: each slot is a Buffer view on the heap (~100 bytes).
+      // One slot rather than one per key.
       const slot = keys.allocate(enc + auth);
       if (enc > 0) slot.set(spec.encKey!, 0);
       if (auth > 0) slot.set(spec.authKey!, enc);
-      this.#keys = slot;
+      this.#keyArena = slot.buffer;
+      this.#keyOffset = slot.byteOffset;
+      this.#keyBytes = slot.length;
       this.#encBytes = enc;
     }
     this.sa = sa;
@@ -89,7 +97,7 @@ export class SaRecord {
   info(includeKeys: boolean): SaInfo {
     const s = this.sa;
     const encBytes = this.#encBytes;
-    const authBytes = this.#keys === null ? 0 : this.#keys.length - encBytes;
+    const authBytes = this.#keyBytes - encBytes;
     const out: SaInfo = {
       src: s.src,
       dst: s.dst,
@@ -115,7 +123,7 @@ export class SaRecord {
       counters: { ...this.counters },
     };
     if (includeKeys) {
-      const k = this.#keys;
+      const k = this.#slot();
       out.keys = {
         enc: k === null || encBytes === 0 ? null : Buffer.from(k.subarray(0, encBytes)),
         auth: k === null || authBytes === 0 ? null : Buffer.from(k.subarray(encBytes)),
@@ -124,9 +132,17 @@ export class SaRecord {
     return out;
   }
 
+  /** A view of the key slot, equal to the one the allocator handed out; null without keys. */
+  #slot(): Buffer | null {
+    return this.#keyArena === null ? null : Buffer.from(this.#keyArena, this.#keyOffset, this.#keyBytes);
+  }
+
   #wipe(keys: KeyAllocator): void {
-    if (this.#keys !== null) keys.free(this.#keys);
-    this.#keys = null;
+    const slot = this.#slot();
+    if (slot !== null) keys.free(slot);
+    this.#keyArena = null;
+    this.#keyOffset = 0;
+    this.#keyBytes = 0;
     this.#encBytes = 0;
   }
 }

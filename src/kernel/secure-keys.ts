@@ -25,7 +25,10 @@ const ARENA_BYTES = 64 * 1024;
 export interface KeyAllocator {
   /** A zero-filled buffer of exactly `length` bytes (1..maxKeyBytes) in secure memory. */
   allocate(length: number): Buffer;
-  /** Zeroes `key` (and the rest of its slot) and makes the slot reusable. */
+  /**
+   * Zeroes `key` (and the rest of its slot) and makes the slot reusable. `key` may be a new view
+   * of the same memory (same ArrayBuffer, offset and length) as the one `allocate` returned.
+   */
   free(key: Buffer): void;
   /** Zeroes everything and gives the memory back (for reuse by the next store, or to the system). */
   destroy(): void;

@@ -38,3 +38,16 @@ test("many keys fit without one mapping per key", () => {
   assert.equal(store.live, 0);
   store.destroy();
 });
+
+test("a slot can be freed through a new view of the same memory (the SADB keeps no view), once", () => {
+  const store = new SecureKeyStore();
+  const slot = store.allocate(36);
+  slot.fill(0x5a);
+  const again = Buffer.from(slot.buffer, slot.byteOffset, slot.length);
+  assert.notEqual(again, slot);
+  store.free(again);
+  assert.ok(slot.every((x) => x === 0), "zeroed through the other view");
+  assert.equal(store.live, 0);
+  assert.throws(() => store.free(Buffer.from(slot.buffer, slot.byteOffset, slot.length)), /double free/);
+  store.destroy();
+});
