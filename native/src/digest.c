@@ -58,13 +58,20 @@ static void *Unwrap(napi_env env, napi_value v, const napi_type_tag *tag) {
   return p;
 }
 
-/* mdFetch(name): an EVP_MD handle, or an error when OpenSSL has no such digest. */
-napi_value MdFetch(napi_env env, napi_callback_info info) {
+/* The one string argument of mdFetch/cipherFetch in buf, or 0 (a JS error is then thrown). */
+static int NameArg(napi_env env, napi_callback_info info, char *buf, size_t size, const char *usage) {
   size_t argc = 1;
   napi_value argv[1];
-  char name[64];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  THROW_IF(argc < 1 || !GetName(env, argv[0], name, sizeof(name)), "IKE_ERR_NATIVE_ARG", "mdFetch(name)");
+  if (argc >= 1 && GetName(env, argv[0], buf, size)) return 1;
+  napi_throw_error(env, "IKE_ERR_NATIVE_ARG", usage);
+  return 0;
+}
+
+/* mdFetch(name): an EVP_MD handle, or an error when OpenSSL has no such digest. */
+napi_value MdFetch(napi_env env, napi_callback_info info) {
+  char name[64];
+  if (!NameArg(env, info, name, sizeof(name), "mdFetch(name)")) return NULL;
   EVP_MD *md = EVP_MD_fetch(NULL, name, NULL);
   THROW_IF(md == NULL, "IKE_ERR_NATIVE_ALG", "digest not available");
   return Wrap(env, md, &kMdTag, FreeMd);
@@ -72,11 +79,8 @@ napi_value MdFetch(napi_env env, napi_callback_info info) {
 
 /* cipherFetch(name): an EVP_CIPHER handle (legacy ciphers need the legacy provider loaded). */
 napi_value CipherFetch(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   char name[64];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  THROW_IF(argc < 1 || !GetName(env, argv[0], name, sizeof(name)), "IKE_ERR_NATIVE_ARG", "cipherFetch(name)");
+  if (!NameArg(env, info, name, sizeof(name), "cipherFetch(name)")) return NULL;
   EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
   THROW_IF(c == NULL, "IKE_ERR_NATIVE_ALG", "cipher not available");
   return Wrap(env, c, &kCipherTag, FreeCipher);
