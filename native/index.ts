@@ -35,6 +35,16 @@ export interface KernelSocketHandle {
   readonly __kernelSocket: unique symbol;
 }
 
+/** An OpenSSL digest (EVP_MD) fetched once by name (`mdFetch`); the garbage collector frees it. */
+export interface NativeDigestHandle {
+  readonly __nativeDigest: unique symbol;
+}
+
+/** An OpenSSL cipher (EVP_CIPHER) fetched once by name (`cipherFetch`); the garbage collector frees it. */
+export interface NativeCipherHandle {
+  readonly __nativeCipher: unique symbol;
+}
+
 /** Which kernel interface a socket speaks. */
 export type KernelSocketKind = "pfkey" | "xfrm" | "route";
 
@@ -167,6 +177,16 @@ export interface NativeAddon {
   udpBatchPort(handle: UdpBatchHandle): number;
   /** Stops reading and closes the sockets; calling it again does nothing. */
   udpBatchClose(handle: UdpBatchHandle): void;
+  /** The digest OpenSSL knows as `name`; throws `IKE_ERR_NATIVE_ALG` when it has none. */
+  mdFetch(name: string): NativeDigestHandle;
+  /** The cipher OpenSSL knows as `name` (DES, Blowfish: legacy provider); throws `IKE_ERR_NATIVE_ALG` when it has none. */
+  cipherFetch(name: string): NativeCipherHandle;
+  /** hash(part0 | part1 | ...), at most 16 parts (native/src/digest.c). */
+  digest(md: NativeDigestHandle, parts: readonly Uint8Array[]): Buffer;
+  /** HMAC (RFC 2104) under `key` of part0 | part1 | ..., at most 16 parts; the key's copies are cleansed. */
+  hmac(md: NativeDigestHandle, key: Uint8Array, parts: readonly Uint8Array[]): Buffer;
+  /** CBC over whole blocks without padding; the context (key schedule) is freed, cleansed, before it returns. */
+  cbc(cipher: NativeCipherHandle, encrypt: boolean, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,7 +1,8 @@
 /*
  * iked native addon: the few system and OpenSSL calls Node.js does not expose (kernel key-management
  * sockets in ksock.c, IKE socket policy bypass in udp-bypass.c, batched
- * reads and sends on the IKE port in udp-batch.c, public-key operations in pkey.c).
+ * reads and sends on the IKE port in udp-batch.c, public-key operations in pkey.c, prf/hash/CBC in
+ * digest.c).
  * Built against Node's own headers (node-gyp, nodedir), so the OpenSSL symbols
  * resolve to the copy inside the node binary.
  *
@@ -16,6 +17,7 @@
 #endif
 #include "pkey.h"
 #include "ksock.h"
+#include "digest.h"
 
 /* disableCoreDumps(): PR_SET_DUMPABLE 0 and RLIMIT_CORE 0, so keying material never reaches a core file. */
 static napi_value DisableCoreDumps(napi_env env, napi_callback_info info) {
@@ -70,6 +72,11 @@ NAPI_MODULE_INIT() {
     METHOD("udpBatchWantWritable", UdpBatchWantWritable),
     METHOD("udpBatchPort", UdpBatchPort),
     METHOD("udpBatchClose", UdpBatchClose),
+    METHOD("mdFetch", MdFetch),
+    METHOD("cipherFetch", CipherFetch),
+    METHOD("digest", Digest),
+    METHOD("hmac", Hmac),
+    METHOD("cbc", Cbc),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

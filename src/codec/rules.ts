@@ -132,13 +132,14 @@ function countOf(payloads: readonly Payload[], types: readonly number[]): number
 
 function checkCount(rule: CountRule, payloads: readonly Payload[], pos: MessagePosition): DecodeError | null {
   const n = countOf(payloads, rule.types);
-  const names = rule.types.map((t) => nameOf(PayloadType, t)).join("|");
+  // Checked for every message: the error text (payload names) is built only for a failure.
+  const names = (): string => rule.types.map((t) => nameOf(PayloadType, t)).join("|");
   // A count short of the next allowed one is a missing payload (a lone quick-mode ID lacks its pair).
   const short = n < rule.min || (rule.counts !== undefined && !rule.counts.includes(n) && rule.counts.some((c) => c > n));
-  if (short) return decodeError("IKE_ERR_MISSING_PAYLOAD", 0, rule.types[0], `${pos} needs ${rule.counts?.join(" or ") ?? rule.min} ${names}, has ${n}`);
+  if (short) return decodeError("IKE_ERR_MISSING_PAYLOAD", 0, rule.types[0], `${pos} needs ${rule.counts?.join(" or ") ?? rule.min} ${names()}, has ${n}`);
   if (n > rule.max || (rule.counts !== undefined && !rule.counts.includes(n))) {
     const extra = payloads.filter((p) => rule.types.includes(p.type))[n > rule.max ? rule.max : n - 1];
-    return decodeError("IKE_ERR_REPEATED_PAYLOAD", rawOffset(extra), rule.types[0], `${pos} carries ${n} ${names}`);
+    return decodeError("IKE_ERR_REPEATED_PAYLOAD", rawOffset(extra), rule.types[0], `${pos} carries ${n} ${names()}`);
   }
   return null;
 }

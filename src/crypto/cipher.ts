@@ -11,13 +11,15 @@
  * inputs must be whole blocks.
  *
  * Key bytes: OpenSSL copies the key into its cipher context (normal heap) for the duration of one
- * call; the context is cleansed when it is freed (EVP_CIPHER_CTX_free), which happens when Node
- * collects the Cipheriv object.
+ * call; the context is cleansed when it is freed (EVP_CIPHER_CTX_free): before the call returns
+ * when the native addon is built (native-primitives.ts, one call instead of a Cipheriv object),
+ * else when Node collects the Cipheriv object.
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { keyBitsAllowed, type CipherInfo } from "./algorithms.js";
 import { CryptoError, CryptoErrorCode } from "./crypto-error.js";
 import { checkTripleDesKey, isWeakDesKey } from "./des-keys.js";
+import { nativeCbc, nativeCbcAvailable } from "./native-primitives.js";
 
 let legacyLoaded: boolean | undefined;
 
@@ -90,6 +92,13 @@ function run(encrypt: boolean, cipher: CipherInfo, key: Uint8Array, iv: Uint8Arr
   checkCipherKey(cipher, key);
   checkShapes(cipher, iv, data);
   const name = cipher.openssl(key.length * 8);
+  if (nativeCbcAvailable()) {
+    try {
+      return nativeCbc(name, encrypt, key, iv, data);
+    } catch (cause) {
+      throw new CryptoError(CryptoErrorCode.Unsupported, `OpenSSL refused ${name}`, { cause });
+    }
+  }
   let ctx;
   try {
     ctx = encrypt ? createCipheriv(name, key, iv) : createDecipheriv(name, key, iv);

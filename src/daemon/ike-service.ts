@@ -68,8 +68,13 @@ export { localAddresses } from "./listen.js";
 export function engineLog(log: Logger): IkeLog {
   const category = (msg: string, fields: Record<string, unknown>) =>
     /Quick Mode|IPsec|Phase 2/i.test(msg) || fields.mid !== undefined ? "phase2" : /dropped/.test(msg) ? "op" : "phase1";
+  // The engine's debug calls come several per negotiation; with none of their categories on (the
+  // default) they end here, before the message is matched against the category patterns.
+  const anyOn = (): boolean => log.enabled("phase1") || log.enabled("phase2") || log.enabled("op");
   return {
-    debug: (fields, msg) => log.debug(category(msg, fields), msg, fields),
+    debug: (fields, msg) => {
+      if (anyOn()) log.debug(category(msg, fields), msg, fields);
+    },
     info: (fields, msg) => log.info(msg, fields),
     warn: (fields, msg) => log.warn(msg, fields),
     error: (fields, msg) => log.error(msg, fields),

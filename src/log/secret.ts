@@ -42,13 +42,19 @@ export const SECRET_FIELD_NAMES: readonly string[] = [
   "gxy", "dhPrivate", "privateKey", "keymat",
 ];
 
-/** Replace anything that might hold secret bytes by a description of its size. */
+const SECRET_NAMES = new Set(SECRET_FIELD_NAMES);
+
+/**
+ * Replace anything that might hold secret bytes by a description of its size. Runs for every
+ * line emitted (an audit line per SA event at the default level): own keys, no entry arrays.
+ */
 export function scrubFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(fields)) {
+  for (const name of Object.keys(fields)) {
+    const value = fields[name];
     if (value instanceof Secret) out[name] = value.toString();
-    else if (Buffer.isBuffer(value) || value instanceof Uint8Array) out[name] = `[${value.length} bytes]`;
-    else if (SECRET_FIELD_NAMES.includes(name)) out[name] = "[redacted]";
+    else if (value instanceof Uint8Array) out[name] = `[${value.length} bytes]`;
+    else if (SECRET_NAMES.has(name)) out[name] = "[redacted]";
     else out[name] = value;
   }
   return out;

@@ -113,3 +113,12 @@ for (const [name, pos, m, code, offset] of bad) {
     assert.equal(e.offset, typeof offset === "number" ? offset : offset(m));
   });
 }
+
+test("count errors name the payload types and counts (the text is built only on failure)", () => {
+  const one = arrive(QM, [hash, espSa, nonce, id], { encrypted: true, messageId: 7 });
+  assert.equal(checkRules("QM1", one.header, one.payloads)?.detail, "QM1 needs 0 or 2 ID, has 1");
+  const three = arrive(QM, [hash, espSa, nonce, id, id, id], { encrypted: true, messageId: 7 });
+  assert.equal(checkRules("QM1", three.header, three.payloads)?.detail, "QM1 carries 3 ID");
+  const lone = arrive(INFO, [hash], { encrypted: true, messageId: 3 });
+  assert.equal(checkRules("INFO", lone.header, lone.payloads)?.detail, "INFO needs 1 N|D, has 0");
+});

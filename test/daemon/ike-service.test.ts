@@ -23,6 +23,7 @@ test("sockets: host addresses of local_addr only (single or full-length prefix),
 test("engine log lines map to the original's debug categories; levels kept", () => {
   const seen: string[] = [];
   const log = {
+    enabled: () => true,
     debug: (cat: DebugCategoryName, msg: string, _f?: Fields) => seen.push(`debug ${cat} ${msg}`),
     info: (msg: string, _f?: Fields) => seen.push(`info ${msg}`),
     warn: (msg: string, _f?: Fields) => seen.push(`warn ${msg}`),
@@ -45,4 +46,22 @@ test("engine log lines map to the original's debug categories; levels kept", () 
     "warn w",
     "error e",
   ]);
+});
+
+test("engine debug calls stop at a bit test when none of phase1, phase2, op is on; one on lets them through to the logger's own check", () => {
+  const on = new Set<string>();
+  const asked: string[] = [];
+  const seen: string[] = [];
+  const log = {
+    enabled: (cat: DebugCategoryName) => (asked.push(cat), on.has(cat)),
+    debug: (cat: DebugCategoryName, msg: string) => seen.push(`${cat} ${msg}`),
+  } as unknown as Logger;
+  const l = engineLog(log);
+  l.debug({ sa: "x" }, "ISAKMP SA state");
+  l.debug({ sa: "x", mid: 7 }, "retransmitted");
+  assert.deepEqual(seen, []);
+  assert.deepEqual([...new Set(asked)].sort(), ["op", "phase1", "phase2"]);
+  on.add("op");
+  l.debug({ sa: "x", mid: 7 }, "retransmitted");
+  assert.deepEqual(seen, ["phase2 retransmitted"]);
 });

@@ -149,3 +149,34 @@ test("the debug log refuses a FIFO, a symbolic link and a device without blockin
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("with stderr a regular file (the detached daemon), lines go to it whole and in order with other stderr writes; scrubbing holds", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "iked-log-"));
+  const file = path.join(dir, "stderr.log");
+  const fd = fs.openSync(file, "a", 0o600);
+  const logger = new URL("../../src/log/logger.js", import.meta.url).href;
+  const script = `
+    import { LogHub } from ${JSON.stringify(logger)};
+    const hub = new LogHub({ debugLevel: 0, privilege: 0, destination: { kind: "stderr" } });
+    const log = hub.logger("ike");
+    log.info("first", { sa: "s1", key: "hunter2", gxy: Buffer.alloc(8, 1), n: 3 });
+    process.stderr.write("between\\n");
+    log.warn("second", { psk: new Uint8Array(4) });
+    console.error("after");
+    log.info("third");
+  `;
+  try {
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "ignore", fd] });
+  } finally {
+    fs.closeSync(fd);
+  }
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  fs.rmSync(dir, { recursive: true });
+  assert.equal(lines.length, 6, lines.join("\n"));
+  assert.match(lines[0]!, /INFO  ike: first sa=s1 key=\[redacted\] gxy="\[8 bytes\]" n=3$/);
+  assert.equal(lines[1], "between");
+  assert.match(lines[2]!, /WARN  ike: second psk="\[4 bytes\]"$/);
+  assert.equal(lines[3], "after");
+  assert.match(lines[4]!, /INFO  ike: third$/);
+  assert.equal(lines[5], "");
+});
