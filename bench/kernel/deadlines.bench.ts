@@ -7,7 +7,7 @@
  */
 import { Bench } from "tinybench";
 import { MemoryKernel } from "../../src/kernel/memory.js";
-import { TimerHeap } from "../../src/kernel/timer-heap.js";
+import { TimerHeap } from "../../src/timer-heap.js";
 
 /** SAs per sample: enough that per-timer costs dominate fixed ones. */
 const N = 10_000;

@@ -5,7 +5,7 @@
  */
 import type { Clock, TimerHandle } from "../clock.js";
 import { InvariantError } from "../errors.js";
-import { TimerHeap, type HeapOwner } from "./timer-heap.js";
+import { TimerHeap, type HeapOwner } from "../timer-heap.js";
 
 /** Deadlines with a single armed timer. `due` runs for each owner whose time has come, out of the heap. */
 export class Deadlines<T extends HeapOwner> {

@@ -1,5 +1,5 @@
 /**
- * The in-memory SADB's deadline heap (src/kernel/timer-heap.ts, deadlines.ts): one slot per SA at
+ * The in-memory SADB's deadline heap (src/timer-heap.ts, deadlines.ts): one slot per SA at
  * its earliest deadline, moved and removed in place. Checked against plain sorted models, and for
  * what a held pair leaves in it; and the SA record's other shared or merged parts (lifetimes, keys).
  */
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { AuthAlg, EncAlg } from "../../src/kernel/algorithms.js";
 import type { ExpireEvent } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
-import { TimerHeap } from "../../src/kernel/timer-heap.js";
+import { TimerHeap } from "../../src/timer-heap.js";
 import { checkLifetimes } from "../../src/kernel/validate.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { WatchedKeyStore, espSa } from "./helpers.js";

@@ -1,9 +1,10 @@
 /**
  * A binary min-heap of deadline owners, indexed: each owner carries its own due time and its
- * position in the heap, so a deadline is moved or removed in place in O(log n). The in-memory SADB
- * keeps one slot per SA here (the SA's earliest deadline) and arms one clock timer for the root,
- * instead of one `setTimeout` per SA (100k SAs would mean 200k timers), and holds no entry objects
- * and no stale entries: the heap is exactly as long as the number of SAs with a deadline.
+ * position in the heap, so a deadline is moved or removed in place in O(log n), with no entry
+ * objects and no stale entries. Two users, each arming one clock timer for the root instead of one
+ * `setTimeout` per deadline (100k SAs would mean 200k timers): the in-memory SADB keeps one slot
+ * per SA (its earliest deadline, src/kernel/deadlines.ts), and the ISAKMP SAs' timer queue
+ * (timer-queue.ts) one per armed timer, ordered on a tie by arming order (its own `before`).
  */
 
 /** Something with a place in the heap. `heapIndex` is -1 while it has none; only the heap writes it. */
@@ -12,9 +13,14 @@ export interface HeapOwner {
   heapIndex: number;
 }
 
-/** Min-heap of owners ordered by `dueAt`. */
+/** Min-heap of owners ordered by `dueAt` (or by `before`, which must order by `dueAt` first). */
 export class TimerHeap<T extends HeapOwner> {
   #items: T[] = [];
+  readonly #before: (a: T, b: T) => boolean;
+
+  constructor(before: (a: T, b: T) => boolean = (a, b) => a.dueAt < b.dueAt) {
+    this.#before = before;
+  }
 
   get size(): number {
     return this.#items.length;
@@ -38,6 +44,11 @@ export class TimerHeap<T extends HeapOwner> {
     }
     this.#siftUp(i, owner);
     if (owner.heapIndex === i) this.#siftDown(i, owner);
+  }
+
+  /** Whether `owner` is in this heap. */
+  has(owner: T): boolean {
+    return owner.heapIndex >= 0 && this.#items[owner.heapIndex] === owner;
   }
 
   /** Takes `owner` out of the heap; nothing happens if it is not in. */
@@ -65,7 +76,7 @@ export class TimerHeap<T extends HeapOwner> {
     while (i > 0) {
       const p = (i - 1) >> 1;
       const parent = a[p]!;
-      if (parent.dueAt <= owner.dueAt) break;
+      if (!this.#before(owner, parent)) break;
       a[i] = parent;
       parent.heapIndex = i;
       i = p;
@@ -81,9 +92,9 @@ export class TimerHeap<T extends HeapOwner> {
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && a[c + 1]!.dueAt < a[c]!.dueAt) c++;
+      if (c + 1 < n && this.#before(a[c + 1]!, a[c]!)) c++;
       const child = a[c]!;
-      if (child.dueAt >= owner.dueAt) break;
+      if (!this.#before(child, owner)) break;
       a[i] = child;
       child.heapIndex = i;
       i = c;
