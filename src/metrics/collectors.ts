@@ -26,6 +26,10 @@ export interface TransportCounters {
   readonly espDropped: number;
   readonly runts: number;
   readonly verifiedReceived: number;
+  /** Datagrams the sockets took, those dropped before a socket took them, those a socket refused. */
+  readonly sent: number;
+  readonly sendDropped: number;
+  readonly sendErrors: number;
 }
 
 /** Where the values come from, read at scrape time. */
@@ -148,6 +152,13 @@ function registerTransport(registry: Registry, p: string, src: MetricSources): v
     set({ kind: "keepalive" }, t.keepalives);
     set({ kind: "esp" }, t.espDropped);
     set({ kind: "runt" }, t.runts);
+  });
+  copiedCounter(registry, `${p}transport_sends_total`, "Datagrams handed to the UDP sockets to send, by outcome: sent (the socket took it), dropped (the send queue was full, or no socket for the local address), error (the socket refused it); the engine's iked_datagrams_sent_total counts what it asked to send", ["outcome"], (set) => {
+    const t = src.transport();
+    if (t === undefined) return;
+    set({ outcome: "sent" }, t.sent);
+    set({ outcome: "dropped" }, t.sendDropped);
+    set({ outcome: "error" }, t.sendErrors);
   });
   copiedCounter(registry, `${p}transport_verified_datagrams_total`, "Datagrams read from the IKE port's second socket: those with a responder cookie (peers that returned ours), steered apart so an MM1 flood cannot crowd them out; stays 0 where the kernel refused the socket pair", [], (set) => {
     const t = src.transport();

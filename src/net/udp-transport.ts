@@ -174,6 +174,8 @@ export class UdpTransport implements Transport {
   private pairWarned = false;
   private batchWarned = false;
   private sendDroppedNoSocket = 0;
+  /** Sends of endpoints already closed (an address that left, a reload), so the counters never go back. */
+  private readonly closedSends = { sent: 0, dropped: 0, errors: 0 };
   private buffers: BatchBuffers | undefined;
 
   private constructor(private readonly opts: UdpTransportOptions) {}
@@ -225,7 +227,7 @@ export class UdpTransport implements Transport {
   async removeAddress(address: string): Promise<void> {
     const gone = [...this.bound.entries()].filter(([, b]) => b.local.address === address);
     for (const [k] of gone) this.bound.delete(k);
-    await Promise.all(gone.map(([, b]) => closeBound(b)));
+    await Promise.all(gone.map(([, b]) => this.retire(b)));
   }
 
   /** The IKE (non-NAT-T) endpoint bound on `address`, if any. */
@@ -263,9 +265,9 @@ export class UdpTransport implements Transport {
   }
 
   stats(): UdpTransportStats {
-    let sent = 0;
-    let dropped = this.sendDroppedNoSocket;
-    let errors = 0;
+    let sent = this.closedSends.sent;
+    let dropped = this.sendDroppedNoSocket + this.closedSends.dropped;
+    let errors = this.closedSends.errors;
     for (const b of this.bound.values()) {
       sent += b.queue.stats.sent;
       dropped += b.queue.stats.dropped;
@@ -278,7 +280,20 @@ export class UdpTransport implements Transport {
   async close(): Promise<void> {
     const all = [...this.bound.values()];
     this.bound.clear();
-    await Promise.all(all.map(closeBound));
+    await Promise.all(all.map((b) => this.retire(b)));
+  }
+
+  /** Close an endpoint taken out of `bound`, its send counts kept in the totals. */
+  private async retire(b: Bound): Promise<void> {
+    const closing = closeBound(b);
+    // Read once closeBound has closed the queue (its pending sends counted as dropped) and before
+    // it settles, so the totals never dip while the sockets close (a send still in flight then is
+    // not counted).
+    const c = this.closedSends;
+    c.sent += b.queue.stats.sent;
+    c.dropped += b.queue.stats.dropped;
+    c.errors += b.queue.stats.errors;
+    await closing;
   }
 
   private lookup(local: Endpoint): Bound | undefined {

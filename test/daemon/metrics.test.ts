@@ -131,12 +131,13 @@ test("the UDP sockets' counters: each datagram read counted once by kind, the re
     for (const m of text.matchAll(/^iked_transport_datagrams_total\{kind="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
     const v = /^iked_transport_verified_datagrams_total (\d+)$/m.exec(text);
     if (v !== null) out.verified = Number(v[1]);
+    for (const m of text.matchAll(/^iked_transport_sends_total\{outcome="(\w+)"\} (\d+)$/gm)) out[`send_${m[1]!}`] = Number(m[2]);
     return out;
   };
   try {
     d = await startDaemon(root, ["--metrics", "127.0.0.1:16624", "--port", String(IKE), "--natt-port", String(NATT)]);
     const before = await scrape();
-    assert.deepEqual(before, { isakmp: 0, keepalive: 0, esp: 0, runt: 0, verified: 0 });
+    assert.deepEqual(before, { isakmp: 0, keepalive: 0, esp: 0, runt: 0, verified: 0, send_sent: 0, send_dropped: 0, send_error: 0 });
     sock.bind(0, "127.0.0.1");
     await once(sock, "listening");
     // Neither port is 500: every ISAKMP datagram carries the RFC 3948 non-ESP marker.
@@ -161,11 +162,13 @@ test("the UDP sockets' counters: each datagram read counted once by kind, the re
       after = await scrape();
       return Object.entries(want).every(([k, n]) => after[k]! >= n);
     }, () => `the counters to move: ${JSON.stringify(after)}`);
-    assert.deepEqual(after, want, "each datagram counted once, under its kind");
-    // get stats --json has the same counters.
+    const { send_sent: sent, send_dropped: dropped, send_error: errors, ...read } = after;
+    assert.deepEqual(read, want, "each datagram counted once, under its kind");
+    // get stats --json has the same counters, the sends' included.
     const stats = await ikeadm(root, ["--json", "get", "stats"]);
     const t = (JSON.parse(stats.stdout) as { transport: Record<string, number> }).transport;
     assert.deepEqual([t.received, t.keepalives, t.espDropped, t.runts, t.verifiedReceived], [2, 1, 1, 1, 1]);
+    assert.deepEqual([sent, dropped, errors], [t.sent, t.sendDropped, t.sendErrors]);
   } finally {
     sock.close();
     await d?.stop();

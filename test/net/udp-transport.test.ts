@@ -158,3 +158,26 @@ test("IPv6 loopback works when the host has it", async (t) => {
     await b.close();
   }
 });
+
+test("send counters keep what an address's sockets sent after the address is gone (they never go back)", async () => {
+  const a = await UdpTransport.open({ addresses: ["127.0.0.1"], port: 0, nattPort: null });
+  const raw = dgram.createSocket("udp4");
+  raw.bind(0, "127.0.0.1");
+  await once(raw, "listening");
+  try {
+    await a.addAddress("127.0.0.2");
+    const from = a.ikeEndpoint("127.0.0.2")!;
+    const wire = once(raw, "message");
+    assert.equal(a.send(Buffer.from("abc"), from, { address: "127.0.0.1", port: raw.address().port }), true);
+    await wire;
+    assert.equal(a.stats().sent, 1);
+    await a.removeAddress("127.0.0.2");
+    assert.equal(a.ikeEndpoint("127.0.0.2"), undefined);
+    assert.equal(a.stats().sent, 1, "the gone address's send still counted");
+    assert.equal(a.send(Buffer.from("x"), from, { address: "127.0.0.1", port: raw.address().port }), false);
+    assert.equal(a.stats().sendDropped, 1);
+  } finally {
+    raw.close();
+    await a.close();
+  }
+});
