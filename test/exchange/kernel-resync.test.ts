@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PERIODIC_RESYNC_MS, wireKernelEvents } from "../../src/daemon/kernel-events.js";
 import { kernelResync } from "../../src/kernel/channels.js";
+import type { Kernel } from "../../src/kernel/kernel.js";
 import { KernelCounters, instrumentKernel } from "../../src/metrics/kernel-counters.js";
 import { RESYNC_RETRY_MIN_MS, type ResyncPublished, type ResyncReport } from "../../src/kernel/resync.js";
 import { LogHub } from "../../src/log/logger.js";
@@ -24,6 +25,12 @@ async function upPair(p: Pair): Promise<void> {
   p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
   await settle(p, 40);
   assert.equal((await p.a.kernel.dump()).filter((s) => s.state === "mature").length, 2);
+}
+
+/** Someone else deletes a's inbound SA from its kernel (`dump`: the kernel's own, unhooked). */
+async function deleteOurInbound(p: Pair, dump: () => ReturnType<Kernel["dump"]> = () => p.a.kernel.dump()): Promise<void> {
+  const inbound = (await dump()).find((s) => s.dst === "10.0.0.1")!;
+  await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
 }
 
 /** a's engine wired to a's kernel as the daemon wires them, logging to a file; resync reports collected. */
@@ -43,6 +50,11 @@ function wire(p: Pair, now?: () => number) {
     for (let i = 0; i < 200 && reports.length === n; i++) await settle(p, 1);
     assert.equal(reports.length, n + 1, "the resync finished");
   };
+  /** Wait until `n` resyncs have reported in all (no more). */
+  const resyncs = async (n: number): Promise<void> => {
+    for (let i = 0; i < 200 && reports.length < n; i++) await settle(p, 1);
+    assert.equal(reports.length, n);
+  };
   const done = (): string => {
     unwire();
     kernelResync.unsubscribe(onReport);
@@ -51,7 +63,7 @@ function wire(p: Pair, now?: () => number) {
     rmSync(dir, { recursive: true, force: true });
     return text;
   };
-  return { reports, lost, done };
+  return { reports, lost, resyncs, done };
 }
 
 test("a DELETE lost in an overrun: the resync forgets the pair, tells the peer and removes the other half", async () => {
@@ -59,8 +71,7 @@ test("a DELETE lost in an overrun: the resync forgets the pair, tells the peer a
   await upPair(p);
   const w = wire(p);
   // Someone removed our inbound SA; its DELETE was among the events the overrun lost.
-  const inbound = (await p.a.kernel.dump()).find((s) => s.dst === "10.0.0.1")!;
-  await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
+  await deleteOurInbound(p);
   await w.lost();
   await settle(p, 40);
   assert.deepEqual(await p.a.kernel.dump(), [], "the outbound half is gone too");
@@ -121,18 +132,13 @@ test("a kernel that loses events silently (PF_KEY): resynced every minute, one a
   const counters = new KernelCounters("pfkey");
   const detach = instrumentKernel(p.a.kernel, counters);
   const w = wire(p);
-  const resyncs = async (n: number): Promise<void> => {
-    for (let i = 0; i < 200 && w.reports.length < n; i++) await settle(p, 1);
-    assert.equal(w.reports.length, n);
-  };
   // Someone removed our inbound SA; its DELETE was dropped silently.
-  const inbound = (await kernelDump()).find((s) => s.dst === "10.0.0.1")!;
-  await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
+  await deleteOurInbound(p, kernelDump);
   p.clock.advance(PERIODIC_RESYNC_MS - 1);
   await settle(p, 5);
   assert.equal(w.reports.length, 0, "no resync before the interval");
   p.clock.advance(1);
-  await resyncs(1);
+  await w.resyncs(1);
   assert.deepEqual(w.reports[0], { causes: ["periodic"], kernelSas: 1, held: 1, missing: 1, removed: 1, softExpired: 0, rekeyed: 0 });
   await settle(p, 40);
   assert.deepEqual(await kernelDump(), [], "the outbound half is gone too");
@@ -149,11 +155,11 @@ test("a kernel that loses events silently (PF_KEY): resynced every minute, one a
   assert.equal(dumps, before + 1, "one dump under way, the second check skipped");
   release();
   gate = undefined;
-  await resyncs(2);
+  await w.resyncs(2);
   await settle(p, 5);
   assert.equal(w.reports.length, 2, "nothing queued behind it");
   p.clock.advance(PERIODIC_RESYNC_MS);
-  await resyncs(3);
+  await w.resyncs(3);
   assert.equal(w.reports[2]!.missing, 0);
   assert.deepEqual(counters.toJSON().resyncs, { done: 3, failed: 0, removed: 1, rekeyed: 0 }, "iked_kernel_resyncs_total counts them");
   detach();
@@ -188,13 +194,8 @@ test("a resync whose dump fails (XFRM: no periodic check) is tried again a secon
   const counters = new KernelCounters("xfrm");
   const detach = instrumentKernel(p.a.kernel, counters);
   const w = wire(p);
-  const resyncs = async (n: number): Promise<void> => {
-    for (let i = 0; i < 200 && w.reports.length < n; i++) await settle(p, 1);
-    assert.equal(w.reports.length, n);
-  };
   // Someone removed our inbound SA; its DELETE was lost in an overrun, and the resync's dump fails.
-  const inbound = (await kernelDump()).find((s) => s.dst === "10.0.0.1")!;
-  await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
+  await deleteOurInbound(p, kernelDump);
   await w.lost();
   assert.equal(w.reports[0]!.error, "netlink dump failed: ENOBUFS");
   assert.equal(w.reports[0]!.retryMs, RESYNC_RETRY_MIN_MS);
@@ -202,7 +203,7 @@ test("a resync whose dump fails (XFRM: no periodic check) is tried again a secon
   await settle(p, 5);
   assert.equal(dumps, 1, "no retry before its time");
   p.clock.advance(1);
-  await resyncs(2);
+  await w.resyncs(2);
   assert.deepEqual(w.reports[1], { causes: ["overrun"], kernelSas: 1, held: 1, missing: 1, removed: 1, softExpired: 0, rekeyed: 0 });
   await settle(p, 40);
   assert.deepEqual(await kernelDump(), [], "the outbound half is gone too");
