@@ -19,6 +19,9 @@ import { makeRoot, startDaemon, type RunningDaemon } from "./harness.js";
 const run = promisify(execFile);
 const XF = "p1_xform { auth_method preshared oakley_group 14 auth_alg sha256 encr_alg aes }";
 
+/** A rule for `local` to 203.0.113.9. */
+const rule = (label: string, local: string): string => `{ label "${label}" local_addr ${local} remote_addr 203.0.113.9 ${XF} }\n`;
+
 function config(text: string) {
   const c = parseIkeConfig(text, "ike.config");
   if (!c.ok) throw new Error(JSON.stringify(c.diagnostics));
@@ -27,7 +30,6 @@ function config(text: string) {
 
 test("a subnet, a range, 0.0.0.0/0 and ::/0 take every host address they cover; named hosts always", () => {
   const host = ["127.0.0.1", "10.1.2.3", "10.9.0.1", "192.0.2.7", "::1", "2001:db8::5"];
-  const rule = (label: string, local: string) => `{ label "${label}" local_addr ${local} remote_addr 203.0.113.9 ${XF} }\n`;
   assert.deepEqual(listenAddresses(config(rule("s", "10.1.0.0/16")), host), ["10.1.2.3"]);
   assert.deepEqual(listenAddresses(config(rule("r", "10.9.0.0-10.9.0.9")), host), ["10.9.0.1"]);
   assert.deepEqual(listenAddresses(config(rule("any4", "0.0.0.0/0")), host), ["127.0.0.1", "10.1.2.3", "10.9.0.1", "192.0.2.7"]);
@@ -102,7 +104,8 @@ test("a named address that cannot be bound is reported once while it stays missi
   assert.deepEqual(changes.slice(2).map((ch) => ch.failed.map((f) => f.address)), [["192.0.2.11"], ["192.0.2.10"]]);
 });
 
-test("a reload during a pass is acted on: the pass asked for then runs after it with the new configuration", async () => {
+/** Sockets whose bind of 192.0.2.1 waits until `release()`; `inFirstBind` settles once it waits. */
+function gatedSockets(): { bound: Set<string>; sockets: ListenSockets; inFirstBind: Promise<void>; release: () => void } {
   const bound = new Set<string>();
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
@@ -119,7 +122,11 @@ test("a reload during a pass is acted on: the pass asked for then runs after it 
     },
     removeAddress: async (a) => void bound.delete(a),
   };
-  const rule = (label: string, local: string) => `{ label "${label}" local_addr ${local} remote_addr 203.0.113.9 ${XF} }\n`;
+  return { bound, sockets, inFirstBind, release: () => release() };
+}
+
+test("a reload during a pass is acted on: the pass asked for then runs after it with the new configuration", async () => {
+  const { bound, sockets, inFirstBind, release } = gatedSockets();
   let c = config(rule("a", "192.0.2.1"));
   const w = new ListenWatcher({ sockets, config: () => c, host: () => ["192.0.2.1", "192.0.2.2"] });
   const first = w.sync();
@@ -136,23 +143,7 @@ test("a reload during a pass is acted on: the pass asked for then runs after it 
 });
 
 test("stop: the pass under way binds nothing more, a pass asked for during it (a reload) never runs, and stop waits for the first", async () => {
-  const bound = new Set<string>();
-  let release: () => void = () => undefined;
-  const gate = new Promise<void>((r) => (release = r));
-  let entered: () => void = () => undefined;
-  const inFirstBind = new Promise<void>((r) => (entered = r));
-  const sockets: ListenSockets = {
-    addresses: () => [...bound],
-    addAddress: async (a) => {
-      if (a === "192.0.2.1") {
-        entered();
-        await gate;
-      }
-      bound.add(a);
-    },
-    removeAddress: async (a) => void bound.delete(a),
-  };
-  const rule = (label: string, local: string) => `{ label "${label}" local_addr ${local} remote_addr 203.0.113.9 ${XF} }\n`;
+  const { bound, sockets, inFirstBind, release } = gatedSockets();
   let c = config(rule("a", "192.0.2.1") + rule("c", "192.0.2.3"));
   const w = new ListenWatcher({ sockets, config: () => c, host: () => ["192.0.2.1", "192.0.2.2", "192.0.2.3"] });
   const first = w.sync();
