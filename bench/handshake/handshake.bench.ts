@@ -231,7 +231,8 @@ function printTables(cells: readonly Cell[]): void {
           "mean ms": f1(o.meanMs),
           "resp GC ms": f1(o.respGc),
           "resp lag ms": f1(o.respLag),
-          "resp CPU in lags": f2(o.respLagCpu),
+          "lag: running": f2(o.respLagRun),
+          "lag: waiting for CPU": f2(o.respLagWait),
           "gen GC ms": f1(o.genGc),
           "gen lag ms": f1(o.genLag),
         });
@@ -305,7 +306,7 @@ function printTables(cells: readonly Cell[]): void {
   if (tailRows.length > 0) {
     console.log(
       "\nWhere the half-peak latency goes (--probe): per negotiation, mean ms of its span that overlapped the responder's GC pauses and\n" +
-        "event-loop lags over 2 ms (charon: not probed), the generator's likewise, and the responder's CPU (all threads) per ms of those lags:",
+        "event-loop lags over 2 ms (charon: not probed), the generator's likewise, and the shares of those responder lags its main thread ran / waited for a CPU:",
     );
     console.table(tailRows);
   }

@@ -2,14 +2,16 @@
  * What stalls a process's event loop, with wall-clock times, for the handshake bench's latency
  * breakdown (`--probe`): every garbage collection V8 reports (perf_hooks `gc` entries, main
  * thread) and every time a 5 ms timer fired more than 2 ms late (the loop was busy, or the
- * thread was not on a CPU), with the process's CPU time used meanwhile (all threads; near the
- * lag: the process itself was working; near zero: it waited for a CPU or was blocked).
+ * thread was not on a CPU), with how the main thread spent that time (/proc/thread-self/schedstat:
+ * on a CPU, i.e. the process's own work, or runnable but waiting for a CPU, i.e. preempted by
+ * other threads or processes).
  *
  * Times are ms since the Unix epoch (`performance.timeOrigin + startTime`), so events of the
  * responder and of the generator line up with the generator's negotiations. The probe itself
  * wakes the loop 200 times a second: figures from a probed run are for attribution, not for the
  * latency table.
  */
+import { readFileSync } from "node:fs";
 import { constants, performance, PerformanceObserver } from "node:perf_hooks";
 
 /** One stall. */
@@ -19,8 +21,10 @@ export interface ProbeEvent {
   readonly ms: number;
   /** `gc-minor` (scavenge), `gc-major` (mark-compact), `gc-incremental`, `gc-weakcb`, or `lag`. */
   readonly kind: string;
-  /** `lag` only: the process's CPU time (user + system, all threads) during the lag, ms. */
-  readonly cpuMs?: number;
+  /** `lag` only: ms the main thread ran on a CPU since the previous tick. */
+  readonly runMs?: number;
+  /** `lag` only: ms the main thread waited, runnable, for a CPU since the previous tick. */
+  readonly waitMs?: number;
 }
 
 /** A running probe. */
@@ -37,10 +41,15 @@ const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: "gc-weakcb",
 };
 
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
+/** This thread's time on a CPU and waiting in a run queue, ms (zeros where schedstat is missing). */
+function schedMs(): { run: number; wait: number } {
+  try {
+    const [run, wait] = readFileSync("/proc/thread-self/schedstat", "utf8").split(" ");
+    return { run: Number(run) / 1e6, wait: Number(wait) / 1e6 };
+  } catch {
+    return { run: 0, wait: 0 };
+  }
+}
 
 /** Start recording this thread's GCs and loop lags over `lagMs` (timer every `everyMs`). */
 export function startProbe(everyMs = 5, lagMs = 2): Probe {
@@ -54,14 +63,14 @@ export function startProbe(everyMs = 5, lagMs = 2): Probe {
   });
   gc.observe({ entryTypes: ["gc"] });
   let due = performance.now() + everyMs;
-  let cpu = cpuMs();
+  let sched = schedMs();
   let timer: NodeJS.Timeout;
   const tick = (): void => {
     const now = performance.now();
-    const c = cpuMs();
+    const s = schedMs();
     const late = now - due;
-    if (late > lagMs) events.push({ at: origin + due, ms: late, kind: "lag", cpuMs: c - cpu });
-    cpu = c;
+    if (late > lagMs) events.push({ at: origin + due, ms: late, kind: "lag", runMs: s.run - sched.run, waitMs: s.wait - sched.wait });
+    sched = s;
     due = now + everyMs;
     timer = setTimeout(tick, everyMs).unref();
   };

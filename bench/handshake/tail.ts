@@ -4,8 +4,8 @@
  * negotiation's span (MM1 to QM3, generator's clock) overlapped the responder's and the
  * generator's GC pauses and event-loop lags (latency-probe.ts). A tail made of responder stalls
  * shows large responder overlaps in the tail row and small ones in the middle row; a tail made of
- * the generator or of waiting for a CPU shows in the generator columns or in a low CPU share of
- * the lags.
+ * the generator shows in the generator columns; a lag is split into the responder's main thread
+ * running (its own work) and waiting, runnable, for a CPU (preempted).
  */
 import type { ProbeEvent } from "./latency-probe.js";
 
@@ -21,26 +21,31 @@ export interface Overlaps {
   readonly meanMs: number;
   readonly respGc: number;
   readonly respLag: number;
-  /** The responder's CPU (all threads) during the overlapped lags / their length. */
-  readonly respLagCpu: number;
+  /** Of the overlapped lags, the share the responder's main thread ran on a CPU (its own work). */
+  readonly respLagRun: number;
+  /** Of the overlapped lags, the share it waited for a CPU (preempted). */
+  readonly respLagWait: number;
   readonly genGc: number;
   readonly genLag: number;
 }
 
 const isGc = (e: ProbeEvent): boolean => e.kind.startsWith("gc");
 
-/** Sum of the parts of `events` inside [a, b]; with `cpu`, also the lags' CPU scaled to the part inside. */
-function overlap(events: readonly ProbeEvent[], a: number, b: number): { ms: number; cpu: number } {
+/** Sum of the parts of `events` inside [a, b], and of the lags' run and wait times scaled to those parts. */
+function overlap(events: readonly ProbeEvent[], a: number, b: number): { ms: number; run: number; wait: number } {
   let ms = 0;
-  let cpu = 0;
+  let run = 0;
+  let wait = 0;
   for (const e of events) {
     const lo = Math.max(a, e.at);
     const hi = Math.min(b, e.at + e.ms);
     if (hi <= lo) continue;
     ms += hi - lo;
-    if (e.cpuMs !== undefined && e.ms > 0) cpu += (e.cpuMs * (hi - lo)) / e.ms;
+    const part = e.ms > 0 ? (hi - lo) / e.ms : 0;
+    run += (e.runMs ?? 0) * part;
+    wait += (e.waitMs ?? 0) * part;
   }
-  return { ms, cpu };
+  return { ms, run, wait };
 }
 
 /** Overlaps of `spans` with the responder's (`resp`, undefined for charon) and the generator's events. */
@@ -52,11 +57,13 @@ export function overlaps(spans: readonly Span[], resp: readonly ProbeEvent[] | u
   const genGc = gen.filter(isGc);
   const genLag = gen.filter((e) => !isGc(e));
   let lagMs = 0;
-  let lagCpu = 0;
+  let lagRun = 0;
+  let lagWait = 0;
   for (const s of spans) {
     const o = overlap(respLag, s.at, s.at + s.ms);
     lagMs += o.ms;
-    lagCpu += o.cpu;
+    lagRun += o.run;
+    lagWait += o.wait;
   }
   const none = resp === undefined;
   return {
@@ -64,7 +71,8 @@ export function overlaps(spans: readonly Span[], resp: readonly ProbeEvent[] | u
     meanMs: mean((s) => s.ms),
     respGc: none ? Number.NaN : mean((s) => overlap(respGc, s.at, s.at + s.ms).ms),
     respLag: none ? Number.NaN : lagMs / Math.max(1, n),
-    respLagCpu: none || lagMs === 0 ? Number.NaN : lagCpu / lagMs,
+    respLagRun: none || lagMs === 0 ? Number.NaN : lagRun / lagMs,
+    respLagWait: none || lagMs === 0 ? Number.NaN : lagWait / lagMs,
     genGc: mean((s) => overlap(genGc, s.at, s.at + s.ms).ms),
     genLag: mean((s) => overlap(genLag, s.at, s.at + s.ms).ms),
   };

@@ -13,23 +13,24 @@ test("overlaps count only the part of each stall inside a negotiation's span, by
   ];
   const resp = [
     { at: 1090, ms: 20, kind: "gc-minor" }, // 10 ms inside the first span
-    { at: 2010, ms: 10, kind: "lag", cpuMs: 5 }, // inside the second, half of it on a CPU
-    { at: 3000, ms: 40, kind: "lag", cpuMs: 40 }, // outside both
+    { at: 2010, ms: 10, kind: "lag", runMs: 5, waitMs: 4 }, // inside the second: half of it running, 40% waiting for a CPU
+    { at: 3000, ms: 40, kind: "lag", runMs: 40, waitMs: 0 }, // outside both
   ];
-  const gen = [{ at: 990, ms: 20, kind: "lag", cpuMs: 0 }]; // 10 ms inside the first span
+  const gen = [{ at: 990, ms: 20, kind: "lag", runMs: 0, waitMs: 20 }]; // 10 ms inside the first span
   const o = overlaps(spans, resp, gen);
   assert.equal(o.n, 2);
   assert.equal(o.meanMs, 75);
   assert.equal(o.respGc, 5);
   assert.equal(o.respLag, 5);
-  assert.equal(o.respLagCpu, 0.5);
+  assert.equal(o.respLagRun, 0.5);
+  assert.equal(o.respLagWait, 0.4);
   assert.equal(o.genGc, 0);
   assert.equal(o.genLag, 5);
 });
 
 test("a responder that was not probed (charon) has no responder columns", () => {
   const o = overlaps([{ at: 0, ms: 10 }], undefined, []);
-  assert.ok(Number.isNaN(o.respGc) && Number.isNaN(o.respLag) && Number.isNaN(o.respLagCpu));
+  assert.ok(Number.isNaN(o.respGc) && Number.isNaN(o.respLag) && Number.isNaN(o.respLagRun) && Number.isNaN(o.respLagWait));
   assert.equal(o.genLag, 0);
 });
 
