@@ -21,9 +21,9 @@ export interface ProbeEvent {
   readonly ms: number;
   /** `gc-minor` (scavenge), `gc-major` (mark-compact), `gc-incremental`, `gc-weakcb`, or `lag`. */
   readonly kind: string;
-  /** `lag` only: ms the main thread ran on a CPU since the previous tick. */
+  /** `lag` only: ms of the lag the main thread ran on a CPU (its share since the previous tick). */
   readonly runMs?: number;
-  /** `lag` only: ms the main thread waited, runnable, for a CPU since the previous tick. */
+  /** `lag` only: ms of the lag it waited, runnable, for a CPU (likewise). */
   readonly waitMs?: number;
 }
 
@@ -62,15 +62,20 @@ export function startProbe(everyMs = 5, lagMs = 2): Probe {
     }
   });
   gc.observe({ entryTypes: ["gc"] });
-  let due = performance.now() + everyMs;
+  let last = performance.now();
+  let due = last + everyMs;
   let sched = schedMs();
   let timer: NodeJS.Timeout;
   const tick = (): void => {
     const now = performance.now();
     const s = schedMs();
     const late = now - due;
-    if (late > lagMs) events.push({ at: origin + due, ms: late, kind: "lag", runMs: s.run - sched.run, waitMs: s.wait - sched.wait });
+    // schedstat covers the whole time since the last tick (the timer's delay and the lag): its
+    // shares, applied to the lag.
+    const share = late / (now - last);
+    if (late > lagMs) events.push({ at: origin + due, ms: late, kind: "lag", runMs: (s.run - sched.run) * share, waitMs: (s.wait - sched.wait) * share });
     sched = s;
+    last = now;
     due = now + everyMs;
     timer = setTimeout(tick, everyMs).unref();
   };
