@@ -205,7 +205,8 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
       const h = cells[i]!.halfPeak;
       if (h === undefined) continue;
       const file = path.join(p.probeDir, `probe-${t.pid}.json`);
-      const resp = t.kind === "strongswan" ? undefined : existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ProbeEvent[]) : [];
+      // charon and responder.ts carry no probe: their columns show "-".
+      const resp = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ProbeEvent[]) : undefined;
       const spans = h.samples.map((x) => ({ at: performance.timeOrigin + x.startMs, ms: x.ms }));
       const { tail, middle } = tailAndMiddle(spans);
       cells[i]!.tail = { tail: overlaps(tail, resp, genEvents.get(i) ?? []), middle: overlaps(middle, resp, genEvents.get(i) ?? []) };
@@ -306,7 +307,7 @@ function printTables(cells: readonly Cell[]): void {
   if (tailRows.length > 0) {
     console.log(
       "\nWhere the half-peak latency goes (--probe): per negotiation, mean ms of its span that overlapped the responder's GC pauses and\n" +
-        "event-loop lags over 2 ms (charon: not probed), the generator's likewise, and the shares of those responder lags its main thread ran / waited for a CPU:",
+        "event-loop lags over 2 ms (charon and responder.ts: not probed), the generator's likewise, and the shares of those responder lags its main thread ran / waited for a CPU:",
     );
     console.table(tailRows);
   }
