@@ -22,9 +22,11 @@
  * `read/s` and `sent/s` are the daemon's own transport counters over the cell (under a flood
  * nearly all MM1s read and MM2s sent), `cpu us/read` the daemon's CPU time (all threads, user and
  * system) over the cell per datagram read: what one MM1 costs it, whatever share of the shared
- * cores it got. Answers to the random flood's addresses are dropped at lo's ingress by an nft rule
- * (as a real interface sends them away, unanswered; tool.ts), or with `--flood-replies icmp` left
- * to loopback, which answers each with an ICMP port unreachable; `icmp unreach/s` counts those
+ * cores it got (all threads: the pool's DH for the legitimate handshakes too, so it rises with
+ * them); `main us/read` the same for the main thread alone (reading, answering, sending).
+ * Answers to the random flood's addresses are dropped at lo's ingress by an nft rule (as a real
+ * interface sends them away, unanswered; tool.ts), or with `--flood-replies icmp` left to
+ * loopback, which answers each with an ICMP port unreachable; `icmp unreach/s` counts those
  * (/proc/net/snmp).
  */
 import fs from "node:fs";
@@ -100,17 +102,19 @@ function sources(p: FloodParams): string[] {
 }
 
 /** One legitimate load run against `t`, with `kind` of flood going on meanwhile. */
-async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number>; io?: { read: number; sent: number; cpuUsPerRead: number }; icmp: number }> {
+async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number>; io?: { read: number; sent: number; cpuUsPerRead: number; mainUsPerRead: number }; icmp: number }> {
   const before = t.ours !== undefined ? await t.ours.engineStats() : undefined;
   const ioBefore = t.ours !== undefined ? await t.ours.transportStats() : undefined;
   const cpuBefore = t.ours !== undefined ? cpuMs(t.ours.pid) : 0;
+  const mainBefore = t.ours !== undefined ? cpuMs(t.ours.pid, true) : 0;
   const icmpBefore = snmp()["Icmp.OutDestUnreachs"]!;
-  const io = async (): Promise<{ read: number; sent: number; cpuUsPerRead: number } | undefined> => {
+  const io = async (): Promise<{ read: number; sent: number; cpuUsPerRead: number; mainUsPerRead: number } | undefined> => {
     if (t.ours === undefined || ioBefore === undefined) return undefined;
     const after = await t.ours.transportStats();
     const read = after.received! - ioBefore.received!;
     const cpuUsPerRead = read > 0 ? ((cpuMs(t.ours.pid) - cpuBefore) * 1000) / read : 0;
-    return { read: read / p.seconds, sent: (after.sent! - ioBefore.sent!) / p.seconds, cpuUsPerRead };
+    const mainUsPerRead = read > 0 ? ((cpuMs(t.ours.pid, true) - mainBefore) * 1000) / read : 0;
+    return { read: read / p.seconds, sent: (after.sent! - ioBefore.sent!) / p.seconds, cpuUsPerRead, mainUsPerRead };
   };
   if (kind === "none") {
     const r = await runLoad(loadOptions(p, t.endpoint));
@@ -221,6 +225,7 @@ async function compare(p: FloodParams, tool: string, mm1: Buffer): Promise<void>
             "read/s": m.io !== undefined ? Math.round(m.io.read) : "-",
             "sent/s": m.io !== undefined ? Math.round(m.io.sent) : "-",
           "cpu us/read": m.io !== undefined && kind !== "none" ? m.io.cpuUsPerRead.toFixed(1) : "-",
+          "main us/read": m.io !== undefined && kind !== "none" ? m.io.mainUsPerRead.toFixed(1) : "-",
           "icmp unreach/s": Math.round(m.icmp),
           });
         }

@@ -54,14 +54,17 @@ export async function profileFlood(o: { seconds: number; tree?: string; replies:
     });
     let read = 0;
     let cpu = 0;
+    let main = 0;
     let sent = 0;
     try {
       const before = await ours.transportStats();
       const cpuBefore = cpuMs(ours.pid);
+      const mainBefore = cpuMs(ours.pid, true);
       const flood = startTool(tool, ["send", OURS.address, String(OURS.port), mm1.toString("hex"), String(o.seconds), "random", RANDOM_PREFIX]);
       const f = kv(await flood.output);
       sent = f.sent! / f.seconds!;
       cpu = cpuMs(ours.pid) - cpuBefore;
+      main = cpuMs(ours.pid, true) - mainBefore;
       read = (await ours.transportStats()).received! - before.received!;
     } finally {
       await ours.stop();
@@ -69,7 +72,7 @@ export async function profileFlood(o: { seconds: number; tree?: string; replies:
     // The daemon's profile: the newest file (the launcher, which exited first, wrote one too).
     const files = fs.readdirSync(dir).map((f) => path.join(dir, f)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
     if (files.length === 0) return console.log("flood profile: the daemon wrote no profile");
-    console.log(`${o.tree ?? "this tree"}: flood ${Math.round(sent)} MM1/s for ${o.seconds} s, read ${Math.round(read / o.seconds)}/s, cpu us/read ${read > 0 ? ((cpu * 1000) / read).toFixed(1) : "-"}; profile ${files[0]}`);
+    console.log(`${o.tree ?? "this tree"}: flood ${Math.round(sent)} MM1/s for ${o.seconds} s, read ${Math.round(read / o.seconds)}/s, cpu us/read ${read > 0 ? ((cpu * 1000) / read).toFixed(1) : "-"} (main thread ${read > 0 ? ((main * 1000) / read).toFixed(1) : "-"}); profile ${files[0]}`);
     console.table(selfTime(files[0]!).slice(0, o.top).map((r) => ({ function: r.name, "self %": (r.share * 100).toFixed(1) })));
   } finally {
     removeSink?.();

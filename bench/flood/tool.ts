@@ -79,8 +79,11 @@ export function snmp(): Record<string, number> {
   return out;
 }
 
-/** CPU time (user + system, all threads) of process `pid` so far, ms (/proc/PID/stat, 100 ticks/s). */
-export function cpuMs(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+/**
+ * CPU time (user + system) so far, ms (100 ticks/s): of every thread of process `pid`
+ * (/proc/PID/stat), or with `mainOnly` of its main thread alone (/proc/PID/task/PID/stat).
+ */
+export function cpuMs(pid: number, mainOnly = false): number {
+  const f = fs.readFileSync(mainOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) * 10;
 }
