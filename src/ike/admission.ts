@@ -20,6 +20,7 @@
  */
 import { ExchangeType, HeaderFlag, Notify, checkRules, decodeMessageBody, encodeMessage, type Header, type Message } from "../codec/index.js";
 import type { Clock } from "../clock.js";
+import { unpooledCopy } from "../crypto/unpooled-copy.js";
 import type { ResolvedRule } from "../config/types.js";
 import { ZERO_COOKIE, type CookieJar } from "./cookies.js";
 import { DhBudget } from "./dh-budget.js";
@@ -161,7 +162,7 @@ export class Admission implements ResponderAdmission {
     const saiStart = answer.saiB.byteOffset - datagram.byteOffset;
     if (reuseKey !== undefined && answer.saiB.buffer === datagram.buffer && saiStart >= 0 && saiStart + answer.saiB.length <= datagram.length) {
       this.answers.put(rule, reuseKey, {
-        choice: answer.choice, saiStart, saiEnd: saiStart + answer.saiB.length, peerDpd: answer.peerDpd === true, tail: mm2.subarray(16),
+        choice: answer.choice, saiStart, saiEnd: saiStart + answer.saiB.length, peerDpd: answer.peerDpd === true, tail: unpooledCopy(mm2.subarray(16)),
         ...(natt !== undefined ? { natt } : {}),
       });
     }

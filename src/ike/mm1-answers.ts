@@ -32,7 +32,7 @@ export interface ReusableAnswer {
   readonly saiEnd: number;
   readonly peerDpd: boolean;
   readonly natt?: NattVersion;
-  /** MM2 from byte 16 on (everything after the cookies). */
+  /** MM2 from byte 16 on (everything after the cookies), in an allocation of its own (crypto/unpooled-copy.ts). */
   readonly tail: Buffer;
 }
 
