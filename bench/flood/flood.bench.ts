@@ -29,7 +29,6 @@
  * loopback, which answers each with an ICMP port unreachable; `icmp unreach/s` counts those
  * (/proc/net/snmp).
  */
-import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
