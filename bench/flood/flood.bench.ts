@@ -107,19 +107,23 @@ async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kin
   const cpuBefore = t.ours !== undefined ? cpuMs(t.ours.pid) : 0;
   const mainBefore = t.ours !== undefined ? cpuMs(t.ours.pid, true) : 0;
   const icmpBefore = snmp()["Icmp.OutDestUnreachs"]!;
+  // The cell lasts longer than --seconds (the load waits for its negotiations in flight; the
+  // counters are read after the flood stops): rates are over the time actually measured.
+  const startedAt = performance.now();
   const io = async (): Promise<{ read: number; sent: number; cpuUsPerRead: number; mainUsPerRead: number } | undefined> => {
     if (t.ours === undefined || ioBefore === undefined) return undefined;
     const after = await t.ours.transportStats();
     const read = after.received! - ioBefore.received!;
     const cpuUsPerRead = read > 0 ? ((cpuMs(t.ours.pid) - cpuBefore) * 1000) / read : 0;
     const mainUsPerRead = read > 0 ? ((cpuMs(t.ours.pid, true) - mainBefore) * 1000) / read : 0;
-    return { read: read / p.seconds, sent: (after.sent! - ioBefore.sent!) / p.seconds, cpuUsPerRead, mainUsPerRead };
+    const seconds = (performance.now() - startedAt) / 1000;
+    return { read: read / seconds, sent: (after.sent! - ioBefore.sent!) / seconds, cpuUsPerRead, mainUsPerRead };
   };
   if (kind === "none") {
     const r = await runLoad(loadOptions(p, t.endpoint));
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
     const rates = await io();
-    return { report: r.value, flood: { kind }, ...(rates !== undefined ? { io: rates } : {}), icmp: (snmp()["Icmp.OutDestUnreachs"]! - icmpBefore) / p.seconds };
+    return { report: r.value, flood: { kind }, ...(rates !== undefined ? { io: rates } : {}), icmp: (snmp()["Icmp.OutDestUnreachs"]! - icmpBefore) / ((performance.now() - startedAt) / 1000) };
   }
   const srcArgs = kind === "random" ? ["random", RANDOM_PREFIX] : ["list", sources(p).join(",")];
   const counter = kind === "random" ? startTool(tool, ["count", t.endpoint.address, String(t.endpoint.port), RANDOM_PREFIX, String(p.seconds + 60)]) : undefined;
@@ -138,7 +142,7 @@ async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kin
     const rates = await io();
     return {
       ...(rates !== undefined ? { io: rates } : {}),
-      icmp: (snmp()["Icmp.OutDestUnreachs"]! - icmpBefore) / p.seconds,
+      icmp: (snmp()["Icmp.OutDestUnreachs"]! - icmpBefore) / ((performance.now() - startedAt) / 1000),
       report: r.value,
       flood: { kind, sent: f.sent!, bytes: f.bytes!, seconds: f.seconds!, ...(c !== undefined ? { answered: { packets: c.packets!, bytes: c.bytes! } } : {}) },
       ...(ours !== undefined ? { ours } : {}),
