@@ -24,6 +24,7 @@ import { Dispatcher } from "./dispatch.js";
 import { DeadPeerDetection } from "./dpd.js";
 import type { DhBudget } from "./dh-budget.js";
 import type { EmbryoLimits, EmbryoTable } from "./embryos.js";
+import type { Mm1Answers } from "./mm1-answers.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
 import { IdleSas } from "./idle-sas.js";
@@ -332,6 +333,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** The embryonic Main Mode exchanges (entries and bytes held, their bounds). */
   get embryos(): EmbryoTable {
     return this.admission.embryos;
+  }
+
+  /** The MM1 answers reused for MM1s with the bytes of one answered before (mm1-answers.ts). */
+  get mm1Answers(): Mm1Answers {
+    return this.admission.answers;
   }
 
   /** Entry counts of the engine's own tables (the SA manager has its own) and DH slots held, for leak checks. */
