@@ -45,12 +45,17 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.address === b.address && a.port === b.port;
 }
 
+/**
+ * Table keys: the cookies' bytes as one-byte characters (latin1 maps each byte to one character and
+ * back, so distinct cookies make distinct keys), half as long as hex and quicker to make and hash;
+ * built for every datagram's look-up. Never shown to anyone.
+ */
 function pairKey(icookie: Buffer, rcookie: Buffer): string {
-  return icookie.toString("hex") + rcookie.toString("hex");
+  return icookie.toString("latin1") + rcookie.toString("latin1");
 }
 
 function halfKey(icookie: Buffer, peer: Endpoint): string {
-  return `${icookie.toString("hex")}/${peer.address}`;
+  return icookie.toString("latin1") + peer.address;
 }
 
 /** The engine's SA tables. `P2` is the Phase 2 exchange type. */

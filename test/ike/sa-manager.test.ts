@@ -68,6 +68,31 @@ test("Phase 2 exchanges: by SA and message ID (as unsigned), counted, one SA's g
   assert.equal(m.phase2Count, 0);
 });
 
+test("cookies of every byte value name their own SA (the tables' keys are the cookie bytes)", () => {
+  const m = new SaManager({ global: 1000, perPeer: 1000 });
+  const peer = { address: "10.0.0.9", port: 500 };
+  const sas: IsakmpSa[] = [];
+  for (let b = 0; b < 256; b++) {
+    const ic = Buffer.alloc(8, b);
+    ic[7] = 255 - b;
+    const rc = Buffer.alloc(8, 255 - b);
+    rc[0] = b;
+    const sa = new IsakmpSa({ role: "responder", icookie: ic, rcookie: rc, local, remote: peer }, c);
+    m.add(sa);
+    sas.push(sa);
+  }
+  for (let b = 0; b < 256; b++) {
+    const sa = sas[b]!;
+    assert.equal(m.lookup(Buffer.from(sa.icookie), Buffer.from(sa.rcookie), peer), sa);
+    assert.equal(m.lookup(Buffer.from(sa.icookie), ZERO_COOKIE, peer), sa);
+  }
+  const other = Buffer.from(sas[0x80]!.rcookie);
+  other[7] = other[7]! ^ 1;
+  assert.equal(m.lookup(sas[0x80]!.icookie, other, peer), undefined, "one bit off: no SA");
+  for (const sa of sas) sa.destroy("done");
+  assert.equal(m.size, 0);
+});
+
 test("half-open bounds: per peer and global, released by establishment or destroy", () => {
   const m = new SaManager({ global: 3, perPeer: 2 });
   const a1 = mk("10.0.0.2");
