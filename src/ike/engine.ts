@@ -9,7 +9,6 @@
  * info-handler.ts (Informational). Each handler gets a narrow context: sending (engine-io.ts), the
  * tables it needs (the SA manager, the IPsec SA table of ipsec-sas.ts), crypto, policy, kernel.
  */
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
@@ -44,6 +43,7 @@ import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.
 import { IkeStats } from "./stats.js";
 import { endpointKey, type Endpoint, type Transport } from "./transport.js";
 import { NattPhase1 } from "./natt-phase1.js";
+import { pooledRandom } from "../crypto/random-pool.js";
 
 export type { EngineEvents } from "./events.js";
 export type { Phase2Exchange } from "./quick-handler.js";
@@ -121,7 +121,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     super();
     const clock = opts.clock ?? systemClock;
     const log = opts.log ?? nullLog;
-    const random = opts.random ?? randomBytes;
+    const random = opts.random ?? pooledRandom();
     const retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
     const fatal = opts.fatal ?? rethrowOutside;
     const stats = this.stats;
