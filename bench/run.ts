@@ -1,5 +1,5 @@
 /**
- * Runs the micro-benchmarks: every `*.bench.js` under dist/bench, or those whose path contains one of
+ * Runs the micro-benchmarks: every `*.bench.js` under dist/bench, or those whose path under it contains one of
  * the command-line arguments (`npm run bench -- codec dh`). Arguments from the first `--option` on
  * go to each selected bench (`npm run bench -- handshake --auth rsa`).
  *
@@ -26,7 +26,8 @@ const argv = process.argv.slice(2);
 const firstOption = argv.findIndex((a) => a.startsWith("--"));
 const filters = firstOption < 0 ? argv : argv.slice(0, firstOption);
 const benchArgs = firstOption < 0 ? [] : argv.slice(firstOption);
-const files = findBenches(root).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+// Matched against the path under dist/bench, so a checkout's own path (e.g. /work/wt-flood2) selects nothing.
+const files = findBenches(root).filter((f) => filters.length === 0 || filters.some((x) => path.relative(root, f).includes(x)));
 if (files.length === 0) {
   console.error(`no benchmark matches ${filters.join(" ")}`);
   process.exit(1);

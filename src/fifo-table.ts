@@ -12,8 +12,8 @@
 
 /** Entries by key, oldest first out. */
 export class FifoTable<V> {
-  /** The live entries, each with the number of its place in the queue. */
-  private readonly map = new Map<string, { readonly value: V; readonly seq: number }>();
+  /** The live entries, each with the number of its place in the queue and its weight (weighed once). */
+  private readonly map = new Map<string, { readonly value: V; readonly seq: number; readonly weight: number }>();
   /**
    * Insertion order, as keys and place numbers; a place whose key now maps to another place (or to
    * nothing) is stale and skipped. The queue holds no values, so an entry that was deleted, evicted
@@ -29,7 +29,8 @@ export class FifoTable<V> {
    * @param capacity most entries held
    * @param maxWeight most total weight held (`weigh` of every live entry); an entry heavier than
    *   this alone is not held at all, and pushes nothing out
-   * @param weigh an entry's weight (none: every entry weighs 0)
+   * @param weigh an entry's weight (none: every entry weighs 0), taken once when the entry is added:
+   *   a value must not change its weight while held (replace it with `add` instead)
    */
   constructor(
     readonly capacity: number,
@@ -57,15 +58,16 @@ export class FifoTable<V> {
    * it would push every other entry out and then itself.
    */
   add(key: string, value: V): number {
-    if (this.weigh(value) > this.maxWeight) {
+    const weight = this.weigh(value);
+    if (weight > this.maxWeight) {
       this.delete(key);
       return 0;
     }
     const old = this.map.get(key);
-    if (old !== undefined) this.total -= this.weigh(old.value);
+    if (old !== undefined) this.total -= old.weight;
     const seq = this.nextSeq++;
-    this.map.set(key, { value, seq });
-    this.total += this.weigh(value);
+    this.map.set(key, { value, seq, weight });
+    this.total += weight;
     this.keys.push(key);
     this.seqs.push(seq);
     let evicted = 0;
@@ -80,7 +82,7 @@ export class FifoTable<V> {
   delete(key: string): void {
     const old = this.map.get(key);
     if (old === undefined) return;
-    this.total -= this.weigh(old.value);
+    this.total -= old.weight;
     this.map.delete(key);
     this.skipStale();
   }
@@ -113,7 +115,7 @@ export class FifoTable<V> {
     this.head++;
     if (live) {
       this.map.delete(k);
-      this.total -= this.weigh(e.value);
+      this.total -= e.weight;
     }
     this.compact();
     return live;

@@ -15,18 +15,20 @@
  * Not run in CI. The machine is shared: compare ratios measured in the same run, not rates across runs.
  *
  * `node --openssl-legacy-provider dist/bench/flood/flood.bench.js [--seconds S] [--dh G]
- * [--workers N] [--concurrency N] [--baseline-tree DIR [--baseline-first]]` runs it standalone;
+ * [--workers N] [--concurrency N] [--baseline-tree DIR [--baseline-first]] [--flood-replies drop|icmp]`
+ * runs it standalone (`npm run bench -- flood` takes the same options);
  * `--baseline-tree` also measures the in.iked built in another checkout (DIR/dist), right after
  * this one's (before it with `--baseline-first`). For ours,
  * `read/s` and `sent/s` are the daemon's own transport counters over the cell (under a flood
  * nearly all MM1s read and MM2s sent), `cpu us/read` the daemon's CPU time (all threads, user and
  * system) over the cell per datagram read: what one MM1 costs it, whatever share of the shared
- * cores it got.
+ * cores it got (all threads: the pool's DH for the legitimate handshakes too, so it rises with
+ * them); `main us/read` the same for the main thread alone (reading, answering, sending).
+ * Answers to the random flood's addresses are dropped at lo's ingress by an nft rule (as a real
+ * interface sends them away, unanswered; tool.ts), or with `--flood-replies icmp` left to
+ * loopback, which answers each with an ICMP port unreachable; `icmp unreach/s` counts those
+ * (/proc/net/snmp).
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -34,8 +36,8 @@ import { InteropPeer, interopSkip } from "../../test/helpers/interop.js";
 import { parseLoadArgs } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
 import { captureMm1, ourResponder, type OurResponder } from "./responders.js";
+import { buildTool, cpuMs, kv, sinkFloodReplies, snmp, startTool } from "./tool.js";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PSK = "flood-bench-secret";
 const SS = { address: "127.0.7.40", port: 17400, natt: 17401 };
 const OURS = { address: "127.0.7.41", port: 17410 };
@@ -52,6 +54,13 @@ export interface FloodParams {
   readonly baselineTree?: string;
   /** Measure the baseline tree before this one (`--baseline-first`), to see what the order does. */
   readonly baselineFirst?: boolean;
+  /**
+   * What becomes of the responders' answers to the random flood's spoofed addresses: `drop` (the
+   * default) models a real interface, the sink rule of tool.ts dropping them at lo's ingress;
+   * `icmp` leaves them to loopback, which delivers each to a port nobody listens on and answers it
+   * with an ICMP port unreachable.
+   */
+  readonly floodReplies: "drop" | "icmp";
 }
 
 interface Target {
@@ -66,17 +75,6 @@ interface Flood {
   readonly bytes?: number;
   readonly seconds?: number;
   readonly answered?: { packets: number; bytes: number };
-}
-
-/** The compiled flood tool, or why there is none. */
-function buildTool(): string | { skip: string } {
-  const out = path.join(os.tmpdir(), `iked-flood-tool-${process.getuid?.() ?? 0}`);
-  try {
-    execFileSync("cc", ["-O2", "-o", out, path.join(HERE, "../../../bench/flood/flood-tool.c")], { stdio: "pipe" });
-    return out;
-  } catch (err) {
-    return { skip: `cannot compile bench/flood/flood-tool.c with cc: ${(err as Error).message.split("\n")[0]}` };
-  }
 }
 
 function loadOptions(p: FloodParams, target: { address: string; port: number }) {
@@ -102,41 +100,30 @@ function sources(p: FloodParams): string[] {
   return Array.from({ length: p.concurrency }, (_, i) => `127.7.4.${1 + i}`);
 }
 
-function startTool(tool: string, args: string[]): { child: ChildProcess; output: Promise<string> } {
-  const child = spawn(tool, args, { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  const output = once(child, "exit").then(() => out);
-  return { child, output };
-}
-
-function kv(text: string): Record<string, number> {
-  return Object.fromEntries([...text.matchAll(/(\w+)=([0-9.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
-}
-
 /** One legitimate load run against `t`, with `kind` of flood going on meanwhile. */
-/** CPU time (user + system, all threads) of process `pid` so far, ms (/proc/PID/stat, 100 ticks/s). */
-function cpuMs(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number>; io?: { read: number; sent: number; cpuUsPerRead: number } }> {
+async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kind: Flood["kind"]): Promise<{ report: LoadReport; flood: Flood; ours?: Record<string, number>; io?: { read: number; sent: number; cpuUsPerRead: number; mainUsPerRead: number }; icmp: number }> {
   const before = t.ours !== undefined ? await t.ours.engineStats() : undefined;
   const ioBefore = t.ours !== undefined ? await t.ours.transportStats() : undefined;
   const cpuBefore = t.ours !== undefined ? cpuMs(t.ours.pid) : 0;
-  const io = async (): Promise<{ read: number; sent: number; cpuUsPerRead: number } | undefined> => {
+  const mainBefore = t.ours !== undefined ? cpuMs(t.ours.pid, true) : 0;
+  const icmpBefore = snmp()["Icmp.OutDestUnreachs"]!;
+  // The cell lasts longer than --seconds (the load waits for its negotiations in flight; the
+  // counters are read after the flood stops): rates are over the time actually measured.
+  const startedAt = performance.now();
+  const io = async (): Promise<{ read: number; sent: number; cpuUsPerRead: number; mainUsPerRead: number } | undefined> => {
     if (t.ours === undefined || ioBefore === undefined) return undefined;
     const after = await t.ours.transportStats();
     const read = after.received! - ioBefore.received!;
     const cpuUsPerRead = read > 0 ? ((cpuMs(t.ours.pid) - cpuBefore) * 1000) / read : 0;
-    return { read: read / p.seconds, sent: (after.sent! - ioBefore.sent!) / p.seconds, cpuUsPerRead };
+    const mainUsPerRead = read > 0 ? ((cpuMs(t.ours.pid, true) - mainBefore) * 1000) / read : 0;
+    const seconds = (performance.now() - startedAt) / 1000;
+    return { read: read / seconds, sent: (after.sent! - ioBefore.sent!) / seconds, cpuUsPerRead, mainUsPerRead };
   };
   if (kind === "none") {
     const r = await runLoad(loadOptions(p, t.endpoint));
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
     const rates = await io();
-    return { report: r.value, flood: { kind }, ...(rates !== undefined ? { io: rates } : {}) };
+    return { report: r.value, flood: { kind }, ...(rates !== undefined ? { io: rates } : {}), icmp: (snmp()["Icmp.OutDestUnreachs"]! - icmpBefore) / ((performance.now() - startedAt) / 1000) };
   }
   const srcArgs = kind === "random" ? ["random", RANDOM_PREFIX] : ["list", sources(p).join(",")];
   const counter = kind === "random" ? startTool(tool, ["count", t.endpoint.address, String(t.endpoint.port), RANDOM_PREFIX, String(p.seconds + 60)]) : undefined;
@@ -155,6 +142,7 @@ async function measure(p: FloodParams, tool: string, t: Target, mm1: Buffer, kin
     const rates = await io();
     return {
       ...(rates !== undefined ? { io: rates } : {}),
+      icmp: (snmp()["Icmp.OutDestUnreachs"]! - icmpBefore) / ((performance.now() - startedAt) / 1000),
       report: r.value,
       flood: { kind, sent: f.sent!, bytes: f.bytes!, seconds: f.seconds!, ...(c !== undefined ? { answered: { packets: c.packets!, bytes: c.bytes! } } : {}) },
       ...(ours !== undefined ? { ours } : {}),
@@ -177,8 +165,27 @@ export async function floodBench(p: FloodParams): Promise<void> {
     `Legitimate load: ikeload in this process, Main Mode only (PSK aes128/sha1/MODP group ${p.dh}), closed loop, concurrency ${p.concurrency}, ` +
       `${p.seconds} s per cell, sources ${SOURCE}.. port 500, retransmissions 0.5 s doubling, 3 tries. Flood: bench/flood/flood-tool.c, one process, ` +
       `MM1 of ${mm1.length} bytes with fresh cookies, from the generator's own addresses (port 500) or from ${RANDOM_PREFIX}. ` +
-      `Ours: in.iked --kernel memory --workers ${p.workers}. strongSwan 5.9.8: remote %any, default thresholds.`,
+      `Ours: in.iked --kernel memory --workers ${p.workers}. strongSwan 5.9.8: remote %any, default thresholds. ` +
+      (p.floodReplies === "drop"
+        ? `Answers to ${RANDOM_PREFIX} dropped at lo's ingress (nft, as a real interface sends them away).`
+        : `Answers to ${RANDOM_PREFIX} delivered by loopback and answered with ICMP port unreachable (--flood-replies icmp).`),
   );
+  let removeSink: (() => void) | undefined;
+  if (p.floodReplies === "drop") {
+    try {
+      removeSink = sinkFloodReplies(RANDOM_PREFIX, [SS.port, SS.natt, OURS.port, OURS.port + 1]);
+    } catch (err) {
+      throw new Error(`flood: cannot install the nft rule that drops answers to ${RANDOM_PREFIX} (${(err as Error).message.split("\n")[0]}); --flood-replies icmp runs without it`);
+    }
+  }
+  try {
+    await compare(p, tool, mm1);
+  } finally {
+    removeSink?.();
+  }
+}
+
+async function compare(p: FloodParams, tool: string, mm1: Buffer): Promise<void> {
   const peer = await InteropPeer.startStrongSwan({
     name: "perf-flood", role: "responder", local: SS.address, remote: "%any", localPort: SS.port, nattPort: SS.natt, remotePort: 500,
     psk: PSK, cipher: "aes128", hash: "sha1", dh: p.dh, unique: "no", fragmentation: "no", esp: "aes128-sha1", espMode: "transport",
@@ -221,6 +228,8 @@ export async function floodBench(p: FloodParams): Promise<void> {
             "read/s": m.io !== undefined ? Math.round(m.io.read) : "-",
             "sent/s": m.io !== undefined ? Math.round(m.io.sent) : "-",
           "cpu us/read": m.io !== undefined && kind !== "none" ? m.io.cpuUsPerRead.toFixed(1) : "-",
+          "main us/read": m.io !== undefined && kind !== "none" ? m.io.mainUsPerRead.toFixed(1) : "-",
+          "icmp unreach/s": Math.round(m.icmp),
           });
         }
       } finally {
@@ -233,13 +242,10 @@ export async function floodBench(p: FloodParams): Promise<void> {
   console.table(rows);
 }
 
-/** `npm run bench -- flood`: the default run. */
-export default async function (): Promise<void> {
-  await floodBench({ seconds: 10, dh: 14, workers: 1, concurrency: 16 });
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Parse the bench's options (`npm run bench -- flood --baseline-tree DIR ...`). */
+export function floodParams(args: readonly string[]): FloodParams {
   const { values: v } = parseArgs({
+    args: [...args],
     options: {
       seconds: { type: "string", default: "10" },
       dh: { type: "string", default: "14" },
@@ -247,10 +253,22 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       concurrency: { type: "string", default: "16" },
       "baseline-tree": { type: "string" },
       "baseline-first": { type: "boolean", default: false },
+      "flood-replies": { type: "string", default: "drop" },
     },
   });
-  await floodBench({
-    seconds: Number(v.seconds), dh: Number(v.dh), workers: Number(v.workers), concurrency: Number(v.concurrency),
+  const replies = v["flood-replies"];
+  if (replies !== "drop" && replies !== "icmp") throw new Error(`flood: --flood-replies must be drop or icmp, not ${replies}`);
+  return {
+    seconds: Number(v.seconds), dh: Number(v.dh), workers: Number(v.workers), concurrency: Number(v.concurrency), floodReplies: replies,
     ...(v["baseline-tree"] !== undefined ? { baselineTree: path.resolve(v["baseline-tree"]), baselineFirst: v["baseline-first"] } : {}),
-  });
+  };
+}
+
+/** `npm run bench -- flood [options]`. */
+export default async function (args: readonly string[] = []): Promise<void> {
+  await floodBench(floodParams(args));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await floodBench(floodParams(process.argv.slice(2)));
 }

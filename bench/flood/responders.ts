@@ -50,9 +50,10 @@ export interface OurResponder {
 
 /**
  * Start in.iked on `address:port` with one rule for every 127/8 peer and a key for `sources`; `tree`:
- * another checkout's build (its dist/) instead of this one, for a baseline in the same run.
+ * another checkout's build (its dist/) instead of this one, for a baseline in the same run;
+ * `nodeArgs`: node flags for the daemon.
  */
-export async function ourResponder(o: { address: string; port: number; psk: string; dh: number; workers: number; sources: string; tree?: string }): Promise<OurResponder> {
+export async function ourResponder(o: { address: string; port: number; psk: string; dh: number; workers: number; sources: string; tree?: string; nodeArgs?: readonly string[] }): Promise<OurResponder> {
   const inIked = o.tree !== undefined ? path.join(o.tree, "dist/src/cli/in-iked.js") : IN_IKED;
   const ikeadmJs = o.tree !== undefined ? path.join(o.tree, "dist/src/cli/ikeadm.js") : IKEADM;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "iked-flood-"));
@@ -64,7 +65,8 @@ export async function ourResponder(o: { address: string; port: number; psk: stri
     `{ localidtype ip localid ${o.address} remoteidtype ip remoteid ${o.sources} key "${o.psk}" }\n`,
     { mode: 0o600 },
   );
-  const args = ["--openssl-legacy-provider", inIked, "--root", root, "--kernel", "memory", "--workers", String(o.workers), "--port", String(o.port), "--natt-port", String(o.port + 1)];
+  // `nodeArgs` (e.g. --cpu-prof) reach the detached daemon too: it is started with the launcher's node flags.
+  const args = ["--openssl-legacy-provider", ...(o.nodeArgs ?? []), inIked, "--root", root, "--kernel", "memory", "--workers", String(o.workers), "--port", String(o.port), "--natt-port", String(o.port + 1)];
   // Without -d the launcher detaches the daemon and exits once it serves (logs in --root).
   const launcher = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
   const code = await new Promise<number | null>((r) => launcher.on("exit", r));

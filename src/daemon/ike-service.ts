@@ -78,6 +78,7 @@ export function engineLog(log: Logger): IkeLog {
     info: (fields, msg) => log.info(msg, fields),
     warn: (fields, msg) => log.warn(msg, fields),
     error: (fields, msg) => log.error(msg, fields),
+    debugEnabled: anyOn,
   };
 }
 

@@ -19,8 +19,8 @@
  * within a minute; the price is one SADB_DUMP a minute (one message per SA).
  *
  * Each event gets one log line (category `pfkey` at debug level, the engine's decisions at info);
- * each resync one at info (a warning when its dump failed), a periodic one that found nothing lost
- * one at debug level.
+ * each resync one at info (a warning when its dump failed), a periodic one that repaired nothing
+ * (no pair missing, no rekey started) one at debug level.
  */
 import { systemClock, type Clock, type TimerHandle } from "../clock.js";
 import type { AcquireEvent, DeleteEvent, ExpireEvent, FlushEvent, Kernel, LostEvent } from "../kernel/kernel.js";
@@ -51,7 +51,9 @@ function logResync(log: Logger, r: ResyncReport): void {
     log.warn(`${periodic ? "periodic check of the kernel's SAs" : "kernel events lost"}: resync failed, the SA table is not reconciled yet; retrying`, { ...fields, error: r.error, ...retry });
   }
   else if (!periodic) log.info("kernel events lost: SA table resynchronised with the kernel", fields);
-  else if (r.missing + r.softExpired > 0) log.info("kernel events lost (found by the periodic check): SA table resynchronised with the kernel", fields);
+  // Only what the check repaired shows a loss: an SA past its soft lifetime whose rekey already
+  // ran (the kernel's soft EXPIRE came; it stays in the dump until its hard lifetime) is no loss.
+  else if (r.missing + r.rekeyed > 0) log.info("kernel events lost (found by the periodic check): SA table resynchronised with the kernel", fields);
   else log.debug("pfkey", "periodic check of the kernel's SAs: nothing lost", fields);
 }
 

@@ -4,6 +4,7 @@
  *
  * ```
  *  MM1 (rcookie 0) ─▶ rule, decode, MM1 rules, choose ─▶ MM2 sent; one embryonic record (embryos.ts)
+ *                     an MM1 with the bytes of one answered before ─▶ its answer (mm1-answers.ts)
  *                     a retransmitted MM1 ─▶ the same MM2 again, from the record
  *  MM3 (our rcookie) ─▶ its record ─▶ half-open bounds ─▶ the ISAKMP SA, in state "mm2-sent"
  *  AM1 (rcookie 0) ─▶ half-open bounds, rule, decode, a free unverified-DH slot ─▶ the ISAKMP SA
@@ -19,6 +20,7 @@
  */
 import { ExchangeType, HeaderFlag, Notify, checkRules, decodeMessageBody, encodeMessage, type Header, type Message } from "../codec/index.js";
 import type { Clock } from "../clock.js";
+import { unpooledCopy } from "../crypto/unpooled-copy.js";
 import type { ResolvedRule } from "../config/types.js";
 import { ZERO_COOKIE, type CookieJar } from "./cookies.js";
 import { DhBudget } from "./dh-budget.js";
@@ -28,6 +30,7 @@ import { keep, type ResponderAdmission } from "./inbound.js";
 import { failureOfNotify } from "./negotiation-stats.js";
 import type { IsakmpSa, IsakmpSaInit } from "./isakmp-sa.js";
 import { chosenVid, nattVersionOf } from "./natt.js";
+import { Mm1Answers, reusedMm2 } from "./mm1-answers.js";
 import { answerMm1, type Mm1Record, type UsableMethods } from "./phase1/mm1.js";
 import type { Phase1Policy } from "./ports.js";
 import { sameEndpoint, type SaManager } from "./sa-manager.js";
@@ -69,6 +72,8 @@ type Admitted = { sa: IsakmpSa; datagram: Buffer; header: Header; message?: Mess
 /** The engine's admission of first messages. */
 export class Admission implements ResponderAdmission {
   readonly embryos: EmbryoTable;
+  /** Answers reused for MM1s whose bytes (but the cookies) were answered before. */
+  readonly answers = new Mm1Answers();
   /** The DH slots of exchanges whose peer has not returned our cookie (Aggressive Mode). */
   readonly unverifiedDh: DhBudget;
 
@@ -115,7 +120,21 @@ export class Admission implements ResponderAdmission {
       io.notifyUnprotected(local, remote, h.icookie, rcookie, Notify.NoProposalChosen);
       return io.drop(remote, `no rule for ${local.address} <- ${remote.address}`);
     }
+    const usable = this.ctx.responders.usableMethods(rule);
+    const reuseKey = this.answers.key(received, usable.methods, this.ctx.p1LifetimeSecs);
+    const reused = reuseKey !== undefined ? this.answers.get(rule, reuseKey) : undefined;
     const { datagram, header } = keep(received, h);
+    if (reused !== undefined) {
+      const { choice, peerDpd, natt } = reused;
+      const mm2 = reusedMm2(reused, header.icookie, rcookie);
+      this.embryos.put(key, {
+        local, remote, rule: rule.rule.label, choice, mm1: datagram, saiB: datagram.subarray(reused.saiStart, reused.saiEnd), mm2, bornAt: this.ctx.clock.now(), peerDpd,
+        ...(natt !== undefined ? { natt } : {}),
+      });
+      stats.engine.embryonic++;
+      stats.engine.embryonicEvicted = this.embryos.evicted;
+      return io.sendTo(local, remote, mm2);
+    }
     const m = decodeMessageBody(header, datagram);
     if (!m.ok) {
       io.notifyUnprotected(local, remote, h.icookie, rcookie, m.error.notify);
@@ -126,7 +145,7 @@ export class Admission implements ResponderAdmission {
     const payloads = m.value.kind === "plain" ? m.value.payloads : [];
     const violation = checkRules("MM1", header, payloads);
     if (violation !== null) return this.refuseMm1(local, remote, h.icookie, rcookie, violation.notify, `MM1: ${violation.code} ${violation.detail}`);
-    const answer = answerMm1(payloads, rule, this.ctx.responders.usableMethods(rule), this.ctx.p1LifetimeSecs);
+    const answer = answerMm1(payloads, rule, usable, this.ctx.p1LifetimeSecs);
     if ("notify" in answer) return this.refuseMm1(local, remote, h.icookie, rcookie, answer.notify, `MM1 refused: ${answer.reason}`);
     // RFC 3947 section 3.1: MM2 names the one NAT-T version chosen of those MM1 announced.
     const natt = this.ctx.natt === true ? nattVersionOf(payloads) : undefined;
@@ -138,6 +157,15 @@ export class Admission implements ResponderAdmission {
     });
     stats.engine.embryonic++;
     stats.engine.embryonicEvicted = this.embryos.evicted;
+    // SAi_b is a view into our copy of MM1 (the codec keeps payload bodies as views): its place is
+    // what the next MM1 with these bytes needs.
+    const saiStart = answer.saiB.byteOffset - datagram.byteOffset;
+    if (reuseKey !== undefined && answer.saiB.buffer === datagram.buffer && saiStart >= 0 && saiStart + answer.saiB.length <= datagram.length) {
+      this.answers.put(rule, reuseKey, {
+        choice: answer.choice, saiStart, saiEnd: saiStart + answer.saiB.length, peerDpd: answer.peerDpd === true, tail: unpooledCopy(mm2.subarray(16)),
+        ...(natt !== undefined ? { natt } : {}),
+      });
+    }
     io.sendTo(local, remote, mm2);
   }
 

@@ -116,7 +116,7 @@ export class Dispatcher {
       sa = admitted.sa;
     }
     this.owner = sa;
-    const cached = sa.replies.match(received) ?? sas.getPhase2(sa.icookie, sa.rcookie, h.messageId)?.replies.match(received);
+    const cached = sa.replies.match(received) ?? sas.getPhase2(sa, h.messageId)?.replies.match(received);
     if (cached !== undefined) return io.answerAgain(sa, cached);
     const target = sa;
     let job: () => Promise<void>;

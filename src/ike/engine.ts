@@ -9,7 +9,6 @@
  * info-handler.ts (Informational). Each handler gets a narrow context: sending (engine-io.ts), the
  * tables it needs (the SA manager, the IPsec SA table of ipsec-sas.ts), crypto, policy, kernel.
  */
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRule } from "../config/types.js";
@@ -24,6 +23,7 @@ import { Dispatcher } from "./dispatch.js";
 import { DeadPeerDetection } from "./dpd.js";
 import type { DhBudget } from "./dh-budget.js";
 import type { EmbryoLimits, EmbryoTable } from "./embryos.js";
+import type { Mm1Answers } from "./mm1-answers.js";
 import { EngineIo } from "./engine-io.js";
 import type { EmitEvent, EngineEvents } from "./events.js";
 import { IdleSas } from "./idle-sas.js";
@@ -43,6 +43,7 @@ import { DEFAULT_HALF_OPEN, SaManager, type HalfOpenLimits } from "./sa-manager.
 import { IkeStats } from "./stats.js";
 import { endpointKey, type Endpoint, type Transport } from "./transport.js";
 import { NattPhase1 } from "./natt-phase1.js";
+import { pooledRandom } from "../crypto/random-pool.js";
 
 export type { EngineEvents } from "./events.js";
 export type { Phase2Exchange } from "./quick-handler.js";
@@ -120,7 +121,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     super();
     const clock = opts.clock ?? systemClock;
     const log = opts.log ?? nullLog;
-    const random = opts.random ?? randomBytes;
+    const random = opts.random ?? pooledRandom();
     const retransmit = opts.retransmit ?? DEFAULT_RETRANSMIT;
     const fatal = opts.fatal ?? rethrowOutside;
     const stats = this.stats;
@@ -332,6 +333,11 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
   /** The embryonic Main Mode exchanges (entries and bytes held, their bounds). */
   get embryos(): EmbryoTable {
     return this.admission.embryos;
+  }
+
+  /** The MM1 answers reused for MM1s with the bytes of one answered before (mm1-answers.ts). */
+  get mm1Answers(): Mm1Answers {
+    return this.admission.answers;
   }
 
   /** Entry counts of the engine's own tables (the SA manager has its own) and DH slots held, for leak checks. */

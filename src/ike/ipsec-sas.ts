@@ -47,6 +47,12 @@ export class IpsecSas {
    * address pair it was negotiated with, which outlives the ISAKMP SA (INITIAL-CONTACT purges by it).
    */
   private readonly owners = new Map<string, string>();
+  /**
+   * Pairs {@link removePair} is deleting, keyed `proto:peer:outboundSpi`: held in `installed` until
+   * the kernel has answered both deletes, but left out of {@link held}, so that a resync whose dump
+   * comes back in between does not take the half already deleted for one the kernel lost.
+   */
+  private readonly removing = new Set<string>();
   private added: ((sa: IsakmpSa) => void) | undefined;
 
   constructor(
@@ -64,11 +70,15 @@ export class IpsecSas {
     return this.installed.get(sa) ?? [];
   }
 
-  /** Every IPsec SA pair held, as the kernel names its halves: what a resync compares with a dump. */
+  /**
+   * Every IPsec SA pair held, as the kernel names its halves: what a resync compares with a dump.
+   * Pairs being deleted are left out (see `removing`).
+   */
   held(): HeldPair[] {
     const out: HeldPair[] = [];
     for (const [sa, list] of this.installed) {
       for (const c of list) {
+        if (this.removing.size > 0 && this.removing.has(`${c.proto}:${sa.remote.address}:${c.outboundSpi}`)) continue;
         out.push({
           proto: c.proto,
           inbound: { src: sa.remote.address, dst: sa.local.address, spi: c.inboundSpi },
@@ -189,6 +199,9 @@ export class IpsecSas {
     let pair = inboundSpi;
     this.forget(proto, sa.remote.address, outboundSpi);
     this.owners.delete(`${proto}:${sa.remote.address}:${outboundSpi}`);
+    // Every await below catches what it throws: the key always leaves `removing` at the end.
+    const removing = `${proto}:${sa.remote.address}:${outboundSpi}`;
+    this.removing.add(removing);
     try {
       if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
       await kernel.delete(sa.local.address, sa.remote.address, proto, outboundSpi);
@@ -203,6 +216,7 @@ export class IpsecSas {
         this.log.debug({ sa: sa.tag, spi: pair, err: String(err) }, "inbound SA already gone");
       }
     }
+    this.removing.delete(removing);
     // Recorded under `sa`, or (the peer's Delete through a newer ISAKMP SA) under an older one.
     const match = (c: ChosenSa): boolean => c.proto === proto && c.outboundSpi === outboundSpi;
     const holder = this.installed.get(sa)?.some(match) === true ? sa : [...this.installed.keys()].find((o) => o.remote.address === sa.remote.address && this.installed.get(o)!.some(match));

@@ -21,7 +21,7 @@ import type { Clock } from "../clock.js";
 import { QueuedTimer, timerQueueOf, type TimerQueue } from "../timer-queue.js";
 import { errorFields, isInvariantFailure, rethrowOutside, type Fatal } from "./boundary.js";
 import type { IkeLog } from "./log.js";
-import { saStateChannel } from "./log.js";
+import { debugOn, saStateChannel } from "./log.js";
 import { MessageIdSet } from "./message-ids.js";
 import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
 import type { FailureClass, Phase1Exchange } from "./negotiation-stats.js";
@@ -226,14 +226,20 @@ export class IsakmpSa {
     this.dpd.lastHeard = this.ctx.clock.now();
   }
 
-  /** Move to `to`; an illegal edge is a bug in the engine, so it throws. */
+  /**
+   * Move to `to`; an illegal edge is a bug in the engine, so it throws. The tag, the assertion's
+   * message and the debug line's fields are made only when they are used (three transitions per
+   * negotiation).
+   */
   transition(to: IsakmpSaState, reason: string): void {
     const from = this.st;
-    assert.ok(isLegalTransition(from, to), `illegal ISAKMP SA transition ${from} -> ${to} (${this.tag})`);
+    if (!isLegalTransition(from, to)) {
+      assert.ok(false, `illegal ISAKMP SA transition ${from} -> ${to} (${this.tag})`);
+    }
     this.st = to;
     this.count(from, to);
     if (to === "established") this.establishedAt = this.ctx.clock.now();
-    this.ctx.log.debug({ sa: this.tag, from, to, reason }, "ISAKMP SA state");
+    if (debugOn(this.ctx.log)) this.ctx.log.debug({ sa: this.tag, from, to, reason }, "ISAKMP SA state");
     if (saStateChannel.hasSubscribers) saStateChannel.publish({ tag: this.tag, role: this.role, from, to, reason });
   }
 

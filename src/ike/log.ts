@@ -11,10 +11,21 @@ export interface IkeLog {
   info(fields: Record<string, unknown>, msg: string): void;
   warn(fields: Record<string, unknown>, msg: string): void;
   error(fields: Record<string, unknown>, msg: string): void;
+  /**
+   * Whether a debug call may emit a line now. Callers on the per-message path ask first (through
+   * {@link debugOn}) and build their fields only when it says yes; a log without it takes every
+   * debug line (tests' recording logs).
+   */
+  debugEnabled?(): boolean;
+}
+
+/** Whether `log` may emit debug lines now: false only when the log says so. */
+export function debugOn(log: IkeLog): boolean {
+  return log.debugEnabled === undefined || log.debugEnabled();
 }
 
 /** Discards everything (the default when the daemon gives no logger). */
-export const nullLog: IkeLog = { debug() {}, info() {}, warn() {}, error() {} };
+export const nullLog: IkeLog = { debug() {}, info() {}, warn() {}, error() {}, debugEnabled: () => false };
 
 /** Published on every ISAKMP SA state change: `{ tag, from, to, reason }`. */
 export const saStateChannel = diagnostics.channel("iked:ike:sa-state");

@@ -8,7 +8,7 @@
  * the config module's lookup helpers.
  */
 import { findPresharedByAddress, findPresharedByIdentity, findPresharedByRemoteAddress, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
-import type { IkeConfig, PresharedEntry, PresharedId, ResolvedRule } from "../config/types.js";
+import type { IkeConfig, IkeRule, PresharedEntry, PresharedId, ResolvedRule } from "../config/types.js";
 import type { DhExchange, DhKeyPair } from "../crypto/dh.js";
 import type { TaskResult } from "../crypto/tasks.js";
 import type { Phase1Credentials } from "./phase1/credentials.js";
@@ -70,10 +70,23 @@ export interface Phase1Policy {
   credentials?(): Phase1Credentials | undefined;
 }
 
-/** A {@link Phase1Policy} over parsed files; `get` is called per lookup, so a reload takes effect. */
+/**
+ * A {@link Phase1Policy} over parsed files; `get` is called per lookup, so a reload takes effect.
+ * A rule is resolved once per configuration object (a configuration is never changed in place: a
+ * reload or `ikeadm add|del` makes a new one), so lookups under one configuration return the same
+ * {@link ResolvedRule}, which what is kept per rule (mm1-answers.ts) relies on.
+ */
 export function configPolicy(
   get: () => { readonly config: IkeConfig; readonly preshared: readonly PresharedEntry[]; readonly credentials?: Phase1Credentials },
 ): Phase1Policy {
+  const resolved = new WeakMap<IkeConfig, WeakMap<IkeRule, ResolvedRule>>();
+  const resolve = (config: IkeConfig, r: IkeRule): ResolvedRule => {
+    let rules = resolved.get(config);
+    if (rules === undefined) resolved.set(config, (rules = new WeakMap()));
+    let rule = rules.get(r);
+    if (rule === undefined) rules.set(r, (rule = resolveRule(config, r)));
+    return rule;
+  };
   return {
     credentials() {
       return get().credentials;
@@ -81,12 +94,12 @@ export function configPolicy(
     ruleFor(local, remote) {
       const { config } = get();
       const r = findRule(config, local, remote);
-      return r && resolveRule(config, r);
+      return r && resolve(config, r);
     },
     ruleByLabel(label) {
       const { config } = get();
       const r = findRuleByLabel(config, label);
-      return r && resolveRule(config, r);
+      return r && resolve(config, r);
     },
     presharedFor(local, remote, mode) {
       const entries = get().preshared;

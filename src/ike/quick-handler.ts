@@ -90,7 +90,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
     const rule = sa.config;
     if (sa.state !== "established" || rule === undefined || kernel === undefined) return false;
     let mid = 0;
-    while (mid === 0 || sas.getPhase2(sa.icookie, sa.rcookie, mid) !== undefined || sa.messageIds.has(mid)) mid = random(4).readUInt32BE(0);
+    while (mid === 0 || sas.getPhase2(sa, mid) !== undefined || sa.messageIds.has(mid)) mid = random(4).readUInt32BE(0);
     if (!sa.useMessageId(mid)) return false;
     const ex = this.newPhase2(sa, rule, kernel, mid, request);
     return sa.queue.push(async () => {
@@ -175,7 +175,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
     const h = m.header;
     if (sa.state !== "established") return "Quick Mode on an SA that is not established";
     if (m.kind !== "encrypted" || h.messageId === 0) return "Quick Mode in the clear or with M-ID 0";
-    const ex = sas.getPhase2(sa.icookie, sa.rcookie, h.messageId);
+    const ex = sas.getPhase2(sa, h.messageId);
     if (ex === undefined) {
       // A retransmission of a live exchange's request was answered above from its reply cache; a
       // message of a finished one is a replay (RFC 2408 section 3.1: one message ID per exchange).
@@ -287,7 +287,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
 
   /** Whether a Quick Mode with this message ID is still running on `sa` (an Informational may name it). */
   running(sa: IsakmpSa, messageId: number): boolean {
-    const ex = this.ctx.sas.getPhase2(sa.icookie, sa.rcookie, messageId);
+    const ex = this.ctx.sas.getPhase2(sa, messageId);
     return ex !== undefined && (this.open.get(sa)?.has(ex) ?? false);
   }
 
@@ -295,7 +295,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
     const { dh, ipsecPolicy, random, log, sas } = this.ctx;
     const task = new QuickMode({ sa, messageId, rule, dh, kernel, ipsecPolicy, random, log }, request);
     const ex: Phase2Exchange = { task, messageId, replies: new ReplyCache(), retransmitter: undefined };
-    sas.setPhase2(sa.icookie, sa.rcookie, messageId, ex);
+    sas.setPhase2(sa, messageId, ex);
     this.ctx.stats.negotiations.quick[task.role].started++;
     let open = this.open.get(sa);
     if (open === undefined) {
@@ -335,7 +335,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
     this.deleteLeftovers(sa, ex);
     ex.task.destroy();
     const forget = (): void => {
-      sas.deletePhase2(sa.icookie, sa.rcookie, ex.messageId);
+      sas.deletePhase2(sa, ex.messageId);
       sa.keymat?.endExchange(ex.messageId);
     };
     if (lingerMs > 0) sa.setTimer(`qm-${ex.messageId}`, lingerMs, forget);

@@ -133,13 +133,15 @@ export class ReplyCache {
 
 /**
  * Runs async jobs one after another. Bounded: a peer flooding one SA cannot queue unbounded work;
- * beyond `max` waiting jobs, {@link push} refuses.
+ * beyond `max` waiting jobs, {@link push} refuses. A job pushed to an idle queue starts at once
+ * without touching an array (the usual case: one datagram at a time); only jobs that must wait
+ * get one, let go again when the queue drains (an idle SA holds no backing store).
  */
 export class SerialQueue {
-  private jobs: (() => Promise<void>)[] = [];
+  private jobs: (() => Promise<void>)[] | undefined;
   private running = false;
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] | undefined;
 
   constructor(
     private readonly max = 16,
@@ -148,38 +150,38 @@ export class SerialQueue {
 
   /** Jobs waiting, not counting the one running. */
   get length(): number {
-    return this.jobs.length;
+    return this.jobs === undefined ? 0 : this.jobs.length;
   }
 
   /** Whether a job is running or waiting. */
   get busy(): boolean {
-    return this.running || this.jobs.length > 0;
+    return this.running || this.length > 0;
   }
 
   /** Queue `job`; false when the queue is full or closed. */
   push(job: () => Promise<void>): boolean {
-    if (this.closed || this.jobs.length >= this.max) return false;
-    this.jobs.push(job);
-    if (!this.running) void this.pump();
+    if (this.closed || this.length >= this.max) return false;
+    if (this.running) (this.jobs ??= []).push(job);
+    else void this.pump(job);
     return true;
   }
 
   /** Resolves when no job is running or waiting. */
   idle(): Promise<void> {
     if (!this.busy) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve));
   }
 
   /** Drop waiting jobs; the running one finishes. */
   close(): void {
     this.closed = true;
-    this.jobs.length = 0;
+    this.jobs = undefined;
   }
 
-  private async pump(): Promise<void> {
+  private async pump(first: () => Promise<void>): Promise<void> {
     this.running = true;
     try {
-      for (let job = this.jobs.shift(); job !== undefined; job = this.jobs.shift()) {
+      for (let job: (() => Promise<void>) | undefined = first; job !== undefined; job = this.jobs?.shift()) {
         try {
           await job();
         } catch (err) {
@@ -188,11 +190,12 @@ export class SerialQueue {
       }
     } finally {
       this.running = false;
-      // A drained queue lets go of the backing store its jobs grew (an idle SA holds it for hours).
-      this.jobs = [];
+      this.jobs = undefined;
       const w = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const fn of w) fn();
+      if (w !== undefined) {
+        this.idleWaiters = undefined;
+        for (const fn of w) fn();
+      }
     }
   }
 }

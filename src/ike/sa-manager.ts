@@ -5,7 +5,7 @@
  * rcookie, so until the responder's cookie is known an SA is found by its icookie (and the peer, so
  * two peers choosing the same icookie cannot collide). Phase 2 exchanges (Quick Mode,
  * informational) are named by the cookie pair and their message ID (RFC 2408 section 3.1, "Message
- * ID").
+ * ID"): here by their ISAKMP SA (the one its cookie pair names) and the message ID.
  *
  * Half-open SAs (a Phase 1 in progress) are bounded globally and per peer. The engine asks
  * {@link SaManager.admitResponder} *before* any pool work for a new first message, as strongSwan's
@@ -45,12 +45,17 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.address === b.address && a.port === b.port;
 }
 
+/**
+ * Table keys: the cookies' bytes as one-byte characters (latin1 maps each byte to one character and
+ * back, so distinct cookies make distinct keys), half as long as hex and quicker to make and hash;
+ * built for every datagram's look-up. Never shown to anyone.
+ */
 function pairKey(icookie: Buffer, rcookie: Buffer): string {
-  return icookie.toString("hex") + rcookie.toString("hex");
+  return icookie.toString("latin1") + rcookie.toString("latin1");
 }
 
 function halfKey(icookie: Buffer, peer: Endpoint): string {
-  return `${icookie.toString("hex")}/${peer.address}`;
+  return icookie.toString("latin1") + peer.address;
 }
 
 /** The engine's SA tables. `P2` is the Phase 2 exchange type. */
@@ -62,7 +67,13 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
   private readonly byRule = new Map<string, Set<IsakmpSa>>();
   private readonly halfOpen = new Set<IsakmpSa>();
   private readonly halfOpenPerPeer = new Map<string, number>();
-  private readonly phase2 = new Map<string, P2>();
+  /**
+   * Phase 2 exchanges by their ISAKMP SA, then message ID: a lookup per datagram builds no key
+   * string, and an SA's removal takes its own with it instead of scanning every exchange. An SA
+   * has a Map here only while it has an exchange.
+   */
+  private readonly phase2 = new Map<IsakmpSa, Map<number, P2>>();
+  private phase2Held = 0;
 
   constructor(private readonly limits: HalfOpenLimits = DEFAULT_HALF_OPEN) {}
 
@@ -161,22 +172,29 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     return [...this.byHalf.values()];
   }
 
-  /** Phase 2 exchange (Quick Mode, informational) by cookies and message ID. */
-  getPhase2(icookie: Buffer, rcookie: Buffer, messageId: number): P2 | undefined {
-    return this.phase2.get(p2Key(icookie, rcookie, messageId));
+  /** Phase 2 exchange (Quick Mode, informational) of `sa` by message ID (RFC 2408 section 3.1). */
+  getPhase2(sa: IsakmpSa, messageId: number): P2 | undefined {
+    return this.phase2.get(sa)?.get(messageId >>> 0);
   }
 
-  setPhase2(icookie: Buffer, rcookie: Buffer, messageId: number, ex: P2): void {
-    this.phase2.set(p2Key(icookie, rcookie, messageId), ex);
+  setPhase2(sa: IsakmpSa, messageId: number, ex: P2): void {
+    let bySa = this.phase2.get(sa);
+    if (bySa === undefined) this.phase2.set(sa, (bySa = new Map()));
+    const mid = messageId >>> 0;
+    if (!bySa.has(mid)) this.phase2Held++;
+    bySa.set(mid, ex);
   }
 
-  deletePhase2(icookie: Buffer, rcookie: Buffer, messageId: number): void {
-    this.phase2.delete(p2Key(icookie, rcookie, messageId));
+  deletePhase2(sa: IsakmpSa, messageId: number): void {
+    const bySa = this.phase2.get(sa);
+    if (bySa === undefined || !bySa.delete(messageId >>> 0)) return;
+    this.phase2Held--;
+    if (bySa.size === 0) this.phase2.delete(sa);
   }
 
   /** Number of Phase 2 exchanges held. */
   get phase2Count(): number {
-    return this.phase2.size;
+    return this.phase2Held;
   }
 
   private remove(sa: IsakmpSa): void {
@@ -193,8 +211,11 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     }
     if (sa.rule !== undefined) removeFrom(this.byRule, sa.rule, sa);
     this.leaveHalfOpen(sa);
-    const prefix = pairKey(sa.icookie, sa.rcookie);
-    for (const k of this.phase2.keys()) if (k.startsWith(prefix)) this.phase2.delete(k);
+    const bySa = this.phase2.get(sa);
+    if (bySa !== undefined) {
+      this.phase2Held -= bySa.size;
+      this.phase2.delete(sa);
+    }
   }
 
   private leaveHalfOpen(sa: IsakmpSa): void {
@@ -203,10 +224,6 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     if (n <= 0) this.halfOpenPerPeer.delete(sa.remote.address);
     else this.halfOpenPerPeer.set(sa.remote.address, n);
   }
-}
-
-function p2Key(icookie: Buffer, rcookie: Buffer, messageId: number): string {
-  return `${pairKey(icookie, rcookie)}${(messageId >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 function addTo(m: Map<string, Set<IsakmpSa>>, k: string, sa: IsakmpSa): void {

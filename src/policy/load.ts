@@ -3,10 +3,11 @@
  * of src/policy: it reads the file and hands the text to the pure parser. A file that cannot be
  * read is one error at line 1, column 1, in the same form as syntax errors; `missing` tells a file
  * that does not exist (ENOENT: the daemon runs without a policy) from one that exists but cannot
- * be read (a directory, a symlink loop, EACCES: an error like a syntax error).
+ * be read (a directory, a symlink loop or one whose target is gone, EACCES: an error like a
+ * syntax error).
  */
 import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { lstat, open } from "node:fs/promises";
 import { parseIpsecPolicy, type PolicyParseResult } from "./ipsecinit/parser.js";
 
 /** Default location, as on illumos. */
@@ -40,6 +41,9 @@ export async function loadIpsecPolicy(path: string = DEFAULT_IPSEC_POLICY_PATH):
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+    // ENOENT from a name that is there (a symlink whose target is gone, e.g. on a volume not
+    // mounted) is a file that cannot be read, not an absent one: a reload must not empty the SPD.
+    if (code === "ENOENT" && (await isLink(path))) return ioError(path, "cannot read policy file (dangling symbolic link: ENOENT)");
     const r = ioError(path, `cannot read policy file (${code})`);
     return code === "ENOENT" ? { ...r, missing: true } : r;
   }
@@ -48,4 +52,13 @@ export async function loadIpsecPolicy(path: string = DEFAULT_IPSEC_POLICY_PATH):
 
 function ioError(path: string, message: string): PolicyParseResult {
   return { policy: { file: path, entries: [] }, errors: [{ code: "IKE_ERR_POLICY_IO", message, file: path, line: 1, col: 1 }] };
+}
+
+/** Whether `path` itself (not what it points to) is a symbolic link. */
+async function isLink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }

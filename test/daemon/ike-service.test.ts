@@ -65,3 +65,17 @@ test("engine debug calls stop at a bit test when none of phase1, phase2, op is o
   l.debug({ sa: "x", mid: 7 }, "retransmitted");
   assert.deepEqual(seen, ["phase2 retransmitted"]);
 });
+
+test("the engine log says whether any of its debug categories is on (what the engine asks before building a debug line)", () => {
+  const on = new Set<string>();
+  const l = engineLog({ enabled: (cat: DebugCategoryName) => on.has(cat) } as unknown as Logger);
+  assert.equal(l.debugEnabled?.(), false);
+  on.add("phase2");
+  assert.equal(l.debugEnabled?.(), true);
+  on.clear();
+  on.add("op");
+  assert.equal(l.debugEnabled?.(), true);
+  on.clear();
+  on.add("cert");
+  assert.equal(l.debugEnabled?.(), false);
+});

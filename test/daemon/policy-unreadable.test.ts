@@ -4,8 +4,9 @@
  * file took it for a missing one and emptied the policy (and with a real kernel the daemon's SPD,
  * letting protected traffic go in the clear). Now: `in.iked -c` fails, start-up runs without a
  * policy (as with an invalid file: in.iked(8)), and a reload is refused with the running policy
- * kept. Root reads past chmod 000, so the file is made unreadable in two ways that stop root too:
- * a directory in its place ("not a regular file") and a symlink to itself (ELOOP). The same
+ * kept. Root reads past chmod 000, so the file is made unreadable in three ways that stop root too:
+ * a directory in its place ("not a regular file"), a symlink to itself (ELOOP) and a symlink whose
+ * target is gone (ENOENT, but the name is there: not a missing file). The same
  * reload in a real kernel's SPD: test/kernel/daemon-host.test.ts.
  */
 import assert from "node:assert/strict";
@@ -33,6 +34,8 @@ function rootWithPolicy(): { root: string; file: string } {
 const UNREADABLE: { name: string; make: (file: string) => void; error: (file: string) => string }[] = [
   { name: "a directory", make: (f) => fs.mkdirSync(f), error: (f) => `${f}:1:1: not a regular file` },
   { name: "a symlink loop", make: (f) => fs.symlinkSync(path.basename(f), f), error: (f) => `${f}:1:1: cannot read policy file (ELOOP)` },
+  // A link into a configuration volume that is not mounted: ENOENT, but the file is there.
+  { name: "a dangling symlink", make: (f) => fs.symlinkSync(path.join(path.dirname(f), "unmounted", "ipsecinit.conf"), f), error: (f) => `${f}:1:1: cannot read policy file (dangling symbolic link: ENOENT)` },
 ];
 
 function replaceWith(file: string, make: (file: string) => void): void {

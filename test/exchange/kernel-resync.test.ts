@@ -176,6 +176,64 @@ test("a kernel that loses events silently (PF_KEY): resynced every minute, one a
   await closePair(p);
 });
 
+test("a periodic check (PF_KEY) that finds only SAs past their soft lifetime that were rekeyed on the kernel's own EXPIRE logs nothing lost", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  Object.assign(p.a.kernel, { losesEventsSilently: true });
+  const old = await p.a.kernel.dump();
+  const soft = old[0]!.soft.addSeconds;
+  const added = Math.max(...old.map((s) => s.counters.addTime));
+  const w = wire(p, () => added + soft * 1000);
+  while (Date.now() <= added) await new Promise((r) => setImmediate(r));
+  // The kernel's soft EXPIREs come (nothing is lost): the pair is rekeyed on them.
+  for (const sa of old) p.a.kernel.emit("expire", { type: "expire", kind: "soft", reason: "addtime", sa: { ...sa, state: "dying" } });
+  await settle(p, 40);
+  assert.equal((await p.a.kernel.dump()).length, 4, "rekeyed: old and new pair until the old one expires");
+  // The old pair stays past its soft lifetime until it expires hard: every check in that window sees it.
+  p.clock.advance(PERIODIC_RESYNC_MS);
+  await w.resyncs(1);
+  assert.deepEqual(w.reports[0], { causes: ["periodic"], kernelSas: 4, held: 2, missing: 0, removed: 0, softExpired: 2, rekeyed: 0 });
+  const lines = w.done().split("\n").filter((l) => l.includes("kernel events lost"));
+  assert.deepEqual(lines, [], "nothing was lost or repaired: no line at info claims events were lost");
+  await closePair(p);
+});
+
+test("a pair the engine is deleting (its inbound delete still under way) is not taken for one the kernel lost by a periodic check", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  Object.assign(p.a.kernel, { losesEventsSilently: true });
+  const { outbound, inbound } = p.a.engine.heldIpsecSas()[0]!;
+  // The kernel is slow to answer the delete of our inbound SA: the engine has deleted the outbound
+  // one and holds the pair in its table until that answer comes.
+  const kernelDelete = p.a.kernel.delete.bind(p.a.kernel);
+  const deletes: number[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  p.a.kernel.delete = async (...args: Parameters<typeof kernelDelete>) => {
+    deletes.push(args[3]);
+    if (args[3] === inbound.spi) await gate;
+    return kernelDelete(...args);
+  };
+  const w = wire(p);
+  // The outbound SA's hard lifetime ends: the engine deletes the pair (and tells the peer).
+  const sa = (await p.a.kernel.dump()).find((s) => s.spi === outbound.spi)!;
+  p.a.kernel.emit("expire", { type: "expire", kind: "hard", reason: "addtime", sa: { ...sa, state: "dead" } });
+  await settle(p, 5);
+  assert.deepEqual((await p.a.kernel.dump()).map((s) => s.spi), [inbound.spi], "the outbound SA is gone, the inbound delete waits");
+  p.clock.advance(PERIODIC_RESYNC_MS);
+  await w.resyncs(1);
+  assert.equal(w.reports[0]!.missing, 0, "its removal is under way: nothing was lost");
+  assert.equal(w.reports[0]!.removed, 0);
+  release();
+  await settle(p, 40);
+  assert.deepEqual(await p.a.kernel.dump(), [], "the engine's own delete finished");
+  assert.deepEqual(p.a.engine.heldIpsecSas(), []);
+  assert.deepEqual(deletes, [outbound.spi, inbound.spi], "each SA deleted once, not again for a resync");
+  const lines = w.done().split("\n").filter((l) => l.includes("kernel events lost"));
+  assert.deepEqual(lines, [], "no line claims lost events");
+  await closePair(p);
+});
+
 test("a resync whose dump fails (XFRM: no periodic check) is tried again a second later on the daemon's clock and repairs the loss; not after unwiring", async () => {
   const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
   await upPair(p);

@@ -7,7 +7,7 @@ import { IkeStats } from "../../src/ike/stats.js";
 import type { IkeLog } from "../../src/ike/log.js";
 import { timerQueueOf } from "../../src/timer-queue.js";
 
-function ctx(): IsakmpSaContext & { lines: Record<string, unknown>[]; clock: ManualClock } {
+function ctx(): IsakmpSaContext & { lines: Record<string, unknown>[]; clock: ManualClock; log: IkeLog } {
   const lines: Record<string, unknown>[] = [];
   const log: IkeLog = {
     debug: (f, msg) => lines.push({ ...f, msg }),
@@ -81,6 +81,25 @@ test("transitions log old->new with the tag, publish, and keep ikeadm counters",
   } finally {
     diagnostics.unsubscribe("iked:ike:sa-state", sub);
   }
+});
+
+test("the state line is made only when the log takes debug lines, and then carries the same fields", () => {
+  let debugging = false;
+  let tags = 0;
+  const c = ctx();
+  c.log.debugEnabled = () => debugging;
+  const sa = new IsakmpSa(init("responder"), c);
+  const tag = Object.getOwnPropertyDescriptor(IsakmpSa.prototype, "tag")!.get!;
+  Object.defineProperty(sa, "tag", { get: () => (tags++, tag.call(sa)) });
+  sa.transition("negotiating", "MM1 in");
+  assert.deepEqual(c.lines, [], "debug off: no line");
+  assert.equal(tags, 0, "debug off: no tag made");
+  debugging = true;
+  sa.transition("established", "MM5 ok");
+  assert.deepEqual(c.lines, [{ sa: "00112233:00000000@10.0.0.2:500", from: "negotiating", to: "established", reason: "MM5 ok", msg: "ISAKMP SA state" }]);
+  assert.equal(tags, 1);
+  debugging = false;
+  assert.throws(() => sa.transition("negotiating", "back"), /illegal ISAKMP SA transition established -> negotiating \(00112233:00000000@10\.0\.0\.2:500\)/);
 });
 
 test("failure counters: initiator noresp vs respfail, responder fail", () => {

@@ -89,6 +89,41 @@ test("serial queue runs jobs one at a time, in order, bounded, errors reported",
   assert.equal(q.push(job("e")), false);
 });
 
+test("serial queue: a job pushed to an idle queue starts before push returns; close drops the waiting ones; idle waiters hear the drain; the queue runs again after", async () => {
+  const q = new SerialQueue(4);
+  const order: string[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  q.push(async () => {
+    order.push("a started");
+    await gate;
+    order.push("a done");
+  });
+  assert.deepEqual(order, ["a started"], "ran synchronously inside push");
+  q.push(async () => void order.push("b"));
+  q.push(async () => void order.push("c"));
+  assert.equal(q.length, 2);
+  const idle1 = q.idle();
+  const idle2 = q.idle();
+  q.close();
+  assert.equal(q.length, 0, "close drops the waiting jobs");
+  assert.equal(q.busy, true, "the running one goes on");
+  release();
+  await Promise.all([idle1, idle2]);
+  assert.deepEqual(order, ["a started", "a done"]);
+  assert.equal(q.busy, false);
+
+  const r = new SerialQueue(1);
+  const seen: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    assert.equal(r.push(async () => void seen.push(round)), true);
+    assert.equal(r.push(async () => void seen.push(round + 10)), true);
+    assert.equal(r.push(async () => void seen.push(-1)), false, "one waiting at most");
+    await r.idle();
+  }
+  assert.deepEqual(seen, [0, 10, 1, 11, 2, 12]);
+});
+
 test("a send that stops its own retransmitter (its SA torn down by a fault) arms no further timer", () => {
   const clock = new ManualClock(0);
   let sends = 0;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { formatPrefix } from "../../src/kernel/address.js";
@@ -174,6 +174,20 @@ test("the loader reports unreadable files as an error value", async () => {
   const r = await loadIpsecPolicy("/nonexistent/ipsecinit.conf");
   assert.deepEqual(r.errors.map((e) => [e.code, e.line, e.col, e.message]), [["IKE_ERR_POLICY_IO", 1, 1, "cannot read policy file (ENOENT)"]]);
   assert.equal(r.missing, true, "a file that does not exist is told from one that cannot be read");
+});
+
+test("a policy file that is a dangling symlink is an error, not an absent file (a reload keeps the running policy)", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "iked-policy-"));
+  try {
+    // e.g. a link into a configuration volume that is not mounted: the file is there, unreadable.
+    const link = path.join(dir, "ipsecinit.conf");
+    symlinkSync(path.join(dir, "unmounted", "ipsecinit.conf"), link);
+    const r = await loadIpsecPolicy(link);
+    assert.deepEqual(r.errors.map((e) => [e.code, e.line, e.col, e.message]), [["IKE_ERR_POLICY_IO", 1, 1, "cannot read policy file (dangling symbolic link: ENOENT)"]]);
+    assert.equal(r.missing, undefined, "the link exists: an error, not an absent file");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("the loader refuses a device or FIFO instead of reading without end or waiting for a writer", { timeout: 10_000 }, async () => {
