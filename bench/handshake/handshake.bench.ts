@@ -22,7 +22,14 @@
  *   --responders daemon[,bench]   also (or only) bench/handshake/responder.ts, the engine wired
  *                        without the daemon, to compare its cost with in.iked's in the same run
  *   --half-peak          after the closed loop, an open-loop run at half of each target's rate:
- *                        p50, p99 and p99/p50 there
+ *                        p50, p95, p99 and p99/p50 there (goal 6 of issue 14)
+ *   --half-peak-secs 5   how long that open-loop run lasts (rate x secs negotiations, at least 60)
+ *   --pin                the responder (all its threads) on CPU 0, the generator (this process,
+ *                        its pool included) on CPU 1 (taskset), for strongSwan and in.iked alike,
+ *                        so that neither side's CPU time shows up in the other's latency
+ *   --probe              with --half-peak: record GC pauses and event-loop lags of in.iked (an
+ *                        --import preload) and of the generator, and print how much of the
+ *                        slowest 1% of negotiations and of the middle 10% overlapped them
  *   --sweep              rate against pool threads (default group 14, workers 0,1,2,4): a
  *                        projection table for a 16-core gateway and an SVG chart beside
  *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
@@ -35,15 +42,19 @@
  * median. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { interopSkip, sharedDir } from "../../test/helpers/interop.js";
 import { lineChart } from "./chart.js";
 import { measureRound, summarise, type GeneratorParams, type Round, type Summary } from "./measure.js";
+import { startProbe, type Probe, type ProbeEvent } from "./latency-probe.js";
+import { affinityOf, DEFAULT_PINNING, pinProcess, type Pinning } from "./pin.js";
 import { projectEfficiency, projectRate } from "./projection.js";
+import { overlaps, tailAndMiddle, type Overlaps } from "./tail.js";
 import { startBenchResponder, startDaemon, startStrongSwan, type Certs, type DaemonVariant, type Setup, type Target, type TargetKind } from "./targets.js";
 
 const PSK = "load-bench-secret";
@@ -66,6 +77,10 @@ interface Params {
   readonly responders: readonly TargetKind[];
   readonly rounds: number;
   readonly halfPeak: boolean;
+  readonly halfPeakSecs: number;
+  readonly pin: Pinning | undefined;
+  /** With --probe: the directory the daemons' probes write to. */
+  readonly probeDir: string | undefined;
   readonly sweep: boolean;
   readonly chartDir: string;
   readonly variants: readonly DaemonVariant[];
@@ -91,6 +106,8 @@ interface Cell {
   readonly target: Pick<Target, "kind" | "label" | "poolThreads">;
   readonly rounds: Round[];
   halfPeak?: Round;
+  /** With --probe: the half-peak run's slowest 1% and middle 10% against the stalls. */
+  tail?: { readonly tail: Overlaps; readonly middle: Overlaps };
 }
 
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "-");
@@ -106,6 +123,7 @@ export async function handshakeBench(p: Params): Promise<void> {
     return;
   }
   const certs = p.gen.auth === "rsa" ? makeCerts() : undefined;
+  if (p.pin !== undefined) pinProcess(process.pid, p.pin.generator);
   try {
     printHeader(p, certs);
     const cells: Cell[] = [];
@@ -114,6 +132,7 @@ export async function handshakeBench(p: Params): Promise<void> {
     if (p.sweep) for (const group of p.groups) writeSweep(p, cells.filter((c) => c.group === group), group);
   } finally {
     if (certs) rmSync(certs.dir, { recursive: true, force: true });
+    if (p.probeDir !== undefined) rmSync(p.probeDir, { recursive: true, force: true });
   }
 }
 
@@ -125,7 +144,9 @@ function printHeader(p: Params, certs: Certs | undefined): void {
       `Generator: this process, ${p.gen.workers} pool thread(s), DH key pairs ${p.gen.freshDh ? "fresh per negotiation" : "reused (one per group: one modexp per negotiation)"}. ` +
       `in.iked: detached, default logging, --kernel memory${p.responders.includes("bench") ? "; responder.ts: the engine without the daemon (comparison)" : ""}.\n` +
       `CPU: ms per negotiation, user + system from /proc (10 ms ticks). main: the event loop thread (charon: its busiest thread); pool: each worker; ` +
-      `v8: V8 platform threads (GC, compilation); libuv: libuv's pool and the signal thread; ceiling: 1000 / main.`,
+      `v8: V8 platform threads (GC, compilation); libuv: libuv's pool and the signal thread; ceiling: 1000 / main.` +
+      (p.pin ? `\nPinned (--pin): responders on CPU ${p.pin.responder}, the generator on CPU ${p.pin.generator} (now: ${affinityOf(process.pid).join(" ")}).` : "") +
+      (p.probeDir ? "\nProbed (--probe): in.iked and the generator record GC pauses and loop lags (a 5 ms timer); the half-peak figures include the probes' cost." : ""),
   );
 }
 
@@ -141,6 +162,13 @@ async function startTargets(p: Params, s: Setup): Promise<Target[]> {
         }
       }
     }
+    if (p.pin !== undefined) {
+      for (const t of targets) {
+        pinProcess(t.pid, p.pin.responder);
+        const cpus = affinityOf(t.pid);
+        if (cpus.length !== 1 || cpus[0] !== p.pin.responder) throw new Error(`${t.label}: pinned to ${p.pin.responder}, its threads show ${cpus.join(" ")}`);
+      }
+    }
   } catch (err) {
     for (const t of targets) await t.stop();
     throw err;
@@ -151,6 +179,7 @@ async function startTargets(p: Params, s: Setup): Promise<Target[]> {
 async function measureGroup(p: Params, certs: Certs | undefined, group: number): Promise<Cell[]> {
   const targets = await startTargets(p, { group, psk: PSK, peers: PEERS, certs });
   const cells: Cell[] = targets.map((t) => ({ group, target: { kind: t.kind, label: t.label, poolThreads: t.poolThreads }, rounds: [] }));
+  const genEvents = new Map<number, ProbeEvent[]>();
   try {
     for (let round = 0; round < p.rounds; round++) {
       // Rotate the order so that a slow spell of the shared machine does not always hit one target.
@@ -162,11 +191,26 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
     if (p.halfPeak) {
       for (const [i, t] of targets.entries()) {
         const rate = summarise(cells[i]!.rounds).rate / 2;
-        cells[i]!.halfPeak = await measureRound(p.gen, certs, t, group, Math.max(60, Math.round(rate * 5)), 0, rate);
+        const probe: Probe | undefined = p.probeDir !== undefined ? startProbe() : undefined;
+        cells[i]!.halfPeak = await measureRound(p.gen, certs, t, group, Math.max(60, Math.round(rate * p.halfPeakSecs)), 0, rate);
+        probe?.stop();
+        if (probe !== undefined) genEvents.set(i, probe.events());
       }
     }
   } finally {
     for (const t of targets) await t.stop();
+  }
+  if (p.probeDir !== undefined) {
+    for (const [i, t] of targets.entries()) {
+      const h = cells[i]!.halfPeak;
+      if (h === undefined) continue;
+      const file = path.join(p.probeDir, `probe-${t.pid}.json`);
+      // charon and responder.ts carry no probe: their columns show "-".
+      const resp = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ProbeEvent[]) : undefined;
+      const spans = h.samples.map((x) => ({ at: performance.timeOrigin + x.startMs, ms: x.ms }));
+      const { tail, middle } = tailAndMiddle(spans);
+      cells[i]!.tail = { tail: overlaps(tail, resp, genEvents.get(i) ?? []), middle: overlaps(middle, resp, genEvents.get(i) ?? []) };
+    }
   }
   return cells;
 }
@@ -175,7 +219,26 @@ function printTables(cells: readonly Cell[]): void {
   const rows: Record<string, string | number>[] = [];
   const threadRows: Record<string, string | number>[] = [];
   const peakRows: Record<string, string | number>[] = [];
+  const tailRows: Record<string, string | number>[] = [];
   for (const c of cells) {
+    if (c.tail !== undefined) {
+      for (const [which, o] of [["slowest 1%", c.tail.tail], ["middle 10%", c.tail.middle]] as const) {
+        tailRows.push({
+          group: c.group,
+          responder: c.target.label,
+          "pool threads": threadsOf(c),
+          negotiations: which,
+          n: o.n,
+          "mean ms": f1(o.meanMs),
+          "resp GC ms": f1(o.respGc),
+          "resp lag ms": f1(o.respLag),
+          "lag: running": f2(o.respLagRun),
+          "lag: waiting for CPU": f2(o.respLagWait),
+          "gen GC ms": f1(o.genGc),
+          "gen lag ms": f1(o.genLag),
+        });
+      }
+    }
     const s = summarise(c.rounds);
     const base = summarise(cells.find((b) => b.group === c.group && b.target.kind === "strongswan")!.rounds);
     const main = s.threads?.main ?? s.busiestMs;
@@ -223,10 +286,12 @@ function printTables(cells: readonly Cell[]): void {
         "offered/s": f1(s.rate / 2),
         "est/s": f1(h.rate),
         "p50 ms": f1(h.p50),
+        "p95 ms": f1(h.p95),
         "p99 ms": f1(h.p99),
         "p99/p50": f2(h.p99 / h.p50),
         "resp CPU ms": f2(h.respMs),
         "main ms": f2(h.threads?.main ?? h.busiestMs),
+        "others (cores)": f2(h.otherCores),
         failed: h.report.failed,
       });
     }
@@ -236,8 +301,15 @@ function printTables(cells: readonly Cell[]): void {
   console.log("\nOur responders' CPU per negotiation by thread (ms); 'process' includes threads that ended:");
   console.table(threadRows);
   if (peakRows.length > 0) {
-    console.log("\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3):");
+    console.log("\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3); others: the rest of the machine's CPU use meanwhile, in cores:");
     console.table(peakRows);
+  }
+  if (tailRows.length > 0) {
+    console.log(
+      "\nWhere the half-peak latency goes (--probe): per negotiation, mean ms of its span that overlapped the responder's GC pauses and\n" +
+        "event-loop lags over 2 ms (charon and responder.ts: not probed), the generator's likewise, and the shares of those responder lags its main thread ran / waited for a CPU:",
+    );
+    console.table(tailRows);
   }
 }
 
@@ -330,6 +402,9 @@ function paramsOf(args: readonly string[]): Params {
       "phase1-only": { type: "boolean", default: false },
       rounds: { type: "string", default: "1" },
       "half-peak": { type: "boolean", default: false },
+      "half-peak-secs": { type: "string", default: "5" },
+      pin: { type: "boolean", default: false },
+      probe: { type: "boolean", default: false },
       sweep: { type: "boolean", default: false },
       "chart-dir": { type: "string", default: path.resolve(HERE, "../../../bench/results") },
       "fresh-dh": { type: "boolean", default: false },
@@ -344,8 +419,19 @@ function paramsOf(args: readonly string[]): Params {
   for (const r of responders) if (r !== "daemon" && r !== "bench") throw new Error(`--responders: not daemon or bench: ${r}`);
   const sweep = v.sweep;
   const words = (text: string): string[] => text.split(/\s+/).filter((w) => w !== "");
-  const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: words(v["node-args"]) }];
-  if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: words(v["baseline-node-args"]) });
+  let probeDir: string | undefined;
+  const probeArgs: string[] = [];
+  if (v.probe) {
+    if (!v["half-peak"]) throw new Error("--probe: only with --half-peak");
+    probeDir = mkdtempSync(path.join(tmpdir(), "iked-bench-probe-"));
+    // The detached daemon inherits both the node options and the environment.
+    process.env.IKED_LATENCY_PROBE_DIR = probeDir;
+    probeArgs.push("--import", pathToFileURL(path.join(HERE, "latency-probe-preload.js")).href);
+  }
+  const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: [...probeArgs, ...words(v["node-args"])] }];
+  if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: [...probeArgs, ...words(v["baseline-node-args"])] });
+  const halfPeakSecs = Number(v["half-peak-secs"]);
+  if (!(halfPeakSecs > 0)) throw new Error(`--half-peak-secs: not a positive number: ${v["half-peak-secs"]}`);
   return {
     gen: {
       auth: v.auth,
@@ -363,6 +449,9 @@ function paramsOf(args: readonly string[]): Params {
     responders: responders as TargetKind[],
     rounds: Math.max(1, Number(v.rounds)),
     halfPeak: v["half-peak"],
+    halfPeakSecs,
+    pin: v.pin ? DEFAULT_PINNING : undefined,
+    probeDir,
     sweep,
     chartDir: v["chart-dir"],
     variants,

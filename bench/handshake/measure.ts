@@ -3,9 +3,11 @@
  * target, with the CPU the target spent per negotiation, thread by thread (thread-cpu.ts), and
  * the CPU this process (the generator) spent. Rounds are summarised by the median of each column.
  */
+import { performance } from "node:perf_hooks";
 import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
-import { cpuByRole, processCpuSecs, sampleThreads } from "./thread-cpu.js";
+import { percentile } from "../../src/load/stats.js";
+import { cpuByRole, machineBusySecs, processCpuSecs, sampleThreads } from "./thread-cpu.js";
 import type { Certs, Target } from "./targets.js";
 
 /** How the generator runs. */
@@ -59,7 +61,11 @@ export interface Round {
   readonly report: LoadReport;
   readonly rate: number;
   readonly p50: number;
+  /** From the raw samples (ikeload's summary has p50/p90/p99), nearest rank as theirs. */
+  readonly p95: number;
   readonly p99: number;
+  /** Each complete negotiation: start (ms since this process's `performance.timeOrigin`) and latency, ms. */
+  readonly samples: readonly { readonly startMs: number; readonly ms: number }[];
   /** The target process, all threads (exited ones included), ms per negotiation. */
   readonly respMs: number;
   /** Our processes: per role. charon: undefined. */
@@ -68,6 +74,11 @@ export interface Round {
   readonly busiestMs: number;
   /** This process (the generator, its pool included), ms per negotiation. */
   readonly genMs: number;
+  /**
+   * Everything else on the machine during the round (other users' work), in cores: CPU time the
+   * machine was busy minus the target's and the generator's, over the round's wall time.
+   */
+  readonly otherCores: number;
 }
 
 /** Run `count` negotiations against `t` (after `warmup` unmeasured ones) and measure both sides. */
@@ -76,9 +87,14 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
   const before = sampleThreads(t.pid);
   const resp0 = processCpuSecs(t.pid);
   const gen0 = process.cpuUsage();
-  const r = await runLoad(loadOptions(g, certs, t, group, count, rate));
+  const busy0 = machineBusySecs();
+  const wall0 = performance.now();
+  const samples: { startMs: number; ms: number }[] = [];
+  const r = await runLoad(loadOptions(g, certs, t, group, count, rate), { onNegotiation: (startMs, ms) => samples.push({ startMs, ms }) });
   const gen = process.cpuUsage(gen0);
   const resp = processCpuSecs(t.pid) - resp0;
+  const busy = machineBusySecs() - busy0;
+  const wallSecs = (performance.now() - wall0) / 1000;
   const after = sampleThreads(t.pid);
   if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
   const n = Math.max(1, r.value.established);
@@ -95,11 +111,14 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     report: r.value,
     rate: r.value.establishedPerSec,
     p50: l.p50,
+    p95: percentile(Float64Array.from(samples, (x) => x.ms).sort(), 95),
     p99: l.p99,
+    samples,
     respMs: ms(resp),
     threads,
     busiestMs: ms(busiest),
     genMs: (gen.user + gen.system) / 1000 / n,
+    otherCores: Math.max(0, busy - resp - (gen.user + gen.system) / 1e6) / wallSecs,
   };
 }
 

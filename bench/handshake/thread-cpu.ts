@@ -116,3 +116,11 @@ export function processCpuSecs(pid: number): number {
     return Number.NaN; // the process is gone: the column shows NaN
   }
 }
+
+/** CPU seconds the whole machine has been busy (every CPU: all but idle and iowait), from /proc/stat. */
+export function machineBusySecs(): number {
+  const first = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+  const f = first.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - f[3]! - f[4]!) * TICK_SECS;
+}

@@ -91,6 +91,12 @@ export interface RunHooks {
   readonly onProgress?: (p: LoadProgress) => void;
   /** Aborting stops new starts and ends the run at once; in-flight negotiations count as unfinished. */
   readonly signal?: AbortSignal;
+  /**
+   * Called for each complete negotiation with its start (ms since `performance.timeOrigin`) and
+   * its latency (the `phase1and2` series, or `phase1` with `--phase1-only`): the raw samples, for
+   * callers that want more than the summary (the handshake bench's latency breakdown).
+   */
+  readonly onNegotiation?: (startMs: number, latencyMs: number) => void;
 }
 
 interface Pending {
@@ -237,9 +243,13 @@ class Run {
   private onPhase1Up(sa: IsakmpSa): void {
     const p = this.#pending.get(sa);
     if (p === undefined) return;
-    this.#p1.add(performance.now() - p.t0);
+    const ms = performance.now() - p.t0;
+    this.#p1.add(ms);
     this.#p1Established++;
-    if (p.request === undefined) return this.succeeded(sa);
+    if (p.request === undefined) {
+      this.hooks.onNegotiation?.(p.t0, ms);
+      return this.succeeded(sa);
+    }
     if (!this.engine.quickMode(sa, p.request)) this.failed(sa, { kind: "internal", phase2: true });
   }
 
@@ -247,7 +257,11 @@ class Run {
     const p = this.#pending.get(sa);
     if (p === undefined) return;
     this.#pending.delete(sa);
-    if (p.request !== undefined) this.#p12.add(performance.now() - p.t0);
+    if (p.request !== undefined) {
+      const ms = performance.now() - p.t0;
+      this.#p12.add(ms);
+      this.hooks.onNegotiation?.(p.t0, ms);
+    }
     this.#established++;
     this.#tEnd = performance.now();
     this.release(sa);

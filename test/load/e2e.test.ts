@@ -31,9 +31,14 @@ test("closed-loop run (Main + Quick Mode) against our responder establishes ever
   const r = await startResponder({ address: "127.0.4.10", port: 14010, workers: 0, peers: "127.4.1.0/24", pskHex: HEX, dhGroup: 2, encr: "aes(128..128)", hash: "sha1" });
   try {
     const o = options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.1", "--concurrency", "3", "--count", "6", "--psk", PSK, "--workers", "0", "--json"]);
-    const res = await runLoad(o);
+    const samples: { startMs: number; ms: number }[] = [];
+    const res = await runLoad(o, { onNegotiation: (startMs, ms) => samples.push({ startMs, ms }) });
     assert.ok(res.ok, JSON.stringify(res));
     const rep = res.value;
+    // The raw samples are the Phase 1+2 series the summary is made of.
+    assert.equal(samples.length, 6);
+    assert.equal(Math.max(...samples.map((x) => x.ms)), rep.latencyMs.phase1and2?.max);
+    assert.ok(samples.every((x) => x.startMs > 0 && x.ms > 0));
     assert.equal(rep.started, 6);
     assert.equal(rep.established, 6);
     assert.equal(rep.failed, 0);
