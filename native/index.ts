@@ -111,6 +111,12 @@ export interface NativeAddon {
    * memory was given back; false when none was, or when this is not glibc.
    */
   mallocTrim(): boolean;
+  /**
+   * A memory-reducing GC of the calling thread's V8 isolate (native/src/v8-heap.cc): `critical`
+   * false starts one incrementally (MemoryPressureNotification kModerate), true runs one or two now,
+   * atomically (kCritical). False when the thread has no isolate.
+   */
+  heapReduce(critical: boolean): boolean;
   /** PKCS#8 (or traditional) private key DER to a handle. */
   loadPrivateKey(der: Uint8Array): NativeKeyHandle;
   /** SubjectPublicKeyInfo DER to a handle. */

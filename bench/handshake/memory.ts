@@ -11,8 +11,10 @@
  * batch from new source addresses (so no INITIAL-CONTACT tears down an earlier batch). At each
  * count, after `--settle` seconds (65 outlasts the 60 s a finished Quick Mode keeps its answer) and
  * 3 s after a forced GC: RSS, JS heap used and committed, memory outside the heap, ArrayBuffers and locked
- * memory (VmLck: libsodium's secure memory), and the resident memory by kind of mapping (smaps:
- * V8 pages of all isolates, malloc's main arena, other anonymous, files). Between the first and
+ * memory (VmLck: libsodium's secure memory), the resident memory by kind of mapping (smaps:
+ * V8 pages of all isolates, malloc's main arena, other anonymous, files), and the largest and
+ * 99th-percentile event-loop delay of the daemon while it settled (its main-thread stalls: GCs,
+ * the heap reducer after the load; monitorEventLoopDelay, 10 ms resolution). Between the first and
  * the last count it prints each per pair. `--snapshots` also sums a heap snapshot at each count by class and the classes of its
  * first retainers (`--depth` levels; heap-snapshot.ts) and prints the classes that grew the most
  * per pair (a snapshot's own garbage stays in RSS: take RSS figures from runs without it).
@@ -99,29 +101,48 @@ const PRELOAD = `
 const fs = require("node:fs");
 const path = require("node:path");
 const v8 = require("node:v8");
+const { monitorEventLoopDelay } = require("node:perf_hooks");
 const dir = process.env.IKED_MEMORY_BENCH_DIR;
+let lag;
+const answer = (o) => {
+  fs.writeFileSync(path.join(dir, "answer.tmp"), JSON.stringify(o));
+  fs.renameSync(path.join(dir, "answer.tmp"), path.join(dir, "answer"));
+};
 process.on("SIGUSR2", () => {
   const ask = fs.readFileSync(path.join(dir, "request"), "utf8").trim();
+  if (ask === "lag") {
+    lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    return answer({});
+  }
+  const stall = lag === undefined ? {} : { lagMaxMs: lag.max / 1e6, lagP99Ms: lag.percentile(99) / 1e6 };
+  lag?.disable();
+  lag = undefined;
   if (ask.startsWith("snapshot ")) v8.writeHeapSnapshot(ask.slice(9));
   else { globalThis.gc(); globalThis.gc(); }
   // What the daemon does after a full GC runs first: V8 frees ArrayBuffer memory on a task, and
   // the daemon trims malloc's arenas a second after a full GC (src/daemon/malloc-trim.ts).
   setTimeout(() => {
     const locked = /VmLck:\\s+(\\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
-    fs.writeFileSync(path.join(dir, "answer.tmp"), JSON.stringify({ ...process.memoryUsage(), locked: locked ? Number(locked[1]) * 1024 : 0 }));
-    fs.renameSync(path.join(dir, "answer.tmp"), path.join(dir, "answer"));
+    answer({ ...process.memoryUsage(), locked: locked ? Number(locked[1]) * 1024 : 0, ...stall });
   }, 3000);
 });
 `;
 
-/** `process.memoryUsage()` of the daemon, and its mlocked bytes (VmLck: libsodium secure memory). */
-type MemoryUsage = ReturnType<typeof process.memoryUsage> & { readonly locked: number };
+/**
+ * `process.memoryUsage()` of the daemon, its mlocked bytes (VmLck: libsodium secure memory), and,
+ * when a "lag" request came before, the largest and 99th-percentile event-loop delay since then.
+ */
+type MemoryUsage = ReturnType<typeof process.memoryUsage> & { readonly locked: number; readonly lagMaxMs?: number; readonly lagP99Ms?: number };
 
-/** Ask the daemon's preload for a GC (or a snapshot to `snapshotFile`); wait (bounded) for its answer. */
-async function ask(t: DaemonTarget, dir: string, snapshotFile?: string): Promise<MemoryUsage> {
+/**
+ * Ask the daemon's preload for a GC (or a snapshot to `snapshotFile`, or with "lag" to start
+ * measuring its event-loop delay); wait (bounded) for its answer.
+ */
+async function ask(t: DaemonTarget, dir: string, snapshotFile?: string | "lag"): Promise<MemoryUsage> {
   const answer = path.join(dir, "answer");
   fs.rmSync(answer, { force: true });
-  fs.writeFileSync(path.join(dir, "request"), snapshotFile === undefined ? "gc" : `snapshot ${snapshotFile}`);
+  fs.writeFileSync(path.join(dir, "request"), snapshotFile === undefined ? "gc" : snapshotFile === "lag" ? "lag" : `snapshot ${snapshotFile}`);
   process.kill(t.pid, "SIGUSR2");
   const until = Date.now() + 300_000;
   while (Date.now() < until) {
@@ -181,6 +202,9 @@ async function main(): Promise<void> {
       held = n;
       // A finished Quick Mode keeps its answer for retransmissions for 60 s (quick-handler.ts):
       // --settle 65 measures the steady state of pairs held longer than that.
+      // The daemon's event-loop delay while it settles: what it does after load (its GCs, its
+      // heap reducer) as a stall of the main thread.
+      await ask(t, dir, "lag");
       if (Number(v.settle) > 0) await new Promise((r) => setTimeout(r, Number(v.settle) * 1000));
       const mem = await ask(t, dir);
       const resident = residentParts(t.pid);
@@ -195,7 +219,8 @@ async function main(): Promise<void> {
       const mb = (x: number): string => (x / 1e6).toFixed(1);
       console.log(
         `${n} pairs held, after a forced GC: RSS ${mb(mem.rss)} MB, JS heap used ${mb(mem.heapUsed)} MB of ${mb(mem.heapTotal)} MB, ` +
-          `external ${mb(mem.external)} MB (ArrayBuffers ${mb(mem.arrayBuffers)} MB), locked ${mb(mem.locked)} MB`,
+          `external ${mb(mem.external)} MB (ArrayBuffers ${mb(mem.arrayBuffers)} MB), locked ${mb(mem.locked)} MB; ` +
+          `while settling, event-loop delay max ${mem.lagMaxMs?.toFixed(0)} ms, p99 ${mem.lagP99Ms?.toFixed(0)} ms`,
       );
     }
     // Three windows: V8 may still shrink its heap (GCs) in the first after the load and the forced GC.

@@ -19,6 +19,9 @@
 #include "ksock.h"
 #include "digest.h"
 
+/* v8-heap.cc: a memory-reducing GC of this isolate (V8 C++ API). */
+napi_value HeapReduce(napi_env env, napi_callback_info info);
+
 /* disableCoreDumps(): PR_SET_DUMPABLE 0 and RLIMIT_CORE 0, so keying material never reaches a core file. */
 static napi_value DisableCoreDumps(napi_env env, napi_callback_info info) {
   (void)info;
@@ -53,6 +56,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     METHOD("disableCoreDumps", DisableCoreDumps),
     METHOD("mallocTrim", MallocTrim),
+    METHOD("heapReduce", HeapReduce),
     METHOD("loadPrivateKey", LoadPrivateKey),
     METHOD("loadPublicKey", LoadPublicKey),
     METHOD("keyInfo", KeyInfo),

@@ -44,6 +44,7 @@ import { openDaemonKernel } from "./kernel-backend.js";
 import { DaemonSignals, StartupInterrupted } from "./signals.js";
 import { DaemonMetrics } from "../metrics/daemon-metrics.js";
 import { MallocTrimmer } from "./malloc-trim.js";
+import { HeapReducer } from "./heap-reducer.js";
 import { systemClock } from "../clock.js";
 
 /** Exit statuses (in-iked.md §2.1: the SMF helper's classes). */
@@ -170,12 +171,20 @@ export class Daemon {
       signals.checkpoint("kernel");
       const metrics = new DaemonMetrics({ pool, kernel, backend: opened.name, log, ...(options.metrics !== undefined ? { commandLine: options.metrics } : {}) });
       cleanup.push(() => metrics.close());
-      // Free malloc pages go back to the kernel after each full GC (malloc-trim.ts); needs the addon.
+      // Free malloc pages go back to the kernel after each full GC (malloc-trim.ts), and V8's
+      // unfilled heap once load subsides (heap-reducer.ts); both need the addon.
       const native = tryLoadNative();
       if (native !== undefined) {
         const trimmer = new MallocTrimmer({ clock: systemClock, trim: () => native.mallocTrim() });
         trimmer.start();
         cleanup.push(() => trimmer.stop());
+        const reducer = new HeapReducer({
+          clock: systemClock,
+          reduce: () => native.heapReduce(false),
+          onReduce: (heap) => log.debug("op", "load has subsided: memory-reducing GC asked for", { heapCommittedBytes: heap.committed, heapUsedBytes: heap.used }),
+        });
+        reducer.start();
+        cleanup.push(() => reducer.stop());
       }
 
       const netLog = logs.logger("net");

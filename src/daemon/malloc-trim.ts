@@ -8,8 +8,8 @@
  * has freed what it found (a short delay), the addon's `mallocTrim` runs; at most one is pending at
  * a time. Without the native addon, or without glibc, nothing runs.
  */
-import { PerformanceObserver, constants as perf, type PerformanceEntry } from "node:perf_hooks";
 import type { Clock, TimerHandle } from "../clock.js";
+import { observeGc } from "./gc-observer.js";
 
 /** How long after a full GC the trim runs (V8 frees ArrayBuffer memory on a task after it). */
 export const TRIM_DELAY_MS = 1000;
@@ -37,7 +37,7 @@ export class MallocTrimmer {
 
   start(): void {
     if (this.#stopObserving !== undefined) return;
-    this.#stopObserving = (this.o.observeFullGc ?? observeFullGc)(() => this.#afterFullGc());
+    this.#stopObserving = (this.o.observeFullGc ?? ((fn) => observeGc("full", fn)))(() => this.#afterFullGc());
   }
 
   stop(): void {
@@ -55,16 +55,4 @@ export class MallocTrimmer {
       this.o.trim();
     }, TRIM_DELAY_MS);
   }
-}
-
-/** Calls `onFullGc` after each mark-compact GC of this isolate; returns the function that stops it. */
-function observeFullGc(onFullGc: () => void): () => void {
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e as PerformanceEntry & { readonly detail?: { readonly kind?: number } }).detail?.kind;
-      if (kind === perf.NODE_PERFORMANCE_GC_MAJOR) return onFullGc();
-    }
-  });
-  obs.observe({ entryTypes: ["gc"] });
-  return () => obs.disconnect();
 }
