@@ -24,7 +24,7 @@ import { observeGc } from "./gc-observer.js";
 
 /** How often the reducer looks at the GCs since its last look. */
 export const CHECK_INTERVAL_MS = 10_000;
-/** At most this many scavenges since the last check: the daemon is quiet (each is up to ~16 MB allocated). */
+/** At most this many scavenges since the last check: the daemon is quiet (each is up to ~32 MB allocated: young-generation.ts). */
 export const QUIET_SCAVENGES = 1;
 /** Less committed-but-unused heap than this is not worth a full GC. */
 export const MIN_SLACK_BYTES = 32 * 1024 * 1024;
