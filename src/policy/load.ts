@@ -3,11 +3,12 @@
  * of src/policy: it reads the file and hands the text to the pure parser. A file that cannot be
  * read is one error at line 1, column 1, in the same form as syntax errors; `missing` tells a file
  * that does not exist (ENOENT: the daemon runs without a policy) from one that exists but cannot
- * be read (a directory, a symlink loop or one whose target is gone, EACCES: an error like a
- * syntax error).
+ * be read (a directory, a symlink loop or one whose target is gone, the file's or a directory's
+ * on its path, EACCES: an error like a syntax error).
  */
 import { constants } from "node:fs";
-import { lstat, open } from "node:fs/promises";
+import { lstat, open, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { parseIpsecPolicy, type PolicyParseResult } from "./ipsecinit/parser.js";
 
 /** Default location, as on illumos. */
@@ -42,8 +43,9 @@ export async function loadIpsecPolicy(path: string = DEFAULT_IPSEC_POLICY_PATH):
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "EIO";
     // ENOENT from a name that is there (a symlink whose target is gone, e.g. on a volume not
-    // mounted) is a file that cannot be read, not an absent one: a reload must not empty the SPD.
-    if (code === "ENOENT" && (await isLink(path))) return ioError(path, "cannot read policy file (dangling symbolic link: ENOENT)");
+    // mounted: the file's or a directory's on its path) is a file that cannot be read, not an
+    // absent one: a reload must not empty the SPD.
+    if (code === "ENOENT" && (await danglingOnPath(path))) return ioError(path, "cannot read policy file (dangling symbolic link: ENOENT)");
     const r = ioError(path, `cannot read policy file (${code})`);
     return code === "ENOENT" ? { ...r, missing: true } : r;
   }
@@ -54,11 +56,24 @@ function ioError(path: string, message: string): PolicyParseResult {
   return { policy: { file: path, entries: [] }, errors: [{ code: "IKE_ERR_POLICY_IO", message, file: path, line: 1, col: 1 }] };
 }
 
-/** Whether `path` itself (not what it points to) is a symbolic link. */
-async function isLink(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isSymbolicLink();
-  } catch {
-    return false;
+/**
+ * Whether ENOENT for `path` comes from a dangling symbolic link: the deepest name on the path that
+ * exists (lstat) is a link whose target does not. A missing name under a real directory, or under
+ * a link that resolves, is an absent file.
+ */
+async function danglingOnPath(path: string): Promise<boolean> {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      if (!(await lstat(p)).isSymbolicLink()) return false;
+    } catch {
+      if (dirname(p) === p) return false;
+      continue;
+    }
+    try {
+      await stat(p);
+      return false;
+    } catch {
+      return true;
+    }
   }
 }

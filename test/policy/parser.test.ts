@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { formatPrefix } from "../../src/kernel/address.js";
@@ -185,6 +185,27 @@ test("a policy file that is a dangling symlink is an error, not an absent file (
     const r = await loadIpsecPolicy(link);
     assert.deepEqual(r.errors.map((e) => [e.code, e.line, e.col, e.message]), [["IKE_ERR_POLICY_IO", 1, 1, "cannot read policy file (dangling symbolic link: ENOENT)"]]);
     assert.equal(r.missing, undefined, "the link exists: an error, not an absent file");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a policy file under a directory that is a dangling symlink is an error, not an absent file", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "iked-policy-"));
+  try {
+    // e.g. /etc/inet a link into a configuration volume that is not mounted: a reload must keep the running policy.
+    const etc = path.join(dir, "inet");
+    symlinkSync(path.join(dir, "unmounted", "inet"), etc);
+    const r = await loadIpsecPolicy(path.join(etc, "ipsecinit.conf"));
+    assert.deepEqual(r.errors.map((e) => [e.code, e.line, e.col, e.message]), [["IKE_ERR_POLICY_IO", 1, 1, "cannot read policy file (dangling symbolic link: ENOENT)"]]);
+    assert.equal(r.missing, undefined, "a directory on the path is a dangling link: an error, not an absent file");
+    // A link that resolves, to a directory without the file: the file is absent.
+    const real = path.join(dir, "real");
+    mkdirSync(real);
+    const good = path.join(dir, "good");
+    symlinkSync(real, good);
+    assert.equal((await loadIpsecPolicy(path.join(good, "ipsecinit.conf"))).missing, true);
+    assert.equal((await loadIpsecPolicy(path.join(dir, "none", "ipsecinit.conf"))).missing, true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
