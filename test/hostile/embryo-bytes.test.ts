@@ -5,9 +5,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ExchangeType, MAX_DATAGRAM, PayloadType } from "../../src/codec/index.js";
+import { MAX_DATAGRAM, PayloadType } from "../../src/codec/index.js";
 import { DEFAULT_EMBRYO_BYTES, DEFAULT_EMBRYO_LIMITS } from "../../src/ike/embryos.js";
-import { PEER, VICTIM, close, negotiate, settle, setting, tables } from "./setup.js";
+import { VICTIM, close, negotiate, peerMm1, settle, setting, tables } from "./setup.js";
 
 /** `mm1` with one VID payload appended that brings it to exactly `size` bytes. */
 function padded(mm1: Buffer, size: number): Buffer {
@@ -26,12 +26,7 @@ function padded(mm1: Buffer, size: number): Buffer {
 
 test("a flood of maximum-size MM1s keeps the embryonic table under its byte bound; a normal MM1 still gets its MM2 and completes", async () => {
   // One genuine MM1 to grow, from a throwaway setting where it never arrives.
-  const src = setting();
-  src.network.setImpairment({ filter: () => "drop" });
-  src.peer.engine.initiate(src.peer.policy.ruleByLabel("to-victim")!, src.peer.endpoint, src.victim.endpoint);
-  await settle(src, 3);
-  const mm1 = src.wire.find((r) => r.from.address === PEER && r.datagram[18] === ExchangeType.IdentityProtection)!.datagram;
-  await close(src);
+  const mm1 = await peerMm1();
 
   const s = setting({ victimRuleRemote: "10.0.0.0/8" });
   assert.equal(s.victim.engine.embryos.limits.bytes, DEFAULT_EMBRYO_BYTES, "the default bound applies");

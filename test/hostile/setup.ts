@@ -235,3 +235,14 @@ export async function close(s: Setting): Promise<void> {
   await s.peer.kernel.close();
   await s.victim.kernel.close();
 }
+
+/** The peer's genuine MM1, captured in a throwaway setting where it never arrives. */
+export async function peerMm1(): Promise<Buffer> {
+  const src = setting();
+  src.network.setImpairment({ filter: () => "drop" });
+  src.peer.engine.initiate(src.peer.policy.ruleByLabel("to-victim")!, src.peer.endpoint, src.victim.endpoint);
+  await settle(src, 3);
+  const mm1 = src.wire.find((r) => r.from.address === PEER && r.datagram[18] === ExchangeType.IdentityProtection)!.datagram;
+  await close(src);
+  return Buffer.from(mm1);
+}

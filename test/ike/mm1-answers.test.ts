@@ -5,22 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ExchangeType, PayloadType } from "../../src/codec/index.js";
+import { PayloadType } from "../../src/codec/index.js";
 import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
 import { MAX_REUSED_MM1 } from "../../src/ike/mm1-answers.js";
 import { configPolicy } from "../../src/ike/ports.js";
-import { PEER, VICTIM, close, negotiate, setting, settle, tables } from "../hostile/setup.js";
-
-/** The peer's genuine MM1, captured in a throwaway setting where it never arrives. */
-async function peerMm1(): Promise<Buffer> {
-  const src = setting();
-  src.network.setImpairment({ filter: () => "drop" });
-  src.peer.engine.initiate(src.peer.policy.ruleByLabel("to-victim")!, src.peer.endpoint, src.victim.endpoint);
-  await settle(src, 3);
-  const mm1 = src.wire.find((r) => r.from.address === PEER && r.datagram[18] === ExchangeType.IdentityProtection)!.datagram;
-  await close(src);
-  return Buffer.from(mm1);
-}
+import { VICTIM, close, negotiate, peerMm1, setting, settle, tables } from "../hostile/setup.js";
 
 /** `mm1` under initiator cookie `n`. */
 function withCookie(mm1: Buffer, n: number): Buffer {
