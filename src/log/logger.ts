@@ -13,7 +13,7 @@ import { DebugCategory, type DebugCategoryName, type PrivilegeLevel } from "./ca
 import { logProblem } from "./channels.js";
 import { journalLine, type LogFormat } from "./journal.js";
 import { prettyDirect, prettyLine } from "./pretty.js";
-import { Secret, revealSecret, scrubFields } from "./secret.js";
+import { Secret, revealSecret, scrubFields, scrubValue } from "./secret.js";
 
 /** Subsystems of STYLE §7, plus `dmn` for the daemon's own lifecycle. */
 export type Subsystem = "net" | "enc" | "ike" | "cfg" | "knl" | "wrk" | "ctl" | "dmn";
@@ -118,10 +118,12 @@ export class LogHub {
   /**
    * Write a line of a logger without bound fields straight from its fields, when the format is
    * "pretty" and prettyDirect can render them; false when the caller must go through pino.
+   * `raw` fields are scrubbed value by value on the way (the line `scrubFields(fields)` gives,
+   * without that copy); the others are scrubbed already.
    */
-  writeDirect(level: number, sub: Subsystem, msg: string, fields: Fields): boolean {
+  writeDirect(level: number, sub: Subsystem, msg: string, fields: Fields, raw = false): boolean {
     if (this.#format !== "pretty") return false;
-    const line = prettyDirect(level, sub, msg, fields);
+    const line = prettyDirect(level, sub, msg, fields, raw ? scrubValue : undefined);
     if (line === undefined) return false;
     this.#output(line);
     return true;
@@ -182,9 +184,12 @@ export class Logger {
     return new Logger(this.#hub, this.#pino.child(scrubFields(fields)), this.subsystem, true);
   }
 
-  /** Whether the hub wrote the line itself (pretty format, scalar fields, nothing bound). */
-  #direct(level: number, msg: string, fields: Fields): boolean {
-    return !this.#bound && this.#hub.writeDirect(level, this.subsystem, msg, fields);
+  /**
+   * Whether the hub wrote the line itself (pretty format, scalar fields, nothing bound); `raw`:
+   * the caller's fields, not yet scrubbed.
+   */
+  #direct(level: number, msg: string, fields: Fields, raw = false): boolean {
+    return !this.#bound && this.#hub.writeDirect(level, this.subsystem, msg, fields, raw);
   }
 
   /** Whether debug lines of `category` are currently emitted. */
@@ -193,19 +198,16 @@ export class Logger {
   }
 
   error(msg: string, fields: Fields = {}): void {
-    const f = scrubFields(fields);
-    if (!this.#direct(50, msg, f)) this.#pino.error(f, msg);
+    if (!this.#direct(50, msg, fields, true)) this.#pino.error(scrubFields(fields), msg);
     logProblem.publish({ level: "error", subsystem: this.subsystem, msg });
   }
   warn(msg: string, fields: Fields = {}): void {
-    const f = scrubFields(fields);
-    if (!this.#direct(40, msg, f)) this.#pino.warn(f, msg);
+    if (!this.#direct(40, msg, fields, true)) this.#pino.warn(scrubFields(fields), msg);
     logProblem.publish({ level: "warn", subsystem: this.subsystem, msg });
   }
   /** Audit-level events: always logged. */
   info(msg: string, fields: Fields = {}): void {
-    const f = scrubFields(fields);
-    if (!this.#direct(30, msg, f)) this.#pino.info(f, msg);
+    if (!this.#direct(30, msg, fields, true)) this.#pino.info(scrubFields(fields), msg);
   }
   /** Control-flow detail of one category. */
   debug(category: DebugCategoryName, msg: string, fields: Fields = {}): void {

@@ -44,18 +44,21 @@ export const SECRET_FIELD_NAMES: readonly string[] = [
 
 const SECRET_NAMES = new Set(SECRET_FIELD_NAMES);
 
+/** What `scrubFields` keeps of one field: a description of its size for anything that might hold secret bytes. */
+export function scrubValue(name: string, value: unknown): unknown {
+  if (value instanceof Secret) return value.toString();
+  if (value instanceof Uint8Array) return `[${value.length} bytes]`;
+  if (SECRET_NAMES.has(name)) return "[redacted]";
+  return value;
+}
+
 /**
  * Replace anything that might hold secret bytes by a description of its size. Runs for every
- * line emitted (an audit line per SA event at the default level): own keys, no entry arrays.
+ * line that goes through pino (the audit lines the "pretty" format renders directly apply
+ * `scrubValue` field by field instead, without this copy): own keys, no entry arrays.
  */
 export function scrubFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of Object.keys(fields)) {
-    const value = fields[name];
-    if (value instanceof Secret) out[name] = value.toString();
-    else if (value instanceof Uint8Array) out[name] = `[${value.length} bytes]`;
-    else if (SECRET_NAMES.has(name)) out[name] = "[redacted]";
-    else out[name] = value;
-  }
+  for (const name of Object.keys(fields)) out[name] = scrubValue(name, fields[name]);
   return out;
 }

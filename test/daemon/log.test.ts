@@ -13,8 +13,8 @@ import fc from "fast-check";
 import { pino } from "pino";
 import { DEBUG_ALL, describeDebugLevel, parseDebugLevel, parsePrivilege } from "../../src/log/categories.js";
 import { LogHub } from "../../src/log/logger.js";
-import { Secret } from "../../src/log/secret.js";
-import { prettyDirect, prettyLine } from "../../src/log/pretty.js";
+import { SECRET_FIELD_NAMES, Secret, scrubFields, scrubValue } from "../../src/log/secret.js";
+import { isoTime, prettyDirect, prettyLine } from "../../src/log/pretty.js";
 
 test("debug expressions follow the original's syntax", () => {
   const cases: [string, number][] = [
@@ -126,6 +126,54 @@ test("a line rendered straight from scalar fields is the line pino's JSON render
   assert.equal(prettyDirect(30, "ike", "m", { err: new Error("x") }), undefined);
   assert.equal(prettyDirect(30, "ike", "m", { n: 1n }), undefined);
   assert.equal(prettyDirect(30, "ike", "m", { sub: "x" }), undefined);
+});
+
+test("scrubbing value by value while rendering gives the line of the scrubbed copy", () => {
+  const untimed = (line: string | undefined) => line?.replace(/^\S+ /, "");
+  const value = fc.oneof(
+    fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined),
+    fc.uint8Array({ maxLength: 40 }), fc.string().map((t) => new Secret(t)), fc.constant({ o: 1 }), fc.constant(1n),
+  );
+  const name = fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom(...SECRET_FIELD_NAMES, "__proto__", "sub", "msg"));
+  fc.assert(fc.property(fc.constantFrom(20, 30, 40, 50), fc.string(), fc.array(fc.tuple(name, value), { maxLength: 8 }), (level, msg, entries) => {
+    const fields: Record<string, unknown> = {};
+    // Own keys, "__proto__" included, as a parsed or computed object can carry them.
+    for (const [k, v] of entries) Object.defineProperty(fields, k, { value: v, enumerable: true, configurable: true, writable: true });
+    assert.equal(untimed(prettyDirect(level, "ike", msg, fields, scrubValue)), untimed(prettyDirect(level, "ike", msg, scrubFields(fields))));
+  }));
+  // And through a logger, to a file: no secret byte, the same scrubbed text.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "iked-log-"));
+  try {
+    const file = path.join(dir, "log");
+    const hub = new LogHub({ debugLevel: 0, privilege: 0, destination: { kind: "file", path: file } });
+    hub.logger("ike").info("up", { sa: "s", key: "hunter2", skeyid: new Secret("k"), gxy: Buffer.alloc(3, 7), n: 1 });
+    hub.close();
+    assert.match(fs.readFileSync(file, "utf8"), /^\S+ INFO  ike: up sa=s key=\[redacted\] skeyid="\[secret 1 bytes\]" gxy="\[3 bytes\]" n=1\n$/);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test("a line's time is Date's ISO text, whatever times came before it", () => {
+  const MAX = 8.64e15; // the largest time a Date holds
+  const time = fc.oneof(
+    fc.integer({ min: -MAX, max: MAX }),
+    fc.integer({ min: Date.UTC(2020, 0), max: Date.UTC(2040, 0) }),
+    fc.constantFrom(0, -1, 999, 1000, -1000, -1001, MAX, -MAX, Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0)),
+  );
+  // Runs of times, near each other (same second, the next, one back) and far apart: the text
+  // kept for a second must never leak into another's.
+  fc.assert(fc.property(fc.array(fc.tuple(time, fc.integer({ min: -1500, max: 1500 })), { minLength: 1, maxLength: 20 }), (runs) => {
+    for (const [t, step] of runs) {
+      for (const u of [t, t + step]) {
+        if (Math.abs(u) > MAX) continue;
+        assert.equal(isoTime(u), new Date(u).toISOString());
+      }
+    }
+  }));
+  const before = Date.now();
+  const now = isoTime();
+  assert.ok(now >= new Date(before).toISOString() && now <= new Date().toISOString(), now);
 });
 
 test("the debug log refuses a FIFO, a symbolic link and a device without blocking, and keeps its old destination", () => {
