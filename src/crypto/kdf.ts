@@ -34,10 +34,22 @@ const ZERO = Uint8Array.of(0);
 const ONE = Uint8Array.of(1);
 const TWO = Uint8Array.of(2);
 
-/** A 32-bit message ID as the 4 big-endian bytes that enter the hashes. */
+/**
+ * A 32-bit message ID as the 4 big-endian bytes that enter the hashes. From Node's shared pool
+ * (every byte written): a `Buffer.alloc` this small lives inside the JS heap, and the native prf
+ * and hash (native-primitives.ts) would first have to give it a backing store of its own (~0.25 us
+ * per value; a negotiation hashes about ten such values). Public bytes, dropped after the call.
+ */
 export function messageIdBytes(messageId: number): Buffer {
-  const b = Buffer.alloc(4);
+  const b = Buffer.allocUnsafe(4);
   b.writeUInt32BE(messageId >>> 0, 0);
+  return b;
+}
+
+/** One byte (KEYMAT's protocol), from the shared pool like `messageIdBytes`. */
+function byteOf(value: number): Buffer {
+  const b = Buffer.allocUnsafe(1);
+  b[0] = value;
   return b;
 }
 
@@ -202,7 +214,7 @@ export function keymat(
   const km = out.subarray(0, length);
   const seed: Uint8Array[] = [];
   if (gqmxy) seed.push(gqmxy);
-  seed.push(Uint8Array.of(protocol), spiBytes(spi), nonceI, nonceR);
+  seed.push(byteOf(protocol), spiBytes(spi), nonceI, nonceR);
   let previous: Uint8Array | undefined;
   for (let off = 0; off < length; off += h.outputLength) {
     const k = previous ? prf(h, skeyidD, previous, ...seed) : prf(h, skeyidD, ...seed);

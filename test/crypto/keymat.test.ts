@@ -296,3 +296,16 @@ describe("Phase1Keymat", () => {
     assert.equal(phase1Suite(7, undefined, 1).keyBits, 128, "AES defaults to 128 bits");
   });
 });
+
+describe("message ID and SPI bytes", () => {
+  it("are the value's 4 big-endian bytes (mod 2^32), each call its own bytes", () => {
+    const values = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 32, 2 ** 32 + 5, -1, -(2 ** 31), 123456789, 0xdeadbeef];
+    const got = values.map((v) => kdf.messageIdBytes(v));
+    values.forEach((v, i) => {
+      const want = Buffer.alloc(4);
+      want.writeUInt32BE(v >>> 0, 0);
+      assert.deepEqual(got[i], want, `message ID ${v}`);
+      assert.deepEqual(kdf.spiBytes(v), want, `SPI ${v}`);
+    });
+  });
+});
