@@ -183,10 +183,6 @@ export class CryptoPool {
         idleTimeout: Number.POSITIVE_INFINITY,
         // Piscina's per-task timing histograms are unused here; skip their cost on every dispatch.
         recordTiming: false,
-        // Workers wait for tasks in their event loop, not in Atomics.wait: a task then wakes its
-        // worker once (the port's eventfd, which postMessage signals anyway) instead of also
-        // through a futex from the main thread (bench/handshake/README.md, 2026-12-07 "whole process").
-        atomics: "disabled",
         maxQueue: this.#cap + this.#maxQueue,
         workerData: { poolId, warmGroups: options.warmGroups ?? [2, 5, 14] },
       });
