@@ -33,6 +33,7 @@ import { BroadcastChannel } from "node:worker_threads";
 import { randomUUID } from "node:crypto";
 import { Piscina } from "piscina";
 import { WorkerError } from "../errors.js";
+import type { AbortLike } from "./abort-like.js";
 import type { DhExchange, DhGroupId, DhKeyPair } from "./dh.js";
 import type { SignedDataAlgorithm } from "./signed-data.js";
 import {
@@ -82,7 +83,7 @@ export interface CryptoPoolOptions {
 /** Per-call options. */
 export interface CallOptions {
   /** Aborting rejects the call with `IKE_ERR_TASK_ABORTED` and removes it from the queue. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortLike;
 }
 
 /** Counters since the pool started. */
@@ -106,7 +107,7 @@ interface Pending {
   req: TaskRequest;
   resolve: (r: TaskResponse) => void;
   reject: (e: WorkerError) => void;
-  signal: AbortSignal | undefined;
+  signal: AbortLike | undefined;
   onAbort: (() => void) | undefined;
   settled: boolean;
   retried: boolean;

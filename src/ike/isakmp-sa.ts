@@ -33,6 +33,7 @@ import type { ResolvedRule } from "../config/types.js";
 import type { Phase1Keymat } from "../crypto/keymat.js";
 import { natBetween, type NattState } from "./natt.js";
 import { DpdState } from "./dpd-state.js";
+import { SaAbort } from "./sa-abort.js";
 
 /** What an established Phase 1 agreed on, for `ikeadm dump p1` and logs (no secrets). */
 export interface SaSummary {
@@ -151,7 +152,7 @@ export class IsakmpSa {
 
   private st: IsakmpSaState = "larval";
   /** See {@link abort}. */
-  #abort: AbortController | undefined;
+  #abort: SaAbort | undefined;
   /** What ends the SA's lifetime (phase1/lifetime.ts), see {@link armLifetime}. */
   private lifetimeEnd: (() => void) | undefined;
   /** The armed timers, newest first (a held SA has one or two: no Map for them). */
@@ -190,12 +191,12 @@ export class IsakmpSa {
   /**
    * Aborted on destroy, so pool work queued for a dead SA is dropped. Made at first use and let go
    * by {@link releaseAbort} once the exchanges that used it are over (Phase 1; the last open Quick
-   * Mode, whose PFS used it) (an AbortController with its signal is ~0.7 KB, held by every idle SA
-   * otherwise); one made after destroy is aborted already.
+   * Mode, whose PFS used it), so an idle SA holds none; one made after destroy is aborted already.
+   * Not a Node AbortController: each of those costs old-generation memory (sa-abort.ts).
    */
-  get abort(): AbortController {
+  get abort(): SaAbort {
     if (this.#abort === undefined) {
-      this.#abort = new AbortController();
+      this.#abort = new SaAbort();
       if (this.st === "dead") this.#abort.abort(this.deathReason);
     }
     return this.#abort;

@@ -10,23 +10,24 @@
 import { findPresharedByAddress, findPresharedByIdentity, findPresharedByRemoteAddress, findRule, findRuleByLabel, resolveRule } from "../config/index.js";
 import type { IkeConfig, IkeRule, PresharedEntry, PresharedId, ResolvedRule } from "../config/types.js";
 import type { DhExchange, DhKeyPair } from "../crypto/dh.js";
+import type { AbortLike } from "../crypto/abort-like.js";
 import type { TaskResult } from "../crypto/tasks.js";
 import type { Phase1Credentials } from "./phase1/credentials.js";
 
 /** Diffie-Hellman through the crypto pool. Peer values come back as errors, never as throws. */
 export interface DhPort {
-  dhGenerate(group: number, options?: { readonly signal?: AbortSignal }): Promise<TaskResult<DhKeyPair>>;
+  dhGenerate(group: number, options?: { readonly signal?: AbortLike }): Promise<TaskResult<DhKeyPair>>;
   dhAgree(
     group: number,
     privateValue: Uint8Array,
     peerPublic: Uint8Array,
-    options?: { readonly signal?: AbortSignal },
+    options?: { readonly signal?: AbortLike },
   ): Promise<TaskResult<Buffer>>;
   /**
    * The responder's g^x and g^xy in one call (one pool round trip; x never leaves the worker).
    * Optional: {@link respondDh} falls back to dhGenerate + dhAgree on a port without it.
    */
-  dhGenerateAndAgree?(group: number, peerPublic: Uint8Array, options?: { readonly signal?: AbortSignal }): Promise<TaskResult<DhExchange>>;
+  dhGenerateAndAgree?(group: number, peerPublic: Uint8Array, options?: { readonly signal?: AbortLike }): Promise<TaskResult<DhExchange>>;
 }
 
 /**
@@ -37,7 +38,7 @@ export async function respondDh(
   dh: DhPort,
   group: number,
   peerPublic: Uint8Array,
-  options?: { readonly signal?: AbortSignal },
+  options?: { readonly signal?: AbortLike },
 ): Promise<TaskResult<DhExchange>> {
   if (dh.dhGenerateAndAgree !== undefined) return dh.dhGenerateAndAgree(group, peerPublic, options);
   const kp = await dh.dhGenerate(group, options);

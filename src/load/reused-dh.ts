@@ -12,12 +12,13 @@
  * is no `dhGenerateAndAgree` (a responder's call would fall back to a reused pair as well).
  */
 import type { DhKeyPair } from "../crypto/dh.js";
+import type { AbortLike } from "../crypto/abort-like.js";
 import { PoolErrorCode } from "../crypto/pool.js";
 import { SecureBuffer } from "../crypto/secure.js";
 import type { TaskResult } from "../crypto/task-types.js";
 import type { DhPort } from "../ike/ports.js";
 
-type Options = { readonly signal?: AbortSignal };
+type Options = { readonly signal?: AbortLike };
 
 interface Held {
   readonly publicValue: Buffer;

@@ -96,8 +96,10 @@ export function actionProtocols(action: PolicyAction, tables: AlgorithmTables): 
     const auths = action.espAuth === null ? [AuthAlg.None as number] : expandAuth(action.espAuth, tables);
     const transforms: Phase2Transform[] = [];
     for (const e of encs) {
-      if (isCombinedMode(e.encAlg)) transforms.push({ ...e, authAlg: AuthAlg.None });
-      else for (const a of auths) if (!(e.encAlg === EncAlg.Null && a === AuthAlg.None)) transforms.push({ ...e, authAlg: a });
+      // Literals, not `{ ...e, authAlg }`: a new hidden class per call in Node 20's V8
+      // (test/ike/hidden-classes.test.ts).
+      if (isCombinedMode(e.encAlg)) transforms.push({ encAlg: e.encAlg, encKeyBits: e.encKeyBits, authAlg: AuthAlg.None });
+      else for (const a of auths) if (!(e.encAlg === EncAlg.Null && a === AuthAlg.None)) transforms.push({ encAlg: e.encAlg, encKeyBits: e.encKeyBits, authAlg: a });
     }
     out.push({ proto: "esp", transforms });
   }

@@ -8,6 +8,7 @@ import { CryptoPool, PoolErrorCode, workerChannel } from "../../src/crypto/pool.
 import { dhAgree, dhPublicFromPrivate, DhGroups } from "../../src/crypto/dh.js";
 import { WorkerError } from "../../src/errors.js";
 import type { TaskResult } from "../../src/crypto/tasks.js";
+import { SaAbort } from "../../src/ike/sa-abort.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "iked-pool-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -144,6 +145,14 @@ test("aborting removes queued requests and rejects running ones with WorkerError
     late.abort();
     await rejectsWith(running, PoolErrorCode.Aborted);
     assert.ok(ok(await pool.dhGenerate(2)).publicValue.length === 128, "the pool keeps working");
+
+    // An ISAKMP SA's own signal (not an AbortSignal) works the same.
+    const sa = new SaAbort();
+    const saQueued = Array.from({ length: 3 }, () => pool.dhGenerate(16, { signal: sa.signal }));
+    sa.abort("SA destroyed");
+    for (const p of saQueued) await rejectsWith(p, PoolErrorCode.Aborted);
+    await rejectsWith(pool.dhGenerate(2, { signal: sa.signal }), PoolErrorCode.Aborted);
+    assert.equal(pool.stats().queued, 0);
   } finally {
     await pool.close();
   }

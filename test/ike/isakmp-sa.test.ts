@@ -168,3 +168,13 @@ test("the abort controller: made at first use, let go while idle, aborted with t
   assert.equal(late.abort.signal.aborted, true, "made after destroy: aborted already");
   assert.equal(late.abort.signal.reason, "gone");
 });
+
+test("the SA's abort signal is not a Node AbortSignal (each of those leaves hidden classes in V8's old space)", () => {
+  const sa = new IsakmpSa(init("responder"), ctx());
+  const signal = sa.abort.signal;
+  assert.equal(signal instanceof EventTarget, false);
+  let dropped = 0;
+  signal.addEventListener("abort", () => dropped++, { once: true });
+  sa.destroy("done");
+  assert.equal(dropped, 1);
+});

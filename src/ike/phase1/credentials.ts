@@ -14,11 +14,12 @@
  * Refusals are values carrying the ISAKMP notify to send and a reason for the log line.
  */
 import type { ResolvedRule } from "../../config/types.js";
+import type { AbortLike } from "../../crypto/abort-like.js";
 import type { TaskResult } from "../../crypto/tasks.js";
 
 /** Per-call options: the SA's abort signal, so pool work for a dead SA is dropped. */
 export interface PortCallOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortLike;
 }
 
 /** Public-key work in the crypto pool (`CryptoPool` has exactly these methods). */

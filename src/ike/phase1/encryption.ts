@@ -24,6 +24,7 @@
  * Revised mode (section 5.3, method 5) is not implemented: ike.config has no keyword for it.
  */
 import { GENERIC_HEADER_LENGTH, NONCE_MAX, NONCE_MIN, Notify, PayloadType, decodePayloads, type IdPayload, type Payload } from "../../codec/index.js";
+import type { AbortLike } from "../../crypto/abort-like.js";
 import { hash } from "../../crypto/prf.js";
 import { authFailure, idPayload, missing, type AuthContext, type AuthFailure } from "./authenticator.js";
 import { isRefusal, KEY_LOCKED, keyFailure, type OwnCredential, type PeerCredential, type Phase1Credentials, type PubkeyPort } from "./credentials.js";
@@ -65,7 +66,7 @@ export class PublicKeyEncryption {
     this.pubkey = ctx.pubkey;
   }
 
-  private get signal(): AbortSignal {
+  private get signal(): AbortLike {
     return this.ctx.sa.abort.signal;
   }
 

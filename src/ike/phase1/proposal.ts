@@ -41,20 +41,26 @@ export function transformsFromXforms(xforms: readonly P1Xform[], defaultLifeSecs
     const cipher = cipherById(x.encrAlg);
     if (!cipher || !hashById(x.authAlg) || !groupById(x.oakleyGroup)) continue;
     const lifeSecs = x.p1LifetimeSecs ?? defaultLifeSecs;
-    const base = { encr: x.encrAlg, hash: x.authAlg, auth: x.authMethod, group: x.oakleyGroup, lifeSecs };
+    // A literal per transform, not `{ ...base, keyBits }`: in Node 20's V8 a spread followed by a
+    // property the source lacks makes a new hidden class in the old generation on every call, and
+    // Main Mode builds these per negotiation (test/ike/hidden-classes.test.ts).
+    const transform = (keyBits?: number): P1Transform =>
+      keyBits === undefined
+        ? { encr: x.encrAlg, hash: x.authAlg, auth: x.authMethod, group: x.oakleyGroup, lifeSecs }
+        : { encr: x.encrAlg, hash: x.authAlg, auth: x.authMethod, group: x.oakleyGroup, lifeSecs, keyBits };
     if (!cipher.variableKeyLength) {
-      out.push(base);
+      out.push(transform());
     } else if (x.encrKeyLen !== undefined) {
       // Strongest first within the configured range.
       for (const bits of [256, 192, 128]) {
         if (bits >= x.encrKeyLen.low && bits <= x.encrKeyLen.high && keyBitsAllowed(cipher.keyBits, bits)) {
-          out.push({ ...base, keyBits: bits });
+          out.push(transform(bits));
         }
       }
     } else if (cipher.keyBits.step === 64) {
-      for (const bits of [128, 192, 256]) out.push({ ...base, keyBits: bits });
+      for (const bits of [128, 192, 256]) out.push(transform(bits));
     } else {
-      out.push({ ...base, keyBits: cipher.keyBits.default });
+      out.push(transform(cipher.keyBits.default));
     }
   }
   return out;

@@ -4,6 +4,7 @@
  * the SAs are installed, both in pooled secure memory like the ISAKMP SA's keys (STYLE 5), and
  * wipes them on {@link QuickModePfs.destroy}.
  */
+import type { AbortLike } from "../../crypto/abort-like.js";
 import { SecureBuffer, wipe } from "../../crypto/secure.js";
 import { unpooledCopy } from "../../crypto/unpooled-copy.js";
 import { respondDh, type DhPort } from "../ports.js";
@@ -26,7 +27,7 @@ export class QuickModePfs {
 
   constructor(
     private readonly dh: DhPort,
-    private readonly signal: () => AbortSignal,
+    private readonly signal: () => AbortLike,
   ) {}
 
   /** g(qm)^xy once agreed, for KEYMAT. */
