@@ -181,7 +181,7 @@ export class Daemon {
         const reducer = new HeapReducer({
           clock: systemClock,
           reduce: () => native.heapReduce(false),
-          onReduce: (heap) => log.debug("op", "load has subsided: memory-reducing GC asked for", { heapCommittedBytes: heap.committed, heapUsedBytes: heap.used }),
+          onReduce: (heap) => log.debug("op", "load has subsided: memory-reducing GC asked for", { oldGenerationCommittedBytes: heap.committed, oldGenerationUsedBytes: heap.used }),
         });
         reducer.start();
         cleanup.push(() => reducer.stop());

@@ -11,11 +11,11 @@
  * the last check: more than {@link QUIET_SCAVENGES} means the daemon is allocating, i.e. busy, and
  * nothing runs. A quiet check asks V8 for one memory-reducing GC (`reduce`: incremental marking,
  * finished like V8's own GCs; its closing pause is V8's, bounded by the 12 MB V8 evacuates at
- * most) when V8 has at least {@link MIN_SLACK_BYTES} committed beyond what it uses, the committed
- * heap has grown by at least {@link MIN_GROWTH_BYTES} since what the last such GC left (read one
- * check after it), and that GC is at least {@link SPACING_CHECKS} checks ago. So: one GC after a
- * spell of load that grew the heap, none while the daemon is busy or stays idle, none more often
- * than once a minute. Measured at 100,000 held pairs (bench/handshake/README.md): ~1 s of CPU and a
+ * most) when V8 has at least {@link MIN_SLACK_BYTES} of old generation committed beyond what it
+ * uses ({@link oldGenerationFigures}), the committed old generation has grown by at least
+ * {@link MIN_GROWTH_BYTES} since what the last such GC left (read one check after it), and that
+ * GC is at least {@link SPACING_CHECKS} checks ago. So: one GC after a spell of load that grew the
+ * old generation, none while the daemon is busy or stays idle, none more often than once a minute. Measured at 100,000 held pairs (bench/handshake/README.md): ~1 s of CPU and a
  * closing pause of 60-220 ms each.
  */
 import v8 from "node:v8";
@@ -26,14 +26,21 @@ import { observeGc } from "./gc-observer.js";
 export const CHECK_INTERVAL_MS = 10_000;
 /** At most this many scavenges since the last check: the daemon is quiet (each is up to ~32 MB allocated: young-generation.ts). */
 export const QUIET_SCAVENGES = 1;
-/** Less committed-but-unused heap than this is not worth a full GC. */
+/** Less committed-but-unused old generation than this is not worth a full GC. */
 export const MIN_SLACK_BYTES = 32 * 1024 * 1024;
-/** The committed heap must have grown this much since what the last memory-reducing GC left. */
+/** The committed old generation must have grown this much since what the last memory-reducing GC left. */
 export const MIN_GROWTH_BYTES = 16 * 1024 * 1024;
 /** Checks between two memory-reducing GCs, at least (a minute). */
 export const SPACING_CHECKS = 6;
 
-/** Committed and used bytes of the JS heap (v8.getHeapStatistics()'s total and used). */
+/**
+ * Committed and used bytes of the old generation: every heap space but the young generation's
+ * (`new_space`, `new_large_object_space`). The young generation is left out because a spell of
+ * load grows it (to 2 x 32 MB: young-generation.ts) and a scavenge leaves it nearly empty, so with
+ * it the heap shows ~50 MB of "slack" after any busy spell, fragmented or not, and every lull of a
+ * few checks got a memory-reducing GC, which shrinks the young generation back for the next spell
+ * to grow again (and made the daemon's V8 threads busier after each lull: bench/handshake/README.md).
+ */
 export interface HeapFigures {
   readonly committed: number;
   readonly used: number;
@@ -91,7 +98,7 @@ export class HeapReducer {
   #check(): void {
     const scavenges = this.#scavenges;
     this.#scavenges = 0;
-    const heap = (this.o.heap ?? heapFigures)();
+    const heap = (this.o.heap ?? oldGenerationFigures)();
     if (++this.#sinceReduce === 1) this.#floor = heap.committed;
     if (
       scavenges > QUIET_SCAVENGES ||
@@ -108,7 +115,17 @@ export class HeapReducer {
   }
 }
 
-function heapFigures(): HeapFigures {
-  const s = v8.getHeapStatistics();
-  return { committed: s.total_heap_size, used: s.used_heap_size };
+/** The young generation's spaces, which {@link oldGenerationFigures} leaves out. */
+const YOUNG_SPACES = new Set(["new_space", "new_large_object_space"]);
+
+/** The old generation's committed and used bytes, from v8.getHeapSpaceStatistics(). */
+export function oldGenerationFigures(): HeapFigures {
+  let committed = 0;
+  let used = 0;
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (YOUNG_SPACES.has(space.space_name)) continue;
+    committed += space.space_size;
+    used += space.space_used_size;
+  }
+  return { committed, used };
 }

@@ -14,12 +14,15 @@ import {
   HeapReducer,
   MIN_GROWTH_BYTES,
   MIN_SLACK_BYTES,
+  oldGenerationFigures,
   QUIET_SCAVENGES,
   SPACING_CHECKS,
   type HeapFigures,
 } from "../../src/daemon/heap-reducer.js";
 import { observeGc } from "../../src/daemon/gc-observer.js";
 import { ManualClock } from "../helpers/manual-clock.js";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 const MB = 1024 * 1024;
 
@@ -160,4 +163,29 @@ test("the addon's heapReduce gives back committed heap that ordinary full GCs ke
   assert.ok(reduced < ordinary, `committed ${reduced} after a memory-reducing GC, ${ordinary} after two ordinary ones`);
   assert.equal(addon.heapReduce(false), true, "the incremental one is asked for too");
   assert.equal(keep.length, 100_000);
+});
+
+test("a spell of short-lived allocation leaves the old generation without slack, though the young generation grew", () => {
+  // A child node with the daemon's young generation (young-generation.ts) allocates only garbage
+  // for a while, as a burst of negotiations that were all deleted, then goes quiet. The young
+  // generation has grown and its scavenges left it nearly empty: the whole heap shows tens of MB
+  // committed beyond what it uses, which once made every lull look like load to reduce after.
+  const reducer = fileURLToPath(new URL("../../src/daemon/heap-reducer.js", import.meta.url));
+  const script = `
+    import v8 from "node:v8";
+    import { oldGenerationFigures } from ${JSON.stringify(reducer)};
+    let window = [];
+    for (let i = 0; i < 3_000_000; i++) {
+      window.push({ i, s: "x" + i });
+      if (window.length > 20_000) window = [];
+    }
+    window = [];
+    const all = v8.getHeapStatistics();
+    process.stdout.write(JSON.stringify({ whole: { committed: all.total_heap_size, used: all.used_heap_size }, old: oldGenerationFigures() }));
+  `;
+  const out = execFileSync(process.execPath, ["--max-semi-space-size=32", "--input-type=module", "-e", script], { encoding: "utf8" });
+  const { whole, old } = JSON.parse(out) as { whole: HeapFigures; old: HeapFigures };
+  assert.ok(whole.committed - whole.used >= MIN_SLACK_BYTES, `the whole heap shows slack: ${JSON.stringify(whole)}`);
+  assert.ok(old.committed - old.used < MIN_SLACK_BYTES, `the old generation does not: ${JSON.stringify(old)}`);
+  assert.ok(old.committed < whole.committed && old.used > 0);
 });
