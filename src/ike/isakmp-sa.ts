@@ -44,6 +44,10 @@ export interface SaSummary {
   readonly auth: number;
   readonly localId: string;
   readonly peerId: string;
+  /** The lifetime agreed in the exchange, seconds (a RESPONDER-LIFETIME may shorten `lifeSecs` later). */
+  readonly agreedLifeSecs: number;
+  /** The chosen transform's kilobyte lifetime, 0 when it had none. */
+  readonly lifeKb: number;
 }
 
 /** Lifecycle states of an ISAKMP SA. */
@@ -330,7 +334,7 @@ export class IsakmpSa {
       establishedAt: this.establishedAt,
       lifeSecs: this.lifeSecs,
       dpd: this.dpd.view(),
-      ...(this.phase1 !== undefined ? { phase1: { ...this.phase1 } } : {}),
+      ...(this.phase1 !== undefined ? { phase1: phase1View(this.phase1) } : {}),
       ...(this.natt !== undefined ? { natt: { version: this.natt.version, floated: this.natt.floated, nat: natBetween(this.natt), ...this.natt.detection } } : {}),
     };
   }
@@ -436,6 +440,11 @@ export class IsakmpSa {
       }
     }
   }
+}
+
+/** The algorithms and identities of a Phase 1 summary, as {@link IsakmpSa.describe} shows them. */
+function phase1View(p: SaSummary): Record<string, unknown> {
+  return { exchange: p.exchange, encr: p.encr, keyBits: p.keyBits, hash: p.hash, group: p.group, auth: p.auth, localId: p.localId, peerId: p.peerId };
 }
 
 /** One named timer of an ISAKMP SA, waiting in its clock's timer queue. */

@@ -299,6 +299,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       auth: t.auth,
       localId: result.localId,
       peerId: result.peerId,
+      agreedLifeSecs: result.lifeSecs,
+      lifeKb: t.lifeKb ?? 0,
     };
     sa.transition("established", `Phase 1 done, peer ${result.peerId}`);
     sas.markEstablished(sa);
