@@ -106,6 +106,9 @@ function layoutOf(hl: number, kaLen: number, gxyLen: number): Layout {
 }
 
 /** Options of a key holder. */
+/** The four ways of holding secrets, [pooled][protect]: one frozen object each, shared by every holder. */
+const MEMORY = [false, true].map((pooled) => [false, true].map((protect) => Object.freeze({ protect, pooled })));
+
 export interface Phase1KeymatOptions {
   /**
    * Keep the secrets PROT_NONE between operations (default true; see secure.ts for the measured
@@ -143,7 +146,7 @@ export class Phase1Keymat {
       throw new CryptoError(CryptoErrorCode.LegacyProvider, `${suite.cipher.display} needs node --openssl-legacy-provider`);
     }
     this.suite = suite;
-    this.#memory = { protect: options.protect ?? true, pooled: options.pooled ?? false };
+    this.#memory = MEMORY[options.pooled === true ? 1 : 0]![options.protect === false ? 0 : 1]!;
   }
 
   /** Whether SKEYID and its children have been derived. */
