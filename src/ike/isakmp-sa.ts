@@ -23,7 +23,7 @@ import { errorFields, isInvariantFailure, rethrowOutside, type Fatal } from "./b
 import type { IkeLog } from "./log.js";
 import { debugOn, saStateChannel } from "./log.js";
 import { MessageIdSet } from "./message-ids.js";
-import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
+import { ReplyCache, SerialQueue, type QueueErrorSink, type Retransmitter } from "./retransmit.js";
 import type { FailureClass, Phase1Exchange } from "./negotiation-stats.js";
 import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
@@ -86,6 +86,17 @@ export interface SaDestroyListener {
   saDestroyed(sa: IsakmpSa): void;
 }
 
+/**
+ * What a timer runs: a function, or an object shared by all SAs (one per engine part, e.g. the
+ * Phase 1 lifetimes) told which SA's timer fired: no closure and context held per SA.
+ */
+export interface SaTimerHandler {
+  saTimer(sa: IsakmpSa, name: string): void;
+}
+
+/** A timer's action: see {@link SaTimerHandler}. */
+export type SaTimerFn = (() => void) | SaTimerHandler;
+
 /** Construction parameters of an {@link IsakmpSa}. */
 export interface IsakmpSaInit {
   readonly role: Role;
@@ -101,7 +112,7 @@ export interface IsakmpSaInit {
 }
 
 /** The lifecycle holder of one ISAKMP SA. */
-export class IsakmpSa {
+export class IsakmpSa implements QueueErrorSink {
   readonly role: Role;
   readonly icookie: Buffer;
   rcookie: Buffer;
@@ -157,7 +168,7 @@ export class IsakmpSa {
   /** See {@link abort}. */
   #abort: AbortController | undefined;
   /** What ends the SA's lifetime (phase1/lifetime.ts), see {@link armLifetime}. */
-  private lifetimeEnd: (() => void) | undefined;
+  private lifetimeEnd: SaTimerFn | undefined;
   /** The armed timers, newest first (a held SA has one or two: no Map for them). */
   #timers: SaTimer | undefined;
   readonly #timerQueue: TimerQueue;
@@ -183,7 +194,8 @@ export class IsakmpSa {
     this.createdAt = ctx.clock.now();
     this.dpd = new DpdState(this.createdAt);
     this.verified = init.role === "initiator";
-    this.queue = new SerialQueue(16, (err) => this.fault(err, "message processing"));
+    // The SA itself hears of a failed job (queueFailed): no closure and context per SA.
+    this.queue = new SerialQueue(16, this);
     this.#timerQueue = timerQueueOf(ctx.clock);
   }
 
@@ -252,7 +264,7 @@ export class IsakmpSa {
    * destroy. The queue keeps the exact deadline, however long (a long `p1_lifetime_secs` beyond the
    * 24.8 days a clock waits at most included); NaN or a negative `ms` throws before anything changes.
    */
-  setTimer(name: string, ms: number, fn: () => void): void {
+  setTimer(name: string, ms: number, fn: SaTimerFn): void {
     const armed = this.#find(name);
     const t = armed ?? new SaTimer(this, name, fn);
     this.#timerQueue.add(t, ms);
@@ -266,7 +278,13 @@ export class IsakmpSa {
   /** A timer's deadline came (it has left the queue): forget it, run its function. */
   timerFired(t: SaTimer): void {
     this.#unlink(t);
-    this.guard(`timer ${t.name}`, t.fn);
+    this.#run(`timer ${t.name}`, t.name, t.fn);
+  }
+
+  /** Run a timer's action inside the boundary. */
+  #run(where: string, name: string, fn: SaTimerFn): void {
+    if (typeof fn === "function") this.guard(where, fn);
+    else this.guard(where, () => fn.saTimer(this, name));
   }
 
   #find(name: string): SaTimer | undefined {
@@ -289,7 +307,7 @@ export class IsakmpSa {
   }
 
   /** Arm the `lifetime` timer: `end` runs when it fires, or earlier when the message IDs run out. */
-  armLifetime(ms: number, end: () => void): void {
+  armLifetime(ms: number, end: SaTimerFn): void {
     this.lifetimeEnd = end;
     this.setTimer("lifetime", ms, end);
   }
@@ -306,7 +324,7 @@ export class IsakmpSa {
       this.ctx.log.info({ sa: this.tag, ids: this.messageIds.size }, "message IDs used up: the ISAKMP SA's lifetime ends now");
       const end = this.lifetimeEnd;
       this.clearTimer("lifetime");
-      if (end !== undefined) this.guard("lifetime (message IDs used up)", end);
+      if (end !== undefined) this.#run("lifetime (message IDs used up)", "lifetime", end);
       else this.destroy("message IDs used up");
     }
     return false;
@@ -365,6 +383,11 @@ export class IsakmpSa {
     // Counted as our own side's failure (negotiation-stats.ts), not as an abort from outside.
     this.failure ??= "local";
     this.destroy(`internal error in ${where}`);
+  }
+
+  /** A job of {@link queue} threw: the message-processing boundary. */
+  queueFailed(err: unknown): void {
+    this.fault(err, "message processing");
   }
 
   /** Runs `fn` inside the boundary: what it throws goes to {@link fault}. */
@@ -455,7 +478,7 @@ class SaTimer extends QueuedTimer {
   constructor(
     readonly sa: IsakmpSa,
     readonly name: string,
-    public fn: () => void,
+    public fn: SaTimerFn,
   ) {
     super();
   }
