@@ -366,9 +366,11 @@ export class IsakmpSa implements QueueErrorSink {
 
   /**
    * Run `fn` on destroy (e.g. wipe the Keymat, drop manager indexes), or a listener's
-   * `saDestroyed(sa)` (shared by all SAs: no closure per SA). Runs in reverse order.
+   * `saDestroyed(sa)` (shared by all SAs: no closure per SA). Runs in reverse order. A listener
+   * object is registered once: registering it again changes nothing (a function is added each time).
    */
   onDestroy(fn: (() => void) | SaDestroyListener): void {
+    if (typeof fn !== "function" && this.cleanups.includes(fn)) return;
     this.cleanups = this.cleanups.concat(fn);
   }
 
