@@ -50,6 +50,9 @@ export interface SaSummary {
   readonly lifeKb: number;
 }
 
+/** No cleanups of its own: one frozen list shared by every SA (the engine's SAs have none). */
+const NO_CLEANUPS: readonly never[] = Object.freeze([]);
+
 /** Lifecycle states of an ISAKMP SA. */
 export type IsakmpSaState = "larval" | "negotiating" | "established" | "expired" | "dead";
 
@@ -76,6 +79,12 @@ export interface IsakmpSaContext {
   readonly stats: IkeStats;
   /** Where an invariant failure in the SA's processing goes (default: rethrown outside the engine). */
   readonly fatal?: Fatal;
+  /**
+   * Listeners told of every SA's destroy, in this order, after the SA's own cleanups (the engine's
+   * tables and handlers: one list for all SAs instead of a list per SA). Registering one of them
+   * with {@link IsakmpSa.onDestroy} changes nothing.
+   */
+  readonly destroyListeners?: readonly SaDestroyListener[];
 }
 
 /**
@@ -173,7 +182,7 @@ export class IsakmpSa implements QueueErrorSink {
   #timers: SaTimer | undefined;
   readonly #timerQueue: TimerQueue;
   /** Made anew at each registration, exactly as long as needed (push would leave room for 17). */
-  private cleanups: readonly ((() => void) | SaDestroyListener)[] = [];
+  private cleanups: readonly ((() => void) | SaDestroyListener)[] = NO_CLEANUPS;
 
   constructor(
     init: IsakmpSaInit,
@@ -225,6 +234,11 @@ export class IsakmpSa implements QueueErrorSink {
   /** Whether an AbortController is held now (for tests and memory checks). */
   get holdsAbort(): boolean {
     return this.#abort !== undefined;
+  }
+
+  /** How many cleanups the SA holds of its own, beside its context's listeners (for tests and memory checks). */
+  get ownCleanups(): number {
+    return this.cleanups.length;
   }
 
   /** Whether the SA has been destroyed (a method, so checks after an await are not narrowed away). */
@@ -370,7 +384,7 @@ export class IsakmpSa implements QueueErrorSink {
    * object is registered once: registering it again changes nothing (a function is added each time).
    */
   onDestroy(fn: (() => void) | SaDestroyListener): void {
-    if (typeof fn !== "function" && this.cleanups.includes(fn)) return;
+    if (typeof fn !== "function" && (this.cleanups.includes(fn) || this.ctx.destroyListeners?.includes(fn) === true)) return;
     this.cleanups = this.cleanups.concat(fn);
   }
 
@@ -419,9 +433,10 @@ export class IsakmpSa implements QueueErrorSink {
     this.transition("dead", reason);
     // One registered by a cleanup runs too, after the others.
     for (let list = this.cleanups; list.length > 0; list = this.cleanups) {
-      this.cleanups = [];
+      this.cleanups = NO_CLEANUPS;
       for (let i = list.length - 1; i >= 0; i--) this.runCleanup(list[i]!);
     }
+    for (const l of this.ctx.destroyListeners ?? NO_CLEANUPS) this.runCleanup(l);
   }
 
   private runCleanup(fn: (() => void) | SaDestroyListener): void {

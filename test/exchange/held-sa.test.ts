@@ -36,6 +36,9 @@ test("an established ISAKMP SA no longer holds its Phase 1 exchange (nonces, DH 
   for (const s of [sa, saB]) assert.equal(s.holdsAbort, false, "no AbortController while idle");
   // What an idle SA has none of is one shared frozen empty list, not an array per SA.
   for (const s of [sa, saB]) assert.equal(s.dpd.unanswered, NO_PROBES, "no R-U-THERE list of its own");
+  // The SA tables and the Phase 1 and Quick Mode handlers hear of every SA's destroy through the
+  // engine's one list: a held SA keeps no list of listeners.
+  for (const s of [sa, saB]) assert.equal(s.ownCleanups, 0, "no cleanups of its own");
   // MM6 ended the exchange for the initiator: it has nothing to repeat. The responder keeps MM6
   // for a repeated MM5 (retransmit.test.ts: a lost MM6).
   assert.equal(sa.replies.holding, false, "initiator");
@@ -57,9 +60,11 @@ test("a held pair's timers: the lifetime (and the initiator's rekey) only, waiti
   assert.deepEqual(sa.timerNames().sort(), ["lifetime", "soft"], "initiator: no expire or linger timer left");
   assert.deepEqual(saB.timerNames(), ["lifetime"], "responder");
   assert.equal(timerQueueOf(p.clock).size, 3, "all of them in the clock's queue");
+  for (const s of [sa, saB]) assert.equal(s.ownCleanups, 0, "after its Quick Mode too, no cleanups of its own");
   const q = timerQueueOf(p.clock).size;
   sa.destroy("test");
   assert.equal(timerQueueOf(p.clock).size, q - 2, "a destroyed SA leaves nothing queued");
+  assert.ok(!p.a.engine.sas.all().includes(sa), "and has left the SA tables (the engine's destroy listeners ran)");
   await closePair(p);
   assert.equal(timerQueueOf(p.clock).size, 0);
 });
