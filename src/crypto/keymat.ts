@@ -106,10 +106,10 @@ function layoutOf(hl: number, kaLen: number): Layout {
   return l;
 }
 
-/** Options of a key holder. */
 /** The four ways of holding secrets, [pooled][protect]: one frozen object each, shared by every holder. */
 const MEMORY = [false, true].map((pooled) => [false, true].map((protect) => Object.freeze({ protect, pooled })));
 
+/** Options of a key holder. */
 export interface Phase1KeymatOptions {
   /**
    * Keep the secrets PROT_NONE between operations (default true; see secure.ts for the measured
