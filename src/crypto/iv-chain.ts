@@ -12,16 +12,16 @@
  */
 import type { HashInfo } from "./algorithms.js";
 import { phase2Iv } from "./kdf.js";
-import { unpooledCopy } from "./unpooled-copy.js";
 
 /** Per-message-ID IVs of one ISAKMP SA. */
 export class IvChain {
   /**
-   * The last Phase 1 CBC block (message ID 0), where every Phase 2 IV starts: held for the SA's
-   * life, so in an allocation of its own (a view of Node's shared pool slab would keep the whole
-   * 8 KiB slab alive with it).
+   * The last Phase 1 CBC block (message ID 0), where every Phase 2 IV starts, held for the SA's
+   * life as its bytes in a latin1 string (one character per byte, so exact): ~32 bytes of heap,
+   * against ~330 for a Buffer of its own (the view, its ArrayBuffer and the backing store; a view
+   * of Node's shared pool slab would keep the whole 8 KiB slab alive). IVs are public values.
    */
-  readonly #phase1: Buffer;
+  #phase1: string;
   /** IVs of the Phase 2 exchanges under way, made at the first (a held, idle SA has none). */
   #ivs: Map<number, Buffer> | undefined;
   readonly #hash: HashInfo;
@@ -33,16 +33,16 @@ export class IvChain {
     this.#hash = hash;
     this.#blockSize = blockSize;
     this.#maxExchanges = maxExchanges;
-    this.#phase1 = unpooledCopy(initialIv);
+    this.#phase1 = Buffer.from(initialIv.buffer, initialIv.byteOffset, initialIv.byteLength).toString("latin1");
   }
 
   /** The IV the next message with `messageId` is en/decrypted with (a copy). */
   current(messageId: number): Buffer {
     const mid = messageId >>> 0;
-    if (mid === 0) return Buffer.from(this.#phase1);
+    if (mid === 0) return Buffer.from(this.#phase1, "latin1");
     const iv = this.#ivs?.get(mid);
     if (iv) return Buffer.from(iv);
-    return phase2Iv(this.#hash, this.#phase1, mid, this.#blockSize);
+    return phase2Iv(this.#hash, Buffer.from(this.#phase1, "latin1"), mid, this.#blockSize);
   }
 
   /** Advances the chain of `messageId` past a message whose ciphertext is `ciphertext`. */
@@ -50,7 +50,7 @@ export class IvChain {
     const mid = messageId >>> 0;
     const last = ciphertext.subarray(ciphertext.length - this.#blockSize);
     if (mid === 0) {
-      this.#phase1.set(last);
+      this.#phase1 = Buffer.from(last.buffer, last.byteOffset, last.byteLength).toString("latin1");
       return;
     }
     const ivs = (this.#ivs ??= new Map());

@@ -80,16 +80,17 @@ interface Layout {
   readonly skeyidA: [number, number];
   readonly skeyidE: [number, number];
   readonly ka: [number, number];
-  readonly gxy: [number, number];
+  /** Bytes in all. */
+  readonly length: number;
 }
 
 const view = (b: Buffer, [off, len]: [number, number]): Buffer => b.subarray(off, off + len);
 
-/** Layouts by hash length, key length and g^xy length: a few suites, shared by every SA (frozen). */
+/** Layouts by hash length and key length: a few suites, shared by every SA (frozen). */
 const layouts = new Map<string, Layout>();
 
-function layoutOf(hl: number, kaLen: number, gxyLen: number): Layout {
-  const k = `${hl},${kaLen},${gxyLen}`;
+function layoutOf(hl: number, kaLen: number): Layout {
+  const k = `${hl},${kaLen}`;
   let l = layouts.get(k);
   if (l === undefined) {
     l = Object.freeze({
@@ -98,12 +99,15 @@ function layoutOf(hl: number, kaLen: number, gxyLen: number): Layout {
       skeyidA: [2 * hl, hl],
       skeyidE: [3 * hl, hl],
       ka: [4 * hl, kaLen],
-      gxy: [4 * hl + kaLen, gxyLen],
+      length: 4 * hl + kaLen,
     } as Layout);
     layouts.set(k, l);
   }
   return l;
 }
+
+/** The four ways of holding secrets, [pooled][protect]: one frozen object each, shared by every holder. */
+const MEMORY = [false, true].map((pooled) => [false, true].map((protect) => Object.freeze({ protect, pooled })));
 
 /** Options of a key holder. */
 export interface Phase1KeymatOptions {
@@ -143,7 +147,7 @@ export class Phase1Keymat {
       throw new CryptoError(CryptoErrorCode.LegacyProvider, `${suite.cipher.display} needs node --openssl-legacy-provider`);
     }
     this.suite = suite;
-    this.#memory = { protect: options.protect ?? true, pooled: options.pooled ?? false };
+    this.#memory = MEMORY[options.pooled === true ? 1 : 0]![options.protect === false ? 0 : 1]!;
   }
 
   /** Whether SKEYID and its children have been derived. */
@@ -396,38 +400,51 @@ export class Phase1Keymat {
     return this.toString();
   }
 
+  /** SKEYID and its children, then Ka, from `gxy` into `s` (the SA's secrets, laid out as `layout`). */
+  #fill(s: Buffer, layout: Layout, x: Phase1Exchange, gxy: Buffer, skeyidOf: (gxy: Buffer) => Buffer): void {
+    const h = this.suite.hash;
+    const put = (slot: [number, number], value: Buffer): Buffer => {
+      view(s, slot).set(value);
+      wipe(value);
+      return view(s, slot);
+    };
+    const skeyid = put(layout.skeyid, skeyidOf(gxy));
+    const c = kdf.skeyidChildren(h, skeyid, gxy, x.icookie, x.rcookie);
+    put(layout.skeyidD, c.skeyidD);
+    put(layout.skeyidA, c.skeyidA);
+    const skeyidE = put(layout.skeyidE, c.skeyidE);
+    const ka = kdf.expandKa(h, skeyidE, layout.ka[1], view(s, layout.ka));
+    checkCipherKey(this.suite.cipher, ka);
+    // Nothing after this needs g^xy: it must not outlive the derivation, even in secure memory.
+    wipe(gxy);
+  }
+
   #derive(x: Phase1Exchange, gxyIn: Uint8Array, skeyidOf: (gxy: Buffer) => Buffer): void {
     this.#alive();
     if (this.#secrets) throw new CryptoError(CryptoErrorCode.BadInput, "Phase 1 keys already derived");
     const h = this.suite.hash;
     const hl = h.outputLength;
     const kaLen = this.suite.keyBits / 8;
-    const layout = layoutOf(hl, kaLen, gxyIn.length);
-    const secrets = SecureBuffer.alloc(4 * hl + kaLen + gxyIn.length, this.#memory);
+    const layout = layoutOf(hl, kaLen);
+    // g^xy in secure memory of its own for the derivation only: the SA's allocation holds just
+    // what it keeps (a slab slot half or a quarter the size: 128 instead of 256 bytes for SHA-1
+    // with group 2, 256 instead of 512 with group 14), for the SA's whole life.
+    const secrets = SecureBuffer.alloc(layout.length, this.#memory);
+    let gxyHeld: SecureBuffer | undefined;
     try {
-      secrets.use((s) => {
-        const gxy = view(s, layout.gxy);
+      gxyHeld = SecureBuffer.alloc(gxyIn.length, this.#memory);
+      gxyHeld.use((gxy) => {
         gxy.set(gxyIn);
         wipe(gxyIn);
-        const put = (slot: [number, number], value: Buffer): Buffer => {
-          view(s, slot).set(value);
-          wipe(value);
-          return view(s, slot);
-        };
-        const skeyid = put(layout.skeyid, skeyidOf(gxy));
-        const c = kdf.skeyidChildren(h, skeyid, gxy, x.icookie, x.rcookie);
-        put(layout.skeyidD, c.skeyidD);
-        put(layout.skeyidA, c.skeyidA);
-        const skeyidE = put(layout.skeyidE, c.skeyidE);
-        const ka = kdf.expandKa(h, skeyidE, kaLen, view(s, layout.ka));
-        checkCipherKey(this.suite.cipher, ka);
-        // Nothing after this needs g^xy: it must not outlive the derivation, even in secure memory.
-        wipe(gxy);
+        secrets.use((s) => this.#fill(s, layout, x, gxy, skeyidOf));
       });
     } catch (e) {
       secrets.destroy();
       wipe(gxyIn);
       throw e;
+    } finally {
+      // Destroy wipes it (slab slots are zeroed on release).
+      gxyHeld?.destroy();
     }
     this.#releaseDhPrivate();
     this.#secrets = secrets;

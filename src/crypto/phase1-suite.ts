@@ -14,6 +14,9 @@ export interface Phase1Suite {
   readonly hash: HashInfo;
 }
 
+/** The suites made so far, keyed `encr,bits,hash` (a few dozen at most: the registry's combinations). */
+const suites = new Map<string, Phase1Suite>();
+
 /**
  * The suite for Phase 1 attribute values (Encryption Algorithm, Key Length or undefined, Hash
  * Algorithm). Throws `CryptoError` `IKE_ERR_CRYPTO_UNKNOWN_ALGORITHM` / `IKE_ERR_CRYPTO_KEY_LENGTH`;
@@ -29,5 +32,13 @@ export function phase1Suite(encryption: number, keyBits: number | undefined, has
   if (!keyBitsAllowed(cipher.keyBits, bits)) {
     throw new CryptoError(CryptoErrorCode.KeyLength, `${cipher.display} does not take a ${bits}-bit key`);
   }
-  return { cipher, keyBits: bits, hash: h };
+  // One frozen suite per combination, shared by every ISAKMP SA that negotiated it (a held SA
+  // kept an object of its own, ~48 bytes).
+  const key = [encryption, bits, hashAlg].join(",");
+  let suite = suites.get(key);
+  if (suite === undefined) {
+    suite = Object.freeze({ cipher, keyBits: bits, hash: h });
+    suites.set(key, suite);
+  }
+  return suite;
 }

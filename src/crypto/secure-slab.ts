@@ -36,8 +36,12 @@ interface SlotClass {
 }
 
 const classes: SlotClass[] = SLOT_SIZES.map((size) => ({ size, free: [] }));
-/** Which class each handed-out slot (its full-size view) belongs to, keyed by the caller's view. */
-const owners = new WeakMap<Buffer, { cls: SlotClass; slot: Buffer }>();
+/**
+ * The class of each handed-out slot, keyed by the caller's view (which starts where its slot
+ * does): the slot's full-size view is made again on release, not held with an entry object beside
+ * every live secret (~140 bytes each: one per held ISAKMP SA).
+ */
+const owners = new WeakMap<Buffer, SlotClass>();
 
 function classFor(length: number): SlotClass | undefined {
   for (const cls of classes) if (length <= cls.size) return cls;
@@ -62,17 +66,18 @@ export function slabAllocate(length: number): Buffer | undefined {
   if (cls.free.length === 0) grow(cls);
   const slot = cls.free.pop()!;
   const view = slot.subarray(0, length);
-  owners.set(view, { cls, slot });
+  owners.set(view, cls);
   return view;
 }
 
 /** Zeroes the whole slot behind `view` (from slabAllocate) and makes it reusable. */
 export function slabRelease(view: Buffer): void {
-  const o = owners.get(view);
-  if (o === undefined) throw new Error("slab release of a buffer the slab did not hand out");
+  const cls = owners.get(view);
+  if (cls === undefined) throw new Error("slab release of a buffer the slab did not hand out");
   owners.delete(view);
-  sodium.sodium_memzero(o.slot);
-  o.cls.free.push(o.slot);
+  const slot = Buffer.from(view.buffer, view.byteOffset, cls.size);
+  sodium.sodium_memzero(slot);
+  cls.free.push(slot);
 }
 
 /** Free slots per slot size (for tests and benchmarks). */

@@ -1,21 +1,15 @@
 /**
- * What `ikeadm get|dump p1` shows about each ISAKMP SA, kept beside the engine: the engine's SA
- * object knows its cookies, endpoints, state and Quick Mode counts; the Phase 1 result (transform,
- * identities) comes from the engine's events, so the book listens to them and the view is
- * assembled on request (reference ikeadm.md section 3.6, the `ike_p1_sa_t` record). Keys go into
- * the view only when the caller says the daemon runs at privilege keymat (2).
+ * What `ikeadm get|dump p1` shows about each ISAKMP SA, assembled on request from the engine's SA
+ * object (reference ikeadm.md section 3.6, the `ike_p1_sa_t` record): its cookies, endpoints,
+ * state, Quick Mode counts and, once established, its Phase 1 summary (transform, lifetimes,
+ * identities). The book keeps nothing per SA. Keys go into the view only when the caller says the
+ * daemon runs at privilege keymat (2).
  */
 import type { IkeEngine } from "../ike/engine.js";
 import type { IsakmpSa } from "../ike/isakmp-sa.js";
-import type { Phase1Result } from "../ike/phase1/main-mode.js";
 import type { AdminId } from "../control/messages.js";
 import type { P1KeysView, P1View } from "../control/results.js";
 import { parseIp } from "../config/address.js";
-
-interface Entry {
-  result?: Phase1Result;
-  pfs: number;
-}
 
 const STATE_NAMES: Readonly<Record<IsakmpSa["state"], string>> = {
   larval: "INITIALIZING",
@@ -25,33 +19,21 @@ const STATE_NAMES: Readonly<Record<IsakmpSa["state"], string>> = {
   dead: "DELETED",
 };
 
-/** Per-SA facts for the admin views; entries die with their SA. */
+/** The admin views of the engine's ISAKMP SAs. */
 export class P1Book {
-  readonly #entries = new WeakMap<IsakmpSa, Entry>();
-
-  /** Start listening to `engine`; `pfsOf(label)` gives the rule's p2_pfs for the XFORM line. */
-  constructor(readonly engine: IkeEngine, pfsOf: (label: string | undefined) => number) {
-    engine.on("phase1-up", (sa, result) => {
-      const e = this.#entry(sa);
-      e.result = result;
-      e.pfs = pfsOf(sa.rule);
-    });
-  }
-
-  #entry(sa: IsakmpSa): Entry {
-    let e = this.#entries.get(sa);
-    if (e === undefined) {
-      e = { pfs: 0 };
-      this.#entries.set(sa, e);
-    }
-    return e;
-  }
+  /**
+   * `pfsOf(label)` gives the p2_pfs of the rule so labelled for the XFORM line of an SA made
+   * without its resolved rule (the engine's SAs carry theirs: that rule's p2_pfs, which its Quick
+   * Modes use, is shown).
+   */
+  constructor(
+    readonly engine: IkeEngine,
+    private readonly pfsOf: (label: string | undefined) => number,
+  ) {}
 
   /** The admin view of one SA; `withKeys` (privilege keymat only) adds the KEY: material. */
   view(sa: IsakmpSa, withKeys = false): P1View {
-    const e = this.#entry(sa);
-    const r = e.result;
-    const t = r?.transform;
+    const p = sa.phase1;
     return {
       icookie: sa.icookie.toString("hex"),
       rcookie: sa.rcookie.toString("hex"),
@@ -60,8 +42,8 @@ export class P1Book {
       ...(sa.rule !== undefined ? { rule: sa.rule } : {}),
       local: { address: sa.local.address, port: sa.local.port },
       remote: { address: sa.remote.address, port: sa.remote.port },
-      ...(t !== undefined && r !== undefined
-        ? { xform: { authMethod: t.auth, encrAlg: t.encr, keyBits: r.keyBits, hashAlg: t.hash, group: t.group, pfs: e.pfs, lifeSecs: r.lifeSecs, lifeKb: t.lifeKb ?? 0 } }
+      ...(p !== undefined
+        ? { xform: { authMethod: p.auth, encrAlg: p.encr, keyBits: p.keyBits, hashAlg: p.hash, group: p.group, pfs: sa.config?.p2Pfs ?? this.pfsOf(sa.rule), lifeSecs: p.agreedLifeSecs, lifeKb: p.lifeKb } }
         : {}),
       // The daemon's engine runs on the system clock (Date.now), so these are wall-clock times.
       createdMs: sa.createdAt,
@@ -69,7 +51,7 @@ export class P1Book {
       // The engine counts them per SA (IsakmpSa.ipsecCreated; ipsecDeleted and phase1.exchange
       // are there too, for when P1View grows fields for them).
       qmCreated: sa.ipsecCreated,
-      ...(r !== undefined ? { localId: r.localId, remoteId: r.peerId } : {}),
+      ...(p !== undefined ? { localId: p.localId, remoteId: p.peerId } : {}),
       ...(withKeys ? keysOf(sa) : {}),
       ...(sa.natt !== undefined ? { natt: { version: sa.natt.version, floated: sa.natt.floated, ...sa.natt.detection } } : {}),
       dpd: sa.dpd.view(),
@@ -85,10 +67,7 @@ export class P1Book {
       case "addr":
         return live.filter((sa) => sameAddress(sa.local.address, id.local) && sameAddress(sa.remote.address, id.remote));
       case "ident":
-        return live.filter((sa) => {
-          const r = this.#entry(sa).result;
-          return r !== undefined && r.localId === id.local && r.peerId === id.remote;
-        });
+        return live.filter((sa) => sa.phase1 !== undefined && sa.phase1.localId === id.local && sa.phase1.peerId === id.remote);
       default: {
         const never: never = id;
         return never;

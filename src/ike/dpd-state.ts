@@ -4,6 +4,9 @@
  * the peer's last one. The prober (dpd.ts) drives it; `ikeadm dump p1` shows it. No secrets.
  */
 
+/** No R-U-THERE outstanding. */
+export const NO_PROBES: readonly number[] = Object.freeze([]);
+
 /** The DPD state of one ISAKMP SA. */
 export class DpdState {
   /** We sent the DPD vendor ID (the rule's `dpd_interval_secs` was above 0). */
@@ -18,8 +21,12 @@ export class DpdState {
   lastAck: number | undefined;
   /** Our last R-U-THERE sequence number (RFC 3706 section 7: random start, then one up per probe). */
   seq: number | undefined;
-  /** Sequence numbers of the R-U-THEREs sent since the peer was last heard from, unanswered. */
-  unanswered: number[] = [];
+  /**
+   * Sequence numbers of the R-U-THEREs sent since the peer was last heard from, unanswered. Empty:
+   * one frozen array shared by every SA ({@link NO_PROBES}; most held SAs never probe), replaced
+   * by an array of their own at the first probe.
+   */
+  unanswered: readonly number[] = NO_PROBES;
   /** When the first of those went out (clock ms). */
   probingSince: number | undefined;
   /** The highest R-U-THERE sequence number the peer sent us (older ones are replays, ignored). */

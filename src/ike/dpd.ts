@@ -25,6 +25,7 @@ import type { EngineIo } from "./engine-io.js";
 import { dpdNotify } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
+import { NO_PROBES } from "./dpd-state.js";
 import type { IkeLog } from "./log.js";
 import type { Phase1Policy } from "./ports.js";
 import { saUse } from "./sa-use.js";
@@ -113,7 +114,7 @@ export class DeadPeerDetection {
     }
     this.ctx.stats.engine.dpdAcks++;
     d.lastAck = this.ctx.clock.now();
-    d.unanswered = [];
+    d.unanswered = NO_PROBES;
     d.probingSince = undefined;
     this.ctx.log.debug({ sa: sa.tag, seq }, "R-U-THERE-ACK");
     if (d.active) this.arm(sa, settingsOf(this.ctx, sa).ms);
@@ -134,14 +135,14 @@ export class DeadPeerDetection {
     // A reload turned DPD off for this rule: no more probes (the peer may still ask us).
     if (ms <= 0) {
       d.active = false;
-      d.unanswered = [];
+      d.unanswered = NO_PROBES;
       d.probingSince = undefined;
       return;
     }
     const now = this.ctx.clock.now();
     if (d.probingSince !== undefined && d.lastHeard > d.probingSince) {
       // Heard from it since the probes started (its own message, its traffic): alive.
-      d.unanswered = [];
+      d.unanswered = NO_PROBES;
       d.probingSince = undefined;
     }
     if (d.unanswered.length === 0) {
@@ -165,7 +166,7 @@ export class DeadPeerDetection {
     // RFC 3706 section 7: the first sequence number random, then one up per R-U-THERE.
     const seq = d.seq === undefined ? this.ctx.random(4).readUInt32BE(0) : (d.seq + 1) >>> 0;
     d.seq = seq;
-    d.unanswered.push(seq);
+    d.unanswered = d.unanswered.concat(seq);
     d.probingSince ??= now;
     this.ctx.stats.engine.dpdProbes++;
     this.ctx.log.debug({ sa: sa.tag, seq, unanswered: d.unanswered.length }, "R-U-THERE sent");

@@ -23,7 +23,7 @@ import { errorFields, isInvariantFailure, rethrowOutside, type Fatal } from "./b
 import type { IkeLog } from "./log.js";
 import { debugOn, saStateChannel } from "./log.js";
 import { MessageIdSet } from "./message-ids.js";
-import { ReplyCache, SerialQueue, type Retransmitter } from "./retransmit.js";
+import { ReplyCache, SerialQueue, type QueueErrorSink, type Retransmitter } from "./retransmit.js";
 import type { FailureClass, Phase1Exchange } from "./negotiation-stats.js";
 import type { IkeStats } from "./stats.js";
 import type { Endpoint } from "./transport.js";
@@ -45,7 +45,14 @@ export interface SaSummary {
   readonly auth: number;
   readonly localId: string;
   readonly peerId: string;
+  /** The lifetime agreed in the exchange, seconds (a RESPONDER-LIFETIME may shorten `lifeSecs` later). */
+  readonly agreedLifeSecs: number;
+  /** The chosen transform's kilobyte lifetime, 0 when it had none. */
+  readonly lifeKb: number;
 }
+
+/** No cleanups of its own: one frozen list shared by every SA (the engine's SAs have none). */
+const NO_CLEANUPS: readonly never[] = Object.freeze([]);
 
 /** Lifecycle states of an ISAKMP SA. */
 export type IsakmpSaState = "larval" | "negotiating" | "established" | "expired" | "dead";
@@ -73,6 +80,12 @@ export interface IsakmpSaContext {
   readonly stats: IkeStats;
   /** Where an invariant failure in the SA's processing goes (default: rethrown outside the engine). */
   readonly fatal?: Fatal;
+  /**
+   * Listeners told of every SA's destroy, in this order, after the SA's own cleanups (the engine's
+   * tables and handlers: one list for all SAs instead of a list per SA). Registering one of them
+   * with {@link IsakmpSa.onDestroy} changes nothing.
+   */
+  readonly destroyListeners?: readonly SaDestroyListener[];
 }
 
 /**
@@ -82,6 +95,17 @@ export interface IsakmpSaContext {
 export interface SaDestroyListener {
   saDestroyed(sa: IsakmpSa): void;
 }
+
+/**
+ * What a timer runs: a function, or an object shared by all SAs (one per engine part, e.g. the
+ * Phase 1 lifetimes) told which SA's timer fired: no closure and context held per SA.
+ */
+export interface SaTimerHandler {
+  saTimer(sa: IsakmpSa, name: string): void;
+}
+
+/** A timer's action: see {@link SaTimerHandler}. */
+export type SaTimerFn = (() => void) | SaTimerHandler;
 
 /** Construction parameters of an {@link IsakmpSa}. */
 export interface IsakmpSaInit {
@@ -98,7 +122,7 @@ export interface IsakmpSaInit {
 }
 
 /** The lifecycle holder of one ISAKMP SA. */
-export class IsakmpSa {
+export class IsakmpSa implements QueueErrorSink {
   readonly role: Role;
   readonly icookie: Buffer;
   rcookie: Buffer;
@@ -154,12 +178,12 @@ export class IsakmpSa {
   /** See {@link abort}. */
   #abort: SaAbort | undefined;
   /** What ends the SA's lifetime (phase1/lifetime.ts), see {@link armLifetime}. */
-  private lifetimeEnd: (() => void) | undefined;
+  private lifetimeEnd: SaTimerFn | undefined;
   /** The armed timers, newest first (a held SA has one or two: no Map for them). */
   #timers: SaTimer | undefined;
   readonly #timerQueue: TimerQueue;
   /** Made anew at each registration, exactly as long as needed (push would leave room for 17). */
-  private cleanups: readonly ((() => void) | SaDestroyListener)[] = [];
+  private cleanups: readonly ((() => void) | SaDestroyListener)[] = NO_CLEANUPS;
 
   constructor(
     init: IsakmpSaInit,
@@ -180,7 +204,8 @@ export class IsakmpSa {
     this.createdAt = ctx.clock.now();
     this.dpd = new DpdState(this.createdAt);
     this.verified = init.role === "initiator";
-    this.queue = new SerialQueue(16, (err) => this.fault(err, "message processing"));
+    // The SA itself hears of a failed job (queueFailed): no closure and context per SA.
+    this.queue = new SerialQueue(16, this);
     this.#timerQueue = timerQueueOf(ctx.clock);
   }
 
@@ -210,6 +235,11 @@ export class IsakmpSa {
   /** Whether an AbortController is held now (for tests and memory checks). */
   get holdsAbort(): boolean {
     return this.#abort !== undefined;
+  }
+
+  /** How many cleanups the SA holds of its own, beside its context's listeners (for tests and memory checks). */
+  get ownCleanups(): number {
+    return this.cleanups.length;
   }
 
   /** Whether the SA has been destroyed (a method, so checks after an await are not narrowed away). */
@@ -249,7 +279,7 @@ export class IsakmpSa {
    * destroy. The queue keeps the exact deadline, however long (a long `p1_lifetime_secs` beyond the
    * 24.8 days a clock waits at most included); NaN or a negative `ms` throws before anything changes.
    */
-  setTimer(name: string, ms: number, fn: () => void): void {
+  setTimer(name: string, ms: number, fn: SaTimerFn): void {
     const armed = this.#find(name);
     const t = armed ?? new SaTimer(this, name, fn);
     this.#timerQueue.add(t, ms);
@@ -263,7 +293,13 @@ export class IsakmpSa {
   /** A timer's deadline came (it has left the queue): forget it, run its function. */
   timerFired(t: SaTimer): void {
     this.#unlink(t);
-    this.guard(`timer ${t.name}`, t.fn);
+    this.#run(`timer ${t.name}`, t.name, t.fn);
+  }
+
+  /** Run a timer's action inside the boundary. */
+  #run(where: string, name: string, fn: SaTimerFn): void {
+    if (typeof fn === "function") this.guard(where, fn);
+    else this.guard(where, () => fn.saTimer(this, name));
   }
 
   #find(name: string): SaTimer | undefined {
@@ -286,7 +322,7 @@ export class IsakmpSa {
   }
 
   /** Arm the `lifetime` timer: `end` runs when it fires, or earlier when the message IDs run out. */
-  armLifetime(ms: number, end: () => void): void {
+  armLifetime(ms: number, end: SaTimerFn): void {
     this.lifetimeEnd = end;
     this.setTimer("lifetime", ms, end);
   }
@@ -303,7 +339,7 @@ export class IsakmpSa {
       this.ctx.log.info({ sa: this.tag, ids: this.messageIds.size }, "message IDs used up: the ISAKMP SA's lifetime ends now");
       const end = this.lifetimeEnd;
       this.clearTimer("lifetime");
-      if (end !== undefined) this.guard("lifetime (message IDs used up)", end);
+      if (end !== undefined) this.#run("lifetime (message IDs used up)", "lifetime", end);
       else this.destroy("message IDs used up");
     }
     return false;
@@ -331,7 +367,7 @@ export class IsakmpSa {
       establishedAt: this.establishedAt,
       lifeSecs: this.lifeSecs,
       dpd: this.dpd.view(),
-      ...(this.phase1 !== undefined ? { phase1: { ...this.phase1 } } : {}),
+      ...(this.phase1 !== undefined ? { phase1: phase1View(this.phase1) } : {}),
       ...(this.natt !== undefined ? { natt: { version: this.natt.version, floated: this.natt.floated, nat: natBetween(this.natt), ...this.natt.detection } } : {}),
     };
   }
@@ -345,9 +381,11 @@ export class IsakmpSa {
 
   /**
    * Run `fn` on destroy (e.g. wipe the Keymat, drop manager indexes), or a listener's
-   * `saDestroyed(sa)` (shared by all SAs: no closure per SA). Runs in reverse order.
+   * `saDestroyed(sa)` (shared by all SAs: no closure per SA). Runs in reverse order. A listener
+   * object is registered once: registering it again changes nothing (a function is added each time).
    */
   onDestroy(fn: (() => void) | SaDestroyListener): void {
+    if (typeof fn !== "function" && (this.cleanups.includes(fn) || this.ctx.destroyListeners?.includes(fn) === true)) return;
     this.cleanups = this.cleanups.concat(fn);
   }
 
@@ -362,6 +400,11 @@ export class IsakmpSa {
     // Counted as our own side's failure (negotiation-stats.ts), not as an abort from outside.
     this.failure ??= "local";
     this.destroy(`internal error in ${where}`);
+  }
+
+  /** A job of {@link queue} threw: the message-processing boundary. */
+  queueFailed(err: unknown): void {
+    this.fault(err, "message processing");
   }
 
   /** Runs `fn` inside the boundary: what it throws goes to {@link fault}. */
@@ -391,9 +434,10 @@ export class IsakmpSa {
     this.transition("dead", reason);
     // One registered by a cleanup runs too, after the others.
     for (let list = this.cleanups; list.length > 0; list = this.cleanups) {
-      this.cleanups = [];
+      this.cleanups = NO_CLEANUPS;
       for (let i = list.length - 1; i >= 0; i--) this.runCleanup(list[i]!);
     }
+    for (const l of this.ctx.destroyListeners ?? NO_CLEANUPS) this.runCleanup(l);
   }
 
   private runCleanup(fn: (() => void) | SaDestroyListener): void {
@@ -439,6 +483,11 @@ export class IsakmpSa {
   }
 }
 
+/** The algorithms and identities of a Phase 1 summary, as {@link IsakmpSa.describe} shows them. */
+function phase1View(p: SaSummary): Record<string, unknown> {
+  return { exchange: p.exchange, encr: p.encr, keyBits: p.keyBits, hash: p.hash, group: p.group, auth: p.auth, localId: p.localId, peerId: p.peerId };
+}
+
 /** One named timer of an ISAKMP SA, waiting in its clock's timer queue. */
 class SaTimer extends QueuedTimer {
   /** The SA's next armed timer. */
@@ -447,7 +496,7 @@ class SaTimer extends QueuedTimer {
   constructor(
     readonly sa: IsakmpSa,
     readonly name: string,
-    public fn: () => void,
+    public fn: SaTimerFn,
   ) {
     super();
   }

@@ -78,6 +78,11 @@ export interface Phase1HandlerContext {
 }
 
 /** Where `task` is, for NAT-T. */
+/** Whether `x` hears of SA destroys (the Quick Mode starter given may or may not). */
+function isDestroyListener(x: unknown): x is SaDestroyListener {
+  return typeof (x as Partial<SaDestroyListener> | undefined)?.saDestroyed === "function";
+}
+
 function positionOf(task: Phase1Task): TaskPosition {
   return { mode: task instanceof AggressiveMode ? "aggressive" : "main", role: task.role, state: task.state };
 }
@@ -95,7 +100,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   private readonly saContext: IsakmpSaContext;
 
   constructor(private readonly ctx: Phase1HandlerContext) {
-    this.saContext = { clock: ctx.clock, log: ctx.log, stats: ctx.stats, fatal: ctx.fatal };
+    // Quick Mode's handler, this one and the SA tables hear of every SA's destroy, in that order
+    // (one list for all SAs, not a list of listeners held by each).
+    const destroyListeners = ([ctx.quick, this, ctx.sas] as unknown[]).filter(isDestroyListener);
+    this.saContext = { clock: ctx.clock, log: ctx.log, stats: ctx.stats, fatal: ctx.fatal, destroyListeners };
     this.lifetime = new Phase1Lifetime({
       sas: ctx.sas,
       ipsec: ctx.ipsec,
@@ -299,6 +307,8 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       auth: t.auth,
       localId: result.localId,
       peerId: result.peerId,
+      agreedLifeSecs: result.lifeSecs,
+      lifeKb: t.lifeKb ?? 0,
     };
     sa.transition("established", `Phase 1 done, peer ${result.peerId}`);
     sas.markEstablished(sa);

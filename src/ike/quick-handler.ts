@@ -77,8 +77,6 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
   /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
   private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
-  /** ISAKMP SAs whose destroy ends their open Quick Modes (hooked once, at their first Quick Mode). */
-  private readonly hooked = new WeakSet<IsakmpSa>();
   /** The same exchanges with their ISAKMP SA, for {@link underWay}. */
   private readonly underway = new Map<Phase2Exchange, IsakmpSa>();
 
@@ -302,10 +300,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
       open = new Set<Phase2Exchange>();
       this.open.set(sa, open);
     }
-    if (!this.hooked.has(sa)) {
-      this.hooked.add(sa);
-      sa.onDestroy(this);
-    }
+    // Hooked once, at its first Quick Mode: a listener already registered is not added again (a
+    // WeakSet of hooked SAs cost ~50 bytes per SA, and its entries outlive young-generation GCs).
+    sa.onDestroy(this);
     open.add(ex);
     this.underway.set(ex, sa);
     return ex;

@@ -99,10 +99,13 @@ export class Retransmitter {
   }
 }
 
+/** No replies: one array shared by every cache holding none (an idle SA holds no array of its own). */
+const NO_REPLIES: readonly Buffer[] = Object.freeze([]);
+
 /** The last request an SA answered and the datagrams it answered with. */
 export class ReplyCache {
   private request: Buffer | undefined;
-  private replies: Buffer[] = [];
+  private replies: readonly Buffer[] = NO_REPLIES;
 
   /** Remember the answer to `request` (both copied: the caller's buffers may be views). */
   remember(request: Buffer, replies: readonly Buffer[]): void {
@@ -127,8 +130,13 @@ export class ReplyCache {
 
   clear(): void {
     this.request = undefined;
-    this.replies = [];
+    this.replies = NO_REPLIES;
   }
+}
+
+/** Where a {@link SerialQueue}'s failed jobs go: an object (one per queue owner, no closure per queue). */
+export interface QueueErrorSink {
+  queueFailed(err: unknown): void;
 }
 
 /**
@@ -145,7 +153,7 @@ export class SerialQueue {
 
   constructor(
     private readonly max = 16,
-    private readonly onError: (err: unknown) => void = () => {},
+    private readonly onError: ((err: unknown) => void) | QueueErrorSink | undefined = undefined,
   ) {}
 
   /** Jobs waiting, not counting the one running. */
@@ -185,7 +193,9 @@ export class SerialQueue {
         try {
           await job();
         } catch (err) {
-          this.onError(err);
+          const sink = this.onError;
+          if (typeof sink === "function") sink(err);
+          else sink?.queueFailed(err);
         }
       }
     } finally {

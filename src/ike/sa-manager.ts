@@ -48,14 +48,16 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
 /**
  * Table keys: the cookies' bytes as one-byte characters (latin1 maps each byte to one character and
  * back, so distinct cookies make distinct keys), half as long as hex and quicker to make and hash;
- * built for every datagram's look-up. Never shown to anyone.
+ * built for every datagram's look-up. Never shown to anyone. Joined, not added: `+` makes a tree of
+ * two strings (~50 bytes more), which the tables keep for the SA's life; a join is one flat string,
+ * as quick to make and hash.
  */
 function pairKey(icookie: Buffer, rcookie: Buffer): string {
-  return icookie.toString("latin1") + rcookie.toString("latin1");
+  return [icookie.toString("latin1"), rcookie.toString("latin1")].join("");
 }
 
 function halfKey(icookie: Buffer, peer: Endpoint): string {
-  return icookie.toString("latin1") + peer.address;
+  return [icookie.toString("latin1"), peer.address].join("");
 }
 
 /** The engine's SA tables. `P2` is the Phase 2 exchange type. */

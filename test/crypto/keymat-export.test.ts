@@ -87,3 +87,12 @@ test("the export refuses before the derivation and after destroy()", () => {
   km.destroy();
   assert.throws(() => km.exportForKeymatPrivilege(), (e: unknown) => e instanceof CryptoError && e.code === "IKE_ERR_CRYPTO_DESTROYED");
 });
+
+test("a Phase 1 suite is one frozen object per combination, shared by every holder that negotiated it", () => {
+  const a = phase1Suite(7, 128, 2);
+  assert.equal(phase1Suite(7, 128, 2), a);
+  assert.ok(Object.isFrozen(a));
+  assert.notEqual(phase1Suite(7, 256, 2), a);
+  assert.notEqual(phase1Suite(7, 128, 1), a);
+  assert.equal(new Phase1Keymat(phase1Suite(7, 128, 2)).suite, new Phase1Keymat(phase1Suite(7, 128, 2)).suite);
+});

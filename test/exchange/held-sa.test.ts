@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { initiate, makePair, pskText, ruleText, settle } from "./harness.js";
 import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
 import { timerQueueOf } from "../../src/timer-queue.js";
+import { NO_PROBES } from "../../src/ike/dpd-state.js";
 
 const XF = "p1_xform { auth_method preshared oakley_group 2 auth_alg sha1 encr_alg aes(128..128) }";
 
@@ -33,6 +34,11 @@ test("an established ISAKMP SA no longer holds its Phase 1 exchange (nonces, DH 
     assert.ok(s.icookie.buffer.byteLength <= 16 && s.rcookie.buffer.byteLength <= 16, "cookies in an allocation of their own");
   }
   for (const s of [sa, saB]) assert.equal(s.holdsAbort, false, "no AbortController while idle");
+  // What an idle SA has none of is one shared frozen empty list, not an array per SA.
+  for (const s of [sa, saB]) assert.equal(s.dpd.unanswered, NO_PROBES, "no R-U-THERE list of its own");
+  // The SA tables and the Phase 1 and Quick Mode handlers hear of every SA's destroy through the
+  // engine's one list: a held SA keeps no list of listeners.
+  for (const s of [sa, saB]) assert.equal(s.ownCleanups, 0, "no cleanups of its own");
   // MM6 ended the exchange for the initiator: it has nothing to repeat. The responder keeps MM6
   // for a repeated MM5 (retransmit.test.ts: a lost MM6).
   assert.equal(sa.replies.holding, false, "initiator");
@@ -54,9 +60,11 @@ test("a held pair's timers: the lifetime (and the initiator's rekey) only, waiti
   assert.deepEqual(sa.timerNames().sort(), ["lifetime", "soft"], "initiator: no expire or linger timer left");
   assert.deepEqual(saB.timerNames(), ["lifetime"], "responder");
   assert.equal(timerQueueOf(p.clock).size, 3, "all of them in the clock's queue");
+  for (const s of [sa, saB]) assert.equal(s.ownCleanups, 0, "after its Quick Mode too, no cleanups of its own");
   const q = timerQueueOf(p.clock).size;
   sa.destroy("test");
   assert.equal(timerQueueOf(p.clock).size, q - 2, "a destroyed SA leaves nothing queued");
+  assert.ok(!p.a.engine.sas.all().includes(sa), "and has left the SA tables (the engine's destroy listeners ran)");
   await closePair(p);
   assert.equal(timerQueueOf(p.clock).size, 0);
 });

@@ -178,3 +178,23 @@ test("the SA's abort signal is not a Node AbortSignal (each of those leaves hidd
   sa.destroy("done");
   assert.equal(dropped, 1);
 });
+
+test("a destroy listener object registered twice runs once (functions run as often as added); a timer handler object hears its SA and timer name", () => {
+  const c = ctx();
+  const sa = new IsakmpSa(init("responder"), c);
+  const heard: string[] = [];
+  const listener = { saDestroyed: (s: IsakmpSa) => heard.push(`listener ${s === sa}`) };
+  const fn = () => heard.push("fn");
+  sa.onDestroy(listener);
+  sa.onDestroy(fn);
+  sa.onDestroy(listener);
+  sa.onDestroy(fn);
+  const handler = { saTimer: (s: IsakmpSa, name: string) => heard.push(`timer ${name} ${s === sa}`) };
+  sa.setTimer("soft", 1000, handler);
+  sa.armLifetime(2000, handler);
+  c.clock.advance(2000);
+  assert.deepEqual(heard, ["timer soft true", "timer lifetime true"]);
+  heard.length = 0;
+  sa.destroy("test");
+  assert.deepEqual(heard, ["fn", "fn", "listener true"]);
+});

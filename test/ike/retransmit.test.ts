@@ -89,6 +89,21 @@ test("serial queue runs jobs one at a time, in order, bounded, errors reported",
   assert.equal(q.push(job("e")), false);
 });
 
+test("serial queue: a failed job goes to its owner's queueFailed (an object shared by the queue, no closure)", async () => {
+  const failed: unknown[] = [];
+  const owner = { queueFailed: (e: unknown) => failed.push(e) };
+  const q = new SerialQueue(2, owner);
+  const boom = new Error("boom");
+  assert.equal(
+    q.push(async () => {
+      throw boom;
+    }),
+    true,
+  );
+  await q.idle();
+  assert.deepEqual(failed, [boom]);
+});
+
 test("serial queue: a job pushed to an idle queue starts before push returns; close drops the waiting ones; idle waiters hear the drain; the queue runs again after", async () => {
   const q = new SerialQueue(4);
   const order: string[] = [];

@@ -10,7 +10,7 @@ import type { Clock } from "../../clock.js";
 import { deleteIsakmpSa } from "../delete.js";
 import type { EngineIo } from "../engine-io.js";
 import type { IpsecSas } from "../ipsec-sas.js";
-import type { IsakmpSa } from "../isakmp-sa.js";
+import type { IsakmpSa, SaTimerHandler } from "../isakmp-sa.js";
 import type { IkeLog } from "../log.js";
 import { isakmpResponderLifetime } from "../phase2/responder-lifetime.js";
 import type { SaManager } from "../sa-manager.js";
@@ -30,21 +30,28 @@ export interface Phase1LifetimeContext {
   readonly rekey: (sa: IsakmpSa) => void;
 }
 
-/** Lifetime timers and notices of established ISAKMP SAs. */
-export class Phase1Lifetime {
+/**
+ * Lifetime timers and notices of established ISAKMP SAs. Their timers run this object's
+ * {@link saTimer} (one for all SAs, not a closure held by each).
+ */
+export class Phase1Lifetime implements SaTimerHandler {
   constructor(private readonly ctx: Phase1LifetimeContext) {}
+
+  /** `sa`'s `lifetime` timer fired (or its message IDs ran out): it expires; `soft`: rekey. */
+  saTimer(sa: IsakmpSa, name: string): void {
+    if (name === "soft") return this.rekey(sa);
+    sa.transition("expired", "lifetime");
+    this.handOver(sa);
+    void deleteIsakmpSa(this.ctx.io, this.ctx.ipsec, sa, "lifetime expired", false);
+  }
 
   /** Arm the lifetime timers of an established SA for `secs` counted from its establishment. */
   arm(sa: IsakmpSa, secs: number): void {
     const now = this.ctx.clock.now();
     const age = now - (sa.establishedAt ?? now);
     const life = secs * 1000;
-    sa.armLifetime(Math.max(0, life - age), () => {
-      sa.transition("expired", "lifetime");
-      this.handOver(sa);
-      void deleteIsakmpSa(this.ctx.io, this.ctx.ipsec, sa, "lifetime expired", false);
-    });
-    if (sa.role === "initiator") sa.setTimer("soft", Math.max(0, Math.floor(life * P1_SOFT_SHARE) - age), () => this.rekey(sa));
+    sa.armLifetime(Math.max(0, life - age), this);
+    if (sa.role === "initiator") sa.setTimer("soft", Math.max(0, Math.floor(life * P1_SOFT_SHARE) - age), this);
   }
 
   /**
