@@ -432,12 +432,18 @@ export class IsakmpSa implements QueueErrorSink {
     this.keymat?.destroy();
     this.keymat = undefined;
     this.transition("dead", reason);
-    // One registered by a cleanup runs too, after the others.
+    this.#runCleanups();
+    for (const l of this.ctx.destroyListeners ?? NO_CLEANUPS) this.runCleanup(l);
+    // One registered by a context listener runs too (as one registered by a cleanup does).
+    this.#runCleanups();
+  }
+
+  /** The SA's own cleanups, newest first; one registered by a cleanup runs too, after the others. */
+  #runCleanups(): void {
     for (let list = this.cleanups; list.length > 0; list = this.cleanups) {
       this.cleanups = NO_CLEANUPS;
       for (let i = list.length - 1; i >= 0; i--) this.runCleanup(list[i]!);
     }
-    for (const l of this.ctx.destroyListeners ?? NO_CLEANUPS) this.runCleanup(l);
   }
 
   private runCleanup(fn: (() => void) | SaDestroyListener): void {

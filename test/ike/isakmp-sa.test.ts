@@ -198,3 +198,20 @@ test("a destroy listener object registered twice runs once (functions run as oft
   sa.destroy("test");
   assert.deepEqual(heard, ["fn", "fn", "listener true"]);
 });
+
+test("a cleanup registered while the context's destroy listeners run runs too, as one registered by a cleanup does", () => {
+  const c = ctx();
+  const heard: string[] = [];
+  const late = (): void => void heard.push("late");
+  const engine = {
+    saDestroyed: (s: IsakmpSa): void => {
+      heard.push("engine");
+      s.onDestroy(late);
+    },
+  };
+  const sa = new IsakmpSa(init("responder"), { ...c, destroyListeners: [engine] });
+  sa.onDestroy(() => heard.push("own"));
+  sa.destroy("test");
+  assert.deepEqual(heard, ["own", "engine", "late"]);
+  assert.equal(sa.ownCleanups, 0, "nothing left held by the dead SA");
+});
