@@ -38,7 +38,9 @@ export class SaAbort implements AbortLike {
    */
   addEventListener(type: "abort", listener: () => void, _options?: { readonly once?: boolean }): void {
     if (type !== "abort" || this.#aborted) return;
-    (this.#listeners ??= []).push(listener);
+    const l = (this.#listeners ??= []);
+    // As an EventTarget: a listener already added is not added again.
+    if (!l.includes(listener)) l.push(listener);
   }
 
   removeEventListener(type: "abort", listener: () => void): void {
@@ -49,17 +51,18 @@ export class SaAbort implements AbortLike {
   }
 
   /**
-   * Set the flag and call each listener once, in the order added. What a listener throws is
-   * reported after the others ran (as an uncaught exception, like an `EventTarget` listener's):
-   * the SA's destroy goes on.
+   * Set the flag and call each listener once, in the order added; one removed by an earlier one
+   * meanwhile is not called (as an `AbortSignal`'s). What a listener throws is reported after the
+   * others ran (as an uncaught exception, like an `EventTarget` listener's): the SA's destroy goes on.
    */
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
     const l = this.#listeners;
-    this.#listeners = undefined;
-    for (const f of l ?? []) {
+    if (l === undefined) return;
+    // The list stays in place while it runs, so removeEventListener still reaches the ones to come.
+    for (let f = l.shift(); f !== undefined; f = l.shift()) {
       try {
         f();
       } catch (err) {
@@ -68,5 +71,6 @@ export class SaAbort implements AbortLike {
         });
       }
     }
+    this.#listeners = undefined;
   }
 }

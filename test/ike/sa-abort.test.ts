@@ -39,3 +39,27 @@ test("SaAbort: a listener that throws does not stop the others; its error is rep
   assert.equal(reported.length, 1);
   assert.throws(reported[0]!, /listener broke/);
 });
+
+test("SaAbort: as an AbortSignal, one listener added twice runs once, and one removed by an earlier listener during the abort does not run", () => {
+  const a = new SaAbort();
+  const calls: string[] = [];
+  const twice = (): void => void calls.push("twice");
+  const removedLate = (): void => void calls.push("removed during abort");
+  a.addEventListener("abort", twice, { once: true });
+  a.addEventListener("abort", twice, { once: true });
+  a.addEventListener("abort", () => a.removeEventListener("abort", removedLate));
+  a.addEventListener("abort", removedLate);
+  a.abort("x");
+  // What a Node AbortSignal does with the same calls.
+  const ac = new AbortController();
+  const seen: string[] = [];
+  const twice2 = (): void => void seen.push("twice");
+  const removedLate2 = (): void => void seen.push("removed during abort");
+  ac.signal.addEventListener("abort", twice2, { once: true });
+  ac.signal.addEventListener("abort", twice2, { once: true });
+  ac.signal.addEventListener("abort", () => ac.signal.removeEventListener("abort", removedLate2));
+  ac.signal.addEventListener("abort", removedLate2);
+  ac.abort("x");
+  assert.deepEqual(seen, ["twice"]);
+  assert.deepEqual(calls, seen);
+});
