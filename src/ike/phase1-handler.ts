@@ -77,12 +77,12 @@ export interface Phase1HandlerContext {
   readonly natt: NattPhase1;
 }
 
-/** Where `task` is, for NAT-T. */
 /** Whether `x` hears of SA destroys (the Quick Mode starter given may or may not). */
 function isDestroyListener(x: unknown): x is SaDestroyListener {
   return typeof (x as Partial<SaDestroyListener> | undefined)?.saDestroyed === "function";
 }
 
+/** Where `task` is, for NAT-T. */
 function positionOf(task: Phase1Task): TaskPosition {
   return { mode: task instanceof AggressiveMode ? "aggressive" : "main", role: task.role, state: task.state };
 }
