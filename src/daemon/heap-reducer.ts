@@ -15,8 +15,9 @@
  * uses ({@link oldGenerationFigures}), the committed old generation has grown by at least
  * {@link MIN_GROWTH_BYTES} since what the last such GC left (read one check after it), and that
  * GC is at least {@link SPACING_CHECKS} checks ago. So: one GC after a spell of load that grew the
- * old generation, none while the daemon is busy or stays idle, none more often than once a minute. Measured at 100,000 held pairs (bench/handshake/README.md): ~1 s of CPU and a
- * closing pause of 60-220 ms each.
+ * old generation, none while the daemon is busy or stays idle, none more often than once a
+ * minute. Measured at 100,000 held pairs (bench/handshake/README.md): ~1 s of CPU and a closing
+ * pause of 60-220 ms each.
  */
 import v8 from "node:v8";
 import type { Clock, TimerHandle } from "../clock.js";
