@@ -9,6 +9,7 @@
 import type { ResolvedRule } from "../config/types.js";
 import type { ExpireEvent, Kernel, SaProto } from "../kernel/kernel.js";
 import type { HeldPair } from "../kernel/resync.js";
+import { saKey } from "../kernel/sa-record.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";
@@ -78,7 +79,7 @@ export class IpsecSas {
     const out: HeldPair[] = [];
     for (const [sa, list] of this.installed) {
       for (const c of list) {
-        if (this.removing.size > 0 && this.removing.has(spiKey(c.proto, sa.remote.address, c.outboundSpi))) continue;
+        if (this.removing.size > 0 && this.removing.has(saKey(c.proto, c.outboundSpi, sa.remote.address))) continue;
         out.push({
           proto: c.proto,
           inbound: { src: sa.remote.address, dst: sa.local.address, spi: c.inboundSpi },
@@ -99,13 +100,10 @@ export class IpsecSas {
     sa.ipsecCreated += sas.length;
     this.added?.(sa);
     const owner = ownerOf(sa, sa.phase1?.peerId ?? "");
-    for (const c of sas) {
-      this.owners.set(spiKey(c.proto, sa.local.address, c.inboundSpi), owner);
-      this.owners.set(spiKey(c.proto, sa.remote.address, c.outboundSpi), owner);
-    }
+    const keys = sas.flatMap((c) => [saKey(c.proto, c.inboundSpi, sa.local.address), saKey(c.proto, c.outboundSpi, sa.remote.address)]);
+    for (const k of keys) this.owners.set(k, owner);
     const rule = sa.config;
     if (request === undefined || rule === undefined) return;
-    const keys = sas.flatMap((c) => [spiKey(c.proto, sa.local.address, c.inboundSpi), spiKey(c.proto, sa.remote.address, c.outboundSpi)]);
     // A rekey answers no ACQUIRE: the first one's sequence number would mean nothing to the kernel.
     const { seq: _seq, ...again } = request;
     const info: RekeyInfo = { rule, local: sa.local, remote: sa.remote, request: again, keys, started: false };
@@ -134,14 +132,14 @@ export class IpsecSas {
    */
   expire(ev: ExpireEvent): ExpireAction | undefined {
     const { proto, dst, spi } = ev.sa;
-    if (ev.kind === "hard") this.owners.delete(spiKey(proto, dst, spi));
+    if (ev.kind === "hard") this.owners.delete(saKey(proto, spi, dst));
     if (ev.kind === "hard") {
       if (proto === "ipcomp") return undefined;
       this.forget(proto, dst, spi);
       const owner = this.owner(proto, dst, spi);
       return owner === undefined ? undefined : { kind: "delete", ...owner };
     }
-    const info = this.rekeyInfo.get(spiKey(proto, dst, spi));
+    const info = this.rekeyInfo.get(saKey(proto, spi, dst));
     if (info === undefined || info.started) return undefined;
     info.started = true;
     return { kind: "rekey", target: info };
@@ -167,8 +165,8 @@ export class IpsecSas {
       if (gone.length === 0) continue;
       for (const c of gone) {
         this.forget(c.proto, sa.remote.address, c.outboundSpi);
-        this.owners.delete(spiKey(c.proto, sa.local.address, c.inboundSpi));
-        this.owners.delete(spiKey(c.proto, sa.remote.address, c.outboundSpi));
+        this.owners.delete(saKey(c.proto, c.inboundSpi, sa.local.address));
+        this.owners.delete(saKey(c.proto, c.outboundSpi, sa.remote.address));
         out.push({ sa, chosen: c });
       }
       sa.ipsecDeleted += gone.length;
@@ -189,7 +187,7 @@ export class IpsecSas {
    * we did not negotiate are not, as with INITIAL-CONTACT ({@link purgePeer}).
    */
   ownedByPeerOf(sa: IsakmpSa, proto: "esp" | "ah", outboundSpi: number): boolean {
-    return this.owners.get(spiKey(proto, sa.remote.address, outboundSpi)) === ownerOf(sa, sa.phase1?.peerId ?? "");
+    return this.owners.get(saKey(proto, outboundSpi, sa.remote.address)) === ownerOf(sa, sa.phase1?.peerId ?? "");
   }
 
   /** Remove our outbound SA `outboundSpi` to the peer of `sa` and its inbound partner from the kernel. */
@@ -198,9 +196,9 @@ export class IpsecSas {
     if (kernel === undefined) return;
     let pair = inboundSpi;
     this.forget(proto, sa.remote.address, outboundSpi);
-    this.owners.delete(spiKey(proto, sa.remote.address, outboundSpi));
+    const removing = saKey(proto, outboundSpi, sa.remote.address);
+    this.owners.delete(removing);
     // Every await below catches what it throws: the key always leaves `removing` at the end.
-    const removing = spiKey(proto, sa.remote.address, outboundSpi);
     this.removing.add(removing);
     try {
       if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
@@ -209,7 +207,7 @@ export class IpsecSas {
       this.log.debug({ sa: sa.tag, spi: outboundSpi, err: String(err) }, "outbound SA already gone");
     }
     if (pair !== undefined) {
-      this.owners.delete(spiKey(proto, sa.local.address, pair));
+      this.owners.delete(saKey(proto, pair, sa.local.address));
       try {
         await kernel.delete(sa.remote.address, sa.local.address, proto, pair);
       } catch (err) {
@@ -273,12 +271,12 @@ export class IpsecSas {
     const owner = ownerOf(sa, peerId);
     const dump = await kernel.dump();
     // Owners of SAs the kernel no longer has (removed behind our back) are forgotten here.
-    const live = new Set(dump.map((s) => spiKey(s.proto, s.dst, s.spi)));
+    const live = new Set(dump.map((s) => saKey(s.proto, s.spi, s.dst)));
     for (const k of [...this.owners.keys()]) if (!live.has(k)) this.owners.delete(k);
     let deleted = 0;
     for (const s of dump) {
       if (!((s.src === local && s.dst === remote) || (s.src === remote && s.dst === local))) continue;
-      const key = spiKey(s.proto, s.dst, s.spi);
+      const key = saKey(s.proto, s.spi, s.dst);
       if (this.owners.get(key) !== owner) continue;
       this.owners.delete(key);
       try {
@@ -303,21 +301,16 @@ export class IpsecSas {
    * to rekey its pair, since no EXPIRE will ever come for it to do so.
    */
   private forget(proto: "esp" | "ah", dst: string, spi: number): void {
-    const info = this.rekeyInfo.get(spiKey(proto, dst, spi));
+    const info = this.rekeyInfo.get(saKey(proto, spi, dst));
     for (const k of info?.keys ?? []) this.rekeyInfo.delete(k);
   }
 }
 
-/** Who an IPsec SA was negotiated with: the peer identity and the address pair (flat, as {@link spiKey}). */
+/**
+ * Who an IPsec SA was negotiated with: the peer identity and the address pair, joined into one flat
+ * string (a table keeps it for the SA's life).
+ */
 function ownerOf(sa: IsakmpSa, peerId: string): string {
   return [peerId, sa.local.address, sa.remote.address].join("|");
 }
 
-/**
- * The key of one kernel SA, `proto:dst:spi`. Built by join, which makes one flat string: a template
- * literal makes a tree of concatenations (~80 bytes more per key), which a table keeps for the SA's
- * life. Just as quick to make and look up (a tree is flattened to be hashed anyway).
- */
-function spiKey(proto: string, dst: string, spi: number): string {
-  return [proto, dst, spi].join(":");
-}
