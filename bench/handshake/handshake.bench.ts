@@ -8,7 +8,8 @@
  * process, all threads) and, thread by thread from /proc/PID/task/*\/stat (thread-cpu.ts): the
  * main thread, each pool worker, the V8 platform threads (GC) and libuv's; the ceiling the main
  * thread sets (1000 / its ms per negotiation); the generator's CPU (this process, its pool
- * included) and the ratios against strongSwan. charon's "main" column is its busiest thread.
+ * included), also thread by thread (its event loop, its pool, V8's and libuv's threads), and the
+ * ratios against strongSwan. charon's "main" column is its busiest thread.
  *
  * The generator runs in this process with one pool thread and, by default, one reused DH key pair
  * per group (src/load/reused-dh.ts; `--fresh-dh` turns that off), so it costs less per
@@ -37,6 +38,8 @@
  *                        labelled "base", beside this tree's: an A/B of a change in one run
  *   --node-args="..."  --baseline-node-args="..."   node options for ours / the baseline's
  *                        daemons (e.g. a GC flag against none, with --baseline-tree .)
+ *   --generator-tree DIR the generator (ikeload's runner) from another built tree for the whole
+ *                        run, every target alike (default: this tree's, also with --baseline-tree)
  *   --phase1-only  --fresh-dh  --gen-workers N
  * With several rounds the targets are measured in rotating order and each column shows its
  * median. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
@@ -141,7 +144,7 @@ function printHeader(p: Params, certs: Certs | undefined): void {
   console.log(
     `Main Mode ${auth} aes128/sha1${p.gen.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop of ${p.gen.concurrency}, ` +
       `${p.count} negotiations per cell and round (+${p.warmup} warm-up), ${p.rounds} round(s) in rotating order, each column the median; Deletes after each.\n` +
-      `Generator: this process, ${p.gen.workers} pool thread(s), DH key pairs ${p.gen.freshDh ? "fresh per negotiation" : "reused (one per group: one modexp per negotiation)"}. ` +
+      `Generator: this process, ${p.gen.tree === undefined ? "this tree's ikeload" : `the ikeload of ${p.gen.tree}`} (every target alike), ${p.gen.workers} pool thread(s), DH key pairs ${p.gen.freshDh ? "fresh per negotiation" : "reused (one per group: one modexp per negotiation)"}. ` +
       `in.iked: detached, default logging, --kernel memory${p.responders.includes("bench") ? "; responder.ts: the engine without the daemon (comparison)" : ""}.\n` +
       `CPU: ms per negotiation, user + system from /proc (10 ms ticks). main: the event loop thread (charon: its busiest thread); pool: each worker; ` +
       `v8: V8 platform threads (GC, compilation); libuv: libuv's pool and the signal thread; ceiling: 1000 / main.` +
@@ -218,6 +221,7 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
 function printTables(cells: readonly Cell[]): void {
   const rows: Record<string, string | number>[] = [];
   const threadRows: Record<string, string | number>[] = [];
+  const genRows: Record<string, string | number>[] = [];
   const peakRows: Record<string, string | number>[] = [];
   const tailRows: Record<string, string | number>[] = [];
   for (const c of cells) {
@@ -260,6 +264,18 @@ function printTables(cells: readonly Cell[]): void {
       "CPU SS/ours": ss ? "1 (base)" : f2(base.respMs / s.respMs),
       failed: s.failed,
     });
+    const g = s.genThreads;
+    genRows.push({
+      group: c.group,
+      responder: c.target.label,
+      "pool threads": threadsOf(c),
+      main: f2(g.main),
+      pool: f2(sum(g.pool)),
+      "v8 (GC)": f2(g.v8),
+      "libuv+signal": f2(g.libuv),
+      process: f2(s.genMs),
+      "gen / resp": f2(s.genMs / s.respMs),
+    });
     if (s.threads !== undefined) {
       const t = s.threads;
       const baseCell = c.target.label === "in.iked" ? cells.find((b) => b.group === c.group && b.target.label === "in.iked base" && b.target.poolThreads === c.target.poolThreads) : undefined;
@@ -300,6 +316,8 @@ function printTables(cells: readonly Cell[]): void {
   console.table(rows);
   console.log("\nOur responders' CPU per negotiation by thread (ms); 'process' includes threads that ended:");
   console.table(threadRows);
+  console.log("\nThe generator's CPU per negotiation by thread (ms; pool: its crypto pool's threads, which end with each run):");
+  console.table(genRows);
   if (peakRows.length > 0) {
     console.log("\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3); others: the rest of the machine's CPU use meanwhile, in cores:");
     console.table(peakRows);
@@ -409,6 +427,7 @@ function paramsOf(args: readonly string[]): Params {
       "chart-dir": { type: "string", default: path.resolve(HERE, "../../../bench/results") },
       "fresh-dh": { type: "boolean", default: false },
       "gen-workers": { type: "string", default: "1" },
+      "generator-tree": { type: "string" },
       "baseline-tree": { type: "string" },
       "node-args": { type: "string", default: "" },
       "baseline-node-args": { type: "string", default: "" },
@@ -441,6 +460,7 @@ function paramsOf(args: readonly string[]): Params {
       phase1Only: v["phase1-only"],
       workers: Number(v["gen-workers"]),
       freshDh: v["fresh-dh"],
+      tree: v["generator-tree"] === undefined ? undefined : path.resolve(v["generator-tree"]),
     },
     count: Number(v.count),
     warmup: Number(v.warmup),

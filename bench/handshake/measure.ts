@@ -1,11 +1,20 @@
 /**
  * One measured round of the handshake bench: an ikeload run (in this process) against one
  * target, with the CPU the target spent per negotiation, thread by thread (thread-cpu.ts), and
- * the CPU this process (the generator) spent. Rounds are summarised by the median of each column.
+ * the CPU this process (the generator) spent, thread by thread too. Rounds are summarised by the
+ * median of each column.
+ *
+ * The generator is this tree's src/load/runner.ts unless `GeneratorParams.tree` names another
+ * built tree (`--generator-tree`), whose runner and option parser are imported instead: the
+ * generator's own A/B.
  */
+import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
-import { runLoad, type LoadReport } from "../../src/load/runner.js";
+import { pathToFileURL } from "node:url";
+import * as ownOptions from "../../src/load/options.js";
+import type { LoadOptions } from "../../src/load/options.js";
+import * as ownRunner from "../../src/load/runner.js";
+import type { LoadReport } from "../../src/load/runner.js";
 import { percentile } from "../../src/load/stats.js";
 import { cpuByRole, machineBusySecs, processCpuSecs, sampleThreads } from "./thread-cpu.js";
 import type { Certs, Target } from "./targets.js";
@@ -21,10 +30,35 @@ export interface GeneratorParams {
   readonly workers: number;
   /** `--fresh-dh` for the generator (default: one reused pair per group). */
   readonly freshDh: boolean;
+  /** Another built tree whose ikeload runner generates the load (undefined: this tree's). */
+  readonly tree?: string | undefined;
+}
+
+/** The two entry points of a tree's ikeload the bench uses. */
+interface Generator {
+  readonly parseLoadArgs: typeof ownOptions.parseLoadArgs;
+  readonly runLoad: typeof ownRunner.runLoad;
+}
+
+const generators = new Map<string, Promise<Generator>>();
+
+/** This tree's generator, or the one built in `tree` (dist/src/load/). */
+function generatorOf(tree: string | undefined): Promise<Generator> {
+  if (tree === undefined) return Promise.resolve({ parseLoadArgs: ownOptions.parseLoadArgs, runLoad: ownRunner.runLoad });
+  let g = generators.get(tree);
+  if (g === undefined) {
+    const load = (file: string): Promise<unknown> => import(pathToFileURL(path.join(tree, "dist/src/load", file)).href);
+    g = Promise.all([load("options.js"), load("runner.js")]).then(([o, r]) => ({
+      parseLoadArgs: (o as typeof ownOptions).parseLoadArgs,
+      runLoad: (r as typeof ownRunner).runLoad,
+    }));
+    generators.set(tree, g);
+  }
+  return g;
 }
 
 /** ikeload options for one run: closed loop of `concurrency`, or open loop at `rate` per second. */
-export function loadOptions(g: GeneratorParams, certs: Certs | undefined, target: Target, group: number, count: number, rate?: number): LoadOptions {
+export function loadOptions(g: GeneratorParams, certs: Certs | undefined, target: Target, group: number, count: number, rate?: number, parseLoadArgs = ownOptions.parseLoadArgs): LoadOptions {
   const a = parseLoadArgs([
     "--target", `${target.endpoint.address}:${target.endpoint.port}`,
     "--source", g.source,
@@ -75,6 +109,11 @@ export interface Round {
   /** This process (the generator, its pool included), ms per negotiation. */
   readonly genMs: number;
   /**
+   * The generator's threads, ms per negotiation: main (ikeload's event loop), pool (its crypto
+   * pool's threads, which end with the run: the process's CPU less its living threads'), v8, libuv.
+   */
+  readonly genThreads: ThreadMs;
+  /**
    * Everything else on the machine during the round (other users' work), in cores: CPU time the
    * machine was busy minus the target's and the generator's, over the round's wall time.
    */
@@ -83,15 +122,20 @@ export interface Round {
 
 /** Run `count` negotiations against `t` (after `warmup` unmeasured ones) and measure both sides. */
 export async function measureRound(g: GeneratorParams, certs: Certs | undefined, t: Target, group: number, count: number, warmup: number, rate?: number): Promise<Round> {
-  if (warmup > 0) await runLoad(loadOptions(g, certs, t, group, warmup));
+  const { parseLoadArgs, runLoad } = await generatorOf(g.tree);
+  if (warmup > 0) await runLoad(loadOptions(g, certs, t, group, warmup, undefined, parseLoadArgs));
   const before = sampleThreads(t.pid);
   const resp0 = processCpuSecs(t.pid);
+  const genBefore = sampleThreads(process.pid);
+  const genProc0 = processCpuSecs(process.pid);
   const gen0 = process.cpuUsage();
   const busy0 = machineBusySecs();
   const wall0 = performance.now();
   const samples: { startMs: number; ms: number }[] = [];
-  const r = await runLoad(loadOptions(g, certs, t, group, count, rate), { onNegotiation: (startMs, ms) => samples.push({ startMs, ms }) });
+  const r = await runLoad(loadOptions(g, certs, t, group, count, rate, parseLoadArgs), { onNegotiation: (startMs, ms) => samples.push({ startMs, ms }) });
   const gen = process.cpuUsage(gen0);
+  const genProc = processCpuSecs(process.pid) - genProc0;
+  const genAfter = sampleThreads(process.pid);
   const resp = processCpuSecs(t.pid) - resp0;
   const busy = machineBusySecs() - busy0;
   const wallSecs = (performance.now() - wall0) / 1000;
@@ -106,6 +150,9 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     const c = cpuByRole(t.pid, before, after, t.poolThreads);
     threads = { main: ms(c.main), pool: c.pool.map(ms), v8: ms(c.v8), libuv: ms(c.libuv + c.signal) };
   }
+  // The generator's pool threads ended with the run: what its living threads did not spend, they did.
+  const gc = cpuByRole(process.pid, genBefore, genAfter, 0);
+  const genThreads = { main: ms(gc.main), pool: [ms(Math.max(0, genProc - gc.total))], v8: ms(gc.v8), libuv: ms(gc.libuv + gc.signal) };
   const l = r.value.latencyMs.phase1and2 ?? r.value.latencyMs.phase1;
   return {
     report: r.value,
@@ -118,6 +165,7 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     threads,
     busiestMs: ms(busiest),
     genMs: (gen.user + gen.system) / 1000 / n,
+    genThreads,
     otherCores: Math.max(0, busy - resp - (gen.user + gen.system) / 1e6) / wallSecs,
   };
 }
@@ -141,6 +189,7 @@ export interface Summary {
   readonly respMs: number;
   readonly busiestMs: number;
   readonly genMs: number;
+  readonly genThreads: ThreadMs;
   readonly threads: ThreadMs | undefined;
 }
 
@@ -149,6 +198,12 @@ export function summarise(rounds: readonly Round[]): Summary {
   const col = (f: (r: Round) => number): number => median(rounds.map(f));
   const rates = rounds.map((r) => r.rate);
   const t0 = rounds[0]?.threads;
+  const byThread = (f: (r: Round) => ThreadMs, pools: number): ThreadMs => ({
+    main: col((r) => f(r).main),
+    pool: Array.from({ length: pools }, (_, i) => col((r) => f(r).pool[i] ?? Number.NaN)),
+    v8: col((r) => f(r).v8),
+    libuv: col((r) => f(r).libuv),
+  });
   return {
     rounds: rounds.length,
     established: rounds.reduce((n, r) => n + r.report.established, 0),
@@ -161,14 +216,7 @@ export function summarise(rounds: readonly Round[]): Summary {
     respMs: col((r) => r.respMs),
     busiestMs: col((r) => r.busiestMs),
     genMs: col((r) => r.genMs),
-    threads:
-      t0 === undefined
-        ? undefined
-        : {
-            main: col((r) => r.threads!.main),
-            pool: t0.pool.map((_, i) => col((r) => r.threads!.pool[i] ?? Number.NaN)),
-            v8: col((r) => r.threads!.v8),
-            libuv: col((r) => r.threads!.libuv),
-          },
+    genThreads: byThread((r) => r.genThreads, 1),
+    threads: t0 === undefined ? undefined : byThread((r) => r.threads!, t0.pool.length),
   };
 }
