@@ -1,8 +1,8 @@
 /**
  * One load run: many concurrent negotiations (Main or Aggressive Mode, then Quick Mode unless
  * `--phase1-only`) from many source addresses towards one IKEv1 responder, driven through the real engine
- * (src/ike/engine.ts) on our UDP transport, crypto pool and in-memory SADB, as the daemon's
- * initiator side runs them.
+ * (src/ike/engine.ts) on our UDP transport (the native addon's batched sockets where it loads, as
+ * in.iked's), crypto pool and in-memory SADB, as the daemon's initiator side runs them.
  *
  * Pacing is open loop (`rate`: starts on a schedule whatever the target does) or closed loop
  * (`concurrency`: slot i runs one negotiation at a time from source i, starting the next when one
@@ -24,6 +24,7 @@ import type { IsakmpSa } from "../ike/isakmp-sa.js";
 import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
 import { endpointKey } from "../ike/transport.js";
 import { MemoryKernel } from "../kernel/memory.js";
+import { tryNativeSocketOptions } from "../net/native-sockets.js";
 import { UdpTransport } from "../net/udp-transport.js";
 import { loadCertCredentials } from "./certificates.js";
 import { CountingTransport } from "./counting-transport.js";
@@ -109,6 +110,14 @@ const MAX_IN_FLIGHT = 65_536;
 const PROGRESS_MS = 200;
 const FLUSH_MS = 1000;
 
+/**
+ * The sources' sockets, opened as in.iked opens its IKE port: the addon's pair, read with recvmmsg
+ * and written with sendmmsg, where the addon loads (dgram's sockets otherwise); no NAT-T port.
+ */
+export function openSourceSockets(sources: readonly string[], port: number): Promise<UdpTransport> {
+  return UdpTransport.open({ addresses: sources, port, nattPort: null, ...tryNativeSocketOptions() });
+}
+
 /** Run the load described by `o`. */
 export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ ok: true; value: LoadReport } | { ok: false; error: LoadRunError }> {
   const src = sourceAddresses(o.sourceStart, o.sources);
@@ -119,7 +128,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
 
   let udp: UdpTransport;
   try {
-    udp = await UdpTransport.open({ addresses: sources, port: o.sourcePort, nattPort: null });
+    udp = await openSourceSockets(sources, o.sourcePort);
   } catch (err) {
     pol.release();
     const e = err as { code?: string; message?: string };
