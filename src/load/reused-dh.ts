@@ -8,7 +8,9 @@
  * run). The report says whether a run reused its pairs (`--fresh-dh` turns this off).
  *
  * The cached private value lives in secure memory; each caller gets a copy it owns (the engine's
- * Keymat takes and wipes it). `close()` destroys the cache. A generator only initiates, so there
+ * Keymat takes and wipes it). `close()` destroys the cache. Its pages stay readable between uses
+ * (`protect: false`, src/crypto/secure.ts): every negotiation reads it, and locking and unlocking
+ * them would cost two mprotect calls per negotiation. A generator only initiates, so there
  * is no `dhGenerateAndAgree` (a responder's call would fall back to a reused pair as well).
  */
 import type { DhKeyPair } from "../crypto/dh.js";
@@ -50,7 +52,7 @@ export class ReusedDh implements DhPort {
           return r;
         }
         this.#generated++;
-        return { ok: true, value: { publicValue: r.value.publicValue, privateValue: SecureBuffer.take(r.value.privateValue) } };
+        return { ok: true, value: { publicValue: r.value.publicValue, privateValue: SecureBuffer.take(r.value.privateValue, { protect: false }) } };
       });
       this.#pairs.set(group, held);
     }
