@@ -16,7 +16,7 @@ import type { LoadOptions } from "../../src/load/options.js";
 import * as ownRunner from "../../src/load/runner.js";
 import type { LoadReport } from "../../src/load/runner.js";
 import { percentile } from "../../src/load/stats.js";
-import { cpuByRole, machineBusySecs, processCpuSecs, sampleThreads } from "./thread-cpu.js";
+import { cpuByRole, cpuWithEndedPool, machineBusySecs, processCpuSecs, sampleThreads } from "./thread-cpu.js";
 import type { Certs, Target } from "./targets.js";
 
 /** How the generator runs. */
@@ -151,8 +151,8 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     threads = { main: ms(c.main), pool: c.pool.map(ms), v8: ms(c.v8), libuv: ms(c.libuv + c.signal) };
   }
   // The generator's pool threads ended with the run: what its living threads did not spend, they did.
-  const gc = cpuByRole(process.pid, genBefore, genAfter, 0);
-  const genThreads = { main: ms(gc.main), pool: [ms(Math.max(0, genProc - gc.total))], v8: ms(gc.v8), libuv: ms(gc.libuv + gc.signal) };
+  const gc = cpuWithEndedPool(process.pid, genBefore, genAfter, genProc);
+  const genThreads = { main: ms(gc.main), pool: gc.pool.map(ms), v8: ms(gc.v8), libuv: ms(gc.libuv + gc.signal) };
   const l = r.value.latencyMs.phase1and2 ?? r.value.latencyMs.phase1;
   return {
     report: r.value,
