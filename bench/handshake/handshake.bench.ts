@@ -30,6 +30,11 @@
  *   --probe              with --half-peak: record GC pauses and event-loop lags of in.iked (an
  *                        --import preload) and of the generator, and print how much of the
  *                        slowest 1% of negotiations and of the middle 10% overlapped them
+ *   --sched              with --half-peak: record the scheduler (perf sched_switch/wakeup, machine-wide,
+ *                        CLOCK_MONOTONIC) over each half-peak round and print, for the slowest 1%
+ *                        and the middle 10%, how long each class of thread of both sides ran,
+ *                        waited for a CPU and slept, and who held the CPU the main threads waited
+ *                        for (sched-window.ts); `--sched-keep DIR` keeps the recordings there
  *   --sweep              rate against pool threads (default group 14, workers 0,1,2,4): a
  *                        projection table for a 16-core gateway and an SVG chart beside
  *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
@@ -54,6 +59,7 @@ import { measureRound, summarise, type GeneratorParams, type Round, type Summary
 import { startProbe, type Probe, type ProbeEvent } from "./latency-probe.js";
 import { affinityOf, DEFAULT_PINNING, pinProcess, type Pinning } from "./pin.js";
 import { projectEfficiency, projectRate } from "./projection.js";
+import { printSched, schedWindow, type SchedCell } from "./sched-window.js";
 import { overlaps, tailAndMiddle, type Overlaps } from "./tail.js";
 import { startBenchResponder, startDaemon, startStrongSwan, type Certs, type DaemonVariant, type Setup, type Target, type TargetKind } from "./targets.js";
 
@@ -81,6 +87,8 @@ interface Params {
   readonly pin: Pinning | undefined;
   /** With --probe: the directory the daemons' probes write to. */
   readonly probeDir: string | undefined;
+  /** With --sched: where the recordings go, and whether they stay. */
+  readonly sched: { readonly dir: string; readonly keep: boolean } | undefined;
   readonly sweep: boolean;
   readonly chartDir: string;
   readonly variants: readonly DaemonVariant[];
@@ -108,6 +116,8 @@ interface Cell {
   halfPeak?: Round;
   /** With --probe: the half-peak run's slowest 1% and middle 10% against the stalls. */
   tail?: { readonly tail: Overlaps; readonly middle: Overlaps };
+  /** With --sched: the half-peak run by the scheduler. */
+  sched?: SchedCell;
 }
 
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "-");
@@ -133,6 +143,7 @@ export async function handshakeBench(p: Params): Promise<void> {
   } finally {
     if (certs) rmSync(certs.dir, { recursive: true, force: true });
     if (p.probeDir !== undefined) rmSync(p.probeDir, { recursive: true, force: true });
+    if (p.sched !== undefined && !p.sched.keep) rmSync(p.sched.dir, { recursive: true, force: true });
   }
 }
 
@@ -192,7 +203,15 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
       for (const [i, t] of targets.entries()) {
         const rate = summarise(cells[i]!.rounds).rate / 2;
         const probe: Probe | undefined = p.probeDir !== undefined ? startProbe() : undefined;
-        cells[i]!.halfPeak = await measureRound(p.gen, certs, t, group, Math.max(60, Math.round(rate * p.halfPeakSecs)), 0, rate);
+        const count = Math.max(60, Math.round(rate * p.halfPeakSecs));
+        if (p.sched !== undefined) {
+          const name = `g${group}-${t.label.replace(/\W+/g, "_")}-${t.poolThreads ?? "charon"}`;
+          const w = await schedWindow(p.sched.dir, name, t, p.gen.workers, p.sched.keep, (onProgress) => measureRound(p.gen, certs, t, group, count, 0, rate, onProgress));
+          cells[i]!.halfPeak = w.round;
+          cells[i]!.sched = w.sched;
+        } else {
+          cells[i]!.halfPeak = await measureRound(p.gen, certs, t, group, count, 0, rate);
+        }
         probe?.stop();
         if (probe !== undefined) genEvents.set(i, probe.events());
       }
@@ -292,6 +311,8 @@ function printTables(cells: readonly Cell[]): void {
         "resp CPU ms": f2(h.respMs),
         "main ms": f2(h.threads?.main ?? h.busiestMs),
         "others (cores)": f2(h.otherCores),
+        retransmits: h.retransmits,
+        "udp drops": h.udpDrops.inErrors,
         failed: h.report.failed,
       });
     }
@@ -311,6 +332,8 @@ function printTables(cells: readonly Cell[]): void {
     );
     console.table(tailRows);
   }
+  const sched = cells.filter((c) => c.sched !== undefined).map((c) => ({ group: c.group, label: c.target.label, threads: threadsOf(c), sched: c.sched! }));
+  if (sched.length > 0) printSched(sched);
 }
 
 /** The sweep's projection table and chart for one group. */
@@ -405,6 +428,8 @@ function paramsOf(args: readonly string[]): Params {
       "half-peak-secs": { type: "string", default: "5" },
       pin: { type: "boolean", default: false },
       probe: { type: "boolean", default: false },
+      sched: { type: "boolean", default: false },
+      "sched-keep": { type: "string" },
       sweep: { type: "boolean", default: false },
       "chart-dir": { type: "string", default: path.resolve(HERE, "../../../bench/results") },
       "fresh-dh": { type: "boolean", default: false },
@@ -427,6 +452,13 @@ function paramsOf(args: readonly string[]): Params {
     // The detached daemon inherits both the node options and the environment.
     process.env.IKED_LATENCY_PROBE_DIR = probeDir;
     probeArgs.push("--import", pathToFileURL(path.join(HERE, "latency-probe-preload.js")).href);
+  }
+  let sched: Params["sched"];
+  if (v.sched || v["sched-keep"] !== undefined) {
+    if (!v["half-peak"]) throw new Error("--sched: only with --half-peak");
+    const keep = v["sched-keep"];
+    if (keep !== undefined) mkdirSync(keep, { recursive: true });
+    sched = { dir: keep !== undefined ? path.resolve(keep) : mkdtempSync(path.join(tmpdir(), "iked-bench-sched-")), keep: keep !== undefined };
   }
   const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: [...probeArgs, ...words(v["node-args"])] }];
   if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: [...probeArgs, ...words(v["baseline-node-args"])] });
@@ -452,6 +484,7 @@ function paramsOf(args: readonly string[]): Params {
     halfPeakSecs,
     pin: v.pin ? DEFAULT_PINNING : undefined,
     probeDir,
+    sched,
     sweep,
     chartDir: v["chart-dir"],
     variants,

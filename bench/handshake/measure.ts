@@ -3,6 +3,7 @@
  * target, with the CPU the target spent per negotiation, thread by thread (thread-cpu.ts), and
  * the CPU this process (the generator) spent. Rounds are summarised by the median of each column.
  */
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
@@ -79,18 +80,57 @@ export interface Round {
    * machine was busy minus the target's and the generator's, over the round's wall time.
    */
   readonly otherCores: number;
+  /** The generator's retransmissions in the round (ikeload's counter). */
+  readonly retransmits: number;
+  /** UDP datagrams dropped in this network namespace during the round (/proc/net/snmp: receive buffer full; all input errors). */
+  readonly udpDrops: { readonly rcvbuf: number; readonly inErrors: number };
+}
+
+/** This network namespace's UDP input error counters (/proc/net/snmp); zeros where absent. */
+export function udpCounters(): { rcvbuf: number; inErrors: number } {
+  try {
+    const lines = readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Udp:"));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/).map(Number);
+    const at = (name: string): number => values[names.indexOf(name)] ?? 0;
+    return { rcvbuf: at("RcvbufErrors"), inErrors: at("InErrors") };
+  } catch {
+    return { rcvbuf: 0, inErrors: 0 };
+  }
+}
+
+/** Add to a performance.now() time (ms) to get CLOCK_MONOTONIC ms (process.hrtime's clock, perf's `-k CLOCK_MONOTONIC`). */
+export function monotonicOffsetMs(): number {
+  // The two reads closest together bound the offset best.
+  let best = Number.POSITIVE_INFINITY;
+  let offset = 0;
+  for (let i = 0; i < 5; i++) {
+    const a = performance.now();
+    const mono = Number(process.hrtime.bigint()) / 1e6;
+    const b = performance.now();
+    if (b - a < best) {
+      best = b - a;
+      offset = mono - (a + b) / 2;
+    }
+  }
+  return offset;
 }
 
 /** Run `count` negotiations against `t` (after `warmup` unmeasured ones) and measure both sides. */
-export async function measureRound(g: GeneratorParams, certs: Certs | undefined, t: Target, group: number, count: number, warmup: number, rate?: number): Promise<Round> {
+export async function measureRound(g: GeneratorParams, certs: Certs | undefined, t: Target, group: number, count: number, warmup: number, rate?: number, onProgress?: () => void): Promise<Round> {
   if (warmup > 0) await runLoad(loadOptions(g, certs, t, group, warmup));
   const before = sampleThreads(t.pid);
   const resp0 = processCpuSecs(t.pid);
   const gen0 = process.cpuUsage();
   const busy0 = machineBusySecs();
+  const udp0 = udpCounters();
   const wall0 = performance.now();
   const samples: { startMs: number; ms: number }[] = [];
-  const r = await runLoad(loadOptions(g, certs, t, group, count, rate), { onNegotiation: (startMs, ms) => samples.push({ startMs, ms }) });
+  const r = await runLoad(loadOptions(g, certs, t, group, count, rate), {
+    onNegotiation: (startMs, ms) => samples.push({ startMs, ms }),
+    ...(onProgress !== undefined ? { onProgress } : {}),
+  });
+  const udp1 = udpCounters();
   const gen = process.cpuUsage(gen0);
   const resp = processCpuSecs(t.pid) - resp0;
   const busy = machineBusySecs() - busy0;
@@ -119,6 +159,8 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     busiestMs: ms(busiest),
     genMs: (gen.user + gen.system) / 1000 / n,
     otherCores: Math.max(0, busy - resp - (gen.user + gen.system) / 1e6) / wallSecs,
+    retransmits: r.value.retransmitsSent,
+    udpDrops: { rcvbuf: udp1.rcvbuf - udp0.rcvbuf, inErrors: udp1.inErrors - udp0.inErrors },
   };
 }
 
