@@ -40,6 +40,8 @@
  *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
  *   --baseline-tree DIR  also run in.iked from another built tree (a checkout after `npm ci`),
  *                        labelled "base", beside this tree's: an A/B of a change in one run
+ *   --gen-baseline-tree DIR  with --half-peak: after each half-peak run, the same run again with DIR's
+ *                        ikeload (its dist/src/load) as the generator: an A/B of a generator change
  *   --node-args="..."  --baseline-node-args="..."   node options for ours / the baseline's
  *                        daemons (e.g. a GC flag against none, with --baseline-tree .)
  *   --phase1-only  --fresh-dh  --gen-workers N
@@ -89,6 +91,8 @@ interface Params {
   readonly probeDir: string | undefined;
   /** With --sched: where the recordings go, and whether they stay. */
   readonly sched: { readonly dir: string; readonly keep: boolean } | undefined;
+  /** With --gen-baseline-tree: the tree whose ikeload also drives each half-peak run. */
+  readonly genBaseline: string | undefined;
   readonly sweep: boolean;
   readonly chartDir: string;
   readonly variants: readonly DaemonVariant[];
@@ -114,6 +118,8 @@ interface Cell {
   readonly target: Pick<Target, "kind" | "label" | "poolThreads">;
   readonly rounds: Round[];
   halfPeak?: Round;
+  /** With --gen-baseline-tree: the same half-peak run, right after, with that tree's ikeload as the generator. */
+  halfPeakGenBase?: Round;
   /** With --probe: the half-peak run's slowest 1% and middle 10% against the stalls. */
   tail?: { readonly tail: Overlaps; readonly middle: Overlaps };
   /** With --sched: the half-peak run by the scheduler. */
@@ -204,6 +210,9 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
         const rate = summarise(cells[i]!.rounds).rate / 2;
         const probe: Probe | undefined = p.probeDir !== undefined ? startProbe() : undefined;
         const count = Math.max(60, Math.round(rate * p.halfPeakSecs));
+        // With a baseline generator, which of the two runs first alternates from cell to cell.
+        const baseFirst = p.genBaseline !== undefined && (i + group) % 2 === 1;
+        if (baseFirst) cells[i]!.halfPeakGenBase = await measureRound({ ...p.gen, tree: p.genBaseline }, certs, t, group, count, 0, rate);
         if (p.sched !== undefined) {
           const name = `g${group}-${t.label.replace(/\W+/g, "_")}-${t.poolThreads ?? "charon"}`;
           const w = await schedWindow(p.sched.dir, name, t, p.gen.workers, p.sched.keep, (onProgress) => measureRound(p.gen, certs, t, group, count, 0, rate, onProgress));
@@ -214,6 +223,7 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
         }
         probe?.stop();
         if (probe !== undefined) genEvents.set(i, probe.events());
+        if (p.genBaseline !== undefined && !baseFirst) cells[i]!.halfPeakGenBase = await measureRound({ ...p.gen, tree: p.genBaseline }, certs, t, group, count, 0, rate);
       }
     }
   } finally {
@@ -296,12 +306,13 @@ function printTables(cells: readonly Cell[]): void {
         ...(b?.threads !== undefined ? { "main / base": f2(t.main / b.threads.main), "process / base": f2(s.respMs / b.respMs) } : {}),
       });
     }
-    if (c.halfPeak !== undefined) {
-      const h = c.halfPeak;
+    for (const [gen, h] of [["this", c.halfPeak], ["base", c.halfPeakGenBase]] as const) {
+      if (h === undefined) continue;
       peakRows.push({
         group: c.group,
         responder: c.target.label,
         "pool threads": threadsOf(c),
+        ...(c.halfPeakGenBase !== undefined ? { generator: gen } : {}),
         "offered/s": f1(s.rate / 2),
         "est/s": f1(h.rate),
         "p50 ms": f1(h.p50),
@@ -313,6 +324,7 @@ function printTables(cells: readonly Cell[]): void {
         "others (cores)": f2(h.otherCores),
         retransmits: h.retransmits,
         "udp drops": h.udpDrops.inErrors,
+        "slowest 1% in 1st s": `${h.tailFirstSec.n}/${h.tailFirstSec.of}`,
         failed: h.report.failed,
       });
     }
@@ -322,7 +334,10 @@ function printTables(cells: readonly Cell[]): void {
   console.log("\nOur responders' CPU per negotiation by thread (ms); 'process' includes threads that ended:");
   console.table(threadRows);
   if (peakRows.length > 0) {
-    console.log("\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3); others: the rest of the machine's CPU use meanwhile, in cores:");
+    console.log(
+      "\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3); others: the rest of the machine's CPU use meanwhile, in cores;\n" +
+        "retransmits: the generator's; udp drops: datagrams this network namespace dropped (InErrors); slowest 1% in 1st s: of the negotiations at or above p99, those started in the run's first second:",
+    );
     console.table(peakRows);
   }
   if (tailRows.length > 0) {
@@ -435,6 +450,7 @@ function paramsOf(args: readonly string[]): Params {
       "fresh-dh": { type: "boolean", default: false },
       "gen-workers": { type: "string", default: "1" },
       "baseline-tree": { type: "string" },
+      "gen-baseline-tree": { type: "string" },
       "node-args": { type: "string", default: "" },
       "baseline-node-args": { type: "string", default: "" },
     },
@@ -485,6 +501,7 @@ function paramsOf(args: readonly string[]): Params {
     pin: v.pin ? DEFAULT_PINNING : undefined,
     probeDir,
     sched,
+    genBaseline: v["gen-baseline-tree"] === undefined ? undefined : path.resolve(v["gen-baseline-tree"]),
     sweep,
     chartDir: v["chart-dir"],
     variants,

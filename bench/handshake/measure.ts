@@ -4,7 +4,9 @@
  * the CPU this process (the generator) spent. Rounds are summarised by the median of each column.
  */
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
 import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
 import { percentile } from "../../src/load/stats.js";
@@ -22,11 +24,28 @@ export interface GeneratorParams {
   readonly workers: number;
   /** `--fresh-dh` for the generator (default: one reused pair per group). */
   readonly freshDh: boolean;
+  /** Another built tree whose ikeload (dist/src/load) runs the load instead of this tree's (`--gen-baseline-tree`). */
+  readonly tree?: string;
+}
+
+type LoadLib = { parseLoadArgs: typeof parseLoadArgs; runLoad: typeof runLoad };
+const trees = new Map<string, Promise<LoadLib>>();
+
+/** This tree's ikeload library, or `tree`'s. */
+function loadLib(tree: string | undefined): Promise<LoadLib> {
+  if (tree === undefined) return Promise.resolve({ parseLoadArgs, runLoad });
+  let lib = trees.get(tree);
+  if (lib === undefined) {
+    const dir = path.join(tree, "dist/src/load");
+    lib = Promise.all([import(pathToFileURL(path.join(dir, "options.js")).href), import(pathToFileURL(path.join(dir, "runner.js")).href)]).then(([o, r]) => ({ parseLoadArgs: o.parseLoadArgs, runLoad: r.runLoad }));
+    trees.set(tree, lib);
+  }
+  return lib;
 }
 
 /** ikeload options for one run: closed loop of `concurrency`, or open loop at `rate` per second. */
-export function loadOptions(g: GeneratorParams, certs: Certs | undefined, target: Target, group: number, count: number, rate?: number): LoadOptions {
-  const a = parseLoadArgs([
+export function loadOptions(g: GeneratorParams, certs: Certs | undefined, target: Target, group: number, count: number, rate?: number, parse = parseLoadArgs): LoadOptions {
+  const a = parse([
     "--target", `${target.endpoint.address}:${target.endpoint.port}`,
     "--source", g.source,
     ...(rate === undefined ? ["--concurrency", String(g.concurrency)] : ["--rate", rate.toFixed(2), "--sources", String(Math.max(64, g.concurrency))]),
@@ -80,6 +99,11 @@ export interface Round {
    * machine was busy minus the target's and the generator's, over the round's wall time.
    */
   readonly otherCores: number;
+  /**
+   * Of the slowest 1% (at or above p99), how many started in the run's first second: a start-up
+   * transient (a cold pool, a JIT warming) shows here, a steady-state tail does not.
+   */
+  readonly tailFirstSec: { readonly n: number; readonly of: number };
   /** The generator's retransmissions in the round (ikeload's counter). */
   readonly retransmits: number;
   /** UDP datagrams dropped in this network namespace during the round (/proc/net/snmp: receive buffer full; all input errors). */
@@ -118,7 +142,8 @@ export function monotonicOffsetMs(): number {
 
 /** Run `count` negotiations against `t` (after `warmup` unmeasured ones) and measure both sides. */
 export async function measureRound(g: GeneratorParams, certs: Certs | undefined, t: Target, group: number, count: number, warmup: number, rate?: number, onProgress?: () => void): Promise<Round> {
-  if (warmup > 0) await runLoad(loadOptions(g, certs, t, group, warmup));
+  const lib = await loadLib(g.tree);
+  if (warmup > 0) await lib.runLoad(loadOptions(g, certs, t, group, warmup, undefined, lib.parseLoadArgs));
   const before = sampleThreads(t.pid);
   const resp0 = processCpuSecs(t.pid);
   const gen0 = process.cpuUsage();
@@ -126,7 +151,7 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
   const udp0 = udpCounters();
   const wall0 = performance.now();
   const samples: { startMs: number; ms: number }[] = [];
-  const r = await runLoad(loadOptions(g, certs, t, group, count, rate), {
+  const r = await lib.runLoad(loadOptions(g, certs, t, group, count, rate, lib.parseLoadArgs), {
     onNegotiation: (startMs, ms) => samples.push({ startMs, ms }),
     ...(onProgress !== undefined ? { onProgress } : {}),
   });
@@ -159,9 +184,20 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     busiestMs: ms(busiest),
     genMs: (gen.user + gen.system) / 1000 / n,
     otherCores: Math.max(0, busy - resp - (gen.user + gen.system) / 1e6) / wallSecs,
+    tailFirstSec: tailFirstSecond(samples),
     retransmits: r.value.retransmitsSent,
     udpDrops: { rcvbuf: udp1.rcvbuf - udp0.rcvbuf, inErrors: udp1.inErrors - udp0.inErrors },
   };
+}
+
+/** How many of the slowest 1% of `samples` (at or above the nearest-rank p99) started within 1 s of the first start. */
+export function tailFirstSecond(samples: readonly { readonly startMs: number; readonly ms: number }[]): { n: number; of: number } {
+  if (samples.length === 0) return { n: 0, of: 0 };
+  const first = Math.min(...samples.map((x) => x.startMs));
+  const sorted = samples.map((x) => x.ms).sort((a, b) => a - b);
+  const p99 = sorted[Math.max(0, Math.ceil(0.99 * sorted.length) - 1)]!;
+  const tail = samples.filter((x) => x.ms >= p99);
+  return { n: tail.filter((x) => x.startMs - first < 1000).length, of: tail.length };
 }
 
 /** The median of some numbers (the lower middle one for an even count); NaN for none. */
