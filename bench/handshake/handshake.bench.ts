@@ -476,6 +476,7 @@ function paramsOf(args: readonly string[]): Params {
     if (keep !== undefined) mkdirSync(keep, { recursive: true });
     sched = { dir: keep !== undefined ? path.resolve(keep) : mkdtempSync(path.join(tmpdir(), "iked-bench-sched-")), keep: keep !== undefined };
   }
+  if (v["gen-baseline-tree"] !== undefined && !v["half-peak"]) throw new Error("--gen-baseline-tree: only with --half-peak");
   const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: [...probeArgs, ...words(v["node-args"])] }];
   if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: [...probeArgs, ...words(v["baseline-node-args"])] });
   const halfPeakSecs = Number(v["half-peak-secs"]);
