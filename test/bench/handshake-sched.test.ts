@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { tailFirstSecond } from "../../bench/handshake/measure.js";
 import { schedBreakdown, type ThreadClass } from "../../bench/handshake/sched-tail.js";
 import { SchedTraceBuilder } from "../../bench/handshake/sched-trace.js";
 
@@ -82,4 +83,13 @@ test("a negotiation's span is charged by class and state, and the main threads' 
   // Two spans: means.
   const two = schedBreakdown(t, [{ from: 100_000, to: 100_002 }, { from: 100_002, to: 100_004 }], classes);
   assert.deepEqual(two.byClass.get("resp main"), { run: 1, wait: 0, sleep: 1 });
+});
+
+test("the half-peak table's start-up column: of the slowest 1%, those started within the run's first second", () => {
+  // 100 negotiations, one every 100 ms; the two slowest (at or above the nearest-rank p99) start 0.5 s and 5 s in.
+  const samples = Array.from({ length: 100 }, (_, i) => ({ startMs: 5000 + i * 100, ms: 1 }));
+  samples[5]!.ms = 50;
+  samples[50]!.ms = 40;
+  assert.deepEqual(tailFirstSecond(samples), { n: 1, of: 2 });
+  assert.deepEqual(tailFirstSecond([]), { n: 0, of: 0 });
 });
