@@ -8,7 +8,9 @@
  *   with `WorkerError` (codes in `PoolErrorCode`).
  * - Micro-batching: calls made in the same tick, or while every worker is busy, wait in one FIFO
  *   queue; each dispatch sends up to `maxBatch` of them in one Piscina task (`batch`), split evenly
- *   over the free slots. A lone request goes out alone, as its own named task, without waiting.
+ *   over at most as many batches as there are threads (two batches for one thread run one after
+ *   the other anyway, and each costs a round trip and wake-ups). A lone request goes out alone,
+ *   as its own named task, without waiting.
  * - `maxQueue` bounds the queue; a full queue rejects at once (callers drop the packet, as a peer
  *   retransmits). An `AbortSignal` (SA teardown) removes a queued request; one already running is
  *   rejected at once and its result, when it comes, is wiped and dropped.
@@ -360,11 +362,14 @@ export class CryptoPool {
   }
 
   #flush(): void {
-    while (this.#running < this.#cap && this.#queue.length > 0) {
-      const free = this.#cap - this.#running;
-      const size = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / free));
-      this.#dispatch(this.#queue.splice(0, size));
-    }
+    const free = this.#cap - this.#running;
+    if (free <= 0 || this.#queue.length === 0) return;
+    // As many batches as threads at most (Piscina hands each to the least busy thread): with two
+    // slots per thread, splitting over the free slots sent one thread two batches to run one after
+    // the other, each with its own round trip and wake-ups, where one batch does the same work.
+    const parts = Math.min(free, Math.max(1, this.threads));
+    const size = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / parts));
+    while (this.#running < this.#cap && this.#queue.length > 0) this.#dispatch(this.#queue.splice(0, size));
   }
 
   #dispatch(batch: Pending[]): void {

@@ -98,6 +98,30 @@ test("requests made together are micro-batched and each gets its own answer", as
   }
 });
 
+test("requests made together go out as at most one batch per thread, not one per free slot", async () => {
+  // Two slots per thread: splitting over the slots sent each thread two batches to run one after
+  // the other (4 dispatches for 4 requests on 2 threads), each a round trip of its own.
+  for (const [threads, expected] of [[1, 1], [2, 2]] as const) {
+    const pool = new CryptoPool({ threads, warmGroups: [2] });
+    try {
+      const peer = dhPublicFromPrivate(2, Buffer.alloc(DhGroups[2].privateBits / 8, 0x42));
+      assert.ok(peer.ok);
+      const results = await Promise.all(Array.from({ length: 4 }, () => pool.dhGenerateAndAgree(2, peer.value)));
+      for (const r of results) {
+        const v = ok(r);
+        const theirs = dhAgree(2, Buffer.alloc(DhGroups[2].privateBits / 8, 0x42), v.publicValue);
+        assert.ok(theirs.ok);
+        assert.deepEqual(v.sharedSecret, theirs.value);
+      }
+      const s = pool.stats();
+      assert.equal(s.requests, 4);
+      assert.equal(s.dispatches, expected, `4 requests made together on ${threads} thread(s)`);
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
 test("keys load on demand in every worker; unknown and removed keys are values, not throws", async () => {
   const pool = new CryptoPool({ threads: 2, warmGroups: [] });
   try {
