@@ -159,17 +159,20 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
   }
   const kernel = new MemoryKernel();
   const dh = o.reuseDh ? new ReusedDh(pool) : pool;
-  const startupMs = await firstAnswer(dh, o.dhGroup);
-  const engine = new IkeEngine({ transport, dh, pubkey: pool, policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
-  const ports = new Map(udp.endpoints().map((e) => [e.local.address, e.local.port] as const));
+  let engine: IkeEngine | undefined;
   try {
-    const run = new Run(o, engine, sources, hooks, (address) => ({
-      sa: engine.initiate(pol.rule, { address, port: ports.get(address) ?? o.sourcePort }, o.target, o.mode),
+    const startupMs = await firstAnswer(dh, o.dhGroup);
+    engine = new IkeEngine({ transport, dh, pubkey: pool, policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
+    const started = engine;
+    const ports = new Map(udp.endpoints().map((e) => [e.local.address, e.local.port] as const));
+    const run = new Run(o, started, sources, hooks, (address) => ({
+      sa: started.initiate(pol.rule, { address, port: ports.get(address) ?? o.sourcePort }, o.target, o.mode),
       request: o.phase2 ? pol.requestFor(address) : undefined,
     }));
     return { ok: true, value: { ...(await run.go()), startupMs } };
   } finally {
-    engine.close();
+    // A pool that fails its first answer (a worker dying at start) still closes the sockets and pool.
+    engine?.close();
     // The last Deletes may still be in the send queue; closing would drop them.
     await transport.flushed(FLUSH_MS);
     await udp.close();
