@@ -31,11 +31,18 @@
  *   --probe              with --half-peak: record GC pauses and event-loop lags of in.iked (an
  *                        --import preload) and of the generator, and print how much of the
  *                        slowest 1% of negotiations and of the middle 10% overlapped them
+ *   --sched              with --half-peak: record the scheduler (perf sched_switch/wakeup, machine-wide,
+ *                        CLOCK_MONOTONIC) over each half-peak round and print, for the slowest 1%
+ *                        and the middle 10%, how long each class of thread of both sides ran,
+ *                        waited for a CPU and slept, and who held the CPU the main threads waited
+ *                        for (sched-window.ts); `--sched-keep DIR` keeps the recordings there
  *   --sweep              rate against pool threads (default group 14, workers 0,1,2,4): a
  *                        projection table for a 16-core gateway and an SVG chart beside
  *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
  *   --baseline-tree DIR  also run in.iked from another built tree (a checkout after `npm ci`),
  *                        labelled "base", beside this tree's: an A/B of a change in one run
+ *   --gen-baseline-tree DIR  with --half-peak: after each half-peak run, the same run again with DIR's
+ *                        ikeload (its dist/src/load) as the generator: an A/B of a generator change
  *   --node-args="..."  --baseline-node-args="..."   node options for ours / the baseline's
  *                        daemons (e.g. a GC flag against none, with --baseline-tree .)
  *   --generator-tree DIR the generator (ikeload's runner) from another built tree for the whole
@@ -60,6 +67,7 @@ import { measureRound, summarise, type GeneratorParams, type Round, type Summary
 import { startProbe, type Probe, type ProbeEvent } from "./latency-probe.js";
 import { affinityOf, DEFAULT_PINNING, pinProcess, type Pinning } from "./pin.js";
 import { projectEfficiency, projectRate } from "./projection.js";
+import { printSched, schedWindow, type SchedCell } from "./sched-window.js";
 import { overlaps, tailAndMiddle, type Overlaps } from "./tail.js";
 import { startBenchResponder, startDaemon, startStrongSwan, type Certs, type DaemonVariant, type Setup, type Target, type TargetKind } from "./targets.js";
 
@@ -87,6 +95,10 @@ interface Params {
   readonly pin: Pinning | undefined;
   /** With --probe: the directory the daemons' probes write to. */
   readonly probeDir: string | undefined;
+  /** With --sched: where the recordings go, and whether they stay. */
+  readonly sched: { readonly dir: string; readonly keep: boolean } | undefined;
+  /** With --gen-baseline-tree: the tree whose ikeload also drives each half-peak run. */
+  readonly genBaseline: string | undefined;
   readonly sweep: boolean;
   readonly chartDir: string;
   /** With --baseline-generator: the other tree's generator, measured beside `gen` in every round. */
@@ -116,8 +128,12 @@ interface Cell {
   /** With --baseline-generator: the same rounds driven by the other tree's generator. */
   readonly baseGenRounds: Round[];
   halfPeak?: Round;
+  /** With --gen-baseline-tree: the same half-peak run, right after, with that tree's ikeload as the generator. */
+  halfPeakGenBase?: Round;
   /** With --probe: the half-peak run's slowest 1% and middle 10% against the stalls. */
   tail?: { readonly tail: Overlaps; readonly middle: Overlaps };
+  /** With --sched: the half-peak run by the scheduler. */
+  sched?: SchedCell;
 }
 
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "-");
@@ -143,6 +159,7 @@ export async function handshakeBench(p: Params): Promise<void> {
   } finally {
     if (certs) rmSync(certs.dir, { recursive: true, force: true });
     if (p.probeDir !== undefined) rmSync(p.probeDir, { recursive: true, force: true });
+    if (p.sched !== undefined && !p.sched.keep) rmSync(p.sched.dir, { recursive: true, force: true });
   }
 }
 
@@ -207,9 +224,21 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
       for (const [i, t] of targets.entries()) {
         const rate = summarise(cells[i]!.rounds).rate / 2;
         const probe: Probe | undefined = p.probeDir !== undefined ? startProbe() : undefined;
-        cells[i]!.halfPeak = await measureRound(p.gen, certs, t, group, Math.max(60, Math.round(rate * p.halfPeakSecs)), 0, rate);
+        const count = Math.max(60, Math.round(rate * p.halfPeakSecs));
+        // With a baseline generator, which of the two runs first alternates from cell to cell.
+        const baseFirst = p.genBaseline !== undefined && (i + group) % 2 === 1;
+        if (baseFirst) cells[i]!.halfPeakGenBase = await measureRound({ ...p.gen, tree: p.genBaseline }, certs, t, group, count, 0, rate);
+        if (p.sched !== undefined) {
+          const name = `g${group}-${t.label.replace(/\W+/g, "_")}-${t.poolThreads ?? "charon"}`;
+          const w = await schedWindow(p.sched.dir, name, t, p.gen.workers, p.sched.keep, (onProgress) => measureRound(p.gen, certs, t, group, count, 0, rate, onProgress));
+          cells[i]!.halfPeak = w.round;
+          cells[i]!.sched = w.sched;
+        } else {
+          cells[i]!.halfPeak = await measureRound(p.gen, certs, t, group, count, 0, rate);
+        }
         probe?.stop();
         if (probe !== undefined) genEvents.set(i, probe.events());
+        if (p.genBaseline !== undefined && !baseFirst) cells[i]!.halfPeakGenBase = await measureRound({ ...p.gen, tree: p.genBaseline }, certs, t, group, count, 0, rate);
       }
     }
   } finally {
@@ -323,12 +352,13 @@ function printTables(cells: readonly Cell[]): void {
         ...(b?.threads !== undefined ? { "main / base": f2(t.main / b.threads.main), "process / base": f2(s.respMs / b.respMs) } : {}),
       });
     }
-    if (c.halfPeak !== undefined) {
-      const h = c.halfPeak;
+    for (const [gen, h] of [["this", c.halfPeak], ["base", c.halfPeakGenBase]] as const) {
+      if (h === undefined) continue;
       peakRows.push({
         group: c.group,
         responder: c.target.label,
         "pool threads": threadsOf(c),
+        ...(c.halfPeakGenBase !== undefined ? { generator: gen } : {}),
         "offered/s": f1(s.rate / 2),
         "est/s": f1(h.rate),
         "p50 ms": f1(h.p50),
@@ -338,6 +368,9 @@ function printTables(cells: readonly Cell[]): void {
         "resp CPU ms": f2(h.respMs),
         "main ms": f2(h.threads?.main ?? h.busiestMs),
         "others (cores)": f2(h.otherCores),
+        retransmits: h.retransmits,
+        "udp drops": h.udpDrops.inErrors,
+        "slowest 1% in 1st s": `${h.tailFirstSec.n}/${h.tailFirstSec.of}`,
         failed: h.report.failed,
       });
     }
@@ -353,7 +386,10 @@ function printTables(cells: readonly Cell[]): void {
     console.table(genAbRows);
   }
   if (peakRows.length > 0) {
-    console.log("\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3); others: the rest of the machine's CPU use meanwhile, in cores:");
+    console.log(
+      "\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3); others: the rest of the machine's CPU use meanwhile, in cores;\n" +
+        "retransmits: the generator's; udp drops: datagrams this network namespace dropped (InErrors); slowest 1% in 1st s: of the negotiations at or above p99, those started in the run's first second:",
+    );
     console.table(peakRows);
   }
   if (tailRows.length > 0) {
@@ -363,6 +399,8 @@ function printTables(cells: readonly Cell[]): void {
     );
     console.table(tailRows);
   }
+  const sched = cells.filter((c) => c.sched !== undefined).map((c) => ({ group: c.group, label: c.target.label, threads: threadsOf(c), sched: c.sched! }));
+  if (sched.length > 0) printSched(sched);
 }
 
 /** The sweep's projection table and chart for one group. */
@@ -457,6 +495,8 @@ function paramsOf(args: readonly string[]): Params {
       "half-peak-secs": { type: "string", default: "5" },
       pin: { type: "boolean", default: false },
       probe: { type: "boolean", default: false },
+      sched: { type: "boolean", default: false },
+      "sched-keep": { type: "string" },
       sweep: { type: "boolean", default: false },
       "chart-dir": { type: "string", default: path.resolve(HERE, "../../../bench/results") },
       "fresh-dh": { type: "boolean", default: false },
@@ -464,6 +504,7 @@ function paramsOf(args: readonly string[]): Params {
       "generator-tree": { type: "string" },
       "baseline-generator": { type: "string" },
       "baseline-tree": { type: "string" },
+      "gen-baseline-tree": { type: "string" },
       "node-args": { type: "string", default: "" },
       "baseline-node-args": { type: "string", default: "" },
     },
@@ -482,6 +523,14 @@ function paramsOf(args: readonly string[]): Params {
     process.env.IKED_LATENCY_PROBE_DIR = probeDir;
     probeArgs.push("--import", pathToFileURL(path.join(HERE, "latency-probe-preload.js")).href);
   }
+  let sched: Params["sched"];
+  if (v.sched || v["sched-keep"] !== undefined) {
+    if (!v["half-peak"]) throw new Error("--sched: only with --half-peak");
+    const keep = v["sched-keep"];
+    if (keep !== undefined) mkdirSync(keep, { recursive: true });
+    sched = { dir: keep !== undefined ? path.resolve(keep) : mkdtempSync(path.join(tmpdir(), "iked-bench-sched-")), keep: keep !== undefined };
+  }
+  if (v["gen-baseline-tree"] !== undefined && !v["half-peak"]) throw new Error("--gen-baseline-tree: only with --half-peak");
   const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: [...probeArgs, ...words(v["node-args"])] }];
   if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: [...probeArgs, ...words(v["baseline-node-args"])] });
   const halfPeakSecs = Number(v["half-peak-secs"]);
@@ -497,7 +546,7 @@ function paramsOf(args: readonly string[]): Params {
     tree: v["generator-tree"] === undefined ? undefined : path.resolve(v["generator-tree"]),
   };
   const baseGenTree = v["baseline-generator"];
-  if (baseGenTree !== undefined && v["half-peak"]) throw new Error("--baseline-generator: not with --half-peak (the open-loop run has one generator)");
+  if (baseGenTree !== undefined && v["half-peak"]) throw new Error("--baseline-generator: closed loop only (with --half-peak: --gen-baseline-tree)");
   return {
     gen,
     count: Number(v.count),
@@ -510,6 +559,8 @@ function paramsOf(args: readonly string[]): Params {
     halfPeakSecs,
     pin: v.pin ? DEFAULT_PINNING : undefined,
     probeDir,
+    sched,
+    genBaseline: v["gen-baseline-tree"] === undefined ? undefined : path.resolve(v["gen-baseline-tree"]),
     sweep,
     chartDir: v["chart-dir"],
     variants,

@@ -3,18 +3,13 @@
  * target, with the CPU the target spent per negotiation, thread by thread (thread-cpu.ts), and
  * the CPU this process (the generator) spent, thread by thread too. Rounds are summarised by the
  * median of each column.
- *
- * The generator is this tree's src/load/runner.ts unless `GeneratorParams.tree` names another
- * built tree (`--generator-tree`), whose runner and option parser are imported instead: the
- * generator's own A/B.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import * as ownOptions from "../../src/load/options.js";
-import type { LoadOptions } from "../../src/load/options.js";
-import * as ownRunner from "../../src/load/runner.js";
-import type { LoadReport } from "../../src/load/runner.js";
+import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
+import { runLoad, type LoadReport } from "../../src/load/runner.js";
 import { percentile } from "../../src/load/stats.js";
 import { cpuByRole, cpuWithEndedPool, machineBusySecs, processCpuSecs, sampleThreads } from "./thread-cpu.js";
 import type { Certs, Target } from "./targets.js";
@@ -30,36 +25,31 @@ export interface GeneratorParams {
   readonly workers: number;
   /** `--fresh-dh` for the generator (default: one reused pair per group). */
   readonly freshDh: boolean;
-  /** Another built tree whose ikeload runner generates the load (undefined: this tree's). */
-  readonly tree?: string | undefined;
+  /**
+   * Another built tree whose ikeload (dist/src/load) runs the load instead of this tree's
+   * (`--generator-tree`, `--baseline-generator`, `--gen-baseline-tree`).
+   */
+  readonly tree?: string;
 }
 
-/** The two entry points of a tree's ikeload the bench uses. */
-interface Generator {
-  readonly parseLoadArgs: typeof ownOptions.parseLoadArgs;
-  readonly runLoad: typeof ownRunner.runLoad;
-}
+type LoadLib = { parseLoadArgs: typeof parseLoadArgs; runLoad: typeof runLoad };
+const trees = new Map<string, Promise<LoadLib>>();
 
-const generators = new Map<string, Promise<Generator>>();
-
-/** This tree's generator, or the one built in `tree` (dist/src/load/). */
-function generatorOf(tree: string | undefined): Promise<Generator> {
-  if (tree === undefined) return Promise.resolve({ parseLoadArgs: ownOptions.parseLoadArgs, runLoad: ownRunner.runLoad });
-  let g = generators.get(tree);
-  if (g === undefined) {
-    const load = (file: string): Promise<unknown> => import(pathToFileURL(path.join(tree, "dist/src/load", file)).href);
-    g = Promise.all([load("options.js"), load("runner.js")]).then(([o, r]) => ({
-      parseLoadArgs: (o as typeof ownOptions).parseLoadArgs,
-      runLoad: (r as typeof ownRunner).runLoad,
-    }));
-    generators.set(tree, g);
+/** This tree's ikeload library, or `tree`'s. */
+function loadLib(tree: string | undefined): Promise<LoadLib> {
+  if (tree === undefined) return Promise.resolve({ parseLoadArgs, runLoad });
+  let lib = trees.get(tree);
+  if (lib === undefined) {
+    const dir = path.join(tree, "dist/src/load");
+    lib = Promise.all([import(pathToFileURL(path.join(dir, "options.js")).href), import(pathToFileURL(path.join(dir, "runner.js")).href)]).then(([o, r]) => ({ parseLoadArgs: o.parseLoadArgs, runLoad: r.runLoad }));
+    trees.set(tree, lib);
   }
-  return g;
+  return lib;
 }
 
 /** ikeload options for one run: closed loop of `concurrency`, or open loop at `rate` per second. */
-export function loadOptions(g: GeneratorParams, certs: Certs | undefined, target: Target, group: number, count: number, rate?: number, parseLoadArgs = ownOptions.parseLoadArgs): LoadOptions {
-  const a = parseLoadArgs([
+export function loadOptions(g: GeneratorParams, certs: Certs | undefined, target: Target, group: number, count: number, rate?: number, parse = parseLoadArgs): LoadOptions {
+  const a = parse([
     "--target", `${target.endpoint.address}:${target.endpoint.port}`,
     "--source", g.source,
     ...(rate === undefined ? ["--concurrency", String(g.concurrency)] : ["--rate", rate.toFixed(2), "--sources", String(Math.max(64, g.concurrency))]),
@@ -118,21 +108,65 @@ export interface Round {
    * machine was busy minus the target's and the generator's, over the round's wall time.
    */
   readonly otherCores: number;
+  /**
+   * Of the slowest 1% (at or above p99), how many started in the run's first second: a start-up
+   * transient (a cold pool, a JIT warming) shows here, a steady-state tail does not.
+   */
+  readonly tailFirstSec: { readonly n: number; readonly of: number };
+  /** The generator's retransmissions in the round (ikeload's counter). */
+  readonly retransmits: number;
+  /** UDP datagrams dropped in this network namespace during the round (/proc/net/snmp: receive buffer full; all input errors). */
+  readonly udpDrops: { readonly rcvbuf: number; readonly inErrors: number };
+}
+
+/** This network namespace's UDP input error counters (/proc/net/snmp); zeros where absent. */
+export function udpCounters(): { rcvbuf: number; inErrors: number } {
+  try {
+    const lines = readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Udp:"));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/).map(Number);
+    const at = (name: string): number => values[names.indexOf(name)] ?? 0;
+    return { rcvbuf: at("RcvbufErrors"), inErrors: at("InErrors") };
+  } catch {
+    return { rcvbuf: 0, inErrors: 0 };
+  }
+}
+
+/** Add to a performance.now() time (ms) to get CLOCK_MONOTONIC ms (process.hrtime's clock, perf's `-k CLOCK_MONOTONIC`). */
+export function monotonicOffsetMs(): number {
+  // The two reads closest together bound the offset best.
+  let best = Number.POSITIVE_INFINITY;
+  let offset = 0;
+  for (let i = 0; i < 5; i++) {
+    const a = performance.now();
+    const mono = Number(process.hrtime.bigint()) / 1e6;
+    const b = performance.now();
+    if (b - a < best) {
+      best = b - a;
+      offset = mono - (a + b) / 2;
+    }
+  }
+  return offset;
 }
 
 /** Run `count` negotiations against `t` (after `warmup` unmeasured ones) and measure both sides. */
-export async function measureRound(g: GeneratorParams, certs: Certs | undefined, t: Target, group: number, count: number, warmup: number, rate?: number): Promise<Round> {
-  const { parseLoadArgs, runLoad } = await generatorOf(g.tree);
-  if (warmup > 0) await runLoad(loadOptions(g, certs, t, group, warmup, undefined, parseLoadArgs));
+export async function measureRound(g: GeneratorParams, certs: Certs | undefined, t: Target, group: number, count: number, warmup: number, rate?: number, onProgress?: () => void): Promise<Round> {
+  const lib = await loadLib(g.tree);
+  if (warmup > 0) await lib.runLoad(loadOptions(g, certs, t, group, warmup, undefined, lib.parseLoadArgs));
   const before = sampleThreads(t.pid);
   const resp0 = processCpuSecs(t.pid);
   const genBefore = sampleThreads(process.pid);
   const genProc0 = processCpuSecs(process.pid);
   const gen0 = process.cpuUsage();
   const busy0 = machineBusySecs();
+  const udp0 = udpCounters();
   const wall0 = performance.now();
   const samples: { startMs: number; ms: number }[] = [];
-  const r = await runLoad(loadOptions(g, certs, t, group, count, rate, parseLoadArgs), { onNegotiation: (startMs, ms) => samples.push({ startMs, ms }) });
+  const r = await lib.runLoad(loadOptions(g, certs, t, group, count, rate, lib.parseLoadArgs), {
+    onNegotiation: (startMs, ms) => samples.push({ startMs, ms }),
+    ...(onProgress !== undefined ? { onProgress } : {}),
+  });
+  const udp1 = udpCounters();
   const gen = process.cpuUsage(gen0);
   const genProc = processCpuSecs(process.pid) - genProc0;
   const genAfter = sampleThreads(process.pid);
@@ -167,7 +201,20 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     genMs: (gen.user + gen.system) / 1000 / n,
     genThreads,
     otherCores: Math.max(0, busy - resp - (gen.user + gen.system) / 1e6) / wallSecs,
+    tailFirstSec: tailFirstSecond(samples),
+    retransmits: r.value.retransmitsSent,
+    udpDrops: { rcvbuf: udp1.rcvbuf - udp0.rcvbuf, inErrors: udp1.inErrors - udp0.inErrors },
   };
+}
+
+/** How many of the slowest 1% of `samples` (at or above the nearest-rank p99) started within 1 s of the first start. */
+export function tailFirstSecond(samples: readonly { readonly startMs: number; readonly ms: number }[]): { n: number; of: number } {
+  if (samples.length === 0) return { n: 0, of: 0 };
+  const first = Math.min(...samples.map((x) => x.startMs));
+  const sorted = samples.map((x) => x.ms).sort((a, b) => a - b);
+  const p99 = sorted[Math.max(0, Math.ceil(0.99 * sorted.length) - 1)]!;
+  const tail = samples.filter((x) => x.ms >= p99);
+  return { n: tail.filter((x) => x.startMs - first < 1000).length, of: tail.length };
 }
 
 /** The median of some numbers (the lower middle one for an even count); NaN for none. */

@@ -15,7 +15,7 @@ export function formatReport(r: LoadReport): string {
   const p2 = r.phase2 === null ? "phase 1 only" : `phase 2 ${r.phase2.proposal}${r.phase2.pfsGroup > 0 ? `, pfs ${r.phase2.pfsGroup}` : ""}`;
   const lines = [
     `target ${r.target}  ${r.mode} mode, ${r.auth === "rsa" ? "RSA signatures" : "psk"}, ${r.transform.encr}/${r.transform.hash}/group ${r.transform.dhGroup}; ${p2}`,
-    `${pace}, ${r.sources} sources, ${r.workers} workers; DH key pairs ${r.dhKeyPairs === "reused" ? "reused (one per group for every negotiation: the generator does one modexp per exchange)" : "fresh per negotiation"}`,
+    `${pace}, ${r.sources} sources, ${r.workers} workers (first answer after ${ms(r.startupMs)} ms, before the first start); DH key pairs ${r.dhKeyPairs === "reused" ? "reused (one per group for every negotiation: the generator does one modexp per exchange)" : "fresh per negotiation"}`,
     `started ${r.started}  established ${r.established}  failed ${r.failed}  in ${(r.elapsedMs / 1000).toFixed(2)} s  => ${r.establishedPerSec.toFixed(1)} established/s`,
     lat("phase 1", r.latencyMs.phase1),
     ...(r.latencyMs.phase1and2 ? [lat("phase 1+2", r.latencyMs.phase1and2)] : []),

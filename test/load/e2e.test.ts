@@ -13,6 +13,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
 import { startResponder } from "../../bench/handshake/responder.js";
 import { parseLoadArgs } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
@@ -54,6 +55,23 @@ test("closed-loop run (Main + Quick Mode) against our responder establishes ever
     // The responder saw them too, and our Deletes emptied its SADB and SA table.
     assert.equal(r.engine.stats.snapshot().resp_p1_total, 6);
     await poll(async () => r.engine.sas.size === 0 && (await r.kernel.dump()).length === 0, "the responder's SAs to go after our Deletes");
+  } finally {
+    await r.close();
+  }
+});
+
+test("an open-loop run starts nothing before its pool has answered once: start-up is outside the latencies", async () => {
+  const r = await startResponder({ address: "127.0.4.10", port: 14013, workers: 0, peers: "127.4.1.0/24", pskHex: HEX, dhGroup: 2, encr: "aes(128..128)", hash: "sha1" });
+  try {
+    const o = options(["--target", `127.0.4.10:${r.port}`, "--source", "127.4.1.30", "--sources", "4", "--rate", "50", "--count", "4", "--psk", PSK, "--workers", "1"]);
+    const samples: number[] = [];
+    const called = performance.now();
+    const res = await runLoad(o, { onNegotiation: (startMs) => samples.push(startMs) });
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.equal(res.value.established, 4);
+    // A worker thread's start-up (its modules, the group's warm-up) is over before the first start.
+    assert.ok(res.value.startupMs > 0, `startupMs ${res.value.startupMs}`);
+    assert.ok(samples.every((s) => s >= called + res.value.startupMs), `starts ${samples.map((s) => (s - called).toFixed(1)).join(" ")} ms after the call, start-up ${res.value.startupMs.toFixed(1)} ms`);
   } finally {
     await r.close();
   }

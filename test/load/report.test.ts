@@ -28,6 +28,7 @@ const REPORT: LoadReport = {
   deletesSent: 8,
   dhKeyPairs: "reused",
   retransmitsSent: 3,
+  startupMs: 42.5,
 };
 
 test("text report names rate, percentiles and failures", () => {
@@ -39,6 +40,7 @@ test("text report names rate, percentiles and failures", () => {
   assert.match(t, /ISAKMP SAs up 9 {2}deleted 8/);
   assert.match(t, /failures: timeout=1 {2}phase2-timeout=1/);
   assert.match(t, /closed loop, concurrency 4/);
+  assert.match(t, /1 workers \(first answer after 42\.5 ms, before the first start\)/);
   assert.match(t, /DH key pairs reused \(one per group for every negotiation/);
   assert.match(formatReport({ ...REPORT, dhKeyPairs: "fresh" }), /DH key pairs fresh per negotiation/);
   assert.ok(t.endsWith("\n"));
