@@ -41,15 +41,16 @@
  *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
  *   --baseline-tree DIR  also run in.iked from another built tree (a checkout after `npm ci`),
  *                        labelled "base", beside this tree's: an A/B of a change in one run
- *   --gen-baseline-tree DIR  with --half-peak: after each half-peak run, the same run again with DIR's
- *                        ikeload (its dist/src/load) as the generator: an A/B of a generator change
  *   --node-args="..."  --baseline-node-args="..."   node options for ours / the baseline's
  *                        daemons (e.g. a GC flag against none, with --baseline-tree .)
  *   --generator-tree DIR the generator (ikeload's runner) from another built tree for the whole
  *                        run, every target alike (default: this tree's, also with --baseline-tree)
- *   --baseline-generator DIR   every target and round measured twice, with this tree's generator
- *                        and with DIR's, in alternating order; a table compares the two
- *                        generators' CPU by thread and the rates against strongSwan under each
+ *   --baseline-generator DIR   an A/B of a generator change: every target and round measured twice,
+ *                        with this tree's generator and with DIR's (its dist/src/load), in
+ *                        alternating order, and a table compares the two generators' CPU by thread
+ *                        and the rates against strongSwan under each; with --half-peak, the closed
+ *                        loop uses this tree's generator and each half-peak run is repeated with
+ *                        DIR's, which one goes first alternating
  *   --phase1-only  --fresh-dh  --gen-workers N
  * With several rounds the targets are measured in rotating order and each column shows its
  * median. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
@@ -97,11 +98,11 @@ interface Params {
   readonly probeDir: string | undefined;
   /** With --sched: where the recordings go, and whether they stay. */
   readonly sched: { readonly dir: string; readonly keep: boolean } | undefined;
-  /** With --gen-baseline-tree: the tree whose ikeload also drives each half-peak run. */
+  /** With --baseline-generator and --half-peak: the tree whose ikeload also drives each half-peak run. */
   readonly genBaseline: string | undefined;
   readonly sweep: boolean;
   readonly chartDir: string;
-  /** With --baseline-generator: the other tree's generator, measured beside `gen` in every round. */
+  /** With --baseline-generator (closed loop): the other tree's generator, measured beside `gen` in every round. */
   readonly baseGen: GeneratorParams | undefined;
   readonly variants: readonly DaemonVariant[];
 }
@@ -128,7 +129,7 @@ interface Cell {
   /** With --baseline-generator: the same rounds driven by the other tree's generator. */
   readonly baseGenRounds: Round[];
   halfPeak?: Round;
-  /** With --gen-baseline-tree: the same half-peak run, right after, with that tree's ikeload as the generator. */
+  /** With --baseline-generator and --half-peak: the same half-peak run, right after, with that tree's ikeload as the generator. */
   halfPeakGenBase?: Round;
   /** With --probe: the half-peak run's slowest 1% and middle 10% against the stalls. */
   tail?: { readonly tail: Overlaps; readonly middle: Overlaps };
@@ -504,7 +505,6 @@ function paramsOf(args: readonly string[]): Params {
       "generator-tree": { type: "string" },
       "baseline-generator": { type: "string" },
       "baseline-tree": { type: "string" },
-      "gen-baseline-tree": { type: "string" },
       "node-args": { type: "string", default: "" },
       "baseline-node-args": { type: "string", default: "" },
     },
@@ -530,7 +530,6 @@ function paramsOf(args: readonly string[]): Params {
     if (keep !== undefined) mkdirSync(keep, { recursive: true });
     sched = { dir: keep !== undefined ? path.resolve(keep) : mkdtempSync(path.join(tmpdir(), "iked-bench-sched-")), keep: keep !== undefined };
   }
-  if (v["gen-baseline-tree"] !== undefined && !v["half-peak"]) throw new Error("--gen-baseline-tree: only with --half-peak");
   const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: [...probeArgs, ...words(v["node-args"])] }];
   if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: [...probeArgs, ...words(v["baseline-node-args"])] });
   const halfPeakSecs = Number(v["half-peak-secs"]);
@@ -546,7 +545,6 @@ function paramsOf(args: readonly string[]): Params {
     tree: v["generator-tree"] === undefined ? undefined : path.resolve(v["generator-tree"]),
   };
   const baseGenTree = v["baseline-generator"];
-  if (baseGenTree !== undefined && v["half-peak"]) throw new Error("--baseline-generator: closed loop only (with --half-peak: --gen-baseline-tree)");
   return {
     gen,
     count: Number(v.count),
@@ -560,11 +558,11 @@ function paramsOf(args: readonly string[]): Params {
     pin: v.pin ? DEFAULT_PINNING : undefined,
     probeDir,
     sched,
-    genBaseline: v["gen-baseline-tree"] === undefined ? undefined : path.resolve(v["gen-baseline-tree"]),
+    genBaseline: baseGenTree === undefined || !v["half-peak"] ? undefined : path.resolve(baseGenTree),
     sweep,
     chartDir: v["chart-dir"],
     variants,
-    baseGen: baseGenTree === undefined ? undefined : { ...gen, tree: path.resolve(baseGenTree) },
+    baseGen: baseGenTree === undefined || v["half-peak"] ? undefined : { ...gen, tree: path.resolve(baseGenTree) },
   };
 }
 

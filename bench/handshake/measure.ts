@@ -27,7 +27,7 @@ export interface GeneratorParams {
   readonly freshDh: boolean;
   /**
    * Another built tree whose ikeload (dist/src/load) runs the load instead of this tree's
-   * (`--generator-tree`, `--baseline-generator`, `--gen-baseline-tree`).
+   * (`--generator-tree`, `--baseline-generator`).
    */
   readonly tree?: string;
 }
