@@ -93,3 +93,9 @@ test("the half-peak table's start-up column: of the slowest 1%, those started wi
   assert.deepEqual(tailFirstSecond(samples), { n: 1, of: 2 });
   assert.deepEqual(tailFirstSecond([]), { n: 0, of: 0 });
 });
+
+test("the start-up column takes a long run's samples (more than a spread argument list holds)", () => {
+  // 300,000 negotiations one per ms (a long --half-peak-secs at a high rate); every 50th is slow.
+  const samples = Array.from({ length: 300_000 }, (_, i) => ({ startMs: 1000 + i, ms: i % 50 === 0 ? 50 : 1 }));
+  assert.deepEqual(tailFirstSecond(samples), { n: 20, of: 6000 });
+});
