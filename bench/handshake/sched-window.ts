@@ -73,7 +73,6 @@ export async function schedWindow(dir: string, name: string, t: Target, genWorke
   } else {
     rmSync(rec.file, { force: true });
   }
-  for (const f of [".ctl", ".ack"]) rmSync(path.join(dir, `${name}${f}`), { force: true });
   return { round: r, sched };
 }
 
