@@ -8,7 +8,8 @@
  * process, all threads) and, thread by thread from /proc/PID/task/*\/stat (thread-cpu.ts): the
  * main thread, each pool worker, the V8 platform threads (GC) and libuv's; the ceiling the main
  * thread sets (1000 / its ms per negotiation); the generator's CPU (this process, its pool
- * included) and the ratios against strongSwan. charon's "main" column is its busiest thread.
+ * included), also thread by thread (its event loop, its pool, V8's and libuv's threads), and the
+ * ratios against strongSwan. charon's "main" column is its busiest thread.
  *
  * The generator runs in this process with one pool thread and, by default, one reused DH key pair
  * per group (src/load/reused-dh.ts; `--fresh-dh` turns that off), so it costs less per
@@ -41,10 +42,16 @@
  *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
  *   --baseline-tree DIR  also run in.iked from another built tree (a checkout after `npm ci`),
  *                        labelled "base", beside this tree's: an A/B of a change in one run
- *   --gen-baseline-tree DIR  with --half-peak: after each half-peak run, the same run again with DIR's
- *                        ikeload (its dist/src/load) as the generator: an A/B of a generator change
  *   --node-args="..."  --baseline-node-args="..."   node options for ours / the baseline's
  *                        daemons (e.g. a GC flag against none, with --baseline-tree .)
+ *   --generator-tree DIR the generator (ikeload's runner) from another built tree for the whole
+ *                        run, every target alike (default: this tree's, also with --baseline-tree)
+ *   --baseline-generator DIR   an A/B of a generator change: every target and round measured twice,
+ *                        with this tree's generator and with DIR's (its dist/src/load), in
+ *                        alternating order, and a table compares the two generators' CPU by thread
+ *                        and the rates against strongSwan under each; with --half-peak, the closed
+ *                        loop uses this tree's generator and each half-peak run is repeated with
+ *                        DIR's, which one goes first alternating
  *   --phase1-only  --fresh-dh  --gen-workers N
  * With several rounds the targets are measured in rotating order and each column shows its
  * median. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
@@ -93,10 +100,12 @@ interface Params {
   readonly probeDir: string | undefined;
   /** With --sched: where the recordings go, and whether they stay. */
   readonly sched: { readonly dir: string; readonly keep: boolean } | undefined;
-  /** With --gen-baseline-tree: the tree whose ikeload also drives each half-peak run. */
+  /** With --baseline-generator and --half-peak: the tree whose ikeload also drives each half-peak run. */
   readonly genBaseline: string | undefined;
   readonly sweep: boolean;
   readonly chartDir: string;
+  /** With --baseline-generator (closed loop): the other tree's generator, measured beside `gen` in every round. */
+  readonly baseGen: GeneratorParams | undefined;
   readonly variants: readonly DaemonVariant[];
 }
 
@@ -119,8 +128,10 @@ interface Cell {
   readonly group: number;
   readonly target: Pick<Target, "kind" | "label" | "poolThreads">;
   readonly rounds: Round[];
+  /** With --baseline-generator: the same rounds driven by the other tree's generator. */
+  readonly baseGenRounds: Round[];
   halfPeak?: Round;
-  /** With --gen-baseline-tree: the same half-peak run, right after, with that tree's ikeload as the generator. */
+  /** With --baseline-generator and --half-peak: the same half-peak run, right after, with that tree's ikeload as the generator. */
   halfPeakGenBase?: Round;
   /** With --probe: the half-peak run's slowest 1% and middle 10% against the stalls. */
   tail?: { readonly tail: Overlaps; readonly middle: Overlaps };
@@ -162,7 +173,7 @@ function printHeader(p: Params, certs: Certs | undefined): void {
   console.log(
     `Main Mode ${auth} aes128/sha1${p.gen.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop of ${p.gen.concurrency}, ` +
       `${p.count} negotiations per cell and round (+${p.warmup} warm-up), ${p.rounds} round(s) in rotating order, each column the median; Deletes after each.\n` +
-      `Generator: this process, ${p.gen.workers} pool thread(s), DH key pairs ${p.gen.freshDh ? "fresh per negotiation" : "reused (one per group: one modexp per negotiation)"}. ` +
+      `Generator: this process, ${p.gen.tree === undefined ? "this tree's ikeload" : `the ikeload of ${p.gen.tree}`} (every target alike${p.baseGen ? `; each round also with the ikeload of ${p.baseGen.tree}, alternating` : ""}), ${p.gen.workers} pool thread(s), DH key pairs ${p.gen.freshDh ? "fresh per negotiation" : "reused (one per group: one modexp per negotiation)"}. ` +
       `in.iked: detached, default logging, --kernel memory${p.responders.includes("bench") ? "; responder.ts: the engine without the daemon (comparison)" : ""}.\n` +
       `CPU: ms per negotiation, user + system from /proc (10 ms ticks). main: the event loop thread (charon: its busiest thread); pool: each worker; ` +
       `v8: V8 platform threads (GC, compilation); libuv: libuv's pool and the signal thread; ceiling: 1000 / main.` +
@@ -199,14 +210,19 @@ async function startTargets(p: Params, s: Setup): Promise<Target[]> {
 
 async function measureGroup(p: Params, certs: Certs | undefined, group: number): Promise<Cell[]> {
   const targets = await startTargets(p, { group, psk: PSK, peers: PEERS, certs });
-  const cells: Cell[] = targets.map((t) => ({ group, target: { kind: t.kind, label: t.label, poolThreads: t.poolThreads }, rounds: [] }));
+  const cells: Cell[] = targets.map((t) => ({ group, target: { kind: t.kind, label: t.label, poolThreads: t.poolThreads }, rounds: [], baseGenRounds: [] }));
   const genEvents = new Map<number, ProbeEvent[]>();
   try {
     for (let round = 0; round < p.rounds; round++) {
       // Rotate the order so that a slow spell of the shared machine does not always hit one target.
       for (let k = 0; k < targets.length; k++) {
         const i = (k + round) % targets.length;
-        cells[i]!.rounds.push(await measureRound(p.gen, certs, targets[i]!, group, p.count, round === 0 ? p.warmup : 0));
+        const warmup = round === 0 ? p.warmup : 0;
+        // With two generators, each goes first in every other round.
+        const baseFirst = p.baseGen !== undefined && round % 2 === 1;
+        if (baseFirst) cells[i]!.baseGenRounds.push(await measureRound(p.baseGen!, certs, targets[i]!, group, p.count, warmup));
+        cells[i]!.rounds.push(await measureRound(p.gen, certs, targets[i]!, group, p.count, warmup));
+        if (p.baseGen !== undefined && !baseFirst) cells[i]!.baseGenRounds.push(await measureRound(p.baseGen, certs, targets[i]!, group, p.count, warmup));
       }
     }
     if (p.halfPeak) {
@@ -251,6 +267,8 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
 function printTables(cells: readonly Cell[]): void {
   const rows: Record<string, string | number>[] = [];
   const threadRows: Record<string, string | number>[] = [];
+  const genRows: Record<string, string | number>[] = [];
+  const genAbRows: Record<string, string | number>[] = [];
   const peakRows: Record<string, string | number>[] = [];
   const tailRows: Record<string, string | number>[] = [];
   for (const c of cells) {
@@ -293,6 +311,35 @@ function printTables(cells: readonly Cell[]): void {
       "CPU SS/ours": ss ? "1 (base)" : f2(base.respMs / s.respMs),
       failed: s.failed,
     });
+    const g = s.genThreads;
+    genRows.push({
+      group: c.group,
+      responder: c.target.label,
+      "pool threads": threadsOf(c),
+      main: f2(g.main),
+      pool: f2(sum(g.pool)),
+      "v8 (GC)": f2(g.v8),
+      "libuv+signal": f2(g.libuv),
+      process: f2(s.genMs),
+      "gen / resp": f2(s.genMs / s.respMs),
+    });
+    if (c.baseGenRounds.length > 0) {
+      const o = summarise(c.baseGenRounds);
+      const oss = summarise(cells.find((b) => b.group === c.group && b.target.kind === "strongswan")!.baseGenRounds);
+      const bg = o.genThreads;
+      genAbRows.push({
+        group: c.group,
+        responder: c.target.label,
+        "pool threads": threadsOf(c),
+        "gen ms": f2(s.genMs),
+        "main/pool/v8": `${f2(g.main)} / ${f2(sum(g.pool))} / ${f2(g.v8)}`,
+        "base gen ms": f2(o.genMs),
+        "base main/pool/v8": `${f2(bg.main)} / ${f2(sum(bg.pool))} / ${f2(bg.v8)}`,
+        "gen / base gen": f2(s.genMs / o.genMs),
+        "resp ms (base gen)": `${f2(s.respMs)} (${f2(o.respMs)})`,
+        "rate vs SS (base gen)": ss ? "1 (base)" : `${f2(s.rate / base.rate)} (${f2(o.rate / oss.rate)})`,
+      });
+    }
     if (s.threads !== undefined) {
       const t = s.threads;
       const baseCell = c.target.label === "in.iked" ? cells.find((b) => b.group === c.group && b.target.label === "in.iked base" && b.target.poolThreads === c.target.poolThreads) : undefined;
@@ -337,6 +384,12 @@ function printTables(cells: readonly Cell[]): void {
   console.table(rows);
   console.log("\nOur responders' CPU per negotiation by thread (ms); 'process' includes threads that ended:");
   console.table(threadRows);
+  console.log("\nThe generator's CPU per negotiation by thread (ms; pool: its crypto pool's threads, which end with each run):");
+  console.table(genRows);
+  if (genAbRows.length > 0) {
+    console.log("\nThe two generators (--baseline-generator), same targets, alternating rounds: this tree's ikeload and the base's, CPU per negotiation (ms), medians:");
+    console.table(genAbRows);
+  }
   if (peakRows.length > 0) {
     console.log(
       "\nOpen loop at half of each target's closed-loop rate (latency MM1 to QM3); others: the rest of the machine's CPU use meanwhile, in cores;\n" +
@@ -453,8 +506,9 @@ function paramsOf(args: readonly string[]): Params {
       "chart-dir": { type: "string", default: path.resolve(HERE, "../../../bench/results") },
       "fresh-dh": { type: "boolean", default: false },
       "gen-workers": { type: "string", default: "1" },
+      "generator-tree": { type: "string" },
+      "baseline-generator": { type: "string" },
       "baseline-tree": { type: "string" },
-      "gen-baseline-tree": { type: "string" },
       "node-args": { type: "string", default: "" },
       "baseline-node-args": { type: "string", default: "" },
     },
@@ -467,7 +521,6 @@ function paramsOf(args: readonly string[]): Params {
   // Every check before the temporary directories below, so that a refusal leaves none behind.
   const halfPeakSecs = Number(v["half-peak-secs"]);
   if (!(halfPeakSecs > 0)) throw new Error(`--half-peak-secs: not a positive number: ${v["half-peak-secs"]}`);
-  if (v["gen-baseline-tree"] !== undefined && !v["half-peak"]) throw new Error("--gen-baseline-tree: only with --half-peak");
   if (v.probe && !v["half-peak"]) throw new Error("--probe: only with --half-peak");
   const wantSched = v.sched || v["sched-keep"] !== undefined;
   if (wantSched && !v["half-peak"]) throw new Error("--sched: only with --half-peak");
@@ -488,16 +541,19 @@ function paramsOf(args: readonly string[]): Params {
   }
   const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: [...probeArgs, ...words(v["node-args"])] }];
   if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: [...probeArgs, ...words(v["baseline-node-args"])] });
+  const gen: GeneratorParams = {
+    auth: v.auth,
+    psk: PSK,
+    source: SOURCE,
+    concurrency: Number(v.concurrency),
+    phase1Only: v["phase1-only"],
+    workers: Number(v["gen-workers"]),
+    freshDh: v["fresh-dh"],
+    tree: v["generator-tree"] === undefined ? undefined : path.resolve(v["generator-tree"]),
+  };
+  const baseGenTree = v["baseline-generator"];
   return {
-    gen: {
-      auth: v.auth,
-      psk: PSK,
-      source: SOURCE,
-      concurrency: Number(v.concurrency),
-      phase1Only: v["phase1-only"],
-      workers: Number(v["gen-workers"]),
-      freshDh: v["fresh-dh"],
-    },
+    gen,
     count: Number(v.count),
     warmup: Number(v.warmup),
     groups: list(v.groups ?? (v.auth === "rsa" || sweep ? "14" : "2,5,14")),
@@ -509,10 +565,11 @@ function paramsOf(args: readonly string[]): Params {
     pin: v.pin ? DEFAULT_PINNING : undefined,
     probeDir,
     sched,
-    genBaseline: v["gen-baseline-tree"] === undefined ? undefined : path.resolve(v["gen-baseline-tree"]),
+    genBaseline: baseGenTree === undefined || !v["half-peak"] ? undefined : path.resolve(baseGenTree),
     sweep,
     chartDir: v["chart-dir"],
     variants,
+    baseGen: baseGenTree === undefined || v["half-peak"] ? undefined : { ...gen, tree: path.resolve(baseGenTree) },
   };
 }
 

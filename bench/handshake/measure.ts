@@ -1,7 +1,8 @@
 /**
  * One measured round of the handshake bench: an ikeload run (in this process) against one
  * target, with the CPU the target spent per negotiation, thread by thread (thread-cpu.ts), and
- * the CPU this process (the generator) spent. Rounds are summarised by the median of each column.
+ * the CPU this process (the generator) spent, thread by thread too. Rounds are summarised by the
+ * median of each column.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -10,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { parseLoadArgs, type LoadOptions } from "../../src/load/options.js";
 import { runLoad, type LoadReport } from "../../src/load/runner.js";
 import { percentile } from "../../src/load/stats.js";
-import { cpuByRole, machineBusySecs, processCpuSecs, sampleThreads } from "./thread-cpu.js";
+import { cpuByRole, cpuWithEndedPool, machineBusySecs, processCpuSecs, sampleThreads } from "./thread-cpu.js";
 import type { Certs, Target } from "./targets.js";
 
 /** How the generator runs. */
@@ -24,7 +25,10 @@ export interface GeneratorParams {
   readonly workers: number;
   /** `--fresh-dh` for the generator (default: one reused pair per group). */
   readonly freshDh: boolean;
-  /** Another built tree whose ikeload (dist/src/load) runs the load instead of this tree's (`--gen-baseline-tree`). */
+  /**
+   * Another built tree whose ikeload (dist/src/load) runs the load instead of this tree's
+   * (`--generator-tree`, `--baseline-generator`).
+   */
   readonly tree?: string;
 }
 
@@ -95,6 +99,11 @@ export interface Round {
   /** This process (the generator, its pool included), ms per negotiation. */
   readonly genMs: number;
   /**
+   * The generator's threads, ms per negotiation: main (ikeload's event loop), pool (its crypto
+   * pool's threads, which end with the run: the process's CPU less its living threads'), v8, libuv.
+   */
+  readonly genThreads: ThreadMs;
+  /**
    * Everything else on the machine during the round (other users' work), in cores: CPU time the
    * machine was busy minus the target's and the generator's, over the round's wall time.
    */
@@ -146,6 +155,8 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
   if (warmup > 0) await lib.runLoad(loadOptions(g, certs, t, group, warmup, undefined, lib.parseLoadArgs));
   const before = sampleThreads(t.pid);
   const resp0 = processCpuSecs(t.pid);
+  const genBefore = sampleThreads(process.pid);
+  const genProc0 = processCpuSecs(process.pid);
   const gen0 = process.cpuUsage();
   const busy0 = machineBusySecs();
   const udp0 = udpCounters();
@@ -157,6 +168,8 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
   });
   const udp1 = udpCounters();
   const gen = process.cpuUsage(gen0);
+  const genProc = processCpuSecs(process.pid) - genProc0;
+  const genAfter = sampleThreads(process.pid);
   const resp = processCpuSecs(t.pid) - resp0;
   const busy = machineBusySecs() - busy0;
   const wallSecs = (performance.now() - wall0) / 1000;
@@ -171,6 +184,9 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     const c = cpuByRole(t.pid, before, after, t.poolThreads);
     threads = { main: ms(c.main), pool: c.pool.map(ms), v8: ms(c.v8), libuv: ms(c.libuv + c.signal) };
   }
+  // The generator's pool threads ended with the run: what its living threads did not spend, they did.
+  const gc = cpuWithEndedPool(process.pid, genBefore, genAfter, genProc);
+  const genThreads = { main: ms(gc.main), pool: gc.pool.map(ms), v8: ms(gc.v8), libuv: ms(gc.libuv + gc.signal) };
   const l = r.value.latencyMs.phase1and2 ?? r.value.latencyMs.phase1;
   return {
     report: r.value,
@@ -183,6 +199,7 @@ export async function measureRound(g: GeneratorParams, certs: Certs | undefined,
     threads,
     busiestMs: ms(busiest),
     genMs: (gen.user + gen.system) / 1000 / n,
+    genThreads,
     otherCores: Math.max(0, busy - resp - (gen.user + gen.system) / 1e6) / wallSecs,
     tailFirstSec: tailFirstSecond(samples),
     retransmits: r.value.retransmitsSent,
@@ -220,6 +237,7 @@ export interface Summary {
   readonly respMs: number;
   readonly busiestMs: number;
   readonly genMs: number;
+  readonly genThreads: ThreadMs;
   readonly threads: ThreadMs | undefined;
 }
 
@@ -228,6 +246,12 @@ export function summarise(rounds: readonly Round[]): Summary {
   const col = (f: (r: Round) => number): number => median(rounds.map(f));
   const rates = rounds.map((r) => r.rate);
   const t0 = rounds[0]?.threads;
+  const byThread = (f: (r: Round) => ThreadMs, pools: number): ThreadMs => ({
+    main: col((r) => f(r).main),
+    pool: Array.from({ length: pools }, (_, i) => col((r) => f(r).pool[i] ?? Number.NaN)),
+    v8: col((r) => f(r).v8),
+    libuv: col((r) => f(r).libuv),
+  });
   return {
     rounds: rounds.length,
     established: rounds.reduce((n, r) => n + r.report.established, 0),
@@ -240,14 +264,7 @@ export function summarise(rounds: readonly Round[]): Summary {
     respMs: col((r) => r.respMs),
     busiestMs: col((r) => r.busiestMs),
     genMs: col((r) => r.genMs),
-    threads:
-      t0 === undefined
-        ? undefined
-        : {
-            main: col((r) => r.threads!.main),
-            pool: t0.pool.map((_, i) => col((r) => r.threads!.pool[i] ?? Number.NaN)),
-            v8: col((r) => r.threads!.v8),
-            libuv: col((r) => r.threads!.libuv),
-          },
+    genThreads: byThread((r) => r.genThreads, 1),
+    threads: t0 === undefined ? undefined : byThread((r) => r.threads!, t0.pool.length),
   };
 }

@@ -106,6 +106,18 @@ export function cpuByRole(pid: number, before: readonly ThreadSample[], after: r
   return { ...sums, pool: poolSecs, total: sums.main + sums.v8 + sums.libuv + sums.signal + poolSecs.reduce((a, b) => a + b, 0) };
 }
 
+/**
+ * The CPU per role of a process whose pool threads both started and ended between `before` and
+ * `after` (the generator: ikeload's crypto pool lives as long as one run), so neither sample shows
+ * them: main, V8 and libuv from the threads the samples show, `pool` (one entry) the rest of
+ * `processSecs`, the process's CPU over the same interval, which keeps ended threads' time.
+ */
+export function cpuWithEndedPool(pid: number, before: readonly ThreadSample[], after: readonly ThreadSample[], processSecs: number): RoleCpu {
+  const living = cpuByRole(pid, before, after, 0);
+  const pool = Math.max(0, processSecs - living.total);
+  return { ...living, pool: [pool], total: living.total + pool };
+}
+
 /** CPU seconds of a whole process (all threads, exited ones included); NaN when it is gone. */
 export function processCpuSecs(pid: number): number {
   try {

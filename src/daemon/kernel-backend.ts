@@ -22,6 +22,7 @@ import type { Kernel } from "../kernel/kernel.js";
 import { MemoryKernel } from "../kernel/memory.js";
 import { openKernel } from "../kernel/open.js";
 import type { Logger } from "../log/logger.js";
+import { nativeSocketOptions, tryNativeSocketOptions } from "../net/native-sockets.js";
 import type { BatchIo } from "../net/udp-batch.js";
 import type { KernelBackend } from "./options.js";
 
@@ -42,30 +43,14 @@ export interface DaemonKernel {
   readonly batch?: BatchIo;
 }
 
-/** `openPair` and `adopted` from the addon; `bypass`: with the per-socket IPsec bypass. */
-function nativePair(native: ReturnType<typeof loadNative>, bypass: boolean): Pick<DaemonKernel, "openPair" | "adopted" | "batch"> {
-  return {
-    batch: native,
-    openPair: (address, port, reuseAddr) => native.udpSocketPair(net.isIPv6(address) ? 6 : 4, address, port, { bypass, reuseAddr }),
-    // SO_REUSEADDR only on privileged ports, so no local user can bind our address and port
-    // (src/net/udp-transport.ts).
-    adopted: (fd) => native.clearReuseAddr(fd),
-  };
-}
-
 /** Why the kernel could not be opened; `perm`: a missing right (run as root / CAP_NET_ADMIN). */
 export type OpenFailure = { ok: false; message: string; perm: boolean };
 
 /** Opens the kernel `--kernel` names. */
 export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promise<({ ok: true } & DaemonKernel) | OpenFailure> {
   if (kind === "memory") {
-    let pair: Pick<DaemonKernel, "openPair" | "adopted" | "batch"> = {};
-    try {
-      pair = nativePair(loadNative(), false);
-    } catch {
-      // No addon (not built): dgram's own sockets, one per port; UdpTransport says nothing then.
-    }
-    return { ok: true, kernel: new MemoryKernel(), name: "memory", ...pair };
+    // No addon (not built): dgram's own sockets, one per port; UdpTransport says nothing then.
+    return { ok: true, kernel: new MemoryKernel(), name: "memory", ...tryNativeSocketOptions() };
   }
   let native: ReturnType<typeof loadNative>;
   try {
@@ -77,7 +62,7 @@ export async function openDaemonKernel(kind: KernelBackend, log: Logger): Promis
     const kernel = await openKernel(kind, { log });
     const openSocket = (address: string, port: number, natt: boolean, reuseAddr: boolean): number =>
       native.udpSocket(net.isIPv6(address) ? 6 : 4, address, port, { bypass: true, espInUdp: natt, reuseAddr });
-    return { ok: true, kernel, name: kernel.kind, openSocket, ...nativePair(native, true) };
+    return { ok: true, kernel, name: kernel.kind, openSocket, ...nativeSocketOptions(native, true) };
   } catch (err) {
     const code = err instanceof KernelError ? err.code : (err as { code?: string }).code;
     return {

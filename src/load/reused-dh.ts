@@ -8,7 +8,10 @@
  * run). The report says whether a run reused its pairs (`--fresh-dh` turns this off).
  *
  * The cached private value lives in secure memory; each caller gets a copy it owns (the engine's
- * Keymat takes and wipes it). `close()` destroys the cache (a generation still running is waited for). A generator only initiates, so there
+ * Keymat takes and wipes it). `close()` destroys the cache (a generation still running is waited
+ * for). Its pages stay readable between uses (`protect: false`, src/crypto/secure.ts): every
+ * negotiation reads it, and locking and unlocking them would cost two mprotect calls per
+ * negotiation. A generator only initiates, so there
  * is no `dhGenerateAndAgree` (a responder's call would fall back to a reused pair as well).
  */
 import type { DhKeyPair } from "../crypto/dh.js";
@@ -52,7 +55,7 @@ export class ReusedDh implements DhPort {
             return r;
           }
           this.#generated++;
-          return { ok: true, value: { publicValue: r.value.publicValue, privateValue: SecureBuffer.take(r.value.privateValue) } };
+          return { ok: true, value: { publicValue: r.value.publicValue, privateValue: SecureBuffer.take(r.value.privateValue, { protect: false }) } };
         },
         (err: unknown) => {
           if (this.#pairs.get(group) === made) this.#pairs.delete(group);

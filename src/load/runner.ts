@@ -1,8 +1,8 @@
 /**
  * One load run: many concurrent negotiations (Main or Aggressive Mode, then Quick Mode unless
  * `--phase1-only`) from many source addresses towards one IKEv1 responder, driven through the real engine
- * (src/ike/engine.ts) on our UDP transport, crypto pool and in-memory SADB, as the daemon's
- * initiator side runs them.
+ * (src/ike/engine.ts) on our UDP transport (the native addon's batched sockets where it loads, as
+ * in.iked's), crypto pool and in-memory SADB, as the daemon's initiator side runs them.
  *
  * Pacing is open loop (`rate`: starts on a schedule whatever the target does) or closed loop
  * (`concurrency`: slot i runs one negotiation at a time from source i, starting the next when one
@@ -25,6 +25,7 @@ import type { IsakmpSa } from "../ike/isakmp-sa.js";
 import type { QuickModeRequest } from "../ike/phase2/quick-mode.js";
 import { endpointKey } from "../ike/transport.js";
 import { MemoryKernel } from "../kernel/memory.js";
+import { tryNativeSocketOptions } from "../net/native-sockets.js";
 import { UdpTransport } from "../net/udp-transport.js";
 import { loadCertCredentials } from "./certificates.js";
 import { CountingTransport } from "./counting-transport.js";
@@ -116,6 +117,14 @@ const PROGRESS_MS = 200;
 const FLUSH_MS = 1000;
 
 /**
+ * The sources' sockets, opened as in.iked opens its IKE port: the addon's pair, read with recvmmsg
+ * and written with sendmmsg, where the addon loads (dgram's sockets otherwise); no NAT-T port.
+ */
+export function openSourceSockets(sources: readonly string[], port: number): Promise<UdpTransport> {
+  return UdpTransport.open({ addresses: sources, port, nattPort: null, ...tryNativeSocketOptions() });
+}
+
+/**
  * Wait for one DH key pair of `group` from `dh` (wiping the private value it hands back) and
  * return the ms that took. The pool's workers start with the run (a thread, its modules, the
  * groups' warm-up: tens of ms of CPU), and with reused pairs the first call makes the pair every
@@ -147,7 +156,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
 
   let udp: UdpTransport;
   try {
-    udp = await UdpTransport.open({ addresses: sources, port: o.sourcePort, nattPort: null });
+    udp = await openSourceSockets(sources, o.sourcePort);
   } catch (err) {
     pol.release();
     const e = err as { code?: string; message?: string };

@@ -1,9 +1,13 @@
 /** ikeload's reused DH key pairs (src/load/reused-dh.ts) over the real inline crypto pool. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { CryptoPool } from "../../src/crypto/pool.js";
 import { dhAgree, type DhKeyPair } from "../../src/crypto/dh.js";
 import { ReusedDh } from "../../src/load/reused-dh.js";
+
+// The exports object src/crypto/secure.ts calls (loaded through require, so it is shared).
+const sodium = createRequire(import.meta.url)("sodium-native") as typeof import("sodium-native") & Record<string, unknown>;
 
 test("one pair per group, generated once however many ask at the same time; each caller owns its copy", async () => {
   const pool = new CryptoPool({ threads: 0, warmGroups: [2] });
@@ -77,6 +81,30 @@ test("a generation that rejects (a worker died) is not kept: the next caller ret
     assert.ok((await dh.dhGenerate(2)).ok, "the next caller gets a pair, not the kept rejection");
     assert.equal(dh.generated, 1);
   } finally {
+    await dh.close();
+    await pool.close();
+  }
+});
+
+test("handing out the reused pair makes no page-protection calls (no mprotect per negotiation)", async () => {
+  const pool = new CryptoPool({ threads: 0, warmGroups: [2] });
+  const dh = new ReusedDh(pool);
+  const calls: string[] = [];
+  const names = ["sodium_mprotect_readwrite", "sodium_mprotect_noaccess", "sodium_mprotect_readonly"] as const;
+  const originals = names.map((n) => sodium[n]);
+  try {
+    assert.ok((await dh.dhGenerate(2)).ok);
+    names.forEach((n, i) => {
+      sodium[n] = (buf: Buffer) => (calls.push(n), originals[i]!(buf));
+    });
+    for (let i = 0; i < 3; i++) {
+      const r = await dh.dhGenerate(2);
+      assert.ok(r.ok);
+      assert.equal(r.value.privateValue.length, 20, "group 2's 160-bit exponent, copied whole");
+    }
+    assert.deepEqual(calls, []);
+  } finally {
+    names.forEach((n, i) => (sodium[n] = originals[i]!));
     await dh.close();
     await pool.close();
   }
