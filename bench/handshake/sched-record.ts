@@ -145,5 +145,8 @@ export async function readSchedRecording(file: string, interest: (tid: number) =
   const [code] = (await exited) as [number | null];
   if (code !== 0) throw new Error(`perf script: exit ${code}: ${messages.trim()}`);
   // perf script warns about fields of other event types; keep only what is not that.
-  return { trace: b.finish(), messages: messages.split("\n").filter((l) => l !== "" && !/not valid for .* events/.test(l)).join("\n") };
+  const trace = b.finish();
+  const notes = messages.split("\n").filter((l) => l !== "" && !/not valid for .* events/.test(l));
+  if (trace.outOfOrder > 0) notes.push(`${trace.outOfOrder} events out of time order skipped`);
+  return { trace, messages: notes.join("\n") };
 }
