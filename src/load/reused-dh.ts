@@ -11,8 +11,8 @@
  * Keymat takes and wipes it). `close()` destroys the cache (a generation still running is waited
  * for). Its pages stay readable between uses (`protect: false`, src/crypto/secure.ts): every
  * negotiation reads it, and locking and unlocking them would cost two mprotect calls per
- * negotiation. A generator only initiates, so there
- * is no `dhGenerateAndAgree` (a responder's call would fall back to a reused pair as well).
+ * negotiation. A generator only initiates, so there is no `dhGenerateAndAgree` (a responder's
+ * call would fall back to a reused pair as well).
  */
 import type { DhKeyPair } from "../crypto/dh.js";
 import type { AbortLike } from "../crypto/abort-like.js";

@@ -80,8 +80,9 @@ export interface LoadReport {
   readonly dhKeyPairs: "reused" | "fresh";
   readonly retransmitsSent: number;
   /**
-   * ms before the first start: the crypto pool's first answer (one worker up, one DH key pair made). Not
-   * part of `elapsedMs`, the rate or any latency (a cold pool used to delay the first negotiations).
+   * ms before the first start: the crypto pool's first answer (one worker up, one DH key pair
+   * made). Not part of `elapsedMs`, the rate or any latency (a cold pool used to delay the first
+   * negotiations).
    */
   readonly startupMs: number;
 }
