@@ -35,7 +35,8 @@
  *                        CLOCK_MONOTONIC) over each half-peak round and print, for the slowest 1%
  *                        and the middle 10%, how long each class of thread of both sides ran,
  *                        waited for a CPU and slept, and who held the CPU the main threads waited
- *                        for (sched-window.ts); `--sched-keep DIR` keeps the recordings there
+ *                        for (sched-window.ts); `--sched-keep DIR` keeps the recordings there;
+ *                        needs perf and root (or perf_event_paranoid -1), checked before round 1
  *   --sweep              rate against pool threads (default group 14, workers 0,1,2,4): a
  *                        projection table for a 16-core gateway and an SVG chart beside
  *                        strongSwan, written to bench/results/ (`--chart-dir DIR` elsewhere)
@@ -68,6 +69,7 @@ import { measureRound, summarise, type GeneratorParams, type Round, type Summary
 import { startProbe, type Probe, type ProbeEvent } from "./latency-probe.js";
 import { affinityOf, DEFAULT_PINNING, pinProcess, type Pinning } from "./pin.js";
 import { projectEfficiency, projectRate } from "./projection.js";
+import { schedPreflight } from "./sched-record.js";
 import { printSched, schedWindow, type SchedCell } from "./sched-window.js";
 import { overlaps, tailAndMiddle, type Overlaps } from "./tail.js";
 import { startBenchResponder, startDaemon, startStrongSwan, type Certs, type DaemonVariant, type Setup, type Target, type TargetKind } from "./targets.js";
@@ -144,14 +146,16 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** Run every cell and print the tables. */
 export async function handshakeBench(p: Params): Promise<void> {
-  const skip = interopSkip();
-  if (skip !== false) {
-    console.log(`handshake: skipped, strongSwan harness unavailable: ${skip}`);
-    return;
-  }
-  const certs = p.gen.auth === "rsa" ? makeCerts() : undefined;
-  if (p.pin !== undefined) pinProcess(process.pid, p.pin.generator);
+  let certs: Certs | undefined;
   try {
+    // Inside the try: a skipped run still removes the temporary directories paramsOf made.
+    const skip = interopSkip();
+    if (skip !== false) {
+      console.log(`handshake: skipped, strongSwan harness unavailable: ${skip}`);
+      return;
+    }
+    certs = p.gen.auth === "rsa" ? makeCerts() : undefined;
+    if (p.pin !== undefined) pinProcess(process.pid, p.pin.generator);
     printHeader(p, certs);
     const cells: Cell[] = [];
     for (const group of p.groups) cells.push(...(await measureGroup(p, certs, group)));
@@ -514,26 +518,29 @@ function paramsOf(args: readonly string[]): Params {
   for (const r of responders) if (r !== "daemon" && r !== "bench") throw new Error(`--responders: not daemon or bench: ${r}`);
   const sweep = v.sweep;
   const words = (text: string): string[] => text.split(/\s+/).filter((w) => w !== "");
+  // Every check before the temporary directories below, so that a refusal leaves none behind.
+  const halfPeakSecs = Number(v["half-peak-secs"]);
+  if (!(halfPeakSecs > 0)) throw new Error(`--half-peak-secs: not a positive number: ${v["half-peak-secs"]}`);
+  if (v.probe && !v["half-peak"]) throw new Error("--probe: only with --half-peak");
+  const wantSched = v.sched || v["sched-keep"] !== undefined;
+  if (wantSched && !v["half-peak"]) throw new Error("--sched: only with --half-peak");
+  if (wantSched) schedPreflight();
   let probeDir: string | undefined;
   const probeArgs: string[] = [];
   if (v.probe) {
-    if (!v["half-peak"]) throw new Error("--probe: only with --half-peak");
     probeDir = mkdtempSync(path.join(tmpdir(), "iked-bench-probe-"));
     // The detached daemon inherits both the node options and the environment.
     process.env.IKED_LATENCY_PROBE_DIR = probeDir;
     probeArgs.push("--import", pathToFileURL(path.join(HERE, "latency-probe-preload.js")).href);
   }
   let sched: Params["sched"];
-  if (v.sched || v["sched-keep"] !== undefined) {
-    if (!v["half-peak"]) throw new Error("--sched: only with --half-peak");
+  if (wantSched) {
     const keep = v["sched-keep"];
     if (keep !== undefined) mkdirSync(keep, { recursive: true });
     sched = { dir: keep !== undefined ? path.resolve(keep) : mkdtempSync(path.join(tmpdir(), "iked-bench-sched-")), keep: keep !== undefined };
   }
   const variants: DaemonVariant[] = [{ label: "in.iked", nodeArgs: [...probeArgs, ...words(v["node-args"])] }];
   if (v["baseline-tree"] !== undefined) variants.push({ label: "in.iked base", tree: path.resolve(v["baseline-tree"]), nodeArgs: [...probeArgs, ...words(v["baseline-node-args"])] });
-  const halfPeakSecs = Number(v["half-peak-secs"]);
-  if (!(halfPeakSecs > 0)) throw new Error(`--half-peak-secs: not a positive number: ${v["half-peak-secs"]}`);
   const gen: GeneratorParams = {
     auth: v.auth,
     psk: PSK,

@@ -9,6 +9,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -22,21 +23,63 @@ const BOUND_MS = 60_000;
 export interface SchedRecording {
   readonly file: string;
   readonly pid: number;
-  /** Stop recording and wait for perf to finish its file; returns its messages (lost events, if any). */
+  /**
+   * Stop recording and wait for perf to finish its file; returns its messages (lost events, if
+   * any). A perf that does not finish within the bound is killed and waited for, and this rejects.
+   * The control FIFOs are removed either way.
+   */
   stop(): Promise<string>;
 }
 
-function bounded<T>(p: Promise<T>, what: string): Promise<T> {
+function bounded<T>(p: Promise<T>, what: string, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`perf: ${what}: no answer in ${BOUND_MS / 1000} s`)), BOUND_MS)));
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`perf: ${what}: no answer in ${ms / 1000} s`)), ms)));
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
-/** Start recording into `dir/name.data`; resolves once perf's events are enabled. */
-export async function startSchedRecording(dir: string, name: string): Promise<SchedRecording> {
+/**
+ * Refuse `--sched` up front, before the closed-loop rounds, where perf could not record: no `perf`
+ * command, or neither root nor `kernel.perf_event_paranoid` -1. `env` is this machine's by default.
+ */
+export function schedPreflight(env: { readonly perf?: string; readonly uid?: number; readonly paranoid?: number } = {}): void {
+  const perf = env.perf ?? "perf";
+  try {
+    execFileSync(perf, ["--version"], { stdio: "ignore" });
+  } catch (err) {
+    throw new Error(`--sched: cannot run ${perf} (${(err as Error).message.split("\n")[0]}); install linux-perf`);
+  }
+  const uid = env.uid ?? process.getuid?.() ?? -1;
+  const paranoid = env.paranoid ?? paranoidLevel();
+  if (uid !== 0 && paranoid > -1) throw new Error(`--sched: perf records every CPU's scheduler events: run as root, or set kernel.perf_event_paranoid to -1 (it is ${paranoid})`);
+}
+
+function paranoidLevel(): number {
+  try {
+    return Number(readFileSync("/proc/sys/kernel/perf_event_paranoid", "utf8").trim());
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Stop `perf` for good: SIGKILL, and wait until it has exited (so no recording outlives the bench). */
+async function kill(perf: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (perf.exitCode === null && perf.signalCode === null) perf.kill("SIGKILL");
+  await exited.catch(() => undefined);
+}
+
+/**
+ * Start recording into `dir/name.data`; resolves once perf's events are enabled. `boundMs`: how
+ * long perf may take to start, and later to write its file, before it is killed.
+ */
+export async function startSchedRecording(dir: string, name: string, boundMs = BOUND_MS): Promise<SchedRecording> {
   const file = path.join(dir, `${name}.data`);
   const ctl = path.join(dir, `${name}.ctl`);
   const ack = path.join(dir, `${name}.ack`);
+  // A kept directory may hold a crashed run's FIFOs; mkfifo refuses existing names.
+  const removeFifos = (): void => {
+    for (const f of [ctl, ack]) rmSync(f, { force: true });
+  };
+  removeFifos();
   execFileSync("mkfifo", [ctl, ack]);
   // Both ends opened read-write: neither open blocks on the other side (Linux FIFOs).
   const ctlFd = await open(ctl, "r+");
@@ -46,29 +89,46 @@ export async function startSchedRecording(dir: string, name: string): Promise<Sc
   const perf: ChildProcess = spawn("nice", ["-n", "19", "perf", "record", "-q", "-D", "-1", "--control", `fifo:${ctl},${ack}`, "-a", "-k", "CLOCK_MONOTONIC", "-m", "4096", "-e", EVENTS.join(","), "-o", file], { stdio: ["ignore", "ignore", "pipe"] });
   let messages = "";
   perf.stderr!.setEncoding("utf8").on("data", (d: string) => (messages += d));
-  const exited = once(perf, "exit");
+  // "close", not "exit": its stderr (the reason it ended) is read to the end by then.
+  const exited = once(perf, "close");
+  const buf = Buffer.alloc(16);
+  let answer: Promise<unknown> = Promise.resolve();
   try {
     await ctlFd.write("enable\n");
-    const buf = Buffer.alloc(16);
+    const read = ackFd.read(buf, 0, buf.length, null);
+    answer = read;
     const got = await bounded(
-      Promise.race([ackFd.read(buf, 0, buf.length, null), exited.then(() => Promise.reject(new Error(`perf record ended: ${messages.trim()}`)))]),
+      Promise.race([read, exited.then(() => Promise.reject(new Error(`perf record ended: ${messages.trim()}`)))]),
       "enable",
+      boundMs,
     );
     if (!buf.subarray(0, got.bytesRead).toString().startsWith("ack")) throw new Error(`perf: unexpected answer ${JSON.stringify(buf.toString())}`);
   } catch (err) {
-    perf.kill("SIGKILL");
+    await kill(perf, exited);
+    // A FileHandle closes only once its reads are done, and nobody else will write the ack FIFO
+    // now: answer the read still waiting on it ourselves, or close() would wait for ever.
+    await ackFd.write("\n");
+    await answer.catch(() => undefined);
     await ctlFd.close();
     await ackFd.close();
+    removeFifos();
     throw err;
   }
   return {
     file,
     pid: perf.pid!,
     async stop() {
-      perf.kill("SIGINT");
-      await bounded(exited, "writing its file");
-      await ctlFd.close();
-      await ackFd.close();
+      try {
+        perf.kill("SIGINT");
+        await bounded(exited, "writing its file", boundMs);
+      } catch (err) {
+        await kill(perf, exited);
+        throw err;
+      } finally {
+        await ctlFd.close();
+        await ackFd.close();
+        removeFifos();
+      }
       return messages.trim();
     },
   };
@@ -80,10 +140,13 @@ export async function readSchedRecording(file: string, interest: (tid: number) =
   const script = spawn("perf", ["script", "-i", file, "-F", "pid,tid,cpu,time,event,trace", "--ns"], { stdio: ["ignore", "pipe", "pipe"] });
   let messages = "";
   script.stderr!.setEncoding("utf8").on("data", (d: string) => (messages += d));
-  const exited = once(script, "exit");
+  const exited = once(script, "close");
   for await (const line of createInterface({ input: script.stdout! })) b.line(line);
   const [code] = (await exited) as [number | null];
   if (code !== 0) throw new Error(`perf script: exit ${code}: ${messages.trim()}`);
   // perf script warns about fields of other event types; keep only what is not that.
-  return { trace: b.finish(), messages: messages.split("\n").filter((l) => l !== "" && !/not valid for .* events/.test(l)).join("\n") };
+  const trace = b.finish();
+  const notes = messages.split("\n").filter((l) => l !== "" && !/not valid for .* events/.test(l));
+  if (trace.outOfOrder > 0) notes.push(`${trace.outOfOrder} events out of time order skipped`);
+  return { trace, messages: notes.join("\n") };
 }

@@ -33,6 +33,11 @@ export interface SchedTrace {
   readonly firstMs: number;
   readonly lastMs: number;
   readonly events: number;
+  /**
+   * Events older than one already read, skipped: `perf script` sorts by time, but perf may still
+   * record some out of order (it warns), and one taken in would close an interval backwards.
+   */
+  readonly outOfOrder: number;
 }
 
 export const STATE_CODES: readonly ThreadState[] = ["run", "wait", "sleep"];
@@ -51,11 +56,12 @@ export class SchedTraceBuilder {
   #first = Number.NaN;
   #last = Number.NaN;
   #events = 0;
+  #outOfOrder = 0;
 
   /** `interest`: the threads whose own timelines are kept (every CPU's is). */
   constructor(interest: (tid: number) => boolean) {
     this.#interest = interest;
-    this.trace = { threads: new Map(), cpus: new Map(), tgid: new Map(), comm: new Map(), firstMs: 0, lastMs: 0, events: 0 };
+    this.trace = { threads: new Map(), cpus: new Map(), tgid: new Map(), comm: new Map(), firstMs: 0, lastMs: 0, events: 0, outOfOrder: 0 };
   }
 
   /** One line of `perf script`; lines of other shapes are ignored. */
@@ -66,6 +72,10 @@ export class SchedTraceBuilder {
     const [, pid, tid, cpuText, secs, frac, event, rest] = m;
     const t = Number(secs) * 1000 + Number(frac!.padEnd(9, "0").slice(0, 9)) / 1e6;
     const cpu = Number(cpuText);
+    if (t < this.#last) {
+      this.#outOfOrder++;
+      return;
+    }
     if (Number.isNaN(this.#first)) this.#first = t;
     this.#last = t;
     this.#events++;
@@ -98,7 +108,7 @@ export class SchedTraceBuilder {
     this.#open.clear();
     for (const [cpu, on] of this.#cpuSince) this.#push(this.#cpuArr(cpu), on.since, this.#last, on.tid);
     this.#cpuSince.clear();
-    return { ...this.trace, firstMs: this.#first, lastMs: this.#last, events: this.#events };
+    return { ...this.trace, firstMs: this.#first, lastMs: this.#last, events: this.#events, outOfOrder: this.#outOfOrder };
   }
 
   /** Thread `tid` enters state `code` at `t`; `cpu`: where it runs (for a switch-in). */

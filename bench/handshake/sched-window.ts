@@ -3,7 +3,7 @@
  * the slowest 1% and the middle 10% of its negotiations broken down by the scheduler
  * (sched-tail.ts), and the tables that print it. With `--sched-keep DIR` the recording, the
  * negotiations (CLOCK_MONOTONIC ms) and the threads' classes stay in DIR for another look
- * (`perf script -i DIR/<cell>.data`, or `sched-tail.js DIR/<cell>`).
+ * (`perf script -i DIR/<cell>.data`, or `sched-report.js DIR/<cell>`).
  */
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -73,7 +73,6 @@ export async function schedWindow(dir: string, name: string, t: Target, genWorke
   } else {
     rmSync(rec.file, { force: true });
   }
-  for (const f of [".ctl", ".ack"]) rmSync(path.join(dir, `${name}${f}`), { force: true });
   return { round: r, sched };
 }
 

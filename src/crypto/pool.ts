@@ -7,10 +7,11 @@
  *   of src/crypto/tasks.ts. Input problems resolve as `TaskResult` errors; machinery problems reject
  *   with `WorkerError` (codes in `PoolErrorCode`).
  * - Micro-batching: calls made in the same tick, or while every worker is busy, wait in one FIFO
- *   queue; each dispatch sends up to `maxBatch` of them in one Piscina task (`batch`), split evenly
- *   over at most as many batches as there are threads (two batches for one thread run one after
- *   the other anyway, and each costs a round trip and wake-ups). A lone request goes out alone,
- *   as its own named task, without waiting.
+ *   queue; each dispatch sends up to `maxBatch` of them in one Piscina task (`batch`). A flush
+ *   splits the queue evenly over at most as many batches as there are threads (two batches for
+ *   one thread run one after the other anyway, and each costs a round trip and wake-ups); only
+ *   where that would put more than `maxBatch` in a batch does it send more, up to the free slots.
+ *   A lone request goes out alone, as its own named task, in the same tick's microtask.
  * - `maxQueue` bounds the queue; a full queue rejects at once (callers drop the packet, as a peer
  *   retransmits). An `AbortSignal` (SA teardown) removes a queued request; one already running is
  *   rejected at once and its result, when it comes, is wiped and dropped.
@@ -364,9 +365,10 @@ export class CryptoPool {
   #flush(): void {
     const free = this.#cap - this.#running;
     if (free <= 0 || this.#queue.length === 0) return;
-    // As many batches as threads at most (Piscina hands each to the least busy thread): with two
-    // slots per thread, splitting over the free slots sent one thread two batches to run one after
-    // the other, each with its own round trip and wake-ups, where one batch does the same work.
+    // As many batches as threads at most (Piscina hands each to the least busy thread), unless
+    // maxBatch needs more: with two slots per thread, splitting over the free slots sent one
+    // thread two batches to run one after the other, each with its own round trip and wake-ups,
+    // where one batch does the same work. What is left past the free slots goes out as they free.
     const parts = Math.min(free, Math.max(1, this.threads));
     const size = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / parts));
     while (this.#running < this.#cap && this.#queue.length > 0) this.#dispatch(this.#queue.splice(0, size));

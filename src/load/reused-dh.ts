@@ -8,10 +8,11 @@
  * run). The report says whether a run reused its pairs (`--fresh-dh` turns this off).
  *
  * The cached private value lives in secure memory; each caller gets a copy it owns (the engine's
- * Keymat takes and wipes it). `close()` destroys the cache. Its pages stay readable between uses
- * (`protect: false`, src/crypto/secure.ts): every negotiation reads it, and locking and unlocking
- * them would cost two mprotect calls per negotiation. A generator only initiates, so there
- * is no `dhGenerateAndAgree` (a responder's call would fall back to a reused pair as well).
+ * Keymat takes and wipes it). `close()` destroys the cache (a generation still running is waited
+ * for). Its pages stay readable between uses (`protect: false`, src/crypto/secure.ts): every
+ * negotiation reads it, and locking and unlocking them would cost two mprotect calls per
+ * negotiation. A generator only initiates, so there is no `dhGenerateAndAgree` (a responder's
+ * call would fall back to a reused pair as well).
  */
 import type { DhKeyPair } from "../crypto/dh.js";
 import type { AbortLike } from "../crypto/abort-like.js";
@@ -46,14 +47,22 @@ export class ReusedDh implements DhPort {
     let held = this.#pairs.get(group);
     if (held === undefined) {
       // No signal: the pair outlives the negotiation that asked first.
-      held = this.#inner.dhGenerate(group).then((r) => {
-        if (!r.ok) {
-          this.#pairs.delete(group);
-          return r;
-        }
-        this.#generated++;
-        return { ok: true, value: { publicValue: r.value.publicValue, privateValue: SecureBuffer.take(r.value.privateValue, { protect: false }) } };
-      });
+      // A failed or rejected generation (a worker that died) is not kept: the next caller retries.
+      const made: Promise<TaskResult<Held>> = this.#inner.dhGenerate(group).then(
+        (r) => {
+          if (!r.ok) {
+            if (this.#pairs.get(group) === made) this.#pairs.delete(group);
+            return r;
+          }
+          this.#generated++;
+          return { ok: true, value: { publicValue: r.value.publicValue, privateValue: SecureBuffer.take(r.value.privateValue, { protect: false }) } };
+        },
+        (err: unknown) => {
+          if (this.#pairs.get(group) === made) this.#pairs.delete(group);
+          throw err;
+        },
+      );
+      held = made;
       this.#pairs.set(group, held);
     }
     return held.then((r) => {
@@ -73,6 +82,7 @@ export class ReusedDh implements DhPort {
   async close(): Promise<void> {
     const all = [...this.#pairs.values()];
     this.#pairs.clear();
-    for (const r of await Promise.all(all)) if (r.ok) r.value.privateValue.destroy();
+    // A generation that rejected has nothing to destroy; its caller got the rejection.
+    for (const r of await Promise.allSettled(all)) if (r.status === "fulfilled" && r.value.ok) r.value.value.privateValue.destroy();
   }
 }

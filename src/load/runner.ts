@@ -80,8 +80,9 @@ export interface LoadReport {
   readonly dhKeyPairs: "reused" | "fresh";
   readonly retransmitsSent: number;
   /**
-   * ms before the first start: the crypto pool's workers up and the first DH key pair made. Not
-   * part of `elapsedMs`, the rate or any latency (a cold pool used to delay the first negotiations).
+   * ms before the first start: the crypto pool's first answer (one worker up, one DH key pair
+   * made). Not part of `elapsedMs`, the rate or any latency (a cold pool used to delay the first
+   * negotiations).
    */
   readonly startupMs: number;
 }
@@ -130,12 +131,20 @@ export function openSourceSockets(sources: readonly string[], port: number): Pro
  * groups' warm-up: tens of ms of CPU), and with reused pairs the first call makes the pair every
  * negotiation gets: done before the first start, the first negotiations of an open loop do not
  * queue behind the generator's own start-up (they made most of the half-peak bench's slowest 1%).
+ * A pool that cannot answer (a worker dying at start, a group it cannot do) is a start-up error.
  */
-export async function firstAnswer(dh: Pick<DhPort, "dhGenerate">, group: number): Promise<number> {
+export async function firstAnswer(dh: Pick<DhPort, "dhGenerate">, group: number): Promise<{ ok: true; value: number } | { ok: false; error: LoadRunError }> {
   const t0 = performance.now();
-  const r = await dh.dhGenerate(group);
-  if (r.ok) r.value.privateValue.fill(0);
-  return performance.now() - t0;
+  let r: Awaited<ReturnType<DhPort["dhGenerate"]>>;
+  try {
+    r = await dh.dhGenerate(group);
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    return { ok: false, error: { code: typeof e.code === "string" ? e.code : "IKE_ERR_LOAD_START", message: `crypto pool: ${typeof e.message === "string" ? e.message : String(err)}` } };
+  }
+  if (!r.ok) return { ok: false, error: { code: r.error.code, message: `crypto pool: no DH key pair of group ${group}: ${r.error.message}` } };
+  r.value.privateValue.fill(0);
+  return { ok: true, value: performance.now() - t0 };
 }
 
 /** Run the load described by `o`. */
@@ -170,7 +179,9 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<{ o
   const dh = o.reuseDh ? new ReusedDh(pool) : pool;
   let engine: IkeEngine | undefined;
   try {
-    const startupMs = await firstAnswer(dh, o.dhGroup);
+    const first = await firstAnswer(dh, o.dhGroup);
+    if (!first.ok) return first;
+    const startupMs = first.value;
     engine = new IkeEngine({ transport, dh, pubkey: pool, policy, kernel, retransmit: o.retransmit, expireMs: o.expireMs });
     const started = engine;
     const ports = new Map(udp.endpoints().map((e) => [e.local.address, e.local.port] as const));

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { tailFirstSecond } from "../../bench/handshake/measure.js";
 import { schedBreakdown, type ThreadClass } from "../../bench/handshake/sched-tail.js";
 import { SchedTraceBuilder } from "../../bench/handshake/sched-trace.js";
@@ -92,4 +93,36 @@ test("the half-peak table's start-up column: of the slowest 1%, those started wi
   samples[50]!.ms = 40;
   assert.deepEqual(tailFirstSecond(samples), { n: 1, of: 2 });
   assert.deepEqual(tailFirstSecond([]), { n: 0, of: 0 });
+});
+
+test("the start-up column takes a long run's samples (more than a spread argument list holds)", () => {
+  // 300,000 negotiations one per ms (a long --half-peak-secs at a high rate); every 50th is slow.
+  const samples = Array.from({ length: 300_000 }, (_, i) => ({ startMs: 1000 + i, ms: i % 50 === 0 ? 50 : 1 }));
+  assert.deepEqual(tailFirstSecond(samples), { n: 20, of: 6000 });
+});
+
+test("odd perf script lines (cut anywhere, garbage, spliced) never throw and leave no interval backwards", () => {
+  const cut = fc.tuple(fc.constantFrom(...LINES), fc.nat()).map(([l, n]) => l.slice(0, n % (l.length + 1)));
+  const odd = fc.oneof(cut, fc.string(), fc.constantFrom(...LINES), fc.tuple(cut, fc.string()).map(([a, b]) => a + b));
+  fc.assert(
+    fc.property(fc.array(odd, { maxLength: 40 }), (lines) => {
+      const b = new SchedTraceBuilder(() => true);
+      for (const l of lines) b.line(l);
+      const t = b.finish();
+      for (const a of [...t.threads.values()].map((x) => x.spans).concat([...t.cpus.values()]))
+        for (let i = 0; i < a.length; i += 3) assert.ok(a[i + 1]! >= a[i]!, `interval ${a[i]}..${a[i + 1]}`);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test("an event older than one already read is skipped and counted", () => {
+  const b = new SchedTraceBuilder(() => true);
+  b.line(LINES[2]!); // at 2 ms
+  b.line(LINES[0]!); // at 0 ms: out of order
+  b.line(LINES[4]!); // at 4 ms
+  const t = b.finish();
+  assert.equal(t.events, 2);
+  assert.equal(t.outOfOrder, 1);
+  assert.deepEqual(t.cpus.get(0)!.map((x, i) => (i % 3 === 2 ? x : x - 100_000)), [2, 4, 11]);
 });

@@ -122,6 +122,22 @@ test("requests made together go out as at most one batch per thread, not one per
   }
 });
 
+test("past maxBatch a flush fills the free slots, and what is left goes out as slots free", async () => {
+  // 1 thread (2 slots), at most 2 calls a batch: 5 calls made together go out as 2 + 2 at once,
+  // and the fifth when a slot frees; none is left waiting.
+  const pool = new CryptoPool({ threads: 1, maxBatch: 2, warmGroups: [2] });
+  try {
+    const results = await Promise.all(Array.from({ length: 5 }, () => pool.dhGenerate(2)));
+    for (const r of results) ok(r);
+    const s = pool.stats();
+    assert.equal(s.requests, 5);
+    assert.equal(s.dispatches, 3);
+    assert.equal(s.queued, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
 test("keys load on demand in every worker; unknown and removed keys are values, not throws", async () => {
   const pool = new CryptoPool({ threads: 2, warmGroups: [] });
   try {

@@ -67,6 +67,25 @@ test("an aborted caller gets an error value; a failed generation is retried by t
   }
 });
 
+test("a generation that rejects (a worker died) is not kept: the next caller retries and close() still succeeds", async () => {
+  const pool = new CryptoPool({ threads: 0, warmGroups: [2] });
+  let reject = true;
+  const dying = {
+    dhGenerate: (g: number) => (reject ? Promise.reject(new Error("worker died")) : pool.dhGenerate(g)),
+    dhAgree: pool.dhAgree.bind(pool),
+  };
+  const dh = new ReusedDh(dying);
+  try {
+    await assert.rejects(dh.dhGenerate(2), /worker died/);
+    reject = false;
+    assert.ok((await dh.dhGenerate(2)).ok, "the next caller gets a pair, not the kept rejection");
+    assert.equal(dh.generated, 1);
+  } finally {
+    await dh.close();
+    await pool.close();
+  }
+});
+
 test("handing out the reused pair makes no page-protection calls (no mprotect per negotiation)", async () => {
   const pool = new CryptoPool({ threads: 0, warmGroups: [2] });
   const dh = new ReusedDh(pool);
@@ -89,4 +108,17 @@ test("handing out the reused pair makes no page-protection calls (no mprotect pe
     await dh.close();
     await pool.close();
   }
+});
+
+test("close() succeeds while a generation that then rejects is still pending", async () => {
+  let fail: ((e: Error) => void) | undefined;
+  const dh = new ReusedDh({
+    dhGenerate: () => new Promise((_, reject) => (fail = reject)),
+    dhAgree: () => Promise.reject(new Error("unused")),
+  });
+  const asked = dh.dhGenerate(2);
+  const closed = dh.close();
+  fail!(new Error("worker died"));
+  await assert.rejects(asked, /worker died/);
+  await closed;
 });
