@@ -33,7 +33,7 @@ export class IvChain {
     this.#hash = hash;
     this.#blockSize = blockSize;
     this.#maxExchanges = maxExchanges;
-    this.#phase1 = Buffer.from(initialIv.buffer, initialIv.byteOffset, initialIv.byteLength).toString("latin1");
+    this.#phase1 = latin1Of(initialIv);
   }
 
   /** The IV the next message with `messageId` is en/decrypted with (a copy). */
@@ -50,7 +50,7 @@ export class IvChain {
     const mid = messageId >>> 0;
     const last = ciphertext.subarray(ciphertext.length - this.#blockSize);
     if (mid === 0) {
-      this.#phase1 = Buffer.from(last.buffer, last.byteOffset, last.byteLength).toString("latin1");
+      this.#phase1 = latin1Of(last);
       return;
     }
     const ivs = (this.#ivs ??= new Map());
@@ -76,4 +76,9 @@ export class IvChain {
   get size(): number {
     return 1 + (this.#ivs?.size ?? 0);
   }
+}
+
+/** The bytes of `b` as a latin1 string (one character per byte: exact, and no copy of the bytes first). */
+function latin1Of(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 }

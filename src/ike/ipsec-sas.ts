@@ -313,4 +313,3 @@ export class IpsecSas {
 function ownerOf(sa: IsakmpSa, peerId: string): string {
   return [peerId, sa.local.address, sa.remote.address].join("|");
 }
-
