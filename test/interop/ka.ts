@@ -62,7 +62,7 @@ interface Seen {
  * `icookie_hex,Ka_hex` lines for every Main or Aggressive Mode exchange in `pcap` in which we (per
  * `dh`) sent a KE payload, all negotiated with `suite` and pre-shared key `psk`.
  */
-export function kaLines(pcap: string, o: { readonly psk: string; readonly suite: Phase1Suite; readonly dh: RecordingDh }): string[] {
+export function kaLines(pcap: string, o: { readonly psk: string; readonly suite: Phase1Suite; readonly dh: Pick<RecordingDh, "privateFor"> }): string[] {
   const byCookie = new Map<string, Seen>();
   for (const d of readPcapFile(pcap).datagrams) {
     // A non-ESP marker precedes IKE on ports other than 500; no ISAKMP message starts with zeros.

@@ -4,15 +4,20 @@
  * 127.0.4.20:14200 (NAT-T port 14201); the load comes from 127.4.2.x:500, so no non-ESP marker is
  * involved. Quick Mode proposes ESP aes128-sha1 in transport mode, host to host. It also checks that
  * strongSwan accepted our Deletes (one for the ESP SAs, one for the ISAKMP SA per negotiation):
- * every ISAKMP SA deleted, nothing refused, no IPsec SA left.
+ * every ISAKMP SA deleted, nothing refused, no IPsec SA left. Both cases capture strongSwan's port
+ * and pass every packet through `capture.sh check` (Wireshark's dissector: no malformed packet, no
+ * expert error), decrypted with the Ka derived from ikeload's recorded DH values (recorded-dh.ts,
+ * test/interop/ka.ts), so the encrypted payloads, Deletes included, are dissected too.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { parseKv } from "../helpers/interop.js";
-import { interopTest } from "../helpers/scenario.js";
+import { checkCapture, interopTest } from "../helpers/scenario.js";
 import { poll } from "../helpers/wait.js";
+import { kaLines, suiteByName } from "../interop/ka.js";
 import { parseLoadArgs } from "../../src/load/options.js";
 import { runLoad } from "../../src/load/runner.js";
+import { recordLoadDh } from "./recorded-dh.js";
 
 const PSK = "load-ss-secret-7";
 
@@ -29,7 +34,8 @@ function installedSpis(xfrmLog: string): Set<string> {
   return spis;
 }
 
-interopTest("a small closed-loop run (Main + Quick Mode) against strongSwan: established > 0, no failures, Deletes accepted", async (s) => {
+interopTest("a small closed-loop run (Main + Quick Mode) against strongSwan: established > 0, no failures, Deletes accepted, capture clean", async (s) => {
+  const cap = await s.capture(`load-t-cap-${process.pid}`, 14200);
   const peer = await s.strongSwan({
     name: `load-t-${process.pid}`,
     role: "responder",
@@ -50,6 +56,8 @@ interopTest("a small closed-loop run (Main + Quick Mode) against strongSwan: est
   });
   const a = parseLoadArgs(["--target", "127.0.4.20:14200", "--source", "127.4.2.1", "--concurrency", "3", "--count", "6", "--psk", PSK, "--workers", "0", "--expire", "20"]);
   assert.ok(a.ok && !a.help);
+  const dh = recordLoadDh();
+  s.defer(() => dh.restore());
   const res = await runLoad(a.value);
   assert.ok(res.ok, JSON.stringify(res));
   assert.ok(res.value.established > 0);
@@ -71,9 +79,11 @@ interopTest("a small closed-loop run (Main + Quick Mode) against strongSwan: est
   assert.equal(ikeDeletes(), n, deleteLines());
   assert.doesNotMatch(charon(), /received HASH payload does not match|integrity check failed/, "strongSwan refused a message of ours");
   await poll(() => installedSpis(peer.info.xfrmlog ?? "").size === 0, () => `strongSwan to remove every IPsec SA; left: ${[...installedSpis(peer.info.xfrmlog ?? "")].join(" ")}`);
+  await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes128", "sha1"), dh }), expect: "main:6,quick:3,info:1" });
 });
 
-interopTest("Aggressive Mode + Quick Mode against strongSwan: established > 0, no failures", async (s) => {
+interopTest("Aggressive Mode + Quick Mode against strongSwan: established > 0, no failures, capture clean", async (s) => {
+  const cap = await s.capture(`load-ta-cap-${process.pid}`, 14210);
   await s.strongSwan({
     name: `load-ta-${process.pid}`,
     role: "responder",
@@ -95,8 +105,11 @@ interopTest("Aggressive Mode + Quick Mode against strongSwan: established > 0, n
   });
   const a = parseLoadArgs(["--target", "127.0.4.21:14210", "--source", "127.4.2.20", "--concurrency", "2", "--count", "4", "--mode", "aggressive", "--psk", PSK, "--cipher", "aes256", "--hash", "sha256", "--dh", "14", "--workers", "0", "--expire", "20"]);
   assert.ok(a.ok && !a.help);
+  const dh = recordLoadDh();
+  s.defer(() => dh.restore());
   const res = await runLoad(a.value);
   assert.ok(res.ok, JSON.stringify(res));
   assert.ok(res.value.established > 0);
   assert.equal(res.value.failed, 0, JSON.stringify(res.value.failures));
+  await checkCapture(cap, { keyLines: (pcap) => kaLines(pcap, { psk: PSK, suite: suiteByName("aes256", "sha256"), dh }), expect: "aggressive:3,quick:3,info:1" });
 });
