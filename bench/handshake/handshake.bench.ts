@@ -30,7 +30,10 @@
  *                        so that neither side's CPU time shows up in the other's latency
  *   --probe              with --half-peak: record GC pauses and event-loop lags of in.iked (an
  *                        --import preload) and of the generator, and print how much of the
- *                        slowest 1% of negotiations and of the middle 10% overlapped them
+ *                        slowest 1% of negotiations and of the middle 10% overlapped them; the
+ *                        half-peak table then shows in.iked's old-space growth per negotiation
+ *                        (rises of old_space's used size, sampled every 10 ms) and its full GCs
+ *                        (mark-compacts) in the run (old-space.ts)
  *   --sched              with --half-peak: record the scheduler (perf sched_switch/wakeup, machine-wide,
  *                        CLOCK_MONOTONIC) over each half-peak round and print, for the slowest 1%
  *                        and the middle 10%, how long each class of thread of both sides ran,
@@ -67,6 +70,7 @@ import { interopSkip, sharedDir } from "../../test/helpers/interop.js";
 import { lineChart } from "./chart.js";
 import { measureRound, summarise, type GeneratorParams, type Round, type Summary } from "./measure.js";
 import { startProbe, type Probe, type ProbeEvent } from "./latency-probe.js";
+import { oldSpaceIn, type OldSpaceFigures, type OldSpaceRise } from "./old-space.js";
 import { affinityOf, DEFAULT_PINNING, pinProcess, type Pinning } from "./pin.js";
 import { projectEfficiency, projectRate } from "./projection.js";
 import { schedPreflight } from "./sched-record.js";
@@ -135,6 +139,8 @@ interface Cell {
   halfPeakGenBase?: Round;
   /** With --probe: the half-peak run's slowest 1% and middle 10% against the stalls. */
   tail?: { readonly tail: Overlaps; readonly middle: Overlaps };
+  /** With --probe, our daemons: the responder's old-space growth per negotiation and full GCs in the half-peak run. */
+  oldSpace?: OldSpaceFigures;
   /** With --sched: the half-peak run by the scheduler. */
   sched?: SchedCell;
 }
@@ -259,6 +265,12 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
       const spans = h.samples.map((x) => ({ at: performance.timeOrigin + x.startMs, ms: x.ms }));
       const { tail, middle } = tailAndMiddle(spans);
       cells[i]!.tail = { tail: overlaps(tail, resp, genEvents.get(i) ?? []), middle: overlaps(middle, resp, genEvents.get(i) ?? []) };
+      const oldFile = path.join(p.probeDir, `old-${t.pid}.json`);
+      if (resp !== undefined && existsSync(oldFile) && spans.length > 0) {
+        const from = Math.min(...spans.map((x) => x.at));
+        const to = Math.max(...spans.map((x) => x.at + x.ms));
+        cells[i]!.oldSpace = oldSpaceIn(JSON.parse(readFileSync(oldFile, "utf8")) as OldSpaceRise[], resp, from, to, spans.length);
+      }
     }
   }
   return cells;
@@ -377,6 +389,7 @@ function printTables(cells: readonly Cell[]): void {
         "udp drops": h.udpDrops.inErrors,
         "slowest 1% in 1st s": `${h.tailFirstSec.n}/${h.tailFirstSec.of}`,
         failed: h.report.failed,
+        ...(c.tail !== undefined && gen === "this" ? { "old KB/neg": c.oldSpace === undefined ? "-" : f2(c.oldSpace.kbPerNegotiation), "full GCs": c.oldSpace?.fullGcs ?? "-" } : {}),
       });
     }
   }

@@ -51,9 +51,11 @@ export class IpsecSas {
   /**
    * Pairs {@link removePair} is deleting, keyed `proto:peer:outboundSpi`: held in `installed` until
    * the kernel has answered both deletes, but left out of {@link held}, so that a resync whose dump
-   * comes back in between does not take the half already deleted for one the kernel lost.
+   * comes back in between does not take the half already deleted for one the kernel lost. An
+   * array, not a `Set`: it holds the few removals under way, and a `Set` that every pair enters and
+   * leaves re-allocates its hash table in old space each time it empties (sa-manager.ts).
    */
-  private readonly removing = new Set<string>();
+  private readonly removing: string[] = [];
   private added: ((sa: IsakmpSa) => void) | undefined;
 
   constructor(
@@ -79,7 +81,7 @@ export class IpsecSas {
     const out: HeldPair[] = [];
     for (const [sa, list] of this.installed) {
       for (const c of list) {
-        if (this.removing.size > 0 && this.removing.has(saKey(c.proto, c.outboundSpi, sa.remote.address))) continue;
+        if (this.removing.length > 0 && this.removing.includes(saKey(c.proto, c.outboundSpi, sa.remote.address))) continue;
         out.push({
           proto: c.proto,
           inbound: { src: sa.remote.address, dst: sa.local.address, spi: c.inboundSpi },
@@ -199,7 +201,7 @@ export class IpsecSas {
     const removing = saKey(proto, outboundSpi, sa.remote.address);
     this.owners.delete(removing);
     // Every await below catches what it throws: the key always leaves `removing` at the end.
-    this.removing.add(removing);
+    this.removing.push(removing);
     try {
       if (pair === undefined) pair = (await kernel.get(sa.local.address, sa.remote.address, proto, outboundSpi)).pairSpi || undefined;
       await kernel.delete(sa.local.address, sa.remote.address, proto, outboundSpi);
@@ -214,7 +216,7 @@ export class IpsecSas {
         this.log.debug({ sa: sa.tag, spi: pair, err: String(err) }, "inbound SA already gone");
       }
     }
-    this.removing.delete(removing);
+    this.removing.splice(this.removing.indexOf(removing), 1);
     // Recorded under `sa`, or (the peer's Delete through a newer ISAKMP SA) under an older one.
     const match = (c: ChosenSa): boolean => c.proto === proto && c.outboundSpi === outboundSpi;
     const holder = this.installed.get(sa)?.some(match) === true ? sa : [...this.installed.keys()].find((o) => o.remote.address === sa.remote.address && this.installed.get(o)!.some(match));

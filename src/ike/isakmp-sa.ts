@@ -161,6 +161,8 @@ export class IsakmpSa implements QueueErrorSink {
   phase1: SaSummary | undefined;
   /** NAT traversal (RFC 3947), once both sides announced it; `local`/`remote` follow its float. */
   natt: NattState | undefined;
+  /** Whether its SA manager counts it in the half-open bounds (set and cleared there: sa-manager.ts). */
+  halfOpen = false;
   /** IPsec SAs (one per negotiated protocol, each an inbound/outbound pair) created under this SA. */
   ipsecCreated = 0;
   /** Of those, how many were deleted (by us, the peer's Delete, or INITIAL-CONTACT). */

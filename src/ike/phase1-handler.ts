@@ -89,12 +89,20 @@ function positionOf(task: Phase1Task): TaskPosition {
 
 /** The engine's Phase 1 handler. */
 export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1Notices, SaDestroyListener {
-  private readonly tasks = new Map<IsakmpSa, Phase1Task>();
+  /**
+   * The Phase 1 exchange of each SA negotiating. The tables of this handler are keyed by the SA
+   * and never iterated, so they are `WeakMap`s: a `Map` or `Set` every SA enters and leaves
+   * re-allocates its hash table in old space as it empties (sa-manager.ts). Counted for leak
+   * checks ({@link debugSizes}).
+   */
+  private readonly tasks = new WeakMap<IsakmpSa, Phase1Task>();
+  private taskCount = 0;
   /** Quick Modes waiting for an initiator SA to come up. */
-  private readonly pendingQuick = new Map<IsakmpSa, QuickModeRequest[]>();
+  private readonly pendingQuick = new WeakMap<IsakmpSa, QuickModeRequest[]>();
+  private pendingCount = 0;
   private readonly lifetime: Phase1Lifetime;
   /** Called once a responder SA's first step is done (it releases the exchange's unverified-DH slot). */
-  private readonly firstStep = new Map<IsakmpSa, () => void>();
+  private readonly firstStep = new WeakMap<IsakmpSa, () => void>();
 
   /** What every SA of this handler is given (one object for all of them). */
   private readonly saContext: IsakmpSaContext;
@@ -130,7 +138,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     sa.dpd.weSent = dpdVendorIds(rule).length > 0;
     const ctx = this.taskContext(sa, rule);
     const task = chosen === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
-    this.tasks.set(sa, task);
+    this.setTask(sa, task);
     sa.exchange = chosen;
     sa.transition("negotiating", `${chosen} mode started`);
     void sa.queue.push(async () => {
@@ -147,9 +155,12 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
 
   /** Run `request` once the initiator SA `sa` is up (or drop it with `sa`). */
   afterPhase1(sa: IsakmpSa, request: QuickModeRequest): void {
-    const list = this.pendingQuick.get(sa) ?? [];
-    list.push(request);
-    this.pendingQuick.set(sa, list);
+    const list = this.pendingQuick.get(sa);
+    if (list !== undefined) list.push(request);
+    else {
+      this.pendingQuick.set(sa, [request]);
+      this.pendingCount++;
+    }
   }
 
   startResponder(init: IsakmpSaInit, rule: ResolvedRule, mode: "main" | "aggressive", mm1?: Mm1Record, firstStepDone?: () => void): IsakmpSa {
@@ -167,7 +178,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     const task = mode === "aggressive" ? new AggressiveMode(ctx) : new MainMode(ctx);
     if (mm1 !== undefined && task instanceof MainMode) task.resumeR(mm1);
     this.ctx.natt.resumed(sa, mm1?.natt);
-    this.tasks.set(sa, task);
+    this.setTask(sa, task);
     sa.exchange = mode;
     sa.transition("negotiating", mode === "aggressive" ? "AM1 received" : "MM3 with our cookie");
     return sa;
@@ -292,7 +303,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     // The exchange is over: what it kept to compute the hashes and keys (SA payload, nonces, DH
     // values, proposals, the authenticator) is not needed any more, so the SA stops holding it. A
     // retransmitted last request is answered from the SA's reply cache, before routing.
-    this.tasks.delete(sa);
+    this.dropTask(sa);
     sa.keymat?.phase1Over();
     // Phase 1's pool work (DH, signatures) is all done: a later exchange makes a new controller.
     sa.releaseAbort();
@@ -336,9 +347,7 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
     }
     this.ctx.dpd.start(sa);
     emit("phase1-up", sa, result);
-    const pending = this.pendingQuick.get(sa) ?? [];
-    this.pendingQuick.delete(sa);
-    for (const req of pending) quick.quickMode(sa, req);
+    for (const req of this.takePending(sa)) quick.quickMode(sa, req);
   }
 
   shortenLifetime(sa: IsakmpSa, secs: number): boolean {
@@ -386,11 +395,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
   /** One of our SAs was destroyed: forget its exchange, fail the Quick Modes that waited for it. */
   saDestroyed(sa: IsakmpSa): void {
     const { ipsec, emit } = this.ctx;
-    this.tasks.delete(sa);
+    this.dropTask(sa);
     this.firstStep.delete(sa);
     ipsec.release(sa);
-    for (const req of this.pendingQuick.get(sa) ?? []) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`, req);
-    this.pendingQuick.delete(sa);
+    for (const req of this.takePending(sa)) emit("phase2-failed", sa, `ISAKMP SA died before Quick Mode (${req.remoteId.prefix})`, req);
     emit("sa-dead", sa, sa.deathReason ?? "");
   }
 
@@ -413,6 +421,24 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
 
   /** Entry counts of the tables, for leak checks. */
   debugSizes(): { tasks: number; pendingQuick: number } {
-    return { tasks: this.tasks.size, pendingQuick: this.pendingQuick.size };
+    return { tasks: this.taskCount, pendingQuick: this.pendingCount };
+  }
+
+  private setTask(sa: IsakmpSa, task: Phase1Task): void {
+    if (!this.tasks.has(sa)) this.taskCount++;
+    this.tasks.set(sa, task);
+  }
+
+  private dropTask(sa: IsakmpSa): void {
+    if (this.tasks.delete(sa)) this.taskCount--;
+  }
+
+  /** The Quick Modes waiting for `sa`, which stop waiting. */
+  private takePending(sa: IsakmpSa): readonly QuickModeRequest[] {
+    const list = this.pendingQuick.get(sa);
+    if (list === undefined) return [];
+    this.pendingQuick.delete(sa);
+    this.pendingCount--;
+    return list;
   }
 }

@@ -75,10 +75,12 @@ const PHASE2_LINGER_MS = 60_000;
 export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestroyListener {
   /** Quick Modes we started and that wait for QM2, per ISAKMP SA (weak: dies with the SA). */
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
-  /** Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs). */
+  /**
+   * Quick Modes not yet ended, per ISAKMP SA: its destroy ends them (retransmitters, larval SPIs).
+   * {@link underWay} finds them through the SA manager's SAs with the peer: no table of its own,
+   * which every Quick Mode would enter and leave (old-space garbage: sa-manager.ts).
+   */
   private readonly open = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
-  /** The same exchanges with their ISAKMP SA, for {@link underWay}. */
-  private readonly underway = new Map<Phase2Exchange, IsakmpSa>();
 
   constructor(private readonly ctx: QuickHandlerContext) {}
 
@@ -161,9 +163,11 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
    * racing its QM3) needs no second negotiation, the SAs are about to be there.
    */
   underWay(peer: string, local: string, remote: string): boolean {
-    for (const [ex, sa] of this.underway) {
-      const ids = ex.task.clientIds;
-      if (sa.remote.address === peer && ids?.local === local && ids.remote === remote) return true;
+    for (const sa of this.ctx.sas.byPeerAddress(peer)) {
+      for (const ex of this.open.get(sa) ?? []) {
+        const ids = ex.task.clientIds;
+        if (ids?.local === local && ids.remote === remote) return true;
+      }
     }
     return false;
   }
@@ -304,7 +308,6 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
     // WeakSet of hooked SAs cost ~50 bytes per SA, and its entries outlive young-generation GCs).
     sa.onDestroy(this);
     open.add(ex);
-    this.underway.set(ex, sa);
     return ex;
   }
 
@@ -325,7 +328,6 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
         sa.releaseAbort();
       }
     }
-    this.underway.delete(ex);
     this.waiting.get(sa)?.delete(ex);
     ex.retransmitter?.stop();
     ex.retransmitter = undefined;

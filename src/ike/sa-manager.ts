@@ -46,69 +46,91 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
 }
 
 /**
- * Table keys: the cookies' bytes as one-byte characters (latin1 maps each byte to one character and
- * back, so distinct cookies make distinct keys), half as long as hex and quicker to make and hash;
- * built for every datagram's look-up. Never shown to anyone. Joined, not added: `+` makes a tree of
- * two strings (~50 bytes more), which the tables keep for the SA's life; a join is one flat string,
- * as quick to make and hash.
+ * The table key of an icookie: its bytes as one-byte characters (latin1 maps each byte to one
+ * character and back, so distinct cookies make distinct keys), half as long as hex and quicker to
+ * make and hash; built for every datagram's look-up. Never shown to anyone.
  */
-function pairKey(icookie: Buffer, rcookie: Buffer): string {
-  return [icookie.toString("latin1"), rcookie.toString("latin1")].join("");
+function icookieKey(icookie: Buffer): string {
+  return icookie.toString("latin1");
 }
 
-function halfKey(icookie: Buffer, peer: Endpoint): string {
-  return [icookie.toString("latin1"), peer.address].join("");
+/** One peer address's SAs and how many of them are half-open. */
+interface PeerEntry {
+  /** The SA itself while the peer has one (most do: no Set for it), a Set from the second on. */
+  sas: IsakmpSa | Set<IsakmpSa>;
+  halfOpen: number;
 }
 
-/** The engine's SA tables. `P2` is the Phase 2 exchange type. */
+/**
+ * The engine's SA tables. `P2` is the Phase 2 exchange type.
+ *
+ * Few long-lived tables, each touched once per SA: V8 re-allocates a `Map`'s or `Set`'s hash table
+ * in old space when a delete empties or shrinks it, so every table an SA enters and leaves costs
+ * old-space garbage and, at a few hundred negotiations a second, full GCs
+ * (bench/handshake/README.md, "where in.iked's old space per negotiation is allocated"). Hence one
+ * table by icookie for both cookie look-ups, one record per peer address for its SAs and its
+ * half-open count, the half-open mark on the SA itself, and the Phase 2 exchanges in a `WeakMap`
+ * (never iterated) whose per-SA tables are born and die with their SA.
+ */
 export class SaManager<P2 = unknown> implements SaDestroyListener {
-  private readonly byPair = new Map<string, IsakmpSa>();
-  private readonly byHalf = new Map<string, IsakmpSa>();
-  /** By peer address: the SA itself while a peer has one (most do: no Set for it), a Set from the second on. */
-  private readonly byPeer = new Map<string, IsakmpSa | Set<IsakmpSa>>();
-  private readonly byRule = new Map<string, Set<IsakmpSa>>();
-  private readonly halfOpen = new Set<IsakmpSa>();
-  private readonly halfOpenPerPeer = new Map<string, number>();
+  /**
+   * By icookie: the SA itself while one SA has it (all but always), an array of them, in the order
+   * added, when several do (two peers chose the same icookie). The cookie pair and the peer
+   * address pick among them ({@link lookup}).
+   */
+  private readonly byIcookie = new Map<string, IsakmpSa | IsakmpSa[]>();
+  /** By peer address. */
+  private readonly byPeer = new Map<string, PeerEntry>();
+  private held = 0;
+  private halfOpenHeld = 0;
   /**
    * Phase 2 exchanges by their ISAKMP SA, then message ID: a lookup per datagram builds no key
    * string, and an SA's removal takes its own with it instead of scanning every exchange. An SA
    * has a Map here only while it has an exchange.
    */
-  private readonly phase2 = new Map<IsakmpSa, Map<number, P2>>();
+  private readonly phase2 = new WeakMap<IsakmpSa, Map<number, P2>>();
   private phase2Held = 0;
 
   constructor(private readonly limits: HalfOpenLimits = DEFAULT_HALF_OPEN) {}
 
   /** Number of ISAKMP SAs held. */
   get size(): number {
-    return this.byHalf.size;
+    return this.held;
   }
 
   /** Number of Phase 1 exchanges in progress. */
   get halfOpenCount(): number {
-    return this.halfOpen.size;
+    return this.halfOpenHeld;
   }
 
   /** Whether a new responder exchange from `peer` may start; checked before any pool work. */
   admitResponder(peer: Endpoint): AdmitRefusal | null {
-    if (this.halfOpen.size >= this.limits.global) return "global-half-open";
-    if ((this.halfOpenPerPeer.get(peer.address) ?? 0) >= this.limits.perPeer) return "peer-half-open";
+    if (this.halfOpenHeld >= this.limits.global) return "global-half-open";
+    if ((this.byPeer.get(peer.address)?.halfOpen ?? 0) >= this.limits.perPeer) return "peer-half-open";
     return null;
   }
 
   /** Insert a new SA; it counts as half-open until {@link markEstablished}. Removed on its destroy. */
   add(sa: IsakmpSa): void {
-    const hk = halfKey(sa.icookie, sa.remote);
-    if (this.byHalf.has(hk)) throw new Error(`duplicate SA ${sa.tag}`);
-    this.byHalf.set(hk, sa);
-    if (!sa.rcookie.equals(ZERO_COOKIE)) this.byPair.set(pairKey(sa.icookie, sa.rcookie), sa);
+    const ik = icookieKey(sa.icookie);
+    const same = this.byIcookie.get(ik);
+    if (same === undefined) this.byIcookie.set(ik, sa);
+    else {
+      const list = Array.isArray(same) ? same : [same];
+      if (list.some((o) => o.remote.address === sa.remote.address)) throw new Error(`duplicate SA ${sa.tag}`);
+      if (Array.isArray(same)) same.push(sa);
+      else this.byIcookie.set(ik, [same, sa]);
+    }
+    this.held++;
     const peer = this.byPeer.get(sa.remote.address);
-    if (peer === undefined) this.byPeer.set(sa.remote.address, sa);
-    else if (peer instanceof Set) peer.add(sa);
-    else this.byPeer.set(sa.remote.address, new Set([peer, sa]));
-    if (sa.rule !== undefined) addTo(this.byRule, sa.rule, sa);
-    this.halfOpen.add(sa);
-    this.halfOpenPerPeer.set(sa.remote.address, (this.halfOpenPerPeer.get(sa.remote.address) ?? 0) + 1);
+    if (peer === undefined) this.byPeer.set(sa.remote.address, { sas: sa, halfOpen: 1 });
+    else {
+      if (peer.sas instanceof Set) peer.sas.add(sa);
+      else peer.sas = new Set([peer.sas, sa]);
+      peer.halfOpen++;
+    }
+    sa.halfOpen = true;
+    this.halfOpenHeld++;
     sa.onDestroy(this);
   }
 
@@ -119,11 +141,9 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
 
   /** Record the responder cookie an initiator learned from MM2/AM2. */
   setRcookie(sa: IsakmpSa, rcookie: Buffer): void {
-    if (!sa.rcookie.equals(ZERO_COOKIE)) this.byPair.delete(pairKey(sa.icookie, sa.rcookie));
     // Held for the SA's life: an allocation of its own, not a view of Node's shared pool slab
-    // (which it would keep alive whole).
+    // (which it would keep alive whole). Filed by icookie, the SA needs no new table entry.
     sa.rcookie = unpooledCopy(rcookie);
-    this.byPair.set(pairKey(sa.icookie, sa.rcookie), sa);
   }
 
   /** The SA stops counting as half-open. */
@@ -136,20 +156,31 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
    * rcookie is zero (a retransmitted first message) or not yet known to us (MM2 for an initiator).
    */
   lookup(icookie: Buffer, rcookie: Buffer, peer: Endpoint): IsakmpSa | undefined {
-    if (!rcookie.equals(ZERO_COOKIE)) {
-      const sa = this.byPair.get(pairKey(icookie, rcookie));
-      if (sa !== undefined) return sa;
+    const same = this.byIcookie.get(icookieKey(icookie));
+    if (same === undefined) return undefined;
+    const zero = rcookie.equals(ZERO_COOKIE);
+    let sa: IsakmpSa | undefined;
+    if (!Array.isArray(same)) {
+      // The pair names the SA from any address (NAT-T may have moved the peer); the icookie alone
+      // only from the SA's peer address.
+      if (!zero && same.rcookie.equals(rcookie)) return same;
+      sa = same.remote.address === peer.address ? same : undefined;
+    } else {
+      if (!zero) {
+        // The newest SA with the pair, as a table keyed by the pair would hold.
+        for (let i = same.length - 1; i >= 0; i--) if (same[i]!.rcookie.equals(rcookie)) return same[i];
+      }
+      sa = same.find((o) => o.remote.address === peer.address);
     }
-    const sa = this.byHalf.get(halfKey(icookie, peer));
     if (sa === undefined) return undefined;
     // A known rcookie must match: otherwise this is another exchange reusing the icookie.
-    if (!rcookie.equals(ZERO_COOKIE) && !sa.rcookie.equals(ZERO_COOKIE) && !sa.rcookie.equals(rcookie)) return undefined;
+    if (!zero && !sa.rcookie.equals(ZERO_COOKIE) && !sa.rcookie.equals(rcookie)) return undefined;
     return sa;
   }
 
   /** SAs with this peer address (any port: NAT-T may move the peer to 4500). */
   byPeerAddress(address: string): IsakmpSa[] {
-    const peer = this.byPeer.get(address);
+    const peer = this.byPeer.get(address)?.sas;
     return peer === undefined ? [] : peer instanceof Set ? [...peer] : [peer];
   }
 
@@ -164,14 +195,19 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     return best;
   }
 
-  /** SAs made for this rule label. */
+  /** SAs made for this rule label, in the order added (a scan: for operators, not per datagram). */
   byRuleLabel(label: string): IsakmpSa[] {
-    return [...(this.byRule.get(label) ?? [])];
+    return this.all().filter((sa) => sa.rule === label);
   }
 
-  /** Every SA, in insertion order. */
+  /** Every SA, in the order added (SAs sharing an icookie together, at the first one's place). */
   all(): IsakmpSa[] {
-    return [...this.byHalf.values()];
+    const out: IsakmpSa[] = [];
+    for (const same of this.byIcookie.values()) {
+      if (Array.isArray(same)) out.push(...same);
+      else out.push(same);
+    }
+    return out;
   }
 
   /** Phase 2 exchange (Quick Mode, informational) of `sa` by message ID (RFC 2408 section 3.1). */
@@ -199,20 +235,34 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     return this.phase2Held;
   }
 
+  /** Entry counts of the tables and the counters, for leak checks. */
+  debugSizes(): { byIcookie: number; byPeer: number; held: number; halfOpen: number; peerHalfOpen: number; phase2: number } {
+    let peerHalfOpen = 0;
+    for (const peer of this.byPeer.values()) peerHalfOpen += peer.halfOpen;
+    return { byIcookie: this.byIcookie.size, byPeer: this.byPeer.size, held: this.held, halfOpen: this.halfOpenHeld, peerHalfOpen, phase2: this.phase2Held };
+  }
+
   private remove(sa: IsakmpSa): void {
-    const hk = halfKey(sa.icookie, sa.remote);
-    if (this.byHalf.get(hk) === sa) this.byHalf.delete(hk);
-    const pk = pairKey(sa.icookie, sa.rcookie);
-    if (this.byPair.get(pk) === sa) this.byPair.delete(pk);
-    const peer = this.byPeer.get(sa.remote.address);
-    if (peer === sa) this.byPeer.delete(sa.remote.address);
-    else if (peer instanceof Set) {
-      peer.delete(sa);
-      // Back to the single SA: the Set goes.
-      if (peer.size === 1) this.byPeer.set(sa.remote.address, peer.values().next().value as IsakmpSa);
+    const ik = icookieKey(sa.icookie);
+    const same = this.byIcookie.get(ik);
+    if (same === sa) {
+      this.byIcookie.delete(ik);
+      this.held--;
+    } else if (Array.isArray(same) && same.includes(sa)) {
+      const left = same.filter((o) => o !== sa);
+      // Back to the single SA: the array goes.
+      this.byIcookie.set(ik, left.length === 1 ? left[0]! : left);
+      this.held--;
     }
-    if (sa.rule !== undefined) removeFrom(this.byRule, sa.rule, sa);
     this.leaveHalfOpen(sa);
+    const peer = this.byPeer.get(sa.remote.address);
+    if (peer !== undefined) {
+      if (peer.sas === sa) this.byPeer.delete(sa.remote.address);
+      else if (peer.sas instanceof Set && peer.sas.delete(sa)) {
+        // Back to the single SA: the Set goes.
+        if (peer.sas.size === 1) peer.sas = peer.sas.values().next().value as IsakmpSa;
+      }
+    }
     const bySa = this.phase2.get(sa);
     if (bySa !== undefined) {
       this.phase2Held -= bySa.size;
@@ -221,22 +271,10 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
   }
 
   private leaveHalfOpen(sa: IsakmpSa): void {
-    if (!this.halfOpen.delete(sa)) return;
-    const n = (this.halfOpenPerPeer.get(sa.remote.address) ?? 1) - 1;
-    if (n <= 0) this.halfOpenPerPeer.delete(sa.remote.address);
-    else this.halfOpenPerPeer.set(sa.remote.address, n);
+    if (!sa.halfOpen) return;
+    sa.halfOpen = false;
+    this.halfOpenHeld--;
+    const peer = this.byPeer.get(sa.remote.address);
+    if (peer !== undefined) peer.halfOpen--;
   }
-}
-
-function addTo(m: Map<string, Set<IsakmpSa>>, k: string, sa: IsakmpSa): void {
-  let s = m.get(k);
-  if (s === undefined) m.set(k, (s = new Set()));
-  s.add(sa);
-}
-
-function removeFrom(m: Map<string, Set<IsakmpSa>>, k: string, sa: IsakmpSa): void {
-  const s = m.get(k);
-  if (s === undefined) return;
-  s.delete(sa);
-  if (s.size === 0) m.delete(k);
 }

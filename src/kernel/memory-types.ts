@@ -29,7 +29,7 @@ export interface MemoryKernelOptions {
 export interface MemoryKernelSizes {
   /** SAs by (proto, spi, dst). */
   sas: number;
-  /** Distinct reqids indexed, and SAs in those sets. */
+  /** Distinct reqids (other than 0) of the SAs held, and the SAs that have one. */
   reqids: number;
   reqidSas: number;
   /** SAs in the deadline heap (one entry each, at its earliest deadline), and whether its clock timer is armed. */

@@ -5,10 +5,13 @@
  * in sodium secure memory and are zeroed when an SA goes, and `acquire()` raises ACQUIRE the way
  * outbound traffic without an SA would.
  *
- * Scale: SAs are indexed by (proto, spi, dst) and by reqid; each SA sits once in one indexed
- * min-heap, at its earliest lifetime deadline (worked out from its state, lifetimes and counters),
- * with a single clock timer armed for the root, so 100k SAs cost 100k map entries and heap slots,
- * not 200k timers nor any stale entries.
+ * Scale: SAs are indexed by (proto, spi, dst) only; each SA sits once in one indexed min-heap, at
+ * its earliest lifetime deadline (worked out from its state, lifetimes and counters), with a single
+ * clock timer armed for the root, so 100k SAs cost 100k map entries and heap slots, not 200k timers
+ * nor any stale entries. A dump by reqid scans them: the daemon gives every SA the same reqid
+ * (IKED_REQID) and never dumps by it, and an index every SA entered and left would re-allocate its
+ * tables in old space as they empty (bench/handshake/README.md, "where in.iked's old space per
+ * negotiation is allocated").
  */
 import { EventEmitter } from "node:events";
 import { AUTH_ALGORITHMS, COMPRESS_ALGORITHMS, ENCRYPT_ALGORITHMS, type SaProto, type SupportedAlgorithms } from "./algorithms.js";
@@ -64,7 +67,6 @@ export class MemoryKernel extends EventEmitter implements Kernel {
   readonly #larvalMs: number;
   readonly #maxSas: number;
   readonly #sas = new Map<string, SaRecord>();
-  readonly #byReqid = new Map<number, Set<SaRecord>>();
   readonly #deadlines: Deadlines<SaRecord>;
   readonly #registered = new Set<SaProto>();
   readonly #acquires: AcquireTable;
@@ -96,12 +98,17 @@ export class MemoryKernel extends EventEmitter implements Kernel {
    */
   debugSizes(): MemoryKernelSizes {
     this.#acquires.expire(this.#clock.now());
+    const reqids = new Set<number>();
     let reqidSas = 0;
-    for (const set of this.#byReqid.values()) reqidSas += set.size;
+    for (const rec of this.#sas.values()) {
+      if (rec.sa.reqid === 0) continue;
+      reqids.add(rec.sa.reqid);
+      reqidSas++;
+    }
     const acq = this.#acquires.indexSizes;
     return {
       sas: this.#sas.size,
-      reqids: this.#byReqid.size,
+      reqids: reqids.size,
       reqidSas,
       deadlines: this.#deadlines.size,
       timerArmed: this.#deadlines.armed,
@@ -131,7 +138,6 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     let seq: number;
     if (rec.state === "larval") {
       const sa = resolveSa(spec);
-      this.#reindexReqid(rec, sa.reqid);
       rec.install(sa, spec, this.#keys, now);
       seq = sa.seq;
     } else {
@@ -200,9 +206,12 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const p = proto === undefined ? undefined : checkProto(proto);
     const keys = options?.includeKeys === true;
     const reqid = options?.reqid;
-    const source = reqid !== undefined ? (this.#byReqid.get(reqid) ?? new Set<SaRecord>()) : this.#sas.values();
     const out: SaInfo[] = [];
-    for (const rec of source) if (p === undefined || rec.sa.proto === p) out.push(rec.info(keys));
+    for (const rec of this.#sas.values()) {
+      // Reqid 0 is "none": no SA is found by it.
+      if (reqid !== undefined && (reqid === 0 || rec.sa.reqid !== reqid)) continue;
+      if (p === undefined || rec.sa.proto === p) out.push(rec.info(keys));
+    }
     return out;
   }
 
@@ -298,33 +307,11 @@ export class MemoryKernel extends EventEmitter implements Kernel {
 
   #insert(rec: SaRecord): void {
     this.#sas.set(rec.key, rec);
-    this.#indexReqid(rec);
-  }
-
-  #indexReqid(rec: SaRecord): void {
-    if (rec.sa.reqid === 0) return;
-    let set = this.#byReqid.get(rec.sa.reqid);
-    if (set === undefined) this.#byReqid.set(rec.sa.reqid, (set = new Set()));
-    set.add(rec);
-  }
-
-  #unindexReqid(rec: SaRecord): void {
-    const set = this.#byReqid.get(rec.sa.reqid);
-    if (set === undefined) return;
-    set.delete(rec);
-    if (set.size === 0) this.#byReqid.delete(rec.sa.reqid);
-  }
-
-  #reindexReqid(rec: SaRecord, reqid: number): void {
-    this.#unindexReqid(rec);
-    rec.sa.reqid = reqid;
-    this.#indexReqid(rec);
   }
 
   /** Drops an SA: wipes its keys, takes it out of the deadline heap, marks it dead. */
   #remove(rec: SaRecord): void {
     this.#sas.delete(rec.key);
-    this.#unindexReqid(rec);
     this.#deadlines.remove(rec);
     rec.destroy(this.#keys);
   }

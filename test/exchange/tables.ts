@@ -5,11 +5,10 @@
  */
 import type { Pair, Side } from "./harness.js";
 
-/** Sizes of one side's tables (the SA manager's private maps are read for the test; they are plain TS-private). */
+/** Sizes of one side's tables. */
 export function tables(side: Side): Record<string, number> {
-  const sas = side.engine.sas as unknown as Record<string, Map<unknown, unknown> | Set<unknown>>;
   const out: Record<string, number> = {};
-  for (const name of ["byPair", "byHalf", "byPeer", "byRule", "halfOpen", "halfOpenPerPeer", "phase2"]) out[`sas.${name}`] = sas[name]!.size;
+  for (const [k, v] of Object.entries(side.engine.sas.debugSizes())) out[`sas.${k}`] = v;
   for (const [k, v] of Object.entries(side.engine.debugSizes())) out[`engine.${k}`] = v;
   for (const [k, v] of Object.entries(side.kernel.debugSizes())) out[`kernel.${k}`] = v;
   return out;

@@ -108,7 +108,7 @@ test("negotiations that fail (silent peer, lost MM4 or MM6, lost QM2) leave no h
     const mid = snapshot(p);
     if (passFromB < 3) assert.equal(mid.a["sas.halfOpen"], 1, `case ${i}: a half-open`);
     if (passFromB === 1) assert.equal(mid.b["sas.halfOpen"], 1, `case ${i}: b half-open`);
-    if (passFromB === 2) assert.equal(mid.b["sas.byHalf"]! - mid.b["sas.halfOpen"]!, 1, `case ${i}: b established, a not`);
+    if (passFromB === 2) assert.equal(mid.b["sas.held"]! - mid.b["sas.halfOpen"]!, 1, `case ${i}: b established, a not`);
     if (passFromB === 3) assert.equal(mid.b["sas.phase2"], 1, `case ${i}: b holds the Quick Mode`);
     // Retransmits give up, half-open and established-but-unused SAs time out, Phase 2 caches linger out.
     for (let step = 0; step < 40; step++) {

@@ -1,0 +1,62 @@
+/**
+ * How much a process's old generation grows per negotiation, for the half-peak table (`--probe`):
+ * the probe preload samples V8's `old_space` used size every ~10 ms and keeps every rise; over the
+ * measured window, the sum of the rises per negotiation is the old-space allocation (promotion and
+ * what V8 allocates there directly, such as the hash tables of long-lived `Map`s and `Set`s it
+ * re-allocates: bench/handshake/README.md, "where in.iked's old space per negotiation is
+ * allocated"), and the mark-compacts (full GCs) the probe saw in the window are what it costs.
+ * A GC's fall is not subtracted: what the GC frees says nothing of what was allocated.
+ */
+import { getHeapSpaceStatistics } from "node:v8";
+import { performance } from "node:perf_hooks";
+import type { ProbeEvent } from "./latency-probe.js";
+
+/** One rise of the old space's used size between two samples: when (ms since the epoch) and by how much. */
+export interface OldSpaceRise {
+  readonly at: number;
+  readonly bytes: number;
+}
+
+/** A running sampler. */
+export interface OldSpaceSampler {
+  /** The rises recorded so far. */
+  rises(): OldSpaceRise[];
+  stop(): void;
+}
+
+function oldSpaceUsed(): number {
+  for (const s of getHeapSpaceStatistics()) if (s.space_name === "old_space") return s.space_used_size;
+  return 0;
+}
+
+/** Sample this thread's heap every `everyMs`. */
+export function startOldSpaceSampler(everyMs = 10): OldSpaceSampler {
+  const rises: OldSpaceRise[] = [];
+  let last = oldSpaceUsed();
+  const timer = setInterval(() => {
+    const now = oldSpaceUsed();
+    if (now > last) rises.push({ at: performance.timeOrigin + performance.now(), bytes: now - last });
+    last = now;
+  }, everyMs).unref();
+  return {
+    rises: () => rises.slice(),
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** Old-space growth per negotiation and full GCs in a window. */
+export interface OldSpaceFigures {
+  readonly kbPerNegotiation: number;
+  readonly fullGcs: number;
+}
+
+/**
+ * The figures over [`from`, `to`] (ms since the epoch) for `negotiations` negotiations: rises
+ * sampled in the window, and the probe's `gc-major` events that started in it.
+ */
+export function oldSpaceIn(rises: readonly OldSpaceRise[], events: readonly ProbeEvent[], from: number, to: number, negotiations: number): OldSpaceFigures {
+  let bytes = 0;
+  for (const r of rises) if (r.at >= from && r.at <= to) bytes += r.bytes;
+  const fullGcs = events.filter((e) => e.kind === "gc-major" && e.at >= from && e.at <= to).length;
+  return { kbPerNegotiation: negotiations > 0 ? bytes / 1024 / negotiations : Number.NaN, fullGcs };
+}
