@@ -60,6 +60,8 @@
  *   --gen-gc parallel|single   the generator's (this process's) V8 GC threads: `single` re-runs the
  *                        bench under `node --single-threaded-gc` (default: single with --half-peak
  *                        --pin, parallel otherwise; the header says which)
+ *   --gen-node-args="..."  node options for the generator (this process), e.g.
+ *                        "--no-allocation-site-pretenuring": the bench re-runs itself with them
  * With several rounds each column shows the median; the order of the targets changes from round
  * to round (rounds.ts: a rotation when the rounds are a multiple of the targets, otherwise pairs of
  * rounds in opposite orders) and is printed per group. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
@@ -185,7 +187,7 @@ function printHeader(p: Params, certs: Certs | undefined): void {
       `Warm-up, right before each target's round: first round in.iked ${p.warmup.first.daemon}, strongSwan ${p.warmup.first.strongswan}${p.responders.includes("bench") ? `, responder.ts ${p.warmup.first.bench}` : ""}; later rounds ${p.warmup.each}. ` +
       `Order: ${p.rounds > 1 ? "per group below" : "one round"}.\n` +
       `Generator: this process, ${p.gen.tree === undefined ? "this tree's ikeload" : `the ikeload of ${p.gen.tree}`} (every target alike${p.baseGen ? `; each round also with the ikeload of ${p.baseGen.tree}, alternating` : ""}), ${p.gen.workers} pool thread(s), DH key pairs ${p.gen.freshDh ? "fresh per negotiation" : "reused (one per group: one modexp per negotiation)"}. ` +
-      `Generator GC: ${singleThreadedGc() ? "--single-threaded-gc (GC on its event loop thread only)" : "V8's default (parallel and concurrent GC threads)"}. ` +
+      `Generator GC: ${singleThreadedGc() ? "--single-threaded-gc (GC on its event loop thread only)" : "V8's default (parallel and concurrent GC threads)"}; its node options: ${process.execArgv.join(" ") || "none"}. ` +
       `in.iked: detached, default logging, --kernel memory${p.responders.includes("bench") ? "; responder.ts: the engine without the daemon (comparison)" : ""}.\n` +
       `CPU: ms per negotiation, user + system from /proc (10 ms ticks). main: the event loop thread (charon: its busiest thread); pool: each worker; ` +
       `v8: V8 platform threads (GC, compilation); libuv: libuv's pool and the signal thread; ceiling: 1000 / main.` +
@@ -514,15 +516,26 @@ export function genGcOf(args: readonly string[]): "single" | "parallel" {
   return v["half-peak"] === true && v.pin === true ? "single" : "parallel";
 }
 
-/** Run the bench here, or under `node --single-threaded-gc` when the options want that and this process lacks it. */
+/** The node options the generator (this process) needs for these options: `--gen-node-args`, and `--single-threaded-gc` per genGcOf. */
+export function genNodeArgsOf(args: readonly string[]): string[] {
+  const { values: v } = parseArgs({ args: [...args], options: { "gen-node-args": { type: "string" } }, strict: false });
+  const extra = typeof v["gen-node-args"] === "string" ? v["gen-node-args"].split(/\s+/).filter((w) => w !== "") : [];
+  return genGcOf(args) === "single" ? [...extra, "--single-threaded-gc"] : extra;
+}
+
+/** Set when the bench re-ran itself with the generator's node options, so that it does so once. */
+const REEXEC_ENV = "IKED_HANDSHAKE_BENCH_REEXEC";
+
+/** Run the bench here, or re-run it under node with the generator's options when this process lacks some. */
 async function runBench(args: readonly string[]): Promise<void> {
-  const want = genGcOf(args);
-  if (want === "single" && !singleThreadedGc()) {
-    const r = spawnSync(process.execPath, [...process.execArgv, "--single-threaded-gc", fileURLToPath(import.meta.url), ...args], { stdio: "inherit" });
-    if (r.status !== 0) throw new Error(`handshake bench under --single-threaded-gc: exit ${r.status ?? r.signal}`);
+  const need = genNodeArgsOf(args).filter((a) => !process.execArgv.includes(a));
+  if (need.length > 0) {
+    if (process.env[REEXEC_ENV] !== undefined) throw new Error(`handshake bench: re-run without the node options ${need.join(" ")}`);
+    const r = spawnSync(process.execPath, [...process.execArgv, ...need, fileURLToPath(import.meta.url), ...args], { stdio: "inherit", env: { ...process.env, [REEXEC_ENV]: "1" } });
+    if (r.status !== 0) throw new Error(`handshake bench under ${need.join(" ")}: exit ${r.status ?? r.signal}`);
     return;
   }
-  if (want === "parallel" && singleThreadedGc()) throw new Error("--gen-gc parallel: this process was started with --single-threaded-gc");
+  if (genGcOf(args) === "parallel" && singleThreadedGc()) throw new Error("--gen-gc parallel: this process was started with --single-threaded-gc");
   await handshakeBench(paramsOf(args));
 }
 
@@ -539,6 +552,7 @@ function paramsOf(args: readonly string[]): Params {
       warmup: { type: "string" },
       "warmup-each": { type: "string" },
       "gen-gc": { type: "string" },
+      "gen-node-args": { type: "string" },
       groups: { type: "string" },
       workers: { type: "string" },
       responders: { type: "string", default: "daemon" },
