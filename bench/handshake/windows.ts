@@ -1,7 +1,7 @@
 /**
  * Consecutive measured windows against one responder at a time: how a target's CPU per
  * negotiation settles as it warms (to size the handshake bench's warm-up), and how much the
- * generator's old space grows per negotiation (old-space.ts) window by window.
+ * generator's old space grows per negotiation (old-space-window.ts) window by window.
  *
  * Each target (strongSwan, this tree's in.iked, `--baseline-tree`'s in.iked) is started cold, run
  * through `--windows` windows of `--count` negotiations with no warm-up (measure.ts's
@@ -11,7 +11,8 @@
  *
  *   node --openssl-legacy-provider dist/bench/handshake/windows.js [--targets strongswan,in.iked,base]
  *     [--group 2] [--workers 1] [--windows 10] [--count 500] [--rate R] [--pin]
- *     [--pause-at K --pause-secs S] [--baseline-tree DIR] [--gen-v8-flags "--no-allocation-site-pretenuring"]
+ *     [--pause-at K --pause-secs S] [--baseline-tree DIR] [--generator-tree DIR]
+ *     [--gen-v8-flags="--no-allocation-site-pretenuring"]
  *
  * `--gen-v8-flags` is passed to v8.setFlagsFromString in this process (the generator) before the
  * first window; V8 flags that must be set at start-up go on node's command line instead.
@@ -21,7 +22,7 @@ import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import { interopSkip } from "../../test/helpers/interop.js";
 import { measureRound, type GeneratorParams } from "./measure.js";
-import { startOldSpaceSampler } from "./old-space.js";
+import { startOldSpaceSampler } from "./old-space-window.js";
 import { DEFAULT_PINNING, pinProcess } from "./pin.js";
 import { startDaemon, startStrongSwan, type Setup, type Target } from "./targets.js";
 
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
       "pause-secs": { type: "string", default: "45" },
       "baseline-tree": { type: "string" },
       "gen-v8-flags": { type: "string", default: "" },
+      "generator-tree": { type: "string" },
     },
   });
   const skip = interopSkip();
@@ -58,11 +60,12 @@ async function main(): Promise<void> {
   const flags = v["gen-v8-flags"].split(/\s+/).filter((w) => w !== "");
   for (const f of flags) v8.setFlagsFromString(f);
   if (v.pin) pinProcess(process.pid, DEFAULT_PINNING.generator);
-  const gen: GeneratorParams = { auth: "psk", psk: PSK, source: "127.7.3.1", concurrency: 16, phase1Only: false, workers: 1, freshDh: false };
+  const genTree = v["generator-tree"] === undefined ? undefined : path.resolve(v["generator-tree"]);
+  const gen: GeneratorParams = { auth: "psk", psk: PSK, source: "127.7.3.1", concurrency: 16, phase1Only: false, workers: 1, freshDh: false, ...(genTree !== undefined ? { tree: genTree } : {}) };
   const s: Setup = { group, psk: PSK, peers: "127.7.3.0/24", certs: undefined };
   console.log(
     `windows: group ${group}, ${rate === undefined ? "closed loop of 16" : `open loop at ${rate}/s`}, ${windows} x ${count} negotiations per target from cold` +
-      `${pauseAt !== undefined ? `, idle ${v["pause-secs"]} s before window ${pauseAt}` : ""}; in.iked ${workers} pool thread(s); generator V8 flags: ${flags.join(" ") || "none"}${v.pin ? "; pinned" : ""}`,
+      `${pauseAt !== undefined ? `, idle ${v["pause-secs"]} s before window ${pauseAt}` : ""}; in.iked ${workers} pool thread(s); generator: ${genTree === undefined ? "this tree's ikeload" : `the ikeload of ${genTree}`}, V8 flags: ${flags.join(" ") || "none"}${v.pin ? "; pinned" : ""}`,
   );
   const rows: Record<string, string | number>[] = [];
   for (const name of v.targets.split(",")) {
