@@ -22,8 +22,9 @@
  *   --groups 2,5,14  --workers 0,1,2  --count 200  --concurrency 16  --rounds 1
  *   --warmup N           unmeasured negotiations before each target's first measured round, every
  *                        kind alike (default by kind: in.iked 3000, strongSwan 2000; rounds.ts)
- *   --warmup-each N      unmeasured negotiations right before each later round (default 500): an
- *                        in.iked left idle while the others run compiles again
+ *   --warmup-each N      unmeasured negotiations right before each later round (default 500): the
+ *                        generator's young generation shrinks while a target idles, and an idle
+ *                        in.iked may compile again
  *   --responders daemon[,bench]   also (or only) bench/handshake/responder.ts, the engine wired
  *                        without the daemon, to compare its cost with in.iked's in the same run
  *   --half-peak          after the closed loop, an open-loop run at half of each target's rate:
@@ -59,12 +60,14 @@
  *   --phase1-only  --fresh-dh  --gen-workers N
  *   --gen-gc parallel|single   the generator's (this process's) V8 GC threads: `single` re-runs the
  *                        bench under `node --single-threaded-gc` (default: single with --half-peak
- *                        --pin, parallel otherwise; the header says which)
+ *                        --pin, for the closed-loop rounds of such a run too; parallel otherwise;
+ *                        the header says which)
  *   --gen-node-args="..."  node options for the generator (this process), e.g.
  *                        "--no-allocation-site-pretenuring": the bench re-runs itself with them
  * With several rounds each column shows the median; the order of the targets changes from round
  * to round (rounds.ts: a rotation when the rounds are a multiple of the targets, otherwise pairs of
- * rounds in opposite orders) and is printed per group. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
+ * rounds in opposite orders) and is printed per group.
+ * Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
