@@ -19,7 +19,12 @@
  * Modes and options (`npm run bench -- handshake [options]`, or `node --openssl-legacy-provider
  * dist/bench/handshake/handshake.bench.js [options]`):
  *   --auth psk|rsa       RSA-2048 signatures (make-certs.sh, one CA; group 14 unless --groups)
- *   --groups 2,5,14  --workers 0,1,2  --count 200  --concurrency 16  --warmup 16  --rounds 1
+ *   --groups 2,5,14  --workers 0,1,2  --count 200  --concurrency 16  --rounds 1
+ *   --warmup N           unmeasured negotiations before each target's first measured round, every
+ *                        kind alike (default by kind: in.iked 3000, strongSwan 2000; rounds.ts)
+ *   --warmup-each N      unmeasured negotiations right before each later round (default 500): the
+ *                        generator's young generation shrinks while a target idles, and an idle
+ *                        in.iked may compile again
  *   --responders daemon[,bench]   also (or only) bench/handshake/responder.ts, the engine wired
  *                        without the daemon, to compare its cost with in.iked's in the same run
  *   --half-peak          after the closed loop, an open-loop run at half of each target's rate:
@@ -56,10 +61,18 @@
  *                        loop uses this tree's generator and each half-peak run is repeated with
  *                        DIR's, which one goes first alternating
  *   --phase1-only  --fresh-dh  --gen-workers N
- * With several rounds the targets are measured in rotating order and each column shows its
- * median. Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
+ *   --gen-gc parallel|single   the generator's (this process's) V8 GC threads: `single` re-runs the
+ *                        bench under `node --single-threaded-gc` (default: single with --half-peak
+ *                        --pin, for the closed-loop rounds of such a run too; parallel otherwise;
+ *                        the header says which)
+ *   --gen-node-args="..."  node options for the generator (this process), e.g.
+ *                        "--no-allocation-site-pretenuring": the bench re-runs itself with them
+ * With several rounds each column shows the median; the order of the targets changes from round
+ * to round (rounds.ts: a rotation when the rounds are a multiple of the targets, otherwise pairs of
+ * rounds in opposite orders) and is printed per group.
+ * Addresses: strongSwan 127.0.7.30:17300, ours 127.0.7.31:17310.., sources 127.7.3.x:500.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -68,6 +81,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { interopSkip, sharedDir } from "../../test/helpers/interop.js";
 import { lineChart } from "./chart.js";
+import { orderRule, roundOrders, warmupBefore, warmupPlanOf, type WarmupPlan } from "./rounds.js";
 import { measureRound, summarise, type GeneratorParams, type Round, type Summary } from "./measure.js";
 import { startProbe, type Probe, type ProbeEvent } from "./latency-probe.js";
 import { oldSpaceIn, type OldSpaceFigures, type OldSpaceRise } from "./old-space.js";
@@ -92,7 +106,7 @@ const PROJECT_CORES = 16;
 interface Params {
   readonly gen: GeneratorParams;
   readonly count: number;
-  readonly warmup: number;
+  readonly warmup: WarmupPlan;
   readonly groups: readonly number[];
   readonly workers: readonly number[];
   readonly responders: readonly TargetKind[];
@@ -178,8 +192,11 @@ function printHeader(p: Params, certs: Certs | undefined): void {
   const auth = certs ? "RSA-2048 signatures (one CA; strongSwan and ours hold the same responder certificate)" : "PSK";
   console.log(
     `Main Mode ${auth} aes128/sha1${p.gen.phase1Only ? " only" : " + Quick Mode ESP aes128-sha1 (latency: MM1 to QM3)"}, closed loop of ${p.gen.concurrency}, ` +
-      `${p.count} negotiations per cell and round (+${p.warmup} warm-up), ${p.rounds} round(s) in rotating order, each column the median; Deletes after each.\n` +
+      `${p.count} negotiations per cell and round, ${p.rounds} round(s), each column the median; Deletes after each.\n` +
+      `Warm-up, right before each target's round: first round in.iked ${p.warmup.first.daemon}, strongSwan ${p.warmup.first.strongswan}${p.responders.includes("bench") ? `, responder.ts ${p.warmup.first.bench}` : ""}; later rounds ${p.warmup.each}. ` +
+      `Order: ${p.rounds > 1 ? "per group below" : "one round"}.\n` +
       `Generator: this process, ${p.gen.tree === undefined ? "this tree's ikeload" : `the ikeload of ${p.gen.tree}`} (every target alike${p.baseGen ? `; each round also with the ikeload of ${p.baseGen.tree}, alternating` : ""}), ${p.gen.workers} pool thread(s), DH key pairs ${p.gen.freshDh ? "fresh per negotiation" : "reused (one per group: one modexp per negotiation)"}. ` +
+      `Generator GC: ${singleThreadedGc() ? "--single-threaded-gc (GC on its event loop thread only)" : "V8's default (parallel and concurrent GC threads)"}; its node options: ${process.execArgv.join(" ") || "none"}. ` +
       `in.iked: detached, default logging, --kernel memory${p.responders.includes("bench") ? "; responder.ts: the engine without the daemon (comparison)" : ""}.\n` +
       `CPU: ms per negotiation, user + system from /proc (10 ms ticks). main: the event loop thread (charon: its busiest thread); pool: each worker; ` +
       `v8: V8 platform threads (GC, compilation); libuv: libuv's pool and the signal thread; ceiling: 1000 / main.` +
@@ -219,11 +236,16 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
   const cells: Cell[] = targets.map((t) => ({ group, target: { kind: t.kind, label: t.label, poolThreads: t.poolThreads }, rounds: [], baseGenRounds: [] }));
   const genEvents = new Map<number, ProbeEvent[]>();
   try {
-    for (let round = 0; round < p.rounds; round++) {
-      // Rotate the order so that a slow spell of the shared machine does not always hit one target.
-      for (let k = 0; k < targets.length; k++) {
-        const i = (k + round) % targets.length;
-        const warmup = round === 0 ? p.warmup : 0;
+    // Vary the order so that neither a slow spell of the shared machine nor a position always hits one target.
+    const orders = roundOrders(targets.length, p.rounds);
+    if (p.rounds > 1) {
+      const name = (t: Target): string => `${t.label}${t.poolThreads === undefined ? "" : `/${t.poolThreads}`}`;
+      console.log(`group ${group}, order (${orderRule(targets.length, p.rounds)}):`);
+      for (const [r, o] of orders.entries()) console.log(`  round ${r + 1}: ${o.map((i) => name(targets[i]!)).join(", ")}`);
+    }
+    for (const [round, order] of orders.entries()) {
+      for (const i of order) {
+        const warmup = warmupBefore(p.warmup, targets[i]!.kind, round);
         // With two generators, each goes first in every other round.
         const baseFirst = p.baseGen !== undefined && round % 2 === 1;
         if (baseFirst) cells[i]!.baseGenRounds.push(await measureRound(p.baseGen!, certs, targets[i]!, group, p.count, warmup));
@@ -493,6 +515,46 @@ function writeSweep(p: Params, cells: readonly Cell[], group: number): void {
   console.log(`chart: ${base}.svg (data: ${base}.json)`);
 }
 
+/** Whether this process (the generator) runs with V8's GC on its main thread only. */
+function singleThreadedGc(): boolean {
+  return process.execArgv.includes("--single-threaded-gc");
+}
+
+/**
+ * The generator's GC for these options: `--gen-gc`, else single-threaded for a pinned half-peak
+ * run (the generator then has one CPU, which V8's GC threads would share with its event loop;
+ * bench README, "the bench's warm-up, order and generator GC"), else V8's default.
+ */
+export function genGcOf(args: readonly string[]): "single" | "parallel" {
+  const { values: v } = parseArgs({ args: [...args], options: { "gen-gc": { type: "string" }, "half-peak": { type: "boolean" }, pin: { type: "boolean" } }, strict: false });
+  const g = v["gen-gc"];
+  if (g === "single" || g === "parallel") return g;
+  return v["half-peak"] === true && v.pin === true ? "single" : "parallel";
+}
+
+/** The node options the generator (this process) needs for these options: `--gen-node-args`, and `--single-threaded-gc` per genGcOf. */
+export function genNodeArgsOf(args: readonly string[]): string[] {
+  const { values: v } = parseArgs({ args: [...args], options: { "gen-node-args": { type: "string" } }, strict: false });
+  const extra = typeof v["gen-node-args"] === "string" ? v["gen-node-args"].split(/\s+/).filter((w) => w !== "") : [];
+  return genGcOf(args) === "single" ? [...extra, "--single-threaded-gc"] : extra;
+}
+
+/** Set when the bench re-ran itself with the generator's node options, so that it does so once. */
+const REEXEC_ENV = "IKED_HANDSHAKE_BENCH_REEXEC";
+
+/** Run the bench here, or re-run it under node with the generator's options when this process lacks some. */
+async function runBench(args: readonly string[]): Promise<void> {
+  const need = genNodeArgsOf(args).filter((a) => !process.execArgv.includes(a));
+  if (need.length > 0) {
+    if (process.env[REEXEC_ENV] !== undefined) throw new Error(`handshake bench: re-run without the node options ${need.join(" ")}`);
+    const r = spawnSync(process.execPath, [...process.execArgv, ...need, fileURLToPath(import.meta.url), ...args], { stdio: "inherit", env: { ...process.env, [REEXEC_ENV]: "1" } });
+    if (r.status !== 0) throw new Error(`handshake bench under ${need.join(" ")}: exit ${r.status ?? r.signal}`);
+    return;
+  }
+  if (genGcOf(args) === "parallel" && singleThreadedGc()) throw new Error("--gen-gc parallel: this process was started with --single-threaded-gc");
+  await handshakeBench(paramsOf(args));
+}
+
 const list = (text: string): number[] => text.split(",").map((s) => Number(s.trim()));
 
 /** The options, from `npm run bench -- handshake ...` or the command line. */
@@ -503,7 +565,10 @@ function paramsOf(args: readonly string[]): Params {
       auth: { type: "string", default: "psk" },
       count: { type: "string", default: "200" },
       concurrency: { type: "string", default: "16" },
-      warmup: { type: "string", default: "16" },
+      warmup: { type: "string" },
+      "warmup-each": { type: "string" },
+      "gen-gc": { type: "string" },
+      "gen-node-args": { type: "string" },
       groups: { type: "string" },
       workers: { type: "string" },
       responders: { type: "string", default: "daemon" },
@@ -532,6 +597,9 @@ function paramsOf(args: readonly string[]): Params {
   const sweep = v.sweep;
   const words = (text: string): string[] => text.split(/\s+/).filter((w) => w !== "");
   // Every check before the temporary directories below, so that a refusal leaves none behind.
+  const warmup = warmupPlanOf(v.warmup, v["warmup-each"]);
+  const genGc = v["gen-gc"];
+  if (genGc !== undefined && genGc !== "single" && genGc !== "parallel") throw new Error(`--gen-gc: not single or parallel: ${genGc}`);
   const halfPeakSecs = Number(v["half-peak-secs"]);
   if (!(halfPeakSecs > 0)) throw new Error(`--half-peak-secs: not a positive number: ${v["half-peak-secs"]}`);
   if (v.probe && !v["half-peak"]) throw new Error("--probe: only with --half-peak");
@@ -568,7 +636,7 @@ function paramsOf(args: readonly string[]): Params {
   return {
     gen,
     count: Number(v.count),
-    warmup: Number(v.warmup),
+    warmup,
     groups: list(v.groups ?? (v.auth === "rsa" || sweep ? "14" : "2,5,14")),
     workers: list(v.workers ?? (sweep ? "0,1,2,4" : "0,1,2")),
     responders: responders as TargetKind[],
@@ -588,7 +656,7 @@ function paramsOf(args: readonly string[]): Params {
 
 /** `npm run bench -- handshake [options]`: the short default run. */
 export default async function (args: readonly string[] = []): Promise<void> {
-  await handshakeBench(paramsOf(args));
+  await runBench(args);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await handshakeBench(paramsOf(process.argv.slice(2)));
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runBench(process.argv.slice(2));

@@ -30,6 +30,7 @@ import { UdpTransport } from "../net/udp-transport.js";
 import { loadCertCredentials } from "./certificates.js";
 import { CountingTransport } from "./counting-transport.js";
 import { notifyLabel } from "../codec/index.js";
+import { InFlight } from "./in-flight.js";
 import { FailureCounter, classifyPhase1Failure, classifyPhase2Failure, type Failure } from "./failures.js";
 import type { LoadOptions } from "./options.js";
 import { loadPolicy } from "./policy.js";
@@ -207,7 +208,8 @@ type Starter = (address: string) => { sa: IsakmpSa; request: QuickModeRequest | 
 
 /** The scheduling and bookkeeping of one run. */
 class Run {
-  readonly #pending = new Map<IsakmpSa, Pending>();
+  /** Not a Map: a table that goes empty after nearly every negotiation costs old space (in-flight.ts). */
+  readonly #pending = new InFlight<Pending>();
   readonly #p1 = new LatencyRecorder();
   readonly #p12 = new LatencyRecorder();
   readonly #failures = new FailureCounter();
@@ -215,8 +217,10 @@ class Run {
   #established = 0;
   #p1Established = 0;
   #deletes = 0;
-  /** deleteSa calls still running: the run waits for them before the engine closes. */
-  readonly #deleting = new Set<Promise<void>>();
+  /** deleteSa calls still running: the run waits for them before the engine closes (a count, not a Set: in-flight.ts). */
+  #deleting = 0;
+  /** Resolves the run's wait for the last running deleteSa. */
+  #deletesDone: (() => void) | undefined;
   /** `--hold`: the SA each source keeps up until the run ends. */
   readonly #held = new Map<string, IsakmpSa>();
   #t0 = 0;
@@ -269,7 +273,7 @@ class Run {
     }
     this.maybeDone();
     await done;
-    await Promise.all([...this.#deleting]);
+    if (this.#deleting > 0) await new Promise<void>((resolve) => (this.#deletesDone = resolve));
     for (const t of timers) clearInterval(t);
     if (stopTimer !== undefined) refClock.clearTimer(stopTimer);
     this.hooks.signal?.removeEventListener("abort", onAbort);
@@ -335,8 +339,10 @@ class Run {
         // The SA dies either way; a failed Delete only means the target keeps it until its lifetime.
         () => sa.destroy("ikeload: delete failed"),
       );
-      this.#deleting.add(d);
-      void d.finally(() => this.#deleting.delete(d));
+      this.#deleting++;
+      void d.finally(() => {
+        if (--this.#deleting === 0) this.#deletesDone?.();
+      });
     } else {
       sa.destroy("ikeload: measured");
     }
@@ -370,9 +376,8 @@ class Run {
   /** End now: whatever is still negotiating is unfinished. */
   private end(): void {
     this.#stopStarting = true;
-    const left = [...this.#pending.entries()];
-    this.#pending.clear();
-    for (const [sa] of left) {
+    const left = this.#pending.drain();
+    for (const sa of left) {
       this.#failures.add({ kind: "unfinished" });
       sa.destroy("ikeload: run over");
     }
