@@ -147,6 +147,19 @@ export class IpsecSas {
     return { kind: "rekey", target: info };
   }
 
+  /**
+   * Whether a pair held under one of `holders` (the ISAKMP SAs with a peer) between `local` and the
+   * peer has the protocol and traffic (phase2/traffic-key.ts) of `chosen`: the kernel would move
+   * that traffic to `chosen`'s outbound SA the moment it is added (a rekey).
+   */
+  carries(holders: readonly IsakmpSa[], local: string, chosen: ChosenSa): boolean {
+    for (const o of holders) {
+      if (o.local.address !== local) continue;
+      for (const c of this.of(o)) if (c.proto === chosen.proto && c.traffic === chosen.traffic) return true;
+    }
+    return false;
+  }
+
   /** The ISAKMP SA and pair of the IPsec SA `spi` towards `dst` (either direction), if we hold it. */
   owner(proto: SaProto, dst: string, spi: number): IpsecOwner | undefined {
     for (const [sa, list] of this.installed) {

@@ -84,6 +84,9 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
 
   constructor(private readonly ctx: QuickHandlerContext) {}
 
+  /** QuickModeContext.carried: a pair with the peer already carries the traffic (a rekey). */
+  private readonly carried = (sa: IsakmpSa, chosen: ChosenSa): boolean => this.ctx.ipsec.carries(this.ctx.sas.byPeerAddress(sa.remote.address), sa.local.address, chosen);
+
   /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */
   quickMode(sa: IsakmpSa, request: QuickModeRequest): boolean {
     const { sas, random, kernel } = this.ctx;
@@ -295,7 +298,7 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
 
   private newPhase2(sa: IsakmpSa, rule: ResolvedRule, kernel: Kernel, messageId: number, request?: QuickModeRequest): Phase2Exchange {
     const { dh, ipsecPolicy, random, log, sas } = this.ctx;
-    const task = new QuickMode({ sa, messageId, rule, dh, kernel, ipsecPolicy, random, log }, request);
+    const task = new QuickMode({ sa, messageId, rule, dh, kernel, ipsecPolicy, random, log, carried: this.carried }, request);
     const ex: Phase2Exchange = { task, messageId, replies: new ReplyCache(), retransmitter: undefined };
     sas.setPhase2(sa, messageId, ex);
     this.ctx.stats.negotiations.quick[task.role].started++;

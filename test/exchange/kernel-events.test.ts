@@ -3,7 +3,8 @@
  * peer; SAs removed from the kernel by someone else (DELETE, FLUSH) are forgotten and the peers
  * told; a kernel that refuses an SA leaves nothing half-installed and the peer gets a notify; the
  * ACQUIRE's endpoints (a tunnel's gateways) pick the IKE peer; a rekey carries no ACQUIRE
- * sequence number; every SA carries the daemon's reqid and an anti-replay window.
+ * sequence number, and its responder adds the new outbound SA only once the initiator can take
+ * what it carries; every SA carries the daemon's reqid and an anti-replay window.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +13,7 @@ import type { QuickModeRequest } from "../../src/ike/phase2/quick-mode.js";
 import { IKED_REQID, type AcquireEvent, type GetSpiOptions, type SaInfo } from "../../src/kernel/kernel.js";
 import { kernelError } from "../../src/kernel/errors.js";
 import { settle, type Pair } from "./harness.js";
+import { selectForAcquire } from "../../src/policy/index.js";
 import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
 
 /** a negotiates one ESP pair with b (ACQUIRE sequence number `seq`); both kernels hold it. */
@@ -189,6 +191,57 @@ test("the responder installs both its SAs before QM2 leaves; the initiator on QM
   }
   await upPair(p);
   assert.deepEqual(order, ["b in", "b out", "a in", "a out"]);
+  await closePair(p);
+});
+
+/** Logs each side's kernel UPDATE (`in`) and ADD (`out`) into `order`; `onAdd` runs before an ADD. */
+function watchInstalls(p: Pair, order: string[], onAdd?: (side: "a" | "b", spi: number) => Promise<void>): void {
+  for (const [name, side] of [["a", p.a], ["b", p.b]] as const) {
+    const update = side.kernel.update.bind(side.kernel);
+    const add = side.kernel.add.bind(side.kernel);
+    side.kernel.update = (spec) => (order.push(`${name} in`), update(spec));
+    side.kernel.add = async (spec) => {
+      order.push(`${name} out`);
+      await onAdd?.(name, spec.spi);
+      return add(spec);
+    };
+  }
+}
+
+test("a rekey: the responder adds its new outbound SA on QM3, once the initiator holds the inbound one (the kernel sends on the newest SA at once)", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  const order: string[] = [];
+  const early: string[] = [];
+  watchInstalls(p, order, async (side, spi) => {
+    if (side !== "b") return;
+    // Linux sends b's answers on this SA from now on: a must be able to take them.
+    const inbound = (await p.a.kernel.dump()).find((s) => s.spi === spi && s.dst === "10.0.0.1");
+    if (inbound?.state !== "mature") early.push(`b added outbound ${spi.toString(16)} while a's inbound SA was ${inbound?.state ?? "absent"}`);
+  });
+  const out = await outbound(p);
+  assert.equal(p.a.engine.expire({ type: "expire", kind: "soft", reason: "addtime", sa: { ...out, state: "dying" } }), "rekeying");
+  await settle(p, 40);
+  assert.deepEqual(early, []);
+  assert.deepEqual(order, ["b in", "a in", "a out", "b out"]);
+  assert.equal((await p.a.kernel.dump()).filter((s) => s.state === "mature").length, 4, "old and new pair until the old one expires");
+  assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 4);
+  await closePair(p);
+});
+
+test("other traffic with a peer that already has a pair (a tunnel beside transport) is no rekey: the responder's SAs go in before QM2", async () => {
+  const tunnel = (l: string, r: string) => `{ tunnel t negotiate tunnel laddr ${l} raddr ${r} } ipsec { encr_algs aes encr_auth_algs sha1 }\n`;
+  const p = qmPair(esp("10.0.0.2") + tunnel("198.51.100.0/24", "203.0.113.0/24"), esp("10.0.0.1") + tunnel("203.0.113.0/24", "198.51.100.0/24"));
+  await upPair(p);
+  const order: string[] = [];
+  watchInstalls(p, order);
+  const sel = selectForAcquire(p.a.ipsec!, { src: { address: "198.51.100.1", port: 0 }, dst: { address: "203.0.113.1", port: 0 }, ulp: 0 });
+  assert.equal(sel.kind, "ipsec");
+  if (sel.kind !== "ipsec") return;
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, { mode: sel.mode, proposals: sel.proposals, localId: sel.localId, remoteId: sel.remoteId });
+  await settle(p, 40);
+  assert.deepEqual(order, ["b in", "b out", "a in", "a out"]);
+  assert.equal((await p.b.kernel.dump()).filter((s) => s.mode === "tunnel").length, 2);
   await closePair(p);
 });
 

@@ -28,6 +28,8 @@ export interface ChosenSa {
   readonly inboundSpi: number;
   /** The peer's (we send with it). */
   readonly outboundSpi: number;
+  /** The traffic the pair carries, as the kernel picks SAs (traffic-key.ts). */
+  readonly traffic: string;
 }
 
 /** Everything {@link installPair} needs. */

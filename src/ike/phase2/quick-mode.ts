@@ -25,6 +25,13 @@
  * responder's SAs must be there first: its inbound one for the packets, its outbound one for the
  * answers the kernel makes itself (an ICMP echo reply is never held for an ACQUIRE; it is
  * dropped). QM3 then proves the initiator's liveness; without it the responder's SAs go again.
+ *
+ * A rekey is the exception: when an SA pair of ours already carries the traffic (traffic-key.ts),
+ * the responder adds its new outbound SA only on QM3, as Libreswan does. The kernel sends on the
+ * newest SA the moment it is added, and the initiator installs the matching inbound SA only on
+ * QM2: an outbound SA added before QM2 loses whatever it carries until then (an echo reply per
+ * rekey, on a loaded host). Until QM3 the old pair, still valid until its hard lifetime, carries
+ * the answers.
  */
 import { Notify, PayloadType, encodePayloads, type IdPayload, type MessagePosition, type Payload, type SaPayload } from "../../codec/index.js";
 import type { ResolvedRule } from "../../config/types.js";
@@ -40,6 +47,7 @@ import { installPair, type ChosenSa } from "./install.js";
 import { honourNotify, narrow, responderLife, ruleLife, softKb, type Phase2Life } from "./lifetimes.js";
 import { QuickModePfs } from "./pfs.js";
 import { responderLifetime } from "./responder-lifetime.js";
+import { trafficKey } from "./traffic-key.js";
 import { encapOf, natOaPayloads, peerOriginalAddress, udpVersion } from "./nat-oa.js";
 import type { Endpoint } from "../transport.js";
 import { asPolicyProposals, buildPhase2Sa, echoPhase2Sa, readPhase2Sa, type ReadProposal } from "./sa-payload.js";
@@ -66,6 +74,11 @@ export interface QuickModeContext {
   readonly kernel: Kernel;
   /** The loaded ipsecinit.conf (responder). */
   readonly ipsecPolicy: () => IpsecPolicy | undefined;
+  /**
+   * Whether an IPsec SA pair of ours with `sa`'s peer (between the same addresses, under any ISAKMP
+   * SA) already carries what `chosen` will (its protocol and traffic): a rekey (responder).
+   */
+  readonly carried?: (sa: IsakmpSa, chosen: ChosenSa) => boolean;
   readonly random: (n: number) => Buffer;
   readonly log: IkeLog;
 }
@@ -129,12 +142,14 @@ export class QuickMode {
   private res: QuickModeResult | undefined;
   /**
    * What this exchange put in the kernel and nothing else owns yet (see {@link leftovers}): our
-   * inbound SPIs from GETSPI on, the outbound SAs once added (the responder's before QM2, the
-   * initiator's on QM2).
+   * inbound SPIs from GETSPI on, the outbound SAs once added (the responder's before QM2, or on
+   * QM3 in a rekey; the initiator's on QM2).
    */
   private placed: Placed[] = [];
   /** Responder: failed after QM2 (the initiator holds SAs we do not). */
   private failedAfterQm2 = false;
+  /** Responder of a rekey: the outbound SAs wait for QM3 (see the file comment). */
+  private outboundOnQm3 = false;
 
   constructor(
     private readonly ctx: QuickModeContext,
@@ -309,7 +324,7 @@ export class QuickMode {
       );
       if (!same || t.group !== this.group) return this.failed(Notify.NoProposalChosen, "QM2 transform was not offered");
       this.life = narrow(this.life, t);
-      this.chosen.push({ proto: p.proto, transform: t.transform, inboundSpi: this.ourSpis.get(p.proto)!, outboundSpi: p.spi });
+      this.chosen.push({ proto: p.proto, transform: t.transform, inboundSpi: this.ourSpis.get(p.proto)!, outboundSpi: p.spi, traffic: trafficKey(this.mode, this.localId!, this.remoteId!) });
     }
     for (const n of payloads) {
       // RFC 2407 section 4.6.3.1: the responder's policy is shorter; use its lifetimes.
@@ -377,6 +392,7 @@ export class QuickMode {
     const echo: { protocol: (typeof offer.protocols)[number]; transform: (typeof offer.protocols)[number]["transforms"][number]; spi: number }[] = [];
     const ke = first(payloads, PayloadType.KE);
     const lifetimeNotifies: Payload[] = [];
+    const traffic = trafficKey(this.mode, idcr, idci);
     for (const c of sel.chosen) {
       const protocol = offer.protocols.find((p) => p.proto === c.proto)!;
       const transform = protocol.transforms[c.index]!;
@@ -389,7 +405,7 @@ export class QuickMode {
       this.life = chosenLife.life;
       const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, c.proto, undefined, { mode: this.mode, reqid: IKED_REQID });
       this.placed.push({ proto: c.proto, spi: info.spi, inbound: true });
-      this.chosen.push({ proto: c.proto, transform: transform.transform, inboundSpi: info.spi, outboundSpi: protocol.spi });
+      this.chosen.push({ proto: c.proto, transform: transform.transform, inboundSpi: info.spi, outboundSpi: protocol.spi, traffic });
       const gone = this.abandoned();
       if (gone !== null) return gone;
       // RFC 2407 section 4.6.3.1: ours is shorter than proposed: say so.
@@ -409,8 +425,10 @@ export class QuickMode {
     this.peerOriginal = peerOriginalAddress(sa, payloads);
     if (this.mode === "transport" && this.peerOriginal !== undefined) rest.push(...natOaPayloads(sa));
     rest.push(...lifetimeNotifies);
-    // Keys exist now: our SAs go in before QM2 leaves (see the file comment).
-    const installed = await this.install(["in", "out"]);
+    // Keys exist now: our SAs go in before QM2 leaves, the outbound ones of a rekey on QM3 (see the
+    // file comment).
+    this.outboundOnQm3 = this.ctx.carried !== undefined && this.chosen.some((c) => this.ctx.carried!(sa, c));
+    const installed = await this.install(this.outboundOnQm3 ? ["in"] : ["in", "out"]);
     if (installed !== null) return installed;
     const hash2 = km.quickModeHash2(this.ctx.messageId, this.nonceI, encodeRest(rest));
     this.st = "qm2-sent";
@@ -422,6 +440,11 @@ export class QuickMode {
     const hash = payloads[0]!;
     if (hash.type !== PayloadType.HASH || !km.verifyHash(hash.data, km.quickModeHash3(this.ctx.messageId, this.nonceI!, this.nonceR!))) {
       return this.failed(Notify.InvalidHashInformation, "HASH(3) does not verify");
+    }
+    if (this.outboundOnQm3) {
+      // The initiator installed its inbound SAs before sending QM3: ours may carry traffic now.
+      const installed = await this.install(["out"]);
+      if (installed !== null) return installed;
     }
     this.finish();
     return { kind: "done" };
@@ -463,7 +486,9 @@ export class QuickMode {
       const notify = e.code === "IKE_ERR_KERNEL_EPROTONOSUPPORT" ? Notify.AttributesNotSupported : Notify.NoProposalChosen;
       return this.abandoned() ?? this.failed(notify, `kernel refused the SAs: ${e.code ?? "error"}: ${e.message ?? String(err)}`);
     }
-    if (encap !== undefined) this.installedPorts = { local: encap.local, remote: encap.remote };
+    // A rekey's outbound SAs on QM3 keep the first install's ports: if the NAT moved in between,
+    // the engine has both directions follow (IpsecSas.catchUp).
+    if (encap !== undefined && this.installedPorts === undefined) this.installedPorts = { local: encap.local, remote: encap.remote };
     // The inbound SAs are the larval ones from GETSPI, already in the list.
     if (directions.includes("out")) for (const c of this.chosen) this.placed.push({ proto: c.proto, spi: c.outboundSpi, inbound: false });
     return this.abandoned();
