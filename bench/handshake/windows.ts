@@ -1,7 +1,7 @@
 /**
  * Consecutive measured windows against one responder at a time: how a target's CPU per
  * negotiation settles as it warms (to size the handshake bench's warm-up), and how much the
- * generator's old space grows per negotiation (old-space-window.ts) window by window.
+ * generator's old space grows per negotiation (old-space.ts) window by window.
  *
  * Each target (strongSwan, this tree's in.iked, `--baseline-tree`'s in.iked) is started cold, run
  * through `--windows` windows of `--count` negotiations with no warm-up (measure.ts's
@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import { interopSkip } from "../../test/helpers/interop.js";
 import { measureRound, type GeneratorParams } from "./measure.js";
-import { startOldSpaceSampler } from "./old-space-window.js";
+import { riseBytes, startGcCounter, startOldSpaceSampler } from "./old-space.js";
 import { DEFAULT_PINNING, pinProcess } from "./pin.js";
 import { startDaemon, startStrongSwan, type Setup, type Target } from "./targets.js";
 
@@ -81,8 +81,11 @@ async function main(): Promise<void> {
       for (let w = 0; w < windows; w++) {
         if (w === pauseAt) await new Promise((r) => setTimeout(r, Number(v["pause-secs"]) * 1000));
         const sampler = startOldSpaceSampler();
+        const gcs = startGcCounter();
         const r = await measureRound(gen, undefined, t, group, count, 0, rate);
-        const o = sampler.stop();
+        sampler.stop();
+        const g = gcs.stop();
+        const o = { riseBytes: riseBytes(sampler.rises()), majorGcs: g.major, minorGcs: g.minor };
         const n = Math.max(1, r.report.established);
         rows.push({
           target: t.label,
