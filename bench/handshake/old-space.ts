@@ -98,6 +98,11 @@ export interface OldSpaceFigures {
   readonly fullGcs: number;
 }
 
+/** From the first start to the last end of `spans` (ms since the epoch): the window of a run's negotiations. */
+export function spanOf(spans: readonly { readonly at: number; readonly ms: number }[]): { from: number; to: number } {
+  return { from: Math.min(...spans.map((x) => x.at)), to: Math.max(...spans.map((x) => x.at + x.ms)) };
+}
+
 /**
  * The figures over [`from`, `to`] (ms since the epoch) for `negotiations` negotiations: rises
  * sampled in the window, and the probe's `gc-major` events that started in it.
