@@ -100,7 +100,14 @@ export interface OldSpaceFigures {
 
 /** From the first start to the last end of `spans` (ms since the epoch): the window of a run's negotiations. */
 export function spanOf(spans: readonly { readonly at: number; readonly ms: number }[]): { from: number; to: number } {
-  return { from: Math.min(...spans.map((x) => x.at)), to: Math.max(...spans.map((x) => x.at + x.ms)) };
+  // A loop, not Math.min(...): a spread of a long run's samples overflows the call stack (measure.ts).
+  let from = Number.POSITIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  for (const x of spans) {
+    if (x.at < from) from = x.at;
+    if (x.at + x.ms > to) to = x.at + x.ms;
+  }
+  return { from, to };
 }
 
 /**
