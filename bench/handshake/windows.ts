@@ -5,9 +5,10 @@
  *
  * Each target (strongSwan, this tree's in.iked, `--baseline-tree`'s in.iked) is started cold, run
  * through `--windows` windows of `--count` negotiations with no warm-up (measure.ts's
- * measureRound: closed loop of 16, or an open loop at `--rate` per second), optionally after an
- * idle pause before window `--pause-at` (an in.iked left idle may compile again: bench README,
- * "Why a warm daemon compiles again"), then stopped. Output: one row per window.
+ * measureRound: closed loop of 16, or an open loop at `--rate` per second), optionally with an
+ * idle pause of `--pause-secs` after the first `--pause-at` windows, i.e. before the row numbered
+ * `--pause-at` + 1 (an in.iked left idle may compile again: bench README, "Why a warm daemon
+ * compiles again"), then stopped. Output: one row per window, numbered from 1.
  *
  *   node --openssl-legacy-provider dist/bench/handshake/windows.js [--targets strongswan,in.iked,base]
  *     [--group 2] [--workers 1] [--windows 10] [--count 500] [--rate R] [--pin]
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const s: Setup = { group, psk: PSK, peers: "127.7.3.0/24", certs: undefined };
   console.log(
     `windows: group ${group}, ${rate === undefined ? "closed loop of 16" : `open loop at ${rate}/s`}, ${windows} x ${count} negotiations per target from cold` +
-      `${pauseAt !== undefined ? `, idle ${v["pause-secs"]} s before window ${pauseAt}` : ""}; in.iked ${workers} pool thread(s); generator: ${genTree === undefined ? "this tree's ikeload" : `the ikeload of ${genTree}`}, V8 flags: ${flags.join(" ") || "none"}${v.pin ? "; pinned" : ""}`,
+      `${pauseAt !== undefined ? `, idle ${v["pause-secs"]} s after window ${pauseAt}` : ""}; in.iked ${workers} pool thread(s); generator: ${genTree === undefined ? "this tree's ikeload" : `the ikeload of ${genTree}`}, V8 flags: ${flags.join(" ") || "none"}${v.pin ? "; pinned" : ""}`,
   );
   const rows: Record<string, string | number>[] = [];
   for (const name of v.targets.split(",")) {
