@@ -225,3 +225,31 @@ test("two peers with one icookie: the pair from any address (the newest SA with 
   b2.destroy("x");
   assert.deepEqual(m.debugSizes(), { byIcookie: 0, byPeer: 0, held: 0, halfOpen: 0, peerHalfOpen: 0, phase2: 0 });
 });
+
+test("the counters never drift: destroy twice, markEstablished after the destroy, a destroy while half-open, an SA never added", () => {
+  const m = new SaManager({ global: 10, perPeer: 2 });
+  const zero = { byIcookie: 0, byPeer: 0, held: 0, halfOpen: 0, peerHalfOpen: 0, phase2: 0 };
+  const a = mk("10.0.0.2");
+  const b = mk("10.0.0.2");
+  m.add(a);
+  m.add(b);
+  m.markEstablished(a);
+  assert.deepEqual(m.debugSizes(), { byIcookie: 2, byPeer: 1, held: 2, halfOpen: 1, peerHalfOpen: 1, phase2: 0 });
+  b.destroy("half-open");
+  b.destroy("again");
+  m.markEstablished(b);
+  assert.deepEqual(m.debugSizes(), { byIcookie: 1, byPeer: 1, held: 1, halfOpen: 0, peerHalfOpen: 0, phase2: 0 });
+  const stranger = mk("10.0.0.2");
+  stranger.onDestroy(m);
+  stranger.destroy("never added");
+  m.markEstablished(stranger);
+  assert.equal(m.admitResponder(a.remote), null);
+  a.destroy("done");
+  assert.deepEqual(m.debugSizes(), zero);
+  // The peer's record went with its last SA; a new SA from it starts from zero.
+  const c2 = mk("10.0.0.2");
+  m.add(c2);
+  assert.deepEqual(m.debugSizes(), { byIcookie: 1, byPeer: 1, held: 1, halfOpen: 1, peerHalfOpen: 1, phase2: 0 });
+  c2.destroy("done");
+  assert.deepEqual(m.debugSizes(), zero);
+});
