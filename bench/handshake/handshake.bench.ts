@@ -84,7 +84,7 @@ import { lineChart } from "./chart.js";
 import { orderRule, roundOrders, warmupBefore, warmupPlanOf, type WarmupPlan } from "./rounds.js";
 import { measureRound, summarise, type GeneratorParams, type Round, type Summary } from "./measure.js";
 import { startProbe, type Probe, type ProbeEvent } from "./latency-probe.js";
-import { oldSpaceIn, type OldSpaceFigures, type OldSpaceRise } from "./old-space.js";
+import { oldSpaceIn, spanOf, type OldSpaceFigures, type OldSpaceRise } from "./old-space.js";
 import { affinityOf, DEFAULT_PINNING, pinProcess, type Pinning } from "./pin.js";
 import { projectEfficiency, projectRate } from "./projection.js";
 import { schedPreflight } from "./sched-record.js";
@@ -289,8 +289,7 @@ async function measureGroup(p: Params, certs: Certs | undefined, group: number):
       cells[i]!.tail = { tail: overlaps(tail, resp, genEvents.get(i) ?? []), middle: overlaps(middle, resp, genEvents.get(i) ?? []) };
       const oldFile = path.join(p.probeDir, `old-${t.pid}.json`);
       if (resp !== undefined && existsSync(oldFile) && spans.length > 0) {
-        const from = Math.min(...spans.map((x) => x.at));
-        const to = Math.max(...spans.map((x) => x.at + x.ms));
+        const { from, to } = spanOf(spans);
         cells[i]!.oldSpace = oldSpaceIn(JSON.parse(readFileSync(oldFile, "utf8")) as OldSpaceRise[], resp, from, to, spans.length);
       }
     }

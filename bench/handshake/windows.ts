@@ -1,13 +1,14 @@
 /**
  * Consecutive measured windows against one responder at a time: how a target's CPU per
  * negotiation settles as it warms (to size the handshake bench's warm-up), and how much the
- * generator's old space grows per negotiation (old-space-window.ts) window by window.
+ * generator's old space grows per negotiation (old-space.ts) window by window.
  *
  * Each target (strongSwan, this tree's in.iked, `--baseline-tree`'s in.iked) is started cold, run
  * through `--windows` windows of `--count` negotiations with no warm-up (measure.ts's
- * measureRound: closed loop of 16, or an open loop at `--rate` per second), optionally after an
- * idle pause before window `--pause-at` (an in.iked left idle may compile again: bench README,
- * "Why a warm daemon compiles again"), then stopped. Output: one row per window.
+ * measureRound: closed loop of 16, or an open loop at `--rate` per second), optionally with an
+ * idle pause of `--pause-secs` after the first `--pause-at` windows, i.e. before the row numbered
+ * `--pause-at` + 1 (an in.iked left idle may compile again: bench README, "Why a warm daemon
+ * compiles again"), then stopped. Output: one row per window, numbered from 1.
  *
  *   node --openssl-legacy-provider dist/bench/handshake/windows.js [--targets strongswan,in.iked,base]
  *     [--group 2] [--workers 1] [--windows 10] [--count 500] [--rate R] [--pin]
@@ -22,7 +23,7 @@ import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import { interopSkip } from "../../test/helpers/interop.js";
 import { measureRound, type GeneratorParams } from "./measure.js";
-import { startOldSpaceSampler } from "./old-space-window.js";
+import { riseBytes, startGcCounter, startOldSpaceSampler } from "./old-space.js";
 import { DEFAULT_PINNING, pinProcess } from "./pin.js";
 import { startDaemon, startStrongSwan, type Setup, type Target } from "./targets.js";
 
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const s: Setup = { group, psk: PSK, peers: "127.7.3.0/24", certs: undefined };
   console.log(
     `windows: group ${group}, ${rate === undefined ? "closed loop of 16" : `open loop at ${rate}/s`}, ${windows} x ${count} negotiations per target from cold` +
-      `${pauseAt !== undefined ? `, idle ${v["pause-secs"]} s before window ${pauseAt}` : ""}; in.iked ${workers} pool thread(s); generator: ${genTree === undefined ? "this tree's ikeload" : `the ikeload of ${genTree}`}, V8 flags: ${flags.join(" ") || "none"}${v.pin ? "; pinned" : ""}`,
+      `${pauseAt !== undefined ? `, idle ${v["pause-secs"]} s after window ${pauseAt}` : ""}; in.iked ${workers} pool thread(s); generator: ${genTree === undefined ? "this tree's ikeload" : `the ikeload of ${genTree}`}, V8 flags: ${flags.join(" ") || "none"}${v.pin ? "; pinned" : ""}`,
   );
   const rows: Record<string, string | number>[] = [];
   for (const name of v.targets.split(",")) {
@@ -81,8 +82,11 @@ async function main(): Promise<void> {
       for (let w = 0; w < windows; w++) {
         if (w === pauseAt) await new Promise((r) => setTimeout(r, Number(v["pause-secs"]) * 1000));
         const sampler = startOldSpaceSampler();
+        const gcs = startGcCounter();
         const r = await measureRound(gen, undefined, t, group, count, 0, rate);
-        const o = sampler.stop();
+        sampler.stop();
+        const g = gcs.stop();
+        const o = { riseBytes: riseBytes(sampler.rises()), majorGcs: g.major, minorGcs: g.minor };
         const n = Math.max(1, r.report.established);
         rows.push({
           target: t.label,

@@ -54,6 +54,33 @@ function icookieKey(icookie: Buffer): string {
   return icookie.toString("latin1");
 }
 
+/**
+ * The SAs sharing one icookie: two peers chose it, or someone sends first messages with one
+ * icookie from many sources (up to the half-open bound, 1024 by default). Keyed, not a list, so
+ * that a look-up, add or remove costs the same however many there are: by peer address (the
+ * icookie alone names an SA only from its peer, and one per address), and by rcookie once known
+ * (the pair names it from any address; the newest SA with the pair, as the pair's table held).
+ * Made only when an icookie is shared: no table per SA otherwise.
+ */
+interface SharedIcookie {
+  readonly byAddress: Map<string, IsakmpSa>;
+  readonly byRcookie: Map<string, IsakmpSa>;
+}
+
+function cookieKey(cookie: Buffer): string {
+  return cookie.toString("latin1");
+}
+
+function isShared(same: IsakmpSa | SharedIcookie): same is SharedIcookie {
+  return (same as SharedIcookie).byAddress !== undefined;
+}
+
+/** Files `sa` among the SAs sharing its icookie (its peer address not yet there: checked by the caller). */
+function share(shared: SharedIcookie, sa: IsakmpSa): void {
+  shared.byAddress.set(sa.remote.address, sa);
+  if (!sa.rcookie.equals(ZERO_COOKIE)) shared.byRcookie.set(cookieKey(sa.rcookie), sa);
+}
+
 /** One peer address's SAs and how many of them are half-open. */
 interface PeerEntry {
   /** The SA itself while the peer has one (most do: no Set for it), a Set from the second on. */
@@ -74,11 +101,10 @@ interface PeerEntry {
  */
 export class SaManager<P2 = unknown> implements SaDestroyListener {
   /**
-   * By icookie: the SA itself while one SA has it (all but always), an array of them, in the order
-   * added, when several do (two peers chose the same icookie). The cookie pair and the peer
-   * address pick among them ({@link lookup}).
+   * By icookie: the SA itself while one SA has it (all but always), their {@link SharedIcookie}
+   * tables when several do. The cookie pair and the peer address pick among them ({@link lookup}).
    */
-  private readonly byIcookie = new Map<string, IsakmpSa | IsakmpSa[]>();
+  private readonly byIcookie = new Map<string, IsakmpSa | SharedIcookie>();
   /** By peer address. */
   private readonly byPeer = new Map<string, PeerEntry>();
   private held = 0;
@@ -115,11 +141,15 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     const ik = icookieKey(sa.icookie);
     const same = this.byIcookie.get(ik);
     if (same === undefined) this.byIcookie.set(ik, sa);
-    else {
-      const list = Array.isArray(same) ? same : [same];
-      if (list.some((o) => o.remote.address === sa.remote.address)) throw new Error(`duplicate SA ${sa.tag}`);
-      if (Array.isArray(same)) same.push(sa);
-      else this.byIcookie.set(ik, [same, sa]);
+    else if (isShared(same)) {
+      if (same.byAddress.has(sa.remote.address)) throw new Error(`duplicate SA ${sa.tag}`);
+      share(same, sa);
+    } else {
+      if (same.remote.address === sa.remote.address) throw new Error(`duplicate SA ${sa.tag}`);
+      const shared: SharedIcookie = { byAddress: new Map(), byRcookie: new Map() };
+      share(shared, same);
+      share(shared, sa);
+      this.byIcookie.set(ik, shared);
     }
     this.held++;
     const peer = this.byPeer.get(sa.remote.address);
@@ -142,7 +172,13 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
   /** Record the responder cookie an initiator learned from MM2/AM2. */
   setRcookie(sa: IsakmpSa, rcookie: Buffer): void {
     // Held for the SA's life: an allocation of its own, not a view of Node's shared pool slab
-    // (which it would keep alive whole). Filed by icookie, the SA needs no new table entry.
+    // (which it would keep alive whole). Filed by icookie, the SA needs no new table entry unless
+    // it shares its icookie.
+    const same = this.byIcookie.get(icookieKey(sa.icookie));
+    if (same !== undefined && isShared(same) && same.byAddress.get(sa.remote.address) === sa) {
+      if (!sa.rcookie.equals(ZERO_COOKIE) && same.byRcookie.get(cookieKey(sa.rcookie)) === sa) same.byRcookie.delete(cookieKey(sa.rcookie));
+      same.byRcookie.set(cookieKey(rcookie), sa);
+    }
     sa.rcookie = unpooledCopy(rcookie);
   }
 
@@ -160,17 +196,15 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     if (same === undefined) return undefined;
     const zero = rcookie.equals(ZERO_COOKIE);
     let sa: IsakmpSa | undefined;
-    if (!Array.isArray(same)) {
-      // The pair names the SA from any address (NAT-T may have moved the peer); the icookie alone
-      // only from the SA's peer address.
+    // The pair names the SA from any address (NAT-T may have moved the peer); the icookie alone
+    // only from the SA's peer address.
+    if (!isShared(same)) {
       if (!zero && same.rcookie.equals(rcookie)) return same;
       sa = same.remote.address === peer.address ? same : undefined;
     } else {
-      if (!zero) {
-        // The newest SA with the pair, as a table keyed by the pair would hold.
-        for (let i = same.length - 1; i >= 0; i--) if (same[i]!.rcookie.equals(rcookie)) return same[i];
-      }
-      sa = same.find((o) => o.remote.address === peer.address);
+      const byPair = zero ? undefined : same.byRcookie.get(cookieKey(rcookie));
+      if (byPair !== undefined) return byPair;
+      sa = same.byAddress.get(peer.address);
     }
     if (sa === undefined) return undefined;
     // A known rcookie must match: otherwise this is another exchange reusing the icookie.
@@ -204,7 +238,7 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
   all(): IsakmpSa[] {
     const out: IsakmpSa[] = [];
     for (const same of this.byIcookie.values()) {
-      if (Array.isArray(same)) out.push(...same);
+      if (isShared(same)) out.push(...same.byAddress.values());
       else out.push(same);
     }
     return out;
@@ -248,10 +282,12 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     if (same === sa) {
       this.byIcookie.delete(ik);
       this.held--;
-    } else if (Array.isArray(same) && same.includes(sa)) {
-      const left = same.filter((o) => o !== sa);
-      // Back to the single SA: the array goes.
-      this.byIcookie.set(ik, left.length === 1 ? left[0]! : left);
+    } else if (same !== undefined && isShared(same) && same.byAddress.get(sa.remote.address) === sa) {
+      same.byAddress.delete(sa.remote.address);
+      const rk = cookieKey(sa.rcookie);
+      if (same.byRcookie.get(rk) === sa) same.byRcookie.delete(rk);
+      // Back to the single SA: the tables go.
+      if (same.byAddress.size === 1) this.byIcookie.set(ik, same.byAddress.values().next().value as IsakmpSa);
       this.held--;
     }
     this.leaveHalfOpen(sa);

@@ -140,3 +140,116 @@ test("byPeerAddress: one SA, a second and a third with the same peer, then back 
   assert.deepEqual(m.byPeerAddress("10.0.0.8"), []);
   assert.equal(m.size, 0);
 });
+
+/** Counts reads of `remote` and `rcookie` on `sa` (the fields a look-up compares) into `reads`. */
+function counted(sa: IsakmpSa, reads: { n: number }): IsakmpSa {
+  for (const field of ["remote", "rcookie"] as const) {
+    let value = sa[field];
+    Object.defineProperty(sa, field, {
+      get: () => {
+        reads.n++;
+        return value;
+      },
+      set: (v) => (value = v),
+    });
+  }
+  return sa;
+}
+
+test("SAs sharing one icookie (first messages from many sources): a look-up, add or remove compares none of the others", () => {
+  const m = new SaManager({ global: 4096, perPeer: 5 });
+  const icookie = Buffer.from("0102030405060708", "hex");
+  const reads = { n: 0 };
+  const sas: IsakmpSa[] = [];
+  for (let i = 0; i < 1024; i++) {
+    const rcookie = Buffer.alloc(8);
+    rcookie.writeUInt32BE(i + 1, 4);
+    const sa = new IsakmpSa({ role: "responder", icookie, rcookie, local, remote: { address: `10.1.${i >> 8}.${i & 255}`, port: 500 } }, c);
+    m.add(sa);
+    sas.push(counted(sa, reads));
+  }
+  reads.n = 0;
+  const stranger = { address: "192.0.2.1", port: 500 };
+  assert.equal(m.lookup(icookie, Buffer.from("ffffffffffffffff", "hex"), stranger), undefined);
+  assert.equal(m.lookup(icookie, ZERO_COOKIE, stranger), undefined);
+  assert.ok(reads.n <= 2, `a look-up that names no SA read ${reads.n} fields`);
+  reads.n = 0;
+  assert.equal(m.lookup(icookie, sas[512]!.rcookie, stranger), sas[512], "the pair from any address");
+  assert.equal(m.lookup(icookie, ZERO_COOKIE, { address: "10.1.3.255", port: 500 }), sas[1023], "the icookie from the SA's peer");
+  assert.ok(reads.n <= 6, `two look-ups read ${reads.n} fields`);
+  reads.n = 0;
+  const late = new IsakmpSa({ role: "responder", icookie, local, remote: { address: "192.0.2.2", port: 500 } }, c);
+  const late2 = new IsakmpSa({ role: "responder", icookie, rcookie: Buffer.from("0badc0de0badc0de", "hex"), local, remote: { address: "192.0.2.3", port: 500 } }, c);
+  m.add(late);
+  m.add(late2);
+  late.destroy("x");
+  late2.destroy("x");
+  assert.ok(reads.n <= 2, `two adds and two removes read ${reads.n} fields of the others`);
+  sas[0]!.destroy("x");
+  assert.equal(m.lookup(icookie, ZERO_COOKIE, sas[1]!.remote), sas[1]);
+  assert.equal(m.size, 1023);
+  for (const sa of sas) sa.destroy("x");
+  assert.equal(m.size, 0);
+  assert.deepEqual(m.debugSizes(), { byIcookie: 0, byPeer: 0, held: 0, halfOpen: 0, peerHalfOpen: 0, phase2: 0 });
+});
+
+test("two peers with one icookie: the pair from any address (the newest SA with it), the icookie alone from each peer, an rcookie learned later", () => {
+  const m = new SaManager();
+  const icookie = Buffer.from("a1a2a3a4a5a6a7a8", "hex");
+  const a = new IsakmpSa({ role: "initiator", icookie, local, remote: { address: "10.0.0.2", port: 500 } }, c);
+  const b = new IsakmpSa({ role: "responder", icookie, rcookie: Buffer.from("b1b2b3b4b5b6b7b8", "hex"), local, remote: { address: "10.0.0.3", port: 500 } }, c);
+  m.add(a);
+  m.add(b);
+  const far = { address: "10.9.9.9", port: 4500 };
+  assert.equal(m.lookup(icookie, ZERO_COOKIE, a.remote), a);
+  assert.equal(m.lookup(icookie, ZERO_COOKIE, b.remote), b);
+  assert.equal(m.lookup(icookie, b.rcookie, far), b, "b's pair from anywhere");
+  const ra = Buffer.from("c1c2c3c4c5c6c7c8", "hex");
+  assert.equal(m.lookup(icookie, ra, a.remote), a, "MM2 for a: rcookie not yet known");
+  assert.equal(m.lookup(icookie, ra, far), undefined);
+  m.setRcookie(a, ra);
+  assert.equal(m.lookup(icookie, ra, far), a, "a's pair from anywhere once learned");
+  assert.equal(m.lookup(icookie, b.rcookie, a.remote), b, "b's pair from a's address");
+  assert.equal(m.lookup(icookie, Buffer.from("0000000000000009", "hex"), a.remote), undefined, "a known rcookie must match");
+  assert.deepEqual(m.all(), [a, b]);
+  assert.throws(() => m.add(new IsakmpSa({ role: "responder", icookie, local, remote: { address: "10.0.0.3", port: 4500 } }, c)), /duplicate/);
+  assert.equal(m.size, 2);
+  b.destroy("x");
+  b.destroy("again");
+  assert.equal(m.lookup(icookie, ra, far), a);
+  assert.equal(m.lookup(icookie, ZERO_COOKIE, b.remote), undefined);
+  const b2 = new IsakmpSa({ role: "responder", icookie, local, remote: { address: "10.0.0.3", port: 500 } }, c);
+  m.add(b2);
+  assert.equal(m.lookup(icookie, ZERO_COOKIE, b2.remote), b2, "the same peer re-uses the icookie after its SA died");
+  a.destroy("x");
+  b2.destroy("x");
+  assert.deepEqual(m.debugSizes(), { byIcookie: 0, byPeer: 0, held: 0, halfOpen: 0, peerHalfOpen: 0, phase2: 0 });
+});
+
+test("the counters never drift: destroy twice, markEstablished after the destroy, a destroy while half-open, an SA never added", () => {
+  const m = new SaManager({ global: 10, perPeer: 2 });
+  const zero = { byIcookie: 0, byPeer: 0, held: 0, halfOpen: 0, peerHalfOpen: 0, phase2: 0 };
+  const a = mk("10.0.0.2");
+  const b = mk("10.0.0.2");
+  m.add(a);
+  m.add(b);
+  m.markEstablished(a);
+  assert.deepEqual(m.debugSizes(), { byIcookie: 2, byPeer: 1, held: 2, halfOpen: 1, peerHalfOpen: 1, phase2: 0 });
+  b.destroy("half-open");
+  b.destroy("again");
+  m.markEstablished(b);
+  assert.deepEqual(m.debugSizes(), { byIcookie: 1, byPeer: 1, held: 1, halfOpen: 0, peerHalfOpen: 0, phase2: 0 });
+  const stranger = mk("10.0.0.2");
+  stranger.onDestroy(m);
+  stranger.destroy("never added");
+  m.markEstablished(stranger);
+  assert.equal(m.admitResponder(a.remote), null);
+  a.destroy("done");
+  assert.deepEqual(m.debugSizes(), zero);
+  // The peer's record went with its last SA; a new SA from it starts from zero.
+  const c2 = mk("10.0.0.2");
+  m.add(c2);
+  assert.deepEqual(m.debugSizes(), { byIcookie: 1, byPeer: 1, held: 1, halfOpen: 1, peerHalfOpen: 1, phase2: 0 });
+  c2.destroy("done");
+  assert.deepEqual(m.debugSizes(), zero);
+});
