@@ -46,12 +46,13 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
 }
 
 /**
- * The table key of an icookie: its bytes as one-byte characters (latin1 maps each byte to one
- * character and back, so distinct cookies make distinct keys), half as long as hex and quicker to
- * make and hash; built for every datagram's look-up. Never shown to anyone.
+ * The table key of a cookie (an icookie, or an rcookie among the SAs sharing an icookie): its bytes
+ * as one-byte characters (latin1 maps each byte to one character and back, so distinct cookies make
+ * distinct keys), half as long as hex and quicker to make and hash; built for every datagram's
+ * look-up. Never shown to anyone.
  */
-function icookieKey(icookie: Buffer): string {
-  return icookie.toString("latin1");
+function cookieKey(cookie: Buffer): string {
+  return cookie.toString("latin1");
 }
 
 /**
@@ -65,10 +66,6 @@ function icookieKey(icookie: Buffer): string {
 interface SharedIcookie {
   readonly byAddress: Map<string, IsakmpSa>;
   readonly byRcookie: Map<string, IsakmpSa>;
-}
-
-function cookieKey(cookie: Buffer): string {
-  return cookie.toString("latin1");
 }
 
 function isShared(same: IsakmpSa | SharedIcookie): same is SharedIcookie {
@@ -138,7 +135,7 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
 
   /** Insert a new SA; it counts as half-open until {@link markEstablished}. Removed on its destroy. */
   add(sa: IsakmpSa): void {
-    const ik = icookieKey(sa.icookie);
+    const ik = cookieKey(sa.icookie);
     const same = this.byIcookie.get(ik);
     if (same === undefined) this.byIcookie.set(ik, sa);
     else if (isShared(same)) {
@@ -174,7 +171,7 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
     // Held for the SA's life: an allocation of its own, not a view of Node's shared pool slab
     // (which it would keep alive whole). Filed by icookie, the SA needs no new table entry unless
     // it shares its icookie.
-    const same = this.byIcookie.get(icookieKey(sa.icookie));
+    const same = this.byIcookie.get(cookieKey(sa.icookie));
     if (same !== undefined && isShared(same) && same.byAddress.get(sa.remote.address) === sa) {
       if (!sa.rcookie.equals(ZERO_COOKIE) && same.byRcookie.get(cookieKey(sa.rcookie)) === sa) same.byRcookie.delete(cookieKey(sa.rcookie));
       same.byRcookie.set(cookieKey(rcookie), sa);
@@ -192,7 +189,7 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
    * rcookie is zero (a retransmitted first message) or not yet known to us (MM2 for an initiator).
    */
   lookup(icookie: Buffer, rcookie: Buffer, peer: Endpoint): IsakmpSa | undefined {
-    const same = this.byIcookie.get(icookieKey(icookie));
+    const same = this.byIcookie.get(cookieKey(icookie));
     if (same === undefined) return undefined;
     const zero = rcookie.equals(ZERO_COOKIE);
     let sa: IsakmpSa | undefined;
@@ -277,7 +274,7 @@ export class SaManager<P2 = unknown> implements SaDestroyListener {
   }
 
   private remove(sa: IsakmpSa): void {
-    const ik = icookieKey(sa.icookie);
+    const ik = cookieKey(sa.icookie);
     const same = this.byIcookie.get(ik);
     if (same === sa) {
       this.byIcookie.delete(ik);
