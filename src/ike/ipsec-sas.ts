@@ -5,6 +5,11 @@
  * an expiring Phase 1 hands its SAs to a newer one; a kernel soft EXPIRE asks which exchange to
  * repeat, a hard EXPIRE (or a kernel SA removed by someone else) which ISAKMP SA to send the Delete
  * under.
+ *
+ * An ISAKMP SA that goes with no successor (its lifetime with no newer SA to hand over to, the
+ * peer's Delete of it) leaves its IPsec SAs in the kernel, carrying traffic until they expire or are
+ * deleted. They are kept per address pair (`orphans`) until then, so that a Quick Mode responder
+ * still sees that the peer's renegotiation of their traffic is a rekey ({@link carries}).
  */
 import type { ResolvedRule } from "../config/types.js";
 import type { ExpireEvent, Kernel, SaProto } from "../kernel/kernel.js";
@@ -56,6 +61,13 @@ export class IpsecSas {
    * leaves re-allocates its hash table in old space each time it empties (sa-manager.ts).
    */
   private readonly removing: string[] = [];
+  /**
+   * Pairs still in the kernel whose ISAKMP SA went with no successor ({@link release}), keyed by
+   * address pair (`local|remote`); an entry leaves when its pair leaves the kernel (hard EXPIRE,
+   * DELETE, FLUSH, a Delete from the peer, INITIAL-CONTACT). Empty unless Phase 1 SAs die before
+   * their IPsec SAs, so the paths that look here first ask whether it is empty.
+   */
+  private readonly orphans = new Map<string, ChosenSa[]>();
   private added: ((sa: IsakmpSa) => void) | undefined;
 
   constructor(
@@ -79,15 +91,21 @@ export class IpsecSas {
    */
   held(): HeldPair[] {
     const out: HeldPair[] = [];
-    for (const [sa, list] of this.installed) {
+    const push = (local: string, remote: string, list: readonly ChosenSa[]): void => {
       for (const c of list) {
-        if (this.removing.length > 0 && this.removing.includes(saKey(c.proto, c.outboundSpi, sa.remote.address))) continue;
+        if (this.removing.length > 0 && this.removing.includes(saKey(c.proto, c.outboundSpi, remote))) continue;
         out.push({
           proto: c.proto,
-          inbound: { src: sa.remote.address, dst: sa.local.address, spi: c.inboundSpi },
-          outbound: { src: sa.local.address, dst: sa.remote.address, spi: c.outboundSpi },
+          inbound: { src: remote, dst: local, spi: c.inboundSpi },
+          outbound: { src: local, dst: remote, spi: c.outboundSpi },
         });
       }
+    };
+    for (const [sa, list] of this.installed) push(sa.local.address, sa.remote.address, list);
+    // Orphans too: a resync that finds one gone (its EXPIRE or DELETE lost) forgets it.
+    for (const [key, list] of this.orphans) {
+      const [local, remote] = addressesOf(key);
+      push(local, remote, list);
     }
     return out;
   }
@@ -121,9 +139,20 @@ export class IpsecSas {
     this.added?.(to);
   }
 
-  /** `sa` is gone: forget its list (the kernel SAs live on until they expire or are deleted). */
+  /**
+   * `sa` is gone: forget its list. The kernel SAs live on until they expire or are deleted: those
+   * still ours (not deleted meanwhile, by INITIAL-CONTACT for one) become orphans of the address
+   * pair (see the file comment).
+   */
   release(sa: IsakmpSa): void {
+    const list = this.installed.get(sa);
     this.installed.delete(sa);
+    if (list === undefined || list.length === 0) return;
+    const remote = sa.remote.address;
+    const live = list.filter((c) => this.owners.has(saKey(c.proto, c.outboundSpi, remote)));
+    if (live.length === 0) return;
+    const key = pairKey(sa.local.address, remote);
+    this.orphans.set(key, (this.orphans.get(key) ?? []).concat(live));
   }
 
   /**
@@ -138,6 +167,9 @@ export class IpsecSas {
     if (ev.kind === "hard") {
       if (proto === "ipcomp") return undefined;
       this.forget(proto, dst, spi);
+      // An orphan has no ISAKMP SA to send the Delete under: it is forgotten (its other half
+      // expires with it, at the same lifetime).
+      if (this.dropOrphan(proto, ev.sa.src, dst, spi)) return undefined;
       const owner = this.owner(proto, dst, spi);
       return owner === undefined ? undefined : { kind: "delete", ...owner };
     }
@@ -148,16 +180,46 @@ export class IpsecSas {
   }
 
   /**
-   * Whether a pair held under one of `holders` (the ISAKMP SAs with a peer) between `local` and the
-   * peer has the protocol and traffic (phase2/traffic-key.ts) of `chosen`: the kernel would move
-   * that traffic to `chosen`'s outbound SA the moment it is added (a rekey).
+   * Whether a pair of ours between `local` and `remote` has the protocol and traffic
+   * (phase2/traffic-key.ts) of `chosen`: the kernel would move that traffic to `chosen`'s outbound
+   * SA the moment it is added (a rekey). The pairs are those held under `holders` (the ISAKMP SAs
+   * with the peer) and those whose ISAKMP SA went with no successor (orphans).
    */
-  carries(holders: readonly IsakmpSa[], local: string, chosen: ChosenSa): boolean {
+  carries(holders: readonly IsakmpSa[], local: string, remote: string, chosen: ChosenSa): boolean {
+    const same = (c: ChosenSa): boolean => c.proto === chosen.proto && c.traffic === chosen.traffic;
     for (const o of holders) {
       if (o.local.address !== local) continue;
-      for (const c of this.of(o)) if (c.proto === chosen.proto && c.traffic === chosen.traffic) return true;
+      if (this.of(o).some(same)) return true;
     }
-    return false;
+    return this.orphans.size > 0 && this.orphans.get(pairKey(local, remote))?.some(same) === true;
+  }
+
+  /**
+   * Whether we hold an IPsec SA pair between `local` and `remote`: under one of `holders` (the
+   * ISAKMP SAs with the peer) or with none left (orphans).
+   */
+  holdsWith(holders: readonly IsakmpSa[], local: string, remote: string): boolean {
+    for (const o of holders) if (o.local.address === local && this.of(o).length > 0) return true;
+    return this.orphans.size > 0 && this.orphans.has(pairKey(local, remote));
+  }
+
+  /**
+   * The kernel SA `spi` from `src` to `dst` (either half of a pair) left the kernel: forget the
+   * orphan pair it belongs to, if any. True when there was one.
+   */
+  dropOrphan(proto: SaProto, src: string, dst: string, spi: number): boolean {
+    if (this.orphans.size === 0) return false;
+    // Our outbound half (src = local), or our inbound half (dst = local).
+    return this.dropOrphanWhere(pairKey(src, dst), (c) => c.proto === proto && c.outboundSpi === spi) || this.dropOrphanWhere(pairKey(dst, src), (c) => c.proto === proto && c.inboundSpi === spi);
+  }
+
+  private dropOrphanWhere(key: string, match: (c: ChosenSa) => boolean): boolean {
+    const list = this.orphans.get(key);
+    if (list === undefined || !list.some(match)) return false;
+    const left = list.filter((c) => !match(c));
+    if (left.length === 0) this.orphans.delete(key);
+    else this.orphans.set(key, left);
+    return true;
   }
 
   /** The ISAKMP SA and pair of the IPsec SA `spi` towards `dst` (either direction), if we hold it. */
@@ -175,6 +237,18 @@ export class IpsecSas {
    */
   flushed(proto: SaProto | null): IpsecOwner[] {
     const out: IpsecOwner[] = [];
+    for (const [key, list] of this.orphans) {
+      const [local, remote] = addressesOf(key);
+      for (const c of list) {
+        if (proto !== null && c.proto !== proto) continue;
+        this.forget(c.proto, remote, c.outboundSpi);
+        this.owners.delete(saKey(c.proto, c.inboundSpi, local));
+        this.owners.delete(saKey(c.proto, c.outboundSpi, remote));
+      }
+      const left = proto === null ? [] : list.filter((c) => c.proto !== proto);
+      if (left.length === 0) this.orphans.delete(key);
+      else this.orphans.set(key, left);
+    }
     for (const [sa, list] of this.installed) {
       const gone = list.filter((c) => proto === null || c.proto === proto);
       if (gone.length === 0) continue;
@@ -238,7 +312,7 @@ export class IpsecSas {
       const left = list.filter((c) => !match(c));
       holder.ipsecDeleted += list.length - left.length;
       this.installed.set(holder, left);
-    }
+    } else if (this.orphans.size > 0) this.dropOrphanWhere(pairKey(sa.local.address, sa.remote.address), match);
   }
 
   /**
@@ -296,6 +370,7 @@ export class IpsecSas {
       this.owners.delete(key);
       try {
         if (s.proto === "esp" || s.proto === "ah") this.forget(s.proto, s.dst, s.spi);
+        this.dropOrphan(s.proto, s.src, s.dst, s.spi);
         await kernel.delete(s.src, s.dst, s.proto, s.spi);
         deleted++;
       } catch (err) {
@@ -307,8 +382,8 @@ export class IpsecSas {
   }
 
   /** Entry counts of the tables, for leak checks. */
-  debugSizes(): { installed: number; rekeyInfo: number; owners: number } {
-    return { installed: this.installed.size, rekeyInfo: this.rekeyInfo.size, owners: this.owners.size };
+  debugSizes(): { installed: number; rekeyInfo: number; owners: number; orphans: number } {
+    return { installed: this.installed.size, rekeyInfo: this.rekeyInfo.size, owners: this.owners.size, orphans: this.orphans.size };
   }
 
   /**
@@ -319,6 +394,17 @@ export class IpsecSas {
     const info = this.rekeyInfo.get(saKey(proto, spi, dst));
     for (const k of info?.keys ?? []) this.rekeyInfo.delete(k);
   }
+}
+
+/** The key of an address pair in `orphans`. */
+function pairKey(local: string, remote: string): string {
+  return `${local}|${remote}`;
+}
+
+/** The local and remote addresses of a {@link pairKey}. */
+function addressesOf(key: string): [string, string] {
+  const bar = key.indexOf("|");
+  return [key.slice(0, bar), key.slice(bar + 1)];
 }
 
 /**

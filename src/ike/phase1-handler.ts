@@ -414,7 +414,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       log,
       ...(pubkey !== undefined ? { pubkey } : {}),
       ...(credentials !== undefined ? { credentials } : {}),
-      otherSaWithPeer: () => sas.byPeerAddress(sa.remote.address).some((o) => o !== sa && o.state === "established"),
+      stateWithPeer: () => {
+        const holders = sas.byPeerAddress(sa.remote.address);
+        return holders.some((o) => o !== sa && o.state === "established") || this.ctx.ipsec.holdsWith(holders, sa.local.address, sa.remote.address);
+      },
       ...(p1LifetimeSecs !== undefined ? { defaultLifeSecs: p1LifetimeSecs } : {}),
     };
   }

@@ -84,8 +84,11 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
 
   constructor(private readonly ctx: QuickHandlerContext) {}
 
-  /** QuickModeContext.carried: a pair with the peer already carries the traffic (a rekey). */
-  private readonly carried = (sa: IsakmpSa, chosen: ChosenSa): boolean => this.ctx.ipsec.carries(this.ctx.sas.byPeerAddress(sa.remote.address), sa.local.address, chosen);
+  /**
+   * QuickModeContext.carried: a pair with the peer already carries the traffic (a rekey), under any
+   * of its ISAKMP SAs or under none left (IpsecSas.carries).
+   */
+  private readonly carried = (sa: IsakmpSa, chosen: ChosenSa): boolean => this.ctx.ipsec.carries(this.ctx.sas.byPeerAddress(sa.remote.address), sa.local.address, sa.remote.address, chosen);
 
   /** Start Quick Mode as initiator on an established ISAKMP SA; false when refused. */
   quickMode(sa: IsakmpSa, request: QuickModeRequest): boolean {

@@ -13,8 +13,11 @@ test("INITIAL-CONTACT from a rebooted peer: the responder drops the older ISAKMP
   assert.equal(oldB.ipsecCreated, 1);
   assert.equal((await p.b.kernel.dump()).length, 2);
   // a "reboots": it forgets its SAs without telling b, so its next Main Mode has INITIAL-CONTACT.
+  // Its engine forgets the IPsec SAs too (a restarted daemon holds none), without Deletes: their
+  // ISAKMP SA is gone.
   p.a.engine.sas.all()[0]!.destroy("reboot");
   await p.a.kernel.flush();
+  p.a.engine.kernelRemoved({ type: "flush", proto: null });
   const ic: boolean[] = [];
   p.b.engine.on("phase1-up", (_sa, r) => ic.push(r.initialContact));
   initiate(p, "to-b");
@@ -55,5 +58,32 @@ test("no INITIAL-CONTACT while an ISAKMP SA with the peer is up; IPsec SA counte
   assert.equal(sa.phase1?.exchange, "main");
   await p.a.engine.deleteSa(sa);
   assert.equal(sa.ipsecDeleted, 1);
+  await closePair(p);
+});
+
+test("no INITIAL-CONTACT while IPsec SAs with the peer outlive their ISAKMP SA: the peer keeps the pair that the new Phase 1 is there to rekey", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  p.a.engine.negotiate(p.a.policy.ruleByLabel("to-b")!, p.a.endpoint, p.b.endpoint, requestFor(p));
+  await settle(p, 40);
+  // The ISAKMP SA goes alone (a's Delete of it, as at its lifetime with no newer SA): the pair lives on.
+  await p.a.engine.deleteSa(p.a.engine.sas.all()[0]!, "test: ISAKMP SA only", false);
+  await settle(p, 40);
+  assert.equal(p.b.engine.sas.all().filter((s) => !s.isDead()).length, 0);
+  const ic: boolean[] = [];
+  p.b.engine.on("phase1-up", (_sa, r) => ic.push(r.initialContact));
+  initiate(p, "to-b");
+  await settle(p, 40);
+  assert.deepEqual(ic, [false]);
+  assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 2, "b keeps the pair");
+  // Once the pair has left a's kernel (and a's engine heard of it), a holds nothing with b: INITIAL-CONTACT again.
+  for (const s of await p.a.kernel.dump()) {
+    await p.a.kernel.delete(s.src, s.dst, s.proto, s.spi);
+    p.a.engine.kernelRemoved({ type: "delete", src: s.src, dst: s.dst, proto: "esp", spi: s.spi });
+  }
+  for (const s of p.a.engine.sas.all()) await p.a.engine.deleteSa(s, "test", false);
+  await settle(p, 40);
+  initiate(p, "to-b");
+  await settle(p, 40);
+  assert.deepEqual(ic, [false, true]);
   await closePair(p);
 });

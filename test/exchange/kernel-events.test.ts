@@ -4,7 +4,8 @@
  * told; a kernel that refuses an SA leaves nothing half-installed and the peer gets a notify; the
  * ACQUIRE's endpoints (a tunnel's gateways) pick the IKE peer; a rekey carries no ACQUIRE
  * sequence number, and its responder adds the new outbound SA only once the initiator can take
- * what it carries; every SA carries the daemon's reqid and an anti-replay window.
+ * what it carries (also when the old pair's ISAKMP SA is gone); every SA carries the daemon's
+ * reqid and an anti-replay window.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,7 +13,7 @@ import { Notify } from "../../src/codec/index.js";
 import type { QuickModeRequest } from "../../src/ike/phase2/quick-mode.js";
 import { IKED_REQID, type AcquireEvent, type GetSpiOptions, type SaInfo } from "../../src/kernel/kernel.js";
 import { kernelError } from "../../src/kernel/errors.js";
-import { settle, type Pair } from "./harness.js";
+import { initiate, settle, type Pair } from "./harness.js";
 import { selectForAcquire } from "../../src/policy/index.js";
 import { closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
 
@@ -227,6 +228,80 @@ test("a rekey: the responder adds its new outbound SA on QM3, once the initiator
   assert.equal((await p.a.kernel.dump()).filter((s) => s.state === "mature").length, 4, "old and new pair until the old one expires");
   assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 4);
   await closePair(p);
+});
+
+/** a deletes its ISAKMP SA alone (its IPsec SAs live on); b drops its own on the Delete: no SA of either is left to hold the pair. */
+async function dropIsakmpSas(p: Pair): Promise<void> {
+  const sa = p.a.engine.sas.all().find((s) => s.state === "established")!;
+  await p.a.engine.deleteSa(sa, "test: ISAKMP SA only", false);
+  await settle(p, 40);
+  assert.equal(p.a.engine.sas.all().filter((s) => !s.isDead()).length, 0);
+  assert.equal(p.b.engine.sas.all().filter((s) => !s.isDead()).length, 0);
+  assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 2, "the IPsec SAs outlive their ISAKMP SA");
+}
+
+test("a rekey after the pair's ISAKMP SA went with no successor (the peer's Delete of it): the responder still sees the pair and adds its new outbound SA on QM3", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  await dropIsakmpSas(p);
+  const order: string[] = [];
+  const early: string[] = [];
+  watchInstalls(p, order, async (side, spi) => {
+    if (side !== "b") return;
+    const inbound = (await p.a.kernel.dump()).find((s) => s.spi === spi && s.dst === "10.0.0.1");
+    if (inbound?.state !== "mature") early.push(`b added outbound ${spi.toString(16)} while a's inbound SA was ${inbound?.state ?? "absent"}`);
+  });
+  const out = await outbound(p);
+  // The soft EXPIRE negotiates a new Phase 1 first, then the Quick Mode on it.
+  assert.equal(p.a.engine.expire({ type: "expire", kind: "soft", reason: "addtime", sa: { ...out, state: "dying" } }), "rekeying");
+  await settle(p, 40);
+  assert.deepEqual(early, []);
+  assert.deepEqual(order, ["b in", "a in", "a out", "b out"]);
+  assert.equal((await p.b.kernel.dump()).filter((s) => s.state === "mature").length, 4, "old and new pair until the old one expires");
+  await closePair(p);
+});
+
+test("a rekey on another ISAKMP SA with the peer after the pair's own went with no successor: the responder still sees the pair (no new Phase 1, no INITIAL-CONTACT involved)", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  const first = p.a.engine.sas.all().find((s) => s.state === "established")!;
+  // A second ISAKMP SA with the peer, holding no IPsec SA; then the first one goes alone.
+  initiate(p, "to-b");
+  await settle(p, 40);
+  await p.a.engine.deleteSa(first, "test: ISAKMP SA only", false);
+  await settle(p, 40);
+  assert.equal(p.b.engine.sas.all().filter((s) => s.state === "established").length, 1);
+  const order: string[] = [];
+  watchInstalls(p, order);
+  const out = await outbound(p);
+  assert.equal(p.a.engine.expire({ type: "expire", kind: "soft", reason: "addtime", sa: { ...out, state: "dying" } }), "rekeying");
+  await settle(p, 40);
+  assert.deepEqual(order, ["b in", "a in", "a out", "b out"]);
+  assert.equal(p.a.engine.sas.all().filter((s) => !s.isDead()).length, 1, "the Quick Mode ran on the second ISAKMP SA");
+  await closePair(p);
+});
+
+test("a pair whose ISAKMP SA went is no longer seen once the kernel removed it (hard EXPIRE, DELETE, FLUSH): new traffic installs both SAs before QM2 again", async () => {
+  for (const how of ["hard", "delete", "flush"] as const) {
+    const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+    await upPair(p);
+    await dropIsakmpSas(p);
+    // The old pair leaves b's kernel (a's as well: its peer no longer has it either).
+    for (const side of [p.a, p.b]) {
+      for (const sa of await side.kernel.dump()) {
+        await side.kernel.delete(sa.src, sa.dst, sa.proto, sa.spi);
+        if (how === "hard") side.engine.expire({ type: "expire", kind: "hard", reason: "addtime", sa: { ...sa, state: "dead" } });
+        else if (how === "delete") side.engine.kernelRemoved({ type: "delete", src: sa.src, dst: sa.dst, proto: "esp", spi: sa.spi });
+      }
+      if (how === "flush") side.engine.kernelRemoved({ type: "flush", proto: null });
+    }
+    assert.equal(p.b.engine.debugSizes()["orphans"], 0, `${how}: nothing left of the old pair`);
+    const order: string[] = [];
+    watchInstalls(p, order);
+    await upPair(p);
+    assert.deepEqual(order, ["b in", "b out", "a in", "a out"], how);
+    await closePair(p);
+  }
 });
 
 test("other traffic with a peer that already has a pair (a tunnel beside transport) is no rekey: the responder's SAs go in before QM2", async () => {

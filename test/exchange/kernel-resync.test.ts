@@ -1,7 +1,8 @@
 /**
  * Lost kernel events repaired, through the daemon's wiring (src/daemon/kernel-events.ts) into the
  * engine: after a "lost" event the resync finds a pair whose DELETE never came and handles it as a
- * kernel DELETE (forgotten, the peer told, the other half removed), and an SA whose soft EXPIRE
+ * kernel DELETE (forgotten, the peer told, the other half removed; a pair whose ISAKMP SA is gone
+ * only forgotten), and an SA whose soft EXPIRE
  * never came is rekeyed, once. Each resync logs one line with its counts. A kernel that loses
  * events without a "lost" event (PF_KEY) is resynced every minute, never two at once, and no more
  * once unwired. A resync whose dump fails (XFRM: no periodic check) is tried again on the daemon's
@@ -85,6 +86,23 @@ test("a DELETE lost in an overrun: the resync forgets the pair, tells the peer a
   const lines = w.done().split("\n").filter((l) => l.includes("resynchronised"));
   assert.equal(lines.length, 2, "one line per resync");
   assert.match(lines[0]!, /"missing":1,"removed":1/);
+  await closePair(p);
+});
+
+test("a pair that outlived its ISAKMP SA is held too: a DELETE of it lost in an overrun is found by the resync and the pair forgotten", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  const w = wire(p);
+  // The ISAKMP SA goes alone (a Delete of it only): the pair lives on in both kernels.
+  await p.a.engine.deleteSa(p.a.engine.sas.all()[0]!, "test: ISAKMP SA only", false);
+  await settle(p, 40);
+  assert.equal(p.a.engine.heldIpsecSas().length, 1, "held with no ISAKMP SA");
+  await deleteOurInbound(p);
+  await w.lost();
+  assert.deepEqual(w.reports[0], { causes: ["overrun"], kernelSas: 1, held: 1, missing: 1, removed: 1, softExpired: 0, rekeyed: 0 });
+  assert.deepEqual(p.a.engine.heldIpsecSas(), []);
+  assert.equal(p.a.engine.debugSizes()["orphans"], 0);
+  w.done();
   await closePair(p);
 });
 

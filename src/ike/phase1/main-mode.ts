@@ -50,8 +50,11 @@ export type { Outgoing, Step } from "../step.js";
 export interface Phase1Context extends AuthContext {
   /** Random bytes for nonces (tests pass a deterministic source). */
   readonly random: (n: number) => Buffer;
-  /** Whether another ISAKMP SA with this peer is up (then INITIAL-CONTACT is not sent). */
-  readonly otherSaWithPeer: () => boolean;
+  /**
+   * Whether we hold state with this peer: another ISAKMP SA up, or IPsec SAs of ours with it still
+   * in the kernel (whatever became of their ISAKMP SA). Then INITIAL-CONTACT is not sent.
+   */
+  readonly stateWithPeer: () => boolean;
   /** Default Phase 1 lifetime for transforms without their own (ike.config `p1_lifetime_secs`). */
   readonly defaultLifeSecs?: number;
 }
@@ -215,10 +218,16 @@ export class MainMode {
     return this.mm5([{ type: PayloadType.HASH, data: this.ctx.sa.keymat!.hashI(this.saiB!, enc.localIdBody()) }]);
   }
 
-  /** MM5: `out`, and INITIAL-CONTACT unless another SA with the peer is up. */
+  /**
+   * MM5: `out`, and INITIAL-CONTACT unless we hold state with the peer. RFC 2407 section 4.6.3.3:
+   * it says that this is the first SA with the peer, whose receiver then deletes what it holds
+   * with us as stale. IPsec SAs that outlived their ISAKMP SA are not stale: the soft EXPIRE that
+   * renegotiates them comes here first, and the peer would delete the pair still carrying the
+   * traffic before the Quick Mode could rekey it.
+   */
   private mm5(out: Payload[]): Step {
     const sa = this.ctx.sa;
-    if (!this.ctx.otherSaWithPeer()) {
+    if (!this.ctx.stateWithPeer()) {
       // RFC 2407 section 4.6.3.3: SPI is CKY-I | CKY-R, protocol ISAKMP, no data.
       out.push({
         type: PayloadType.N,
