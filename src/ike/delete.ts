@@ -22,5 +22,7 @@ export async function deleteIsakmpSa(io: EngineIo, ipsec: IpsecSas, sa: IsakmpSa
     }
     io.sendInformational(sa, [deleteIsakmp(sa)]);
   }
+  // Without them, the IPsec SAs live on in the kernel: still followed until they leave it.
+  if (!withIpsec) ipsec.orphan(sa);
   sa.destroy(reason);
 }

@@ -114,6 +114,8 @@ export class InfoHandler implements ExchangeHandler {
         case "delete-isakmp":
           if (e.icookie.equals(sa.icookie) && e.rcookie.equals(sa.rcookie)) {
             log.info({ sa: sa.tag }, "peer deleted the ISAKMP SA");
+            // Its IPsec SAs live on (RFC 2409 allows it): still followed until they leave the kernel.
+            ipsec.orphan(sa);
             sa.destroy("deleted by peer");
             return;
           }

@@ -6,10 +6,12 @@
  * repeat, a hard EXPIRE (or a kernel SA removed by someone else) which ISAKMP SA to send the Delete
  * under.
  *
- * An ISAKMP SA that goes with no successor (its lifetime with no newer SA to hand over to, the
- * peer's Delete of it) leaves its IPsec SAs in the kernel, carrying traffic until they expire or are
- * deleted. They are kept per address pair (`orphans`) until then, so that a Quick Mode responder
- * still sees that the peer's renegotiation of their traffic is a rekey ({@link carries}).
+ * An ISAKMP SA that goes with no successor and leaves its IPsec SAs in the kernel (its lifetime
+ * with no newer SA to hand over to, our Delete of it alone, the peer's Delete of it) leaves them
+ * carrying traffic until they expire or are deleted. They are kept per address pair (`orphans`,
+ * {@link orphan}) until then, so that a Quick Mode responder still sees that the peer's
+ * renegotiation of their traffic is a rekey ({@link carries}), and a Main Mode initiator that it
+ * still holds state with the peer ({@link holdsWith}).
  */
 import type { ResolvedRule } from "../config/types.js";
 import type { ExpireEvent, Kernel, SaProto } from "../kernel/kernel.js";
@@ -62,7 +64,7 @@ export class IpsecSas {
    */
   private readonly removing: string[] = [];
   /**
-   * Pairs still in the kernel whose ISAKMP SA went with no successor ({@link release}), keyed by
+   * Pairs still in the kernel whose ISAKMP SA went with no successor ({@link orphan}), keyed by
    * address pair (`local|remote`); an entry leaves when its pair leaves the kernel (hard EXPIRE,
    * DELETE, FLUSH, a Delete from the peer, INITIAL-CONTACT). Empty unless Phase 1 SAs die before
    * their IPsec SAs, so the paths that look here first ask whether it is empty.
@@ -140,19 +142,30 @@ export class IpsecSas {
   }
 
   /**
-   * `sa` is gone: forget its list. The kernel SAs live on until they expire or are deleted: those
-   * still ours (not deleted meanwhile, by INITIAL-CONTACT for one) become orphans of the address
-   * pair (see the file comment).
+   * `sa` goes and leaves its IPsec SAs in the kernel, where they carry traffic until they expire or
+   * are deleted (its lifetime with no heir, our Delete of it alone, the peer's Delete of it): they
+   * become orphans of the address pair (see the file comment). Called before `sa` is destroyed.
+   * Other ends (the engine closing, INITIAL-CONTACT, a load generator dropping its SAs) only
+   * {@link release} it.
    */
-  release(sa: IsakmpSa): void {
+  orphan(sa: IsakmpSa): void {
     const list = this.installed.get(sa);
-    this.installed.delete(sa);
     if (list === undefined || list.length === 0) return;
+    this.installed.set(sa, []);
     const remote = sa.remote.address;
-    const live = list.filter((c) => this.owners.has(saKey(c.proto, c.outboundSpi, remote)));
-    if (live.length === 0) return;
     const key = pairKey(sa.local.address, remote);
-    this.orphans.set(key, (this.orphans.get(key) ?? []).concat(live));
+    let kept = this.orphans.get(key);
+    for (const c of list) {
+      // Being deleted (removePair) already: not kept.
+      if (!this.owners.has(saKey(c.proto, c.outboundSpi, remote))) continue;
+      if (kept === undefined) this.orphans.set(key, (kept = []));
+      kept.push(c);
+    }
+  }
+
+  /** `sa` is gone: forget its list (what {@link orphan} did not keep is no longer followed). */
+  release(sa: IsakmpSa): void {
+    this.installed.delete(sa);
   }
 
   /**
