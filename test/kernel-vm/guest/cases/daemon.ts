@@ -78,8 +78,11 @@ export async function withIkedPair(kind: string, policies: (self: Side, peer: Si
   for (const s of [left, right]) await s.ns.sysctl("net.core.xfrm_larval_drop=0");
   const daemons: Iked[] = [];
   try {
-    daemons.push(await startIked(right, left, kind, policies(right, left), extra));
-    daemons.push(await startIked(left, right, kind, policies(left, right), extra));
+    // Both at once (nothing moves before the first ping), as in natt.ts: a daemon's start is slow
+    // under TCG, and each pair or rekey case starts two.
+    const started = await Promise.allSettled([startIked(right, left, kind, policies(right, left), extra), startIked(left, right, kind, policies(left, right), extra)]);
+    for (const r of started) if (r.status === "fulfilled") daemons.push(r.value);
+    for (const r of started) if (r.status === "rejected") throw r.reason;
     await use(daemons[1]!, daemons[0]!, left, right);
     await stopClean(daemons, [left, right]);
   } finally {
