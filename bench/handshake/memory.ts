@@ -18,11 +18,13 @@
  * the last count it prints each per pair. `--snapshots` also sums a heap snapshot at each count by class and the classes of its
  * first retainers (`--depth` levels; heap-snapshot.ts) and prints the classes that grew the most
  * per pair (a snapshot's own garbage stays in RSS: take RSS figures from runs without it).
+ * With `--idle`, RSS and heap are read once more after the idle windows (after a forced GC).
+ * `--keep-snapshots DIR` keeps each count's snapshot there (`N.heapsnapshot`) for a closer look.
  * `--idle S`: the daemon's CPU over three windows of S seconds while the last count is held. `--tree DIR`: run the
  * daemon of another built tree (a baseline).
  *
  *   node --openssl-legacy-provider dist/bench/handshake/memory.js [--counts 2000,4000]
- *     [--warmup 200] [--group 2] [--settle S] [--snapshots] [--top 30] [--depth 1] [--idle S]
+ *     [--warmup 200] [--group 2] [--settle S] [--snapshots] [--top 30] [--depth 1] [--keep-snapshots DIR] [--idle S]
  *     [--tree DIR]
  * (inside a network namespace: it uses 127.0.7.31:17310 and sources from 127.7.3.1 on.)
  */
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
       depth: { type: "string", default: "1" },
       tree: { type: "string" },
       idle: { type: "string", default: "0" },
+      "keep-snapshots": { type: "string" },
     },
   });
   const counts = v.counts.split(",").map(Number);
@@ -213,6 +216,7 @@ async function main(): Promise<void> {
         const file = path.join(dir, `${n}.heapsnapshot`);
         await ask(t, dir, file);
         heap = summariseSnapshot(file, Number(v.depth));
+        if (v["keep-snapshots"] !== undefined) fs.copyFileSync(file, path.join(v["keep-snapshots"], `${n}.heapsnapshot`));
         fs.rmSync(file);
       }
       points.push({ pairs: n, mem, resident, heap });
@@ -232,6 +236,16 @@ async function main(): Promise<void> {
       const wall = (performance.now() - t0) / 1000;
       const cpu = processCpuSecs(t.pid) - cpu0;
       console.log(`idle window ${w}, ${counts[counts.length - 1]} pairs held: ${(cpu * 1000).toFixed(0)} ms of CPU in ${wall.toFixed(1)} s, ${((100 * cpu) / wall).toFixed(2)}% of a core`);
+    }
+    if (idleSecs > 0) {
+      // Again after the idle windows: by then a memory-reducing GC (V8's memory reducer, in.iked's
+      // heap reducer) has run in either tree, where at the measurement above it may not have yet.
+      const late = await ask(t, dir);
+      const mb = (x: number): string => (x / 1e6).toFixed(1);
+      console.log(
+        `after the idle windows, ${counts[counts.length - 1]} pairs held, after a forced GC: RSS ${mb(late.rss)} MB, JS heap used ${mb(late.heapUsed)} MB of ${mb(late.heapTotal)} MB, ` +
+          `external ${mb(late.external)} MB, locked ${mb(late.locked)} MB`,
+      );
     }
   } finally {
     await t.stop();

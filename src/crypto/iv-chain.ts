@@ -22,8 +22,12 @@ export class IvChain {
    * of Node's shared pool slab would keep the whole 8 KiB slab alive). IVs are public values.
    */
   #phase1: string;
-  /** IVs of the Phase 2 exchanges under way, made at the first (a held, idle SA has none). */
-  #ivs: Map<number, Buffer> | undefined;
+  /**
+   * IVs of the Phase 2 exchanges under way, made at the first (a held, idle SA has none), as latin1
+   * strings too: a finished Quick Mode's stays until its linger ends (a minute), and a copy in
+   * Node's shared pool slab would keep that whole 8 KiB slab alive so long.
+   */
+  #ivs: Map<number, string> | undefined;
   readonly #hash: HashInfo;
   readonly #blockSize: number;
   readonly #maxExchanges: number;
@@ -41,7 +45,7 @@ export class IvChain {
     const mid = messageId >>> 0;
     if (mid === 0) return Buffer.from(this.#phase1, "latin1");
     const iv = this.#ivs?.get(mid);
-    if (iv) return Buffer.from(iv);
+    if (iv !== undefined) return Buffer.from(iv, "latin1");
     return phase2Iv(this.#hash, Buffer.from(this.#phase1, "latin1"), mid, this.#blockSize);
   }
 
@@ -55,7 +59,7 @@ export class IvChain {
     }
     const ivs = (this.#ivs ??= new Map());
     ivs.delete(mid);
-    ivs.set(mid, Buffer.from(last));
+    ivs.set(mid, latin1Of(last));
     if (1 + ivs.size > this.#maxExchanges) {
       for (const key of ivs.keys()) {
         ivs.delete(key);

@@ -8,9 +8,10 @@
  * had left a window would decrypt and verify again, and the responder installs its outbound SA
  * before it sends QM2 (phase2/quick-mode.ts), so the replay would put in a fresh outbound SA the
  * real peer does not have, which the kernel prefers: traffic to the peer black-holed. The set is
- * kept sorted, made at the first use (an SA that never runs a Phase 2 exchange pays nothing): up to
- * {@link SMALL} IDs in a plain array of exactly their number (a held SA has used one or two: 56
- * bytes, where a typed array with its buffer was ~260), beyond that in a typed array that doubles
+ * kept sorted, made at the first use (an SA that never runs a Phase 2 exchange pays nothing): the
+ * first ID as a plain number in the set itself (a held SA has usually used one: no array, where the
+ * array of one was 56 bytes and a typed array with its buffer ~260), then up to {@link SMALL} IDs
+ * in a plain array of exactly their number, beyond that in a typed array that doubles
  * as it fills, up to {@link MESSAGE_ID_LIMIT} IDs; an SA that has used that many accepts no more
  * exchanges (isakmp-sa.ts ends its lifetime then, and a new Phase 1 takes over).
  */
@@ -23,8 +24,11 @@ const SMALL = 16;
 
 /** The used message IDs of one ISAKMP SA. */
 export class MessageIdSet {
-  /** Sorted: a plain array while {@link SMALL} or fewer (each insert makes a new one), then a typed one. */
-  private ids: number[] | Uint32Array | undefined;
+  /**
+   * Sorted: the one ID itself while there is one, a plain array while {@link SMALL} or fewer (each
+   * insert makes a new one), then a typed one.
+   */
+  private ids: number | number[] | Uint32Array | undefined;
   private count = 0;
 
   constructor(private readonly limit = MESSAGE_ID_LIMIT) {}
@@ -42,8 +46,13 @@ export class MessageIdSet {
     if (this.count >= this.limit) return false;
     const pos = -at - 1;
     const ids = this.ids;
-    if (ids === undefined || Array.isArray(ids)) {
-      const small = ids ?? [];
+    if (ids === undefined) {
+      this.ids = mid;
+      this.count = 1;
+      return true;
+    }
+    if (typeof ids === "number" || Array.isArray(ids)) {
+      const small = typeof ids === "number" ? [ids] : ids;
       if (this.count < SMALL) {
         // A new array of exactly the new size (push or splice would leave spare capacity).
         this.ids = small.slice(0, pos).concat(mid, small.slice(pos));
@@ -71,9 +80,16 @@ export class MessageIdSet {
     return this.count;
   }
 
+  /** How the IDs are kept (for tests and memory checks): none yet, the one ID itself, a plain array, a typed one. */
+  get storage(): "none" | "one" | "array" | "typed" {
+    const ids = this.ids;
+    return ids === undefined ? "none" : typeof ids === "number" ? "one" : Array.isArray(ids) ? "array" : "typed";
+  }
+
   /** The index of `mid`, or -(insertion point) - 1 when it is absent (binary search). */
   private find(mid: number): number {
     const ids = this.ids;
+    if (typeof ids === "number") return ids === mid ? 0 : ids < mid ? -2 : -1;
     let lo = 0;
     let hi = this.count - 1;
     while (ids !== undefined && lo <= hi) {

@@ -316,8 +316,10 @@ export class Phase1Handler implements ExchangeHandler, ResponderFactory, Phase1N
       hash: t.hash,
       group: t.group,
       auth: t.auth,
-      localId: result.localId,
-      peerId: result.peerId,
+      // Identities by address (the usual with preshared keys) share the endpoints' address
+      // strings: a summary kept for the SA's life holds no copies of its own (~64 bytes per SA).
+      localId: result.localId === sa.local.address ? sa.local.address : result.localId,
+      peerId: result.peerId === sa.remote.address ? sa.remote.address : result.peerId,
       agreedLifeSecs: result.lifeSecs,
       lifeKb: t.lifeKb ?? 0,
     };

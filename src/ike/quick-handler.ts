@@ -15,7 +15,7 @@ import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { QuickModeNotices } from "./info-handler.js";
 import { deleteIpsec } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
-import type { IsakmpSa, SaDestroyListener } from "./isakmp-sa.js";
+import type { IsakmpSa, SaDestroyListener, SaTimerHandler } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import type { ChosenSa } from "./phase2/install.js";
 import { failureOfNotify, type FailureClass } from "./negotiation-stats.js";
@@ -70,9 +70,11 @@ export interface QuickHandlerContext {
 const MAX_PHASE2_PER_SA = 32;
 /** How long a finished Quick Mode keeps its answer for retransmitted requests. */
 const PHASE2_LINGER_MS = 60_000;
+/** The ISAKMP SA timer that forgets a finished Quick Mode: this and its message ID. */
+const LINGER_TIMER = "qm-";
 
 /** The engine's Quick Mode handler. */
-export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestroyListener {
+export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestroyListener, SaTimerHandler {
   /** Quick Modes we started and that wait for QM2, per ISAKMP SA (weak: dies with the SA). */
   private readonly waiting = new WeakMap<IsakmpSa, Set<Phase2Exchange>>();
   /**
@@ -323,7 +325,6 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
   }
 
   private endPhase2(sa: IsakmpSa, ex: Phase2Exchange, lingerMs: number): void {
-    const { sas } = this.ctx;
     const open = this.open.get(sa);
     if (open?.delete(ex) === true) {
       this.count(ex);
@@ -339,12 +340,23 @@ export class QuickHandler implements ExchangeHandler, QuickModeNotices, SaDestro
     ex.retransmitter = undefined;
     this.deleteLeftovers(sa, ex);
     ex.task.destroy();
-    const forget = (): void => {
-      sas.deletePhase2(sa, ex.messageId);
-      sa.keymat?.endExchange(ex.messageId);
-    };
-    if (lingerMs > 0) sa.setTimer(`qm-${ex.messageId}`, lingerMs, forget);
-    else forget();
+    if (lingerMs > 0) {
+      // Kept for retransmitted requests, which its reply cache answers: the task keeps no more
+      // than that needs, and the timer runs this handler (no closure per exchange).
+      ex.task.release();
+      sa.setTimer(LINGER_TIMER + String(ex.messageId), lingerMs, this);
+    } else this.forget(sa, ex.messageId);
+  }
+
+  /** A finished exchange's linger is over (the only SA timer this handler sets): forget it. */
+  saTimer(sa: IsakmpSa, name: string): void {
+    this.forget(sa, Number(name.slice(LINGER_TIMER.length)));
+  }
+
+  /** Forget an ended exchange (its message ID stays used: a later copy is a replay). */
+  private forget(sa: IsakmpSa, messageId: number): void {
+    this.ctx.sas.deletePhase2(sa, messageId);
+    sa.keymat?.endExchange(messageId);
   }
 
   private afterStep(sa: IsakmpSa, ex: Phase2Exchange, step: Step, request: Buffer | undefined): void {

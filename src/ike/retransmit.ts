@@ -107,10 +107,25 @@ export class ReplyCache {
   private request: Buffer | undefined;
   private replies: readonly Buffer[] = NO_REPLIES;
 
-  /** Remember the answer to `request` (both copied: the caller's buffers may be views). */
+  /**
+   * Remember the answer to `request` (copied: the caller's buffers may be views). The copies share
+   * one allocation of their own: `Buffer.from` would put each in Node's shared 8 KiB pool slab,
+   * which a copy kept for a finished exchange's linger (a minute) keeps alive with everything else
+   * in it.
+   */
   remember(request: Buffer, replies: readonly Buffer[]): void {
-    this.request = Buffer.from(request);
-    this.replies = replies.map((r) => Buffer.from(r));
+    let total = request.length;
+    for (const r of replies) total += r.length;
+    const all = Buffer.allocUnsafeSlow(total);
+    all.set(request, 0);
+    this.request = all.subarray(0, request.length);
+    let at = request.length;
+    // map: an array of exactly their number (push would leave spare capacity).
+    this.replies = replies.map((r) => {
+      all.set(r, at);
+      at += r.length;
+      return all.subarray(at - r.length, at);
+    });
   }
 
   /** The cached replies when `datagram` is byte for byte the last request, else undefined. */

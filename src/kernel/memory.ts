@@ -265,15 +265,9 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     this.#open();
     const rec = this.#find(src, dst, proto, spi);
     if (rec.state === "larval") throw kernelError("IKE_ERR_KERNEL_EINVAL", "traffic on a larval SA");
-    const c = rec.counters;
-    c.bytes += traffic.bytes;
-    c.packets += traffic.packets ?? 1;
-    c.allocations += traffic.allocations ?? 0;
-    c.lastUseTime = this.#clock.now();
-    if (c.useTime === null) {
-      c.useTime = c.lastUseTime;
-      this.#reschedule(rec); // the use-time lifetimes start now
-    }
+    // The first use starts the use-time lifetimes.
+    if (rec.account(traffic.bytes, traffic.packets ?? 1, traffic.allocations ?? 0, this.#clock.now())) this.#reschedule(rec);
+    const c = rec.use!;
     const { hard, soft } = rec.sa;
     if (hard.bytes > 0 && c.bytes >= hard.bytes) return this.#expireHard(rec, "bytes"), false;
     if (hard.allocations > 0 && c.allocations >= hard.allocations) return this.#expireHard(rec, "allocations"), false;
@@ -332,17 +326,18 @@ export class MemoryKernel extends EventEmitter implements Kernel {
     const consider = (k: Deadline, t: number): void => {
       if (t < at) (kind = k), (at = t);
     };
-    if (rec.state === "larval") return { kind: Deadline.Larval, at: rec.counters.addTime + this.#larvalMs };
+    if (rec.state === "larval") return { kind: Deadline.Larval, at: rec.addTime + this.#larvalMs };
     if (rec.state === "dead") return null;
     const { hard, soft } = rec.sa;
-    const { addTime, useTime } = rec.counters;
+    const addTime = rec.addTime;
+    const useTime = rec.use?.useTime ?? null;
     const softLive = rec.state === "mature" && !rec.softFired;
     if (softLive && soft.addSeconds > 0) consider(Deadline.SoftAdd, addTime + soft.addSeconds * 1000);
     if (hard.addSeconds > 0) consider(Deadline.HardAdd, addTime + hard.addSeconds * 1000);
     if (useTime !== null && softLive && soft.useSeconds > 0) consider(Deadline.SoftUse, useTime + soft.useSeconds * 1000);
     if (useTime !== null && hard.useSeconds > 0) consider(Deadline.HardUse, useTime + hard.useSeconds * 1000);
     if (this.enforcesIdle) {
-      const idleSince = rec.counters.lastUseTime ?? addTime;
+      const idleSince = rec.use?.lastUseTime ?? addTime;
       if (softLive && soft.idleSeconds > 0) consider(Deadline.SoftIdle, idleSince + soft.idleSeconds * 1000);
       if (hard.idleSeconds > 0) consider(Deadline.HardIdle, idleSince + hard.idleSeconds * 1000);
     }

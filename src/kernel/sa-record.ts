@@ -40,12 +40,29 @@ export function larvalSa(src: string, dst: string, proto: SaProto, spi: number, 
   };
 }
 
+/** The traffic an SA has carried, from its first use on (see {@link SaRecord.use}). */
+export interface SaUse {
+  bytes: number;
+  packets: number;
+  allocations: number;
+  /** First use (clock ms). */
+  readonly useTime: number;
+  /** Last use (clock ms). */
+  lastUseTime: number;
+}
+
 /** An SA held by the in-memory SADB. */
 export class SaRecord {
   readonly key: string;
   sa: ResolvedSa;
   state: SaState;
-  counters: SaCounters;
+  /** When it was added (GETSPI or ADD), or made mature by UPDATE (clock ms). */
+  addTime: number;
+  /**
+   * Its traffic, made at its first use: an SA that carried nothing (most held SAs here, which no
+   * data path uses) keeps no counters object of its own; {@link counters} reads both.
+   */
+  use: SaUse | undefined;
   /** Its earliest deadline and its place in the SADB's deadline heap (-1: none); the heap keeps them. */
   dueAt = Infinity;
   heapIndex = -1;
@@ -64,7 +81,30 @@ export class SaRecord {
     this.sa = sa;
     this.state = state;
     this.key = saKey(sa.proto, sa.spi, sa.dst);
-    this.counters = { bytes: 0, packets: 0, allocations: 0, addTime: now, useTime: null, lastUseTime: null };
+    this.addTime = now;
+    this.use = undefined;
+  }
+
+  /** Its counters as the kernel reports them (a new object each time). */
+  get counters(): SaCounters {
+    const u = this.use;
+    return u === undefined
+      ? { bytes: 0, packets: 0, allocations: 0, addTime: this.addTime, useTime: null, lastUseTime: null }
+      : { bytes: u.bytes, packets: u.packets, allocations: u.allocations, addTime: this.addTime, useTime: u.useTime, lastUseTime: u.lastUseTime };
+  }
+
+  /** Counts traffic through it at `now`; true at its first use (its use lifetimes start then). */
+  account(bytes: number, packets: number, allocations: number, now: number): boolean {
+    const u = this.use;
+    if (u === undefined) {
+      this.use = { bytes, packets, allocations, useTime: now, lastUseTime: now };
+      return true;
+    }
+    u.bytes += bytes;
+    u.packets += packets;
+    u.allocations += allocations;
+    u.lastUseTime = now;
+    return false;
   }
 
   /** Makes the SA mature with `sa`'s parameters, copying keys into secure memory. */
@@ -85,7 +125,7 @@ export class SaRecord {
     this.sa = sa;
     this.state = "mature";
     this.softFired = false;
-    this.counters.addTime = now;
+    this.addTime = now;
   }
 
   /** Wipes the keys and marks the SA dead. */
@@ -121,7 +161,7 @@ export class SaRecord {
       kmCookie: s.kmCookie,
       label: s.label,
       seq: s.seq,
-      counters: { ...this.counters },
+      counters: this.counters,
     };
     if (includeKeys) {
       const k = this.#slot();

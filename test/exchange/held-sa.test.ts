@@ -127,3 +127,60 @@ test("an ISAKMP SA whose Quick Mode used PFS holds no AbortController once no Qu
   assert.equal(sa.abort.signal.aborted, false);
   await closePair(p);
 });
+
+test("a finished Quick Mode kept for retransmissions (60 s) holds its answer and no more; a lost QM3 is still answered from it", async () => {
+  // QM3 (A's second Quick Mode message) is lost once: B resends QM2, which A's finished exchange
+  // answers again from its reply cache.
+  const fromA: Buffer[] = [];
+  const fromB: Buffer[] = [];
+  let dropped = false;
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"), "", "", {
+    network: {
+      impair: {
+        filter: (d, src) => {
+          if (d[18] !== 32) return "pass";
+          (src.address === "10.0.0.1" ? fromA : fromB).push(Buffer.from(d));
+          if (!dropped && src.address === "10.0.0.1" && fromA.length === 2) return (dropped = true), "drop";
+          return "pass";
+        },
+      },
+    },
+  });
+  const sa = initiate(p, "to-b");
+  await settle(p);
+  const saB = p.b.engine.sas.all()[0]!;
+  let upA = 0;
+  let upB = 0;
+  p.a.engine.on("phase2-up", () => upA++);
+  p.b.engine.on("phase2-up", () => upB++);
+  assert.ok(p.a.engine.quickMode(sa, requestFor(p)));
+  await settle(p);
+  assert.equal(upA, 1, "the initiator is done once it sent QM3");
+  assert.equal(upB, 0, "QM3 was lost");
+  const mid = fromA[0]!.readUInt32BE(20);
+  const exA = p.a.engine.sas.getPhase2(sa, mid)!;
+  const exB = p.b.engine.sas.getPhase2(saB, mid)!;
+  assert.ok(exA !== undefined && exB !== undefined);
+  // The finished exchange lingers with its state and answer only: no result, client IDs, SPIs or nonces.
+  assert.equal(exA.task.state, "done");
+  assert.equal(exA.task.result, undefined, "no result kept");
+  assert.equal(exA.task.clientIds, undefined, "no client IDs kept");
+  assert.equal(exA.task.errorSpi(), undefined, "no proposals kept");
+  const qm2 = fromB[0]!;
+  const cached = exA.replies.match(qm2)!;
+  assert.equal(cached.length, 1, "QM3 kept for a repeated QM2");
+  assert.equal(cached[0]!.buffer.byteLength, qm2.length + cached[0]!.length, "the request and answer in one allocation of their own, not Node's shared pool slab");
+  assert.deepEqual(sa.timerNames().filter((n) => n.startsWith("qm-")), [`qm-${mid}`]);
+  // B resends QM2; A answers with QM3 from the finished exchange, and B installs.
+  p.clock.advance(500);
+  await settle(p);
+  assert.equal(upB, 1, "the responder got QM3 after all");
+  assert.equal(p.a.engine.stats.engine.retransmitsAnswered, 1);
+  for (const k of [p.a.kernel, p.b.kernel]) assert.equal((await k.dump()).filter((x) => x.state === "mature").length, 2, "both kernels hold the pair");
+  // Its minute over, the exchange is forgotten; a later copy of QM2 is a replay, not answered.
+  p.clock.advance(60_000);
+  await settle(p);
+  assert.equal(p.a.engine.sas.getPhase2(sa, mid), undefined);
+  assert.deepEqual(sa.timerNames().sort(), ["lifetime", "soft"]);
+  await closePair(p);
+});

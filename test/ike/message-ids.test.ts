@@ -49,3 +49,29 @@ test("MessageIdSet across its change from a plain array to a typed one: every ID
     }
   }
 });
+
+test("MessageIdSet keeps its first ID without an array (a held SA has used one), then an array of two in order", () => {
+  for (const [first, second] of [[0xfffffff0, 7], [7, 0xfffffff0], [-1, 0]] as const) {
+    const ids = new MessageIdSet();
+    assert.equal(ids.storage, "none");
+    assert.equal(ids.has(first), false);
+    assert.equal(ids.add(first), true);
+    assert.equal(ids.storage, "one", "the one ID itself");
+    assert.equal(ids.size, 1);
+    assert.ok(ids.has(first));
+    assert.ok(ids.has(first >>> 0), "the same ID unsigned");
+    assert.equal(ids.has(second), false);
+    assert.equal(ids.has((first + 1) >>> 0), false);
+    assert.equal(ids.add(first), true, "again: already there");
+    assert.equal(ids.size, 1);
+    assert.equal(ids.add(second), true);
+    assert.equal(ids.storage, "array");
+    assert.equal(ids.size, 2);
+    assert.ok(ids.has(first) && ids.has(second));
+    assert.equal(ids.has(3), false);
+  }
+  const one = new MessageIdSet(1);
+  assert.equal(one.add(5), true);
+  assert.equal(one.add(6), false, "a limit of one: full after the first");
+  assert.ok(one.has(5) && !one.has(6));
+});

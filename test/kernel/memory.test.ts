@@ -5,6 +5,7 @@ import { AuthAlg, CompAlg, EncAlg } from "../../src/kernel/algorithms.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import type { AcquireEvent, ExpireEvent } from "../../src/kernel/kernel.js";
 import { MemoryKernel } from "../../src/kernel/memory.js";
+import { SaRecord, larvalSa } from "../../src/kernel/sa-record.js";
 import diagnostics from "node:diagnostics_channel";
 import { WatchedKeyStore, espSa } from "./helpers.js";
 
@@ -386,4 +387,36 @@ test("ACQUIRE and EXPIRE are also published on diagnostics channels", async () =
     diagnostics.unsubscribe("iked:kernel:expire", onExpire);
     await kernel.close();
   }
+});
+
+test("an SA that carried nothing keeps no counters object; its reported counters are as before, and its first use makes them", () => {
+  const rec = new SaRecord(larvalSa("192.0.2.1", "192.0.2.2", "esp", 0x7100, {}), "larval", 1_000);
+  assert.equal(Object.hasOwn(rec, "counters"), false, "no counters object of its own");
+  assert.equal(rec.use, undefined);
+  assert.deepEqual(rec.info(false).counters, { bytes: 0, packets: 0, allocations: 0, addTime: 1_000, useTime: null, lastUseTime: null });
+  assert.equal(rec.account(100, 2, 1, 2_000), true, "first use");
+  assert.equal(rec.account(50, 1, 0, 3_000), false);
+  assert.deepEqual(rec.counters, { bytes: 150, packets: 3, allocations: 1, addTime: 1_000, useTime: 2_000, lastUseTime: 3_000 });
+  const a = rec.info(false).counters;
+  a.bytes = 0;
+  assert.equal(rec.counters.bytes, 150, "a caller's copy, not the record's");
+});
+
+test("the in-memory SADB reports an unused SA's counters as before, and counts its traffic from the first use", async () => {
+  const clock = new ManualClock();
+  const kernel = new MemoryKernel({ clock, keys: new WatchedKeyStore() });
+  clock.advance(5_000);
+  await kernel.add(espSa(0x7200));
+  const before = (await kernel.get("192.0.2.1", "192.0.2.2", "esp", 0x7200)).counters;
+  assert.deepEqual({ ...before, addTime: 0 }, { bytes: 0, packets: 0, allocations: 0, addTime: 0, useTime: null, lastUseTime: null });
+  clock.advance(1_000);
+  assert.equal(kernel.account("192.0.2.1", "192.0.2.2", "esp", 0x7200, { bytes: 10 }), true);
+  clock.advance(1_000);
+  assert.equal(kernel.account("192.0.2.1", "192.0.2.2", "esp", 0x7200, { bytes: 5, packets: 2 }), true);
+  const after = (await kernel.get("192.0.2.1", "192.0.2.2", "esp", 0x7200)).counters;
+  assert.equal(after.bytes, 15);
+  assert.equal(after.packets, 3);
+  assert.equal(after.addTime, before.addTime);
+  assert.equal(after.lastUseTime! - after.useTime!, 1_000);
+  await kernel.close();
 });

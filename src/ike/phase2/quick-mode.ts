@@ -118,6 +118,9 @@ export function hash1Verifies(sa: IsakmpSa, messageId: number, payloads: readonl
   return km.verifyHash(hash.data, km.quickModeHash1(messageId, restBytes(payloads)));
 }
 
+/** No proposals read or built (yet, or any more: {@link QuickMode.release}); one frozen array for all. */
+const NONE: readonly never[] = Object.freeze([]);
+
 /** One Quick Mode exchange. */
 export class QuickMode {
   readonly role: "initiator" | "responder";
@@ -131,14 +134,16 @@ export class QuickMode {
   private ports: { readonly local: number; readonly remote: number } | undefined;
   /** The UDP encapsulation ports our SAs went into the kernel with (none: plain ESP, or not yet). */
   private installedPorts: { readonly local: number; readonly remote: number } | undefined;
-  private ourSpis = new Map<"esp" | "ah", number>();
-  private offered: ReadProposal[] = [];
+  /** The initiator's inbound SPIs from GETSPI, by protocol (made by {@link buildI}: a responder has none). */
+  private ourSpis: Map<"esp" | "ah", number> | undefined;
+  private offered: readonly ReadProposal[] = NONE;
   private localId: ClientId | undefined;
   private remoteId: ClientId | undefined;
   private chosen: ChosenSa[] = [];
   private mode: SaMode = "tunnel";
   private life: Phase2Life;
-  private readonly pfs: QuickModePfs;
+  /** Made at the first PFS step (a Quick Mode without PFS has none), see {@link pfsState}. */
+  #pfs: QuickModePfs | undefined;
   private res: QuickModeResult | undefined;
   /**
    * What this exchange put in the kernel and nothing else owns yet (see {@link leftovers}): our
@@ -158,7 +163,12 @@ export class QuickMode {
   ) {
     this.role = request === undefined ? "responder" : "initiator";
     this.life = ruleLife(ctx.rule);
-    this.pfs = new QuickModePfs(ctx.dh, () => ctx.sa.abort.signal);
+  }
+
+  /** The PFS state, made at its first use. */
+  private get pfs(): QuickModePfs {
+    const ctx = this.ctx;
+    return (this.#pfs ??= new QuickModePfs(ctx.dh, () => ctx.sa.abort.signal));
   }
 
   get state(): QuickModeState {
@@ -202,7 +212,7 @@ export class QuickMode {
    * peer's error notify naming it can be matched to this exchange.
    */
   hasSpi(proto: "esp" | "ah", spi: number): boolean {
-    if (this.ourSpis.get(proto) === spi) return true;
+    if (this.ourSpis?.get(proto) === spi) return true;
     if (this.chosen.some((c) => c.proto === proto && (c.inboundSpi === spi || c.outboundSpi === spi))) return true;
     return this.offered.some((o) => o.protocols.some((p) => p.proto === proto && p.spi === spi));
   }
@@ -241,7 +251,30 @@ export class QuickMode {
 
   /** Drop what this exchange holds (PFS secret). */
   destroy(): void {
-    this.pfs.destroy();
+    this.#pfs?.destroy();
+  }
+
+  /**
+   * The engine is done with this exchange (ended, its SAs recorded or its leftovers deleted) but
+   * keeps it for a while to answer retransmitted requests from its reply cache, which needs only
+   * {@link expected} (nothing more): drop the rest, so a finished exchange kept for a minute holds
+   * no nonces (views that keep a received datagram or a random pool alive), proposals, IDs or
+   * results. After this only {@link state}, {@link expected} and {@link request} answer as before.
+   */
+  release(): void {
+    this.destroy();
+    this.#pfs = undefined;
+    this.nonceI = undefined;
+    this.nonceR = undefined;
+    this.ports = undefined;
+    this.installedPorts = undefined;
+    this.ourSpis = undefined;
+    this.offered = NONE;
+    this.localId = undefined;
+    this.remoteId = undefined;
+    this.chosen = [];
+    this.res = undefined;
+    this.placed = [];
   }
 
   // ---------------------------------------------------------------- initiator
@@ -254,22 +287,23 @@ export class QuickMode {
     this.localId = req.localId;
     this.remoteId = req.remoteId;
     this.group = this.ctx.rule.p2Pfs;
+    const ourSpis = (this.ourSpis = new Map<"esp" | "ah", number>());
     for (const p of req.proposals) {
       for (const proto of p.protocols) {
-        if (this.ourSpis.has(proto.proto)) continue;
+        if (ourSpis.has(proto.proto)) continue;
         const info = await this.ctx.kernel.getSpi(sa.remote.address, sa.local.address, proto.proto, undefined, {
           mode: req.mode,
           reqid: IKED_REQID,
           ...(req.seq !== undefined ? { seq: req.seq } : {}),
         });
-        this.ourSpis.set(proto.proto, info.spi);
+        ourSpis.set(proto.proto, info.spi);
         this.placed.push({ proto: proto.proto, spi: info.spi, inbound: true });
         const gone = this.abandoned();
         if (gone !== null) return gone;
       }
     }
     const udp = udpVersion(sa);
-    const saPayload = buildPhase2Sa(req.proposals, this.ourSpis, {
+    const saPayload = buildPhase2Sa(req.proposals, ourSpis, {
       lifeSecs: this.life.secs, ...(this.life.kb !== undefined ? { lifeKb: this.life.kb } : {}), group: this.group, ...(udp !== undefined ? { udp } : {}),
     });
     this.offered = readPhase2Sa(saPayload);
@@ -324,7 +358,7 @@ export class QuickMode {
       );
       if (!same || t.group !== this.group) return this.failed(Notify.NoProposalChosen, "QM2 transform was not offered");
       this.life = narrow(this.life, t);
-      this.chosen.push({ proto: p.proto, transform: t.transform, inboundSpi: this.ourSpis.get(p.proto)!, outboundSpi: p.spi, traffic: trafficKey(this.mode, this.localId!, this.remoteId!) });
+      this.chosen.push({ proto: p.proto, transform: t.transform, inboundSpi: this.ourSpis!.get(p.proto)!, outboundSpi: p.spi, traffic: trafficKey(this.mode, this.localId!, this.remoteId!) });
     }
     for (const n of payloads) {
       // RFC 2407 section 4.6.3.1: the responder's policy is shorter; use its lifetimes.
