@@ -12,7 +12,7 @@
  *
  * `--initial-old-space-size` is V8's floor for that limit ("allow V8 to skip full GCs below that
  * threshold", heap.cc ConfigureHeap): with 128 MB the room at ~18 MB live is ~78 MB, a full GC
- * every ~30 s at that load. Above ~100 MB live (held SAs: goal 5) the floor no longer matters and
+ * every ~30 s at that load. Above ~90 MB live (held SAs: goal 5) the floor no longer matters and
  * V8's own limit applies unchanged. Like the young generation's size (young-generation.ts) it is
  * read once, when the isolate starts, so it goes on node's command line: in the launcher's `#!`
  * line, in `npm start` and, for a launcher run by `node` without it, on the detached daemon's
