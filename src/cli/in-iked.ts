@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --openssl-legacy-provider --max-semi-space-size=32
+#!/usr/bin/env -S node --openssl-legacy-provider --max-semi-space-size=32 --initial-old-space-size=128
 /**
  * in.iked launcher: `-c` checks the configuration; `-d` runs in the foreground; otherwise the
  * daemon detaches (src/daemon/detach.ts) and this process exits once it reports it is up.

@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { refClock } from "../clock.js";
+import { oldGenerationArgs } from "./old-generation.js";
 import { youngGenerationArgs } from "./young-generation.js";
 
 /** Set in the child's environment so it knows it is the detached daemon. */
@@ -40,14 +41,16 @@ export function reportStartup(report: StartupReport): Promise<void> {
 
 /**
  * In the launcher: start the detached child with the same node flags and arguments (plus the
- * daemon's young-generation size unless one is given: young-generation.ts), wait for its report
+ * daemon's young-generation size and old-generation floor unless given: young-generation.ts,
+ * old-generation.ts), wait for its report
  * and return the exit code the launcher should use.
  */
 export function detachAndWait(args: readonly string[], logFile: string, timeoutMs = 60_000): Promise<{ code: number; message?: string; pid?: number }> {
   fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o755 });
   const fd = fs.openSync(logFile, "a", 0o600);
   const script = process.argv[1] ?? "";
-  const child = spawn(process.execPath, [...process.execArgv, ...youngGenerationArgs(process.execArgv, process.env.NODE_OPTIONS), script, ...args], {
+  const heapArgs = [...youngGenerationArgs(process.execArgv, process.env.NODE_OPTIONS), ...oldGenerationArgs(process.execArgv, process.env.NODE_OPTIONS)];
+  const child = spawn(process.execPath, [...process.execArgv, ...heapArgs, script, ...args], {
     detached: true,
     stdio: ["ignore", fd, fd, "ipc"],
     env: { ...process.env, [DETACHED_ENV]: "1" },

@@ -166,7 +166,7 @@ test("the addon's heapReduce gives back committed heap that ordinary full GCs ke
 });
 
 test("a spell of short-lived allocation leaves the old generation without slack, though the young generation grew", () => {
-  // A child node with the daemon's young generation (young-generation.ts) allocates only garbage
+  // A child node with the daemon's heap flags (young-generation.ts, old-generation.ts) allocates only garbage
   // for a while, as a burst of negotiations that were all deleted, then goes quiet. The young
   // generation has grown and its scavenges left it nearly empty: the whole heap shows tens of MB
   // committed beyond what it uses, which once made every lull look like load to reduce after.
@@ -183,7 +183,7 @@ test("a spell of short-lived allocation leaves the old generation without slack,
     const all = v8.getHeapStatistics();
     process.stdout.write(JSON.stringify({ whole: { committed: all.total_heap_size, used: all.used_heap_size }, old: oldGenerationFigures() }));
   `;
-  const out = execFileSync(process.execPath, ["--max-semi-space-size=32", "--input-type=module", "-e", script], { encoding: "utf8" });
+  const out = execFileSync(process.execPath, ["--max-semi-space-size=32", "--initial-old-space-size=128", "--input-type=module", "-e", script], { encoding: "utf8" });
   const { whole, old } = JSON.parse(out) as { whole: HeapFigures; old: HeapFigures };
   assert.ok(whole.committed - whole.used >= MIN_SLACK_BYTES, `the whole heap shows slack: ${JSON.stringify(whole)}`);
   assert.ok(old.committed - old.used < MIN_SLACK_BYTES, `the old generation does not: ${JSON.stringify(old)}`);

@@ -6,18 +6,14 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DAEMON_SEMI_SPACE_MB, youngGenerationArgs } from "../../src/daemon/young-generation.js";
-import { poll } from "../helpers/wait.js";
-import { IN_IKED, makeRoot, rootPath, run, waitForSocket } from "./harness.js";
+import { detachedFlags } from "./detached-flags.js";
+import { IN_IKED } from "./harness.js";
 
 const FLAG = `--max-semi-space-size=${DAEMON_SEMI_SPACE_MB}`;
 const TOP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const roots: string[] = [];
-after(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
-});
 
 describe("youngGenerationArgs", () => {
   test("adds the daemon's semi-space size when none is given", () => {
@@ -36,23 +32,9 @@ describe("youngGenerationArgs", () => {
     const shebang = fs.readFileSync(IN_IKED, "utf8").split("\n")[0]!;
     assert.match(shebang, new RegExp(`^#!/usr/bin/env -S node .*${FLAG}( |$)`));
     const pkg = JSON.parse(fs.readFileSync(path.join(TOP, "package.json"), "utf8")) as { scripts: { start: string } };
-    assert.match(pkg.scripts.start, new RegExp(`^node .*${FLAG} dist/src/cli/in-iked\\.js `));
+    assert.match(pkg.scripts.start, new RegExp(`^node (.* )?${FLAG} (.* )?dist/src/cli/in-iked\\.js `));
   });
 });
-
-/** Start a detached daemon through `node` (no #! line), return its node flags, stop it. */
-async function detachedFlags(env: NodeJS.ProcessEnv): Promise<string[]> {
-  const r = makeRoot();
-  roots.push(r);
-  const res = await run(IN_IKED, ["--root", r, "--kernel", "memory", "--workers", "0"], { env });
-  assert.equal(res.code, 0, res.stderr);
-  await waitForSocket(rootPath.socket(r));
-  const pid = Number(fs.readFileSync(rootPath.pid(r), "utf8"));
-  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  process.kill(pid, "SIGTERM");
-  await poll(() => !fs.existsSync(rootPath.pid(r)), "the daemon to remove its pid file");
-  return argv.slice(1, argv.findIndex((a) => a.endsWith("in-iked.js")));
-}
 
 describe("the detached daemon", () => {
   test(`runs with ${FLAG} when the launcher was started without it`, async () => {
