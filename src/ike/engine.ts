@@ -149,7 +149,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     });
     const idle = new IdleSas({ kernel: opts.kernel, ipsec, clock, log, expire: (pairs, why) => this.deleteIpsec(pairs, why) });
     ipsec.onPairsAdded((sa) => idle.pairsChanged(sa));
-    const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick, dpd });
+    const info = new InfoHandler({ io, ipsec, sas, emit, log, phase1: this.phase1, quick: this.quick, dpd });
     const moved = (sa: IsakmpSa, before: { local: Endpoint; remote: Endpoint }): void => {
       log.info({ sa: sa.tag, from: endpointKey(before.remote), to: endpointKey(sa.remote) }, "NAT-T: the SA follows its peer");
       emit("peer-moved", sa, before);

@@ -281,6 +281,27 @@ test("a rekey on another ISAKMP SA with the peer after the pair's own went with 
   await closePair(p);
 });
 
+test("the peer's Delete of an ISAKMP SA while a newer one with it is up hands its pairs to the newer one: their hard EXPIRE tells the peer under it", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  const first = p.a.engine.sas.all().find((s) => s.state === "established")!;
+  initiate(p, "to-b");
+  await settle(p, 40);
+  await p.a.engine.deleteSa(first, "test: ISAKMP SA only", false);
+  await settle(p, 40);
+  assert.equal(p.b.engine.sas.all().filter((s) => s.state === "established").length, 1);
+  assert.equal(p.b.engine.heldIpsecSas().length, 1);
+  assert.equal(p.b.engine.debugSizes()["orphans"], 0, "b's pair is under the newer ISAKMP SA, not orphaned");
+  // b's outbound SA reaches its hard lifetime: b tells a under the newer ISAKMP SA, and a drops its pair.
+  const gone = (await p.b.kernel.dump()).find((s) => s.src === "10.0.0.2")!;
+  await p.b.kernel.delete(gone.src, gone.dst, gone.proto, gone.spi);
+  assert.equal(p.b.engine.expire({ type: "expire", kind: "hard", reason: "addtime", sa: { ...gone, state: "dead" } }), "deleting");
+  await settle(p, 40);
+  assert.equal((await p.a.kernel.dump()).length, 0, "a was told and removed its pair");
+  assert.equal((await p.b.kernel.dump()).length, 0);
+  await closePair(p);
+});
+
 test("a pair whose ISAKMP SA went is no longer seen once the kernel removed it (hard EXPIRE, DELETE, FLUSH): new traffic installs both SAs before QM2 again", async () => {
   for (const how of ["hard", "delete", "flush"] as const) {
     const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
