@@ -302,6 +302,26 @@ test("the peer's Delete of an ISAKMP SA while a newer one with it is up hands it
   await closePair(p);
 });
 
+test("half of a pair whose ISAKMP SA went deleted from the kernel by someone else: the other half goes too, and nothing of the pair is left in the tables", async () => {
+  for (const how of ["delete", "hard"] as const) {
+    const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+    await upPair(p);
+    await dropIsakmpSas(p);
+    assert.equal(p.a.engine.rekeyable, 2);
+    // a's inbound SA leaves its kernel (ip xfrm state delete, or its hard byte lifetime: the halves count apart).
+    const inbound = (await p.a.kernel.dump()).find((s) => s.dst === "10.0.0.1")!;
+    await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
+    if (how === "delete") assert.equal(p.a.engine.kernelRemoved({ type: "delete", src: inbound.src, dst: inbound.dst, proto: "esp", spi: inbound.spi }), 1);
+    else assert.equal(p.a.engine.expire({ type: "expire", kind: "hard", reason: "bytes", sa: { ...inbound, state: "dead" } }), "ignored");
+    await settle(p, 40);
+    // Left alone, the outbound half would carry traffic the peer can no longer answer, with no rekey, until its own hard lifetime.
+    assert.deepEqual(await p.a.kernel.dump(), [], `${how}: the outbound half is removed too`);
+    const sizes = p.a.engine.debugSizes();
+    assert.deepEqual([sizes["orphans"], sizes["owners"], sizes["rekeyInfo"]], [0, 0, 0], how);
+    await closePair(p);
+  }
+});
+
 test("a pair whose ISAKMP SA went is no longer seen once the kernel removed it (hard EXPIRE, DELETE, FLUSH): new traffic installs both SAs before QM2 again", async () => {
   for (const how of ["hard", "delete", "flush"] as const) {
     const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
@@ -309,7 +329,8 @@ test("a pair whose ISAKMP SA went is no longer seen once the kernel removed it (
     await dropIsakmpSas(p);
     // The old pair leaves b's kernel (a's as well: its peer no longer has it either).
     for (const side of [p.a, p.b]) {
-      for (const sa of await side.kernel.dump()) {
+      // (The first half's hard EXPIRE or DELETE has the daemon remove the other half: a fresh dump each time.)
+      for (let sa = (await side.kernel.dump())[0]; sa !== undefined; sa = (await side.kernel.dump())[0]) {
         await side.kernel.delete(sa.src, sa.dst, sa.proto, sa.spi);
         if (how === "hard") side.engine.expire({ type: "expire", kind: "hard", reason: "addtime", sa: { ...sa, state: "dead" } });
         else if (how === "delete") side.engine.kernelRemoved({ type: "delete", src: sa.src, dst: sa.dst, proto: "esp", spi: sa.spi });
