@@ -227,6 +227,19 @@ export class IpsecSas {
   }
 
   /**
+   * The peer of `sa` is dead (DPD): the pairs negotiated with its identity on `sa`'s addresses that
+   * outlived their ISAKMP SA go as well, kernel included (another identity's behind the same
+   * address stay, as with INITIAL-CONTACT). No Delete: nobody would read it.
+   */
+  async removeOrphansOf(sa: IsakmpSa): Promise<void> {
+    if (this.orphans.size === 0) return;
+    const remote = sa.remote.address;
+    const owner = ownerOf(sa, sa.phase1?.peerId ?? "");
+    const theirs = (this.orphans.get(pairKey(sa.local.address, remote)) ?? []).filter((c) => this.owners.get(saKey(c.proto, c.outboundSpi, remote)) === owner);
+    for (const c of theirs) await this.removePair(sa, c.proto, c.outboundSpi, c.inboundSpi);
+  }
+
+  /**
    * Half of an orphan pair left the kernel by itself (its hard EXPIRE, a DELETE by someone else, a
    * resync that finds it gone): as for a held pair, the pair is forgotten with its owners and how
    * to rekey it (no EXPIRE will come for the half that is gone), and its other half is removed
