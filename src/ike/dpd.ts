@@ -12,10 +12,11 @@
  * SAs it negotiated), for the rule's `dpd_interval_secs`. Unanswered, the R-U-THERE is followed by
  * another one every interval, each with the next sequence number (section 7: a random start, then
  * one up per message); after `dpd_retries` unanswered ones the peer is dead: its ISAKMP SAs with us
- * and the IPsec SAs they negotiated are deleted, kernel SAs included. The IPsec policy stays, so the
- * next outbound packet raises a fresh ACQUIRE and a fresh negotiation. An ACK counts only with the
- * sequence number of one of our unanswered probes; any other is ignored. A peer's R-U-THERE older
- * than its last one is a replay and gets no answer (the message-ID check drops exact replays first).
+ * and the IPsec SAs they negotiated are deleted, kernel SAs included (also those that outlived
+ * their ISAKMP SA). The IPsec policy stays, so the next outbound packet raises a fresh ACQUIRE and
+ * a fresh negotiation. An ACK counts only with the sequence number of one of our unanswered
+ * probes; any other is ignored. A peer's R-U-THERE older than its last one is a replay and gets no
+ * answer (the message-ID check drops exact replays first).
  */
 import { Notify, PayloadType, type NotifyPayload, type Payload, type VendorIdPayload } from "../codec/index.js";
 import type { Clock } from "../clock.js";
@@ -210,6 +211,8 @@ export class DeadPeerDetection {
     const all = sas
       .byPeerAddress(sa.remote.address)
       .filter((o) => o.local.address === sa.local.address && !o.isDead() && (o === sa || o.dpd.lastHeard < since));
+    // Pairs of the peer whose ISAKMP SA went before (IpsecSas orphans) go as well.
+    await ipsec.removeOrphansOf(sa);
     for (const o of all) {
       for (const c of [...ipsec.of(o)]) await ipsec.removePair(o, c.proto, c.outboundSpi, c.inboundSpi);
       o.destroy(`dead peer (DPD: ${probes} R-U-THERE unanswered)`);

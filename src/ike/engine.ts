@@ -149,7 +149,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     });
     const idle = new IdleSas({ kernel: opts.kernel, ipsec, clock, log, expire: (pairs, why) => this.deleteIpsec(pairs, why) });
     ipsec.onPairsAdded((sa) => idle.pairsChanged(sa));
-    const info = new InfoHandler({ io, ipsec, emit, log, phase1: this.phase1, quick: this.quick, dpd });
+    const info = new InfoHandler({ io, ipsec, sas, emit, log, phase1: this.phase1, quick: this.quick, dpd });
     const moved = (sa: IsakmpSa, before: { local: Endpoint; remote: Endpoint }): void => {
       log.info({ sa: sa.tag, from: endpointKey(before.remote), to: endpointKey(sa.remote) }, "NAT-T: the SA follows its peer");
       emit("peer-moved", sa, before);
@@ -239,7 +239,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
    * Someone else removed IPsec SAs from the kernel (`ip xfrm state delete`/`flush`, another key
    * manager): the engine forgets the ones it held and tells their peers with Deletes, so that they
    * drop their halves and traffic starts a fresh negotiation (a pair whose ISAKMP SA is gone is
-   * only forgotten: there is nothing to send the Delete under). The daemon wires the kernel's
+   * only forgotten and what is left of it removed: there is nothing to send the Delete under). The daemon wires the kernel's
    * "delete" and "flush" events here. Returns how many SA pairs were ours.
    */
   kernelRemoved(ev: DeleteEvent | FlushEvent): number {
@@ -250,7 +250,7 @@ export class IkeEngine extends EventEmitter<EngineEvents> {
     }
     if (ev.proto === "ipcomp") return 0;
     const owner = this.ipsec.owner(ev.proto, ev.dst, ev.spi);
-    if (owner === undefined) return this.ipsec.dropOrphan(ev.proto, ev.src, ev.dst, ev.spi) ? 1 : 0;
+    if (owner === undefined) return this.ipsec.orphanLeft(ev.proto, ev.src, ev.dst, ev.spi) ? 1 : 0;
     this.deleteIpsec([owner], "removed from the kernel");
     return 1;
   }

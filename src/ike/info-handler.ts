@@ -14,6 +14,7 @@ import type { ExchangeHandler, Inbound, Route } from "./inbound.js";
 import type { DeadPeerDetection } from "./dpd.js";
 import { readInformational } from "./informational.js";
 import type { IpsecSas } from "./ipsec-sas.js";
+import type { SaManager } from "./sa-manager.js";
 import type { IsakmpSa } from "./isakmp-sa.js";
 import type { IkeLog } from "./log.js";
 import { readResponderLifetime } from "./phase2/responder-lifetime.js";
@@ -45,6 +46,8 @@ export interface QuickModeNotices {
 export interface InfoHandlerContext {
   readonly io: EngineIo;
   readonly ipsec: IpsecSas;
+  /** The ISAKMP SAs, for the heir of one the peer deletes. */
+  readonly sas: Pick<SaManager<unknown>, "newestEstablished">;
   readonly emit: EmitEvent;
   readonly log: IkeLog;
   readonly phase1: Phase1Notices;
@@ -114,7 +117,13 @@ export class InfoHandler implements ExchangeHandler {
         case "delete-isakmp":
           if (e.icookie.equals(sa.icookie) && e.rcookie.equals(sa.rcookie)) {
             log.info({ sa: sa.tag }, "peer deleted the ISAKMP SA");
-            // Its IPsec SAs live on (RFC 2409 allows it): still followed until they leave the kernel.
+            // Its IPsec SAs live on (RFC 2409 allows it): handed to the newest ISAKMP SA with the
+            // same peer on these addresses, as at the end of a lifetime (phase1/lifetime.ts), so
+            // that their Deletes, DPD and NAT rebinding still reach them (strongSwan and Libreswan
+            // delete their old ISAKMP SA after a Phase 1 rekey); with none, still followed until
+            // they leave the kernel.
+            const heir = this.ctx.sas.newestEstablished(sa.remote.address, sa.local.address, sa, sa.phase1?.peerId);
+            if (heir !== undefined) ipsec.handOver(sa, heir);
             ipsec.orphan(sa);
             sa.destroy("deleted by peer");
             return;

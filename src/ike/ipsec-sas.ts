@@ -180,9 +180,9 @@ export class IpsecSas {
     if (ev.kind === "hard") {
       if (proto === "ipcomp") return undefined;
       this.forget(proto, dst, spi);
-      // An orphan has no ISAKMP SA to send the Delete under: it is forgotten (its other half
-      // expires with it, at the same lifetime).
-      if (this.dropOrphan(proto, ev.sa.src, dst, spi)) return undefined;
+      // An orphan has no ISAKMP SA to send the Delete under: it is forgotten and its other half
+      // removed (a byte lifetime ends the halves apart).
+      if (this.orphanLeft(proto, ev.sa.src, dst, spi)) return undefined;
       const owner = this.owner(proto, dst, spi);
       return owner === undefined ? undefined : { kind: "delete", ...owner };
     }
@@ -223,16 +223,57 @@ export class IpsecSas {
   dropOrphan(proto: SaProto, src: string, dst: string, spi: number): boolean {
     if (this.orphans.size === 0) return false;
     // Our outbound half (src = local), or our inbound half (dst = local).
-    return this.dropOrphanWhere(pairKey(src, dst), (c) => c.proto === proto && c.outboundSpi === spi) || this.dropOrphanWhere(pairKey(dst, src), (c) => c.proto === proto && c.inboundSpi === spi);
+    return (this.dropOrphanWhere(pairKey(src, dst), (c) => c.proto === proto && c.outboundSpi === spi) ?? this.dropOrphanWhere(pairKey(dst, src), (c) => c.proto === proto && c.inboundSpi === spi)) !== undefined;
   }
 
-  private dropOrphanWhere(key: string, match: (c: ChosenSa) => boolean): boolean {
+  /**
+   * The peer of `sa` is dead (DPD): the pairs negotiated with its identity on `sa`'s addresses that
+   * outlived their ISAKMP SA go as well, kernel included (another identity's behind the same
+   * address stay, as with INITIAL-CONTACT). No Delete: nobody would read it.
+   */
+  async removeOrphansOf(sa: IsakmpSa): Promise<void> {
+    if (this.orphans.size === 0) return;
+    const remote = sa.remote.address;
+    const owner = ownerOf(sa, sa.phase1?.peerId ?? "");
+    const theirs = (this.orphans.get(pairKey(sa.local.address, remote)) ?? []).filter((c) => this.owners.get(saKey(c.proto, c.outboundSpi, remote)) === owner);
+    for (const c of theirs) await this.removePair(sa, c.proto, c.outboundSpi, c.inboundSpi);
+  }
+
+  /**
+   * Half of an orphan pair left the kernel by itself (its hard EXPIRE, a DELETE by someone else, a
+   * resync that finds it gone): as for a held pair, the pair is forgotten with its owners and how
+   * to rekey it (no EXPIRE will come for the half that is gone), and its other half is removed
+   * from the kernel; left there, an outbound half would carry traffic the peer cannot answer, with
+   * no rekey, until its own hard lifetime. No Delete: there is no ISAKMP SA to send it under. True
+   * when it was an orphan.
+   */
+  orphanLeft(proto: SaProto, src: string, dst: string, spi: number): boolean {
+    if (this.orphans.size === 0) return false;
+    let local = src;
+    let remote = dst;
+    let c = this.dropOrphanWhere(pairKey(src, dst), (o) => o.proto === proto && o.outboundSpi === spi);
+    if (c === undefined) {
+      [local, remote] = [dst, src];
+      c = this.dropOrphanWhere(pairKey(local, remote), (o) => o.proto === proto && o.inboundSpi === spi);
+    }
+    if (c === undefined) return false;
+    this.forget(c.proto, remote, c.outboundSpi);
+    this.owners.delete(saKey(c.proto, c.inboundSpi, local));
+    this.owners.delete(saKey(c.proto, c.outboundSpi, remote));
+    const rest = src === local ? { src: remote, dst: local, spi: c.inboundSpi } : { src: local, dst: remote, spi: c.outboundSpi };
+    void this.kernel?.delete(rest.src, rest.dst, c.proto, rest.spi).catch((err: unknown) => this.log.debug({ spi: rest.spi, err: String(err) }, "other half of an orphan pair already gone"));
+    return true;
+  }
+
+  /** Takes the first pair matching `match` out of the orphans of address pair `key`. */
+  private dropOrphanWhere(key: string, match: (c: ChosenSa) => boolean): ChosenSa | undefined {
     const list = this.orphans.get(key);
-    if (list === undefined || !list.some(match)) return false;
-    const left = list.filter((c) => !match(c));
+    const found = list?.find(match);
+    if (list === undefined || found === undefined) return undefined;
+    const left = list.filter((c) => c !== found);
     if (left.length === 0) this.orphans.delete(key);
     else this.orphans.set(key, left);
-    return true;
+    return found;
   }
 
   /** The ISAKMP SA and pair of the IPsec SA `spi` towards `dst` (either direction), if we hold it. */

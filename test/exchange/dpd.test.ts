@@ -15,7 +15,7 @@ import type { IsakmpSa } from "../../src/ike/isakmp-sa.js";
 import { forge, forgedQm1 } from "../hostile/forge.js";
 import { parseIkeConfig, parsePreshared } from "../../src/config/index.js";
 import { configPolicy } from "../../src/ike/ports.js";
-import { pskText, ruleText, settle, type Pair } from "./harness.js";
+import { initiate, pskText, ruleText, settle, type Pair } from "./harness.js";
 import { XF, closePair, esp, qmPair, requestFor } from "./qm-helpers.js";
 import { failGets } from "./kernel-faults.js";
 
@@ -162,6 +162,24 @@ test("a dead peer: dpd_retries unanswered R-U-THEREs, then every SA with it goes
   assert.ok(fresh !== undefined && fresh !== sa, "a new ISAKMP SA");
   assert.equal(fresh.ipsecCreated, 1, "and new IPsec SAs");
   assert.equal((await p.a.kernel.dump()).filter((s) => s.state === "mature").length, 2);
+  await closePair(p);
+});
+
+test("a dead peer's IPsec SAs that outlived their ISAKMP SA go too (kernel included), not only those under its live ISAKMP SAs", async () => {
+  const { p, sa } = await upPair();
+  // The pair's ISAKMP SA goes alone; a newer one with b (no IPsec SA under it) is what DPD watches.
+  await p.a.engine.deleteSa(sa, "test: ISAKMP SA only", false);
+  await settle(p, 40);
+  initiate(p, "to-b");
+  await settle(p, 40);
+  const watched = p.a.engine.sas.all().find((s) => s.state === "established")!;
+  assert.ok(watched !== undefined && watched !== sa);
+  assert.equal((await p.a.kernel.dump()).length, 2, "the old pair outlived its ISAKMP SA");
+  p.network.setImpairment({ filter: () => "drop" });
+  await tick(p, 10_000, 5);
+  assert.equal(watched.state, "dead");
+  assert.deepEqual(await p.a.kernel.dump(), [], "the dead peer's pair is gone from the kernel too");
+  assert.equal(p.a.engine.debugSizes()["orphans"], 0);
   await closePair(p);
 });
 

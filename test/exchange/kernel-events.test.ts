@@ -281,6 +281,47 @@ test("a rekey on another ISAKMP SA with the peer after the pair's own went with 
   await closePair(p);
 });
 
+test("the peer's Delete of an ISAKMP SA while a newer one with it is up hands its pairs to the newer one: their hard EXPIRE tells the peer under it", async () => {
+  const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+  await upPair(p);
+  const first = p.a.engine.sas.all().find((s) => s.state === "established")!;
+  initiate(p, "to-b");
+  await settle(p, 40);
+  await p.a.engine.deleteSa(first, "test: ISAKMP SA only", false);
+  await settle(p, 40);
+  assert.equal(p.b.engine.sas.all().filter((s) => s.state === "established").length, 1);
+  assert.equal(p.b.engine.heldIpsecSas().length, 1);
+  assert.equal(p.b.engine.debugSizes()["orphans"], 0, "b's pair is under the newer ISAKMP SA, not orphaned");
+  // b's outbound SA reaches its hard lifetime: b tells a under the newer ISAKMP SA, and a drops its pair.
+  const gone = (await p.b.kernel.dump()).find((s) => s.src === "10.0.0.2")!;
+  await p.b.kernel.delete(gone.src, gone.dst, gone.proto, gone.spi);
+  assert.equal(p.b.engine.expire({ type: "expire", kind: "hard", reason: "addtime", sa: { ...gone, state: "dead" } }), "deleting");
+  await settle(p, 40);
+  assert.equal((await p.a.kernel.dump()).length, 0, "a was told and removed its pair");
+  assert.equal((await p.b.kernel.dump()).length, 0);
+  await closePair(p);
+});
+
+test("half of a pair whose ISAKMP SA went deleted from the kernel by someone else: the other half goes too, and nothing of the pair is left in the tables", async () => {
+  for (const how of ["delete", "hard"] as const) {
+    const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
+    await upPair(p);
+    await dropIsakmpSas(p);
+    assert.equal(p.a.engine.rekeyable, 2);
+    // a's inbound SA leaves its kernel (ip xfrm state delete, or its hard byte lifetime: the halves count apart).
+    const inbound = (await p.a.kernel.dump()).find((s) => s.dst === "10.0.0.1")!;
+    await p.a.kernel.delete(inbound.src, inbound.dst, inbound.proto, inbound.spi);
+    if (how === "delete") assert.equal(p.a.engine.kernelRemoved({ type: "delete", src: inbound.src, dst: inbound.dst, proto: "esp", spi: inbound.spi }), 1);
+    else assert.equal(p.a.engine.expire({ type: "expire", kind: "hard", reason: "bytes", sa: { ...inbound, state: "dead" } }), "ignored");
+    await settle(p, 40);
+    // Left alone, the outbound half would carry traffic the peer can no longer answer, with no rekey, until its own hard lifetime.
+    assert.deepEqual(await p.a.kernel.dump(), [], `${how}: the outbound half is removed too`);
+    const sizes = p.a.engine.debugSizes();
+    assert.deepEqual([sizes["orphans"], sizes["owners"], sizes["rekeyInfo"]], [0, 0, 0], how);
+    await closePair(p);
+  }
+});
+
 test("a pair whose ISAKMP SA went is no longer seen once the kernel removed it (hard EXPIRE, DELETE, FLUSH): new traffic installs both SAs before QM2 again", async () => {
   for (const how of ["hard", "delete", "flush"] as const) {
     const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
@@ -288,7 +329,8 @@ test("a pair whose ISAKMP SA went is no longer seen once the kernel removed it (
     await dropIsakmpSas(p);
     // The old pair leaves b's kernel (a's as well: its peer no longer has it either).
     for (const side of [p.a, p.b]) {
-      for (const sa of await side.kernel.dump()) {
+      // (The first half's hard EXPIRE or DELETE has the daemon remove the other half: a fresh dump each time.)
+      for (let sa = (await side.kernel.dump())[0]; sa !== undefined; sa = (await side.kernel.dump())[0]) {
         await side.kernel.delete(sa.src, sa.dst, sa.proto, sa.spi);
         if (how === "hard") side.engine.expire({ type: "expire", kind: "hard", reason: "addtime", sa: { ...sa, state: "dead" } });
         else if (how === "delete") side.engine.kernelRemoved({ type: "delete", src: sa.src, dst: sa.dst, proto: "esp", spi: sa.spi });

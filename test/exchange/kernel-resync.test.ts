@@ -2,7 +2,7 @@
  * Lost kernel events repaired, through the daemon's wiring (src/daemon/kernel-events.ts) into the
  * engine: after a "lost" event the resync finds a pair whose DELETE never came and handles it as a
  * kernel DELETE (forgotten, the peer told, the other half removed; a pair whose ISAKMP SA is gone
- * only forgotten), and an SA whose soft EXPIRE
+ * forgotten and its other half removed, no one told), and an SA whose soft EXPIRE
  * never came is rekeyed, once. Each resync logs one line with its counts. A kernel that loses
  * events without a "lost" event (PF_KEY) is resynced every minute, never two at once, and no more
  * once unwired. A resync whose dump fails (XFRM: no periodic check) is tried again on the daemon's
@@ -102,6 +102,8 @@ test("a pair that outlived its ISAKMP SA is held too: a DELETE of it lost in an 
   assert.deepEqual(w.reports[0], { causes: ["overrun"], kernelSas: 1, held: 1, missing: 1, removed: 1, softExpired: 0, rekeyed: 0 });
   assert.deepEqual(p.a.engine.heldIpsecSas(), []);
   assert.equal(p.a.engine.debugSizes()["orphans"], 0);
+  await settle(p, 40);
+  assert.deepEqual(await p.a.kernel.dump(), [], "the other half removed");
   w.done();
   await closePair(p);
 });
