@@ -75,41 +75,77 @@ export interface Spec {
   readonly decoders: { untyped?: unknown; item?: unknown; payload?: unknown };
 }
 
+/**
+ * Every descriptor is made here, with every property of every kind (those a kind lacks are
+ * undefined), in one order: one object shape for all of them, so that the encoder's and the
+ * dump's per-field loads (`f.kind`, `f.name`, ...) stay monomorphic. Object literals of each
+ * kind's own properties made ten shapes, and those loads megamorphic, on every message encoded.
+ */
+function field(kind: Field["kind"], props: Partial<Record<FieldProperty, unknown>>): Field {
+  return {
+    kind,
+    name: props.name,
+    names: props.names,
+    low: props.low,
+    size: props.size,
+    width: props.width,
+    target: props.target,
+    slot: props.slot,
+    payloadType: props.payloadType,
+    item: props.item,
+    max: props.max,
+    tooMany: props.tooMany,
+    countMismatch: props.countMismatch,
+    orderField: props.orderField,
+    checkForm: props.checkForm,
+    sizeFrom: props.sizeFrom,
+    code: props.code,
+  } as unknown as Field;
+}
+type FieldProperty =
+  | "name" | "names" | "low" | "size" | "width" | "target" | "slot" | "payloadType" | "item" | "max" | "tooMany"
+  | "countMismatch" | "orderField" | "checkForm" | "sizeFrom" | "code";
+
+/** The field's name, for the kinds that have one (reserved octets and `lengthOf` have none). */
+export function fieldName(f: Field): string | undefined {
+  return (f as { readonly name?: string }).name;
+}
+
 /** A number field. */
 export function u8(name: string, names?: Namer): Field {
-  return { kind: "u8", name, names };
+  return field("u8", { name, names });
 }
 /** A big-endian 16-bit field. */
 export function u16(name: string, names?: Namer): Field {
-  return { kind: "u16", name, names };
+  return field("u16", { name, names });
 }
 /** A big-endian 32-bit field. */
 export function u32(name: string, names?: Namer): Field {
-  return { kind: "u32", name, names };
+  return field("u32", { name, names });
 }
 /** One octet split into a high (`name`) and a low (`low`) 4-bit number, as the ISAKMP version. */
 export function nibbles(name: string, low: string): Field {
-  return { kind: "nibbles", name, low };
+  return field("nibbles", { name, low });
 }
 /** Fixed-size bytes. */
 export function bytes(name: string, size: number): Field {
-  return { kind: "bytes", name, size };
+  return field("bytes", { name, size });
 }
 /** Reserved octets, zero on the wire. */
 export function reserved(size: number): Field {
-  return { kind: "reserved", size };
+  return field("reserved", { size });
 }
 /** A count or size field derived from `target`. */
 export function lengthOf(width: 1 | 2, target: string): Field {
-  return { kind: "lengthOf", width, target, slot: -1 };
+  return field("lengthOf", { width, target, slot: -1 });
 }
 /** Bytes sized by the preceding `lengthOf`. */
 export function sized(name: string): Field {
-  return { kind: "sized", name, slot: -1 };
+  return field("sized", { name, slot: -1 });
 }
 /** The rest of the payload. */
 export function rest(name: string): Field {
-  return { kind: "rest", name };
+  return field("rest", { name });
 }
 /** Nested generic-header payloads of one type. */
 export function chain(
@@ -123,8 +159,7 @@ export function chain(
     orderField?: string;
   },
 ): Field {
-  return {
-    kind: "chain",
+  return field("chain", {
     name,
     payloadType: opts.payloadType,
     item: opts.item,
@@ -133,15 +168,20 @@ export function chain(
     countMismatch: opts.countMismatch ?? "IKE_ERR_BAD_PROPOSAL_SYNTAX",
     orderField: opts.orderField,
     slot: -1,
-  };
+  });
 }
 /** Data attributes to the end of the payload; `checkForm` enforces TV for basic attributes. */
 export function attributes(name: string, opts: { max: number; checkForm: boolean }): Field {
-  return { kind: "attributes", name, max: opts.max, checkForm: opts.checkForm };
+  return field("attributes", { name, max: opts.max, checkForm: opts.checkForm });
 }
 /** `lengthOf` items each `value[sizeFrom]` bytes long, filling the rest exactly. */
 export function array(name: string, opts: { sizeFrom: string; code: DecodeErrorCode }): Field {
-  return { kind: "array", name, sizeFrom: opts.sizeFrom, code: opts.code, slot: -1 };
+  return field("array", { name, sizeFrom: opts.sizeFrom, code: opts.code, slot: -1 });
+}
+
+/** The kinds whose descriptor carries a `lengthOf` slot. */
+function hasSlot(f: Field): f is Extract<Field, { slot: number }> {
+  return f.kind === "lengthOf" || f.kind === "sized" || f.kind === "chain" || f.kind === "array";
 }
 
 function fixedSize(f: Field): number {
@@ -173,15 +213,16 @@ export function spec(name: string, fields: Field[], checks: { verifyPrefix?: Ver
   for (const [i, f] of fields.entries()) {
     const size = fixedSize(f);
     if (prefix >= 0) {
-      if ("name" in f) offsets[f.name] = prefix;
+      const fname = fieldName(f);
+      if (fname !== undefined) offsets[fname] = prefix;
       if (f.kind === "lengthOf") offsets[`#${f.target}`] = prefix;
       if (size < 0) prefixCount = i;
       prefix = size >= 0 ? prefix + size : -1;
     }
     if (size > 0) minLength += size;
     if (f.kind === "lengthOf") {
-      const target = fields.find((t) => "name" in t && t.name === f.target);
-      if (target === undefined || !("slot" in target)) throw new Error(`${name}: bad lengthOf target ${f.target}`);
+      const target = fields.find((t) => fieldName(t) === f.target);
+      if (target === undefined || !hasSlot(target)) throw new Error(`${name}: bad lengthOf target ${f.target}`);
       f.slot = slots;
       target.slot = slots;
       slots++;

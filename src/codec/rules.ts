@@ -124,24 +124,65 @@ function rawOffset(p: Payload | undefined): number {
   return p?.raw?.offset ?? 0;
 }
 
-function countOf(payloads: readonly Payload[], types: readonly number[]): number {
+/**
+ * A rule as `checkRules` runs it: every field present, so that the rule's loads see one object
+ * shape whatever the position (the table's literals have five; reading their fields was a
+ * megamorphic load per field per message). `allowed[t]` is 1 for a payload type the message may
+ * carry; `saIsakmp` is 1 (ISAKMP), 0 (AH/ESP/IPCOMP) or -1 (not checked); `rcookie` 1 (zero), 0
+ * (nonzero) or -1; `first` -1 when no payload must come first.
+ */
+interface RunRule {
+  readonly rule: MessageRule;
+  readonly exchangeType: number;
+  readonly encrypted: boolean | "either";
+  readonly allowed: Uint8Array;
+  readonly counts: readonly CountRule[];
+  readonly first: number;
+  readonly saIsakmp: number;
+  readonly rcookie: number;
+}
+
+function runRule(rule: MessageRule): RunRule {
+  const allowed = new Uint8Array(256);
+  for (const r of rule.payloads) for (const t of r.types) allowed[t] = 1;
+  return {
+    rule,
+    exchangeType: rule.exchangeType,
+    encrypted: rule.encrypted,
+    allowed,
+    counts: [...rule.payloads, ...(rule.groups ?? [])],
+    first: rule.first ?? -1,
+    saIsakmp: rule.saProtocols === undefined ? -1 : rule.saProtocols === "isakmp" ? 1 : 0,
+    rcookie: rule.rcookie === undefined ? -1 : rule.rcookie === "zero" ? 1 : 0,
+  };
+}
+
+const RUN = new Map<MessagePosition, RunRule>((Object.keys(RULES) as MessagePosition[]).map((pos) => [pos, runRule(RULES[pos])]));
+
+/**
+ * How many payloads of each type the message being checked carries, indexed by type; `checkRules`
+ * fills it in one pass over the payloads (one load of each payload's type, instead of one per count
+ * rule) and zeroes what it set before returning. Payload types are octets.
+ */
+const tally = new Uint16Array(256);
+
+function countIn(types: readonly number[]): number {
   let n = 0;
-  for (const p of payloads) if (types.includes(p.type)) n++;
+  for (let i = 0; i < types.length; i++) n += tally[types[i]!]!;
   return n;
 }
 
 function checkCount(rule: CountRule, payloads: readonly Payload[], pos: MessagePosition): DecodeError | null {
-  const n = countOf(payloads, rule.types);
-  // Checked for every message: the error text (payload names) is built only for a failure.
+  const n = countIn(rule.types);
+  const counts = rule.counts;
+  if (n >= rule.min && n <= rule.max && (counts === undefined || counts.includes(n))) return null;
+  // A failure: the error text (payload names) is built only now.
   const names = (): string => rule.types.map((t) => nameOf(PayloadType, t)).join("|");
   // A count short of the next allowed one is a missing payload (a lone quick-mode ID lacks its pair).
-  const short = n < rule.min || (rule.counts !== undefined && !rule.counts.includes(n) && rule.counts.some((c) => c > n));
-  if (short) return decodeError("IKE_ERR_MISSING_PAYLOAD", 0, rule.types[0], `${pos} needs ${rule.counts?.join(" or ") ?? rule.min} ${names()}, has ${n}`);
-  if (n > rule.max || (rule.counts !== undefined && !rule.counts.includes(n))) {
-    const extra = payloads.filter((p) => rule.types.includes(p.type))[n > rule.max ? rule.max : n - 1];
-    return decodeError("IKE_ERR_REPEATED_PAYLOAD", rawOffset(extra), rule.types[0], `${pos} carries ${n} ${names()}`);
-  }
-  return null;
+  const short = n < rule.min || (counts !== undefined && !counts.includes(n) && counts.some((c) => c > n));
+  if (short) return decodeError("IKE_ERR_MISSING_PAYLOAD", 0, rule.types[0], `${pos} needs ${counts?.join(" or ") ?? rule.min} ${names()}, has ${n}`);
+  const extra = payloads.filter((p) => rule.types.includes(p.type))[n > rule.max ? rule.max : n - 1];
+  return decodeError("IKE_ERR_REPEATED_PAYLOAD", rawOffset(extra), rule.types[0], `${pos} carries ${n} ${names()}`);
 }
 
 /**
@@ -150,38 +191,43 @@ function checkCount(rule: CountRule, payloads: readonly Payload[], pos: MessageP
  * Returns null when the message conforms; offsets point at the offending payload where one exists.
  */
 export function checkRules(pos: MessagePosition, header: Header, payloads: readonly Payload[]): DecodeError | null {
-  const rule = RULES[pos];
-  if (header.exchangeType !== rule.exchangeType) {
-    return decodeError("IKE_ERR_WRONG_EXCHANGE", at(headerSpec, 0, "exchangeType"), undefined, `${pos} expects exchange ${rule.exchangeType}, got ${header.exchangeType}`);
+  const run = RUN.get(pos)!;
+  if (header.exchangeType !== run.exchangeType) {
+    return decodeError("IKE_ERR_WRONG_EXCHANGE", at(headerSpec, 0, "exchangeType"), undefined, `${pos} expects exchange ${run.exchangeType}, got ${header.exchangeType}`);
   }
   const encrypted = (header.flags & HeaderFlag.Encryption) !== 0;
-  if (rule.encrypted === true && !encrypted) return decodeError("IKE_ERR_NOT_ENCRYPTED", at(headerSpec, 0, "flags"), undefined, `${pos} must be encrypted`);
-  if (rule.encrypted === false && encrypted) return decodeError("IKE_ERR_UNEXPECTED_ENCRYPTION", at(headerSpec, 0, "flags"), undefined, `${pos} must be sent in the clear`);
-  if (rule.rcookie !== undefined && isZero(header.rcookie) !== (rule.rcookie === "zero")) {
-    return decodeError("IKE_ERR_INVALID_COOKIE", at(headerSpec, 0, "rcookie"), undefined, `${pos} needs a ${rule.rcookie} responder cookie`);
+  if (run.encrypted === true && !encrypted) return decodeError("IKE_ERR_NOT_ENCRYPTED", at(headerSpec, 0, "flags"), undefined, `${pos} must be encrypted`);
+  if (run.encrypted === false && encrypted) return decodeError("IKE_ERR_UNEXPECTED_ENCRYPTION", at(headerSpec, 0, "flags"), undefined, `${pos} must be sent in the clear`);
+  if (run.rcookie >= 0 && isZero(header.rcookie) !== (run.rcookie === 1)) {
+    return decodeError("IKE_ERR_INVALID_COOKIE", at(headerSpec, 0, "rcookie"), undefined, `${pos} needs a ${run.rule.rcookie} responder cookie`);
   }
-  for (const p of payloads) {
-    if (!rule.payloads.some((r) => r.types.includes(p.type))) {
-      return decodeError("IKE_ERR_UNEXPECTED_PAYLOAD", rawOffset(p), p.type, `${nameOf(PayloadType, p.type)} not allowed in ${pos}`);
+  const n = payloads.length;
+  let counted = 0;
+  try {
+    for (; counted < n; counted++) {
+      const p = payloads[counted]!;
+      const t = p.type;
+      if (run.allowed[t] !== 1) {
+        return decodeError("IKE_ERR_UNEXPECTED_PAYLOAD", rawOffset(p), t, `${nameOf(PayloadType, t)} not allowed in ${pos}`);
+      }
+      tally[t]!++;
     }
+    for (const r of run.counts) {
+      const e = checkCount(r, payloads, pos);
+      if (e !== null) return e;
+    }
+  } finally {
+    for (let i = 0; i < counted; i++) tally[payloads[i]!.type] = 0;
   }
-  for (const r of rule.payloads) {
-    const e = checkCount(r, payloads, pos);
-    if (e !== null) return e;
+  if (run.first >= 0 && payloads[0]?.type !== run.first) {
+    return decodeError("IKE_ERR_PAYLOAD_ORDER", rawOffset(payloads[0]), payloads[0]?.type, `${pos} must start with ${nameOf(PayloadType, run.first)}`);
   }
-  for (const r of rule.groups ?? []) {
-    const e = checkCount(r, payloads, pos);
-    if (e !== null) return e;
-  }
-  if (rule.first !== undefined && payloads[0]?.type !== rule.first) {
-    return decodeError("IKE_ERR_PAYLOAD_ORDER", rawOffset(payloads[0]), payloads[0]?.type, `${pos} must start with ${nameOf(PayloadType, rule.first)}`);
-  }
-  if (rule.saProtocols !== undefined) {
+  if (run.saIsakmp >= 0) {
     for (const p of payloads) {
       if (p.type !== PayloadType.SA) continue;
       for (const prop of p.proposals) {
         const isakmp = prop.protocolId === ProtocolId.ISAKMP;
-        if (isakmp !== (rule.saProtocols === "isakmp")) {
+        if (isakmp !== (run.saIsakmp === 1)) {
           return decodeError("IKE_ERR_SA_PROTOCOL", rawOffset(p), PayloadType.SA, `protocol ${prop.protocolId} in a ${pos} proposal`);
         }
       }

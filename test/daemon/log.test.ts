@@ -126,6 +126,14 @@ test("a line rendered straight from scalar fields is the line pino's JSON render
   assert.equal(prettyDirect(30, "ike", "m", { err: new Error("x") }), undefined);
   assert.equal(prettyDirect(30, "ike", "m", { n: 1n }), undefined);
   assert.equal(prettyDirect(30, "ike", "m", { sub: "x" }), undefined);
+  // Each of the line's own keys, whatever the value, and only those (not a key that merely starts alike).
+  for (const key of ["level", "time", "msg", "sub", "pid", "hostname"]) {
+    assert.equal(prettyDirect(30, "ike", "m", { a: 1, [key]: 1 }), undefined, key);
+    assert.equal(prettyDirect(30, "ike", "m", { [`${key}s`]: 1 })?.endsWith(`ike: m ${key}s=1\n`), true, `${key}s`);
+    assert.equal(prettyDirect(30, "ike", "m", { [key.toUpperCase()]: 1 })?.endsWith(`ike: m ${key.toUpperCase()}=1\n`), true, key.toUpperCase());
+  }
+  // A key made at run time (not a literal of the source) is recognised too.
+  assert.equal(prettyDirect(30, "ike", "m", { [["ti", "me"].join("")]: 1 }), undefined);
 });
 
 test("scrubbing value by value while rendering gives the line of the scrubbed copy", () => {

@@ -39,15 +39,24 @@ function addressBytes(address: string): Buffer | undefined {
   return out;
 }
 
+/**
+ * The ID type and bytes of each local address presented so far: every negotiation presents one of
+ * a gateway's few local addresses, and parsing it (an IPv6 test by regular expression, a BigInt per
+ * address) cost more than the rest of building the payload. Bounded: cleared when full.
+ */
+const addressIds = new Map<string, { readonly idType: number; readonly bytes: Buffer }>();
+const ADDRESS_IDS_MAX = 256;
+
 function addressId(address: string): IdPayload {
-  const v6 = net.isIPv6(address);
-  return {
-    type: PayloadType.ID,
-    idType: v6 ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR,
-    protocolId: 0,
-    port: 0,
-    data: addressBytes(address) ?? Buffer.alloc(v6 ? 16 : 4),
-  };
+  let known = addressIds.get(address);
+  if (known === undefined) {
+    const v6 = net.isIPv6(address);
+    known = { idType: v6 ? IdType.ID_IPV6_ADDR : IdType.ID_IPV4_ADDR, bytes: addressBytes(address) ?? Buffer.alloc(v6 ? 16 : 4) };
+    if (addressIds.size >= ADDRESS_IDS_MAX) addressIds.clear();
+    addressIds.set(address, known);
+  }
+  // A copy of its own for each payload, as before: the caller may keep or change it.
+  return { type: PayloadType.ID, idType: known.idType, protocolId: 0, port: 0, data: Buffer.from(known.bytes) };
 }
 
 /**
