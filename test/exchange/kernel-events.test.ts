@@ -209,17 +209,25 @@ function watchInstalls(p: Pair, order: string[], onAdd?: (side: "a" | "b", spi: 
   }
 }
 
+/**
+ * Records the install order, and each outbound SA b adds while a's matching inbound SA is not yet
+ * mature (Linux sends b's answers on it from then on: a must be able to take them).
+ */
+function watchOutboundOrder(p: Pair, order: string[]): string[] {
+  const early: string[] = [];
+  watchInstalls(p, order, async (side, spi) => {
+    if (side !== "b") return;
+    const inbound = (await p.a.kernel.dump()).find((s) => s.spi === spi && s.dst === "10.0.0.1");
+    if (inbound?.state !== "mature") early.push(`b added outbound ${spi.toString(16)} while a's inbound SA was ${inbound?.state ?? "absent"}`);
+  });
+  return early;
+}
+
 test("a rekey: the responder adds its new outbound SA on QM3, once the initiator holds the inbound one (the kernel sends on the newest SA at once)", async () => {
   const p = qmPair(esp("10.0.0.2"), esp("10.0.0.1"));
   await upPair(p);
   const order: string[] = [];
-  const early: string[] = [];
-  watchInstalls(p, order, async (side, spi) => {
-    if (side !== "b") return;
-    // Linux sends b's answers on this SA from now on: a must be able to take them.
-    const inbound = (await p.a.kernel.dump()).find((s) => s.spi === spi && s.dst === "10.0.0.1");
-    if (inbound?.state !== "mature") early.push(`b added outbound ${spi.toString(16)} while a's inbound SA was ${inbound?.state ?? "absent"}`);
-  });
+  const early = watchOutboundOrder(p, order);
   const out = await outbound(p);
   assert.equal(p.a.engine.expire({ type: "expire", kind: "soft", reason: "addtime", sa: { ...out, state: "dying" } }), "rekeying");
   await settle(p, 40);
@@ -245,12 +253,7 @@ test("a rekey after the pair's ISAKMP SA went with no successor (the peer's Dele
   await upPair(p);
   await dropIsakmpSas(p);
   const order: string[] = [];
-  const early: string[] = [];
-  watchInstalls(p, order, async (side, spi) => {
-    if (side !== "b") return;
-    const inbound = (await p.a.kernel.dump()).find((s) => s.spi === spi && s.dst === "10.0.0.1");
-    if (inbound?.state !== "mature") early.push(`b added outbound ${spi.toString(16)} while a's inbound SA was ${inbound?.state ?? "absent"}`);
-  });
+  const early = watchOutboundOrder(p, order);
   const out = await outbound(p);
   // The soft EXPIRE negotiates a new Phase 1 first, then the Quick Mode on it.
   assert.equal(p.a.engine.expire({ type: "expire", kind: "soft", reason: "addtime", sa: { ...out, state: "dying" } }), "rekeying");
