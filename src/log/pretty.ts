@@ -13,25 +13,6 @@ const LEVEL_NAMES: Record<number, string> = {
 
 const SKIP = new Set(["level", "time", "msg", "sub", "pid", "hostname"]);
 
-/**
- * `SKIP.has(k)` for the fields of a direct line, without the Set's hash look-up per field (a few
- * per audit line, on every negotiation): field names are internalized strings, so each case is a
- * pointer comparison.
- */
-function isLineKey(k: string): boolean {
-  switch (k) {
-    case "level":
-    case "time":
-    case "msg":
-    case "sub":
-    case "pid":
-    case "hostname":
-      return true;
-    default:
-      return false;
-  }
-}
-
 function renderValue(v: unknown): string {
   if (typeof v === "string") return /[\s"=]/.test(v) || v === "" ? JSON.stringify(v) : v;
   if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
@@ -94,7 +75,7 @@ export function prettyDirect(
 ): string | undefined {
   let extras = "";
   for (const k of Object.keys(fields)) {
-    if (isLineKey(k)) return undefined;
+    if (SKIP.has(k)) return undefined;
     // A copy made by assignment (secret.ts scrubFields) has no own "__proto__" key: nor has the line.
     if (scrub !== undefined && k === "__proto__") continue;
     const v = scrub === undefined ? fields[k] : scrub(k, fields[k]);
